@@ -1,0 +1,54 @@
+namespace Parley.Abstractions.Messaging;
+
+/// <summary>A conversation created in a commit, with its initial members.</summary>
+public sealed record NewConversation(
+    string ConversationId,
+    ConversationKind Kind,
+    string? GroupId,
+    string Name,
+    string CreatorId,
+    long CreatedAt,
+    IReadOnlyList<string> Members,
+    long Version);
+
+/// <summary>Turns message <see cref="Seq"/> into a tombstone: content removed, revoked flag set.</summary>
+public sealed record Revocation(string ConversationId, long Seq);
+
+/// <summary>Moves a member's read cursor forward (never backwards) and bumps the member's feed version.</summary>
+public sealed record ReadCursorUpdate(string ConversationId, string UserId, long ReadSeq, long Version);
+
+/// <summary>Changes a member's per-conversation settings (null = unchanged) and bumps the member's feed version.</summary>
+public sealed record MemberSettingsUpdate(string ConversationId, string UserId, bool? Pinned, bool? Muted, long Version);
+
+/// <summary>
+/// Everything one group commit writes, applied in one transaction (all or nothing), in this order:
+/// conversations, messages, revocations, read cursors, settings.
+/// </summary>
+/// <remarks>
+/// Applying a message also: raises the conversation's max seq and last-activity time, sets every member's feed
+/// version to the message's version, and moves the sender's read cursor to the message's seq.
+/// </remarks>
+public sealed class CommitBatch
+{
+    public List<NewConversation> Conversations { get; } = [];
+
+    public List<StoredMessage> Messages { get; } = [];
+
+    public List<Revocation> Revocations { get; } = [];
+
+    public List<ReadCursorUpdate> ReadCursors { get; } = [];
+
+    public List<MemberSettingsUpdate> Settings { get; } = [];
+
+    public bool IsEmpty =>
+        Conversations.Count == 0 && Messages.Count == 0 && Revocations.Count == 0 && ReadCursors.Count == 0 && Settings.Count == 0;
+
+    public void Clear()
+    {
+        Conversations.Clear();
+        Messages.Clear();
+        Revocations.Clear();
+        ReadCursors.Clear();
+        Settings.Clear();
+    }
+}

@@ -1,0 +1,63 @@
+namespace Parley.Abstractions.Messaging;
+
+/// <summary>
+/// Durable store of conversations, members and messages. One instance per node; thread-safe.
+/// <see cref="CommitAsync"/> is called by one writer at a time (the group-commit pipeline); reads run concurrently.
+/// </summary>
+public interface IMessageStore
+{
+    /// <summary>Creates or migrates the schema and verifies durability settings. Throws when the store cannot guarantee what its options promise.</summary>
+    Task InitializeAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Applies a batch in one transaction. On any failure nothing is applied and the exception propagates.</summary>
+    /// <exception cref="StoreConflictException">A (conversation, seq) or (conversation, sender, client message id) already exists, or a conversation already exists.</exception>
+    Task CommitAsync(CommitBatch batch, CancellationToken cancellationToken = default);
+
+    /// <summary>The highest feed version ever committed (0 for an empty store).</summary>
+    Task<long> GetMaxVersionAsync(CancellationToken cancellationToken = default);
+
+    Task<ConversationRecord?> GetConversationAsync(string conversationId, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<MemberRecord>> GetMembersAsync(string conversationId, CancellationToken cancellationToken = default);
+
+    Task<StoredMessage?> GetMessageAsync(string conversationId, long seq, CancellationToken cancellationToken = default);
+
+    Task<StoredMessage?> FindByClientMsgIdAsync(string conversationId, string senderId, string clientMsgId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Reads up to <paramref name="limit"/> messages starting at <paramref name="fromSeq"/> (inclusive) in <paramref name="direction"/>.
+    /// Backward with <paramref name="fromSeq"/> 0 starts at the newest. The result is always ascending by seq.
+    /// </summary>
+    Task<IReadOnlyList<StoredMessage>> ReadMessagesAsync(string conversationId, long fromSeq, ReadDirection direction, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Conversations of <paramref name="userId"/> whose member feed version is above <paramref name="sinceVersion"/>, ordered by that
+    /// version, each with its messages whose version is above <paramref name="sinceVersion"/> (the newest
+    /// <paramref name="maxMessagesPerConversation"/>), all read in one consistent snapshot. The cost is proportional to what changed.
+    /// </summary>
+    Task<SyncSnapshot> GetChangesAsync(string userId, long sinceVersion, int maxMessagesPerConversation, CancellationToken cancellationToken = default);
+
+    /// <summary>One user's conversations: pinned first, then by last activity, newest first.</summary>
+    Task<(IReadOnlyList<ConversationView> Page, int Total)> ListConversationsAsync(string userId, int offset, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>One conversation as <paramref name="userId"/> sees it, or null if the user is not a member.</summary>
+    Task<ConversationView?> GetConversationViewAsync(string userId, string conversationId, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A uniqueness rule enforced by the database was violated.</summary>
+public sealed class StoreConflictException : Exception
+{
+    public StoreConflictException()
+    {
+    }
+
+    public StoreConflictException(string message)
+        : base(message)
+    {
+    }
+
+    public StoreConflictException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

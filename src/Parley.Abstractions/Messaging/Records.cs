@@ -1,0 +1,90 @@
+namespace Parley.Abstractions.Messaging;
+
+/// <summary>Kind of a conversation. Values are stored; never renumber.</summary>
+public enum ConversationKind
+{
+    Direct = 1,
+    Group = 2,
+}
+
+/// <summary>
+/// One message row. <see cref="Content"/> is the opaque serialized content (the protocol's Content message);
+/// stores never interpret it. <see cref="ContentKind"/> is the content's case number, for filtering.
+/// </summary>
+/// <param name="ServerTime">Unix milliseconds.</param>
+/// <param name="Version">Global feed version of the commit that stored it (monotonic, unique per commit item).</param>
+public sealed record StoredMessage(
+    string ConversationId,
+    long Seq,
+    string ServerMsgId,
+    string SenderId,
+    string ClientMsgId,
+    long ServerTime,
+    int ContentKind,
+    byte[] Content,
+    bool Revoked,
+    long Version);
+
+/// <summary>A conversation's shared record.</summary>
+/// <param name="CreatedAt">Unix milliseconds.</param>
+public sealed record ConversationRecord(
+    string ConversationId,
+    ConversationKind Kind,
+    string? GroupId,
+    string Name,
+    string CreatorId,
+    long CreatedAt,
+    long MaxSeq);
+
+/// <summary>One member's state in a conversation.</summary>
+public sealed record MemberRecord(
+    string UserId,
+    long ReadSeq,
+    bool Pinned,
+    bool Muted,
+    long FeedVersion);
+
+/// <summary>A conversation as one user sees it (conversation list, sync).</summary>
+/// <param name="PeerUserId">For direct conversations, the other member; otherwise null.</param>
+/// <param name="PeerReadSeq">For direct conversations, the other member's read cursor; otherwise 0.</param>
+/// <param name="UpdatedAt">Unix milliseconds of the last message (or creation).</param>
+public sealed record ConversationView(
+    string ConversationId,
+    ConversationKind Kind,
+    string? GroupId,
+    string Name,
+    string? PeerUserId,
+    long MaxSeq,
+    long ReadSeq,
+    bool Pinned,
+    bool Muted,
+    StoredMessage? LastMessage,
+    long PeerReadSeq,
+    int MemberCount,
+    long UpdatedAt)
+{
+    /// <summary>Messages after the read cursor.</summary>
+    public long Unread => Math.Max(0, MaxSeq - ReadSeq);
+}
+
+/// <summary>What changed in one conversation since a feed version.</summary>
+/// <param name="Messages">Messages with a version above the cursor, ascending by seq, at most the requested number (the newest).</param>
+/// <param name="Truncated">True when more messages above the cursor exist than were returned.</param>
+public sealed record ConversationChange(
+    ConversationView Conversation,
+    IReadOnlyList<StoredMessage> Messages,
+    bool Truncated);
+
+/// <summary>The answer to a sync: the changes, consistent as of <see cref="Version"/>.</summary>
+/// <param name="Version">The highest feed version committed in the snapshot the changes were read from.</param>
+public sealed record SyncSnapshot(long Version, IReadOnlyList<ConversationChange> Changes);
+
+/// <summary>Reading direction for history.</summary>
+public enum ReadDirection
+{
+    /// <summary>Seqs at or below the starting seq, newest first in selection, returned ascending.</summary>
+    Backward = 0,
+
+    /// <summary>Seqs at or above the starting seq, ascending.</summary>
+    Forward = 1,
+}

@@ -1,0 +1,35 @@
+namespace Parley.Protocol;
+
+/// <summary>WebSocket close codes used by the Parley server (documented in docs/protocol.md).</summary>
+public static class CloseCodes
+{
+    /// <summary>Standard: the server is shutting down; reconnect with backoff.</summary>
+    public const int GoingAway = 1001;
+
+    /// <summary>Standard: a frame was larger than the negotiated maximum.</summary>
+    public const int MessageTooBig = 1009;
+
+    /// <summary>Another login displaced this one. Do not reconnect automatically.</summary>
+    public const int Kicked = 4001;
+
+    /// <summary>The token was revoked, expired or force-logged-out. Do not reconnect with the same token.</summary>
+    public const int TokenInvalid = 4002;
+
+    /// <summary>Hello was missing, malformed or its token was refused.</summary>
+    public const int HandshakeFailed = 4003;
+
+    /// <summary>No Hello arrived within the handshake timeout.</summary>
+    public const int HandshakeTimeout = 4004;
+
+    /// <summary>The connection's outbox overflowed (slow consumer); reconnect and resume from the cursor.</summary>
+    public const int OutboxOverflow = 4008;
+
+    /// <summary>Repeated malformed frames or a text frame.</summary>
+    public const int ProtocolError = 4009;
+
+    /// <summary>No frame arrived within the idle timeout.</summary>
+    public const int IdleTimeout = 4010;
+
+    /// <summary>True when the close code means the client must not reconnect with the same credentials.</summary>
+    public static bool IsTerminal(int code) => code is Kicked or TokenInvalid or HandshakeFailed;
+}
