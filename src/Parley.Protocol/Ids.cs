@@ -19,7 +19,29 @@ public static class Ids
 
         foreach (var c in id)
         {
-            if (!(char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_' or '@' or ':'))
+            if (!IsIdChar(c))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Maximum length of a conversation id.</summary>
+    public const int MaxConversationIdLength = 2 * MaxLength + 4;
+
+    /// <summary>True for a syntactically valid conversation id: <c>si_</c> or <c>sg_</c> followed by id characters.</summary>
+    public static bool IsValidConversationId(string? id)
+    {
+        if (id is null || id.Length <= 3 || id.Length > MaxConversationIdLength || !(id.StartsWith("si_", StringComparison.Ordinal) || id.StartsWith("sg_", StringComparison.Ordinal)))
+        {
+            return false;
+        }
+
+        foreach (var c in id)
+        {
+            if (!IsIdChar(c))
             {
                 return false;
             }
@@ -34,4 +56,6 @@ public static class Ids
 
     /// <summary>The conversation id of a group.</summary>
     public static string GroupConversationId(string groupId) => $"sg_{groupId}";
+
+    private static bool IsIdChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_' or '@' or ':';
 }

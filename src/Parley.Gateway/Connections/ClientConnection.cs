@@ -1,0 +1,217 @@
+using System.Net.WebSockets;
+using System.Threading.Channels;
+using Google.Protobuf;
+using Parley.Protocol.V1;
+
+namespace Parley.Gateway.Connections;
+
+/// <summary>
+/// One authenticated WebSocket. Only its send loop writes to the socket; everything else enqueues to the bounded
+/// outbox. While the connect-time sync runs, live events are held and then released in order, skipping those the
+/// sync already contained.
+/// </summary>
+internal sealed class ClientConnection
+{
+    private static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(2);
+
+    private readonly WebSocket _socket;
+    private readonly Channel<Outbound> _outbox;
+    private readonly int _capacity;
+    private readonly Lock _lock = new();
+    private readonly CancellationTokenSource _abort = new();
+    private List<Outbound>? _held = [];
+    private CloseRequest? _close;
+    private long _lastReceived = Environment.TickCount64;
+
+    public ClientConnection(WebSocket socket, string userId, string deviceId, Platform platform, string tokenId, long expiresAt, int outboxCapacity)
+    {
+        _socket = socket;
+        _capacity = outboxCapacity;
+        _outbox = Channel.CreateBounded<Outbound>(new BoundedChannelOptions(outboxCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        Id = Guid.NewGuid().ToString("N");
+        UserId = userId;
+        DeviceId = deviceId;
+        Platform = platform;
+        TokenId = tokenId;
+        ExpiresAt = expiresAt;
+    }
+
+    public string Id { get; }
+
+    public string UserId { get; }
+
+    public string DeviceId { get; }
+
+    public Platform Platform { get; }
+
+    public string TokenId { get; }
+
+    /// <summary>Unix milliseconds.</summary>
+    public long ExpiresAt { get; }
+
+    public bool IsClosing => Volatile.Read(ref _close) is not null;
+
+    /// <summary>The close code the server chose, once it chose one.</summary>
+    public int? CloseCode => Volatile.Read(ref _close)?.Code;
+
+    public long MillisecondsSinceLastFrame => Environment.TickCount64 - Interlocked.Read(ref _lastReceived);
+
+    public void MarkReceived() => Interlocked.Exchange(ref _lastReceived, Environment.TickCount64);
+
+    /// <summary>Queues a live event. A full outbox closes the connection (the client resyncs); never blocks.</summary>
+    /// <returns>False when the event was not queued (closing or overflowed).</returns>
+    public bool TryEnqueueEvent(byte[] frame, long version, Action onOverflow)
+    {
+        lock (_lock)
+        {
+            if (_close is not null)
+            {
+                return false;
+            }
+
+            if (_held is not null)
+            {
+                if (_held.Count >= _capacity)
+                {
+                    onOverflow();
+                    return false;
+                }
+
+                _held.Add(new Outbound(frame, version));
+                return true;
+            }
+
+            if (_outbox.Writer.TryWrite(new Outbound(frame, version)))
+            {
+                return true;
+            }
+        }
+
+        onOverflow();
+        return false;
+    }
+
+    /// <summary>Queues a result or sync frame, waiting for outbox space. Returns false once the connection is closing.</summary>
+    public async ValueTask<bool> WriteAsync(IMessage frame)
+    {
+        try
+        {
+            await _outbox.Writer.WriteAsync(new Outbound(frame.ToByteArray(), 0), _abort.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Ends the sync: releases held live events newer than <paramref name="syncedVersion"/>.</summary>
+    public void EndSync(long syncedVersion, Action onOverflow)
+    {
+        lock (_lock)
+        {
+            var held = _held;
+            _held = null;
+            if (held is null || _close is not null)
+            {
+                return;
+            }
+
+            foreach (var item in held)
+            {
+                if (item.Version != 0 && item.Version <= syncedVersion)
+                {
+                    continue;
+                }
+
+                if (!_outbox.Writer.TryWrite(item))
+                {
+                    onOverflow();
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Closes the connection once: optionally sends a last frame (a kick or an error), then a close with
+    /// <paramref name="code"/>. With <paramref name="discardPending"/> queued frames are dropped (overflow).
+    /// </summary>
+    public bool Close(int code, string reason, IMessage? lastFrame = null, bool discardPending = false)
+    {
+        var request = new CloseRequest(code, reason, lastFrame?.ToByteArray(), discardPending);
+        lock (_lock)
+        {
+            if (_close is not null)
+            {
+                return false;
+            }
+
+            _close = request;
+            _held = null;
+        }
+
+        _outbox.Writer.TryComplete();
+        // A client that does not read must not keep the socket: give the close a grace period, then abort.
+        _abort.CancelAfter(CloseGrace);
+        return true;
+    }
+
+    /// <summary>The only writer of the socket. Ends after the close frame (or when the socket fails).</summary>
+    public async Task RunSendLoopAsync()
+    {
+        var reader = _outbox.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(_abort.Token).ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var item))
+                {
+                    if (Volatile.Read(ref _close) is { DiscardPending: true })
+                    {
+                        break;
+                    }
+
+                    await _socket.SendAsync(item.Frame, WebSocketMessageType.Binary, true, _abort.Token).ConfigureAwait(false);
+                }
+
+                if (Volatile.Read(ref _close) is { DiscardPending: true })
+                {
+                    break;
+                }
+            }
+
+            var close = Volatile.Read(ref _close);
+            if (close is not null && _socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                if (close.LastFrame is not null)
+                {
+                    await _socket.SendAsync(close.LastFrame, WebSocketMessageType.Binary, true, _abort.Token).ConfigureAwait(false);
+                }
+
+                await _socket.CloseOutputAsync((WebSocketCloseStatus)close.Code, close.Reason, _abort.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException)
+        {
+            _socket.Abort();
+        }
+    }
+
+    /// <summary>Drops the socket at once (used when the receive side already failed).</summary>
+    public void Abort()
+    {
+        Close(CloseCodes.GoingAwayOrError, "aborted", discardPending: true);
+        _abort.Cancel();
+        _socket.Abort();
+    }
+
+    private readonly record struct Outbound(byte[] Frame, long Version);
+
+    private sealed record CloseRequest(int Code, string Reason, byte[]? LastFrame, bool DiscardPending);
+
+    private static class CloseCodes
+    {
+        public const int GoingAwayOrError = 1011;
+    }
+}

@@ -1,0 +1,196 @@
+using System.Collections.Concurrent;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Parley.Grains.Delivery;
+using Parley.Grains.Sessions;
+using Parley.Grains.Telemetry;
+using Parley.Protocol;
+using Parley.Protocol.V1;
+
+namespace Parley.Gateway.Connections;
+
+/// <summary>
+/// The node's live connections by user: applies the multi-login policy, fans events out to outboxes (serialising each
+/// frame once) and kicks sessions for the admin API.
+/// </summary>
+internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
+{
+    private readonly ConcurrentDictionary<string, UserSessions> _users = new(StringComparer.Ordinal);
+    private readonly IOptionsMonitor<SessionOptions> _sessions;
+    private readonly ParleyMetrics _metrics;
+    private readonly ILogger<ConnectionRegistry> _logger;
+
+    public ConnectionRegistry(IOptionsMonitor<SessionOptions> sessions, ParleyMetrics metrics, ILogger<ConnectionRegistry> logger)
+    {
+        _sessions = sessions;
+        _metrics = metrics;
+        _logger = logger;
+    }
+
+    public int Count => _users.Values.Sum(u => u.Snapshot.Length);
+
+    /// <summary>Adds a connection; returns the connections it displaces under the multi-login policy (not yet closed).</summary>
+    public List<ClientConnection> Register(ClientConnection connection)
+    {
+        var policy = _sessions.CurrentValue.MultiLogin;
+        var displaced = new List<ClientConnection>();
+        while (true)
+        {
+            var user = _users.GetOrAdd(connection.UserId, static _ => new UserSessions());
+            lock (user)
+            {
+                if (user.Removed)
+                {
+                    continue;
+                }
+
+                var kept = new List<ClientConnection>(user.Snapshot.Length + 1);
+                foreach (var existing in user.Snapshot)
+                {
+                    if (SessionPolicy.Displaces(policy, existing.DeviceId, existing.Platform, connection.DeviceId, connection.Platform))
+                    {
+                        displaced.Add(existing);
+                    }
+                    else
+                    {
+                        kept.Add(existing);
+                    }
+                }
+
+                kept.Add(connection);
+                user.Snapshot = [.. kept];
+                return displaced;
+            }
+        }
+    }
+
+    /// <summary>Removes exactly this connection (a displaced connection can never remove its successor).</summary>
+    public void Unregister(ClientConnection connection)
+    {
+        if (!_users.TryGetValue(connection.UserId, out var user))
+        {
+            return;
+        }
+
+        lock (user)
+        {
+            user.Snapshot = [.. user.Snapshot.Where(c => !ReferenceEquals(c, connection))];
+            if (user.Snapshot.Length == 0)
+            {
+                user.Removed = true;
+                _users.TryRemove(new KeyValuePair<string, UserSessions>(connection.UserId, user));
+            }
+        }
+    }
+
+    public IEnumerable<ClientConnection> All() => _users.Values.SelectMany(u => u.Snapshot);
+
+    public ClientConnection[] ConnectionsOf(string userId) =>
+        _users.TryGetValue(userId, out var user) ? user.Snapshot : [];
+
+    public void Publish(IReadOnlyList<string> userIds, ServerFrame frame, long version, string? excludeConnectionId) =>
+        Fanout(userIds, frame, version, excludeConnectionId);
+
+    public void PublishEphemeral(IReadOnlyList<string> userIds, ServerFrame frame, string? excludeConnectionId) =>
+        Fanout(userIds, frame, 0, excludeConnectionId);
+
+    public int KickUser(string userId, string? deviceId, KickReason reason)
+    {
+        var closed = 0;
+        foreach (var c in ConnectionsOf(userId))
+        {
+            if (deviceId is null || c.DeviceId == deviceId)
+            {
+                closed += Kick(c, reason) ? 1 : 0;
+            }
+        }
+
+        return closed;
+    }
+
+    public int KickTokens(string userId, IReadOnlyCollection<string> tokenIds, KickReason reason)
+    {
+        var closed = 0;
+        foreach (var c in ConnectionsOf(userId))
+        {
+            if (tokenIds.Contains(c.TokenId))
+            {
+                closed += Kick(c, reason) ? 1 : 0;
+            }
+        }
+
+        return closed;
+    }
+
+    public int CountConnections(string userId) => ConnectionsOf(userId).Length;
+
+    /// <summary>Sends a KickEvent and closes with the matching code.</summary>
+    public bool Kick(ClientConnection connection, KickReason reason)
+    {
+        var code = reason == KickReason.Displaced ? CloseCodes.Kicked : CloseCodes.TokenInvalid;
+        var frame = new ServerFrame { Kick = new KickEvent { Reason = reason } };
+        if (!connection.Close(code, reason.ToString(), frame))
+        {
+            return false;
+        }
+
+        _metrics.Kicks.Add(1, new KeyValuePair<string, object?>("reason", reason.ToString()));
+        LogKicked(_logger, connection.Id, connection.UserId, reason);
+        return true;
+    }
+
+    private void Fanout(IReadOnlyList<string> userIds, ServerFrame frame, long version, string? excludeConnectionId)
+    {
+        byte[]? bytes = null;
+        var delivered = 0;
+        foreach (var userId in userIds)
+        {
+            if (!_users.TryGetValue(userId, out var user))
+            {
+                continue;
+            }
+
+            foreach (var connection in user.Snapshot)
+            {
+                if (excludeConnectionId is not null && connection.Id == excludeConnectionId)
+                {
+                    continue;
+                }
+
+                bytes ??= frame.ToByteArray();
+                if (connection.TryEnqueueEvent(bytes, version, () => OnOverflow(connection)))
+                {
+                    delivered++;
+                }
+            }
+        }
+
+        if (delivered > 0)
+        {
+            _metrics.Deliveries.Add(delivered);
+        }
+    }
+
+    private void OnOverflow(ClientConnection connection)
+    {
+        if (connection.Close(CloseCodes.OutboxOverflow, "outbox overflow; resync", discardPending: true))
+        {
+            _metrics.OutboxOverflows.Add(1);
+            LogOverflow(_logger, connection.Id, connection.UserId);
+        }
+    }
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Connection {ConnectionId} of user {UserId} kicked: {Reason}")]
+    private static partial void LogKicked(ILogger logger, string connectionId, string userId, KickReason reason);
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Connection {ConnectionId} of user {UserId} closed: outbox overflow (slow consumer)")]
+    private static partial void LogOverflow(ILogger logger, string connectionId, string userId);
+
+    private sealed class UserSessions
+    {
+        public ClientConnection[] Snapshot { get; set; } = [];
+
+        public bool Removed { get; set; }
+    }
+}

@@ -1,0 +1,49 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Parley.Gateway;
+
+/// <summary>Network limits of the WebSocket gateway, bound to <c>Parley:Gateway</c>. Defaults are safe for the public internet.</summary>
+public sealed class GatewayOptions
+{
+    public const string Section = "Parley:Gateway";
+
+    /// <summary>Largest client frame accepted; larger frames close the connection with 1009.</summary>
+    [Range(1024, 16 * 1024 * 1024)]
+    public int MaxFrameBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Time allowed between the WebSocket upgrade and a valid Hello.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often clients are told to send Ping.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(25);
+
+    /// <summary>A connection that sends nothing for this long is closed (4010).</summary>
+    [Range(typeof(TimeSpan), "00:00:02", "02:00:00")]
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(75);
+
+    /// <summary>Frames queued per connection; a live event that finds it full closes the connection (4008) and the client resyncs.</summary>
+    [Range(8, 1_000_000)]
+    public int OutboxCapacity { get; set; } = 2048;
+
+    /// <summary>Requests one connection may have in progress; reading pauses beyond it.</summary>
+    [Range(1, 10_000)]
+    public int MaxInFlightRequests { get; set; } = 256;
+
+    /// <summary>Malformed frames tolerated (each answered with BAD_FRAME) before the connection is closed (4009).</summary>
+    [Range(0, 1000)]
+    public int MaxMalformedFrames { get; set; } = 3;
+
+    /// <summary>Newest messages per conversation sent in a sync; older ones are pulled by the client.</summary>
+    [Range(1, 10_000)]
+    public int SyncMessagesPerConversation { get; set; } = 200;
+
+    /// <summary>Target size of one SyncBatch frame.</summary>
+    [Range(1024, 16 * 1024 * 1024)]
+    public int SyncBatchBytes { get; set; } = 256 * 1024;
+
+    /// <summary>Typing events one connection may send per second; more are dropped.</summary>
+    [Range(1, 1000)]
+    public int TypingPerSecond { get; set; } = 5;
+}
