@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -87,6 +88,26 @@ public sealed partial class SqliteMessageStore : IMessageStore, IAsyncDisposable
         }
 
         // The semaphore is not disposed: a late caller gets ObjectDisposedException from the checks, not from the semaphore.
+    }
+
+    /// <summary>Reads journal_mode and synchronous back from the writer connection (for tests and diagnostics).</summary>
+    internal async Task<(string JournalMode, long Synchronous)> ReadWriterSettingsAsync(CancellationToken cancellationToken = default)
+    {
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfNotReady();
+            using var command = _writer!.CreateCommand();
+            command.CommandText = "PRAGMA journal_mode;";
+            var journalMode = Convert.ToString(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture) ?? "";
+            command.CommandText = "PRAGMA synchronous;";
+            var synchronous = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+            return (journalMode, synchronous);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
     }
 
     private void ThrowIfNotReady()
