@@ -109,7 +109,15 @@ internal static class PrometheusNaming
         {
             return "key_";
         }
-        var name = Sanitize(key, allowColon: false);
+        var chars = key.ToCharArray();
+        for (var i = 0; i < chars.Length; i++)
+        {
+            if (!char.IsAsciiLetterOrDigit(chars[i]))
+            {
+                chars[i] = '_';
+            }
+        }
+        var name = new string(chars);
         if (char.IsAsciiDigit(name[0]))
         {
             return "key_" + name;
