@@ -305,4 +305,34 @@ public class PrometheusMeterCollectorTests
         Assert.Equal(expected, Encoding.UTF8.GetString(stream.ToArray()));
         Assert.Equal(expected, Encoding.UTF8.GetString(read.Buffer));
     }
+
+    [Fact]
+    public async Task Record_ExistingSeriesUpToThreeTags_AllocatesNothing()
+    {
+        using var t = new TestMeter();
+        var counter = t.Meter.CreateCounter<long>("hot");
+        var histogram = t.Meter.CreateHistogram<double>("hot.duration", "s");
+        var a = new KeyValuePair<string, object?>("a", "1");
+        var b = new KeyValuePair<string, object?>("b", "2");
+        var c = new KeyValuePair<string, object?>("c", "3");
+        void RecordAll()
+        {
+            counter.Add(1);
+            counter.Add(1, a);
+            counter.Add(1, a, b);
+            counter.Add(1, c, b, a);
+            histogram.Record(0.2, a, b, c);
+        }
+        RecordAll();
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1000; i++)
+        {
+            RecordAll();
+        }
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(0, allocated);
+        Assert.Contains("hot_total{a=\"1\",b=\"2\",c=\"3\"} 1001\n", await t.ScrapeAsync(), StringComparison.Ordinal);
+    }
 }
