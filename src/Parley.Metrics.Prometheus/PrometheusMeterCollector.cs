@@ -162,7 +162,15 @@ public sealed class PrometheusMeterCollector : IDisposable
             {
                 state.CurrentEpoch = epoch;
             }
-            _listener.RecordObservableInstruments();
+            try
+            {
+                _listener.RecordObservableInstruments();
+            }
+            catch (AggregateException)
+            {
+                // A failing callback must not take the whole page down: the listener has still run the
+                // others, and the failing instrument's series are simply not reported in this scrape.
+            }
             PrometheusTextFormat.Write(sb, instruments);
         }
         return sb;

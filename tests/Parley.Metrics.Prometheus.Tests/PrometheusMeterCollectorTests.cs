@@ -335,4 +335,21 @@ public class PrometheusMeterCollectorTests
         Assert.Equal(0, allocated);
         Assert.Contains("hot_total{a=\"1\",b=\"2\",c=\"3\"} 1001\n", await t.ScrapeAsync(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task ObservableCallbackThrows_OtherMetricsStillWritten()
+    {
+        using var t = new TestMeter();
+        t.Meter.CreateObservableGauge<long>("broken", new Func<long>(() => throw new InvalidOperationException("boom")));
+        t.Meter.CreateObservableGauge("fine", () => 1L);
+        t.Meter.CreateCounter<long>("plain").Add(2);
+
+        Assert.Equal(
+            "# TYPE broken gauge\n" +
+            "# TYPE fine gauge\n" +
+            "fine 1\n" +
+            "# TYPE plain_total counter\n" +
+            "plain_total 2\n",
+            await t.ScrapeAsync());
+    }
 }
