@@ -1,0 +1,304 @@
+using Microsoft.Data.Sqlite;
+using Parley.Abstractions.Messaging;
+
+namespace Parley.Storage.Sqlite;
+
+public sealed partial class SqliteMessageStore
+{
+    private const int SqliteConstraint = 19;
+    private const int SqliteConstraintPrimaryKey = 1555;
+    private const int SqliteConstraintUnique = 2067;
+
+    /// <inheritdoc />
+    public async Task CommitAsync(CommitBatch batch, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfNotReady();
+            if (batch.IsEmpty)
+            {
+                return;
+            }
+
+            var commands = _commands!;
+            using var transaction = _writer!.BeginTransaction(); // BEGIN IMMEDIATE
+            try
+            {
+                commands.Enlist(transaction);
+                await ApplyAsync(commands, batch, cancellationToken).ConfigureAwait(false);
+                transaction.Commit();
+            }
+            catch (SqliteException ex) when (IsUniquenessViolation(ex))
+            {
+                Rollback(transaction);
+                LogCommitConflict(_logger, batch.Messages.Count, batch.Conversations.Count);
+                throw new StoreConflictException("The batch violates a uniqueness rule (conversation, message seq or client message id); nothing was applied.", ex);
+            }
+            catch (Exception ex)
+            {
+                Rollback(transaction);
+                if (ex is not OperationCanceledException)
+                {
+                    LogCommitFailed(_logger, ex, batch.Messages.Count, batch.Conversations.Count);
+                }
+
+                throw;
+            }
+            finally
+            {
+                commands.Enlist(null);
+            }
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private static bool IsUniquenessViolation(SqliteException ex) =>
+        ex.SqliteErrorCode == SqliteConstraint
+        && ex.SqliteExtendedErrorCode is SqliteConstraintPrimaryKey or SqliteConstraintUnique;
+
+    private void Rollback(SqliteTransaction transaction)
+    {
+        try
+        {
+            transaction.Rollback();
+        }
+        catch (SqliteException ex)
+        {
+            // SQLite may already have rolled back by itself (e.g. disk full); the connection stays usable either way.
+            LogRollbackFailed(_logger, ex);
+        }
+        catch (InvalidOperationException ex)
+        {
+            LogRollbackFailed(_logger, ex);
+        }
+    }
+
+    private static async Task ApplyAsync(WriterCommands c, CommitBatch batch, CancellationToken ct)
+    {
+        var maxVersion = 0L;
+
+        foreach (var conversation in batch.Conversations)
+        {
+            var p = c.InsertConversation.Parameters;
+            p[0].Value = conversation.ConversationId;
+            p[1].Value = (int)conversation.Kind;
+            p[2].Value = (object?)conversation.GroupId ?? DBNull.Value;
+            p[3].Value = conversation.Name;
+            p[4].Value = conversation.CreatorId;
+            p[5].Value = conversation.CreatedAt;
+            p[6].Value = conversation.Members.Count;
+            await c.InsertConversation.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+
+            var m = c.InsertMember.Parameters;
+            m[0].Value = conversation.ConversationId;
+            m[2].Value = conversation.Version;
+            foreach (var member in conversation.Members)
+            {
+                m[1].Value = member;
+                await c.InsertMember.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            }
+
+            maxVersion = Math.Max(maxVersion, conversation.Version);
+        }
+
+        if (batch.Messages.Count > 0)
+        {
+            // Conversation-wide effects are applied once per conversation, not once per message.
+            var touched = new Dictionary<string, (long MaxSeq, long LastTime, long MaxVersion)>(StringComparer.Ordinal);
+            foreach (var message in batch.Messages)
+            {
+                var p = c.InsertMessage.Parameters;
+                p[0].Value = message.ConversationId;
+                p[1].Value = message.Seq;
+                p[2].Value = message.ServerMsgId;
+                p[3].Value = message.SenderId;
+                p[4].Value = message.ClientMsgId;
+                p[5].Value = message.ServerTime;
+                p[6].Value = message.ContentKind;
+                p[7].Value = message.Content;
+                p[8].Value = message.Revoked ? 1 : 0;
+                p[9].Value = message.Version;
+                await c.InsertMessage.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+
+                var r = c.RaiseSenderReadSeq.Parameters;
+                r[0].Value = message.ConversationId;
+                r[1].Value = message.SenderId;
+                r[2].Value = message.Seq;
+                await c.RaiseSenderReadSeq.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+
+                touched[message.ConversationId] = touched.TryGetValue(message.ConversationId, out var t)
+                    ? (Math.Max(t.MaxSeq, message.Seq), Math.Max(t.LastTime, message.ServerTime), Math.Max(t.MaxVersion, message.Version))
+                    : (message.Seq, message.ServerTime, message.Version);
+            }
+
+            foreach (var (conversationId, t) in touched)
+            {
+                var p = c.RaiseConversation.Parameters;
+                p[0].Value = conversationId;
+                p[1].Value = t.MaxSeq;
+                p[2].Value = t.LastTime;
+                await c.RaiseConversation.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+
+                var f = c.RaiseAllMembersFeed.Parameters;
+                f[0].Value = conversationId;
+                f[1].Value = t.MaxVersion;
+                await c.RaiseAllMembersFeed.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+
+                maxVersion = Math.Max(maxVersion, t.MaxVersion);
+            }
+        }
+
+        foreach (var revocation in batch.Revocations)
+        {
+            var p = c.Revoke.Parameters;
+            p[0].Value = revocation.ConversationId;
+            p[1].Value = revocation.Seq;
+            await c.Revoke.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+
+        foreach (var cursor in batch.ReadCursors)
+        {
+            var p = c.ReadCursor.Parameters;
+            p[0].Value = cursor.ConversationId;
+            p[1].Value = cursor.UserId;
+            p[2].Value = cursor.ReadSeq;
+            p[3].Value = cursor.Version;
+            await c.ReadCursor.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            maxVersion = Math.Max(maxVersion, cursor.Version);
+        }
+
+        foreach (var setting in batch.Settings)
+        {
+            var p = c.Settings.Parameters;
+            p[0].Value = setting.ConversationId;
+            p[1].Value = setting.UserId;
+            p[2].Value = setting.Pinned is { } pinned ? (pinned ? 1 : 0) : DBNull.Value;
+            p[3].Value = setting.Muted is { } muted ? (muted ? 1 : 0) : DBNull.Value;
+            p[4].Value = setting.Version;
+            await c.Settings.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            maxVersion = Math.Max(maxVersion, setting.Version);
+        }
+
+        c.RaiseFeedState.Parameters[0].Value = maxVersion;
+        await c.RaiseFeedState.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The writer's prepared statements, created once and reused by every batch with new parameter values.</summary>
+    private sealed class WriterCommands : IDisposable
+    {
+        public WriterCommands(SqliteConnection connection)
+        {
+            InsertConversation = Create(
+                connection,
+                """
+                INSERT INTO conversations (conversation_id, kind, group_id, name, creator_id, created_at, max_seq, last_seq, updated_at, member_count)
+                VALUES ($id, $kind, $group, $name, $creator, $created, 0, 0, $created, $members);
+                """,
+                "$id", "$kind", "$group", "$name", "$creator", "$created", "$members");
+            InsertMember = Create(
+                connection,
+                "INSERT INTO members (conversation_id, user_id, read_seq, pinned, muted, feed_version) VALUES ($conv, $user, 0, 0, 0, $version);",
+                "$conv", "$user", "$version");
+            InsertMessage = Create(
+                connection,
+                """
+                INSERT INTO messages (conversation_id, seq, server_msg_id, sender_id, client_msg_id, server_time, content_kind, content, revoked, version)
+                VALUES ($conv, $seq, $smid, $sender, $cmid, $time, $kind, $content, $revoked, $version);
+                """,
+                "$conv", "$seq", "$smid", "$sender", "$cmid", "$time", "$kind", "$content", "$revoked", "$version");
+            RaiseSenderReadSeq = Create(
+                connection,
+                "UPDATE members SET read_seq = MAX(read_seq, $seq) WHERE conversation_id = $conv AND user_id = $user;",
+                "$conv", "$user", "$seq");
+            RaiseConversation = Create(
+                connection,
+                "UPDATE conversations SET max_seq = MAX(max_seq, $seq), last_seq = MAX(last_seq, $seq), updated_at = MAX(updated_at, $time) WHERE conversation_id = $conv;",
+                "$conv", "$seq", "$time");
+
+            // MAX, not plain assignment: a member's feed version must never move back, or a sync cursor would skip a change.
+            RaiseAllMembersFeed = Create(
+                connection,
+                "UPDATE members SET feed_version = MAX(feed_version, $version) WHERE conversation_id = $conv;",
+                "$conv", "$version");
+            Revoke = Create(
+                connection,
+                "UPDATE messages SET revoked = 1, content = x'' WHERE conversation_id = $conv AND seq = $seq;",
+                "$conv", "$seq");
+            ReadCursor = Create(
+                connection,
+                "UPDATE members SET read_seq = MAX(read_seq, $seq), feed_version = MAX(feed_version, $version) WHERE conversation_id = $conv AND user_id = $user;",
+                "$conv", "$user", "$seq", "$version");
+            Settings = Create(
+                connection,
+                """
+                UPDATE members SET pinned = COALESCE($pinned, pinned), muted = COALESCE($muted, muted), feed_version = MAX(feed_version, $version)
+                WHERE conversation_id = $conv AND user_id = $user;
+                """,
+                "$conv", "$user", "$pinned", "$muted", "$version");
+            RaiseFeedState = Create(
+                connection,
+                "UPDATE feed_state SET max_version = MAX(max_version, $version) WHERE id = 1;",
+                "$version");
+        }
+
+        public SqliteCommand InsertConversation { get; }
+
+        public SqliteCommand InsertMember { get; }
+
+        public SqliteCommand InsertMessage { get; }
+
+        public SqliteCommand RaiseSenderReadSeq { get; }
+
+        public SqliteCommand RaiseConversation { get; }
+
+        public SqliteCommand RaiseAllMembersFeed { get; }
+
+        public SqliteCommand Revoke { get; }
+
+        public SqliteCommand ReadCursor { get; }
+
+        public SqliteCommand Settings { get; }
+
+        public SqliteCommand RaiseFeedState { get; }
+
+        private IEnumerable<SqliteCommand> All =>
+        [
+            InsertConversation, InsertMember, InsertMessage, RaiseSenderReadSeq, RaiseConversation,
+            RaiseAllMembersFeed, Revoke, ReadCursor, Settings, RaiseFeedState,
+        ];
+
+        public void Enlist(SqliteTransaction? transaction)
+        {
+            foreach (var command in All)
+            {
+                command.Transaction = transaction;
+            }
+        }
+
+        public void Dispose()
+        {
+            foreach (var command in All)
+            {
+                command.Dispose();
+            }
+        }
+
+        private static SqliteCommand Create(SqliteConnection connection, string sql, params string[] parameterNames)
+        {
+            var command = connection.CreateCommand();
+            command.CommandText = sql;
+            foreach (var name in parameterNames)
+            {
+                command.Parameters.Add(new SqliteParameter(name, DBNull.Value));
+            }
+
+            command.Prepare();
+            return command;
+        }
+    }
+}

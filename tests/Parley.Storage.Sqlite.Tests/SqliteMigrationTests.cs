@@ -1,0 +1,82 @@
+using System.Globalization;
+using Parley.Abstractions.Accounts;
+using Parley.Abstractions.Messaging;
+
+namespace Parley.Storage.Sqlite.Tests;
+
+public sealed class SqliteMigrationTests : IDisposable
+{
+    private readonly TempDatabase _database = new();
+
+    public void Dispose() => _database.Dispose();
+
+    private long Count(string sql) => Convert.ToInt64(_database.Scalar(sql), CultureInfo.InvariantCulture);
+
+    [Fact]
+    public async Task Initialize_Reopened_IsIdempotentAndKeepsData()
+    {
+        var message = new StoredMessage("d1", 1, "s1", "alice", "c1", 5000, 3, [1, 2, 3], false, 2);
+        await using (var store = new SqliteMessageStore(_database.Options()))
+        {
+            await store.InitializeAsync();
+            await store.InitializeAsync();
+            var batch = new CommitBatch();
+            batch.Conversations.Add(new NewConversation("d1", ConversationKind.Direct, null, "", "alice", 1000, ["alice", "bob"], 1));
+            batch.Messages.Add(message);
+            await store.CommitAsync(batch);
+        }
+
+        var accounts = new SqliteAccountStore(_database.Options());
+        await accounts.InitializeAsync();
+        Assert.True(await accounts.CreateUserAsync(new UserRecord("alice", "Alice", "", "{}", 1, 1)));
+
+        await using (var reopened = new SqliteMessageStore(_database.Options()))
+        {
+            await reopened.InitializeAsync();
+            var read = await reopened.GetMessageAsync("d1", 1);
+            Assert.NotNull(read);
+            Assert.Equal(message with { Content = [] }, read with { Content = [] });
+            Assert.Equal([1, 2, 3], read.Content);
+            Assert.Equal(2, await reopened.GetMaxVersionAsync());
+            Assert.Equal(1, (await reopened.GetConversationViewAsync("bob", "d1"))!.Unread);
+        }
+
+        var reopenedAccounts = new SqliteAccountStore(_database.Options());
+        await reopenedAccounts.InitializeAsync();
+        Assert.Equal("Alice", (await reopenedAccounts.GetUserAsync("alice"))!.Nickname);
+
+        Assert.Equal(1, Count("SELECT COUNT(*) FROM schema_migrations"));
+        Assert.Equal(1, Count("SELECT MAX(version) FROM schema_migrations"));
+        Assert.Equal(1, Count("SELECT COUNT(*) FROM feed_state"));
+    }
+
+    [Fact]
+    public async Task Initialize_DatabaseFromNewerVersion_IsRefused()
+    {
+        await using (var store = new SqliteMessageStore(_database.Options()))
+        {
+            await store.InitializeAsync();
+        }
+
+        _database.Scalar("INSERT INTO schema_migrations (version, applied_at) VALUES (9999, 0)");
+
+        await using var newer = new SqliteMessageStore(_database.Options());
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => newer.InitializeAsync());
+        Assert.Contains("9999", ex.Message, StringComparison.Ordinal);
+
+        var accounts = new SqliteAccountStore(_database.Options());
+        await Assert.ThrowsAsync<InvalidOperationException>(() => accounts.InitializeAsync());
+    }
+
+    [Fact]
+    public async Task Initialize_BothStoresOnOneFile_ConcurrentlyMigrateOnce()
+    {
+        await using var messages = new SqliteMessageStore(_database.Options());
+        var accounts = new SqliteAccountStore(_database.Options());
+        await Task.WhenAll(messages.InitializeAsync(), accounts.InitializeAsync());
+
+        Assert.Equal(1, Count("SELECT COUNT(*) FROM schema_migrations"));
+        Assert.True(await accounts.CreateUserAsync(new UserRecord("u", "U", "", "", 1, 1)));
+        Assert.Equal(0, await messages.GetMaxVersionAsync());
+    }
+}
