@@ -10,7 +10,7 @@ namespace Parley.Gateway.Connections;
 /// outbox. While the connect-time sync runs, live events are held and then released in order, skipping those the
 /// sync already contained.
 /// </summary>
-internal sealed class ClientConnection
+internal sealed class ClientConnection : IDisposable
 {
     private static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(2);
 
@@ -99,7 +99,7 @@ internal sealed class ClientConnection
             await _outbox.Writer.WriteAsync(new Outbound(frame.ToByteArray(), 0), _abort.Token).ConfigureAwait(false);
             return true;
         }
-        catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException)
+        catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException or ObjectDisposedException)
         {
             return false;
         }
@@ -152,8 +152,16 @@ internal sealed class ClientConnection
         }
 
         _outbox.Writer.TryComplete();
-        // A client that does not read must not keep the socket: give the close a grace period, then abort.
-        _abort.CancelAfter(CloseGrace);
+        try
+        {
+            // A client that does not read must not keep the socket: give the close a grace period, then abort.
+            _abort.CancelAfter(CloseGrace);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already finished.
+        }
+
         return true;
     }
 
@@ -202,9 +210,19 @@ internal sealed class ClientConnection
     public void Abort()
     {
         Close(CloseCodes.GoingAwayOrError, "aborted", discardPending: true);
-        _abort.Cancel();
+        try
+        {
+            _abort.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already finished.
+        }
+
         _socket.Abort();
     }
+
+    public void Dispose() => _abort.Dispose();
 
     private readonly record struct Outbound(byte[] Frame, long Version);
 

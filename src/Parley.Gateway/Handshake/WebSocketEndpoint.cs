@@ -72,7 +72,7 @@ internal sealed partial class WebSocketEndpoint(
         }
 
         metrics.Handshakes.Add(1, new KeyValuePair<string, object?>("result", "ok"));
-        var connection = new ClientConnection(socket, identity.UserId, identity.DeviceId, platform, identity.TokenId, identity.ExpiresAt, o.OutboxCapacity);
+        using var connection = new ClientConnection(socket, identity.UserId, identity.DeviceId, platform, identity.TokenId, identity.ExpiresAt, o.OutboxCapacity);
         foreach (var displaced in registry.Register(connection))
         {
             registry.Kick(displaced, KickReason.Displaced);
@@ -351,7 +351,7 @@ internal sealed partial class WebSocketEndpoint(
 
         var buffer = ArrayPool<byte>.Shared.Rent(InitialReceiveBuffer);
         var count = 0;
-        var endOfMessage = first.EndOfMessage && first.Count == 0 && false;
+        var endOfMessage = first.EndOfMessage;
         var type = first.MessageType;
         try
         {

@@ -1,0 +1,246 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
+using Parley.Abstractions.Accounts;
+using Parley.Grains.Auth;
+using Parley.Grains.Messaging;
+using Parley.Grains.Sessions;
+using Parley.Protocol;
+using Parley.Protocol.V1;
+using ErrorCode = Parley.Protocol.V1.ErrorCode;
+
+namespace Parley.Api.Admin;
+
+/// <summary>The admin HTTP API under <c>/admin/v1</c>, protected by the admin secret (Authorization: Bearer).</summary>
+public static class AdminApi
+{
+    private const int MaxNicknameLength = 64;
+    private const int MaxUrlLength = 1024;
+    private const int MaxExBytes = 4096;
+
+    public static RouteGroupBuilder MapParleyAdminApi(this IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapGroup("/admin/v1").AddEndpointFilter(RequireAdminAsync);
+        group.MapPost("/users", CreateUserAsync);
+        group.MapGet("/users/{userId}", GetUserAsync);
+        group.MapPatch("/users/{userId}", UpdateUserAsync);
+        group.MapPost("/users/{userId}/tokens", IssueTokenAsync);
+        group.MapPost("/users/{userId}/logout", LogoutAsync);
+        group.MapDelete("/tokens/{tokenId}", RevokeTokenAsync);
+        group.MapPost("/groups", CreateGroupAsync);
+        return group;
+    }
+
+    private static async ValueTask<object?> RequireAdminAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var secret = context.HttpContext.RequestServices.GetRequiredServiceOf<IOptions<AdminOptions>>().Value.Secret;
+        var header = context.HttpContext.Request.Headers.Authorization.ToString();
+        const string Scheme = "Bearer ";
+        var presented = header.StartsWith(Scheme, StringComparison.Ordinal) ? header[Scheme.Length..] : string.Empty;
+        var expected = SHA256.HashData(Encoding.UTF8.GetBytes(secret));
+        var actual = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
+        if (presented.Length == 0 || !CryptographicOperations.FixedTimeEquals(expected, actual))
+        {
+            return Fail(StatusCodes.Status401Unauthorized, "unauthenticated", "A valid admin bearer secret is required.");
+        }
+
+        return await next(context).ConfigureAwait(false);
+    }
+
+    private static async Task<IResult> CreateUserAsync(CreateUserRequest request, IAccountStore accounts, TimeProvider time)
+    {
+        if (!Ids.IsValid(request.UserId))
+        {
+            return Fail(400, "bad_request", "userId must be 1..64 characters of [A-Za-z0-9-._@:].");
+        }
+
+        var invalid = ValidateProfile(request.Nickname, request.AvatarUrl, request.Ex);
+        if (invalid is not null)
+        {
+            return invalid;
+        }
+
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var user = new UserRecord(request.UserId, request.Nickname ?? string.Empty, request.AvatarUrl ?? string.Empty, NormalizeEx(request.Ex), now, now);
+        return await accounts.CreateUserAsync(user).ConfigureAwait(false)
+            ? Results.Created($"/admin/v1/users/{user.UserId}", UserResponse.From(user))
+            : Fail(409, "already_exists", "A user with this id exists.");
+    }
+
+    private static async Task<IResult> GetUserAsync(string userId, IAccountStore accounts)
+    {
+        var user = await accounts.GetUserAsync(userId).ConfigureAwait(false);
+        return user is null ? Fail(404, "not_found", "No such user.") : Results.Ok(UserResponse.From(user));
+    }
+
+    private static async Task<IResult> UpdateUserAsync(string userId, UpdateUserRequest request, IAccountStore accounts, TimeProvider time)
+    {
+        var invalid = ValidateProfile(request.Nickname, request.AvatarUrl, request.Ex);
+        if (invalid is not null)
+        {
+            return invalid;
+        }
+
+        var ex = request.Ex is null ? null : NormalizeEx(request.Ex);
+        if (!await accounts.UpdateUserAsync(userId, request.Nickname, request.AvatarUrl, ex, time.GetUtcNow().ToUnixTimeMilliseconds()).ConfigureAwait(false))
+        {
+            return Fail(404, "not_found", "No such user.");
+        }
+
+        var user = await accounts.GetUserAsync(userId).ConfigureAwait(false);
+        return user is null ? Fail(404, "not_found", "No such user.") : Results.Ok(UserResponse.From(user));
+    }
+
+    private static async Task<IResult> IssueTokenAsync(string userId, IssueTokenRequest request, IAccountStore accounts, TokenService tokens)
+    {
+        if (!Ids.IsValid(request.DeviceId))
+        {
+            return Fail(400, "bad_request", "deviceId must be 1..64 characters of [A-Za-z0-9-._@:].");
+        }
+
+        if (!TryParsePlatform(request.Platform, out var platform))
+        {
+            return Fail(400, "bad_request", "platform must be one of ios, android, windows, macos, linux, web, ipad, android_pad, mini_program.");
+        }
+
+        if (request.TtlSeconds is < 60)
+        {
+            return Fail(400, "bad_request", "ttlSeconds must be at least 60.");
+        }
+
+        if (await accounts.GetUserAsync(userId).ConfigureAwait(false) is null)
+        {
+            return Fail(404, "not_found", "No such user.");
+        }
+
+        var lifetime = request.TtlSeconds is { } ttl ? TimeSpan.FromSeconds(ttl) : (TimeSpan?)null;
+        var (token, record) = await tokens.IssueAsync(userId, request.DeviceId, (int)platform, lifetime).ConfigureAwait(false);
+        return Results.Ok(new IssueTokenResponse(token, record.TokenId, record.ExpiresAt));
+    }
+
+    private static async Task<IResult> LogoutAsync(string userId, LogoutRequest? request, IAccountStore accounts, ISessionControl sessions, TimeProvider time)
+    {
+        var deviceId = request?.DeviceId;
+        var revoked = await accounts.RevokeUserTokensAsync(userId, deviceId, time.GetUtcNow().ToUnixTimeMilliseconds()).ConfigureAwait(false);
+        var closed = sessions.KickUser(userId, deviceId, KickReason.ForceLogout);
+        return Results.Ok(new LogoutResponse(revoked.Count, closed));
+    }
+
+    private static async Task<IResult> RevokeTokenAsync(string tokenId, IAccountStore accounts, ISessionControl sessions, TimeProvider time)
+    {
+        var token = await accounts.GetTokenAsync(tokenId).ConfigureAwait(false);
+        if (token is null)
+        {
+            return Fail(404, "not_found", "No such token.");
+        }
+
+        await accounts.RevokeTokenAsync(tokenId, time.GetUtcNow().ToUnixTimeMilliseconds()).ConfigureAwait(false);
+        var closed = sessions.KickTokens(token.UserId, [tokenId], KickReason.TokenRevoked);
+        return Results.Ok(new LogoutResponse(1, closed));
+    }
+
+    private static async Task<IResult> CreateGroupAsync(CreateGroupAdminRequest request, IGrainFactory grains)
+    {
+        var groupId = string.IsNullOrEmpty(request.GroupId) ? Guid.NewGuid().ToString("N") : request.GroupId;
+        var members = request.MemberIds ?? [];
+        if (!Ids.IsValid(groupId) || !Ids.IsValid(request.OwnerId) || (request.Name?.Length ?? 0) > 128 || members.Any(m => !Ids.IsValid(m)))
+        {
+            return Fail(400, "bad_request", "Invalid group id, owner, name or member id.");
+        }
+
+        var conversationId = Ids.GroupConversationId(groupId);
+        var result = await grains.GetGrain<IConversationGrain>(conversationId)
+            .CreateGroupAsync(new CreateGroupCommand(groupId, request.Name ?? string.Empty, request.OwnerId, members, null))
+            .ConfigureAwait(false);
+        return result.Error switch
+        {
+            0 => Results.Created($"/admin/v1/groups/{groupId}", new CreateGroupResponse(groupId, conversationId)),
+            (int)ErrorCode.AlreadyExists => Fail(409, "already_exists", "The group exists."),
+            (int)ErrorCode.NotFound => Fail(404, "not_found", result.ErrorMessage ?? "Some members do not exist."),
+            _ => Fail(400, "bad_request", result.ErrorMessage ?? "Cannot create the group."),
+        };
+    }
+
+    private static IResult? ValidateProfile(string? nickname, string? avatarUrl, JsonElement? ex)
+    {
+        if (nickname?.Length > MaxNicknameLength)
+        {
+            return Fail(400, "bad_request", $"nickname must be at most {MaxNicknameLength} characters.");
+        }
+
+        if (avatarUrl?.Length > MaxUrlLength)
+        {
+            return Fail(400, "bad_request", $"avatarUrl must be at most {MaxUrlLength} characters.");
+        }
+
+        if (ex is { } e && Encoding.UTF8.GetByteCount(e.GetRawText()) > MaxExBytes)
+        {
+            return Fail(400, "bad_request", $"ex must be at most {MaxExBytes} bytes of JSON.");
+        }
+
+        return null;
+    }
+
+    private static string NormalizeEx(JsonElement? ex) => ex is { ValueKind: not JsonValueKind.Undefined and not JsonValueKind.Null } e ? e.GetRawText() : "{}";
+
+    internal static bool TryParsePlatform(string? value, out Platform platform)
+    {
+        platform = (value ?? string.Empty).Trim().ToUpperInvariant().Replace("-", "_", StringComparison.Ordinal) switch
+        {
+            "IOS" or "1" => Platform.Ios,
+            "ANDROID" or "2" => Platform.Android,
+            "WINDOWS" or "3" => Platform.Windows,
+            "MACOS" or "OSX" or "4" => Platform.Macos,
+            "LINUX" or "5" => Platform.Linux,
+            "WEB" or "6" => Platform.Web,
+            "IPAD" or "7" => Platform.Ipad,
+            "ANDROID_PAD" or "ANDROIDPAD" or "8" => Platform.AndroidPad,
+            "MINI_PROGRAM" or "MINIPROGRAM" or "9" => Platform.MiniProgram,
+            _ => Platform.Unspecified,
+        };
+        return platform != Platform.Unspecified;
+    }
+
+    private static IResult Fail(int status, string code, string message) =>
+        Results.Json(new ErrorResponse(new ErrorBody(code, message)), statusCode: status);
+
+    private static T GetRequiredServiceOf<T>(this IServiceProvider services)
+        where T : notnull =>
+        (T)(services.GetService(typeof(T)) ?? throw new InvalidOperationException($"{typeof(T).Name} is not registered."));
+}
+
+public sealed record CreateUserRequest(string UserId, string? Nickname, string? AvatarUrl, JsonElement? Ex);
+
+public sealed record UpdateUserRequest(string? Nickname, string? AvatarUrl, JsonElement? Ex);
+
+public sealed record UserResponse(string UserId, string Nickname, string AvatarUrl, JsonElement Ex, long CreatedAt, long UpdatedAt)
+{
+    public static UserResponse From(UserRecord u)
+    {
+        using var doc = JsonDocument.Parse(string.IsNullOrEmpty(u.Ex) ? "{}" : u.Ex);
+        return new UserResponse(u.UserId, u.Nickname, u.AvatarUrl, doc.RootElement.Clone(), u.CreatedAt, u.UpdatedAt);
+    }
+}
+
+/// <param name="Platform">ios, android, windows, macos, linux, web, ipad, android_pad or mini_program.</param>
+/// <param name="TtlSeconds">Lifetime; the server default when absent, capped by the configured maximum.</param>
+public sealed record IssueTokenRequest(string DeviceId, string Platform, long? TtlSeconds);
+
+/// <param name="ExpiresAt">Unix milliseconds.</param>
+public sealed record IssueTokenResponse(string Token, string TokenId, long ExpiresAt);
+
+public sealed record LogoutRequest(string? DeviceId);
+
+public sealed record LogoutResponse(int RevokedTokens, int ClosedConnections);
+
+public sealed record CreateGroupAdminRequest(string? GroupId, string? Name, string OwnerId, string[]? MemberIds);
+
+public sealed record CreateGroupResponse(string GroupId, string ConversationId);
+
+public sealed record ErrorResponse(ErrorBody Error);
+
+public sealed record ErrorBody(string Code, string Message);

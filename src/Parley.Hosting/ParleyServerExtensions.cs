@@ -1,0 +1,156 @@
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Parley.Abstractions.Accounts;
+using Parley.Abstractions.Messaging;
+using Parley.Api.Admin;
+using Parley.Gateway;
+using Parley.Grains;
+using Parley.Grains.Auth;
+using Parley.Grains.Commit;
+using Parley.Grains.Sessions;
+using Parley.Grains.Telemetry;
+using Parley.Metrics.Prometheus;
+using Parley.Storage.Sqlite;
+using GatewayOptions = Parley.Gateway.GatewayOptions;
+using MessagingOptions = Parley.Grains.MessagingOptions;
+using SessionOptions = Parley.Grains.Sessions.SessionOptions;
+
+namespace Parley.Hosting;
+
+public static class ParleyServerExtensions
+{
+    /// <summary>
+    /// Adds the whole Parley server to a web application: options (validated at start), the SQLite stores, the group
+    /// commit pipeline, a co-hosted Orleans silo with localhost clustering, the gateway, the admin API, metrics and health.
+    /// </summary>
+    public static WebApplicationBuilder AddParleyServer(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        var config = builder.Configuration;
+
+        services.AddOptions<StorageOptions>().Bind(config.GetSection(StorageOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<OrleansOptions>().Bind(config.GetSection(OrleansOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<MessagingOptions>().Bind(config.GetSection(MessagingOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<GatewayOptions>().Bind(config.GetSection(GatewayOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<TokenOptions>().Bind(config.GetSection(TokenOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<SessionOptions>().Bind(config.GetSection(SessionOptions.Section)).ValidateOnStart();
+        services.AddOptions<AdminOptions>().Bind(config.GetSection(AdminOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AdminOptions>, AdminOptionsValidator>();
+        services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
+
+        services.TryAddTimeProvider();
+        services.AddMetrics();
+        services.AddSingleton<ParleyMetrics>();
+
+        // Stores: one database file under the data directory.
+        services.AddSingleton(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
+            return new SqliteStoreOptions
+            {
+                DataSource = Path.Combine(Path.GetFullPath(o.DataDirectory), "parley.db"),
+                Durable = o.Durable,
+                Synchronous = o.Synchronous,
+            };
+        });
+        services.AddSingleton<SqliteMessageStore>(sp => new SqliteMessageStore(sp.GetRequiredService<SqliteStoreOptions>(), sp.GetRequiredService<ILogger<SqliteMessageStore>>()));
+        services.AddSingleton<IMessageStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
+        services.AddSingleton<IAccountStore>(sp => new SqliteAccountStore(sp.GetRequiredService<SqliteStoreOptions>(), sp.GetRequiredService<ILogger<SqliteAccountStore>>()));
+        services.AddHostedService<StoreInitializer>();
+
+        services.AddSingleton(sp => LoadSigningKey(sp.GetRequiredService<IOptions<TokenOptions>>().Value, sp.GetRequiredService<IOptions<StorageOptions>>().Value));
+        services.AddSingleton<TokenService>();
+
+        services.AddSingleton<CommitPipeline>();
+        services.AddHostedService(sp => sp.GetRequiredService<CommitPipeline>());
+
+        services.AddParleyGateway();
+        services.AddPrometheusMetrics();
+        services.AddHealthChecks()
+            .AddCheck("live", () => HealthCheckResult.Healthy(), tags: ["live"])
+            .AddCheck<ReadinessCheck>("ready", tags: ["ready"]);
+
+        var orleans = config.GetSection(OrleansOptions.Section).Get<OrleansOptions>() ?? new OrleansOptions();
+        builder.Host.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(orleans.SiloPort, orleans.GatewayPort, serviceId: orleans.ServiceId, clusterId: orleans.ClusterId);
+            silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(30));
+        });
+        return builder;
+    }
+
+    /// <summary>Maps /ws, the admin API, /healthz, /readyz and /metrics.</summary>
+    public static WebApplication MapParley(this WebApplication app)
+    {
+        app.UseWebSockets();
+        app.MapParleyGateway("/ws");
+        app.MapParleyAdminApi();
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("live") });
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+        app.MapPrometheusMetrics("/metrics");
+        return app;
+    }
+
+    private static void TryAddTimeProvider(this IServiceCollection services)
+    {
+        if (!services.Any(d => d.ServiceType == typeof(TimeProvider)))
+        {
+            services.AddSingleton(TimeProvider.System);
+        }
+    }
+
+    private static TokenSigningKey LoadSigningKey(TokenOptions tokens, StorageOptions storage)
+    {
+        if (!string.IsNullOrWhiteSpace(tokens.SigningKey))
+        {
+            return new TokenSigningKey(Convert.FromBase64String(tokens.SigningKey));
+        }
+
+        var directory = Path.GetFullPath(storage.DataDirectory);
+        Directory.CreateDirectory(directory);
+        var path = Path.Combine(directory, "token-signing.key");
+        if (File.Exists(path))
+        {
+            return new TokenSigningKey(Convert.FromBase64String(File.ReadAllText(path).Trim()));
+        }
+
+        var key = RandomNumberGenerator.GetBytes(32);
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using (var stream = new FileStream(path, options))
+        using (var writer = new StreamWriter(stream))
+        {
+            writer.Write(Convert.ToBase64String(key));
+        }
+
+        return new TokenSigningKey(key);
+    }
+}
+
+/// <summary>Ready when the group commit pipeline runs (the stores were initialised before it started).</summary>
+internal sealed class ReadinessCheck(CommitPipeline pipeline) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(pipeline.IsRunning ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("The commit pipeline is not running."));
+}
+
+/// <summary>In durable mode, refuses settings that can lose acked messages.</summary>
+internal sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
+{
+    public ValidateOptionsResult Validate(string? name, StorageOptions options) =>
+        options.Durable && options.Synchronous != SqliteSynchronous.Full
+            ? ValidateOptionsResult.Fail("Parley:Storage:Durable is true but Synchronous is not Full: acked messages could be lost on power failure. Use Full, or set Durable=false for throw-away benchmarks.")
+            : ValidateOptionsResult.Success;
+}
