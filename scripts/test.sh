@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs every test project of the solution (Release), then prints one closing line
+# "N passed, N failed[, N skipped]" and exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+results="${PARLEY_TEST_RESULTS:-$(pwd)/artifacts/test-results}"
+rm -rf "$results"
+mkdir -p "$results"
+
+dotnet build Parley.slnx -c Release -nologo -clp:ErrorsOnly
+build=$?
+if [ $build -ne 0 ]; then
+  echo "build failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+dotnet test Parley.slnx -c Release --no-build -nologo \
+  --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" \
+  -- RunConfiguration.TestSessionTimeout=2400000
+status=$?
+
+passed=0; failed=0; skipped=0; files=0
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  files=$((files + 1))
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)
+  get() { echo "$counters" | sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p"; }
+  p=$(get passed); f=$(get failed); t=$(get total); e=$(get executed); x=$(get error); to=$(get timeout); ab=$(get aborted)
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0} + ${x:-0} + ${to:-0} + ${ab:-0}))
+  skipped=$((skipped + ${t:-0} - ${e:-0}))
+done
+
+if [ $files -eq 0 ] || [ $((passed + failed)) -eq 0 ]; then
+  echo "no test results were produced"
+  failed=$((failed + 1))
+fi
+if [ $status -ne 0 ] && [ $failed -eq 0 ]; then
+  # A crashed test host or a failed run without counted failures still fails.
+  failed=1
+fi
+
+echo "${passed} passed, ${failed} failed, ${skipped} skipped"
+[ $failed -eq 0 ] && [ $status -eq 0 ]

@@ -1,0 +1,170 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Json;
+using Parley.IntegrationTests.Infrastructure;
+using Parley.Protocol.V1;
+using Parley.Sdk;
+
+namespace Parley.IntegrationTests;
+
+public sealed class DurabilityTests
+{
+    private const int Senders = 4;
+    private const int PerSender = 300;
+
+    [Fact]
+    public async Task KillMinus9_DuringSendBurst_NoAckedMessageLostNoDuplicateGaplessSeqs()
+    {
+        var dataDirectory = Path.Combine(Path.GetTempPath(), "parley-kill-" + Guid.NewGuid().ToString("N"));
+        await using var server = new ServerProcess(dataDirectory);
+        try
+        {
+            for (var iteration = 0; iteration < 5; iteration++)
+            {
+                await RunIterationAsync(server, iteration, new Random(iteration * 7919 + 17));
+            }
+        }
+        finally
+        {
+            await server.KillAsync();
+            try
+            {
+                Directory.Delete(dataDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    private static async Task RunIterationAsync(ServerProcess server, int iteration, Random random)
+    {
+        await server.StartAsync();
+        var receiver = await CreateUserAsync(server, $"r{iteration}");
+        var senders = new List<string>();
+        for (var i = 0; i < Senders; i++)
+        {
+            senders.Add(await CreateUserAsync(server, $"s{iteration}x{i}"));
+        }
+
+        var clients = new List<ParleyClient>();
+        foreach (var s in senders)
+        {
+            clients.Add(await ConnectAsync(server, s));
+        }
+
+        var group = await clients[0].CreateGroupAsync("burst", senders.Skip(1).Append(receiver));
+        var acked = new ConcurrentDictionary<string, SendReceipt>();
+        var total = Senders * PerSender;
+        var killAt = random.Next(total / 10, total * 7 / 10);
+
+        var sends = clients.Select((client, i) => Task.Run(async () =>
+        {
+            using var gate = new SemaphoreSlim(8);
+            var tasks = new List<Task>();
+            for (var k = 0; k < PerSender; k++)
+            {
+                await gate.WaitAsync();
+                var id = $"it{iteration}-s{i}-{k}";
+                var toGroup = k % 2 == 0;
+                tasks.Add(Task.Run(async () =>
+                {
+                    try
+                    {
+                        var receipt = toGroup
+                            ? await client.SendTextToConversationAsync(group.ConversationId, id, id)
+                            : await client.SendTextAsync(receiver, id, id);
+                        Assert.True(acked.TryAdd(id, receipt), $"{id} was acked twice");
+                    }
+                    finally
+                    {
+                        gate.Release();
+                    }
+                }));
+            }
+
+            await Task.WhenAll(tasks);
+        })).ToList();
+
+        await Wait.UntilAsync(() => acked.Count >= killAt, $"{killAt} acks before the kill", TimeSpan.FromSeconds(60));
+        var ackedBeforeKill = acked.ToDictionary(kv => kv.Key, kv => kv.Value);
+        await server.KillAsync();
+        Assert.True(ackedBeforeKill.Count < total, "the kill must land in the middle of the burst");
+        await server.StartAsync();
+
+        await Wait.ForAsync(Task.WhenAll(sends), "every send to be acked after the restart", TimeSpan.FromSeconds(120));
+        Assert.Equal(total, acked.Count);
+
+        var verifier = await ConnectAsync(server, receiver);
+        var conversations = acked.Values.Select(a => a.ConversationId).Distinct().Append(group.ConversationId).Distinct().ToList();
+        var storedIds = new HashSet<string>();
+        foreach (var conversation in conversations)
+        {
+            var stored = await ReadAllAsync(verifier, conversation);
+            Assert.Equal(Enumerable.Range(1, stored.Count).Select(i => (ulong)i), stored.Select(m => m.Seq));
+            foreach (var m in stored.Where(m => m.Content?.BodyCase == Content.BodyOneofCase.Text))
+            {
+                Assert.True(storedIds.Add(m.ClientMsgId), $"{m.ClientMsgId} is stored twice");
+                var receipt = acked[m.ClientMsgId];
+                Assert.Equal(receipt.Seq, m.Seq);
+                Assert.Equal(receipt.ServerMsgId, m.ServerMsgId);
+            }
+        }
+
+        foreach (var (id, _) in ackedBeforeKill)
+        {
+            Assert.Contains(id, storedIds);
+        }
+
+        Assert.Equal(total, storedIds.Count);
+        foreach (var c in clients.Append(verifier))
+        {
+            await c.DisposeAsync();
+        }
+
+        await server.KillAsync();
+    }
+
+    private static async Task<List<Message>> ReadAllAsync(ParleyClient client, string conversationId)
+    {
+        var all = new List<Message>();
+        ulong from = 1;
+        while (true)
+        {
+            var page = await client.GetHistoryAsync(conversationId, from, Direction.Forward, 200);
+            all.AddRange(page.Messages);
+            if (!page.HasMore || page.Messages.Count == 0)
+            {
+                return all;
+            }
+
+            from = page.Messages[^1].Seq + 1;
+        }
+    }
+
+    private static async Task<string> CreateUserAsync(ServerProcess server, string userId)
+    {
+        var response = await server.Admin.PostAsJsonAsync("/admin/v1/users", new { userId });
+        response.EnsureSuccessStatusCode();
+        return userId;
+    }
+
+    private static async Task<ParleyClient> ConnectAsync(ServerProcess server, string userId)
+    {
+        var response = await server.Admin.PostAsJsonAsync($"/admin/v1/users/{userId}/tokens", new { deviceId = "d1", platform = "linux" });
+        var token = (await response.Content.ReadFromJsonAsync<TokenBody>())!.Token;
+        var client = new ParleyClient(new ParleyClientOptions
+        {
+            ServerUri = server.WebSocketUri,
+            Token = token,
+            DeviceId = "d1",
+            Platform = Platform.Linux,
+            SendTimeout = TimeSpan.FromSeconds(120),
+            ReconnectInitialDelay = TimeSpan.FromMilliseconds(100),
+            ReconnectMaxDelay = TimeSpan.FromSeconds(1),
+        });
+        await client.ConnectAsync();
+        return client;
+    }
+
+    private sealed record TokenBody(string Token, string TokenId, long ExpiresAt);
+}

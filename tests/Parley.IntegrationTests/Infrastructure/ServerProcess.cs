@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+
+namespace Parley.IntegrationTests.Infrastructure;
+
+/// <summary>The real server executable in its own process, so a test can kill -9 it and start it again on the same data.</summary>
+public sealed class ServerProcess : IAsyncDisposable
+{
+    private readonly string _serverDll;
+    private Process? _process;
+
+    public ServerProcess(string dataDirectory)
+    {
+        DataDirectory = dataDirectory;
+        HttpPort = TestServer.FreePort();
+        SiloPort = TestServer.FreePort();
+        GatewayPort = TestServer.FreePort();
+        AdminSecret = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
+        _serverDll = LocateServer();
+        BaseUri = new Uri($"http://127.0.0.1:{HttpPort}");
+        WebSocketUri = new Uri($"ws://127.0.0.1:{HttpPort}/ws");
+        Admin = new HttpClient { BaseAddress = BaseUri };
+        Admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminSecret);
+    }
+
+    public string DataDirectory { get; }
+
+    public int HttpPort { get; }
+
+    public int SiloPort { get; }
+
+    public int GatewayPort { get; }
+
+    public string AdminSecret { get; }
+
+    public Uri BaseUri { get; }
+
+    public Uri WebSocketUri { get; }
+
+    public HttpClient Admin { get; }
+
+    public async Task StartAsync()
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = Path.GetDirectoryName(_serverDll)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(_serverDll);
+        info.ArgumentList.Add("--urls");
+        info.ArgumentList.Add(BaseUri.ToString());
+        info.Environment["Parley__Admin__Secret"] = AdminSecret;
+        info.Environment["Parley__Storage__DataDirectory"] = DataDirectory;
+        info.Environment["Parley__Orleans__SiloPort"] = SiloPort.ToString(CultureInfo.InvariantCulture);
+        info.Environment["Parley__Orleans__GatewayPort"] = GatewayPort.ToString(CultureInfo.InvariantCulture);
+        info.Environment["Logging__LogLevel__Default"] = "Warning";
+        _process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the server.");
+        _process.OutputDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, _) => { };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"The server exited with {_process.ExitCode} during start.");
+            }
+
+            try
+            {
+                using var ready = await Admin.GetAsync("/readyz");
+                if (ready.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException("The server did not become ready in 60 s.");
+    }
+
+    /// <summary>SIGKILL: no shutdown hooks, no flushes.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process?.Dispose();
+        _process = null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        Admin.Dispose();
+    }
+
+    private static string LocateServer()
+    {
+        var baseDir = AppContext.BaseDirectory;
+        var configuration = baseDir.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
+        var dir = new DirectoryInfo(baseDir);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Parley.slnx")))
+        {
+            dir = dir.Parent;
+        }
+
+        if (dir is null)
+        {
+            throw new InvalidOperationException("Cannot find the repository root (Parley.slnx).");
+        }
+
+        var dll = Path.Combine(dir.FullName, "src", "Parley.Server", "bin", configuration, "net10.0", "Parley.Server.dll");
+        return File.Exists(dll) ? dll : throw new InvalidOperationException($"Build the server first: {dll} is missing.");
+    }
+}

@@ -1,0 +1,202 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Parley.Hosting;
+using Parley.Protocol.V1;
+using Parley.Sdk;
+
+namespace Parley.IntegrationTests.Infrastructure;
+
+/// <summary>A clock the tests can move forward; timers still run in real time.</summary>
+public sealed class ShiftableTimeProvider : TimeProvider
+{
+    private long _offsetTicks;
+
+    public TimeSpan Offset
+    {
+        get => TimeSpan.FromTicks(Interlocked.Read(ref _offsetTicks));
+        set => Interlocked.Exchange(ref _offsetTicks, value.Ticks);
+    }
+
+    public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + Offset;
+}
+
+/// <summary>
+/// The real Parley server (Kestrel on a loopback port, co-hosted Orleans silo, SQLite on a temp file), in process.
+/// </summary>
+public sealed class TestServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly string _dataDirectory;
+    private readonly List<ParleyClient> _clients = [];
+
+    private TestServer(WebApplication app, string dataDirectory, string adminSecret, ShiftableTimeProvider clock)
+    {
+        _app = app;
+        _dataDirectory = dataDirectory;
+        AdminSecret = adminSecret;
+        Clock = clock;
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        BaseUri = new Uri(address.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal));
+        WebSocketUri = new Uri($"ws://{BaseUri.Host}:{BaseUri.Port}/ws");
+        Admin = new HttpClient { BaseAddress = BaseUri };
+        Admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", adminSecret);
+    }
+
+    public Uri BaseUri { get; }
+
+    public Uri WebSocketUri { get; }
+
+    public HttpClient Admin { get; }
+
+    public string AdminSecret { get; }
+
+    public ShiftableTimeProvider Clock { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public static async Task<TestServer> StartAsync(IDictionary<string, string?>? settings = null)
+    {
+        var dataDirectory = Path.Combine(Path.GetTempPath(), "parley-test-" + Guid.NewGuid().ToString("N"));
+        var secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
+        var config = new Dictionary<string, string?>
+        {
+            ["Parley:Admin:Secret"] = secret,
+            ["Parley:Storage:DataDirectory"] = dataDirectory,
+            ["Parley:Orleans:SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Parley:Orleans:GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Parley:Orleans:ClusterId"] = "test-" + Guid.NewGuid().ToString("N"),
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            config[key] = value;
+        }
+
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Test", ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddInMemoryCollection(config);
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddFilter("Orleans", LogLevel.Error);
+        var clock = new ShiftableTimeProvider();
+        builder.Services.AddSingleton<TimeProvider>(clock);
+        builder.AddParleyServer();
+        var app = builder.Build();
+        app.MapParley();
+        await app.StartAsync();
+        return new TestServer(app, dataDirectory, secret, clock);
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Registers a user with a unique id built from <paramref name="prefix"/>.</summary>
+    public async Task<string> CreateUserAsync(string prefix = "u")
+    {
+        var userId = $"{prefix}-{Guid.NewGuid():N}"[..Math.Min(prefix.Length + 13, 64)];
+        var response = await Admin.PostAsJsonAsync("/admin/v1/users", new { userId, nickname = prefix });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return userId;
+    }
+
+    public async Task<string> IssueTokenAsync(string userId, string deviceId, string platform = "linux", long? ttlSeconds = null)
+    {
+        var response = await Admin.PostAsJsonAsync($"/admin/v1/users/{userId}/tokens", new { deviceId, platform, ttlSeconds });
+        response.EnsureSuccessStatusCode();
+        var body = await response.Content.ReadFromJsonAsync<TokenBody>();
+        return body!.Token;
+    }
+
+    /// <summary>Creates a client (not yet connected) for a user and device.</summary>
+    public async Task<ParleyClient> CreateClientAsync(string userId, string deviceId = "d1", Platform platform = Platform.Linux, IParleyClientState? state = null, string? token = null)
+    {
+        var client = new ParleyClient(new ParleyClientOptions
+        {
+            ServerUri = WebSocketUri,
+            Token = token ?? await IssueTokenAsync(userId, deviceId, PlatformName(platform)),
+            DeviceId = deviceId,
+            Platform = platform,
+            LocalState = state ?? new InMemoryParleyClientState(),
+            ReconnectInitialDelay = TimeSpan.FromMilliseconds(50),
+            ReconnectMaxDelay = TimeSpan.FromSeconds(1),
+        });
+        lock (_clients)
+        {
+            _clients.Add(client);
+        }
+
+        return client;
+    }
+
+    /// <summary>Creates and connects a client (returns after the first sync completed).</summary>
+    public async Task<ParleyClient> ConnectAsync(string userId, string deviceId = "d1", Platform platform = Platform.Linux)
+    {
+        var client = await CreateClientAsync(userId, deviceId, platform);
+        await client.ConnectAsync();
+        return client;
+    }
+
+    public static string PlatformName(Platform platform) => platform switch
+    {
+        Platform.Ios => "ios",
+        Platform.Android => "android",
+        Platform.Windows => "windows",
+        Platform.Macos => "macos",
+        Platform.Web => "web",
+        Platform.Ipad => "ipad",
+        Platform.AndroidPad => "android_pad",
+        Platform.MiniProgram => "mini_program",
+        _ => "linux",
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        List<ParleyClient> clients;
+        lock (_clients)
+        {
+            clients = [.. _clients];
+        }
+
+        foreach (var client in clients)
+        {
+            try
+            {
+                await client.DisposeAsync();
+            }
+            catch (Exception)
+            {
+                // Best effort.
+            }
+        }
+
+        Admin.Dispose();
+        using (var stop = new CancellationTokenSource(TimeSpan.FromSeconds(15)))
+        {
+            await _app.StopAsync(stop.Token);
+        }
+
+        await _app.DisposeAsync();
+        try
+        {
+            Directory.Delete(_dataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort.
+        }
+    }
+
+    private sealed record TokenBody(string Token, string TokenId, long ExpiresAt);
+}
