@@ -91,7 +91,8 @@ public sealed class DurabilityTests
         Assert.True(ackedBeforeKill.Count < total, "the kill must land in the middle of the burst");
         await server.StartAsync();
 
-        await Wait.ForAsync(Task.WhenAll(sends), "every send to be acked after the restart", TimeSpan.FromSeconds(120));
+        await Wait.ForAsync(Task.WhenAll(sends).ContinueWith(_ => true, TaskScheduler.Default), "every send to be acked after the restart", TimeSpan.FromSeconds(120));
+        await Task.WhenAll(sends);
         Assert.Equal(total, acked.Count);
 
         var verifier = await ConnectAsync(server, receiver);

@@ -122,19 +122,31 @@ internal sealed partial class WebSocketEndpoint(
 
     private async Task<(Hello? Hello, uint RequestId)> ReceiveHelloAsync(WebSocket socket, GatewayOptions o)
     {
-        using var timeout = new CancellationTokenSource(o.HandshakeTimeout);
-        Frame frame;
-        try
-        {
-            frame = await ReceiveFrameAsync(socket, o.MaxFrameBytes, timeout.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
+        // Cancelling a pending receive would abort the socket, so race it against the timeout instead and
+        // close politely when the timeout wins.
+        var receive = ReceiveFrameAsync(socket, o.MaxFrameBytes, CancellationToken.None);
+        if (await Task.WhenAny(receive, Task.Delay(o.HandshakeTimeout, time)).ConfigureAwait(false) != receive)
         {
             metrics.Handshakes.Add(1, new KeyValuePair<string, object?>("result", "timeout"));
             await CloseQuietlyAsync(socket, CloseCodes.HandshakeTimeout, "handshake timeout").ConfigureAwait(false);
+            try
+            {
+                (await receive.WaitAsync(TimeSpan.FromSeconds(2), time).ConfigureAwait(false)).Dispose();
+            }
+            catch (Exception ex) when (ex is TimeoutException or WebSocketException or OperationCanceledException)
+            {
+                socket.Abort();
+            }
+
             return (null, 0);
         }
-        catch (WebSocketException)
+
+        Frame frame;
+        try
+        {
+            frame = await receive.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
         {
             return (null, 0);
         }
