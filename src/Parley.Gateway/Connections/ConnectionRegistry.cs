@@ -95,6 +95,24 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
     public void PublishEphemeral(IReadOnlyList<string> userIds, ServerFrame frame, string? excludeConnectionId) =>
         Fanout(userIds, frame, 0, excludeConnectionId);
 
+    public void PublishToAll(ServerFrame frame)
+    {
+        var bytes = frame.ToByteArray();
+        var delivered = 0;
+        foreach (var connection in All())
+        {
+            if (connection.TryEnqueueEvent(bytes, 0, () => OnOverflow(connection)))
+            {
+                delivered++;
+            }
+        }
+
+        if (delivered > 0)
+        {
+            _metrics.Deliveries.Add(delivered);
+        }
+    }
+
     public int KickUser(string userId, string? deviceId, KickReason reason)
     {
         var closed = 0;

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Parley.Abstractions.Messaging;
 using Parley.Gateway.Connections;
 using Parley.Grains;
+using Parley.Grains.Directory;
 using Parley.Grains.Internal;
 using Parley.Grains.Messaging;
 using Parley.Grains.Telemetry;
@@ -23,8 +24,11 @@ internal sealed class RequestHandler(
     IMessageStore store,
     IOptions<MessagingOptions> messaging,
     ParleyMetrics metrics,
-    TimeProvider time)
+    TimeProvider time,
+    IServiceProvider services)
 {
+    private readonly IDirectoryService? _directory = services.GetService(typeof(IDirectoryService)) as IDirectoryService;
+
     private const int MaxGroupNameLength = 128;
     private const int MaxCustomTypeLength = 64;
 
@@ -41,6 +45,9 @@ internal sealed class RequestHandler(
             ClientFrame.BodyOneofCase.CreateGroup => await CreateGroupAsync(connection, request.CreateGroup).ConfigureAwait(false),
             ClientFrame.BodyOneofCase.Typing => await TypingAsync(connection, request.Typing).ConfigureAwait(false),
             ClientFrame.BodyOneofCase.UpdateConversation => await UpdateConversationAsync(connection, request.UpdateConversation).ConfigureAwait(false),
+            ClientFrame.BodyOneofCase.SyncDirectory => _directory is null
+                ? Error(ErrorCode.Unsupported, "This server has no organisation directory.")
+                : new ServerFrame { Directory = await _directory.SyncAsync(connection.UserId, request.SyncDirectory.Version).ConfigureAwait(false) },
             ClientFrame.BodyOneofCase.Hello => Error(ErrorCode.ProtocolViolation, "Hello was already accepted."),
             _ => Error(ErrorCode.Unsupported, "Unknown request."),
         };

@@ -16,4 +16,7 @@ public interface IDeliveryHub
 
     /// <summary>Delivers an unversioned, unstored event (typing).</summary>
     void PublishEphemeral(IReadOnlyList<string> userIds, ServerFrame frame, string? excludeConnectionId);
+
+    /// <summary>Delivers an unversioned event to every connection of this node (e.g. "the directory changed").</summary>
+    void PublishToAll(ServerFrame frame);
 }
