@@ -31,6 +31,7 @@ public sealed class ParleyClientTests : IAsyncLifetime
         client.ReceiptReceived += (_, e) => _events.Add(e.Receipt);
         client.ConversationUpdated += (_, e) => _events.Add(e.Conversation);
         client.Kicked += (_, e) => _events.Add(e);
+        client.TypingReceived += (_, e) => _events.Add(e.Typing);
         client.MessageRevoked += (_, e) => _events.Add(e);
         return client;
     }
@@ -209,9 +210,11 @@ public sealed class ParleyClientTests : IAsyncLifetime
 
         await peer.SendAsync(new ServerFrame { Message = Frames.Text("c", 1, 11) });
         await peer.SendAsync(new ServerFrame { Receipt = new ReceiptEvent { ConversationId = "c", UserId = "bob", ReadSeq = 1, Version = 12 } });
-        await peer.SendAsync(new ServerFrame { Typing = new TypingEvent { ConversationId = "c", UserId = "bob", Typing = true } });
         await peer.SendAsync(new ServerFrame { ConversationUpdated = new ConversationUpdatedEvent { Conversation = new Conversation { ConversationId = "c", Pinned = true }, Version = 13 } });
-        await _events.WaitAsync(e => e.OfType<Conversation>().Any(), "ConversationUpdated");
+        // Unversioned and raised after the cursor moved past 13: waiting for it means the events before are processed.
+        await peer.SendAsync(new ServerFrame { Typing = new TypingEvent { ConversationId = "c", UserId = "bob", Typing = true } });
+        await _events.WaitAsync(e => e.OfType<TypingEvent>().Any(), "TypingReceived");
+        Assert.Equal(new[] { typeof(ReceiptEvent), typeof(Conversation), typeof(TypingEvent) }, _events.Items.Select(e => e.GetType()));
         Assert.Equal(13ul, client.Cursor);
         Assert.Equal(13ul, state.Cursor);
 

@@ -20,6 +20,7 @@ public sealed class ScriptedServer : IAsyncDisposable
 
     private readonly WebApplication _app;
     private readonly Channel<PeerConnection> _connections = Channel.CreateUnbounded<PeerConnection>();
+    private readonly System.Collections.Concurrent.ConcurrentBag<PeerConnection> _all = [];
 
     private ScriptedServer(WebApplication app) => _app = app;
 
@@ -46,6 +47,7 @@ public sealed class ScriptedServer : IAsyncDisposable
             using var socket = await context.WebSockets.AcceptWebSocketAsync(FrameCodec.SubProtocol);
             var peer = new PeerConnection(socket);
             server.ConnectionCount++;
+            server._all.Add(peer);
             await server._connections.Writer.WriteAsync(peer);
             await peer.Finished;
         });
@@ -102,12 +104,13 @@ public sealed class ScriptedServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        while (_connections.Reader.TryRead(out var peer))
+        foreach (var peer in _all)
         {
             peer.Abort();
         }
 
-        await _app.StopAsync();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+        await _app.StopAsync(stop.Token);
         await _app.DisposeAsync();
     }
 }
