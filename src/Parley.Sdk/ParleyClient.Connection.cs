@@ -144,6 +144,13 @@ public sealed partial class ParleyClient
                 session.MarkReceived();
                 if (frame.RequestId != 0)
                 {
+                    if (frame.BodyCase == ServerFrame.BodyOneofCase.SendAck && frame.SendAck.Version != 0)
+                    {
+                        // The server queues every event up to an ack's version before the ack, so once the events
+                        // before it are processed the cursor may move to it (own messages are not echoed back).
+                        QueueOwnAck(session, frame.SendAck);
+                    }
+
                     session.TryComplete(frame);
                     continue;
                 }

@@ -171,6 +171,23 @@ public sealed partial class ParleyClient
         }
     }
 
+    private void QueueOwnAck(Session session, SendAck ack) =>
+        _dispatch.Writer.TryWrite(new DispatchItem(null, null, () =>
+        {
+            if (session is { Synced: true, SyncFailed: false })
+            {
+                // Keep the conversation's high-water mark contiguous: only an ack right after it extends it.
+                if (ack.Seq == _localState.GetMaxSeq(ack.ConversationId) + 1)
+                {
+                    _localState.SetMaxSeq(ack.ConversationId, ack.Seq);
+                }
+
+                AdvanceCursor(ack.Version);
+            }
+
+            return Task.CompletedTask;
+        }));
+
     private void AdvanceCursor(ulong version)
     {
         if (version > Volatile.Read(ref _cursor))
