@@ -16,6 +16,7 @@ using Parley.Grains;
 using Parley.Grains.Auth;
 using Parley.Grains.Commit;
 using Parley.Grains.Sessions;
+using Parley.Grains.Social;
 using Parley.Grains.Telemetry;
 using Parley.Metrics.Prometheus;
 using Parley.Storage.Sqlite;
@@ -41,6 +42,7 @@ public static class ParleyServerExtensions
         services.AddOptions<MessagingOptions>().Bind(config.GetSection(MessagingOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<GatewayOptions>().Bind(config.GetSection(GatewayOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<TokenOptions>().Bind(config.GetSection(TokenOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<SocialOptions>().Bind(config.GetSection(SocialOptions.Section));
         services.AddOptions<SessionOptions>().Bind(config.GetSection(SessionOptions.Section)).ValidateOnStart();
         services.AddOptions<AdminOptions>().Bind(config.GetSection(AdminOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AdminOptions>, AdminOptionsValidator>();

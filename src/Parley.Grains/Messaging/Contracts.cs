@@ -29,6 +29,13 @@ public interface IConversationGrain : IGrainWithStringKey
 
     [Alias("settings")]
     Task<int> UpdateSettingsAsync(string userId, bool? pinned, bool? muted, string? originConnectionId);
+
+    /// <summary>
+    /// For a direct conversation: the relation of its two users (first = the ordinally smaller user id) changed.
+    /// Sends allocated after this call returns obey it.
+    /// </summary>
+    [Alias("set-relation")]
+    Task SetRelationAsync(Social.DirectRelation relation);
 }
 
 /// <param name="PeerUserId">For a send addressed to a user: that user (the direct conversation is created on first send).</param>

@@ -5,6 +5,7 @@ using Parley.Abstractions.Accounts;
 using Parley.Abstractions.Messaging;
 using Parley.Grains.Commit;
 using Parley.Grains.Delivery;
+using Parley.Grains.Social;
 using Parley.Grains.Telemetry;
 using Parley.Protocol;
 using Parley.Protocol.V1;
@@ -30,6 +31,8 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
     private readonly TimeProvider _time;
     private readonly ParleyMetrics _metrics;
     private readonly ILogger<ConversationGrain> _logger;
+    private readonly IRelationReader? _relations;
+    private readonly bool _friendsOnly;
     private readonly Guid _epoch = Guid.NewGuid();
     private readonly Dictionary<string, MemberState> _members = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Sender, string ClientMsgId), Task<SendResult>> _dedup = [];
@@ -40,6 +43,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
     private bool _allKeysKnown;
     private ConversationTail _tail = null!;
     private Task _orderTail = Task.CompletedTask;
+    private DirectRelation _relation = DirectRelation.None;
 
     public ConversationGrain(
         IMessageStore store,
@@ -49,8 +53,12 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         IOptions<MessagingOptions> options,
         TimeProvider time,
         ParleyMetrics metrics,
-        ILogger<ConversationGrain> logger)
+        ILogger<ConversationGrain> logger,
+        IServiceProvider services,
+        IOptions<SocialOptions> social)
     {
+        _relations = services.GetService(typeof(IRelationReader)) as IRelationReader;
+        _friendsOnly = social.Value.FriendsOnlyDirectMessages;
         _store = store;
         _accounts = accounts;
         _pipeline = pipeline;
@@ -79,6 +87,11 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
         _memberIds = [.. _members.Keys];
         _nextSeq = _record.MaxSeq + 1;
+        if (_record.Kind == ConversationKind.Direct && _memberIds.Length == 2)
+        {
+            _relation = await LoadRelationAsync(_memberIds[0], _memberIds[1]);
+        }
+
         var newest = await _store.ReadMessagesAsync(_id, 0, ReadDirection.Backward, Math.Max(1, _options.HotTailSize), cancellationToken);
         _tail = new ConversationTail(_options.HotTailSize, _record.MaxSeq, newest);
 
@@ -269,6 +282,12 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         return new HistoryPage(0, [.. page.Select(MessageData.From)], hasMore, max);
     }
 
+    public Task SetRelationAsync(DirectRelation relation)
+    {
+        _relation = relation;
+        return Task.CompletedTask;
+    }
+
     public Task<int> TypingAsync(string userId, bool typing, string? originConnectionId)
     {
         if (_record is null || !_members.ContainsKey(userId))
@@ -329,6 +348,20 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                     _dedup[key] = Task.FromResult(ack);
                     _metrics.MessagesDuplicate.Add(1);
                     return ack with { Duplicate = true };
+                }
+            }
+
+            // Checked after the last await of this section, so a block that returned refuses every later send.
+            if (_record!.Kind == ConversationKind.Direct && revokes is null && _memberIds.Length == 2)
+            {
+                if (_relation.Blocked)
+                {
+                    return SendResult.Fail((int)ErrorCode.Blocked, "One of the users blocked the other.", _id);
+                }
+
+                if (_friendsOnly && !_relation.Friends)
+                {
+                    return SendResult.Fail((int)ErrorCode.NotFriends, "Only friends may exchange direct messages on this server.", _id);
                 }
             }
 
@@ -394,10 +427,26 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         }
 
         string[] members = peerUserId == senderId ? [senderId] : [senderId, peerUserId];
+        if (members.Length == 2)
+        {
+            _relation = await LoadRelationAsync(senderId, peerUserId);
+        }
+
         var creation = new NewConversation(_id, ConversationKind.Direct, null, string.Empty, senderId, _time.GetUtcNow().ToUnixTimeMilliseconds(), members, 0);
         AdoptConversation(creation);
         _pendingCreation = creation;
         return null;
+    }
+
+    private async Task<DirectRelation> LoadRelationAsync(string a, string b)
+    {
+        if (_relations is null)
+        {
+            return DirectRelation.None;
+        }
+
+        var (first, second) = string.CompareOrdinal(a, b) <= 0 ? (a, b) : (b, a);
+        return await _relations.GetDirectRelationAsync(first, second);
     }
 
     private void AdoptConversation(NewConversation creation)
