@@ -106,6 +106,8 @@ public sealed partial class SqliteMessageStore
             maxVersion = Math.Max(maxVersion, conversation.Version);
         }
 
+        maxVersion = Math.Max(maxVersion, await ApplyGroupChangesAsync(c, batch, ct).ConfigureAwait(false));
+
         if (batch.Messages.Count > 0)
         {
             // Conversation-wide effects are applied once per conversation, not once per message.
@@ -188,6 +190,68 @@ public sealed partial class SqliteMessageStore
         await c.RaiseFeedState.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
+    private static async Task<long> ApplyGroupChangesAsync(WriterCommands c, CommitBatch batch, CancellationToken ct)
+    {
+        var maxVersion = 0L;
+        foreach (var g in batch.Groups)
+        {
+            var p = c.UpsertGroup.Parameters;
+            p[0].Value = g.GroupId;
+            p[1].Value = g.ConversationId;
+            p[2].Value = g.Name;
+            p[3].Value = g.AvatarUrl;
+            p[4].Value = g.Introduction;
+            p[5].Value = g.Announcement;
+            p[6].Value = g.Ex;
+            p[7].Value = g.OwnerId;
+            p[8].Value = (int)g.JoinPolicy;
+            p[9].Value = g.HistoryVisibleToNewMembers ? 1 : 0;
+            p[10].Value = g.MuteAll ? 1 : 0;
+            p[11].Value = g.Searchable ? 1 : 0;
+            p[12].Value = g.Dismissed ? 1 : 0;
+            p[13].Value = g.CreatedAt;
+            p[14].Value = g.UpdatedAt;
+            p[15].Value = g.Version;
+            await c.UpsertGroup.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            maxVersion = Math.Max(maxVersion, g.Version);
+        }
+
+        foreach (var m in batch.MemberChanges)
+        {
+            var p = c.UpsertMember.Parameters;
+            p[0].Value = m.ConversationId;
+            p[1].Value = m.UserId;
+            p[2].Value = (int)m.Role;
+            p[3].Value = m.Nickname;
+            p[4].Value = m.MutedUntil;
+            p[5].Value = m.JoinedAt;
+            p[6].Value = m.InviterId;
+            p[7].Value = m.Active ? 1 : 0;
+            p[8].Value = m.VisibleFrom;
+            p[9].Value = m.VisibleTo;
+            p[10].Value = m.Version;
+            await c.UpsertMember.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            maxVersion = Math.Max(maxVersion, m.Version);
+        }
+
+        foreach (var r in batch.GroupRequests)
+        {
+            var p = c.UpsertGroupRequest.Parameters;
+            p[0].Value = r.GroupId;
+            p[1].Value = r.UserId;
+            p[2].Value = r.InviterId;
+            p[3].Value = r.Kind;
+            p[4].Value = r.Message;
+            p[5].Value = r.State;
+            p[6].Value = r.CreatedAt;
+            p[7].Value = r.HandledAt;
+            p[8].Value = r.HandlerId;
+            await c.UpsertGroupRequest.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+
+        return maxVersion;
+    }
+
     /// <summary>The writer's prepared statements, created once and reused by every batch with new parameter values.</summary>
     private sealed class WriterCommands : IDisposable
     {
@@ -223,7 +287,7 @@ public sealed partial class SqliteMessageStore
             // MAX, not plain assignment: a member's feed version must never move back, or a sync cursor would skip a change.
             RaiseAllMembersFeed = Create(
                 connection,
-                "UPDATE members SET feed_version = MAX(feed_version, $version) WHERE conversation_id = $conv;",
+                "UPDATE members SET feed_version = MAX(feed_version, $version) WHERE conversation_id = $conv AND active = 1;",
                 "$conv", "$version");
             Revoke = Create(
                 connection,
@@ -244,7 +308,52 @@ public sealed partial class SqliteMessageStore
                 connection,
                 "UPDATE feed_state SET max_version = MAX(max_version, $version) WHERE id = 1;",
                 "$version");
+            UpsertGroup = Create(
+                connection,
+                """
+                INSERT INTO groups (group_id, conversation_id, name, avatar_url, introduction, announcement, ex, owner_id, join_policy,
+                                    history_visible, mute_all, searchable, dismissed, created_at, updated_at, info_version)
+                VALUES ($id, $conv, $name, $avatar, $intro, $ann, $ex, $owner, $policy, $history, $muteall, $searchable, $dismissed, $created, $updated, $version)
+                ON CONFLICT (group_id) DO UPDATE SET name = $name, avatar_url = $avatar, introduction = $intro, announcement = $ann, ex = $ex,
+                    owner_id = $owner, join_policy = $policy, history_visible = $history, mute_all = $muteall, searchable = $searchable,
+                    dismissed = $dismissed, updated_at = $updated, info_version = MAX(info_version, $version);
+                UPDATE conversations SET name = $name WHERE conversation_id = $conv;
+                UPDATE members SET info_version = MAX(info_version, $version) WHERE conversation_id = $conv;
+                """,
+                "$id", "$conv", "$name", "$avatar", "$intro", "$ann", "$ex", "$owner", "$policy", "$history", "$muteall", "$searchable",
+                "$dismissed", "$created", "$updated", "$version");
+            UpsertMember = Create(
+                connection,
+                """
+                INSERT INTO members (conversation_id, user_id, read_seq, pinned, muted, feed_version, role, nickname, muted_until, joined_at,
+                                     inviter_id, active, visible_from, info_version)
+                VALUES ($conv, $user, MAX($from - 1, 0), 0, 0, $version, $role, $nick, $muteduntil, $joined, $inviter, $active, $from, $version)
+                ON CONFLICT (conversation_id, user_id) DO UPDATE SET role = $role, nickname = $nick, muted_until = $muteduntil, joined_at = $joined,
+                    inviter_id = $inviter, active = $active, visible_from = $from, read_seq = MAX(read_seq, $from - 1),
+                    feed_version = MAX(feed_version, $version), info_version = MAX(info_version, $version);
+                INSERT INTO member_periods (conversation_id, user_id, from_seq, to_seq)
+                SELECT $conv, $user, $from, $to WHERE $active = 0 AND $to > 0
+                ON CONFLICT (conversation_id, user_id, from_seq) DO UPDATE SET to_seq = $to;
+                UPDATE conversations SET member_count = (SELECT COUNT(*) FROM members WHERE conversation_id = $conv AND active = 1)
+                WHERE conversation_id = $conv;
+                """,
+                "$conv", "$user", "$role", "$nick", "$muteduntil", "$joined", "$inviter", "$active", "$from", "$to", "$version");
+            UpsertGroupRequest = Create(
+                connection,
+                """
+                INSERT INTO group_requests (group_id, user_id, inviter_id, kind, message, state, created_at, handled_at, handler_id)
+                VALUES ($group, $user, $inviter, $kind, $message, $state, $created, $handled, $handler)
+                ON CONFLICT (group_id, user_id) DO UPDATE SET inviter_id = $inviter, kind = $kind, message = $message, state = $state,
+                    created_at = $created, handled_at = $handled, handler_id = $handler;
+                """,
+                "$group", "$user", "$inviter", "$kind", "$message", "$state", "$created", "$handled", "$handler");
         }
+
+        public SqliteCommand UpsertGroup { get; }
+
+        public SqliteCommand UpsertMember { get; }
+
+        public SqliteCommand UpsertGroupRequest { get; }
 
         public SqliteCommand InsertConversation { get; }
 
@@ -269,7 +378,7 @@ public sealed partial class SqliteMessageStore
         private IEnumerable<SqliteCommand> All =>
         [
             InsertConversation, InsertMember, InsertMessage, RaiseSenderReadSeq, RaiseConversation,
-            RaiseAllMembersFeed, Revoke, ReadCursor, Settings, RaiseFeedState,
+            RaiseAllMembersFeed, Revoke, ReadCursor, Settings, RaiseFeedState, UpsertGroup, UpsertMember, UpsertGroupRequest,
         ];
 
         public void Enlist(SqliteTransaction? transaction)

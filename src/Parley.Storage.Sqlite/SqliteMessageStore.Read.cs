@@ -12,7 +12,8 @@ public sealed partial class SqliteMessageStore
     private const string PageViewsSql = SqliteRows.ViewSelect + " ORDER BY m.pinned DESC, c.updated_at DESC, c.conversation_id LIMIT $limit OFFSET $offset;";
 
     private const string ChangedMessagesSql =
-        "SELECT " + SqliteRows.MessageColumns + " FROM messages WHERE conversation_id = $conv AND version > $since ORDER BY seq DESC LIMIT $limit;";
+        "SELECT " + SqliteRows.MessageColumns + " FROM messages msg WHERE conversation_id = $conv AND version > $since AND "
+        + SqliteRows.VisibleToUser + " ORDER BY seq DESC LIMIT $limit;";
 
     /// <inheritdoc />
     public async Task<long> GetMaxVersionAsync(CancellationToken cancellationToken = default)
@@ -60,13 +61,13 @@ public sealed partial class SqliteMessageStore
         await using (connection.ConfigureAwait(false))
         {
             using var command = connection.CreateCommand();
-            command.CommandText = "SELECT user_id, read_seq, pinned, muted, feed_version FROM members WHERE conversation_id = $conv ORDER BY user_id;";
+            command.CommandText = "SELECT " + SqliteRows.MemberColumns + " FROM members WHERE conversation_id = $conv ORDER BY user_id;";
             command.Parameters.AddWithValue("$conv", conversationId);
             using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             var members = new List<MemberRecord>();
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                members.Add(new MemberRecord(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2) != 0, reader.GetInt64(3) != 0, reader.GetInt64(4)));
+                members.Add(SqliteRows.ReadMember(reader));
             }
 
             return members;
@@ -169,6 +170,7 @@ public sealed partial class SqliteMessageStore
                 var conv = messagesCommand.Parameters.AddWithValue("$conv", "");
                 messagesCommand.Parameters.AddWithValue("$since", sinceVersion);
                 messagesCommand.Parameters.AddWithValue("$limit", maxMessagesPerConversation + 1L);
+                messagesCommand.Parameters.AddWithValue("$user", userId);
                 messagesCommand.Prepare();
                 foreach (var view in views)
                 {

@@ -12,7 +12,7 @@ namespace Parley.Storage.Sqlite;
 /// prepared commands reused across batches; reads use pooled connections and see WAL snapshots, so they never wait
 /// for the writer.
 /// </summary>
-public sealed partial class SqliteMessageStore : IMessageStore, IAsyncDisposable
+public sealed partial class SqliteMessageStore : IMessageStore, IGroupStore, IAsyncDisposable
 {
     private readonly SqliteDatabase _database;
     private readonly ILogger _logger;

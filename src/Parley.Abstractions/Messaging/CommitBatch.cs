@@ -22,11 +22,16 @@ public sealed record MemberSettingsUpdate(string ConversationId, string UserId, 
 
 /// <summary>
 /// Everything one group commit writes, applied in one transaction (all or nothing), in this order:
-/// conversations, messages, revocations, read cursors, settings.
+/// conversations, groups, member changes, group requests, messages, revocations, read cursors, settings.
+/// Feed versions only ever rise (a row keeps the larger of its version and the new one).
 /// </summary>
 /// <remarks>
-/// Applying a message also: raises the conversation's max seq and last-activity time, sets every member's feed
+/// Applying a message also: raises the conversation's max seq and last-activity time, raises every active member's feed
 /// version to the message's version, and moves the sender's read cursor to the message's seq.
+/// A member change upserts the membership row (keeping read cursor, pin and mute), raises its feed and info versions, moves
+/// its read cursor to at least <c>VisibleFrom - 1</c>, records the closed period when the member leaves, and recounts the
+/// conversation's active members. A group upsert writes the whole group row, renames the conversation, and raises the info
+/// version of every member row of the group so each member's group list syncs.
 /// </remarks>
 public sealed class CommitBatch
 {
@@ -40,8 +45,15 @@ public sealed class CommitBatch
 
     public List<MemberSettingsUpdate> Settings { get; } = [];
 
+    public List<GroupRecord> Groups { get; } = [];
+
+    public List<MemberChange> MemberChanges { get; } = [];
+
+    public List<GroupRequestRecord> GroupRequests { get; } = [];
+
     public bool IsEmpty =>
-        Conversations.Count == 0 && Messages.Count == 0 && Revocations.Count == 0 && ReadCursors.Count == 0 && Settings.Count == 0;
+        Conversations.Count == 0 && Messages.Count == 0 && Revocations.Count == 0 && ReadCursors.Count == 0 && Settings.Count == 0
+        && Groups.Count == 0 && MemberChanges.Count == 0 && GroupRequests.Count == 0;
 
     public void Clear()
     {
@@ -50,5 +62,8 @@ public sealed class CommitBatch
         Revocations.Clear();
         ReadCursors.Clear();
         Settings.Clear();
+        Groups.Clear();
+        MemberChanges.Clear();
+        GroupRequests.Clear();
     }
 }

@@ -36,13 +36,33 @@ public sealed record ConversationRecord(
     long CreatedAt,
     long MaxSeq);
 
-/// <summary>One member's state in a conversation.</summary>
+/// <summary>One member's state in a conversation (group fields keep their defaults in direct conversations).</summary>
 public sealed record MemberRecord(
     string UserId,
     long ReadSeq,
     bool Pinned,
     bool Muted,
-    long FeedVersion);
+    long FeedVersion)
+{
+    public MemberRole Role { get; init; }
+
+    public string Nickname { get; init; } = string.Empty;
+
+    /// <summary>Unix milliseconds; 0 = not muted.</summary>
+    public long MutedUntil { get; init; }
+
+    public long JoinedAt { get; init; }
+
+    public string InviterId { get; init; } = string.Empty;
+
+    /// <summary>False once the member left or was removed.</summary>
+    public bool Active { get; init; } = true;
+
+    /// <summary>First seq of the member's current period.</summary>
+    public long VisibleFrom { get; init; } = 1;
+
+    public long InfoVersion { get; init; }
+}
 
 /// <summary>A conversation as one user sees it (conversation list, sync).</summary>
 /// <param name="PeerUserId">For direct conversations, the other member; otherwise null.</param>

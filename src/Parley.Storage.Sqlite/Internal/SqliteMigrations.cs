@@ -9,9 +9,67 @@ internal static class SqliteMigrations
     public static readonly IReadOnlyList<(int Version, string Script)> All =
     [
         (1, V1Initial),
+        (2, V2Groups),
     ];
 
     public static int LatestVersion => All[^1].Version;
+
+    // Group management: roles, mutes, nicknames, membership periods (what a member may see), group info and requests.
+    private const string V2Groups = """
+        ALTER TABLE members ADD COLUMN role INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE members ADD COLUMN nickname TEXT NOT NULL DEFAULT '';
+        ALTER TABLE members ADD COLUMN muted_until INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE members ADD COLUMN joined_at INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE members ADD COLUMN inviter_id TEXT NOT NULL DEFAULT '';
+        ALTER TABLE members ADD COLUMN active INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE members ADD COLUMN visible_from INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE members ADD COLUMN info_version INTEGER NOT NULL DEFAULT 0;
+
+        -- Member list deltas per group, and group list deltas per user.
+        CREATE INDEX ix_members_conv_info ON members (conversation_id, info_version);
+        CREATE INDEX ix_members_user_info ON members (user_id, info_version);
+
+        -- Closed visibility periods: a member who left sees seqs from_seq..to_seq of each period, nothing in the gaps.
+        CREATE TABLE member_periods (
+            conversation_id TEXT NOT NULL,
+            user_id         TEXT NOT NULL,
+            from_seq        INTEGER NOT NULL,
+            to_seq          INTEGER NOT NULL,
+            PRIMARY KEY (conversation_id, user_id, from_seq)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE groups (
+            group_id        TEXT NOT NULL PRIMARY KEY,
+            conversation_id TEXT NOT NULL,
+            name            TEXT NOT NULL,
+            avatar_url      TEXT NOT NULL,
+            introduction    TEXT NOT NULL,
+            announcement    TEXT NOT NULL,
+            ex              TEXT NOT NULL,
+            owner_id        TEXT NOT NULL,
+            join_policy     INTEGER NOT NULL,
+            history_visible INTEGER NOT NULL,
+            mute_all        INTEGER NOT NULL,
+            searchable      INTEGER NOT NULL,
+            dismissed       INTEGER NOT NULL,
+            created_at      INTEGER NOT NULL,
+            updated_at      INTEGER NOT NULL,
+            info_version    INTEGER NOT NULL
+        ) WITHOUT ROWID;
+
+        CREATE TABLE group_requests (
+            group_id   TEXT NOT NULL,
+            user_id    TEXT NOT NULL,
+            inviter_id TEXT NOT NULL,
+            kind       INTEGER NOT NULL,
+            message    TEXT NOT NULL,
+            state      INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            handled_at INTEGER NOT NULL,
+            handler_id TEXT NOT NULL,
+            PRIMARY KEY (group_id, user_id)
+        ) WITHOUT ROWID;
+        """;
 
     private const string V1Initial = """
         CREATE TABLE conversations (

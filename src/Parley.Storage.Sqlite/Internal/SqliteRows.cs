@@ -9,18 +9,48 @@ internal static class SqliteRows
     public const string MessageColumns =
         "conversation_id, seq, server_msg_id, sender_id, client_msg_id, server_time, content_kind, content, revoked, version";
 
-    /// <summary>A conversation as one member sees it; the caller appends WHERE/ORDER. $user is the viewing member.</summary>
+    /// <summary>
+    /// A conversation as one member sees it; the caller appends WHERE/ORDER. $user is the viewing member. A member who left
+    /// sees the conversation as it was at the end of their last period (max seq, last message), nothing after.
+    /// </summary>
     public const string ViewSelect = """
-        SELECT c.conversation_id, c.kind, c.group_id, c.name, c.max_seq, c.updated_at, c.member_count,
+        SELECT c.conversation_id, c.kind, c.group_id, c.name,
+               CASE WHEN m.active = 1 THEN c.max_seq ELSE COALESCE(v.last_visible, 0) END,
+               c.updated_at, c.member_count,
                m.read_seq, m.pinned, m.muted,
                p.user_id, p.read_seq,
                l.conversation_id, l.seq, l.server_msg_id, l.sender_id, l.client_msg_id, l.server_time, l.content_kind, l.content, l.revoked, l.version
         FROM members m
         JOIN conversations c ON c.conversation_id = m.conversation_id
+        LEFT JOIN (SELECT conversation_id, user_id, MAX(to_seq) AS last_visible FROM member_periods GROUP BY conversation_id, user_id) v
+               ON m.active = 0 AND v.conversation_id = m.conversation_id AND v.user_id = m.user_id
         LEFT JOIN members p ON c.kind = 1 AND p.conversation_id = m.conversation_id AND p.user_id <> m.user_id
-        LEFT JOIN messages l ON l.conversation_id = c.conversation_id AND l.seq = c.last_seq
+        LEFT JOIN messages l ON l.conversation_id = c.conversation_id
+               AND l.seq = CASE WHEN m.active = 1 THEN c.last_seq ELSE COALESCE(v.last_visible, 0) END
         WHERE m.user_id = $user
         """;
+
+    /// <summary>True when the viewing member ($user) may see the message row aliased <c>msg</c> of conversation $conv.</summary>
+    public const string VisibleToUser = """
+        (EXISTS (SELECT 1 FROM members vm WHERE vm.conversation_id = $conv AND vm.user_id = $user AND vm.active = 1 AND msg.seq >= vm.visible_from)
+         OR EXISTS (SELECT 1 FROM member_periods vp WHERE vp.conversation_id = $conv AND vp.user_id = $user AND msg.seq BETWEEN vp.from_seq AND vp.to_seq))
+        """;
+
+    public const string MemberColumns =
+        "user_id, read_seq, pinned, muted, feed_version, role, nickname, muted_until, joined_at, inviter_id, active, visible_from, info_version";
+
+    public static MemberRecord ReadMember(SqliteDataReader reader) =>
+        new(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2) != 0, reader.GetInt64(3) != 0, reader.GetInt64(4))
+        {
+            Role = (MemberRole)reader.GetInt32(5),
+            Nickname = reader.GetString(6),
+            MutedUntil = reader.GetInt64(7),
+            JoinedAt = reader.GetInt64(8),
+            InviterId = reader.GetString(9),
+            Active = reader.GetInt64(10) != 0,
+            VisibleFrom = reader.GetInt64(11),
+            InfoVersion = reader.GetInt64(12),
+        };
 
     public static StoredMessage ReadMessage(SqliteDataReader reader, int offset = 0) =>
         new(

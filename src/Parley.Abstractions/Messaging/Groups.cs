@@ -1,0 +1,101 @@
+namespace Parley.Abstractions.Messaging;
+
+/// <summary>A member's role in a group. Values are stored; never renumber.</summary>
+public enum MemberRole
+{
+    Member = 0,
+    Admin = 1,
+    Owner = 2,
+}
+
+/// <summary>Who may join a group. Values are stored; never renumber.</summary>
+public enum GroupJoinPolicy
+{
+    Free = 0,
+    Approval = 1,
+    InviteOnly = 2,
+}
+
+/// <summary>A group's shared record (its conversation is <c>sg_{GroupId}</c>).</summary>
+/// <param name="Version">Feed version of the last change to the group's info.</param>
+public sealed record GroupRecord(
+    string GroupId,
+    string ConversationId,
+    string Name,
+    string AvatarUrl,
+    string Introduction,
+    string Announcement,
+    string Ex,
+    string OwnerId,
+    GroupJoinPolicy JoinPolicy,
+    bool HistoryVisibleToNewMembers,
+    bool MuteAll,
+    bool Searchable,
+    bool Dismissed,
+    long CreatedAt,
+    long UpdatedAt,
+    int MemberCount,
+    long Version);
+
+/// <summary>
+/// A membership row's group fields as one commit writes them (insert or update). Leaving closes the member's visible period at
+/// <see cref="VisibleTo"/>; rejoining opens a new one at <see cref="VisibleFrom"/>; periods before stay readable.
+/// </summary>
+/// <param name="Active">False once the member left or was removed.</param>
+/// <param name="VisibleFrom">First seq of the member's current (or last) period.</param>
+/// <param name="VisibleTo">When leaving: the last seq the member may see (the removal notice); otherwise 0.</param>
+/// <param name="Version">Also the member's new feed version and info version.</param>
+public sealed record MemberChange(
+    string ConversationId,
+    string UserId,
+    MemberRole Role,
+    string Nickname,
+    long MutedUntil,
+    long JoinedAt,
+    string InviterId,
+    bool Active,
+    long VisibleFrom,
+    long VisibleTo,
+    long Version);
+
+/// <summary>A join request or an invitation waiting for approval. Values of <see cref="Kind"/>/<see cref="State"/> are stored.</summary>
+public sealed record GroupRequestRecord(
+    string GroupId,
+    string UserId,
+    string InviterId,
+    int Kind,
+    string Message,
+    int State,
+    long CreatedAt,
+    long HandledAt,
+    string HandlerId);
+
+/// <summary>A closed visibility period of a former (or returning) member: seqs From..To inclusive.</summary>
+public sealed record MemberPeriod(string UserId, long From, long To);
+
+/// <summary>A group's members changed since a version.</summary>
+public sealed record MembersDeltaData(long Version, IReadOnlyList<MemberRecord> Upserts, IReadOnlyList<string> Removed);
+
+/// <summary>One user's groups changed since a version.</summary>
+public sealed record GroupsDeltaData(long Version, IReadOnlyList<GroupRecord> Upserts, IReadOnlyList<string> Left);
+
+/// <summary>Group queries of the message store.</summary>
+public interface IGroupStore
+{
+    Task<GroupRecord?> GetGroupAsync(string groupId, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<GroupRecord>> GetGroupsAsync(IReadOnlyCollection<string> groupIds, CancellationToken cancellationToken = default);
+
+    /// <summary>Searchable, live groups whose id equals or whose name contains <paramref name="query"/> (case-insensitive).</summary>
+    Task<IReadOnlyList<GroupRecord>> SearchGroupsAsync(string query, int limit, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<MemberPeriod>> GetMemberPeriodsAsync(string conversationId, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<GroupRequestRecord>> GetPendingGroupRequestsAsync(string groupId, CancellationToken cancellationToken = default);
+
+    /// <summary>Members whose group fields changed after <paramref name="sinceVersion"/> (0 = every active member).</summary>
+    Task<MembersDeltaData> GetMembersDeltaAsync(string conversationId, long sinceVersion, CancellationToken cancellationToken = default);
+
+    /// <summary>Groups of <paramref name="userId"/> whose info or the user's membership changed after <paramref name="sinceVersion"/>.</summary>
+    Task<GroupsDeltaData> GetGroupsDeltaAsync(string userId, long sinceVersion, CancellationToken cancellationToken = default);
+}

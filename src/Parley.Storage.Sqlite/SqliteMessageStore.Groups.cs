@@ -1,0 +1,208 @@
+using Microsoft.Data.Sqlite;
+using Parley.Abstractions.Messaging;
+using Parley.Storage.Sqlite.Internal;
+
+namespace Parley.Storage.Sqlite;
+
+public sealed partial class SqliteMessageStore
+{
+    private const string GroupColumns = """
+        g.group_id, g.conversation_id, g.name, g.avatar_url, g.introduction, g.announcement, g.ex, g.owner_id, g.join_policy,
+        g.history_visible, g.mute_all, g.searchable, g.dismissed, g.created_at, g.updated_at,
+        (SELECT member_count FROM conversations c WHERE c.conversation_id = g.conversation_id), g.info_version
+        """;
+
+    /// <inheritdoc />
+    public async Task<GroupRecord?> GetGroupAsync(string groupId, CancellationToken cancellationToken = default)
+    {
+        var groups = await GetGroupsAsync([groupId], cancellationToken).ConfigureAwait(false);
+        return groups.Count == 0 ? null : groups[0];
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<GroupRecord>> GetGroupsAsync(IReadOnlyCollection<string> groupIds, CancellationToken cancellationToken = default)
+    {
+        ThrowIfNotReady();
+        if (groupIds.Count == 0)
+        {
+            return [];
+        }
+
+        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT " + GroupColumns + " FROM groups g WHERE g.group_id IN (SELECT value FROM json_each($ids)) ORDER BY g.group_id;";
+            command.Parameters.AddWithValue("$ids", System.Text.Json.JsonSerializer.Serialize(groupIds.ToArray(), SqliteJsonContext.Default.StringArray));
+            return await ReadGroupsAsync(command, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<GroupRecord>> SearchGroupsAsync(string query, int limit, CancellationToken cancellationToken = default)
+    {
+        ThrowIfNotReady();
+        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT " + GroupColumns + """
+                 FROM groups g WHERE g.dismissed = 0 AND g.searchable = 1
+                   AND (g.group_id = $q OR g.name LIKE '%' || $like || '%' ESCAPE '\')
+                 ORDER BY (g.group_id = $q) DESC, g.name, g.group_id LIMIT $limit;
+                """;
+            command.Parameters.AddWithValue("$q", query);
+            command.Parameters.AddWithValue("$like", EscapeLike(query));
+            command.Parameters.AddWithValue("$limit", limit);
+            return await ReadGroupsAsync(command, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<MemberPeriod>> GetMemberPeriodsAsync(string conversationId, CancellationToken cancellationToken = default)
+    {
+        ThrowIfNotReady();
+        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT user_id, from_seq, to_seq FROM member_periods WHERE conversation_id = $conv ORDER BY user_id, from_seq;";
+            command.Parameters.AddWithValue("$conv", conversationId);
+            using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            var periods = new List<MemberPeriod>();
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                periods.Add(new MemberPeriod(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2)));
+            }
+
+            return periods;
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<GroupRequestRecord>> GetPendingGroupRequestsAsync(string groupId, CancellationToken cancellationToken = default)
+    {
+        ThrowIfNotReady();
+        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                SELECT group_id, user_id, inviter_id, kind, message, state, created_at, handled_at, handler_id
+                FROM group_requests WHERE group_id = $group AND state = 0 ORDER BY created_at, user_id;
+                """;
+            command.Parameters.AddWithValue("$group", groupId);
+            using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            var requests = new List<GroupRequestRecord>();
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                requests.Add(new GroupRequestRecord(
+                    reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3), reader.GetString(4),
+                    reader.GetInt32(5), reader.GetInt64(6), reader.GetInt64(7), reader.GetString(8)));
+            }
+
+            return requests;
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<MembersDeltaData> GetMembersDeltaAsync(string conversationId, long sinceVersion, CancellationToken cancellationToken = default)
+    {
+        ThrowIfNotReady();
+        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            using var transaction = connection.BeginTransaction(deferred: true);
+            var version = await ReadMaxVersionAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "SELECT " + SqliteRows.MemberColumns + """
+                 FROM members WHERE conversation_id = $conv AND info_version > $since AND ($since > 0 OR active = 1)
+                 ORDER BY info_version, user_id;
+                """;
+            command.Parameters.AddWithValue("$conv", conversationId);
+            command.Parameters.AddWithValue("$since", sinceVersion);
+            var upserts = new List<MemberRecord>();
+            var removed = new List<string>();
+            using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    var member = SqliteRows.ReadMember(reader);
+                    if (member.Active)
+                    {
+                        upserts.Add(member);
+                    }
+                    else
+                    {
+                        removed.Add(member.UserId);
+                    }
+                }
+            }
+
+            transaction.Commit();
+            return new MembersDeltaData(version, upserts, removed);
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<GroupsDeltaData> GetGroupsDeltaAsync(string userId, long sinceVersion, CancellationToken cancellationToken = default)
+    {
+        ThrowIfNotReady();
+        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            using var transaction = connection.BeginTransaction(deferred: true);
+            var version = await ReadMaxVersionAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+            var left = new List<string>();
+            var upserts = new List<GroupRecord>();
+            using (var command = connection.CreateCommand())
+            {
+                command.Transaction = transaction;
+                command.CommandText = "SELECT m.active, " + GroupColumns + """
+                     FROM members m JOIN groups g ON g.conversation_id = m.conversation_id
+                     WHERE m.user_id = $user AND m.info_version > $since AND ($since > 0 OR m.active = 1)
+                     ORDER BY m.info_version, g.group_id;
+                    """;
+                command.Parameters.AddWithValue("$user", userId);
+                command.Parameters.AddWithValue("$since", sinceVersion);
+                using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    if (reader.GetInt64(0) != 0)
+                    {
+                        upserts.Add(ReadGroup(reader, 1));
+                    }
+                    else
+                    {
+                        left.Add(reader.GetString(1));
+                    }
+                }
+            }
+
+            transaction.Commit();
+            return new GroupsDeltaData(version, upserts, left);
+        }
+    }
+
+    private static async Task<List<GroupRecord>> ReadGroupsAsync(SqliteCommand command, CancellationToken cancellationToken)
+    {
+        using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var groups = new List<GroupRecord>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            groups.Add(ReadGroup(reader, 0));
+        }
+
+        return groups;
+    }
+
+    private static GroupRecord ReadGroup(SqliteDataReader r, int o) =>
+        new(
+            r.GetString(o), r.GetString(o + 1), r.GetString(o + 2), r.GetString(o + 3), r.GetString(o + 4), r.GetString(o + 5), r.GetString(o + 6),
+            r.GetString(o + 7), (GroupJoinPolicy)r.GetInt32(o + 8), r.GetInt64(o + 9) != 0, r.GetInt64(o + 10) != 0, r.GetInt64(o + 11) != 0,
+            r.GetInt64(o + 12) != 0, r.GetInt64(o + 13), r.GetInt64(o + 14), r.IsDBNull(o + 15) ? 0 : r.GetInt32(o + 15), r.GetInt64(o + 16));
+
+    private static string EscapeLike(string value) =>
+        value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);
+}
