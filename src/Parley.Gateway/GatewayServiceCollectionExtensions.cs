@@ -18,6 +18,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<IDeliveryHub>(sp => sp.GetRequiredService<ConnectionRegistry>());
         services.AddSingleton<ISessionControl>(sp => sp.GetRequiredService<ConnectionRegistry>());
         services.AddSingleton<RequestHandler>();
+        services.AddSingleton<GroupRequestHandler>();
         services.AddSingleton<WebSocketEndpoint>();
         services.AddHostedService<ConnectionSweeper>();
         return services;

@@ -65,6 +65,7 @@ public static class ParleyServerExtensions
         });
         services.AddSingleton<SqliteMessageStore>(sp => new SqliteMessageStore(sp.GetRequiredService<SqliteStoreOptions>(), sp.GetRequiredService<ILogger<SqliteMessageStore>>()));
         services.AddSingleton<IMessageStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
+        services.AddSingleton<IGroupStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
         services.AddSingleton<IAccountStore>(sp => new SqliteAccountStore(sp.GetRequiredService<SqliteStoreOptions>(), sp.GetRequiredService<ILogger<SqliteAccountStore>>()));
         services.AddHostedService<StoreInitializer>();
 

@@ -25,6 +25,7 @@ internal sealed class RequestHandler(
     IOptions<MessagingOptions> messaging,
     ParleyMetrics metrics,
     TimeProvider time,
+    GroupRequestHandler groupRequests,
     IServiceProvider services)
 {
     private readonly IDirectoryService? _directory = services.GetService(typeof(IDirectoryService)) as IDirectoryService;
@@ -34,6 +35,13 @@ internal sealed class RequestHandler(
 
     public async Task<ServerFrame> HandleAsync(ClientConnection connection, ClientFrame request)
     {
+        if (GroupRequestHandler.CanHandle(request.BodyCase))
+        {
+            var groupResult = await groupRequests.HandleAsync(connection, request).ConfigureAwait(false);
+            groupResult.RequestId = request.RequestId;
+            return groupResult;
+        }
+
         var result = request.BodyCase switch
         {
             ClientFrame.BodyOneofCase.Ping => new ServerFrame { Pong = new Pong { ServerTime = time.GetUtcNow().ToUnixTimeMilliseconds() } },
@@ -227,14 +235,24 @@ internal sealed class RequestHandler(
     private async Task<ServerFrame> CreateGroupAsync(ClientConnection connection, CreateGroupRequest create)
     {
         var groupId = string.IsNullOrEmpty(create.GroupId) ? Guid.NewGuid().ToString("N") : create.GroupId;
-        if (!Ids.IsValid(groupId) || create.Name.Length > MaxGroupNameLength || create.MemberIds.Any(m => !Ids.IsValid(m)))
+        if (!Ids.IsValid(groupId) || create.Name.Length > MaxGroupNameLength || create.MemberIds.Any(m => !Ids.IsValid(m))
+            || create.AvatarUrl.Length > 1024 || create.Introduction.Length > 4096 || create.Announcement.Length > 4096
+            || !GroupRequestHandler.IsJson(create.Ex))
         {
-            return Error(ErrorCode.BadRequest, "Invalid group id, name or member id.");
+            return Error(ErrorCode.BadRequest, "Invalid group id, name, member id, text field or ex JSON.");
         }
 
         var conversationId = Ids.GroupConversationId(groupId);
         var result = await grains.GetGrain<IConversationGrain>(conversationId)
-            .CreateGroupAsync(new CreateGroupCommand(groupId, create.Name, connection.UserId, [.. create.MemberIds], connection.Id))
+            .CreateGroupAsync(new CreateGroupCommand(groupId, create.Name, connection.UserId, [.. create.MemberIds], connection.Id)
+            {
+                AvatarUrl = create.AvatarUrl,
+                Introduction = create.Introduction,
+                Announcement = create.Announcement,
+                Ex = create.Ex.Length == 0 ? "{}" : create.Ex,
+                JoinPolicy = (GroupJoinPolicy)create.JoinPolicy,
+                HistoryVisibleToNewMembers = create.HistoryVisibleToNewMembers,
+            })
             .ConfigureAwait(false);
         return result.Error != 0
             ? Error((ErrorCode)result.Error, result.ErrorMessage ?? "Cannot create the group.")

@@ -32,6 +32,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
     private readonly ParleyMetrics _metrics;
     private readonly ILogger<ConversationGrain> _logger;
     private readonly IRelationReader? _relations;
+    private readonly IGroupStore _groupStore;
     private readonly bool _friendsOnly;
     private readonly Guid _epoch = Guid.NewGuid();
     private readonly Dictionary<string, MemberState> _members = new(StringComparer.Ordinal);
@@ -55,8 +56,10 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         ParleyMetrics metrics,
         ILogger<ConversationGrain> logger,
         IServiceProvider services,
-        IOptions<SocialOptions> social)
+        IOptions<SocialOptions> social,
+        IGroupStore groupStore)
     {
+        _groupStore = groupStore;
         _relations = services.GetService(typeof(IRelationReader)) as IRelationReader;
         _friendsOnly = social.Value.FriendsOnlyDirectMessages;
         _store = store;
@@ -82,10 +85,24 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
         foreach (var m in await _store.GetMembersAsync(_id, cancellationToken))
         {
-            _members[m.UserId] = new MemberState(m.ReadSeq, m.Pinned, m.Muted);
+            _members[m.UserId] = new MemberState(m.ReadSeq, m.Pinned, m.Muted)
+            {
+                Role = m.Role,
+                Nickname = m.Nickname,
+                MutedUntil = m.MutedUntil,
+                JoinedAt = m.JoinedAt,
+                InviterId = m.InviterId,
+                Active = m.Active,
+                VisibleFrom = m.VisibleFrom,
+            };
         }
 
-        _memberIds = [.. _members.Keys];
+        RefreshMemberIds();
+        if (_record.Kind == ConversationKind.Group && _record.GroupId is { } groupId)
+        {
+            await LoadGroupAsync(groupId, cancellationToken);
+        }
+
         _nextSeq = _record.MaxSeq + 1;
         if (_record.Kind == ConversationKind.Direct && _memberIds.Length == 2)
         {
@@ -122,7 +139,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
     public async Task<SendResult> RevokeAsync(RevokeCommand command)
     {
-        if (_record is null || !_members.ContainsKey(command.UserId))
+        if (_record is null || !IsActive(command.UserId))
         {
             return SendResult.Fail((int)ErrorCode.NotMember, "Not a member of this conversation.", _id);
         }
@@ -190,22 +207,43 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
             creation = new NewConversation(_id, ConversationKind.Group, command.GroupId, command.Name, command.CreatorId, now, memberIds, 0);
             AdoptConversation(creation);
+            _members[command.CreatorId].Role = MemberRole.Owner;
+            _group = new GroupRecord(
+                command.GroupId, _id, command.Name, command.AvatarUrl, command.Introduction, command.Announcement, command.Ex, command.CreatorId,
+                command.JoinPolicy, command.HistoryVisibleToNewMembers, false, true, false, now, now, memberIds.Length, 0);
         }
         finally
         {
             release();
         }
 
+        var group = _group;
         var content = new Content
         {
             GroupCreated = new GroupCreatedContent { GroupId = command.GroupId, Name = command.Name, CreatorId = command.CreatorId, MemberIds = { creation.Members } },
         };
-        return await SubmitMessageAsync(command.CreatorId, "group-created", null, (int)Content.BodyOneofCase.GroupCreated, Internal.ProtoMapper.Serialize(content), null, command.OriginConnectionId, creation);
+        return await SubmitMessageAsync(
+            command.CreatorId,
+            "group-created",
+            null,
+            (int)Content.BodyOneofCase.GroupCreated,
+            Internal.ProtoMapper.Serialize(content),
+            null,
+            command.OriginConnectionId,
+            creation,
+            _ => new GroupEffect(0, null, (batch, version) =>
+            {
+                batch.Groups.Add(group with { Version = version });
+                foreach (var member in creation.Members)
+                {
+                    batch.MemberChanges.Add(Snapshot(member, _members[member], 1, 0, version));
+                }
+            }, null));
     }
 
     public async Task<MarkReadOutcome> MarkReadAsync(string userId, long seq, string? originConnectionId)
     {
-        if (_record is null || !_members.TryGetValue(userId, out var member))
+        if (_record is null || !TryGetActive(userId, out var member))
         {
             return new MarkReadOutcome((int)ErrorCode.NotMember, 0, 0);
         }
@@ -233,7 +271,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
     public async Task<int> UpdateSettingsAsync(string userId, bool? pinned, bool? muted, string? originConnectionId)
     {
-        if (_record is null || !_members.TryGetValue(userId, out var member))
+        if (_record is null || !TryGetActive(userId, out var member))
         {
             return (int)ErrorCode.NotMember;
         }
@@ -254,13 +292,37 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
     public async Task<HistoryPage> GetHistoryAsync(string userId, long fromSeq, ReadDirection direction, int limit)
     {
-        if (_record is null || !_members.ContainsKey(userId))
+        if (_record is null || !_members.TryGetValue(userId, out var viewer) || (!viewer.Active && viewer.Periods.Count == 0))
         {
             return new HistoryPage((int)ErrorCode.NotMember, [], false, 0);
         }
 
         limit = limit <= 0 ? _options.HistoryDefaultLimit : Math.Min(limit, _options.HistoryMaxLimit);
-        var max = _tail.MaxSeq;
+        // A member sees only their periods: clamp the request to what they may see, then filter the gaps.
+        var max = Math.Min(_tail.MaxSeq, viewer.HighestVisible(_tail.MaxSeq));
+        var lowest = viewer.LowestVisible;
+        if (max == 0 || lowest > max)
+        {
+            return new HistoryPage(0, [], false, max);
+        }
+
+        if (direction == ReadDirection.Backward)
+        {
+            fromSeq = fromSeq == 0 || fromSeq > max ? max : fromSeq;
+            if (fromSeq < lowest)
+            {
+                return new HistoryPage(0, [], false, max);
+            }
+        }
+        else
+        {
+            fromSeq = Math.Max(fromSeq, lowest);
+            if (fromSeq > max)
+            {
+                return new HistoryPage(0, [], false, max);
+            }
+        }
+
         if (!_tail.TryRead(fromSeq, direction, limit, out var page, out var hasMore))
         {
             var stored = await _store.ReadMessagesAsync(_id, fromSeq, direction, limit + 1);
@@ -279,7 +341,12 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             page = list;
         }
 
-        return new HistoryPage(0, [.. page.Select(MessageData.From)], hasMore, max);
+        if (page.Count > 0)
+        {
+            hasMore = direction == ReadDirection.Backward ? page[0].Seq > lowest : page[^1].Seq < max;
+        }
+
+        return new HistoryPage(0, [.. page.Where(m => m.Seq <= max && viewer.CanSee(m.Seq)).Select(MessageData.From)], hasMore, max);
     }
 
     public Task SetRelationAsync(DirectRelation relation)
@@ -290,7 +357,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
     public Task<int> TypingAsync(string userId, bool typing, string? originConnectionId)
     {
-        if (_record is null || !_members.ContainsKey(userId))
+        if (_record is null || !IsActive(userId))
         {
             return Task.FromResult((int)ErrorCode.NotMember);
         }
@@ -308,7 +375,8 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         byte[] content,
         long? revokes,
         string? originConnectionId,
-        NewConversation? creation = null)
+        NewConversation? creation = null,
+        GroupMutation? mutation = null)
     {
         MessageWork work;
         TaskCompletionSource<SendResult> completion;
@@ -327,9 +395,25 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                 _pendingCreation = null;
             }
 
-            if (!_members.ContainsKey(senderId))
+            // A group mutation authorises its operator itself (a joiner is not a member yet).
+            MemberState? senderState = null;
+            if (mutation is null && !TryGetActive(senderId, out senderState))
             {
                 return SendResult.Fail((int)ErrorCode.NotMember, "Not a member of this conversation.", _id);
+            }
+
+            if (senderState is not null && _group is not null && creation is null && revokes is null && !IsGroupNotification(contentKind))
+            {
+                if (_group.Dismissed)
+                {
+                    return SendResult.Fail((int)ErrorCode.GroupDismissed, "The group was dismissed.", _id);
+                }
+
+                var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+                if (senderState.MutedUntil > now || (_group.MuteAll && senderState.Role == MemberRole.Member))
+                {
+                    return SendResult.Fail((int)ErrorCode.Muted, "You are muted in this group.", _id);
+                }
             }
 
             var key = (senderId, clientMsgId);
@@ -365,6 +449,16 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                 }
             }
 
+            GroupEffect? effect = null;
+            if (mutation is not null)
+            {
+                effect = mutation(_nextSeq);
+                if (effect.Error != 0)
+                {
+                    return SendResult.Fail(effect.Error, effect.Message ?? "Refused.", _id);
+                }
+            }
+
             var message = new StoredMessage(
                 _id,
                 _nextSeq++,
@@ -376,7 +470,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                 content,
                 false,
                 0);
-            work = new MessageWork(this, message, creation, revokes, _memberIds, originConnectionId);
+            work = new MessageWork(this, message, creation, revokes, effect?.Recipients ?? _memberIds, originConnectionId) { Extra = effect?.Extra };
             completion = new TaskCompletionSource<SendResult>(TaskCreationOptions.RunContinuationsAsynchronously);
             if (_dedup.Count >= DedupCacheLimit)
             {
@@ -454,10 +548,10 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         _record = new ConversationRecord(creation.ConversationId, creation.Kind, creation.GroupId, creation.Name, creation.CreatorId, creation.CreatedAt, 0);
         foreach (var m in creation.Members)
         {
-            _members[m] = new MemberState(0, false, false);
+            _members[m] = new MemberState(0, false, false) { JoinedAt = creation.CreatedAt };
         }
 
-        _memberIds = [.. _members.Keys];
+        RefreshMemberIds();
     }
 
     private static async Task<SendResult> AsDuplicateAsync(Task<SendResult> earlier)
@@ -509,6 +603,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
     {
         var member = _members[userId];
         string? peer = null;
+        var visibleMax = member.HighestVisible(_tail.MaxSeq);
         long peerRead = 0;
         if (_record!.Kind == ConversationKind.Direct)
         {
@@ -516,8 +611,8 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             peerRead = _members.TryGetValue(peer, out var p) ? p.ReadSeq : 0;
         }
 
-        var last = _tail.Last;
-        return new ConversationView(_id, _record.Kind, _record.GroupId, _record.Name, peer, _tail.MaxSeq, member.ReadSeq, member.Pinned, member.Muted, last, peerRead, _memberIds.Length, last?.ServerTime ?? _record.CreatedAt);
+        var last = member.Active ? _tail.Last : _tail.Find(visibleMax);
+        return new ConversationView(_id, _record.Kind, _record.GroupId, _group?.Name ?? _record.Name, peer, visibleMax, member.ReadSeq, member.Pinned, member.Muted, last, peerRead, _memberIds.Length, last?.ServerTime ?? _record.CreatedAt);
     }
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "A write of conversation {ConversationId} failed; the activation will reload")]
@@ -530,11 +625,38 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         public bool Pinned { get; set; } = pinned;
 
         public bool Muted { get; set; } = muted;
+
+        public MemberRole Role { get; set; }
+
+        public string Nickname { get; set; } = string.Empty;
+
+        public long MutedUntil { get; set; }
+
+        public long JoinedAt { get; set; }
+
+        public string InviterId { get; set; } = string.Empty;
+
+        public bool Active { get; set; } = true;
+
+        public long VisibleFrom { get; set; } = 1;
+
+        /// <summary>Closed visibility periods (seqs From..To) from earlier memberships.</summary>
+        public List<(long From, long To)> Periods { get; } = [];
+
+        public bool CanSee(long seq) =>
+            (Active && seq >= VisibleFrom) || Periods.Exists(p => seq >= p.From && seq <= p.To);
+
+        public long LowestVisible => Math.Min(Active ? VisibleFrom : long.MaxValue, Periods.Count == 0 ? long.MaxValue : Periods.Min(p => p.From));
+
+        public long HighestVisible(long maxSeq) => Active ? maxSeq : (Periods.Count == 0 ? 0 : Periods.Max(p => p.To));
     }
 
     private sealed class MessageWork(ConversationGrain grain, StoredMessage message, NewConversation? creation, long? revokes, string[] recipients, string? origin) : ICommitWork
     {
         private StoredMessage _final = message;
+
+        /// <summary>More records committed atomically with the message (group and membership changes).</summary>
+        public Action<CommitBatch, long>? Extra { get; init; }
 
         public StoredMessage Message { get; } = message;
 
@@ -551,6 +673,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             }
 
             batch.Messages.Add(_final);
+            Extra?.Invoke(batch, version);
             if (revokes is { } seq)
             {
                 batch.Revocations.Add(new Revocation(ConversationId, seq));

@@ -1,0 +1,303 @@
+using System.Text.Json;
+using Parley.Abstractions.Messaging;
+using Parley.Gateway.Connections;
+using Parley.Grains.Messaging;
+using Parley.Protocol;
+using Parley.Protocol.V1;
+using ErrorCode = Parley.Protocol.V1.ErrorCode;
+
+namespace Parley.Gateway.Requests;
+
+/// <summary>Group management requests (ClientFrame cases 60–76). Authorisation happens in the group's grain.</summary>
+internal sealed class GroupRequestHandler(IGrainFactory grains, IGroupStore groups)
+{
+    private const int MaxNameLength = 128;
+    private const int MaxUrlLength = 1024;
+    private const int MaxTextLength = 4096;
+    private const int MaxMessageLength = 256;
+
+    public static bool CanHandle(ClientFrame.BodyOneofCase kind) =>
+        kind is >= ClientFrame.BodyOneofCase.UpdateGroup and <= ClientFrame.BodyOneofCase.SyncMembers;
+
+    public async Task<ServerFrame> HandleAsync(ClientConnection connection, ClientFrame request)
+    {
+        var me = connection.UserId;
+        switch (request.BodyCase)
+        {
+            case ClientFrame.BodyOneofCase.GetGroups:
+                {
+                    var ids = request.GetGroups.GroupIds.Distinct(StringComparer.Ordinal).ToArray();
+                    if (ids.Length is 0 or > 200 || ids.Any(id => !Ids.IsValid(id)))
+                    {
+                        return RequestHandler.Error(ErrorCode.BadRequest, "Name 1..200 valid group ids.");
+                    }
+
+                    return GroupList(await groups.GetGroupsAsync(ids).ConfigureAwait(false));
+                }
+
+            case ClientFrame.BodyOneofCase.SearchGroups:
+                {
+                    var query = request.SearchGroups.Query.Trim();
+                    if (query.Length is 0 or > 64)
+                    {
+                        return RequestHandler.Error(ErrorCode.BadRequest, "The query needs 1..64 characters.");
+                    }
+
+                    var limit = request.SearchGroups.Limit == 0 ? 20 : (int)Math.Min(request.SearchGroups.Limit, 100);
+                    return GroupList(await groups.SearchGroupsAsync(query, limit).ConfigureAwait(false));
+                }
+
+            case ClientFrame.BodyOneofCase.SyncGroups:
+                {
+                    var delta = await groups.GetGroupsDeltaAsync(me, (long)Math.Min(request.SyncGroups.Version, long.MaxValue)).ConfigureAwait(false);
+                    var result = new GroupsDelta { Version = (ulong)delta.Version, FullReset = request.SyncGroups.Version == 0, LeftGroupIds = { delta.Left } };
+                    result.Groups.AddRange(delta.Upserts.Select(ToProto));
+                    return new ServerFrame { GroupsDelta = result };
+                }
+
+            case ClientFrame.BodyOneofCase.SyncMembers:
+                {
+                    var sync = request.SyncMembers;
+                    if (!TryGrain(sync.GroupId, out var grain))
+                    {
+                        return BadGroup();
+                    }
+
+                    if (!await grain.IsMemberAsync(me).ConfigureAwait(false))
+                    {
+                        return RequestHandler.Error(ErrorCode.NotMember, "Not a member of this group.");
+                    }
+
+                    var delta = await groups.GetMembersDeltaAsync(Ids.GroupConversationId(sync.GroupId), (long)Math.Min(sync.Version, long.MaxValue)).ConfigureAwait(false);
+                    var result = new MembersDelta { GroupId = sync.GroupId, Version = (ulong)delta.Version, FullReset = sync.Version == 0, RemovedUserIds = { delta.Removed } };
+                    result.Members.AddRange(delta.Upserts.Select(m => ToProto(sync.GroupId, m.UserId, m.Role, m.Nickname, m.MutedUntil, m.JoinedAt, m.InviterId)));
+                    return new ServerFrame { MembersDelta = result };
+                }
+
+            case ClientFrame.BodyOneofCase.ListMembers:
+                {
+                    var list = request.ListMembers;
+                    if (!TryGrain(list.GroupId, out var grain))
+                    {
+                        return BadGroup();
+                    }
+
+                    var page = await grain.ListMembersAsync(me, (int)Math.Min(list.Offset, int.MaxValue), list.Limit == 0 ? 100 : (int)Math.Min(list.Limit, 500)).ConfigureAwait(false);
+                    if (page.Error != 0)
+                    {
+                        return RequestHandler.Error((ErrorCode)page.Error, "Not a member of this group.");
+                    }
+
+                    var result = new MemberList { Total = (uint)page.Total };
+                    result.Members.AddRange(page.Members.Select(m => ToProto(list.GroupId, m.UserId, m.Role, m.Nickname, m.MutedUntil, m.JoinedAt, m.InviterId)));
+                    return new ServerFrame { Members = result };
+                }
+
+            case ClientFrame.BodyOneofCase.ListGroupRequests:
+                {
+                    if (!TryGrain(request.ListGroupRequests.GroupId, out var grain))
+                    {
+                        return BadGroup();
+                    }
+
+                    var page = await grain.ListGroupRequestsAsync(me).ConfigureAwait(false);
+                    if (page.Error != 0)
+                    {
+                        return RequestHandler.Error((ErrorCode)page.Error, "Only the owner and admins see join requests.");
+                    }
+
+                    var result = new GroupRequestList();
+                    result.Requests.AddRange(page.Requests.Select(r => new GroupRequest
+                    {
+                        GroupId = request.ListGroupRequests.GroupId,
+                        UserId = r.UserId,
+                        InviterId = r.InviterId,
+                        Kind = (GroupRequestKind)r.Kind,
+                        Message = r.Message,
+                        State = (GroupRequestState)r.State,
+                        CreatedTime = r.CreatedAt,
+                        HandlerId = r.HandlerId,
+                    }));
+                    return new ServerFrame { GroupRequests = result };
+                }
+        }
+
+        var (groupId, command, invalid) = ToCommand(me, connection.Id, request);
+        if (invalid is not null)
+        {
+            return invalid;
+        }
+
+        if (!TryGrain(groupId, out var target))
+        {
+            return BadGroup();
+        }
+
+        var outcome = await target.GroupAsync(command!).ConfigureAwait(false);
+        if (outcome.Error != 0)
+        {
+            return RequestHandler.Error((ErrorCode)outcome.Error, outcome.ErrorMessage ?? "Refused.");
+        }
+
+        return request.BodyCase switch
+        {
+            ClientFrame.BodyOneofCase.JoinGroup => new ServerFrame { JoinGroup = new JoinGroupResult { Joined = outcome.Joined } },
+            ClientFrame.BodyOneofCase.InviteToGroup => new ServerFrame { InviteToGroup = new InviteToGroupResult { Added = { outcome.Added }, Pending = { outcome.Pending } } },
+            ClientFrame.BodyOneofCase.UpdateGroup => await GroupInfoAsync(groupId).ConfigureAwait(false),
+            _ => new ServerFrame { Ok = new Ok() },
+        };
+    }
+
+    private static (string GroupId, GroupCommand? Command, ServerFrame? Invalid) ToCommand(string me, string origin, ClientFrame request)
+    {
+        switch (request.BodyCase)
+        {
+            case ClientFrame.BodyOneofCase.UpdateGroup:
+                var s = request.UpdateGroup.Settings;
+                if (s is null)
+                {
+                    return (string.Empty, null, RequestHandler.Error(ErrorCode.BadRequest, "settings are required."));
+                }
+
+                if ((s.HasName && s.Name.Length > MaxNameLength) || (s.HasAvatarUrl && s.AvatarUrl.Length > MaxUrlLength)
+                    || (s.HasIntroduction && s.Introduction.Length > MaxTextLength) || (s.HasAnnouncement && s.Announcement.Length > MaxTextLength)
+                    || (s.HasEx && !IsJson(s.Ex)))
+                {
+                    return (string.Empty, null, RequestHandler.Error(ErrorCode.BadRequest, "A setting is too long or ex is not JSON."));
+                }
+
+                var patch = new GroupSettingsPatch(
+                    s.HasName ? s.Name : null,
+                    s.HasAvatarUrl ? s.AvatarUrl : null,
+                    s.HasIntroduction ? s.Introduction : null,
+                    s.HasAnnouncement ? s.Announcement : null,
+                    s.HasEx ? s.Ex : null,
+                    s.HasJoinPolicy ? (GroupJoinPolicy)s.JoinPolicy : null,
+                    s.HasHistoryVisibleToNewMembers ? s.HistoryVisibleToNewMembers : null,
+                    s.HasMuteAll ? s.MuteAll : null,
+                    s.HasSearchable ? s.Searchable : null);
+                return (request.UpdateGroup.GroupId, new GroupCommand(GroupOperation.UpdateInfo, me, origin) { Settings = patch }, null);
+            case ClientFrame.BodyOneofCase.JoinGroup:
+                return Checked(request.JoinGroup.GroupId, request.JoinGroup.Message, new GroupCommand(GroupOperation.Join, me, origin) { Message = request.JoinGroup.Message });
+            case ClientFrame.BodyOneofCase.InviteToGroup:
+                return Users(request.InviteToGroup.GroupId, request.InviteToGroup.UserIds, new GroupCommand(GroupOperation.Invite, me, origin));
+            case ClientFrame.BodyOneofCase.RespondGroupRequest:
+                var respond = request.RespondGroupRequest;
+                return Users(respond.GroupId, [respond.UserId], new GroupCommand(GroupOperation.RespondRequest, me, origin) { Accept = respond.Accept });
+            case ClientFrame.BodyOneofCase.KickMembers:
+                var kick = request.KickMembers;
+                return kick.Reason.Length > MaxMessageLength
+                    ? (string.Empty, null, RequestHandler.Error(ErrorCode.BadRequest, "The reason is too long."))
+                    : Users(kick.GroupId, kick.UserIds, new GroupCommand(GroupOperation.Kick, me, origin) { Message = kick.Reason });
+            case ClientFrame.BodyOneofCase.QuitGroup:
+                return (request.QuitGroup.GroupId, new GroupCommand(GroupOperation.Quit, me, origin), null);
+            case ClientFrame.BodyOneofCase.DismissGroup:
+                return (request.DismissGroup.GroupId, new GroupCommand(GroupOperation.Dismiss, me, origin), null);
+            case ClientFrame.BodyOneofCase.TransferOwner:
+                return Users(request.TransferOwner.GroupId, [request.TransferOwner.NewOwnerId], new GroupCommand(GroupOperation.TransferOwner, me, origin));
+            case ClientFrame.BodyOneofCase.SetMemberRole:
+                var role = request.SetMemberRole;
+                return Users(role.GroupId, [role.UserId], new GroupCommand(GroupOperation.SetRole, me, origin) { Role = (MemberRole)role.Role });
+            case ClientFrame.BodyOneofCase.MuteMember:
+                var mute = request.MuteMember;
+                return Users(mute.GroupId, [mute.UserId], new GroupCommand(GroupOperation.Mute, me, origin) { Seconds = mute.Seconds });
+            case ClientFrame.BodyOneofCase.SetMemberNickname:
+                var nick = request.SetMemberNickname;
+                string[] named = nick.UserId.Length == 0 ? [] : [nick.UserId];
+                return Users(nick.GroupId, named, new GroupCommand(GroupOperation.SetNickname, me, origin) { Nickname = nick.Nickname }, allowEmpty: true);
+            default:
+                return (string.Empty, null, RequestHandler.Error(ErrorCode.Unsupported, "Unknown group request."));
+        }
+    }
+
+    private static (string, GroupCommand?, ServerFrame?) Checked(string groupId, string message, GroupCommand command) =>
+        message.Length > MaxMessageLength
+            ? (groupId, null, RequestHandler.Error(ErrorCode.BadRequest, "The message is too long."))
+            : (groupId, command, null);
+
+    private static (string, GroupCommand?, ServerFrame?) Users(string groupId, IEnumerable<string> userIds, GroupCommand command, bool allowEmpty = false)
+    {
+        var users = userIds.ToArray();
+        if ((!allowEmpty && users.Length == 0) || users.Length > 500 || users.Any(u => !Ids.IsValid(u)))
+        {
+            return (groupId, null, RequestHandler.Error(ErrorCode.BadRequest, "Name 1..500 valid user ids."));
+        }
+
+        return (groupId, command with { UserIds = users }, null);
+    }
+
+    private async Task<ServerFrame> GroupInfoAsync(string groupId)
+    {
+        var group = await groups.GetGroupAsync(groupId).ConfigureAwait(false);
+        return group is null ? BadGroup() : new ServerFrame { Group = ToProto(group) };
+    }
+
+    private bool TryGrain(string groupId, out IConversationGrain grain)
+    {
+        grain = null!;
+        if (!Ids.IsValid(groupId))
+        {
+            return false;
+        }
+
+        grain = grains.GetGrain<IConversationGrain>(Ids.GroupConversationId(groupId));
+        return true;
+    }
+
+    private static ServerFrame BadGroup() => RequestHandler.Error(ErrorCode.NotFound, "No such group.");
+
+    private static ServerFrame GroupList(IEnumerable<GroupRecord> records)
+    {
+        var list = new GroupList();
+        list.Groups.AddRange(records.Select(ToProto));
+        return new ServerFrame { Groups = list };
+    }
+
+    internal static GroupInfo ToProto(GroupRecord g) => new()
+    {
+        GroupId = g.GroupId,
+        ConversationId = g.ConversationId,
+        Name = g.Name,
+        AvatarUrl = g.AvatarUrl,
+        Introduction = g.Introduction,
+        Announcement = g.Announcement,
+        Ex = g.Ex,
+        OwnerId = g.OwnerId,
+        JoinPolicy = (JoinPolicy)g.JoinPolicy,
+        HistoryVisibleToNewMembers = g.HistoryVisibleToNewMembers,
+        MuteAll = g.MuteAll,
+        MemberCount = (uint)g.MemberCount,
+        Dismissed = g.Dismissed,
+        CreatedTime = g.CreatedAt,
+        Searchable = g.Searchable,
+    };
+
+    private static GroupMember ToProto(string groupId, string userId, MemberRole role, string nickname, long mutedUntil, long joinedAt, string inviterId) => new()
+    {
+        GroupId = groupId,
+        UserId = userId,
+        Role = (GroupRole)role,
+        Nickname = nickname,
+        MutedUntil = mutedUntil,
+        JoinedTime = joinedAt,
+        InviterId = inviterId,
+    };
+
+    internal static bool IsJson(string json)
+    {
+        if (json.Length > MaxTextLength)
+        {
+            return false;
+        }
+
+        try
+        {
+            using var _ = JsonDocument.Parse(json.Length == 0 ? "{}" : json);
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+}
