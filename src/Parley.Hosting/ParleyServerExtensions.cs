@@ -19,6 +19,8 @@ using Parley.Grains.Sessions;
 using Parley.Grains.Social;
 using Parley.Grains.Telemetry;
 using Parley.Metrics.Prometheus;
+using Parley.OrgDirectory;
+using Parley.OrgDirectory.Admin;
 using Parley.Storage.Sqlite;
 using GatewayOptions = Parley.Gateway.GatewayOptions;
 using MessagingOptions = Parley.Grains.MessagingOptions;
@@ -76,6 +78,7 @@ public static class ParleyServerExtensions
         services.AddHostedService(sp => sp.GetRequiredService<CommitPipeline>());
 
         services.AddParleyGateway();
+        services.AddParleyDirectory();
         services.AddPrometheusMetrics();
         services.AddHealthChecks()
             .AddCheck("live", () => HealthCheckResult.Healthy(), tags: ["live"])
@@ -96,6 +99,7 @@ public static class ParleyServerExtensions
         app.UseWebSockets();
         app.MapParleyGateway("/ws");
         app.MapParleyAdminApi();
+        app.MapParleyDirectoryAdmin();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("live") });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
         app.MapPrometheusMetrics("/metrics");

@@ -35,7 +35,8 @@ public static class AdminApi
         return group;
     }
 
-    private static async ValueTask<object?> RequireAdminAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    /// <summary>The admin bearer-secret check, as an endpoint filter (also used by feature admin APIs such as the directory).</summary>
+    public static async ValueTask<object?> RequireAdminAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var secret = context.HttpContext.RequestServices.GetRequiredServiceOf<IOptions<AdminOptions>>().Value.Secret;
         var header = context.HttpContext.Request.Headers.Authorization.ToString();

@@ -129,13 +129,21 @@ internal sealed partial class SqliteDatabase
             await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        long current;
+        // Every version not yet recorded is applied, in list order, even one below the highest applied (migrations of
+        // features developed in parallel may land in either order).
+        var applied = new HashSet<long>();
         using (var read = connection.CreateCommand())
         {
             read.Transaction = transaction;
-            read.CommandText = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations;";
-            current = Convert.ToInt64(await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+            read.CommandText = "SELECT version FROM schema_migrations;";
+            using var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                applied.Add(reader.GetInt64(0));
+            }
         }
+
+        var current = applied.Count == 0 ? 0 : applied.Max();
 
         if (current > SqliteMigrations.LatestVersion)
         {
@@ -146,7 +154,7 @@ internal sealed partial class SqliteDatabase
 
         foreach (var (version, script) in SqliteMigrations.All)
         {
-            if (version <= current)
+            if (applied.Contains(version))
             {
                 continue;
             }

@@ -10,6 +10,7 @@ internal static class SqliteMigrations
     [
         (1, V1Initial),
         (2, V2Groups),
+        (4, V4Directory),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -144,5 +145,47 @@ internal static class SqliteMigrations
 
         CREATE INDEX ix_tokens_user ON tokens (user_id);
         CREATE INDEX ix_tokens_expires ON tokens (expires_at);
+        """;
+
+    // Versions 2 and 3 are reserved for other changes; the organisation directory is version 4 and self-contained.
+    private const string V4Directory = """
+        -- One row: the directory-wide version (bumped once per written row, in the writing transaction) and the purge
+        -- horizon (tombstones at or below it are gone, so clients older than it need a full reset).
+        CREATE TABLE directory_state (
+            id            INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+            version       INTEGER NOT NULL,
+            purge_horizon INTEGER NOT NULL
+        );
+        INSERT INTO directory_state (id, version, purge_horizon) VALUES (1, 0, 0);
+
+        CREATE TABLE directory_departments (
+            department_id TEXT NOT NULL PRIMARY KEY,
+            -- '' for a root department.
+            parent_id     TEXT NOT NULL,
+            name          TEXT NOT NULL,
+            sort_order    INTEGER NOT NULL,
+            ex            TEXT NOT NULL,
+            version       INTEGER NOT NULL,
+            deleted       INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID;
+
+        CREATE INDEX ix_directory_departments_version ON directory_departments (version);
+        CREATE INDEX ix_directory_departments_parent ON directory_departments (parent_id, deleted);
+
+        CREATE TABLE directory_members (
+            department_id TEXT NOT NULL,
+            user_id       TEXT NOT NULL,
+            position      TEXT NOT NULL,
+            sort_order    INTEGER NOT NULL,
+            email         TEXT NOT NULL,
+            phone         TEXT NOT NULL,
+            ex            TEXT NOT NULL,
+            version       INTEGER NOT NULL,
+            deleted       INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (department_id, user_id)
+        ) WITHOUT ROWID;
+
+        CREATE INDEX ix_directory_members_version ON directory_members (version);
+        CREATE INDEX ix_directory_members_user ON directory_members (user_id, deleted);
         """;
 }

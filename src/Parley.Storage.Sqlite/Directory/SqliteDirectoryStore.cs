@@ -1,0 +1,266 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Parley.Abstractions.Directory;
+using Parley.Storage.Sqlite.Internal;
+
+// Not Parley.Storage.Sqlite.Directory: that namespace would hide System.IO.Directory from the rest of this assembly.
+namespace Parley.Storage.Sqlite;
+
+/// <summary>
+/// <see cref="IDirectoryStore"/> on a SQLite file (usually the message store's). Writes are serialised in process and
+/// run in one <c>BEGIN IMMEDIATE</c> transaction per batch, which also bumps the directory version once per row.
+/// </summary>
+public sealed partial class SqliteDirectoryStore : IDirectoryStore, IDisposable
+{
+    private const string DepartmentColumns = "department_id, parent_id, name, sort_order, ex";
+    private const string MemberColumns = "department_id, user_id, position, sort_order, email, phone, ex";
+
+    private readonly SqliteDatabase _database;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private volatile bool _initialized;
+
+    public SqliteDirectoryStore(SqliteStoreOptions options, ILogger<SqliteDirectoryStore>? logger = null)
+    {
+        _database = new SqliteDatabase(options, logger ?? (ILogger)NullLogger.Instance);
+    }
+
+    /// <inheritdoc />
+    public async Task InitializeAsync(CancellationToken cancellationToken = default)
+    {
+        SqliteDatabase.EnsureDirectory(_database.FilePath);
+        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            await _database.InitializeAsync(connection, cancellationToken).ConfigureAwait(false);
+        }
+
+        _initialized = true;
+    }
+
+    /// <inheritdoc />
+    public async Task<DirectoryApplyResult> ApplyAsync(IReadOnlyList<DirectoryChange> changes, bool atomic, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        ThrowIfNotReady();
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+            await using (connection.ConfigureAwait(false))
+            {
+                using var transaction = connection.BeginTransaction(deferred: false);
+                var batch = new Batch(connection, transaction, cancellationToken);
+                var start = await batch.ScalarInt64Async("SELECT version FROM directory_state WHERE id = 1;", _ => { }).ConfigureAwait(false);
+                batch.Version = start;
+                var results = new DirectoryChangeResult[changes.Count];
+                var failed = -1;
+                for (var i = 0; i < changes.Count; i++)
+                {
+                    results[i] = await ApplyOneAsync(batch, changes[i]).ConfigureAwait(false);
+                    if (!results[i].Succeeded && failed < 0)
+                    {
+                        failed = i;
+                    }
+                }
+
+                if (atomic && failed >= 0)
+                {
+                    transaction.Rollback();
+                    for (var i = 0; i < results.Length; i++)
+                    {
+                        if (results[i].Succeeded)
+                        {
+                            results[i] = new DirectoryChangeResult(DirectoryError.NotApplied, "Not applied: the atomic batch was rolled back because another change failed.");
+                        }
+                    }
+
+                    return new DirectoryApplyResult(start, 0, results);
+                }
+
+                if (batch.Version != start)
+                {
+                    await batch.ExecuteAsync("UPDATE directory_state SET version = $v WHERE id = 1;", p => p.AddWithValue("$v", batch.Version)).ConfigureAwait(false);
+                }
+
+                transaction.Commit();
+                return new DirectoryApplyResult(batch.Version, (int)(batch.Version - start), results);
+            }
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<DirectoryChanges> GetChangesAsync(long sinceVersion, CancellationToken cancellationToken = default)
+    {
+        ThrowIfNotReady();
+        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            // One read transaction: the version and the rows come from the same snapshot.
+            using var transaction = connection.BeginTransaction(deferred: true);
+            var batch = new Batch(connection, transaction, cancellationToken);
+            var state = await ReadStateAsync(batch).ConfigureAwait(false);
+            var full = sinceVersion <= 0 || sinceVersion < state.PurgeHorizon || sinceVersion > state.Version;
+            var departments = new List<DepartmentRecord>();
+            var deletedDepartments = new List<string>();
+            var members = new List<DepartmentMemberRecord>();
+            var deletedMembers = new List<DepartmentMemberKey>();
+            var filter = full ? "deleted = 0" : "version > $since";
+            await batch.ReadAsync(
+                $"SELECT {DepartmentColumns}, deleted FROM directory_departments WHERE {filter} ORDER BY version;",
+                p => p.AddWithValue("$since", sinceVersion),
+                r =>
+                {
+                    if (r.GetInt64(5) != 0)
+                    {
+                        deletedDepartments.Add(r.GetString(0));
+                    }
+                    else
+                    {
+                        departments.Add(ReadDepartment(r));
+                    }
+                }).ConfigureAwait(false);
+            await batch.ReadAsync(
+                $"SELECT {MemberColumns}, deleted FROM directory_members WHERE {filter} ORDER BY version;",
+                p => p.AddWithValue("$since", sinceVersion),
+                r =>
+                {
+                    if (r.GetInt64(7) != 0)
+                    {
+                        deletedMembers.Add(new DepartmentMemberKey(r.GetString(0), r.GetString(1)));
+                    }
+                    else
+                    {
+                        members.Add(ReadMember(r));
+                    }
+                }).ConfigureAwait(false);
+            transaction.Commit();
+            return new DirectoryChanges(state.Version, full, departments, deletedDepartments, members, deletedMembers);
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<DirectoryState> GetStateAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfNotReady();
+        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            return await ReadStateAsync(new Batch(connection, null, cancellationToken)).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> IsMemberAsync(string userId, CancellationToken cancellationToken = default)
+    {
+        ThrowIfNotReady();
+        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var batch = new Batch(connection, null, cancellationToken);
+            return await batch.ScalarInt64Async(
+                "SELECT EXISTS (SELECT 1 FROM directory_members WHERE user_id = $u AND deleted = 0);",
+                p => p.AddWithValue("$u", userId)).ConfigureAwait(false) != 0;
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<int> PurgeTombstonesAsync(long horizon, CancellationToken cancellationToken = default)
+    {
+        ThrowIfNotReady();
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+            await using (connection.ConfigureAwait(false))
+            {
+                using var transaction = connection.BeginTransaction(deferred: false);
+                var batch = new Batch(connection, transaction, cancellationToken);
+                var state = await ReadStateAsync(batch).ConfigureAwait(false);
+                var target = Math.Min(horizon, state.Version);
+                if (target <= state.PurgeHorizon)
+                {
+                    return 0;
+                }
+
+                Action<SqliteParameterCollection> bind = p => p.AddWithValue("$h", target);
+                var purged = await batch.ExecuteAsync("DELETE FROM directory_departments WHERE deleted = 1 AND version <= $h;", bind).ConfigureAwait(false);
+                purged += await batch.ExecuteAsync("DELETE FROM directory_members WHERE deleted = 1 AND version <= $h;", bind).ConfigureAwait(false);
+                await batch.ExecuteAsync("UPDATE directory_state SET purge_horizon = $h WHERE id = 1;", bind).ConfigureAwait(false);
+                transaction.Commit();
+                return purged;
+            }
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    public void Dispose() => _writeLock.Dispose();
+
+    private static async Task<DirectoryState> ReadStateAsync(Batch batch)
+    {
+        DirectoryState state = default;
+        await batch.ReadAsync("SELECT version, purge_horizon FROM directory_state WHERE id = 1;", _ => { }, r => state = new DirectoryState(r.GetInt64(0), r.GetInt64(1))).ConfigureAwait(false);
+        return state;
+    }
+
+    private static DepartmentRecord ReadDepartment(SqliteDataReader r) =>
+        new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt32(3), r.GetString(4));
+
+    private static DepartmentMemberRecord ReadMember(SqliteDataReader r) =>
+        new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt32(3), r.GetString(4), r.GetString(5), r.GetString(6));
+
+    private void ThrowIfNotReady()
+    {
+        if (!_initialized)
+        {
+            throw new InvalidOperationException("Call InitializeAsync before using the SQLite directory store.");
+        }
+    }
+
+    /// <summary>A connection, its (optional) transaction and the version counter of the batch being written.</summary>
+    private sealed class Batch(SqliteConnection connection, SqliteTransaction? transaction, CancellationToken cancellationToken)
+    {
+        public long Version { get; set; }
+
+        public long NextVersion() => ++Version;
+
+        public async Task<int> ExecuteAsync(string sql, Action<SqliteParameterCollection> bind)
+        {
+            using var command = Create(sql, bind);
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        public async Task<long> ScalarInt64Async(string sql, Action<SqliteParameterCollection> bind)
+        {
+            using var command = Create(sql, bind);
+            return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+        }
+
+        public async Task ReadAsync(string sql, Action<SqliteParameterCollection> bind, Action<SqliteDataReader> row)
+        {
+            using var command = Create(sql, bind);
+            using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                row(reader);
+            }
+        }
+
+        private SqliteCommand Create(string sql, Action<SqliteParameterCollection> bind)
+        {
+            var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = sql;
+            bind(command.Parameters);
+            return command;
+        }
+    }
+}
