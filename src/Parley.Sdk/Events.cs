@@ -169,3 +169,14 @@ public sealed class ConversationUpdatedEventArgs : EventArgs
 /// <param name="Duplicate">True when a retry hit an already-stored message (the original ack is returned).</param>
 /// <param name="ClientMsgId">The client message id the send used.</param>
 public sealed record SendReceipt(string ConversationId, ulong Seq, string ServerMsgId, DateTimeOffset ServerTime, bool Duplicate, string ClientMsgId);
+
+/// <summary>The organisation directory changed; pull the delta with <see cref="ParleyClient.SyncDirectoryAsync"/>.</summary>
+public sealed class DirectoryChangedEventArgs : EventArgs
+{
+    /// <summary>Creates the event arguments.</summary>
+    /// <param name="version">The directory's version after the change.</param>
+    public DirectoryChangedEventArgs(ulong version) => Version = version;
+
+    /// <summary>The directory's version after the change.</summary>
+    public ulong Version { get; }
+}

@@ -66,6 +66,9 @@ public sealed partial class ParleyClient : IAsyncDisposable
     /// <summary>This user's settings or read cursor of a conversation changed on another device.</summary>
     public event EventHandler<ConversationUpdatedEventArgs>? ConversationUpdated;
 
+    /// <summary>The organisation directory changed on the server.</summary>
+    public event EventHandler<DirectoryChangedEventArgs>? DirectoryChanged;
+
     /// <summary>The authenticated user's id, known after the first HelloOk; null before.</summary>
     public string? UserId => Volatile.Read(ref _userId);
 
