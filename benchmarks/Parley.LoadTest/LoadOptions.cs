@@ -22,6 +22,9 @@ internal sealed class LoadOptions
     public int ChatUsers { get; private set; } = 1000;
     public int[] ChatRates { get; private set; } = [1000, 2000, 4000, 8000, 16000, 32000];
     public int Senders { get; private set; } = 8;
+
+    /// <summary>0: each message goes to a uniformly random other user (mostly new conversations); K: to one of K fixed peers.</summary>
+    public int ChatPeers { get; private set; }
     public int GroupSize { get; private set; } = 500;
     public int[] GroupRates { get; private set; } = [20, 50, 100, 200, 400, 800];
     public int BigMembers { get; private set; } = 10_000;
@@ -33,6 +36,7 @@ internal sealed class LoadOptions
     public int PayloadBytes { get; private set; } = 100;
     public string Out { get; private set; } = "loadtest-results.json";
     public string[] RawArgs { get; private set; } = [];
+    public List<KeyValuePair<string, string>> ServerEnv { get; } = [];
 
     public static LoadOptions Parse(string[] args)
     {
@@ -62,6 +66,7 @@ internal sealed class LoadOptions
                 case "--chat-users": o.ChatUsers = Int(2, 20_000); break;
                 case "--chat-rates": o.ChatRates = Ints(1, 1_000_000); break;
                 case "--senders": o.Senders = Int(1, 64); break;
+                case "--chat-peers": o.ChatPeers = Int(0, 1000); break;
                 case "--group-size": o.GroupSize = Int(2, 10_000); break;
                 case "--group-rates": o.GroupRates = Ints(1, 100_000); break;
                 case "--big-members": o.BigMembers = Int(2, 100_000); break;
@@ -72,6 +77,7 @@ internal sealed class LoadOptions
                 case "--idle-seconds": o.IdleSeconds = Dbl(0, 60); break;
                 case "--payload": o.PayloadBytes = Int(32, 16_000); break;
                 case "--out": o.Out = Next(); break;
+                case "--server-env": o.ServerEnv.Add(EnvPair(Next())); break;
                 default: throw new ArgumentException($"unknown option {a}");
             }
         }
@@ -111,6 +117,12 @@ internal sealed class LoadOptions
     {
         var loopback = uri.IsLoopback || (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));
         return loopback ? uri : throw new ArgumentException($"only loopback addresses are accepted, not {uri.Host}");
+    }
+
+    private static KeyValuePair<string, string> EnvPair(string value)
+    {
+        var eq = value.IndexOf('=', StringComparison.Ordinal);
+        return eq > 0 ? new(value[..eq], value[(eq + 1)..]) : throw new ArgumentException("--server-env needs NAME=VALUE");
     }
 
     private static string Cpus(string value) =>

@@ -46,6 +46,7 @@ await runner.RunAllAsync();
 
 // Medians over runs, Parley next to the relay, as a ratio.
 var medians = new List<Dictionary<string, object>>();
+string[] Detail = ["sent", "acked", "refused", "delivered", "duplicates", "drain_s", "closed_connections", "server_rss_mb", "sent_per_s", "delivered_msgs_per_s", "delivery_ratio", "connections", "open_after_idle", "login_max_ms"];
 await log.WriteLineAsync();
 await log.WriteLineAsync($"{"scenario",-9} {"metric",-28} {"parley",12} {"relay",12} {"ratio",7}");
 foreach (var scenario in options.Scenarios)
@@ -53,10 +54,17 @@ foreach (var scenario in options.Scenarios)
     var keys = runner.Summaries.Where(s => s.Scenario == scenario).SelectMany(s => s.Metrics.Keys).Distinct().ToList();
     foreach (var key in keys)
     {
+        // The table shows the figures that matter; the JSON file has every figure of every step.
+        var shown = !Detail.Any(d => key.EndsWith(d, StringComparison.Ordinal)) || key == "lost";
         var p = Median(runner.Summaries.Where(s => s.Scenario == scenario && s.Target == "parley").Select(s => s[key]));
         var r = Median(runner.Summaries.Where(s => s.Scenario == scenario && s.Target == "relay").Select(s => s[key]));
         var ratio = r is > 0 && !double.IsNaN(p) ? p / r : double.NaN;
         medians.Add(new Dictionary<string, object> { ["scenario"] = scenario, ["metric"] = key, ["parley"] = p, ["relay"] = r, ["ratio"] = ratio });
+        if (!shown)
+        {
+            continue;
+        }
+
         await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{scenario,-9} {key,-28} {Fmt(p),12} {Fmt(r),12} {(double.IsNaN(ratio) ? "" : ratio.ToString("F2", CultureInfo.InvariantCulture)),7}"));
     }
 }

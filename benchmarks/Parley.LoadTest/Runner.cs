@@ -47,6 +47,13 @@ internal sealed class Runner(LoadOptions o, TextWriter log)
                             _ => throw new ArgumentException($"unknown scenario {scenario}"),
                         };
                         Summaries.Add(summary);
+                        if (target == "parley")
+                        {
+                            // The server's own view (batch sizes, ack durations, GC) for the profile section of the report.
+                            var metrics = await admin.MetricsAsync().ConfigureAwait(false);
+                            await File.WriteAllTextAsync($"{o.Out}.{scenario}.r{run}.metrics.txt", metrics).ConfigureAwait(false);
+                        }
+
                         TotalLost += (long)summary["lost"];
                     }
                     catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or System.Net.WebSockets.WebSocketException or TimeoutException or OperationCanceledException)
@@ -62,7 +69,7 @@ internal sealed class Runner(LoadOptions o, TextWriter log)
     private Task<TargetProcess> StartTargetAsync(string target) => target switch
     {
         "relay" => TargetProcess.StartRelayAsync(o.TasksetServer, log),
-        "parley" when o.StartServer is not null => TargetProcess.StartParleyAsync(o.StartServer, o.TasksetServer, Math.Max(2000, o.BigMembers), log),
+        "parley" when o.StartServer is not null => TargetProcess.StartParleyAsync(o.StartServer, o.TasksetServer, Math.Max(2000, o.BigMembers), o.ServerEnv, log),
         "parley" => Task.FromResult(TargetProcess.Existing(o.ServerUrl!, o.ServerPid, Environment.GetEnvironmentVariable("PARLEY_ADMIN_SECRET") ?? "")),
         _ => throw new ArgumentException($"unknown target {target}"),
     };
@@ -127,10 +134,19 @@ internal sealed class Runner(LoadOptions o, TextWriter log)
             async ValueTask SendOne(StepLedger ledger, int idx, long ts, Random rnd)
             {
                 var s = rnd.Next(n);
-                var r = rnd.Next(n - 1);
-                if (r >= s)
+                int r;
+                if (o.ChatPeers > 0)
                 {
-                    r++;
+                    // One of K fixed peers: the conversations stay warm after their first message.
+                    r = (s + 1 + rnd.Next(Math.Min(o.ChatPeers, n - 1))) % n;
+                }
+                else
+                {
+                    r = rnd.Next(n - 1);
+                    if (r >= s)
+                    {
+                        r++;
+                    }
                 }
 
                 var frame = new ClientFrame

@@ -36,7 +36,7 @@ internal sealed class TargetProcess : IAsyncDisposable
 
     public static TargetProcess Existing(Uri url, int pid, string secret) => new("parley", url, pid, secret, null, null);
 
-    public static Task<TargetProcess> StartParleyAsync(string serverDll, string? cpus, int maxGroupMembers, TextWriter log)
+    public static Task<TargetProcess> StartParleyAsync(string serverDll, string? cpus, int maxGroupMembers, IEnumerable<KeyValuePair<string, string>> extraEnv, TextWriter log)
     {
         var dir = Directory.CreateTempSubdirectory("parley-loadtest-");
         var port = FreePort();
@@ -49,6 +49,11 @@ internal sealed class TargetProcess : IAsyncDisposable
             ["Parley__Orleans__GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Parley__Messaging__MaxGroupMembers"] = maxGroupMembers.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
+        foreach (var (k, v) in extraEnv)
+        {
+            env[k] = v;
+        }
+
         var url = new Uri($"http://127.0.0.1:{port}/");
         return StartAsync("parley", [Path.GetFullPath(serverDll), "--urls", url.ToString().TrimEnd('/')], env, cpus, url, secret, dir.FullName, log);
     }
