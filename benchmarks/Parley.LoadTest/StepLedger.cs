@@ -77,31 +77,31 @@ internal sealed class StepLedger : IFrameSink
         switch (frame.BodyCase)
         {
             case ServerFrame.BodyOneofCase.SendAck when frame.RequestId >> 24 == (uint)StepId:
-            {
-                var idx = (int)(frame.RequestId & 0xFFFFFF) - 1;
-                if ((uint)idx < (uint)Capacity && Interlocked.CompareExchange(ref _ack[idx], Acked, Unanswered) == Unanswered)
                 {
-                    Interlocked.Increment(ref _acks);
-                    var sent = Volatile.Read(ref _sendTs[idx]);
-                    if (sent >= MeasureFrom)
+                    var idx = (int)(frame.RequestId & 0xFFFFFF) - 1;
+                    if ((uint)idx < (uint)Capacity && Interlocked.CompareExchange(ref _ack[idx], Acked, Unanswered) == Unanswered)
                     {
-                        Ack.Record((long)Stopwatch.GetElapsedTime(sent).TotalMicroseconds);
+                        Interlocked.Increment(ref _acks);
+                        var sent = Volatile.Read(ref _sendTs[idx]);
+                        if (sent >= MeasureFrom)
+                        {
+                            Ack.Record((long)Stopwatch.GetElapsedTime(sent).TotalMicroseconds);
+                        }
                     }
-                }
 
-                break;
-            }
+                    break;
+                }
 
             case ServerFrame.BodyOneofCase.Error when frame.RequestId >> 24 == (uint)StepId:
-            {
-                var idx = (int)(frame.RequestId & 0xFFFFFF) - 1;
-                if ((uint)idx < (uint)Capacity && Interlocked.CompareExchange(ref _ack[idx], Refused, Unanswered) == Unanswered)
                 {
-                    Interlocked.Increment(ref _errors);
-                }
+                    var idx = (int)(frame.RequestId & 0xFFFFFF) - 1;
+                    if ((uint)idx < (uint)Capacity && Interlocked.CompareExchange(ref _ack[idx], Refused, Unanswered) == Unanswered)
+                    {
+                        Interlocked.Increment(ref _errors);
+                    }
 
-                break;
-            }
+                    break;
+                }
 
             case ServerFrame.BodyOneofCase.Message when frame.Message.Content?.BodyCase == Content.BodyOneofCase.Text:
                 OnMessage(frame.Message.Content.Text.Text);
