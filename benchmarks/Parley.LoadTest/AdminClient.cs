@@ -1,0 +1,76 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Parley.LoadTest;
+
+/// <summary>The admin HTTP API (users, tokens, groups). Tokens are kept in memory only and never printed.</summary>
+internal sealed class AdminClient : IDisposable
+{
+    private readonly HttpClient _http;
+
+    public AdminClient(TargetProcess target)
+    {
+        _http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = target.BaseUrl, Timeout = TimeSpan.FromSeconds(60) };
+        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", target.AdminSecret);
+    }
+
+    /// <summary>Creates users <c>{prefix}{i}</c> for i in [0, count) and issues tokens for the first <paramref name="withTokens"/>.</summary>
+    public async Task<string[]> CreateUsersAsync(string prefix, int count, int withTokens, int concurrency = 32)
+    {
+        var tokens = new string[withTokens];
+        await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = concurrency }, async (i, ct) =>
+        {
+            var userId = prefix + i;
+            using (var created = await _http.PostAsJsonAsync("admin/v1/users", new { userId, nickname = "lt " + i }, ct).ConfigureAwait(false))
+            {
+                if (created.StatusCode is not (HttpStatusCode.Created or HttpStatusCode.OK or HttpStatusCode.Conflict))
+                {
+                    throw new InvalidOperationException($"create user failed: {(int)created.StatusCode}");
+                }
+            }
+
+            if (i < withTokens)
+            {
+                using var issued = await _http.PostAsJsonAsync($"admin/v1/users/{userId}/tokens", new { deviceId = "lt-" + i, platform = "linux" }, ct).ConfigureAwait(false);
+                if (!issued.IsSuccessStatusCode)
+                {
+                    throw new InvalidOperationException($"issue token failed: {(int)issued.StatusCode}");
+                }
+
+                using var doc = await JsonDocument.ParseAsync(await issued.Content.ReadAsStreamAsync(ct).ConfigureAwait(false), cancellationToken: ct).ConfigureAwait(false);
+                tokens[i] = doc.RootElement.GetProperty("token").GetString() ?? throw new InvalidOperationException("no token");
+            }
+        }).ConfigureAwait(false);
+        return tokens;
+    }
+
+    /// <summary>Creates group <paramref name="groupId"/> owned by the first member; returns its conversation id.</summary>
+    public async Task<string> CreateGroupAsync(string groupId, IReadOnlyList<string> members)
+    {
+        var body = new { groupId, name = "load " + groupId, ownerId = members[0], memberIds = members.Skip(1).ToArray() };
+        using var response = await _http.PostAsJsonAsync("admin/v1/groups", body).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            var text = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+            throw new InvalidOperationException($"create group failed: {(int)response.StatusCode} {text}");
+        }
+
+        return "sg_" + groupId;
+    }
+
+    public async Task<string> MetricsAsync()
+    {
+        try
+        {
+            return await _http.GetStringAsync(new Uri("metrics", UriKind.Relative)).ConfigureAwait(false);
+        }
+        catch (HttpRequestException)
+        {
+            return string.Empty;
+        }
+    }
+
+    public void Dispose() => _http.Dispose();
+}

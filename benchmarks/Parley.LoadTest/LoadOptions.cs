@@ -1,0 +1,134 @@
+using System.Globalization;
+using System.Net;
+
+namespace Parley.LoadTest;
+
+/// <summary>Command-line options. Every size, rate and duration is bounded so a typo cannot run away.</summary>
+internal sealed class LoadOptions
+{
+    public string? StartServer { get; private set; }
+    public Uri? ServerUrl { get; private set; }
+    public int ServerPid { get; private set; }
+    public string? TasksetServer { get; private set; }
+    public string? TasksetGenerator { get; private set; }
+    public bool NoReexec { get; private set; }
+    public bool Smoke { get; private set; }
+    public string[] Scenarios { get; private set; } = ["login", "chat", "group", "biggroup"];
+    public string[] Targets { get; private set; } = ["relay", "parley"];
+    public int Runs { get; private set; } = 1;
+    public double WarmupSeconds { get; private set; } = 2;
+    public double WindowSeconds { get; private set; } = 5;
+    public double DrainSeconds { get; private set; } = 10;
+    public int ChatUsers { get; private set; } = 1000;
+    public int[] ChatRates { get; private set; } = [1000, 2000, 4000, 8000, 16000, 32000];
+    public int Senders { get; private set; } = 8;
+
+    /// <summary>0: each message goes to a uniformly random other user (mostly new conversations); K: to one of K fixed peers.</summary>
+    public int ChatPeers { get; private set; }
+    public int GroupSize { get; private set; } = 500;
+    public int[] GroupRates { get; private set; } = [20, 50, 100, 200, 400, 800];
+    public int BigMembers { get; private set; } = 10_000;
+    public int BigOnline { get; private set; } = 1000;
+    public int BigRate { get; private set; } = 20;
+    public int LoginUsers { get; private set; } = 2000;
+    public int LoginConcurrency { get; private set; } = 64;
+    public double IdleSeconds { get; private set; } = 15;
+    public int PayloadBytes { get; private set; } = 100;
+    public string Out { get; private set; } = "loadtest-results.json";
+    public string[] RawArgs { get; private set; } = [];
+    public List<KeyValuePair<string, string>> ServerEnv { get; } = [];
+
+    public static LoadOptions Parse(string[] args)
+    {
+        var o = new LoadOptions { RawArgs = args };
+        for (var i = 0; i < args.Length; i++)
+        {
+            var a = args[i];
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{a} needs a value");
+            int Int(int min, int max) => Bounded(int.Parse(Next(), CultureInfo.InvariantCulture), min, max, a);
+            double Dbl(double min, double max) => Bounded(double.Parse(Next(), CultureInfo.InvariantCulture), min, max, a);
+            int[] Ints(int min, int max) => [.. Next().Split(',').Select(s => Bounded(int.Parse(s, CultureInfo.InvariantCulture), min, max, a))];
+            switch (a)
+            {
+                case "--start-server": o.StartServer = Next(); break;
+                case "--server-url": o.ServerUrl = RequireLoopback(new Uri(Next())); break;
+                case "--server-pid": o.ServerPid = Int(1, int.MaxValue); break;
+                case "--taskset-server": o.TasksetServer = Cpus(Next()); break;
+                case "--taskset-generator": o.TasksetGenerator = Cpus(Next()); break;
+                case "--no-reexec": o.NoReexec = true; break;
+                case "--smoke": o.Smoke = true; break;
+                case "--scenarios": o.Scenarios = Next().Split(','); break;
+                case "--targets": o.Targets = Next().Split(','); break;
+                case "--runs": o.Runs = Int(1, 9); break;
+                case "--warmup": o.WarmupSeconds = Dbl(0, 10); break;
+                case "--window": o.WindowSeconds = Dbl(1, 20); break;
+                case "--drain": o.DrainSeconds = Dbl(1, 60); break;
+                case "--chat-users": o.ChatUsers = Int(2, 20_000); break;
+                case "--chat-rates": o.ChatRates = Ints(1, 1_000_000); break;
+                case "--senders": o.Senders = Int(1, 64); break;
+                case "--chat-peers": o.ChatPeers = Int(0, 1000); break;
+                case "--group-size": o.GroupSize = Int(2, 10_000); break;
+                case "--group-rates": o.GroupRates = Ints(1, 100_000); break;
+                case "--big-members": o.BigMembers = Int(2, 100_000); break;
+                case "--big-online": o.BigOnline = Int(2, 20_000); break;
+                case "--big-rate": o.BigRate = Int(1, 10_000); break;
+                case "--login-users": o.LoginUsers = Int(1, 20_000); break;
+                case "--login-concurrency": o.LoginConcurrency = Int(1, 1024); break;
+                case "--idle-seconds": o.IdleSeconds = Dbl(0, 60); break;
+                case "--payload": o.PayloadBytes = Int(32, 16_000); break;
+                case "--out": o.Out = Next(); break;
+                case "--server-env": o.ServerEnv.Add(EnvPair(Next())); break;
+                default: throw new ArgumentException($"unknown option {a}");
+            }
+        }
+
+        if (o.Smoke)
+        {
+            o.WarmupSeconds = 1;
+            o.WindowSeconds = 3;
+            o.DrainSeconds = 10;
+            o.ChatUsers = 50;
+            o.ChatRates = [200];
+            o.GroupSize = 50;
+            o.GroupRates = [20];
+            o.BigMembers = 500;
+            o.BigOnline = 50;
+            o.BigRate = 5;
+            o.LoginUsers = 50;
+            o.LoginConcurrency = 16;
+            o.IdleSeconds = 1;
+            o.Runs = 1;
+        }
+
+        if (o.StartServer is null && o.Targets.Contains("parley") && (o.ServerUrl is null || o.ServerPid == 0))
+        {
+            throw new ArgumentException("give --start-server path/to/Parley.Server.dll, or --server-url and --server-pid (admin secret in PARLEY_ADMIN_SECRET)");
+        }
+
+        if (o.BigOnline > o.BigMembers)
+        {
+            throw new ArgumentException("--big-online must not exceed --big-members");
+        }
+
+        return o;
+    }
+
+    public static Uri RequireLoopback(Uri uri)
+    {
+        var loopback = uri.IsLoopback || (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));
+        return loopback ? uri : throw new ArgumentException($"only loopback addresses are accepted, not {uri.Host}");
+    }
+
+    private static KeyValuePair<string, string> EnvPair(string value)
+    {
+        var eq = value.IndexOf('=', StringComparison.Ordinal);
+        return eq > 0 ? new(value[..eq], value[(eq + 1)..]) : throw new ArgumentException("--server-env needs NAME=VALUE");
+    }
+
+    private static string Cpus(string value) =>
+        value.All(c => char.IsAsciiDigit(c) || c is ',' or '-') && value.Length > 0 ? value : throw new ArgumentException("CPU list like 0 or 0-1 or 0,2");
+
+    private static T Bounded<T>(T value, T min, T max, string name)
+        where T : IComparable<T> =>
+        value.CompareTo(min) < 0 || value.CompareTo(max) > 0 ? throw new ArgumentException($"{name} must be within {min}..{max}") : value;
+}

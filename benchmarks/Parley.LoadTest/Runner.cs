@@ -1,0 +1,419 @@
+using System.Diagnostics;
+using System.Globalization;
+using Google.Protobuf;
+using Parley.Protocol.V1;
+
+namespace Parley.LoadTest;
+
+/// <summary>One measured step: its figures keyed by metric name.</summary>
+internal sealed record StepResult(int Run, string Scenario, string Target, string Step, Dictionary<string, double> Metrics)
+{
+    public double this[string key] => Metrics.TryGetValue(key, out var v) ? v : double.NaN;
+}
+
+/// <summary>Runs the scenarios against each target and collects per-step and per-scenario figures.</summary>
+internal sealed class Runner(LoadOptions o, TextWriter log)
+{
+    private static int s_stepId;
+    private readonly string _tag = Convert.ToHexString(BitConverter.GetBytes(Random.Shared.Next())).ToLowerInvariant()[..6];
+
+    public List<StepResult> Steps { get; } = [];
+
+    public List<StepResult> Summaries { get; } = [];
+
+    public long TotalLost { get; private set; }
+
+    public List<string> Failures { get; } = [];
+
+    public async Task RunAllAsync()
+    {
+        for (var run = 1; run <= o.Runs; run++)
+        {
+            foreach (var scenario in o.Scenarios)
+            {
+                foreach (var target in o.Targets)
+                {
+                    await using var process = await StartTargetAsync(target).ConfigureAwait(false);
+                    using var admin = new AdminClient(process);
+                    var prefix = $"lt{_tag}r{run}{scenario[0]}-";
+                    try
+                    {
+                        var summary = scenario switch
+                        {
+                            "login" => await LoginAsync(run, process, admin, prefix).ConfigureAwait(false),
+                            "chat" => await ChatAsync(run, process, admin, prefix).ConfigureAwait(false),
+                            "group" => await GroupAsync(run, process, admin, prefix, "group", o.GroupSize, o.GroupSize, o.GroupRates).ConfigureAwait(false),
+                            "biggroup" => await GroupAsync(run, process, admin, prefix, "biggroup", o.BigMembers, o.BigOnline, [o.BigRate]).ConfigureAwait(false),
+                            _ => throw new ArgumentException($"unknown scenario {scenario}"),
+                        };
+                        Summaries.Add(summary);
+                        if (target == "parley")
+                        {
+                            // The server's own view (batch sizes, ack durations, GC) for the profile section of the report.
+                            var metrics = await admin.MetricsAsync().ConfigureAwait(false);
+                            await File.WriteAllTextAsync($"{o.Out}.{scenario}.r{run}.metrics.txt", metrics).ConfigureAwait(false);
+                        }
+
+                        TotalLost += (long)summary["lost"];
+                    }
+                    catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or System.Net.WebSockets.WebSocketException or TimeoutException or OperationCanceledException)
+                    {
+                        Failures.Add($"run {run} {scenario} {target}: {ex.GetType().Name}: {ex.Message}");
+                        await log.WriteLineAsync($"!! {scenario}/{target} failed: {ex.Message}").ConfigureAwait(false);
+                    }
+                }
+            }
+        }
+    }
+
+    private Task<TargetProcess> StartTargetAsync(string target) => target switch
+    {
+        "relay" => TargetProcess.StartRelayAsync(o.TasksetServer, log),
+        "parley" when o.StartServer is not null => TargetProcess.StartParleyAsync(o.StartServer, o.TasksetServer, Math.Max(2000, o.BigMembers), o.ServerEnv, log),
+        "parley" => Task.FromResult(TargetProcess.Existing(o.ServerUrl!, o.ServerPid, Environment.GetEnvironmentVariable("PARLEY_ADMIN_SECRET") ?? "")),
+        _ => throw new ArgumentException($"unknown target {target}"),
+    };
+
+    // ───────────── login ─────────────
+
+    private async Task<StepResult> LoginAsync(int run, TargetProcess target, AdminClient admin, string prefix)
+    {
+        var n = o.LoginUsers;
+        var tokens = await admin.CreateUsersAsync(prefix, n, n).ConfigureAwait(false);
+        await Task.Delay(1000).ConfigureAwait(false);
+        var rssBase = ProcStats.RssBytes(target.Pid);
+        var server = ProcWindow.Start(target.Pid);
+        var self = ProcWindow.Start(Environment.ProcessId);
+        var latency = new LatencyHistogram();
+        var sw = Stopwatch.StartNew();
+        var connections = await ConnectAllAsync(target, prefix, tokens, n, o.LoginConcurrency, latency).ConfigureAwait(false);
+        var elapsed = sw.Elapsed.TotalSeconds;
+        var su = await server.StopAsync().ConfigureAwait(false);
+        var gu = await self.StopAsync().ConfigureAwait(false);
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(o.IdleSeconds)).ConfigureAwait(false);
+            var rssIdle = ProcStats.RssBytes(target.Pid);
+            var open = connections.Count(c => c.IsOpen);
+            var m = new Dictionary<string, double>
+            {
+                ["connections"] = n,
+                ["logins_per_s"] = n / elapsed,
+                ["login_p50_ms"] = latency.Percentile(50) / 1000.0,
+                ["login_p99_ms"] = latency.Percentile(99) / 1000.0,
+                ["login_max_ms"] = latency.Max / 1000.0,
+                ["server_cpu_pct"] = su.CpuPercent,
+                ["gen_cpu_pct"] = gu.CpuPercent,
+                ["gen_bound"] = GeneratorBound(gu) ? 1 : 0,
+                ["server_rss_mb"] = rssIdle / 1048576.0,
+                ["idle_kb_per_conn"] = (rssIdle - rssBase) / 1024.0 / n,
+                ["open_after_idle"] = open,
+                ["lost"] = n - open,
+            };
+            var r = new StepResult(run, "login", target.Name, "login", m);
+            Steps.Add(r);
+            await log.WriteLineAsync($"[{target.Name} login r{run}] {n} logins in {elapsed:F2} s = {m["logins_per_s"]:F0}/s, p50 {m["login_p50_ms"]:F1} ms p99 {m["login_p99_ms"]:F1} ms | srv cpu {su.CpuPercent:F0}% | gen cpu {gu.CpuPercent:F0}%{(GeneratorBound(gu) ? " GENERATOR-BOUND" : "")} | idle {o.IdleSeconds:F0} s: rss {m["server_rss_mb"]:F0} MB, {m["idle_kb_per_conn"]:F1} KB/conn, open {open}/{n}").ConfigureAwait(false);
+            return r;
+        }
+        finally
+        {
+            await DisposeAllAsync(connections).ConfigureAwait(false);
+        }
+    }
+
+    // ───────────── chat (1:1) ─────────────
+
+    private async Task<StepResult> ChatAsync(int run, TargetProcess target, AdminClient admin, string prefix)
+    {
+        var n = o.ChatUsers;
+        var tokens = await admin.CreateUsersAsync(prefix, n, n).ConfigureAwait(false);
+        var connections = await ConnectAllAsync(target, prefix, tokens, n, o.LoginConcurrency, null).ConfigureAwait(false);
+        try
+        {
+            var userIds = Enumerable.Range(0, n).Select(i => prefix + i).ToArray();
+            async ValueTask SendOne(StepLedger ledger, int idx, long ts, Random rnd)
+            {
+                var s = rnd.Next(n);
+                int r;
+                if (o.ChatPeers > 0)
+                {
+                    // One of K fixed peers: the conversations stay warm after their first message.
+                    r = (s + 1 + rnd.Next(Math.Min(o.ChatPeers, n - 1))) % n;
+                }
+                else
+                {
+                    r = rnd.Next(n - 1);
+                    if (r >= s)
+                    {
+                        r++;
+                    }
+                }
+
+                var frame = new ClientFrame
+                {
+                    RequestId = ledger.RequestId(idx),
+                    Send = new SendRequest
+                    {
+                        ClientMsgId = string.Create(CultureInfo.InvariantCulture, $"m{ledger.StepId}-{idx}"),
+                        Target = new Target { UserId = userIds[r] },
+                        Content = new Content { Text = new TextContent { Text = ledger.Text(idx, ts, o.PayloadBytes) } },
+                    },
+                };
+                await connections[s].SendAsync(frame.ToByteArray()).ConfigureAwait(false);
+            }
+
+            return await RampAsync(run, "chat", target, connections, o.ChatRates, 1, o.Senders, SendOne).ConfigureAwait(false);
+        }
+        finally
+        {
+            await DisposeAllAsync(connections).ConfigureAwait(false);
+        }
+    }
+
+    // ───────────── group / biggroup ─────────────
+
+    private async Task<StepResult> GroupAsync(int run, TargetProcess target, AdminClient admin, string prefix, string scenario, int members, int online, int[] rates)
+    {
+        var tokens = await admin.CreateUsersAsync(prefix, members, online).ConfigureAwait(false);
+        var conversation = await admin.CreateGroupAsync(prefix.TrimEnd('-') + "g", [.. Enumerable.Range(0, members).Select(i => prefix + i)]).ConfigureAwait(false);
+        var connections = await ConnectAllAsync(target, prefix, tokens, online, o.LoginConcurrency, null).ConfigureAwait(false);
+        try
+        {
+            var sender = connections[0];
+            var to = new Target { ConversationId = conversation };
+            async ValueTask SendOne(StepLedger ledger, int idx, long ts, Random rnd)
+            {
+                var frame = new ClientFrame
+                {
+                    RequestId = ledger.RequestId(idx),
+                    Send = new SendRequest
+                    {
+                        ClientMsgId = string.Create(CultureInfo.InvariantCulture, $"g{ledger.StepId}-{idx}"),
+                        Target = to,
+                        Content = new Content { Text = new TextContent { Text = ledger.Text(idx, ts, o.PayloadBytes) } },
+                    },
+                };
+                await sender.SendAsync(frame.ToByteArray()).ConfigureAwait(false);
+            }
+
+            return await RampAsync(run, scenario, target, connections, rates, online - 1, 1, SendOne).ConfigureAwait(false);
+        }
+        finally
+        {
+            await DisposeAllAsync(connections).ConfigureAwait(false);
+        }
+    }
+
+    // ───────────── ramp and steps ─────────────
+
+    private async Task<StepResult> RampAsync(
+        int run, string scenario, TargetProcess target, LeanConnection[] connections, int[] rates, int expected, int senders,
+        Func<StepLedger, int, long, Random, ValueTask> sendOne)
+    {
+        StepResult? best = null;
+        var saturated = false;
+        long lost = 0;
+        foreach (var rate in rates)
+        {
+            var step = await StepAsync(run, scenario, target, connections, $"ramp {rate}/s", rate, expected, senders, sendOne).ConfigureAwait(false);
+            lost += (long)step["lost"];
+            if (best is null || step["delivered_msgs_per_s"] > best["delivered_msgs_per_s"])
+            {
+                best = step;
+            }
+
+            var keepsUp = step["sent_per_s"] >= 0.95 * rate && step["delivery_ratio"] >= 0.95 && step["ack_p99_ms"] < 1000 && step["lost"] == 0;
+            if (!keepsUp)
+            {
+                saturated = true;
+                break;
+            }
+        }
+
+        var m = new Dictionary<string, double>
+        {
+            ["sat_msgs_per_s"] = best!["delivered_msgs_per_s"],
+            ["sat_deliveries_per_s"] = best["delivered_per_s"],
+            ["sat_server_cpu_pct"] = best["server_cpu_pct"],
+            ["sat_gen_cpu_pct"] = best["gen_cpu_pct"],
+            ["sat_gen_bound"] = best["gen_bound"],
+            ["saturated"] = saturated ? 1 : 0,
+        };
+        if (rates.Length > 1)
+        {
+            var halfRate = Math.Max(1, (int)(best["delivered_msgs_per_s"] / 2));
+            var half = await StepAsync(run, scenario, target, connections, $"half {halfRate}/s", halfRate, expected, senders, sendOne).ConfigureAwait(false);
+            lost += (long)half["lost"];
+            foreach (var (k, v) in half.Metrics)
+            {
+                m["half_" + k] = v;
+            }
+        }
+        else
+        {
+            foreach (var (k, v) in best.Metrics)
+            {
+                m[k] = v;
+            }
+        }
+
+        m["lost"] = lost;
+        return new StepResult(run, scenario, target.Name, "summary", m);
+    }
+
+    private async Task<StepResult> StepAsync(
+        int run, string scenario, TargetProcess target, LeanConnection[] connections, string label, int rate, int expected, int senders,
+        Func<StepLedger, int, long, Random, ValueTask> sendOne)
+    {
+        var stepId = (Interlocked.Increment(ref s_stepId) % 250) + 1;
+        var capacity = (int)Math.Min(16_000_000, (rate * (o.WarmupSeconds + o.WindowSeconds) * 1.05) + 64);
+        var ledger = new StepLedger(stepId, capacity, expected);
+        foreach (var c in connections)
+        {
+            c.Sink = ledger;
+        }
+
+        var freq = Stopwatch.Frequency;
+        var start = Stopwatch.GetTimestamp();
+        var measureFrom = start + (long)(o.WarmupSeconds * freq);
+        var end = measureFrom + (long)(o.WindowSeconds * freq);
+        ledger.MeasureFrom = measureFrom;
+
+        var loops = Enumerable.Range(0, senders).Select(k => Task.Run(async () =>
+        {
+            var rnd = new Random((stepId * 131) + k);
+            var perLoop = (double)rate / senders;
+            long sent = 0;
+            while (Stopwatch.GetTimestamp() < end)
+            {
+                var due = (long)(Stopwatch.GetElapsedTime(start).TotalSeconds * perLoop);
+                while (sent < due && Stopwatch.GetTimestamp() < end)
+                {
+                    var idx = ledger.Reserve();
+                    if (idx < 0)
+                    {
+                        return;
+                    }
+
+                    var ts = Stopwatch.GetTimestamp();
+                    ledger.MarkSent(idx, ts);
+                    await sendOne(ledger, idx, ts, rnd).ConfigureAwait(false);
+                    sent++;
+                }
+
+                await Task.Delay(1).ConfigureAwait(false);
+            }
+        })).ToArray();
+
+        // The measurement window: counters and /proc samples between measureFrom and end.
+        await Task.Delay(Stopwatch.GetElapsedTime(start, measureFrom)).ConfigureAwait(false);
+        var issued0 = ledger.Issued;
+        var deliveries0 = ledger.Deliveries;
+        var acks0 = ledger.Acks;
+        var server = ProcWindow.Start(target.Pid);
+        var self = ProcWindow.Start(Environment.ProcessId);
+        var windowStart = Stopwatch.GetTimestamp();
+        var remaining = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), end);
+        if (remaining > TimeSpan.Zero)
+        {
+            await Task.Delay(remaining).ConfigureAwait(false);
+        }
+
+        var window = Stopwatch.GetElapsedTime(windowStart).TotalSeconds;
+        var issued1 = ledger.Issued;
+        var deliveries1 = ledger.Deliveries;
+        var acks1 = ledger.Acks;
+        var su = await server.StopAsync().ConfigureAwait(false);
+        var gu = await self.StopAsync().ConfigureAwait(false);
+        await Task.WhenAll(loops).ConfigureAwait(false);
+
+        // Drain: wait for every ack and delivery; keep waiting while progress is made, bounded.
+        var drain = Stopwatch.StartNew();
+        var lastProgress = Stopwatch.StartNew();
+        var lastSeen = -1L;
+        while (!ledger.Settled() && drain.Elapsed.TotalSeconds < o.DrainSeconds * 3 && lastProgress.Elapsed.TotalSeconds < o.DrainSeconds)
+        {
+            var seen = ledger.Deliveries + ledger.Acks + ledger.Errors;
+            if (seen != lastSeen)
+            {
+                lastSeen = seen;
+                lastProgress.Restart();
+            }
+
+            await Task.Delay(50).ConfigureAwait(false);
+        }
+
+        var acc = ledger.Account();
+        var sentRate = (issued1 - issued0) / window;
+        var deliveredRate = (deliveries1 - deliveries0) / window;
+        var m = new Dictionary<string, double>
+        {
+            ["offered_per_s"] = rate,
+            ["sent_per_s"] = sentRate,
+            ["delivered_per_s"] = deliveredRate,
+            ["delivered_msgs_per_s"] = deliveredRate / expected,
+            ["delivery_ratio"] = sentRate > 0 ? deliveredRate / (sentRate * expected) : 0,
+            ["p50_ms"] = ledger.Delivery.Percentile(50) / 1000.0,
+            ["p90_ms"] = ledger.Delivery.Percentile(90) / 1000.0,
+            ["p99_ms"] = ledger.Delivery.Percentile(99) / 1000.0,
+            ["p999_ms"] = ledger.Delivery.Percentile(99.9) / 1000.0,
+            ["max_ms"] = ledger.Delivery.Max / 1000.0,
+            ["acks_per_s"] = (acks1 - acks0) / window,
+            ["ack_p50_ms"] = ledger.Ack.Percentile(50) / 1000.0,
+            ["ack_p99_ms"] = ledger.Ack.Percentile(99) / 1000.0,
+            ["server_cpu_pct"] = su.CpuPercent,
+            ["server_cpu_ms_per_msg"] = sentRate > 0 ? su.CpuSeconds * 1000 / (issued1 - issued0) : 0,
+            ["server_rss_mb"] = su.RssPeakBytes / 1048576.0,
+            ["gen_cpu_pct"] = gu.CpuPercent,
+            ["gen_bound"] = GeneratorBound(gu) ? 1 : 0,
+            ["sent"] = acc.Sent,
+            ["acked"] = acc.Acked,
+            ["refused"] = acc.Refused,
+            ["delivered"] = acc.Delivered,
+            ["duplicates"] = acc.Duplicates,
+            ["lost"] = acc.Lost,
+            ["drain_s"] = drain.Elapsed.TotalSeconds,
+            ["closed_connections"] = connections.Count(c => !c.IsOpen),
+        };
+        var r = new StepResult(run, scenario, target.Name, label, m);
+        Steps.Add(r);
+        var closed = connections.Where(c => !c.IsOpen).Select(c => c.CloseInfo).FirstOrDefault();
+        await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+            $"[{target.Name} {scenario} r{run} {label}] sent {sentRate:F0}/s deliv {deliveredRate:F0}/s ratio {m["delivery_ratio"]:F3} | lat p50 {m["p50_ms"]:F2} p90 {m["p90_ms"]:F2} p99 {m["p99_ms"]:F2} p99.9 {m["p999_ms"]:F2} max {m["max_ms"]:F1} ms | acks {m["acks_per_s"]:F0}/s p50 {m["ack_p50_ms"]:F2} p99 {m["ack_p99_ms"]:F2} ms | srv cpu {su.CpuPercent:F0}% rss {m["server_rss_mb"]:F0} MB | gen cpu {gu.CpuPercent:F0}%{(GeneratorBound(gu) ? " GENERATOR-BOUND" : "")} | sent {acc.Sent} acked {acc.Acked} refused {acc.Refused} lost {acc.Lost} dup {acc.Duplicates}{(m["closed_connections"] > 0 ? $" closed {m["closed_connections"]} ({closed})" : "")}")).ConfigureAwait(false);
+        return r;
+    }
+
+    private static bool GeneratorBound(ProcUsage usage) => usage.CpuPercent >= 90.0 * Environment.ProcessorCount;
+
+    private static async Task<LeanConnection[]> ConnectAllAsync(TargetProcess target, string prefix, string[] tokens, int count, int concurrency, LatencyHistogram? latency)
+    {
+        var connections = new LeanConnection[count];
+        try
+        {
+            await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = concurrency }, async (i, _) =>
+            {
+                var t0 = Stopwatch.GetTimestamp();
+                connections[i] = await LeanConnection.ConnectAsync(target.WebSocketUrl, i, prefix + i, tokens[i], TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+                latency?.Record((long)Stopwatch.GetElapsedTime(t0).TotalMicroseconds);
+            }).ConfigureAwait(false);
+        }
+        catch
+        {
+            await DisposeAllAsync(connections).ConfigureAwait(false);
+            throw;
+        }
+
+        return connections;
+    }
+
+    private static async Task DisposeAllAsync(LeanConnection?[] connections)
+    {
+        foreach (var c in connections)
+        {
+            if (c is not null)
+            {
+                await c.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+}

@@ -1,0 +1,191 @@
+using System.Diagnostics;
+using System.Globalization;
+using Parley.Protocol.V1;
+
+namespace Parley.LoadTest;
+
+/// <summary>
+/// Accounts for every message of one step: send time, ack state and delivery count per message, plus latency
+/// histograms. The send timestamp travels inside the message text (one monotonic clock: this process's Stopwatch).
+/// </summary>
+internal sealed class StepLedger : IFrameSink
+{
+    private const int Unanswered = 0;
+    private const int Acked = 1;
+    private const int Refused = 2;
+    private readonly long[] _sendTs;
+    private readonly int[] _delivered;
+    private readonly int[] _ack;
+    private long _issued;
+    private long _deliveries;
+    private long _acks;
+    private long _errors;
+    private long _duplicates;
+    private long _stale;
+
+    public StepLedger(int stepId, int capacity, int expectedPerMessage)
+    {
+        StepId = stepId;
+        Capacity = capacity;
+        Expected = expectedPerMessage;
+        _sendTs = new long[capacity];
+        _delivered = new int[capacity];
+        _ack = new int[capacity];
+        Prefix = string.Create(CultureInfo.InvariantCulture, $"LT{stepId}:");
+    }
+
+    public int StepId { get; }
+
+    public int Capacity { get; }
+
+    public int Expected { get; }
+
+    public string Prefix { get; }
+
+    /// <summary>Messages sent at or after this Stopwatch timestamp are recorded in the histograms.</summary>
+    public long MeasureFrom { get; set; } = long.MaxValue;
+
+    public LatencyHistogram Delivery { get; } = new();
+
+    public LatencyHistogram Ack { get; } = new();
+
+    public long Issued => Math.Min(Interlocked.Read(ref _issued), Capacity);
+
+    public long Deliveries => Interlocked.Read(ref _deliveries);
+
+    public long Acks => Interlocked.Read(ref _acks);
+
+    public long Errors => Interlocked.Read(ref _errors);
+
+    public long Duplicates => Interlocked.Read(ref _duplicates);
+
+    public long Stale => Interlocked.Read(ref _stale);
+
+    /// <summary>Reserves the next message index, or -1 when the step's bounded capacity is used up.</summary>
+    public int Reserve()
+    {
+        var idx = Interlocked.Increment(ref _issued) - 1;
+        return idx < Capacity ? (int)idx : -1;
+    }
+
+    public uint RequestId(int idx) => ((uint)StepId << 24) | (uint)(idx + 1);
+
+    public void MarkSent(int idx, long timestamp) => Volatile.Write(ref _sendTs[idx], timestamp);
+
+    public void OnFrame(LeanConnection connection, ServerFrame frame)
+    {
+        switch (frame.BodyCase)
+        {
+            case ServerFrame.BodyOneofCase.SendAck when frame.RequestId >> 24 == (uint)StepId:
+                {
+                    var idx = (int)(frame.RequestId & 0xFFFFFF) - 1;
+                    if ((uint)idx < (uint)Capacity && Interlocked.CompareExchange(ref _ack[idx], Acked, Unanswered) == Unanswered)
+                    {
+                        Interlocked.Increment(ref _acks);
+                        var sent = Volatile.Read(ref _sendTs[idx]);
+                        if (sent >= MeasureFrom)
+                        {
+                            Ack.Record((long)Stopwatch.GetElapsedTime(sent).TotalMicroseconds);
+                        }
+                    }
+
+                    break;
+                }
+
+            case ServerFrame.BodyOneofCase.Error when frame.RequestId >> 24 == (uint)StepId:
+                {
+                    var idx = (int)(frame.RequestId & 0xFFFFFF) - 1;
+                    if ((uint)idx < (uint)Capacity && Interlocked.CompareExchange(ref _ack[idx], Refused, Unanswered) == Unanswered)
+                    {
+                        Interlocked.Increment(ref _errors);
+                    }
+
+                    break;
+                }
+
+            case ServerFrame.BodyOneofCase.Message when frame.Message.Content?.BodyCase == Content.BodyOneofCase.Text:
+                OnMessage(frame.Message.Content.Text.Text);
+                break;
+        }
+    }
+
+    private void OnMessage(string text)
+    {
+        if (!text.StartsWith("LT", StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        if (!text.StartsWith(Prefix, StringComparison.Ordinal))
+        {
+            Interlocked.Increment(ref _stale);
+            return;
+        }
+
+        var rest = text.AsSpan(Prefix.Length);
+        var c1 = rest.IndexOf(':');
+        var c2 = c1 < 0 ? -1 : rest[(c1 + 1)..].IndexOf(':');
+        if (c1 < 0 || c2 < 0
+            || !int.TryParse(rest[..c1], NumberStyles.None, CultureInfo.InvariantCulture, out var idx)
+            || !long.TryParse(rest.Slice(c1 + 1, c2), NumberStyles.None, CultureInfo.InvariantCulture, out var sentTs)
+            || (uint)idx >= (uint)Capacity)
+        {
+            Interlocked.Increment(ref _stale);
+            return;
+        }
+
+        var n = Interlocked.Increment(ref _delivered[idx]);
+        Interlocked.Increment(ref _deliveries);
+        if (n > Expected)
+        {
+            Interlocked.Increment(ref _duplicates);
+        }
+
+        if (sentTs >= MeasureFrom)
+        {
+            Delivery.Record((long)Stopwatch.GetElapsedTime(sentTs).TotalMicroseconds);
+        }
+    }
+
+    /// <summary>Builds the message text: prefix, index, send timestamp, padding to the payload size.</summary>
+    public string Text(int idx, long timestamp, int payloadBytes)
+    {
+        var head = string.Create(CultureInfo.InvariantCulture, $"{Prefix}{idx}:{timestamp}:");
+        return head.Length >= payloadBytes ? head : head + new string('x', payloadBytes - head.Length);
+    }
+
+    /// <summary>True once every issued message is answered and every acked message fully delivered.</summary>
+    public bool Settled()
+    {
+        var issued = Issued;
+        return Acks + Errors >= issued && Deliveries - Duplicates >= Acks * Expected && Account().Lost == 0;
+    }
+
+    /// <summary>The final accounting: what was sent, answered, delivered, and what is missing.</summary>
+    public Accounting Account()
+    {
+        var issued = (int)Issued;
+        long unanswered = 0, missing = 0, acked = 0, refused = 0;
+        for (var i = 0; i < issued; i++)
+        {
+            switch (Volatile.Read(ref _ack[i]))
+            {
+                case Acked:
+                    acked++;
+                    missing += Math.Max(0, Expected - Volatile.Read(ref _delivered[i]));
+                    break;
+                case Refused:
+                    refused++;
+                    break;
+                default:
+                    unanswered++;
+                    break;
+            }
+        }
+
+        return new Accounting(issued, acked, refused, unanswered, acked * Expected, Deliveries, missing, Duplicates, unanswered + missing);
+    }
+}
+
+internal readonly record struct Accounting(
+    long Sent, long Acked, long Refused, long Unanswered, long ExpectedDeliveries, long Delivered, long MissingDeliveries, long Duplicates, long Lost);

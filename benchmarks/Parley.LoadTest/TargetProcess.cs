@@ -1,0 +1,206 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+
+namespace Parley.LoadTest;
+
+/// <summary>
+/// A server under test: a Parley server or the raw relay, either started here (temp data dir, free ports, random
+/// admin secret, optional taskset pinning; killed on dispose) or an existing one given by URL and pid.
+/// </summary>
+internal sealed class TargetProcess : IAsyncDisposable
+{
+    private readonly Process? _process;
+    private readonly string? _dataDirectory;
+
+    private TargetProcess(string name, Uri baseUrl, int pid, string adminSecret, Process? process, string? dataDirectory)
+    {
+        Name = name;
+        BaseUrl = baseUrl;
+        Pid = pid;
+        AdminSecret = adminSecret;
+        _process = process;
+        _dataDirectory = dataDirectory;
+    }
+
+    public string Name { get; }
+
+    public Uri BaseUrl { get; }
+
+    public Uri WebSocketUrl => new(BaseUrl.ToString().Replace("http://", "ws://", StringComparison.Ordinal) + "ws");
+
+    public int Pid { get; }
+
+    public string AdminSecret { get; }
+
+    public static TargetProcess Existing(Uri url, int pid, string secret) => new("parley", url, pid, secret, null, null);
+
+    public static Task<TargetProcess> StartParleyAsync(string serverDll, string? cpus, int maxGroupMembers, IEnumerable<KeyValuePair<string, string>> extraEnv, TextWriter log)
+    {
+        var dir = Directory.CreateTempSubdirectory("parley-loadtest-");
+        var port = FreePort();
+        var secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
+        var env = new Dictionary<string, string>
+        {
+            ["Parley__Admin__Secret"] = secret,
+            ["Parley__Storage__DataDirectory"] = Path.Combine(dir.FullName, "data"),
+            ["Parley__Orleans__SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Parley__Orleans__GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Parley__Messaging__MaxGroupMembers"] = maxGroupMembers.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        foreach (var (k, v) in extraEnv)
+        {
+            env[k] = v;
+        }
+
+        var url = new Uri($"http://127.0.0.1:{port}/");
+        return StartAsync("parley", [Path.GetFullPath(serverDll), "--urls", url.ToString().TrimEnd('/')], env, cpus, url, secret, dir.FullName, log);
+    }
+
+    public static Task<TargetProcess> StartRelayAsync(string? cpus, TextWriter log)
+    {
+        var port = FreePort();
+        var url = new Uri($"http://127.0.0.1:{port}/");
+        var self = typeof(TargetProcess).Assembly.Location;
+        return StartAsync("relay", [self, "--serve-relay", url.ToString().TrimEnd('/')], [], cpus, url, "relay", null, log);
+    }
+
+    private static async Task<TargetProcess> StartAsync(
+        string name, string[] dotnetArgs, Dictionary<string, string> env, string? cpus, Uri url, string secret, string? dataDirectory, TextWriter log)
+    {
+        var psi = new ProcessStartInfo
+        {
+            FileName = cpus is null ? "dotnet" : Taskset.Path,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        if (cpus is not null)
+        {
+            psi.ArgumentList.Add("-c");
+            psi.ArgumentList.Add(cpus);
+            psi.ArgumentList.Add("dotnet");
+        }
+
+        foreach (var a in dotnetArgs)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        foreach (var (k, v) in env)
+        {
+            psi.Environment[k] = v;
+        }
+
+        var process = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {name}");
+        var logPath = Path.Combine(dataDirectory ?? Path.GetTempPath(), $"{name}-{process.Id}.log");
+        _ = PumpAsync(process.StandardOutput, logPath);
+        _ = PumpAsync(process.StandardError, logPath + ".err");
+        var target = new TargetProcess(name, url, process.Id, secret, process, dataDirectory);
+        using var http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            if (process.HasExited)
+            {
+                break;
+            }
+
+            try
+            {
+                using var response = await http.GetAsync(new Uri("readyz", UriKind.Relative)).ConfigureAwait(false);
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    await log.WriteLineAsync($"# {name} ready at {url} (pid {process.Id}{(cpus is null ? "" : ", cpus " + cpus)}) after {deadline.Elapsed.TotalSeconds:F1} s").ConfigureAwait(false);
+                    return target;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException)
+            {
+            }
+
+            await Task.Delay(100).ConfigureAwait(false);
+        }
+
+        await target.DisposeAsync().ConfigureAwait(false);
+        throw new InvalidOperationException($"{name} did not become ready within 60 s (log: {logPath})");
+    }
+
+    private static async Task PumpAsync(StreamReader reader, string path)
+    {
+        try
+        {
+            await using var file = new StreamWriter(path);
+            string? line;
+            while ((line = await reader.ReadLineAsync().ConfigureAwait(false)) is not null)
+            {
+                await file.WriteLineAsync(line).ConfigureAwait(false);
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_process is not null)
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                try
+                {
+                    await _process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+
+            _process.Dispose();
+        }
+
+        if (_dataDirectory is not null)
+        {
+            try
+            {
+                Directory.Delete(_dataDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+    }
+}
+
+internal static class Taskset
+{
+    public const string Path = "/usr/bin/taskset";
+
+    public static void EnsureAvailable()
+    {
+        if (!File.Exists(Path))
+        {
+            throw new InvalidOperationException("taskset was asked for but /usr/bin/taskset does not exist (apt-get install util-linux)");
+        }
+    }
+}
