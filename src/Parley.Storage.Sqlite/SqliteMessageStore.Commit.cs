@@ -230,6 +230,7 @@ public sealed partial class SqliteMessageStore
             p[8].Value = m.VisibleFrom;
             p[9].Value = m.VisibleTo;
             p[10].Value = m.Version;
+            p[11].Value = m.ReadSeqFloor;
             await c.UpsertMember.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             maxVersion = Math.Max(maxVersion, m.Version);
         }
@@ -327,9 +328,9 @@ public sealed partial class SqliteMessageStore
                 """
                 INSERT INTO members (conversation_id, user_id, read_seq, pinned, muted, feed_version, role, nickname, muted_until, joined_at,
                                      inviter_id, active, visible_from, info_version)
-                VALUES ($conv, $user, MAX($from - 1, 0), 0, 0, $version, $role, $nick, $muteduntil, $joined, $inviter, $active, $from, $version)
+                VALUES ($conv, $user, MAX($readfloor, 0), 0, 0, $version, $role, $nick, $muteduntil, $joined, $inviter, $active, $from, $version)
                 ON CONFLICT (conversation_id, user_id) DO UPDATE SET role = $role, nickname = $nick, muted_until = $muteduntil, joined_at = $joined,
-                    inviter_id = $inviter, active = $active, visible_from = $from, read_seq = MAX(read_seq, $from - 1),
+                    inviter_id = $inviter, active = $active, visible_from = $from, read_seq = MAX(read_seq, $readfloor),
                     feed_version = MAX(feed_version, $version), info_version = MAX(info_version, $version);
                 INSERT INTO member_periods (conversation_id, user_id, from_seq, to_seq)
                 SELECT $conv, $user, $from, $to WHERE $active = 0 AND $to > 0
@@ -337,7 +338,7 @@ public sealed partial class SqliteMessageStore
                 UPDATE conversations SET member_count = (SELECT COUNT(*) FROM members WHERE conversation_id = $conv AND active = 1)
                 WHERE conversation_id = $conv;
                 """,
-                "$conv", "$user", "$role", "$nick", "$muteduntil", "$joined", "$inviter", "$active", "$from", "$to", "$version");
+                "$conv", "$user", "$role", "$nick", "$muteduntil", "$joined", "$inviter", "$active", "$from", "$to", "$version", "$readfloor");
             UpsertGroupRequest = Create(
                 connection,
                 """

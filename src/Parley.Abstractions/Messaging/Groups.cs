@@ -56,7 +56,11 @@ public sealed record MemberChange(
     bool Active,
     long VisibleFrom,
     long VisibleTo,
-    long Version);
+    long Version)
+{
+    /// <summary>The member's read cursor becomes at least this (a newcomer has read everything before joining).</summary>
+    public long ReadSeqFloor { get; init; }
+}
 
 /// <summary>A join request or an invitation waiting for approval. Values of <see cref="Kind"/>/<see cref="State"/> are stored.</summary>
 public sealed record GroupRequestRecord(

@@ -619,10 +619,11 @@ public sealed partial class ConversationGrain
 
             member.JoinedAt = now;
             member.InviterId = inviterId;
-            member.ReadSeq = Math.Max(member.ReadSeq, member.VisibleFrom - 1);
+            // Everything before the join counts as read, even where the group lets newcomers see it.
+            member.ReadSeq = Math.Max(member.ReadSeq, seq - 1);
             _requests.Remove(userId);
             var m = member;
-            changes.Add(version => Snapshot(userId, m, m.VisibleFrom, 0, version));
+            changes.Add(version => Snapshot(userId, m, m.VisibleFrom, 0, version) with { ReadSeqFloor = seq - 1 });
         }
 
         RefreshMemberIds();
