@@ -33,6 +33,15 @@ for trx in "$results"/*.trx; do
   skipped=$((skipped + ${t:-0} - ${e:-0}))
 done
 
+# The load generator's smoke run (every scenario ~5 s, lost = 0 asserted) counts as one test.
+if bash benchmarks/run-smoke.sh > "$results/loadtest-smoke.log" 2>&1; then
+  echo "load-test smoke: passed"
+  passed=$((passed + 1))
+else
+  echo "load-test smoke: FAILED"; tail -40 "$results/loadtest-smoke.log"
+  failed=$((failed + 1))
+fi
+
 if [ $files -eq 0 ] || [ $((passed + failed)) -eq 0 ]; then
   echo "no test results were produced"
   failed=$((failed + 1))
