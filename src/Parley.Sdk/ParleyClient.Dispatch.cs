@@ -85,6 +85,9 @@ public sealed partial class ParleyClient
             case ServerFrame.BodyOneofCase.Kick:
                 Raise(Kicked, new KickedEventArgs(frame.Kick.Reason, frame.Kick.Detail));
                 break;
+            case ServerFrame.BodyOneofCase.RelationsChanged:
+                OnRelationsChanged(frame.RelationsChanged);
+                break;
             default:
                 // Unknown or future event: ignored (fields are only ever added).
                 break;
