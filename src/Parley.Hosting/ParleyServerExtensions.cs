@@ -12,6 +12,7 @@ using Parley.Abstractions.Accounts;
 using Parley.Abstractions.Messaging;
 using Parley.Api.Admin;
 using Parley.Gateway;
+using Parley.Gateway.Requests;
 using Parley.Grains;
 using Parley.Grains.Auth;
 using Parley.Grains.Commit;
@@ -22,6 +23,7 @@ using Parley.Metrics.Prometheus;
 using Parley.OrgDirectory;
 using Parley.OrgDirectory.Admin;
 using Parley.Storage.Sqlite;
+using Parley.Storage.Sqlite.Social;
 using GatewayOptions = Parley.Gateway.GatewayOptions;
 using MessagingOptions = Parley.Grains.MessagingOptions;
 using SessionOptions = Parley.Grains.Sessions.SessionOptions;
@@ -70,6 +72,9 @@ public static class ParleyServerExtensions
         services.AddSingleton<IGroupStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
         services.AddSingleton<IAccountStore>(sp => new SqliteAccountStore(sp.GetRequiredService<SqliteStoreOptions>(), sp.GetRequiredService<ILogger<SqliteAccountStore>>()));
         services.AddHostedService<StoreInitializer>();
+        services.AddSqliteRelationStore();
+        services.AddParleySocial();
+        services.AddSingleton<SocialRequestHandler>();
 
         services.AddSingleton(sp => LoadSigningKey(sp.GetRequiredService<IOptions<TokenOptions>>().Value, sp.GetRequiredService<IOptions<StorageOptions>>().Value));
         services.AddSingleton<TokenService>();

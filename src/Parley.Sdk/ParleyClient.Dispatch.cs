@@ -88,6 +88,9 @@ public sealed partial class ParleyClient
             case ServerFrame.BodyOneofCase.DirectoryChanged:
                 Raise(DirectoryChanged, new DirectoryChangedEventArgs(frame.DirectoryChanged.Version));
                 break;
+            case ServerFrame.BodyOneofCase.RelationsChanged:
+                OnRelationsChanged(frame.RelationsChanged);
+                break;
             default:
                 // Unknown or future event: ignored (fields are only ever added).
                 break;

@@ -29,6 +29,7 @@ internal sealed class RequestHandler(
     IServiceProvider services)
 {
     private readonly IDirectoryService? _directory = services.GetService(typeof(IDirectoryService)) as IDirectoryService;
+    private readonly SocialRequestHandler? _social = services.GetService(typeof(SocialRequestHandler)) as SocialRequestHandler;
 
     private const int MaxGroupNameLength = 128;
     private const int MaxCustomTypeLength = 64;
@@ -57,6 +58,7 @@ internal sealed class RequestHandler(
                 ? Error(ErrorCode.Unsupported, "This server has no organisation directory.")
                 : new ServerFrame { Directory = await _directory.SyncAsync(connection.UserId, request.SyncDirectory.Version).ConfigureAwait(false) },
             ClientFrame.BodyOneofCase.Hello => Error(ErrorCode.ProtocolViolation, "Hello was already accepted."),
+            _ when _social is not null && SocialRequestHandler.CanHandle(request.BodyCase) => await _social.HandleAsync(connection, request).ConfigureAwait(false),
             _ => Error(ErrorCode.Unsupported, "Unknown request."),
         };
         result.RequestId = request.RequestId;

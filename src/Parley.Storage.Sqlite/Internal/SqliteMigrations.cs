@@ -11,6 +11,7 @@ internal static class SqliteMigrations
         (1, V1Initial),
         (2, V2Groups),
         (4, V4Directory),
+        (5, V5Relations),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -187,5 +188,62 @@ internal static class SqliteMigrations
 
         CREATE INDEX ix_directory_members_version ON directory_members (version);
         CREATE INDEX ix_directory_members_user ON directory_members (user_id, deleted);
+        """;
+
+    // Friends, friend requests, blocks and the searchable setting (docs/social.md). Every row carries the global
+    // relation version of its last change; a user's delta is an index range (user_id, version > ?).
+    private const string V5Relations = """
+        CREATE TABLE user_settings (
+            user_id    TEXT NOT NULL PRIMARY KEY,
+            searchable INTEGER NOT NULL DEFAULT 1,
+            updated_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+
+        CREATE TABLE friends (
+            user_id    TEXT NOT NULL,
+            friend_id  TEXT NOT NULL,
+            remark     TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            -- A tombstone, kept until purged so deltas can report the deletion.
+            deleted    INTEGER NOT NULL DEFAULT 0,
+            version    INTEGER NOT NULL,
+            PRIMARY KEY (user_id, friend_id)
+        ) WITHOUT ROWID;
+
+        CREATE INDEX ix_friends_user_version ON friends (user_id, version);
+
+        CREATE TABLE friend_requests (
+            from_user_id   TEXT NOT NULL,
+            to_user_id     TEXT NOT NULL,
+            message        TEXT NOT NULL,
+            state          INTEGER NOT NULL,
+            created_at     INTEGER NOT NULL,
+            handled_at     INTEGER NOT NULL,
+            handle_message TEXT NOT NULL,
+            version        INTEGER NOT NULL,
+            PRIMARY KEY (from_user_id, to_user_id)
+        ) WITHOUT ROWID;
+
+        CREATE INDEX ix_friend_requests_from_version ON friend_requests (from_user_id, version);
+        CREATE INDEX ix_friend_requests_to_version ON friend_requests (to_user_id, version);
+
+        CREATE TABLE blocks (
+            user_id         TEXT NOT NULL,
+            blocked_user_id TEXT NOT NULL,
+            -- 0 is a tombstone: unblocked since, kept until purged.
+            blocked         INTEGER NOT NULL,
+            version         INTEGER NOT NULL,
+            PRIMARY KEY (user_id, blocked_user_id)
+        ) WITHOUT ROWID;
+
+        CREATE INDEX ix_blocks_user_version ON blocks (user_id, version);
+
+        -- One row: the latest relation version and the purge horizon (clients below it get a full reset).
+        CREATE TABLE relation_state (
+            id             INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+            version        INTEGER NOT NULL,
+            purged_version INTEGER NOT NULL
+        );
+        INSERT INTO relation_state (id, version, purged_version) VALUES (1, 0, 0);
         """;
 }
