@@ -45,6 +45,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
     private ConversationTail _tail = null!;
     private Task _orderTail = Task.CompletedTask;
     private DirectRelation _relation = DirectRelation.None;
+    private long _relationChanges;
 
     public ConversationGrain(
         IMessageStore store,
@@ -106,7 +107,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         _nextSeq = _record.MaxSeq + 1;
         if (_record.Kind == ConversationKind.Direct && _memberIds.Length == 2)
         {
-            _relation = await LoadRelationAsync(_memberIds[0], _memberIds[1]);
+            await RefreshRelationAsync(_memberIds[0], _memberIds[1]);
         }
 
         var newest = await _store.ReadMessagesAsync(_id, 0, ReadDirection.Backward, Math.Max(1, _options.HotTailSize), cancellationToken);
@@ -352,6 +353,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
     public Task SetRelationAsync(DirectRelation relation)
     {
         _relation = relation;
+        _relationChanges++;
         return Task.CompletedTask;
     }
 
@@ -523,13 +525,24 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         string[] members = peerUserId == senderId ? [senderId] : [senderId, peerUserId];
         if (members.Length == 2)
         {
-            _relation = await LoadRelationAsync(senderId, peerUserId);
+            await RefreshRelationAsync(senderId, peerUserId);
         }
 
         var creation = new NewConversation(_id, ConversationKind.Direct, null, string.Empty, senderId, _time.GetUtcNow().ToUnixTimeMilliseconds(), members, 0);
         AdoptConversation(creation);
         _pendingCreation = creation;
         return null;
+    }
+
+    // A SetRelationAsync that interleaves with the read wins over the older value read from the store.
+    private async Task RefreshRelationAsync(string a, string b)
+    {
+        var before = _relationChanges;
+        var loaded = await LoadRelationAsync(a, b);
+        if (_relationChanges == before)
+        {
+            _relation = loaded;
+        }
     }
 
     private async Task<DirectRelation> LoadRelationAsync(string a, string b)
