@@ -49,6 +49,15 @@ internal sealed class ClientConnection : IDisposable
     /// <summary>Unix milliseconds.</summary>
     public long ExpiresAt { get; }
 
+    private volatile bool _background;
+
+    /// <summary>The app reported it runs in the background: for push, this connection counts as offline.</summary>
+    public bool Background
+    {
+        get => _background;
+        set => _background = value;
+    }
+
     public bool IsClosing => Volatile.Read(ref _close) is not null;
 
     /// <summary>The close code the server chose, once it chose one.</summary>

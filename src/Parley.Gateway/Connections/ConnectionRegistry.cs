@@ -143,6 +143,9 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
 
     public int CountConnections(string userId) => ConnectionsOf(userId).Length;
 
+    public IReadOnlyList<string> ForegroundDevices(string userId) =>
+        [.. ConnectionsOf(userId).Where(c => !c.Background && !c.IsClosing).Select(c => c.DeviceId)];
+
     /// <summary>Sends a KickEvent and closes with the matching code.</summary>
     public bool Kick(ClientConnection connection, KickReason reason)
     {

@@ -72,7 +72,10 @@ internal sealed partial class WebSocketEndpoint(
         }
 
         metrics.Handshakes.Add(1, new KeyValuePair<string, object?>("result", "ok"));
-        using var connection = new ClientConnection(socket, identity.UserId, identity.DeviceId, platform, identity.TokenId, identity.ExpiresAt, o.OutboxCapacity);
+        using var connection = new ClientConnection(socket, identity.UserId, identity.DeviceId, platform, identity.TokenId, identity.ExpiresAt, o.OutboxCapacity)
+        {
+            Background = hello.Background,
+        };
         foreach (var displaced in registry.Register(connection))
         {
             registry.Kick(displaced, KickReason.Displaced);

@@ -6,6 +6,7 @@ using Parley.Abstractions.Messaging;
 using Parley.Gateway.Connections;
 using Parley.Grains;
 using Parley.Grains.Directory;
+using Parley.Grains.Push;
 using Parley.Grains.Internal;
 using Parley.Grains.Messaging;
 using Parley.Grains.Telemetry;
@@ -29,6 +30,7 @@ internal sealed class RequestHandler(
     IServiceProvider services)
 {
     private readonly IDirectoryService? _directory = services.GetService(typeof(IDirectoryService)) as IDirectoryService;
+    private readonly IPushClientApi? _push = services.GetService(typeof(IPushClientApi)) as IPushClientApi;
     private readonly SocialRequestHandler? _social = services.GetService(typeof(SocialRequestHandler)) as SocialRequestHandler;
 
     private const int MaxGroupNameLength = 128;
@@ -57,12 +59,37 @@ internal sealed class RequestHandler(
             ClientFrame.BodyOneofCase.SyncDirectory => _directory is null
                 ? Error(ErrorCode.Unsupported, "This server has no organisation directory.")
                 : new ServerFrame { Directory = await _directory.SyncAsync(connection.UserId, request.SyncDirectory.Version).ConfigureAwait(false) },
+            ClientFrame.BodyOneofCase.AppState => SetAppState(connection, request.AppState),
+            ClientFrame.BodyOneofCase.RegisterDevice or ClientFrame.BodyOneofCase.UnregisterDevice or ClientFrame.BodyOneofCase.PushReport =>
+                await PushAsync(connection, request).ConfigureAwait(false),
             ClientFrame.BodyOneofCase.Hello => Error(ErrorCode.ProtocolViolation, "Hello was already accepted."),
             _ when _social is not null && SocialRequestHandler.CanHandle(request.BodyCase) => await _social.HandleAsync(connection, request).ConfigureAwait(false),
             _ => Error(ErrorCode.Unsupported, "Unknown request."),
         };
         result.RequestId = request.RequestId;
         return result;
+    }
+
+    private static ServerFrame SetAppState(ClientConnection connection, AppStateRequest state)
+    {
+        connection.Background = state.Background;
+        return new ServerFrame { Ok = new Ok() };
+    }
+
+    private async Task<ServerFrame> PushAsync(ClientConnection connection, ClientFrame request)
+    {
+        if (_push is null)
+        {
+            return Error(ErrorCode.Unsupported, "Offline push is not enabled on this server.");
+        }
+
+        var error = request.BodyCase switch
+        {
+            ClientFrame.BodyOneofCase.RegisterDevice => await _push.RegisterDeviceAsync(connection.UserId, connection.DeviceId, connection.Platform, request.RegisterDevice).ConfigureAwait(false),
+            ClientFrame.BodyOneofCase.UnregisterDevice => await _push.UnregisterDeviceAsync(connection.UserId, connection.DeviceId).ConfigureAwait(false),
+            _ => await _push.ReportAsync(connection.UserId, request.PushReport).ConfigureAwait(false),
+        };
+        return error == 0 ? new ServerFrame { Ok = new Ok() } : Error((ErrorCode)error, "The push request was refused.");
     }
 
     public static ServerFrame Error(ErrorCode code, string message, uint requestId = 0) =>

@@ -5,6 +5,7 @@ using Parley.Abstractions.Accounts;
 using Parley.Abstractions.Messaging;
 using Parley.Grains.Commit;
 using Parley.Grains.Delivery;
+using Parley.Grains.Push;
 using Parley.Grains.Social;
 using Parley.Grains.Telemetry;
 using Parley.Protocol;
@@ -33,6 +34,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
     private readonly ILogger<ConversationGrain> _logger;
     private readonly IRelationReader? _relations;
     private readonly IGroupStore _groupStore;
+    private readonly IMessageCommittedObserver? _committedObserver;
     private readonly bool _friendsOnly;
     private readonly Guid _epoch = Guid.NewGuid();
     private readonly Dictionary<string, MemberState> _members = new(StringComparer.Ordinal);
@@ -62,6 +64,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
     {
         _groupStore = groupStore;
         _relations = services.GetService(typeof(IRelationReader)) as IRelationReader;
+        _committedObserver = services.GetService(typeof(IMessageCommittedObserver)) as IMessageCommittedObserver;
         _friendsOnly = social.Value.FriendsOnlyDirectMessages;
         _store = store;
         _accounts = accounts;
@@ -703,6 +706,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             grain._tail.Append(_final);
             var frame = new ServerFrame { Message = Internal.ProtoMapper.ToProto(_final) };
             grain._hub.Publish(recipients, frame, version, origin);
+            grain._committedObserver?.OnMessageCommitted(_final, recipients, grain._record!.Kind, grain._group?.Name ?? string.Empty);
         }
     }
 

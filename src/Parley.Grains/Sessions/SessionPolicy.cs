@@ -78,4 +78,7 @@ public interface ISessionControl
 
     /// <summary>Number of live connections of a user on this node.</summary>
     int CountConnections(string userId);
+
+    /// <summary>Device ids of the user's live connections whose app is in the foreground (these need no push).</summary>
+    IReadOnlyList<string> ForegroundDevices(string userId);
 }
