@@ -27,7 +27,7 @@ public sealed partial class SqliteMessageStore
             try
             {
                 commands.Enlist(transaction);
-                await ApplyAsync(commands, batch, cancellationToken).ConfigureAwait(false);
+                Apply(commands, batch, cancellationToken);
                 transaction.Commit();
             }
             catch (SqliteException ex) when (IsUniquenessViolation(ex))
@@ -78,8 +78,11 @@ public sealed partial class SqliteMessageStore
         }
     }
 
-    private static async Task ApplyAsync(WriterCommands c, CommitBatch batch, CancellationToken ct)
+    // Synchronous on purpose: Microsoft.Data.Sqlite's async methods run synchronously anyway, and the writer loop owns
+    // this connection, so the Task per statement was pure overhead (~4 statements per message).
+    private static void Apply(WriterCommands c, CommitBatch batch, CancellationToken ct)
     {
+        ct.ThrowIfCancellationRequested();
         var maxVersion = 0L;
 
         foreach (var conversation in batch.Conversations)
@@ -92,7 +95,7 @@ public sealed partial class SqliteMessageStore
             p[4].Value = conversation.CreatorId;
             p[5].Value = conversation.CreatedAt;
             p[6].Value = conversation.Members.Count;
-            await c.InsertConversation.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            c.InsertConversation.ExecuteNonQuery();
 
             var m = c.InsertMember.Parameters;
             m[0].Value = conversation.ConversationId;
@@ -100,18 +103,21 @@ public sealed partial class SqliteMessageStore
             foreach (var member in conversation.Members)
             {
                 m[1].Value = member;
-                await c.InsertMember.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                c.InsertMember.ExecuteNonQuery();
             }
 
             maxVersion = Math.Max(maxVersion, conversation.Version);
         }
 
-        maxVersion = Math.Max(maxVersion, await ApplyGroupChangesAsync(c, batch, ct).ConfigureAwait(false));
+        maxVersion = Math.Max(maxVersion, ApplyGroupChanges(c, batch));
 
         if (batch.Messages.Count > 0)
         {
             // Conversation-wide effects are applied once per conversation, not once per message.
             var touched = new Dictionary<string, (long MaxSeq, long LastTime, long MaxVersion)>(StringComparer.Ordinal);
+
+            // A sender has read their own messages: one UPDATE per (conversation, sender) per batch, with the highest seq.
+            var senders = new Dictionary<(string Conversation, string Sender), long>();
             foreach (var message in batch.Messages)
             {
                 var p = c.InsertMessage.Parameters;
@@ -125,17 +131,22 @@ public sealed partial class SqliteMessageStore
                 p[7].Value = message.Content;
                 p[8].Value = message.Revoked ? 1 : 0;
                 p[9].Value = message.Version;
-                await c.InsertMessage.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                c.InsertMessage.ExecuteNonQuery();
 
-                var r = c.RaiseSenderReadSeq.Parameters;
-                r[0].Value = message.ConversationId;
-                r[1].Value = message.SenderId;
-                r[2].Value = message.Seq;
-                await c.RaiseSenderReadSeq.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-
+                var key = (message.ConversationId, message.SenderId);
+                senders[key] = senders.TryGetValue(key, out var readSeq) ? Math.Max(readSeq, message.Seq) : message.Seq;
                 touched[message.ConversationId] = touched.TryGetValue(message.ConversationId, out var t)
                     ? (Math.Max(t.MaxSeq, message.Seq), Math.Max(t.LastTime, message.ServerTime), Math.Max(t.MaxVersion, message.Version))
                     : (message.Seq, message.ServerTime, message.Version);
+            }
+
+            foreach (var ((conversationId, senderId), seq) in senders)
+            {
+                var r = c.RaiseSenderReadSeq.Parameters;
+                r[0].Value = conversationId;
+                r[1].Value = senderId;
+                r[2].Value = seq;
+                c.RaiseSenderReadSeq.ExecuteNonQuery();
             }
 
             foreach (var (conversationId, t) in touched)
@@ -144,12 +155,12 @@ public sealed partial class SqliteMessageStore
                 p[0].Value = conversationId;
                 p[1].Value = t.MaxSeq;
                 p[2].Value = t.LastTime;
-                await c.RaiseConversation.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                c.RaiseConversation.ExecuteNonQuery();
 
                 var f = c.RaiseAllMembersFeed.Parameters;
                 f[0].Value = conversationId;
                 f[1].Value = t.MaxVersion;
-                await c.RaiseAllMembersFeed.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                c.RaiseAllMembersFeed.ExecuteNonQuery();
 
                 maxVersion = Math.Max(maxVersion, t.MaxVersion);
             }
@@ -160,7 +171,7 @@ public sealed partial class SqliteMessageStore
             var p = c.Revoke.Parameters;
             p[0].Value = revocation.ConversationId;
             p[1].Value = revocation.Seq;
-            await c.Revoke.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            c.Revoke.ExecuteNonQuery();
         }
 
         foreach (var cursor in batch.ReadCursors)
@@ -170,7 +181,7 @@ public sealed partial class SqliteMessageStore
             p[1].Value = cursor.UserId;
             p[2].Value = cursor.ReadSeq;
             p[3].Value = cursor.Version;
-            await c.ReadCursor.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            c.ReadCursor.ExecuteNonQuery();
             maxVersion = Math.Max(maxVersion, cursor.Version);
         }
 
@@ -182,15 +193,15 @@ public sealed partial class SqliteMessageStore
             p[2].Value = setting.Pinned is { } pinned ? (pinned ? 1 : 0) : DBNull.Value;
             p[3].Value = setting.Muted is { } muted ? (muted ? 1 : 0) : DBNull.Value;
             p[4].Value = setting.Version;
-            await c.Settings.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            c.Settings.ExecuteNonQuery();
             maxVersion = Math.Max(maxVersion, setting.Version);
         }
 
         c.RaiseFeedState.Parameters[0].Value = maxVersion;
-        await c.RaiseFeedState.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        c.RaiseFeedState.ExecuteNonQuery();
     }
 
-    private static async Task<long> ApplyGroupChangesAsync(WriterCommands c, CommitBatch batch, CancellationToken ct)
+    private static long ApplyGroupChanges(WriterCommands c, CommitBatch batch)
     {
         var maxVersion = 0L;
         foreach (var g in batch.Groups)
@@ -212,7 +223,7 @@ public sealed partial class SqliteMessageStore
             p[13].Value = g.CreatedAt;
             p[14].Value = g.UpdatedAt;
             p[15].Value = g.Version;
-            await c.UpsertGroup.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            c.UpsertGroup.ExecuteNonQuery();
             maxVersion = Math.Max(maxVersion, g.Version);
         }
 
@@ -231,7 +242,7 @@ public sealed partial class SqliteMessageStore
             p[9].Value = m.VisibleTo;
             p[10].Value = m.Version;
             p[11].Value = m.ReadSeqFloor;
-            await c.UpsertMember.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            c.UpsertMember.ExecuteNonQuery();
             maxVersion = Math.Max(maxVersion, m.Version);
         }
 
@@ -247,7 +258,7 @@ public sealed partial class SqliteMessageStore
             p[6].Value = r.CreatedAt;
             p[7].Value = r.HandledAt;
             p[8].Value = r.HandlerId;
-            await c.UpsertGroupRequest.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            c.UpsertGroupRequest.ExecuteNonQuery();
         }
 
         return maxVersion;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net.WebSockets;
 using System.Threading.Channels;
 using Google.Protobuf;
@@ -67,49 +68,49 @@ internal sealed class ClientConnection : IDisposable
 
     public void MarkReceived() => Interlocked.Exchange(ref _lastReceived, Environment.TickCount64);
 
-    /// <summary>Queues a live event. A full outbox closes the connection (the client resyncs); never blocks.</summary>
-    /// <returns>False when the event was not queued (closing or overflowed).</returns>
-    public bool TryEnqueueEvent(byte[] frame, long version, Action onOverflow)
+    /// <summary>
+    /// Queues a live event; never blocks. <see cref="EnqueueResult.Overflow"/> means the outbox (or the held list) is
+    /// full: the caller closes this connection (the client resyncs). The frame array may be shared by many connections.
+    /// </summary>
+    public EnqueueResult TryEnqueueEvent(byte[] frame, long version)
     {
         lock (_lock)
         {
             if (_close is not null)
             {
-                return false;
+                return EnqueueResult.Closing;
             }
 
             if (_held is not null)
             {
                 if (_held.Count >= _capacity)
                 {
-                    onOverflow();
-                    return false;
+                    return EnqueueResult.Overflow;
                 }
 
-                _held.Add(new Outbound(frame, version));
-                return true;
+                _held.Add(new Outbound(frame, frame.Length, version, Pooled: false));
+                return EnqueueResult.Queued;
             }
 
-            if (_outbox.Writer.TryWrite(new Outbound(frame, version)))
-            {
-                return true;
-            }
+            return _outbox.Writer.TryWrite(new Outbound(frame, frame.Length, version, Pooled: false)) ? EnqueueResult.Queued : EnqueueResult.Overflow;
         }
-
-        onOverflow();
-        return false;
     }
 
     /// <summary>Queues a result or sync frame, waiting for outbox space. Returns false once the connection is closing.</summary>
     public async ValueTask<bool> WriteAsync(IMessage frame)
     {
+        // Results go to exactly one connection: serialise into a pooled buffer that the send loop returns after the write.
+        var size = frame.CalculateSize();
+        var buffer = ArrayPool<byte>.Shared.Rent(size);
+        frame.WriteTo(buffer.AsSpan(0, size));
         try
         {
-            await _outbox.Writer.WriteAsync(new Outbound(frame.ToByteArray(), 0), _abort.Token).ConfigureAwait(false);
+            await _outbox.Writer.WriteAsync(new Outbound(buffer, size, 0, Pooled: true), _abort.Token).ConfigureAwait(false);
             return true;
         }
         catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException or ObjectDisposedException)
         {
+            ArrayPool<byte>.Shared.Return(buffer);
             return false;
         }
     }
@@ -189,7 +190,11 @@ internal sealed class ClientConnection : IDisposable
                         break;
                     }
 
-                    await _socket.SendAsync(item.Frame, WebSocketMessageType.Binary, true, _abort.Token).ConfigureAwait(false);
+                    await _socket.SendAsync(item.Frame.AsMemory(0, item.Length), WebSocketMessageType.Binary, true, _abort.Token).ConfigureAwait(false);
+                    if (item.Pooled)
+                    {
+                        ArrayPool<byte>.Shared.Return(item.Frame);
+                    }
                 }
 
                 if (Volatile.Read(ref _close) is { DiscardPending: true })
@@ -233,7 +238,8 @@ internal sealed class ClientConnection : IDisposable
 
     public void Dispose() => _abort.Dispose();
 
-    private readonly record struct Outbound(byte[] Frame, long Version);
+    /// <summary>A queued frame: <paramref name="Length"/> bytes of <paramref name="Frame"/>; a pooled array has exactly one reader (the send loop).</summary>
+    private readonly record struct Outbound(byte[] Frame, int Length, long Version, bool Pooled);
 
     private sealed record CloseRequest(int Code, string Reason, byte[]? LastFrame, bool DiscardPending);
 
@@ -241,4 +247,12 @@ internal sealed class ClientConnection : IDisposable
     {
         public const int GoingAwayOrError = 1011;
     }
+}
+
+/// <summary>The outcome of <see cref="ClientConnection.TryEnqueueEvent"/>.</summary>
+internal enum EnqueueResult
+{
+    Queued,
+    Closing,
+    Overflow,
 }

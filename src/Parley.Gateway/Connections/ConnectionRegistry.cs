@@ -101,10 +101,7 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
         var delivered = 0;
         foreach (var connection in All())
         {
-            if (connection.TryEnqueueEvent(bytes, 0, () => OnOverflow(connection)))
-            {
-                delivered++;
-            }
+            delivered += Enqueue(connection, bytes, 0);
         }
 
         if (delivered > 0)
@@ -180,16 +177,28 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
                 }
 
                 bytes ??= frame.ToByteArray();
-                if (connection.TryEnqueueEvent(bytes, version, () => OnOverflow(connection)))
-                {
-                    delivered++;
-                }
+                delivered += Enqueue(connection, bytes, version);
             }
         }
 
         if (delivered > 0)
         {
             _metrics.Deliveries.Add(delivered);
+        }
+    }
+
+    // No closure per recipient: the overflow outcome comes back as a value and only then costs anything.
+    private int Enqueue(ClientConnection connection, byte[] bytes, long version)
+    {
+        switch (connection.TryEnqueueEvent(bytes, version))
+        {
+            case EnqueueResult.Queued:
+                return 1;
+            case EnqueueResult.Overflow:
+                OnOverflow(connection);
+                return 0;
+            default:
+                return 0;
         }
     }
 
