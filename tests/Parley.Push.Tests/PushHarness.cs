@@ -215,14 +215,16 @@ public sealed class PushHarness : IAsyncDisposable
         new(messageId, conversation, "alice", "Alice", PushCategory.Im, "see you at 6", recipients);
 
     /// <summary>Awaits a condition (polling; no fixed sleeps), failing with <paramref name="what"/> after the timeout.</summary>
-    public static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, int timeoutMs = 15000)
+    public static Task WaitUntilAsync(Func<Task<bool>> condition, string what, int timeoutMs = 15000) => WaitUntilAsync(condition, () => what, timeoutMs);
+
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, Func<string> what, int timeoutMs = 15000)
     {
         var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
         while (!await condition())
         {
             if (DateTime.UtcNow > deadline)
             {
-                Assert.Fail("Timed out waiting for: " + what);
+                Assert.Fail("Timed out waiting for: " + what());
             }
 
             await Task.Delay(10);
@@ -235,7 +237,7 @@ public sealed class PushHarness : IAsyncDisposable
     public async Task<PushRecord> WaitForStateAsync(string pushId, PushState state, int timeoutMs = 15000)
     {
         PushRecord? row = null;
-        await WaitUntilAsync(async () => (row = await Journal.GetAsync(pushId))?.State == state, $"push {pushId} to reach {state} (is {row?.State} {row?.Reason})", timeoutMs);
+        await WaitUntilAsync(async () => (row = await Journal.GetAsync(pushId))?.State == state, () => $"push {pushId} to reach {state} (is {row?.State} {row?.Reason}, attempts {row?.Attempts})", timeoutMs);
         return row!;
     }
 

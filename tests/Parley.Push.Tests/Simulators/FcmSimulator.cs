@@ -9,7 +9,7 @@ namespace Parley.Push.Tests.Simulators;
 
 /// <summary>
 /// FCM HTTP v1 and Google's OAuth token endpoint: RS256 JWT-bearer assertion checked against the service account's key
-/// (iss, scope, aud, lifetime); send checks the bearer, project, exactly one target, string data values, reserved keys,
+/// (iss, scope, aud = Google's token audience, which Google.Apis.Auth sends whatever the token URI, lifetime); send checks the bearer, project, exactly one target, string data values, reserved keys,
 /// android priority/ttl and size, and answers with FCM's error JSON (status + FcmError details).
 /// </summary>
 public sealed partial class FcmSimulator : SimServer
@@ -55,10 +55,10 @@ public sealed partial class FcmSimulator : SimServer
             if (verified is not { } v
                 || v.Claims["iss"]?.GetValue<string>() != ClientEmail
                 || !(v.Claims["scope"]?.GetValue<string>() ?? "").Contains("https://www.googleapis.com/auth/firebase.messaging", StringComparison.Ordinal)
-                || v.Claims["aud"]?.GetValue<string>() != new Uri(BaseUri, "/token").ToString()
+                || v.Claims["aud"]?.GetValue<string>() is not ("https://oauth2.googleapis.com/token" or "https://www.googleapis.com/oauth2/v4/token")
                 || v.Claims["exp"]!.GetValue<long>() - v.Claims["iat"]!.GetValue<long>() > 3600)
             {
-                return Json(400, new { error = "invalid_grant" });
+                return Json(400, new { error = "invalid_grant", error_description = verified?.Claims.ToJsonString() ?? "bad signature" });
             }
 
             var token = "ya29." + Guid.NewGuid().ToString("N");

@@ -65,7 +65,7 @@ public sealed class FcmAdapter : IPushVendorAdapter, IDisposable
         }
         catch (Exception ex) when (ex is Google.Apis.Auth.OAuth2.Responses.TokenResponseException or HttpRequestException or InvalidOperationException)
         {
-            return new PushSendResult(PushOutcome.AuthError, "oauth_failed", TimeSpan.FromSeconds(30));
+            return new PushSendResult(PushOutcome.AuthError, "oauth_failed:" + ex.GetType().Name, TimeSpan.FromSeconds(30));
         }
 
         if (!string.Equals(accessToken, Volatile.Read(ref _lastToken), StringComparison.Ordinal))
