@@ -70,7 +70,7 @@ public sealed class PushHarness : IAsyncDisposable
     /// <summary>Measurements of the "Parley.Push" meter of this harness: (instrument, tags, value).</summary>
     public List<(string Name, Dictionary<string, string> Tags, long Value)> Measurements { get; } = [];
 
-    public static async Task<PushHarness> StartAsync(Action<PushOptions>? configure = null, Action<ServiceCollection>? services = null)
+    public static async Task<PushHarness> StartAsync(Action<PushOptions>? configure = null, Action<IServiceCollection>? services = null)
     {
         var directory = Path.Combine(Path.GetTempPath(), "parley-push-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
@@ -84,7 +84,7 @@ public sealed class PushHarness : IAsyncDisposable
         return harness;
     }
 
-    private async Task BuildAsync(Action<PushOptions>? configure, Action<ServiceCollection>? extra)
+    private async Task BuildAsync(Action<PushOptions>? configure, Action<IServiceCollection>? extra)
     {
         var services = new ServiceCollection();
         services.AddLogging(b => b.SetMinimumLevel(LogLevel.Warning));

@@ -204,6 +204,11 @@ public sealed partial class PushPipeline
 
             case PushOutcome.QuotaExceeded:
                 adapter.Limits.BlockCategory(job.Category, result.RetryAfter);
+                if (result.VendorWide && result.RetryAfter is { } quotaPause)
+                {
+                    adapter.Limits.Pause(quotaPause);
+                }
+
                 if (job.Category == PushCategory.Im)
                 {
                     await RetryAsync(job, attempts, result.RetryAfter, result.Reason, cancellationToken).ConfigureAwait(false);

@@ -26,7 +26,9 @@ public sealed class HmsSimulator : SimServer
 
     public string TokenPath => _honor ? "/auth/token" : "/oauth2/v3/token";
 
-    public int TokensIssued => _tokens.Count;
+    private int _issued;
+
+    public int TokensIssued => _issued;
 
     /// <summary>Expire every issued access token (the next send answers 80200003).</summary>
     public void ExpireAccessTokens() => _tokens.Clear();
@@ -46,6 +48,7 @@ public sealed class HmsSimulator : SimServer
 
             var token = Guid.NewGuid().ToString("N");
             _tokens[token] = true;
+            Interlocked.Increment(ref _issued);
             return Json(200, new { access_token = token, expires_in = 3600, token_type = "Bearer" });
         });
 

@@ -17,7 +17,8 @@ namespace Parley.Push.Tests.Simulators;
 public sealed record SimRequest(string Path, IReadOnlyDictionary<string, string> Headers, byte[] Body, string? PushId, int Status, string Protocol);
 
 /// <summary>A scripted answer for the next request(s): a status with a vendor body, or a hang/delay.</summary>
-public sealed record SimFault(int Status = 0, string? Body = null, TimeSpan? RetryAfter = null, TimeSpan? Delay = null, bool Hang = false);
+/// <param name="Path">Only requests whose path contains this (e.g. the send endpoint, not the auth endpoint); null = any.</param>
+public sealed record SimFault(int Status = 0, string? Body = null, TimeSpan? RetryAfter = null, TimeSpan? Delay = null, bool Hang = false, string? Path = null);
 
 /// <summary>
 /// Base of the vendor simulators: a real Kestrel server on 127.0.0.1 (HTTP/1.1 + h2c-less plain, or HTTP/2 over TLS
@@ -62,7 +63,7 @@ public abstract class SimServer : IAsyncDisposable
                 await Task.Delay(slow, ctx.RequestAborted);
             }
 
-            if (_faults.TryDequeue(out var fault))
+            if (_faults.TryPeek(out var head) && (head.Path is null || ctx.Request.Path.Value!.Contains(head.Path, StringComparison.Ordinal)) && _faults.TryDequeue(out var fault))
             {
                 if (fault.Hang)
                 {
@@ -72,7 +73,11 @@ public abstract class SimServer : IAsyncDisposable
 
                 if (fault.Delay is { } delay)
                 {
-                    await Task.Delay(delay, ctx.RequestAborted);
+                    ctx.Request.EnableBuffering();
+                    await ReadBodyAsync(ctx.Request);
+
+                    // Not cancelled by the client giving up: the vendor still processes it (outcome unknown to the client).
+                    await Task.Delay(delay);
                 }
 
                 if (fault.Status != 0)
