@@ -155,7 +155,7 @@ public sealed class PushResultsTests
     [Fact]
     public async Task Timeout_VendorWithoutDedup_DeadLetteredThenReplayedWithSamePushId()
     {
-        await using var h = await PushHarness.StartAsync(services: s => s.Configure<Vendors.Apns.ApnsOptions>(o => o.RequestTimeout = TimeSpan.FromMilliseconds(300)));
+        await using var h = await PushHarness.StartAsync(services: s => s.Configure<Vendors.Apns.ApnsOptions>(o => o.RequestTimeout = TimeSpan.FromSeconds(1)));
         await h.Devices.UpsertAsync(PushHarness.Device("bob", "p", PushVendor.Apns, PushHarness.ApnsToken(21)));
         h.Apns.Enqueue(new SimFault(Hang: true));
 
@@ -176,13 +176,13 @@ public sealed class PushResultsTests
     {
         await using var h = await PushHarness.StartAsync(
             o => o.RetryBaseDelay = TimeSpan.FromSeconds(1),
-            s => s.Configure<Vendors.Vivo.VivoOptions>(o => o.RequestTimeout = TimeSpan.FromMilliseconds(300)));
+            s => s.Configure<Vendors.Vivo.VivoOptions>(o => o.RequestTimeout = TimeSpan.FromSeconds(1)));
         await h.Devices.UpsertAsync(PushHarness.Device("bob", "p", PushVendor.Vivo, "vivo-bob-slow"));
         var warm = await h.Pipeline.SubmitAsync(PushHarness.Im("v0", "c-v0", Bob));
         await h.WaitForStateAsync(warm.AcceptedPushIds[0], PushState.Accepted);
 
         // vivo gets the request but answers after our timeout: the outcome is unknown, and requestId makes a re-send safe.
-        h.Vivo.Enqueue(new SimFault(Delay: TimeSpan.FromSeconds(1), Path: "/message/send"));
+        h.Vivo.Enqueue(new SimFault(Delay: TimeSpan.FromSeconds(3), Path: "/message/send"));
         var result = await h.Pipeline.SubmitAsync(PushHarness.Im("v1", "c-v1", Bob));
         var pushId = result.AcceptedPushIds[0];
         await PushHarness.WaitUntilAsync(async () => (await h.Journal.GetAsync(pushId)) is { State: PushState.Pending, Attempts: 1 }, "retry after unknown outcome");
