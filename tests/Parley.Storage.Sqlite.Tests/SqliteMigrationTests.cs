@@ -1,6 +1,7 @@
 using System.Globalization;
 using Parley.Abstractions.Accounts;
 using Parley.Abstractions.Messaging;
+using Parley.Storage.Sqlite.Internal;
 
 namespace Parley.Storage.Sqlite.Tests;
 
@@ -45,8 +46,8 @@ public sealed class SqliteMigrationTests : IDisposable
         await reopenedAccounts.InitializeAsync();
         Assert.Equal("Alice", (await reopenedAccounts.GetUserAsync("alice"))!.Nickname);
 
-        Assert.Equal(1, Count("SELECT COUNT(*) FROM schema_migrations"));
-        Assert.Equal(1, Count("SELECT MAX(version) FROM schema_migrations"));
+        Assert.Equal(SqliteMigrations.All.Count, Count("SELECT COUNT(*) FROM schema_migrations"));
+        Assert.Equal(SqliteMigrations.LatestVersion, Count("SELECT MAX(version) FROM schema_migrations"));
         Assert.Equal(1, Count("SELECT COUNT(*) FROM feed_state"));
     }
 
@@ -75,7 +76,7 @@ public sealed class SqliteMigrationTests : IDisposable
         var accounts = new SqliteAccountStore(_database.Options());
         await Task.WhenAll(messages.InitializeAsync(), accounts.InitializeAsync());
 
-        Assert.Equal(1, Count("SELECT COUNT(*) FROM schema_migrations"));
+        Assert.Equal(SqliteMigrations.All.Count, Count("SELECT COUNT(*) FROM schema_migrations"));
         Assert.True(await accounts.CreateUserAsync(new UserRecord("u", "U", "", "", 1, 1)));
         Assert.Equal(0, await messages.GetMaxVersionAsync());
     }
