@@ -33,6 +33,7 @@ public sealed partial class PushPipeline : IDisposable
     private readonly Dictionary<(string User, string Device, string Conversation), CoalesceWindow> _windows = [];
     private readonly ConcurrentDictionary<(string User, long Day), int> _marketingCounts = new();
     private readonly ConcurrentDictionary<string, byte> _inFlight = new(StringComparer.Ordinal);
+    private int _pruneAt = 1024;
 
     public PushPipeline(
         IDeviceStore devices,
@@ -96,6 +97,7 @@ public sealed partial class PushPipeline : IDisposable
         await _submitGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            PruneWindows(nowMs);
             foreach (var recipient in request.Recipients)
             {
                 var userPolicyReason = PolicyReason(request, recipient, now);
@@ -305,6 +307,22 @@ public sealed partial class PushPipeline : IDisposable
         _scheduler.Dispose();
         _lanes.Dispose();
         _submitGate.Dispose();
+    }
+
+    /// <summary>Forgets closed coalescing windows, amortised: only when the map doubled since the last sweep.</summary>
+    private void PruneWindows(long nowMs)
+    {
+        if (_windows.Count < _pruneAt)
+        {
+            return;
+        }
+
+        foreach (var key in _windows.Where(kv => kv.Value.End <= nowMs).Select(kv => kv.Key).ToList())
+        {
+            _windows.Remove(key);
+        }
+
+        _pruneAt = Math.Max(1024, _windows.Count * 2);
     }
 
     private static bool TraceMatches(PushRecord row, string traceId) => string.IsNullOrEmpty(traceId) || string.Equals(row.TraceId, traceId, StringComparison.Ordinal);
