@@ -199,12 +199,13 @@ public sealed partial class PushPipeline : IDisposable
             }
 
             var insertedIds = inserted.Select(r => r.PushId).ToHashSet(StringComparer.Ordinal);
+            var reservedIds = reserved.Select(r => r.PushId).ToHashSet(StringComparer.Ordinal);
             var accepted = new List<string>();
             foreach (var r in inserted.Where(r => r.State == PushState.Pending))
             {
                 accepted.Add(r.PushId);
                 _metrics.Passed(PushStages.Lanes, r.Vendor, r.Category);
-                if (reserved.Contains(r))
+                if (reservedIds.Contains(r.PushId))
                 {
                     _lanes.Enqueue(r, holdsSlot: true);
                 }

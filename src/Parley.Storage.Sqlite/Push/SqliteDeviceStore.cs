@@ -40,6 +40,11 @@ public sealed class SqliteDeviceStore : IDeviceStore
         ArgumentNullException.ThrowIfNull(device);
         var hash = _cipher.Hash(device.Token);
         var cipher = _cipher.Encrypt(device.Token, device.UserId, device.DeviceId);
+        await PushWriteGate.RunAsync(_database.FilePath, () => UpsertLockedAsync(device, hash, cipher, cancellationToken), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<bool> UpsertLockedAsync(PushDevice device, byte[] hash, byte[] cipher, CancellationToken cancellationToken)
+    {
         var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
@@ -84,6 +89,8 @@ public sealed class SqliteDeviceStore : IDeviceStore
 
             transaction.Commit();
         }
+
+        return true;
     }
 
     public async Task<bool> RemoveAsync(string userId, string deviceId, CancellationToken cancellationToken = default) =>
@@ -143,7 +150,10 @@ public sealed class SqliteDeviceStore : IDeviceStore
     public async Task<bool> SetNotificationsEnabledAsync(string userId, string deviceId, bool enabled, CancellationToken cancellationToken = default) =>
         await ExecuteAsync("UPDATE push_devices SET notif_enabled = $v WHERE user_id = $user AND device_id = $device;", userId, deviceId, enabled ? 1 : 0, cancellationToken).ConfigureAwait(false) == 1;
 
-    public async Task<bool> InvalidateTokenAsync(string userId, string deviceId, string rejectedToken, long invalidAt, CancellationToken cancellationToken = default)
+    public Task<bool> InvalidateTokenAsync(string userId, string deviceId, string rejectedToken, long invalidAt, CancellationToken cancellationToken = default) =>
+        PushWriteGate.RunAsync(_database.FilePath, () => InvalidateLockedAsync(userId, deviceId, rejectedToken, invalidAt, cancellationToken), cancellationToken);
+
+    private async Task<bool> InvalidateLockedAsync(string userId, string deviceId, string rejectedToken, long invalidAt, CancellationToken cancellationToken)
     {
         var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
@@ -184,7 +194,10 @@ public sealed class SqliteDeviceStore : IDeviceStore
             r.GetInt64(7) != 0, r.GetString(8), r.GetString(9), r.GetInt64(10), r.GetInt64(11), r.IsDBNull(12) ? null : r.GetInt64(12));
     }
 
-    private async Task<int> ExecuteAsync(string sql, string userId, string deviceId, object? value, CancellationToken cancellationToken)
+    private Task<int> ExecuteAsync(string sql, string userId, string deviceId, object? value, CancellationToken cancellationToken) =>
+        PushWriteGate.RunAsync(_database.FilePath, () => ExecuteLockedAsync(sql, userId, deviceId, value, cancellationToken), cancellationToken);
+
+    private async Task<int> ExecuteLockedAsync(string sql, string userId, string deviceId, object? value, CancellationToken cancellationToken)
     {
         var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))

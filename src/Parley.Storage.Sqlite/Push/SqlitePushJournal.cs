@@ -40,6 +40,11 @@ public sealed class SqlitePushJournal : IPushJournal
             return inserted;
         }
 
+        return await PushWriteGate.RunAsync(_database.FilePath, () => AppendLockedAsync(records, inserted, cancellationToken), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<IReadOnlyList<PushRecord>> AppendLockedAsync(IReadOnlyList<PushRecord> records, List<PushRecord> inserted, CancellationToken cancellationToken)
+    {
         var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
@@ -190,7 +195,10 @@ public sealed class SqlitePushJournal : IPushJournal
         return result;
     }
 
-    private async Task<int> ExecuteAsync(string sql, Action<SqliteParameterCollection> bind, CancellationToken cancellationToken)
+    private Task<int> ExecuteAsync(string sql, Action<SqliteParameterCollection> bind, CancellationToken cancellationToken) =>
+        PushWriteGate.RunAsync(_database.FilePath, () => ExecuteLockedAsync(sql, bind, cancellationToken), cancellationToken);
+
+    private async Task<int> ExecuteLockedAsync(string sql, Action<SqliteParameterCollection> bind, CancellationToken cancellationToken)
     {
         var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
