@@ -17,6 +17,9 @@ namespace Parley.Push.Tests;
 /// </summary>
 public sealed class PushHarness : IAsyncDisposable
 {
+    /// <summary>Vendor request timeout in tests: long, because the build machine is shared and often overloaded; tests of timeouts set their own.</summary>
+    public static readonly TimeSpan Generous = TimeSpan.FromSeconds(30);
+
     public static readonly DateTimeOffset Start = new(2026, 1, 15, 12, 0, 0, TimeSpan.Zero);
 
     private readonly List<IHostedService> _hosted = [];
@@ -106,14 +109,14 @@ public sealed class PushHarness : IAsyncDisposable
                 o.PrivateKeyPem = Apns.PrivateKeyPem;
                 o.BundleId = Apns.BundleId;
                 o.ServerCertificateValidation = Apns.ValidateCertificate;
-                o.RequestTimeout = TimeSpan.FromSeconds(5);
+                o.RequestTimeout = Generous;
             })
             .AddFcm(o =>
             {
                 o.BaseUri = Fcm.BaseUri;
                 o.ProjectId = FcmSimulator.ProjectId;
                 o.ServiceAccountJson = Fcm.ServiceAccountJson;
-                o.RequestTimeout = TimeSpan.FromSeconds(5);
+                o.RequestTimeout = Generous;
             })
             .AddHuawei(o =>
             {
@@ -121,6 +124,7 @@ public sealed class PushHarness : IAsyncDisposable
                 o.TokenUri = new Uri(Huawei.BaseUri, Huawei.TokenPath);
                 o.AppId = HmsSimulator.AppId;
                 o.ClientSecret = HmsSimulator.Secret;
+                o.RequestTimeout = Generous;
             })
             .AddHonor(o =>
             {
@@ -128,18 +132,21 @@ public sealed class PushHarness : IAsyncDisposable
                 o.TokenUri = new Uri(Honor.BaseUri, Honor.TokenPath);
                 o.AppId = HmsSimulator.AppId;
                 o.ClientSecret = HmsSimulator.Secret;
+                o.RequestTimeout = Generous;
             })
             .AddXiaomi(o =>
             {
                 o.BaseUri = Xiaomi.BaseUri;
                 o.AppSecret = XiaomiSimulator.Secret;
                 o.PackageName = XiaomiSimulator.Package;
+                o.RequestTimeout = Generous;
             })
             .AddOppo(o =>
             {
                 o.BaseUri = Oppo.BaseUri;
                 o.AppKey = OppoSimulator.AppKey;
                 o.MasterSecret = OppoSimulator.MasterSecret;
+                o.RequestTimeout = Generous;
             })
             .AddVivo(o =>
             {
@@ -147,12 +154,14 @@ public sealed class PushHarness : IAsyncDisposable
                 o.AppId = VivoSimulator.AppId;
                 o.AppKey = VivoSimulator.AppKey;
                 o.AppSecret = VivoSimulator.AppSecret;
+                o.RequestTimeout = Generous;
             })
             .AddWebPush(o =>
             {
                 o.Subject = "mailto:ops@parley.test";
                 o.PublicKey = WebPush.VapidPublicKey;
                 o.PrivateKey = WebPush.VapidPrivateKey;
+                o.RequestTimeout = Generous;
             });
         extra?.Invoke(services);
         Services = services.BuildServiceProvider();
@@ -215,9 +224,9 @@ public sealed class PushHarness : IAsyncDisposable
         new(messageId, conversation, "alice", "Alice", PushCategory.Im, "see you at 6", recipients);
 
     /// <summary>Awaits a condition (polling; no fixed sleeps), failing with <paramref name="what"/> after the timeout.</summary>
-    public static Task WaitUntilAsync(Func<Task<bool>> condition, string what, int timeoutMs = 15000) => WaitUntilAsync(condition, () => what, timeoutMs);
+    public static Task WaitUntilAsync(Func<Task<bool>> condition, string what, int timeoutMs = 45000) => WaitUntilAsync(condition, () => what, timeoutMs);
 
-    public static async Task WaitUntilAsync(Func<Task<bool>> condition, Func<string> what, int timeoutMs = 15000)
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, Func<string> what, int timeoutMs = 45000)
     {
         var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
         while (!await condition())
@@ -231,10 +240,10 @@ public sealed class PushHarness : IAsyncDisposable
         }
     }
 
-    public static Task WaitUntilAsync(Func<bool> condition, string what, int timeoutMs = 15000) =>
+    public static Task WaitUntilAsync(Func<bool> condition, string what, int timeoutMs = 45000) =>
         WaitUntilAsync(() => Task.FromResult(condition()), what, timeoutMs);
 
-    public async Task<PushRecord> WaitForStateAsync(string pushId, PushState state, int timeoutMs = 15000)
+    public async Task<PushRecord> WaitForStateAsync(string pushId, PushState state, int timeoutMs = 45000)
     {
         PushRecord? row = null;
         await WaitUntilAsync(async () => (row = await Journal.GetAsync(pushId))?.State == state, () => $"push {pushId} to reach {state} (is {row?.State} {row?.Reason}, attempts {row?.Attempts})", timeoutMs);

@@ -76,6 +76,14 @@ public sealed partial class PushPipeline
         // The journal is the truth: a push scheduled twice (restart, replay) or already finished is not sent again.
         if (!_inFlight.TryAdd(job.PushId, 0))
         {
+            // Another worker is finishing this push (e.g. a replay raced its dead-lettering): look again when it is done.
+            _requeue[job.PushId] = job;
+            if (_inFlight.ContainsKey(job.PushId) || !_requeue.TryRemove(job.PushId, out _))
+            {
+                return;
+            }
+
+            _lanes.Enqueue(job, holdsSlot: false);
             return;
         }
 
@@ -92,6 +100,10 @@ public sealed partial class PushPipeline
         finally
         {
             _inFlight.TryRemove(job.PushId, out _);
+            if (_requeue.TryRemove(job.PushId, out var again))
+            {
+                _lanes.Enqueue(again, holdsSlot: false);
+            }
         }
     }
 

@@ -33,6 +33,7 @@ public sealed partial class PushPipeline : IDisposable
     private readonly Dictionary<(string User, string Device, string Conversation), CoalesceWindow> _windows = [];
     private readonly ConcurrentDictionary<(string User, long Day), int> _marketingCounts = new();
     private readonly ConcurrentDictionary<string, byte> _inFlight = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, PushRecord> _requeue = new(StringComparer.Ordinal);
     private int _pruneAt = 1024;
 
     public PushPipeline(

@@ -14,7 +14,10 @@ public sealed class SqlitePushJournal : IPushJournal
 {
     private const string Columns = "push_id, message_id, trace_id, user_id, device_id, vendor, category, state, payload, created_at, not_before, attempts, reason, digest_push_id, sent_at, arrived_at, clicked_at";
 
+    private const int MaxBatch = 512;
     private readonly SqliteDatabase _database;
+    private readonly Queue<PendingWrite> _writes = new();
+    private bool _writerRunning;
 
     public SqlitePushJournal(SqliteStoreOptions options, ILogger<SqlitePushJournal>? logger = null)
     {
@@ -195,18 +198,105 @@ public sealed class SqlitePushJournal : IPushJournal
         return result;
     }
 
-    private Task<int> ExecuteAsync(string sql, Action<SqliteParameterCollection> bind, CancellationToken cancellationToken) =>
-        PushWriteGate.RunAsync(_database.FilePath, () => ExecuteLockedAsync(sql, bind, cancellationToken), cancellationToken);
-
-    private async Task<int> ExecuteLockedAsync(string sql, Action<SqliteParameterCollection> bind, CancellationToken cancellationToken)
+    /// <summary>
+    /// Single-statement writes are group-committed: callers enqueue, one writer runs everything queued in one
+    /// transaction (one fsync), then completes each caller. A call still returns only after its write is durable.
+    /// </summary>
+    private async Task<int> ExecuteAsync(string sql, Action<SqliteParameterCollection> bind, CancellationToken cancellationToken)
     {
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        var write = new PendingWrite(sql, bind);
+        lock (_writes)
+        {
+            _writes.Enqueue(write);
+            if (!_writerRunning)
+            {
+                _writerRunning = true;
+                _ = Task.Run(WriterLoopAsync, CancellationToken.None);
+            }
+        }
+
+        return await write.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task WriterLoopAsync()
+    {
+        while (true)
+        {
+            List<PendingWrite> batch;
+            lock (_writes)
+            {
+                if (_writes.Count == 0)
+                {
+                    _writerRunning = false;
+                    return;
+                }
+
+                batch = new List<PendingWrite>(Math.Min(_writes.Count, MaxBatch));
+                while (batch.Count < MaxBatch && _writes.TryDequeue(out var w))
+                {
+                    batch.Add(w);
+                }
+            }
+
+            try
+            {
+                var results = await PushWriteGate.RunAsync(_database.FilePath, () => CommitAsync(batch), CancellationToken.None).ConfigureAwait(false);
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    batch[i].Done.TrySetResult(results[i]);
+                }
+            }
+            catch (Exception) when (batch.Count > 1)
+            {
+                // One bad statement must not fail its neighbours: retry each in its own transaction.
+                foreach (var w in batch)
+                {
+                    try
+                    {
+                        var single = await PushWriteGate.RunAsync(_database.FilePath, () => CommitAsync([w]), CancellationToken.None).ConfigureAwait(false);
+                        w.Done.TrySetResult(single[0]);
+                    }
+                    catch (Exception inner)
+                    {
+                        w.Done.TrySetException(inner);
+                    }
+                }
+            }
+            catch (Exception ex)
+            {
+                batch[0].Done.TrySetException(ex);
+            }
+        }
+    }
+
+    private async Task<int[]> CommitAsync(List<PendingWrite> batch)
+    {
+        var results = new int[batch.Count];
+        var connection = await _database.OpenPooledAsync(CancellationToken.None).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
-            using var command = connection.CreateCommand();
-            command.CommandText = sql;
-            bind(command.Parameters);
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            using var transaction = connection.BeginTransaction();
+            for (var i = 0; i < batch.Count; i++)
+            {
+                using var command = connection.CreateCommand();
+                command.Transaction = transaction;
+                command.CommandText = batch[i].Sql;
+                batch[i].Bind(command.Parameters);
+                results[i] = await command.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+
+            transaction.Commit();
         }
+
+        return results;
+    }
+
+    private sealed class PendingWrite(string sql, Action<SqliteParameterCollection> bind)
+    {
+        public string Sql { get; } = sql;
+
+        public Action<SqliteParameterCollection> Bind { get; } = bind;
+
+        public TaskCompletionSource<int> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }
