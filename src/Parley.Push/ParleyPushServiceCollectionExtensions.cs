@@ -70,8 +70,22 @@ public sealed class ParleyPushBuilder(IServiceCollection services)
             builder.Configure(configure);
         }
 
+        builder.ValidateOnStart();
+        Services.AddSingleton<IValidateOptions<TOptions>>(new VendorOptionsValidator<TOptions>(section));
+
         Services.TryAddSingleton<TAdapter>();
         Services.AddSingleton<IPushVendorAdapter>(sp => sp.GetRequiredService<TAdapter>());
         return this;
+    }
+}
+
+/// <summary>Fails start-up with every missing vendor setting listed (secrets are named, never printed).</summary>
+internal sealed class VendorOptionsValidator<TOptions>(string vendor) : IValidateOptions<TOptions>
+    where TOptions : PushVendorOptions
+{
+    public ValidateOptionsResult Validate(string? name, TOptions options)
+    {
+        var problems = options.Problems().Select(p => $"{PushOptions.Section}:{vendor}: {p}").ToList();
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
 }

@@ -290,3 +290,34 @@ public sealed class PushResultsTests
         Assert.Equal(PushHarness.Start.AddDays(1).ToUnixTimeMilliseconds(), pending.NotBefore);
     }
 }
+
+public sealed class VendorInvalidTokenTests
+{
+    public static TheoryData<PushVendor> Vendors => [PushVendor.Fcm, PushVendor.Honor, PushVendor.Xiaomi, PushVendor.Oppo, PushVendor.Vivo, PushVendor.WebPush];
+
+    [Theory]
+    [MemberData(nameof(Vendors))]
+    public async Task VendorSaysTokenDead_MappedToInvalidToken_DeletedAfterAHealthyAccept(PushVendor vendor)
+    {
+        await using var h = await PushHarness.StartAsync();
+        var (sim, dead, good) = vendor switch
+        {
+            PushVendor.Fcm => ((SimServer)h.Fcm, "fcm-dead-token", "fcm-good-token"),
+            PushVendor.Honor => (h.Honor, "honor-dead", "honor-good"),
+            PushVendor.Xiaomi => (h.Xiaomi, "xm-dead", "xm-good"),
+            PushVendor.Oppo => (h.Oppo, "oppo-dead", "oppo-good"),
+            PushVendor.Vivo => (h.Vivo, "vivo-dead", "vivo-good"),
+            _ => (h.WebPush, h.WebPush.Subscribe("dead-sub"), h.WebPush.Subscribe("good-sub")),
+        };
+        sim.InvalidTokens[vendor == PushVendor.WebPush ? "dead-sub" : dead] = true;
+        await h.Devices.UpsertAsync(PushHarness.Device("bob", "old", vendor, dead));
+        await h.Devices.UpsertAsync(PushHarness.Device("carol", "new", vendor, good));
+
+        var r1 = await h.Pipeline.SubmitAsync(PushHarness.Im("x1", "c-x1", new PushRecipient("bob", 1)));
+        var invalid = await h.WaitForStateAsync(r1.AcceptedPushIds[0], PushState.InvalidToken);
+        var r2 = await h.Pipeline.SubmitAsync(PushHarness.Im("x2", "c-x2", new PushRecipient("carol", 1)));
+        await h.WaitForStateAsync(r2.AcceptedPushIds[0], PushState.Accepted);
+        await PushHarness.WaitUntilAsync(async () => (await h.Devices.GetAsync("bob", "old"))!.Token.Length == 0, () => $"{vendor} token deleted after {invalid.Reason}");
+        Assert.Equal(good, (await h.Devices.GetAsync("carol", "new"))!.Token);
+    }
+}

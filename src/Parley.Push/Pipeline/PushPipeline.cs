@@ -99,7 +99,7 @@ public sealed partial class PushPipeline : IDisposable
         try
         {
             PruneWindows(nowMs);
-            foreach (var recipient in request.Recipients)
+            foreach (var recipient in request.Recipients.DistinctBy(r => r.UserId, StringComparer.Ordinal))
             {
                 var userPolicyReason = PolicyReason(request, recipient, now);
                 foreach (var device in byUser[recipient.UserId])

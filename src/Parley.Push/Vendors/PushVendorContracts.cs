@@ -83,4 +83,21 @@ public abstract class PushVendorOptions
 
     /// <summary>Payload size limit the adapter enforces before sending (bytes).</summary>
     public int MaxPayloadBytes { get; set; } = 4096;
+
+    /// <summary>Configuration problems, checked at start (so a missing secret fails fast with a clear message).</summary>
+    internal virtual IEnumerable<string> Problems()
+    {
+        if (BaseUri is null)
+        {
+            yield return "BaseUri is required.";
+        }
+
+        if (RequestTimeout <= TimeSpan.Zero || RatePerSecond <= 0 || RateBurst < 1)
+        {
+            yield return "RequestTimeout, RatePerSecond and RateBurst must be positive.";
+        }
+    }
+
+    internal static IEnumerable<string> Required(params (string Name, string? Value)[] fields) =>
+        fields.Where(f => string.IsNullOrWhiteSpace(f.Value)).Select(f => f.Name + " is required.");
 }

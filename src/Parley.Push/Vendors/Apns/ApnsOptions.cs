@@ -30,4 +30,9 @@ public sealed class ApnsOptions : PushVendorOptions
 
     /// <summary>Expiry for IM/service pushes (apns-expiration); content/marketing get 3× this.</summary>
     public TimeSpan Expiration { get; set; } = TimeSpan.FromDays(1);
+
+    internal override IEnumerable<string> Problems()
+    {
+        return base.Problems().Concat(Required((nameof(TeamId), TeamId), (nameof(KeyId), KeyId), (nameof(PrivateKeyPem), PrivateKeyPem), (nameof(BundleId), BundleId)));
+    }
 }

@@ -24,4 +24,9 @@ public sealed class FcmOptions : PushVendorOptions
         [Parley.Abstractions.Push.PushCategory.FollowedContent] = "parley_content",
         [Parley.Abstractions.Push.PushCategory.Marketing] = "parley_marketing",
     };
+
+    internal override IEnumerable<string> Problems()
+    {
+        return base.Problems().Concat(Required((nameof(ProjectId), ProjectId), (nameof(ServiceAccountJson), ServiceAccountJson)));
+    }
 }

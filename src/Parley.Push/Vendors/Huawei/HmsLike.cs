@@ -21,6 +21,9 @@ public abstract class HmsLikeOptions : PushVendorOptions
 
     /// <summary>Where vendor receipts should be posted (configured in the vendor console; sent as receipt_id where supported).</summary>
     public string? ReceiptId { get; set; }
+
+    internal override IEnumerable<string> Problems() =>
+        base.Problems().Concat(Required((nameof(AppId), AppId), (nameof(ClientSecret), ClientSecret), (nameof(TokenUri), TokenUri?.ToString())));
 }
 
 /// <summary>

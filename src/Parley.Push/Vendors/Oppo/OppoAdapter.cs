@@ -36,6 +36,11 @@ public sealed class OppoOptions : PushVendorOptions
     public string ChannelId { get; set; } = "parley_im";
 
     public Uri? ReceiptCallbackUri { get; set; }
+
+    internal override IEnumerable<string> Problems()
+    {
+        return base.Problems().Concat(Required((nameof(AppKey), AppKey), (nameof(MasterSecret), MasterSecret)));
+    }
 }
 
 /// <summary>

@@ -34,6 +34,11 @@ public sealed class VivoOptions : PushVendorOptions
     };
 
     public Uri? ReceiptCallbackUri { get; set; }
+
+    internal override IEnumerable<string> Problems()
+    {
+        return base.Problems().Concat(Required((nameof(AppId), AppId), (nameof(AppKey), AppKey), (nameof(AppSecret), AppSecret)));
+    }
 }
 
 /// <summary>

@@ -25,6 +25,12 @@ public sealed class WebPushOptions : PushVendorOptions
 
     /// <summary>VAPID JWT lifetime (≤ 24 h per RFC 8292); reused until 1 h before expiry per push-service origin.</summary>
     public TimeSpan JwtLifetime { get; set; } = TimeSpan.FromHours(12);
+
+    internal override IEnumerable<string> Problems()
+    {
+        // No BaseUri: every subscription carries its push service's endpoint.
+        return base.Problems().Where(p => !p.StartsWith(nameof(BaseUri), StringComparison.Ordinal)).Concat(Required((nameof(Subject), Subject), (nameof(PublicKey), PublicKey), (nameof(PrivateKey), PrivateKey)));
+    }
 }
 
 /// <summary>

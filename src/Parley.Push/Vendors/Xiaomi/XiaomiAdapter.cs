@@ -31,6 +31,11 @@ public sealed class XiaomiOptions : PushVendorOptions
 
     /// <summary>Receipt callback URL (extra.callback) — Parley's receipt endpoint, or null.</summary>
     public Uri? ReceiptCallbackUri { get; set; }
+
+    internal override IEnumerable<string> Problems()
+    {
+        return base.Problems().Concat(Required((nameof(AppSecret), AppSecret), (nameof(PackageName), PackageName)));
+    }
 }
 
 /// <summary>
