@@ -62,4 +62,7 @@ public sealed class PushOptions
     /// </summary>
     [Range(2, 10_000)]
     public int InvalidTokenAlarmThreshold { get; set; } = 5;
+
+    /// <summary>Finished journal rows older than this are deleted (hourly); pending and dead-lettered rows are kept.</summary>
+    public TimeSpan JournalRetention { get; set; } = TimeSpan.FromDays(7);
 }

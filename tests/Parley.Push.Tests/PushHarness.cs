@@ -250,6 +250,14 @@ public sealed class PushHarness : IAsyncDisposable
         return row!;
     }
 
+    /// <summary>Awaits a journal row matching <paramref name="predicate"/>; the failure message shows the row.</summary>
+    public async Task<PushRecord> WaitForRowAsync(string pushId, Func<PushRecord, bool> predicate, string what, int timeoutMs = 45000)
+    {
+        PushRecord? row = null;
+        await WaitUntilAsync(async () => (row = await Journal.GetAsync(pushId)) is { } r && predicate(r), () => $"{what} (push {pushId} is {row?.State} {row?.Reason}, attempts {row?.Attempts}, not before {row?.NotBefore}; requests seen: {string.Join(", ", All.SelectMany(s => s.Requests).Select(q => q.Path + "=" + q.Status))})", timeoutMs);
+        return row!;
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var hosted in _hosted.AsEnumerable().Reverse())

@@ -139,9 +139,9 @@ public sealed class PushResultsTests
 
         var result = await h.Pipeline.SubmitAsync(PushHarness.Im("r1", "c-r1", Bob));
         var pushId = result.AcceptedPushIds[0];
-        await PushHarness.WaitUntilAsync(async () => (await h.Journal.GetAsync(pushId)) is { State: PushState.Pending, Attempts: 1 }, "first retry scheduled");
+        await h.WaitForRowAsync(pushId, r => r is { State: PushState.Pending, Attempts: 1 }, "first retry scheduled");
         h.Time.Advance(TimeSpan.FromSeconds(2));
-        await PushHarness.WaitUntilAsync(async () => (await h.Journal.GetAsync(pushId)) is { State: PushState.Pending, Attempts: 2 }, "second retry scheduled");
+        await h.WaitForRowAsync(pushId, r => r is { State: PushState.Pending, Attempts: 2 }, "second retry scheduled");
         h.Time.Advance(TimeSpan.FromSeconds(4));
         await h.WaitForStateAsync(pushId, PushState.Accepted);
 
@@ -319,5 +319,43 @@ public sealed class VendorInvalidTokenTests
         await h.WaitForStateAsync(r2.AcceptedPushIds[0], PushState.Accepted);
         await PushHarness.WaitUntilAsync(async () => (await h.Devices.GetAsync("bob", "old"))!.Token.Length == 0, () => $"{vendor} token deleted after {invalid.Reason}");
         Assert.Equal(good, (await h.Devices.GetAsync("carol", "new"))!.Token);
+    }
+}
+
+public sealed class PushJournalRetentionTests
+{
+    [Fact]
+    public async Task Purge_DeletesOldFinishedRows_KeepsPendingAndDeadLetters()
+    {
+        await using var h = await PushHarness.StartAsync(o => o.JournalRetention = TimeSpan.FromDays(7));
+        await h.Devices.UpsertAsync(PushHarness.Device("bob", "p", PushVendor.Fcm, "fcm-purge"));
+        await h.Devices.UpsertAsync(PushHarness.Device("bob", "q", PushVendor.Fcm, "fcm-purge-2"));
+        var sent = await h.Pipeline.SubmitAsync(PushHarness.Im("old", "c-old", new PushRecipient("bob", 1)));
+        foreach (var id in sent.AcceptedPushIds)
+        {
+            await h.WaitForStateAsync(id, PushState.Accepted);
+        }
+
+        await h.Journal.UpdateStateAsync(sent.AcceptedPushIds[1], PushState.DeadLettered, 1, 0, "test", null);
+        h.Time.Advance(TimeSpan.FromDays(8)); // the dispatcher's hourly purge fires
+        await PushHarness.WaitUntilAsync(async () => await h.Journal.GetAsync(sent.AcceptedPushIds[0]) is null, "the old accepted row purged");
+        Assert.Equal(0, await h.Pipeline.PurgeJournalAsync());
+        Assert.NotNull(await h.Journal.GetAsync(sent.AcceptedPushIds[1]));
+    }
+
+    [Fact]
+    public async Task ApnsExpiredProviderToken_AfterTwentyMinutes_RefreshedAndSentInOneAttempt()
+    {
+        await using var h = await PushHarness.StartAsync();
+        await h.Devices.UpsertAsync(PushHarness.Device("bob", "p", PushVendor.Apns, PushHarness.ApnsToken(50)));
+        var adapter = h.Services.GetRequiredService<Vendors.Apns.ApnsAdapter>();
+        var first = await h.Pipeline.SubmitAsync(PushHarness.Im("e1", "c-e1", new PushRecipient("bob", 1)));
+        await h.WaitForStateAsync(first.AcceptedPushIds[0], PushState.Accepted);
+        h.Time.Advance(TimeSpan.FromMinutes(25));
+        h.Apns.Enqueue(new SimFault(403, """{"reason":"ExpiredProviderToken"}"""));
+        var second = await h.Pipeline.SubmitAsync(PushHarness.Im("e2", "c-e2", new PushRecipient("bob", 1)));
+        var row = await h.WaitForStateAsync(second.AcceptedPushIds[0], PushState.Accepted);
+        Assert.Equal(1, row.Attempts);
+        Assert.Equal(2, adapter.TokensMinted);
     }
 }

@@ -80,4 +80,7 @@ public interface IPushJournal
     Task<PushRecord?> MarkArrivedAsync(string pushId, long at, CancellationToken cancellationToken = default);
 
     Task<PushRecord?> MarkClickedAsync(string pushId, long at, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes finished rows (every state but Pending, Sending and DeadLettered) created before <paramref name="before"/> (Unix ms). Returns the count.</summary>
+    Task<int> PurgeFinishedAsync(long before, CancellationToken cancellationToken = default);
 }

@@ -30,7 +30,9 @@ public sealed partial class PushPipeline
             }
         }
 
-        var pending = await _journal.ListByStateAsync(PushState.Pending, int.MaxValue, cancellationToken).ConfigureAwait(false);
+        // Rows created by this instance are already scheduled in memory; only the previous run's are reloaded.
+        var pending = (await _journal.ListByStateAsync(PushState.Pending, int.MaxValue, cancellationToken).ConfigureAwait(false))
+            .Where(r => r.CreatedAt < _startedAt).ToList();
         foreach (var row in pending)
         {
             _scheduler.Schedule(row);
@@ -92,6 +94,13 @@ public sealed partial class PushPipeline
             var current = await _journal.GetAsync(job.PushId, cancellationToken).ConfigureAwait(false);
             if (current is null || current.State != PushState.Pending)
             {
+                return;
+            }
+
+            if (current.NotBefore > _time.GetUtcNow().ToUnixTimeMilliseconds())
+            {
+                // A stale copy (its retry was rescheduled meanwhile): the journal's time wins.
+                _scheduler.Schedule(current);
                 return;
             }
 

@@ -34,6 +34,7 @@ public sealed partial class PushPipeline : IDisposable
     private readonly ConcurrentDictionary<(string User, long Day), int> _marketingCounts = new();
     private readonly ConcurrentDictionary<string, byte> _inFlight = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, PushRecord> _requeue = new(StringComparer.Ordinal);
+    private readonly long _startedAt;
     private int _pruneAt = 1024;
 
     public PushPipeline(
@@ -53,6 +54,7 @@ public sealed partial class PushPipeline : IDisposable
         _metrics = metrics;
         _time = time;
         _logger = logger;
+        _startedAt = time.GetUtcNow().ToUnixTimeMilliseconds();
         _lanes = new PushLanes(_options);
         _scheduler = new PushScheduler(time, r => _lanes.Enqueue(r, holdsSlot: false));
         _sendTime = new SendTimePolicy(_options);
@@ -294,6 +296,10 @@ public sealed partial class PushPipeline : IDisposable
         _scheduler.Schedule(row with { State = PushState.Pending, Attempts = 0, NotBefore = now, Reason = "replay" });
         return true;
     }
+
+    /// <summary>Deletes finished journal rows older than <see cref="PushOptions.JournalRetention"/>; the dispatcher calls it hourly.</summary>
+    public Task<int> PurgeJournalAsync(CancellationToken cancellationToken = default) =>
+        _journal.PurgeFinishedAsync(_time.GetUtcNow().Subtract(_options.JournalRetention).ToUnixTimeMilliseconds(), cancellationToken);
 
     /// <summary>Funnel counts per vendor × category × step since start.</summary>
     public IReadOnlyList<PushFunnelEntry> Funnel() => _metrics.FunnelSnapshot();

@@ -160,6 +160,12 @@ public sealed class SqlitePushJournal : IPushJournal
     public Task<PushRecord?> MarkClickedAsync(string pushId, long at, CancellationToken cancellationToken = default) =>
         MarkAsync("clicked_at", pushId, at, cancellationToken);
 
+    public Task<int> PurgeFinishedAsync(long before, CancellationToken cancellationToken = default) =>
+        ExecuteAsync(
+            "DELETE FROM push_journal WHERE state NOT IN (0, 1, 5) AND created_at < $before;",
+            p => p.AddWithValue("$before", before),
+            cancellationToken);
+
     private async Task<PushRecord?> MarkAsync(string column, string pushId, long at, CancellationToken cancellationToken)
     {
         await ExecuteAsync(
