@@ -54,6 +54,21 @@ public sealed class PushEndpointTests
             async () => (await h.Journal.GetAsync(iosPush))!.State == PushState.Accepted,
             () => "replayed push accepted; APNs saw: " + string.Join(", ", h.Apns.Requests.Select(r => r.Status)));
 
+        // vivo / OPPO / Xiaomi callbacks carry the push id as their callback parameter.
+        await h.Devices.UpsertAsync(PushHarness.Device("bob", "vivo", PushVendor.Vivo, "vivo-endpoint"));
+        await h.Devices.UpsertAsync(PushHarness.Device("bob", "oppo", PushVendor.Oppo, "oppo-endpoint"));
+        await h.Devices.UpsertAsync(PushHarness.Device("bob", "xm", PushVendor.Xiaomi, "xm-endpoint"));
+        var more = await h.Pipeline.SubmitAsync(PushHarness.Im("e2", "c-e2", new PushRecipient("bob", 3)));
+        var byVendor = (await Task.WhenAll(more.AcceptedPushIds.Select(id => h.WaitForStateAsync(id, PushState.Accepted)))).ToDictionary(r => r.Vendor, r => r.PushId);
+        Assert.Equal(HttpStatusCode.OK, (await http.PostAsJsonAsync("/push/receipts/vivo", new Dictionary<string, object> { ["task1"] = new { param = byVendor[PushVendor.Vivo], targets = "x" } })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.PostAsJsonAsync("/push/receipts/oppo", new[] { new { messageId = "m", param = byVendor[PushVendor.Oppo], eventType = "push_arrive" } })).StatusCode);
+        var xmData = new JsonObject { ["scm1"] = new JsonObject { ["param"] = byVendor[PushVendor.Xiaomi], ["type"] = 1 } }.ToJsonString();
+        Assert.Equal(HttpStatusCode.OK, (await http.PostAsync("/push/receipts/xiaomi", new FormUrlEncodedContent(new Dictionary<string, string> { ["data"] = xmData }))).StatusCode);
+        foreach (var vendor in new[] { PushVendor.Vivo, PushVendor.Oppo, PushVendor.Xiaomi })
+        {
+            Assert.NotNull((await h.Journal.GetAsync(byVendor[vendor]))!.ArrivedAt);
+        }
+
         var funnel = JsonNode.Parse(await http.GetStringAsync("/admin/push/funnel"))!.AsArray();
         Assert.Contains(funnel, f => f!["vendor"]!.GetValue<string>() == "huawei" && f["step"]!.GetValue<string>() == "arrived" && f["count"]!.GetValue<long>() == 1);
     }
