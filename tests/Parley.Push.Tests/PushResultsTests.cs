@@ -359,3 +359,22 @@ public sealed class PushJournalRetentionTests
         Assert.Equal(2, adapter.TokensMinted);
     }
 }
+
+public sealed class RetryAfterDateTests
+{
+    [Fact]
+    public async Task WebPush429_RetryAfterAsHttpDate_Honoured()
+    {
+        await using var h = await PushHarness.StartAsync(o => o.RetryBaseDelay = TimeSpan.FromSeconds(1));
+        await h.Devices.UpsertAsync(PushHarness.Device("bob", "web", PushVendor.WebPush, h.WebPush.Subscribe("bob-429")));
+        h.WebPush.Enqueue(new SimFault(429, RetryAfterDate: PushHarness.Start.AddSeconds(90)));
+
+        var result = await h.Pipeline.SubmitAsync(PushHarness.Im("w1", "c-w1", new PushRecipient("bob", 1)));
+        var pushId = result.AcceptedPushIds[0];
+        var row = await h.WaitForRowAsync(pushId, r => r is { State: PushState.Pending, Attempts: 1 }, "429 answered");
+        Assert.Equal(PushHarness.Start.AddSeconds(90).ToUnixTimeMilliseconds(), row.NotBefore);
+        h.Time.Advance(TimeSpan.FromSeconds(90));
+        await h.WaitForStateAsync(pushId, PushState.Accepted);
+        Assert.Equal(pushId, Assert.Single(h.WebPush.Decrypted)["parley"]!["push_id"]!.GetValue<string>());
+    }
+}

@@ -18,7 +18,8 @@ public sealed record SimRequest(string Path, IReadOnlyDictionary<string, string>
 
 /// <summary>A scripted answer for the next request(s): a status with a vendor body, or a hang/delay.</summary>
 /// <param name="Path">Only requests whose path contains this (e.g. the send endpoint, not the auth endpoint); null = any.</param>
-public sealed record SimFault(int Status = 0, string? Body = null, TimeSpan? RetryAfter = null, TimeSpan? Delay = null, bool Hang = false, string? Path = null);
+/// <param name="RetryAfterDate">Retry-After as an HTTP-date instead of seconds.</param>
+public sealed record SimFault(int Status = 0, string? Body = null, TimeSpan? RetryAfter = null, TimeSpan? Delay = null, bool Hang = false, string? Path = null, DateTimeOffset? RetryAfterDate = null);
 
 /// <summary>
 /// Base of the vendor simulators: a real Kestrel server on 127.0.0.1 (HTTP/1.1 + h2c-less plain, or HTTP/2 over TLS
@@ -86,6 +87,11 @@ public abstract class SimServer : IAsyncDisposable
                     var raw = await ReadBodyAsync(ctx.Request);
                     Record(ctx, raw, PushIdOf(ctx, raw), fault.Status, accepted: false);
                     ctx.Response.StatusCode = fault.Status;
+                    if (fault.RetryAfterDate is { } date)
+                    {
+                        ctx.Response.Headers.RetryAfter = date.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+                    }
+
                     if (fault.RetryAfter is { } ra)
                     {
                         ctx.Response.Headers.RetryAfter = ((int)ra.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
