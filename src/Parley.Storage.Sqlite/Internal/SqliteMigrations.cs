@@ -10,6 +10,7 @@ internal static class SqliteMigrations
     [
         (1, V1Initial),
         (2, V2Groups),
+        (3, V3Push),
         (4, V4Directory),
         (5, V5Relations),
     ];
@@ -245,5 +246,53 @@ internal static class SqliteMigrations
             purged_version INTEGER NOT NULL
         );
         INSERT INTO relation_state (id, version, purged_version) VALUES (1, 0, 0);
+        """;
+
+    // Version 2 is reserved for the messaging engineer's change; push tables are version 3.
+    private const string V3Push = """
+        CREATE TABLE push_devices (
+            user_id          TEXT NOT NULL,
+            device_id        TEXT NOT NULL,
+            platform         TEXT NOT NULL,
+            vendor           INTEGER NOT NULL,
+            -- AES-GCM(nonce | tag | ciphertext) of the vendor token, bound to (user, device); NULL once invalidated.
+            token_cipher     BLOB,
+            -- HMAC of the token under a derived key: finds a token re-registered elsewhere without storing it in clear.
+            token_hash       BLOB,
+            app_id           TEXT NOT NULL,
+            environment      INTEGER NOT NULL,
+            notif_enabled    INTEGER NOT NULL,
+            locale           TEXT NOT NULL,
+            time_zone        TEXT NOT NULL,
+            last_seen_at     INTEGER NOT NULL,
+            registered_at    INTEGER NOT NULL,
+            token_invalid_at INTEGER,
+            PRIMARY KEY (user_id, device_id)
+        ) WITHOUT ROWID;
+
+        CREATE INDEX ix_push_devices_token ON push_devices (token_hash);
+
+        CREATE TABLE push_journal (
+            push_id        TEXT NOT NULL PRIMARY KEY,
+            message_id     TEXT NOT NULL,
+            trace_id       TEXT NOT NULL,
+            user_id        TEXT NOT NULL,
+            device_id      TEXT NOT NULL,
+            vendor         INTEGER NOT NULL,
+            category       INTEGER NOT NULL,
+            state          INTEGER NOT NULL,
+            payload        TEXT NOT NULL,
+            created_at     INTEGER NOT NULL,
+            not_before     INTEGER NOT NULL,
+            attempts       INTEGER NOT NULL,
+            reason         TEXT,
+            digest_push_id TEXT,
+            sent_at        INTEGER,
+            arrived_at     INTEGER,
+            clicked_at     INTEGER
+        ) WITHOUT ROWID;
+
+        CREATE INDEX ix_push_journal_state ON push_journal (state, created_at);
+        CREATE INDEX ix_push_journal_message ON push_journal (message_id);
         """;
 }

@@ -1,0 +1,86 @@
+namespace Parley.Abstractions.Push;
+
+/// <summary>Where a push is in its life. Terminal states are Filtered, Coalesced, Accepted, DeadLettered, Unknown.</summary>
+public enum PushState
+{
+    /// <summary>Accepted by the pipeline and journaled; waiting in a lane or for its not-before time.</summary>
+    Pending = 0,
+
+    /// <summary>A request to the vendor is being written. On restart such a push has an unknown outcome.</summary>
+    Sending = 1,
+
+    /// <summary>The vendor accepted it.</summary>
+    Accepted = 2,
+
+    /// <summary>Dropped by a stage; <see cref="PushRecord.Reason"/> says why.</summary>
+    Filtered = 3,
+
+    /// <summary>Folded into a digest push (<see cref="PushRecord.DigestPushId"/>).</summary>
+    Coalesced = 4,
+
+    /// <summary>Retries exhausted or a permanent failure; an admin can replay it.</summary>
+    DeadLettered = 5,
+
+    /// <summary>The vendor rejected the token.</summary>
+    InvalidToken = 6,
+}
+
+/// <summary>
+/// The journal row of one push to one device (or of a filtered device-push, for the funnel and trace query).
+/// <see cref="Payload"/> is the composed notification (JSON) and is stored, like tokens, only in the journal — never logged.
+/// </summary>
+/// <param name="PushId">Stable id: the same on every retry and after a restart; sent to the vendor and in the payload.</param>
+/// <param name="NotBefore">Unix ms before which it must not be sent (quiet hours, coalesce window, retry backoff).</param>
+/// <param name="Reason">Drop/dead-letter/result reason, a short stable code.</param>
+public sealed record PushRecord(
+    string PushId,
+    string MessageId,
+    string TraceId,
+    string UserId,
+    string DeviceId,
+    PushVendor Vendor,
+    PushCategory Category,
+    PushState State,
+    string Payload,
+    long CreatedAt,
+    long NotBefore,
+    int Attempts,
+    string? Reason,
+    string? DigestPushId,
+    long? SentAt,
+    long? ArrivedAt,
+    long? ClickedAt);
+
+/// <summary>
+/// Durable journal of pushes: a push accepted by the pipeline is here before the caller's call returns, so a crash
+/// loses none, and the Sending state lets a restart tell "maybe sent" from "not sent". Thread-safe.
+/// </summary>
+public interface IPushJournal
+{
+    Task InitializeAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Inserts new rows in one transaction; rows whose push id exists are ignored (idempotent resubmit). Returns the inserted ones.</summary>
+    Task<IReadOnlyList<PushRecord>> AppendAsync(IReadOnlyList<PushRecord> records, CancellationToken cancellationToken = default);
+
+    /// <summary>Replaces payload/not-before of a Pending row (a digest absorbing one more message). False when not Pending.</summary>
+    Task<bool> UpdatePendingAsync(string pushId, string payload, long notBefore, CancellationToken cancellationToken = default);
+
+    /// <summary>Sets the state (and attempts, not-before, reason, sent-at). Durable when it returns.</summary>
+    Task UpdateStateAsync(string pushId, PushState state, int attempts, long notBefore, string? reason, long? sentAt, CancellationToken cancellationToken = default);
+
+    Task<PushRecord?> GetAsync(string pushId, CancellationToken cancellationToken = default);
+
+    /// <summary>Rows in the given state, oldest first.</summary>
+    Task<IReadOnlyList<PushRecord>> ListByStateAsync(PushState state, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>Every row of a message, including filtered ones and digests that absorbed it.</summary>
+    Task<IReadOnlyList<PushRecord>> ListByMessageAsync(string messageId, CancellationToken cancellationToken = default);
+
+    /// <summary>Records arrival/click once (first report wins). Returns the row, or null for an unknown push id.</summary>
+    Task<PushRecord?> MarkArrivedAsync(string pushId, long at, CancellationToken cancellationToken = default);
+
+    Task<PushRecord?> MarkClickedAsync(string pushId, long at, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes finished rows (every state but Pending, Sending and DeadLettered) created before <paramref name="before"/> (Unix ms). Returns the count.</summary>
+    Task<int> PurgeFinishedAsync(long before, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,328 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Parley.Abstractions.Push;
+using Parley.Push.Pipeline;
+using Parley.Push.Vendors;
+
+namespace Parley.Push;
+
+/// <summary>The dispatch half: lanes → vendor adapters → results (retries, token clean-up, dead letters).</summary>
+public sealed partial class PushPipeline
+{
+    /// <summary>
+    /// Re-loads the journal after a restart: pending pushes are scheduled again; pushes caught mid-request (Sending)
+    /// are re-sent only to vendors that de-duplicate on our key, otherwise dead-lettered as unknown_after_crash so
+    /// nothing is sent twice under the same push id (an admin can replay them).
+    /// </summary>
+    internal async Task RecoverAsync(CancellationToken cancellationToken)
+    {
+        var sending = await _journal.ListByStateAsync(PushState.Sending, int.MaxValue, cancellationToken).ConfigureAwait(false);
+        foreach (var row in sending)
+        {
+            if (_adapters.TryGetValue(row.Vendor, out var adapter) && adapter.HasDedupKey)
+            {
+                await _journal.UpdateStateAsync(row.PushId, PushState.Pending, row.Attempts, row.NotBefore, "resend_dedup", null, cancellationToken).ConfigureAwait(false);
+                _scheduler.Schedule(row with { State = PushState.Pending });
+            }
+            else
+            {
+                await DeadLetterAsync(row, row.Attempts, "unknown_after_crash", cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        // Rows created by this instance are already scheduled in memory; only the previous run's are reloaded.
+        var pending = (await _journal.ListByStateAsync(PushState.Pending, int.MaxValue, cancellationToken).ConfigureAwait(false))
+            .Where(r => r.CreatedAt < _startedAt).ToList();
+        foreach (var row in pending)
+        {
+            _scheduler.Schedule(row);
+        }
+
+        LogRecovered(_logger, pending.Count, sending.Count);
+    }
+
+    /// <summary>One worker: takes the highest-priority due push and sends it, until cancelled.</summary>
+    internal async Task RunWorkerAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            PushRecord job;
+            try
+            {
+                job = await _lanes.DequeueAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            try
+            {
+                await ProcessAsync(job, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                // Infrastructure failure (journal/registry): the row stays in the journal; try again later.
+                LogProcessFailed(_logger, ex, job.PushId);
+                _scheduler.Schedule(job with { NotBefore = _time.GetUtcNow().Add(_options.RetryBaseDelay).ToUnixTimeMilliseconds() });
+            }
+        }
+    }
+
+    private async Task ProcessAsync(PushRecord job, CancellationToken cancellationToken)
+    {
+        // The journal is the truth: a push scheduled twice (restart, replay) or already finished is not sent again.
+        if (!_inFlight.TryAdd(job.PushId, 0))
+        {
+            // Another worker is finishing this push (e.g. a replay raced its dead-lettering): look again when it is done.
+            _requeue[job.PushId] = job;
+            if (_inFlight.ContainsKey(job.PushId) || !_requeue.TryRemove(job.PushId, out _))
+            {
+                return;
+            }
+
+            _lanes.Enqueue(job, holdsSlot: false);
+            return;
+        }
+
+        try
+        {
+            var current = await _journal.GetAsync(job.PushId, cancellationToken).ConfigureAwait(false);
+            if (current is null || current.State != PushState.Pending)
+            {
+                return;
+            }
+
+            if (current.NotBefore > _time.GetUtcNow().ToUnixTimeMilliseconds())
+            {
+                // A stale copy (its retry was rescheduled meanwhile): the journal's time wins.
+                _scheduler.Schedule(current);
+                return;
+            }
+
+            await ProcessPendingAsync(current, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _inFlight.TryRemove(job.PushId, out _);
+            if (_requeue.TryRemove(job.PushId, out var again))
+            {
+                _lanes.Enqueue(again, holdsSlot: false);
+            }
+        }
+    }
+
+    private async Task ProcessPendingAsync(PushRecord job, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var nowMs = now.ToUnixTimeMilliseconds();
+        var device = await _devices.GetAsync(job.UserId, job.DeviceId, cancellationToken).ConfigureAwait(false);
+        if (device is null || string.IsNullOrEmpty(device.Token) || device.Vendor != job.Vendor)
+        {
+            await FinalFilterAsync(job, PushStages.Vendor, "device_gone", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        if (!_adapters.TryGetValue(job.Vendor, out var adapter))
+        {
+            await FinalFilterAsync(job, PushStages.Vendor, "no_adapter", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var limits = adapter.Limits;
+        if (limits.PausedUntil > nowMs)
+        {
+            _scheduler.Schedule(job with { NotBefore = limits.PausedUntil });
+            return;
+        }
+
+        var wait = limits.TryTakeToken();
+        if (wait > TimeSpan.Zero)
+        {
+            _scheduler.Schedule(job with { NotBefore = nowMs + (long)Math.Ceiling(wait.TotalMilliseconds) });
+            return;
+        }
+
+        if (job.Attempts == 0 && !limits.TryReserveQuota(job.Category, job.UserId + "\n" + job.DeviceId, out var quotaReason) && job.Category != PushCategory.Im)
+        {
+            await FinalFilterAsync(job, PushStages.Vendor, quotaReason, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var notification = Deserialize(job.Payload);
+        if (notification is null)
+        {
+            await DeadLetterAsync(job, job.Attempts, "bad_payload", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var attempts = job.Attempts + 1;
+        await _journal.UpdateStateAsync(job.PushId, PushState.Sending, attempts, job.NotBefore, job.Reason, null, cancellationToken).ConfigureAwait(false);
+        if (attempts == 1)
+        {
+            _metrics.FunnelStep(job.Vendor, job.Category, PushFunnelSteps.Sent);
+            _metrics.Passed(PushStages.Vendor, job.Vendor, job.Category);
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        PushSendResult result;
+        try
+        {
+            result = await adapter.SendAsync(device, notification, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            LogAdapterFailed(_logger, ex, PushMetrics.VendorTag(job.Vendor), job.PushId);
+            result = new PushSendResult(PushOutcome.OutcomeUnknown, "exception");
+        }
+
+        _metrics.VendorDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("vendor", PushMetrics.VendorTag(job.Vendor)));
+        _metrics.VendorResults.Add(
+            1,
+            new("vendor", PushMetrics.VendorTag(job.Vendor)),
+            new("category", PushMetrics.CategoryTag(job.Category)),
+            new("outcome", result.Outcome.ToString()),
+            new("reason", result.Reason));
+
+        await HandleResultAsync(job, device, adapter, attempts, result, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task HandleResultAsync(PushRecord job, PushDevice device, IPushVendorAdapter adapter, int attempts, PushSendResult result, CancellationToken cancellationToken)
+    {
+        var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        switch (result.Outcome)
+        {
+            case PushOutcome.Accepted:
+                await _journal.UpdateStateAsync(job.PushId, PushState.Accepted, attempts, job.NotBefore, null, nowMs, cancellationToken).ConfigureAwait(false);
+                _metrics.FunnelStep(job.Vendor, job.Category, PushFunnelSteps.Accepted);
+                _metrics.Passed(PushStages.Results, job.Vendor, job.Category);
+                foreach (var candidate in _guard.Confirm(job.Vendor, device.AppId))
+                {
+                    await DeleteTokenAsync(job.Vendor, candidate.UserId, candidate.DeviceId, candidate.Token, candidate.Reason, cancellationToken).ConfigureAwait(false);
+                }
+
+                break;
+
+            case PushOutcome.InvalidToken:
+                await _journal.UpdateStateAsync(job.PushId, PushState.InvalidToken, attempts, job.NotBefore, result.Reason, nowMs, cancellationToken).ConfigureAwait(false);
+                _metrics.Dropped(PushStages.Results, job.Vendor, job.Category, "invalid_token");
+                if (result.DeleteToken && (result.InvalidSince is not { } since || device.RegisteredAt < since)
+                    && _guard.AddCandidate(job.Vendor, device.AppId, new TokenCleanupGuard.Candidate(device.UserId, device.DeviceId, device.Token, result.Reason)))
+                {
+                    _metrics.ConfigAlarms.Add(1, new("vendor", PushMetrics.VendorTag(job.Vendor)), new("reason", "all_tokens_invalid"));
+                    LogConfigAlarm(_logger, PushMetrics.VendorTag(job.Vendor), device.AppId, result.Reason);
+                }
+
+                break;
+
+            case PushOutcome.QuotaExceeded:
+                adapter.Limits.BlockCategory(job.Category, result.RetryAfter);
+                if (result.VendorWide && result.RetryAfter is { } quotaPause)
+                {
+                    adapter.Limits.Pause(quotaPause);
+                }
+
+                if (job.Category == PushCategory.Im)
+                {
+                    await RetryAsync(job, attempts, result.RetryAfter, result.Reason, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await FinalFilterAsync(job with { Attempts = attempts }, PushStages.Results, "vendor_quota", cancellationToken).ConfigureAwait(false);
+                }
+
+                break;
+
+            case PushOutcome.RetryAfter:
+                if (result.VendorWide && result.RetryAfter is { } pause)
+                {
+                    adapter.Limits.Pause(pause);
+                }
+
+                await RetryAsync(job, attempts, result.RetryAfter, result.Reason, cancellationToken).ConfigureAwait(false);
+                break;
+
+            case PushOutcome.AuthError:
+                _metrics.ConfigAlarms.Add(1, new("vendor", PushMetrics.VendorTag(job.Vendor)), new("reason", "auth"));
+                LogConfigAlarm(_logger, PushMetrics.VendorTag(job.Vendor), device.AppId, result.Reason);
+                await RetryAsync(job, attempts, result.RetryAfter, result.Reason, cancellationToken).ConfigureAwait(false);
+                break;
+
+            case PushOutcome.OutcomeUnknown when adapter.HasDedupKey:
+                await RetryAsync(job, attempts, result.RetryAfter, result.Reason, cancellationToken).ConfigureAwait(false);
+                break;
+
+            default:
+                await DeadLetterAsync(job, attempts, result.Outcome == PushOutcome.OutcomeUnknown ? "outcome_unknown:" + result.Reason : result.Reason, cancellationToken).ConfigureAwait(false);
+                break;
+        }
+    }
+
+    private async Task RetryAsync(PushRecord job, int attempts, TimeSpan? retryAfter, string reason, CancellationToken cancellationToken)
+    {
+        if (attempts >= _options.MaxAttempts)
+        {
+            await DeadLetterAsync(job, attempts, "retries_exhausted:" + reason, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var backoff = TimeSpan.FromMilliseconds(Math.Min(
+            _options.RetryMaxDelay.TotalMilliseconds,
+            _options.RetryBaseDelay.TotalMilliseconds * Math.Pow(2, attempts - 1)));
+        var delay = retryAfter is { } ra && ra > backoff ? ra : backoff;
+        var notBefore = _time.GetUtcNow().Add(delay).ToUnixTimeMilliseconds();
+        await _journal.UpdateStateAsync(job.PushId, PushState.Pending, attempts, notBefore, reason, null, cancellationToken).ConfigureAwait(false);
+        _metrics.Retries.Add(1, new("vendor", PushMetrics.VendorTag(job.Vendor)), new("reason", reason));
+        _scheduler.Schedule(job with { State = PushState.Pending, Attempts = attempts, NotBefore = notBefore, Reason = reason });
+    }
+
+    private async Task DeadLetterAsync(PushRecord job, int attempts, string reason, CancellationToken cancellationToken)
+    {
+        await _journal.UpdateStateAsync(job.PushId, PushState.DeadLettered, attempts, job.NotBefore, reason, null, cancellationToken).ConfigureAwait(false);
+        _metrics.DeadLetters.Add(1, new("vendor", PushMetrics.VendorTag(job.Vendor)), new("reason", reason));
+        _metrics.Dropped(PushStages.Results, job.Vendor, job.Category, "dead_letter");
+        LogDeadLettered(_logger, job.PushId, PushMetrics.VendorTag(job.Vendor), reason);
+    }
+
+    private async Task FinalFilterAsync(PushRecord job, string stage, string reason, CancellationToken cancellationToken)
+    {
+        await _journal.UpdateStateAsync(job.PushId, PushState.Filtered, job.Attempts, job.NotBefore, reason, null, cancellationToken).ConfigureAwait(false);
+        _metrics.Dropped(stage, job.Vendor, job.Category, reason);
+        _metrics.FunnelStep(job.Vendor, job.Category, PushFunnelSteps.Filtered, reason);
+    }
+
+    private async Task DeleteTokenAsync(PushVendor vendor, string userId, string deviceId, string token, string reason, CancellationToken cancellationToken)
+    {
+        if (await _devices.InvalidateTokenAsync(userId, deviceId, token, _time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false))
+        {
+            _metrics.TokensInvalidated.Add(1, new("vendor", PushMetrics.VendorTag(vendor)), new("reason", reason));
+            LogTokenInvalidated(_logger, PushMetrics.VendorTag(vendor), userId, deviceId, reason);
+        }
+    }
+
+    [LoggerMessage(EventId = 6001, Level = LogLevel.Information, Message = "Push journal recovered: {Pending} pending, {Sending} caught mid-request")]
+    private static partial void LogRecovered(ILogger logger, int pending, int sending);
+
+    [LoggerMessage(EventId = 6002, Level = LogLevel.Error, Message = "Push {PushId} could not be processed; it stays journaled and is retried")]
+    private static partial void LogProcessFailed(ILogger logger, Exception exception, string pushId);
+
+    [LoggerMessage(EventId = 6003, Level = LogLevel.Warning, Message = "Vendor adapter {Vendor} threw for push {PushId}; outcome unknown")]
+    private static partial void LogAdapterFailed(ILogger logger, Exception exception, string vendor, string pushId);
+
+    [LoggerMessage(EventId = 6004, Level = LogLevel.Error, Message = "Push config alarm for {Vendor} app {AppId}: {Reason}. No tokens were deleted; check the vendor credentials and app id")]
+    private static partial void LogConfigAlarm(ILogger logger, string vendor, string appId, string reason);
+
+    [LoggerMessage(EventId = 6005, Level = LogLevel.Warning, Message = "Push {PushId} to {Vendor} dead-lettered: {Reason}")]
+    private static partial void LogDeadLettered(ILogger logger, string pushId, string vendor, string reason);
+
+    [LoggerMessage(EventId = 6006, Level = LogLevel.Information, Message = "{Vendor} token of user {UserId} device {DeviceId} deleted: {Reason}")]
+    private static partial void LogTokenInvalidated(ILogger logger, string vendor, string userId, string deviceId, string reason);
+}

@@ -1,0 +1,479 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Parley.Abstractions.Push;
+using Parley.Push.Internal;
+using Parley.Push.Pipeline;
+using Parley.Push.Vendors;
+
+namespace Parley.Push;
+
+/// <summary>
+/// The offline push pipeline: resolve → policy → compose → coalesce → lanes (here, on submit) and vendor → results →
+/// receipts (in <see cref="PushPipeline"/>'s dispatch half, driven by the hosted dispatcher). Register with
+/// <c>services.AddParleyPush(...)</c>; the messaging core calls <see cref="SubmitAsync"/> once per committed message.
+/// </summary>
+public sealed partial class PushPipeline : IDisposable
+{
+    private readonly IDeviceStore _devices;
+    private readonly IPushJournal _journal;
+    private readonly Dictionary<PushVendor, IPushVendorAdapter> _adapters;
+    private readonly PushOptions _options;
+    private readonly PushMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly PushLanes _lanes;
+    private readonly PushScheduler _scheduler;
+    private readonly SendTimePolicy _sendTime;
+    private readonly TemplateBandit _bandit;
+    private readonly TokenCleanupGuard _guard;
+    private readonly SemaphoreSlim _submitGate = new(1, 1);
+    private readonly Dictionary<(string User, string Device, string Conversation), CoalesceWindow> _windows = [];
+    private readonly ConcurrentDictionary<(string User, long Day), int> _marketingCounts = new();
+    private readonly ConcurrentDictionary<string, byte> _inFlight = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, PushRecord> _requeue = new(StringComparer.Ordinal);
+    private readonly long _startedAt;
+    private int _pruneAt = 1024;
+
+    public PushPipeline(
+        IDeviceStore devices,
+        IPushJournal journal,
+        IEnumerable<IPushVendorAdapter> adapters,
+        IOptions<PushOptions> options,
+        PushMetrics metrics,
+        TimeProvider time,
+        ILogger<PushPipeline> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _devices = devices;
+        _journal = journal;
+        _adapters = adapters.ToDictionary(a => a.Vendor);
+        _options = options.Value;
+        _metrics = metrics;
+        _time = time;
+        _logger = logger;
+        _startedAt = time.GetUtcNow().ToUnixTimeMilliseconds();
+        _lanes = new PushLanes(_options);
+        _scheduler = new PushScheduler(time, r => _lanes.Enqueue(r, holdsSlot: false));
+        _sendTime = new SendTimePolicy(_options);
+        _bandit = new TemplateBandit(_options);
+        _guard = new TokenCleanupGuard(_options);
+        metrics.Meter.CreateObservableGauge("parley.push.lane.depth", () => new Measurement<int>[]
+        {
+            new(_lanes.Depth(0), new KeyValuePair<string, object?>("lane", "im")),
+            new(_lanes.Depth(1), new KeyValuePair<string, object?>("lane", "service")),
+            new(_lanes.Depth(2), new KeyValuePair<string, object?>("lane", "marketing")),
+            new(_scheduler.Count, new KeyValuePair<string, object?>("lane", "scheduled")),
+        }, "{push}", "Pushes waiting per lane, and scheduled for later.");
+    }
+
+    internal PushMetrics Metrics => _metrics;
+
+    /// <summary>Pushes waiting in a lane (0 IM, 1 service, 2 content/marketing).</summary>
+    public int LaneDepth(int lane) => _lanes.Depth(lane);
+
+    /// <summary>Pushes scheduled for later (quiet hours, coalescing windows, backoff).</summary>
+    public int ScheduledCount => _scheduler.Count;
+
+    /// <summary>
+    /// Runs the submit half of the pipeline for one committed message. When it returns, every push it accepted is in the
+    /// journal (durable) and will be sent even across a crash. IM/service callers wait when their lane is full.
+    /// </summary>
+    public async Task<PushSubmitResult> SubmitAsync(PushRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var now = _time.GetUtcNow();
+        var nowMs = now.ToUnixTimeMilliseconds();
+        var traceId = string.IsNullOrEmpty(request.TraceId) ? PushIds.TraceId(request.MessageId) : request.TraceId;
+        var devices = await _devices.ListAsync([.. request.Recipients.Select(r => r.UserId)], cancellationToken).ConfigureAwait(false);
+        var byUser = devices.ToLookup(d => d.UserId, StringComparer.Ordinal);
+
+        var planned = 0;
+        var filtered = new Dictionary<string, int>(StringComparer.Ordinal);
+        var rows = new List<PushRecord>();
+        var reserved = new List<PushRecord>();
+        var digestUpdates = new List<PushRecord>();
+        var coalesced = new List<string>();
+
+        await _submitGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            PruneWindows(nowMs);
+            foreach (var recipient in request.Recipients.DistinctBy(r => r.UserId, StringComparer.Ordinal))
+            {
+                var userPolicyReason = PolicyReason(request, recipient, now);
+                foreach (var device in byUser[recipient.UserId])
+                {
+                    planned++;
+                    var pushId = PushIds.PushId(request.MessageId, recipient.UserId, device.DeviceId);
+                    _metrics.FunnelStep(device.Vendor, request.Category, PushFunnelSteps.Planned);
+
+                    var reason = ResolveReason(request, recipient, device, nowMs);
+                    var stage = PushStages.Resolve;
+                    if (reason is null)
+                    {
+                        _metrics.Passed(PushStages.Resolve, device.Vendor, request.Category);
+                        reason = userPolicyReason;
+                        stage = PushStages.Policy;
+                    }
+
+                    if (reason is not null)
+                    {
+                        Filter(stage, device, request.Category, reason, filtered);
+                        rows.Add(Row(pushId, request, traceId, device, PushState.Filtered, "{}", nowMs, nowMs, reason));
+                        continue;
+                    }
+
+                    var notBefore = _sendTime.EarliestSend(request.Category, recipient.UserId, device.TimeZone, now, out var delayReason);
+                    _metrics.Passed(PushStages.Policy, device.Vendor, request.Category);
+
+                    var notification = Compose(request, recipient, pushId, traceId);
+                    _metrics.Passed(PushStages.Compose, device.Vendor, request.Category);
+
+                    if (request.Category is PushCategory.Im or PushCategory.Service)
+                    {
+                        var key = (recipient.UserId, device.DeviceId, request.ConversationId);
+                        if (_windows.TryGetValue(key, out var window) && nowMs < window.End)
+                        {
+                            window.Count++;
+                            var digest = Digest(request, recipient, device, traceId, window, notification);
+                            if (window.DigestRow is null)
+                            {
+                                window.DigestRow = digest;
+                                rows.Add(digest);
+                            }
+                            else
+                            {
+                                window.DigestRow = digest;
+                                digestUpdates.Add(digest);
+                            }
+
+                            _metrics.Dropped(PushStages.Coalesce, device.Vendor, request.Category, "coalesced");
+                            rows.Add(Row(pushId, request, traceId, device, PushState.Coalesced, "{}", nowMs, nowMs, "coalesced") with { DigestPushId = digest.PushId });
+                            coalesced.Add(pushId);
+                            continue;
+                        }
+
+                        _windows[key] = new CoalesceWindow(nowMs + (long)_options.CoalesceWindow.TotalMilliseconds, request.MessageId);
+                    }
+
+                    _metrics.Passed(PushStages.Coalesce, device.Vendor, request.Category);
+
+                    var row = Row(pushId, request, traceId, device, PushState.Pending, Serialize(notification), nowMs, notBefore, delayReason);
+                    if (notBefore <= nowMs)
+                    {
+                        if (!await _lanes.ReserveAsync(request.Category, cancellationToken).ConfigureAwait(false))
+                        {
+                            Filter(PushStages.Lanes, device, request.Category, "lane_full", filtered);
+                            rows.Add(row with { State = PushState.Filtered, Payload = "{}", Reason = "lane_full" });
+                            continue;
+                        }
+
+                        reserved.Add(row);
+                    }
+
+                    rows.Add(row);
+                }
+            }
+
+            IReadOnlyList<PushRecord> inserted;
+            try
+            {
+                inserted = await _journal.AppendAsync(rows, cancellationToken).ConfigureAwait(false);
+                foreach (var update in digestUpdates)
+                {
+                    if (await _journal.UpdatePendingAsync(update.PushId, update.Payload, update.NotBefore, cancellationToken).ConfigureAwait(false))
+                    {
+                        _scheduler.Remove(update.PushId);
+                        _scheduler.Schedule(update);
+                    }
+                }
+            }
+            catch
+            {
+                foreach (var r in reserved)
+                {
+                    _lanes.ReleaseReservation(r.Category);
+                }
+
+                throw;
+            }
+
+            var insertedIds = inserted.Select(r => r.PushId).ToHashSet(StringComparer.Ordinal);
+            var reservedIds = reserved.Select(r => r.PushId).ToHashSet(StringComparer.Ordinal);
+            var accepted = new List<string>();
+            foreach (var r in inserted.Where(r => r.State == PushState.Pending))
+            {
+                accepted.Add(r.PushId);
+                _metrics.Passed(PushStages.Lanes, r.Vendor, r.Category);
+                if (reservedIds.Contains(r.PushId))
+                {
+                    _lanes.Enqueue(r, holdsSlot: true);
+                }
+                else
+                {
+                    _scheduler.Schedule(r);
+                }
+            }
+
+            foreach (var r in reserved.Where(r => !insertedIds.Contains(r.PushId)))
+            {
+                _lanes.ReleaseReservation(r.Category); // a resubmitted message: its push is already journaled
+            }
+
+            return new PushSubmitResult(planned, filtered, accepted, coalesced);
+        }
+        finally
+        {
+            _submitGate.Release();
+        }
+    }
+
+    /// <summary>A device (client ack or vendor receipt) reports that a push arrived. False for unknown ids, mismatched trace ids or repeats.</summary>
+    public async Task<bool> ReportArrivedAsync(string pushId, string traceId, string source = "client", CancellationToken cancellationToken = default)
+    {
+        var row = await _journal.GetAsync(pushId, cancellationToken).ConfigureAwait(false);
+        if (row is null || row.ArrivedAt is not null || !TraceMatches(row, traceId))
+        {
+            _metrics.Dropped(PushStages.Receipts, row?.Vendor ?? default, row?.Category ?? default, row is null ? "unknown_push" : row.ArrivedAt is not null ? "duplicate" : "trace_mismatch");
+            return false;
+        }
+
+        await _journal.MarkArrivedAsync(pushId, _time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
+        _metrics.FunnelStep(row.Vendor, row.Category, PushFunnelSteps.Arrived, source);
+        _metrics.Passed(PushStages.Receipts, row.Vendor, row.Category);
+        return true;
+    }
+
+    /// <summary>The user opened the notification. Rewards the template bandit and teaches the user's send time.</summary>
+    public async Task<bool> ReportClickedAsync(string pushId, string traceId, CancellationToken cancellationToken = default)
+    {
+        var row = await _journal.GetAsync(pushId, cancellationToken).ConfigureAwait(false);
+        if (row is null || row.ClickedAt is not null || !TraceMatches(row, traceId))
+        {
+            _metrics.Dropped(PushStages.Receipts, row?.Vendor ?? default, row?.Category ?? default, row is null ? "unknown_push" : row.ClickedAt is not null ? "duplicate" : "trace_mismatch");
+            return false;
+        }
+
+        if (row.ArrivedAt is null)
+        {
+            await ReportArrivedAsync(pushId, traceId, "click", cancellationToken).ConfigureAwait(false);
+        }
+
+        var now = _time.GetUtcNow();
+        await _journal.MarkClickedAsync(pushId, now.ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
+        _metrics.FunnelStep(row.Vendor, row.Category, PushFunnelSteps.Clicked);
+        if (row.Payload.Length > 2 && Deserialize(row.Payload) is { TemplateId: { } template } n)
+        {
+            _bandit.Reward(n.CampaignId ?? n.MessageId, template);
+        }
+
+        var device = await _devices.GetAsync(row.UserId, row.DeviceId, cancellationToken).ConfigureAwait(false);
+        _sendTime.RecordClick(row.UserId, device?.TimeZone ?? "UTC", now);
+        return true;
+    }
+
+    /// <summary>"What happened to the pushes of message X": every device-push row, including filtered ones and digests.</summary>
+    public Task<IReadOnlyList<PushRecord>> GetMessagePushesAsync(string messageId, CancellationToken cancellationToken = default) =>
+        _journal.ListByMessageAsync(messageId, cancellationToken);
+
+    public Task<IReadOnlyList<PushRecord>> ListDeadLettersAsync(int limit = 100, CancellationToken cancellationToken = default) =>
+        _journal.ListByStateAsync(PushState.DeadLettered, limit, cancellationToken);
+
+    /// <summary>Sends a dead-lettered push again, with the same push id. False when it is not dead-lettered.</summary>
+    public async Task<bool> ReplayDeadLetterAsync(string pushId, CancellationToken cancellationToken = default)
+    {
+        var row = await _journal.GetAsync(pushId, cancellationToken).ConfigureAwait(false);
+        if (row is null || row.State != PushState.DeadLettered)
+        {
+            return false;
+        }
+
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        await _journal.UpdateStateAsync(pushId, PushState.Pending, 0, now, "replay", null, cancellationToken).ConfigureAwait(false);
+        _scheduler.Schedule(row with { State = PushState.Pending, Attempts = 0, NotBefore = now, Reason = "replay" });
+        return true;
+    }
+
+    /// <summary>Deletes finished journal rows older than <see cref="PushOptions.JournalRetention"/>; the dispatcher calls it hourly.</summary>
+    public Task<int> PurgeJournalAsync(CancellationToken cancellationToken = default) =>
+        _journal.PurgeFinishedAsync(_time.GetUtcNow().Subtract(_options.JournalRetention).ToUnixTimeMilliseconds(), cancellationToken);
+
+    /// <summary>Funnel counts per vendor × category × step since start.</summary>
+    public IReadOnlyList<PushFunnelEntry> Funnel() => _metrics.FunnelSnapshot();
+
+    /// <summary>The bandit's (sends, clicks) of a template.</summary>
+    public (long Sends, long Clicks) TemplateStats(string campaignId, string templateId) => _bandit.Stats(campaignId, templateId);
+
+    /// <summary>The user's learned send hour (local), once enough clicks are known.</summary>
+    public int? LearnedSendHour(string userId) => _sendTime.LearnedHour(userId);
+
+    public void Dispose()
+    {
+        _scheduler.Dispose();
+        _lanes.Dispose();
+        _submitGate.Dispose();
+    }
+
+    /// <summary>Forgets closed coalescing windows, amortised: only when the map doubled since the last sweep.</summary>
+    private void PruneWindows(long nowMs)
+    {
+        if (_windows.Count < _pruneAt)
+        {
+            return;
+        }
+
+        foreach (var key in _windows.Where(kv => kv.Value.End <= nowMs).Select(kv => kv.Key).ToList())
+        {
+            _windows.Remove(key);
+        }
+
+        _pruneAt = Math.Max(1024, _windows.Count * 2);
+    }
+
+    private static bool TraceMatches(PushRecord row, string traceId) => string.IsNullOrEmpty(traceId) || string.Equals(row.TraceId, traceId, StringComparison.Ordinal);
+
+    private string? ResolveReason(PushRequest request, PushRecipient recipient, PushDevice device, long nowMs)
+    {
+        if (string.Equals(recipient.UserId, request.SenderId, StringComparison.Ordinal))
+        {
+            return "sender";
+        }
+
+        if (recipient.ForegroundDeviceIds.Contains(device.DeviceId))
+        {
+            return "online";
+        }
+
+        if (string.IsNullOrEmpty(device.Token) || device.TokenInvalidAt is not null)
+        {
+            return "no_token";
+        }
+
+        if (!device.NotificationsEnabled)
+        {
+            return "notifications_disabled";
+        }
+
+        if (nowMs - device.LastSeenAt > (long)_options.StaleDeviceAfter.TotalMilliseconds)
+        {
+            return "stale";
+        }
+
+        return _adapters.ContainsKey(device.Vendor) ? null : "no_adapter";
+    }
+
+    private string? PolicyReason(PushRequest request, PushRecipient recipient, DateTimeOffset now)
+    {
+        if (recipient.DoNotDisturb)
+        {
+            return "dnd";
+        }
+
+        if (request.Category is PushCategory.Im)
+        {
+            if (recipient.Mode == ConversationNotifyMode.Muted)
+            {
+                return "muted";
+            }
+
+            if (recipient.Mode == ConversationNotifyMode.MentionsOnly && !recipient.Mentioned)
+            {
+                return "mentions_only";
+            }
+        }
+        else if (recipient.Mode == ConversationNotifyMode.Muted)
+        {
+            return "muted";
+        }
+
+        if (request.Category == PushCategory.Marketing)
+        {
+            var day = now.ToUnixTimeMilliseconds() / 86_400_000;
+            if (_marketingCounts.AddOrUpdate((recipient.UserId, day), 1, (_, v) => v + 1) > _options.MarketingDailyCapPerUser)
+            {
+                return "user_cap";
+            }
+        }
+
+        return null;
+    }
+
+    private PushNotification Compose(PushRequest request, PushRecipient recipient, string pushId, string traceId)
+    {
+        string title;
+        string body;
+        string? templateId = null;
+        if (request.Category == PushCategory.Marketing && request.Templates.Count > 0)
+        {
+            var template = _bandit.Choose(request.CampaignId ?? request.MessageId, request.Templates);
+            (title, body, templateId) = (template.Title, template.Body, template.TemplateId);
+        }
+        else
+        {
+            (title, body) = recipient.Privacy switch
+            {
+                PushPrivacyMode.Full => (request.SenderName, request.Preview),
+                PushPrivacyMode.SenderOnly => (request.SenderName, GenericBody(request.Category, 1)),
+                _ => (GenericTitle, GenericBody(request.Category, 1)),
+            };
+        }
+
+        return new PushNotification(
+            pushId, request.MessageId, traceId, recipient.UserId, request.ConversationId, request.Category, title, body,
+            recipient.UnreadTotal, request.ConversationId, 0, templateId, request.CampaignId);
+    }
+
+    private const string GenericTitle = "Parley";
+
+    private static string GenericBody(PushCategory category, int count) => category switch
+    {
+        PushCategory.Im => count == 1 ? "New message" : $"{count} new messages",
+        PushCategory.Service => count == 1 ? "New notification" : $"{count} new notifications",
+        _ => "New content",
+    };
+
+    private PushRecord Digest(PushRequest request, PushRecipient recipient, PushDevice device, string traceId, CoalesceWindow window, PushNotification latest)
+    {
+        var pushId = PushIds.PushId(window.OpenerMessageId + ":digest", recipient.UserId, device.DeviceId);
+        var title = recipient.Privacy == PushPrivacyMode.Generic ? GenericTitle : latest.Title;
+        var n = latest with
+        {
+            PushId = pushId,
+            Title = title,
+            Body = GenericBody(request.Category, window.Count),
+            DigestCount = window.Count,
+        };
+        var messageId = window.DigestRow?.MessageId ?? request.MessageId;
+        return new PushRecord(
+            pushId, messageId, traceId, recipient.UserId, device.DeviceId, device.Vendor, request.Category, PushState.Pending,
+            Serialize(n with { MessageId = messageId }), window.DigestRow?.CreatedAt ?? _time.GetUtcNow().ToUnixTimeMilliseconds(), window.End, 0, "digest", null, null, null, null);
+    }
+
+    private void Filter(string stage, PushDevice device, PushCategory category, string reason, Dictionary<string, int> filtered)
+    {
+        _metrics.Dropped(stage, device.Vendor, category, reason);
+        _metrics.FunnelStep(device.Vendor, category, PushFunnelSteps.Filtered, reason);
+        filtered[reason] = filtered.GetValueOrDefault(reason) + 1;
+    }
+
+    private static PushRecord Row(string pushId, PushRequest request, string traceId, PushDevice device, PushState state, string payload, long createdAt, long notBefore, string? reason) =>
+        new(pushId, request.MessageId, traceId, device.UserId, device.DeviceId, device.Vendor, request.Category, state, payload, createdAt, notBefore, 0, reason, null, null, null, null);
+
+    internal static string Serialize(PushNotification n) => JsonSerializer.Serialize(n, PushJsonContext.Default.PushNotification);
+
+    internal static PushNotification? Deserialize(string payload) => JsonSerializer.Deserialize(payload, PushJsonContext.Default.PushNotification);
+
+    private sealed class CoalesceWindow(long end, string openerMessageId)
+    {
+        public long End { get; } = end;
+
+        public string OpenerMessageId { get; } = openerMessageId;
+
+        public int Count { get; set; }
+
+        public PushRecord? DigestRow { get; set; }
+    }
+}

@@ -1,0 +1,28 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Parley.Abstractions.Push;
+
+namespace Parley.Push.Vendors;
+
+/// <summary>The ids every vendor payload carries so the app can ack arrival/clicks and the trace continues.</summary>
+internal static class PushPayloadFields
+{
+    public static JsonObject Custom(PushNotification n) => new()
+    {
+        ["push_id"] = n.PushId,
+        ["trace_id"] = n.TraceId,
+        ["message_id"] = n.MessageId,
+        ["conversation_id"] = n.ConversationId,
+        ["category"] = PushMetrics.CategoryTag(n.Category),
+        ["badge"] = n.Badge.ToString(CultureInfo.InvariantCulture),
+        ["digest_count"] = n.DigestCount.ToString(CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>String-to-string map (FCM data, Huawei data JSON).</summary>
+    public static Dictionary<string, string> Map(PushNotification n) =>
+        Custom(n).ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<string>(), StringComparer.Ordinal);
+
+    public static bool Urgent(PushCategory c) => c is PushCategory.Im or PushCategory.Service;
+
+    public static string Truncate(string s, int maxChars) => s.Length <= maxChars ? s : s[..maxChars];
+}

@@ -1,0 +1,308 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Parley.Abstractions.Push;
+using Parley.Storage.Sqlite.Internal;
+
+namespace Parley.Storage.Sqlite.Push;
+
+/// <summary>
+/// <see cref="IPushJournal"/> on SQLite (WAL, synchronous=FULL in durable mode): every state change is committed before
+/// the call returns, which is what lets a kill -9 lose no accepted push.
+/// </summary>
+public sealed class SqlitePushJournal : IPushJournal
+{
+    private const string Columns = "push_id, message_id, trace_id, user_id, device_id, vendor, category, state, payload, created_at, not_before, attempts, reason, digest_push_id, sent_at, arrived_at, clicked_at";
+
+    private const int MaxBatch = 512;
+    private readonly SqliteDatabase _database;
+    private readonly Queue<PendingWrite> _writes = new();
+    private bool _writerRunning;
+
+    public SqlitePushJournal(SqliteStoreOptions options, ILogger<SqlitePushJournal>? logger = null)
+    {
+        _database = new SqliteDatabase(options, logger ?? (ILogger)NullLogger.Instance);
+    }
+
+    public async Task InitializeAsync(CancellationToken cancellationToken = default)
+    {
+        SqliteDatabase.EnsureDirectory(_database.FilePath);
+        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            await _database.InitializeAsync(connection, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async Task<IReadOnlyList<PushRecord>> AppendAsync(IReadOnlyList<PushRecord> records, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        var inserted = new List<PushRecord>(records.Count);
+        if (records.Count == 0)
+        {
+            return inserted;
+        }
+
+        return await PushWriteGate.RunAsync(_database.FilePath, () => AppendLockedAsync(records, inserted, cancellationToken), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<IReadOnlyList<PushRecord>> AppendLockedAsync(IReadOnlyList<PushRecord> records, List<PushRecord> inserted, CancellationToken cancellationToken)
+    {
+        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            using var transaction = connection.BeginTransaction();
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = $"""
+                INSERT INTO push_journal ({Columns})
+                VALUES ($id, $msg, $trace, $user, $device, $vendor, $category, $state, $payload, $created, $nb, $attempts, $reason, $digest, NULL, NULL, NULL)
+                ON CONFLICT (push_id) DO NOTHING;
+                """;
+            var p = command.Parameters;
+            var id = p.Add("$id", SqliteType.Text);
+            var msg = p.Add("$msg", SqliteType.Text);
+            var trace = p.Add("$trace", SqliteType.Text);
+            var user = p.Add("$user", SqliteType.Text);
+            var device = p.Add("$device", SqliteType.Text);
+            var vendor = p.Add("$vendor", SqliteType.Integer);
+            var category = p.Add("$category", SqliteType.Integer);
+            var state = p.Add("$state", SqliteType.Integer);
+            var payload = p.Add("$payload", SqliteType.Text);
+            var created = p.Add("$created", SqliteType.Integer);
+            var notBefore = p.Add("$nb", SqliteType.Integer);
+            var attempts = p.Add("$attempts", SqliteType.Integer);
+            var reason = p.Add("$reason", SqliteType.Text);
+            var digest = p.Add("$digest", SqliteType.Text);
+            foreach (var r in records)
+            {
+                id.Value = r.PushId;
+                msg.Value = r.MessageId;
+                trace.Value = r.TraceId;
+                user.Value = r.UserId;
+                device.Value = r.DeviceId;
+                vendor.Value = (int)r.Vendor;
+                category.Value = (int)r.Category;
+                state.Value = (int)r.State;
+                payload.Value = r.Payload;
+                created.Value = r.CreatedAt;
+                notBefore.Value = r.NotBefore;
+                attempts.Value = r.Attempts;
+                reason.Value = (object?)r.Reason ?? DBNull.Value;
+                digest.Value = (object?)r.DigestPushId ?? DBNull.Value;
+                if (await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1)
+                {
+                    inserted.Add(r);
+                }
+            }
+
+            transaction.Commit();
+        }
+
+        return inserted;
+    }
+
+    public async Task<bool> UpdatePendingAsync(string pushId, string payload, long notBefore, CancellationToken cancellationToken = default) =>
+        await ExecuteAsync(
+            "UPDATE push_journal SET payload = $payload, not_before = $nb WHERE push_id = $id AND state = 0;",
+            p =>
+            {
+                p.AddWithValue("$id", pushId);
+                p.AddWithValue("$payload", payload);
+                p.AddWithValue("$nb", notBefore);
+            },
+            cancellationToken).ConfigureAwait(false) == 1;
+
+    public Task UpdateStateAsync(string pushId, PushState state, int attempts, long notBefore, string? reason, long? sentAt, CancellationToken cancellationToken = default) =>
+        ExecuteAsync(
+            "UPDATE push_journal SET state = $state, attempts = $attempts, not_before = $nb, reason = $reason, sent_at = COALESCE($sent, sent_at) WHERE push_id = $id;",
+            p =>
+            {
+                p.AddWithValue("$id", pushId);
+                p.AddWithValue("$state", (int)state);
+                p.AddWithValue("$attempts", attempts);
+                p.AddWithValue("$nb", notBefore);
+                p.AddWithValue("$reason", (object?)reason ?? DBNull.Value);
+                p.AddWithValue("$sent", (object?)sentAt ?? DBNull.Value);
+            },
+            cancellationToken);
+
+    public async Task<PushRecord?> GetAsync(string pushId, CancellationToken cancellationToken = default)
+    {
+        var rows = await QueryAsync($"SELECT {Columns} FROM push_journal WHERE push_id = $id;", p => p.AddWithValue("$id", pushId), cancellationToken).ConfigureAwait(false);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    public Task<IReadOnlyList<PushRecord>> ListByStateAsync(PushState state, int limit, CancellationToken cancellationToken = default) =>
+        QueryAsync(
+            $"SELECT {Columns} FROM push_journal WHERE state = $state ORDER BY created_at, push_id LIMIT $limit;",
+            p =>
+            {
+                p.AddWithValue("$state", (int)state);
+                p.AddWithValue("$limit", limit);
+            },
+            cancellationToken);
+
+    public Task<IReadOnlyList<PushRecord>> ListByMessageAsync(string messageId, CancellationToken cancellationToken = default) =>
+        QueryAsync(
+            $"""
+            SELECT {Columns} FROM push_journal WHERE message_id = $msg
+            UNION
+            SELECT {Columns} FROM push_journal WHERE push_id IN (SELECT digest_push_id FROM push_journal WHERE message_id = $msg AND digest_push_id IS NOT NULL)
+            ORDER BY created_at, push_id;
+            """,
+            p => p.AddWithValue("$msg", messageId),
+            cancellationToken);
+
+    public Task<PushRecord?> MarkArrivedAsync(string pushId, long at, CancellationToken cancellationToken = default) =>
+        MarkAsync("arrived_at", pushId, at, cancellationToken);
+
+    public Task<PushRecord?> MarkClickedAsync(string pushId, long at, CancellationToken cancellationToken = default) =>
+        MarkAsync("clicked_at", pushId, at, cancellationToken);
+
+    public Task<int> PurgeFinishedAsync(long before, CancellationToken cancellationToken = default) =>
+        ExecuteAsync(
+            "DELETE FROM push_journal WHERE state NOT IN (0, 1, 5) AND created_at < $before;",
+            p => p.AddWithValue("$before", before),
+            cancellationToken);
+
+    private async Task<PushRecord?> MarkAsync(string column, string pushId, long at, CancellationToken cancellationToken)
+    {
+        await ExecuteAsync(
+            $"UPDATE push_journal SET {column} = $at WHERE push_id = $id AND {column} IS NULL;",
+            p =>
+            {
+                p.AddWithValue("$id", pushId);
+                p.AddWithValue("$at", at);
+            },
+            cancellationToken).ConfigureAwait(false);
+        return await GetAsync(pushId, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static PushRecord Read(SqliteDataReader r) =>
+        new(
+            r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), (PushVendor)r.GetInt32(5), (PushCategory)r.GetInt32(6),
+            (PushState)r.GetInt32(7), r.GetString(8), r.GetInt64(9), r.GetInt64(10), r.GetInt32(11), r.IsDBNull(12) ? null : r.GetString(12),
+            r.IsDBNull(13) ? null : r.GetString(13), r.IsDBNull(14) ? null : r.GetInt64(14), r.IsDBNull(15) ? null : r.GetInt64(15), r.IsDBNull(16) ? null : r.GetInt64(16));
+
+    private async Task<IReadOnlyList<PushRecord>> QueryAsync(string sql, Action<SqliteParameterCollection> bind, CancellationToken cancellationToken)
+    {
+        var result = new List<PushRecord>();
+        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            bind(command.Parameters);
+            using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                result.Add(Read(reader));
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Single-statement writes are group-committed: callers enqueue, one writer runs everything queued in one
+    /// transaction (one fsync), then completes each caller. A call still returns only after its write is durable.
+    /// </summary>
+    private async Task<int> ExecuteAsync(string sql, Action<SqliteParameterCollection> bind, CancellationToken cancellationToken)
+    {
+        var write = new PendingWrite(sql, bind);
+        lock (_writes)
+        {
+            _writes.Enqueue(write);
+            if (!_writerRunning)
+            {
+                _writerRunning = true;
+                _ = Task.Run(WriterLoopAsync, CancellationToken.None);
+            }
+        }
+
+        return await write.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task WriterLoopAsync()
+    {
+        while (true)
+        {
+            List<PendingWrite> batch;
+            lock (_writes)
+            {
+                if (_writes.Count == 0)
+                {
+                    _writerRunning = false;
+                    return;
+                }
+
+                batch = new List<PendingWrite>(Math.Min(_writes.Count, MaxBatch));
+                while (batch.Count < MaxBatch && _writes.TryDequeue(out var w))
+                {
+                    batch.Add(w);
+                }
+            }
+
+            try
+            {
+                var results = await PushWriteGate.RunAsync(_database.FilePath, () => CommitAsync(batch), CancellationToken.None).ConfigureAwait(false);
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    batch[i].Done.TrySetResult(results[i]);
+                }
+            }
+            catch (Exception) when (batch.Count > 1)
+            {
+                // One bad statement must not fail its neighbours: retry each in its own transaction.
+                foreach (var w in batch)
+                {
+                    try
+                    {
+                        var single = await PushWriteGate.RunAsync(_database.FilePath, () => CommitAsync([w]), CancellationToken.None).ConfigureAwait(false);
+                        w.Done.TrySetResult(single[0]);
+                    }
+                    catch (Exception inner)
+                    {
+                        w.Done.TrySetException(inner);
+                    }
+                }
+            }
+            catch (Exception ex)
+            {
+                batch[0].Done.TrySetException(ex);
+            }
+        }
+    }
+
+    private async Task<int[]> CommitAsync(List<PendingWrite> batch)
+    {
+        var results = new int[batch.Count];
+        var connection = await _database.OpenPooledAsync(CancellationToken.None).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            using var transaction = connection.BeginTransaction();
+            for (var i = 0; i < batch.Count; i++)
+            {
+                using var command = connection.CreateCommand();
+                command.Transaction = transaction;
+                command.CommandText = batch[i].Sql;
+                batch[i].Bind(command.Parameters);
+                results[i] = await command.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+
+            transaction.Commit();
+        }
+
+        return results;
+    }
+
+    private sealed class PendingWrite(string sql, Action<SqliteParameterCollection> bind)
+    {
+        public string Sql { get; } = sql;
+
+        public Action<SqliteParameterCollection> Bind { get; } = bind;
+
+        public TaskCompletionSource<int> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

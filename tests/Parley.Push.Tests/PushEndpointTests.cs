@@ -1,0 +1,75 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Parley.Abstractions.Push;
+
+namespace Parley.Push.Tests;
+
+public sealed class PushEndpointTests
+{
+    [Fact]
+    public async Task ReceiptAndAdminEndpoints_MarkArrival_TraceMessage_ReplayDeadLetter()
+    {
+        await using var h = await PushHarness.StartAsync(services: s => s.Configure<Vendors.Apns.ApnsOptions>(o => o.RequestTimeout = TimeSpan.FromSeconds(1)));
+        await h.Devices.UpsertAsync(PushHarness.Device("bob", "hw", PushVendor.Huawei, "hms-endpoint"));
+        await h.Devices.UpsertAsync(PushHarness.Device("bob", "ios", PushVendor.Apns, PushHarness.ApnsToken(40)));
+        h.Apns.Enqueue(new Simulators.SimFault(Hang: true));
+        var result = await h.Pipeline.SubmitAsync(PushHarness.Im("e1", "c-e1", new PushRecipient("bob", 2)));
+        var rows = await Task.WhenAll(result.AcceptedPushIds.Select(id => h.Journal.GetAsync(id)));
+        var hwPush = rows.Single(r => r!.Vendor == PushVendor.Huawei)!.PushId;
+        var iosPush = rows.Single(r => r!.Vendor == PushVendor.Apns)!.PushId;
+        await h.WaitForStateAsync(hwPush, PushState.Accepted);
+        await h.WaitForStateAsync(iosPush, PushState.DeadLettered);
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Services.AddSingleton(h.Pipeline);
+        await using var app = builder.Build();
+        app.MapParleyPushReceipts();
+        app.MapParleyPushAdmin();
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        using var http = new HttpClient { BaseAddress = new Uri(address) };
+
+        var receipt = await http.PostAsJsonAsync("/push/receipts/huawei", new { statuses = new[] { new { biTag = hwPush, status = 0, token = "x", appid = "10086" } } });
+        Assert.Equal(HttpStatusCode.OK, receipt.StatusCode);
+        Assert.NotNull((await h.Journal.GetAsync(hwPush))!.ArrivedAt);
+
+        var trace = JsonNode.Parse(await http.GetStringAsync("/admin/push/messages/e1/pushes"))!.AsArray();
+        Assert.Equal(2, trace.Count);
+        Assert.Contains(trace, t => t!["state"]!.GetValue<string>() == "DeadLettered" && t["vendor"]!.GetValue<string>() == "apns");
+        Assert.DoesNotContain("payload", trace.ToJsonString(), StringComparison.Ordinal);
+
+        var dead = JsonNode.Parse(await http.GetStringAsync("/admin/push/dead-letters"))!.AsArray();
+        Assert.Equal(iosPush, Assert.Single(dead)!["pushId"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.Accepted, (await http.PostAsync($"/admin/push/dead-letters/{iosPush}/replay", null)).StatusCode);
+        await PushHarness.WaitUntilAsync(
+            async () => (await h.Journal.GetAsync(iosPush))!.State == PushState.Accepted,
+            () => "replayed push accepted; APNs saw: " + string.Join(", ", h.Apns.Requests.Select(r => r.Status)));
+
+        // vivo / OPPO / Xiaomi callbacks carry the push id as their callback parameter.
+        await h.Devices.UpsertAsync(PushHarness.Device("bob", "vivo", PushVendor.Vivo, "vivo-endpoint"));
+        await h.Devices.UpsertAsync(PushHarness.Device("bob", "oppo", PushVendor.Oppo, "oppo-endpoint"));
+        await h.Devices.UpsertAsync(PushHarness.Device("bob", "xm", PushVendor.Xiaomi, "xm-endpoint"));
+        var more = await h.Pipeline.SubmitAsync(PushHarness.Im("e2", "c-e2", new PushRecipient("bob", 3)));
+        var byVendor = (await Task.WhenAll(more.AcceptedPushIds.Select(id => h.WaitForStateAsync(id, PushState.Accepted)))).ToDictionary(r => r.Vendor, r => r.PushId);
+        Assert.Equal(HttpStatusCode.OK, (await http.PostAsJsonAsync("/push/receipts/vivo", new Dictionary<string, object> { ["task1"] = new { param = byVendor[PushVendor.Vivo], targets = "x" } })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.PostAsJsonAsync("/push/receipts/oppo", new[] { new { messageId = "m", param = byVendor[PushVendor.Oppo], eventType = "push_arrive" } })).StatusCode);
+        var xmData = new JsonObject { ["scm1"] = new JsonObject { ["param"] = byVendor[PushVendor.Xiaomi], ["type"] = 1 } }.ToJsonString();
+        Assert.Equal(HttpStatusCode.OK, (await http.PostAsync("/push/receipts/xiaomi", new FormUrlEncodedContent(new Dictionary<string, string> { ["data"] = xmData }))).StatusCode);
+        foreach (var vendor in new[] { PushVendor.Vivo, PushVendor.Oppo, PushVendor.Xiaomi })
+        {
+            Assert.NotNull((await h.Journal.GetAsync(byVendor[vendor]))!.ArrivedAt);
+        }
+
+        var funnel = JsonNode.Parse(await http.GetStringAsync("/admin/push/funnel"))!.AsArray();
+        Assert.Contains(funnel, f => f!["vendor"]!.GetValue<string>() == "huawei" && f["step"]!.GetValue<string>() == "arrived" && f["count"]!.GetValue<long>() == 1);
+    }
+}
