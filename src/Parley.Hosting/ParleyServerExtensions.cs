@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -20,6 +21,10 @@ using Parley.Grains.Sessions;
 using Parley.Grains.Social;
 using Parley.Grains.Telemetry;
 using Parley.Metrics.Prometheus;
+using Parley.Grains.Push;
+using Parley.Hosting.Push;
+using Parley.Push;
+using Parley.Storage.Sqlite.Push;
 using Parley.OrgDirectory;
 using Parley.OrgDirectory.Admin;
 using Parley.Storage.Sqlite;
@@ -82,6 +87,7 @@ public static class ParleyServerExtensions
         services.AddSingleton<CommitPipeline>();
         services.AddHostedService(sp => sp.GetRequiredService<CommitPipeline>());
 
+        AddPush(services, config);
         services.AddParleyGateway();
         services.AddParleyDirectory();
         services.AddPrometheusMetrics();
@@ -105,10 +111,74 @@ public static class ParleyServerExtensions
         app.MapParleyGateway("/ws");
         app.MapParleyAdminApi();
         app.MapParleyDirectoryAdmin();
+        app.MapParleyPushAdmin("/admin/v1/push").AddEndpointFilter(AdminApi.RequireAdminAsync);
+        app.MapParleyPushReceipts("/push/receipts");
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("live") });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
         app.MapPrometheusMetrics("/metrics");
         return app;
+    }
+
+    // Offline push: the device registry and journal live in the same SQLite file; a vendor is enabled by configuring
+    // its section (Parley:Push:{Apns|Fcm|Huawei|Honor|Xiaomi|Oppo|Vivo|WebPush}).
+    private static void AddPush(IServiceCollection services, IConfiguration config)
+    {
+        var storage = config.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
+        var tokenKey = LoadKey(config["Parley:Push:TokenKey"], storage, "push-token.key");
+        var sqlite = new SqliteStoreOptions
+        {
+            DataSource = Path.Combine(Path.GetFullPath(storage.DataDirectory), "parley.db"),
+            Durable = storage.Durable,
+            Synchronous = storage.Synchronous,
+        };
+        services.AddParleyPushSqlite(sqlite, tokenKey);
+        var push = services.AddParleyPush();
+        var section = config.GetSection("Parley:Push");
+        if (section.GetSection("Apns").Exists())
+        {
+            push.AddApns();
+        }
+
+        if (section.GetSection("Fcm").Exists())
+        {
+            push.AddFcm();
+        }
+
+        if (section.GetSection("Huawei").Exists())
+        {
+            push.AddHuawei();
+        }
+
+        if (section.GetSection("Honor").Exists())
+        {
+            push.AddHonor();
+        }
+
+        if (section.GetSection("Xiaomi").Exists())
+        {
+            push.AddXiaomi();
+        }
+
+        if (section.GetSection("Oppo").Exists())
+        {
+            push.AddOppo();
+        }
+
+        if (section.GetSection("Vivo").Exists())
+        {
+            push.AddVivo();
+        }
+
+        if (section.GetSection("WebPush").Exists())
+        {
+            push.AddWebPush();
+        }
+
+        services.AddOptions<PushBridgeOptions>().Bind(section);
+        services.AddSingleton<PushBridge>();
+        services.AddSingleton<IMessageCommittedObserver>(sp => sp.GetRequiredService<PushBridge>());
+        services.AddSingleton<IPushClientApi>(sp => sp.GetRequiredService<PushBridge>());
+        services.AddHostedService(sp => sp.GetRequiredService<PushBridge>());
     }
 
     private static void TryAddTimeProvider(this IServiceCollection services)
@@ -119,19 +189,23 @@ public static class ParleyServerExtensions
         }
     }
 
-    private static TokenSigningKey LoadSigningKey(TokenOptions tokens, StorageOptions storage)
+    private static TokenSigningKey LoadSigningKey(TokenOptions tokens, StorageOptions storage) =>
+        new(LoadKey(tokens.SigningKey, storage, "token-signing.key"));
+
+    // A configured base64 key, else one generated once into the data directory (owner-only file).
+    private static byte[] LoadKey(string? configured, StorageOptions storage, string fileName)
     {
-        if (!string.IsNullOrWhiteSpace(tokens.SigningKey))
+        if (!string.IsNullOrWhiteSpace(configured))
         {
-            return new TokenSigningKey(Convert.FromBase64String(tokens.SigningKey));
+            return Convert.FromBase64String(configured);
         }
 
         var directory = Path.GetFullPath(storage.DataDirectory);
         Directory.CreateDirectory(directory);
-        var path = Path.Combine(directory, "token-signing.key");
+        var path = Path.Combine(directory, fileName);
         if (File.Exists(path))
         {
-            return new TokenSigningKey(Convert.FromBase64String(File.ReadAllText(path).Trim()));
+            return Convert.FromBase64String(File.ReadAllText(path).Trim());
         }
 
         var key = RandomNumberGenerator.GetBytes(32);
@@ -147,7 +221,7 @@ public static class ParleyServerExtensions
             writer.Write(Convert.ToBase64String(key));
         }
 
-        return new TokenSigningKey(key);
+        return key;
     }
 }
 

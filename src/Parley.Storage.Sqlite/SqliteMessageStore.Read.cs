@@ -234,6 +234,24 @@ public sealed partial class SqliteMessageStore
     }
 
     /// <inheritdoc />
+    public async Task<long> GetUnreadTotalAsync(string userId, CancellationToken cancellationToken = default)
+    {
+        ThrowIfNotReady();
+        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                SELECT COALESCE(SUM(MAX(c.max_seq - m.read_seq, 0)), 0)
+                FROM members m JOIN conversations c ON c.conversation_id = m.conversation_id
+                WHERE m.user_id = $user AND m.active = 1 AND m.muted = 0;
+                """;
+            command.Parameters.AddWithValue("$user", userId);
+            return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+        }
+    }
+
+    /// <inheritdoc />
     public async Task<ConversationView?> GetConversationViewAsync(string userId, string conversationId, CancellationToken cancellationToken = default)
     {
         ThrowIfNotReady();

@@ -40,6 +40,9 @@ public interface IMessageStore
     /// <summary>One user's conversations: pinned first, then by last activity, newest first.</summary>
     Task<(IReadOnlyList<ConversationView> Page, int Total)> ListConversationsAsync(string userId, int offset, int limit, CancellationToken cancellationToken = default);
 
+    /// <summary>The user's unread messages over every conversation they are an active member of and have not muted (the push badge).</summary>
+    Task<long> GetUnreadTotalAsync(string userId, CancellationToken cancellationToken = default);
+
     /// <summary>One conversation as <paramref name="userId"/> sees it, or null if the user is not a member.</summary>
     Task<ConversationView?> GetConversationViewAsync(string userId, string conversationId, CancellationToken cancellationToken = default);
 }

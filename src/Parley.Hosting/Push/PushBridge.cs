@@ -1,0 +1,193 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Parley.Abstractions.Accounts;
+using Parley.Abstractions.Messaging;
+using Parley.Abstractions.Push;
+using Parley.Grains.Push;
+using Parley.Grains.Sessions;
+using Parley.Protocol.V1;
+using Parley.Push;
+using ConversationKind = Parley.Abstractions.Messaging.ConversationKind;
+using ErrorCode = Parley.Protocol.V1.ErrorCode;
+using PushVendor = Parley.Abstractions.Push.PushVendor;
+
+namespace Parley.Hosting.Push;
+
+/// <summary>Bridge settings, bound to <c>Parley:Push</c> next to the pipeline's own options.</summary>
+public sealed class PushBridgeOptions
+{
+    /// <summary>Groups larger than this are not pushed per message (super groups need mentions; see docs/push.md).</summary>
+    public int MaxGroupMembersPushed { get; set; } = 200;
+
+    /// <summary>Committed messages waiting for the pipeline; beyond it pushes are dropped (counted), never the messages.</summary>
+    public int QueueCapacity { get; set; } = 10_000;
+
+    /// <summary>Characters of text in a push preview.</summary>
+    public int PreviewLength { get; set; } = 80;
+}
+
+/// <summary>
+/// Connects the messaging core to the push pipeline: after live delivery, every committed chat message goes to the
+/// pipeline for the recipients' devices that have no foreground connection (a background app counts as offline).
+/// Also serves device registration and arrival/click reports for the gateway. Storage is the truth: a push is a hint.
+/// </summary>
+internal sealed partial class PushBridge(
+    PushPipeline pipeline,
+    IDeviceStore devices,
+    IPushJournal journal,
+    IMessageStore messages,
+    IAccountStore accounts,
+    ISessionControl sessions,
+    IOptions<PushBridgeOptions> options,
+    TimeProvider time,
+    ILogger<PushBridge> logger) : BackgroundService, IMessageCommittedObserver, IPushClientApi
+{
+    private const int MaxTokenLength = 8192;
+    private readonly Channel<Job> _queue = Channel.CreateBounded<Job>(new BoundedChannelOptions(Math.Max(16, options.Value.QueueCapacity))
+    {
+        SingleReader = true,
+        FullMode = BoundedChannelFullMode.DropWrite,
+    });
+
+    public void OnMessageCommitted(StoredMessage message, IReadOnlyList<string> recipients, ConversationKind kind, string conversationName)
+    {
+        if (message.ContentKind is not ((int)Content.BodyOneofCase.Text or (int)Content.BodyOneofCase.Custom))
+        {
+            return;
+        }
+
+        if (kind == ConversationKind.Group && recipients.Count > options.Value.MaxGroupMembersPushed)
+        {
+            return;
+        }
+
+        // Who is in the foreground is read now, at delivery time; the rest of the work happens off the dispatch loop.
+        var targets = new List<(string UserId, IReadOnlyList<string> Foreground)>(recipients.Count);
+        foreach (var userId in recipients)
+        {
+            if (userId != message.SenderId)
+            {
+                targets.Add((userId, sessions.ForegroundDevices(userId)));
+            }
+        }
+
+        if (targets.Count > 0 && !_queue.Writer.TryWrite(new Job(message, targets, kind, conversationName)))
+        {
+            LogDropped(logger, message.ConversationId);
+        }
+    }
+
+    public async Task<int> RegisterDeviceAsync(string userId, string deviceId, Platform platform, RegisterDeviceRequest request, CancellationToken cancellationToken = default)
+    {
+        if (request.Vendor == Protocol.V1.PushVendor.Unspecified || request.Token.Length is 0 or > MaxTokenLength
+            || request.AppId.Length > 256 || request.Locale.Length > 35 || request.TimeZone.Length > 64)
+        {
+            return (int)ErrorCode.BadRequest;
+        }
+
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var existing = await devices.GetAsync(userId, deviceId, cancellationToken).ConfigureAwait(false);
+        await devices.UpsertAsync(
+            new PushDevice(
+                userId,
+                deviceId,
+                platform.ToString().ToLowerInvariant(),
+                (PushVendor)(int)request.Vendor,
+                request.Token,
+                request.AppId,
+                request.Sandbox ? PushEnvironment.Sandbox : PushEnvironment.Production,
+                request.NotificationsEnabled,
+                request.Locale,
+                request.TimeZone,
+                now,
+                existing?.RegisteredAt ?? now),
+            cancellationToken).ConfigureAwait(false);
+        return 0;
+    }
+
+    public async Task<int> UnregisterDeviceAsync(string userId, string deviceId, CancellationToken cancellationToken = default) =>
+        await devices.RemoveAsync(userId, deviceId, cancellationToken).ConfigureAwait(false) ? 0 : (int)ErrorCode.NotFound;
+
+    public async Task<int> ReportAsync(string userId, PushReportRequest report, CancellationToken cancellationToken = default)
+    {
+        if (report.PushId.Length is 0 or > 128 || report.TraceId.Length > 64)
+        {
+            return (int)ErrorCode.BadRequest;
+        }
+
+        // Only the push's own user may report on it.
+        var push = await journal.GetAsync(report.PushId, cancellationToken).ConfigureAwait(false);
+        if (push is null || push.UserId != userId)
+        {
+            return (int)ErrorCode.NotFound;
+        }
+
+        var recorded = report.Kind == PushReportKind.Clicked
+            ? await pipeline.ReportClickedAsync(report.PushId, report.TraceId, cancellationToken).ConfigureAwait(false)
+            : await pipeline.ReportArrivedAsync(report.PushId, report.TraceId, "client", cancellationToken).ConfigureAwait(false);
+        return recorded ? 0 : (int)ErrorCode.Conflict;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var job in _queue.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+            {
+                try
+                {
+                    await SubmitAsync(job, stoppingToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    LogSubmitFailed(logger, ex, job.Message.ConversationId);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutting down.
+        }
+    }
+
+    private async Task SubmitAsync(Job job, CancellationToken cancellationToken)
+    {
+        var m = job.Message;
+        var sender = await accounts.GetUserAsync(m.SenderId, cancellationToken).ConfigureAwait(false);
+        var senderName = string.IsNullOrEmpty(sender?.Nickname) ? m.SenderId : sender.Nickname;
+        var title = job.Kind == ConversationKind.Group && job.ConversationName.Length > 0 ? $"{senderName} ({job.ConversationName})" : senderName;
+        var recipients = new List<PushRecipient>(job.Targets.Count);
+        foreach (var (userId, foreground) in job.Targets)
+        {
+            var view = await messages.GetConversationViewAsync(userId, m.ConversationId, cancellationToken).ConfigureAwait(false);
+            var unread = await messages.GetUnreadTotalAsync(userId, cancellationToken).ConfigureAwait(false);
+            recipients.Add(new PushRecipient(userId, (int)Math.Min(unread, int.MaxValue))
+            {
+                ForegroundDeviceIds = foreground.ToHashSet(StringComparer.Ordinal),
+                Mode = view?.Muted == true ? ConversationNotifyMode.Muted : ConversationNotifyMode.All,
+            });
+        }
+
+        await pipeline.SubmitAsync(
+            new PushRequest(m.ServerMsgId, m.ConversationId, m.SenderId, title, PushCategory.Im, Preview(m), recipients),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    private string Preview(StoredMessage m)
+    {
+        var content = Content.Parser.ParseFrom(m.Content);
+        var text = content.BodyCase == Content.BodyOneofCase.Text ? content.Text.Text : $"[{content.Custom.Type}]";
+        var limit = options.Value.PreviewLength;
+        return text.Length <= limit ? text : string.Concat(text.AsSpan(0, limit), "…");
+    }
+
+    [LoggerMessage(EventId = 6101, Level = LogLevel.Warning, Message = "Push queue full: the pushes of a message in {ConversationId} were dropped")]
+    private static partial void LogDropped(ILogger logger, string conversationId);
+
+    [LoggerMessage(EventId = 6102, Level = LogLevel.Error, Message = "Submitting the pushes of a message in {ConversationId} failed")]
+    private static partial void LogSubmitFailed(ILogger logger, Exception exception, string conversationId);
+
+    private sealed record Job(StoredMessage Message, List<(string UserId, IReadOnlyList<string> Foreground)> Targets, ConversationKind Kind, string ConversationName);
+}
