@@ -49,6 +49,7 @@ public sealed class PushEndpointTests
 
         var dead = JsonNode.Parse(await http.GetStringAsync("/admin/push/dead-letters"))!.AsArray();
         Assert.Equal(iosPush, Assert.Single(dead)!["pushId"]!.GetValue<string>());
+        h.Apns.ClearFaults();
         Assert.Equal(HttpStatusCode.Accepted, (await http.PostAsync($"/admin/push/dead-letters/{iosPush}/replay", null)).StatusCode);
         await PushHarness.WaitUntilAsync(
             async () => (await h.Journal.GetAsync(iosPush))!.State == PushState.Accepted,

@@ -143,6 +143,12 @@ public abstract class SimServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Drops faults not yet consumed: on a loaded machine a client may time out before the simulator even read the
+    /// request a fault was meant for, and the fault must not leak into a later request.
+    /// </summary>
+    public void ClearFaults() => _faults.Clear();
+
     public async Task<SimServer> StartAsync()
     {
         Map(_app);
