@@ -367,4 +367,52 @@ public sealed class FriendsOnlyPolicyTests(FriendsOnlyServerFixture fixture) : I
         Assert.Equal(ErrorCode.NotFriends, (await Assert.ThrowsAsync<ParleyException>(() => aliceClient.SendTextAsync(bob, "still there?"))).Code);
         Assert.Equal(ErrorCode.NotFriends, (await Assert.ThrowsAsync<ParleyException>(() => bobClient.SendTextAsync(alice, "bye"))).Code);
     }
+
+    [Fact]
+    public async Task FriendsOnlyRace_UnfriendDuringAStream_EverySendAfterTheDeleteReturnedIsRefused()
+    {
+        var alice = await Server.CreateUserAsync("alice");
+        var bob = await Server.CreateUserAsync("bob");
+        var aliceClient = await Server.ConnectAsync(alice);
+        var bobClient = await Server.ConnectAsync(bob);
+        await aliceClient.SendFriendRequestAsync(bob);
+        await bobClient.RespondFriendRequestAsync(alice, accept: true);
+
+        var deleted = 0L;
+        var acked = new System.Collections.Concurrent.ConcurrentBag<(ulong Seq, bool StartedAfterDelete)>();
+        var refusedAfter = 0;
+        var deleteAt = new Random(77).Next(20, 120);
+        var sent = 0;
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var stream = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var startedAfterDelete = Interlocked.Read(ref deleted) == 1;
+                try
+                {
+                    var ack = await aliceClient.SendTextAsync(bob, "n" + Interlocked.Increment(ref sent));
+                    acked.Add((ack.Seq, startedAfterDelete));
+                }
+                catch (ParleyException ex) when (ex.Code == ErrorCode.NotFriends)
+                {
+                    if (startedAfterDelete && Interlocked.Increment(ref refusedAfter) >= 20)
+                    {
+                        return;
+                    }
+                }
+            }
+        });
+
+        await Wait.UntilAsync(() => Volatile.Read(ref sent) >= deleteAt, "some messages were sent while friends");
+        await bobClient.DeleteFriendAsync(alice);
+        Interlocked.Exchange(ref deleted, 1);
+        await stream.WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.DoesNotContain(acked, a => a.StartedAfterDelete);
+        Assert.True(Volatile.Read(ref refusedAfter) >= 20);
+        var conversation = Parley.Protocol.Ids.DirectConversationId(alice, bob);
+        var history = await bobClient.GetHistoryAsync(conversation, 1, Direction.Forward, 200);
+        Assert.Equal(acked.Select(a => a.Seq).Order(), history.Messages.Select(m => m.Seq));
+    }
 }
