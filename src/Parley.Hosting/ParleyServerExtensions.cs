@@ -11,6 +11,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Parley.Abstractions.Accounts;
 using Parley.Abstractions.Messaging;
+using Parley.Abstractions.Push;
 using Parley.Api.Admin;
 using Parley.Gateway;
 using Parley.Gateway.Requests;
@@ -113,6 +114,7 @@ public static class ParleyServerExtensions
         app.MapParleyDirectoryAdmin();
         app.MapParleyPushAdmin("/admin/v1/push").AddEndpointFilter(AdminApi.RequireAdminAsync);
         app.MapParleyPushReceipts("/push/receipts");
+        app.MapParleyDeviceApi();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("live") });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
         app.MapPrometheusMetrics("/metrics");
@@ -132,6 +134,7 @@ public static class ParleyServerExtensions
             Synchronous = storage.Synchronous,
         };
         services.AddParleyPushSqlite(sqlite, tokenKey);
+        services.AddSingleton<IPushSettingsStore>(sp => new SqlitePushSettingsStore(sqlite, sp.GetRequiredService<ILogger<SqlitePushSettingsStore>>()));
         var push = services.AddParleyPush();
         var section = config.GetSection("Parley:Push");
         if (section.GetSection("Apns").Exists())

@@ -28,4 +28,36 @@ public sealed partial class ParleyClient
     /// <param name="cancellationToken">Cancels the wait for the result.</param>
     public Task ReportPushAsync(string pushId, string traceId, PushReportKind kind, CancellationToken cancellationToken = default) =>
         InvokeOkAsync(new ClientFrame { PushReport = new PushReportRequest { PushId = pushId, TraceId = traceId, Kind = kind } }, cancellationToken);
+
+    /// <summary>Changes this user's push settings on every device. Null leaves a setting as it is.</summary>
+    /// <param name="doNotDisturb">While on, nothing is pushed to the user.</param>
+    /// <param name="privacy">How much of a message a push shows.</param>
+    /// <param name="cancellationToken">Cancels the wait for the result.</param>
+    public Task SetPushSettingsAsync(bool? doNotDisturb = null, PushPrivacy? privacy = null, CancellationToken cancellationToken = default)
+    {
+        var request = new UpdatePushSettingsRequest();
+        if (doNotDisturb is { } dnd)
+        {
+            request.DoNotDisturb = dnd;
+        }
+
+        if (privacy is { } p)
+        {
+            request.Privacy = p;
+        }
+
+        return InvokeOkAsync(new ClientFrame { UpdatePushSettings = request }, cancellationToken);
+    }
+
+    /// <summary>Offline pushes of a conversation only for messages that mention this user (or no longer so).</summary>
+    /// <param name="conversationId">The conversation.</param>
+    /// <param name="mentionsOnly">True for mentions only.</param>
+    /// <param name="cancellationToken">Cancels the wait for the result.</param>
+    /// <returns>The conversation after the change.</returns>
+    public async Task<Conversation> SetMentionsOnlyAsync(string conversationId, bool mentionsOnly, CancellationToken cancellationToken = default)
+    {
+        var request = new UpdateConversationRequest { ConversationId = conversationId, MentionsOnly = mentionsOnly };
+        var reply = await InvokeAsync(new ClientFrame { UpdateConversation = request }, ServerFrame.BodyOneofCase.Conversation, cancellationToken).ConfigureAwait(false);
+        return reply.Conversation;
+    }
 }

@@ -193,6 +193,7 @@ public sealed partial class SqliteMessageStore
             p[2].Value = setting.Pinned is { } pinned ? (pinned ? 1 : 0) : DBNull.Value;
             p[3].Value = setting.Muted is { } muted ? (muted ? 1 : 0) : DBNull.Value;
             p[4].Value = setting.Version;
+            p[5].Value = setting.MentionsOnly is { } mentions ? (mentions ? 1 : 0) : DBNull.Value;
             c.Settings.ExecuteNonQuery();
             maxVersion = Math.Max(maxVersion, setting.Version);
         }
@@ -312,10 +313,11 @@ public sealed partial class SqliteMessageStore
             Settings = Create(
                 connection,
                 """
-                UPDATE members SET pinned = COALESCE($pinned, pinned), muted = COALESCE($muted, muted), feed_version = MAX(feed_version, $version)
+                UPDATE members SET pinned = COALESCE($pinned, pinned), muted = COALESCE($muted, muted),
+                    mentions_only = COALESCE($mentions, mentions_only), feed_version = MAX(feed_version, $version)
                 WHERE conversation_id = $conv AND user_id = $user;
                 """,
-                "$conv", "$user", "$pinned", "$muted", "$version");
+                "$conv", "$user", "$pinned", "$muted", "$version", "$mentions");
             RaiseFeedState = Create(
                 connection,
                 "UPDATE feed_state SET max_version = MAX(max_version, $version) WHERE id = 1;",

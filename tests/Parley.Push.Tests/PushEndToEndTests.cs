@@ -84,6 +84,80 @@ public sealed class PushEndToEndTests
         Assert.DoesNotContain("fcm-token-phone", metrics, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Settings_DoNotDisturbMuteMentionsOnlyAndPrivacy_ThroughTheHttpDeviceApiAndTheSdk()
+    {
+        await using var fcm = new FcmSimulator(TimeProvider.System);
+        await fcm.StartAsync();
+        await using var server = await TestServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Parley:Push:Fcm:BaseUri"] = fcm.BaseUri.ToString(),
+            ["Parley:Push:Fcm:ProjectId"] = FcmSimulator.ProjectId,
+            ["Parley:Push:Fcm:ServiceAccountJson"] = fcm.ServiceAccountJson,
+            ["Parley:Push:CoalesceWindow"] = "00:00:00",
+        });
+        var alice = await server.CreateUserAsync("alice");
+        var bob = await server.CreateUserAsync("bob");
+        var sender = await server.ConnectAsync(alice);
+
+        // The phone registers over HTTP with its own token and stays offline.
+        using var phoneHttp = new HttpClient { BaseAddress = server.BaseUri };
+        phoneHttp.DefaultRequestHeaders.Authorization = new("Bearer", await server.IssueTokenAsync(bob, "phone", "android"));
+        using var anonymous = new HttpClient { BaseAddress = server.BaseUri };
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await anonymous.PutAsJsonAsync("/api/v1/device", new { vendor = "fcm", token = "t" })).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, (await phoneHttp.PutAsJsonAsync("/api/v1/device", new { vendor = "pager", token = "t" })).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, (await phoneHttp.PutAsJsonAsync("/api/v1/device", new { vendor = "fcm", token = "fcm-token-http", appId = "com.example.chat" })).StatusCode);
+        var laptop = await server.ConnectAsync(bob, "laptop", Platform.Linux);
+
+        async Task<PushRow> PhonePushAsync(string text, bool mention = false)
+        {
+            var content = new Content { Text = new TextContent { Text = text } };
+            if (mention)
+            {
+                content.Text.MentionUserIds.Add(bob);
+            }
+
+            var ack = await sender.SendAsync(new Target { UserId = bob }, content);
+            return (await PushesAsync(server, ack.ServerMsgId, expected: 1)).Single(p => p.DeviceId == "phone");
+        }
+
+        var plain = await PhonePushAsync("hello");
+        Assert.Equal("Accepted", plain.State);
+
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, (await phoneHttp.PutAsJsonAsync("/api/v1/push/settings", new { doNotDisturb = true })).StatusCode);
+        Assert.Equal("Filtered", (await PhonePushAsync("quiet please")).State);
+        await laptop.SetPushSettingsAsync(doNotDisturb: false);
+
+        var conversation = Parley.Protocol.Ids.DirectConversationId(alice, bob);
+        await laptop.UpdateConversationAsync(conversation, muted: true);
+        Assert.Equal("Filtered", (await PhonePushAsync("muted")).State);
+        await laptop.UpdateConversationAsync(conversation, muted: false);
+
+        Assert.True((await laptop.SetMentionsOnlyAsync(conversation, true)).MentionsOnly);
+        Assert.Equal("Filtered", (await PhonePushAsync("no mention")).State);
+        var mentioned = await PhonePushAsync("hey @bob", mention: true);
+        Assert.Equal("Accepted", mentioned.State);
+        await laptop.SetMentionsOnlyAsync(conversation, false);
+
+        await laptop.SetPushSettingsAsync(privacy: PushPrivacy.Generic);
+        var generic = await PhonePushAsync("the launch code is 1234");
+        Assert.Equal("Accepted", generic.State);
+        await Wait.UntilAsync(() => fcm.RequestsByPushId.ContainsKey(generic.PushId), "FCM got the generic push");
+        var body = fcm.Requests.Where(r => r.PushId == generic.PushId).Select(r => System.Text.Encoding.UTF8.GetString(r.Body)).Single();
+        Assert.DoesNotContain("launch code", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"title\":\"alice", body, StringComparison.Ordinal);
+        var full = fcm.Requests.Where(r => r.PushId == plain.PushId).Select(r => System.Text.Encoding.UTF8.GetString(r.Body)).Single();
+        Assert.Contains("hello", full, StringComparison.Ordinal);
+        Assert.Contains("\"title\":\"alice", full, StringComparison.Ordinal);
+
+        // Reports over HTTP: only the push's own user may report on it.
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, (await phoneHttp.PostAsJsonAsync($"/api/v1/push/{plain.PushId}/clicked", new { traceId = plain.TraceId })).StatusCode);
+        using var aliceHttp = new HttpClient { BaseAddress = server.BaseUri };
+        aliceHttp.DefaultRequestHeaders.Authorization = new("Bearer", await server.IssueTokenAsync(alice, "web", "web"));
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await aliceHttp.PostAsJsonAsync($"/api/v1/push/{mentioned.PushId}/arrived", new { traceId = mentioned.TraceId })).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, (await phoneHttp.DeleteAsync("/api/v1/device")).StatusCode);
+    }
+
     private static async Task<List<PushRow>> PushesAsync(TestServer server, string messageId, int expected)
     {
         List<PushRow> rows = [];

@@ -18,7 +18,11 @@ public sealed record Revocation(string ConversationId, long Seq);
 public sealed record ReadCursorUpdate(string ConversationId, string UserId, long ReadSeq, long Version);
 
 /// <summary>Changes a member's per-conversation settings (null = unchanged) and bumps the member's feed version.</summary>
-public sealed record MemberSettingsUpdate(string ConversationId, string UserId, bool? Pinned, bool? Muted, long Version);
+public sealed record MemberSettingsUpdate(string ConversationId, string UserId, bool? Pinned, bool? Muted, long Version)
+{
+    /// <summary>Offline pushes only for messages that mention the member (null = unchanged).</summary>
+    public bool? MentionsOnly { get; init; }
+}
 
 /// <summary>
 /// Everything one group commit writes, applied in one transaction (all or nothing), in this order:

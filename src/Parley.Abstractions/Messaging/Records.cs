@@ -85,6 +85,9 @@ public sealed record ConversationView(
 {
     /// <summary>Messages after the read cursor.</summary>
     public long Unread => Math.Max(0, MaxSeq - ReadSeq);
+
+    /// <summary>Offline pushes only for messages that mention this member.</summary>
+    public bool MentionsOnly { get; init; }
 }
 
 /// <summary>What changed in one conversation since a feed version.</summary>

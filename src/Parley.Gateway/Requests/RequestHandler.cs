@@ -60,7 +60,8 @@ internal sealed class RequestHandler(
                 ? Error(ErrorCode.Unsupported, "This server has no organisation directory.")
                 : new ServerFrame { Directory = await _directory.SyncAsync(connection.UserId, request.SyncDirectory.Version).ConfigureAwait(false) },
             ClientFrame.BodyOneofCase.AppState => SetAppState(connection, request.AppState),
-            ClientFrame.BodyOneofCase.RegisterDevice or ClientFrame.BodyOneofCase.UnregisterDevice or ClientFrame.BodyOneofCase.PushReport =>
+            ClientFrame.BodyOneofCase.RegisterDevice or ClientFrame.BodyOneofCase.UnregisterDevice or ClientFrame.BodyOneofCase.PushReport
+                or ClientFrame.BodyOneofCase.UpdatePushSettings =>
                 await PushAsync(connection, request).ConfigureAwait(false),
             ClientFrame.BodyOneofCase.Hello => Error(ErrorCode.ProtocolViolation, "Hello was already accepted."),
             _ when _social is not null && SocialRequestHandler.CanHandle(request.BodyCase) => await _social.HandleAsync(connection, request).ConfigureAwait(false),
@@ -87,6 +88,7 @@ internal sealed class RequestHandler(
         {
             ClientFrame.BodyOneofCase.RegisterDevice => await _push.RegisterDeviceAsync(connection.UserId, connection.DeviceId, connection.Platform, request.RegisterDevice).ConfigureAwait(false),
             ClientFrame.BodyOneofCase.UnregisterDevice => await _push.UnregisterDeviceAsync(connection.UserId, connection.DeviceId).ConfigureAwait(false),
+            ClientFrame.BodyOneofCase.UpdatePushSettings => await _push.UpdateSettingsAsync(connection.UserId, request.UpdatePushSettings).ConfigureAwait(false),
             _ => await _push.ReportAsync(connection.UserId, request.PushReport).ConfigureAwait(false),
         };
         return error == 0 ? new ServerFrame { Ok = new Ok() } : Error((ErrorCode)error, "The push request was refused.");
@@ -244,13 +246,13 @@ internal sealed class RequestHandler(
 
     private async Task<ServerFrame> UpdateConversationAsync(ClientConnection connection, UpdateConversationRequest update)
     {
-        if (!IsConversationId(update.ConversationId) || (!update.HasPinned && !update.HasMuted))
+        if (!IsConversationId(update.ConversationId) || (!update.HasPinned && !update.HasMuted && !update.HasMentionsOnly))
         {
             return Error(ErrorCode.BadRequest, "conversation_id and at least one setting are required.");
         }
 
         var error = await grains.GetGrain<IConversationGrain>(update.ConversationId)
-            .UpdateSettingsAsync(connection.UserId, update.HasPinned ? update.Pinned : null, update.HasMuted ? update.Muted : null, connection.Id)
+            .UpdateSettingsAsync(connection.UserId, update.HasPinned ? update.Pinned : null, update.HasMuted ? update.Muted : null, update.HasMentionsOnly ? update.MentionsOnly : null, connection.Id)
             .ConfigureAwait(false);
         if (error != 0)
         {

@@ -45,6 +45,7 @@ public static class ProtoMapper
         PeerReadSeq = (ulong)v.PeerReadSeq,
         MemberCount = (uint)v.MemberCount,
         UpdatedTime = v.UpdatedAt,
+        MentionsOnly = v.MentionsOnly,
     };
 
     public static byte[] Serialize(Content content) => content.ToByteArray();

@@ -28,7 +28,7 @@ public interface IConversationGrain : IGrainWithStringKey
     Task<int> TypingAsync(string userId, bool typing, string? originConnectionId);
 
     [Alias("settings")]
-    Task<int> UpdateSettingsAsync(string userId, bool? pinned, bool? muted, string? originConnectionId);
+    Task<int> UpdateSettingsAsync(string userId, bool? pinned, bool? muted, bool? mentionsOnly, string? originConnectionId);
 
     /// <summary>
     /// For a direct conversation: the relation of its two users (first = the ordinally smaller user id) changed.

@@ -273,7 +273,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         return new MarkReadOutcome(0, target, Math.Max(0, _tail.MaxSeq - target));
     }
 
-    public async Task<int> UpdateSettingsAsync(string userId, bool? pinned, bool? muted, string? originConnectionId)
+    public async Task<int> UpdateSettingsAsync(string userId, bool? pinned, bool? muted, bool? mentionsOnly, string? originConnectionId)
     {
         if (_record is null || !TryGetActive(userId, out var member))
         {
@@ -282,9 +282,10 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
         member.Pinned = pinned ?? member.Pinned;
         member.Muted = muted ?? member.Muted;
+        member.MentionsOnly = mentionsOnly ?? member.MentionsOnly;
         try
         {
-            await _pipeline.SubmitAsync(new SettingsWork(this, userId, pinned, muted, originConnectionId));
+            await _pipeline.SubmitAsync(new SettingsWork(this, userId, pinned, muted, mentionsOnly, originConnectionId));
         }
         catch (CommitFailedException ex)
         {
@@ -628,7 +629,10 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         }
 
         var last = member.Active ? _tail.Last : _tail.Find(visibleMax);
-        return new ConversationView(_id, _record.Kind, _record.GroupId, _group?.Name ?? _record.Name, peer, visibleMax, member.ReadSeq, member.Pinned, member.Muted, last, peerRead, _memberIds.Length, last?.ServerTime ?? _record.CreatedAt);
+        return new ConversationView(_id, _record.Kind, _record.GroupId, _group?.Name ?? _record.Name, peer, visibleMax, member.ReadSeq, member.Pinned, member.Muted, last, peerRead, _memberIds.Length, last?.ServerTime ?? _record.CreatedAt)
+        {
+            MentionsOnly = member.MentionsOnly,
+        };
     }
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "A write of conversation {ConversationId} failed; the activation will reload")]
@@ -641,6 +645,8 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         public bool Pinned { get; set; } = pinned;
 
         public bool Muted { get; set; } = muted;
+
+        public bool MentionsOnly { get; set; }
 
         public MemberRole Role { get; set; }
 
@@ -728,7 +734,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         }
     }
 
-    private sealed class SettingsWork(ConversationGrain grain, string userId, bool? pinned, bool? muted, string? origin) : ICommitWork
+    private sealed class SettingsWork(ConversationGrain grain, string userId, bool? pinned, bool? muted, bool? mentionsOnly, string? origin) : ICommitWork
     {
         private readonly Conversation _view = Internal.ProtoMapper.ToProto(grain.ViewFor(userId));
 
@@ -737,7 +743,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         public Guid Epoch => grain._epoch;
 
         public void AddTo(CommitBatch batch, long version) =>
-            batch.Settings.Add(new MemberSettingsUpdate(ConversationId, userId, pinned, muted, version));
+            batch.Settings.Add(new MemberSettingsUpdate(ConversationId, userId, pinned, muted, version) { MentionsOnly = mentionsOnly });
 
         public void OnCommitted(long version)
         {

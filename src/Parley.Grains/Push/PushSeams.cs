@@ -25,6 +25,9 @@ public interface IPushClientApi
 
     Task<int> UnregisterDeviceAsync(string userId, string deviceId, CancellationToken cancellationToken = default);
 
+    /// <summary>Changes the caller's do-not-disturb and privacy settings. Returns 0 or a protocol ErrorCode value.</summary>
+    Task<int> UpdateSettingsAsync(string userId, UpdatePushSettingsRequest request, CancellationToken cancellationToken = default);
+
     /// <summary>Records an arrival or click of one of the caller's pushes. Returns 0, or NOT_FOUND for unknown or foreign pushes.</summary>
     Task<int> ReportAsync(string userId, PushReportRequest report, CancellationToken cancellationToken = default);
 }

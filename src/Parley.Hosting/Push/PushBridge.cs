@@ -39,6 +39,7 @@ internal sealed partial class PushBridge(
     IPushJournal journal,
     IMessageStore messages,
     IAccountStore accounts,
+    IPushSettingsStore settings,
     ISessionControl sessions,
     IOptions<PushBridgeOptions> options,
     TimeProvider time,
@@ -107,6 +108,22 @@ internal sealed partial class PushBridge(
         return 0;
     }
 
+    public async Task<int> UpdateSettingsAsync(string userId, UpdatePushSettingsRequest request, CancellationToken cancellationToken = default)
+    {
+        if (!request.HasDoNotDisturb && !request.HasPrivacy)
+        {
+            return (int)ErrorCode.BadRequest;
+        }
+
+        await settings.SetAsync(
+            userId,
+            request.HasDoNotDisturb ? request.DoNotDisturb : null,
+            request.HasPrivacy ? (PushPrivacySetting)request.Privacy : null,
+            time.GetUtcNow().ToUnixTimeMilliseconds(),
+            cancellationToken).ConfigureAwait(false);
+        return 0;
+    }
+
     public async Task<int> UnregisterDeviceAsync(string userId, string deviceId, CancellationToken cancellationToken = default) =>
         await devices.RemoveAsync(userId, deviceId, cancellationToken).ConfigureAwait(false) ? 0 : (int)ErrorCode.NotFound;
 
@@ -158,26 +175,34 @@ internal sealed partial class PushBridge(
         var sender = await accounts.GetUserAsync(m.SenderId, cancellationToken).ConfigureAwait(false);
         var senderName = string.IsNullOrEmpty(sender?.Nickname) ? m.SenderId : sender.Nickname;
         var title = job.Kind == ConversationKind.Group && job.ConversationName.Length > 0 ? $"{senderName} ({job.ConversationName})" : senderName;
+        var content = Content.Parser.ParseFrom(m.Content);
+        var mentions = content.Text?.MentionUserIds.ToHashSet(StringComparer.Ordinal) ?? [];
+        var mentionAll = content.Text?.MentionAll == true;
         var recipients = new List<PushRecipient>(job.Targets.Count);
         foreach (var (userId, foreground) in job.Targets)
         {
             var view = await messages.GetConversationViewAsync(userId, m.ConversationId, cancellationToken).ConfigureAwait(false);
             var unread = await messages.GetUnreadTotalAsync(userId, cancellationToken).ConfigureAwait(false);
+            var userSettings = await settings.GetAsync(userId, cancellationToken).ConfigureAwait(false);
             recipients.Add(new PushRecipient(userId, (int)Math.Min(unread, int.MaxValue))
             {
                 ForegroundDeviceIds = foreground.ToHashSet(StringComparer.Ordinal),
-                Mode = view?.Muted == true ? ConversationNotifyMode.Muted : ConversationNotifyMode.All,
+                Mode = view?.Muted == true ? ConversationNotifyMode.Muted
+                    : view?.MentionsOnly == true ? ConversationNotifyMode.MentionsOnly
+                    : ConversationNotifyMode.All,
+                Mentioned = mentionAll || mentions.Contains(userId),
+                DoNotDisturb = userSettings.DoNotDisturb,
+                Privacy = (PushPrivacyMode)(int)userSettings.Privacy,
             });
         }
 
         await pipeline.SubmitAsync(
-            new PushRequest(m.ServerMsgId, m.ConversationId, m.SenderId, title, PushCategory.Im, Preview(m), recipients),
+            new PushRequest(m.ServerMsgId, m.ConversationId, m.SenderId, title, PushCategory.Im, Preview(content), recipients),
             cancellationToken).ConfigureAwait(false);
     }
 
-    private string Preview(StoredMessage m)
+    private string Preview(Content content)
     {
-        var content = Content.Parser.ParseFrom(m.Content);
         var text = content.BodyCase == Content.BodyOneofCase.Text ? content.Text.Text : $"[{content.Custom.Type}]";
         var limit = options.Value.PreviewLength;
         return text.Length <= limit ? text : string.Concat(text.AsSpan(0, limit), "…");

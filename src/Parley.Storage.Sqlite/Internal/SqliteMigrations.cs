@@ -13,6 +13,7 @@ internal static class SqliteMigrations
         (3, V3Push),
         (4, V4Directory),
         (5, V5Relations),
+        (6, V6PushSettings),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -294,5 +295,17 @@ internal static class SqliteMigrations
 
         CREATE INDEX ix_push_journal_state ON push_journal (state, created_at);
         CREATE INDEX ix_push_journal_message ON push_journal (message_id);
+        """;
+
+    // Push settings: per-conversation mentions-only, per-user do-not-disturb and privacy mode.
+    private const string V6PushSettings = """
+        ALTER TABLE members ADD COLUMN mentions_only INTEGER NOT NULL DEFAULT 0;
+
+        CREATE TABLE push_settings (
+            user_id        TEXT NOT NULL PRIMARY KEY,
+            do_not_disturb INTEGER NOT NULL DEFAULT 0,
+            privacy        INTEGER NOT NULL DEFAULT 0,
+            updated_at     INTEGER NOT NULL
+        ) WITHOUT ROWID;
         """;
 }

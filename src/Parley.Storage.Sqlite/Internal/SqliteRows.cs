@@ -19,7 +19,8 @@ internal static class SqliteRows
                c.updated_at, c.member_count,
                m.read_seq, m.pinned, m.muted,
                p.user_id, p.read_seq,
-               l.conversation_id, l.seq, l.server_msg_id, l.sender_id, l.client_msg_id, l.server_time, l.content_kind, l.content, l.revoked, l.version
+               l.conversation_id, l.seq, l.server_msg_id, l.sender_id, l.client_msg_id, l.server_time, l.content_kind, l.content, l.revoked, l.version,
+               m.mentions_only
         FROM members m
         JOIN conversations c ON c.conversation_id = m.conversation_id
         LEFT JOIN (SELECT conversation_id, user_id, MAX(to_seq) AS last_visible FROM member_periods GROUP BY conversation_id, user_id) v
@@ -82,6 +83,9 @@ internal static class SqliteRows
             LastMessage: reader.IsDBNull(12) ? null : ReadMessage(reader, 12),
             PeerReadSeq: hasPeer ? reader.GetInt64(11) : 0,
             MemberCount: reader.GetInt32(6),
-            UpdatedAt: reader.GetInt64(5));
+            UpdatedAt: reader.GetInt64(5))
+        {
+            MentionsOnly = reader.GetInt64(22) != 0,
+        };
     }
 }

@@ -1,0 +1,25 @@
+namespace Parley.Abstractions.Push;
+
+/// <summary>How pushes present a message. Values are stored; never renumber.</summary>
+public enum PushPrivacySetting
+{
+    Full = 0,
+    SenderOnly = 1,
+    Generic = 2,
+}
+
+/// <summary>A user's push settings (all devices).</summary>
+public sealed record PushSettings(bool DoNotDisturb, PushPrivacySetting Privacy)
+{
+    public static readonly PushSettings Default = new(false, PushPrivacySetting.Full);
+}
+
+/// <summary>Per-user push settings.</summary>
+public interface IPushSettingsStore
+{
+    /// <summary>The user's settings, or <see cref="PushSettings.Default"/>.</summary>
+    Task<PushSettings> GetAsync(string userId, CancellationToken cancellationToken = default);
+
+    /// <summary>Changes the non-null settings.</summary>
+    Task SetAsync(string userId, bool? doNotDisturb, PushPrivacySetting? privacy, long updatedAt, CancellationToken cancellationToken = default);
+}

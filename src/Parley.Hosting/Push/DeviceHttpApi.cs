@@ -1,0 +1,116 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Parley.Grains.Auth;
+using Parley.Grains.Push;
+using Parley.Protocol.V1;
+using ErrorCode = Parley.Protocol.V1.ErrorCode;
+
+namespace Parley.Hosting.Push;
+
+/// <summary>
+/// The client HTTP API for devices and push reports (for apps that register from a push service extension or a
+/// background task without a WebSocket). Authenticated by the device's own token (<c>Authorization: Bearer</c>); the
+/// device id comes from the token, never from the request.
+/// </summary>
+internal static class DeviceHttpApi
+{
+    private const string IdentityKey = "parley.identity";
+
+    public static RouteGroupBuilder MapParleyDeviceApi(this IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapGroup("/api/v1").AddEndpointFilter(RequireDeviceTokenAsync);
+        group.MapPut("/device", RegisterAsync);
+        group.MapDelete("/device", UnregisterAsync);
+        group.MapPost("/push/{pushId}/arrived", (HttpContext c, string pushId, PushReportBody body, IPushClientApi push) => ReportAsync(c, pushId, body, PushReportKind.Arrived, push));
+        group.MapPost("/push/{pushId}/clicked", (HttpContext c, string pushId, PushReportBody body, IPushClientApi push) => ReportAsync(c, pushId, body, PushReportKind.Clicked, push));
+        group.MapPut("/push/settings", SettingsAsync);
+        return group;
+    }
+
+    private static async ValueTask<object?> RequireDeviceTokenAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        var header = http.Request.Headers.Authorization.ToString();
+        const string Scheme = "Bearer ";
+        var token = header.StartsWith(Scheme, StringComparison.Ordinal) ? header[Scheme.Length..] : string.Empty;
+        var tokens = (TokenService)http.RequestServices.GetService(typeof(TokenService))!;
+        var (status, identity) = await tokens.ValidateAsync(token).ConfigureAwait(false);
+        if (status != TokenStatus.Valid || identity is null)
+        {
+            return Results.Json(new { error = new { code = "unauthenticated", message = "A valid device token is required." } }, statusCode: StatusCodes.Status401Unauthorized);
+        }
+
+        http.Items[IdentityKey] = identity;
+        return await next(context).ConfigureAwait(false);
+    }
+
+    private static async Task<IResult> RegisterAsync(HttpContext context, DeviceBody body, IPushClientApi push)
+    {
+        var identity = Identity(context);
+        if (!Enum.TryParse<PushVendor>(body.Vendor, ignoreCase: true, out var vendor) && !Enum.TryParse(body.Vendor?.Replace("_", string.Empty, StringComparison.Ordinal), ignoreCase: true, out vendor))
+        {
+            return Error(ErrorCode.BadRequest, "vendor must be one of apns, fcm, huawei, honor, xiaomi, oppo, vivo, webpush.");
+        }
+
+        var request = new RegisterDeviceRequest
+        {
+            Vendor = vendor,
+            Token = body.Token ?? string.Empty,
+            AppId = body.AppId ?? string.Empty,
+            Sandbox = body.Sandbox,
+            NotificationsEnabled = body.NotificationsEnabled ?? true,
+            Locale = body.Locale ?? string.Empty,
+            TimeZone = body.TimeZone ?? string.Empty,
+        };
+        return Outcome(await push.RegisterDeviceAsync(identity.UserId, identity.DeviceId, (Platform)identity.Platform, request).ConfigureAwait(false));
+    }
+
+    private static async Task<IResult> UnregisterAsync(HttpContext context, IPushClientApi push)
+    {
+        var identity = Identity(context);
+        return Outcome(await push.UnregisterDeviceAsync(identity.UserId, identity.DeviceId).ConfigureAwait(false));
+    }
+
+    private static async Task<IResult> ReportAsync(HttpContext context, string pushId, PushReportBody body, PushReportKind kind, IPushClientApi push) =>
+        Outcome(await push.ReportAsync(Identity(context).UserId, new PushReportRequest { PushId = pushId, TraceId = body.TraceId ?? string.Empty, Kind = kind }).ConfigureAwait(false));
+
+    private static async Task<IResult> SettingsAsync(HttpContext context, PushSettingsBody body, IPushClientApi push)
+    {
+        var request = new UpdatePushSettingsRequest();
+        if (body.DoNotDisturb is { } dnd)
+        {
+            request.DoNotDisturb = dnd;
+        }
+
+        if (body.Privacy is { } privacy)
+        {
+            if (!Enum.TryParse<PushPrivacy>(privacy.Replace("_", string.Empty, StringComparison.Ordinal), ignoreCase: true, out var parsed))
+            {
+                return Error(ErrorCode.BadRequest, "privacy must be full, sender_only or generic.");
+            }
+
+            request.Privacy = parsed;
+        }
+
+        return Outcome(await push.UpdateSettingsAsync(Identity(context).UserId, request).ConfigureAwait(false));
+    }
+
+    private static TokenIdentity Identity(HttpContext context) => (TokenIdentity)context.Items[IdentityKey]!;
+
+    private static IResult Outcome(int error) => error == 0 ? Results.NoContent() : Error((ErrorCode)error, "The request was refused.");
+
+    private static IResult Error(ErrorCode code, string message) =>
+        Results.Json(new { error = new { code = code.ToString(), message } }, statusCode: code switch
+        {
+            ErrorCode.NotFound => StatusCodes.Status404NotFound,
+            ErrorCode.Conflict => StatusCodes.Status409Conflict,
+            _ => StatusCodes.Status400BadRequest,
+        });
+}
+
+public sealed record DeviceBody(string? Vendor, string? Token, string? AppId, bool Sandbox, bool? NotificationsEnabled, string? Locale, string? TimeZone);
+
+public sealed record PushReportBody(string? TraceId);
+
+public sealed record PushSettingsBody(bool? DoNotDisturb, string? Privacy);
