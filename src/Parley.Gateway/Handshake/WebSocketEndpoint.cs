@@ -9,6 +9,7 @@ using Parley.Gateway.Connections;
 using Parley.Gateway.Requests;
 using Parley.Grains.Auth;
 using Parley.Grains.Internal;
+using Parley.Grains.Push;
 using Parley.Grains.Telemetry;
 using Parley.Protocol;
 using Parley.Protocol.V1;
@@ -28,6 +29,7 @@ internal sealed partial class WebSocketEndpoint(
     IOptions<GatewayOptions> options,
     ParleyMetrics metrics,
     TimeProvider time,
+    IServiceProvider services,
     ILogger<WebSocketEndpoint> logger)
 {
     private const int InitialReceiveBuffer = 4096;
@@ -83,6 +85,13 @@ internal sealed partial class WebSocketEndpoint(
 
         metrics.Connections.Add(1);
         LogConnected(logger, connection.Id, connection.UserId, platform);
+        if (services.GetService(typeof(IPushClientApi)) is IPushClientApi push)
+        {
+            // Last seen for the device registry; a failure here must not cost the session.
+            _ = push.TouchDeviceAsync(connection.UserId, connection.DeviceId).ContinueWith(
+                t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
+
         var sendLoop = connection.RunSendLoopAsync();
         try
         {

@@ -25,6 +25,9 @@ public interface IPushClientApi
 
     Task<int> UnregisterDeviceAsync(string userId, string deviceId, CancellationToken cancellationToken = default);
 
+    /// <summary>The device connected: refresh its last-seen time (stale devices are not pushed).</summary>
+    Task TouchDeviceAsync(string userId, string deviceId, CancellationToken cancellationToken = default);
+
     /// <summary>Changes the caller's do-not-disturb and privacy settings. Returns 0 or a protocol ErrorCode value.</summary>
     Task<int> UpdateSettingsAsync(string userId, UpdatePushSettingsRequest request, CancellationToken cancellationToken = default);
 

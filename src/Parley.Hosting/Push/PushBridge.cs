@@ -124,6 +124,9 @@ internal sealed partial class PushBridge(
         return 0;
     }
 
+    public async Task TouchDeviceAsync(string userId, string deviceId, CancellationToken cancellationToken = default) =>
+        await devices.TouchAsync(userId, deviceId, time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
+
     public async Task<int> UnregisterDeviceAsync(string userId, string deviceId, CancellationToken cancellationToken = default) =>
         await devices.RemoveAsync(userId, deviceId, cancellationToken).ConfigureAwait(false) ? 0 : (int)ErrorCode.NotFound;
 
