@@ -42,9 +42,13 @@ internal sealed partial class PushBridge(
     IPushSettingsStore settings,
     ISessionControl sessions,
     IOptions<PushBridgeOptions> options,
+    IEnumerable<Parley.Push.Vendors.IPushVendorAdapter> vendors,
     TimeProvider time,
     ILogger<PushBridge> logger) : BackgroundService, IMessageCommittedObserver, IPushClientApi
 {
+    // With no vendor configured there is nothing to push to: the message path pays nothing.
+    private readonly bool _enabled = vendors.Any();
+
     private const int MaxTokenLength = 8192;
     private readonly Channel<Job> _queue = Channel.CreateBounded<Job>(new BoundedChannelOptions(Math.Max(16, options.Value.QueueCapacity))
     {
@@ -54,7 +58,7 @@ internal sealed partial class PushBridge(
 
     public void OnMessageCommitted(StoredMessage message, IReadOnlyList<string> recipients, ConversationKind kind, string conversationName)
     {
-        if (message.ContentKind is not ((int)Content.BodyOneofCase.Text or (int)Content.BodyOneofCase.Custom))
+        if (!_enabled || message.ContentKind is not ((int)Content.BodyOneofCase.Text or (int)Content.BodyOneofCase.Custom))
         {
             return;
         }
@@ -181,8 +185,11 @@ internal sealed partial class PushBridge(
         var content = Content.Parser.ParseFrom(m.Content);
         var mentions = content.Text?.MentionUserIds.ToHashSet(StringComparer.Ordinal) ?? [];
         var mentionAll = content.Text?.MentionAll == true;
+        // Only users with a registered device need their settings and badge read.
+        var withDevices = (await devices.ListAsync([.. job.Targets.Select(t => t.UserId)], cancellationToken).ConfigureAwait(false))
+            .Select(d => d.UserId).ToHashSet(StringComparer.Ordinal);
         var recipients = new List<PushRecipient>(job.Targets.Count);
-        foreach (var (userId, foreground) in job.Targets)
+        foreach (var (userId, foreground) in job.Targets.Where(t => withDevices.Contains(t.UserId)))
         {
             var view = await messages.GetConversationViewAsync(userId, m.ConversationId, cancellationToken).ConfigureAwait(false);
             var unread = await messages.GetUnreadTotalAsync(userId, cancellationToken).ConfigureAwait(false);
@@ -197,6 +204,11 @@ internal sealed partial class PushBridge(
                 DoNotDisturb = userSettings.DoNotDisturb,
                 Privacy = (PushPrivacyMode)(int)userSettings.Privacy,
             });
+        }
+
+        if (recipients.Count == 0)
+        {
+            return;
         }
 
         await pipeline.SubmitAsync(
