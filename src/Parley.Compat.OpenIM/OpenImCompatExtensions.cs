@@ -20,6 +20,7 @@ public static class OpenImCompatServiceCollectionExtensions
         return services;
     }
 }
+
 /// <summary>Maps the OpenIM compatibility edge.</summary>
 public static class OpenImCompatEndpointRouteBuilderExtensions
 {

@@ -117,6 +117,10 @@ internal static partial class OpenImRest
         {
             return await handler(context, body, caller).ConfigureAwait(false);
         }
+        catch (JsonException)
+        {
+            return OpenImResponse.Error(OpenImErrors.Args, "ArgsError", "request body does not match the call's fields");
+        }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(OpenImRest));

@@ -22,12 +22,13 @@ public sealed class OpenImTestServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly string _dataDirectory;
 
-    private OpenImTestServer(WebApplication app, string dataDirectory, string openImSecret)
+    private OpenImTestServer(WebApplication app, string dataDirectory, string openImSecret, int? apiPort)
     {
         _app = app;
         _dataDirectory = dataDirectory;
         OpenImSecret = openImSecret;
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+            .First(a => apiPort is null || new Uri(a).Port != apiPort);
         BaseUri = new Uri(address.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal));
         WebSocketUri = new Uri($"ws://{BaseUri.Host}:{BaseUri.Port}/ws");
         Http = new HttpClient { BaseAddress = BaseUri };
@@ -43,7 +44,8 @@ public sealed class OpenImTestServer : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<OpenImTestServer> StartAsync(IDictionary<string, string?>? settings = null)
+    /// <summary>Starts the server; with <paramref name="apiPort"/> it also listens on that port (for <c>Parley:OpenIM:ApiPort</c>).</summary>
+    public static async Task<OpenImTestServer> StartAsync(IDictionary<string, string?>? settings = null, int? apiPort = null)
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "parley-openim-test-" + Guid.NewGuid().ToString("N"));
         var openImSecret = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
@@ -64,7 +66,7 @@ public sealed class OpenImTestServer : IAsyncDisposable
 
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Test", ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddInMemoryCollection(config);
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseUrls(apiPort is { } port ? ["http://127.0.0.1:0", $"http://127.0.0.1:{port}"] : ["http://127.0.0.1:0"]);
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Orleans", LogLevel.Error);
@@ -75,7 +77,7 @@ public sealed class OpenImTestServer : IAsyncDisposable
         app.MapParley();
         app.MapParleyOpenImCompat();
         await app.StartAsync();
-        return new OpenImTestServer(app, dataDirectory, openImSecret);
+        return new OpenImTestServer(app, dataDirectory, openImSecret, apiPort);
     }
 
     /// <summary>POSTs JSON the way the OpenIM SDKs do and returns the parsed envelope.</summary>

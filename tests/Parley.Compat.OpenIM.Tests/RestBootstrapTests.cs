@@ -186,6 +186,8 @@ public sealed class RestBootstrapTests(ServerFixture fixture) : IClassFixture<Se
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         AssertError(document.RootElement, 1001);
+
+        AssertError(await Server.PostAsync("/auth/get_user_token", new { platformID = "five", userID = "x" }, await Server.AdminTokenAsync()), 1001);
     }
 }
 
