@@ -1,0 +1,338 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Parley.Abstractions.Accounts;
+using Parley.Grains.Auth;
+using Parley.Grains.Sessions;
+using Parley.Protocol;
+using Parley.Protocol.V1;
+
+namespace Parley.Compat.OpenIM;
+
+/// <summary>
+/// OpenIM's REST conventions: every call is <c>POST {prefix}{path}</c> with JSON, an <c>operationID</c> header and (except
+/// <c>/auth/get_admin_token</c>) a <c>token</c> header; the answer is always HTTP 200 with
+/// <c>{errCode, errMsg, errDlt, data}</c>, <c>data</c> omitted when empty.
+/// </summary>
+internal static partial class OpenImRest
+{
+    private const int MaxBodyBytes = 1 << 20;
+    private const int MaxUsersPerRegister = 1000;
+    private const int MaxNicknameLength = 64;
+    private const int MaxFaceUrlLength = 1024;
+    private const int MaxExLength = 4096;
+
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNameCaseInsensitive = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public static void Map(IEndpointRouteBuilder endpoints, OpenImOptions options)
+    {
+        var group = endpoints.MapGroup(options.PathPrefix.TrimEnd('/'));
+        if (options.ApiPort is { } port)
+        {
+            group.RequireHost("*:" + port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        Route(group, "/auth/get_admin_token", requiresAdmin: false, GetAdminTokenAsync);
+        Route(group, "/user/user_register", requiresAdmin: true, UserRegisterAsync);
+        Route(group, "/auth/get_user_token", requiresAdmin: true, GetUserTokenAsync);
+        Route(group, "/auth/force_logout", requiresAdmin: true, ForceLogoutAsync);
+    }
+
+    private delegate Task<OpenImResponse> Handler(HttpContext context, JsonElement body, string? caller);
+
+    private static void Route(RouteGroupBuilder group, string path, bool requiresAdmin, Handler handler)
+    {
+        group.MapMethods(path, [HttpMethods.Options], context =>
+        {
+            AddCors(context.Response);
+            context.Response.StatusCode = StatusCodes.Status200OK;
+            return Task.CompletedTask;
+        });
+        group.MapPost(path, async context =>
+        {
+            AddCors(context.Response);
+            var response = await HandleAsync(context, path, requiresAdmin, handler).ConfigureAwait(false);
+            context.Response.StatusCode = StatusCodes.Status200OK;
+            await context.Response.WriteAsJsonAsync(response, Json, context.RequestAborted).ConfigureAwait(false);
+        });
+    }
+
+    private static async Task<OpenImResponse> HandleAsync(HttpContext context, string path, bool requiresAdmin, Handler handler)
+    {
+        var operationId = context.Request.Headers["operationID"].ToString();
+        if (operationId.Length == 0)
+        {
+            return OpenImResponse.Error(OpenImErrors.Args, "ArgsError", "header must have operationID");
+        }
+
+        string? caller = null;
+        if (requiresAdmin)
+        {
+            var token = context.Request.Headers["token"].ToString();
+            if (token.Length == 0)
+            {
+                return OpenImResponse.Error(OpenImErrors.Args, "ArgsError", "header must have token");
+            }
+
+            var (code, userId) = context.RequestServices.GetRequiredService<OpenImAdminTokens>().Validate(token);
+            if (code != 0)
+            {
+                return OpenImResponse.Error(code, TokenErrorName(code), string.Empty);
+            }
+
+            caller = userId;
+        }
+
+        JsonElement body;
+        try
+        {
+            body = await ReadBodyAsync(context).ConfigureAwait(false);
+        }
+        catch (JsonException)
+        {
+            return OpenImResponse.Error(OpenImErrors.Args, "ArgsError", "request body is not valid JSON");
+        }
+        catch (InvalidDataException)
+        {
+            return OpenImResponse.Error(OpenImErrors.Args, "ArgsError", "request body too large");
+        }
+
+        if (body.ValueKind != JsonValueKind.Object)
+        {
+            return OpenImResponse.Error(OpenImErrors.Args, "ArgsError", "request body must be a JSON object");
+        }
+
+        try
+        {
+            return await handler(context, body, caller).ConfigureAwait(false);
+        }
+        catch (JsonException)
+        {
+            return OpenImResponse.Error(OpenImErrors.Args, "ArgsError", "request body does not match the call's fields");
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(OpenImRest));
+            LogFailed(logger, ex, path, operationId);
+            return OpenImResponse.Error(OpenImErrors.Internal, "ServerInternalError", string.Empty);
+        }
+    }
+
+    private static async Task<JsonElement> ReadBodyAsync(HttpContext context)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[8192];
+        int read;
+        while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted).ConfigureAwait(false)) > 0)
+        {
+            if (buffer.Length + read > MaxBodyBytes)
+            {
+                throw new InvalidDataException("Body too large.");
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        if (buffer.Length == 0)
+        {
+            throw new JsonException("Empty body.");
+        }
+
+        using var document = JsonDocument.Parse(buffer.ToArray());
+        return document.RootElement.Clone();
+    }
+
+    private static Task<OpenImResponse> GetAdminTokenAsync(HttpContext context, JsonElement body, string? caller)
+    {
+        var options = context.RequestServices.GetRequiredService<IOptions<OpenImOptions>>().Value;
+        var request = body.Deserialize<AdminTokenRequest>(Json);
+        var expected = SHA256.HashData(Encoding.UTF8.GetBytes(options.Secret));
+        var presented = SHA256.HashData(Encoding.UTF8.GetBytes(request?.Secret ?? string.Empty));
+        if (string.IsNullOrEmpty(request?.Secret) || !CryptographicOperations.FixedTimeEquals(expected, presented))
+        {
+            return Task.FromResult(OpenImResponse.Error(OpenImErrors.NoPermission, "NoPermissionError", "secret invalid"));
+        }
+
+        if (string.IsNullOrEmpty(request.UserId) || !options.EffectiveAdminUserIds.Contains(request.UserId, StringComparer.Ordinal))
+        {
+            return Task.FromResult(OpenImResponse.Error(OpenImErrors.Args, "ArgsError", "userID is error."));
+        }
+
+        var (token, _) = context.RequestServices.GetRequiredService<OpenImAdminTokens>().Issue(request.UserId);
+        var seconds = (long)options.AdminTokenLifetime.TotalSeconds;
+        return Task.FromResult(OpenImResponse.Ok(new TokenData(token, seconds)));
+    }
+
+    private static async Task<OpenImResponse> UserRegisterAsync(HttpContext context, JsonElement body, string? caller)
+    {
+        var request = body.Deserialize<UserRegisterRequest>(Json);
+        var users = request?.Users ?? [];
+        if (users.Count == 0)
+        {
+            return OpenImResponse.Error(OpenImErrors.Args, "ArgsError", "users is empty");
+        }
+
+        if (users.Count > MaxUsersPerRegister)
+        {
+            return OpenImResponse.Error(OpenImErrors.Args, "ArgsError", $"at most {MaxUsersPerRegister} users per call");
+        }
+
+        var admins = context.RequestServices.GetRequiredService<IOptions<OpenImOptions>>().Value.EffectiveAdminUserIds;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var user in users)
+        {
+            if (user is null || !Ids.IsValid(user.UserId))
+            {
+                return OpenImResponse.Error(OpenImErrors.Args, "ArgsError", "userID must be 1..64 characters of [A-Za-z0-9-._@:]");
+            }
+
+            if (!seen.Add(user.UserId!))
+            {
+                return OpenImResponse.Error(OpenImErrors.Args, "ArgsError", "userID is repeated");
+            }
+
+            if (admins.Contains(user.UserId!, StringComparer.Ordinal))
+            {
+                return OpenImResponse.Error(OpenImErrors.Args, "ArgsError", "userID is an admin user");
+            }
+
+            if ((user.Nickname?.Length ?? 0) > MaxNicknameLength || (user.FaceUrl?.Length ?? 0) > MaxFaceUrlLength || (user.Ex?.Length ?? 0) > MaxExLength)
+            {
+                return OpenImResponse.Error(OpenImErrors.Args, "ArgsError", "nickname, faceURL or ex too long");
+            }
+        }
+
+        var accounts = context.RequestServices.GetRequiredService<IAccountStore>();
+        var existing = await accounts.GetUsersAsync([.. seen], context.RequestAborted).ConfigureAwait(false);
+        if (existing.Count > 0)
+        {
+            return OpenImResponse.Error(OpenImErrors.Duplicate, "RegisteredAlreadyError", "userID registered already: " + existing[0].UserId);
+        }
+
+        var now = context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow().ToUnixTimeMilliseconds();
+        foreach (var user in users)
+        {
+            var record = new UserRecord(user!.UserId!, user.Nickname ?? string.Empty, user.FaceUrl ?? string.Empty, user.Ex ?? string.Empty, now, now);
+            if (!await accounts.CreateUserAsync(record, context.RequestAborted).ConfigureAwait(false))
+            {
+                return OpenImResponse.Error(OpenImErrors.Duplicate, "RegisteredAlreadyError", "userID registered already: " + user.UserId);
+            }
+        }
+
+        return OpenImResponse.Ok(null);
+    }
+
+    private static async Task<OpenImResponse> GetUserTokenAsync(HttpContext context, JsonElement body, string? caller)
+    {
+        var request = body.Deserialize<PlatformUserRequest>(Json);
+        if (request is null || !Ids.IsValid(request.UserId))
+        {
+            return OpenImResponse.Error(OpenImErrors.Args, "ArgsError", "userID is required");
+        }
+
+        if (!OpenImPlatforms.TryMap(request.PlatformId, out var platform, out _))
+        {
+            return OpenImResponse.Error(OpenImErrors.Args, "ArgsError", "platformID is invalid");
+        }
+
+        var options = context.RequestServices.GetRequiredService<IOptions<OpenImOptions>>().Value;
+        if (options.EffectiveAdminUserIds.Contains(request.UserId!, StringComparer.Ordinal))
+        {
+            return OpenImResponse.Error(OpenImErrors.NoPermission, "NoPermissionError", "can not get admin token");
+        }
+
+        var accounts = context.RequestServices.GetRequiredService<IAccountStore>();
+        if (await accounts.GetUserAsync(request.UserId!, context.RequestAborted).ConfigureAwait(false) is null)
+        {
+            return OpenImResponse.Error(OpenImErrors.UserNotFound, "UserNotFoundError", "user not found");
+        }
+
+        var tokens = context.RequestServices.GetRequiredService<TokenService>();
+        var (token, record) = await tokens.IssueAsync(request.UserId!, OpenImPlatforms.DeviceId(request.PlatformId), (int)platform, options.UserTokenLifetime, context.RequestAborted).ConfigureAwait(false);
+        return OpenImResponse.Ok(new TokenData(token, (record.ExpiresAt - record.IssuedAt) / 1000));
+    }
+
+    private static async Task<OpenImResponse> ForceLogoutAsync(HttpContext context, JsonElement body, string? caller)
+    {
+        var request = body.Deserialize<PlatformUserRequest>(Json);
+        if (request is null || !Ids.IsValid(request.UserId))
+        {
+            return OpenImResponse.Error(OpenImErrors.Args, "ArgsError", "userID is required");
+        }
+
+        if (!OpenImPlatforms.TryMap(request.PlatformId, out _, out _))
+        {
+            return OpenImResponse.Error(OpenImErrors.Args, "ArgsError", "platformID is invalid");
+        }
+
+        var deviceId = OpenImPlatforms.DeviceId(request.PlatformId);
+        var accounts = context.RequestServices.GetRequiredService<IAccountStore>();
+        var now = context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow().ToUnixTimeMilliseconds();
+        await accounts.RevokeUserTokensAsync(request.UserId!, deviceId, now, context.RequestAborted).ConfigureAwait(false);
+        context.RequestServices.GetRequiredService<ISessionControl>().KickUser(request.UserId!, deviceId, KickReason.ForceLogout);
+        return OpenImResponse.Ok(null);
+    }
+
+    private static void AddCors(HttpResponse response)
+    {
+        response.Headers.AccessControlAllowOrigin = "*";
+        response.Headers.AccessControlAllowHeaders = "*";
+        response.Headers.AccessControlAllowMethods = "POST, OPTIONS";
+    }
+
+    private static string TokenErrorName(int code) => code switch
+    {
+        OpenImErrors.TokenExpired => "TokenExpiredError",
+        OpenImErrors.TokenMalformed => "TokenMalformedError",
+        OpenImErrors.TokenKicked => "TokenKickedError",
+        OpenImErrors.TokenNotExist => "TokenNotExistError",
+        _ => "TokenInvalidError",
+    };
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "OpenIM {Path} failed (operationID {OperationId})")]
+    private static partial void LogFailed(ILogger logger, Exception exception, string path, string operationId);
+}
+
+/// <summary>OpenIM's ApiResponse.</summary>
+internal sealed record OpenImResponse(
+    [property: JsonPropertyName("errCode")] int ErrCode,
+    [property: JsonPropertyName("errMsg")] string ErrMsg,
+    [property: JsonPropertyName("errDlt")] string ErrDlt,
+    [property: JsonPropertyName("data")] object? Data)
+{
+    public static OpenImResponse Ok(object? data) => new(0, string.Empty, string.Empty, data);
+
+    public static OpenImResponse Error(int code, string message, string detail) => new(code, message, detail, null);
+}
+
+internal sealed record TokenData(
+    [property: JsonPropertyName("token")] string Token,
+    [property: JsonPropertyName("expireTimeSeconds")] long ExpireTimeSeconds);
+
+internal sealed record AdminTokenRequest(
+    [property: JsonPropertyName("secret")] string? Secret,
+    [property: JsonPropertyName("userID")] string? UserId);
+
+internal sealed record PlatformUserRequest(
+    [property: JsonPropertyName("platformID")] int PlatformId,
+    [property: JsonPropertyName("userID")] string? UserId);
+
+internal sealed record UserRegisterRequest(
+    [property: JsonPropertyName("users")] List<OpenImUserInfo?>? Users);
+
+internal sealed record OpenImUserInfo(
+    [property: JsonPropertyName("userID")] string? UserId,
+    [property: JsonPropertyName("nickname")] string? Nickname,
+    [property: JsonPropertyName("faceURL")] string? FaceUrl,
+    [property: JsonPropertyName("ex")] string? Ex);

@@ -1,0 +1,129 @@
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Parley.Hosting;
+using Parley.IntegrationTests.Infrastructure;
+
+namespace Parley.Compat.OpenIM.Tests;
+
+/// <summary>
+/// The real Parley server built like <see cref="TestServer"/> does, plus the OpenIM edge (AddParleyOpenImCompat /
+/// MapParleyOpenImCompat), which the shared test server does not include.
+/// </summary>
+public sealed class OpenImTestServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly string _dataDirectory;
+
+    private OpenImTestServer(WebApplication app, string dataDirectory, string openImSecret, int? apiPort)
+    {
+        _app = app;
+        _dataDirectory = dataDirectory;
+        OpenImSecret = openImSecret;
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+            .First(a => apiPort is null || new Uri(a).Port != apiPort);
+        BaseUri = new Uri(address.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal));
+        WebSocketUri = new Uri($"ws://{BaseUri.Host}:{BaseUri.Port}/ws");
+        Http = new HttpClient { BaseAddress = BaseUri };
+    }
+
+    public Uri BaseUri { get; }
+
+    public Uri WebSocketUri { get; }
+
+    public HttpClient Http { get; }
+
+    public string OpenImSecret { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>Starts the server; with <paramref name="apiPort"/> it also listens on that port (for <c>Parley:OpenIM:ApiPort</c>).</summary>
+    public static async Task<OpenImTestServer> StartAsync(IDictionary<string, string?>? settings = null, int? apiPort = null)
+    {
+        var dataDirectory = Path.Combine(Path.GetTempPath(), "parley-openim-test-" + Guid.NewGuid().ToString("N"));
+        var openImSecret = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
+        var config = new Dictionary<string, string?>
+        {
+            ["Parley:Admin:Secret"] = Convert.ToHexString(RandomNumberGenerator.GetBytes(32)),
+            ["Parley:Storage:DataDirectory"] = dataDirectory,
+            ["Parley:Orleans:SiloPort"] = TestServer.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Parley:Orleans:GatewayPort"] = TestServer.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Parley:Orleans:ClusterId"] = "test-" + Guid.NewGuid().ToString("N"),
+            ["Parley:OpenIM:Enabled"] = "true",
+            ["Parley:OpenIM:Secret"] = openImSecret,
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            config[key] = value;
+        }
+
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Test", ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddInMemoryCollection(config);
+        builder.WebHost.UseUrls(apiPort is { } port ? ["http://127.0.0.1:0", $"http://127.0.0.1:{port}"] : ["http://127.0.0.1:0"]);
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddFilter("Orleans", LogLevel.Error);
+        builder.Services.AddSingleton<TimeProvider>(new ShiftableTimeProvider());
+        builder.AddParleyServer();
+        builder.Services.AddParleyOpenImCompat(builder.Configuration);
+        var app = builder.Build();
+        app.MapParley();
+        app.MapParleyOpenImCompat();
+        await app.StartAsync();
+        return new OpenImTestServer(app, dataDirectory, openImSecret, apiPort);
+    }
+
+    /// <summary>POSTs JSON the way the OpenIM SDKs do and returns the parsed envelope.</summary>
+    public async Task<JsonElement> PostAsync(string path, object body, string? token = null, string? operationId = "op-test")
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body) };
+        if (operationId is not null)
+        {
+            request.Headers.Add("operationID", operationId);
+        }
+
+        if (token is not null)
+        {
+            request.Headers.Add("token", token);
+        }
+
+        using var response = await Http.SendAsync(request);
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return document.RootElement.Clone();
+    }
+
+    public async Task<string> AdminTokenAsync()
+    {
+        var response = await PostAsync("/auth/get_admin_token", new { secret = OpenImSecret, userID = "imAdmin" });
+        Assert.Equal(0, response.GetProperty("errCode").GetInt32());
+        return response.GetProperty("data").GetProperty("token").GetString()!;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        using (var stop = new CancellationTokenSource(TimeSpan.FromSeconds(15)))
+        {
+            await _app.StopAsync(stop.Token);
+        }
+
+        await _app.DisposeAsync();
+        try
+        {
+            Directory.Delete(_dataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort.
+        }
+    }
+}
