@@ -13,6 +13,7 @@ using Parley.Abstractions.Accounts;
 using Parley.Abstractions.Messaging;
 using Parley.Abstractions.Push;
 using Parley.Api.Admin;
+using Parley.Compat.OpenIM;
 using Parley.Gateway;
 using Parley.Gateway.Requests;
 using Parley.Grains;
@@ -91,6 +92,7 @@ public static class ParleyServerExtensions
         AddPush(services, config);
         services.AddParleyGateway();
         services.AddParleyDirectory();
+        services.AddParleyOpenImCompat(config);
         services.AddPrometheusMetrics();
         services.AddHealthChecks()
             .AddCheck("live", () => HealthCheckResult.Healthy(), tags: ["live"])
@@ -115,6 +117,7 @@ public static class ParleyServerExtensions
         app.MapParleyPushAdmin("/admin/v1/push").AddEndpointFilter(AdminApi.RequireAdminAsync);
         app.MapParleyPushReceipts("/push/receipts");
         app.MapParleyDeviceApi();
+        app.MapParleyOpenImCompat();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("live") });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
         app.MapPrometheusMetrics("/metrics");

@@ -14,8 +14,8 @@ using Parley.IntegrationTests.Infrastructure;
 namespace Parley.Compat.OpenIM.Tests;
 
 /// <summary>
-/// The real Parley server built like <see cref="TestServer"/> does, plus the OpenIM edge (AddParleyOpenImCompat /
-/// MapParleyOpenImCompat), which the shared test server does not include.
+/// The real Parley server built like <see cref="TestServer"/> does; the OpenIM edge is part of AddParleyServer/MapParley
+/// and is switched on here through configuration.
 /// </summary>
 public sealed class OpenImTestServer : IAsyncDisposable
 {
@@ -72,10 +72,8 @@ public sealed class OpenImTestServer : IAsyncDisposable
         builder.Logging.AddFilter("Orleans", LogLevel.Error);
         builder.Services.AddSingleton<TimeProvider>(new ShiftableTimeProvider());
         builder.AddParleyServer();
-        builder.Services.AddParleyOpenImCompat(builder.Configuration);
         var app = builder.Build();
         app.MapParley();
-        app.MapParleyOpenImCompat();
         await app.StartAsync();
         return new OpenImTestServer(app, dataDirectory, openImSecret, apiPort);
     }
