@@ -22,8 +22,23 @@ public sealed class OpenImOptions
     /// <summary>Path prefix of the REST endpoints; OpenIM serves them at the root of its API port.</summary>
     public string PathPrefix { get; set; } = string.Empty;
 
-    /// <summary>When set, the REST endpoints answer only on this port (OpenIM's default is 10002); the host must listen on it.</summary>
-    public int? ApiPort { get; set; }
+    /// <summary>
+    /// The port of the REST endpoints (OpenIM's <c>apiAddr</c>, default 10002 as OpenIM's); the server listens on it
+    /// beside its own URLs and the endpoints answer only there. 0: no port of their own, they answer on every port.
+    /// </summary>
+    public int? ApiPort { get; set; } = DefaultApiPort;
+
+    /// <summary>
+    /// The port of the WebSocket edge (OpenIM's <c>wsAddr</c>, default 10001 as OpenIM's), which accepts the upgrade on
+    /// any path there. 0: no port of its own; the edge is then at <see cref="WebSocketPath"/> on every port.
+    /// </summary>
+    public int? WsPort { get; set; } = DefaultWsPort;
+
+    /// <summary>The WebSocket edge's path when <see cref="WsPort"/> is 0.</summary>
+    public string WebSocketPath { get; set; } = "/openim/ws";
+
+    public const int DefaultApiPort = 10002;
+    public const int DefaultWsPort = 10001;
 
     /// <summary>Lifetime of admin tokens.</summary>
     public TimeSpan AdminTokenLifetime { get; set; } = TimeSpan.FromDays(1);
@@ -69,9 +84,24 @@ public sealed class OpenImOptionsValidator : IValidateOptions<OpenImOptions>
             return ValidateOptionsResult.Fail("Parley:OpenIM token lifetimes must be positive.");
         }
 
-        if (options.ApiPort is { } port && (port <= 0 || port > 65535))
+        if (options.ApiPort is { } port && (port < 0 || port > 65535))
         {
-            return ValidateOptionsResult.Fail("Parley:OpenIM:ApiPort must be a TCP port.");
+            return ValidateOptionsResult.Fail("Parley:OpenIM:ApiPort must be a TCP port (0: on every port).");
+        }
+
+        if (options.WsPort is { } wsPort && (wsPort < 0 || wsPort > 65535))
+        {
+            return ValidateOptionsResult.Fail("Parley:OpenIM:WsPort must be a TCP port (0: at WebSocketPath on every port).");
+        }
+
+        if (options.WsPort is > 0 && options.WsPort == options.ApiPort)
+        {
+            return ValidateOptionsResult.Fail("Parley:OpenIM:WsPort and ApiPort must differ.");
+        }
+
+        if (options.WsPort is null or 0 && !options.WebSocketPath.StartsWith('/'))
+        {
+            return ValidateOptionsResult.Fail("Parley:OpenIM:WebSocketPath must start with '/'.");
         }
 
         return ValidateOptionsResult.Success;

@@ -38,60 +38,114 @@ internal static partial class OpenImRest
     public static void Map(IEndpointRouteBuilder endpoints, OpenImOptions options)
     {
         var group = endpoints.MapGroup(options.PathPrefix.TrimEnd('/'));
-        if (options.ApiPort is { } port)
+        if (options.ApiPort is { } port and > 0)
         {
             group.RequireHost("*:" + port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
-        Route(group, "/auth/get_admin_token", requiresAdmin: false, GetAdminTokenAsync);
-        Route(group, "/user/user_register", requiresAdmin: true, UserRegisterAsync);
-        Route(group, "/auth/get_user_token", requiresAdmin: true, GetUserTokenAsync);
-        Route(group, "/auth/force_logout", requiresAdmin: true, ForceLogoutAsync);
+        Route(group, "/auth/get_admin_token", OpenImAuth.None, GetAdminTokenAsync);
+        Route(group, "/user/user_register", OpenImAuth.Admin, UserRegisterAsync);
+        Route(group, "/auth/get_user_token", OpenImAuth.Admin, GetUserTokenAsync);
+        Route(group, "/auth/force_logout", OpenImAuth.Admin, ForceLogoutAsync);
+        MapUsers(group);
+        MapConversations(group);
+        MapFriends(group);
+        MapGroups(group);
     }
 
+    /// <summary>The user endpoints (OpenImRest.Users.cs).</summary>
+    static partial void MapUsers(RouteGroupBuilder group);
+
+    /// <summary>Conversations, messages and the two protobuf <c>/jssdk</c> calls (OpenImRest.Conversations.cs).</summary>
+    static partial void MapConversations(RouteGroupBuilder group);
+
+    /// <summary>Friends, requests and the blacklist (OpenImRest.Friends.cs).</summary>
+    static partial void MapFriends(RouteGroupBuilder group);
+
+    /// <summary>Groups and members (OpenImRest.Groups.cs).</summary>
+    static partial void MapGroups(RouteGroupBuilder group);
+
+    /// <summary>
+    /// A JSON endpoint. Its <see cref="OpenImAuth"/> says which token it needs; the handler gets the caller's user id from that
+    /// token (never from the body): the admin's id for an admin endpoint, the user's for a user endpoint.
+    /// </summary>
     private delegate Task<OpenImResponse> Handler(HttpContext context, JsonElement body, string? caller);
 
-    private static void Route(RouteGroupBuilder group, string path, bool requiresAdmin, Handler handler)
+    /// <summary>A protobuf endpoint (<c>/jssdk/*</c>): raw protobuf in, the protobuf answer base64-encoded in <c>data</c>.</summary>
+    private delegate Task<OpenImResponse> ProtoHandler(HttpContext context, byte[] body, string caller);
+
+    private static void Route(RouteGroupBuilder group, string path, OpenImAuth auth, Handler handler)
     {
+        MapOptions(group, path);
+        group.MapPost(path, async context =>
+        {
+            AddCors(context.Response);
+            var response = await HandleAsync(context, path, auth, handler).ConfigureAwait(false);
+            context.Response.StatusCode = StatusCodes.Status200OK;
+            await context.Response.WriteAsJsonAsync(response, Json, context.RequestAborted).ConfigureAwait(false);
+        });
+    }
+
+    private static void RouteProto(RouteGroupBuilder group, string path, ProtoHandler handler)
+    {
+        MapOptions(group, path);
+        group.MapPost(path, async context =>
+        {
+            AddCors(context.Response);
+            var response = await HandleProtoAsync(context, path, handler).ConfigureAwait(false);
+            context.Response.StatusCode = StatusCodes.Status200OK;
+            await context.Response.WriteAsJsonAsync(response, Json, context.RequestAborted).ConfigureAwait(false);
+        });
+    }
+
+    private static void MapOptions(RouteGroupBuilder group, string path) =>
         group.MapMethods(path, [HttpMethods.Options], context =>
         {
             AddCors(context.Response);
             context.Response.StatusCode = StatusCodes.Status200OK;
             return Task.CompletedTask;
         });
-        group.MapPost(path, async context =>
-        {
-            AddCors(context.Response);
-            var response = await HandleAsync(context, path, requiresAdmin, handler).ConfigureAwait(false);
-            context.Response.StatusCode = StatusCodes.Status200OK;
-            await context.Response.WriteAsJsonAsync(response, Json, context.RequestAborted).ConfigureAwait(false);
-        });
-    }
 
-    private static async Task<OpenImResponse> HandleAsync(HttpContext context, string path, bool requiresAdmin, Handler handler)
+    private static async Task<(OpenImResponse? Error, string? Caller)> AuthenticateAsync(HttpContext context, OpenImAuth auth)
     {
-        var operationId = context.Request.Headers["operationID"].ToString();
-        if (operationId.Length == 0)
+        if (context.Request.Headers["operationID"].ToString().Length == 0)
         {
-            return OpenImResponse.Error(OpenImErrors.Args, "ArgsError", "header must have operationID");
+            return (OpenImResponse.Error(OpenImErrors.Args, "ArgsError", "header must have operationID"), null);
         }
 
-        string? caller = null;
-        if (requiresAdmin)
+        if (auth == OpenImAuth.None)
         {
-            var token = context.Request.Headers["token"].ToString();
-            if (token.Length == 0)
-            {
-                return OpenImResponse.Error(OpenImErrors.Args, "ArgsError", "header must have token");
-            }
+            return (null, null);
+        }
 
+        var token = context.Request.Headers["token"].ToString();
+        if (token.Length == 0)
+        {
+            return (OpenImResponse.Error(OpenImErrors.Args, "ArgsError", "header must have token"), null);
+        }
+
+        if (auth == OpenImAuth.Admin)
+        {
             var (code, userId) = context.RequestServices.GetRequiredService<OpenImAdminTokens>().Validate(token);
-            if (code != 0)
-            {
-                return OpenImResponse.Error(code, TokenErrorName(code), string.Empty);
-            }
+            return code != 0 ? (OpenImResponse.Error(code, TokenErrorName(code), string.Empty), null) : (null, userId);
+        }
 
-            caller = userId;
+        var (status, identity) = await context.RequestServices.GetRequiredService<TokenService>().ValidateAsync(token, context.RequestAborted).ConfigureAwait(false);
+        if (status != TokenStatus.Valid || identity is null)
+        {
+            var code = OpenImTokens.ErrorCode(status);
+            return (OpenImResponse.Error(code, TokenErrorName(code), string.Empty), null);
+        }
+
+        return (null, identity.UserId);
+    }
+
+    private static async Task<OpenImResponse> HandleAsync(HttpContext context, string path, OpenImAuth auth, Handler handler)
+    {
+        var (error, caller) = await AuthenticateAsync(context, auth).ConfigureAwait(false);
+        if (error is not null)
+        {
+            return error;
         }
 
         JsonElement body;
@@ -123,13 +177,51 @@ internal static partial class OpenImRest
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(OpenImRest));
-            LogFailed(logger, ex, path, operationId);
+            LogFailed(context, ex, path);
             return OpenImResponse.Error(OpenImErrors.Internal, "ServerInternalError", string.Empty);
         }
     }
 
-    private static async Task<JsonElement> ReadBodyAsync(HttpContext context)
+    private static async Task<OpenImResponse> HandleProtoAsync(HttpContext context, string path, ProtoHandler handler)
+    {
+        var (error, caller) = await AuthenticateAsync(context, OpenImAuth.User).ConfigureAwait(false);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        byte[] body;
+        try
+        {
+            body = await ReadBytesAsync(context).ConfigureAwait(false);
+        }
+        catch (InvalidDataException)
+        {
+            return OpenImResponse.Error(OpenImErrors.Args, "ArgsError", "request body too large");
+        }
+
+        try
+        {
+            return await handler(context, body, caller!).ConfigureAwait(false);
+        }
+        catch (Google.Protobuf.InvalidProtocolBufferException)
+        {
+            return OpenImResponse.Error(OpenImErrors.Args, "ArgsError", "request body is not a valid protobuf message");
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogFailed(context, ex, path);
+            return OpenImResponse.Error(OpenImErrors.Internal, "ServerInternalError", string.Empty);
+        }
+    }
+
+    private static void LogFailed(HttpContext context, Exception ex, string path)
+    {
+        var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(OpenImRest));
+        LogFailed(logger, ex, path, context.Request.Headers["operationID"].ToString());
+    }
+
+    private static async Task<byte[]> ReadBytesAsync(HttpContext context)
     {
         using var buffer = new MemoryStream();
         var chunk = new byte[8192];
@@ -144,12 +236,18 @@ internal static partial class OpenImRest
             buffer.Write(chunk, 0, read);
         }
 
-        if (buffer.Length == 0)
+        return buffer.ToArray();
+    }
+
+    private static async Task<JsonElement> ReadBodyAsync(HttpContext context)
+    {
+        var bytes = await ReadBytesAsync(context).ConfigureAwait(false);
+        if (bytes.Length == 0)
         {
             throw new JsonException("Empty body.");
         }
 
-        using var document = JsonDocument.Parse(buffer.ToArray());
+        using var document = JsonDocument.Parse(bytes);
         return document.RootElement.Clone();
     }
 
@@ -291,7 +389,7 @@ internal static partial class OpenImRest
         response.Headers.AccessControlAllowMethods = "POST, OPTIONS";
     }
 
-    private static string TokenErrorName(int code) => code switch
+    internal static string TokenErrorName(int code) => code switch
     {
         OpenImErrors.TokenExpired => "TokenExpiredError",
         OpenImErrors.TokenMalformed => "TokenMalformedError",
@@ -302,6 +400,19 @@ internal static partial class OpenImRest
 
     [LoggerMessage(Level = LogLevel.Error, Message = "OpenIM {Path} failed (operationID {OperationId})")]
     private static partial void LogFailed(ILogger logger, Exception exception, string path, string operationId);
+}
+
+/// <summary>Which token an OpenIM endpoint needs.</summary>
+internal enum OpenImAuth
+{
+    /// <summary>No token (only <c>/auth/get_admin_token</c>).</summary>
+    None,
+
+    /// <summary>An admin token from <c>/auth/get_admin_token</c>.</summary>
+    Admin,
+
+    /// <summary>A user token from <c>/auth/get_user_token</c>.</summary>
+    User,
 }
 
 /// <summary>OpenIM's ApiResponse.</summary>

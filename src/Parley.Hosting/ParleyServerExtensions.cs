@@ -93,6 +93,7 @@ public static class ParleyServerExtensions
         services.AddParleyGateway();
         services.AddParleyDirectory();
         services.AddParleyOpenImCompat(config);
+        builder.AddParleyOpenImListeners();
         services.AddPrometheusMetrics();
         services.AddHealthChecks()
             .AddCheck("live", () => HealthCheckResult.Healthy(), tags: ["live"])

@@ -58,6 +58,8 @@ public sealed class OpenImTestServer : IAsyncDisposable
             ["Parley:Orleans:ClusterId"] = "test-" + Guid.NewGuid().ToString("N"),
             ["Parley:OpenIM:Enabled"] = "true",
             ["Parley:OpenIM:Secret"] = openImSecret,
+            ["Parley:OpenIM:ApiPort"] = apiPort?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "0",
+            ["Parley:OpenIM:WsPort"] = "0",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

@@ -20,13 +20,17 @@ internal sealed class ClientConnection : IDisposable
     private readonly int _capacity;
     private readonly Lock _lock = new();
     private readonly CancellationTokenSource _abort = new();
+    private readonly IWireAdapter? _adapter;
+    private readonly List<WireFrame>? _translated;
     private List<Outbound>? _held = [];
     private CloseRequest? _close;
     private long _lastReceived = Environment.TickCount64;
 
-    public ClientConnection(WebSocket socket, string userId, string deviceId, Platform platform, string tokenId, long expiresAt, int outboxCapacity)
+    public ClientConnection(WebSocket socket, string userId, string deviceId, Platform platform, string tokenId, long expiresAt, int outboxCapacity, IWireAdapter? adapter = null)
     {
         _socket = socket;
+        _adapter = adapter;
+        _translated = adapter is null ? null : [];
         _capacity = outboxCapacity;
         _outbox = Channel.CreateBounded<Outbound>(new BoundedChannelOptions(outboxCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         Id = Guid.NewGuid().ToString("N");
@@ -88,11 +92,11 @@ internal sealed class ClientConnection : IDisposable
                     return EnqueueResult.Overflow;
                 }
 
-                _held.Add(new Outbound(frame, frame.Length, version, Pooled: false));
+                _held.Add(new Outbound(frame, frame.Length, version, Pooled: false, Native: true, Text: false));
                 return EnqueueResult.Queued;
             }
 
-            return _outbox.Writer.TryWrite(new Outbound(frame, frame.Length, version, Pooled: false)) ? EnqueueResult.Queued : EnqueueResult.Overflow;
+            return _outbox.Writer.TryWrite(new Outbound(frame, frame.Length, version, Pooled: false, Native: true, Text: false)) ? EnqueueResult.Queued : EnqueueResult.Overflow;
         }
     }
 
@@ -105,12 +109,29 @@ internal sealed class ClientConnection : IDisposable
         frame.WriteTo(buffer.AsSpan(0, size));
         try
         {
-            await _outbox.Writer.WriteAsync(new Outbound(buffer, size, 0, Pooled: true), _abort.Token).ConfigureAwait(false);
+            await _outbox.Writer.WriteAsync(new Outbound(buffer, size, 0, Pooled: true, Native: false, Text: false), _abort.Token).ConfigureAwait(false);
             return true;
         }
         catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException or ObjectDisposedException)
         {
             ArrayPool<byte>.Shared.Return(buffer);
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Queues a frame already in the connection's own wire format (a foreign protocol's reply), waiting for outbox space.
+    /// Returns false once the connection is closing.
+    /// </summary>
+    public async ValueTask<bool> WriteWireAsync(byte[] frame, bool text)
+    {
+        try
+        {
+            await _outbox.Writer.WriteAsync(new Outbound(frame, frame.Length, 0, Pooled: false, Native: false, Text: text), _abort.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException or ObjectDisposedException)
+        {
             return false;
         }
     }
@@ -190,7 +211,15 @@ internal sealed class ClientConnection : IDisposable
                         break;
                     }
 
-                    await _socket.SendAsync(item.Frame.AsMemory(0, item.Length), WebSocketMessageType.Binary, true, _abort.Token).ConfigureAwait(false);
+                    if (_adapter is not null && item.Native)
+                    {
+                        await SendTranslatedAsync(item.Frame.AsMemory(0, item.Length)).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await _socket.SendAsync(item.Frame.AsMemory(0, item.Length), item.Text ? WebSocketMessageType.Text : WebSocketMessageType.Binary, true, _abort.Token).ConfigureAwait(false);
+                    }
+
                     if (item.Pooled)
                     {
                         ArrayPool<byte>.Shared.Return(item.Frame);
@@ -206,7 +235,11 @@ internal sealed class ClientConnection : IDisposable
             var close = Volatile.Read(ref _close);
             if (close is not null && _socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
-                if (close.LastFrame is not null)
+                if (close.LastFrame is not null && _adapter is not null)
+                {
+                    await SendTranslatedAsync(close.LastFrame).ConfigureAwait(false);
+                }
+                else if (close.LastFrame is not null)
                 {
                     await _socket.SendAsync(close.LastFrame, WebSocketMessageType.Binary, true, _abort.Token).ConfigureAwait(false);
                 }
@@ -218,6 +251,29 @@ internal sealed class ClientConnection : IDisposable
         {
             _socket.Abort();
         }
+    }
+
+    private async Task SendTranslatedAsync(ReadOnlyMemory<byte> native)
+    {
+        _translated!.Clear();
+        try
+        {
+            _adapter!.Translate(native.Span, _translated);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A frame that cannot be translated must not pass silently: drop the connection, the client resyncs.
+            Close(CloseCodes.GoingAwayOrError, "translation failed", discardPending: true);
+            _translated.Clear();
+            return;
+        }
+
+        foreach (var frame in _translated)
+        {
+            await _socket.SendAsync(frame.Bytes, frame.Text ? WebSocketMessageType.Text : WebSocketMessageType.Binary, true, _abort.Token).ConfigureAwait(false);
+        }
+
+        _translated.Clear();
     }
 
     /// <summary>Drops the socket at once (used when the receive side already failed).</summary>
@@ -239,7 +295,7 @@ internal sealed class ClientConnection : IDisposable
     public void Dispose() => _abort.Dispose();
 
     /// <summary>A queued frame: <paramref name="Length"/> bytes of <paramref name="Frame"/>; a pooled array has exactly one reader (the send loop).</summary>
-    private readonly record struct Outbound(byte[] Frame, int Length, long Version, bool Pooled);
+    private readonly record struct Outbound(byte[] Frame, int Length, long Version, bool Pooled, bool Native, bool Text);
 
     private sealed record CloseRequest(int Code, string Reason, byte[]? LastFrame, bool DiscardPending);
 

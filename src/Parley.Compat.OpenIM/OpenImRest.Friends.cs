@@ -1,0 +1,10 @@
+using Microsoft.AspNetCore.Routing;
+
+namespace Parley.Compat.OpenIM;
+
+internal static partial class OpenImRest
+{
+    static partial void MapFriends(RouteGroupBuilder group)
+    {
+    }
+}
