@@ -1,6 +1,6 @@
 namespace Parley.Compat.OpenIM;
 
-/// <summary>OpenIM's error codes (servererrs/code.go) that this edge returns.</summary>
+/// <summary>OpenIM's error codes (servererrs/code.go) that this edge returns; the SDK raises its own events on some.</summary>
 public static class OpenImErrors
 {
     public const int Internal = 500;
@@ -9,6 +9,19 @@ public static class OpenImErrors
     public const int Duplicate = 1003;
     public const int RecordNotFound = 1004;
     public const int UserNotFound = 1101;
+    public const int GroupNotFound = 1201;
+    public const int GroupIdExisted = 1202;
+    public const int NotInGroup = 1203;
+    public const int GroupDismissed = 1204;
+    public const int GroupTypeNotSupport = 1205;
+    public const int GroupRequestHandled = 1206;
+    public const int CanNotAddYourself = 1301;
+    public const int Blocked = 1302;
+    public const int NotFriend = 1303;
+    public const int RelationshipAlready = 1304;
+    public const int MutedInGroup = 1402;
+    public const int MutedGroup = 1403;
+    public const int MsgAlreadyRevoked = 1404;
     public const int TokenExpired = 1501;
     public const int TokenInvalid = 1502;
     public const int TokenMalformed = 1503;
@@ -16,4 +29,7 @@ public static class OpenImErrors
     public const int TokenUnknown = 1505;
     public const int TokenKicked = 1506;
     public const int TokenNotExist = 1507;
+    public const int ConnOverMaxNumLimit = 1601;
+    public const int ConnArgs = 1602;
+    public const int PushMsg = 1603;
 }

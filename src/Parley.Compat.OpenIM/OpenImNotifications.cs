@@ -1,0 +1,21 @@
+using Parley.Compat.OpenIM.Wire;
+using Parley.Protocol.V1;
+
+namespace Parley.Compat.OpenIM;
+
+/// <summary>
+/// Parley system content as OpenIM notifications. Group system messages (group created, members added/removed,
+/// dismissed, owner transferred, role changed, muted, nickname changed, info changed) are ordinary messages of the
+/// group's conversation in Parley; OpenIM clients see them as notification messages (content types 1501–1520, content
+/// <c>{"detail": "&lt;JSON of the tips&gt;"}</c>).
+/// </summary>
+internal static partial class OpenImNotifications
+{
+    /// <summary>
+    /// The OpenIM notification for a group system message (Content cases group_created and 10–17), or null when OpenIM
+    /// has no counterpart (the message is then not shown to OpenIM clients).
+    /// </summary>
+    public static MsgData? FromGroupContent(Message message) => FromGroupContentCore(message);
+
+    private static partial MsgData? FromGroupContentCore(Message message);
+}
