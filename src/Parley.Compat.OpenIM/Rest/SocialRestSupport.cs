@@ -1,0 +1,96 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Parley.Abstractions.Accounts;
+using ErrorCode = Parley.Protocol.V1.ErrorCode;
+
+namespace Parley.Compat.OpenIM.Rest;
+
+/// <summary>What the friends and groups endpoints share: acting-user checks, profile lookups, error mapping, versions.</summary>
+internal static class SocialRestSupport
+{
+    /// <summary>
+    /// Prefix of the <c>versionID</c> this edge hands out for incremental syncs. The rest is the server time (Unix ms)
+    /// of the answer, so the next call knows which rows are new since (insert) and which only changed (update).
+    /// </summary>
+    public const string VersionIdPrefix = "parley-";
+
+    public static OpenImResponse Args(string detail) => OpenImResponse.Error(OpenImErrors.Args, "ArgsError", detail);
+
+    public static OpenImResponse NoPermission(string detail) => OpenImResponse.Error(OpenImErrors.NoPermission, "NoPermissionError", detail);
+
+    /// <summary>
+    /// A body's acting user id (fromUserID, ownerUserID, userID…) must be the caller's; empty means the caller. Returns
+    /// the refusal (1002) or null.
+    /// </summary>
+    public static OpenImResponse? NotCaller(string? bodyUserId, string caller, string field) =>
+        string.IsNullOrEmpty(bodyUserId) || string.Equals(bodyUserId, caller, StringComparison.Ordinal)
+            ? null
+            : NoPermission(field + " must be the token's user");
+
+    public static async Task<Dictionary<string, UserRecord>> ProfilesAsync(HttpContext context, IEnumerable<string> userIds)
+    {
+        var ids = userIds.Where(id => !string.IsNullOrEmpty(id)).Distinct(StringComparer.Ordinal).ToArray();
+        if (ids.Length == 0)
+        {
+            return new Dictionary<string, UserRecord>(StringComparer.Ordinal);
+        }
+
+        var accounts = context.RequestServices.GetRequiredService<IAccountStore>();
+        var users = await accounts.GetUsersAsync(ids, context.RequestAborted).ConfigureAwait(false);
+        return users.ToDictionary(u => u.UserId, StringComparer.Ordinal);
+    }
+
+    public static UserInfoJson User(Dictionary<string, UserRecord> profiles, string userId) =>
+        UserInfoJson.From(userId, profiles.GetValueOrDefault(userId));
+
+    public static long Now(HttpContext context) =>
+        context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow().ToUnixTimeMilliseconds();
+
+    public static string VersionId(long now) => VersionIdPrefix + now.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// The time of a previous answer from its <c>versionID</c>, or null when the client must get everything (first sync,
+    /// a versionID this server did not issue, or version 0).
+    /// </summary>
+    public static long? PreviousTime(string? versionId, long version)
+    {
+        if (version <= 0 || versionId is null || !versionId.StartsWith(VersionIdPrefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        return long.TryParse(versionId.AsSpan(VersionIdPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var time) ? time : null;
+    }
+
+    /// <summary>A Parley error code from a grain or service as the closest OpenIM error.</summary>
+    public static OpenImResponse MapError(ErrorCode code, string? message, int notFound = OpenImErrors.RecordNotFound, int conflict = OpenImErrors.Duplicate)
+    {
+        var detail = message ?? string.Empty;
+        return code switch
+        {
+            ErrorCode.BadRequest or ErrorCode.TooLarge => OpenImResponse.Error(OpenImErrors.Args, "ArgsError", detail),
+            ErrorCode.Forbidden => OpenImResponse.Error(OpenImErrors.NoPermission, "NoPermissionError", detail),
+            ErrorCode.NotFound => OpenImResponse.Error(notFound, ErrorName(notFound), detail),
+            ErrorCode.NotMember => OpenImResponse.Error(OpenImErrors.NotInGroup, "NotInGroupYetError", detail),
+            ErrorCode.GroupDismissed => OpenImResponse.Error(OpenImErrors.GroupDismissed, "DismissedAlreadyError", detail),
+            ErrorCode.Blocked => OpenImResponse.Error(OpenImErrors.Blocked, "BlockedByPeer", detail),
+            ErrorCode.NotFriends => OpenImResponse.Error(OpenImErrors.NotFriend, "NotPeersFriend", detail),
+            ErrorCode.Conflict or ErrorCode.AlreadyExists => OpenImResponse.Error(conflict, ErrorName(conflict), detail),
+            ErrorCode.Muted => OpenImResponse.Error(OpenImErrors.MutedInGroup, "MutedInGroup", detail),
+            _ => OpenImResponse.Error(OpenImErrors.Internal, "ServerInternalError", detail),
+        };
+    }
+
+    private static string ErrorName(int code) => code switch
+    {
+        OpenImErrors.RecordNotFound => "RecordNotFoundError",
+        OpenImErrors.UserNotFound => "UserNotFoundError",
+        OpenImErrors.GroupNotFound => "GroupIDNotFoundError",
+        OpenImErrors.GroupIdExisted => "GroupIDExisted",
+        OpenImErrors.NotFriend => "NotPeersFriend",
+        OpenImErrors.RelationshipAlready => "RelationshipAlreadyError",
+        OpenImErrors.Duplicate => "DuplicateKeyError",
+        _ => "Error",
+    };
+}
