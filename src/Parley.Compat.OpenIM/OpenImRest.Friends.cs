@@ -152,15 +152,15 @@ internal static partial class OpenImRest
             return NoPermission("the token's user must be fromUserID or toUserID");
         }
 
+        // Both directions, as OpenIM does: after accepting, the SDK asks with itself as fromUserID for the request it accepted.
         var pair = await PairAsync(context, from, to).ConfigureAwait(false);
-        var record = string.CompareOrdinal(from, to) <= 0 ? pair.FirstToSecondRequest : pair.SecondToFirstRequest;
-        if (record is null)
-        {
-            return OpenImResponse.Ok(Data(new FriendApplyFromList(null, 0)));
-        }
-
-        var json = await FriendRequestsJsonAsync(context, [SocialService.ToProto(record)]).ConfigureAwait(false);
-        return OpenImResponse.Ok(Data(new FriendApplyFromList(json, 1)));
+        var forward = string.CompareOrdinal(from, to) <= 0;
+        var records = new[] { forward ? pair.FirstToSecondRequest : pair.SecondToFirstRequest, forward ? pair.SecondToFirstRequest : pair.FirstToSecondRequest }
+            .OfType<FriendRequestRecord>()
+            .Select(SocialService.ToProto)
+            .ToList();
+        var json = await FriendRequestsJsonAsync(context, records).ConfigureAwait(false);
+        return OpenImResponse.Ok(Data(new FriendApplyFromList(NullIfEmpty(json), json.Count)));
     }
 
     private static async Task<List<FriendRequestJson>> FriendRequestsJsonAsync(HttpContext context, IReadOnlyList<FriendRequest> requests)
@@ -431,9 +431,10 @@ internal static partial class OpenImRest
         [property: JsonPropertyName("blacks")] List<BlackInfoJson> Blacks,
         [property: JsonPropertyName("total")] int Total);
 
+    // Written even when false: the SDK reads Number(inUser1Friends), which is NaN for an absent field.
     private sealed record IsFriendData(
-        [property: JsonPropertyName("inUser1Friends")] bool InUser1Friends,
-        [property: JsonPropertyName("inUser2Friends")] bool InUser2Friends);
+        [property: JsonPropertyName("inUser1Friends"), JsonIgnore(Condition = JsonIgnoreCondition.Never)] bool InUser1Friends,
+        [property: JsonPropertyName("inUser2Friends"), JsonIgnore(Condition = JsonIgnoreCondition.Never)] bool InUser2Friends);
 
     private sealed record IncrementalFriends(
         [property: JsonPropertyName("version")] long Version,

@@ -40,6 +40,10 @@ public sealed class FriendRestTests(ServerFixture fixture) : IClassFixture<Serve
         Assert.Equal("welcome", Str(handled, "handleMsg"));
         Assert.Equal(bob.Id, Str(handled, "handlerUserID"));
 
+        // The SDK asks with the responder as fromUserID after accepting; both directions are answered.
+        var reverse = await kit.OkAsync("/friend/get_designated_friend_apply", new { fromUserID = bob.Id, toUserID = alice.Id }, bob.Token);
+        Assert.Equal(alice.Id, Str(Assert.Single(List(reverse, "friendRequests")), "fromUserID"));
+
         var list = await kit.OkAsync("/friend/get_friend_list", new { userID = alice.Id, pagination = new { pageNumber = 1, showNumber = 10 } }, alice.Token);
         Assert.Equal(1, Int(list, "total"));
         var friend = Assert.Single(List(list, "friendsInfo"));
@@ -99,7 +103,8 @@ public sealed class FriendRestTests(ServerFixture fixture) : IClassFixture<Serve
         Assert.Empty(List(await kit.OkAsync("/friend/get_friend_list", new { userID = alice.Id }, alice.Token), "friendsInfo"));
         Assert.Empty(List(await kit.OkAsync("/friend/get_friend_list", new { userID = bob.Id }, bob.Token), "friendsInfo"));
         var check = await kit.OkAsync("/friend/is_friend", new { userID1 = bob.Id, userID2 = alice.Id }, bob.Token);
-        Assert.False(check.TryGetProperty("inUser1Friends", out _));
+        Assert.False(check.GetProperty("inUser1Friends").GetBoolean());
+        Assert.False(check.GetProperty("inUser2Friends").GetBoolean());
         await kit.ErrorAsync("/friend/delete_friend", new { ownerUserID = alice.Id, friendUserID = bob.Id }, alice.Token, OpenImErrors.NotFriend);
         await kit.ErrorAsync("/friend/set_friend_remark", new { ownerUserID = alice.Id, friendUserID = bob.Id, remark = "x" }, alice.Token, OpenImErrors.NotFriend);
         await kit.ErrorAsync("/friend/update_friends", new { ownerUserID = alice.Id, friendUserIDs = new[] { bob.Id }, remark = "x" }, alice.Token, OpenImErrors.NotFriend);
