@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Parley.Compat.OpenIM.Wire;
 using Parley.Protocol.V1;
 
@@ -184,5 +185,59 @@ public sealed class GroupNotificationTests
         revoked.Revoked = true;
         revoked.Content = null;
         Assert.Null(OpenImNotifications.FromGroupContent(revoked));
+    }
+}
+
+/// <summary>The notifications the REST group operations produce, read back from the group's history and mapped.</summary>
+public sealed class GroupNotificationFlowTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+{
+    [Fact]
+    public async Task Rest_group_operations_write_messages_that_map_to_the_matching_openim_notifications()
+    {
+        var kit = new SocialTestKit(fixture.Server);
+        var users = await kit.UsersAsync("o", "a", "m", "i");
+        var (owner, admin, member, invited) = (users[0], users[1], users[2], users[3]);
+        var groupId = SocialTestKit.NewId("g");
+        await kit.OkAsync("/group/create_group", new
+        {
+            ownerUserID = owner.Id,
+            memberUserIDs = new[] { member.Id },
+            adminUserIDs = new[] { admin.Id },
+            groupInfo = new { groupID = groupId, groupName = "Team", groupType = 2, needVerification = 2 },
+        }, owner.Token);
+        await kit.OkAsync("/group/invite_user_to_group", new { groupID = groupId, invitedUserIDs = new[] { invited.Id } }, owner.Token);
+        await kit.OkAsync("/group/mute_group_member", new { groupID = groupId, userID = member.Id, mutedSeconds = 60 }, admin.Token);
+        await kit.OkAsync("/group/cancel_mute_group_member", new { groupID = groupId, userID = member.Id }, admin.Token);
+        await kit.OkAsync("/group/set_group_member_info", new { members = new[] { new { groupID = groupId, userID = member.Id, nickname = "M" } } }, member.Token);
+        await kit.OkAsync("/group/kick_group", new { groupID = groupId, kickedUserIDs = new[] { invited.Id } }, admin.Token);
+        await kit.OkAsync("/group/quit_group", new { groupID = groupId, userID = member.Id }, member.Token);
+        await kit.OkAsync("/group/set_group_info_ex", new { groupID = groupId, groupName = "Renamed" }, owner.Token);
+        await kit.OkAsync("/group/set_group_info_ex", new { groupID = groupId, notification = "Read me" }, owner.Token);
+        await kit.OkAsync("/group/set_group_info_ex", new { groupID = groupId, introduction = "Intro", faceURL = "https://x/y.png" }, owner.Token);
+        await kit.OkAsync("/group/mute_group", new { groupID = groupId }, owner.Token);
+        await kit.OkAsync("/group/cancel_mute_group", new { groupID = groupId }, owner.Token);
+        await kit.OkAsync("/group/set_group_member_info", new { members = new[] { new { groupID = groupId, userID = admin.Id, roleLevel = 20 } } }, owner.Token);
+        await kit.OkAsync("/group/transfer_group", new { groupID = groupId, oldOwnerUserID = owner.Id, newOwnerUserID = admin.Id }, owner.Token);
+        await kit.OkAsync("/group/dismiss_group", new { groupID = groupId }, admin.Token);
+
+        var grains = fixture.Server.Services.GetRequiredService<Orleans.IGrainFactory>();
+        var history = await grains.GetGrain<Parley.Grains.Messaging.IConversationGrain>("sg_" + groupId)
+            .GetHistoryAsync(admin.Id, 1, Parley.Abstractions.Messaging.ReadDirection.Forward, 100);
+        Assert.Equal(0, history.Error);
+        var types = history.Messages
+            .Select(m => OpenImNotifications.FromGroupContent(new Message
+            {
+                ConversationId = m.ConversationId,
+                Seq = (ulong)m.Seq,
+                ServerMsgId = m.ServerMsgId,
+                ClientMsgId = m.ClientMsgId,
+                SenderId = m.SenderId,
+                ServerTime = m.ServerTime,
+                Content = Content.Parser.ParseFrom(m.Content),
+            }))
+            .Select(d => d?.ContentType ?? 0)
+            .ToArray();
+
+        Assert.Equal([1501, 1517, 1509, 1512, 1513, 1516, 1508, 1504, 1520, 1519, 1502, 1514, 1515, 1518, 1507, 1511], types);
     }
 }
