@@ -106,6 +106,11 @@ internal static partial class OpenImRest
             return Args("groupInfo is required");
         }
 
+        if ((NotCaller(Str(info, "ownerUserID"), me, "groupInfo.ownerUserID") ?? NotCaller(Str(info, "creatorUserID"), me, "groupInfo.creatorUserID")) is { } foreign)
+        {
+            return foreign;
+        }
+
         var groupId = Str(info, "groupID");
         groupId = string.IsNullOrEmpty(groupId) ? Guid.NewGuid().ToString("N") : groupId;
         if (!Ids.IsValid(groupId))

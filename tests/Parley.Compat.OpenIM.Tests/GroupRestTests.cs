@@ -246,6 +246,7 @@ public sealed class GroupRestTests(ServerFixture fixture) : IClassFixture<Server
 
         await kit.ErrorAsync("/group/create_group", new { ownerUserID = member.Id, memberUserIDs = Array.Empty<string>(), groupInfo = new { groupName = "x" } }, owner.Token, OpenImErrors.NoPermission);
         await kit.ErrorAsync("/group/create_group", new { ownerUserID = owner.Id, memberUserIDs = Array.Empty<string>() }, owner.Token, OpenImErrors.Args);
+        await kit.ErrorAsync("/group/create_group", new { ownerUserID = owner.Id, groupInfo = new { groupName = "x", creatorUserID = member.Id } }, owner.Token, OpenImErrors.NoPermission);
         await kit.ErrorAsync("/group/create_group", new { ownerUserID = owner.Id, groupInfo = new { groupID = groupId, groupName = "dup" } }, owner.Token, OpenImErrors.GroupIdExisted);
         await kit.ErrorAsync("/group/create_group", new { ownerUserID = owner.Id, groupInfo = new { groupName = "t", groupType = 1 } }, owner.Token, OpenImErrors.GroupTypeNotSupport);
         await kit.ErrorAsync("/group/create_group", new { ownerUserID = owner.Id, groupInfo = new { groupID = "bad id!", groupName = "t" } }, owner.Token, OpenImErrors.Args);
