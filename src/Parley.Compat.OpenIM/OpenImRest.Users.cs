@@ -42,7 +42,7 @@ internal static partial class OpenImRest
         var accounts = context.RequestServices.GetRequiredService<IAccountStore>();
         var users = ids.Count == 0 ? [] : await accounts.GetUsersAsync(ids, context.RequestAborted).ConfigureAwait(false);
         var byId = users.ToDictionary(u => u.UserId, StringComparer.Ordinal);
-        var result = new List<UserInfoJson>(users.Count);
+        var result = new List<UserProfileJson>(users.Count);
         foreach (var id in ids)
         {
             if (!byId.TryGetValue(id, out var user))
@@ -52,10 +52,10 @@ internal static partial class OpenImRest
 
             // Only the caller's own do-not-disturb setting is shown; other users' settings are theirs.
             var recvOpt = id == caller ? await GlobalRecvOptAsync(context, id).ConfigureAwait(false) : RecvOptNormal;
-            result.Add(UserInfoJson.From(user, recvOpt));
+            result.Add(UserProfileJson.From(user, recvOpt));
         }
 
-        return OpenImResponse.Ok(new UsersInfoData(OpenImJson.OrNull<UserInfoJson>(result)));
+        return OpenImResponse.Ok(new UsersInfoData(OpenImJson.OrNull<UserProfileJson>(result)));
     }
 
     /// <summary>

@@ -5,7 +5,7 @@ using Parley.Abstractions.Accounts;
 namespace Parley.Compat.OpenIM.Rest;
 
 /// <summary>OpenIM's <c>sdkws.UserInfo</c> as Go's encoding/json writes it: every field omitempty.</summary>
-internal sealed record UserInfoJson
+internal sealed record UserProfileJson
 {
     [JsonPropertyName("userID")]
     public string? UserId { get; init; }
@@ -31,7 +31,7 @@ internal sealed record UserInfoJson
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public int GlobalRecvMsgOpt { get; init; }
 
-    public static UserInfoJson From(UserRecord user, int globalRecvMsgOpt = 0) => new()
+    public static UserProfileJson From(UserRecord user, int globalRecvMsgOpt = 0) => new()
     {
         UserId = user.UserId,
         Nickname = OpenImJson.OrNull(user.Nickname),
@@ -42,7 +42,7 @@ internal sealed record UserInfoJson
     };
 }
 
-internal sealed record UsersInfoData([property: JsonPropertyName("usersInfo")] IReadOnlyList<UserInfoJson>? UsersInfo);
+internal sealed record UsersInfoData([property: JsonPropertyName("usersInfo")] IReadOnlyList<UserProfileJson>? UsersInfo);
 
 internal sealed record UserIdsRequest([property: JsonPropertyName("userIDs")] List<string?>? UserIds);
 
