@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Google.Protobuf;
+using Microsoft.Extensions.DependencyInjection;
 using Parley.Compat.OpenIM.Wire;
 using Parley.IntegrationTests.Infrastructure;
 using Parley.Protocol.V1;
@@ -74,11 +75,14 @@ public sealed class RestConversationTests(ServerFixture fixture) : IClassFixture
     {
         var (me, myToken) = await Server.RegisterAsync("order");
         var me2 = await Server.ConnectNativeAsync(myToken);
+        var clock = (ShiftableTimeProvider)Server.Services.GetRequiredService<TimeProvider>();
         var peers = new List<string>();
         for (var i = 0; i < 3; i++)
         {
             var (peer, _) = await Server.RegisterAsync("peer" + i);
             peers.Add(peer);
+            // Distinct send times, so "newest first" does not fall back to the id tie-break.
+            clock.Offset += TimeSpan.FromMilliseconds(10);
             await me2.Client.SendTextAsync(peer, "hi");
         }
 
