@@ -182,6 +182,49 @@ public sealed class RestConversationTests(ServerFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task Revoke_msg_after_the_revoke_window_is_refused_with_no_permission()
+    {
+        var chat = await ChatAsync(1);
+        var clock = (ShiftableTimeProvider)Server.Services.GetRequiredService<TimeProvider>();
+        try
+        {
+            clock.Offset += TimeSpan.FromMinutes(3);
+            var response = await Server.PostAsync("/msg/revoke_msg", new { conversationID = chat.ConversationId, seq = 1 }, chat.AliceToken);
+            AssertError(response, 1002);
+            Assert.Contains("window", response.GetProperty("errDlt").GetString(), StringComparison.OrdinalIgnoreCase);
+            Assert.Equal(101, (await ActiveAsync(chat.BobToken)).Conversations[0].LastMsg.ContentType);
+        }
+        finally
+        {
+            await chat.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Sync_calls_refuse_to_answer_for_another_user()
+    {
+        var chat = await ChatAsync(1);
+        try
+        {
+            AssertOk(await Server.PostAsync("/conversation/set_conversations", new { userIDs = new[] { chat.Alice }, conversation = new { conversationID = chat.ConversationId, recvMsgOpt = 2 } }, chat.AliceToken));
+
+            AssertError(await Server.PostAsync("/conversation/get_incremental_conversations", new { userID = chat.Alice, version = 0, versionID = string.Empty }, chat.BobToken), 1002);
+            AssertError(await Server.PostAsync("/conversation/get_not_notify_conversation_ids", new { userID = chat.Alice }, chat.BobToken), 1002);
+            AssertError(await Server.PostAsync("/conversation/get_conversations", new { ownerUserID = chat.Alice, conversationIDs = new[] { chat.ConversationId } }, chat.BobToken), 1002);
+            AssertError(await Server.PostAsync("/conversation/get_not_notify_conversation_ids", new { userID = chat.Alice }, token: null), 1001);
+
+            // Bob's own answer does not contain Alice's mute.
+            var bobs = await Server.PostAsync("/conversation/get_not_notify_conversation_ids", new { userID = chat.Bob }, chat.BobToken);
+            AssertOk(bobs);
+            Assert.False(bobs.GetProperty("data").TryGetProperty("conversationIDs", out _));
+        }
+        finally
+        {
+            await chat.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task Pin_and_mute_round_trip_through_incremental_conversations_and_not_notify_ids()
     {
         var chat = await ChatAsync(1);
