@@ -420,7 +420,7 @@ internal static partial class OpenImRest
         var groupIds = conversations.Where(c => c.GroupID.Length > 0).Select(c => c.GroupID).Distinct(StringComparer.Ordinal).ToList();
         var groups = groupIds.Count == 0 ? [] : await services.GetRequiredService<IGroupStore>().GetGroupsAsync(groupIds, context.RequestAborted).ConfigureAwait(false);
         var groupsById = groups.ToDictionary(g => g.GroupId, StringComparer.Ordinal);
-        var relations = services.GetRequiredService<IRelationStore>();
+        var relations = services.GetService<IRelationStore>();
 
         var result = new List<ConversationMsg>(views.Count);
         for (var i = 0; i < views.Count; i++)
@@ -440,7 +440,7 @@ internal static partial class OpenImRest
                     item.User = new UserInfo { UserID = user.UserId, Nickname = user.Nickname, FaceURL = user.AvatarUrl, Ex = user.Ex, CreateTime = user.CreatedAt };
                 }
 
-                if (await FriendRowAsync(relations, caller, peer, context.RequestAborted).ConfigureAwait(false) is { } friend)
+                if (relations is not null && await FriendRowAsync(relations, caller, peer, context.RequestAborted).ConfigureAwait(false) is { } friend)
                 {
                     item.Friend = new FriendInfoOnly { OwnerUserID = caller, FriendUserID = peer, Remark = friend.Remark, CreateTime = friend.CreatedAt };
                 }

@@ -71,6 +71,29 @@ public sealed class RestConversationTests(ServerFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task Get_active_conversations_carries_the_callers_friend_row_with_its_remark()
+    {
+        var chat = await ChatAsync(1);
+        try
+        {
+            await chat.BobClient.Client.SendFriendRequestAsync(chat.Alice, "hi");
+            await chat.AliceClient.Client.RespondFriendRequestAsync(chat.Bob, accept: true);
+            await chat.BobClient.Client.SetFriendRemarkAsync(chat.Alice, "Ally");
+
+            var friend = (await ActiveAsync(chat.BobToken)).Conversations[0].Friend;
+            Assert.Equal(chat.Bob, friend.OwnerUserID);
+            Assert.Equal(chat.Alice, friend.FriendUserID);
+            Assert.Equal("Ally", friend.Remark);
+            // Alice's row has no remark: each side sees its own.
+            Assert.Equal(string.Empty, (await ActiveAsync(chat.AliceToken)).Conversations[0].Friend.Remark);
+        }
+        finally
+        {
+            await chat.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task Get_active_conversations_puts_pinned_first_then_newest_and_honours_count()
     {
         var (me, myToken) = await Server.RegisterAsync("order");
