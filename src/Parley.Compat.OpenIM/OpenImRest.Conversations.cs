@@ -482,6 +482,8 @@ internal static partial class OpenImRest
         // OpenIM group status: 0 ok, 2 dismissed, 3 muted; groupType 2 is the only type v3 creates.
         Status = group.Dismissed ? 2 : group.MuteAll ? 3 : 0,
         GroupType = 2,
+        // OpenIM: 2 = join directly, 1 = everything needs approval (Parley's approval and invite-only policies).
+        NeedVerification = group.JoinPolicy == GroupJoinPolicy.Free ? 2 : 1,
     };
 
     /// <summary>

@@ -407,6 +407,8 @@ public sealed class RestConversationTests(ServerFixture fixture) : IClassFixture
             Assert.Equal("https://example.com/team.png", item.Group.FaceURL);
             Assert.Equal(owner, item.Group.OwnerUserID);
             Assert.Equal(2u, item.Group.MemberCount);
+            Assert.Equal(2, item.Group.GroupType);
+            Assert.Equal(0, item.Group.Status);
             Assert.Equal(3, item.LastMsg.SessionType);
             Assert.Equal(created.GroupId, item.LastMsg.GroupID);
             Assert.True(response.UnreadCount >= 1);
