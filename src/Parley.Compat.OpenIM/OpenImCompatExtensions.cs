@@ -19,6 +19,7 @@ public static class OpenImCompatServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OpenImOptions>, OpenImOptionsValidator>());
         services.TryAddSingleton<OpenImAdminTokens>();
         services.TryAddSingleton<OpenImWebSocketEndpoint>();
+        services.TryAddSingleton<OpenImRelationNotifier>();
         return services;
     }
 
