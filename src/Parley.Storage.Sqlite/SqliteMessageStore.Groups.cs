@@ -92,16 +92,25 @@ public sealed partial class SqliteMessageStore
                 FROM group_requests WHERE group_id = $group AND state = 0 ORDER BY created_at, user_id;
                 """;
             command.Parameters.AddWithValue("$group", groupId);
-            using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            var requests = new List<GroupRequestRecord>();
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                requests.Add(new GroupRequestRecord(
-                    reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3), reader.GetString(4),
-                    reader.GetInt32(5), reader.GetInt64(6), reader.GetInt64(7), reader.GetString(8)));
-            }
+            return await ReadGroupRequestsAsync(command, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
-            return requests;
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<GroupRequestRecord>> GetUserGroupRequestsAsync(string userId, int limit, CancellationToken cancellationToken = default)
+    {
+        ThrowIfNotReady();
+        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                SELECT group_id, user_id, inviter_id, kind, message, state, created_at, handled_at, handler_id
+                FROM group_requests WHERE user_id = $user ORDER BY state <> 0, created_at DESC, group_id LIMIT $limit;
+                """;
+            command.Parameters.AddWithValue("$user", userId);
+            command.Parameters.AddWithValue("$limit", limit);
+            return await ReadGroupRequestsAsync(command, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -195,6 +204,20 @@ public sealed partial class SqliteMessageStore
         }
 
         return groups;
+    }
+
+    private static async Task<List<GroupRequestRecord>> ReadGroupRequestsAsync(SqliteCommand command, CancellationToken cancellationToken)
+    {
+        using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var requests = new List<GroupRequestRecord>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            requests.Add(new GroupRequestRecord(
+                reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3), reader.GetString(4),
+                reader.GetInt32(5), reader.GetInt64(6), reader.GetInt64(7), reader.GetString(8)));
+        }
+
+        return requests;
     }
 
     private static GroupRecord ReadGroup(SqliteDataReader r, int o) =>

@@ -26,6 +26,44 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
     }
 
     [Fact]
+    public async Task GetUserGroupRequests_EveryStateOfTheUser_PendingFirstThenNewestWithLimit()
+    {
+        GroupRequestRecord Request(string group, string user, int state, long createdAt, int kind = 0, string inviter = "") =>
+            new(group, user, inviter, kind, "msg " + group, state, createdAt, state == 0 ? 0 : createdAt + 5, state == 0 ? "" : "owner");
+
+        var refused = Request("g1", "ann", 2, 100);
+        var pendingOld = Request("g2", "ann", 0, 200);
+        var accepted = Request("g3", "ann", 1, 400);
+        var invitation = Request("g4", "ann", 0, 300, kind: 1, inviter: "bob");
+        await CommitAsync(b => b.GroupRequests.AddRange([refused, pendingOld, accepted, invitation, Request("g1", "ben", 0, 500), Request("g5", "annie", 0, 600)]));
+        var groups = (IGroupStore)Store;
+
+        var all = await groups.GetUserGroupRequestsAsync("ann", 10);
+        Assert.Equal([invitation, pendingOld, accepted, refused], all);
+        Assert.Equal([invitation, pendingOld], await groups.GetUserGroupRequestsAsync("ann", 2));
+        Assert.Empty(await groups.GetUserGroupRequestsAsync("nobody", 10));
+
+        // Asking again replaces the handled row of that group: one row per (group, user), pending again.
+        var again = Request("g1", "ann", 0, 700);
+        await CommitAsync(b => b.GroupRequests.Add(again));
+        Assert.Equal([again, invitation, pendingOld, accepted], await groups.GetUserGroupRequestsAsync("ann", 10));
+        Assert.Single(await groups.GetPendingGroupRequestsAsync("g1"), r => r.UserId == "ann");
+
+        // The read goes through the user index (migration 7), not a scan of every group's requests.
+        using var connection = _database.OpenRaw();
+        using var plan = connection.CreateCommand();
+        plan.CommandText = "EXPLAIN QUERY PLAN SELECT group_id FROM group_requests WHERE user_id = 'ann' ORDER BY state <> 0, created_at DESC, group_id LIMIT 10";
+        using var reader = plan.ExecuteReader();
+        var steps = new List<string>();
+        while (reader.Read())
+        {
+            steps.Add(reader.GetString(3));
+        }
+
+        Assert.Contains(steps, s => s.Contains("ix_group_requests_user", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Operations_AfterDispose_Throw()
     {
         await ((IAsyncDisposable)Store).DisposeAsync();

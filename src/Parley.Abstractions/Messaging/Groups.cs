@@ -97,6 +97,13 @@ public interface IGroupStore
 
     Task<IReadOnlyList<GroupRequestRecord>> GetPendingGroupRequestsAsync(string groupId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The join requests and invitations that would admit <paramref name="userId"/> (the applicant, or the invitee), in
+    /// every state: a handled one keeps its row until the user is named again. Pending first, then newest first; at most
+    /// <paramref name="limit"/>.
+    /// </summary>
+    Task<IReadOnlyList<GroupRequestRecord>> GetUserGroupRequestsAsync(string userId, int limit, CancellationToken cancellationToken = default);
+
     /// <summary>Members whose group fields changed after <paramref name="sinceVersion"/> (0 = every active member).</summary>
     Task<MembersDeltaData> GetMembersDeltaAsync(string conversationId, long sinceVersion, CancellationToken cancellationToken = default);
 

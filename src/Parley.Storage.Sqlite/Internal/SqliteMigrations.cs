@@ -14,6 +14,7 @@ internal static class SqliteMigrations
         (4, V4Directory),
         (5, V5Relations),
         (6, V6PushSettings),
+        (7, V7GroupRequestsByUser),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -307,5 +308,10 @@ internal static class SqliteMigrations
             privacy        INTEGER NOT NULL DEFAULT 0,
             updated_at     INTEGER NOT NULL
         ) WITHOUT ROWID;
+        """;
+
+    // A user's own join requests and invitations across groups (group_requests is keyed by group first).
+    private const string V7GroupRequestsByUser = """
+        CREATE INDEX ix_group_requests_user ON group_requests (user_id, created_at);
         """;
 }
