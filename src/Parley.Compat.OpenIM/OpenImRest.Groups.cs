@@ -26,6 +26,9 @@ internal static partial class OpenImRest
     private const int MaxUsersPerGroupCall = 500;
     private const int MemberPageSize = 500;
 
+    // The applicant's list reads at most this many of the caller's requests (total counts these only).
+    private const int MaxListedGroupRequests = 1000;
+
     static partial void MapGroups(RouteGroupBuilder group)
     {
         Route(group, "/group/create_group", OpenImAuth.User, CreateGroupAsync);
@@ -558,7 +561,7 @@ internal static partial class OpenImRest
             null,
             r.Request.CreatedAt,
             r.Request.HandlerId.Length > 0 ? r.Request.HandlerId : null,
-            0,
+            r.Request.HandledAt,
             null,
             r.Request.InviterId.Length > 0 ? GroupJson.JoinByInvitation : GroupJson.JoinBySearch,
             r.Request.InviterId.Length > 0 ? r.Request.InviterId : null))];
@@ -599,29 +602,28 @@ internal static partial class OpenImRest
             return refused;
         }
 
-        // Parley indexes pending requests by group only, so the caller's own requests are found for the groups named in
-        // groupIDs; without groupIDs the list is empty.
-        var only = StrList(body, "groupIDs").Distinct(StringComparer.Ordinal).Where(Ids.IsValid).Take(MaxIdsPerCall).ToArray();
+        // As OpenIM: every state (handleResult 0, 1, -1), narrowed to groupIDs when given; pending first, then newest.
+        var only = StrList(body, "groupIDs").ToHashSet(StringComparer.Ordinal);
         var page = Page(body);
-        var found = new List<(GroupRecord, GroupRequestData)>();
-        if (only.Length > 0)
-        {
-            foreach (var group in await GroupStore(context).GetGroupsAsync(only, context.RequestAborted).ConfigureAwait(false))
-            {
-                found.AddRange(await OwnRequestsAsync(context, group, me).ConfigureAwait(false));
-            }
-        }
-
-        var json = await GroupRequestsJsonAsync(context, Slice(found, page)).ConfigureAwait(false);
-        return OpenImResponse.Ok(Data(new GroupRequestsData(found.Count, NullIfEmpty(json))));
+        var store = GroupStore(context);
+        var requests = await store.GetUserGroupRequestsAsync(me, MaxListedGroupRequests, context.RequestAborted).ConfigureAwait(false);
+        var matching = requests.Where(r => only.Count == 0 || only.Contains(r.GroupId)).ToList();
+        var slice = Slice(matching, page);
+        var groups = (await store.GetGroupsAsync([.. slice.Select(r => r.GroupId).Distinct(StringComparer.Ordinal)], context.RequestAborted).ConfigureAwait(false))
+            .ToDictionary(g => g.GroupId, StringComparer.Ordinal);
+        var found = slice.Where(r => groups.ContainsKey(r.GroupId)).Select(r => (groups[r.GroupId], RequestData(r))).ToList();
+        var json = await GroupRequestsJsonAsync(context, found).ConfigureAwait(false);
+        return OpenImResponse.Ok(Data(new GroupRequestsData(matching.Count, NullIfEmpty(json))));
     }
 
     private static async Task<List<(GroupRecord, GroupRequestData)>> OwnRequestsAsync(HttpContext context, GroupRecord group, string userId)
     {
         var pending = await GroupStore(context).GetPendingGroupRequestsAsync(group.GroupId, context.RequestAborted).ConfigureAwait(false);
-        return [.. pending.Where(r => r.UserId == userId)
-            .Select(r => (group, new GroupRequestData(r.UserId, r.InviterId, r.Kind, r.Message, r.State, r.CreatedAt, r.HandlerId)))];
+        return [.. pending.Where(r => r.UserId == userId).Select(r => (group, RequestData(r)))];
     }
+
+    private static GroupRequestData RequestData(GroupRequestRecord r) =>
+        new(r.UserId, r.InviterId, r.Kind, r.Message, r.State, r.CreatedAt, r.HandlerId, r.HandledAt);
 
     private static async Task<OpenImResponse> SpecifiedGroupRequestAsync(HttpContext context, JsonElement body, string? caller)
     {

@@ -86,6 +86,17 @@ public sealed class GroupRestTests(ServerFixture fixture) : IClassFixture<Server
         Assert.Equal(strict, Str(mine.GetProperty("groupInfo"), "groupID"));
         var asApplicant = await kit.OkAsync("/group/get_user_req_group_applicationList", new { userID = joiner.Id, groupIDs = new[] { strict }, pagination = new { pageNumber = 1, showNumber = 10 } }, joiner.Token);
         Assert.Single(List(asApplicant, "groupRequests"));
+        Assert.Empty(List(await kit.OkAsync("/group/get_user_req_group_applicationList", new { userID = joiner.Id, groupIDs = new[] { free } }, joiner.Token), "groupRequests"));
+
+        // The official SDK sends no groupIDs: the caller's own requests across groups (the free group's join left none).
+        var sdkPage = new { pageNumber = 1, showNumber = 10 };
+        var mineAll = await kit.OkAsync("/group/get_user_req_group_applicationList", new { userID = joiner.Id, pagination = sdkPage }, joiner.Token);
+        Assert.Equal(1, Int(mineAll, "total"));
+        var pendingMine = Assert.Single(List(mineAll, "groupRequests"));
+        Assert.Equal(strict, Str(pendingMine.GetProperty("groupInfo"), "groupID"));
+        Assert.Equal(joiner.Id, Str(pendingMine.GetProperty("userInfo"), "userID"));
+        Assert.Equal("please", Str(pendingMine, "reqMsg"));
+        Assert.Equal(0, Int(pendingMine, "handleResult"));
 
         var received = await kit.OkAsync("/group/get_recv_group_applicationList", new { fromUserID = owner.Id, pagination = new { pageNumber = 1, showNumber = 10 } }, owner.Token);
         Assert.Equal(2, Int(received, "total"));
@@ -103,6 +114,16 @@ public sealed class GroupRestTests(ServerFixture fixture) : IClassFixture<Server
 
         Assert.Equal(2, Int(await GroupInfoAsync(kit, strict, owner), "memberCount"));
         Assert.Empty(List(await kit.OkAsync("/group/get_recv_group_applicationList", new { fromUserID = owner.Id }, owner.Token), "groupRequests"));
+
+        // As in OpenIM, the applicant's list keeps handled requests with their result.
+        var accepted = Assert.Single(List(await kit.OkAsync("/group/get_user_req_group_applicationList", new { userID = joiner.Id, pagination = sdkPage }, joiner.Token), "groupRequests"));
+        Assert.Equal(1, Int(accepted, "handleResult"));
+        Assert.Equal(owner.Id, Str(accepted, "handleUserID"));
+        Assert.True(accepted.GetProperty("handleTime").GetInt64() >= accepted.GetProperty("reqTime").GetInt64());
+        var rejected = Assert.Single(List(await kit.OkAsync("/group/get_user_req_group_applicationList", new { userID = refused.Id }, refused.Token), "groupRequests"));
+        Assert.Equal(-1, Int(rejected, "handleResult"));
+        Assert.Equal("me too", Str(rejected, "reqMsg"));
+        await kit.ErrorAsync("/group/get_user_req_group_applicationList", new { userID = joiner.Id }, refused.Token, OpenImErrors.NoPermission);
         await kit.ErrorAsync("/group/group_application_response", new { groupID = strict, fromUserID = refused.Id, handleResult = 1 }, owner.Token, OpenImErrors.RecordNotFound);
         await kit.ErrorAsync("/group/get_group_member_list", new { groupID = strict }, refused.Token, OpenImErrors.NotInGroup);
         await kit.ErrorAsync("/group/join_group", new { groupID = free }, joiner.Token, OpenImErrors.Duplicate);

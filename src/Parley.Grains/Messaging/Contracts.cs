@@ -167,7 +167,7 @@ public sealed record MemberData(string UserId, MemberRole Role, string Nickname,
 public sealed record MemberPage(int Error, MemberData[] Members, int Total);
 
 [GenerateSerializer, Immutable, Alias("parley.group-request-data")]
-public sealed record GroupRequestData(string UserId, string InviterId, int Kind, string Message, int State, long CreatedAt, string HandlerId);
+public sealed record GroupRequestData(string UserId, string InviterId, int Kind, string Message, int State, long CreatedAt, string HandlerId, long HandledAt = 0);
 
 [GenerateSerializer, Immutable, Alias("parley.group-requests-page")]
 public sealed record GroupRequestsPage(int Error, GroupRequestData[] Requests);

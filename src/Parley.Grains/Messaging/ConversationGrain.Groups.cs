@@ -90,7 +90,7 @@ public sealed partial class ConversationGrain
         }
 
         var requests = _requests.Values.Where(r => r.State == RequestPending).OrderBy(r => r.CreatedAt)
-            .Select(r => new GroupRequestData(r.UserId, r.InviterId, r.Kind, r.Message, r.State, r.CreatedAt, r.HandlerId))
+            .Select(r => new GroupRequestData(r.UserId, r.InviterId, r.Kind, r.Message, r.State, r.CreatedAt, r.HandlerId, r.HandledAt))
             .ToArray();
         return Task.FromResult(new GroupRequestsPage(0, requests));
     }
