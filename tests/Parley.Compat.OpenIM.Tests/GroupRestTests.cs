@@ -130,6 +130,24 @@ public sealed class GroupRestTests(ServerFixture fixture) : IClassFixture<Server
     }
 
     [Fact]
+    public async Task A_pending_join_request_is_settled_when_an_admin_invites_the_applicant()
+    {
+        var kit = Kit;
+        var users = await kit.UsersAsync("o", "a");
+        var (owner, applicant) = (users[0], users[1]);
+        var strict = await CreateAsync(kit, owner, [], needVerification: 1);
+        await kit.OkAsync("/group/join_group", new { groupID = strict, reqMessage = "please", joinSource = 3 }, applicant.Token);
+        Assert.Equal(0, Int(Assert.Single(List(await kit.OkAsync("/group/get_user_req_group_applicationList", new { userID = applicant.Id }, applicant.Token), "groupRequests")), "handleResult"));
+
+        // Admitted another way than by answering the request: it must not stay pending for the applicant or the owner.
+        await kit.OkAsync("/group/invite_user_to_group", new { groupID = strict, reason = "come in", invitedUserIDs = new[] { applicant.Id } }, owner.Token);
+        Assert.Equal(2, Int(await GroupInfoAsync(kit, strict, owner), "memberCount"));
+        var settled = Assert.Single(List(await kit.OkAsync("/group/get_user_req_group_applicationList", new { userID = applicant.Id }, applicant.Token), "groupRequests"));
+        Assert.Equal(1, Int(settled, "handleResult"));
+        Assert.Empty(List(await kit.OkAsync("/group/get_recv_group_applicationList", new { fromUserID = owner.Id }, owner.Token), "groupRequests"));
+    }
+
+    [Fact]
     public async Task Invite_kick_and_quit_change_members_and_need_the_right_role()
     {
         var kit = Kit;

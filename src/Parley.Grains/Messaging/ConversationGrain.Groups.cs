@@ -600,6 +600,7 @@ public sealed partial class ConversationGrain
     private GroupEffect Admit(string[] userIds, string inviterId, long seq, long now)
     {
         var changes = new List<Func<long, MemberChange>>();
+        var settled = new List<GroupRequestRecord>();
         foreach (var userId in userIds)
         {
             if (_members.TryGetValue(userId, out var member))
@@ -621,13 +622,23 @@ public sealed partial class ConversationGrain
             member.InviterId = inviterId;
             // Everything before the join counts as read, even where the group lets newcomers see it.
             member.ReadSeq = Math.Max(member.ReadSeq, seq - 1);
-            _requests.Remove(userId);
+            if (_requests.Remove(userId, out var pending) && pending.State == RequestPending)
+            {
+                // Admitted another way (invited by an admin, or the group became free to join): the stored request must
+                // not stay pending.
+                settled.Add(pending with { State = RequestAccepted, HandledAt = now, HandlerId = inviterId });
+            }
+
             var m = member;
             changes.Add(version => Snapshot(userId, m, m.VisibleFrom, 0, version) with { ReadSeqFloor = seq - 1 });
         }
 
         RefreshMemberIds();
-        return new GroupEffect(0, null, (batch, version) => batch.MemberChanges.AddRange(changes.Select(f => f(version))), null);
+        return new GroupEffect(0, null, (batch, version) =>
+        {
+            batch.MemberChanges.AddRange(changes.Select(f => f(version)));
+            batch.GroupRequests.AddRange(settled);
+        }, null);
     }
 
     private GroupEffect MemberUpdate(string userId, MemberState member)
