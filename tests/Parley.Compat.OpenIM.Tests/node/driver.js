@@ -1,0 +1,153 @@
+// Drives the unmodified @openim/client-sdk 0.0.14 against a Parley server for Parley.Compat.OpenIM.Tests.
+//
+// Environment: PARLEY_WS (wsAddr), PARLEY_API (apiAddr), OPENIM_USER, OPENIM_TOKEN, OPENIM_PLATFORM (default 5).
+// stdin: one JSON command per line, {"id": "...", "cmd": "...", ...args}. stdout: one line per record, each prefixed
+// with "@@ " (the SDK logs to the console too): {"kind":"event", "event": name, ...} for every SDK callback, and
+// {"kind":"result", "id", "ok", "data" | "error"} for every command.
+'use strict';
+
+const WS = require('ws');
+const readline = require('readline');
+
+// Node has no global WebSocket (before 22): give the SDK one that delivers binary frames as ArrayBuffer, like a browser
+// with binaryType 'arraybuffer'. Every socket is kept so a command can cut the connection as a network drop would.
+const sockets = [];
+class BrowserLikeWebSocket extends WS {
+  constructor(url, protocols) {
+    // One message per event-loop task, as in a browser (the SDK relies on its promise callbacks running in between).
+    super(url, protocols, { allowSynchronousEvents: false });
+    this.binaryType = 'arraybuffer';
+    sockets.push(this);
+  }
+}
+globalThis.WebSocket = BrowserLikeWebSocket;
+
+const { getSDK, CbEvents } = require('@openim/client-sdk');
+
+function emit(record) {
+  process.stdout.write('@@ ' + JSON.stringify(record) + '\n');
+}
+
+// Every REST call the SDK makes, with its HTTP status (diagnostics; and the contract the REST side must serve).
+const fetchBeforeShim = globalThis.fetch;
+globalThis.fetch = async (url, init) => {
+  const response = await fetchBeforeShim(url, init);
+  emit({ kind: 'http', path: new URL(url).pathname, status: response.status });
+  return response;
+};
+if (process.env.OPENIM_REST_SHIM === '1') {
+  require('./rest-shim').install(emit, process.env.OPENIM_USER);
+}
+
+function slim(message) {
+  if (!message || typeof message !== 'object') return message;
+  return {
+    clientMsgID: message.clientMsgID,
+    serverMsgID: message.serverMsgID,
+    sendID: message.sendID,
+    recvID: message.recvID,
+    groupID: message.groupID,
+    seq: message.seq,
+    sessionType: message.sessionType,
+    contentType: message.contentType,
+    status: message.status,
+    sendTime: message.sendTime,
+    text: message.textElem ? message.textElem.content : undefined,
+    content: message.content,
+  };
+}
+
+function simplify(event, data) {
+  if (Array.isArray(data)) {
+    return data.map((item) => (item && item.clientMsgID !== undefined && item.contentType !== undefined ? slim(item) : item));
+  }
+  if (data && data.clientMsgID !== undefined && data.contentType !== undefined) return slim(data);
+  return data;
+}
+
+const OpenIM = getSDK();
+for (const name of Object.values(CbEvents)) {
+  OpenIM.on(name, (payload) => {
+    let data;
+    try {
+      data = simplify(name, payload ? payload.data : undefined);
+      JSON.stringify(data);
+    } catch {
+      data = String(payload && payload.data);
+    }
+    emit({ kind: 'event', event: name, errCode: payload ? payload.errCode : undefined, errMsg: payload ? payload.errMsg : undefined, data });
+  });
+}
+
+const commands = {
+  async login() {
+    return OpenIM.login({
+      userID: process.env.OPENIM_USER,
+      token: process.env.OPENIM_TOKEN,
+      platformID: Number(process.env.OPENIM_PLATFORM || 5),
+      wsAddr: process.env.PARLEY_WS,
+      apiAddr: process.env.PARLEY_API,
+      logLevel: 5,
+    });
+  },
+  async sendText(args) {
+    const created = await OpenIM.createTextMessage(args.text);
+    const sent = await OpenIM.sendMessage({ recvID: args.recvID || '', groupID: args.groupID || '', message: created.data });
+    return slim(sent.data);
+  },
+  async history(args) {
+    const res = await OpenIM.getAdvancedHistoryMessageList({
+      conversationID: args.conversationID,
+      count: args.count || 20,
+      startClientMsgID: args.startClientMsgID || '',
+    });
+    return { isEnd: res.data.isEnd, messageList: res.data.messageList.map(slim) };
+  },
+  async typing(args) {
+    await OpenIM.changeInputStates({ conversationID: args.conversationID, focus: args.focus !== false });
+    return null;
+  },
+  async markRead(args) {
+    await OpenIM.markConversationMessageAsRead(args.conversationID);
+    return null;
+  },
+  // A network drop: close the live socket without telling the SDK (it reconnects by itself).
+  async dropSocket() {
+    const open = sockets.filter((s) => s.readyState === WS.OPEN);
+    open.forEach((s) => s.terminate());
+    return { dropped: open.length };
+  },
+  async logout() {
+    return OpenIM.logout();
+  },
+  async exit() {
+    setTimeout(() => process.exit(0), 10);
+    return null;
+  },
+};
+
+const rl = readline.createInterface({ input: process.stdin });
+rl.on('line', async (line) => {
+  if (!line.trim()) return;
+  let command;
+  try {
+    command = JSON.parse(line);
+  } catch (error) {
+    emit({ kind: 'result', id: null, ok: false, error: 'bad command: ' + error.message });
+    return;
+  }
+  const handler = commands[command.cmd];
+  if (!handler) {
+    emit({ kind: 'result', id: command.id, ok: false, error: 'unknown command ' + command.cmd });
+    return;
+  }
+  try {
+    const data = await handler(command);
+    emit({ kind: 'result', id: command.id, ok: true, data: data === undefined ? null : JSON.parse(JSON.stringify(data)) });
+  } catch (error) {
+    emit({ kind: 'result', id: command.id, ok: false, error: error && (error.errMsg || error.message || JSON.stringify(error)), errCode: error && error.errCode });
+  }
+});
+rl.on('close', () => process.exit(0));
+process.on('unhandledRejection', (reason) => emit({ kind: 'log', level: 'unhandledRejection', message: String(reason && (reason.stack || reason.message || reason)) }));
+emit({ kind: 'ready' });
