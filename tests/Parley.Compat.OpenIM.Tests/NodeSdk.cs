@@ -99,6 +99,7 @@ internal sealed class NodeSdkClient : IAsyncDisposable
     private readonly ConcurrentQueue<JsonElement> _records = new();
     private readonly StringBuilder _stderr = new();
     private int _nextId;
+    private Task? _readers;
 
     private NodeSdkClient(Process process, string userId)
     {
@@ -140,26 +141,64 @@ internal sealed class NodeSdkClient : IAsyncDisposable
         // Until the OpenIM REST endpoints are merged, REST calls the server answers 404 get a minimal empty answer
         // (node/rest-shim.js); each is recorded as a "shim" record (see ShimmedPaths).
         info.Environment["OPENIM_REST_SHIM"] = "1";
+        info.Environment["OPENIM_TICK"] = Environment.GetEnvironmentVariable("OPENIM_TICK") ?? "0";
+        info.Environment["OPENIM_LOG_LEVEL"] = Environment.GetEnvironmentVariable("OPENIM_LOG_LEVEL") ?? "5";
         var process = Process.Start(info) ?? throw new InvalidOperationException("node did not start");
         var client = new NodeSdkClient(process, userId);
-        process.OutputDataReceived += (_, e) => client.OnLine(e.Data);
-        process.ErrorDataReceived += (_, e) =>
-        {
-            lock (client._stderr)
-            {
-                client._stderr.AppendLine(e.Data);
-            }
-        };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        client._readers = Task.WhenAll(
+            Task.Factory.StartNew(() => client.Pump(process.StandardOutput, client.OnLine), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default),
+            Task.Factory.StartNew(() => client.Pump(process.StandardError, client.OnErrorLine), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default));
         await client.WaitAsync(r => Kind(r) == "ready", "the SDK driver started");
         return client;
     }
 
+    // Dedicated threads read the child's output, so a busy thread pool can never stop the draining (a child blocked on
+    // a full pipe would stop its timers and look hung).
+    private void Pump(StreamReader reader, Action<string?> onLine)
+    {
+        try
+        {
+            while (reader.ReadLine() is { } line)
+            {
+                try
+                {
+                    onLine(line);
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    OnErrorLine("harness: " + ex.Message);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+        {
+            // The process ended.
+        }
+    }
+
+    private void OnErrorLine(string? line)
+    {
+        lock (_stderr)
+        {
+            _stderr.AppendLine(line);
+        }
+    }
+
     private void OnLine(string? line)
     {
-        if (line is null || !line.StartsWith("@@ ", StringComparison.Ordinal))
+        if (line is null)
         {
+            return;
+        }
+
+        if (!line.StartsWith("@@ ", StringComparison.Ordinal))
+        {
+            // The SDK's own console output: kept for diagnostics.
+            lock (_stderr)
+            {
+                _stderr.AppendLine(line);
+            }
+
             return;
         }
 
@@ -236,8 +275,8 @@ internal sealed class NodeSdkClient : IAsyncDisposable
             stderr = _stderr.ToString();
         }
 
-        var tail = string.Join("\n", _records.TakeLast(15).Select(r => r.GetRawText().Length > 400 ? r.GetRawText()[..400] : r.GetRawText()));
-        return $" [{UserId}; exited={_process.HasExited}]\nlast records:\n{tail}\nstderr:\n{(stderr.Length > 2000 ? stderr[^2000..] : stderr)}";
+        var tail = string.Join("\n", _records.TakeLast(40).Select(r => r.GetRawText().Length > 400 ? r.GetRawText()[..400] : r.GetRawText()));
+        return $" [{UserId}; exited={_process.HasExited}; records={_records.Count}]\nlast records:\n{tail}\nstderr:\n{(stderr.Length > 6000 ? stderr[^6000..] : stderr)}";
     }
 
     public async ValueTask DisposeAsync()
@@ -260,6 +299,11 @@ internal sealed class NodeSdkClient : IAsyncDisposable
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
+        }
+
+        if (_readers is not null)
+        {
+            await Task.WhenAny(_readers, Task.Delay(TimeSpan.FromSeconds(3)));
         }
 
         _process.Dispose();

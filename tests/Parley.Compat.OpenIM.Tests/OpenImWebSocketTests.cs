@@ -231,6 +231,63 @@ public sealed class OpenImWebSocketTests(ServerFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Reconnect_GapFill_ReturnsTheMissedMessages()
+    {
+        var alice = OpenImUsers.NewId("gapa");
+        var bob = OpenImUsers.NewId("gapb");
+        await OpenImUsers.RegisterAsync(Server, alice, bob);
+        var bobToken = await OpenImUsers.TokenAsync(Server, bob);
+        await using var a = await OpenImWsClient.LoginAsync(Server, alice, await OpenImUsers.TokenAsync(Server, alice));
+        var conversation = OpenImUsers.Direct(alice, bob);
+        long cachedMaxSeq;
+        await using (var b = await OpenImWsClient.LoginAsync(Server, bob, bobToken))
+        {
+            await a.RequestAsync(1003, OpenImUsers.Text(alice, bob, "live"));
+            await Wait.UntilAsync(() => b.Pushed().Count == 1, "bob got the live message");
+            cachedMaxSeq = b.Pushed()[0].Msg.Seq;
+        }
+
+        for (var i = 1; i <= 3; i++)
+        {
+            Assert.Equal(0, (await a.RequestAsync(1003, OpenImUsers.Text(alice, bob, $"missed {i}"))).ErrCode);
+        }
+
+        // What the SDK does on reconnect: 1006 for every conversation, then 1002 from its cached maxSeq + 1.
+        await using var again = await OpenImWsClient.LoginAsync(Server, bob, bobToken);
+        var seqs = await again.RequestAsync(1006, new GetConversationsHasReadAndMaxSeqReq { UserID = bob }, GetConversationsHasReadAndMaxSeqResp.Parser);
+        Assert.Equal(cachedMaxSeq + 3, seqs.Seqs[conversation].MaxSeq);
+        var gap = await again.RequestAsync(1002, new PullMessageBySeqsReq
+        {
+            UserID = bob,
+            SeqRanges = { new SeqRange { ConversationID = conversation, Begin = cachedMaxSeq + 1, End = seqs.Seqs[conversation].MaxSeq, Num = 10 } },
+        }, PullMessageBySeqsResp.Parser);
+        Assert.Equal(["missed 1", "missed 2", "missed 3"], gap.Msgs[conversation].Msgs.Select(OpenImUsers.TextOf));
+        Assert.Equal([cachedMaxSeq + 1, cachedMaxSeq + 2, cachedMaxSeq + 3], gap.Msgs[conversation].Msgs.Select(m => m.Seq));
+        Assert.True(gap.Msgs[conversation].IsEnd);
+        Assert.Empty(again.Pushed());
+    }
+
+    [Fact]
+    public async Task Handshake_ExpiredToken_Is1501()
+    {
+        var user = OpenImUsers.NewId("exp");
+        await OpenImUsers.RegisterAsync(Server, user);
+        var token = await OpenImUsers.TokenAsync(Server, user);
+        var clock = (ShiftableTimeProvider)Server.Services.GetRequiredService<TimeProvider>();
+        clock.Offset = TimeSpan.FromDays(400);
+        try
+        {
+            var (client, handshake) = await OpenImWsClient.ConnectAsync(Server, OpenImWsClient.Query(user, token), user);
+            await using var _ = client;
+            Assert.Equal(1501, handshake.GetProperty("errCode").GetInt32());
+        }
+        finally
+        {
+            clock.Offset = TimeSpan.Zero;
+        }
+    }
+
+    [Fact]
     public async Task SendMsg_Retry_IsDeduplicatedAndTypingIsNotStored()
     {
         var alice = OpenImUsers.NewId("dedup");

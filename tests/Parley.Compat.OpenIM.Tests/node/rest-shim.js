@@ -20,7 +20,8 @@ function install(emit, selfUserID) {
       emit({ kind: 'log', level: 'shim', message: String(error && error.stack) });
       return response;
     }
-    return new Response(JSON.stringify({ errCode: 0, errMsg: '', errDlt: '', data }), { status: 200, headers: { 'content-type': 'application/json' } });
+    const text = JSON.stringify({ errCode: 0, errMsg: '', errDlt: '', data });
+    return { ok: true, status: 200, statusText: 'OK', headers: {}, text: async () => text, json: async () => JSON.parse(text) };
   };
 }
 
