@@ -268,6 +268,66 @@ public sealed class OpenImWebSocketTests(ServerFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Pushes_NativeReadAndRevoke_ReachOpenImAsHasReadReceiptAndRevokeNotifications()
+    {
+        var oim = OpenImUsers.NewId("rr");
+        var native = OpenImUsers.NewId("rn");
+        await OpenImUsers.RegisterAsync(Server, oim, native);
+        await using var a = await OpenImWsClient.LoginAsync(Server, oim, await OpenImUsers.TokenAsync(Server, oim));
+        await using var client = new Parley.Sdk.ParleyClient(new Parley.Sdk.ParleyClientOptions
+        {
+            ServerUri = Server.WebSocketUri,
+            Token = await OpenImUsers.TokenAsync(Server, native, 2),
+            DeviceId = OpenImPlatforms.DeviceId(2),
+            Platform = Parley.Protocol.V1.Platform.Android,
+            LocalState = new Parley.Sdk.InMemoryParleyClientState(),
+        });
+        await client.ConnectAsync();
+        var conversation = OpenImUsers.Direct(oim, native);
+        var first = OpenImUsers.Text(oim, native, "one");
+        await a.RequestAsync(1003, first);
+        await a.RequestAsync(1003, OpenImUsers.Text(oim, native, "two"));
+
+        // The native peer reads both: the OpenIM sender gets HasReadReceipt (2200) naming the read seqs.
+        await client.MarkReadAsync(conversation, 2);
+        await Wait.UntilAsync(() => a.Pushed().Any(p => p.Msg.ContentType == 2200), "the read receipt reached the OpenIM sender");
+        var receipt = a.Pushed().Single(p => p.Msg.ContentType == 2200);
+        Assert.True(receipt.Notification);
+        using (var content = JsonDocument.Parse(receipt.Msg.Content.ToStringUtf8()))
+        using (var detail = JsonDocument.Parse(content.RootElement.GetProperty("detail").GetString()!))
+        {
+            Assert.Equal(native, detail.RootElement.GetProperty("markAsReadUserID").GetString());
+            Assert.Equal(conversation, detail.RootElement.GetProperty("conversationID").GetString());
+            Assert.Equal(2, detail.RootElement.GetProperty("hasReadSeq").GetInt64());
+            Assert.Contains(2, detail.RootElement.GetProperty("seqs").EnumerateArray().Select(e => e.GetInt64()));
+        }
+
+        // The native peer revokes its own message: OpenIM gets the revoke notification (2101) with the RevokeMsgTips detail.
+        var own = await client.SendTextAsync(oim, "oops");
+        await Wait.UntilAsync(() => a.Pushed().Any(p => p.Msg.Seq == (long)own.Seq && p.Msg.ContentType == 101), "the OpenIM user got the message to be revoked");
+        await client.RevokeAsync(conversation, own.Seq);
+        await Wait.UntilAsync(() => a.Pushed().Any(p => p.Msg.ContentType == 2101), "the revoke notification reached the OpenIM user");
+        var revoke = a.Pushed().Single(p => p.Msg.ContentType == 2101);
+        Assert.True(revoke.Notification);
+        using (var content = JsonDocument.Parse(revoke.Msg.Content.ToStringUtf8()))
+        using (var detail = JsonDocument.Parse(content.RootElement.GetProperty("detail").GetString()!))
+        {
+            Assert.Equal(native, detail.RootElement.GetProperty("revokerUserID").GetString());
+            Assert.Equal((long)own.Seq, detail.RootElement.GetProperty("seq").GetInt64());
+            Assert.Equal(conversation, detail.RootElement.GetProperty("conversationID").GetString());
+            Assert.Equal(1, detail.RootElement.GetProperty("sesstionType").GetInt32());
+            Assert.Equal(a.Pushed().Single(p => p.Msg.Seq == (long)own.Seq && p.Msg.ContentType == 101).Msg.ClientMsgID, detail.RootElement.GetProperty("clientMsgID").GetString());
+        }
+
+        // Pulled afterwards, the revoked message reads as revoked (2101) and the revoke marker as a deleted placeholder.
+        var pulled = await a.RequestAsync(1005, new GetSeqMessageReq { UserID = oim, Conversations = { new ConversationSeqs { ConversationID = conversation, Seqs = { (long)own.Seq, (long)own.Seq + 1 } } } }, GetSeqMessageResp.Parser);
+        var revoked = pulled.Msgs[conversation].Msgs.Single(m => m.Seq == (long)own.Seq);
+        Assert.Equal(2101, revoked.ContentType);
+        Assert.Contains("revokerID", revoked.Content.ToStringUtf8(), StringComparison.Ordinal);
+        Assert.Equal(4, pulled.Msgs[conversation].Msgs.Single(m => m.Seq == (long)own.Seq + 1).Status);
+    }
+
+    [Fact]
     public async Task Handshake_ExpiredToken_Is1501()
     {
         var user = OpenImUsers.NewId("exp");
