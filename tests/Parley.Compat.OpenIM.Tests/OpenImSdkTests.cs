@@ -87,6 +87,13 @@ public sealed class OpenImSdkTests(ServerFixture fixture) : IClassFixture<Server
         Assert.Equal(2UL, message.Seq);
         Assert.Equal("from openim", message.Content.Text.Text);
 
+        // The native user reads it: the SDK raises OnRecvC2CReadReceipt for its message.
+        var sentId = message.ClientMsgId;
+        await client.MarkReadAsync(conversation, message.Seq);
+        await Wait.UntilAsync(
+            () => sdk.Events("OnRecvC2CReadReceipt").Any(e => e.GetProperty("data").EnumerateArray().Any(r => r.GetProperty("userID").GetString() == native && r.GetProperty("msgIDList").EnumerateArray().Any(id => id.GetString() == sentId))),
+            "the SDK raised OnRecvC2CReadReceipt for its message" + sdk.Diagnostics());
+
         // Typing both ways: the SDK's changeInputStates reaches the native client; native typing reaches the SDK.
         await sdk.OkAsync("typing", new { conversationID = conversation, focus = true });
         await Wait.UntilAsync(() => recorder.Typing.Any(t => t.UserId == oim && t.Typing), "the native client saw the OpenIM user typing");
