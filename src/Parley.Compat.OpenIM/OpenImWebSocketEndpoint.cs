@@ -47,7 +47,8 @@ internal sealed class OpenImWebSocketEndpoint(
         store,
         services.GetService(typeof(OpenImRelationNotifier)) as OpenImRelationNotifier,
         time,
-        logger);
+        logger,
+        gatewayOptions.Value.TypingPerSecond);
 
     public void Map(IEndpointRouteBuilder endpoints, OpenImOptions options)
     {

@@ -328,6 +328,54 @@ public sealed class OpenImWebSocketTests(ServerFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task SendMsg_ToGroup_ReachesMembersAndRefusesOutsiders()
+    {
+        var oim = OpenImUsers.NewId("ga");
+        var native = OpenImUsers.NewId("gn");
+        var outsider = OpenImUsers.NewId("go");
+        await OpenImUsers.RegisterAsync(Server, oim, native, outsider);
+        await using var a = await OpenImWsClient.LoginAsync(Server, oim, await OpenImUsers.TokenAsync(Server, oim));
+        await using var o = await OpenImWsClient.LoginAsync(Server, outsider, await OpenImUsers.TokenAsync(Server, outsider));
+        await using var client = new Parley.Sdk.ParleyClient(new Parley.Sdk.ParleyClientOptions
+        {
+            ServerUri = Server.WebSocketUri,
+            Token = await OpenImUsers.TokenAsync(Server, native, 2),
+            DeviceId = OpenImPlatforms.DeviceId(2),
+            Platform = Parley.Protocol.V1.Platform.Android,
+            LocalState = new Parley.Sdk.InMemoryParleyClientState(),
+        });
+        var recorder = new Recorder(client);
+        await client.ConnectAsync();
+        var group = await client.CreateGroupAsync("g", [oim]);
+
+        var msg = OpenImUsers.Text(oim, string.Empty, "hello group");
+        msg.SessionType = 3;
+        msg.GroupID = group.GroupId;
+        Assert.Equal(0, (await a.RequestAsync(1003, msg)).ErrCode);
+
+        await recorder.WaitForMessagesAsync(group.ConversationId, 1);
+        Assert.Contains(recorder.MessagesIn(group.ConversationId), m => m.SenderId == oim && m.Content.Text?.Text == "hello group");
+        await Wait.UntilAsync(() => a.Pushed().Any(p => p.Msg.ClientMsgID == msg.ClientMsgID), "the sender got its echo");
+        var echo = a.Pushed().Single(p => p.Msg.ClientMsgID == msg.ClientMsgID);
+        Assert.Equal(group.ConversationId, echo.ConversationId);
+        Assert.Equal(3, echo.Msg.SessionType);
+        Assert.Equal(group.GroupId, echo.Msg.GroupID);
+        Assert.True(echo.Msg.Seq > 0);
+        var seqs = await a.RequestAsync(1006, new GetConversationsHasReadAndMaxSeqReq { UserID = oim }, GetConversationsHasReadAndMaxSeqResp.Parser);
+        Assert.Equal(echo.Msg.Seq, seqs.Seqs[group.ConversationId].MaxSeq);
+        var history = await a.RequestAsync(1005, new GetSeqMessageReq { UserID = oim, Conversations = { new ConversationSeqs { ConversationID = group.ConversationId, Seqs = { Enumerable.Range(1, (int)echo.Msg.Seq).Select(i => (long)i) } } } }, GetSeqMessageResp.Parser);
+        Assert.Equal(echo.Msg.Seq, history.Msgs[group.ConversationId].Msgs.Count);
+        Assert.Equal("hello group", OpenImUsers.TextOf(history.Msgs[group.ConversationId].Msgs.Single(m => m.Seq == echo.Msg.Seq)));
+
+        var intruder = OpenImUsers.Text(outsider, string.Empty, "let me in");
+        intruder.SessionType = 3;
+        intruder.GroupID = group.GroupId;
+        Assert.Equal(1203, (await o.RequestAsync(1003, intruder)).ErrCode);
+        var stolen = await o.RequestAsync(1005, new GetSeqMessageReq { UserID = outsider, Conversations = { new ConversationSeqs { ConversationID = group.ConversationId, Seqs = { echo.Msg.Seq } } } }, GetSeqMessageResp.Parser);
+        Assert.Empty(stolen.Msgs[group.ConversationId].Msgs);
+    }
+
+    [Fact]
     public async Task Handshake_ExpiredToken_Is1501()
     {
         var user = OpenImUsers.NewId("exp");

@@ -15,4 +15,5 @@ internal sealed record OpenImServices(
     IMessageStore Store,
     OpenImRelationNotifier? RelationNotifier,
     TimeProvider Time,
-    ILogger Logger);
+    ILogger Logger,
+    int TypingPerSecond);

@@ -143,7 +143,10 @@ internal sealed partial class OpenImSession
         Remember(ack.ConversationId, (long)ack.Seq, data.ClientMsgID);
         var push = new PushMessages();
         Add(push.Msgs, ack.ConversationId, echo);
-        await Connection.WriteWireAsync(OpenImEnvelope.Response(OpenImReq.PushMsg, string.Empty, OperationId, 0, string.Empty, push), false).ConfigureAwait(false);
+
+        // With the send's operationID, as OpenIM's push carries it: the SDK then only files the seq into the message it
+        // already shows instead of announcing its own message as a new one.
+        await Connection.WriteWireAsync(OpenImEnvelope.Response(OpenImReq.PushMsg, string.Empty, request.OperationId, 0, string.Empty, push), false).ConfigureAwait(false);
     }
 
     private async Task TypingAsync(OpenImRequest request, MsgData data, string conversationId)
@@ -168,6 +171,13 @@ internal sealed partial class OpenImSession
             return;
         }
 
+        if (!AllowTyping())
+        {
+            // Over the native per-connection typing limit: answered, not forwarded (typing is best effort).
+            await ReplyAsync(request, new SendMsgResp { ClientMsgID = data.ClientMsgID, SendTime = _services.Time.GetUtcNow().ToUnixTimeMilliseconds() }).ConfigureAwait(false);
+            return;
+        }
+
         var result = await _services.Handler.HandleAsync(Connection, new ClientFrame
         {
             RequestId = 1,
@@ -182,6 +192,21 @@ internal sealed partial class OpenImSession
 
         // Typing is not stored: no seq, no server message id.
         await ReplyAsync(request, new SendMsgResp { ClientMsgID = data.ClientMsgID, SendTime = _services.Time.GetUtcNow().ToUnixTimeMilliseconds() }).ConfigureAwait(false);
+    }
+
+    private bool AllowTyping()
+    {
+        var now = Environment.TickCount64;
+        lock (_lock)
+        {
+            if (now - _typingWindowStart >= 1000)
+            {
+                _typingWindowStart = now;
+                _typingCount = 0;
+            }
+
+            return ++_typingCount <= _services.TypingPerSecond;
+        }
     }
 
     private async Task<GetConversationsHasReadAndMaxSeqResp> GetConvMaxReadSeqAsync(GetConversationsHasReadAndMaxSeqReq request)

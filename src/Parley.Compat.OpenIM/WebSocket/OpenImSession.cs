@@ -25,6 +25,8 @@ internal sealed partial class OpenImSession : IWireAdapter
     private readonly Dictionary<string, long> _peerReadSeqs = new(StringComparer.Ordinal);
     private readonly RelationCursor _relationCursor = new();
     private Task _relationChain = Task.CompletedTask;
+    private long _typingWindowStart;
+    private int _typingCount;
     private ClientConnection? _connection;
 
     public OpenImSession(OpenImServices services, string userId, int platformId, string operationId)
