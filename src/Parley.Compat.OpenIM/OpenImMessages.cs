@@ -26,6 +26,7 @@ internal static class OpenImMessages
     public const int Custom = 110;
     public const int Revoked = 111;
     public const int Typing = 113;
+    public const int RevokeNotification = 2101;
 
     /// <summary>OpenIM's marker in <c>atUserIDList</c> for "@everyone".</summary>
     public const string AtAllTag = "AtAllTag";
@@ -88,8 +89,26 @@ internal static class OpenImMessages
 
         if (message.Revoked || message.Content is null)
         {
-            data.ContentType = Revoked;
-            data.Content = Utf8("{}");
+            // OpenIM shows a revoked message in place as a revoke notification (2101) whose detail describes the revoke.
+            data.ContentType = RevokeNotification;
+            data.Content = Json(new Dictionary<string, string>
+            {
+                ["detail"] = JsonSerializer.Serialize(new Dictionary<string, object>
+                {
+                    ["revokerID"] = message.SenderId,
+                    ["revokerRole"] = 0,
+                    ["clientMsgID"] = message.ClientMsgId,
+                    ["revokerNickname"] = string.Empty,
+                    ["revokeTime"] = message.ServerTime,
+                    ["sourceMessageSendTime"] = message.ServerTime,
+                    ["sourceMessageSendID"] = message.SenderId,
+                    ["sourceMessageSenderNickname"] = string.Empty,
+                    ["sessionType"] = data.SessionType,
+                    ["seq"] = (long)message.Seq,
+                    ["ex"] = string.Empty,
+                    ["isAdminRevoke"] = false,
+                }),
+            });
             return data;
         }
 

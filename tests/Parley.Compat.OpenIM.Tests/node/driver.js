@@ -1,0 +1,195 @@
+// Drives the unmodified @openim/client-sdk 0.0.14 against a Parley server for Parley.Compat.OpenIM.Tests.
+//
+// Environment: PARLEY_WS (wsAddr), PARLEY_API (apiAddr), OPENIM_USER, OPENIM_TOKEN, OPENIM_PLATFORM (default 5).
+// stdin: one JSON command per line, {"id": "...", "cmd": "...", ...args}. stdout: one line per record, each prefixed
+// with "@@ " (the SDK logs to the console too): {"kind":"event", "event": name, ...} for every SDK callback, and
+// {"kind":"result", "id", "ok", "data" | "error"} for every command.
+'use strict';
+
+const WS = require('ws');
+const readline = require('readline');
+
+// Node has no global WebSocket (before 22): give the SDK one that delivers binary frames as ArrayBuffer, like a browser
+// with binaryType 'arraybuffer'. Every socket is kept so a command can cut the connection as a network drop would.
+const sockets = [];
+class BrowserLikeWebSocket extends WS {
+  constructor(url, protocols) {
+    // One message per event-loop task, as in a browser (the SDK relies on its promise callbacks running in between).
+    super(url, protocols, process.env.OPENIM_SYNC_EVENTS === '1' ? {} : { allowSynchronousEvents: false });
+    this.binaryType = 'arraybuffer';
+    sockets.push(this);
+  }
+}
+globalThis.WebSocket = BrowserLikeWebSocket;
+
+const { getSDK, CbEvents } = require('@openim/client-sdk');
+
+function emit(record) {
+  process.stdout.write('@@ ' + JSON.stringify(record) + '\n');
+}
+
+// Node 20's built-in fetch (undici) stopped every later timer of this process when it talked to Kestrel (the SDK's
+// 5 s reconnect and 10 s heartbeat never fired). The SDK only needs POST with a JSON or protobuf body and res.ok /
+// res.json(), so a small fetch over node:http (no keep-alive) stands in, as a browser's fetch would.
+if (process.env.OPENIM_FETCH !== 'undici') {
+  const http = require('http');
+  globalThis.fetch = (url, init = {}) => new Promise((resolve, reject) => {
+    const body = init.body === undefined ? undefined : (typeof init.body === 'string' ? Buffer.from(init.body) : Buffer.from(init.body));
+    const headers = Object.assign({}, init.headers || {});
+    if (body) headers['content-length'] = String(body.length);
+    const request = http.request(url, { method: init.method || 'GET', headers, agent: false }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const buffer = Buffer.concat(chunks);
+        const status = res.statusCode || 0;
+        resolve({
+          ok: status >= 200 && status < 300,
+          status,
+          statusText: res.statusMessage || '',
+          headers: res.headers,
+          text: async () => buffer.toString('utf8'),
+          json: async () => JSON.parse(buffer.toString('utf8')),
+          arrayBuffer: async () => buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.length),
+        });
+      });
+      res.on('error', reject);
+    });
+    request.on('error', reject);
+    if (body) request.write(body);
+    request.end();
+  });
+}
+
+// Every REST call the SDK makes, with its HTTP status (diagnostics; and the contract the REST side must serve).
+const fetchBeforeShim = globalThis.fetch;
+globalThis.fetch = async (url, init) => {
+  const response = await fetchBeforeShim(url, init);
+  emit({ kind: 'http', path: new URL(url).pathname, status: response.status });
+  return response;
+};
+if (process.env.OPENIM_REST_SHIM === '1') {
+  require('./rest-shim').install(emit, process.env.OPENIM_USER);
+}
+
+function slim(message) {
+  if (!message || typeof message !== 'object') return message;
+  return {
+    clientMsgID: message.clientMsgID,
+    serverMsgID: message.serverMsgID,
+    sendID: message.sendID,
+    recvID: message.recvID,
+    groupID: message.groupID,
+    seq: message.seq,
+    sessionType: message.sessionType,
+    contentType: message.contentType,
+    status: message.status,
+    sendTime: message.sendTime,
+    text: message.textElem ? message.textElem.content : undefined,
+    content: message.content,
+  };
+}
+
+function simplify(event, data) {
+  if (Array.isArray(data)) {
+    return data.map((item) => (item && item.clientMsgID !== undefined && item.contentType !== undefined ? slim(item) : item));
+  }
+  if (data && data.clientMsgID !== undefined && data.contentType !== undefined) return slim(data);
+  return data;
+}
+
+const OpenIM = getSDK();
+for (const name of Object.values(CbEvents)) {
+  OpenIM.on(name, (payload) => {
+    let data;
+    try {
+      data = simplify(name, payload ? payload.data : undefined);
+      JSON.stringify(data);
+    } catch {
+      data = String(payload && payload.data);
+    }
+    emit({ kind: 'event', event: name, errCode: payload ? payload.errCode : undefined, errMsg: payload ? payload.errMsg : undefined, data });
+  });
+}
+
+const commands = {
+  async login() {
+    return OpenIM.login({
+      userID: process.env.OPENIM_USER,
+      token: process.env.OPENIM_TOKEN,
+      platformID: Number(process.env.OPENIM_PLATFORM || 5),
+      wsAddr: process.env.PARLEY_WS,
+      apiAddr: process.env.PARLEY_API,
+      logLevel: Number(process.env.OPENIM_LOG_LEVEL || 5),
+    });
+  },
+  async sendText(args) {
+    const created = await OpenIM.createTextMessage(args.text);
+    const sent = await OpenIM.sendMessage({ recvID: args.recvID || '', groupID: args.groupID || '', message: created.data });
+    return slim(sent.data);
+  },
+  async history(args) {
+    const res = await OpenIM.getAdvancedHistoryMessageList({
+      conversationID: args.conversationID,
+      count: args.count || 20,
+      startClientMsgID: args.startClientMsgID || '',
+    });
+    return { isEnd: res.data.isEnd, messageList: res.data.messageList.map(slim) };
+  },
+  async typing(args) {
+    await OpenIM.changeInputStates({ conversationID: args.conversationID, focus: args.focus !== false });
+    return null;
+  },
+  async markRead(args) {
+    await OpenIM.markConversationMessageAsRead(args.conversationID);
+    return null;
+  },
+  // A network drop: close the live socket without telling the SDK (it reconnects by itself).
+  async dropSocket() {
+    const open = sockets.filter((s) => s.readyState === WS.OPEN);
+    const hasOnclose = open.map((s) => typeof s.onclose);
+    open.forEach((s) => s.terminate());
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const manager = OpenIM.wsManager;
+    emit({ kind: 'log', level: 'drop', message: JSON.stringify({ hasOnclose, states: open.map((s) => s.readyState), attempts: manager && manager.reconnectAttempts, max: manager && String(manager.maxReconnectAttempts), ns: manager && manager.platformNamespace, same: manager && manager.ws === open[0] }) });
+    setTimeout(() => emit({ kind: 'log', level: 'drop+6s', message: JSON.stringify({ attempts: manager && manager.reconnectAttempts, sockets: sockets.map((s) => s.readyState), connectState: OpenIM.connectState }) }), 6000);
+    return { dropped: open.length, processing: manager ? manager.isProcessingMessage : null, shouldReconnect: manager ? manager.shouldReconnect : null };
+  },
+  async logout() {
+    return OpenIM.logout();
+  },
+  async exit() {
+    setTimeout(() => process.exit(0), 10);
+    return null;
+  },
+};
+
+const rl = readline.createInterface({ input: process.stdin });
+rl.on('line', async (line) => {
+  if (!line.trim()) return;
+  let command;
+  try {
+    command = JSON.parse(line);
+  } catch (error) {
+    emit({ kind: 'result', id: null, ok: false, error: 'bad command: ' + error.message });
+    return;
+  }
+  const handler = commands[command.cmd];
+  if (!handler) {
+    emit({ kind: 'result', id: command.id, ok: false, error: 'unknown command ' + command.cmd });
+    return;
+  }
+  try {
+    const data = await handler(command);
+    emit({ kind: 'result', id: command.id, ok: true, data: data === undefined ? null : JSON.parse(JSON.stringify(data)) });
+  } catch (error) {
+    emit({ kind: 'result', id: command.id, ok: false, error: error && (error.errMsg || error.message || JSON.stringify(error)), errCode: error && error.errCode });
+  }
+});
+rl.on('close', () => process.exit(0));
+process.on('unhandledRejection', (reason) => emit({ kind: 'log', level: 'unhandledRejection', message: String(reason && (reason.stack || reason.message || reason)) }));
+emit({ kind: 'ready', env: Object.keys(process.env).filter((k) => /NODE|UV|TIME|TZ|OPENIM/.test(k)) });
+setTimeout(() => emit({ kind: 'log', level: 'timer', message: '1500ms timer fired' }), 1500);
+if (process.env.OPENIM_TICK === '1') {
+  setInterval(() => emit({ kind: 'tick', t: Date.now() % 1000000 }), 1000);
+}
