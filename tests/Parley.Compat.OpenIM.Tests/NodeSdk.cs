@@ -138,9 +138,6 @@ internal sealed class NodeSdkClient : IAsyncDisposable
         info.Environment["OPENIM_TOKEN"] = token;
         info.Environment["OPENIM_PLATFORM"] = platformId.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-        // Until the OpenIM REST endpoints are merged, REST calls the server answers 404 get a minimal empty answer
-        // (node/rest-shim.js); each is recorded as a "shim" record (see ShimmedPaths).
-        info.Environment["OPENIM_REST_SHIM"] = "1";
         info.Environment["OPENIM_TICK"] = Environment.GetEnvironmentVariable("OPENIM_TICK") ?? "0";
         info.Environment["OPENIM_LOG_LEVEL"] = Environment.GetEnvironmentVariable("OPENIM_LOG_LEVEL") ?? "5";
         var process = Process.Start(info) ?? throw new InvalidOperationException("node did not start");
@@ -215,9 +212,9 @@ internal sealed class NodeSdkClient : IAsyncDisposable
 
     private static string? Kind(JsonElement r) => r.TryGetProperty("kind", out var k) ? k.GetString() : null;
 
-    /// <summary>REST paths the temporary shim answered because the server had no such endpoint (yet).</summary>
-    public IReadOnlyList<string> ShimmedPaths() =>
-        [.. _records.Where(r => Kind(r) == "shim").Select(r => r.GetProperty("path").GetString()!).Distinct()];
+    /// <summary>REST paths the SDK called that the server does not serve (HTTP status other than 200).</summary>
+    public IReadOnlyList<string> MissingEndpoints() =>
+        [.. _records.Where(r => Kind(r) == "http" && r.GetProperty("status").GetInt32() != 200).Select(r => r.GetProperty("path").GetString()!).Distinct()];
 
     public IEnumerable<JsonElement> Events(string name) =>
         _records.Where(r => Kind(r) == "event" && r.GetProperty("event").GetString() == name);
@@ -262,7 +259,9 @@ internal sealed class NodeSdkClient : IAsyncDisposable
     {
         await OkAsync("login");
         await WaitEventAsync(CbConnectSuccess, $"{UserId} connected");
-        await WaitAsync(r => Kind(r) == "event" && r.GetProperty("event").GetString() is "OnSyncServerFinish" or "OnSyncServerFailed", $"{UserId} finished its login sync");
+        var sync = await WaitAsync(r => Kind(r) == "event" && r.GetProperty("event").GetString() is "OnSyncServerFinish" or "OnSyncServerFailed", $"{UserId} finished its login sync");
+        Assert.True(sync.GetProperty("event").GetString() == "OnSyncServerFinish", $"The SDK's login sync failed.{Diagnostics()}");
+        Assert.True(MissingEndpoints().Count == 0, $"The SDK called endpoints the server does not serve: {string.Join(", ", MissingEndpoints())}");
     }
 
     public const string CbConnectSuccess = "OnConnectSuccess";

@@ -62,15 +62,12 @@ if (process.env.OPENIM_FETCH !== 'undici') {
 }
 
 // Every REST call the SDK makes, with its HTTP status (diagnostics; and the contract the REST side must serve).
-const fetchBeforeShim = globalThis.fetch;
+const innerFetch = globalThis.fetch;
 globalThis.fetch = async (url, init) => {
-  const response = await fetchBeforeShim(url, init);
+  const response = await innerFetch(url, init);
   emit({ kind: 'http', path: new URL(url).pathname, status: response.status });
   return response;
 };
-if (process.env.OPENIM_REST_SHIM === '1') {
-  require('./rest-shim').install(emit, process.env.OPENIM_USER);
-}
 
 function slim(message) {
   if (!message || typeof message !== 'object') return message;
@@ -157,6 +154,12 @@ const commands = {
   },
   async logout() {
     return OpenIM.logout();
+  },
+  // Any SDK method by name: {"cmd":"call","method":"getFriendList","params":{...}} → the method's res.data.
+  async call(args) {
+    if (typeof OpenIM[args.method] !== 'function') throw new Error('the SDK has no method ' + args.method);
+    const res = args.params === undefined ? await OpenIM[args.method]() : await OpenIM[args.method](args.params);
+    return res ? res.data : null;
   },
   async exit() {
     setTimeout(() => process.exit(0), 10);
