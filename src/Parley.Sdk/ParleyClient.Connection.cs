@@ -208,10 +208,15 @@ public sealed partial class ParleyClient
 
         try
         {
+            long? pingSentAt = null;
             while (true)
             {
                 await Task.Delay(interval, _time, cancellationToken).ConfigureAwait(false);
-                if (session.SinceLastReceived >= interval * 2)
+
+                // Dead only when a ping went unanswered for an interval and nothing arrived for two: a late timer on a
+                // busy machine must not end a session that never got the chance to prove it is alive.
+                if (pingSentAt is { } sent && !session.ReceivedSince(sent) && _time.GetElapsedTime(sent) >= interval
+                    && session.SinceLastReceived >= interval * 2)
                 {
                     session.HeartbeatExpired = true;
                     session.Socket.Abort();
@@ -220,6 +225,7 @@ public sealed partial class ParleyClient
 
                 // The Pong is matched by nobody; any inbound frame proves liveness.
                 var ping = new ClientFrame { RequestId = NextRequestId(), Ping = new Ping { ClientTime = _time.GetUtcNow().ToUnixTimeMilliseconds() } };
+                pingSentAt = _time.GetTimestamp();
                 await session.SendAsync(ping, cancellationToken).ConfigureAwait(false);
             }
         }

@@ -53,6 +53,9 @@ internal sealed class Session : IDisposable
 
     public void MarkReceived() => Volatile.Write(ref _lastReceived, _time.GetTimestamp());
 
+    /// <summary>True when a frame arrived at or after <paramref name="timestamp"/> (a <see cref="TimeProvider"/> timestamp).</summary>
+    public bool ReceivedSince(long timestamp) => Volatile.Read(ref _lastReceived) >= timestamp;
+
     public async Task SendAsync(ClientFrame frame, CancellationToken ct)
     {
         var bytes = FrameCodec.Encode(frame);
