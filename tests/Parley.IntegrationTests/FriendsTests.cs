@@ -412,7 +412,21 @@ public sealed class FriendsOnlyPolicyTests(FriendsOnlyServerFixture fixture) : I
         Assert.DoesNotContain(acked, a => a.StartedAfterDelete);
         Assert.True(Volatile.Read(ref refusedAfter) >= 20);
         var conversation = Parley.Protocol.Ids.DirectConversationId(alice, bob);
-        var history = await bobClient.GetHistoryAsync(conversation, 1, Direction.Forward, 200);
-        Assert.Equal(acked.Select(a => a.Seq).Order(), history.Messages.Select(m => m.Seq));
+        // Page through: on a busy machine more than one page of messages can be acked before the delete returns.
+        var stored = new List<ulong>();
+        var from = 1ul;
+        while (true)
+        {
+            var page = await bobClient.GetHistoryAsync(conversation, from, Direction.Forward, 200);
+            stored.AddRange(page.Messages.Select(m => m.Seq));
+            if (!page.HasMore || page.Messages.Count == 0)
+            {
+                break;
+            }
+
+            from = page.Messages[^1].Seq + 1;
+        }
+
+        Assert.Equal(acked.Select(a => a.Seq).Order(), stored);
     }
 }
