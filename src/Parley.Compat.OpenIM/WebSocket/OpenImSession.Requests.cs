@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Google.Protobuf;
-using Parley.Compat.OpenIM.Wire;
 using Parley.Abstractions.Messaging;
+using Parley.Compat.OpenIM.Wire;
 using Parley.Gateway.Connections;
 using Parley.Grains.Internal;
 using Parley.Grains.Messaging;
