@@ -376,6 +376,33 @@ public sealed class OpenImWebSocketTests(ServerFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Pushes_FriendRequestFromNativeUser_ReachesOpenImAsFriendNotification()
+    {
+        var oim = OpenImUsers.NewId("fa");
+        var native = OpenImUsers.NewId("fn");
+        await OpenImUsers.RegisterAsync(Server, oim, native);
+        await using var a = await OpenImWsClient.LoginAsync(Server, oim, await OpenImUsers.TokenAsync(Server, oim));
+        await using var client = new Parley.Sdk.ParleyClient(new Parley.Sdk.ParleyClientOptions
+        {
+            ServerUri = Server.WebSocketUri,
+            Token = await OpenImUsers.TokenAsync(Server, native, 2),
+            DeviceId = OpenImPlatforms.DeviceId(2),
+            Platform = Parley.Protocol.V1.Platform.Android,
+            LocalState = new Parley.Sdk.InMemoryParleyClientState(),
+        });
+        await client.ConnectAsync();
+
+        await client.SendFriendRequestAsync(oim, "hi");
+
+        // The wiring: the relation change behind the RelationsChangedEvent reaches the OpenIM connection as a friend
+        // notification (OpenImRelationNotifier decides which one; on a fresh connection it currently sends 1209).
+        await Wait.UntilAsync(() => a.Pushed().Any(p => p.Notification && p.Msg.ContentType is >= 1201 and <= 1209), "the OpenIM user got a friend notification");
+        var notification = a.Pushed().First(p => p.Msg.ContentType is >= 1201 and <= 1209);
+        using var content = JsonDocument.Parse(notification.Msg.Content.ToStringUtf8());
+        Assert.True(content.RootElement.TryGetProperty("detail", out _));
+    }
+
+    [Fact]
     public async Task Handshake_ExpiredToken_Is1501()
     {
         var user = OpenImUsers.NewId("exp");
