@@ -432,9 +432,17 @@ public sealed class OpenImWebSocketTests(ServerFixture fixture) : IClassFixture<
         await using var b = await OpenImWsClient.LoginAsync(Server, bob, await OpenImUsers.TokenAsync(Server, bob));
         var msg = OpenImUsers.Text(alice, bob, "once");
 
+        msg.SenderNickname = "Alice A.";
+        msg.SenderFaceURL = "https://example.invalid/a.png";
         var first = await a.RequestAsync(1003, msg, SendMsgResp.Parser);
         var retry = await a.RequestAsync(1003, msg, SendMsgResp.Parser);
         Assert.Equal(first.ServerMsgID, retry.ServerMsgID);
+
+        // The sender's nickname and face travel with its messages (remembered from its own MsgData).
+        await Wait.UntilAsync(() => b.Pushed().Any(p => p.Msg.ClientMsgID == msg.ClientMsgID), "bob got the message");
+        Assert.Equal("Alice A.", b.Pushed().First(p => p.Msg.ClientMsgID == msg.ClientMsgID).Msg.SenderNickname);
+        var pulled = await b.RequestAsync(1005, new GetSeqMessageReq { UserID = bob, Conversations = { new ConversationSeqs { ConversationID = OpenImUsers.Direct(alice, bob), Seqs = { 1 } } } }, GetSeqMessageResp.Parser);
+        Assert.Equal("https://example.invalid/a.png", pulled.Msgs[OpenImUsers.Direct(alice, bob)].Msgs.Single().SenderFaceURL);
 
         var typing = OpenImUsers.Text(alice, bob, "x");
         typing.ContentType = 113;
