@@ -103,6 +103,27 @@ public sealed class OpenImWebSocketTests(ServerFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Handshake_OnTheDedicatedWsPort_IsAcceptedOnAnyPath()
+    {
+        var port = TestServer.FreePort();
+        await using var server = await OpenImTestServer.StartAsync(
+            new Dictionary<string, string?> { ["Parley:OpenIM:ApiPort"] = "0", ["Parley:OpenIM:WsPort"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            apiPort: port);
+        var user = OpenImUsers.NewId("port");
+        await OpenImUsers.RegisterAsync(server, user);
+        var token = await OpenImUsers.TokenAsync(server, user);
+
+        using var socket = new ClientWebSocket();
+        await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/any/path?{OpenImWsClient.Query(user, token)}"), CancellationToken.None);
+        var buffer = new byte[1024];
+        var result = await socket.ReceiveAsync(buffer, CancellationToken.None);
+
+        Assert.Equal(WebSocketMessageType.Text, result.MessageType);
+        using var handshake = JsonDocument.Parse(buffer.AsMemory(0, result.Count));
+        Assert.Equal(0, handshake.RootElement.GetProperty("errCode").GetInt32());
+    }
+
+    [Fact]
     public async Task Handshake_VForm_IsAccepted()
     {
         var user = OpenImUsers.NewId("hsv");
