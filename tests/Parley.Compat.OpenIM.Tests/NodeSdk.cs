@@ -139,8 +139,9 @@ internal sealed class NodeSdkClient : IAsyncDisposable
         info.Environment["OPENIM_PLATFORM"] = platformId.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
         // Until the OpenIM REST endpoints are merged, REST calls the server answers 404 get a minimal empty answer
-        // (node/rest-shim.js); each is recorded as a "shim" record (see ShimmedPaths).
-        info.Environment["OPENIM_REST_SHIM"] = "1";
+        // (node/rest-shim.js); each is recorded as a "shim" record (see ShimmedPaths). PARLEY_OPENIM_REST_SHIM=0 runs
+        // without it.
+        info.Environment["OPENIM_REST_SHIM"] = Environment.GetEnvironmentVariable("PARLEY_OPENIM_REST_SHIM") ?? "1";
         info.Environment["OPENIM_LOG_LEVEL"] = Environment.GetEnvironmentVariable("OPENIM_LOG_LEVEL") ?? "5";
         var process = Process.Start(info) ?? throw new InvalidOperationException("node did not start");
         var client = new NodeSdkClient(process, userId);
