@@ -178,41 +178,41 @@ internal static class OpenImMessages
         switch (data.ContentType)
         {
             case Text:
-            {
-                var text = ReadString(json, "content");
-                if (string.IsNullOrEmpty(text))
                 {
-                    return "text content must be {\"content\": non-empty string}";
-                }
+                    var text = ReadString(json, "content");
+                    if (string.IsNullOrEmpty(text))
+                    {
+                        return "text content must be {\"content\": non-empty string}";
+                    }
 
-                content = new Content { Text = new TextContent { Text = text } };
-                return null;
-            }
+                    content = new Content { Text = new TextContent { Text = text } };
+                    return null;
+                }
 
             case AtText:
-            {
-                var text = ReadString(json, "text");
-                if (string.IsNullOrEmpty(text))
                 {
-                    return "@ text content must be {\"text\": non-empty string}";
-                }
-
-                var body = new TextContent { Text = text };
-                foreach (var id in data.AtUserIDList.Distinct(StringComparer.Ordinal))
-                {
-                    if (id == AtAllTag)
+                    var text = ReadString(json, "text");
+                    if (string.IsNullOrEmpty(text))
                     {
-                        body.MentionAll = true;
+                        return "@ text content must be {\"text\": non-empty string}";
                     }
-                    else if (Parley.Protocol.Ids.IsValid(id))
-                    {
-                        body.MentionUserIds.Add(id);
-                    }
-                }
 
-                content = new Content { Text = body };
-                return null;
-            }
+                    var body = new TextContent { Text = text };
+                    foreach (var id in data.AtUserIDList.Distinct(StringComparer.Ordinal))
+                    {
+                        if (id == AtAllTag)
+                        {
+                            body.MentionAll = true;
+                        }
+                        else if (Parley.Protocol.Ids.IsValid(id))
+                        {
+                            body.MentionUserIds.Add(id);
+                        }
+                    }
+
+                    content = new Content { Text = body };
+                    return null;
+                }
 
             case var type when VerbatimTypes.Contains(type):
                 if (!IsJsonObject(json))

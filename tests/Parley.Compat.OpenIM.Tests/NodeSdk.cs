@@ -138,7 +138,6 @@ internal sealed class NodeSdkClient : IAsyncDisposable
         info.Environment["OPENIM_TOKEN"] = token;
         info.Environment["OPENIM_PLATFORM"] = platformId.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-        info.Environment["OPENIM_TICK"] = Environment.GetEnvironmentVariable("OPENIM_TICK") ?? "0";
         info.Environment["OPENIM_LOG_LEVEL"] = Environment.GetEnvironmentVariable("OPENIM_LOG_LEVEL") ?? "5";
         var process = Process.Start(info) ?? throw new InvalidOperationException("node did not start");
         var client = new NodeSdkClient(process, userId);
@@ -223,9 +222,25 @@ internal sealed class NodeSdkClient : IAsyncDisposable
     public List<JsonElement> ReceivedMessages() =>
         [.. Events("OnRecvNewMessages").SelectMany(e => e.GetProperty("data").EnumerateArray()).Concat(Events("OnRecvNewMessage").Select(e => e.GetProperty("data")))];
 
+    /// <summary>Waits for a condition; on timeout fails with the driver's records and output as they are then.</summary>
+    public async Task UntilAsync(Func<bool> condition, string because, TimeSpan? timeout = null)
+    {
+        var limit = timeout ?? TimeSpan.FromSeconds(30);
+        var watch = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (watch.Elapsed > limit)
+            {
+                Assert.Fail($"Timed out after {limit.TotalSeconds:0.#} s waiting until {because}.{Diagnostics()}");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
     public async Task<JsonElement> WaitAsync(Func<JsonElement, bool> predicate, string because, TimeSpan? timeout = null)
     {
-        await Wait.UntilAsync(() => _records.Any(predicate) || _process.HasExited, because + Diagnostics(), timeout ?? TimeSpan.FromSeconds(30));
+        await UntilAsync(() => _records.Any(predicate) || _process.HasExited, because, timeout);
         return _records.FirstOrDefault(predicate) is { ValueKind: not JsonValueKind.Undefined } found
             ? found
             : throw new InvalidOperationException("The SDK driver exited: " + because + Diagnostics());

@@ -35,14 +35,14 @@ public sealed class OpenImSdkTests(ServerFixture fixture) : IClassFixture<Server
 
         var sent = await a.OkAsync("sendText", new { recvID = bob, text = "hello bob" });
         Assert.False(string.IsNullOrEmpty(sent.GetProperty("serverMsgID").GetString()));
-        await Wait.UntilAsync(() => WithText(b.ReceivedMessages(), "hello bob").Any(), "bob's SDK raised the message" + b.Diagnostics());
+        await b.UntilAsync(() => WithText(b.ReceivedMessages(), "hello bob").Any(), "bob's SDK raised the message");
         var received = WithText(b.ReceivedMessages(), "hello bob").Single();
         Assert.Equal(alice, received.GetProperty("sendID").GetString());
         Assert.Equal(1, received.GetProperty("seq").GetInt64());
         Assert.Equal(sent.GetProperty("clientMsgID").GetString(), received.GetProperty("clientMsgID").GetString());
 
         await b.OkAsync("sendText", new { recvID = alice, text = "hello alice" });
-        await Wait.UntilAsync(() => WithText(a.ReceivedMessages(), "hello alice").Any(), "alice's SDK raised the reply" + a.Diagnostics());
+        await a.UntilAsync(() => WithText(a.ReceivedMessages(), "hello alice").Any(), "alice's SDK raised the reply");
         Assert.Equal(2, WithText(a.ReceivedMessages(), "hello alice").Single().GetProperty("seq").GetInt64());
 
         // The sender sync echo gave each sender's SDK the seq of its own message without announcing it as new.
@@ -73,7 +73,7 @@ public sealed class OpenImSdkTests(ServerFixture fixture) : IClassFixture<Server
         var conversation = OpenImUsers.Direct(oim, native);
 
         var receipt = await client.SendTextAsync(oim, "from native");
-        await Wait.UntilAsync(() => WithText(sdk.ReceivedMessages(), "from native").Any(), "the OpenIM SDK got the native message" + sdk.Diagnostics());
+        await sdk.UntilAsync(() => WithText(sdk.ReceivedMessages(), "from native").Any(), "the OpenIM SDK got the native message");
         var got = WithText(sdk.ReceivedMessages(), "from native").Single();
         Assert.Equal(native, got.GetProperty("sendID").GetString());
         Assert.Equal(1, got.GetProperty("seq").GetInt64());
@@ -90,19 +90,27 @@ public sealed class OpenImSdkTests(ServerFixture fixture) : IClassFixture<Server
         // The native user reads it: the SDK raises OnRecvC2CReadReceipt for its message.
         var sentId = message.ClientMsgId;
         await client.MarkReadAsync(conversation, message.Seq);
-        await Wait.UntilAsync(
+        await sdk.UntilAsync(
             () => sdk.Events("OnRecvC2CReadReceipt").Any(e => e.GetProperty("data").EnumerateArray().Any(r => r.GetProperty("userID").GetString() == native && r.GetProperty("msgIDList").EnumerateArray().Any(id => id.GetString() == sentId))),
-            "the SDK raised OnRecvC2CReadReceipt for its message" + sdk.Diagnostics());
+            "the SDK raised OnRecvC2CReadReceipt for its message");
 
         // Typing both ways: the SDK's changeInputStates reaches the native client; native typing reaches the SDK.
         await sdk.OkAsync("typing", new { conversationID = conversation, focus = true });
-        await Wait.UntilAsync(() => recorder.Typing.Any(t => t.UserId == oim && t.Typing), "the native client saw the OpenIM user typing");
+        await sdk.UntilAsync(() => recorder.Typing.Any(t => t.UserId == oim && t.Typing), "the native client saw the OpenIM user typing");
         await client.SetTypingAsync(conversation, true);
-        await Wait.UntilAsync(() => sdk.Events("OnConversationUserInputStatusChanged").Any(e => e.GetProperty("data").GetProperty("userID").GetString() == native), "the SDK raised the native user's input status" + sdk.Diagnostics());
+        await sdk.UntilAsync(() => sdk.Events("OnConversationUserInputStatusChanged").Any(e => e.GetProperty("data").GetProperty("userID").GetString() == native), "the SDK raised the native user's input status");
     }
 
-    [Fact(Skip = "Under the test host the SDK's driver process stops running its timers after the drop (its 5 s reconnect never fires, though it does when run by hand or under strace); the edge's side of the catch-up (1006 then 1002) is covered by OpenImWebSocketTests.Reconnect_GapFill_ReturnsTheMissedMessages.")]
-    public async Task Sdk_AfterANetworkDrop_CatchesUpOnMissedMessages()
+    /// <summary>
+    /// After a network drop the SDK reconnects by itself (every 5 s) and gets live messages again, with the right seqs.
+    /// Its own catch-up of the messages sent while it was away does not work in 0.0.14 whatever the server does: it asks
+    /// 1006, then crashes building the 1002 request (<c>pullMsgBySeqRange</c> maps <c>[].concat(map.entries())</c>, a
+    /// transpiled spread of a Map iterator). The edge's side (1006, then 1002 from the cached maxSeq) is tested in
+    /// <see cref="OpenImWebSocketTests.Reconnect_GapFill_ReturnsTheMissedMessages"/>; a fresh login still shows the
+    /// missed messages through history (<see cref="Sdk_History_ReturnsOlderMessagesPageByPage"/>).
+    /// </summary>
+    [Fact]
+    public async Task Sdk_AfterANetworkDrop_ReconnectsAndReceivesAgain()
     {
         var oim = OpenImUsers.NewId("sr");
         var peer = OpenImUsers.NewId("sp");
@@ -112,22 +120,17 @@ public sealed class OpenImSdkTests(ServerFixture fixture) : IClassFixture<Server
         var sessions = (Grains.Sessions.ISessionControl)Server.Services.GetService(typeof(Grains.Sessions.ISessionControl))!;
 
         await other.RequestAsync(1003, OpenImUsers.Text(peer, oim, "before the drop"));
-        await Wait.UntilAsync(() => WithText(sdk.ReceivedMessages(), "before the drop").Any(), "the first message arrived live" + sdk.Diagnostics());
+        await sdk.UntilAsync(() => WithText(sdk.ReceivedMessages(), "before the drop").Any(), "the first message arrived live");
 
         var dropped = await sdk.OkAsync("dropSocket");
         Assert.Equal(1, dropped.GetProperty("dropped").GetInt32());
-        await Wait.UntilAsync(() => sessions.CountConnections(oim) == 0, "the server saw the OpenIM connection go");
-        for (var i = 1; i <= 3; i++)
-        {
-            Assert.Equal(0, (await other.RequestAsync(1003, OpenImUsers.Text(peer, oim, $"missed {i}"))).ErrCode);
-        }
+        await sdk.UntilAsync(() => sessions.CountConnections(oim) == 0, "the server saw the OpenIM connection go");
+        Assert.Equal(0, (await other.RequestAsync(1003, OpenImUsers.Text(peer, oim, "while away"))).ErrCode);
 
-        // The SDK reconnects by itself (every 5 s), asks 1006 and fills the gap with 1002.
-        await Wait.UntilAsync(
-            () => Enumerable.Range(1, 3).All(i => WithText(sdk.ReceivedMessages(), $"missed {i}").Any()),
-            "the SDK caught up on the three missed messages" + sdk.Diagnostics(),
-            TimeSpan.FromSeconds(40));
-        Assert.Equal([2L, 3L, 4L], Enumerable.Range(1, 3).Select(i => WithText(sdk.ReceivedMessages(), $"missed {i}").First().GetProperty("seq").GetInt64()));
+        await sdk.UntilAsync(() => sdk.Events("OnConnectSuccess").Count() == 2 && sessions.CountConnections(oim) == 1, "the SDK reconnected by itself", TimeSpan.FromSeconds(30));
+        await other.RequestAsync(1003, OpenImUsers.Text(peer, oim, "after the reconnect"));
+        await sdk.UntilAsync(() => WithText(sdk.ReceivedMessages(), "after the reconnect").Any(), "the SDK received a live message after reconnecting");
+        Assert.Equal(3, WithText(sdk.ReceivedMessages(), "after the reconnect").Single().GetProperty("seq").GetInt64());
         Assert.Single(WithText(sdk.ReceivedMessages(), "before the drop"));
     }
 

@@ -103,6 +103,27 @@ public sealed class OpenImWebSocketTests(ServerFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Handshake_OnTheDedicatedWsPort_IsAcceptedOnAnyPath()
+    {
+        var port = TestServer.FreePort();
+        await using var server = await OpenImTestServer.StartAsync(
+            new Dictionary<string, string?> { ["Parley:OpenIM:ApiPort"] = "0", ["Parley:OpenIM:WsPort"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            apiPort: port);
+        var user = OpenImUsers.NewId("port");
+        await OpenImUsers.RegisterAsync(server, user);
+        var token = await OpenImUsers.TokenAsync(server, user);
+
+        using var socket = new ClientWebSocket();
+        await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/any/path?{OpenImWsClient.Query(user, token)}"), CancellationToken.None);
+        var buffer = new byte[1024];
+        var result = await socket.ReceiveAsync(buffer, CancellationToken.None);
+
+        Assert.Equal(WebSocketMessageType.Text, result.MessageType);
+        using var handshake = JsonDocument.Parse(buffer.AsMemory(0, result.Count));
+        Assert.Equal(0, handshake.RootElement.GetProperty("errCode").GetInt32());
+    }
+
+    [Fact]
     public async Task Handshake_VForm_IsAccepted()
     {
         var user = OpenImUsers.NewId("hsv");
@@ -376,6 +397,33 @@ public sealed class OpenImWebSocketTests(ServerFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Pushes_FriendRequestFromNativeUser_ReachesOpenImAsFriendNotification()
+    {
+        var oim = OpenImUsers.NewId("fa");
+        var native = OpenImUsers.NewId("fn");
+        await OpenImUsers.RegisterAsync(Server, oim, native);
+        await using var a = await OpenImWsClient.LoginAsync(Server, oim, await OpenImUsers.TokenAsync(Server, oim));
+        await using var client = new Parley.Sdk.ParleyClient(new Parley.Sdk.ParleyClientOptions
+        {
+            ServerUri = Server.WebSocketUri,
+            Token = await OpenImUsers.TokenAsync(Server, native, 2),
+            DeviceId = OpenImPlatforms.DeviceId(2),
+            Platform = Parley.Protocol.V1.Platform.Android,
+            LocalState = new Parley.Sdk.InMemoryParleyClientState(),
+        });
+        await client.ConnectAsync();
+
+        await client.SendFriendRequestAsync(oim, "hi");
+
+        // The wiring: the relation change behind the RelationsChangedEvent reaches the OpenIM connection as a friend
+        // notification (OpenImRelationNotifier decides which one; on a fresh connection it currently sends 1209).
+        await Wait.UntilAsync(() => a.Pushed().Any(p => p.Notification && p.Msg.ContentType is >= 1201 and <= 1209), "the OpenIM user got a friend notification");
+        var notification = a.Pushed().First(p => p.Msg.ContentType is >= 1201 and <= 1209);
+        using var content = JsonDocument.Parse(notification.Msg.Content.ToStringUtf8());
+        Assert.True(content.RootElement.TryGetProperty("detail", out _));
+    }
+
+    [Fact]
     public async Task Handshake_ExpiredToken_Is1501()
     {
         var user = OpenImUsers.NewId("exp");
@@ -405,9 +453,17 @@ public sealed class OpenImWebSocketTests(ServerFixture fixture) : IClassFixture<
         await using var b = await OpenImWsClient.LoginAsync(Server, bob, await OpenImUsers.TokenAsync(Server, bob));
         var msg = OpenImUsers.Text(alice, bob, "once");
 
+        msg.SenderNickname = "Alice A.";
+        msg.SenderFaceURL = "https://example.invalid/a.png";
         var first = await a.RequestAsync(1003, msg, SendMsgResp.Parser);
         var retry = await a.RequestAsync(1003, msg, SendMsgResp.Parser);
         Assert.Equal(first.ServerMsgID, retry.ServerMsgID);
+
+        // The sender's nickname and face travel with its messages (remembered from its own MsgData).
+        await Wait.UntilAsync(() => b.Pushed().Any(p => p.Msg.ClientMsgID == msg.ClientMsgID), "bob got the message");
+        Assert.Equal("Alice A.", b.Pushed().First(p => p.Msg.ClientMsgID == msg.ClientMsgID).Msg.SenderNickname);
+        var pulled = await b.RequestAsync(1005, new GetSeqMessageReq { UserID = bob, Conversations = { new ConversationSeqs { ConversationID = OpenImUsers.Direct(alice, bob), Seqs = { 1 } } } }, GetSeqMessageResp.Parser);
+        Assert.Equal("https://example.invalid/a.png", pulled.Msgs[OpenImUsers.Direct(alice, bob)].Msgs.Single().SenderFaceURL);
 
         var typing = OpenImUsers.Text(alice, bob, "x");
         typing.ContentType = 113;

@@ -16,4 +16,36 @@ internal sealed record OpenImServices(
     OpenImRelationNotifier? RelationNotifier,
     TimeProvider Time,
     ILogger Logger,
-    int TypingPerSecond);
+    int TypingPerSecond)
+{
+    private const int MaxProfiles = 100_000;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string Nickname, string FaceUrl)> _profiles = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Remembers the nickname and face an OpenIM sender put in its own MsgData, so messages pushed or pulled to others
+    /// carry them as OpenIM's do (best effort, this node only; native senders have none).
+    /// </summary>
+    public void RememberProfile(string userId, string nickname, string faceUrl)
+    {
+        if (nickname.Length == 0 && faceUrl.Length == 0)
+        {
+            return;
+        }
+
+        if (_profiles.Count >= MaxProfiles)
+        {
+            _profiles.Clear();
+        }
+
+        _profiles[userId] = (nickname.Length > 256 ? nickname[..256] : nickname, faceUrl.Length > 1024 ? faceUrl[..1024] : faceUrl);
+    }
+
+    public void FillProfile(Wire.MsgData data)
+    {
+        if (data.SenderNickname.Length == 0 && _profiles.TryGetValue(data.SendID, out var profile))
+        {
+            data.SenderNickname = profile.Nickname;
+            data.SenderFaceURL = profile.FaceUrl;
+        }
+    }
+}

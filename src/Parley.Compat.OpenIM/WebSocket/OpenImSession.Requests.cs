@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Google.Protobuf;
-using Parley.Compat.OpenIM.Wire;
 using Parley.Abstractions.Messaging;
+using Parley.Compat.OpenIM.Wire;
 using Parley.Gateway.Connections;
 using Parley.Grains.Internal;
 using Parley.Grains.Messaging;
@@ -101,6 +101,7 @@ internal sealed partial class OpenImSession
             return;
         }
 
+        _services.RememberProfile(UserId, data.SenderNickname, data.SenderFaceURL);
         var invalid = OpenImMessages.TryToContent(data, out var content);
         if (invalid is not null || content is null)
         {
@@ -402,7 +403,9 @@ internal sealed partial class OpenImSession
         {
             case null or Content.BodyOneofCase.Text or Content.BodyOneofCase.Custom:
                 Remember(message.ConversationId, (long)message.Seq, message.ClientMsgId);
-                return OpenImMessages.ToMsgData(message);
+                var data = OpenImMessages.ToMsgData(message);
+                _services.FillProfile(data);
+                return data;
             case Content.BodyOneofCase.Revoke:
                 return Placeholder(message);
             default:

@@ -97,6 +97,7 @@ internal sealed partial class OpenImSession : IWireAdapter
                 break;
             case Content.BodyOneofCase.Text or Content.BodyOneofCase.Custom or null:
                 var data = OpenImMessages.ToMsgData(message);
+                _services.FillProfile(data);
                 Remember(conversationId, (long)message.Seq, message.ClientMsgId);
                 Add(push.Msgs, conversationId, data);
                 break;

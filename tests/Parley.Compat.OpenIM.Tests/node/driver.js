@@ -28,39 +28,6 @@ function emit(record) {
   process.stdout.write('@@ ' + JSON.stringify(record) + '\n');
 }
 
-// Node 20's built-in fetch (undici) stopped every later timer of this process when it talked to Kestrel (the SDK's
-// 5 s reconnect and 10 s heartbeat never fired). The SDK only needs POST with a JSON or protobuf body and res.ok /
-// res.json(), so a small fetch over node:http (no keep-alive) stands in, as a browser's fetch would.
-if (process.env.OPENIM_FETCH !== 'undici') {
-  const http = require('http');
-  globalThis.fetch = (url, init = {}) => new Promise((resolve, reject) => {
-    const body = init.body === undefined ? undefined : (typeof init.body === 'string' ? Buffer.from(init.body) : Buffer.from(init.body));
-    const headers = Object.assign({}, init.headers || {});
-    if (body) headers['content-length'] = String(body.length);
-    const request = http.request(url, { method: init.method || 'GET', headers, agent: false }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const buffer = Buffer.concat(chunks);
-        const status = res.statusCode || 0;
-        resolve({
-          ok: status >= 200 && status < 300,
-          status,
-          statusText: res.statusMessage || '',
-          headers: res.headers,
-          text: async () => buffer.toString('utf8'),
-          json: async () => JSON.parse(buffer.toString('utf8')),
-          arrayBuffer: async () => buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.length),
-        });
-      });
-      res.on('error', reject);
-    });
-    request.on('error', reject);
-    if (body) request.write(body);
-    request.end();
-  });
-}
-
 // Every REST call the SDK makes, with its HTTP status (diagnostics; and the contract the REST side must serve).
 const innerFetch = globalThis.fetch;
 globalThis.fetch = async (url, init) => {
@@ -144,13 +111,8 @@ const commands = {
   // A network drop: close the live socket without telling the SDK (it reconnects by itself).
   async dropSocket() {
     const open = sockets.filter((s) => s.readyState === WS.OPEN);
-    const hasOnclose = open.map((s) => typeof s.onclose);
     open.forEach((s) => s.terminate());
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const manager = OpenIM.wsManager;
-    emit({ kind: 'log', level: 'drop', message: JSON.stringify({ hasOnclose, states: open.map((s) => s.readyState), attempts: manager && manager.reconnectAttempts, max: manager && String(manager.maxReconnectAttempts), ns: manager && manager.platformNamespace, same: manager && manager.ws === open[0] }) });
-    setTimeout(() => emit({ kind: 'log', level: 'drop+6s', message: JSON.stringify({ attempts: manager && manager.reconnectAttempts, sockets: sockets.map((s) => s.readyState), connectState: OpenIM.connectState }) }), 6000);
-    return { dropped: open.length, processing: manager ? manager.isProcessingMessage : null, shouldReconnect: manager ? manager.shouldReconnect : null };
+    return { dropped: open.length };
   },
   async logout() {
     return OpenIM.logout();
@@ -191,8 +153,4 @@ rl.on('line', async (line) => {
 });
 rl.on('close', () => process.exit(0));
 process.on('unhandledRejection', (reason) => emit({ kind: 'log', level: 'unhandledRejection', message: String(reason && (reason.stack || reason.message || reason)) }));
-emit({ kind: 'ready', env: Object.keys(process.env).filter((k) => /NODE|UV|TIME|TZ|OPENIM/.test(k)) });
-setTimeout(() => emit({ kind: 'log', level: 'timer', message: '1500ms timer fired' }), 1500);
-if (process.env.OPENIM_TICK === '1') {
-  setInterval(() => emit({ kind: 'tick', t: Date.now() % 1000000 }), 1000);
-}
+emit({ kind: 'ready' });
