@@ -46,7 +46,8 @@ internal sealed class OpenImRelationNotifier(SocialService social, TimeProvider 
 
         var delta = result.Value;
         state.LastVersion = Math.Max(state.LastVersion, delta.Version);
-        List<(string Peer, MsgData Data)> notifications = delta.FullReset
+        // The very first relation change (version 1) is answered as a full state, which then is exactly that change.
+        List<(string Peer, MsgData Data)> notifications = delta.FullReset && !(since == 0 && version == 1)
             ? [(userId, Notification(userId, userId, FriendInfoUpdated, new { fromToUserID = new { fromUserID = userId, toUserID = userId } }))]
             : FromDelta(userId, delta);
         if (notifications.Count == 0)

@@ -415,12 +415,15 @@ public sealed class OpenImWebSocketTests(ServerFixture fixture) : IClassFixture<
 
         await client.SendFriendRequestAsync(oim, "hi");
 
-        // The wiring: the relation change behind the RelationsChangedEvent reaches the OpenIM connection as a friend
-        // notification (OpenImRelationNotifier decides which one; on a fresh connection it currently sends 1209).
+        // The relation change behind the RelationsChangedEvent reaches the OpenIM connection as OpenIM's friend
+        // application notification (1203), naming who asked whom; the SDK then fetches the request over REST.
         await Wait.UntilAsync(() => a.Pushed().Any(p => p.Notification && p.Msg.ContentType is >= 1201 and <= 1209), "the OpenIM user got a friend notification");
         var notification = a.Pushed().First(p => p.Msg.ContentType is >= 1201 and <= 1209);
+        Assert.Equal(OpenImRelationNotifier.FriendApplication, notification.Msg.ContentType);
         using var content = JsonDocument.Parse(notification.Msg.Content.ToStringUtf8());
-        Assert.True(content.RootElement.TryGetProperty("detail", out _));
+        using var detail = JsonDocument.Parse(content.RootElement.GetProperty("detail").GetString()!);
+        Assert.Equal(native, detail.RootElement.GetProperty("fromToUserID").GetProperty("fromUserID").GetString());
+        Assert.Equal(oim, detail.RootElement.GetProperty("fromToUserID").GetProperty("toUserID").GetString());
     }
 
     [Fact]
