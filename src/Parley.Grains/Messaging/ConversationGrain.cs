@@ -385,7 +385,8 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         long? revokes,
         string? originConnectionId,
         NewConversation? creation = null,
-        GroupMutation? mutation = null)
+        GroupMutation? mutation = null,
+        Content? mutableContent = null)
     {
         MessageWork work;
         TaskCompletionSource<SendResult> completion;
@@ -470,6 +471,12 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                 if (effect.Error != 0)
                 {
                     return SendResult.Fail(effect.Error, effect.Message ?? "Refused.", _id);
+                }
+
+                if (mutableContent is not null)
+                {
+                    // The mutation completes the notice (who was actually added, the inviter of an approved request).
+                    content = Internal.ProtoMapper.Serialize(mutableContent);
                 }
             }
 
