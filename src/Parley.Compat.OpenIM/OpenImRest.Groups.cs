@@ -212,16 +212,90 @@ internal static partial class OpenImRest
         return OpenImResponse.Ok(Data(new JoinedGroupsData(NullIfEmpty(Slice(groups, page).Select(GroupJson.Info).ToList()), groups.Count)));
     }
 
-    private static Task<OpenImResponse> JoinGroupAsync(HttpContext context, JsonElement body, string? caller)
+    private static async Task<OpenImResponse> JoinGroupAsync(HttpContext context, JsonElement body, string? caller)
     {
         var message = Str(body, "reqMessage") ?? string.Empty;
         _ = Int(body, "joinSource");
         if (message.Length > MaxGroupMessageLength)
         {
-            return Task.FromResult(Args("reqMessage is too long"));
+            return Args("reqMessage is too long");
         }
 
-        return GroupOperationAsync(context, Str(body, "groupID"), new GroupCommand(GroupOperation.Join, caller!, null) { Message = message });
+        var (group, error) = await GroupOfAsync(context, Str(body, "groupID")).ConfigureAwait(false);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        var grain = GroupGrain(context, group!.GroupId);
+        var result = await grain.GroupAsync(new GroupCommand(GroupOperation.Join, caller!, null) { Message = message }).ConfigureAwait(false);
+        if (result.Error != 0)
+        {
+            return MapError((ErrorCode)result.Error, result.ErrorMessage, notFound: OpenImErrors.RecordNotFound);
+        }
+
+        if (!result.Joined)
+        {
+            await NotifyJoinRequestAsync(context, grain, group, caller!, message).ConfigureAwait(false);
+        }
+
+        return OpenImResponse.Ok(null);
+    }
+
+    /// <summary>
+    /// Parley writes no message for a join request (its admins read the request list), so OpenIM clients of the owner and
+    /// admins get OpenIM's JoinGroupApplicationNotification (1503) pushed here; the SDK then reads the request over
+    /// /group/get_specified_user_group_request_info and raises OnGroupApplicationAdded. Best effort: a missed push only
+    /// delays the event to the next list read.
+    /// </summary>
+    private static async Task NotifyJoinRequestAsync(HttpContext context, IConversationGrain grain, GroupRecord group, string applicant, string message)
+    {
+        var registry = context.RequestServices.GetService<Parley.Gateway.Connections.ConnectionRegistry>();
+        if (registry is null)
+        {
+            return;
+        }
+
+        var page = await grain.ListMembersAsync(group.OwnerId, 0, 500).ConfigureAwait(false);
+        var handlers = page.Members.Where(m => m.Role >= MemberRole.Admin).Select(m => m.UserId).ToList();
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var tips = new Dictionary<string, object?>
+        {
+            ["group"] = new Dictionary<string, object?> { ["groupID"] = group.GroupId, ["groupName"] = group.Name, ["ownerUserID"] = group.OwnerId },
+            ["applicant"] = new Dictionary<string, object?> { ["userID"] = applicant },
+            ["reqMsg"] = message,
+        };
+        foreach (var handler in handlers)
+        {
+            foreach (var connection in registry.ConnectionsOf(handler))
+            {
+                if (!connection.DeviceId.StartsWith("openim-", StringComparison.Ordinal) || connection.IsClosing)
+                {
+                    continue;
+                }
+
+                var id = Guid.NewGuid().ToString("N");
+                var data = new Parley.Compat.OpenIM.Wire.MsgData
+                {
+                    SendID = applicant,
+                    RecvID = handler,
+                    ClientMsgID = id,
+                    ServerMsgID = id,
+                    SessionType = 4,
+                    MsgFrom = OpenImMessages.MsgFromSystem,
+                    ContentType = OpenImNotifications.JoinGroupApplication,
+                    Content = OpenImMessages.Json(new Dictionary<string, string> { ["detail"] = JsonSerializer.Serialize(tips) }),
+                    SendTime = now,
+                    CreateTime = now,
+                    Status = OpenImMessages.StatusSucceeded,
+                };
+                var push = new Parley.Compat.OpenIM.Wire.PushMessages();
+                var list = new Parley.Compat.OpenIM.Wire.PullMsgs();
+                list.Msgs.Add(data);
+                push.NotificationMsgs["n_" + group.GroupId + "_" + handler] = list;
+                await connection.WriteWireAsync(WebSocket.OpenImEnvelope.Response(WebSocket.OpenImReq.PushMsg, string.Empty, id, 0, string.Empty, push), false).ConfigureAwait(false);
+            }
+        }
     }
 
     private static Task<OpenImResponse> InviteToGroupAsync(HttpContext context, JsonElement body, string? caller)

@@ -281,7 +281,7 @@ public sealed class OpenImSdkSocialTests(ServerFixture fixture) : IClassFixture<
         Assert.Single(await ListAsync(d, "getGroupApplicationListAsApplicant"), x => IsGroup(x, groupId));
 
         await Call(a, "acceptGroupApplication", new { groupID = groupId, fromUserID = dave, handleMsg = "welcome" });
-        await Event(d, "OnGroupApplicationAccepted", x => IsGroup(x, groupId), "raised at the applicant");
+        // Parley sends no 1505 (application accepted): the applicant learns it joined from the 1510 member-enter notice.
         await Event(d, "OnJoinedGroupAdded", x => IsGroup(x, groupId), "raised at the applicant");
         Assert.Single(await ListAsync(d, "getJoinedGroupListPage"), g => IsGroup(g, groupId));
         Assert.Contains(await MembersAsync(a, groupId), m => Str(m, "userID") == dave);
