@@ -236,7 +236,14 @@ internal static partial class OpenImRest
 
         if (!result.Joined)
         {
-            await NotifyJoinRequestAsync(context, grain, group, caller!, message).ConfigureAwait(false);
+            try
+            {
+                await NotifyJoinRequestAsync(context, grain, group, caller!, message).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException and not OperationCanceledException)
+            {
+                // The request is stored; the notice is best effort.
+            }
         }
 
         return OpenImResponse.Ok(null);
@@ -258,7 +265,7 @@ internal static partial class OpenImRest
 
         var page = await grain.ListMembersAsync(group.OwnerId, 0, 500).ConfigureAwait(false);
         var handlers = page.Members.Where(m => m.Role >= MemberRole.Admin).Select(m => m.UserId).ToList();
-        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var now = (context.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System).GetUtcNow().ToUnixTimeMilliseconds();
         var tips = new Dictionary<string, object?>
         {
             ["group"] = new Dictionary<string, object?> { ["groupID"] = group.GroupId, ["groupName"] = group.Name, ["ownerUserID"] = group.OwnerId },
