@@ -281,11 +281,20 @@ public sealed class OpenImSdkSocialTests(ServerFixture fixture) : IClassFixture<
         Assert.Single(await ListAsync(d, "getGroupApplicationListAsApplicant"), x => IsGroup(x, groupId));
 
         await Call(a, "acceptGroupApplication", new { groupID = groupId, fromUserID = dave, handleMsg = "welcome" });
-        // Parley sends no 1505 (application accepted): the applicant learns it joined from the 1510 member-enter notice.
+        await Event(d, "OnGroupApplicationAccepted", x => IsGroup(x, groupId) && Str(x, "userID") == dave && Int(x, "handleResult") == 1, "raised at the applicant");
         await Event(d, "OnJoinedGroupAdded", x => IsGroup(x, groupId), "raised at the applicant");
         Assert.Single(await ListAsync(d, "getJoinedGroupListPage"), g => IsGroup(g, groupId));
         Assert.Contains(await MembersAsync(a, groupId), m => Str(m, "userID") == dave);
         Assert.Equal("ok", await SendTextAsync(d, null, groupId, "hello group"));
+
+        // A second applicant is refused: OnGroupApplicationRejected at the applicant, who stays out.
+        var eveId = (await UsersAsync("je"))[0];
+        await using var e = await SdkAsync(eveId);
+        await Call(e, "joinGroup", new { groupID = groupId, reqMsg = "me too", joinSource = 3 });
+        await Event(a, "OnGroupApplicationAdded", x => IsGroup(x, groupId) && Str(x, "userID") == eveId, "raised at the owner for the second applicant");
+        await Call(a, "refuseGroupApplication", new { groupID = groupId, fromUserID = eveId, handleMsg = "sorry" });
+        await Event(e, "OnGroupApplicationRejected", x => IsGroup(x, groupId) && Int(x, "handleResult") == -1, "raised at the refused applicant");
+        Assert.DoesNotContain(await ListAsync(e, "getJoinedGroupListPage"), g => IsGroup(g, groupId));
     }
 
     [Fact]
