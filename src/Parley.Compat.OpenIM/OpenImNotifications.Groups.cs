@@ -15,6 +15,7 @@ internal static partial class OpenImNotifications
 {
     public const int GroupCreated = 1501;
     public const int GroupInfoSet = 1502;
+    public const int JoinGroupApplication = 1503;
     public const int MemberQuit = 1504;
     public const int GroupApplicationAccepted = 1505;
     public const int GroupApplicationRejected = 1506;

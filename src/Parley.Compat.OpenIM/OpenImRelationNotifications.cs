@@ -46,8 +46,10 @@ internal sealed class OpenImRelationNotifier(SocialService social, TimeProvider 
 
         var delta = result.Value;
         state.LastVersion = Math.Max(state.LastVersion, delta.Version);
-        // The very first relation change (version 1) is answered as a full state, which then is exactly that change.
-        List<(string Peer, MsgData Data)> notifications = delta.FullReset && !(since == 0 && version == 1)
+        // Asking from version 0 always answers with the whole state; when that is the user's first relation change (no
+        // version before it), the whole state is exactly that change, so it is told like any other. Only a reset past
+        // the purge horizon leaves "something changed, resync" (1209).
+        List<(string Peer, MsgData Data)> notifications = delta.FullReset && since > 0
             ? [(userId, Notification(userId, userId, FriendInfoUpdated, new { fromToUserID = new { fromUserID = userId, toUserID = userId } }))]
             : FromDelta(userId, delta);
         if (notifications.Count == 0)

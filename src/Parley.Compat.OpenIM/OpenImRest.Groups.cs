@@ -212,16 +212,104 @@ internal static partial class OpenImRest
         return OpenImResponse.Ok(Data(new JoinedGroupsData(NullIfEmpty(Slice(groups, page).Select(GroupJson.Info).ToList()), groups.Count)));
     }
 
-    private static Task<OpenImResponse> JoinGroupAsync(HttpContext context, JsonElement body, string? caller)
+    private static async Task<OpenImResponse> JoinGroupAsync(HttpContext context, JsonElement body, string? caller)
     {
         var message = Str(body, "reqMessage") ?? string.Empty;
         _ = Int(body, "joinSource");
         if (message.Length > MaxGroupMessageLength)
         {
-            return Task.FromResult(Args("reqMessage is too long"));
+            return Args("reqMessage is too long");
         }
 
-        return GroupOperationAsync(context, Str(body, "groupID"), new GroupCommand(GroupOperation.Join, caller!, null) { Message = message });
+        var (group, error) = await GroupOfAsync(context, Str(body, "groupID")).ConfigureAwait(false);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        var grain = GroupGrain(context, group!.GroupId);
+        var result = await grain.GroupAsync(new GroupCommand(GroupOperation.Join, caller!, null) { Message = message }).ConfigureAwait(false);
+        if (result.Error != 0)
+        {
+            return MapError((ErrorCode)result.Error, result.ErrorMessage, notFound: OpenImErrors.RecordNotFound);
+        }
+
+        if (!result.Joined)
+        {
+            try
+            {
+                await NotifyJoinRequestAsync(context, grain, group, caller!, message).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException and not OperationCanceledException)
+            {
+                // The request is stored; the notice is best effort.
+            }
+        }
+
+        return OpenImResponse.Ok(null);
+    }
+
+    /// <summary>
+    /// Parley writes no message for a join request (its admins read the request list), so OpenIM clients of the owner and
+    /// admins get OpenIM's JoinGroupApplicationNotification (1503) pushed here; the SDK then reads the request over
+    /// /group/get_specified_user_group_request_info and raises OnGroupApplicationAdded. Best effort: a missed push only
+    /// delays the event to the next list read.
+    /// </summary>
+    private static async Task NotifyJoinRequestAsync(HttpContext context, IConversationGrain grain, GroupRecord group, string applicant, string message)
+    {
+        var page = await grain.ListMembersAsync(group.OwnerId, 0, 500).ConfigureAwait(false);
+        var handlers = page.Members.Where(m => m.Role >= MemberRole.Admin).Select(m => m.UserId).ToList();
+        var tips = new Dictionary<string, object?>
+        {
+            ["group"] = new Dictionary<string, object?> { ["groupID"] = group.GroupId, ["groupName"] = group.Name, ["ownerUserID"] = group.OwnerId },
+            ["applicant"] = new Dictionary<string, object?> { ["userID"] = applicant },
+            ["reqMsg"] = message,
+        };
+        await PushNoticeAsync(context, handlers, group.GroupId, applicant, OpenImNotifications.JoinGroupApplication, tips).ConfigureAwait(false);
+    }
+
+    /// <summary>Pushes one OpenIM notification (sessionType 4, not stored) to the live OpenIM connections of <paramref name="userIds"/>.</summary>
+    private static async Task PushNoticeAsync(HttpContext context, IEnumerable<string> userIds, string groupId, string sendId, int contentType, Dictionary<string, object?> tips)
+    {
+        var registry = context.RequestServices.GetService<Parley.Gateway.Connections.ConnectionRegistry>();
+        if (registry is null)
+        {
+            return;
+        }
+
+        var now = (context.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System).GetUtcNow().ToUnixTimeMilliseconds();
+        var detail = JsonSerializer.Serialize(tips);
+        foreach (var userId in userIds)
+        {
+            foreach (var connection in registry.ConnectionsOf(userId))
+            {
+                if (!connection.DeviceId.StartsWith("openim-", StringComparison.Ordinal) || connection.IsClosing)
+                {
+                    continue;
+                }
+
+                var id = Guid.NewGuid().ToString("N");
+                var data = new Parley.Compat.OpenIM.Wire.MsgData
+                {
+                    SendID = sendId,
+                    RecvID = userId,
+                    ClientMsgID = id,
+                    ServerMsgID = id,
+                    SessionType = 4,
+                    MsgFrom = OpenImMessages.MsgFromSystem,
+                    ContentType = contentType,
+                    Content = OpenImMessages.Json(new Dictionary<string, string> { ["detail"] = detail }),
+                    SendTime = now,
+                    CreateTime = now,
+                    Status = OpenImMessages.StatusSucceeded,
+                };
+                var push = new Parley.Compat.OpenIM.Wire.PushMessages();
+                var list = new Parley.Compat.OpenIM.Wire.PullMsgs();
+                list.Msgs.Add(data);
+                push.NotificationMsgs["n_" + groupId + "_" + userId] = list;
+                await connection.WriteWireAsync(WebSocket.OpenImEnvelope.Response(WebSocket.OpenImReq.PushMsg, string.Empty, id, 0, string.Empty, push), false).ConfigureAwait(false);
+            }
+        }
     }
 
     private static Task<OpenImResponse> InviteToGroupAsync(HttpContext context, JsonElement body, string? caller)
@@ -526,12 +614,12 @@ internal static partial class OpenImRest
         return OpenImResponse.Ok(Data(new MembersData(NullIfEmpty(json), 0)));
     }
 
-    private static Task<OpenImResponse> GroupApplicationResponseAsync(HttpContext context, JsonElement body, string? caller)
+    private static async Task<OpenImResponse> GroupApplicationResponseAsync(HttpContext context, JsonElement body, string? caller)
     {
         var from = Str(body, "fromUserID");
         if (!Ids.IsValid(from))
         {
-            return Task.FromResult(Args("fromUserID is required"));
+            return Args("fromUserID is required");
         }
 
         var accept = Int(body, "handleResult") switch
@@ -542,12 +630,35 @@ internal static partial class OpenImRest
         };
         if (accept is null)
         {
-            return Task.FromResult(Args("handleResult must be 1 (agree) or -1 (reject)"));
+            return Args("handleResult must be 1 (agree) or -1 (reject)");
         }
 
         // handledMsg is not stored by Parley.
-        _ = Str(body, "handledMsg");
-        return GroupOperationAsync(context, Str(body, "groupID"), new GroupCommand(GroupOperation.RespondRequest, caller!, null) { UserIds = [from!], Accept = accept.Value });
+        var handledMsg = Str(body, "handledMsg") ?? string.Empty;
+        var groupId = Str(body, "groupID");
+        var response = await GroupOperationAsync(context, groupId, new GroupCommand(GroupOperation.RespondRequest, caller!, null) { UserIds = [from!], Accept = accept.Value }).ConfigureAwait(false);
+        if (response.ErrCode == 0)
+        {
+            // Parley writes no message for a handled request: the applicant's OpenIM clients get 1505/1506 here, read
+            // the handled request over /group/get_specified_user_group_request_info and raise OnGroupApplicationAccepted
+            // or OnGroupApplicationRejected. Best effort.
+            try
+            {
+                var tips = new Dictionary<string, object?>
+                {
+                    ["group"] = new Dictionary<string, object?> { ["groupID"] = groupId },
+                    ["opUser"] = new Dictionary<string, object?> { ["groupID"] = groupId, ["userID"] = caller },
+                    ["handleMsg"] = handledMsg,
+                };
+                await PushNoticeAsync(context, [from!], groupId!, caller!, accept.Value ? OpenImNotifications.GroupApplicationAccepted : OpenImNotifications.GroupApplicationRejected, tips).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException and not OperationCanceledException)
+            {
+                // The answer is stored; the notice is best effort.
+            }
+        }
+
+        return response;
     }
 
     private static async Task<List<GroupRequestJson>> GroupRequestsJsonAsync(HttpContext context, IReadOnlyList<(GroupRecord Group, GroupRequestData Request)> requests)
@@ -616,10 +727,12 @@ internal static partial class OpenImRest
         return OpenImResponse.Ok(Data(new GroupRequestsData(matching.Count, NullIfEmpty(json))));
     }
 
+    // The caller's own request to the group in whatever state (one row per group and user), as OpenIM answers: the SDK
+    // reads it after 1505/1506 to raise OnGroupApplicationAccepted/Rejected.
     private static async Task<List<(GroupRecord, GroupRequestData)>> OwnRequestsAsync(HttpContext context, GroupRecord group, string userId)
     {
-        var pending = await GroupStore(context).GetPendingGroupRequestsAsync(group.GroupId, context.RequestAborted).ConfigureAwait(false);
-        return [.. pending.Where(r => r.UserId == userId).Select(r => (group, RequestData(r)))];
+        var mine = await GroupStore(context).GetUserGroupRequestsAsync(userId, MaxListedGroupRequests, context.RequestAborted).ConfigureAwait(false);
+        return [.. mine.Where(r => r.GroupId == group.GroupId).Select(r => (group, RequestData(r)))];
     }
 
     private static GroupRequestData RequestData(GroupRequestRecord r) =>

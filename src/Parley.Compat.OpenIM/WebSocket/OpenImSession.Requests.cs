@@ -481,7 +481,7 @@ internal sealed partial class OpenImSession
             ErrorCode.BadRequest or ErrorCode.BadFrame or ErrorCode.TooLarge or ErrorCode.Unsupported or ErrorCode.ProtocolViolation or ErrorCode.RateLimited => OpenImErrors.Args,
             ErrorCode.NotMember => group ? OpenImErrors.NotInGroup : OpenImErrors.NoPermission,
             ErrorCode.GroupDismissed => OpenImErrors.GroupDismissed,
-            ErrorCode.Muted => OpenImErrors.MutedInGroup,
+            ErrorCode.Muted => message == Parley.Grains.Messaging.ConversationGrain.GroupMutedMessage ? OpenImErrors.MutedGroup : OpenImErrors.MutedInGroup,
             ErrorCode.Blocked => OpenImErrors.Blocked,
             ErrorCode.NotFriends => OpenImErrors.NotFriend,
             ErrorCode.Forbidden or ErrorCode.RevokeWindowPassed => OpenImErrors.NoPermission,

@@ -566,7 +566,8 @@ public sealed partial class ConversationGrain
             ProtoMapper.Serialize(content),
             null,
             c.OriginConnectionId,
-            mutation: mutation);
+            mutation: mutation,
+            mutableContent: content);
         return new GroupResult(result.Error, result.ErrorMessage);
     }
 

@@ -22,6 +22,9 @@ namespace Parley.Grains.Messaging;
 [Reentrant]
 public sealed partial class ConversationGrain : Grain, IConversationGrain
 {
+    /// <summary>The refusal text of a send while everyone but the owner and admins is muted (compat edges tell it apart from a muted member).</summary>
+    public const string GroupMutedMessage = "Everyone is muted in this group.";
+
     private const int DedupCacheLimit = 16_384;
 
     private readonly IMessageStore _store;
@@ -382,7 +385,8 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         long? revokes,
         string? originConnectionId,
         NewConversation? creation = null,
-        GroupMutation? mutation = null)
+        GroupMutation? mutation = null,
+        Content? mutableContent = null)
     {
         MessageWork work;
         TaskCompletionSource<SendResult> completion;
@@ -416,9 +420,14 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                 }
 
                 var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-                if (senderState.MutedUntil > now || (_group.MuteAll && senderState.Role == MemberRole.Member))
+                if (senderState.MutedUntil > now)
                 {
                     return SendResult.Fail((int)ErrorCode.Muted, "You are muted in this group.", _id);
+                }
+
+                if (_group.MuteAll && senderState.Role == MemberRole.Member)
+                {
+                    return SendResult.Fail((int)ErrorCode.Muted, GroupMutedMessage, _id);
                 }
             }
 
@@ -462,6 +471,12 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                 if (effect.Error != 0)
                 {
                     return SendResult.Fail(effect.Error, effect.Message ?? "Refused.", _id);
+                }
+
+                if (mutableContent is not null)
+                {
+                    // The mutation completes the notice (who was actually added, the inviter of an approved request).
+                    content = Internal.ProtoMapper.Serialize(mutableContent);
                 }
             }
 
