@@ -74,6 +74,10 @@ public sealed class GroupTests(ServerFixture fixture) : IClassFixture<ServerFixt
         Assert.Equal(ErrorCode.Forbidden, (await Assert.ThrowsAsync<ParleyException>(() => joiner.JoinGroupAsync(closed.GroupId))).Code);
         var added = await ownerClient.Client.InviteToGroupAsync(closed.GroupId, [others[0]]);
         Assert.Equal([others[0]], added.Added);
+
+        // The stored notice names who was added (it was once serialised before the list was filled in).
+        var notice = (await ownerClient.Client.GetHistoryAsync(closed.ConversationId, 0, Direction.Backward, 1)).Messages.Single();
+        Assert.Equal([others[0]], notice.Content.MembersAdded.UserIds);
         Assert.Equal(ErrorCode.Forbidden, (await Assert.ThrowsAsync<ParleyException>(() => joiner.InviteToGroupAsync(closed.GroupId, [others[2]]))).Code);
     }
 
