@@ -97,24 +97,12 @@ internal static partial class OpenImRest
             return refused;
         }
 
-        var from = Str(body, "fromUserID");
-        if (!Ids.IsValid(from))
+        if (ReadApplicationAnswer(body, out var from, out var accept) is { } invalid)
         {
-            return Args("fromUserID is required");
+            return invalid;
         }
 
-        var accept = Int(body, "handleResult") switch
-        {
-            1 => (bool?)true,
-            -1 => false,
-            _ => null,
-        };
-        if (accept is null)
-        {
-            return Args("handleResult must be 1 (agree) or -1 (reject)");
-        }
-
-        var result = await Social(context).RespondFriendRequestAsync(me, from!, accept.Value, Str(body, "handleMsg") ?? string.Empty, context.RequestAborted).ConfigureAwait(false);
+        var result = await Social(context).RespondFriendRequestAsync(me, from, accept, Str(body, "handleMsg") ?? string.Empty, context.RequestAborted).ConfigureAwait(false);
         return result.Ok ? OpenImResponse.Ok(null) : MapError(result.Error, result.Message, conflict: OpenImErrors.RelationshipAlready);
     }
 

@@ -616,27 +616,15 @@ internal static partial class OpenImRest
 
     private static async Task<OpenImResponse> GroupApplicationResponseAsync(HttpContext context, JsonElement body, string? caller)
     {
-        var from = Str(body, "fromUserID");
-        if (!Ids.IsValid(from))
+        if (ReadApplicationAnswer(body, out var from, out var accept) is { } invalid)
         {
-            return Args("fromUserID is required");
-        }
-
-        var accept = Int(body, "handleResult") switch
-        {
-            1 => (bool?)true,
-            -1 => false,
-            _ => null,
-        };
-        if (accept is null)
-        {
-            return Args("handleResult must be 1 (agree) or -1 (reject)");
+            return invalid;
         }
 
         // handledMsg is not stored by Parley.
         var handledMsg = Str(body, "handledMsg") ?? string.Empty;
         var groupId = Str(body, "groupID");
-        var response = await GroupOperationAsync(context, groupId, new GroupCommand(GroupOperation.RespondRequest, caller!, null) { UserIds = [from!], Accept = accept.Value }).ConfigureAwait(false);
+        var response = await GroupOperationAsync(context, groupId, new GroupCommand(GroupOperation.RespondRequest, caller!, null) { UserIds = [from], Accept = accept }).ConfigureAwait(false);
         if (response.ErrCode == 0)
         {
             // Parley writes no message for a handled request: the applicant's OpenIM clients get 1505/1506 here, read
@@ -650,7 +638,7 @@ internal static partial class OpenImRest
                     ["opUser"] = new Dictionary<string, object?> { ["groupID"] = groupId, ["userID"] = caller },
                     ["handleMsg"] = handledMsg,
                 };
-                await PushNoticeAsync(context, [from!], groupId!, caller!, accept.Value ? OpenImNotifications.GroupApplicationAccepted : OpenImNotifications.GroupApplicationRejected, tips).ConfigureAwait(false);
+                await PushNoticeAsync(context, [from], groupId!, caller!, accept ? OpenImNotifications.GroupApplicationAccepted : OpenImNotifications.GroupApplicationRejected, tips).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException and not OperationCanceledException)
             {

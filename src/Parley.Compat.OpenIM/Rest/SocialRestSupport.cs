@@ -17,6 +17,31 @@ internal static class SocialRestSupport
 
     public static OpenImResponse Args(string detail) => OpenImResponse.Error(OpenImErrors.Args, "ArgsError", detail);
 
+    /// <summary>
+    /// The applicant and the answer of a friend or group application response: <c>fromUserID</c> and <c>handleResult</c>
+    /// (1 agree, -1 reject). Returns the refusal (1001) or null.
+    /// </summary>
+    public static OpenImResponse? ReadApplicationAnswer(System.Text.Json.JsonElement body, out string from, out bool accept)
+    {
+        from = SocialJson.Str(body, "fromUserID") ?? string.Empty;
+        accept = false;
+        if (!Parley.Protocol.Ids.IsValid(from))
+        {
+            return Args("fromUserID is required");
+        }
+
+        switch (SocialJson.Int(body, "handleResult"))
+        {
+            case 1:
+                accept = true;
+                return null;
+            case -1:
+                return null;
+            default:
+                return Args("handleResult must be 1 (agree) or -1 (reject)");
+        }
+    }
+
     public static OpenImResponse NoPermission(string detail) => OpenImResponse.Error(OpenImErrors.NoPermission, "NoPermissionError", detail);
 
     /// <summary>
