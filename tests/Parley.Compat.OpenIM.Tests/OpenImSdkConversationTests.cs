@@ -1,0 +1,338 @@
+using System.Text.Json;
+using Parley.IntegrationTests.Infrastructure;
+using Parley.Protocol.V1;
+using Parley.Sdk;
+
+namespace Parley.Compat.OpenIM.Tests;
+
+/// <summary>
+/// The real <c>@openim/client-sdk@0.0.14</c> (node/driver.js) against the real server: conversations, unread counts,
+/// read receipts, revoke, conversation settings, user info and group chat, with native Parley.Sdk users in the mix.
+/// </summary>
+public sealed class OpenImSdkConversationTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+{
+    private OpenImTestServer Server => fixture.Server;
+
+    private async Task<NodeSdkClient> SdkAsync(string userId, int platformId = 5)
+    {
+        var sdk = await NodeSdkClient.StartAsync(Server, userId, await OpenImUsers.TokenAsync(Server, userId, platformId), platformId);
+        try
+        {
+            await sdk.LoginAsync();
+        }
+        catch
+        {
+            await sdk.DisposeAsync();
+            throw;
+        }
+
+        return sdk;
+    }
+
+    /// <summary>A native Parley.Sdk user and what its client raised.</summary>
+    private sealed class Native(Recorder recorder) : IAsyncDisposable
+    {
+        public ParleyClient Client => recorder.Client;
+
+        public IReadOnlyList<ReceiptEvent> Receipts => recorder.Receipts;
+
+        public IReadOnlyList<Message> MessagesIn(string conversationId) => recorder.MessagesIn(conversationId);
+
+        public ValueTask DisposeAsync() => recorder.Client.DisposeAsync();
+    }
+
+    private async Task<Native> NativeAsync(string userId)
+    {
+        var client = new ParleyClient(new ParleyClientOptions
+        {
+            ServerUri = Server.WebSocketUri,
+            Token = await OpenImUsers.TokenAsync(Server, userId, 2),
+            DeviceId = OpenImPlatforms.DeviceId(2),
+            Platform = Platform.Android,
+            LocalState = new InMemoryParleyClientState(),
+        });
+        var recorder = new Recorder(client);
+        await client.ConnectAsync();
+        return new Native(recorder);
+    }
+
+    private static IEnumerable<JsonElement> WithText(IEnumerable<JsonElement> messages, string text) =>
+        messages.Where(m => m.TryGetProperty("text", out var t) && t.GetString() == text);
+
+    private static Task WaitForTextAsync(NodeSdkClient sdk, string text) =>
+        Wait.UntilAsync(() => WithText(sdk.ReceivedMessages(), text).Any(), $"{sdk.UserId}'s SDK raised '{text}'" + sdk.Diagnostics());
+
+    private static async Task<List<JsonElement>> ConversationsAsync(NodeSdkClient sdk) =>
+        [.. (await sdk.OkAsync("call", new { method = "getConversationListSplit", @params = new { offset = 0, count = 50 } })).EnumerateArray()];
+
+    private static async Task<int> TotalUnreadAsync(NodeSdkClient sdk) =>
+        (await sdk.OkAsync("call", new { method = "getTotalUnreadMsgCount" })).GetInt32();
+
+    private static JsonElement Conversation(List<JsonElement> list, string conversationId) =>
+        list.SingleOrDefault(c => c.GetProperty("conversationID").GetString() == conversationId) is { ValueKind: JsonValueKind.Object } found
+            ? found
+            : throw new Xunit.Sdk.XunitException($"{conversationId} is not in the list: " + string.Join("\n", list.Select(c => c.GetRawText())));
+
+    /// <summary>The text of a conversation's <c>latestMsg</c> (a JSON string of the SDK's message).</summary>
+    private static string? LatestText(JsonElement conversation)
+    {
+        var raw = conversation.GetProperty("latestMsg").GetString();
+        if (string.IsNullOrEmpty(raw))
+        {
+            return null;
+        }
+
+        using var doc = JsonDocument.Parse(raw);
+        return doc.RootElement.TryGetProperty("textElem", out var text) && text.ValueKind == JsonValueKind.Object ? text.GetProperty("content").GetString() : null;
+    }
+
+    private static int Unread(JsonElement conversation) => conversation.GetProperty("unreadCount").GetInt32();
+
+    /// <summary>Asserts A's view: C's conversation first (its message is the latest) with 1 unread, then B's with 2.</summary>
+    private static async Task AssertListAsync(NodeSdkClient a, string withB, string withC, int unreadB, int unreadC)
+    {
+        var list = await ConversationsAsync(a);
+        var ids = list.Select(c => c.GetProperty("conversationID").GetString()).ToList();
+        Assert.True(ids.IndexOf(withC) >= 0 && ids.IndexOf(withB) > ids.IndexOf(withC), "order (latest first): " + string.Join(", ", ids) + a.Diagnostics());
+        var b = Conversation(list, withB);
+        var c = Conversation(list, withC);
+        Assert.Equal(unreadB, Unread(b));
+        Assert.Equal(unreadC, Unread(c));
+        Assert.Equal("b2", LatestText(b));
+        Assert.Equal("c1", LatestText(c));
+        Assert.Equal(1, b.GetProperty("conversationType").GetInt32());
+        Assert.Equal(unreadB + unreadC, await TotalUnreadAsync(a));
+    }
+
+    [Fact]
+    public async Task SdkConv_List_ShowsUnreadLatestAndOrder_LiveAndAfterFreshLogin()
+    {
+        var alice = OpenImUsers.NewId("ca");
+        var bob = OpenImUsers.NewId("cb");
+        var native = OpenImUsers.NewId("cn");
+        await OpenImUsers.RegisterAsync(Server, alice, bob, native);
+        var withB = OpenImUsers.Direct(alice, bob);
+        var withC = OpenImUsers.Direct(alice, native);
+
+        await using (var a = await SdkAsync(alice))
+        {
+            await using var b = await SdkAsync(bob);
+            await using var c = await NativeAsync(native);
+            await b.OkAsync("sendText", new { recvID = alice, text = "b1" });
+            await b.OkAsync("sendText", new { recvID = alice, text = "b2" });
+            await WaitForTextAsync(a, "b2");
+            await c.Client.SendTextAsync(alice, "c1");
+            await WaitForTextAsync(a, "c1");
+
+            await AssertListAsync(a, withB, withC, unreadB: 2, unreadC: 1);
+            var one = await a.OkAsync("call", new { method = "getOneConversation", @params = new { sourceID = bob, sessionType = 1 } });
+            Assert.Equal(withB, one.GetProperty("conversationID").GetString());
+            Assert.Equal(2, Unread(one));
+        }
+
+        // A new process: everything comes from the login sync (1006 + /jssdk/get_active_conversations).
+        await using var again = await SdkAsync(alice);
+        await AssertListAsync(again, withB, withC, unreadB: 2, unreadC: 1);
+    }
+
+    [Fact]
+    public async Task SdkConv_MarkRead_ClearsUnread_SendsReceiptsToOpenImAndNativePeers()
+    {
+        var alice = OpenImUsers.NewId("ra");
+        var bob = OpenImUsers.NewId("rb");
+        var native = OpenImUsers.NewId("rn");
+        await OpenImUsers.RegisterAsync(Server, alice, bob, native);
+        var withB = OpenImUsers.Direct(alice, bob);
+        var withC = OpenImUsers.Direct(alice, native);
+
+        await using (var a = await SdkAsync(alice))
+        {
+            await using var b = await SdkAsync(bob);
+            await using var c = await NativeAsync(native);
+            var sent = await b.OkAsync("sendText", new { recvID = alice, text = "read me" });
+            await c.Client.SendTextAsync(alice, "native read me");
+            await WaitForTextAsync(a, "read me");
+            await WaitForTextAsync(a, "native read me");
+            Assert.Equal(2, await TotalUnreadAsync(a));
+
+            await a.OkAsync("markRead", new { conversationID = withB });
+            await a.OkAsync("markRead", new { conversationID = withC });
+            var list = await ConversationsAsync(a);
+            Assert.Equal(0, Unread(Conversation(list, withB)));
+            Assert.Equal(0, Unread(Conversation(list, withC)));
+            Assert.Equal(0, await TotalUnreadAsync(a));
+
+            var sentId = sent.GetProperty("clientMsgID").GetString();
+            await Wait.UntilAsync(
+                () => b.Events("OnRecvC2CReadReceipt").Any(e => e.GetProperty("data").EnumerateArray().Any(r => r.GetProperty("userID").GetString() == alice && r.GetProperty("msgIDList").EnumerateArray().Any(id => id.GetString() == sentId))),
+                "bob's SDK raised OnRecvC2CReadReceipt for his message" + b.Diagnostics());
+            await Wait.UntilAsync(() => c.Receipts.Any(r => r.ConversationId == withC && r.UserId == alice && r.ReadSeq >= 1), "the native peer got alice's read receipt");
+        }
+
+        await using var again = await SdkAsync(alice);
+        var after = await ConversationsAsync(again);
+        Assert.Equal(0, Unread(Conversation(after, withB)));
+        Assert.Equal(0, Unread(Conversation(after, withC)));
+        Assert.Equal(0, await TotalUnreadAsync(again));
+    }
+
+    [Fact]
+    public async Task SdkConv_Revoke_PeerIsToldHistoryShowsItAndOthersMessagesCannotBeRevoked()
+    {
+        var alice = OpenImUsers.NewId("va");
+        var bob = OpenImUsers.NewId("vb");
+        await OpenImUsers.RegisterAsync(Server, alice, bob);
+        var conversation = OpenImUsers.Direct(alice, bob);
+        await using var a = await SdkAsync(alice);
+        await using var b = await SdkAsync(bob);
+
+        var sent = await a.OkAsync("sendText", new { recvID = bob, text = "oops" });
+        await WaitForTextAsync(b, "oops");
+        await b.OkAsync("sendText", new { recvID = alice, text = "bob's own" });
+        await WaitForTextAsync(a, "bob's own");
+        var clientMsgId = sent.GetProperty("clientMsgID").GetString();
+
+        await a.OkAsync("call", new { method = "revokeMessage", @params = new { conversationID = conversation, clientMsgID = clientMsgId } });
+        var revoked = await b.WaitAsync(
+            r => r.GetProperty("kind").GetString() == "event" && r.GetProperty("event").GetString() == "OnNewRecvMessageRevoked" && r.GetProperty("data").GetProperty("clientMsgID").GetString() == clientMsgId,
+            "bob's SDK raised OnNewRecvMessageRevoked");
+        Assert.Equal(alice, revoked.GetProperty("data").GetProperty("revokerID").GetString());
+
+        // Both histories show the message as revoked (OpenIM's 2101 revoke notification in its place).
+        foreach (var sdk in new[] { a, b })
+        {
+            var history = await sdk.OkAsync("history", new { conversationID = conversation, count = 20 });
+            var message = history.GetProperty("messageList").EnumerateArray().Single(m => m.GetProperty("clientMsgID").GetString() == clientMsgId);
+            Assert.Equal(2101, message.GetProperty("contentType").GetInt32());
+        }
+
+        // Alice cannot revoke bob's message: the SDK refuses it, and so does the server when asked directly.
+        var bobsMessage = WithText(a.ReceivedMessages(), "bob's own").Single();
+        var refused = await a.CommandAsync("call", new { method = "revokeMessage", @params = new { conversationID = conversation, clientMsgID = bobsMessage.GetProperty("clientMsgID").GetString() } });
+        Assert.False(refused.GetProperty("ok").GetBoolean(), refused.GetRawText());
+        var direct = await Server.PostAsync("/msg/revoke_msg", new { conversationID = conversation, seq = bobsMessage.GetProperty("seq").GetInt64(), userID = alice }, await OpenImUsers.TokenAsync(Server, alice));
+        Assert.NotEqual(0, direct.GetProperty("errCode").GetInt32());
+        var bHistory = await b.OkAsync("history", new { conversationID = conversation, count = 20 });
+        Assert.Equal(101, bHistory.GetProperty("messageList").EnumerateArray().Single(m => m.GetProperty("text").GetString() == "bob's own").GetProperty("contentType").GetInt32());
+    }
+
+    [Fact]
+    public async Task SdkConv_SetConversation_PinAndRecvOpt_ShowInListAndNotNotifyIds()
+    {
+        var alice = OpenImUsers.NewId("pa");
+        var bob = OpenImUsers.NewId("pb");
+        await OpenImUsers.RegisterAsync(Server, alice, bob);
+        var conversation = OpenImUsers.Direct(alice, bob);
+        await using var a = await SdkAsync(alice);
+        await using var second = await SdkAsync(alice, platformId: 2);
+        await using (var b = await SdkAsync(bob))
+        {
+            await b.OkAsync("sendText", new { recvID = alice, text = "pin me" });
+            await WaitForTextAsync(a, "pin me");
+        }
+
+        await a.OkAsync("call", new { method = "setConversation", @params = new { conversationID = conversation, isPinned = true, recvMsgOpt = 2 } });
+        var one = await a.OkAsync("call", new { method = "getOneConversation", @params = new { sourceID = bob, sessionType = 1 } });
+        Assert.True(one.GetProperty("isPinned").GetBoolean(), one.GetRawText());
+        Assert.Equal(2, one.GetProperty("recvMsgOpt").GetInt32());
+
+        // The other session of alice hears of it.
+        await Wait.UntilAsync(
+            () => second.Events("OnConversationChanged").Any(e => e.GetProperty("data").EnumerateArray().Any(c => c.GetProperty("conversationID").GetString() == conversation && c.GetProperty("isPinned").GetBoolean())),
+            "alice's second session raised OnConversationChanged with the pin" + second.Diagnostics());
+
+        var notNotify = await Server.PostAsync("/conversation/get_not_notify_conversation_ids", new { userID = alice }, await OpenImUsers.TokenAsync(Server, alice));
+        Assert.Equal(0, notNotify.GetProperty("errCode").GetInt32());
+        Assert.Contains(conversation, notNotify.GetProperty("data").GetProperty("conversationIDs").EnumerateArray().Select(e => e.GetString()));
+
+        // A fresh login shows the settings.
+        await using var again = await SdkAsync(alice, platformId: 3);
+        var listed = Conversation(await ConversationsAsync(again), conversation);
+        Assert.True(listed.GetProperty("isPinned").GetBoolean(), listed.GetRawText());
+        Assert.Equal(2, listed.GetProperty("recvMsgOpt").GetInt32());
+    }
+
+    [Fact]
+    public async Task SdkConv_UserInfo_SelfAndOthers_IncludingNativeUser()
+    {
+        var alice = OpenImUsers.NewId("ua");
+        var bob = OpenImUsers.NewId("ub");
+        var native = OpenImUsers.NewId("un");
+        await OpenImUsers.RegisterAsync(Server, alice, bob, native);
+        await using var a = await SdkAsync(alice);
+        await using var b = await SdkAsync(bob);
+
+        var self = await a.OkAsync("call", new { method = "getSelfUserInfo" });
+        Assert.Equal(alice, self.GetProperty("userID").GetString());
+        Assert.Equal("nick " + alice, self.GetProperty("nickname").GetString());
+
+        await a.OkAsync("call", new { method = "setSelfInfo", @params = new { nickname = "Alice A.", faceURL = "https://example.org/alice.png" } });
+        var updated = await a.OkAsync("call", new { method = "getSelfUserInfo" });
+        Assert.Equal("Alice A.", updated.GetProperty("nickname").GetString());
+        Assert.Equal("https://example.org/alice.png", updated.GetProperty("faceURL").GetString());
+
+        var users = (await b.OkAsync("call", new { method = "getUsersInfo", @params = new[] { alice, native } })).EnumerateArray().ToList();
+        var seenAlice = users.Single(u => u.GetProperty("userID").GetString() == alice);
+        Assert.Equal("Alice A.", seenAlice.GetProperty("nickname").GetString());
+        Assert.Equal("https://example.org/alice.png", seenAlice.GetProperty("faceURL").GetString());
+        Assert.Equal("nick " + native, users.Single(u => u.GetProperty("userID").GetString() == native).GetProperty("nickname").GetString());
+
+        // The native side sees the new profile too.
+        await using var c = await NativeAsync(native);
+        var fromNative = await c.Client.GetUsersAsync([alice]);
+        Assert.Equal("Alice A.", fromNative.Users.Single().Nickname);
+    }
+
+    [Fact]
+    public async Task SdkConv_GroupText_OpenImAndNativeMembersChatWithGaplessSeqsAndUnread()
+    {
+        var alice = OpenImUsers.NewId("ga");
+        var bob = OpenImUsers.NewId("gb");
+        var native = OpenImUsers.NewId("gn");
+        await OpenImUsers.RegisterAsync(Server, alice, bob, native);
+        var groupId = OpenImUsers.NewId("grp");
+        var created = await Server.PostAsync("/group/create_group", new
+        {
+            ownerUserID = alice,
+            memberUserIDs = new[] { bob, native },
+            groupInfo = new { groupID = groupId, groupName = "Mixed", groupType = 2 },
+        }, await OpenImUsers.TokenAsync(Server, alice));
+        Assert.True(created.GetProperty("errCode").GetInt32() == 0, created.GetRawText());
+        var conversation = "sg_" + groupId;
+
+        await using var a = await SdkAsync(alice);
+        await using var b = await SdkAsync(bob);
+        await using var c = await NativeAsync(native);
+
+        await a.OkAsync("sendText", new { groupID = groupId, text = "g from alice" });
+        await WaitForTextAsync(b, "g from alice");
+        await b.OkAsync("sendText", new { groupID = groupId, text = "g from bob" });
+        await WaitForTextAsync(a, "g from bob");
+        await c.Client.SendTextToConversationAsync(conversation, "g from native");
+        await WaitForTextAsync(a, "g from native");
+        await WaitForTextAsync(b, "g from native");
+        await Wait.UntilAsync(() => c.MessagesIn(conversation).Count(m => m.Content.Text is not null) >= 2, "the native member got both OpenIM messages");
+
+        var texts = new[] { "g from alice", "g from bob", "g from native" };
+        foreach (var sdk in new[] { a, b })
+        {
+            var history = await sdk.OkAsync("history", new { conversationID = conversation, count = 50 });
+            var list = history.GetProperty("messageList").EnumerateArray().ToList();
+            var seqs = list.Select(m => m.GetProperty("seq").GetInt64()).ToList();
+            Assert.Equal(Enumerable.Range((int)seqs[0], seqs.Count).Select(i => (long)i), seqs);
+            Assert.Equal(texts, list.Where(m => m.GetProperty("text").ValueKind == JsonValueKind.String).Select(m => m.GetProperty("text").GetString()).Where(t => texts.Contains(t)));
+            var inList = Conversation(await ConversationsAsync(sdk), conversation);
+            Assert.Equal(3, inList.GetProperty("conversationType").GetInt32());
+            Assert.Equal(groupId, inList.GetProperty("groupID").GetString());
+            Assert.Equal("g from native", LatestText(inList));
+        }
+
+        var nativeTexts = c.MessagesIn(conversation).Where(m => m.Content.Text is not null).Select(m => (m.Seq, m.Content.Text.Text)).ToList();
+        Assert.Contains(nativeTexts, m => m.Text == "g from alice");
+        Assert.Contains(nativeTexts, m => m.Text == "g from bob");
+
+        // Alice's unread: bob's and the native member's messages. Bob's: alice's and the native member's.
+        Assert.Equal(2, Unread(Conversation(await ConversationsAsync(a), conversation)));
+        Assert.Equal(2, Unread(Conversation(await ConversationsAsync(b), conversation)));
+    }
+}
