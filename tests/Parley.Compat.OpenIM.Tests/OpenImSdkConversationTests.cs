@@ -59,6 +59,21 @@ public sealed class OpenImSdkConversationTests(ServerFixture fixture) : IClassFi
     private static IEnumerable<JsonElement> WithText(IEnumerable<JsonElement> messages, string text) =>
         messages.Where(m => m.TryGetProperty("text", out var t) && t.GetString() == text);
 
+    /// <summary>Polls an asynchronous condition (an SDK getter) until it holds or the time is up.</summary>
+    private static async Task PollAsync(Func<Task<bool>> condition, string because, TimeSpan? timeout = null)
+    {
+        var limit = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > limit)
+            {
+                throw new TimeoutException("Timed out waiting until " + because);
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
     private static Task WaitForTextAsync(NodeSdkClient sdk, string text) =>
         Wait.UntilAsync(() => WithText(sdk.ReceivedMessages(), text).Any(), $"{sdk.UserId}'s SDK raised '{text}'" + sdk.Diagnostics());
 
@@ -88,8 +103,11 @@ public sealed class OpenImSdkConversationTests(ServerFixture fixture) : IClassFi
 
     private static int Unread(JsonElement conversation) => conversation.GetProperty("unreadCount").GetInt32();
 
-    /// <summary>Asserts A's view: C's conversation first (its message is the latest) with 1 unread, then B's with 2.</summary>
-    private static async Task AssertListAsync(NodeSdkClient a, string withB, string withC, int unreadB, int unreadC)
+    /// <summary>
+    /// Asserts A's view: C's conversation first (its message is the latest), then B's, with their unread counts and last
+    /// messages; with <paramref name="checkTotal"/> also the SDK's total unread.
+    /// </summary>
+    private static async Task AssertListAsync(NodeSdkClient a, string withB, string withC, int unreadB, int unreadC, bool checkTotal)
     {
         var list = await ConversationsAsync(a);
         var ids = list.Select(c => c.GetProperty("conversationID").GetString()).ToList();
@@ -101,7 +119,10 @@ public sealed class OpenImSdkConversationTests(ServerFixture fixture) : IClassFi
         Assert.Equal("b2", LatestText(b));
         Assert.Equal("c1", LatestText(c));
         Assert.Equal(1, b.GetProperty("conversationType").GetInt32());
-        Assert.Equal(unreadB + unreadC, await TotalUnreadAsync(a));
+        if (checkTotal)
+        {
+            Assert.Equal(unreadB + unreadC, await TotalUnreadAsync(a));
+        }
     }
 
     [Fact]
@@ -124,7 +145,10 @@ public sealed class OpenImSdkConversationTests(ServerFixture fixture) : IClassFi
             await c.Client.SendTextAsync(alice, "c1");
             await WaitForTextAsync(a, "c1");
 
-            await AssertListAsync(a, withB, withC, unreadB: 2, unreadC: 1);
+            // The SDK's live total leaves out the first message of a conversation it did not know yet (0.0.14 only recounts
+            // when a message's seq is above the cached max seq, which that first message has just set), so it is checked
+            // after the fresh login and for a conversation the SDK already knows.
+            await AssertListAsync(a, withB, withC, unreadB: 2, unreadC: 1, checkTotal: false);
             var one = await a.OkAsync("call", new { method = "getOneConversation", @params = new { sourceID = bob, sessionType = 1 } });
             Assert.Equal(withB, one.GetProperty("conversationID").GetString());
             Assert.Equal(2, Unread(one));
@@ -132,7 +156,20 @@ public sealed class OpenImSdkConversationTests(ServerFixture fixture) : IClassFi
 
         // A new process: everything comes from the login sync (1006 + /jssdk/get_active_conversations).
         await using var again = await SdkAsync(alice);
-        await AssertListAsync(again, withB, withC, unreadB: 2, unreadC: 1);
+        await AssertListAsync(again, withB, withC, unreadB: 2, unreadC: 1, checkTotal: true);
+
+        // Live, in a conversation the SDK knows: the unread and the total go up, B's conversation moves to the top.
+        await using (var b = await SdkAsync(bob))
+        {
+            await b.OkAsync("sendText", new { recvID = alice, text = "b3" });
+        }
+
+        await WaitForTextAsync(again, "b3");
+        var list = await ConversationsAsync(again);
+        Assert.Equal(withB, list[0].GetProperty("conversationID").GetString());
+        Assert.Equal(3, Unread(list[0]));
+        Assert.Equal("b3", LatestText(list[0]));
+        Assert.Equal(4, await TotalUnreadAsync(again));
     }
 
     [Fact]
@@ -153,7 +190,9 @@ public sealed class OpenImSdkConversationTests(ServerFixture fixture) : IClassFi
             await c.Client.SendTextAsync(alice, "native read me");
             await WaitForTextAsync(a, "read me");
             await WaitForTextAsync(a, "native read me");
-            Assert.Equal(2, await TotalUnreadAsync(a));
+            var before = await ConversationsAsync(a);
+            Assert.Equal(1, Unread(Conversation(before, withB)));
+            Assert.Equal(1, Unread(Conversation(before, withC)));
 
             await a.OkAsync("markRead", new { conversationID = withB });
             await a.OkAsync("markRead", new { conversationID = withC });
@@ -213,7 +252,7 @@ public sealed class OpenImSdkConversationTests(ServerFixture fixture) : IClassFi
         var direct = await Server.PostAsync("/msg/revoke_msg", new { conversationID = conversation, seq = bobsMessage.GetProperty("seq").GetInt64(), userID = alice }, await OpenImUsers.TokenAsync(Server, alice));
         Assert.NotEqual(0, direct.GetProperty("errCode").GetInt32());
         var bHistory = await b.OkAsync("history", new { conversationID = conversation, count = 20 });
-        Assert.Equal(101, bHistory.GetProperty("messageList").EnumerateArray().Single(m => m.GetProperty("text").GetString() == "bob's own").GetProperty("contentType").GetInt32());
+        Assert.Equal(101, bHistory.GetProperty("messageList").EnumerateArray().Single(m => m.TryGetProperty("text", out var t) && t.GetString() == "bob's own").GetProperty("contentType").GetInt32());
     }
 
     [Fact]
@@ -231,10 +270,19 @@ public sealed class OpenImSdkConversationTests(ServerFixture fixture) : IClassFi
             await WaitForTextAsync(a, "pin me");
         }
 
+        // The SDK does not change its cache itself: the server's ConversationChangeNotification (1300) makes it pull
+        // get_incremental_conversations, and the getter shows the pin once that is done.
         await a.OkAsync("call", new { method = "setConversation", @params = new { conversationID = conversation, isPinned = true, recvMsgOpt = 2 } });
-        var one = await a.OkAsync("call", new { method = "getOneConversation", @params = new { sourceID = bob, sessionType = 1 } });
-        Assert.True(one.GetProperty("isPinned").GetBoolean(), one.GetRawText());
+        JsonElement one = default;
+        await PollAsync(
+            async () =>
+            {
+                one = await a.OkAsync("call", new { method = "getOneConversation", @params = new { sourceID = bob, sessionType = 1 } });
+                return one.TryGetProperty("isPinned", out var pinned) && pinned.GetBoolean();
+            },
+            "alice's SDK shows the conversation pinned" + a.Diagnostics());
         Assert.Equal(2, one.GetProperty("recvMsgOpt").GetInt32());
+        await a.WaitEventAsync("OnConversationChanged", "alice's SDK raised OnConversationChanged");
 
         // The other session of alice hears of it.
         await Wait.UntilAsync(
@@ -320,7 +368,7 @@ public sealed class OpenImSdkConversationTests(ServerFixture fixture) : IClassFi
             var list = history.GetProperty("messageList").EnumerateArray().ToList();
             var seqs = list.Select(m => m.GetProperty("seq").GetInt64()).ToList();
             Assert.Equal(Enumerable.Range((int)seqs[0], seqs.Count).Select(i => (long)i), seqs);
-            Assert.Equal(texts, list.Where(m => m.GetProperty("text").ValueKind == JsonValueKind.String).Select(m => m.GetProperty("text").GetString()).Where(t => texts.Contains(t)));
+            Assert.Equal(texts, list.Select(m => m.TryGetProperty("text", out var t) ? t.GetString() : null).Where(t => t is not null && texts.Contains(t)).ToArray());
             var inList = Conversation(await ConversationsAsync(sdk), conversation);
             Assert.Equal(3, inList.GetProperty("conversationType").GetInt32());
             Assert.Equal(groupId, inList.GetProperty("groupID").GetString());
