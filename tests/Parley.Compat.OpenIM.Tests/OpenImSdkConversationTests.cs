@@ -379,8 +379,22 @@ public sealed class OpenImSdkConversationTests(ServerFixture fixture) : IClassFi
         Assert.Contains(nativeTexts, m => m.Text == "g from alice");
         Assert.Contains(nativeTexts, m => m.Text == "g from bob");
 
-        // Alice's unread: bob's and the native member's messages. Bob's: alice's and the native member's.
+        // Unread is maxSeq − hasReadSeq (OpenIM's and Parley's rule) and sending moves the sender's hasReadSeq to its message
+        // (as OpenIM's msgtransfer does). Alice (who also sent the group-created tip, 1501 at seq 1) has bob's and the
+        // native member's messages unread. Bob's live SDK shows 3 (the tip, alice's, the native one): 0.0.14 does not
+        // lower a conversation's unread count when its user sends; the server's count for him is 1 (see below).
+        var bobsHistory = (await b.OkAsync("history", new { conversationID = conversation, count = 50 })).GetProperty("messageList").EnumerateArray().ToList();
+        Assert.Equal(1501, bobsHistory[0].GetProperty("contentType").GetInt32());
+        Assert.Equal([1L, 2L, 3L, 4L], bobsHistory.Select(m => m.GetProperty("seq").GetInt64()));
         Assert.Equal(2, Unread(Conversation(await ConversationsAsync(a), conversation)));
-        Assert.Equal(2, Unread(Conversation(await ConversationsAsync(b), conversation)));
+        Assert.Equal(3, Unread(Conversation(await ConversationsAsync(b), conversation)));
+
+        // A fresh login of bob (another platform) gets the server's count from the login sync: only the native message,
+        // which came after his own.
+        await using var bobAgain = await SdkAsync(bob, platformId: 3);
+        var again = Conversation(await ConversationsAsync(bobAgain), conversation);
+        Assert.Equal(1, Unread(again));
+        Assert.Equal("g from native", LatestText(again));
+        Assert.Equal(1, await TotalUnreadAsync(bobAgain));
     }
 }
