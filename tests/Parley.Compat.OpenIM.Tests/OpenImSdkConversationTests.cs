@@ -36,6 +36,8 @@ public sealed class OpenImSdkConversationTests(ServerFixture fixture) : IClassFi
 
         public IReadOnlyList<ReceiptEvent> Receipts => recorder.Receipts;
 
+        public IReadOnlyList<MessageRevokedEventArgs> Revokes => recorder.Revokes;
+
         public IReadOnlyList<Message> MessagesIn(string conversationId) => recorder.MessagesIn(conversationId);
 
         public ValueTask DisposeAsync() => recorder.Client.DisposeAsync();
@@ -253,6 +255,50 @@ public sealed class OpenImSdkConversationTests(ServerFixture fixture) : IClassFi
         Assert.NotEqual(0, direct.GetProperty("errCode").GetInt32());
         var bHistory = await b.OkAsync("history", new { conversationID = conversation, count = 20 });
         Assert.Equal(101, bHistory.GetProperty("messageList").EnumerateArray().Single(m => m.TryGetProperty("text", out var t) && t.GetString() == "bob's own").GetProperty("contentType").GetInt32());
+    }
+
+    [Fact]
+    public async Task SdkConv_Revoke_BothWaysWithANativePeer_AndForAMessageTheSessionNeverSawLive()
+    {
+        var alice = OpenImUsers.NewId("wa");
+        var native = OpenImUsers.NewId("wn");
+        await OpenImUsers.RegisterAsync(Server, alice, native);
+        var conversation = OpenImUsers.Direct(alice, native);
+        await using var a = await SdkAsync(alice);
+        await using var c = await NativeAsync(native);
+
+        // OpenIM → native.
+        await a.OkAsync("sendText", new { recvID = native, text = "to native" });
+        await Wait.UntilAsync(() => c.MessagesIn(conversation).Any(m => m.Content.Text?.Text == "to native"), "the native peer got the message");
+        var mine = c.MessagesIn(conversation).Single(m => m.Content.Text?.Text == "to native");
+        await a.OkAsync("call", new { method = "revokeMessage", @params = new { conversationID = conversation, clientMsgID = mine.ClientMsgId } });
+        await Wait.UntilAsync(() => c.Revokes.Any(r => r.ConversationId == conversation && r.Seq == mine.Seq), "the native peer was told of the revoke");
+
+        // Native → OpenIM, live.
+        var receipt = await c.Client.SendTextAsync(alice, "native oops");
+        await WaitForTextAsync(a, "native oops");
+        var theirs = WithText(a.ReceivedMessages(), "native oops").Single();
+        await c.Client.RevokeAsync(conversation, (ulong)theirs.GetProperty("seq").GetInt64());
+        var revoked = await a.WaitAsync(
+            r => r.GetProperty("kind").GetString() == "event" && r.GetProperty("event").GetString() == "OnNewRecvMessageRevoked" && r.GetProperty("data").GetProperty("clientMsgID").GetString() == theirs.GetProperty("clientMsgID").GetString(),
+            "alice's SDK raised OnNewRecvMessageRevoked for the native message");
+        Assert.Equal(native, revoked.GetProperty("data").GetProperty("revokerID").GetString());
+        Assert.Equal(receipt.Seq, (ulong)theirs.GetProperty("seq").GetInt64());
+
+        // A message sent before this session logged in, revoked afterwards: the SDK still names the right message.
+        await c.Client.SendTextAsync(alice, "before login");
+        await WaitForTextAsync(a, "before login");
+        var late = WithText(a.ReceivedMessages(), "before login").Single();
+        await using var second = await SdkAsync(alice, platformId: 2);
+        await c.Client.RevokeAsync(conversation, (ulong)late.GetProperty("seq").GetInt64());
+        await second.WaitAsync(
+            r => r.GetProperty("kind").GetString() == "event" && r.GetProperty("event").GetString() == "OnNewRecvMessageRevoked" && r.GetProperty("data").GetProperty("clientMsgID").GetString() == late.GetProperty("clientMsgID").GetString(),
+            "alice's new session raised OnNewRecvMessageRevoked for a message it never saw live");
+        var history = await second.OkAsync("history", new { conversationID = conversation, count = 20 });
+        string?[] revokedIds = [mine.ClientMsgId, theirs.GetProperty("clientMsgID").GetString(), late.GetProperty("clientMsgID").GetString()];
+        var shown = history.GetProperty("messageList").EnumerateArray().Where(m => revokedIds.Contains(m.GetProperty("clientMsgID").GetString())).ToList();
+        Assert.Equal(3, shown.Count);
+        Assert.All(shown, m => Assert.Equal(2101, m.GetProperty("contentType").GetInt32()));
     }
 
     [Fact]
