@@ -62,14 +62,14 @@ public sealed class OpenImSdkConversationTests(ServerFixture fixture) : IClassFi
         messages.Where(m => m.TryGetProperty("text", out var t) && t.GetString() == text);
 
     /// <summary>Polls an asynchronous condition (an SDK getter) until it holds or the time is up.</summary>
-    private static async Task PollAsync(Func<Task<bool>> condition, string because, TimeSpan? timeout = null)
+    private static async Task PollAsync(Func<Task<bool>> condition, Func<string> because, TimeSpan? timeout = null)
     {
         var limit = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
         while (!await condition())
         {
             if (DateTime.UtcNow > limit)
             {
-                throw new TimeoutException("Timed out waiting until " + because);
+                throw new TimeoutException("Timed out waiting until " + because());
             }
 
             await Task.Delay(100);
@@ -326,7 +326,7 @@ public sealed class OpenImSdkConversationTests(ServerFixture fixture) : IClassFi
                 one = await a.OkAsync("call", new { method = "getOneConversation", @params = new { sourceID = bob, sessionType = 1 } });
                 return one.TryGetProperty("isPinned", out var pinned) && pinned.GetBoolean();
             },
-            "alice's SDK shows the conversation pinned" + a.Diagnostics());
+            () => "alice's SDK shows the conversation pinned: " + one.GetRawText() + a.Diagnostics());
         Assert.Equal(2, one.GetProperty("recvMsgOpt").GetInt32());
         await a.WaitEventAsync("OnConversationChanged", "alice's SDK raised OnConversationChanged");
 
@@ -340,10 +340,45 @@ public sealed class OpenImSdkConversationTests(ServerFixture fixture) : IClassFi
         Assert.Contains(conversation, notNotify.GetProperty("data").GetProperty("conversationIDs").EnumerateArray().Select(e => e.GetString()));
 
         // A fresh login shows the settings.
-        await using var again = await SdkAsync(alice, platformId: 3);
-        var listed = Conversation(await ConversationsAsync(again), conversation);
-        Assert.True(listed.GetProperty("isPinned").GetBoolean(), listed.GetRawText());
-        Assert.Equal(2, listed.GetProperty("recvMsgOpt").GetInt32());
+        await using (var again = await SdkAsync(alice, platformId: 3))
+        {
+            var listed = Conversation(await ConversationsAsync(again), conversation);
+            Assert.True(listed.GetProperty("isPinned").GetBoolean(), listed.GetRawText());
+            Assert.Equal(2, listed.GetProperty("recvMsgOpt").GetInt32());
+        }
+
+        // Unpin and unmute from the other session: the first one follows (false / 0 must reach it, not be left out).
+        await second.OkAsync("call", new { method = "setConversation", @params = new { conversationID = conversation, isPinned = false, recvMsgOpt = 0 } });
+        await PollAsync(
+            async () =>
+            {
+                one = await a.OkAsync("call", new { method = "getOneConversation", @params = new { sourceID = bob, sessionType = 1 } });
+                return one.TryGetProperty("isPinned", out var pinned) && !pinned.GetBoolean() && one.GetProperty("recvMsgOpt").GetInt32() == 0;
+            },
+            () => "alice's first session shows the conversation unpinned and unmuted: " + one.GetRawText() + a.Diagnostics());
+        var ids = await Server.PostAsync("/conversation/get_not_notify_conversation_ids", new { userID = alice }, await OpenImUsers.TokenAsync(Server, alice));
+        Assert.False(ids.TryGetProperty("data", out var data) && data.TryGetProperty("conversationIDs", out var list) && list.EnumerateArray().Any(e => e.GetString() == conversation), ids.GetRawText());
+    }
+
+    [Fact]
+    public async Task IncrementalConversations_VersionZeroWithOurVersionId_IsAPositionNotAFullSync()
+    {
+        // The SDK stores the version of its first (full) sync; on a server whose feed was still empty that is 0, and the
+        // next pull (after a 1300) must list the changes since then rather than answer full again.
+        var alice = OpenImUsers.NewId("za");
+        var bob = OpenImUsers.NewId("zb");
+        await OpenImUsers.RegisterAsync(Server, alice, bob);
+        await using (var other = await OpenImWsClient.LoginAsync(Server, bob, await OpenImUsers.TokenAsync(Server, bob)))
+        {
+            Assert.Equal(0, (await other.RequestAsync(1003, OpenImUsers.Text(bob, alice, "hi"))).ErrCode);
+        }
+
+        var token = await OpenImUsers.TokenAsync(Server, alice);
+        var answer = await Server.PostAsync("/conversation/get_incremental_conversations", new { userID = alice, version = 0, versionID = "parley-feed-1" }, token);
+        Assert.Equal(0, answer.GetProperty("errCode").GetInt32());
+        var data = answer.GetProperty("data");
+        Assert.False(data.TryGetProperty("full", out _), data.GetRawText());
+        Assert.Contains(OpenImUsers.Direct(alice, bob), data.GetProperty("update").EnumerateArray().Select(c => c.GetProperty("conversationID").GetString()));
     }
 
     [Fact]
