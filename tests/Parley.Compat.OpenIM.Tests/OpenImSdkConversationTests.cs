@@ -477,5 +477,12 @@ public sealed class OpenImSdkConversationTests(ServerFixture fixture) : IClassFi
         Assert.Equal(1, Unread(again));
         Assert.Equal("g from native", LatestText(again));
         Assert.Equal(1, await TotalUnreadAsync(bobAgain));
+
+        // Reading the group clears it, and a later login agrees.
+        await bobAgain.OkAsync("markRead", new { conversationID = conversation });
+        Assert.Equal(0, Unread(Conversation(await ConversationsAsync(bobAgain), conversation)));
+        Assert.Equal(0, await TotalUnreadAsync(bobAgain));
+        await using var bobLater = await SdkAsync(bob, platformId: 4);
+        Assert.Equal(0, Unread(Conversation(await ConversationsAsync(bobLater), conversation)));
     }
 }
