@@ -77,7 +77,9 @@ internal static partial class OpenImRest
         var store = context.RequestServices.GetRequiredService<IMessageStore>();
         var current = await store.GetMaxVersionAsync(context.RequestAborted).ConfigureAwait(false);
         var since = request?.Version ?? 0;
-        if (request?.VersionId == ConversationVersionId && since > 0 && since <= current)
+        // Version 0 with our versionID is a real position (the feed was empty when the client synced), not "never synced":
+        // answering it with full would drop the first change after such a login (the SDK diffs only update lists).
+        if (request?.VersionId == ConversationVersionId && since >= 0 && since <= current)
         {
             var snapshot = await store.GetChangesAsync(caller!, since, 0, context.RequestAborted).ConfigureAwait(false);
             if (snapshot.Changes.Count <= IncrementalSyncLimit)

@@ -69,8 +69,11 @@ internal sealed partial class OpenImSession : IWireAdapter
             case ServerFrame.BodyOneofCase.RelationsChanged:
                 QueueRelationNotifications(frame.RelationsChanged.Version);
                 break;
+            case ServerFrame.BodyOneofCase.ConversationUpdated:
+                TranslateConversationUpdated(frame.ConversationUpdated, output);
+                break;
             default:
-                // No OpenIM counterpart (conversation settings, directory, …): the SDK learns those over REST.
+                // No OpenIM counterpart (directory, …): the SDK learns those over REST.
                 break;
         }
     }
@@ -157,6 +160,27 @@ internal sealed partial class OpenImSession : IWireAdapter
         var data = NewNotification(receipt.UserId, UserId, OpenImMessages.SessionSingle, HasReadReceipt, tips, now);
         var push = new PushMessages();
         Add(push.NotificationMsgs, NotificationConversationId(receipt.ConversationId), data);
+        output.Add(Push(push));
+    }
+
+    /// <summary>
+    /// The user's own settings of a conversation changed (pin, mute; from any of its sessions or over REST): OpenIM's
+    /// ConversationChangeNotification 1300, on which the SDK pulls <c>get_incremental_conversations</c> and raises
+    /// OnConversationChanged.
+    /// </summary>
+    private void TranslateConversationUpdated(ConversationUpdatedEvent updated, List<WireFrame> output)
+    {
+        var conversationId = updated.Conversation?.ConversationId;
+        if (string.IsNullOrEmpty(conversationId))
+        {
+            return;
+        }
+
+        var tips = new Dictionary<string, object> { ["userID"] = UserId, ["conversationIDList"] = new[] { conversationId } };
+        var now = _services.Time.GetUtcNow().ToUnixTimeMilliseconds();
+        var data = NewNotification(UserId, UserId, OpenImMessages.SessionSingle, ConversationChangeNotification, tips, now);
+        var push = new PushMessages();
+        Add(push.NotificationMsgs, "n_" + UserId, data);
         output.Add(Push(push));
     }
 
@@ -361,6 +385,7 @@ internal sealed partial class OpenImSession : IWireAdapter
     internal static string NewId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
 
     public const int RevokeNotification = 2101;
+    public const int ConversationChangeNotification = 1300;
     public const int HasReadReceipt = 2200;
     public const int WebPlatform = 5;
     public const int StatusDeleted = 4;
