@@ -386,7 +386,7 @@ internal static partial class OpenImRest
         }
 
         var deleted = full ? [] : changes.DeletedFriendIds.Concat(changes.Friends.Where(f => f.Deleted).Select(f => f.FriendId)).Distinct(StringComparer.Ordinal).ToList();
-        return OpenImResponse.Ok(Data(new IncrementalFriends(changes.Version, VersionId(now), full, NullIfEmpty(deleted), NullIfEmpty(insert), NullIfEmpty(update), 0)));
+        return OpenImResponse.Ok(Data(new IncrementalData<FriendInfoJson>(changes.Version, VersionId(now), full, NullIfEmpty(deleted), NullIfEmpty(insert), NullIfEmpty(update), 0)));
     }
 
     private static async Task<OpenImResponse> FullFriendUserIdsAsync(HttpContext context, JsonElement body, string? caller)
@@ -423,15 +423,6 @@ internal static partial class OpenImRest
     private sealed record IsFriendData(
         [property: JsonPropertyName("inUser1Friends"), JsonIgnore(Condition = JsonIgnoreCondition.Never)] bool InUser1Friends,
         [property: JsonPropertyName("inUser2Friends"), JsonIgnore(Condition = JsonIgnoreCondition.Never)] bool InUser2Friends);
-
-    private sealed record IncrementalFriends(
-        [property: JsonPropertyName("version")] long Version,
-        [property: JsonPropertyName("versionID")] string VersionId,
-        [property: JsonPropertyName("full")] bool Full,
-        [property: JsonPropertyName("delete")] List<string>? Delete,
-        [property: JsonPropertyName("insert")] List<FriendInfoJson>? Insert,
-        [property: JsonPropertyName("update")] List<FriendInfoJson>? Update,
-        [property: JsonPropertyName("sortVersion")] long SortVersion);
 
     private sealed record FullUserIds(
         [property: JsonPropertyName("version")] long Version,

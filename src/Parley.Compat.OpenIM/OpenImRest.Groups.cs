@@ -787,7 +787,7 @@ internal static partial class OpenImRest
         }
 
         var deleted = full ? [] : delta.Left.Distinct(StringComparer.Ordinal).ToList();
-        return OpenImResponse.Ok(Data(new IncrementalGroups(delta.Version, VersionId(now), full, NullIfEmpty(deleted), NullIfEmpty(insert), NullIfEmpty(update), 0)));
+        return OpenImResponse.Ok(Data(new IncrementalData<GroupInfoJson>(delta.Version, VersionId(now), full, NullIfEmpty(deleted), NullIfEmpty(insert), NullIfEmpty(update), 0)));
     }
 
     private static async Task<OpenImResponse> FullJoinGroupIdsAsync(HttpContext context, JsonElement body, string? caller)
@@ -890,15 +890,6 @@ internal static partial class OpenImRest
     private sealed record GroupRequestsData(
         [property: JsonPropertyName("total")] int Total,
         [property: JsonPropertyName("groupRequests")] List<GroupRequestJson>? GroupRequests);
-
-    private sealed record IncrementalGroups(
-        [property: JsonPropertyName("version")] long Version,
-        [property: JsonPropertyName("versionID")] string VersionId,
-        [property: JsonPropertyName("full")] bool Full,
-        [property: JsonPropertyName("delete")] List<string>? Delete,
-        [property: JsonPropertyName("insert")] List<GroupInfoJson>? Insert,
-        [property: JsonPropertyName("update")] List<GroupInfoJson>? Update,
-        [property: JsonPropertyName("sortVersion")] long SortVersion);
 
     private sealed record FullGroupIds(
         [property: JsonPropertyName("version")] long Version,

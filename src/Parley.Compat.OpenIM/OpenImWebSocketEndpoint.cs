@@ -52,11 +52,14 @@ internal sealed class OpenImWebSocketEndpoint(
 
     public void Map(IEndpointRouteBuilder endpoints, OpenImOptions options)
     {
-        var port = options.WsPort is > 0 ? options.WsPort.Value : (int?)null;
-        var builder = port is { } p
-            ? endpoints.Map("/{**path}", HandleAsync).RequireHost("*:" + p.ToString(System.Globalization.CultureInfo.InvariantCulture))
-            : endpoints.Map(options.WebSocketPath, HandleAsync);
-        _ = builder;
+        if (options.WsPort is > 0 and var port)
+        {
+            endpoints.Map("/{**path}", HandleAsync).RequireHost("*:" + port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+        else
+        {
+            endpoints.Map(options.WebSocketPath, HandleAsync);
+        }
     }
 
     private async Task HandleAsync(HttpContext context)

@@ -246,3 +246,16 @@ internal sealed record GroupRequestJson(
     [property: JsonPropertyName("ex")] string? Ex,
     [property: JsonPropertyName("joinSource")] int JoinSource,
     [property: JsonPropertyName("inviterUserID")] string? InviterUserId);
+
+/// <summary>
+/// The answer of OpenIM's incremental syncs of a list (friends, joined groups): the version to ask from next time, and
+/// either <c>full</c> (start over) or the ids deleted and the rows inserted or updated since the caller's version.
+/// </summary>
+internal sealed record IncrementalData<T>(
+    [property: JsonPropertyName("version")] long Version,
+    [property: JsonPropertyName("versionID")] string VersionId,
+    [property: JsonPropertyName("full")] bool Full,
+    [property: JsonPropertyName("delete")] List<string>? Delete,
+    [property: JsonPropertyName("insert")] List<T>? Insert,
+    [property: JsonPropertyName("update")] List<T>? Update,
+    [property: JsonPropertyName("sortVersion")] long SortVersion);
