@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using Parley.Compat.OpenIM.Wire;
-using Parley.Grains.Social;
+using Parley.Core.Social;
 using Parley.Protocol.V1;
 
 namespace Parley.Compat.OpenIM;

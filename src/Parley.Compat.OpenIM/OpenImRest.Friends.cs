@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Parley.Abstractions.Social;
 using Parley.Compat.OpenIM.Rest;
-using Parley.Grains.Social;
+using Parley.Core.Social;
 using Parley.Protocol;
 using Parley.Protocol.V1;
 using static Parley.Compat.OpenIM.Rest.SocialJson;

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Parley.Abstractions.Messaging;
 using Parley.Compat.OpenIM.Rest;
-using Parley.Grains.Messaging;
+using Parley.Core.Messaging;
 using Parley.Protocol;
 using static Parley.Compat.OpenIM.Rest.SocialJson;
 using static Parley.Compat.OpenIM.Rest.SocialRestSupport;

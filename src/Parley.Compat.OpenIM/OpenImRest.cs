@@ -9,8 +9,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Parley.Abstractions.Accounts;
-using Parley.Grains.Auth;
-using Parley.Grains.Sessions;
+using Parley.Core.Auth;
+using Parley.Core.Sessions;
 using Parley.Protocol;
 using Parley.Protocol.V1;
 

@@ -1,4 +1,4 @@
-using Parley.Grains.Auth;
+using Parley.Core.Auth;
 
 namespace Parley.Compat.OpenIM;
 

@@ -11,8 +11,8 @@ using Parley.Compat.OpenIM.WebSocket;
 using Parley.Gateway;
 using Parley.Gateway.Connections;
 using Parley.Gateway.Requests;
-using Parley.Grains.Auth;
-using Parley.Grains.Telemetry;
+using Parley.Core.Auth;
+using Parley.Core.Telemetry;
 using Parley.Protocol;
 using Parley.Protocol.V1;
 

@@ -4,8 +4,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Parley.Gateway.Connections;
 using Parley.Gateway.Handshake;
 using Parley.Gateway.Requests;
-using Parley.Grains.Delivery;
-using Parley.Grains.Sessions;
+using Parley.Core.Delivery;
+using Parley.Core.Sessions;
 
 namespace Parley.Gateway;
 

@@ -221,7 +221,7 @@ public sealed class GroupNotificationFlowTests(ServerFixture fixture) : IClassFi
         await kit.OkAsync("/group/dismiss_group", new { groupID = groupId }, admin.Token);
 
         var grains = fixture.Server.Services.GetRequiredService<Orleans.IGrainFactory>();
-        var history = await grains.GetGrain<Parley.Grains.Messaging.IConversationGrain>("sg_" + groupId)
+        var history = await grains.GetGrain<Parley.Core.Messaging.IConversationGrain>("sg_" + groupId)
             .GetHistoryAsync(admin.Id, 1, Parley.Abstractions.Messaging.ReadDirection.Forward, 100);
         Assert.Equal(0, history.Error);
         var types = history.Messages

@@ -117,7 +117,7 @@ public sealed class OpenImSdkTests(ServerFixture fixture) : IClassFixture<Server
         await OpenImUsers.RegisterAsync(Server, oim, peer);
         await using var sdk = await SdkAsync(oim);
         await using var other = await OpenImWsClient.LoginAsync(Server, peer, await OpenImUsers.TokenAsync(Server, peer));
-        var sessions = (Grains.Sessions.ISessionControl)Server.Services.GetService(typeof(Grains.Sessions.ISessionControl))!;
+        var sessions = (Core.Sessions.ISessionControl)Server.Services.GetService(typeof(Core.Sessions.ISessionControl))!;
 
         await other.RequestAsync(1003, OpenImUsers.Text(peer, oim, "before the drop"));
         await sdk.UntilAsync(() => WithText(sdk.ReceivedMessages(), "before the drop").Any(), "the first message arrived live");

@@ -3,7 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Parley.Abstractions.Accounts;
-using Parley.Grains.Auth;
+using Parley.Core.Auth;
 using Parley.Protocol.V1;
 
 namespace Parley.Compat.OpenIM.Tests;

@@ -3,8 +3,8 @@ using Google.Protobuf;
 using Parley.Abstractions.Messaging;
 using Parley.Compat.OpenIM.Wire;
 using Parley.Gateway.Connections;
-using Parley.Grains.Internal;
-using Parley.Grains.Messaging;
+using Parley.Core.Internal;
+using Parley.Core.Messaging;
 using Parley.Protocol;
 using Parley.Protocol.V1;
 using ErrorCode = Parley.Protocol.V1.ErrorCode;
@@ -481,7 +481,7 @@ internal sealed partial class OpenImSession
             ErrorCode.BadRequest or ErrorCode.BadFrame or ErrorCode.TooLarge or ErrorCode.Unsupported or ErrorCode.ProtocolViolation or ErrorCode.RateLimited => OpenImErrors.Args,
             ErrorCode.NotMember => group ? OpenImErrors.NotInGroup : OpenImErrors.NoPermission,
             ErrorCode.GroupDismissed => OpenImErrors.GroupDismissed,
-            ErrorCode.Muted => message == Parley.Grains.Messaging.ConversationGrain.GroupMutedMessage ? OpenImErrors.MutedGroup : OpenImErrors.MutedInGroup,
+            ErrorCode.Muted => message == Parley.Core.Messaging.ConversationGrain.GroupMutedMessage ? OpenImErrors.MutedGroup : OpenImErrors.MutedInGroup,
             ErrorCode.Blocked => OpenImErrors.Blocked,
             ErrorCode.NotFriends => OpenImErrors.NotFriend,
             ErrorCode.Forbidden or ErrorCode.RevokeWindowPassed => OpenImErrors.NoPermission,

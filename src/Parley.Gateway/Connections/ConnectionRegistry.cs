@@ -2,9 +2,9 @@ using System.Collections.Concurrent;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Parley.Grains.Delivery;
-using Parley.Grains.Sessions;
-using Parley.Grains.Telemetry;
+using Parley.Core.Delivery;
+using Parley.Core.Sessions;
+using Parley.Core.Telemetry;
 using Parley.Protocol;
 using Parley.Protocol.V1;
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Parley.Abstractions.Messaging;
 using Parley.Gateway.Connections;
-using Parley.Grains.Messaging;
+using Parley.Core.Messaging;
 using Parley.Protocol;
 using Parley.Protocol.V1;
 using ErrorCode = Parley.Protocol.V1.ErrorCode;

@@ -1,6 +1,6 @@
 using Google.Protobuf;
 using Parley.Gateway.Connections;
-using Parley.Grains.Social;
+using Parley.Core.Social;
 using Parley.Protocol.V1;
 using ErrorCode = Parley.Protocol.V1.ErrorCode;
 

@@ -1,8 +1,8 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Parley.Grains.Auth;
-using Parley.Grains.Push;
+using Parley.Core.Auth;
+using Parley.Core.Push;
 using Parley.Protocol.V1;
 using ErrorCode = Parley.Protocol.V1.ErrorCode;
 

@@ -1,0 +1,132 @@
+using System.Buffers.Text;
+using System.ComponentModel.DataAnnotations;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.Options;
+using Parley.Abstractions.Accounts;
+
+namespace Parley.Core.Auth;
+
+/// <summary>Token settings, bound to <c>Parley:Tokens</c>.</summary>
+public sealed class TokenOptions
+{
+    public const string Section = "Parley:Tokens";
+
+    /// <summary>
+    /// Base64 HMAC-SHA256 key (at least 32 bytes) that signs device tokens. Every node of a cluster needs the same key.
+    /// When empty, a single node generates one under its data directory on first start.
+    /// </summary>
+    public string? SigningKey { get; set; }
+
+    [Range(typeof(TimeSpan), "00:01:00", "3650.00:00:00")]
+    public TimeSpan DefaultLifetime { get; set; } = TimeSpan.FromDays(7);
+
+    [Range(typeof(TimeSpan), "00:01:00", "3650.00:00:00")]
+    public TimeSpan MaxLifetime { get; set; } = TimeSpan.FromDays(90);
+}
+
+/// <summary>The key that signs tokens.</summary>
+public sealed class TokenSigningKey(byte[] key)
+{
+    public byte[] Key { get; } = key.Length >= 32 ? key : throw new ArgumentException("A token signing key needs at least 32 bytes.", nameof(key));
+}
+
+/// <summary>Who a valid token speaks for.</summary>
+public sealed record TokenIdentity(string TokenId, string UserId, string DeviceId, int Platform, long ExpiresAt);
+
+public enum TokenStatus
+{
+    Valid,
+    Malformed,
+    Expired,
+    Revoked,
+}
+
+/// <summary>
+/// Issues and validates device tokens: <c>pt1.{payload}.{signature}</c>, HMAC-SHA256 signed, expiring, and revocable
+/// through their id, which the account store keeps (the token itself is never stored or logged).
+/// </summary>
+public sealed class TokenService(IAccountStore accounts, TokenSigningKey key, IOptions<TokenOptions> options, TimeProvider time)
+{
+    private const string Prefix = "pt1.";
+    private const int MaxTokenLength = 1024;
+
+    /// <summary>Issues a token for one user and device.</summary>
+    public async Task<(string Token, TokenRecord Record)> IssueAsync(string userId, string deviceId, int platform, TimeSpan? lifetime, CancellationToken cancellationToken = default)
+    {
+        var o = options.Value;
+        var life = lifetime is { } l && l > TimeSpan.Zero ? (l > o.MaxLifetime ? o.MaxLifetime : l) : o.DefaultLifetime;
+        var now = time.GetUtcNow();
+        var record = new TokenRecord(Guid.NewGuid().ToString("N"), userId, deviceId, platform, now.ToUnixTimeMilliseconds(), now.Add(life).ToUnixTimeMilliseconds(), null);
+        await accounts.SaveTokenAsync(record, cancellationToken).ConfigureAwait(false);
+        var payload = JsonSerializer.SerializeToUtf8Bytes(new TokenPayload(record.TokenId, userId, deviceId, platform, record.ExpiresAt), TokenJsonContext.Default.TokenPayload);
+        var body = Prefix + Base64Url.EncodeToString(payload);
+        var signature = HMACSHA256.HashData(key.Key, Encoding.ASCII.GetBytes(body));
+        return (body + "." + Base64Url.EncodeToString(signature), record);
+    }
+
+    /// <summary>Checks signature, expiry and revocation.</summary>
+    public async Task<(TokenStatus Status, TokenIdentity? Identity)> ValidateAsync(string token, CancellationToken cancellationToken = default)
+    {
+        var identity = ParseAndVerify(token);
+        if (identity is null)
+        {
+            return (TokenStatus.Malformed, null);
+        }
+
+        if (identity.ExpiresAt <= time.GetUtcNow().ToUnixTimeMilliseconds())
+        {
+            return (TokenStatus.Expired, identity);
+        }
+
+        var record = await accounts.GetTokenAsync(identity.TokenId, cancellationToken).ConfigureAwait(false);
+        if (record is null || record.RevokedAt is not null || record.UserId != identity.UserId)
+        {
+            return (TokenStatus.Revoked, identity);
+        }
+
+        return (TokenStatus.Valid, identity);
+    }
+
+    private TokenIdentity? ParseAndVerify(string token)
+    {
+        if (string.IsNullOrEmpty(token) || token.Length > MaxTokenLength || !token.StartsWith(Prefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var dot = token.LastIndexOf('.');
+        if (dot <= Prefix.Length)
+        {
+            return null;
+        }
+
+        var body = token[..dot];
+        Span<byte> expected = stackalloc byte[32];
+        HMACSHA256.HashData(key.Key, Encoding.ASCII.GetBytes(body), expected);
+        Span<byte> actual = stackalloc byte[64];
+        if (!Base64Url.TryDecodeFromChars(token.AsSpan(dot + 1), actual, out var written) || written != 32
+            || !CryptographicOperations.FixedTimeEquals(expected, actual[..written]))
+        {
+            return null;
+        }
+
+        try
+        {
+            var payload = JsonSerializer.Deserialize(Base64Url.DecodeFromChars(body.AsSpan(Prefix.Length)), TokenJsonContext.Default.TokenPayload);
+            return payload is null ? null : new TokenIdentity(payload.T, payload.U, payload.D, payload.P, payload.E);
+        }
+        catch (Exception ex) when (ex is JsonException or FormatException)
+        {
+            return null;
+        }
+    }
+}
+
+internal sealed record TokenPayload(string T, string U, string D, int P, long E);
+
+[JsonSerializable(typeof(TokenPayload))]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+internal sealed partial class TokenJsonContext : JsonSerializerContext;

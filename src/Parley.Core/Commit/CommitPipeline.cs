@@ -1,0 +1,224 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Parley.Abstractions.Messaging;
+using Parley.Core.Telemetry;
+
+namespace Parley.Core.Commit;
+
+/// <summary>
+/// Group commit: every write of the node goes through one writer loop that takes all queued work, applies it in one
+/// transaction and only then completes it. Versions are assigned at submission, so commit order, version order and
+/// dispatch order are the same; <see cref="ICommitWork.OnCommitted"/> runs in that order on one dispatch loop,
+/// which is what lets clients resume from a single cursor.
+/// </summary>
+public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
+{
+    private readonly IMessageStore _store;
+    private readonly ParleyMetrics _metrics;
+    private readonly ILogger<CommitPipeline> _logger;
+    private readonly int _maxBatch;
+    private readonly Lock _submitLock = new();
+    private readonly Channel<Entry> _queue = Channel.CreateUnbounded<Entry>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<List<Entry>> _committed = Channel.CreateUnbounded<List<Entry>>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly HashSet<(string Conversation, Guid Epoch)> _poisoned = [];
+    private long _version;
+    private bool _started;
+    private Task? _writer;
+    private Task? _dispatcher;
+
+    public CommitPipeline(IMessageStore store, ParleyMetrics metrics, IOptions<MessagingOptions> options, ILogger<CommitPipeline> logger)
+    {
+        _store = store;
+        _metrics = metrics;
+        _logger = logger;
+        _maxBatch = options.Value.MaxCommitBatch;
+    }
+
+    /// <summary>The highest version handed out so far.</summary>
+    public long CurrentVersion => Volatile.Read(ref _version);
+
+    /// <summary>True once the pipeline runs (readiness).</summary>
+    public bool IsRunning => _started && _writer is { IsCompleted: false };
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _version = await _store.GetMaxVersionAsync(cancellationToken).ConfigureAwait(false);
+        _started = true;
+        _writer = Task.Run(WriteLoopAsync, CancellationToken.None);
+        _dispatcher = Task.Run(DispatchLoopAsync, CancellationToken.None);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _queue.Writer.TryComplete();
+        if (_writer is not null && _dispatcher is not null)
+        {
+            await Task.WhenAll(_writer, _dispatcher).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None).ConfigureAwait(false);
+
+    /// <summary>Queues work; the task completes with its version once it is durable and dispatched.</summary>
+    /// <exception cref="CommitFailedException">The work was refused or its commit failed.</exception>
+    public Task<long> SubmitAsync(ICommitWork work)
+    {
+        var tcs = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_submitLock)
+        {
+            if (!_started)
+            {
+                return Task.FromException<long>(new CommitFailedException("The commit pipeline is not running."));
+            }
+
+            if (_poisoned.Count > 0 && _poisoned.Contains((work.ConversationId, work.Epoch)))
+            {
+                return Task.FromException<long>(new CommitFailedException("An earlier write of this conversation failed; the conversation reloads."));
+            }
+
+            var entry = new Entry(work, ++_version, tcs);
+            if (!_queue.Writer.TryWrite(entry))
+            {
+                return Task.FromException<long>(new CommitFailedException("The commit pipeline is shutting down."));
+            }
+        }
+
+        return tcs.Task;
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var batch = new CommitBatch();
+        var reader = _queue.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                var entries = new List<Entry>(Math.Min(_maxBatch, 64));
+                while (entries.Count < _maxBatch && reader.TryRead(out var entry))
+                {
+                    if (IsPoisoned(entry.Work))
+                    {
+                        entry.Completion.TrySetException(new CommitFailedException("An earlier write of this conversation failed."));
+                        continue;
+                    }
+
+                    entries.Add(entry);
+                }
+
+                if (entries.Count == 0)
+                {
+                    continue;
+                }
+
+                List<Entry> committed;
+                batch.Clear();
+                foreach (var entry in entries)
+                {
+                    entry.Work.AddTo(batch, entry.Version);
+                }
+
+                var started = Stopwatch.GetTimestamp();
+                try
+                {
+                    await _store.CommitAsync(batch).ConfigureAwait(false);
+                    committed = entries;
+                    _metrics.CommitDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                    _metrics.BatchSize.Record(entries.Count);
+                }
+                catch (Exception ex)
+                {
+                    _metrics.CommitFailures.Add(1);
+                    LogBatchFailed(_logger, ex, entries.Count);
+                    committed = await CommitOneByOneAsync(entries, batch).ConfigureAwait(false);
+                }
+
+                if (committed.Count > 0)
+                {
+                    _committed.Writer.TryWrite(committed);
+                }
+            }
+        }
+        finally
+        {
+            _committed.Writer.TryComplete();
+        }
+    }
+
+    // Isolates the failing item(s) of a failed batch; everything after a failure in the same conversation fails too.
+    private async Task<List<Entry>> CommitOneByOneAsync(List<Entry> entries, CommitBatch batch)
+    {
+        var committed = new List<Entry>(entries.Count);
+        foreach (var entry in entries)
+        {
+            if (IsPoisoned(entry.Work))
+            {
+                entry.Completion.TrySetException(new CommitFailedException("An earlier write of this conversation failed."));
+                continue;
+            }
+
+            batch.Clear();
+            entry.Work.AddTo(batch, entry.Version);
+            try
+            {
+                await _store.CommitAsync(batch).ConfigureAwait(false);
+                committed.Add(entry);
+            }
+            catch (Exception ex)
+            {
+                LogItemFailed(_logger, ex, entry.Work.ConversationId);
+                lock (_submitLock)
+                {
+                    _poisoned.Add((entry.Work.ConversationId, entry.Work.Epoch));
+                }
+
+                entry.Completion.TrySetException(new CommitFailedException("The write could not be committed.", ex));
+            }
+        }
+
+        return committed;
+    }
+
+    private bool IsPoisoned(ICommitWork work)
+    {
+        lock (_submitLock)
+        {
+            return _poisoned.Count > 0 && _poisoned.Contains((work.ConversationId, work.Epoch));
+        }
+    }
+
+    private async Task DispatchLoopAsync()
+    {
+        await foreach (var entries in _committed.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            foreach (var entry in entries)
+            {
+                try
+                {
+                    entry.Work.OnCommitted(entry.Version);
+                }
+                catch (Exception ex)
+                {
+                    // Delivery is a hint; storage is the truth. The work is durable, so it still succeeds.
+                    LogDispatchFailed(_logger, ex, entry.Work.ConversationId);
+                }
+
+                entry.Completion.TrySetResult(entry.Version);
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Error, Message = "Group commit of {Count} items failed; retrying item by item")]
+    private static partial void LogBatchFailed(ILogger logger, Exception exception, int count);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "Commit failed for conversation {ConversationId}; its activation must reload")]
+    private static partial void LogItemFailed(ILogger logger, Exception exception, string conversationId);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Dispatch after commit failed for conversation {ConversationId}")]
+    private static partial void LogDispatchFailed(ILogger logger, Exception exception, string conversationId);
+
+    private sealed record Entry(ICommitWork Work, long Version, TaskCompletionSource<long> Completion);
+}

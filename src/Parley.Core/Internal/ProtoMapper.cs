@@ -1,0 +1,52 @@
+using Google.Protobuf;
+using Parley.Abstractions.Messaging;
+using Parley.Protocol.V1;
+using ConversationKind = Parley.Abstractions.Messaging.ConversationKind;
+
+namespace Parley.Core.Internal;
+
+/// <summary>Maps stored records to protocol frames.</summary>
+public static class ProtoMapper
+{
+    public static Message ToProto(StoredMessage m)
+    {
+        var message = new Message
+        {
+            ConversationId = m.ConversationId,
+            Seq = (ulong)m.Seq,
+            ServerMsgId = m.ServerMsgId,
+            ClientMsgId = m.ClientMsgId,
+            SenderId = m.SenderId,
+            ServerTime = m.ServerTime,
+            Revoked = m.Revoked,
+            Version = (ulong)m.Version,
+        };
+        if (!m.Revoked && m.Content.Length > 0)
+        {
+            message.Content = Content.Parser.ParseFrom(m.Content);
+        }
+
+        return message;
+    }
+
+    public static Conversation ToProto(ConversationView v) => new()
+    {
+        ConversationId = v.ConversationId,
+        Kind = v.Kind == ConversationKind.Group ? Protocol.V1.ConversationKind.Group : Protocol.V1.ConversationKind.Direct,
+        Name = v.Name,
+        PeerUserId = v.PeerUserId ?? string.Empty,
+        GroupId = v.GroupId ?? string.Empty,
+        MaxSeq = (ulong)v.MaxSeq,
+        ReadSeq = (ulong)v.ReadSeq,
+        Unread = (ulong)v.Unread,
+        Pinned = v.Pinned,
+        Muted = v.Muted,
+        LastMessage = v.LastMessage is null ? null : ToProto(v.LastMessage),
+        PeerReadSeq = (ulong)v.PeerReadSeq,
+        MemberCount = (uint)v.MemberCount,
+        UpdatedTime = v.UpdatedAt,
+        MentionsOnly = v.MentionsOnly,
+    };
+
+    public static byte[] Serialize(Content content) => content.ToByteArray();
+}

@@ -1,0 +1,216 @@
+using Parley.Abstractions.Messaging;
+
+namespace Parley.Core.Messaging;
+
+/// <summary>
+/// The single writer of one conversation (key: conversation id): authorises, deduplicates, allocates seqs,
+/// submits to the group commit, keeps the hot tail and fans out after commit.
+/// </summary>
+[Alias("parley.conversation")]
+public interface IConversationGrain : IGrainWithStringKey
+{
+    [Alias("send")]
+    Task<SendResult> SendAsync(SendCommand command);
+
+    [Alias("revoke")]
+    Task<SendResult> RevokeAsync(RevokeCommand command);
+
+    [Alias("mark-read")]
+    Task<MarkReadOutcome> MarkReadAsync(string userId, long seq, string? originConnectionId);
+
+    [Alias("history")]
+    Task<HistoryPage> GetHistoryAsync(string userId, long fromSeq, ReadDirection direction, int limit);
+
+    [Alias("create-group")]
+    Task<SendResult> CreateGroupAsync(CreateGroupCommand command);
+
+    [Alias("typing")]
+    Task<int> TypingAsync(string userId, bool typing, string? originConnectionId);
+
+    [Alias("settings")]
+    Task<int> UpdateSettingsAsync(string userId, bool? pinned, bool? muted, bool? mentionsOnly, string? originConnectionId);
+
+    /// <summary>
+    /// For a direct conversation: the relation of its two users (first = the ordinally smaller user id) changed.
+    /// Sends allocated after this call returns obey it.
+    /// </summary>
+    [Alias("set-relation")]
+    Task SetRelationAsync(Social.DirectRelation relation);
+
+    /// <summary>A group management operation; authorised against the operator's current role.</summary>
+    [Alias("group")]
+    Task<GroupResult> GroupAsync(GroupCommand command);
+
+    /// <summary>Active members, owner first, then admins, then by join time. Members only.</summary>
+    [Alias("members")]
+    Task<MemberPage> ListMembersAsync(string userId, int offset, int limit);
+
+    /// <summary>Pending join requests and invitations. Owners and admins only.</summary>
+    [Alias("group-requests")]
+    Task<GroupRequestsPage> ListGroupRequestsAsync(string userId);
+
+    /// <summary>True when the user is an active member (used to authorise member-list sync).</summary>
+    [Alias("is-member")]
+    Task<bool> IsMemberAsync(string userId);
+}
+
+/// <param name="PeerUserId">For a send addressed to a user: that user (the direct conversation is created on first send).</param>
+/// <param name="ContentKind">The protocol Content case number.</param>
+/// <param name="Content">The serialized protocol Content.</param>
+[GenerateSerializer, Immutable, Alias("parley.send-command")]
+public sealed record SendCommand(
+    string SenderId,
+    string ClientMsgId,
+    string? PeerUserId,
+    int ContentKind,
+    byte[] Content,
+    string? OriginConnectionId);
+
+[GenerateSerializer, Immutable, Alias("parley.revoke-command")]
+public sealed record RevokeCommand(string UserId, long Seq, string ClientMsgId, string? OriginConnectionId);
+
+[GenerateSerializer, Immutable, Alias("parley.create-group-command")]
+public sealed record CreateGroupCommand(string GroupId, string Name, string CreatorId, string[] MemberIds, string? OriginConnectionId)
+{
+    [Id(5)]
+    public string AvatarUrl { get; init; } = string.Empty;
+
+    [Id(6)]
+    public string Introduction { get; init; } = string.Empty;
+
+    [Id(7)]
+    public string Announcement { get; init; } = string.Empty;
+
+    [Id(8)]
+    public string Ex { get; init; } = "{}";
+
+    [Id(9)]
+    public GroupJoinPolicy JoinPolicy { get; init; }
+
+    [Id(10)]
+    public bool HistoryVisibleToNewMembers { get; init; }
+}
+
+public enum GroupOperation
+{
+    UpdateInfo,
+    Join,
+    Invite,
+    RespondRequest,
+    Kick,
+    Quit,
+    Dismiss,
+    TransferOwner,
+    SetRole,
+    Mute,
+    SetNickname,
+}
+
+/// <summary>Changes to a group's info; null = unchanged.</summary>
+[GenerateSerializer, Immutable, Alias("parley.group-settings-patch")]
+public sealed record GroupSettingsPatch(
+    string? Name,
+    string? AvatarUrl,
+    string? Introduction,
+    string? Announcement,
+    string? Ex,
+    GroupJoinPolicy? JoinPolicy,
+    bool? HistoryVisibleToNewMembers,
+    bool? MuteAll,
+    bool? Searchable);
+
+/// <summary>One group management operation by <see cref="OperatorId"/> (identity from the connection).</summary>
+[GenerateSerializer, Immutable, Alias("parley.group-command")]
+public sealed record GroupCommand(GroupOperation Operation, string OperatorId, string? OriginConnectionId)
+{
+    [Id(3)]
+    public string[] UserIds { get; init; } = [];
+
+    [Id(4)]
+    public string Message { get; init; } = string.Empty;
+
+    [Id(5)]
+    public bool Accept { get; init; }
+
+    [Id(6)]
+    public MemberRole Role { get; init; }
+
+    [Id(7)]
+    public long Seconds { get; init; }
+
+    [Id(8)]
+    public string Nickname { get; init; } = string.Empty;
+
+    [Id(9)]
+    public GroupSettingsPatch? Settings { get; init; }
+}
+
+[GenerateSerializer, Immutable, Alias("parley.group-result")]
+public sealed record GroupResult(int Error, string? ErrorMessage)
+{
+    public static readonly GroupResult Ok = new(0, null);
+
+    [Id(2)]
+    public bool Joined { get; init; }
+
+    [Id(3)]
+    public string[] Added { get; init; } = [];
+
+    [Id(4)]
+    public string[] Pending { get; init; } = [];
+}
+
+[GenerateSerializer, Immutable, Alias("parley.member-data")]
+public sealed record MemberData(string UserId, MemberRole Role, string Nickname, long MutedUntil, long JoinedAt, string InviterId);
+
+[GenerateSerializer, Immutable, Alias("parley.member-page")]
+public sealed record MemberPage(int Error, MemberData[] Members, int Total);
+
+[GenerateSerializer, Immutable, Alias("parley.group-request-data")]
+public sealed record GroupRequestData(string UserId, string InviterId, int Kind, string Message, int State, long CreatedAt, string HandlerId, long HandledAt = 0);
+
+[GenerateSerializer, Immutable, Alias("parley.group-requests-page")]
+public sealed record GroupRequestsPage(int Error, GroupRequestData[] Requests);
+
+/// <param name="Error">A protocol ErrorCode value; 0 on success.</param>
+[GenerateSerializer, Immutable, Alias("parley.send-result")]
+public sealed record SendResult(
+    int Error,
+    string? ErrorMessage,
+    string ConversationId,
+    long Seq,
+    string ServerMsgId,
+    long ServerTime,
+    bool Duplicate,
+    long Version)
+{
+    public static SendResult Fail(int error, string message, string conversationId) =>
+        new(error, message, conversationId, 0, string.Empty, 0, false, 0);
+}
+
+[GenerateSerializer, Immutable, Alias("parley.mark-read-outcome")]
+public sealed record MarkReadOutcome(int Error, long ReadSeq, long Unread);
+
+[GenerateSerializer, Immutable, Alias("parley.history-page")]
+public sealed record HistoryPage(int Error, MessageData[] Messages, bool HasMore, long MaxSeq);
+
+/// <summary>A stored message crossing a grain boundary (mirror of <see cref="StoredMessage"/>).</summary>
+[GenerateSerializer, Immutable, Alias("parley.message-data")]
+public sealed record MessageData(
+    string ConversationId,
+    long Seq,
+    string ServerMsgId,
+    string SenderId,
+    string ClientMsgId,
+    long ServerTime,
+    int ContentKind,
+    byte[] Content,
+    bool Revoked,
+    long Version)
+{
+    public static MessageData From(StoredMessage m) =>
+        new(m.ConversationId, m.Seq, m.ServerMsgId, m.SenderId, m.ClientMsgId, m.ServerTime, m.ContentKind, m.Content, m.Revoked, m.Version);
+
+    public StoredMessage ToStored() =>
+        new(ConversationId, Seq, ServerMsgId, SenderId, ClientMsgId, ServerTime, ContentKind, Content, Revoked, Version);
+}

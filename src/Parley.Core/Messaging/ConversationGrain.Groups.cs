@@ -1,0 +1,700 @@
+using Parley.Abstractions.Messaging;
+using Parley.Core.Commit;
+using Parley.Core.Internal;
+using Parley.Protocol.V1;
+using ErrorCode = Parley.Protocol.V1.ErrorCode;
+
+namespace Parley.Core.Messaging;
+
+/// <summary>
+/// Group management. Every change runs as a mutation inside the conversation's FIFO section, authorised against the
+/// state at that instant (so a demoted admin loses rights on the very next request), and commits atomically with its
+/// typed notification message, which reaches the members in seq order with the chat.
+/// </summary>
+public sealed partial class ConversationGrain
+{
+    private const int GroupRequestJoin = 0;
+    private const int GroupRequestInvite = 1;
+    private const int RequestPending = 0;
+    private const int RequestAccepted = 1;
+    private const int RequestRefused = 2;
+
+    // A mutation outcome that commits no notification (a request recorded for approval, or refused).
+    private const int Deferred = -1;
+    private static readonly long MaxMuteSeconds = (long)TimeSpan.FromDays(30).TotalSeconds;
+
+    private readonly Dictionary<string, GroupRequestRecord> _requests = new(StringComparer.Ordinal);
+    private GroupRecord? _group;
+
+    /// <summary>Computes a group change at the seq its notification will get; mutates state only on success.</summary>
+    private delegate GroupEffect GroupMutation(long seq);
+
+    private sealed record GroupEffect(int Error, string? Message, Action<CommitBatch, long>? Extra, string[]? Recipients)
+    {
+        public static readonly GroupEffect Defer = new(Deferred, null, null, null);
+
+        public static GroupEffect Fail(ErrorCode code, string message) => new((int)code, message, null, null);
+    }
+
+    public async Task<GroupResult> GroupAsync(GroupCommand command)
+    {
+        if (_record is null || _group is null)
+        {
+            return new GroupResult((int)ErrorCode.NotFound, "No such group.");
+        }
+
+        return command.Operation switch
+        {
+            GroupOperation.UpdateInfo => await UpdateInfoAsync(command),
+            GroupOperation.Join => await JoinAsync(command),
+            GroupOperation.Invite => await InviteAsync(command),
+            GroupOperation.RespondRequest => await RespondRequestAsync(command),
+            GroupOperation.Kick or GroupOperation.Quit => await RemoveAsync(command),
+            GroupOperation.Dismiss => await DismissAsync(command),
+            GroupOperation.TransferOwner => await TransferAsync(command),
+            GroupOperation.SetRole => await SetRoleAsync(command),
+            GroupOperation.Mute => await MuteAsync(command),
+            GroupOperation.SetNickname => await SetNicknameAsync(command),
+            _ => new GroupResult((int)ErrorCode.Unsupported, "Unknown group operation."),
+        };
+    }
+
+    public Task<MemberPage> ListMembersAsync(string userId, int offset, int limit)
+    {
+        if (_record is null || !IsActive(userId))
+        {
+            return Task.FromResult(new MemberPage((int)ErrorCode.NotMember, [], 0));
+        }
+
+        var active = _members.Where(kv => kv.Value.Active)
+            .OrderByDescending(kv => kv.Value.Role)
+            .ThenBy(kv => kv.Value.JoinedAt)
+            .ThenBy(kv => kv.Key, StringComparer.Ordinal)
+            .ToList();
+        var page = active.Skip(Math.Max(0, offset)).Take(Math.Clamp(limit, 1, 500))
+            .Select(kv => new MemberData(kv.Key, kv.Value.Role, kv.Value.Nickname, kv.Value.MutedUntil, kv.Value.JoinedAt, kv.Value.InviterId))
+            .ToArray();
+        return Task.FromResult(new MemberPage(0, page, active.Count));
+    }
+
+    public Task<GroupRequestsPage> ListGroupRequestsAsync(string userId)
+    {
+        if (_group is null || !TryGetActive(userId, out var member))
+        {
+            return Task.FromResult(new GroupRequestsPage((int)ErrorCode.NotMember, []));
+        }
+
+        if (member.Role < MemberRole.Admin)
+        {
+            return Task.FromResult(new GroupRequestsPage((int)ErrorCode.Forbidden, []));
+        }
+
+        var requests = _requests.Values.Where(r => r.State == RequestPending).OrderBy(r => r.CreatedAt)
+            .Select(r => new GroupRequestData(r.UserId, r.InviterId, r.Kind, r.Message, r.State, r.CreatedAt, r.HandlerId, r.HandledAt))
+            .ToArray();
+        return Task.FromResult(new GroupRequestsPage(0, requests));
+    }
+
+    public Task<bool> IsMemberAsync(string userId) => Task.FromResult(IsActive(userId));
+
+    private async Task LoadGroupAsync(string groupId, CancellationToken cancellationToken)
+    {
+        _group = await _groupStore.GetGroupAsync(groupId, cancellationToken);
+        foreach (var period in await _groupStore.GetMemberPeriodsAsync(_id, cancellationToken))
+        {
+            if (_members.TryGetValue(period.UserId, out var member))
+            {
+                member.Periods.Add((period.From, period.To));
+            }
+        }
+
+        foreach (var request in await _groupStore.GetPendingGroupRequestsAsync(groupId, cancellationToken))
+        {
+            _requests[request.UserId] = request;
+        }
+    }
+
+    private Task<GroupResult> UpdateInfoAsync(GroupCommand c)
+    {
+        var patch = c.Settings;
+        if (patch is null)
+        {
+            return Task.FromResult(new GroupResult((int)ErrorCode.BadRequest, "Nothing to change."));
+        }
+
+        var changed = new GroupSettings();
+        if (patch.Name is { } name)
+        {
+            changed.Name = name;
+        }
+
+        if (patch.AvatarUrl is { } avatar)
+        {
+            changed.AvatarUrl = avatar;
+        }
+
+        if (patch.Introduction is { } intro)
+        {
+            changed.Introduction = intro;
+        }
+
+        if (patch.Announcement is { } announcement)
+        {
+            changed.Announcement = announcement;
+        }
+
+        if (patch.Ex is { } ex)
+        {
+            changed.Ex = ex;
+        }
+
+        if (patch.JoinPolicy is { } policy)
+        {
+            changed.JoinPolicy = (JoinPolicy)policy;
+        }
+
+        if (patch.HistoryVisibleToNewMembers is { } history)
+        {
+            changed.HistoryVisibleToNewMembers = history;
+        }
+
+        if (patch.MuteAll is { } muteAll)
+        {
+            changed.MuteAll = muteAll;
+        }
+
+        if (patch.Searchable is { } searchable)
+        {
+            changed.Searchable = searchable;
+        }
+
+        var content = new Content { GroupInfoChanged = new GroupInfoChangedContent { GroupId = _group!.GroupId, OperatorId = c.OperatorId, Changed = changed } };
+        return RunAsync(c, content, seq =>
+        {
+            var refusal = RequireRole(c.OperatorId, MemberRole.Admin, out _);
+            if (refusal is not null)
+            {
+                return refusal;
+            }
+
+            _group = _group! with
+            {
+                Name = patch.Name ?? _group.Name,
+                AvatarUrl = patch.AvatarUrl ?? _group.AvatarUrl,
+                Introduction = patch.Introduction ?? _group.Introduction,
+                Announcement = patch.Announcement ?? _group.Announcement,
+                Ex = patch.Ex ?? _group.Ex,
+                JoinPolicy = patch.JoinPolicy ?? _group.JoinPolicy,
+                HistoryVisibleToNewMembers = patch.HistoryVisibleToNewMembers ?? _group.HistoryVisibleToNewMembers,
+                MuteAll = patch.MuteAll ?? _group.MuteAll,
+                Searchable = patch.Searchable ?? _group.Searchable,
+                UpdatedAt = Now(),
+            };
+            var snapshot = _group;
+            return new GroupEffect(0, null, (batch, version) => batch.Groups.Add(snapshot with { Version = version }), null);
+        });
+    }
+
+    private async Task<GroupResult> JoinAsync(GroupCommand c)
+    {
+        var now = Now();
+        var joined = false;
+        var content = new Content { MembersAdded = new MembersAddedContent { GroupId = _group!.GroupId, UserIds = { c.OperatorId }, OperatorId = c.OperatorId } };
+        var pendingRequest = false;
+        var result = await RunAsync(c, content, seq =>
+        {
+            if (_group!.Dismissed)
+            {
+                return GroupEffect.Fail(ErrorCode.GroupDismissed, "The group was dismissed.");
+            }
+
+            if (IsActive(c.OperatorId))
+            {
+                return GroupEffect.Fail(ErrorCode.Conflict, "Already a member.");
+            }
+
+            switch (_group.JoinPolicy)
+            {
+                case GroupJoinPolicy.InviteOnly:
+                    return GroupEffect.Fail(ErrorCode.Forbidden, "This group takes members by invitation of its owner or admins only.");
+                case GroupJoinPolicy.Approval:
+                    pendingRequest = true;
+                    return GroupEffect.Defer;
+                default:
+                    if (_memberIds.Length >= _options.MaxGroupMembers)
+                    {
+                        return GroupEffect.Fail(ErrorCode.Forbidden, "The group is full.");
+                    }
+
+                    joined = true;
+                    return Admit([c.OperatorId], c.OperatorId, seq, now);
+            }
+        });
+
+        if (pendingRequest)
+        {
+            return await RecordRequestsAsync([new GroupRequestRecord(_group.GroupId, c.OperatorId, string.Empty, GroupRequestJoin, c.Message, RequestPending, now, 0, string.Empty)]);
+        }
+
+        return result.Error == 0 ? result with { Joined = joined, Added = [c.OperatorId] } : result;
+    }
+
+    private async Task<GroupResult> InviteAsync(GroupCommand c)
+    {
+        var invited = c.UserIds.Distinct(StringComparer.Ordinal).ToArray();
+        if (invited.Length == 0)
+        {
+            return new GroupResult((int)ErrorCode.BadRequest, "Name at least one user to invite.");
+        }
+
+        var existing = await _accounts.GetUsersAsync(invited);
+        if (existing.Count != invited.Length)
+        {
+            return new GroupResult((int)ErrorCode.NotFound, "Some users do not exist.");
+        }
+
+        var now = Now();
+        string[] added = [];
+        string[] pending = [];
+        var content = new Content { MembersAdded = new MembersAddedContent { GroupId = _group!.GroupId, OperatorId = c.OperatorId, InviterId = c.OperatorId } };
+        var result = await RunAsync(c, content, seq =>
+        {
+            var refusal = RequireLiveMember(c.OperatorId, out var inviter);
+            if (refusal is not null)
+            {
+                return refusal;
+            }
+
+            var newcomers = invited.Where(u => !IsActive(u)).ToArray();
+            if (newcomers.Length == 0)
+            {
+                return GroupEffect.Fail(ErrorCode.Conflict, "Everyone named is already a member.");
+            }
+
+            var privileged = inviter.Role >= MemberRole.Admin;
+            if (_group!.JoinPolicy == GroupJoinPolicy.InviteOnly && !privileged)
+            {
+                return GroupEffect.Fail(ErrorCode.Forbidden, "Only the owner and admins may invite to this group.");
+            }
+
+            if (_group.JoinPolicy == GroupJoinPolicy.Approval && !privileged)
+            {
+                pending = newcomers;
+                return GroupEffect.Defer;
+            }
+
+            if (_memberIds.Length + newcomers.Length > _options.MaxGroupMembers)
+            {
+                return GroupEffect.Fail(ErrorCode.Forbidden, "The group would exceed its size limit.");
+            }
+
+            added = newcomers;
+            content.MembersAdded.UserIds.AddRange(newcomers);
+            return Admit(newcomers, c.OperatorId, seq, now);
+        });
+
+        if (pending.Length > 0)
+        {
+            var recorded = await RecordRequestsAsync(
+                [.. pending.Select(u => new GroupRequestRecord(_group.GroupId, u, c.OperatorId, GroupRequestInvite, c.Message, RequestPending, now, 0, string.Empty))]);
+            return recorded.Error == 0 ? recorded with { Pending = pending } : recorded;
+        }
+
+        return result.Error == 0 ? result with { Added = added } : result;
+    }
+
+    private async Task<GroupResult> RespondRequestAsync(GroupCommand c)
+    {
+        var userId = c.UserIds.FirstOrDefault() ?? string.Empty;
+        var now = Now();
+        GroupRequestRecord? handled = null;
+        var refused = false;
+        var content = new Content { MembersAdded = new MembersAddedContent { GroupId = _group!.GroupId, UserIds = { userId }, OperatorId = c.OperatorId } };
+        var result = await RunAsync(c, content, seq =>
+        {
+            var refusal = RequireRole(c.OperatorId, MemberRole.Admin, out _);
+            if (refusal is not null)
+            {
+                return refusal;
+            }
+
+            if (!_requests.TryGetValue(userId, out var request) || request.State != RequestPending)
+            {
+                return GroupEffect.Fail(ErrorCode.NotFound, "No pending request of this user.");
+            }
+
+            if (!c.Accept)
+            {
+                refused = true;
+                handled = request with { State = RequestRefused, HandledAt = now, HandlerId = c.OperatorId };
+                _requests.Remove(userId);
+                return GroupEffect.Defer;
+            }
+
+            if (IsActive(userId))
+            {
+                _requests.Remove(userId);
+                return GroupEffect.Fail(ErrorCode.Conflict, "Already a member.");
+            }
+
+            handled = request with { State = RequestAccepted, HandledAt = now, HandlerId = c.OperatorId };
+            _requests.Remove(userId);
+            content.MembersAdded.InviterId = request.InviterId;
+            var admit = Admit([userId], string.IsNullOrEmpty(request.InviterId) ? c.OperatorId : request.InviterId, seq, now);
+            var accepted = handled;
+            return admit with { Extra = (batch, version) => { admit.Extra!(batch, version); batch.GroupRequests.Add(accepted); } };
+        });
+
+        if (refused && handled is not null)
+        {
+            return await RecordRequestsAsync([handled]);
+        }
+
+        return result;
+    }
+
+    private Task<GroupResult> RemoveAsync(GroupCommand c)
+    {
+        var quit = c.Operation == GroupOperation.Quit;
+        var targets = quit ? [c.OperatorId] : c.UserIds.Distinct(StringComparer.Ordinal).ToArray();
+        if (targets.Length == 0)
+        {
+            return Task.FromResult(new GroupResult((int)ErrorCode.BadRequest, "Name at least one member."));
+        }
+
+        var content = new Content
+        {
+            MembersRemoved = new MembersRemovedContent { GroupId = _group!.GroupId, UserIds = { targets }, OperatorId = c.OperatorId, Quit = quit, Reason = c.Message },
+        };
+        return RunAsync(c, content, seq =>
+        {
+            var refusal = RequireLiveMember(c.OperatorId, out var op);
+            if (refusal is not null)
+            {
+                return refusal;
+            }
+
+            if (quit && op.Role == MemberRole.Owner)
+            {
+                return GroupEffect.Fail(ErrorCode.Forbidden, "The owner must transfer ownership or dismiss the group before leaving.");
+            }
+
+            foreach (var target in targets)
+            {
+                if (!TryGetActive(target, out var member))
+                {
+                    return GroupEffect.Fail(ErrorCode.NotMember, $"{target} is not a member.");
+                }
+
+                if (!quit && (target == c.OperatorId || op.Role < MemberRole.Admin || member.Role >= op.Role))
+                {
+                    return GroupEffect.Fail(ErrorCode.Forbidden, "You may only remove members below your own role.");
+                }
+            }
+
+            // The removed see their own removal notice, and nothing after it.
+            var recipients = _memberIds;
+            var changes = new List<Func<long, MemberChange>>();
+            foreach (var target in targets)
+            {
+                var member = _members[target];
+                var from = member.VisibleFrom;
+                member.Periods.Add((from, seq));
+                member.Active = false;
+                changes.Add(version => Snapshot(target, member, from, seq, version));
+            }
+
+            RefreshMemberIds();
+            return new GroupEffect(0, null, (batch, version) => batch.MemberChanges.AddRange(changes.Select(f => f(version))), recipients);
+        });
+    }
+
+    private Task<GroupResult> DismissAsync(GroupCommand c)
+    {
+        var content = new Content { GroupDismissed = new GroupDismissedContent { GroupId = _group!.GroupId, OperatorId = c.OperatorId } };
+        return RunAsync(c, content, seq =>
+        {
+            var refusal = RequireRole(c.OperatorId, MemberRole.Owner, out _);
+            if (refusal is not null)
+            {
+                return refusal;
+            }
+
+            _group = _group! with { Dismissed = true, UpdatedAt = Now() };
+            var snapshot = _group;
+            return new GroupEffect(0, null, (batch, version) => batch.Groups.Add(snapshot with { Version = version }), null);
+        });
+    }
+
+    private Task<GroupResult> TransferAsync(GroupCommand c)
+    {
+        var newOwner = c.UserIds.FirstOrDefault() ?? string.Empty;
+        var content = new Content { OwnerTransferred = new OwnerTransferredContent { GroupId = _group!.GroupId, OldOwnerId = c.OperatorId, NewOwnerId = newOwner } };
+        return RunAsync(c, content, seq =>
+        {
+            var refusal = RequireRole(c.OperatorId, MemberRole.Owner, out var owner);
+            if (refusal is not null)
+            {
+                return refusal;
+            }
+
+            if (newOwner == c.OperatorId || !TryGetActive(newOwner, out var heir))
+            {
+                return GroupEffect.Fail(ErrorCode.NotMember, "The new owner must be another member.");
+            }
+
+            owner.Role = MemberRole.Member;
+            heir.Role = MemberRole.Owner;
+            _group = _group! with { OwnerId = newOwner, UpdatedAt = Now() };
+            var snapshot = _group;
+            return new GroupEffect(0, null, (batch, version) =>
+            {
+                batch.MemberChanges.Add(Snapshot(c.OperatorId, owner, owner.VisibleFrom, 0, version));
+                batch.MemberChanges.Add(Snapshot(newOwner, heir, heir.VisibleFrom, 0, version));
+                batch.Groups.Add(snapshot with { Version = version });
+            }, null);
+        });
+    }
+
+    private Task<GroupResult> SetRoleAsync(GroupCommand c)
+    {
+        var target = c.UserIds.FirstOrDefault() ?? string.Empty;
+        if (c.Role is not (MemberRole.Member or MemberRole.Admin))
+        {
+            return Task.FromResult(new GroupResult((int)ErrorCode.BadRequest, "Ownership moves only by transfer."));
+        }
+
+        var content = new Content
+        {
+            MemberRoleChanged = new MemberRoleChangedContent { GroupId = _group!.GroupId, UserId = target, Role = (GroupRole)c.Role, OperatorId = c.OperatorId },
+        };
+        return RunAsync(c, content, seq =>
+        {
+            var refusal = RequireRole(c.OperatorId, MemberRole.Owner, out _);
+            if (refusal is not null)
+            {
+                return refusal;
+            }
+
+            if (target == c.OperatorId)
+            {
+                return GroupEffect.Fail(ErrorCode.Forbidden, "Nobody changes their own role.");
+            }
+
+            if (!TryGetActive(target, out var member))
+            {
+                return GroupEffect.Fail(ErrorCode.NotMember, "Not a member.");
+            }
+
+            member.Role = c.Role;
+            return MemberUpdate(target, member);
+        });
+    }
+
+    private Task<GroupResult> MuteAsync(GroupCommand c)
+    {
+        var target = c.UserIds.FirstOrDefault() ?? string.Empty;
+        if (c.Seconds < 0 || c.Seconds > MaxMuteSeconds)
+        {
+            return Task.FromResult(new GroupResult((int)ErrorCode.BadRequest, "A mute lasts at most 30 days."));
+        }
+
+        var until = c.Seconds == 0 ? 0 : Now() + (c.Seconds * 1000);
+        var content = new Content { MemberMuted = new MemberMutedContent { GroupId = _group!.GroupId, UserId = target, MutedUntil = until, OperatorId = c.OperatorId } };
+        return RunAsync(c, content, seq =>
+        {
+            var refusal = RequireRole(c.OperatorId, MemberRole.Admin, out var op);
+            if (refusal is not null)
+            {
+                return refusal;
+            }
+
+            if (!TryGetActive(target, out var member))
+            {
+                return GroupEffect.Fail(ErrorCode.NotMember, "Not a member.");
+            }
+
+            if (member.Role >= op.Role)
+            {
+                return GroupEffect.Fail(ErrorCode.Forbidden, "You may only mute members below your own role.");
+            }
+
+            member.MutedUntil = until;
+            return MemberUpdate(target, member);
+        });
+    }
+
+    private Task<GroupResult> SetNicknameAsync(GroupCommand c)
+    {
+        var target = c.UserIds.FirstOrDefault() is { Length: > 0 } named ? named : c.OperatorId;
+        if (c.Nickname.Length > 64)
+        {
+            return Task.FromResult(new GroupResult((int)ErrorCode.BadRequest, "A nickname has at most 64 characters."));
+        }
+
+        var content = new Content { MemberNicknameChanged = new MemberNicknameChangedContent { GroupId = _group!.GroupId, UserId = target, Nickname = c.Nickname } };
+        return RunAsync(c, content, seq =>
+        {
+            var refusal = RequireLiveMember(c.OperatorId, out var op);
+            if (refusal is not null)
+            {
+                return refusal;
+            }
+
+            if (!TryGetActive(target, out var member))
+            {
+                return GroupEffect.Fail(ErrorCode.NotMember, "Not a member.");
+            }
+
+            if (target != c.OperatorId && member.Role >= op.Role)
+            {
+                return GroupEffect.Fail(ErrorCode.Forbidden, "You may only rename yourself or members below your own role.");
+            }
+
+            member.Nickname = c.Nickname;
+            return MemberUpdate(target, member);
+        });
+    }
+
+    private async Task<GroupResult> RunAsync(GroupCommand c, Content content, GroupMutation mutation)
+    {
+        var result = await SubmitMessageAsync(
+            c.OperatorId,
+            "op:" + Guid.NewGuid().ToString("N"),
+            null,
+            (int)content.BodyCase,
+            ProtoMapper.Serialize(content),
+            null,
+            c.OriginConnectionId,
+            mutation: mutation,
+            mutableContent: content);
+        return new GroupResult(result.Error, result.ErrorMessage);
+    }
+
+    // Join requests and invitations waiting for approval: committed without a notification message.
+    private async Task<GroupResult> RecordRequestsAsync(IReadOnlyList<GroupRequestRecord> requests)
+    {
+        foreach (var r in requests)
+        {
+            if (r.State == RequestPending)
+            {
+                _requests[r.UserId] = r;
+            }
+            else
+            {
+                _requests.Remove(r.UserId);
+            }
+        }
+
+        try
+        {
+            await _pipeline.SubmitAsync(new RecordsWork(this, batch => batch.GroupRequests.AddRange(requests)));
+        }
+        catch (CommitFailedException ex)
+        {
+            return new GroupResult(OnCommitFailed(ex), "Not stored; retry.");
+        }
+
+        return GroupResult.Ok;
+    }
+
+    private GroupEffect Admit(string[] userIds, string inviterId, long seq, long now)
+    {
+        var changes = new List<Func<long, MemberChange>>();
+        var settled = new List<GroupRequestRecord>();
+        foreach (var userId in userIds)
+        {
+            if (_members.TryGetValue(userId, out var member))
+            {
+                // Rejoining: a new period starts at this notice; the gap stays invisible.
+                member.Active = true;
+                member.VisibleFrom = seq;
+                member.Role = MemberRole.Member;
+                member.MutedUntil = 0;
+                member.Nickname = string.Empty;
+            }
+            else
+            {
+                member = new MemberState(0, false, false) { VisibleFrom = _group!.HistoryVisibleToNewMembers ? 1 : seq };
+                _members[userId] = member;
+            }
+
+            member.JoinedAt = now;
+            member.InviterId = inviterId;
+            // Everything before the join counts as read, even where the group lets newcomers see it.
+            member.ReadSeq = Math.Max(member.ReadSeq, seq - 1);
+            if (_requests.Remove(userId, out var pending) && pending.State == RequestPending)
+            {
+                // Admitted another way (invited by an admin, or the group became free to join): the stored request must
+                // not stay pending.
+                settled.Add(pending with { State = RequestAccepted, HandledAt = now, HandlerId = inviterId });
+            }
+
+            var m = member;
+            changes.Add(version => Snapshot(userId, m, m.VisibleFrom, 0, version) with { ReadSeqFloor = seq - 1 });
+        }
+
+        RefreshMemberIds();
+        return new GroupEffect(0, null, (batch, version) =>
+        {
+            batch.MemberChanges.AddRange(changes.Select(f => f(version)));
+            batch.GroupRequests.AddRange(settled);
+        }, null);
+    }
+
+    private GroupEffect MemberUpdate(string userId, MemberState member)
+    {
+        var snapshot = (member.Role, member.Nickname, member.MutedUntil);
+        return new GroupEffect(0, null, (batch, version) =>
+            batch.MemberChanges.Add(Snapshot(userId, member, member.VisibleFrom, 0, version) with
+            {
+                Role = snapshot.Role,
+                Nickname = snapshot.Nickname,
+                MutedUntil = snapshot.MutedUntil,
+            }), null);
+    }
+
+    private MemberChange Snapshot(string userId, MemberState m, long visibleFrom, long visibleTo, long version) =>
+        new(_id, userId, m.Role, m.Nickname, m.MutedUntil, m.JoinedAt, m.InviterId, visibleTo == 0, visibleFrom, visibleTo, version);
+
+    private GroupEffect? RequireLiveMember(string userId, out MemberState member)
+    {
+        if (_group!.Dismissed)
+        {
+            member = null!;
+            return GroupEffect.Fail(ErrorCode.GroupDismissed, "The group was dismissed.");
+        }
+
+        return TryGetActive(userId, out member) ? null : GroupEffect.Fail(ErrorCode.NotMember, "Not a member of this group.");
+    }
+
+    private GroupEffect? RequireRole(string userId, MemberRole role, out MemberState member) =>
+        RequireLiveMember(userId, out member)
+        ?? (member.Role >= role ? null : GroupEffect.Fail(ErrorCode.Forbidden, role == MemberRole.Owner ? "Only the owner may do this." : "Only the owner or an admin may do this."));
+
+    private static bool IsGroupNotification(int contentKind) =>
+        contentKind is (int)Content.BodyOneofCase.GroupCreated
+            or >= (int)Content.BodyOneofCase.MembersAdded and <= (int)Content.BodyOneofCase.GroupInfoChanged;
+
+    private long Now() => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private bool IsActive(string userId) => _members.TryGetValue(userId, out var m) && m.Active;
+
+    private bool TryGetActive(string userId, out MemberState member) =>
+        _members.TryGetValue(userId, out member!) && member.Active;
+
+    private void RefreshMemberIds() => _memberIds = [.. _members.Where(kv => kv.Value.Active).Select(kv => kv.Key)];
+
+    private sealed class RecordsWork(ConversationGrain grain, Action<CommitBatch> add) : ICommitWork
+    {
+        public string ConversationId => grain._id;
+
+        public Guid Epoch => grain._epoch;
+
+        public void AddTo(CommitBatch batch, long version) => add(batch);
+
+        public void OnCommitted(long version)
+        {
+        }
+    }
+}

@@ -1,0 +1,39 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Parley.Core;
+
+/// <summary>Messaging behaviour, bound to <c>Parley:Messaging</c>.</summary>
+public sealed class MessagingOptions
+{
+    public const string Section = "Parley:Messaging";
+
+    /// <summary>How long after sending a sender may revoke a message.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "30.00:00:00")]
+    public TimeSpan RevokeWindow { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Largest serialized message content accepted.</summary>
+    [Range(256, 1024 * 1024)]
+    public int MaxContentBytes { get; set; } = 16 * 1024;
+
+    /// <summary>Largest ordinary (write-diffusion) group.</summary>
+    [Range(2, 100_000)]
+    public int MaxGroupMembers { get; set; } = 2000;
+
+    /// <summary>Newest messages per conversation kept in memory.</summary>
+    [Range(0, 100_000)]
+    public int HotTailSize { get; set; } = 256;
+
+    /// <summary>Conversations with at most this many messages load all dedup keys on activation, so a send needs no lookup.</summary>
+    [Range(0, 1_000_000)]
+    public int DedupPreloadLimit { get; set; } = 4096;
+
+    [Range(1, 1000)]
+    public int HistoryDefaultLimit { get; set; } = 50;
+
+    [Range(1, 1000)]
+    public int HistoryMaxLimit { get; set; } = 200;
+
+    /// <summary>Largest number of work items in one group commit.</summary>
+    [Range(1, 100_000)]
+    public int MaxCommitBatch { get; set; } = 1024;
+}

@@ -1,0 +1,36 @@
+using Parley.Abstractions.Messaging;
+using Parley.Protocol.V1;
+using ConversationKind = Parley.Abstractions.Messaging.ConversationKind;
+
+namespace Parley.Core.Push;
+
+/// <summary>
+/// Hears about every committed message, on the commit dispatch loop right after live delivery; the offline-push
+/// bridge implements it. Must not block: queue the work.
+/// </summary>
+public interface IMessageCommittedObserver
+{
+    /// <param name="message">The committed message.</param>
+    /// <param name="recipients">The conversation's active members at the message (the sender included).</param>
+    /// <param name="kind">Direct or group.</param>
+    /// <param name="conversationName">The group's name; empty for direct conversations.</param>
+    void OnMessageCommitted(StoredMessage message, IReadOnlyList<string> recipients, ConversationKind kind, string conversationName);
+}
+
+/// <summary>Device registration and push reports from clients (optional; UNSUPPORTED when absent).</summary>
+public interface IPushClientApi
+{
+    /// <summary>Registers or updates the caller's device. Returns 0 or a protocol ErrorCode value.</summary>
+    Task<int> RegisterDeviceAsync(string userId, string deviceId, Platform platform, RegisterDeviceRequest request, CancellationToken cancellationToken = default);
+
+    Task<int> UnregisterDeviceAsync(string userId, string deviceId, CancellationToken cancellationToken = default);
+
+    /// <summary>The device connected: refresh its last-seen time (stale devices are not pushed).</summary>
+    Task TouchDeviceAsync(string userId, string deviceId, CancellationToken cancellationToken = default);
+
+    /// <summary>Changes the caller's do-not-disturb and privacy settings. Returns 0 or a protocol ErrorCode value.</summary>
+    Task<int> UpdateSettingsAsync(string userId, UpdatePushSettingsRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Records an arrival or click of one of the caller's pushes. Returns 0, or NOT_FOUND for unknown or foreign pushes.</summary>
+    Task<int> ReportAsync(string userId, PushReportRequest report, CancellationToken cancellationToken = default);
+}

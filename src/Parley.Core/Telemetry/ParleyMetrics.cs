@@ -1,0 +1,57 @@
+using System.Diagnostics.Metrics;
+
+namespace Parley.Core.Telemetry;
+
+/// <summary>The registry of Parley's metric names. One meter, "Parley"; every instrument is created here.</summary>
+public sealed class ParleyMetrics : IDisposable
+{
+    public const string MeterName = "Parley";
+
+    private readonly Meter _meter;
+
+    public ParleyMetrics(IMeterFactory meterFactory)
+    {
+        _meter = meterFactory.Create(MeterName);
+        Connections = _meter.CreateUpDownCounter<long>("parley.gateway.connections", "{connection}", "Open, authenticated WebSocket connections.");
+        Handshakes = _meter.CreateCounter<long>("parley.gateway.handshakes", "{handshake}", "Handshakes by result.");
+        Kicks = _meter.CreateCounter<long>("parley.gateway.kicks", "{connection}", "Connections ended by the server, by reason.");
+        OutboxOverflows = _meter.CreateCounter<long>("parley.gateway.outbox.overflows", "{connection}", "Connections closed because their outbox overflowed.");
+        BadFrames = _meter.CreateCounter<long>("parley.gateway.bad_frames", "{frame}", "Frames refused as malformed, oversized or out of protocol.");
+        MessagesAccepted = _meter.CreateCounter<long>("parley.messages.accepted", "{message}", "Messages durably committed (acked).");
+        MessagesDuplicate = _meter.CreateCounter<long>("parley.messages.duplicates", "{message}", "Sends answered with the original ack of a retried client message id.");
+        Deliveries = _meter.CreateCounter<long>("parley.delivery.frames", "{frame}", "Event frames handed to connection outboxes.");
+        AckDuration = _meter.CreateHistogram("parley.send.ack.duration", "s", "From send request received to ack sent.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5] });
+        BatchSize = _meter.CreateHistogram<int>("parley.store.batch.size", "{item}", "Items per group commit.",
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024] });
+        CommitDuration = _meter.CreateHistogram("parley.store.commit.duration", "s", "Duration of one group commit transaction.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1] });
+        CommitFailures = _meter.CreateCounter<long>("parley.store.commit.failures", "{batch}", "Group commits that failed and were retried item by item.");
+    }
+
+    public UpDownCounter<long> Connections { get; }
+
+    public Counter<long> Handshakes { get; }
+
+    public Counter<long> Kicks { get; }
+
+    public Counter<long> OutboxOverflows { get; }
+
+    public Counter<long> BadFrames { get; }
+
+    public Counter<long> MessagesAccepted { get; }
+
+    public Counter<long> MessagesDuplicate { get; }
+
+    public Counter<long> Deliveries { get; }
+
+    public Histogram<double> AckDuration { get; }
+
+    public Histogram<int> BatchSize { get; }
+
+    public Histogram<double> CommitDuration { get; }
+
+    public Counter<long> CommitFailures { get; }
+
+    public void Dispose() => _meter.Dispose();
+}
