@@ -42,6 +42,24 @@ else
   failed=$((failed + 1))
 fi
 
+# Further suites (Node, browser, ...) live in scripts/test.d/*.sh: each runs its tests, prints one closing line
+# "N passed, N failed" (the last such line counts) and exits non-zero on any failure.
+for suite in scripts/test.d/*.sh; do
+  [ -f "$suite" ] || continue
+  name=$(basename "$suite" .sh)
+  log="$results/suite-$name.log"
+  bash "$suite" > "$log" 2>&1
+  suite_status=$?
+  line=$(grep -E '^([A-Za-z-]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+  p=$(echo "$line" | sed -n 's/.*\b\([0-9][0-9]*\) passed.*/\1/p'); f=$(echo "$line" | sed -n 's/.* \([0-9][0-9]*\) failed.*/\1/p')
+  p=${p:-0}; f=${f:-0}
+  if [ $suite_status -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  if [ -z "$line" ] && [ $suite_status -eq 0 ]; then echo "suite $name printed no closing line"; f=1; fi
+  echo "suite $name: $p passed, $f failed"
+  [ "$f" -ne 0 ] && tail -60 "$log"
+  passed=$((passed + p)); failed=$((failed + f))
+done
+
 if [ $files -eq 0 ] || [ $((passed + failed)) -eq 0 ]; then
   echo "no test results were produced"
   failed=$((failed + 1))
