@@ -168,7 +168,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             return SendResult.Fail((int)ErrorCode.Forbidden, "Only the sender may revoke a message.", _id);
         }
 
-        if (target.ContentKind is not ((int)Content.BodyOneofCase.Text or (int)Content.BodyOneofCase.Custom))
+        if (!Parley.Protocol.ContentKinds.IsUserContent(target.ContentKind))
         {
             return SendResult.Fail((int)ErrorCode.BadRequest, "System messages cannot be revoked.", _id);
         }

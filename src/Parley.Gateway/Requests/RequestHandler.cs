@@ -8,6 +8,7 @@ using Parley.Core;
 using Parley.Core.Directory;
 using Parley.Core.Push;
 using Parley.Core.Internal;
+using Parley.Core.Media;
 using Parley.Core.Messaging;
 using Parley.Core.Telemetry;
 using Parley.Protocol;
@@ -32,6 +33,7 @@ internal sealed class RequestHandler(
     private readonly IDirectoryService? _directory = services.GetService(typeof(IDirectoryService)) as IDirectoryService;
     private readonly IPushClientApi? _push = services.GetService(typeof(IPushClientApi)) as IPushClientApi;
     private readonly SocialRequestHandler? _social = services.GetService(typeof(SocialRequestHandler)) as SocialRequestHandler;
+    private readonly IMediaContentResolver? _media = services.GetService(typeof(IMediaContentResolver)) as IMediaContentResolver;
 
     private const int MaxGroupNameLength = 128;
     private const int MaxCustomTypeLength = 64;
@@ -126,6 +128,20 @@ internal sealed class RequestHandler(
             return validation;
         }
 
+        if (ContentKinds.IsMedia(send.Content.BodyCase))
+        {
+            if (_media is null)
+            {
+                return Error(ErrorCode.Unsupported, "This server stores no media.");
+            }
+
+            var resolved = await _media.ResolveAsync(connection.UserId, conversationId, send.ClientMsgId, send.Content).ConfigureAwait(false);
+            if (resolved.Error != 0)
+            {
+                return Error((ErrorCode)resolved.Error, resolved.Message ?? "The media content was refused.");
+            }
+        }
+
         var bytes = send.Content.ToByteArray();
         if (bytes.Length > messaging.Value.MaxContentBytes)
         {
@@ -149,7 +165,7 @@ internal sealed class RequestHandler(
         switch (content?.BodyCase)
         {
             case Content.BodyOneofCase.Text:
-                return content.Text.Text.Length == 0 ? Error(ErrorCode.BadRequest, "Text must not be empty.") : null;
+                return content.Text.Text.Length == 0 ? Error(ErrorCode.BadRequest, "Text must not be empty.") : MediaRules(content);
             case Content.BodyOneofCase.Custom:
                 var custom = content.Custom;
                 if (custom.Type.Length is 0 or > MaxCustomTypeLength)
@@ -166,11 +182,17 @@ internal sealed class RequestHandler(
                     return Error(ErrorCode.BadRequest, "Custom content must be valid JSON.");
                 }
 
-                return null;
+                return MediaRules(content);
+            case Content.BodyOneofCase.Image or Content.BodyOneofCase.Voice or Content.BodyOneofCase.Video
+                or Content.BodyOneofCase.File or Content.BodyOneofCase.Location:
+                return MediaRules(content);
             default:
-                return Error(ErrorCode.BadRequest, "Clients may send text or custom content only.");
+                return Error(ErrorCode.BadRequest, "Clients may send text, custom, media or location content only.");
         }
     }
+
+    private static ServerFrame? MediaRules(Content content) =>
+        MediaContentRules.Validate(content) is { } problem ? Error(ErrorCode.BadRequest, problem) : null;
 
     private async Task<ServerFrame> RevokeAsync(ClientConnection connection, RevokeRequest revoke)
     {

@@ -58,7 +58,7 @@ internal sealed partial class PushBridge(
 
     public void OnMessageCommitted(StoredMessage message, IReadOnlyList<string> recipients, ConversationKind kind, string conversationName)
     {
-        if (!_enabled || message.ContentKind is not ((int)Content.BodyOneofCase.Text or (int)Content.BodyOneofCase.Custom))
+        if (!_enabled || !Parley.Protocol.ContentKinds.IsUserContent(message.ContentKind))
         {
             return;
         }
@@ -218,7 +218,7 @@ internal sealed partial class PushBridge(
 
     private string Preview(Content content)
     {
-        var text = content.BodyCase == Content.BodyOneofCase.Text ? content.Text.Text : $"[{content.Custom.Type}]";
+        var text = Parley.Protocol.ContentKinds.Preview(content);
         var limit = options.Value.PreviewLength;
         return text.Length <= limit ? text : string.Concat(text.AsSpan(0, limit), "…");
     }
