@@ -1,0 +1,66 @@
+import type {
+  Conversation,
+  KickReason,
+  Message,
+  ReceiptEvent,
+  RevokeContent,
+  TypingEvent,
+} from "./gen/parley/v1/parley_pb.js";
+
+export type ConnectionState = "disconnected" | "connecting" | "connected" | "reconnecting";
+
+export interface ConnectionStateChange {
+  state: ConnectionState;
+  previous: ConnectionState;
+  closeCode?: number;
+  reason?: string;
+  error?: unknown;
+  /** When reconnecting: the delay before the next attempt. */
+  retryDelayMs?: number;
+}
+
+/** The events a {@link ParleyClient} raises, in order, from its single dispatch queue. */
+export interface ParleyEvents {
+  /** A message arrived (live, from the resume sync or a gap pull): once per (conversation, seq), in seq order per conversation. */
+  message: { message: Message; fromSync: boolean };
+  /** A revoke notification arrived; raised right after its `message`. */
+  revoked: { notification: Message; conversationId: string; seq: bigint; serverMsgId: string; revokedBy: string; revoke: RevokeContent };
+  receipt: ReceiptEvent;
+  typing: TypingEvent;
+  /** The server kicked this session; the client does not reconnect. */
+  kicked: { reason: KickReason; detail: string };
+  state: ConnectionStateChange;
+  /** A session's resume sync finished: every synced message (and gap) has been raised. */
+  syncCompleted: { cursor: bigint; conversations: number; messages: bigint; syncedConversations: Conversation[] };
+  /** This user's settings or read cursor of a conversation changed on another device. */
+  conversationUpdated: Conversation;
+  /** The organisation directory changed: pull the delta with `syncDirectory`. */
+  directoryChanged: { version: bigint };
+  /** Friends, requests or blocks changed: pull the delta with `syncRelations`. */
+  relationsChanged: { version: bigint };
+}
+
+export type ParleyEventName = keyof ParleyEvents;
+export type ParleyEventHandler<K extends ParleyEventName> = (event: ParleyEvents[K]) => void;
+
+/** A tiny typed emitter; a failing handler never stops delivery to the others. */
+export class Emitter {
+  readonly #handlers = new Map<ParleyEventName, Set<(event: never) => void>>();
+
+  on<K extends ParleyEventName>(name: K, handler: ParleyEventHandler<K>): () => void {
+    let set = this.#handlers.get(name);
+    if (!set) this.#handlers.set(name, (set = new Set()));
+    set.add(handler as (event: never) => void);
+    return () => set.delete(handler as (event: never) => void);
+  }
+
+  emit<K extends ParleyEventName>(name: K, event: ParleyEvents[K]): void {
+    for (const handler of [...(this.#handlers.get(name) ?? [])]) {
+      try {
+        (handler as ParleyEventHandler<K>)(event);
+      } catch (error) {
+        console.error(`Parley: a '${name}' handler failed`, error);
+      }
+    }
+  }
+}

@@ -1,0 +1,12 @@
+export * from "./gen/parley/v1/parley_pb.js";
+export * from "./gen/parley/v1/social_pb.js";
+export * from "./gen/parley/v1/groups_pb.js";
+export * from "./gen/parley/v1/directory_pb.js";
+export * from "./gen/parley/v1/push_pb.js";
+export { ParleyClient, SUBPROTOCOL, CLIENT_VERSION, newClientMsgId } from "./client.js";
+export type { ParleyClientOptions, SendReceipt, Target, ContentInit, WebSocketLike, WebSocketConstructor } from "./client.js";
+export { ParleyError, ParleyTimeoutError, ParleyClosedError, CloseCodes } from "./errors.js";
+export type { ConnectionState, ConnectionStateChange, ParleyEvents, ParleyEventName, ParleyEventHandler } from "./events.js";
+export { MemoryClientState, WriteThroughClientState, IndexedDbClientState } from "./state.js";
+export type { ClientState, ClientStateSnapshot } from "./state.js";
+export { backoffDelay } from "./backoff.js";

@@ -1,0 +1,1 @@
+export { FileClientState } from "./file-state.js";

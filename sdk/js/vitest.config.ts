@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // One real server per file; files run one after another on the shared machine.
+    fileParallelism: false,
+    reporters: ["verbose"],
+  },
+});
