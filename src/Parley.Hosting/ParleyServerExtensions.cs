@@ -13,6 +13,8 @@ using Parley.Abstractions.Accounts;
 using Parley.Abstractions.Messaging;
 using Parley.Abstractions.Push;
 using Parley.Api.Admin;
+using Parley.Api.DevSignIn;
+using Parley.Hosting.Web;
 using Parley.Compat.OpenIM;
 using Parley.Gateway;
 using Parley.Gateway.Requests;
@@ -57,6 +59,9 @@ public static class ParleyServerExtensions
         services.AddOptions<SessionOptions>().Bind(config.GetSection(SessionOptions.Section)).ValidateOnStart();
         services.AddOptions<AdminOptions>().Bind(config.GetSection(AdminOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AdminOptions>, AdminOptionsValidator>();
+        services.AddOptions<DevSignInOptions>().Bind(config.GetSection(DevSignInOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<DevSignInOptions>, DevSignInOptionsValidator>();
+        services.AddOptions<WebClientOptions>().Bind(config.GetSection(WebClientOptions.Section));
         services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
 
         services.TryAddTimeProvider();
@@ -108,7 +113,7 @@ public static class ParleyServerExtensions
         return builder;
     }
 
-    /// <summary>Maps /ws, the admin API, /healthz, /readyz and /metrics.</summary>
+    /// <summary>Maps /ws, the admin API, /healthz, /readyz, /metrics, the development sign-in and the web clients.</summary>
     public static WebApplication MapParley(this WebApplication app)
     {
         app.UseWebSockets();
@@ -122,6 +127,8 @@ public static class ParleyServerExtensions
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("live") });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
         app.MapPrometheusMetrics("/metrics");
+        app.MapParleyDevSignIn();
+        app.MapParleyWebClients();
         return app;
     }
 
