@@ -1,0 +1,204 @@
+// End-to-end tests of the web chat in Chromium against the real server (built Parley.Server.dll with the built client).
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { TestServer } from "../../../sdk/js/test/server.ts";
+import { chromiumPath, launch, screenshot, seriousViolations } from "./browser.ts";
+
+const TIMEOUT = 20_000;
+let server: TestServer;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+async function signIn(userId: string, nickname: string, viewport = { width: 1100, height: 720 }): Promise<Page> {
+  const context = await browser.newContext({ viewport, locale: "en-US" });
+  contexts.push(context);
+  const page = await context.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  await page.goto(server.httpUrl + "/");
+  await page.getByLabel("User id").fill(userId);
+  await page.getByLabel("Display name (optional)").fill(nickname);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByTestId("me").waitFor();
+  return page;
+}
+
+const conversationButton = (page: Page, title: string) => page.locator("button.conversation", { hasText: title });
+const directButton = (page: Page, a: string, b: string) => page.locator(`button.conversation[data-conversation="si_${[a, b].sort().join("_")}"]`);
+const messages = (page: Page, text: string) => page.getByTestId("message").filter({ hasText: text });
+
+describe("web chat in Chromium", { skip: chromiumPath() ? false : process.env.CI === "true" ? false : "Chromium is not installed (/usr/bin/chromium); .ci/setup.d/40-chromium.sh installs it" }, () => {
+  let alice: Page;
+  let bob: Page;
+
+  before(async () => {
+    server = await TestServer.start({ env: { Parley__DevSignIn__Enabled: "true" } });
+    browser = await launch();
+  });
+
+  after(async () => {
+    for (const context of contexts) await context.close().catch(() => undefined);
+    await browser?.close();
+    await server?.dispose();
+  });
+
+  it("serves the client at / and signs two users in (sign-in page passes axe)", async () => {
+    const context = await browser.newContext({ viewport: { width: 1100, height: 720 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(server.httpUrl + "/");
+    await page.getByRole("heading", { name: "Sign in to Parley" }).waitFor();
+    await page.getByText("Development sign-in").waitFor();
+    assert.deepEqual(await seriousViolations(page), []);
+    await screenshot(page, "sign-in");
+    alice = await signIn("alice", "Alice");
+    bob = await signIn("bob", "Bob");
+  });
+
+  it("chats live both ways with an unread badge and a read receipt", async () => {
+    await alice.getByLabel("Start a chat with user id").fill("bob");
+    await alice.getByRole("button", { name: "Start" }).click();
+    await alice.getByLabel("Write a message").fill("Hello Bob!");
+    await alice.keyboard.press("Enter");
+    await messages(alice, "Hello Bob!").getByText("Sent").waitFor();
+
+    // Bob's list shows the conversation with one unread message, live.
+    const badge = directButton(bob, "alice", "bob").getByTestId("unread");
+    await badge.waitFor();
+    assert.equal(await badge.textContent(), "1");
+    await screenshot(bob, "conversation-list-unread");
+    await directButton(bob, "alice", "bob").click();
+    await messages(bob, "Hello Bob!").waitFor();
+    await badge.waitFor({ state: "detached" });
+    // Alice sees that Bob read it.
+    await messages(alice, "Hello Bob!").getByText("Read").waitFor();
+
+    await bob.getByLabel("Write a message").fill("Hi Alice, got it.");
+    await bob.getByRole("button", { name: "Send" }).click();
+    await messages(alice, "Hi Alice, got it.").waitFor();
+    assert.deepEqual(await seriousViolations(alice), []);
+  });
+
+  it("shows the typing indicator", async () => {
+    await bob.getByLabel("Write a message").pressSequentially("typing something", { delay: 10 });
+    await alice.getByTestId("typing").getByText("Bob is typing…").waitFor();
+    await screenshot(alice, "chat-typing");
+    await bob.getByLabel("Write a message").fill("");
+  });
+
+  it("revokes a message on both sides", async () => {
+    await alice.getByLabel("Write a message").fill("oops, wrong chat");
+    await alice.keyboard.press("Enter");
+    const own = messages(alice, "oops, wrong chat");
+    await own.getByText("Sent").or(own.getByText("Read")).first().waitFor();
+    await messages(bob, "oops, wrong chat").waitFor();
+    await own.getByRole("button", { name: "Revoke" }).click();
+    await bob.getByText("This message was revoked").waitFor();
+    await alice.getByText("This message was revoked").waitFor();
+    assert.equal(await messages(bob, "oops, wrong chat").count(), 0);
+  });
+
+  it("creates a group, invites a member and chats in it", async () => {
+    await server.createUser("carol", "Carol");
+    await alice.getByRole("button", { name: "Groups" }).click();
+    await alice.getByLabel("Group name").fill("Launch team");
+    await alice.getByLabel("Member user ids (comma-separated)").fill("bob");
+    await alice.getByRole("button", { name: "Create" }).click();
+    await alice.getByRole("heading", { name: "Launch team" }).waitFor();
+    await conversationButton(bob, "Launch team").waitFor();
+
+    await alice.getByRole("button", { name: "Group info" }).click();
+    const panel = alice.getByTestId("group-panel");
+    await panel.locator('[data-member="bob"]').waitFor();
+    await panel.getByLabel("User ids to invite (comma-separated)").fill("carol");
+    await panel.getByRole("button", { name: "Invite" }).click();
+    await panel.locator('[data-member="carol"]').waitFor();
+    await panel.locator('[data-member="bob"]').getByRole("button", { name: "Make admin" }).click();
+    await panel.locator('[data-member="bob"]').getByText("admin", { exact: true }).waitFor();
+    assert.deepEqual(await seriousViolations(alice), []);
+    await screenshot(alice, "group-members");
+
+    await conversationButton(bob, "Launch team").click();
+    await bob.getByText("Carol joined").waitFor();
+    await bob.getByLabel("Write a message").fill("Hello team");
+    await bob.keyboard.press("Enter");
+    await messages(alice, "Hello team").waitFor();
+  });
+
+  it("sends and accepts a friend request", async () => {
+    await bob.getByRole("button", { name: /^Friends/ }).click();
+    await bob.getByLabel("Add a friend by user id").fill("alice");
+    await bob.getByLabel("Message (optional)").fill("let's be friends");
+    await bob.getByRole("button", { name: "Send request" }).click();
+    await bob.getByText("Request sent to alice").waitFor();
+    await alice.getByRole("button", { name: /^Friends/ }).click();
+    const request = alice.locator('[data-request="bob"]');
+    await request.waitFor();
+    assert.deepEqual(await seriousViolations(alice), []);
+    await screenshot(alice, "friends");
+    await request.getByRole("button", { name: "Accept" }).click();
+    await alice.locator('[data-friend="bob"]').waitFor();
+    await bob.locator('[data-friend="alice"]').waitFor();
+    await bob.getByRole("button", { name: "Chats" }).click();
+    await alice.getByRole("button", { name: "Chats" }).click();
+  });
+
+  it("reconnects after a server restart and catches up without loss or duplicates", async () => {
+    await directButton(alice, "alice", "bob").click();
+    await directButton(bob, "alice", "bob").click();
+    await server.stop();
+    await alice.getByTestId("connection-banner").getByText("Reconnecting").waitFor();
+    await bob.getByTestId("connection-banner").getByText("Reconnecting").waitFor();
+    await screenshot(bob, "reconnecting");
+    // Sent while the server is down: retried under the same id once the session is back.
+    await alice.getByLabel("Write a message").fill("sent during the outage");
+    await alice.keyboard.press("Enter");
+    await messages(alice, "sent during the outage").getByText("Sending…").waitFor();
+
+    await server.restart();
+    await alice.getByTestId("connection-banner").waitFor({ state: "detached", timeout: 60_000 });
+    await bob.getByTestId("connection-banner").waitFor({ state: "detached", timeout: 60_000 });
+    await messages(bob, "sent during the outage").waitFor();
+    for (let i = 1; i <= 3; i++) {
+      await bob.getByLabel("Write a message").fill(`after restart ${i}`);
+      await bob.keyboard.press("Enter");
+    }
+    await messages(alice, "after restart 3").waitFor();
+
+    for (const page of [alice, bob]) {
+      for (const text of ["Hello Bob!", "Hi Alice, got it.", "sent during the outage", "after restart 1", "after restart 2", "after restart 3"]) {
+        assert.equal(await messages(page, text).count(), 1, `exactly one "${text}"`);
+      }
+      const seqs = await page.getByTestId("message").evaluateAll((nodes) => nodes.map((n) => Number((n as HTMLElement).dataset.seq)));
+      assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), "messages in seq order");
+      assert.equal(new Set(seqs).size, seqs.length, "no duplicate seqs");
+    }
+    await screenshot(alice, "chat");
+  });
+
+  it("works on a phone-sized screen and browses the organisation directory", async () => {
+    for (const [path, body] of [
+      ["/admin/v1/directory/departments", { departmentId: "eng", name: "Engineering", order: 1 }],
+      ["/admin/v1/directory/departments/eng/members", { userId: "alice", position: "CTO", order: 1 }],
+    ] as const) {
+      const response = await server.admin("POST", path, body);
+      assert.ok(response.ok, `${path}: ${response.status} ${await response.text()}`);
+    }
+    const phone = await signIn("dave", "Dave", { width: 390, height: 844 });
+    await phone.getByRole("button", { name: "Directory" }).click();
+    await phone.getByRole("button", { name: /Engineering/ }).click();
+    await phone.locator(".directory li.row", { hasText: "CTO" }).getByText("Alice").waitFor();
+    assert.deepEqual(await seriousViolations(phone), []);
+    await screenshot(phone, "phone-directory");
+    await phone.getByRole("button", { name: "Chats" }).click();
+    await phone.getByLabel("Start a chat with user id").fill("alice");
+    await phone.getByRole("button", { name: "Start" }).click();
+    await phone.getByLabel("Write a message").fill("Hello from my phone");
+    await phone.keyboard.press("Enter");
+    await directButton(alice, "alice", "dave").waitFor();
+    assert.deepEqual(await seriousViolations(phone), []);
+    await screenshot(phone, "phone-chat");
+    await phone.getByRole("button", { name: "Back" }).click();
+    await screenshot(phone, "phone-list");
+  });
+});
