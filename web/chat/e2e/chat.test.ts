@@ -113,6 +113,7 @@ describe("web chat in Chromium", { skip: chromiumPath() ? false : process.env.CI
     await panel.getByLabel("User ids to invite (comma-separated)").fill("carol");
     await panel.getByRole("button", { name: "Invite" }).click();
     await panel.locator('[data-member="carol"]').waitFor();
+    await alice.getByText("Carol joined").waitFor();
     await panel.locator('[data-member="bob"]').getByRole("button", { name: "Make admin" }).click();
     await panel.locator('[data-member="bob"]').getByText("admin", { exact: true }).waitFor();
     assert.deepEqual(await seriousViolations(alice), []);

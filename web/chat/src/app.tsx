@@ -730,7 +730,7 @@ function Directory({ store, onOpenDirect }: { store: ChatStore; onOpenDirect: (u
   };
   return (
     <section class="list pad" aria-label={t("directory")}>
-      <ul role="tree" class="directory">
+      <ul role="list" class="directory">
         {roots.map((d) => renderDepartment(d.departmentId, d.name))}
       </ul>
     </section>

@@ -148,6 +148,9 @@ export class ChatStore {
       platform: Platform.WEB,
       clientVersion: "parley-web/0.1.0",
       state,
+      // A chat keeps a message "Sending…" (retried under the same id across reconnects) much longer than the SDK's
+      // default minute; the user can still see it pending and it never stores twice.
+      sendTimeoutMs: 10 * 60_000,
     });
     const store = new ChatStore(client, credentials.userId);
     await client.connect();
@@ -497,18 +500,26 @@ export class ChatStore {
     }
   }
 
+  // The operator's own connection gets the result, not the notice: refresh the summary and pull the notice.
   async invite(groupId: string, userIds: string[]): Promise<boolean> {
     return this.#guard(async () => {
       await this.client.inviteToGroup(groupId, userIds);
+      await this.refreshConversations();
     });
   }
 
   async setRole(groupId: string, userId: string, role: number): Promise<boolean> {
-    return this.#guard(() => this.client.setMemberRole(groupId, userId, role));
+    return this.#guard(async () => {
+      await this.client.setMemberRole(groupId, userId, role);
+      await this.refreshConversations();
+    });
   }
 
   async kick(groupId: string, userId: string): Promise<boolean> {
-    return this.#guard(() => this.client.kickMembers(groupId, [userId]));
+    return this.#guard(async () => {
+      await this.client.kickMembers(groupId, [userId]);
+      await this.refreshConversations();
+    });
   }
 
   // ─────────── directory ───────────
