@@ -3,6 +3,7 @@ export * from "./gen/parley/v1/social_pb.js";
 export * from "./gen/parley/v1/groups_pb.js";
 export * from "./gen/parley/v1/directory_pb.js";
 export * from "./gen/parley/v1/push_pb.js";
+export * from "./gen/parley/v1/media_pb.js";
 export { ParleyClient, SUBPROTOCOL, CLIENT_VERSION, newClientMsgId } from "./client.js";
 export type { ParleyClientOptions, SendReceipt, Target, ContentInit, WebSocketLike, WebSocketConstructor } from "./client.js";
 export { ParleyError, ParleyTimeoutError, ParleyClosedError, CloseCodes } from "./errors.js";

@@ -1,6 +1,6 @@
 import { useEffect, useReducer, useRef, useState } from "preact/hooks";
 import type { JSX } from "preact";
-import { ConversationKind, GroupRole, type GroupMember, type UserProfile } from "@parley/client";
+import { ConversationKind, GroupRole, type Content, type GroupMember, type UserProfile } from "@parley/client";
 import { ChatStore, describe, type ConversationView, type ViewMessage } from "./store";
 import { browserDeviceId, devSignIn, devSignInEnabled, loadCredentials, saveCredentials } from "./session";
 import { language, languages, setLanguage, t, type Language } from "./i18n";
@@ -418,7 +418,7 @@ function ChatPane({ store, view }: { store: ChatStore; view: ConversationView })
 function MessageRow({ store, view, item }: { store: ChatStore; view: ConversationView; item: ViewMessage }) {
   const own = item.senderId === store.me;
   const content = item.message?.content?.body;
-  const system = content && content.case !== "text" && content.case !== "custom";
+  const system = content && !userContent.has(content.case ?? "");
   if (system) {
     return (
       <p class="system" data-seq={String(item.seq)}>
@@ -426,7 +426,7 @@ function MessageRow({ store, view, item }: { store: ChatStore; view: Conversatio
       </p>
     );
   }
-  const text = item.pending?.text ?? (content?.case === "text" ? content.value.text : content?.case === "custom" ? t("customMessage", { type: content.value.type }) : "");
+  const text = item.pending?.text ?? contentText(item.message?.content);
   const readers = own && item.seq > 0n ? [...view.readBy.entries()].filter(([user, seq]) => user !== store.me && seq >= item.seq).length : 0;
   const canRevoke = own && item.seq > 0n && !item.revoked && Date.now() - item.serverTime < 115_000;
   return (
@@ -457,6 +457,31 @@ function MessageRow({ store, view, item }: { store: ChatStore; view: Conversatio
       </span>
     </div>
   );
+}
+
+const userContent = new Set(["text", "custom", "image", "voice", "video", "file", "location"]);
+
+/** The text of user content; media shows as a label until the client can upload and show media. */
+function contentText(content: Content | undefined): string {
+  const body = content?.body;
+  switch (body?.case) {
+    case "text":
+      return body.value.text;
+    case "custom":
+      return t("customMessage", { type: body.value.type });
+    case "image":
+      return [t("imageMessage"), body.value.caption].filter(Boolean).join(" ");
+    case "voice":
+      return t("voiceMessage", { seconds: Math.round(body.value.durationMs / 1000) });
+    case "video":
+      return t("videoMessage", { seconds: Math.round(body.value.durationMs / 1000) });
+    case "file":
+      return t("fileMessage", { name: body.value.fileName });
+    case "location":
+      return t("locationMessage", { name: body.value.name || `${body.value.latitude.toFixed(4)}, ${body.value.longitude.toFixed(4)}` });
+    default:
+      return "";
+  }
 }
 
 function systemText(store: ChatStore, item: ViewMessage): string {
@@ -743,8 +768,7 @@ function preview(store: ChatStore, view: ConversationView): string {
   if (m.revoked) return t("revoked");
   const body = m.content?.body;
   const prefix = view.conversation.kind === ConversationKind.GROUP && m.senderId ? `${store.displayName(m.senderId)}: ` : "";
-  if (body?.case === "text") return prefix + body.value.text;
-  if (body?.case === "custom") return prefix + t("customMessage", { type: body.value.type });
+  if (userContent.has(body?.case ?? "")) return prefix + contentText(m.content);
   return systemText(store, { key: "", conversationId: m.conversationId, seq: m.seq, senderId: m.senderId, clientMsgId: m.clientMsgId, serverTime: Number(m.serverTime), message: m, revoked: m.revoked });
 }
 
