@@ -49,7 +49,12 @@ export class TestServer {
     server.port = await freePort();
     server.#siloPort = await freePort();
     server.#gatewayPort = await freePort();
-    await server.#launch();
+    try {
+      await server.#launch();
+    } catch (error) {
+      await server.dispose();
+      throw error;
+    }
     return server;
   }
 

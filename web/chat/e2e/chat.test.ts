@@ -25,7 +25,9 @@ async function signIn(userId: string, nickname: string, viewport = { width: 1100
 
 const conversationButton = (page: Page, title: string) => page.locator("button.conversation", { hasText: title });
 const directButton = (page: Page, a: string, b: string) => page.locator(`button.conversation[data-conversation="si_${[a, b].sort().join("_")}"]`);
-const messages = (page: Page, text: string) => page.getByTestId("message").filter({ hasText: text });
+/** Message rows whose bubble text is exactly `text`. */
+const messages = (page: Page, text: string) =>
+  page.getByTestId("message").filter({ has: page.locator(".bubble", { hasText: new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`) }) });
 
 describe("web chat in Chromium", { skip: chromiumPath() ? false : process.env.CI === "true" ? false : "Chromium is not installed (/usr/bin/chromium); .ci/setup.d/40-chromium.sh installs it" }, () => {
   let alice: Page;
@@ -51,6 +53,13 @@ describe("web chat in Chromium", { skip: chromiumPath() ? false : process.env.CI
     await page.getByText("Development sign-in").waitFor();
     assert.deepEqual(await seriousViolations(page), []);
     await screenshot(page, "sign-in");
+    // Chinese strings; the choice is remembered per browser.
+    await page.getByLabel("Language").selectOption("zh");
+    await page.getByRole("heading", { name: "登录 Parley" }).waitFor();
+    assert.equal(await page.evaluate(() => document.documentElement.lang), "zh-CN");
+    await screenshot(page, "sign-in-zh");
+    await page.getByLabel("语言").selectOption("en");
+    await page.getByRole("heading", { name: "Sign in to Parley" }).waitFor();
     alice = await signIn("alice", "Alice");
     bob = await signIn("bob", "Bob");
   });
@@ -175,6 +184,27 @@ describe("web chat in Chromium", { skip: chromiumPath() ? false : process.env.CI
       assert.equal(new Set(seqs).size, seqs.length, "no duplicate seqs");
     }
     await screenshot(alice, "chat");
+  });
+
+  it("scrolls back through history page by page", async () => {
+    const frank = await signIn("frank", "Frank");
+    await alice.getByRole("button", { name: "Chats" }).click();
+    await alice.getByLabel("Start a chat with user id").fill("frank");
+    await alice.getByRole("button", { name: "Start" }).click();
+    for (let i = 1; i <= 40; i++) {
+      await alice.getByLabel("Write a message").fill(`history ${i}`);
+      await alice.keyboard.press("Enter");
+    }
+    await messages(alice, "history 40").getByText(/Sent|Read/).waitFor();
+    await directButton(frank, "alice", "frank").click();
+    await messages(frank, "history 40").waitFor();
+    // The first page holds the newest 30; older ones load on request (or when scrolled to the top).
+    assert.equal(await messages(frank, "history 1").count(), 0);
+    await frank.getByRole("button", { name: "Load older messages" }).click();
+    await frank.getByText("Beginning of the conversation").waitFor();
+    for (const i of [1, 10, 11, 40]) assert.equal(await messages(frank, `history ${i}`).count(), 1, `history ${i} once`);
+    const seqs = await frank.getByTestId("message").evaluateAll((nodes) => nodes.map((n) => Number((n as HTMLElement).dataset.seq)));
+    assert.deepEqual(seqs, Array.from({ length: 40 }, (_, i) => i + 1));
   });
 
   it("works on a phone-sized screen and browses the organisation directory", async () => {
