@@ -12,7 +12,9 @@ using Orleans.Configuration;
 using Parley.Abstractions.Accounts;
 using Parley.Abstractions.Messaging;
 using Parley.Abstractions.Push;
+using Parley.Abstractions.Admin;
 using Parley.Api.Admin;
+using Parley.Api.Admin.Operators;
 using Parley.Api.DevSignIn;
 using Parley.Hosting.Web;
 using Parley.Compat.OpenIM;
@@ -26,6 +28,7 @@ using Parley.Core.Social;
 using Parley.Core.Telemetry;
 using Parley.Metrics.Prometheus;
 using Parley.Core.Push;
+using Parley.Hosting.Admin;
 using Parley.Hosting.Push;
 using Parley.Push;
 using Parley.Storage.Sqlite.Push;
@@ -57,8 +60,6 @@ public static class ParleyServerExtensions
         services.AddOptions<TokenOptions>().Bind(config.GetSection(TokenOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<SocialOptions>().Bind(config.GetSection(SocialOptions.Section));
         services.AddOptions<SessionOptions>().Bind(config.GetSection(SessionOptions.Section)).ValidateOnStart();
-        services.AddOptions<AdminOptions>().Bind(config.GetSection(AdminOptions.Section)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<AdminOptions>, AdminOptionsValidator>();
         services.AddOptions<DevSignInOptions>().Bind(config.GetSection(DevSignInOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<DevSignInOptions>, DevSignInOptionsValidator>();
         services.AddOptions<WebClientOptions>().Bind(config.GetSection(WebClientOptions.Section));
@@ -82,7 +83,11 @@ public static class ParleyServerExtensions
         services.AddSingleton<SqliteMessageStore>(sp => new SqliteMessageStore(sp.GetRequiredService<SqliteStoreOptions>(), sp.GetRequiredService<ILogger<SqliteMessageStore>>()));
         services.AddSingleton<IMessageStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
         services.AddSingleton<IGroupStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
-        services.AddSingleton<IAccountStore>(sp => new SqliteAccountStore(sp.GetRequiredService<SqliteStoreOptions>(), sp.GetRequiredService<ILogger<SqliteAccountStore>>()));
+        services.AddSingleton(sp => new SqliteAccountStore(sp.GetRequiredService<SqliteStoreOptions>(), sp.GetRequiredService<ILogger<SqliteAccountStore>>()));
+        services.AddSingleton<IAccountStore>(sp => sp.GetRequiredService<SqliteAccountStore>());
+        services.AddSingleton<IOperatorStore>(sp => sp.GetRequiredService<SqliteAccountStore>());
+        services.AddSingleton<IAuditStore>(sp => sp.GetRequiredService<SqliteAccountStore>());
+        services.AddSingleton<IAdminQueryStore>(sp => sp.GetRequiredService<SqliteAccountStore>());
         services.AddHostedService<StoreInitializer>();
         services.AddSqliteRelationStore();
         services.AddParleySocial();
@@ -94,6 +99,8 @@ public static class ParleyServerExtensions
         services.AddSingleton<CommitPipeline>();
         services.AddHostedService(sp => sp.GetRequiredService<CommitPipeline>());
 
+        services.AddParleyAdminApi(config).AddParleyDeviceAuthentication();
+        services.AddSingleton<MetricsSnapshot>();
         AddPush(services, config);
         services.AddParleyGateway();
         services.AddParleyDirectory();
@@ -117,10 +124,13 @@ public static class ParleyServerExtensions
     public static WebApplication MapParley(this WebApplication app)
     {
         app.UseWebSockets();
+        app.UseParleyAuthAndBodyLimits();
+        _ = app.Services.GetRequiredService<MetricsSnapshot>(); // listens from the start
         app.MapParleyGateway("/ws");
         app.MapParleyAdminApi();
         app.MapParleyDirectoryAdmin();
-        app.MapParleyPushAdmin("/admin/v1/push").AddEndpointFilter(AdminApi.RequireAdminAsync);
+        app.MapParleyPushAdmin("/admin/v1/push").RequireParleyAdmin(OperatorScopes.Push);
+        app.MapParleySystemAdmin();
         app.MapParleyPushReceipts("/push/receipts");
         app.MapParleyDeviceApi();
         app.MapParleyOpenImCompat();

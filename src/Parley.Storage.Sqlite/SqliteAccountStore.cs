@@ -11,7 +11,7 @@ namespace Parley.Storage.Sqlite;
 /// <see cref="IAccountStore"/> on a SQLite file (usually the message store's). Each call uses a pooled connection;
 /// writes are single statements, so they are atomic without an explicit transaction.
 /// </summary>
-public sealed class SqliteAccountStore : IAccountStore
+public sealed partial class SqliteAccountStore : IAccountStore
 {
     private const string UserColumns = "user_id, nickname, avatar_url, ex, created_at, updated_at";
     private const string TokenColumns = "token_id, user_id, device_id, platform, issued_at, expires_at, revoked_at";

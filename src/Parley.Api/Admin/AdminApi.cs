@@ -1,11 +1,11 @@
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.Options;
 using Parley.Abstractions.Accounts;
+using Parley.Abstractions.Admin;
+using Parley.Api.Admin.Operators;
 using Parley.Core.Auth;
 using Parley.Core.Messaging;
 using Parley.Core.Sessions;
@@ -15,8 +15,11 @@ using ErrorCode = Parley.Protocol.V1.ErrorCode;
 
 namespace Parley.Api.Admin;
 
-/// <summary>The admin HTTP API under <c>/admin/v1</c>, protected by the admin secret (Authorization: Bearer).</summary>
-public static class AdminApi
+/// <summary>
+/// The admin HTTP API under <c>/admin/v1</c>, for the admin secret or a scoped operator token (Authorization: Bearer),
+/// authenticated before the body is read; every change is written to the audit log.
+/// </summary>
+public static partial class AdminApi
 {
     private const int MaxNicknameLength = 64;
     private const int MaxUrlLength = 1024;
@@ -24,35 +27,27 @@ public static class AdminApi
 
     public static RouteGroupBuilder MapParleyAdminApi(this IEndpointRouteBuilder endpoints)
     {
-        var group = endpoints.MapGroup("/admin/v1").AddEndpointFilter(RequireAdminAsync);
-        group.MapPost("/users", CreateUserAsync);
-        group.MapGet("/users/{userId}", GetUserAsync);
-        group.MapPatch("/users/{userId}", UpdateUserAsync);
-        group.MapPost("/users/{userId}/tokens", IssueTokenAsync);
-        group.MapPost("/users/{userId}/logout", LogoutAsync);
-        group.MapDelete("/tokens/{tokenId}", RevokeTokenAsync);
-        group.MapPost("/groups", CreateGroupAsync);
+        var group = endpoints.MapGroup("/admin/v1");
+        var users = group.MapGroup("/users").RequireParleyAdmin(OperatorScopes.Users);
+        users.MapGet("", SearchUsersAsync).WithName("users.search");
+        users.MapPost("", CreateUserAsync).WithName("users.create");
+        users.MapGet("/{userId}", GetUserAsync).WithName("users.get");
+        users.MapPatch("/{userId}", UpdateUserAsync).WithName("users.update");
+        users.MapPost("/{userId}/disable", DisableUserAsync).WithName("users.disable");
+        users.MapPost("/{userId}/enable", EnableUserAsync).WithName("users.enable");
+        users.MapGet("/{userId}/tokens", ListTokensAsync).WithName("users.tokens.list");
+        users.MapPost("/{userId}/tokens", IssueTokenAsync).WithName("users.tokens.issue");
+        users.MapPost("/{userId}/logout", LogoutAsync).WithName("users.logout");
+        group.MapDelete("/tokens/{tokenId}", RevokeTokenAsync).WithName("tokens.revoke").RequireParleyAdmin(OperatorScopes.Users);
+        var groups = group.MapGroup("/groups").RequireParleyAdmin(OperatorScopes.Groups);
+        groups.MapPost("", CreateGroupAsync).WithName("groups.create");
+        MapGroupAdministration(groups);
+        MapOperatorTokens(group);
+        MapAudit(group);
         return group;
     }
 
-    /// <summary>The admin bearer-secret check, as an endpoint filter (also used by feature admin APIs such as the directory).</summary>
-    public static async ValueTask<object?> RequireAdminAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
-    {
-        var secret = context.HttpContext.RequestServices.GetRequiredServiceOf<IOptions<AdminOptions>>().Value.Secret;
-        var header = context.HttpContext.Request.Headers.Authorization.ToString();
-        const string Scheme = "Bearer ";
-        var presented = header.StartsWith(Scheme, StringComparison.Ordinal) ? header[Scheme.Length..] : string.Empty;
-        var expected = SHA256.HashData(Encoding.UTF8.GetBytes(secret));
-        var actual = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
-        if (presented.Length == 0 || !CryptographicOperations.FixedTimeEquals(expected, actual))
-        {
-            return Fail(StatusCodes.Status401Unauthorized, "unauthenticated", "A valid admin bearer secret is required.");
-        }
-
-        return await next(context).ConfigureAwait(false);
-    }
-
-    private static async Task<IResult> CreateUserAsync(CreateUserRequest request, IAccountStore accounts, TimeProvider time)
+    private static async Task<IResult> CreateUserAsync(HttpContext http, CreateUserRequest request, IAccountStore accounts, TimeProvider time)
     {
         if (!Ids.IsValid(request.UserId))
         {
@@ -65,6 +60,7 @@ public static class AdminApi
             return invalid;
         }
 
+        AuditWriter.SetTarget(http, "user:" + request.UserId);
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var user = new UserRecord(request.UserId, request.Nickname ?? string.Empty, request.AvatarUrl ?? string.Empty, NormalizeEx(request.Ex), now, now);
         return await accounts.CreateUserAsync(user).ConfigureAwait(false)
@@ -72,10 +68,10 @@ public static class AdminApi
             : Fail(409, "already_exists", "A user with this id exists.");
     }
 
-    private static async Task<IResult> GetUserAsync(string userId, IAccountStore accounts)
+    private static async Task<IResult> GetUserAsync(string userId, IAdminQueryStore admin)
     {
-        var user = await accounts.GetUserAsync(userId).ConfigureAwait(false);
-        return user is null ? Fail(404, "not_found", "No such user.") : Results.Ok(UserResponse.From(user));
+        var user = await admin.GetUserSummaryAsync(userId).ConfigureAwait(false);
+        return user is null ? Fail(404, "not_found", "No such user.") : Results.Ok(UserResponse.From(user.User, user.DisabledAt));
     }
 
     private static async Task<IResult> UpdateUserAsync(string userId, UpdateUserRequest request, IAccountStore accounts, TimeProvider time)
@@ -96,7 +92,7 @@ public static class AdminApi
         return user is null ? Fail(404, "not_found", "No such user.") : Results.Ok(UserResponse.From(user));
     }
 
-    private static async Task<IResult> IssueTokenAsync(string userId, IssueTokenRequest request, IAccountStore accounts, TokenService tokens)
+    private static async Task<IResult> IssueTokenAsync(string userId, IssueTokenRequest request, IAdminQueryStore admin, TokenService tokens)
     {
         if (!Ids.IsValid(request.DeviceId))
         {
@@ -113,9 +109,15 @@ public static class AdminApi
             return Fail(400, "bad_request", "ttlSeconds must be at least 60.");
         }
 
-        if (await accounts.GetUserAsync(userId).ConfigureAwait(false) is null)
+        var user = await admin.GetUserSummaryAsync(userId).ConfigureAwait(false);
+        if (user is null)
         {
             return Fail(404, "not_found", "No such user.");
+        }
+
+        if (user.DisabledAt is not null)
+        {
+            return Fail(409, "user_disabled", "The user is disabled; enable it before issuing tokens.");
         }
 
         var lifetime = request.TtlSeconds is { } ttl ? TimeSpan.FromSeconds(ttl) : (TimeSpan?)null;
@@ -206,24 +208,21 @@ public static class AdminApi
         return platform != Platform.Unspecified;
     }
 
-    private static IResult Fail(int status, string code, string message) =>
+    internal static IResult Fail(int status, string code, string message) =>
         Results.Json(new ErrorResponse(new ErrorBody(code, message)), statusCode: status);
-
-    private static T GetRequiredServiceOf<T>(this IServiceProvider services)
-        where T : notnull =>
-        (T)(services.GetService(typeof(T)) ?? throw new InvalidOperationException($"{typeof(T).Name} is not registered."));
 }
 
 public sealed record CreateUserRequest(string UserId, string? Nickname, string? AvatarUrl, JsonElement? Ex);
 
 public sealed record UpdateUserRequest(string? Nickname, string? AvatarUrl, JsonElement? Ex);
 
-public sealed record UserResponse(string UserId, string Nickname, string AvatarUrl, JsonElement Ex, long CreatedAt, long UpdatedAt)
+/// <param name="DisabledAt">Unix milliseconds, or null while the user is enabled.</param>
+public sealed record UserResponse(string UserId, string Nickname, string AvatarUrl, JsonElement Ex, long CreatedAt, long UpdatedAt, long? DisabledAt = null)
 {
-    public static UserResponse From(UserRecord u)
+    public static UserResponse From(UserRecord u, long? disabledAt = null)
     {
         using var doc = JsonDocument.Parse(string.IsNullOrEmpty(u.Ex) ? "{}" : u.Ex);
-        return new UserResponse(u.UserId, u.Nickname, u.AvatarUrl, doc.RootElement.Clone(), u.CreatedAt, u.UpdatedAt);
+        return new UserResponse(u.UserId, u.Nickname, u.AvatarUrl, doc.RootElement.Clone(), u.CreatedAt, u.UpdatedAt, disabledAt);
     }
 }
 

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Parley.Api.Admin.Operators;
 using Parley.Core.Auth;
 using Parley.Core.Push;
 using Parley.Protocol.V1;
@@ -15,34 +16,21 @@ namespace Parley.Hosting.Push;
 /// </summary>
 internal static class DeviceHttpApi
 {
-    private const string IdentityKey = "parley.identity";
+    /// <summary>Request bodies of the device API are small JSON objects.</summary>
+    public const long MaxBodyBytes = 64 * 1024;
 
     public static RouteGroupBuilder MapParleyDeviceApi(this IEndpointRouteBuilder endpoints)
     {
-        var group = endpoints.MapGroup("/api/v1").AddEndpointFilter(RequireDeviceTokenAsync);
+        // Authenticated by the authorization middleware from the header alone, before anything reads the body.
+        var group = endpoints.MapGroup("/api/v1")
+            .RequireAuthorization(p => p.AddAuthenticationSchemes(DeviceAuthenticationHandler.SchemeName).RequireAuthenticatedUser())
+            .WithMetadata(new BodyLimitMetadata(_ => MaxBodyBytes));
         group.MapPut("/device", RegisterAsync);
         group.MapDelete("/device", UnregisterAsync);
         group.MapPost("/push/{pushId}/arrived", (HttpContext c, string pushId, PushReportBody body, IPushClientApi push) => ReportAsync(c, pushId, body, PushReportKind.Arrived, push));
         group.MapPost("/push/{pushId}/clicked", (HttpContext c, string pushId, PushReportBody body, IPushClientApi push) => ReportAsync(c, pushId, body, PushReportKind.Clicked, push));
         group.MapPut("/push/settings", SettingsAsync);
         return group;
-    }
-
-    private static async ValueTask<object?> RequireDeviceTokenAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
-    {
-        var http = context.HttpContext;
-        var header = http.Request.Headers.Authorization.ToString();
-        const string Scheme = "Bearer ";
-        var token = header.StartsWith(Scheme, StringComparison.Ordinal) ? header[Scheme.Length..] : string.Empty;
-        var tokens = (TokenService)http.RequestServices.GetService(typeof(TokenService))!;
-        var (status, identity) = await tokens.ValidateAsync(token).ConfigureAwait(false);
-        if (status != TokenStatus.Valid || identity is null)
-        {
-            return Results.Json(new { error = new { code = "unauthenticated", message = "A valid device token is required." } }, statusCode: StatusCodes.Status401Unauthorized);
-        }
-
-        http.Items[IdentityKey] = identity;
-        return await next(context).ConfigureAwait(false);
     }
 
     private static async Task<IResult> RegisterAsync(HttpContext context, DeviceBody body, IPushClientApi push)
@@ -96,7 +84,7 @@ internal static class DeviceHttpApi
         return Outcome(await push.UpdateSettingsAsync(Identity(context).UserId, request).ConfigureAwait(false));
     }
 
-    private static TokenIdentity Identity(HttpContext context) => (TokenIdentity)context.Items[IdentityKey]!;
+    private static TokenIdentity Identity(HttpContext context) => DeviceAuthenticationHandler.Identity(context);
 
     private static IResult Outcome(int error) => error == 0 ? Results.NoContent() : Error((ErrorCode)error, "The request was refused.");
 

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using Parley.Abstractions.Accounts;
 using Parley.Abstractions.Directory;
 using Parley.Api.Admin;
+using Parley.Api.Admin.Operators;
 using Parley.OrgDirectory.Import;
 using Parley.Protocol;
 
@@ -19,7 +20,7 @@ public static class DirectoryAdminApi
     public static RouteGroupBuilder MapParleyDirectoryAdmin(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/admin/v1/directory")
-            .AddEndpointFilter(AdminApi.RequireAdminAsync)
+            .RequireParleyAdmin(OperatorScopes.Directory)
             .AddEndpointFilter(RequireEnabledAsync);
         group.MapGet("", GetTreeAsync);
         group.MapPost("/departments", CreateDepartmentAsync);
@@ -29,7 +30,8 @@ public static class DirectoryAdminApi
         group.MapPost("/departments/{departmentId}/members", AddMemberAsync);
         group.MapPatch("/departments/{departmentId}/members/{userId}", UpdateMemberAsync);
         group.MapDelete("/departments/{departmentId}/members/{userId}", RemoveMemberAsync);
-        group.MapPost("/imports", StartImportAsync);
+        group.MapPost("/imports", StartImportAsync)
+            .WithMetadata(new BodyLimitMetadata(http => http.RequestServices.GetRequiredService<IOptions<DirectoryOptions>>().Value.MaxImportBytes));
         group.MapGet("/imports/{jobId}", GetImport);
         return group;
     }

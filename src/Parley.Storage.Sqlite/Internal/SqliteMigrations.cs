@@ -15,6 +15,7 @@ internal static class SqliteMigrations
         (5, V5Relations),
         (6, V6PushSettings),
         (7, V7GroupRequestsByUser),
+        (8, V8AdminOperatorsAudit),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -313,5 +314,37 @@ internal static class SqliteMigrations
     // A user's own join requests and invitations across groups (group_requests is keyed by group first).
     private const string V7GroupRequestsByUser = """
         CREATE INDEX ix_group_requests_user ON group_requests (user_id, created_at);
+        """;
+
+    // Admin: operator tokens (only a hash of the secret), the audit log of admin/operator actions, disabled users.
+    private const string V8AdminOperatorsAudit = """
+        CREATE TABLE operator_tokens (
+            token_id    TEXT NOT NULL PRIMARY KEY,
+            name        TEXT NOT NULL,
+            scopes      TEXT NOT NULL,
+            secret_hash BLOB NOT NULL,
+            created_by  TEXT NOT NULL,
+            created_at  INTEGER NOT NULL,
+            expires_at  INTEGER NOT NULL,
+            revoked_at  INTEGER
+        ) WITHOUT ROWID;
+
+        CREATE TABLE audit_log (
+            id         INTEGER PRIMARY KEY AUTOINCREMENT,
+            at         INTEGER NOT NULL,
+            actor      TEXT NOT NULL,
+            actor_name TEXT NOT NULL,
+            action     TEXT NOT NULL,
+            target     TEXT NOT NULL,
+            remote     TEXT NOT NULL,
+            status     INTEGER NOT NULL,
+            detail     TEXT NOT NULL
+        );
+
+        CREATE INDEX ix_audit_at ON audit_log (at);
+        CREATE INDEX ix_audit_actor ON audit_log (actor, id);
+        CREATE INDEX ix_audit_action ON audit_log (action, id);
+
+        ALTER TABLE users ADD COLUMN disabled_at INTEGER;
         """;
 }

@@ -1,0 +1,30 @@
+using Parley.Abstractions.Accounts;
+
+namespace Parley.Abstractions.Admin;
+
+/// <summary>A user as the admin console lists it.</summary>
+/// <param name="DisabledAt">Unix milliseconds, or null while enabled.</param>
+public sealed record UserSummary(UserRecord User, long? DisabledAt);
+
+/// <summary>A group as the admin console lists it.</summary>
+/// <param name="CreatedAt">Unix milliseconds.</param>
+public sealed record GroupSummary(string GroupId, string ConversationId, string Name, string OwnerId, int MemberCount, bool Dismissed, long CreatedAt);
+
+/// <summary>Administration queries over users and groups (every group, unlike the users' search). Thread-safe.</summary>
+public interface IAdminQueryStore
+{
+    /// <summary>Groups whose id or name contains <paramref name="query"/> (any when empty), ordered by id, after <paramref name="afterGroupId"/>.</summary>
+    Task<IReadOnlyList<GroupSummary>> SearchAllGroupsAsync(string? query, string? afterGroupId, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>Users whose id or nickname contains <paramref name="query"/> (any when empty), ordered by id, after <paramref name="afterUserId"/>.</summary>
+    Task<IReadOnlyList<UserSummary>> SearchUsersAsync(string? query, string? afterUserId, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>Null when the user does not exist.</summary>
+    Task<UserSummary?> GetUserSummaryAsync(string userId, CancellationToken cancellationToken = default);
+
+    /// <summary>Sets or clears the disabled mark. Returns false when the user does not exist.</summary>
+    Task<bool> SetUserDisabledAsync(string userId, long? disabledAt, CancellationToken cancellationToken = default);
+
+    /// <summary>Tokens of a user, newest first (at most <paramref name="limit"/>).</summary>
+    Task<IReadOnlyList<TokenRecord>> ListUserTokensAsync(string userId, int limit, CancellationToken cancellationToken = default);
+}
