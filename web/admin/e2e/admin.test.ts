@@ -1,0 +1,156 @@
+// End-to-end tests of the admin console in Chromium against the real server (the built Parley.Server.dll, which serves
+// the console at /admin). Browser helpers (system Chromium, axe-core, screenshots) are the web chat's.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import type { Browser, Page } from "playwright-core";
+import { TestServer } from "../../../sdk/js/test/server.ts";
+import { chromiumPath, launch, screenshot, seriousViolations } from "../../chat/e2e/browser.ts";
+
+const TIMEOUT = 20_000;
+let server: TestServer;
+let browser: Browser;
+let page: Page;
+let operatorToken = "";
+
+async function json<T>(response: Response): Promise<T> {
+  assert.ok(response.ok, `${response.status} ${await response.clone().text()}`);
+  return (await response.json()) as T;
+}
+
+describe("admin console in Chromium", { skip: chromiumPath() ? false : process.env.CI === "true" ? false : "Chromium is not installed (/usr/bin/chromium); .ci/setup.d/40-chromium.sh installs it" }, () => {
+  before(async () => {
+    server = await TestServer.start({ env: { Parley__DevSignIn__Enabled: "true" } });
+    browser = await launch();
+    // The admin secret stays out of the browser: it only mints the operator token the console signs in with.
+    const issued = await json<{ token: string }>(await server.admin("POST", "/admin/v1/operators", { name: "console-e2e", scopes: ["read", "users", "groups", "directory", "push", "audit"] }));
+    operatorToken = issued.token;
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.dispose();
+  });
+
+  it("refuses a wrong token and signs in with an operator token (pages pass axe)", async () => {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 800 }, locale: "en-US" });
+    page = await context.newPage();
+    page.setDefaultTimeout(TIMEOUT);
+    await page.goto(server.httpUrl + "/admin/");
+    await page.getByRole("heading", { name: "Parley admin console" }).waitFor();
+    assert.deepEqual(await seriousViolations(page), []);
+
+    await page.getByLabel("Operator token").fill("pop_0000000000000000.not-a-real-token-not-a-real-token-xxxxxxxx");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("alert").filter({ hasText: "401" }).waitFor();
+    await screenshot(page, "admin-sign-in");
+
+    await page.getByLabel("Operator token").fill(operatorToken);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByTestId("operator").filter({ hasText: "console-e2e" }).waitFor();
+    await page.getByTestId("health").getByText("Ready").waitFor();
+    assert.deepEqual(await seriousViolations(page), []);
+    await screenshot(page, "admin-overview");
+  });
+
+  it("creates a user, finds it and disables it", async () => {
+    await page.getByRole("link", { name: "Users" }).click();
+    await page.getByLabel("User id").fill("carol");
+    await page.getByLabel("Nickname").fill("Carol Operator-Made");
+    await page.getByRole("button", { name: "Create user" }).click();
+    await page.getByRole("status").filter({ hasText: "User carol created." }).waitFor();
+    await page.getByTestId("users").getByRole("cell", { name: "carol", exact: true }).waitFor();
+
+    const user = await json<{ userId: string; nickname: string }>(await server.admin("GET", "/admin/v1/users/carol"));
+    assert.equal(user.nickname, "Carol Operator-Made");
+
+    await page.getByRole("button", { name: "Manage carol" }).click();
+    await page.getByRole("button", { name: "Disable" }).click();
+    await page.getByRole("status").filter({ hasText: "carol disabled" }).waitFor();
+    await page.getByTestId("users").getByText("Disabled").waitFor();
+    assert.deepEqual(await seriousViolations(page), []);
+    await screenshot(page, "admin-users");
+  });
+
+  it("imports a directory file and watches the progress bar complete, with per-line errors", async () => {
+    const lines = ["department_id,parent_id,name,order"];
+    for (let i = 0; i < 3000; i++) lines.push(`d${i},${i === 0 ? "" : "d0"},Department ${i},${i}`);
+    lines.push("bad-1,,,1"); // no name
+    lines.push("bad-2,no-such-parent,Orphan,2");
+    await page.getByRole("link", { name: "Directory" }).click();
+    await page.getByLabel("Directory file").setInputFiles({ name: "org.csv", mimeType: "text/csv", buffer: Buffer.from(lines.join("\n")) });
+    await page.getByRole("button", { name: "Import" }).click();
+
+    const progress = page.getByTestId("import-progress");
+    await progress.waitFor();
+    const seen = new Set<string>();
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      seen.add((await progress.getAttribute("value")) ?? "");
+      const state = (await page.getByTestId("import-state").textContent()) ?? "";
+      if (state.startsWith("completed") || state.startsWith("failed")) break;
+      assert.ok(Date.now() < deadline, `the import did not finish: ${state}`);
+      await page.waitForTimeout(50);
+    }
+    assert.equal(await progress.getAttribute("value"), "100");
+    const state = (await page.getByTestId("import-state").textContent()) ?? "";
+    assert.match(state, /^completed: 3002 of 3002 lines processed, 3000 applied, 2 errors/);
+    const errors = page.getByTestId("import-errors");
+    assert.equal(await errors.locator("tbody tr").count(), 2);
+    assert.deepEqual(await seriousViolations(page), []);
+    await screenshot(page, "admin-directory-import");
+  });
+
+  it("shows the push funnel per vendor and category with drop reasons", async () => {
+    // bob is offline with an FCM device (no FCM credentials configured here): alice's message is planned for it and
+    // dropped at the vendor stage as no_adapter.
+    await server.createUser("bob");
+    const bobToken = await server.issueToken("bob", "bob-phone", "android");
+    const registered = await fetch(`${server.httpUrl}/api/v1/device`, {
+      method: "PUT",
+      headers: { Authorization: `Bearer ${bobToken}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ vendor: "fcm", token: "fcm-registration-token-of-bob", appId: "org.example.chat" }),
+    });
+    assert.equal(registered.status, 204, await registered.text());
+
+    const chat = await (await browser.newContext({ viewport: { width: 1000, height: 700 } })).newPage();
+    chat.setDefaultTimeout(TIMEOUT);
+    await chat.goto(server.httpUrl + "/");
+    await chat.getByLabel("User id").fill("alice");
+    await chat.getByRole("button", { name: "Sign in" }).click();
+    await chat.getByTestId("me").waitFor();
+    await chat.getByLabel("Start a chat with user id").fill("bob");
+    await chat.getByRole("button", { name: "Start" }).click();
+    await chat.getByLabel("Write a message").fill("Are you there, Bob?");
+    await chat.keyboard.press("Enter");
+    await chat.getByTestId("message").filter({ hasText: "Are you there, Bob?" }).getByText("Sent").waitFor();
+
+    await page.getByRole("link", { name: "Push" }).click();
+    const drops = page.getByTestId("drops");
+    const deadline = Date.now() + TIMEOUT;
+    while (!(await drops.isVisible()) || !(await drops.getByText("no_adapter").isVisible())) {
+      assert.ok(Date.now() < deadline, "the funnel never showed the no_adapter drop");
+      await page.getByRole("link", { name: "Overview" }).click();
+      await page.getByRole("link", { name: "Push" }).click();
+      await page.waitForTimeout(200);
+    }
+    await page.getByTestId("funnel").getByText("fcm × im").waitFor();
+    assert.deepEqual(await seriousViolations(page), []);
+    await screenshot(page, "admin-push-funnel");
+  });
+
+  it("shows the audit entries of the operator's actions", async () => {
+    await page.getByRole("link", { name: "Audit log" }).click();
+    const audit = page.getByTestId("audit");
+    await audit.getByRole("row").filter({ hasText: "users.create" }).filter({ hasText: "user:carol" }).filter({ hasText: "console-e2e" }).waitFor();
+    await audit.getByRole("row").filter({ hasText: "users.disable" }).waitFor();
+    await audit.getByRole("row").filter({ hasText: "POST /admin/v1/directory/imports" }).waitFor();
+    await page.getByLabel("Action").fill("users.create");
+    await page.getByRole("button", { name: "Apply" }).click();
+    await audit.getByRole("row").filter({ hasText: "users.disable" }).waitFor({ state: "detached" });
+    assert.deepEqual(await seriousViolations(page), []);
+    await page.getByLabel("Action").fill("");
+    await page.getByRole("button", { name: "Apply" }).click();
+    await audit.getByRole("row").filter({ hasText: "users.disable" }).waitFor();
+    await screenshot(page, "admin-audit");
+  });
+});
