@@ -19,7 +19,15 @@ async function json<T>(response: Response): Promise<T> {
 
 describe("admin console in Chromium", { skip: chromiumPath() ? false : process.env.CI === "true" ? false : "Chromium is not installed (/usr/bin/chromium); .ci/setup.d/40-chromium.sh installs it" }, () => {
   before(async () => {
-    server = await TestServer.start({ env: { Parley__DevSignIn__Enabled: "true" } });
+    // A configured push vendor (Huawei, pointed at a closed loopback port) turns the push pipeline on.
+    server = await TestServer.start({
+      env: {
+        Parley__DevSignIn__Enabled: "true",
+        Parley__Push__Huawei__AppId: "e2e-app",
+        Parley__Push__Huawei__ClientSecret: "e2e-secret",
+        Parley__Push__Huawei__TokenUri: "http://127.0.0.1:9/oauth2/v3/token",
+      },
+    });
     browser = await launch();
     // The admin secret stays out of the browser: it only mints the operator token the console signs in with.
     const issued = await json<{ token: string }>(await server.admin("POST", "/admin/v1/operators", { name: "console-e2e", scopes: ["read", "users", "groups", "directory", "push", "audit"] }));
@@ -54,8 +62,8 @@ describe("admin console in Chromium", { skip: chromiumPath() ? false : process.e
 
   it("creates a user, finds it and disables it", async () => {
     await page.getByRole("link", { name: "Users" }).click();
-    await page.getByLabel("User id").fill("carol");
-    await page.getByLabel("Nickname").fill("Carol Operator-Made");
+    await page.getByLabel("User id", { exact: true }).fill("carol");
+    await page.getByLabel("Nickname", { exact: true }).fill("Carol Operator-Made");
     await page.getByRole("button", { name: "Create user" }).click();
     await page.getByRole("status").filter({ hasText: "User carol created." }).waitFor();
     await page.getByTestId("users").getByRole("cell", { name: "carol", exact: true }).waitFor();
@@ -101,8 +109,8 @@ describe("admin console in Chromium", { skip: chromiumPath() ? false : process.e
   });
 
   it("shows the push funnel per vendor and category with drop reasons", async () => {
-    // bob is offline with an FCM device (no FCM credentials configured here): alice's message is planned for it and
-    // dropped at the vendor stage as no_adapter.
+    // bob is offline with an FCM device (only Huawei is configured here): alice's message is planned for it and
+    // dropped as no_adapter.
     await server.createUser("bob");
     const bobToken = await server.issueToken("bob", "bob-phone", "android");
     const registered = await fetch(`${server.httpUrl}/api/v1/device`, {

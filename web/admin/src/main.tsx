@@ -45,7 +45,7 @@ function SignIn({ onSession }: { onSession: (s: Session) => void }) {
       <h1>Parley admin console</h1>
       <form onSubmit={submit} class="card">
         <p>Sign in with an operator token. An administrator issues one with the admin secret:</p>
-        <pre>POST /admin/v1/operators {"{"}"name":"you","scopes":["read","users"]{"}"}</pre>
+        <pre tabIndex={0} aria-label="Example request">POST /admin/v1/operators {"{"}"name":"you","scopes":["read","users"]{"}"}</pre>
         <label for="token">Operator token</label>
         <input id="token" type="password" autocomplete="off" value={token} onInput={(e) => setToken((e.target as HTMLInputElement).value)} required />
         <button type="submit" disabled={busy || token.trim().length === 0}>Sign in</button>
