@@ -33,6 +33,7 @@ using Parley.Hosting.Push;
 using Parley.Push;
 using Parley.Storage.Sqlite.Push;
 using Parley.OrgDirectory;
+using Parley.Media;
 using Parley.OrgDirectory.Admin;
 using Parley.Storage.Sqlite;
 using Parley.Storage.Sqlite.Social;
@@ -102,6 +103,7 @@ public static class ParleyServerExtensions
         services.AddParleyAdminApi(config).AddParleyDeviceAuthentication();
         services.AddSingleton<MetricsSnapshot>();
         AddPush(services, config);
+        MediaHosting.AddMedia(services, config);
         services.AddParleyGateway();
         services.AddParleyDirectory();
         services.AddParleyOpenImCompat(config);
@@ -133,6 +135,7 @@ public static class ParleyServerExtensions
         app.MapParleySystemAdmin();
         app.MapParleyPushReceipts("/push/receipts");
         app.MapParleyDeviceApi();
+        app.MapParleyMedia();
         app.MapParleyOpenImCompat();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("live") });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });

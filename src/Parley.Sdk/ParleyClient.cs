@@ -335,6 +335,7 @@ public sealed partial class ParleyClient : IAsyncDisposable
 
         FailReady(new ObjectDisposedException(nameof(ParleyClient)));
         _firstSync.TrySetException(new ObjectDisposedException(nameof(ParleyClient)));
+        _http?.Dispose();
         if (Volatile.Read(ref _current) is { IsEnded: false } session)
         {
             using var closeTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(2), _time);

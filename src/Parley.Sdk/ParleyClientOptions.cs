@@ -51,6 +51,18 @@ public sealed class ParleyClientOptions
     /// <summary>Clock used for timeouts, heartbeats and backoff. Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
+    /// <summary>
+    /// The server's HTTP base for media uploads and downloads, e.g. <c>https://chat.example.com</c>. Default: derived from
+    /// <see cref="ServerUri"/> (<c>ws</c> → <c>http</c>, <c>wss</c> → <c>https</c>, same host and port, no path).
+    /// </summary>
+    public Uri? HttpBaseUri { get; init; }
+
+    /// <summary>Optional handler for the media HTTP client (proxy, certificates, or a test's fault injector).</summary>
+    public HttpMessageHandler? HttpHandler { get; init; }
+
+    /// <summary>How many times one part or download range is retried after a network failure before giving up. Default 5.</summary>
+    public int MediaRetries { get; init; } = 5;
+
     /// <summary>Optional hook to adjust each <see cref="ClientWebSocket"/> (proxy, certificates, headers) before it connects.</summary>
     public Action<ClientWebSocketOptions>? ConfigureWebSocket { get; init; }
 

@@ -16,6 +16,7 @@ internal static class SqliteMigrations
         (6, V6PushSettings),
         (7, V7GroupRequestsByUser),
         (8, V8AdminOperatorsAudit),
+        (9, V9Media),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -346,5 +347,64 @@ internal static class SqliteMigrations
         CREATE INDEX ix_audit_action ON audit_log (action, id);
 
         ALTER TABLE users ADD COLUMN disabled_at INTEGER;
+        """;
+
+    // Media: multipart uploads and their parts, stored objects (thumbnails are objects with a parent), and the
+    // messages that reference objects (a message is (conversation, sender, client message id)).
+    private const string V9Media = """
+        CREATE TABLE media_uploads (
+            upload_id       TEXT NOT NULL PRIMARY KEY,
+            user_id         TEXT NOT NULL,
+            declared_kind   INTEGER NOT NULL,
+            file_name       TEXT NOT NULL,
+            declared_type   TEXT NOT NULL,
+            size            INTEGER NOT NULL,
+            part_size       INTEGER NOT NULL,
+            part_count      INTEGER NOT NULL,
+            object_id       TEXT NOT NULL,
+            store_upload_id TEXT NOT NULL,
+            state           INTEGER NOT NULL,
+            created_at      INTEGER NOT NULL,
+            expires_at      INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX ix_media_uploads_expiry ON media_uploads (state, expires_at);
+        CREATE INDEX ix_media_uploads_user ON media_uploads (user_id, state);
+
+        CREATE TABLE media_upload_parts (
+            upload_id   TEXT NOT NULL,
+            part_number INTEGER NOT NULL,
+            size        INTEGER NOT NULL,
+            sha256      TEXT NOT NULL,
+            etag        TEXT NOT NULL,
+            PRIMARY KEY (upload_id, part_number)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE media_objects (
+            object_id        TEXT NOT NULL PRIMARY KEY,
+            owner_id         TEXT NOT NULL,
+            kind             INTEGER NOT NULL,
+            size             INTEGER NOT NULL,
+            content_type     TEXT NOT NULL,
+            file_name        TEXT NOT NULL,
+            sha256           TEXT NOT NULL,
+            width            INTEGER NOT NULL,
+            height           INTEGER NOT NULL,
+            thumbnail_id     TEXT,
+            thumbnail_width  INTEGER NOT NULL,
+            thumbnail_height INTEGER NOT NULL,
+            parent_id        TEXT,
+            created_at       INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX ix_media_objects_owner ON media_objects (owner_id);
+        CREATE INDEX ix_media_objects_created ON media_objects (created_at) WHERE parent_id IS NULL;
+
+        CREATE TABLE media_refs (
+            object_id       TEXT NOT NULL,
+            conversation_id TEXT NOT NULL,
+            sender_id       TEXT NOT NULL,
+            client_msg_id   TEXT NOT NULL,
+            created_at      INTEGER NOT NULL,
+            PRIMARY KEY (object_id, conversation_id, sender_id, client_msg_id)
+        ) WITHOUT ROWID;
         """;
 }

@@ -1,0 +1,333 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Parley.IntegrationTests.Infrastructure;
+using Parley.Media;
+using Parley.Protocol.V1;
+using Parley.Sdk;
+using MediaKind = Parley.Sdk.MediaKind;
+
+namespace Parley.IntegrationTests;
+
+/// <summary>
+/// Media through the real server and the real SDK: uploads in checksummed parts, thumbnails, EXIF location stripping,
+/// sniffing, signed downloads with ranges, authorisation, revoke and the sweeper. The filesystem store here; the
+/// same scenarios against S3 are in <see cref="MediaS3Tests"/>.
+/// </summary>
+public sealed class MediaTests : IAsyncLifetime
+{
+    private TestServer _server = null!;
+
+    internal static Dictionary<string, string?> Settings(Dictionary<string, string?>? extra = null)
+    {
+        var settings = new Dictionary<string, string?> { ["Parley:Media:SweepInterval"] = "01:00:00" };
+        foreach (var (k, v) in extra ?? [])
+        {
+            settings[k] = v;
+        }
+
+        return settings;
+    }
+
+    public async Task InitializeAsync() => _server = await TestServer.StartAsync(Settings());
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    [Fact]
+    public Task Image_SentToAPeer_ArrivesMeasuredWithThumbnail_AndLocationStripped() => MediaScenarios.ImageRoundTripAsync(_server);
+
+    [Fact]
+    public Task VoiceVideoFileLocationAndReply_RoundTripThroughHistory() => MediaScenarios.OtherKindsRoundTripAsync(_server);
+
+    [Fact]
+    public Task LargeFile_DroppedConnections_ResumeAndTheBytesMatch() => MediaScenarios.LargeFileResumesAsync(_server, 50L * 1024 * 1024);
+
+    [Fact]
+    public async Task Download_RangeRequests_ServePartialContentWithSafeHeaders()
+    {
+        var alice = await _server.CreateUserAsync("alice");
+        var client = await _server.ConnectAsync(alice);
+        var bytes = RandomNumberGenerator.GetBytes(100_000);
+        var obj = await client.UploadAsync(new MemoryStream(bytes), MediaKind.File, "..\\..\\evil\"name\u202Egpj.exe");
+        Assert.Equal("evil\"namegpj.exe".Replace("\"", string.Empty, StringComparison.Ordinal), obj.FileName);
+        var url = (await client.GetObjectAsync(obj.ObjectId)).Url!;
+
+        using var http = new HttpClient();
+        using var range = new HttpRequestMessage(HttpMethod.Get, url);
+        range.Headers.Range = new RangeHeaderValue(1000, 1999);
+        using var partial = await http.SendAsync(range);
+        Assert.Equal(HttpStatusCode.PartialContent, partial.StatusCode);
+        Assert.Equal(bytes[1000..2000], await partial.Content.ReadAsByteArrayAsync());
+        Assert.Equal("bytes 1000-1999/100000", partial.Content.Headers.ContentRange?.ToString());
+        Assert.Equal("application/octet-stream", partial.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("attachment", partial.Content.Headers.ContentDisposition?.DispositionType);
+        Assert.Equal("nosniff", partial.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.True(partial.Headers.CacheControl is { Private: true, MaxAge: not null }, "downloads are privately cacheable until the URL expires");
+
+        using var suffix = new HttpRequestMessage(HttpMethod.Get, url);
+        suffix.Headers.Range = new RangeHeaderValue(null, 10);
+        using var tail = await http.SendAsync(suffix);
+        Assert.Equal(bytes[^10..], await tail.Content.ReadAsByteArrayAsync());
+
+        using var beyond = new HttpRequestMessage(HttpMethod.Get, url);
+        beyond.Headers.Range = new RangeHeaderValue(200_000, null);
+        using var unsatisfiable = await http.SendAsync(beyond);
+        Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, unsatisfiable.StatusCode);
+    }
+
+    [Fact]
+    public async Task Authorisation_NonMemberRemovedMemberExpiredAndTamperedUrls_AreRefused()
+    {
+        var (owner, bob, carol, mallory) = (await _server.CreateUserAsync("own"), await _server.CreateUserAsync("bob"), await _server.CreateUserAsync("car"), await _server.CreateUserAsync("mal"));
+        var ownerClient = await _server.ConnectAsync(owner);
+        var group = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Name = "pics", MemberIds = { bob, carol } });
+        await ownerClient.SendImageAsync(new Target { ConversationId = group.ConversationId }, new MemoryStream(MediaFiles.Jpeg(64, 48)), "a.jpg");
+        var history = await ownerClient.GetHistoryAsync(group.ConversationId);
+        var objectId = history.Messages.Last().Content.Image.ObjectId;
+
+        var bobClient = await _server.ConnectAsync(bob);
+        var carolClient = await _server.ConnectAsync(carol);
+        var malloryClient = await _server.ConnectAsync(mallory);
+
+        // Members get a URL; a non-member gets the same answer as for a missing object.
+        Assert.NotNull((await bobClient.GetObjectAsync(objectId)).Url);
+        var carolsUrl = (await carolClient.GetObjectAsync(objectId)).Url!;
+        Assert.Equal(ErrorCode.NotFound, (await Assert.ThrowsAsync<ParleyException>(() => malloryClient.GetObjectAsync(objectId))).Code);
+        Assert.Equal(ErrorCode.NotFound, (await Assert.ThrowsAsync<ParleyException>(() => malloryClient.GetObjectAsync(new string('a', 32)))).Code);
+
+        // A removed member gets no new URL; the one issued before works until it expires, then stops.
+        await ownerClient.KickMembersAsync(group.GroupId, [carol]);
+        Assert.Equal(ErrorCode.NotFound, (await Assert.ThrowsAsync<ParleyException>(() => carolClient.GetObjectAsync(objectId))).Code);
+        using var http = new HttpClient();
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(carolsUrl)).StatusCode);
+        _server.Clock.Offset += TimeSpan.FromMinutes(6);
+        try
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, (await http.GetAsync(carolsUrl)).StatusCode);
+        }
+        finally
+        {
+            _server.Clock.Offset -= TimeSpan.FromMinutes(6);
+        }
+
+        // A tampered signature, or a URL re-pointed at another object, is refused.
+        var url = (await bobClient.GetObjectAsync(objectId)).Url!;
+        var tampered = url[..^3] + (url[^3] == 'A' ? "B" : "A") + url[^2..];
+        Assert.Equal(HttpStatusCode.Forbidden, (await http.GetAsync(tampered)).StatusCode);
+        var other = await malloryClient.UploadAsync(new MemoryStream(RandomNumberGenerator.GetBytes(10)), MediaKind.File, "x.bin");
+        Assert.Equal(HttpStatusCode.Forbidden, (await http.GetAsync(url.Replace(objectId, other.ObjectId, StringComparison.Ordinal))).StatusCode);
+
+        // Another user's object cannot be sent, and another user's upload id answers as unknown.
+        var refused = await Assert.ThrowsAsync<ParleyException>(() => malloryClient.SendAsync(new Target { UserId = owner }, new Content { File = new FileContent { ObjectId = objectId } }));
+        Assert.Equal(ErrorCode.NotFound, refused.Code);
+        var api = Api(await _server.IssueTokenAsync(owner, "api"));
+        using var initiated = await api.PostAsJsonAsync("/api/v1/uploads", new { kind = "file", fileName = "f", size = 10 });
+        var uploadId = (await initiated.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("uploadId").GetString();
+        var thief = Api(await _server.IssueTokenAsync(mallory, "api"));
+        Assert.Equal(HttpStatusCode.NotFound, (await thief.GetAsync($"/api/v1/uploads/{uploadId}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await thief.PostAsync($"/api/v1/uploads/{uploadId}/complete", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await thief.DeleteAsync($"/api/v1/uploads/{uploadId}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await new HttpClient { BaseAddress = _server.BaseUri }.GetAsync($"/api/v1/uploads/{uploadId}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task BadInput_IsRefusedWithTypedErrors_AndLosesNothing()
+    {
+        var alice = await _server.CreateUserAsync("alice");
+        var bob = await _server.CreateUserAsync("bob");
+        var client = await _server.ConnectAsync(alice);
+        var api = Api(await _server.IssueTokenAsync(alice, "api"));
+
+        // Zero bytes, oversized, unknown kind.
+        Assert.Equal(HttpStatusCode.BadRequest, (await api.PostAsJsonAsync("/api/v1/uploads", new { kind = "file", fileName = "e", size = 0 })).StatusCode);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await api.PostAsJsonAsync("/api/v1/uploads", new { kind = "image", fileName = "big.jpg", size = 33L * 1024 * 1024 })).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await api.PostAsJsonAsync("/api/v1/uploads", new { kind = "exe", fileName = "x", size = 5 })).StatusCode);
+
+        // A part shorter than declared, a wrong checksum, completion with a part missing.
+        using var initiated = await api.PostAsJsonAsync("/api/v1/uploads", new { kind = "file", fileName = "f.bin", size = 100 });
+        var upload = await initiated.Content.ReadFromJsonAsync<JsonElement>();
+        var partUrl = upload.GetProperty("parts")[0].GetProperty("url").GetString()!;
+        var uploadId = upload.GetProperty("uploadId").GetString()!;
+        var bytes = RandomNumberGenerator.GetBytes(100);
+        Assert.Equal(HttpStatusCode.BadRequest, (await PutPartAsync(partUrl, bytes[..50], bytes[..50])).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await PutPartAsync(partUrl, bytes, RandomNumberGenerator.GetBytes(100))).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await api.PostAsync($"/api/v1/uploads/{uploadId}/complete", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await PutPartAsync(partUrl, bytes, bytes)).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await api.PostAsJsonAsync($"/api/v1/uploads/{uploadId}/complete", new { sha256 = new string('0', 64) })).StatusCode);
+
+        // A part number outside the upload is not signed: the URL is refused.
+        Assert.Equal(HttpStatusCode.Forbidden, (await PutPartAsync(partUrl.Replace("/parts/1?", "/parts/2?", StringComparison.Ordinal), bytes, bytes)).StatusCode);
+
+        // Parts out of order: part 2 first, then part 1; the object joins them in part order.
+        var two = RandomNumberGenerator.GetBytes((int)(5 * 1024 * 1024) + 1234);
+        using var ordered = await api.PostAsJsonAsync("/api/v1/uploads", new { kind = "file", fileName = "two.bin", size = two.Length, partSize = 5 * 1024 * 1024 });
+        var twoUpload = await ordered.Content.ReadFromJsonAsync<JsonElement>();
+        var twoParts = twoUpload.GetProperty("parts");
+        Assert.Equal(HttpStatusCode.OK, (await PutPartAsync(twoParts[1].GetProperty("url").GetString()!, two[(5 * 1024 * 1024)..], two[(5 * 1024 * 1024)..])).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await PutPartAsync(twoParts[0].GetProperty("url").GetString()!, two[..(5 * 1024 * 1024)], two[..(5 * 1024 * 1024)])).StatusCode);
+        using var completed = await api.PostAsJsonAsync($"/api/v1/uploads/{twoUpload.GetProperty("uploadId").GetString()}/complete", new { sha256 = Convert.ToHexStringLower(SHA256.HashData(two)) });
+        Assert.Equal(HttpStatusCode.OK, completed.StatusCode);
+        var twoId = (await completed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("objectId").GetString()!;
+        using var downloaded = new MemoryStream();
+        await client.DownloadAsync(twoId, downloaded);
+        Assert.Equal(two, downloaded.ToArray());
+
+        // A ".jpg" that is an executable is stored as a file and cannot be sent as an image.
+        var exe = await client.UploadAsync(new MemoryStream(MediaFiles.Elf()), MediaKind.Image, "cat.jpg");
+        Assert.Equal("file", exe.Kind);
+        Assert.Equal("application/octet-stream", exe.ContentType);
+        var notImage = await Assert.ThrowsAsync<ParleyException>(() => client.SendAsync(new Target { UserId = bob }, new Content { Image = new ImageContent { ObjectId = exe.ObjectId } }));
+        Assert.Equal(ErrorCode.BadRequest, notImage.Code);
+
+        // A decompression bomb (100 000 x 100 000 pixels in a few hundred bytes) is refused before decoding.
+        var bomb = MediaFiles.PngBomb(100_000, 100_000);
+        Assert.True(bomb.Length < 2000);
+        var refused = await Assert.ThrowsAsync<ParleyException>(() => client.UploadAsync(new MemoryStream(bomb), MediaKind.Image, "bomb.png"));
+        Assert.Equal(ErrorCode.TooLarge, refused.Code);
+
+        // Path characters in a message's file name are refused; the server's own name is safe.
+        var file = await client.UploadAsync(new MemoryStream(bytes), MediaKind.File, "../../etc/passwd");
+        Assert.Equal("passwd", file.FileName);
+        var badName = await Assert.ThrowsAsync<ParleyException>(() => client.SendAsync(new Target { UserId = bob }, new Content { File = new FileContent { ObjectId = file.ObjectId, FileName = "../x" } }));
+        Assert.Equal(ErrorCode.BadRequest, badName.Code);
+
+        // Nothing refused above was lost: the good file is sendable and readable by the peer.
+        await client.SendAsync(new Target { UserId = bob }, new Content { File = new FileContent { ObjectId = file.ObjectId } });
+        var bobClient = await _server.ConnectAsync(bob);
+        using var received = new MemoryStream();
+        await bobClient.DownloadAsync(file.ObjectId, received);
+        Assert.Equal(bytes, received.ToArray());
+    }
+
+    [Fact]
+    public async Task Revoke_RemovesTheObjectFromEveryReadPath_AndTheSweeperDeletesOrphans()
+    {
+        await using var server = await TestServer.StartAsync(Settings(new() { ["Parley:Media:DeleteOnRevoke"] = "true", ["Parley:Media:OrphanGracePeriod"] = "00:10:00" }));
+        var alice = await server.CreateUserAsync("alice");
+        var bob = await server.CreateUserAsync("bob");
+        var aliceClient = await server.ConnectAsync(alice);
+        var bobClient = await server.ConnectAsync(bob);
+        var sent = await aliceClient.SendImageAsync(new Target { UserId = bob }, new MemoryStream(MediaFiles.Jpeg(50, 50)), "r.jpg");
+        var objectId = (await aliceClient.GetHistoryAsync(sent.ConversationId)).Messages.Last().Content.Image.ObjectId;
+        var url = (await bobClient.GetObjectAsync(objectId)).Url!;
+        var unsent = await aliceClient.UploadAsync(new MemoryStream(RandomNumberGenerator.GetBytes(1000)), MediaKind.File, "never-sent.bin");
+        var kept = await aliceClient.SendFileAsync(new Target { UserId = bob }, new MemoryStream(RandomNumberGenerator.GetBytes(1000)), "kept.bin");
+
+        await aliceClient.RevokeAsync(sent.ConversationId, sent.Seq);
+
+        Assert.Equal(ErrorCode.NotFound, (await Assert.ThrowsAsync<ParleyException>(() => bobClient.GetObjectAsync(objectId))).Code);
+
+        // After the grace period the sweeper deletes the revoked image (DeleteOnRevoke) and the never-sent upload,
+        // and keeps the file a live message references; the revoked image's URL then serves nothing.
+        server.Clock.Offset += TimeSpan.FromMinutes(11);
+        var sweeper = server.Services.GetRequiredService<MediaSweeper>();
+        var (_, objects) = await sweeper.SweepOnceAsync();
+        Assert.Equal(2, objects);
+        server.Clock.Offset -= TimeSpan.FromMinutes(11);
+        Assert.Equal(ErrorCode.NotFound, (await Assert.ThrowsAsync<ParleyException>(() => aliceClient.GetObjectAsync(unsent.ObjectId))).Code);
+        Assert.Equal(ErrorCode.NotFound, (await Assert.ThrowsAsync<ParleyException>(() => aliceClient.GetObjectAsync(objectId))).Code);
+        using var http = new HttpClient();
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(url)).StatusCode);
+        var keptId = (await bobClient.GetHistoryAsync(kept.ConversationId)).Messages.Single(m => m.Content?.File is not null).Content.File.ObjectId;
+        using var keptBytes = new MemoryStream();
+        await bobClient.DownloadAsync(keptId, keptBytes);
+        Assert.Equal(1000, keptBytes.Length);
+    }
+
+    [Fact]
+    public async Task Quota_AndExpiredUploads_AreEnforced()
+    {
+        await using var server = await TestServer.StartAsync(Settings(new() { ["Parley:Media:QuotaBytesPerUser"] = "20000", ["Parley:Media:UploadLifetime"] = "00:05:00" }));
+        var alice = await server.CreateUserAsync("alice");
+        var client = await server.ConnectAsync(alice);
+        await client.UploadAsync(new MemoryStream(RandomNumberGenerator.GetBytes(15_000)), MediaKind.File, "a.bin");
+        var over = await Assert.ThrowsAsync<ParleyException>(() => client.UploadAsync(new MemoryStream(RandomNumberGenerator.GetBytes(6_000)), MediaKind.File, "b.bin"));
+        Assert.Equal(ErrorCode.Forbidden, over.Code);
+
+        var api = Api(await server.IssueTokenAsync(alice, "api"), server);
+        using var initiated = await api.PostAsJsonAsync("/api/v1/uploads", new { kind = "file", fileName = "late.bin", size = 100 });
+        var uploadId = (await initiated.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("uploadId").GetString();
+        server.Clock.Offset += TimeSpan.FromMinutes(6);
+        var (uploads, _) = await server.Services.GetRequiredService<MediaSweeper>().SweepOnceAsync();
+        Assert.Equal(1, uploads);
+        Assert.Equal(HttpStatusCode.NotFound, (await api.GetAsync($"/api/v1/uploads/{uploadId}")).StatusCode);
+    }
+
+    private HttpClient Api(string token, TestServer? server = null)
+    {
+        var http = new HttpClient { BaseAddress = (server ?? _server).BaseUri };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return http;
+    }
+
+    private static async Task<HttpResponseMessage> PutPartAsync(string url, byte[] body, byte[] hashOf)
+    {
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Put, url) { Content = new ByteArrayContent(body) };
+        request.Headers.Add("X-Parley-Sha256", Convert.ToHexStringLower(SHA256.HashData(hashOf)));
+        return await http.SendAsync(request);
+    }
+}
+
+/// <summary>The same round trips against the S3 store (s3rver from .ci/setup.d/30-s3rver.sh).</summary>
+public sealed class MediaS3Tests : IAsyncLifetime
+{
+    private TestServer? _server;
+
+    public async Task InitializeAsync()
+    {
+        if (S3Settings() is { } settings)
+        {
+            _server = await TestServer.StartAsync(MediaTests.Settings(settings));
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+    }
+
+    private TestServer Server => _server ?? throw new InvalidOperationException("PARLEY_TEST_S3_ENDPOINT is not set: run .ci/setup.d/30-s3rver.sh (CI=true requires it).");
+
+    [S3Fact]
+    public Task Image_RoundTrip_OnS3() => MediaScenarios.ImageRoundTripAsync(Server);
+
+    [S3Fact]
+    public Task OtherKinds_RoundTrip_OnS3() => MediaScenarios.OtherKindsRoundTripAsync(Server);
+
+    [S3Fact]
+    public Task LargeFile_Resumes_OnS3() => MediaScenarios.LargeFileResumesAsync(Server, 20L * 1024 * 1024);
+
+    private static Dictionary<string, string?>? S3Settings()
+    {
+        var endpoint = Environment.GetEnvironmentVariable("PARLEY_TEST_S3_ENDPOINT");
+        return string.IsNullOrEmpty(endpoint) ? null : new()
+        {
+            ["Parley:Media:Store"] = "S3",
+            ["Parley:Blobs:S3:ServiceUrl"] = endpoint,
+            ["Parley:Blobs:S3:Bucket"] = Environment.GetEnvironmentVariable("PARLEY_TEST_S3_BUCKET") ?? "parley-test",
+            ["Parley:Blobs:S3:AccessKey"] = Environment.GetEnvironmentVariable("PARLEY_TEST_S3_ACCESS_KEY") ?? "S3RVER",
+            ["Parley:Blobs:S3:SecretKey"] = Environment.GetEnvironmentVariable("PARLEY_TEST_S3_SECRET_KEY") ?? "S3RVER",
+            ["Parley:Blobs:S3:KeyPrefix"] = "it-" + Guid.NewGuid().ToString("N")[..8] + "/",
+        };
+    }
+}
+
+/// <summary>A fact that needs the S3 test server: skipped when absent, unless CI=true (then it fails).</summary>
+public sealed class S3FactAttribute : FactAttribute
+{
+    public S3FactAttribute()
+    {
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("PARLEY_TEST_S3_ENDPOINT"))
+            && !string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
+        {
+            Skip = "PARLEY_TEST_S3_ENDPOINT is not set: run .ci/setup.d/30-s3rver.sh.";
+        }
+    }
+}
