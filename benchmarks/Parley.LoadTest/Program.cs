@@ -8,6 +8,11 @@ if (args.Length == 2 && args[0] == "--serve-relay")
     return await RawRelay.RunAsync(args[1]);
 }
 
+if (args.Length >= 2 && args[0] == "--media")
+{
+    return await MediaBench.RunAsync(args[1], args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 256, args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 200, Console.Out);
+}
+
 LoadOptions options;
 try
 {
