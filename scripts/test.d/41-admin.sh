@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The admin console in Chromium (web/admin/e2e) against the real server that scripts/test.sh built (the build also built
 # the console into the server's output). Reuses the web chat's browser helpers (web/chat/e2e/browser.ts, installed by
-# the build or 40-web.sh). Screenshots go to artifacts/web/. Closing line: "N passed, N failed".
+# the build or 40-web.sh) and the TypeScript SDK's test helpers (sdk/js). Screenshots go to artifacts/web/. Closing line: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../../web/admin"
 if ! command -v npm >/dev/null 2>&1 || ! [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
@@ -10,6 +10,7 @@ if ! command -v npm >/dev/null 2>&1 || ! [ -x "${CHROMIUM_PATH:-/usr/bin/chromiu
 fi
 [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error || { echo "0 passed, 1 failed"; exit 1; }
 [ -d ../chat/node_modules ] || (cd ../chat && npm ci --no-audit --no-fund --loglevel=error) || { echo "0 passed, 1 failed"; exit 1; }
+[ -d ../../sdk/js/node_modules ] || (cd ../../sdk/js && npm ci --no-audit --no-fund --loglevel=error) || { echo "0 passed, 1 failed"; exit 1; }
 out=$(mktemp)
 node --import tsx --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout --test-reporter=tap --test-reporter-destination="$out" e2e/admin.test.ts
 status=$?

@@ -4,6 +4,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
 import { TestServer } from "../../../sdk/js/test/server.ts";
+import { connectUser } from "../../../sdk/js/test/helpers.ts";
 import { chromiumPath, launch, screenshot, seriousViolations } from "../../chat/e2e/browser.ts";
 
 const TIMEOUT = 20_000;
@@ -22,7 +23,6 @@ describe("admin console in Chromium", { skip: chromiumPath() ? false : process.e
     // A configured push vendor (Huawei, pointed at a closed loopback port) turns the push pipeline on.
     server = await TestServer.start({
       env: {
-        Parley__DevSignIn__Enabled: "true",
         Parley__Push__Huawei__AppId: "e2e-app",
         Parley__Push__Huawei__ClientSecret: "e2e-secret",
         Parley__Push__Huawei__TokenUri: "http://127.0.0.1:9/oauth2/v3/token",
@@ -120,17 +120,13 @@ describe("admin console in Chromium", { skip: chromiumPath() ? false : process.e
     });
     assert.equal(registered.status, 204, await registered.text());
 
-    const chat = await (await browser.newContext({ viewport: { width: 1000, height: 700 } })).newPage();
-    chat.setDefaultTimeout(TIMEOUT);
-    await chat.goto(server.httpUrl + "/");
-    await chat.getByLabel("User id").fill("alice");
-    await chat.getByRole("button", { name: "Sign in" }).click();
-    await chat.getByTestId("me").waitFor();
-    await chat.getByLabel("Start a chat with user id").fill("bob");
-    await chat.getByRole("button", { name: "Start" }).click();
-    await chat.getByLabel("Write a message").fill("Are you there, Bob?");
-    await chat.keyboard.press("Enter");
-    await chat.getByTestId("message").filter({ hasText: "Are you there, Bob?" }).getByText("Sent").waitFor();
+    // alice sends with the TypeScript SDK (sdk/js) over the native protocol.
+    const alice = await connectUser(server, "alice");
+    try {
+      await alice.client.sendText({ userId: "bob" }, "Are you there, Bob?");
+    } finally {
+      await alice.client.close();
+    }
 
     await page.getByRole("link", { name: "Push" }).click();
     const drops = page.getByTestId("drops");
