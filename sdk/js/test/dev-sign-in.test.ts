@@ -1,5 +1,8 @@
 // The development-only sign-in of the web chat (Parley:DevSignIn) and the web client serving, against the real server.
 import { afterAll, describe, expect, it } from "vitest";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import WebSocket from "ws";
 import { ParleyClient, type WebSocketConstructor } from "../src/index.js";
 import { TestServer } from "./server.js";
@@ -50,5 +53,23 @@ describe("development sign-in", () => {
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toMatch(/DevSignIn/);
+  }, 120_000);
+});
+
+describe("web client serving", () => {
+  it("answers the pages of a client that was not built with how to build it; the server still works", async () => {
+    const root = mkdtempSync(join(tmpdir(), "parley-spa-"));
+    writeFileSync(join(root, "spas.json"), JSON.stringify([{ name: "chat", mountPath: "/", source: "web/chat" }]));
+    const server = await TestServer.start({ env: { Parley__Web__Root: root } });
+    servers.push(server);
+    const page = await fetch(`${server.httpUrl}/some/page`, { headers: { accept: "text/html" } });
+    expect(page.status).toBe(503);
+    const html = await page.text();
+    expect(html).toContain("web client is not built");
+    expect(html).toContain("npm ci &amp;&amp; npm run build");
+    const asset = await fetch(`${server.httpUrl}/assets/missing.js`);
+    expect(asset.status).toBe(404);
+    expect((await fetch(`${server.httpUrl}/healthz`)).status).toBe(200);
+    await server.stop();
   }, 120_000);
 });

@@ -153,6 +153,7 @@ export class ChatStore {
       sendTimeoutMs: 10 * 60_000,
     });
     const store = new ChatStore(client, credentials.userId);
+    store.#wantProfiles([credentials.userId]);
     await client.connect();
     void store.refreshRelations();
     void store.refreshDirectory();
@@ -186,7 +187,7 @@ export class ChatStore {
     try {
       const list = await this.client.getConversations(0, 500);
       for (const c of list.conversations) this.#upsertConversation(c);
-      this.#wantProfiles(list.conversations.map((c) => c.peerUserId).filter(Boolean));
+      this.#wantProfiles(list.conversations.flatMap((c) => [c.peerUserId, ...(c.lastMessage ? userIdsOf(c.lastMessage) : [])]));
       if (this.activeId) {
         const active = this.conversations.get(this.activeId);
         if (active?.loadedHistory) await this.#catchUp(active);
@@ -227,7 +228,7 @@ export class ChatStore {
     const view = this.conversations.get(conversationId);
     if (view && !view.loadedHistory) {
       view.loadedHistory = true;
-      await this.loadOlder(conversationId);
+      await this.loadOlder(conversationId, true);
     }
     await this.markActiveRead();
   }
@@ -247,7 +248,8 @@ export class ChatStore {
     await this.open(id);
   }
 
-  async loadOlder(conversationId: string): Promise<void> {
+  /** Loads the page before the oldest message shown, or (`latest`, on first open) the newest page. */
+  async loadOlder(conversationId: string, latest = false): Promise<void> {
     const view = this.conversations.get(conversationId);
     if (!view || view.loadingOlder || !view.hasOlder) return;
     if (view.conversation.maxSeq === 0n) {
@@ -259,14 +261,17 @@ export class ChatStore {
     this.changed();
     try {
       const oldest = view.messages.find((m) => m.seq > 0n)?.seq;
-      if (oldest === 1n) {
+      if (!latest && oldest === 1n) {
         view.hasOlder = false;
         return;
       }
-      const page = await this.client.getHistory(conversationId, { fromSeq: oldest ? oldest - 1n : 0n, direction: Direction.BACKWARD, limit: HISTORY_PAGE });
+      const fromSeq = latest || !oldest ? 0n : oldest - 1n;
+      const page = await this.client.getHistory(conversationId, { fromSeq, direction: Direction.BACKWARD, limit: HISTORY_PAGE });
       for (const m of page.messages) this.#addMessage(m);
-      view.hasOlder = page.hasMore;
-      this.#wantProfiles(page.messages.map((m) => m.senderId));
+      // Messages that arrived live before the first open may reach further back than the newest page.
+      const first = page.messages[0]?.seq;
+      view.hasOlder = page.hasMore && (oldest === undefined || first === undefined || oldest >= first);
+      this.#wantProfiles(page.messages.flatMap(userIdsOf));
     } catch (error) {
       if (error instanceof ParleyError && error.codeName === "NOT_FOUND") view.hasOlder = false; // not created yet
       else this.#fail(error);
@@ -367,7 +372,7 @@ export class ChatStore {
       else if (message.seq > c.readSeq) c.readSeq = message.seq;
     }
     view.typing.delete(message.senderId);
-    this.#wantProfiles([message.senderId]);
+    this.#wantProfiles(userIdsOf(message));
     if (this.activeId === message.conversationId) void this.markActiveRead();
     this.changed();
   }
@@ -574,6 +579,31 @@ export class ChatStore {
     this.notice = describe(error);
     this.changed();
   }
+}
+
+/** The users a message names (sender, and the subjects of group notices), for display names. */
+function userIdsOf(message: Message): string[] {
+  const body = message.content?.body;
+  const ids = [message.senderId];
+  switch (body?.case) {
+    case "membersAdded":
+    case "membersRemoved":
+      ids.push(...body.value.userIds);
+      break;
+    case "groupCreated":
+      ids.push(body.value.creatorId);
+      break;
+    case "memberRoleChanged":
+      ids.push(body.value.userId);
+      break;
+    case "ownerTransferred":
+      ids.push(body.value.newOwnerId);
+      break;
+    case "revoke":
+      ids.push(body.value.revokedBy);
+      break;
+  }
+  return ids.filter(Boolean);
 }
 
 function activity(view: ConversationView): bigint {
