@@ -44,6 +44,9 @@ describe("development sign-in", () => {
     await client.close();
     // A second sign-in of the same id works (the user exists now).
     expect((await signIn({ userId: "erin", deviceId: "web-2" })).status).toBe(200);
+    // A user the operator disabled gets no token.
+    expect((await server.admin("POST", "/admin/v1/users/erin/disable")).ok).toBe(true);
+    expect((await signIn({ userId: "erin", deviceId: "web-3" })).status).toBe(403);
     await server.stop();
   }, 120_000);
 

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
 using Parley.Abstractions.Accounts;
+using Parley.Abstractions.Admin;
 using Parley.Core.Auth;
 using Parley.Protocol;
 using Parley.Protocol.V1;
@@ -25,7 +26,7 @@ public static class DevSignInApi
         return group;
     }
 
-    private static async Task<IResult> SignInAsync(DevSignInRequest? request, IOptions<DevSignInOptions> options, IAccountStore accounts, TokenService tokens, TimeProvider time)
+    private static async Task<IResult> SignInAsync(DevSignInRequest? request, IOptions<DevSignInOptions> options, IAccountStore accounts, IAdminQueryStore admin, TokenService tokens, TimeProvider time)
     {
         if (!options.Value.Enabled)
         {
@@ -53,6 +54,11 @@ public static class DevSignInApi
             var now = time.GetUtcNow().ToUnixTimeMilliseconds();
             // A concurrent first sign-in of the same id may win the insert; either way the user exists afterwards.
             await accounts.CreateUserAsync(new UserRecord(request.UserId, nickname.Length > 0 ? nickname : request.UserId, string.Empty, "{}", now, now)).ConfigureAwait(false);
+        }
+
+        if ((await admin.GetUserSummaryAsync(request.UserId).ConfigureAwait(false))?.DisabledAt is not null)
+        {
+            return Fail(403, "forbidden", "This user is disabled.");
         }
 
         var (token, record) = await tokens.IssueAsync(request.UserId, request.DeviceId, (int)Platform.Web, options.Value.TokenLifetime).ConfigureAwait(false);
