@@ -26,10 +26,10 @@ using Parley.Core.Commit;
 using Parley.Core.Sessions;
 using Parley.Core.Social;
 using Parley.Core.Telemetry;
-using Parley.Metrics.Prometheus;
 using Parley.Core.Push;
 using Parley.Hosting.Admin;
 using Parley.Hosting.Push;
+using Parley.Hosting.Telemetry;
 using Parley.Push;
 using Parley.Storage.Sqlite.Push;
 using Parley.OrgDirectory;
@@ -108,7 +108,7 @@ public static class ParleyServerExtensions
         services.AddParleyDirectory();
         services.AddParleyOpenImCompat(config);
         builder.AddParleyOpenImListeners();
-        services.AddPrometheusMetrics();
+        services.AddParleyTelemetry(config);
         services.AddHealthChecks()
             .AddCheck("live", () => HealthCheckResult.Healthy(), tags: ["live"])
             .AddCheck<ReadinessCheck>("ready", tags: ["ready"]);
@@ -118,6 +118,7 @@ public static class ParleyServerExtensions
         {
             silo.UseLocalhostClustering(orleans.SiloPort, orleans.GatewayPort, serviceId: orleans.ServiceId, clusterId: orleans.ClusterId);
             silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(30));
+            silo.AddActivityPropagation(); // grain calls continue the caller's trace
         });
         return builder;
     }
@@ -139,7 +140,7 @@ public static class ParleyServerExtensions
         app.MapParleyOpenImCompat();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("live") });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
-        app.MapPrometheusMetrics("/metrics");
+        app.MapParleyMetrics("/metrics");
         app.MapParleyDevSignIn();
         app.MapParleyWebClients();
         return app;

@@ -29,10 +29,10 @@ public sealed class OperationsTests(ServerFixture fixture) : IClassFixture<Serve
         var response = await anonymous.GetAsync("/metrics");
         Assert.Equal("text/plain; version=0.0.4; charset=utf-8", response.Content.Headers.ContentType?.ToString());
         var text = await response.Content.ReadAsStringAsync();
-        Assert.Matches(@"(?m)^parley_gateway_connections [1-9]\d*$", text);
-        Assert.Matches(@"(?m)^parley_messages_accepted_total [1-9]\d*$", text);
+        Assert.Matches(@"(?m)^parley_gateway_connections(\{\})? [1-9]\d*$", text);
+        Assert.Matches(@"(?m)^parley_messages_accepted_total(\{\})? [1-9]\d*$", text);
         Assert.Matches(@"(?m)^parley_send_ack_duration_seconds_bucket\{le=""\+Inf""\} [1-9]\d*$", text);
-        Assert.Matches(@"(?m)^parley_store_batch_size_count [1-9]\d*$", text);
+        Assert.Matches(@"(?m)^parley_store_batch_size_count(\{\})? [1-9]\d*$", text);
         Assert.DoesNotContain("count me", text, StringComparison.Ordinal);
     }
 }

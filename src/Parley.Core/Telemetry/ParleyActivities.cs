@@ -1,0 +1,34 @@
+using System.Diagnostics;
+
+namespace Parley.Core.Telemetry;
+
+/// <summary>
+/// Parley's spans, on the activity source "Parley": one trace per message, rooted at the gateway request and continued
+/// through the grain, the commit, the fan-out and the push pipeline (see docs/observability.md).
+/// </summary>
+public static class ParleyActivities
+{
+    public const string SourceName = "Parley";
+
+    public static ActivitySource Source { get; } = new(SourceName);
+
+    /// <summary>
+    /// Starts the root span of one client request. The connection's own HTTP request activity (which lives as long as
+    /// the socket) is deliberately not the parent: each message gets its own trace.
+    /// </summary>
+    public static Activity? StartRequest(string operation)
+    {
+        if (!Source.HasListeners())
+        {
+            return null;
+        }
+
+        Activity.Current = null;
+        var activity = Source.StartActivity("gateway " + operation, ActivityKind.Server);
+        activity?.SetTag("parley.request", operation);
+        return activity;
+    }
+
+    /// <summary>The context of the current span, or default when nothing is recorded.</summary>
+    public static ActivityContext CurrentContext() => Activity.Current is { Recorded: true } current ? current.Context : default;
+}

@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OpenTelemetry;
+using OpenTelemetry.Exporter;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using Parley.Core.Telemetry;
+
+namespace Parley.Hosting.Telemetry;
+
+/// <summary>
+/// Metrics and traces on the OpenTelemetry .NET SDK (see docs/adr/0002-opentelemetry-prometheus-exporter.md): Parley's
+/// meters, Orleans', ASP.NET Core's/Kestrel's and the runtime's, scraped at <c>/metrics</c>; Parley's and Orleans'
+/// activity sources, with the trace id in every log scope; OTLP export when configured.
+/// </summary>
+public static class TelemetryExtensions
+{
+    /// <summary>Meters exported at /metrics (and over OTLP when enabled). A trailing ".*" matches every sub-meter.</summary>
+    public static IReadOnlyList<string> Meters { get; } =
+    [
+        ParleyMetrics.MeterName,
+        ParleyMetrics.MeterName + ".*",
+        "Microsoft.Orleans",
+        "Microsoft.AspNetCore.*",
+        "System.Runtime",
+        "System.Net.Http",
+        "System.Net.NameResolution",
+    ];
+
+    /// <summary>Activity sources recorded: Parley's own and Orleans' grain calls (made by AddActivityPropagation).</summary>
+    public static IReadOnlyList<string> Sources { get; } =
+    [
+        ParleyActivities.SourceName,
+        ParleyActivities.SourceName + ".*",
+        "Microsoft.Orleans.Application",
+        "System.Net.Http",
+    ];
+
+    /// <summary>Registers the telemetry options (validated on start) and the OpenTelemetry SDK.</summary>
+    public static IServiceCollection AddParleyTelemetry(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<TelemetryOptions>().Bind(configuration.GetSection(TelemetryOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TelemetryOptions>, TelemetryOptionsValidator>();
+
+        // Every log written inside a span carries its trace and span id as a scope (console: IncludeScopes).
+        services.Configure<LoggerFactoryOptions>(o => o.ActivityTrackingOptions |=
+            ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId | ActivityTrackingOptions.ParentId);
+
+        services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddDetector(sp => new ServiceResourceDetector(sp.GetRequiredService<IOptions<TelemetryOptions>>().Value)))
+            .WithMetrics(metrics =>
+            {
+                metrics.AddMeter([.. Meters]);
+                metrics.AddPrometheusExporter(o =>
+                {
+                    // Every scrape sees the current values (the exporter's default caches a page for 300 ms).
+                    o.ScrapeResponseCacheDurationMilliseconds = 0;
+                    // No otel_scope_name label: series keep the exact label sets dashboards were written against.
+                    o.ScopeInfoEnabled = false;
+                });
+            })
+            .WithTracing(tracing => tracing.AddSource([.. Sources]));
+
+        // Deferred: which exporters and sampler apply depends on the validated options.
+        services.ConfigureOpenTelemetryMeterProvider((sp, builder) =>
+        {
+            var otlp = sp.GetRequiredService<IOptions<TelemetryOptions>>().Value.Otlp;
+            if (otlp.Enabled && otlp.Metrics)
+            {
+                builder.AddReader(new PeriodicExportingMetricReader(new OtlpMetricExporter(ExporterOptions(otlp, "v1/metrics")), (int)otlp.MetricsInterval.TotalMilliseconds)
+                {
+                    TemporalityPreference = MetricReaderTemporalityPreference.Cumulative,
+                });
+            }
+        });
+        services.ConfigureOpenTelemetryTracerProvider((sp, builder) =>
+        {
+            var options = sp.GetRequiredService<IOptions<TelemetryOptions>>().Value;
+            builder.SetSampler(options.Tracing
+                ? new ParentBasedSampler(new TraceIdRatioBasedSampler(options.TraceSampleRatio))
+                : new AlwaysOffSampler());
+            if (options.Tracing && options.Otlp is { Enabled: true, Traces: true } otlp)
+            {
+                builder.AddProcessor(new BatchActivityExportProcessor(new OtlpTraceExporter(ExporterOptions(otlp, "v1/traces"))));
+            }
+        });
+        return services;
+    }
+
+    /// <summary>Maps <c>GET {pattern}</c> to the Prometheus text exposition of every exported meter.</summary>
+    public static IEndpointConventionBuilder MapParleyMetrics(this IEndpointRouteBuilder endpoints, string pattern = "/metrics")
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        return endpoints.MapPrometheusScrapingEndpoint(pattern);
+    }
+
+    private static OtlpExporterOptions ExporterOptions(OtlpOptions otlp, string signalPath)
+    {
+        var endpoint = otlp.Endpoint!;
+        if (otlp.Protocol == OtlpTransport.HttpProtobuf && (endpoint.AbsolutePath.Length <= 1))
+        {
+            endpoint = new Uri(endpoint, signalPath);
+        }
+
+        return new OtlpExporterOptions
+        {
+            Endpoint = endpoint,
+            Protocol = otlp.Protocol == OtlpTransport.Grpc ? OtlpExportProtocol.Grpc : OtlpExportProtocol.HttpProtobuf,
+            Headers = otlp.Headers,
+            TimeoutMilliseconds = (int)otlp.Timeout.TotalMilliseconds,
+        };
+    }
+
+    private sealed class ServiceResourceDetector(TelemetryOptions options) : IResourceDetector
+    {
+        public Resource Detect() => ResourceBuilder.CreateEmpty()
+            .AddService(options.ServiceName, serviceVersion: typeof(TelemetryExtensions).Assembly.GetName().Version?.ToString(), serviceInstanceId: Environment.MachineName)
+            .Build();
+    }
+}
