@@ -10,6 +10,11 @@ public static class ParleyActivities
 {
     public const string SourceName = "Parley";
 
+    /// <summary>Tag that marks a span allowed to start a new trace (the sampler drops other parentless spans).</summary>
+    public const string RootTag = "parley.root";
+
+    private static readonly KeyValuePair<string, object?>[] RootTags = [new(RootTag, true)];
+
     public static ActivitySource Source { get; } = new(SourceName);
 
     /// <summary>
@@ -24,7 +29,7 @@ public static class ParleyActivities
         }
 
         Activity.Current = null;
-        var activity = Source.StartActivity("gateway " + operation, ActivityKind.Server);
+        var activity = Source.StartActivity("gateway " + operation, ActivityKind.Server, parentContext: default, RootTags);
         activity?.SetTag("parley.request", operation);
         return activity;
     }

@@ -84,7 +84,7 @@ public static class TelemetryExtensions
         {
             var options = sp.GetRequiredService<IOptions<TelemetryOptions>>().Value;
             builder.SetSampler(options.Tracing
-                ? new ParentBasedSampler(new TraceIdRatioBasedSampler(options.TraceSampleRatio))
+                ? new ParleyRootSampler(options.TraceSampleRatio)
                 : new AlwaysOffSampler());
             if (options.Tracing && options.Otlp is { Enabled: true, Traces: true } otlp)
             {
