@@ -100,4 +100,8 @@ public sealed record PushNotification(
     string CollapseKey,
     int DigestCount,
     string? TemplateId,
-    string? CampaignId);
+    string? CampaignId)
+{
+    /// <summary>W3C traceparent of the span that composed this push; the vendor call and reports continue its trace.</summary>
+    public string? TraceParent { get; init; }
+}

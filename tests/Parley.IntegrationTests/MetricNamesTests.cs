@@ -1,5 +1,3 @@
-using System.Diagnostics.Metrics;
-using System.Reflection;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using Parley.Core.Telemetry;
@@ -33,6 +31,9 @@ public sealed partial class MetricNamesTests(ServerFixture fixture) : IClassFixt
         ["parley_store_batch_size"] = "histogram",
         ["parley_store_commit_duration_seconds"] = "histogram",
         ["parley_store_commit_failures_total"] = "counter",
+        ["parley_storage_disk_available_bytes"] = "gauge",
+        ["parley_storage_disk_capacity_bytes"] = "gauge",
+        ["parley_storage_database_size_bytes"] = "gauge",
         ["parley_push_stage_passed_total"] = "counter",
         ["parley_push_stage_dropped_total"] = "counter",
         ["parley_push_funnel_total"] = "counter",
@@ -64,8 +65,8 @@ public sealed partial class MetricNamesTests(ServerFixture fixture) : IClassFixt
     public async Task EveryParleyInstrument_IsExportedUnderItsDashboardName_AndNothingElse()
     {
         // Counters appear once they have a series: give every instrument one (a zero for counters).
-        TouchEveryInstrument(Server.Services.GetRequiredService<ParleyMetrics>());
-        TouchEveryInstrument(Server.Services.GetRequiredService<PushMetrics>());
+        Instruments.TouchAll(Server.Services.GetRequiredService<ParleyMetrics>());
+        Instruments.TouchAll(Server.Services.GetRequiredService<PushMetrics>());
 
         var families = Families(await ScrapeAsync());
         var parley = families.Where(f => f.Key.StartsWith("parley_", StringComparison.Ordinal)).ToDictionary(f => f.Key, f => f.Value, StringComparer.Ordinal);
@@ -112,28 +113,6 @@ public sealed partial class MetricNamesTests(ServerFixture fixture) : IClassFixt
     /// <summary>Family name → type, from the "# TYPE" lines.</summary>
     internal static Dictionary<string, string> Families(string exposition) =>
         TypeLine().Matches(exposition).ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value, StringComparer.Ordinal);
-
-    private static void TouchEveryInstrument(object registry)
-    {
-        foreach (var property in registry.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance))
-        {
-            switch (property.GetValue(registry))
-            {
-                case Counter<long> counter:
-                    counter.Add(0);
-                    break;
-                case UpDownCounter<long> upDown:
-                    upDown.Add(0);
-                    break;
-                case Histogram<double> histogram:
-                    histogram.Record(0);
-                    break;
-                case Histogram<int> histogram:
-                    histogram.Record(0);
-                    break;
-            }
-        }
-    }
 
     [GeneratedRegex(@"(?m)^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (\w+)$")]
     private static partial Regex TypeLine();

@@ -158,7 +158,7 @@ public sealed class PushEndToEndTests
         Assert.Equal(System.Net.HttpStatusCode.NoContent, (await phoneHttp.DeleteAsync("/api/v1/device")).StatusCode);
     }
 
-    private static async Task<List<PushRow>> PushesAsync(TestServer server, string messageId, int expected)
+    internal static async Task<List<PushRow>> PushesAsync(TestServer server, string messageId, int expected)
     {
         List<PushRow> rows = [];
         await Wait.UntilAsync(
@@ -173,5 +173,5 @@ public sealed class PushEndToEndTests
 
     private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
 
-    private sealed record PushRow(string PushId, string TraceId, string UserId, string DeviceId, string State, string? Reason, long? ArrivedAt, long? ClickedAt);
+    internal sealed record PushRow(string PushId, string TraceId, string UserId, string DeviceId, string State, string? Reason, long? ArrivedAt, long? ClickedAt);
 }

@@ -79,7 +79,7 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
                 return Task.FromException<long>(new CommitFailedException("An earlier write of this conversation failed; the conversation reloads."));
             }
 
-            var entry = new Entry(work, ++_version, tcs);
+            var entry = new Entry(work, ++_version, tcs, ParleyActivities.CurrentContext());
             if (!_queue.Writer.TryWrite(entry))
             {
                 return Task.FromException<long>(new CommitFailedException("The commit pipeline is shutting down."));
@@ -121,10 +121,12 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
                     entry.Work.AddTo(batch, entry.Version);
                 }
 
+                var spans = StartCommitSpans(entries);
                 var started = Stopwatch.GetTimestamp();
                 try
                 {
                     await _store.CommitAsync(batch).ConfigureAwait(false);
+                    StopCommitSpans(spans, failed: false);
                     committed = entries;
                     _metrics.CommitDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
                     _metrics.BatchSize.Record(entries.Count);
@@ -132,6 +134,7 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
                 catch (Exception ex)
                 {
                     _metrics.CommitFailures.Add(1);
+                    StopCommitSpans(spans, failed: true);
                     LogBatchFailed(_logger, ex, entries.Count);
                     committed = await CommitOneByOneAsync(entries, batch).ConfigureAwait(false);
                 }
@@ -198,6 +201,7 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
             {
                 try
                 {
+                    using var fanOut = ParleyActivities.StartChild("fan-out", entry.Trace);
                     entry.Work.OnCommitted(entry.Version);
                 }
                 catch (Exception ex)
@@ -211,6 +215,50 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
         }
     }
 
+    // One "commit" span per traced item (a batch serves many messages, each in its own trace); Current is left as it was.
+    private static List<Activity>? StartCommitSpans(List<Entry> entries)
+    {
+        if (!ParleyActivities.Source.HasListeners())
+        {
+            return null;
+        }
+
+        var previous = Activity.Current;
+        List<Activity>? spans = null;
+        foreach (var entry in entries)
+        {
+            if (ParleyActivities.StartChild("commit", entry.Trace) is { } span)
+            {
+                span.SetTag("parley.commit.batch_size", entries.Count);
+                (spans ??= []).Add(span);
+            }
+        }
+
+        Activity.Current = previous;
+        return spans;
+    }
+
+    private static void StopCommitSpans(List<Activity>? spans, bool failed)
+    {
+        if (spans is null)
+        {
+            return;
+        }
+
+        var previous = Activity.Current;
+        foreach (var span in spans)
+        {
+            if (failed)
+            {
+                span.SetStatus(ActivityStatusCode.Error, "group commit failed; retried item by item");
+            }
+
+            span.Stop();
+        }
+
+        Activity.Current = previous;
+    }
+
     [LoggerMessage(EventId = 2001, Level = LogLevel.Error, Message = "Group commit of {Count} items failed; retrying item by item")]
     private static partial void LogBatchFailed(ILogger logger, Exception exception, int count);
 
@@ -220,5 +268,5 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
     [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Dispatch after commit failed for conversation {ConversationId}")]
     private static partial void LogDispatchFailed(ILogger logger, Exception exception, string conversationId);
 
-    private sealed record Entry(ICommitWork Work, long Version, TaskCompletionSource<long> Completion);
+    private sealed record Entry(ICommitWork Work, long Version, TaskCompletionSource<long> Completion, ActivityContext Trace);
 }

@@ -34,6 +34,10 @@ public static class ParleyActivities
         return activity;
     }
 
+    /// <summary>Starts a span in the trace of <paramref name="parent"/> (captured on another loop); none when it is default.</summary>
+    public static Activity? StartChild(string name, ActivityContext parent) =>
+        parent == default ? null : Source.StartActivity(name, ActivityKind.Internal, parent);
+
     /// <summary>The context of the current span, or default when nothing is recorded.</summary>
     public static ActivityContext CurrentContext() => Activity.Current is { Recorded: true } current ? current.Context : default;
 }

@@ -40,6 +40,8 @@ internal sealed class RequestHandler(
 
     public async Task<ServerFrame> HandleAsync(ClientConnection connection, ClientFrame request)
     {
+        // Each request (not the long-lived socket) is the root of its own trace; heartbeats and typing are not traced.
+        using var activity = request.BodyCase is ClientFrame.BodyOneofCase.Ping or ClientFrame.BodyOneofCase.Typing ? null : ParleyActivities.StartRequest(request.BodyCase.ToString());
         if (GroupRequestHandler.CanHandle(request.BodyCase))
         {
             var groupResult = await groupRequests.HandleAsync(connection, request).ConfigureAwait(false);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -7,6 +8,7 @@ using Parley.Abstractions.Messaging;
 using Parley.Abstractions.Push;
 using Parley.Core.Push;
 using Parley.Core.Sessions;
+using Parley.Core.Telemetry;
 using Parley.Protocol.V1;
 using Parley.Push;
 using ConversationKind = Parley.Abstractions.Messaging.ConversationKind;
@@ -78,7 +80,7 @@ internal sealed partial class PushBridge(
             }
         }
 
-        if (targets.Count > 0 && !_queue.Writer.TryWrite(new Job(message, targets, kind, conversationName)))
+        if (targets.Count > 0 && !_queue.Writer.TryWrite(new Job(message, targets, kind, conversationName, ParleyActivities.CurrentContext())))
         {
             LogDropped(logger, message.ConversationId);
         }
@@ -178,6 +180,7 @@ internal sealed partial class PushBridge(
 
     private async Task SubmitAsync(Job job, CancellationToken cancellationToken)
     {
+        using var span = PushActivities.StartSubmit(job.Trace);
         var m = job.Message;
         var sender = await accounts.GetUserAsync(m.SenderId, cancellationToken).ConfigureAwait(false);
         var senderName = string.IsNullOrEmpty(sender?.Nickname) ? m.SenderId : sender.Nickname;
@@ -212,7 +215,10 @@ internal sealed partial class PushBridge(
         }
 
         await pipeline.SubmitAsync(
-            new PushRequest(m.ServerMsgId, m.ConversationId, m.SenderId, title, PushCategory.Im, Preview(content), recipients),
+            new PushRequest(m.ServerMsgId, m.ConversationId, m.SenderId, title, PushCategory.Im, Preview(content), recipients)
+            {
+                TraceId = PushActivities.TraceIdOf(span, job.Trace),
+            },
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -229,5 +235,5 @@ internal sealed partial class PushBridge(
     [LoggerMessage(EventId = 6102, Level = LogLevel.Error, Message = "Submitting the pushes of a message in {ConversationId} failed")]
     private static partial void LogSubmitFailed(ILogger logger, Exception exception, string conversationId);
 
-    private sealed record Job(StoredMessage Message, List<(string UserId, IReadOnlyList<string> Foreground)> Targets, ConversationKind Kind, string ConversationName);
+    private sealed record Job(StoredMessage Message, List<(string UserId, IReadOnlyList<string> Foreground)> Targets, ConversationKind Kind, string ConversationName, ActivityContext Trace);
 }

@@ -53,6 +53,8 @@ public static class TelemetryExtensions
         services.Configure<LoggerFactoryOptions>(o => o.ActivityTrackingOptions |=
             ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId | ActivityTrackingOptions.ParentId);
 
+        services.AddHostedService<StorageMetrics>();
+
         services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddDetector(sp => new ServiceResourceDetector(sp.GetRequiredService<IOptions<TelemetryOptions>>().Value)))
             .WithMetrics(metrics =>

@@ -168,6 +168,7 @@ public sealed partial class PushPipeline
             _metrics.Passed(PushStages.Vendor, job.Vendor, job.Category);
         }
 
+        using var span = PushActivities.StartVendorCall(job.Vendor, notification, attempts);
         var started = Stopwatch.GetTimestamp();
         PushSendResult result;
         try
@@ -184,6 +185,13 @@ public sealed partial class PushPipeline
             result = new PushSendResult(PushOutcome.OutcomeUnknown, "exception");
         }
 
+        span?.SetTag("push.outcome", result.Outcome.ToString());
+        if (result.Outcome != PushOutcome.Accepted)
+        {
+            span?.SetStatus(ActivityStatusCode.Error, result.Reason);
+        }
+
+        LogVendorAnswered(_logger, job.PushId, PushMetrics.VendorTag(job.Vendor), result.Outcome, result.Reason);
         _metrics.VendorDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("vendor", PushMetrics.VendorTag(job.Vendor)));
         _metrics.VendorResults.Add(
             1,
@@ -307,6 +315,9 @@ public sealed partial class PushPipeline
             LogTokenInvalidated(_logger, PushMetrics.VendorTag(vendor), userId, deviceId, reason);
         }
     }
+
+    [LoggerMessage(EventId = 6007, Level = LogLevel.Debug, Message = "Push {PushId} to {Vendor}: {Outcome} {Reason}")]
+    private static partial void LogVendorAnswered(ILogger logger, string pushId, string vendor, PushOutcome outcome, string reason);
 
     [LoggerMessage(EventId = 6001, Level = LogLevel.Information, Message = "Push journal recovered: {Pending} pending, {Sending} caught mid-request")]
     private static partial void LogRecovered(ILogger logger, int pending, int sending);

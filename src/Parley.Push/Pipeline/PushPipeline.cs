@@ -241,6 +241,8 @@ public sealed partial class PushPipeline : IDisposable
             return false;
         }
 
+        using var span = PushActivities.StartReport("arrived", pushId, row.Payload.Length > 2 ? Deserialize(row.Payload) : null);
+        span?.SetTag("push.report.source", source);
         await _journal.MarkArrivedAsync(pushId, _time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
         _metrics.FunnelStep(row.Vendor, row.Category, PushFunnelSteps.Arrived, source);
         _metrics.Passed(PushStages.Receipts, row.Vendor, row.Category);
@@ -257,6 +259,8 @@ public sealed partial class PushPipeline : IDisposable
             return false;
         }
 
+        var notification = row.Payload.Length > 2 ? Deserialize(row.Payload) : null;
+        using var span = PushActivities.StartReport("clicked", pushId, notification);
         if (row.ArrivedAt is null)
         {
             await ReportArrivedAsync(pushId, traceId, "click", cancellationToken).ConfigureAwait(false);
@@ -265,7 +269,7 @@ public sealed partial class PushPipeline : IDisposable
         var now = _time.GetUtcNow();
         await _journal.MarkClickedAsync(pushId, now.ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
         _metrics.FunnelStep(row.Vendor, row.Category, PushFunnelSteps.Clicked);
-        if (row.Payload.Length > 2 && Deserialize(row.Payload) is { TemplateId: { } template } n)
+        if (notification is { TemplateId: { } template } n)
         {
             _bandit.Reward(n.CampaignId ?? n.MessageId, template);
         }
@@ -423,7 +427,10 @@ public sealed partial class PushPipeline : IDisposable
 
         return new PushNotification(
             pushId, request.MessageId, traceId, recipient.UserId, request.ConversationId, request.Category, title, body,
-            recipient.UnreadTotal, request.ConversationId, 0, templateId, request.CampaignId);
+            recipient.UnreadTotal, request.ConversationId, 0, templateId, request.CampaignId)
+        {
+            TraceParent = PushActivities.CurrentTraceParent(),
+        };
     }
 
     private const string GenericTitle = "Parley";

@@ -64,7 +64,7 @@ public sealed class TestServer : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<TestServer> StartAsync(IDictionary<string, string?>? settings = null)
+    public static async Task<TestServer> StartAsync(IDictionary<string, string?>? settings = null, Action<WebApplicationBuilder>? configure = null)
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "parley-test-" + Guid.NewGuid().ToString("N"));
         var secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
@@ -90,6 +90,7 @@ public sealed class TestServer : IAsyncDisposable
         var clock = new ShiftableTimeProvider();
         builder.Services.AddSingleton<TimeProvider>(clock);
         builder.AddParleyServer();
+        configure?.Invoke(builder);
         var app = builder.Build();
         app.MapParley();
         await app.StartAsync();
