@@ -50,12 +50,13 @@ public sealed partial class PrometheusScrapeTests(ITestOutputHelper output)
 
         var work = Directory.CreateTempSubdirectory("parley-prometheus-");
         var port = TestServer.FreePort();
-        var rules = File.ReadAllText(Path.Combine(root, "deploy/prometheus/parley-rules.yml")).Replace("interval: 30s", "interval: 1s", StringComparison.Ordinal);
+        var rules = File.ReadAllText(Path.Combine(root, "deploy/prometheus/parley-rules.yml")).Replace("interval: 30s", "interval: 2s", StringComparison.Ordinal);
         File.WriteAllText(Path.Combine(work.FullName, "parley-rules.yml"), rules);
         File.WriteAllText(Path.Combine(work.FullName, "prometheus.yml"), $"""
             global:
-              scrape_interval: 1s
-              evaluation_interval: 1s
+              scrape_interval: 5s
+              scrape_timeout: 5s
+              evaluation_interval: 2s
             rule_files: [parley-rules.yml]
             scrape_configs:
               - job_name: parley
@@ -89,7 +90,7 @@ public sealed partial class PrometheusScrapeTests(ITestOutputHelper output)
             {
                 // A query whose label filter selects a rare event (lane_full) is checked on its series without the filter.
                 var found = await HasDataAsync(http, query) || (LabelFilter().IsMatch(query) && await HasDataAsync(http, LabelFilter().Replace(query, "")));
-                while (!found && watch.Elapsed < TimeSpan.FromSeconds(120))
+                while (!found && watch.Elapsed < TimeSpan.FromSeconds(180))
                 {
                     await DriveLoadAsync(server, fcm, light: true);
                     await Task.Delay(1000);

@@ -15,7 +15,7 @@ using Parley.Core.Telemetry;
 namespace Parley.Hosting.Telemetry;
 
 /// <summary>
-/// Metrics and traces on the OpenTelemetry .NET SDK (see docs/adr/0002-opentelemetry-prometheus-exporter.md): Parley's
+/// Metrics and traces on the OpenTelemetry .NET SDK (see docs/adr/0004-opentelemetry-metrics-and-traces.md): Parley's
 /// meters, Orleans', ASP.NET Core's/Kestrel's and the runtime's, scraped at <c>/metrics</c>; Parley's and Orleans'
 /// activity sources, with the trace id in every log scope; OTLP export when configured.
 /// </summary>
