@@ -20,6 +20,8 @@ public static class OpenImCompatServiceCollectionExtensions
         services.TryAddSingleton<OpenImAdminTokens>();
         services.TryAddSingleton<OpenImWebSocketEndpoint>();
         services.TryAddSingleton<OpenImRelationNotifier>();
+        services.TryAddSingleton<WebSocket.OpenImProfiles>();
+        services.TryAddSingleton<WebSocket.OpenImProtocol>();
         return services;
     }
 

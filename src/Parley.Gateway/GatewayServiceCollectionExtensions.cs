@@ -19,6 +19,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<ISessionControl>(sp => sp.GetRequiredService<ConnectionRegistry>());
         services.AddSingleton<RequestHandler>();
         services.AddSingleton<GroupRequestHandler>();
+        services.AddSingleton<ConnectionHost>();
         services.AddSingleton<WebSocketEndpoint>();
         services.AddHostedService<ConnectionSweeper>();
         return services;

@@ -41,7 +41,7 @@ public sealed class DirectoryWriter : IDisposable
             }
 
             DirectoryLog.DirectoryChanged(_logger, result.RowsWritten, result.Version);
-            _hub.PublishToAll(new ServerFrame { DirectoryChanged = new DirectoryChangedEvent { Version = (ulong)result.Version } });
+            _hub.PublishToAll(new DirectoryChanged(result.Version));
 
             var horizon = result.Version - _options.TombstoneRetentionVersions;
             if (horizon > 0 && horizon > _purgedTo)

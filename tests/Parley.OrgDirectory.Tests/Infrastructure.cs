@@ -10,20 +10,26 @@ using Parley.Storage.Sqlite;
 
 namespace Parley.OrgDirectory.Tests;
 
-/// <summary>Records what would go to live connections.</summary>
+/// <summary>Records what would go to live connections (directory events as the native frame a client would get).</summary>
 public sealed class RecordingHub : IDeliveryHub
 {
     public ConcurrentQueue<ServerFrame> Broadcasts { get; } = new();
 
-    public void Publish(IReadOnlyList<string> userIds, ServerFrame frame, long version, string? excludeConnectionId)
+    public void Publish(IReadOnlyList<string> userIds, DeliveryEvent @event, long version, string? excludeConnectionId)
     {
     }
 
-    public void PublishEphemeral(IReadOnlyList<string> userIds, ServerFrame frame, string? excludeConnectionId)
+    public void PublishEphemeral(IReadOnlyList<string> userIds, DeliveryEvent @event, string? excludeConnectionId)
     {
     }
 
-    public void PublishToAll(ServerFrame frame) => Broadcasts.Enqueue(frame);
+    public void PublishToAll(DeliveryEvent @event)
+    {
+        if (@event is DirectoryChanged changed)
+        {
+            Broadcasts.Enqueue(new ServerFrame { DirectoryChanged = new DirectoryChangedEvent { Version = (ulong)changed.Version } });
+        }
+    }
 }
 
 /// <summary>Real SQLite stores (directory + accounts) on a temp file, the writer and the importer, without a server.</summary>

@@ -20,7 +20,11 @@ internal static class OpenImReq
 }
 
 /// <summary>A client request: <c>{reqIdentifier, msgIncr, sendID, operationID, data: base64 protobuf}</c>.</summary>
-internal sealed record OpenImRequest(int ReqIdentifier, string MsgIncr, string SendId, string OperationId, byte[] Data);
+internal sealed record OpenImRequest(int ReqIdentifier, string MsgIncr, string SendId, string OperationId, byte[] Data)
+{
+    /// <summary>For a send (1003): the MsgData decoded from <see cref="Data"/> when it parsed.</summary>
+    public Wire.MsgData? Message { get; init; }
+}
 
 /// <summary>Reads and writes the JSON envelopes of OpenIM's JS encoding (binary frames of UTF-8 JSON).</summary>
 internal static class OpenImEnvelope

@@ -3,6 +3,7 @@ using Google.Protobuf;
 using Parley.Abstractions.Messaging;
 using Parley.Compat.OpenIM.Wire;
 using Parley.Gateway.Connections;
+using Parley.Gateway.Protocols;
 using Parley.Core.Internal;
 using Parley.Core.Messaging;
 using Parley.Protocol;
@@ -19,56 +20,126 @@ internal sealed partial class OpenImSession
     private const int MaxListedConversations = 20_000;
     private const int MaxSubscribedUsers = 200;
 
-    /// <summary>What the receive loop does after a request: keep reading, or close (logout).</summary>
-    public enum Outcome
+    public int MaxFrameBytes => OpenImWebSocketEndpoint.MaxFrameBytes;
+
+    /// <summary>OpenIM clients catch up themselves (1006 then 1002): after the handshake result, live events flow at once.</summary>
+    public async Task<long> OpenAsync()
     {
-        Continue,
-        Close,
+        if (_handshakeResult)
+        {
+            await Connection.WriteWireAsync(OpenImEnvelope.HandshakeResult(0, string.Empty), true).ConfigureAwait(false);
+        }
+
+        return 0;
+    }
+
+    public Decoded<OpenImRequest> Decode(ReadOnlySpan<byte> frame, bool text)
+    {
+        if (text)
+        {
+            switch (OpenImEnvelope.TextType(frame))
+            {
+                case "ping":
+                    return Decoded<OpenImRequest>.Answer(PongFrame);
+                case "pong":
+                    return Decoded<OpenImRequest>.Ignore();
+                default:
+                    return Malformed("text frames carry only {\"type\":\"ping\"}");
+            }
+        }
+
+        var request = OpenImEnvelope.TryParse(frame, out var error);
+        if (request is null)
+        {
+            return Malformed(error ?? "malformed frame");
+        }
+
+        if (request.SendId != UserId)
+        {
+            // As OpenIM: a frame on behalf of someone else ends the connection.
+            return Decoded<OpenImRequest>.Violation("sendID mismatch");
+        }
+
+        if (request.ReqIdentifier == OpenImReq.SendMsg)
+        {
+            try
+            {
+                var data = MsgData.Parser.ParseFrom(request.Data);
+                request = request with { Message = data };
+                if (data.ContentType == OpenImMessages.Typing)
+                {
+                    return Decoded<OpenImRequest>.Typing(request);
+                }
+            }
+            catch (InvalidProtocolBufferException)
+            {
+                // Answered by HandleAsync with errCode 1001.
+            }
+        }
+
+        return Decoded<OpenImRequest>.Dispatch(request);
     }
 
     /// <summary>Answers one request on the connection's outbox. Never throws for bad input.</summary>
-    public async Task<Outcome> HandleAsync(OpenImRequest request)
+    public async Task<RequestOutcome> HandleAsync(OpenImRequest request)
     {
         try
         {
             switch (request.ReqIdentifier)
             {
                 case OpenImReq.SendMsg:
-                    await SendMsgAsync(request).ConfigureAwait(false);
-                    return Outcome.Continue;
+                    await SendMsgAsync(request, request.Message ?? MsgData.Parser.ParseFrom(request.Data)).ConfigureAwait(false);
+                    return RequestOutcome.Continue;
                 case OpenImReq.GetConvMaxReadSeq:
                     await ReplyAsync(request, await GetConvMaxReadSeqAsync(GetConversationsHasReadAndMaxSeqReq.Parser.ParseFrom(request.Data)).ConfigureAwait(false)).ConfigureAwait(false);
-                    return Outcome.Continue;
+                    return RequestOutcome.Continue;
                 case OpenImReq.PullMsgBySeqList:
                     await ReplyAsync(request, await PullBySeqsAsync(GetSeqMessageReq.Parser.ParseFrom(request.Data)).ConfigureAwait(false)).ConfigureAwait(false);
-                    return Outcome.Continue;
+                    return RequestOutcome.Continue;
                 case OpenImReq.PullMsgByRange:
                     await ReplyAsync(request, await PullByRangeAsync(PullMessageBySeqsReq.Parser.ParseFrom(request.Data)).ConfigureAwait(false)).ConfigureAwait(false);
-                    return Outcome.Continue;
+                    return RequestOutcome.Continue;
                 case OpenImReq.GetNewestSeq:
                     await ReplyAsync(request, await GetNewestSeqAsync().ConfigureAwait(false)).ConfigureAwait(false);
-                    return Outcome.Continue;
+                    return RequestOutcome.Continue;
                 case OpenImReq.SetBackgroundStatus:
                     Connection.Background = SetAppBackgroundStatusReq.Parser.ParseFrom(request.Data).IsBackground;
                     await ReplyAsync(request, new SetAppBackgroundStatusResp()).ConfigureAwait(false);
-                    return Outcome.Continue;
+                    return RequestOutcome.Continue;
                 case OpenImReq.SubUserOnlineStatus:
                     await ReplyAsync(request, OnlineStatus(SubUserOnlineStatus.Parser.ParseFrom(request.Data))).ConfigureAwait(false);
-                    return Outcome.Continue;
+                    return RequestOutcome.Continue;
                 case OpenImReq.Logout:
                     await ReplyAsync(request, null).ConfigureAwait(false);
-                    return Outcome.Close;
+                    return RequestOutcome.Close;
                 default:
                     await ErrorAsync(request, OpenImErrors.Args, "unsupported reqIdentifier").ConfigureAwait(false);
-                    return Outcome.Continue;
+                    return RequestOutcome.Continue;
             }
         }
         catch (InvalidProtocolBufferException)
         {
             await ErrorAsync(request, OpenImErrors.Args, "data is not a valid protobuf message for this reqIdentifier").ConfigureAwait(false);
-            return Outcome.Continue;
+            return RequestOutcome.Continue;
         }
     }
+
+    /// <summary>Over the connection's typing window: answered, not forwarded (typing is best effort).</summary>
+    public Task RateLimitedAsync(OpenImRequest request) =>
+        ReplyAsync(request, new SendMsgResp { ClientMsgID = request.Message?.ClientMsgID ?? string.Empty, SendTime = _services.Time.GetUtcNow().ToUnixTimeMilliseconds() });
+
+    public Task FailedAsync(OpenImRequest request) => ErrorAsync(request, OpenImErrors.Internal, "internal error; retry");
+
+    public WireFrame? TooManyMalformed(string? error) => MalformedReply(error ?? "malformed frame");
+
+    public string Describe(OpenImRequest request) => request.ReqIdentifier.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    private static readonly WireFrame PongFrame = new(OpenImEnvelope.Pong, Text: true);
+
+    private static WireFrame MalformedReply(string error) =>
+        new(OpenImEnvelope.Response(0, string.Empty, string.Empty, OpenImErrors.Args, error, null), Text: false);
+
+    private static Decoded<OpenImRequest> Malformed(string error) => Decoded<OpenImRequest>.Malformed(MalformedReply(error), error);
 
     public Task ReplyAsync(OpenImRequest request, IMessage? data) =>
         Connection.WriteWireAsync(OpenImEnvelope.Response(request.ReqIdentifier, request.MsgIncr, request.OperationId, 0, string.Empty, data), false).AsTask();
@@ -76,9 +147,8 @@ internal sealed partial class OpenImSession
     public Task ErrorAsync(OpenImRequest request, int errCode, string errMsg) =>
         Connection.WriteWireAsync(OpenImEnvelope.Response(request.ReqIdentifier, request.MsgIncr, request.OperationId, errCode, errMsg, null), false).AsTask();
 
-    private async Task SendMsgAsync(OpenImRequest request)
+    private async Task SendMsgAsync(OpenImRequest request, MsgData data)
     {
-        var data = MsgData.Parser.ParseFrom(request.Data);
         string conversationId;
         string? peer = null;
         switch (data.SessionType)
@@ -101,7 +171,7 @@ internal sealed partial class OpenImSession
             return;
         }
 
-        _services.RememberProfile(UserId, data.SenderNickname, data.SenderFaceURL);
+        _services.Profiles.Remember(UserId, data.SenderNickname, data.SenderFaceURL);
         var invalid = OpenImMessages.TryToContent(data, out var content);
         if (invalid is not null || content is null)
         {
@@ -109,45 +179,41 @@ internal sealed partial class OpenImSession
             return;
         }
 
-        var send = new SendRequest
+        // The same core command the native handler calls; the grain authorises, deduplicates, limits and commits.
+        var result = await _services.Grains.GetGrain<IConversationGrain>(conversationId)
+            .SendAsync(new SendCommand(UserId, data.ClientMsgID, peer, (int)content.BodyCase, content.ToByteArray(), Connection.Id))
+            .ConfigureAwait(false);
+        if (result.Error != 0)
         {
-            ClientMsgId = data.ClientMsgID,
-            Target = peer is null ? new Target { ConversationId = conversationId } : new Target { UserId = peer },
-            Content = content,
-        };
-        var result = await _services.Handler.HandleAsync(Connection, new ClientFrame { RequestId = 1, Send = send }).ConfigureAwait(false);
-        if (result.BodyCase != ServerFrame.BodyOneofCase.SendAck)
-        {
-            var (code, message) = MapError(result, conversationId);
+            var (code, message) = MapError((ErrorCode)result.Error, result.ErrorMessage, conversationId);
             await ErrorAsync(request, code, message).ConfigureAwait(false);
             return;
         }
 
-        var ack = result.SendAck;
-        await ReplyAsync(request, new SendMsgResp { ServerMsgID = ack.ServerMsgId, ClientMsgID = data.ClientMsgID, SendTime = ack.ServerTime }).ConfigureAwait(false);
+        await ReplyAsync(request, new SendMsgResp { ServerMsgID = result.ServerMsgId, ClientMsgID = data.ClientMsgID, SendTime = result.ServerTime }).ConfigureAwait(false);
 
         // Sender sync: OpenIM pushes the stored message back to the sending connection too; that is how the SDK learns its seq.
         var echo = OpenImMessages.ToMsgData(new Message
         {
-            ConversationId = ack.ConversationId,
-            Seq = ack.Seq,
-            ServerMsgId = ack.ServerMsgId,
+            ConversationId = result.ConversationId,
+            Seq = (ulong)result.Seq,
+            ServerMsgId = result.ServerMsgId,
             ClientMsgId = data.ClientMsgID,
             SenderId = UserId,
-            ServerTime = ack.ServerTime,
+            ServerTime = result.ServerTime,
             Content = content,
         });
         echo.SenderPlatformID = data.SenderPlatformID;
         echo.SenderNickname = data.SenderNickname;
         echo.SenderFaceURL = data.SenderFaceURL;
-        echo.CreateTime = data.CreateTime != 0 ? data.CreateTime : ack.ServerTime;
-        Remember(ack.ConversationId, (long)ack.Seq, data.ClientMsgID);
+        echo.CreateTime = data.CreateTime != 0 ? data.CreateTime : result.ServerTime;
         var push = new PushMessages();
-        Add(push.Msgs, ack.ConversationId, echo);
+        OpenImProtocol.Add(push.Msgs, result.ConversationId, echo);
 
         // With the send's operationID, as OpenIM's push carries it: the SDK then only files the seq into the message it
         // already shows instead of announcing its own message as a new one.
-        await Connection.WriteWireAsync(OpenImEnvelope.Response(OpenImReq.PushMsg, string.Empty, request.OperationId, 0, string.Empty, push), false).ConfigureAwait(false);
+        var frame = OpenImProtocol.Push(push, request.OperationId);
+        await Connection.WriteWireAsync(frame.Bytes, frame.Text).ConfigureAwait(false);
     }
 
     private async Task TypingAsync(OpenImRequest request, MsgData data, string conversationId)
@@ -172,42 +238,18 @@ internal sealed partial class OpenImSession
             return;
         }
 
-        if (!AllowTyping())
+        var error = await _services.Grains.GetGrain<IConversationGrain>(conversationId)
+            .TypingAsync(UserId, tips == "yes", Connection.Id)
+            .ConfigureAwait(false);
+        if (error != 0)
         {
-            // Over the native per-connection typing limit: answered, not forwarded (typing is best effort).
-            await ReplyAsync(request, new SendMsgResp { ClientMsgID = data.ClientMsgID, SendTime = _services.Time.GetUtcNow().ToUnixTimeMilliseconds() }).ConfigureAwait(false);
-            return;
-        }
-
-        var result = await _services.Handler.HandleAsync(Connection, new ClientFrame
-        {
-            RequestId = 1,
-            Typing = new TypingRequest { ConversationId = conversationId, Typing = tips == "yes" },
-        }).ConfigureAwait(false);
-        if (result.BodyCase == ServerFrame.BodyOneofCase.Error)
-        {
-            var (code, message) = MapError(result, conversationId);
+            var (code, message) = MapError((ErrorCode)error, "Not a member of this conversation.", conversationId);
             await ErrorAsync(request, code, message).ConfigureAwait(false);
             return;
         }
 
         // Typing is not stored: no seq, no server message id.
         await ReplyAsync(request, new SendMsgResp { ClientMsgID = data.ClientMsgID, SendTime = _services.Time.GetUtcNow().ToUnixTimeMilliseconds() }).ConfigureAwait(false);
-    }
-
-    private bool AllowTyping()
-    {
-        var now = Environment.TickCount64;
-        lock (_lock)
-        {
-            if (now - _typingWindowStart >= 1000)
-            {
-                _typingWindowStart = now;
-                _typingCount = 0;
-            }
-
-            return ++_typingCount <= _services.TypingPerSecond;
-        }
     }
 
     private async Task<GetConversationsHasReadAndMaxSeqResp> GetConvMaxReadSeqAsync(GetConversationsHasReadAndMaxSeqReq request)
@@ -402,9 +444,8 @@ internal sealed partial class OpenImSession
         switch (message.Content?.BodyCase)
         {
             case null or Content.BodyOneofCase.Text or Content.BodyOneofCase.Custom:
-                Remember(message.ConversationId, (long)message.Seq, message.ClientMsgId);
                 var data = OpenImMessages.ToMsgData(message);
-                _services.FillProfile(data);
+                _services.Profiles.Fill(data);
                 return data;
             case Content.BodyOneofCase.Revoke:
                 return Placeholder(message);
@@ -415,7 +456,7 @@ internal sealed partial class OpenImSession
                     return Placeholder(message);
                 }
 
-                FillFromMessage(notification, message);
+                OpenImProtocol.FillFromMessage(notification, message);
                 return notification;
         }
     }
@@ -423,7 +464,7 @@ internal sealed partial class OpenImSession
     private static MsgData Placeholder(Message message)
     {
         var data = OpenImMessages.ToMsgData(message);
-        data.Status = StatusDeleted;
+        data.Status = OpenImProtocol.StatusDeleted;
         return data;
     }
 
@@ -462,21 +503,15 @@ internal sealed partial class OpenImSession
             Platform.Linux => 7,
             Platform.AndroidPad => 8,
             Platform.Ipad => 9,
-            _ => WebPlatform,
+            _ => OpenImProtocol.WebPlatform,
         };
     }
 
-    /// <summary>A native refusal as OpenIM's error code (servererrs/code.go), so the SDK reports what OpenIM would.</summary>
-    internal static (int Code, string Message) MapError(ServerFrame result, string conversationId)
+    /// <summary>A core refusal as OpenIM's error code (servererrs/code.go), so the SDK reports what OpenIM would.</summary>
+    internal static (int Code, string Message) MapError(ErrorCode error, string? message, string conversationId)
     {
-        if (result.BodyCase != ServerFrame.BodyOneofCase.Error)
-        {
-            return (OpenImErrors.Internal, "unexpected result");
-        }
-
         var group = conversationId.StartsWith("sg_", StringComparison.Ordinal);
-        var message = result.Error.Message;
-        var code = result.Error.Code switch
+        var code = error switch
         {
             ErrorCode.BadRequest or ErrorCode.BadFrame or ErrorCode.TooLarge or ErrorCode.Unsupported or ErrorCode.ProtocolViolation or ErrorCode.RateLimited => OpenImErrors.Args,
             ErrorCode.NotMember => group ? OpenImErrors.NotInGroup : OpenImErrors.NoPermission,
@@ -492,6 +527,6 @@ internal sealed partial class OpenImSession
             ErrorCode.TokenRevoked => OpenImErrors.TokenKicked,
             _ => OpenImErrors.Internal,
         };
-        return (code, string.IsNullOrEmpty(message) ? result.Error.Code.ToString() : message);
+        return (code, string.IsNullOrEmpty(message) ? error.ToString() : message);
     }
 }

@@ -1,10 +1,9 @@
-using Parley.Protocol.V1;
-
 namespace Parley.Core.Delivery;
 
 /// <summary>
-/// Hands event frames to the node's live connections. Implemented by the gateway. Must not block: frames go to
-/// bounded per-connection outboxes; a full outbox closes that connection, never the caller's work.
+/// Hands domain events to the node's live connections. Implemented by the gateway's connection host, which encodes each
+/// event once per wire protocol. Must not block: frames go to bounded per-connection outboxes; a full outbox closes that
+/// connection, never the caller's work.
 /// </summary>
 public interface IDeliveryHub
 {
@@ -12,11 +11,11 @@ public interface IDeliveryHub
     /// Delivers a versioned event (called only from the commit dispatch loop, in version order) to every connection of
     /// <paramref name="userIds"/> except <paramref name="excludeConnectionId"/>.
     /// </summary>
-    void Publish(IReadOnlyList<string> userIds, ServerFrame frame, long version, string? excludeConnectionId);
+    void Publish(IReadOnlyList<string> userIds, DeliveryEvent @event, long version, string? excludeConnectionId);
 
-    /// <summary>Delivers an unversioned, unstored event (typing).</summary>
-    void PublishEphemeral(IReadOnlyList<string> userIds, ServerFrame frame, string? excludeConnectionId);
+    /// <summary>Delivers an unversioned, unstored event (typing, "relations changed").</summary>
+    void PublishEphemeral(IReadOnlyList<string> userIds, DeliveryEvent @event, string? excludeConnectionId);
 
     /// <summary>Delivers an unversioned event to every connection of this node (e.g. "the directory changed").</summary>
-    void PublishToAll(ServerFrame frame);
+    void PublishToAll(DeliveryEvent @event);
 }

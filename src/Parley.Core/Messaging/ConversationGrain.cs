@@ -185,7 +185,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         }
 
         var content = new Content { Revoke = new RevokeContent { Seq = (ulong)target.Seq, ServerMsgId = target.ServerMsgId, RevokedBy = command.UserId } };
-        return await SubmitMessageAsync(command.UserId, command.ClientMsgId, null, (int)Content.BodyOneofCase.Revoke, Internal.ProtoMapper.Serialize(content), target.Seq, command.OriginConnectionId);
+        return await SubmitMessageAsync(command.UserId, command.ClientMsgId, null, (int)Content.BodyOneofCase.Revoke, Internal.ProtoMapper.Serialize(content), target.Seq, command.OriginConnectionId, revokedClientMsgId: target.ClientMsgId);
     }
 
     public async Task<SendResult> CreateGroupAsync(CreateGroupCommand command)
@@ -262,8 +262,9 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             return new MarkReadOutcome(0, member.ReadSeq, Math.Max(0, max - member.ReadSeq));
         }
 
+        var previousReadSeq = member.ReadSeq;
         member.ReadSeq = target;
-        var work = new ReadWork(this, userId, target, originConnectionId);
+        var work = new ReadWork(this, userId, target, previousReadSeq, originConnectionId);
         try
         {
             await _pipeline.SubmitAsync(work);
@@ -371,8 +372,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             return Task.FromResult((int)ErrorCode.NotMember);
         }
 
-        var frame = new ServerFrame { Typing = new TypingEvent { ConversationId = _id, UserId = userId, Typing = typing } };
-        _hub.PublishEphemeral(_memberIds, frame, originConnectionId);
+        _hub.PublishEphemeral(_memberIds, new TypingChanged(_id, userId, typing), originConnectionId);
         return Task.FromResult(0);
     }
 
@@ -386,7 +386,8 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         string? originConnectionId,
         NewConversation? creation = null,
         GroupMutation? mutation = null,
-        Content? mutableContent = null)
+        Content? mutableContent = null,
+        string? revokedClientMsgId = null)
     {
         MessageWork work;
         TaskCompletionSource<SendResult> completion;
@@ -491,7 +492,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                 content,
                 false,
                 0);
-            work = new MessageWork(this, message, creation, revokes, effect?.Recipients ?? _memberIds, originConnectionId) { Extra = effect?.Extra };
+            work = new MessageWork(this, message, creation, revokes, effect?.Recipients ?? _memberIds, originConnectionId) { Extra = effect?.Extra, RevokedClientMsgId = revokedClientMsgId ?? string.Empty };
             completion = new TaskCompletionSource<SendResult>(TaskCreationOptions.RunContinuationsAsynchronously);
             if (_dedup.Count >= DedupCacheLimit)
             {
@@ -695,6 +696,9 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         /// <summary>More records committed atomically with the message (group and membership changes).</summary>
         public Action<CommitBatch, long>? Extra { get; init; }
 
+        /// <summary>For a revoke marker: the client message id of the message it revokes.</summary>
+        public string RevokedClientMsgId { get; init; } = string.Empty;
+
         public StoredMessage Message { get; } = message;
 
         public string ConversationId => Message.ConversationId;
@@ -725,13 +729,15 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             }
 
             grain._tail.Append(_final);
-            var frame = new ServerFrame { Message = Internal.ProtoMapper.ToProto(_final) };
-            grain._hub.Publish(recipients, frame, version, origin);
+            MessageCommitted committed = revokes is { } target
+                ? new MessageRevoked(_final, target, RevokedClientMsgId, _final.SenderId)
+                : new MessageCommitted(_final);
+            grain._hub.Publish(recipients, committed, version, origin);
             grain._committedObserver?.OnMessageCommitted(_final, recipients, grain._record!.Kind, grain._group?.Name ?? string.Empty);
         }
     }
 
-    private sealed class ReadWork(ConversationGrain grain, string userId, long readSeq, string? origin) : ICommitWork
+    private sealed class ReadWork(ConversationGrain grain, string userId, long readSeq, long previousReadSeq, string? origin) : ICommitWork
     {
         private readonly string[] _recipients = grain._memberIds;
 
@@ -744,14 +750,13 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
         public void OnCommitted(long version)
         {
-            var frame = new ServerFrame { Receipt = new ReceiptEvent { ConversationId = ConversationId, UserId = userId, ReadSeq = (ulong)readSeq, Version = (ulong)version } };
-            grain._hub.Publish(_recipients, frame, version, origin);
+            grain._hub.Publish(_recipients, new ReceiptChanged(ConversationId, userId, readSeq, previousReadSeq, version), version, origin);
         }
     }
 
     private sealed class SettingsWork(ConversationGrain grain, string userId, bool? pinned, bool? muted, bool? mentionsOnly, string? origin) : ICommitWork
     {
-        private readonly Conversation _view = Internal.ProtoMapper.ToProto(grain.ViewFor(userId));
+        private readonly ConversationView _view = grain.ViewFor(userId);
 
         public string ConversationId => grain._id;
 
@@ -762,8 +767,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
         public void OnCommitted(long version)
         {
-            var frame = new ServerFrame { ConversationUpdated = new ConversationUpdatedEvent { Conversation = _view, Version = (ulong)version } };
-            grain._hub.Publish([userId], frame, version, origin);
+            grain._hub.Publish([userId], new SettingsChanged(userId, _view, version), version, origin);
         }
     }
 }

@@ -201,7 +201,7 @@ public sealed partial class FriendshipGrain(
 
         if (notify.Length > 0)
         {
-            hub.PublishEphemeral(notify, new ServerFrame { RelationsChanged = new RelationsChangedEvent { Version = (ulong)version } }, null);
+            hub.PublishEphemeral(notify, new RelationsChanged(version), null);
             LogRelationsChanged(logger, _first, _second, version);
         }
 

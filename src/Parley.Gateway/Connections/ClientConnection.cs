@@ -2,6 +2,8 @@ using System.Buffers;
 using System.Net.WebSockets;
 using System.Threading.Channels;
 using Google.Protobuf;
+using Parley.Core.Delivery;
+using Parley.Gateway.Protocols;
 using Parley.Protocol.V1;
 
 namespace Parley.Gateway.Connections;
@@ -20,17 +22,14 @@ internal sealed class ClientConnection : IDisposable
     private readonly int _capacity;
     private readonly Lock _lock = new();
     private readonly CancellationTokenSource _abort = new();
-    private readonly IWireAdapter? _adapter;
-    private readonly List<WireFrame>? _translated;
     private List<Outbound>? _held = [];
     private CloseRequest? _close;
     private long _lastReceived = Environment.TickCount64;
 
-    public ClientConnection(WebSocket socket, string userId, string deviceId, Platform platform, string tokenId, long expiresAt, int outboxCapacity, IWireAdapter? adapter = null)
+    public ClientConnection(WebSocket socket, string userId, string deviceId, Platform platform, string tokenId, long expiresAt, int outboxCapacity, IWireProtocol? protocol = null)
     {
         _socket = socket;
-        _adapter = adapter;
-        _translated = adapter is null ? null : [];
+        Protocol = protocol ?? NativeProtocol.Instance;
         _capacity = outboxCapacity;
         _outbox = Channel.CreateBounded<Outbound>(new BoundedChannelOptions(outboxCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         Id = Guid.NewGuid().ToString("N");
@@ -42,6 +41,12 @@ internal sealed class ClientConnection : IDisposable
     }
 
     public string Id { get; }
+
+    /// <summary>The wire protocol this connection speaks; the fan-out encodes each event once per protocol.</summary>
+    public IWireProtocol Protocol { get; }
+
+    /// <summary>Receives the events its protocol encodes per connection (<see cref="EncodedEvent.PerConnection"/>).</summary>
+    public IConnectionEvents? Events { get; set; }
 
     public string UserId { get; }
 
@@ -76,8 +81,9 @@ internal sealed class ClientConnection : IDisposable
     /// Queues a live event; never blocks. <see cref="EnqueueResult.Overflow"/> means the outbox (or the held list) is
     /// full: the caller closes this connection (the client resyncs). The frame array may be shared by many connections.
     /// </summary>
-    public EnqueueResult TryEnqueueEvent(byte[] frame, long version)
+    public EnqueueResult TryEnqueueEvent(WireFrame frame, long version)
     {
+        var item = new Outbound(frame.Bytes, frame.Bytes.Length, version, Pooled: false, frame.Text);
         lock (_lock)
         {
             if (_close is not null)
@@ -92,11 +98,11 @@ internal sealed class ClientConnection : IDisposable
                     return EnqueueResult.Overflow;
                 }
 
-                _held.Add(new Outbound(frame, frame.Length, version, Pooled: false, Native: true, Text: false));
+                _held.Add(item);
                 return EnqueueResult.Queued;
             }
 
-            return _outbox.Writer.TryWrite(new Outbound(frame, frame.Length, version, Pooled: false, Native: true, Text: false)) ? EnqueueResult.Queued : EnqueueResult.Overflow;
+            return _outbox.Writer.TryWrite(item) ? EnqueueResult.Queued : EnqueueResult.Overflow;
         }
     }
 
@@ -109,7 +115,7 @@ internal sealed class ClientConnection : IDisposable
         frame.WriteTo(buffer.AsSpan(0, size));
         try
         {
-            await _outbox.Writer.WriteAsync(new Outbound(buffer, size, 0, Pooled: true, Native: false, Text: false), _abort.Token).ConfigureAwait(false);
+            await _outbox.Writer.WriteAsync(new Outbound(buffer, size, 0, Pooled: true, Text: false), _abort.Token).ConfigureAwait(false);
             return true;
         }
         catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException or ObjectDisposedException)
@@ -127,7 +133,7 @@ internal sealed class ClientConnection : IDisposable
     {
         try
         {
-            await _outbox.Writer.WriteAsync(new Outbound(frame, frame.Length, 0, Pooled: false, Native: false, Text: text), _abort.Token).ConfigureAwait(false);
+            await _outbox.Writer.WriteAsync(new Outbound(frame, frame.Length, 0, Pooled: false, Text: text), _abort.Token).ConfigureAwait(false);
             return true;
         }
         catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException or ObjectDisposedException)
@@ -168,9 +174,9 @@ internal sealed class ClientConnection : IDisposable
     /// Closes the connection once: optionally sends a last frame (a kick or an error), then a close with
     /// <paramref name="code"/>. With <paramref name="discardPending"/> queued frames are dropped (overflow).
     /// </summary>
-    public bool Close(int code, string reason, IMessage? lastFrame = null, bool discardPending = false)
+    public bool Close(int code, string reason, WireFrame? lastFrame = null, bool discardPending = false)
     {
-        var request = new CloseRequest(code, reason, lastFrame?.ToByteArray(), discardPending);
+        var request = new CloseRequest(code, reason, lastFrame, discardPending);
         lock (_lock)
         {
             if (_close is not null)
@@ -211,14 +217,7 @@ internal sealed class ClientConnection : IDisposable
                         break;
                     }
 
-                    if (_adapter is not null && item.Native)
-                    {
-                        await SendTranslatedAsync(item.Frame.AsMemory(0, item.Length)).ConfigureAwait(false);
-                    }
-                    else
-                    {
-                        await _socket.SendAsync(item.Frame.AsMemory(0, item.Length), item.Text ? WebSocketMessageType.Text : WebSocketMessageType.Binary, true, _abort.Token).ConfigureAwait(false);
-                    }
+                    await _socket.SendAsync(item.Frame.AsMemory(0, item.Length), item.Text ? WebSocketMessageType.Text : WebSocketMessageType.Binary, true, _abort.Token).ConfigureAwait(false);
 
                     if (item.Pooled)
                     {
@@ -235,13 +234,9 @@ internal sealed class ClientConnection : IDisposable
             var close = Volatile.Read(ref _close);
             if (close is not null && _socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
-                if (close.LastFrame is not null && _adapter is not null)
+                if (close.LastFrame is { } last)
                 {
-                    await SendTranslatedAsync(close.LastFrame).ConfigureAwait(false);
-                }
-                else if (close.LastFrame is not null)
-                {
-                    await _socket.SendAsync(close.LastFrame, WebSocketMessageType.Binary, true, _abort.Token).ConfigureAwait(false);
+                    await _socket.SendAsync(last.Bytes, last.Text ? WebSocketMessageType.Text : WebSocketMessageType.Binary, true, _abort.Token).ConfigureAwait(false);
                 }
 
                 await _socket.CloseOutputAsync((WebSocketCloseStatus)close.Code, close.Reason, _abort.Token).ConfigureAwait(false);
@@ -251,29 +246,6 @@ internal sealed class ClientConnection : IDisposable
         {
             _socket.Abort();
         }
-    }
-
-    private async Task SendTranslatedAsync(ReadOnlyMemory<byte> native)
-    {
-        _translated!.Clear();
-        try
-        {
-            _adapter!.Translate(native.Span, _translated);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            // A frame that cannot be translated must not pass silently: drop the connection, the client resyncs.
-            Close(CloseCodes.GoingAwayOrError, "translation failed", discardPending: true);
-            _translated.Clear();
-            return;
-        }
-
-        foreach (var frame in _translated)
-        {
-            await _socket.SendAsync(frame.Bytes, frame.Text ? WebSocketMessageType.Text : WebSocketMessageType.Binary, true, _abort.Token).ConfigureAwait(false);
-        }
-
-        _translated.Clear();
     }
 
     /// <summary>Drops the socket at once (used when the receive side already failed).</summary>
@@ -295,9 +267,9 @@ internal sealed class ClientConnection : IDisposable
     public void Dispose() => _abort.Dispose();
 
     /// <summary>A queued frame: <paramref name="Length"/> bytes of <paramref name="Frame"/>; a pooled array has exactly one reader (the send loop).</summary>
-    private readonly record struct Outbound(byte[] Frame, int Length, long Version, bool Pooled, bool Native, bool Text);
+    private readonly record struct Outbound(byte[] Frame, int Length, long Version, bool Pooled, bool Text);
 
-    private sealed record CloseRequest(int Code, string Reason, byte[]? LastFrame, bool DiscardPending);
+    private sealed record CloseRequest(int Code, string Reason, WireFrame? LastFrame, bool DiscardPending);
 
     private static class CloseCodes
     {

@@ -1,18 +1,19 @@
 using System.Collections.Concurrent;
-using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Parley.Core.Delivery;
 using Parley.Core.Sessions;
 using Parley.Core.Telemetry;
+using Parley.Gateway.Protocols;
 using Parley.Protocol;
 using Parley.Protocol.V1;
 
 namespace Parley.Gateway.Connections;
 
 /// <summary>
-/// The node's live connections by user: applies the multi-login policy, fans events out to outboxes (serialising each
-/// frame once) and kicks sessions for the admin API.
+/// The node's live connections by user: applies the multi-login policy, fans domain events out to outboxes (each event
+/// encoded at most once per wire protocol, the same bytes shared by every connection of that protocol) and kicks
+/// sessions for the admin API.
 /// </summary>
 internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
 {
@@ -89,19 +90,18 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
     public ClientConnection[] ConnectionsOf(string userId) =>
         _users.TryGetValue(userId, out var user) ? user.Snapshot : [];
 
-    public void Publish(IReadOnlyList<string> userIds, ServerFrame frame, long version, string? excludeConnectionId) =>
-        Fanout(userIds, frame, version, excludeConnectionId);
+    public void Publish(IReadOnlyList<string> userIds, DeliveryEvent @event, long version, string? excludeConnectionId) =>
+        Fanout(userIds, @event, version, excludeConnectionId);
 
-    public void PublishEphemeral(IReadOnlyList<string> userIds, ServerFrame frame, string? excludeConnectionId) =>
-        Fanout(userIds, frame, 0, excludeConnectionId);
+    public void PublishEphemeral(IReadOnlyList<string> userIds, DeliveryEvent @event, string? excludeConnectionId) =>
+        Fanout(userIds, @event, 0, excludeConnectionId);
 
-    public void PublishToAll(ServerFrame frame)
+    public void PublishToAll(DeliveryEvent @event)
     {
-        var bytes = frame.ToByteArray();
         var delivered = 0;
         foreach (var connection in All())
         {
-            delivered += Enqueue(connection, bytes, 0);
+            delivered += Deliver(connection, @event, 0);
         }
 
         if (delivered > 0)
@@ -147,7 +147,7 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
     public bool Kick(ClientConnection connection, KickReason reason)
     {
         var code = reason == KickReason.Displaced ? CloseCodes.Kicked : CloseCodes.TokenInvalid;
-        var frame = new ServerFrame { Kick = new KickEvent { Reason = reason } };
+        var frame = Encode(connection.Protocol, new SessionKicked(reason)).Frame;
         if (!connection.Close(code, reason.ToString(), frame))
         {
             return false;
@@ -158,9 +158,8 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
         return true;
     }
 
-    private void Fanout(IReadOnlyList<string> userIds, ServerFrame frame, long version, string? excludeConnectionId)
+    private void Fanout(IReadOnlyList<string> userIds, DeliveryEvent @event, long version, string? excludeConnectionId)
     {
-        byte[]? bytes = null;
         var delivered = 0;
         foreach (var userId in userIds)
         {
@@ -176,8 +175,7 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
                     continue;
                 }
 
-                bytes ??= frame.ToByteArray();
-                delivered += Enqueue(connection, bytes, version);
+                delivered += Deliver(connection, @event, version);
             }
         }
 
@@ -187,10 +185,31 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
         }
     }
 
+    private static EncodedEvent Encode(IWireProtocol protocol, DeliveryEvent @event) =>
+        @event.GetOrEncode(protocol.Slot, protocol.Encode) ?? EncodedEvent.None;
+
     // No closure per recipient: the overflow outcome comes back as a value and only then costs anything.
-    private int Enqueue(ClientConnection connection, byte[] bytes, long version)
+    private int Deliver(ClientConnection connection, DeliveryEvent @event, long version)
     {
-        switch (connection.TryEnqueueEvent(bytes, version))
+        var protocol = connection.Protocol;
+        if (!protocol.Accepts(@event, connection))
+        {
+            return 0;
+        }
+
+        var encoded = Encode(protocol, @event);
+        if (encoded.IsPerConnection)
+        {
+            connection.Events?.OnEvent(@event);
+            return 1;
+        }
+
+        if (encoded.Frame is not { } frame)
+        {
+            return 0;
+        }
+
+        switch (connection.TryEnqueueEvent(frame, version))
         {
             case EnqueueResult.Queued:
                 return 1;

@@ -1,0 +1,283 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Parley.Abstractions.Messaging;
+using Parley.Compat.OpenIM.Wire;
+using Parley.Core.Delivery;
+using Parley.Core.Internal;
+using Parley.Gateway.Connections;
+using Parley.Gateway.Protocols;
+using Parley.Protocol.V1;
+
+namespace Parley.Compat.OpenIM.WebSocket;
+
+/// <summary>
+/// The encoding half of OpenIM's long connection: the core's domain events as OpenIM pushes (2001 messages and
+/// notifications, 2002 kick), each encoded once for every OpenIM connection. A committed message's content is parsed
+/// once per event here (OpenIM's MsgData is a different shape), never per connection.
+/// </summary>
+internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles profiles, TimeProvider time) : IWireProtocol
+{
+    public const int ProtocolSlot = 1;
+    public const int RevokeNotification = 2101;
+    public const int ConversationChangeNotification = 1300;
+    public const int HasReadReceipt = 2200;
+    public const int WebPlatform = 5;
+    public const int StatusDeleted = 4;
+    private const int MaxReceiptSeqs = 100;
+
+    private static readonly string[] NoStorageOptions =
+        ["history", "persistent", "offlinePush", "unreadCount", "conversationUpdate", "senderSync", "senderConversationUpdate", "senderNotificationPush"];
+
+    public string Name => "openim";
+
+    public int Slot => ProtocolSlot;
+
+    public bool Accepts(DeliveryEvent @event, ClientConnection recipient) => @event switch
+    {
+        // OpenIM tells the peer of a 1:1 chat which of its messages were read (HasReadReceipt 2200, OnRecvC2CReadReceipt);
+        // the user's own other devices learn their read seq from the next 1006 / REST sync.
+        ReceiptChanged r => r.UserId != recipient.UserId,
+        TypingChanged t => t.UserId != recipient.UserId,
+        _ => true,
+    };
+
+    public EncodedEvent Encode(DeliveryEvent @event) => @event switch
+    {
+        MessageRevoked r => Of(EncodeRevoke(r)),
+        MessageCommitted m => Of(EncodeMessage(m.Message)),
+        ReceiptChanged r => Of(EncodeReceipt(r)),
+        TypingChanged t => Of(EncodeTyping(t)),
+        SettingsChanged s => Of(EncodeSettings(s)),
+        SessionKicked => EncodedEvent.Of(Frame(OpenImEnvelope.Response(OpenImReq.KickOnlineMsg, string.Empty, NewId(), 0, string.Empty, null))),
+        // Friend notifications read the change behind the event per user and connection (OpenImSession).
+        RelationsChanged => EncodedEvent.PerConnection,
+        // No OpenIM counterpart (directory, …): the SDK learns those over REST.
+        _ => EncodedEvent.None,
+    };
+
+    private static EncodedEvent Of(PushMessages? push) => push is null ? EncodedEvent.None : EncodedEvent.Of(Push(push, NewId()));
+
+    /// <summary>A 2001 push frame with <paramref name="operationId"/>.</summary>
+    public static WireFrame Push(PushMessages push, string operationId) =>
+        Frame(OpenImEnvelope.Response(OpenImReq.PushMsg, string.Empty, operationId, 0, string.Empty, push));
+
+    private static WireFrame Frame(byte[] bytes) => new(bytes, Text: false);
+
+    private PushMessages? EncodeMessage(StoredMessage stored)
+    {
+        var message = ProtoMapper.ToProto(stored);
+        var push = new PushMessages();
+        switch (message.Content?.BodyCase)
+        {
+            case Content.BodyOneofCase.Text or Content.BodyOneofCase.Custom or null:
+                var data = OpenImMessages.ToMsgData(message);
+                profiles.Fill(data);
+                Add(push.Msgs, message.ConversationId, data);
+                break;
+            default:
+                var notification = OpenImNotifications.FromGroupContent(message);
+                if (notification is null)
+                {
+                    return null;
+                }
+
+                FillFromMessage(notification, message);
+                Add(push.Msgs, message.ConversationId, notification);
+                Add(push.NotificationMsgs, NotificationConversationId(message.ConversationId), notification.Clone());
+                break;
+        }
+
+        return push;
+    }
+
+    private static PushMessages EncodeRevoke(MessageRevoked revoked)
+    {
+        var marker = revoked.Message;
+        var conversationId = marker.ConversationId;
+        var tips = new Dictionary<string, object>
+        {
+            ["revokerUserID"] = revoked.RevokedBy,
+            ["clientMsgID"] = revoked.TargetClientMsgId,
+            ["revokeTime"] = marker.ServerTime,
+            ["sesstionType"] = OpenImMessages.SessionType(conversationId),
+            ["seq"] = revoked.TargetSeq,
+            ["conversationID"] = conversationId,
+            ["isAdminRevoke"] = false,
+        };
+        var sessionType = OpenImMessages.SessionType(conversationId);
+        var data = NewNotification(marker.SenderId, OpenImMessages.PeerOf(conversationId, marker.SenderId) ?? string.Empty, sessionType, RevokeNotification, tips, marker.ServerTime);
+        data.ServerMsgID = marker.ServerMsgId;
+        if (sessionType == OpenImMessages.SessionGroup)
+        {
+            data.GroupID = conversationId[3..];
+            data.RecvID = string.Empty;
+        }
+
+        var push = new PushMessages();
+        Add(push.NotificationMsgs, NotificationConversationId(conversationId), data);
+        return push;
+    }
+
+    private PushMessages? EncodeReceipt(ReceiptChanged receipt)
+    {
+        if (!receipt.ConversationId.StartsWith("si_", StringComparison.Ordinal) || receipt.ReadSeq <= 0 || receipt.ReadSeq <= receipt.PreviousReadSeq)
+        {
+            return null;
+        }
+
+        var readSeq = receipt.ReadSeq;
+        var from = Math.Max(receipt.PreviousReadSeq + 1, readSeq - MaxReceiptSeqs + 1);
+        var seqs = new List<long>();
+        for (var s = from; s <= readSeq; s++)
+        {
+            seqs.Add(s);
+        }
+
+        var tips = new Dictionary<string, object>
+        {
+            ["markAsReadUserID"] = receipt.UserId,
+            ["conversationID"] = receipt.ConversationId,
+            ["seqs"] = seqs,
+            ["hasReadSeq"] = readSeq,
+        };
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var peer = OpenImMessages.PeerOf(receipt.ConversationId, receipt.UserId) ?? string.Empty;
+        var data = NewNotification(receipt.UserId, peer, OpenImMessages.SessionSingle, HasReadReceipt, tips, now);
+        var push = new PushMessages();
+        Add(push.NotificationMsgs, NotificationConversationId(receipt.ConversationId), data);
+        return push;
+    }
+
+    /// <summary>
+    /// The user's own settings of a conversation changed (pin, mute; from any of its sessions or over REST): OpenIM's
+    /// ConversationChangeNotification 1300, on which the SDK pulls <c>get_incremental_conversations</c> and raises
+    /// OnConversationChanged.
+    /// </summary>
+    private PushMessages EncodeSettings(SettingsChanged changed)
+    {
+        var tips = new Dictionary<string, object> { ["userID"] = changed.UserId, ["conversationIDList"] = new[] { changed.View.ConversationId } };
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var data = NewNotification(changed.UserId, changed.UserId, OpenImMessages.SessionSingle, ConversationChangeNotification, tips, now);
+        var push = new PushMessages();
+        Add(push.NotificationMsgs, "n_" + changed.UserId, data);
+        return push;
+    }
+
+    private PushMessages EncodeTyping(TypingChanged typing)
+    {
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var id = NewId();
+        var data = new MsgData
+        {
+            SendID = typing.UserId,
+            ClientMsgID = id,
+            ServerMsgID = id,
+            SenderPlatformID = PlatformOf(typing.UserId),
+            SessionType = OpenImMessages.SessionType(typing.ConversationId),
+            MsgFrom = OpenImMessages.MsgFromUser,
+            ContentType = OpenImMessages.Typing,
+            Content = OpenImMessages.Json(new Dictionary<string, string> { ["msgTips"] = typing.Typing ? "yes" : "no" }),
+            SendTime = now,
+            CreateTime = now,
+            Status = OpenImMessages.StatusSucceeded,
+        };
+        if (data.SessionType == OpenImMessages.SessionGroup)
+        {
+            data.GroupID = typing.ConversationId[3..];
+        }
+        else
+        {
+            data.RecvID = OpenImMessages.PeerOf(typing.ConversationId, typing.UserId) ?? string.Empty;
+        }
+
+        // As OpenIM sends typing: not stored, no unread count, no conversation update.
+        foreach (var option in NoStorageOptions)
+        {
+            data.Options[option] = false;
+        }
+
+        var push = new PushMessages();
+        Add(push.Msgs, typing.ConversationId, data);
+        return push;
+    }
+
+    private int PlatformOf(string userId)
+    {
+        foreach (var c in registry.ConnectionsOf(userId))
+        {
+            if (c.DeviceId.StartsWith("openim-", StringComparison.Ordinal)
+                && int.TryParse(c.DeviceId.AsSpan(7), NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+            {
+                return id;
+            }
+        }
+
+        return WebPlatform;
+    }
+
+    internal static void Add(Google.Protobuf.Collections.MapField<string, PullMsgs> map, string key, MsgData data)
+    {
+        if (!map.TryGetValue(key, out var list))
+        {
+            list = new PullMsgs();
+            map[key] = list;
+        }
+
+        list.Msgs.Add(data);
+    }
+
+    /// <summary>OpenIM keeps notifications in <c>n_{…}</c> conversations; the JS SDK only routes on the content type.</summary>
+    internal static string NotificationConversationId(string conversationId) =>
+        "n_" + (conversationId.Length > 3 ? conversationId[3..] : conversationId);
+
+    internal static void FillFromMessage(MsgData data, Message message)
+    {
+        data.Seq = (long)message.Seq;
+        if (data.SendTime == 0)
+        {
+            data.SendTime = message.ServerTime;
+        }
+
+        if (data.CreateTime == 0)
+        {
+            data.CreateTime = message.ServerTime;
+        }
+
+        if (string.IsNullOrEmpty(data.ServerMsgID))
+        {
+            data.ServerMsgID = message.ServerMsgId;
+        }
+
+        if (string.IsNullOrEmpty(data.ClientMsgID))
+        {
+            data.ClientMsgID = message.ClientMsgId.Length > 0 ? message.ClientMsgId : message.ServerMsgId;
+        }
+
+        if (data.Status == 0)
+        {
+            data.Status = OpenImMessages.StatusSucceeded;
+        }
+    }
+
+    internal static MsgData NewNotification(string sendId, string recvId, int sessionType, int contentType, object tips, long time)
+    {
+        var id = NewId();
+        return new MsgData
+        {
+            SendID = sendId,
+            RecvID = recvId,
+            ClientMsgID = id,
+            ServerMsgID = id,
+            SessionType = sessionType,
+            MsgFrom = OpenImMessages.MsgFromSystem,
+            ContentType = contentType,
+            Content = OpenImMessages.Json(new Dictionary<string, string> { ["detail"] = JsonSerializer.Serialize(tips) }),
+            SendTime = time,
+            CreateTime = time,
+            Status = OpenImMessages.StatusSucceeded,
+        };
+    }
+
+    internal static string NewId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+}

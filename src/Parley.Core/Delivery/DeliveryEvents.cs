@@ -1,0 +1,114 @@
+using Parley.Abstractions.Messaging;
+using Parley.Protocol.V1;
+
+namespace Parley.Core.Delivery;
+
+/// <summary>
+/// A domain event the core hands to live connections through <see cref="IDeliveryHub"/>. The core never builds a wire
+/// frame: each wire protocol of the gateway encodes an event at most once and caches the encoded form here, so a
+/// fan-out to many connections of one protocol writes the same bytes to each.
+/// </summary>
+public abstract class DeliveryEvent
+{
+    /// <summary>How many wire protocols may cache an encoding on one event (native v1, OpenIM, and room for one more).</summary>
+    public const int MaxProtocols = 4;
+
+    private static readonly object None = new();
+    private object?[]? _encoded;
+
+    /// <summary>
+    /// The encoding of this event for the protocol in <paramref name="slot"/>, computed by <paramref name="encode"/> the
+    /// first time it is asked for (null when the protocol has no frame for this event). Safe to call from several threads:
+    /// at worst two racing callers both encode and one result is kept.
+    /// </summary>
+    public T? GetOrEncode<T>(int slot, Func<DeliveryEvent, T?> encode)
+        where T : class
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(slot);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(slot, MaxProtocols);
+        var cache = Volatile.Read(ref _encoded) ?? Interlocked.CompareExchange(ref _encoded, new object?[MaxProtocols], null) ?? _encoded;
+        var cached = Volatile.Read(ref cache[slot]);
+        if (cached is null)
+        {
+            cached = (object?)encode(this) ?? None;
+            cached = Interlocked.CompareExchange(ref cache[slot], cached, null) ?? cached;
+        }
+
+        return ReferenceEquals(cached, None) ? null : (T)cached;
+    }
+}
+
+/// <summary>
+/// A message (text, custom, group notice or revoke marker) was committed with its seq. <see cref="Message"/> is the stored
+/// record; its content bytes are those the store holds, never re-parsed by the core.
+/// </summary>
+public class MessageCommitted(StoredMessage message) : DeliveryEvent
+{
+    public StoredMessage Message { get; } = message;
+}
+
+/// <summary>
+/// A revoke marker was committed: its own seq in the conversation, and the message it revokes (tombstoned in the same
+/// commit). Carries the target's client message id so protocols that name messages by it need no lookup.
+/// </summary>
+public sealed class MessageRevoked(StoredMessage marker, long targetSeq, string targetClientMsgId, string revokedBy) : MessageCommitted(marker)
+{
+    public long TargetSeq { get; } = targetSeq;
+
+    public string TargetClientMsgId { get; } = targetClientMsgId;
+
+    public string RevokedBy { get; } = revokedBy;
+}
+
+/// <summary>A member's read cursor of a conversation moved forward from <see cref="PreviousReadSeq"/> to <see cref="ReadSeq"/>.</summary>
+public sealed class ReceiptChanged(string conversationId, string userId, long readSeq, long previousReadSeq, long version) : DeliveryEvent
+{
+    public string ConversationId { get; } = conversationId;
+
+    public string UserId { get; } = userId;
+
+    public long ReadSeq { get; } = readSeq;
+
+    public long PreviousReadSeq { get; } = previousReadSeq;
+
+    public long Version { get; } = version;
+}
+
+/// <summary>A member started or stopped typing (not stored, not versioned).</summary>
+public sealed class TypingChanged(string conversationId, string userId, bool typing) : DeliveryEvent
+{
+    public string ConversationId { get; } = conversationId;
+
+    public string UserId { get; } = userId;
+
+    public bool Typing { get; } = typing;
+}
+
+/// <summary>A user's own settings of a conversation (pin, mute, mentions only) changed; addressed to that user only.</summary>
+public sealed class SettingsChanged(string userId, ConversationView view, long version) : DeliveryEvent
+{
+    public string UserId { get; } = userId;
+
+    /// <summary>The conversation as the user sees it after the change (a snapshot taken in the grain turn).</summary>
+    public ConversationView View { get; } = view;
+
+    public long Version { get; } = version;
+}
+
+/// <summary>The user's relations (friends, requests, blocks) changed; clients pull the delta from <see cref="Version"/>.</summary>
+public sealed class RelationsChanged(long version) : DeliveryEvent
+{
+    public long Version { get; } = version;
+}
+
+/// <summary>The organisation directory changed; clients pull the delta from <see cref="Version"/>.</summary>
+public sealed class DirectoryChanged(long version) : DeliveryEvent
+{
+    public long Version { get; } = version;
+}
+
+/// <summary>A session is ended by the server (displaced by another login, forced logout, token revoked or expired).</summary>
+public sealed class SessionKicked(KickReason reason) : DeliveryEvent
+{
+    public KickReason Reason { get; } = reason;
+}

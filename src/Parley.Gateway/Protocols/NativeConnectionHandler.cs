@@ -1,0 +1,132 @@
+using Parley.Abstractions.Messaging;
+using Parley.Core.Internal;
+using Parley.Gateway.Connections;
+using Parley.Gateway.Requests;
+using Parley.Protocol;
+using Parley.Protocol.V1;
+using ErrorCode = Parley.Protocol.V1.ErrorCode;
+
+namespace Parley.Gateway.Protocols;
+
+/// <summary>
+/// Native protocol v1 on one connection: HelloOk and the connect-time sync on open, binary protobuf
+/// <see cref="ClientFrame"/>s decoded and handed to the <see cref="RequestHandler"/>.
+/// </summary>
+internal sealed class NativeConnectionHandler(
+    ClientConnection connection,
+    uint helloRequestId,
+    ulong resumeCursor,
+    RequestHandler handler,
+    IMessageStore store,
+    GatewayOptions options,
+    TimeProvider time) : IConnectionHandler<ClientFrame>
+{
+    private static readonly WireFrame RequestIdRequired = NativeProtocol.Binary(RequestHandler.Error(ErrorCode.BadRequest, "request_id is required."));
+    private static readonly WireFrame Undecodable = NativeProtocol.Binary(RequestHandler.Error(ErrorCode.BadFrame, "The frame could not be decoded."));
+    private static readonly WireFrame TooManyMalformedFrame = NativeProtocol.Binary(RequestHandler.Error(ErrorCode.BadFrame, "Too many malformed frames."));
+
+    public int MaxFrameBytes => options.MaxFrameBytes;
+
+    public async Task<long> OpenAsync()
+    {
+        await connection.WriteAsync(new ServerFrame
+        {
+            RequestId = helloRequestId,
+            HelloOk = new HelloOk
+            {
+                UserId = connection.UserId,
+                SessionId = connection.Id,
+                ServerTime = time.GetUtcNow().ToUnixTimeMilliseconds(),
+                HeartbeatIntervalMs = (uint)options.HeartbeatInterval.TotalMilliseconds,
+                IdleTimeoutMs = (uint)options.IdleTimeout.TotalMilliseconds,
+                MaxFrameBytes = (uint)options.MaxFrameBytes,
+            },
+        }).ConfigureAwait(false);
+        return await SyncAsync((long)Math.Min(resumeCursor, long.MaxValue)).ConfigureAwait(false);
+    }
+
+    public Decoded<ClientFrame> Decode(ReadOnlySpan<byte> frame, bool text)
+    {
+        if (text || !FrameCodec.TryDecodeClient(frame, out var request) || request.BodyCase == ClientFrame.BodyOneofCase.None)
+        {
+            return Decoded<ClientFrame>.Malformed(Undecodable, "malformed");
+        }
+
+        if (request.BodyCase == ClientFrame.BodyOneofCase.Typing)
+        {
+            return Decoded<ClientFrame>.Typing(request);
+        }
+
+        return request.RequestId == 0 ? Decoded<ClientFrame>.Answer(RequestIdRequired) : Decoded<ClientFrame>.Dispatch(request);
+    }
+
+    public async Task<RequestOutcome> HandleAsync(ClientFrame request)
+    {
+        var result = await handler.HandleAsync(connection, request).ConfigureAwait(false);
+        if (request.RequestId != 0)
+        {
+            await connection.WriteAsync(result).ConfigureAwait(false);
+        }
+
+        return RequestOutcome.Continue;
+    }
+
+    public async Task RateLimitedAsync(ClientFrame request)
+    {
+        if (request.RequestId != 0)
+        {
+            await connection.WriteAsync(RequestHandler.Error(ErrorCode.RateLimited, "Too many typing events.", request.RequestId)).ConfigureAwait(false);
+        }
+    }
+
+    public async Task FailedAsync(ClientFrame request)
+    {
+        if (request.RequestId != 0)
+        {
+            await connection.WriteAsync(RequestHandler.Error(ErrorCode.Internal, "Internal error; retry.", request.RequestId)).ConfigureAwait(false);
+        }
+    }
+
+    public WireFrame? TooManyMalformed(string? error) => TooManyMalformedFrame;
+
+    public string Describe(ClientFrame request) => request.BodyCase.ToString();
+
+    // Sends what changed since the cursor; returns the version the sync is consistent with.
+    private async Task<long> SyncAsync(long cursor)
+    {
+        var snapshot = await store.GetChangesAsync(connection.UserId, cursor, options.SyncMessagesPerConversation).ConfigureAwait(false);
+        var batch = new SyncBatch();
+        var size = 0;
+        ulong messages = 0;
+        foreach (var change in snapshot.Changes)
+        {
+            var item = new ConversationSync { Conversation = ProtoMapper.ToProto(change.Conversation), Truncated = change.Truncated };
+            foreach (var m in change.Messages)
+            {
+                item.Messages.Add(ProtoMapper.ToProto(m));
+            }
+
+            messages += (ulong)change.Messages.Count;
+            batch.Conversations.Add(item);
+            size += item.CalculateSize();
+            if (size >= options.SyncBatchBytes)
+            {
+                await connection.WriteAsync(new ServerFrame { SyncBatch = batch }).ConfigureAwait(false);
+                batch = new SyncBatch();
+                size = 0;
+            }
+        }
+
+        if (batch.Conversations.Count > 0)
+        {
+            await connection.WriteAsync(new ServerFrame { SyncBatch = batch }).ConfigureAwait(false);
+        }
+
+        var version = Math.Max(snapshot.Version, 0);
+        await connection.WriteAsync(new ServerFrame
+        {
+            SyncComplete = new SyncComplete { Cursor = (ulong)version, Conversations = (uint)snapshot.Changes.Count, Messages = messages },
+        }).ConfigureAwait(false);
+        return version;
+    }
+}

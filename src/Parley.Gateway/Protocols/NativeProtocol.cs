@@ -1,0 +1,92 @@
+using Google.Protobuf;
+using Parley.Abstractions.Messaging;
+using Parley.Core.Delivery;
+using Parley.Core.Internal;
+using Parley.Gateway.Connections;
+using Parley.Protocol.V1;
+
+namespace Parley.Gateway.Protocols;
+
+/// <summary>
+/// Parley's native protocol v1: binary protobuf <c>ServerFrame</c>s. A committed message's content goes out as the bytes
+/// the store holds, spliced into the frame without parsing them.
+/// </summary>
+internal sealed class NativeProtocol : IWireProtocol
+{
+    public const int ProtocolSlot = 0;
+
+    public static readonly NativeProtocol Instance = new();
+
+    public string Name => "native";
+
+    public int Slot => ProtocolSlot;
+
+    public bool Accepts(DeliveryEvent @event, ClientConnection recipient) => true;
+
+    public EncodedEvent Encode(DeliveryEvent @event) => @event switch
+    {
+        MessageCommitted m => EncodedEvent.Of(Binary(EncodeMessage(m.Message))),
+        ReceiptChanged r => Of(new ServerFrame
+        {
+            Receipt = new ReceiptEvent { ConversationId = r.ConversationId, UserId = r.UserId, ReadSeq = (ulong)r.ReadSeq, Version = (ulong)r.Version },
+        }),
+        TypingChanged t => Of(new ServerFrame { Typing = new TypingEvent { ConversationId = t.ConversationId, UserId = t.UserId, Typing = t.Typing } }),
+        SettingsChanged s => Of(new ServerFrame
+        {
+            ConversationUpdated = new ConversationUpdatedEvent { Conversation = ProtoMapper.ToProto(s.View), Version = (ulong)s.Version },
+        }),
+        RelationsChanged r => Of(new ServerFrame { RelationsChanged = new RelationsChangedEvent { Version = (ulong)r.Version } }),
+        DirectoryChanged d => Of(new ServerFrame { DirectoryChanged = new DirectoryChangedEvent { Version = (ulong)d.Version } }),
+        SessionKicked k => Of(new ServerFrame { Kick = new KickEvent { Reason = k.Reason } }),
+        _ => EncodedEvent.None,
+    };
+
+    /// <summary>A native frame as a binary WebSocket message.</summary>
+    public static WireFrame Binary(IMessage frame) => new(frame.ToByteArray(), Text: false);
+
+    private static WireFrame Binary(byte[] bytes) => new(bytes, Text: false);
+
+    private static EncodedEvent Of(ServerFrame frame) => EncodedEvent.Of(Binary(frame));
+
+    /// <summary>
+    /// <c>ServerFrame{message}</c> with the stored content bytes copied verbatim into field 7: an embedded message and a
+    /// bytes field share one wire encoding, so the content is never parsed on its way from the store to the socket. The
+    /// fields are written in field order, so the bytes equal what <c>ToByteArray</c> of the parsed message would give.
+    /// </summary>
+    internal static byte[] EncodeMessage(StoredMessage m)
+    {
+        var head = new Message
+        {
+            ConversationId = m.ConversationId,
+            Seq = (ulong)m.Seq,
+            ServerMsgId = m.ServerMsgId,
+            ClientMsgId = m.ClientMsgId,
+            SenderId = m.SenderId,
+            ServerTime = m.ServerTime,
+        };
+        var tail = new Message { Revoked = m.Revoked, Version = (ulong)m.Version };
+        var content = !m.Revoked && m.Content.Length > 0 ? UnsafeByteOperations.UnsafeWrap(m.Content) : null;
+        var inner = head.CalculateSize() + tail.CalculateSize();
+        if (content is not null)
+        {
+            inner += CodedOutputStream.ComputeTagSize(Message.ContentFieldNumber) + CodedOutputStream.ComputeBytesSize(content);
+        }
+
+        var total = CodedOutputStream.ComputeTagSize(ServerFrame.MessageFieldNumber) + CodedOutputStream.ComputeLengthSize(inner) + inner;
+        var bytes = new byte[total];
+        var output = new CodedOutputStream(bytes);
+        output.WriteTag(ServerFrame.MessageFieldNumber, WireFormat.WireType.LengthDelimited);
+        output.WriteLength(inner);
+        head.WriteTo(output);
+        if (content is not null)
+        {
+            output.WriteTag(Message.ContentFieldNumber, WireFormat.WireType.LengthDelimited);
+            output.WriteBytes(content);
+        }
+
+        tail.WriteTo(output);
+        output.Flush();
+        output.CheckNoSpaceLeft();
+        return bytes;
+    }
+}
