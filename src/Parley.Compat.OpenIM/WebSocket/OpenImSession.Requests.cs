@@ -110,7 +110,12 @@ internal sealed partial class OpenImSession
                     await ReplyAsync(request, OnlineStatus(SubUserOnlineStatus.Parser.ParseFrom(request.Data))).ConfigureAwait(false);
                     return RequestOutcome.Continue;
                 case OpenImReq.Logout:
-                    await ReplyAsync(request, null).ConfigureAwait(false);
+                    // The answer is the connection's last frame: the SDK clears its state on it, and a push after it
+                    // (a message, a notification) would reach a cleared SDK (its get_conversations then fails).
+                    Connection.Close(
+                        (int)System.Net.WebSockets.WebSocketCloseStatus.NormalClosure,
+                        "logout",
+                        new WireFrame(OpenImEnvelope.Response(request.ReqIdentifier, request.MsgIncr, request.OperationId, 0, string.Empty, null), Text: false));
                     return RequestOutcome.Close;
                 default:
                     await ErrorAsync(request, OpenImErrors.Args, "unsupported reqIdentifier").ConfigureAwait(false);

@@ -8,7 +8,8 @@ namespace Parley.Core.Internal;
 /// <summary>Maps stored records to protocol frames.</summary>
 public static class ProtoMapper
 {
-    public static Message ToProto(StoredMessage m)
+    /// <summary>The message as a protocol record; <paramref name="withContent"/> false leaves the content out (not parsed).</summary>
+    public static Message ToProto(StoredMessage m, bool withContent = true)
     {
         var message = new Message
         {
@@ -21,7 +22,7 @@ public static class ProtoMapper
             Revoked = m.Revoked,
             Version = (ulong)m.Version,
         };
-        if (!m.Revoked && m.Content.Length > 0)
+        if (withContent && !m.Revoked && m.Content.Length > 0)
         {
             message.Content = Content.Parser.ParseFrom(m.Content);
         }

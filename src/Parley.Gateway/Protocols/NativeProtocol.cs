@@ -49,24 +49,15 @@ internal sealed class NativeProtocol : IWireProtocol
     private static EncodedEvent Of(ServerFrame frame) => EncodedEvent.Of(Binary(frame));
 
     /// <summary>
-    /// <c>ServerFrame{message}</c> with the stored content bytes copied verbatim into field 7: an embedded message and a
-    /// bytes field share one wire encoding, so the content is never parsed on its way from the store to the socket. The
-    /// fields are written in field order, so the bytes equal what <c>ToByteArray</c> of the parsed message would give.
+    /// <c>ServerFrame{message}</c> with the stored content bytes copied verbatim into field 7 after the other fields: an
+    /// embedded message and a bytes field share one wire encoding and a parser accepts fields in any order, so the content
+    /// is never parsed on its way from the store to the socket.
     /// </summary>
     internal static byte[] EncodeMessage(StoredMessage m)
     {
-        var head = new Message
-        {
-            ConversationId = m.ConversationId,
-            Seq = (ulong)m.Seq,
-            ServerMsgId = m.ServerMsgId,
-            ClientMsgId = m.ClientMsgId,
-            SenderId = m.SenderId,
-            ServerTime = m.ServerTime,
-        };
-        var tail = new Message { Revoked = m.Revoked, Version = (ulong)m.Version };
+        var head = ProtoMapper.ToProto(m, withContent: false);
         var content = !m.Revoked && m.Content.Length > 0 ? UnsafeByteOperations.UnsafeWrap(m.Content) : null;
-        var inner = head.CalculateSize() + tail.CalculateSize();
+        var inner = head.CalculateSize();
         if (content is not null)
         {
             inner += CodedOutputStream.ComputeTagSize(Message.ContentFieldNumber) + CodedOutputStream.ComputeBytesSize(content);
@@ -84,7 +75,6 @@ internal sealed class NativeProtocol : IWireProtocol
             output.WriteBytes(content);
         }
 
-        tail.WriteTo(output);
         output.Flush();
         output.CheckNoSpaceLeft();
         return bytes;
