@@ -574,4 +574,37 @@ public sealed class OpenImWebSocketTests(ServerFixture fixture) : IClassFixture<
         Assert.Equal(0, (await client.RequestAsync(2003, null)).ErrCode);
         await Wait.UntilAsync(() => client.Closed, "logout closed the connection");
     }
+
+    [Fact]
+    public async Task Logout_TheAnswerIsTheLastFrame_WhileMessagesKeepArriving()
+    {
+        var user = OpenImUsers.NewId("lo");
+        var sender = OpenImUsers.NewId("los");
+        await OpenImUsers.RegisterAsync(Server, user, sender);
+        await using var s = await OpenImWsClient.LoginAsync(Server, sender, await OpenImUsers.TokenAsync(Server, sender, 2), 2);
+        await using var client = await OpenImWsClient.LoginAsync(Server, user, await OpenImUsers.TokenAsync(Server, user));
+
+        // Messages keep coming while the user logs out: none may be pushed after the logout answer (SDK 0.0.14 has
+        // cleared its state by then and fails on a push).
+        using var stop = new CancellationTokenSource();
+        var sending = Task.Run(async () =>
+        {
+            var i = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                await s.RequestAsync(1003, OpenImUsers.Text(sender, user, $"m{i++}"));
+            }
+        });
+        await Wait.UntilAsync(() => client.Pushed().Count >= 5, "messages are being pushed");
+        var answer = await client.RequestAsync(2003, null);
+        Assert.Equal(0, answer.ErrCode);
+        await Wait.UntilAsync(() => client.Closed, "logout closed the connection");
+        await stop.CancelAsync();
+        await sending;
+
+        var frames = client.Frames.ToList();
+        var logout = frames.FindIndex(f => f.ReqIdentifier == 2003);
+        Assert.True(logout >= 0, "the logout answer arrived");
+        Assert.DoesNotContain(frames.Skip(logout + 1), f => f.ReqIdentifier == 2001);
+    }
 }
