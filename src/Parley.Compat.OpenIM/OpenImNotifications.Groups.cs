@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Parley.Abstractions.Messaging;
 using Parley.Compat.OpenIM.Rest;
 using Parley.Compat.OpenIM.Wire;
 using Parley.Protocol.V1;
@@ -34,7 +35,7 @@ internal static partial class OpenImNotifications
     public const int GroupInfoSetAnnouncement = 1519;
     public const int GroupInfoSetName = 1520;
 
-    private static partial MsgData? FromGroupContentCore(Message message)
+    private static partial MsgData? FromGroupContentCore(Message message, GroupRecord? group)
     {
         var content = message.Content;
         if (message.Revoked || content is null)
@@ -289,6 +290,11 @@ internal static partial class OpenImNotifications
                 return null;
         }
 
+        if (group is not null && tips.TryGetValue("group", out var partial) && partial is Dictionary<string, object?> changed)
+        {
+            tips["group"] = FullGroup(group, changed);
+        }
+
         var detail = JsonSerializer.Serialize(tips);
         return new MsgData
         {
@@ -305,6 +311,23 @@ internal static partial class OpenImNotifications
             CreateTime = time,
             Status = OpenImMessages.StatusSucceeded,
         };
+    }
+
+    /// <summary>The whole group as OpenIM's GroupInfo, with the fields the content names on top (they describe the same change).</summary>
+    private static Dictionary<string, object?> FullGroup(GroupRecord group, Dictionary<string, object?> changed)
+    {
+        var full = new Dictionary<string, object?>(StringComparer.Ordinal);
+        foreach (var property in JsonSerializer.SerializeToElement(GroupJson.Info(group)).EnumerateObject())
+        {
+            full[property.Name] = property.Value.Clone();
+        }
+
+        foreach (var (key, value) in changed)
+        {
+            full[key] = value;
+        }
+
+        return full;
     }
 
     private static string Or(string preferred, string fallback) => preferred.Length > 0 ? preferred : fallback;

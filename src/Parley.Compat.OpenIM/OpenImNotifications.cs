@@ -15,7 +15,12 @@ internal static partial class OpenImNotifications
     /// The OpenIM notification for a group system message (Content cases group_created and 10–17), or null when OpenIM
     /// has no counterpart (the message is then not shown to OpenIM clients).
     /// </summary>
-    public static MsgData? FromGroupContent(Message message) => FromGroupContentCore(message);
+    /// <remarks>
+    /// With <paramref name="group"/> (the group after the change) the notification's <c>group</c> is the whole group, as
+    /// OpenIM sends it: SDK 0.0.14 replaces its cached group with that object, so a partial one would lose the owner,
+    /// member count and status until the next login.
+    /// </remarks>
+    public static MsgData? FromGroupContent(Message message, Parley.Abstractions.Messaging.GroupRecord? group = null) => FromGroupContentCore(message, group);
 
-    private static partial MsgData? FromGroupContentCore(Message message);
+    private static partial MsgData? FromGroupContentCore(Message message, Parley.Abstractions.Messaging.GroupRecord? group);
 }

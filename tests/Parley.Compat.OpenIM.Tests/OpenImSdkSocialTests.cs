@@ -262,6 +262,35 @@ public sealed class OpenImSdkSocialTests(ServerFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Sdk_GroupNotifications_KeepTheWholeGroupInEveryMembersCache()
+    {
+        // SDK 0.0.14 replaces its cached group with the notification's group: a partial one (only the changed field)
+        // leaves every member with a group that has no owner, member count or status until the next login.
+        var ids = await UsersAsync("fa", "fb", "fc");
+        var (alice, bob, carol) = (ids[0], ids[1], ids[2]);
+        await using var a = await SdkAsync(alice);
+        await using var b = await SdkAsync(bob);
+        await using var c = await SdkAsync(carol);
+        var groupId = await CreateGroupAsync(a, "Whole", 2, bob, carol);
+        await Event(b, "OnJoinedGroupAdded", d => IsGroup(d, groupId), "raised for the new group");
+
+        await Call(a, "setGroupInfo", new { groupID = groupId, groupName = "Whole 2" });
+        await Event(b, "OnGroupInfoChanged", d => IsGroup(d, groupId) && Str(d, "groupName") == "Whole 2", "raised after the rename");
+        var renamed = (await Call(b, "getSpecifiedGroupsInfo", new[] { groupId })).EnumerateArray().Single();
+        Assert.Equal("Whole 2", Str(renamed, "groupName"));
+        Assert.Equal(alice, Str(renamed, "ownerUserID"));
+        Assert.Equal(3, Int(renamed, "memberCount"));
+        Assert.Equal(0, Int(renamed, "status"));
+
+        await Call(a, "changeGroupMute", new { groupID = groupId, isMute = true });
+        await Event(b, "OnGroupInfoChanged", d => IsGroup(d, groupId) && Int(d, "status") == 3, "raised after mute-all");
+        var muted = (await Call(b, "getSpecifiedGroupsInfo", new[] { groupId })).EnumerateArray().Single();
+        Assert.Equal("Whole 2", Str(muted, "groupName"));
+        Assert.Equal(alice, Str(muted, "ownerUserID"));
+        Assert.Equal(3, Int(muted, "memberCount"));
+    }
+
+    [Fact]
     public async Task Sdk_JoinGroupNeedingApproval_OwnerAcceptsAndTheApplicantJoins()
     {
         var ids = await UsersAsync("ja", "jb", "jd");

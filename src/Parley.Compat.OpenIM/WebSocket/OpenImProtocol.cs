@@ -45,7 +45,7 @@ internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles
     public EncodedEvent Encode(DeliveryEvent @event) => @event switch
     {
         MessageRevoked r => Of(EncodeRevoke(r)),
-        MessageCommitted m => Of(EncodeMessage(m.Message)),
+        MessageCommitted m => Of(EncodeMessage(m.Message, m.Group)),
         ReceiptChanged r => Of(EncodeReceipt(r)),
         TypingChanged t => Of(EncodeTyping(t)),
         SettingsChanged s => Of(EncodeSettings(s)),
@@ -64,7 +64,7 @@ internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles
 
     private static WireFrame Frame(byte[] bytes) => new(bytes, Text: false);
 
-    private PushMessages? EncodeMessage(StoredMessage stored)
+    private PushMessages? EncodeMessage(StoredMessage stored, GroupRecord? group)
     {
         var message = ProtoMapper.ToProto(stored);
         var push = new PushMessages();
@@ -76,7 +76,7 @@ internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles
                 Add(push.Msgs, message.ConversationId, data);
                 break;
             default:
-                var notification = OpenImNotifications.FromGroupContent(message);
+                var notification = OpenImNotifications.FromGroupContent(message, group);
                 if (notification is null)
                 {
                     return null;

@@ -42,16 +42,22 @@ public abstract class DeliveryEvent
 /// A message (text, custom, group notice or revoke marker) was committed with its seq. <see cref="Message"/> is the stored
 /// record; its content bytes are those the store holds, never re-parsed by the core.
 /// </summary>
-public class MessageCommitted(StoredMessage message) : DeliveryEvent
+public class MessageCommitted(StoredMessage message, GroupRecord? group = null) : DeliveryEvent
 {
     public StoredMessage Message { get; } = message;
+
+    /// <summary>
+    /// For a group conversation: the group as it is after this commit (a snapshot taken in the grain turn), so protocols
+    /// whose notices carry the whole group (OpenIM) need no read.
+    /// </summary>
+    public GroupRecord? Group { get; } = group;
 }
 
 /// <summary>
 /// A revoke marker was committed: its own seq in the conversation, and the message it revokes (tombstoned in the same
 /// commit). Carries the target's client message id so protocols that name messages by it need no lookup.
 /// </summary>
-public sealed class MessageRevoked(StoredMessage marker, long targetSeq, string targetClientMsgId, string revokedBy) : MessageCommitted(marker)
+public sealed class MessageRevoked(StoredMessage marker, long targetSeq, string targetClientMsgId, string revokedBy) : MessageCommitted(marker, null)
 {
     public long TargetSeq { get; } = targetSeq;
 

@@ -492,7 +492,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                 content,
                 false,
                 0);
-            work = new MessageWork(this, message, creation, revokes, effect?.Recipients ?? _memberIds, originConnectionId) { Extra = effect?.Extra, RevokedClientMsgId = revokedClientMsgId ?? string.Empty };
+            work = new MessageWork(this, message, creation, revokes, effect?.Recipients ?? _memberIds, originConnectionId) { Extra = effect?.Extra, RevokedClientMsgId = revokedClientMsgId ?? string.Empty, Group = _group };
             completion = new TaskCompletionSource<SendResult>(TaskCreationOptions.RunContinuationsAsynchronously);
             if (_dedup.Count >= DedupCacheLimit)
             {
@@ -699,6 +699,9 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         /// <summary>For a revoke marker: the client message id of the message it revokes.</summary>
         public string RevokedClientMsgId { get; init; } = string.Empty;
 
+        /// <summary>The group after this message's mutation, taken in the grain turn (immutable record).</summary>
+        public GroupRecord? Group { get; init; }
+
         public StoredMessage Message { get; } = message;
 
         public string ConversationId => Message.ConversationId;
@@ -731,7 +734,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             grain._tail.Append(_final);
             MessageCommitted committed = revokes is { } target
                 ? new MessageRevoked(_final, target, RevokedClientMsgId, _final.SenderId)
-                : new MessageCommitted(_final);
+                : new MessageCommitted(_final, Group);
             grain._hub.Publish(recipients, committed, version, origin);
             grain._committedObserver?.OnMessageCommitted(_final, recipients, grain._record!.Kind, grain._group?.Name ?? string.Empty);
         }
