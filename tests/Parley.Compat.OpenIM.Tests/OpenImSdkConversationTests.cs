@@ -258,6 +258,48 @@ public sealed class OpenImSdkConversationTests(ServerFixture fixture) : IClassFi
     }
 
     [Fact]
+    public async Task SdkConv_Revoke_TheNewestMessagesStayInHistoryAfterwards()
+    {
+        // The revoke marker takes a seq on the native side; SDK 0.0.14 counts its max seq up by one per pushed message, so
+        // a seq it is never pushed left it one behind and history then omitted the newest message for both peers.
+        var alice = OpenImUsers.NewId("xa");
+        var bob = OpenImUsers.NewId("xb");
+        await OpenImUsers.RegisterAsync(Server, alice, bob);
+        var conversation = OpenImUsers.Direct(alice, bob);
+        await using var a = await SdkAsync(alice);
+        await using var b = await SdkAsync(bob);
+
+        for (var i = 1; i <= 3; i++)
+        {
+            await a.OkAsync("sendText", new { recvID = bob, text = $"x{i}" });
+            await WaitForTextAsync(b, $"x{i}");
+        }
+
+        var sent = await a.OkAsync("sendText", new { recvID = bob, text = "gone" });
+        await WaitForTextAsync(b, "gone");
+        var clientMsgId = sent.GetProperty("clientMsgID").GetString();
+        await a.OkAsync("call", new { method = "revokeMessage", @params = new { conversationID = conversation, clientMsgID = clientMsgId } });
+        await b.WaitAsync(
+            r => r.GetProperty("kind").GetString() == "event" && r.GetProperty("event").GetString() == "OnNewRecvMessageRevoked",
+            "bob's SDK raised OnNewRecvMessageRevoked");
+
+        await a.OkAsync("sendText", new { recvID = bob, text = "after a" });
+        await WaitForTextAsync(b, "after a");
+        await b.OkAsync("sendText", new { recvID = alice, text = "after b" });
+        await WaitForTextAsync(a, "after b");
+
+        foreach (var sdk in new[] { a, b })
+        {
+            var history = await sdk.OkAsync("history", new { conversationID = conversation, count = 20 });
+            var texts = history.GetProperty("messageList").EnumerateArray()
+                .Select(m => m.TryGetProperty("text", out var t) ? t.GetString() : null)
+                .Where(t => t is not null)
+                .ToList();
+            Assert.Equal(["after a", "after b", "x1", "x2", "x3"], texts.Order(StringComparer.Ordinal));
+        }
+    }
+
+    [Fact]
     public async Task SdkConv_Revoke_BothWaysWithANativePeer_AndForAMessageTheSessionNeverSawLive()
     {
         var alice = OpenImUsers.NewId("wa");

@@ -79,7 +79,9 @@ internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles
                 var notification = OpenImNotifications.FromGroupContent(message, group);
                 if (notification is null)
                 {
-                    return null;
+                    // No OpenIM counterpart, but the seq is taken: the SDK must still count it.
+                    Add(push.Msgs, message.ConversationId, SeqFiller(stored));
+                    return push;
                 }
 
                 FillFromMessage(notification, message);
@@ -116,7 +118,49 @@ internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles
 
         var push = new PushMessages();
         Add(push.NotificationMsgs, NotificationConversationId(conversationId), data);
+        Add(push.Msgs, conversationId, SeqFiller(marker));
         return push;
+    }
+
+    /// <summary>
+    /// A seq the native side consumed without an OpenIM message (a revoke marker, a group notice OpenIM does not show).
+    /// SDK 0.0.14 raises its cached max seq by one per message pushed in <c>msgs</c> (not to the message's seq), so a seq
+    /// that is never pushed leaves it one behind and <c>getAdvancedHistoryMessageList</c> then omits the newest message.
+    /// This pushes the seq as a message that stores, counts and shows nothing (every option false, like typing): the SDK
+    /// only advances its max seq; in pulls the same seq reads as a deleted placeholder.
+    /// </summary>
+    internal static MsgData SeqFiller(StoredMessage stored)
+    {
+        var sessionType = OpenImMessages.SessionType(stored.ConversationId);
+        var data = new MsgData
+        {
+            SendID = stored.SenderId,
+            ClientMsgID = stored.ClientMsgId.Length > 0 ? stored.ClientMsgId : stored.ServerMsgId,
+            ServerMsgID = stored.ServerMsgId,
+            SessionType = sessionType,
+            MsgFrom = OpenImMessages.MsgFromSystem,
+            ContentType = RevokeNotification,
+            Content = OpenImMessages.Json(new Dictionary<string, string> { ["detail"] = "{}" }),
+            Seq = stored.Seq,
+            SendTime = stored.ServerTime,
+            CreateTime = stored.ServerTime,
+            Status = OpenImMessages.StatusSucceeded,
+        };
+        if (sessionType == OpenImMessages.SessionGroup)
+        {
+            data.GroupID = stored.ConversationId[3..];
+        }
+        else
+        {
+            data.RecvID = OpenImMessages.PeerOf(stored.ConversationId, stored.SenderId) ?? string.Empty;
+        }
+
+        foreach (var option in NoStorageOptions)
+        {
+            data.Options[option] = false;
+        }
+
+        return data;
     }
 
     private PushMessages? EncodeReceipt(ReceiptChanged receipt)
