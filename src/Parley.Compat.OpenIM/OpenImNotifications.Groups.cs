@@ -35,7 +35,7 @@ internal static partial class OpenImNotifications
     public const int GroupInfoSetAnnouncement = 1519;
     public const int GroupInfoSetName = 1520;
 
-    private static partial MsgData? FromGroupContentCore(Message message, GroupRecord? group)
+    private static partial MsgData? FromGroupContentCore(Message message, GroupRecord? snapshot)
     {
         var content = message.Content;
         if (message.Revoked || content is null)
@@ -290,9 +290,9 @@ internal static partial class OpenImNotifications
                 return null;
         }
 
-        if (group is not null && tips.TryGetValue("group", out var partial) && partial is Dictionary<string, object?> changed)
+        if (snapshot is not null && tips.TryGetValue("group", out var partial) && partial is Dictionary<string, object?> changedFields)
         {
-            tips["group"] = FullGroup(group, changed);
+            tips["group"] = FullGroup(snapshot, changedFields);
         }
 
         var detail = JsonSerializer.Serialize(tips);

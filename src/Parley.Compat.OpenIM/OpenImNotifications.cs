@@ -22,5 +22,5 @@ internal static partial class OpenImNotifications
     /// </remarks>
     public static MsgData? FromGroupContent(Message message, Parley.Abstractions.Messaging.GroupRecord? group = null) => FromGroupContentCore(message, group);
 
-    private static partial MsgData? FromGroupContentCore(Message message, Parley.Abstractions.Messaging.GroupRecord? group);
+    private static partial MsgData? FromGroupContentCore(Message message, Parley.Abstractions.Messaging.GroupRecord? snapshot);
 }
