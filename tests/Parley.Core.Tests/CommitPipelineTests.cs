@@ -1,0 +1,130 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Parley.Abstractions.Messaging;
+using Parley.Core.Commit;
+using Parley.Core.Telemetry;
+
+namespace Parley.Core.Tests;
+
+/// <summary>The group commit pipeline on a faulting store: the "no gaps after a failure" rule, epochs, ordering.</summary>
+public sealed class CommitPipelineTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+    private readonly FaultingMessageStore _store = new();
+    private readonly ConcurrentQueue<(string Conversation, long Seq, long Version)> _dispatched = new();
+    private readonly CommitPipeline _pipeline;
+
+    public CommitPipelineTests()
+    {
+        _pipeline = new CommitPipeline(_store, new ParleyMetrics(new TestMeterFactory()), Options.Create(new MessagingOptions()), NullLogger<CommitPipeline>.Instance);
+    }
+
+    public Task InitializeAsync() => _pipeline.StartAsync(CancellationToken.None);
+
+    public async Task DisposeAsync() => await _pipeline.DisposeAsync();
+
+    [Fact]
+    public async Task CommitPipeline_FailedItemInBatch_IsolatesItAndNeverCommitsALaterSeqOfItsEpoch()
+    {
+        var epochA = Guid.NewGuid();
+        var epochB = Guid.NewGuid();
+        _store.FailsOn = m => m.ConversationId == "a" && m.Seq == 2;
+
+        // Hold the writer on a first commit so the next four queue up and are written as one batch.
+        var hold = _store.HoldNextCommit(out var entered);
+        var warmUp = Submit("w", Guid.NewGuid(), 1);
+        await entered.WaitAsync(Timeout);
+        var a1 = Submit("a", epochA, 1);
+        var a2 = Submit("a", epochA, 2);
+        var a3 = Submit("a", epochA, 3);
+        var b1 = Submit("b", epochB, 1);
+        hold.SetResult();
+
+        await warmUp.WaitAsync(Timeout);
+        await a1.WaitAsync(Timeout);
+        await b1.WaitAsync(Timeout);
+        await Assert.ThrowsAsync<CommitFailedException>(() => a2.WaitAsync(Timeout));
+        await Assert.ThrowsAsync<CommitFailedException>(() => a3.WaitAsync(Timeout));
+
+        // Seq 3 was refused although the store would have taken it: it must not exist without seq 2.
+        Assert.Equal([1L], _store.Committed.Where(m => m.ConversationId == "a").Select(m => m.Seq));
+        Assert.Equal([1L], _store.Committed.Where(m => m.ConversationId == "b").Select(m => m.Seq));
+        Assert.DoesNotContain(_dispatched, d => d.Conversation == "a" && d.Seq > 1);
+    }
+
+    [Fact]
+    public async Task CommitPipeline_AfterAFailure_RefusesTheEpochAtSubmissionAndAcceptsAFreshActivation()
+    {
+        var epoch = Guid.NewGuid();
+        _store.FailsOn = m => m.ConversationId == "a" && m.Seq == 1;
+        await Assert.ThrowsAsync<CommitFailedException>(() => Submit("a", epoch, 1).WaitAsync(Timeout));
+        var callsAfterFailure = _store.CommitCalls;
+
+        // The activation that lost seq 1 may not write seq 2: refused before it reaches the store.
+        var refused = Submit("a", epoch, 2);
+        Assert.True(refused.IsFaulted);
+        await Assert.ThrowsAsync<CommitFailedException>(() => refused);
+        Assert.Equal(callsAfterFailure, _store.CommitCalls);
+
+        // Another conversation, and the same conversation's next activation (new epoch, reloaded seqs), go on.
+        _store.FailsOn = _ => false;
+        await Submit("c", epoch, 1).WaitAsync(Timeout);
+        await Submit("a", Guid.NewGuid(), 1).WaitAsync(Timeout);
+        Assert.Equal(["c", "a"], _store.Committed.Select(m => m.ConversationId));
+    }
+
+    [Fact]
+    public async Task CommitPipeline_ConcurrentSubmissions_CommitAndDispatchInVersionOrder()
+    {
+        const int Writers = 4;
+        const int PerWriter = 250;
+        var submitted = new ConcurrentBag<(string Conversation, long Seq, Task<long> Version)>();
+        await Task.WhenAll(Enumerable.Range(0, Writers).Select(w => Task.Run(() =>
+        {
+            var epoch = Guid.NewGuid();
+            for (var seq = 1; seq <= PerWriter; seq++)
+            {
+                submitted.Add(("c" + w, seq, Submit("c" + w, epoch, seq)));
+            }
+        })));
+        await Task.WhenAll(submitted.Select(s => s.Version)).WaitAsync(Timeout);
+
+        var versions = submitted.Select(s => s.Version.Result).Order().ToList();
+        Assert.Equal(Enumerable.Range(1, Writers * PerWriter).Select(v => (long)v), versions);
+
+        // The store saw versions ascending, dispatch ran in the same order, and each conversation's seqs stayed in order.
+        var committedVersions = _store.Committed.Select(m => m.Version).ToList();
+        Assert.Equal(committedVersions.Order(), committedVersions);
+        Assert.Equal(committedVersions, _dispatched.Select(d => d.Version));
+        foreach (var group in _store.Committed.GroupBy(m => m.ConversationId))
+        {
+            Assert.Equal(Enumerable.Range(1, PerWriter).Select(s => (long)s), group.Select(m => m.Seq));
+        }
+    }
+
+    private Task<long> Submit(string conversation, Guid epoch, long seq) =>
+        _pipeline.SubmitAsync(new TestWork(conversation, epoch, seq, _dispatched));
+
+    private sealed class TestWork(string conversation, Guid epoch, long seq, ConcurrentQueue<(string, long, long)> dispatched) : ICommitWork
+    {
+        public string ConversationId => conversation;
+
+        public Guid Epoch => epoch;
+
+        public void AddTo(CommitBatch batch, long version) =>
+            batch.Messages.Add(new StoredMessage(conversation, seq, $"{conversation}-{seq}", "u", $"m{seq}", 0, 1, [], false, version));
+
+        public void OnCommitted(long version) => dispatched.Enqueue((conversation, seq, version));
+    }
+}
+
+internal sealed class TestMeterFactory : IMeterFactory
+{
+    public Meter Create(MeterOptions options) => new(options);
+
+    public void Dispose()
+    {
+    }
+}
