@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
+using Parley.Core.Auth;
 
 namespace Parley.Compat.OpenIM;
 
@@ -38,9 +39,8 @@ public sealed class OpenImAdminTokens(IOptions<OpenImOptions> options, TimeProvi
         }
 
         var body = token[..token.LastIndexOf('.')];
-        Span<byte> actual = stackalloc byte[64];
-        if (!Base64Url.TryDecodeFromChars(parts[2], actual, out var written) || written != 32
-            || !CryptographicOperations.FixedTimeEquals(Sign(body), actual[..written]))
+        Span<byte> actual = stackalloc byte[32];
+        if (!TokenEncoding.TryDecodeSignature(parts[2], actual) || !CryptographicOperations.FixedTimeEquals(Sign(body), actual))
         {
             return (OpenImErrors.TokenInvalid, null);
         }
@@ -51,6 +51,11 @@ public sealed class OpenImAdminTokens(IOptions<OpenImOptions> options, TimeProvi
         }
 
         string userId;
+        if (!TokenEncoding.IsBase64UrlAlphabet(parts[0]))
+        {
+            return (OpenImErrors.TokenMalformed, null);
+        }
+
         try
         {
             userId = Encoding.UTF8.GetString(Base64Url.DecodeFromChars(parts[0]));

@@ -28,7 +28,9 @@ using Parley.Core.Social;
 using Parley.Core.Telemetry;
 using Parley.Core.Push;
 using Parley.Hosting.Admin;
+using Parley.Hosting.Management;
 using Parley.Hosting.Push;
+using Parley.Hosting.Startup;
 using Parley.Hosting.Telemetry;
 using Parley.Push;
 using Parley.Storage.Sqlite.Push;
@@ -94,7 +96,9 @@ public static class ParleyServerExtensions
         services.AddParleySocial();
         services.AddSingleton<SocialRequestHandler>();
 
-        services.AddSingleton(sp => LoadSigningKey(sp.GetRequiredService<IOptions<TokenOptions>>().Value, sp.GetRequiredService<IOptions<StorageOptions>>().Value));
+        // Loaded (or generated) now, so a bad key stops the start with one line instead of failing every token later.
+        var storageSettings = config.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
+        services.AddSingleton(LoadSigningKey(config.GetSection(TokenOptions.Section).Get<TokenOptions>() ?? new TokenOptions(), storageSettings));
         services.AddSingleton<TokenService>();
 
         services.AddSingleton<CommitPipeline>();
@@ -108,6 +112,7 @@ public static class ParleyServerExtensions
         services.AddParleyDirectory();
         services.AddParleyOpenImCompat(config);
         builder.AddParleyOpenImListeners();
+        builder.AddParleyManagementListeners();
         services.AddParleyTelemetry(config);
         services.AddHealthChecks()
             .AddCheck("live", () => HealthCheckResult.Healthy(), tags: ["live"])
@@ -123,24 +128,28 @@ public static class ParleyServerExtensions
         return builder;
     }
 
-    /// <summary>Maps /ws, the admin API, /healthz, /readyz, /metrics, the development sign-in and the web clients.</summary>
+    /// <summary>
+    /// Maps /ws, the admin API, /healthz, /readyz, /metrics, the development sign-in and the web clients; the admin API and
+    /// /metrics answer only where <c>Parley:Management:Urls</c> says (default: the server's own URLs), never on the OpenIM ports.
+    /// </summary>
     public static WebApplication MapParley(this WebApplication app)
     {
         app.UseWebSockets();
+        app.UseParleyListenerIsolation();
         app.UseParleyAuthAndBodyLimits();
         _ = app.Services.GetRequiredService<MetricsSnapshot>(); // listens from the start
         app.MapParleyGateway("/ws");
-        app.MapParleyAdminApi();
-        app.MapParleyDirectoryAdmin();
-        app.MapParleyPushAdmin("/admin/v1/push").RequireParleyAdmin(OperatorScopes.Push);
-        app.MapParleySystemAdmin();
+        app.MapParleyAdminApi().WithMetadata(ManagementEndpointMetadata.Instance);
+        app.MapParleyDirectoryAdmin().WithMetadata(ManagementEndpointMetadata.Instance);
+        app.MapParleyPushAdmin("/admin/v1/push").RequireParleyAdmin(OperatorScopes.Push).WithMetadata(ManagementEndpointMetadata.Instance);
+        app.MapParleySystemAdmin().WithMetadata(ManagementEndpointMetadata.Instance);
         app.MapParleyPushReceipts("/push/receipts");
         app.MapParleyDeviceApi();
         app.MapParleyMedia();
         app.MapParleyOpenImCompat();
-        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("live") });
-        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
-        app.MapParleyMetrics("/metrics");
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("live") }).WithMetadata(HealthEndpointMetadata.Instance);
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") }).WithMetadata(HealthEndpointMetadata.Instance);
+        app.MapParleyMetrics("/metrics").WithMetadata(ManagementEndpointMetadata.Instance);
         app.MapParleyDevSignIn();
         app.MapParleyWebClients();
         return app;
@@ -151,7 +160,7 @@ public static class ParleyServerExtensions
     private static void AddPush(IServiceCollection services, IConfiguration config)
     {
         var storage = config.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
-        var tokenKey = LoadKey(config["Parley:Push:TokenKey"], storage, "push-token.key");
+        var tokenKey = LoadKey(config["Parley:Push:TokenKey"], storage, "push-token.key", "Parley:Push:TokenKey");
         var sqlite = new SqliteStoreOptions
         {
             DataSource = Path.Combine(Path.GetFullPath(storage.DataDirectory), "parley.db"),
@@ -218,38 +227,59 @@ public static class ParleyServerExtensions
     }
 
     private static TokenSigningKey LoadSigningKey(TokenOptions tokens, StorageOptions storage) =>
-        new(LoadKey(tokens.SigningKey, storage, "token-signing.key"));
+        new(LoadKey(tokens.SigningKey, storage, "token-signing.key", TokenOptions.Section + ":SigningKey"));
 
-    // A configured base64 key, else one generated once into the data directory (owner-only file).
-    private static byte[] LoadKey(string? configured, StorageOptions storage, string fileName)
+    // A configured base64 key, else one generated once into the data directory (owner-only file). A key that is not
+    // base64 or shorter than 32 bytes is refused with one line naming the setting or the file.
+    private static byte[] LoadKey(string? configured, StorageOptions storage, string fileName, string setting)
     {
         if (!string.IsNullOrWhiteSpace(configured))
         {
-            return Convert.FromBase64String(configured);
+            return DecodeKey(configured, $"{setting} (configured)", "set it to `openssl rand -base64 32`");
         }
 
         var directory = Path.GetFullPath(storage.DataDirectory);
-        Directory.CreateDirectory(directory);
         var path = Path.Combine(directory, fileName);
-        if (File.Exists(path))
+        try
         {
-            return Convert.FromBase64String(File.ReadAllText(path).Trim());
+            Directory.CreateDirectory(directory);
+            if (File.Exists(path))
+            {
+                return DecodeKey(File.ReadAllText(path), $"the key file '{path}' ({setting} is not set)", "restore the file from a backup, or delete it to generate a new key (which invalidates what the old one protects)");
+            }
+
+            var key = RandomNumberGenerator.GetBytes(32);
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows())
+            {
+                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            }
+
+            using (var stream = new FileStream(path, options))
+            using (var writer = new StreamWriter(stream))
+            {
+                writer.Write(Convert.ToBase64String(key));
+            }
+
+            return key;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new StartupProblemException($"The key file '{path}' cannot be read or created ({ex.Message}): check Parley:Storage:DataDirectory and its permissions, or set {setting}.", ex);
+        }
+    }
+
+    private static byte[] DecodeKey(string text, string what, string fix)
+    {
+        var buffer = new byte[text.Length];
+        if (!Convert.TryFromBase64String(text.Trim(), buffer, out var length))
+        {
+            throw new StartupProblemException($"{what} is not base64: {fix}.");
         }
 
-        var key = RandomNumberGenerator.GetBytes(32);
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        using (var stream = new FileStream(path, options))
-        using (var writer = new StreamWriter(stream))
-        {
-            writer.Write(Convert.ToBase64String(key));
-        }
-
-        return key;
+        return length >= 32
+            ? buffer[..length]
+            : throw new StartupProblemException($"{what} decodes to {length.ToString(System.Globalization.CultureInfo.InvariantCulture)} bytes; a key needs at least 32: {fix}.");
     }
 }
 

@@ -106,16 +106,21 @@ public sealed class TokenService(IAccountStore accounts, TokenSigningKey key, IO
         var body = token[..dot];
         Span<byte> expected = stackalloc byte[32];
         HMACSHA256.HashData(key.Key, Encoding.ASCII.GetBytes(body), expected);
-        Span<byte> actual = stackalloc byte[64];
-        if (!Base64Url.TryDecodeFromChars(token.AsSpan(dot + 1), actual, out var written) || written != 32
-            || !CryptographicOperations.FixedTimeEquals(expected, actual[..written]))
+        Span<byte> actual = stackalloc byte[32];
+        if (!TokenEncoding.TryDecodeSignature(token.AsSpan(dot + 1), actual) || !CryptographicOperations.FixedTimeEquals(expected, actual))
         {
             return null;
         }
 
         try
         {
-            var payload = JsonSerializer.Deserialize(Base64Url.DecodeFromChars(body.AsSpan(Prefix.Length)), TokenJsonContext.Default.TokenPayload);
+            var encoded = body.AsSpan(Prefix.Length);
+            if (!TokenEncoding.IsBase64UrlAlphabet(encoded))
+            {
+                return null;
+            }
+
+            var payload = JsonSerializer.Deserialize(Base64Url.DecodeFromChars(encoded), TokenJsonContext.Default.TokenPayload);
             return payload is null ? null : new TokenIdentity(payload.T, payload.U, payload.D, payload.P, payload.E);
         }
         catch (Exception ex) when (ex is JsonException or FormatException)
@@ -123,6 +128,59 @@ public sealed class TokenService(IAccountStore accounts, TokenSigningKey key, IO
             return null;
         }
     }
+}
+
+/// <summary>
+/// Strict base64url for token signatures: exactly the 43 unpadded characters of a 32-byte HMAC-SHA256 over
+/// <c>[A-Za-z0-9_-]</c>. Anything else (a padding <c>=</c>, whitespace, an invalid character) is a malformed token,
+/// never an exception: <see cref="Base64Url.TryDecodeFromChars(ReadOnlySpan{char}, Span{byte}, out int)"/> throws on invalid
+/// characters and accepts padding, so it cannot be the first check on attacker input.
+/// </summary>
+public static class TokenEncoding
+{
+    /// <summary>The length of an unpadded base64url HMAC-SHA256.</summary>
+    public const int SignatureChars = 43;
+
+    /// <summary>Decodes a 32-byte signature into <paramref name="destination"/> (32 bytes); false when it is not exactly one.</summary>
+    public static bool TryDecodeSignature(ReadOnlySpan<char> text, Span<byte> destination)
+    {
+        if (text.Length != SignatureChars || destination.Length < 32 || !IsBase64UrlAlphabet(text))
+        {
+            return false;
+        }
+
+        // 43 chars carry 258 bits: the last character's low 2 bits must be zero, else two spellings decode alike.
+        if ((Value(text[^1]) & 0b11) != 0)
+        {
+            return false;
+        }
+
+        return Base64Url.TryDecodeFromChars(text, destination, out var written) && written == 32;
+    }
+
+    /// <summary>True when every character is in the base64url alphabet (no padding).</summary>
+    public static bool IsBase64UrlAlphabet(ReadOnlySpan<char> text)
+    {
+        foreach (var c in text)
+        {
+            if (Value(c) < 0)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static int Value(char c) => c switch
+    {
+        >= 'A' and <= 'Z' => c - 'A',
+        >= 'a' and <= 'z' => c - 'a' + 26,
+        >= '0' and <= '9' => c - '0' + 52,
+        '-' => 62,
+        '_' => 63,
+        _ => -1,
+    };
 }
 
 internal sealed record TokenPayload(string T, string U, string D, int P, long E);

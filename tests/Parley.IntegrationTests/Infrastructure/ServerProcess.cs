@@ -91,6 +91,57 @@ public sealed class ServerProcess : IAsyncDisposable
         throw new TimeoutException("The server did not become ready in 60 s.");
     }
 
+    /// <summary>
+    /// Starts the server with extra environment settings (null removes one) and waits until it exits by itself, for
+    /// start-up failures; kills it and fails when it is still running after <paramref name="timeout"/>.
+    /// </summary>
+    public async Task<(int ExitCode, string Output, string Error)> RunUntilExitAsync(IDictionary<string, string?> environment, TimeSpan? timeout = null, string? urls = null)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = Path.GetDirectoryName(_serverDll)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(_serverDll);
+        info.ArgumentList.Add("--urls");
+        info.ArgumentList.Add(urls ?? BaseUri.ToString());
+        info.Environment["Parley__Admin__Secret"] = AdminSecret;
+        info.Environment["Parley__Storage__DataDirectory"] = DataDirectory;
+        info.Environment["Parley__Orleans__SiloPort"] = SiloPort.ToString(CultureInfo.InvariantCulture);
+        info.Environment["Parley__Orleans__GatewayPort"] = GatewayPort.ToString(CultureInfo.InvariantCulture);
+        info.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (key, value) in environment)
+        {
+            if (value is null)
+            {
+                info.Environment.Remove(key);
+            }
+            else
+            {
+                info.Environment[key] = value;
+            }
+        }
+
+        using var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the server.");
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            Assert.Fail($"The server was still running after the timeout. stderr: {await error}");
+        }
+
+        return (process.ExitCode, await output, await error);
+    }
+
     /// <summary>SIGKILL: no shutdown hooks, no flushes.</summary>
     public async Task KillAsync()
     {

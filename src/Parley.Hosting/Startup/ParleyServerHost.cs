@@ -1,0 +1,40 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+
+namespace Parley.Hosting.Startup;
+
+/// <summary>
+/// The executable's whole life: build, check, start, run. An operator mistake while starting ends in one line on stderr
+/// (<c>Parley cannot start: …</c>) and exit code 2, never a stack trace.
+/// </summary>
+public static class ParleyServerHost
+{
+    public const int StartupFailedExitCode = 2;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        IConfiguration? config = null;
+        WebApplication app;
+        try
+        {
+            var builder = WebApplication.CreateBuilder(args);
+            config = builder.Configuration;
+            StartupChecks.Preflight(builder);
+            builder.AddParleyServer();
+            StartupChecks.CheckUrlsFree(builder);
+            app = builder.Build();
+            app.MapParley();
+            await app.StartAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (StartupChecks.Describe(ex, config) is { } line)
+        {
+            await Console.Error.WriteLineAsync("Parley cannot start: " + line).ConfigureAwait(false);
+            return StartupFailedExitCode;
+        }
+
+        await app.WaitForShutdownAsync().ConfigureAwait(false);
+        await app.DisposeAsync().ConfigureAwait(false);
+        return 0;
+    }
+}

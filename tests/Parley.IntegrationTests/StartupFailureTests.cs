@@ -1,0 +1,135 @@
+using System.Net;
+using System.Net.Sockets;
+using Parley.IntegrationTests.Infrastructure;
+
+namespace Parley.IntegrationTests;
+
+/// <summary>
+/// Issue 15, defects 5 and 6: operator mistakes end in one line naming the setting or path and a non-zero exit. Each
+/// test starts the real server executable and reads what it printed.
+/// </summary>
+public sealed class StartupFailureTests : IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "parley-startup-" + Guid.NewGuid().ToString("N"));
+
+    public StartupFailureTests() => Directory.CreateDirectory(_root);
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort.
+        }
+    }
+
+    [Theory]
+    [InlineData("not base64 at all!", "is not base64")]
+    [InlineData("AAAAAAAAAAA=", "decodes to 8 bytes")]
+    public async Task ConfiguredSigningKey_NotBase64OrTooShort_OneLineNamingTheSetting(string key, string reason)
+    {
+        var line = await FailAsync(new ServerProcess(Path.Combine(_root, "data")), new() { ["Parley__Tokens__SigningKey"] = key });
+        Assert.Contains("Parley:Tokens:SigningKey", line, StringComparison.Ordinal);
+        Assert.Contains(reason, line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SigningKeyFile_TooShort_OneLineNamingTheFile()
+    {
+        var data = Path.Combine(_root, "data");
+        Directory.CreateDirectory(data);
+        await File.WriteAllTextAsync(Path.Combine(data, "token-signing.key"), Convert.ToBase64String(new byte[8]));
+        var line = await FailAsync(new ServerProcess(data), []);
+        Assert.Contains(Path.Combine(data, "token-signing.key"), line, StringComparison.Ordinal);
+        Assert.Contains("decodes to 8 bytes", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DataDirectory_IsAFile_OneLineNamingTheSetting()
+    {
+        var file = Path.Combine(_root, "plain-file");
+        await File.WriteAllTextAsync(file, "x");
+        var line = await FailAsync(new ServerProcess(file), []);
+        Assert.Contains("Parley:Storage:DataDirectory", line, StringComparison.Ordinal);
+        Assert.Contains(file, line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DataDirectory_Uncreatable_OneLineNamingTheSetting()
+    {
+        var file = Path.Combine(_root, "plain-file");
+        await File.WriteAllTextAsync(file, "x");
+        var line = await FailAsync(new ServerProcess(Path.Combine(file, "data")), []);
+        Assert.Contains("Parley:Storage:DataDirectory", line, StringComparison.Ordinal);
+        Assert.Contains("not writable", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Database_Corrupt_OneLineNamingThePath()
+    {
+        var data = Path.Combine(_root, "data");
+        Directory.CreateDirectory(data);
+        var db = Path.Combine(data, "parley.db");
+        await File.WriteAllBytesAsync(db, [.. Enumerable.Range(0, 8192).Select(i => (byte)(i * 31))]);
+        var line = await FailAsync(new ServerProcess(data), []);
+        Assert.Contains(db, line, StringComparison.Ordinal);
+        Assert.Contains("not a valid SQLite database", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SiloPort_InUse_OneLineNamingTheSetting()
+    {
+        var server = new ServerProcess(Path.Combine(_root, "data"));
+        using var squatter = new TcpListener(IPAddress.Loopback, server.SiloPort);
+        squatter.Start();
+        var line = await FailAsync(server, []);
+        Assert.Contains("Parley:Orleans:SiloPort", line, StringComparison.Ordinal);
+        Assert.Contains("in use", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task HttpPort_InUse_OneLineNamingTheAddress()
+    {
+        var server = new ServerProcess(Path.Combine(_root, "data"));
+        using var squatter = new TcpListener(IPAddress.Loopback, server.HttpPort);
+        squatter.Start();
+        var line = await FailAsync(server, []);
+        Assert.Contains($"127.0.0.1:{server.HttpPort}", line, StringComparison.Ordinal);
+        Assert.Contains("Urls", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OpenImEnabled_WithoutSecret_OneLineNamingTheSetting()
+    {
+        var line = await FailAsync(new ServerProcess(Path.Combine(_root, "data")), new()
+        {
+            ["Parley__OpenIM__Enabled"] = "true",
+            ["Parley__OpenIM__ApiPort"] = TestServer.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Parley__OpenIM__WsPort"] = TestServer.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        Assert.Contains("Parley:OpenIM:Secret", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ManagementUrls_Malformed_OneLineNamingTheSetting()
+    {
+        var line = await FailAsync(new ServerProcess(Path.Combine(_root, "data")), new() { ["Parley__Management__Urls"] = "not a url" });
+        Assert.Contains("Parley:Management:Urls", line, StringComparison.Ordinal);
+    }
+
+    /// <summary>Runs the server to its exit and returns its one line, after checking the exit code and that nothing else (no stack trace) was printed.</summary>
+    private static async Task<string> FailAsync(ServerProcess server, Dictionary<string, string?> environment)
+    {
+        await using var _ = server;
+        var (exitCode, output, error) = await server.RunUntilExitAsync(environment);
+        Assert.True(exitCode != 0, $"exit code 0; stderr: {error}");
+        var lines = error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.True(lines.Length == 1, $"expected one line on stderr, got {lines.Length}:\n{error}\nstdout:\n{output}");
+        Assert.StartsWith("Parley cannot start: ", lines[0], StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+        return lines[0];
+    }
+}
