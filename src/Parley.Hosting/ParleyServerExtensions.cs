@@ -212,6 +212,7 @@ public static class ParleyServerExtensions
         }
 
         services.AddOptions<PushBridgeOptions>().Bind(section);
+        services.AddOptions<ReceiptOptions>().Bind(config.GetSection(ReceiptOptions.Section));
         services.AddSingleton<PushBridge>();
         services.AddSingleton<IMessageCommittedObserver>(sp => sp.GetRequiredService<PushBridge>());
         services.AddSingleton<IPushClientApi>(sp => sp.GetRequiredService<PushBridge>());

@@ -60,3 +60,46 @@ public sealed class TokenHardeningTests(ServerFixture fixture) : IClassFixture<S
         await ok.HelloAsync(token, "d1");
     }
 }
+
+/// <summary>Issue 15, defect 9: the smaller ones.</summary>
+public sealed class SmallDefectTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+{
+    private TestServer Server => fixture.Server;
+
+    [Theory]
+    [InlineData(922_337_203_685L)]
+    [InlineData(long.MaxValue)]
+    public async Task IssueToken_HugeTtl_IsCappedNot500(long ttlSeconds)
+    {
+        var user = await Server.CreateUserAsync("ttl");
+        var response = await Server.Admin.PostAsync($"/admin/v1/users/{user}/tokens", new StringContent($"{{\"deviceId\":\"d1\",\"platform\":\"linux\",\"ttlSeconds\":{ttlSeconds}}}", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task History_ForwardFromTheLargestSeq_ReturnsNothingNotTheStart()
+    {
+        var alice = await Server.CreateUserAsync("hist");
+        var bob = await Server.CreateUserAsync("hist");
+        await using var raw = await RawClient.ConnectAsync(Server.WebSocketUri);
+        await raw.HelloAsync(await Server.IssueTokenAsync(alice, "d1"), "d1");
+        await raw.SendAsync(new ClientFrame { RequestId = 2, Send = new SendRequest { ClientMsgId = "h1", Target = new Target { UserId = bob }, Content = new Content { Text = new TextContent { Text = "first" } } } });
+        var ack = await ReceiveAsync(raw, 2);
+        await raw.SendAsync(new ClientFrame { RequestId = 3, History = new HistoryRequest { ConversationId = ack.SendAck.ConversationId, FromSeq = ulong.MaxValue, Direction = Direction.Forward, Limit = 10 } });
+        var page = await ReceiveAsync(raw, 3);
+        Assert.Equal(ServerFrame.BodyOneofCase.History, page.BodyCase);
+        Assert.Empty(page.History.Messages);
+    }
+
+    private static async Task<ServerFrame> ReceiveAsync(RawClient raw, uint requestId)
+    {
+        while (true)
+        {
+            var frame = await raw.ReceiveAsync() ?? throw new InvalidOperationException("closed");
+            if (frame.RequestId == requestId)
+            {
+                return frame;
+            }
+        }
+    }
+}

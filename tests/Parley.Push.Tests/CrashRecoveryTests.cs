@@ -61,7 +61,7 @@ public sealed class CrashRecoveryTests
             {
                 for (var u = 0; u < Users; u++)
                 {
-                    var pushId = PushIds.PushId(message, "u" + u, "phone");
+                    var pushId = PushIds.PushId(PushIdKey.Derive(Convert.FromHexString(key)), message, "u" + u, "phone");
                     var row = await journal.GetAsync(pushId);
                     Assert.NotNull(row); // accepted ⇒ journaled
                     if (row.State == PushState.Accepted)

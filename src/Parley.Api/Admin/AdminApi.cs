@@ -25,6 +25,8 @@ public static partial class AdminApi
     private const int MaxUrlLength = 1024;
     private const int MaxExBytes = 4096;
 
+    private const long MaxTtlSeconds = 3650L * 24 * 3600;
+
     public static RouteGroupBuilder MapParleyAdminApi(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/admin/v1");
@@ -120,7 +122,8 @@ public static partial class AdminApi
             return Fail(409, "user_disabled", "The user is disabled; enable it before issuing tokens.");
         }
 
-        var lifetime = request.TtlSeconds is { } ttl ? TimeSpan.FromSeconds(ttl) : (TimeSpan?)null;
+        // Any ttl past the configured maximum is capped by the token service; clamp first so TimeSpan cannot overflow.
+        var lifetime = request.TtlSeconds is { } ttl ? TimeSpan.FromSeconds(Math.Min(ttl, MaxTtlSeconds)) : (TimeSpan?)null;
         var (token, record) = await tokens.IssueAsync(userId, request.DeviceId, (int)platform, lifetime).ConfigureAwait(false);
         return Results.Ok(new IssueTokenResponse(token, record.TokenId, record.ExpiresAt));
     }

@@ -27,6 +27,7 @@ public sealed class ParleyMetrics : IDisposable
         CommitDuration = _meter.CreateHistogram("parley.store.commit.duration", "s", "Duration of one group commit transaction.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1] });
         CommitFailures = _meter.CreateCounter<long>("parley.store.commit.failures", "{batch}", "Group commits that failed and were retried item by item.");
+        RateLimited = _meter.CreateCounter<long>("parley.rate_limited", "{request}", "Requests refused by a rate limit, by action and scope (user or connection).");
     }
 
     public UpDownCounter<long> Connections { get; }
@@ -52,6 +53,8 @@ public sealed class ParleyMetrics : IDisposable
     public Histogram<double> CommitDuration { get; }
 
     public Counter<long> CommitFailures { get; }
+
+    public Counter<long> RateLimited { get; }
 
     public void Dispose() => _meter.Dispose();
 }

@@ -224,7 +224,7 @@ internal sealed class RequestHandler(
 
         var direction = history.Direction == Direction.Forward ? ReadDirection.Forward : ReadDirection.Backward;
         var page = await grains.GetGrain<IConversationGrain>(history.ConversationId)
-            .GetHistoryAsync(connection.UserId, (long)history.FromSeq, direction, (int)Math.Min(history.Limit, int.MaxValue))
+            .GetHistoryAsync(connection.UserId, (long)Math.Min(history.FromSeq, long.MaxValue), direction, (int)Math.Min(history.Limit, int.MaxValue))
             .ConfigureAwait(false);
         if (page.Error != 0)
         {

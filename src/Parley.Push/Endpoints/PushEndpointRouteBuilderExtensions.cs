@@ -4,6 +4,9 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using System.Security.Cryptography;
+using System.Text;
 
 namespace Parley.Push;
 
@@ -37,7 +40,8 @@ public static class PushEndpointRouteBuilderExtensions
     /// <summary>
     /// Vendor receipt callbacks under <paramref name="prefix"/>: POST huawei, honor (HMS receipt JSON with biTag = push id),
     /// xiaomi (form field <c>data</c>: JSON map msgId → {param}), oppo (JSON array with param), vivo (JSON map taskId → {param}).
-    /// Each marks the push arrived (source = vendor). Vendors do not sign most callbacks: keep the path secret or IP-filter.
+    /// Each marks the push arrived (source = vendor) when the push was sent through that vendor. A vendor with a secret in
+    /// <see cref="ReceiptOptions"/> must present it (401 otherwise); malformed or wrongly typed bodies get a typed 400.
     /// </summary>
     public static RouteGroupBuilder MapParleyPushReceipts(this IEndpointRouteBuilder endpoints, string prefix = "/push/receipts")
     {
@@ -46,54 +50,112 @@ public static class PushEndpointRouteBuilderExtensions
         group.MapPost("/honor", (HttpRequest r, CancellationToken ct) => HandleAsync(r, "honor", ParseHms, ct));
         group.MapPost("/oppo", (HttpRequest r, CancellationToken ct) => HandleAsync(r, "oppo", ParseOppo, ct));
         group.MapPost("/vivo", (HttpRequest r, CancellationToken ct) => HandleAsync(r, "vivo", ParseParamMap, ct));
-        group.MapPost("/xiaomi", async (HttpRequest r, CancellationToken ct) =>
-        {
-            var pipeline = r.HttpContext.RequestServices.GetRequiredService<PushPipeline>();
-            var form = await r.ReadFormAsync(ct).ConfigureAwait(false);
-            var count = 0;
-            foreach (var id in ParseParamMap(JsonNode.Parse(form["data"].ToString() is { Length: > 0 } d ? d : "{}")))
-            {
-                count += await pipeline.ReportArrivedAsync(id, "", "xiaomi", ct).ConfigureAwait(false) ? 1 : 0;
-            }
-
-            return Results.Ok(new { accepted = count });
-        });
+        group.MapPost("/xiaomi", (HttpRequest r, CancellationToken ct) => HandleAsync(r, "xiaomi", ParseParamMap, ct));
         return group;
     }
 
-    private static async Task<IResult> HandleAsync(HttpRequest request, string source, Func<JsonNode?, IEnumerable<string>> parse, CancellationToken ct)
+    private static async Task<IResult> HandleAsync(HttpRequest request, string vendor, Func<JsonNode?, IEnumerable<string>> parse, CancellationToken ct)
     {
-        var pipeline = request.HttpContext.RequestServices.GetRequiredService<PushPipeline>();
+        var services = request.HttpContext.RequestServices;
+        var options = services.GetService<IOptions<ReceiptOptions>>()?.Value ?? new ReceiptOptions();
+        if (!Authorized(request, vendor, options))
+        {
+            return Refuse(StatusCodes.Status401Unauthorized, "unauthenticated", $"The {vendor} receipt callback needs its configured secret.");
+        }
+
+        if (request.ContentLength > options.MaxBodyBytes)
+        {
+            return Refuse(StatusCodes.Status413PayloadTooLarge, "too_large", $"A receipt callback body is at most {options.MaxBodyBytes} bytes.");
+        }
+
         JsonNode? body;
         try
         {
-            body = await JsonNode.ParseAsync(request.Body, cancellationToken: ct).ConfigureAwait(false);
+            string text;
+            if (vendor == "xiaomi")
+            {
+                if (!request.HasFormContentType)
+                {
+                    return Refuse(StatusCodes.Status415UnsupportedMediaType, "bad_request", "The xiaomi receipt is a form with a 'data' field.");
+                }
+
+                text = (await request.ReadFormAsync(ct).ConfigureAwait(false))["data"].ToString();
+            }
+            else
+            {
+                using var reader = new StreamReader(request.Body);
+                var buffer = new char[options.MaxBodyBytes + 1];
+                var read = await reader.ReadBlockAsync(buffer, ct).ConfigureAwait(false);
+                if (read > options.MaxBodyBytes)
+                {
+                    return Refuse(StatusCodes.Status413PayloadTooLarge, "too_large", $"A receipt callback body is at most {options.MaxBodyBytes} bytes.");
+                }
+
+                text = new string(buffer, 0, read);
+            }
+
+            body = JsonNode.Parse(text.Length == 0 ? "null" : text, documentOptions: new JsonDocumentOptions { MaxDepth = 16 });
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidDataException or BadHttpRequestException)
         {
-            return Results.BadRequest();
+            return Refuse(StatusCodes.Status400BadRequest, "bad_request", $"The {vendor} receipt is not valid JSON.");
         }
 
+        var pipeline = services.GetRequiredService<PushPipeline>();
         var count = 0;
-        foreach (var pushId in parse(body))
+        foreach (var pushId in parse(body).Take(1000))
         {
-            count += await pipeline.ReportArrivedAsync(pushId, "", source, ct).ConfigureAwait(false) ? 1 : 0;
+            count += await pipeline.ReportArrivedAsync(pushId, "", vendor, ct).ConfigureAwait(false) ? 1 : 0;
         }
 
         return Results.Ok(new { accepted = count });
     }
 
+    private static bool Authorized(HttpRequest request, string vendor, ReceiptOptions options)
+    {
+        if (!options.Secrets.TryGetValue(vendor, out var secret) || string.IsNullOrEmpty(secret))
+        {
+            return true;
+        }
+
+        var presented = request.Query["secret"].ToString();
+        var header = request.Headers.Authorization.ToString();
+        if (header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
+        {
+            try
+            {
+                var decoded = Encoding.UTF8.GetString(Convert.FromBase64String(header[6..].Trim()));
+                presented = decoded[(decoded.IndexOf(':', StringComparison.Ordinal) + 1)..];
+            }
+            catch (FormatException)
+            {
+                return false;
+            }
+        }
+
+        return CryptographicOperations.FixedTimeEquals(
+            SHA256.HashData(Encoding.UTF8.GetBytes(presented)),
+            SHA256.HashData(Encoding.UTF8.GetBytes(secret)));
+    }
+
+    private static IResult Refuse(int status, string code, string message) =>
+        Results.Json(new { error = new { code, message } }, statusCode: status);
+
+    // A string member, or null when absent or of another JSON type (a vendor body is untrusted input).
+    private static string? Text(JsonNode? node, string name) =>
+        node is JsonObject o && o[name] is JsonValue v && v.TryGetValue<string>(out var s) && s.Length is > 0 and <= 128 ? s : null;
+
     // HMS: {"statuses":[{"biTag":"…","status":0,…}]}; status 0 = delivered.
     private static IEnumerable<string> ParseHms(JsonNode? body)
     {
-        if (body?["statuses"] is not JsonArray statuses)
+        if (body is not JsonObject { } root || root["statuses"] is not JsonArray statuses)
         {
             yield break;
         }
 
         foreach (var s in statuses)
         {
-            if (s?["biTag"]?.GetValue<string>() is { Length: > 0 } tag && (s["status"]?.GetValue<int>() ?? -1) == 0)
+            if (Text(s, "biTag") is { } tag && s is JsonObject o && o["status"] is JsonValue v && v.TryGetValue<int>(out var status) && status == 0)
             {
                 yield return tag;
             }
@@ -110,7 +172,7 @@ public static class PushEndpointRouteBuilderExtensions
 
         foreach (var i in items)
         {
-            if (i?["param"]?.GetValue<string>() is { Length: > 0 } p)
+            if (Text(i, "param") is { } p)
             {
                 yield return p;
             }
@@ -127,7 +189,7 @@ public static class PushEndpointRouteBuilderExtensions
 
         foreach (var (_, v) in map)
         {
-            if (v?["param"]?.GetValue<string>() is { Length: > 0 } p)
+            if (Text(v, "param") is { } p)
             {
                 yield return p;
             }

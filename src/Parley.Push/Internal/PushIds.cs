@@ -1,16 +1,18 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Serialization;
+using Parley.Abstractions.Push;
 
 namespace Parley.Push.Internal;
 
 /// <summary>Stable ids: the same inputs give the same push id on every retry, resubmit and restart.</summary>
 internal static class PushIds
 {
-    public static string PushId(string messageId, string userId, string deviceId)
+    /// <summary>HMAC of (message, user, device) under the server's push id key: stable, and unguessable without the key.</summary>
+    public static string PushId(PushIdKey key, string messageId, string userId, string deviceId)
     {
         Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes(messageId + "\n" + userId + "\n" + deviceId), hash);
+        key.Compute(messageId + "\n" + userId + "\n" + deviceId, hash);
         return Base64Url(hash[..16]);
     }
 

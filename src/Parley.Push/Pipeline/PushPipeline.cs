@@ -18,6 +18,7 @@ namespace Parley.Push;
 public sealed partial class PushPipeline : IDisposable
 {
     private readonly IDeviceStore _devices;
+    private readonly PushIdKey _idKey;
     private readonly IPushJournal _journal;
     private readonly Dictionary<PushVendor, IPushVendorAdapter> _adapters;
     private readonly PushOptions _options;
@@ -44,8 +45,10 @@ public sealed partial class PushPipeline : IDisposable
         IOptions<PushOptions> options,
         PushMetrics metrics,
         TimeProvider time,
-        ILogger<PushPipeline> logger)
+        ILogger<PushPipeline> logger,
+        PushIdKey idKey)
     {
+        _idKey = idKey;
         ArgumentNullException.ThrowIfNull(options);
         _devices = devices;
         _journal = journal;
@@ -107,7 +110,7 @@ public sealed partial class PushPipeline : IDisposable
                 foreach (var device in byUser[recipient.UserId])
                 {
                     planned++;
-                    var pushId = PushIds.PushId(request.MessageId, recipient.UserId, device.DeviceId);
+                    var pushId = PushIds.PushId(_idKey, request.MessageId, recipient.UserId, device.DeviceId);
                     _metrics.FunnelStep(device.Vendor, request.Category, PushFunnelSteps.Planned);
 
                     var reason = ResolveReason(request, recipient, device, nowMs);
@@ -238,6 +241,13 @@ public sealed partial class PushPipeline : IDisposable
         if (row is null || row.ArrivedAt is not null || !TraceMatches(row, traceId))
         {
             _metrics.Dropped(PushStages.Receipts, row?.Vendor ?? default, row?.Category ?? default, row is null ? "unknown_push" : row.ArrivedAt is not null ? "duplicate" : "trace_mismatch");
+            return false;
+        }
+
+        // A vendor's callback speaks only for pushes sent through that vendor.
+        if (source is not ("client" or "click") && !string.Equals(PushMetrics.VendorTag(row.Vendor), source, StringComparison.Ordinal))
+        {
+            _metrics.Dropped(PushStages.Receipts, row.Vendor, row.Category, "vendor_mismatch");
             return false;
         }
 
@@ -444,7 +454,7 @@ public sealed partial class PushPipeline : IDisposable
 
     private PushRecord Digest(PushRequest request, PushRecipient recipient, PushDevice device, string traceId, CoalesceWindow window, PushNotification latest)
     {
-        var pushId = PushIds.PushId(window.OpenerMessageId + ":digest", recipient.UserId, device.DeviceId);
+        var pushId = PushIds.PushId(_idKey, window.OpenerMessageId + ":digest", recipient.UserId, device.DeviceId);
         var title = recipient.Privacy == PushPrivacyMode.Generic ? GenericTitle : latest.Title;
         var n = latest with
         {

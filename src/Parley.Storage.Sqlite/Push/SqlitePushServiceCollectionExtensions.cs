@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Parley.Abstractions.Push;
@@ -17,6 +18,7 @@ public static class SqlitePushServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(tokenKey);
         var key = (byte[])tokenKey.Clone();
+        services.TryAddSingleton(PushIdKey.Derive(key));
         services.AddSingleton<SqliteDeviceStore>(sp => new SqliteDeviceStore(options, key, sp.GetService<ILogger<SqliteDeviceStore>>()));
         services.AddSingleton<IDeviceStore>(sp => sp.GetRequiredService<SqliteDeviceStore>());
         services.AddSingleton<SqlitePushJournal>(sp => new SqlitePushJournal(options, sp.GetService<ILogger<SqlitePushJournal>>()));
