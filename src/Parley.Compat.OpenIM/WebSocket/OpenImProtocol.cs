@@ -24,6 +24,9 @@ internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles
     public const int HasReadReceipt = 2200;
     public const int WebPlatform = 5;
     public const int StatusDeleted = 4;
+
+    /// <summary>A notification type in OpenIM's notification range that the SDK has no handler for (the filler shows nothing).</summary>
+    public const int SeqFillerContentType = 1000;
     private const int MaxReceiptSeqs = 100;
 
     private static readonly string[] NoStorageOptions =
@@ -139,7 +142,8 @@ internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles
             ServerMsgID = stored.ServerMsgId,
             SessionType = sessionType,
             MsgFrom = OpenImMessages.MsgFromSystem,
-            ContentType = RevokeNotification,
+            // Not 2101: the revoke itself is told once, in notificationMsgs; this only carries the seq.
+            ContentType = SeqFillerContentType,
             Content = OpenImMessages.Json(new Dictionary<string, string> { ["detail"] = "{}" }),
             Seq = stored.Seq,
             SendTime = stored.ServerTime,
