@@ -24,6 +24,7 @@ public sealed partial class MetricNamesTests(ServerFixture fixture) : IClassFixt
         ["parley_gateway_kicks_total"] = "counter",
         ["parley_gateway_outbox_overflows_total"] = "counter",
         ["parley_gateway_bad_frames_total"] = "counter",
+        ["parley_rate_limited_total"] = "counter",
         ["parley_messages_accepted_total"] = "counter",
         ["parley_messages_duplicates_total"] = "counter",
         ["parley_delivery_frames_total"] = "counter",
