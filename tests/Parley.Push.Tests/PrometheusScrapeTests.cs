@@ -54,8 +54,8 @@ public sealed partial class PrometheusScrapeTests(ITestOutputHelper output)
         File.WriteAllText(Path.Combine(work.FullName, "parley-rules.yml"), rules);
         File.WriteAllText(Path.Combine(work.FullName, "prometheus.yml"), $"""
             global:
-              scrape_interval: 5s
-              scrape_timeout: 5s
+              scrape_interval: 10s
+              scrape_timeout: 10s
               evaluation_interval: 2s
             rule_files: [parley-rules.yml]
             scrape_configs:
@@ -103,7 +103,8 @@ public sealed partial class PrometheusScrapeTests(ITestOutputHelper output)
                 }
             }
 
-            Assert.True(missing.Count == 0, $"{missing.Count} of {queries.Count} queries returned no data:\n{string.Join("\n", missing)}\nprometheus log:\n{log}");
+            var targets = missing.Count == 0 ? string.Empty : await TargetsAsync(http, process);
+            Assert.True(missing.Count == 0, $"{missing.Count} of {queries.Count} queries returned no data:\n{string.Join("\n", missing)}\nscrape targets: {targets}\nprometheus log:\n{log}");
             output.WriteLine($"{queries.Count} queries returned data.");
         }
         finally
@@ -155,6 +156,24 @@ public sealed partial class PrometheusScrapeTests(ITestOutputHelper output)
         catch (HttpRequestException)
         {
             return false;
+        }
+    }
+
+    /// <summary>What prometheus says of its scrape target (health, last error, scrape duration), for a failure message.</summary>
+    private static async Task<string> TargetsAsync(HttpClient http, Process process)
+    {
+        if (process.HasExited)
+        {
+            return $"prometheus exited with code {process.ExitCode}";
+        }
+
+        try
+        {
+            return await http.GetStringAsync("/api/v1/targets");
+        }
+        catch (HttpRequestException e)
+        {
+            return "prometheus did not answer /api/v1/targets: " + e.Message;
         }
     }
 
