@@ -1,3 +1,5 @@
+using Parley.Core;
+
 namespace Parley.Compat.OpenIM;
 
 /// <summary>OpenIM's error codes (servererrs/code.go) that this edge returns; the SDK raises its own events on some.</summary>
@@ -32,4 +34,44 @@ public static class OpenImErrors
     public const int ConnOverMaxNumLimit = 1601;
     public const int ConnArgs = 1602;
     public const int PushMsg = 1603;
+
+    /// <summary>
+    /// The one table from the core's <see cref="CoreError"/> to OpenIM's errCode. Three OpenIM codes depend on what
+    /// the call was about (OpenIM has a code per kind of thing): the caller names them for NOT_FOUND, CONFLICT and
+    /// NOT_MEMBER.
+    /// </summary>
+    public static int FromCore(CoreError error, int notFound = RecordNotFound, int conflict = Duplicate, int notMember = NotInGroup) => error switch
+    {
+        CoreError.InvalidArgument or CoreError.TooLarge or CoreError.Unsupported or CoreError.RateLimited => Args,
+        CoreError.Forbidden or CoreError.Expired => NoPermission,
+        CoreError.NotFound => notFound,
+        CoreError.NotMember => notMember,
+        CoreError.AlreadyExists or CoreError.Conflict => conflict,
+        CoreError.Muted => MutedInGroup,
+        CoreError.GroupMuted => MutedGroup,
+        CoreError.GroupDismissed => GroupDismissed,
+        CoreError.Blocked => Blocked,
+        CoreError.NotFriends => NotFriend,
+        _ => Internal,
+    };
+
+    /// <summary>OpenIM's error name of a code (servererrs), the errMsg of a REST refusal; the SDK reports it.</summary>
+    public static string Name(int code) => code switch
+    {
+        Args => "ArgsError",
+        NoPermission => "NoPermissionError",
+        Duplicate => "DuplicateKeyError",
+        RecordNotFound => "RecordNotFoundError",
+        UserNotFound => "UserNotFoundError",
+        GroupNotFound => "GroupIDNotFoundError",
+        GroupIdExisted => "GroupIDExisted",
+        NotInGroup => "NotInGroupYetError",
+        GroupDismissed => "DismissedAlreadyError",
+        Blocked => "BlockedByPeer",
+        NotFriend => "NotPeersFriend",
+        RelationshipAlready => "RelationshipAlreadyError",
+        MutedInGroup => "MutedInGroup",
+        MutedGroup => "MutedGroup",
+        _ => "ServerInternalError",
+    };
 }

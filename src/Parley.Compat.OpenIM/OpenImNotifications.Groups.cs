@@ -65,7 +65,8 @@ internal static partial class OpenImNotifications
                         ["group"] = group,
                         ["opUser"] = Member(groupId, c.CreatorId, GroupJson.RoleOwner),
                         ["groupOwnerUser"] = Member(groupId, c.CreatorId, GroupJson.RoleOwner),
-                        ["memberList"] = c.MemberIds.Where(m => m != c.CreatorId).Select(m => Member(groupId, m, GroupJson.RoleOrdinary)).ToList(),
+                        ["memberList"] = c.MemberIds.Where(m => m != c.CreatorId)
+                            .Select(m => Member(groupId, m, c.AdminIds.Contains(m) ? GroupJson.RoleAdmin : GroupJson.RoleOrdinary)).ToList(),
                         ["operationTime"] = time,
                     };
                     break;

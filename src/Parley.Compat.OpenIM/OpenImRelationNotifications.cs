@@ -39,7 +39,7 @@ internal sealed class OpenImRelationNotifier(SocialService social, TimeProvider 
         // A write takes exactly one relation version, so the change behind this event is everything above version - 1.
         var since = Math.Max(version - 1, state.LastVersion);
         var result = await social.SyncAsync(userId, since, cancellationToken).ConfigureAwait(false);
-        if (!result.Ok || result.Value is null)
+        if (!result.IsOk || result.Value is null)
         {
             return null;
         }

@@ -12,7 +12,7 @@ using Parley.Compat.OpenIM.Wire;
 using Parley.Core.Internal;
 using Parley.Core.Messaging;
 using Parley.Protocol;
-using ErrorCode = Parley.Protocol.V1.ErrorCode;
+using Parley.Core;
 using ParleyContent = Parley.Protocol.V1.Content;
 
 namespace Parley.Compat.OpenIM;
@@ -234,8 +234,8 @@ internal static partial class OpenImRest
         }
 
         var grain = context.RequestServices.GetRequiredService<IGrainFactory>().GetGrain<IConversationGrain>(view!.ConversationId);
-        var code = await grain.UpdateSettingsAsync(caller!, patch.IsPinned, muted, muted == false ? false : null, null).ConfigureAwait(false);
-        return code == 0 ? OpenImResponse.Ok(null) : FromParleyError(code, view.ConversationId, "set conversation");
+        var result = await grain.UpdateSettingsAsync(caller!, patch.IsPinned, muted, muted == false ? false : null, null).ConfigureAwait(false);
+        return result.IsOk ? OpenImResponse.Ok(null) : FromCoreError(result.Failure, view.ConversationId);
     }
 
     /// <summary>Moves the caller's read cursor to <c>hasReadSeq</c> (or the highest of <c>seqs</c>); the peer gets a read receipt.</summary>
@@ -266,7 +266,7 @@ internal static partial class OpenImRest
 
         var grain = context.RequestServices.GetRequiredService<IGrainFactory>().GetGrain<IConversationGrain>(view!.ConversationId);
         var outcome = await grain.MarkReadAsync(caller!, seq, null).ConfigureAwait(false);
-        return outcome.Error == 0 ? OpenImResponse.Ok(null) : FromParleyError(outcome.Error, view.ConversationId, "mark read");
+        return outcome.IsOk ? OpenImResponse.Ok(null) : FromCoreError(outcome.Failure, view.ConversationId);
     }
 
     /// <summary>Revokes the caller's own message (Parley lets only the sender revoke, within the server's revoke window).</summary>
@@ -304,9 +304,9 @@ internal static partial class OpenImRest
         }
 
         // A fixed client id per target makes a retried request idempotent in the grain.
-        var grain = context.RequestServices.GetRequiredService<IGrainFactory>().GetGrain<IConversationGrain>(view.ConversationId);
-        var result = await grain.RevokeAsync(new RevokeCommand(caller!, seq, "openim-revoke-" + seq.ToString(System.Globalization.CultureInfo.InvariantCulture), null)).ConfigureAwait(false);
-        return result.Error == 0 ? OpenImResponse.Ok(null) : FromParleyError(result.Error, view.ConversationId, result.ErrorMessage ?? "revoke");
+        var result = await context.RequestServices.GetRequiredService<MessagingService>()
+            .RevokeAsync(caller!, view.ConversationId, seq, "openim-revoke-" + seq.ToString(System.Globalization.CultureInfo.InvariantCulture), null).ConfigureAwait(false);
+        return result.IsOk ? OpenImResponse.Ok(null) : FromCoreError(result.Failure, view.ConversationId);
     }
 
     /// <summary>
@@ -525,16 +525,10 @@ internal static partial class OpenImRest
     }
 
     /// <summary>A Parley grain error as the nearest OpenIM code.</summary>
-    private static OpenImResponse FromParleyError(int code, string conversationId, string detail) => (ErrorCode)code switch
+    // A direct conversation has no "not in group": OpenIM answers record-not-found there.
+    private static OpenImResponse FromCoreError(CoreFailure failure, string conversationId)
     {
-        ErrorCode.NotMember when conversationId.StartsWith("sg_", StringComparison.Ordinal) =>
-            OpenImResponse.Error(OpenImErrors.NotInGroup, "NotInGroupYetError", "you are not a member of this group"),
-        ErrorCode.NotMember or ErrorCode.NotFound => OpenImResponse.Error(OpenImErrors.RecordNotFound, "RecordNotFoundError", detail),
-        ErrorCode.Forbidden => OpenImResponse.Error(OpenImErrors.NoPermission, "NoPermissionError", detail),
-        ErrorCode.RevokeWindowPassed => OpenImResponse.Error(OpenImErrors.NoPermission, "NoPermissionError", detail),
-        ErrorCode.GroupDismissed => OpenImResponse.Error(OpenImErrors.GroupDismissed, "GroupDismissedError", detail),
-        ErrorCode.BadRequest or ErrorCode.TooLarge or ErrorCode.Unsupported => OpenImResponse.Error(OpenImErrors.Args, "ArgsError", detail),
-        ErrorCode.Conflict or ErrorCode.AlreadyExists => OpenImResponse.Error(OpenImErrors.Duplicate, "DuplicateKeyError", detail),
-        _ => OpenImResponse.Error(OpenImErrors.Internal, "ServerInternalError", detail),
-    };
+        var code = OpenImErrors.FromCore(failure.Error, notMember: conversationId.StartsWith("sg_", StringComparison.Ordinal) ? OpenImErrors.NotInGroup : OpenImErrors.RecordNotFound);
+        return OpenImResponse.Error(code, OpenImErrors.Name(code), failure.Message);
+    }
 }

@@ -10,7 +10,7 @@ using Parley.Protocol;
 using Parley.Protocol.V1;
 using static Parley.Compat.OpenIM.Rest.SocialJson;
 using static Parley.Compat.OpenIM.Rest.SocialRestSupport;
-using ErrorCode = Parley.Protocol.V1.ErrorCode;
+using Parley.Core;
 using FriendRequestState = Parley.Protocol.V1.FriendRequestState;
 
 namespace Parley.Compat.OpenIM;
@@ -80,7 +80,7 @@ internal static partial class OpenImRest
         }
 
         var result = await Social(context).SendFriendRequestAsync(me, to!, message, context.RequestAborted).ConfigureAwait(false);
-        if (result.Ok || result.Error == ErrorCode.Conflict)
+        if (result.IsOk || result.Error == CoreError.Conflict)
         {
             // OpenIM lets an applicant apply again while the request is pending; Parley keeps the first request.
             return OpenImResponse.Ok(null);
@@ -103,7 +103,7 @@ internal static partial class OpenImRest
         }
 
         var result = await Social(context).RespondFriendRequestAsync(me, from, accept, Str(body, "handleMsg") ?? string.Empty, context.RequestAborted).ConfigureAwait(false);
-        return result.Ok ? OpenImResponse.Ok(null) : MapError(result.Error, result.Message, conflict: OpenImErrors.RelationshipAlready);
+        return result.IsOk ? OpenImResponse.Ok(null) : MapError(result.Error, result.Message, conflict: OpenImErrors.RelationshipAlready);
     }
 
     private static async Task<OpenImResponse> FriendApplyListAsync(HttpContext context, JsonElement body, string me, bool incoming)
@@ -237,7 +237,7 @@ internal static partial class OpenImRest
 
         var friend = Str(body, "friendUserID") ?? string.Empty;
         var result = await Social(context).DeleteFriendAsync(me, friend, context.RequestAborted).ConfigureAwait(false);
-        return result.Ok ? OpenImResponse.Ok(null) : MapError(result.Error, result.Message, notFound: OpenImErrors.NotFriend);
+        return result.IsOk ? OpenImResponse.Ok(null) : MapError(result.Error, result.Message, notFound: OpenImErrors.NotFriend);
     }
 
     private static async Task<OpenImResponse> IsFriendAsync(HttpContext context, JsonElement body, string? caller)
@@ -284,7 +284,7 @@ internal static partial class OpenImRest
         foreach (var friend in friends)
         {
             var result = await Social(context).SetRemarkAsync(me, friend, remark, context.RequestAborted).ConfigureAwait(false);
-            if (!result.Ok)
+            if (!result.IsOk)
             {
                 return MapError(result.Error, result.Message, notFound: OpenImErrors.NotFriend);
             }
@@ -302,7 +302,7 @@ internal static partial class OpenImRest
         }
 
         var result = await Social(context).SetRemarkAsync(me, Str(body, "friendUserID") ?? string.Empty, Str(body, "remark") ?? string.Empty, context.RequestAborted).ConfigureAwait(false);
-        return result.Ok ? OpenImResponse.Ok(null) : MapError(result.Error, result.Message, notFound: OpenImErrors.NotFriend);
+        return result.IsOk ? OpenImResponse.Ok(null) : MapError(result.Error, result.Message, notFound: OpenImErrors.NotFriend);
     }
 
     private static async Task<OpenImResponse> SetBlackAsync(HttpContext context, JsonElement body, string me, bool blocked)
@@ -319,7 +319,7 @@ internal static partial class OpenImRest
         }
 
         var result = await Social(context).SetBlockedAsync(me, other, blocked, context.RequestAborted).ConfigureAwait(false);
-        return result.Ok ? OpenImResponse.Ok(null) : MapError(result.Error, result.Message, notFound: OpenImErrors.UserNotFound);
+        return result.IsOk ? OpenImResponse.Ok(null) : MapError(result.Error, result.Message, notFound: OpenImErrors.UserNotFound);
     }
 
     private static async Task<List<BlackInfoJson>> BlacksJsonAsync(HttpContext context, string me, IReadOnlyList<string> blocked)

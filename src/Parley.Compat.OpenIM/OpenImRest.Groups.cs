@@ -9,7 +9,7 @@ using Parley.Core.Messaging;
 using Parley.Protocol;
 using static Parley.Compat.OpenIM.Rest.SocialJson;
 using static Parley.Compat.OpenIM.Rest.SocialRestSupport;
-using ErrorCode = Parley.Protocol.V1.ErrorCode;
+using Parley.Core;
 
 namespace Parley.Compat.OpenIM;
 
@@ -19,11 +19,6 @@ namespace Parley.Compat.OpenIM;
 /// </summary>
 internal static partial class OpenImRest
 {
-    private const int MaxGroupNameLength = 128;
-    private const int MaxGroupUrlLength = 1024;
-    private const int MaxGroupTextLength = 4096;
-    private const int MaxGroupMessageLength = 256;
-    private const int MaxUsersPerGroupCall = 500;
     private const int MemberPageSize = 500;
 
     // The applicant's list reads at most this many of the caller's requests (total counts these only).
@@ -88,13 +83,8 @@ internal static partial class OpenImRest
         }
 
         var result = await GroupGrain(context, group!.GroupId).GroupAsync(command).ConfigureAwait(false);
-        return result.Error == 0 ? OpenImResponse.Ok(null) : MapError((ErrorCode)result.Error, result.ErrorMessage, notFound: notFound);
+        return result.IsOk ? OpenImResponse.Ok(null) : MapError(result.Error, result.Message, notFound: notFound);
     }
-
-    private static OpenImResponse? BadUserIds(IReadOnlyCollection<string> userIds, string field, bool allowEmpty = false) =>
-        (!allowEmpty && userIds.Count == 0) || userIds.Count > MaxUsersPerGroupCall || userIds.Any(u => !Ids.IsValid(u))
-            ? Args($"{field} must name 1..{MaxUsersPerGroupCall} valid user ids")
-            : null;
 
     private static async Task<OpenImResponse> CreateGroupAsync(HttpContext context, JsonElement body, string? caller)
     {
@@ -133,47 +123,24 @@ internal static partial class OpenImRest
             return Args("needVerification must be 0, 1 or 2");
         }
 
-        var name = Str(info, "groupName") ?? string.Empty;
-        var face = Str(info, "faceURL") ?? string.Empty;
-        var introduction = Str(info, "introduction") ?? string.Empty;
-        var notification = Str(info, "notification") ?? string.Empty;
         var ex = Str(info, "ex") ?? string.Empty;
-        if (name.Length > MaxGroupNameLength || face.Length > MaxGroupUrlLength || introduction.Length > MaxGroupTextLength
-            || notification.Length > MaxGroupTextLength || !Gateway.Requests.GroupRequestHandler.IsJson(ex))
-        {
-            return Args("groupName, faceURL, introduction or notification too long, or ex is not JSON");
-        }
+        var members = StrList(body, "memberUserIDs").Where(m => m != me).Distinct(StringComparer.Ordinal).ToArray();
+        var admins = StrList(body, "adminUserIDs").Where(a => a != me).Distinct(StringComparer.Ordinal).ToArray();
 
-        var members = StrList(body, "memberUserIDs");
-        var admins = StrList(body, "adminUserIDs").Distinct(StringComparer.Ordinal).Where(a => a != me).ToList();
-        var everyone = members.Concat(admins).Where(m => m != me).Distinct(StringComparer.Ordinal).ToArray();
-        if (BadUserIds(everyone, "memberUserIDs", allowEmpty: true) is { } bad)
+        // One core command: the group, its members and its admins commit together (field limits are the core's).
+        var created = await GroupGrain(context, groupId!).CreateGroupAsync(new CreateGroupCommand(groupId!, Str(info, "groupName") ?? string.Empty, me, members, null)
         {
-            return bad;
-        }
-
-        var grain = GroupGrain(context, groupId!);
-        var created = await grain.CreateGroupAsync(new CreateGroupCommand(groupId!, name, me, everyone, null)
-        {
-            AvatarUrl = face,
-            Introduction = introduction,
-            Announcement = notification,
+            AvatarUrl = Str(info, "faceURL") ?? string.Empty,
+            Introduction = Str(info, "introduction") ?? string.Empty,
+            Announcement = Str(info, "notification") ?? string.Empty,
             Ex = ex.Length == 0 ? "{}" : ex,
             JoinPolicy = policy.Value,
             HistoryVisibleToNewMembers = true,
+            AdminIds = admins,
         }).ConfigureAwait(false);
-        if (created.Error != 0)
+        if (!created.IsOk)
         {
-            return MapError((ErrorCode)created.Error, created.ErrorMessage, notFound: OpenImErrors.UserNotFound, conflict: OpenImErrors.GroupIdExisted);
-        }
-
-        foreach (var admin in admins)
-        {
-            var promoted = await grain.GroupAsync(new GroupCommand(GroupOperation.SetRole, me, null) { UserIds = [admin], Role = MemberRole.Admin }).ConfigureAwait(false);
-            if (promoted.Error != 0)
-            {
-                return MapError((ErrorCode)promoted.Error, promoted.ErrorMessage);
-            }
+            return MapError(created.Error, created.Message, notFound: OpenImErrors.UserNotFound, conflict: OpenImErrors.GroupIdExisted);
         }
 
         var group = await GroupStore(context).GetGroupAsync(groupId!, context.RequestAborted).ConfigureAwait(false);
@@ -216,11 +183,6 @@ internal static partial class OpenImRest
     {
         var message = Str(body, "reqMessage") ?? string.Empty;
         _ = Int(body, "joinSource");
-        if (message.Length > MaxGroupMessageLength)
-        {
-            return Args("reqMessage is too long");
-        }
-
         var (group, error) = await GroupOfAsync(context, Str(body, "groupID")).ConfigureAwait(false);
         if (error is not null)
         {
@@ -229,12 +191,12 @@ internal static partial class OpenImRest
 
         var grain = GroupGrain(context, group!.GroupId);
         var result = await grain.GroupAsync(new GroupCommand(GroupOperation.Join, caller!, null) { Message = message }).ConfigureAwait(false);
-        if (result.Error != 0)
+        if (!result.IsOk)
         {
-            return MapError((ErrorCode)result.Error, result.ErrorMessage, notFound: OpenImErrors.RecordNotFound);
+            return MapError(result.Error, result.Message, notFound: OpenImErrors.RecordNotFound);
         }
 
-        if (!result.Joined)
+        if (!result.Value!.Joined)
         {
             try
             {
@@ -258,7 +220,7 @@ internal static partial class OpenImRest
     private static async Task NotifyJoinRequestAsync(HttpContext context, IConversationGrain grain, GroupRecord group, string applicant, string message)
     {
         var page = await grain.ListMembersAsync(group.OwnerId, 0, 500).ConfigureAwait(false);
-        var handlers = page.Members.Where(m => m.Role >= MemberRole.Admin).Select(m => m.UserId).ToList();
+        var handlers = (page.Value?.Members ?? []).Where(m => m.Role >= MemberRole.Admin).Select(m => m.UserId).ToList();
         var tips = new Dictionary<string, object?>
         {
             ["group"] = new Dictionary<string, object?> { ["groupID"] = group.GroupId, ["groupName"] = group.Name, ["ownerUserID"] = group.OwnerId },
@@ -316,16 +278,6 @@ internal static partial class OpenImRest
     {
         var users = StrList(body, "invitedUserIDs").Distinct(StringComparer.Ordinal).ToArray();
         var reason = Str(body, "reason") ?? string.Empty;
-        if (BadUserIds(users, "invitedUserIDs") is { } bad)
-        {
-            return Task.FromResult(bad);
-        }
-
-        if (reason.Length > MaxGroupMessageLength)
-        {
-            return Task.FromResult(Args("reason is too long"));
-        }
-
         return GroupOperationAsync(context, Str(body, "groupID"), new GroupCommand(GroupOperation.Invite, caller!, null) { UserIds = users, Message = reason }, notFound: OpenImErrors.UserNotFound);
     }
 
@@ -333,16 +285,6 @@ internal static partial class OpenImRest
     {
         var users = StrList(body, "kickedUserIDs").Distinct(StringComparer.Ordinal).ToArray();
         var reason = Str(body, "reason") ?? string.Empty;
-        if (BadUserIds(users, "kickedUserIDs") is { } bad)
-        {
-            return Task.FromResult(bad);
-        }
-
-        if (reason.Length > MaxGroupMessageLength)
-        {
-            return Task.FromResult(Args("reason is too long"));
-        }
-
         return GroupOperationAsync(context, Str(body, "groupID"), new GroupCommand(GroupOperation.Kick, caller!, null) { UserIds = users, Message = reason });
     }
 
@@ -413,12 +355,6 @@ internal static partial class OpenImRest
             {
                 return Task.FromResult(Args("needVerification must be 0, 1 or 2"));
             }
-        }
-
-        if ((name?.Length ?? 0) > MaxGroupNameLength || (face?.Length ?? 0) > MaxGroupUrlLength || (introduction?.Length ?? 0) > MaxGroupTextLength
-            || (notification?.Length ?? 0) > MaxGroupTextLength || (ex is not null && !Gateway.Requests.GroupRequestHandler.IsJson(ex)))
-        {
-            return Task.FromResult(Args("groupName, faceURL, introduction or notification too long, or ex is not JSON"));
         }
 
         var groupId = Str(info, "groupID");
@@ -540,13 +476,13 @@ internal static partial class OpenImRest
         while (true)
         {
             var page = await grain.ListMembersAsync(me, members.Count, MemberPageSize).ConfigureAwait(false);
-            if (page.Error != 0)
+            if (!page.IsOk)
             {
-                return (null, MapError((ErrorCode)page.Error, "not a member of this group"));
+                return (null, MapError(page.Error, page.Message));
             }
 
-            members.AddRange(page.Members);
-            if (page.Members.Length == 0 || members.Count >= page.Total)
+            members.AddRange(page.Value!.Members);
+            if (page.Value.Members.Length == 0 || members.Count >= page.Value.Total)
             {
                 return (members, null);
             }
@@ -682,9 +618,9 @@ internal static partial class OpenImRest
         {
             // The grain answers only owners and admins; other memberships contribute nothing.
             var requests = await GroupGrain(context, group.GroupId).ListGroupRequestsAsync(me).ConfigureAwait(false);
-            if (requests.Error == 0)
+            if (requests.IsOk)
             {
-                found.AddRange(requests.Requests.Select(r => (group, r)));
+                found.AddRange(requests.Value!.Requests.Select(r => (group, r)));
             }
         }
 
@@ -745,12 +681,12 @@ internal static partial class OpenImRest
         else
         {
             var requests = await GroupGrain(context, group!.GroupId).ListGroupRequestsAsync(me).ConfigureAwait(false);
-            if (requests.Error != 0)
+            if (!requests.IsOk)
             {
-                return MapError((ErrorCode)requests.Error, "only the owner and admins see other users' requests");
+                return MapError(requests.Error, requests.Message);
             }
 
-            found = [.. requests.Requests.Where(r => r.UserId == user).Select(r => (group, r))];
+            found = [.. requests.Value!.Requests.Where(r => r.UserId == user).Select(r => (group, r))];
         }
 
         var json = await GroupRequestsJsonAsync(context, found).ConfigureAwait(false);

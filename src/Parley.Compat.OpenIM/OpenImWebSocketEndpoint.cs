@@ -11,6 +11,7 @@ using Parley.Compat.OpenIM.WebSocket;
 using Parley.Gateway;
 using Parley.Gateway.Connections;
 using Parley.Gateway.Protocols;
+using Parley.Core.Messaging;
 using Parley.Core.Auth;
 using Parley.Core.Telemetry;
 using Parley.Protocol;
@@ -30,12 +31,13 @@ internal sealed class OpenImWebSocketEndpoint(
     TokenService tokens,
     ConnectionHost host,
     ConnectionRegistry registry,
+    MessagingService messaging,
+    OpenImRelationNotifier relationNotifier,
     IGrainFactory grains,
     IMessageStore store,
     IOptions<GatewayOptions> gatewayOptions,
     ParleyMetrics metrics,
     TimeProvider time,
-    IServiceProvider services,
     OpenImProtocol protocol,
     OpenImProfiles profiles,
     ILogger<OpenImWebSocketEndpoint> logger)
@@ -45,9 +47,10 @@ internal sealed class OpenImWebSocketEndpoint(
 
     private readonly OpenImServices _services = new(
         registry,
+        messaging,
         grains,
         store,
-        services.GetService(typeof(OpenImRelationNotifier)) as OpenImRelationNotifier,
+        relationNotifier,
         profiles,
         time,
         logger);

@@ -1,25 +1,38 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Parley.Gateway.Connections;
 using Parley.Gateway.Handshake;
 using Parley.Gateway.Requests;
+using Parley.Core;
 using Parley.Core.Delivery;
+using Parley.Core.Directory;
+using Parley.Core.Media;
+using Parley.Core.Messaging;
+using Parley.Core.Push;
 using Parley.Core.Sessions;
 
 namespace Parley.Gateway;
 
 public static class GatewayServiceCollectionExtensions
 {
-    /// <summary>Registers the WebSocket gateway (its options are bound by the caller).</summary>
+    /// <summary>Registers the WebSocket gateway (its options are bound by the caller; needs <c>AddParleySocial()</c>).</summary>
     public static IServiceCollection AddParleyGateway(this IServiceCollection services)
     {
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<IDeliveryHub>(sp => sp.GetRequiredService<ConnectionRegistry>());
         services.AddSingleton<ISessionControl>(sp => sp.GetRequiredService<ConnectionRegistry>());
+        services.AddSingleton<MessagingService>();
         services.AddSingleton<RequestHandler>();
         services.AddSingleton<GroupRequestHandler>();
+        services.AddSingleton<SocialRequestHandler>();
         services.AddSingleton<ConnectionHost>();
+
+        // Optional features answer UNSUPPORTED while absent; the directory, push and media registrations replace these.
+        services.TryAddSingleton(Optional.None<IDirectoryService>());
+        services.TryAddSingleton(Optional.None<IPushClientApi>());
+        services.TryAddSingleton(Optional.None<IMediaContentResolver>());
         services.AddSingleton<WebSocketEndpoint>();
         services.AddHostedService<ConnectionSweeper>();
         return services;

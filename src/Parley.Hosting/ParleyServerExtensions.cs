@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -94,7 +95,6 @@ public static class ParleyServerExtensions
         services.AddHostedService<StoreInitializer>();
         services.AddSqliteRelationStore();
         services.AddParleySocial();
-        services.AddSingleton<SocialRequestHandler>();
 
         // Loaded (or generated) now, so a bad key stops the start with one line instead of failing every token later.
         var storageSettings = config.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
@@ -216,6 +216,7 @@ public static class ParleyServerExtensions
         services.AddSingleton<PushBridge>();
         services.AddSingleton<IMessageCommittedObserver>(sp => sp.GetRequiredService<PushBridge>());
         services.AddSingleton<IPushClientApi>(sp => sp.GetRequiredService<PushBridge>());
+        services.Replace(ServiceDescriptor.Singleton(sp => new Optional<IPushClientApi>(sp.GetRequiredService<PushBridge>())));
         services.AddHostedService(sp => sp.GetRequiredService<PushBridge>());
     }
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Parley.Abstractions.Directory;
+using Parley.Core;
 using Parley.Core.Directory;
 using Parley.OrgDirectory.Import;
 using Parley.Storage.Sqlite;
@@ -15,8 +16,8 @@ public static class DirectoryServiceCollectionExtensions
     /// <summary>
     /// Adds the organisation directory: <see cref="DirectoryOptions"/> (bound to <c>Parley:Directory</c>, validated at
     /// start), the SQLite directory store on the server's database file (unless an <see cref="IDirectoryStore"/> is
-    /// already registered), the <see cref="IDirectoryService"/> the gateway answers SyncDirectoryRequest with (absent
-    /// when disabled, so clients get UNSUPPORTED), the writer that publishes change events, and the import worker.
+    /// already registered), the <see cref="IDirectoryService"/> the gateway answers SyncDirectoryRequest with (an empty
+    /// <see cref="Optional{T}"/> when disabled, so clients get UNSUPPORTED), the writer that publishes change events, and the import worker.
     /// Call after <c>AddParleyServer()</c>; map the admin endpoints with <c>MapParleyDirectoryAdmin()</c>.
     /// </summary>
     public static IServiceCollection AddParleyDirectory(this IServiceCollection services)
@@ -28,9 +29,10 @@ public static class DirectoryServiceCollectionExtensions
         services.AddSingleton<DirectoryWriter>();
         services.AddSingleton<DirectoryService>();
 
-        // The gateway looks the service up once and answers UNSUPPORTED when it is absent: a null factory result is absent.
-        services.AddSingleton<IDirectoryService>(sp =>
-            sp.GetRequiredService<IOptions<DirectoryOptions>>().Value.Enabled ? sp.GetRequiredService<DirectoryService>() : null!);
+        // The gateway answers UNSUPPORTED while the directory is disabled: an explicit optional, never a null service.
+        services.AddSingleton<IDirectoryService>(sp => sp.GetRequiredService<DirectoryService>());
+        services.Replace(ServiceDescriptor.Singleton(sp => new Optional<IDirectoryService>(
+            sp.GetRequiredService<IOptions<DirectoryOptions>>().Value.Enabled ? sp.GetRequiredService<IDirectoryService>() : null)));
         services.AddSingleton<DirectoryImports>();
         services.AddHostedService(sp => sp.GetRequiredService<DirectoryImports>());
         return services;

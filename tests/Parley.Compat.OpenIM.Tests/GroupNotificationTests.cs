@@ -223,8 +223,8 @@ public sealed class GroupNotificationFlowTests(ServerFixture fixture) : IClassFi
         var grains = fixture.Server.Services.GetRequiredService<Orleans.IGrainFactory>();
         var history = await grains.GetGrain<Parley.Core.Messaging.IConversationGrain>("sg_" + groupId)
             .GetHistoryAsync(admin.Id, 1, Parley.Abstractions.Messaging.ReadDirection.Forward, 100);
-        Assert.Equal(0, history.Error);
-        var types = history.Messages
+        Assert.True(history.IsOk, history.Message);
+        var types = history.Value!.Messages
             .Select(m => OpenImNotifications.FromGroupContent(new Message
             {
                 ConversationId = m.ConversationId,
@@ -238,6 +238,6 @@ public sealed class GroupNotificationFlowTests(ServerFixture fixture) : IClassFi
             .Select(d => d?.ContentType ?? 0)
             .ToArray();
 
-        Assert.Equal([1501, 1517, 1509, 1512, 1513, 1516, 1508, 1504, 1520, 1519, 1502, 1514, 1515, 1518, 1507, 1511], types);
+        Assert.Equal([1501, 1509, 1512, 1513, 1516, 1508, 1504, 1520, 1519, 1502, 1514, 1515, 1518, 1507, 1511], types);
     }
 }

@@ -4,9 +4,9 @@ using Microsoft.AspNetCore.Routing;
 using Parley.Abstractions.Admin;
 using Parley.Abstractions.Messaging;
 using Parley.Api.Admin.Operators;
+using Parley.Core;
 using Parley.Core.Messaging;
 using Parley.Protocol;
-using ErrorCode = Parley.Protocol.V1.ErrorCode;
 
 namespace Parley.Api.Admin;
 
@@ -50,8 +50,9 @@ public static partial class AdminApi
         }
 
         var members = group.Dismissed
-            ? new MemberPage(0, [], 0)
-            : await grains.GetGrain<IConversationGrain>(group.ConversationId).ListMembersAsync(group.OwnerId, 0, MaxMembersListed).ConfigureAwait(false);
+            ? new MemberPage([], 0)
+            : (await grains.GetGrain<IConversationGrain>(group.ConversationId).ListMembersAsync(group.OwnerId, 0, MaxMembersListed).ConfigureAwait(false)).Value
+                ?? new MemberPage([], 0);
         return Results.Ok(new GroupDetailResponse(
             group.GroupId,
             group.ConversationId,
@@ -63,15 +64,9 @@ public static partial class AdminApi
             [.. members.Members.Select(m => new GroupMemberResponse(m.UserId, RoleName(m.Role), m.Nickname, m.JoinedAt, m.MutedUntil))]));
     }
 
-    private static Task<IResult> AddMembersAsync(string groupId, AddMembersRequest request, IGroupStore store, IGrainFactory grains)
-    {
-        if (request.UserIds is not { Length: > 0 and <= 500 } ids || ids.Any(u => !Ids.IsValid(u)))
-        {
-            return Task.FromResult(Fail(400, "bad_request", "userIds must list 1..500 valid user ids."));
-        }
-
-        return AsOwnerAsync(groupId, store, grains, owner => new GroupCommand(GroupOperation.Invite, owner, null) { UserIds = ids });
-    }
+    // The user ids' limits are the core's (GroupRules).
+    private static Task<IResult> AddMembersAsync(string groupId, AddMembersRequest request, IGroupStore store, IGrainFactory grains) =>
+        AsOwnerAsync(groupId, store, grains, owner => new GroupCommand(GroupOperation.Invite, owner, null) { UserIds = request.UserIds ?? [] });
 
     private static Task<IResult> KickMemberAsync(string groupId, string userId, IGroupStore store, IGrainFactory grains) =>
         AsOwnerAsync(groupId, store, grains, owner => new GroupCommand(GroupOperation.Kick, owner, null) { UserIds = [userId] });
@@ -107,17 +102,20 @@ public static partial class AdminApi
         }
 
         var result = await grains.GetGrain<IConversationGrain>(group.ConversationId).GroupAsync(command(group.OwnerId)).ConfigureAwait(false);
-        return result.Error switch
-        {
-            0 => Results.Ok(new GroupOperationResponse(result.Added, result.Pending)),
-            (int)ErrorCode.NotFound => Fail(404, "not_found", result.ErrorMessage ?? "No such group or member."),
-            (int)ErrorCode.GroupDismissed => Fail(409, "group_dismissed", "The group was dismissed."),
-            (int)ErrorCode.Conflict or (int)ErrorCode.AlreadyExists => Fail(409, "conflict", result.ErrorMessage ?? "Already done."),
-            (int)ErrorCode.NotMember => Fail(404, "not_member", result.ErrorMessage ?? "The user is not a member."),
-            (int)ErrorCode.Forbidden => Fail(409, "refused", result.ErrorMessage ?? "The group refuses this operation."),
-            _ => Fail(400, "bad_request", result.ErrorMessage ?? "The group refused the operation."),
-        };
+        return result.IsOk ? Results.Ok(new GroupOperationResponse(result.Value!.Added, result.Value.Pending)) : Refusal(result.Failure);
     }
+
+    /// <summary>The admin API's one table from a core refusal to an HTTP status and error code.</summary>
+    private static IResult Refusal(CoreFailure failure) => failure.Error switch
+    {
+        CoreError.NotFound => Fail(404, "not_found", failure.Message),
+        CoreError.NotMember => Fail(404, "not_member", failure.Message),
+        CoreError.GroupDismissed => Fail(409, "group_dismissed", failure.Message),
+        CoreError.AlreadyExists => Fail(409, "already_exists", failure.Message),
+        CoreError.Conflict => Fail(409, "conflict", failure.Message),
+        CoreError.Forbidden => Fail(409, "refused", failure.Message),
+        _ => Fail(400, "bad_request", failure.Message),
+    };
 
     private static string RoleName(MemberRole role) => role switch
     {

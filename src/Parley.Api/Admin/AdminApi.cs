@@ -6,12 +6,12 @@ using Microsoft.AspNetCore.Routing;
 using Parley.Abstractions.Accounts;
 using Parley.Abstractions.Admin;
 using Parley.Api.Admin.Operators;
+using Parley.Core;
 using Parley.Core.Auth;
 using Parley.Core.Messaging;
 using Parley.Core.Sessions;
 using Parley.Protocol;
 using Parley.Protocol.V1;
-using ErrorCode = Parley.Protocol.V1.ErrorCode;
 
 namespace Parley.Api.Admin;
 
@@ -152,23 +152,19 @@ public static partial class AdminApi
     private static async Task<IResult> CreateGroupAsync(CreateGroupAdminRequest request, IGrainFactory grains)
     {
         var groupId = string.IsNullOrEmpty(request.GroupId) ? Guid.NewGuid().ToString("N") : request.GroupId;
-        var members = request.MemberIds ?? [];
-        if (!Ids.IsValid(groupId) || !Ids.IsValid(request.OwnerId) || (request.Name?.Length ?? 0) > 128 || members.Any(m => !Ids.IsValid(m)))
+        if (!Ids.IsValid(groupId) || !Ids.IsValid(request.OwnerId))
         {
-            return Fail(400, "bad_request", "Invalid group id, owner, name or member id.");
+            return Fail(400, "bad_request", "Invalid group id or owner.");
         }
 
         var conversationId = Ids.GroupConversationId(groupId);
         var result = await grains.GetGrain<IConversationGrain>(conversationId)
-            .CreateGroupAsync(new CreateGroupCommand(groupId, request.Name ?? string.Empty, request.OwnerId, members, null))
+            .CreateGroupAsync(new CreateGroupCommand(groupId, request.Name ?? string.Empty, request.OwnerId, request.MemberIds ?? [], null)
+            {
+                AdminIds = request.AdminIds ?? [],
+            })
             .ConfigureAwait(false);
-        return result.Error switch
-        {
-            0 => Results.Created($"/admin/v1/groups/{groupId}", new CreateGroupResponse(groupId, conversationId)),
-            (int)ErrorCode.AlreadyExists => Fail(409, "already_exists", "The group exists."),
-            (int)ErrorCode.NotFound => Fail(404, "not_found", result.ErrorMessage ?? "Some members do not exist."),
-            _ => Fail(400, "bad_request", result.ErrorMessage ?? "Cannot create the group."),
-        };
+        return result.IsOk ? Results.Created($"/admin/v1/groups/{groupId}", new CreateGroupResponse(groupId, conversationId)) : Refusal(result.Failure);
     }
 
     private static IResult? ValidateProfile(string? nickname, string? avatarUrl, JsonElement? ex)
@@ -240,7 +236,7 @@ public sealed record LogoutRequest(string? DeviceId);
 
 public sealed record LogoutResponse(int RevokedTokens, int ClosedConnections);
 
-public sealed record CreateGroupAdminRequest(string? GroupId, string? Name, string OwnerId, string[]? MemberIds);
+public sealed record CreateGroupAdminRequest(string? GroupId, string? Name, string OwnerId, string[]? MemberIds, string[]? AdminIds = null);
 
 public sealed record CreateGroupResponse(string GroupId, string ConversationId);
 

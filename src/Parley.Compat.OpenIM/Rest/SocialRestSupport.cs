@@ -2,7 +2,7 @@ using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Parley.Abstractions.Accounts;
-using ErrorCode = Parley.Protocol.V1.ErrorCode;
+using Parley.Core;
 
 namespace Parley.Compat.OpenIM.Rest;
 
@@ -88,34 +88,10 @@ internal static class SocialRestSupport
         return long.TryParse(versionId.AsSpan(VersionIdPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var time) ? time : null;
     }
 
-    /// <summary>A Parley error code from a grain or service as the closest OpenIM error.</summary>
-    public static OpenImResponse MapError(ErrorCode code, string? message, int notFound = OpenImErrors.RecordNotFound, int conflict = OpenImErrors.Duplicate)
+    /// <summary>A core refusal as the OpenIM error of the one table (<see cref="OpenImErrors.FromCore"/>).</summary>
+    public static OpenImResponse MapError(CoreError error, string? message, int notFound = OpenImErrors.RecordNotFound, int conflict = OpenImErrors.Duplicate)
     {
-        var detail = message ?? string.Empty;
-        return code switch
-        {
-            ErrorCode.BadRequest or ErrorCode.TooLarge => OpenImResponse.Error(OpenImErrors.Args, "ArgsError", detail),
-            ErrorCode.Forbidden => OpenImResponse.Error(OpenImErrors.NoPermission, "NoPermissionError", detail),
-            ErrorCode.NotFound => OpenImResponse.Error(notFound, ErrorName(notFound), detail),
-            ErrorCode.NotMember => OpenImResponse.Error(OpenImErrors.NotInGroup, "NotInGroupYetError", detail),
-            ErrorCode.GroupDismissed => OpenImResponse.Error(OpenImErrors.GroupDismissed, "DismissedAlreadyError", detail),
-            ErrorCode.Blocked => OpenImResponse.Error(OpenImErrors.Blocked, "BlockedByPeer", detail),
-            ErrorCode.NotFriends => OpenImResponse.Error(OpenImErrors.NotFriend, "NotPeersFriend", detail),
-            ErrorCode.Conflict or ErrorCode.AlreadyExists => OpenImResponse.Error(conflict, ErrorName(conflict), detail),
-            ErrorCode.Muted => OpenImResponse.Error(OpenImErrors.MutedInGroup, "MutedInGroup", detail),
-            _ => OpenImResponse.Error(OpenImErrors.Internal, "ServerInternalError", detail),
-        };
+        var code = OpenImErrors.FromCore(error, notFound, conflict);
+        return OpenImResponse.Error(code, OpenImErrors.Name(code), message ?? string.Empty);
     }
-
-    private static string ErrorName(int code) => code switch
-    {
-        OpenImErrors.RecordNotFound => "RecordNotFoundError",
-        OpenImErrors.UserNotFound => "UserNotFoundError",
-        OpenImErrors.GroupNotFound => "GroupIDNotFoundError",
-        OpenImErrors.GroupIdExisted => "GroupIDExisted",
-        OpenImErrors.NotFriend => "NotPeersFriend",
-        OpenImErrors.RelationshipAlready => "RelationshipAlreadyError",
-        OpenImErrors.Duplicate => "DuplicateKeyError",
-        _ => "Error",
-    };
 }

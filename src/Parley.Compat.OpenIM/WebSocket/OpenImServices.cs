@@ -2,16 +2,18 @@ using Microsoft.Extensions.Logging;
 using Orleans;
 using Parley.Abstractions.Messaging;
 using Parley.Gateway.Connections;
+using Parley.Core.Messaging;
 
 namespace Parley.Compat.OpenIM.WebSocket;
 
-/// <summary>What every OpenIM session uses: the node's registry, the grains (the same core commands native requests call,
-/// so authorisation, dedup and limits are those of native clients) and the store.</summary>
+/// <summary>What every OpenIM session uses: the node's registry, the core's message commands (so authorisation, validation,
+/// dedup and limits are those of native clients), the grains and the store.</summary>
 internal sealed record OpenImServices(
     ConnectionRegistry Registry,
+    MessagingService Messaging,
     IGrainFactory Grains,
     IMessageStore Store,
-    OpenImRelationNotifier? RelationNotifier,
+    OpenImRelationNotifier RelationNotifier,
     OpenImProfiles Profiles,
     TimeProvider Time,
     ILogger Logger);

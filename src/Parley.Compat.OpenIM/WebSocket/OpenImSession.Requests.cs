@@ -8,7 +8,7 @@ using Parley.Core.Internal;
 using Parley.Core.Messaging;
 using Parley.Protocol;
 using Parley.Protocol.V1;
-using ErrorCode = Parley.Protocol.V1.ErrorCode;
+using Parley.Core;
 
 namespace Parley.Compat.OpenIM.WebSocket;
 
@@ -184,28 +184,26 @@ internal sealed partial class OpenImSession
             return;
         }
 
-        // The same core command the native handler calls; the grain authorises, deduplicates, limits and commits.
-        var result = await _services.Grains.GetGrain<IConversationGrain>(conversationId)
-            .SendAsync(new SendCommand(UserId, data.ClientMsgID, peer, (int)content.BodyCase, content.ToByteArray(), Connection.Id))
-            .ConfigureAwait(false);
-        if (result.Error != 0)
+        // The same core command as a native send: the same rules, authorisation and dedup.
+        var result = await _services.Messaging.SendAsync(UserId, data.ClientMsgID, peer, peer is null ? conversationId : null, content, Connection.Id).ConfigureAwait(false);
+        if (!result.IsOk)
         {
-            var (code, message) = MapError((ErrorCode)result.Error, result.ErrorMessage, conversationId);
-            await ErrorAsync(request, code, message).ConfigureAwait(false);
+            await RefuseAsync(request, result.Failure, conversationId).ConfigureAwait(false);
             return;
         }
 
-        await ReplyAsync(request, new SendMsgResp { ServerMsgID = result.ServerMsgId, ClientMsgID = data.ClientMsgID, SendTime = result.ServerTime }).ConfigureAwait(false);
+        var ack = result.Value!;
+        await ReplyAsync(request, new SendMsgResp { ServerMsgID = ack.ServerMsgId, ClientMsgID = data.ClientMsgID, SendTime = ack.ServerTime }).ConfigureAwait(false);
 
         // Sender sync: OpenIM pushes the stored message back to the sending connection too; that is how the SDK learns its seq.
         var echo = OpenImMessages.ToMsgData(new Message
         {
-            ConversationId = result.ConversationId,
-            Seq = (ulong)result.Seq,
-            ServerMsgId = result.ServerMsgId,
+            ConversationId = ack.ConversationId,
+            Seq = (ulong)ack.Seq,
+            ServerMsgId = ack.ServerMsgId,
             ClientMsgId = data.ClientMsgID,
             SenderId = UserId,
-            ServerTime = result.ServerTime,
+            ServerTime = ack.ServerTime,
             Content = content,
         });
         echo.SenderPlatformID = data.SenderPlatformID;
@@ -243,13 +241,12 @@ internal sealed partial class OpenImSession
             return;
         }
 
-        var error = await _services.Grains.GetGrain<IConversationGrain>(conversationId)
+        var result = await _services.Grains.GetGrain<IConversationGrain>(conversationId)
             .TypingAsync(UserId, tips == "yes", Connection.Id)
             .ConfigureAwait(false);
-        if (error != 0)
+        if (!result.IsOk)
         {
-            var (code, message) = MapError((ErrorCode)error, "Not a member of this conversation.", conversationId);
-            await ErrorAsync(request, code, message).ConfigureAwait(false);
+            await RefuseAsync(request, result.Failure, conversationId).ConfigureAwait(false);
             return;
         }
 
@@ -383,12 +380,12 @@ internal sealed partial class OpenImSession
             var page = await _services.Grains.GetGrain<IConversationGrain>(id)
                 .GetHistoryAsync(UserId, from, ReadDirection.Forward, (int)(end - from + 1))
                 .ConfigureAwait(false);
-            if (page.Error != 0)
+            if (!page.IsOk)
             {
                 continue;
             }
 
-            var messages = page.Messages.Where(m => m.Seq >= from && m.Seq <= end).Select(ToOpenIm).ToList();
+            var messages = page.Value!.Messages.Where(m => m.Seq >= from && m.Seq <= end).Select(ToOpenIm).ToList();
             if (request.Order == PullOrder.Desc)
             {
                 messages.Reverse();
@@ -419,12 +416,12 @@ internal sealed partial class OpenImSession
 
             var count = j - i + 1;
             var page = await grain.GetHistoryAsync(UserId, start, ReadDirection.Forward, count).ConfigureAwait(false);
-            if (page.Error != 0)
+            if (!page.IsOk)
             {
                 return [];
             }
 
-            foreach (var m in page.Messages)
+            foreach (var m in page.Value!.Messages)
             {
                 if (m.Seq >= start && m.Seq <= seqs[j])
                 {
@@ -512,26 +509,14 @@ internal sealed partial class OpenImSession
         };
     }
 
-    /// <summary>A core refusal as OpenIM's error code (servererrs/code.go), so the SDK reports what OpenIM would.</summary>
-    internal static (int Code, string Message) MapError(ErrorCode error, string? message, string conversationId)
+    /// <summary>A core refusal as OpenIM's error code (the one table), so the SDK reports what OpenIM would.</summary>
+    private Task RefuseAsync(OpenImRequest request, CoreFailure failure, string conversationId)
     {
         var group = conversationId.StartsWith("sg_", StringComparison.Ordinal);
-        var code = error switch
-        {
-            ErrorCode.BadRequest or ErrorCode.BadFrame or ErrorCode.TooLarge or ErrorCode.Unsupported or ErrorCode.ProtocolViolation or ErrorCode.RateLimited => OpenImErrors.Args,
-            ErrorCode.NotMember => group ? OpenImErrors.NotInGroup : OpenImErrors.NoPermission,
-            ErrorCode.GroupDismissed => OpenImErrors.GroupDismissed,
-            ErrorCode.Muted => message == Parley.Core.Messaging.ConversationGrain.GroupMutedMessage ? OpenImErrors.MutedGroup : OpenImErrors.MutedInGroup,
-            ErrorCode.Blocked => OpenImErrors.Blocked,
-            ErrorCode.NotFriends => OpenImErrors.NotFriend,
-            ErrorCode.Forbidden or ErrorCode.RevokeWindowPassed => OpenImErrors.NoPermission,
-            ErrorCode.NotFound => group ? OpenImErrors.GroupNotFound : OpenImErrors.UserNotFound,
-            ErrorCode.AlreadyExists or ErrorCode.Conflict => OpenImErrors.Duplicate,
-            ErrorCode.Unauthenticated => OpenImErrors.TokenInvalid,
-            ErrorCode.TokenExpired => OpenImErrors.TokenExpired,
-            ErrorCode.TokenRevoked => OpenImErrors.TokenKicked,
-            _ => OpenImErrors.Internal,
-        };
-        return (code, string.IsNullOrEmpty(message) ? error.ToString() : message);
+        var code = OpenImErrors.FromCore(
+            failure.Error,
+            notFound: group ? OpenImErrors.GroupNotFound : OpenImErrors.UserNotFound,
+            notMember: group ? OpenImErrors.NotInGroup : OpenImErrors.NoPermission);
+        return ErrorAsync(request, code, failure.Message);
     }
 }

@@ -52,7 +52,7 @@ internal sealed partial class OpenImSession : IConnectionEvents, IConnectionHand
     private void QueueRelationNotifications(ulong version)
     {
         var notifier = _services.RelationNotifier;
-        if (notifier is null || _connection is null)
+        if (_connection is null)
         {
             return;
         }

@@ -3,7 +3,7 @@ using Parley.Protocol.V1;
 namespace Parley.Core.Directory;
 
 /// <summary>
-/// The organisation directory as clients see it. Optional: when no implementation is registered the gateway
+/// The organisation directory as clients see it. Optional: injected as <see cref="Optional{T}"/>; while it is absent the gateway
 /// answers UNSUPPORTED.
 /// </summary>
 public interface IDirectoryService

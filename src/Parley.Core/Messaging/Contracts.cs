@@ -10,25 +10,28 @@ namespace Parley.Core.Messaging;
 public interface IConversationGrain : IGrainWithStringKey
 {
     [Alias("send")]
-    Task<SendResult> SendAsync(SendCommand command);
+    Task<CoreResult<MessageAck>> SendAsync(SendCommand command);
 
     [Alias("revoke")]
-    Task<SendResult> RevokeAsync(RevokeCommand command);
+    Task<CoreResult<MessageAck>> RevokeAsync(RevokeCommand command);
 
     [Alias("mark-read")]
-    Task<MarkReadOutcome> MarkReadAsync(string userId, long seq, string? originConnectionId);
+    Task<CoreResult<ReadState>> MarkReadAsync(string userId, long seq, string? originConnectionId);
 
     [Alias("history")]
-    Task<HistoryPage> GetHistoryAsync(string userId, long fromSeq, ReadDirection direction, int limit);
+    Task<CoreResult<HistoryPage>> GetHistoryAsync(string userId, long fromSeq, ReadDirection direction, int limit);
 
+    /// <summary>
+    /// Creates the group with its members, and with <see cref="CreateGroupCommand.AdminIds"/> as admins, in one commit.
+    /// </summary>
     [Alias("create-group")]
-    Task<SendResult> CreateGroupAsync(CreateGroupCommand command);
+    Task<CoreResult<MessageAck>> CreateGroupAsync(CreateGroupCommand command);
 
     [Alias("typing")]
-    Task<int> TypingAsync(string userId, bool typing, string? originConnectionId);
+    Task<CoreResult> TypingAsync(string userId, bool typing, string? originConnectionId);
 
     [Alias("settings")]
-    Task<int> UpdateSettingsAsync(string userId, bool? pinned, bool? muted, bool? mentionsOnly, string? originConnectionId);
+    Task<CoreResult> UpdateSettingsAsync(string userId, bool? pinned, bool? muted, bool? mentionsOnly, string? originConnectionId);
 
     /// <summary>
     /// For a direct conversation: the relation of its two users (first = the ordinally smaller user id) changed.
@@ -39,15 +42,15 @@ public interface IConversationGrain : IGrainWithStringKey
 
     /// <summary>A group management operation; authorised against the operator's current role.</summary>
     [Alias("group")]
-    Task<GroupResult> GroupAsync(GroupCommand command);
+    Task<CoreResult<GroupOutcome>> GroupAsync(GroupCommand command);
 
     /// <summary>Active members, owner first, then admins, then by join time. Members only.</summary>
     [Alias("members")]
-    Task<MemberPage> ListMembersAsync(string userId, int offset, int limit);
+    Task<CoreResult<MemberPage>> ListMembersAsync(string userId, int offset, int limit);
 
     /// <summary>Pending join requests and invitations. Owners and admins only.</summary>
     [Alias("group-requests")]
-    Task<GroupRequestsPage> ListGroupRequestsAsync(string userId);
+    Task<CoreResult<GroupRequestsPage>> ListGroupRequestsAsync(string userId);
 
     /// <summary>True when the user is an active member (used to authorise member-list sync).</summary>
     [Alias("is-member")]
@@ -89,6 +92,10 @@ public sealed record CreateGroupCommand(string GroupId, string Name, string Crea
 
     [Id(10)]
     public bool HistoryVisibleToNewMembers { get; init; }
+
+    /// <summary>Members (named in <see cref="MemberIds"/> or not) who start as admins; the creator is the owner.</summary>
+    [Id(11)]
+    public string[] AdminIds { get; init; } = [];
 }
 
 public enum GroupOperation
@@ -145,18 +152,19 @@ public sealed record GroupCommand(GroupOperation Operation, string OperatorId, s
     public GroupSettingsPatch? Settings { get; init; }
 }
 
-[GenerateSerializer, Immutable, Alias("parley.group-result")]
-public sealed record GroupResult(int Error, string? ErrorMessage)
+/// <summary>What a group operation did beyond succeeding: who joined at once and whose admission waits for approval.</summary>
+[GenerateSerializer, Immutable, Alias("parley.group-outcome")]
+public sealed record GroupOutcome
 {
-    public static readonly GroupResult Ok = new(0, null);
+    public static readonly GroupOutcome None = new();
 
-    [Id(2)]
+    [Id(0)]
     public bool Joined { get; init; }
 
-    [Id(3)]
+    [Id(1)]
     public string[] Added { get; init; } = [];
 
-    [Id(4)]
+    [Id(2)]
     public string[] Pending { get; init; } = [];
 }
 
@@ -164,35 +172,29 @@ public sealed record GroupResult(int Error, string? ErrorMessage)
 public sealed record MemberData(string UserId, MemberRole Role, string Nickname, long MutedUntil, long JoinedAt, string InviterId);
 
 [GenerateSerializer, Immutable, Alias("parley.member-page")]
-public sealed record MemberPage(int Error, MemberData[] Members, int Total);
+public sealed record MemberPage(MemberData[] Members, int Total);
 
 [GenerateSerializer, Immutable, Alias("parley.group-request-data")]
 public sealed record GroupRequestData(string UserId, string InviterId, int Kind, string Message, int State, long CreatedAt, string HandlerId, long HandledAt = 0);
 
 [GenerateSerializer, Immutable, Alias("parley.group-requests-page")]
-public sealed record GroupRequestsPage(int Error, GroupRequestData[] Requests);
+public sealed record GroupRequestsPage(GroupRequestData[] Requests);
 
-/// <param name="Error">A protocol ErrorCode value; 0 on success.</param>
-[GenerateSerializer, Immutable, Alias("parley.send-result")]
-public sealed record SendResult(
-    int Error,
-    string? ErrorMessage,
+/// <summary>A durable message (or a duplicate of one): what the sender's ack carries.</summary>
+[GenerateSerializer, Immutable, Alias("parley.message-ack")]
+public sealed record MessageAck(
     string ConversationId,
     long Seq,
     string ServerMsgId,
     long ServerTime,
     bool Duplicate,
-    long Version)
-{
-    public static SendResult Fail(int error, string message, string conversationId) =>
-        new(error, message, conversationId, 0, string.Empty, 0, false, 0);
-}
+    long Version);
 
-[GenerateSerializer, Immutable, Alias("parley.mark-read-outcome")]
-public sealed record MarkReadOutcome(int Error, long ReadSeq, long Unread);
+[GenerateSerializer, Immutable, Alias("parley.read-state")]
+public sealed record ReadState(long ReadSeq, long Unread);
 
 [GenerateSerializer, Immutable, Alias("parley.history-page")]
-public sealed record HistoryPage(int Error, MessageData[] Messages, bool HasMore, long MaxSeq);
+public sealed record HistoryPage(MessageData[] Messages, bool HasMore, long MaxSeq);
 
 /// <summary>A stored message crossing a grain boundary (mirror of <see cref="StoredMessage"/>).</summary>
 [GenerateSerializer, Immutable, Alias("parley.message-data")]

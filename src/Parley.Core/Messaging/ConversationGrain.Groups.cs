@@ -1,8 +1,8 @@
 using Parley.Abstractions.Messaging;
 using Parley.Core.Commit;
+using Parley.Core.Groups;
 using Parley.Core.Internal;
 using Parley.Protocol.V1;
-using ErrorCode = Parley.Protocol.V1.ErrorCode;
 
 namespace Parley.Core.Messaging;
 
@@ -19,9 +19,6 @@ public sealed partial class ConversationGrain
     private const int RequestAccepted = 1;
     private const int RequestRefused = 2;
 
-    // A mutation outcome that commits no notification (a request recorded for approval, or refused).
-    private const int Deferred = -1;
-    private static readonly long MaxMuteSeconds = (long)TimeSpan.FromDays(30).TotalSeconds;
 
     private readonly Dictionary<string, GroupRequestRecord> _requests = new(StringComparer.Ordinal);
     private GroupRecord? _group;
@@ -29,18 +26,29 @@ public sealed partial class ConversationGrain
     /// <summary>Computes a group change at the seq its notification will get; mutates state only on success.</summary>
     private delegate GroupEffect GroupMutation(long seq);
 
-    private sealed record GroupEffect(int Error, string? Message, Action<CommitBatch, long>? Extra, string[]? Recipients)
+    /// <param name="Refusal">Set when the mutation refused (or deferred): nothing is committed.</param>
+    private sealed record GroupEffect(CoreFailure? Refusal, Action<CommitBatch, long>? Extra, string[]? Recipients)
     {
-        public static readonly GroupEffect Defer = new(Deferred, null, null, null);
+        // A mutation outcome that commits no notification (a request recorded for approval); the caller records it.
+        public static readonly GroupEffect Defer = new(new CoreFailure(CoreError.Conflict, "Deferred for approval."), null, null);
 
-        public static GroupEffect Fail(ErrorCode code, string message) => new((int)code, message, null, null);
+        public static GroupEffect Fail(CoreError code, string message) => new(new CoreFailure(code, message), null, null);
+
+        public static GroupEffect Commit(Action<CommitBatch, long> extra, string[]? recipients = null) => new(null, extra, recipients);
+
+        public static GroupEffect? Refuse(CoreFailure? refusal) => refusal is { } r ? new(r, null, null) : null;
     }
 
-    public async Task<GroupResult> GroupAsync(GroupCommand command)
+    public async Task<CoreResult<GroupOutcome>> GroupAsync(GroupCommand command)
     {
         if (_record is null || _group is null)
         {
-            return new GroupResult((int)ErrorCode.NotFound, "No such group.");
+            return CoreResult.Fail(CoreError.NotFound, "No such group.");
+        }
+
+        if (GroupRules.Check(command) is { } invalid)
+        {
+            return invalid;
         }
 
         return command.Operation switch
@@ -55,15 +63,15 @@ public sealed partial class ConversationGrain
             GroupOperation.SetRole => await SetRoleAsync(command),
             GroupOperation.Mute => await MuteAsync(command),
             GroupOperation.SetNickname => await SetNicknameAsync(command),
-            _ => new GroupResult((int)ErrorCode.Unsupported, "Unknown group operation."),
+            _ => CoreResult.Fail(CoreError.Unsupported, "Unknown group operation."),
         };
     }
 
-    public Task<MemberPage> ListMembersAsync(string userId, int offset, int limit)
+    public Task<CoreResult<MemberPage>> ListMembersAsync(string userId, int offset, int limit)
     {
         if (_record is null || !IsActive(userId))
         {
-            return Task.FromResult(new MemberPage((int)ErrorCode.NotMember, [], 0));
+            return Task.FromResult<CoreResult<MemberPage>>(CoreResult.Fail(CoreError.NotMember, "Not a member of this group."));
         }
 
         var active = _members.Where(kv => kv.Value.Active)
@@ -74,25 +82,25 @@ public sealed partial class ConversationGrain
         var page = active.Skip(Math.Max(0, offset)).Take(Math.Clamp(limit, 1, 500))
             .Select(kv => new MemberData(kv.Key, kv.Value.Role, kv.Value.Nickname, kv.Value.MutedUntil, kv.Value.JoinedAt, kv.Value.InviterId))
             .ToArray();
-        return Task.FromResult(new MemberPage(0, page, active.Count));
+        return Task.FromResult(CoreResult.Success(new MemberPage(page, active.Count)));
     }
 
-    public Task<GroupRequestsPage> ListGroupRequestsAsync(string userId)
+    public Task<CoreResult<GroupRequestsPage>> ListGroupRequestsAsync(string userId)
     {
         if (_group is null || !TryGetActive(userId, out var member))
         {
-            return Task.FromResult(new GroupRequestsPage((int)ErrorCode.NotMember, []));
+            return Task.FromResult<CoreResult<GroupRequestsPage>>(CoreResult.Fail(CoreError.NotMember, "Not a member of this group."));
         }
 
         if (member.Role < MemberRole.Admin)
         {
-            return Task.FromResult(new GroupRequestsPage((int)ErrorCode.Forbidden, []));
+            return Task.FromResult<CoreResult<GroupRequestsPage>>(CoreResult.Fail(CoreError.Forbidden, "Only the owner and admins see join requests."));
         }
 
         var requests = _requests.Values.Where(r => r.State == RequestPending).OrderBy(r => r.CreatedAt)
             .Select(r => new GroupRequestData(r.UserId, r.InviterId, r.Kind, r.Message, r.State, r.CreatedAt, r.HandlerId, r.HandledAt))
             .ToArray();
-        return Task.FromResult(new GroupRequestsPage(0, requests));
+        return Task.FromResult(CoreResult.Success(new GroupRequestsPage(requests)));
     }
 
     public Task<bool> IsMemberAsync(string userId) => Task.FromResult(IsActive(userId));
@@ -114,13 +122,9 @@ public sealed partial class ConversationGrain
         }
     }
 
-    private Task<GroupResult> UpdateInfoAsync(GroupCommand c)
+    private Task<CoreResult<GroupOutcome>> UpdateInfoAsync(GroupCommand c)
     {
-        var patch = c.Settings;
-        if (patch is null)
-        {
-            return Task.FromResult(new GroupResult((int)ErrorCode.BadRequest, "Nothing to change."));
-        }
+        var patch = c.Settings!;
 
         var changed = new GroupSettings();
         if (patch.Name is { } name)
@@ -191,11 +195,11 @@ public sealed partial class ConversationGrain
                 UpdatedAt = Now(),
             };
             var snapshot = _group;
-            return new GroupEffect(0, null, (batch, version) => batch.Groups.Add(snapshot with { Version = version }), null);
+            return GroupEffect.Commit((batch, version) => batch.Groups.Add(snapshot with { Version = version }), null);
         });
     }
 
-    private async Task<GroupResult> JoinAsync(GroupCommand c)
+    private async Task<CoreResult<GroupOutcome>> JoinAsync(GroupCommand c)
     {
         var now = Now();
         var joined = false;
@@ -205,25 +209,25 @@ public sealed partial class ConversationGrain
         {
             if (_group!.Dismissed)
             {
-                return GroupEffect.Fail(ErrorCode.GroupDismissed, "The group was dismissed.");
+                return GroupEffect.Fail(CoreError.GroupDismissed, "The group was dismissed.");
             }
 
             if (IsActive(c.OperatorId))
             {
-                return GroupEffect.Fail(ErrorCode.Conflict, "Already a member.");
+                return GroupEffect.Fail(CoreError.Conflict, "Already a member.");
             }
 
-            switch (_group.JoinPolicy)
+            switch (RosterRules.Join(_group.JoinPolicy))
             {
-                case GroupJoinPolicy.InviteOnly:
-                    return GroupEffect.Fail(ErrorCode.Forbidden, "This group takes members by invitation of its owner or admins only.");
-                case GroupJoinPolicy.Approval:
+                case Admission.Refuse:
+                    return GroupEffect.Fail(CoreError.Forbidden, "This group takes members by invitation of its owner or admins only.");
+                case Admission.AwaitApproval:
                     pendingRequest = true;
                     return GroupEffect.Defer;
                 default:
-                    if (_memberIds.Length >= _options.MaxGroupMembers)
+                    if (GroupEffect.Refuse(RosterRules.Capacity(_memberIds.Length, 1, _options.MaxGroupMembers)) is { } full)
                     {
-                        return GroupEffect.Fail(ErrorCode.Forbidden, "The group is full.");
+                        return full;
                     }
 
                     joined = true;
@@ -236,21 +240,17 @@ public sealed partial class ConversationGrain
             return await RecordRequestsAsync([new GroupRequestRecord(_group.GroupId, c.OperatorId, string.Empty, GroupRequestJoin, c.Message, RequestPending, now, 0, string.Empty)]);
         }
 
-        return result.Error == 0 ? result with { Joined = joined, Added = [c.OperatorId] } : result;
+        return result.IsOk ? CoreResult.Success(new GroupOutcome { Joined = joined, Added = [c.OperatorId] }) : result;
     }
 
-    private async Task<GroupResult> InviteAsync(GroupCommand c)
+    private async Task<CoreResult<GroupOutcome>> InviteAsync(GroupCommand c)
     {
         var invited = c.UserIds.Distinct(StringComparer.Ordinal).ToArray();
-        if (invited.Length == 0)
-        {
-            return new GroupResult((int)ErrorCode.BadRequest, "Name at least one user to invite.");
-        }
 
         var existing = await _accounts.GetUsersAsync(invited);
         if (existing.Count != invited.Length)
         {
-            return new GroupResult((int)ErrorCode.NotFound, "Some users do not exist.");
+            return CoreResult.Fail(CoreError.NotFound, "Some users do not exist.");
         }
 
         var now = Now();
@@ -268,24 +268,21 @@ public sealed partial class ConversationGrain
             var newcomers = invited.Where(u => !IsActive(u)).ToArray();
             if (newcomers.Length == 0)
             {
-                return GroupEffect.Fail(ErrorCode.Conflict, "Everyone named is already a member.");
+                return GroupEffect.Fail(CoreError.Conflict, "Everyone named is already a member.");
             }
 
-            var privileged = inviter.Role >= MemberRole.Admin;
-            if (_group!.JoinPolicy == GroupJoinPolicy.InviteOnly && !privileged)
+            switch (RosterRules.Invite(_group!.JoinPolicy, inviter.Role))
             {
-                return GroupEffect.Fail(ErrorCode.Forbidden, "Only the owner and admins may invite to this group.");
+                case Admission.Refuse:
+                    return GroupEffect.Fail(CoreError.Forbidden, "Only the owner and admins may invite to this group.");
+                case Admission.AwaitApproval:
+                    pending = newcomers;
+                    return GroupEffect.Defer;
             }
 
-            if (_group.JoinPolicy == GroupJoinPolicy.Approval && !privileged)
+            if (GroupEffect.Refuse(RosterRules.Capacity(_memberIds.Length, newcomers.Length, _options.MaxGroupMembers)) is { } full)
             {
-                pending = newcomers;
-                return GroupEffect.Defer;
-            }
-
-            if (_memberIds.Length + newcomers.Length > _options.MaxGroupMembers)
-            {
-                return GroupEffect.Fail(ErrorCode.Forbidden, "The group would exceed its size limit.");
+                return full;
             }
 
             added = newcomers;
@@ -297,13 +294,13 @@ public sealed partial class ConversationGrain
         {
             var recorded = await RecordRequestsAsync(
                 [.. pending.Select(u => new GroupRequestRecord(_group.GroupId, u, c.OperatorId, GroupRequestInvite, c.Message, RequestPending, now, 0, string.Empty))]);
-            return recorded.Error == 0 ? recorded with { Pending = pending } : recorded;
+            return recorded.IsOk ? CoreResult.Success(new GroupOutcome { Pending = pending }) : recorded;
         }
 
-        return result.Error == 0 ? result with { Added = added } : result;
+        return result.IsOk ? CoreResult.Success(new GroupOutcome { Added = added }) : result;
     }
 
-    private async Task<GroupResult> RespondRequestAsync(GroupCommand c)
+    private async Task<CoreResult<GroupOutcome>> RespondRequestAsync(GroupCommand c)
     {
         var userId = c.UserIds.FirstOrDefault() ?? string.Empty;
         var now = Now();
@@ -320,7 +317,7 @@ public sealed partial class ConversationGrain
 
             if (!_requests.TryGetValue(userId, out var request) || request.State != RequestPending)
             {
-                return GroupEffect.Fail(ErrorCode.NotFound, "No pending request of this user.");
+                return GroupEffect.Fail(CoreError.NotFound, "No pending request of this user.");
             }
 
             if (!c.Accept)
@@ -334,7 +331,7 @@ public sealed partial class ConversationGrain
             if (IsActive(userId))
             {
                 _requests.Remove(userId);
-                return GroupEffect.Fail(ErrorCode.Conflict, "Already a member.");
+                return GroupEffect.Fail(CoreError.Conflict, "Already a member.");
             }
 
             handled = request with { State = RequestAccepted, HandledAt = now, HandlerId = c.OperatorId };
@@ -353,14 +350,10 @@ public sealed partial class ConversationGrain
         return result;
     }
 
-    private Task<GroupResult> RemoveAsync(GroupCommand c)
+    private Task<CoreResult<GroupOutcome>> RemoveAsync(GroupCommand c)
     {
         var quit = c.Operation == GroupOperation.Quit;
         var targets = quit ? [c.OperatorId] : c.UserIds.Distinct(StringComparer.Ordinal).ToArray();
-        if (targets.Length == 0)
-        {
-            return Task.FromResult(new GroupResult((int)ErrorCode.BadRequest, "Name at least one member."));
-        }
 
         var content = new Content
         {
@@ -374,42 +367,42 @@ public sealed partial class ConversationGrain
                 return refusal;
             }
 
-            if (quit && op.Role == MemberRole.Owner)
+            if (quit && GroupEffect.Refuse(RosterRules.Quit(op.Role)) is { } staying)
             {
-                return GroupEffect.Fail(ErrorCode.Forbidden, "The owner must transfer ownership or dismiss the group before leaving.");
+                return staying;
             }
 
             foreach (var target in targets)
             {
                 if (!TryGetActive(target, out var member))
                 {
-                    return GroupEffect.Fail(ErrorCode.NotMember, $"{target} is not a member.");
+                    return GroupEffect.Fail(CoreError.NotMember, $"{target} is not a member.");
                 }
 
-                if (!quit && (target == c.OperatorId || op.Role < MemberRole.Admin || member.Role >= op.Role))
+                if (!quit && GroupEffect.Refuse(RosterRules.Kick(c.OperatorId, op.Role, target, member.Role)) is { } kept)
                 {
-                    return GroupEffect.Fail(ErrorCode.Forbidden, "You may only remove members below your own role.");
+                    return kept;
                 }
             }
 
             // The removed see their own removal notice, and nothing after it.
             var recipients = _memberIds;
-            var changes = new List<Func<long, MemberChange>>();
+            var changes = new List<MemberChange>(targets.Length);
             foreach (var target in targets)
             {
                 var member = _members[target];
                 var from = member.VisibleFrom;
                 member.Periods.Add((from, seq));
                 member.Active = false;
-                changes.Add(version => Snapshot(target, member, from, seq, version));
+                changes.Add(Capture(target, member, from, seq));
             }
 
             RefreshMemberIds();
-            return new GroupEffect(0, null, (batch, version) => batch.MemberChanges.AddRange(changes.Select(f => f(version))), recipients);
+            return GroupEffect.Commit((batch, version) => AddChanges(batch, changes, version), recipients);
         });
     }
 
-    private Task<GroupResult> DismissAsync(GroupCommand c)
+    private Task<CoreResult<GroupOutcome>> DismissAsync(GroupCommand c)
     {
         var content = new Content { GroupDismissed = new GroupDismissedContent { GroupId = _group!.GroupId, OperatorId = c.OperatorId } };
         return RunAsync(c, content, seq =>
@@ -422,11 +415,11 @@ public sealed partial class ConversationGrain
 
             _group = _group! with { Dismissed = true, UpdatedAt = Now() };
             var snapshot = _group;
-            return new GroupEffect(0, null, (batch, version) => batch.Groups.Add(snapshot with { Version = version }), null);
+            return GroupEffect.Commit((batch, version) => batch.Groups.Add(snapshot with { Version = version }), null);
         });
     }
 
-    private Task<GroupResult> TransferAsync(GroupCommand c)
+    private Task<CoreResult<GroupOutcome>> TransferAsync(GroupCommand c)
     {
         var newOwner = c.UserIds.FirstOrDefault() ?? string.Empty;
         var content = new Content { OwnerTransferred = new OwnerTransferredContent { GroupId = _group!.GroupId, OldOwnerId = c.OperatorId, NewOwnerId = newOwner } };
@@ -440,29 +433,25 @@ public sealed partial class ConversationGrain
 
             if (newOwner == c.OperatorId || !TryGetActive(newOwner, out var heir))
             {
-                return GroupEffect.Fail(ErrorCode.NotMember, "The new owner must be another member.");
+                return GroupEffect.Fail(CoreError.NotMember, "The new owner must be another member.");
             }
 
             owner.Role = MemberRole.Member;
             heir.Role = MemberRole.Owner;
             _group = _group! with { OwnerId = newOwner, UpdatedAt = Now() };
             var snapshot = _group;
-            return new GroupEffect(0, null, (batch, version) =>
+            MemberChange[] changes = [Capture(c.OperatorId, owner, owner.VisibleFrom, 0), Capture(newOwner, heir, heir.VisibleFrom, 0)];
+            return GroupEffect.Commit((batch, version) =>
             {
-                batch.MemberChanges.Add(Snapshot(c.OperatorId, owner, owner.VisibleFrom, 0, version));
-                batch.MemberChanges.Add(Snapshot(newOwner, heir, heir.VisibleFrom, 0, version));
+                AddChanges(batch, changes, version);
                 batch.Groups.Add(snapshot with { Version = version });
-            }, null);
+            });
         });
     }
 
-    private Task<GroupResult> SetRoleAsync(GroupCommand c)
+    private Task<CoreResult<GroupOutcome>> SetRoleAsync(GroupCommand c)
     {
         var target = c.UserIds.FirstOrDefault() ?? string.Empty;
-        if (c.Role is not (MemberRole.Member or MemberRole.Admin))
-        {
-            return Task.FromResult(new GroupResult((int)ErrorCode.BadRequest, "Ownership moves only by transfer."));
-        }
 
         var content = new Content
         {
@@ -470,20 +459,15 @@ public sealed partial class ConversationGrain
         };
         return RunAsync(c, content, seq =>
         {
-            var refusal = RequireRole(c.OperatorId, MemberRole.Owner, out _);
+            var refusal = RequireLiveMember(c.OperatorId, out var op) ?? GroupEffect.Refuse(RosterRules.SetRole(c.OperatorId, op.Role, target));
             if (refusal is not null)
             {
                 return refusal;
             }
 
-            if (target == c.OperatorId)
-            {
-                return GroupEffect.Fail(ErrorCode.Forbidden, "Nobody changes their own role.");
-            }
-
             if (!TryGetActive(target, out var member))
             {
-                return GroupEffect.Fail(ErrorCode.NotMember, "Not a member.");
+                return GroupEffect.Fail(CoreError.NotMember, "Not a member.");
             }
 
             member.Role = c.Role;
@@ -491,13 +475,9 @@ public sealed partial class ConversationGrain
         });
     }
 
-    private Task<GroupResult> MuteAsync(GroupCommand c)
+    private Task<CoreResult<GroupOutcome>> MuteAsync(GroupCommand c)
     {
         var target = c.UserIds.FirstOrDefault() ?? string.Empty;
-        if (c.Seconds < 0 || c.Seconds > MaxMuteSeconds)
-        {
-            return Task.FromResult(new GroupResult((int)ErrorCode.BadRequest, "A mute lasts at most 30 days."));
-        }
 
         var until = c.Seconds == 0 ? 0 : Now() + (c.Seconds * 1000);
         var content = new Content { MemberMuted = new MemberMutedContent { GroupId = _group!.GroupId, UserId = target, MutedUntil = until, OperatorId = c.OperatorId } };
@@ -511,12 +491,12 @@ public sealed partial class ConversationGrain
 
             if (!TryGetActive(target, out var member))
             {
-                return GroupEffect.Fail(ErrorCode.NotMember, "Not a member.");
+                return GroupEffect.Fail(CoreError.NotMember, "Not a member.");
             }
 
-            if (member.Role >= op.Role)
+            if (GroupEffect.Refuse(RosterRules.Mute(op.Role, member.Role)) is { } kept)
             {
-                return GroupEffect.Fail(ErrorCode.Forbidden, "You may only mute members below your own role.");
+                return kept;
             }
 
             member.MutedUntil = until;
@@ -524,13 +504,9 @@ public sealed partial class ConversationGrain
         });
     }
 
-    private Task<GroupResult> SetNicknameAsync(GroupCommand c)
+    private Task<CoreResult<GroupOutcome>> SetNicknameAsync(GroupCommand c)
     {
         var target = c.UserIds.FirstOrDefault() is { Length: > 0 } named ? named : c.OperatorId;
-        if (c.Nickname.Length > 64)
-        {
-            return Task.FromResult(new GroupResult((int)ErrorCode.BadRequest, "A nickname has at most 64 characters."));
-        }
 
         var content = new Content { MemberNicknameChanged = new MemberNicknameChangedContent { GroupId = _group!.GroupId, UserId = target, Nickname = c.Nickname } };
         return RunAsync(c, content, seq =>
@@ -543,12 +519,12 @@ public sealed partial class ConversationGrain
 
             if (!TryGetActive(target, out var member))
             {
-                return GroupEffect.Fail(ErrorCode.NotMember, "Not a member.");
+                return GroupEffect.Fail(CoreError.NotMember, "Not a member.");
             }
 
-            if (target != c.OperatorId && member.Role >= op.Role)
+            if (GroupEffect.Refuse(RosterRules.Rename(c.OperatorId, op.Role, target, member.Role)) is { } kept)
             {
-                return GroupEffect.Fail(ErrorCode.Forbidden, "You may only rename yourself or members below your own role.");
+                return kept;
             }
 
             member.Nickname = c.Nickname;
@@ -556,7 +532,7 @@ public sealed partial class ConversationGrain
         });
     }
 
-    private async Task<GroupResult> RunAsync(GroupCommand c, Content content, GroupMutation mutation)
+    private async Task<CoreResult<GroupOutcome>> RunAsync(GroupCommand c, Content content, GroupMutation mutation)
     {
         var result = await SubmitMessageAsync(
             c.OperatorId,
@@ -568,11 +544,11 @@ public sealed partial class ConversationGrain
             c.OriginConnectionId,
             mutation: mutation,
             mutableContent: content);
-        return new GroupResult(result.Error, result.ErrorMessage);
+        return result.IsOk ? CoreResult.Success(GroupOutcome.None) : result.Failure;
     }
 
     // Join requests and invitations waiting for approval: committed without a notification message.
-    private async Task<GroupResult> RecordRequestsAsync(IReadOnlyList<GroupRequestRecord> requests)
+    private async Task<CoreResult<GroupOutcome>> RecordRequestsAsync(IReadOnlyList<GroupRequestRecord> requests)
     {
         foreach (var r in requests)
         {
@@ -592,15 +568,15 @@ public sealed partial class ConversationGrain
         }
         catch (CommitFailedException ex)
         {
-            return new GroupResult(OnCommitFailed(ex), "Not stored; retry.");
+            return OnCommitFailed(ex);
         }
 
-        return GroupResult.Ok;
+        return CoreResult.Success(GroupOutcome.None);
     }
 
     private GroupEffect Admit(string[] userIds, string inviterId, long seq, long now)
     {
-        var changes = new List<Func<long, MemberChange>>();
+        var changes = new List<MemberChange>(userIds.Length);
         var settled = new List<GroupRequestRecord>();
         foreach (var userId in userIds)
         {
@@ -630,47 +606,51 @@ public sealed partial class ConversationGrain
                 settled.Add(pending with { State = RequestAccepted, HandledAt = now, HandlerId = inviterId });
             }
 
-            var m = member;
-            changes.Add(version => Snapshot(userId, m, m.VisibleFrom, 0, version) with { ReadSeqFloor = seq - 1 });
+            changes.Add(Capture(userId, member, member.VisibleFrom, 0) with { ReadSeqFloor = seq - 1 });
         }
 
         RefreshMemberIds();
-        return new GroupEffect(0, null, (batch, version) =>
+        return GroupEffect.Commit((batch, version) =>
         {
-            batch.MemberChanges.AddRange(changes.Select(f => f(version)));
+            AddChanges(batch, changes, version);
             batch.GroupRequests.AddRange(settled);
-        }, null);
+        });
     }
 
     private GroupEffect MemberUpdate(string userId, MemberState member)
     {
-        var snapshot = (member.Role, member.Nickname, member.MutedUntil);
-        return new GroupEffect(0, null, (batch, version) =>
-            batch.MemberChanges.Add(Snapshot(userId, member, member.VisibleFrom, 0, version) with
-            {
-                Role = snapshot.Role,
-                Nickname = snapshot.Nickname,
-                MutedUntil = snapshot.MutedUntil,
-            }), null);
+        var change = Capture(userId, member, member.VisibleFrom, 0);
+        return GroupEffect.Commit((batch, version) => batch.MemberChanges.Add(change with { Version = version }));
     }
 
-    private MemberChange Snapshot(string userId, MemberState m, long visibleFrom, long visibleTo, long version) =>
-        new(_id, userId, m.Role, m.Nickname, m.MutedUntil, m.JoinedAt, m.InviterId, visibleTo == 0, visibleFrom, visibleTo, version);
+    /// <summary>
+    /// A member's row as of this turn. Commit work runs on the pipeline's threads after later turns may have changed
+    /// the member, so it carries this snapshot, never the live <see cref="MemberState"/>.
+    /// </summary>
+    private MemberChange Capture(string userId, MemberState m, long visibleFrom, long visibleTo) =>
+        new(_id, userId, m.Role, m.Nickname, m.MutedUntil, m.JoinedAt, m.InviterId, visibleTo == 0, visibleFrom, visibleTo, 0);
+
+    private static void AddChanges(CommitBatch batch, IEnumerable<MemberChange> changes, long version)
+    {
+        foreach (var change in changes)
+        {
+            batch.MemberChanges.Add(change with { Version = version });
+        }
+    }
 
     private GroupEffect? RequireLiveMember(string userId, out MemberState member)
     {
         if (_group!.Dismissed)
         {
             member = null!;
-            return GroupEffect.Fail(ErrorCode.GroupDismissed, "The group was dismissed.");
+            return GroupEffect.Fail(CoreError.GroupDismissed, "The group was dismissed.");
         }
 
-        return TryGetActive(userId, out member) ? null : GroupEffect.Fail(ErrorCode.NotMember, "Not a member of this group.");
+        return TryGetActive(userId, out member) ? null : GroupEffect.Fail(CoreError.NotMember, "Not a member of this group.");
     }
 
     private GroupEffect? RequireRole(string userId, MemberRole role, out MemberState member) =>
-        RequireLiveMember(userId, out member)
-        ?? (member.Role >= role ? null : GroupEffect.Fail(ErrorCode.Forbidden, role == MemberRole.Owner ? "Only the owner may do this." : "Only the owner or an admin may do this."));
+        RequireLiveMember(userId, out member) ?? GroupEffect.Refuse(RosterRules.RequireRole(member.Role, role));
 
     private static bool IsGroupNotification(int contentKind) =>
         contentKind is (int)Content.BodyOneofCase.GroupCreated

@@ -5,13 +5,13 @@ using Parley.Abstractions.Accounts;
 using Parley.Abstractions.Messaging;
 using Parley.Core.Commit;
 using Parley.Core.Delivery;
+using Parley.Core.Groups;
 using Parley.Core.Push;
 using Parley.Core.Social;
 using Parley.Core.Telemetry;
 using Parley.Protocol;
 using Parley.Protocol.V1;
 using ConversationKind = Parley.Abstractions.Messaging.ConversationKind;
-using ErrorCode = Parley.Protocol.V1.ErrorCode;
 
 namespace Parley.Core.Messaging;
 
@@ -22,9 +22,6 @@ namespace Parley.Core.Messaging;
 [Reentrant]
 public sealed partial class ConversationGrain : Grain, IConversationGrain
 {
-    /// <summary>The refusal text of a send while everyone but the owner and admins is muted (compat edges tell it apart from a muted member).</summary>
-    public const string GroupMutedMessage = "Everyone is muted in this group.";
-
     private const int DedupCacheLimit = 16_384;
 
     private readonly IMessageStore _store;
@@ -35,20 +32,19 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
     private readonly TimeProvider _time;
     private readonly ParleyMetrics _metrics;
     private readonly ILogger<ConversationGrain> _logger;
-    private readonly IRelationReader? _relations;
+    private readonly IRelationReader _relations;
     private readonly IGroupStore _groupStore;
-    private readonly IMessageCommittedObserver? _committedObserver;
+    private readonly IMessageCommittedObserver[] _committedObservers;
     private readonly bool _friendsOnly;
     private readonly Guid _epoch = Guid.NewGuid();
     private readonly Dictionary<string, MemberState> _members = new(StringComparer.Ordinal);
-    private readonly Dictionary<(string Sender, string ClientMsgId), Task<SendResult>> _dedup = [];
+    private readonly SendDedup _dedup = new(DedupCacheLimit);
+    private readonly FifoSection _order = new();
     private string _id = string.Empty;
     private ConversationRecord? _record;
     private string[] _memberIds = [];
     private long _nextSeq = 1;
-    private bool _allKeysKnown;
     private ConversationTail _tail = null!;
-    private Task _orderTail = Task.CompletedTask;
     private DirectRelation _relation = DirectRelation.None;
     private long _relationChanges;
 
@@ -61,13 +57,14 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         TimeProvider time,
         ParleyMetrics metrics,
         ILogger<ConversationGrain> logger,
-        IServiceProvider services,
+        IRelationReader relations,
+        IEnumerable<IMessageCommittedObserver> committedObservers,
         IOptions<SocialOptions> social,
         IGroupStore groupStore)
     {
         _groupStore = groupStore;
-        _relations = services.GetService(typeof(IRelationReader)) as IRelationReader;
-        _committedObserver = services.GetService(typeof(IMessageCommittedObserver)) as IMessageCommittedObserver;
+        _relations = relations;
+        _committedObservers = [.. committedObservers];
         _friendsOnly = social.Value.FriendsOnlyDirectMessages;
         _store = store;
         _accounts = accounts;
@@ -86,7 +83,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         if (_record is null)
         {
             _tail = new ConversationTail(_options.HotTailSize, 0, []);
-            _allKeysKnown = true;
+            _dedup.AllKeysKnown = true;
             return;
         }
 
@@ -125,109 +122,132 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             known = _record.MaxSeq <= newest.Count
                 ? newest
                 : await _store.ReadMessagesAsync(_id, 1, ReadDirection.Forward, (int)_record.MaxSeq, cancellationToken);
-            _allKeysKnown = true;
+            _dedup.AllKeysKnown = true;
         }
 
         foreach (var m in known)
         {
-            _dedup[(m.SenderId, m.ClientMsgId)] = Task.FromResult(Ack(m, duplicate: false));
+            _dedup.Remember(m.SenderId, m.ClientMsgId, Task.FromResult(Ack(m, duplicate: false)));
         }
     }
 
-    public async Task<SendResult> SendAsync(SendCommand command)
+    public async Task<CoreResult<MessageAck>> SendAsync(SendCommand command)
     {
         if (command.Content.Length > _options.MaxContentBytes)
         {
-            return SendResult.Fail((int)ErrorCode.TooLarge, "Content exceeds the size limit.", _id);
+            return CoreResult.Fail(CoreError.TooLarge, $"Content is larger than {_options.MaxContentBytes} bytes.");
         }
 
         return await SubmitMessageAsync(command.SenderId, command.ClientMsgId, command.PeerUserId, command.ContentKind, command.Content, null, command.OriginConnectionId);
     }
 
-    public async Task<SendResult> RevokeAsync(RevokeCommand command)
+    public async Task<CoreResult<MessageAck>> RevokeAsync(RevokeCommand command)
     {
         if (_record is null || !IsActive(command.UserId))
         {
-            return SendResult.Fail((int)ErrorCode.NotMember, "Not a member of this conversation.", _id);
+            return CoreResult.Fail(CoreError.NotMember, "Not a member of this conversation.");
         }
 
-        var dedupKey = (command.UserId, command.ClientMsgId);
-        if (_dedup.TryGetValue(dedupKey, out var earlier))
+        if (_dedup.TryGet(command.UserId, command.ClientMsgId, out var earlier))
         {
-            return await AsDuplicateAsync(earlier);
+            return await SendDedup.AsDuplicateAsync(earlier);
         }
 
         var target = _tail.Find(command.Seq) ?? await _store.GetMessageAsync(_id, command.Seq);
         if (target is null || command.Seq > _tail.MaxSeq)
         {
-            return SendResult.Fail((int)ErrorCode.NotFound, "No such message.", _id);
+            return CoreResult.Fail(CoreError.NotFound, "No such message.");
         }
 
         if (target.SenderId != command.UserId)
         {
-            return SendResult.Fail((int)ErrorCode.Forbidden, "Only the sender may revoke a message.", _id);
+            return CoreResult.Fail(CoreError.Forbidden, "Only the sender may revoke a message.");
         }
 
         if (!Parley.Protocol.ContentKinds.IsUserContent(target.ContentKind))
         {
-            return SendResult.Fail((int)ErrorCode.BadRequest, "System messages cannot be revoked.", _id);
+            return CoreResult.Fail(CoreError.InvalidArgument, "System messages cannot be revoked.");
         }
 
         if (target.Revoked)
         {
-            return SendResult.Fail((int)ErrorCode.BadRequest, "The message is already revoked.", _id);
+            return CoreResult.Fail(CoreError.InvalidArgument, "The message is already revoked.");
         }
 
         var age = _time.GetUtcNow().ToUnixTimeMilliseconds() - target.ServerTime;
         if (age > (long)_options.RevokeWindow.TotalMilliseconds)
         {
-            return SendResult.Fail((int)ErrorCode.RevokeWindowPassed, "The revoke window has passed.", _id);
+            return CoreResult.Fail(CoreError.Expired, "The revoke window has passed.");
         }
 
         var content = new Content { Revoke = new RevokeContent { Seq = (ulong)target.Seq, ServerMsgId = target.ServerMsgId, RevokedBy = command.UserId } };
         return await SubmitMessageAsync(command.UserId, command.ClientMsgId, null, (int)Content.BodyOneofCase.Revoke, Internal.ProtoMapper.Serialize(content), target.Seq, command.OriginConnectionId, revokedClientMsgId: target.ClientMsgId);
     }
 
-    public async Task<SendResult> CreateGroupAsync(CreateGroupCommand command)
+    public async Task<CoreResult<MessageAck>> CreateGroupAsync(CreateGroupCommand command)
     {
-        await EnterOrderAsync(out var release);
+        if (GroupRules.Check(command) is { } invalid)
+        {
+            return invalid;
+        }
+
+        await _order.EnterAsync(out var release);
         NewConversation creation;
+        MemberChange[] roster;
+        GroupRecord group;
         try
         {
             if (_record is not null)
             {
-                return SendResult.Fail((int)ErrorCode.AlreadyExists, "The group already exists.", _id);
+                return CoreResult.Fail(CoreError.AlreadyExists, "The group already exists.");
             }
 
-            var memberIds = command.MemberIds.Append(command.CreatorId).Distinct(StringComparer.Ordinal).ToArray();
+            var memberIds = command.MemberIds.Concat(command.AdminIds).Append(command.CreatorId).Distinct(StringComparer.Ordinal).ToArray();
             if (memberIds.Length > _options.MaxGroupMembers)
             {
-                return SendResult.Fail((int)ErrorCode.BadRequest, $"A group has at most {_options.MaxGroupMembers} members.", _id);
+                return CoreResult.Fail(CoreError.InvalidArgument, $"A group has at most {_options.MaxGroupMembers} members.");
             }
 
             var existing = await _accounts.GetUsersAsync(memberIds);
             if (existing.Count != memberIds.Length)
             {
-                return SendResult.Fail((int)ErrorCode.NotFound, "Some members do not exist.", _id);
+                return CoreResult.Fail(CoreError.NotFound, "Some members do not exist.");
             }
 
             var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
             creation = new NewConversation(_id, ConversationKind.Group, command.GroupId, command.Name, command.CreatorId, now, memberIds, 0);
             AdoptConversation(creation);
+            foreach (var admin in command.AdminIds)
+            {
+                _members[admin].Role = MemberRole.Admin;
+            }
+
+            // The creator is the owner even when also named as an admin (set last).
+
             _members[command.CreatorId].Role = MemberRole.Owner;
-            _group = new GroupRecord(
+            group = new GroupRecord(
                 command.GroupId, _id, command.Name, command.AvatarUrl, command.Introduction, command.Announcement, command.Ex, command.CreatorId,
                 command.JoinPolicy, command.HistoryVisibleToNewMembers, false, true, false, now, now, memberIds.Length, 0);
+            _group = group;
+
+            // Taken in this turn: the commit runs on the pipeline's threads while later turns change the members.
+            roster = [.. creation.Members.Select(member => Capture(member, _members[member], 1, 0))];
         }
         finally
         {
             release();
         }
 
-        var group = _group;
         var content = new Content
         {
-            GroupCreated = new GroupCreatedContent { GroupId = command.GroupId, Name = command.Name, CreatorId = command.CreatorId, MemberIds = { creation.Members } },
+            GroupCreated = new GroupCreatedContent
+            {
+                GroupId = command.GroupId,
+                Name = command.Name,
+                CreatorId = command.CreatorId,
+                MemberIds = { creation.Members },
+                AdminIds = { command.AdminIds.Where(a => a != command.CreatorId).Distinct(StringComparer.Ordinal) },
+            },
         };
         return await SubmitMessageAsync(
             command.CreatorId,
@@ -238,28 +258,25 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             null,
             command.OriginConnectionId,
             creation,
-            _ => new GroupEffect(0, null, (batch, version) =>
+            _ => GroupEffect.Commit((batch, version) =>
             {
                 batch.Groups.Add(group with { Version = version });
-                foreach (var member in creation.Members)
-                {
-                    batch.MemberChanges.Add(Snapshot(member, _members[member], 1, 0, version));
-                }
-            }, null));
+                batch.MemberChanges.AddRange(roster.Select(change => change with { Version = version }));
+            }));
     }
 
-    public async Task<MarkReadOutcome> MarkReadAsync(string userId, long seq, string? originConnectionId)
+    public async Task<CoreResult<ReadState>> MarkReadAsync(string userId, long seq, string? originConnectionId)
     {
         if (_record is null || !TryGetActive(userId, out var member))
         {
-            return new MarkReadOutcome((int)ErrorCode.NotMember, 0, 0);
+            return CoreResult.Fail(CoreError.NotMember, "Not a member of this conversation.");
         }
 
         var max = _tail.MaxSeq;
         var target = Math.Min(seq, max);
         if (target <= member.ReadSeq)
         {
-            return new MarkReadOutcome(0, member.ReadSeq, Math.Max(0, max - member.ReadSeq));
+            return CoreResult.Success(new ReadState(member.ReadSeq, Math.Max(0, max - member.ReadSeq)));
         }
 
         var previousReadSeq = member.ReadSeq;
@@ -271,17 +288,17 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         }
         catch (CommitFailedException ex)
         {
-            return new MarkReadOutcome(OnCommitFailed(ex), 0, 0);
+            return OnCommitFailed(ex);
         }
 
-        return new MarkReadOutcome(0, target, Math.Max(0, _tail.MaxSeq - target));
+        return CoreResult.Success(new ReadState(target, Math.Max(0, _tail.MaxSeq - target)));
     }
 
-    public async Task<int> UpdateSettingsAsync(string userId, bool? pinned, bool? muted, bool? mentionsOnly, string? originConnectionId)
+    public async Task<CoreResult> UpdateSettingsAsync(string userId, bool? pinned, bool? muted, bool? mentionsOnly, string? originConnectionId)
     {
         if (_record is null || !TryGetActive(userId, out var member))
         {
-            return (int)ErrorCode.NotMember;
+            return CoreResult.Fail(CoreError.NotMember, "Not a member of this conversation.");
         }
 
         member.Pinned = pinned ?? member.Pinned;
@@ -296,14 +313,14 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             return OnCommitFailed(ex);
         }
 
-        return 0;
+        return CoreResult.Ok;
     }
 
-    public async Task<HistoryPage> GetHistoryAsync(string userId, long fromSeq, ReadDirection direction, int limit)
+    public async Task<CoreResult<HistoryPage>> GetHistoryAsync(string userId, long fromSeq, ReadDirection direction, int limit)
     {
         if (_record is null || !_members.TryGetValue(userId, out var viewer) || (!viewer.Active && viewer.Periods.Count == 0))
         {
-            return new HistoryPage((int)ErrorCode.NotMember, [], false, 0);
+            return CoreResult.Fail(CoreError.NotMember, "Not a member of this conversation.");
         }
 
         limit = limit <= 0 ? _options.HistoryDefaultLimit : Math.Min(limit, _options.HistoryMaxLimit);
@@ -312,7 +329,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         var lowest = viewer.LowestVisible;
         if (max == 0 || lowest > max)
         {
-            return new HistoryPage(0, [], false, max);
+            return CoreResult.Success(new HistoryPage([], false, max));
         }
 
         if (direction == ReadDirection.Backward)
@@ -320,7 +337,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             fromSeq = fromSeq == 0 || fromSeq > max ? max : fromSeq;
             if (fromSeq < lowest)
             {
-                return new HistoryPage(0, [], false, max);
+                return CoreResult.Success(new HistoryPage([], false, max));
             }
         }
         else
@@ -328,7 +345,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             fromSeq = Math.Max(fromSeq, lowest);
             if (fromSeq > max)
             {
-                return new HistoryPage(0, [], false, max);
+                return CoreResult.Success(new HistoryPage([], false, max));
             }
         }
 
@@ -355,7 +372,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             hasMore = direction == ReadDirection.Backward ? page[0].Seq > lowest : page[^1].Seq < max;
         }
 
-        return new HistoryPage(0, [.. page.Where(m => m.Seq <= max && viewer.CanSee(m.Seq)).Select(MessageData.From)], hasMore, max);
+        return CoreResult.Success(new HistoryPage([.. page.Where(m => m.Seq <= max && viewer.CanSee(m.Seq)).Select(MessageData.From)], hasMore, max));
     }
 
     public Task SetRelationAsync(DirectRelation relation)
@@ -365,18 +382,18 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         return Task.CompletedTask;
     }
 
-    public Task<int> TypingAsync(string userId, bool typing, string? originConnectionId)
+    public Task<CoreResult> TypingAsync(string userId, bool typing, string? originConnectionId)
     {
         if (_record is null || !IsActive(userId))
         {
-            return Task.FromResult((int)ErrorCode.NotMember);
+            return Task.FromResult<CoreResult>(CoreResult.Fail(CoreError.NotMember, "Not a member of this conversation."));
         }
 
         _hub.PublishEphemeral(_memberIds, new TypingChanged(_id, userId, typing), originConnectionId);
-        return Task.FromResult(0);
+        return Task.FromResult(CoreResult.Ok);
     }
 
-    private async Task<SendResult> SubmitMessageAsync(
+    private async Task<CoreResult<MessageAck>> SubmitMessageAsync(
         string senderId,
         string clientMsgId,
         string? peerUserId,
@@ -390,8 +407,8 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         string? revokedClientMsgId = null)
     {
         MessageWork work;
-        TaskCompletionSource<SendResult> completion;
-        await EnterOrderAsync(out var release);
+        TaskCompletionSource<CoreResult<MessageAck>> completion;
+        await _order.EnterAsync(out var release);
         try
         {
             if (_record is null)
@@ -410,44 +427,43 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             MemberState? senderState = null;
             if (mutation is null && !TryGetActive(senderId, out senderState))
             {
-                return SendResult.Fail((int)ErrorCode.NotMember, "Not a member of this conversation.", _id);
+                return CoreResult.Fail(CoreError.NotMember, "Not a member of this conversation.");
             }
 
             if (senderState is not null && _group is not null && creation is null && revokes is null && !IsGroupNotification(contentKind))
             {
                 if (_group.Dismissed)
                 {
-                    return SendResult.Fail((int)ErrorCode.GroupDismissed, "The group was dismissed.", _id);
+                    return CoreResult.Fail(CoreError.GroupDismissed, "The group was dismissed.");
                 }
 
                 var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
                 if (senderState.MutedUntil > now)
                 {
-                    return SendResult.Fail((int)ErrorCode.Muted, "You are muted in this group.", _id);
+                    return CoreResult.Fail(CoreError.Muted, "You are muted in this group.");
                 }
 
                 if (_group.MuteAll && senderState.Role == MemberRole.Member)
                 {
-                    return SendResult.Fail((int)ErrorCode.Muted, GroupMutedMessage, _id);
+                    return CoreResult.Fail(CoreError.GroupMuted, "Everyone is muted in this group.");
                 }
             }
 
-            var key = (senderId, clientMsgId);
-            if (_dedup.TryGetValue(key, out var earlier))
+            if (_dedup.TryGet(senderId, clientMsgId, out var earlier))
             {
                 release();
-                return await AsDuplicateAsync(earlier);
+                return await SendDedup.AsDuplicateAsync(earlier);
             }
 
-            if (!_allKeysKnown)
+            if (!_dedup.AllKeysKnown)
             {
                 var found = await _store.FindByClientMsgIdAsync(_id, senderId, clientMsgId);
                 if (found is not null)
                 {
                     var ack = Ack(found, duplicate: false);
-                    _dedup[key] = Task.FromResult(ack);
+                    _dedup.Remember(senderId, clientMsgId, Task.FromResult(ack));
                     _metrics.MessagesDuplicate.Add(1);
-                    return ack with { Duplicate = true };
+                    return CoreResult.Success(ack.Value! with { Duplicate = true });
                 }
             }
 
@@ -456,12 +472,12 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             {
                 if (_relation.Blocked)
                 {
-                    return SendResult.Fail((int)ErrorCode.Blocked, "One of the users blocked the other.", _id);
+                    return CoreResult.Fail(CoreError.Blocked, "One of the users blocked the other.");
                 }
 
                 if (_friendsOnly && !_relation.Friends)
                 {
-                    return SendResult.Fail((int)ErrorCode.NotFriends, "Only friends may exchange direct messages on this server.", _id);
+                    return CoreResult.Fail(CoreError.NotFriends, "Only friends may exchange direct messages on this server.");
                 }
             }
 
@@ -469,9 +485,9 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             if (mutation is not null)
             {
                 effect = mutation(_nextSeq);
-                if (effect.Error != 0)
+                if (effect.Refusal is { } refusal)
                 {
-                    return SendResult.Fail(effect.Error, effect.Message ?? "Refused.", _id);
+                    return refusal;
                 }
 
                 if (mutableContent is not null)
@@ -492,14 +508,16 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                 content,
                 false,
                 0);
-            work = new MessageWork(this, message, creation, revokes, effect?.Recipients ?? _memberIds, originConnectionId) { Extra = effect?.Extra, RevokedClientMsgId = revokedClientMsgId ?? string.Empty, Group = _group };
-            completion = new TaskCompletionSource<SendResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-            if (_dedup.Count >= DedupCacheLimit)
+            work = new MessageWork(this, message, creation, revokes, effect?.Recipients ?? _memberIds, originConnectionId)
             {
-                TrimDedup();
-            }
-
-            _dedup[key] = completion.Task;
+                Extra = effect?.Extra,
+                RevokedClientMsgId = revokedClientMsgId ?? string.Empty,
+                Group = _group,
+                Kind = _record.Kind,
+                ConversationName = _group?.Name ?? string.Empty,
+            };
+            completion = new TaskCompletionSource<CoreResult<MessageAck>>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _dedup.Remember(senderId, clientMsgId, completion.Task);
         }
         finally
         {
@@ -521,8 +539,8 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         }
         catch (CommitFailedException ex)
         {
-            _dedup.Remove((senderId, clientMsgId));
-            var failure = SendResult.Fail(OnCommitFailed(ex), "The message was not stored; retry.", _id);
+            _dedup.Forget(senderId, clientMsgId);
+            CoreResult<MessageAck> failure = OnCommitFailed(ex);
             completion.TrySetResult(failure);
             return failure;
         }
@@ -530,16 +548,16 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
     private NewConversation? _pendingCreation;
 
-    private async Task<SendResult?> TryCreateDirectAsync(string senderId, string? peerUserId)
+    private async Task<CoreFailure?> TryCreateDirectAsync(string senderId, string? peerUserId)
     {
         if (peerUserId is null || !_id.StartsWith("si_", StringComparison.Ordinal) || Ids.DirectConversationId(senderId, peerUserId) != _id)
         {
-            return SendResult.Fail((int)ErrorCode.NotFound, "No such conversation.", _id);
+            return CoreResult.Fail(CoreError.NotFound, "No such conversation.");
         }
 
         if (peerUserId != senderId && await _accounts.GetUserAsync(peerUserId) is null)
         {
-            return SendResult.Fail((int)ErrorCode.NotFound, "No such user.", _id);
+            return CoreResult.Fail(CoreError.NotFound, "No such user.");
         }
 
         string[] members = peerUserId == senderId ? [senderId] : [senderId, peerUserId];
@@ -567,11 +585,6 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
     private async Task<DirectRelation> LoadRelationAsync(string a, string b)
     {
-        if (_relations is null)
-        {
-            return DirectRelation.None;
-        }
-
         var (first, second) = string.CompareOrdinal(a, b) <= 0 ? (a, b) : (b, a);
         return await _relations.GetDirectRelationAsync(first, second);
     }
@@ -587,49 +600,16 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         RefreshMemberIds();
     }
 
-    private static async Task<SendResult> AsDuplicateAsync(Task<SendResult> earlier)
-    {
-        var result = await earlier;
-        return result.Error == 0 ? result with { Duplicate = true } : result;
-    }
+    private CoreResult<MessageAck> Ack(StoredMessage m, bool duplicate) =>
+        CoreResult.Success(new MessageAck(_id, m.Seq, m.ServerMsgId, m.ServerTime, duplicate, m.Version));
 
-    private SendResult Ack(StoredMessage m, bool duplicate) =>
-        new(0, null, _id, m.Seq, m.ServerMsgId, m.ServerTime, duplicate, m.Version);
-
-    private void TrimDedup()
-    {
-        foreach (var key in _dedup.Where(kv => kv.Value.IsCompleted).Select(kv => kv.Key).ToList())
-        {
-            _dedup.Remove(key);
-        }
-
-        _allKeysKnown = false;
-    }
-
-    private int OnCommitFailed(CommitFailedException ex)
+    private CoreFailure OnCommitFailed(CommitFailedException ex)
     {
         LogCommitFailed(_logger, ex, _id);
         // Seqs already handed out after the failed one can never commit (the pipeline refuses this epoch);
         // a fresh activation reloads the true max seq.
         this.DeactivateOnIdle();
-        return (int)ErrorCode.Unavailable;
-    }
-
-    // A FIFO section: callers pass through in arrival order even across awaits inside it.
-    private Task EnterOrderAsync(out Action release)
-    {
-        var previous = _orderTail;
-        var mine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _orderTail = mine.Task;
-        var released = 0;
-        release = () =>
-        {
-            if (Interlocked.Exchange(ref released, 1) == 0)
-            {
-                mine.TrySetResult();
-            }
-        };
-        return previous;
+        return CoreResult.Fail(CoreError.Unavailable, "The write was not stored; retry.");
     }
 
     internal ConversationView ViewFor(string userId)
@@ -689,11 +669,15 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         public long HighestVisible(long maxSeq) => Active ? maxSeq : (Periods.Count == 0 ? 0 : Periods.Max(p => p.To));
     }
 
+    /// <summary>
+    /// A message and what commits with it. Everything it reads after submission was captured in the grain's turn
+    /// (recipients, kind, group name, the records of <see cref="Extra"/>): it runs on the pipeline's threads.
+    /// </summary>
     private sealed class MessageWork(ConversationGrain grain, StoredMessage message, NewConversation? creation, long? revokes, string[] recipients, string? origin) : ICommitWork
     {
         private StoredMessage _final = message;
 
-        /// <summary>More records committed atomically with the message (group and membership changes).</summary>
+        /// <summary>More records committed atomically with the message (group and membership changes), captured in the turn.</summary>
         public Action<CommitBatch, long>? Extra { get; init; }
 
         /// <summary>For a revoke marker: the client message id of the message it revokes.</summary>
@@ -701,6 +685,10 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
         /// <summary>The group after this message's mutation, taken in the grain turn (immutable record).</summary>
         public GroupRecord? Group { get; init; }
+
+        public ConversationKind Kind { get; init; }
+
+        public string ConversationName { get; init; } = string.Empty;
 
         public StoredMessage Message { get; } = message;
 
@@ -736,7 +724,10 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                 ? new MessageRevoked(_final, target, RevokedClientMsgId, _final.SenderId)
                 : new MessageCommitted(_final, Group);
             grain._hub.Publish(recipients, committed, version, origin);
-            grain._committedObserver?.OnMessageCommitted(_final, recipients, grain._record!.Kind, grain._group?.Name ?? string.Empty);
+            foreach (var observer in grain._committedObservers)
+            {
+                observer.OnMessageCommitted(_final, recipients, Kind, ConversationName);
+            }
         }
     }
 

@@ -17,20 +17,20 @@ public interface IMessageCommittedObserver
     void OnMessageCommitted(StoredMessage message, IReadOnlyList<string> recipients, ConversationKind kind, string conversationName);
 }
 
-/// <summary>Device registration and push reports from clients (optional; UNSUPPORTED when absent).</summary>
+/// <summary>Device registration and push reports from clients (optional, injected as <see cref="Optional{T}"/>; UNSUPPORTED when absent).</summary>
 public interface IPushClientApi
 {
-    /// <summary>Registers or updates the caller's device. Returns 0 or a protocol ErrorCode value.</summary>
-    Task<int> RegisterDeviceAsync(string userId, string deviceId, Platform platform, RegisterDeviceRequest request, CancellationToken cancellationToken = default);
+    /// <summary>Registers or updates the caller's device.</summary>
+    Task<CoreResult> RegisterDeviceAsync(string userId, string deviceId, Platform platform, RegisterDeviceRequest request, CancellationToken cancellationToken = default);
 
-    Task<int> UnregisterDeviceAsync(string userId, string deviceId, CancellationToken cancellationToken = default);
+    Task<CoreResult> UnregisterDeviceAsync(string userId, string deviceId, CancellationToken cancellationToken = default);
 
     /// <summary>The device connected: refresh its last-seen time (stale devices are not pushed).</summary>
     Task TouchDeviceAsync(string userId, string deviceId, CancellationToken cancellationToken = default);
 
-    /// <summary>Changes the caller's do-not-disturb and privacy settings. Returns 0 or a protocol ErrorCode value.</summary>
-    Task<int> UpdateSettingsAsync(string userId, UpdatePushSettingsRequest request, CancellationToken cancellationToken = default);
+    /// <summary>Changes the caller's do-not-disturb and privacy settings.</summary>
+    Task<CoreResult> UpdateSettingsAsync(string userId, UpdatePushSettingsRequest request, CancellationToken cancellationToken = default);
 
-    /// <summary>Records an arrival or click of one of the caller's pushes. Returns 0, or NOT_FOUND for unknown or foreign pushes.</summary>
-    Task<int> ReportAsync(string userId, PushReportRequest report, CancellationToken cancellationToken = default);
+    /// <summary>Records an arrival or click of one of the caller's pushes; <see cref="CoreError.NotFound"/> for unknown or foreign pushes.</summary>
+    Task<CoreResult> ReportAsync(string userId, PushReportRequest report, CancellationToken cancellationToken = default);
 }

@@ -10,23 +10,23 @@ public interface IFriendshipGrain : IGrainWithStringKey
 {
     /// <summary><paramref name="fromUserId"/> asks the other user of the pair to be friends.</summary>
     [Alias("send-request")]
-    Task<FriendshipOutcome> SendRequestAsync(string fromUserId, string message);
+    Task<CoreResult<FriendshipChange>> SendRequestAsync(string fromUserId, string message);
 
     /// <summary><paramref name="responderId"/> accepts or refuses the other user's pending request.</summary>
     [Alias("respond")]
-    Task<FriendshipOutcome> RespondAsync(string responderId, bool accept, string message);
+    Task<CoreResult<FriendshipChange>> RespondAsync(string responderId, bool accept, string message);
 
     /// <summary><paramref name="userId"/> ends the friendship (both sides).</summary>
     [Alias("delete")]
-    Task<FriendshipOutcome> DeleteAsync(string userId);
+    Task<CoreResult<FriendshipChange>> DeleteAsync(string userId);
 
     /// <summary><paramref name="userId"/> sets their own remark for the other user.</summary>
     [Alias("remark")]
-    Task<FriendshipOutcome> SetRemarkAsync(string userId, string remark);
+    Task<CoreResult<FriendshipChange>> SetRemarkAsync(string userId, string remark);
 
     /// <summary><paramref name="userId"/> blocks or unblocks the other user.</summary>
     [Alias("block")]
-    Task<FriendshipOutcome> SetBlockedAsync(string userId, bool blocked);
+    Task<CoreResult<FriendshipChange>> SetBlockedAsync(string userId, bool blocked);
 }
 
 public static class FriendshipKey
@@ -35,11 +35,10 @@ public static class FriendshipKey
     public static string For(string a, string b) => string.CompareOrdinal(a, b) <= 0 ? $"{a}|{b}" : $"{b}|{a}";
 }
 
-/// <param name="Error">A protocol ErrorCode value; 0 on success.</param>
 /// <param name="Request">The request written by a send or respond.</param>
 /// <param name="Version">The relation version of the change (the current one when nothing changed).</param>
-[GenerateSerializer, Immutable, Alias("parley.friendship-outcome")]
-public sealed record FriendshipOutcome(int Error, string? ErrorMessage, FriendRequestData? Request, long Version);
+[GenerateSerializer, Immutable, Alias("parley.friendship-change")]
+public sealed record FriendshipChange(FriendRequestData? Request, long Version);
 
 /// <summary>A friend request crossing a grain boundary (mirror of <see cref="Abstractions.Social.FriendRequestRecord"/>).</summary>
 [GenerateSerializer, Immutable, Alias("parley.friend-request-data")]

@@ -4,7 +4,6 @@ using Parley.Core.Delivery;
 using Parley.Core.Messaging;
 using Parley.Protocol;
 using Parley.Protocol.V1;
-using ErrorCode = Parley.Protocol.V1.ErrorCode;
 using FriendRequestState = Parley.Abstractions.Social.FriendRequestState;
 
 namespace Parley.Core.Social;
@@ -33,7 +32,7 @@ public sealed partial class FriendshipGrain(
         return Task.CompletedTask;
     }
 
-    public async Task<FriendshipOutcome> SendRequestAsync(string fromUserId, string message)
+    public async Task<CoreResult<FriendshipChange>> SendRequestAsync(string fromUserId, string message)
     {
         var (pair, from, to) = await ViewAsync(fromUserId);
         if (pair is null)
@@ -44,17 +43,17 @@ public sealed partial class FriendshipGrain(
         if (from.Blocks || to.Blocks)
         {
             // The same answer whichever side blocked: a blocked user learns nothing more.
-            return Fail(ErrorCode.Blocked, "Friend requests between these users are blocked.");
+            return Fail(CoreError.Blocked, "Friend requests between these users are blocked.");
         }
 
         if (pair.Friends)
         {
-            return Fail(ErrorCode.Conflict, "Already friends.");
+            return Fail(CoreError.Conflict, "Already friends.");
         }
 
         if (from.Request is { State: FriendRequestState.Pending })
         {
-            return Fail(ErrorCode.Conflict, "A request to this user is already pending.");
+            return Fail(CoreError.Conflict, "A request to this user is already pending.");
         }
 
         var now = Now();
@@ -75,10 +74,10 @@ public sealed partial class FriendshipGrain(
 
         write.Requests.Add(mine);
         var version = await CommitAsync(write, relationChanged: befriend, notify: [_first, _second]);
-        return new FriendshipOutcome(0, null, ToData(mine), version);
+        return CoreResult.Success(new FriendshipChange(ToData(mine), version));
     }
 
-    public async Task<FriendshipOutcome> RespondAsync(string responderId, bool accept, string message)
+    public async Task<CoreResult<FriendshipChange>> RespondAsync(string responderId, bool accept, string message)
     {
         var (pair, responder, requester) = await ViewAsync(responderId);
         if (pair is null)
@@ -88,12 +87,12 @@ public sealed partial class FriendshipGrain(
 
         if (requester.Request is not { State: FriendRequestState.Pending } request)
         {
-            return Fail(ErrorCode.NotFound, "No pending friend request from this user.");
+            return Fail(CoreError.NotFound, "No pending friend request from this user.");
         }
 
         if (accept && (responder.Blocks || requester.Blocks))
         {
-            return Fail(ErrorCode.Blocked, "Friend requests between these users are blocked.");
+            return Fail(CoreError.Blocked, "Friend requests between these users are blocked.");
         }
 
         var now = Now();
@@ -116,10 +115,10 @@ public sealed partial class FriendshipGrain(
         }
 
         var version = await CommitAsync(write, relationChanged: accept, notify: [_first, _second]);
-        return new FriendshipOutcome(0, null, ToData(handled), version);
+        return CoreResult.Success(new FriendshipChange(ToData(handled), version));
     }
 
-    public async Task<FriendshipOutcome> DeleteAsync(string userId)
+    public async Task<CoreResult<FriendshipChange>> DeleteAsync(string userId)
     {
         var (pair, _, _) = await ViewAsync(userId);
         if (pair is null)
@@ -129,16 +128,16 @@ public sealed partial class FriendshipGrain(
 
         if (!pair.Friends)
         {
-            return Fail(ErrorCode.NotFound, "Not a friend.");
+            return Fail(CoreError.NotFound, "Not a friend.");
         }
 
         var write = new RelationWrite();
         AddFriendship(write, Now(), deleted: true);
         var version = await CommitAsync(write, relationChanged: true, notify: [_first, _second]);
-        return new FriendshipOutcome(0, null, null, version);
+        return CoreResult.Success(new FriendshipChange(null, version));
     }
 
-    public async Task<FriendshipOutcome> SetRemarkAsync(string userId, string remark)
+    public async Task<CoreResult<FriendshipChange>> SetRemarkAsync(string userId, string remark)
     {
         var (pair, user, _) = await ViewAsync(userId);
         if (pair is null)
@@ -148,16 +147,16 @@ public sealed partial class FriendshipGrain(
 
         if (!pair.Friends || user.FriendRow is null)
         {
-            return Fail(ErrorCode.NotFound, "Not a friend.");
+            return Fail(CoreError.NotFound, "Not a friend.");
         }
 
         var write = new RelationWrite();
         write.Friends.Add(user.FriendRow with { Remark = remark });
         var version = await CommitAsync(write, relationChanged: false, notify: [userId]);
-        return new FriendshipOutcome(0, null, null, version);
+        return CoreResult.Success(new FriendshipChange(null, version));
     }
 
-    public async Task<FriendshipOutcome> SetBlockedAsync(string userId, bool blocked)
+    public async Task<CoreResult<FriendshipChange>> SetBlockedAsync(string userId, bool blocked)
     {
         var (pair, user, other) = await ViewAsync(userId);
         if (pair is null)
@@ -174,7 +173,7 @@ public sealed partial class FriendshipGrain(
         // Also when nothing changed: a retry after a failure between the write and the conversation update repairs it.
         // Only the blocker is told; the blocked user's relations did not change.
         var version = await CommitAsync(write, relationChanged: true, notify: write.IsEmpty ? [] : [userId]);
-        return new FriendshipOutcome(0, null, null, version);
+        return CoreResult.Success(new FriendshipChange(null, version));
     }
 
     private async Task<long> CommitAsync(RelationWrite write, bool relationChanged, string[] notify)
@@ -229,9 +228,9 @@ public sealed partial class FriendshipGrain(
 
     private long Now() => time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    private static FriendshipOutcome Fail(ErrorCode code, string message) => new((int)code, message, null, 0);
+    private static CoreFailure Fail(CoreError code, string message) => new(code, message);
 
-    private static FriendshipOutcome NotInPair() => Fail(ErrorCode.Forbidden, "Not one of this pair's users.");
+    private static CoreFailure NotInPair() => Fail(CoreError.Forbidden, "Not one of this pair's users.");
 
     private static FriendRequestData ToData(FriendRequestRecord r) =>
         new(r.FromUserId, r.ToUserId, r.Message, (int)r.State, r.CreatedAt, r.HandledAt, r.HandleMessage);

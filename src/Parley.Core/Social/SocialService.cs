@@ -2,26 +2,9 @@ using Parley.Abstractions.Accounts;
 using Parley.Abstractions.Social;
 using Parley.Protocol;
 using Parley.Protocol.V1;
-using ErrorCode = Parley.Protocol.V1.ErrorCode;
 using FriendRequestState = Parley.Protocol.V1.FriendRequestState;
 
 namespace Parley.Core.Social;
-
-/// <summary>A typed result or a client-facing error.</summary>
-public readonly record struct SocialResult<T>(ErrorCode Error, string? Message, T? Value)
-    where T : class
-{
-    public bool Ok => Error == ErrorCode.Unspecified;
-}
-
-public static class SocialResult
-{
-    public static SocialResult<T> Success<T>(T value)
-        where T : class => new(ErrorCode.Unspecified, null, value);
-
-    public static SocialResult<T> Fail<T>(ErrorCode code, string message)
-        where T : class => new(code, message, null);
-}
 
 /// <summary>
 /// The social requests of one authenticated user: validation, reads straight from the stores, and changes through
@@ -35,114 +18,112 @@ public sealed class SocialService(IRelationStore relations, IAccountStore accoun
     public const int MaxUserIds = 100;
     public const int MaxListedRequests = 500;
 
-    public async Task<SocialResult<UserList>> SearchUsersAsync(string query, uint limit, CancellationToken cancellationToken = default)
+    public async Task<CoreResult<UserList>> SearchUsersAsync(string query, uint limit, CancellationToken cancellationToken = default)
     {
         query = query.Trim();
         if (query.Length == 0 || query.Length > MaxQueryLength)
         {
-            return SocialResult.Fail<UserList>(ErrorCode.BadRequest, $"query must be 1..{MaxQueryLength} characters.");
+            return CoreResult.Fail(CoreError.InvalidArgument, $"query must be 1..{MaxQueryLength} characters.");
         }
 
         var take = limit == 0 ? 20 : (int)Math.Min(limit, 100);
         var users = await relations.SearchUsersAsync(query, take, cancellationToken).ConfigureAwait(false);
-        return SocialResult.Success(ToList(users));
+        return CoreResult.Success(ToList(users));
     }
 
-    public async Task<SocialResult<UserList>> GetUsersAsync(IReadOnlyCollection<string> userIds, CancellationToken cancellationToken = default)
+    public async Task<CoreResult<UserList>> GetUsersAsync(IReadOnlyCollection<string> userIds, CancellationToken cancellationToken = default)
     {
         if (userIds.Count > MaxUserIds)
         {
-            return SocialResult.Fail<UserList>(ErrorCode.BadRequest, $"At most {MaxUserIds} user ids per request.");
+            return CoreResult.Fail(CoreError.InvalidArgument, $"At most {MaxUserIds} user ids per request.");
         }
 
         var ids = userIds.Where(Ids.IsValid).Distinct(StringComparer.Ordinal).ToArray();
         var users = await accounts.GetUsersAsync(ids, cancellationToken).ConfigureAwait(false);
-        return SocialResult.Success(ToList(users));
+        return CoreResult.Success(ToList(users));
     }
 
-    public async Task<SocialResult<Ok>> UpdateSettingsAsync(string userId, bool? searchable, CancellationToken cancellationToken = default)
+    public async Task<CoreResult<Ok>> UpdateSettingsAsync(string userId, bool? searchable, CancellationToken cancellationToken = default)
     {
         if (searchable is { } value)
         {
             await relations.SetSearchableAsync(userId, value, time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
         }
 
-        return SocialResult.Success(new Ok());
+        return CoreResult.Success(new Ok());
     }
 
-    public async Task<SocialResult<FriendRequest>> SendFriendRequestAsync(string userId, string toUserId, string message, CancellationToken cancellationToken = default)
+    public async Task<CoreResult<FriendRequest>> SendFriendRequestAsync(string userId, string toUserId, string message, CancellationToken cancellationToken = default)
     {
         if (message.Length > MaxRequestMessageLength)
         {
-            return SocialResult.Fail<FriendRequest>(ErrorCode.BadRequest, $"The message is longer than {MaxRequestMessageLength} characters.");
+            return CoreResult.Fail(CoreError.InvalidArgument, $"The message is longer than {MaxRequestMessageLength} characters.");
         }
 
-        var refusal = await CheckPeerAsync<FriendRequest>(userId, toUserId, cancellationToken).ConfigureAwait(false);
-        if (refusal is { } r)
+        if (await CheckPeerAsync(userId, toUserId, cancellationToken).ConfigureAwait(false) is { } refusal)
         {
-            return r;
+            return refusal;
         }
 
         var outcome = await Pair(userId, toUserId).SendRequestAsync(userId, message).ConfigureAwait(false);
         return ToResult(outcome);
     }
 
-    public async Task<SocialResult<FriendRequest>> RespondFriendRequestAsync(string userId, string fromUserId, bool accept, string message, CancellationToken cancellationToken = default)
+    public async Task<CoreResult<FriendRequest>> RespondFriendRequestAsync(string userId, string fromUserId, bool accept, string message, CancellationToken cancellationToken = default)
     {
         if (message.Length > MaxRequestMessageLength)
         {
-            return SocialResult.Fail<FriendRequest>(ErrorCode.BadRequest, $"The message is longer than {MaxRequestMessageLength} characters.");
+            return CoreResult.Fail(CoreError.InvalidArgument, $"The message is longer than {MaxRequestMessageLength} characters.");
         }
 
         if (!Ids.IsValid(fromUserId) || fromUserId == userId)
         {
-            return SocialResult.Fail<FriendRequest>(ErrorCode.BadRequest, "from_user_id must name another user.");
+            return CoreResult.Fail(CoreError.InvalidArgument, "from_user_id must name another user.");
         }
 
         var outcome = await Pair(userId, fromUserId).RespondAsync(userId, accept, message).ConfigureAwait(false);
         return ToResult(outcome);
     }
 
-    public async Task<SocialResult<FriendRequestList>> ListFriendRequestsAsync(string userId, RequestDirection direction, CancellationToken cancellationToken = default)
+    public async Task<CoreResult<FriendRequestList>> ListFriendRequestsAsync(string userId, RequestDirection direction, CancellationToken cancellationToken = default)
     {
         var requests = await relations.ListRequestsAsync(userId, direction == RequestDirection.Incoming, MaxListedRequests, cancellationToken).ConfigureAwait(false);
         var list = new FriendRequestList();
         list.Requests.AddRange(requests.Select(ToProto));
-        return SocialResult.Success(list);
+        return CoreResult.Success(list);
     }
 
-    public async Task<SocialResult<Ok>> DeleteFriendAsync(string userId, string friendId, CancellationToken cancellationToken = default)
+    public async Task<CoreResult<Ok>> DeleteFriendAsync(string userId, string friendId, CancellationToken cancellationToken = default)
     {
         if (!Ids.IsValid(friendId) || friendId == userId)
         {
-            return SocialResult.Fail<Ok>(ErrorCode.BadRequest, "user_id must name another user.");
+            return CoreResult.Fail(CoreError.InvalidArgument, "user_id must name another user.");
         }
 
         return ToOk(await Pair(userId, friendId).DeleteAsync(userId).ConfigureAwait(false));
     }
 
-    public async Task<SocialResult<Ok>> SetRemarkAsync(string userId, string friendId, string remark, CancellationToken cancellationToken = default)
+    public async Task<CoreResult<Ok>> SetRemarkAsync(string userId, string friendId, string remark, CancellationToken cancellationToken = default)
     {
         if (!Ids.IsValid(friendId) || friendId == userId || remark.Length > MaxRemarkLength)
         {
-            return SocialResult.Fail<Ok>(ErrorCode.BadRequest, $"user_id must name another user and the remark be at most {MaxRemarkLength} characters.");
+            return CoreResult.Fail(CoreError.InvalidArgument, $"user_id must name another user and the remark be at most {MaxRemarkLength} characters.");
         }
 
         return ToOk(await Pair(userId, friendId).SetRemarkAsync(userId, remark).ConfigureAwait(false));
     }
 
-    public async Task<SocialResult<Ok>> SetBlockedAsync(string userId, string otherId, bool blocked, CancellationToken cancellationToken = default)
+    public async Task<CoreResult<Ok>> SetBlockedAsync(string userId, string otherId, bool blocked, CancellationToken cancellationToken = default)
     {
-        var refusal = await CheckPeerAsync<Ok>(userId, otherId, cancellationToken).ConfigureAwait(false);
-        if (refusal is { } r)
+        if (await CheckPeerAsync(userId, otherId, cancellationToken).ConfigureAwait(false) is { } refusal)
         {
-            return r;
+            return refusal;
         }
 
         return ToOk(await Pair(userId, otherId).SetBlockedAsync(userId, blocked).ConfigureAwait(false));
     }
 
-    public async Task<SocialResult<RelationsDelta>> SyncAsync(string userId, ulong version, CancellationToken cancellationToken = default)
+    public async Task<CoreResult<RelationsDelta>> SyncAsync(string userId, ulong version, CancellationToken cancellationToken = default)
     {
         var changes = await relations.GetChangesAsync(userId, (long)Math.Min(version, long.MaxValue), cancellationToken).ConfigureAwait(false);
         var profiles = changes.Friends.Count == 0
@@ -165,7 +146,7 @@ public sealed class SocialService(IRelationStore relations, IAccountStore accoun
         delta.Requests.AddRange(changes.Requests.Select(ToProto));
         delta.BlockedUserIds.AddRange(changes.BlockedUserIds);
         delta.UnblockedUserIds.AddRange(changes.UnblockedUserIds);
-        return SocialResult.Success(delta);
+        return CoreResult.Success(delta);
     }
 
     public static UserProfile ToProto(UserRecord user) => new() { UserId = user.UserId, Nickname = user.Nickname, AvatarUrl = user.AvatarUrl, Ex = user.Ex };
@@ -183,16 +164,15 @@ public sealed class SocialService(IRelationStore relations, IAccountStore accoun
 
     private IFriendshipGrain Pair(string a, string b) => grains.GetGrain<IFriendshipGrain>(FriendshipKey.For(a, b));
 
-    private async Task<SocialResult<T>?> CheckPeerAsync<T>(string userId, string otherId, CancellationToken cancellationToken)
-        where T : class
+    private async Task<CoreFailure?> CheckPeerAsync(string userId, string otherId, CancellationToken cancellationToken)
     {
         if (!Ids.IsValid(otherId) || otherId == userId)
         {
-            return SocialResult.Fail<T>(ErrorCode.BadRequest, "user_id must name another user.");
+            return CoreResult.Fail(CoreError.InvalidArgument, "user_id must name another user.");
         }
 
         return await accounts.GetUserAsync(otherId, cancellationToken).ConfigureAwait(false) is null
-            ? SocialResult.Fail<T>(ErrorCode.NotFound, "No such user.")
+            ? CoreResult.Fail(CoreError.NotFound, "No such user.")
             : null;
     }
 
@@ -203,22 +183,20 @@ public sealed class SocialService(IRelationStore relations, IAccountStore accoun
         return list;
     }
 
-    private static SocialResult<FriendRequest> ToResult(FriendshipOutcome outcome) =>
-        outcome.Error != 0
-            ? SocialResult.Fail<FriendRequest>((ErrorCode)outcome.Error, outcome.ErrorMessage ?? "Refused.")
-            : SocialResult.Success(new FriendRequest
+    private static CoreResult<FriendRequest> ToResult(CoreResult<FriendshipChange> outcome) =>
+        !outcome.IsOk
+            ? outcome.Failure
+            : CoreResult.Success(new FriendRequest
             {
-                FromUserId = outcome.Request!.FromUserId,
-                ToUserId = outcome.Request.ToUserId,
-                Message = outcome.Request.Message,
-                State = (FriendRequestState)outcome.Request.State,
-                CreatedTime = outcome.Request.CreatedAt,
-                HandledTime = outcome.Request.HandledAt,
-                HandleMessage = outcome.Request.HandleMessage,
+                FromUserId = outcome.Value!.Request!.FromUserId,
+                ToUserId = outcome.Value.Request.ToUserId,
+                Message = outcome.Value.Request.Message,
+                State = (FriendRequestState)outcome.Value.Request.State,
+                CreatedTime = outcome.Value.Request.CreatedAt,
+                HandledTime = outcome.Value.Request.HandledAt,
+                HandleMessage = outcome.Value.Request.HandleMessage,
             });
 
-    private static SocialResult<Ok> ToOk(FriendshipOutcome outcome) =>
-        outcome.Error != 0
-            ? SocialResult.Fail<Ok>((ErrorCode)outcome.Error, outcome.ErrorMessage ?? "Refused.")
-            : SocialResult.Success(new Ok());
+    private static CoreResult<Ok> ToOk(CoreResult<FriendshipChange> outcome) =>
+        outcome.IsOk ? CoreResult.Success(new Ok()) : outcome.Failure;
 }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net.WebSockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Parley.Core;
 using Parley.Core.Push;
 using Parley.Core.Telemetry;
 using Parley.Gateway.Protocols;
@@ -20,12 +21,10 @@ internal sealed partial class ConnectionHost(
     ConnectionRegistry registry,
     IOptions<GatewayOptions> options,
     ParleyMetrics metrics,
-    IServiceProvider services,
+    Optional<IPushClientApi> push,
     ILogger<ConnectionHost> logger)
 {
     private const int InitialReceiveBuffer = 4096;
-
-    private readonly IPushClientApi? _push = services.GetService(typeof(IPushClientApi)) as IPushClientApi;
 
     public GatewayOptions Options => options.Value;
 
@@ -44,10 +43,10 @@ internal sealed partial class ConnectionHost(
         metrics.Handshakes.Add(1, new KeyValuePair<string, object?>("result", "ok"));
         metrics.Connections.Add(1);
         LogConnected(logger, connection.Id, connection.UserId, connection.Protocol.Name, connection.Platform);
-        if (_push is not null)
+        if (push.Value is { } devices)
         {
             // Last seen for the device registry; a failure here must not cost the session.
-            _ = _push.TouchDeviceAsync(connection.UserId, connection.DeviceId).ContinueWith(
+            _ = devices.TouchDeviceAsync(connection.UserId, connection.DeviceId).ContinueWith(
                 t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         }
 

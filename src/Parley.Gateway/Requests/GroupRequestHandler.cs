@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Parley.Abstractions.Messaging;
 using Parley.Gateway.Connections;
 using Parley.Core.Messaging;
@@ -11,11 +10,6 @@ namespace Parley.Gateway.Requests;
 /// <summary>Group management requests (ClientFrame cases 60–76). Authorisation happens in the group's grain.</summary>
 internal sealed class GroupRequestHandler(IGrainFactory grains, IGroupStore groups)
 {
-    private const int MaxNameLength = 128;
-    private const int MaxUrlLength = 1024;
-    private const int MaxTextLength = 4096;
-    private const int MaxMessageLength = 256;
-
     public static bool CanHandle(ClientFrame.BodyOneofCase kind) =>
         kind is >= ClientFrame.BodyOneofCase.UpdateGroup and <= ClientFrame.BodyOneofCase.SyncMembers;
 
@@ -83,13 +77,13 @@ internal sealed class GroupRequestHandler(IGrainFactory grains, IGroupStore grou
                     }
 
                     var page = await grain.ListMembersAsync(me, (int)Math.Min(list.Offset, int.MaxValue), list.Limit == 0 ? 100 : (int)Math.Min(list.Limit, 500)).ConfigureAwait(false);
-                    if (page.Error != 0)
+                    if (!page.IsOk)
                     {
-                        return RequestHandler.Error((ErrorCode)page.Error, "Not a member of this group.");
+                        return NativeErrors.Frame(page.Failure);
                     }
 
-                    var result = new MemberList { Total = (uint)page.Total };
-                    result.Members.AddRange(page.Members.Select(m => ToProto(list.GroupId, m.UserId, m.Role, m.Nickname, m.MutedUntil, m.JoinedAt, m.InviterId)));
+                    var result = new MemberList { Total = (uint)page.Value!.Total };
+                    result.Members.AddRange(page.Value.Members.Select(m => ToProto(list.GroupId, m.UserId, m.Role, m.Nickname, m.MutedUntil, m.JoinedAt, m.InviterId)));
                     return new ServerFrame { Members = result };
                 }
 
@@ -101,13 +95,13 @@ internal sealed class GroupRequestHandler(IGrainFactory grains, IGroupStore grou
                     }
 
                     var page = await grain.ListGroupRequestsAsync(me).ConfigureAwait(false);
-                    if (page.Error != 0)
+                    if (!page.IsOk)
                     {
-                        return RequestHandler.Error((ErrorCode)page.Error, "Only the owner and admins see join requests.");
+                        return NativeErrors.Frame(page.Failure);
                     }
 
                     var result = new GroupRequestList();
-                    result.Requests.AddRange(page.Requests.Select(r => new GroupRequest
+                    result.Requests.AddRange(page.Value!.Requests.Select(r => new GroupRequest
                     {
                         GroupId = request.ListGroupRequests.GroupId,
                         UserId = r.UserId,
@@ -122,10 +116,10 @@ internal sealed class GroupRequestHandler(IGrainFactory grains, IGroupStore grou
                 }
         }
 
-        var (groupId, command, invalid) = ToCommand(me, connection.Id, request);
-        if (invalid is not null)
+        var (groupId, command) = ToCommand(me, connection.Id, request);
+        if (command is null)
         {
-            return invalid;
+            return RequestHandler.Error(ErrorCode.Unsupported, "Unknown group request.");
         }
 
         if (!TryGrain(groupId, out var target))
@@ -133,11 +127,13 @@ internal sealed class GroupRequestHandler(IGrainFactory grains, IGroupStore grou
             return BadGroup();
         }
 
-        var outcome = await target.GroupAsync(command!).ConfigureAwait(false);
-        if (outcome.Error != 0)
+        var done = await target.GroupAsync(command).ConfigureAwait(false);
+        if (!done.IsOk)
         {
-            return RequestHandler.Error((ErrorCode)outcome.Error, outcome.ErrorMessage ?? "Refused.");
+            return NativeErrors.Frame(done.Failure);
         }
+
+        var outcome = done.Value!;
 
         return request.BodyCase switch
         {
@@ -148,25 +144,14 @@ internal sealed class GroupRequestHandler(IGrainFactory grains, IGroupStore grou
         };
     }
 
-    private static (string GroupId, GroupCommand? Command, ServerFrame? Invalid) ToCommand(string me, string origin, ClientFrame request)
+    // Maps the request to the core command; the command's limits are the core's (GroupRules), checked in the grain.
+    private static (string GroupId, GroupCommand? Command) ToCommand(string me, string origin, ClientFrame request)
     {
         switch (request.BodyCase)
         {
             case ClientFrame.BodyOneofCase.UpdateGroup:
                 var s = request.UpdateGroup.Settings;
-                if (s is null)
-                {
-                    return (string.Empty, null, RequestHandler.Error(ErrorCode.BadRequest, "settings are required."));
-                }
-
-                if ((s.HasName && s.Name.Length > MaxNameLength) || (s.HasAvatarUrl && s.AvatarUrl.Length > MaxUrlLength)
-                    || (s.HasIntroduction && s.Introduction.Length > MaxTextLength) || (s.HasAnnouncement && s.Announcement.Length > MaxTextLength)
-                    || (s.HasEx && !IsJson(s.Ex)))
-                {
-                    return (string.Empty, null, RequestHandler.Error(ErrorCode.BadRequest, "A setting is too long or ex is not JSON."));
-                }
-
-                var patch = new GroupSettingsPatch(
+                var patch = s is null ? null : new GroupSettingsPatch(
                     s.HasName ? s.Name : null,
                     s.HasAvatarUrl ? s.AvatarUrl : null,
                     s.HasIntroduction ? s.Introduction : null,
@@ -176,54 +161,35 @@ internal sealed class GroupRequestHandler(IGrainFactory grains, IGroupStore grou
                     s.HasHistoryVisibleToNewMembers ? s.HistoryVisibleToNewMembers : null,
                     s.HasMuteAll ? s.MuteAll : null,
                     s.HasSearchable ? s.Searchable : null);
-                return (request.UpdateGroup.GroupId, new GroupCommand(GroupOperation.UpdateInfo, me, origin) { Settings = patch }, null);
+                return (request.UpdateGroup.GroupId, new GroupCommand(GroupOperation.UpdateInfo, me, origin) { Settings = patch });
             case ClientFrame.BodyOneofCase.JoinGroup:
-                return Checked(request.JoinGroup.GroupId, request.JoinGroup.Message, new GroupCommand(GroupOperation.Join, me, origin) { Message = request.JoinGroup.Message });
+                return (request.JoinGroup.GroupId, new GroupCommand(GroupOperation.Join, me, origin) { Message = request.JoinGroup.Message });
             case ClientFrame.BodyOneofCase.InviteToGroup:
-                return Users(request.InviteToGroup.GroupId, request.InviteToGroup.UserIds, new GroupCommand(GroupOperation.Invite, me, origin));
+                return (request.InviteToGroup.GroupId, new GroupCommand(GroupOperation.Invite, me, origin) { UserIds = [.. request.InviteToGroup.UserIds] });
             case ClientFrame.BodyOneofCase.RespondGroupRequest:
                 var respond = request.RespondGroupRequest;
-                return Users(respond.GroupId, [respond.UserId], new GroupCommand(GroupOperation.RespondRequest, me, origin) { Accept = respond.Accept });
+                return (respond.GroupId, new GroupCommand(GroupOperation.RespondRequest, me, origin) { UserIds = [respond.UserId], Accept = respond.Accept });
             case ClientFrame.BodyOneofCase.KickMembers:
                 var kick = request.KickMembers;
-                return kick.Reason.Length > MaxMessageLength
-                    ? (string.Empty, null, RequestHandler.Error(ErrorCode.BadRequest, "The reason is too long."))
-                    : Users(kick.GroupId, kick.UserIds, new GroupCommand(GroupOperation.Kick, me, origin) { Message = kick.Reason });
+                return (kick.GroupId, new GroupCommand(GroupOperation.Kick, me, origin) { UserIds = [.. kick.UserIds], Message = kick.Reason });
             case ClientFrame.BodyOneofCase.QuitGroup:
-                return (request.QuitGroup.GroupId, new GroupCommand(GroupOperation.Quit, me, origin), null);
+                return (request.QuitGroup.GroupId, new GroupCommand(GroupOperation.Quit, me, origin));
             case ClientFrame.BodyOneofCase.DismissGroup:
-                return (request.DismissGroup.GroupId, new GroupCommand(GroupOperation.Dismiss, me, origin), null);
+                return (request.DismissGroup.GroupId, new GroupCommand(GroupOperation.Dismiss, me, origin));
             case ClientFrame.BodyOneofCase.TransferOwner:
-                return Users(request.TransferOwner.GroupId, [request.TransferOwner.NewOwnerId], new GroupCommand(GroupOperation.TransferOwner, me, origin));
+                return (request.TransferOwner.GroupId, new GroupCommand(GroupOperation.TransferOwner, me, origin) { UserIds = [request.TransferOwner.NewOwnerId] });
             case ClientFrame.BodyOneofCase.SetMemberRole:
                 var role = request.SetMemberRole;
-                return Users(role.GroupId, [role.UserId], new GroupCommand(GroupOperation.SetRole, me, origin) { Role = (MemberRole)role.Role });
+                return (role.GroupId, new GroupCommand(GroupOperation.SetRole, me, origin) { UserIds = [role.UserId], Role = (MemberRole)role.Role });
             case ClientFrame.BodyOneofCase.MuteMember:
                 var mute = request.MuteMember;
-                return Users(mute.GroupId, [mute.UserId], new GroupCommand(GroupOperation.Mute, me, origin) { Seconds = mute.Seconds });
+                return (mute.GroupId, new GroupCommand(GroupOperation.Mute, me, origin) { UserIds = [mute.UserId], Seconds = mute.Seconds });
             case ClientFrame.BodyOneofCase.SetMemberNickname:
                 var nick = request.SetMemberNickname;
-                string[] named = nick.UserId.Length == 0 ? [] : [nick.UserId];
-                return Users(nick.GroupId, named, new GroupCommand(GroupOperation.SetNickname, me, origin) { Nickname = nick.Nickname }, allowEmpty: true);
+                return (nick.GroupId, new GroupCommand(GroupOperation.SetNickname, me, origin) { UserIds = nick.UserId.Length == 0 ? [] : [nick.UserId], Nickname = nick.Nickname });
             default:
-                return (string.Empty, null, RequestHandler.Error(ErrorCode.Unsupported, "Unknown group request."));
+                return (string.Empty, null);
         }
-    }
-
-    private static (string, GroupCommand?, ServerFrame?) Checked(string groupId, string message, GroupCommand command) =>
-        message.Length > MaxMessageLength
-            ? (groupId, null, RequestHandler.Error(ErrorCode.BadRequest, "The message is too long."))
-            : (groupId, command, null);
-
-    private static (string, GroupCommand?, ServerFrame?) Users(string groupId, IEnumerable<string> userIds, GroupCommand command, bool allowEmpty = false)
-    {
-        var users = userIds.ToArray();
-        if ((!allowEmpty && users.Length == 0) || users.Length > 500 || users.Any(u => !Ids.IsValid(u)))
-        {
-            return (groupId, null, RequestHandler.Error(ErrorCode.BadRequest, "Name 1..500 valid user ids."));
-        }
-
-        return (groupId, command with { UserIds = users }, null);
     }
 
     private async Task<ServerFrame> GroupInfoAsync(string groupId)
@@ -282,22 +248,4 @@ internal sealed class GroupRequestHandler(IGrainFactory grains, IGroupStore grou
         JoinedTime = joinedAt,
         InviterId = inviterId,
     };
-
-    internal static bool IsJson(string json)
-    {
-        if (json.Length > MaxTextLength)
-        {
-            return false;
-        }
-
-        try
-        {
-            using var _ = JsonDocument.Parse(json.Length == 0 ? "{}" : json);
-            return true;
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
-    }
 }

@@ -1,14 +1,10 @@
 using System.Diagnostics;
-using System.Text.Json;
-using Google.Protobuf;
-using Microsoft.Extensions.Options;
 using Parley.Abstractions.Messaging;
 using Parley.Gateway.Connections;
 using Parley.Core;
 using Parley.Core.Directory;
 using Parley.Core.Push;
 using Parley.Core.Internal;
-using Parley.Core.Media;
 using Parley.Core.Messaging;
 using Parley.Core.Telemetry;
 using Parley.Protocol;
@@ -24,19 +20,16 @@ namespace Parley.Gateway.Requests;
 internal sealed class RequestHandler(
     IGrainFactory grains,
     IMessageStore store,
-    IOptions<MessagingOptions> messaging,
+    MessagingService messaging,
     ParleyMetrics metrics,
     TimeProvider time,
     GroupRequestHandler groupRequests,
-    IServiceProvider services)
+    SocialRequestHandler social,
+    Optional<IDirectoryService> directory,
+    Optional<IPushClientApi> push)
 {
-    private readonly IDirectoryService? _directory = services.GetService(typeof(IDirectoryService)) as IDirectoryService;
-    private readonly IPushClientApi? _push = services.GetService(typeof(IPushClientApi)) as IPushClientApi;
-    private readonly SocialRequestHandler? _social = services.GetService(typeof(SocialRequestHandler)) as SocialRequestHandler;
-    private readonly IMediaContentResolver? _media = services.GetService(typeof(IMediaContentResolver)) as IMediaContentResolver;
-
-    private const int MaxGroupNameLength = 128;
-    private const int MaxCustomTypeLength = 64;
+    private readonly IDirectoryService? _directory = directory.Value;
+    private readonly IPushClientApi? _push = push.Value;
 
     public async Task<ServerFrame> HandleAsync(ClientConnection connection, ClientFrame request)
     {
@@ -68,7 +61,7 @@ internal sealed class RequestHandler(
                 or ClientFrame.BodyOneofCase.UpdatePushSettings =>
                 await PushAsync(connection, request).ConfigureAwait(false),
             ClientFrame.BodyOneofCase.Hello => Error(ErrorCode.ProtocolViolation, "Hello was already accepted."),
-            _ when _social is not null && SocialRequestHandler.CanHandle(request.BodyCase) => await _social.HandleAsync(connection, request).ConfigureAwait(false),
+            _ when SocialRequestHandler.CanHandle(request.BodyCase) => await social.HandleAsync(connection, request).ConfigureAwait(false),
             _ => Error(ErrorCode.Unsupported, "Unknown request."),
         };
         result.RequestId = request.RequestId;
@@ -88,14 +81,14 @@ internal sealed class RequestHandler(
             return Error(ErrorCode.Unsupported, "Offline push is not enabled on this server.");
         }
 
-        var error = request.BodyCase switch
+        var result = request.BodyCase switch
         {
             ClientFrame.BodyOneofCase.RegisterDevice => await _push.RegisterDeviceAsync(connection.UserId, connection.DeviceId, connection.Platform, request.RegisterDevice).ConfigureAwait(false),
             ClientFrame.BodyOneofCase.UnregisterDevice => await _push.UnregisterDeviceAsync(connection.UserId, connection.DeviceId).ConfigureAwait(false),
             ClientFrame.BodyOneofCase.UpdatePushSettings => await _push.UpdateSettingsAsync(connection.UserId, request.UpdatePushSettings).ConfigureAwait(false),
             _ => await _push.ReportAsync(connection.UserId, request.PushReport).ConfigureAwait(false),
         };
-        return error == 0 ? new ServerFrame { Ok = new Ok() } : Error((ErrorCode)error, "The push request was refused.");
+        return Reply(result, () => new ServerFrame { Ok = new Ok() });
     }
 
     public static ServerFrame Error(ErrorCode code, string message, uint requestId = 0) =>
@@ -104,116 +97,23 @@ internal sealed class RequestHandler(
     private async Task<ServerFrame> SendAsync(ClientConnection connection, SendRequest send)
     {
         var started = Stopwatch.GetTimestamp();
-        if (!Ids.IsValid(send.ClientMsgId))
+        var (peer, conversationId) = send.Target?.KindCase switch
         {
-            return Error(ErrorCode.BadRequest, "client_msg_id must be 1..64 characters of [A-Za-z0-9-._@:].");
-        }
-
-        string conversationId;
-        string? peer = null;
-        switch (send.Target?.KindCase)
-        {
-            case Target.KindOneofCase.UserId when Ids.IsValid(send.Target.UserId):
-                peer = send.Target.UserId;
-                conversationId = Ids.DirectConversationId(connection.UserId, peer);
-                break;
-            case Target.KindOneofCase.ConversationId when IsConversationId(send.Target.ConversationId):
-                conversationId = send.Target.ConversationId;
-                break;
-            default:
-                return Error(ErrorCode.BadRequest, "target must name a valid user or conversation.");
-        }
-
-        var validation = ValidateContent(send.Content);
-        if (validation is not null)
-        {
-            return validation;
-        }
-
-        if (ContentKinds.IsMedia(send.Content.BodyCase))
-        {
-            if (_media is null)
-            {
-                return Error(ErrorCode.Unsupported, "This server stores no media.");
-            }
-
-            var resolved = await _media.ResolveAsync(connection.UserId, conversationId, send.ClientMsgId, send.Content).ConfigureAwait(false);
-            if (resolved.Error != 0)
-            {
-                return Error((ErrorCode)resolved.Error, resolved.Message ?? "The media content was refused.");
-            }
-        }
-
-        var bytes = send.Content.ToByteArray();
-        if (bytes.Length > messaging.Value.MaxContentBytes)
-        {
-            return Error(ErrorCode.TooLarge, $"Content is larger than {messaging.Value.MaxContentBytes} bytes.");
-        }
-
-        var result = await grains.GetGrain<IConversationGrain>(conversationId)
-            .SendAsync(new SendCommand(connection.UserId, send.ClientMsgId, peer, (int)send.Content.BodyCase, bytes, connection.Id))
-            .ConfigureAwait(false);
-        var frame = ToAck(result);
-        if (result.Error == 0)
+            Target.KindOneofCase.UserId => (send.Target.UserId, null),
+            Target.KindOneofCase.ConversationId => ((string?)null, send.Target.ConversationId),
+            _ => (null, string.Empty),
+        };
+        var result = await messaging.SendAsync(connection.UserId, send.ClientMsgId, peer, conversationId, send.Content, connection.Id).ConfigureAwait(false);
+        if (result.IsOk)
         {
             metrics.AckDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
 
-        return frame;
-    }
-
-    private static ServerFrame? ValidateContent(Content? content)
-    {
-        switch (content?.BodyCase)
-        {
-            case Content.BodyOneofCase.Text:
-                return content.Text.Text.Length == 0 ? Error(ErrorCode.BadRequest, "Text must not be empty.") : MediaRules(content);
-            case Content.BodyOneofCase.Custom:
-                var custom = content.Custom;
-                if (custom.Type.Length is 0 or > MaxCustomTypeLength)
-                {
-                    return Error(ErrorCode.BadRequest, $"Custom content needs a type of 1..{MaxCustomTypeLength} characters.");
-                }
-
-                try
-                {
-                    using var _ = JsonDocument.Parse(custom.Json.Length == 0 ? "{}" : custom.Json);
-                }
-                catch (JsonException)
-                {
-                    return Error(ErrorCode.BadRequest, "Custom content must be valid JSON.");
-                }
-
-                return MediaRules(content);
-            case Content.BodyOneofCase.Image or Content.BodyOneofCase.Voice or Content.BodyOneofCase.Video
-                or Content.BodyOneofCase.File or Content.BodyOneofCase.Location:
-                return MediaRules(content);
-            default:
-                return Error(ErrorCode.BadRequest, "Clients may send text, custom, media or location content only.");
-        }
-    }
-
-    private static ServerFrame? MediaRules(Content content) =>
-        MediaContentRules.Validate(content) is { } problem ? Error(ErrorCode.BadRequest, problem) : null;
-
-    private async Task<ServerFrame> RevokeAsync(ClientConnection connection, RevokeRequest revoke)
-    {
-        if (!IsConversationId(revoke.ConversationId) || revoke.Seq == 0)
-        {
-            return Error(ErrorCode.BadRequest, "conversation_id and seq are required.");
-        }
-
-        var clientMsgId = string.IsNullOrEmpty(revoke.ClientMsgId) ? $"revoke:{revoke.Seq}" : revoke.ClientMsgId;
-        if (!Ids.IsValid(clientMsgId))
-        {
-            return Error(ErrorCode.BadRequest, "client_msg_id is invalid.");
-        }
-
-        var result = await grains.GetGrain<IConversationGrain>(revoke.ConversationId)
-            .RevokeAsync(new RevokeCommand(connection.UserId, (long)revoke.Seq, clientMsgId, connection.Id))
-            .ConfigureAwait(false);
         return ToAck(result);
     }
+
+    private async Task<ServerFrame> RevokeAsync(ClientConnection connection, RevokeRequest revoke) =>
+        ToAck(await messaging.RevokeAsync(connection.UserId, revoke.ConversationId, (long)Math.Min(revoke.Seq, long.MaxValue), revoke.ClientMsgId, connection.Id).ConfigureAwait(false));
 
     private async Task<ServerFrame> HistoryAsync(ClientConnection connection, HistoryRequest history)
     {
@@ -226,13 +126,13 @@ internal sealed class RequestHandler(
         var page = await grains.GetGrain<IConversationGrain>(history.ConversationId)
             .GetHistoryAsync(connection.UserId, (long)Math.Min(history.FromSeq, long.MaxValue), direction, (int)Math.Min(history.Limit, int.MaxValue))
             .ConfigureAwait(false);
-        if (page.Error != 0)
+        if (!page.IsOk)
         {
-            return Error((ErrorCode)page.Error, "Not a member of this conversation.");
+            return NativeErrors.Frame(page.Failure);
         }
 
-        var result = new HistoryResult { ConversationId = history.ConversationId, HasMore = page.HasMore, MaxSeq = (ulong)page.MaxSeq };
-        foreach (var m in page.Messages)
+        var result = new HistoryResult { ConversationId = history.ConversationId, HasMore = page.Value!.HasMore, MaxSeq = (ulong)page.Value.MaxSeq };
+        foreach (var m in page.Value.Messages)
         {
             result.Messages.Add(ProtoMapper.ToProto(m.ToStored()));
         }
@@ -250,9 +150,7 @@ internal sealed class RequestHandler(
         var outcome = await grains.GetGrain<IConversationGrain>(markRead.ConversationId)
             .MarkReadAsync(connection.UserId, (long)Math.Min(markRead.Seq, long.MaxValue), connection.Id)
             .ConfigureAwait(false);
-        return outcome.Error != 0
-            ? Error((ErrorCode)outcome.Error, "Cannot mark this conversation read.")
-            : new ServerFrame { MarkRead = new MarkReadResult { ConversationId = markRead.ConversationId, ReadSeq = (ulong)outcome.ReadSeq, Unread = (ulong)outcome.Unread } };
+        return Reply(outcome, state => new ServerFrame { MarkRead = new MarkReadResult { ConversationId = markRead.ConversationId, ReadSeq = (ulong)state.ReadSeq, Unread = (ulong)state.Unread } });
     }
 
     private async Task<ServerFrame> ListAsync(ClientConnection connection, ListConversationsRequest list)
@@ -275,12 +173,12 @@ internal sealed class RequestHandler(
             return Error(ErrorCode.BadRequest, "conversation_id and at least one setting are required.");
         }
 
-        var error = await grains.GetGrain<IConversationGrain>(update.ConversationId)
+        var updated = await grains.GetGrain<IConversationGrain>(update.ConversationId)
             .UpdateSettingsAsync(connection.UserId, update.HasPinned ? update.Pinned : null, update.HasMuted ? update.Muted : null, update.HasMentionsOnly ? update.MentionsOnly : null, connection.Id)
             .ConfigureAwait(false);
-        if (error != 0)
+        if (!updated.IsOk)
         {
-            return Error((ErrorCode)error, "Cannot update this conversation.");
+            return NativeErrors.Frame(updated.Failure);
         }
 
         var view = await store.GetConversationViewAsync(connection.UserId, update.ConversationId).ConfigureAwait(false);
@@ -290,11 +188,9 @@ internal sealed class RequestHandler(
     private async Task<ServerFrame> CreateGroupAsync(ClientConnection connection, CreateGroupRequest create)
     {
         var groupId = string.IsNullOrEmpty(create.GroupId) ? Guid.NewGuid().ToString("N") : create.GroupId;
-        if (!Ids.IsValid(groupId) || create.Name.Length > MaxGroupNameLength || create.MemberIds.Any(m => !Ids.IsValid(m))
-            || create.AvatarUrl.Length > 1024 || create.Introduction.Length > 4096 || create.Announcement.Length > 4096
-            || !GroupRequestHandler.IsJson(create.Ex))
+        if (!Ids.IsValid(groupId))
         {
-            return Error(ErrorCode.BadRequest, "Invalid group id, name, member id, text field or ex JSON.");
+            return Error(ErrorCode.BadRequest, "group_id must be 1..64 characters of [A-Za-z0-9-._@:].");
         }
 
         var conversationId = Ids.GroupConversationId(groupId);
@@ -309,9 +205,7 @@ internal sealed class RequestHandler(
                 HistoryVisibleToNewMembers = create.HistoryVisibleToNewMembers,
             })
             .ConfigureAwait(false);
-        return result.Error != 0
-            ? Error((ErrorCode)result.Error, result.ErrorMessage ?? "Cannot create the group.")
-            : new ServerFrame { CreateGroup = new CreateGroupResult { GroupId = groupId, ConversationId = conversationId } };
+        return Reply(result, _ => new ServerFrame { CreateGroup = new CreateGroupResult { GroupId = groupId, ConversationId = conversationId } });
     }
 
     private async Task<ServerFrame> TypingAsync(ClientConnection connection, TypingRequest typing)
@@ -321,26 +215,31 @@ internal sealed class RequestHandler(
             return Error(ErrorCode.BadRequest, "conversation_id is required.");
         }
 
-        var error = await grains.GetGrain<IConversationGrain>(typing.ConversationId)
+        var result = await grains.GetGrain<IConversationGrain>(typing.ConversationId)
             .TypingAsync(connection.UserId, typing.Typing, connection.Id)
             .ConfigureAwait(false);
-        return error != 0 ? Error((ErrorCode)error, "Not a member of this conversation.") : new ServerFrame { Ok = new Ok() };
+        return Reply(result, () => new ServerFrame { Ok = new Ok() });
     }
 
-    private static ServerFrame ToAck(SendResult result) => result.Error != 0
-        ? Error((ErrorCode)result.Error, result.ErrorMessage ?? "Refused.")
-        : new ServerFrame
+    private static ServerFrame ToAck(CoreResult<MessageAck> result) => Reply(result, ack => new ServerFrame
+    {
+        SendAck = new SendAck
         {
-            SendAck = new SendAck
-            {
-                ConversationId = result.ConversationId,
-                Seq = (ulong)result.Seq,
-                ServerMsgId = result.ServerMsgId,
-                ServerTime = result.ServerTime,
-                Duplicate = result.Duplicate,
-                Version = (ulong)result.Version,
-            },
-        };
+            ConversationId = ack.ConversationId,
+            Seq = (ulong)ack.Seq,
+            ServerMsgId = ack.ServerMsgId,
+            ServerTime = ack.ServerTime,
+            Duplicate = ack.Duplicate,
+            Version = (ulong)ack.Version,
+        },
+    });
+
+    /// <summary>The answer frame of a core result: built from its value, or the refusal through <see cref="NativeErrors"/>.</summary>
+    internal static ServerFrame Reply<T>(CoreResult<T> result, Func<T, ServerFrame> answer) =>
+        result.IsOk ? answer(result.Value!) : NativeErrors.Frame(result.Failure);
+
+    internal static ServerFrame Reply(CoreResult result, Func<ServerFrame> answer) =>
+        result.IsOk ? answer() : NativeErrors.Frame(result.Failure);
 
     private static bool IsConversationId(string id) => Ids.IsValidConversationId(id);
 }

@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Parley.Gateway.Connections;
+using Parley.Core;
 using Parley.Core.Social;
 using Parley.Protocol.V1;
 using ErrorCode = Parley.Protocol.V1.ErrorCode;
@@ -58,16 +59,11 @@ internal sealed class SocialRequestHandler(SocialService social)
         return result;
     }
 
-    private static ServerFrame Frame<T>(SocialResult<T> result, Action<ServerFrame, T> set)
-        where T : class, IMessage
-    {
-        if (!result.Ok)
+    private static ServerFrame Frame<T>(CoreResult<T> result, Action<ServerFrame, T> set)
+        where T : class, IMessage => RequestHandler.Reply(result, value =>
         {
-            return RequestHandler.Error(result.Error, result.Message ?? "Refused.");
-        }
-
-        var frame = new ServerFrame();
-        set(frame, result.Value!);
-        return frame;
-    }
+            var frame = new ServerFrame();
+            set(frame, value);
+            return frame;
+        });
 }

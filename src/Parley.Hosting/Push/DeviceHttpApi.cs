@@ -2,7 +2,9 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Parley.Api.Admin.Operators;
+using Parley.Core;
 using Parley.Core.Auth;
+using Parley.Gateway.Requests;
 using Parley.Core.Push;
 using Parley.Protocol.V1;
 using ErrorCode = Parley.Protocol.V1.ErrorCode;
@@ -86,7 +88,7 @@ internal static class DeviceHttpApi
 
     private static TokenIdentity Identity(HttpContext context) => DeviceAuthenticationHandler.Identity(context);
 
-    private static IResult Outcome(int error) => error == 0 ? Results.NoContent() : Error((ErrorCode)error, "The request was refused.");
+    private static IResult Outcome(CoreResult result) => result.IsOk ? Results.NoContent() : Error(NativeErrors.ToWire(result.Error), result.Message ?? "The request was refused.");
 
     private static IResult Error(ErrorCode code, string message) =>
         Results.Json(new { error = new { code = code.ToString(), message } }, statusCode: code switch

@@ -6,13 +6,13 @@ using Microsoft.Extensions.Options;
 using Parley.Abstractions.Accounts;
 using Parley.Abstractions.Messaging;
 using Parley.Abstractions.Push;
+using Parley.Core;
 using Parley.Core.Push;
 using Parley.Core.Sessions;
 using Parley.Core.Telemetry;
 using Parley.Protocol.V1;
 using Parley.Push;
 using ConversationKind = Parley.Abstractions.Messaging.ConversationKind;
-using ErrorCode = Parley.Protocol.V1.ErrorCode;
 using PushVendor = Parley.Abstractions.Push.PushVendor;
 
 namespace Parley.Hosting.Push;
@@ -86,12 +86,12 @@ internal sealed partial class PushBridge(
         }
     }
 
-    public async Task<int> RegisterDeviceAsync(string userId, string deviceId, Platform platform, RegisterDeviceRequest request, CancellationToken cancellationToken = default)
+    public async Task<CoreResult> RegisterDeviceAsync(string userId, string deviceId, Platform platform, RegisterDeviceRequest request, CancellationToken cancellationToken = default)
     {
         if (request.Vendor == Protocol.V1.PushVendor.Unspecified || request.Token.Length is 0 or > MaxTokenLength
             || request.AppId.Length > 256 || request.Locale.Length > 35 || request.TimeZone.Length > 64)
         {
-            return (int)ErrorCode.BadRequest;
+            return CoreResult.Fail(CoreError.InvalidArgument, "The push request is malformed.");
         }
 
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -111,14 +111,14 @@ internal sealed partial class PushBridge(
                 now,
                 existing?.RegisteredAt ?? now),
             cancellationToken).ConfigureAwait(false);
-        return 0;
+        return CoreResult.Ok;
     }
 
-    public async Task<int> UpdateSettingsAsync(string userId, UpdatePushSettingsRequest request, CancellationToken cancellationToken = default)
+    public async Task<CoreResult> UpdateSettingsAsync(string userId, UpdatePushSettingsRequest request, CancellationToken cancellationToken = default)
     {
         if (!request.HasDoNotDisturb && !request.HasPrivacy)
         {
-            return (int)ErrorCode.BadRequest;
+            return CoreResult.Fail(CoreError.InvalidArgument, "The push request is malformed.");
         }
 
         await settings.SetAsync(
@@ -127,33 +127,33 @@ internal sealed partial class PushBridge(
             request.HasPrivacy ? (PushPrivacySetting)request.Privacy : null,
             time.GetUtcNow().ToUnixTimeMilliseconds(),
             cancellationToken).ConfigureAwait(false);
-        return 0;
+        return CoreResult.Ok;
     }
 
     public async Task TouchDeviceAsync(string userId, string deviceId, CancellationToken cancellationToken = default) =>
         await devices.TouchAsync(userId, deviceId, time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
 
-    public async Task<int> UnregisterDeviceAsync(string userId, string deviceId, CancellationToken cancellationToken = default) =>
-        await devices.RemoveAsync(userId, deviceId, cancellationToken).ConfigureAwait(false) ? 0 : (int)ErrorCode.NotFound;
+    public async Task<CoreResult> UnregisterDeviceAsync(string userId, string deviceId, CancellationToken cancellationToken = default) =>
+        await devices.RemoveAsync(userId, deviceId, cancellationToken).ConfigureAwait(false) ? CoreResult.Ok : CoreResult.Fail(CoreError.NotFound, "No such device.");
 
-    public async Task<int> ReportAsync(string userId, PushReportRequest report, CancellationToken cancellationToken = default)
+    public async Task<CoreResult> ReportAsync(string userId, PushReportRequest report, CancellationToken cancellationToken = default)
     {
         if (report.PushId.Length is 0 or > 128 || report.TraceId.Length > 64)
         {
-            return (int)ErrorCode.BadRequest;
+            return CoreResult.Fail(CoreError.InvalidArgument, "The push request is malformed.");
         }
 
         // Only the push's own user may report on it.
         var push = await journal.GetAsync(report.PushId, cancellationToken).ConfigureAwait(false);
         if (push is null || push.UserId != userId)
         {
-            return (int)ErrorCode.NotFound;
+            return CoreResult.Fail(CoreError.NotFound, "No such push.");
         }
 
         var recorded = report.Kind == PushReportKind.Clicked
             ? await pipeline.ReportClickedAsync(report.PushId, report.TraceId, cancellationToken).ConfigureAwait(false)
             : await pipeline.ReportArrivedAsync(report.PushId, report.TraceId, "client", cancellationToken).ConfigureAwait(false);
-        return recorded ? 0 : (int)ErrorCode.Conflict;
+        return recorded ? CoreResult.Ok : CoreResult.Fail(CoreError.Conflict, "The report was already recorded.");
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -9,6 +9,7 @@ using Parley.Abstractions.Accounts;
 using Parley.Abstractions.Directory;
 using Parley.Api.Admin;
 using Parley.Api.Admin.Operators;
+using Parley.Core;
 using Parley.OrgDirectory.Import;
 using Parley.Protocol;
 

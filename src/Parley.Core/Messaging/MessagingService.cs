@@ -1,0 +1,114 @@
+using System.Text.Json;
+using Google.Protobuf;
+using Parley.Core.Media;
+using Parley.Protocol;
+using Parley.Protocol.V1;
+
+namespace Parley.Core.Messaging;
+
+/// <summary>
+/// The message commands every edge calls (native WebSocket, OpenIM WebSocket and REST): argument and content rules,
+/// then the conversation's grain. Identity comes from the caller's session, never from the request.
+/// </summary>
+public sealed class MessagingService(IGrainFactory grains, Optional<IMediaContentResolver> media)
+{
+    public const int MaxCustomTypeLength = 64;
+
+    /// <summary>Sends client content to a user (the direct conversation is created on first send) or a conversation.</summary>
+    /// <param name="peerUserId">The addressed user, or null when <paramref name="conversationId"/> names the conversation.</param>
+    public async Task<CoreResult<MessageAck>> SendAsync(string senderId, string clientMsgId, string? peerUserId, string? conversationId, Content? content, string? originConnectionId)
+    {
+        if (!Ids.IsValid(clientMsgId))
+        {
+            return Invalid("client_msg_id must be 1..64 characters of [A-Za-z0-9-._@:].");
+        }
+
+        if (peerUserId is not null ? !Ids.IsValid(peerUserId) : conversationId is null || !Ids.IsValidConversationId(conversationId))
+        {
+            return Invalid("target must name a valid user or conversation.");
+        }
+
+        if (CheckContent(content) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var target = peerUserId is not null ? Ids.DirectConversationId(senderId, peerUserId) : conversationId!;
+        if (ContentKinds.IsMedia(content!.BodyCase))
+        {
+            if (media.Value is not { } resolver)
+            {
+                return CoreResult.Fail(CoreError.Unsupported, "This server stores no media.");
+            }
+
+            var resolved = await resolver.ResolveAsync(senderId, target, clientMsgId, content).ConfigureAwait(false);
+            if (!resolved.IsOk)
+            {
+                return resolved.Failure;
+            }
+        }
+
+        return await grains.GetGrain<IConversationGrain>(target)
+            .SendAsync(new SendCommand(senderId, clientMsgId, peerUserId, (int)content.BodyCase, content.ToByteArray(), originConnectionId))
+            .ConfigureAwait(false);
+    }
+
+    /// <summary>Revokes the caller's own message; <paramref name="clientMsgId"/> defaults to one per seq (retries dedupe).</summary>
+    public Task<CoreResult<MessageAck>> RevokeAsync(string userId, string conversationId, long seq, string? clientMsgId, string? originConnectionId)
+    {
+        if (!Ids.IsValidConversationId(conversationId) || seq <= 0)
+        {
+            return Refuse<MessageAck>("conversation_id and seq are required.");
+        }
+
+        clientMsgId = string.IsNullOrEmpty(clientMsgId) ? $"revoke:{seq}" : clientMsgId;
+        if (!Ids.IsValid(clientMsgId))
+        {
+            return Refuse<MessageAck>("client_msg_id is invalid.");
+        }
+
+        return grains.GetGrain<IConversationGrain>(conversationId).RevokeAsync(new RevokeCommand(userId, seq, clientMsgId, originConnectionId));
+    }
+
+    /// <summary>
+    /// The rules of content a client may send: non-empty text, custom content with a type and JSON, or well-formed
+    /// media and location content (<see cref="MediaContentRules"/>; the stored objects are the resolver's to check).
+    /// </summary>
+    public static CoreFailure? CheckContent(Content? content)
+    {
+        switch (content?.BodyCase)
+        {
+            case Content.BodyOneofCase.Text:
+                return content.Text.Text.Length == 0 ? Invalid("Text must not be empty.") : MediaRules(content);
+            case Content.BodyOneofCase.Custom:
+                var custom = content.Custom;
+                if (custom.Type.Length is 0 or > MaxCustomTypeLength)
+                {
+                    return Invalid($"Custom content needs a type of 1..{MaxCustomTypeLength} characters.");
+                }
+
+                try
+                {
+                    using var _ = JsonDocument.Parse(custom.Json.Length == 0 ? "{}" : custom.Json);
+                }
+                catch (JsonException)
+                {
+                    return Invalid("Custom content must be valid JSON.");
+                }
+
+                return MediaRules(content);
+            case Content.BodyOneofCase.Image or Content.BodyOneofCase.Voice or Content.BodyOneofCase.Video
+                or Content.BodyOneofCase.File or Content.BodyOneofCase.Location:
+                return MediaRules(content);
+            default:
+                return Invalid("Clients may send text, custom, media or location content only.");
+        }
+    }
+
+    private static CoreFailure? MediaRules(Content content) =>
+        MediaContentRules.Validate(content) is { } problem ? Invalid(problem) : null;
+
+    private static CoreFailure Invalid(string message) => new(CoreError.InvalidArgument, message);
+
+    private static Task<CoreResult<T>> Refuse<T>(string message) => Task.FromResult<CoreResult<T>>(Invalid(message));
+}
