@@ -1,0 +1,71 @@
+using Parley.Core.Messaging;
+
+namespace Parley.Core.Tests;
+
+/// <summary>Dedup of sends under client retries (same sender and client message id).</summary>
+public sealed class SendDedupTests
+{
+    private static readonly MessageAck Ack = new("si_a_b", 7, "srv-7", 1_700_000_000_000, false, 42);
+
+    [Fact]
+    public async Task SendDedup_RetryWhileFirstAttemptCommits_GetsTheSameAckMarkedDuplicate()
+    {
+        var dedup = new SendDedup(16);
+        var first = new TaskCompletionSource<CoreResult<MessageAck>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        dedup.Remember("a", "m1", first.Task);
+
+        Assert.True(dedup.TryGet("a", "m1", out var earlier));
+        var retry = SendDedup.AsDuplicateAsync(earlier);
+        Assert.False(retry.IsCompleted);
+
+        first.SetResult(CoreResult.Success(Ack));
+        var result = await retry.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(result.IsOk);
+        Assert.Equal(Ack with { Duplicate = true }, result.Value);
+        Assert.False((await first.Task).Value!.Duplicate);
+    }
+
+    [Fact]
+    public async Task SendDedup_RetryOfARefusal_GetsTheSameRefusal()
+    {
+        var dedup = new SendDedup(16);
+        dedup.Remember("a", "m1", Task.FromResult<CoreResult<MessageAck>>(CoreResult.Fail(CoreError.Blocked, "blocked")));
+        Assert.True(dedup.TryGet("a", "m1", out var earlier));
+        var result = await SendDedup.AsDuplicateAsync(earlier);
+        Assert.Equal(CoreError.Blocked, result.Error);
+        Assert.Null(result.Value);
+    }
+
+    [Fact]
+    public void SendDedup_FailedAttemptForgotten_RetryIsANewSend()
+    {
+        var dedup = new SendDedup(16);
+        dedup.Remember("a", "m1", Task.FromResult(CoreResult.Success(Ack)));
+        dedup.Forget("a", "m1");
+        Assert.False(dedup.TryGet("a", "m1", out _));
+
+        // Keys are per sender: another sender's identical client id is another message.
+        dedup.Remember("a", "m1", Task.FromResult(CoreResult.Success(Ack)));
+        Assert.False(dedup.TryGet("b", "m1", out _));
+    }
+
+    [Fact]
+    public void SendDedup_OverItsLimit_DropsCompletedKeysKeepsInFlightOnesAndAsksTheStoreAfterwards()
+    {
+        var dedup = new SendDedup(3) { AllKeysKnown = true };
+        var inFlight = new TaskCompletionSource<CoreResult<MessageAck>>();
+        dedup.Remember("a", "m1", Task.FromResult(CoreResult.Success(Ack)));
+        dedup.Remember("a", "m2", inFlight.Task);
+        dedup.Remember("a", "m3", Task.FromResult(CoreResult.Success(Ack)));
+        Assert.True(dedup.AllKeysKnown);
+
+        dedup.Remember("a", "m4", Task.FromResult(CoreResult.Success(Ack)));
+
+        Assert.False(dedup.AllKeysKnown);
+        Assert.False(dedup.TryGet("a", "m1", out _));
+        Assert.True(dedup.TryGet("a", "m2", out var kept));
+        Assert.Same(inFlight.Task, kept);
+        Assert.True(dedup.TryGet("a", "m4", out _));
+        Assert.Equal(2, dedup.Count);
+    }
+}
