@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Parley.Abstractions.Blobs;
 using Parley.Abstractions.Media;
 using Parley.Abstractions.Messaging;
+using Parley.Core;
 using Parley.Core.Media;
 using Parley.Media.Internal;
 using Parley.Protocol;
@@ -332,7 +333,7 @@ public sealed partial class MediaService : IMediaContentResolver
     }
 
     /// <inheritdoc />
-    public async Task<MediaResolution> ResolveAsync(string senderId, string conversationId, string clientMsgId, Content content, CancellationToken cancellationToken = default)
+    public async Task<CoreResult> ResolveAsync(string senderId, string conversationId, string clientMsgId, Content content, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(content);
         var now = Now;
@@ -355,7 +356,7 @@ public sealed partial class MediaService : IMediaContentResolver
                 image.ThumbnailWidth = (uint)obj.ThumbnailWidth;
                 image.ThumbnailHeight = (uint)obj.ThumbnailHeight;
                 await ReferenceAsync(obj.ObjectId, conversationId, senderId, clientMsgId, now, cancellationToken).ConfigureAwait(false);
-                return MediaResolution.Ok;
+                return CoreResult.Ok;
             }
 
             case Content.BodyOneofCase.Voice:
@@ -370,7 +371,7 @@ public sealed partial class MediaService : IMediaContentResolver
                 voice.Size = (ulong)obj.Size;
                 voice.ContentType = obj.ContentType;
                 await ReferenceAsync(obj.ObjectId, conversationId, senderId, clientMsgId, now, cancellationToken).ConfigureAwait(false);
-                return MediaResolution.Ok;
+                return CoreResult.Ok;
             }
 
             case Content.BodyOneofCase.Video:
@@ -402,7 +403,7 @@ public sealed partial class MediaService : IMediaContentResolver
                     await ReferenceAsync(poster.ObjectId, conversationId, senderId, clientMsgId, now, cancellationToken).ConfigureAwait(false);
                 }
 
-                return MediaResolution.Ok;
+                return CoreResult.Ok;
             }
 
             case Content.BodyOneofCase.File:
@@ -422,11 +423,11 @@ public sealed partial class MediaService : IMediaContentResolver
                 }
 
                 await ReferenceAsync(obj.ObjectId, conversationId, senderId, clientMsgId, now, cancellationToken).ConfigureAwait(false);
-                return MediaResolution.Ok;
+                return CoreResult.Ok;
             }
 
             default:
-                return MediaResolution.Ok;
+                return CoreResult.Ok;
         }
     }
 
@@ -479,20 +480,20 @@ public sealed partial class MediaService : IMediaContentResolver
         return (false, revoked, pending);
     }
 
-    private async Task<(MediaObjectRecord? Object, MediaResolution Error)> UsableAsync(string senderId, string objectId, MediaKind? kind, string what, CancellationToken cancellationToken)
+    private async Task<(MediaObjectRecord? Object, CoreResult Error)> UsableAsync(string senderId, string objectId, MediaKind? kind, string what, CancellationToken cancellationToken)
     {
         var obj = await _store.GetObjectAsync(objectId, cancellationToken).ConfigureAwait(false);
         if (obj is null || obj.ParentId is not null || !await CanReadAsync(senderId, obj, cancellationToken).ConfigureAwait(false))
         {
-            return (null, MediaResolution.Fail(ErrorCode.NotFound, $"No such object: {objectId}."));
+            return (null, (CoreResult)CoreResult.Fail(CoreError.NotFound, $"No such object: {objectId}."));
         }
 
         if (kind is { } k && obj.Kind != k)
         {
-            return (null, MediaResolution.Fail(ErrorCode.BadRequest, $"Object {objectId} is not {what} (its bytes are {obj.ContentType}); send it as a file."));
+            return (null, (CoreResult)CoreResult.Fail(CoreError.InvalidArgument, $"Object {objectId} is not {what} (its bytes are {obj.ContentType}); send it as a file."));
         }
 
-        return (obj, MediaResolution.Ok);
+        return (obj, CoreResult.Ok);
     }
 
     private Task ReferenceAsync(string objectId, string conversationId, string senderId, string clientMsgId, long now, CancellationToken cancellationToken) =>

@@ -1,9 +1,11 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Parley.Abstractions.Blobs;
 using Parley.Abstractions.Media;
 using Parley.Abstractions.Messaging;
+using Parley.Core;
 using Parley.Core.Auth;
 using Parley.Core.Media;
 using Parley.Media.Internal;
@@ -28,6 +30,7 @@ public static class MediaServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<MediaService>>()));
         services.AddSingleton<IMediaContentResolver>(sp => sp.GetRequiredService<MediaService>());
+        services.Replace(ServiceDescriptor.Singleton(sp => new Optional<IMediaContentResolver>(sp.GetRequiredService<MediaService>())));
         services.AddSingleton<MediaSweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<MediaSweeper>());
         return services;
