@@ -209,9 +209,9 @@ internal sealed partial class OpenImSession
         echo.SenderPlatformID = data.SenderPlatformID;
         echo.SenderNickname = data.SenderNickname;
         echo.SenderFaceURL = data.SenderFaceURL;
-        echo.CreateTime = data.CreateTime != 0 ? data.CreateTime : result.ServerTime;
+        echo.CreateTime = data.CreateTime != 0 ? data.CreateTime : ack.ServerTime;
         var push = new PushMessages();
-        OpenImProtocol.Add(push.Msgs, result.ConversationId, echo);
+        OpenImProtocol.Add(push.Msgs, ack.ConversationId, echo);
 
         // With the send's operationID, as OpenIM's push carries it: the SDK then only files the seq into the message it
         // already shows instead of announcing its own message as a new one.
