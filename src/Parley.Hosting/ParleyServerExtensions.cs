@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -34,12 +33,10 @@ using Parley.Hosting.Push;
 using Parley.Hosting.Startup;
 using Parley.Hosting.Telemetry;
 using Parley.Push;
-using Parley.Storage.Sqlite.Push;
 using Parley.OrgDirectory;
 using Parley.Media;
 using Parley.OrgDirectory.Admin;
 using Parley.Storage.Sqlite;
-using Parley.Storage.Sqlite.Social;
 using GatewayOptions = Parley.Gateway.GatewayOptions;
 using MessagingOptions = Parley.Core.MessagingOptions;
 using SessionOptions = Parley.Core.Sessions.SessionOptions;
@@ -73,8 +70,16 @@ public static class ParleyServerExtensions
         services.AddMetrics();
         services.AddSingleton<ParleyMetrics>();
 
-        // Stores: one database file under the data directory.
-        services.AddSingleton(sp =>
+        // Secrets: loaded or created once, when the host starts (never while registering services).
+        services.AddOptions<PushKeyOptions>().Bind(config.GetSection(PushKeyOptions.Section));
+        services.AddSingleton<ServerKeys>();
+        services.AddSingleton<IHostedService, ServerKeysStartup>();
+        services.AddSingleton(sp => sp.GetRequiredService<ServerKeys>().TokenSigningKey);
+        services.AddSingleton(sp => sp.GetRequiredService<ServerKeys>().DeviceTokenKey);
+
+        // Stores: one owner of the one database file under the data directory, every store a view over it; the
+        // owner migrates before any hosted service starts.
+        services.AddParleySqliteStorage(sp =>
         {
             var o = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
             return new SqliteStoreOptions
@@ -84,21 +89,8 @@ public static class ParleyServerExtensions
                 Synchronous = o.Synchronous,
             };
         });
-        services.AddSingleton<SqliteMessageStore>(sp => new SqliteMessageStore(sp.GetRequiredService<SqliteStoreOptions>(), sp.GetRequiredService<ILogger<SqliteMessageStore>>()));
-        services.AddSingleton<IMessageStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
-        services.AddSingleton<IGroupStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
-        services.AddSingleton(sp => new SqliteAccountStore(sp.GetRequiredService<SqliteStoreOptions>(), sp.GetRequiredService<ILogger<SqliteAccountStore>>()));
-        services.AddSingleton<IAccountStore>(sp => sp.GetRequiredService<SqliteAccountStore>());
-        services.AddSingleton<IOperatorStore>(sp => sp.GetRequiredService<SqliteAccountStore>());
-        services.AddSingleton<IAuditStore>(sp => sp.GetRequiredService<SqliteAccountStore>());
-        services.AddSingleton<IAdminQueryStore>(sp => sp.GetRequiredService<SqliteAccountStore>());
-        services.AddHostedService<StoreInitializer>();
-        services.AddSqliteRelationStore();
         services.AddParleySocial();
 
-        // Loaded (or generated) now, so a bad key stops the start with one line instead of failing every token later.
-        var storageSettings = config.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
-        services.AddSingleton(LoadSigningKey(config.GetSection(TokenOptions.Section).Get<TokenOptions>() ?? new TokenOptions(), storageSettings));
         services.AddSingleton<TokenService>();
 
         services.AddSingleton<CommitPipeline>();
@@ -155,20 +147,10 @@ public static class ParleyServerExtensions
         return app;
     }
 
-    // Offline push: the device registry and journal live in the same SQLite file; a vendor is enabled by configuring
-    // its section (Parley:Push:{Apns|Fcm|Huawei|Honor|Xiaomi|Oppo|Vivo|WebPush}).
+    // Offline push: the device registry, journal and settings come from the storage provider; a vendor is enabled by
+    // configuring its section (Parley:Push:{Apns|Fcm|Huawei|Honor|Xiaomi|Oppo|Vivo|WebPush}).
     private static void AddPush(IServiceCollection services, IConfiguration config)
     {
-        var storage = config.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
-        var tokenKey = LoadKey(config["Parley:Push:TokenKey"], storage, "push-token.key", "Parley:Push:TokenKey");
-        var sqlite = new SqliteStoreOptions
-        {
-            DataSource = Path.Combine(Path.GetFullPath(storage.DataDirectory), "parley.db"),
-            Durable = storage.Durable,
-            Synchronous = storage.Synchronous,
-        };
-        services.AddParleyPushSqlite(sqlite, tokenKey);
-        services.AddSingleton<IPushSettingsStore>(sp => new SqlitePushSettingsStore(sqlite, sp.GetRequiredService<ILogger<SqlitePushSettingsStore>>()));
         var push = services.AddParleyPush();
         var section = config.GetSection("Parley:Push");
         if (section.GetSection("Apns").Exists())
@@ -226,62 +208,6 @@ public static class ParleyServerExtensions
         {
             services.AddSingleton(TimeProvider.System);
         }
-    }
-
-    private static TokenSigningKey LoadSigningKey(TokenOptions tokens, StorageOptions storage) =>
-        new(LoadKey(tokens.SigningKey, storage, "token-signing.key", TokenOptions.Section + ":SigningKey"));
-
-    // A configured base64 key, else one generated once into the data directory (owner-only file). A key that is not
-    // base64 or shorter than 32 bytes is refused with one line naming the setting or the file.
-    private static byte[] LoadKey(string? configured, StorageOptions storage, string fileName, string setting)
-    {
-        if (!string.IsNullOrWhiteSpace(configured))
-        {
-            return DecodeKey(configured, $"{setting} (configured)", "set it to `openssl rand -base64 32`");
-        }
-
-        var directory = Path.GetFullPath(storage.DataDirectory);
-        var path = Path.Combine(directory, fileName);
-        try
-        {
-            Directory.CreateDirectory(directory);
-            if (File.Exists(path))
-            {
-                return DecodeKey(File.ReadAllText(path), $"the key file '{path}' ({setting} is not set)", "restore the file from a backup, or delete it to generate a new key (which invalidates what the old one protects)");
-            }
-
-            var key = RandomNumberGenerator.GetBytes(32);
-            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-            if (!OperatingSystem.IsWindows())
-            {
-                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            }
-
-            using (var stream = new FileStream(path, options))
-            using (var writer = new StreamWriter(stream))
-            {
-                writer.Write(Convert.ToBase64String(key));
-            }
-
-            return key;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new StartupProblemException($"The key file '{path}' cannot be read or created ({ex.Message}): check Parley:Storage:DataDirectory and its permissions, or set {setting}.", ex);
-        }
-    }
-
-    private static byte[] DecodeKey(string text, string what, string fix)
-    {
-        var buffer = new byte[text.Length];
-        if (!Convert.TryFromBase64String(text.Trim(), buffer, out var length))
-        {
-            throw new StartupProblemException($"{what} is not base64: {fix}.");
-        }
-
-        return length >= 32
-            ? buffer[..length]
-            : throw new StartupProblemException($"{what} decodes to {length.ToString(System.Globalization.CultureInfo.InvariantCulture)} bytes; a key needs at least 32: {fix}.");
     }
 }
 

@@ -12,9 +12,11 @@ using Parley.Push.Vendors.Vivo;
 using Parley.Push.Vendors.WebPush;
 using Parley.Push.Vendors.Xiaomi;
 
+using Parley.Abstractions.Push;
+
 namespace Parley.Push;
 
-/// <summary>Registers the push pipeline and its vendors. Stores (IDeviceStore, IPushJournal) come from a provider, e.g. <c>AddParleyPushSqlite</c>.</summary>
+/// <summary>Registers the push pipeline and its vendors. Stores (IDeviceStore, IPushJournal) and the <see cref="DeviceTokenKey"/> come from the host, e.g. <c>AddParleySqliteStorage</c>.</summary>
 public static class ParleyPushServiceCollectionExtensions
 {
     /// <summary>
@@ -33,6 +35,9 @@ public static class ParleyPushServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
         services.TryAddSingleton<PushMetrics>();
+        // Push ids are keyed by the server's device-token secret (loaded once at start-up by the host), so they cannot
+        // be guessed from a message id alone.
+        services.TryAddSingleton(sp => PushIdKey.Derive(sp.GetRequiredService<DeviceTokenKey>().Bytes.ToArray()));
         services.TryAddSingleton<PushPipeline>();
         services.AddHostedService<PushDispatcher>();
         return new ParleyPushBuilder(services);

@@ -62,7 +62,7 @@ public sealed partial class SqliteAccountStore : IOperatorStore, IAuditStore, IA
     public async Task<long> AppendAuditAsync(AuditEntry entry, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        var ids = await QueryAsync(
+        var ids = await WriteQueryAsync(
             """
             INSERT INTO audit_log (at, actor, actor_name, action, target, remote, status, detail)
             VALUES ($at, $actor, $name, $action, $target, $remote, $status, $detail)

@@ -1,15 +1,13 @@
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using Parley.Abstractions.Accounts;
 using Parley.Storage.Sqlite.Internal;
 
 namespace Parley.Storage.Sqlite;
 
 /// <summary>
-/// <see cref="IAccountStore"/> on a SQLite file (usually the message store's). Each call uses a pooled connection;
-/// writes are single statements, so they are atomic without an explicit transaction.
+/// <see cref="IAccountStore"/>: a view over the file's <see cref="SqliteDatabase"/>. Reads use pooled connections;
+/// writes are single statements queued on the owner's writer.
 /// </summary>
 public sealed partial class SqliteAccountStore : IAccountStore
 {
@@ -17,25 +15,15 @@ public sealed partial class SqliteAccountStore : IAccountStore
     private const string TokenColumns = "token_id, user_id, device_id, platform, issued_at, expires_at, revoked_at";
 
     private readonly SqliteDatabase _database;
-    private volatile bool _initialized;
 
-    public SqliteAccountStore(SqliteStoreOptions options, ILogger<SqliteAccountStore>? logger = null)
+    public SqliteAccountStore(SqliteDatabase database)
     {
-        _database = new SqliteDatabase(options, logger ?? (ILogger)NullLogger.Instance);
+        ArgumentNullException.ThrowIfNull(database);
+        _database = database;
     }
 
-    /// <inheritdoc />
-    public async Task InitializeAsync(CancellationToken cancellationToken = default)
-    {
-        SqliteDatabase.EnsureDirectory(_database.FilePath);
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
-        {
-            await _database.InitializeAsync(connection, cancellationToken).ConfigureAwait(false);
-        }
-
-        _initialized = true;
-    }
+    /// <summary>Initialises the owner (idempotent: the server has usually done it already at start-up).</summary>
+    public Task InitializeAsync(CancellationToken cancellationToken = default) => _database.InitializeAsync(cancellationToken);
 
     /// <inheritdoc />
     public async Task<bool> CreateUserAsync(UserRecord user, CancellationToken cancellationToken = default)
@@ -162,7 +150,7 @@ public sealed partial class SqliteAccountStore : IAccountStore
     /// <inheritdoc />
     public async Task<IReadOnlyList<string>> RevokeUserTokensAsync(string userId, string? deviceId, long revokedAt, CancellationToken cancellationToken = default)
     {
-        return await QueryAsync(
+        return await WriteQueryAsync(
             """
             UPDATE tokens SET revoked_at = $at
             WHERE user_id = $user AND revoked_at IS NULL AND ($device IS NULL OR device_id = $device)
@@ -188,44 +176,42 @@ public sealed partial class SqliteAccountStore : IAccountStore
     private static TokenRecord ReadToken(SqliteDataReader r) =>
         new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt32(3), r.GetInt64(4), r.GetInt64(5), r.IsDBNull(6) ? null : r.GetInt64(6));
 
-    private async Task<int> ExecuteAsync(string sql, Action<SqliteParameterCollection> bind, CancellationToken cancellationToken)
-    {
-        ThrowIfNotReady();
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
-        {
-            using var command = connection.CreateCommand();
-            command.CommandText = sql;
-            bind(command.Parameters);
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-    }
+    private Task<int> ExecuteAsync(string sql, Action<SqliteParameterCollection> bind, CancellationToken cancellationToken) =>
+        _database.WriteAsync(
+            connection =>
+            {
+                using var command = connection.CreateCommand();
+                command.CommandText = sql;
+                bind(command.Parameters);
+                return command.ExecuteNonQuery();
+            },
+            cancellationToken);
+
+    // A statement that writes and returns rows (RETURNING): on the writer queue, like every write.
+    private Task<List<T>> WriteQueryAsync<T>(string sql, Action<SqliteParameterCollection> bind, Func<SqliteDataReader, T> read, CancellationToken cancellationToken) =>
+        _database.WriteAsync((connection, ct) => ReadAllAsync(connection, sql, bind, read, ct), cancellationToken);
 
     private async Task<List<T>> QueryAsync<T>(string sql, Action<SqliteParameterCollection> bind, Func<SqliteDataReader, T> read, CancellationToken cancellationToken)
     {
-        ThrowIfNotReady();
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await _database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
-            using var command = connection.CreateCommand();
-            command.CommandText = sql;
-            bind(command.Parameters);
-            var results = new List<T>();
-            using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                results.Add(read(reader));
-            }
-
-            return results;
+            return await ReadAllAsync(connection, sql, bind, read, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private void ThrowIfNotReady()
+    private static async Task<List<T>> ReadAllAsync<T>(SqliteConnection connection, string sql, Action<SqliteParameterCollection> bind, Func<SqliteDataReader, T> read, CancellationToken cancellationToken)
     {
-        if (!_initialized)
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        bind(command.Parameters);
+        var results = new List<T>();
+        using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            throw new InvalidOperationException("Call InitializeAsync before using the SQLite account store.");
+            results.Add(read(reader));
         }
+
+        return results;
     }
 }

@@ -13,70 +13,40 @@ public sealed partial class SqliteMessageStore
     public async Task CommitAsync(CommitBatch batch, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (batch.IsEmpty)
+        {
+            _database.ThrowIfNotReady();
+            return;
+        }
+
         try
         {
-            ThrowIfNotReady();
-            if (batch.IsEmpty)
-            {
-                return;
-            }
-
-            var commands = _commands!;
-            using var transaction = _writer!.BeginTransaction(); // BEGIN IMMEDIATE
-            try
-            {
-                commands.Enlist(transaction);
-                Apply(commands, batch, cancellationToken);
-                transaction.Commit();
-            }
-            catch (SqliteException ex) when (IsUniquenessViolation(ex))
-            {
-                Rollback(transaction);
-                LogCommitConflict(_logger, batch.Messages.Count, batch.Conversations.Count);
-                throw new StoreConflictException("The batch violates a uniqueness rule (conversation, message seq or client message id); nothing was applied.", ex);
-            }
-            catch (Exception ex)
-            {
-                Rollback(transaction);
-                if (ex is not OperationCanceledException)
+            await _database.WriteAsync(
+                (writer, ct) =>
                 {
-                    LogCommitFailed(_logger, ex, batch.Messages.Count, batch.Conversations.Count);
-                }
-
-                throw;
-            }
-            finally
-            {
-                commands.Enlist(null);
-            }
+                    // The owner's writer connection is the same for the owner's life: prepare once, reuse per batch.
+                    var commands = _commands ??= new WriterCommands(writer);
+                    Apply(commands, batch, ct);
+                    return Task.FromResult(true);
+                },
+                cancellationToken).ConfigureAwait(false);
         }
-        finally
+        catch (SqliteException ex) when (IsUniquenessViolation(ex))
         {
-            _writeLock.Release();
+            LogCommitConflict(_logger, batch.Messages.Count, batch.Conversations.Count);
+            throw new StoreConflictException("The batch violates a uniqueness rule (conversation, message seq or client message id); nothing was applied.", ex);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException and not InvalidOperationException and not ObjectDisposedException)
+        {
+            LogCommitFailed(_logger, ex, batch.Messages.Count, batch.Conversations.Count);
+            throw;
         }
     }
 
     private static bool IsUniquenessViolation(SqliteException ex) =>
         ex.SqliteErrorCode == SqliteConstraint
         && ex.SqliteExtendedErrorCode is SqliteConstraintPrimaryKey or SqliteConstraintUnique;
-
-    private void Rollback(SqliteTransaction transaction)
-    {
-        try
-        {
-            transaction.Rollback();
-        }
-        catch (SqliteException ex)
-        {
-            // SQLite may already have rolled back by itself (e.g. disk full); the connection stays usable either way.
-            LogRollbackFailed(_logger, ex);
-        }
-        catch (InvalidOperationException ex)
-        {
-            LogRollbackFailed(_logger, ex);
-        }
-    }
 
     // Synchronous on purpose: Microsoft.Data.Sqlite's async methods run synchronously anyway, and the writer loop owns
     // this connection, so the Task per statement was pure overhead (~4 statements per message).
@@ -394,14 +364,6 @@ public sealed partial class SqliteMessageStore
             InsertConversation, InsertMember, InsertMessage, RaiseSenderReadSeq, RaiseConversation,
             RaiseAllMembersFeed, Revoke, ReadCursor, Settings, RaiseFeedState, UpsertGroup, UpsertMember, UpsertGroupRequest,
         ];
-
-        public void Enlist(SqliteTransaction? transaction)
-        {
-            foreach (var command in All)
-            {
-                command.Transaction = transaction;
-            }
-        }
 
         public void Dispose()
         {

@@ -22,13 +22,12 @@ public sealed partial class SqliteMessageStore
     /// <inheritdoc />
     public async Task<IReadOnlyList<GroupRecord>> GetGroupsAsync(IReadOnlyCollection<string> groupIds, CancellationToken cancellationToken = default)
     {
-        ThrowIfNotReady();
         if (groupIds.Count == 0)
         {
             return [];
         }
 
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             using var command = connection.CreateCommand();
@@ -41,8 +40,7 @@ public sealed partial class SqliteMessageStore
     /// <inheritdoc />
     public async Task<IReadOnlyList<GroupRecord>> SearchGroupsAsync(string query, int limit, CancellationToken cancellationToken = default)
     {
-        ThrowIfNotReady();
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             using var command = connection.CreateCommand();
@@ -61,8 +59,7 @@ public sealed partial class SqliteMessageStore
     /// <inheritdoc />
     public async Task<IReadOnlyList<MemberPeriod>> GetMemberPeriodsAsync(string conversationId, CancellationToken cancellationToken = default)
     {
-        ThrowIfNotReady();
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             using var command = connection.CreateCommand();
@@ -82,8 +79,7 @@ public sealed partial class SqliteMessageStore
     /// <inheritdoc />
     public async Task<IReadOnlyList<GroupRequestRecord>> GetPendingGroupRequestsAsync(string groupId, CancellationToken cancellationToken = default)
     {
-        ThrowIfNotReady();
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             using var command = connection.CreateCommand();
@@ -99,8 +95,7 @@ public sealed partial class SqliteMessageStore
     /// <inheritdoc />
     public async Task<IReadOnlyList<GroupRequestRecord>> GetUserGroupRequestsAsync(string userId, int limit, CancellationToken cancellationToken = default)
     {
-        ThrowIfNotReady();
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             using var command = connection.CreateCommand();
@@ -117,8 +112,7 @@ public sealed partial class SqliteMessageStore
     /// <inheritdoc />
     public async Task<MembersDeltaData> GetMembersDeltaAsync(string conversationId, long sinceVersion, CancellationToken cancellationToken = default)
     {
-        ThrowIfNotReady();
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             using var transaction = connection.BeginTransaction(deferred: true);
@@ -157,8 +151,7 @@ public sealed partial class SqliteMessageStore
     /// <inheritdoc />
     public async Task<GroupsDeltaData> GetGroupsDeltaAsync(string userId, long sinceVersion, CancellationToken cancellationToken = default)
     {
-        ThrowIfNotReady();
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             using var transaction = connection.BeginTransaction(deferred: true);

@@ -18,8 +18,7 @@ public sealed partial class SqliteMessageStore
     /// <inheritdoc />
     public async Task<long> GetMaxVersionAsync(CancellationToken cancellationToken = default)
     {
-        ThrowIfNotReady();
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             return await ReadMaxVersionAsync(connection, null, cancellationToken).ConfigureAwait(false);
@@ -29,8 +28,7 @@ public sealed partial class SqliteMessageStore
     /// <inheritdoc />
     public async Task<ConversationRecord?> GetConversationAsync(string conversationId, CancellationToken cancellationToken = default)
     {
-        ThrowIfNotReady();
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             using var command = connection.CreateCommand();
@@ -56,8 +54,7 @@ public sealed partial class SqliteMessageStore
     /// <inheritdoc />
     public async Task<IReadOnlyList<MemberRecord>> GetMembersAsync(string conversationId, CancellationToken cancellationToken = default)
     {
-        ThrowIfNotReady();
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             using var command = connection.CreateCommand();
@@ -77,8 +74,7 @@ public sealed partial class SqliteMessageStore
     /// <inheritdoc />
     public async Task<StoredMessage?> GetMessageAsync(string conversationId, long seq, CancellationToken cancellationToken = default)
     {
-        ThrowIfNotReady();
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             using var command = connection.CreateCommand();
@@ -92,8 +88,7 @@ public sealed partial class SqliteMessageStore
     /// <inheritdoc />
     public async Task<StoredMessage?> FindByClientMsgIdAsync(string conversationId, string senderId, string clientMsgId, CancellationToken cancellationToken = default)
     {
-        ThrowIfNotReady();
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             using var command = connection.CreateCommand();
@@ -109,13 +104,12 @@ public sealed partial class SqliteMessageStore
     public async Task<IReadOnlyList<StoredMessage>> ReadMessagesAsync(string conversationId, long fromSeq, ReadDirection direction, int limit, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
-        ThrowIfNotReady();
         if (limit == 0)
         {
             return [];
         }
 
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             using var command = connection.CreateCommand();
@@ -140,8 +134,7 @@ public sealed partial class SqliteMessageStore
     public async Task<SyncSnapshot> GetChangesAsync(string userId, long sinceVersion, int maxMessagesPerConversation, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxMessagesPerConversation);
-        ThrowIfNotReady();
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             // One deferred read transaction: every statement below sees the same WAL snapshot, so the version matches the changes.
@@ -197,8 +190,7 @@ public sealed partial class SqliteMessageStore
     {
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
-        ThrowIfNotReady();
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             // The page and the total come from one snapshot.
@@ -236,8 +228,7 @@ public sealed partial class SqliteMessageStore
     /// <inheritdoc />
     public async Task<long> GetUnreadTotalAsync(string userId, CancellationToken cancellationToken = default)
     {
-        ThrowIfNotReady();
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             using var command = connection.CreateCommand();
@@ -254,8 +245,7 @@ public sealed partial class SqliteMessageStore
     /// <inheritdoc />
     public async Task<ConversationView?> GetConversationViewAsync(string userId, string conversationId, CancellationToken cancellationToken = default)
     {
-        ThrowIfNotReady();
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             using var command = connection.CreateCommand();

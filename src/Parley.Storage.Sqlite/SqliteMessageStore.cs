@@ -3,121 +3,66 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Parley.Abstractions.Messaging;
-using Parley.Storage.Sqlite.Internal;
 
 namespace Parley.Storage.Sqlite;
 
 /// <summary>
-/// <see cref="IMessageStore"/> on one SQLite file. Commits go through one writer connection owned by the store, with
-/// prepared commands reused across batches; reads use pooled connections and see WAL snapshots, so they never wait
-/// for the writer.
+/// <see cref="IMessageStore"/> and <see cref="IGroupStore"/>: a view over the file's <see cref="SqliteDatabase"/>.
+/// A commit batch from the group-commit pipeline is one write in the owner's writer queue (so one transaction and one
+/// fsync per batch, shared with whatever other stores queued meanwhile), with prepared commands reused across
+/// batches; reads use pooled connections and see WAL snapshots, so they never wait for the writer.
 /// </summary>
 public sealed partial class SqliteMessageStore : IMessageStore, IGroupStore, IAsyncDisposable
 {
     private readonly SqliteDatabase _database;
     private readonly ILogger _logger;
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private SqliteConnection? _writer;
     private WriterCommands? _commands;
-    private bool _disposed;
+    private volatile bool _disposed;
 
-    public SqliteMessageStore(SqliteStoreOptions options, ILogger<SqliteMessageStore>? logger = null)
+    public SqliteMessageStore(SqliteDatabase database, ILogger<SqliteMessageStore>? logger = null)
     {
+        ArgumentNullException.ThrowIfNull(database);
         _logger = logger ?? (ILogger)NullLogger.Instance;
-        _database = new SqliteDatabase(options, _logger);
+        _database = database;
     }
 
-    /// <inheritdoc />
-    public async Task InitializeAsync(CancellationToken cancellationToken = default)
-    {
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_writer is not null)
-            {
-                return;
-            }
+    /// <summary>Initialises the owner (idempotent: the server has usually done it already at start-up).</summary>
+    public Task InitializeAsync(CancellationToken cancellationToken = default) => _database.InitializeAsync(cancellationToken);
 
-            SqliteDatabase.EnsureDirectory(_database.FilePath);
-            var writer = await _database.OpenAsync(_database.WriterConnectionString, cancellationToken).ConfigureAwait(false);
-            try
-            {
-                await _database.InitializeAsync(writer, cancellationToken).ConfigureAwait(false);
-                _commands = new WriterCommands(writer);
-                _writer = writer;
-            }
-            catch
-            {
-                await writer.DisposeAsync().ConfigureAwait(false);
-                throw;
-            }
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
-    }
-
-    /// <summary>Closes the writer connection and releases this file's pooled reader connections.</summary>
+    /// <summary>Releases the prepared writer commands. The database owner stays open (it belongs to whoever created it).</summary>
     public async ValueTask DisposeAsync()
     {
-        await _writeLock.WaitAsync().ConfigureAwait(false);
-        try
+        _disposed = true;
+        if (_commands is null || !_database.IsReady)
         {
-            if (_disposed)
-            {
-                return;
-            }
+            return;
+        }
 
-            _disposed = true;
+        await _database.WriteAsync(_ =>
+        {
             _commands?.Dispose();
             _commands = null;
-            if (_writer is not null)
-            {
-                await _writer.DisposeAsync().ConfigureAwait(false);
-                _writer = null;
-            }
+            return true;
+        }).ConfigureAwait(false);
+    }
 
-            using var pooled = new SqliteConnection(_database.PooledConnectionString);
-            SqliteConnection.ClearPool(pooled);
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
-
-        // The semaphore is not disposed: a late caller gets ObjectDisposedException from the checks, not from the semaphore.
+    private Task<SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _database.OpenReaderAsync(cancellationToken);
     }
 
     /// <summary>Reads journal_mode and synchronous back from the writer connection (for tests and diagnostics).</summary>
-    internal async Task<(string JournalMode, long Synchronous)> ReadWriterSettingsAsync(CancellationToken cancellationToken = default)
-    {
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+    internal Task<(string JournalMode, long Synchronous)> ReadWriterSettingsAsync(CancellationToken cancellationToken = default) =>
+        _database.WriteAsync(writer =>
         {
-            ThrowIfNotReady();
-            using var command = _writer!.CreateCommand();
+            using var command = writer.CreateCommand();
             command.CommandText = "PRAGMA journal_mode;";
-            var journalMode = Convert.ToString(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture) ?? "";
+            var journalMode = Convert.ToString(command.ExecuteScalar(), CultureInfo.InvariantCulture) ?? "";
             command.CommandText = "PRAGMA synchronous;";
-            var synchronous = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+            var synchronous = Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
             return (journalMode, synchronous);
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
-    }
-
-    private void ThrowIfNotReady()
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_writer is null)
-        {
-            throw new InvalidOperationException("Call InitializeAsync before using the SQLite message store.");
-        }
-    }
+        }, cancellationToken);
 
     [LoggerMessage(EventId = 4010, Level = LogLevel.Warning, Message = "SQLite commit of {Messages} messages and {Conversations} conversations rejected by a uniqueness rule; rolled back")]
     private static partial void LogCommitConflict(ILogger logger, int messages, int conversations);
@@ -125,6 +70,4 @@ public sealed partial class SqliteMessageStore : IMessageStore, IGroupStore, IAs
     [LoggerMessage(EventId = 4011, Level = LogLevel.Error, Message = "SQLite commit of {Messages} messages and {Conversations} conversations failed; rolled back")]
     private static partial void LogCommitFailed(ILogger logger, Exception exception, int messages, int conversations);
 
-    [LoggerMessage(EventId = 4012, Level = LogLevel.Error, Message = "SQLite rollback after a failed commit failed")]
-    private static partial void LogRollbackFailed(ILogger logger, Exception exception);
 }

@@ -39,13 +39,15 @@ public sealed class DirectoryFixture : IAsyncDisposable
 
     private DirectoryFixture(DirectoryOptions options)
     {
-        var storeOptions = new SqliteStoreOptions { DataSource = Path.Combine(_directory, "parley.db") };
-        Store = new SqliteDirectoryStore(storeOptions);
-        Accounts = new SqliteAccountStore(storeOptions);
+        Database = new SqliteDatabase(new SqliteStoreOptions { DataSource = Path.Combine(_directory, "parley.db") });
+        Store = new SqliteDirectoryStore(Database);
+        Accounts = new SqliteAccountStore(Database);
         Options = options;
         Writer = new DirectoryWriter(Store, Hub, Microsoft.Extensions.Options.Options.Create(options), NullLogger<DirectoryWriter>.Instance);
         Imports = new DirectoryImports(Writer, Accounts, Microsoft.Extensions.Options.Options.Create(options), NullLogger<DirectoryImports>.Instance);
     }
+
+    public SqliteDatabase Database { get; }
 
     public SqliteDirectoryStore Store { get; }
 
@@ -91,7 +93,7 @@ public sealed class DirectoryFixture : IAsyncDisposable
         await Imports.StopAsync(CancellationToken.None);
         Imports.Dispose();
         Writer.Dispose();
-        Store.Dispose();
+        await Database.DisposeAsync();
         SqliteConnection.ClearAllPools();
         if (System.IO.Directory.Exists(_directory))
         {

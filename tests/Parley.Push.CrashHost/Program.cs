@@ -19,7 +19,8 @@ var messages = int.Parse(args[5], System.Globalization.CultureInfo.InvariantCult
 
 var builder = Host.CreateApplicationBuilder();
 builder.Logging.ClearProviders();
-builder.Services.AddParleyPushSqlite(new SqliteStoreOptions { DataSource = dbPath }, key);
+builder.Services.AddParleySqliteStorage(_ => new SqliteStoreOptions { DataSource = dbPath });
+builder.Services.AddSingleton(new DeviceTokenKey(key));
 builder.Services.AddParleyPush(o => o.Workers = 8).AddXiaomi(o =>
 {
     o.BaseUri = baseUri;

@@ -55,7 +55,9 @@ public sealed class CrashRecoveryTests
                 Assert.True(drained, "the restarted host drained the journal");
             }
 
-            var journal = new SqlitePushJournal(new SqliteStoreOptions { DataSource = db });
+            await using var owner = new SqliteDatabase(new SqliteStoreOptions { DataSource = db });
+            await owner.InitializeAsync();
+            var journal = new SqlitePushJournal(owner);
             var unknown = 0;
             foreach (var message in accepted)
             {

@@ -11,12 +11,14 @@ public sealed class DeviceStoreTests : IDisposable
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "parley-devices-" + Guid.NewGuid().ToString("N"));
     private readonly byte[] _key = RandomNumberGenerator.GetBytes(32);
 
-    private SqliteStoreOptions Options => new() { DataSource = Path.Combine(_directory, "p.db") };
+    private SqliteDatabase? _owner;
+
+    private SqliteDatabase Owner => _owner ??= new SqliteDatabase(new SqliteStoreOptions { DataSource = Path.Combine(_directory, "p.db") });
 
     [Fact]
     public async Task Upsert_TokenEncryptedAtRest_ReadBackOnlyWithTheKey()
     {
-        var store = new SqliteDeviceStore(Options, _key);
+        var store = new SqliteDeviceStore(Owner, _key);
         await store.InitializeAsync();
         const string token = "SECRET-VENDOR-TOKEN-0123456789";
         await store.UpsertAsync(PushHarness.Device("bob", "p1", PushVendor.Fcm, token));
@@ -26,14 +28,14 @@ public sealed class DeviceStoreTests : IDisposable
         var files = Directory.GetFiles(_directory).Select(File.ReadAllBytes).ToList();
         Assert.DoesNotContain(files, bytes => Encoding.UTF8.GetString(bytes).Contains(token, StringComparison.Ordinal));
 
-        var thief = new SqliteDeviceStore(Options, RandomNumberGenerator.GetBytes(32));
+        var thief = new SqliteDeviceStore(Owner, RandomNumberGenerator.GetBytes(32));
         Assert.Equal("", (await thief.GetAsync("bob", "p1"))!.Token);
     }
 
     [Fact]
     public async Task Registry_UpdateMoveTouchRemoveAndInvalidate()
     {
-        var store = new SqliteDeviceStore(Options, _key);
+        var store = new SqliteDeviceStore(Owner, _key);
         await store.InitializeAsync();
         await store.UpsertAsync(PushHarness.Device("bob", "p1", PushVendor.Huawei, "tok-1"));
         await store.UpsertAsync(PushHarness.Device("bob", "p2", PushVendor.Apns, "tok-2") with { Environment = PushEnvironment.Sandbox, Locale = "zh-CN", TimeZone = "Asia/Shanghai" });
@@ -70,6 +72,7 @@ public sealed class DeviceStoreTests : IDisposable
 
     public void Dispose()
     {
+        _owner?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         if (Directory.Exists(_directory))
         {

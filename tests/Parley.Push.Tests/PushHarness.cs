@@ -93,7 +93,8 @@ public sealed class PushHarness : IAsyncDisposable
         services.AddLogging(b => b.SetMinimumLevel(LogLevel.Warning));
         services.AddSingleton<TimeProvider>(Time);
         services.AddSingleton<Microsoft.Extensions.Configuration.IConfiguration>(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
-        services.AddParleyPushSqlite(new SqliteStoreOptions { DataSource = DatabasePath }, RandomNumberGenerator.GetBytes(32));
+        services.AddParleySqliteStorage(_ => new SqliteStoreOptions { DataSource = DatabasePath });
+        services.AddSingleton(new DeviceTokenKey(RandomNumberGenerator.GetBytes(32)));
         services.AddParleyPush(o =>
             {
                 o.Workers = 4;

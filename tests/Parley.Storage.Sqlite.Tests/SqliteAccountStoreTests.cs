@@ -9,7 +9,7 @@ public sealed class SqliteAccountStoreTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _store = new SqliteAccountStore(_database.Options());
+        _store = new SqliteAccountStore(_database.Open());
         await _store.InitializeAsync();
     }
 
@@ -113,7 +113,7 @@ public sealed class SqliteAccountStoreTests : IAsyncLifetime
     [Fact]
     public async Task Operations_BeforeInitialize_Throw()
     {
-        var store = new SqliteAccountStore(_database.Options());
+        var store = new SqliteAccountStore(_database.Open());
         await Assert.ThrowsAsync<InvalidOperationException>(() => store.GetUserAsync("alice"));
     }
 }

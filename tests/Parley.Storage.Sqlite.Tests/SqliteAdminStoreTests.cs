@@ -9,7 +9,7 @@ public sealed class SqliteAdminStoreTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _store = new SqliteAccountStore(_database.Options());
+        _store = new SqliteAccountStore(_database.Open());
         await _store.InitializeAsync();
     }
 
@@ -29,7 +29,7 @@ public sealed class SqliteAdminStoreTests : IAsyncLifetime
             await _store.AppendAuditAsync(new AuditEntry(0, 1000 + i, actor, actor == "admin" ? "admin" : "alice", action, $"t{i}_x%", "127.0.0.1", 200, ""));
         }
 
-        var reopened = new SqliteAccountStore(_database.Options());
+        var reopened = new SqliteAccountStore(_database.Open());
         await reopened.InitializeAsync();
         var all = await reopened.QueryAuditAsync(new AuditQuery(null, null, null, null, null, null, 100));
         Assert.Equal([6L, 5, 4, 3, 2, 1], all.Select(e => e.Id));

@@ -11,19 +11,19 @@ public sealed class SqliteDurabilityTests : IDisposable
     [InlineData(SqliteSynchronous.Off)]
     public async Task Initialize_DurableWithWeakSynchronous_Refuses(SqliteSynchronous synchronous)
     {
-        await using var store = new SqliteMessageStore(_database.Options(durable: true, synchronous));
+        await using var store = new SqliteMessageStore(_database.Open(durable: true, synchronous));
         var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => store.InitializeAsync());
         Assert.Contains("synchronous=FULL", ex.Message, StringComparison.Ordinal);
         Assert.Contains("durable", ex.Message, StringComparison.OrdinalIgnoreCase);
 
-        var accounts = new SqliteAccountStore(_database.Options(durable: true, synchronous));
+        var accounts = new SqliteAccountStore(_database.Open(durable: true, synchronous));
         await Assert.ThrowsAsync<InvalidOperationException>(() => accounts.InitializeAsync());
     }
 
     [Fact]
     public async Task Initialize_DurableWithFull_SucceedsAndReadsBackWalAndFull()
     {
-        await using var store = new SqliteMessageStore(_database.Options(durable: true, SqliteSynchronous.Full));
+        await using var store = new SqliteMessageStore(_database.Open(durable: true, SqliteSynchronous.Full));
         await store.InitializeAsync();
 
         var (journalMode, synchronous) = await store.ReadWriterSettingsAsync();
@@ -36,7 +36,7 @@ public sealed class SqliteDurabilityTests : IDisposable
     [Fact]
     public async Task Initialize_NonDurableWithNormal_IsAllowedAndReallyApplied()
     {
-        await using var store = new SqliteMessageStore(_database.Options(durable: false, SqliteSynchronous.Normal));
+        await using var store = new SqliteMessageStore(_database.Open(durable: false, SqliteSynchronous.Normal));
         await store.InitializeAsync();
 
         var (journalMode, synchronous) = await store.ReadWriterSettingsAsync();
@@ -47,7 +47,7 @@ public sealed class SqliteDurabilityTests : IDisposable
     [Fact]
     public void Constructor_WithoutDataSource_Throws()
     {
-        Assert.Throws<ArgumentException>(() => new SqliteMessageStore(new SqliteStoreOptions()));
-        Assert.Throws<ArgumentException>(() => new SqliteAccountStore(new SqliteStoreOptions { DataSource = " " }));
+        Assert.Throws<ArgumentException>(() => new SqliteDatabase(new SqliteStoreOptions()));
+        Assert.Throws<ArgumentException>(() => new SqliteDatabase(new SqliteStoreOptions { DataSource = " " }));
     }
 }

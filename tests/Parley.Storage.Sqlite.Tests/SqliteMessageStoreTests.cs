@@ -7,7 +7,7 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
 {
     private readonly TempDatabase _database = new();
 
-    protected override IMessageStore CreateStore() => new SqliteMessageStore(_database.Options());
+    protected override IMessageStore CreateStore() => new SqliteMessageStore(_database.Open());
 
     public override async Task DisposeAsync()
     {
@@ -74,7 +74,7 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
     [Fact]
     public async Task Operations_BeforeInitialize_Throw()
     {
-        await using var store = new SqliteMessageStore(_database.Options());
+        await using var store = new SqliteMessageStore(_database.Open());
         await Assert.ThrowsAsync<InvalidOperationException>(() => store.GetMaxVersionAsync());
     }
 }

@@ -17,7 +17,7 @@ public sealed class SqliteMigrationTests : IDisposable
     public async Task Initialize_Reopened_IsIdempotentAndKeepsData()
     {
         var message = new StoredMessage("d1", 1, "s1", "alice", "c1", 5000, 3, [1, 2, 3], false, 2);
-        await using (var store = new SqliteMessageStore(_database.Options()))
+        await using (var store = new SqliteMessageStore(_database.Open()))
         {
             await store.InitializeAsync();
             await store.InitializeAsync();
@@ -27,11 +27,11 @@ public sealed class SqliteMigrationTests : IDisposable
             await store.CommitAsync(batch);
         }
 
-        var accounts = new SqliteAccountStore(_database.Options());
+        var accounts = new SqliteAccountStore(_database.Open());
         await accounts.InitializeAsync();
         Assert.True(await accounts.CreateUserAsync(new UserRecord("alice", "Alice", "", "{}", 1, 1)));
 
-        await using (var reopened = new SqliteMessageStore(_database.Options()))
+        await using (var reopened = new SqliteMessageStore(_database.Open()))
         {
             await reopened.InitializeAsync();
             var read = await reopened.GetMessageAsync("d1", 1);
@@ -42,7 +42,7 @@ public sealed class SqliteMigrationTests : IDisposable
             Assert.Equal(1, (await reopened.GetConversationViewAsync("bob", "d1"))!.Unread);
         }
 
-        var reopenedAccounts = new SqliteAccountStore(_database.Options());
+        var reopenedAccounts = new SqliteAccountStore(_database.Open());
         await reopenedAccounts.InitializeAsync();
         Assert.Equal("Alice", (await reopenedAccounts.GetUserAsync("alice"))!.Nickname);
 
@@ -54,26 +54,26 @@ public sealed class SqliteMigrationTests : IDisposable
     [Fact]
     public async Task Initialize_DatabaseFromNewerVersion_IsRefused()
     {
-        await using (var store = new SqliteMessageStore(_database.Options()))
+        await using (var store = new SqliteMessageStore(_database.Open()))
         {
             await store.InitializeAsync();
         }
 
         _database.Scalar("INSERT INTO schema_migrations (version, applied_at) VALUES (9999, 0)");
 
-        await using var newer = new SqliteMessageStore(_database.Options());
+        await using var newer = new SqliteMessageStore(_database.Open());
         var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => newer.InitializeAsync());
         Assert.Contains("9999", ex.Message, StringComparison.Ordinal);
 
-        var accounts = new SqliteAccountStore(_database.Options());
+        var accounts = new SqliteAccountStore(_database.Open());
         await Assert.ThrowsAsync<InvalidOperationException>(() => accounts.InitializeAsync());
     }
 
     [Fact]
     public async Task Initialize_BothStoresOnOneFile_ConcurrentlyMigrateOnce()
     {
-        await using var messages = new SqliteMessageStore(_database.Options());
-        var accounts = new SqliteAccountStore(_database.Options());
+        await using var messages = new SqliteMessageStore(_database.Open());
+        var accounts = new SqliteAccountStore(_database.Open());
         await Task.WhenAll(messages.InitializeAsync(), accounts.InitializeAsync());
 
         Assert.Equal(SqliteMigrations.All.Count, Count("SELECT COUNT(*) FROM schema_migrations"));

@@ -12,8 +12,9 @@ public sealed class SqliteRelationStoreTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _store = new SqliteRelationStore(_database.Options());
-        _accounts = new SqliteAccountStore(_database.Options());
+        var owner = _database.Open();
+        _store = new SqliteRelationStore(owner);
+        _accounts = new SqliteAccountStore(owner);
         await Task.WhenAll(_store.InitializeAsync(), _accounts.InitializeAsync());
     }
 

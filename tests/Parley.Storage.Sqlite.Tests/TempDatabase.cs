@@ -11,12 +11,25 @@ public sealed class TempDatabase : IDisposable
         FilePath = Path.Combine(Directory, "data", "parley.db");
     }
 
+    private readonly List<SqliteDatabase> _owners = [];
+
     public string Directory { get; }
 
     public string FilePath { get; }
 
     public SqliteStoreOptions Options(bool durable = true, SqliteSynchronous synchronous = SqliteSynchronous.Full) =>
         new() { DataSource = FilePath, Durable = durable, Synchronous = synchronous };
+
+    /// <summary>
+    /// A new owner of the file (what one server process has), disposed with this object. Two owners on one file
+    /// stand for two processes (or a restart).
+    /// </summary>
+    public SqliteDatabase Open(bool durable = true, SqliteSynchronous synchronous = SqliteSynchronous.Full)
+    {
+        var owner = new SqliteDatabase(Options(durable, synchronous));
+        _owners.Add(owner);
+        return owner;
+    }
 
     /// <summary>A raw connection, for checking what the stores wrote.</summary>
     public SqliteConnection OpenRaw()
@@ -36,6 +49,11 @@ public sealed class TempDatabase : IDisposable
 
     public void Dispose()
     {
+        foreach (var owner in _owners)
+        {
+            owner.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+
         SqliteConnection.ClearAllPools();
         if (System.IO.Directory.Exists(Directory))
         {

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Hosting;
 using Parley.Abstractions.Social;
 
 namespace Parley.Core.Social;
@@ -9,23 +8,14 @@ public static class SocialServiceCollectionExtensions
 {
     /// <summary>
     /// Registers friends, requests, blocks and user search: the relation reader the messaging path uses, the
-    /// <see cref="SocialService"/> and the start-up initialisation of the <see cref="IRelationStore"/> (which the
-    /// storage provider registers). <see cref="SocialOptions"/> are bound by the host.
+    /// <see cref="SocialService"/>. The <see cref="IRelationStore"/> comes from the storage provider, which also
+    /// initialises it at start-up. <see cref="SocialOptions"/> are bound by the host.
     /// </summary>
     public static IServiceCollection AddParleySocial(this IServiceCollection services)
     {
         services.AddOptions<SocialOptions>();
         services.TryAddSingleton<IRelationReader, RelationReader>();
         services.TryAddSingleton<SocialService>();
-        services.AddHostedService<RelationStoreInitializer>();
         return services;
     }
-}
-
-/// <summary>Migrates and opens the relation store before clients can connect.</summary>
-internal sealed class RelationStoreInitializer(IRelationStore store) : IHostedService
-{
-    public Task StartAsync(CancellationToken cancellationToken) => store.InitializeAsync(cancellationToken);
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace Parley.Hosting.Startup;
@@ -24,6 +25,8 @@ public static class ParleyServerHost
             builder.AddParleyServer();
             StartupChecks.CheckUrlsFree(builder);
             app = builder.Build();
+            // The keys load here, outside the host's start, so a bad key is the one line below and not a logged stack trace.
+            _ = app.Services.GetRequiredService<ServerKeys>();
             app.MapParley();
             await app.StartAsync().ConfigureAwait(false);
         }

@@ -1,7 +1,5 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using Parley.Abstractions.Directory;
 using Parley.Storage.Sqlite.Internal;
 
@@ -9,49 +7,34 @@ using Parley.Storage.Sqlite.Internal;
 namespace Parley.Storage.Sqlite;
 
 /// <summary>
-/// <see cref="IDirectoryStore"/> on a SQLite file (usually the message store's). Writes are serialised in process and
-/// run in one <c>BEGIN IMMEDIATE</c> transaction per batch, which also bumps the directory version once per row.
+/// <see cref="IDirectoryStore"/>: a view over the file's <see cref="SqliteDatabase"/>. A batch is one write in the
+/// owner's writer queue (serialised, inside the group transaction), which also bumps the directory version once per row.
 /// </summary>
-public sealed partial class SqliteDirectoryStore : IDirectoryStore, IDisposable
+public sealed partial class SqliteDirectoryStore : IDirectoryStore
 {
     private const string DepartmentColumns = "department_id, parent_id, name, sort_order, ex";
     private const string MemberColumns = "department_id, user_id, position, sort_order, email, phone, ex";
 
     private readonly SqliteDatabase _database;
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private volatile bool _initialized;
 
-    public SqliteDirectoryStore(SqliteStoreOptions options, ILogger<SqliteDirectoryStore>? logger = null)
+    public SqliteDirectoryStore(SqliteDatabase database)
     {
-        _database = new SqliteDatabase(options, logger ?? (ILogger)NullLogger.Instance);
+        ArgumentNullException.ThrowIfNull(database);
+        _database = database;
     }
 
-    /// <inheritdoc />
-    public async Task InitializeAsync(CancellationToken cancellationToken = default)
-    {
-        SqliteDatabase.EnsureDirectory(_database.FilePath);
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
-        {
-            await _database.InitializeAsync(connection, cancellationToken).ConfigureAwait(false);
-        }
-
-        _initialized = true;
-    }
+    /// <summary>Initialises the owner (idempotent: the server has usually done it already at start-up).</summary>
+    public Task InitializeAsync(CancellationToken cancellationToken = default) => _database.InitializeAsync(cancellationToken);
 
     /// <inheritdoc />
     public async Task<DirectoryApplyResult> ApplyAsync(IReadOnlyList<DirectoryChange> changes, bool atomic, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(changes);
-        ThrowIfNotReady();
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
-            await using (connection.ConfigureAwait(false))
+        return await _database.WriteAsync(async (connection, cancellationToken) =>
             {
-                using var transaction = connection.BeginTransaction(deferred: false);
-                var batch = new Batch(connection, transaction, cancellationToken);
+                // A savepoint of its own: an atomic batch with a failed change rolls back only this batch.
+                var batch = new Batch(connection, null, cancellationToken);
+                await batch.ExecuteAsync("SAVEPOINT directory_apply;", _ => { }).ConfigureAwait(false);
                 var start = await batch.ScalarInt64Async("SELECT version FROM directory_state WHERE id = 1;", _ => { }).ConfigureAwait(false);
                 batch.Version = start;
                 var results = new DirectoryChangeResult[changes.Count];
@@ -67,7 +50,7 @@ public sealed partial class SqliteDirectoryStore : IDirectoryStore, IDisposable
 
                 if (atomic && failed >= 0)
                 {
-                    transaction.Rollback();
+                    await batch.ExecuteAsync("ROLLBACK TO directory_apply; RELEASE directory_apply;", _ => { }).ConfigureAwait(false);
                     for (var i = 0; i < results.Length; i++)
                     {
                         if (results[i].Succeeded)
@@ -84,21 +67,16 @@ public sealed partial class SqliteDirectoryStore : IDirectoryStore, IDisposable
                     await batch.ExecuteAsync("UPDATE directory_state SET version = $v WHERE id = 1;", p => p.AddWithValue("$v", batch.Version)).ConfigureAwait(false);
                 }
 
-                transaction.Commit();
+                await batch.ExecuteAsync("RELEASE directory_apply;", _ => { }).ConfigureAwait(false);
                 return new DirectoryApplyResult(batch.Version, (int)(batch.Version - start), results);
-            }
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
+            }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public async Task<DirectoryChanges> GetChangesAsync(long sinceVersion, CancellationToken cancellationToken = default)
     {
         ThrowIfNotReady();
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await _database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             // One read transaction: the version and the rows come from the same snapshot.
@@ -148,7 +126,7 @@ public sealed partial class SqliteDirectoryStore : IDirectoryStore, IDisposable
     public async Task<DirectoryState> GetStateAsync(CancellationToken cancellationToken = default)
     {
         ThrowIfNotReady();
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await _database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             return await ReadStateAsync(new Batch(connection, null, cancellationToken)).ConfigureAwait(false);
@@ -159,7 +137,7 @@ public sealed partial class SqliteDirectoryStore : IDirectoryStore, IDisposable
     public async Task<bool> IsMemberAsync(string userId, CancellationToken cancellationToken = default)
     {
         ThrowIfNotReady();
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await _database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             var batch = new Batch(connection, null, cancellationToken);
@@ -172,15 +150,9 @@ public sealed partial class SqliteDirectoryStore : IDirectoryStore, IDisposable
     /// <inheritdoc />
     public async Task<int> PurgeTombstonesAsync(long horizon, CancellationToken cancellationToken = default)
     {
-        ThrowIfNotReady();
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
-            await using (connection.ConfigureAwait(false))
+        return await _database.WriteAsync(async (connection, cancellationToken) =>
             {
-                using var transaction = connection.BeginTransaction(deferred: false);
-                var batch = new Batch(connection, transaction, cancellationToken);
+                var batch = new Batch(connection, null, cancellationToken);
                 var state = await ReadStateAsync(batch).ConfigureAwait(false);
                 var target = Math.Min(horizon, state.Version);
                 if (target <= state.PurgeHorizon)
@@ -192,17 +164,9 @@ public sealed partial class SqliteDirectoryStore : IDirectoryStore, IDisposable
                 var purged = await batch.ExecuteAsync("DELETE FROM directory_departments WHERE deleted = 1 AND version <= $h;", bind).ConfigureAwait(false);
                 purged += await batch.ExecuteAsync("DELETE FROM directory_members WHERE deleted = 1 AND version <= $h;", bind).ConfigureAwait(false);
                 await batch.ExecuteAsync("UPDATE directory_state SET purge_horizon = $h WHERE id = 1;", bind).ConfigureAwait(false);
-                transaction.Commit();
                 return purged;
-            }
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
+            }, cancellationToken).ConfigureAwait(false);
     }
-
-    public void Dispose() => _writeLock.Dispose();
 
     private static async Task<DirectoryState> ReadStateAsync(Batch batch)
     {
@@ -217,13 +181,7 @@ public sealed partial class SqliteDirectoryStore : IDirectoryStore, IDisposable
     private static DepartmentMemberRecord ReadMember(SqliteDataReader r) =>
         new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt32(3), r.GetString(4), r.GetString(5), r.GetString(6));
 
-    private void ThrowIfNotReady()
-    {
-        if (!_initialized)
-        {
-            throw new InvalidOperationException("Call InitializeAsync before using the SQLite directory store.");
-        }
-    }
+    private void ThrowIfNotReady() => _database.ThrowIfNotReady();
 
     /// <summary>A connection, its (optional) transaction and the version counter of the batch being written.</summary>
     private sealed class Batch(SqliteConnection connection, SqliteTransaction? transaction, CancellationToken cancellationToken)

@@ -1,14 +1,11 @@
 using System.Security.Cryptography;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using Parley.Abstractions.Push;
-using Parley.Storage.Sqlite.Internal;
 
 namespace Parley.Storage.Sqlite.Push;
 
 /// <summary>
-/// <see cref="IDeviceStore"/> on SQLite. Tokens are stored AES-GCM encrypted with a key from options (see
+/// <see cref="IDeviceStore"/>: a view over the file's <see cref="SqliteDatabase"/>; writes go through its writer queue. Tokens are stored AES-GCM encrypted with a key from options (see
 /// <see cref="DeviceTokenCipher"/>); an invalidated token is erased, not just flagged.
 /// </summary>
 public sealed class SqliteDeviceStore : IDeviceStore
@@ -18,40 +15,31 @@ public sealed class SqliteDeviceStore : IDeviceStore
     private readonly SqliteDatabase _database;
     private readonly DeviceTokenCipher _cipher;
 
+    /// <param name="database">The file's owner (the server's one <see cref="SqliteDatabase"/>).</param>
     /// <param name="tokenKey">32 random bytes; keep them outside the database (configuration secret, key file).</param>
-    public SqliteDeviceStore(SqliteStoreOptions options, ReadOnlySpan<byte> tokenKey, ILogger<SqliteDeviceStore>? logger = null)
+    public SqliteDeviceStore(SqliteDatabase database, ReadOnlySpan<byte> tokenKey)
     {
-        _database = new SqliteDatabase(options, logger ?? (ILogger)NullLogger.Instance);
+        ArgumentNullException.ThrowIfNull(database);
+        _database = database;
         _cipher = new DeviceTokenCipher(tokenKey);
     }
 
-    public async Task InitializeAsync(CancellationToken cancellationToken = default)
-    {
-        SqliteDatabase.EnsureDirectory(_database.FilePath);
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
-        {
-            await _database.InitializeAsync(connection, cancellationToken).ConfigureAwait(false);
-        }
-    }
+    /// <summary>Initialises the owner (idempotent: the server has usually done it already at start-up).</summary>
+    public Task InitializeAsync(CancellationToken cancellationToken = default) => _database.InitializeAsync(cancellationToken);
 
     public async Task UpsertAsync(PushDevice device, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(device);
         var hash = _cipher.Hash(device.Token);
         var cipher = _cipher.Encrypt(device.Token, device.UserId, device.DeviceId);
-        await PushWriteGate.RunAsync(_database.FilePath, () => UpsertLockedAsync(device, hash, cipher, cancellationToken), cancellationToken).ConfigureAwait(false);
+        await _database.WriteAsync((connection, ct) => UpsertOnWriterAsync(connection, device, hash, cipher, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<bool> UpsertLockedAsync(PushDevice device, byte[] hash, byte[] cipher, CancellationToken cancellationToken)
+    private static async Task<bool> UpsertOnWriterAsync(SqliteConnection connection, PushDevice device, byte[] hash, byte[] cipher, CancellationToken cancellationToken)
     {
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
         {
-            using var transaction = connection.BeginTransaction();
             using (var steal = connection.CreateCommand())
             {
-                steal.Transaction = transaction;
                 steal.CommandText = "DELETE FROM push_devices WHERE token_hash = $hash AND NOT (user_id = $user AND device_id = $device);";
                 steal.Parameters.AddWithValue("$hash", hash);
                 steal.Parameters.AddWithValue("$user", device.UserId);
@@ -61,7 +49,6 @@ public sealed class SqliteDeviceStore : IDeviceStore
 
             using (var upsert = connection.CreateCommand())
             {
-                upsert.Transaction = transaction;
                 upsert.CommandText = """
                     INSERT INTO push_devices (user_id, device_id, platform, vendor, token_cipher, token_hash, app_id, environment, notif_enabled, locale, time_zone, last_seen_at, registered_at, token_invalid_at)
                     VALUES ($user, $device, $platform, $vendor, $cipher, $hash, $app, $env, $enabled, $locale, $tz, $seen, $registered, NULL)
@@ -86,8 +73,6 @@ public sealed class SqliteDeviceStore : IDeviceStore
                 upsert.Parameters.AddWithValue("$registered", device.RegisteredAt);
                 await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
-
-            transaction.Commit();
         }
 
         return true;
@@ -98,7 +83,7 @@ public sealed class SqliteDeviceStore : IDeviceStore
 
     public async Task<PushDevice?> GetAsync(string userId, string deviceId, CancellationToken cancellationToken = default)
     {
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await _database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             using var command = connection.CreateCommand();
@@ -119,7 +104,7 @@ public sealed class SqliteDeviceStore : IDeviceStore
             return result;
         }
 
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await _database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             foreach (var chunk in userIds.Distinct(StringComparer.Ordinal).Chunk(500))
@@ -151,12 +136,10 @@ public sealed class SqliteDeviceStore : IDeviceStore
         await ExecuteAsync("UPDATE push_devices SET notif_enabled = $v WHERE user_id = $user AND device_id = $device;", userId, deviceId, enabled ? 1 : 0, cancellationToken).ConfigureAwait(false) == 1;
 
     public Task<bool> InvalidateTokenAsync(string userId, string deviceId, string rejectedToken, long invalidAt, CancellationToken cancellationToken = default) =>
-        PushWriteGate.RunAsync(_database.FilePath, () => InvalidateLockedAsync(userId, deviceId, rejectedToken, invalidAt, cancellationToken), cancellationToken);
+        _database.WriteAsync((connection, ct) => InvalidateOnWriterAsync(connection, userId, deviceId, rejectedToken, invalidAt, cancellationToken), cancellationToken);
 
-    private async Task<bool> InvalidateLockedAsync(string userId, string deviceId, string rejectedToken, long invalidAt, CancellationToken cancellationToken)
+    private async Task<bool> InvalidateOnWriterAsync(SqliteConnection connection, string userId, string deviceId, string rejectedToken, long invalidAt, CancellationToken cancellationToken)
     {
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
         {
             using var command = connection.CreateCommand();
             command.CommandText = """
@@ -195,12 +178,10 @@ public sealed class SqliteDeviceStore : IDeviceStore
     }
 
     private Task<int> ExecuteAsync(string sql, string userId, string deviceId, object? value, CancellationToken cancellationToken) =>
-        PushWriteGate.RunAsync(_database.FilePath, () => ExecuteLockedAsync(sql, userId, deviceId, value, cancellationToken), cancellationToken);
+        _database.WriteAsync((connection, ct) => ExecuteOnWriterAsync(connection, sql, userId, deviceId, value, cancellationToken), cancellationToken);
 
-    private async Task<int> ExecuteLockedAsync(string sql, string userId, string deviceId, object? value, CancellationToken cancellationToken)
+    private static async Task<int> ExecuteOnWriterAsync(SqliteConnection connection, string sql, string userId, string deviceId, object? value, CancellationToken cancellationToken)
     {
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
         {
             using var command = connection.CreateCommand();
             command.CommandText = sql;

@@ -1,38 +1,26 @@
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using Parley.Abstractions.Push;
-using Parley.Storage.Sqlite.Internal;
 
 namespace Parley.Storage.Sqlite.Push;
 
 /// <summary>
-/// <see cref="IPushJournal"/> on SQLite (WAL, synchronous=FULL in durable mode): every state change is committed before
+/// <see cref="IPushJournal"/>: a view over the file's <see cref="SqliteDatabase"/> (WAL, synchronous=FULL in durable mode): every state change is committed before
 /// the call returns, which is what lets a kill -9 lose no accepted push.
 /// </summary>
 public sealed class SqlitePushJournal : IPushJournal
 {
     private const string Columns = "push_id, message_id, trace_id, user_id, device_id, vendor, category, state, payload, created_at, not_before, attempts, reason, digest_push_id, sent_at, arrived_at, clicked_at";
 
-    private const int MaxBatch = 512;
     private readonly SqliteDatabase _database;
-    private readonly Queue<PendingWrite> _writes = new();
-    private bool _writerRunning;
 
-    public SqlitePushJournal(SqliteStoreOptions options, ILogger<SqlitePushJournal>? logger = null)
+    public SqlitePushJournal(SqliteDatabase database)
     {
-        _database = new SqliteDatabase(options, logger ?? (ILogger)NullLogger.Instance);
+        ArgumentNullException.ThrowIfNull(database);
+        _database = database;
     }
 
-    public async Task InitializeAsync(CancellationToken cancellationToken = default)
-    {
-        SqliteDatabase.EnsureDirectory(_database.FilePath);
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
-        {
-            await _database.InitializeAsync(connection, cancellationToken).ConfigureAwait(false);
-        }
-    }
+    /// <summary>Initialises the owner (idempotent: the server has usually done it already at start-up).</summary>
+    public Task InitializeAsync(CancellationToken cancellationToken = default) => _database.InitializeAsync(cancellationToken);
 
     public async Task<IReadOnlyList<PushRecord>> AppendAsync(IReadOnlyList<PushRecord> records, CancellationToken cancellationToken = default)
     {
@@ -43,17 +31,13 @@ public sealed class SqlitePushJournal : IPushJournal
             return inserted;
         }
 
-        return await PushWriteGate.RunAsync(_database.FilePath, () => AppendLockedAsync(records, inserted, cancellationToken), cancellationToken).ConfigureAwait(false);
+        return await _database.WriteAsync((connection, ct) => AppendOnWriterAsync(connection, records, inserted, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<IReadOnlyList<PushRecord>> AppendLockedAsync(IReadOnlyList<PushRecord> records, List<PushRecord> inserted, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<PushRecord>> AppendOnWriterAsync(SqliteConnection connection, IReadOnlyList<PushRecord> records, List<PushRecord> inserted, CancellationToken cancellationToken)
     {
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
         {
-            using var transaction = connection.BeginTransaction();
             using var command = connection.CreateCommand();
-            command.Transaction = transaction;
             command.CommandText = $"""
                 INSERT INTO push_journal ({Columns})
                 VALUES ($id, $msg, $trace, $user, $device, $vendor, $category, $state, $payload, $created, $nb, $attempts, $reason, $digest, NULL, NULL, NULL)
@@ -95,8 +79,6 @@ public sealed class SqlitePushJournal : IPushJournal
                     inserted.Add(r);
                 }
             }
-
-            transaction.Commit();
         }
 
         return inserted;
@@ -188,7 +170,7 @@ public sealed class SqlitePushJournal : IPushJournal
     private async Task<IReadOnlyList<PushRecord>> QueryAsync(string sql, Action<SqliteParameterCollection> bind, CancellationToken cancellationToken)
     {
         var result = new List<PushRecord>();
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await _database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             using var command = connection.CreateCommand();
@@ -205,104 +187,17 @@ public sealed class SqlitePushJournal : IPushJournal
     }
 
     /// <summary>
-    /// Single-statement writes are group-committed: callers enqueue, one writer runs everything queued in one
-    /// transaction (one fsync), then completes each caller. A call still returns only after its write is durable.
+    /// A single-statement write through the owner's writer queue, which group-commits whatever is queued (one
+    /// transaction, one fsync) and fails only the statement that failed. A call returns once its write is durable.
     /// </summary>
-    private async Task<int> ExecuteAsync(string sql, Action<SqliteParameterCollection> bind, CancellationToken cancellationToken)
-    {
-        var write = new PendingWrite(sql, bind);
-        lock (_writes)
-        {
-            _writes.Enqueue(write);
-            if (!_writerRunning)
-            {
-                _writerRunning = true;
-                _ = Task.Run(WriterLoopAsync, CancellationToken.None);
-            }
-        }
-
-        return await write.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    private async Task WriterLoopAsync()
-    {
-        while (true)
-        {
-            List<PendingWrite> batch;
-            lock (_writes)
-            {
-                if (_writes.Count == 0)
-                {
-                    _writerRunning = false;
-                    return;
-                }
-
-                batch = new List<PendingWrite>(Math.Min(_writes.Count, MaxBatch));
-                while (batch.Count < MaxBatch && _writes.TryDequeue(out var w))
-                {
-                    batch.Add(w);
-                }
-            }
-
-            try
-            {
-                var results = await PushWriteGate.RunAsync(_database.FilePath, () => CommitAsync(batch), CancellationToken.None).ConfigureAwait(false);
-                for (var i = 0; i < batch.Count; i++)
-                {
-                    batch[i].Done.TrySetResult(results[i]);
-                }
-            }
-            catch (Exception) when (batch.Count > 1)
-            {
-                // One bad statement must not fail its neighbours: retry each in its own transaction.
-                foreach (var w in batch)
-                {
-                    try
-                    {
-                        var single = await PushWriteGate.RunAsync(_database.FilePath, () => CommitAsync([w]), CancellationToken.None).ConfigureAwait(false);
-                        w.Done.TrySetResult(single[0]);
-                    }
-                    catch (Exception inner)
-                    {
-                        w.Done.TrySetException(inner);
-                    }
-                }
-            }
-            catch (Exception ex)
-            {
-                batch[0].Done.TrySetException(ex);
-            }
-        }
-    }
-
-    private async Task<int[]> CommitAsync(List<PendingWrite> batch)
-    {
-        var results = new int[batch.Count];
-        var connection = await _database.OpenPooledAsync(CancellationToken.None).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
-        {
-            using var transaction = connection.BeginTransaction();
-            for (var i = 0; i < batch.Count; i++)
+    private Task<int> ExecuteAsync(string sql, Action<SqliteParameterCollection> bind, CancellationToken cancellationToken) =>
+        _database.WriteAsync(
+            connection =>
             {
                 using var command = connection.CreateCommand();
-                command.Transaction = transaction;
-                command.CommandText = batch[i].Sql;
-                batch[i].Bind(command.Parameters);
-                results[i] = await command.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
-            }
-
-            transaction.Commit();
-        }
-
-        return results;
-    }
-
-    private sealed class PendingWrite(string sql, Action<SqliteParameterCollection> bind)
-    {
-        public string Sql { get; } = sql;
-
-        public Action<SqliteParameterCollection> Bind { get; } = bind;
-
-        public TaskCompletionSource<int> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
+                command.CommandText = sql;
+                bind(command.Parameters);
+                return command.ExecuteNonQuery();
+            },
+            cancellationToken);
 }

@@ -1,19 +1,16 @@
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using Parley.Abstractions.Push;
-using Parley.Storage.Sqlite.Internal;
 
 namespace Parley.Storage.Sqlite.Push;
 
-/// <summary>Per-user push settings in the server's SQLite file (table <c>push_settings</c>, migration 6).</summary>
-public sealed class SqlitePushSettingsStore(SqliteStoreOptions options, ILogger<SqlitePushSettingsStore>? logger = null) : IPushSettingsStore
+/// <summary>Per-user push settings a view over the file's <see cref="SqliteDatabase"/> (table <c>push_settings</c>, migration 6).</summary>
+public sealed class SqlitePushSettingsStore(SqliteDatabase database) : IPushSettingsStore
 {
-    private readonly SqliteDatabase _database = new(options, logger ?? (ILogger)NullLogger.Instance);
+    private readonly SqliteDatabase _database = database ?? throw new ArgumentNullException(nameof(database));
 
     /// <inheritdoc />
     public async Task<PushSettings> GetAsync(string userId, CancellationToken cancellationToken = default)
     {
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await _database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             using var command = connection.CreateCommand();
@@ -29,8 +26,7 @@ public sealed class SqlitePushSettingsStore(SqliteStoreOptions options, ILogger<
     /// <inheritdoc />
     public async Task SetAsync(string userId, bool? doNotDisturb, PushPrivacySetting? privacy, long updatedAt, CancellationToken cancellationToken = default)
     {
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
+        await _database.WriteAsync(connection =>
         {
             using var command = connection.CreateCommand();
             command.CommandText = """
@@ -43,7 +39,7 @@ public sealed class SqlitePushSettingsStore(SqliteStoreOptions options, ILogger<
             command.Parameters.AddWithValue("$dnd", doNotDisturb is { } d ? (d ? 1 : 0) : DBNull.Value);
             command.Parameters.AddWithValue("$privacy", privacy is { } p ? (int)p : DBNull.Value);
             command.Parameters.AddWithValue("$at", updatedAt);
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
+            return command.ExecuteNonQuery();
+        }, cancellationToken).ConfigureAwait(false);
     }
 }

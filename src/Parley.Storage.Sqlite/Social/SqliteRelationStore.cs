@@ -1,7 +1,5 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using Parley.Abstractions.Accounts;
 using Parley.Abstractions.Social;
 using Parley.Storage.Sqlite.Internal;
@@ -9,9 +7,9 @@ using Parley.Storage.Sqlite.Internal;
 namespace Parley.Storage.Sqlite.Social;
 
 /// <summary>
-/// <see cref="IRelationStore"/> on the SQLite file the other stores use (schema version 5). A write is one
-/// <c>BEGIN IMMEDIATE</c> transaction that takes the next relation version first, so versions commit in order and a
-/// reader never sees a higher version before a lower one. A delta is read inside one read transaction (one snapshot).
+/// <see cref="IRelationStore"/>: a view over the file's <see cref="SqliteDatabase"/> (schema version 5). A write is one
+/// write in the owner's writer queue (inside its group transaction) that takes the next relation version first, so
+/// versions commit in order and a reader never sees a higher version before a lower one. A delta is read inside one read transaction (one snapshot).
 /// </summary>
 public sealed class SqliteRelationStore : IRelationStore
 {
@@ -20,25 +18,15 @@ public sealed class SqliteRelationStore : IRelationStore
     private const string BlockColumns = "user_id, blocked_user_id, blocked, version";
 
     private readonly SqliteDatabase _database;
-    private volatile bool _initialized;
 
-    public SqliteRelationStore(SqliteStoreOptions options, ILogger<SqliteRelationStore>? logger = null)
+    public SqliteRelationStore(SqliteDatabase database)
     {
-        _database = new SqliteDatabase(options, logger ?? (ILogger)NullLogger.Instance);
+        ArgumentNullException.ThrowIfNull(database);
+        _database = database;
     }
 
-    /// <inheritdoc />
-    public async Task InitializeAsync(CancellationToken cancellationToken = default)
-    {
-        SqliteDatabase.EnsureDirectory(_database.FilePath);
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
-        {
-            await _database.InitializeAsync(connection, cancellationToken).ConfigureAwait(false);
-        }
-
-        _initialized = true;
-    }
+    /// <summary>Initialises the owner (idempotent: the server has usually done it already at start-up).</summary>
+    public Task InitializeAsync(CancellationToken cancellationToken = default) => _database.InitializeAsync(cancellationToken);
 
     /// <inheritdoc />
     public async Task<RelationPair> GetPairAsync(string first, string second, CancellationToken cancellationToken = default)
@@ -90,11 +78,10 @@ public sealed class SqliteRelationStore : IRelationStore
             return await GetVersionAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
+        return await _database.WriteAsync(async (connection, cancellationToken) =>
         {
-            // Immediate: the version is taken under the write lock, so versions commit in increasing order.
-            using var transaction = connection.BeginTransaction(deferred: false);
+            // The writer queue holds the write lock: versions commit in increasing order.
+            SqliteTransaction? transaction = null;
             long version;
             using (var next = connection.CreateCommand())
             {
@@ -165,9 +152,8 @@ public sealed class SqliteRelationStore : IRelationStore
                     cancellationToken).ConfigureAwait(false);
             }
 
-            transaction.Commit();
             return version;
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -243,17 +229,15 @@ public sealed class SqliteRelationStore : IRelationStore
     /// <inheritdoc />
     public async Task<int> PurgeTombstonesAsync(long version, CancellationToken cancellationToken = default)
     {
-        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
+        return await _database.WriteAsync(async (connection, cancellationToken) =>
         {
-            using var transaction = connection.BeginTransaction(deferred: false);
+            SqliteTransaction? transaction = null;
             void Bind(SqliteParameterCollection p) => p.AddWithValue("$v", version);
             var rows = await ExecuteAsync(connection, transaction, "DELETE FROM friends WHERE deleted = 1 AND version <= $v;", Bind, cancellationToken).ConfigureAwait(false);
             rows += await ExecuteAsync(connection, transaction, "DELETE FROM blocks WHERE blocked = 0 AND version <= $v;", Bind, cancellationToken).ConfigureAwait(false);
             await ExecuteAsync(connection, transaction, "UPDATE relation_state SET purged_version = MAX(purged_version, MIN($v, version)) WHERE id = 1;", Bind, cancellationToken).ConfigureAwait(false);
-            transaction.Commit();
             return rows;
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -303,10 +287,8 @@ public sealed class SqliteRelationStore : IRelationStore
     /// <inheritdoc />
     public async Task SetSearchableAsync(string userId, bool searchable, long updatedAt, CancellationToken cancellationToken = default)
     {
-        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
-        {
-            await ExecuteAsync(connection, null,
+        await _database.WriteAsync((connection, cancellationToken) =>
+            ExecuteAsync(connection, null,
                 """
                 INSERT INTO user_settings (user_id, searchable, updated_at) VALUES ($user, $searchable, $at)
                 ON CONFLICT (user_id) DO UPDATE SET searchable = excluded.searchable, updated_at = excluded.updated_at;
@@ -317,8 +299,7 @@ public sealed class SqliteRelationStore : IRelationStore
                     p.AddWithValue("$searchable", searchable ? 1 : 0);
                     p.AddWithValue("$at", updatedAt);
                 },
-                cancellationToken).ConfigureAwait(false);
-        }
+                cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
     private static FriendRecord ReadFriend(SqliteDataReader r) =>
@@ -337,15 +318,7 @@ public sealed class SqliteRelationStore : IRelationStore
         return rows.Count == 0 ? (0, 0) : rows[0];
     }
 
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        if (!_initialized)
-        {
-            throw new InvalidOperationException("Call InitializeAsync before using the SQLite relation store.");
-        }
-
-        return await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
-    }
+    private Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken) => _database.OpenReaderAsync(cancellationToken);
 
     private static async Task<int> ExecuteAsync(SqliteConnection connection, SqliteTransaction? transaction, string sql, Action<SqliteParameterCollection> bind, CancellationToken cancellationToken)
     {

@@ -1,13 +1,13 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Parley.Storage.Sqlite.Push;
+namespace Parley.Abstractions.Push;
 
 /// <summary>
 /// Encrypts vendor tokens at rest with AES-256-GCM, bound to their (user, device) row as associated data so a
 /// ciphertext copied to another row does not decrypt. A stolen database file without the key yields no usable token.
 /// </summary>
-internal sealed class DeviceTokenCipher
+public sealed class DeviceTokenCipher
 {
     private const int NonceSize = 12;
     private const int TagSize = 16;

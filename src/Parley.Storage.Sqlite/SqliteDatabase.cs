@@ -1,0 +1,523 @@
+using System.Globalization;
+using System.Threading.Channels;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Parley.Storage.Sqlite.Internal;
+
+namespace Parley.Storage.Sqlite;
+
+/// <summary>
+/// The one owner of a SQLite database file in this process. Every store (messages, groups, accounts, relations,
+/// directory, devices, push journal, push settings, …) is a view over one instance of this class:
+/// <list type="bullet">
+/// <item><see cref="InitializeAsync"/> creates the directory, checks the durability settings and runs the one
+/// migration runner (<see cref="SqliteMigrations"/>) exactly once, whatever the number of stores.</item>
+/// <item><c>WriteAsync</c> is the one writer queue: every write of every store goes through it, on one
+/// writer connection. The queue is group-committed: whatever is queued when the writer wakes up (up to
+/// <see cref="MaxWritesPerCommit"/> writes) runs in ONE <c>BEGIN IMMEDIATE</c> transaction, each write inside its own
+/// savepoint, and is acknowledged after ONE <c>COMMIT</c> (one WAL fsync with <c>synchronous=FULL</c>). A write that
+/// throws is rolled back to its savepoint and fails alone; its neighbours commit.</item>
+/// <item><see cref="OpenReaderAsync"/> hands out pooled read connections (WAL snapshots, never blocked by the writer).</item>
+/// </list>
+/// <para>
+/// <b>How a feature adds a table:</b> append a new <c>(version, script)</c> entry with the next free number to
+/// <c>SqliteMigrations.All</c> (never edit an applied script), write the store as a class that takes this
+/// <see cref="SqliteDatabase"/> in its constructor, read through <see cref="OpenReaderAsync"/>, write through
+/// <c>WriteAsync</c> (no <c>BeginTransaction</c>: the write already runs inside the group transaction),
+/// and register it in DI over the singleton owner. The server initialises the owner once at start-up, before any
+/// hosted service that uses a store; a store's own <c>InitializeAsync</c> only awaits the owner's.
+/// </para>
+/// </summary>
+public sealed partial class SqliteDatabase : IAsyncDisposable
+{
+    /// <summary>The most writes one group commit holds, so one commit's latency stays bounded under load.</summary>
+    public const int MaxWritesPerCommit = 256;
+
+    private static readonly AsyncLocal<SqliteDatabase?> CurrentWriter = new();
+
+    private readonly SqliteStoreOptions _options;
+    private readonly ILogger _logger;
+    private readonly string _connectionSetup;
+    private readonly SemaphoreSlim _initLock = new(1, 1);
+    private readonly Channel<WriteItem> _queue = Channel.CreateUnbounded<WriteItem>(new UnboundedChannelOptions { SingleReader = true });
+    private SqliteConnection? _writer;
+    private Task? _writerLoop;
+    private volatile bool _ready;
+    private volatile bool _disposed;
+
+    /// <summary>Validates <paramref name="options"/>; opens nothing until <see cref="InitializeAsync"/>.</summary>
+    /// <exception cref="ArgumentException">The options are invalid (no file path, negative timeout, unknown level).</exception>
+    public SqliteDatabase(SqliteStoreOptions options, ILogger<SqliteDatabase>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (string.IsNullOrWhiteSpace(options.DataSource))
+        {
+            throw new ArgumentException("SqliteStoreOptions.DataSource (the database file path) is required.", nameof(options));
+        }
+
+        if (options.BusyTimeoutMs < 0)
+        {
+            throw new ArgumentException("SqliteStoreOptions.BusyTimeoutMs must not be negative.", nameof(options));
+        }
+
+        if (!Enum.IsDefined(options.Synchronous))
+        {
+            throw new ArgumentException("SqliteStoreOptions.Synchronous has an unknown value.", nameof(options));
+        }
+
+        _options = options;
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+        FilePath = Path.GetFullPath(options.DataSource);
+        var builder = new SqliteConnectionStringBuilder
+        {
+            DataSource = FilePath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            Pooling = true,
+            DefaultTimeout = Math.Max(1, (options.BusyTimeoutMs + 999) / 1000),
+        };
+        PooledConnectionString = builder.ToString();
+        builder.Pooling = false;
+        WriterConnectionString = builder.ToString();
+
+        // synchronous and busy_timeout are per connection: every connection gets them when opened.
+        _connectionSetup = string.Create(
+            CultureInfo.InvariantCulture,
+            $"PRAGMA busy_timeout = {options.BusyTimeoutMs}; PRAGMA synchronous = {(int)options.Synchronous};");
+    }
+
+    /// <summary>The full path of the database file.</summary>
+    public string FilePath { get; }
+
+    /// <summary>True once <see cref="InitializeAsync"/> succeeded.</summary>
+    public bool IsReady => _ready;
+
+    internal string PooledConnectionString { get; }
+
+    internal string WriterConnectionString { get; }
+
+    /// <summary>
+    /// Creates the directory, opens the writer connection, switches the file to WAL, reads the settings back and
+    /// refuses durable mode unless they are WAL + FULL, applies the missing migrations and starts the writer queue.
+    /// Idempotent and safe to call concurrently; after a failure the next call tries again.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Unsafe settings in durable mode, or a schema newer than this build.</exception>
+    public async Task InitializeAsync(CancellationToken cancellationToken = default)
+    {
+        if (_ready)
+        {
+            return;
+        }
+
+        await _initLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_ready)
+            {
+                return;
+            }
+
+            EnsureDirectory(FilePath);
+            var writer = await OpenAsync(WriterConnectionString, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await CheckDurabilityAsync(writer, cancellationToken).ConfigureAwait(false);
+                await MigrateAsync(writer, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                await writer.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+
+            _writer = writer;
+            _writerLoop = Task.Run(RunWriterAsync, CancellationToken.None);
+            _ready = true;
+        }
+        finally
+        {
+            _initLock.Release();
+        }
+    }
+
+    /// <summary>Opens a pooled read connection with the per-connection settings applied. Dispose it after use.</summary>
+    public Task<SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfNotReady();
+        return OpenAsync(PooledConnectionString, cancellationToken);
+    }
+
+    /// <summary>
+    /// Queues <paramref name="write"/> for the writer connection and completes once the group transaction it ran in is
+    /// committed (durable in durable mode). The callback runs inside that transaction and its own savepoint: it must
+    /// not begin or commit transactions, must not call <c>WriteAsync</c> itself, and should not keep the
+    /// connection or commands beyond the call (prepared commands of the same connection may be cached by the caller).
+    /// If the callback throws, its changes are rolled back and the exception is rethrown to the caller.
+    /// </summary>
+    public Task<T> WriteAsync<T>(Func<SqliteConnection, CancellationToken, Task<T>> write, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        ThrowIfNotReady();
+        if (ReferenceEquals(CurrentWriter.Value, this))
+        {
+            throw new InvalidOperationException("A SQLite write callback must not queue another write on the same database (it would wait for itself).");
+        }
+
+        var item = new WriteItem<T>(write, cancellationToken);
+        ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(item), this);
+
+        return item.Completion.Task;
+    }
+
+    /// <summary>A synchronous write callback; see <c>WriteAsync</c>.</summary>
+    public Task<T> WriteAsync<T>(Func<SqliteConnection, T> write, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        return WriteAsync((connection, _) => Task.FromResult(write(connection)), cancellationToken);
+    }
+
+    /// <summary>Stops the writer queue after the queued writes, closes the writer and releases pooled connections.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _initLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            _ready = false;
+            _queue.Writer.TryComplete();
+            if (_writerLoop is not null)
+            {
+                await _writerLoop.ConfigureAwait(false);
+            }
+
+            if (_writer is not null)
+            {
+                await _writer.DisposeAsync().ConfigureAwait(false);
+                _writer = null;
+            }
+
+            using var pooled = new SqliteConnection(PooledConnectionString);
+            SqliteConnection.ClearPool(pooled);
+        }
+        finally
+        {
+            _initLock.Release();
+        }
+    }
+
+    internal static void EnsureDirectory(string filePath)
+    {
+        var directory = Path.GetDirectoryName(filePath);
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+    }
+
+    internal void ThrowIfNotReady()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_ready)
+        {
+            throw new InvalidOperationException($"The SQLite database '{FilePath}' is not initialised: call InitializeAsync (the server does it at start-up) before using a store.");
+        }
+    }
+
+    private async Task<SqliteConnection> OpenAsync(string connectionString, CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            using var command = connection.CreateCommand();
+            command.CommandText = _connectionSetup;
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task RunWriterAsync()
+    {
+        var writer = _writer!;
+        var batch = new List<WriteItem>(MaxWritesPerCommit);
+        while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            while (batch.Count < MaxWritesPerCommit && _queue.Reader.TryRead(out var item))
+            {
+                if (item.CancellationToken.IsCancellationRequested)
+                {
+                    item.Cancel();
+                    continue;
+                }
+
+                batch.Add(item);
+            }
+
+            if (batch.Count > 0)
+            {
+                await CommitGroupAsync(writer, batch).ConfigureAwait(false);
+            }
+        }
+    }
+
+    // One transaction for the whole group; each write in a savepoint so a failing write is undone alone.
+    private async Task CommitGroupAsync(SqliteConnection writer, List<WriteItem> batch)
+    {
+        var applied = new List<WriteItem>(batch.Count);
+        try
+        {
+            Execute(writer, "BEGIN IMMEDIATE;");
+        }
+        catch (Exception ex)
+        {
+            LogGroupCommitFailed(_logger, ex, batch.Count);
+            foreach (var item in batch)
+            {
+                item.Fail(ex);
+            }
+
+            return;
+        }
+
+        CurrentWriter.Value = this;
+        try
+        {
+            foreach (var item in batch)
+            {
+                Execute(writer, "SAVEPOINT w;");
+                try
+                {
+                    await item.RunAsync(writer).ConfigureAwait(false);
+                    Execute(writer, "RELEASE w;");
+                    applied.Add(item);
+                }
+                catch (Exception ex)
+                {
+                    if (InTransaction(writer))
+                    {
+                        Execute(writer, "ROLLBACK TO w; RELEASE w;");
+                        item.Fail(ex);
+                        continue;
+                    }
+
+                    // SQLite rolled the whole transaction back by itself (e.g. disk full, I/O error): what was applied
+                    // is gone too. Fail those, start a fresh transaction for the rest.
+                    item.Fail(ex);
+                    foreach (var lost in applied)
+                    {
+                        lost.Fail(ex);
+                    }
+
+                    applied.Clear();
+                    Execute(writer, "BEGIN IMMEDIATE;");
+                }
+            }
+
+            Execute(writer, "COMMIT;");
+        }
+        catch (Exception ex)
+        {
+            LogGroupCommitFailed(_logger, ex, batch.Count);
+            if (InTransaction(writer))
+            {
+                TryExecute(writer, "ROLLBACK;");
+            }
+
+            foreach (var item in batch)
+            {
+                item.Fail(ex);
+            }
+
+            return;
+        }
+        finally
+        {
+            CurrentWriter.Value = null;
+        }
+
+        foreach (var item in applied)
+        {
+            item.Complete();
+        }
+    }
+
+    private static bool InTransaction(SqliteConnection connection) =>
+        SQLitePCL.raw.sqlite3_get_autocommit(connection.Handle) == 0;
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private void TryExecute(SqliteConnection connection, string sql)
+    {
+        try
+        {
+            Execute(connection, sql);
+        }
+        catch (SqliteException ex)
+        {
+            LogRollbackFailed(_logger, ex);
+        }
+    }
+
+    private async Task CheckDurabilityAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "PRAGMA journal_mode = WAL;";
+            await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var journalMode = Convert.ToString(await ScalarAsync(connection, "PRAGMA journal_mode;", cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+        var synchronous = Convert.ToInt64(await ScalarAsync(connection, "PRAGMA synchronous;", cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+        if (_options.Durable
+            && (!string.Equals(journalMode, "wal", StringComparison.OrdinalIgnoreCase) || synchronous != (long)SqliteSynchronous.Full))
+        {
+            throw new InvalidOperationException(
+                $"Refusing to open '{FilePath}' in durable mode: it runs with journal_mode={journalMode} and synchronous={synchronous}, " +
+                "but acknowledged messages survive a crash only with journal_mode=WAL and synchronous=FULL (2). " +
+                "Set Synchronous to Full, or set Durable to false for benchmarks.");
+        }
+
+        if (!_options.Durable)
+        {
+            LogNonDurable(_logger, FilePath, journalMode ?? "", synchronous);
+        }
+    }
+
+    private async Task MigrateAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        // BEGIN IMMEDIATE: two processes initialising the same file migrate one after the other.
+        using var transaction = connection.BeginTransaction();
+        using (var create = connection.CreateCommand())
+        {
+            create.Transaction = transaction;
+            create.CommandText = "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL);";
+            await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        // Every version not yet recorded is applied, in list order, even one below the highest applied (migrations of
+        // features developed in parallel may land in either order).
+        var applied = new HashSet<long>();
+        using (var read = connection.CreateCommand())
+        {
+            read.Transaction = transaction;
+            read.CommandText = "SELECT version FROM schema_migrations;";
+            using var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                applied.Add(reader.GetInt64(0));
+            }
+        }
+
+        var current = applied.Count == 0 ? 0 : applied.Max();
+        if (current > SqliteMigrations.LatestVersion)
+        {
+            throw new InvalidOperationException(
+                $"The database '{FilePath}' has schema version {current}, newer than this build knows ({SqliteMigrations.LatestVersion}). " +
+                "It was written by a newer Parley; upgrade Parley instead of opening it with this version.");
+        }
+
+        foreach (var (version, script) in SqliteMigrations.All)
+        {
+            if (applied.Contains(version))
+            {
+                continue;
+            }
+
+            using (var apply = connection.CreateCommand())
+            {
+                apply.Transaction = transaction;
+                apply.CommandText = script;
+                await apply.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            using (var record = connection.CreateCommand())
+            {
+                record.Transaction = transaction;
+                record.CommandText = "INSERT INTO schema_migrations (version, applied_at) VALUES ($version, CAST(unixepoch('subsec') * 1000 AS INTEGER));";
+                record.Parameters.AddWithValue("$version", version);
+                await record.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            LogMigrationApplied(_logger, FilePath, version);
+        }
+
+        transaction.Commit();
+    }
+
+    private static async Task<object?> ScalarAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Applied SQLite schema migration {Version} to {Path}")]
+    private static partial void LogMigrationApplied(ILogger logger, string path, int version);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "SQLite store {Path} runs in NON-DURABLE mode (journal_mode={JournalMode}, synchronous={Synchronous}): acknowledged messages can be lost on a crash")]
+    private static partial void LogNonDurable(ILogger logger, string path, string journalMode, long synchronous);
+
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Error, Message = "SQLite group commit of {Writes} writes failed; rolled back")]
+    private static partial void LogGroupCommitFailed(ILogger logger, Exception exception, int writes);
+
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "SQLite rollback after a failed group commit failed")]
+    private static partial void LogRollbackFailed(ILogger logger, Exception exception);
+
+    private abstract class WriteItem(CancellationToken cancellationToken)
+    {
+        public CancellationToken CancellationToken { get; } = cancellationToken;
+
+        public abstract Task RunAsync(SqliteConnection connection);
+
+        public abstract void Complete();
+
+        public abstract void Fail(Exception exception);
+
+        public abstract void Cancel();
+    }
+
+    private sealed class WriteItem<T>(Func<SqliteConnection, CancellationToken, Task<T>> write, CancellationToken cancellationToken)
+        : WriteItem(cancellationToken)
+    {
+        private T _result = default!;
+
+        public TaskCompletionSource<T> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override async Task RunAsync(SqliteConnection connection) =>
+            _result = await write(connection, CancellationToken).ConfigureAwait(false);
+
+        public override void Complete() => Completion.TrySetResult(_result);
+
+        public override void Fail(Exception exception)
+        {
+            if (exception is OperationCanceledException && CancellationToken.IsCancellationRequested)
+            {
+                Completion.TrySetCanceled(CancellationToken);
+            }
+            else
+            {
+                Completion.TrySetException(exception);
+            }
+        }
+
+        public override void Cancel() => Completion.TrySetCanceled(CancellationToken);
+    }
+}

@@ -1,0 +1,106 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using Parley.Abstractions.Accounts;
+
+namespace Parley.Storage.Sqlite.Tests;
+
+/// <summary>The one owner of a database file: one writer queue, group commit with per-write savepoints, lifecycle.</summary>
+public sealed class SqliteDatabaseTests : IDisposable
+{
+    private readonly TempDatabase _database = new();
+
+    public void Dispose() => _database.Dispose();
+
+    [Fact]
+    public async Task GroupCommit_FailingWrite_IsRolledBackAlone_NeighboursFromOtherStoresCommit()
+    {
+        var owner = _database.Open();
+        await owner.InitializeAsync();
+        var accounts = new SqliteAccountStore(owner);
+        var relations = new Social.SqliteRelationStore(owner);
+
+        // Hold the writer so that everything below queues up and runs as one group.
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var gate = owner.WriteAsync(async (connection, ct) =>
+        {
+            started.SetResult();
+            await release.Task;
+            return 0;
+        });
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        var users = Enumerable.Range(0, 50).Select(i => accounts.CreateUserAsync(new UserRecord("u" + i, "U", "", "", 1, 1))).ToList();
+        var failing = owner.WriteAsync(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "INSERT INTO users (user_id, nickname, avatar_url, ex, created_at, updated_at) VALUES ('bad', 'B', '', '', 1, 1);";
+            command.ExecuteNonQuery();
+            command.CommandText = "INSERT INTO no_such_table VALUES (1);";
+            return command.ExecuteNonQuery();
+        });
+        var searchable = relations.SetSearchableAsync("u1", false, 5);
+
+        release.SetResult();
+        await gate;
+        Assert.All(await Task.WhenAll(users), Assert.True);
+        await Assert.ThrowsAsync<SqliteException>(() => failing);
+        await searchable;
+
+        Assert.Equal(50L, Convert.ToInt64(_database.Scalar("SELECT COUNT(*) FROM users"), CultureInfo.InvariantCulture));
+        Assert.Equal(0L, Convert.ToInt64(_database.Scalar("SELECT COUNT(*) FROM users WHERE user_id = 'bad'"), CultureInfo.InvariantCulture));
+        Assert.False(await relations.GetSearchableAsync("u1"));
+    }
+
+    [Fact]
+    public async Task Write_FromInsideAWrite_IsRefusedInsteadOfDeadlocking()
+    {
+        var owner = _database.Open();
+        await owner.InitializeAsync();
+
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            owner.WriteAsync((_, ct) => owner.WriteAsync(_ => 1, ct)).WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Contains("must not queue another write", ex.Message, StringComparison.Ordinal);
+
+        // The queue still works afterwards.
+        Assert.Equal(2, await owner.WriteAsync(_ => 2).WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task Write_CancelledBeforeItRuns_IsNotApplied()
+    {
+        var owner = _database.Open();
+        await owner.InitializeAsync();
+        var accounts = new SqliteAccountStore(owner);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var gate = owner.WriteAsync(async (_, _) =>
+        {
+            await release.Task;
+            return 0;
+        });
+
+        using var cts = new CancellationTokenSource();
+        var cancelled = accounts.CreateUserAsync(new UserRecord("late", "L", "", "", 1, 1), cts.Token);
+        await cts.CancelAsync();
+        release.SetResult();
+        await gate;
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled);
+        Assert.Null(await accounts.GetUserAsync("late"));
+    }
+
+    [Fact]
+    public async Task Lifecycle_BeforeInitialize_AndAfterDispose_AreClearErrors()
+    {
+        var owner = _database.Open();
+        var before = await Assert.ThrowsAsync<InvalidOperationException>(() => owner.WriteAsync(_ => 1));
+        Assert.Contains("InitializeAsync", before.Message, StringComparison.Ordinal);
+
+        await owner.InitializeAsync();
+        await owner.InitializeAsync();
+        Assert.True(owner.IsReady);
+        await owner.DisposeAsync();
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => owner.WriteAsync(_ => 1));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => owner.OpenReaderAsync());
+    }
+}
