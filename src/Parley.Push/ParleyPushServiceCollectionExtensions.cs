@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Parley.Abstractions.Push;
 using Parley.Push.Pipeline;
 using Parley.Push.Vendors;
 using Parley.Push.Vendors.Apns;
@@ -12,11 +13,9 @@ using Parley.Push.Vendors.Vivo;
 using Parley.Push.Vendors.WebPush;
 using Parley.Push.Vendors.Xiaomi;
 
-using Parley.Abstractions.Push;
-
 namespace Parley.Push;
 
-/// <summary>Registers the push pipeline and its vendors. Stores (IDeviceStore, IPushJournal) and the <see cref="DeviceTokenKey"/> come from the host, e.g. <c>AddParleySqliteStorage</c>.</summary>
+/// <summary>Registers the push pipeline and its vendors. Stores (IDeviceStore, IPushJournal) and the <see cref="DeviceTokenKey"/> come from the host (a storage provider, e.g. <c>AddParleySqliteStorage</c>, and the server keys).</summary>
 public static class ParleyPushServiceCollectionExtensions
 {
     /// <summary>

@@ -48,12 +48,15 @@ public static class SqliteServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Initialises the owner before any hosted service starts; the host fails to start with the owner's error.</summary>
+    /// <summary>
+    /// Initialises the owner before any hosted service starts; the host fails to start with the owner's error.
+    /// <c>StartAsync</c> does it too (idempotent) for callers that drive hosted services by hand, without a host.
+    /// </summary>
     private sealed class SqliteStartup(SqliteDatabase database) : IHostedLifecycleService
     {
         public Task StartingAsync(CancellationToken cancellationToken) => database.InitializeAsync(cancellationToken);
 
-        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task StartAsync(CancellationToken cancellationToken) => database.InitializeAsync(cancellationToken);
 
         public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
