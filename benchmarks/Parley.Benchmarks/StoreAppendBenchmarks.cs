@@ -14,6 +14,7 @@ public class StoreAppendBenchmarks
     private const string Conversation = "si_user-000042_user-000123";
     private readonly CommitBatch _batch = new();
     private DirectoryInfo _dir = null!;
+    private SqliteDatabase _database = null!;
     private SqliteMessageStore _store = null!;
     private byte[] _content = null!;
     private long _seq;
@@ -26,7 +27,8 @@ public class StoreAppendBenchmarks
     public async Task SetupAsync()
     {
         _dir = Directory.CreateTempSubdirectory("parley-bench-");
-        _store = new SqliteMessageStore(new SqliteStoreOptions { DataSource = Path.Combine(_dir.FullName, "messages.db") });
+        _database = new SqliteDatabase(new SqliteStoreOptions { DataSource = Path.Combine(_dir.FullName, "messages.db") });
+        _store = new SqliteMessageStore(_database);
         await _store.InitializeAsync();
         _content = new byte[110];
         var setup = new CommitBatch();
@@ -51,6 +53,7 @@ public class StoreAppendBenchmarks
     public async Task CleanupAsync()
     {
         await _store.DisposeAsync();
+        await _database.DisposeAsync();
         _dir.Delete(recursive: true);
     }
 }

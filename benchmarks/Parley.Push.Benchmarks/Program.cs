@@ -54,7 +54,8 @@ var key = RandomNumberGenerator.GetBytes(32);
 
 var builder = Host.CreateApplicationBuilder();
 builder.Logging.ClearProviders();
-builder.Services.AddParleyPushSqlite(storeOptions, key);
+builder.Services.AddParleySqliteStorage(_ => storeOptions);
+builder.Services.AddSingleton(new DeviceTokenKey(key));
 builder.Services.AddParleyPush(o =>
 {
     o.QuietHoursStart = o.QuietHoursEnd; // measure the pipeline, not the clock
