@@ -37,9 +37,7 @@ internal static class MediaHosting
             var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
             return new FileSystemBlobStore(new FileSystemBlobStoreOptions { RootDirectory = Path.Combine(Path.GetFullPath(storage.DataDirectory), "blobs") });
         });
-        services.AddSingleton<IMediaStore>(sp => new SqliteMediaStore(
-            sp.GetRequiredService<SqliteStoreOptions>(),
-            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<SqliteMediaStore>>()));
+        services.AddSingleton<IMediaStore>(sp => new SqliteMediaStore(sp.GetRequiredService<SqliteDatabase>()));
         services.AddParleyMedia();
     }
 }

@@ -1,27 +1,21 @@
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using Parley.Abstractions.Media;
 using Parley.Storage.Sqlite.Internal;
 
 namespace Parley.Storage.Sqlite.Media;
 
-/// <summary>Uploads, objects and references in the server's SQLite file (tables <c>media_*</c>, migration 9).</summary>
-public sealed class SqliteMediaStore(SqliteStoreOptions options, ILogger<SqliteMediaStore>? logger = null) : IMediaStore
+/// <summary>
+/// Uploads, objects and references: a view over the file's <see cref="SqliteDatabase"/> (tables <c>media_*</c>,
+/// migration 9); writes go through the owner's writer queue.
+/// </summary>
+public sealed class SqliteMediaStore(SqliteDatabase database) : IMediaStore
 {
     private const string UploadColumns = "upload_id, user_id, declared_kind, file_name, declared_type, size, part_size, part_count, object_id, store_upload_id, state, created_at, expires_at";
     private const string ObjectColumns = "object_id, owner_id, kind, size, content_type, file_name, sha256, width, height, thumbnail_id, thumbnail_width, thumbnail_height, parent_id, created_at";
-    private readonly SqliteDatabase _database = new(options, logger ?? (ILogger)NullLogger.Instance);
+    private readonly SqliteDatabase _database = database ?? throw new ArgumentNullException(nameof(database));
 
-    public async Task InitializeAsync(CancellationToken cancellationToken = default)
-    {
-        SqliteDatabase.EnsureDirectory(_database.FilePath);
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
-        {
-            await _database.InitializeAsync(connection, cancellationToken).ConfigureAwait(false);
-        }
-    }
+    /// <summary>Initialises the owner (idempotent: the server has usually done it already at start-up).</summary>
+    public Task InitializeAsync(CancellationToken cancellationToken = default) => _database.InitializeAsync(cancellationToken);
 
     public Task CreateUploadAsync(UploadRecord upload, CancellationToken cancellationToken = default)
     {
@@ -79,10 +73,9 @@ public sealed class SqliteMediaStore(SqliteStoreOptions options, ILogger<SqliteM
     public async Task<bool> CompleteUploadAsync(string uploadId, MediaObjectRecord obj, MediaObjectRecord? thumbnail, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(obj);
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
+        return await _database.WriteAsync(async (connection, cancellationToken) =>
         {
-            using var transaction = connection.BeginTransaction();
+            SqliteTransaction? transaction = null;
             using (var update = connection.CreateCommand())
             {
                 update.Transaction = transaction;
@@ -108,9 +101,8 @@ public sealed class SqliteMediaStore(SqliteStoreOptions options, ILogger<SqliteM
                 await parts.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            transaction.Commit();
             return true;
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<bool> AbortUploadAsync(string uploadId, CancellationToken cancellationToken = default) =>
@@ -207,7 +199,7 @@ public sealed class SqliteMediaStore(SqliteStoreOptions options, ILogger<SqliteM
             c => c.Parameters.AddWithValue("$id", objectId),
             cancellationToken);
 
-    private static async Task InsertObjectAsync(SqliteConnection connection, SqliteTransaction transaction, MediaObjectRecord o, CancellationToken cancellationToken)
+    private static async Task InsertObjectAsync(SqliteConnection connection, SqliteTransaction? transaction, MediaObjectRecord o, CancellationToken cancellationToken)
     {
         using var insert = connection.CreateCommand();
         insert.Transaction = transaction;
@@ -241,21 +233,20 @@ public sealed class SqliteMediaStore(SqliteStoreOptions options, ILogger<SqliteM
     private async Task ExecuteAsync(string sql, Action<SqliteCommand> bind, CancellationToken cancellationToken) =>
         await ExecuteCountAsync(sql, bind, cancellationToken).ConfigureAwait(false);
 
-    private async Task<int> ExecuteCountAsync(string sql, Action<SqliteCommand> bind, CancellationToken cancellationToken)
-    {
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
-        {
-            using var command = connection.CreateCommand();
-            command.CommandText = sql;
-            bind(command);
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-    }
+    private Task<int> ExecuteCountAsync(string sql, Action<SqliteCommand> bind, CancellationToken cancellationToken) =>
+        _database.WriteAsync(
+            connection =>
+            {
+                using var command = connection.CreateCommand();
+                command.CommandText = sql;
+                bind(command);
+                return command.ExecuteNonQuery();
+            },
+            cancellationToken);
 
     private async Task<IReadOnlyList<T>> QueryAsync<T>(string sql, Action<SqliteCommand> bind, Func<SqliteDataReader, T> read, CancellationToken cancellationToken)
     {
-        var connection = await _database.OpenPooledAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await _database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             using var command = connection.CreateCommand();
