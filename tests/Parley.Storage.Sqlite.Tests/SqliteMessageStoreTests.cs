@@ -1,4 +1,5 @@
 using Parley.Abstractions.Messaging;
+using Parley.Storage.Compliance;
 
 namespace Parley.Storage.Sqlite.Tests;
 

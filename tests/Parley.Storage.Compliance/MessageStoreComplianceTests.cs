@@ -1,11 +1,11 @@
 using System.Text;
 using Parley.Abstractions.Messaging;
 
-namespace Parley.Storage.Sqlite.Tests;
+namespace Parley.Storage.Compliance;
 
 /// <summary>
-/// The behaviour every <see cref="IMessageStore"/> provider must show. A provider's test class derives from this and
-/// supplies a fresh, empty store per test.
+/// The behaviour every <see cref="IMessageStore"/> provider must show (SQLite and PostgreSQL run it unchanged). A
+/// provider's test class derives from this and supplies a fresh, empty store per test.
 /// </summary>
 public abstract class MessageStoreComplianceTests : IAsyncLifetime
 {
@@ -52,14 +52,14 @@ public abstract class MessageStoreComplianceTests : IAsyncLifetime
 
     protected async Task CreateDirectAsync(string id, string a, string b) => await CommitAsync(x => x.Conversations.Add(Direct(id, a, b)));
 
-    [Fact]
+    [StoreFact]
     public async Task GetMaxVersion_EmptyStore_IsZero()
     {
         Assert.Equal(0, await Store.GetMaxVersionAsync());
         Assert.Empty((await Store.GetChangesAsync("alice", 0, 10)).Changes);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Commit_ConversationAndMessage_ReadsBackEveryField()
     {
         var conversation = Group("c1", "alice", ["alice", "bob", "carol"], createdAt: 1234);
@@ -89,7 +89,7 @@ public abstract class MessageStoreComplianceTests : IAsyncLifetime
         Assert.Empty(await Store.GetMembersAsync("nope"));
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Commit_Messages_RaiseMaxSeqSenderCursorAndEveryMembersFeedVersion()
     {
         await CommitAsync(b => b.Conversations.Add(Group("c1", "alice", ["alice", "bob", "carol"])));
@@ -121,7 +121,7 @@ public abstract class MessageStoreComplianceTests : IAsyncLifetime
         Assert.Equal(0, view.PeerReadSeq);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task GetConversationView_Direct_FillsPeerAndLastMessage()
     {
         await CreateDirectAsync("d1", "alice", "bob");
@@ -151,7 +151,7 @@ public abstract class MessageStoreComplianceTests : IAsyncLifetime
         Assert.Equal(1, bob.PeerReadSeq);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task GetConversationView_NonMember_ReturnsNull()
     {
         await CreateDirectAsync("d1", "alice", "bob");
@@ -159,7 +159,7 @@ public abstract class MessageStoreComplianceTests : IAsyncLifetime
         Assert.Null(await Store.GetConversationViewAsync("alice", "missing"));
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Commit_DuplicateSeq_ThrowsConflictAndAppliesNothingFromTheBatch()
     {
         await CreateDirectAsync("d1", "alice", "bob");
@@ -179,7 +179,7 @@ public abstract class MessageStoreComplianceTests : IAsyncLifetime
         await AssertStillUsableAsync();
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Commit_DuplicateClientMsgId_ThrowsConflictAndAppliesNothingFromTheBatch()
     {
         await CreateDirectAsync("d1", "alice", "bob");
@@ -199,7 +199,7 @@ public abstract class MessageStoreComplianceTests : IAsyncLifetime
         await AssertStillUsableAsync();
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Commit_ExistingConversation_ThrowsConflict()
     {
         await CreateDirectAsync("d1", "alice", "bob");
@@ -208,7 +208,7 @@ public abstract class MessageStoreComplianceTests : IAsyncLifetime
         await AssertStillUsableAsync();
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Commit_SameClientMsgIdFromOtherSenderOrOtherConversation_IsAccepted()
     {
         await CreateDirectAsync("d1", "alice", "bob");
@@ -222,7 +222,7 @@ public abstract class MessageStoreComplianceTests : IAsyncLifetime
         Assert.Equal("d2", (await Store.FindByClientMsgIdAsync("d2", "alice", "same"))!.ConversationId);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task ReadCursor_NeverMovesBackward_ButBumpsFeedVersion()
     {
         await CreateDirectAsync("d1", "alice", "bob");
@@ -253,7 +253,7 @@ public abstract class MessageStoreComplianceTests : IAsyncLifetime
         Assert.Equal(5, (await Store.GetConversationViewAsync("bob", "d1"))!.PeerReadSeq);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Revocation_SetsRevokedAndRemovesContent()
     {
         await CreateDirectAsync("d1", "alice", "bob");
@@ -275,7 +275,7 @@ public abstract class MessageStoreComplianceTests : IAsyncLifetime
         Assert.Equal("stays", Encoding.UTF8.GetString(kept.Content));
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Settings_UpdateOnlyGivenFields_AndBumpFeedVersion()
     {
         await CreateDirectAsync("d1", "alice", "bob");
@@ -295,7 +295,7 @@ public abstract class MessageStoreComplianceTests : IAsyncLifetime
         Assert.False((await Store.GetMembersAsync("d1")).Single(m => m.UserId == "bob").Pinned);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Commit_EmptyContent_RoundTripsAsEmpty()
     {
         await CreateDirectAsync("d1", "alice", "bob");
@@ -304,7 +304,7 @@ public abstract class MessageStoreComplianceTests : IAsyncLifetime
         Assert.Empty((await Store.GetMessageAsync("d1", 1))!.Content);
     }
 
-    [Theory]
+    [StoreTheory]
     [InlineData(0, ReadDirection.Backward, 3, new long[] { 8, 9, 10 })]
     [InlineData(0, ReadDirection.Backward, 50, new long[] { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 })]
     [InlineData(5, ReadDirection.Backward, 3, new long[] { 3, 4, 5 })]
@@ -332,7 +332,7 @@ public abstract class MessageStoreComplianceTests : IAsyncLifetime
         Assert.All(messages, m => Assert.Equal("d1", m.ConversationId));
     }
 
-    [Fact]
+    [StoreFact]
     public async Task GetChanges_UserWithThousandConversations_ReturnsExactlyTheChangedOnes()
     {
         await CommitAsync(b =>
@@ -366,7 +366,7 @@ public abstract class MessageStoreComplianceTests : IAsyncLifetime
         Assert.Equal("d0404", Assert.Single((await Store.GetChangesAsync("peer404", since, 5)).Changes).Conversation.ConversationId);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task GetChanges_MoreMessagesThanLimit_ReturnsNewestAscendingAndTruncated()
     {
         await CreateDirectAsync("d1", "alice", "bob");
@@ -389,7 +389,7 @@ public abstract class MessageStoreComplianceTests : IAsyncLifetime
         Assert.Equal([2L, 3L, 4L, 5L, 6L, 7L, 8L], exact.Messages.Select(m => m.Seq));
     }
 
-    [Fact]
+    [StoreFact]
     public async Task GetChanges_CursorAndSettingsOnlyChange_ReturnsConversationWithoutMessages()
     {
         await CreateDirectAsync("d1", "alice", "bob");
@@ -414,7 +414,7 @@ public abstract class MessageStoreComplianceTests : IAsyncLifetime
         Assert.Empty((await Store.GetChangesAsync("bob", since, 10)).Changes);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task ListConversations_PinnedFirstThenNewestActivity_PagesWithTotalAndUnread()
     {
         await CommitAsync(b =>
@@ -456,7 +456,7 @@ public abstract class MessageStoreComplianceTests : IAsyncLifetime
         Assert.Equal(0, (await Store.ListConversationsAsync("nobody", 0, 10)).Total);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task GetChanges_WhileCommitsRun_EverySnapshotIsConsistent()
     {
         const int Messages = 200;

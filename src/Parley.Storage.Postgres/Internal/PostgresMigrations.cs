@@ -1,0 +1,239 @@
+namespace Parley.Storage.Postgres.Internal;
+
+/// <summary>
+/// The ordered schema scripts of the PostgreSQL provider (its own numbering, independent of SQLite's). Append only:
+/// an applied script is never edited, a change is a new version. Each runs in the migration transaction with
+/// search_path set to the configured schema.
+/// </summary>
+internal static class PostgresMigrations
+{
+    public static readonly IReadOnlyList<(int Version, string Script)> All =
+    [
+        (1, V1Messaging),
+        (2, V2Accounts),
+        (3, V3AdminOperatorsAudit),
+        (4, V4Relations),
+    ];
+
+    public static int LatestVersion => All[^1].Version;
+
+    // Conversations, members (with group roles, settings and both versions), messages, membership periods, groups and
+    // join requests, and the one-row feed state. The same uniqueness rules as SQLite: (conversation, seq) and
+    // (conversation, sender, client message id) for messages, one row per conversation, member, group and request.
+    private const string V1Messaging = """
+        CREATE TABLE conversations (
+            conversation_id text PRIMARY KEY,
+            kind            integer NOT NULL,
+            group_id        text,
+            name            text NOT NULL,
+            creator_id      text NOT NULL,
+            created_at      bigint NOT NULL,
+            max_seq         bigint NOT NULL DEFAULT 0,
+            last_seq        bigint NOT NULL DEFAULT 0,
+            updated_at      bigint NOT NULL,
+            member_count    integer NOT NULL
+        );
+
+        CREATE TABLE members (
+            conversation_id text NOT NULL,
+            user_id         text NOT NULL,
+            read_seq        bigint NOT NULL DEFAULT 0,
+            pinned          boolean NOT NULL DEFAULT false,
+            muted           boolean NOT NULL DEFAULT false,
+            mentions_only   boolean NOT NULL DEFAULT false,
+            feed_version    bigint NOT NULL,
+            role            integer NOT NULL DEFAULT 0,
+            nickname        text NOT NULL DEFAULT '',
+            muted_until     bigint NOT NULL DEFAULT 0,
+            joined_at       bigint NOT NULL DEFAULT 0,
+            inviter_id      text NOT NULL DEFAULT '',
+            active          boolean NOT NULL DEFAULT true,
+            visible_from    bigint NOT NULL DEFAULT 1,
+            info_version    bigint NOT NULL DEFAULT 0,
+            PRIMARY KEY (conversation_id, user_id)
+        );
+
+        -- Sync reads one user's members above a version: proportional to what changed.
+        CREATE INDEX ix_members_user_feed ON members (user_id, feed_version);
+        CREATE INDEX ix_members_conv_info ON members (conversation_id, info_version);
+        CREATE INDEX ix_members_user_info ON members (user_id, info_version);
+
+        CREATE TABLE messages (
+            conversation_id text NOT NULL,
+            seq             bigint NOT NULL,
+            server_msg_id   text NOT NULL,
+            sender_id       text NOT NULL,
+            client_msg_id   text NOT NULL,
+            server_time     bigint NOT NULL,
+            content_kind    integer NOT NULL,
+            content         bytea NOT NULL,
+            revoked         boolean NOT NULL DEFAULT false,
+            version         bigint NOT NULL,
+            PRIMARY KEY (conversation_id, seq),
+            UNIQUE (conversation_id, sender_id, client_msg_id)
+        );
+
+        CREATE INDEX ix_messages_conv_version ON messages (conversation_id, version);
+
+        -- Closed visibility periods: a member who left sees seqs from_seq..to_seq of each period, nothing in the gaps.
+        CREATE TABLE member_periods (
+            conversation_id text NOT NULL,
+            user_id         text NOT NULL,
+            from_seq        bigint NOT NULL,
+            to_seq          bigint NOT NULL,
+            PRIMARY KEY (conversation_id, user_id, from_seq)
+        );
+
+        CREATE TABLE groups (
+            group_id        text PRIMARY KEY,
+            conversation_id text NOT NULL,
+            name            text NOT NULL,
+            avatar_url      text NOT NULL,
+            introduction    text NOT NULL,
+            announcement    text NOT NULL,
+            ex              text NOT NULL,
+            owner_id        text NOT NULL,
+            join_policy     integer NOT NULL,
+            history_visible boolean NOT NULL,
+            mute_all        boolean NOT NULL,
+            searchable      boolean NOT NULL,
+            dismissed       boolean NOT NULL,
+            created_at      bigint NOT NULL,
+            updated_at      bigint NOT NULL,
+            info_version    bigint NOT NULL
+        );
+
+        CREATE TABLE group_requests (
+            group_id   text NOT NULL,
+            user_id    text NOT NULL,
+            inviter_id text NOT NULL,
+            kind       integer NOT NULL,
+            message    text NOT NULL,
+            state      integer NOT NULL,
+            created_at bigint NOT NULL,
+            handled_at bigint NOT NULL,
+            handler_id text NOT NULL,
+            PRIMARY KEY (group_id, user_id)
+        );
+
+        CREATE INDEX ix_group_requests_user ON group_requests (user_id, created_at);
+
+        -- One row: the highest committed feed version, so a snapshot's version is O(1).
+        CREATE TABLE feed_state (
+            id          integer PRIMARY KEY CHECK (id = 1),
+            max_version bigint NOT NULL
+        );
+        INSERT INTO feed_state (id, max_version) VALUES (1, 0);
+        """;
+
+    private const string V2Accounts = """
+        CREATE TABLE users (
+            user_id     text PRIMARY KEY,
+            nickname    text NOT NULL,
+            avatar_url  text NOT NULL,
+            ex          text NOT NULL,
+            created_at  bigint NOT NULL,
+            updated_at  bigint NOT NULL,
+            disabled_at bigint
+        );
+
+        CREATE TABLE tokens (
+            token_id   text PRIMARY KEY,
+            user_id    text NOT NULL,
+            device_id  text NOT NULL,
+            platform   integer NOT NULL,
+            issued_at  bigint NOT NULL,
+            expires_at bigint NOT NULL,
+            revoked_at bigint
+        );
+
+        CREATE INDEX ix_tokens_user ON tokens (user_id);
+        CREATE INDEX ix_tokens_expires ON tokens (expires_at);
+        """;
+
+    // Admin: operator tokens (only a hash of the secret, scopes as an array) and the audit log of admin/operator actions.
+    private const string V3AdminOperatorsAudit = """
+        CREATE TABLE operator_tokens (
+            token_id    text PRIMARY KEY,
+            name        text NOT NULL,
+            scopes      text[] NOT NULL,
+            secret_hash bytea NOT NULL,
+            created_by  text NOT NULL,
+            created_at  bigint NOT NULL,
+            expires_at  bigint NOT NULL,
+            revoked_at  bigint
+        );
+
+        CREATE TABLE audit_log (
+            id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            at         bigint NOT NULL,
+            actor      text NOT NULL,
+            actor_name text NOT NULL,
+            action     text NOT NULL,
+            target     text NOT NULL,
+            remote     text NOT NULL,
+            status     integer NOT NULL,
+            detail     text NOT NULL
+        );
+
+        CREATE INDEX ix_audit_at ON audit_log (at);
+        CREATE INDEX ix_audit_actor ON audit_log (actor, id);
+        CREATE INDEX ix_audit_action ON audit_log (action, id);
+        """;
+
+    // Friends, friend requests, blocks and the searchable setting (docs/social.md). Every row carries the global
+    // relation version of its last change; a user's delta is an index range (user_id, version > ?). The one state row
+    // is also the version counter: a write takes the next version by updating it, and its row lock makes concurrent
+    // writes commit in version order (a reader never sees a higher version before a lower one).
+    private const string V4Relations = """
+        CREATE TABLE user_settings (
+            user_id    text PRIMARY KEY,
+            searchable boolean NOT NULL DEFAULT true,
+            updated_at bigint NOT NULL
+        );
+
+        CREATE TABLE friends (
+            user_id    text NOT NULL,
+            friend_id  text NOT NULL,
+            remark     text NOT NULL,
+            created_at bigint NOT NULL,
+            deleted    boolean NOT NULL DEFAULT false,
+            version    bigint NOT NULL,
+            PRIMARY KEY (user_id, friend_id)
+        );
+
+        CREATE INDEX ix_friends_user_version ON friends (user_id, version);
+
+        CREATE TABLE friend_requests (
+            from_user_id   text NOT NULL,
+            to_user_id     text NOT NULL,
+            message        text NOT NULL,
+            state          integer NOT NULL,
+            created_at     bigint NOT NULL,
+            handled_at     bigint NOT NULL,
+            handle_message text NOT NULL,
+            version        bigint NOT NULL,
+            PRIMARY KEY (from_user_id, to_user_id)
+        );
+
+        CREATE INDEX ix_friend_requests_from_version ON friend_requests (from_user_id, version);
+        CREATE INDEX ix_friend_requests_to_version ON friend_requests (to_user_id, version);
+
+        CREATE TABLE blocks (
+            user_id         text NOT NULL,
+            blocked_user_id text NOT NULL,
+            blocked         boolean NOT NULL,
+            version         bigint NOT NULL,
+            PRIMARY KEY (user_id, blocked_user_id)
+        );
+
+        CREATE INDEX ix_blocks_user_version ON blocks (user_id, version);
+
+        CREATE TABLE relation_state (
+            id             integer PRIMARY KEY CHECK (id = 1),
+            version        bigint NOT NULL,
+            purged_version bigint NOT NULL
+        );
+        INSERT INTO relation_state (id, version, purged_version) VALUES (1, 0, 0);
+        """;
+}

@@ -1,0 +1,214 @@
+using System.Data;
+using System.Globalization;
+using Npgsql;
+using Parley.Abstractions.Messaging;
+using Parley.Storage.Postgres.Internal;
+using static Parley.Storage.Postgres.Internal.PostgresRows;
+
+namespace Parley.Storage.Postgres;
+
+public sealed partial class PostgresMessageStore
+{
+    private const string ChangedViewsSql = PostgresRows.ViewSelect + " AND m.feed_version > $2 ORDER BY m.feed_version, m.conversation_id;";
+    private const string OneViewSql = PostgresRows.ViewSelect + " AND m.conversation_id = $2;";
+    private const string PageViewsSql = PostgresRows.ViewSelect + " ORDER BY m.pinned DESC, c.updated_at DESC, c.conversation_id LIMIT $2 OFFSET $3;";
+
+    // The newest $4 (+1, to tell truncation) visible messages above the cursor of each changed conversation, in ONE query.
+    private const string ChangedMessagesSql =
+        "SELECT " + PostgresRows.MessageColumns + " FROM (SELECT msg.*, row_number() OVER (PARTITION BY msg.conversation_id ORDER BY msg.seq DESC) AS rn"
+        + " FROM messages msg WHERE msg.conversation_id = ANY($3) AND msg.version > $2 AND " + PostgresRows.VisibleToUser
+        + ") AS x WHERE rn <= $4 ORDER BY conversation_id, seq;";
+
+    /// <inheritdoc />
+    public async Task<long> GetMaxVersionAsync(CancellationToken cancellationToken = default)
+    {
+        var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            return await ReadMaxVersionAsync(connection, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<ConversationRecord?> GetConversationAsync(string conversationId, CancellationToken cancellationToken = default)
+    {
+        var rows = await _database.QueryAsync(
+            "SELECT conversation_id, kind, group_id, name, creator_id, created_at, max_seq FROM conversations WHERE conversation_id = $1;",
+            r => new ConversationRecord(
+                r.GetString(0), (ConversationKind)r.GetInt32(1), r.IsDBNull(2) ? null : r.GetString(2), r.GetString(3), r.GetString(4), r.GetInt64(5), r.GetInt64(6)),
+            cancellationToken,
+            P(conversationId)).ConfigureAwait(false);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<MemberRecord>> GetMembersAsync(string conversationId, CancellationToken cancellationToken = default) =>
+        await _database.QueryAsync("SELECT " + MemberColumns + " FROM members WHERE conversation_id = $1 ORDER BY user_id;", ReadMember, cancellationToken, P(conversationId))
+            .ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public async Task<StoredMessage?> GetMessageAsync(string conversationId, long seq, CancellationToken cancellationToken = default)
+    {
+        var rows = await _database.QueryAsync(
+            "SELECT " + MessageColumns + " FROM messages WHERE conversation_id = $1 AND seq = $2;", ReadMessage, cancellationToken, P(conversationId), P(seq))
+            .ConfigureAwait(false);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    /// <inheritdoc />
+    public async Task<StoredMessage?> FindByClientMsgIdAsync(string conversationId, string senderId, string clientMsgId, CancellationToken cancellationToken = default)
+    {
+        var rows = await _database.QueryAsync(
+            "SELECT " + MessageColumns + " FROM messages WHERE conversation_id = $1 AND sender_id = $2 AND client_msg_id = $3;",
+            ReadMessage,
+            cancellationToken,
+            P(conversationId),
+            P(senderId),
+            P(clientMsgId)).ConfigureAwait(false);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<StoredMessage>> ReadMessagesAsync(string conversationId, long fromSeq, ReadDirection direction, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        if (limit == 0)
+        {
+            return [];
+        }
+
+        var backward = direction == ReadDirection.Backward;
+        var messages = await _database.QueryAsync(
+            backward
+                ? "SELECT " + MessageColumns + " FROM messages WHERE conversation_id = $1 AND seq <= $2 ORDER BY seq DESC LIMIT $3;"
+                : "SELECT " + MessageColumns + " FROM messages WHERE conversation_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3;",
+            ReadMessage,
+            cancellationToken,
+            P(conversationId),
+            P(backward && fromSeq <= 0 ? long.MaxValue : fromSeq),
+            P((long)limit)).ConfigureAwait(false);
+        if (backward)
+        {
+            messages.Reverse();
+        }
+
+        return messages;
+    }
+
+    /// <inheritdoc />
+    public async Task<SyncSnapshot> GetChangesAsync(string userId, long sinceVersion, int maxMessagesPerConversation, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxMessagesPerConversation);
+        var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            // One snapshot: the version, the changed conversations and their messages agree with each other.
+            var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
+            await using (transaction.ConfigureAwait(false))
+            {
+                var version = await ReadMaxVersionAsync(connection, cancellationToken).ConfigureAwait(false);
+                List<ConversationView> views;
+                using (var command = Command(connection, ChangedViewsSql, P(userId), P(sinceVersion)))
+                {
+                    views = await ReadAllAsync(command, ReadView, cancellationToken).ConfigureAwait(false);
+                }
+
+                var byConversation = new Dictionary<string, List<StoredMessage>>(StringComparer.Ordinal);
+                if (views.Count > 0 && maxMessagesPerConversation >= 0)
+                {
+                    using var command = Command(
+                        connection,
+                        ChangedMessagesSql,
+                        P(userId),
+                        P(sinceVersion),
+                        P(views.Select(v => v.ConversationId).ToArray()),
+                        P(maxMessagesPerConversation + 1L));
+                    foreach (var message in await ReadAllAsync(command, ReadMessage, cancellationToken).ConfigureAwait(false))
+                    {
+                        if (!byConversation.TryGetValue(message.ConversationId, out var list))
+                        {
+                            byConversation[message.ConversationId] = list = [];
+                        }
+
+                        list.Add(message);
+                    }
+                }
+
+                var changes = new List<ConversationChange>(views.Count);
+                foreach (var view in views)
+                {
+                    var messages = byConversation.GetValueOrDefault(view.ConversationId) ?? [];
+                    var truncated = messages.Count > maxMessagesPerConversation;
+                    if (truncated)
+                    {
+                        messages.RemoveAt(0); // ascending: the oldest of the window goes
+                    }
+
+                    changes.Add(new ConversationChange(view, messages, truncated));
+                }
+
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return new SyncSnapshot(version, changes);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<(IReadOnlyList<ConversationView> Page, int Total)> ListConversationsAsync(string userId, int offset, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            // The page and the total come from one snapshot.
+            var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
+            await using (transaction.ConfigureAwait(false))
+            {
+                int total;
+                using (var count = Command(connection, "SELECT COUNT(*) FROM members WHERE user_id = $1;", P(userId)))
+                {
+                    total = Convert.ToInt32(await count.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+                }
+
+                var page = new List<ConversationView>();
+                if (limit > 0 && offset < total)
+                {
+                    using var command = Command(connection, PageViewsSql, P(userId), P((long)limit), P((long)offset));
+                    page = await ReadAllAsync(command, ReadView, cancellationToken).ConfigureAwait(false);
+                }
+
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return (page, total);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<long> GetUnreadTotalAsync(string userId, CancellationToken cancellationToken = default)
+    {
+        var rows = await _database.QueryAsync(
+            """
+            SELECT COALESCE(SUM(GREATEST(c.max_seq - m.read_seq, 0)), 0)::bigint
+            FROM members m JOIN conversations c ON c.conversation_id = m.conversation_id
+            WHERE m.user_id = $1 AND m.active AND NOT m.muted;
+            """,
+            r => r.GetInt64(0),
+            cancellationToken,
+            P(userId)).ConfigureAwait(false);
+        return rows[0];
+    }
+
+    /// <inheritdoc />
+    public async Task<ConversationView?> GetConversationViewAsync(string userId, string conversationId, CancellationToken cancellationToken = default)
+    {
+        var rows = await _database.QueryAsync(OneViewSql, ReadView, cancellationToken, P(userId), P(conversationId)).ConfigureAwait(false);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    private static async Task<long> ReadMaxVersionAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        using var command = Command(connection, "SELECT max_version FROM feed_state WHERE id = 1;");
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+    }
+}

@@ -1,0 +1,277 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using Parley.Abstractions.Messaging;
+using static Parley.Storage.Postgres.Internal.PostgresRows;
+
+namespace Parley.Storage.Postgres;
+
+/// <summary>
+/// <see cref="IMessageStore"/> and <see cref="IGroupStore"/> on PostgreSQL: a view over the <see cref="PostgresDatabase"/>.
+/// A commit batch from the group-commit pipeline is ONE <see cref="NpgsqlBatch"/>: one round trip and one implicit
+/// transaction (all or nothing), with the messages, the senders' read cursors, the conversations' max seqs and the
+/// members' feed versions each written by one multi-row statement (<c>unnest</c> of arrays), whatever the batch size.
+/// Reads that must agree with each other run in one REPEATABLE READ snapshot.
+/// </summary>
+public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore
+{
+    private readonly PostgresDatabase _database;
+    private readonly ILogger _logger;
+
+    public PostgresMessageStore(PostgresDatabase database, ILogger<PostgresMessageStore>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        _database = database;
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+    }
+
+    /// <summary>Initialises the owner (idempotent: the server has usually done it already at start-up).</summary>
+    public Task InitializeAsync(CancellationToken cancellationToken = default) => _database.InitializeAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public async Task CommitAsync(CommitBatch batch, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        _database.ThrowIfNotReady();
+        if (batch.IsEmpty)
+        {
+            return;
+        }
+
+        var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            using var npgsqlBatch = new NpgsqlBatch(connection);
+            Build(npgsqlBatch, batch);
+            try
+            {
+                await npgsqlBatch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (PostgresException ex) when (PostgresDatabase.IsUniquenessViolation(ex))
+            {
+                LogCommitConflict(_logger, batch.Messages.Count, batch.Conversations.Count);
+                throw new StoreConflictException("The batch violates a uniqueness rule (conversation, message seq or client message id); nothing was applied.", ex);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                LogCommitFailed(_logger, ex, batch.Messages.Count, batch.Conversations.Count);
+                throw;
+            }
+        }
+    }
+
+    // The statements of one batch, in the order CommitBatch documents: conversations, groups, member changes, group
+    // requests, messages, revocations, read cursors, settings, feed state.
+    private static void Build(NpgsqlBatch b, CommitBatch batch)
+    {
+        var maxVersion = 0L;
+        foreach (var c in batch.Conversations)
+        {
+            b.BatchCommands.Add(BatchCommand(
+                """
+                INSERT INTO conversations (conversation_id, kind, group_id, name, creator_id, created_at, max_seq, last_seq, updated_at, member_count)
+                VALUES ($1, $2, $3, $4, $5, $6, 0, 0, $6, $7);
+                """,
+                P(c.ConversationId), P((int)c.Kind), Text(c.GroupId), P(c.Name), P(c.CreatorId), P(c.CreatedAt), P(c.Members.Count)));
+            b.BatchCommands.Add(BatchCommand(
+                "INSERT INTO members (conversation_id, user_id, feed_version) SELECT $1, u, $3 FROM unnest($2::text[]) AS u;",
+                P(c.ConversationId), P(c.Members.ToArray()), P(c.Version)));
+            maxVersion = Math.Max(maxVersion, c.Version);
+        }
+
+        foreach (var g in batch.Groups)
+        {
+            b.BatchCommands.Add(BatchCommand(
+                """
+                INSERT INTO groups (group_id, conversation_id, name, avatar_url, introduction, announcement, ex, owner_id, join_policy,
+                                    history_visible, mute_all, searchable, dismissed, created_at, updated_at, info_version)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                ON CONFLICT (group_id) DO UPDATE SET name = $3, avatar_url = $4, introduction = $5, announcement = $6, ex = $7,
+                    owner_id = $8, join_policy = $9, history_visible = $10, mute_all = $11, searchable = $12, dismissed = $13,
+                    updated_at = $15, info_version = GREATEST(groups.info_version, $16);
+                """,
+                P(g.GroupId), P(g.ConversationId), P(g.Name), P(g.AvatarUrl), P(g.Introduction), P(g.Announcement), P(g.Ex), P(g.OwnerId),
+                P((int)g.JoinPolicy), P(g.HistoryVisibleToNewMembers), P(g.MuteAll), P(g.Searchable), P(g.Dismissed), P(g.CreatedAt),
+                P(g.UpdatedAt), P(g.Version)));
+            b.BatchCommands.Add(BatchCommand("UPDATE conversations SET name = $2 WHERE conversation_id = $1;", P(g.ConversationId), P(g.Name)));
+            b.BatchCommands.Add(BatchCommand(
+                "UPDATE members SET info_version = GREATEST(info_version, $2) WHERE conversation_id = $1;", P(g.ConversationId), P(g.Version)));
+            maxVersion = Math.Max(maxVersion, g.Version);
+        }
+
+        foreach (var m in batch.MemberChanges)
+        {
+            b.BatchCommands.Add(BatchCommand(
+                """
+                INSERT INTO members (conversation_id, user_id, read_seq, feed_version, role, nickname, muted_until, joined_at, inviter_id,
+                                     active, visible_from, info_version)
+                VALUES ($1, $2, GREATEST($11, 0), $10, $3, $4, $5, $6, $7, $8, $9, $10)
+                ON CONFLICT (conversation_id, user_id) DO UPDATE SET role = $3, nickname = $4, muted_until = $5, joined_at = $6,
+                    inviter_id = $7, active = $8, visible_from = $9, read_seq = GREATEST(members.read_seq, $11),
+                    feed_version = GREATEST(members.feed_version, $10), info_version = GREATEST(members.info_version, $10);
+                """,
+                P(m.ConversationId), P(m.UserId), P((int)m.Role), P(m.Nickname), P(m.MutedUntil), P(m.JoinedAt), P(m.InviterId), P(m.Active),
+                P(m.VisibleFrom), P(m.Version), P(m.ReadSeqFloor)));
+            if (!m.Active && m.VisibleTo > 0)
+            {
+                b.BatchCommands.Add(BatchCommand(
+                    """
+                    INSERT INTO member_periods (conversation_id, user_id, from_seq, to_seq) VALUES ($1, $2, $3, $4)
+                    ON CONFLICT (conversation_id, user_id, from_seq) DO UPDATE SET to_seq = $4;
+                    """,
+                    P(m.ConversationId), P(m.UserId), P(m.VisibleFrom), P(m.VisibleTo)));
+            }
+
+            b.BatchCommands.Add(BatchCommand(
+                "UPDATE conversations SET member_count = (SELECT COUNT(*) FROM members WHERE conversation_id = $1 AND active) WHERE conversation_id = $1;",
+                P(m.ConversationId)));
+            maxVersion = Math.Max(maxVersion, m.Version);
+        }
+
+        foreach (var r in batch.GroupRequests)
+        {
+            b.BatchCommands.Add(BatchCommand(
+                """
+                INSERT INTO group_requests (group_id, user_id, inviter_id, kind, message, state, created_at, handled_at, handler_id)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                ON CONFLICT (group_id, user_id) DO UPDATE SET inviter_id = $3, kind = $4, message = $5, state = $6,
+                    created_at = $7, handled_at = $8, handler_id = $9;
+                """,
+                P(r.GroupId), P(r.UserId), P(r.InviterId), P(r.Kind), P(r.Message), P(r.State), P(r.CreatedAt), P(r.HandledAt), P(r.HandlerId)));
+        }
+
+        if (batch.Messages.Count > 0)
+        {
+            maxVersion = Math.Max(maxVersion, AddMessages(b, batch.Messages));
+        }
+
+        if (batch.Revocations.Count > 0)
+        {
+            b.BatchCommands.Add(BatchCommand(
+                """
+                UPDATE messages SET revoked = true, content = ''::bytea
+                FROM unnest($1::text[], $2::bigint[]) AS r(conversation_id, seq)
+                WHERE messages.conversation_id = r.conversation_id AND messages.seq = r.seq;
+                """,
+                P(batch.Revocations.Select(r => r.ConversationId).ToArray()), P(batch.Revocations.Select(r => r.Seq).ToArray())));
+        }
+
+        if (batch.ReadCursors.Count > 0)
+        {
+            // Both columns only rise, so several cursors of one member fold into their maxima (one row per member:
+            // an UPDATE … FROM joins each target row once).
+            var cursors = new Dictionary<(string Conversation, string User), (long Seq, long Version)>();
+            foreach (var c in batch.ReadCursors)
+            {
+                var key = (c.ConversationId, c.UserId);
+                cursors[key] = cursors.TryGetValue(key, out var t) ? (Math.Max(t.Seq, c.ReadSeq), Math.Max(t.Version, c.Version)) : (c.ReadSeq, c.Version);
+                maxVersion = Math.Max(maxVersion, c.Version);
+            }
+
+            b.BatchCommands.Add(BatchCommand(
+                """
+                UPDATE members SET read_seq = GREATEST(members.read_seq, u.seq), feed_version = GREATEST(members.feed_version, u.version)
+                FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS u(conversation_id, user_id, seq, version)
+                WHERE members.conversation_id = u.conversation_id AND members.user_id = u.user_id;
+                """,
+                P(cursors.Keys.Select(k => k.Conversation).ToArray()), P(cursors.Keys.Select(k => k.User).ToArray()),
+                P(cursors.Values.Select(v => v.Seq).ToArray()), P(cursors.Values.Select(v => v.Version).ToArray())));
+        }
+
+        foreach (var s in batch.Settings)
+        {
+            // One statement each, in order: a later setting of the same member overrides an earlier one.
+            b.BatchCommands.Add(BatchCommand(
+                """
+                UPDATE members SET pinned = COALESCE($3, pinned), muted = COALESCE($4, muted), mentions_only = COALESCE($6, mentions_only),
+                    feed_version = GREATEST(feed_version, $5)
+                WHERE conversation_id = $1 AND user_id = $2;
+                """,
+                P(s.ConversationId), P(s.UserId), Bool(s.Pinned), Bool(s.Muted), P(s.Version), Bool(s.MentionsOnly)));
+            maxVersion = Math.Max(maxVersion, s.Version);
+        }
+
+        b.BatchCommands.Add(BatchCommand("UPDATE feed_state SET max_version = GREATEST(max_version, $1) WHERE id = 1;", P(maxVersion)));
+    }
+
+    // The hot path: every message of the batch in one INSERT, and the conversation-wide effects once per conversation
+    // (and the senders' own read cursors once per sender) in one statement each.
+    private static long AddMessages(NpgsqlBatch b, List<StoredMessage> messages)
+    {
+        var n = messages.Count;
+        var conversations = new string[n];
+        var seqs = new long[n];
+        var serverIds = new string[n];
+        var senders = new string[n];
+        var clientIds = new string[n];
+        var times = new long[n];
+        var kinds = new int[n];
+        var contents = new byte[n][];
+        var revoked = new bool[n];
+        var versions = new long[n];
+        var touched = new Dictionary<string, (long MaxSeq, long LastTime, long MaxVersion)>(StringComparer.Ordinal);
+        var senderSeqs = new Dictionary<(string Conversation, string Sender), long>();
+        for (var i = 0; i < n; i++)
+        {
+            var m = messages[i];
+            conversations[i] = m.ConversationId;
+            seqs[i] = m.Seq;
+            serverIds[i] = m.ServerMsgId;
+            senders[i] = m.SenderId;
+            clientIds[i] = m.ClientMsgId;
+            times[i] = m.ServerTime;
+            kinds[i] = m.ContentKind;
+            contents[i] = m.Content;
+            revoked[i] = m.Revoked;
+            versions[i] = m.Version;
+            var key = (m.ConversationId, m.SenderId);
+            senderSeqs[key] = senderSeqs.TryGetValue(key, out var s) ? Math.Max(s, m.Seq) : m.Seq;
+            touched[m.ConversationId] = touched.TryGetValue(m.ConversationId, out var t)
+                ? (Math.Max(t.MaxSeq, m.Seq), Math.Max(t.LastTime, m.ServerTime), Math.Max(t.MaxVersion, m.Version))
+                : (m.Seq, m.ServerTime, m.Version);
+        }
+
+        b.BatchCommands.Add(BatchCommand(
+            """
+            INSERT INTO messages (conversation_id, seq, server_msg_id, sender_id, client_msg_id, server_time, content_kind, content, revoked, version)
+            SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::integer[], $8::bytea[], $9::boolean[], $10::bigint[]);
+            """,
+            P(conversations), P(seqs), P(serverIds), P(senders), P(clientIds), P(times), P(kinds), P(contents), P(revoked), P(versions)));
+        b.BatchCommands.Add(BatchCommand(
+            """
+            UPDATE members SET read_seq = GREATEST(members.read_seq, u.seq)
+            FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(conversation_id, user_id, seq)
+            WHERE members.conversation_id = u.conversation_id AND members.user_id = u.user_id;
+            """,
+            P(senderSeqs.Keys.Select(k => k.Conversation).ToArray()), P(senderSeqs.Keys.Select(k => k.Sender).ToArray()), P(senderSeqs.Values.ToArray())));
+
+        var ids = touched.Keys.ToArray();
+        var maxSeqs = ids.Select(id => touched[id].MaxSeq).ToArray();
+        var lastTimes = ids.Select(id => touched[id].LastTime).ToArray();
+        var maxVersions = ids.Select(id => touched[id].MaxVersion).ToArray();
+        b.BatchCommands.Add(BatchCommand(
+            """
+            UPDATE conversations SET max_seq = GREATEST(conversations.max_seq, u.seq), last_seq = GREATEST(conversations.last_seq, u.seq),
+                updated_at = GREATEST(conversations.updated_at, u.at)
+            FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS u(conversation_id, seq, at)
+            WHERE conversations.conversation_id = u.conversation_id;
+            """,
+            P(ids), P(maxSeqs), P(lastTimes)));
+
+        // GREATEST, not plain assignment: a member's feed version must never move back, or a sync cursor would skip a change.
+        b.BatchCommands.Add(BatchCommand(
+            """
+            UPDATE members SET feed_version = GREATEST(members.feed_version, u.version)
+            FROM unnest($1::text[], $2::bigint[]) AS u(conversation_id, version)
+            WHERE members.conversation_id = u.conversation_id AND members.active;
+            """,
+            P(ids), P(maxVersions)));
+        return maxVersions.Max();
+    }
+
+    [LoggerMessage(EventId = 4210, Level = LogLevel.Warning, Message = "PostgreSQL commit of {Messages} messages and {Conversations} conversations rejected by a uniqueness rule; rolled back")]
+    private static partial void LogCommitConflict(ILogger logger, int messages, int conversations);
+
+    [LoggerMessage(EventId = 4211, Level = LogLevel.Error, Message = "PostgreSQL commit of {Messages} messages and {Conversations} conversations failed; rolled back")]
+    private static partial void LogCommitFailed(ILogger logger, Exception exception, int messages, int conversations);
+}

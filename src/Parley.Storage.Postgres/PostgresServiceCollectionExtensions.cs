@@ -1,0 +1,58 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Parley.Abstractions.Accounts;
+using Parley.Abstractions.Admin;
+using Parley.Abstractions.Messaging;
+using Parley.Abstractions.Social;
+using Parley.Storage.Postgres.Social;
+
+namespace Parley.Storage.Postgres;
+
+/// <summary>Registers the PostgreSQL storage provider: one <see cref="PostgresDatabase"/> owner and the stores over it.</summary>
+public static class PostgresServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the one <see cref="PostgresDatabase"/>, <see cref="IMessageStore"/> and <see cref="IGroupStore"/>
+    /// (<see cref="PostgresMessageStore"/>), <see cref="IAccountStore"/> with the admin ports <see cref="IOperatorStore"/>,
+    /// <see cref="IAuditStore"/> and <see cref="IAdminQueryStore"/> (<see cref="PostgresAccountStore"/>) and
+    /// <see cref="IRelationStore"/> (<see cref="PostgresRelationStore"/>) over it,
+    /// and its start-up: the owner is initialised (durability check, migrations) in
+    /// <see cref="IHostedLifecycleService.StartingAsync"/>, before any hosted service's <c>StartAsync</c>. Registered
+    /// before another provider, these ports win (the other provider's registrations are TryAdd).
+    /// </summary>
+    /// <param name="options">Builds the options once, when the owner is first resolved (from bound, validated options).</param>
+    public static IServiceCollection AddParleyPostgresStorage(this IServiceCollection services, Func<IServiceProvider, PostgresStoreOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        services.TryAddSingleton(sp => new PostgresDatabase(options(sp), sp.GetService<ILogger<PostgresDatabase>>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PostgresStartup>());
+        services.TryAddSingleton(sp => new PostgresMessageStore(sp.GetRequiredService<PostgresDatabase>(), sp.GetService<ILogger<PostgresMessageStore>>()));
+        services.TryAddSingleton<IMessageStore>(sp => sp.GetRequiredService<PostgresMessageStore>());
+        services.TryAddSingleton<IGroupStore>(sp => sp.GetRequiredService<PostgresMessageStore>());
+        services.TryAddSingleton(sp => new PostgresAccountStore(sp.GetRequiredService<PostgresDatabase>()));
+        services.TryAddSingleton<IAccountStore>(sp => sp.GetRequiredService<PostgresAccountStore>());
+        services.TryAddSingleton<IOperatorStore>(sp => sp.GetRequiredService<PostgresAccountStore>());
+        services.TryAddSingleton<IAuditStore>(sp => sp.GetRequiredService<PostgresAccountStore>());
+        services.TryAddSingleton<IAdminQueryStore>(sp => sp.GetRequiredService<PostgresAccountStore>());
+        services.TryAddSingleton<IRelationStore>(sp => new PostgresRelationStore(sp.GetRequiredService<PostgresDatabase>()));
+        return services;
+    }
+
+    /// <summary>Initialises the owner before any hosted service starts (and on StartAsync for hosts that drive services by hand).</summary>
+    private sealed class PostgresStartup(PostgresDatabase database) : IHostedLifecycleService
+    {
+        public Task StartingAsync(CancellationToken cancellationToken) => database.InitializeAsync(cancellationToken);
+
+        public Task StartAsync(CancellationToken cancellationToken) => database.InitializeAsync(cancellationToken);
+
+        public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}
