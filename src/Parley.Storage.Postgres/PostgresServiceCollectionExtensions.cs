@@ -5,7 +5,9 @@ using Microsoft.Extensions.Logging;
 using Parley.Abstractions.Accounts;
 using Parley.Abstractions.Admin;
 using Parley.Abstractions.Messaging;
+using Parley.Abstractions.Push;
 using Parley.Abstractions.Social;
+using Parley.Storage.Postgres.Push;
 using Parley.Storage.Postgres.Social;
 
 namespace Parley.Storage.Postgres;
@@ -17,7 +19,8 @@ public static class PostgresServiceCollectionExtensions
     /// Adds the one <see cref="PostgresDatabase"/>, <see cref="IMessageStore"/> and <see cref="IGroupStore"/>
     /// (<see cref="PostgresMessageStore"/>), <see cref="IAccountStore"/> with the admin ports <see cref="IOperatorStore"/>,
     /// <see cref="IAuditStore"/> and <see cref="IAdminQueryStore"/> (<see cref="PostgresAccountStore"/>) and
-    /// <see cref="IRelationStore"/> (<see cref="PostgresRelationStore"/>) over it,
+    /// <see cref="IRelationStore"/>, and the push stores <see cref="IDeviceStore"/> (needs a registered
+    /// <see cref="DeviceTokenKey"/>), <see cref="IPushJournal"/> and <see cref="IPushSettingsStore"/> over it,
     /// and its start-up: the owner is initialised (durability check, migrations) in
     /// <see cref="IHostedLifecycleService.StartingAsync"/>, before any hosted service's <c>StartAsync</c>. Registered
     /// before another provider, these ports win (the other provider's registrations are TryAdd).
@@ -37,6 +40,9 @@ public static class PostgresServiceCollectionExtensions
         services.TryAddSingleton<IAuditStore>(sp => sp.GetRequiredService<PostgresAccountStore>());
         services.TryAddSingleton<IAdminQueryStore>(sp => sp.GetRequiredService<PostgresAccountStore>());
         services.TryAddSingleton<IRelationStore>(sp => new PostgresRelationStore(sp.GetRequiredService<PostgresDatabase>()));
+        services.TryAddSingleton<IDeviceStore>(sp => new PostgresDeviceStore(sp.GetRequiredService<PostgresDatabase>(), sp.GetRequiredService<DeviceTokenKey>().Bytes));
+        services.TryAddSingleton<IPushJournal>(sp => new PostgresPushJournal(sp.GetRequiredService<PostgresDatabase>()));
+        services.TryAddSingleton<IPushSettingsStore>(sp => new PostgresPushSettingsStore(sp.GetRequiredService<PostgresDatabase>()));
         return services;
     }
 

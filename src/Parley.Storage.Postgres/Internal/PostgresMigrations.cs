@@ -13,6 +13,7 @@ internal static class PostgresMigrations
         (2, V2Accounts),
         (3, V3AdminOperatorsAudit),
         (4, V4Relations),
+        (5, V5Push),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -235,5 +236,59 @@ internal static class PostgresMigrations
             purged_version bigint NOT NULL
         );
         INSERT INTO relation_state (id, version, purged_version) VALUES (1, 0, 0);
+        """;
+
+    // Push: the device registry (tokens AES-GCM encrypted, found by an HMAC), the push journal (every state change
+    // committed before the pipeline acts on it) and per-user push settings.
+    private const string V5Push = """
+        CREATE TABLE push_devices (
+            user_id          text NOT NULL,
+            device_id        text NOT NULL,
+            platform         text NOT NULL,
+            vendor           integer NOT NULL,
+            token_cipher     bytea,
+            token_hash       bytea,
+            app_id           text NOT NULL,
+            environment      integer NOT NULL,
+            notif_enabled    boolean NOT NULL,
+            locale           text NOT NULL,
+            time_zone        text NOT NULL,
+            last_seen_at     bigint NOT NULL,
+            registered_at    bigint NOT NULL,
+            token_invalid_at bigint,
+            PRIMARY KEY (user_id, device_id)
+        );
+
+        CREATE INDEX ix_push_devices_token ON push_devices (token_hash);
+
+        CREATE TABLE push_journal (
+            push_id        text PRIMARY KEY,
+            message_id     text NOT NULL,
+            trace_id       text NOT NULL,
+            user_id        text NOT NULL,
+            device_id      text NOT NULL,
+            vendor         integer NOT NULL,
+            category       integer NOT NULL,
+            state          integer NOT NULL,
+            payload        text NOT NULL,
+            created_at     bigint NOT NULL,
+            not_before     bigint NOT NULL,
+            attempts       integer NOT NULL,
+            reason         text,
+            digest_push_id text,
+            sent_at        bigint,
+            arrived_at     bigint,
+            clicked_at     bigint
+        );
+
+        CREATE INDEX ix_push_journal_state ON push_journal (state, created_at);
+        CREATE INDEX ix_push_journal_message ON push_journal (message_id);
+
+        CREATE TABLE push_settings (
+            user_id        text PRIMARY KEY,
+            do_not_disturb boolean NOT NULL DEFAULT false,
+            privacy        integer NOT NULL DEFAULT 0,
+            updated_at     bigint NOT NULL
+        );
         """;
 }

@@ -1,0 +1,135 @@
+using Npgsql;
+using Parley.Abstractions.Push;
+using static Parley.Storage.Postgres.Internal.PostgresRows;
+
+namespace Parley.Storage.Postgres.Push;
+
+/// <summary>
+/// <see cref="IPushJournal"/> on PostgreSQL: every state change is committed (durably, with synchronous_commit on)
+/// before the call returns, which is what lets a crash lose no accepted push. An append of N records is one multi-row
+/// statement (one round trip) that skips push ids already journaled.
+/// </summary>
+public sealed class PostgresPushJournal : IPushJournal
+{
+    private const string Columns = "push_id, message_id, trace_id, user_id, device_id, vendor, category, state, payload, created_at, not_before, attempts, reason, digest_push_id, sent_at, arrived_at, clicked_at";
+
+    private readonly PostgresDatabase _database;
+
+    public PostgresPushJournal(PostgresDatabase database)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        _database = database;
+    }
+
+    /// <summary>Initialises the owner (idempotent: the server has usually done it already at start-up).</summary>
+    public Task InitializeAsync(CancellationToken cancellationToken = default) => _database.InitializeAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<PushRecord>> AppendAsync(IReadOnlyList<PushRecord> records, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        if (records.Count == 0)
+        {
+            return [];
+        }
+
+        var inserted = await _database.QueryAsync(
+            """
+            INSERT INTO push_journal (push_id, message_id, trace_id, user_id, device_id, vendor, category, state, payload, created_at, not_before, attempts, reason, digest_push_id)
+            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::integer[], $7::integer[], $8::integer[], $9::text[],
+                                 $10::bigint[], $11::bigint[], $12::integer[], $13::text[], $14::text[])
+            ON CONFLICT (push_id) DO NOTHING
+            RETURNING push_id;
+            """,
+            r => r.GetString(0),
+            cancellationToken,
+            P(records.Select(r => r.PushId).ToArray()),
+            P(records.Select(r => r.MessageId).ToArray()),
+            P(records.Select(r => r.TraceId).ToArray()),
+            P(records.Select(r => r.UserId).ToArray()),
+            P(records.Select(r => r.DeviceId).ToArray()),
+            P(records.Select(r => (int)r.Vendor).ToArray()),
+            P(records.Select(r => (int)r.Category).ToArray()),
+            P(records.Select(r => (int)r.State).ToArray()),
+            P(records.Select(r => r.Payload).ToArray()),
+            P(records.Select(r => r.CreatedAt).ToArray()),
+            P(records.Select(r => r.NotBefore).ToArray()),
+            P(records.Select(r => r.Attempts).ToArray()),
+            P(records.Select(r => r.Reason).ToArray()),
+            P(records.Select(r => r.DigestPushId).ToArray())).ConfigureAwait(false);
+
+        // In input order, each push id once (the first record wins, like one insert after another).
+        var fresh = new HashSet<string>(inserted, StringComparer.Ordinal);
+        return [.. records.Where(r => fresh.Remove(r.PushId))];
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> UpdatePendingAsync(string pushId, string payload, long notBefore, CancellationToken cancellationToken = default) =>
+        await _database.ExecuteAsync(
+            "UPDATE push_journal SET payload = $2, not_before = $3 WHERE push_id = $1 AND state = 0;", cancellationToken, P(pushId), P(payload), P(notBefore))
+            .ConfigureAwait(false) == 1;
+
+    /// <inheritdoc />
+    public Task UpdateStateAsync(string pushId, PushState state, int attempts, long notBefore, string? reason, long? sentAt, CancellationToken cancellationToken = default) =>
+        _database.ExecuteAsync(
+            "UPDATE push_journal SET state = $2, attempts = $3, not_before = $4, reason = $5, sent_at = COALESCE($6, sent_at) WHERE push_id = $1;",
+            cancellationToken,
+            P(pushId),
+            P((int)state),
+            P(attempts),
+            P(notBefore),
+            Text(reason),
+            Bigint(sentAt));
+
+    /// <inheritdoc />
+    public async Task<PushRecord?> GetAsync(string pushId, CancellationToken cancellationToken = default)
+    {
+        var rows = await _database.QueryAsync($"SELECT {Columns} FROM push_journal WHERE push_id = $1;", Read, cancellationToken, P(pushId)).ConfigureAwait(false);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<PushRecord>> ListByStateAsync(PushState state, int limit, CancellationToken cancellationToken = default) =>
+        await _database.QueryAsync(
+            $"SELECT {Columns} FROM push_journal WHERE state = $1 ORDER BY created_at, push_id LIMIT $2;", Read, cancellationToken, P((int)state), P((long)Math.Max(0, limit)))
+            .ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<PushRecord>> ListByMessageAsync(string messageId, CancellationToken cancellationToken = default) =>
+        await _database.QueryAsync(
+            $"""
+            SELECT {Columns} FROM push_journal WHERE message_id = $1
+            UNION
+            SELECT {Columns} FROM push_journal WHERE push_id IN (SELECT digest_push_id FROM push_journal WHERE message_id = $1 AND digest_push_id IS NOT NULL)
+            ORDER BY created_at, push_id;
+            """,
+            Read,
+            cancellationToken,
+            P(messageId)).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public Task<PushRecord?> MarkArrivedAsync(string pushId, long at, CancellationToken cancellationToken = default) =>
+        MarkAsync("arrived_at", pushId, at, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<PushRecord?> MarkClickedAsync(string pushId, long at, CancellationToken cancellationToken = default) =>
+        MarkAsync("clicked_at", pushId, at, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<int> PurgeFinishedAsync(long before, CancellationToken cancellationToken = default) =>
+        _database.ExecuteAsync("DELETE FROM push_journal WHERE state NOT IN (0, 1, 5) AND created_at < $1;", cancellationToken, P(before));
+
+    // Only the first report counts; the row as it is afterwards is returned (null for an unknown push id).
+    private async Task<PushRecord?> MarkAsync(string column, string pushId, long at, CancellationToken cancellationToken)
+    {
+        await _database.ExecuteAsync($"UPDATE push_journal SET {column} = $2 WHERE push_id = $1 AND {column} IS NULL;", cancellationToken, P(pushId), P(at))
+            .ConfigureAwait(false);
+        return await GetAsync(pushId, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static PushRecord Read(NpgsqlDataReader r) =>
+        new(
+            r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), (PushVendor)r.GetInt32(5), (PushCategory)r.GetInt32(6),
+            (PushState)r.GetInt32(7), r.GetString(8), r.GetInt64(9), r.GetInt64(10), r.GetInt32(11), r.IsDBNull(12) ? null : r.GetString(12),
+            r.IsDBNull(13) ? null : r.GetString(13), r.IsDBNull(14) ? null : r.GetInt64(14), r.IsDBNull(15) ? null : r.GetInt64(15), r.IsDBNull(16) ? null : r.GetInt64(16));
+}

@@ -1,0 +1,132 @@
+using System.Security.Cryptography;
+using Parley.Abstractions.Push;
+
+namespace Parley.Storage.Compliance;
+
+/// <summary>
+/// The behaviour every provider of the push ports (<see cref="IDeviceStore"/>, <see cref="IPushJournal"/>,
+/// <see cref="IPushSettingsStore"/>) must show; SQLite and PostgreSQL run it unchanged.
+/// </summary>
+public abstract class PushStoreComplianceTests : IAsyncLifetime
+{
+    private static readonly byte[] Key = RandomNumberGenerator.GetBytes(32);
+
+    protected IDeviceStore Devices { get; private set; } = null!;
+
+    protected IPushJournal Journal { get; private set; } = null!;
+
+    protected IPushSettingsStore Settings { get; private set; } = null!;
+
+    /// <summary>A device store with <paramref name="tokenKey"/>, a journal and a settings store over this test's (one, initially empty) storage.</summary>
+    protected abstract (IDeviceStore Devices, IPushJournal Journal, IPushSettingsStore Settings) OpenStores(byte[] tokenKey);
+
+    public virtual async Task InitializeAsync()
+    {
+        (Devices, Journal, Settings) = OpenStores(Key);
+        await Devices.InitializeAsync();
+        await Journal.InitializeAsync();
+    }
+
+    public virtual Task DisposeAsync() => Task.CompletedTask;
+
+    protected static PushDevice Device(string user, string device, PushVendor vendor, string token) =>
+        new(user, device, vendor.ToString().ToLowerInvariant(), vendor, token, "app", PushEnvironment.Production, true, "en-US", "UTC", 10_000, 9_000);
+
+    protected static PushRecord Push(string pushId, string messageId, long createdAt, PushState state = PushState.Pending, string? digest = null) =>
+        new(pushId, messageId, "trace-" + pushId, "bob", "p1", PushVendor.Fcm, PushCategory.Im, state, "{\"t\":\"" + pushId + "\"}", createdAt, createdAt, 0, null, digest, null, null, null);
+
+    [StoreFact]
+    public async Task Devices_UpdateMoveTouchRemoveAndInvalidate()
+    {
+        await Devices.UpsertAsync(Device("bob", "p1", PushVendor.Huawei, "tok-1"));
+        await Devices.UpsertAsync(Device("bob", "p2", PushVendor.Apns, "tok-2") with { Environment = PushEnvironment.Sandbox, Locale = "zh-CN", TimeZone = "Asia/Shanghai" });
+
+        // The same phone logs in as carol: the token leaves bob.
+        await Devices.UpsertAsync(Device("carol", "p9", PushVendor.Huawei, "tok-1"));
+        Assert.Null(await Devices.GetAsync("bob", "p1"));
+
+        var bob = Assert.Single(await Devices.ListAsync(["bob"]));
+        Assert.Equal(PushEnvironment.Sandbox, bob.Environment);
+        Assert.Equal("Asia/Shanghai", bob.TimeZone);
+        Assert.Equal("tok-2", bob.Token);
+        Assert.True(await Devices.TouchAsync("bob", "p2", bob.LastSeenAt + 5000));
+        Assert.True(await Devices.TouchAsync("bob", "p2", bob.LastSeenAt + 1)); // never moves back
+        Assert.Equal(bob.LastSeenAt + 5000, (await Devices.GetAsync("bob", "p2"))!.LastSeenAt);
+        Assert.True(await Devices.SetNotificationsEnabledAsync("bob", "p2", false));
+        Assert.False((await Devices.GetAsync("bob", "p2"))!.NotificationsEnabled);
+
+        // Invalidation only hits the token the vendor rejected, not a newer one.
+        await Devices.UpsertAsync(Device("bob", "p2", PushVendor.Apns, "tok-3"));
+        Assert.False(await Devices.InvalidateTokenAsync("bob", "p2", "tok-2", 1));
+        Assert.True(await Devices.InvalidateTokenAsync("bob", "p2", "tok-3", 1));
+        var invalid = (await Devices.GetAsync("bob", "p2"))!;
+        Assert.Equal(1, invalid.TokenInvalidAt);
+        Assert.Equal("", invalid.Token);
+
+        Assert.True(await Devices.RemoveAsync("bob", "p2"));
+        Assert.False(await Devices.RemoveAsync("bob", "p2"));
+        Assert.Single(await Devices.ListAsync(["bob", "carol", "carol"]));
+        Assert.Empty(await Devices.ListAsync([]));
+    }
+
+    [StoreFact]
+    public async Task Devices_AnotherKeyReadsNoToken()
+    {
+        await Devices.UpsertAsync(Device("bob", "p1", PushVendor.Fcm, "SECRET-VENDOR-TOKEN"));
+        var (thief, _, _) = OpenStores(RandomNumberGenerator.GetBytes(32));
+        await thief.InitializeAsync();
+        Assert.Equal("", (await thief.GetAsync("bob", "p1"))!.Token);
+        Assert.Equal("SECRET-VENDOR-TOKEN", (await Devices.GetAsync("bob", "p1"))!.Token);
+    }
+
+    [StoreFact]
+    public async Task Journal_AppendSkipsKnownIds_StatesAndReportsRoundTrip()
+    {
+        var a = Push("a", "m1", 100);
+        var b = Push("b", "m1", 101);
+        Assert.Equal([a, b], await Journal.AppendAsync([a, b]));
+        var c = Push("c", "m2", 102, digest: "d");
+        var digest = Push("d", "digest", 103);
+        Assert.Equal([c, digest], await Journal.AppendAsync([a with { Payload = "other" }, c, digest, c with { Payload = "twice" }]));
+        Assert.Equal(a, await Journal.GetAsync("a"));
+        Assert.Null(await Journal.GetAsync("zzz"));
+        Assert.Empty(await Journal.AppendAsync([]));
+
+        Assert.True(await Journal.UpdatePendingAsync("a", "{\"t\":\"merged\"}", 500));
+        await Journal.UpdateStateAsync("a", PushState.Accepted, 1, 500, null, 600);
+        Assert.False(await Journal.UpdatePendingAsync("a", "late", 700)); // no longer pending
+        var sent = (await Journal.GetAsync("a"))!;
+        Assert.Equal((PushState.Accepted, 1, 600L, "{\"t\":\"merged\"}"), (sent.State, sent.Attempts, sent.SentAt!.Value, sent.Payload));
+        await Journal.UpdateStateAsync("b", PushState.DeadLettered, 5, 900, "vendor 500", null);
+        Assert.Equal("vendor 500", (await Journal.GetAsync("b"))!.Reason);
+
+        Assert.Equal(["c", "d"], (await Journal.ListByStateAsync(PushState.Pending, 10)).Select(p => p.PushId));
+        Assert.Equal(["c"], (await Journal.ListByStateAsync(PushState.Pending, 1)).Select(p => p.PushId));
+        Assert.Equal(["a", "b"], (await Journal.ListByMessageAsync("m1")).Select(p => p.PushId));
+        Assert.Equal(["c", "d"], (await Journal.ListByMessageAsync("m2")).Select(p => p.PushId)); // with its digest
+
+        Assert.Equal(700, (await Journal.MarkArrivedAsync("a", 700))!.ArrivedAt);
+        Assert.Equal(700, (await Journal.MarkArrivedAsync("a", 800))!.ArrivedAt); // the first report counts
+        Assert.Equal(900, (await Journal.MarkClickedAsync("a", 900))!.ClickedAt);
+        Assert.Null(await Journal.MarkArrivedAsync("zzz", 1));
+
+        // Finished pushes older than the horizon go; pending, sending and dead-lettered ones stay.
+        Assert.Equal(1, await Journal.PurgeFinishedAsync(1000));
+        Assert.Null(await Journal.GetAsync("a"));
+        Assert.NotNull(await Journal.GetAsync("b"));
+        Assert.NotNull(await Journal.GetAsync("c"));
+    }
+
+    [StoreFact]
+    public async Task Settings_DefaultThenPartialUpdates()
+    {
+        Assert.Equal(PushSettings.Default, await Settings.GetAsync("bob"));
+        await Settings.SetAsync("bob", true, null, 1);
+        Assert.Equal(new PushSettings(true, PushPrivacySetting.Full), await Settings.GetAsync("bob"));
+        await Settings.SetAsync("bob", null, PushPrivacySetting.Generic, 2);
+        Assert.Equal(new PushSettings(true, PushPrivacySetting.Generic), await Settings.GetAsync("bob"));
+        await Settings.SetAsync("bob", false, PushPrivacySetting.SenderOnly, 3);
+        Assert.Equal(new PushSettings(false, PushPrivacySetting.SenderOnly), await Settings.GetAsync("bob"));
+        Assert.Equal(PushSettings.Default, await Settings.GetAsync("carol"));
+    }
+}
