@@ -35,6 +35,7 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton(Optional.None<IMediaContentResolver>());
         services.AddSingleton<WebSocketEndpoint>();
         services.AddHostedService<ConnectionSweeper>();
+        services.AddHostedService<GatewayDrain>();
         return services;
     }
 

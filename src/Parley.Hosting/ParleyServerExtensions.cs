@@ -58,6 +58,8 @@ public static class ParleyServerExtensions
         services.AddOptions<OrleansOptions>().Bind(config.GetSection(OrleansOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<MessagingOptions>().Bind(config.GetSection(MessagingOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<GatewayOptions>().Bind(config.GetSection(GatewayOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ShutdownOptions>().Bind(config.GetSection(ShutdownOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<HostOptions>().Configure<IOptions<ShutdownOptions>>((host, shutdown) => host.ShutdownTimeout = shutdown.Value.Timeout);
         services.AddOptions<TokenOptions>().Bind(config.GetSection(TokenOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<SocialOptions>().Bind(config.GetSection(SocialOptions.Section));
         services.AddOptions<SessionOptions>().Bind(config.GetSection(SessionOptions.Section)).ValidateOnStart();
@@ -211,11 +213,17 @@ public static class ParleyServerExtensions
     }
 }
 
-/// <summary>Ready when the group commit pipeline runs (the stores were initialised before it started).</summary>
-internal sealed class ReadinessCheck(CommitPipeline pipeline) : IHealthCheck
+/// <summary>
+/// Ready when the group commit pipeline runs (the stores were initialised before it started) and the node is not shutting
+/// down (a load balancer stops sending new connections while it drains).
+/// </summary>
+internal sealed class ReadinessCheck(CommitPipeline pipeline, IHostApplicationLifetime lifetime) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        Task.FromResult(pipeline.IsRunning ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("The commit pipeline is not running."));
+        Task.FromResult(
+            lifetime.ApplicationStopping.IsCancellationRequested ? HealthCheckResult.Unhealthy("Shutting down: draining connections.")
+            : pipeline.IsRunning ? HealthCheckResult.Healthy()
+            : HealthCheckResult.Unhealthy("The commit pipeline is not running."));
 }
 
 /// <summary>In durable mode, refuses settings that can lose acked messages.</summary>

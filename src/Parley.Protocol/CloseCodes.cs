@@ -6,6 +6,12 @@ public static class CloseCodes
     /// <summary>Standard: the server is shutting down; reconnect with backoff.</summary>
     public const int GoingAway = 1001;
 
+    /// <summary>
+    /// Standard (IANA "Service Restart"): the server is draining for a shutdown or restart. It answered every request it
+    /// had read before closing; reconnect at once (a load balancer sends the new connection to another node) and resume.
+    /// </summary>
+    public const int ServiceRestart = 1012;
+
     /// <summary>Standard: a frame was larger than the negotiated maximum.</summary>
     public const int MessageTooBig = 1009;
 

@@ -89,9 +89,13 @@ public sealed partial class ParleyClient
                 return;
             }
 
+            // 1012: the server drained for a restart and answered everything it read; another node (or the restarted
+            // one) takes the session at once, so the first attempt does not wait.
+            var immediate = end.CloseCode == CloseCodes.ServiceRestart;
             while (true)
             {
-                var delay = Backoff.Delay(attempt++, _options.ReconnectInitialDelay, _options.ReconnectMaxDelay);
+                var delay = immediate ? TimeSpan.Zero : Backoff.Delay(attempt++, _options.ReconnectInitialDelay, _options.ReconnectMaxDelay);
+                immediate = false;
                 PostState(ConnectionState.Reconnecting, end.CloseCode, end.Reason, end.Error, delay);
                 try
                 {

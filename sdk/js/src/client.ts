@@ -729,13 +729,15 @@ export class ParleyClient {
         this.#terminate(closeCode, reason, session.kick, undefined);
         return;
       }
-      void this.#reconnect(nextAttempt, closeCode, reason, undefined);
+      void this.#reconnect(nextAttempt, closeCode, reason, undefined, closeCode === CloseCodes.ServiceRestart);
     };
   }
 
-  async #reconnect(attempt: number, closeCode: number | undefined, reason: string | undefined, error: unknown): Promise<void> {
+  async #reconnect(attempt: number, closeCode: number | undefined, reason: string | undefined, error: unknown, immediate = false): Promise<void> {
     for (;;) {
-      const delay = backoffDelay(attempt++, this.#options.reconnectInitialDelayMs, this.#options.reconnectMaxDelayMs);
+      // 1012: the server drained for a restart; the first attempt goes at once (another node takes the session).
+      const delay = immediate ? 0 : backoffDelay(attempt++, this.#options.reconnectInitialDelayMs, this.#options.reconnectMaxDelayMs);
+      immediate = false;
       this.#postState("reconnecting", { closeCode, reason, error, retryDelayMs: delay });
       await new Promise<void>((wake) => {
         this.#reconnectTimer = { timer: setTimeout(wake, delay), wake };

@@ -58,6 +58,8 @@ export class ConnectionLostError extends Error {
 /** WebSocket close codes used by the server (docs/protocol.md). */
 export const CloseCodes = {
   GoingAway: 1001,
+  /** The server drained for a restart after answering every request it read: reconnect at once. */
+  ServiceRestart: 1012,
   MessageTooBig: 1009,
   Kicked: 4001,
   TokenInvalid: 4002,

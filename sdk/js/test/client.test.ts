@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
-import { backoffDelay, Direction, ErrorCode, ParleyClient, ParleyError, type ConnectionStateChange, type WebSocketConstructor } from "../src/index.js";
+import { backoffDelay, CloseCodes, Direction, ErrorCode, ParleyClient, ParleyError, type ConnectionStateChange, type WebSocketConstructor } from "../src/index.js";
 import { FileClientState } from "../src/node/index.js";
 import { TestServer } from "./server.js";
 import { connectUser, textOf, until } from "./helpers.js";
@@ -158,7 +158,11 @@ describe("reconnect, resume and the persisted cursor", () => {
     const alice = await connectUser(server, "rs-alice");
     const bob = await connectUser(server, "rs-bob", { state: bobState });
     const bobStates: string[] = [];
-    bob.client.on("state", (s) => bobStates.push(s.state));
+    const bobCloseCodes: (number | undefined)[] = [];
+    bob.client.on("state", (s) => {
+      bobStates.push(s.state);
+      if (s.state === "reconnecting") bobCloseCodes.push(s.closeCode);
+    });
     try {
       const first = await alice.client.sendText({ userId: "rs-bob" }, "before restart");
       await until(() => bob.received.length === 1, "bob receives the first message");
@@ -181,6 +185,8 @@ describe("reconnect, resume and the persisted cursor", () => {
       expect(new Set(seqs).size).toBe(seqs.length);
       expect(bob.received.map(textOf)).toEqual(["before restart", ...[0, 1, 2, 3, 4].map((i) => `after restart ${i}`)]);
       expect(bobStates).toContain("reconnecting");
+      // The server drained on SIGTERM and told the client to reconnect at once (docs/protocol.md, close codes).
+      expect(bobCloseCodes).toContain(CloseCodes.ServiceRestart);
       const history = await alice.client.getHistory(conversationId, { limit: 50 });
       expect(history.messages.filter((m) => textOf(m) === "sent while down")).toHaveLength(1);
     } finally {

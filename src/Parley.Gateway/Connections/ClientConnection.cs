@@ -26,6 +26,9 @@ internal sealed class ClientConnection : IDisposable
     private CloseRequest? _close;
     private long _lastReceived = Environment.TickCount64;
 
+    // Requests in progress; the sign bit says the connection drains (it takes no more requests).
+    private int _requests;
+
     public ClientConnection(WebSocket socket, string userId, string deviceId, Platform platform, string tokenId, long expiresAt, int outboxCapacity, IWireProtocol? protocol = null)
     {
         _socket = socket;
@@ -68,10 +71,60 @@ internal sealed class ClientConnection : IDisposable
         set => _background = value;
     }
 
+    /// <summary>
+    /// Cancelled a grace period after <see cref="Close"/> (or at once by <see cref="Abort"/>): the receive loop reads with
+    /// it, so a peer that never answers the close cannot hold the connection (or a draining server).
+    /// </summary>
+    public CancellationToken Aborted => _abort.Token;
+
     public bool IsClosing => Volatile.Read(ref _close) is not null;
 
     /// <summary>The close code the server chose, once it chose one.</summary>
     public int? CloseCode => Volatile.Read(ref _close)?.Code;
+
+    /// <summary>True once <see cref="Drain"/> was called: requests read from now on are not dispatched.</summary>
+    public bool IsDraining => Volatile.Read(ref _requests) < 0;
+
+    /// <summary>Counts a request in before it is dispatched; false once the connection drains.</summary>
+    public bool TryBeginRequest()
+    {
+        while (true)
+        {
+            var current = Volatile.Read(ref _requests);
+            if (current < 0)
+            {
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref _requests, current + 1, current) == current)
+            {
+                return true;
+            }
+        }
+    }
+
+    /// <summary>Counts a request out once its answer is queued; the last one out of a draining connection closes it.</summary>
+    public void EndRequest()
+    {
+        if (Interlocked.Decrement(ref _requests) == int.MinValue)
+        {
+            CloseDrained();
+        }
+    }
+
+    /// <summary>
+    /// Server shutdown: takes no more requests and, once those in progress have queued their answers (acks of commits
+    /// already durable), closes with <see cref="Parley.Protocol.CloseCodes.ServiceRestart"/> after the queued frames.
+    /// </summary>
+    public void Drain()
+    {
+        if (Interlocked.Or(ref _requests, int.MinValue) == 0)
+        {
+            CloseDrained();
+        }
+    }
+
+    private void CloseDrained() => Close(Parley.Protocol.CloseCodes.ServiceRestart, "server restarting; reconnect");
 
     public long MillisecondsSinceLastFrame => Environment.TickCount64 - Interlocked.Read(ref _lastReceived);
 

@@ -88,7 +88,7 @@ internal sealed partial class ConnectionHost(
         {
             while (!connection.IsClosing)
             {
-                using var frame = await ReceiveFrameAsync(socket, handler.MaxFrameBytes, CancellationToken.None).ConfigureAwait(false);
+                using var frame = await ReceiveFrameAsync(socket, handler.MaxFrameBytes, connection.Aborted).ConfigureAwait(false);
                 if (frame.Kind == FrameKind.Closed)
                 {
                     return;
@@ -136,6 +136,12 @@ internal sealed partial class ConnectionHost(
                     continue;
                 }
 
+                if (!connection.TryBeginRequest())
+                {
+                    // Draining for a shutdown: not dispatched; the client sends it again after reconnecting.
+                    continue;
+                }
+
                 await inFlight.WaitAsync().ConfigureAwait(false);
                 pending.RemoveAll(t => t.IsCompleted);
                 pending.Add(ProcessAsync(connection, handler, request, inFlight));
@@ -172,6 +178,7 @@ internal sealed partial class ConnectionHost(
         finally
         {
             inFlight.Release();
+            connection.EndRequest();
         }
     }
 

@@ -29,7 +29,33 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
         _logger = logger;
     }
 
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile bool _draining;
+
     public int Count => _users.Values.Sum(u => u.Snapshot.Length);
+
+    /// <summary>True once the node drains for a shutdown: every connection, present or new, is drained and closed.</summary>
+    public bool IsDraining => _draining;
+
+    /// <summary>
+    /// Shutdown: drains every connection (see <see cref="ClientConnection.Drain"/>), and every connection registered from
+    /// now on. The task completes when the last connection has unregistered.
+    /// </summary>
+    public Task DrainAllAsync()
+    {
+        _draining = true;
+        foreach (var connection in All())
+        {
+            connection.Drain();
+        }
+
+        if (_users.IsEmpty)
+        {
+            _drained.TrySetResult();
+        }
+
+        return _drained.Task;
+    }
 
     /// <summary>Adds a connection; returns the connections it displaces under the multi-login policy (not yet closed).</summary>
     public List<ClientConnection> Register(ClientConnection connection)
@@ -61,6 +87,12 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
 
                 kept.Add(connection);
                 user.Snapshot = [.. kept];
+                if (_draining)
+                {
+                    // Registered after the drain began (or while it enumerated): closes at once with 1012.
+                    connection.Drain();
+                }
+
                 return displaced;
             }
         }
@@ -82,6 +114,11 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
                 user.Removed = true;
                 _users.TryRemove(new KeyValuePair<string, UserSessions>(connection.UserId, user));
             }
+        }
+
+        if (_draining && _users.IsEmpty)
+        {
+            _drained.TrySetResult();
         }
     }
 

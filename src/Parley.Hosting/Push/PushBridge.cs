@@ -178,6 +178,28 @@ internal sealed partial class PushBridge(
         }
     }
 
+    /// <summary>
+    /// Shutdown: takes no more jobs and journals those already queued (pushes of messages committed before the stop)
+    /// before stopping, within the host's shutdown timeout; the journal's lanes resume after the restart.
+    /// </summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _queue.Writer.TryComplete();
+        if (ExecuteTask is { } running)
+        {
+            try
+            {
+                await running.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // The shutdown timeout passed: the rest is dropped (a push is a hint; the messages are stored).
+            }
+        }
+
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     private async Task SubmitAsync(Job job, CancellationToken cancellationToken)
     {
         using var span = PushActivities.StartSubmit(job.Trace);

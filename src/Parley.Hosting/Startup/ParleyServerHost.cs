@@ -13,6 +13,9 @@ public static class ParleyServerHost
 {
     public const int StartupFailedExitCode = 2;
 
+    /// <summary>The graceful shutdown (SIGTERM) ran out of time and the process exits anyway.</summary>
+    public const int ShutdownTimedOutExitCode = 3;
+
     public static async Task<int> RunAsync(string[] args)
     {
         IConfiguration? config = null;
@@ -36,8 +39,18 @@ public static class ParleyServerHost
             return StartupFailedExitCode;
         }
 
-        await app.WaitForShutdownAsync().ConfigureAwait(false);
-        await app.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            await app.WaitForShutdownAsync().ConfigureAwait(false);
+            await app.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // A part did not stop within Parley:Shutdown:Timeout: what was durable stays durable; say so and exit.
+            await Console.Error.WriteLineAsync("Parley: the shutdown did not finish within Parley:Shutdown:Timeout; exiting anyway.").ConfigureAwait(false);
+            return ShutdownTimedOutExitCode;
+        }
+
         return 0;
     }
 }

@@ -9,6 +9,7 @@ namespace Parley.IntegrationTests.Infrastructure;
 public sealed class ServerProcess : IAsyncDisposable
 {
     private readonly string _serverDll;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _output = new();
     private Process? _process;
 
     public ServerProcess(string dataDirectory)
@@ -41,6 +42,22 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public HttpClient Admin { get; }
 
+    /// <summary>The last lines the running (or last) process wrote, for failure messages.</summary>
+    public string RecentOutput => string.Join('\n', _output);
+
+    private void Keep(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        _output.Enqueue(line);
+        while (_output.Count > 200 && _output.TryDequeue(out _))
+        {
+        }
+    }
+
     public async Task StartAsync()
     {
         var info = new ProcessStartInfo("dotnet")
@@ -59,8 +76,9 @@ public sealed class ServerProcess : IAsyncDisposable
         info.Environment["Parley__Orleans__GatewayPort"] = GatewayPort.ToString(CultureInfo.InvariantCulture);
         info.Environment["Logging__LogLevel__Default"] = "Warning";
         _process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the server.");
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
+        _output.Clear();
+        _process.OutputDataReceived += (_, e) => Keep(e.Data);
+        _process.ErrorDataReceived += (_, e) => Keep(e.Data);
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
 
@@ -140,6 +158,35 @@ public sealed class ServerProcess : IAsyncDisposable
         }
 
         return (process.ExitCode, await output, await error);
+    }
+
+    /// <summary>
+    /// SIGTERM, as an orchestrator stops a container: the graceful shutdown. Returns the exit code, or fails when the
+    /// process is still running after <paramref name="timeout"/>.
+    /// </summary>
+    public async Task<int> TerminateAsync(TimeSpan timeout)
+    {
+        var process = _process ?? throw new InvalidOperationException("The server is not running.");
+        using (var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-TERM", process.Id.ToString(CultureInfo.InvariantCulture) }, UseShellExecute = false })!)
+        {
+            await kill.WaitForExitAsync();
+            Assert.Equal(0, kill.ExitCode);
+        }
+
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail($"The server was still running {timeout.TotalSeconds} s after SIGTERM.");
+        }
+
+        var code = process.ExitCode;
+        process.Dispose();
+        _process = null;
+        return code;
     }
 
     /// <summary>SIGKILL: no shutdown hooks, no flushes.</summary>
