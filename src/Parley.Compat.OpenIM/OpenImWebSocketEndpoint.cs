@@ -118,6 +118,7 @@ internal sealed class OpenImWebSocketEndpoint(
         {
             Background = args.IsBackground,
             Events = session,
+            AbortTransport = context.Abort,
         };
         session.Attach(connection);
         await host.RunAsync(socket, connection, session).ConfigureAwait(false);

@@ -150,7 +150,7 @@ public sealed class GracefulShutdownTests
     }
 
     [Fact]
-    public async Task Sigterm_WithIdleConnection_ClosesItWith1012AndExitsZero()
+    public async Task Sigterm_WithIdleNativeConnection_ClosesItWith1012AndExitsZero()
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "parley-term-" + Guid.NewGuid().ToString("N"));
         await using var server = new ServerProcess(dataDirectory);
@@ -162,6 +162,7 @@ public sealed class GracefulShutdownTests
             await raw.HelloAsync(await IssueTokenAsync(server, user), "d1");
             var exit = server.TerminateAsync(TimeSpan.FromSeconds(45));
             Assert.Equal(CloseCodes.ServiceRestart, await raw.ReceiveCloseAsync(TimeSpan.FromSeconds(30)));
+            await raw.Socket.CloseOutputAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
             var code = await exit;
             Assert.True(code == 0, $"exit code {code}: {server.RecentOutput}");
         }

@@ -77,6 +77,15 @@ internal sealed class ClientConnection : IDisposable
     /// </summary>
     public CancellationToken Aborted => _abort.Token;
 
+    /// <summary>
+    /// Aborts the underlying HTTP connection (the endpoint sets <c>HttpContext.Abort</c>). A receive pending on an upgraded
+    /// Kestrel stream does not always end when the WebSocket is aborted or its token cancelled; this ends it, so a peer
+    /// that never answers a close cannot hold the connection (or a draining server) beyond the grace period.
+    /// </summary>
+    public Action? AbortTransport { get; init; }
+
+    private CancellationTokenRegistration _transportAbort;
+
     public bool IsClosing => Volatile.Read(ref _close) is not null;
 
     /// <summary>The close code the server chose, once it chose one.</summary>
@@ -245,6 +254,11 @@ internal sealed class ClientConnection : IDisposable
         try
         {
             // A client that does not read must not keep the socket: give the close a grace period, then abort.
+            if (AbortTransport is not null)
+            {
+                _transportAbort = _abort.Token.UnsafeRegister(static s => ((ClientConnection)s!).AbortTransport!(), this);
+            }
+
             _abort.CancelAfter(CloseGrace);
         }
         catch (ObjectDisposedException)
@@ -317,7 +331,12 @@ internal sealed class ClientConnection : IDisposable
         _socket.Abort();
     }
 
-    public void Dispose() => _abort.Dispose();
+    public void Dispose()
+    {
+        // Before the request ends: Kestrel reuses the HttpContext, which must not be aborted later.
+        _transportAbort.Dispose();
+        _abort.Dispose();
+    }
 
     /// <summary>A queued frame: <paramref name="Length"/> bytes of <paramref name="Frame"/>; a pooled array has exactly one reader (the send loop).</summary>
     private readonly record struct Outbound(byte[] Frame, int Length, long Version, bool Pooled, bool Text);

@@ -75,6 +75,7 @@ internal sealed partial class WebSocketEndpoint(
         using var connection = new ClientConnection(socket, identity.UserId, identity.DeviceId, platform, identity.TokenId, identity.ExpiresAt, o.OutboxCapacity, NativeProtocol.Instance)
         {
             Background = hello.Background,
+            AbortTransport = context.Abort,
         };
         var native = new NativeConnectionHandler(connection, requestId, hello.ResumeCursor, handler, store, o, time);
         await host.RunAsync(socket, connection, native).ConfigureAwait(false);
