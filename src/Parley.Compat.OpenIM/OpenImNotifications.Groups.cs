@@ -8,7 +8,8 @@ namespace Parley.Compat.OpenIM;
 
 /// <summary>
 /// Group system messages as OpenIM group notifications. Pure and allocation-light: everything comes from the message
-/// (ids, roles the content implies, new values of changed settings); profile fields (nicknames, face URLs) and the
+/// (ids, roles the content implies, new values of changed settings) and, when pushed live, from the core's snapshots (the
+/// whole group, the changed members' rows); profile fields (face URLs) and the
 /// group's unchanged fields are left out, and so are <c>groupMemberVersion</c>/<c>groupMemberVersionID</c>, which makes
 /// the SDK re-read the group's members in full at its next sync.
 /// </summary>
@@ -35,7 +36,7 @@ internal static partial class OpenImNotifications
     public const int GroupInfoSetAnnouncement = 1519;
     public const int GroupInfoSetName = 1520;
 
-    private static partial MsgData? FromGroupContentCore(Message message, GroupRecord? snapshot)
+    private static partial MsgData? FromGroupContentCore(Message message, GroupRecord? snapshot, IReadOnlyList<MemberChange>? members)
     {
         var content = message.Content;
         if (message.Revoked || content is null)
@@ -296,6 +297,15 @@ internal static partial class OpenImNotifications
             tips["group"] = FullGroup(snapshot, changedFields);
         }
 
+        if (members is { Count: > 0 })
+        {
+            var rows = members.ToDictionary(m => m.UserId, StringComparer.Ordinal);
+            foreach (var value in tips.Values)
+            {
+                Describe(value, rows);
+            }
+        }
+
         var detail = JsonSerializer.Serialize(tips);
         return new MsgData
         {
@@ -329,6 +339,37 @@ internal static partial class OpenImNotifications
         }
 
         return full;
+    }
+
+    /// <summary>Fills a member of the tips (or a list of members) from the row the change wrote for it.</summary>
+    private static void Describe(object? value, Dictionary<string, MemberChange> rows)
+    {
+        switch (value)
+        {
+            case List<Dictionary<string, object?>> list:
+                foreach (var item in list)
+                {
+                    Describe(item, rows);
+                }
+
+                break;
+            case Dictionary<string, object?> member when member.TryGetValue("userID", out var id) && id is string userId && rows.TryGetValue(userId, out var row):
+                member["roleLevel"] = GroupJson.Role(row.Role);
+                member["joinTime"] = row.JoinedAt;
+                member["muteEndTime"] = row.MutedUntil;
+                member["joinSource"] = row.InviterId.Length > 0 && row.InviterId != userId ? GroupJson.JoinByInvitation : GroupJson.JoinBySearch;
+                if (row.InviterId.Length > 0)
+                {
+                    member["inviterUserID"] = row.InviterId;
+                }
+
+                if (row.Nickname.Length > 0)
+                {
+                    member["nickname"] = row.Nickname;
+                }
+
+                break;
+        }
     }
 
     private static string Or(string preferred, string fallback) => preferred.Length > 0 ? preferred : fallback;

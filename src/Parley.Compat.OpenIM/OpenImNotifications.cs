@@ -20,7 +20,18 @@ internal static partial class OpenImNotifications
     /// OpenIM sends it: SDK 0.0.14 replaces its cached group with that object, so a partial one would lose the owner,
     /// member count and status until the next login.
     /// </remarks>
-    public static MsgData? FromGroupContent(Message message, Parley.Abstractions.Messaging.GroupRecord? group = null) => FromGroupContentCore(message, group);
+    /// <remarks>
+    /// With <paramref name="members"/> (the member rows the change wrote, from the core's <c>MembersChanged</c> event) each
+    /// member the notification names is described in full (role, join time, inviter, group nickname, mute end) as OpenIM's
+    /// GroupMemberFullInfo, not only by its ids.
+    /// </remarks>
+    public static MsgData? FromGroupContent(
+        Message message,
+        Parley.Abstractions.Messaging.GroupRecord? group = null,
+        IReadOnlyList<Parley.Abstractions.Messaging.MemberChange>? members = null) => FromGroupContentCore(message, group, members);
 
-    private static partial MsgData? FromGroupContentCore(Message message, Parley.Abstractions.Messaging.GroupRecord? snapshot);
+    private static partial MsgData? FromGroupContentCore(
+        Message message,
+        Parley.Abstractions.Messaging.GroupRecord? snapshot,
+        IReadOnlyList<Parley.Abstractions.Messaging.MemberChange>? members);
 }

@@ -177,6 +177,27 @@ public sealed class GroupNotificationTests
     }
 
     [Fact]
+    public void Member_rows_of_the_change_describe_the_named_members_in_full()
+    {
+        var kicked = new Parley.Abstractions.Messaging.MemberChange("sg_g1", "a", Parley.Abstractions.Messaging.MemberRole.Admin, "Ann", 0, 1_600_000_000_000, "op", false, 1, 7, 42);
+        var content = new Content { MembersRemoved = new MembersRemovedContent { GroupId = "g1", UserIds = { "a", "b" }, OperatorId = "op" } };
+
+        var data = OpenImNotifications.FromGroupContent(Of(content), null, [kicked]);
+
+        Assert.NotNull(data);
+        using var outer = JsonDocument.Parse(data.Content.ToStringUtf8());
+        using var tips = JsonDocument.Parse(outer.RootElement.GetProperty("detail").GetString()!);
+        var list = tips.RootElement.GetProperty("kickedUserList").EnumerateArray().ToArray();
+        Assert.Equal(60, list[0].GetProperty("roleLevel").GetInt32());
+        Assert.Equal("Ann", list[0].GetProperty("nickname").GetString());
+        Assert.Equal(1_600_000_000_000, list[0].GetProperty("joinTime").GetInt64());
+        Assert.Equal("op", list[0].GetProperty("inviterUserID").GetString());
+        // A member the change has no row for keeps only its ids.
+        Assert.False(list[1].TryGetProperty("joinTime", out _));
+        Assert.False(tips.RootElement.GetProperty("opUser").TryGetProperty("joinTime", out _));
+    }
+
+    [Fact]
     public void Non_group_content_and_revoked_messages_map_to_null()
     {
         Assert.Null(OpenImNotifications.FromGroupContent(Of(new Content { Text = new TextContent { Text = "hi" } })));

@@ -397,6 +397,58 @@ public sealed class OpenImWebSocketTests(ServerFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Pushes_MemberNotices_DescribeTheChangedMembersInFull()
+    {
+        var oim = OpenImUsers.NewId("mo");
+        var owner = OpenImUsers.NewId("mn");
+        var invited = OpenImUsers.NewId("mi");
+        await OpenImUsers.RegisterAsync(Server, oim, owner, invited);
+        await using var a = await OpenImWsClient.LoginAsync(Server, oim, await OpenImUsers.TokenAsync(Server, oim));
+        await using var client = new Parley.Sdk.ParleyClient(new Parley.Sdk.ParleyClientOptions
+        {
+            ServerUri = Server.WebSocketUri,
+            Token = await OpenImUsers.TokenAsync(Server, owner, 2),
+            DeviceId = OpenImPlatforms.DeviceId(2),
+            Platform = Parley.Protocol.V1.Platform.Android,
+            LocalState = new Parley.Sdk.InMemoryParleyClientState(),
+        });
+        await client.ConnectAsync();
+        var group = await client.CreateGroupAsync("members", [oim]);
+
+        // An invitation (1509) names the invited member with the row the commit wrote: role, join time and inviter,
+        // as OpenIM's GroupMemberFullInfo does, not only the ids.
+        await client.InviteToGroupAsync(group.GroupId, [invited]);
+        await Wait.UntilAsync(() => a.Pushed().Any(p => p.Msg.ContentType == 1509), "the invitation notice reached the OpenIM member");
+        using (var detail = Detail(a.Pushed().First(p => p.Msg.ContentType == 1509).Msg))
+        {
+            var member = detail.RootElement.GetProperty("invitedUserList").EnumerateArray().Single();
+            Assert.Equal(invited, member.GetProperty("userID").GetString());
+            Assert.Equal(20, member.GetProperty("roleLevel").GetInt32());
+            Assert.Equal(owner, member.GetProperty("inviterUserID").GetString());
+            Assert.True(member.GetProperty("joinTime").GetInt64() > 0);
+        }
+
+        // A mute (1512) carries the member's mute end and its group nickname once one is set.
+        await client.SetMemberNicknameAsync(group.GroupId, "Mo", oim);
+        await client.MuteMemberAsync(group.GroupId, oim, TimeSpan.FromMinutes(5));
+        await Wait.UntilAsync(() => a.Pushed().Any(p => p.Msg.ContentType == 1512), "the mute notice reached the OpenIM member");
+        using (var detail = Detail(a.Pushed().First(p => p.Msg.ContentType == 1512).Msg))
+        {
+            var muted = detail.RootElement.GetProperty("mutedUser");
+            Assert.Equal(oim, muted.GetProperty("userID").GetString());
+            Assert.Equal("Mo", muted.GetProperty("nickname").GetString());
+            Assert.True(muted.GetProperty("muteEndTime").GetInt64() > DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            Assert.True(muted.GetProperty("joinTime").GetInt64() > 0);
+        }
+    }
+
+    private static JsonDocument Detail(Parley.Compat.OpenIM.Wire.MsgData msg)
+    {
+        using var content = JsonDocument.Parse(msg.Content.ToStringUtf8());
+        return JsonDocument.Parse(content.RootElement.GetProperty("detail").GetString()!);
+    }
+
+    [Fact]
     public async Task Pushes_FriendRequestFromNativeUser_ReachesOpenImAsFriendNotification()
     {
         var oim = OpenImUsers.NewId("fa");

@@ -48,7 +48,8 @@ internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles
     public EncodedEvent Encode(DeliveryEvent @event) => @event switch
     {
         MessageRevoked r => Of(EncodeRevoke(r)),
-        MessageCommitted m => Of(EncodeMessage(m.Message, m.Group)),
+        MembersChanged m => Of(EncodeMessage(m.Message, m.Group, m.Members)),
+        MessageCommitted m => Of(EncodeMessage(m.Message, m.Group, null)),
         ReceiptChanged r => Of(EncodeReceipt(r)),
         TypingChanged t => Of(EncodeTyping(t)),
         SettingsChanged s => Of(EncodeSettings(s)),
@@ -67,7 +68,7 @@ internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles
 
     private static WireFrame Frame(byte[] bytes) => new(bytes, Text: false);
 
-    private PushMessages? EncodeMessage(StoredMessage stored, GroupRecord? group)
+    private PushMessages? EncodeMessage(StoredMessage stored, GroupRecord? group, IReadOnlyList<MemberChange>? members)
     {
         var message = ProtoMapper.ToProto(stored);
         var push = new PushMessages();
@@ -79,7 +80,7 @@ internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles
                 Add(push.Msgs, message.ConversationId, data);
                 break;
             default:
-                var notification = OpenImNotifications.FromGroupContent(message, group);
+                var notification = OpenImNotifications.FromGroupContent(message, group, members);
                 if (notification is null)
                 {
                     // No OpenIM counterpart, but the seq is taken: the SDK must still count it.

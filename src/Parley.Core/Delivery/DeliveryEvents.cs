@@ -66,6 +66,17 @@ public sealed class MessageRevoked(StoredMessage marker, long targetSeq, string 
     public string RevokedBy { get; } = revokedBy;
 }
 
+/// <summary>
+/// A group notice that changed members was committed (created, joined, invited, approved, kicked, quit, owner transferred,
+/// role, mute or nickname changed). <see cref="Members"/> are the rows the commit wrote for the members it changed, as of
+/// the grain turn that made the change (a removed member's row has <see cref="MemberChange.Active"/> false), so protocols
+/// whose notices describe members in full (OpenIM's GroupMemberFullInfo) need no read.
+/// </summary>
+public sealed class MembersChanged(StoredMessage notice, GroupRecord? group, IReadOnlyList<MemberChange> members) : MessageCommitted(notice, group)
+{
+    public IReadOnlyList<MemberChange> Members { get; } = members;
+}
+
 /// <summary>A member's read cursor of a conversation moved forward from <see cref="PreviousReadSeq"/> to <see cref="ReadSeq"/>.</summary>
 public sealed class ReceiptChanged(string conversationId, string userId, long readSeq, long previousReadSeq, long version) : DeliveryEvent
 {

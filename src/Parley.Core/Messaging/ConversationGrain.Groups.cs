@@ -29,6 +29,9 @@ public sealed partial class ConversationGrain
     /// <param name="Refusal">Set when the mutation refused (or deferred): nothing is committed.</param>
     private sealed record GroupEffect(CoreFailure? Refusal, Action<CommitBatch, long>? Extra, string[]? Recipients)
     {
+        /// <summary>The member rows this change wrote, as of the turn (published with the notice as <see cref="Delivery.MembersChanged"/>).</summary>
+        public IReadOnlyList<MemberChange>? Members { get; init; }
+
         // A mutation outcome that commits no notification (a request recorded for approval); the caller records it.
         public static readonly GroupEffect Defer = new(new CoreFailure(CoreError.Conflict, "Deferred for approval."), null, null);
 
@@ -398,7 +401,7 @@ public sealed partial class ConversationGrain
             }
 
             RefreshMemberIds();
-            return GroupEffect.Commit((batch, version) => AddChanges(batch, changes, version), recipients);
+            return GroupEffect.Commit((batch, version) => AddChanges(batch, changes, version), recipients) with { Members = changes };
         });
     }
 
@@ -445,7 +448,7 @@ public sealed partial class ConversationGrain
             {
                 AddChanges(batch, changes, version);
                 batch.Groups.Add(snapshot with { Version = version });
-            });
+            }) with { Members = changes };
         });
     }
 
@@ -614,13 +617,13 @@ public sealed partial class ConversationGrain
         {
             AddChanges(batch, changes, version);
             batch.GroupRequests.AddRange(settled);
-        });
+        }) with { Members = changes };
     }
 
     private GroupEffect MemberUpdate(string userId, MemberState member)
     {
         var change = Capture(userId, member, member.VisibleFrom, 0);
-        return GroupEffect.Commit((batch, version) => batch.MemberChanges.Add(change with { Version = version }));
+        return GroupEffect.Commit((batch, version) => batch.MemberChanges.Add(change with { Version = version })) with { Members = [change] };
     }
 
     /// <summary>

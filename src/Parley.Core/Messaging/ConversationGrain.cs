@@ -262,7 +262,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             {
                 batch.Groups.Add(group with { Version = version });
                 batch.MemberChanges.AddRange(roster.Select(change => change with { Version = version }));
-            }));
+            }) with { Members = roster });
     }
 
     public async Task<CoreResult<ReadState>> MarkReadAsync(string userId, long seq, string? originConnectionId)
@@ -513,6 +513,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                 Extra = effect?.Extra,
                 RevokedClientMsgId = revokedClientMsgId ?? string.Empty,
                 Group = _group,
+                Members = effect?.Members,
                 Kind = _record.Kind,
                 ConversationName = _group?.Name ?? string.Empty,
             };
@@ -686,6 +687,9 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         /// <summary>The group after this message's mutation, taken in the grain turn (immutable record).</summary>
         public GroupRecord? Group { get; init; }
 
+        /// <summary>For a group notice that changed members: their rows after the change, taken in the grain turn.</summary>
+        public IReadOnlyList<MemberChange>? Members { get; init; }
+
         public ConversationKind Kind { get; init; }
 
         public string ConversationName { get; init; } = string.Empty;
@@ -720,9 +724,12 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             }
 
             grain._tail.Append(_final);
-            MessageCommitted committed = revokes is { } target
-                ? new MessageRevoked(_final, target, RevokedClientMsgId, _final.SenderId)
-                : new MessageCommitted(_final, Group);
+            MessageCommitted committed = (revokes, Members) switch
+            {
+                ({ } target, _) => new MessageRevoked(_final, target, RevokedClientMsgId, _final.SenderId),
+                (null, { Count: > 0 } members) => new MembersChanged(_final, Group, [.. members.Select(m => m with { Version = version })]),
+                _ => new MessageCommitted(_final, Group),
+            };
             grain._hub.Publish(recipients, committed, version, origin);
             foreach (var observer in grain._committedObservers)
             {
