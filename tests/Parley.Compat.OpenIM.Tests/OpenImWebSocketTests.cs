@@ -295,14 +295,7 @@ public sealed class OpenImWebSocketTests(ServerFixture fixture) : IClassFixture<
         var native = OpenImUsers.NewId("rn");
         await OpenImUsers.RegisterAsync(Server, oim, native);
         await using var a = await OpenImWsClient.LoginAsync(Server, oim, await OpenImUsers.TokenAsync(Server, oim));
-        await using var client = new Parley.Sdk.ParleyClient(new Parley.Sdk.ParleyClientOptions
-        {
-            ServerUri = Server.WebSocketUri,
-            Token = await OpenImUsers.TokenAsync(Server, native, 2),
-            DeviceId = OpenImPlatforms.DeviceId(2),
-            Platform = Parley.Protocol.V1.Platform.Android,
-            LocalState = new Parley.Sdk.InMemoryParleyClientState(),
-        });
+        await using var client = await NativeClientAsync(native);
         await client.ConnectAsync();
         var conversation = OpenImUsers.Direct(oim, native);
         var first = OpenImUsers.Text(oim, native, "one");
@@ -357,14 +350,7 @@ public sealed class OpenImWebSocketTests(ServerFixture fixture) : IClassFixture<
         await OpenImUsers.RegisterAsync(Server, oim, native, outsider);
         await using var a = await OpenImWsClient.LoginAsync(Server, oim, await OpenImUsers.TokenAsync(Server, oim));
         await using var o = await OpenImWsClient.LoginAsync(Server, outsider, await OpenImUsers.TokenAsync(Server, outsider));
-        await using var client = new Parley.Sdk.ParleyClient(new Parley.Sdk.ParleyClientOptions
-        {
-            ServerUri = Server.WebSocketUri,
-            Token = await OpenImUsers.TokenAsync(Server, native, 2),
-            DeviceId = OpenImPlatforms.DeviceId(2),
-            Platform = Parley.Protocol.V1.Platform.Android,
-            LocalState = new Parley.Sdk.InMemoryParleyClientState(),
-        });
+        await using var client = await NativeClientAsync(native);
         var recorder = new Recorder(client);
         await client.ConnectAsync();
         var group = await client.CreateGroupAsync("g", [oim]);
@@ -404,14 +390,7 @@ public sealed class OpenImWebSocketTests(ServerFixture fixture) : IClassFixture<
         var invited = OpenImUsers.NewId("mi");
         await OpenImUsers.RegisterAsync(Server, oim, owner, invited);
         await using var a = await OpenImWsClient.LoginAsync(Server, oim, await OpenImUsers.TokenAsync(Server, oim));
-        await using var client = new Parley.Sdk.ParleyClient(new Parley.Sdk.ParleyClientOptions
-        {
-            ServerUri = Server.WebSocketUri,
-            Token = await OpenImUsers.TokenAsync(Server, owner, 2),
-            DeviceId = OpenImPlatforms.DeviceId(2),
-            Platform = Parley.Protocol.V1.Platform.Android,
-            LocalState = new Parley.Sdk.InMemoryParleyClientState(),
-        });
+        await using var client = await NativeClientAsync(owner);
         await client.ConnectAsync();
         var group = await client.CreateGroupAsync("members", [oim]);
 
@@ -442,6 +421,16 @@ public sealed class OpenImWebSocketTests(ServerFixture fixture) : IClassFixture<
         }
     }
 
+    /// <summary>A native (C# SDK) client of <paramref name="userId"/> on Android, not yet connected.</summary>
+    private async Task<Parley.Sdk.ParleyClient> NativeClientAsync(string userId) => new(new Parley.Sdk.ParleyClientOptions
+    {
+        ServerUri = Server.WebSocketUri,
+        Token = await OpenImUsers.TokenAsync(Server, userId, 2),
+        DeviceId = OpenImPlatforms.DeviceId(2),
+        Platform = Parley.Protocol.V1.Platform.Android,
+        LocalState = new Parley.Sdk.InMemoryParleyClientState(),
+    });
+
     private static JsonDocument Detail(Parley.Compat.OpenIM.Wire.MsgData msg)
     {
         using var content = JsonDocument.Parse(msg.Content.ToStringUtf8());
@@ -455,14 +444,7 @@ public sealed class OpenImWebSocketTests(ServerFixture fixture) : IClassFixture<
         var native = OpenImUsers.NewId("fn");
         await OpenImUsers.RegisterAsync(Server, oim, native);
         await using var a = await OpenImWsClient.LoginAsync(Server, oim, await OpenImUsers.TokenAsync(Server, oim));
-        await using var client = new Parley.Sdk.ParleyClient(new Parley.Sdk.ParleyClientOptions
-        {
-            ServerUri = Server.WebSocketUri,
-            Token = await OpenImUsers.TokenAsync(Server, native, 2),
-            DeviceId = OpenImPlatforms.DeviceId(2),
-            Platform = Parley.Protocol.V1.Platform.Android,
-            LocalState = new Parley.Sdk.InMemoryParleyClientState(),
-        });
+        await using var client = await NativeClientAsync(native);
         await client.ConnectAsync();
 
         await client.SendFriendRequestAsync(oim, "hi");
