@@ -29,6 +29,7 @@ using Parley.Core.Telemetry;
 using Parley.Core.Push;
 using Parley.Hosting.Admin;
 using Parley.Hosting.Management;
+using Parley.Hosting.OpenApi;
 using Parley.Hosting.Push;
 using Parley.Hosting.Startup;
 using Parley.Hosting.Telemetry;
@@ -108,6 +109,7 @@ public static class ParleyServerExtensions
         builder.AddParleyOpenImListeners();
         builder.AddParleyManagementListeners();
         services.AddParleyTelemetry(config);
+        services.AddParleyOpenApi();
         services.AddHealthChecks()
             .AddCheck("live", () => HealthCheckResult.Healthy(), tags: ["live"])
             .AddCheck<ReadinessCheck>("ready", tags: ["ready"]);
@@ -144,6 +146,7 @@ public static class ParleyServerExtensions
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("live") }).WithMetadata(HealthEndpointMetadata.Instance);
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") }).WithMetadata(HealthEndpointMetadata.Instance);
         app.MapParleyMetrics("/metrics").WithMetadata(ManagementEndpointMetadata.Instance);
+        app.MapParleyOpenApi().WithMetadata(ManagementEndpointMetadata.Instance);
         app.MapParleyDevSignIn();
         app.MapParleyWebClients();
         return app;
