@@ -45,6 +45,8 @@ internal sealed class TargetProcess : IAsyncDisposable
         {
             ["Parley__Admin__Secret"] = secret,
             ["Parley__Storage__DataDirectory"] = Path.Combine(dir.FullName, "data"),
+            // The generator measures the server, not its abuse limits: one user sending far faster than a person is the point.
+            ["Parley__RateLimits__Enabled"] = "false",
             ["Parley__Orleans__SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Parley__Orleans__GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Parley__Messaging__MaxGroupMembers"] = maxGroupMembers.ToString(System.Globalization.CultureInfo.InvariantCulture),

@@ -1,4 +1,5 @@
 using Parley.Core;
+using Parley.Core.Limits;
 
 namespace Parley.Compat.OpenIM;
 
@@ -42,7 +43,8 @@ public static class OpenImErrors
     /// </summary>
     public static int FromCore(CoreError error, int notFound = RecordNotFound, int conflict = Duplicate, int notMember = NotInGroup) => error switch
     {
-        CoreError.InvalidArgument or CoreError.TooLarge or CoreError.Unsupported or CoreError.RateLimited => Args,
+        CoreError.InvalidArgument or CoreError.TooLarge or CoreError.Unsupported => Args,
+        CoreError.RateLimited => TooManyRequests,
         CoreError.Forbidden or CoreError.Expired => NoPermission,
         CoreError.NotFound => notFound,
         CoreError.NotMember => notMember,
@@ -72,6 +74,16 @@ public static class OpenImErrors
         RelationshipAlready => "RelationshipAlreadyError",
         MutedInGroup => "MutedInGroup",
         MutedGroup => "MutedGroup",
+        TooManyRequests => "TooManyRequests",
         _ => "ServerInternalError",
     };
+
+    /// <summary>
+    /// Refused by Parley's rate limits (OpenIM has no such code; 429 follows its habit of reusing HTTP numbers, as 500 does).
+    /// The SDK rejects the call with this errCode and errMsg, which says how long to wait.
+    /// </summary>
+    public const int TooManyRequests = 429;
+
+    public static string TooManyRequestsMessage(RateLimitDecision decision) =>
+        $"TooManyRequests: retry after {decision.RetryAfterMs} ms";
 }

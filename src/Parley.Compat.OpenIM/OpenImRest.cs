@@ -10,6 +10,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Parley.Abstractions.Accounts;
 using Parley.Core.Auth;
+using Parley.Core.Limits;
 using Parley.Core.Sessions;
 using Parley.Protocol;
 using Parley.Protocol.V1;
@@ -140,12 +141,41 @@ internal static partial class OpenImRest
         return (null, identity.UserId);
     }
 
+    /// <summary>
+    /// A user's call costs against the rate limits (the app server's admin calls do not): before the body is read. Refused:
+    /// errCode <see cref="OpenImErrors.TooManyRequests"/> (still HTTP 200, as OpenIM answers) and a <c>Retry-After</c> header.
+    /// </summary>
+    private static OpenImResponse? RateLimited(HttpContext context, string path, string caller)
+    {
+        var action = path switch
+        {
+            "/friend/add_friend" => RateLimitAction.FriendRequest,
+            "/group/create_group" => RateLimitAction.CreateGroup,
+            "/group/join_group" or "/group/invite_user_to_group" => RateLimitAction.Join,
+            "/msg/revoke_msg" => RateLimitAction.Send,
+            _ => RateLimitAction.Rest,
+        };
+        var decision = context.RequestServices.GetRequiredService<RateLimiter>().TryAcquire(action, caller, null);
+        if (decision.Allowed)
+        {
+            return null;
+        }
+
+        RateLimiter.SetRetryAfterHeader(context.Response, decision);
+        return OpenImResponse.Error(OpenImErrors.TooManyRequests, OpenImErrors.TooManyRequestsMessage(decision), $"retryAfterMs={decision.RetryAfterMs}");
+    }
+
     private static async Task<OpenImResponse> HandleAsync(HttpContext context, string path, OpenImAuth auth, Handler handler)
     {
         var (error, caller) = await AuthenticateAsync(context, auth).ConfigureAwait(false);
         if (error is not null)
         {
             return error;
+        }
+
+        if (auth == OpenImAuth.User && RateLimited(context, path, caller!) is { } limited)
+        {
+            return limited;
         }
 
         JsonElement body;
@@ -188,6 +218,11 @@ internal static partial class OpenImRest
         if (error is not null)
         {
             return error;
+        }
+
+        if (RateLimited(context, path, caller!) is { } limited)
+        {
+            return limited;
         }
 
         byte[] body;

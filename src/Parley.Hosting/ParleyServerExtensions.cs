@@ -23,6 +23,7 @@ using Parley.Gateway.Requests;
 using Parley.Core;
 using Parley.Core.Auth;
 using Parley.Core.Commit;
+using Parley.Core.Limits;
 using Parley.Core.Sessions;
 using Parley.Core.Social;
 using Parley.Core.Telemetry;
@@ -95,6 +96,7 @@ public static class ParleyServerExtensions
         services.AddParleySocial();
 
         services.AddSingleton<TokenService>();
+        services.AddParleyRateLimits(config);
 
         services.AddSingleton<CommitPipeline>();
         services.AddHostedService(sp => sp.GetRequiredService<CommitPipeline>());

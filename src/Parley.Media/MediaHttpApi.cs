@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Net.Http.Headers;
 using Parley.Core.Auth;
+using Parley.Core.Limits;
 using Parley.Protocol.V1;
 using ErrorCode = Parley.Protocol.V1.ErrorCode;
 
@@ -180,6 +181,19 @@ public static class MediaHttpApi
             return Error(ErrorCode.Unauthenticated, "A valid device token is required.");
         }
 
+        // Starting an upload costs an upload; the other calls a REST call (signed part PUTs are bounded by the upload).
+        var action = HttpMethods.IsPost(http.Request.Method) && http.Request.Path.Value?.EndsWith("/uploads", StringComparison.Ordinal) == true
+            ? RateLimitAction.Upload
+            : RateLimitAction.Rest;
+        var decision = http.RequestServices.GetRequiredService<RateLimiter>().TryAcquire(action, identity.UserId, null);
+        if (!decision.Allowed)
+        {
+            RateLimiter.SetRetryAfterHeader(http.Response, decision);
+            return Results.Json(
+                new ErrorBody(new ErrorDetail(Name(ErrorCode.RateLimited), $"Too many {RateLimiter.ActionTag(action)} requests; retry after {decision.RetryAfterMs} ms.", decision.RetryAfterMs)),
+                statusCode: StatusCodes.Status429TooManyRequests);
+        }
+
         http.Items[IdentityKey] = identity;
         return await next(context).ConfigureAwait(false);
     }
@@ -212,4 +226,4 @@ public sealed record CompleteUploadBody(string? Sha256);
 
 public sealed record ErrorBody(ErrorDetail Error);
 
-public sealed record ErrorDetail(string Code, string Message);
+public sealed record ErrorDetail(string Code, string Message, [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] long? RetryAfterMs = null);

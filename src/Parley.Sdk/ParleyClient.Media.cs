@@ -248,18 +248,32 @@ public sealed partial class ParleyClient
 
     private async Task<T> SendJsonAsync<T>(HttpMethod method, string path, object? body, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(method, path);
-
-        // Only API calls carry the token; signed part and download URLs (possibly S3's) must not.
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _options.Token);
-        if (body is not null)
+        var started = _time.GetTimestamp();
+        while (true)
         {
-            request.Content = JsonContent.Create(body, options: MediaJson);
-        }
+            using var request = new HttpRequestMessage(method, path);
 
-        using var response = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        await EnsureMediaSuccessAsync(response, cancellationToken).ConfigureAwait(false);
-        return (await response.Content.ReadFromJsonAsync<T>(MediaJson, cancellationToken).ConfigureAwait(false))!;
+            // Only API calls carry the token; signed part and download URLs (possibly S3's) must not.
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _options.Token);
+            if (body is not null)
+            {
+                request.Content = JsonContent.Create(body, options: MediaJson);
+            }
+
+            using var response = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await EnsureMediaSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ParleyException e) when (RateLimitWait(e, started, _options.RequestTimeout) is { } wait)
+            {
+                // 429 with Retry-After: nothing was done; ask again once the server's budget allows it.
+                await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            return (await response.Content.ReadFromJsonAsync<T>(MediaJson, cancellationToken).ConfigureAwait(false))!;
+        }
     }
 
     private static async Task EnsureMediaSuccessAsync(HttpResponseMessage response, CancellationToken cancellationToken)
@@ -291,7 +305,10 @@ public sealed partial class ParleyClient
                 >= HttpStatusCode.InternalServerError => ErrorCode.Unavailable,
                 _ => ErrorCode.BadRequest,
             };
-        throw new ParleyException(code, error?.Error?.Message ?? $"HTTP {(int)response.StatusCode}");
+        // Only a temporary refusal carries a retry-after (a quota such as "too many open uploads" does not).
+        TimeSpan? retryAfter = error?.Error?.RetryAfterMs is > 0 and var ms ? TimeSpan.FromMilliseconds(ms)
+            : response.Headers.RetryAfter?.Delta is { } delta && code == ErrorCode.RateLimited ? delta : null;
+        throw new ParleyException(code, error?.Error?.Message ?? $"HTTP {(int)response.StatusCode}", retryAfter);
     }
 
     private sealed record UploadState(string UploadId, string State, long Size, long PartSize, int PartCount, List<PartState> Parts);
@@ -308,5 +325,5 @@ public sealed partial class ParleyClient
 
     private sealed record ErrorBody(ErrorDetail? Error);
 
-    private sealed record ErrorDetail(string? Code, string? Message);
+    private sealed record ErrorDetail(string? Code, string? Message, long? RetryAfterMs);
 }

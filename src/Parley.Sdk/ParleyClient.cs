@@ -120,7 +120,8 @@ public sealed partial class ParleyClient : IAsyncDisposable
 
     /// <summary>
     /// Sends a message and returns the server's acknowledgement. The send is retried under the same
-    /// <paramref name="clientMsgId"/> across reconnects and on INTERNAL/UNAVAILABLE errors until it is acknowledged,
+    /// <paramref name="clientMsgId"/> across reconnects, on INTERNAL/UNAVAILABLE errors and after RATE_LIMITED (waiting the
+    /// server's retry-after; a wait that would not fit in the send timeout throws the RATE_LIMITED error) until it is acknowledged,
     /// <paramref name="cancellationToken"/> fires or <see cref="ParleyClientOptions.SendTimeout"/> elapses; the server
     /// stores it once.
     /// </summary>
@@ -139,6 +140,7 @@ public sealed partial class ParleyClient : IAsyncDisposable
         clientMsgId ??= Guid.NewGuid().ToString("N");
         var request = new SendRequest { ClientMsgId = clientMsgId, Target = target, Content = content };
 
+        var started = _time.GetTimestamp();
         using var sendTimeout = new CancellationTokenSource(_options.SendTimeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, sendTimeout.Token, _disposeCts.Token);
         var attempt = 0;
@@ -169,6 +171,13 @@ public sealed partial class ParleyClient : IAsyncDisposable
                             DateTimeOffset.FromUnixTimeMilliseconds(ack.ServerTime), ack.Duplicate, clientMsgId);
                     case ServerFrame.BodyOneofCase.Error:
                         var error = ParleyException.FromError(reply.Error);
+                        if (RateLimitWait(error, started, _options.SendTimeout) is { } wait)
+                        {
+                            // Refused before any work: wait what the server asked, then re-send under the same id.
+                            await Task.Delay(wait, _time, linked.Token).ConfigureAwait(false);
+                            continue;
+                        }
+
                         if (!error.IsTransient)
                         {
                             throw error;
@@ -384,22 +393,35 @@ public sealed partial class ParleyClient : IAsyncDisposable
     private async Task<ServerFrame> InvokeAsync(ClientFrame frame, ServerFrame.BodyOneofCase? expected, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var started = _time.GetTimestamp();
         using var timeout = new CancellationTokenSource(_options.RequestTimeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token, _disposeCts.Token);
         ServerFrame reply;
-        try
+        while (true)
         {
-            var session = await WaitReadyAsync(linked.Token).ConfigureAwait(false);
-            reply = await RequestAsync(session, frame, linked.Token).ConfigureAwait(false);
-        }
-        catch (ConnectionLostException ex)
-        {
-            throw new ParleyException(ErrorCode.Unavailable, ex.Message, null, null, ex);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-            throw new TimeoutException($"No result to {frame.BodyCase} within {_options.RequestTimeout}.");
+            try
+            {
+                var session = await WaitReadyAsync(linked.Token).ConfigureAwait(false);
+                reply = await RequestAsync(session, frame, linked.Token).ConfigureAwait(false);
+                if (reply.BodyCase == ServerFrame.BodyOneofCase.Error
+                    && RateLimitWait(ParleyException.FromError(reply.Error), started, _options.RequestTimeout) is { } wait)
+                {
+                    // The server did nothing with a rate-limited request: asking again after its retry-after is safe.
+                    await Task.Delay(wait, _time, linked.Token).ConfigureAwait(false);
+                    continue;
+                }
+
+                break;
+            }
+            catch (ConnectionLostException ex)
+            {
+                throw new ParleyException(ErrorCode.Unavailable, ex.Message, null, null, ex);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+                throw new TimeoutException($"No result to {frame.BodyCase} within {_options.RequestTimeout}.");
+            }
         }
 
         if (reply.BodyCase == ServerFrame.BodyOneofCase.Error)
@@ -414,6 +436,13 @@ public sealed partial class ParleyClient : IAsyncDisposable
 
         return reply;
     }
+
+    /// <summary>
+    /// The wait before re-asking after <see cref="ErrorCode.RateLimited"/>: the server's retry-after, when the retry still
+    /// fits in <paramref name="budget"/> counted from <paramref name="started"/>; null: give up (throw the error).
+    /// </summary>
+    private TimeSpan? RateLimitWait(ParleyException error, long started, TimeSpan budget) =>
+        error is { Code: ErrorCode.RateLimited, RetryAfter: { } wait } && _time.GetElapsedTime(started) + wait < budget ? wait : null;
 
     /// <summary>Sends a request on a given session and awaits its result frame (which may be an Error).</summary>
     private async Task<ServerFrame> RequestAsync(Session session, ClientFrame frame, CancellationToken cancellationToken)

@@ -24,7 +24,11 @@ public sealed class ParleyClientOptions
     /// <summary>Where the resume cursor and per-conversation max seqs live. Default: a new <see cref="InMemoryParleyClientState"/>.</summary>
     public IParleyClientState LocalState { get; init; } = new InMemoryParleyClientState();
 
-    /// <summary>How long a request waits for its result (and for a connection to be ready). Default 10 s.</summary>
+    /// <summary>
+    /// How long a request waits for its result (and for a connection to be ready). Default 10 s. A request answered
+    /// <c>RATE_LIMITED</c> is asked again after the server's retry-after while that fits in this time; otherwise the
+    /// <see cref="ParleyException"/> (with <see cref="ParleyException.RetryAfter"/>) is thrown.
+    /// </summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How long a send keeps being retried (across reconnects) before it fails with <see cref="TimeoutException"/>. Default 60 s.</summary>

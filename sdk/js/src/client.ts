@@ -319,7 +319,10 @@ export class ParleyClient {
       if (reply.body.case === "error") {
         const error = ParleyError.fromFrame(reply.body.value);
         if (!error.isTransient) throw error;
-        let delay = backoffDelay(attempt++, this.#options.reconnectInitialDelayMs, this.#options.reconnectMaxDelayMs);
+        // RATE_LIMITED: exactly the server's retry-after (the refusal did nothing); otherwise jittered backoff, at least that long.
+        let delay = error.code === ErrorCode.RATE_LIMITED && error.retryAfterMs !== undefined
+          ? error.retryAfterMs
+          : backoffDelay(attempt++, this.#options.reconnectInitialDelayMs, this.#options.reconnectMaxDelayMs);
         if (error.retryAfterMs !== undefined && error.retryAfterMs > delay) delay = error.retryAfterMs;
         await sleep(Math.min(delay, Math.max(0, deadline - Date.now())), signal);
         continue;
@@ -540,11 +543,21 @@ export class ParleyClient {
     this.#throwIfClosed();
     const deadline = Date.now() + this.#options.requestTimeoutMs;
     let reply: ServerFrame;
-    try {
-      const session = await this.#waitReady(this.#options.requestTimeoutMs);
-      reply = await this.#request(session, body, Math.max(1, deadline - Date.now()));
-    } catch (error) {
-      if (error instanceof ConnectionLostError) throw new ParleyError(ErrorCode.UNAVAILABLE, error.message, undefined, undefined, { cause: error });
+    for (;;) {
+      try {
+        const session = await this.#waitReady(Math.max(1, deadline - Date.now()));
+        reply = await this.#request(session, body, Math.max(1, deadline - Date.now()));
+      } catch (error) {
+        if (error instanceof ConnectionLostError) throw new ParleyError(ErrorCode.UNAVAILABLE, error.message, undefined, undefined, { cause: error });
+        throw error;
+      }
+      if (reply.body.case !== "error") break;
+      const error = ParleyError.fromFrame(reply.body.value);
+      // RATE_LIMITED means the server did nothing: ask again after its retry-after while that fits in the request timeout.
+      if (error.code === ErrorCode.RATE_LIMITED && error.retryAfterMs !== undefined && Date.now() + error.retryAfterMs < deadline) {
+        await sleep(error.retryAfterMs);
+        continue;
+      }
       throw error;
     }
     if (reply.body.case === "error") throw ParleyError.fromFrame(reply.body.value);

@@ -5,6 +5,7 @@ using Parley.Compat.OpenIM.Wire;
 using Parley.Gateway.Connections;
 using Parley.Gateway.Protocols;
 using Parley.Core.Internal;
+using Parley.Core.Limits;
 using Parley.Core.Messaging;
 using Parley.Protocol;
 using Parley.Protocol.V1;
@@ -129,9 +130,19 @@ internal sealed partial class OpenImSession
         }
     }
 
-    /// <summary>Over the connection's typing window: answered, not forwarded (typing is best effort).</summary>
-    public Task RateLimitedAsync(OpenImRequest request) =>
-        ReplyAsync(request, new SendMsgResp { ClientMsgID = request.Message?.ClientMsgID ?? string.Empty, SendTime = _services.Time.GetUtcNow().ToUnixTimeMilliseconds() });
+    /// <summary>A message (not typing) costs a send against the rate limits; pulls and seq queries are bounded by the in-flight limit.</summary>
+    public RateLimitAction? Cost(OpenImRequest request) =>
+        request.ReqIdentifier == OpenImReq.SendMsg && request.Message?.ContentType != OpenImMessages.Typing ? RateLimitAction.Send : null;
+
+    /// <summary>
+    /// Typing over the connection's typing window is answered as sent and not forwarded (typing is best effort); any other
+    /// refused request gets <see cref="OpenImErrors.TooManyRequests"/> with the wait in errMsg, so the SDK fails that one
+    /// message and the app may resend it.
+    /// </summary>
+    public Task RateLimitedAsync(OpenImRequest request, TimeSpan retryAfter) =>
+        request.Message?.ContentType == OpenImMessages.Typing
+            ? ReplyAsync(request, new SendMsgResp { ClientMsgID = request.Message.ClientMsgID, SendTime = _services.Time.GetUtcNow().ToUnixTimeMilliseconds() })
+            : ErrorAsync(request, OpenImErrors.TooManyRequests, OpenImErrors.TooManyRequestsMessage(new RateLimitDecision(false, retryAfter)));
 
     public Task FailedAsync(OpenImRequest request) => ErrorAsync(request, OpenImErrors.Internal, "internal error; retry");
 

@@ -119,6 +119,14 @@ public sealed class RateLimiter
         }
     }
 
+    /// <summary>Sets HTTP <c>Retry-After</c> (whole seconds, at least 1) for a refused request.</summary>
+    public static void SetRetryAfterHeader(Microsoft.AspNetCore.Http.HttpResponse response, RateLimitDecision decision)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        var seconds = Math.Max(1, (long)Math.Ceiling(decision.RetryAfter.TotalSeconds));
+        response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     public static string ActionTag(RateLimitAction action) => action switch
     {
         RateLimitAction.Send => "send",

@@ -3,6 +3,7 @@ using System.Net.WebSockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Parley.Core;
+using Parley.Core.Limits;
 using Parley.Core.Push;
 using Parley.Core.Telemetry;
 using Parley.Gateway.Protocols;
@@ -14,12 +15,14 @@ namespace Parley.Gateway.Connections;
 /// <summary>
 /// The one connection host: runs every authenticated WebSocket whatever protocol it speaks. It owns registration and the
 /// multi-login policy, the send loop, the only socket receive loop, the limits (frame size, requests in flight, the
-/// malformed-frame budget, the typing window), request dispatch, close and the connection metrics. A protocol only
+/// malformed-frame budget, the typing window, the per-user and per-connection rate limits), request dispatch, close and
+/// the connection metrics. A protocol only
 /// decodes and answers frames (<see cref="IConnectionHandler{TRequest}"/>) and encodes events (<see cref="IWireProtocol"/>).
 /// </summary>
 internal sealed partial class ConnectionHost(
     ConnectionRegistry registry,
     IOptions<GatewayOptions> options,
+    RateLimiter limiter,
     ParleyMetrics metrics,
     Optional<IPushClientApi> push,
     ILogger<ConnectionHost> logger)
@@ -69,6 +72,7 @@ internal sealed partial class ConnectionHost(
         finally
         {
             registry.Unregister(connection);
+            limiter.ForgetConnection(connection.Id);
             connection.Close((int)WebSocketCloseStatus.NormalClosure, "bye");
             await sendLoop.ConfigureAwait(false);
             metrics.Connections.Add(-1);
@@ -132,7 +136,15 @@ internal sealed partial class ConnectionHost(
                 if (decoded.Kind == DecodeKind.Typing && !typing.TryTake(Environment.TickCount64))
                 {
                     // Typing is best effort: over the window it is answered (as the protocol says) and not forwarded.
-                    await handler.RateLimitedAsync(request).ConfigureAwait(false);
+                    await handler.RateLimitedAsync(request, typing.RetryAfter(Environment.TickCount64)).ConfigureAwait(false);
+                    continue;
+                }
+
+                // Refused before any work and before the in-flight slot: a spammer's refusals cost one small answer each.
+                if (handler.Cost(request) is { } action
+                    && limiter.TryAcquire(action, connection.UserId, connection.Id) is { Allowed: false } refused)
+                {
+                    await handler.RateLimitedAsync(request, refused.RetryAfter).ConfigureAwait(false);
                     continue;
                 }
 
@@ -318,6 +330,9 @@ internal sealed class RateWindow(int limit, TimeSpan window)
 
         return ++_count <= limit;
     }
+
+    /// <summary>How long until the current window ends.</summary>
+    public TimeSpan RetryAfter(long nowMs) => TimeSpan.FromMilliseconds(Math.Max(1, _windowMs - (nowMs - _start)));
 }
 
 internal enum FrameKind

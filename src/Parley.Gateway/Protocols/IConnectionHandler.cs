@@ -1,3 +1,5 @@
+using Parley.Core.Limits;
+
 namespace Parley.Gateway.Protocols;
 
 /// <summary>
@@ -24,8 +26,14 @@ internal interface IConnectionHandler<TRequest>
     /// <summary>Answers one request on the connection's outbox. Exceptions are bugs: the host logs them and calls <see cref="FailedAsync"/>.</summary>
     Task<RequestOutcome> HandleAsync(TRequest request);
 
-    /// <summary>Answers a typing request over the connection's typing window (it is not forwarded).</summary>
-    Task RateLimitedAsync(TRequest request);
+    /// <summary>What the request costs against the per-user and per-connection rate limits; null when it is not limited.</summary>
+    RateLimitAction? Cost(TRequest request);
+
+    /// <summary>
+    /// Answers a request refused by a rate limit (or a typing request over the connection's typing window); it is not
+    /// forwarded. <paramref name="retryAfter"/> is when the next attempt can succeed.
+    /// </summary>
+    Task RateLimitedAsync(TRequest request, TimeSpan retryAfter);
 
     /// <summary>Answers a request whose handling threw.</summary>
     Task FailedAsync(TRequest request);

@@ -1,5 +1,6 @@
 using Parley.Abstractions.Messaging;
 using Parley.Core.Internal;
+using Parley.Core.Limits;
 using Parley.Gateway.Connections;
 using Parley.Gateway.Requests;
 using Parley.Protocol;
@@ -71,11 +72,26 @@ internal sealed class NativeConnectionHandler(
         return RequestOutcome.Continue;
     }
 
-    public async Task RateLimitedAsync(ClientFrame request)
+    public RateLimitAction? Cost(ClientFrame request) => request.BodyCase switch
+    {
+        // A revoke writes a notification message into the conversation: it costs a send.
+        ClientFrame.BodyOneofCase.Send or ClientFrame.BodyOneofCase.Revoke => RateLimitAction.Send,
+        ClientFrame.BodyOneofCase.SendFriendRequest => RateLimitAction.FriendRequest,
+        ClientFrame.BodyOneofCase.CreateGroup => RateLimitAction.CreateGroup,
+        ClientFrame.BodyOneofCase.JoinGroup or ClientFrame.BodyOneofCase.InviteToGroup => RateLimitAction.Join,
+        ClientFrame.BodyOneofCase.SearchUsers or ClientFrame.BodyOneofCase.SearchGroups => RateLimitAction.Search,
+        _ => null,
+    };
+
+    public async Task RateLimitedAsync(ClientFrame request, TimeSpan retryAfter)
     {
         if (request.RequestId != 0)
         {
-            await connection.WriteAsync(RequestHandler.Error(ErrorCode.RateLimited, "Too many typing events.", request.RequestId)).ConfigureAwait(false);
+            var decision = new RateLimitDecision(false, retryAfter);
+            var what = request.BodyCase == ClientFrame.BodyOneofCase.Typing ? "typing events" : $"{request.BodyCase} requests";
+            var frame = RequestHandler.Error(ErrorCode.RateLimited, $"Too many {what}; retry after {decision.RetryAfterMs} ms.", request.RequestId);
+            frame.Error.RetryAfterMs = decision.RetryAfterMs;
+            await connection.WriteAsync(frame).ConfigureAwait(false);
         }
     }
 

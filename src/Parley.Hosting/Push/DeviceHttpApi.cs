@@ -2,8 +2,10 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Parley.Api.Admin.Operators;
+using Microsoft.Extensions.DependencyInjection;
 using Parley.Core;
 using Parley.Core.Auth;
+using Parley.Core.Limits;
 using Parley.Gateway.Requests;
 using Parley.Core.Push;
 using Parley.Protocol.V1;
@@ -26,7 +28,8 @@ internal static class DeviceHttpApi
         // Authenticated by the authorization middleware from the header alone, before anything reads the body.
         var group = endpoints.MapGroup("/api/v1")
             .RequireAuthorization(p => p.AddAuthenticationSchemes(DeviceAuthenticationHandler.SchemeName).RequireAuthenticatedUser())
-            .WithMetadata(new BodyLimitMetadata(_ => MaxBodyBytes));
+            .WithMetadata(new BodyLimitMetadata(_ => MaxBodyBytes))
+            .AddEndpointFilter(RateLimitAsync);
         group.MapPut("/device", RegisterAsync);
         group.MapDelete("/device", UnregisterAsync);
         group.MapPost("/push/{pushId}/arrived", (HttpContext c, string pushId, PushReportBody body, IPushClientApi push) => ReportAsync(c, pushId, body, PushReportKind.Arrived, push));
@@ -84,6 +87,24 @@ internal static class DeviceHttpApi
         }
 
         return Outcome(await push.UpdateSettingsAsync(Identity(context).UserId, request).ConfigureAwait(false));
+    }
+
+    // Every call costs a REST call of the token's user against the rate limits.
+    private static async ValueTask<object?> RateLimitAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        var decision = http.RequestServices.GetRequiredService<RateLimiter>().TryAcquire(RateLimitAction.Rest, Identity(http).UserId, null);
+        if (decision.Allowed)
+        {
+            return await next(context).ConfigureAwait(false);
+        }
+
+        RateLimiter.SetRetryAfterHeader(http.Response, decision);
+        return Results.Problem(
+            statusCode: StatusCodes.Status429TooManyRequests,
+            title: "RATE_LIMITED",
+            detail: $"Too many requests; retry after {decision.RetryAfterMs} ms.",
+            extensions: new Dictionary<string, object?> { ["code"] = "RATE_LIMITED", ["retryAfterMs"] = decision.RetryAfterMs });
     }
 
     private static TokenIdentity Identity(HttpContext context) => DeviceAuthenticationHandler.Identity(context);
