@@ -560,7 +560,6 @@ export class ParleyClient {
       }
       throw error;
     }
-    if (reply.body.case === "error") throw ParleyError.fromFrame(reply.body.value);
     if (reply.body.case !== expected) throw new ParleyError(ErrorCode.UNSPECIFIED, `Unexpected result ${reply.body.case} to ${body?.case}.`);
     return reply.body.value as ServerValue<C>;
   }
