@@ -30,22 +30,29 @@ internal static class DeviceHttpApi
             .RequireAuthorization(p => p.AddAuthenticationSchemes(DeviceAuthenticationHandler.SchemeName).RequireAuthenticatedUser())
             .WithMetadata(new BodyLimitMetadata(_ => MaxBodyBytes))
             .AddEndpointFilter(RateLimitAsync);
-        group.MapPut("/device", RegisterAsync);
+        // Bodies are read by the handlers (so every refusal names its field); Accepts keeps them in the OpenAPI document.
+        group.MapPut("/device", RegisterAsync).Accepts<DeviceBody>("application/json");
         group.MapDelete("/device", UnregisterAsync);
-        group.MapPost("/push/{pushId}/arrived", (HttpContext c, string pushId, PushReportBody body, IPushClientApi push) => ReportAsync(c, pushId, body, PushReportKind.Arrived, push));
-        group.MapPost("/push/{pushId}/clicked", (HttpContext c, string pushId, PushReportBody body, IPushClientApi push) => ReportAsync(c, pushId, body, PushReportKind.Clicked, push));
-        group.MapPut("/push/settings", SettingsAsync);
+        group.MapPost("/push/{pushId}/arrived", (HttpContext c, string pushId, IPushClientApi push) => ReportAsync(c, pushId, PushReportKind.Arrived, push));
+        group.MapPost("/push/{pushId}/clicked", (HttpContext c, string pushId, IPushClientApi push) => ReportAsync(c, pushId, PushReportKind.Clicked, push));
+        group.MapPut("/push/settings", SettingsAsync).Accepts<PushSettingsBody>("application/json");
         return group;
     }
 
-    private static async Task<IResult> RegisterAsync(HttpContext context, DeviceBody body, IPushClientApi push)
+    private static async Task<IResult> RegisterAsync(HttpContext context, IPushClientApi push)
     {
-        var identity = Identity(context);
-        if (!Enum.TryParse<PushVendor>(body.Vendor, ignoreCase: true, out var vendor) && !Enum.TryParse(body.Vendor?.Replace("_", string.Empty, StringComparison.Ordinal), ignoreCase: true, out vendor))
+        var (body, refused) = await ReadBodyAsync<DeviceBody>(context, required: true).ConfigureAwait(false);
+        if (refused is not null)
         {
-            return Error(ErrorCode.BadRequest, "vendor must be one of apns, fcm, huawei, honor, xiaomi, oppo, vivo, webpush.");
+            return refused;
         }
 
+        if (!PushClientRules.TryParseVendor(body!.Vendor, out var vendor, out var problem))
+        {
+            return Invalid(problem);
+        }
+
+        var identity = Identity(context);
         var request = new RegisterDeviceRequest
         {
             Vendor = vendor,
@@ -56,6 +63,11 @@ internal static class DeviceHttpApi
             Locale = body.Locale ?? string.Empty,
             TimeZone = body.TimeZone ?? string.Empty,
         };
+        if (PushClientRules.Check(request) is { } invalid)
+        {
+            return Invalid(invalid);
+        }
+
         return Outcome(await push.RegisterDeviceAsync(identity.UserId, identity.DeviceId, (Platform)identity.Platform, request).ConfigureAwait(false));
     }
 
@@ -65,28 +77,40 @@ internal static class DeviceHttpApi
         return Outcome(await push.UnregisterDeviceAsync(identity.UserId, identity.DeviceId).ConfigureAwait(false));
     }
 
-    private static async Task<IResult> ReportAsync(HttpContext context, string pushId, PushReportBody body, PushReportKind kind, IPushClientApi push) =>
-        Outcome(await push.ReportAsync(Identity(context).UserId, new PushReportRequest { PushId = pushId, TraceId = body.TraceId ?? string.Empty, Kind = kind }).ConfigureAwait(false));
-
-    private static async Task<IResult> SettingsAsync(HttpContext context, PushSettingsBody body, IPushClientApi push)
+    private static async Task<IResult> ReportAsync(HttpContext context, string pushId, PushReportKind kind, IPushClientApi push)
     {
+        // The body is optional here ({"traceId": "..."} when the payload carried one).
+        var (body, refused) = await ReadBodyAsync<PushReportBody>(context, required: false).ConfigureAwait(false);
+        return refused ?? Outcome(await push.ReportAsync(Identity(context).UserId, new PushReportRequest { PushId = pushId, TraceId = body?.TraceId ?? string.Empty, Kind = kind }).ConfigureAwait(false));
+    }
+
+    private static async Task<IResult> SettingsAsync(HttpContext context, IPushClientApi push)
+    {
+        var (body, refused) = await ReadBodyAsync<PushSettingsBody>(context, required: true).ConfigureAwait(false);
+        if (refused is not null)
+        {
+            return refused;
+        }
+
         var request = new UpdatePushSettingsRequest();
-        if (body.DoNotDisturb is { } dnd)
+        if (body!.DoNotDisturb is { } dnd)
         {
             request.DoNotDisturb = dnd;
         }
 
         if (body.Privacy is { } privacy)
         {
-            if (!Enum.TryParse<PushPrivacy>(privacy.Replace("_", string.Empty, StringComparison.Ordinal), ignoreCase: true, out var parsed))
+            if (!PushClientRules.TryParsePrivacy(privacy, out var parsed, out var problem))
             {
-                return Error(ErrorCode.BadRequest, "privacy must be full, sender_only or generic.");
+                return Invalid(problem);
             }
 
             request.Privacy = parsed;
         }
 
-        return Outcome(await push.UpdateSettingsAsync(Identity(context).UserId, request).ConfigureAwait(false));
+        return PushClientRules.Check(request) is { } invalid
+            ? Invalid(invalid)
+            : Outcome(await push.UpdateSettingsAsync(Identity(context).UserId, request).ConfigureAwait(false));
     }
 
     // Every call costs a REST call of the token's user against the rate limits.
@@ -100,24 +124,86 @@ internal static class DeviceHttpApi
         }
 
         RateLimiter.SetRetryAfterHeader(http.Response, decision);
-        return Results.Problem(
-            statusCode: StatusCodes.Status429TooManyRequests,
-            title: "RATE_LIMITED",
-            detail: $"Too many requests; retry after {decision.RetryAfterMs} ms.",
-            extensions: new Dictionary<string, object?> { ["code"] = "RATE_LIMITED", ["retryAfterMs"] = decision.RetryAfterMs });
+        return Problem(ErrorCode.RateLimited, $"Too many requests; retry after {decision.RetryAfterMs} ms.", new() { ["retryAfterMs"] = decision.RetryAfterMs });
     }
+
+    /// <summary>
+    /// Reads the JSON body itself (not by parameter binding), so a missing, malformed or wrongly typed body is a problem
+    /// naming the field instead of an empty 400.
+    /// </summary>
+    private static async Task<(T? Body, IResult? Refused)> ReadBodyAsync<T>(HttpContext context, bool required)
+        where T : class
+    {
+        if (context.Request.ContentLength is null or 0 && !context.Request.Headers.TransferEncoding.Any(v => v?.Contains("chunked", StringComparison.OrdinalIgnoreCase) == true))
+        {
+            return required ? (null, Invalid(new FieldProblem("body", "a JSON object is required"))) : (null, null);
+        }
+
+        if (!context.Request.HasJsonContentType())
+        {
+            return (null, Problem(ErrorCode.BadRequest, "The body must be JSON (Content-Type: application/json).", new() { ["errors"] = new Dictionary<string, string[]> { ["body"] = ["must be application/json"] } }, StatusCodes.Status415UnsupportedMediaType));
+        }
+
+        try
+        {
+            var body = await context.Request.ReadFromJsonAsync<T>(BodyJson, context.RequestAborted).ConfigureAwait(false);
+            return body is null && required ? (null, Invalid(new FieldProblem("body", "a JSON object is required"))) : (body, null);
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            // Path is "$.sandbox" for a wrongly typed field, "$" or empty for broken JSON.
+            var field = ex.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : "body";
+            return (null, Invalid(new FieldProblem(field, field == "body" ? "is not valid JSON" : "has the wrong type")));
+        }
+    }
+
+    private static readonly System.Text.Json.JsonSerializerOptions BodyJson = new(System.Text.Json.JsonSerializerDefaults.Web);
 
     private static TokenIdentity Identity(HttpContext context) => DeviceAuthenticationHandler.Identity(context);
 
-    private static IResult Outcome(CoreResult result) => result.IsOk ? Results.NoContent() : Error(NativeErrors.ToWire(result.Error), result.Message ?? "The request was refused.");
-
-    private static IResult Error(ErrorCode code, string message) =>
-        Results.Json(new { error = new { code = code.ToString(), message } }, statusCode: code switch
+    private static IResult Outcome(CoreResult result)
+    {
+        if (result.IsOk)
         {
-            ErrorCode.NotFound => StatusCodes.Status404NotFound,
-            ErrorCode.Conflict => StatusCodes.Status409Conflict,
-            _ => StatusCodes.Status400BadRequest,
-        });
+            return Results.NoContent();
+        }
+
+        var message = result.Message ?? result.Error.ToString();
+
+        // The core's field refusals read "{field}: {reason}" (PushClientRules).
+        var colon = message.IndexOf(": ", StringComparison.Ordinal);
+        return result.Error == CoreError.InvalidArgument && colon > 0 && !message[..colon].Contains(' ', StringComparison.Ordinal)
+            ? Invalid(new FieldProblem(message[..colon], message[(colon + 2)..]))
+            : Problem(NativeErrors.ToWire(result.Error), message);
+    }
+
+    private static IResult Invalid(FieldProblem problem) =>
+        Problem(ErrorCode.BadRequest, $"{problem.Field} {problem.Reason}.", new() { ["errors"] = new Dictionary<string, string[]> { [problem.Field] = [problem.Reason] } });
+
+    /// <summary>RFC 9457 problem details: <c>title</c> and <c>code</c> are the protocol's error code name, <c>detail</c> says what and why.</summary>
+    private static IResult Problem(ErrorCode code, string detail, Dictionary<string, object?>? extensions = null, int? status = null)
+    {
+        var name = CodeName(code);
+        extensions ??= [];
+        extensions["code"] = name;
+        return Results.Problem(
+            statusCode: status ?? code switch
+            {
+                ErrorCode.NotFound => StatusCodes.Status404NotFound,
+                ErrorCode.Conflict => StatusCodes.Status409Conflict,
+                ErrorCode.RateLimited => StatusCodes.Status429TooManyRequests,
+                ErrorCode.Unsupported => StatusCodes.Status501NotImplemented,
+                ErrorCode.Unavailable => StatusCodes.Status503ServiceUnavailable,
+                _ => StatusCodes.Status400BadRequest,
+            },
+            title: name,
+            detail: detail,
+            extensions: extensions);
+    }
+
+    // ErrorCode.RateLimited → "RATE_LIMITED", as in the protocol's enum.
+    private static string CodeName(ErrorCode code) =>
+        string.Concat(code.ToString().Select((c, i) => i > 0 && char.IsUpper(c) ? "_" + c : c.ToString())).ToUpperInvariant();
 }
 
 public sealed record DeviceBody(string? Vendor, string? Token, string? AppId, bool Sandbox, bool? NotificationsEnabled, string? Locale, string? TimeZone);

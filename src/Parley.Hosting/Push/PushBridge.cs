@@ -51,7 +51,6 @@ internal sealed partial class PushBridge(
     // With no vendor configured there is nothing to push to: the message path pays nothing.
     private readonly bool _enabled = vendors.Any();
 
-    private const int MaxTokenLength = 8192;
     private readonly Channel<Job> _queue = Channel.CreateBounded<Job>(new BoundedChannelOptions(Math.Max(16, options.Value.QueueCapacity))
     {
         SingleReader = true,
@@ -88,10 +87,9 @@ internal sealed partial class PushBridge(
 
     public async Task<CoreResult> RegisterDeviceAsync(string userId, string deviceId, Platform platform, RegisterDeviceRequest request, CancellationToken cancellationToken = default)
     {
-        if (request.Vendor == Protocol.V1.PushVendor.Unspecified || request.Token.Length is 0 or > MaxTokenLength
-            || request.AppId.Length > 256 || request.Locale.Length > 35 || request.TimeZone.Length > 64)
+        if (PushClientRules.Check(request) is { } problem)
         {
-            return CoreResult.Fail(CoreError.InvalidArgument, "The push request is malformed.");
+            return problem.ToFailure();
         }
 
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -116,9 +114,9 @@ internal sealed partial class PushBridge(
 
     public async Task<CoreResult> UpdateSettingsAsync(string userId, UpdatePushSettingsRequest request, CancellationToken cancellationToken = default)
     {
-        if (!request.HasDoNotDisturb && !request.HasPrivacy)
+        if (PushClientRules.Check(request) is { } problem)
         {
-            return CoreResult.Fail(CoreError.InvalidArgument, "The push request is malformed.");
+            return problem.ToFailure();
         }
 
         await settings.SetAsync(
@@ -138,9 +136,14 @@ internal sealed partial class PushBridge(
 
     public async Task<CoreResult> ReportAsync(string userId, PushReportRequest report, CancellationToken cancellationToken = default)
     {
-        if (report.PushId.Length is 0 or > 128 || report.TraceId.Length > 64)
+        if (report.PushId.Length is 0 or > 128)
         {
-            return CoreResult.Fail(CoreError.InvalidArgument, "The push request is malformed.");
+            return new FieldProblem("pushId", "must be 1..128 characters").ToFailure();
+        }
+
+        if (report.TraceId.Length > 64)
+        {
+            return new FieldProblem("traceId", "must be at most 64 characters").ToFailure();
         }
 
         // Only the push's own user may report on it.
