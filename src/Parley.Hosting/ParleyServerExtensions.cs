@@ -38,6 +38,7 @@ using Parley.Push;
 using Parley.OrgDirectory;
 using Parley.Media;
 using Parley.OrgDirectory.Admin;
+using Parley.Storage.Postgres;
 using Parley.Storage.Sqlite;
 using GatewayOptions = Parley.Gateway.GatewayOptions;
 using MessagingOptions = Parley.Core.MessagingOptions;
@@ -81,8 +82,20 @@ public static class ParleyServerExtensions
         services.AddSingleton(sp => sp.GetRequiredService<ServerKeys>().TokenSigningKey);
         services.AddSingleton(sp => sp.GetRequiredService<ServerKeys>().DeviceTokenKey);
 
-        // Stores: one owner of the one database file under the data directory, every store a view over it; the
-        // owner migrates before any hosted service starts.
+        // Stores: with Parley:Storage:Provider = Postgres, the PostgreSQL owner and its stores are registered first
+        // (the SQLite registrations are TryAdd, so they only fill the ports PostgreSQL does not have yet: directory,
+        // media). Otherwise one owner of the one database file under the data directory, every store a view over it.
+        // Each owner migrates before any hosted service starts.
+        var storageSettings = config.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
+        if (storageSettings.Provider == StorageProvider.Postgres)
+        {
+            services.AddParleyPostgresStorage(sp =>
+            {
+                var o = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
+                return new PostgresStoreOptions { ConnectionString = o.Postgres.ConnectionString, Schema = o.Postgres.Schema, Durable = o.Durable };
+            });
+        }
+
         services.AddParleySqliteStorage(sp =>
         {
             var o = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
@@ -234,8 +247,27 @@ internal sealed class ReadinessCheck(CommitPipeline pipeline, IHostApplicationLi
 /// <summary>In durable mode, refuses settings that can lose acked messages.</summary>
 internal sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
 {
-    public ValidateOptionsResult Validate(string? name, StorageOptions options) =>
-        options.Durable && options.Synchronous != SqliteSynchronous.Full
-            ? ValidateOptionsResult.Fail("Parley:Storage:Durable is true but Synchronous is not Full: acked messages could be lost on power failure. Use Full, or set Durable=false for throw-away benchmarks.")
-            : ValidateOptionsResult.Success;
+    public ValidateOptionsResult Validate(string? name, StorageOptions options)
+    {
+        if (options.Durable && options.Synchronous != SqliteSynchronous.Full)
+        {
+            return ValidateOptionsResult.Fail("Parley:Storage:Durable is true but Synchronous is not Full: acked messages could be lost on power failure. Use Full, or set Durable=false for throw-away benchmarks.");
+        }
+
+        if (!Enum.IsDefined(options.Provider))
+        {
+            return ValidateOptionsResult.Fail("Parley:Storage:Provider must be Sqlite or Postgres.");
+        }
+
+        if (options.Provider == StorageProvider.Postgres)
+        {
+            // The owner's own checks: connection string present and well-formed, schema a plain identifier.
+            if (PostgresDatabase.Check(new PostgresStoreOptions { ConnectionString = options.Postgres.ConnectionString, Schema = options.Postgres.Schema }) is { } problem)
+            {
+                return ValidateOptionsResult.Fail(problem);
+            }
+        }
+
+        return ValidateOptionsResult.Success;
+    }
 }

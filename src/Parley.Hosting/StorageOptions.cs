@@ -19,6 +19,33 @@ public sealed class StorageOptions
     public bool Durable { get; set; } = true;
 
     public SqliteSynchronous Synchronous { get; set; } = SqliteSynchronous.Full;
+
+    /// <summary>
+    /// Where messages, conversations, groups, accounts, admin data, relations and push state live: <c>Sqlite</c> (the
+    /// default: <c>parley.db</c> in the data directory) or <c>Postgres</c> (<see cref="Postgres"/>). The organisation
+    /// directory and media metadata stay in <c>parley.db</c> with either provider (their PostgreSQL stores are not built yet).
+    /// </summary>
+    public StorageProvider Provider { get; set; } = StorageProvider.Sqlite;
+
+    /// <summary>The PostgreSQL provider's settings, bound to <c>Parley:Storage:Postgres</c>.</summary>
+    public PostgresStorageSettings Postgres { get; set; } = new();
+}
+
+/// <summary>The storage provider of <see cref="StorageOptions.Provider"/>.</summary>
+public enum StorageProvider
+{
+    Sqlite = 0,
+    Postgres = 1,
+}
+
+/// <summary>Bound to <c>Parley:Storage:Postgres</c>; used when <c>Parley:Storage:Provider</c> is <c>Postgres</c>.</summary>
+public sealed class PostgresStorageSettings
+{
+    /// <summary>An Npgsql connection string, e.g. <c>Host=db;Port=5432;Username=parley;Password=…;Database=parley</c>.</summary>
+    public string ConnectionString { get; set; } = "";
+
+    /// <summary>The schema Parley's tables live in (created when missing).</summary>
+    public string Schema { get; set; } = "parley";
 }
 
 /// <summary>The co-hosted Orleans silo, bound to <c>Parley:Orleans</c>.</summary>

@@ -36,32 +36,46 @@ public sealed partial class PostgresDatabase : IAsyncDisposable
     public PostgresDatabase(PostgresStoreOptions options, ILogger<PostgresDatabase>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (string.IsNullOrWhiteSpace(options.ConnectionString))
+        if (Check(options) is { } problem)
         {
-            throw new ArgumentException("Parley:Storage:Postgres:ConnectionString is required when Parley:Storage:Provider is Postgres.", nameof(options));
+            throw new ArgumentException(problem, nameof(options));
         }
 
-        if (!SchemaName().IsMatch(options.Schema ?? ""))
-        {
-            throw new ArgumentException($"Parley:Storage:Postgres:Schema '{options.Schema}' is not a plain identifier (letters, digits, '_', at most 63).", nameof(options));
-        }
-
-        NpgsqlConnectionStringBuilder builder;
-        try
-        {
-            builder = new NpgsqlConnectionStringBuilder(options.ConnectionString);
-        }
-        catch (ArgumentException ex)
-        {
-            throw new ArgumentException($"Parley:Storage:Postgres:ConnectionString is not a valid Npgsql connection string ({ex.Message}).", nameof(options), ex);
-        }
-
+        var builder = new NpgsqlConnectionStringBuilder(options.ConnectionString);
         _options = options;
         _logger = logger ?? (ILogger)NullLogger.Instance;
         Schema = options.Schema!;
         builder.SearchPath = Schema;
         Target = $"{builder.Host}:{builder.Port.ToString(CultureInfo.InvariantCulture)}/{builder.Database}#{Schema}";
         _dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
+    }
+
+    /// <summary>
+    /// What is wrong with <paramref name="options"/> (one sentence naming the setting), or null when they are usable:
+    /// a connection string is present and parses, and the schema is a plain identifier. Connects to nothing.
+    /// </summary>
+    public static string? Check(PostgresStoreOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (string.IsNullOrWhiteSpace(options.ConnectionString))
+        {
+            return "Parley:Storage:Postgres:ConnectionString is required when Parley:Storage:Provider is Postgres.";
+        }
+
+        if (!SchemaName().IsMatch(options.Schema ?? ""))
+        {
+            return $"Parley:Storage:Postgres:Schema '{options.Schema}' is not a plain identifier (letters, digits, '_', at most 63).";
+        }
+
+        try
+        {
+            _ = new NpgsqlConnectionStringBuilder(options.ConnectionString);
+            return null;
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidCastException)
+        {
+            return $"Parley:Storage:Postgres:ConnectionString is not a valid Npgsql connection string ({ex.Message}).";
+        }
     }
 
     /// <summary>The schema the tables live in.</summary>
@@ -168,12 +182,12 @@ public sealed partial class PostgresDatabase : IAsyncDisposable
         var fsync = await ScalarAsync(connection, "SHOW fsync;", cancellationToken).ConfigureAwait(false);
         var synchronousCommit = await ScalarAsync(connection, "SHOW synchronous_commit;", cancellationToken).ConfigureAwait(false);
         var safe = string.Equals(fsync, "on", StringComparison.OrdinalIgnoreCase)
-            && synchronousCommit.ToLowerInvariant() is "on" or "remote_write" or "remote_apply";
+            && synchronousCommit.ToLowerInvariant() is "on" or "local" or "remote_write" or "remote_apply";
         if (_options.Durable && !safe)
         {
             throw new InvalidOperationException(
                 $"Refusing to use PostgreSQL '{Target}' in durable mode: it runs with fsync={fsync} and synchronous_commit={synchronousCommit}, " +
-                "but acknowledged messages survive a crash only with fsync=on and synchronous_commit=on (or remote_write/remote_apply). " +
+                "but acknowledged messages survive a crash only with fsync=on and synchronous_commit=on (or local, remote_write, remote_apply). " +
                 "Fix the server (or the role's/database's settings), or set Parley:Storage:Durable to false for benchmarks.");
         }
 

@@ -14,7 +14,7 @@ public sealed class PostgresStoreOptions
 
     /// <summary>
     /// When true (the default) the store refuses to start unless the server confirms every commit durably
-    /// (<c>fsync=on</c> and <c>synchronous_commit</c> at least <c>on</c>), because anything weaker can lose acknowledged
+    /// (<c>fsync=on</c> and <c>synchronous_commit</c> other than <c>off</c>), because anything weaker can lose acknowledged
     /// messages on a crash.
     /// </summary>
     public bool Durable { get; set; } = true;

@@ -30,6 +30,7 @@ public static class ParleyServerHost
             app = builder.Build();
             // The keys load here, outside the host's start, so a bad key is the one line below and not a logged stack trace.
             _ = app.Services.GetRequiredService<ServerKeys>();
+            await StartupChecks.InitializePostgresAsync(app.Services).ConfigureAwait(false);
             app.MapParley();
             await app.StartAsync().ConfigureAwait(false);
         }

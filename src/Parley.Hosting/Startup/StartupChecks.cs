@@ -6,7 +6,10 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Npgsql;
+using Parley.Storage.Postgres;
 
 namespace Parley.Hosting.Startup;
 
@@ -129,6 +132,33 @@ public static class StartupChecks
         catch (SocketException ex) when (ex.SocketErrorCode is SocketError.AddressAlreadyInUse or SocketError.AccessDenied)
         {
             throw new StartupProblemException($"{setting} {port.ToString(CultureInfo.InvariantCulture)} is {(ex.SocketErrorCode == SocketError.AccessDenied ? "not allowed for this user" : "already in use")}: stop the other process or choose another port.", ex);
+        }
+    }
+
+    /// <summary>
+    /// With <c>Parley:Storage:Provider = Postgres</c>: connects, checks durability and migrates before the host starts,
+    /// so an unreachable server or unsafe settings end in one line (the host would log a stack trace first).
+    /// </summary>
+    public static async Task InitializePostgresAsync(IServiceProvider services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        if (services.GetService<PostgresDatabase>() is not { } postgres)
+        {
+            return;
+        }
+
+        try
+        {
+            await postgres.InitializeAsync().ConfigureAwait(false);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new StartupProblemException(ex.Message, ex);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        {
+            throw new StartupProblemException(
+                $"PostgreSQL {postgres.Target} cannot be used ({ex.Message.ReplaceLineEndings(" ")}): check Parley:Storage:Postgres:ConnectionString and that the server runs and accepts the login.", ex);
         }
     }
 
