@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Parley.Abstractions.Blobs;
 using Parley.Abstractions.Media;
@@ -37,7 +38,7 @@ internal static class MediaHosting
             var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
             return new FileSystemBlobStore(new FileSystemBlobStoreOptions { RootDirectory = Path.Combine(Path.GetFullPath(storage.DataDirectory), "blobs") });
         });
-        services.AddSingleton<IMediaStore>(sp => new SqliteMediaStore(sp.GetRequiredService<SqliteDatabase>()));
+        services.TryAddSingleton<IMediaStore>(sp => new SqliteMediaStore(sp.GetRequiredService<SqliteDatabase>())); // unless the PostgreSQL provider registered its own
         services.AddParleyMedia();
     }
 }

@@ -4,9 +4,11 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Parley.Abstractions.Accounts;
 using Parley.Abstractions.Admin;
+using Parley.Abstractions.Media;
 using Parley.Abstractions.Messaging;
 using Parley.Abstractions.Push;
 using Parley.Abstractions.Social;
+using Parley.Storage.Postgres.Media;
 using Parley.Storage.Postgres.Push;
 using Parley.Storage.Postgres.Social;
 
@@ -20,7 +22,8 @@ public static class PostgresServiceCollectionExtensions
     /// (<see cref="PostgresMessageStore"/>), <see cref="IAccountStore"/> with the admin ports <see cref="IOperatorStore"/>,
     /// <see cref="IAuditStore"/> and <see cref="IAdminQueryStore"/> (<see cref="PostgresAccountStore"/>) and
     /// <see cref="IRelationStore"/>, and the push stores <see cref="IDeviceStore"/> (needs a registered
-    /// <see cref="DeviceTokenKey"/>), <see cref="IPushJournal"/> and <see cref="IPushSettingsStore"/> over it,
+    /// <see cref="DeviceTokenKey"/>), <see cref="IPushJournal"/> and <see cref="IPushSettingsStore"/>, and
+    /// <see cref="IMediaStore"/> over it,
     /// and its start-up: the owner is initialised (durability check, migrations) in
     /// <see cref="IHostedLifecycleService.StartingAsync"/>, before any hosted service's <c>StartAsync</c>. Registered
     /// before another provider, these ports win (the other provider's registrations are TryAdd).
@@ -43,6 +46,7 @@ public static class PostgresServiceCollectionExtensions
         services.TryAddSingleton<IDeviceStore>(sp => new PostgresDeviceStore(sp.GetRequiredService<PostgresDatabase>(), sp.GetRequiredService<DeviceTokenKey>().Bytes));
         services.TryAddSingleton<IPushJournal>(sp => new PostgresPushJournal(sp.GetRequiredService<PostgresDatabase>()));
         services.TryAddSingleton<IPushSettingsStore>(sp => new PostgresPushSettingsStore(sp.GetRequiredService<PostgresDatabase>()));
+        services.TryAddSingleton<IMediaStore>(sp => new PostgresMediaStore(sp.GetRequiredService<PostgresDatabase>()));
         return services;
     }
 

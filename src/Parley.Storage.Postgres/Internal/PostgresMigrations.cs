@@ -14,6 +14,7 @@ internal static class PostgresMigrations
         (3, V3AdminOperatorsAudit),
         (4, V4Relations),
         (5, V5Push),
+        (6, V6Media),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -289,6 +290,66 @@ internal static class PostgresMigrations
             do_not_disturb boolean NOT NULL DEFAULT false,
             privacy        integer NOT NULL DEFAULT 0,
             updated_at     bigint NOT NULL
+        );
+        """;
+
+    // Media: multipart uploads and their parts, stored objects (thumbnails are objects with a parent), and the
+    // messages that reference objects (a message is (conversation, sender, client message id)).
+    private const string V6Media = """
+        CREATE TABLE media_uploads (
+            upload_id       text PRIMARY KEY,
+            user_id         text NOT NULL,
+            declared_kind   integer NOT NULL,
+            file_name       text NOT NULL,
+            declared_type   text NOT NULL,
+            size            bigint NOT NULL,
+            part_size       bigint NOT NULL,
+            part_count      integer NOT NULL,
+            object_id       text NOT NULL,
+            store_upload_id text NOT NULL,
+            state           integer NOT NULL,
+            created_at      bigint NOT NULL,
+            expires_at      bigint NOT NULL
+        );
+        CREATE INDEX ix_media_uploads_expiry ON media_uploads (state, expires_at);
+        CREATE INDEX ix_media_uploads_user ON media_uploads (user_id, state);
+
+        CREATE TABLE media_upload_parts (
+            upload_id   text NOT NULL,
+            part_number integer NOT NULL,
+            size        bigint NOT NULL,
+            sha256      text NOT NULL,
+            etag        text NOT NULL,
+            PRIMARY KEY (upload_id, part_number)
+        );
+
+        CREATE TABLE media_objects (
+            object_id        text PRIMARY KEY,
+            owner_id         text NOT NULL,
+            kind             integer NOT NULL,
+            size             bigint NOT NULL,
+            content_type     text NOT NULL,
+            file_name        text NOT NULL,
+            sha256           text NOT NULL,
+            width            integer NOT NULL,
+            height           integer NOT NULL,
+            thumbnail_id     text,
+            thumbnail_width  integer NOT NULL,
+            thumbnail_height integer NOT NULL,
+            parent_id        text,
+            created_at       bigint NOT NULL
+        );
+        CREATE INDEX ix_media_objects_owner ON media_objects (owner_id);
+        CREATE INDEX ix_media_objects_parent ON media_objects (parent_id);
+        CREATE INDEX ix_media_objects_created ON media_objects (created_at) WHERE parent_id IS NULL;
+
+        CREATE TABLE media_refs (
+            object_id       text NOT NULL,
+            conversation_id text NOT NULL,
+            sender_id       text NOT NULL,
+            client_msg_id   text NOT NULL,
+            created_at      bigint NOT NULL,
+            PRIMARY KEY (object_id, conversation_id, sender_id, client_msg_id)
         );
         """;
 }
