@@ -219,6 +219,18 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
         {
             Directory.CreateDirectory(directory);
         }
+
+        // The database holds every message: like the key files it is the owner's only (0600). SQLite takes an empty file
+        // as a new database and creates its -wal and -shm files with the database file's mode.
+        if (!OperatingSystem.IsWindows() && !File.Exists(filePath))
+        {
+            using var created = new FileStream(filePath, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            });
+        }
     }
 
     internal void ThrowIfNotReady()

@@ -78,3 +78,19 @@ public sealed class DeviceRegistrationTests(ServerFixture fixture) : IClassFixtu
         Assert.Contains(field, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 }
+
+/// <summary>Issue 15 defect 9: the database holds every message, so it is created owner-only like the key files.</summary>
+public sealed class DatabaseFileModeTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+{
+    [Fact]
+    public void Database_IsCreatedOwnerOnly()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        var directory = ((Microsoft.Extensions.Options.IOptions<Parley.Hosting.StorageOptions>)fixture.Server.Services.GetService(typeof(Microsoft.Extensions.Options.IOptions<Parley.Hosting.StorageOptions>))!).Value.DataDirectory;
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(directory, "parley.db")));
+    }
+}
