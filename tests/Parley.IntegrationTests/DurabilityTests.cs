@@ -58,37 +58,7 @@ public sealed class DurabilityTests
         var killAt = random.Next(total / 10, total * 7 / 10);
         var killNow = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        var sends = clients.Select((client, i) => Task.Run(async () =>
-        {
-            using var gate = new SemaphoreSlim(8);
-            var tasks = new List<Task>();
-            for (var k = 0; k < PerSender; k++)
-            {
-                await gate.WaitAsync();
-                var id = $"it{iteration}-s{i}-{k}";
-                var toGroup = k % 2 == 0;
-                tasks.Add(Task.Run(async () =>
-                {
-                    try
-                    {
-                        var receipt = toGroup
-                            ? await client.SendTextToConversationAsync(group.ConversationId, id, id)
-                            : await client.SendTextAsync(receiver, id, id);
-                        Assert.True(acked.TryAdd(id, receipt), $"{id} was acked twice");
-                        if (acked.Count >= killAt)
-                        {
-                            killNow.TrySetResult();
-                        }
-                    }
-                    finally
-                    {
-                        gate.Release();
-                    }
-                }));
-            }
-
-            await Task.WhenAll(tasks);
-        })).ToList();
+        var sends = SendBurst.Start(clients, PerSender, $"it{iteration}", group.ConversationId, receiver, acked, killAt, killNow);
 
         await Wait.ForAsync(killNow.Task.ContinueWith(_ => true, TaskScheduler.Default), $"{killAt} acks before the kill", TimeSpan.FromSeconds(60));
         await server.KillAsync();
@@ -106,7 +76,7 @@ public sealed class DurabilityTests
         var storedIds = new HashSet<string>();
         foreach (var conversation in conversations)
         {
-            var stored = await ReadAllAsync(verifier, conversation);
+            var stored = await SendBurst.ReadAllAsync(verifier, conversation);
             Assert.Equal(Enumerable.Range(1, stored.Count).Select(i => (ulong)i), stored.Select(m => m.Seq));
             foreach (var m in stored.Where(m => m.Content?.BodyCase == Content.BodyOneofCase.Text))
             {
@@ -129,23 +99,6 @@ public sealed class DurabilityTests
         }
 
         await server.KillAsync();
-    }
-
-    private static async Task<List<Message>> ReadAllAsync(ParleyClient client, string conversationId)
-    {
-        var all = new List<Message>();
-        ulong from = 1;
-        while (true)
-        {
-            var page = await client.GetHistoryAsync(conversationId, from, Direction.Forward, 200);
-            all.AddRange(page.Messages);
-            if (!page.HasMore || page.Messages.Count == 0)
-            {
-                return all;
-            }
-
-            from = page.Messages[^1].Seq + 1;
-        }
     }
 
     private static async Task<string> CreateUserAsync(ServerProcess server, string userId)

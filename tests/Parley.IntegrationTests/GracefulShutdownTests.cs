@@ -60,37 +60,7 @@ public sealed class GracefulShutdownTests
             const int total = Senders * PerSender;
             var stopAt = total / 3;
             var stopNow = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var sends = clients.Select((client, i) => Task.Run(async () =>
-            {
-                using var gate = new SemaphoreSlim(8);
-                var tasks = new List<Task>();
-                for (var k = 0; k < PerSender; k++)
-                {
-                    await gate.WaitAsync();
-                    var id = $"term-s{i}-{k}";
-                    var toGroup = k % 2 == 0;
-                    tasks.Add(Task.Run(async () =>
-                    {
-                        try
-                        {
-                            var receipt = toGroup
-                                ? await client.SendTextToConversationAsync(group.ConversationId, id, id)
-                                : await client.SendTextAsync(receiver, id, id);
-                            Assert.True(acked.TryAdd(id, receipt), $"{id} was acked twice");
-                            if (acked.Count >= stopAt)
-                            {
-                                stopNow.TrySetResult();
-                            }
-                        }
-                        finally
-                        {
-                            gate.Release();
-                        }
-                    }));
-                }
-
-                await Task.WhenAll(tasks);
-            })).ToList();
+            var sends = SendBurst.Start(clients, PerSender, "term", group.ConversationId, receiver, acked, stopAt, stopNow);
 
             await Wait.ForAsync(stopNow.Task.ContinueWith(_ => true, TaskScheduler.Default), $"{stopAt} acks before SIGTERM", TimeSpan.FromSeconds(60));
             var exitCode = await server.TerminateAsync(TimeSpan.FromSeconds(45));
@@ -119,7 +89,7 @@ public sealed class GracefulShutdownTests
             var storedIds = new HashSet<string>();
             foreach (var conversation in acked.Values.Select(a => a.ConversationId).Distinct())
             {
-                var stored = await ReadAllAsync(verifier, conversation);
+                var stored = await SendBurst.ReadAllAsync(verifier, conversation);
                 Assert.Equal(Enumerable.Range(1, stored.Count).Select(i => (ulong)i), stored.Select(m => m.Seq));
                 foreach (var m in stored.Where(m => m.Content?.BodyCase == Content.BodyOneofCase.Text))
                 {
@@ -176,23 +146,6 @@ public sealed class GracefulShutdownTests
             catch (IOException)
             {
             }
-        }
-    }
-
-    private static async Task<List<Message>> ReadAllAsync(ParleyClient client, string conversationId)
-    {
-        var all = new List<Message>();
-        ulong from = 1;
-        while (true)
-        {
-            var page = await client.GetHistoryAsync(conversationId, from, Direction.Forward, 200);
-            all.AddRange(page.Messages);
-            if (!page.HasMore || page.Messages.Count == 0)
-            {
-                return all;
-            }
-
-            from = page.Messages[^1].Seq + 1;
         }
     }
 
