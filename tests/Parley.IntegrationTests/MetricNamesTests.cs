@@ -11,6 +11,7 @@ namespace Parley.IntegrationTests;
 /// The contract of <c>/metrics</c>: every Prometheus name and label that dashboards and alert rules use
 /// (deploy/grafana, deploy/prometheus) keeps its spelling across exporter changes and refactors.
 /// </summary>
+[Collection(MetricsCollection.Name)]
 public sealed partial class MetricNamesTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     /// <summary>

@@ -3,6 +3,7 @@ using Parley.IntegrationTests.Infrastructure;
 
 namespace Parley.IntegrationTests;
 
+[Collection(MetricsCollection.Name)]
 public sealed class OperationsTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     private TestServer Server => fixture.Server;
