@@ -5,4 +5,5 @@ if ! command -v kubectl >/dev/null 2>&1; then
   ci_apt_install kubernetes-client || return 1
 fi
 python3 -c 'import yaml' 2>/dev/null || ci_apt_install python3-yaml || return 1
-kubectl version --client 2>&1 | head -1
+# sed reads to the end: 'head -1' closed the pipe early and kubectl's SIGPIPE (141) failed the sourced script under pipefail
+kubectl version --client 2>&1 | sed -n 1p
