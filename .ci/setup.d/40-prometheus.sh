@@ -7,4 +7,4 @@ if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2
 fi
 command -v python3 >/dev/null 2>&1 || ci_apt_install python3 || return 1
 export PARLEY_TEST_PROMETHEUS="$(command -v prometheus)"
-prometheus --version 2>&1 | head -1
+prometheus --version 2>&1 | sed -n 1p
