@@ -66,6 +66,28 @@ public sealed class TestServer : IAsyncDisposable
 
     public static async Task<TestServer> StartAsync(IDictionary<string, string?>? settings = null, Action<WebApplicationBuilder>? configure = null)
     {
+        // FreePort hands out a port that is free now; another process of the run may bind it before the silo does.
+        // Such a start is retried on fresh ports (never when the caller chose the ports itself).
+        var retry = settings is null || !settings.Keys.Any(k => k.StartsWith("Parley:Orleans:", StringComparison.Ordinal) && k.EndsWith("Port", StringComparison.Ordinal));
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnceAsync(settings, configure);
+            }
+            catch (Exception e) when (retry && attempt < 3 && IsAddressInUse(e))
+            {
+                // next attempt, new ports
+            }
+        }
+    }
+
+    private static bool IsAddressInUse(Exception e) =>
+        e is Microsoft.AspNetCore.Connections.AddressInUseException
+        || e.GetBaseException() is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse };
+
+    private static async Task<TestServer> StartOnceAsync(IDictionary<string, string?>? settings, Action<WebApplicationBuilder>? configure)
+    {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "parley-test-" + Guid.NewGuid().ToString("N"));
         var secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
         var config = new Dictionary<string, string?>
@@ -97,7 +119,16 @@ public sealed class TestServer : IAsyncDisposable
         configure?.Invoke(builder);
         var app = builder.Build();
         app.MapParley();
-        await app.StartAsync();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+
         return new TestServer(app, dataDirectory, secret, clock);
     }
 
