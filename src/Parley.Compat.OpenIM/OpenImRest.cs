@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Parley.Abstractions.Accounts;
+using Parley.Abstractions.Admin;
 using Parley.Core.Auth;
 using Parley.Core.Limits;
 using Parley.Core.Sessions;
@@ -385,10 +386,17 @@ internal static partial class OpenImRest
             return OpenImResponse.Error(OpenImErrors.NoPermission, "NoPermissionError", "can not get admin token");
         }
 
-        var accounts = context.RequestServices.GetRequiredService<IAccountStore>();
-        if (await accounts.GetUserAsync(request.UserId!, context.RequestAborted).ConfigureAwait(false) is null)
+        // A disabled user (admin API) gets no token on any path: its tokens were revoked and its sessions kicked when it
+        // was disabled, and the admin API and the development sign-in refuse it too.
+        var summary = await context.RequestServices.GetRequiredService<IAdminQueryStore>().GetUserSummaryAsync(request.UserId!, context.RequestAborted).ConfigureAwait(false);
+        if (summary is null)
         {
             return OpenImResponse.Error(OpenImErrors.UserNotFound, "UserNotFoundError", "user not found");
+        }
+
+        if (summary.DisabledAt is not null)
+        {
+            return OpenImResponse.Error(OpenImErrors.NoPermission, "NoPermissionError", "user is disabled");
         }
 
         var tokens = context.RequestServices.GetRequiredService<TokenService>();
