@@ -40,6 +40,7 @@ import { backoffDelay } from "./backoff.js";
 import { CloseCodes, ConnectionLostError, ParleyClosedError, ParleyError, ParleyTimeoutError } from "./errors.js";
 import { Emitter, type ConnectionState, type ParleyEventHandler, type ParleyEventName } from "./events.js";
 import { MemoryClientState, type ClientState } from "./state.js";
+import { MediaApi, type DownloadOptions, type MediaObject, type MediaSource, type UploadOptions } from "./media.js";
 
 /** The WebSocket sub-protocol of native protocol v1. */
 export const SUBPROTOCOL = "parley.v1";
@@ -85,6 +86,10 @@ export interface ParleyClientOptions {
   reconnectInitialDelayMs?: number;
   /** Cap of the exponentially growing reconnect delay bound. Default 10 000. */
   reconnectMaxDelayMs?: number;
+  /** Base URL of the server's HTTP API (media uploads and downloads). Default: `url` with http(s) and no path. */
+  httpUrl?: string;
+  /** Network failures an upload or download retries (with fresh URLs, sending only missing parts). Default 5. */
+  mediaRetries?: number;
 }
 
 export interface SendReceipt {
@@ -179,7 +184,8 @@ class Session {
  * raised in order from one dispatch queue. Mirrors the C# `Parley.Sdk.ParleyClient`.
  */
 export class ParleyClient {
-  readonly #options: Required<Omit<ParleyClientOptions, "state" | "webSocket">>;
+  readonly #options: Required<Omit<ParleyClientOptions, "state" | "webSocket" | "httpUrl" | "mediaRetries">>;
+  readonly #media: MediaApi;
   readonly #state: ClientState;
   readonly #WebSocket: WebSocketConstructor;
   readonly #emitter = new Emitter();
@@ -221,6 +227,11 @@ export class ParleyClient {
     if (this.#options.reconnectMaxDelayMs < this.#options.reconnectInitialDelayMs) {
       throw new RangeError("reconnectMaxDelayMs must be >= reconnectInitialDelayMs.");
     }
+    const httpUrl = options.httpUrl ?? new URL("/", options.url.replace(/^ws/, "http")).origin;
+    if (!/^https?:\/\//.test(httpUrl)) throw new TypeError("httpUrl must be an http:// or https:// URL.");
+    const mediaRetries = options.mediaRetries ?? 5;
+    if (!Number.isInteger(mediaRetries) || mediaRetries < 0) throw new RangeError("mediaRetries must be a non-negative integer.");
+    this.#media = new MediaApi({ baseUrl: httpUrl, token: options.token, retries: mediaRetries, requestTimeoutMs: this.#options.requestTimeoutMs });
   }
 
   /** The authenticated user's id, known after the first HelloOk. */
@@ -339,6 +350,53 @@ export class ParleyClient {
   /** Sends application-defined JSON content. */
   sendCustom(to: { userId: string } | { conversationId: string }, type: string, json: string, clientMsgId?: string): Promise<SendReceipt> {
     return this.send(toTarget(to), { body: { case: "custom", value: { type, json } } }, clientMsgId);
+  }
+
+  // ───────────────────────────── media ─────────────────────────────
+
+  /**
+   * Uploads bytes in checksummed parts (docs/media.md) and returns the stored object, whose id goes into message
+   * content. Resumable: network failures retry only the missing parts with fresh URLs (`mediaRetries`), and
+   * `resumeUploadId` continues an upload after a crash or reload. Refusals are {@link ParleyError}s with the server's
+   * code: TOO_LARGE (over the kind's limit, or an image over the pixel limit), FORBIDDEN (quota), BAD_REQUEST,
+   * RATE_LIMITED (retried within `requestTimeoutMs` when the server says when).
+   */
+  upload(source: MediaSource, options?: UploadOptions): Promise<MediaObject> {
+    this.#throwIfClosed();
+    return this.#media.upload(source, options);
+  }
+
+  /** Abandons an open upload (its stored parts are deleted). */
+  abortUpload(uploadId: string): Promise<void> {
+    return this.#media.abortUpload(uploadId);
+  }
+
+  /** An object with a fresh short-lived signed `url` (usable as `<img src>`); NOT_FOUND when missing or not readable. */
+  getObject(objectId: string, signal?: AbortSignal): Promise<MediaObject> {
+    return this.#media.getObject(objectId, signal);
+  }
+
+  /** Downloads an object's bytes with progress, resuming with range requests, verified against its SHA-256. */
+  download(objectId: string, options?: DownloadOptions): Promise<{ object: MediaObject; bytes: Uint8Array }> {
+    return this.#media.download(objectId, options);
+  }
+
+  /** Uploads an image and sends it (the server fills dimensions, size, type and thumbnail). */
+  async sendImage(to: { userId: string } | { conversationId: string }, image: MediaSource, options: UploadOptions & { caption?: string; clientMsgId?: string } = {}): Promise<SendReceipt> {
+    const object = await this.upload(image, { ...options, kind: "image" });
+    return this.send(toTarget(to), { body: { case: "image", value: { objectId: object.objectId, caption: options.caption ?? "" } } }, options.clientMsgId, options.signal);
+  }
+
+  /** Uploads a file and sends it. */
+  async sendFile(to: { userId: string } | { conversationId: string }, file: MediaSource, options: UploadOptions & { clientMsgId?: string } = {}): Promise<SendReceipt> {
+    const object = await this.upload(file, { ...options, kind: options.kind ?? "file" });
+    return this.send(toTarget(to), { body: { case: "file", value: { objectId: object.objectId, fileName: object.fileName } } }, options.clientMsgId, options.signal);
+  }
+
+  /** Uploads a voice note and sends it. */
+  async sendVoice(to: { userId: string } | { conversationId: string }, audio: MediaSource, durationMs: number, options: UploadOptions & { clientMsgId?: string } = {}): Promise<SendReceipt> {
+    const object = await this.upload(audio, { ...options, kind: "voice" });
+    return this.send(toTarget(to), { body: { case: "voice", value: { objectId: object.objectId, durationMs } } }, options.clientMsgId, options.signal);
   }
 
   /** A page of history, ascending: backward from `fromSeq` (0n = newest) or forward from it. */

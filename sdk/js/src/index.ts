@@ -11,3 +11,6 @@ export type { ConnectionState, ConnectionStateChange, ParleyEvents, ParleyEventN
 export { MemoryClientState, WriteThroughClientState, IndexedDbClientState } from "./state.js";
 export type { ClientState, ClientStateSnapshot } from "./state.js";
 export { backoffDelay } from "./backoff.js";
+export { MediaApi } from "./media.js";
+export type { MediaKind, MediaObject, MediaThumbnail, MediaProgress, MediaSource, UploadOptions, DownloadOptions } from "./media.js";
+export { Sha256 } from "./sha256.js";

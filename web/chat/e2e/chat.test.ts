@@ -2,7 +2,10 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Browser, BrowserContext, Page } from "playwright-core";
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { TestServer } from "../../../sdk/js/test/server.ts";
+import { png } from "../../../sdk/js/test/png.ts";
 import { chromiumPath, launch, screenshot, seriousViolations } from "./browser.ts";
 
 const TIMEOUT = 20_000;
@@ -105,6 +108,72 @@ describe("web chat in Chromium", { skip: chromiumPath() ? false : process.env.CI
     await bob.getByRole("log").getByText("This message was revoked").waitFor();
     await alice.getByRole("log").getByText("This message was revoked").waitFor();
     assert.equal(await messages(bob, "oops, wrong chat").count(), 0);
+  });
+
+  it("sends an image and files (picked, dropped, pasted) with progress; the other side sees the thumbnail and downloads the same bytes", async () => {
+    const image = png(800, 600);
+    const report = randomBytes(3 * 1024 * 1024 + 7);
+    // The first part PUT is held until the progress bar was seen.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    await alice.route("**/api/v1/uploads/*/parts/*", async (route) => {
+      if (route.request().postDataBuffer()?.length === report.length) await held;
+      await route.continue();
+    });
+    await alice.getByLabel("Choose images or files to send").setInputFiles([
+      { name: "sunset.png", mimeType: "image/png", buffer: image },
+      { name: "report.bin", mimeType: "application/octet-stream", buffer: report },
+    ]);
+    await alice.getByRole("progressbar", { name: "Uploading report.bin" }).waitFor();
+    release();
+    await alice.getByRole("progressbar", { name: "Uploading report.bin" }).waitFor({ state: "detached" });
+    await alice.unroute("**/api/v1/uploads/*/parts/*");
+
+    // Dropped and pasted files go the same way.
+    const dropped = await alice.evaluateHandle(() => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File(["dropped file body"], "dropped.txt", { type: "text/plain" }));
+      return transfer;
+    });
+    await alice.locator("section.chat").dispatchEvent("dragover", { dataTransfer: dropped });
+    await alice.getByText("Drop images or files to send them").waitFor();
+    await alice.locator("section.chat").dispatchEvent("drop", { dataTransfer: dropped });
+    await alice.getByLabel("Write a message").evaluate((input) => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File(["pasted file body"], "pasted.txt", { type: "text/plain" }));
+      input.dispatchEvent(new ClipboardEvent("paste", { clipboardData: transfer, bubbles: true, cancelable: true }));
+    });
+
+    // Bob sees the thumbnail (loaded through its signed URL) and the file cards, live.
+    const thumbnail = bob.getByTestId("image").locator("img");
+    await thumbnail.waitFor();
+    await bob.waitForFunction((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth === 320, await thumbnail.elementHandle());
+    for (const name of ["report.bin", "dropped.txt", "pasted.txt"]) await bob.getByTestId("file").filter({ hasText: name }).waitFor();
+    await bob.getByTestId("file").filter({ hasText: "report.bin" }).getByText("3.0 MB").waitFor();
+
+    const save = async (page: Page, button: string) => {
+      const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: button, exact: true }).first().click()]);
+      return { name: download.suggestedFilename(), bytes: readFileSync((await download.path())!) };
+    };
+    const file = await save(bob, "Download report.bin");
+    assert.equal(file.name, "report.bin");
+    assert.ok(file.bytes.equals(report), "the downloaded file has the sent bytes");
+    const picture = await save(bob, "Download image");
+    assert.ok(picture.bytes.equals(image), "the downloaded image has the sent bytes");
+    // The thumbnail opens the full-size picture through a fresh signed URL.
+    const [tab] = await Promise.all([bob.context().waitForEvent("page"), bob.getByRole("button", { name: "Open Image in full size" }).click()]);
+    await tab.waitForURL(/\/media\/[0-9a-f]{32}\?/);
+    await tab.close();
+    assert.equal((await save(bob, "Download dropped.txt")).bytes.toString(), "dropped file body");
+    assert.equal((await save(bob, "Download pasted.txt")).bytes.toString(), "pasted file body");
+
+    // The sender's own timeline shows the server's thumbnail too; both pages pass axe.
+    await alice.getByTestId("image").locator("img").waitFor();
+    assert.equal(await alice.getByTestId("upload").count(), 0);
+    assert.deepEqual(await seriousViolations(bob), []);
+    assert.deepEqual(await seriousViolations(alice), []);
+    await screenshot(bob, "chat-media");
+    await directButton(bob, "alice", "bob").getByText(/\[File\] (dropped|pasted)\.txt/).waitFor();
   });
 
   it("creates a group, invites a member and chats in it", async () => {

@@ -5,6 +5,7 @@ import { ChatStore, describe, type ConversationView, type ViewMessage } from "./
 import { browserDeviceId, devSignIn, devSignInEnabled, loadCredentials, saveCredentials } from "./session";
 import { language, languages, setLanguage, t, type Language } from "./i18n";
 import { MessageText } from "./message-text";
+import { ClipIcon, MediaBody, isMedia } from "./media";
 
 type Tab = "chats" | "friends" | "groups" | "directory";
 
@@ -337,11 +338,40 @@ function ChatPane({ store, view }: { store: ChatStore; view: ConversationView })
     }
   };
 
+  const [dragging, setDragging] = useState(false);
+  const fileInput = useRef<HTMLInputElement>(null);
+  const sendFiles = (files: FileList | File[] | null | undefined) => {
+    if (!files || files.length === 0) return;
+    stick.current = true;
+    for (const file of Array.from(files)) void store.sendMedia(c.conversationId, file);
+  };
+
   const typingNames = [...view.typing.keys()].map((u) => store.displayName(u));
   const isGroup = c.kind === ConversationKind.GROUP;
   const title = store.conversationTitle(view);
   return (
-    <section class="chat" aria-label={title}>
+    <section
+      class={`chat ${dragging ? "dragging" : ""}`}
+      aria-label={title}
+      onDragOver={(e) => {
+        if (!e.dataTransfer?.types.includes("Files")) return;
+        e.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={(e) => {
+        if (e.currentTarget === e.target) setDragging(false);
+      }}
+      onDrop={(e) => {
+        e.preventDefault();
+        setDragging(false);
+        sendFiles(e.dataTransfer?.files);
+      }}
+    >
+      {dragging && (
+        <p class="drop-hint" aria-live="polite">
+          {t("dropFiles")}
+        </p>
+      )}
       <header class="chat-head">
         <button type="button" class="back" onClick={() => void store.open(undefined)} aria-label={t("back")}>
           ←
@@ -388,6 +418,21 @@ function ChatPane({ store, view }: { store: ChatStore; view: ConversationView })
           send();
         }}
       >
+        <button type="button" class="attach" aria-label={t("attach")} title={t("attach")} onClick={() => fileInput.current?.click()}>
+          <ClipIcon />
+        </button>
+        <input
+          ref={fileInput}
+          type="file"
+          multiple
+          class="visually-hidden"
+          tabIndex={-1}
+          aria-label={t("attachInput")}
+          onChange={(e) => {
+            sendFiles(e.currentTarget.files);
+            e.currentTarget.value = "";
+          }}
+        />
         <label class="grow">
           <span class="visually-hidden">{t("typeMessage")}</span>
           <textarea
@@ -399,6 +444,13 @@ function ChatPane({ store, view }: { store: ChatStore; view: ConversationView })
             value={draft}
             maxLength={8000}
             onInput={(e) => onInput(e.currentTarget.value)}
+            onPaste={(e) => {
+              const files = e.clipboardData?.files;
+              if (files && files.length > 0) {
+                e.preventDefault();
+                sendFiles(files);
+              }
+            }}
             onKeyDown={(e: JSX.TargetedKeyboardEvent<HTMLTextAreaElement>) => {
               if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
                 e.preventDefault();
@@ -432,7 +484,7 @@ function MessageRow({ store, view, item }: { store: ChatStore; view: Conversatio
   return (
     <div class={`msg ${own ? "own" : ""} ${item.revoked ? "revoked" : ""}`} data-seq={String(item.seq)} data-testid="message">
       {!own && view.conversation.kind === ConversationKind.GROUP && <span class="sender">{store.displayName(item.senderId)}</span>}
-      <div class="bubble">{item.revoked ? <em>{t("revoked")}</em> : <MessageText text={text} />}</div>
+      <div class="bubble">{item.revoked ? <em>{t("revoked")}</em> : isMedia(item) ? <MediaBody store={store} item={item} /> : <MessageText text={text} />}</div>
       <span class="meta">
         <time dateTime={new Date(item.serverTime).toISOString()}>{new Date(item.serverTime).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}</time>
         {item.pending?.status === "sending" && <span>{t("sending")}</span>}
@@ -441,7 +493,7 @@ function MessageRow({ store, view, item }: { store: ChatStore; view: Conversatio
             <span class="error" title={item.pending.error}>
               {t("failed")}
             </span>
-            <button type="button" class="link" onClick={() => void store.sendText(item.conversationId, item.pending!.text, item.clientMsgId)}>
+            <button type="button" class="link" onClick={() => store.retry(item)}>
               {t("retry")}
             </button>
           </>

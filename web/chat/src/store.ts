@@ -1,5 +1,8 @@
+import { create } from "@bufbuild/protobuf";
 import {
   ConversationKind,
+  ErrorCode,
+  MessageSchema,
   Direction,
   IndexedDbClientState,
   MemoryClientState,
@@ -19,8 +22,11 @@ import {
   type FriendRequest,
   type GroupMember,
   type Message,
+  type MediaKind,
+  type MediaObject,
   type UserProfile,
 } from "@parley/client";
+import { t } from "./i18n";
 
 export interface Credentials {
   userId: string;
@@ -37,8 +43,26 @@ export interface ViewMessage {
   clientMsgId: string;
   serverTime: number;
   message?: Message;
-  pending?: { text: string; status: "sending" | "failed"; error?: string };
+  pending?: { text: string; status: "sending" | "failed"; error?: string; upload?: PendingUpload };
   revoked: boolean;
+}
+
+/** A picked file on its way: upload progress, then the stored object (kept for a retried send). */
+export interface PendingUpload {
+  file: File;
+  kind: MediaKind;
+  loaded: number;
+  total: number;
+  uploadId?: string;
+  object?: MediaObject;
+  /** A local object URL showing a picture before it is uploaded. */
+  previewUrl?: string;
+}
+
+export interface DownloadState {
+  loaded: number;
+  total: number;
+  error?: string;
 }
 
 export interface ConversationView {
@@ -74,6 +98,9 @@ export class ChatStore {
   directoryVersion = 0n;
   directoryError: string | undefined;
   notice: string | undefined;
+  /** Downloads in progress (or failed) by object id. */
+  downloads = new Map<string, DownloadState>();
+  #objects = new Map<string, { object: Promise<MediaObject>; expiresAt: number }>();
   #listeners = new Set<() => void>();
   #typingTimer: ReturnType<typeof setInterval>;
   #pendingProfiles = new Set<string>();
@@ -307,38 +334,142 @@ export class ChatStore {
   async sendText(conversationId: string, text: string, clientMsgId = newClientMsgId()): Promise<void> {
     const view = this.conversations.get(conversationId);
     if (!view) return;
-    const existing = view.messages.find((m) => m.clientMsgId === clientMsgId);
-    const item: ViewMessage = existing ?? {
-      key: `c:${clientMsgId}`, conversationId, seq: 0n, senderId: this.me, clientMsgId, serverTime: Date.now(), revoked: false,
-      pending: { text, status: "sending" },
-    };
-    item.pending = { text, status: "sending" };
-    if (!existing) view.messages.push(item);
+    const item = this.#ownItem(view, clientMsgId, { text, status: "sending" });
     this.client.setTyping(conversationId, false);
     this.changed();
+    try {
+      await this.#deliver(view, item, { body: { case: "text", value: { text } } });
+    } catch (error) {
+      item.pending = { text, status: "failed", error: describe(error) };
+    }
+    this.changed();
+  }
+
+  /**
+   * Uploads a picked, dropped or pasted file with progress and sends it: pictures as images (the server makes the
+   * thumbnail), anything else, or bytes that are not really a picture, as files. A failed send keeps the upload:
+   * Retry resumes it (only missing parts) or, when it completed, sends the stored object again under the same id.
+   */
+  async sendMedia(conversationId: string, file: File, clientMsgId = newClientMsgId()): Promise<void> {
+    const view = this.conversations.get(conversationId);
+    if (!view) return;
+    const previous = view.messages.find((m) => m.clientMsgId === clientMsgId)?.pending?.upload;
+    const kind: MediaKind = file.type.startsWith("image/") ? "image" : "file";
+    const upload: PendingUpload = previous ?? {
+      file, kind, loaded: 0, total: file.size,
+      previewUrl: kind === "image" ? URL.createObjectURL(file) : undefined,
+    };
+    const item = this.#ownItem(view, clientMsgId, { text: file.name, status: "sending", upload });
+    this.changed();
+    let lastPaint = 0;
+    try {
+      const object = upload.object ?? (upload.object = await this.client.upload(file, {
+        kind: upload.kind,
+        fileName: file.name || (kind === "image" ? "image.png" : "file"),
+        resumeUploadId: upload.uploadId,
+        onUploadStarted: (id) => (upload.uploadId = id),
+        onProgress: (p) => {
+          upload.loaded = p.bytesTransferred;
+          const now = Date.now();
+          if (now - lastPaint > 100 || p.bytesTransferred === p.totalBytes) (lastPaint = now), this.changed();
+        },
+      }));
+      const content: ContentInit = object.kind === "image"
+        ? { body: { case: "image", value: {
+            objectId: object.objectId, width: object.width, height: object.height, size: BigInt(object.size), contentType: object.contentType,
+            thumbnailObjectId: object.thumbnail?.objectId ?? "", thumbnailWidth: object.thumbnail?.width ?? 0, thumbnailHeight: object.thumbnail?.height ?? 0,
+          } } }
+        : { body: { case: "file", value: { objectId: object.objectId, fileName: object.fileName, size: BigInt(object.size), contentType: object.contentType } } };
+      await this.#deliver(view, item, content);
+      if (upload.previewUrl) URL.revokeObjectURL(upload.previewUrl);
+    } catch (error) {
+      const message = error instanceof ParleyError && error.code === ErrorCode.TOO_LARGE ? t("tooLarge", { name: file.name }) : describe(error);
+      item.pending = { text: file.name, status: "failed", error: message, upload };
+    }
+    this.changed();
+  }
+
+  /** Retries a failed own message (text or media) under its clientMsgId. */
+  retry(item: ViewMessage): void {
+    const pending = item.pending;
+    if (!pending) return;
+    if (pending.upload) void this.sendMedia(item.conversationId, pending.upload.file, item.clientMsgId);
+    else void this.sendText(item.conversationId, pending.text, item.clientMsgId);
+  }
+
+  #ownItem(view: ConversationView, clientMsgId: string, pending: NonNullable<ViewMessage["pending"]>): ViewMessage {
+    const existing = view.messages.find((m) => m.clientMsgId === clientMsgId);
+    const item: ViewMessage = existing ?? {
+      key: `c:${clientMsgId}`, conversationId: view.conversation.conversationId, seq: 0n, senderId: this.me, clientMsgId, serverTime: Date.now(), revoked: false,
+    };
+    item.pending = pending;
+    if (!existing) view.messages.push(item);
+    return item;
+  }
+
+  /** Sends under the item's clientMsgId; on the ack the item becomes the stored message (throws on failure). */
+  async #deliver(view: ConversationView, item: ViewMessage, content: ContentInit): Promise<void> {
     const c = view.conversation;
+    const conversationId = c.conversationId;
     // 1:1 messages address the peer, so the first one creates the conversation.
     const target: Target = c.kind === ConversationKind.DIRECT
       ? { kind: { case: "userId", value: c.peerUserId } }
       : { kind: { case: "conversationId", value: conversationId } };
-    const content: ContentInit = { body: { case: "text", value: { text } } };
+    const ack = await this.client.send(target, content, item.clientMsgId);
+    item.pending = undefined;
+    item.seq = ack.seq;
+    item.serverTime = Number(ack.serverTime);
+    item.key = `s:${ack.seq}`;
+    // Dedupe against a copy that arrived another way (e.g. history loaded meanwhile).
+    view.messages = view.messages.filter((m) => m === item || m.seq !== ack.seq);
+    if (ack.seq > c.maxSeq) c.maxSeq = ack.seq;
+    if (ack.seq > c.readSeq) c.readSeq = ack.seq;
+    c.lastMessage = create(MessageSchema, {
+      conversationId, seq: ack.seq, serverMsgId: ack.serverMsgId, clientMsgId: item.clientMsgId, senderId: this.me, serverTime: ack.serverTime, content,
+    });
+    item.message = c.lastMessage;
+    c.updatedTime = ack.serverTime;
+    sortMessages(view);
+  }
+
+  // ─────────── media ───────────
+
+  /** A signed URL for an object (cached until shortly before it expires), e.g. for an <img src>. */
+  objectUrl(objectId: string): Promise<MediaObject> {
+    const cached = this.#objects.get(objectId);
+    if (cached && cached.expiresAt > Date.now() + 30_000) return cached.object;
+    const object = this.client.getObject(objectId);
+    this.#objects.set(objectId, { object, expiresAt: Date.now() + 4 * 60_000 });
+    object.then((o) => this.#objects.set(objectId, { object, expiresAt: o.expiresAt ?? 0 }), () => this.#objects.delete(objectId));
+    return object;
+  }
+
+  /** Downloads an object (resumed, SHA-256 checked) with progress, then saves it under its name. */
+  async download(objectId: string, fileName: string): Promise<void> {
+    const current = this.downloads.get(objectId);
+    if (current && current.error === undefined) return; // already downloading
+    const state: DownloadState = { loaded: 0, total: 0 };
+    this.downloads.set(objectId, state);
+    this.changed();
     try {
-      const ack = await this.client.send(target, content, clientMsgId);
-      item.pending = undefined;
-      item.seq = ack.seq;
-      item.serverTime = Number(ack.serverTime);
-      item.key = `s:${ack.seq}`;
-      // Dedupe against a copy that arrived another way (e.g. history loaded meanwhile).
-      view.messages = view.messages.filter((m) => m === item || m.seq !== ack.seq);
-      if (ack.seq > c.maxSeq) c.maxSeq = ack.seq;
-      if (ack.seq > c.readSeq) c.readSeq = ack.seq;
-      c.lastMessage = { $typeName: "parley.v1.Message", conversationId, seq: ack.seq, serverMsgId: ack.serverMsgId, clientMsgId, senderId: this.me,
-        serverTime: ack.serverTime, content: { $typeName: "parley.v1.Content", body: { case: "text", value: { $typeName: "parley.v1.TextContent", text, mentionUserIds: [], mentionAll: false } } }, revoked: false, version: 0n } as Message;
-      item.message = c.lastMessage;
-      c.updatedTime = ack.serverTime;
-      sortMessages(view);
+      const { object, bytes } = await this.client.download(objectId, {
+        onProgress: (p) => {
+          state.loaded = p.bytesTransferred;
+          state.total = p.totalBytes;
+          this.changed();
+        },
+      });
+      const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: object.contentType }));
+      const link = document.createElement("a");
+      link.href = url;
+      link.download = fileName || object.fileName;
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      this.downloads.delete(objectId);
     } catch (error) {
-      item.pending = { text, status: "failed", error: describe(error) };
+      state.error = describe(error);
     }
     this.changed();
   }
