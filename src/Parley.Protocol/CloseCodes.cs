@@ -36,6 +36,12 @@ public static class CloseCodes
     /// <summary>No frame arrived within the idle timeout.</summary>
     public const int IdleTimeout = 4010;
 
+    /// <summary>
+    /// Hello's resume cursor is ahead of the server's feed (its data was restored or replaced), after an
+    /// <c>Error{CURSOR_AHEAD}</c>: drop the local sync state and reconnect at once with resume cursor 0.
+    /// </summary>
+    public const int CursorAhead = 4011;
+
     /// <summary>True when the close code means the client must not reconnect with the same credentials.</summary>
     public static bool IsTerminal(int code) => code is Kicked or TokenInvalid or HandshakeFailed;
 }

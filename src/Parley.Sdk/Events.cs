@@ -131,13 +131,21 @@ public sealed class KickedEventArgs : EventArgs
 /// <summary>The resume sync of a session finished (all batches and gap pulls were raised).</summary>
 public sealed class SyncCompletedEventArgs : EventArgs
 {
-    internal SyncCompletedEventArgs(ulong cursor, uint conversationCount, ulong messageCount, IReadOnlyList<Conversation> conversations)
+    internal SyncCompletedEventArgs(ulong cursor, uint conversationCount, ulong messageCount, IReadOnlyList<Conversation> conversations, bool fullResync = false)
     {
         Cursor = cursor;
         ConversationCount = conversationCount;
         MessageCount = messageCount;
         Conversations = conversations;
+        FullResync = fullResync;
     }
+
+    /// <summary>
+    /// True when the server refused the local cursor as ahead of its feed (its data was restored or replaced): the
+    /// client dropped its local sync state and this sync started from cursor 0. The application should drop what it
+    /// cached from before (messages, conversations) and rebuild from this sync.
+    /// </summary>
+    public bool FullResync { get; }
 
     /// <summary>The new resume cursor.</summary>
     public ulong Cursor { get; }

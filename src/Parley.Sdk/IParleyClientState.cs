@@ -15,6 +15,12 @@ public interface IParleyClientState
 
     /// <summary>Records the highest seq raised for a conversation.</summary>
     void SetMaxSeq(string conversationId, ulong seq);
+
+    /// <summary>
+    /// Forgets everything: the cursor becomes 0 and every conversation unknown. The client calls it when the server
+    /// answers Hello with <c>CURSOR_AHEAD</c> (the server's data was restored or replaced), then resyncs from 0.
+    /// </summary>
+    void Reset();
 }
 
 /// <summary>The default, process-lifetime <see cref="IParleyClientState"/>. Thread-safe.</summary>
@@ -58,6 +64,16 @@ public sealed class InMemoryParleyClientState : IParleyClientState
         lock (_lock)
         {
             _maxSeq[conversationId] = seq;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Reset()
+    {
+        lock (_lock)
+        {
+            _cursor = 0;
+            _maxSeq.Clear();
         }
     }
 }

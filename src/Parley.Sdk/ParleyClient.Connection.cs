@@ -13,8 +13,28 @@ public sealed partial class ParleyClient
 
     private static TaskCompletionSource<Session> NewGate() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Opens a WebSocket and performs Hello. Throws <see cref="ParleyException"/> when the server refuses.</summary>
+    /// <summary>
+    /// Opens a session. A server whose feed is behind the local cursor (its data was restored or replaced) answers
+    /// <see cref="ErrorCode.CursorAhead"/>: the local state is then dropped and the session opened again from cursor 0,
+    /// a full resync that <see cref="SyncCompletedEventArgs.FullResync"/> reports.
+    /// </summary>
     private async Task<Session> OpenSessionAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await OpenSessionOnceAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (ParleyException ex) when (ex.Code == ErrorCode.CursorAhead)
+        {
+            _localState.Reset();
+            Volatile.Write(ref _cursor, 0);
+            Volatile.Write(ref _fullResync, 1);
+            return await OpenSessionOnceAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Opens a WebSocket and performs Hello. Throws <see cref="ParleyException"/> when the server refuses.</summary>
+    private async Task<Session> OpenSessionOnceAsync(CancellationToken cancellationToken)
     {
         var socket = new ClientWebSocket();
         socket.Options.AddSubProtocol(FrameCodec.SubProtocol);
@@ -44,7 +64,8 @@ public sealed partial class ParleyClient
                 case ServerFrame.BodyOneofCase.Error:
                     var error = reply.Error;
                     throw new ParleyException(error.Code, string.IsNullOrEmpty(error.Message) ? error.Code.ToString() : error.Message,
-                        error.RetryAfterMs > 0 ? TimeSpan.FromMilliseconds(error.RetryAfterMs) : null, CloseCodes.HandshakeFailed);
+                        error.RetryAfterMs > 0 ? TimeSpan.FromMilliseconds(error.RetryAfterMs) : null,
+                        error.Code == ErrorCode.CursorAhead ? CloseCodes.CursorAhead : CloseCodes.HandshakeFailed);
                 case null:
                     var code = (int?)socket.CloseStatus;
                     var terminal = code is { } c && CloseCodes.IsTerminal(c);

@@ -57,7 +57,8 @@ public sealed partial class ParleyClient
                 var complete = frame.SyncComplete;
                 SetCursor(complete.Cursor);
                 session.Synced = true;
-                Raise(SyncCompleted, new SyncCompletedEventArgs(complete.Cursor, complete.Conversations, complete.Messages, session.SyncedConversations.ToArray()));
+                Raise(SyncCompleted, new SyncCompletedEventArgs(complete.Cursor, complete.Conversations, complete.Messages, session.SyncedConversations.ToArray(),
+                    Interlocked.Exchange(ref _fullResync, 0) != 0));
                 var previous = (ConnectionState)Interlocked.Exchange(ref _state, (int)ConnectionState.Connected);
                 Raise(ConnectionStateChanged, new ConnectionStateChangedEventArgs(ConnectionState.Connected, previous, null, null, null, null));
                 SetReady(session);

@@ -23,6 +23,9 @@ public sealed partial class ParleyClient : IAsyncDisposable
     private Session? _current;
     private string? _userId;
     private ulong _cursor;
+
+    // 1 after the local state was dropped for a CURSOR_AHEAD answer, until the next SyncCompleted reports it.
+    private int _fullResync;
     private uint _nextRequestId = 1;
     private int _generation;
     private int _state = (int)ConnectionState.Disconnected;

@@ -45,6 +45,16 @@ public sealed class GroupRulesTests
         Assert.Equal(CoreError.InvalidArgument, GroupRules.Check(new CreateGroupCommand(groupId, "n", "owner", [member], null) { AdminIds = [admin] })?.Error);
 
     [Fact]
+    public void GroupRules_Create_NoMembersIsValid_MoreThan500MembersIsRefused()
+    {
+        Assert.Null(GroupRules.Check(new CreateGroupCommand("g1", "n", "owner", [], null)));
+        string[] five = [.. Enumerable.Range(0, GroupRules.MaxUsersPerCommand).Select(i => "m" + i)];
+        Assert.Null(GroupRules.Check(new CreateGroupCommand("g1", "n", "owner", five, null)));
+        Assert.Equal(CoreError.InvalidArgument, GroupRules.Check(new CreateGroupCommand("g1", "n", "owner", [.. five, "one-more"], null))?.Error);
+        Assert.Equal(CoreError.InvalidArgument, GroupRules.Check(new CreateGroupCommand("g1", "n", "owner", [.. five, "x"], null) { AdminIds = ["a1"] })?.Error);
+    }
+
+    [Fact]
     public void GroupRules_Commands_CheckTheirArguments()
     {
         static CoreError? Check(GroupCommand c) => GroupRules.Check(c)?.Error;

@@ -1,8 +1,11 @@
 using System.Net;
 using System.Net.Http.Headers;
+using Microsoft.Extensions.DependencyInjection;
+using Parley.Abstractions.Messaging;
 using Parley.IntegrationTests.Infrastructure;
 using Parley.Protocol;
 using Parley.Protocol.V1;
+using Parley.Sdk;
 
 namespace Parley.IntegrationTests;
 
@@ -89,6 +92,83 @@ public sealed class SmallDefectTests(ServerFixture fixture) : IClassFixture<Serv
         var page = await ReceiveAsync(raw, 3);
         Assert.Equal(ServerFrame.BodyOneofCase.History, page.BodyCase);
         Assert.Empty(page.History.Messages);
+    }
+
+    [Fact]
+    public async Task NativeHello_ResumeCursorFromTheFuture_GetsCursorAheadAndClose4011_NotASilentEmptySync()
+    {
+        var user = await Server.CreateUserAsync("fut");
+        var token = await Server.IssueTokenAsync(user, "d1");
+        var max = await Server.Services.GetRequiredService<IMessageStore>().GetMaxVersionAsync();
+        foreach (var cursor in new[] { (ulong)max + 1_000_000, ulong.MaxValue })
+        {
+            await using var raw = await RawClient.ConnectAsync(Server.WebSocketUri);
+            await raw.SendAsync(new ClientFrame { RequestId = 1, Hello = new Hello { Token = token, DeviceId = "d1", Platform = Platform.Linux, ResumeCursor = cursor } });
+            var error = await raw.ReceiveAsync(TimeSpan.FromSeconds(10));
+            Assert.True(error?.Error?.Code == ErrorCode.CursorAhead, $"cursor {cursor} got {error}");
+            Assert.Equal(1u, error!.RequestId);
+            Assert.Equal(CloseCodes.CursorAhead, await raw.ReceiveCloseAsync());
+        }
+
+        // A cursor the server did hand out (its current max) is accepted.
+        await using var ok = await RawClient.ConnectAsync(Server.WebSocketUri);
+        await ok.SendAsync(new ClientFrame { RequestId = 1, Hello = new Hello { Token = token, DeviceId = "d1", Platform = Platform.Linux, ResumeCursor = (ulong)Math.Max(max, 1) } });
+        Assert.Equal(ServerFrame.BodyOneofCase.HelloOk, (await ok.ReceiveAsync(TimeSpan.FromSeconds(10)))?.BodyCase);
+    }
+
+    [Fact]
+    public async Task Sdk_LocalStateAheadOfTheServer_DropsItAndResyncsFromZero_ReportingFullResync()
+    {
+        var alice = await Server.CreateUserAsync("rsa");
+        var bob = await Server.CreateUserAsync("rsb");
+        await using var sender = await Server.ConnectAsync(bob);
+        var first = await sender.SendTextAsync(alice, "before the restore");
+        await sender.SendTextAsync(alice, "second");
+
+        // The device's state comes from a server whose data was later replaced by an older copy: its cursor is ahead
+        // of this feed and it believes it has seen seq 50 of the conversation.
+        var state = new InMemoryParleyClientState { Cursor = (ulong)await Server.Services.GetRequiredService<IMessageStore>().GetMaxVersionAsync() + 5_000 };
+        state.SetMaxSeq(first.ConversationId, 50);
+        var recorder = new Recorder(await Server.CreateClientAsync(alice, "d1", Platform.Linux, state));
+        await using var client = recorder.Client;
+        await client.ConnectAsync();
+
+        await Wait.UntilAsync(() => recorder.Syncs.Count == 1, "the resync completed");
+        var sync = recorder.Syncs[0];
+        Assert.True(sync.FullResync);
+        Assert.True(sync.Cursor <= (ulong)await Server.Services.GetRequiredService<IMessageStore>().GetMaxVersionAsync());
+        Assert.Equal(sync.Cursor, state.Cursor);
+        // Seqs 1 and 2 are raised again although the stale state claimed seq 50.
+        await recorder.WaitForMessagesAsync(first.ConversationId, 2);
+        Assert.Equal([1UL, 2UL], recorder.MessagesIn(first.ConversationId).Select(m => m.Seq));
+        Assert.Equal(2UL, state.GetMaxSeq(first.ConversationId));
+        Assert.Equal(ConnectionState.Connected, client.State);
+
+        // The next reconnect resumes normally (no second full resync).
+        await client.DisposeAsync();
+        var again = new Recorder(await Server.CreateClientAsync(alice, "d1", Platform.Linux, state));
+        await using var second = again.Client;
+        await second.ConnectAsync();
+        await Wait.UntilAsync(() => again.Syncs.Count == 1, "the normal resume completed");
+        Assert.False(again.Syncs[0].FullResync);
+        Assert.Empty(again.Messages);
+    }
+
+    [Fact]
+    public async Task CreateGroup_MemberIdsAsDocumented_EmptyIsTheCreatorAlone_Over500IsBadRequest()
+    {
+        var owner = await Server.CreateUserAsync("grp");
+        await using var client = await Server.ConnectAsync(owner);
+
+        var alone = await client.CreateGroupAsync("just me", []);
+        var members = await client.GetMembersAsync(alone.GroupId);
+        Assert.Equal([owner], members.Members.Select(m => m.UserId));
+
+        var withSelfAndDuplicates = await client.CreateGroupAsync("me twice", [owner, owner]);
+        Assert.Single((await client.GetMembersAsync(withSelfAndDuplicates.GroupId)).Members);
+
+        var tooMany = await Assert.ThrowsAsync<ParleyException>(() => client.CreateGroupAsync("crowd", Enumerable.Range(0, 501).Select(i => "m" + i)));
+        Assert.Equal(ErrorCode.BadRequest, tooMany.Code);
     }
 
     private static async Task<ServerFrame> ReceiveAsync(RawClient raw, uint requestId)

@@ -195,6 +195,8 @@ export class ParleyClient {
   #current: Session | undefined;
   #connectionState: ConnectionState = "disconnected";
   #cursor: bigint;
+  /** Set when the local state was dropped for a CURSOR_AHEAD answer, until the next syncCompleted reports it. */
+  #fullResync = false;
   #userId: string | undefined;
   #nextRequestId = 1;
   #started = false;
@@ -669,8 +671,25 @@ export class ParleyClient {
     return session && !session.ended ? session : undefined;
   }
 
+  /**
+   * Opens a session. A server whose feed is behind the local cursor (its data was restored or replaced) answers
+   * CURSOR_AHEAD: the local state is then dropped and the session opened again from cursor 0 (a full resync, reported
+   * by `syncCompleted.fullResync`).
+   */
+  async #openSession(): Promise<Session> {
+    try {
+      return await this.#openSessionOnce();
+    } catch (error) {
+      if (!(error instanceof ParleyError) || error.code !== ErrorCode.CURSOR_AHEAD) throw error;
+      this.#state.reset();
+      this.#cursor = 0n;
+      this.#fullResync = true;
+      return await this.#openSessionOnce();
+    }
+  }
+
   /** Opens a WebSocket and performs Hello. Rejects with ParleyError when the server refuses. */
-  #openSession(): Promise<Session> {
+  #openSessionOnce(): Promise<Session> {
     return new Promise<Session>((resolve, reject) => {
       let socket: WebSocketLike;
       try {
@@ -734,7 +753,8 @@ export class ParleyClient {
           resolve(session);
         } else if (frame.body.case === "error") {
           const error = frame.body.value;
-          fail(new ParleyError(error.code, error.message || ErrorCode[error.code] || "handshake refused", error.retryAfterMs || undefined, CloseCodes.HandshakeFailed));
+          fail(new ParleyError(error.code, error.message || ErrorCode[error.code] || "handshake refused", error.retryAfterMs || undefined,
+            error.code === ErrorCode.CURSOR_AHEAD ? CloseCodes.CursorAhead : CloseCodes.HandshakeFailed));
         } else {
           fail(new ParleyError(ErrorCode.PROTOCOL_VIOLATION, `Unexpected first frame ${frame.body.case}.`));
         }
@@ -872,7 +892,9 @@ export class ParleyClient {
         const complete = body.value;
         this.#setCursor(complete.cursor);
         session.synced = true;
-        this.#emitter.emit("syncCompleted", { cursor: complete.cursor, conversations: complete.conversations, messages: complete.messages, syncedConversations: [...session.syncedConversations] });
+        const fullResync = this.#fullResync;
+        this.#fullResync = false;
+        this.#emitter.emit("syncCompleted", { cursor: complete.cursor, conversations: complete.conversations, messages: complete.messages, syncedConversations: [...session.syncedConversations], fullResync });
         if (!session.ended) {
           this.#postStateNow("connected", {});
           if (this.#ready.settled) this.#ready = new Deferred<Session>();

@@ -68,6 +68,8 @@ export const CloseCodes = {
   OutboxOverflow: 4008,
   ProtocolError: 4009,
   IdleTimeout: 4010,
+  /** Hello's resume cursor is ahead of the server's feed (its data was restored or replaced): resync from 0. */
+  CursorAhead: 4011,
   /** True when the client must not reconnect with the same credentials. */
   isTerminal(code: number | undefined): boolean {
     return code === 4001 || code === 4002 || code === 4003;

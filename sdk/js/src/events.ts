@@ -31,7 +31,11 @@ export interface ParleyEvents {
   kicked: { reason: KickReason; detail: string };
   state: ConnectionStateChange;
   /** A session's resume sync finished: every synced message (and gap) has been raised. */
-  syncCompleted: { cursor: bigint; conversations: number; messages: bigint; syncedConversations: Conversation[] };
+  /**
+   * `fullResync` is true when the server refused the local cursor as ahead of its feed (its data was restored or
+   * replaced): the client dropped its local state and this sync started from 0, so drop what you cached before.
+   */
+  syncCompleted: { cursor: bigint; conversations: number; messages: bigint; syncedConversations: Conversation[]; fullResync: boolean };
   /** This user's settings or read cursor of a conversation changed on another device. */
   conversationUpdated: Conversation;
   /** The organisation directory changed: pull the delta with `syncDirectory`. */

@@ -10,6 +10,11 @@ export interface ClientState {
   /** The highest seq raised for a conversation, or 0n when unknown. */
   getMaxSeq(conversationId: string): bigint;
   setMaxSeq(conversationId: string, seq: bigint): void;
+  /**
+   * Forgets everything (cursor 0n, every conversation unknown). The client calls it when the server answers Hello with
+   * `CURSOR_AHEAD` (its data was restored or replaced), then resyncs from 0.
+   */
+  reset(): void;
 }
 
 /** Serialisable form of a {@link ClientState}, shared by the persistent implementations. */
@@ -38,6 +43,12 @@ export class MemoryClientState implements ClientState {
 
   setMaxSeq(conversationId: string, seq: bigint): void {
     this.maxSeq.set(conversationId, seq);
+    this.changed();
+  }
+
+  reset(): void {
+    this.#cursor = 0n;
+    this.maxSeq.clear();
     this.changed();
   }
 

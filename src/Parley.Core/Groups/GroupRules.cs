@@ -48,10 +48,10 @@ public static class GroupRules
             return Invalid("group_id must be 1..64 characters of [A-Za-z0-9-._@:].");
         }
 
-        if (command.MemberIds.Length + command.AdminIds.Length > MaxUsersPerCommand * 2
+        if (command.MemberIds.Length > MaxUsersPerCommand || command.AdminIds.Length > MaxUsersPerCommand
             || command.MemberIds.Any(m => !Ids.IsValid(m)) || command.AdminIds.Any(m => !Ids.IsValid(m)))
         {
-            return Invalid($"Name at most {MaxUsersPerCommand} valid member ids.");
+            return Invalid($"member_ids: name at most {MaxUsersPerCommand} valid member ids (and at most {MaxUsersPerCommand} admin ids).");
         }
 
         return CheckFields(command.Name, command.AvatarUrl, command.Introduction, command.Announcement, command.Ex);

@@ -72,6 +72,16 @@ internal sealed partial class WebSocketEndpoint(
             return;
         }
 
+        // A cursor this server never handed out means its data went back in time (a restore, a replaced data directory):
+        // syncing from it would silently skip everything committed since. The client resyncs from 0 instead.
+        if (hello.ResumeCursor > 0 && hello.ResumeCursor > (ulong)Math.Max(await store.GetMaxVersionAsync().ConfigureAwait(false), 0))
+        {
+            await RefuseAsync(socket, requestId, ErrorCode.CursorAhead,
+                "resume_cursor is ahead of this server's feed (its data was restored or replaced); drop the local sync state and reconnect with resume_cursor 0.",
+                CloseCodes.CursorAhead, "cursor ahead").ConfigureAwait(false);
+            return;
+        }
+
         using var connection = new ClientConnection(socket, identity.UserId, identity.DeviceId, platform, identity.TokenId, identity.ExpiresAt, o.OutboxCapacity, NativeProtocol.Instance)
         {
             Background = hello.Background,

@@ -142,7 +142,11 @@ export class ChatStore {
       this.#upsertConversation(c);
       this.changed();
     });
-    client.on("syncCompleted", () => void this.refreshConversations());
+    client.on("syncCompleted", (e) => {
+      // The server's data went back in time (restored or replaced): what the page holds may no longer exist there.
+      if (e.fullResync) this.conversations.clear();
+      void this.refreshConversations();
+    });
     client.on("relationsChanged", () => void this.refreshRelations());
     client.on("directoryChanged", () => void this.refreshDirectory());
     this.#typingTimer = setInterval(() => {
