@@ -222,6 +222,47 @@ public sealed class AdminOperatorTests(ServerFixture fixture) : IClassFixture<Se
         Assert.Equal(HttpStatusCode.NotFound, (await Server.Admin.PostAsync("/admin/v1/groups/no-such-group/dismiss", null)).StatusCode);
     }
 
+    [Fact]
+    public async Task Devices_ListedWithoutTokens_RemovedWithUsersScope_Audited()
+    {
+        var userId = await Server.CreateUserAsync("devices");
+        await using (var phone = await Server.ConnectAsync(userId, "phone-1"))
+        {
+            await phone.RegisterDeviceAsync(new Parley.Protocol.V1.RegisterDeviceRequest
+            {
+                Vendor = Parley.Protocol.V1.PushVendor.Huawei, Token = "hms-secret-token-123", AppId = "com.example.chat", NotificationsEnabled = true, Locale = "zh-CN", TimeZone = "Asia/Shanghai",
+            });
+        }
+
+        var (readToken, _) = await IssueOperatorAsync("device-viewer", ["read"]);
+        using var viewer = Client(readToken);
+        using var listed = await viewer.GetAsync($"/admin/v1/users/{userId}/devices");
+        Assert.Equal(HttpStatusCode.OK, listed.StatusCode);
+        var raw = await listed.Content.ReadAsStringAsync();
+        Assert.DoesNotContain("hms-secret-token-123", raw, StringComparison.Ordinal);
+        var device = Assert.Single(JsonDocument.Parse(raw).RootElement.GetProperty("items").EnumerateArray());
+        Assert.Equal("phone-1", device.GetProperty("deviceId").GetString());
+        Assert.Equal("huawei", device.GetProperty("vendor").GetString());
+        Assert.Equal("com.example.chat", device.GetProperty("appId").GetString());
+        Assert.Equal("Asia/Shanghai", device.GetProperty("timeZone").GetString());
+        Assert.True(device.GetProperty("lastSeenAt").GetInt64() > 0);
+        Assert.Equal(JsonValueKind.Null, device.GetProperty("tokenInvalidAt").ValueKind);
+        Assert.Equal(HttpStatusCode.Forbidden, (await viewer.DeleteAsync($"/admin/v1/users/{userId}/devices/phone-1")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await viewer.GetAsync("/admin/v1/users/no-such-user-x/devices")).StatusCode);
+
+        var (usersToken, usersTokenId) = await IssueOperatorAsync("device-desk", ["users"]);
+        using var desk = Client(usersToken);
+        Assert.Equal(HttpStatusCode.NoContent, (await desk.DeleteAsync($"/admin/v1/users/{userId}/devices/phone-1")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await desk.DeleteAsync($"/admin/v1/users/{userId}/devices/phone-1")).StatusCode);
+        Assert.Empty((await viewer.GetFromJsonAsync<JsonElement>($"/admin/v1/users/{userId}/devices")).GetProperty("items").EnumerateArray());
+
+        var audit = await Server.Admin.GetFromJsonAsync<JsonElement>($"/admin/v1/audit?actor=operator:{usersTokenId}&action=users.devices");
+        var entries = audit.GetProperty("items").EnumerateArray().ToList();
+        Assert.Equal(2, entries.Count);
+        Assert.All(entries, e => Assert.Equal($"device:{userId}/phone-1", e.GetProperty("target").GetString()));
+        Assert.Equal([404, 204], entries.Select(e => e.GetProperty("status").GetInt32()).ToArray());
+    }
+
     private async Task<(string Token, string TokenId)> IssueOperatorAsync(string name, string[] scopes, long? ttlSeconds = null)
     {
         using var response = await Server.Admin.PostAsJsonAsync("/admin/v1/operators", new { name, scopes, ttlSeconds });

@@ -142,6 +142,58 @@ describe("admin console in Chromium", { skip: chromiumPath() ? false : process.e
     await screenshot(page, "admin-push-funnel");
   });
 
+  it("lists a user's push devices, filters by vendor, removes a registration and signs a device out, with audit entries", async () => {
+    // bob's phone (FCM) was registered above; his tablet registers with Huawei.
+    const tabletToken = await server.issueToken("bob", "bob-tablet", "android");
+    const registered = await fetch(`${server.httpUrl}/api/v1/device`, {
+      method: "PUT",
+      headers: { Authorization: `Bearer ${tabletToken}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ vendor: "huawei", token: "hms-token-of-bobs-tablet", appId: "org.example.chat", notificationsEnabled: false }),
+    });
+    assert.equal(registered.status, 204, await registered.text());
+
+    await page.getByRole("link", { name: "Devices" }).click();
+    await page.getByLabel("User id or nickname").fill("bob");
+    await page.getByRole("button", { name: "Find" }).click();
+    const devices = page.getByTestId("devices");
+    const phone = devices.locator('tr[data-device="bob-phone"]');
+    const tablet = devices.locator('tr[data-device="bob-tablet"]');
+    await phone.getByRole("cell", { name: "fcm", exact: true }).waitFor();
+    await tablet.getByRole("cell", { name: "huawei", exact: true }).waitFor();
+    await tablet.getByRole("cell", { name: "Off", exact: true }).waitFor();
+    const text = (await page.locator("main").textContent()) ?? "";
+    assert.ok(!text.includes("fcm-registration-token-of-bob") && !text.includes("hms-token-of-bobs-tablet"), "vendor tokens never reach the console");
+    assert.deepEqual(await seriousViolations(page), []);
+    await screenshot(page, "admin-devices");
+
+    await page.getByLabel("Vendor").selectOption("huawei");
+    await phone.waitFor({ state: "detached" });
+    await tablet.waitFor();
+    await page.getByLabel("Vendor").selectOption("");
+    await phone.waitFor();
+
+    await page.getByRole("button", { name: "Remove push registration of bob-phone" }).click();
+    await page.getByRole("status").filter({ hasText: "Push registration of bob-phone removed" }).waitFor();
+    await phone.waitFor({ state: "detached" });
+
+    await page.getByRole("button", { name: "Sign out bob-tablet" }).click();
+    await page.getByRole("status").filter({ hasText: "bob-tablet signed out" }).waitFor();
+    await tablet.waitFor({ state: "detached" });
+    await page.getByText("No push devices registered.").waitFor();
+    const left = await json<{ items: unknown[] }>(await server.admin("GET", "/admin/v1/users/bob/devices"));
+    assert.equal(left.items.length, 0);
+    const tokens = await json<{ deviceId: string; active: boolean }[]>(await server.admin("GET", "/admin/v1/users/bob/tokens"));
+    assert.deepEqual(tokens.filter((t) => t.deviceId === "bob-tablet").map((t) => t.active), [false], "the tablet's token is revoked");
+    assert.equal((await fetch(`${server.httpUrl}/api/v1/device`, { method: "DELETE", headers: { Authorization: `Bearer ${tabletToken}` } })).status, 401);
+
+    // The console shows who did what to bob's devices.
+    const audit = page.getByTestId("device-audit");
+    await audit.getByRole("row").filter({ hasText: "users.devices.remove" }).filter({ hasText: "device:bob/bob-phone" }).filter({ hasText: "console-e2e" }).waitFor();
+    await audit.getByRole("row").filter({ hasText: "users.logout" }).filter({ hasText: "users/bob/logout" }).waitFor();
+    await audit.getByRole("row").filter({ hasText: "device:bob/bob-tablet" }).waitFor();
+    assert.deepEqual(await seriousViolations(page), []);
+  });
+
   it("shows the audit entries of the operator's actions", async () => {
     await page.getByRole("link", { name: "Audit log" }).click();
     const audit = page.getByTestId("audit");

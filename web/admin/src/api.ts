@@ -147,3 +147,17 @@ export interface SystemInfo {
   deadLetters: number;
   metrics: Record<string, { value: number; count: number | null }>;
 }
+
+export interface PushDevice {
+  deviceId: string;
+  platform: string;
+  vendor: string;
+  appId: string;
+  environment: string;
+  notificationsEnabled: boolean;
+  locale: string;
+  timeZone: string;
+  registeredAt: number;
+  lastSeenAt: number;
+  tokenInvalidAt: number | null;
+}

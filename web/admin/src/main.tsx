@@ -3,6 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, can, canRead, errorText, storeToken, storedToken, type Session } from "./api";
 import { Overview } from "./pages/Overview";
 import { Users } from "./pages/Users";
+import { Devices } from "./pages/Devices";
 import { Groups } from "./pages/Groups";
 import { Directory } from "./pages/Directory";
 import { Push } from "./pages/Push";
@@ -12,6 +13,7 @@ import "./styles.css";
 const PAGES = [
   { id: "overview", title: "Overview", scope: "read", view: Overview },
   { id: "users", title: "Users", scope: "users", view: Users },
+  { id: "devices", title: "Devices", scope: "users", view: Devices },
   { id: "groups", title: "Groups", scope: "groups", view: Groups },
   { id: "directory", title: "Directory", scope: "directory", view: Directory },
   { id: "push", title: "Push", scope: "push", view: Push },
@@ -19,7 +21,7 @@ const PAGES = [
 ] as const;
 
 function currentPage(): string {
-  return location.hash.replace(/^#\/?/, "") || "overview";
+  return location.hash.replace(/^#\/?/, "").split("?")[0] || "overview";
 }
 
 function SignIn({ onSession }: { onSession: (s: Session) => void }) {

@@ -119,6 +119,7 @@ function UserDetail({ userId, canWrite, onChanged, onError }: { userId: string; 
           <button type="button" onClick={() => act(`/users/${id}/logout`, `${userId} logged out everywhere.`)}>Force logout</button>
         </div>
       )}
+      <p><a href={`#/devices?user=${id}`}>Push devices of {user.userId}</a></p>
       <h3>Devices and tokens</h3>
       <table>
         <thead><tr><th scope="col">Device</th><th scope="col">Platform</th><th scope="col">Issued</th><th scope="col">Expires</th><th scope="col">State</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
