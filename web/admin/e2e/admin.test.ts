@@ -26,6 +26,8 @@ describe("admin console in Chromium", { skip: chromiumPath() ? false : process.e
         Parley__Push__Huawei__AppId: "e2e-app",
         Parley__Push__Huawei__ClientSecret: "e2e-secret",
         Parley__Push__Huawei__TokenUri: "http://127.0.0.1:9/oauth2/v3/token",
+        // One attempt: a push the unreachable Huawei endpoint fails is dead-lettered at once (the replay test).
+        Parley__Push__MaxAttempts: "1",
       },
     });
     browser = await launch();
@@ -142,6 +144,53 @@ describe("admin console in Chromium", { skip: chromiumPath() ? false : process.e
     await screenshot(page, "admin-push-funnel");
   });
 
+  it("lists dead letters and replays one, which the pipeline runs again", async () => {
+    // dave's Huawei device cannot be reached (the token endpoint is a closed port): his push is dead-lettered.
+    await server.createUser("dave");
+    const daveToken = await server.issueToken("dave", "dave-phone", "android");
+    const registered = await fetch(`${server.httpUrl}/api/v1/device`, {
+      method: "PUT",
+      headers: { Authorization: `Bearer ${daveToken}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ vendor: "huawei", token: "hms-token-of-dave", appId: "org.example.chat" }),
+    });
+    assert.equal(registered.status, 204, await registered.text());
+    const alice = await connectUser(server, "alice");
+    try {
+      await alice.client.sendText({ userId: "dave" }, "Dave, are you there?");
+    } finally {
+      await alice.client.close();
+    }
+    // Vendor attempts for Huawei IM pushes (the funnel's "sent" step).
+    const attempts = async () => {
+      const funnel = await json<{ vendor: string; category: string; step: string; count: number }[]>(await server.admin("GET", "/admin/v1/push/funnel"));
+      return funnel.filter((e) => e.vendor === "huawei" && e.category === "im" && e.step === "sent").reduce((sum, e) => sum + e.count, 0);
+    };
+
+    await page.getByRole("link", { name: "Push" }).click();
+    const row = page.getByTestId("dead-letters").getByRole("row").filter({ hasText: "dave / dave-phone" });
+    const deadline = Date.now() + TIMEOUT;
+    while (!(await row.isVisible())) {
+      assert.ok(Date.now() < deadline, "dave's push never reached the dead letters");
+      await page.getByRole("link", { name: "Overview" }).click();
+      await page.getByRole("link", { name: "Push" }).click();
+      await page.waitForTimeout(200);
+    }
+    assert.equal(await attempts(), 1);
+    assert.deepEqual(await seriousViolations(page), []);
+    await row.getByRole("button", { name: "Replay" }).click();
+    await page.getByRole("status").filter({ hasText: "queued again" }).waitFor();
+    // The replayed push is attempted again (and, the vendor still unreachable, dead-lettered again).
+    const again = Date.now() + TIMEOUT;
+    while ((await attempts()) < 2) {
+      assert.ok(Date.now() < again, "the replayed push was not run again");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await page.getByRole("link", { name: "Overview" }).click();
+    await page.getByRole("link", { name: "Push" }).click();
+    await row.waitFor();
+    await screenshot(page, "admin-push-dead-letters");
+  });
+
   it("lists a user's push devices, filters by vendor, removes a registration and signs a device out, with audit entries", async () => {
     // bob's phone (FCM) was registered above; his tablet registers with Huawei.
     const tabletToken = await server.issueToken("bob", "bob-tablet", "android");
@@ -200,6 +249,7 @@ describe("admin console in Chromium", { skip: chromiumPath() ? false : process.e
     await audit.getByRole("row").filter({ hasText: "users.create" }).filter({ hasText: "user:carol" }).filter({ hasText: "console-e2e" }).waitFor();
     await audit.getByRole("row").filter({ hasText: "users.disable" }).waitFor();
     await audit.getByRole("row").filter({ hasText: "POST /admin/v1/directory/imports" }).waitFor();
+    await audit.getByRole("row").filter({ hasText: "/dead-letters/" }).filter({ hasText: "replay" }).first().waitFor();
     await page.getByLabel("Action").fill("users.create");
     await page.getByRole("button", { name: "Apply" }).click();
     await audit.getByRole("row").filter({ hasText: "users.disable" }).waitFor({ state: "detached" });
