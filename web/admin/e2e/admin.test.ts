@@ -144,6 +144,38 @@ describe("admin console in Chromium", { skip: chromiumPath() ? false : process.e
     await screenshot(page, "admin-push-funnel");
   });
 
+  it("administers a group: members and roles, add, remove, dismiss", async () => {
+    for (const user of ["alice", "dave", "erin"]) await server.createUser(user);
+    await json(await server.admin("POST", "/admin/v1/groups", { groupId: "ops-room", name: "Ops room", ownerId: "alice", memberIds: ["bob", "dave"] }));
+    await page.getByRole("link", { name: "Groups" }).click();
+    await page.getByLabel("Search by id or name").fill("Ops");
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.getByRole("button", { name: "Ops room" }).click();
+    const members = page.getByTestId("group-members");
+    await members.locator('tr[data-member="alice"]').getByRole("cell", { name: "owner", exact: true }).waitFor();
+
+    await page.getByLabel("Role of bob").selectOption("admin");
+    await page.getByRole("status").filter({ hasText: "Role of bob changed." }).waitFor();
+    await page.getByLabel("Add members (user ids)").fill("erin");
+    await page.getByRole("button", { name: "Add", exact: true }).click();
+    await members.locator('tr[data-member="erin"]').waitFor();
+    await page.getByRole("button", { name: "Remove dave" }).click();
+    await members.locator('tr[data-member="dave"]').waitFor({ state: "detached" });
+    assert.deepEqual(await seriousViolations(page), []);
+    await screenshot(page, "admin-groups");
+
+    const group = await json<{ members: { userId: string; role: string }[] }>(await server.admin("GET", "/admin/v1/groups/ops-room"));
+    assert.deepEqual(
+      group.members.map((m) => `${m.userId}:${m.role}`).sort(),
+      ["alice:owner", "bob:admin", "erin:member"],
+    );
+
+    page.once("dialog", (dialog) => void dialog.accept());
+    await page.getByRole("button", { name: "Dismiss group" }).click();
+    await page.getByRole("status").filter({ hasText: "Group dismissed." }).waitFor();
+    assert.equal((await json<{ dismissed: boolean }>(await server.admin("GET", "/admin/v1/groups/ops-room"))).dismissed, true);
+  });
+
   it("lists dead letters and replays one, which the pipeline runs again", async () => {
     // dave's Huawei device cannot be reached (the token endpoint is a closed port): his push is dead-lettered.
     await server.createUser("dave");
@@ -250,6 +282,8 @@ describe("admin console in Chromium", { skip: chromiumPath() ? false : process.e
     await audit.getByRole("row").filter({ hasText: "users.disable" }).waitFor();
     await audit.getByRole("row").filter({ hasText: "POST /admin/v1/directory/imports" }).waitFor();
     await audit.getByRole("row").filter({ hasText: "/dead-letters/" }).filter({ hasText: "replay" }).first().waitFor();
+    await audit.getByRole("row").filter({ hasText: "groups.members.role" }).waitFor();
+    await audit.getByRole("row").filter({ hasText: "groups.dismiss" }).waitFor();
     await page.getByLabel("Action").fill("users.create");
     await page.getByRole("button", { name: "Apply" }).click();
     await audit.getByRole("row").filter({ hasText: "users.disable" }).waitFor({ state: "detached" });

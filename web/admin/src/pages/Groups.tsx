@@ -79,11 +79,11 @@ export function Groups({ canWrite }: PageProps) {
               <button type="button" class="danger" onClick={() => confirm(`Dismiss ${selected.groupId}?`) && act(`/groups/${g}/dismiss`, "POST", {}, "Group dismissed.")}>Dismiss group</button>
             </form>
           )}
-          <table>
+          <table data-testid="group-members">
             <thead><tr><th scope="col">Member</th><th scope="col">Role</th><th scope="col">Joined</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
             <tbody>
               {selected.members.map((m) => (
-                <tr key={m.userId}>
+                <tr key={m.userId} data-member={m.userId}>
                   <td>{m.userId}{m.nickname && ` (${m.nickname})`}</td>
                   <td>
                     {canWrite && m.role !== "owner" ? (
@@ -95,7 +95,7 @@ export function Groups({ canWrite }: PageProps) {
                     ) : m.role}
                   </td>
                   <td>{formatTime(m.joinedAt)}</td>
-                  <td>{canWrite && m.role !== "owner" && <button type="button" class="link" onClick={() => act(`/groups/${g}/members/${encodeURIComponent(m.userId)}`, "DELETE", undefined, `${m.userId} removed.`)}>Remove</button>}</td>
+                  <td>{canWrite && m.role !== "owner" && <button type="button" class="link" aria-label={`Remove ${m.userId}`} onClick={() => act(`/groups/${g}/members/${encodeURIComponent(m.userId)}`, "DELETE", undefined, `${m.userId} removed.`)}>Remove</button>}</td>
                 </tr>
               ))}
             </tbody>
