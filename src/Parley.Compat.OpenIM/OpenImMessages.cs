@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Google.Protobuf;
 using Parley.Compat.OpenIM.Wire;
+using Parley.Protocol;
 using Parley.Protocol.V1;
 
 namespace Parley.Compat.OpenIM;
@@ -41,26 +42,50 @@ internal static class OpenImMessages
     public static int SessionType(string conversationId) =>
         conversationId.StartsWith("sg_", StringComparison.Ordinal) ? SessionGroup : SessionSingle;
 
-    /// <summary>For <c>si_{a}_{b}</c>: the user other than <paramref name="userId"/> (user ids may contain '_').</summary>
-    public static string? PeerOf(string conversationId, string userId)
+    /// <summary>For a Parley 1:1 conversation id: the user other than <paramref name="userId"/>, or null.</summary>
+    public static string? PeerOf(string conversationId, string userId) => Ids.DirectPeer(conversationId, userId);
+
+    /// <summary>
+    /// A Parley conversation id as OpenIM clients compute it: a 1:1 id becomes OpenIM's unescaped
+    /// <c>si_{min}_{max}</c> (the same string unless a user id contains <c>_</c> or <c>:</c>); other ids are unchanged.
+    /// Every conversation id the edge writes goes through this (ADR 0010).
+    /// </summary>
+    public static string ToOpenIm(string conversationId) =>
+        Ids.TryParseDirectConversationId(conversationId, out var a, out var b) ? $"si_{a}_{b}" : conversationId;
+
+    /// <summary>
+    /// The Parley conversation id of an id an OpenIM client sent: for OpenIM's <c>si_{min}_{max}</c> the caller is one
+    /// of the two users, which makes the other one unambiguous even where <c>_</c> in user ids makes the string alone
+    /// ambiguous; other ids are unchanged. Every conversation id the edge reads goes through this (ADR 0010).
+    /// </summary>
+    public static string FromOpenIm(string conversationId, string callerId)
     {
         if (!conversationId.StartsWith("si_", StringComparison.Ordinal))
         {
-            return null;
+            return conversationId;
         }
 
         var rest = conversationId.AsSpan(3);
-        if (rest.StartsWith(userId + "_", StringComparison.Ordinal))
+        // The caller is the smaller id (first) or the larger (last); the order check picks the one reading that fits.
+        if (rest.Length > callerId.Length && rest.StartsWith(callerId, StringComparison.Ordinal) && rest[callerId.Length] == '_')
         {
-            return rest[(userId.Length + 1)..].ToString();
+            var peer = rest[(callerId.Length + 1)..].ToString();
+            if (Ids.IsValid(peer) && string.CompareOrdinal(callerId, peer) <= 0)
+            {
+                return Ids.DirectConversationId(callerId, peer);
+            }
         }
 
-        if (rest.EndsWith("_" + userId, StringComparison.Ordinal))
+        if (rest.Length > callerId.Length && rest.EndsWith(callerId, StringComparison.Ordinal) && rest[^(callerId.Length + 1)] == '_')
         {
-            return rest[..(rest.Length - userId.Length - 1)].ToString();
+            var peer = rest[..^(callerId.Length + 1)].ToString();
+            if (Ids.IsValid(peer) && string.CompareOrdinal(peer, callerId) <= 0)
+            {
+                return Ids.DirectConversationId(peer, callerId);
+            }
         }
 
-        return null;
+        return conversationId;
     }
 
     /// <summary>A native message as OpenIM's MsgData (without sender profile fields; the caller fills those).</summary>

@@ -104,7 +104,7 @@ internal static partial class OpenImRest
         }
 
         var views = await ListAllConversationsAsync(context, caller!).ConfigureAwait(false);
-        var muted = views.Where(v => v.Muted).Select(v => v.ConversationId).ToList();
+        var muted = views.Where(v => v.Muted).Select(v => OpenImMessages.ToOpenIm(v.ConversationId)).ToList();
         return OpenImResponse.Ok(new ConversationIdsData(OpenImJson.OrNull<string>(muted)));
     }
 
@@ -351,6 +351,8 @@ internal static partial class OpenImRest
             return (null, OpenImResponse.Error(OpenImErrors.Args, "ArgsError", "conversationID must be si_{userID}_{userID} or sg_{groupID}"));
         }
 
+        conversationId = OpenImMessages.FromOpenIm(conversationId, caller);
+
         var store = context.RequestServices.GetRequiredService<IMessageStore>();
         var view = await store.GetConversationViewAsync(caller, conversationId, context.RequestAborted).ConfigureAwait(false);
         if (view is not null)
@@ -371,9 +373,9 @@ internal static partial class OpenImRest
     {
         var store = context.RequestServices.GetRequiredService<IMessageStore>();
         var views = new List<ConversationView>();
-        foreach (var id in ids.Where(IsConversationId).Distinct(StringComparer.Ordinal))
+        foreach (var id in ids.Where(IsConversationId).Select(id => OpenImMessages.FromOpenIm(id!, caller)).Distinct(StringComparer.Ordinal))
         {
-            if (await store.GetConversationViewAsync(caller, id!, context.RequestAborted).ConfigureAwait(false) is { } view)
+            if (await store.GetConversationViewAsync(caller, id, context.RequestAborted).ConfigureAwait(false) is { } view)
             {
                 views.Add(view);
             }
@@ -400,7 +402,7 @@ internal static partial class OpenImRest
     private static Conversation ToWire(ConversationView view, string owner) => new()
     {
         OwnerUserID = owner,
-        ConversationID = view.ConversationId,
+        ConversationID = OpenImMessages.ToOpenIm(view.ConversationId),
         ConversationType = view.Kind == ConversationKind.Group ? ConversationTypeGroup : ConversationTypeSingle,
         UserID = view.Kind == ConversationKind.Group ? string.Empty : view.PeerUserId ?? OpenImMessages.PeerOf(view.ConversationId, owner) ?? string.Empty,
         GroupID = view.Kind == ConversationKind.Group ? view.GroupId ?? view.ConversationId[3..] : string.Empty,
@@ -502,7 +504,7 @@ internal static partial class OpenImRest
             var target = await context.RequestServices.GetRequiredService<IMessageStore>()
                 .GetMessageAsync(stored.ConversationId, (long)revoked.Seq, context.RequestAborted).ConfigureAwait(false);
             var sessionType = OpenImMessages.SessionType(stored.ConversationId);
-            var tips = new RevokedTipsJson(revoked.RevokedBy, target?.ClientMsgId ?? string.Empty, stored.ServerTime, sessionType, (long)revoked.Seq, stored.ConversationId, revoked.RevokedBy != target?.SenderId);
+            var tips = new RevokedTipsJson(revoked.RevokedBy, target?.ClientMsgId ?? string.Empty, stored.ServerTime, sessionType, (long)revoked.Seq, OpenImMessages.ToOpenIm(stored.ConversationId), revoked.RevokedBy != target?.SenderId);
             data = OpenImMessages.ToMsgData(message);
             data.MsgFrom = OpenImMessages.MsgFromSystem;
             data.ContentType = RevokeNotification;

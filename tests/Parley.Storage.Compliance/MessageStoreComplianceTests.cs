@@ -16,6 +16,12 @@ public abstract class MessageStoreComplianceTests : IAsyncLifetime
     /// <summary>Creates a new store over empty storage. The base class initializes and disposes it.</summary>
     protected abstract IMessageStore CreateStore();
 
+    /// <summary>Runs statements against the provider's storage (standard SQL that both dialects accept).</summary>
+    protected abstract Task ExecuteSqlAsync(string sql);
+
+    /// <summary>The provider's migration that rewrites 1:1 conversation ids into the escaped form (ADR 0010).</summary>
+    protected abstract int DirectConversationIdMigration { get; }
+
     public virtual async Task InitializeAsync()
     {
         Store = CreateStore();
@@ -51,6 +57,53 @@ public abstract class MessageStoreComplianceTests : IAsyncLifetime
     }
 
     protected async Task CreateDirectAsync(string id, string a, string b) => await CommitAsync(x => x.Conversations.Add(Direct(id, a, b)));
+
+    [StoreFact]
+    public async Task Migration_DirectConversationIds_RewritesLegacyIdsFromTheMembers_KeepsPlainOnes_AndFreesTheCollidingPair()
+    {
+        // Rows as a server before the escaped ids wrote them: the pair (x, y_z) took si_x_y_z, which is also what the
+        // pair (x_y, z) computed (that pair got NOT_MEMBER forever); a:b with c; and plain ids that stay as they are.
+        await CommitAsync(b => b.Conversations.AddRange([Direct("si_x_y_z", "x", "y_z"), Direct("si_a:b_c", "a:b", "c"), Direct("si_alice_bob", "alice", "bob")]));
+        await CommitAsync(b => b.Messages.AddRange([Message("si_x_y_z", 1, "x"), Message("si_x_y_z", 2, "y_z"), Message("si_a:b_c", 1, "c"), Message("si_alice_bob", 1, "bob")]));
+        await CommitAsync(b => b.ReadCursors.Add(new ReadCursorUpdate("si_x_y_z", "x", 2, NextVersion())));
+        var before = await Store.GetMaxVersionAsync();
+
+        // Forget that the migration ran and open the storage again: it runs over the legacy rows.
+        await ExecuteSqlAsync($"DELETE FROM schema_migrations WHERE version = {DirectConversationIdMigration};");
+        if (Store is IAsyncDisposable disposable)
+        {
+            await disposable.DisposeAsync();
+        }
+
+        Store = CreateStore();
+        await Store.InitializeAsync();
+
+        Assert.Null(await Store.GetConversationAsync("si_x_y_z"));
+        Assert.Null(await Store.GetConversationAsync("si_a:b_c"));
+        var renamed = await Store.GetConversationAsync("si_x_y:_z");
+        Assert.NotNull(renamed);
+        Assert.Equal(2, renamed.MaxSeq);
+        Assert.Equal(["x", "y_z"], (await Store.GetMembersAsync("si_x_y:_z")).Select(m => m.UserId).Order(StringComparer.Ordinal));
+        Assert.Equal(2, (await Store.GetMembersAsync("si_x_y:_z")).Single(m => m.UserId == "x").ReadSeq);
+        var messages = await Store.ReadMessagesAsync("si_x_y:_z", 1, ReadDirection.Forward, 10);
+        Assert.Equal([1L, 2L], messages.Select(m => m.Seq));
+        Assert.All(messages, m => Assert.Equal("si_x_y:_z", m.ConversationId));
+        Assert.Equal([1L], (await Store.ReadMessagesAsync("si_a::b_c", 1, ReadDirection.Forward, 10)).Select(m => m.Seq));
+        Assert.Empty(await Store.ReadMessagesAsync("si_x_y_z", 1, ReadDirection.Forward, 10));
+        Assert.NotNull(await Store.GetConversationAsync("si_alice_bob"));
+
+        // A device of x resuming from before the migration learns the conversation under its new id; bob's feed is untouched.
+        Assert.True(await Store.GetMaxVersionAsync() > before);
+        Assert.Contains((await Store.GetChangesAsync("x", before, 10)).Changes, c => c.Conversation.ConversationId == "si_x_y:_z");
+        Assert.Empty((await Store.GetChangesAsync("bob", before, 10)).Changes);
+
+        // The pair that collided before now gets a conversation of its own.
+        _version = await Store.GetMaxVersionAsync();
+        await CreateDirectAsync("si_x:_y_z", "x_y", "z");
+        await CommitAsync(b => b.Messages.Add(Message("si_x:_y_z", 1, "z")));
+        Assert.Equal(["x_y", "z"], (await Store.GetMembersAsync("si_x:_y_z")).Select(m => m.UserId).Order(StringComparer.Ordinal));
+        Assert.Equal(2, (await Store.GetConversationAsync("si_x_y:_z"))!.MaxSeq);
+    }
 
     [StoreFact]
     public async Task GetMaxVersion_EmptyStore_IsZero()

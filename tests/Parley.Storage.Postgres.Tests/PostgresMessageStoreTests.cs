@@ -13,6 +13,10 @@ public sealed class PostgresMessageStoreTests : MessageStoreComplianceTests
 
     protected override IMessageStore CreateStore() => new PostgresMessageStore(Postgres.Open());
 
+    protected override int DirectConversationIdMigration => 7;
+
+    protected override Task ExecuteSqlAsync(string sql) => Postgres.ScalarAsync(sql);
+
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();

@@ -10,6 +10,14 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
 
     protected override IMessageStore CreateStore() => new SqliteMessageStore(_database.Open());
 
+    protected override int DirectConversationIdMigration => 10;
+
+    protected override Task ExecuteSqlAsync(string sql)
+    {
+        _database.Scalar(sql);
+        return Task.CompletedTask;
+    }
+
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();

@@ -108,7 +108,7 @@ internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles
             ["revokeTime"] = marker.ServerTime,
             ["sesstionType"] = OpenImMessages.SessionType(conversationId),
             ["seq"] = revoked.TargetSeq,
-            ["conversationID"] = conversationId,
+            ["conversationID"] = OpenImMessages.ToOpenIm(conversationId),
             ["isAdminRevoke"] = false,
         };
         var sessionType = OpenImMessages.SessionType(conversationId);
@@ -186,7 +186,7 @@ internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles
         var tips = new Dictionary<string, object>
         {
             ["markAsReadUserID"] = receipt.UserId,
-            ["conversationID"] = receipt.ConversationId,
+            ["conversationID"] = OpenImMessages.ToOpenIm(receipt.ConversationId),
             ["seqs"] = seqs,
             ["hasReadSeq"] = readSeq,
         };
@@ -205,7 +205,7 @@ internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles
     /// </summary>
     private PushMessages EncodeSettings(SettingsChanged changed)
     {
-        var tips = new Dictionary<string, object> { ["userID"] = changed.UserId, ["conversationIDList"] = new[] { changed.View.ConversationId } };
+        var tips = new Dictionary<string, object> { ["userID"] = changed.UserId, ["conversationIDList"] = new[] { OpenImMessages.ToOpenIm(changed.View.ConversationId) } };
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var data = NewNotification(changed.UserId, changed.UserId, OpenImMessages.SessionSingle, ConversationChangeNotification, tips, now);
         var push = new PushMessages();
@@ -265,8 +265,10 @@ internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles
         return WebPlatform;
     }
 
+    /// <summary>Adds a message under its conversation; a Parley conversation id key is written as OpenIM's id.</summary>
     internal static void Add(Google.Protobuf.Collections.MapField<string, PullMsgs> map, string key, MsgData data)
     {
+        key = OpenImMessages.ToOpenIm(key);
         if (!map.TryGetValue(key, out var list))
         {
             list = new PullMsgs();
@@ -277,8 +279,11 @@ internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles
     }
 
     /// <summary>OpenIM keeps notifications in <c>n_{…}</c> conversations; the JS SDK only routes on the content type.</summary>
-    internal static string NotificationConversationId(string conversationId) =>
-        "n_" + (conversationId.Length > 3 ? conversationId[3..] : conversationId);
+    internal static string NotificationConversationId(string conversationId)
+    {
+        conversationId = OpenImMessages.ToOpenIm(conversationId);
+        return "n_" + (conversationId.Length > 3 ? conversationId[3..] : conversationId);
+    }
 
     internal static void FillFromMessage(MsgData data, Message message)
     {

@@ -270,7 +270,7 @@ internal sealed partial class OpenImSession
         var response = new GetConversationsHasReadAndMaxSeqResp();
         foreach (var view in await ViewsAsync(request.ConversationIDs).ConfigureAwait(false))
         {
-            response.Seqs[view.ConversationId] = new Seqs
+            response.Seqs[OpenImMessages.ToOpenIm(view.ConversationId)] = new Seqs
             {
                 MaxSeq = view.MaxSeq,
                 HasReadSeq = Math.Min(view.ReadSeq, view.MaxSeq),
@@ -278,7 +278,7 @@ internal sealed partial class OpenImSession
             };
             if (request.ReturnPinned && view.Pinned)
             {
-                response.PinnedConversationIDs.Add(view.ConversationId);
+                response.PinnedConversationIDs.Add(OpenImMessages.ToOpenIm(view.ConversationId));
             }
         }
 
@@ -290,7 +290,7 @@ internal sealed partial class OpenImSession
         var response = new GetMaxSeqResp();
         foreach (var view in await ViewsAsync([]).ConfigureAwait(false))
         {
-            response.MaxSeqs[view.ConversationId] = view.MaxSeq;
+            response.MaxSeqs[OpenImMessages.ToOpenIm(view.ConversationId)] = view.MaxSeq;
         }
 
         return response;
@@ -302,7 +302,7 @@ internal sealed partial class OpenImSession
         var views = new List<ConversationView>();
         if (conversationIds.Count > 0)
         {
-            foreach (var id in conversationIds.Distinct(StringComparer.Ordinal).Take(MaxListedConversations))
+            foreach (var id in conversationIds.Select(c => OpenImMessages.FromOpenIm(c, UserId)).Distinct(StringComparer.Ordinal).Take(MaxListedConversations))
             {
                 if (Ids.IsValidConversationId(id) && await _services.Store.GetConversationViewAsync(UserId, id).ConfigureAwait(false) is { } view)
                 {
@@ -342,13 +342,15 @@ internal sealed partial class OpenImSession
             var list = new PullMsgs();
             response.Msgs[id] = list;
             var seqs = conversation.Seqs.Where(s => s > 0).Distinct().Order().Take(MaxSeqsPerConversation).ToList();
-            if (!Ids.IsValidConversationId(id) || seqs.Count == 0)
+            // The answer stays keyed by the id as the client sent it; reads use Parley's id.
+            var parleyId = OpenImMessages.FromOpenIm(id, UserId);
+            if (!Ids.IsValidConversationId(parleyId) || seqs.Count == 0)
             {
                 list.IsEnd = true;
                 continue;
             }
 
-            var found = await ReadSeqsAsync(id, seqs).ConfigureAwait(false);
+            var found = await ReadSeqsAsync(parleyId, seqs).ConfigureAwait(false);
             var ordered = request.Order == PullOrder.Desc ? Enumerable.Reverse(seqs) : seqs;
             foreach (var seq in ordered)
             {
@@ -380,7 +382,8 @@ internal sealed partial class OpenImSession
             response.Msgs[id] = list;
             var begin = Math.Max(1, range.Begin);
             var end = range.End;
-            if (!Ids.IsValidConversationId(id) || end < begin)
+            var parleyId = OpenImMessages.FromOpenIm(id, UserId);
+            if (!Ids.IsValidConversationId(parleyId) || end < begin)
             {
                 continue;
             }
@@ -388,7 +391,7 @@ internal sealed partial class OpenImSession
             // OpenIM answers a range with its newest `num` messages (the reconnect gap fill shows the latest first).
             var num = range.Num is > 0 and <= MaxPullNum ? range.Num : MaxPullNum;
             var from = Math.Max(begin, end - num + 1);
-            var page = await _services.Grains.GetGrain<IConversationGrain>(id)
+            var page = await _services.Grains.GetGrain<IConversationGrain>(parleyId)
                 .GetHistoryAsync(UserId, from, ReadDirection.Forward, (int)(end - from + 1))
                 .ConfigureAwait(false);
             if (!page.IsOk)

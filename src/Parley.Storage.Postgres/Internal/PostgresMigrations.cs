@@ -15,6 +15,7 @@ internal static class PostgresMigrations
         (4, V4Relations),
         (5, V5Push),
         (6, V6Media),
+        (7, V7DirectConversationIds),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -351,5 +352,37 @@ internal static class PostgresMigrations
             created_at      bigint NOT NULL,
             PRIMARY KEY (object_id, conversation_id, sender_id, client_msg_id)
         );
+        """;
+
+    private const string V7DirectConversationIds = """
+        -- 1:1 conversation ids escape ':' and '_' in user ids (ADR 0010): si_{a}_{b} was ambiguous, (x, y_z) and (x_y, z)
+        -- shared si_x_y_z. A 1:1 conversation's id is rebuilt from its two member rows (its truth, whoever created it);
+        -- ids of user ids without ':' and '_' do not change. The members' feed versions move to one new version, so a
+        -- device resuming from an older cursor learns the conversation under its new id.
+        CREATE TEMP TABLE direct_renames ON COMMIT DROP AS
+        SELECT old_id, new_id FROM (
+            SELECT c.conversation_id AS old_id,
+                   'si_' || replace(replace(min(m.user_id COLLATE "C"), ':', '::'), '_', ':_')
+                   || '_' || replace(replace(max(m.user_id COLLATE "C"), ':', '::'), '_', ':_') AS new_id
+            FROM conversations c JOIN members m ON m.conversation_id = c.conversation_id
+            WHERE c.kind = 1
+            GROUP BY c.conversation_id
+        ) AS computed
+        WHERE old_id <> new_id;
+
+        UPDATE conversations SET conversation_id = (SELECT new_id FROM direct_renames WHERE old_id = conversations.conversation_id)
+            WHERE conversation_id IN (SELECT old_id FROM direct_renames);
+        UPDATE members SET conversation_id = (SELECT new_id FROM direct_renames WHERE old_id = members.conversation_id)
+            WHERE conversation_id IN (SELECT old_id FROM direct_renames);
+        UPDATE member_periods SET conversation_id = (SELECT new_id FROM direct_renames WHERE old_id = member_periods.conversation_id)
+            WHERE conversation_id IN (SELECT old_id FROM direct_renames);
+        UPDATE messages SET conversation_id = (SELECT new_id FROM direct_renames WHERE old_id = messages.conversation_id)
+            WHERE conversation_id IN (SELECT old_id FROM direct_renames);
+        UPDATE media_refs SET conversation_id = (SELECT new_id FROM direct_renames WHERE old_id = media_refs.conversation_id)
+            WHERE conversation_id IN (SELECT old_id FROM direct_renames);
+
+        UPDATE feed_state SET max_version = max_version + 1 WHERE EXISTS (SELECT 1 FROM direct_renames);
+        UPDATE members SET feed_version = (SELECT max_version FROM feed_state)
+            WHERE conversation_id IN (SELECT new_id FROM direct_renames);
         """;
 }
