@@ -6,9 +6,29 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { TestServer } from "../../../sdk/js/test/server.ts";
 import { png } from "../../../sdk/js/test/png.ts";
+import { connectUser } from "../../../sdk/js/test/helpers.ts";
 import { chromiumPath, launch, screenshot, seriousViolations } from "./browser.ts";
 
 const TIMEOUT = 20_000;
+
+/** A PCM WAV of silence (8 kHz, 16-bit mono), which the server sniffs as audio/wav. */
+function wav(seconds: number): Buffer {
+  const data = 8000 * 2 * seconds;
+  const out = Buffer.alloc(44 + data);
+  out.write("RIFF", 0, "ascii");
+  out.writeUInt32LE(36 + data, 4);
+  out.write("WAVEfmt ", 8, "ascii");
+  out.writeUInt32LE(16, 16);
+  out.writeUInt16LE(1, 20); // PCM
+  out.writeUInt16LE(1, 22); // mono
+  out.writeUInt32LE(8000, 24);
+  out.writeUInt32LE(16000, 28);
+  out.writeUInt16LE(2, 32);
+  out.writeUInt16LE(16, 34);
+  out.write("data", 36, "ascii");
+  out.writeUInt32LE(data, 40);
+  return out;
+}
 let server: TestServer;
 let browser: Browser;
 const contexts: BrowserContext[] = [];
@@ -110,7 +130,7 @@ describe("web chat in Chromium", { skip: chromiumPath() ? false : process.env.CI
     assert.equal(await messages(bob, "oops, wrong chat").count(), 0);
   });
 
-  it("sends an image and files (picked, dropped, pasted) with progress; the other side sees the thumbnail and downloads the same bytes", async () => {
+  it("sends an image and files (picked, dropped, pasted) with progress; the other side sees the thumbnail, downloads the same bytes and plays a voice note", async () => {
     const image = png(800, 600);
     const report = randomBytes(3 * 1024 * 1024 + 7);
     // The first part PUT is held until the progress bar was seen.
@@ -167,13 +187,27 @@ describe("web chat in Chromium", { skip: chromiumPath() ? false : process.env.CI
     assert.equal((await save(bob, "Download dropped.txt")).bytes.toString(), "dropped file body");
     assert.equal((await save(bob, "Download pasted.txt")).bytes.toString(), "pasted file body");
 
+    // A voice note from alice's other device (the TypeScript SDK in Node) plays in bob's page through its signed URL.
+    const node = await connectUser(server, "alice", { deviceId: "alice-node" });
+    try {
+      await node.client.sendVoice({ userId: "bob" }, wav(1), 1000, { fileName: "note.wav" });
+    } finally {
+      await node.client.close();
+    }
+    const audio = bob.getByTestId("voice").locator("audio");
+    await audio.waitFor();
+    await bob.waitForFunction((el) => (el as HTMLAudioElement).readyState >= 1 && Math.abs((el as HTMLAudioElement).duration - 1) < 0.05, await audio.elementHandle());
+    assert.equal(await audio.getAttribute("aria-label"), "[Voice 1s]");
+
     // The sender's own timeline shows the server's thumbnail too; both pages pass axe.
     await alice.getByTestId("image").locator("img").waitFor();
     assert.equal(await alice.getByTestId("upload").count(), 0);
     assert.deepEqual(await seriousViolations(bob), []);
     assert.deepEqual(await seriousViolations(alice), []);
+    // (the download clicks scrolled the timeline up)
+    await bob.getByRole("log").evaluate((log) => (log.scrollTop = log.scrollHeight));
     await screenshot(bob, "chat-media");
-    await directButton(bob, "alice", "bob").getByText(/\[File\] (dropped|pasted)\.txt/).waitFor();
+    await directButton(bob, "alice", "bob").getByText("[Voice 1s]").waitFor();
   });
 
   it("creates a group, invites a member and chats in it", async () => {

@@ -1,4 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
+import type { JSX } from "preact";
 import type { Content } from "@parley/client";
 import type { ChatStore, PendingUpload, ViewMessage } from "./store";
 import { t } from "./i18n";
@@ -24,7 +25,7 @@ function FileIcon() {
 /** True when the item shows as media (an image or file message, or an own upload on its way). */
 export function isMedia(item: ViewMessage): boolean {
   const body = item.message?.content?.body;
-  return !item.revoked && (!!item.pending?.upload || body?.case === "image" || body?.case === "file");
+  return !item.revoked && (!!item.pending?.upload || body?.case === "image" || body?.case === "file" || body?.case === "voice" || body?.case === "video");
 }
 
 export function formatBytes(bytes: number): string {
@@ -40,7 +41,28 @@ export function formatBytes(bytes: number): string {
 export function MediaBody({ store, item }: { store: ChatStore; item: ViewMessage }) {
   const upload = item.pending?.upload;
   if (upload) return <UploadBody upload={upload} />;
-  const body = item.message!.content!.body as Extract<Content["body"], { case: "image" | "file" }>;
+  const body = item.message!.content!.body as Extract<Content["body"], { case: "image" | "file" | "voice" | "video" }>;
+  if (body.case === "voice") {
+    const seconds = Math.round(body.value.durationMs / 1000);
+    return (
+      <div class="media voice" data-testid="voice" data-object={body.value.objectId}>
+        <SignedMedia store={store} objectId={body.value.objectId} render={(url) => <audio controls preload="metadata" src={url} aria-label={t("voiceMessage", { seconds })} />} />
+        <DownloadButton store={store} objectId={body.value.objectId} fileName="" label={t("downloadVoice")} />
+      </div>
+    );
+  }
+  if (body.case === "video") {
+    const video = body.value;
+    return (
+      <div class="media video" data-testid="video" data-object={video.objectId}>
+        <SignedMedia store={store} objectId={video.objectId} render={(url, poster) => (
+          <video controls preload="metadata" src={url} poster={poster} class="thumb" aria-label={t("videoMessage", { seconds: Math.round(video.durationMs / 1000) })}
+            width={video.width ? Math.min(video.width, 320) : undefined} />
+        )} posterId={video.posterObjectId} />
+        <DownloadButton store={store} objectId={video.objectId} fileName="" label={t("downloadVideo")} />
+      </div>
+    );
+  }
   if (body.case === "image") {
     const image = body.value;
     const name = image.caption || t("image");
@@ -113,6 +135,23 @@ function SignedImage({ store, objectId, alt, width, height }: { store: ChatStore
   ) : (
     <span class="thumb placeholder" style={{ width: `${Math.min(width, 320) || 160}px`, height: `${Math.round(height * scale) || 120}px` }} aria-hidden="true" />
   );
+}
+
+/** Audio or video through a short-lived signed URL (the server answers Range requests for seeking). */
+function SignedMedia({ store, objectId, posterId, render }: { store: ChatStore; objectId: string; posterId?: string; render: (url: string, poster?: string) => JSX.Element }) {
+  const [urls, setUrls] = useState<{ url?: string; poster?: string }>();
+  const [failed, setFailed] = useState(false);
+  useEffect(() => {
+    let live = true;
+    Promise.all([store.objectUrl(objectId), posterId ? store.objectUrl(posterId).catch(() => undefined) : undefined])
+      .then(([o, p]) => live && setUrls({ url: o.url, poster: p?.url }), () => live && setFailed(true));
+    return () => {
+      live = false;
+    };
+  }, [objectId, posterId]);
+  if (failed) return <span class="muted">{t("mediaUnavailable")}</span>;
+  // The placeholder has the player's height, so the timeline does not move when the URL arrives.
+  return urls?.url ? render(urls.url, urls.poster) : <span class="player-placeholder" aria-hidden="true" />;
 }
 
 function DownloadButton({ store, objectId, fileName, label }: { store: ChatStore; objectId: string; fileName: string; label: string }) {
