@@ -337,19 +337,13 @@ function wrapNetwork(error: unknown): unknown {
   return error;
 }
 
-interface RawObject {
-  objectId: string;
+/** The API's object JSON (kind as sent, nulls for missing parts). */
+type RawObject = Omit<MediaObject, "kind" | "thumbnail" | "url" | "expiresAt"> & {
   kind: string;
-  size: number;
-  contentType: string;
-  fileName: string;
-  sha256: string;
-  width: number;
-  height: number;
   thumbnail?: MediaThumbnail | null;
   url?: string | null;
   expiresAt?: number | null;
-}
+};
 
 function toObject(raw: RawObject): MediaObject {
   const object: MediaObject = {

@@ -18,6 +18,38 @@ async function json<T>(response: Response): Promise<T> {
   return (await response.json()) as T;
 }
 
+/** Registers a push device through the device API with the device's own token (as its app would). */
+async function registerDevice(token: string, device: { vendor: string; token: string; appId: string; notificationsEnabled?: boolean }): Promise<void> {
+  const registered = await fetch(`${server.httpUrl}/api/v1/device`, {
+    method: "PUT",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: JSON.stringify(device),
+  });
+  assert.equal(registered.status, 204, await registered.text());
+}
+
+/** alice sends with the TypeScript SDK (sdk/js) over the native protocol. */
+async function aliceSends(to: string, text: string): Promise<void> {
+  const alice = await connectUser(server, "alice");
+  try {
+    await alice.client.sendText({ userId: to }, text);
+  } finally {
+    await alice.client.close();
+  }
+}
+
+/** Opens the Push page again until `ready` holds (the pipeline works in the background), within the timeout. */
+async function reloadPushUntil(ready: () => Promise<boolean>, message: string): Promise<void> {
+  await page.getByRole("link", { name: "Push" }).click();
+  const deadline = Date.now() + TIMEOUT;
+  while (!(await ready())) {
+    assert.ok(Date.now() < deadline, message);
+    await page.getByRole("link", { name: "Overview" }).click();
+    await page.getByRole("link", { name: "Push" }).click();
+    await page.waitForTimeout(200);
+  }
+}
+
 describe("admin console in Chromium", { skip: chromiumPath() ? false : process.env.CI === "true" ? false : "Chromium is not installed (/usr/bin/chromium); .ci/setup.d/40-chromium.sh installs it" }, () => {
   before(async () => {
     // A configured push vendor (Huawei, pointed at a closed loopback port) turns the push pipeline on.
@@ -115,30 +147,10 @@ describe("admin console in Chromium", { skip: chromiumPath() ? false : process.e
     // dropped as no_adapter.
     await server.createUser("bob");
     const bobToken = await server.issueToken("bob", "bob-phone", "android");
-    const registered = await fetch(`${server.httpUrl}/api/v1/device`, {
-      method: "PUT",
-      headers: { Authorization: `Bearer ${bobToken}`, "Content-Type": "application/json" },
-      body: JSON.stringify({ vendor: "fcm", token: "fcm-registration-token-of-bob", appId: "org.example.chat" }),
-    });
-    assert.equal(registered.status, 204, await registered.text());
-
-    // alice sends with the TypeScript SDK (sdk/js) over the native protocol.
-    const alice = await connectUser(server, "alice");
-    try {
-      await alice.client.sendText({ userId: "bob" }, "Are you there, Bob?");
-    } finally {
-      await alice.client.close();
-    }
-
-    await page.getByRole("link", { name: "Push" }).click();
+    await registerDevice(bobToken, { vendor: "fcm", token: "fcm-registration-token-of-bob", appId: "org.example.chat" });
+    await aliceSends("bob", "Are you there, Bob?");
     const drops = page.getByTestId("drops");
-    const deadline = Date.now() + TIMEOUT;
-    while (!(await drops.isVisible()) || !(await drops.getByText("no_adapter").isVisible())) {
-      assert.ok(Date.now() < deadline, "the funnel never showed the no_adapter drop");
-      await page.getByRole("link", { name: "Overview" }).click();
-      await page.getByRole("link", { name: "Push" }).click();
-      await page.waitForTimeout(200);
-    }
+    await reloadPushUntil(async () => (await drops.isVisible()) && (await drops.getByText("no_adapter").isVisible()), "the funnel never showed the no_adapter drop");
     await page.getByTestId("funnel").getByText("fcm × im").waitFor();
     assert.deepEqual(await seriousViolations(page), []);
     await screenshot(page, "admin-push-funnel");
@@ -180,33 +192,16 @@ describe("admin console in Chromium", { skip: chromiumPath() ? false : process.e
     // dave's Huawei device cannot be reached (the token endpoint is a closed port): his push is dead-lettered.
     await server.createUser("dave");
     const daveToken = await server.issueToken("dave", "dave-phone", "android");
-    const registered = await fetch(`${server.httpUrl}/api/v1/device`, {
-      method: "PUT",
-      headers: { Authorization: `Bearer ${daveToken}`, "Content-Type": "application/json" },
-      body: JSON.stringify({ vendor: "huawei", token: "hms-token-of-dave", appId: "org.example.chat" }),
-    });
-    assert.equal(registered.status, 204, await registered.text());
-    const alice = await connectUser(server, "alice");
-    try {
-      await alice.client.sendText({ userId: "dave" }, "Dave, are you there?");
-    } finally {
-      await alice.client.close();
-    }
+    await registerDevice(daveToken, { vendor: "huawei", token: "hms-token-of-dave", appId: "org.example.chat" });
+    await aliceSends("dave", "Dave, are you there?");
     // Vendor attempts for Huawei IM pushes (the funnel's "sent" step).
     const attempts = async () => {
       const funnel = await json<{ vendor: string; category: string; step: string; count: number }[]>(await server.admin("GET", "/admin/v1/push/funnel"));
       return funnel.filter((e) => e.vendor === "huawei" && e.category === "im" && e.step === "sent").reduce((sum, e) => sum + e.count, 0);
     };
 
-    await page.getByRole("link", { name: "Push" }).click();
     const row = page.getByTestId("dead-letters").getByRole("row").filter({ hasText: "dave / dave-phone" });
-    const deadline = Date.now() + TIMEOUT;
-    while (!(await row.isVisible())) {
-      assert.ok(Date.now() < deadline, "dave's push never reached the dead letters");
-      await page.getByRole("link", { name: "Overview" }).click();
-      await page.getByRole("link", { name: "Push" }).click();
-      await page.waitForTimeout(200);
-    }
+    await reloadPushUntil(() => row.isVisible(), "dave's push never reached the dead letters");
     assert.equal(await attempts(), 1);
     assert.deepEqual(await seriousViolations(page), []);
     await row.getByRole("button", { name: "Replay" }).click();
@@ -226,12 +221,7 @@ describe("admin console in Chromium", { skip: chromiumPath() ? false : process.e
   it("lists a user's push devices, filters by vendor, removes a registration and signs a device out, with audit entries", async () => {
     // bob's phone (FCM) was registered above; his tablet registers with Huawei.
     const tabletToken = await server.issueToken("bob", "bob-tablet", "android");
-    const registered = await fetch(`${server.httpUrl}/api/v1/device`, {
-      method: "PUT",
-      headers: { Authorization: `Bearer ${tabletToken}`, "Content-Type": "application/json" },
-      body: JSON.stringify({ vendor: "huawei", token: "hms-token-of-bobs-tablet", appId: "org.example.chat", notificationsEnabled: false }),
-    });
-    assert.equal(registered.status, 204, await registered.text());
+    await registerDevice(tabletToken, { vendor: "huawei", token: "hms-token-of-bobs-tablet", appId: "org.example.chat", notificationsEnabled: false });
 
     await page.getByRole("link", { name: "Devices" }).click();
     await page.getByLabel("User id or nickname").fill("bob");
