@@ -21,6 +21,8 @@ public static class OpenImCompatServiceCollectionExtensions
         services.TryAddSingleton<OpenImWebSocketEndpoint>();
         services.TryAddSingleton<OpenImRelationNotifier>();
         services.TryAddSingleton<WebSocket.OpenImProfiles>();
+        services.TryAddSingleton<WebSocket.OpenImPresence>();
+        services.TryAddSingleton<OpenImObjectUrls>();
         services.TryAddSingleton<WebSocket.OpenImProtocol>();
         return services;
     }

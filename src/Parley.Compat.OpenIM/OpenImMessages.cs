@@ -24,6 +24,10 @@ internal static class OpenImMessages
 
     public const int Text = 101;
     public const int AtText = 106;
+    public const int Picture = 102;
+    public const int Sound = 103;
+    public const int Video = 104;
+    public const int File = 105;
     public const int Custom = 110;
     public const int Revoked = 111;
     public const int Typing = 113;
@@ -88,8 +92,16 @@ internal static class OpenImMessages
         return conversationId;
     }
 
-    /// <summary>A native message as OpenIM's MsgData (without sender profile fields; the caller fills those).</summary>
-    public static MsgData ToMsgData(Message message)
+    /// <summary>Content OpenIM shows as a user message (text, custom, media); everything else is a system notice.</summary>
+    public static bool IsUserContent(Content.BodyOneofCase? body) => body is null
+        or Content.BodyOneofCase.Text or Content.BodyOneofCase.Custom
+        or Content.BodyOneofCase.Image or Content.BodyOneofCase.Voice or Content.BodyOneofCase.Video or Content.BodyOneofCase.File;
+
+    /// <summary>
+    /// A native message as OpenIM's MsgData (without sender profile fields; the caller fills those). Media content names
+    /// its objects by <paramref name="urls"/> (<c>{ObjectUrl}/object/{id}</c>).
+    /// </summary>
+    public static MsgData ToMsgData(Message message, OpenImObjectUrls? urls = null)
     {
         var data = new MsgData
         {
@@ -162,6 +174,9 @@ internal static class OpenImMessages
             case Content.BodyOneofCase.Custom when TryVerbatimType(content.Custom.Type, out var contentType):
                 data.ContentType = contentType;
                 data.Content = Utf8(content.Custom.Json);
+                break;
+            case Content.BodyOneofCase.Image or Content.BodyOneofCase.Voice or Content.BodyOneofCase.Video or Content.BodyOneofCase.File:
+                (data.ContentType, data.Content) = MediaElem(content, urls);
                 break;
             case Content.BodyOneofCase.Custom:
                 data.ContentType = Custom;
@@ -239,6 +254,9 @@ internal static class OpenImMessages
                     return null;
                 }
 
+            case Picture or Sound or Video or File when MediaContent(data.ContentType, json) is { } media:
+                content = media;
+                return null;
             case var type when VerbatimTypes.Contains(type):
                 if (!IsJsonObject(json))
                 {
@@ -251,6 +269,133 @@ internal static class OpenImMessages
                 return "contentType " + data.ContentType.ToString(CultureInfo.InvariantCulture) + " cannot be sent";
         }
     }
+
+    /// <summary>
+    /// OpenIM's PictureElem / SoundElem / VideoElem / FileElem whose URL names an object uploaded to this server (the
+    /// <c>/object/*</c> calls) as native image / voice / video / file content, so the media service checks the sender may use
+    /// the object, fills size and type from it and records the reference that lets the conversation's members download it.
+    /// Null for an element whose URL points elsewhere (createImageMessageByURL with an outside URL): kept verbatim.
+    /// </summary>
+    internal static Content? MediaContent(int contentType, string json)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return null;
+            }
+
+            switch (contentType)
+            {
+                case Picture:
+                    {
+                        var source = Child(root, "sourcePicture");
+                        return OpenImObjectUrls.ObjectIdOf(StringOf(source, "url")) is { } id
+                            ? new Content { Image = new ImageContent { ObjectId = id } }
+                            : null;
+                    }
+
+                case Sound:
+                    return OpenImObjectUrls.ObjectIdOf(StringOf(root, "sourceUrl")) is { } sound
+                        ? new Content { Voice = new VoiceContent { ObjectId = sound, DurationMs = Seconds(root, "duration") } }
+                        : null;
+                case Video:
+                    {
+                        if (OpenImObjectUrls.ObjectIdOf(StringOf(root, "videoUrl")) is not { } video)
+                        {
+                            return null;
+                        }
+
+                        return new Content
+                        {
+                            Video = new VideoContent
+                            {
+                                ObjectId = video,
+                                DurationMs = Seconds(root, "duration"),
+                                PosterObjectId = OpenImObjectUrls.ObjectIdOf(StringOf(root, "snapshotUrl")) ?? string.Empty,
+                            },
+                        };
+                    }
+
+                case File:
+                    return OpenImObjectUrls.ObjectIdOf(StringOf(root, "sourceUrl")) is { } file
+                        ? new Content { File = new FileContent { ObjectId = file, FileName = StringOf(root, "fileName") ?? string.Empty } }
+                        : null;
+                default:
+                    return null;
+            }
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Native media content as OpenIM's element JSON, with URLs the recipient fetches with its token.</summary>
+    internal static (int ContentType, ByteString Json) MediaElem(Content content, OpenImObjectUrls? urls)
+    {
+        string Url(string id) => id.Length == 0 ? string.Empty : urls is null ? "/object/" + id : urls.UrlOf(id);
+        switch (content.BodyCase)
+        {
+            case Content.BodyOneofCase.Image:
+                {
+                    var image = content.Image;
+                    var picture = new Dictionary<string, object>
+                    {
+                        ["uuid"] = image.ObjectId, ["type"] = image.ContentType, ["size"] = (long)image.Size,
+                        ["width"] = image.Width, ["height"] = image.Height, ["url"] = Url(image.ObjectId),
+                    };
+                    var snapshot = image.ThumbnailObjectId.Length == 0 ? picture : new Dictionary<string, object>
+                    {
+                        ["uuid"] = image.ThumbnailObjectId, ["type"] = "image/jpeg", ["size"] = 0L,
+                        ["width"] = image.ThumbnailWidth, ["height"] = image.ThumbnailHeight, ["url"] = Url(image.ThumbnailObjectId),
+                    };
+                    return (Picture, Json(new Dictionary<string, object>
+                    {
+                        ["sourcePath"] = string.Empty, ["sourcePicture"] = picture, ["bigPicture"] = picture, ["snapshotPicture"] = snapshot,
+                    }));
+                }
+
+            case Content.BodyOneofCase.Voice:
+                return (Sound, Json(new Dictionary<string, object>
+                {
+                    ["uuid"] = content.Voice.ObjectId, ["soundPath"] = string.Empty, ["sourceUrl"] = Url(content.Voice.ObjectId),
+                    ["dataSize"] = (long)content.Voice.Size, ["duration"] = (long)Math.Round(content.Voice.DurationMs / 1000.0),
+                }));
+            case Content.BodyOneofCase.Video:
+                {
+                    var video = content.Video;
+                    return (Video, Json(new Dictionary<string, object>
+                    {
+                        ["videoPath"] = string.Empty, ["videoUUID"] = video.ObjectId, ["videoUrl"] = Url(video.ObjectId),
+                        ["videoType"] = video.ContentType, ["videoSize"] = (long)video.Size, ["duration"] = (long)Math.Round(video.DurationMs / 1000.0),
+                        ["snapshotPath"] = string.Empty, ["snapshotUUID"] = video.PosterObjectId, ["snapshotSize"] = 0L,
+                        ["snapshotUrl"] = Url(video.PosterObjectId), ["snapshotWidth"] = video.PosterWidth, ["snapshotHeight"] = video.PosterHeight,
+                    }));
+                }
+
+            default:
+                return (File, Json(new Dictionary<string, object>
+                {
+                    ["filePath"] = string.Empty, ["uuid"] = content.File.ObjectId, ["sourceUrl"] = Url(content.File.ObjectId),
+                    ["fileName"] = content.File.FileName, ["fileSize"] = (long)content.File.Size,
+                }));
+        }
+    }
+
+    private static JsonElement Child(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var child) && child.ValueKind == JsonValueKind.Object ? child : default;
+
+    private static string? StringOf(JsonElement element, string name) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    /// <summary>OpenIM durations are whole seconds; Parley's milliseconds (capped at a day, nonsense → 0).</summary>
+    private static uint Seconds(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var seconds) && seconds is > 0 and <= 86_400
+            ? (uint)(seconds * 1000)
+            : 0;
 
     /// <summary>True for a Parley custom type that carries an OpenIM content type verbatim.</summary>
     public static bool TryVerbatimType(string customType, out int contentType)

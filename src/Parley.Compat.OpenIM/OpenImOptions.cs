@@ -34,6 +34,13 @@ public sealed class OpenImOptions
     /// </summary>
     public int? WsPort { get; set; } = DefaultWsPort;
 
+    /// <summary>
+    /// The public address of the REST API as clients reach it, e.g. <c>https://im.example.com:10002</c> (OpenIM's
+    /// <c>object.apiURL</c>): media URLs in OpenIM messages are <c>{ObjectUrl}/object/{objectId}</c>. Unset: the server's own
+    /// listening address on <see cref="ApiPort"/> (fine on one machine, wrong behind a proxy or for remote clients).
+    /// </summary>
+    public string ObjectUrl { get; set; } = string.Empty;
+
     /// <summary>The WebSocket edge's path when <see cref="WsPort"/> is 0.</summary>
     public string WebSocketPath { get; set; } = "/openim/ws";
 
@@ -97,6 +104,12 @@ public sealed class OpenImOptionsValidator : IValidateOptions<OpenImOptions>
         if (options.WsPort is > 0 && options.WsPort == options.ApiPort)
         {
             return ValidateOptionsResult.Fail("Parley:OpenIM:WsPort and ApiPort must differ.");
+        }
+
+        if (options.ObjectUrl.Length > 0
+            && (!Uri.TryCreate(options.ObjectUrl, UriKind.Absolute, out var objectUrl) || objectUrl.Scheme is not ("http" or "https") || objectUrl.Query.Length > 0))
+        {
+            return ValidateOptionsResult.Fail("Parley:OpenIM:ObjectUrl must be an absolute http(s) URL without a query, e.g. https://im.example.com:10002.");
         }
 
         if (options.WsPort is null or 0 && !options.WebSocketPath.StartsWith('/'))

@@ -512,9 +512,9 @@ internal static partial class OpenImRest
         }
         else
         {
-            data = (message.Content is { BodyCase: not (ParleyContent.BodyOneofCase.Text or ParleyContent.BodyOneofCase.Custom) }
+            data = (!OpenImMessages.IsUserContent(message.Content?.BodyCase)
                 ? OpenImNotifications.FromGroupContent(message)
-                : null) ?? OpenImMessages.ToMsgData(message);
+                : null) ?? OpenImMessages.ToMsgData(message, context.RequestServices.GetRequiredService<OpenImObjectUrls>());
         }
 
         if (users.TryGetValue(stored.SenderId, out var sender))

@@ -231,7 +231,15 @@ internal static partial class OpenImRest
     }
 
     /// <summary>Pushes one OpenIM notification (sessionType 4, not stored) to the live OpenIM connections of <paramref name="userIds"/>.</summary>
-    private static async Task PushNoticeAsync(HttpContext context, IEnumerable<string> userIds, string groupId, string sendId, int contentType, Dictionary<string, object?> tips)
+    private static Task PushNoticeAsync(HttpContext context, IEnumerable<string> userIds, string groupId, string sendId, int contentType, Dictionary<string, object?> tips) =>
+        PushNoticeAsync(context, userIds, userId => "n_" + groupId + "_" + userId, sessionType: 4, sendId, contentType, tips, operationId: null);
+
+    /// <summary>
+    /// Pushes one OpenIM notification (not stored) to the live OpenIM connections of <paramref name="userIds"/>, filed under
+    /// the notification conversation <paramref name="conversationOf"/> names; with <paramref name="operationId"/> (the REST call's,
+    /// as OpenIM's pushes carry it) the session that made the call recognises its own change.
+    /// </summary>
+    internal static async Task PushNoticeAsync(HttpContext context, IEnumerable<string> userIds, Func<string, string> conversationOf, int sessionType, string sendId, int contentType, Dictionary<string, object?> tips, string? operationId)
     {
         var registry = context.RequestServices.GetService<Parley.Gateway.Connections.ConnectionRegistry>();
         if (registry is null)
@@ -257,7 +265,7 @@ internal static partial class OpenImRest
                     RecvID = userId,
                     ClientMsgID = id,
                     ServerMsgID = id,
-                    SessionType = 4,
+                    SessionType = sessionType,
                     MsgFrom = OpenImMessages.MsgFromSystem,
                     ContentType = contentType,
                     Content = OpenImMessages.Json(new Dictionary<string, string> { ["detail"] = detail }),
@@ -268,8 +276,8 @@ internal static partial class OpenImRest
                 var push = new Parley.Compat.OpenIM.Wire.PushMessages();
                 var list = new Parley.Compat.OpenIM.Wire.PullMsgs();
                 list.Msgs.Add(data);
-                push.NotificationMsgs["n_" + groupId + "_" + userId] = list;
-                await connection.WriteWireAsync(WebSocket.OpenImEnvelope.Response(WebSocket.OpenImReq.PushMsg, string.Empty, id, 0, string.Empty, push), false).ConfigureAwait(false);
+                push.NotificationMsgs[conversationOf(userId)] = list;
+                await connection.WriteWireAsync(WebSocket.OpenImEnvelope.Response(WebSocket.OpenImReq.PushMsg, string.Empty, operationId ?? id, 0, string.Empty, push), false).ConfigureAwait(false);
             }
         }
     }

@@ -17,6 +17,9 @@ internal static partial class OpenImRest
     private const int RecvOptNormal = 0;
     private const int RecvOptNotNotify = 2;
 
+    /// <summary>OpenIM's notification content type for "a user's info changed".</summary>
+    internal const int UserInfoUpdatedNotification = 1303;
+
     static partial void MapUsers(RouteGroupBuilder group)
     {
         Route(group, "/user/get_users_info", OpenImAuth.User, GetUsersInfoAsync);
@@ -107,6 +110,12 @@ internal static partial class OpenImRest
             {
                 return OpenImResponse.Error(OpenImErrors.UserNotFound, "UserNotFoundError", "user not found");
             }
+
+            // OpenIM's UserInfoUpdatedNotification (1303, tips {userID}) to the user's sessions: the SDK re-reads its own
+            // profile and raises OnSelfInfoUpdated; the calling session recognises its own operationID and skips it.
+            await PushNoticeAsync(
+                context, [caller], userId => "n_" + userId, OpenImMessages.SessionSingle, caller, UserInfoUpdatedNotification,
+                new Dictionary<string, object?> { ["userID"] = caller }, context.Request.Headers["operationID"].ToString()).ConfigureAwait(false);
         }
 
         if (recvOpt is { } opt)

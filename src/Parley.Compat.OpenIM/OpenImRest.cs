@@ -53,6 +53,7 @@ internal static partial class OpenImRest
         MapConversations(group);
         MapFriends(group);
         MapGroups(group);
+        MapObjects(group);
     }
 
     /// <summary>The user endpoints (OpenImRest.Users.cs).</summary>
@@ -66,6 +67,9 @@ internal static partial class OpenImRest
 
     /// <summary>Groups and members (OpenImRest.Groups.cs).</summary>
     static partial void MapGroups(RouteGroupBuilder group);
+
+    /// <summary>Object storage: uploads and downloads of media (OpenImRest.Objects.cs).</summary>
+    static partial void MapObjects(RouteGroupBuilder group);
 
     /// <summary>
     /// A JSON endpoint. Its <see cref="OpenImAuth"/> says which token it needs; the handler gets the caller's user id from that
@@ -154,6 +158,7 @@ internal static partial class OpenImRest
             "/group/create_group" => RateLimitAction.CreateGroup,
             "/group/join_group" or "/group/invite_user_to_group" => RateLimitAction.Join,
             "/msg/revoke_msg" => RateLimitAction.Send,
+            "/object/initiate_multipart_upload" => RateLimitAction.Upload,
             _ => RateLimitAction.Rest,
         };
         var decision = context.RequestServices.GetRequiredService<RateLimiter>().TryAcquire(action, caller, null);

@@ -40,6 +40,8 @@ internal sealed class OpenImWebSocketEndpoint(
     TimeProvider time,
     OpenImProtocol protocol,
     OpenImProfiles profiles,
+    OpenImPresence presence,
+    OpenImObjectUrls objectUrls,
     ILogger<OpenImWebSocketEndpoint> logger)
 {
     /// <summary>OpenIM's read limit per frame (msggateway constant.go maxMessageSize).</summary>
@@ -52,6 +54,8 @@ internal sealed class OpenImWebSocketEndpoint(
         store,
         relationNotifier,
         profiles,
+        presence,
+        objectUrls,
         time,
         logger);
 
@@ -121,7 +125,14 @@ internal sealed class OpenImWebSocketEndpoint(
             AbortTransport = context.Abort,
         };
         session.Attach(connection);
-        await host.RunAsync(socket, connection, session).ConfigureAwait(false);
+        try
+        {
+            await host.RunAsync(socket, connection, session).ConfigureAwait(false);
+        }
+        finally
+        {
+            presence.Forget(session);
+        }
     }
 
     /// <summary>

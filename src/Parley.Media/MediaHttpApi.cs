@@ -20,11 +20,14 @@ public static class MediaHttpApi
 {
     private const string IdentityKey = "parley.media.identity";
     private const long MaxPartBody = 64L * 1024 * 1024;
+    private const long MaxJsonBody = 64 * 1024;
 
     public static IEndpointRouteBuilder MapParleyMedia(this IEndpointRouteBuilder endpoints)
     {
         var api = endpoints.MapGroup("/api/v1").AddEndpointFilter(RequireDeviceTokenAsync);
-        api.MapPost("/uploads", InitiateAsync);
+        // The body is read by the handler, after the endpoint filter has checked the token (a bound parameter would be read
+        // before any filter runs); Accepts keeps its schema in the OpenAPI document.
+        api.MapPost("/uploads", InitiateAsync).Accepts<InitiateUploadBody>("application/json");
         api.MapGet("/uploads/{uploadId}", GetUploadAsync);
         api.MapPost("/uploads/{uploadId}/complete", CompleteAsync);
         api.MapDelete("/uploads/{uploadId}", AbortAsync);
@@ -36,8 +39,37 @@ public static class MediaHttpApi
         return endpoints;
     }
 
-    private static async Task<IResult> InitiateAsync(HttpContext context, InitiateUploadBody body, MediaService media)
+    private static async Task<IResult> InitiateAsync(HttpContext context, MediaService media)
     {
+        if (context.Request.ContentLength > MaxJsonBody)
+        {
+            return Error(ErrorCode.TooLarge, $"The request body may have at most {MaxJsonBody} bytes.");
+        }
+
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = MaxJsonBody;
+        }
+
+        InitiateUploadBody? body;
+        try
+        {
+            body = await context.Request.ReadFromJsonAsync<InitiateUploadBody>(context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return Error(ErrorCode.TooLarge, $"The request body may have at most {MaxJsonBody} bytes.");
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
+        {
+            return Error(ErrorCode.BadRequest, "The body must be JSON: {\"kind\", \"fileName\", \"size\", \"contentType\", \"partSize\"}.");
+        }
+
+        if (body is null)
+        {
+            return Error(ErrorCode.BadRequest, "The body must be a JSON object.");
+        }
+
         var result = await media.InitiateAsync(UserId(context), body.Kind, body.FileName, body.Size, body.ContentType, body.PartSize, BaseUrl(context, media), context.RequestAborted).ConfigureAwait(false);
         return result.Ok ? Results.Json(result.Value, statusCode: StatusCodes.Status201Created) : Error(result.Error, result.Message);
     }

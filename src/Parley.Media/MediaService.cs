@@ -22,6 +22,8 @@ public sealed partial class MediaService : IMediaContentResolver
 {
     internal const string PartPurpose = "part";
     internal const string GetPurpose = "get";
+    internal const string ServerHashedPartPurpose = "part-server-hashed";
+    private const long MaxPartSize = 64L * 1024 * 1024;
     private const int MaxParts = 10_000;
 
     private readonly IMediaStore _store;
@@ -78,9 +80,9 @@ public sealed partial class MediaService : IMediaContentResolver
         }
 
         var chosenPartSize = partSize ?? _options.DefaultPartSize;
-        if (chosenPartSize is < IBlobStore.MinPartSize or > 64L * 1024 * 1024)
+        if (chosenPartSize is < IBlobStore.MinPartSize or > MaxPartSize)
         {
-            return MediaResult.Fail<UploadView>(ErrorCode.BadRequest, $"partSize must be {IBlobStore.MinPartSize}..{64L * 1024 * 1024} bytes.");
+            return MediaResult.Fail<UploadView>(ErrorCode.BadRequest, $"partSize must be {IBlobStore.MinPartSize}..{MaxPartSize} bytes.");
         }
 
         var partCount = (int)Math.Min(int.MaxValue, (size + chosenPartSize - 1) / chosenPartSize);
@@ -127,9 +129,56 @@ public sealed partial class MediaService : IMediaContentResolver
     /// Stores one part from a signed URL: checks the signature and expiry, the part number and length, and the
     /// SHA-256 the client declared; records the part only when all hold and the bytes are durable.
     /// </summary>
-    public async Task<MediaResult<PartView>> PutPartAsync(string uploadId, int partNumber, long expiresAt, string? signature, string? sha256, long? contentLength, Stream body, CancellationToken cancellationToken = default)
+    public Task<MediaResult<PartView>> PutPartAsync(string uploadId, int partNumber, long expiresAt, string? signature, string? sha256, long? contentLength, Stream body, CancellationToken cancellationToken = default) =>
+        PutPartAsync(PartPurpose, uploadId, partNumber, expiresAt, signature, sha256, contentLength, body, cancellationToken);
+
+    /// <summary>
+    /// Stores one part from a URL signed by <see cref="ServerHashedPartUrl"/>, for clients that cannot send a part's
+    /// SHA-256 with it (OpenIM's SDK PUTs plain bytes to presigned URLs and names the parts' MD5s only at completion): the
+    /// signature, expiry, part number and exact length are checked as for any part, and the server records the SHA-256 of
+    /// what it received.
+    /// </summary>
+    public Task<MediaResult<PartView>> PutServerHashedPartAsync(string uploadId, int partNumber, long expiresAt, string? signature, long? contentLength, Stream body, CancellationToken cancellationToken = default) =>
+        PutPartAsync(ServerHashedPartPurpose, uploadId, partNumber, expiresAt, signature, null, contentLength, body, cancellationToken);
+
+    /// <summary>
+    /// A signed URL <c>{routeBase}/{uploadId}/{partNumber}?e=…&amp;s=…</c> for <see cref="PutServerHashedPartAsync"/>, valid for the
+    /// part-URL lifetime (at most until the upload expires); null unless <paramref name="userId"/> owns the open upload.
+    /// </summary>
+    public async Task<IReadOnlyList<(int PartNumber, long Size, string Url)>?> ServerHashedPartUrlsAsync(string userId, string uploadId, IEnumerable<int> partNumbers, string routeBase, CancellationToken cancellationToken = default)
     {
-        if (!_signer.Verify(PartPurpose, PartResource(uploadId, partNumber), expiresAt, signature))
+        var upload = await OwnedUploadAsync(userId, uploadId, cancellationToken).ConfigureAwait(false);
+        if (upload is null || upload.State != UploadState.Open || upload.ExpiresAt <= Now)
+        {
+            return null;
+        }
+
+        var expiresAt = Math.Min(upload.ExpiresAt, Now + (long)_options.PartUrlLifetime.TotalMilliseconds);
+        return [.. partNumbers.Where(n => n >= 1 && n <= upload.PartCount).Distinct().Order()
+            .Select(n => (n, ExpectedPartSize(upload, n), ServerHashedPartUrl(uploadId, n, expiresAt, routeBase)))];
+    }
+
+    private string ServerHashedPartUrl(string uploadId, int partNumber, long expiresAt, string routeBase) =>
+        string.Create(CultureInfo.InvariantCulture, $"{routeBase}/{uploadId}/{partNumber}?e={expiresAt}&s={_signer.Sign(ServerHashedPartPurpose, PartResource(uploadId, partNumber), expiresAt)}");
+
+    /// <summary>The part size for a file of <paramref name="size"/> bytes: the default, or larger when the file needs more than the part limit.</summary>
+    public long ChoosePartSize(long size)
+    {
+        var partSize = _options.DefaultPartSize;
+        if (size > partSize * MaxParts)
+        {
+            partSize = (size + MaxParts - 1) / MaxParts;
+        }
+
+        return Math.Clamp(partSize, IBlobStore.MinPartSize, MaxPartSize);
+    }
+
+    /// <summary>Part sizes an upload may choose, and the most parts it may have.</summary>
+    public static (long Min, long Max, int MaxParts) PartLimits => (IBlobStore.MinPartSize, MaxPartSize, MaxParts);
+
+    private async Task<MediaResult<PartView>> PutPartAsync(string purpose, string uploadId, int partNumber, long expiresAt, string? signature, string? sha256, long? contentLength, Stream body, CancellationToken cancellationToken)
+    {
+        if (!_signer.Verify(purpose, PartResource(uploadId, partNumber), expiresAt, signature))
         {
             return MediaResult.Fail<PartView>(ErrorCode.Forbidden, "The part URL's signature is not valid.");
         }
@@ -150,7 +199,7 @@ public sealed partial class MediaService : IMediaContentResolver
             return MediaResult.Fail<PartView>(ErrorCode.BadRequest, $"The part number must be 1..{upload.PartCount}.");
         }
 
-        if (sha256 is not { Length: 64 } || !sha256.All(char.IsAsciiHexDigit))
+        if (purpose == PartPurpose && (sha256 is not { Length: 64 } || !sha256.All(char.IsAsciiHexDigit)))
         {
             return MediaResult.Fail<PartView>(ErrorCode.BadRequest, "X-Parley-Sha256 must carry the part's SHA-256 as 64 hex characters.");
         }
@@ -177,7 +226,7 @@ public sealed partial class MediaService : IMediaContentResolver
         }
 
         var actual = hashing.HashHex();
-        if (!string.Equals(actual, sha256, StringComparison.OrdinalIgnoreCase))
+        if (sha256 is not null && !string.Equals(actual, sha256, StringComparison.OrdinalIgnoreCase))
         {
             // The stored copy is not recorded: completion ignores it and a retry of the part replaces it.
             return MediaResult.Fail<PartView>(ErrorCode.BadRequest, $"Part {partNumber} does not match its SHA-256: send it again.");

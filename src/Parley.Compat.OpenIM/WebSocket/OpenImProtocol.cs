@@ -16,7 +16,7 @@ namespace Parley.Compat.OpenIM.WebSocket;
 /// notifications, 2002 kick), each encoded once for every OpenIM connection. A committed message's content is parsed
 /// once per event here (OpenIM's MsgData is a different shape), never per connection.
 /// </summary>
-internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles profiles, TimeProvider time) : IWireProtocol
+internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles profiles, OpenImObjectUrls objectUrls, TimeProvider time) : IWireProtocol
 {
     public const int ProtocolSlot = 1;
     public const int RevokeNotification = 2101;
@@ -74,8 +74,8 @@ internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles
         var push = new PushMessages();
         switch (message.Content?.BodyCase)
         {
-            case Content.BodyOneofCase.Text or Content.BodyOneofCase.Custom or null:
-                var data = OpenImMessages.ToMsgData(message);
+            case var body when OpenImMessages.IsUserContent(body):
+                var data = OpenImMessages.ToMsgData(message, objectUrls);
                 profiles.Fill(data);
                 Add(push.Msgs, message.ConversationId, data);
                 break;

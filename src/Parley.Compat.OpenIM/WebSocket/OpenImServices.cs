@@ -15,6 +15,8 @@ internal sealed record OpenImServices(
     IMessageStore Store,
     OpenImRelationNotifier RelationNotifier,
     OpenImProfiles Profiles,
+    OpenImPresence Presence,
+    OpenImObjectUrls ObjectUrls,
     TimeProvider Time,
     ILogger Logger);
 

@@ -19,7 +19,7 @@ internal sealed partial class OpenImSession
     private const int MaxSeqsPerConversation = 200;
     private const int MaxPullNum = 100;
     private const int MaxListedConversations = 20_000;
-    private const int MaxSubscribedUsers = 200;
+    private const int MaxSubscribedUsers = OpenImPresence.MaxSubscriptionsPerSession;
 
     public int MaxFrameBytes => OpenImWebSocketEndpoint.MaxFrameBytes;
 
@@ -108,7 +108,11 @@ internal sealed partial class OpenImSession
                     await ReplyAsync(request, new SetAppBackgroundStatusResp()).ConfigureAwait(false);
                     return RequestOutcome.Continue;
                 case OpenImReq.SubUserOnlineStatus:
-                    await ReplyAsync(request, OnlineStatus(SubUserOnlineStatus.Parser.ParseFrom(request.Data))).ConfigureAwait(false);
+                    var subscription = SubUserOnlineStatus.Parser.ParseFrom(request.Data);
+                    var tips = _services.Presence.Update(this, subscription.SubscribeUserID.Take(MaxSubscribedUsers), subscription.UnsubscribeUserID);
+                    await (tips is null
+                        ? ErrorAsync(request, OpenImErrors.Args, $"at most {OpenImPresence.MaxSubscriptionsPerSession} users may be subscribed per connection")
+                        : ReplyAsync(request, tips)).ConfigureAwait(false);
                     return RequestOutcome.Continue;
                 case OpenImReq.Logout:
                     // The answer is the connection's last frame: the SDK clears its state on it, and a push after it
@@ -216,7 +220,7 @@ internal sealed partial class OpenImSession
             SenderId = UserId,
             ServerTime = ack.ServerTime,
             Content = content,
-        });
+        }, _services.ObjectUrls);
         echo.SenderPlatformID = data.SenderPlatformID;
         echo.SenderNickname = data.SenderNickname;
         echo.SenderFaceURL = data.SenderFaceURL;
@@ -459,8 +463,8 @@ internal sealed partial class OpenImSession
         var message = ProtoMapper.ToProto(stored.ToStored());
         switch (message.Content?.BodyCase)
         {
-            case null or Content.BodyOneofCase.Text or Content.BodyOneofCase.Custom:
-                var data = OpenImMessages.ToMsgData(message);
+            case var body when OpenImMessages.IsUserContent(body):
+                var data = OpenImMessages.ToMsgData(message, _services.ObjectUrls);
                 _services.Profiles.Fill(data);
                 return data;
             case Content.BodyOneofCase.Revoke:
@@ -484,24 +488,7 @@ internal sealed partial class OpenImSession
         return data;
     }
 
-    private SubUserOnlineStatusTips OnlineStatus(SubUserOnlineStatus request)
-    {
-        var tips = new SubUserOnlineStatusTips();
-        foreach (var userId in request.SubscribeUserID.Distinct(StringComparer.Ordinal).Take(MaxSubscribedUsers))
-        {
-            var elem = new SubUserOnlineStatusElem { UserID = userId };
-            foreach (var platform in _services.Registry.ConnectionsOf(userId).Select(OpenImPlatformOf).Distinct().Order())
-            {
-                elem.OnlinePlatformIDs.Add(platform);
-            }
-
-            tips.Subscribers.Add(elem);
-        }
-
-        return tips;
-    }
-
-    private static int OpenImPlatformOf(ClientConnection connection)
+    internal static int OpenImPlatformOf(ClientConnection connection)
     {
         if (connection.DeviceId.StartsWith("openim-", StringComparison.Ordinal)
             && int.TryParse(connection.DeviceId.AsSpan(7), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id))

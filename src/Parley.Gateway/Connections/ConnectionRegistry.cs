@@ -34,6 +34,12 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
 
     public int Count => _users.Values.Sum(u => u.Snapshot.Length);
 
+    /// <summary>
+    /// Raised with the user's id after one of the user's connections registered or unregistered (presence: OpenIM's 2005
+    /// subscriptions). Called on the registering thread, outside the registry's locks; handlers must not block.
+    /// </summary>
+    public event Action<string>? UserConnectionsChanged;
+
     /// <summary>True once the node drains for a shutdown: every connection, present or new, is drained and closed.</summary>
     public bool IsDraining => _draining;
 
@@ -92,9 +98,10 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
                     // Registered after the drain began (or while it enumerated): closes at once with 1012.
                     connection.Drain();
                 }
-
-                return displaced;
             }
+
+            UserConnectionsChanged?.Invoke(connection.UserId);
+            return displaced;
         }
     }
 
@@ -116,6 +123,7 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
             }
         }
 
+        UserConnectionsChanged?.Invoke(connection.UserId);
         if (_draining && _users.IsEmpty)
         {
             _drained.TrySetResult();
