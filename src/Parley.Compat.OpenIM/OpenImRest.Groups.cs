@@ -517,7 +517,7 @@ internal static partial class OpenImRest
         var (members, error) = await AllMembersAsync(context, groupId, caller!).ConfigureAwait(false);
         if (error is not null)
         {
-            return error;
+            return NotInGroupAsNoPermission(error);
         }
 
         // OpenIM filters: 0 all, 1 owner, 2 admins, 3 ordinary members, 4 admins and ordinary members, 5 owner and admins.
@@ -551,12 +551,21 @@ internal static partial class OpenImRest
         var (members, error) = await AllMembersAsync(context, groupId, caller!).ConfigureAwait(false);
         if (error is not null)
         {
-            return error;
+            return NotInGroupAsNoPermission(error);
         }
 
         var json = await MembersJsonAsync(context, groupId!, [.. members!.Where(m => wanted.Contains(m.UserId))]).ConfigureAwait(false);
         return OpenImResponse.Ok(Data(new MembersData(NullIfEmpty(json), 0)));
     }
+
+    /// <summary>
+    /// OpenIM's member reads (get_group_member_list, get_group_members_info) refuse a caller outside the group with
+    /// 1002 NoPermissionError "op user not in group" (its checkAdminOrInGroup), not 1203. SDK 0.0.14 asks
+    /// get_group_members_info before a group send and before showing group history, so a removed member's send and
+    /// history fail with that error, as they do against OpenIM.
+    /// </summary>
+    private static OpenImResponse NotInGroupAsNoPermission(OpenImResponse error) =>
+        error.ErrCode == OpenImErrors.NotInGroup ? OpenImResponse.Error(OpenImErrors.NoPermission, "NoPermissionError", "op user not in group") : error;
 
     private static async Task<OpenImResponse> GroupApplicationResponseAsync(HttpContext context, JsonElement body, string? caller)
     {

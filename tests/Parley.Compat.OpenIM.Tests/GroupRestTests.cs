@@ -125,7 +125,7 @@ public sealed class GroupRestTests(ServerFixture fixture) : IClassFixture<Server
         Assert.Equal("me too", Str(rejected, "reqMsg"));
         await kit.ErrorAsync("/group/get_user_req_group_applicationList", new { userID = joiner.Id }, refused.Token, OpenImErrors.NoPermission);
         await kit.ErrorAsync("/group/group_application_response", new { groupID = strict, fromUserID = refused.Id, handleResult = 1 }, owner.Token, OpenImErrors.RecordNotFound);
-        await kit.ErrorAsync("/group/get_group_member_list", new { groupID = strict }, refused.Token, OpenImErrors.NotInGroup);
+        await kit.ErrorAsync("/group/get_group_member_list", new { groupID = strict }, refused.Token, OpenImErrors.NoPermission);
         await kit.ErrorAsync("/group/join_group", new { groupID = free }, joiner.Token, OpenImErrors.Duplicate);
     }
 
@@ -161,7 +161,7 @@ public sealed class GroupRestTests(ServerFixture fixture) : IClassFixture<Server
         await kit.ErrorAsync("/group/kick_group", new { groupID = groupId, kickedUserIDs = new[] { invited.Id }, reason = "" }, member.Token, OpenImErrors.NoPermission);
         await kit.ErrorAsync("/group/kick_group", new { groupID = groupId, kickedUserIDs = new[] { invited.Id } }, outsider.Token, OpenImErrors.NotInGroup);
         await kit.ErrorAsync("/group/invite_user_to_group", new { groupID = groupId, invitedUserIDs = new[] { "no-such-user" } }, owner.Token, OpenImErrors.UserNotFound);
-        await kit.ErrorAsync("/group/get_group_member_list", new { groupID = groupId }, outsider.Token, OpenImErrors.NotInGroup);
+        await kit.ErrorAsync("/group/get_group_member_list", new { groupID = groupId }, outsider.Token, OpenImErrors.NoPermission);
         await kit.ErrorAsync("/group/set_group_info_ex", new { groupID = groupId, groupName = "Mine" }, member.Token, OpenImErrors.NoPermission);
 
         await kit.OkAsync("/group/kick_group", new { groupID = groupId, kickedUserIDs = new[] { invited.Id }, reason = "bye" }, owner.Token);

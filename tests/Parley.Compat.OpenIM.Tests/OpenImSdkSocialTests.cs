@@ -349,11 +349,16 @@ public sealed class OpenImSdkSocialTests(ServerFixture fixture) : IClassFixture<
         await Event(b, "OnGroupMemberDeleted", x => IsGroup(x, groupId) && Str(x, "userID") == carol, "raised at a member for the kick");
         await Event(c, "OnJoinedGroupDeleted", x => IsGroup(x, groupId), "raised at the kicked user");
         Assert.DoesNotContain(await ListAsync(c, "getJoinedGroupListPage"), g => IsGroup(g, groupId));
-        // The SDK looks itself up among the group's members (/group/get_group_members_info) before it sends; the server's
-        // 1203 there stops the send, reported through the SDK's REST error (10006 + NotInGroupYetError).
+        // The SDK looks itself up among the group's members (/group/get_group_members_info) before it sends and before it
+        // shows group history; OpenIM refuses that lookup for someone outside the group with 1002 NoPermissionError
+        // ("op user not in group"), and so does Parley: the kicked user's send and history read fail as on OpenIM,
+        // reported through the SDK's REST error (10006 + the error name).
         var refused = await c.CommandAsync("sendText", new { recvID = "", groupID = groupId, text = "still here?" });
         Assert.False(refused.GetProperty("ok").GetBoolean(), "the kicked user's send should fail: " + refused);
-        AssertRestError(refused, "NotInGroupYetError");
+        AssertRestError(refused, "NoPermissionError");
+        var history = await c.CommandAsync("history", new { conversationID = "sg_" + groupId });
+        Assert.False(history.GetProperty("ok").GetBoolean(), "the kicked user's history read should fail as on OpenIM: " + history);
+        AssertRestError(history, "NoPermissionError");
 
         await Call(d, "quitGroup", groupId);
         await Event(d, "OnJoinedGroupDeleted", x => IsGroup(x, groupId), "raised at the user who quit");

@@ -134,6 +134,53 @@ public sealed class MediaTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Authorisation_NewcomerToAGroupHidingHistory_GetsNoUrlForMediaSentBeforeTheyJoined()
+    {
+        var (owner, dave) = (await _server.CreateUserAsync("own"), await _server.CreateUserAsync("dav"));
+        var ownerClient = await _server.ConnectAsync(owner);
+        var closed = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Name = "closed" });
+        var open = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Name = "open", HistoryVisibleToNewMembers = true });
+        var closedImage = await ownerClient.UploadAsync(new MemoryStream(MediaFiles.Jpeg(64, 48)), MediaKind.Image, "before.jpg");
+        var openImage = await ownerClient.UploadAsync(new MemoryStream(MediaFiles.Jpeg(32, 24)), MediaKind.Image, "shared.jpg");
+        await ownerClient.SendAsync(new Target { ConversationId = closed.ConversationId }, new Content { Image = new ImageContent { ObjectId = closedImage.ObjectId } });
+        await ownerClient.SendAsync(new Target { ConversationId = open.ConversationId }, new Content { Image = new ImageContent { ObjectId = openImage.ObjectId } });
+        await ownerClient.InviteToGroupAsync(closed.GroupId, [dave]);
+        await ownerClient.InviteToGroupAsync(open.GroupId, [dave]);
+        var daveClient = await _server.ConnectAsync(dave);
+
+        // The message before the join is hidden from the newcomer, and so is its object; where history is visible, both are.
+        Assert.Equal(ErrorCode.NotFound, (await Assert.ThrowsAsync<ParleyException>(() => daveClient.GetObjectAsync(closedImage.ObjectId))).Code);
+        Assert.NotNull((await daveClient.GetObjectAsync(openImage.ObjectId)).Url);
+
+        // The same object sent again after the join is the newcomer's to see.
+        await ownerClient.SendAsync(new Target { ConversationId = closed.ConversationId }, new Content { Image = new ImageContent { ObjectId = closedImage.ObjectId } });
+        Assert.NotNull((await daveClient.GetObjectAsync(closedImage.ObjectId)).Url);
+    }
+
+    [Fact]
+    public async Task Initiate_WithoutAValidToken_IsRefusedBeforeTheBodyIsRead()
+    {
+        // A body that cannot bind (not JSON) and one over the JSON cap: without a token both are 401, never 400 or 413,
+        // because the token is checked before anything reads the body.
+        using var anonymous = new HttpClient { BaseAddress = _server.BaseUri };
+        using var garbage = new StringContent("{not json", System.Text.Encoding.UTF8, "application/json");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.PostAsync("/api/v1/uploads", garbage)).StatusCode);
+        using var huge = new ByteArrayContent(new byte[200_000]);
+        huge.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.PostAsync("/api/v1/uploads", huge)).StatusCode);
+
+        // With a token, the same bodies get their typed errors.
+        var api = Api(await _server.IssueTokenAsync(await _server.CreateUserAsync("ini"), "api"));
+        using var garbage2 = new StringContent("{not json", System.Text.Encoding.UTF8, "application/json");
+        using var refused = await api.PostAsync("/api/v1/uploads", garbage2);
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Equal("BAD_REQUEST", (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("code").GetString());
+        using var huge2 = new ByteArrayContent(new byte[200_000]);
+        huge2.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await api.PostAsync("/api/v1/uploads", huge2)).StatusCode);
+    }
+
+    [Fact]
     public async Task BadInput_IsRefusedWithTypedErrors_AndLosesNothing()
     {
         var alice = await _server.CreateUserAsync("alice");
