@@ -123,6 +123,10 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
             var writer = await OpenAsync(WriterConnectionString, cancellationToken).ConfigureAwait(false);
             try
             {
+                // A savepoint's statement journal (the pre-images it needs for ROLLBACK TO) spills to a temporary file
+                // once it passes 64 KiB, which one message batch does: that was one extra pwrite per page per commit
+                // (+74 % bytes written at 1,000 msg/s). In memory it is a memcpy; it is discarded at every RELEASE.
+                Execute(writer, "PRAGMA temp_store = MEMORY;");
                 await CheckDurabilityAsync(writer, cancellationToken).ConfigureAwait(false);
                 await MigrateAsync(writer, cancellationToken).ConfigureAwait(false);
             }
@@ -285,9 +289,17 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
         }
     }
 
-    // One transaction for the whole group; each write in a savepoint so a failing write is undone alone.
+    // One transaction for the whole group; each write in a savepoint so a failing write is undone alone. A group of one
+    // write needs no savepoint: rolling the transaction back undoes exactly that write (the common case under a steady
+    // message load, where the commit pipeline already hands over one batch at a time).
     private async Task CommitGroupAsync(SqliteConnection writer, List<WriteItem> batch)
     {
+        if (batch.Count == 1)
+        {
+            await CommitAloneAsync(writer, batch[0]).ConfigureAwait(false);
+            return;
+        }
+
         var applied = new List<WriteItem>(batch.Count);
         try
         {
@@ -364,6 +376,49 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
         {
             item.Complete();
         }
+    }
+
+    private async Task CommitAloneAsync(SqliteConnection writer, WriteItem item)
+    {
+        CurrentWriter.Value = this;
+        try
+        {
+            Execute(writer, "BEGIN IMMEDIATE;");
+            try
+            {
+                await item.RunAsync(writer).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                // The write's own failure: undo it (SQLite may have rolled back by itself already) and fail it alone.
+                if (InTransaction(writer))
+                {
+                    TryExecute(writer, "ROLLBACK;");
+                }
+
+                item.Fail(ex);
+                return;
+            }
+
+            Execute(writer, "COMMIT;");
+        }
+        catch (Exception ex)
+        {
+            LogGroupCommitFailed(_logger, ex, 1);
+            if (InTransaction(writer))
+            {
+                TryExecute(writer, "ROLLBACK;");
+            }
+
+            item.Fail(ex);
+            return;
+        }
+        finally
+        {
+            CurrentWriter.Value = null;
+        }
+
+        item.Complete();
     }
 
     private static bool InTransaction(SqliteConnection connection) =>

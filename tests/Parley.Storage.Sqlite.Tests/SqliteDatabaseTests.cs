@@ -53,6 +53,44 @@ public sealed class SqliteDatabaseTests : IDisposable
     }
 
     [Fact]
+    public async Task LoneWrite_ThatFails_IsRolledBackCompletely_AndTheNextWriteCommits()
+    {
+        var owner = _database.Open();
+        await owner.InitializeAsync();
+        var accounts = new SqliteAccountStore(owner);
+
+        // Nothing else queued: the write runs as a group of one (no savepoint); its first statement must be undone too.
+        var failing = owner.WriteAsync(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "INSERT INTO users (user_id, nickname, avatar_url, ex, created_at, updated_at) VALUES ('bad', 'B', '', '', 1, 1);";
+            command.ExecuteNonQuery();
+            command.CommandText = "INSERT INTO no_such_table VALUES (1);";
+            return command.ExecuteNonQuery();
+        });
+        await Assert.ThrowsAsync<SqliteException>(() => failing);
+        Assert.True(await accounts.CreateUserAsync(new UserRecord("good", "G", "", "", 1, 1)));
+
+        Assert.Equal(0L, Convert.ToInt64(_database.Scalar("SELECT COUNT(*) FROM users WHERE user_id = 'bad'"), CultureInfo.InvariantCulture));
+        Assert.NotNull(await accounts.GetUserAsync("good"));
+    }
+
+    [Fact]
+    public async Task Writer_KeepsStatementJournalsInMemory()
+    {
+        var owner = _database.Open();
+        await owner.InitializeAsync();
+
+        // temp_store 2 = MEMORY: a savepoint's pre-images never spill to a temporary file (an extra write per page).
+        Assert.Equal(2L, await owner.WriteAsync(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA temp_store;";
+            return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+        }));
+    }
+
+    [Fact]
     public async Task Write_FromInsideAWrite_IsRefusedInsteadOfDeadlocking()
     {
         var owner = _database.Open();
