@@ -134,7 +134,10 @@ public static class ParleyServerExtensions
         {
             silo.UseLocalhostClustering(orleans.SiloPort, orleans.GatewayPort, serviceId: orleans.ServiceId, clusterId: orleans.ClusterId);
             silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(30));
-            silo.AddActivityPropagation(); // grain calls continue the caller's trace
+            if (TelemetryExtensions.IsTracingEnabled(config))
+            {
+                silo.AddActivityPropagation(); // grain calls continue the caller's trace
+            }
         });
         return builder;
     }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Http.Json;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry;
@@ -32,6 +33,8 @@ public sealed class TracingTests
                 ["Parley:Push:Fcm:ProjectId"] = FcmSimulator.ProjectId,
                 ["Parley:Push:Fcm:ServiceAccountJson"] = fcm.ServiceAccountJson,
                 ["Parley:Push:CoalesceWindow"] = "00:00:00",
+                // No OTLP exporter here (the test's processor collects the spans): recording must be switched on.
+                ["Parley:Telemetry:Tracing"] = "true",
             },
             builder =>
             {
@@ -39,6 +42,7 @@ public sealed class TracingTests
                 builder.Logging.AddProvider(logs);
                 builder.Logging.AddFilter<CapturingLoggerProvider>("Parley", LogLevel.Debug);
             });
+        Assert.Contains(server.Services.GetServices<Orleans.IIncomingGrainCallFilter>(), f => f.GetType().Name.Contains("ActivityPropagation", StringComparison.Ordinal));
         var alice = await server.CreateUserAsync("alice");
         var bob = await server.CreateUserAsync("bob");
         var sender = await server.ConnectAsync(alice);
@@ -92,6 +96,41 @@ public sealed class TracingTests
         Assert.Contains($"\"trace_id\":\"{push.TraceId}\"", body, StringComparison.Ordinal);
         Assert.Contains(logs.Entries, e => e.TraceId == push.TraceId && e.Category.StartsWith("Parley.Push", StringComparison.Ordinal));
         Assert.DoesNotContain(trace.SelectMany(s => s.TagObjects), t => t.Value is string v && v.Contains("trace me", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ByDefault_WithoutAnExporter_NothingListensToTheActivitySources_AndMessagesStillFlow()
+    {
+        await using var server = await TestServer.StartAsync();
+        Assert.Null(server.Services.GetService<TracerProvider>());
+
+        // ... and grain calls carry no activity-propagation filters (they were most of tracing's cost per message).
+        Assert.DoesNotContain(server.Services.GetServices<Orleans.IIncomingGrainCallFilter>(), f => f.GetType().Name.Contains("ActivityPropagation", StringComparison.Ordinal));
+        Assert.DoesNotContain(server.Services.GetServices<Orleans.IOutgoingGrainCallFilter>(), f => f.GetType().Name.Contains("ActivityPropagation", StringComparison.Ordinal));
+
+        var alice = await server.CreateUserAsync("alice");
+        var bob = await server.CreateUserAsync("bob");
+        await using var sender = await server.ConnectAsync(alice);
+        await using var receiver = await server.ConnectAsync(bob);
+        var ack = await sender.SendTextAsync(bob, "untraced");
+        Assert.True(ack.Seq > 0);
+    }
+
+    [Theory]
+    [InlineData(null, null, false)]
+    [InlineData("http://collector:4317", null, true)]
+    [InlineData("http://collector:4317", "false", false)]
+    [InlineData(null, "true", true)]
+    public void TracingDefault_FollowsTheTraceExporter_UnlessSetExplicitly(string? endpoint, string? tracing, bool expected)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Parley:Telemetry:Otlp:Endpoint"] = endpoint,
+                ["Parley:Telemetry:Tracing"] = tracing,
+            })
+            .Build();
+        Assert.Equal(expected, Hosting.Telemetry.TelemetryExtensions.IsTracingEnabled(configuration));
     }
 
     private sealed class CollectingProcessor(ConcurrentQueue<Activity> spans) : BaseProcessor<Activity>

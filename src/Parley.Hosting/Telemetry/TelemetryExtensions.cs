@@ -46,12 +46,16 @@ public static class TelemetryExtensions
     public static IServiceCollection AddParleyTelemetry(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        var tracing = IsTracingEnabled(configuration);
         services.AddOptions<TelemetryOptions>().Bind(configuration.GetSection(TelemetryOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<TelemetryOptions>, TelemetryOptionsValidator>();
 
         // Every log written inside a span carries its trace and span id as a scope (console: IncludeScopes).
-        services.Configure<LoggerFactoryOptions>(o => o.ActivityTrackingOptions |=
-            ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId | ActivityTrackingOptions.ParentId);
+        if (tracing)
+        {
+            services.Configure<LoggerFactoryOptions>(o => o.ActivityTrackingOptions |=
+                ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId | ActivityTrackingOptions.ParentId);
+        }
 
         services.AddHostedService<StorageMetrics>();
 
@@ -67,8 +71,14 @@ public static class TelemetryExtensions
                     // No otel_scope_name label: series keep the exact label sets dashboards were written against.
                     o.ScopeInfoEnabled = false;
                 });
-            })
-            .WithTracing(tracing => tracing.AddSource([.. Sources]));
+            });
+        if (!tracing)
+        {
+            // No tracer provider: nothing listens to the activity sources, so StartActivity is a null check per span.
+            return services;
+        }
+
+        services.AddOpenTelemetry().WithTracing(t => t.AddSource([.. Sources]));
 
         // Deferred: which exporters and sampler apply depends on the validated options.
         services.ConfigureOpenTelemetryMeterProvider((sp, builder) =>
@@ -85,15 +95,34 @@ public static class TelemetryExtensions
         services.ConfigureOpenTelemetryTracerProvider((sp, builder) =>
         {
             var options = sp.GetRequiredService<IOptions<TelemetryOptions>>().Value;
-            builder.SetSampler(options.Tracing
-                ? new ParleyRootSampler(options.TraceSampleRatio)
-                : new AlwaysOffSampler());
-            if (options.Tracing && options.Otlp is { Enabled: true, Traces: true } otlp)
+            builder.SetSampler(new ParleyRootSampler(options.TraceSampleRatio));
+            if (options.Otlp is { Enabled: true, Traces: true } otlp)
             {
                 builder.AddProcessor(new BatchActivityExportProcessor(new OtlpTraceExporter(ExporterOptions(otlp, "v1/traces"))));
             }
         });
         return services;
+    }
+
+    /// <summary>
+    /// Whether spans are recorded (<see cref="TelemetryOptions.TracingEnabled"/>), read at service registration: the
+    /// tracer provider and Orleans' grain-call activity filters are registered only then. Invalid values still fail
+    /// the options validation at start-up.
+    /// </summary>
+    public static bool IsTracingEnabled(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var options = new TelemetryOptions();
+        try
+        {
+            configuration.GetSection(TelemetryOptions.Section).Bind(options);
+        }
+        catch (InvalidOperationException)
+        {
+            return false; // a malformed value: ValidateOnStart reports the setting by name before anything is traced
+        }
+
+        return options.TracingEnabled;
     }
 
     /// <summary>Maps <c>GET {pattern}</c> to the Prometheus text exposition of every exported meter.</summary>
