@@ -57,7 +57,8 @@ describe("web chat in Chromium", { skip: chromiumPath() ? false : process.env.CI
   let bob: Page;
 
   before(async () => {
-    server = await TestServer.start({ env: { Parley__DevSignIn__Enabled: "true" } });
+    // A 2 MiB image limit, so the media test can pass it.
+    server = await TestServer.start({ env: { Parley__DevSignIn__Enabled: "true", Parley__Media__MaxImageBytes: String(2 * 1024 * 1024) } });
     browser = await launch();
   });
 
@@ -187,6 +188,15 @@ describe("web chat in Chromium", { skip: chromiumPath() ? false : process.env.CI
     assert.equal((await save(bob, "Download dropped.txt")).bytes.toString(), "dropped file body");
     assert.equal((await save(bob, "Download pasted.txt")).bytes.toString(), "pasted file body");
 
+    // A picture over the server's image limit is refused with a clear reason and can be retried; nothing is sent.
+    await alice.getByLabel("Choose images or files to send").setInputFiles({ name: "huge.png", mimeType: "image/png", buffer: Buffer.concat([image, Buffer.alloc(3 * 1024 * 1024)]) });
+    const refused = alice.getByTestId("message").filter({ hasText: "huge.png" });
+    await refused.getByText("Not sent").waitFor();
+    assert.equal(await refused.locator(".error").getAttribute("title"), "huge.png is larger than the server allows");
+    await refused.getByRole("button", { name: "Retry" }).waitFor();
+    await refused.getByRole("button", { name: "Discard" }).click();
+    await refused.waitFor({ state: "detached" });
+
     // A voice note from alice's other device (the TypeScript SDK in Node) plays in bob's page through its signed URL.
     const node = await connectUser(server, "alice", { deviceId: "alice-node" });
     try {
@@ -305,7 +315,10 @@ describe("web chat in Chromium", { skip: chromiumPath() ? false : process.env.CI
     await messages(frank, "history 40").waitFor();
     // The first page holds the newest 30; older ones load on request (or when scrolled to the top).
     assert.equal(await messages(frank, "history 1").count(), 0);
-    await frank.getByRole("button", { name: "Load older messages", exact: true }).click();
+    // Scrolled to the top, the timeline loads the older page itself (a click on the button would scroll it there first
+    // and race with that load).
+    await frank.getByRole("button", { name: "Load older messages", exact: true }).waitFor();
+    await frank.getByRole("log").evaluate((log) => (log.scrollTop = 0));
     await frank.getByText("Beginning of the conversation").waitFor();
     for (const i of [1, 10, 11, 40]) assert.equal(await messages(frank, `history ${i}`).count(), 1, `history ${i} once`);
     const seqs = await frank.getByTestId("message").evaluateAll((nodes) => nodes.map((n) => Number((n as HTMLElement).dataset.seq)));

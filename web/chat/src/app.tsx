@@ -496,6 +496,9 @@ function MessageRow({ store, view, item }: { store: ChatStore; view: Conversatio
             <button type="button" class="link" onClick={() => store.retry(item)}>
               {t("retry")}
             </button>
+            <button type="button" class="link" onClick={() => store.discard(item)}>
+              {t("discard")}
+            </button>
           </>
         )}
         {own && item.seq > 0n && !item.revoked && (

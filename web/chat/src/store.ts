@@ -401,6 +401,17 @@ export class ChatStore {
     else void this.sendText(item.conversationId, pending.text, item.clientMsgId);
   }
 
+  /** Drops a failed own message from the view (its open upload, if any, is abandoned on the server). */
+  discard(item: ViewMessage): void {
+    const view = this.conversations.get(item.conversationId);
+    if (!view || item.pending?.status !== "failed") return;
+    view.messages = view.messages.filter((m) => m !== item);
+    const upload = item.pending.upload;
+    if (upload?.previewUrl) URL.revokeObjectURL(upload.previewUrl);
+    if (upload?.uploadId && !upload.object) void this.client.abortUpload(upload.uploadId).catch(() => undefined);
+    this.changed();
+  }
+
   #ownItem(view: ConversationView, clientMsgId: string, pending: NonNullable<ViewMessage["pending"]>): ViewMessage {
     const existing = view.messages.find((m) => m.clientMsgId === clientMsgId);
     const item: ViewMessage = existing ?? {
