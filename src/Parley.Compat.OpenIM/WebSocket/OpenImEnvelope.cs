@@ -161,8 +161,9 @@ internal static class OpenImEnvelope
 
             return null;
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: a string that is not valid UTF-8 (GetString transcodes); found by OpenImFuzzTests.
             return null;
         }
     }
