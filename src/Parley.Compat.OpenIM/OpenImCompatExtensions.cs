@@ -23,6 +23,7 @@ public static class OpenImCompatServiceCollectionExtensions
         services.TryAddSingleton<WebSocket.OpenImProfiles>();
         services.TryAddSingleton<WebSocket.OpenImPresence>();
         services.TryAddSingleton<OpenImObjectUrls>();
+        services.TryAddSingleton<WebSocket.OpenImResume>();
         services.TryAddSingleton<WebSocket.OpenImProtocol>();
         return services;
     }

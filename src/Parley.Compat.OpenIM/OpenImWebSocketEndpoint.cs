@@ -42,6 +42,7 @@ internal sealed class OpenImWebSocketEndpoint(
     OpenImProfiles profiles,
     OpenImPresence presence,
     OpenImObjectUrls objectUrls,
+    OpenImResume resume,
     ILogger<OpenImWebSocketEndpoint> logger)
 {
     /// <summary>OpenIM's read limit per frame (msggateway constant.go maxMessageSize).</summary>
@@ -56,6 +57,8 @@ internal sealed class OpenImWebSocketEndpoint(
         profiles,
         presence,
         objectUrls,
+        resume,
+        protocol,
         time,
         logger);
 
@@ -132,6 +135,10 @@ internal sealed class OpenImWebSocketEndpoint(
         finally
         {
             presence.Forget(session);
+            // A close frame from the client (a closed tab, the SDK's own close) ends the session on purpose; a connection
+            // that vanished without one (a network drop, a killed process) or that the server closed for overflow or
+            // idleness is resumed by the platform's next connection.
+            session.SaveResumePosition(clientClosed: socket.CloseStatus is not null && connection.CloseCode == (int)System.Net.WebSockets.WebSocketCloseStatus.NormalClosure);
         }
     }
 

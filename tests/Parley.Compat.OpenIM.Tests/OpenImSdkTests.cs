@@ -105,9 +105,9 @@ public sealed class OpenImSdkTests(ServerFixture fixture) : IClassFixture<Server
     /// After a network drop the SDK reconnects by itself (every 5 s) and gets live messages again, with the right seqs.
     /// Its own catch-up of the messages sent while it was away does not work in 0.0.14 whatever the server does: it asks
     /// 1006, then crashes building the 1002 request (<c>pullMsgBySeqRange</c> maps <c>[].concat(map.entries())</c>, a
-    /// transpiled spread of a Map iterator). The edge's side (1006, then 1002 from the cached maxSeq) is tested in
-    /// <see cref="OpenImWebSocketTests.Reconnect_GapFill_ReturnsTheMissedMessages"/>; a fresh login still shows the
-    /// missed messages through history (<see cref="Sdk_History_ReturnsOlderMessagesPageByPage"/>).
+    /// transpiled spread of a Map iterator). So the server replays them: the reconnected platform is pushed, in seq order,
+    /// what its previous connection was not sent, once, and history then has no hole. The edge's 1002 is tested in
+    /// <see cref="OpenImWebSocketTests.Reconnect_GapFill_ReturnsTheMissedMessages"/>.
     /// </summary>
     [Fact]
     public async Task Sdk_AfterANetworkDrop_ReconnectsAndReceivesAgain()
@@ -128,10 +128,20 @@ public sealed class OpenImSdkTests(ServerFixture fixture) : IClassFixture<Server
         Assert.Equal(0, (await other.RequestAsync(1003, OpenImUsers.Text(peer, oim, "while away"))).ErrCode);
 
         await sdk.UntilAsync(() => sdk.Events("OnConnectSuccess").Count() == 2 && sessions.CountConnections(oim) == 1, "the SDK reconnected by itself", TimeSpan.FromSeconds(30));
+
+        // The message sent while it was away is replayed by the server on the reconnect.
+        await sdk.UntilAsync(() => WithText(sdk.ReceivedMessages(), "while away").Any(), "the SDK was pushed the message it missed");
+        Assert.Equal(2, WithText(sdk.ReceivedMessages(), "while away").Single().GetProperty("seq").GetInt64());
         await other.RequestAsync(1003, OpenImUsers.Text(peer, oim, "after the reconnect"));
         await sdk.UntilAsync(() => WithText(sdk.ReceivedMessages(), "after the reconnect").Any(), "the SDK received a live message after reconnecting");
         Assert.Equal(3, WithText(sdk.ReceivedMessages(), "after the reconnect").Single().GetProperty("seq").GetInt64());
         Assert.Single(WithText(sdk.ReceivedMessages(), "before the drop"));
+        Assert.Single(WithText(sdk.ReceivedMessages(), "while away"));
+
+        // No hole: the SDK's history (which starts from its cached max seq) shows all three, in order.
+        var history = await sdk.OkAsync("history", new { conversationID = OpenImUsers.Direct(oim, peer) });
+        var texts = history.GetProperty("messageList").EnumerateArray().Select(m => m.GetProperty("text").GetString()).ToList();
+        Assert.Equal(["before the drop", "while away", "after the reconnect"], texts);
     }
 
     [Fact]

@@ -289,6 +289,59 @@ public sealed class OpenImWebSocketTests(ServerFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Reconnect_AfterADrop_PushesWhatTheConnectionMissedOnceInSeqOrder_ButNotAfterALogoutOrAClose()
+    {
+        var alice = OpenImUsers.NewId("rpa");
+        var bob = OpenImUsers.NewId("rpb");
+        await OpenImUsers.RegisterAsync(Server, alice, bob);
+        var bobToken = await OpenImUsers.TokenAsync(Server, bob);
+        var sessions = (Core.Sessions.ISessionControl)Server.Services.GetService(typeof(Core.Sessions.ISessionControl))!;
+        await using var a = await OpenImWsClient.LoginAsync(Server, alice, await OpenImUsers.TokenAsync(Server, alice));
+        List<string> Texts(OpenImWsClient client) => [.. client.Pushed().Where(p => !p.Notification).Select(p => OpenImUsers.TextOf(p.Msg))];
+        async Task SendAsync(string text) => Assert.Equal(0, (await a.RequestAsync(1003, OpenImUsers.Text(alice, bob, text))).ErrCode);
+
+        var b = await OpenImWsClient.LoginAsync(Server, bob, bobToken);
+        await SendAsync("live");
+        await Wait.UntilAsync(() => Texts(b).Contains("live"), "bob got the live message");
+
+        // A network drop (no close frame), then three messages while bob is away.
+        b.Abort();
+        await b.DisposeAsync();
+        await Wait.UntilAsync(() => sessions.CountConnections(bob) == 0, "the server saw bob's connection go");
+        await SendAsync("missed 1");
+        await SendAsync("missed 2");
+        await SendAsync("missed 3");
+
+        await using (var again = await OpenImWsClient.LoginAsync(Server, bob, bobToken))
+        {
+            await Wait.UntilAsync(() => Texts(again).Count >= 3, "the reconnect was pushed what it missed");
+            Assert.Equal(["missed 1", "missed 2", "missed 3"], Texts(again));
+            Assert.Equal([2L, 3L, 4L], again.Pushed().Where(p => !p.Notification).Select(p => p.Msg.Seq));
+            await SendAsync("live 2");
+            await Wait.UntilAsync(() => Texts(again).Contains("live 2"), "live delivery follows the replay");
+            Assert.Equal(["missed 1", "missed 2", "missed 3", "live 2"], Texts(again));
+            Assert.Equal(0, (await again.RequestAsync(2003, null)).ErrCode);
+        }
+
+        // After a logout the next login is a fresh one (the SDK syncs itself): nothing is replayed.
+        await SendAsync("after the logout");
+        await using (var fresh = await OpenImWsClient.LoginAsync(Server, bob, bobToken))
+        {
+            await SendAsync("fresh live");
+            await Wait.UntilAsync(() => Texts(fresh).Contains("fresh live"), "the fresh login gets live messages");
+            Assert.Equal(["fresh live"], Texts(fresh));
+        }
+
+        // Nor after the client closed the connection itself (a close frame: a closed tab).
+        await Wait.UntilAsync(() => sessions.CountConnections(bob) == 0, "the server saw bob's connection close");
+        await SendAsync("after the close");
+        await using var third = await OpenImWsClient.LoginAsync(Server, bob, bobToken);
+        await SendAsync("third live");
+        await Wait.UntilAsync(() => Texts(third).Contains("third live"), "the next login gets live messages");
+        Assert.Equal(["third live"], Texts(third));
+    }
+
+    [Fact]
     public async Task Pushes_NativeReadAndRevoke_ReachOpenImAsHasReadReceiptAndRevokeNotifications()
     {
         var oim = OpenImUsers.NewId("rr");

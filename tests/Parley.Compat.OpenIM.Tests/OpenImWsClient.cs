@@ -164,6 +164,9 @@ internal sealed class OpenImWsClient : IAsyncDisposable
         }
     }
 
+    /// <summary>A network drop: the TCP connection goes without a WebSocket close frame.</summary>
+    public void Abort() => _socket.Abort();
+
     public async ValueTask DisposeAsync()
     {
         try

@@ -17,6 +17,8 @@ internal sealed record OpenImServices(
     OpenImProfiles Profiles,
     OpenImPresence Presence,
     OpenImObjectUrls ObjectUrls,
+    OpenImResume Resume,
+    OpenImProtocol Protocol,
     TimeProvider Time,
     ILogger Logger);
 

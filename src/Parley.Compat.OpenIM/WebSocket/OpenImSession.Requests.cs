@@ -4,6 +4,7 @@ using Parley.Abstractions.Messaging;
 using Parley.Compat.OpenIM.Wire;
 using Parley.Gateway.Connections;
 using Parley.Gateway.Protocols;
+using Parley.Core.Delivery;
 using Parley.Core.Internal;
 using Parley.Core.Limits;
 using Parley.Core.Messaging;
@@ -21,9 +22,17 @@ internal sealed partial class OpenImSession
     private const int MaxListedConversations = 20_000;
     private const int MaxSubscribedUsers = OpenImPresence.MaxSubscriptionsPerSession;
 
+    private long _openVersion;
+    private bool _loggedOut;
+
     public int MaxFrameBytes => OpenImWebSocketEndpoint.MaxFrameBytes;
 
-    /// <summary>OpenIM clients catch up themselves (1006 then 1002): after the handshake result, live events flow at once.</summary>
+    /// <summary>
+    /// After the handshake result: when this platform's previous connection dropped within <see cref="OpenImResume.Window"/>,
+    /// what it was not sent is pushed now as 2001 in seq order (SDK 0.0.14's own gap fill throws), and live events held
+    /// meanwhile follow without those already replayed. Otherwise live events flow at once (a fresh login syncs itself
+    /// with 1006 and pulls).
+    /// </summary>
     public async Task<long> OpenAsync()
     {
         if (_handshakeResult)
@@ -31,7 +40,40 @@ internal sealed partial class OpenImSession
             await Connection.WriteWireAsync(OpenImEnvelope.HandshakeResult(0, string.Empty), true).ConfigureAwait(false);
         }
 
-        return 0;
+        if (_services.Resume.Take(UserId, PlatformId) is not { } since)
+        {
+            _openVersion = await _services.Store.GetMaxVersionAsync().ConfigureAwait(false);
+            return 0;
+        }
+
+        var snapshot = await _services.Store.GetChangesAsync(UserId, since, OpenImResume.MaxMessagesPerConversation).ConfigureAwait(false);
+        foreach (var message in snapshot.Changes.SelectMany(c => c.Messages.OrderBy(m => m.Seq)))
+        {
+            // Encoded as the live push of the same commit would be (text and media, notices, seq fillers).
+            if (_services.Protocol.Encode(new MessageCommitted(message)).Frame is { } frame)
+            {
+                await Connection.WriteWireAsync(frame.Bytes, frame.Text).ConfigureAwait(false);
+            }
+        }
+
+        _openVersion = Math.Max(snapshot.Version, since);
+        return _openVersion;
+    }
+
+    /// <summary>
+    /// The connection ended: unless it logged out, was kicked or was closed by the client (the next login is a fresh one,
+    /// which syncs itself), remember how far it was sent for the platform's next connection.
+    /// </summary>
+    public void SaveResumePosition(bool clientClosed)
+    {
+        var code = _connection?.CloseCode;
+        if (_loggedOut || clientClosed || code is Parley.Protocol.CloseCodes.Kicked or Parley.Protocol.CloseCodes.TokenInvalid)
+        {
+            _services.Resume.Forget(UserId, PlatformId);
+            return;
+        }
+
+        _services.Resume.Save(UserId, PlatformId, Math.Max(_openVersion, _connection?.LastSentVersion ?? 0));
     }
 
     public Decoded<OpenImRequest> Decode(ReadOnlySpan<byte> frame, bool text)
@@ -115,6 +157,7 @@ internal sealed partial class OpenImSession
                         : ReplyAsync(request, tips)).ConfigureAwait(false);
                     return RequestOutcome.Continue;
                 case OpenImReq.Logout:
+                    _loggedOut = true;
                     // The answer is the connection's last frame: the SDK clears its state on it, and a push after it
                     // (a message, a notification) would reach a cleared SDK (its get_conversations then fails).
                     Connection.Close(

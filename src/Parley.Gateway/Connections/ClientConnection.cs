@@ -25,6 +25,7 @@ internal sealed class ClientConnection : IDisposable
     private List<Outbound>? _held = [];
     private CloseRequest? _close;
     private long _lastReceived = Environment.TickCount64;
+    private long _lastSentVersion;
 
     // Requests in progress; the sign bit says the connection drains (it takes no more requests).
     private int _requests;
@@ -90,6 +91,13 @@ internal sealed class ClientConnection : IDisposable
 
     /// <summary>The close code the server chose, once it chose one.</summary>
     public int? CloseCode => Volatile.Read(ref _close)?.Code;
+
+    /// <summary>
+    /// The highest feed version among the event frames the send loop has written to the socket (0: none). Everything up to
+    /// it that concerned this connection was sent; a protocol that cannot resume from a client cursor (OpenIM) resumes
+    /// the next connection from here.
+    /// </summary>
+    public long LastSentVersion => Volatile.Read(ref _lastSentVersion);
 
     /// <summary>True once <see cref="Drain"/> was called: requests read from now on are not dispatched.</summary>
     public bool IsDraining => Volatile.Read(ref _requests) < 0;
@@ -285,6 +293,10 @@ internal sealed class ClientConnection : IDisposable
                     }
 
                     await _socket.SendAsync(item.Frame.AsMemory(0, item.Length), item.Text ? WebSocketMessageType.Text : WebSocketMessageType.Binary, true, _abort.Token).ConfigureAwait(false);
+                    if (item.Version > _lastSentVersion)
+                    {
+                        Volatile.Write(ref _lastSentVersion, item.Version);
+                    }
 
                     if (item.Pooled)
                     {
