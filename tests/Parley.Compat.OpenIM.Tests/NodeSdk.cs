@@ -111,6 +111,23 @@ internal sealed class NodeSdkClient : IAsyncDisposable
 
     public IReadOnlyCollection<JsonElement> Records => _records;
 
+    /// <summary>A new SDK process for <paramref name="userId"/> on <paramref name="platformId"/>, logged in (disposed if the login fails).</summary>
+    public static async Task<NodeSdkClient> LoggedInAsync(OpenImTestServer server, string userId, int platformId = 5)
+    {
+        var sdk = await StartAsync(server, userId, await OpenImUsers.TokenAsync(server, userId, platformId), platformId);
+        try
+        {
+            await sdk.LoginAsync();
+        }
+        catch
+        {
+            await sdk.DisposeAsync();
+            throw;
+        }
+
+        return sdk;
+    }
+
     public static async Task<NodeSdkClient> StartAsync(OpenImTestServer server, string userId, string token, int platformId = 5)
     {
         string directory;

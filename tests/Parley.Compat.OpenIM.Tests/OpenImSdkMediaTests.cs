@@ -18,21 +18,7 @@ public sealed class OpenImSdkMediaTests(ServerFixture fixture) : IClassFixture<S
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
-    private async Task<NodeSdkClient> SdkAsync(string userId)
-    {
-        var sdk = await NodeSdkClient.StartAsync(Server, userId, await OpenImUsers.TokenAsync(Server, userId));
-        try
-        {
-            await sdk.LoginAsync();
-        }
-        catch
-        {
-            await sdk.DisposeAsync();
-            throw;
-        }
-
-        return sdk;
-    }
+    private Task<NodeSdkClient> SdkAsync(string userId) => NodeSdkClient.LoggedInAsync(Server, userId);
 
     private string Write(string name, byte[] bytes)
     {

@@ -15,21 +15,7 @@ public sealed class OpenImSdkPresenceTests(ServerFixture fixture) : IClassFixtur
 
     private OpenImTestServer Server => fixture.Server;
 
-    private async Task<NodeSdkClient> SdkAsync(string userId, int platformId = 5)
-    {
-        var sdk = await NodeSdkClient.StartAsync(Server, userId, await OpenImUsers.TokenAsync(Server, userId, platformId), platformId);
-        try
-        {
-            await sdk.LoginAsync();
-        }
-        catch
-        {
-            await sdk.DisposeAsync();
-            throw;
-        }
-
-        return sdk;
-    }
+    private Task<NodeSdkClient> SdkAsync(string userId, int platformId = 5) => NodeSdkClient.LoggedInAsync(Server, userId, platformId);
 
     private static List<(int Status, int[] Platforms)> StatusesOf(NodeSdkClient sdk, string userId) =>
         [.. sdk.Events(StatusChanged)
