@@ -29,6 +29,7 @@ using Parley.Core.Social;
 using Parley.Core.Telemetry;
 using Parley.Core.Push;
 using Parley.Hosting.Admin;
+using Parley.Hosting.Backup;
 using Parley.Hosting.Management;
 using Parley.Hosting.OpenApi;
 using Parley.Hosting.Push;
@@ -157,6 +158,8 @@ public static class ParleyServerExtensions
         app.MapParleyDirectoryAdmin().WithMetadata(ManagementEndpointMetadata.Instance);
         app.MapParleyPushAdmin("/admin/v1/push").RequireParleyAdmin(OperatorScopes.Push).WithMetadata(ManagementEndpointMetadata.Instance);
         app.MapParleySystemAdmin().WithMetadata(ManagementEndpointMetadata.Instance);
+        BackupAdminApi.CleanUp(app.Services.GetRequiredService<IOptions<StorageOptions>>().Value.DataDirectory);
+        app.MapParleyBackupAdmin().WithMetadata(ManagementEndpointMetadata.Instance);
         app.MapParleyPushReceipts("/push/receipts");
         app.MapParleyDeviceApi();
         app.MapParleyMedia();

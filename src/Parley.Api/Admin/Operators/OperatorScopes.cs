@@ -14,6 +14,9 @@ public static class OperatorScopes
     public const string Push = "push";
     public const string Audit = "audit";
 
+    /// <summary>Backups and per-user data export and erasure: everything Parley stores, so not granted by <see cref="Read"/>.</summary>
+    public const string Data = "data";
+
     /// <summary>The admin secret's pseudo-scope: everything, including operator tokens.</summary>
     public const string All = "*";
 
@@ -23,7 +26,7 @@ public static class OperatorScopes
     /// <summary>The area every valid credential may read (who am I).</summary>
     public const string Self = "self";
 
-    public static readonly IReadOnlyList<string> Grantable = [Read, Users, Groups, Directory, Push, Audit];
+    public static readonly IReadOnlyList<string> Grantable = [Read, Users, Groups, Directory, Push, Audit, Data];
 
     /// <summary>Whether <paramref name="granted"/> allows a request with <paramref name="method"/> on <paramref name="area"/>.</summary>
     public static bool Allows(IReadOnlyCollection<string> granted, string area, string method)
@@ -49,7 +52,7 @@ public static class OperatorScopes
         }
 
         var read = HttpMethodsIsRead(method);
-        return read && area != Audit && granted.Contains(Read);
+        return read && area != Audit && area != Data && granted.Contains(Read);
     }
 
     private static bool HttpMethodsIsRead(string method) =>
