@@ -30,6 +30,7 @@ using Parley.Core.Telemetry;
 using Parley.Core.Push;
 using Parley.Hosting.Admin;
 using Parley.Hosting.Backup;
+using Parley.Hosting.UserData;
 using Parley.Hosting.Management;
 using Parley.Hosting.OpenApi;
 using Parley.Hosting.Push;
@@ -117,6 +118,7 @@ public static class ParleyServerExtensions
 
         services.AddParleyAdminApi(config).AddParleyDeviceAuthentication();
         services.AddSingleton<MetricsSnapshot>();
+        services.AddSingleton<UserData.UserDataService>();
         AddPush(services, config);
         MediaHosting.AddMedia(services, config);
         services.AddParleyGateway();
@@ -160,6 +162,7 @@ public static class ParleyServerExtensions
         app.MapParleySystemAdmin().WithMetadata(ManagementEndpointMetadata.Instance);
         BackupAdminApi.CleanUp(app.Services.GetRequiredService<IOptions<StorageOptions>>().Value.DataDirectory);
         app.MapParleyBackupAdmin().WithMetadata(ManagementEndpointMetadata.Instance);
+        app.MapParleyUserDataAdmin().WithMetadata(ManagementEndpointMetadata.Instance);
         app.MapParleyPushReceipts("/push/receipts");
         app.MapParleyDeviceApi();
         app.MapParleyMedia();

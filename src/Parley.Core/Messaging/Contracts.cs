@@ -55,6 +55,15 @@ public interface IConversationGrain : IGrainWithStringKey
     /// <summary>True when the user is an active member (used to authorise member-list sync).</summary>
     [Alias("is-member")]
     Task<bool> IsMemberAsync(string userId);
+
+    /// <summary>
+    /// Erasure of a user's data (operator action): every listed seq that <paramref name="userId"/> sent as user content
+    /// and that is not a tombstone yet becomes one, exactly as a revoke (a revoke marker per message, so every member's
+    /// client drops the content), whatever the revoke window and whether the user is still a member. Idempotent.
+    /// </summary>
+    /// <returns>The number of messages tombstoned by this call.</returns>
+    [Alias("erase-sender")]
+    Task<CoreResult<int>> EraseSenderContentAsync(string userId, long[] seqs);
 }
 
 /// <param name="PeerUserId">For a send addressed to a user: that user (the direct conversation is created on first send).</param>
