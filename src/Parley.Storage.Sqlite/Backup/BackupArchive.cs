@@ -114,7 +114,7 @@ public static class BackupArchive
         CreateDirectory(target);
         try
         {
-            return await UnpackAsync(input, target, cancellationToken).ConfigureAwait(false);
+            return await UnpackAsync(input, target, databaseOnly: false, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -140,7 +140,27 @@ public static class BackupArchive
         }
     }
 
-    private static async Task<RestoreResult> UnpackAsync(Stream input, string target, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads a whole archive as a restore would (gzip and tar checksums, manifest, layout, object count) and checks its
+    /// database (unpacked alone into a temporary directory, then deleted), without writing the media anywhere.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The archive is damaged, incomplete or not a Parley backup.</exception>
+    public static async Task<RestoreResult> VerifyAsync(Stream input, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var temp = Path.Combine(Path.GetTempPath(), "parley-verify-" + Guid.NewGuid().ToString("N"));
+        CreateDirectory(temp);
+        try
+        {
+            return await UnpackAsync(input, temp, databaseOnly: true, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Directory.Delete(temp, recursive: true);
+        }
+    }
+
+    private static async Task<RestoreResult> UnpackAsync(Stream input, string target, bool databaseOnly, CancellationToken cancellationToken)
     {
         BackupManifest? manifest = null;
         var objects = 0;
@@ -184,6 +204,18 @@ public static class BackupArchive
                         }
 
                         var path = Resolve(target, entry.Name);
+                        objects += entry.Name.StartsWith(ObjectsPrefix, StringComparison.Ordinal) ? 1 : 0;
+                        if (databaseOnly && entry.Name != DatabaseName)
+                        {
+                            if (entry.DataStream is not null)
+                            {
+                                await entry.DataStream.CopyToAsync(Stream.Null, cancellationToken).ConfigureAwait(false);
+                            }
+
+                            bytes += entry.Length;
+                            continue;
+                        }
+
                         CreateDirectory(Path.GetDirectoryName(path)!);
                         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
                         if (!OperatingSystem.IsWindows())
@@ -205,7 +237,6 @@ public static class BackupArchive
                         }
 
                         database |= entry.Name == DatabaseName;
-                        objects += entry.Name.StartsWith(ObjectsPrefix, StringComparison.Ordinal) ? 1 : 0;
                     }
                 }
             }

@@ -1,0 +1,86 @@
+using System.CommandLine;
+using System.Text.Json;
+using Parley.Cli.Internal;
+using Spectre.Console;
+
+namespace Parley.Cli.Commands;
+
+internal static class UserCommands
+{
+    private static readonly string[] Columns = ["userId", "nickname", "createdAt", "disabledAt"];
+
+    public static Command Build()
+    {
+        var users = new Command("users", "Users: list, show, create, update, disable, enable, logout, export, erase");
+
+        var query = Args.Text("--query", "Id or nickname contains this");
+        var limit = Args.Number("--limit", "Rows per page (1..200)");
+        var after = Args.Text("--after", "Start after this user id (the previous page's next)");
+        var list = Args.Command("list", "Search users (keyset pages by id)", query, limit, after);
+        list.SetAction(ParleyCli.Server(async (p, client, output, ct) =>
+        {
+            var page = await client.GetAsync("/admin/v1/users" + Args.Query(("q", p.GetValue(query)), ("limit", p.GetValue(limit)), ("after", p.GetValue(after))), ct).ConfigureAwait(false);
+            output.Print(page, v =>
+            {
+                Output.Table(v.GetProperty("items").EnumerateArray(), Columns);
+                if (v.TryGetProperty("next", out var next) && next.ValueKind == JsonValueKind.String)
+                {
+                    AnsiConsole.MarkupLine("[grey]more: --after " + Markup.Escape(next.GetString()!) + "[/]");
+                }
+            });
+            return 0;
+        }));
+        users.Subcommands.Add(list);
+
+        var id = Args.Required("userId", "The user id");
+        var show = Args.Command("show", "One user's profile and device tokens", id);
+        show.SetAction(ParleyCli.Server(async (p, client, output, ct) =>
+        {
+            var user = await client.GetAsync($"/admin/v1/users/{Args.Escape(p.GetValue(id)!)}", ct).ConfigureAwait(false);
+            var tokens = await client.GetAsync($"/admin/v1/users/{Args.Escape(p.GetValue(id)!)}/tokens", ct).ConfigureAwait(false);
+            output.Print(user, u =>
+            {
+                Output.Fields(u);
+                Output.Table(tokens.ValueKind == JsonValueKind.Array ? tokens.EnumerateArray() : tokens.GetProperty("items").EnumerateArray(), "tokenId", "deviceId", "platform", "issuedAt", "expiresAt", "active");
+            });
+            return 0;
+        }));
+        users.Subcommands.Add(show);
+
+        var nickname = Args.Text("--nickname", "Display name");
+        var avatar = Args.Text("--avatar-url", "Avatar URL");
+        var create = Args.Command("create", "Create a user", id, nickname, avatar);
+        create.SetAction(ParleyCli.Server(async (p, client, output, ct) =>
+        {
+            var user = await client.PostAsync("/admin/v1/users", new Dictionary<string, object?> { ["userId"] = p.GetValue(id), ["nickname"] = p.GetValue(nickname), ["avatarUrl"] = p.GetValue(avatar) }, ct).ConfigureAwait(false);
+            output.Print(user, Output.Fields);
+            return 0;
+        }));
+        users.Subcommands.Add(create);
+
+        var update = Args.Command("update", "Change a user's nickname or avatar", id, nickname, avatar);
+        update.SetAction(ParleyCli.Server(async (p, client, output, ct) =>
+        {
+            var user = await client.SendAsync(HttpMethod.Patch, $"/admin/v1/users/{Args.Escape(p.GetValue(id)!)}", new Dictionary<string, object?> { ["nickname"] = p.GetValue(nickname), ["avatarUrl"] = p.GetValue(avatar) }, ct).ConfigureAwait(false);
+            output.Print(user, Output.Fields);
+            return 0;
+        }));
+        users.Subcommands.Add(update);
+
+        foreach (var (name, description) in new[] { ("disable", "Disable a user: revokes every token and closes live connections"), ("enable", "Enable a disabled user"), ("logout", "Revoke every token of a user and close its connections") })
+        {
+            var command = Args.Command(name, description, id);
+            command.SetAction(ParleyCli.Server(async (p, client, output, ct) =>
+            {
+                var result = await client.PostAsync($"/admin/v1/users/{Args.Escape(p.GetValue(id)!)}/{name}", null, ct).ConfigureAwait(false);
+                output.Print(result, r => ParleyCli.Done(output, $"{name}: {p.GetValue(id)} {(r.ValueKind == JsonValueKind.Object && r.EnumerateObject().Any() ? r.GetRawText() : "done")}"));
+                return 0;
+            }));
+            users.Subcommands.Add(command);
+        }
+
+        users.Subcommands.Add(DataCommands.ExportUser("export"));
+        users.Subcommands.Add(DataCommands.EraseUser());
+        return users;
+    }
+}
