@@ -16,12 +16,37 @@ namespace Parley.IntegrationTests;
 /// the erasure turns their messages into tombstones for the other members, removes devices, tokens, relations and
 /// media, anonymises the profile, and both are in the audit log.
 /// </summary>
-public sealed class UserDataTests
+public sealed class UserDataTests : IAsyncLifetime
 {
-    [Fact]
-    public async Task Export_ThenErase_ByDataOperator_ExportsEverything_ErasesForOtherMembers_AndIsAudited()
+    private readonly string _schema = "it_ud_" + Guid.NewGuid().ToString("N");
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
     {
-        await using var server = await TestServer.StartAsync();
+        if (Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable) is { Length: > 0 } connectionString)
+        {
+            await using var connection = new Npgsql.NpgsqlConnection(connectionString);
+            await connection.OpenAsync();
+            await using var command = new Npgsql.NpgsqlCommand($"DROP SCHEMA IF EXISTS \"{_schema}\" CASCADE", connection);
+            await command.ExecuteNonQueryAsync();
+        }
+    }
+
+    [Fact]
+    public Task Export_ThenErase_ByDataOperator_ExportsEverything_ErasesForOtherMembers_AndIsAudited() => RunAsync(null);
+
+    [PostgresFact]
+    public Task Export_ThenErase_OnPostgres_ExportsEverything_ErasesForOtherMembers_AndIsAudited() => RunAsync(new Dictionary<string, string?>
+    {
+        ["Parley:Storage:Provider"] = "Postgres",
+        ["Parley:Storage:Postgres:ConnectionString"] = Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable),
+        ["Parley:Storage:Postgres:Schema"] = _schema,
+    });
+
+    private static async Task RunAsync(IDictionary<string, string?>? settings)
+    {
+        await using var server = await TestServer.StartAsync(settings);
         var alice = await server.CreateUserAsync("gdpr-a");
         var bob = await server.CreateUserAsync("gdpr-b");
         var carol = await server.CreateUserAsync("gdpr-c");
