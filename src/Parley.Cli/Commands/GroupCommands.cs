@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using Parley.Cli.Internal;
 using Spectre.Console;
 
@@ -17,14 +16,7 @@ internal static class GroupCommands
         list.SetAction(ParleyCli.Server(async (p, client, output, ct) =>
         {
             var page = await client.GetAsync("/admin/v1/groups" + Args.Query(("q", p.GetValue(query)), ("limit", p.GetValue(limit)), ("after", p.GetValue(after))), ct).ConfigureAwait(false);
-            output.Print(page, v =>
-            {
-                Output.Table(v.GetProperty("items").EnumerateArray(), "groupId", "name", "ownerId", "memberCount", "dismissed", "createdAt");
-                if (v.TryGetProperty("next", out var next) && next.ValueKind == JsonValueKind.String)
-                {
-                    AnsiConsole.MarkupLine("[grey]more: --after " + Markup.Escape(next.GetString()!) + "[/]");
-                }
-            });
+            output.Print(page, v => Output.Page(v, "groupId", "name", "ownerId", "memberCount", "dismissed", "createdAt"));
             return 0;
         }));
         groups.Subcommands.Add(list);

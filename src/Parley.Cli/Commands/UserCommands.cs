@@ -20,14 +20,7 @@ internal static class UserCommands
         list.SetAction(ParleyCli.Server(async (p, client, output, ct) =>
         {
             var page = await client.GetAsync("/admin/v1/users" + Args.Query(("q", p.GetValue(query)), ("limit", p.GetValue(limit)), ("after", p.GetValue(after))), ct).ConfigureAwait(false);
-            output.Print(page, v =>
-            {
-                Output.Table(v.GetProperty("items").EnumerateArray(), Columns);
-                if (v.TryGetProperty("next", out var next) && next.ValueKind == JsonValueKind.String)
-                {
-                    AnsiConsole.MarkupLine("[grey]more: --after " + Markup.Escape(next.GetString()!) + "[/]");
-                }
-            });
+            output.Print(page, v => Output.Page(v, Columns));
             return 0;
         }));
         users.Subcommands.Add(list);

@@ -41,6 +41,19 @@ internal sealed class Output(bool json)
         AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "[grey]{0} row(s)[/]", count);
     }
 
+    /// <summary>
+    /// One page of a paged admin list (<c>{"items": [...], "next": ...}</c>) as a table, and the <c>--after</c> value
+    /// of the next page when there is one.
+    /// </summary>
+    public static void Page(JsonElement page, params string[] columns)
+    {
+        Table(page.GetProperty("items").EnumerateArray(), columns);
+        if (page.TryGetProperty("next", out var next) && next.ValueKind == JsonValueKind.String)
+        {
+            AnsiConsole.MarkupLine("[grey]more: --after " + Markup.Escape(next.GetString()!) + "[/]");
+        }
+    }
+
     /// <summary>One object as "name: value" lines.</summary>
     public static void Fields(JsonElement value)
     {
@@ -72,5 +85,5 @@ internal sealed class Output(bool json)
     }
 
     private static bool IsTime(string name) =>
-        name.EndsWith("At", StringComparison.Ordinal) || name is "at" or "since" or "until" or "now" or "createdAt";
+        name.EndsWith("At", StringComparison.Ordinal) || name is "at" or "since" or "until" or "now";
 }
