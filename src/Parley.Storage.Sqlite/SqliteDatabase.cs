@@ -321,6 +321,13 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
         {
             foreach (var item in batch)
             {
+                // A write cancelled while an earlier write of its group ran is not applied: the caller was told so.
+                if (item.CancellationToken.IsCancellationRequested)
+                {
+                    item.Cancel();
+                    continue;
+                }
+
                 Execute(writer, "SAVEPOINT w;");
                 try
                 {
