@@ -72,6 +72,8 @@ public static class ParleyServerExtensions
         services.AddSingleton<IValidateOptions<DevSignInOptions>, DevSignInOptionsValidator>();
         services.AddOptions<WebClientOptions>().Bind(config.GetSection(WebClientOptions.Section));
         services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
+        services.AddOptions<ParleyClusterOptions>().Bind(config.GetSection(ParleyClusterOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ParleyClusterOptions>, ClusterOptionsValidator>();
 
         services.TryAddTimeProvider();
         services.AddMetrics();
@@ -133,9 +135,25 @@ public static class ParleyServerExtensions
             .AddCheck<ReadinessCheck>("ready", tags: ["ready"]);
 
         var orleans = config.GetSection(OrleansOptions.Section).Get<OrleansOptions>() ?? new OrleansOptions();
+        var cluster = config.GetSection(ParleyClusterOptions.Section).Get<ParleyClusterOptions>() ?? new ParleyClusterOptions();
         builder.Host.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering(orleans.SiloPort, orleans.GatewayPort, serviceId: orleans.ServiceId, clusterId: orleans.ClusterId);
+            if (cluster.Mode == ClusterMode.Redis && ClusterOptionsValidator.Check(cluster, storageSettings) is null)
+            {
+                // Membership in Redis; grains, the node's delivery observer and everything else route through Orleans.
+                silo.UseRedisClustering(o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(cluster.Redis));
+                silo.Configure<Orleans.Configuration.ClusterOptions>(o =>
+                {
+                    o.ClusterId = orleans.ClusterId;
+                    o.ServiceId = orleans.ServiceId;
+                });
+                silo.ConfigureEndpoints(ClusterOptionsValidator.AdvertisedAddress(cluster), orleans.SiloPort, orleans.GatewayPort, listenOnAnyHostAddress: true);
+            }
+            else
+            {
+                silo.UseLocalhostClustering(orleans.SiloPort, orleans.GatewayPort, serviceId: orleans.ServiceId, clusterId: orleans.ClusterId);
+            }
+
             silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(30));
             if (TelemetryExtensions.IsTracingEnabled(config))
             {

@@ -30,6 +30,11 @@ public static class StartupChecks
         var orleans = config.GetSection(OrleansOptions.Section).Get<OrleansOptions>() ?? new OrleansOptions();
         CheckPortFree(IPAddress.Loopback, orleans.SiloPort, "Parley:Orleans:SiloPort");
         CheckPortFree(IPAddress.Loopback, orleans.GatewayPort, "Parley:Orleans:GatewayPort");
+        var cluster = config.GetSection(ParleyClusterOptions.Section).Get<ParleyClusterOptions>() ?? new ParleyClusterOptions();
+        if (ClusterOptionsValidator.Check(cluster, storage) is { } problem)
+        {
+            throw new StartupProblemException(problem);
+        }
     }
 
     /// <summary>
