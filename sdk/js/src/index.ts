@@ -14,3 +14,4 @@ export { backoffDelay } from "./backoff.js";
 export { MediaApi } from "./media.js";
 export type { MediaKind, MediaObject, MediaThumbnail, MediaProgress, MediaSource, UploadOptions, DownloadOptions } from "./media.js";
 export { Sha256 } from "./sha256.js";
+export { directConversationId, parseDirectConversationId, directPeer, isValidId } from "./ids.js";

@@ -9,6 +9,7 @@ import {
   ParleyClient,
   ParleyError,
   Platform,
+  directConversationId,
   RequestDirection,
   newClientMsgId,
   type ClientState,
@@ -758,12 +759,6 @@ function activity(view: ConversationView): bigint {
 
 function sortMessages(view: ConversationView): void {
   view.messages.sort((a, b) => (a.seq === 0n ? 1 : 0) - (b.seq === 0n ? 1 : 0) || (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : a.serverTime - b.serverTime));
-}
-
-/** The server's 1:1 conversation id (Ids.DirectConversationId, ADR 0010): ':' and '_' in user ids escaped with ':'. */
-export function directConversationId(a: string, b: string): string {
-  const escape = (id: string) => id.replaceAll(":", "::").replaceAll("_", ":_");
-  return a <= b ? `si_${escape(a)}_${escape(b)}` : `si_${escape(b)}_${escape(a)}`;
 }
 
 export function describe(error: unknown): string {
