@@ -148,5 +148,10 @@ public sealed class DirectoryImportTests : IAsyncLifetime
         Assert.Throws<DirectoryImportFormatException>(() => DirectoryImportParser.Parse("[1,2]"u8.ToArray(), DirectoryImportFormat.Json, DirectoryImportKind.Auto));
         Assert.Throws<DirectoryImportFormatException>(() => DirectoryImportParser.Parse("department_id,colour\nx,red\n"u8.ToArray(), DirectoryImportFormat.Csv, DirectoryImportKind.Auto));
         Assert.Throws<DirectoryImportFormatException>(() => DirectoryImportParser.Parse(""u8.ToArray(), DirectoryImportFormat.Csv, DirectoryImportKind.Auto));
+
+        // Not UTF-8 (found by DirectoryImportFuzzTests: the JSON reader threw a non-JSON exception, a 500).
+        var json = Assert.Throws<DirectoryImportFormatException>(() => DirectoryImportParser.Parse((byte[])[.. "{\"departments\": [\n{\"name\": \""u8, 0xC3, 0x28, .. "\"}]}"u8], DirectoryImportFormat.Json, DirectoryImportKind.Auto));
+        Assert.Contains("UTF-8 (line 2)", json.Message, StringComparison.Ordinal);
+        Assert.Throws<DirectoryImportFormatException>(() => DirectoryImportParser.Parse((byte[])[.. "department_id,name\nx,"u8, 0xFF], DirectoryImportFormat.Csv, DirectoryImportKind.Auto));
     }
 }

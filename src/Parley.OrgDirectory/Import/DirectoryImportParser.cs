@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using Parley.Abstractions.Directory;
 using Parley.Protocol;
 
@@ -55,6 +56,13 @@ internal static class DirectoryImportParser
             content = content[3..];
         }
 
+        // Checked once for the whole file: System.Text.Json throws a non-JSON exception on a string that is not UTF-8,
+        // and a CSV decoded with replacement characters would store mojibake (found by DirectoryImportFuzzTests).
+        if (!Utf8.IsValid(content.Span))
+        {
+            throw new DirectoryImportFormatException($"The import is not valid UTF-8 (line {FirstInvalidUtf8Line(content.Span)}).");
+        }
+
         var builder = new PlanBuilder();
         if (format == DirectoryImportFormat.Json)
         {
@@ -66,6 +74,23 @@ internal static class DirectoryImportParser
         }
 
         return builder.Build();
+    }
+
+    private static int FirstInvalidUtf8Line(ReadOnlySpan<byte> content)
+    {
+        var line = 1;
+        while (!content.IsEmpty)
+        {
+            if (Rune.DecodeFromUtf8(content, out var rune, out var consumed) != System.Buffers.OperationStatus.Done)
+            {
+                return line;
+            }
+
+            line += rune.Value == '\n' ? 1 : 0;
+            content = content[consumed..];
+        }
+
+        return line;
     }
 
     // ---- JSON: {"departments":[{...}], "members":[{...}]} ----
