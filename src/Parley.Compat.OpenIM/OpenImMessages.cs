@@ -403,7 +403,7 @@ internal static class OpenImMessages
         contentType = 0;
         return customType.StartsWith(CustomTypePrefix, StringComparison.Ordinal)
             && int.TryParse(customType.AsSpan(CustomTypePrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out contentType)
-            && VerbatimTypes.Contains(contentType);
+            && (VerbatimTypes.Contains(contentType) || contentType == OpenImRest.OaNotification);
     }
 
     public static ByteString Utf8(string text) => ByteString.CopyFromUtf8(text);

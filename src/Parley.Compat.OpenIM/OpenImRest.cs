@@ -54,6 +54,7 @@ internal static partial class OpenImRest
         MapFriends(group);
         MapGroups(group);
         MapObjects(group);
+        MapBusiness(group);
     }
 
     /// <summary>The user endpoints (OpenImRest.Users.cs).</summary>
@@ -70,6 +71,9 @@ internal static partial class OpenImRest
 
     /// <summary>Object storage: uploads and downloads of media (OpenImRest.Objects.cs).</summary>
     static partial void MapObjects(RouteGroupBuilder group);
+
+    /// <summary>The app server's sends and notification accounts (OpenImRest.Business.cs).</summary>
+    static partial void MapBusiness(RouteGroupBuilder group);
 
     /// <summary>
     /// A JSON endpoint. Its <see cref="OpenImAuth"/> says which token it needs; the handler gets the caller's user id from that

@@ -30,6 +30,7 @@ using Parley.Core.Telemetry;
 using Parley.Core.Push;
 using Parley.Hosting.Admin;
 using Parley.Hosting.Backup;
+using Parley.Hosting.Business;
 using Parley.Hosting.UserData;
 using Parley.Hosting.Management;
 using Parley.Hosting.OpenApi;
@@ -121,6 +122,7 @@ public static class ParleyServerExtensions
         services.AddParleyAdminApi(config).AddParleyDeviceAuthentication();
         services.AddSingleton<MetricsSnapshot>();
         services.AddSingleton<UserData.UserDataService>();
+        services.AddSingleton<Parley.Core.Business.BusinessMessagingService>();
         AddPush(services, config);
         MediaHosting.AddMedia(services, config);
         services.AddParleyGateway();
@@ -181,6 +183,7 @@ public static class ParleyServerExtensions
         BackupAdminApi.CleanUp(app.Services.GetRequiredService<IOptions<StorageOptions>>().Value.DataDirectory);
         app.MapParleyBackupAdmin().WithMetadata(ManagementEndpointMetadata.Instance);
         app.MapParleyUserDataAdmin().WithMetadata(ManagementEndpointMetadata.Instance);
+        app.MapParleyBusinessAdmin().WithMetadata(ManagementEndpointMetadata.Instance);
         app.MapParleyPushReceipts("/push/receipts");
         app.MapParleyDeviceApi();
         app.MapParleyMedia();

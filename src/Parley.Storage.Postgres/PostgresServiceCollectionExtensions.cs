@@ -47,6 +47,7 @@ public static class PostgresServiceCollectionExtensions
         services.TryAddSingleton<IDeviceStore>(sp => new PostgresDeviceStore(sp.GetRequiredService<PostgresDatabase>(), sp.GetRequiredService<DeviceTokenKey>().Bytes));
         services.TryAddSingleton<IPushJournal>(sp => new PostgresPushJournal(sp.GetRequiredService<PostgresDatabase>()));
         services.TryAddSingleton<IPushSettingsStore>(sp => new PostgresPushSettingsStore(sp.GetRequiredService<PostgresDatabase>()));
+        services.TryAddSingleton<Parley.Abstractions.Business.INotificationAccountStore>(sp => new Business.PostgresNotificationAccountStore(sp.GetRequiredService<PostgresDatabase>()));
         services.TryAddSingleton<IMediaStore>(sp => new PostgresMediaStore(sp.GetRequiredService<PostgresDatabase>()));
         return services;
     }

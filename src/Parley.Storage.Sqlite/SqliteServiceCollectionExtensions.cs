@@ -46,6 +46,7 @@ public static class SqliteServiceCollectionExtensions
         services.TryAddSingleton<IDeviceStore>(sp => new SqliteDeviceStore(sp.GetRequiredService<SqliteDatabase>(), sp.GetRequiredService<DeviceTokenKey>().Bytes));
         services.TryAddSingleton<IPushJournal>(sp => new SqlitePushJournal(sp.GetRequiredService<SqliteDatabase>()));
         services.TryAddSingleton<IPushSettingsStore>(sp => new SqlitePushSettingsStore(sp.GetRequiredService<SqliteDatabase>()));
+        services.TryAddSingleton<Parley.Abstractions.Business.INotificationAccountStore>(sp => new Business.SqliteNotificationAccountStore(sp.GetRequiredService<SqliteDatabase>()));
         return services;
     }
 

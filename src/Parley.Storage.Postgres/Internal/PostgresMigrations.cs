@@ -16,6 +16,7 @@ internal static class PostgresMigrations
         (5, V5Push),
         (6, V6Media),
         (7, V7DirectConversationIds),
+        (8, V8NotificationAccounts),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -384,5 +385,14 @@ internal static class PostgresMigrations
         UPDATE feed_state SET max_version = max_version + 1 WHERE EXISTS (SELECT 1 FROM direct_renames);
         UPDATE members SET feed_version = (SELECT max_version FROM feed_state)
             WHERE conversation_id IN (SELECT new_id FROM direct_renames);
+        """;
+
+    // Notification (system/service) accounts of the business API: users the app server sends as (docs/business.md).
+    private const string V8NotificationAccounts = """
+        CREATE TABLE notification_accounts (
+            user_id    text PRIMARY KEY,
+            level      integer NOT NULL,
+            created_at bigint NOT NULL
+        );
         """;
 }

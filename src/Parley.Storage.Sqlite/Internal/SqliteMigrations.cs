@@ -18,6 +18,7 @@ internal static class SqliteMigrations
         (8, V8AdminOperatorsAudit),
         (9, V9Media),
         (10, V10DirectConversationIds),
+        (11, V11NotificationAccounts),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -440,5 +441,14 @@ internal static class SqliteMigrations
         UPDATE members SET feed_version = (SELECT max_version FROM feed_state)
             WHERE conversation_id IN (SELECT new_id FROM direct_renames);
         DROP TABLE direct_renames;
+        """;
+
+    // Notification (system/service) accounts of the business API: users the app server sends as (docs/business.md).
+    private const string V11NotificationAccounts = """
+        CREATE TABLE notification_accounts (
+            user_id    TEXT NOT NULL PRIMARY KEY,
+            level      INTEGER NOT NULL,
+            created_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
         """;
 }

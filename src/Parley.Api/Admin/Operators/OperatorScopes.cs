@@ -17,6 +17,9 @@ public static class OperatorScopes
     /// <summary>Backups and per-user data export and erasure: everything Parley stores, so not granted by <see cref="Read"/>.</summary>
     public const string Data = "data";
 
+    /// <summary>The app server's business API: send as any user or notification account, notification accounts.</summary>
+    public const string Business = "business";
+
     /// <summary>The admin secret's pseudo-scope: everything, including operator tokens.</summary>
     public const string All = "*";
 
@@ -26,7 +29,7 @@ public static class OperatorScopes
     /// <summary>The area every valid credential may read (who am I).</summary>
     public const string Self = "self";
 
-    public static readonly IReadOnlyList<string> Grantable = [Read, Users, Groups, Directory, Push, Audit, Data];
+    public static readonly IReadOnlyList<string> Grantable = [Read, Users, Groups, Directory, Push, Audit, Data, Business];
 
     /// <summary>Whether <paramref name="granted"/> allows a request with <paramref name="method"/> on <paramref name="area"/>.</summary>
     public static bool Allows(IReadOnlyCollection<string> granted, string area, string method)
