@@ -1,0 +1,102 @@
+using System.Text.Json;
+using static Parley.Compat.OpenIM.Tests.OpenImRestUsers;
+
+namespace Parley.Compat.OpenIM.Tests;
+
+/// <summary>
+/// OpenIM's app-server calls with an admin token: <c>/user/{add,update,search}_notification_account</c>,
+/// <c>/msg/send_msg</c> (1:1, group, notification account, OA notification) and <c>/msg/batch_send_msg</c>, in OpenIM's shapes
+/// and error codes; the real <c>@openim/client-sdk</c> receives what <c>send_msg</c> sent.
+/// </summary>
+public sealed class OpenImBusinessTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+{
+    private OpenImTestServer Server => fixture.Server;
+
+    [Fact]
+    public async Task Send_msg_from_a_notification_account_reaches_the_real_sdk_and_a_repeated_clientMsgID_stores_nothing()
+    {
+        var bob = OpenImUsers.NewId("bz");
+        await OpenImUsers.RegisterAsync(Server, bob);
+        var admin = await Server.AdminTokenAsync();
+        var account = OpenImUsers.NewId("na");
+        var added = await Server.PostAsync("/user/add_notification_account", new { userID = account, nickName = "Order updates", faceURL = "https://example.com/o.png", appMangerLevel = 3 }, admin);
+        AssertOk(added);
+        Assert.Equal(account, added.GetProperty("data").GetProperty("userID").GetString());
+        Assert.Equal("Order updates", added.GetProperty("data").GetProperty("nickName").GetString());
+        Assert.Equal(3, added.GetProperty("data").GetProperty("appMangerLevel").GetInt32());
+        AssertError(await Server.PostAsync("/user/add_notification_account", new { userID = account, nickName = "again", appMangerLevel = 3 }, admin), 1001);
+
+        await using var sdk = await NodeSdkClient.StartAsync(Server, bob, await OpenImUsers.TokenAsync(Server, bob, 5), 5);
+        await sdk.LoginAsync();
+
+        var body = new { sendID = account, recvID = bob, clientMsgID = "order-77-shipped", contentType = 101, sessionType = 1, content = new { content = "Order 77 shipped" } };
+        var sent = await Server.PostAsync("/msg/send_msg", body, admin);
+        AssertOk(sent);
+        var data = sent.GetProperty("data");
+        Assert.Equal("order-77-shipped", data.GetProperty("clientMsgID").GetString());
+        Assert.False(string.IsNullOrEmpty(data.GetProperty("serverMsgID").GetString()));
+        Assert.True(data.GetProperty("sendTime").GetInt64() > 0);
+
+        await sdk.UntilAsync(() => sdk.ReceivedMessages().Any(m => m.TryGetProperty("clientMsgID", out var c) && c.GetString() == "order-77-shipped"), "bob's OpenIM SDK raised the app server's message");
+        var received = sdk.ReceivedMessages().Single(m => m.GetProperty("clientMsgID").GetString() == "order-77-shipped");
+        Assert.Equal(account, received.GetProperty("sendID").GetString());
+        Assert.Equal(101, received.GetProperty("contentType").GetInt32());
+        Assert.Equal(1, received.GetProperty("seq").GetInt64());
+
+        var again = await Server.PostAsync("/msg/send_msg", body, admin);
+        AssertOk(again);
+        Assert.Equal(data.GetProperty("serverMsgID").GetString(), again.GetProperty("data").GetProperty("serverMsgID").GetString());
+
+        // An OA notification (contentType 1400) from the notification account; the next seq, so the repeat stored nothing.
+        var oa = await Server.PostAsync("/msg/send_msg", new { sendID = account, recvID = bob, contentType = 1400, sessionType = 4, content = new { notificationName = "Orders", notificationType = 1, text = "Order 77 arrives today", url = "https://shop.example/o/77", mixType = 0 } }, admin);
+        AssertOk(oa);
+        await sdk.UntilAsync(() => sdk.ReceivedMessages().Any(m => m.GetProperty("contentType").GetInt32() == 1400), "bob's OpenIM SDK raised the OA notification");
+        Assert.Equal(2, sdk.ReceivedMessages().Single(m => m.GetProperty("contentType").GetInt32() == 1400).GetProperty("seq").GetInt64());
+        Assert.Single(sdk.ReceivedMessages(), m => m.GetProperty("clientMsgID").GetString() == "order-77-shipped");
+
+        // OA notifications only from notification accounts, as in OpenIM.
+        var (alice, _) = await Server.RegisterAsync("bza");
+        AssertError(await Server.PostAsync("/msg/send_msg", new { sendID = alice, recvID = bob, contentType = 1400, sessionType = 4, content = new { text = "fake" } }, admin), 1002);
+
+        AssertOk(await Server.PostAsync("/user/update_notification_account", new { userID = account, nickName = "Orders", faceURL = "" }, admin));
+        var search = await Server.PostAsync("/user/search_notification_account", new { keyword = account, pagination = new { pageNumber = 1, showNumber = 10 } }, admin);
+        AssertOk(search);
+        Assert.Equal(1, search.GetProperty("data").GetProperty("total").GetInt64());
+        var listed = search.GetProperty("data").GetProperty("notificationAccounts")[0];
+        Assert.Equal("Orders", listed.GetProperty("nickName").GetString());
+        Assert.Equal("https://example.com/o.png", listed.GetProperty("faceURL").GetString());
+    }
+
+    [Fact]
+    public async Task Batch_send_msg_answers_results_and_failedUserIDs_and_group_send_needs_a_member()
+    {
+        var (sender, senderToken) = await Server.RegisterAsync("bs");
+        var (r1, _) = await Server.RegisterAsync("b1");
+        var (r2, _) = await Server.RegisterAsync("b2");
+        var admin = await Server.AdminTokenAsync();
+        var unknown = OpenImUsers.NewId("zz");
+
+        var batch = await Server.PostAsync("/msg/batch_send_msg", new { sendID = sender, recvIDs = new[] { r1, unknown, r2 }, contentType = 101, sessionType = 1, content = new { content = "Sale starts now" } }, admin);
+        AssertOk(batch);
+        var results = batch.GetProperty("data").GetProperty("results").EnumerateArray().ToList();
+        Assert.Equal([r1, r2], results.Select(r => r.GetProperty("recvID").GetString()));
+        Assert.All(results, r => Assert.False(string.IsNullOrEmpty(r.GetProperty("serverMsgID").GetString())));
+        Assert.Equal([unknown], batch.GetProperty("data").GetProperty("failedUserIDs").EnumerateArray().Select(e => e.GetString()));
+
+        var groupId = "bg" + Guid.NewGuid().ToString("N")[..10];
+        AssertOk(await Server.PostAsync("/group/create_group", new { ownerUserID = sender, memberUserIDs = new[] { r1 }, groupInfo = new { groupID = groupId, groupName = "Shop", groupType = 2 } }, senderToken));
+        var inGroup = await Server.PostAsync("/msg/send_msg", new { sendID = sender, groupID = groupId, contentType = 101, sessionType = 3, content = new { content = "Group notice" } }, admin);
+        AssertOk(inGroup);
+        AssertError(await Server.PostAsync("/msg/send_msg", new { sendID = r2, groupID = groupId, contentType = 101, sessionType = 3, content = new { content = "not a member" } }, admin), 1203);
+
+        // Only the app server (an admin token) may send as others; bad input gets ArgsError.
+        var (_, userToken) = await Server.RegisterAsync("bu");
+        var asUser = await Server.PostAsync("/msg/send_msg", new { sendID = sender, recvID = r1, contentType = 101, sessionType = 1, content = new { content = "spoof" } }, userToken);
+        Assert.NotEqual(0, asUser.GetProperty("errCode").GetInt32());
+        AssertError(await Server.PostAsync("/msg/send_msg", new { sendID = sender, recvID = r1, contentType = 101, sessionType = 1, content = new { content = "" } }, admin), 1001);
+        AssertError(await Server.PostAsync("/msg/send_msg", new { sendID = sender, recvID = r1, contentType = 101, sessionType = 9, content = new { content = "x" } }, admin), 1001);
+        AssertError(await Server.PostAsync("/msg/send_msg", new { sendID = sender, recvID = r1, contentType = 101, sessionType = 1, content = "x" }, admin), 1001);
+        AssertError(await Server.PostAsync("/msg/send_msg", new { sendID = unknown, recvID = r1, contentType = 101, sessionType = 1, content = new { content = "x" } }, admin), 1101);
+        AssertError(await Server.PostAsync("/msg/batch_send_msg", new { sendID = sender, recvIDs = Array.Empty<string>(), contentType = 101, sessionType = 1, content = new { content = "x" } }, admin), 1001);
+    }
+}
