@@ -88,8 +88,8 @@ public static class ParleyServerExtensions
         services.AddSingleton(sp => sp.GetRequiredService<ServerKeys>().DeviceTokenKey);
 
         // Stores: with Parley:Storage:Provider = Postgres, the PostgreSQL owner and its stores are registered first
-        // (the SQLite registrations are TryAdd, so they only fill the port PostgreSQL does not have yet: the
-        // organisation directory). Otherwise one owner of the one database file under the data directory, every store a view over it.
+        // (the SQLite registrations are TryAdd, so PostgreSQL's win; the SQLite owner stays for the backup endpoint and
+        // the CLI's offline commands). Otherwise one owner of the one database file under the data directory, every store a view over it.
         // Each owner migrates before any hosted service starts.
         var storageSettings = config.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
         if (storageSettings.Provider == StorageProvider.Postgres)

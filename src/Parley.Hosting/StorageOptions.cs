@@ -21,9 +21,9 @@ public sealed class StorageOptions
     public SqliteSynchronous Synchronous { get; set; } = SqliteSynchronous.Full;
 
     /// <summary>
-    /// Where messages, conversations, groups, accounts, admin data, relations, push state and media metadata live: <c>Sqlite</c> (the
-    /// default: <c>parley.db</c> in the data directory) or <c>Postgres</c> (<see cref="Postgres"/>). The organisation
-    /// directory stays in <c>parley.db</c> with either provider (its PostgreSQL store is not built yet).
+    /// Where messages, conversations, groups, accounts, admin data, relations, the organisation directory, push state and
+    /// media metadata live: <c>Sqlite</c> (the default: <c>parley.db</c> in the data directory) or <c>Postgres</c>
+    /// (<see cref="Postgres"/>).
     /// </summary>
     public StorageProvider Provider { get; set; } = StorageProvider.Sqlite;
 

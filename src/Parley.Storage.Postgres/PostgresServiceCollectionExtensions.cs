@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Parley.Abstractions.Accounts;
 using Parley.Abstractions.Admin;
+using Parley.Abstractions.Directory;
 using Parley.Abstractions.Media;
 using Parley.Abstractions.Messaging;
 using Parley.Abstractions.Push;
@@ -21,7 +22,7 @@ public static class PostgresServiceCollectionExtensions
     /// Adds the one <see cref="PostgresDatabase"/>, <see cref="IMessageStore"/> and <see cref="IGroupStore"/>
     /// (<see cref="PostgresMessageStore"/>), <see cref="IAccountStore"/> with the admin ports <see cref="IOperatorStore"/>,
     /// <see cref="IAuditStore"/> and <see cref="IAdminQueryStore"/> (<see cref="PostgresAccountStore"/>) and
-    /// <see cref="IRelationStore"/>, and the push stores <see cref="IDeviceStore"/> (needs a registered
+    /// <see cref="IRelationStore"/>, the organisation directory's <see cref="IDirectoryStore"/>, and the push stores <see cref="IDeviceStore"/> (needs a registered
     /// <see cref="DeviceTokenKey"/>), <see cref="IPushJournal"/> and <see cref="IPushSettingsStore"/>, and
     /// <see cref="IMediaStore"/> over it,
     /// and its start-up: the owner is initialised (durability check, migrations) in
@@ -44,6 +45,7 @@ public static class PostgresServiceCollectionExtensions
         services.TryAddSingleton<IAuditStore>(sp => sp.GetRequiredService<PostgresAccountStore>());
         services.TryAddSingleton<IAdminQueryStore>(sp => sp.GetRequiredService<PostgresAccountStore>());
         services.TryAddSingleton<IRelationStore>(sp => new PostgresRelationStore(sp.GetRequiredService<PostgresDatabase>()));
+        services.TryAddSingleton<IDirectoryStore>(sp => new PostgresDirectoryStore(sp.GetRequiredService<PostgresDatabase>()));
         services.TryAddSingleton<IDeviceStore>(sp => new PostgresDeviceStore(sp.GetRequiredService<PostgresDatabase>(), sp.GetRequiredService<DeviceTokenKey>().Bytes));
         services.TryAddSingleton<IPushJournal>(sp => new PostgresPushJournal(sp.GetRequiredService<PostgresDatabase>()));
         services.TryAddSingleton<IPushSettingsStore>(sp => new PostgresPushSettingsStore(sp.GetRequiredService<PostgresDatabase>()));

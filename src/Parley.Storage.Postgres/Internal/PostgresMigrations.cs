@@ -17,6 +17,7 @@ internal static class PostgresMigrations
         (6, V6Media),
         (7, V7DirectConversationIds),
         (8, V8NotificationAccounts),
+        (9, V9Directory),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -394,5 +395,45 @@ internal static class PostgresMigrations
             level      integer NOT NULL,
             created_at bigint NOT NULL
         );
+        """;
+
+    // The organisation directory (docs/directory.md), the same shape as SQLite's version 4: one state row with the
+    // directory-wide version (bumped once per written row; its row lock orders concurrent writers from every node, so
+    // versions follow commit order) and the purge horizon; departments and memberships as rows with tombstones.
+    private const string V9Directory = """
+        CREATE TABLE directory_state (
+            id            integer PRIMARY KEY CHECK (id = 1),
+            version       bigint NOT NULL,
+            purge_horizon bigint NOT NULL
+        );
+        INSERT INTO directory_state (id, version, purge_horizon) VALUES (1, 0, 0);
+
+        CREATE TABLE directory_departments (
+            department_id text PRIMARY KEY,
+            -- '' for a root department.
+            parent_id     text NOT NULL,
+            name          text NOT NULL,
+            sort_order    integer NOT NULL,
+            ex            text NOT NULL,
+            version       bigint NOT NULL,
+            deleted       boolean NOT NULL DEFAULT false
+        );
+        CREATE INDEX ix_directory_departments_version ON directory_departments (version);
+        CREATE INDEX ix_directory_departments_parent ON directory_departments (parent_id, deleted);
+
+        CREATE TABLE directory_members (
+            department_id text NOT NULL,
+            user_id       text NOT NULL,
+            position      text NOT NULL,
+            sort_order    integer NOT NULL,
+            email         text NOT NULL,
+            phone         text NOT NULL,
+            ex            text NOT NULL,
+            version       bigint NOT NULL,
+            deleted       boolean NOT NULL DEFAULT false,
+            PRIMARY KEY (department_id, user_id)
+        );
+        CREATE INDEX ix_directory_members_version ON directory_members (version);
+        CREATE INDEX ix_directory_members_user ON directory_members (user_id, deleted);
         """;
 }
