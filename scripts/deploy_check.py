@@ -23,6 +23,30 @@ def server_endpoints():
     return set(re.findall(r'MapHealthChecks\("([^"]+)"', source))
 
 
+def documented_settings():
+    """Every Parley setting docs/configuration.md documents, as "Parley:Section:Key" (the tables under each "## Parley:…")."""
+    settings, section = set(), None
+    for line in open(os.path.join(ROOT, "docs/configuration.md"), encoding="utf-8"):
+        heading = re.match(r"^## (Parley:\S+)", line)
+        if heading:
+            section = heading.group(1)
+        elif line.startswith("#"):
+            section = None
+        elif section and line.startswith("| `"):
+            for key in re.findall(r"`([A-Za-z0-9:]+)`", line.split("|")[1]):
+                settings.add(f"{section}:{key}")
+    return settings
+
+
+def check_setting_names(where, names):
+    """A Parley__… variable must name a documented setting: a misspelt or invented key is silently ignored by .NET."""
+    documented = documented_settings()
+    for name in names:
+        if name.startswith("Parley__"):
+            key = name.replace("__", ":")
+            expect(key in documented, f"{where}: {name} is not a setting of docs/configuration.md ({key})")
+
+
 def shutdown_timeout_seconds(env):
     value = env.get("Parley__Shutdown__Timeout", "00:00:30")
     h, m, s = value.split(":")
@@ -55,6 +79,8 @@ def check_k8s(overlay, path):
             expect("valueFrom" in e and "secretKeyRef" in e["valueFrom"], f"env {e['name']} must come from a Secret (secretKeyRef), not a literal")
     for key, value in config.items():
         expect(not SECRET_NAME.search(key), f"ConfigMap holds {key}: a secret belongs in a Secret")
+    check_setting_names(f"overlay {overlay}", env)
+    env_from = {e["name"]: e.get("valueFrom", {}) for e in container.get("env", [])}
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     url_port = int(re.search(r":(\d+)", env.get("ASPNETCORE_URLS", "")).group(1))
     expect(ports.get("http") == url_port, f"container port 'http' ({ports.get('http')}) is not the port Parley listens on ({url_port})")
@@ -117,6 +143,15 @@ def check_k8s(overlay, path):
         min_available = pdbs[0]["spec"].get("minAvailable") if pdbs else None
         expect(isinstance(min_available, int) and min_available < replicas, "cluster: PDB minAvailable must be below the replica count")
         expect(env.get("Parley__Storage__Provider") == "Postgres", "cluster: the PostgreSQL store must be configured")
+        expect(env.get("Parley__Cluster__Mode") == "Redis", "cluster: Parley__Cluster__Mode must be Redis (membership in Redis)")
+        expect(env.get("Parley__Media__Store") == "S3", "cluster: media must be in S3 (a pod's volume is not shared)")
+        for name in ("Parley__Storage__Postgres__ConnectionString", "Parley__Cluster__Redis", "Parley__Tokens__SigningKey", "Parley__Push__TokenKey",
+                     "Parley__Blobs__S3__AccessKey", "Parley__Blobs__S3__SecretKey"):
+            expect("secretKeyRef" in env_from.get(name, {}), f"cluster: {name} must come from a Secret (every pod the same value)")
+        expect(env_from.get("Parley__Cluster__AdvertisedAddress", {}).get("fieldRef", {}).get("fieldPath") == "status.podIP",
+               "cluster: Parley__Cluster__AdvertisedAddress must be the pod IP (downward API), or silos advertise an unreachable address")
+        for setting, default in (("Parley__Orleans__SiloPort", 11111), ("Parley__Orleans__GatewayPort", 30000)):
+            expect(int(env.get(setting) or default) in ports.values(), f"cluster: the Orleans port {setting} must be a container port")
 
 
 def check_compose():
@@ -139,6 +174,7 @@ def check_compose():
             expect(dep in services, f"{n} depends on unknown service {dep}")
     for s in parleys:
         env = s["environment"]
+        check_setting_names("compose", env)
         expect(s.get("read_only") is True, "Parley containers run with a read-only root filesystem")
         expect("/tmp" in s.get("tmpfs", []), "Parley containers need a /tmp tmpfs")
         expect(any(v.endswith(":/data") for v in s.get("volumes", [])), "Parley data directory /data must be a volume")
@@ -149,6 +185,12 @@ def check_compose():
         expect(int(grace.rstrip("s")) > shutdown_timeout_seconds(env), "stop_grace_period must exceed Parley:Shutdown:Timeout")
         expect(not any(SECRET_NAME.search(k) and v and "${" not in str(v) for k, v in env.items()),
                "secrets must come from .env (${...}), not literals in compose.yaml")
+    envs = [s["environment"] for s in parleys]
+    for name in ("Parley__Tokens__SigningKey", "Parley__Push__TokenKey", "Parley__Storage__Postgres__ConnectionString", "Parley__Cluster__Redis"):
+        expect(all(e.get(name) for e in envs) and len({e.get(name) for e in envs}) == 1, f"compose: every node needs the same {name}")
+    expect(all(e.get("Parley__Cluster__Mode") == "Redis" and e.get("Parley__Storage__Provider") == "Postgres" for e in envs),
+           "compose: every node runs in Redis cluster mode on PostgreSQL")
+    expect(all(e.get("Parley__Media__Store") == "S3" for e in envs), "compose: a cluster keeps media in S3 (a node's file system is not shared)")
     prom = yaml.safe_load(open(os.path.join(base, "prometheus.yml"), encoding="utf-8"))
     targets = {t for sc in prom["scrape_configs"] for c in sc["static_configs"] for t in c["targets"]}
     expect(targets == {f"parley-{i}:9090" for i in (1, 2, 3)}, f"Prometheus must scrape every node's management port, scrapes {sorted(targets)}")
