@@ -9,6 +9,7 @@ using Parley.Core;
 using Parley.Core.Delivery;
 using Parley.Core.Directory;
 using Parley.Core.Media;
+using Parley.Core.Webhooks;
 using Parley.Core.Messaging;
 using Parley.Core.Push;
 using Parley.Core.Sessions;
@@ -33,6 +34,7 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton(Optional.None<IDirectoryService>());
         services.TryAddSingleton(Optional.None<IPushClientApi>());
         services.TryAddSingleton(Optional.None<IMediaContentResolver>());
+        services.TryAddSingleton(Optional.None<MessageHooks>());
         services.AddSingleton<WebSocketEndpoint>();
         services.AddHostedService<ConnectionSweeper>();
         services.AddHostedService<GatewayDrain>();

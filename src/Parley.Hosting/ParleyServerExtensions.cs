@@ -24,6 +24,7 @@ using Parley.Core;
 using Parley.Core.Auth;
 using Parley.Core.Commit;
 using Parley.Core.Limits;
+using Parley.Core.Webhooks;
 using Parley.Core.Sessions;
 using Parley.Core.Social;
 using Parley.Core.Telemetry;
@@ -115,6 +116,7 @@ public static class ParleyServerExtensions
 
         services.AddSingleton<TokenService>();
         services.AddParleyRateLimits(config);
+        services.AddParleyWebhooks(config);
 
         services.AddSingleton<CommitPipeline>();
         services.AddHostedService(sp => sp.GetRequiredService<CommitPipeline>());

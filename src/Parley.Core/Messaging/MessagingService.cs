@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Google.Protobuf;
 using Parley.Core.Media;
+using Parley.Core.Webhooks;
 using Parley.Protocol;
 using Parley.Protocol.V1;
 
@@ -10,7 +11,7 @@ namespace Parley.Core.Messaging;
 /// The message commands every edge calls (native WebSocket, OpenIM WebSocket and REST): argument and content rules,
 /// then the conversation's grain. Identity comes from the caller's session, never from the request.
 /// </summary>
-public sealed class MessagingService(IGrainFactory grains, Optional<IMediaContentResolver> media)
+public sealed class MessagingService(IGrainFactory grains, Optional<IMediaContentResolver> media, Optional<MessageHooks> hooks)
 {
     public const int MaxCustomTypeLength = 64;
 
@@ -34,6 +35,19 @@ public sealed class MessagingService(IGrainFactory grains, Optional<IMediaConten
         }
 
         var target = peerUserId is not null ? Ids.DirectConversationId(senderId, peerUserId) : conversationId!;
+
+        // One branch when no before-send hook is enabled (the feature's Optional is empty).
+        if (hooks.Value is { } hook)
+        {
+            var checkedContent = await hook.BeforeSendAsync(senderId, target, peerUserId, clientMsgId, content!).ConfigureAwait(false);
+            if (!checkedContent.IsOk)
+            {
+                return checkedContent.Failure;
+            }
+
+            content = checkedContent.Value!;
+        }
+
         if (ContentKinds.IsMedia(content!.BodyCase))
         {
             if (media.Value is not { } resolver)

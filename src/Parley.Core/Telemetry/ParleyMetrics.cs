@@ -28,6 +28,10 @@ public sealed class ParleyMetrics : IDisposable
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1] });
         CommitFailures = _meter.CreateCounter<long>("parley.store.commit.failures", "{batch}", "Group commits that failed and were retried item by item.");
         RateLimited = _meter.CreateCounter<long>("parley.rate_limited", "{request}", "Requests refused by a rate limit, by action and scope (user or connection).");
+        WebhookCalls = _meter.CreateCounter<long>("parley.webhook.calls", "{call}", "Webhook calls by hook and outcome (allowed, modified, rejected, failed_open, failed_closed).");
+        WebhookDuration = _meter.CreateHistogram("parley.webhook.duration", "s", "Webhook call latency by hook, failed calls included.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] });
+        WebhookFailures = _meter.CreateCounter<long>("parley.webhook.failures", "{call}", "Failed webhook calls by hook and reason (timeout, unreachable, status_NNN, bad_answer).");
     }
 
     public UpDownCounter<long> Connections { get; }
@@ -55,6 +59,12 @@ public sealed class ParleyMetrics : IDisposable
     public Counter<long> CommitFailures { get; }
 
     public Counter<long> RateLimited { get; }
+
+    public Counter<long> WebhookCalls { get; }
+
+    public Histogram<double> WebhookDuration { get; }
+
+    public Counter<long> WebhookFailures { get; }
 
     public void Dispose() => _meter.Dispose();
 }
