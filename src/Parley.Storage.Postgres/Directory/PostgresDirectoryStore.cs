@@ -46,7 +46,7 @@ public sealed partial class PostgresDirectoryStore : IDirectoryStore
                 var failed = false;
                 for (var i = 0; i < changes.Count; i++)
                 {
-                    results[i] = await ApplyOneAsync(batch, changes[i]).ConfigureAwait(false);
+                    results[i] = await DirectoryChangeRules.ApplyAsync(batch, changes[i]).ConfigureAwait(false);
                     failed |= !results[i].Succeeded;
                 }
 
@@ -187,40 +187,4 @@ public sealed partial class PostgresDirectoryStore : IDirectoryStore
 
     private static DepartmentMemberRecord ReadMember(NpgsqlDataReader r) =>
         new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt32(3), r.GetString(4), r.GetString(5), r.GetString(6));
-
-    /// <summary>A connection inside its transaction, and the version counter of the batch being written.</summary>
-    private sealed class Batch(NpgsqlConnection connection, CancellationToken cancellationToken)
-    {
-        public long Version { get; set; }
-
-        public long NextVersion() => ++Version;
-
-        public async Task<int> ExecuteAsync(string sql, params NpgsqlParameter[] parameters)
-        {
-            using var command = Command(connection, sql, parameters);
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        public async Task<long> ScalarInt64Async(string sql, params NpgsqlParameter[] parameters)
-        {
-            using var command = Command(connection, sql, parameters);
-            return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-        }
-
-        public async Task<bool> ExistsAsync(string sql, params NpgsqlParameter[] parameters)
-        {
-            using var command = Command(connection, sql, parameters);
-            return (bool)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-        }
-
-        public async Task ReadAsync(string sql, Action<NpgsqlDataReader> row, params NpgsqlParameter[] parameters)
-        {
-            using var command = Command(connection, sql, parameters);
-            using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                row(reader);
-            }
-        }
-    }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Data.Sqlite;
 using Parley.Abstractions.Directory;
 
@@ -6,121 +7,68 @@ namespace Parley.Storage.Sqlite;
 
 public sealed partial class SqliteDirectoryStore
 {
-    // Each change is fully validated before its first write, so a refused change leaves nothing behind and the
-    // non-atomic batch needs no savepoints.
-    private static Task<DirectoryChangeResult> ApplyOneAsync(Batch batch, DirectoryChange change) => change switch
+    /// <summary>
+    /// A connection, its (optional) transaction and the version counter of the batch being written: the SQLite side of
+    /// <see cref="DirectoryChangeRules"/>.
+    /// </summary>
+    private sealed class Batch(SqliteConnection connection, SqliteTransaction? transaction, CancellationToken cancellationToken) : IDirectoryBatch
     {
-        SaveDepartment save => SaveDepartmentAsync(batch, save),
-        UpdateDepartment update => UpdateDepartmentAsync(batch, update),
-        DeleteDepartment delete => DeleteDepartmentAsync(batch, delete),
-        SaveMember save => SaveMemberAsync(batch, save),
-        UpdateMember update => UpdateMemberAsync(batch, update),
-        RemoveMember remove => RemoveMemberAsync(batch, remove),
-        _ => throw new ArgumentException($"Unknown directory change {change.GetType().Name}.", nameof(change)),
-    };
+        public long Version { get; set; }
 
-    private static async Task<DirectoryChangeResult> SaveDepartmentAsync(Batch batch, SaveDepartment save)
-    {
-        var department = save.Department;
-        var current = await GetDepartmentAsync(batch, department.DepartmentId).ConfigureAwait(false);
-        if (current is not null && save.Mode == DirectorySaveMode.Create)
+        public async Task<DepartmentRecord?> GetDepartmentAsync(string departmentId)
         {
-            return Fail(DirectoryError.AlreadyExists, $"Department '{department.DepartmentId}' exists.");
+            DepartmentRecord? found = null;
+            await ReadAsync(
+                $"SELECT {DepartmentColumns} FROM directory_departments WHERE department_id = $id AND deleted = 0;",
+                p => p.AddWithValue("$id", departmentId),
+                r => found = ReadDepartment(r)).ConfigureAwait(false);
+            return found;
         }
 
-        return await WriteDepartmentAsync(batch, current, department).ConfigureAwait(false);
-    }
-
-    private static async Task<DirectoryChangeResult> UpdateDepartmentAsync(Batch batch, UpdateDepartment update)
-    {
-        var current = await GetDepartmentAsync(batch, update.DepartmentId).ConfigureAwait(false);
-        if (current is null)
+        public async Task<DepartmentMemberRecord?> GetMemberAsync(string departmentId, string userId)
         {
-            return Fail(DirectoryError.NotFound, $"Department '{update.DepartmentId}' does not exist.");
+            DepartmentMemberRecord? found = null;
+            await ReadAsync(
+                $"SELECT {MemberColumns} FROM directory_members WHERE department_id = $d AND user_id = $u AND deleted = 0;",
+                p =>
+                {
+                    p.AddWithValue("$d", departmentId);
+                    p.AddWithValue("$u", userId);
+                },
+                r => found = ReadMember(r)).ConfigureAwait(false);
+            return found;
         }
 
-        var merged = new DepartmentRecord(
-            current.DepartmentId,
-            update.ParentId ?? current.ParentId,
-            update.Name ?? current.Name,
-            update.Order ?? current.Order,
-            update.Ex ?? current.Ex);
-        return await WriteDepartmentAsync(batch, current, merged).ConfigureAwait(false);
-    }
+        public async Task<bool> IsAncestorOrSelfAsync(string ancestor, string departmentId) =>
+            await ScalarInt64Async(
+                """
+                WITH RECURSIVE up(id) AS (
+                    SELECT $start
+                    UNION
+                    SELECT d.parent_id FROM directory_departments d JOIN up ON d.department_id = up.id
+                    WHERE d.deleted = 0 AND d.parent_id <> ''
+                )
+                SELECT EXISTS (SELECT 1 FROM up WHERE id = $ancestor);
+                """,
+                p =>
+                {
+                    p.AddWithValue("$start", departmentId);
+                    p.AddWithValue("$ancestor", ancestor);
+                }).ConfigureAwait(false) != 0;
 
-    private static async Task<DirectoryChangeResult> WriteDepartmentAsync(Batch batch, DepartmentRecord? current, DepartmentRecord department)
-    {
-        var id = department.DepartmentId;
-        var parent = department.ParentId;
-        if (parent.Length > 0 && current?.ParentId != parent)
+        public async Task<bool> HasChildrenAsync(string departmentId) =>
+            await ScalarInt64Async("SELECT EXISTS (SELECT 1 FROM directory_departments WHERE parent_id = $id AND deleted = 0);", p => p.AddWithValue("$id", departmentId))
+                .ConfigureAwait(false) != 0;
+
+        public async Task<bool> HasMembersAsync(string departmentId) =>
+            await ScalarInt64Async("SELECT EXISTS (SELECT 1 FROM directory_members WHERE department_id = $id AND deleted = 0);", p => p.AddWithValue("$id", departmentId))
+                .ConfigureAwait(false) != 0;
+
+        public async Task<IReadOnlyList<string>> SubtreeAsync(string departmentId)
         {
-            if (parent == id)
-            {
-                return Fail(DirectoryError.Cycle, $"Department '{id}' cannot be its own parent.");
-            }
-
-            if (await GetDepartmentAsync(batch, parent).ConfigureAwait(false) is null)
-            {
-                return Fail(DirectoryError.ParentNotFound, $"Parent department '{parent}' does not exist.");
-            }
-
-            // Only an existing department can have descendants, so only a move can close a cycle.
-            if (current is not null && await IsAncestorOrSelfAsync(batch, id, parent).ConfigureAwait(false))
-            {
-                return Fail(DirectoryError.Cycle, $"Moving '{id}' under '{parent}' would make it its own ancestor.");
-            }
-        }
-
-        if (current == department)
-        {
-            return DirectoryChangeResult.Ok;
-        }
-
-        await batch.ExecuteAsync(
-            """
-            INSERT INTO directory_departments (department_id, parent_id, name, sort_order, ex, version, deleted)
-            VALUES ($id, $parent, $name, $order, $ex, $v, 0)
-            ON CONFLICT (department_id) DO UPDATE SET
-                parent_id = excluded.parent_id, name = excluded.name, sort_order = excluded.sort_order,
-                ex = excluded.ex, version = excluded.version, deleted = 0;
-            """,
-            p =>
-            {
-                p.AddWithValue("$id", id);
-                p.AddWithValue("$parent", parent);
-                p.AddWithValue("$name", department.Name);
-                p.AddWithValue("$order", department.Order);
-                p.AddWithValue("$ex", department.Ex);
-                p.AddWithValue("$v", batch.NextVersion());
-            }).ConfigureAwait(false);
-        return DirectoryChangeResult.Ok;
-    }
-
-    private static async Task<DirectoryChangeResult> DeleteDepartmentAsync(Batch batch, DeleteDepartment delete)
-    {
-        var id = delete.DepartmentId;
-        if (await GetDepartmentAsync(batch, id).ConfigureAwait(false) is null)
-        {
-            return Fail(DirectoryError.NotFound, $"Department '{id}' does not exist.");
-        }
-
-        List<string> subtree = [id];
-        if (!delete.Cascade)
-        {
-            if (await batch.ScalarInt64Async("SELECT EXISTS (SELECT 1 FROM directory_departments WHERE parent_id = $id AND deleted = 0);", p => p.AddWithValue("$id", id)).ConfigureAwait(false) != 0)
-            {
-                return Fail(DirectoryError.HasChildren, $"Department '{id}' has child departments; delete them first or cascade.");
-            }
-
-            if (await batch.ScalarInt64Async("SELECT EXISTS (SELECT 1 FROM directory_members WHERE department_id = $id AND deleted = 0);", p => p.AddWithValue("$id", id)).ConfigureAwait(false) != 0)
-            {
-                return Fail(DirectoryError.HasMembers, $"Department '{id}' has members; remove them first or cascade.");
-            }
-        }
-        else
-        {
-            subtree.Clear();
-            await batch.ReadAsync(
+            // SQLite walks a recursive CTE breadth-first: parents before their children.
+            var ids = new List<string>();
+            await ReadAsync(
                 """
                 WITH RECURSIVE sub(id) AS (
                     SELECT $id
@@ -129,166 +77,109 @@ public sealed partial class SqliteDirectoryStore
                 )
                 SELECT id FROM sub;
                 """,
-                p => p.AddWithValue("$id", id),
-                r => subtree.Add(r.GetString(0))).ConfigureAwait(false);
+                p => p.AddWithValue("$id", departmentId),
+                r => ids.Add(r.GetString(0))).ConfigureAwait(false);
+            return ids;
         }
 
-        foreach (var department in subtree)
+        public async Task<IReadOnlyList<string>> MemberUserIdsAsync(string departmentId)
         {
             var users = new List<string>();
-            await batch.ReadAsync(
+            await ReadAsync(
                 "SELECT user_id FROM directory_members WHERE department_id = $id AND deleted = 0;",
-                p => p.AddWithValue("$id", department),
+                p => p.AddWithValue("$id", departmentId),
                 r => users.Add(r.GetString(0))).ConfigureAwait(false);
-            foreach (var user in users)
-            {
-                await TombstoneMemberAsync(batch, department, user).ConfigureAwait(false);
-            }
+            return users;
         }
 
-        // Children before parents: a client applying the delta in order never sees an orphan.
-        for (var i = subtree.Count - 1; i >= 0; i--)
-        {
-            var department = subtree[i];
-            await batch.ExecuteAsync(
+        public Task WriteDepartmentAsync(DepartmentRecord department) =>
+            ExecuteAsync(
+                """
+                INSERT INTO directory_departments (department_id, parent_id, name, sort_order, ex, version, deleted)
+                VALUES ($id, $parent, $name, $order, $ex, $v, 0)
+                ON CONFLICT (department_id) DO UPDATE SET
+                    parent_id = excluded.parent_id, name = excluded.name, sort_order = excluded.sort_order,
+                    ex = excluded.ex, version = excluded.version, deleted = 0;
+                """,
+                p =>
+                {
+                    p.AddWithValue("$id", department.DepartmentId);
+                    p.AddWithValue("$parent", department.ParentId);
+                    p.AddWithValue("$name", department.Name);
+                    p.AddWithValue("$order", department.Order);
+                    p.AddWithValue("$ex", department.Ex);
+                    p.AddWithValue("$v", ++Version);
+                });
+
+        public Task WriteMemberAsync(DepartmentMemberRecord member) =>
+            ExecuteAsync(
+                """
+                INSERT INTO directory_members (department_id, user_id, position, sort_order, email, phone, ex, version, deleted)
+                VALUES ($d, $u, $position, $order, $email, $phone, $ex, $v, 0)
+                ON CONFLICT (department_id, user_id) DO UPDATE SET
+                    position = excluded.position, sort_order = excluded.sort_order, email = excluded.email,
+                    phone = excluded.phone, ex = excluded.ex, version = excluded.version, deleted = 0;
+                """,
+                p =>
+                {
+                    p.AddWithValue("$d", member.DepartmentId);
+                    p.AddWithValue("$u", member.UserId);
+                    p.AddWithValue("$position", member.Position);
+                    p.AddWithValue("$order", member.Order);
+                    p.AddWithValue("$email", member.Email);
+                    p.AddWithValue("$phone", member.Phone);
+                    p.AddWithValue("$ex", member.Ex);
+                    p.AddWithValue("$v", ++Version);
+                });
+
+        public Task TombstoneDepartmentAsync(string departmentId) =>
+            ExecuteAsync(
                 "UPDATE directory_departments SET deleted = 1, version = $v WHERE department_id = $id;",
                 p =>
                 {
-                    p.AddWithValue("$id", department);
-                    p.AddWithValue("$v", batch.NextVersion());
-                }).ConfigureAwait(false);
+                    p.AddWithValue("$id", departmentId);
+                    p.AddWithValue("$v", ++Version);
+                });
+
+        public Task TombstoneMemberAsync(string departmentId, string userId) =>
+            ExecuteAsync(
+                "UPDATE directory_members SET deleted = 1, version = $v WHERE department_id = $d AND user_id = $u;",
+                p =>
+                {
+                    p.AddWithValue("$d", departmentId);
+                    p.AddWithValue("$u", userId);
+                    p.AddWithValue("$v", ++Version);
+                });
+
+        public async Task<int> ExecuteAsync(string sql, Action<SqliteParameterCollection> bind)
+        {
+            using var command = Create(sql, bind);
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        return DirectoryChangeResult.Ok;
-    }
-
-    private static async Task<DirectoryChangeResult> SaveMemberAsync(Batch batch, SaveMember save)
-    {
-        var member = save.Member;
-        var current = await GetMemberAsync(batch, member.DepartmentId, member.UserId).ConfigureAwait(false);
-        if (current is not null && save.Mode == DirectorySaveMode.Create)
+        public async Task<long> ScalarInt64Async(string sql, Action<SqliteParameterCollection> bind)
         {
-            return Fail(DirectoryError.AlreadyExists, $"User '{member.UserId}' is already a member of '{member.DepartmentId}'.");
+            using var command = Create(sql, bind);
+            return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
         }
 
-        return await WriteMemberAsync(batch, current, member).ConfigureAwait(false);
-    }
-
-    private static async Task<DirectoryChangeResult> UpdateMemberAsync(Batch batch, UpdateMember update)
-    {
-        var current = await GetMemberAsync(batch, update.DepartmentId, update.UserId).ConfigureAwait(false);
-        if (current is null)
+        public async Task ReadAsync(string sql, Action<SqliteParameterCollection> bind, Action<SqliteDataReader> row)
         {
-            return Fail(DirectoryError.NotFound, $"User '{update.UserId}' is not a member of '{update.DepartmentId}'.");
-        }
-
-        var merged = current with
-        {
-            Position = update.Position ?? current.Position,
-            Order = update.Order ?? current.Order,
-            Email = update.Email ?? current.Email,
-            Phone = update.Phone ?? current.Phone,
-            Ex = update.Ex ?? current.Ex,
-        };
-        return await WriteMemberAsync(batch, current, merged).ConfigureAwait(false);
-    }
-
-    private static async Task<DirectoryChangeResult> WriteMemberAsync(Batch batch, DepartmentMemberRecord? current, DepartmentMemberRecord member)
-    {
-        if (current is null && await GetDepartmentAsync(batch, member.DepartmentId).ConfigureAwait(false) is null)
-        {
-            return Fail(DirectoryError.DepartmentNotFound, $"Department '{member.DepartmentId}' does not exist.");
-        }
-
-        if (current == member)
-        {
-            return DirectoryChangeResult.Ok;
-        }
-
-        await batch.ExecuteAsync(
-            """
-            INSERT INTO directory_members (department_id, user_id, position, sort_order, email, phone, ex, version, deleted)
-            VALUES ($d, $u, $position, $order, $email, $phone, $ex, $v, 0)
-            ON CONFLICT (department_id, user_id) DO UPDATE SET
-                position = excluded.position, sort_order = excluded.sort_order, email = excluded.email,
-                phone = excluded.phone, ex = excluded.ex, version = excluded.version, deleted = 0;
-            """,
-            p =>
+            using var command = Create(sql, bind);
+            using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                p.AddWithValue("$d", member.DepartmentId);
-                p.AddWithValue("$u", member.UserId);
-                p.AddWithValue("$position", member.Position);
-                p.AddWithValue("$order", member.Order);
-                p.AddWithValue("$email", member.Email);
-                p.AddWithValue("$phone", member.Phone);
-                p.AddWithValue("$ex", member.Ex);
-                p.AddWithValue("$v", batch.NextVersion());
-            }).ConfigureAwait(false);
-        return DirectoryChangeResult.Ok;
-    }
-
-    private static async Task<DirectoryChangeResult> RemoveMemberAsync(Batch batch, RemoveMember remove)
-    {
-        if (await GetMemberAsync(batch, remove.DepartmentId, remove.UserId).ConfigureAwait(false) is null)
-        {
-            return Fail(DirectoryError.NotFound, $"User '{remove.UserId}' is not a member of '{remove.DepartmentId}'.");
+                row(reader);
+            }
         }
 
-        await TombstoneMemberAsync(batch, remove.DepartmentId, remove.UserId).ConfigureAwait(false);
-        return DirectoryChangeResult.Ok;
+        private SqliteCommand Create(string sql, Action<SqliteParameterCollection> bind)
+        {
+            var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = sql;
+            bind(command.Parameters);
+            return command;
+        }
     }
-
-    private static Task TombstoneMemberAsync(Batch batch, string departmentId, string userId) =>
-        batch.ExecuteAsync(
-            "UPDATE directory_members SET deleted = 1, version = $v WHERE department_id = $d AND user_id = $u;",
-            p =>
-            {
-                p.AddWithValue("$d", departmentId);
-                p.AddWithValue("$u", userId);
-                p.AddWithValue("$v", batch.NextVersion());
-            });
-
-    /// <summary>True when <paramref name="ancestor"/> is <paramref name="departmentId"/> or one of its ancestors.</summary>
-    private static async Task<bool> IsAncestorOrSelfAsync(Batch batch, string ancestor, string departmentId) =>
-        await batch.ScalarInt64Async(
-            """
-            WITH RECURSIVE up(id) AS (
-                SELECT $start
-                UNION
-                SELECT d.parent_id FROM directory_departments d JOIN up ON d.department_id = up.id
-                WHERE d.deleted = 0 AND d.parent_id <> ''
-            )
-            SELECT EXISTS (SELECT 1 FROM up WHERE id = $ancestor);
-            """,
-            p =>
-            {
-                p.AddWithValue("$start", departmentId);
-                p.AddWithValue("$ancestor", ancestor);
-            }).ConfigureAwait(false) != 0;
-
-    private static async Task<DepartmentRecord?> GetDepartmentAsync(Batch batch, string departmentId)
-    {
-        DepartmentRecord? found = null;
-        await batch.ReadAsync(
-            $"SELECT {DepartmentColumns} FROM directory_departments WHERE department_id = $id AND deleted = 0;",
-            p => p.AddWithValue("$id", departmentId),
-            r => found = ReadDepartment(r)).ConfigureAwait(false);
-        return found;
-    }
-
-    private static async Task<DepartmentMemberRecord?> GetMemberAsync(Batch batch, string departmentId, string userId)
-    {
-        DepartmentMemberRecord? found = null;
-        await batch.ReadAsync(
-            $"SELECT {MemberColumns} FROM directory_members WHERE department_id = $d AND user_id = $u AND deleted = 0;",
-            p =>
-            {
-                p.AddWithValue("$d", departmentId);
-                p.AddWithValue("$u", userId);
-            },
-            r => found = ReadMember(r)).ConfigureAwait(false);
-        return found;
-    }
-
-    private static DirectoryChangeResult Fail(DirectoryError error, string message) => new(error, message);
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.Data.Sqlite;
 using Parley.Abstractions.Directory;
 using Parley.Storage.Sqlite.Internal;
@@ -41,7 +40,7 @@ public sealed partial class SqliteDirectoryStore : IDirectoryStore
                 var failed = -1;
                 for (var i = 0; i < changes.Count; i++)
                 {
-                    results[i] = await ApplyOneAsync(batch, changes[i]).ConfigureAwait(false);
+                    results[i] = await DirectoryChangeRules.ApplyAsync(batch, changes[i]).ConfigureAwait(false);
                     if (!results[i].Succeeded && failed < 0)
                     {
                         failed = i;
@@ -182,43 +181,4 @@ public sealed partial class SqliteDirectoryStore : IDirectoryStore
         new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt32(3), r.GetString(4), r.GetString(5), r.GetString(6));
 
     private void ThrowIfNotReady() => _database.ThrowIfNotReady();
-
-    /// <summary>A connection, its (optional) transaction and the version counter of the batch being written.</summary>
-    private sealed class Batch(SqliteConnection connection, SqliteTransaction? transaction, CancellationToken cancellationToken)
-    {
-        public long Version { get; set; }
-
-        public long NextVersion() => ++Version;
-
-        public async Task<int> ExecuteAsync(string sql, Action<SqliteParameterCollection> bind)
-        {
-            using var command = Create(sql, bind);
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        public async Task<long> ScalarInt64Async(string sql, Action<SqliteParameterCollection> bind)
-        {
-            using var command = Create(sql, bind);
-            return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
-        }
-
-        public async Task ReadAsync(string sql, Action<SqliteParameterCollection> bind, Action<SqliteDataReader> row)
-        {
-            using var command = Create(sql, bind);
-            using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                row(reader);
-            }
-        }
-
-        private SqliteCommand Create(string sql, Action<SqliteParameterCollection> bind)
-        {
-            var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = sql;
-            bind(command.Parameters);
-            return command;
-        }
-    }
 }
