@@ -9,6 +9,9 @@ internal sealed class LoadOptions
     public string? StartServer { get; private set; }
     public Uri? ServerUrl { get; private set; }
     public int ServerPid { get; private set; }
+
+    /// <summary>More nodes of the same cluster (--endpoint, repeatable): connection i uses node i mod (1 + count), the first being --server-url.</summary>
+    public List<Uri> Endpoints { get; } = [];
     public string? TasksetServer { get; private set; }
     public string? TasksetGenerator { get; private set; }
     public bool NoReexec { get; private set; }
@@ -53,6 +56,7 @@ internal sealed class LoadOptions
                 case "--start-server": o.StartServer = Next(); break;
                 case "--server-url": o.ServerUrl = RequireLoopback(new Uri(Next())); break;
                 case "--server-pid": o.ServerPid = Int(1, int.MaxValue); break;
+                case "--endpoint": o.Endpoints.Add(RequireLoopback(new Uri(Next()))); break;
                 case "--taskset-server": o.TasksetServer = Cpus(Next()); break;
                 case "--taskset-generator": o.TasksetGenerator = Cpus(Next()); break;
                 case "--no-reexec": o.NoReexec = true; break;
@@ -103,6 +107,11 @@ internal sealed class LoadOptions
         if (o.StartServer is null && o.Targets.Contains("parley") && (o.ServerUrl is null || o.ServerPid == 0))
         {
             throw new ArgumentException("give --start-server path/to/Parley.Server.dll, or --server-url and --server-pid (admin secret in PARLEY_ADMIN_SECRET)");
+        }
+
+        if (o.Endpoints.Count > 0 && o.ServerUrl is null)
+        {
+            throw new ArgumentException("--endpoint adds nodes to --server-url (an existing cluster); give --server-url and --server-pid too");
         }
 
         if (o.BigOnline > o.BigMembers)

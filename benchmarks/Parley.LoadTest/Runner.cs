@@ -70,7 +70,7 @@ internal sealed class Runner(LoadOptions o, TextWriter log)
     {
         "relay" => TargetProcess.StartRelayAsync(o.TasksetServer, log),
         "parley" when o.StartServer is not null => TargetProcess.StartParleyAsync(o.StartServer, o.TasksetServer, Math.Max(2000, o.BigMembers), o.ServerEnv, log),
-        "parley" => Task.FromResult(TargetProcess.Existing(o.ServerUrl!, o.ServerPid, Environment.GetEnvironmentVariable("PARLEY_ADMIN_SECRET") ?? "")),
+        "parley" => Task.FromResult(TargetProcess.Existing(o.ServerUrl!, o.ServerPid, Environment.GetEnvironmentVariable("PARLEY_ADMIN_SECRET") ?? "", o.Endpoints)),
         _ => throw new ArgumentException($"unknown target {target}"),
     };
 
@@ -393,7 +393,7 @@ internal sealed class Runner(LoadOptions o, TextWriter log)
             await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = concurrency }, async (i, _) =>
             {
                 var t0 = Stopwatch.GetTimestamp();
-                connections[i] = await LeanConnection.ConnectAsync(target.WebSocketUrl, i, prefix + i, tokens[i], TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+                connections[i] = await LeanConnection.ConnectAsync(target.WebSocketUrlFor(i), i, prefix + i, tokens[i], TimeSpan.FromSeconds(30)).ConfigureAwait(false);
                 latency?.Record((long)Stopwatch.GetElapsedTime(t0).TotalMicroseconds);
             }).ConfigureAwait(false);
         }

@@ -28,13 +28,23 @@ internal sealed class TargetProcess : IAsyncDisposable
 
     public Uri BaseUrl { get; }
 
-    public Uri WebSocketUrl => new(BaseUrl.ToString().Replace("http://", "ws://", StringComparison.Ordinal) + "ws");
+    public Uri WebSocketUrl => WebSocketUrlOf(BaseUrl);
+
+    /// <summary>Every node's base URL, this one first; clients are spread over them (multi-endpoint mode).</summary>
+    public IReadOnlyList<Uri> Endpoints { get; private init; } = [];
+
+    /// <summary>The WebSocket URL connection <paramref name="index"/> uses: node index mod the number of nodes.</summary>
+    public Uri WebSocketUrlFor(int index) => Endpoints.Count <= 1 ? WebSocketUrl : WebSocketUrlOf(Endpoints[index % Endpoints.Count]);
+
+    private static Uri WebSocketUrlOf(Uri baseUrl) => new(baseUrl.ToString().Replace("http://", "ws://", StringComparison.Ordinal) + "ws");
 
     public int Pid { get; }
 
     public string AdminSecret { get; }
 
-    public static TargetProcess Existing(Uri url, int pid, string secret) => new("parley", url, pid, secret, null, null);
+    /// <summary>An existing server (its pid is measured), or the first node of a cluster whose other nodes are <paramref name="more"/>.</summary>
+    public static TargetProcess Existing(Uri url, int pid, string secret, IReadOnlyList<Uri>? more = null) =>
+        new("parley", url, pid, secret, null, null) { Endpoints = [url, .. more ?? []] };
 
     public static Task<TargetProcess> StartParleyAsync(string serverDll, string? cpus, int maxGroupMembers, IEnumerable<KeyValuePair<string, string>> extraEnv, TextWriter log)
     {
