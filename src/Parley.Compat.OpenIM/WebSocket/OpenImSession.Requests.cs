@@ -299,7 +299,7 @@ internal sealed partial class OpenImSession
             return;
         }
 
-        var result = await _services.Grains.GetGrain<IConversationGrain>(conversationId)
+        var result = await _services.Grains.Conversation(conversationId)
             .TypingAsync(UserId, tips == "yes", Connection.Id)
             .ConfigureAwait(false);
         if (!result.IsOk)
@@ -438,7 +438,7 @@ internal sealed partial class OpenImSession
             // OpenIM answers a range with its newest `num` messages (the reconnect gap fill shows the latest first).
             var num = range.Num is > 0 and <= MaxPullNum ? range.Num : MaxPullNum;
             var from = Math.Max(begin, end - num + 1);
-            var page = await _services.Grains.GetGrain<IConversationGrain>(parleyId)
+            var page = await _services.Grains.Conversation(parleyId)
                 .GetHistoryAsync(UserId, from, ReadDirection.Forward, (int)(end - from + 1))
                 .ConfigureAwait(false);
             if (!page.IsOk)
@@ -464,7 +464,7 @@ internal sealed partial class OpenImSession
     private async Task<Dictionary<long, MsgData>> ReadSeqsAsync(string conversationId, List<long> seqs)
     {
         var found = new Dictionary<long, MsgData>();
-        var grain = _services.Grains.GetGrain<IConversationGrain>(conversationId);
+        var grain = _services.Grains.Conversation(conversationId);
         var i = 0;
         while (i < seqs.Count)
         {

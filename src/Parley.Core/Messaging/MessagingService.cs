@@ -62,7 +62,7 @@ public sealed class MessagingService(IGrainFactory grains, Optional<IMediaConten
             }
         }
 
-        return await grains.GetGrain<IConversationGrain>(target)
+        return await grains.Conversation(target)
             .SendAsync(new SendCommand(senderId, clientMsgId, peerUserId, (int)content.BodyCase, content.ToByteArray(), originConnectionId))
             .ConfigureAwait(false);
     }
@@ -81,7 +81,7 @@ public sealed class MessagingService(IGrainFactory grains, Optional<IMediaConten
             return Refuse<MessageAck>("client_msg_id is invalid.");
         }
 
-        return grains.GetGrain<IConversationGrain>(conversationId).RevokeAsync(new RevokeCommand(userId, seq, clientMsgId, originConnectionId));
+        return grains.Conversation(conversationId).RevokeAsync(new RevokeCommand(userId, seq, clientMsgId, originConnectionId));
     }
 
     /// <summary>

@@ -206,7 +206,7 @@ internal sealed class GroupRequestHandler(IGrainFactory grains, IGroupStore grou
             return false;
         }
 
-        grain = grains.GetGrain<IConversationGrain>(Ids.GroupConversationId(groupId));
+        grain = grains.Conversation(Ids.GroupConversationId(groupId));
         return true;
     }
 

@@ -123,7 +123,7 @@ internal sealed class RequestHandler(
         }
 
         var direction = history.Direction == Direction.Forward ? ReadDirection.Forward : ReadDirection.Backward;
-        var page = await grains.GetGrain<IConversationGrain>(history.ConversationId)
+        var page = await grains.Conversation(history.ConversationId)
             .GetHistoryAsync(connection.UserId, (long)Math.Min(history.FromSeq, long.MaxValue), direction, (int)Math.Min(history.Limit, int.MaxValue))
             .ConfigureAwait(false);
         if (!page.IsOk)
@@ -147,7 +147,7 @@ internal sealed class RequestHandler(
             return Error(ErrorCode.BadRequest, "conversation_id is required.");
         }
 
-        var outcome = await grains.GetGrain<IConversationGrain>(markRead.ConversationId)
+        var outcome = await grains.Conversation(markRead.ConversationId)
             .MarkReadAsync(connection.UserId, (long)Math.Min(markRead.Seq, long.MaxValue), connection.Id)
             .ConfigureAwait(false);
         return Reply(outcome, state => new ServerFrame { MarkRead = new MarkReadResult { ConversationId = markRead.ConversationId, ReadSeq = (ulong)state.ReadSeq, Unread = (ulong)state.Unread } });
@@ -173,7 +173,7 @@ internal sealed class RequestHandler(
             return Error(ErrorCode.BadRequest, "conversation_id and at least one setting are required.");
         }
 
-        var updated = await grains.GetGrain<IConversationGrain>(update.ConversationId)
+        var updated = await grains.Conversation(update.ConversationId)
             .UpdateSettingsAsync(connection.UserId, update.HasPinned ? update.Pinned : null, update.HasMuted ? update.Muted : null, update.HasMentionsOnly ? update.MentionsOnly : null, connection.Id)
             .ConfigureAwait(false);
         if (!updated.IsOk)
@@ -194,7 +194,7 @@ internal sealed class RequestHandler(
         }
 
         var conversationId = Ids.GroupConversationId(groupId);
-        var result = await grains.GetGrain<IConversationGrain>(conversationId)
+        var result = await grains.Conversation(conversationId)
             .CreateGroupAsync(new CreateGroupCommand(groupId, create.Name, connection.UserId, [.. create.MemberIds], connection.Id)
             {
                 AvatarUrl = create.AvatarUrl,
@@ -215,7 +215,7 @@ internal sealed class RequestHandler(
             return Error(ErrorCode.BadRequest, "conversation_id is required.");
         }
 
-        var result = await grains.GetGrain<IConversationGrain>(typing.ConversationId)
+        var result = await grains.Conversation(typing.ConversationId)
             .TypingAsync(connection.UserId, typing.Typing, connection.Id)
             .ConfigureAwait(false);
         return Reply(result, () => new ServerFrame { Ok = new Ok() });
