@@ -70,6 +70,49 @@ public sealed class DeviceStoreTests : IDisposable
         Assert.DoesNotContain("SECRET-TOKEN", device.ToString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task TouchMany_RaisesLastSeenInOneBatch_NeverLowersIt_SkipsUnknownDevices()
+    {
+        var store = new SqliteDeviceStore(Owner, _key);
+        await store.InitializeAsync();
+        await store.UpsertAsync(PushHarness.Device("bob", "p1", PushVendor.Fcm, "tok-1"));
+        await store.UpsertAsync(PushHarness.Device("carol", "p2", PushVendor.Fcm, "tok-2"));
+        var bob = (await store.GetAsync("bob", "p1"))!.LastSeenAt;
+        var carol = (await store.GetAsync("carol", "p2"))!.LastSeenAt;
+
+        await store.TouchManyAsync([new DeviceSeen("bob", "p1", bob + 7000), new DeviceSeen("carol", "p2", carol - 1), new DeviceSeen("nobody", "p3", 1)]);
+
+        Assert.Equal(bob + 7000, (await store.GetAsync("bob", "p1"))!.LastSeenAt);
+        Assert.Equal(carol, (await store.GetAsync("carol", "p2"))!.LastSeenAt);
+        Assert.Null(await store.GetAsync("nobody", "p3"));
+    }
+
+    [Fact]
+    public async Task LastSeenBuffer_CoalescesLogins_WritesThemOnFlush_KeepsThemWhenTheWriteFails()
+    {
+        var store = new SqliteDeviceStore(Owner, _key);
+        await store.InitializeAsync();
+        await store.UpsertAsync(PushHarness.Device("bob", "p1", PushVendor.Fcm, "tok-1"));
+        var registered = (await store.GetAsync("bob", "p1"))!.LastSeenAt;
+        var buffer = new Parley.Hosting.Push.DeviceLastSeenBuffer(store);
+
+        buffer.Touch("bob", "p1", registered + 9000);
+        buffer.Touch("bob", "p1", registered + 4000); // an older login time never wins
+        buffer.Touch("ghost", "p9", registered + 1);
+        Assert.Equal(2, buffer.PendingCount);
+        Assert.Equal(registered, (await store.GetAsync("bob", "p1"))!.LastSeenAt); // nothing written per login
+
+        await buffer.FlushAsync(CancellationToken.None);
+        Assert.Equal(0, buffer.PendingCount);
+        Assert.Equal(registered + 9000, (await store.GetAsync("bob", "p1"))!.LastSeenAt);
+
+        // A failed write keeps the batch for the next flush.
+        buffer.Touch("bob", "p1", registered + 20_000);
+        await Owner.DisposeAsync();
+        await Assert.ThrowsAnyAsync<ObjectDisposedException>(() => buffer.FlushAsync(CancellationToken.None));
+        Assert.Equal(1, buffer.PendingCount);
+    }
+
     public void Dispose()
     {
         _owner?.DisposeAsync().AsTask().GetAwaiter().GetResult();

@@ -22,6 +22,19 @@ public interface IDeviceStore
     /// <summary>Updates last seen (app start, arrival ack). Returns false when the device does not exist.</summary>
     Task<bool> TouchAsync(string userId, string deviceId, long lastSeenAt, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Raises last seen of many devices at once (never lowers it; unknown devices are skipped). The server coalesces
+    /// logins in memory and writes them with this in one transaction instead of one write per login.
+    /// </summary>
+    async Task TouchManyAsync(IReadOnlyCollection<DeviceSeen> seen, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(seen);
+        foreach (var s in seen)
+        {
+            await TouchAsync(s.UserId, s.DeviceId, s.LastSeenAt, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Updates the app-reported notifications-enabled flag.</summary>
     Task<bool> SetNotificationsEnabledAsync(string userId, string deviceId, bool enabled, CancellationToken cancellationToken = default);
 
@@ -31,3 +44,6 @@ public interface IDeviceStore
     /// </summary>
     Task<bool> InvalidateTokenAsync(string userId, string deviceId, string rejectedToken, long invalidAt, CancellationToken cancellationToken = default);
 }
+
+/// <summary>One device's last-seen time (Unix milliseconds) for <see cref="IDeviceStore.TouchManyAsync"/>.</summary>
+public readonly record struct DeviceSeen(string UserId, string DeviceId, long LastSeenAt);

@@ -28,6 +28,9 @@ public sealed class PushBridgeOptions
 
     /// <summary>Characters of text in a push preview.</summary>
     public int PreviewLength { get; set; } = 80;
+
+    /// <summary>How often devices' last-seen times, coalesced in memory, are written (one batch per flush, and on shutdown).</summary>
+    public TimeSpan LastSeenFlushInterval { get; set; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>
@@ -50,6 +53,9 @@ internal sealed partial class PushBridge(
 {
     // With no vendor configured there is nothing to push to: the message path pays nothing.
     private readonly bool _enabled = vendors.Any();
+
+    private readonly DeviceLastSeenBuffer _lastSeen = new(devices);
+    private Task? _lastSeenLoop;
 
     private readonly Channel<Job> _queue = Channel.CreateBounded<Job>(new BoundedChannelOptions(Math.Max(16, options.Value.QueueCapacity))
     {
@@ -128,8 +134,12 @@ internal sealed partial class PushBridge(
         return CoreResult.Ok;
     }
 
-    public async Task TouchDeviceAsync(string userId, string deviceId, CancellationToken cancellationToken = default) =>
-        await devices.TouchAsync(userId, deviceId, time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
+    /// <summary>Records last seen in memory; <see cref="FlushLastSeenLoopAsync"/> writes it in batches, off the login path.</summary>
+    public Task TouchDeviceAsync(string userId, string deviceId, CancellationToken cancellationToken = default)
+    {
+        _lastSeen.Touch(userId, deviceId, time.GetUtcNow().ToUnixTimeMilliseconds());
+        return Task.CompletedTask;
+    }
 
     public async Task<CoreResult> UnregisterDeviceAsync(string userId, string deviceId, CancellationToken cancellationToken = default) =>
         await devices.RemoveAsync(userId, deviceId, cancellationToken).ConfigureAwait(false) ? CoreResult.Ok : CoreResult.Fail(CoreError.NotFound, "No such device.");
@@ -161,6 +171,7 @@ internal sealed partial class PushBridge(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        _lastSeenLoop = FlushLastSeenLoopAsync(stoppingToken);
         try
         {
             await foreach (var job in _queue.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
@@ -178,6 +189,34 @@ internal sealed partial class PushBridge(
         catch (OperationCanceledException)
         {
             // Shutting down.
+        }
+    }
+
+    private async Task FlushLastSeenLoopAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.LastSeenFlushInterval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                await FlushLastSeenAsync(stoppingToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutting down: StopAsync writes what is left.
+        }
+    }
+
+    private async Task FlushLastSeenAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _lastSeen.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogLastSeenFlushFailed(logger, ex, _lastSeen.PendingCount);
         }
     }
 
@@ -201,6 +240,12 @@ internal sealed partial class PushBridge(
         }
 
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        if (_lastSeenLoop is { } loop)
+        {
+            await loop.ConfigureAwait(false);
+        }
+
+        await FlushLastSeenAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private async Task SubmitAsync(Job job, CancellationToken cancellationToken)
@@ -259,6 +304,9 @@ internal sealed partial class PushBridge(
 
     [LoggerMessage(EventId = 6102, Level = LogLevel.Error, Message = "Submitting the pushes of a message in {ConversationId} failed")]
     private static partial void LogSubmitFailed(ILogger logger, Exception exception, string conversationId);
+
+    [LoggerMessage(EventId = 6103, Level = LogLevel.Warning, Message = "Writing devices' last-seen times failed; {Pending} are kept for the next flush")]
+    private static partial void LogLastSeenFlushFailed(ILogger logger, Exception exception, int pending);
 
     private sealed record Job(StoredMessage Message, List<(string UserId, IReadOnlyList<string> Foreground)> Targets, ConversationKind Kind, string ConversationName, ActivityContext Trace);
 }

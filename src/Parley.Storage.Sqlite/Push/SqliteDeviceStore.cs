@@ -132,6 +132,30 @@ public sealed class SqliteDeviceStore : IDeviceStore
     public async Task<bool> TouchAsync(string userId, string deviceId, long lastSeenAt, CancellationToken cancellationToken = default) =>
         await ExecuteAsync("UPDATE push_devices SET last_seen_at = MAX(last_seen_at, $v) WHERE user_id = $user AND device_id = $device;", userId, deviceId, lastSeenAt, cancellationToken).ConfigureAwait(false) == 1;
 
+    /// <summary>One writer call (one transaction) with a prepared statement for the whole batch.</summary>
+    public Task TouchManyAsync(IReadOnlyCollection<DeviceSeen> seen, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(seen);
+        return seen.Count == 0 ? Task.CompletedTask : _database.WriteAsync(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE push_devices SET last_seen_at = MAX(last_seen_at, $v) WHERE user_id = $user AND device_id = $device;";
+            var user = command.Parameters.Add("$user", SqliteType.Text);
+            var device = command.Parameters.Add("$device", SqliteType.Text);
+            var value = command.Parameters.Add("$v", SqliteType.Integer);
+            command.Prepare();
+            foreach (var s in seen)
+            {
+                user.Value = s.UserId;
+                device.Value = s.DeviceId;
+                value.Value = s.LastSeenAt;
+                command.ExecuteNonQuery();
+            }
+
+            return true;
+        }, cancellationToken);
+    }
+
     public async Task<bool> SetNotificationsEnabledAsync(string userId, string deviceId, bool enabled, CancellationToken cancellationToken = default) =>
         await ExecuteAsync("UPDATE push_devices SET notif_enabled = $v WHERE user_id = $user AND device_id = $device;", userId, deviceId, enabled ? 1 : 0, cancellationToken).ConfigureAwait(false) == 1;
 
