@@ -75,6 +75,40 @@ public sealed class BusinessMessagingService(
             return refused;
         }
 
+        return await SendToEachAsync(senderId, clientMsgId, recipientIds, content, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A service notification (order shipped, password changed) from the notification account <paramref name="senderId"/> to
+    /// each recipient: stored in their notification conversation (the account's 1:1) as <see cref="ServiceNotificationContent"/>
+    /// and pushed in the service category (never delayed by quiet hours). <paramref name="idempotencyKey"/> is the messages'
+    /// <c>clientMsgId</c>: a repeat stores and pushes nothing new.
+    /// </summary>
+    public async Task<CoreResult<IReadOnlyList<BatchSendResult>>> SendServiceNotificationAsync(string senderId, string idempotencyKey, IReadOnlyList<string> recipientIds, ServiceNotification notification, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(recipientIds);
+        var content = ServiceNotificationContent.Build(notification, time.GetUtcNow().ToUnixTimeMilliseconds());
+        if (!content.IsOk)
+        {
+            return content.Failure;
+        }
+
+        if (await CheckSenderAsync(senderId, cancellationToken).ConfigureAwait(false) is { } refused)
+        {
+            return refused;
+        }
+
+        if (await notificationAccounts.GetAsync(senderId, cancellationToken).ConfigureAwait(false) is null)
+        {
+            return CoreResult.Fail(CoreError.Forbidden, "Service notifications are sent by notification accounts only.");
+        }
+
+        return await SendToEachAsync(senderId, idempotencyKey, recipientIds, content.Value, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<CoreResult<IReadOnlyList<BatchSendResult>>> SendToEachAsync(string senderId, string clientMsgId, IReadOnlyList<string> recipientIds, Content? content, CancellationToken cancellationToken)
+    {
+
         var distinct = recipientIds.Distinct(StringComparer.Ordinal).ToArray();
         if (distinct.Length is 0 or > MaxBatchRecipients)
         {

@@ -26,6 +26,7 @@ internal static class BusinessAdminApi
         var group = endpoints.MapGroup("/admin/v1/business").RequireParleyAdmin(OperatorScopes.Business);
         group.MapPost("/messages", SendAsync).WithName("business.messages.send").Produces<BusinessAckResponse>();
         group.MapPost("/messages/batch", BatchSendAsync).WithName("business.messages.batch").Produces<BatchSendResponse>();
+        group.MapPost("/notifications", SendNotificationAsync).WithName("business.notifications.send").Produces<BatchSendResponse>();
         group.MapPost("/accounts", CreateAccountAsync).WithName("business.accounts.create").Produces<NotificationAccount>(201);
         group.MapPut("/accounts/{userId}", UpdateAccountAsync).WithName("business.accounts.update").Produces<NotificationAccount>();
         group.MapGet("/accounts/{userId}", GetAccountAsync).WithName("business.accounts.get").Produces<NotificationAccount>();
@@ -64,6 +65,24 @@ internal static class BusinessAdminApi
         var clientMsgId = string.IsNullOrEmpty(request.ClientMsgId) ? Guid.NewGuid().ToString("N") : request.ClientMsgId;
         AuditWriter.SetTarget(http, "users:" + request.RecipientIds.Count);
         var result = await business.BatchSendAsync(request.SenderId ?? string.Empty, clientMsgId, request.RecipientIds, content, cancellationToken).ConfigureAwait(false);
+        return PerRecipient(http, request.SenderId, clientMsgId, result);
+    }
+
+    private static async Task<IResult> SendNotificationAsync(HttpContext http, ServiceNotificationRequest? request, BusinessMessagingService business, CancellationToken cancellationToken)
+    {
+        if (request?.RecipientIds is null || string.IsNullOrEmpty(request.IdempotencyKey))
+        {
+            return Fail(400, "bad_request", "A service notification needs senderId, recipientIds, idempotencyKey, title and body.");
+        }
+
+        AuditWriter.SetTarget(http, "users:" + request.RecipientIds.Count);
+        var notification = new ServiceNotification(request.Title ?? string.Empty, request.Body ?? string.Empty, request.DeepLink, request.TemplateId, request.ExpiresAt);
+        var result = await business.SendServiceNotificationAsync(request.SenderId ?? string.Empty, request.IdempotencyKey, request.RecipientIds, notification, cancellationToken).ConfigureAwait(false);
+        return PerRecipient(http, request.SenderId, request.IdempotencyKey, result);
+    }
+
+    private static IResult PerRecipient(HttpContext http, string? senderId, string clientMsgId, CoreResult<IReadOnlyList<BatchSendResult>> result)
+    {
         if (!result.IsOk)
         {
             return Refusal(result.Failure);
@@ -78,7 +97,7 @@ internal static class BusinessAdminApi
             r.Ack?.Duplicate,
             r.Ack is null ? new ErrorBody(ErrorCode(r.Error), r.Message ?? r.Error.ToString()) : null)).ToList();
         var sent = items.Count(i => i.Error is null);
-        AuditWriter.SetDetail(http, $"sender={request.SenderId} clientMsgId={clientMsgId} sent={sent} failed={items.Count - sent}");
+        AuditWriter.SetDetail(http, $"sender={senderId} clientMsgId={clientMsgId} sent={sent} failed={items.Count - sent}");
         return Results.Ok(new BatchSendResponse(clientMsgId, sent, items.Count - sent, items));
     }
 
@@ -166,6 +185,10 @@ public sealed record BusinessContent(string? Text, BusinessCustomContent? Custom
 public sealed record BusinessSendRequest(string? SenderId, string? ClientMsgId, string? RecipientId, string? GroupId, string? ConversationId, BusinessContent? Content);
 
 public sealed record BatchSendRequest(string? SenderId, string? ClientMsgId, IReadOnlyList<string>? RecipientIds, BusinessContent? Content);
+
+/// <param name="IdempotencyKey">The messages' clientMsgId: a repeat stores and pushes nothing new.</param>
+/// <param name="ExpiresAt">Unix milliseconds after which the notification is no longer pushed.</param>
+public sealed record ServiceNotificationRequest(string? SenderId, IReadOnlyList<string>? RecipientIds, string? IdempotencyKey, string? Title, string? Body, string? DeepLink, string? TemplateId, long? ExpiresAt);
 
 public sealed record NotificationAccountRequest(string? UserId, string? Nickname, string? FaceUrl, int? Level);
 

@@ -44,6 +44,7 @@ internal sealed partial class PushBridge(
     IPushJournal journal,
     IMessageStore messages,
     IAccountStore accounts,
+    Parley.Abstractions.Business.INotificationAccountStore notificationAccounts,
     IPushSettingsStore settings,
     ISessionControl sessions,
     IOptions<PushBridgeOptions> options,
@@ -256,6 +257,12 @@ internal sealed partial class PushBridge(
         var senderName = string.IsNullOrEmpty(sender?.Nickname) ? m.SenderId : sender.Nickname;
         var title = job.Kind == ConversationKind.Group && job.ConversationName.Length > 0 ? $"{senderName} ({job.ConversationName})" : senderName;
         var content = Content.Parser.ParseFrom(m.Content);
+        var (category, serviceTitle, servicePreview) = await ClassifyAsync(m, content, cancellationToken).ConfigureAwait(false);
+        if (category is null)
+        {
+            return; // an expired service notification: stored, not pushed
+        }
+
         var mentions = content.Text?.MentionUserIds.ToHashSet(StringComparer.Ordinal) ?? [];
         var mentionAll = content.Text?.MentionAll == true;
         // Only users with a registered device need their settings and badge read.
@@ -285,11 +292,33 @@ internal sealed partial class PushBridge(
         }
 
         await pipeline.SubmitAsync(
-            new PushRequest(m.ServerMsgId, m.ConversationId, m.SenderId, title, PushCategory.Im, Preview(content), recipients)
+            new PushRequest(m.ServerMsgId, m.ConversationId, m.SenderId, serviceTitle ?? title, category.Value, servicePreview ?? Preview(content), recipients)
             {
                 TraceId = PushActivities.TraceIdOf(span, job.Trace),
             },
             cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The push category, from the message on the server: a service notification (<see cref="Parley.Core.Business.ServiceNotificationContent"/>)
+    /// sent by a notification account is a service push with its own title and body; null when it has expired; everything else IM.
+    /// </summary>
+    private async Task<(PushCategory? Category, string? Title, string? Preview)> ClassifyAsync(StoredMessage m, Content content, CancellationToken cancellationToken)
+    {
+        if (Parley.Core.Business.ServiceNotificationContent.TryRead(content) is not { } notification
+            || await notificationAccounts.GetAsync(m.SenderId, cancellationToken).ConfigureAwait(false) is null)
+        {
+            return (PushCategory.Im, null, null);
+        }
+
+        if (notification.ExpiresAt is { } expires && expires <= time.GetUtcNow().ToUnixTimeMilliseconds())
+        {
+            return (null, null, null);
+        }
+
+        var limit = options.Value.PreviewLength;
+        var body = notification.Body.Length <= limit ? notification.Body : string.Concat(notification.Body.AsSpan(0, limit), "…");
+        return (PushCategory.Service, notification.Title, body);
     }
 
     private string Preview(Content content)

@@ -4,9 +4,9 @@ using Parley.Abstractions.Push;
 namespace Parley.Push.Pipeline;
 
 /// <summary>
-/// When a non-IM push may go: never inside the user's quiet hours (device time zone), and for content/marketing at the
-/// user's learned best hour (the local hour with most clicks, once <see cref="PushOptions.SendTimeMinClicks"/> clicks
-/// are known). IM is never delayed. Learned hours are in memory (rebuilt from clicks after a restart).
+/// When a content or marketing push may go: never inside the user's quiet hours (device time zone), and at the user's
+/// learned best hour (the local hour with most clicks, once <see cref="PushOptions.SendTimeMinClicks"/> clicks are
+/// known). IM and service pushes are never delayed. Learned hours are in memory (rebuilt from clicks after a restart).
 /// </summary>
 internal sealed class SendTimePolicy
 {
@@ -29,7 +29,9 @@ internal sealed class SendTimePolicy
     public long EarliestSend(PushCategory category, string userId, string timeZone, DateTimeOffset now, out string? reason)
     {
         reason = null;
-        if (category == PushCategory.Im)
+        // IM and service pushes (an order update, a security notice) are never delayed: quiet hours and the learned send
+        // time apply to followed content and marketing only.
+        if (category is PushCategory.Im or PushCategory.Service)
         {
             return now.ToUnixTimeMilliseconds();
         }
