@@ -55,6 +55,7 @@ internal static partial class OpenImRest
         MapGroups(group);
         MapObjects(group);
         MapBusiness(group);
+        MapAppServerUsers(group);
     }
 
     /// <summary>The user endpoints (OpenImRest.Users.cs).</summary>
@@ -74,6 +75,9 @@ internal static partial class OpenImRest
 
     /// <summary>The app server's sends and notification accounts (OpenImRest.Business.cs).</summary>
     static partial void MapBusiness(RouteGroupBuilder group);
+
+    /// <summary>The app server's user checks and online status (OpenImRest.AppServerUsers.cs).</summary>
+    static partial void MapAppServerUsers(RouteGroupBuilder group);
 
     /// <summary>
     /// A JSON endpoint. Its <see cref="OpenImAuth"/> says which token it needs; the handler gets the caller's user id from that

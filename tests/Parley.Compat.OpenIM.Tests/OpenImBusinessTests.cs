@@ -99,4 +99,55 @@ public sealed class OpenImBusinessTests(ServerFixture fixture) : IClassFixture<S
         AssertError(await Server.PostAsync("/msg/send_msg", new { sendID = unknown, recvID = r1, contentType = 101, sessionType = 1, content = new { content = "x" } }, admin), 1101);
         AssertError(await Server.PostAsync("/msg/batch_send_msg", new { sendID = sender, recvIDs = Array.Empty<string>(), contentType = 101, sessionType = 1, content = new { content = "x" } }, admin), 1001);
     }
+
+    [Fact]
+    public async Task Account_check_and_online_status_and_token_detail_answer_in_openim_shapes()
+    {
+        var online = OpenImUsers.NewId("on");
+        var offline = OpenImUsers.NewId("of");
+        await OpenImUsers.RegisterAsync(Server, online, offline);
+        var admin = await Server.AdminTokenAsync();
+        var unknown = OpenImUsers.NewId("un");
+
+        var check = await Server.PostAsync("/user/account_check", new { checkUserIDs = new[] { online, unknown, offline } }, admin);
+        AssertOk(check);
+        Assert.Equal(
+            [(online, "registered"), (unknown, "unregistered"), (offline, "registered")],
+            check.GetProperty("data").GetProperty("results").EnumerateArray().Select(r => (r.GetProperty("userID").GetString(), r.GetProperty("accountStatus").GetString())));
+        AssertError(await Server.PostAsync("/user/account_check", new { checkUserIDs = Array.Empty<string>() }, admin), 1001);
+
+        await using var client = new Parley.Sdk.ParleyClient(new Parley.Sdk.ParleyClientOptions
+        {
+            ServerUri = Server.WebSocketUri,
+            Token = await OpenImUsers.TokenAsync(Server, online, 2),
+            DeviceId = OpenImPlatforms.DeviceId(2),
+            Platform = Parley.Protocol.V1.Platform.Android,
+            LocalState = new Parley.Sdk.InMemoryParleyClientState(),
+        });
+        await client.ConnectAsync();
+
+        var status = await Server.PostAsync("/user/get_users_online_status", new { userIDs = new[] { online, offline } }, admin);
+        AssertOk(status);
+        var entries = status.GetProperty("data").EnumerateArray().ToList();
+        Assert.Equal(online, entries[0].GetProperty("userID").GetString());
+        Assert.Equal(1, entries[0].GetProperty("status").GetInt32());
+        var platform = Assert.Single(entries[0].GetProperty("detailPlatformStatus").EnumerateArray());
+        Assert.Equal(2, platform.GetProperty("platformID").GetInt32());
+        Assert.Equal("online", platform.GetProperty("status").GetString());
+        Assert.Equal(offline, entries[1].GetProperty("userID").GetString());
+        Assert.Equal(0, entries[1].GetProperty("status").GetInt32());
+        Assert.False(entries[1].TryGetProperty("detailPlatformStatus", out _));
+
+        var detail = await Server.PostAsync("/user/get_users_online_token_detail", new { userIDs = new[] { online, offline } }, admin);
+        AssertOk(detail);
+        var only = Assert.Single(detail.GetProperty("data").EnumerateArray());
+        Assert.Equal(online, only.GetProperty("userID").GetString());
+        var tokens = Assert.Single(only.GetProperty("singlePlatformToken").EnumerateArray());
+        Assert.Equal(2, tokens.GetProperty("platformID").GetInt32());
+        Assert.Equal(1, tokens.GetProperty("total").GetInt32());
+        Assert.Matches("^[0-9a-f]{32}$", tokens.GetProperty("token")[0].GetString()); // a token id, never the token (pt1.…)
+
+        var (_, userToken) = await Server.RegisterAsync("ou");
+        Assert.NotEqual(0, (await Server.PostAsync("/user/get_users_online_status", new { userIDs = new[] { online } }, userToken)).GetProperty("errCode").GetInt32());
+    }
 }
