@@ -33,6 +33,7 @@ public sealed class WebhookFixture : IAsyncLifetime
             ["Parley:Webhooks:Hooks:beforeSendGroupMsg:Enabled"] = "true",
             ["Parley:Webhooks:Hooks:beforeSendGroupMsg:TimeoutMs"] = "400",
             ["Parley:Webhooks:Hooks:beforeSendGroupMsg:FailOpen"] = "false",
+            ["Parley:Webhooks:Hooks:beforeAddFriend:Enabled"] = "true",
         });
     }
 
@@ -128,6 +129,30 @@ public sealed class WebhookTests(WebhookFixture fixture) : IClassFixture<Webhook
         Assert.Equal(1UL, ack.Seq);
         var history = await aliceClient.GetHistoryAsync(Ids.DirectConversationId(alice, bob));
         Assert.Equal("sorry", Assert.Single(history.Messages).Content.Text.Text);
+    }
+
+    [Fact]
+    public async Task BeforeAddFriend_RejectsWithTheReason_NothingIsStored_ThenAllows()
+    {
+        Receiver.Behaviour = (_, context) => WebhookReceiver.AnswerAsync(context, new { errCode = 403, errMsg = "No strangers." });
+        var (alice, bob, aliceClient, bobRecorder) = await PairAsync();
+        var before = Receiver.Calls.Count;
+
+        var refused = await Assert.ThrowsAsync<ParleyException>(() => aliceClient.SendFriendRequestAsync(bob, "hi, it's alice"));
+        Assert.Equal(ErrorCode.Forbidden, refused.Code);
+        Assert.Equal("No strangers.", refused.Message);
+        Assert.Empty((await bobRecorder.Client.GetFriendRequestsAsync(RequestDirection.Incoming)).Requests);
+        var call = Receiver.Calls.Skip(before).Single(c => c.Hook == WebhookOptions.BeforeAddFriend);
+        Assert.Equal(alice, call.Json.GetProperty("fromUserID").GetString());
+        Assert.Equal(bob, call.Json.GetProperty("toUserID").GetString());
+        Assert.Equal("hi, it's alice", call.Json.GetProperty("reqMsg").GetString());
+        var timestamp = long.Parse(call.Header("X-Parley-Timestamp"), CultureInfo.InvariantCulture);
+        Assert.Equal(WebhookClient.Sign(Encoding.UTF8.GetBytes(WebhookFixture.Secret), timestamp, call.Body), call.Header("X-Parley-Signature"));
+
+        Receiver.Behaviour = (_, context) => WebhookReceiver.AnswerAsync(context, new { errCode = 0 });
+        var request = await aliceClient.SendFriendRequestAsync(bob, "second try");
+        Assert.Equal(bob, request.ToUserId);
+        Assert.Equal("second try", Assert.Single((await bobRecorder.Client.GetFriendRequestsAsync(RequestDirection.Incoming)).Requests).Message);
     }
 
     [Theory]

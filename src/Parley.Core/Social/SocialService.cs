@@ -1,5 +1,6 @@
 using Parley.Abstractions.Accounts;
 using Parley.Abstractions.Social;
+using Parley.Core.Webhooks;
 using Parley.Protocol;
 using Parley.Protocol.V1;
 using FriendRequestState = Parley.Protocol.V1.FriendRequestState;
@@ -10,7 +11,7 @@ namespace Parley.Core.Social;
 /// The social requests of one authenticated user: validation, reads straight from the stores, and changes through
 /// the pair's <see cref="IFriendshipGrain"/>.
 /// </summary>
-public sealed class SocialService(IRelationStore relations, IAccountStore accounts, IGrainFactory grains, TimeProvider time)
+public sealed class SocialService(IRelationStore relations, IAccountStore accounts, IGrainFactory grains, TimeProvider time, Optional<FriendHooks> hooks)
 {
     public const int MaxRequestMessageLength = 256;
     public const int MaxRemarkLength = 64;
@@ -63,6 +64,11 @@ public sealed class SocialService(IRelationStore relations, IAccountStore accoun
         if (await CheckPeerAsync(userId, toUserId, cancellationToken).ConfigureAwait(false) is { } refusal)
         {
             return refusal;
+        }
+
+        if (hooks.Value is { } hook && await hook.BeforeAddFriendAsync(userId, toUserId, message).ConfigureAwait(false) is { } refused)
+        {
+            return refused;
         }
 
         var outcome = await Pair(userId, toUserId).SendRequestAsync(userId, message).ConfigureAwait(false);

@@ -15,6 +15,7 @@ public static class SocialServiceCollectionExtensions
     {
         services.AddOptions<SocialOptions>();
         services.TryAddSingleton<IRelationReader, RelationReader>();
+        services.TryAddSingleton(Optional.None<Webhooks.FriendHooks>());
         services.TryAddSingleton<SocialService>();
         return services;
     }

@@ -91,10 +91,10 @@ public sealed class MessageHooks(WebhookClient client)
         return CoreResult.Fail(CoreError.Unavailable, "The server's message check did not answer; try again later.");
     }
 
-    private static long Code(JsonElement root, string name) =>
+    internal static long Code(JsonElement root, string name) =>
         root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var code) ? code : 0;
 
-    private static string Reason(JsonElement root)
+    internal static string Reason(JsonElement root)
     {
         var reason = root.TryGetProperty("errMsg", out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() ?? string.Empty : string.Empty;
         var clean = new StringBuilder(Math.Min(reason.Length, MaxReasonLength));

@@ -12,10 +12,11 @@ public sealed class WebhookOptions
     public const string Section = "Parley:Webhooks";
 
     /// <summary>The names of the hooks this server calls (OpenIM's callback commands).</summary>
-    public static readonly IReadOnlyList<string> KnownHooks = [BeforeSendSingleMsg, BeforeSendGroupMsg];
+    public static readonly IReadOnlyList<string> KnownHooks = [BeforeSendSingleMsg, BeforeSendGroupMsg, BeforeAddFriend];
 
     public const string BeforeSendSingleMsg = "beforeSendSingleMsg";
     public const string BeforeSendGroupMsg = "beforeSendGroupMsg";
+    public const string BeforeAddFriend = "beforeAddFriend";
 
     /// <summary>The receiver's base URL; a hook is POSTed to <c>{Url}/{hookName}</c> as OpenIM does, unless it has its own URL.</summary>
     public string? Url { get; set; }

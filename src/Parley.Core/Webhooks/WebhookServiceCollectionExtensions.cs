@@ -24,6 +24,10 @@ public static class WebhookServiceCollectionExtensions
                 ? Optional.None<MessageHooks>()
                 : new Optional<MessageHooks>(new MessageHooks(sp.GetRequiredService<WebhookClient>()));
         }));
+        services.Replace(ServiceDescriptor.Singleton(sp =>
+            sp.GetRequiredService<IOptions<WebhookOptions>>().Value.Enabled(WebhookOptions.BeforeAddFriend) is null
+                ? Optional.None<FriendHooks>()
+                : new Optional<FriendHooks>(new FriendHooks(sp.GetRequiredService<WebhookClient>()))));
         return services;
     }
 }
