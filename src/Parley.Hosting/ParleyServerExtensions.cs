@@ -19,6 +19,7 @@ using Parley.Api.DevSignIn;
 using Parley.Hosting.Web;
 using Parley.Compat.OpenIM;
 using Parley.Gateway;
+using Parley.Gateway.Cluster;
 using Parley.Gateway.Requests;
 using Parley.Core;
 using Parley.Core.Auth;
@@ -118,7 +119,14 @@ public static class ParleyServerExtensions
         services.AddParleyRateLimits(config);
         services.AddParleyWebhooks(config);
 
-        services.AddSingleton<CommitPipeline>();
+        var clustered = config.GetSection(ParleyClusterOptions.Section).Get<ParleyClusterOptions>()?.Mode == ClusterMode.Redis;
+        // In a cluster the versions come from the shared store's order (ADR 0012); one node counts them itself.
+        services.AddSingleton(sp => new CommitPipeline(
+            sp.GetRequiredService<IMessageStore>(),
+            sp.GetRequiredService<ParleyMetrics>(),
+            sp.GetRequiredService<IOptions<MessagingOptions>>(),
+            sp.GetRequiredService<ILogger<CommitPipeline>>(),
+            clustered ? sp.GetRequiredService<IMessageStore>() as IOrderedCommitStore : null));
         services.AddHostedService(sp => sp.GetRequiredService<CommitPipeline>());
 
         services.AddParleyAdminApi(config).AddParleyDeviceAuthentication();
@@ -128,6 +136,10 @@ public static class ParleyServerExtensions
         AddPush(services, config);
         MediaHosting.AddMedia(services, config);
         services.AddParleyGateway();
+        if (clustered)
+        {
+            services.AddParleyClusterDelivery();
+        }
         services.AddParleyDirectory();
         services.AddParleyOpenImCompat(config);
         builder.AddParleyOpenImListeners();

@@ -11,7 +11,29 @@ public sealed partial class ParleyClient
     private readonly Lock _gateLock = new();
     private TaskCompletionSource<Session> _ready = NewGate();
 
+    private int _endpoint;
+
     private static TaskCompletionSource<Session> NewGate() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The endpoint the current (or next) connection uses: <see cref="ParleyClientOptions.ServerUri"/> or an alternate.</summary>
+    public Uri CurrentServerUri
+    {
+        get
+        {
+            var index = Volatile.Read(ref _endpoint);
+            return index == 0 ? _options.ServerUri : _options.AlternateServerUris[index - 1];
+        }
+    }
+
+    // Failover: the next reconnect goes to the next endpoint of the cluster, round robin.
+    private void NextEndpoint()
+    {
+        var count = _options.AlternateServerUris.Count + 1;
+        if (count > 1)
+        {
+            Volatile.Write(ref _endpoint, (Volatile.Read(ref _endpoint) + 1) % count);
+        }
+    }
 
     /// <summary>
     /// Opens a session. A server whose feed is behind the local cursor (its data was restored or replaced) answers
@@ -43,7 +65,7 @@ public sealed partial class ParleyClient
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token, _disposeCts.Token);
         try
         {
-            await socket.ConnectAsync(_options.ServerUri, linked.Token).ConfigureAwait(false);
+            await socket.ConnectAsync(CurrentServerUri, linked.Token).ConfigureAwait(false);
             var session = new Session(socket, Interlocked.Increment(ref _generation), _time);
             var hello = new Hello
             {
@@ -123,6 +145,7 @@ public sealed partial class ParleyClient
                     await Task.Delay(delay, _time, _disposeCts.Token).ConfigureAwait(false);
                     // Let the dispatch loop finish the old session's events so Hello carries the newest cursor.
                     await BarrierAsync().ConfigureAwait(false);
+                    NextEndpoint();
                     session = await OpenSessionAsync(CancellationToken.None).ConfigureAwait(false);
                     break;
                 }

@@ -9,6 +9,13 @@ public sealed class ParleyClientOptions
     /// <summary>The server's WebSocket endpoint, e.g. <c>wss://chat.example.com/ws</c>.</summary>
     public required Uri ServerUri { get; init; }
 
+    /// <summary>
+    /// Other endpoints of the same cluster (any node accepts any client), e.g. <c>wss://chat-2.example.com/ws</c>. The
+    /// first connection goes to <see cref="ServerUri"/>; every reconnect (after a drop, or a failed attempt) goes to the
+    /// next endpoint in turn, after the usual jittered back-off, and resumes from the local cursor. Default: none.
+    /// </summary>
+    public IReadOnlyList<Uri> AlternateServerUris { get; init; } = [];
+
     /// <summary>The token issued by the admin API for this user and device. Sent only in Hello, never in the URL.</summary>
     public required string Token { get; init; }
 
@@ -76,6 +83,15 @@ public sealed class ParleyClientOptions
         if (ServerUri.Scheme is not ("ws" or "wss"))
         {
             throw new ArgumentException("ServerUri must be a ws:// or wss:// URI.", nameof(ServerUri));
+        }
+
+        ArgumentNullException.ThrowIfNull(AlternateServerUris);
+        foreach (var uri in AlternateServerUris)
+        {
+            if (uri is null || uri.Scheme is not ("ws" or "wss"))
+            {
+                throw new ArgumentException("Every AlternateServerUris entry must be a ws:// or wss:// URI.", nameof(AlternateServerUris));
+            }
         }
 
         ArgumentException.ThrowIfNullOrEmpty(Token);

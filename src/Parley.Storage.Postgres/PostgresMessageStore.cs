@@ -13,7 +13,7 @@ namespace Parley.Storage.Postgres;
 /// members' feed versions each written by one multi-row statement (<c>unnest</c> of arrays), whatever the batch size.
 /// Reads that must agree with each other run in one REPEATABLE READ snapshot.
 /// </summary>
-public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore
+public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, IOrderedCommitStore
 {
     private readonly PostgresDatabase _database;
     private readonly ILogger _logger;
@@ -41,22 +41,84 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore
         var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
-            using var npgsqlBatch = new NpgsqlBatch(connection);
-            Build(npgsqlBatch, batch);
-            try
+            await ExecuteAsync(connection, null, batch, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The order lock of <see cref="IOrderedCommitStore"/> is the row lock on <c>feed_state</c>: the reservation raises
+    /// <c>max_version</c> by the count in the commit's own transaction, so a second writer's reservation waits until this
+    /// transaction ends, and a snapshot sees a reservation only together with the rows written under it.
+    /// </summary>
+    public async Task<IOrderedCommit> BeginAsync(int count, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+        _database.ThrowIfNotReady();
+        var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        NpgsqlTransaction? transaction = null;
+        try
+        {
+            transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            using var command = Command(connection, "UPDATE feed_state SET max_version = max_version + $1 WHERE id = 1 RETURNING max_version;", P((long)count));
+            command.Transaction = transaction;
+            var last = (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+            return new OrderedCommit(this, connection, transaction, last - count + 1);
+        }
+        catch
+        {
+            if (transaction is not null)
             {
-                await npgsqlBatch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                await transaction.DisposeAsync().ConfigureAwait(false);
             }
-            catch (PostgresException ex) when (PostgresDatabase.IsUniquenessViolation(ex))
+
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, CommitBatch batch, CancellationToken cancellationToken)
+    {
+        using var npgsqlBatch = new NpgsqlBatch(connection, transaction);
+        Build(npgsqlBatch, batch);
+        try
+        {
+            await npgsqlBatch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            if (transaction is not null)
             {
-                LogCommitConflict(_logger, batch.Messages.Count, batch.Conversations.Count);
-                throw new StoreConflictException("The batch violates a uniqueness rule (conversation, message seq or client message id); nothing was applied.", ex);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                LogCommitFailed(_logger, ex, batch.Messages.Count, batch.Conversations.Count);
-                throw;
-            }
+        }
+        catch (PostgresException ex) when (PostgresDatabase.IsUniquenessViolation(ex))
+        {
+            LogCommitConflict(_logger, batch.Messages.Count, batch.Conversations.Count);
+            throw new StoreConflictException("The batch violates a uniqueness rule (conversation, message seq or client message id); nothing was applied.", ex);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogCommitFailed(_logger, ex, batch.Messages.Count, batch.Conversations.Count);
+            throw;
+        }
+    }
+
+    private sealed class OrderedCommit(PostgresMessageStore store, NpgsqlConnection connection, NpgsqlTransaction transaction, long firstVersion) : IOrderedCommit
+    {
+        private bool _done;
+
+        public long FirstVersion { get; } = firstVersion;
+
+        public async Task CommitAsync(CommitBatch batch, CancellationToken cancellationToken = default)
+        {
+            ArgumentNullException.ThrowIfNull(batch);
+            ObjectDisposedException.ThrowIf(_done, this);
+            _done = true;
+            await store.ExecuteAsync(connection, transaction, batch, cancellationToken).ConfigureAwait(false);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _done = true;
+            await transaction.DisposeAsync().ConfigureAwait(false); // rolls back when not committed
+            await connection.DisposeAsync().ConfigureAwait(false);
         }
     }
 

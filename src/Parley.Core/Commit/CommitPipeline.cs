@@ -12,7 +12,9 @@ namespace Parley.Core.Commit;
 /// Group commit: every write of the node goes through one writer loop that takes all queued work, applies it in one
 /// transaction and only then completes it. Versions are assigned at submission, so commit order, version order and
 /// dispatch order are the same; <see cref="ICommitWork.OnCommitted"/> runs in that order on one dispatch loop,
-/// which is what lets clients resume from a single cursor.
+/// which is what lets clients resume from a single cursor. In a cluster (an <see cref="IOrderedCommitStore"/> is given)
+/// the versions come from the shared store instead, reserved inside each batch's transaction under the store's order lock,
+/// so version order is commit order across every node (ADR 0012).
 /// </summary>
 public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
 {
@@ -20,6 +22,7 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
     private readonly ParleyMetrics _metrics;
     private readonly ILogger<CommitPipeline> _logger;
     private readonly int _maxBatch;
+    private readonly IOrderedCommitStore? _ordered;
     private readonly Lock _submitLock = new();
     private readonly Channel<Entry> _queue = Channel.CreateUnbounded<Entry>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Channel<List<Entry>> _committed = Channel.CreateUnbounded<List<Entry>>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
@@ -30,7 +33,14 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
     private Task? _dispatcher;
 
     public CommitPipeline(IMessageStore store, ParleyMetrics metrics, IOptions<MessagingOptions> options, ILogger<CommitPipeline> logger)
+        : this(store, metrics, options, logger, ordered: null)
     {
+    }
+
+    /// <param name="ordered">The shared store's version order (a cluster), or null for this node's own counter.</param>
+    public CommitPipeline(IMessageStore store, ParleyMetrics metrics, IOptions<MessagingOptions> options, ILogger<CommitPipeline> logger, IOrderedCommitStore? ordered)
+    {
+        _ordered = ordered;
         _store = store;
         _metrics = metrics;
         _logger = logger;
@@ -79,7 +89,7 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
                 return Task.FromException<long>(new CommitFailedException("An earlier write of this conversation failed; the conversation reloads."));
             }
 
-            var entry = new Entry(work, ++_version, tcs, ParleyActivities.CurrentContext());
+            var entry = new Entry(work, _ordered is null ? ++_version : 0, tcs, ParleyActivities.CurrentContext());
             if (!_queue.Writer.TryWrite(entry))
             {
                 return Task.FromException<long>(new CommitFailedException("The commit pipeline is shutting down."));
@@ -115,17 +125,11 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
                 }
 
                 List<Entry> committed;
-                batch.Clear();
-                foreach (var entry in entries)
-                {
-                    entry.Work.AddTo(batch, entry.Version);
-                }
-
                 var spans = StartCommitSpans(entries);
                 var started = Stopwatch.GetTimestamp();
                 try
                 {
-                    await _store.CommitAsync(batch).ConfigureAwait(false);
+                    await CommitAsync(entries, batch).ConfigureAwait(false);
                     StopCommitSpans(spans, failed: false);
                     committed = entries;
                     _metrics.CommitDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
@@ -163,11 +167,9 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
                 continue;
             }
 
-            batch.Clear();
-            entry.Work.AddTo(batch, entry.Version);
             try
             {
-                await _store.CommitAsync(batch).ConfigureAwait(false);
+                await CommitAsync([entry], batch).ConfigureAwait(false);
                 committed.Add(entry);
             }
             catch (Exception ex)
@@ -183,6 +185,52 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
         }
 
         return committed;
+    }
+
+    // Builds and commits one batch: versions from this node's counter (assigned at submission), or reserved in the
+    // shared store's transaction under its order lock (then a failed batch's versions are handed out again).
+    private async Task CommitAsync(List<Entry> entries, CommitBatch batch)
+    {
+        batch.Clear();
+        if (_ordered is null)
+        {
+            foreach (var entry in entries)
+            {
+                entry.Work.AddTo(batch, entry.Version);
+            }
+
+            await _store.CommitAsync(batch).ConfigureAwait(false);
+            return;
+        }
+
+        var commit = await _ordered.BeginAsync(entries.Count).ConfigureAwait(false);
+        await using (commit.ConfigureAwait(false))
+        {
+            var version = commit.FirstVersion;
+            foreach (var entry in entries)
+            {
+                entry.Version = version++;
+                entry.Work.AddTo(batch, entry.Version);
+            }
+
+            await commit.CommitAsync(batch).ConfigureAwait(false);
+            InterlockedMax(ref _version, version - 1);
+        }
+    }
+
+    private static void InterlockedMax(ref long target, long value)
+    {
+        var current = Volatile.Read(ref target);
+        while (value > current)
+        {
+            var seen = Interlocked.CompareExchange(ref target, value, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
     }
 
     private bool IsPoisoned(ICommitWork work)
@@ -268,5 +316,15 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
     [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Dispatch after commit failed for conversation {ConversationId}")]
     private static partial void LogDispatchFailed(ILogger logger, Exception exception, string conversationId);
 
-    private sealed record Entry(ICommitWork Work, long Version, TaskCompletionSource<long> Completion, ActivityContext Trace);
+    private sealed class Entry(ICommitWork work, long version, TaskCompletionSource<long> completion, ActivityContext trace)
+    {
+        public ICommitWork Work { get; } = work;
+
+        /// <summary>Assigned at submission (node counter) or by the writer inside the commit (ordered store).</summary>
+        public long Version { get; set; } = version;
+
+        public TaskCompletionSource<long> Completion { get; } = completion;
+
+        public ActivityContext Trace { get; } = trace;
+    }
 }

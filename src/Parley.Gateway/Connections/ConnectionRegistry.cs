@@ -40,6 +40,9 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
     /// </summary>
     public event Action<string>? UserConnectionsChanged;
 
+    /// <summary>Raised after a connection registered (cluster: its login displaces logins on the other nodes too).</summary>
+    public event Action<ClientConnection>? ConnectionRegistered;
+
     /// <summary>True once the node drains for a shutdown: every connection, present or new, is drained and closed.</summary>
     public bool IsDraining => _draining;
 
@@ -101,6 +104,7 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
             }
 
             UserConnectionsChanged?.Invoke(connection.UserId);
+            ConnectionRegistered?.Invoke(connection);
             return displaced;
         }
     }

@@ -35,6 +35,12 @@ public static class StartupChecks
         {
             throw new StartupProblemException(problem);
         }
+
+        if (cluster.Mode == ClusterMode.Redis && (string.IsNullOrEmpty(config["Parley:Tokens:SigningKey"]) || string.IsNullOrEmpty(config["Parley:Push:TokenKey"])))
+        {
+            // Generated key files would differ per node: a token issued by one node would be refused by the others.
+            throw new StartupProblemException("Parley:Cluster:Mode is Redis: set Parley:Tokens:SigningKey and Parley:Push:TokenKey to the same values on every node (e.g. openssl rand -base64 32).");
+        }
     }
 
     /// <summary>

@@ -42,6 +42,9 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public HttpClient Admin { get; }
 
+    /// <summary>Extra settings for <see cref="StartAsync"/> (environment variables, e.g. <c>Parley__Cluster__Mode</c>).</summary>
+    public Dictionary<string, string> Settings { get; } = new(StringComparer.Ordinal);
+
     /// <summary>The last lines the running (or last) process wrote, for failure messages.</summary>
     public string RecentOutput => string.Join('\n', _output);
 
@@ -75,6 +78,11 @@ public sealed class ServerProcess : IAsyncDisposable
         info.Environment["Parley__Orleans__SiloPort"] = SiloPort.ToString(CultureInfo.InvariantCulture);
         info.Environment["Parley__Orleans__GatewayPort"] = GatewayPort.ToString(CultureInfo.InvariantCulture);
         info.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (key, value) in Settings)
+        {
+            info.Environment[key] = value;
+        }
+
         _process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the server.");
         _output.Clear();
         _process.OutputDataReceived += (_, e) => Keep(e.Data);

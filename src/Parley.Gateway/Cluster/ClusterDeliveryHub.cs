@@ -1,0 +1,422 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans;
+using Orleans.Runtime;
+using Parley.Core.Delivery;
+using Parley.Core.Sessions;
+using Parley.Gateway.Connections;
+using Parley.Protocol.V1;
+
+namespace Parley.Gateway.Cluster;
+
+/// <summary>
+/// Delivery and session control across the nodes of a cluster (ADR 0012). Everything is applied to this node's
+/// connections at once and forwarded to every other live node through that node's <see cref="INodeDeliveryObserver"/>:
+/// one ordered queue and one sender loop per peer node, which sends whatever is queued as ONE call (so the cost per
+/// event is one call per node, never one per connection, and a node's events reach a peer in the order it produced
+/// them). Peers come from the <see cref="INodeDirectoryGrain"/>, renewed every few seconds and filtered by Orleans
+/// membership (a dead silo's queue is dropped as soon as membership declares it dead).
+/// </summary>
+internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl, IHostedService, IDisposable
+{
+    private static readonly TimeSpan RenewEvery = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(10);
+    private const int MaxItemsPerCall = 512;
+    private const int MaxQueuedPerPeer = 100_000;
+
+    private readonly ConnectionRegistry _registry;
+    private readonly IGrainFactory _grains;
+    private readonly IClusterMembershipService _membership;
+    private readonly ILocalSiloDetails _silo;
+    private readonly IOptionsMonitor<SessionOptions> _sessions;
+    private readonly ILogger<ClusterDeliveryHub> _logger;
+    private readonly string _nodeId = Guid.NewGuid().ToString("N");
+    private readonly Receiver _receiver; // held strongly for the node's life: observer references are weak
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _peersLock = new();
+    private readonly SemaphoreSlim _renewGate = new(1, 1);
+    private Dictionary<string, Peer> _peers = new(StringComparer.Ordinal);
+    private NodeEntry[] _entries = [];
+    private INodeDeliveryObserver? _self;
+    private Task? _renewLoop;
+    private Task? _membershipLoop;
+
+    public ClusterDeliveryHub(
+        ConnectionRegistry registry,
+        IGrainFactory grains,
+        IClusterMembershipService membership,
+        ILocalSiloDetails silo,
+        IOptionsMonitor<SessionOptions> sessions,
+        ILogger<ClusterDeliveryHub> logger)
+    {
+        _registry = registry;
+        _grains = grains;
+        _membership = membership;
+        _silo = silo;
+        _sessions = sessions;
+        _logger = logger;
+        _receiver = new Receiver(this);
+        _registry.ConnectionRegistered += OnRegistered;
+    }
+
+    /// <summary>The peer nodes this node currently forwards to (tests, diagnostics).</summary>
+    public int PeerCount => Volatile.Read(ref _peers).Count;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        // The silo starts after the hosted services registered before it: the loops wait for it.
+        _renewLoop = Task.Run(RenewLoopAsync, CancellationToken.None);
+        _membershipLoop = Task.Run(MembershipLoopAsync, CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _grains.GetGrain<INodeDirectoryGrain>(0).Remove(_nodeId).WaitAsync(TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogDirectoryFailed(_logger, ex);
+        }
+
+        lock (_peersLock)
+        {
+            foreach (var peer in _peers.Values)
+            {
+                peer.Complete();
+            }
+
+            _peers = new(StringComparer.Ordinal);
+        }
+
+        foreach (var loop in new[] { _renewLoop, _membershipLoop })
+        {
+            if (loop is not null)
+            {
+                await loop.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _registry.ConnectionRegistered -= OnRegistered;
+        _stopping.Dispose();
+        _renewGate.Dispose();
+    }
+
+    public void Publish(IReadOnlyList<string> userIds, DeliveryEvent @event, long version, string? excludeConnectionId)
+    {
+        _registry.Publish(userIds, @event, version, excludeConnectionId);
+        Forward(NodeDeliveryOp.Publish, userIds, version, excludeConnectionId, null, @event);
+    }
+
+    public void PublishEphemeral(IReadOnlyList<string> userIds, DeliveryEvent @event, string? excludeConnectionId)
+    {
+        _registry.PublishEphemeral(userIds, @event, excludeConnectionId);
+        Forward(NodeDeliveryOp.Ephemeral, userIds, 0, excludeConnectionId, null, @event);
+    }
+
+    public void PublishToAll(DeliveryEvent @event)
+    {
+        _registry.PublishToAll(@event);
+        Forward(NodeDeliveryOp.ToAll, [], 0, null, null, @event);
+    }
+
+    /// <summary>Kicks here at once and on every other node (asynchronously, within milliseconds); returns this node's count.</summary>
+    public int KickUser(string userId, string? deviceId, KickReason reason)
+    {
+        Forward(NodeDeliveryOp.KickUser, [userId], (long)reason, deviceId, null, null);
+        return _registry.KickUser(userId, deviceId, reason);
+    }
+
+    /// <inheritdoc cref="KickUser"/>
+    public int KickTokens(string userId, IReadOnlyCollection<string> tokenIds, KickReason reason)
+    {
+        Forward(NodeDeliveryOp.KickTokens, [userId], (long)reason, null, [.. tokenIds], null);
+        return _registry.KickTokens(userId, tokenIds, reason);
+    }
+
+    public int CountConnections(string userId) => _registry.CountConnections(userId);
+
+    public IReadOnlyList<string> ForegroundDevices(string userId) => _registry.ForegroundDevices(userId);
+
+    // A login on this node displaces, under the multi-login policy, the user's logins on the other nodes too.
+    private void OnRegistered(ClientConnection connection) =>
+        Forward(NodeDeliveryOp.Displace, [connection.UserId], (long)connection.Platform, connection.DeviceId, null, null);
+
+    private void Forward(NodeDeliveryOp op, IReadOnlyList<string> userIds, long number, string? text, string[]? tokens, DeliveryEvent? @event)
+    {
+        var peers = Volatile.Read(ref _peers);
+        if (peers.Count == 0)
+        {
+            return;
+        }
+
+        var item = new NodeDeliveryItem(op, userIds as string[] ?? [.. userIds], number, text, tokens, @event is null ? null : ClusterEventCodec.Encode(@event));
+        foreach (var peer in peers.Values)
+        {
+            if (!peer.TryEnqueue(item))
+            {
+                LogPeerOverflow(_logger, peer.Entry.NodeId);
+            }
+        }
+    }
+
+    // Work from another node, applied to this node's connections in the order it was sent.
+    private void Apply(NodeDeliveryItem[] items)
+    {
+        foreach (var item in items)
+        {
+            try
+            {
+                ApplyOne(item);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                LogApplyFailed(_logger, ex, item.Op);
+            }
+        }
+    }
+
+    private void ApplyOne(NodeDeliveryItem item)
+    {
+        switch (item.Op)
+        {
+            case NodeDeliveryOp.Publish:
+                _registry.Publish(item.UserIds, ClusterEventCodec.Decode(item.Event!), item.Number, item.Text);
+                break;
+            case NodeDeliveryOp.Ephemeral:
+                _registry.PublishEphemeral(item.UserIds, ClusterEventCodec.Decode(item.Event!), item.Text);
+                break;
+            case NodeDeliveryOp.ToAll:
+                _registry.PublishToAll(ClusterEventCodec.Decode(item.Event!));
+                break;
+            case NodeDeliveryOp.KickUser:
+                _registry.KickUser(item.UserIds[0], item.Text, (KickReason)item.Number);
+                break;
+            case NodeDeliveryOp.KickTokens:
+                _registry.KickTokens(item.UserIds[0], item.Tokens ?? [], (KickReason)item.Number);
+                break;
+            case NodeDeliveryOp.Displace:
+                var policy = _sessions.CurrentValue.MultiLogin;
+                foreach (var existing in _registry.ConnectionsOf(item.UserIds[0]))
+                {
+                    if (SessionPolicy.Displaces(policy, existing.DeviceId, existing.Platform, item.Text ?? "", (Platform)item.Number))
+                    {
+                        _registry.Kick(existing, KickReason.Displaced);
+                    }
+                }
+
+                break;
+        }
+    }
+
+    private async Task RenewLoopAsync()
+    {
+        var token = _stopping.Token;
+        while (!token.IsCancellationRequested)
+        {
+            await RenewAsync(token).ConfigureAwait(false);
+            try
+            {
+                await Task.Delay(_self is null ? TimeSpan.FromMilliseconds(500) : RenewEvery, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    // Any membership change (a node joined, died or left) renews at once: new peers are reached without waiting for
+    // the timer and a dead node's queue is dropped.
+    private async Task MembershipLoopAsync()
+    {
+        try
+        {
+            await foreach (var _ in _membership.MembershipUpdates.WithCancellation(_stopping.Token).ConfigureAwait(false))
+            {
+                UpdatePeers(Volatile.Read(ref _entries));
+                await RenewAsync(_stopping.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // stopping
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogDirectoryFailed(_logger, ex);
+        }
+    }
+
+    private async Task RenewAsync(CancellationToken token)
+    {
+        if (!await _renewGate.WaitAsync(0, token).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        try
+        {
+            _self ??= _grains.CreateObjectReference<INodeDeliveryObserver>(_receiver);
+            var entries = await _grains.GetGrain<INodeDirectoryGrain>(0).Renew(_nodeId, _silo.SiloAddress.ToString(), _self)
+                .WaitAsync(CallTimeout, token).ConfigureAwait(false);
+            Volatile.Write(ref _entries, entries);
+            UpdatePeers(entries);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            // stopping
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogDirectoryFailed(_logger, ex);
+        }
+        finally
+        {
+            _renewGate.Release();
+        }
+    }
+
+    private void UpdatePeers(NodeEntry[] entries)
+    {
+        var active = _membership.CurrentSnapshot.Members.Values
+            .Where(m => m.Status == SiloStatus.Active)
+            .Select(m => m.SiloAddress.ToString())
+            .ToHashSet(StringComparer.Ordinal);
+        lock (_peersLock)
+        {
+            if (_stopping.IsCancellationRequested)
+            {
+                return;
+            }
+
+            var next = new Dictionary<string, Peer>(StringComparer.Ordinal);
+            foreach (var entry in entries)
+            {
+                if (entry.NodeId == _nodeId || !active.Contains(entry.SiloAddress))
+                {
+                    continue;
+                }
+
+                next[entry.NodeId] = _peers.TryGetValue(entry.NodeId, out var known) ? known : new Peer(entry, this);
+            }
+
+            foreach (var (id, peer) in _peers)
+            {
+                if (!next.ContainsKey(id))
+                {
+                    peer.Complete();
+                    LogPeerGone(_logger, id, peer.Entry.SiloAddress);
+                }
+            }
+
+            foreach (var (id, peer) in next)
+            {
+                if (!_peers.ContainsKey(id))
+                {
+                    LogPeerAdded(_logger, id, peer.Entry.SiloAddress);
+                }
+            }
+
+            Volatile.Write(ref _peers, next);
+        }
+    }
+
+    /// <summary>One peer node: an ordered queue and the loop that sends it, batch by batch.</summary>
+    private sealed class Peer
+    {
+        private readonly Channel<NodeDeliveryItem> _queue = Channel.CreateBounded<NodeDeliveryItem>(
+            new BoundedChannelOptions(MaxQueuedPerPeer) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
+        private readonly ClusterDeliveryHub _hub;
+
+        public Peer(NodeEntry entry, ClusterDeliveryHub hub)
+        {
+            Entry = entry;
+            _hub = hub;
+            _ = Task.Run(SendLoopAsync);
+        }
+
+        public NodeEntry Entry { get; }
+
+        public bool TryEnqueue(NodeDeliveryItem item) => _queue.Writer.TryWrite(item);
+
+        public void Complete() => _queue.Writer.TryComplete();
+
+        private async Task SendLoopAsync()
+        {
+            var reader = _queue.Reader;
+            var items = new List<NodeDeliveryItem>(64);
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                items.Clear();
+                while (items.Count < MaxItemsPerCall && reader.TryRead(out var item))
+                {
+                    items.Add(item);
+                }
+
+                try
+                {
+                    await Entry.Observer.Deliver([.. items]).WaitAsync(CallTimeout).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    // Delivery is a hint (storage is the truth); a node that cannot be reached is dropped by membership.
+                    LogSendFailed(_hub._logger, ex, Entry.NodeId, items.Count);
+                }
+            }
+        }
+    }
+
+    private sealed class Receiver(ClusterDeliveryHub hub) : INodeDeliveryObserver
+    {
+        public Task Deliver(NodeDeliveryItem[] items)
+        {
+            hub.Apply(items);
+            return Task.CompletedTask;
+        }
+    }
+
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "Cluster delivery: node {NodeId} at {SiloAddress} joined")]
+    private static partial void LogPeerAdded(ILogger logger, string nodeId, string siloAddress);
+
+    [LoggerMessage(EventId = 1202, Level = LogLevel.Information, Message = "Cluster delivery: node {NodeId} at {SiloAddress} left")]
+    private static partial void LogPeerGone(ILogger logger, string nodeId, string siloAddress);
+
+    [LoggerMessage(EventId = 1203, Level = LogLevel.Warning, Message = "Cluster delivery: {Count} items to node {NodeId} were not delivered")]
+    private static partial void LogSendFailed(ILogger logger, Exception exception, string nodeId, int count);
+
+    [LoggerMessage(EventId = 1204, Level = LogLevel.Warning, Message = "Cluster delivery: the queue to node {NodeId} is full; an item was dropped")]
+    private static partial void LogPeerOverflow(ILogger logger, string nodeId);
+
+    [LoggerMessage(EventId = 1205, Level = LogLevel.Warning, Message = "Cluster delivery: the node directory could not be renewed")]
+    private static partial void LogDirectoryFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1206, Level = LogLevel.Warning, Message = "Cluster delivery: applying a {Op} item from another node failed")]
+    private static partial void LogApplyFailed(ILogger logger, Exception exception, NodeDeliveryOp op);
+}
+
+public static class ClusterDeliveryExtensions
+{
+    /// <summary>
+    /// Cluster mode: the delivery hub and session control reach every node (replaces the node-local registrations of
+    /// <c>AddParleyGateway</c>, which must come first).
+    /// </summary>
+    public static IServiceCollection AddParleyClusterDelivery(this IServiceCollection services)
+    {
+        services.AddSingleton<ClusterDeliveryHub>();
+        services.Replace(ServiceDescriptor.Singleton<IDeliveryHub>(sp => sp.GetRequiredService<ClusterDeliveryHub>()));
+        services.Replace(ServiceDescriptor.Singleton<ISessionControl>(sp => sp.GetRequiredService<ClusterDeliveryHub>()));
+        services.AddHostedService(sp => sp.GetRequiredService<ClusterDeliveryHub>());
+        return services;
+    }
+}

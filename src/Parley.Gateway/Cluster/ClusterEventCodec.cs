@@ -1,0 +1,93 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Parley.Abstractions.Messaging;
+using Parley.Core.Delivery;
+using Parley.Protocol.V1;
+
+namespace Parley.Gateway.Cluster;
+
+/// <summary>
+/// Encodes a domain event once for the other nodes (JSON of the stored records it carries) and decodes it there. The
+/// receiving node encodes it for its wire protocols as the sending node would have.
+/// </summary>
+internal static class ClusterEventCodec
+{
+    public static byte[] Encode(DeliveryEvent @event)
+    {
+        var wire = @event switch
+        {
+            MessageRevoked r => new WireEvent(WireKind.Revoked) { Message = r.Message, TargetSeq = r.TargetSeq, Text = r.TargetClientMsgId, UserId = r.RevokedBy },
+            MembersChanged m => new WireEvent(WireKind.Members) { Message = m.Message, Group = m.Group, Members = [.. m.Members] },
+            MessageCommitted c => new WireEvent(WireKind.Message) { Message = c.Message, Group = c.Group },
+            ReceiptChanged r => new WireEvent(WireKind.Receipt) { ConversationId = r.ConversationId, UserId = r.UserId, ReadSeq = r.ReadSeq, PreviousReadSeq = r.PreviousReadSeq, Version = r.Version },
+            TypingChanged t => new WireEvent(WireKind.Typing) { ConversationId = t.ConversationId, UserId = t.UserId, Flag = t.Typing },
+            SettingsChanged s => new WireEvent(WireKind.Settings) { UserId = s.UserId, View = s.View, Version = s.Version },
+            RelationsChanged r => new WireEvent(WireKind.Relations) { Version = r.Version },
+            DirectoryChanged d => new WireEvent(WireKind.Directory) { Version = d.Version },
+            SessionKicked k => new WireEvent(WireKind.Kicked) { Version = (long)k.Reason },
+            _ => throw new NotSupportedException($"No cluster encoding for {@event.GetType().Name}."),
+        };
+        return JsonSerializer.SerializeToUtf8Bytes(wire, ClusterJsonContext.Default.WireEvent);
+    }
+
+    public static DeliveryEvent Decode(byte[] bytes)
+    {
+        var w = JsonSerializer.Deserialize(bytes, ClusterJsonContext.Default.WireEvent) ?? throw new JsonException("empty cluster event");
+        return w.Kind switch
+        {
+            WireKind.Message => new MessageCommitted(w.Message!, w.Group),
+            WireKind.Revoked => new MessageRevoked(w.Message!, w.TargetSeq, w.Text ?? "", w.UserId ?? ""),
+            WireKind.Members => new MembersChanged(w.Message!, w.Group, w.Members ?? []),
+            WireKind.Receipt => new ReceiptChanged(w.ConversationId!, w.UserId!, w.ReadSeq, w.PreviousReadSeq, w.Version),
+            WireKind.Typing => new TypingChanged(w.ConversationId!, w.UserId!, w.Flag),
+            WireKind.Settings => new SettingsChanged(w.UserId!, w.View!, w.Version),
+            WireKind.Relations => new RelationsChanged(w.Version),
+            WireKind.Directory => new DirectoryChanged(w.Version),
+            WireKind.Kicked => new SessionKicked((KickReason)w.Version),
+            _ => throw new JsonException($"unknown cluster event kind {w.Kind}"),
+        };
+    }
+}
+
+internal enum WireKind
+{
+    Message = 1,
+    Revoked = 2,
+    Members = 3,
+    Receipt = 4,
+    Typing = 5,
+    Settings = 6,
+    Relations = 7,
+    Directory = 8,
+    Kicked = 9,
+}
+
+internal sealed record WireEvent(WireKind Kind)
+{
+    public StoredMessage? Message { get; init; }
+
+    public GroupRecord? Group { get; init; }
+
+    public MemberChange[]? Members { get; init; }
+
+    public ConversationView? View { get; init; }
+
+    public string? ConversationId { get; init; }
+
+    public string? UserId { get; init; }
+
+    public string? Text { get; init; }
+
+    public long TargetSeq { get; init; }
+
+    public long ReadSeq { get; init; }
+
+    public long PreviousReadSeq { get; init; }
+
+    public long Version { get; init; }
+
+    public bool Flag { get; init; }
+}
+
+[JsonSerializable(typeof(WireEvent))]
+internal sealed partial class ClusterJsonContext : JsonSerializerContext;
