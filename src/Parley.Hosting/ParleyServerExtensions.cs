@@ -120,7 +120,7 @@ public static class ParleyServerExtensions
         services.AddParleyWebhooks(config);
 
         var clustered = config.GetSection(ParleyClusterOptions.Section).Get<ParleyClusterOptions>()?.Mode == ClusterMode.Redis;
-        // In a cluster the versions come from the shared store's order (ADR 0015); one node counts them itself.
+        // In a cluster the versions come from the shared store's order (ADR 0016); one node counts them itself.
         services.AddSingleton(sp => new CommitPipeline(
             sp.GetRequiredService<IMessageStore>(),
             sp.GetRequiredService<ParleyMetrics>(),

@@ -4,7 +4,7 @@ namespace Parley.Abstractions.Messaging;
 /// A store shared by several writers (the nodes of a cluster) that hands out feed versions inside the commit, under one
 /// order lock: a commit's versions are reserved when it begins and the next commit of any writer can only reserve its
 /// versions after this one committed or rolled back. Version order is therefore commit order across all writers, and a
-/// reader's snapshot that sees version V sees every version below V (ADR 0015). Used by the group-commit pipeline
+/// reader's snapshot that sees version V sees every version below V (ADR 0016). Used by the group-commit pipeline
 /// instead of its node-local counter when the node is part of a cluster.
 /// </summary>
 public interface IOrderedCommitStore

@@ -14,7 +14,7 @@ namespace Parley.Core.Commit;
 /// dispatch order are the same; <see cref="ICommitWork.OnCommitted"/> runs in that order on one dispatch loop,
 /// which is what lets clients resume from a single cursor. In a cluster (an <see cref="IOrderedCommitStore"/> is given)
 /// the versions come from the shared store instead, reserved inside each batch's transaction under the store's order lock,
-/// so version order is commit order across every node (ADR 0015).
+/// so version order is commit order across every node (ADR 0016).
 /// </summary>
 public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
 {

@@ -14,7 +14,7 @@ using Parley.Protocol.V1;
 namespace Parley.Gateway.Cluster;
 
 /// <summary>
-/// Delivery and session control across the nodes of a cluster (ADR 0015). Everything is applied to this node's
+/// Delivery and session control across the nodes of a cluster (ADR 0016). Everything is applied to this node's
 /// connections at once and forwarded to every other live node through that node's <see cref="INodeDeliveryObserver"/>:
 /// one ordered queue and one sender loop per peer node, which sends whatever is queued as ONE call (so the cost per
 /// event is one call per node, never one per connection, and a node's events reach a peer in the order it produced
