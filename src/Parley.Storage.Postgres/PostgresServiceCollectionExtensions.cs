@@ -50,6 +50,7 @@ public static class PostgresServiceCollectionExtensions
         services.TryAddSingleton<IPushJournal>(sp => new PostgresPushJournal(sp.GetRequiredService<PostgresDatabase>()));
         services.TryAddSingleton<IPushSettingsStore>(sp => new PostgresPushSettingsStore(sp.GetRequiredService<PostgresDatabase>()));
         services.TryAddSingleton<Parley.Abstractions.Business.INotificationAccountStore>(sp => new Business.PostgresNotificationAccountStore(sp.GetRequiredService<PostgresDatabase>()));
+        services.TryAddSingleton<Parley.Abstractions.Business.ICampaignStore>(sp => new Business.PostgresCampaignStore(sp.GetRequiredService<PostgresDatabase>()));
         services.TryAddSingleton<IMediaStore>(sp => new PostgresMediaStore(sp.GetRequiredService<PostgresDatabase>()));
         return services;
     }

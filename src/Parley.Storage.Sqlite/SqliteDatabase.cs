@@ -153,6 +153,28 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
         return OpenAsync(PooledConnectionString, cancellationToken);
     }
 
+    /// <summary>Runs one query on a pooled read connection and reads every row with <paramref name="read"/>.</summary>
+    public async Task<IReadOnlyList<T>> QueryAsync<T>(string sql, Action<SqliteCommand> bind, Func<SqliteDataReader, T> read, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(bind);
+        ArgumentNullException.ThrowIfNull(read);
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            bind(command);
+            using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            var result = new List<T>();
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                result.Add(read(reader));
+            }
+
+            return result;
+        }
+    }
+
     /// <summary>
     /// Queues <paramref name="write"/> for the writer connection and completes once the group transaction it ran in is
     /// committed (durable in durable mode). The callback runs inside that transaction and its own savepoint: it must

@@ -47,6 +47,7 @@ public static class SqliteServiceCollectionExtensions
         services.TryAddSingleton<IPushJournal>(sp => new SqlitePushJournal(sp.GetRequiredService<SqliteDatabase>()));
         services.TryAddSingleton<IPushSettingsStore>(sp => new SqlitePushSettingsStore(sp.GetRequiredService<SqliteDatabase>()));
         services.TryAddSingleton<Parley.Abstractions.Business.INotificationAccountStore>(sp => new Business.SqliteNotificationAccountStore(sp.GetRequiredService<SqliteDatabase>()));
+        services.TryAddSingleton<Parley.Abstractions.Business.ICampaignStore>(sp => new Business.SqliteCampaignStore(sp.GetRequiredService<SqliteDatabase>()));
         return services;
     }
 

@@ -12,6 +12,9 @@ public enum PushPrivacySetting
 public sealed record PushSettings(bool DoNotDisturb, PushPrivacySetting Privacy)
 {
     public static readonly PushSettings Default = new(false, PushPrivacySetting.Full);
+
+    /// <summary>The user refuses marketing campaigns (service notifications and chat pushes are not affected).</summary>
+    public bool MarketingOptOut { get; init; }
 }
 
 /// <summary>Per-user push settings.</summary>
@@ -22,4 +25,10 @@ public interface IPushSettingsStore
 
     /// <summary>Changes the non-null settings.</summary>
     Task SetAsync(string userId, bool? doNotDisturb, PushPrivacySetting? privacy, long updatedAt, CancellationToken cancellationToken = default);
+
+    /// <summary>Sets the user's marketing opt-out.</summary>
+    Task SetMarketingOptOutAsync(string userId, bool optOut, long updatedAt, CancellationToken cancellationToken = default);
+
+    /// <summary>The settings of those of <paramref name="userIds"/> that have any (the others have <see cref="PushSettings.Default"/>).</summary>
+    Task<IReadOnlyDictionary<string, PushSettings>> GetManyAsync(IReadOnlyCollection<string> userIds, CancellationToken cancellationToken = default);
 }

@@ -18,6 +18,7 @@ internal static class PostgresMigrations
         (7, V7DirectConversationIds),
         (8, V8NotificationAccounts),
         (9, V9Directory),
+        (10, V10Campaigns),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -435,5 +436,44 @@ internal static class PostgresMigrations
         );
         CREATE INDEX ix_directory_members_version ON directory_members (version);
         CREATE INDEX ix_directory_members_user ON directory_members (user_id, deleted);
+        """;
+
+    // Marketing campaigns (ADR 0015 §4), the same shape as SQLite's version 12: the campaign with its runner lease (one
+    // runner per cluster) and cursor, its stored audience list, one row per processed user; and the marketing opt-out.
+    private const string V10Campaigns = """
+        CREATE TABLE campaigns (
+            campaign_id text PRIMARY KEY,
+            name        text NOT NULL,
+            spec        text NOT NULL,
+            state       integer NOT NULL,
+            cursor      text COLLATE "C",
+            start_at    bigint NOT NULL,
+            expires_at  bigint NOT NULL,
+            created_at  bigint NOT NULL,
+            updated_at  bigint NOT NULL,
+            finished_at bigint,
+            lease_owner text,
+            lease_until bigint NOT NULL DEFAULT 0
+        );
+        CREATE INDEX ix_campaigns_state ON campaigns (state, start_at);
+
+        CREATE TABLE campaign_audience (
+            campaign_id text NOT NULL,
+            user_id     text COLLATE "C" NOT NULL,
+            PRIMARY KEY (campaign_id, user_id)
+        );
+
+        CREATE TABLE campaign_targets (
+            campaign_id text NOT NULL,
+            user_id     text COLLATE "C" NOT NULL,
+            state       integer NOT NULL,
+            reason      text,
+            template_id text,
+            pushes      integer NOT NULL,
+            at          bigint NOT NULL,
+            PRIMARY KEY (campaign_id, user_id)
+        );
+
+        ALTER TABLE push_settings ADD COLUMN marketing_opt_out boolean NOT NULL DEFAULT false;
         """;
 }

@@ -19,6 +19,7 @@ internal static class SqliteMigrations
         (9, V9Media),
         (10, V10DirectConversationIds),
         (11, V11NotificationAccounts),
+        (12, V12Campaigns),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -450,5 +451,44 @@ internal static class SqliteMigrations
             level      INTEGER NOT NULL,
             created_at INTEGER NOT NULL
         ) WITHOUT ROWID;
+        """;
+
+    // Marketing campaigns (ADR 0015 §4): the campaign with its runner lease and cursor, its stored audience list, one row per
+    // processed user; and the users' marketing opt-out beside their other push settings.
+    private const string V12Campaigns = """
+        CREATE TABLE campaigns (
+            campaign_id TEXT NOT NULL PRIMARY KEY,
+            name        TEXT NOT NULL,
+            spec        TEXT NOT NULL,
+            state       INTEGER NOT NULL,
+            cursor      TEXT,
+            start_at    INTEGER NOT NULL,
+            expires_at  INTEGER NOT NULL,
+            created_at  INTEGER NOT NULL,
+            updated_at  INTEGER NOT NULL,
+            finished_at INTEGER,
+            lease_owner TEXT,
+            lease_until INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID;
+        CREATE INDEX ix_campaigns_state ON campaigns (state, start_at);
+
+        CREATE TABLE campaign_audience (
+            campaign_id TEXT NOT NULL,
+            user_id     TEXT NOT NULL,
+            PRIMARY KEY (campaign_id, user_id)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE campaign_targets (
+            campaign_id TEXT NOT NULL,
+            user_id     TEXT NOT NULL,
+            state       INTEGER NOT NULL,
+            reason      TEXT,
+            template_id TEXT,
+            pushes      INTEGER NOT NULL,
+            at          INTEGER NOT NULL,
+            PRIMARY KEY (campaign_id, user_id)
+        ) WITHOUT ROWID;
+
+        ALTER TABLE push_settings ADD COLUMN marketing_opt_out INTEGER NOT NULL DEFAULT 0;
         """;
 }

@@ -14,11 +14,11 @@ public sealed class SqlitePushSettingsStore(SqliteDatabase database) : IPushSett
         await using (connection.ConfigureAwait(false))
         {
             using var command = connection.CreateCommand();
-            command.CommandText = "SELECT do_not_disturb, privacy FROM push_settings WHERE user_id = $user;";
+            command.CommandText = "SELECT do_not_disturb, privacy, marketing_opt_out FROM push_settings WHERE user_id = $user;";
             command.Parameters.AddWithValue("$user", userId);
             using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
-                ? new PushSettings(reader.GetInt64(0) != 0, (PushPrivacySetting)reader.GetInt32(1))
+                ? Read(reader)
                 : PushSettings.Default;
         }
     }
@@ -42,4 +42,39 @@ public sealed class SqlitePushSettingsStore(SqliteDatabase database) : IPushSett
             return command.ExecuteNonQuery();
         }, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <inheritdoc />
+    public Task SetMarketingOptOutAsync(string userId, bool optOut, long updatedAt, CancellationToken cancellationToken = default) =>
+        _database.WriteAsync(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                INSERT INTO push_settings (user_id, do_not_disturb, privacy, updated_at, marketing_opt_out) VALUES ($user, 0, 0, $at, $opt)
+                ON CONFLICT (user_id) DO UPDATE SET marketing_opt_out = $opt, updated_at = $at;
+                """;
+            command.Parameters.AddWithValue("$user", userId);
+            command.Parameters.AddWithValue("$opt", optOut ? 1 : 0);
+            command.Parameters.AddWithValue("$at", updatedAt);
+            return command.ExecuteNonQuery();
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyDictionary<string, PushSettings>> GetManyAsync(IReadOnlyCollection<string> userIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(userIds);
+        if (userIds.Count == 0)
+        {
+            return new Dictionary<string, PushSettings>(StringComparer.Ordinal);
+        }
+
+        var rows = await _database.QueryAsync(
+            "SELECT do_not_disturb, privacy, marketing_opt_out, user_id FROM push_settings WHERE user_id IN (SELECT value FROM json_each($ids));",
+            c => c.Parameters.AddWithValue("$ids", System.Text.Json.JsonSerializer.Serialize(userIds.ToArray(), Internal.SqliteJsonContext.Default.StringArray)),
+            r => (User: r.GetString(3), Settings: Read(r)),
+            cancellationToken).ConfigureAwait(false);
+        return rows.ToDictionary(r => r.User, r => r.Settings, StringComparer.Ordinal);
+    }
+
+    private static PushSettings Read(Microsoft.Data.Sqlite.SqliteDataReader r) =>
+        new(r.GetInt64(0) != 0, (PushPrivacySetting)r.GetInt32(1)) { MarketingOptOut = r.GetInt64(2) != 0 };
 }
