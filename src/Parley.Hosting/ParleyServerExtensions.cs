@@ -264,6 +264,10 @@ public static class ParleyServerExtensions
         services.AddSingleton<IPushClientApi>(sp => sp.GetRequiredService<PushBridge>());
         services.Replace(ServiceDescriptor.Singleton(sp => new Optional<IPushClientApi>(sp.GetRequiredService<PushBridge>())));
         services.AddHostedService(sp => sp.GetRequiredService<PushBridge>());
+
+        services.AddOptions<Business.CampaignOptions>().Bind(config.GetSection(Business.CampaignOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<Business.CampaignService>();
+        services.AddHostedService<Business.CampaignRunner>();
     }
 
     private static void TryAddTimeProvider(this IServiceCollection services)

@@ -78,10 +78,17 @@ public sealed record PushRequest(
 
     /// <summary>Marketing only: bandit scope. Defaults to the message id.</summary>
     public string? CampaignId { get; init; }
+
+    /// <summary>Unix ms after which the pushes are not sent; their vendor time to live ends then too. Null: the vendor defaults.</summary>
+    public long? ExpiresAt { get; init; }
 }
 
 /// <summary>What <see cref="PushPipeline.SubmitAsync"/> did: device-pushes planned, filtered (by reason) and journaled.</summary>
-public sealed record PushSubmitResult(int Planned, IReadOnlyDictionary<string, int> Filtered, IReadOnlyList<string> AcceptedPushIds, IReadOnlyList<string> CoalescedPushIds);
+public sealed record PushSubmitResult(int Planned, IReadOnlyDictionary<string, int> Filtered, IReadOnlyList<string> AcceptedPushIds, IReadOnlyList<string> CoalescedPushIds)
+{
+    /// <summary>Every device-push the request planned, with its state and reason (pending, filtered, coalesced), journaled now or before.</summary>
+    public IReadOnlyList<PushRecord> Rows { get; init; } = [];
+}
 
 /// <summary>The composed notification, as journaled and handed to vendor adapters.</summary>
 /// <param name="Badge">The recipient's unread total.</param>
@@ -104,4 +111,11 @@ public sealed record PushNotification(
 {
     /// <summary>W3C traceparent of the span that composed this push; the vendor call and reports continue its trace.</summary>
     public string? TraceParent { get; init; }
+
+    /// <summary>Unix ms after which the push is worthless: not sent after it, and its time to live at the vendor ends then.</summary>
+    public long? ExpiresAt { get; init; }
+
+    /// <summary>Set by the dispatcher just before the vendor call: seconds left until <see cref="ExpiresAt"/> (never journaled).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public long? TtlSeconds { get; init; }
 }

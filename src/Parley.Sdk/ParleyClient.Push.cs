@@ -32,10 +32,16 @@ public sealed partial class ParleyClient
     /// <summary>Changes this user's push settings on every device. Null leaves a setting as it is.</summary>
     /// <param name="doNotDisturb">While on, nothing is pushed to the user.</param>
     /// <param name="privacy">How much of a message a push shows.</param>
+    /// <param name="marketingOptOut">While on, the user gets no marketing campaign (chat and service notifications still come).</param>
     /// <param name="cancellationToken">Cancels the wait for the result.</param>
-    public Task SetPushSettingsAsync(bool? doNotDisturb = null, PushPrivacy? privacy = null, CancellationToken cancellationToken = default)
+    public Task SetPushSettingsAsync(bool? doNotDisturb = null, PushPrivacy? privacy = null, bool? marketingOptOut = null, CancellationToken cancellationToken = default)
     {
         var request = new UpdatePushSettingsRequest();
+        if (marketingOptOut is { } optOut)
+        {
+            request.MarketingOptOut = optOut;
+        }
+
         if (doNotDisturb is { } dnd)
         {
             request.DoNotDisturb = dnd;

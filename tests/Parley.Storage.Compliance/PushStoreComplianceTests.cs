@@ -36,6 +36,39 @@ public abstract class PushStoreComplianceTests : IAsyncLifetime
         new(pushId, messageId, "trace-" + pushId, "bob", "p1", PushVendor.Fcm, PushCategory.Im, state, "{\"t\":\"" + pushId + "\"}", createdAt, createdAt, 0, null, digest, null, null, null);
 
     [StoreFact]
+    public async Task Journal_CampaignRows_CountedByStateReasonAndTemplate_PendingOnesFilteredOnCancel()
+    {
+        static PushRecord Row(string id, PushState state, string? template, string? reason = null) =>
+            Push(id, "campaign:c1", 1_000, state) with
+            {
+                Category = PushCategory.Marketing,
+                Payload = template is null ? "{}" : "{\"pushId\":\"" + id + "\",\"templateId\":\"" + template + "\"}",
+                Reason = reason,
+            };
+
+        await Journal.AppendAsync([
+            Row("a1", PushState.Pending, "a"), Row("a2", PushState.Pending, "a"), Row("b1", PushState.Pending, "b"),
+            Row("f1", PushState.Filtered, null, "dnd"), Push("other", "m2", 1_000)]);
+        await Journal.UpdateStateAsync("a1", PushState.Accepted, 1, 1_000, null, 1_100);
+        await Journal.MarkArrivedAsync("a1", 1_200);
+        await Journal.MarkClickedAsync("a1", 1_300);
+
+        Assert.Equal(2, await Journal.FilterPendingAsync("campaign:c1", "cancelled"));
+        Assert.Equal(0, await Journal.FilterPendingAsync("campaign:c1", "cancelled"));
+        Assert.Equal(PushState.Pending, (await Journal.GetAsync("other"))!.State);
+
+        var counts = (await Journal.CountByMessageAsync("campaign:c1")).OrderBy(c => c.State).ThenBy(c => c.Reason, StringComparer.Ordinal).ThenBy(c => c.TemplateId, StringComparer.Ordinal).ToList();
+        Assert.Equal(
+            [
+                new PushJournalCount(PushState.Accepted, null, "a", 1, 1, 1),
+                new PushJournalCount(PushState.Filtered, "cancelled", "a", 1, 0, 0),
+                new PushJournalCount(PushState.Filtered, "cancelled", "b", 1, 0, 0),
+                new PushJournalCount(PushState.Filtered, "dnd", null, 1, 0, 0),
+            ],
+            counts);
+    }
+
+    [StoreFact]
     public async Task Devices_UpdateMoveTouchRemoveAndInvalidate()
     {
         await Devices.UpsertAsync(Device("bob", "p1", PushVendor.Huawei, "tok-1"));

@@ -589,7 +589,8 @@ export class ParleyClient {
     await this.#invoke({ case: "pushReport", value: { pushId, traceId, kind } }, "ok");
   }
 
-  async setPushSettings(settings: { doNotDisturb?: boolean; privacy?: PushPrivacy }): Promise<void> {
+  /** Push settings of this user on every device; absent fields stay. marketingOptOut refuses marketing campaigns. */
+  async setPushSettings(settings: { doNotDisturb?: boolean; privacy?: PushPrivacy; marketingOptOut?: boolean }): Promise<void> {
     await this.#invoke({ case: "updatePushSettings", value: settings }, "ok");
   }
 

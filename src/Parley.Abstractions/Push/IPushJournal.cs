@@ -51,6 +51,9 @@ public sealed record PushRecord(
     long? ArrivedAt,
     long? ClickedAt);
 
+/// <summary>One group of <see cref="IPushJournal.CountByMessageAsync"/>.</summary>
+public sealed record PushJournalCount(PushState State, string? Reason, string? TemplateId, long Count, long Arrived, long Clicked);
+
 /// <summary>
 /// Durable journal of pushes: a push accepted by the pipeline is here before the caller's call returns, so a crash
 /// loses none, and the Sending state lets a restart tell "maybe sent" from "not sent". Thread-safe.
@@ -80,6 +83,12 @@ public interface IPushJournal
     Task<PushRecord?> MarkArrivedAsync(string pushId, long at, CancellationToken cancellationToken = default);
 
     Task<PushRecord?> MarkClickedAsync(string pushId, long at, CancellationToken cancellationToken = default);
+
+    /// <summary>Marks every Pending row of a message Filtered with <paramref name="reason"/> (a cancelled campaign). Returns the count.</summary>
+    Task<int> FilterPendingAsync(string messageId, string reason, CancellationToken cancellationToken = default);
+
+    /// <summary>A message's rows counted by state, reason and the payload's template id, with how many arrived and were clicked.</summary>
+    Task<IReadOnlyList<PushJournalCount>> CountByMessageAsync(string messageId, CancellationToken cancellationToken = default);
 
     /// <summary>Deletes finished rows (every state but Pending, Sending and DeadLettered) created before <paramref name="before"/> (Unix ms). Returns the count.</summary>
     Task<int> PurgeFinishedAsync(long before, CancellationToken cancellationToken = default);

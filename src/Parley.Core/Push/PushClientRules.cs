@@ -95,9 +95,9 @@ public static class PushClientRules
     public static FieldProblem? Check(UpdatePushSettingsRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (!request.HasDoNotDisturb && !request.HasPrivacy)
+        if (!request.HasDoNotDisturb && !request.HasPrivacy && !request.HasMarketingOptOut)
         {
-            return new FieldProblem("doNotDisturb", "doNotDisturb or privacy is required");
+            return new FieldProblem("doNotDisturb", "doNotDisturb, privacy or marketingOptOut is required");
         }
 
         return request.HasPrivacy && !Enum.IsDefined(request.Privacy) ? new FieldProblem("privacy", $"must be {PrivacyChoices}") : null;

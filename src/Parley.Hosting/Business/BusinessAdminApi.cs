@@ -31,7 +31,7 @@ internal static class BusinessAdminApi
         group.MapPut("/accounts/{userId}", UpdateAccountAsync).WithName("business.accounts.update").Produces<NotificationAccount>();
         group.MapGet("/accounts/{userId}", GetAccountAsync).WithName("business.accounts.get").Produces<NotificationAccount>();
         group.MapGet("/accounts", SearchAccountsAsync).WithName("business.accounts.search").Produces<NotificationAccountPage>();
-        return group;
+        return group.MapCampaigns();
     }
 
     private static async Task<IResult> SendAsync(HttpContext http, BusinessSendRequest? request, BusinessMessagingService business, CancellationToken cancellationToken)

@@ -98,6 +98,11 @@ internal static class DeviceHttpApi
             request.DoNotDisturb = dnd;
         }
 
+        if (body.MarketingOptOut is { } optOut)
+        {
+            request.MarketingOptOut = optOut;
+        }
+
         if (body.Privacy is { } privacy)
         {
             if (!PushClientRules.TryParsePrivacy(privacy, out var parsed, out var problem))
@@ -210,4 +215,4 @@ public sealed record DeviceBody(string? Vendor, string? Token, string? AppId, bo
 
 public sealed record PushReportBody(string? TraceId);
 
-public sealed record PushSettingsBody(bool? DoNotDisturb, string? Privacy);
+public sealed record PushSettingsBody(bool? DoNotDisturb, string? Privacy, bool? MarketingOptOut = null);

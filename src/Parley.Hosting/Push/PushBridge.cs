@@ -126,12 +126,22 @@ internal sealed partial class PushBridge(
             return problem.ToFailure();
         }
 
-        await settings.SetAsync(
-            userId,
-            request.HasDoNotDisturb ? request.DoNotDisturb : null,
-            request.HasPrivacy ? (PushPrivacySetting)request.Privacy : null,
-            time.GetUtcNow().ToUnixTimeMilliseconds(),
-            cancellationToken).ConfigureAwait(false);
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        if (request.HasDoNotDisturb || request.HasPrivacy)
+        {
+            await settings.SetAsync(
+                userId,
+                request.HasDoNotDisturb ? request.DoNotDisturb : null,
+                request.HasPrivacy ? (PushPrivacySetting)request.Privacy : null,
+                now,
+                cancellationToken).ConfigureAwait(false);
+        }
+
+        if (request.HasMarketingOptOut)
+        {
+            await settings.SetMarketingOptOutAsync(userId, request.MarketingOptOut, now, cancellationToken).ConfigureAwait(false);
+        }
+
         return CoreResult.Ok;
     }
 
@@ -257,7 +267,7 @@ internal sealed partial class PushBridge(
         var senderName = string.IsNullOrEmpty(sender?.Nickname) ? m.SenderId : sender.Nickname;
         var title = job.Kind == ConversationKind.Group && job.ConversationName.Length > 0 ? $"{senderName} ({job.ConversationName})" : senderName;
         var content = Content.Parser.ParseFrom(m.Content);
-        var (category, serviceTitle, servicePreview) = await ClassifyAsync(m, content, cancellationToken).ConfigureAwait(false);
+        var (category, serviceTitle, servicePreview, expiresAt) = await ClassifyAsync(m, content, cancellationToken).ConfigureAwait(false);
         if (category is null)
         {
             return; // an expired service notification: stored, not pushed
@@ -295,6 +305,7 @@ internal sealed partial class PushBridge(
             new PushRequest(m.ServerMsgId, m.ConversationId, m.SenderId, serviceTitle ?? title, category.Value, servicePreview ?? Preview(content), recipients)
             {
                 TraceId = PushActivities.TraceIdOf(span, job.Trace),
+                ExpiresAt = expiresAt,
             },
             cancellationToken).ConfigureAwait(false);
     }
@@ -303,22 +314,22 @@ internal sealed partial class PushBridge(
     /// The push category, from the message on the server: a service notification (<see cref="Parley.Core.Business.ServiceNotificationContent"/>)
     /// sent by a notification account is a service push with its own title and body; null when it has expired; everything else IM.
     /// </summary>
-    private async Task<(PushCategory? Category, string? Title, string? Preview)> ClassifyAsync(StoredMessage m, Content content, CancellationToken cancellationToken)
+    private async Task<(PushCategory? Category, string? Title, string? Preview, long? ExpiresAt)> ClassifyAsync(StoredMessage m, Content content, CancellationToken cancellationToken)
     {
         if (Parley.Core.Business.ServiceNotificationContent.TryRead(content) is not { } notification
             || await notificationAccounts.GetAsync(m.SenderId, cancellationToken).ConfigureAwait(false) is null)
         {
-            return (PushCategory.Im, null, null);
+            return (PushCategory.Im, null, null, null);
         }
 
         if (notification.ExpiresAt is { } expires && expires <= time.GetUtcNow().ToUnixTimeMilliseconds())
         {
-            return (null, null, null);
+            return (null, null, null, null);
         }
 
         var limit = options.Value.PreviewLength;
         var body = notification.Body.Length <= limit ? notification.Body : string.Concat(notification.Body.AsSpan(0, limit), "…");
-        return (PushCategory.Service, notification.Title, body);
+        return (PushCategory.Service, notification.Title, body, notification.ExpiresAt);
     }
 
     private string Preview(Content content)

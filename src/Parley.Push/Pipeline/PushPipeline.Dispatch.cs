@@ -133,6 +133,25 @@ public sealed partial class PushPipeline
             return;
         }
 
+        var notification = Deserialize(job.Payload);
+        if (notification is null)
+        {
+            await DeadLetterAsync(job, job.Attempts, "bad_payload", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        if (notification.ExpiresAt is { } expiresAt)
+        {
+            // Worthless after its expiry (a campaign's end, a notification's validity): not sent, and the vendor keeps it no longer.
+            if (expiresAt <= nowMs)
+            {
+                await FinalFilterAsync(job, PushStages.Vendor, "expired", cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            notification = notification with { TtlSeconds = Math.Max(1, (expiresAt - nowMs) / 1000) };
+        }
+
         var limits = adapter.Limits;
         if (limits.PausedUntil > nowMs)
         {
@@ -150,13 +169,6 @@ public sealed partial class PushPipeline
         if (job.Attempts == 0 && !limits.TryReserveQuota(job.Category, job.UserId + "\n" + job.DeviceId, out var quotaReason) && job.Category != PushCategory.Im)
         {
             await FinalFilterAsync(job, PushStages.Vendor, quotaReason, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        var notification = Deserialize(job.Payload);
-        if (notification is null)
-        {
-            await DeadLetterAsync(job, job.Attempts, "bad_payload", cancellationToken).ConfigureAwait(false);
             return;
         }
 

@@ -226,7 +226,7 @@ public sealed partial class PushPipeline : IDisposable
                 _lanes.ReleaseReservation(r.Category); // a resubmitted message: its push is already journaled
             }
 
-            return new PushSubmitResult(planned, filtered, accepted, coalesced);
+            return new PushSubmitResult(planned, filtered, accepted, coalesced) { Rows = rows };
         }
         finally
         {
@@ -440,6 +440,7 @@ public sealed partial class PushPipeline : IDisposable
             recipient.UnreadTotal, request.ConversationId, 0, templateId, request.CampaignId)
         {
             TraceParent = PushActivities.CurrentTraceParent(),
+            ExpiresAt = request.ExpiresAt,
         };
     }
 

@@ -24,5 +24,8 @@ internal static class PushPayloadFields
 
     public static bool Urgent(PushCategory c) => c is PushCategory.Im or PushCategory.Service;
 
+    /// <summary>Seconds the vendor may hold the push: a day for IM/service, three for the rest, never past its expiry.</summary>
+    public static long TtlSeconds(PushNotification n) => Math.Min(Urgent(n.Category) ? 86_400 : 259_200, n.TtlSeconds ?? long.MaxValue);
+
     public static string Truncate(string s, int maxChars) => s.Length <= maxChars ? s : s[..maxChars];
 }

@@ -95,6 +95,19 @@ public sealed class PostgresPushJournal : IPushJournal
             .ConfigureAwait(false);
 
     /// <inheritdoc />
+    public Task<int> FilterPendingAsync(string messageId, string reason, CancellationToken cancellationToken = default) =>
+        _database.ExecuteAsync("UPDATE push_journal SET state = 3, reason = $2 WHERE message_id = $1 AND state = 0;", cancellationToken, P(messageId), P(reason));
+
+    public async Task<IReadOnlyList<PushJournalCount>> CountByMessageAsync(string messageId, CancellationToken cancellationToken = default) =>
+        await _database.QueryAsync(
+            """
+            SELECT state, reason, payload::jsonb ->> 'templateId', COUNT(*), COUNT(arrived_at), COUNT(clicked_at)
+            FROM push_journal WHERE message_id = $1 GROUP BY 1, 2, 3;
+            """,
+            r => new PushJournalCount((PushState)r.GetInt32(0), r.IsDBNull(1) ? null : r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.GetInt64(3), r.GetInt64(4), r.GetInt64(5)),
+            cancellationToken,
+            P(messageId)).ConfigureAwait(false);
+
     public async Task<IReadOnlyList<PushRecord>> ListByMessageAsync(string messageId, CancellationToken cancellationToken = default) =>
         await _database.QueryAsync(
             $"""

@@ -136,6 +136,28 @@ public sealed class SqlitePushJournal : IPushJournal
             p => p.AddWithValue("$msg", messageId),
             cancellationToken);
 
+    public Task<int> FilterPendingAsync(string messageId, string reason, CancellationToken cancellationToken = default) =>
+        _database.WriteAsync(
+            connection =>
+            {
+                using var command = connection.CreateCommand();
+                command.CommandText = "UPDATE push_journal SET state = 3, reason = $reason WHERE message_id = $msg AND state = 0;";
+                command.Parameters.AddWithValue("$msg", messageId);
+                command.Parameters.AddWithValue("$reason", reason);
+                return command.ExecuteNonQuery();
+            },
+            cancellationToken);
+
+    public Task<IReadOnlyList<PushJournalCount>> CountByMessageAsync(string messageId, CancellationToken cancellationToken = default) =>
+        _database.QueryAsync(
+            """
+            SELECT state, reason, json_extract(payload, '$.templateId'), COUNT(*), COUNT(arrived_at), COUNT(clicked_at)
+            FROM push_journal WHERE message_id = $msg GROUP BY 1, 2, 3;
+            """,
+            c => c.Parameters.AddWithValue("$msg", messageId),
+            r => new PushJournalCount((PushState)r.GetInt32(0), r.IsDBNull(1) ? null : r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.GetInt64(3), r.GetInt64(4), r.GetInt64(5)),
+            cancellationToken);
+
     public Task<PushRecord?> MarkArrivedAsync(string pushId, long at, CancellationToken cancellationToken = default) =>
         MarkAsync("arrived_at", pushId, at, cancellationToken);
 

@@ -80,6 +80,11 @@ public sealed class ApnsAdapter : IPushVendorAdapter, IDisposable
         request.Headers.TryAddWithoutValidation("apns-id", PushIds.Uuid(n.PushId).ToString("D"));
         request.Headers.TryAddWithoutValidation("apns-collapse-id", Truncate(n.CollapseKey, 64));
         var ttl = urgent ? _options.Expiration : _options.Expiration * 3;
+        if (n.TtlSeconds is { } left && TimeSpan.FromSeconds(left) < ttl)
+        {
+            ttl = TimeSpan.FromSeconds(left);
+        }
+
         request.Headers.TryAddWithoutValidation("apns-expiration", VendorHttp.Invariant(_time.GetUtcNow().Add(ttl).ToUnixTimeSeconds()));
         request.Content = new ByteArrayContent(body);
         request.Content.Headers.TryAddWithoutValidation("content-type", "application/json");

@@ -111,7 +111,7 @@ public sealed class FcmAdapter : IPushVendorAdapter, IDisposable
                 {
                     ["priority"] = urgent ? "HIGH" : "NORMAL",
                     ["collapse_key"] = n.CollapseKey,
-                    ["ttl"] = urgent ? "86400s" : "259200s",
+                    ["ttl"] = VendorHttp.Invariant(PushPayloadFields.TtlSeconds(n)) + "s",
                     ["notification"] = new JsonObject
                     {
                         ["channel_id"] = options.ChannelIds.GetValueOrDefault(n.Category, "parley_im"),

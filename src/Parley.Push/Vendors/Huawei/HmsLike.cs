@@ -83,7 +83,7 @@ public abstract class HmsLikeAdapter : IPushVendorAdapter, IDisposable
     {
         var android = AndroidConfig(n);
         android["bi_tag"] = n.PushId;
-        android["ttl"] = PushPayloadFields.Urgent(n.Category) ? "86400s" : "259200s";
+        android["ttl"] = VendorHttp.Invariant(PushPayloadFields.TtlSeconds(n)) + "s";
         if (_options.ReceiptId is { } receipt)
         {
             android["receipt_id"] = receipt;

@@ -98,7 +98,7 @@ public sealed class OppoAdapter : IPushVendorAdapter, IDisposable
             ["category"] = _options.Categories.GetValueOrDefault(n.Category, "IM"),
             ["notify_level"] = urgent ? _options.ImNotifyLevel : 1,
             ["app_message_id"] = n.PushId,
-            ["off_line_ttl"] = urgent ? 86_400 : 259_200,
+            ["off_line_ttl"] = PushPayloadFields.TtlSeconds(n),
         };
         if (urgent)
         {

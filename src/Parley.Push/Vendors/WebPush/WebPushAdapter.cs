@@ -115,7 +115,7 @@ public sealed class WebPushAdapter : IPushVendorAdapter, IDisposable
         using var request = new HttpRequestMessage(HttpMethod.Post, endpoint);
         VendorHttp.UseHttp11OrHigher(request);
         request.Headers.TryAddWithoutValidation("Authorization", $"vapid t={Jwt(endpoint)}, k={_options.PublicKey}");
-        request.Headers.TryAddWithoutValidation("TTL", PushPayloadFields.Urgent(notification.Category) ? "86400" : "259200");
+        request.Headers.TryAddWithoutValidation("TTL", VendorHttp.Invariant(PushPayloadFields.TtlSeconds(notification)));
         request.Headers.TryAddWithoutValidation("Urgency", notification.Category switch
         {
             PushCategory.Im => "high",
