@@ -152,6 +152,19 @@ public sealed partial class ParleyClient
         return reply.Members;
     }
 
+    /// <summary>
+    /// Pages, searches or filters a group's members (keyset paging by user id): the way to list a super group's members.
+    /// </summary>
+    /// <param name="request">Group, optional query (user id prefix or nickname substring), minimum role, page size and the
+    /// <see cref="MemberList.NextAfterUserId"/> of the previous page.</param>
+    /// <param name="cancellationToken">Cancels the wait for the result.</param>
+    public async Task<MemberList> ListMembersAsync(ListMembersRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var reply = await InvokeAsync(new ClientFrame { ListMembers = request }, ServerFrame.BodyOneofCase.Members, cancellationToken).ConfigureAwait(false);
+        return reply.Members;
+    }
+
     /// <summary>This user's groups changed since <paramref name="version"/> (0 = all of them).</summary>
     /// <param name="version">The version of the last delta applied.</param>
     /// <param name="cancellationToken">Cancels the wait for the result.</param>

@@ -11,6 +11,14 @@ public sealed partial class PostgresMessageStore
 {
     private const string ChangedViewsSql = PostgresRows.ViewSelect + " AND m.feed_version > $2 ORDER BY m.feed_version, m.conversation_id;";
     private const string OneViewSql = PostgresRows.ViewSelect + " AND m.conversation_id = $2;";
+
+    // Read diffusion (ADR 0017): the super groups that advanced since the cursor (partial index on head_version, cost
+    // proportional to the advanced groups) where the user is an active member whose own row did not change.
+    private const string AdvancedSuperGroupsSql = PostgresRows.ViewSelect + """
+         AND m.active AND m.feed_version <= $2
+         AND m.conversation_id IN (SELECT h.conversation_id FROM conversations h WHERE h.read_diffusion AND h.head_version > $2)
+        ORDER BY c.head_version, m.conversation_id;
+        """;
     private const string PageViewsSql = PostgresRows.ViewSelect + " ORDER BY m.pinned DESC, c.updated_at DESC, c.conversation_id LIMIT $2 OFFSET $3;";
 
     // The newest $4 (+1, to tell truncation) visible messages above the cursor of each changed conversation, in ONE query.
@@ -111,6 +119,11 @@ public sealed partial class PostgresMessageStore
                 using (var command = Command(connection, ChangedViewsSql, P(userId), P(sinceVersion)))
                 {
                     views = await ReadAllAsync(command, ReadView, cancellationToken).ConfigureAwait(false);
+                }
+
+                using (var command = Command(connection, AdvancedSuperGroupsSql, P(userId), P(sinceVersion)))
+                {
+                    views.AddRange(await ReadAllAsync(command, ReadView, cancellationToken).ConfigureAwait(false));
                 }
 
                 var byConversation = new Dictionary<string, List<StoredMessage>>(StringComparer.Ordinal);

@@ -146,16 +146,17 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
             b.BatchCommands.Add(BatchCommand(
                 """
                 INSERT INTO groups (group_id, conversation_id, name, avatar_url, introduction, announcement, ex, owner_id, join_policy,
-                                    history_visible, mute_all, searchable, dismissed, created_at, updated_at, info_version)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                                    history_visible, mute_all, searchable, dismissed, created_at, updated_at, info_version, kind)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
                 ON CONFLICT (group_id) DO UPDATE SET name = $3, avatar_url = $4, introduction = $5, announcement = $6, ex = $7,
                     owner_id = $8, join_policy = $9, history_visible = $10, mute_all = $11, searchable = $12, dismissed = $13,
-                    updated_at = $15, info_version = GREATEST(groups.info_version, $16);
+                    updated_at = $15, info_version = GREATEST(groups.info_version, $16), kind = $17;
                 """,
                 P(g.GroupId), P(g.ConversationId), P(g.Name), P(g.AvatarUrl), P(g.Introduction), P(g.Announcement), P(g.Ex), P(g.OwnerId),
                 P((int)g.JoinPolicy), P(g.HistoryVisibleToNewMembers), P(g.MuteAll), P(g.Searchable), P(g.Dismissed), P(g.CreatedAt),
-                P(g.UpdatedAt), P(g.Version)));
-            b.BatchCommands.Add(BatchCommand("UPDATE conversations SET name = $2 WHERE conversation_id = $1;", P(g.ConversationId), P(g.Name)));
+                P(g.UpdatedAt), P(g.Version), P((int)g.Kind)));
+            b.BatchCommands.Add(BatchCommand(
+                "UPDATE conversations SET name = $2, read_diffusion = $3 WHERE conversation_id = $1;", P(g.ConversationId), P(g.Name), P(g.ReadDiffusion)));
             b.BatchCommands.Add(BatchCommand(
                 "UPDATE members SET info_version = GREATEST(info_version, $2) WHERE conversation_id = $1;", P(g.ConversationId), P(g.Version)));
             maxVersion = Math.Max(maxVersion, g.Version);
@@ -163,6 +164,14 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
 
         foreach (var m in batch.MemberChanges)
         {
+            // The count moves by the change of this row's active flag (a recount would read every member of a large group).
+            b.BatchCommands.Add(BatchCommand(
+                """
+                UPDATE conversations SET member_count = member_count + (CASE WHEN $3 THEN 1 ELSE 0 END)
+                    - COALESCE((SELECT CASE WHEN active THEN 1 ELSE 0 END FROM members WHERE conversation_id = $1 AND user_id = $2), 0)
+                WHERE conversation_id = $1;
+                """,
+                P(m.ConversationId), P(m.UserId), P(m.Active)));
             b.BatchCommands.Add(BatchCommand(
                 """
                 INSERT INTO members (conversation_id, user_id, read_seq, feed_version, role, nickname, muted_until, joined_at, inviter_id,
@@ -184,9 +193,6 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
                     P(m.ConversationId), P(m.UserId), P(m.VisibleFrom), P(m.VisibleTo)));
             }
 
-            b.BatchCommands.Add(BatchCommand(
-                "UPDATE conversations SET member_count = (SELECT COUNT(*) FROM members WHERE conversation_id = $1 AND active) WHERE conversation_id = $1;",
-                P(m.ConversationId)));
             maxVersion = Math.Max(maxVersion, m.Version);
         }
 
@@ -204,7 +210,7 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
 
         if (batch.Messages.Count > 0)
         {
-            maxVersion = Math.Max(maxVersion, AddMessages(b, batch.Messages));
+            maxVersion = Math.Max(maxVersion, AddMessages(b, batch.Messages, batch.ReadDiffusion));
         }
 
         if (batch.Revocations.Count > 0)
@@ -258,7 +264,7 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
 
     // The hot path: every message of the batch in one INSERT, and the conversation-wide effects once per conversation
     // (and the senders' own read cursors once per sender) in one statement each.
-    private static long AddMessages(NpgsqlBatch b, List<StoredMessage> messages)
+    private static long AddMessages(NpgsqlBatch b, List<StoredMessage> messages, HashSet<string> readDiffusion)
     {
         var n = messages.Count;
         var conversations = new string[n];
@@ -314,11 +320,20 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
         b.BatchCommands.Add(BatchCommand(
             """
             UPDATE conversations SET max_seq = GREATEST(conversations.max_seq, u.seq), last_seq = GREATEST(conversations.last_seq, u.seq),
-                updated_at = GREATEST(conversations.updated_at, u.at)
-            FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS u(conversation_id, seq, at)
+                updated_at = GREATEST(conversations.updated_at, u.at), head_version = GREATEST(conversations.head_version, u.version)
+            FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS u(conversation_id, seq, at, version)
             WHERE conversations.conversation_id = u.conversation_id;
             """,
-            P(ids), P(maxSeqs), P(lastTimes)));
+            P(ids), P(maxSeqs), P(lastTimes), P(maxVersions)));
+
+        // Read diffusion (ADR 0017): nothing per member; the head version above tells resuming members.
+        var writeDiffusion = ids.Where(id => !readDiffusion.Contains(id)).ToArray();
+        if (writeDiffusion.Length == 0)
+        {
+            return maxVersions.Max();
+        }
+
+        var writeVersions = writeDiffusion.Select(id => touched[id].MaxVersion).ToArray();
 
         // GREATEST, not plain assignment: a member's feed version must never move back, or a sync cursor would skip a change.
         b.BatchCommands.Add(BatchCommand(
@@ -327,7 +342,7 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
             FROM unnest($1::text[], $2::bigint[]) AS u(conversation_id, version)
             WHERE members.conversation_id = u.conversation_id AND members.active;
             """,
-            P(ids), P(maxVersions)));
+            P(writeDiffusion), P(writeVersions)));
         return maxVersions.Max();
     }
 

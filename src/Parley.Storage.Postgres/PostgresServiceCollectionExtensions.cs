@@ -38,6 +38,7 @@ public static class PostgresServiceCollectionExtensions
         services.TryAddSingleton(sp => new PostgresMessageStore(sp.GetRequiredService<PostgresDatabase>(), sp.GetService<ILogger<PostgresMessageStore>>()));
         services.TryAddSingleton<IMessageStore>(sp => sp.GetRequiredService<PostgresMessageStore>());
         services.TryAddSingleton<IGroupStore>(sp => sp.GetRequiredService<PostgresMessageStore>());
+        services.TryAddSingleton<ISuperGroupStore>(sp => sp.GetRequiredService<PostgresMessageStore>());
         services.TryAddSingleton<ISentMessageStore>(sp => sp.GetRequiredService<PostgresMessageStore>());
         services.TryAddSingleton(sp => new PostgresAccountStore(sp.GetRequiredService<PostgresDatabase>()));
         services.TryAddSingleton<IAccountStore>(sp => sp.GetRequiredService<PostgresAccountStore>());

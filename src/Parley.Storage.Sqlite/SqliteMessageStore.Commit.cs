@@ -125,12 +125,18 @@ public sealed partial class SqliteMessageStore
                 p[0].Value = conversationId;
                 p[1].Value = t.MaxSeq;
                 p[2].Value = t.LastTime;
+
+                p[3].Value = t.MaxVersion;
                 c.RaiseConversation.ExecuteNonQuery();
 
-                var f = c.RaiseAllMembersFeed.Parameters;
-                f[0].Value = conversationId;
-                f[1].Value = t.MaxVersion;
-                c.RaiseAllMembersFeed.ExecuteNonQuery();
+                // Read diffusion (ADR 0017): nothing per member; the head version above tells resuming members.
+                if (!batch.ReadDiffusion.Contains(conversationId))
+                {
+                    var f = c.RaiseAllMembersFeed.Parameters;
+                    f[0].Value = conversationId;
+                    f[1].Value = t.MaxVersion;
+                    c.RaiseAllMembersFeed.ExecuteNonQuery();
+                }
 
                 maxVersion = Math.Max(maxVersion, t.MaxVersion);
             }
@@ -194,6 +200,7 @@ public sealed partial class SqliteMessageStore
             p[13].Value = g.CreatedAt;
             p[14].Value = g.UpdatedAt;
             p[15].Value = g.Version;
+            p[16].Value = (int)g.Kind;
             c.UpsertGroup.ExecuteNonQuery();
             maxVersion = Math.Max(maxVersion, g.Version);
         }
@@ -264,8 +271,12 @@ public sealed partial class SqliteMessageStore
                 "$conv", "$user", "$seq");
             RaiseConversation = Create(
                 connection,
-                "UPDATE conversations SET max_seq = MAX(max_seq, $seq), last_seq = MAX(last_seq, $seq), updated_at = MAX(updated_at, $time) WHERE conversation_id = $conv;",
-                "$conv", "$seq", "$time");
+                """
+                UPDATE conversations SET max_seq = MAX(max_seq, $seq), last_seq = MAX(last_seq, $seq), updated_at = MAX(updated_at, $time),
+                    head_version = MAX(head_version, $version)
+                WHERE conversation_id = $conv;
+                """,
+                "$conv", "$seq", "$time", "$version");
 
             // MAX, not plain assignment: a member's feed version must never move back, or a sync cursor would skip a change.
             RaiseAllMembersFeed = Create(
@@ -296,19 +307,22 @@ public sealed partial class SqliteMessageStore
                 connection,
                 """
                 INSERT INTO groups (group_id, conversation_id, name, avatar_url, introduction, announcement, ex, owner_id, join_policy,
-                                    history_visible, mute_all, searchable, dismissed, created_at, updated_at, info_version)
-                VALUES ($id, $conv, $name, $avatar, $intro, $ann, $ex, $owner, $policy, $history, $muteall, $searchable, $dismissed, $created, $updated, $version)
+                                    history_visible, mute_all, searchable, dismissed, created_at, updated_at, info_version, kind)
+                VALUES ($id, $conv, $name, $avatar, $intro, $ann, $ex, $owner, $policy, $history, $muteall, $searchable, $dismissed, $created, $updated, $version, $kind)
                 ON CONFLICT (group_id) DO UPDATE SET name = $name, avatar_url = $avatar, introduction = $intro, announcement = $ann, ex = $ex,
                     owner_id = $owner, join_policy = $policy, history_visible = $history, mute_all = $muteall, searchable = $searchable,
-                    dismissed = $dismissed, updated_at = $updated, info_version = MAX(info_version, $version);
-                UPDATE conversations SET name = $name WHERE conversation_id = $conv;
+                    dismissed = $dismissed, updated_at = $updated, info_version = MAX(info_version, $version), kind = $kind;
+                UPDATE conversations SET name = $name, read_diffusion = ($kind <> 0) WHERE conversation_id = $conv;
                 UPDATE members SET info_version = MAX(info_version, $version) WHERE conversation_id = $conv;
                 """,
                 "$id", "$conv", "$name", "$avatar", "$intro", "$ann", "$ex", "$owner", "$policy", "$history", "$muteall", "$searchable",
-                "$dismissed", "$created", "$updated", "$version");
+                "$dismissed", "$created", "$updated", "$version", "$kind");
             UpsertMember = Create(
                 connection,
                 """
+                UPDATE conversations SET member_count = member_count + $active
+                    - COALESCE((SELECT active FROM members WHERE conversation_id = $conv AND user_id = $user), 0)
+                WHERE conversation_id = $conv;
                 INSERT INTO members (conversation_id, user_id, read_seq, pinned, muted, feed_version, role, nickname, muted_until, joined_at,
                                      inviter_id, active, visible_from, info_version)
                 VALUES ($conv, $user, MAX($readfloor, 0), 0, 0, $version, $role, $nick, $muteduntil, $joined, $inviter, $active, $from, $version)
@@ -318,8 +332,6 @@ public sealed partial class SqliteMessageStore
                 INSERT INTO member_periods (conversation_id, user_id, from_seq, to_seq)
                 SELECT $conv, $user, $from, $to WHERE $active = 0 AND $to > 0
                 ON CONFLICT (conversation_id, user_id, from_seq) DO UPDATE SET to_seq = $to;
-                UPDATE conversations SET member_count = (SELECT COUNT(*) FROM members WHERE conversation_id = $conv AND active = 1)
-                WHERE conversation_id = $conv;
                 """,
                 "$conv", "$user", "$role", "$nick", "$muteduntil", "$joined", "$inviter", "$active", "$from", "$to", "$version", "$readfloor");
             UpsertGroupRequest = Create(

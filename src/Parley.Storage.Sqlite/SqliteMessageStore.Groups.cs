@@ -9,7 +9,7 @@ public sealed partial class SqliteMessageStore
     private const string GroupColumns = """
         g.group_id, g.conversation_id, g.name, g.avatar_url, g.introduction, g.announcement, g.ex, g.owner_id, g.join_policy,
         g.history_visible, g.mute_all, g.searchable, g.dismissed, g.created_at, g.updated_at,
-        (SELECT member_count FROM conversations c WHERE c.conversation_id = g.conversation_id), g.info_version
+        (SELECT member_count FROM conversations c WHERE c.conversation_id = g.conversation_id), g.info_version, g.kind
         """;
 
     /// <inheritdoc />
@@ -217,7 +217,10 @@ public sealed partial class SqliteMessageStore
         new(
             r.GetString(o), r.GetString(o + 1), r.GetString(o + 2), r.GetString(o + 3), r.GetString(o + 4), r.GetString(o + 5), r.GetString(o + 6),
             r.GetString(o + 7), (GroupJoinPolicy)r.GetInt32(o + 8), r.GetInt64(o + 9) != 0, r.GetInt64(o + 10) != 0, r.GetInt64(o + 11) != 0,
-            r.GetInt64(o + 12) != 0, r.GetInt64(o + 13), r.GetInt64(o + 14), r.IsDBNull(o + 15) ? 0 : r.GetInt32(o + 15), r.GetInt64(o + 16));
+            r.GetInt64(o + 12) != 0, r.GetInt64(o + 13), r.GetInt64(o + 14), r.IsDBNull(o + 15) ? 0 : r.GetInt32(o + 15), r.GetInt64(o + 16))
+        {
+            Kind = (GroupKind)r.GetInt32(o + 17),
+        };
 
     private static string EscapeLike(string value) =>
         value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);

@@ -11,6 +11,16 @@ public sealed partial class SqliteMessageStore
     private const string OneViewSql = SqliteRows.ViewSelect + " AND m.conversation_id = $conv;";
     private const string PageViewsSql = SqliteRows.ViewSelect + " ORDER BY m.pinned DESC, c.updated_at DESC, c.conversation_id LIMIT $limit OFFSET $offset;";
 
+    // Read diffusion (ADR 0017): the super groups that advanced since the cursor, found from the groups' head versions
+    // (partial index, cost proportional to the advanced groups), kept where the user is an active member whose own row
+    // did not change (those come with ChangedViewsSql). CROSS JOIN keeps SQLite from starting at the user's memberships.
+    private const string AdvancedSuperGroupsSql = """
+        SELECT c.conversation_id FROM conversations c CROSS JOIN members m
+        WHERE c.read_diffusion = 1 AND c.head_version > $since
+          AND m.conversation_id = c.conversation_id AND m.user_id = $user AND m.active = 1 AND m.feed_version <= $since
+        ORDER BY c.head_version;
+        """;
+
     private const string ChangedMessagesSql =
         "SELECT " + SqliteRows.MessageColumns + " FROM messages msg WHERE conversation_id = $conv AND version > $since AND "
         + SqliteRows.VisibleToUser + " ORDER BY seq DESC LIMIT $limit;";
@@ -152,6 +162,38 @@ public sealed partial class SqliteMessageStore
                 while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
                     views.Add(SqliteRows.ReadView(reader));
+                }
+            }
+
+            var advanced = new List<string>();
+            using (var command = connection.CreateCommand())
+            {
+                command.Transaction = transaction;
+                command.CommandText = AdvancedSuperGroupsSql;
+                command.Parameters.AddWithValue("$user", userId);
+                command.Parameters.AddWithValue("$since", sinceVersion);
+                using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    advanced.Add(reader.GetString(0));
+                }
+            }
+
+            if (advanced.Count > 0)
+            {
+                using var command = connection.CreateCommand();
+                command.Transaction = transaction;
+                command.CommandText = OneViewSql;
+                command.Parameters.AddWithValue("$user", userId);
+                var conv = command.Parameters.AddWithValue("$conv", "");
+                foreach (var id in advanced)
+                {
+                    conv.Value = id;
+                    using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                    if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        views.Add(SqliteRows.ReadView(reader));
+                    }
                 }
             }
 

@@ -39,15 +39,18 @@ public sealed class GroupTests(ServerFixture fixture) : IClassFixture<ServerFixt
         Assert.Equal(ErrorCode.BadRequest, badEx.Code);
     }
 
-    [Fact]
-    public async Task JoinPolicies_FreeApprovalInviteOnly()
+    // Every group invariant holds for a super group too (read diffusion, ADR 0017).
+    [Theory]
+    [InlineData(GroupKind.Normal)]
+    [InlineData(GroupKind.Super)]
+    public async Task JoinPolicies_FreeApprovalInviteOnly(GroupKind kind)
     {
         var (owner, others) = await UsersAsync(3);
         var ownerClient = new Recorder(await Server.CreateClientAsync(owner));
         await ownerClient.Client.ConnectAsync();
-        var free = await ownerClient.Client.CreateGroupAsync(new CreateGroupRequest { Name = "free", JoinPolicy = JoinPolicy.Free });
-        var approval = await ownerClient.Client.CreateGroupAsync(new CreateGroupRequest { Name = "approval", JoinPolicy = JoinPolicy.Approval });
-        var closed = await ownerClient.Client.CreateGroupAsync(new CreateGroupRequest { Name = "closed", JoinPolicy = JoinPolicy.InviteOnly });
+        var free = await ownerClient.Client.CreateGroupAsync(new CreateGroupRequest { Kind = kind, Name = "free", JoinPolicy = JoinPolicy.Free });
+        var approval = await ownerClient.Client.CreateGroupAsync(new CreateGroupRequest { Kind = kind, Name = "approval", JoinPolicy = JoinPolicy.Approval });
+        var closed = await ownerClient.Client.CreateGroupAsync(new CreateGroupRequest { Kind = kind, Name = "closed", JoinPolicy = JoinPolicy.InviteOnly });
         var joiner = await Server.ConnectAsync(others[0]);
         var refused = await Server.ConnectAsync(others[1]);
 
@@ -81,12 +84,15 @@ public sealed class GroupTests(ServerFixture fixture) : IClassFixture<ServerFixt
         Assert.Equal(ErrorCode.Forbidden, (await Assert.ThrowsAsync<ParleyException>(() => joiner.InviteToGroupAsync(closed.GroupId, [others[2]]))).Code);
     }
 
-    [Fact]
-    public async Task Invite_InApprovalGroup_ByMemberWaitsByAdminAdds()
+    // Every group invariant holds for a super group too (read diffusion, ADR 0017).
+    [Theory]
+    [InlineData(GroupKind.Normal)]
+    [InlineData(GroupKind.Super)]
+    public async Task Invite_InApprovalGroup_ByMemberWaitsByAdminAdds(GroupKind kind)
     {
         var (owner, others) = await UsersAsync(4);
         var ownerClient = await Server.ConnectAsync(owner);
-        var group = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Name = "g", MemberIds = { others[0], others[1] }, JoinPolicy = JoinPolicy.Approval });
+        var group = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Kind = kind, Name = "g", MemberIds = { others[0], others[1] }, JoinPolicy = JoinPolicy.Approval });
         await ownerClient.SetMemberRoleAsync(group.GroupId, others[1], GroupRole.Admin);
         var member = await Server.ConnectAsync(others[0]);
         var admin = await Server.ConnectAsync(others[1]);
@@ -104,12 +110,15 @@ public sealed class GroupTests(ServerFixture fixture) : IClassFixture<ServerFixt
         Assert.Equal(others[0], members.Single(m => m.UserId == others[2]).InviterId);
     }
 
-    [Fact]
-    public async Task Notifications_EveryChangeIsAMessageInSeqOrder()
+    // Every group invariant holds for a super group too (read diffusion, ADR 0017).
+    [Theory]
+    [InlineData(GroupKind.Normal)]
+    [InlineData(GroupKind.Super)]
+    public async Task Notifications_EveryChangeIsAMessageInSeqOrder(GroupKind kind)
     {
         var (owner, others) = await UsersAsync(3);
         var ownerClient = await Server.ConnectAsync(owner);
-        var group = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Name = "ops", MemberIds = { others[0], others[1] } });
+        var group = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Kind = kind, Name = "ops", MemberIds = { others[0], others[1] } });
         var watcher = new Recorder(await Server.CreateClientAsync(others[0]));
         await watcher.Client.ConnectAsync();
 
@@ -133,7 +142,7 @@ public sealed class GroupTests(ServerFixture fixture) : IClassFixture<ServerFixt
             kinds);
         Assert.Equal(Enumerable.Range(1, 9).Select(i => (ulong)i), watcher.MessagesIn(group.ConversationId).Select(m => m.Seq));
         var info = Assert.Single(await ownerClient.GetGroupsAsync([group.GroupId]));
-        Assert.Equal(("ops 2", others[0]), (info.Name, info.OwnerId));
+        Assert.Equal(("ops 2", others[0], kind), (info.Name, info.OwnerId, info.Kind));
         var members = (await watcher.Client.GetMembersAsync(group.GroupId)).Members;
         Assert.Single(members, m => m.Role == GroupRole.Owner);
         Assert.Equal(GroupRole.Member, members.Single(m => m.UserId == owner).Role);
@@ -141,12 +150,15 @@ public sealed class GroupTests(ServerFixture fixture) : IClassFixture<ServerFixt
         Assert.True(members.Single(m => m.UserId == others[1]).MutedUntil > 0);
     }
 
-    [Fact]
-    public async Task Mute_MemberAndMuteAll_AdminsMayStillSpeak()
+    // Every group invariant holds for a super group too (read diffusion, ADR 0017).
+    [Theory]
+    [InlineData(GroupKind.Normal)]
+    [InlineData(GroupKind.Super)]
+    public async Task Mute_MemberAndMuteAll_AdminsMayStillSpeak(GroupKind kind)
     {
         var (owner, others) = await UsersAsync(2);
         var ownerClient = await Server.ConnectAsync(owner);
-        var group = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Name = "quiet", MemberIds = { others } });
+        var group = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Kind = kind, Name = "quiet", MemberIds = { others } });
         await ownerClient.SetMemberRoleAsync(group.GroupId, others[0], GroupRole.Admin);
         var admin = await Server.ConnectAsync(others[0]);
         var member = await Server.ConnectAsync(others[1]);
@@ -163,13 +175,16 @@ public sealed class GroupTests(ServerFixture fixture) : IClassFixture<ServerFixt
         Assert.Equal(ErrorCode.Forbidden, (await Assert.ThrowsAsync<ParleyException>(() => admin.MuteMemberAsync(group.GroupId, owner, TimeSpan.FromMinutes(1)))).Code);
     }
 
-    [Fact]
-    public async Task Dismiss_StopsSendingButKeepsHistory()
+    // Every group invariant holds for a super group too (read diffusion, ADR 0017).
+    [Theory]
+    [InlineData(GroupKind.Normal)]
+    [InlineData(GroupKind.Super)]
+    public async Task Dismiss_StopsSendingButKeepsHistory(GroupKind kind)
     {
         var (owner, others) = await UsersAsync(1);
         var ownerClient = await Server.ConnectAsync(owner);
         var member = await Server.ConnectAsync(others[0]);
-        var group = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Name = "bye", MemberIds = { others[0] } });
+        var group = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Kind = kind, Name = "bye", MemberIds = { others[0] } });
         await member.SendTextToConversationAsync(group.ConversationId, "last words");
         Assert.Equal(ErrorCode.Forbidden, (await Assert.ThrowsAsync<ParleyException>(() => member.DismissGroupAsync(group.GroupId))).Code);
         await ownerClient.DismissGroupAsync(group.GroupId);
@@ -180,12 +195,15 @@ public sealed class GroupTests(ServerFixture fixture) : IClassFixture<ServerFixt
         Assert.True(Assert.Single(await member.GetGroupsAsync([group.GroupId])).Dismissed);
     }
 
-    [Fact]
-    public async Task Roles_ExactlyOneOwner_NoSelfRaise_DemotedAdminLosesRightsAtOnce()
+    // Every group invariant holds for a super group too (read diffusion, ADR 0017).
+    [Theory]
+    [InlineData(GroupKind.Normal)]
+    [InlineData(GroupKind.Super)]
+    public async Task Roles_ExactlyOneOwner_NoSelfRaise_DemotedAdminLosesRightsAtOnce(GroupKind kind)
     {
         var (owner, others) = await UsersAsync(3);
         var ownerClient = await Server.ConnectAsync(owner);
-        var group = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Name = "roles", MemberIds = { others } });
+        var group = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Kind = kind, Name = "roles", MemberIds = { others } });
         var a = await Server.ConnectAsync(others[0]);
         var b = await Server.ConnectAsync(others[1]);
 
@@ -209,12 +227,15 @@ public sealed class GroupTests(ServerFixture fixture) : IClassFixture<ServerFixt
         Assert.Equal(3U, (await b.GetMembersAsync(group.GroupId)).Total);
     }
 
-    [Fact]
-    public async Task AuthorizationMatrix_AdminOnlyOperations()
+    // Every group invariant holds for a super group too (read diffusion, ADR 0017).
+    [Theory]
+    [InlineData(GroupKind.Normal)]
+    [InlineData(GroupKind.Super)]
+    public async Task AuthorizationMatrix_AdminOnlyOperations(GroupKind kind)
     {
         var (owner, others) = await UsersAsync(5);
         var ownerClient = await Server.ConnectAsync(owner);
-        var group = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Name = "matrix", MemberIds = { others[0], others[1], others[2], others[4] } });
+        var group = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Kind = kind, Name = "matrix", MemberIds = { others[0], others[1], others[2], others[4] } });
         await ownerClient.SetMemberRoleAsync(group.GroupId, others[0], GroupRole.Admin);
         await ownerClient.KickMembersAsync(group.GroupId, [others[4]]);
         var admin = await Server.ConnectAsync(others[0]);
@@ -258,12 +279,15 @@ public sealed class GroupTests(ServerFixture fixture) : IClassFixture<ServerFixt
         await admin.KickMembersAsync(group.GroupId, [others[2]]);
     }
 
-    [Fact]
-    public async Task Removed_SeesNothingAfterRemovalOnAnyPath_AndRejoinSkipsTheGap()
+    // Every group invariant holds for a super group too (read diffusion, ADR 0017).
+    [Theory]
+    [InlineData(GroupKind.Normal)]
+    [InlineData(GroupKind.Super)]
+    public async Task Removed_SeesNothingAfterRemovalOnAnyPath_AndRejoinSkipsTheGap(GroupKind kind)
     {
         var (owner, others) = await UsersAsync(2);
         var ownerClient = await Server.ConnectAsync(owner);
-        var group = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Name = "leaky?", MemberIds = { others } });
+        var group = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Kind = kind, Name = "leaky?", MemberIds = { others } });
         var state = new InMemoryParleyClientState();
         var victim = new Recorder(await Server.CreateClientAsync(others[0], "d1", Platform.Linux, state));
         await victim.Client.ConnectAsync();
@@ -308,13 +332,16 @@ public sealed class GroupTests(ServerFixture fixture) : IClassFixture<ServerFixt
         Assert.Contains(all, m => m.Content?.Text?.Text == "welcome back");
     }
 
-    [Fact]
-    public async Task NewMembers_SeeEarlierHistoryOnlyWhenTheGroupAllowsIt()
+    // Every group invariant holds for a super group too (read diffusion, ADR 0017).
+    [Theory]
+    [InlineData(GroupKind.Normal)]
+    [InlineData(GroupKind.Super)]
+    public async Task NewMembers_SeeEarlierHistoryOnlyWhenTheGroupAllowsIt(GroupKind kind)
     {
         var (owner, others) = await UsersAsync(2);
         var ownerClient = await Server.ConnectAsync(owner);
-        var open = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Name = "open", HistoryVisibleToNewMembers = true });
-        var closed = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Name = "closed" });
+        var open = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Kind = kind, Name = "open", HistoryVisibleToNewMembers = true });
+        var closed = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Kind = kind, Name = "closed" });
         await ownerClient.SendTextToConversationAsync(open.ConversationId, "old news");
         await ownerClient.SendTextToConversationAsync(closed.ConversationId, "old news");
         await ownerClient.InviteToGroupAsync(open.GroupId, [others[0]]);
@@ -366,14 +393,17 @@ public sealed class GroupTests(ServerFixture fixture) : IClassFixture<ServerFixt
         Assert.Contains(group.GroupId, kickedDelta.LeftGroupIds);
     }
 
-    [Fact]
-    public async Task RemovalRace_KickDuringBurst_KickedGetsNothingAfterOthersGetEverything()
+    // Every group invariant holds for a super group too (read diffusion, ADR 0017).
+    [Theory]
+    [InlineData(GroupKind.Normal)]
+    [InlineData(GroupKind.Super)]
+    public async Task RemovalRace_KickDuringBurst_KickedGetsNothingAfterOthersGetEverything(GroupKind kind)
     {
         const int Members = 50;
         const int Messages = 1500;
         var (owner, others) = await UsersAsync(Members - 1);
         var ownerClient = await Server.ConnectAsync(owner);
-        var group = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Name = "race", MemberIds = { others } });
+        var group = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Kind = kind, Name = "race", MemberIds = { others } });
         var sender = await Server.ConnectAsync(others[0]);
         var victimId = others[1];
         var victim = new Recorder(await Server.CreateClientAsync(victimId));

@@ -19,6 +19,10 @@ public sealed class RecordingHub : IDeliveryHub
     {
     }
 
+    public void PublishToGroup(string conversationId, IReadOnlyList<string> joined, IReadOnlyList<string> left, DeliveryEvent @event, long version, string? excludeConnectionId)
+    {
+    }
+
     public void PublishEphemeral(IReadOnlyList<string> userIds, DeliveryEvent @event, string? excludeConnectionId)
     {
     }

@@ -7,7 +7,7 @@ namespace Parley.Storage.Compliance;
 /// The behaviour every <see cref="IMessageStore"/> provider must show (SQLite and PostgreSQL run it unchanged). A
 /// provider's test class derives from this and supplies a fresh, empty store per test.
 /// </summary>
-public abstract class MessageStoreComplianceTests : IAsyncLifetime
+public abstract partial class MessageStoreComplianceTests : IAsyncLifetime
 {
     private long _version;
 

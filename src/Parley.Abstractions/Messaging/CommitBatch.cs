@@ -30,7 +30,7 @@ public sealed record MemberSettingsUpdate(string ConversationId, string UserId, 
 /// Feed versions only ever rise (a row keeps the larger of its version and the new one).
 /// </summary>
 /// <remarks>
-/// Applying a message also: raises the conversation's max seq and last-activity time, raises every active member's feed
+/// Applying a message also: raises the conversation's max seq and last-activity time, raises its head version, raises (unless the conversation is in <see cref="ReadDiffusion"/>) every active member's feed
 /// version to the message's version, and moves the sender's read cursor to the message's seq.
 /// A member change upserts the membership row (keeping read cursor, pin and mute), raises its feed and info versions, moves
 /// its read cursor to at least <c>VisibleFrom - 1</c>, records the closed period when the member leaves, and recounts the
@@ -55,6 +55,12 @@ public sealed class CommitBatch
 
     public List<GroupRequestRecord> GroupRequests { get; } = [];
 
+    /// <summary>
+    /// Conversations of this batch that are read-diffusion groups (ADR 0017): their messages raise the conversation's
+    /// head version instead of every member's feed version.
+    /// </summary>
+    public HashSet<string> ReadDiffusion { get; } = new(StringComparer.Ordinal);
+
     public bool IsEmpty =>
         Conversations.Count == 0 && Messages.Count == 0 && Revocations.Count == 0 && ReadCursors.Count == 0 && Settings.Count == 0
         && Groups.Count == 0 && MemberChanges.Count == 0 && GroupRequests.Count == 0;
@@ -69,5 +75,6 @@ public sealed class CommitBatch
         Groups.Clear();
         MemberChanges.Clear();
         GroupRequests.Clear();
+        ReadDiffusion.Clear();
     }
 }

@@ -16,6 +16,22 @@ public enum GroupJoinPolicy
     InviteOnly = 2,
 }
 
+/// <summary>
+/// How a group distributes its messages. Values are stored; never renumber. See ADR 0017: a super group (and a channel)
+/// writes nothing per member when a message commits (read diffusion); members learn of new messages from the group's head.
+/// </summary>
+public enum GroupKind
+{
+    /// <summary>Write diffusion of the index: every message raises each member's feed version (ADR 0001).</summary>
+    Normal = 0,
+
+    /// <summary>Read diffusion: up to <c>Parley:Messaging:MaxSuperGroupMembers</c> members, nothing written per member per message.</summary>
+    Super = 1,
+
+    /// <summary>A super group where only the owner and admins post.</summary>
+    Channel = 2,
+}
+
 /// <summary>A group's shared record (its conversation is <c>sg_{GroupId}</c>).</summary>
 /// <param name="Version">Feed version of the last change to the group's info.</param>
 public sealed record GroupRecord(
@@ -35,7 +51,14 @@ public sealed record GroupRecord(
     long CreatedAt,
     long UpdatedAt,
     int MemberCount,
-    long Version);
+    long Version)
+{
+    /// <summary>Normal (write diffusion) or a read-diffusion kind; a group only ever moves from Normal to Super.</summary>
+    public GroupKind Kind { get; init; }
+
+    /// <summary>True for the read-diffusion kinds (<see cref="GroupKind.Super"/>, <see cref="GroupKind.Channel"/>).</summary>
+    public bool ReadDiffusion => Kind != GroupKind.Normal;
+}
 
 /// <summary>
 /// A membership row's group fields as one commit writes them (insert or update). Leaving closes the member's visible period at

@@ -26,6 +26,7 @@ public static partial class AdminApi
         groups.MapDelete("/{groupId}/members/{userId}", KickMemberAsync).WithName("groups.members.kick");
         groups.MapPut("/{groupId}/members/{userId}/role", SetRoleAsync).WithName("groups.members.role");
         groups.MapPost("/{groupId}/dismiss", DismissAsync).WithName("groups.dismiss");
+        MapSuperGroupAdministration(groups);
     }
 
     private static async Task<IResult> SearchGroupsAsync(string? q, string? after, int? limit, IAdminQueryStore admin)

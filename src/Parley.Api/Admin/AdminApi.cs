@@ -163,6 +163,12 @@ public static partial class AdminApi
             .CreateGroupAsync(new CreateGroupCommand(groupId, request.Name ?? string.Empty, request.OwnerId, request.MemberIds ?? [], null)
             {
                 AdminIds = request.AdminIds ?? [],
+                Kind = request.Kind?.ToUpperInvariant() switch
+                {
+                    "SUPER" => Parley.Abstractions.Messaging.GroupKind.Super,
+                    "CHANNEL" => Parley.Abstractions.Messaging.GroupKind.Channel,
+                    _ => Parley.Abstractions.Messaging.GroupKind.Normal,
+                },
             })
             .ConfigureAwait(false);
         return result.IsOk ? Results.Created($"/admin/v1/groups/{groupId}", new CreateGroupResponse(groupId, conversationId)) : Refusal(result.Failure);
@@ -237,7 +243,8 @@ public sealed record LogoutRequest(string? DeviceId);
 
 public sealed record LogoutResponse(int RevokedTokens, int ClosedConnections);
 
-public sealed record CreateGroupAdminRequest(string? GroupId, string? Name, string OwnerId, string[]? MemberIds, string[]? AdminIds = null);
+/// <param name="Kind">normal (default), super or channel (ADR 0017).</param>
+public sealed record CreateGroupAdminRequest(string? GroupId, string? Name, string OwnerId, string[]? MemberIds, string[]? AdminIds = null, string? Kind = null);
 
 public sealed record CreateGroupResponse(string GroupId, string ConversationId);
 

@@ -20,6 +20,7 @@ public static class AdminServiceCollectionExtensions
         services.AddOptions<AdminOptions>().Bind(config.GetSection(AdminOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AdminOptions>, AdminOptionsValidator>();
         services.AddSingleton<AuditWriter>();
+        services.AddSingleton<SuperGroupJobs>();
         services.AddSingleton<IAuthorizationHandler, OperatorScopeHandler>();
         services.AddAuthorization();
         return services.AddAuthentication()

@@ -13,6 +13,14 @@ public interface IDeliveryHub
     /// </summary>
     void Publish(IReadOnlyList<string> userIds, DeliveryEvent @event, long version, string? excludeConnectionId);
 
+    /// <summary>
+    /// Delivers a versioned event of a read-diffusion group (ADR 0017; called only from the commit dispatch loop, in
+    /// version order) through each node's roster of the group's online members: one call per node, never per member.
+    /// <paramref name="joined"/> enter the roster before the delivery (they see their own join), <paramref name="left"/>
+    /// get this event and leave the roster after it (they see their removal notice and nothing later).
+    /// </summary>
+    void PublishToGroup(string conversationId, IReadOnlyList<string> joined, IReadOnlyList<string> left, DeliveryEvent @event, long version, string? excludeConnectionId);
+
     /// <summary>Delivers an unversioned, unstored event (typing, "relations changed").</summary>
     void PublishEphemeral(IReadOnlyList<string> userIds, DeliveryEvent @event, string? excludeConnectionId);
 

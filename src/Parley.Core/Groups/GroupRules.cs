@@ -54,6 +54,11 @@ public static class GroupRules
             return Invalid($"member_ids: name at most {MaxUsersPerCommand} valid member ids (and at most {MaxUsersPerCommand} admin ids).");
         }
 
+        if (!Enum.IsDefined(command.Kind))
+        {
+            return Invalid("kind: unknown group kind.");
+        }
+
         return CheckFields(command.Name, command.AvatarUrl, command.Introduction, command.Announcement, command.Ex);
     }
 

@@ -64,6 +64,13 @@ public interface IConversationGrain : IGrainWithStringKey
     /// <returns>The number of messages tombstoned by this call.</returns>
     [Alias("erase-sender")]
     Task<CoreResult<int>> EraseSenderContentAsync(string userId, long[] seqs);
+
+    /// <summary>
+    /// Admin bulk membership of a super group (one chunk of a job): adds (or removes) the named users in one commit with
+    /// one summary notice. Users already in (or out) are skipped; returns how many changed.
+    /// </summary>
+    [Alias("bulk-members")]
+    Task<CoreResult<int>> BulkMembersAsync(string operatorId, string[] userIds, bool remove);
 }
 
 /// <param name="PeerUserId">For a send addressed to a user: that user (the direct conversation is created on first send).</param>
@@ -105,6 +112,10 @@ public sealed record CreateGroupCommand(string GroupId, string Name, string Crea
     /// <summary>Members (named in <see cref="MemberIds"/> or not) who start as admins; the creator is the owner.</summary>
     [Id(11)]
     public string[] AdminIds { get; init; } = [];
+
+    /// <summary>Normal, or a read-diffusion kind (ADR 0017).</summary>
+    [Id(12)]
+    public GroupKind Kind { get; init; }
 }
 
 public enum GroupOperation
@@ -120,6 +131,9 @@ public enum GroupOperation
     SetRole,
     Mute,
     SetNickname,
+
+    /// <summary>Owner (or the admin API acting as the owner): the group becomes a super group (read diffusion), for good.</summary>
+    Promote,
 }
 
 /// <summary>Changes to a group's info; null = unchanged.</summary>

@@ -32,6 +32,9 @@ public sealed partial class ConversationGrain
         /// <summary>The member rows this change wrote, as of the turn (published with the notice as <see cref="Delivery.MembersChanged"/>).</summary>
         public IReadOnlyList<MemberChange>? Members { get; init; }
 
+        /// <summary>A read-diffusion group: users whose connections join the node rosters with this notice (a promotion).</summary>
+        public IReadOnlyList<string>? RosterJoined { get; init; }
+
         // A mutation outcome that commits no notification (a request recorded for approval); the caller records it.
         public static readonly GroupEffect Defer = new(new CoreFailure(CoreError.Conflict, "Deferred for approval."), null, null);
 
@@ -54,7 +57,8 @@ public sealed partial class ConversationGrain
             return invalid;
         }
 
-        return command.Operation switch
+        await EnsureMembersAsync([command.OperatorId, .. command.UserIds]);
+        var result = command.Operation switch
         {
             GroupOperation.UpdateInfo => await UpdateInfoAsync(command),
             GroupOperation.Join => await JoinAsync(command),
@@ -66,15 +70,30 @@ public sealed partial class ConversationGrain
             GroupOperation.SetRole => await SetRoleAsync(command),
             GroupOperation.Mute => await MuteAsync(command),
             GroupOperation.SetNickname => await SetNicknameAsync(command),
+            GroupOperation.Promote => await PromoteAsync(command),
             _ => CoreResult.Fail(CoreError.Unsupported, "Unknown group operation."),
         };
+        if (result.IsOk && command.Operation is GroupOperation.Join or GroupOperation.Invite or GroupOperation.RespondRequest)
+        {
+            await PromoteIfLargeAsync();
+        }
+
+        return result;
     }
 
-    public Task<CoreResult<MemberPage>> ListMembersAsync(string userId, int offset, int limit)
+    public async Task<CoreResult<MemberPage>> ListMembersAsync(string userId, int offset, int limit)
     {
+        await EnsureMembersAsync(userId);
         if (_record is null || !IsActive(userId))
         {
-            return Task.FromResult<CoreResult<MemberPage>>(CoreResult.Fail(CoreError.NotMember, "Not a member of this group."));
+            return CoreResult.Fail(CoreError.NotMember, "Not a member of this group.");
+        }
+
+        if (IsSuper)
+        {
+            // Never the whole roster: the first page from the store (edges page on with SearchMembersAsync's keyset).
+            var first = await _superStore.SearchMembersAsync(_id, new MemberQuery(string.Empty, MemberRole.Member, string.Empty, Math.Clamp(limit, 1, 500)));
+            return CoreResult.Success(new MemberPage([.. first.Members.Select(m => new MemberData(m.UserId, m.Role, m.Nickname, m.MutedUntil, m.JoinedAt, m.InviterId))], first.Total));
         }
 
         var active = _members.Where(kv => kv.Value.Active)
@@ -85,33 +104,43 @@ public sealed partial class ConversationGrain
         var page = active.Skip(Math.Max(0, offset)).Take(Math.Clamp(limit, 1, 500))
             .Select(kv => new MemberData(kv.Key, kv.Value.Role, kv.Value.Nickname, kv.Value.MutedUntil, kv.Value.JoinedAt, kv.Value.InviterId))
             .ToArray();
-        return Task.FromResult(CoreResult.Success(new MemberPage(page, active.Count)));
+        return CoreResult.Success(new MemberPage(page, active.Count));
     }
 
-    public Task<CoreResult<GroupRequestsPage>> ListGroupRequestsAsync(string userId)
+    public async Task<CoreResult<GroupRequestsPage>> ListGroupRequestsAsync(string userId)
+    {
+        await EnsureMembersAsync(userId);
+        return ListGroupRequests(userId);
+    }
+
+    private CoreResult<GroupRequestsPage> ListGroupRequests(string userId)
     {
         if (_group is null || !TryGetActive(userId, out var member))
         {
-            return Task.FromResult<CoreResult<GroupRequestsPage>>(CoreResult.Fail(CoreError.NotMember, "Not a member of this group."));
+            return CoreResult.Fail(CoreError.NotMember, "Not a member of this group.");
         }
 
         if (member.Role < MemberRole.Admin)
         {
-            return Task.FromResult<CoreResult<GroupRequestsPage>>(CoreResult.Fail(CoreError.Forbidden, "Only the owner and admins see join requests."));
+            return CoreResult.Fail(CoreError.Forbidden, "Only the owner and admins see join requests.");
         }
 
         var requests = _requests.Values.Where(r => r.State == RequestPending).OrderBy(r => r.CreatedAt)
             .Select(r => new GroupRequestData(r.UserId, r.InviterId, r.Kind, r.Message, r.State, r.CreatedAt, r.HandlerId, r.HandledAt))
             .ToArray();
-        return Task.FromResult(CoreResult.Success(new GroupRequestsPage(requests)));
+        return CoreResult.Success(new GroupRequestsPage(requests));
     }
 
-    public Task<bool> IsMemberAsync(string userId) => Task.FromResult(IsActive(userId));
+    public async Task<bool> IsMemberAsync(string userId)
+    {
+        await EnsureMembersAsync(userId);
+        return IsActive(userId);
+    }
 
+    // The group record is already loaded. A super group's periods are read per member on demand.
     private async Task LoadGroupAsync(string groupId, CancellationToken cancellationToken)
     {
-        _group = await _groupStore.GetGroupAsync(groupId, cancellationToken);
-        foreach (var period in await _groupStore.GetMemberPeriodsAsync(_id, cancellationToken))
+        foreach (var period in IsSuper ? [] : await _groupStore.GetMemberPeriodsAsync(_id, cancellationToken))
         {
             if (_members.TryGetValue(period.UserId, out var member))
             {
@@ -228,7 +257,7 @@ public sealed partial class ConversationGrain
                     pendingRequest = true;
                     return GroupEffect.Defer;
                 default:
-                    if (GroupEffect.Refuse(RosterRules.Capacity(_memberIds.Length, 1, _options.MaxGroupMembers)) is { } full)
+                    if (GroupEffect.Refuse(RosterRules.Capacity(ActiveCount, 1, Capacity)) is { } full)
                     {
                         return full;
                     }
@@ -283,7 +312,7 @@ public sealed partial class ConversationGrain
                     return GroupEffect.Defer;
             }
 
-            if (GroupEffect.Refuse(RosterRules.Capacity(_memberIds.Length, newcomers.Length, _options.MaxGroupMembers)) is { } full)
+            if (GroupEffect.Refuse(RosterRules.Capacity(ActiveCount, newcomers.Length, Capacity)) is { } full)
             {
                 return full;
             }
@@ -388,21 +417,27 @@ public sealed partial class ConversationGrain
                 }
             }
 
-            // The removed see their own removal notice, and nothing after it.
-            var recipients = _memberIds;
-            var changes = new List<MemberChange>(targets.Length);
-            foreach (var target in targets)
-            {
-                var member = _members[target];
-                var from = member.VisibleFrom;
-                member.Periods.Add((from, seq));
-                member.Active = false;
-                changes.Add(Capture(target, member, from, seq));
-            }
-
-            RefreshMemberIds();
-            return GroupEffect.Commit((batch, version) => AddChanges(batch, changes, version), recipients) with { Members = changes };
+            return RemoveMembers(targets, seq);
         });
+    }
+
+    private GroupEffect RemoveMembers(string[] targets, long seq)
+    {
+        // The removed see their own removal notice, and nothing after it.
+        var recipients = _memberIds;
+        var changes = new List<MemberChange>(targets.Length);
+        foreach (var target in targets)
+        {
+            var member = _members[target];
+            var from = member.VisibleFrom;
+            member.Periods.Add((from, seq));
+            member.Active = false;
+            changes.Add(Capture(target, member, from, seq));
+        }
+
+        _superCount -= targets.Length;
+        RefreshMemberIds();
+        return GroupEffect.Commit((batch, version) => AddChanges(batch, changes, version), recipients) with { Members = changes };
     }
 
     private Task<CoreResult<GroupOutcome>> DismissAsync(GroupCommand c)
@@ -612,6 +647,7 @@ public sealed partial class ConversationGrain
             changes.Add(Capture(userId, member, member.VisibleFrom, 0) with { ReadSeqFloor = seq - 1 });
         }
 
+        _superCount += userIds.Length;
         RefreshMemberIds();
         return GroupEffect.Commit((batch, version) =>
         {
@@ -666,7 +702,8 @@ public sealed partial class ConversationGrain
     private bool TryGetActive(string userId, out MemberState member) =>
         _members.TryGetValue(userId, out member!) && member.Active;
 
-    private void RefreshMemberIds() => _memberIds = [.. _members.Where(kv => kv.Value.Active).Select(kv => kv.Key)];
+    // A super group keeps no member list (its _members is a cache of some members): it delivers through the rosters.
+    private void RefreshMemberIds() => _memberIds = IsSuper ? [] : [.. _members.Where(kv => kv.Value.Active).Select(kv => kv.Key)];
 
     private sealed class RecordsWork(ConversationGrain grain, Action<CommitBatch> add) : ICommitWork
     {

@@ -12,6 +12,7 @@ using Parley.Core.Telemetry;
 using Parley.Protocol;
 using Parley.Protocol.V1;
 using ConversationKind = Parley.Abstractions.Messaging.ConversationKind;
+using GroupKind = Parley.Abstractions.Messaging.GroupKind;
 
 namespace Parley.Core.Messaging;
 
@@ -34,6 +35,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
     private readonly ILogger<ConversationGrain> _logger;
     private readonly IRelationReader _relations;
     private readonly IGroupStore _groupStore;
+    private readonly ISuperGroupStore _superStore;
     private readonly IMessageCommittedObserver[] _committedObservers;
     private readonly bool _friendsOnly;
     private readonly Guid _epoch = Guid.NewGuid();
@@ -60,9 +62,11 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         IRelationReader relations,
         IEnumerable<IMessageCommittedObserver> committedObservers,
         IOptions<SocialOptions> social,
-        IGroupStore groupStore)
+        IGroupStore groupStore,
+        ISuperGroupStore superStore)
     {
         _groupStore = groupStore;
+        _superStore = superStore;
         _relations = relations;
         _committedObservers = [.. committedObservers];
         _friendsOnly = social.Value.FriendsOnlyDirectMessages;
@@ -87,18 +91,22 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             return;
         }
 
-        foreach (var m in await _store.GetMembersAsync(_id, cancellationToken))
+        if (_record.Kind == ConversationKind.Group && _record.GroupId is { } gid)
         {
-            _members[m.UserId] = new MemberState(m.ReadSeq, m.Pinned, m.Muted)
+            _group = await _groupStore.GetGroupAsync(gid, cancellationToken);
+        }
+
+        // A read-diffusion group never loads its roster: members are read on demand (ADR 0017).
+        if (IsSuper)
+        {
+            _superCount = _group!.MemberCount;
+        }
+        else
+        {
+            foreach (var m in await _store.GetMembersAsync(_id, cancellationToken))
             {
-                Role = m.Role,
-                Nickname = m.Nickname,
-                MutedUntil = m.MutedUntil,
-                JoinedAt = m.JoinedAt,
-                InviterId = m.InviterId,
-                Active = m.Active,
-                VisibleFrom = m.VisibleFrom,
-            };
+                _members[m.UserId] = ToState(m);
+            }
         }
 
         RefreshMemberIds();
@@ -138,11 +146,13 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             return CoreResult.Fail(CoreError.TooLarge, $"Content is larger than {_options.MaxContentBytes} bytes.");
         }
 
+        await EnsureMembersAsync(command.SenderId);
         return await SubmitMessageAsync(command.SenderId, command.ClientMsgId, command.PeerUserId, command.ContentKind, command.Content, null, command.OriginConnectionId);
     }
 
     public async Task<CoreResult<MessageAck>> RevokeAsync(RevokeCommand command)
     {
+        await EnsureMembersAsync(command.UserId);
         if (_record is null || !IsActive(command.UserId))
         {
             return CoreResult.Fail(CoreError.NotMember, "Not a member of this conversation.");
@@ -203,9 +213,10 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             }
 
             var memberIds = command.MemberIds.Concat(command.AdminIds).Append(command.CreatorId).Distinct(StringComparer.Ordinal).ToArray();
-            if (memberIds.Length > _options.MaxGroupMembers)
+            var capacity = command.Kind == GroupKind.Normal ? _options.MaxGroupMembers : _options.MaxSuperGroupMembers;
+            if (memberIds.Length > capacity)
             {
-                return CoreResult.Fail(CoreError.InvalidArgument, $"A group has at most {_options.MaxGroupMembers} members.");
+                return CoreResult.Fail(CoreError.InvalidArgument, $"A group has at most {capacity} members.");
             }
 
             var existing = await _accounts.GetUsersAsync(memberIds);
@@ -227,8 +238,13 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             _members[command.CreatorId].Role = MemberRole.Owner;
             group = new GroupRecord(
                 command.GroupId, _id, command.Name, command.AvatarUrl, command.Introduction, command.Announcement, command.Ex, command.CreatorId,
-                command.JoinPolicy, command.HistoryVisibleToNewMembers, false, true, false, now, now, memberIds.Length, 0);
+                command.JoinPolicy, command.HistoryVisibleToNewMembers, false, true, false, now, now, memberIds.Length, 0)
+            {
+                Kind = command.Kind,
+            };
             _group = group;
+            _superCount = memberIds.Length;
+            RefreshMemberIds();
 
             // Taken in this turn: the commit runs on the pipeline's threads while later turns change the members.
             roster = [.. creation.Members.Select(member => Capture(member, _members[member], 1, 0))];
@@ -267,6 +283,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
     public async Task<CoreResult<ReadState>> MarkReadAsync(string userId, long seq, string? originConnectionId)
     {
+        await EnsureMembersAsync(userId);
         if (_record is null || !TryGetActive(userId, out var member))
         {
             return CoreResult.Fail(CoreError.NotMember, "Not a member of this conversation.");
@@ -296,6 +313,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
     public async Task<CoreResult> UpdateSettingsAsync(string userId, bool? pinned, bool? muted, bool? mentionsOnly, string? originConnectionId)
     {
+        await EnsureMembersAsync(userId);
         if (_record is null || !TryGetActive(userId, out var member))
         {
             return CoreResult.Fail(CoreError.NotMember, "Not a member of this conversation.");
@@ -318,6 +336,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
     public async Task<CoreResult<HistoryPage>> GetHistoryAsync(string userId, long fromSeq, ReadDirection direction, int limit)
     {
+        await EnsureMembersAsync(userId);
         if (_record is null || !_members.TryGetValue(userId, out var viewer) || (!viewer.Active && viewer.Periods.Count == 0))
         {
             return CoreResult.Fail(CoreError.NotMember, "Not a member of this conversation.");
@@ -382,15 +401,21 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         return Task.CompletedTask;
     }
 
-    public Task<CoreResult> TypingAsync(string userId, bool typing, string? originConnectionId)
+    public async Task<CoreResult> TypingAsync(string userId, bool typing, string? originConnectionId)
     {
+        await EnsureMembersAsync(userId);
         if (_record is null || !IsActive(userId))
         {
-            return Task.FromResult<CoreResult>(CoreResult.Fail(CoreError.NotMember, "Not a member of this conversation."));
+            return CoreResult.Fail(CoreError.NotMember, "Not a member of this conversation.");
         }
 
-        _hub.PublishEphemeral(_memberIds, new TypingChanged(_id, userId, typing), originConnectionId);
-        return Task.FromResult(CoreResult.Ok);
+        // A read-diffusion group has no typing indicator: it would fan out to every online member.
+        if (!IsSuper)
+        {
+            _hub.PublishEphemeral(_memberIds, new TypingChanged(_id, userId, typing), originConnectionId);
+        }
+
+        return CoreResult.Ok;
     }
 
     private async Task<CoreResult<MessageAck>> SubmitMessageAsync(
@@ -446,6 +471,11 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                 if (_group.MuteAll && senderState.Role == MemberRole.Member)
                 {
                     return CoreResult.Fail(CoreError.GroupMuted, "Everyone is muted in this group.");
+                }
+
+                if (_group.Kind == GroupKind.Channel && senderState.Role == MemberRole.Member)
+                {
+                    return CoreResult.Fail(CoreError.Forbidden, "Only the owner and admins post in this channel.");
                 }
             }
 
@@ -516,6 +546,8 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                 Members = effect?.Members,
                 Kind = _record.Kind,
                 ConversationName = _group?.Name ?? string.Empty,
+                ReadDiffusion = IsSuper,
+                RosterJoined = effect?.RosterJoined,
             };
             completion = new TaskCompletionSource<CoreResult<MessageAck>>(TaskCreationOptions.RunContinuationsAsynchronously);
             _dedup.Remember(senderId, clientMsgId, completion.Task);
@@ -626,7 +658,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         }
 
         var last = member.Active ? _tail.Last : _tail.Find(visibleMax);
-        return new ConversationView(_id, _record.Kind, _record.GroupId, _group?.Name ?? _record.Name, peer, visibleMax, member.ReadSeq, member.Pinned, member.Muted, last, peerRead, _memberIds.Length, last?.ServerTime ?? _record.CreatedAt)
+        return new ConversationView(_id, _record.Kind, _record.GroupId, _group?.Name ?? _record.Name, peer, visibleMax, member.ReadSeq, member.Pinned, member.Muted, last, peerRead, ActiveCount, last?.ServerTime ?? _record.CreatedAt)
         {
             MentionsOnly = member.MentionsOnly,
         };
@@ -694,6 +726,12 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
         public string ConversationName { get; init; } = string.Empty;
 
+        /// <summary>A read-diffusion group: nothing per member in the commit, delivery through the node rosters.</summary>
+        public bool ReadDiffusion { get; init; }
+
+        /// <summary>Users to put on the rosters besides the joined members of <see cref="Members"/> (a promotion: everyone).</summary>
+        public IReadOnlyList<string>? RosterJoined { get; init; }
+
         public StoredMessage Message { get; } = message;
 
         public string ConversationId => Message.ConversationId;
@@ -709,6 +747,11 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             }
 
             batch.Messages.Add(_final);
+            if (ReadDiffusion)
+            {
+                batch.ReadDiffusion.Add(ConversationId);
+            }
+
             Extra?.Invoke(batch, version);
             if (revokes is { } seq)
             {
@@ -730,7 +773,17 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                 (null, { Count: > 0 } members) => new MembersChanged(_final, Group, [.. members.Select(m => m with { Version = version })]),
                 _ => new MessageCommitted(_final, Group),
             };
-            grain._hub.Publish(recipients, committed, version, origin);
+            if (ReadDiffusion)
+            {
+                IReadOnlyList<string> joined = RosterJoined ?? (Members is { } changed ? [.. changed.Where(m => m.Active).Select(m => m.UserId)] : []);
+                IReadOnlyList<string> left = Members is { } gone ? [.. gone.Where(m => !m.Active).Select(m => m.UserId)] : [];
+                grain._hub.PublishToGroup(ConversationId, joined, left, committed, version, origin);
+            }
+            else
+            {
+                grain._hub.Publish(recipients, committed, version, origin);
+            }
+
             foreach (var observer in grain._committedObservers)
             {
                 observer.OnMessageCommitted(_final, recipients, Kind, ConversationName);
@@ -740,7 +793,8 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
     private sealed class ReadWork(ConversationGrain grain, string userId, long readSeq, long previousReadSeq, string? origin) : ICommitWork
     {
-        private readonly string[] _recipients = grain._memberIds;
+        // In a read-diffusion group the other members never see read receipts: only the reader's own devices.
+        private readonly string[] _recipients = grain.IsSuper ? [userId] : grain._memberIds;
 
         public string ConversationId => grain._id;
 

@@ -19,6 +19,17 @@ public sealed class MessagingOptions
     [Range(2, 100_000)]
     public int MaxGroupMembers { get; set; } = 2000;
 
+    /// <summary>Largest super group or channel (read diffusion, ADR 0017).</summary>
+    [Range(2, 10_000_000)]
+    public int MaxSuperGroupMembers { get; set; } = 1_000_000;
+
+    /// <summary>
+    /// An ordinary group that grows past this many members becomes a super group (0 = never automatically; the admin
+    /// API promotes explicitly). Must not exceed <see cref="MaxGroupMembers"/> to take effect before the cap refuses.
+    /// </summary>
+    [Range(0, 100_000)]
+    public int SuperGroupPromotionThreshold { get; set; }
+
     /// <summary>Newest messages per conversation kept in memory.</summary>
     [Range(0, 100_000)]
     public int HotTailSize { get; set; } = 256;

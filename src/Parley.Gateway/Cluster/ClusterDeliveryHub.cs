@@ -118,6 +118,12 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
         Forward(NodeDeliveryOp.Publish, userIds, version, excludeConnectionId, null, @event);
     }
 
+    public void PublishToGroup(string conversationId, IReadOnlyList<string> joined, IReadOnlyList<string> left, DeliveryEvent @event, long version, string? excludeConnectionId)
+    {
+        _registry.PublishToGroup(conversationId, joined, left, @event, version, excludeConnectionId);
+        Forward(NodeDeliveryOp.PublishGroup, joined, version, excludeConnectionId, left as string[] ?? [.. left], @event, conversationId);
+    }
+
     public void PublishEphemeral(IReadOnlyList<string> userIds, DeliveryEvent @event, string? excludeConnectionId)
     {
         _registry.PublishEphemeral(userIds, @event, excludeConnectionId);
@@ -152,7 +158,7 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
     private void OnRegistered(ClientConnection connection) =>
         Forward(NodeDeliveryOp.Displace, [connection.UserId], (long)connection.Platform, connection.DeviceId, null, null);
 
-    private void Forward(NodeDeliveryOp op, IReadOnlyList<string> userIds, long number, string? text, string[]? tokens, DeliveryEvent? @event)
+    private void Forward(NodeDeliveryOp op, IReadOnlyList<string> userIds, long number, string? text, string[]? tokens, DeliveryEvent? @event, string? group = null)
     {
         var peers = Volatile.Read(ref _peers);
         if (peers.Count == 0)
@@ -160,7 +166,7 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
             return;
         }
 
-        var item = new NodeDeliveryItem(op, userIds as string[] ?? [.. userIds], number, text, tokens, @event is null ? null : ClusterEventCodec.Encode(@event));
+        var item = new NodeDeliveryItem(op, userIds as string[] ?? [.. userIds], number, text, tokens, @event is null ? null : ClusterEventCodec.Encode(@event), group);
         foreach (var peer in peers.Values)
         {
             if (!peer.TryEnqueue(item))
@@ -192,6 +198,9 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
         {
             case NodeDeliveryOp.Publish:
                 _registry.Publish(item.UserIds, ClusterEventCodec.Decode(item.Event!), item.Number, item.Text);
+                break;
+            case NodeDeliveryOp.PublishGroup:
+                _registry.PublishToGroup(item.Group!, item.UserIds, item.Tokens ?? [], ClusterEventCodec.Decode(item.Event!), item.Number, item.Text);
                 break;
             case NodeDeliveryOp.Ephemeral:
                 _registry.PublishEphemeral(item.UserIds, ClusterEventCodec.Decode(item.Event!), item.Text);

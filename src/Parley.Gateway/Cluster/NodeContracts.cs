@@ -37,6 +37,12 @@ public enum NodeDeliveryOp
     /// kick the user's connections here that the multi-login policy says it displaces.
     /// </summary>
     Displace = 5,
+
+    /// <summary>
+    /// A versioned event of the read-diffusion group <see cref="NodeDeliveryItem.Group"/> to this node's roster of it; joined
+    /// users in <see cref="NodeDeliveryItem.UserIds"/>, left users in <see cref="NodeDeliveryItem.Tokens"/> (ADR 0017).
+    /// </summary>
+    PublishGroup = 6,
 }
 
 /// <summary>One unit of cross-node work; <see cref="Event"/> is the domain event encoded once by the sending node.</summary>
@@ -47,7 +53,8 @@ public sealed record NodeDeliveryItem(
     [property: Id(2)] long Number,
     [property: Id(3)] string? Text,
     [property: Id(4)] string[]? Tokens,
-    [property: Id(5)] byte[]? Event);
+    [property: Id(5)] byte[]? Event,
+    [property: Id(6)] string? Group = null);
 
 /// <summary>A node of the cluster as the directory knows it.</summary>
 [GenerateSerializer, Immutable, Alias("parley.node-entry")]

@@ -25,6 +25,7 @@ internal sealed partial class ConnectionHost(
     RateLimiter limiter,
     ParleyMetrics metrics,
     Optional<IPushClientApi> push,
+    Parley.Abstractions.Messaging.ISuperGroupStore superGroups,
     ILogger<ConnectionHost> logger)
 {
     private const int InitialReceiveBuffer = 4096;
@@ -56,6 +57,8 @@ internal sealed partial class ConnectionHost(
         var sendLoop = connection.RunSendLoopAsync();
         try
         {
+            // Rosters of read-diffusion groups first, so nothing committed between the roster and the sync is missed.
+            await registry.LoadRosterAsync(connection, superGroups).ConfigureAwait(false);
             var synced = await handler.OpenAsync().ConfigureAwait(false);
             connection.EndSync(synced, () => connection.Close(CloseCodes.OutboxOverflow, "outbox overflow; resync", discardPending: true));
             await ReceiveLoopAsync(socket, connection, handler).ConfigureAwait(false);

@@ -17,6 +17,11 @@ namespace Parley.Gateway.Connections;
 /// </summary>
 internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
 {
+    // Per-node rosters of read-diffusion groups (ADR 0017): group conversation → this node's online users that are active
+    // members. Changed only under _rosterLock, by the dispatch of the group's own membership events and by LoadRosterAsync.
+    private readonly Dictionary<string, HashSet<string>> _rosters = new(StringComparer.Ordinal);
+    private readonly Lock _rosterLock = new();
+
     private readonly ConcurrentDictionary<string, UserSessions> _users = new(StringComparer.Ordinal);
     private readonly IOptionsMonitor<SessionOptions> _sessions;
     private readonly ParleyMetrics _metrics;
@@ -127,6 +132,11 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
             }
         }
 
+        if (user.Removed)
+        {
+            LeaveRosters(connection.UserId, user);
+        }
+
         UserConnectionsChanged?.Invoke(connection.UserId);
         if (_draining && _users.IsEmpty)
         {
@@ -141,6 +151,111 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
 
     public void Publish(IReadOnlyList<string> userIds, DeliveryEvent @event, long version, string? excludeConnectionId) =>
         Fanout(userIds, @event, version, excludeConnectionId);
+
+    public void PublishToGroup(string conversationId, IReadOnlyList<string> joined, IReadOnlyList<string> left, DeliveryEvent @event, long version, string? excludeConnectionId)
+    {
+        string[] targets;
+        lock (_rosterLock)
+        {
+            foreach (var userId in joined)
+            {
+                if (_users.TryGetValue(userId, out var user) && !user.Removed)
+                {
+                    user.RosterSeen[conversationId] = version;
+                    JoinRoster(conversationId, userId, user);
+                }
+            }
+
+            var roster = _rosters.GetValueOrDefault(conversationId);
+            if (left.Count == 0)
+            {
+                targets = roster is null ? [] : [.. roster];
+            }
+            else
+            {
+                // The removed get their removal notice (they may not be on this node's roster any more), then nothing.
+                targets = roster is null ? [.. left] : [.. roster.Union(left, StringComparer.Ordinal)];
+                foreach (var userId in left)
+                {
+                    if (_users.TryGetValue(userId, out var user))
+                    {
+                        user.RosterSeen[conversationId] = version;
+                        user.Groups.Remove(conversationId);
+                    }
+
+                    if (roster is not null && roster.Remove(userId) && roster.Count == 0)
+                    {
+                        _rosters.Remove(conversationId);
+                    }
+                }
+            }
+        }
+
+        Fanout(targets, @event, version, excludeConnectionId);
+    }
+
+    /// <summary>
+    /// Puts a newly registered connection's user on the rosters of the read-diffusion groups they are an active member of.
+    /// Runs before the connect-time sync: what commits after the read reaches the connection live (held until its sync
+    /// ends), what committed before is in the sync. A membership event dispatched after the read's snapshot wins over it.
+    /// </summary>
+    public async Task LoadRosterAsync(ClientConnection connection, Parley.Abstractions.Messaging.ISuperGroupStore store)
+    {
+        var memberships = await store.GetSuperGroupMembershipsAsync(connection.UserId).ConfigureAwait(false);
+        lock (_rosterLock)
+        {
+            if (!_users.TryGetValue(connection.UserId, out var user) || user.Removed)
+            {
+                return;
+            }
+
+            foreach (var conversationId in memberships.ConversationIds)
+            {
+                if (user.RosterSeen.TryGetValue(conversationId, out var seen) && seen > memberships.Version)
+                {
+                    continue;
+                }
+
+                JoinRoster(conversationId, connection.UserId, user);
+            }
+        }
+    }
+
+    /// <summary>This node's online members of a read-diffusion group (tests, metrics).</summary>
+    public int RosterSize(string conversationId)
+    {
+        lock (_rosterLock)
+        {
+            return _rosters.GetValueOrDefault(conversationId)?.Count ?? 0;
+        }
+    }
+
+    private void JoinRoster(string conversationId, string userId, UserSessions user)
+    {
+        if (!_rosters.TryGetValue(conversationId, out var roster))
+        {
+            _rosters[conversationId] = roster = new HashSet<string>(StringComparer.Ordinal);
+        }
+
+        roster.Add(userId);
+        user.Groups.Add(conversationId);
+    }
+
+    private void LeaveRosters(string userId, UserSessions user)
+    {
+        lock (_rosterLock)
+        {
+            foreach (var conversationId in user.Groups)
+            {
+                if (_rosters.TryGetValue(conversationId, out var roster) && roster.Remove(userId) && roster.Count == 0)
+                {
+                    _rosters.Remove(conversationId);
+                }
+            }
+
+            user.Groups.Clear();
+        }
+    }
 
     public void PublishEphemeral(IReadOnlyList<string> userIds, DeliveryEvent @event, string? excludeConnectionId) =>
         Fanout(userIds, @event, 0, excludeConnectionId);
@@ -288,6 +403,12 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
     private sealed class UserSessions
     {
         public ClientConnection[] Snapshot { get; set; } = [];
+
+        /// <summary>Read-diffusion groups whose roster holds this user (under the registry's roster lock).</summary>
+        public HashSet<string> Groups { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Version of the last membership event of each group seen for this user (under the roster lock).</summary>
+        public Dictionary<string, long> RosterSeen { get; } = new(StringComparer.Ordinal);
 
         public bool Removed { get; set; }
     }

@@ -8,7 +8,7 @@ using ErrorCode = Parley.Protocol.V1.ErrorCode;
 namespace Parley.Gateway.Requests;
 
 /// <summary>Group management requests (ClientFrame cases 60–76). Authorisation happens in the group's grain.</summary>
-internal sealed class GroupRequestHandler(IGrainFactory grains, IGroupStore groups)
+internal sealed class GroupRequestHandler(IGrainFactory grains, IGroupStore groups, ISuperGroupStore members)
 {
     public static bool CanHandle(ClientFrame.BodyOneofCase kind) =>
         kind is >= ClientFrame.BodyOneofCase.UpdateGroup and <= ClientFrame.BodyOneofCase.SyncMembers;
@@ -62,6 +62,11 @@ internal sealed class GroupRequestHandler(IGrainFactory grains, IGroupStore grou
                         return RequestHandler.Error(ErrorCode.NotMember, "Not a member of this group.");
                     }
 
+                    if (sync.Version == 0 && (await groups.GetGroupAsync(sync.GroupId).ConfigureAwait(false))?.ReadDiffusion == true)
+                    {
+                        return RequestHandler.Error(ErrorCode.Unsupported, "A super group's roster is not synced whole: page it with ListMembers (after_user_id).");
+                    }
+
                     var delta = await groups.GetMembersDeltaAsync(Ids.GroupConversationId(sync.GroupId), (long)Math.Min(sync.Version, long.MaxValue)).ConfigureAwait(false);
                     var result = new MembersDelta { GroupId = sync.GroupId, Version = (ulong)delta.Version, FullReset = sync.Version == 0, RemovedUserIds = { delta.Removed } };
                     result.Members.AddRange(delta.Upserts.Select(m => ToProto(sync.GroupId, m.UserId, m.Role, m.Nickname, m.MutedUntil, m.JoinedAt, m.InviterId)));
@@ -76,7 +81,29 @@ internal sealed class GroupRequestHandler(IGrainFactory grains, IGroupStore grou
                         return BadGroup();
                     }
 
-                    var page = await grain.ListMembersAsync(me, (int)Math.Min(list.Offset, int.MaxValue), list.Limit == 0 ? 100 : (int)Math.Min(list.Limit, 500)).ConfigureAwait(false);
+                    var limit = list.Limit == 0 ? 100 : (int)Math.Min(list.Limit, 500);
+                    if (list.Query.Length > 0 || list.MinRole != GroupRole.Member || list.AfterUserId.Length > 0
+                        || (await groups.GetGroupAsync(list.GroupId).ConfigureAwait(false))?.ReadDiffusion == true)
+                    {
+                        // Searches, role lists and super groups: indexed pages from the store, never the whole roster.
+                        if (list.Query.Length > 64 || list.AfterUserId.Length > 64 || !Enum.IsDefined(list.MinRole))
+                        {
+                            return RequestHandler.Error(ErrorCode.BadRequest, "query and after_user_id: at most 64 characters; min_role: a known role.");
+                        }
+
+                        if (!await grain.IsMemberAsync(me).ConfigureAwait(false))
+                        {
+                            return RequestHandler.Error(ErrorCode.NotMember, "Not a member of this group.");
+                        }
+
+                        var found = await members.SearchMembersAsync(
+                            Ids.GroupConversationId(list.GroupId), new MemberQuery(list.Query, (MemberRole)list.MinRole, list.AfterUserId, limit)).ConfigureAwait(false);
+                        var searched = new MemberList { Total = (uint)found.Total, NextAfterUserId = found.NextAfter ?? string.Empty };
+                        searched.Members.AddRange(found.Members.Select(m => ToProto(list.GroupId, m.UserId, m.Role, m.Nickname, m.MutedUntil, m.JoinedAt, m.InviterId)));
+                        return new ServerFrame { Members = searched };
+                    }
+
+                    var page = await grain.ListMembersAsync(me, (int)Math.Min(list.Offset, int.MaxValue), limit).ConfigureAwait(false);
                     if (!page.IsOk)
                     {
                         return NativeErrors.Frame(page.Failure);
@@ -236,6 +263,7 @@ internal sealed class GroupRequestHandler(IGrainFactory grains, IGroupStore grou
         Dismissed = g.Dismissed,
         CreatedTime = g.CreatedAt,
         Searchable = g.Searchable,
+        Kind = (Protocol.V1.GroupKind)g.Kind,
     };
 
     private static GroupMember ToProto(string groupId, string userId, MemberRole role, string nickname, long mutedUntil, long joinedAt, string inviterId) => new()

@@ -203,6 +203,7 @@ internal sealed class RequestHandler(
                 Ex = create.Ex.Length == 0 ? "{}" : create.Ex,
                 JoinPolicy = (GroupJoinPolicy)create.JoinPolicy,
                 HistoryVisibleToNewMembers = create.HistoryVisibleToNewMembers,
+                Kind = (Parley.Abstractions.Messaging.GroupKind)create.Kind,
             })
             .ConfigureAwait(false);
         return Reply(result, _ => new ServerFrame { CreateGroup = new CreateGroupResult { GroupId = groupId, ConversationId = conversationId } });

@@ -19,6 +19,7 @@ internal static class PostgresMigrations
         (8, V8NotificationAccounts),
         (9, V9Directory),
         (10, V10Campaigns),
+        (11, V11SuperGroups),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -475,5 +476,15 @@ internal static class PostgresMigrations
         );
 
         ALTER TABLE push_settings ADD COLUMN marketing_opt_out boolean NOT NULL DEFAULT false;
+        """;
+
+    // Super groups (ADR 0017): read diffusion. A message of a read-diffusion conversation raises the conversation's
+    // head_version instead of every member's feed_version; a resume finds the advanced ones through the partial index.
+    private const string V11SuperGroups = """
+        ALTER TABLE conversations ADD COLUMN read_diffusion boolean NOT NULL DEFAULT false;
+        ALTER TABLE conversations ADD COLUMN head_version bigint NOT NULL DEFAULT 0;
+        ALTER TABLE groups ADD COLUMN kind integer NOT NULL DEFAULT 0;
+        CREATE INDEX ix_conversations_head ON conversations (head_version) WHERE read_diffusion;
+        CREATE INDEX ix_members_conv_role ON members (conversation_id, role) WHERE role > 0;
         """;
 }

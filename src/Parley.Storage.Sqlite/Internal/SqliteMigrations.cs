@@ -20,6 +20,7 @@ internal static class SqliteMigrations
         (10, V10DirectConversationIds),
         (11, V11NotificationAccounts),
         (12, V12Campaigns),
+        (13, V13SuperGroups),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -490,5 +491,16 @@ internal static class SqliteMigrations
         ) WITHOUT ROWID;
 
         ALTER TABLE push_settings ADD COLUMN marketing_opt_out INTEGER NOT NULL DEFAULT 0;
+        """;
+
+    // Super groups (ADR 0017): read diffusion. A message of a read-diffusion conversation raises the conversation's
+    // head_version instead of every member's feed_version; a resume finds the advanced ones through the partial index.
+    private const string V13SuperGroups = """
+        ALTER TABLE conversations ADD COLUMN read_diffusion INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE conversations ADD COLUMN head_version INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE groups ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX ix_conversations_head ON conversations (head_version) WHERE read_diffusion = 1;
+        -- Owner and admin lists of a large group without scanning its members.
+        CREATE INDEX ix_members_conv_role ON members (conversation_id, role) WHERE role > 0;
         """;
 }

@@ -1,0 +1,34 @@
+namespace Parley.Abstractions.Messaging;
+
+/// <summary>The read-diffusion groups a user is an active member of, as of one snapshot (ADR 0017).</summary>
+/// <param name="Version">The highest feed version committed in the snapshot the list was read from.</param>
+public sealed record SuperGroupMemberships(long Version, IReadOnlyList<string> ConversationIds);
+
+/// <summary>One member of a large group with the closed visibility periods of earlier memberships.</summary>
+public sealed record MemberWithPeriods(MemberRecord Member, IReadOnlyList<MemberPeriod> Periods);
+
+/// <summary>A page of a group's members (keyset paging by user id).</summary>
+/// <param name="Total">Active members matching the filter (without the keyset).</param>
+public sealed record MemberSearchPage(IReadOnlyList<MemberRecord> Members, int Total, string? NextAfter);
+
+/// <summary>A member query: active members, optionally filtered by id/nickname text and minimum role.</summary>
+/// <param name="Query">Case-insensitive: user id prefix or nickname substring; empty = all.</param>
+/// <param name="MinRole">Only members at or above this role (Admin lists owner and admins).</param>
+/// <param name="After">Keyset: members whose user id sorts after this one.</param>
+public sealed record MemberQuery(string Query, MemberRole MinRole, string After, int Limit);
+
+/// <summary>
+/// Member queries that never load a whole roster: what read-diffusion groups of up to a million members need
+/// (ADR 0017). Implemented by the message stores.
+/// </summary>
+public interface ISuperGroupStore
+{
+    /// <summary>The read-diffusion groups <paramref name="userId"/> is an active member of (this node's roster, on connect).</summary>
+    Task<SuperGroupMemberships> GetSuperGroupMembershipsAsync(string userId, CancellationToken cancellationToken = default);
+
+    /// <summary>The rows (active or former) of the named users, with their closed periods; users never in the group are absent.</summary>
+    Task<IReadOnlyList<MemberWithPeriods>> GetMembersByIdsAsync(string conversationId, IReadOnlyCollection<string> userIds, CancellationToken cancellationToken = default);
+
+    /// <summary>Active members matching <paramref name="query"/>, ordered by user id.</summary>
+    Task<MemberSearchPage> SearchMembersAsync(string conversationId, MemberQuery query, CancellationToken cancellationToken = default);
+}

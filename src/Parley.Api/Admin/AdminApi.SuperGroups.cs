@@ -1,0 +1,91 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Parley.Abstractions.Messaging;
+using Parley.Api.Admin.Operators;
+using Parley.Core.Messaging;
+using Parley.Protocol;
+
+namespace Parley.Api.Admin;
+
+/// <summary>
+/// Super groups at scale (ADR 0017): promotion, bulk membership as a job with progress, paged and searchable member lists
+/// read from the store (never a whole roster in one grain).
+/// </summary>
+public static partial class AdminApi
+{
+    /// <summary>Largest bulk request: a million user ids.</summary>
+    private const int MaxBulkUsers = 1_000_000;
+    private const long MaxBulkBodyBytes = 64L * 1024 * 1024;
+
+    private static void MapSuperGroupAdministration(RouteGroupBuilder groups)
+    {
+        groups.MapPost("/{groupId}/promote", PromoteAsync).WithName("groups.promote");
+        groups.MapGet("/{groupId}/members", ListMembersAsync).WithName("groups.members.list");
+        groups.MapPost("/{groupId}/members/bulk", StartBulkAsync).WithName("groups.members.bulk")
+            .WithMetadata(new BodyLimitMetadata(_ => MaxBulkBodyBytes));
+        groups.MapGet("/jobs/{jobId}", GetJob).WithName("groups.jobs.get");
+    }
+
+    private static Task<IResult> PromoteAsync(string groupId, IGroupStore store, IGrainFactory grains) =>
+        AsOwnerAsync(groupId, store, grains, owner => new GroupCommand(GroupOperation.Promote, owner, null));
+
+    private static async Task<IResult> ListMembersAsync(string groupId, string? q, string? role, string? after, int? limit, IGroupStore store, ISuperGroupStore members)
+    {
+        MemberRole? minRole = role?.ToUpperInvariant() switch
+        {
+            null or "" or "MEMBER" => MemberRole.Member,
+            "ADMIN" => MemberRole.Admin,
+            "OWNER" => MemberRole.Owner,
+            _ => null,
+        };
+        if (q?.Length > 64 || after?.Length > 64 || limit is < 1 or > 500 || minRole is null)
+        {
+            return Fail(400, "bad_request", "q and after: at most 64 characters; role: member, admin or owner; limit 1..500.");
+        }
+
+        var group = await store.GetGroupAsync(groupId).ConfigureAwait(false);
+        if (group is null)
+        {
+            return Fail(404, "not_found", "No such group.");
+        }
+
+        var page = await members.SearchMembersAsync(group.ConversationId, new MemberQuery(q ?? string.Empty, minRole.Value, after ?? string.Empty, limit ?? 100)).ConfigureAwait(false);
+        return Results.Ok(new MemberSearchResponse(
+            [.. page.Members.Select(m => new GroupMemberResponse(m.UserId, RoleName(m.Role), m.Nickname, m.JoinedAt, m.MutedUntil))], page.Total, page.NextAfter));
+    }
+
+    private static async Task<IResult> StartBulkAsync(HttpContext http, string groupId, BulkMembersRequest request, IGroupStore store, SuperGroupJobs jobs)
+    {
+        var add = request.Add ?? [];
+        var remove = request.Remove ?? [];
+        if (add.Length + remove.Length is 0 or > MaxBulkUsers || add.Concat(remove).Any(u => !Ids.IsValid(u)))
+        {
+            return Fail(400, "bad_request", $"Name 1..{MaxBulkUsers} valid user ids in add and remove.");
+        }
+
+        var group = await store.GetGroupAsync(groupId).ConfigureAwait(false);
+        if (group is null)
+        {
+            return Fail(404, "not_found", "No such group.");
+        }
+
+        if (!group.ReadDiffusion)
+        {
+            return Fail(409, "not_super_group", "Bulk membership is for super groups: create one with kind super, or promote the group.");
+        }
+
+        AuditWriter.SetTarget(http, "group:" + groupId);
+        var job = jobs.Start(group, add, remove);
+        return Results.Accepted($"/admin/v1/groups/jobs/{job.JobId}", job);
+    }
+
+    private static IResult GetJob(string jobId, SuperGroupJobs jobs) =>
+        jobs.Get(jobId) is { } job ? Results.Ok(job) : Fail(404, "not_found", "No such job on this node (jobs are kept in memory for an hour).");
+}
+
+/// <param name="Add">User ids to add (existing accounts).</param>
+/// <param name="Remove">User ids to remove.</param>
+public sealed record BulkMembersRequest(string[]? Add, string[]? Remove);
+
+public sealed record MemberSearchResponse(IReadOnlyList<GroupMemberResponse> Items, int Total, string? Next);

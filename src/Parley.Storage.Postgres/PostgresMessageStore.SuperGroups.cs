@@ -1,0 +1,122 @@
+using System.Data;
+using Parley.Abstractions.Messaging;
+using static Parley.Storage.Postgres.Internal.PostgresRows;
+
+namespace Parley.Storage.Postgres;
+
+/// <summary>Member queries of large groups (ADR 0017): indexed, paged, never the whole roster.</summary>
+public sealed partial class PostgresMessageStore : ISuperGroupStore
+{
+    /// <inheritdoc />
+    public async Task<SuperGroupMemberships> GetSuperGroupMembershipsAsync(string userId, CancellationToken cancellationToken = default)
+    {
+        var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
+            await using (transaction.ConfigureAwait(false))
+            {
+                var version = await ReadMaxVersionAsync(connection, cancellationToken).ConfigureAwait(false);
+                using var command = Command(
+                    connection,
+                    """
+                    SELECT m.conversation_id FROM members m JOIN conversations c ON c.conversation_id = m.conversation_id
+                    WHERE m.user_id = $1 AND m.active AND c.read_diffusion;
+                    """,
+                    P(userId));
+                var ids = await ReadAllAsync(command, r => r.GetString(0), cancellationToken).ConfigureAwait(false);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return new SuperGroupMemberships(version, ids);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<MemberWithPeriods>> GetMembersByIdsAsync(string conversationId, IReadOnlyCollection<string> userIds, CancellationToken cancellationToken = default)
+    {
+        if (userIds.Count == 0)
+        {
+            return [];
+        }
+
+        var ids = userIds.ToArray();
+        var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
+            await using (transaction.ConfigureAwait(false))
+            {
+                List<MemberRecord> members;
+                using (var command = Command(connection, "SELECT " + MemberColumns + " FROM members WHERE conversation_id = $1 AND user_id = ANY($2);", P(conversationId), P(ids)))
+                {
+                    members = await ReadAllAsync(command, ReadMember, cancellationToken).ConfigureAwait(false);
+                }
+
+                List<MemberPeriod> periods;
+                using (var command = Command(
+                    connection,
+                    "SELECT user_id, from_seq, to_seq FROM member_periods WHERE conversation_id = $1 AND user_id = ANY($2);",
+                    P(conversationId),
+                    P(ids)))
+                {
+                    periods = await ReadAllAsync(command, r => new MemberPeriod(r.GetString(0), r.GetInt64(1), r.GetInt64(2)), cancellationToken).ConfigureAwait(false);
+                }
+
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                var byUser = periods.ToLookup(p => p.UserId, StringComparer.Ordinal);
+                return [.. members.Select(m => new MemberWithPeriods(m, [.. byUser[m.UserId]]))];
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<MemberSearchPage> SearchMembersAsync(string conversationId, MemberQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var limit = Math.Clamp(query.Limit, 1, 500);
+        var filter = "conversation_id = $1 AND active"
+            + (query.MinRole > MemberRole.Member ? " AND role >= $2" : string.Empty)
+            + (query.Query.Length > 0 ? " AND (user_id ILIKE $3 ESCAPE '\\' OR nickname ILIKE $4 ESCAPE '\\')" : string.Empty);
+        var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
+            await using (transaction.ConfigureAwait(false))
+            {
+                Npgsql.NpgsqlParameter[] Parameters() =>
+                [
+                    P(conversationId), P((int)query.MinRole), P(EscapeLike(query.Query) + "%"), P("%" + EscapeLike(query.Query) + "%"),
+                    P(query.After), P(limit + 1),
+                ];
+
+                int total;
+                var countSql = query.MinRole == MemberRole.Member && query.Query.Length == 0
+                    ? "SELECT member_count::bigint FROM conversations WHERE conversation_id = $1 AND $2 >= 0 AND $3 <> $4 AND $5 IS NOT NULL AND $6 > 0;"
+                    : "SELECT COUNT(*) FROM members WHERE " + filter + " AND $5 IS NOT NULL AND $6 > 0 AND $2 >= 0 AND $3 IS NOT NULL AND $4 IS NOT NULL;";
+                using (var count = Command(connection, countSql, Parameters()))
+                {
+                    total = (int)Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) ?? 0L, System.Globalization.CultureInfo.InvariantCulture);
+                }
+
+                List<MemberRecord> members;
+                using (var command = Command(
+                    connection,
+                    "SELECT " + MemberColumns + " FROM members WHERE " + filter + " AND user_id COLLATE \"C\" > $5 AND $2 >= 0 AND $3 IS NOT NULL AND $4 IS NOT NULL ORDER BY user_id COLLATE \"C\" LIMIT $6;",
+                    Parameters()))
+                {
+                    members = await ReadAllAsync(command, ReadMember, cancellationToken).ConfigureAwait(false);
+                }
+
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                string? next = null;
+                if (members.Count > limit)
+                {
+                    members.RemoveAt(members.Count - 1);
+                    next = members[^1].UserId;
+                }
+
+                return new MemberSearchPage(members, total, next);
+            }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+using Microsoft.Data.Sqlite;
+using Parley.Abstractions.Messaging;
+using Parley.Storage.Sqlite.Internal;
+
+namespace Parley.Storage.Sqlite;
+
+/// <summary>Member queries of large groups (ADR 0017): indexed, paged, never the whole roster.</summary>
+public sealed partial class SqliteMessageStore : ISuperGroupStore
+{
+    /// <inheritdoc />
+    public async Task<SuperGroupMemberships> GetSuperGroupMembershipsAsync(string userId, CancellationToken cancellationToken = default)
+    {
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            using var transaction = connection.BeginTransaction(deferred: true);
+            var version = await ReadMaxVersionAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+            var ids = new List<string>();
+            using (var command = connection.CreateCommand())
+            {
+                command.Transaction = transaction;
+                command.CommandText = """
+                    SELECT m.conversation_id FROM members m JOIN conversations c ON c.conversation_id = m.conversation_id
+                    WHERE m.user_id = $user AND m.active = 1 AND c.read_diffusion = 1;
+                    """;
+                command.Parameters.AddWithValue("$user", userId);
+                using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    ids.Add(reader.GetString(0));
+                }
+            }
+
+            transaction.Commit();
+            return new SuperGroupMemberships(version, ids);
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<MemberWithPeriods>> GetMembersByIdsAsync(string conversationId, IReadOnlyCollection<string> userIds, CancellationToken cancellationToken = default)
+    {
+        if (userIds.Count == 0)
+        {
+            return [];
+        }
+
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            using var transaction = connection.BeginTransaction(deferred: true);
+            var json = System.Text.Json.JsonSerializer.Serialize(userIds.ToArray(), SqliteJsonContext.Default.StringArray);
+            var members = new List<MemberRecord>();
+            using (var command = connection.CreateCommand())
+            {
+                command.Transaction = transaction;
+                command.CommandText = "SELECT " + SqliteRows.MemberColumns + " FROM members WHERE conversation_id = $conv AND user_id IN (SELECT value FROM json_each($ids));";
+                command.Parameters.AddWithValue("$conv", conversationId);
+                command.Parameters.AddWithValue("$ids", json);
+                using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    members.Add(SqliteRows.ReadMember(reader));
+                }
+            }
+
+            var periods = new List<MemberPeriod>();
+            using (var command = connection.CreateCommand())
+            {
+                command.Transaction = transaction;
+                command.CommandText = "SELECT user_id, from_seq, to_seq FROM member_periods WHERE conversation_id = $conv AND user_id IN (SELECT value FROM json_each($ids));";
+                command.Parameters.AddWithValue("$conv", conversationId);
+                command.Parameters.AddWithValue("$ids", json);
+                using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    periods.Add(new MemberPeriod(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2)));
+                }
+            }
+
+            transaction.Commit();
+            var byUser = periods.ToLookup(p => p.UserId, StringComparer.Ordinal);
+            return [.. members.Select(m => new MemberWithPeriods(m, [.. byUser[m.UserId]]))];
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<MemberSearchPage> SearchMembersAsync(string conversationId, MemberQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var limit = Math.Clamp(query.Limit, 1, 500);
+        var filter = "conversation_id = $conv AND active = 1"
+            + (query.MinRole > MemberRole.Member ? " AND role >= $role" : string.Empty)
+            + (query.Query.Length > 0 ? " AND (user_id LIKE $prefix ESCAPE '\\' OR nickname LIKE $contains ESCAPE '\\')" : string.Empty);
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            using var transaction = connection.BeginTransaction(deferred: true);
+            void Bind(SqliteCommand command)
+            {
+                command.Transaction = transaction;
+                command.Parameters.AddWithValue("$conv", conversationId);
+                command.Parameters.AddWithValue("$role", (int)query.MinRole);
+                command.Parameters.AddWithValue("$prefix", EscapeLike(query.Query) + "%");
+                command.Parameters.AddWithValue("$contains", "%" + EscapeLike(query.Query) + "%");
+                command.Parameters.AddWithValue("$after", query.After);
+                command.Parameters.AddWithValue("$limit", limit + 1);
+            }
+
+            int total;
+            using (var count = connection.CreateCommand())
+            {
+                Bind(count);
+                count.CommandText = query.MinRole == MemberRole.Member && query.Query.Length == 0
+                    ? "SELECT member_count FROM conversations WHERE conversation_id = $conv;"
+                    : "SELECT COUNT(*) FROM members WHERE " + filter + ";";
+                total = Convert.ToInt32(await count.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) ?? 0, System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            var members = new List<MemberRecord>(limit + 1);
+            using (var command = connection.CreateCommand())
+            {
+                Bind(command);
+                command.CommandText = "SELECT " + SqliteRows.MemberColumns + " FROM members WHERE " + filter + " AND user_id > $after ORDER BY user_id LIMIT $limit;";
+                using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    members.Add(SqliteRows.ReadMember(reader));
+                }
+            }
+
+            transaction.Commit();
+            string? next = null;
+            if (members.Count > limit)
+            {
+                members.RemoveAt(members.Count - 1);
+                next = members[^1].UserId;
+            }
+
+            return new MemberSearchPage(members, total, next);
+        }
+    }
+}

@@ -1,0 +1,116 @@
+using Parley.Abstractions.Messaging;
+
+namespace Parley.Storage.Compliance;
+
+/// <summary>Read diffusion (ADR 0017): what a super group's commit writes, how a resume finds it, member queries at scale.</summary>
+public abstract partial class MessageStoreComplianceTests
+{
+    private GroupRecord SuperGroup(string conversationId, string owner, int memberCount, long version) =>
+        new("g-" + conversationId, conversationId, "Super " + conversationId, "", "", "", "{}", owner, GroupJoinPolicy.Free, false, false, true, false, 1000, 1000, memberCount, version)
+        {
+            Kind = GroupKind.Super,
+        };
+
+    private MemberChange Joined(string conversationId, string userId, long version, MemberRole role = MemberRole.Member, long visibleFrom = 1) =>
+        new(conversationId, userId, role, "nick-" + userId, 0, 1000, "", true, visibleFrom, 0, version);
+
+    private async Task CreateSuperGroupAsync(string id, string owner, IReadOnlyList<string> members)
+    {
+        var conversation = Group(id, owner, members);
+        await CommitAsync(b =>
+        {
+            b.Conversations.Add(conversation);
+            b.Groups.Add(SuperGroup(id, owner, members.Count, conversation.Version));
+            b.MemberChanges.AddRange(members.Select(m => Joined(id, m, conversation.Version, m == owner ? MemberRole.Owner : MemberRole.Member)));
+        });
+    }
+
+    [StoreFact]
+    public async Task ReadDiffusion_MessagesWriteNothingPerMember_ResumeFindsOnlyAdvancedGroupsOfActiveMembers()
+    {
+        await CreateSuperGroupAsync("big", "alice", ["alice", "bob", "carol", "dave"]);
+        await CreateSuperGroupAsync("quiet", "alice", ["alice", "carol"]);
+        await CommitAsync(b => b.Conversations.Add(Group("small", "alice", ["alice", "carol"])));
+        await CommitAsync(b => b.MemberChanges.Add(Joined("big", "dave", NextVersion()) with { Active = false, VisibleTo = 0 }));
+        var cursor = await Store.GetMaxVersionAsync();
+        var feedBefore = (await Store.GetMembersAsync("big")).ToDictionary(m => m.UserId, m => m.FeedVersion);
+
+        StoredMessage last = null!;
+        await CommitAsync(b =>
+        {
+            b.ReadDiffusion.Add("big");
+            b.Messages.Add(Message("big", 1, "alice"));
+            b.Messages.Add(last = Message("big", 2, "bob"));
+        });
+
+        // Nothing per member but the senders' own read cursors.
+        var after = (await Store.GetMembersAsync("big")).ToDictionary(m => m.UserId);
+        Assert.All(after.Values, m => Assert.Equal(feedBefore[m.UserId], m.FeedVersion));
+        Assert.Equal((1L, 2L, 0L), (after["alice"].ReadSeq, after["bob"].ReadSeq, after["carol"].ReadSeq));
+
+        var changes = await Store.GetChangesAsync("carol", cursor, 10);
+        var change = Assert.Single(changes.Changes);
+        Assert.Equal("big", change.Conversation.ConversationId);
+        Assert.Equal([1L, 2L], change.Messages.Select(m => m.Seq));
+        Assert.Equal((2L, 2L), (change.Conversation.MaxSeq, change.Conversation.Unread));
+        Assert.Equal(last.Version, changes.Version);
+        Assert.Empty((await Store.GetChangesAsync("carol", changes.Version, 10)).Changes);
+        Assert.Empty((await Store.GetChangesAsync("dave", cursor, 10)).Changes);
+
+        // A member whose own row changed too (read cursor) gets the group once.
+        await CommitAsync(b => b.ReadCursors.Add(new ReadCursorUpdate("big", "carol", 1, NextVersion())));
+        var again = await Store.GetChangesAsync("carol", cursor, 10);
+        Assert.Equal((1L, 1L), (Assert.Single(again.Changes).Conversation.ReadSeq, again.Changes[0].Conversation.Unread));
+        Assert.Equal((1L, 0L), (await Store.GetUnreadTotalAsync("carol"), await Store.GetUnreadTotalAsync("bob")));
+    }
+
+    [StoreFact]
+    public async Task SuperGroupMembers_CountPagesSearchRolesAndMembershipsWithoutTheWholeRoster()
+    {
+        var store = Assert.IsAssignableFrom<ISuperGroupStore>(Store);
+        var members = Enumerable.Range(0, 1200).Select(i => $"user{i:D4}").Prepend("owner").ToArray();
+        await CreateSuperGroupAsync("huge", "owner", ["owner"]);
+        foreach (var chunk in members.Skip(1).Chunk(500))
+        {
+            var version = NextVersion();
+            await CommitAsync(b => b.MemberChanges.AddRange(chunk.Select(u => Joined("huge", u, version))));
+        }
+
+        await CommitAsync(b => b.MemberChanges.Add(Joined("huge", "user0007", NextVersion(), MemberRole.Admin)));
+        await CommitAsync(b => b.MemberChanges.Add(Joined("huge", "user0009", NextVersion()) with { Active = false, VisibleTo = 5 }));
+
+        var seen = new List<string>();
+        var after = string.Empty;
+        MemberSearchPage page;
+        do
+        {
+            page = await store.SearchMembersAsync("huge", new MemberQuery("", MemberRole.Member, after, 500));
+            Assert.Equal(1200, page.Total);
+            seen.AddRange(page.Members.Select(m => m.UserId));
+            after = page.NextAfter ?? string.Empty;
+        }
+        while (page.NextAfter is not null);
+        Assert.Equal(members.Where(u => u != "user0009").Order(StringComparer.Ordinal), seen);
+        Assert.Equal(1200, (await Store.GetGroupAsync("g-huge"))!.MemberCount);
+
+        var admins = await store.SearchMembersAsync("huge", new MemberQuery("", MemberRole.Admin, "", 50));
+        Assert.Equal(["owner", "user0007"], admins.Members.Select(m => m.UserId));
+        var found = await store.SearchMembersAsync("huge", new MemberQuery("USER011", MemberRole.Member, "", 5));
+        Assert.Equal(10, found.Total);
+        Assert.Equal(["user0110", "user0111", "user0112", "user0113", "user0114"], found.Members.Select(m => m.UserId));
+        Assert.Equal("user0114", found.NextAfter);
+        Assert.Equal(1200, (await store.SearchMembersAsync("huge", new MemberQuery("nick-", MemberRole.Member, "", 1))).Total);
+
+        var rows = await store.GetMembersByIdsAsync("huge", ["user0009", "user0007", "stranger"]);
+        Assert.Equal(2, rows.Count);
+        var gone = rows.Single(r => r.Member.UserId == "user0009");
+        Assert.False(gone.Member.Active);
+        Assert.Equal([new MemberPeriod("user0009", 1, 5)], gone.Periods);
+        Assert.Equal(MemberRole.Admin, rows.Single(r => r.Member.UserId == "user0007").Member.Role);
+
+        var mine = await store.GetSuperGroupMembershipsAsync("user0007");
+        Assert.Equal(["huge"], mine.ConversationIds);
+        Assert.Equal(await Store.GetMaxVersionAsync(), mine.Version);
+        Assert.Empty((await store.GetSuperGroupMembershipsAsync("user0009")).ConversationIds);
+    }
+}
