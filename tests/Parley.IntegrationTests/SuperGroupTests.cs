@@ -1,0 +1,182 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Parley.Abstractions.Accounts;
+using Parley.IntegrationTests.Infrastructure;
+using Parley.Protocol.V1;
+using Parley.Sdk;
+using Xunit.Abstractions;
+
+namespace Parley.IntegrationTests;
+
+/// <summary>
+/// Super groups at scale (ADR 0017): a 100,000-member group built through the admin bulk API on a SQLite temp file, with
+/// real clients online over real sockets.
+/// </summary>
+public sealed class SuperGroupTests(ServerFixture fixture, ITestOutputHelper output) : IClassFixture<ServerFixture>
+{
+    private const int Imported = 100_000;
+
+    private TestServer Server => fixture.Server;
+
+    [Fact]
+    public async Task HundredThousandMembers_BulkImport_LiveSendReadUnreadKickAndNewcomerHistory()
+    {
+        var clock = Stopwatch.StartNew();
+        var owner = await Server.CreateUserAsync("own");
+        var online = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            online.Add(await Server.CreateUserAsync("on" + i));
+        }
+
+        // The imported members are accounts created in the store (an account import is not what this test is about).
+        var prefix = "m" + Guid.NewGuid().ToString("N")[..6] + "-";
+        var imported = Enumerable.Range(0, Imported).Select(i => $"{prefix}{i:D6}").ToArray();
+        var accounts = Server.Services.GetRequiredService<IAccountStore>();
+        await Parallel.ForEachAsync(imported, new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (id, ct) =>
+            Assert.True(await accounts.CreateUserAsync(new UserRecord(id, id, "", "{}", 1, 1), ct)));
+        output.WriteLine($"accounts: {clock.Elapsed}");
+
+        var ownerClient = await Server.ConnectAsync(owner);
+        var group = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Name = "everyone", Kind = GroupKind.Super, MemberIds = { online } });
+        var a = await RecordAsync(online[0]);
+        var b = await RecordAsync(online[1]);
+        var kicked = await RecordAsync(online[2]);
+        await ownerClient.SendTextToConversationAsync(group.ConversationId, "before the import");
+
+        var started = await Server.Admin.PostAsJsonAsync($"/admin/v1/groups/{group.GroupId}/members/bulk", new { add = imported });
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        var job = (await started.Content.ReadFromJsonAsync<JobBody>())!;
+        await Wait.UntilAsync(
+            () => (job = Server.Admin.GetFromJsonAsync<JobBody>($"/admin/v1/groups/jobs/{job.JobId}").GetAwaiter().GetResult()!).State != "running",
+            "the bulk import finishes",
+            TimeSpan.FromSeconds(90));
+        output.WriteLine($"import: {clock.Elapsed}");
+        Assert.Equal(("completed", Imported, Imported, Imported), (job.State, job.Total, job.Processed, job.Changed));
+        var info = Assert.Single(await ownerClient.GetGroupsAsync([group.GroupId]));
+        Assert.Equal((GroupKind.Super, (uint)(Imported + 5)), (info.Kind, info.MemberCount));
+
+        // Submitting the same import again changes nothing.
+        var again = (await (await Server.Admin.PostAsJsonAsync($"/admin/v1/groups/{group.GroupId}/members/bulk", new { add = imported[..2500] })).Content.ReadFromJsonAsync<JobBody>())!;
+        await Wait.UntilAsync(
+            () => (again = Server.Admin.GetFromJsonAsync<JobBody>($"/admin/v1/groups/jobs/{again.JobId}").GetAwaiter().GetResult()!).State != "running",
+            "the repeated import finishes");
+        Assert.Equal(("completed", 0), (again.State, again.Changed));
+
+        // Live: every online member gets every message, gapless, in the same order.
+        for (var i = 0; i < 3; i++)
+        {
+            await ownerClient.SendTextToConversationAsync(group.ConversationId, "hello " + i);
+        }
+
+        var max = (await ownerClient.GetHistoryAsync(group.ConversationId, 0, Direction.Backward, 1)).Messages[^1].Seq;
+        foreach (var r in new[] { a, b, kicked })
+        {
+            await r.WaitForMessagesAsync(group.ConversationId, (int)max);
+            Assert.Equal(Enumerable.Range(1, (int)max).Select(i => (ulong)i), r.MessagesIn(group.ConversationId).Select(m => m.Seq));
+        }
+
+        // Unread is computed: max seq − read seq; reading clears it, a new message makes it one.
+        Assert.Equal(max, await UnreadAsync(b.Client, group.ConversationId));
+        await b.Client.MarkReadAsync(group.ConversationId, max);
+        Assert.Equal(0UL, await UnreadAsync(b.Client, group.ConversationId));
+        await ownerClient.SendTextToConversationAsync(group.ConversationId, "one more");
+        await b.WaitForMessagesAsync(group.ConversationId, (int)max + 1);
+        Assert.Equal(1UL, await UnreadAsync(b.Client, group.ConversationId));
+        Assert.Equal(0UL, await UnreadAsync(ownerClient, group.ConversationId));
+
+        // Kick: the removed member gets the removal notice and nothing after it, live or by history.
+        await ownerClient.KickMembersAsync(group.GroupId, [online[2]]);
+        await ownerClient.SendTextToConversationAsync(group.ConversationId, "after the kick");
+        await Wait.UntilAsync(() => a.MessagesIn(group.ConversationId).Any(m => m.Content.Text?.Text == "after the kick"), "a member gets the message after the kick");
+        var removal = kicked.MessagesIn(group.ConversationId)[^1];
+        Assert.Equal(Content.BodyOneofCase.MembersRemoved, removal.Content.BodyCase);
+        Assert.Empty((await kicked.Client.GetHistoryAsync(group.ConversationId, removal.Seq + 1, Direction.Forward, 50)).Messages);
+        Assert.Equal(ErrorCode.NotMember, (await Assert.ThrowsAsync<ParleyException>(() => kicked.Client.SendTextToConversationAsync(group.ConversationId, "x"))).Code);
+
+        // A newcomer of the import (never connected before): the group is in its sync, history starts at its join.
+        var newcomerId = imported[Imported / 2];
+        var newcomer = await RecordAsync(newcomerId);
+        var synced = newcomer.MessagesIn(group.ConversationId);
+        Assert.NotEmpty(synced);
+        var history = await newcomer.Client.GetHistoryAsync(group.ConversationId, 0, Direction.Backward, 200);
+        Assert.DoesNotContain(history.Messages, m => m.Content.Text?.Text == "before the import");
+        Assert.Contains(history.Messages, m => m.Content.Text?.Text == "after the kick");
+        var joinSeq = history.Messages[0].Seq;
+        Assert.Equal(Content.BodyOneofCase.MembersAdded, history.Messages[0].Content.BodyCase);
+        Assert.Equal(1000U, history.Messages[0].Content.MembersAdded.Count);
+        Assert.DoesNotContain((await newcomer.Client.GetHistoryAsync(group.ConversationId, 1, Direction.Forward, 50)).Messages, m => m.Seq < joinSeq);
+        var lastSeq = history.Messages[^1].Seq;
+        Assert.Equal(lastSeq - joinSeq + 1, await UnreadAsync(newcomer.Client, group.ConversationId));
+        await newcomer.Client.SendTextToConversationAsync(group.ConversationId, "hi from the crowd");
+        await Wait.UntilAsync(() => a.MessagesIn(group.ConversationId).Any(m => m.Content.Text?.Text == "hi from the crowd"), "the newcomer's message reaches the others");
+
+        // Members: paged and searched from the store, roles without the roster.
+        var page = await newcomer.Client.ListMembersAsync(new ListMembersRequest { GroupId = group.GroupId, Query = prefix + "0500", Limit = 30 });
+        Assert.Equal(100U, page.Total);
+        Assert.Equal(30, page.Members.Count);
+        var next = await newcomer.Client.ListMembersAsync(new ListMembersRequest { GroupId = group.GroupId, Query = prefix + "0500", Limit = 30, AfterUserId = page.NextAfterUserId });
+        Assert.True(string.CompareOrdinal(next.Members[0].UserId, page.Members[^1].UserId) > 0);
+        var admins = await a.Client.ListMembersAsync(new ListMembersRequest { GroupId = group.GroupId, MinRole = GroupRole.Admin });
+        Assert.Equal([owner], admins.Members.Select(m => m.UserId));
+        Assert.Equal((uint)(Imported + 4), (await a.Client.GetMembersAsync(group.GroupId, 0, 10)).Total);
+        Assert.Equal(ErrorCode.Unsupported, (await Assert.ThrowsAsync<ParleyException>(() => a.Client.SyncMembersAsync(group.GroupId, 0))).Code);
+        output.WriteLine($"total: {clock.Elapsed}");
+    }
+
+    [Fact]
+    public async Task Channel_OnlyAdminsPost_Promotion_KeepsHistoryAndDeliversThroughTheRosters()
+    {
+        var owner = await Server.CreateUserAsync("own");
+        var member = await Server.CreateUserAsync("mem");
+        var ownerClient = await Server.ConnectAsync(owner);
+        var channel = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Name = "news", Kind = GroupKind.Channel, MemberIds = { member } });
+        var reader = await RecordAsync(member);
+        await ownerClient.SendTextToConversationAsync(channel.ConversationId, "headline");
+        await reader.WaitForMessagesAsync(channel.ConversationId, 2);
+        Assert.Equal(ErrorCode.Forbidden, (await Assert.ThrowsAsync<ParleyException>(() => reader.Client.SendTextToConversationAsync(channel.ConversationId, "me too"))).Code);
+        await ownerClient.SetMemberRoleAsync(channel.GroupId, member, GroupRole.Admin);
+        await reader.Client.SendTextToConversationAsync(channel.ConversationId, "now I may");
+
+        // Promotion of an ordinary group: the connected members keep getting messages, now through the rosters.
+        var group = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Name = "grows", MemberIds = { member } });
+        await ownerClient.SendTextToConversationAsync(group.ConversationId, "small talk");
+        Assert.Equal(HttpStatusCode.Conflict, (await Server.Admin.PostAsJsonAsync($"/admin/v1/groups/{group.GroupId}/members/bulk", new { add = new[] { owner } })).StatusCode);
+        var promoted = await Server.Admin.PostAsync($"/admin/v1/groups/{group.GroupId}/promote", null);
+        Assert.Equal(HttpStatusCode.OK, promoted.StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await Server.Admin.PostAsync($"/admin/v1/groups/{group.GroupId}/promote", null)).StatusCode);
+        await ownerClient.SendTextToConversationAsync(group.ConversationId, "big talk");
+        await reader.WaitForMessagesAsync(group.ConversationId, 4);
+        Assert.Equal(
+            [Content.BodyOneofCase.GroupCreated, Content.BodyOneofCase.Text, Content.BodyOneofCase.GroupInfoChanged, Content.BodyOneofCase.Text],
+            reader.MessagesIn(group.ConversationId).Select(m => m.Content.BodyCase));
+        Assert.Equal(GroupKind.Super, reader.MessagesIn(group.ConversationId)[2].Content.GroupInfoChanged.Changed.Kind);
+        Assert.Equal(GroupKind.Super, Assert.Single(await ownerClient.GetGroupsAsync([group.GroupId])).Kind);
+
+        // A reconnecting member resumes from its cursor: the super group that advanced comes back, nothing twice.
+        var state = new InMemoryParleyClientState();
+        var resumer = new Recorder(await Server.CreateClientAsync(member, "d2", Platform.Linux, state));
+        await resumer.Client.ConnectAsync();
+        await resumer.WaitForMessagesAsync(group.ConversationId, 4);
+        await resumer.Client.DisposeAsync();
+        await ownerClient.SendTextToConversationAsync(group.ConversationId, "while away");
+        var back = new Recorder(await Server.CreateClientAsync(member, "d2", Platform.Linux, state));
+        await back.Client.ConnectAsync();
+        await back.WaitForMessagesAsync(group.ConversationId, 1);
+        Assert.Equal(["while away"], back.MessagesIn(group.ConversationId).Select(m => m.Content.Text.Text));
+    }
+
+    private static async Task<ulong> UnreadAsync(ParleyClient client, string conversationId) =>
+        (await client.GetConversationsAsync()).Conversations.Single(c => c.ConversationId == conversationId).Unread;
+
+    private async Task<Recorder> RecordAsync(string userId)
+    {
+        var recorder = new Recorder(await Server.CreateClientAsync(userId));
+        await recorder.Client.ConnectAsync();
+        return recorder;
+    }
+
+    private sealed record JobBody(string JobId, string GroupId, string State, int Total, int Processed, int Changed, string? Error);
+}
