@@ -86,10 +86,10 @@ public sealed partial class SuperGroupJobs(IGrainFactory grains, TimeProvider ti
 
     private long Now() => time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    [LoggerMessage(EventId = 5301, Level = LogLevel.Information, Message = "Bulk membership job {JobId} of group {GroupId} completed: {Changed} members changed")]
+    [LoggerMessage(EventId = 5401, Level = LogLevel.Information, Message = "Bulk membership job {JobId} of group {GroupId} completed: {Changed} members changed")]
     private static partial void LogJobCompleted(ILogger logger, string jobId, string groupId, int changed);
 
-    [LoggerMessage(EventId = 5302, Level = LogLevel.Warning, Message = "Bulk membership job {JobId} of group {GroupId} failed after {Processed} users")]
+    [LoggerMessage(EventId = 5402, Level = LogLevel.Warning, Message = "Bulk membership job {JobId} of group {GroupId} failed after {Processed} users")]
     private static partial void LogJobFailed(ILogger logger, Exception exception, string jobId, string groupId, int processed);
 
     private sealed class BulkJobException(string message) : Exception(message);
