@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file parley/v1/groups.proto.
  */
 export const file_parley_v1_groups: GenFile = /*@__PURE__*/
-  fileDesc("ChZwYXJsZXkvdjEvZ3JvdXBzLnByb3RvEglwYXJsZXkudjEi2wIKCUdyb3VwSW5mbxIQCghncm91cF9pZBgBIAEoCRIXCg9jb252ZXJzYXRpb25faWQYAiABKAkSDAoEbmFtZRgDIAEoCRISCgphdmF0YXJfdXJsGAQgASgJEhQKDGludHJvZHVjdGlvbhgFIAEoCRIUCgxhbm5vdW5jZW1lbnQYBiABKAkSCgoCZXgYByABKAkSEAoIb3duZXJfaWQYCCABKAkSKgoLam9pbl9wb2xpY3kYCSABKA4yFS5wYXJsZXkudjEuSm9pblBvbGljeRImCh5oaXN0b3J5X3Zpc2libGVfdG9fbmV3X21lbWJlcnMYCiABKAgSEAoIbXV0ZV9hbGwYCyABKAgSFAoMbWVtYmVyX2NvdW50GAwgASgNEhEKCWRpc21pc3NlZBgNIAEoCBIUCgxjcmVhdGVkX3RpbWUYDiABKAMSEgoKc2VhcmNoYWJsZRgPIAEoCCKkAQoLR3JvdXBNZW1iZXISEAoIZ3JvdXBfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIiCgRyb2xlGAMgASgOMhQucGFybGV5LnYxLkdyb3VwUm9sZRIQCghuaWNrbmFtZRgEIAEoCRITCgttdXRlZF91bnRpbBgFIAEoAxITCgtqb2luZWRfdGltZRgGIAEoAxISCgppbnZpdGVyX2lkGAcgASgJIqADCg1Hcm91cFNldHRpbmdzEhEKBG5hbWUYASABKAlIAIgBARIXCgphdmF0YXJfdXJsGAIgASgJSAGIAQESGQoMaW50cm9kdWN0aW9uGAMgASgJSAKIAQESGQoMYW5ub3VuY2VtZW50GAQgASgJSAOIAQESDwoCZXgYBSABKAlIBIgBARIvCgtqb2luX3BvbGljeRgGIAEoDjIVLnBhcmxleS52MS5Kb2luUG9saWN5SAWIAQESKwoeaGlzdG9yeV92aXNpYmxlX3RvX25ld19tZW1iZXJzGAcgASgISAaIAQESFQoIbXV0ZV9hbGwYCCABKAhIB4gBARIXCgpzZWFyY2hhYmxlGAkgASgISAiIAQFCBwoFX25hbWVCDQoLX2F2YXRhcl91cmxCDwoNX2ludHJvZHVjdGlvbkIPCg1fYW5ub3VuY2VtZW50QgUKA19leEIOCgxfam9pbl9wb2xpY3lCIQofX2hpc3RvcnlfdmlzaWJsZV90b19uZXdfbWVtYmVyc0ILCglfbXV0ZV9hbGxCDQoLX3NlYXJjaGFibGUiUgoSVXBkYXRlR3JvdXBSZXF1ZXN0EhAKCGdyb3VwX2lkGAEgASgJEioKCHNldHRpbmdzGAIgASgLMhgucGFybGV5LnYxLkdyb3VwU2V0dGluZ3MiJQoQR2V0R3JvdXBzUmVxdWVzdBIRCglncm91cF9pZHMYASADKAkiMwoTU2VhcmNoR3JvdXBzUmVxdWVzdBINCgVxdWVyeRgBIAEoCRINCgVsaW1pdBgCIAEoDSIxCglHcm91cExpc3QSJAoGZ3JvdXBzGAEgAygLMhQucGFybGV5LnYxLkdyb3VwSW5mbyI1ChBKb2luR3JvdXBSZXF1ZXN0EhAKCGdyb3VwX2lkGAEgASgJEg8KB21lc3NhZ2UYAiABKAkiIQoPSm9pbkdyb3VwUmVzdWx0Eg4KBmpvaW5lZBgBIAEoCCI6ChRJbnZpdGVUb0dyb3VwUmVxdWVzdBIQCghncm91cF9pZBgBIAEoCRIQCgh1c2VyX2lkcxgCIAMoCSI1ChNJbnZpdGVUb0dyb3VwUmVzdWx0Eg0KBWFkZGVkGAEgAygJEg8KB3BlbmRpbmcYAiADKAki2AEKDEdyb3VwUmVxdWVzdBIQCghncm91cF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEhIKCmludml0ZXJfaWQYAyABKAkSKQoEa2luZBgEIAEoDjIbLnBhcmxleS52MS5Hcm91cFJlcXVlc3RLaW5kEg8KB21lc3NhZ2UYBSABKAkSKwoFc3RhdGUYBiABKA4yHC5wYXJsZXkudjEuR3JvdXBSZXF1ZXN0U3RhdGUSFAoMY3JlYXRlZF90aW1lGAcgASgDEhIKCmhhbmRsZXJfaWQYCCABKAkiLAoYTGlzdEdyb3VwUmVxdWVzdHNSZXF1ZXN0EhAKCGdyb3VwX2lkGAEgASgJIj0KEEdyb3VwUmVxdWVzdExpc3QSKQoIcmVxdWVzdHMYASADKAsyFy5wYXJsZXkudjEuR3JvdXBSZXF1ZXN0Ik8KGlJlc3BvbmRHcm91cFJlcXVlc3RSZXF1ZXN0EhAKCGdyb3VwX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSDgoGYWNjZXB0GAMgASgIIkgKEktpY2tNZW1iZXJzUmVxdWVzdBIQCghncm91cF9pZBgBIAEoCRIQCgh1c2VyX2lkcxgCIAMoCRIOCgZyZWFzb24YAyABKAkiJAoQUXVpdEdyb3VwUmVxdWVzdBIQCghncm91cF9pZBgBIAEoCSInChNEaXNtaXNzR3JvdXBSZXF1ZXN0EhAKCGdyb3VwX2lkGAEgASgJIj4KFFRyYW5zZmVyT3duZXJSZXF1ZXN0EhAKCGdyb3VwX2lkGAEgASgJEhQKDG5ld19vd25lcl9pZBgCIAEoCSJdChRTZXRNZW1iZXJSb2xlUmVxdWVzdBIQCghncm91cF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEiIKBHJvbGUYAyABKA4yFC5wYXJsZXkudjEuR3JvdXBSb2xlIkcKEU11dGVNZW1iZXJSZXF1ZXN0EhAKCGdyb3VwX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSDwoHc2Vjb25kcxgDIAEoDSJPChhTZXRNZW1iZXJOaWNrbmFtZVJlcXVlc3QSEAoIZ3JvdXBfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIQCghuaWNrbmFtZRgDIAEoCSJFChJMaXN0TWVtYmVyc1JlcXVlc3QSEAoIZ3JvdXBfaWQYASABKAkSDgoGb2Zmc2V0GAIgASgNEg0KBWxpbWl0GAMgASgNIkQKCk1lbWJlckxpc3QSJwoHbWVtYmVycxgBIAMoCzIWLnBhcmxleS52MS5Hcm91cE1lbWJlchINCgV0b3RhbBgCIAEoDSIkChFTeW5jR3JvdXBzUmVxdWVzdBIPCgd2ZXJzaW9uGAEgASgEInAKC0dyb3Vwc0RlbHRhEg8KB3ZlcnNpb24YASABKAQSEgoKZnVsbF9yZXNldBgCIAEoCBIkCgZncm91cHMYAyADKAsyFC5wYXJsZXkudjEuR3JvdXBJbmZvEhYKDmxlZnRfZ3JvdXBfaWRzGAQgAygJIjcKElN5bmNNZW1iZXJzUmVxdWVzdBIQCghncm91cF9pZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgEIogBCgxNZW1iZXJzRGVsdGESEAoIZ3JvdXBfaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoBBISCgpmdWxsX3Jlc2V0GAMgASgIEicKB21lbWJlcnMYBCADKAsyFi5wYXJsZXkudjEuR3JvdXBNZW1iZXISGAoQcmVtb3ZlZF91c2VyX2lkcxgFIAMoCSJiChNNZW1iZXJzQWRkZWRDb250ZW50EhAKCGdyb3VwX2lkGAEgASgJEhAKCHVzZXJfaWRzGAIgAygJEhMKC29wZXJhdG9yX2lkGAMgASgJEhIKCmludml0ZXJfaWQYBCABKAkibgoVTWVtYmVyc1JlbW92ZWRDb250ZW50EhAKCGdyb3VwX2lkGAEgASgJEhAKCHVzZXJfaWRzGAIgAygJEhMKC29wZXJhdG9yX2lkGAMgASgJEgwKBHF1aXQYBCABKAgSDgoGcmVhc29uGAUgASgJIj4KFUdyb3VwRGlzbWlzc2VkQ29udGVudBIQCghncm91cF9pZBgBIAEoCRITCgtvcGVyYXRvcl9pZBgCIAEoCSJXChdPd25lclRyYW5zZmVycmVkQ29udGVudBIQCghncm91cF9pZBgBIAEoCRIUCgxvbGRfb3duZXJfaWQYAiABKAkSFAoMbmV3X293bmVyX2lkGAMgASgJInYKGE1lbWJlclJvbGVDaGFuZ2VkQ29udGVudBIQCghncm91cF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEiIKBHJvbGUYAyABKA4yFC5wYXJsZXkudjEuR3JvdXBSb2xlEhMKC29wZXJhdG9yX2lkGAQgASgJImEKEk1lbWJlck11dGVkQ29udGVudBIQCghncm91cF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEhMKC211dGVkX3VudGlsGAMgASgDEhMKC29wZXJhdG9yX2lkGAQgASgJIlMKHE1lbWJlck5pY2tuYW1lQ2hhbmdlZENvbnRlbnQSEAoIZ3JvdXBfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIQCghuaWNrbmFtZRgDIAEoCSJrChdHcm91cEluZm9DaGFuZ2VkQ29udGVudBIQCghncm91cF9pZBgBIAEoCRITCgtvcGVyYXRvcl9pZBgCIAEoCRIpCgdjaGFuZ2VkGAMgASgLMhgucGFybGV5LnYxLkdyb3VwU2V0dGluZ3MqWQoKSm9pblBvbGljeRIUChBKT0lOX1BPTElDWV9GUkVFEAASGAoUSk9JTl9QT0xJQ1lfQVBQUk9WQUwQARIbChdKT0lOX1BPTElDWV9JTlZJVEVfT05MWRACKk4KCUdyb3VwUm9sZRIVChFHUk9VUF9ST0xFX01FTUJFUhAAEhQKEEdST1VQX1JPTEVfQURNSU4QARIUChBHUk9VUF9ST0xFX09XTkVSEAIqTgoQR3JvdXBSZXF1ZXN0S2luZBIbChdHUk9VUF9SRVFVRVNUX0tJTkRfSk9JThAAEh0KGUdST1VQX1JFUVVFU1RfS0lORF9JTlZJVEUQASp3ChFHcm91cFJlcXVlc3RTdGF0ZRIfChtHUk9VUF9SRVFVRVNUX1NUQVRFX1BFTkRJTkcQABIgChxHUk9VUF9SRVFVRVNUX1NUQVRFX0FDQ0VQVEVEEAESHwobR1JPVVBfUkVRVUVTVF9TVEFURV9SRUZVU0VEEAJCFaoCElBhcmxleS5Qcm90b2NvbC5WMWIGcHJvdG8z");
+  fileDesc("ChZwYXJsZXkvdjEvZ3JvdXBzLnByb3RvEglwYXJsZXkudjEi/wIKCUdyb3VwSW5mbxIQCghncm91cF9pZBgBIAEoCRIXCg9jb252ZXJzYXRpb25faWQYAiABKAkSDAoEbmFtZRgDIAEoCRISCgphdmF0YXJfdXJsGAQgASgJEhQKDGludHJvZHVjdGlvbhgFIAEoCRIUCgxhbm5vdW5jZW1lbnQYBiABKAkSCgoCZXgYByABKAkSEAoIb3duZXJfaWQYCCABKAkSKgoLam9pbl9wb2xpY3kYCSABKA4yFS5wYXJsZXkudjEuSm9pblBvbGljeRImCh5oaXN0b3J5X3Zpc2libGVfdG9fbmV3X21lbWJlcnMYCiABKAgSEAoIbXV0ZV9hbGwYCyABKAgSFAoMbWVtYmVyX2NvdW50GAwgASgNEhEKCWRpc21pc3NlZBgNIAEoCBIUCgxjcmVhdGVkX3RpbWUYDiABKAMSEgoKc2VhcmNoYWJsZRgPIAEoCBIiCgRraW5kGBAgASgOMhQucGFybGV5LnYxLkdyb3VwS2luZCKkAQoLR3JvdXBNZW1iZXISEAoIZ3JvdXBfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIiCgRyb2xlGAMgASgOMhQucGFybGV5LnYxLkdyb3VwUm9sZRIQCghuaWNrbmFtZRgEIAEoCRITCgttdXRlZF91bnRpbBgFIAEoAxITCgtqb2luZWRfdGltZRgGIAEoAxISCgppbnZpdGVyX2lkGAcgASgJItIDCg1Hcm91cFNldHRpbmdzEhEKBG5hbWUYASABKAlIAIgBARIXCgphdmF0YXJfdXJsGAIgASgJSAGIAQESGQoMaW50cm9kdWN0aW9uGAMgASgJSAKIAQESGQoMYW5ub3VuY2VtZW50GAQgASgJSAOIAQESDwoCZXgYBSABKAlIBIgBARIvCgtqb2luX3BvbGljeRgGIAEoDjIVLnBhcmxleS52MS5Kb2luUG9saWN5SAWIAQESKwoeaGlzdG9yeV92aXNpYmxlX3RvX25ld19tZW1iZXJzGAcgASgISAaIAQESFQoIbXV0ZV9hbGwYCCABKAhIB4gBARIXCgpzZWFyY2hhYmxlGAkgASgISAiIAQESJwoEa2luZBgKIAEoDjIULnBhcmxleS52MS5Hcm91cEtpbmRICYgBAUIHCgVfbmFtZUINCgtfYXZhdGFyX3VybEIPCg1faW50cm9kdWN0aW9uQg8KDV9hbm5vdW5jZW1lbnRCBQoDX2V4Qg4KDF9qb2luX3BvbGljeUIhCh9faGlzdG9yeV92aXNpYmxlX3RvX25ld19tZW1iZXJzQgsKCV9tdXRlX2FsbEINCgtfc2VhcmNoYWJsZUIHCgVfa2luZCJSChJVcGRhdGVHcm91cFJlcXVlc3QSEAoIZ3JvdXBfaWQYASABKAkSKgoIc2V0dGluZ3MYAiABKAsyGC5wYXJsZXkudjEuR3JvdXBTZXR0aW5ncyIlChBHZXRHcm91cHNSZXF1ZXN0EhEKCWdyb3VwX2lkcxgBIAMoCSIzChNTZWFyY2hHcm91cHNSZXF1ZXN0Eg0KBXF1ZXJ5GAEgASgJEg0KBWxpbWl0GAIgASgNIjEKCUdyb3VwTGlzdBIkCgZncm91cHMYASADKAsyFC5wYXJsZXkudjEuR3JvdXBJbmZvIjUKEEpvaW5Hcm91cFJlcXVlc3QSEAoIZ3JvdXBfaWQYASABKAkSDwoHbWVzc2FnZRgCIAEoCSIhCg9Kb2luR3JvdXBSZXN1bHQSDgoGam9pbmVkGAEgASgIIjoKFEludml0ZVRvR3JvdXBSZXF1ZXN0EhAKCGdyb3VwX2lkGAEgASgJEhAKCHVzZXJfaWRzGAIgAygJIjUKE0ludml0ZVRvR3JvdXBSZXN1bHQSDQoFYWRkZWQYASADKAkSDwoHcGVuZGluZxgCIAMoCSLYAQoMR3JvdXBSZXF1ZXN0EhAKCGdyb3VwX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSEgoKaW52aXRlcl9pZBgDIAEoCRIpCgRraW5kGAQgASgOMhsucGFybGV5LnYxLkdyb3VwUmVxdWVzdEtpbmQSDwoHbWVzc2FnZRgFIAEoCRIrCgVzdGF0ZRgGIAEoDjIcLnBhcmxleS52MS5Hcm91cFJlcXVlc3RTdGF0ZRIUCgxjcmVhdGVkX3RpbWUYByABKAMSEgoKaGFuZGxlcl9pZBgIIAEoCSIsChhMaXN0R3JvdXBSZXF1ZXN0c1JlcXVlc3QSEAoIZ3JvdXBfaWQYASABKAkiPQoQR3JvdXBSZXF1ZXN0TGlzdBIpCghyZXF1ZXN0cxgBIAMoCzIXLnBhcmxleS52MS5Hcm91cFJlcXVlc3QiTwoaUmVzcG9uZEdyb3VwUmVxdWVzdFJlcXVlc3QSEAoIZ3JvdXBfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIOCgZhY2NlcHQYAyABKAgiSAoSS2lja01lbWJlcnNSZXF1ZXN0EhAKCGdyb3VwX2lkGAEgASgJEhAKCHVzZXJfaWRzGAIgAygJEg4KBnJlYXNvbhgDIAEoCSIkChBRdWl0R3JvdXBSZXF1ZXN0EhAKCGdyb3VwX2lkGAEgASgJIicKE0Rpc21pc3NHcm91cFJlcXVlc3QSEAoIZ3JvdXBfaWQYASABKAkiPgoUVHJhbnNmZXJPd25lclJlcXVlc3QSEAoIZ3JvdXBfaWQYASABKAkSFAoMbmV3X293bmVyX2lkGAIgASgJIl0KFFNldE1lbWJlclJvbGVSZXF1ZXN0EhAKCGdyb3VwX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSIgoEcm9sZRgDIAEoDjIULnBhcmxleS52MS5Hcm91cFJvbGUiRwoRTXV0ZU1lbWJlclJlcXVlc3QSEAoIZ3JvdXBfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIPCgdzZWNvbmRzGAMgASgNIk8KGFNldE1lbWJlck5pY2tuYW1lUmVxdWVzdBIQCghncm91cF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEhAKCG5pY2tuYW1lGAMgASgJIpMBChJMaXN0TWVtYmVyc1JlcXVlc3QSEAoIZ3JvdXBfaWQYASABKAkSDgoGb2Zmc2V0GAIgASgNEg0KBWxpbWl0GAMgASgNEg0KBXF1ZXJ5GAQgASgJEiYKCG1pbl9yb2xlGAUgASgOMhQucGFybGV5LnYxLkdyb3VwUm9sZRIVCg1hZnRlcl91c2VyX2lkGAYgASgJImAKCk1lbWJlckxpc3QSJwoHbWVtYmVycxgBIAMoCzIWLnBhcmxleS52MS5Hcm91cE1lbWJlchINCgV0b3RhbBgCIAEoDRIaChJuZXh0X2FmdGVyX3VzZXJfaWQYAyABKAkiJAoRU3luY0dyb3Vwc1JlcXVlc3QSDwoHdmVyc2lvbhgBIAEoBCJwCgtHcm91cHNEZWx0YRIPCgd2ZXJzaW9uGAEgASgEEhIKCmZ1bGxfcmVzZXQYAiABKAgSJAoGZ3JvdXBzGAMgAygLMhQucGFybGV5LnYxLkdyb3VwSW5mbxIWCg5sZWZ0X2dyb3VwX2lkcxgEIAMoCSI3ChJTeW5jTWVtYmVyc1JlcXVlc3QSEAoIZ3JvdXBfaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoBCKIAQoMTWVtYmVyc0RlbHRhEhAKCGdyb3VwX2lkGAEgASgJEg8KB3ZlcnNpb24YAiABKAQSEgoKZnVsbF9yZXNldBgDIAEoCBInCgdtZW1iZXJzGAQgAygLMhYucGFybGV5LnYxLkdyb3VwTWVtYmVyEhgKEHJlbW92ZWRfdXNlcl9pZHMYBSADKAkicQoTTWVtYmVyc0FkZGVkQ29udGVudBIQCghncm91cF9pZBgBIAEoCRIQCgh1c2VyX2lkcxgCIAMoCRITCgtvcGVyYXRvcl9pZBgDIAEoCRISCgppbnZpdGVyX2lkGAQgASgJEg0KBWNvdW50GAUgASgNIn0KFU1lbWJlcnNSZW1vdmVkQ29udGVudBIQCghncm91cF9pZBgBIAEoCRIQCgh1c2VyX2lkcxgCIAMoCRITCgtvcGVyYXRvcl9pZBgDIAEoCRIMCgRxdWl0GAQgASgIEg4KBnJlYXNvbhgFIAEoCRINCgVjb3VudBgGIAEoDSI+ChVHcm91cERpc21pc3NlZENvbnRlbnQSEAoIZ3JvdXBfaWQYASABKAkSEwoLb3BlcmF0b3JfaWQYAiABKAkiVwoXT3duZXJUcmFuc2ZlcnJlZENvbnRlbnQSEAoIZ3JvdXBfaWQYASABKAkSFAoMb2xkX293bmVyX2lkGAIgASgJEhQKDG5ld19vd25lcl9pZBgDIAEoCSJ2ChhNZW1iZXJSb2xlQ2hhbmdlZENvbnRlbnQSEAoIZ3JvdXBfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIiCgRyb2xlGAMgASgOMhQucGFybGV5LnYxLkdyb3VwUm9sZRITCgtvcGVyYXRvcl9pZBgEIAEoCSJhChJNZW1iZXJNdXRlZENvbnRlbnQSEAoIZ3JvdXBfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRITCgttdXRlZF91bnRpbBgDIAEoAxITCgtvcGVyYXRvcl9pZBgEIAEoCSJTChxNZW1iZXJOaWNrbmFtZUNoYW5nZWRDb250ZW50EhAKCGdyb3VwX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSEAoIbmlja25hbWUYAyABKAkiawoXR3JvdXBJbmZvQ2hhbmdlZENvbnRlbnQSEAoIZ3JvdXBfaWQYASABKAkSEwoLb3BlcmF0b3JfaWQYAiABKAkSKQoHY2hhbmdlZBgDIAEoCzIYLnBhcmxleS52MS5Hcm91cFNldHRpbmdzKlkKCkpvaW5Qb2xpY3kSFAoQSk9JTl9QT0xJQ1lfRlJFRRAAEhgKFEpPSU5fUE9MSUNZX0FQUFJPVkFMEAESGwoXSk9JTl9QT0xJQ1lfSU5WSVRFX09OTFkQAipQCglHcm91cEtpbmQSFQoRR1JPVVBfS0lORF9OT1JNQUwQABIUChBHUk9VUF9LSU5EX1NVUEVSEAESFgoSR1JPVVBfS0lORF9DSEFOTkVMEAIqTgoJR3JvdXBSb2xlEhUKEUdST1VQX1JPTEVfTUVNQkVSEAASFAoQR1JPVVBfUk9MRV9BRE1JThABEhQKEEdST1VQX1JPTEVfT1dORVIQAipOChBHcm91cFJlcXVlc3RLaW5kEhsKF0dST1VQX1JFUVVFU1RfS0lORF9KT0lOEAASHQoZR1JPVVBfUkVRVUVTVF9LSU5EX0lOVklURRABKncKEUdyb3VwUmVxdWVzdFN0YXRlEh8KG0dST1VQX1JFUVVFU1RfU1RBVEVfUEVORElORxAAEiAKHEdST1VQX1JFUVVFU1RfU1RBVEVfQUNDRVBURUQQARIfChtHUk9VUF9SRVFVRVNUX1NUQVRFX1JFRlVTRUQQAkIVqgISUGFybGV5LlByb3RvY29sLlYxYgZwcm90bzM");
 
 /**
  * @generated from message parley.v1.GroupInfo
@@ -97,6 +97,11 @@ export type GroupInfo = Message<"parley.v1.GroupInfo"> & {
    * @generated from field: bool searchable = 15;
    */
   searchable: boolean;
+
+  /**
+   * @generated from field: parley.v1.GroupKind kind = 16;
+   */
+  kind: GroupKind;
 };
 
 /**
@@ -203,6 +208,13 @@ export type GroupSettings = Message<"parley.v1.GroupSettings"> & {
    * @generated from field: optional bool searchable = 9;
    */
   searchable?: boolean | undefined;
+
+  /**
+   * In a GroupInfoChanged notice: the group became a super group (promotion; never set in UpdateGroupRequest).
+   *
+   * @generated from field: optional parley.v1.GroupKind kind = 10;
+   */
+  kind?: GroupKind | undefined;
 };
 
 /**
@@ -672,6 +684,8 @@ export type ListMembersRequest = Message<"parley.v1.ListMembersRequest"> & {
   groupId: string;
 
   /**
+   * Normal groups only; super groups page with after_user_id.
+   *
    * @generated from field: uint32 offset = 2;
    */
   offset: number;
@@ -682,6 +696,27 @@ export type ListMembersRequest = Message<"parley.v1.ListMembersRequest"> & {
    * @generated from field: uint32 limit = 3;
    */
   limit: number;
+
+  /**
+   * Case-insensitive: user id prefix or nickname substring. Empty = everyone.
+   *
+   * @generated from field: string query = 4;
+   */
+  query: string;
+
+  /**
+   * Only members at or above this role (GROUP_ROLE_ADMIN: the owner and the admins).
+   *
+   * @generated from field: parley.v1.GroupRole min_role = 5;
+   */
+  minRole: GroupRole;
+
+  /**
+   * Keyset paging (ordered by user id): the next_after_user_id of the previous page.
+   *
+   * @generated from field: string after_user_id = 6;
+   */
+  afterUserId: string;
 };
 
 /**
@@ -701,9 +736,18 @@ export type MemberList = Message<"parley.v1.MemberList"> & {
   members: GroupMember[];
 
   /**
+   * Members matching the filter.
+   *
    * @generated from field: uint32 total = 2;
    */
   total: number;
+
+  /**
+   * Set when more members follow: pass it as after_user_id.
+   *
+   * @generated from field: string next_after_user_id = 3;
+   */
+  nextAfterUserId: string;
 };
 
 /**
@@ -850,6 +894,13 @@ export type MembersAddedContent = Message<"parley.v1.MembersAddedContent"> & {
    * @generated from field: string inviter_id = 4;
    */
   inviterId: string;
+
+  /**
+   * A bulk add of a super group (admin API): how many were added; user_ids then lists only the first ones.
+   *
+   * @generated from field: uint32 count = 5;
+   */
+  count: number;
 };
 
 /**
@@ -889,6 +940,13 @@ export type MembersRemovedContent = Message<"parley.v1.MembersRemovedContent"> &
    * @generated from field: string reason = 5;
    */
   reason: string;
+
+  /**
+   * A bulk removal of a super group (admin API): how many were removed; user_ids then lists only the first ones.
+   *
+   * @generated from field: uint32 count = 6;
+   */
+  count: number;
 };
 
 /**
@@ -1100,6 +1158,41 @@ export const JoinPolicySchema: GenEnum<JoinPolicy> = /*@__PURE__*/
   enumDesc(file_parley_v1_groups, 0);
 
 /**
+ * How a group distributes its messages (docs/protocol.md "Super groups", ADR 0017).
+ *
+ * @generated from enum parley.v1.GroupKind
+ */
+export enum GroupKind {
+  /**
+   * Up to Parley:Messaging:MaxGroupMembers members.
+   *
+   * @generated from enum value: GROUP_KIND_NORMAL = 0;
+   */
+  NORMAL = 0,
+
+  /**
+   * Read diffusion: up to Parley:Messaging:MaxSuperGroupMembers members; join/leave notices follow
+   * Parley:Messaging:SuperGroupNotices; no typing events and no read receipts of other members.
+   *
+   * @generated from enum value: GROUP_KIND_SUPER = 1;
+   */
+  SUPER = 1,
+
+  /**
+   * A super group where only the owner and admins post (others get FORBIDDEN).
+   *
+   * @generated from enum value: GROUP_KIND_CHANNEL = 2;
+   */
+  CHANNEL = 2,
+}
+
+/**
+ * Describes the enum parley.v1.GroupKind.
+ */
+export const GroupKindSchema: GenEnum<GroupKind> = /*@__PURE__*/
+  enumDesc(file_parley_v1_groups, 1);
+
+/**
  * @generated from enum parley.v1.GroupRole
  */
 export enum GroupRole {
@@ -1123,7 +1216,7 @@ export enum GroupRole {
  * Describes the enum parley.v1.GroupRole.
  */
 export const GroupRoleSchema: GenEnum<GroupRole> = /*@__PURE__*/
-  enumDesc(file_parley_v1_groups, 1);
+  enumDesc(file_parley_v1_groups, 2);
 
 /**
  * @generated from enum parley.v1.GroupRequestKind
@@ -1144,7 +1237,7 @@ export enum GroupRequestKind {
  * Describes the enum parley.v1.GroupRequestKind.
  */
 export const GroupRequestKindSchema: GenEnum<GroupRequestKind> = /*@__PURE__*/
-  enumDesc(file_parley_v1_groups, 2);
+  enumDesc(file_parley_v1_groups, 3);
 
 /**
  * @generated from enum parley.v1.GroupRequestState
@@ -1170,5 +1263,5 @@ export enum GroupRequestState {
  * Describes the enum parley.v1.GroupRequestState.
  */
 export const GroupRequestStateSchema: GenEnum<GroupRequestState> = /*@__PURE__*/
-  enumDesc(file_parley_v1_groups, 3);
+  enumDesc(file_parley_v1_groups, 4);
 
