@@ -403,7 +403,7 @@ internal static class OpenImMessages
         contentType = 0;
         return customType.StartsWith(CustomTypePrefix, StringComparison.Ordinal)
             && int.TryParse(customType.AsSpan(CustomTypePrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out contentType)
-            && (VerbatimTypes.Contains(contentType) || contentType == OpenImRest.OaNotification);
+            && (VerbatimTypes.Contains(contentType) || contentType is OpenImRest.OaNotification or OpenImRest.BusinessNotification);
     }
 
     public static ByteString Utf8(string text) => ByteString.CopyFromUtf8(text);

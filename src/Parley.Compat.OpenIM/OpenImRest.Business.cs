@@ -32,6 +32,9 @@ internal static partial class OpenImRest
     /// <summary>OpenIM's OA notification content type (OANotificationElem), sent by notification accounts.</summary>
     internal const int OaNotification = 1400;
 
+    /// <summary>OpenIM's business notification content type: <c>{"detail": "{\"key\":…,\"data\":…}"}</c> (send_business_notification).</summary>
+    internal const int BusinessNotification = 2001;
+
     private const int SendAllPage = 500;
 
     static partial void MapBusiness(RouteGroupBuilder group)
@@ -41,6 +44,68 @@ internal static partial class OpenImRest
         Route(group, "/user/add_notification_account", OpenImAuth.Admin, AddNotificationAccountAsync);
         Route(group, "/user/update_notification_account", OpenImAuth.Admin, UpdateNotificationAccountAsync);
         Route(group, "/user/search_notification_account", OpenImAuth.Admin, SearchNotificationAccountAsync);
+        Route(group, "/msg/send_business_notification", OpenImAuth.Admin, SendBusinessNotificationAsync);
+        Route(group, "/statistics/user/register", OpenImAuth.Admin, (context, body, caller) => CreatedCountAsync(context, body, CreatedKind.Users));
+        Route(group, "/statistics/group/create", OpenImAuth.Admin, (context, body, caller) => CreatedCountAsync(context, body, CreatedKind.Groups));
+    }
+
+    /// <summary>
+    /// OpenIM's <c>/msg/send_business_notification</c> {key, data, sendUserID, recvUserID | recvGroupID, sendMsg?, reliabilityLevel?}:
+    /// a content-type 2001 message whose NotificationElem detail is <c>{"key", "data"}</c>, from any user (OpenIM's app manager
+    /// may name any sender) to a user or a group, through the business send (seq, fan-out, sync). Parley always stores it
+    /// (OpenIM's <c>sendMsg: false</c> only skips its history). A <c>clientMsgID</c> makes it idempotent (a Parley extension).
+    /// </summary>
+    private static async Task<OpenImResponse> SendBusinessNotificationAsync(HttpContext context, JsonElement body, string? caller)
+    {
+        var sender = SocialJson.Str(body, "sendUserID");
+        var recvUser = SocialJson.Str(body, "recvUserID") is { Length: > 0 } u ? u : null;
+        var recvGroup = SocialJson.Str(body, "recvGroupID") is { Length: > 0 } g ? g : null;
+        if (!Ids.IsValid(sender))
+        {
+            return OpenImResponse.Error(OpenImErrors.Args, "ArgsError", "sendUserID is required");
+        }
+
+        if ((recvUser is null) == (recvGroup is null))
+        {
+            return OpenImResponse.Error(OpenImErrors.Args, "ArgsError", "exactly one of recvUserID and recvGroupID is required");
+        }
+
+        if ((recvUser is not null && !Ids.IsValid(recvUser)) || (recvGroup is not null && !Ids.IsValid(recvGroup)))
+        {
+            return OpenImResponse.Error(OpenImErrors.Args, "ArgsError", "recvUserID or recvGroupID is not a valid id");
+        }
+
+        var key = SocialJson.Str(body, "key") ?? string.Empty;
+        var data = SocialJson.Str(body, "data") ?? string.Empty;
+        var detail = JsonSerializer.Serialize(new BusinessNotificationDetail(key, data));
+        var content = new ParleyContent
+        {
+            Custom = new Parley.Protocol.V1.CustomContent
+            {
+                Type = OpenImMessages.CustomTypePrefix + BusinessNotification.ToString(CultureInfo.InvariantCulture),
+                Json = JsonSerializer.Serialize(new BusinessNotificationElem(detail)),
+            },
+        };
+        var clientMsgId = ClientMsgIdOf(body);
+        var result = await context.RequestServices.GetRequiredService<BusinessMessagingService>()
+            .SendAsync(sender!, clientMsgId, recvUser, recvGroup is null ? null : Ids.GroupConversationId(recvGroup), content, context.RequestAborted).ConfigureAwait(false);
+        return result.IsOk
+            ? OpenImResponse.Ok(new SendMsgData(result.Value!.ServerMsgId, clientMsgId, result.Value.ServerTime))
+            : SendRefusal(result.Failure);
+    }
+
+    /// <summary>OpenIM's <c>/statistics/user/register</c> and <c>/statistics/group/create</c> {start, end} (unix ms): {total, before, count: {"yyyy-MM-dd": n}} (UTC days).</summary>
+    private static async Task<OpenImResponse> CreatedCountAsync(HttpContext context, JsonElement body, CreatedKind kind)
+    {
+        var start = SocialJson.Long(body, "start") ?? 0;
+        var end = SocialJson.Long(body, "end") ?? 0;
+        if (start < 0 || start > end)
+        {
+            return OpenImResponse.Error(OpenImErrors.Args, "ArgsError", "start > end");
+        }
+
+        var counts = await context.RequestServices.GetRequiredService<IAdminQueryStore>().CountCreatedAsync(kind, start, end, context.RequestAborted).ConfigureAwait(false);
+        return OpenImResponse.Ok(new CreatedCountData(counts.Total, counts.Before, counts.PerDay));
     }
 
     private static async Task<OpenImResponse> SendMsgAsync(HttpContext context, JsonElement body, string? caller)
@@ -242,6 +307,15 @@ internal static partial class OpenImRest
         return OpenImResponse.Ok(new NotificationAccountsData(page.Total, [.. page.Accounts.Select(NotificationAccountJson.From)]));
     }
 }
+
+internal sealed record BusinessNotificationDetail([property: JsonPropertyName("key")] string Key, [property: JsonPropertyName("data")] string Data);
+
+internal sealed record BusinessNotificationElem([property: JsonPropertyName("detail")] string Detail);
+
+internal sealed record CreatedCountData(
+    [property: JsonPropertyName("total")] long Total,
+    [property: JsonPropertyName("before")] long Before,
+    [property: JsonPropertyName("count")] IReadOnlyDictionary<string, long> Count);
 
 internal sealed record SendMsgData(
     [property: JsonPropertyName("serverMsgID")] string ServerMsgId,

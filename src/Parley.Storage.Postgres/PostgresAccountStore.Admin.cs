@@ -131,6 +131,24 @@ public sealed partial class PostgresAccountStore : IOperatorStore, IAuditStore, 
             .ConfigureAwait(false) == 1;
 
     /// <inheritdoc />
+    public async Task<CreatedCounts> CountCreatedAsync(CreatedKind kind, long start, long end, CancellationToken cancellationToken = default)
+    {
+        var table = kind == CreatedKind.Groups ? "groups" : "users";
+        var totals = await _database.QueryAsync(
+            $"SELECT COUNT(*), COUNT(*) FILTER (WHERE created_at < $1) FROM {table};",
+            r => (Total: r.GetInt64(0), Before: r.GetInt64(1)),
+            cancellationToken,
+            P(start)).ConfigureAwait(false);
+        var days = await _database.QueryAsync(
+            $"SELECT to_char(to_timestamp(created_at / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD'), COUNT(*) FROM {table} WHERE created_at >= $1 AND created_at < $2 GROUP BY 1;",
+            r => (Day: r.GetString(0), Count: r.GetInt64(1)),
+            cancellationToken,
+            P(start),
+            P(end)).ConfigureAwait(false);
+        return new CreatedCounts(totals[0].Total, totals[0].Before, days.ToDictionary(d => d.Day, d => d.Count, StringComparer.Ordinal));
+    }
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<TokenRecord>> ListUserTokensAsync(string userId, int limit, CancellationToken cancellationToken = default) =>
         await _database.QueryAsync(
             "SELECT " + TokenColumns + " FROM tokens WHERE user_id = $1 ORDER BY issued_at DESC LIMIT $2;",

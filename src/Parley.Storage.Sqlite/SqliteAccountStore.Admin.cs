@@ -153,6 +153,27 @@ public sealed partial class SqliteAccountStore : IOperatorStore, IAuditStore, IA
             cancellationToken).ConfigureAwait(false) == 1;
 
     /// <inheritdoc />
+    public async Task<CreatedCounts> CountCreatedAsync(CreatedKind kind, long start, long end, CancellationToken cancellationToken = default)
+    {
+        var table = kind == CreatedKind.Groups ? "groups" : "users";
+        var totals = await QueryAsync(
+            $"SELECT COUNT(*), COUNT(*) FILTER (WHERE created_at < $start) FROM {table};",
+            p => p.AddWithValue("$start", start),
+            r => (Total: r.GetInt64(0), Before: r.GetInt64(1)),
+            cancellationToken).ConfigureAwait(false);
+        var days = await QueryAsync(
+            $"SELECT strftime('%Y-%m-%d', created_at / 1000, 'unixepoch'), COUNT(*) FROM {table} WHERE created_at >= $start AND created_at < $end GROUP BY 1;",
+            p =>
+            {
+                p.AddWithValue("$start", start);
+                p.AddWithValue("$end", end);
+            },
+            r => (Day: r.GetString(0), Count: r.GetInt64(1)),
+            cancellationToken).ConfigureAwait(false);
+        return new CreatedCounts(totals[0].Total, totals[0].Before, days.ToDictionary(d => d.Day, d => d.Count, StringComparer.Ordinal));
+    }
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<TokenRecord>> ListUserTokensAsync(string userId, int limit, CancellationToken cancellationToken = default) =>
         await QueryAsync(
             "SELECT " + TokenColumns + " FROM tokens WHERE user_id = $user ORDER BY issued_at DESC LIMIT $limit;",

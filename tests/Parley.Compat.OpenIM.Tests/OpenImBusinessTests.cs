@@ -116,15 +116,7 @@ public sealed class OpenImBusinessTests(ServerFixture fixture) : IClassFixture<S
             check.GetProperty("data").GetProperty("results").EnumerateArray().Select(r => (r.GetProperty("userID").GetString(), r.GetProperty("accountStatus").GetString())));
         AssertError(await Server.PostAsync("/user/account_check", new { checkUserIDs = Array.Empty<string>() }, admin), 1001);
 
-        await using var client = new Parley.Sdk.ParleyClient(new Parley.Sdk.ParleyClientOptions
-        {
-            ServerUri = Server.WebSocketUri,
-            Token = await OpenImUsers.TokenAsync(Server, online, 2),
-            DeviceId = OpenImPlatforms.DeviceId(2),
-            Platform = Parley.Protocol.V1.Platform.Android,
-            LocalState = new Parley.Sdk.InMemoryParleyClientState(),
-        });
-        await client.ConnectAsync();
+        await using var client = await NativeClientAsync(online);
 
         var status = await Server.PostAsync("/user/get_users_online_status", new { userIDs = new[] { online, offline } }, admin);
         AssertOk(status);
@@ -149,5 +141,72 @@ public sealed class OpenImBusinessTests(ServerFixture fixture) : IClassFixture<S
 
         var (_, userToken) = await Server.RegisterAsync("ou");
         Assert.NotEqual(0, (await Server.PostAsync("/user/get_users_online_status", new { userIDs = new[] { online } }, userToken)).GetProperty("errCode").GetInt32());
+    }
+
+    [Fact]
+    public async Task Send_business_notification_stores_a_2001_message_and_statistics_count_registrations_per_day()
+    {
+        var bob = OpenImUsers.NewId("bn");
+        var shop = OpenImUsers.NewId("bs");
+        await OpenImUsers.RegisterAsync(Server, bob, shop);
+        var admin = await Server.AdminTokenAsync();
+
+        var sent = await Server.PostAsync("/msg/send_business_notification", new { key = "order.paid", data = "{\"orderId\":77}", sendUserID = shop, recvUserID = bob, sendMsg = true, clientMsgID = "biz-77" }, admin);
+        AssertOk(sent);
+        Assert.Equal("biz-77", sent.GetProperty("data").GetProperty("clientMsgID").GetString());
+        var again = await Server.PostAsync("/msg/send_business_notification", new { key = "order.paid", data = "{\"orderId\":77}", sendUserID = shop, recvUserID = bob, clientMsgID = "biz-77" }, admin);
+        Assert.Equal(sent.GetProperty("data").GetProperty("serverMsgID").GetString(), again.GetProperty("data").GetProperty("serverMsgID").GetString());
+
+        // Bob's history holds it once, as OpenIM content type 2001 with the NotificationElem detail {key, data}.
+        await using var client = await NativeClientAsync(bob);
+        var history = await client.GetHistoryAsync(Parley.Protocol.Ids.DirectConversationId(bob, shop), 1, Parley.Protocol.V1.Direction.Forward, 10);
+        var stored = Assert.Single(history.Messages);
+        Assert.Equal("openim.2001", stored.Content.Custom.Type);
+        using (var elem = JsonDocument.Parse(stored.Content.Custom.Json))
+        using (var detail = JsonDocument.Parse(elem.RootElement.GetProperty("detail").GetString()!))
+        {
+            Assert.Equal("order.paid", detail.RootElement.GetProperty("key").GetString());
+            Assert.Equal("{\"orderId\":77}", detail.RootElement.GetProperty("data").GetString());
+        }
+
+        AssertError(await Server.PostAsync("/msg/send_business_notification", new { key = "k", data = "d", sendUserID = shop }, admin), 1001);
+        AssertError(await Server.PostAsync("/msg/send_business_notification", new { key = "k", data = "d", sendUserID = shop, recvUserID = bob, recvGroupID = "g1" }, admin), 1001);
+        AssertError(await Server.PostAsync("/msg/send_business_notification", new { key = "k", data = "d", sendUserID = OpenImUsers.NewId("no"), recvUserID = bob }, admin), 1101);
+        Assert.NotEqual(0, (await Server.PostAsync("/msg/send_business_notification", new { key = "k", data = "d", sendUserID = shop, recvGroupID = OpenImUsers.NewId("ng") }, admin)).GetProperty("errCode").GetInt32());
+        var (_, userToken) = await Server.RegisterAsync("bnu");
+        Assert.NotEqual(0, (await Server.PostAsync("/msg/send_business_notification", new { key = "k", data = "d", sendUserID = shop, recvUserID = bob }, userToken)).GetProperty("errCode").GetInt32());
+
+        // Registrations: all users, those before the start, and per UTC day in [start, end).
+        var now = DateTimeOffset.UtcNow;
+        var today = now.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        var register = await Server.PostAsync("/statistics/user/register", new { start = now.AddDays(-1).ToUnixTimeMilliseconds(), end = now.AddDays(1).ToUnixTimeMilliseconds() }, admin);
+        AssertOk(register);
+        var counts = register.GetProperty("data");
+        Assert.True(counts.GetProperty("count").GetProperty(today).GetInt64() >= 3, register.ToString());
+        Assert.True(counts.GetProperty("total").GetInt64() >= counts.GetProperty("before").GetInt64() + 3, register.ToString());
+        var later = await Server.PostAsync("/statistics/user/register", new { start = now.AddDays(1).ToUnixTimeMilliseconds(), end = now.AddDays(2).ToUnixTimeMilliseconds() }, admin);
+        AssertOk(later);
+        Assert.Equal(later.GetProperty("data").GetProperty("total").GetInt64(), later.GetProperty("data").GetProperty("before").GetInt64());
+        Assert.Empty(later.GetProperty("data").GetProperty("count").EnumerateObject());
+        AssertError(await Server.PostAsync("/statistics/user/register", new { start = 2, end = 1 }, admin), 1001);
+        var groups = await Server.PostAsync("/statistics/group/create", new { start = now.AddDays(-1).ToUnixTimeMilliseconds(), end = now.AddDays(1).ToUnixTimeMilliseconds() }, admin);
+        AssertOk(groups);
+        Assert.True(groups.GetProperty("data").GetProperty("total").GetInt64() >= 0);
+        Assert.NotEqual(0, (await Server.PostAsync("/statistics/user/register", new { start = 1, end = 2 }, userToken)).GetProperty("errCode").GetInt32());
+    }
+
+    /// <summary>The user on the native protocol (Parley's C# SDK) as an Android device (OpenIM platform 2).</summary>
+    private async Task<Parley.Sdk.ParleyClient> NativeClientAsync(string userId)
+    {
+        var client = new Parley.Sdk.ParleyClient(new Parley.Sdk.ParleyClientOptions
+        {
+            ServerUri = Server.WebSocketUri,
+            Token = await OpenImUsers.TokenAsync(Server, userId, 2),
+            DeviceId = OpenImPlatforms.DeviceId(2),
+            Platform = Parley.Protocol.V1.Platform.Android,
+            LocalState = new Parley.Sdk.InMemoryParleyClientState(),
+        });
+        await client.ConnectAsync();
+        return client;
     }
 }

@@ -24,6 +24,25 @@ public abstract class AdminStoreComplianceTests<TStore> : IAsyncLifetime
     public virtual Task DisposeAsync() => Task.CompletedTask;
 
     [StoreFact]
+    public async Task CountCreated_TotalBeforeTheStartAndPerUtcDay()
+    {
+        var day1 = new DateTimeOffset(2026, 3, 1, 23, 59, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
+        var day2 = new DateTimeOffset(2026, 3, 2, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
+        long[] created = [day1 - 86_400_000, day1, day2, day2 + 3_600_000, day2 + 86_400_000 + 1, day2 + 2 * 86_400_000];
+        for (var i = 0; i < created.Length; i++)
+        {
+            Assert.True(await Store.CreateUserAsync(new UserRecord("stat" + i, "s", "", "{}", created[i], created[i])));
+        }
+
+        var counts = await Store.CountCreatedAsync(CreatedKind.Users, day2, day2 + 2 * 86_400_000);
+        Assert.Equal((6L, 2L), (counts.Total, counts.Before));
+        Assert.Equal(new Dictionary<string, long> { ["2026-03-02"] = 2, ["2026-03-03"] = 1 }, counts.PerDay);
+        var groups = await Store.CountCreatedAsync(CreatedKind.Groups, day2, day2 + 86_400_000);
+        Assert.Equal((0L, 0L), (groups.Total, groups.Before));
+        Assert.Empty(groups.PerDay);
+    }
+
+    [StoreFact]
     public async Task Audit_SurvivesReopen_FiltersAndPagesNewestFirst()
     {
         for (var i = 0; i < 6; i++)

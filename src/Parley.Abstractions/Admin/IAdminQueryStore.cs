@@ -10,6 +10,16 @@ public sealed record UserSummary(UserRecord User, long? DisabledAt);
 /// <param name="CreatedAt">Unix milliseconds.</param>
 public sealed record GroupSummary(string GroupId, string ConversationId, string Name, string OwnerId, int MemberCount, bool Dismissed, long CreatedAt);
 
+/// <summary>What <see cref="IAdminQueryStore.CountCreatedAsync"/> counts.</summary>
+public enum CreatedKind
+{
+    Users = 0,
+    Groups = 1,
+}
+
+/// <summary>Creation statistics: all rows, rows created before the range's start, and per UTC day (<c>yyyy-MM-dd</c>) in the range.</summary>
+public sealed record CreatedCounts(long Total, long Before, IReadOnlyDictionary<string, long> PerDay);
+
 /// <summary>Administration queries over users and groups (every group, unlike the users' search). Thread-safe.</summary>
 public interface IAdminQueryStore
 {
@@ -27,4 +37,7 @@ public interface IAdminQueryStore
 
     /// <summary>Tokens of a user, newest first (at most <paramref name="limit"/>).</summary>
     Task<IReadOnlyList<TokenRecord>> ListUserTokensAsync(string userId, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>Users (or groups) in all, created before <paramref name="start"/>, and created per UTC day in [<paramref name="start"/>, <paramref name="end"/>) (Unix ms).</summary>
+    Task<CreatedCounts> CountCreatedAsync(CreatedKind kind, long start, long end, CancellationToken cancellationToken = default);
 }
