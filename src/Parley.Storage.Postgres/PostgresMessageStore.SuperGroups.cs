@@ -86,13 +86,13 @@ public sealed partial class PostgresMessageStore : ISuperGroupStore
                 Npgsql.NpgsqlParameter[] Parameters() =>
                 [
                     P(conversationId), P((int)query.MinRole), P(EscapeLike(query.Query) + "%"), P("%" + EscapeLike(query.Query) + "%"),
-                    P(query.After), P(limit + 1),
+                    P(query.After), P(limit + 1), P(Math.Max(0, query.Offset)),
                 ];
 
                 int total;
                 var countSql = query.MinRole == MemberRole.Member && query.Query.Length == 0
-                    ? "SELECT member_count::bigint FROM conversations WHERE conversation_id = $1 AND $2 >= 0 AND $3 <> $4 AND $5 IS NOT NULL AND $6 > 0;"
-                    : "SELECT COUNT(*) FROM members WHERE " + filter + " AND $5 IS NOT NULL AND $6 > 0 AND $2 >= 0 AND $3 IS NOT NULL AND $4 IS NOT NULL;";
+                    ? "SELECT member_count::bigint FROM conversations WHERE conversation_id = $1 AND $2 >= 0 AND $3 <> $4 AND $5 IS NOT NULL AND $6 > 0 AND $7 >= 0;"
+                    : "SELECT COUNT(*) FROM members WHERE " + filter + " AND $5 IS NOT NULL AND $6 > 0 AND $2 >= 0 AND $3 IS NOT NULL AND $4 IS NOT NULL AND $7 >= 0;";
                 using (var count = Command(connection, countSql, Parameters()))
                 {
                     total = (int)Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) ?? 0L, System.Globalization.CultureInfo.InvariantCulture);
@@ -101,7 +101,7 @@ public sealed partial class PostgresMessageStore : ISuperGroupStore
                 List<MemberRecord> members;
                 using (var command = Command(
                     connection,
-                    "SELECT " + MemberColumns + " FROM members WHERE " + filter + " AND user_id COLLATE \"C\" > $5 AND $2 >= 0 AND $3 IS NOT NULL AND $4 IS NOT NULL ORDER BY user_id COLLATE \"C\" LIMIT $6;",
+                    "SELECT " + MemberColumns + " FROM members WHERE " + filter + " AND user_id COLLATE \"C\" > $5 AND $2 >= 0 AND $3 IS NOT NULL AND $4 IS NOT NULL ORDER BY user_id COLLATE \"C\" LIMIT $6 OFFSET $7;",
                     Parameters()))
                 {
                     members = await ReadAllAsync(command, ReadMember, cancellationToken).ConfigureAwait(false);

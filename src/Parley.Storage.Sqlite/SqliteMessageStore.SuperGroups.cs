@@ -104,6 +104,7 @@ public sealed partial class SqliteMessageStore : ISuperGroupStore
                 command.Parameters.AddWithValue("$contains", "%" + EscapeLike(query.Query) + "%");
                 command.Parameters.AddWithValue("$after", query.After);
                 command.Parameters.AddWithValue("$limit", limit + 1);
+                command.Parameters.AddWithValue("$offset", Math.Max(0, query.Offset));
             }
 
             int total;
@@ -120,7 +121,7 @@ public sealed partial class SqliteMessageStore : ISuperGroupStore
             using (var command = connection.CreateCommand())
             {
                 Bind(command);
-                command.CommandText = "SELECT " + SqliteRows.MemberColumns + " FROM members WHERE " + filter + " AND user_id > $after ORDER BY user_id LIMIT $limit;";
+                command.CommandText = "SELECT " + SqliteRows.MemberColumns + " FROM members WHERE " + filter + " AND user_id > $after ORDER BY user_id LIMIT $limit OFFSET $offset;";
                 using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
                 while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {

@@ -122,6 +122,8 @@ public sealed class SuperGroupTests(ServerFixture fixture, ITestOutputHelper out
         var admins = await a.Client.ListMembersAsync(new ListMembersRequest { GroupId = group.GroupId, MinRole = GroupRole.Admin });
         Assert.Equal([owner], admins.Members.Select(m => m.UserId));
         Assert.Equal((uint)(Imported + 4), (await a.Client.GetMembersAsync(group.GroupId, 0, 10)).Total);
+        // Offset paging (older clients, the OpenIM edge) reads one page from the store, ordered by user id.
+        Assert.Equal(imported[50_000..50_003], (await a.Client.GetMembersAsync(group.GroupId, 50_000, 3)).Members.Select(m => m.UserId));
         Assert.Equal(ErrorCode.Unsupported, (await Assert.ThrowsAsync<ParleyException>(() => a.Client.SyncMembersAsync(group.GroupId, 0))).Code);
         output.WriteLine($"total: {clock.Elapsed}");
     }

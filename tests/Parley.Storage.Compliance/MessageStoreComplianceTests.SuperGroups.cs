@@ -100,6 +100,8 @@ public abstract partial class MessageStoreComplianceTests
         Assert.Equal(["user0110", "user0111", "user0112", "user0113", "user0114"], found.Members.Select(m => m.UserId));
         Assert.Equal("user0114", found.NextAfter);
         Assert.Equal(1200, (await store.SearchMembersAsync("huge", new MemberQuery("nick-", MemberRole.Member, "", 1))).Total);
+        var offsetPage = await store.SearchMembersAsync("huge", new MemberQuery("", MemberRole.Member, "", 3) { Offset = 1000 });
+        Assert.Equal(seen.Skip(1000).Take(3), offsetPage.Members.Select(m => m.UserId));
 
         var rows = await store.GetMembersByIdsAsync("huge", ["user0009", "user0007", "stranger"]);
         Assert.Equal(2, rows.Count);

@@ -15,7 +15,11 @@ public sealed record MemberSearchPage(IReadOnlyList<MemberRecord> Members, int T
 /// <param name="Query">Case-insensitive: user id prefix or nickname substring; empty = all.</param>
 /// <param name="MinRole">Only members at or above this role (Admin lists owner and admins).</param>
 /// <param name="After">Keyset: members whose user id sorts after this one.</param>
-public sealed record MemberQuery(string Query, MemberRole MinRole, string After, int Limit);
+public sealed record MemberQuery(string Query, MemberRole MinRole, string After, int Limit)
+{
+    /// <summary>Matching members to skip after the keyset (offset paging of older edges; O(offset)).</summary>
+    public int Offset { get; init; }
+}
 
 /// <summary>
 /// Member queries that never load a whole roster: what read-diffusion groups of up to a million members need

@@ -91,8 +91,8 @@ public sealed partial class ConversationGrain
 
         if (IsSuper)
         {
-            // Never the whole roster: the first page from the store (edges page on with SearchMembersAsync's keyset).
-            var first = await _superStore.SearchMembersAsync(_id, new MemberQuery(string.Empty, MemberRole.Member, string.Empty, Math.Clamp(limit, 1, 500)));
+            // Never the whole roster: one page from the store, by user id (edges should page with the keyset instead).
+            var first = await _superStore.SearchMembersAsync(_id, new MemberQuery(string.Empty, MemberRole.Member, string.Empty, Math.Clamp(limit, 1, 500)) { Offset = Math.Max(0, offset) });
             return CoreResult.Success(new MemberPage([.. first.Members.Select(m => new MemberData(m.UserId, m.Role, m.Nickname, m.MutedUntil, m.JoinedAt, m.InviterId))], first.Total));
         }
 
