@@ -97,7 +97,7 @@ internal sealed class GroupRequestHandler(IGrainFactory grains, IGroupStore grou
                         }
 
                         var found = await members.SearchMembersAsync(
-                            Ids.GroupConversationId(list.GroupId), new MemberQuery(list.Query, (MemberRole)list.MinRole, list.AfterUserId, limit)).ConfigureAwait(false);
+                            Ids.GroupConversationId(list.GroupId), new MemberQuery(list.Query, (MemberRole)list.MinRole, list.AfterUserId, limit) { Offset = (int)Math.Min(list.Offset, int.MaxValue) }).ConfigureAwait(false);
                         var searched = new MemberList { Total = (uint)found.Total, NextAfterUserId = found.NextAfter ?? string.Empty };
                         searched.Members.AddRange(found.Members.Select(m => ToProto(list.GroupId, m.UserId, m.Role, m.Nickname, m.MutedUntil, m.JoinedAt, m.InviterId)));
                         return new ServerFrame { Members = searched };
