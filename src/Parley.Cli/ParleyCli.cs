@@ -39,6 +39,7 @@ public static class ParleyCli
         root.Subcommands.Add(DirectoryCommands.Build());
         root.Subcommands.Add(PushCommands.Build());
         root.Subcommands.Add(CampaignCommands.Build());
+        root.Subcommands.Add(WebhookCommands.Build());
         root.Subcommands.Add(AuditCommands.Build());
         root.Subcommands.Add(DataCommands.Backup());
         root.Subcommands.Add(DataCommands.Restore());

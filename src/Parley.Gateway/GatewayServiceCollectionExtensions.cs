@@ -35,6 +35,8 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton(Optional.None<IPushClientApi>());
         services.TryAddSingleton(Optional.None<IMediaContentResolver>());
         services.TryAddSingleton(Optional.None<MessageHooks>());
+        services.TryAddSingleton(Optional.None<AfterHooks>());
+        services.AddHostedService<PresenceWebhooks>();
         services.AddSingleton<WebSocketEndpoint>();
         services.AddHostedService<ConnectionSweeper>();
         services.AddHostedService<GatewayDrain>();

@@ -33,6 +33,7 @@ using Parley.Core.Push;
 using Parley.Hosting.Admin;
 using Parley.Hosting.Backup;
 using Parley.Hosting.Business;
+using Parley.Hosting.Webhooks;
 using Parley.Hosting.UserData;
 using Parley.Hosting.Management;
 using Parley.Hosting.OpenApi;
@@ -126,8 +127,10 @@ public static class ParleyServerExtensions
             sp.GetRequiredService<ParleyMetrics>(),
             sp.GetRequiredService<IOptions<MessagingOptions>>(),
             sp.GetRequiredService<ILogger<CommitPipeline>>(),
-            clustered ? sp.GetRequiredService<IMessageStore>() as IOrderedCommitStore : null));
+            clustered ? sp.GetRequiredService<IMessageStore>() as IOrderedCommitStore : null,
+            sp.GetRequiredService<Optional<Parley.Core.Webhooks.AfterHooks>>().Value));
         services.AddHostedService(sp => sp.GetRequiredService<CommitPipeline>());
+        services.AddParleyWebhookDelivery(config, sharedOutbox: clustered);
 
         services.AddParleyAdminApi(config).AddParleyDeviceAuthentication();
         services.AddSingleton<MetricsSnapshot>();
@@ -198,6 +201,7 @@ public static class ParleyServerExtensions
         app.MapParleyBackupAdmin().WithMetadata(ManagementEndpointMetadata.Instance);
         app.MapParleyUserDataAdmin().WithMetadata(ManagementEndpointMetadata.Instance);
         app.MapParleyBusinessAdmin().WithMetadata(ManagementEndpointMetadata.Instance);
+        app.MapParleyWebhookAdmin().WithMetadata(ManagementEndpointMetadata.Instance);
         app.MapParleyPushReceipts("/push/receipts");
         app.MapParleyDeviceApi();
         app.MapParleyMedia();

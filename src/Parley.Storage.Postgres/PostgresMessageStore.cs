@@ -260,6 +260,12 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
         }
 
         b.BatchCommands.Add(BatchCommand("UPDATE feed_state SET max_version = GREATEST(max_version, $1) WHERE id = 1;", P(maxVersion)));
+
+        // The after-hook events of this commit, in its transaction (ADR 0012).
+        if (batch.WebhookEvents.Count > 0)
+        {
+            b.BatchCommands.Add(Webhooks.PostgresWebhookOutbox.InsertCommand(batch.WebhookEvents));
+        }
     }
 
     // The hot path: every message of the batch in one INSERT, and the conversation-wide effects once per conversation

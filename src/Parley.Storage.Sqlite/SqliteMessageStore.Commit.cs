@@ -176,6 +176,12 @@ public sealed partial class SqliteMessageStore
 
         c.RaiseFeedState.Parameters[0].Value = maxVersion;
         c.RaiseFeedState.ExecuteNonQuery();
+
+        // The after-hook events of this commit, in its transaction (ADR 0012).
+        if (batch.WebhookEvents.Count > 0)
+        {
+            Webhooks.SqliteWebhookOutbox.Insert(c.Connection, batch.WebhookEvents);
+        }
     }
 
     private static long ApplyGroupChanges(WriterCommands c, CommitBatch batch)
@@ -247,6 +253,7 @@ public sealed partial class SqliteMessageStore
     {
         public WriterCommands(SqliteConnection connection)
         {
+            Connection = connection;
             InsertConversation = Create(
                 connection,
                 """
@@ -370,6 +377,8 @@ public sealed partial class SqliteMessageStore
         public SqliteCommand Settings { get; }
 
         public SqliteCommand RaiseFeedState { get; }
+
+        public SqliteConnection Connection { get; }
 
         private IEnumerable<SqliteCommand> All =>
         [

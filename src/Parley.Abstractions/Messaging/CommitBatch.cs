@@ -26,7 +26,7 @@ public sealed record MemberSettingsUpdate(string ConversationId, string UserId, 
 
 /// <summary>
 /// Everything one group commit writes, applied in one transaction (all or nothing), in this order:
-/// conversations, groups, member changes, group requests, messages, revocations, read cursors, settings.
+/// conversations, groups, member changes, group requests, messages, revocations, read cursors, settings, webhook events.
 /// Feed versions only ever rise (a row keeps the larger of its version and the new one).
 /// </summary>
 /// <remarks>
@@ -61,9 +61,15 @@ public sealed class CommitBatch
     /// </summary>
     public HashSet<string> ReadDiffusion { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// After-hook events of this commit's changes (afterSendSingleMsg, …), inserted into the webhook outbox in the same
+    /// transaction: a committed message has its event and a rolled-back one has none (ADR 0012).
+    /// </summary>
+    public List<Webhooks.WebhookEvent> WebhookEvents { get; } = [];
+
     public bool IsEmpty =>
         Conversations.Count == 0 && Messages.Count == 0 && Revocations.Count == 0 && ReadCursors.Count == 0 && Settings.Count == 0
-        && Groups.Count == 0 && MemberChanges.Count == 0 && GroupRequests.Count == 0;
+        && Groups.Count == 0 && MemberChanges.Count == 0 && GroupRequests.Count == 0 && WebhookEvents.Count == 0;
 
     public void Clear()
     {
@@ -76,5 +82,6 @@ public sealed class CommitBatch
         MemberChanges.Clear();
         GroupRequests.Clear();
         ReadDiffusion.Clear();
+        WebhookEvents.Clear();
     }
 }

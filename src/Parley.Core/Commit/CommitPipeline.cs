@@ -23,6 +23,7 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
     private readonly ILogger<CommitPipeline> _logger;
     private readonly int _maxBatch;
     private readonly IOrderedCommitStore? _ordered;
+    private readonly Webhooks.AfterHooks? _afterHooks;
     private readonly Lock _submitLock = new();
     private readonly Channel<Entry> _queue = Channel.CreateUnbounded<Entry>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Channel<List<Entry>> _committed = Channel.CreateUnbounded<List<Entry>>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
@@ -39,7 +40,14 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
 
     /// <param name="ordered">The shared store's version order (a cluster), or null for this node's own counter.</param>
     public CommitPipeline(IMessageStore store, ParleyMetrics metrics, IOptions<MessagingOptions> options, ILogger<CommitPipeline> logger, IOrderedCommitStore? ordered)
+        : this(store, metrics, options, logger, ordered, afterHooks: null)
     {
+    }
+
+    /// <param name="afterHooks">Adds each batch's after-hook events to the batch (same transaction), or null when none is enabled.</param>
+    public CommitPipeline(IMessageStore store, ParleyMetrics metrics, IOptions<MessagingOptions> options, ILogger<CommitPipeline> logger, IOrderedCommitStore? ordered, Webhooks.AfterHooks? afterHooks)
+    {
+        _afterHooks = afterHooks is { FromCommits: true } ? afterHooks : null;
         _ordered = ordered;
         _store = store;
         _metrics = metrics;
@@ -199,7 +207,13 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
                 entry.Work.AddTo(batch, entry.Version);
             }
 
+            var events = _afterHooks?.AddTo(batch) == true;
             await _store.CommitAsync(batch).ConfigureAwait(false);
+            if (events)
+            {
+                _afterHooks!.Committed();
+            }
+
             return;
         }
 
@@ -213,8 +227,13 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
                 entry.Work.AddTo(batch, entry.Version);
             }
 
+            var events = _afterHooks?.AddTo(batch) == true;
             await commit.CommitAsync(batch).ConfigureAwait(false);
             InterlockedMax(ref _version, version - 1);
+            if (events)
+            {
+                _afterHooks!.Committed();
+            }
         }
     }
 

@@ -11,7 +11,7 @@ namespace Parley.Core.Social;
 /// The social requests of one authenticated user: validation, reads straight from the stores, and changes through
 /// the pair's <see cref="IFriendshipGrain"/>.
 /// </summary>
-public sealed class SocialService(IRelationStore relations, IAccountStore accounts, IGrainFactory grains, TimeProvider time, Optional<FriendHooks> hooks)
+public sealed class SocialService(IRelationStore relations, IAccountStore accounts, IGrainFactory grains, TimeProvider time, Optional<FriendHooks> hooks, Optional<AfterHooks> afterHooks)
 {
     public const int MaxRequestMessageLength = 256;
     public const int MaxRemarkLength = 64;
@@ -88,7 +88,18 @@ public sealed class SocialService(IRelationStore relations, IAccountStore accoun
         }
 
         var outcome = await Pair(userId, fromUserId).RespondAsync(userId, accept, message).ConfigureAwait(false);
-        return ToResult(outcome);
+        var result = ToResult(outcome);
+        if (accept && result.IsOk && afterHooks.Value is { } after)
+        {
+            await after.EnqueueAsync(WebhookOptions.AfterAddFriendAgree, json =>
+            {
+                json.WriteString("fromUserID", fromUserId);
+                json.WriteString("toUserID", userId);
+                json.WriteString("handleMsg", message);
+            }).ConfigureAwait(false);
+        }
+
+        return result;
     }
 
     public async Task<CoreResult<FriendRequestList>> ListFriendRequestsAsync(string userId, RequestDirection direction, CancellationToken cancellationToken = default)
@@ -106,7 +117,17 @@ public sealed class SocialService(IRelationStore relations, IAccountStore accoun
             return CoreResult.Fail(CoreError.InvalidArgument, "user_id must name another user.");
         }
 
-        return ToOk(await Pair(userId, friendId).DeleteAsync(userId).ConfigureAwait(false));
+        var result = ToOk(await Pair(userId, friendId).DeleteAsync(userId).ConfigureAwait(false));
+        if (result.IsOk && afterHooks.Value is { } after)
+        {
+            await after.EnqueueAsync(WebhookOptions.AfterDeleteFriend, json =>
+            {
+                json.WriteString("ownerUserID", userId);
+                json.WriteString("friendUserID", friendId);
+            }).ConfigureAwait(false);
+        }
+
+        return result;
     }
 
     public async Task<CoreResult<Ok>> SetRemarkAsync(string userId, string friendId, string remark, CancellationToken cancellationToken = default)

@@ -16,6 +16,7 @@ public static class SocialServiceCollectionExtensions
         services.AddOptions<SocialOptions>();
         services.TryAddSingleton<IRelationReader, RelationReader>();
         services.TryAddSingleton(Optional.None<Webhooks.FriendHooks>());
+        services.TryAddSingleton(Optional.None<Webhooks.AfterHooks>());
         services.TryAddSingleton<SocialService>();
         return services;
     }

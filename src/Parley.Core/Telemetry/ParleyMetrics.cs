@@ -32,7 +32,22 @@ public sealed class ParleyMetrics : IDisposable
         WebhookDuration = _meter.CreateHistogram("parley.webhook.duration", "s", "Webhook call latency by hook, failed calls included.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] });
         WebhookFailures = _meter.CreateCounter<long>("parley.webhook.failures", "{call}", "Failed webhook calls by hook and reason (timeout, unreachable, status_NNN, bad_answer).");
+        WebhookDeliveries = _meter.CreateCounter<long>("parley.webhook.deliveries", "{attempt}", "After-hook delivery attempts by hook and outcome (delivered, retried, dead_lettered, lease_lost).");
+        _meter.CreateObservableGauge("parley.webhook.outbox.pending", () => Volatile.Read(ref _outboxPending), "{event}", "After-hook events waiting in the outbox (every node's), as this node last counted them.");
+        _meter.CreateObservableGauge("parley.webhook.outbox.dead_letters", () => Volatile.Read(ref _outboxDead), "{event}", "Dead-lettered after-hook events waiting for a replay, as this node last counted them.");
     }
+
+    private long _outboxPending;
+    private long _outboxDead;
+
+    /// <summary>Records the outbox's counts for the two gauges (the dispatcher counts them every few seconds).</summary>
+    public void SetWebhookOutbox(long pending, long deadLettered)
+    {
+        Volatile.Write(ref _outboxPending, pending);
+        Volatile.Write(ref _outboxDead, deadLettered);
+    }
+
+    public Counter<long> WebhookDeliveries { get; }
 
     public UpDownCounter<long> Connections { get; }
 

@@ -69,10 +69,19 @@ public sealed partial class WebhookClient : IDisposable
     }
 
     /// <summary>Calls a before-hook and reads its JSON answer (an empty 2xx answer is an empty object).</summary>
-    internal async Task<HookAnswer> CallAsync(string hook, HookOptions options, string eventId, byte[] body)
+    internal Task<HookAnswer> CallAsync(string hook, HookOptions options, string eventId, byte[] body) => CallAsync(hook, options, eventId, body, readAnswer: true);
+
+    /// <summary>Delivers an after-hook event: null when the receiver answered 2xx (its body is not read), else the failure reason.</summary>
+    internal async Task<string?> DeliverAsync(string hook, HookOptions options, string eventId, byte[] body)
+    {
+        var answer = await CallAsync(hook, options, eventId, body, readAnswer: false).ConfigureAwait(false);
+        return answer.Outcome == HookOutcome.Answered ? null : answer.FailureReason;
+    }
+
+    private async Task<HookAnswer> CallAsync(string hook, HookOptions options, string eventId, byte[] body, bool readAnswer)
     {
         var started = Stopwatch.GetTimestamp();
-        var answer = await SendAsync(hook, options, eventId, body).ConfigureAwait(false);
+        var answer = await SendAsync(hook, options, eventId, body, readAnswer).ConfigureAwait(false);
         var tags = new TagList { { "hook", hook } };
         _metrics.WebhookDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, tags);
         if (answer.Outcome == HookOutcome.Failed)
@@ -87,7 +96,7 @@ public sealed partial class WebhookClient : IDisposable
 
     internal void Count(string hook, string outcome) => _metrics.WebhookCalls.Add(1, new TagList { { "hook", hook }, { "outcome", outcome } });
 
-    private async Task<HookAnswer> SendAsync(string hook, HookOptions options, string eventId, byte[] body)
+    private async Task<HookAnswer> SendAsync(string hook, HookOptions options, string eventId, byte[] body, bool readAnswer)
     {
         var timestamp = _clock.GetUtcNow().ToUnixTimeSeconds();
         using var request = new HttpRequestMessage(HttpMethod.Post, Options.UrlOf(hook, options)) { Content = new ByteArrayContent(body) };
@@ -103,6 +112,11 @@ public sealed partial class WebhookClient : IDisposable
             if (!response.IsSuccessStatusCode)
             {
                 return HookAnswer.Failed("status_" + ((int)response.StatusCode).ToString(CultureInfo.InvariantCulture));
+            }
+
+            if (!readAnswer)
+            {
+                return new HookAnswer(HookOutcome.Answered, null, null);
             }
 
             if (response.Content.Headers.ContentLength > MaxAnswerBytes)

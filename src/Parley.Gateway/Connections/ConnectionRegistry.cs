@@ -48,6 +48,9 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
     /// <summary>Raised after a connection registered (cluster: its login displaces logins on the other nodes too).</summary>
     public event Action<ClientConnection>? ConnectionRegistered;
 
+    /// <summary>Raised once per connection when it leaves the registry (closed, displaced or kicked).</summary>
+    public event Action<ClientConnection>? ConnectionUnregistered;
+
     /// <summary>True once the node drains for a shutdown: every connection, present or new, is drained and closed.</summary>
     public bool IsDraining => _draining;
 
@@ -122,8 +125,10 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
             return;
         }
 
+        bool removed;
         lock (user)
         {
+            removed = user.Snapshot.Any(c => ReferenceEquals(c, connection));
             user.Snapshot = [.. user.Snapshot.Where(c => !ReferenceEquals(c, connection))];
             if (user.Snapshot.Length == 0)
             {
@@ -138,6 +143,11 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
         }
 
         UserConnectionsChanged?.Invoke(connection.UserId);
+        if (removed)
+        {
+            ConnectionUnregistered?.Invoke(connection);
+        }
+
         if (_draining && _users.IsEmpty)
         {
             _drained.TrySetResult();

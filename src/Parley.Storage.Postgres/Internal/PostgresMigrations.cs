@@ -20,6 +20,7 @@ internal static class PostgresMigrations
         (9, V9Directory),
         (10, V10Campaigns),
         (11, V11SuperGroups),
+        (12, V12WebhookOutbox),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -486,5 +487,26 @@ internal static class PostgresMigrations
         ALTER TABLE groups ADD COLUMN kind integer NOT NULL DEFAULT 0;
         CREATE INDEX ix_conversations_head ON conversations (head_version) WHERE read_diffusion;
         CREATE INDEX ix_members_conv_role ON members (conversation_id, role) WHERE role > 0;
+        """;
+
+    // The durable outbox of after-hook events (ADR 0012), shared by every node: message events are inserted in the
+    // message's own commit; a node claims due rows with FOR UPDATE SKIP LOCKED and a lease, and every later state
+    // change is conditional on holding that lease.
+    private const string V12WebhookOutbox = """
+        CREATE TABLE webhook_outbox (
+            event_id        text PRIMARY KEY,
+            hook            text NOT NULL,
+            payload         text NOT NULL,
+            created_at      bigint NOT NULL,
+            next_attempt_at bigint NOT NULL,
+            attempts        integer NOT NULL DEFAULT 0,
+            state           integer NOT NULL DEFAULT 0,
+            last_error      text,
+            leased_by       text,
+            leased_until    bigint NOT NULL DEFAULT 0,
+            finished_at     bigint
+        );
+        CREATE INDEX ix_webhook_outbox_due ON webhook_outbox (next_attempt_at) WHERE state = 0;
+        CREATE INDEX ix_webhook_outbox_state ON webhook_outbox (state, finished_at);
         """;
 }

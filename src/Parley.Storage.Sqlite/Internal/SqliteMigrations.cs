@@ -21,6 +21,7 @@ internal static class SqliteMigrations
         (11, V11NotificationAccounts),
         (12, V12Campaigns),
         (13, V13SuperGroups),
+        (14, V14WebhookOutbox),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -502,5 +503,25 @@ internal static class SqliteMigrations
         CREATE INDEX ix_conversations_head ON conversations (head_version) WHERE read_diffusion = 1;
         -- Owner and admin lists of a large group without scanning its members.
         CREATE INDEX ix_members_conv_role ON members (conversation_id, role) WHERE role > 0;
+        """;
+
+    // The durable outbox of after-hook events (ADR 0012): message events are inserted in the message's own commit.
+    // A row is attempted only under a lease (leased_by/leased_until); due pending rows are found by the partial index.
+    private const string V14WebhookOutbox = """
+        CREATE TABLE webhook_outbox (
+            event_id        TEXT NOT NULL PRIMARY KEY,
+            hook            TEXT NOT NULL,
+            payload         TEXT NOT NULL,
+            created_at      INTEGER NOT NULL,
+            next_attempt_at INTEGER NOT NULL,
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            state           INTEGER NOT NULL DEFAULT 0,
+            last_error      TEXT,
+            leased_by       TEXT,
+            leased_until    INTEGER NOT NULL DEFAULT 0,
+            finished_at     INTEGER
+        ) WITHOUT ROWID;
+        CREATE INDEX ix_webhook_outbox_due ON webhook_outbox (next_attempt_at) WHERE state = 0;
+        CREATE INDEX ix_webhook_outbox_state ON webhook_outbox (state, finished_at);
         """;
 }

@@ -20,6 +20,9 @@ public static class OperatorScopes
     /// <summary>The app server's business API: send as any user or notification account, notification accounts.</summary>
     public const string Business = "business";
 
+    /// <summary>The after-hook outbox: its counts, dead letters and their replay.</summary>
+    public const string Webhooks = "webhooks";
+
     /// <summary>The admin secret's pseudo-scope: everything, including operator tokens.</summary>
     public const string All = "*";
 
@@ -29,7 +32,7 @@ public static class OperatorScopes
     /// <summary>The area every valid credential may read (who am I).</summary>
     public const string Self = "self";
 
-    public static readonly IReadOnlyList<string> Grantable = [Read, Users, Groups, Directory, Push, Audit, Data, Business];
+    public static readonly IReadOnlyList<string> Grantable = [Read, Users, Groups, Directory, Push, Audit, Data, Business, Webhooks];
 
     /// <summary>Whether <paramref name="granted"/> allows a request with <paramref name="method"/> on <paramref name="area"/>.</summary>
     public static bool Allows(IReadOnlyCollection<string> granted, string area, string method)

@@ -1,0 +1,197 @@
+using System.Text;
+using System.Text.Json;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+using Parley.Abstractions.Messaging;
+using Parley.Abstractions.Webhooks;
+using Parley.Protocol;
+using Parley.Protocol.V1;
+
+namespace Parley.Core.Webhooks;
+
+/// <summary>
+/// Turns what happened into after-hook events in the durable outbox (ADR 0012). Events of a commit (messages, group
+/// creation) are added to the commit's own batch, so they are stored in the same transaction as the change: a crash
+/// cannot keep the message and lose its event, or the other way round. Other events (presence, friends) are enqueued
+/// right after the change. Registered (as <see cref="Optional{T}"/>) only when an after-hook is enabled.
+/// </summary>
+public sealed partial class AfterHooks
+{
+    private static readonly JsonFormatter ContentFormatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(false));
+
+    private readonly WebhookOptions _options;
+    private readonly IWebhookOutbox _outbox;
+    private readonly TimeProvider _clock;
+    private readonly WebhookSignal _signal;
+    private readonly ILogger<AfterHooks> _logger;
+    private readonly bool _single;
+    private readonly bool _group;
+    private readonly bool _createGroup;
+
+    public AfterHooks(WebhookOptions options, IWebhookOutbox outbox, TimeProvider clock, WebhookSignal signal, ILogger<AfterHooks> logger)
+    {
+        _options = options;
+        _outbox = outbox;
+        _clock = clock;
+        _signal = signal;
+        _logger = logger;
+        _single = options.Enabled(WebhookOptions.AfterSendSingleMsg) is not null;
+        _group = options.Enabled(WebhookOptions.AfterSendGroupMsg) is not null;
+        _createGroup = options.Enabled(WebhookOptions.AfterCreateGroup) is not null;
+    }
+
+    /// <summary>True when an enabled hook is fed from commits (the commit pipeline then calls <see cref="AddTo"/>).</summary>
+    public bool FromCommits => _single || _group || _createGroup;
+
+    public bool IsEnabled(string hook) => _options.Enabled(hook) is not null;
+
+    /// <summary>
+    /// Adds the events of the batch's user messages and new groups to the batch itself (called by the commit writer
+    /// after the batch is built, before it is written). Returns true when it added any.
+    /// </summary>
+    public bool AddTo(CommitBatch batch)
+    {
+        var now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var before = batch.WebhookEvents.Count;
+        foreach (var message in batch.Messages)
+        {
+            if (!ContentKinds.IsUserContent(message.ContentKind))
+            {
+                continue;
+            }
+
+            var group = message.ConversationId.StartsWith("sg_", StringComparison.Ordinal);
+            if (group ? !_group : !_single)
+            {
+                continue;
+            }
+
+            var hook = group ? WebhookOptions.AfterSendGroupMsg : WebhookOptions.AfterSendSingleMsg;
+            batch.WebhookEvents.Add(Event(hook, now, json => WriteMessage(json, message, group)));
+        }
+
+        if (_createGroup)
+        {
+            foreach (var conversation in batch.Conversations)
+            {
+                if (conversation.Kind != Parley.Abstractions.Messaging.ConversationKind.Group)
+                {
+                    continue;
+                }
+
+                batch.WebhookEvents.Add(Event(WebhookOptions.AfterCreateGroup, now, json =>
+                {
+                    json.WriteString("groupID", conversation.GroupId ?? conversation.ConversationId[3..]);
+                    json.WriteString("conversationID", conversation.ConversationId);
+                    json.WriteString("creatorUserID", conversation.CreatorId);
+                    json.WriteString("groupName", conversation.Name);
+                    json.WriteNumber("createTime", conversation.CreatedAt);
+                    json.WriteStartArray("memberUserIDs");
+                    foreach (var member in conversation.Members)
+                    {
+                        json.WriteStringValue(member);
+                    }
+
+                    json.WriteEndArray();
+                }));
+            }
+        }
+
+        return batch.WebhookEvents.Count > before;
+    }
+
+    /// <summary>Wakes this node's dispatcher (new events were committed).</summary>
+    public void Committed() => _signal.Notify();
+
+    /// <summary>
+    /// Stores one event of an enabled hook (nothing when it is not enabled) and wakes the dispatcher. A failure to store
+    /// is logged, never thrown: the change it reports already happened.
+    /// </summary>
+    public async Task EnqueueAsync(string hook, Action<Utf8JsonWriter> fill)
+    {
+        if (_options.Enabled(hook) is null)
+        {
+            return;
+        }
+
+        var @event = Event(hook, _clock.GetUtcNow().ToUnixTimeMilliseconds(), fill);
+        try
+        {
+            await _outbox.EnqueueAsync([@event]).ConfigureAwait(false);
+            _signal.Notify();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogEnqueueFailed(_logger, ex, hook, @event.EventId);
+        }
+    }
+
+    private static WebhookEvent Event(string hook, long now, Action<Utf8JsonWriter> fill)
+    {
+        var eventId = Guid.CreateVersion7().ToString("N");
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("callbackCommand", hook);
+            json.WriteString("eventId", eventId);
+            json.WriteNumber("eventTime", now);
+            fill(json);
+            json.WriteEndObject();
+        }
+
+        return WebhookEvent.New(eventId, hook, Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length), now);
+    }
+
+    private static void WriteMessage(Utf8JsonWriter json, StoredMessage message, bool group)
+    {
+        json.WriteString("sendID", message.SenderId);
+        if (group)
+        {
+            json.WriteString("groupID", message.ConversationId[3..]);
+        }
+        else
+        {
+            json.WriteString("recvID", Ids.DirectPeer(message.ConversationId, message.SenderId) ?? string.Empty);
+        }
+
+        json.WriteString("conversationID", message.ConversationId);
+        json.WriteString("serverMsgID", message.ServerMsgId);
+        json.WriteString("clientMsgID", message.ClientMsgId);
+        json.WriteNumber("seq", message.Seq);
+        json.WriteNumber("sendTime", message.ServerTime);
+        json.WriteNumber("sessionType", group ? 3 : 1);
+        json.WriteString("contentType", ((Content.BodyOneofCase)message.ContentKind).ToString().ToLowerInvariant());
+        json.WritePropertyName("content");
+        json.WriteRawValue(ContentFormatter.Format(Content.Parser.ParseFrom(message.Content)), skipInputValidation: true);
+    }
+
+    [LoggerMessage(EventId = 5303, Level = LogLevel.Error, Message = "Webhook {Hook} event {EventId} could not be stored in the outbox")]
+    private static partial void LogEnqueueFailed(ILogger logger, Exception exception, string hook, string eventId);
+}
+
+/// <summary>Wakes the outbox dispatcher when this node stored new events or finished a delivery (else it polls).</summary>
+public sealed class WebhookSignal : IDisposable
+{
+    private readonly SemaphoreSlim _signal = new(0, 1);
+
+    public void Notify()
+    {
+        try
+        {
+            if (_signal.CurrentCount == 0)
+            {
+                _signal.Release();
+            }
+        }
+        catch (SemaphoreFullException)
+        {
+            // Already signalled.
+        }
+    }
+
+    /// <summary>Waits for a signal or the timeout.</summary>
+    public Task WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => _signal.WaitAsync(timeout, cancellationToken);
+
+    public void Dispose() => _signal.Dispose();
+}
