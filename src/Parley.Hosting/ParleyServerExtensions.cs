@@ -167,6 +167,16 @@ public static class ParleyServerExtensions
                     o.ServiceId = orleans.ServiceId;
                 });
                 silo.ConfigureEndpoints(ClusterOptionsValidator.AdvertisedAddress(cluster), orleans.SiloPort, orleans.GatewayPort, listenOnAnyHostAddress: true);
+                // Liveness (ADR 0016, docs/deploy.md#cluster): a dead node's grains (conversations, the node directory)
+                // reactivate elsewhere only once membership declares it dead. Orleans' defaults (5 s probes, 3 missed)
+                // take 15-30 s; probing every 2 s declares a killed node dead in about 6-10 s. The probe timeout still
+                // stretches while this node itself is starved of CPU (ExtendProbeTimeoutDuringDegradation), so a busy
+                // node does not vote a healthy one dead.
+                silo.Configure<Orleans.Configuration.ClusterMembershipOptions>(o =>
+                {
+                    o.ProbeTimeout = TimeSpan.FromSeconds(2);
+                    o.NumMissedProbesLimit = 3;
+                });
             }
             else
             {

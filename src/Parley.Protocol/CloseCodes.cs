@@ -42,6 +42,12 @@ public static class CloseCodes
     /// </summary>
     public const int CursorAhead = 4011;
 
+    /// <summary>
+    /// The server could not deliver some live events to this connection (in a cluster, a node died before forwarding
+    /// them): reconnect at once and resume from the cursor; the resume contains them.
+    /// </summary>
+    public const int Resync = 4012;
+
     /// <summary>True when the close code means the client must not reconnect with the same credentials.</summary>
     public static bool IsTerminal(int code) => code is Kicked or TokenInvalid or HandshakeFailed;
 }

@@ -133,8 +133,9 @@ public sealed partial class ParleyClient
             }
 
             // 1012: the server drained for a restart and answered everything it read; another node (or the restarted
-            // one) takes the session at once, so the first attempt does not wait.
-            var immediate = end.CloseCode == CloseCodes.ServiceRestart;
+            // one) takes the session at once, so the first attempt does not wait. 4012: live events were missed; the
+            // resume from the cursor has them, at once.
+            var immediate = end.CloseCode is CloseCodes.ServiceRestart or CloseCodes.Resync;
             while (true)
             {
                 var delay = immediate ? TimeSpan.Zero : Backoff.Delay(attempt++, _options.ReconnectInitialDelay, _options.ReconnectMaxDelay);

@@ -38,6 +38,23 @@ public sealed partial class PostgresMessageStore
     }
 
     /// <inheritdoc />
+    public async Task<IReadOnlyList<string>> UsersChangedSinceAsync(IReadOnlyCollection<string> userIds, long version, CancellationToken cancellationToken = default)
+    {
+        if (userIds.Count == 0)
+        {
+            return [];
+        }
+
+        // ix_members_user_feed (user_id, feed_version): one index range per user asked about.
+        return await _database.QueryAsync(
+            "SELECT DISTINCT user_id FROM members WHERE user_id = ANY($1) AND feed_version >= $2;",
+            r => r.GetString(0),
+            cancellationToken,
+            P(userIds as string[] ?? [.. userIds]),
+            P(version)).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
     public async Task<ConversationRecord?> GetConversationAsync(string conversationId, CancellationToken cancellationToken = default)
     {
         var rows = await _database.QueryAsync(

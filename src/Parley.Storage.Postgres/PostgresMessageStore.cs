@@ -13,7 +13,7 @@ namespace Parley.Storage.Postgres;
 /// members' feed versions each written by one multi-row statement (<c>unnest</c> of arrays), whatever the batch size.
 /// Reads that must agree with each other run in one REPEATABLE READ snapshot.
 /// </summary>
-public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, IOrderedCommitStore
+public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, IOrderedCommitStore, IFeedChangeQuery
 {
     private readonly PostgresDatabase _database;
     private readonly ILogger _logger;

@@ -820,13 +820,14 @@ export class ParleyClient {
         this.#terminate(closeCode, reason, session.kick, undefined);
         return;
       }
-      void this.#reconnect(nextAttempt, closeCode, reason, undefined, closeCode === CloseCodes.ServiceRestart);
+      void this.#reconnect(nextAttempt, closeCode, reason, undefined, closeCode === CloseCodes.ServiceRestart || closeCode === CloseCodes.Resync);
     };
   }
 
   async #reconnect(attempt: number, closeCode: number | undefined, reason: string | undefined, error: unknown, immediate = false): Promise<void> {
     for (;;) {
       // 1012: the server drained for a restart; the first attempt goes at once (another node takes the session).
+      // 4012: live events were missed; the resume from the cursor has them, at once.
       const delay = immediate ? 0 : backoffDelay(attempt++, this.#options.reconnectInitialDelayMs, this.#options.reconnectMaxDelayMs);
       immediate = false;
       this.#postState("reconnecting", { closeCode, reason, error, retryDelayMs: delay });

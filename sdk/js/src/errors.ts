@@ -70,6 +70,8 @@ export const CloseCodes = {
   IdleTimeout: 4010,
   /** Hello's resume cursor is ahead of the server's feed (its data was restored or replaced): resync from 0. */
   CursorAhead: 4011,
+  /** Live events were missed (a cluster node died before forwarding them): reconnect at once; the resume has them. */
+  Resync: 4012,
   /** True when the client must not reconnect with the same credentials. */
   isTerminal(code: number | undefined): boolean {
     return code === 4001 || code === 4002 || code === 4003;

@@ -55,6 +55,12 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
         _maxBatch = options.Value.MaxCommitBatch;
     }
 
+    /// <summary>
+    /// Raised on the dispatch loop with each committed version once its work was dispatched (its events handed to the
+    /// delivery hub), in version order for this node. A cluster's delivery watermark counts it done (ADR 0016).
+    /// </summary>
+    public event Action<long>? VersionDispatched;
+
     /// <summary>The highest version handed out so far.</summary>
     public long CurrentVersion => Volatile.Read(ref _version);
 
@@ -274,6 +280,15 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
                 catch (Exception ex)
                 {
                     // Delivery is a hint; storage is the truth. The work is durable, so it still succeeds.
+                    LogDispatchFailed(_logger, ex, entry.Work.ConversationId);
+                }
+
+                try
+                {
+                    VersionDispatched?.Invoke(entry.Version);
+                }
+                catch (Exception ex)
+                {
                     LogDispatchFailed(_logger, ex, entry.Work.ConversationId);
                 }
 

@@ -26,4 +26,11 @@ public interface IDeliveryHub
 
     /// <summary>Delivers an unversioned event to every connection of this node (e.g. "the directory changed").</summary>
     void PublishToAll(DeliveryEvent @event);
+
+    /// <summary>
+    /// The resume cursor an answer carrying <paramref name="version"/> (a send's ack) may give its client: the version
+    /// itself on one node (events are published in version order before the ack), at most the node's delivery watermark
+    /// in a cluster (ADR 0016).
+    /// </summary>
+    long ResumeCursorFor(long version) => version;
 }

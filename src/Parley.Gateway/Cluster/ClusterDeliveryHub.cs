@@ -6,6 +6,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans;
 using Orleans.Runtime;
+using Parley.Abstractions.Messaging;
+using Parley.Core.Commit;
 using Parley.Core.Delivery;
 using Parley.Core.Sessions;
 using Parley.Gateway.Connections;
@@ -20,6 +22,15 @@ namespace Parley.Gateway.Cluster;
 /// event is one call per node, never one per connection, and a node's events reach a peer in the order it produced
 /// them). Peers come from the <see cref="INodeDirectoryGrain"/>, renewed every few seconds and filtered by Orleans
 /// membership (a dead silo's queue is dropped as soon as membership declares it dead).
+/// <para>
+/// Versioned events (this node's and those from its peers) reach this node's connections through a
+/// <see cref="DeliveryGate"/>, strictly in version order: a client's resume cursor is exact and a conversation's seqs
+/// arrive ascending, whichever node committed them. A version is released here with its event, or, for a version that
+/// carries none, when its node says so (<see cref="NodeDeliveryOp.Done"/>). A gap that stays open for
+/// <see cref="GapTimeout"/> (the node that committed it died before forwarding it, or a forward was dropped) is closed
+/// by making every local connection whose user's feed changed since the gap resync from its cursor (close code 4012),
+/// then skipping it.
+/// /// </para>
 /// </summary>
 internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl, IHostedService, IDisposable
 {
@@ -28,12 +39,22 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
     private const int MaxItemsPerCall = 512;
     private const int MaxQueuedPerPeer = 100_000;
 
+    /// <summary>How long a gap in the versions this node received may stay open before it is closed through the store.</summary>
+    public static readonly TimeSpan GapTimeout = TimeSpan.FromSeconds(3);
+
+    private static readonly TimeSpan GapCheckEvery = TimeSpan.FromMilliseconds(250);
+
     private readonly ConnectionRegistry _registry;
     private readonly IGrainFactory _grains;
     private readonly IClusterMembershipService _membership;
     private readonly ILocalSiloDetails _silo;
     private readonly IOptionsMonitor<SessionOptions> _sessions;
     private readonly ILogger<ClusterDeliveryHub> _logger;
+    private readonly CommitPipeline _pipeline;
+    private readonly IFeedChangeQuery? _feedChanges;
+    private DeliveryGate _gate = new(long.MaxValue / 2, 0); // replaced at start, before any commit
+    private long _lastPublishedVersion; // the dispatch loop's last published version (only that loop writes it)
+    private Task? _gapLoop;
     private readonly string _nodeId = Guid.NewGuid().ToString("N");
     private readonly Receiver _receiver; // held strongly for the node's life: observer references are weak
     private readonly CancellationTokenSource _stopping = new();
@@ -51,8 +72,12 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
         IClusterMembershipService membership,
         ILocalSiloDetails silo,
         IOptionsMonitor<SessionOptions> sessions,
-        ILogger<ClusterDeliveryHub> logger)
+        ILogger<ClusterDeliveryHub> logger,
+        CommitPipeline pipeline,
+        IMessageStore store)
     {
+        _pipeline = pipeline;
+        _feedChanges = store as IFeedChangeQuery;
         _registry = registry;
         _grains = grains;
         _membership = membership;
@@ -61,13 +86,21 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
         _logger = logger;
         _receiver = new Receiver(this);
         _registry.ConnectionRegistered += OnRegistered;
+        _pipeline.VersionDispatched += OnVersionDispatched;
     }
+
+    /// <summary>Every version up to this one was handed to this node's connections (tests, diagnostics).</summary>
+    public long DeliveredThrough => Volatile.Read(ref _gate).Through;
 
     /// <summary>The peer nodes this node currently forwards to (tests, diagnostics).</summary>
     public int PeerCount => Volatile.Read(ref _peers).Count;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        // The commit pipeline started before this service (it is registered first) and nothing has committed yet:
+        // every version up to the store's current one needs no live delivery.
+        Volatile.Write(ref _gate, new DeliveryGate(_pipeline.CurrentVersion, Environment.TickCount64));
+        _gapLoop = Task.Run(GapLoopAsync, CancellationToken.None);
         // The silo starts after the hosted services registered before it: the loops wait for it.
         _renewLoop = Task.Run(RenewLoopAsync, CancellationToken.None);
         _membershipLoop = Task.Run(MembershipLoopAsync, CancellationToken.None);
@@ -96,7 +129,7 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
             _peers = new(StringComparer.Ordinal);
         }
 
-        foreach (var loop in new[] { _renewLoop, _membershipLoop })
+        foreach (var loop in new[] { _renewLoop, _membershipLoop, _gapLoop })
         {
             if (loop is not null)
             {
@@ -108,20 +141,66 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
     public void Dispose()
     {
         _registry.ConnectionRegistered -= OnRegistered;
+        _pipeline.VersionDispatched -= OnVersionDispatched;
         _stopping.Dispose();
         _renewGate.Dispose();
     }
 
+    // Called by this node's commit dispatch loop, in this node's version order. Forwarded at once (each peer gates it
+    // itself); handed to this node's connections once every lower version was.
     public void Publish(IReadOnlyList<string> userIds, DeliveryEvent @event, long version, string? excludeConnectionId)
     {
-        _registry.Publish(userIds, @event, version, excludeConnectionId);
         Forward(NodeDeliveryOp.Publish, userIds, version, excludeConnectionId, null, @event);
+        _lastPublishedVersion = version;
+        Volatile.Read(ref _gate).Release(version, () => HandOut(userIds, @event, version, excludeConnectionId), Environment.TickCount64);
     }
 
+    /// <inheritdoc />
+    public long ResumeCursorFor(long version) => Volatile.Read(ref _gate).CursorFor(version);
+
+    // A version this node committed was dispatched: a version without an event is released here and announced to the
+    // peers (one with an event is released with it, here and there).
+    private void OnVersionDispatched(long version)
+    {
+        if (_lastPublishedVersion != version)
+        {
+            Forward(NodeDeliveryOp.Done, [], version, null, null, null);
+            Volatile.Read(ref _gate).Release(version, null, Environment.TickCount64);
+        }
+    }
+
+    // Runs under the gate's lock, in version order: must not throw into the gate or block (outboxes are bounded queues).
+    private void HandOut(IReadOnlyList<string> userIds, DeliveryEvent @event, long version, string? excludeConnectionId)
+    {
+        try
+        {
+            _registry.Publish(userIds, @event, version, excludeConnectionId);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogApplyFailed(_logger, ex, NodeDeliveryOp.Publish);
+        }
+    }
+
+    // A read-diffusion group's event: versioned like Publish, so it passes the gate the same way.
     public void PublishToGroup(string conversationId, IReadOnlyList<string> joined, IReadOnlyList<string> left, DeliveryEvent @event, long version, string? excludeConnectionId)
     {
-        _registry.PublishToGroup(conversationId, joined, left, @event, version, excludeConnectionId);
         Forward(NodeDeliveryOp.PublishGroup, joined, version, excludeConnectionId, left as string[] ?? [.. left], @event, conversationId);
+        _lastPublishedVersion = version;
+        Volatile.Read(ref _gate).Release(version, () => HandOutToGroup(conversationId, joined, left, @event, version, excludeConnectionId), Environment.TickCount64);
+    }
+
+    // As HandOut, for a read-diffusion group's roster on this node.
+    private void HandOutToGroup(string conversationId, IReadOnlyList<string> joined, IReadOnlyList<string> left, DeliveryEvent @event, long version, string? excludeConnectionId)
+    {
+        try
+        {
+            _registry.PublishToGroup(conversationId, joined, left, @event, version, excludeConnectionId);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogApplyFailed(_logger, ex, NodeDeliveryOp.PublishGroup);
+        }
     }
 
     public void PublishEphemeral(IReadOnlyList<string> userIds, DeliveryEvent @event, string? excludeConnectionId)
@@ -197,10 +276,15 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
         switch (item.Op)
         {
             case NodeDeliveryOp.Publish:
-                _registry.Publish(item.UserIds, ClusterEventCodec.Decode(item.Event!), item.Number, item.Text);
+                var @event = ClusterEventCodec.Decode(item.Event!);
+                Volatile.Read(ref _gate).Release(item.Number, () => HandOut(item.UserIds, @event, item.Number, item.Text), Environment.TickCount64);
+                break;
+            case NodeDeliveryOp.Done:
+                Volatile.Read(ref _gate).Release(item.Number, null, Environment.TickCount64);
                 break;
             case NodeDeliveryOp.PublishGroup:
-                _registry.PublishToGroup(item.Group!, item.UserIds, item.Tokens ?? [], ClusterEventCodec.Decode(item.Event!), item.Number, item.Text);
+                var groupEvent = ClusterEventCodec.Decode(item.Event!);
+                Volatile.Read(ref _gate).Release(item.Number, () => HandOutToGroup(item.Group!, item.UserIds, item.Tokens ?? [], groupEvent, item.Number, item.Text), Environment.TickCount64);
                 break;
             case NodeDeliveryOp.Ephemeral:
                 _registry.PublishEphemeral(item.UserIds, ClusterEventCodec.Decode(item.Event!), item.Text);
@@ -226,6 +310,58 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
 
                 break;
         }
+    }
+
+    // Closes gaps that stay open: the users connected here whose feed changed at or after the gap's first version
+    // resync from their cursors (below the gap: nothing above it was handed out yet); then the gate moves on and hands
+    // out what it held. Nobody else connected here can have missed anything in the gap.
+    private async Task GapLoopAsync()
+    {
+        var token = _stopping.Token;
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(GapCheckEvery, token).ConfigureAwait(false);
+                await CloseOverdueGapAsync(token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                LogGapFailed(_logger, ex);
+            }
+        }
+    }
+
+    internal async Task CloseOverdueGapAsync(CancellationToken token)
+    {
+        var gate = Volatile.Read(ref _gate);
+        if (gate.OverdueGap(Environment.TickCount64, (long)GapTimeout.TotalMilliseconds) is not { } gap)
+        {
+            return;
+        }
+
+        var users = _registry.All().Select(c => c.UserId).Distinct(StringComparer.Ordinal).ToArray();
+        IReadOnlyList<string> affected = users;
+        if (users.Length > 0 && _feedChanges is not null)
+        {
+            affected = await _feedChanges.UsersChangedSinceAsync(users, gap.From, token).ConfigureAwait(false);
+        }
+
+        var closed = 0;
+        foreach (var user in affected)
+        {
+            foreach (var connection in _registry.ConnectionsOf(user))
+            {
+                closed += connection.Close(Parley.Protocol.CloseCodes.Resync, "live events were missed; resume from your cursor") ? 1 : 0;
+            }
+        }
+
+        gate.Skip(gap.To, Environment.TickCount64);
+        LogGapClosed(_logger, gap.From, gap.To, closed);
     }
 
     private async Task RenewLoopAsync()
@@ -409,6 +545,12 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
 
     [LoggerMessage(EventId = 1205, Level = LogLevel.Warning, Message = "Cluster delivery: the node directory could not be renewed")]
     private static partial void LogDirectoryFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1207, Level = LogLevel.Warning, Message = "Cluster delivery: versions {From}..{To} never arrived live; {Count} connections whose users changed since resync from their cursors")]
+    private static partial void LogGapClosed(ILogger logger, long from, long to, int count);
+
+    [LoggerMessage(EventId = 1208, Level = LogLevel.Warning, Message = "Cluster delivery: closing a gap in the live versions failed; retried")]
+    private static partial void LogGapFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 1206, Level = LogLevel.Warning, Message = "Cluster delivery: applying a {Op} item from another node failed")]
     private static partial void LogApplyFailed(ILogger logger, Exception exception, NodeDeliveryOp op);

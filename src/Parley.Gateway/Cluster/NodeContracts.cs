@@ -43,6 +43,9 @@ public enum NodeDeliveryOp
     /// users in <see cref="NodeDeliveryItem.UserIds"/>, left users in <see cref="NodeDeliveryItem.Tokens"/> (ADR 0017).
     /// </summary>
     PublishGroup = 6,
+
+    /// <summary>A feed version the sender committed that carries no event (Number): done for the delivery watermark.</summary>
+    Done = 7,
 }
 
 /// <summary>One unit of cross-node work; <see cref="Event"/> is the domain event encoded once by the sending node.</summary>

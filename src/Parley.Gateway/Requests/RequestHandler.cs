@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Parley.Abstractions.Messaging;
 using Parley.Gateway.Connections;
 using Parley.Core;
+using Parley.Core.Delivery;
 using Parley.Core.Directory;
 using Parley.Core.Push;
 using Parley.Core.Internal;
@@ -26,7 +27,8 @@ internal sealed class RequestHandler(
     GroupRequestHandler groupRequests,
     SocialRequestHandler social,
     Optional<IDirectoryService> directory,
-    Optional<IPushClientApi> push)
+    Optional<IPushClientApi> push,
+    IDeliveryHub hub)
 {
     private readonly IDirectoryService? _directory = directory.Value;
     private readonly IPushClientApi? _push = push.Value;
@@ -222,7 +224,9 @@ internal sealed class RequestHandler(
         return Reply(result, () => new ServerFrame { Ok = new Ok() });
     }
 
-    private static ServerFrame ToAck(CoreResult<MessageAck> result) => Reply(result, ack => new ServerFrame
+    // The ack's version is the sender's resume cursor (its own message is not echoed to it): in a cluster, at most the
+    // node's delivery watermark (ADR 0016).
+    private ServerFrame ToAck(CoreResult<MessageAck> result) => Reply(result, ack => new ServerFrame
     {
         SendAck = new SendAck
         {
@@ -231,7 +235,7 @@ internal sealed class RequestHandler(
             ServerMsgId = ack.ServerMsgId,
             ServerTime = ack.ServerTime,
             Duplicate = ack.Duplicate,
-            Version = (ulong)ack.Version,
+            Version = (ulong)Math.Max(hub.ResumeCursorFor(ack.Version), 0),
         },
     });
 

@@ -46,14 +46,28 @@ internal static class SendBurst
             await Task.WhenAll(tasks);
         })).ToList();
 
-    /// <summary>Every message of a conversation, oldest first.</summary>
+    /// <summary>
+    /// Every message of a conversation, oldest first. A transient refusal (a cluster node just died and the conversation's
+    /// grain is moving) is retried, as an application would, for up to 30 s.
+    /// </summary>
     public static async Task<List<Message>> ReadAllAsync(ParleyClient client, string conversationId)
     {
         var all = new List<Message>();
         ulong from = 1;
+        var retryUntil = DateTime.UtcNow.AddSeconds(30);
         while (true)
         {
-            var page = await client.GetHistoryAsync(conversationId, from, Direction.Forward, 200);
+            HistoryResult page;
+            try
+            {
+                page = await client.GetHistoryAsync(conversationId, from, Direction.Forward, 200);
+            }
+            catch (ParleyException ex) when (ex.IsTransient && DateTime.UtcNow < retryUntil)
+            {
+                await Task.Delay(ex.RetryAfter ?? TimeSpan.FromMilliseconds(500));
+                continue;
+            }
+
             all.AddRange(page.Messages);
             if (!page.HasMore || page.Messages.Count == 0)
             {

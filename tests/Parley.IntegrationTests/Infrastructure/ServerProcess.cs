@@ -95,7 +95,8 @@ public sealed class ServerProcess : IAsyncDisposable
         {
             if (_process.HasExited)
             {
-                throw new InvalidOperationException($"The server exited with {_process.ExitCode} during start.");
+                await _process.WaitForExitAsync(); // drains its output
+                throw new InvalidOperationException($"The server exited with {_process.ExitCode} during start:\n{RecentOutput}");
             }
 
             try

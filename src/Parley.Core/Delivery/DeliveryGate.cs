@@ -1,0 +1,156 @@
+namespace Parley.Core.Delivery;
+
+/// <summary>
+/// A cluster node's release gate for versioned live events (ADR 0016). Feed versions are global and committed in order,
+/// but their events reach a node from several nodes (this one's dispatch loop and one ordered stream per peer), so they
+/// can arrive out of version order. The gate hands them to the node's connections strictly in version order: an event
+/// whose lower versions have not all been handed out yet is held until they have. So every connection receives its
+/// events in version order (a client's resume cursor, the highest version it processed, is exact; a conversation's seqs
+/// arrive ascending), whichever node committed them and whichever order they came in.
+/// <para>
+/// Every version must be released exactly once by whoever learns of it (with its hand-out, or with none for a version
+/// that carries no event). A gap that stays open (its node died before forwarding it, or a forward was dropped) is
+/// reported by <see cref="OverdueGap"/>; the caller makes every connection that might have missed it resync from the
+/// store, then calls <see cref="Skip"/>, which releases what was held above it.
+/// </para>
+/// Thread-safe; hand-outs run under the gate's lock, in version order, and must not block.
+/// </summary>
+public sealed class DeliveryGate
+{
+    private readonly Lock _lock = new();
+    private readonly SortedDictionary<long, Action?> _held = [];
+    private long _through;
+    private long _movedAt;
+
+    /// <param name="through">Every version up to this one needs no live delivery (e.g. the store's version at start).</param>
+    /// <param name="nowMs">A monotonic clock in milliseconds (gap ages).</param>
+    public DeliveryGate(long through, long nowMs)
+    {
+        _through = through;
+        _movedAt = nowMs;
+    }
+
+    /// <summary>Every version up to this one has been handed out (or skipped).</summary>
+    public long Through
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _through;
+            }
+        }
+    }
+
+    /// <summary>How many versions are held above a gap.</summary>
+    public int Held
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _held.Count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The resume cursor an answer about <paramref name="version"/> (a send's ack, which travels outside the gate) may
+    /// give its client: the version when every lower one has been handed out, else the highest that has.
+    /// </summary>
+    public long CursorFor(long version)
+    {
+        lock (_lock)
+        {
+            return version <= _through + 1 ? version : _through;
+        }
+    }
+
+    /// <summary>
+    /// Releases <paramref name="version"/>: runs <paramref name="handOut"/> (null: the version has no event here) now if
+    /// every lower version was released, else holds it until they are. A version at or below <see cref="Through"/>
+    /// (late, after a skip) is handed out at once. Releasing a held version again adds nothing.
+    /// </summary>
+    public void Release(long version, Action? handOut, long nowMs)
+    {
+        lock (_lock)
+        {
+            if (version <= _through)
+            {
+                handOut?.Invoke();
+                return;
+            }
+
+            if (version > _through + 1)
+            {
+                if (_held.Count == 0)
+                {
+                    _movedAt = nowMs; // a gap opens now
+                }
+
+                _held[version] = _held.TryGetValue(version, out var existing) ? existing + handOut : handOut;
+
+                return;
+            }
+
+            handOut?.Invoke();
+            _through = version;
+            Drain(nowMs);
+        }
+    }
+
+    /// <summary>
+    /// The open gap [From, To] (versions below a held one, never released) once the gate has not moved for
+    /// <paramref name="timeoutMs"/>; null when there is none or it is younger.
+    /// </summary>
+    public (long From, long To)? OverdueGap(long nowMs, long timeoutMs)
+    {
+        lock (_lock)
+        {
+            if (_held.Count == 0 || nowMs - _movedAt < timeoutMs)
+            {
+                return null;
+            }
+
+            return (_through + 1, _held.Keys.First() - 1);
+        }
+    }
+
+    /// <summary>
+    /// Gives up on every version up to <paramref name="through"/> that was not released (the caller made the connections
+    /// that might have missed them resync) and hands out what was held above them, in order.
+    /// </summary>
+    public void Skip(long through, long nowMs)
+    {
+        lock (_lock)
+        {
+            if (through <= _through)
+            {
+                return;
+            }
+
+            while (_held.Count > 0 && _held.Keys.First() is var first && first <= through)
+            {
+                var handOut = _held[first];
+                _held.Remove(first);
+                handOut?.Invoke();
+            }
+
+            _through = through;
+            Drain(nowMs);
+        }
+    }
+
+    private void Drain(long nowMs)
+    {
+        while (_held.Count > 0 && _held.Keys.First() is var next && next == _through + 1)
+        {
+            var handOut = _held[next];
+            _held.Remove(next);
+            handOut?.Invoke();
+            _through = next;
+        }
+
+        _movedAt = nowMs;
+    }
+}
