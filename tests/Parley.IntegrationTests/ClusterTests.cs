@@ -301,10 +301,14 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         // The receiver (failed over) has every 1:1 message and every group message, through live delivery or its resume,
         // each once and in seq order.
         var receiverConversations = acked.Values.Where(a => a.ConversationId != group.ConversationId).Select(a => a.ConversationId).Append(group.ConversationId).Distinct().ToList();
-        await Wait.UntilAsync(
-            () => acked.Values.All(a => receiverClient.MessagesIn(a.ConversationId).Any(m => m.ClientMsgId == a.ClientMsgId)),
-            "the receiver to have every message after resuming",
-            TimeSpan.FromSeconds(20));
+        var missing = () => acked.Values.Where(a => !receiverClient.MessagesIn(a.ConversationId).Any(m => m.ClientMsgId == a.ClientMsgId)).Select(a => $"{a.ClientMsgId}@{a.Seq}").ToList();
+        var watch = Stopwatch.StartNew();
+        while (missing().Count > 0)
+        {
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20),
+                $"the receiver lacks {string.Join(", ", missing())} 20 s after the burst; state {receiverClient.Client.State}, kicks [{string.Join(", ", receiverClient.Kicks.Select(k => k.Reason))}], closes [{string.Join(", ", receiverClient.States.Select(s => s.CloseCode))}], cursor {receiverClient.Client.Cursor}");
+            await Task.Delay(100);
+        }
         foreach (var conversation in receiverConversations)
         {
             var seen = receiverClient.MessagesIn(conversation).Select(m => m.Seq).ToList();

@@ -29,8 +29,8 @@ public interface IDeliveryHub
 
     /// <summary>
     /// The resume cursor an answer carrying <paramref name="version"/> (a send's ack) may give its client: the version
-    /// itself on one node (events are published in version order before the ack), at most the node's delivery watermark
-    /// in a cluster (ADR 0016).
+    /// itself on one node (events are published in version order before the ack); in a cluster at most the highest
+    /// version the node's release gate has handed out (ADR 0016).
     /// </summary>
     long ResumeCursorFor(long version) => version;
 }

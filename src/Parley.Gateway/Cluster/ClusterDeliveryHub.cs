@@ -233,11 +233,13 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
 
     public IReadOnlyList<string> ForegroundDevices(string userId) => _registry.ForegroundDevices(userId);
 
-    // A login on this node displaces, under the multi-login policy, the user's logins on the other nodes too.
+    // A login on this node displaces, under the multi-login policy, the user's logins on the other nodes too (those
+    // accepted before it: a device that reconnected from node A to B and then to C must not lose its session on C to
+    // B's displacement arriving late).
     private void OnRegistered(ClientConnection connection) =>
-        Forward(NodeDeliveryOp.Displace, [connection.UserId], (long)connection.Platform, connection.DeviceId, null, null);
+        Forward(NodeDeliveryOp.Displace, [connection.UserId], (long)connection.Platform, connection.DeviceId, null, null, at: connection.AcceptedAt);
 
-    private void Forward(NodeDeliveryOp op, IReadOnlyList<string> userIds, long number, string? text, string[]? tokens, DeliveryEvent? @event, string? group = null)
+    private void Forward(NodeDeliveryOp op, IReadOnlyList<string> userIds, long number, string? text, string[]? tokens, DeliveryEvent? @event, string? group = null, long at = 0)
     {
         var peers = Volatile.Read(ref _peers);
         if (peers.Count == 0)
@@ -245,7 +247,7 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
             return;
         }
 
-        var item = new NodeDeliveryItem(op, userIds as string[] ?? [.. userIds], number, text, tokens, @event is null ? null : ClusterEventCodec.Encode(@event), group);
+        var item = new NodeDeliveryItem(op, userIds as string[] ?? [.. userIds], number, text, tokens, @event is null ? null : ClusterEventCodec.Encode(@event), group, at);
         foreach (var peer in peers.Values)
         {
             if (!peer.TryEnqueue(item))
@@ -302,7 +304,7 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
                 var policy = _sessions.CurrentValue.MultiLogin;
                 foreach (var existing in _registry.ConnectionsOf(item.UserIds[0]))
                 {
-                    if (SessionPolicy.Displaces(policy, existing.DeviceId, existing.Platform, item.Text ?? "", (Platform)item.Number))
+                    if (existing.AcceptedAt < item.At && SessionPolicy.Displaces(policy, existing.DeviceId, existing.Platform, item.Text ?? "", (Platform)item.Number))
                     {
                         _registry.Kick(existing, KickReason.Displaced);
                     }

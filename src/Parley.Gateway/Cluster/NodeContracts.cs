@@ -57,7 +57,8 @@ public sealed record NodeDeliveryItem(
     [property: Id(3)] string? Text,
     [property: Id(4)] string[]? Tokens,
     [property: Id(5)] byte[]? Event,
-    [property: Id(6)] string? Group = null);
+    [property: Id(6)] string? Group = null,
+    [property: Id(7)] long At = 0);
 
 /// <summary>A node of the cluster as the directory knows it.</summary>
 [GenerateSerializer, Immutable, Alias("parley.node-entry")]

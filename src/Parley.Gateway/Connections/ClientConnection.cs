@@ -63,6 +63,12 @@ internal sealed class ClientConnection : IDisposable
     /// <summary>Unix milliseconds.</summary>
     public long ExpiresAt { get; }
 
+    /// <summary>
+    /// When the connection was accepted (Unix milliseconds, wall clock): in a cluster a login displaces only the sessions
+    /// that other nodes accepted before it, so a late displacement never closes the device's newer session.
+    /// </summary>
+    public long AcceptedAt { get; } = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
     private volatile bool _background;
 
     /// <summary>The app reported it runs in the background: for push, this connection counts as offline.</summary>
