@@ -9,7 +9,8 @@ namespace Parley.Storage.Postgres;
 
 public sealed partial class PostgresMessageStore
 {
-    private const string ChangedViewsSql = PostgresRows.ViewSelect + " AND m.feed_version > $2 ORDER BY m.feed_version, m.conversation_id;";
+    private const string ChangedViewsSql = PostgresRows.ViewSelect
+        + " AND (m.feed_version > $2 OR (m.active AND c.change_version > $2)) ORDER BY GREATEST(m.feed_version, c.change_version), m.conversation_id;";
     private const string OneViewSql = PostgresRows.ViewSelect + " AND m.conversation_id = $2;";
 
     // Read diffusion (ADR 0017): the super groups that advanced since the cursor (partial index on head_version, cost

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using NpgsqlTypes;
 using Parley.Abstractions.Messaging;
 using static Parley.Storage.Postgres.Internal.PostgresRows;
 
@@ -213,8 +214,28 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
             maxVersion = Math.Max(maxVersion, AddMessages(b, batch.Messages, batch.ReadDiffusion));
         }
 
+        foreach (var u in batch.MessageUpdates)
+        {
+            AddUpdate(b, u);
+            maxVersion = Math.Max(maxVersion, u.Version);
+        }
+
         if (batch.Revocations.Count > 0)
         {
+            b.BatchCommands.Add(BatchCommand(
+                """
+                DELETE FROM message_search USING unnest($1::text[], $2::bigint[]) AS r(conversation_id, seq)
+                WHERE message_search.conversation_id = r.conversation_id AND message_search.seq = r.seq;
+                """,
+                P(batch.Revocations.Select(r => r.ConversationId).ToArray()), P(batch.Revocations.Select(r => r.Seq).ToArray())));
+
+            // A revoked (or erased) message keeps none of its earlier texts either.
+            b.BatchCommands.Add(BatchCommand(
+                """
+                DELETE FROM message_revisions USING unnest($1::text[], $2::bigint[]) AS r(conversation_id, seq)
+                WHERE message_revisions.conversation_id = r.conversation_id AND message_revisions.seq = r.seq;
+                """,
+                P(batch.Revocations.Select(r => r.ConversationId).ToArray()), P(batch.Revocations.Select(r => r.Seq).ToArray())));
             b.BatchCommands.Add(BatchCommand(
                 """
                 UPDATE messages SET revoked = true, content = ''::bytea
@@ -283,6 +304,8 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
         var contents = new byte[n][];
         var revoked = new bool[n];
         var versions = new long[n];
+        var annotations = new byte[]?[n];
+        var replyTos = new long[n];
         var touched = new Dictionary<string, (long MaxSeq, long LastTime, long MaxVersion)>(StringComparer.Ordinal);
         var senderSeqs = new Dictionary<(string Conversation, string Sender), long>();
         for (var i = 0; i < n; i++)
@@ -298,6 +321,8 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
             contents[i] = m.Content;
             revoked[i] = m.Revoked;
             versions[i] = m.Version;
+            annotations[i] = m.Annotations;
+            replyTos[i] = m.ReplyToSeq;
             var key = (m.ConversationId, m.SenderId);
             senderSeqs[key] = senderSeqs.TryGetValue(key, out var s) ? Math.Max(s, m.Seq) : m.Seq;
             touched[m.ConversationId] = touched.TryGetValue(m.ConversationId, out var t)
@@ -307,10 +332,41 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
 
         b.BatchCommands.Add(BatchCommand(
             """
-            INSERT INTO messages (conversation_id, seq, server_msg_id, sender_id, client_msg_id, server_time, content_kind, content, revoked, version)
-            SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::integer[], $8::bytea[], $9::boolean[], $10::bigint[]);
+            INSERT INTO messages (conversation_id, seq, server_msg_id, sender_id, client_msg_id, server_time, content_kind, content, revoked, version,
+                                  annotations, reply_to_seq)
+            SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::integer[], $8::bytea[], $9::boolean[], $10::bigint[],
+                                 $11::bytea[], $12::bigint[]);
             """,
-            P(conversations), P(seqs), P(serverIds), P(senders), P(clientIds), P(times), P(kinds), P(contents), P(revoked), P(versions)));
+            P(conversations), P(seqs), P(serverIds), P(senders), P(clientIds), P(times), P(kinds), P(contents), P(revoked), P(versions),
+            new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea, Value = annotations.Select(a => (object?)a ?? DBNull.Value).ToArray() },
+            P(replyTos)));
+        var indexed = messages.Where(m => !string.IsNullOrEmpty(m.SearchText)).ToArray();
+        if (indexed.Length > 0)
+        {
+            b.BatchCommands.Add(BatchCommand(
+                "INSERT INTO message_search (conversation_id, seq, server_time, body) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[]);",
+                P(indexed.Select(m => m.ConversationId).ToArray()),
+                P(indexed.Select(m => m.Seq).ToArray()),
+                P(indexed.Select(m => m.ServerTime).ToArray()),
+                P(indexed.Select(m => m.SearchText!).ToArray())));
+        }
+
+        foreach (var m in messages)
+        {
+            if (m.MentionAll)
+            {
+                b.BatchCommands.Add(BatchCommand(
+                    "UPDATE conversations SET mention_all_seq = GREATEST(mention_all_seq, $2) WHERE conversation_id = $1;", P(m.ConversationId), P(m.Seq)));
+            }
+
+            if (m.MentionedUserIds is { Count: > 0 } users)
+            {
+                b.BatchCommands.Add(BatchCommand(
+                    "UPDATE members SET mention_seq = GREATEST(mention_seq, $2) WHERE conversation_id = $1 AND user_id = ANY($3);",
+                    P(m.ConversationId), P(m.Seq), P(users.ToArray())));
+            }
+        }
+
         b.BatchCommands.Add(BatchCommand(
             """
             UPDATE members SET read_seq = GREATEST(members.read_seq, u.seq)
@@ -350,6 +406,34 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
             """,
             P(writeDiffusion), P(writeVersions)));
         return maxVersions.Max();
+    }
+
+    private static void AddUpdate(NpgsqlBatch b, MessageUpdate u)
+    {
+        if (u.Previous is { } previous)
+        {
+            b.BatchCommands.Add(BatchCommand(
+                "INSERT INTO message_revisions (conversation_id, seq, revision, content, time) VALUES ($1, $2, $3, $4, $5);",
+                P(previous.ConversationId), P(previous.Seq), P(previous.Revision), P(previous.Content), P(previous.Time)));
+        }
+
+        b.BatchCommands.Add(BatchCommand(
+            """
+            UPDATE messages SET annotations = $3, content = COALESCE($4, content), version = GREATEST(version, $5) WHERE conversation_id = $1 AND seq = $2;
+            """,
+            P(u.ConversationId), P(u.Seq), P(u.Annotations), new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bytea, Value = (object?)u.Content ?? DBNull.Value }, P(u.Version)));
+        b.BatchCommands.Add(BatchCommand(
+            "UPDATE conversations SET change_version = GREATEST(change_version, $2) WHERE conversation_id = $1;", P(u.ConversationId), P(u.Version)));
+        if (u.SearchText is { } text)
+        {
+            b.BatchCommands.Add(BatchCommand("DELETE FROM message_search WHERE conversation_id = $1 AND seq = $2;", P(u.ConversationId), P(u.Seq)));
+            b.BatchCommands.Add(BatchCommand(
+                """
+                INSERT INTO message_search (conversation_id, seq, server_time, body)
+                SELECT conversation_id, seq, server_time, $3 FROM messages WHERE conversation_id = $1 AND seq = $2 AND $3 <> '' AND NOT revoked;
+                """,
+                P(u.ConversationId), P(u.Seq), P(text)));
+        }
     }
 
     [LoggerMessage(EventId = 4210, Level = LogLevel.Warning, Message = "PostgreSQL commit of {Messages} messages and {Conversations} conversations rejected by a uniqueness rule; rolled back")]

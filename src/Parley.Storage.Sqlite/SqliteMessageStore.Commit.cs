@@ -101,7 +101,20 @@ public sealed partial class SqliteMessageStore
                 p[7].Value = message.Content;
                 p[8].Value = message.Revoked ? 1 : 0;
                 p[9].Value = message.Version;
+                p[10].Value = (object?)message.Annotations ?? DBNull.Value;
+                p[11].Value = message.ReplyToSeq;
                 c.InsertMessage.ExecuteNonQuery();
+                if (!string.IsNullOrEmpty(message.SearchText))
+                {
+                    var s = c.InsertSearch.Parameters;
+                    s[0].Value = message.Version;
+                    s[1].Value = message.SearchText;
+                    s[2].Value = message.ConversationId;
+                    s[3].Value = message.Seq;
+                    c.InsertSearch.ExecuteNonQuery();
+                }
+
+                ApplyMentions(c, message);
 
                 var key = (message.ConversationId, message.SenderId);
                 senders[key] = senders.TryGetValue(key, out var readSeq) ? Math.Max(readSeq, message.Seq) : message.Seq;
@@ -140,6 +153,12 @@ public sealed partial class SqliteMessageStore
 
                 maxVersion = Math.Max(maxVersion, t.MaxVersion);
             }
+        }
+
+        foreach (var update in batch.MessageUpdates)
+        {
+            ApplyUpdate(c, update);
+            maxVersion = Math.Max(maxVersion, update.Version);
         }
 
         foreach (var revocation in batch.Revocations)
@@ -181,6 +200,57 @@ public sealed partial class SqliteMessageStore
         if (batch.WebhookEvents.Count > 0)
         {
             Webhooks.SqliteWebhookOutbox.Insert(c.Connection, batch.WebhookEvents);
+        }
+    }
+
+    private static void ApplyMentions(WriterCommands c, StoredMessage message)
+    {
+        if (message.MentionAll)
+        {
+            var a = c.MentionAll.Parameters;
+            a[0].Value = message.ConversationId;
+            a[1].Value = message.Seq;
+            c.MentionAll.ExecuteNonQuery();
+        }
+
+        foreach (var user in message.MentionedUserIds ?? [])
+        {
+            var m = c.MentionUser.Parameters;
+            m[0].Value = message.ConversationId;
+            m[1].Value = user;
+            m[2].Value = message.Seq;
+            c.MentionUser.ExecuteNonQuery();
+        }
+    }
+
+    private static void ApplyUpdate(WriterCommands c, MessageUpdate update)
+    {
+        if (update.Previous is { } previous)
+        {
+            var r = c.InsertRevision.Parameters;
+            r[0].Value = previous.ConversationId;
+            r[1].Value = previous.Seq;
+            r[2].Value = previous.Revision;
+            r[3].Value = previous.Content;
+            r[4].Value = previous.Time;
+            c.InsertRevision.ExecuteNonQuery();
+        }
+
+        var p = c.UpdateMessage.Parameters;
+        p[0].Value = update.ConversationId;
+        p[1].Value = update.Seq;
+        p[2].Value = update.Annotations;
+        p[3].Value = (object?)update.Content ?? DBNull.Value;
+        p[4].Value = update.Version;
+        c.UpdateMessage.ExecuteNonQuery();
+
+        if (update.SearchText is { } text)
+        {
+            var s = c.ReplaceSearch.Parameters;
+            s[0].Value = update.ConversationId;
+            s[1].Value = update.Seq;
+            s[2].Value = text;
+            c.ReplaceSearch.ExecuteNonQuery();
         }
     }
 
@@ -268,10 +338,45 @@ public sealed partial class SqliteMessageStore
             InsertMessage = Create(
                 connection,
                 """
-                INSERT INTO messages (conversation_id, seq, server_msg_id, sender_id, client_msg_id, server_time, content_kind, content, revoked, version)
-                VALUES ($conv, $seq, $smid, $sender, $cmid, $time, $kind, $content, $revoked, $version);
+                INSERT INTO messages (conversation_id, seq, server_msg_id, sender_id, client_msg_id, server_time, content_kind, content, revoked, version,
+                                      annotations, reply_to_seq, search_id)
+                VALUES ($conv, $seq, $smid, $sender, $cmid, $time, $kind, $content, $revoked, $version, $annotations, $replyto, $version);
                 """,
-                "$conv", "$seq", "$smid", "$sender", "$cmid", "$time", "$kind", "$content", "$revoked", "$version");
+                "$conv", "$seq", "$smid", "$sender", "$cmid", "$time", "$kind", "$content", "$revoked", "$version", "$annotations", "$replyto");
+            InsertSearch = Create(
+                connection,
+                "INSERT INTO message_search (rowid, body, conversation_id, seq) VALUES ($id, $body, $conv, $seq);",
+                "$id", "$body", "$conv", "$seq");
+
+            // An edit replaces the indexed text; a message first indexed now (its old text was empty) gets its row.
+            ReplaceSearch = Create(
+                connection,
+                """
+                DELETE FROM message_search WHERE rowid = (SELECT search_id FROM messages WHERE conversation_id = $conv AND seq = $seq);
+                INSERT INTO message_search (rowid, body, conversation_id, seq)
+                SELECT search_id, $body, conversation_id, seq FROM messages WHERE conversation_id = $conv AND seq = $seq AND $body <> '' AND revoked = 0;
+                """,
+                "$conv", "$seq", "$body");
+            UpdateMessage = Create(
+                connection,
+                """
+                UPDATE messages SET annotations = $annotations, content = COALESCE($content, content), version = MAX(version, $version)
+                WHERE conversation_id = $conv AND seq = $seq;
+                UPDATE conversations SET change_version = MAX(change_version, $version) WHERE conversation_id = $conv;
+                """,
+                "$conv", "$seq", "$annotations", "$content", "$version");
+            InsertRevision = Create(
+                connection,
+                "INSERT INTO message_revisions (conversation_id, seq, revision, content, time) VALUES ($conv, $seq, $rev, $content, $time);",
+                "$conv", "$seq", "$rev", "$content", "$time");
+            MentionUser = Create(
+                connection,
+                "UPDATE members SET mention_seq = MAX(mention_seq, $seq) WHERE conversation_id = $conv AND user_id = $user;",
+                "$conv", "$user", "$seq");
+            MentionAll = Create(
+                connection,
+                "UPDATE conversations SET mention_all_seq = MAX(mention_all_seq, $seq) WHERE conversation_id = $conv;",
+                "$conv", "$seq");
             RaiseSenderReadSeq = Create(
                 connection,
                 "UPDATE members SET read_seq = MAX(read_seq, $seq) WHERE conversation_id = $conv AND user_id = $user;",
@@ -292,7 +397,11 @@ public sealed partial class SqliteMessageStore
                 "$conv", "$version");
             Revoke = Create(
                 connection,
-                "UPDATE messages SET revoked = 1, content = x'' WHERE conversation_id = $conv AND seq = $seq;",
+                """
+                DELETE FROM message_search WHERE rowid = (SELECT search_id FROM messages WHERE conversation_id = $conv AND seq = $seq);
+                DELETE FROM message_revisions WHERE conversation_id = $conv AND seq = $seq;
+                UPDATE messages SET revoked = 1, content = x'' WHERE conversation_id = $conv AND seq = $seq;
+                """,
                 "$conv", "$seq");
             ReadCursor = Create(
                 connection,
@@ -372,6 +481,18 @@ public sealed partial class SqliteMessageStore
 
         public SqliteCommand Revoke { get; }
 
+        public SqliteCommand InsertSearch { get; }
+
+        public SqliteCommand ReplaceSearch { get; }
+
+        public SqliteCommand UpdateMessage { get; }
+
+        public SqliteCommand InsertRevision { get; }
+
+        public SqliteCommand MentionUser { get; }
+
+        public SqliteCommand MentionAll { get; }
+
         public SqliteCommand ReadCursor { get; }
 
         public SqliteCommand Settings { get; }
@@ -383,7 +504,7 @@ public sealed partial class SqliteMessageStore
         private IEnumerable<SqliteCommand> All =>
         [
             InsertConversation, InsertMember, InsertMessage, RaiseSenderReadSeq, RaiseConversation,
-            RaiseAllMembersFeed, Revoke, ReadCursor, Settings, RaiseFeedState, UpsertGroup, UpsertMember, UpsertGroupRequest,
+            RaiseAllMembersFeed, Revoke, InsertSearch, ReplaceSearch, UpdateMessage, InsertRevision, MentionUser, MentionAll, ReadCursor, Settings, RaiseFeedState, UpsertGroup, UpsertMember, UpsertGroupRequest,
         ];
 
         public void Dispose()

@@ -7,7 +7,8 @@ namespace Parley.Storage.Sqlite;
 
 public sealed partial class SqliteMessageStore
 {
-    private const string ChangedViewsSql = SqliteRows.ViewSelect + " AND m.feed_version > $since ORDER BY m.feed_version, m.conversation_id;";
+    private const string ChangedViewsSql = SqliteRows.ViewSelect
+        + " AND (m.feed_version > $since OR (m.active = 1 AND c.change_version > $since)) ORDER BY MAX(m.feed_version, c.change_version), m.conversation_id;";
     private const string OneViewSql = SqliteRows.ViewSelect + " AND m.conversation_id = $conv;";
     private const string PageViewsSql = SqliteRows.ViewSelect + " ORDER BY m.pinned DESC, c.updated_at DESC, c.conversation_id LIMIT $limit OFFSET $offset;";
 

@@ -84,6 +84,12 @@ internal sealed class FaultingMessageStore : IMessageStore
 
     public Task<SyncSnapshot> GetChangesAsync(string userId, long sinceVersion, int maxMessagesPerConversation, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
+    public Task<IReadOnlyList<StoredMessage>> ReadThreadAsync(string conversationId, long rootSeq, long afterSeq, int limit, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+    public Task<IReadOnlyList<MessageRevision>> GetRevisionsAsync(string conversationId, long seq, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+    public Task<IReadOnlyList<SearchMatch>> SearchAsync(string userId, string? conversationId, string query, SearchPosition? after, int limit, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
     public Task<(IReadOnlyList<ConversationView> Page, int Total)> ListConversationsAsync(string userId, int offset, int limit, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
     public Task<long> GetUnreadTotalAsync(string userId, CancellationToken cancellationToken = default) => throw new NotSupportedException();

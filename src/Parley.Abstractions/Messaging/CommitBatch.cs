@@ -14,6 +14,21 @@ public sealed record NewConversation(
 /// <summary>Turns message <see cref="Seq"/> into a tombstone: content removed, revoked flag set.</summary>
 public sealed record Revocation(string ConversationId, long Seq);
 
+/// <summary>
+/// Rewrites an existing message row (an edit, a reaction, a reply's effect on its root; ADR 0018): its annotations, its
+/// content when <see cref="Content"/> is set, its search text when <see cref="SearchText"/> is set; raises the row's version
+/// and the conversation's change version to <see cref="Version"/> (nothing per member), and stores
+/// <see cref="Previous"/> as a revision.
+/// </summary>
+public sealed record MessageUpdate(string ConversationId, long Seq, byte[] Annotations, long Version)
+{
+    public byte[]? Content { get; init; }
+
+    public string? SearchText { get; init; }
+
+    public MessageRevision? Previous { get; init; }
+}
+
 /// <summary>Moves a member's read cursor forward (never backwards) and bumps the member's feed version.</summary>
 public sealed record ReadCursorUpdate(string ConversationId, string UserId, long ReadSeq, long Version);
 
@@ -26,12 +41,14 @@ public sealed record MemberSettingsUpdate(string ConversationId, string UserId, 
 
 /// <summary>
 /// Everything one group commit writes, applied in one transaction (all or nothing), in this order:
-/// conversations, groups, member changes, group requests, messages, revocations, read cursors, settings, webhook events.
+/// conversations, groups, member changes, group requests, messages, message updates, revocations, read cursors, settings, webhook events.
 /// Feed versions only ever rise (a row keeps the larger of its version and the new one).
 /// </summary>
 /// <remarks>
 /// Applying a message also: raises the conversation's max seq and last-activity time, raises its head version, raises (unless the conversation is in <see cref="ReadDiffusion"/>) every active member's feed
-/// version to the message's version, and moves the sender's read cursor to the message's seq.
+/// version to the message's version, moves the sender's read cursor to the message's seq, writes its search text to the
+/// full-text index and raises the mentioned members' mention seq (or, for mention-all, the conversation's).
+/// A revocation also removes the message from the full-text index.
 /// A member change upserts the membership row (keeping read cursor, pin and mute), raises its feed and info versions, moves
 /// its read cursor to at least <c>VisibleFrom - 1</c>, records the closed period when the member leaves, and recounts the
 /// conversation's active members. A group upsert writes the whole group row, renames the conversation, and raises the info
@@ -44,6 +61,8 @@ public sealed class CommitBatch
     public List<StoredMessage> Messages { get; } = [];
 
     public List<Revocation> Revocations { get; } = [];
+
+    public List<MessageUpdate> MessageUpdates { get; } = [];
 
     public List<ReadCursorUpdate> ReadCursors { get; } = [];
 
@@ -68,7 +87,7 @@ public sealed class CommitBatch
     public List<Webhooks.WebhookEvent> WebhookEvents { get; } = [];
 
     public bool IsEmpty =>
-        Conversations.Count == 0 && Messages.Count == 0 && Revocations.Count == 0 && ReadCursors.Count == 0 && Settings.Count == 0
+        Conversations.Count == 0 && Messages.Count == 0 && Revocations.Count == 0 && MessageUpdates.Count == 0 && ReadCursors.Count == 0 && Settings.Count == 0
         && Groups.Count == 0 && MemberChanges.Count == 0 && GroupRequests.Count == 0 && WebhookEvents.Count == 0;
 
     public void Clear()
@@ -76,6 +95,7 @@ public sealed class CommitBatch
         Conversations.Clear();
         Messages.Clear();
         Revocations.Clear();
+        MessageUpdates.Clear();
         ReadCursors.Clear();
         Settings.Clear();
         Groups.Clear();

@@ -37,6 +37,20 @@ public interface IMessageStore
     /// </summary>
     Task<SyncSnapshot> GetChangesAsync(string userId, long sinceVersion, int maxMessagesPerConversation, CancellationToken cancellationToken = default);
 
+    /// <summary>The replies to <paramref name="rootSeq"/> (messages whose reply-to seq is it) with a seq above <paramref name="afterSeq"/>, ascending, at most <paramref name="limit"/>.</summary>
+    Task<IReadOnlyList<StoredMessage>> ReadThreadAsync(string conversationId, long rootSeq, long afterSeq, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>The earlier contents of an edited message, ascending by revision (empty when never edited).</summary>
+    Task<IReadOnlyList<MessageRevision>> GetRevisionsAsync(string conversationId, long seq, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Full-text search of the messages <paramref name="userId"/> may see: conversations they are or were a member of, seqs
+    /// inside their membership periods, not revoked; in <paramref name="conversationId"/> only when given. <paramref name="query"/>
+    /// matches any substring case-insensitively (at least three characters). Newest first (server time, conversation, seq),
+    /// starting after <paramref name="after"/>, at most <paramref name="limit"/>.
+    /// </summary>
+    Task<IReadOnlyList<SearchMatch>> SearchAsync(string userId, string? conversationId, string query, SearchPosition? after, int limit, CancellationToken cancellationToken = default);
+
     /// <summary>One user's conversations: pinned first, then by last activity, newest first.</summary>
     Task<(IReadOnlyList<ConversationView> Page, int Total)> ListConversationsAsync(string userId, int offset, int limit, CancellationToken cancellationToken = default);
 

@@ -23,7 +23,26 @@ public sealed record StoredMessage(
     int ContentKind,
     byte[] Content,
     bool Revoked,
-    long Version);
+    long Version)
+{
+    /// <summary>
+    /// The message's changes (edits, reactions, reply count) as opaque bytes the core writes and reads (the protocol's
+    /// MessageAnnotations); null when the message never changed. Stored next to the content (ADR 0018).
+    /// </summary>
+    public byte[]? Annotations { get; init; }
+
+    /// <summary>The seq of the message this one replies to (0 = none); stored for the thread view.</summary>
+    public long ReplyToSeq { get; init; }
+
+    /// <summary>Written only: the text the full-text index holds for this message (null or empty = not indexed).</summary>
+    public string? SearchText { get; init; }
+
+    /// <summary>Written only: members this message mentions by id (the store raises their mention seq).</summary>
+    public IReadOnlyList<string>? MentionedUserIds { get; init; }
+
+    /// <summary>Written only: the message mentions everyone (the store raises the conversation's mention-all seq).</summary>
+    public bool MentionAll { get; init; }
+}
 
 /// <summary>A conversation's shared record.</summary>
 /// <param name="CreatedAt">Unix milliseconds.</param>
@@ -88,6 +107,9 @@ public sealed record ConversationView(
 
     /// <summary>Offline pushes only for messages that mention this member.</summary>
     public bool MentionsOnly { get; init; }
+
+    /// <summary>The newest message that mentions this member (by id or mention-all), when above the read cursor; 0 = none.</summary>
+    public long MentionSeq { get; init; }
 }
 
 /// <summary>What changed in one conversation since a feed version.</summary>
@@ -111,3 +133,13 @@ public enum ReadDirection
     /// <summary>Seqs at or above the starting seq, ascending.</summary>
     Forward = 1,
 }
+
+/// <summary>One hit of a full-text search: the message (current revision) and the indexed text it matched.</summary>
+public sealed record SearchMatch(StoredMessage Message, string Text);
+
+/// <summary>Where a search page starts: after this (server time, conversation, seq), newest first; null = from the newest.</summary>
+public sealed record SearchPosition(long ServerTime, string ConversationId, long Seq);
+
+/// <summary>An earlier content of an edited message (revision 0 = the original).</summary>
+/// <param name="Time">Unix milliseconds the revision was written.</param>
+public sealed record MessageRevision(string ConversationId, long Seq, int Revision, byte[] Content, long Time);

@@ -21,6 +21,7 @@ internal static class PostgresMigrations
         (10, V10Campaigns),
         (11, V11SuperGroups),
         (12, V12WebhookOutbox),
+        (13, V13MessageChanges),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -508,5 +509,44 @@ internal static class PostgresMigrations
         );
         CREATE INDEX ix_webhook_outbox_due ON webhook_outbox (next_attempt_at) WHERE state = 0;
         CREATE INDEX ix_webhook_outbox_state ON webhook_outbox (state, finished_at);
+        """;
+
+    // Message changes and full-text search (ADR 0018): as SQLite's version 15. The search index is pg_trgm (Debian's
+    // postgresql package ships it; a trusted extension since PostgreSQL 13), installed once per database in `public`
+    // (never in a Parley schema, which a DROP SCHEMA would take with it); the index names its operator class through the
+    // schema the extension actually lives in. The migration lock serialises concurrent CREATE EXTENSION.
+    private const string V13MessageChanges = """
+        ALTER TABLE messages ADD COLUMN annotations bytea;
+        ALTER TABLE messages ADD COLUMN reply_to_seq bigint NOT NULL DEFAULT 0;
+        CREATE INDEX ix_messages_thread ON messages (conversation_id, reply_to_seq, seq) WHERE reply_to_seq > 0;
+
+        CREATE TABLE message_revisions (
+            conversation_id text NOT NULL,
+            seq             bigint NOT NULL,
+            revision        integer NOT NULL,
+            content         bytea NOT NULL,
+            time            bigint NOT NULL,
+            PRIMARY KEY (conversation_id, seq, revision)
+        );
+
+        ALTER TABLE conversations ADD COLUMN change_version bigint NOT NULL DEFAULT 0;
+        ALTER TABLE conversations ADD COLUMN mention_all_seq bigint NOT NULL DEFAULT 0;
+        ALTER TABLE members ADD COLUMN mention_seq bigint NOT NULL DEFAULT 0;
+
+        CREATE TABLE message_search (
+            conversation_id text NOT NULL,
+            seq             bigint NOT NULL,
+            server_time     bigint NOT NULL,
+            body            text NOT NULL,
+            PRIMARY KEY (conversation_id, seq)
+        );
+
+        CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
+        DO $$
+        DECLARE s text;
+        BEGIN
+            SELECT n.nspname INTO s FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm';
+            EXECUTE format('CREATE INDEX ix_message_search_body ON message_search USING gin (body %I.gin_trgm_ops)', s);
+        END $$;
         """;
 }

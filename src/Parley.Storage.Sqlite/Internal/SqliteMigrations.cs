@@ -22,6 +22,7 @@ internal static class SqliteMigrations
         (12, V12Campaigns),
         (13, V13SuperGroups),
         (14, V14WebhookOutbox),
+        (15, V15MessageChanges),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -523,5 +524,31 @@ internal static class SqliteMigrations
         ) WITHOUT ROWID;
         CREATE INDEX ix_webhook_outbox_due ON webhook_outbox (next_attempt_at) WHERE state = 0;
         CREATE INDEX ix_webhook_outbox_state ON webhook_outbox (state, finished_at);
+        """;
+
+    // Message changes and full-text search (ADR 0018): a message row carries its annotations (edits, reactions, reply
+    // count) and the seq it replies to; earlier revisions; the conversation's change version (raised by a change instead
+    // of every member's feed version) and mention seqs; an FTS5 trigram index whose rowid is the message's search_id
+    // (the version it was first stored with).
+    private const string V15MessageChanges = """
+        ALTER TABLE messages ADD COLUMN annotations BLOB;
+        ALTER TABLE messages ADD COLUMN reply_to_seq INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE messages ADD COLUMN search_id INTEGER;
+        CREATE INDEX ix_messages_thread ON messages (conversation_id, reply_to_seq, seq) WHERE reply_to_seq > 0;
+
+        CREATE TABLE message_revisions (
+            conversation_id TEXT NOT NULL,
+            seq             INTEGER NOT NULL,
+            revision        INTEGER NOT NULL,
+            content         BLOB NOT NULL,
+            time            INTEGER NOT NULL,
+            PRIMARY KEY (conversation_id, seq, revision)
+        ) WITHOUT ROWID;
+
+        ALTER TABLE conversations ADD COLUMN change_version INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE conversations ADD COLUMN mention_all_seq INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE members ADD COLUMN mention_seq INTEGER NOT NULL DEFAULT 0;
+
+        CREATE VIRTUAL TABLE message_search USING fts5(body, conversation_id UNINDEXED, seq UNINDEXED, tokenize = 'trigram');
         """;
 }

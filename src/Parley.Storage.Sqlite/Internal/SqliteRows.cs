@@ -7,7 +7,7 @@ namespace Parley.Storage.Sqlite.Internal;
 internal static class SqliteRows
 {
     public const string MessageColumns =
-        "conversation_id, seq, server_msg_id, sender_id, client_msg_id, server_time, content_kind, content, revoked, version";
+        "conversation_id, seq, server_msg_id, sender_id, client_msg_id, server_time, content_kind, content, revoked, version, annotations, reply_to_seq";
 
     /// <summary>
     /// A conversation as one member sees it; the caller appends WHERE/ORDER. $user is the viewing member. A member who left
@@ -19,8 +19,9 @@ internal static class SqliteRows
                c.updated_at, c.member_count,
                m.read_seq, m.pinned, m.muted,
                p.user_id, p.read_seq,
-               l.conversation_id, l.seq, l.server_msg_id, l.sender_id, l.client_msg_id, l.server_time, l.content_kind, l.content, l.revoked, l.version,
-               m.mentions_only
+               l.conversation_id, l.seq, l.server_msg_id, l.sender_id, l.client_msg_id, l.server_time, l.content_kind, l.content, l.revoked, l.version, l.annotations, l.reply_to_seq,
+               m.mentions_only,
+               CASE WHEN MAX(m.mention_seq, c.mention_all_seq) > m.read_seq THEN MAX(m.mention_seq, c.mention_all_seq) ELSE 0 END
         FROM members m
         JOIN conversations c ON c.conversation_id = m.conversation_id
         LEFT JOIN (SELECT conversation_id, user_id, MAX(to_seq) AS last_visible FROM member_periods GROUP BY conversation_id, user_id) v
@@ -64,7 +65,11 @@ internal static class SqliteRows
             reader.GetInt32(offset + 6),
             reader.IsDBNull(offset + 7) ? [] : reader.GetFieldValue<byte[]>(offset + 7),
             reader.GetInt64(offset + 8) != 0,
-            reader.GetInt64(offset + 9));
+            reader.GetInt64(offset + 9))
+        {
+            Annotations = reader.IsDBNull(offset + 10) ? null : reader.GetFieldValue<byte[]>(offset + 10),
+            ReplyToSeq = reader.GetInt64(offset + 11),
+        };
 
     public static ConversationView ReadView(SqliteDataReader reader)
     {
@@ -85,7 +90,8 @@ internal static class SqliteRows
             MemberCount: reader.GetInt32(6),
             UpdatedAt: reader.GetInt64(5))
         {
-            MentionsOnly = reader.GetInt64(22) != 0,
+            MentionsOnly = reader.GetInt64(24) != 0,
+            MentionSeq = reader.GetInt64(25),
         };
     }
 }

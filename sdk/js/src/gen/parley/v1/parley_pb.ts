@@ -33,7 +33,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file parley/v1/parley.proto.
  */
 export const file_parley_v1_parley: GenFile = /*@__PURE__*/
-  fileDesc("ChZwYXJsZXkvdjEvcGFybGV5LnByb3RvEglwYXJsZXkudjEiqxMKC0NsaWVudEZyYW1lEhIKCnJlcXVlc3RfaWQYASABKA0SIQoFaGVsbG8YCiABKAsyEC5wYXJsZXkudjEuSGVsbG9IABIfCgRwaW5nGAsgASgLMg8ucGFybGV5LnYxLlBpbmdIABImCgRzZW5kGAwgASgLMhYucGFybGV5LnYxLlNlbmRSZXF1ZXN0SAASLAoHaGlzdG9yeRgNIAEoCzIZLnBhcmxleS52MS5IaXN0b3J5UmVxdWVzdEgAEi8KCW1hcmtfcmVhZBgOIAEoCzIaLnBhcmxleS52MS5NYXJrUmVhZFJlcXVlc3RIABIqCgZyZXZva2UYDyABKAsyGC5wYXJsZXkudjEuUmV2b2tlUmVxdWVzdEgAEkEKEmxpc3RfY29udmVyc2F0aW9ucxgQIAEoCzIjLnBhcmxleS52MS5MaXN0Q29udmVyc2F0aW9uc1JlcXVlc3RIABI1CgxjcmVhdGVfZ3JvdXAYESABKAsyHS5wYXJsZXkudjEuQ3JlYXRlR3JvdXBSZXF1ZXN0SAASKgoGdHlwaW5nGBIgASgLMhgucGFybGV5LnYxLlR5cGluZ1JlcXVlc3RIABJDChN1cGRhdGVfY29udmVyc2F0aW9uGBMgASgLMiQucGFybGV5LnYxLlVwZGF0ZUNvbnZlcnNhdGlvblJlcXVlc3RIABI1CgxzZWFyY2hfdXNlcnMYKCABKAsyHS5wYXJsZXkudjEuU2VhcmNoVXNlcnNSZXF1ZXN0SAASLwoJZ2V0X3VzZXJzGCkgASgLMhoucGFybGV5LnYxLkdldFVzZXJzUmVxdWVzdEgAEkAKEnVwZGF0ZV9teV9zZXR0aW5ncxgqIAEoCzIiLnBhcmxleS52MS5VcGRhdGVNeVNldHRpbmdzUmVxdWVzdEgAEkIKE3NlbmRfZnJpZW5kX3JlcXVlc3QYKyABKAsyIy5wYXJsZXkudjEuU2VuZEZyaWVuZFJlcXVlc3RSZXF1ZXN0SAASSAoWcmVzcG9uZF9mcmllbmRfcmVxdWVzdBgsIAEoCzImLnBhcmxleS52MS5SZXNwb25kRnJpZW5kUmVxdWVzdFJlcXVlc3RIABJEChRsaXN0X2ZyaWVuZF9yZXF1ZXN0cxgtIAEoCzIkLnBhcmxleS52MS5MaXN0RnJpZW5kUmVxdWVzdHNSZXF1ZXN0SAASNwoNZGVsZXRlX2ZyaWVuZBguIAEoCzIeLnBhcmxleS52MS5EZWxldGVGcmllbmRSZXF1ZXN0SAASPgoRc2V0X2ZyaWVuZF9yZW1hcmsYLyABKAsyIS5wYXJsZXkudjEuU2V0RnJpZW5kUmVtYXJrUmVxdWVzdEgAEjMKC3NldF9ibG9ja2VkGDAgASgLMhwucGFybGV5LnYxLlNldEJsb2NrZWRSZXF1ZXN0SAASOQoOc3luY19yZWxhdGlvbnMYMSABKAsyHy5wYXJsZXkudjEuU3luY1JlbGF0aW9uc1JlcXVlc3RIABI1Cgx1cGRhdGVfZ3JvdXAYPCABKAsyHS5wYXJsZXkudjEuVXBkYXRlR3JvdXBSZXF1ZXN0SAASMQoKZ2V0X2dyb3Vwcxg9IAEoCzIbLnBhcmxleS52MS5HZXRHcm91cHNSZXF1ZXN0SAASNwoNc2VhcmNoX2dyb3Vwcxg+IAEoCzIeLnBhcmxleS52MS5TZWFyY2hHcm91cHNSZXF1ZXN0SAASMQoKam9pbl9ncm91cBg/IAEoCzIbLnBhcmxleS52MS5Kb2luR3JvdXBSZXF1ZXN0SAASOgoPaW52aXRlX3RvX2dyb3VwGEAgASgLMh8ucGFybGV5LnYxLkludml0ZVRvR3JvdXBSZXF1ZXN0SAASQgoTbGlzdF9ncm91cF9yZXF1ZXN0cxhBIAEoCzIjLnBhcmxleS52MS5MaXN0R3JvdXBSZXF1ZXN0c1JlcXVlc3RIABJGChVyZXNwb25kX2dyb3VwX3JlcXVlc3QYQiABKAsyJS5wYXJsZXkudjEuUmVzcG9uZEdyb3VwUmVxdWVzdFJlcXVlc3RIABI1CgxraWNrX21lbWJlcnMYQyABKAsyHS5wYXJsZXkudjEuS2lja01lbWJlcnNSZXF1ZXN0SAASMQoKcXVpdF9ncm91cBhEIAEoCzIbLnBhcmxleS52MS5RdWl0R3JvdXBSZXF1ZXN0SAASNwoNZGlzbWlzc19ncm91cBhFIAEoCzIeLnBhcmxleS52MS5EaXNtaXNzR3JvdXBSZXF1ZXN0SAASOQoOdHJhbnNmZXJfb3duZXIYRiABKAsyHy5wYXJsZXkudjEuVHJhbnNmZXJPd25lclJlcXVlc3RIABI6Cg9zZXRfbWVtYmVyX3JvbGUYRyABKAsyHy5wYXJsZXkudjEuU2V0TWVtYmVyUm9sZVJlcXVlc3RIABIzCgttdXRlX21lbWJlchhIIAEoCzIcLnBhcmxleS52MS5NdXRlTWVtYmVyUmVxdWVzdEgAEkIKE3NldF9tZW1iZXJfbmlja25hbWUYSSABKAsyIy5wYXJsZXkudjEuU2V0TWVtYmVyTmlja25hbWVSZXF1ZXN0SAASNQoMbGlzdF9tZW1iZXJzGEogASgLMh0ucGFybGV5LnYxLkxpc3RNZW1iZXJzUmVxdWVzdEgAEjMKC3N5bmNfZ3JvdXBzGEsgASgLMhwucGFybGV5LnYxLlN5bmNHcm91cHNSZXF1ZXN0SAASNQoMc3luY19tZW1iZXJzGEwgASgLMh0ucGFybGV5LnYxLlN5bmNNZW1iZXJzUmVxdWVzdEgAEjkKDnN5bmNfZGlyZWN0b3J5GFogASgLMh8ucGFybGV5LnYxLlN5bmNEaXJlY3RvcnlSZXF1ZXN0SAASOwoPcmVnaXN0ZXJfZGV2aWNlGGQgASgLMiAucGFybGV5LnYxLlJlZ2lzdGVyRGV2aWNlUmVxdWVzdEgAEj8KEXVucmVnaXN0ZXJfZGV2aWNlGGUgASgLMiIucGFybGV5LnYxLlVucmVnaXN0ZXJEZXZpY2VSZXF1ZXN0SAASLwoJYXBwX3N0YXRlGGYgASgLMhoucGFybGV5LnYxLkFwcFN0YXRlUmVxdWVzdEgAEjMKC3B1c2hfcmVwb3J0GGcgASgLMhwucGFybGV5LnYxLlB1c2hSZXBvcnRSZXF1ZXN0SAASRAoUdXBkYXRlX3B1c2hfc2V0dGluZ3MYaCABKAsyJC5wYXJsZXkudjEuVXBkYXRlUHVzaFNldHRpbmdzUmVxdWVzdEgAQgYKBGJvZHkiigwKC1NlcnZlckZyYW1lEhIKCnJlcXVlc3RfaWQYASABKA0SJgoIaGVsbG9fb2sYCiABKAsyEi5wYXJsZXkudjEuSGVsbG9Pa0gAEh8KBHBvbmcYCyABKAsyDy5wYXJsZXkudjEuUG9uZ0gAEiEKBWVycm9yGAwgASgLMhAucGFybGV5LnYxLkVycm9ySAASJgoIc2VuZF9hY2sYDSABKAsyEi5wYXJsZXkudjEuU2VuZEFja0gAEisKB2hpc3RvcnkYDiABKAsyGC5wYXJsZXkudjEuSGlzdG9yeVJlc3VsdEgAEi4KCW1hcmtfcmVhZBgPIAEoCzIZLnBhcmxleS52MS5NYXJrUmVhZFJlc3VsdEgAEjQKDWNvbnZlcnNhdGlvbnMYECABKAsyGy5wYXJsZXkudjEuQ29udmVyc2F0aW9uTGlzdEgAEjQKDGNyZWF0ZV9ncm91cBgRIAEoCzIcLnBhcmxleS52MS5DcmVhdGVHcm91cFJlc3VsdEgAEi8KDGNvbnZlcnNhdGlvbhgSIAEoCzIXLnBhcmxleS52MS5Db252ZXJzYXRpb25IABIbCgJvaxgTIAEoCzINLnBhcmxleS52MS5Pa0gAEiUKB21lc3NhZ2UYHiABKAsyEi5wYXJsZXkudjEuTWVzc2FnZUgAEioKB3JlY2VpcHQYHyABKAsyFy5wYXJsZXkudjEuUmVjZWlwdEV2ZW50SAASKAoGdHlwaW5nGCAgASgLMhYucGFybGV5LnYxLlR5cGluZ0V2ZW50SAASJAoEa2ljaxghIAEoCzIULnBhcmxleS52MS5LaWNrRXZlbnRIABIqCgpzeW5jX2JhdGNoGCIgASgLMhQucGFybGV5LnYxLlN5bmNCYXRjaEgAEjAKDXN5bmNfY29tcGxldGUYIyABKAsyFy5wYXJsZXkudjEuU3luY0NvbXBsZXRlSAASQwoUY29udmVyc2F0aW9uX3VwZGF0ZWQYJCABKAsyIy5wYXJsZXkudjEuQ29udmVyc2F0aW9uVXBkYXRlZEV2ZW50SAASPQoRcmVsYXRpb25zX2NoYW5nZWQYJSABKAsyIC5wYXJsZXkudjEuUmVsYXRpb25zQ2hhbmdlZEV2ZW50SAASPQoRZGlyZWN0b3J5X2NoYW5nZWQYJiABKAsyIC5wYXJsZXkudjEuRGlyZWN0b3J5Q2hhbmdlZEV2ZW50SAASJAoFdXNlcnMYKCABKAsyEy5wYXJsZXkudjEuVXNlckxpc3RIABIyCg5mcmllbmRfcmVxdWVzdBgpIAEoCzIYLnBhcmxleS52MS5GcmllbmRSZXF1ZXN0SAASNwoPZnJpZW5kX3JlcXVlc3RzGCogASgLMhwucGFybGV5LnYxLkZyaWVuZFJlcXVlc3RMaXN0SAASLgoJcmVsYXRpb25zGCsgASgLMhkucGFybGV5LnYxLlJlbGF0aW9uc0RlbHRhSAASJQoFZ3JvdXAYPCABKAsyFC5wYXJsZXkudjEuR3JvdXBJbmZvSAASJgoGZ3JvdXBzGD0gASgLMhQucGFybGV5LnYxLkdyb3VwTGlzdEgAEjAKCmpvaW5fZ3JvdXAYPiABKAsyGi5wYXJsZXkudjEuSm9pbkdyb3VwUmVzdWx0SAASOQoPaW52aXRlX3RvX2dyb3VwGD8gASgLMh4ucGFybGV5LnYxLkludml0ZVRvR3JvdXBSZXN1bHRIABI1Cg5ncm91cF9yZXF1ZXN0cxhAIAEoCzIbLnBhcmxleS52MS5Hcm91cFJlcXVlc3RMaXN0SAASKAoHbWVtYmVycxhBIAEoCzIVLnBhcmxleS52MS5NZW1iZXJMaXN0SAASLgoMZ3JvdXBzX2RlbHRhGEIgASgLMhYucGFybGV5LnYxLkdyb3Vwc0RlbHRhSAASMAoNbWVtYmVyc19kZWx0YRhDIAEoCzIXLnBhcmxleS52MS5NZW1iZXJzRGVsdGFIABIuCglkaXJlY3RvcnkYWiABKAsyGS5wYXJsZXkudjEuRGlyZWN0b3J5RGVsdGFIAEIGCgRib2R5IpMBCgVIZWxsbxINCgV0b2tlbhgBIAEoCRIRCglkZXZpY2VfaWQYAiABKAkSJQoIcGxhdGZvcm0YAyABKA4yEy5wYXJsZXkudjEuUGxhdGZvcm0SFQoNcmVzdW1lX2N1cnNvchgEIAEoBBIWCg5jbGllbnRfdmVyc2lvbhgFIAEoCRISCgpiYWNrZ3JvdW5kGAYgASgIIpQBCgdIZWxsb09rEg8KB3VzZXJfaWQYASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRITCgtzZXJ2ZXJfdGltZRgDIAEoAxIdChVoZWFydGJlYXRfaW50ZXJ2YWxfbXMYBCABKA0SFwoPaWRsZV90aW1lb3V0X21zGAUgASgNEhcKD21heF9mcmFtZV9ieXRlcxgGIAEoDSIbCgRQaW5nEhMKC2NsaWVudF90aW1lGAEgASgDIhsKBFBvbmcSEwoLc2VydmVyX3RpbWUYASABKAMiBAoCT2siQgoJS2lja0V2ZW50EiUKBnJlYXNvbhgBIAEoDjIVLnBhcmxleS52MS5LaWNrUmVhc29uEg4KBmRldGFpbBgCIAEoCSJUCgVFcnJvchIiCgRjb2RlGAEgASgOMhQucGFybGV5LnYxLkVycm9yQ29kZRIPCgdtZXNzYWdlGAIgASgJEhYKDnJldHJ5X2FmdGVyX21zGAMgASgNIj4KBlRhcmdldBIRCgd1c2VyX2lkGAEgASgJSAASGQoPY29udmVyc2F0aW9uX2lkGAIgASgJSABCBgoEa2luZCJKCgtUZXh0Q29udGVudBIMCgR0ZXh0GAEgASgJEhgKEG1lbnRpb25fdXNlcl9pZHMYAiADKAkSEwoLbWVudGlvbl9hbGwYAyABKAgiKwoNQ3VzdG9tQ29udGVudBIMCgR0eXBlGAEgASgJEgwKBGpzb24YAiABKAkiRwoNUmV2b2tlQ29udGVudBILCgNzZXEYASABKAQSFQoNc2VydmVyX21zZ19pZBgCIAEoCRISCgpyZXZva2VkX2J5GAMgASgJInAKE0dyb3VwQ3JlYXRlZENvbnRlbnQSEAoIZ3JvdXBfaWQYASABKAkSDAoEbmFtZRgCIAEoCRISCgpjcmVhdG9yX2lkGAMgASgJEhIKCm1lbWJlcl9pZHMYBCADKAkSEQoJYWRtaW5faWRzGAUgAygJIsMHCgdDb250ZW50EiYKBHRleHQYASABKAsyFi5wYXJsZXkudjEuVGV4dENvbnRlbnRIABIqCgZjdXN0b20YAiABKAsyGC5wYXJsZXkudjEuQ3VzdG9tQ29udGVudEgAEioKBnJldm9rZRgDIAEoCzIYLnBhcmxleS52MS5SZXZva2VDb250ZW50SAASNwoNZ3JvdXBfY3JlYXRlZBgEIAEoCzIeLnBhcmxleS52MS5Hcm91cENyZWF0ZWRDb250ZW50SAASKAoFaW1hZ2UYBSABKAsyFy5wYXJsZXkudjEuSW1hZ2VDb250ZW50SAASKAoFdm9pY2UYBiABKAsyFy5wYXJsZXkudjEuVm9pY2VDb250ZW50SAASKAoFdmlkZW8YByABKAsyFy5wYXJsZXkudjEuVmlkZW9Db250ZW50SAASJgoEZmlsZRgIIAEoCzIWLnBhcmxleS52MS5GaWxlQ29udGVudEgAEi4KCGxvY2F0aW9uGAkgASgLMhoucGFybGV5LnYxLkxvY2F0aW9uQ29udGVudEgAEjcKDW1lbWJlcnNfYWRkZWQYCiABKAsyHi5wYXJsZXkudjEuTWVtYmVyc0FkZGVkQ29udGVudEgAEjsKD21lbWJlcnNfcmVtb3ZlZBgLIAEoCzIgLnBhcmxleS52MS5NZW1iZXJzUmVtb3ZlZENvbnRlbnRIABI7Cg9ncm91cF9kaXNtaXNzZWQYDCABKAsyIC5wYXJsZXkudjEuR3JvdXBEaXNtaXNzZWRDb250ZW50SAASPwoRb3duZXJfdHJhbnNmZXJyZWQYDSABKAsyIi5wYXJsZXkudjEuT3duZXJUcmFuc2ZlcnJlZENvbnRlbnRIABJCChNtZW1iZXJfcm9sZV9jaGFuZ2VkGA4gASgLMiMucGFybGV5LnYxLk1lbWJlclJvbGVDaGFuZ2VkQ29udGVudEgAEjUKDG1lbWJlcl9tdXRlZBgPIAEoCzIdLnBhcmxleS52MS5NZW1iZXJNdXRlZENvbnRlbnRIABJKChdtZW1iZXJfbmlja25hbWVfY2hhbmdlZBgQIAEoCzInLnBhcmxleS52MS5NZW1iZXJOaWNrbmFtZUNoYW5nZWRDb250ZW50SAASQAoSZ3JvdXBfaW5mb19jaGFuZ2VkGBEgASgLMiIucGFybGV5LnYxLkdyb3VwSW5mb0NoYW5nZWRDb250ZW50SAASJAoIcmVwbHlfdG8YHiABKAsyEi5wYXJsZXkudjEuUmVwbHlUb0IGCgRib2R5IswBCgdNZXNzYWdlEhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRILCgNzZXEYAiABKAQSFQoNc2VydmVyX21zZ19pZBgDIAEoCRIVCg1jbGllbnRfbXNnX2lkGAQgASgJEhEKCXNlbmRlcl9pZBgFIAEoCRITCgtzZXJ2ZXJfdGltZRgGIAEoAxIjCgdjb250ZW50GAcgASgLMhIucGFybGV5LnYxLkNvbnRlbnQSDwoHcmV2b2tlZBgIIAEoCBIPCgd2ZXJzaW9uGAkgASgEImwKC1NlbmRSZXF1ZXN0EhUKDWNsaWVudF9tc2dfaWQYASABKAkSIQoGdGFyZ2V0GAIgASgLMhEucGFybGV5LnYxLlRhcmdldBIjCgdjb250ZW50GAMgASgLMhIucGFybGV5LnYxLkNvbnRlbnQifwoHU2VuZEFjaxIXCg9jb252ZXJzYXRpb25faWQYASABKAkSCwoDc2VxGAIgASgEEhUKDXNlcnZlcl9tc2dfaWQYAyABKAkSEwoLc2VydmVyX3RpbWUYBCABKAMSEQoJZHVwbGljYXRlGAUgASgIEg8KB3ZlcnNpb24YBiABKAQiTAoNUmV2b2tlUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSCwoDc2VxGAIgASgEEhUKDWNsaWVudF9tc2dfaWQYAyABKAkicwoOSGlzdG9yeVJlcXVlc3QSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEhAKCGZyb21fc2VxGAIgASgEEicKCWRpcmVjdGlvbhgDIAEoDjIULnBhcmxleS52MS5EaXJlY3Rpb24SDQoFbGltaXQYBCABKA0icQoNSGlzdG9yeVJlc3VsdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSJAoIbWVzc2FnZXMYAiADKAsyEi5wYXJsZXkudjEuTWVzc2FnZRIQCghoYXNfbW9yZRgDIAEoCBIPCgdtYXhfc2VxGAQgASgEIjcKD01hcmtSZWFkUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSCwoDc2VxGAIgASgEIksKDk1hcmtSZWFkUmVzdWx0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIQCghyZWFkX3NlcRgCIAEoBBIOCgZ1bnJlYWQYAyABKAQiWwoMUmVjZWlwdEV2ZW50EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEhAKCHJlYWRfc2VxGAMgASgEEg8KB3ZlcnNpb24YBCABKAQiOAoNVHlwaW5nUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDgoGdHlwaW5nGAIgASgIIkcKC1R5cGluZ0V2ZW50EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEg4KBnR5cGluZxgDIAEoCCLeAgoMQ29udmVyc2F0aW9uEhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIpCgRraW5kGAIgASgOMhsucGFybGV5LnYxLkNvbnZlcnNhdGlvbktpbmQSDAoEbmFtZRgDIAEoCRIUCgxwZWVyX3VzZXJfaWQYBCABKAkSEAoIZ3JvdXBfaWQYBSABKAkSDwoHbWF4X3NlcRgGIAEoBBIQCghyZWFkX3NlcRgHIAEoBBIOCgZ1bnJlYWQYCCABKAQSDgoGcGlubmVkGAkgASgIEg0KBW11dGVkGAogASgIEigKDGxhc3RfbWVzc2FnZRgLIAEoCzISLnBhcmxleS52MS5NZXNzYWdlEhUKDXBlZXJfcmVhZF9zZXEYDCABKAQSFAoMbWVtYmVyX2NvdW50GA0gASgNEhQKDHVwZGF0ZWRfdGltZRgOIAEoAxIVCg1tZW50aW9uc19vbmx5GA8gASgIIjkKGExpc3RDb252ZXJzYXRpb25zUmVxdWVzdBIOCgZvZmZzZXQYASABKA0SDQoFbGltaXQYAiABKA0iUQoQQ29udmVyc2F0aW9uTGlzdBIuCg1jb252ZXJzYXRpb25zGAEgAygLMhcucGFybGV5LnYxLkNvbnZlcnNhdGlvbhINCgV0b3RhbBgCIAEoDSKgAQoZVXBkYXRlQ29udmVyc2F0aW9uUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSEwoGcGlubmVkGAIgASgISACIAQESEgoFbXV0ZWQYAyABKAhIAYgBARIaCg1tZW50aW9uc19vbmx5GAQgASgISAKIAQFCCQoHX3Bpbm5lZEIICgZfbXV0ZWRCEAoOX21lbnRpb25zX29ubHkiWgoYQ29udmVyc2F0aW9uVXBkYXRlZEV2ZW50Ei0KDGNvbnZlcnNhdGlvbhgBIAEoCzIXLnBhcmxleS52MS5Db252ZXJzYXRpb24SDwoHdmVyc2lvbhgCIAEoBCKMAgoSQ3JlYXRlR3JvdXBSZXF1ZXN0EgwKBG5hbWUYASABKAkSEgoKbWVtYmVyX2lkcxgCIAMoCRIQCghncm91cF9pZBgDIAEoCRISCgphdmF0YXJfdXJsGAQgASgJEhQKDGludHJvZHVjdGlvbhgFIAEoCRIUCgxhbm5vdW5jZW1lbnQYBiABKAkSCgoCZXgYByABKAkSKgoLam9pbl9wb2xpY3kYCCABKA4yFS5wYXJsZXkudjEuSm9pblBvbGljeRImCh5oaXN0b3J5X3Zpc2libGVfdG9fbmV3X21lbWJlcnMYCSABKAgSIgoEa2luZBgKIAEoDjIULnBhcmxleS52MS5Hcm91cEtpbmQiPgoRQ3JlYXRlR3JvdXBSZXN1bHQSEAoIZ3JvdXBfaWQYASABKAkSFwoPY29udmVyc2F0aW9uX2lkGAIgASgJInoKEENvbnZlcnNhdGlvblN5bmMSLQoMY29udmVyc2F0aW9uGAEgASgLMhcucGFybGV5LnYxLkNvbnZlcnNhdGlvbhIkCghtZXNzYWdlcxgCIAMoCzISLnBhcmxleS52MS5NZXNzYWdlEhEKCXRydW5jYXRlZBgDIAEoCCI/CglTeW5jQmF0Y2gSMgoNY29udmVyc2F0aW9ucxgBIAMoCzIbLnBhcmxleS52MS5Db252ZXJzYXRpb25TeW5jIkcKDFN5bmNDb21wbGV0ZRIOCgZjdXJzb3IYASABKAQSFQoNY29udmVyc2F0aW9ucxgCIAEoDRIQCghtZXNzYWdlcxgDIAEoBCrkAQoIUGxhdGZvcm0SGAoUUExBVEZPUk1fVU5TUEVDSUZJRUQQABIQCgxQTEFURk9STV9JT1MQARIUChBQTEFURk9STV9BTkRST0lEEAISFAoQUExBVEZPUk1fV0lORE9XUxADEhIKDlBMQVRGT1JNX01BQ09TEAQSEgoOUExBVEZPUk1fTElOVVgQBRIQCgxQTEFURk9STV9XRUIQBhIRCg1QTEFURk9STV9JUEFEEAcSGAoUUExBVEZPUk1fQU5EUk9JRF9QQUQQCBIZChVQTEFURk9STV9NSU5JX1BST0dSQU0QCSqgAQoKS2lja1JlYXNvbhIbChdLSUNLX1JFQVNPTl9VTlNQRUNJRklFRBAAEhkKFUtJQ0tfUkVBU09OX0RJU1BMQUNFRBABEhwKGEtJQ0tfUkVBU09OX0ZPUkNFX0xPR09VVBACEh0KGUtJQ0tfUkVBU09OX1RPS0VOX1JFVk9LRUQQAxIdChlLSUNLX1JFQVNPTl9UT0tFTl9FWFBJUkVEEAQqlwUKCUVycm9yQ29kZRIaChZFUlJPUl9DT0RFX1VOU1BFQ0lGSUVEEAASFwoTRVJST1JfQ09ERV9JTlRFUk5BTBABEhgKFEVSUk9SX0NPREVfQkFEX0ZSQU1FEAISGgoWRVJST1JfQ09ERV9CQURfUkVRVUVTVBADEh4KGkVSUk9SX0NPREVfVU5BVVRIRU5USUNBVEVEEAQSHAoYRVJST1JfQ09ERV9UT0tFTl9FWFBJUkVEEAUSHAoYRVJST1JfQ09ERV9UT0tFTl9SRVZPS0VEEAYSGAoURVJST1JfQ09ERV9GT1JCSURERU4QBxIYChRFUlJPUl9DT0RFX05PVF9GT1VORBAIEhkKFUVSUk9SX0NPREVfTk9UX01FTUJFUhAJEhsKF0VSUk9SX0NPREVfUkFURV9MSU1JVEVEEAoSGAoURVJST1JfQ09ERV9UT09fTEFSR0UQCxIjCh9FUlJPUl9DT0RFX1JFVk9LRV9XSU5ET1dfUEFTU0VEEAwSHQoZRVJST1JfQ09ERV9BTFJFQURZX0VYSVNUUxANEhoKFkVSUk9SX0NPREVfVU5TVVBQT1JURUQQDhIaChZFUlJPUl9DT0RFX1VOQVZBSUxBQkxFEA8SIQodRVJST1JfQ09ERV9QUk9UT0NPTF9WSU9MQVRJT04QEBIWChJFUlJPUl9DT0RFX0JMT0NLRUQQERIaChZFUlJPUl9DT0RFX05PVF9GUklFTkRTEBISFAoQRVJST1JfQ09ERV9NVVRFRBATEh4KGkVSUk9SX0NPREVfR1JPVVBfRElTTUlTU0VEEBQSFwoTRVJST1JfQ09ERV9DT05GTElDVBAVEhsKF0VSUk9SX0NPREVfQ1VSU09SX0FIRUFEEBYqOgoJRGlyZWN0aW9uEhYKEkRJUkVDVElPTl9CQUNLV0FSRBAAEhUKEURJUkVDVElPTl9GT1JXQVJEEAEqcAoQQ29udmVyc2F0aW9uS2luZBIhCh1DT05WRVJTQVRJT05fS0lORF9VTlNQRUNJRklFRBAAEhwKGENPTlZFUlNBVElPTl9LSU5EX0RJUkVDVBABEhsKF0NPTlZFUlNBVElPTl9LSU5EX0dST1VQEAJCFaoCElBhcmxleS5Qcm90b2NvbC5WMWIGcHJvdG8z", [file_parley_v1_social, file_parley_v1_groups, file_parley_v1_directory, file_parley_v1_push, file_parley_v1_media]);
+  fileDesc("ChZwYXJsZXkvdjEvcGFybGV5LnByb3RvEglwYXJsZXkudjEijhUKC0NsaWVudEZyYW1lEhIKCnJlcXVlc3RfaWQYASABKA0SIQoFaGVsbG8YCiABKAsyEC5wYXJsZXkudjEuSGVsbG9IABIfCgRwaW5nGAsgASgLMg8ucGFybGV5LnYxLlBpbmdIABImCgRzZW5kGAwgASgLMhYucGFybGV5LnYxLlNlbmRSZXF1ZXN0SAASLAoHaGlzdG9yeRgNIAEoCzIZLnBhcmxleS52MS5IaXN0b3J5UmVxdWVzdEgAEi8KCW1hcmtfcmVhZBgOIAEoCzIaLnBhcmxleS52MS5NYXJrUmVhZFJlcXVlc3RIABIqCgZyZXZva2UYDyABKAsyGC5wYXJsZXkudjEuUmV2b2tlUmVxdWVzdEgAEkEKEmxpc3RfY29udmVyc2F0aW9ucxgQIAEoCzIjLnBhcmxleS52MS5MaXN0Q29udmVyc2F0aW9uc1JlcXVlc3RIABI1CgxjcmVhdGVfZ3JvdXAYESABKAsyHS5wYXJsZXkudjEuQ3JlYXRlR3JvdXBSZXF1ZXN0SAASKgoGdHlwaW5nGBIgASgLMhgucGFybGV5LnYxLlR5cGluZ1JlcXVlc3RIABJDChN1cGRhdGVfY29udmVyc2F0aW9uGBMgASgLMiQucGFybGV5LnYxLlVwZGF0ZUNvbnZlcnNhdGlvblJlcXVlc3RIABI1CgxzZWFyY2hfdXNlcnMYKCABKAsyHS5wYXJsZXkudjEuU2VhcmNoVXNlcnNSZXF1ZXN0SAASLwoJZ2V0X3VzZXJzGCkgASgLMhoucGFybGV5LnYxLkdldFVzZXJzUmVxdWVzdEgAEkAKEnVwZGF0ZV9teV9zZXR0aW5ncxgqIAEoCzIiLnBhcmxleS52MS5VcGRhdGVNeVNldHRpbmdzUmVxdWVzdEgAEkIKE3NlbmRfZnJpZW5kX3JlcXVlc3QYKyABKAsyIy5wYXJsZXkudjEuU2VuZEZyaWVuZFJlcXVlc3RSZXF1ZXN0SAASSAoWcmVzcG9uZF9mcmllbmRfcmVxdWVzdBgsIAEoCzImLnBhcmxleS52MS5SZXNwb25kRnJpZW5kUmVxdWVzdFJlcXVlc3RIABJEChRsaXN0X2ZyaWVuZF9yZXF1ZXN0cxgtIAEoCzIkLnBhcmxleS52MS5MaXN0RnJpZW5kUmVxdWVzdHNSZXF1ZXN0SAASNwoNZGVsZXRlX2ZyaWVuZBguIAEoCzIeLnBhcmxleS52MS5EZWxldGVGcmllbmRSZXF1ZXN0SAASPgoRc2V0X2ZyaWVuZF9yZW1hcmsYLyABKAsyIS5wYXJsZXkudjEuU2V0RnJpZW5kUmVtYXJrUmVxdWVzdEgAEjMKC3NldF9ibG9ja2VkGDAgASgLMhwucGFybGV5LnYxLlNldEJsb2NrZWRSZXF1ZXN0SAASOQoOc3luY19yZWxhdGlvbnMYMSABKAsyHy5wYXJsZXkudjEuU3luY1JlbGF0aW9uc1JlcXVlc3RIABI1Cgx1cGRhdGVfZ3JvdXAYPCABKAsyHS5wYXJsZXkudjEuVXBkYXRlR3JvdXBSZXF1ZXN0SAASMQoKZ2V0X2dyb3Vwcxg9IAEoCzIbLnBhcmxleS52MS5HZXRHcm91cHNSZXF1ZXN0SAASNwoNc2VhcmNoX2dyb3Vwcxg+IAEoCzIeLnBhcmxleS52MS5TZWFyY2hHcm91cHNSZXF1ZXN0SAASMQoKam9pbl9ncm91cBg/IAEoCzIbLnBhcmxleS52MS5Kb2luR3JvdXBSZXF1ZXN0SAASOgoPaW52aXRlX3RvX2dyb3VwGEAgASgLMh8ucGFybGV5LnYxLkludml0ZVRvR3JvdXBSZXF1ZXN0SAASQgoTbGlzdF9ncm91cF9yZXF1ZXN0cxhBIAEoCzIjLnBhcmxleS52MS5MaXN0R3JvdXBSZXF1ZXN0c1JlcXVlc3RIABJGChVyZXNwb25kX2dyb3VwX3JlcXVlc3QYQiABKAsyJS5wYXJsZXkudjEuUmVzcG9uZEdyb3VwUmVxdWVzdFJlcXVlc3RIABI1CgxraWNrX21lbWJlcnMYQyABKAsyHS5wYXJsZXkudjEuS2lja01lbWJlcnNSZXF1ZXN0SAASMQoKcXVpdF9ncm91cBhEIAEoCzIbLnBhcmxleS52MS5RdWl0R3JvdXBSZXF1ZXN0SAASNwoNZGlzbWlzc19ncm91cBhFIAEoCzIeLnBhcmxleS52MS5EaXNtaXNzR3JvdXBSZXF1ZXN0SAASOQoOdHJhbnNmZXJfb3duZXIYRiABKAsyHy5wYXJsZXkudjEuVHJhbnNmZXJPd25lclJlcXVlc3RIABI6Cg9zZXRfbWVtYmVyX3JvbGUYRyABKAsyHy5wYXJsZXkudjEuU2V0TWVtYmVyUm9sZVJlcXVlc3RIABIzCgttdXRlX21lbWJlchhIIAEoCzIcLnBhcmxleS52MS5NdXRlTWVtYmVyUmVxdWVzdEgAEkIKE3NldF9tZW1iZXJfbmlja25hbWUYSSABKAsyIy5wYXJsZXkudjEuU2V0TWVtYmVyTmlja25hbWVSZXF1ZXN0SAASNQoMbGlzdF9tZW1iZXJzGEogASgLMh0ucGFybGV5LnYxLkxpc3RNZW1iZXJzUmVxdWVzdEgAEjMKC3N5bmNfZ3JvdXBzGEsgASgLMhwucGFybGV5LnYxLlN5bmNHcm91cHNSZXF1ZXN0SAASNQoMc3luY19tZW1iZXJzGEwgASgLMh0ucGFybGV5LnYxLlN5bmNNZW1iZXJzUmVxdWVzdEgAEjkKDnN5bmNfZGlyZWN0b3J5GFogASgLMh8ucGFybGV5LnYxLlN5bmNEaXJlY3RvcnlSZXF1ZXN0SAASOwoPcmVnaXN0ZXJfZGV2aWNlGGQgASgLMiAucGFybGV5LnYxLlJlZ2lzdGVyRGV2aWNlUmVxdWVzdEgAEj8KEXVucmVnaXN0ZXJfZGV2aWNlGGUgASgLMiIucGFybGV5LnYxLlVucmVnaXN0ZXJEZXZpY2VSZXF1ZXN0SAASLwoJYXBwX3N0YXRlGGYgASgLMhoucGFybGV5LnYxLkFwcFN0YXRlUmVxdWVzdEgAEjMKC3B1c2hfcmVwb3J0GGcgASgLMhwucGFybGV5LnYxLlB1c2hSZXBvcnRSZXF1ZXN0SAASRAoUdXBkYXRlX3B1c2hfc2V0dGluZ3MYaCABKAsyJC5wYXJsZXkudjEuVXBkYXRlUHVzaFNldHRpbmdzUmVxdWVzdEgAEiYKBGVkaXQYbiABKAsyFi5wYXJsZXkudjEuRWRpdFJlcXVlc3RIABIoCgVyZWFjdBhvIAEoCzIXLnBhcmxleS52MS5SZWFjdFJlcXVlc3RIABI3Cg1nZXRfcmV2aXNpb25zGHAgASgLMh4ucGFybGV5LnYxLkdldFJldmlzaW9uc1JlcXVlc3RIABIqCgZ0aHJlYWQYcSABKAsyGC5wYXJsZXkudjEuVGhyZWFkUmVxdWVzdEgAEioKBnNlYXJjaBhyIAEoCzIYLnBhcmxleS52MS5TZWFyY2hSZXF1ZXN0SABCBgoEYm9keSKaDgoLU2VydmVyRnJhbWUSEgoKcmVxdWVzdF9pZBgBIAEoDRImCghoZWxsb19vaxgKIAEoCzISLnBhcmxleS52MS5IZWxsb09rSAASHwoEcG9uZxgLIAEoCzIPLnBhcmxleS52MS5Qb25nSAASIQoFZXJyb3IYDCABKAsyEC5wYXJsZXkudjEuRXJyb3JIABImCghzZW5kX2FjaxgNIAEoCzISLnBhcmxleS52MS5TZW5kQWNrSAASKwoHaGlzdG9yeRgOIAEoCzIYLnBhcmxleS52MS5IaXN0b3J5UmVzdWx0SAASLgoJbWFya19yZWFkGA8gASgLMhkucGFybGV5LnYxLk1hcmtSZWFkUmVzdWx0SAASNAoNY29udmVyc2F0aW9ucxgQIAEoCzIbLnBhcmxleS52MS5Db252ZXJzYXRpb25MaXN0SAASNAoMY3JlYXRlX2dyb3VwGBEgASgLMhwucGFybGV5LnYxLkNyZWF0ZUdyb3VwUmVzdWx0SAASLwoMY29udmVyc2F0aW9uGBIgASgLMhcucGFybGV5LnYxLkNvbnZlcnNhdGlvbkgAEhsKAm9rGBMgASgLMg0ucGFybGV5LnYxLk9rSAASJQoHbWVzc2FnZRgeIAEoCzISLnBhcmxleS52MS5NZXNzYWdlSAASKgoHcmVjZWlwdBgfIAEoCzIXLnBhcmxleS52MS5SZWNlaXB0RXZlbnRIABIoCgZ0eXBpbmcYICABKAsyFi5wYXJsZXkudjEuVHlwaW5nRXZlbnRIABIkCgRraWNrGCEgASgLMhQucGFybGV5LnYxLktpY2tFdmVudEgAEioKCnN5bmNfYmF0Y2gYIiABKAsyFC5wYXJsZXkudjEuU3luY0JhdGNoSAASMAoNc3luY19jb21wbGV0ZRgjIAEoCzIXLnBhcmxleS52MS5TeW5jQ29tcGxldGVIABJDChRjb252ZXJzYXRpb25fdXBkYXRlZBgkIAEoCzIjLnBhcmxleS52MS5Db252ZXJzYXRpb25VcGRhdGVkRXZlbnRIABI9ChFyZWxhdGlvbnNfY2hhbmdlZBglIAEoCzIgLnBhcmxleS52MS5SZWxhdGlvbnNDaGFuZ2VkRXZlbnRIABI9ChFkaXJlY3RvcnlfY2hhbmdlZBgmIAEoCzIgLnBhcmxleS52MS5EaXJlY3RvcnlDaGFuZ2VkRXZlbnRIABIkCgV1c2VycxgoIAEoCzITLnBhcmxleS52MS5Vc2VyTGlzdEgAEjIKDmZyaWVuZF9yZXF1ZXN0GCkgASgLMhgucGFybGV5LnYxLkZyaWVuZFJlcXVlc3RIABI3Cg9mcmllbmRfcmVxdWVzdHMYKiABKAsyHC5wYXJsZXkudjEuRnJpZW5kUmVxdWVzdExpc3RIABIuCglyZWxhdGlvbnMYKyABKAsyGS5wYXJsZXkudjEuUmVsYXRpb25zRGVsdGFIABIlCgVncm91cBg8IAEoCzIULnBhcmxleS52MS5Hcm91cEluZm9IABImCgZncm91cHMYPSABKAsyFC5wYXJsZXkudjEuR3JvdXBMaXN0SAASMAoKam9pbl9ncm91cBg+IAEoCzIaLnBhcmxleS52MS5Kb2luR3JvdXBSZXN1bHRIABI5Cg9pbnZpdGVfdG9fZ3JvdXAYPyABKAsyHi5wYXJsZXkudjEuSW52aXRlVG9Hcm91cFJlc3VsdEgAEjUKDmdyb3VwX3JlcXVlc3RzGEAgASgLMhsucGFybGV5LnYxLkdyb3VwUmVxdWVzdExpc3RIABIoCgdtZW1iZXJzGEEgASgLMhUucGFybGV5LnYxLk1lbWJlckxpc3RIABIuCgxncm91cHNfZGVsdGEYQiABKAsyFi5wYXJsZXkudjEuR3JvdXBzRGVsdGFIABIwCg1tZW1iZXJzX2RlbHRhGEMgASgLMhcucGFybGV5LnYxLk1lbWJlcnNEZWx0YUgAEi4KCWRpcmVjdG9yeRhaIAEoCzIZLnBhcmxleS52MS5EaXJlY3RvcnlEZWx0YUgAEiUKBGVkaXQYbiABKAsyFS5wYXJsZXkudjEuRWRpdFJlc3VsdEgAEicKBXJlYWN0GG8gASgLMhYucGFybGV5LnYxLlJlYWN0UmVzdWx0SAASLAoJcmV2aXNpb25zGHAgASgLMhcucGFybGV5LnYxLlJldmlzaW9uTGlzdEgAEikKBnNlYXJjaBhxIAEoCzIXLnBhcmxleS52MS5TZWFyY2hSZXN1bHRIABI3Cg5tZXNzYWdlX2VkaXRlZBhyIAEoCzIdLnBhcmxleS52MS5NZXNzYWdlRWRpdGVkRXZlbnRIABIsCghyZWFjdGlvbhhzIAEoCzIYLnBhcmxleS52MS5SZWFjdGlvbkV2ZW50SABCBgoEYm9keSKTAQoFSGVsbG8SDQoFdG9rZW4YASABKAkSEQoJZGV2aWNlX2lkGAIgASgJEiUKCHBsYXRmb3JtGAMgASgOMhMucGFybGV5LnYxLlBsYXRmb3JtEhUKDXJlc3VtZV9jdXJzb3IYBCABKAQSFgoOY2xpZW50X3ZlcnNpb24YBSABKAkSEgoKYmFja2dyb3VuZBgGIAEoCCKUAQoHSGVsbG9PaxIPCgd1c2VyX2lkGAEgASgJEhIKCnNlc3Npb25faWQYAiABKAkSEwoLc2VydmVyX3RpbWUYAyABKAMSHQoVaGVhcnRiZWF0X2ludGVydmFsX21zGAQgASgNEhcKD2lkbGVfdGltZW91dF9tcxgFIAEoDRIXCg9tYXhfZnJhbWVfYnl0ZXMYBiABKA0iGwoEUGluZxITCgtjbGllbnRfdGltZRgBIAEoAyIbCgRQb25nEhMKC3NlcnZlcl90aW1lGAEgASgDIgQKAk9rIkIKCUtpY2tFdmVudBIlCgZyZWFzb24YASABKA4yFS5wYXJsZXkudjEuS2lja1JlYXNvbhIOCgZkZXRhaWwYAiABKAkiVAoFRXJyb3ISIgoEY29kZRgBIAEoDjIULnBhcmxleS52MS5FcnJvckNvZGUSDwoHbWVzc2FnZRgCIAEoCRIWCg5yZXRyeV9hZnRlcl9tcxgDIAEoDSI+CgZUYXJnZXQSEQoHdXNlcl9pZBgBIAEoCUgAEhkKD2NvbnZlcnNhdGlvbl9pZBgCIAEoCUgAQgYKBGtpbmQiSgoLVGV4dENvbnRlbnQSDAoEdGV4dBgBIAEoCRIYChBtZW50aW9uX3VzZXJfaWRzGAIgAygJEhMKC21lbnRpb25fYWxsGAMgASgIIisKDUN1c3RvbUNvbnRlbnQSDAoEdHlwZRgBIAEoCRIMCgRqc29uGAIgASgJIkcKDVJldm9rZUNvbnRlbnQSCwoDc2VxGAEgASgEEhUKDXNlcnZlcl9tc2dfaWQYAiABKAkSEgoKcmV2b2tlZF9ieRgDIAEoCSJwChNHcm91cENyZWF0ZWRDb250ZW50EhAKCGdyb3VwX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSEgoKY3JlYXRvcl9pZBgDIAEoCRISCgptZW1iZXJfaWRzGAQgAygJEhEKCWFkbWluX2lkcxgFIAMoCSLDBwoHQ29udGVudBImCgR0ZXh0GAEgASgLMhYucGFybGV5LnYxLlRleHRDb250ZW50SAASKgoGY3VzdG9tGAIgASgLMhgucGFybGV5LnYxLkN1c3RvbUNvbnRlbnRIABIqCgZyZXZva2UYAyABKAsyGC5wYXJsZXkudjEuUmV2b2tlQ29udGVudEgAEjcKDWdyb3VwX2NyZWF0ZWQYBCABKAsyHi5wYXJsZXkudjEuR3JvdXBDcmVhdGVkQ29udGVudEgAEigKBWltYWdlGAUgASgLMhcucGFybGV5LnYxLkltYWdlQ29udGVudEgAEigKBXZvaWNlGAYgASgLMhcucGFybGV5LnYxLlZvaWNlQ29udGVudEgAEigKBXZpZGVvGAcgASgLMhcucGFybGV5LnYxLlZpZGVvQ29udGVudEgAEiYKBGZpbGUYCCABKAsyFi5wYXJsZXkudjEuRmlsZUNvbnRlbnRIABIuCghsb2NhdGlvbhgJIAEoCzIaLnBhcmxleS52MS5Mb2NhdGlvbkNvbnRlbnRIABI3Cg1tZW1iZXJzX2FkZGVkGAogASgLMh4ucGFybGV5LnYxLk1lbWJlcnNBZGRlZENvbnRlbnRIABI7Cg9tZW1iZXJzX3JlbW92ZWQYCyABKAsyIC5wYXJsZXkudjEuTWVtYmVyc1JlbW92ZWRDb250ZW50SAASOwoPZ3JvdXBfZGlzbWlzc2VkGAwgASgLMiAucGFybGV5LnYxLkdyb3VwRGlzbWlzc2VkQ29udGVudEgAEj8KEW93bmVyX3RyYW5zZmVycmVkGA0gASgLMiIucGFybGV5LnYxLk93bmVyVHJhbnNmZXJyZWRDb250ZW50SAASQgoTbWVtYmVyX3JvbGVfY2hhbmdlZBgOIAEoCzIjLnBhcmxleS52MS5NZW1iZXJSb2xlQ2hhbmdlZENvbnRlbnRIABI1CgxtZW1iZXJfbXV0ZWQYDyABKAsyHS5wYXJsZXkudjEuTWVtYmVyTXV0ZWRDb250ZW50SAASSgoXbWVtYmVyX25pY2tuYW1lX2NoYW5nZWQYECABKAsyJy5wYXJsZXkudjEuTWVtYmVyTmlja25hbWVDaGFuZ2VkQ29udGVudEgAEkAKEmdyb3VwX2luZm9fY2hhbmdlZBgRIAEoCzIiLnBhcmxleS52MS5Hcm91cEluZm9DaGFuZ2VkQ29udGVudEgAEiQKCHJlcGx5X3RvGB4gASgLMhIucGFybGV5LnYxLlJlcGx5VG9CBgoEYm9keSK5AgoHTWVzc2FnZRIXCg9jb252ZXJzYXRpb25faWQYASABKAkSCwoDc2VxGAIgASgEEhUKDXNlcnZlcl9tc2dfaWQYAyABKAkSFQoNY2xpZW50X21zZ19pZBgEIAEoCRIRCglzZW5kZXJfaWQYBSABKAkSEwoLc2VydmVyX3RpbWUYBiABKAMSIwoHY29udGVudBgHIAEoCzISLnBhcmxleS52MS5Db250ZW50Eg8KB3Jldm9rZWQYCCABKAgSDwoHdmVyc2lvbhgJIAEoBBISCgplZGl0X2NvdW50GAogASgNEhMKC2VkaXRlZF90aW1lGAsgASgDEi0KCXJlYWN0aW9ucxgMIAMoCzIaLnBhcmxleS52MS5SZWFjdGlvblN1bW1hcnkSEwoLcmVwbHlfY291bnQYDSABKA0ibAoLU2VuZFJlcXVlc3QSFQoNY2xpZW50X21zZ19pZBgBIAEoCRIhCgZ0YXJnZXQYAiABKAsyES5wYXJsZXkudjEuVGFyZ2V0EiMKB2NvbnRlbnQYAyABKAsyEi5wYXJsZXkudjEuQ29udGVudCJ/CgdTZW5kQWNrEhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRILCgNzZXEYAiABKAQSFQoNc2VydmVyX21zZ19pZBgDIAEoCRITCgtzZXJ2ZXJfdGltZRgEIAEoAxIRCglkdXBsaWNhdGUYBSABKAgSDwoHdmVyc2lvbhgGIAEoBCJMCg1SZXZva2VSZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRILCgNzZXEYAiABKAQSFQoNY2xpZW50X21zZ19pZBgDIAEoCSJzCg5IaXN0b3J5UmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSEAoIZnJvbV9zZXEYAiABKAQSJwoJZGlyZWN0aW9uGAMgASgOMhQucGFybGV5LnYxLkRpcmVjdGlvbhINCgVsaW1pdBgEIAEoDSJxCg1IaXN0b3J5UmVzdWx0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIkCghtZXNzYWdlcxgCIAMoCzISLnBhcmxleS52MS5NZXNzYWdlEhAKCGhhc19tb3JlGAMgASgIEg8KB21heF9zZXEYBCABKAQiNwoPTWFya1JlYWRSZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRILCgNzZXEYAiABKAQiSwoOTWFya1JlYWRSZXN1bHQSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEhAKCHJlYWRfc2VxGAIgASgEEg4KBnVucmVhZBgDIAEoBCJbCgxSZWNlaXB0RXZlbnQSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSEAoIcmVhZF9zZXEYAyABKAQSDwoHdmVyc2lvbhgEIAEoBCI4Cg1UeXBpbmdSZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIOCgZ0eXBpbmcYAiABKAgiRwoLVHlwaW5nRXZlbnQSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSDgoGdHlwaW5nGAMgASgIIvMCCgxDb252ZXJzYXRpb24SFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEikKBGtpbmQYAiABKA4yGy5wYXJsZXkudjEuQ29udmVyc2F0aW9uS2luZBIMCgRuYW1lGAMgASgJEhQKDHBlZXJfdXNlcl9pZBgEIAEoCRIQCghncm91cF9pZBgFIAEoCRIPCgdtYXhfc2VxGAYgASgEEhAKCHJlYWRfc2VxGAcgASgEEg4KBnVucmVhZBgIIAEoBBIOCgZwaW5uZWQYCSABKAgSDQoFbXV0ZWQYCiABKAgSKAoMbGFzdF9tZXNzYWdlGAsgASgLMhIucGFybGV5LnYxLk1lc3NhZ2USFQoNcGVlcl9yZWFkX3NlcRgMIAEoBBIUCgxtZW1iZXJfY291bnQYDSABKA0SFAoMdXBkYXRlZF90aW1lGA4gASgDEhUKDW1lbnRpb25zX29ubHkYDyABKAgSEwoLbWVudGlvbl9zZXEYECABKAQiOQoYTGlzdENvbnZlcnNhdGlvbnNSZXF1ZXN0Eg4KBm9mZnNldBgBIAEoDRINCgVsaW1pdBgCIAEoDSJRChBDb252ZXJzYXRpb25MaXN0Ei4KDWNvbnZlcnNhdGlvbnMYASADKAsyFy5wYXJsZXkudjEuQ29udmVyc2F0aW9uEg0KBXRvdGFsGAIgASgNIqABChlVcGRhdGVDb252ZXJzYXRpb25SZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRITCgZwaW5uZWQYAiABKAhIAIgBARISCgVtdXRlZBgDIAEoCEgBiAEBEhoKDW1lbnRpb25zX29ubHkYBCABKAhIAogBAUIJCgdfcGlubmVkQggKBl9tdXRlZEIQCg5fbWVudGlvbnNfb25seSJaChhDb252ZXJzYXRpb25VcGRhdGVkRXZlbnQSLQoMY29udmVyc2F0aW9uGAEgASgLMhcucGFybGV5LnYxLkNvbnZlcnNhdGlvbhIPCgd2ZXJzaW9uGAIgASgEIowCChJDcmVhdGVHcm91cFJlcXVlc3QSDAoEbmFtZRgBIAEoCRISCgptZW1iZXJfaWRzGAIgAygJEhAKCGdyb3VwX2lkGAMgASgJEhIKCmF2YXRhcl91cmwYBCABKAkSFAoMaW50cm9kdWN0aW9uGAUgASgJEhQKDGFubm91bmNlbWVudBgGIAEoCRIKCgJleBgHIAEoCRIqCgtqb2luX3BvbGljeRgIIAEoDjIVLnBhcmxleS52MS5Kb2luUG9saWN5EiYKHmhpc3RvcnlfdmlzaWJsZV90b19uZXdfbWVtYmVycxgJIAEoCBIiCgRraW5kGAogASgOMhQucGFybGV5LnYxLkdyb3VwS2luZCI+ChFDcmVhdGVHcm91cFJlc3VsdBIQCghncm91cF9pZBgBIAEoCRIXCg9jb252ZXJzYXRpb25faWQYAiABKAkiegoQQ29udmVyc2F0aW9uU3luYxItCgxjb252ZXJzYXRpb24YASABKAsyFy5wYXJsZXkudjEuQ29udmVyc2F0aW9uEiQKCG1lc3NhZ2VzGAIgAygLMhIucGFybGV5LnYxLk1lc3NhZ2USEQoJdHJ1bmNhdGVkGAMgASgIIj8KCVN5bmNCYXRjaBIyCg1jb252ZXJzYXRpb25zGAEgAygLMhsucGFybGV5LnYxLkNvbnZlcnNhdGlvblN5bmMiRwoMU3luY0NvbXBsZXRlEg4KBmN1cnNvchgBIAEoBBIVCg1jb252ZXJzYXRpb25zGAIgASgNEhAKCG1lc3NhZ2VzGAMgASgEImoKC0VkaXRSZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRILCgNzZXEYAiABKAQSDwoHZWRpdF9pZBgDIAEoCRIkCgR0ZXh0GAQgASgLMhYucGFybGV5LnYxLlRleHRDb250ZW50In8KCkVkaXRSZXN1bHQSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEgsKA3NlcRgCIAEoBBISCgplZGl0X2NvdW50GAMgASgNEhMKC2VkaXRlZF90aW1lGAQgASgDEg8KB3ZlcnNpb24YBSABKAQSEQoJZHVwbGljYXRlGAYgASgIIqwBChJNZXNzYWdlRWRpdGVkRXZlbnQSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEgsKA3NlcRgCIAEoBBIjCgdjb250ZW50GAMgASgLMhIucGFybGV5LnYxLkNvbnRlbnQSEgoKZWRpdF9jb3VudBgEIAEoDRITCgtlZGl0ZWRfdGltZRgFIAEoAxIPCgd2ZXJzaW9uGAYgASgEEhEKCWVkaXRlZF9ieRgHIAEoCSJTCgxSZWFjdFJlcXVlc3QSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEgsKA3NlcRgCIAEoBBINCgVlbW9qaRgDIAEoCRIOCgZyZW1vdmUYBCABKAgiYgoLUmVhY3RSZXN1bHQSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEgsKA3NlcRgCIAEoBBINCgVlbW9qaRgDIAEoCRINCgVjb3VudBgEIAEoDRIPCgd2ZXJzaW9uGAUgASgEIl8KD1JlYWN0aW9uU3VtbWFyeRINCgVlbW9qaRgBIAEoCRINCgVjb3VudBgCIAEoDRIVCg1yZWFjdGVkX2J5X21lGAMgASgIEhcKD3JlY2VudF91c2VyX2lkcxgEIAMoCSKEAQoNUmVhY3Rpb25FdmVudBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSCwoDc2VxGAIgASgEEg0KBWVtb2ppGAMgASgJEg8KB3VzZXJfaWQYBCABKAkSDQoFYWRkZWQYBSABKAgSDQoFY291bnQYBiABKA0SDwoHdmVyc2lvbhgHIAEoBCI7ChNHZXRSZXZpc2lvbnNSZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRILCgNzZXEYAiABKAQiTwoIUmV2aXNpb24SEAoIcmV2aXNpb24YASABKA0SIwoHY29udGVudBgCIAEoCzISLnBhcmxleS52MS5Db250ZW50EgwKBHRpbWUYAyABKAMiXAoMUmV2aXNpb25MaXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRILCgNzZXEYAiABKAQSJgoJcmV2aXNpb25zGAMgAygLMhMucGFybGV5LnYxLlJldmlzaW9uIlwKDVRocmVhZFJlcXVlc3QSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEhAKCHJvb3Rfc2VxGAIgASgEEhEKCWFmdGVyX3NlcRgDIAEoBBINCgVsaW1pdBgEIAEoDSJaCg1TZWFyY2hSZXF1ZXN0Eg0KBXF1ZXJ5GAEgASgJEhcKD2NvbnZlcnNhdGlvbl9pZBgCIAEoCRISCgpwYWdlX3Rva2VuGAMgASgJEg0KBWxpbWl0GAQgASgNIkEKCVNlYXJjaEhpdBIjCgdtZXNzYWdlGAEgASgLMhIucGFybGV5LnYxLk1lc3NhZ2USDwoHc25pcHBldBgCIAEoCSJLCgxTZWFyY2hSZXN1bHQSIgoEaGl0cxgBIAMoCzIULnBhcmxleS52MS5TZWFyY2hIaXQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIpYBChJNZXNzYWdlQW5ub3RhdGlvbnMSEgoKZWRpdF9jb3VudBgBIAEoDRITCgtlZGl0ZWRfdGltZRgCIAEoAxIUCgxsYXN0X2VkaXRfaWQYAyABKAkSEwoLcmVwbHlfY291bnQYBCABKA0SLAoJcmVhY3Rpb25zGAUgAygLMhkucGFybGV5LnYxLlN0b3JlZFJlYWN0aW9uIjEKDlN0b3JlZFJlYWN0aW9uEg0KBWVtb2ppGAEgASgJEhAKCHVzZXJfaWRzGAIgAygJKuQBCghQbGF0Zm9ybRIYChRQTEFURk9STV9VTlNQRUNJRklFRBAAEhAKDFBMQVRGT1JNX0lPUxABEhQKEFBMQVRGT1JNX0FORFJPSUQQAhIUChBQTEFURk9STV9XSU5ET1dTEAMSEgoOUExBVEZPUk1fTUFDT1MQBBISCg5QTEFURk9STV9MSU5VWBAFEhAKDFBMQVRGT1JNX1dFQhAGEhEKDVBMQVRGT1JNX0lQQUQQBxIYChRQTEFURk9STV9BTkRST0lEX1BBRBAIEhkKFVBMQVRGT1JNX01JTklfUFJPR1JBTRAJKqABCgpLaWNrUmVhc29uEhsKF0tJQ0tfUkVBU09OX1VOU1BFQ0lGSUVEEAASGQoVS0lDS19SRUFTT05fRElTUExBQ0VEEAESHAoYS0lDS19SRUFTT05fRk9SQ0VfTE9HT1VUEAISHQoZS0lDS19SRUFTT05fVE9LRU5fUkVWT0tFRBADEh0KGUtJQ0tfUkVBU09OX1RPS0VOX0VYUElSRUQQBCqXBQoJRXJyb3JDb2RlEhoKFkVSUk9SX0NPREVfVU5TUEVDSUZJRUQQABIXChNFUlJPUl9DT0RFX0lOVEVSTkFMEAESGAoURVJST1JfQ09ERV9CQURfRlJBTUUQAhIaChZFUlJPUl9DT0RFX0JBRF9SRVFVRVNUEAMSHgoaRVJST1JfQ09ERV9VTkFVVEhFTlRJQ0FURUQQBBIcChhFUlJPUl9DT0RFX1RPS0VOX0VYUElSRUQQBRIcChhFUlJPUl9DT0RFX1RPS0VOX1JFVk9LRUQQBhIYChRFUlJPUl9DT0RFX0ZPUkJJRERFThAHEhgKFEVSUk9SX0NPREVfTk9UX0ZPVU5EEAgSGQoVRVJST1JfQ09ERV9OT1RfTUVNQkVSEAkSGwoXRVJST1JfQ09ERV9SQVRFX0xJTUlURUQQChIYChRFUlJPUl9DT0RFX1RPT19MQVJHRRALEiMKH0VSUk9SX0NPREVfUkVWT0tFX1dJTkRPV19QQVNTRUQQDBIdChlFUlJPUl9DT0RFX0FMUkVBRFlfRVhJU1RTEA0SGgoWRVJST1JfQ09ERV9VTlNVUFBPUlRFRBAOEhoKFkVSUk9SX0NPREVfVU5BVkFJTEFCTEUQDxIhCh1FUlJPUl9DT0RFX1BST1RPQ09MX1ZJT0xBVElPThAQEhYKEkVSUk9SX0NPREVfQkxPQ0tFRBAREhoKFkVSUk9SX0NPREVfTk9UX0ZSSUVORFMQEhIUChBFUlJPUl9DT0RFX01VVEVEEBMSHgoaRVJST1JfQ09ERV9HUk9VUF9ESVNNSVNTRUQQFBIXChNFUlJPUl9DT0RFX0NPTkZMSUNUEBUSGwoXRVJST1JfQ09ERV9DVVJTT1JfQUhFQUQQFio6CglEaXJlY3Rpb24SFgoSRElSRUNUSU9OX0JBQ0tXQVJEEAASFQoRRElSRUNUSU9OX0ZPUldBUkQQASpwChBDb252ZXJzYXRpb25LaW5kEiEKHUNPTlZFUlNBVElPTl9LSU5EX1VOU1BFQ0lGSUVEEAASHAoYQ09OVkVSU0FUSU9OX0tJTkRfRElSRUNUEAESGwoXQ09OVkVSU0FUSU9OX0tJTkRfR1JPVVAQAkIVqgISUGFybGV5LlByb3RvY29sLlYxYgZwcm90bzM", [file_parley_v1_social, file_parley_v1_groups, file_parley_v1_directory, file_parley_v1_push, file_parley_v1_media]);
 
 /**
  * @generated from message parley.v1.ClientFrame
@@ -316,6 +316,38 @@ export type ClientFrame = Message$1<"parley.v1.ClientFrame"> & {
      */
     value: UpdatePushSettingsRequest;
     case: "updatePushSettings";
+  } | {
+    /**
+     * edits, reactions, threads, search (below)
+     *
+     * @generated from field: parley.v1.EditRequest edit = 110;
+     */
+    value: EditRequest;
+    case: "edit";
+  } | {
+    /**
+     * @generated from field: parley.v1.ReactRequest react = 111;
+     */
+    value: ReactRequest;
+    case: "react";
+  } | {
+    /**
+     * @generated from field: parley.v1.GetRevisionsRequest get_revisions = 112;
+     */
+    value: GetRevisionsRequest;
+    case: "getRevisions";
+  } | {
+    /**
+     * @generated from field: parley.v1.ThreadRequest thread = 113;
+     */
+    value: ThreadRequest;
+    case: "thread";
+  } | {
+    /**
+     * @generated from field: parley.v1.SearchRequest search = 114;
+     */
+    value: SearchRequest;
+    case: "search";
   } | { case: undefined; value?: undefined };
 };
 
@@ -538,6 +570,44 @@ export type ServerFrame = Message$1<"parley.v1.ServerFrame"> & {
      */
     value: DirectoryDelta;
     case: "directory";
+  } | {
+    /**
+     * edits, reactions, threads, search (below); ThreadRequest answers HistoryResult
+     *
+     * @generated from field: parley.v1.EditResult edit = 110;
+     */
+    value: EditResult;
+    case: "edit";
+  } | {
+    /**
+     * @generated from field: parley.v1.ReactResult react = 111;
+     */
+    value: ReactResult;
+    case: "react";
+  } | {
+    /**
+     * @generated from field: parley.v1.RevisionList revisions = 112;
+     */
+    value: RevisionList;
+    case: "revisions";
+  } | {
+    /**
+     * @generated from field: parley.v1.SearchResult search = 113;
+     */
+    value: SearchResult;
+    case: "search";
+  } | {
+    /**
+     * @generated from field: parley.v1.MessageEditedEvent message_edited = 114;
+     */
+    value: MessageEditedEvent;
+    case: "messageEdited";
+  } | {
+    /**
+     * @generated from field: parley.v1.ReactionEvent reaction = 115;
+     */
+    value: ReactionEvent;
+    case: "reaction";
   } | { case: undefined; value?: undefined };
 };
 
@@ -1091,11 +1161,40 @@ export type Message = Message$1<"parley.v1.Message"> & {
   revoked: boolean;
 
   /**
-   * Feed version of the commit that produced this event (see Hello.resume_cursor).
+   * Feed version of the commit that produced this event (see Hello.resume_cursor). An edit, a reaction or a reply
+   * raises it: a message may come again in a later sync with the same seq and a higher version (replace it).
    *
    * @generated from field: uint64 version = 9;
    */
   version: bigint;
+
+  /**
+   * Edits (below): content is the latest revision; 0 = never edited.
+   *
+   * @generated from field: uint32 edit_count = 10;
+   */
+  editCount: number;
+
+  /**
+   * Unix milliseconds of the latest edit; 0 = never edited.
+   *
+   * @generated from field: int64 edited_time = 11;
+   */
+  editedTime: bigint;
+
+  /**
+   * Reactions, at most Parley:Messaging:MaxDistinctReactions emoji, in the order first used.
+   *
+   * @generated from field: repeated parley.v1.ReactionSummary reactions = 12;
+   */
+  reactions: ReactionSummary[];
+
+  /**
+   * Replies to this message (messages whose reply_to names it).
+   *
+   * @generated from field: uint32 reply_count = 13;
+   */
+  replyCount: number;
 };
 
 /**
@@ -1503,6 +1602,14 @@ export type Conversation = Message$1<"parley.v1.Conversation"> & {
    * @generated from field: bool mentions_only = 15;
    */
   mentionsOnly: boolean;
+
+  /**
+   * An unread message (seq above read_seq) mentions this user, by name or with mention_all: the seq of the newest one
+   * (0 = none). Cleared by reading past it.
+   *
+   * @generated from field: uint64 mention_seq = 16;
+   */
+  mentionSeq: bigint;
 };
 
 /**
@@ -1796,6 +1903,596 @@ export const SyncCompleteSchema: GenMessage<SyncComplete> = /*@__PURE__*/
   messageDesc(file_parley_v1_parley, 35);
 
 /**
+ * Replaces the content of one of the caller's own text messages (Message.edit_count rises by one; the seq stays).
+ * Only text content, only by its sender, only within Parley:Messaging:EditWindow, never once revoked.
+ *
+ * @generated from message parley.v1.EditRequest
+ */
+export type EditRequest = Message$1<"parley.v1.EditRequest"> & {
+  /**
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+
+  /**
+   * @generated from field: uint64 seq = 2;
+   */
+  seq: bigint;
+
+  /**
+   * Client-chosen id of this edit (1..64 chars). A retry with the same id answers the original result (duplicate=true)
+   * and stores nothing.
+   *
+   * @generated from field: string edit_id = 3;
+   */
+  editId: string;
+
+  /**
+   * The new content: text only. Its mentions are checked like a send's; reply_to is kept from the original.
+   *
+   * @generated from field: parley.v1.TextContent text = 4;
+   */
+  text?: TextContent | undefined;
+};
+
+/**
+ * Describes the message parley.v1.EditRequest.
+ * Use `create(EditRequestSchema)` to create a new message.
+ */
+export const EditRequestSchema: GenMessage<EditRequest> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 36);
+
+/**
+ * @generated from message parley.v1.EditResult
+ */
+export type EditResult = Message$1<"parley.v1.EditResult"> & {
+  /**
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+
+  /**
+   * @generated from field: uint64 seq = 2;
+   */
+  seq: bigint;
+
+  /**
+   * Revisions after this edit (1 after the first edit).
+   *
+   * @generated from field: uint32 edit_count = 3;
+   */
+  editCount: number;
+
+  /**
+   * Unix milliseconds of this edit.
+   *
+   * @generated from field: int64 edited_time = 4;
+   */
+  editedTime: bigint;
+
+  /**
+   * @generated from field: uint64 version = 5;
+   */
+  version: bigint;
+
+  /**
+   * @generated from field: bool duplicate = 6;
+   */
+  duplicate: boolean;
+};
+
+/**
+ * Describes the message parley.v1.EditResult.
+ * Use `create(EditResultSchema)` to create a new message.
+ */
+export const EditResultSchema: GenMessage<EditResult> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 37);
+
+/**
+ * Every member's clients receive this when a message is edited (also the editor's other devices).
+ *
+ * @generated from message parley.v1.MessageEditedEvent
+ */
+export type MessageEditedEvent = Message$1<"parley.v1.MessageEditedEvent"> & {
+  /**
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+
+  /**
+   * @generated from field: uint64 seq = 2;
+   */
+  seq: bigint;
+
+  /**
+   * The new content (the latest revision).
+   *
+   * @generated from field: parley.v1.Content content = 3;
+   */
+  content?: Content | undefined;
+
+  /**
+   * @generated from field: uint32 edit_count = 4;
+   */
+  editCount: number;
+
+  /**
+   * @generated from field: int64 edited_time = 5;
+   */
+  editedTime: bigint;
+
+  /**
+   * @generated from field: uint64 version = 6;
+   */
+  version: bigint;
+
+  /**
+   * @generated from field: string edited_by = 7;
+   */
+  editedBy: string;
+};
+
+/**
+ * Describes the message parley.v1.MessageEditedEvent.
+ * Use `create(MessageEditedEventSchema)` to create a new message.
+ */
+export const MessageEditedEventSchema: GenMessage<MessageEditedEvent> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 38);
+
+/**
+ * Adds or removes the caller's reaction. Adding a reaction the caller already has, or removing one they do not have,
+ * is a no-op answered with the current count (idempotent).
+ *
+ * @generated from message parley.v1.ReactRequest
+ */
+export type ReactRequest = Message$1<"parley.v1.ReactRequest"> & {
+  /**
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+
+  /**
+   * @generated from field: uint64 seq = 2;
+   */
+  seq: bigint;
+
+  /**
+   * One emoji (Unicode, 1..Parley:Messaging:MaxReactionBytes UTF-8 bytes, no control characters or spaces).
+   *
+   * @generated from field: string emoji = 3;
+   */
+  emoji: string;
+
+  /**
+   * @generated from field: bool remove = 4;
+   */
+  remove: boolean;
+};
+
+/**
+ * Describes the message parley.v1.ReactRequest.
+ * Use `create(ReactRequestSchema)` to create a new message.
+ */
+export const ReactRequestSchema: GenMessage<ReactRequest> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 39);
+
+/**
+ * @generated from message parley.v1.ReactResult
+ */
+export type ReactResult = Message$1<"parley.v1.ReactResult"> & {
+  /**
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+
+  /**
+   * @generated from field: uint64 seq = 2;
+   */
+  seq: bigint;
+
+  /**
+   * @generated from field: string emoji = 3;
+   */
+  emoji: string;
+
+  /**
+   * How many members reacted with this emoji after the change.
+   *
+   * @generated from field: uint32 count = 4;
+   */
+  count: number;
+
+  /**
+   * Feed version of the change (0 when nothing changed).
+   *
+   * @generated from field: uint64 version = 5;
+   */
+  version: bigint;
+};
+
+/**
+ * Describes the message parley.v1.ReactResult.
+ * Use `create(ReactResultSchema)` to create a new message.
+ */
+export const ReactResultSchema: GenMessage<ReactResult> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 40);
+
+/**
+ * One emoji's reactions on a message as the receiving user sees them.
+ *
+ * @generated from message parley.v1.ReactionSummary
+ */
+export type ReactionSummary = Message$1<"parley.v1.ReactionSummary"> & {
+  /**
+   * @generated from field: string emoji = 1;
+   */
+  emoji: string;
+
+  /**
+   * @generated from field: uint32 count = 2;
+   */
+  count: number;
+
+  /**
+   * The user this message was sent to reacted with this emoji (in history, sync and search; always false in the
+   * live ReactionEvent's copy, which says who reacted instead).
+   *
+   * @generated from field: bool reacted_by_me = 3;
+   */
+  reactedByMe: boolean;
+
+  /**
+   * Up to 10 of the reacting users, most recent first.
+   *
+   * @generated from field: repeated string recent_user_ids = 4;
+   */
+  recentUserIds: string[];
+};
+
+/**
+ * Describes the message parley.v1.ReactionSummary.
+ * Use `create(ReactionSummarySchema)` to create a new message.
+ */
+export const ReactionSummarySchema: GenMessage<ReactionSummary> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 41);
+
+/**
+ * Someone added or removed a reaction; sent to every member.
+ *
+ * @generated from message parley.v1.ReactionEvent
+ */
+export type ReactionEvent = Message$1<"parley.v1.ReactionEvent"> & {
+  /**
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+
+  /**
+   * @generated from field: uint64 seq = 2;
+   */
+  seq: bigint;
+
+  /**
+   * @generated from field: string emoji = 3;
+   */
+  emoji: string;
+
+  /**
+   * @generated from field: string user_id = 4;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: bool added = 5;
+   */
+  added: boolean;
+
+  /**
+   * Count for this emoji after the change.
+   *
+   * @generated from field: uint32 count = 6;
+   */
+  count: number;
+
+  /**
+   * @generated from field: uint64 version = 7;
+   */
+  version: bigint;
+};
+
+/**
+ * Describes the message parley.v1.ReactionEvent.
+ * Use `create(ReactionEventSchema)` to create a new message.
+ */
+export const ReactionEventSchema: GenMessage<ReactionEvent> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 42);
+
+/**
+ * The revisions of one message (members may read them when Parley:Messaging:EditHistoryVisible is true; the sender
+ * always may).
+ *
+ * @generated from message parley.v1.GetRevisionsRequest
+ */
+export type GetRevisionsRequest = Message$1<"parley.v1.GetRevisionsRequest"> & {
+  /**
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+
+  /**
+   * @generated from field: uint64 seq = 2;
+   */
+  seq: bigint;
+};
+
+/**
+ * Describes the message parley.v1.GetRevisionsRequest.
+ * Use `create(GetRevisionsRequestSchema)` to create a new message.
+ */
+export const GetRevisionsRequestSchema: GenMessage<GetRevisionsRequest> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 43);
+
+/**
+ * @generated from message parley.v1.Revision
+ */
+export type Revision = Message$1<"parley.v1.Revision"> & {
+  /**
+   * 0 = the original content, 1 = after the first edit, ...
+   *
+   * @generated from field: uint32 revision = 1;
+   */
+  revision: number;
+
+  /**
+   * @generated from field: parley.v1.Content content = 2;
+   */
+  content?: Content | undefined;
+
+  /**
+   * Unix milliseconds the revision was written (the send time for revision 0).
+   *
+   * @generated from field: int64 time = 3;
+   */
+  time: bigint;
+};
+
+/**
+ * Describes the message parley.v1.Revision.
+ * Use `create(RevisionSchema)` to create a new message.
+ */
+export const RevisionSchema: GenMessage<Revision> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 44);
+
+/**
+ * @generated from message parley.v1.RevisionList
+ */
+export type RevisionList = Message$1<"parley.v1.RevisionList"> & {
+  /**
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+
+  /**
+   * @generated from field: uint64 seq = 2;
+   */
+  seq: bigint;
+
+  /**
+   * Ascending by revision; the last one is the current content.
+   *
+   * @generated from field: repeated parley.v1.Revision revisions = 3;
+   */
+  revisions: Revision[];
+};
+
+/**
+ * Describes the message parley.v1.RevisionList.
+ * Use `create(RevisionListSchema)` to create a new message.
+ */
+export const RevisionListSchema: GenMessage<RevisionList> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 45);
+
+/**
+ * The replies to one message (whose content.reply_to.seq is root_seq), ascending by seq. Answered with HistoryResult
+ * (has_more: more replies after the last returned one).
+ *
+ * @generated from message parley.v1.ThreadRequest
+ */
+export type ThreadRequest = Message$1<"parley.v1.ThreadRequest"> & {
+  /**
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+
+  /**
+   * @generated from field: uint64 root_seq = 2;
+   */
+  rootSeq: bigint;
+
+  /**
+   * Replies with a seq above this one (0 = from the first reply).
+   *
+   * @generated from field: uint64 after_seq = 3;
+   */
+  afterSeq: bigint;
+
+  /**
+   * 1..200; 0 means the server default (50).
+   *
+   * @generated from field: uint32 limit = 4;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message parley.v1.ThreadRequest.
+ * Use `create(ThreadRequestSchema)` to create a new message.
+ */
+export const ThreadRequestSchema: GenMessage<ThreadRequest> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 46);
+
+/**
+ * Full-text search of the messages the caller may see (member, within their membership periods, not revoked).
+ * Chinese, Japanese and Korean work like English: the query matches any substring of at least
+ * Parley:Search:MinQueryChars characters (case-insensitive).
+ *
+ * @generated from message parley.v1.SearchRequest
+ */
+export type SearchRequest = Message$1<"parley.v1.SearchRequest"> & {
+  /**
+   * 1..100 characters.
+   *
+   * @generated from field: string query = 1;
+   */
+  query: string;
+
+  /**
+   * One conversation; empty = every conversation of the caller.
+   *
+   * @generated from field: string conversation_id = 2;
+   */
+  conversationId: string;
+
+  /**
+   * Paging: SearchResult.next_page_token of the previous page; empty = newest first from the start.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+
+  /**
+   * 1..50; 0 means 20.
+   *
+   * @generated from field: uint32 limit = 4;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message parley.v1.SearchRequest.
+ * Use `create(SearchRequestSchema)` to create a new message.
+ */
+export const SearchRequestSchema: GenMessage<SearchRequest> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 47);
+
+/**
+ * @generated from message parley.v1.SearchHit
+ */
+export type SearchHit = Message$1<"parley.v1.SearchHit"> & {
+  /**
+   * @generated from field: parley.v1.Message message = 1;
+   */
+  message?: Message | undefined;
+
+  /**
+   * A piece of the text around the first match, the matches wrapped in U+E000 ... U+E001 (private-use marks the
+   * client renders as highlight); an ellipsis "…" marks cut text.
+   *
+   * @generated from field: string snippet = 2;
+   */
+  snippet: string;
+};
+
+/**
+ * Describes the message parley.v1.SearchHit.
+ * Use `create(SearchHitSchema)` to create a new message.
+ */
+export const SearchHitSchema: GenMessage<SearchHit> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 48);
+
+/**
+ * @generated from message parley.v1.SearchResult
+ */
+export type SearchResult = Message$1<"parley.v1.SearchResult"> & {
+  /**
+   * Newest first (server time, then seq).
+   *
+   * @generated from field: repeated parley.v1.SearchHit hits = 1;
+   */
+  hits: SearchHit[];
+
+  /**
+   * Empty when there are no more hits.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message parley.v1.SearchResult.
+ * Use `create(SearchResultSchema)` to create a new message.
+ */
+export const SearchResultSchema: GenMessage<SearchResult> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 49);
+
+/**
+ * Storage form, never sent on the wire: a message's changes, which the stores keep next to its content as opaque bytes
+ * (messages.annotations) and rewrite as a whole in the commit of each change (ADR 0018).
+ *
+ * @generated from message parley.v1.MessageAnnotations
+ */
+export type MessageAnnotations = Message$1<"parley.v1.MessageAnnotations"> & {
+  /**
+   * @generated from field: uint32 edit_count = 1;
+   */
+  editCount: number;
+
+  /**
+   * @generated from field: int64 edited_time = 2;
+   */
+  editedTime: bigint;
+
+  /**
+   * edit_id of the latest edit (dedup of a retried edit).
+   *
+   * @generated from field: string last_edit_id = 3;
+   */
+  lastEditId: string;
+
+  /**
+   * @generated from field: uint32 reply_count = 4;
+   */
+  replyCount: number;
+
+  /**
+   * @generated from field: repeated parley.v1.StoredReaction reactions = 5;
+   */
+  reactions: StoredReaction[];
+};
+
+/**
+ * Describes the message parley.v1.MessageAnnotations.
+ * Use `create(MessageAnnotationsSchema)` to create a new message.
+ */
+export const MessageAnnotationsSchema: GenMessage<MessageAnnotations> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 50);
+
+/**
+ * @generated from message parley.v1.StoredReaction
+ */
+export type StoredReaction = Message$1<"parley.v1.StoredReaction"> & {
+  /**
+   * @generated from field: string emoji = 1;
+   */
+  emoji: string;
+
+  /**
+   * Every reacting user, oldest first.
+   *
+   * @generated from field: repeated string user_ids = 2;
+   */
+  userIds: string[];
+};
+
+/**
+ * Describes the message parley.v1.StoredReaction.
+ * Use `create(StoredReactionSchema)` to create a new message.
+ */
+export const StoredReactionSchema: GenMessage<StoredReaction> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 51);
+
+/**
  * @generated from enum parley.v1.Platform
  */
 export enum Platform {
@@ -1978,6 +2675,8 @@ export enum ErrorCode {
   TOO_LARGE = 11,
 
   /**
+   * The revoke window (or, for EditRequest, the edit window) has passed.
+   *
    * @generated from enum value: ERROR_CODE_REVOKE_WINDOW_PASSED = 12;
    */
   REVOKE_WINDOW_PASSED = 12,

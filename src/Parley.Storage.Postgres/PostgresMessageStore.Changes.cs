@@ -1,0 +1,65 @@
+using Parley.Abstractions.Messaging;
+using static Parley.Storage.Postgres.Internal.PostgresRows;
+
+namespace Parley.Storage.Postgres;
+
+/// <summary>Threads, revisions and full-text search (ADR 0018).</summary>
+public sealed partial class PostgresMessageStore
+{
+    // The pg_trgm GIN index finds the candidates (ILIKE); the join keeps only what the user may see, not revoked.
+    private const string SearchSql = """
+        SELECT msg.conversation_id, msg.seq, msg.server_msg_id, msg.sender_id, msg.client_msg_id, msg.server_time, msg.content_kind, msg.content,
+               msg.revoked, msg.version, msg.annotations, msg.reply_to_seq, s.body
+        FROM message_search s
+        JOIN messages msg ON msg.conversation_id = s.conversation_id AND msg.seq = s.seq
+        WHERE s.body ILIKE $2 ESCAPE '\'
+          AND ($3::text IS NULL OR s.conversation_id = $3)
+          AND NOT msg.revoked
+          AND (EXISTS (SELECT 1 FROM members vm WHERE vm.conversation_id = msg.conversation_id AND vm.user_id = $1 AND vm.active AND msg.seq >= vm.visible_from)
+               OR EXISTS (SELECT 1 FROM member_periods vp WHERE vp.conversation_id = msg.conversation_id AND vp.user_id = $1 AND msg.seq BETWEEN vp.from_seq AND vp.to_seq))
+          AND ($4::bigint IS NULL OR (s.server_time, s.conversation_id, s.seq) < ($4, $5, $6))
+        ORDER BY s.server_time DESC, s.conversation_id DESC, s.seq DESC
+        LIMIT $7;
+        """;
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<StoredMessage>> ReadThreadAsync(string conversationId, long rootSeq, long afterSeq, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        return await _database.QueryAsync(
+            "SELECT " + MessageColumns + " FROM messages WHERE conversation_id = $1 AND reply_to_seq = $2 AND seq > $3 ORDER BY seq LIMIT $4;",
+            ReadMessage,
+            cancellationToken,
+            P(conversationId),
+            P(rootSeq),
+            P(afterSeq),
+            P((long)limit)).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<MessageRevision>> GetRevisionsAsync(string conversationId, long seq, CancellationToken cancellationToken = default) =>
+        await _database.QueryAsync(
+            "SELECT revision, content, time FROM message_revisions WHERE conversation_id = $1 AND seq = $2 ORDER BY revision;",
+            r => new MessageRevision(conversationId, seq, r.GetInt32(0), r.GetFieldValue<byte[]>(1), r.GetInt64(2)),
+            cancellationToken,
+            P(conversationId),
+            P(seq)).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<SearchMatch>> SearchAsync(string userId, string? conversationId, string query, SearchPosition? after, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(query);
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        return await _database.QueryAsync(
+            SearchSql,
+            r => new SearchMatch(ReadMessage(r), r.GetString(12)),
+            cancellationToken,
+            P(userId),
+            P("%" + EscapeLike(query) + "%"),
+            Text(conversationId),
+            Bigint(after?.ServerTime),
+            P(after?.ConversationId ?? string.Empty),
+            P(after?.Seq ?? 0L),
+            P((long)limit)).ConfigureAwait(false);
+    }
+}

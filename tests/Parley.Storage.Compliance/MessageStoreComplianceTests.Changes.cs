@@ -1,0 +1,201 @@
+using System.Text;
+using Parley.Abstractions.Messaging;
+
+namespace Parley.Storage.Compliance;
+
+/// <summary>Message changes, threads and full-text search (ADR 0018), on every provider.</summary>
+public abstract partial class MessageStoreComplianceTests
+{
+    [StoreFact]
+    public async Task MessageUpdate_RewritesRowAndKeepsRevision_SyncSeesItWithoutRaisingMemberFeeds()
+    {
+        await CommitAsync(b => b.Conversations.Add(Group("g1", "alice", ["alice", "bob", "carol"])));
+        await CommitAsync(b => b.Messages.Add(Message("g1", 1, "alice", text: "first") with { SearchText = "first" }));
+        var cursor = await Store.GetMaxVersionAsync();
+        var feedBefore = (await Store.GetMembersAsync("g1")).ToDictionary(m => m.UserId, m => m.FeedVersion);
+
+        var version = NextVersion();
+        await CommitAsync(b => b.MessageUpdates.Add(new MessageUpdate("g1", 1, [7, 7], version)
+        {
+            Content = Body("second"),
+            SearchText = "second",
+            Previous = new MessageRevision("g1", 1, 0, Body("first"), 2001),
+        }));
+
+        var row = await Store.GetMessageAsync("g1", 1);
+        Assert.Equal("second", Encoding.UTF8.GetString(row!.Content));
+        Assert.Equal([7, 7], row.Annotations);
+        Assert.Equal(version, row.Version);
+        Assert.Equal(1, row.Seq);
+        var revision = Assert.Single(await Store.GetRevisionsAsync("g1", 1));
+        Assert.Equal("first", Encoding.UTF8.GetString(revision.Content));
+        Assert.Equal(2001, revision.Time);
+
+        // Nothing per member: feed versions stay, yet every member's resume sync returns the changed message.
+        Assert.Equal(feedBefore, (await Store.GetMembersAsync("g1")).ToDictionary(m => m.UserId, m => m.FeedVersion));
+        foreach (var user in new[] { "alice", "bob", "carol" })
+        {
+            var changes = await Store.GetChangesAsync(user, cursor, 10);
+            var change = Assert.Single(changes.Changes);
+            Assert.Equal(version, Assert.Single(change.Messages).Version);
+            Assert.Equal(version, changes.Version);
+        }
+
+        Assert.Empty((await Store.GetChangesAsync("bob", version, 10)).Changes);
+        Assert.Empty(await Store.SearchAsync("bob", null, "first", null, 10));
+        Assert.Single(await Store.SearchAsync("bob", null, "SECOND", null, 10));
+
+        // A revoke (or an erasure) leaves no earlier text behind.
+        await CommitAsync(b => b.Revocations.Add(new Revocation("g1", 1)));
+        Assert.Empty(await Store.GetRevisionsAsync("g1", 1));
+        Assert.Empty(await Store.SearchAsync("bob", null, "second", null, 10));
+    }
+
+    [StoreFact]
+    public async Task Thread_RepliesByRoot_PagedAscending()
+    {
+        await CreateDirectAsync("d1", "alice", "bob");
+        await CommitAsync(b =>
+        {
+            b.Messages.Add(Message("d1", 1, "alice"));
+            b.Messages.Add(Message("d1", 2, "bob") with { ReplyToSeq = 1 });
+            b.Messages.Add(Message("d1", 3, "bob"));
+            b.Messages.Add(Message("d1", 4, "alice") with { ReplyToSeq = 1 });
+            b.Messages.Add(Message("d1", 5, "alice") with { ReplyToSeq = 3 });
+        });
+
+        Assert.Equal([2L, 4L], (await Store.ReadThreadAsync("d1", 1, 0, 10)).Select(m => m.Seq));
+        Assert.Equal([2L], (await Store.ReadThreadAsync("d1", 1, 0, 1)).Select(m => m.Seq));
+        Assert.Equal([4L], (await Store.ReadThreadAsync("d1", 1, 2, 10)).Select(m => m.Seq));
+        Assert.Equal(1, (await Store.GetMessageAsync("d1", 4))!.ReplyToSeq);
+    }
+
+    [StoreFact]
+    public async Task Search_ChineseAndEnglishSubstrings_NewestFirst_Paged_RevokedGone()
+    {
+        await CreateDirectAsync("d1", "alice", "bob");
+        await CreateDirectAsync("d2", "alice", "carol");
+        await CommitAsync(b =>
+        {
+            b.Messages.Add(Message("d1", 1, "alice", serverTime: 10) with { SearchText = "明天下午开会讨论预算" });
+            b.Messages.Add(Message("d1", 2, "bob", serverTime: 20) with { SearchText = "The Budget meeting moved" });
+            b.Messages.Add(Message("d1", 3, "bob", serverTime: 30) with { SearchText = "budget 预算 approved" });
+            b.Messages.Add(Message("d2", 1, "carol", serverTime: 25) with { SearchText = "carol's budget" });
+        });
+
+        Assert.Equal([("d1", 1L), ("d1", 3L)], Hits(await Store.SearchAsync("bob", null, "讨论预算", null, 10)).Concat(Hits(await Store.SearchAsync("bob", null, "预算 a", null, 10))));
+        Assert.Equal([("d1", 3L), ("d1", 2L)], Hits(await Store.SearchAsync("bob", null, "BUDGET", null, 10)));
+        Assert.Equal([("d1", 3L), ("d2", 1L), ("d1", 2L)], Hits(await Store.SearchAsync("alice", null, "budget", null, 10)));
+        Assert.Equal([("d2", 1L)], Hits(await Store.SearchAsync("alice", "d2", "budget", null, 10)));
+
+        var first = await Store.SearchAsync("alice", null, "budget", null, 2);
+        var last = first[^1].Message;
+        Assert.Equal([("d1", 2L)], Hits(await Store.SearchAsync("alice", null, "budget", new SearchPosition(last.ServerTime, last.ConversationId, last.Seq), 2)));
+        Assert.Equal("budget 预算 approved", first[0].Text);
+
+        await CommitAsync(b => b.Revocations.Add(new Revocation("d1", 3)));
+        Assert.Equal([("d1", 2L)], Hits(await Store.SearchAsync("bob", null, "budget", null, 10)));
+        Assert.Empty(await Store.SearchAsync("bob", null, "50%_off", null, 10));
+    }
+
+    [StoreFact]
+    public async Task Mentions_RaiseMentionSeqUntilRead()
+    {
+        await CommitAsync(b => b.Conversations.Add(Group("g1", "alice", ["alice", "bob", "carol"])));
+        await CommitAsync(b => b.Messages.Add(Message("g1", 1, "alice") with { MentionedUserIds = ["bob"] }));
+        Assert.Equal(1, (await Store.GetConversationViewAsync("bob", "g1"))!.MentionSeq);
+        Assert.Equal(0, (await Store.GetConversationViewAsync("carol", "g1"))!.MentionSeq);
+
+        await CommitAsync(b => b.Messages.Add(Message("g1", 2, "alice") with { MentionAll = true }));
+        Assert.Equal(2, (await Store.GetConversationViewAsync("carol", "g1"))!.MentionSeq);
+        Assert.Equal(0, (await Store.GetConversationViewAsync("alice", "g1"))!.MentionSeq);
+
+        await CommitAsync(b => b.ReadCursors.Add(new ReadCursorUpdate("g1", "carol", 2, NextVersion())));
+        Assert.Equal(0, (await Store.GetConversationViewAsync("carol", "g1"))!.MentionSeq);
+    }
+
+    /// <summary>
+    /// Property: over random membership histories (joins, leaves, rejoins, revokes, several conversations), search returns
+    /// exactly the non-revoked messages inside the user's membership periods, never another one.
+    /// </summary>
+    [StoreFact]
+    public async Task Search_RandomMembershipHistories_NeverReturnsWhatTheUserMayNotSee()
+    {
+        var random = new Random(18);
+        string[] users = ["u0", "u1", "u2", "u3", "u4"];
+        var periods = new List<(string User, string Conversation, long From, long To)>();
+        var maxSeqs = new Dictionary<string, long>();
+        var revoked = new HashSet<(string Conversation, long Seq)>();
+        for (var c = 0; c < 4; c++)
+        {
+            var conversation = "p" + c;
+            await CommitAsync(b => b.Conversations.Add(Group(conversation, "u0", ["u0"])));
+            var active = new Dictionary<string, long> { ["u0"] = 1 };
+            var seq = 0L;
+            for (var step = 0; step < 40; step++)
+            {
+                var user = users[random.Next(users.Length)];
+                var roll = random.Next(10);
+                if (roll < 2 && !active.ContainsKey(user))
+                {
+                    // Join: sees from the next seq on (or the whole history when the group shows it to newcomers).
+                    var from = random.Next(2) == 0 ? seq + 1 : 1;
+                    active[user] = from;
+                    await CommitAsync(b => b.MemberChanges.Add(new MemberChange(conversation, user, MemberRole.Member, "", 0, 0, "", true, from, 0, NextVersion())));
+                }
+                else if (roll < 4 && user != "u0" && active.Remove(user, out var from))
+                {
+                    var to = seq;
+                    periods.Add((user, conversation, from, to));
+                    await CommitAsync(b => b.MemberChanges.Add(new MemberChange(conversation, user, MemberRole.Member, "", 0, 0, "", false, from, to, NextVersion())));
+                }
+                else if (roll < 5 && seq > 0)
+                {
+                    var target = random.NextInt64(1, seq + 1);
+                    revoked.Add((conversation, target));
+                    await CommitAsync(b => b.Revocations.Add(new Revocation(conversation, target)));
+                }
+                else
+                {
+                    var s = ++seq;
+                    var sender = active.Keys.ElementAt(random.Next(active.Count));
+                    await CommitAsync(b => b.Messages.Add(Message(conversation, s, sender, serverTime: 1000 + s) with { SearchText = $"needle {conversation}/{s}" }));
+                }
+            }
+
+            maxSeqs[conversation] = seq;
+            periods.AddRange(active.Select(a => (a.Key, conversation, a.Value, seq)));
+        }
+
+        // The oracle: every seq inside one of the user's periods (closed ones, and the open one up to the max seq).
+        var visible = periods
+            .SelectMany(p => Enumerable.Range(1, (int)maxSeqs[p.Conversation]).Where(s => s >= p.From && s <= p.To).Select(s => (p.User, p.Conversation, Seq: (long)s)))
+            .ToHashSet();
+
+        foreach (var user in users)
+        {
+            var expected = visible.Where(v => v.User == user && !revoked.Contains((v.Conversation, v.Seq))).Select(v => (v.Conversation, v.Seq)).ToHashSet();
+            var found = new List<(string, long)>();
+            SearchPosition? after = null;
+            while (true)
+            {
+                var page = await Store.SearchAsync(user, null, "needle", after, 7);
+                found.AddRange(Hits(page));
+                if (page.Count < 7)
+                {
+                    break;
+                }
+
+                var last = page[^1].Message;
+                after = new SearchPosition(last.ServerTime, last.ConversationId, last.Seq);
+            }
+
+            Assert.Equal(found.Count, found.Distinct().Count());
+            Assert.Equal(expected.OrderBy(x => x).ToList(), found.OrderBy(x => x).ToList());
+        }
+
+        Assert.True(visible.Count > 50, "the random histories produced too few visible messages to mean anything");
+    }
+
+    private static List<(string, long)> Hits(IReadOnlyList<SearchMatch> matches) => [.. matches.Select(m => (m.Message.ConversationId, m.Message.Seq))];
+}
