@@ -188,3 +188,37 @@ public sealed class DirectoryChangedEventArgs : EventArgs
     /// <summary>The directory's version after the change.</summary>
     public ulong Version { get; }
 }
+
+/// <summary>A message was edited: <see cref="Edit"/> carries the new content, the edit count and time.</summary>
+public sealed class MessageEditedEventArgs : EventArgs
+{
+    internal MessageEditedEventArgs(MessageEditedEvent edit) => Edit = edit;
+
+    /// <summary>The edit (conversation, seq, new content, edit count, edit time, editor).</summary>
+    public MessageEditedEvent Edit { get; }
+}
+
+/// <summary>A reaction was added or removed.</summary>
+public sealed class ReactionChangedEventArgs : EventArgs
+{
+    internal ReactionChangedEventArgs(ReactionEvent reaction, bool mine)
+    {
+        Reaction = reaction;
+        Mine = mine;
+    }
+
+    /// <summary>Who reacted with which emoji on which message, whether it was added, and the emoji's count after it.</summary>
+    public ReactionEvent Reaction { get; }
+
+    /// <summary>This user made the change (on this or another device): update "reacted by me".</summary>
+    public bool Mine { get; }
+}
+
+/// <summary>A message already received came again in a sync because it changed: replace the stored copy.</summary>
+public sealed class MessageUpdatedEventArgs : EventArgs
+{
+    internal MessageUpdatedEventArgs(Message message) => Message = message;
+
+    /// <summary>The message as it is now (latest revision, reactions as this user sees them, reply count).</summary>
+    public Message Message { get; }
+}

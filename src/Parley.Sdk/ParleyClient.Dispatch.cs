@@ -68,6 +68,14 @@ public sealed partial class ParleyClient
                 ProcessMessage(frame.Message, fromSync: false);
                 AdvanceCursor(frame.Message.Version);
                 break;
+            case ServerFrame.BodyOneofCase.MessageEdited:
+                Raise(MessageEdited, new MessageEditedEventArgs(frame.MessageEdited));
+                AdvanceCursor(frame.MessageEdited.Version);
+                break;
+            case ServerFrame.BodyOneofCase.Reaction:
+                Raise(ReactionChanged, new ReactionChangedEventArgs(frame.Reaction, frame.Reaction.UserId == UserId));
+                AdvanceCursor(frame.Reaction.Version);
+                break;
             case ServerFrame.BodyOneofCase.Receipt:
                 Raise(ReceiptReceived, new ReceiptReceivedEventArgs(frame.Receipt));
                 AdvanceCursor(frame.Receipt.Version);
@@ -109,6 +117,19 @@ public sealed partial class ParleyClient
 
         var conversationId = sync.Conversation?.ConversationId is { Length: > 0 } id ? id : messages[0].ConversationId;
         var localMax = _localState.GetMaxSeq(conversationId);
+
+        // A message at or below the high-water mark came again because it changed (edit, reactions, replies; ADR 0018).
+        foreach (var changed in messages.Where(m => m.Seq <= localMax))
+        {
+            Raise(MessageUpdated, new MessageUpdatedEventArgs(changed));
+        }
+
+        messages = [.. messages.Where(m => m.Seq > localMax)];
+        if (messages.Count == 0)
+        {
+            return true;
+        }
+
         var firstSeq = messages[0].Seq;
         if (sync.Truncated && localMax > 0 && firstSeq > localMax + 1)
         {

@@ -54,6 +54,18 @@ public sealed partial class ParleyClient : IAsyncDisposable
     /// <summary>A read receipt arrived.</summary>
     public event EventHandler<ReceiptReceivedEventArgs>? ReceiptReceived;
 
+    /// <summary>A message of one of this user's conversations was edited (live; the sender's other devices too).</summary>
+    public event EventHandler<MessageEditedEventArgs>? MessageEdited;
+
+    /// <summary>Someone (this user included, on any device) added or removed a reaction.</summary>
+    public event EventHandler<ReactionChangedEventArgs>? ReactionChanged;
+
+    /// <summary>
+    /// A sync brought a message this client already had again because it changed while offline (an edit, reactions, a
+    /// reply count): replace the stored copy by seq.
+    /// </summary>
+    public event EventHandler<MessageUpdatedEventArgs>? MessageUpdated;
+
     /// <summary>A typing notification arrived.</summary>
     public event EventHandler<TypingReceivedEventArgs>? TypingReceived;
 
@@ -260,6 +272,74 @@ public sealed partial class ParleyClient : IAsyncDisposable
             ? new SendReceipt(reply.SendAck.ConversationId, reply.SendAck.Seq, reply.SendAck.ServerMsgId,
                 DateTimeOffset.FromUnixTimeMilliseconds(reply.SendAck.ServerTime), reply.SendAck.Duplicate, clientMsgId ?? string.Empty)
             : null;
+    }
+
+    /// <summary>Replaces the text of one of this user's own text messages (within the server's edit window). Retries with the same <paramref name="editId"/> store nothing new.</summary>
+    /// <param name="conversationId">The conversation.</param>
+    /// <param name="seq">The message to edit.</param>
+    /// <param name="text">The new text (its mentions are checked like a send's).</param>
+    /// <param name="editId">Idempotency key of this edit; generated when null.</param>
+    /// <param name="cancellationToken">Cancels waiting.</param>
+    /// <inheritdoc cref="GetHistoryAsync" path="/exception"/>
+    public async Task<EditResult> EditAsync(string conversationId, ulong seq, TextContent text, string? editId = null, CancellationToken cancellationToken = default)
+    {
+        var request = new EditRequest { ConversationId = conversationId, Seq = seq, EditId = editId ?? Guid.NewGuid().ToString("N"), Text = text };
+        var reply = await InvokeAsync(new ClientFrame { Edit = request }, ServerFrame.BodyOneofCase.Edit, cancellationToken).ConfigureAwait(false);
+        return reply.Edit;
+    }
+
+    /// <summary>Adds (or with <paramref name="remove"/> removes) this user's reaction <paramref name="emoji"/> on a message. Idempotent.</summary>
+    /// <param name="conversationId">The conversation.</param>
+    /// <param name="seq">The message.</param>
+    /// <param name="emoji">One emoji.</param>
+    /// <param name="remove">Remove instead of add.</param>
+    /// <param name="cancellationToken">Cancels waiting.</param>
+    /// <inheritdoc cref="GetHistoryAsync" path="/exception"/>
+    public async Task<ReactResult> ReactAsync(string conversationId, ulong seq, string emoji, bool remove = false, CancellationToken cancellationToken = default)
+    {
+        var request = new ReactRequest { ConversationId = conversationId, Seq = seq, Emoji = emoji, Remove = remove };
+        var reply = await InvokeAsync(new ClientFrame { React = request }, ServerFrame.BodyOneofCase.React, cancellationToken).ConfigureAwait(false);
+        return reply.React;
+    }
+
+    /// <summary>The revisions of a message, the original first and the current one last.</summary>
+    /// <param name="conversationId">The conversation.</param>
+    /// <param name="seq">The message.</param>
+    /// <param name="cancellationToken">Cancels waiting.</param>
+    /// <inheritdoc cref="GetHistoryAsync" path="/exception"/>
+    public async Task<RevisionList> GetRevisionsAsync(string conversationId, ulong seq, CancellationToken cancellationToken = default)
+    {
+        var reply = await InvokeAsync(new ClientFrame { GetRevisions = new GetRevisionsRequest { ConversationId = conversationId, Seq = seq } },
+            ServerFrame.BodyOneofCase.Revisions, cancellationToken).ConfigureAwait(false);
+        return reply.Revisions;
+    }
+
+    /// <summary>The replies to message <paramref name="rootSeq"/> with a seq above <paramref name="afterSeq"/>, ascending.</summary>
+    /// <param name="conversationId">The conversation.</param>
+    /// <param name="rootSeq">The message replied to.</param>
+    /// <param name="afterSeq">Paging: the last reply of the previous page (0 = from the start).</param>
+    /// <param name="limit">1..200; 0 = the server default (50).</param>
+    /// <param name="cancellationToken">Cancels waiting.</param>
+    /// <inheritdoc cref="GetHistoryAsync" path="/exception"/>
+    public async Task<HistoryResult> GetThreadAsync(string conversationId, ulong rootSeq, ulong afterSeq = 0, uint limit = 0, CancellationToken cancellationToken = default)
+    {
+        var request = new ThreadRequest { ConversationId = conversationId, RootSeq = rootSeq, AfterSeq = afterSeq, Limit = limit };
+        var reply = await InvokeAsync(new ClientFrame { Thread = request }, ServerFrame.BodyOneofCase.History, cancellationToken).ConfigureAwait(false);
+        return reply.History;
+    }
+
+    /// <summary>Full-text search of the messages this user may see, newest first, with highlighted snippets.</summary>
+    /// <param name="query">At least three characters (Chinese and English alike).</param>
+    /// <param name="conversationId">One conversation; null = all of this user's conversations.</param>
+    /// <param name="pageToken">The previous page's <see cref="SearchResult.NextPageToken"/>; null = the first page.</param>
+    /// <param name="limit">1..50; 0 = 20.</param>
+    /// <param name="cancellationToken">Cancels waiting.</param>
+    /// <inheritdoc cref="GetHistoryAsync" path="/exception"/>
+    public async Task<SearchResult> SearchAsync(string query, string? conversationId = null, string? pageToken = null, uint limit = 0, CancellationToken cancellationToken = default)
+    {
+        var request = new SearchRequest { Query = query, ConversationId = conversationId ?? string.Empty, PageToken = pageToken ?? string.Empty, Limit = limit };
+        var reply = await InvokeAsync(new ClientFrame { Search = request }, ServerFrame.BodyOneofCase.Search, cancellationToken).ConfigureAwait(false);
+        return reply.Search;
     }
 
     /// <summary>Lists this user's conversations: pinned first, then by last activity.</summary>

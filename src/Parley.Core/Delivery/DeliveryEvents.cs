@@ -129,3 +129,37 @@ public sealed class SessionKicked(KickReason reason) : DeliveryEvent
 {
     public KickReason Reason { get; } = reason;
 }
+
+/// <summary>
+/// A message was edited (ADR 0018): <see cref="Message"/> is the row after the edit (same seq, the new content, the change's
+/// version), <see cref="EditCount"/> and <see cref="EditedAt"/> its edit state.
+/// </summary>
+public sealed class MessageEdited(StoredMessage message, int editCount, long editedAt, string editedBy) : DeliveryEvent
+{
+    public StoredMessage Message { get; } = message;
+
+    public int EditCount { get; } = editCount;
+
+    /// <summary>Unix milliseconds.</summary>
+    public long EditedAt { get; } = editedAt;
+
+    public string EditedBy { get; } = editedBy;
+}
+
+/// <summary>A member added or removed a reaction on message <see cref="Seq"/>; <see cref="Count"/> is that emoji's count after it.</summary>
+public sealed class ReactionChanged(string conversationId, long seq, string emoji, string userId, bool added, int count, long version) : DeliveryEvent
+{
+    public string ConversationId { get; } = conversationId;
+
+    public long Seq { get; } = seq;
+
+    public string Emoji { get; } = emoji;
+
+    public string UserId { get; } = userId;
+
+    public bool Added { get; } = added;
+
+    public int Count { get; } = count;
+
+    public long Version { get; } = version;
+}

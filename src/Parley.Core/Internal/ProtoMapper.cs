@@ -8,8 +8,11 @@ namespace Parley.Core.Internal;
 /// <summary>Maps stored records to protocol frames.</summary>
 public static class ProtoMapper
 {
-    /// <summary>The message as a protocol record; <paramref name="withContent"/> false leaves the content out (not parsed).</summary>
-    public static Message ToProto(StoredMessage m, bool withContent = true)
+    /// <summary>
+    /// The message as a protocol record; <paramref name="withContent"/> false leaves the content out (not parsed). Its edits,
+    /// reply count and reactions are included, "reacted by me" for <paramref name="viewer"/> (none: false).
+    /// </summary>
+    public static Message ToProto(StoredMessage m, bool withContent = true, string? viewer = null)
     {
         var message = new Message
         {
@@ -27,10 +30,12 @@ public static class ProtoMapper
             message.Content = Content.Parser.ParseFrom(m.Content);
         }
 
+        Messaging.MessageChanges.Annotate(message, m, viewer);
         return message;
     }
 
-    public static Conversation ToProto(ConversationView v) => new()
+    /// <summary>The conversation as its member <paramref name="viewer"/> sees it (their reactions on the last message).</summary>
+    public static Conversation ToProto(ConversationView v, string? viewer = null) => new()
     {
         ConversationId = v.ConversationId,
         Kind = v.Kind == ConversationKind.Group ? Protocol.V1.ConversationKind.Group : Protocol.V1.ConversationKind.Direct,
@@ -42,11 +47,12 @@ public static class ProtoMapper
         Unread = (ulong)v.Unread,
         Pinned = v.Pinned,
         Muted = v.Muted,
-        LastMessage = v.LastMessage is null ? null : ToProto(v.LastMessage),
+        LastMessage = v.LastMessage is null ? null : ToProto(v.LastMessage, viewer: viewer),
         PeerReadSeq = (ulong)v.PeerReadSeq,
         MemberCount = (uint)v.MemberCount,
         UpdatedTime = v.UpdatedAt,
         MentionsOnly = v.MentionsOnly,
+        MentionSeq = (ulong)v.MentionSeq,
     };
 
     public static byte[] Serialize(Content content) => content.ToByteArray();

@@ -56,6 +56,22 @@ public interface IConversationGrain : IGrainWithStringKey
     [Alias("is-member")]
     Task<bool> IsMemberAsync(string userId);
 
+    /// <summary>Replaces the text of one of the caller's messages (ADR 0018).</summary>
+    [Alias("edit")]
+    Task<CoreResult<EditOutcome>> EditAsync(EditCommand command);
+
+    /// <summary>Adds or removes the caller's reaction on a message.</summary>
+    [Alias("react")]
+    Task<CoreResult<ReactOutcome>> ReactAsync(ReactCommand command);
+
+    /// <summary>The revisions of a message, the current one last.</summary>
+    [Alias("revisions")]
+    Task<CoreResult<RevisionData[]>> GetRevisionsAsync(string userId, long seq);
+
+    /// <summary>The replies to a message the caller may see, ascending, after <paramref name="afterSeq"/>.</summary>
+    [Alias("thread")]
+    Task<CoreResult<HistoryPage>> GetThreadAsync(string userId, long rootSeq, long afterSeq, int limit);
+
     /// <summary>
     /// Erasure of a user's data (operator action): every listed seq that <paramref name="userId"/> sent as user content
     /// and that is not a tombstone yet becomes one, exactly as a revoke (a revoke marker per message, so every member's
@@ -83,7 +99,50 @@ public sealed record SendCommand(
     string? PeerUserId,
     int ContentKind,
     byte[] Content,
-    string? OriginConnectionId);
+    string? OriginConnectionId)
+{
+    /// <summary>The text for the search index (empty = none), taken from the parsed content by the caller.</summary>
+    [Id(6)]
+    public string SearchText { get; init; } = string.Empty;
+
+    /// <summary>The seq of the message this one replies to (0 = none) and its server message id when the client gave it.</summary>
+    [Id(7)]
+    public long ReplyToSeq { get; init; }
+
+    [Id(8)]
+    public string ReplyToServerMsgId { get; init; } = string.Empty;
+
+    [Id(9)]
+    public string[] MentionUserIds { get; init; } = [];
+
+    [Id(10)]
+    public bool MentionAll { get; init; }
+}
+
+[GenerateSerializer, Immutable, Alias("parley.edit-command")]
+public sealed record EditCommand(string UserId, long Seq, string EditId, byte[] Content, string? OriginConnectionId)
+{
+    [Id(5)]
+    public string SearchText { get; init; } = string.Empty;
+
+    [Id(6)]
+    public string[] MentionUserIds { get; init; } = [];
+
+    [Id(7)]
+    public bool MentionAll { get; init; }
+}
+
+[GenerateSerializer, Immutable, Alias("parley.edit-outcome")]
+public sealed record EditOutcome(long Seq, int EditCount, long EditedTime, long Version, bool Duplicate);
+
+[GenerateSerializer, Immutable, Alias("parley.react-command")]
+public sealed record ReactCommand(string UserId, long Seq, string Emoji, bool Remove, string? OriginConnectionId);
+
+[GenerateSerializer, Immutable, Alias("parley.react-outcome")]
+public sealed record ReactOutcome(long Seq, string Emoji, int Count, long Version);
+
+[GenerateSerializer, Immutable, Alias("parley.revision-data")]
+public sealed record RevisionData(int Revision, byte[] Content, long Time);
 
 [GenerateSerializer, Immutable, Alias("parley.revoke-command")]
 public sealed record RevokeCommand(string UserId, long Seq, string ClientMsgId, string? OriginConnectionId);
@@ -233,9 +292,23 @@ public sealed record MessageData(
     bool Revoked,
     long Version)
 {
+    [Id(10)]
+    public byte[]? Annotations { get; init; }
+
+    [Id(11)]
+    public long ReplyToSeq { get; init; }
+
     public static MessageData From(StoredMessage m) =>
-        new(m.ConversationId, m.Seq, m.ServerMsgId, m.SenderId, m.ClientMsgId, m.ServerTime, m.ContentKind, m.Content, m.Revoked, m.Version);
+        new(m.ConversationId, m.Seq, m.ServerMsgId, m.SenderId, m.ClientMsgId, m.ServerTime, m.ContentKind, m.Content, m.Revoked, m.Version)
+        {
+            Annotations = m.Annotations,
+            ReplyToSeq = m.ReplyToSeq,
+        };
 
     public StoredMessage ToStored() =>
-        new(ConversationId, Seq, ServerMsgId, SenderId, ClientMsgId, ServerTime, ContentKind, Content, Revoked, Version);
+        new(ConversationId, Seq, ServerMsgId, SenderId, ClientMsgId, ServerTime, ContentKind, Content, Revoked, Version)
+        {
+            Annotations = Annotations,
+            ReplyToSeq = ReplyToSeq,
+        };
 }

@@ -146,8 +146,9 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             return CoreResult.Fail(CoreError.TooLarge, $"Content is larger than {_options.MaxContentBytes} bytes.");
         }
 
-        await EnsureMembersAsync(command.SenderId);
-        return await SubmitMessageAsync(command.SenderId, command.ClientMsgId, command.PeerUserId, command.ContentKind, command.Content, null, command.OriginConnectionId);
+        // Mentioned members are checked against the roster (a super group loads only the rows it needs; ADR 0017).
+        await EnsureMembersAsync([command.SenderId, .. command.MentionUserIds.Take(_options.MaxMentions + 1)]);
+        return await SubmitMessageAsync(command.SenderId, command.ClientMsgId, command.PeerUserId, command.ContentKind, command.Content, null, command.OriginConnectionId, send: command);
     }
 
     public async Task<CoreResult<MessageAck>> RevokeAsync(RevokeCommand command)
@@ -429,10 +430,12 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         NewConversation? creation = null,
         GroupMutation? mutation = null,
         Content? mutableContent = null,
-        string? revokedClientMsgId = null)
+        string? revokedClientMsgId = null,
+        SendCommand? send = null)
     {
         MessageWork work;
         TaskCompletionSource<CoreResult<MessageAck>> completion;
+        StoredMessage? rootUpdated = null;
         await _order.EnterAsync(out var release);
         try
         {
@@ -497,16 +500,39 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                 }
             }
 
+            // Replies and mentions (ADR 0018), checked before the relation (its read may await).
+            if (send is not null && senderState is not null)
+            {
+                if (CheckMentions(senderId, senderState, send.MentionUserIds, send.MentionAll) is { } refused)
+                {
+                    return refused;
+                }
+
+                // Last of the checks that may await; a later refusal settles the root's raised reply count (drops it from _changed).
+                if (send.ReplyToSeq > 0)
+                {
+                    var replied = await ReplyRootAsync(senderState, send.ReplyToSeq, send.ReplyToServerMsgId);
+                    if (!replied.IsOk)
+                    {
+                        return replied.Failure;
+                    }
+
+                    rootUpdated = replied.Value;
+                }
+            }
+
             // Checked after the last await of this section, so a block that returned refuses every later send.
             if (_record!.Kind == ConversationKind.Direct && revokes is null && _memberIds.Length == 2)
             {
                 if (_relation.Blocked)
                 {
+                    Settled(rootUpdated);
                     return CoreResult.Fail(CoreError.Blocked, "One of the users blocked the other.");
                 }
 
                 if (_friendsOnly && !_relation.Friends)
                 {
+                    Settled(rootUpdated);
                     return CoreResult.Fail(CoreError.NotFriends, "Only friends may exchange direct messages on this server.");
                 }
             }
@@ -538,8 +564,30 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                 content,
                 false,
                 0);
+            if (revokes is { } revoking)
+            {
+                // Edits and reactions queued after this revoke (same group commit) must see it.
+                _revoking.Add(revoking);
+            }
+
+            if (send is not null)
+            {
+                message = message with
+                {
+                    ReplyToSeq = send.ReplyToSeq,
+                    SearchText = send.SearchText.Length == 0 ? null : send.SearchText,
+                    MentionedUserIds = send.MentionUserIds.Length == 0 ? null : send.MentionUserIds.Where(u => u != senderId).ToArray(),
+                    MentionAll = send.MentionAll,
+                };
+                if (send.MentionAll)
+                {
+                    _mentionAllTimes.Enqueue(message.ServerTime);
+                }
+            }
+
             work = new MessageWork(this, message, creation, revokes, effect?.Recipients ?? _memberIds, originConnectionId)
             {
+                RootUpdated = rootUpdated,
                 Extra = effect?.Extra,
                 RevokedClientMsgId = revokedClientMsgId ?? string.Empty,
                 Group = _group,
@@ -561,6 +609,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         {
             var version = await _pipeline.SubmitAsync(work);
             var ack = Ack(work.Message with { Version = version }, duplicate: false);
+            Settled(rootUpdated);
             if (_members.TryGetValue(senderId, out var sender))
             {
                 sender.ReadSeq = Math.Max(sender.ReadSeq, work.Message.Seq);
@@ -572,6 +621,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         }
         catch (CommitFailedException ex)
         {
+            Settled(rootUpdated);
             _dedup.Forget(senderId, clientMsgId);
             CoreResult<MessageAck> failure = OnCommitFailed(ex);
             completion.TrySetResult(failure);
@@ -713,6 +763,9 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         /// <summary>More records committed atomically with the message (group and membership changes), captured in the turn.</summary>
         public Action<CommitBatch, long>? Extra { get; init; }
 
+        /// <summary>For a reply: its root with the reply count raised, committed with the reply (ADR 0018).</summary>
+        public StoredMessage? RootUpdated { get; init; }
+
         /// <summary>For a revoke marker: the client message id of the message it revokes.</summary>
         public string RevokedClientMsgId { get; init; } = string.Empty;
 
@@ -752,6 +805,11 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                 batch.ReadDiffusion.Add(ConversationId);
             }
 
+            if (RootUpdated is { } root)
+            {
+                batch.MessageUpdates.Add(new MessageUpdate(root.ConversationId, root.Seq, root.Annotations ?? [], version));
+            }
+
             Extra?.Invoke(batch, version);
             if (revokes is { } seq)
             {
@@ -767,6 +825,11 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             }
 
             grain._tail.Append(_final);
+            if (RootUpdated is { } root)
+            {
+                grain._tail.Replace(root with { Version = version });
+            }
+
             MessageCommitted committed = (revokes, Members) switch
             {
                 ({ } target, _) => new MessageRevoked(_final, target, RevokedClientMsgId, _final.SenderId),

@@ -99,6 +99,19 @@ internal sealed class ConversationTail
         }
     }
 
+    /// <summary>Puts a changed row (an edit, reactions, a reply count; same seq) in place of the one held, if held.</summary>
+    public void Replace(StoredMessage message)
+    {
+        lock (_lock)
+        {
+            var index = IndexOf(message.Seq);
+            if (index >= 0 && _items[index].Version <= message.Version)
+            {
+                _items[index] = message;
+            }
+        }
+    }
+
     public StoredMessage? Find(long seq)
     {
         lock (_lock)

@@ -47,4 +47,39 @@ public sealed class MessagingOptions
     /// <summary>Largest number of work items in one group commit.</summary>
     [Range(1, 100_000)]
     public int MaxCommitBatch { get; set; } = 1024;
+
+    /// <summary>How long after sending a sender may edit a text message (0 = edits are off).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "3650.00:00:00")]
+    public TimeSpan EditWindow { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Most edits of one message.</summary>
+    [Range(1, 1000)]
+    public int MaxEditsPerMessage { get; set; } = 50;
+
+    /// <summary>Members may read a message's earlier revisions (the sender always may).</summary>
+    public bool EditHistoryVisible { get; set; } = true;
+
+    /// <summary>Longest reaction, in UTF-8 bytes (one emoji, including skin tones and joined sequences).</summary>
+    [Range(4, 64)]
+    public int MaxReactionBytes { get; set; } = 32;
+
+    /// <summary>Most distinct emoji on one message.</summary>
+    [Range(1, 100)]
+    public int MaxDistinctReactions { get; set; } = 20;
+
+    /// <summary>Most distinct emoji one user may have on one message.</summary>
+    [Range(1, 100)]
+    public int MaxReactionsPerUser { get; set; } = 3;
+
+    /// <summary>Most members one message may mention by id.</summary>
+    [Range(1, 10_000)]
+    public int MaxMentions { get; set; } = 100;
+
+    /// <summary>Most @all messages per group per hour (owners and admins only).</summary>
+    [Range(0, 1000)]
+    public int MentionAllPerHour { get; set; } = 5;
+
+    /// <summary>Shortest full-text search query, in characters (the trigram indexes need three).</summary>
+    [Range(3, 100)]
+    public int SearchMinQueryChars { get; set; } = 3;
 }

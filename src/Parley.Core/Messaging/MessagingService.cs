@@ -11,7 +11,12 @@ namespace Parley.Core.Messaging;
 /// The message commands every edge calls (native WebSocket, OpenIM WebSocket and REST): argument and content rules,
 /// then the conversation's grain. Identity comes from the caller's session, never from the request.
 /// </summary>
-public sealed class MessagingService(IGrainFactory grains, Optional<IMediaContentResolver> media, Optional<MessageHooks> hooks)
+public sealed partial class MessagingService(
+    IGrainFactory grains,
+    Optional<IMediaContentResolver> media,
+    Optional<MessageHooks> hooks,
+    Parley.Abstractions.Messaging.IMessageStore store,
+    Microsoft.Extensions.Options.IOptions<MessagingOptions> options)
 {
     public const int MaxCustomTypeLength = 64;
 
@@ -63,7 +68,14 @@ public sealed class MessagingService(IGrainFactory grains, Optional<IMediaConten
         }
 
         return await grains.Conversation(target)
-            .SendAsync(new SendCommand(senderId, clientMsgId, peerUserId, (int)content.BodyCase, content.ToByteArray(), originConnectionId))
+            .SendAsync(new SendCommand(senderId, clientMsgId, peerUserId, (int)content.BodyCase, content.ToByteArray(), originConnectionId)
+            {
+                SearchText = MessageChanges.SearchText(content) ?? string.Empty,
+                ReplyToSeq = content.ReplyTo is { } reply ? (long)Math.Min(reply.Seq, long.MaxValue) : 0,
+                ReplyToServerMsgId = content.ReplyTo?.ServerMsgId ?? string.Empty,
+                MentionUserIds = content.BodyCase == Content.BodyOneofCase.Text ? [.. content.Text.MentionUserIds.Distinct(StringComparer.Ordinal)] : [],
+                MentionAll = content.BodyCase == Content.BodyOneofCase.Text && content.Text.MentionAll,
+            })
             .ConfigureAwait(false);
     }
 

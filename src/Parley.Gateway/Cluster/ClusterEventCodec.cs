@@ -25,6 +25,11 @@ internal static class ClusterEventCodec
             RelationsChanged r => new WireEvent(WireKind.Relations) { Version = r.Version },
             DirectoryChanged d => new WireEvent(WireKind.Directory) { Version = d.Version },
             SessionKicked k => new WireEvent(WireKind.Kicked) { Version = (long)k.Reason },
+            MessageEdited e => new WireEvent(WireKind.Edited) { Message = e.Message, ReadSeq = e.EditCount, PreviousReadSeq = e.EditedAt, UserId = e.EditedBy },
+            ReactionChanged r => new WireEvent(WireKind.Reaction)
+            {
+                ConversationId = r.ConversationId, TargetSeq = r.Seq, Text = r.Emoji, UserId = r.UserId, Flag = r.Added, ReadSeq = r.Count, Version = r.Version,
+            },
             _ => throw new NotSupportedException($"No cluster encoding for {@event.GetType().Name}."),
         };
         return JsonSerializer.SerializeToUtf8Bytes(wire, ClusterJsonContext.Default.WireEvent);
@@ -44,6 +49,8 @@ internal static class ClusterEventCodec
             WireKind.Relations => new RelationsChanged(w.Version),
             WireKind.Directory => new DirectoryChanged(w.Version),
             WireKind.Kicked => new SessionKicked((KickReason)w.Version),
+            WireKind.Edited => new MessageEdited(w.Message!, (int)w.ReadSeq, w.PreviousReadSeq, w.UserId ?? ""),
+            WireKind.Reaction => new ReactionChanged(w.ConversationId!, w.TargetSeq, w.Text ?? "", w.UserId ?? "", w.Flag, (int)w.ReadSeq, w.Version),
             _ => throw new JsonException($"unknown cluster event kind {w.Kind}"),
         };
     }
@@ -60,6 +67,8 @@ internal enum WireKind
     Relations = 7,
     Directory = 8,
     Kicked = 9,
+    Edited = 10,
+    Reaction = 11,
 }
 
 internal sealed record WireEvent(WireKind Kind)

@@ -116,10 +116,10 @@ internal sealed class NativeConnectionHandler(
         ulong messages = 0;
         foreach (var change in snapshot.Changes)
         {
-            var item = new ConversationSync { Conversation = ProtoMapper.ToProto(change.Conversation), Truncated = change.Truncated };
+            var item = new ConversationSync { Conversation = ProtoMapper.ToProto(change.Conversation, connection.UserId), Truncated = change.Truncated };
             foreach (var m in change.Messages)
             {
-                item.Messages.Add(ProtoMapper.ToProto(m));
+                item.Messages.Add(ProtoMapper.ToProto(m, viewer: connection.UserId));
             }
 
             messages += (ulong)change.Messages.Count;

@@ -38,6 +38,26 @@ internal sealed class NativeProtocol : IWireProtocol
         RelationsChanged r => Of(new ServerFrame { RelationsChanged = new RelationsChangedEvent { Version = (ulong)r.Version } }),
         DirectoryChanged d => Of(new ServerFrame { DirectoryChanged = new DirectoryChangedEvent { Version = (ulong)d.Version } }),
         SessionKicked k => Of(new ServerFrame { Kick = new KickEvent { Reason = k.Reason } }),
+        MessageEdited e => Of(new ServerFrame
+        {
+            MessageEdited = new MessageEditedEvent
+            {
+                ConversationId = e.Message.ConversationId,
+                Seq = (ulong)e.Message.Seq,
+                Content = Content.Parser.ParseFrom(e.Message.Content),
+                EditCount = (uint)e.EditCount,
+                EditedTime = e.EditedAt,
+                Version = (ulong)e.Message.Version,
+                EditedBy = e.EditedBy,
+            },
+        }),
+        ReactionChanged r => Of(new ServerFrame
+        {
+            Reaction = new ReactionEvent
+            {
+                ConversationId = r.ConversationId, Seq = (ulong)r.Seq, Emoji = r.Emoji, UserId = r.UserId, Added = r.Added, Count = (uint)r.Count, Version = (ulong)r.Version,
+            },
+        }),
         _ => EncodedEvent.None,
     };
 

@@ -55,6 +55,11 @@ internal sealed class RequestHandler(
             ClientFrame.BodyOneofCase.CreateGroup => await CreateGroupAsync(connection, request.CreateGroup).ConfigureAwait(false),
             ClientFrame.BodyOneofCase.Typing => await TypingAsync(connection, request.Typing).ConfigureAwait(false),
             ClientFrame.BodyOneofCase.UpdateConversation => await UpdateConversationAsync(connection, request.UpdateConversation).ConfigureAwait(false),
+            ClientFrame.BodyOneofCase.Edit => await EditAsync(connection, request.Edit).ConfigureAwait(false),
+            ClientFrame.BodyOneofCase.React => await ReactAsync(connection, request.React).ConfigureAwait(false),
+            ClientFrame.BodyOneofCase.GetRevisions => await RevisionsAsync(connection, request.GetRevisions).ConfigureAwait(false),
+            ClientFrame.BodyOneofCase.Thread => await ThreadAsync(connection, request.Thread).ConfigureAwait(false),
+            ClientFrame.BodyOneofCase.Search => await SearchAsync(connection, request.Search).ConfigureAwait(false),
             ClientFrame.BodyOneofCase.SyncDirectory => _directory is null
                 ? Error(ErrorCode.Unsupported, "This server has no organisation directory.")
                 : new ServerFrame { Directory = await _directory.SyncAsync(connection.UserId, request.SyncDirectory.Version).ConfigureAwait(false) },
@@ -136,11 +141,77 @@ internal sealed class RequestHandler(
         var result = new HistoryResult { ConversationId = history.ConversationId, HasMore = page.Value!.HasMore, MaxSeq = (ulong)page.Value.MaxSeq };
         foreach (var m in page.Value.Messages)
         {
-            result.Messages.Add(ProtoMapper.ToProto(m.ToStored()));
+            result.Messages.Add(ProtoMapper.ToProto(m.ToStored(), viewer: connection.UserId));
         }
 
         return new ServerFrame { History = result };
     }
+
+    private async Task<ServerFrame> EditAsync(ClientConnection connection, EditRequest edit)
+    {
+        var result = await messaging.EditAsync(connection.UserId, edit.ConversationId, Seq(edit.Seq), edit.EditId, edit.Text, connection.Id).ConfigureAwait(false);
+        return Reply(result, value => new ServerFrame
+        {
+            Edit = new EditResult
+            {
+                ConversationId = edit.ConversationId,
+                Seq = (ulong)value.Seq,
+                EditCount = (uint)value.EditCount,
+                EditedTime = value.EditedTime,
+                Version = (ulong)value.Version,
+                Duplicate = value.Duplicate,
+            },
+        });
+    }
+
+    private async Task<ServerFrame> ReactAsync(ClientConnection connection, ReactRequest react)
+    {
+        var result = await messaging.ReactAsync(connection.UserId, react.ConversationId, Seq(react.Seq), react.Emoji, react.Remove, connection.Id).ConfigureAwait(false);
+        return Reply(result, value => new ServerFrame
+        {
+            React = new ReactResult
+            {
+                ConversationId = react.ConversationId, Seq = (ulong)value.Seq, Emoji = value.Emoji, Count = (uint)value.Count, Version = (ulong)value.Version,
+            },
+        });
+    }
+
+    private async Task<ServerFrame> RevisionsAsync(ClientConnection connection, GetRevisionsRequest request)
+    {
+        var result = await messaging.GetRevisionsAsync(connection.UserId, request.ConversationId, Seq(request.Seq)).ConfigureAwait(false);
+        return Reply(result, value =>
+        {
+            var list = new RevisionList { ConversationId = request.ConversationId, Seq = request.Seq };
+            list.Revisions.AddRange(value.Select(r => new Revision { Revision_ = (uint)r.Revision, Content = Content.Parser.ParseFrom(r.Content), Time = r.Time }));
+            return new ServerFrame { Revisions = list };
+        });
+    }
+
+    private async Task<ServerFrame> ThreadAsync(ClientConnection connection, ThreadRequest thread)
+    {
+        var page = await messaging.GetThreadAsync(connection.UserId, thread.ConversationId, Seq(thread.RootSeq), Seq(thread.AfterSeq), (int)Math.Min(thread.Limit, int.MaxValue))
+            .ConfigureAwait(false);
+        return Reply(page, value =>
+        {
+            var result = new HistoryResult { ConversationId = thread.ConversationId, HasMore = value.HasMore, MaxSeq = (ulong)value.MaxSeq };
+            result.Messages.AddRange(value.Messages.Select(m => ProtoMapper.ToProto(m.ToStored(), viewer: connection.UserId)));
+            return new ServerFrame { History = result };
+        });
+    }
+
+    private async Task<ServerFrame> SearchAsync(ClientConnection connection, SearchRequest search)
+    {
+        var page = await messaging.SearchAsync(connection.UserId, search.ConversationId, search.Query, search.PageToken, (int)Math.Min(search.Limit, int.MaxValue))
+            .ConfigureAwait(false);
+        return Reply(page, value =>
+        {
+            var result = new SearchResult { NextPageToken = value.NextPageToken };
+            result.Hits.AddRange(value.Hits.Select(h => new SearchHit { Message = ProtoMapper.ToProto(h.Message.ToStored(), viewer: connection.UserId), Snippet = h.Snippet }));
+            return new ServerFrame { Search = result };
+        });
+    }
+
+    private static long Seq(ulong seq) => (long)Math.Min(seq, long.MaxValue);
 
     private async Task<ServerFrame> MarkReadAsync(ClientConnection connection, MarkReadRequest markRead)
     {
@@ -162,7 +233,7 @@ internal sealed class RequestHandler(
         var result = new ConversationList { Total = (uint)total };
         foreach (var view in page)
         {
-            result.Conversations.Add(ProtoMapper.ToProto(view));
+            result.Conversations.Add(ProtoMapper.ToProto(view, connection.UserId));
         }
 
         return new ServerFrame { Conversations = result };
@@ -184,7 +255,7 @@ internal sealed class RequestHandler(
         }
 
         var view = await store.GetConversationViewAsync(connection.UserId, update.ConversationId).ConfigureAwait(false);
-        return view is null ? Error(ErrorCode.NotFound, "No such conversation.") : new ServerFrame { Conversation = ProtoMapper.ToProto(view) };
+        return view is null ? Error(ErrorCode.NotFound, "No such conversation.") : new ServerFrame { Conversation = ProtoMapper.ToProto(view, connection.UserId) };
     }
 
     private async Task<ServerFrame> CreateGroupAsync(ClientConnection connection, CreateGroupRequest create)

@@ -1,0 +1,265 @@
+using System.Collections.Concurrent;
+using Parley.IntegrationTests.Infrastructure;
+using Parley.Protocol.V1;
+using Parley.Sdk;
+
+namespace Parley.IntegrationTests;
+
+/// <summary>Edits, reactions, replies and threads, mentions and search (issue 18, ADR 0018): the real server driven by the real SDK.</summary>
+public sealed class MessageChangesTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+{
+    private TestServer Server => fixture.Server;
+
+    [Fact]
+    public async Task Edit_Direct_LiveToEveryDevice_AfterFreshSync_RevisionsAndDedup()
+    {
+        var alice = await Server.CreateUserAsync("alice");
+        var bob = await Server.CreateUserAsync("bob");
+        var aliceClient = await Server.ConnectAsync(alice);
+        var bobClient = await Server.CreateClientAsync(bob);
+        var edits = new ConcurrentQueue<MessageEditedEvent>();
+        bobClient.MessageEdited += (_, e) => edits.Enqueue(e.Edit);
+        await bobClient.ConnectAsync();
+
+        var sent = await aliceClient.SendTextAsync(bob, "helo wrld");
+        var edit = await aliceClient.EditAsync(sent.ConversationId, sent.Seq, new TextContent { Text = "hello world" }, "e1");
+        Assert.Equal(1U, edit.EditCount);
+        Assert.Equal(sent.Seq, edit.Seq);
+        await Wait.UntilAsync(() => edits.Any(e => e.Seq == sent.Seq && e.Content.Text.Text == "hello world" && e.EditCount == 1), "bob saw the edit live");
+
+        // A retry of the same edit stores nothing new.
+        var retry = await aliceClient.EditAsync(sent.ConversationId, sent.Seq, new TextContent { Text = "hello world" }, "e1");
+        Assert.True(retry.Duplicate);
+        Assert.Equal(1U, retry.EditCount);
+
+        // Someone else's message, and a non-text target, are refused with typed errors.
+        var notMine = await Assert.ThrowsAsync<ParleyException>(() => bobClient.EditAsync(sent.ConversationId, sent.Seq, new TextContent { Text = "x" }));
+        Assert.Equal(ErrorCode.Forbidden, notMine.Code);
+        var custom = await aliceClient.SendCustomAsync(new Target { UserId = bob }, "card", "{}");
+        var notText = await Assert.ThrowsAsync<ParleyException>(() => aliceClient.EditAsync(custom.ConversationId, custom.Seq, new TextContent { Text = "x" }));
+        Assert.Equal(ErrorCode.BadRequest, notText.Code);
+
+        var history = await bobClient.GetHistoryAsync(sent.ConversationId, sent.Seq, Direction.Forward, 1);
+        var message = Assert.Single(history.Messages);
+        Assert.Equal("hello world", message.Content.Text.Text);
+        Assert.Equal(1U, message.EditCount);
+        Assert.Equal(sent.Seq, message.Seq);
+
+        // A fresh device syncs the latest revision; members read the earlier one.
+        var fresh = new Recorder(await Server.CreateClientAsync(bob, "fresh", Platform.Web));
+        await fresh.Client.ConnectAsync();
+        var synced = fresh.MessagesIn(sent.ConversationId).Single(m => m.Seq == sent.Seq);
+        Assert.Equal("hello world", synced.Content.Text.Text);
+        Assert.Equal(1U, synced.EditCount);
+        var revisions = await fresh.Client.GetRevisionsAsync(sent.ConversationId, sent.Seq);
+        Assert.Equal(["helo wrld", "hello world"], revisions.Revisions.Select(r => r.Content.Text.Text));
+    }
+
+    [Fact]
+    public async Task Edit_ResumedSyncGetsTheNewRevision_RevokedAndOutOfWindowAreRefused()
+    {
+        await using var server = await TestServer.StartAsync(new Dictionary<string, string?> { ["Parley:Messaging:EditWindow"] = "00:10:00" });
+        var alice = await server.CreateUserAsync("alice");
+        var bob = await server.CreateUserAsync("bob");
+        var aliceClient = await server.ConnectAsync(alice);
+        var state = new InMemoryParleyClientState();
+        var bobRecorder = new Recorder(await server.CreateClientAsync(bob, state: state));
+        await bobRecorder.Client.ConnectAsync();
+        var sent = await aliceClient.SendTextAsync(bob, "draft");
+        await bobRecorder.WaitForMessagesAsync(sent.ConversationId, 1);
+
+        // Bob goes offline; the edit reaches him through the resume sync as an update of the message he already has.
+        await bobRecorder.Client.DisposeAsync();
+        await aliceClient.EditAsync(sent.ConversationId, sent.Seq, new TextContent { Text = "final" });
+        var again = await server.CreateClientAsync(bob, state: state);
+        var updated = new ConcurrentQueue<Message>();
+        again.MessageUpdated += (_, e) => updated.Enqueue(e.Message);
+        await again.ConnectAsync();
+        await Wait.UntilAsync(() => updated.Any(m => m.Seq == sent.Seq && m.Content.Text.Text == "final" && m.EditCount == 1), "the resume sync updated the message");
+
+        var revoked = await aliceClient.SendTextAsync(bob, "gone");
+        await aliceClient.RevokeAsync(revoked.ConversationId, revoked.Seq);
+        var onRevoked = await Assert.ThrowsAsync<ParleyException>(() => aliceClient.EditAsync(revoked.ConversationId, revoked.Seq, new TextContent { Text = "x" }));
+        Assert.Equal(ErrorCode.BadRequest, onRevoked.Code);
+
+        server.Clock.Offset = TimeSpan.FromMinutes(11);
+        var late = await Assert.ThrowsAsync<ParleyException>(() => aliceClient.EditAsync(sent.ConversationId, sent.Seq, new TextContent { Text = "late" }));
+        Assert.Equal(ErrorCode.RevokeWindowPassed, late.Code);
+    }
+
+    [Fact]
+    public async Task Reactions_Group_CountsLiveAndInSync_LimitsAndRemovedMembersRefused()
+    {
+        var owner = await Server.CreateUserAsync("owner");
+        var bob = await Server.CreateUserAsync("bob");
+        var carol = await Server.CreateUserAsync("carol");
+        var ownerClient = await Server.ConnectAsync(owner);
+        var bobClient = await Server.ConnectAsync(bob);
+        var carolClient = await Server.CreateClientAsync(carol);
+        var reactions = new ConcurrentQueue<ReactionEvent>();
+        carolClient.ReactionChanged += (_, e) => reactions.Enqueue(e.Reaction);
+        await carolClient.ConnectAsync();
+        var group = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Name = "react", MemberIds = { bob, carol } });
+        var sent = await ownerClient.SendTextToConversationAsync(group.ConversationId, "lunch?");
+
+        Assert.Equal(1U, (await bobClient.ReactAsync(group.ConversationId, sent.Seq, "👍")).Count);
+        Assert.Equal(2U, (await ownerClient.ReactAsync(group.ConversationId, sent.Seq, "👍")).Count);
+        Assert.Equal(2U, (await ownerClient.ReactAsync(group.ConversationId, sent.Seq, "👍")).Count);
+        Assert.Equal(1U, (await bobClient.ReactAsync(group.ConversationId, sent.Seq, "👨‍👩‍👧")).Count);
+        await Wait.UntilAsync(() => reactions.Count(r => r.Seq == sent.Seq) == 3, "carol saw the three reactions live");
+        Assert.Equal(2U, reactions.Last(r => r.Emoji == "👍").Count);
+
+        var removed = await ownerClient.ReactAsync(group.ConversationId, sent.Seq, "👍", remove: true);
+        Assert.Equal(1U, removed.Count);
+
+        // Bad input gets typed errors.
+        var notEmoji = await Assert.ThrowsAsync<ParleyException>(() => bobClient.ReactAsync(group.ConversationId, sent.Seq, "lol"));
+        Assert.Equal(ErrorCode.BadRequest, notEmoji.Code);
+        var tooLong = await Assert.ThrowsAsync<ParleyException>(() => bobClient.ReactAsync(group.ConversationId, sent.Seq, string.Concat(Enumerable.Repeat("😀", 20))));
+        Assert.Equal(ErrorCode.BadRequest, tooLong.Code);
+        await bobClient.ReactAsync(group.ConversationId, sent.Seq, "🎉");
+        var tooMany = await Assert.ThrowsAsync<ParleyException>(() => bobClient.ReactAsync(group.ConversationId, sent.Seq, "🍕"));
+        Assert.Equal(ErrorCode.BadRequest, tooMany.Code);
+        var noMessage = await Assert.ThrowsAsync<ParleyException>(() => bobClient.ReactAsync(group.ConversationId, 999, "🍕"));
+        Assert.Equal(ErrorCode.NotFound, noMessage.Code);
+
+        // A fresh login sees the counts and its own reactions.
+        var fresh = new Recorder(await Server.CreateClientAsync(bob, "fresh", Platform.Web));
+        await fresh.Client.ConnectAsync();
+        var synced = fresh.MessagesIn(group.ConversationId).Single(m => m.Seq == sent.Seq);
+        var thumbs = synced.Reactions.Single(r => r.Emoji == "👍");
+        Assert.Equal(1U, thumbs.Count);
+        Assert.True(thumbs.ReactedByMe);
+        Assert.Equal([bob], thumbs.RecentUserIds);
+        Assert.Equal(["👍", "👨‍👩‍👧", "🎉"], synced.Reactions.Select(r => r.Emoji));
+        var carolView = (await carolClient.GetHistoryAsync(group.ConversationId)).Messages.Single(m => m.Seq == sent.Seq);
+        Assert.False(carolView.Reactions.Single(r => r.Emoji == "👍").ReactedByMe);
+
+        // A removed member can neither react nor see later changes.
+        await ownerClient.KickMembersAsync(group.GroupId, [carol]);
+        var kicked = await Assert.ThrowsAsync<ParleyException>(() => carolClient.ReactAsync(group.ConversationId, sent.Seq, "👍"));
+        Assert.Equal(ErrorCode.NotMember, kicked.Code);
+    }
+
+    [Fact]
+    public async Task Replies_ThreadPagedWithReplyCount_RevokedRootKept_OtherConversationRefused()
+    {
+        var alice = await Server.CreateUserAsync("alice");
+        var bob = await Server.CreateUserAsync("bob");
+        var carol = await Server.CreateUserAsync("carol");
+        var aliceClient = await Server.ConnectAsync(alice);
+        var bobClient = await Server.ConnectAsync(bob);
+        var root = await aliceClient.SendTextAsync(bob, "question");
+        var other = await aliceClient.SendTextAsync(carol, "elsewhere");
+        var target = new Target { ConversationId = root.ConversationId };
+        var replies = new List<SendReceipt>();
+        for (var i = 0; i < 3; i++)
+        {
+            replies.Add(await bobClient.SendAsync(target, new Content { Text = new TextContent { Text = "answer " + i }, ReplyTo = new ReplyTo { Seq = root.Seq, ServerMsgId = root.ServerMsgId } }));
+        }
+
+        var first = await aliceClient.GetThreadAsync(root.ConversationId, root.Seq, 0, 2);
+        Assert.Equal(replies.Take(2).Select(r => r.Seq), first.Messages.Select(m => m.Seq));
+        Assert.True(first.HasMore);
+        var second = await aliceClient.GetThreadAsync(root.ConversationId, root.Seq, first.Messages[^1].Seq, 2);
+        Assert.Equal([replies[2].Seq], second.Messages.Select(m => m.Seq));
+        Assert.False(second.HasMore);
+        Assert.Equal(3U, (await aliceClient.GetHistoryAsync(root.ConversationId, root.Seq, Direction.Forward, 1)).Messages.Single().ReplyCount);
+
+        // The seq of another conversation's message, or a mismatching server id, is refused.
+        var wrong = await Assert.ThrowsAsync<ParleyException>(() => bobClient.SendAsync(target, new Content { Text = new TextContent { Text = "x" }, ReplyTo = new ReplyTo { Seq = 999 } }));
+        Assert.Equal(ErrorCode.NotFound, wrong.Code);
+        var mismatch = await Assert.ThrowsAsync<ParleyException>(() => bobClient.SendAsync(target, new Content { Text = new TextContent { Text = "x" }, ReplyTo = new ReplyTo { Seq = root.Seq, ServerMsgId = other.ServerMsgId } }));
+        Assert.Equal(ErrorCode.BadRequest, mismatch.Code);
+
+        // Revoking the root keeps the thread and shows the root as revoked.
+        await aliceClient.RevokeAsync(root.ConversationId, root.Seq);
+        var after = await bobClient.GetThreadAsync(root.ConversationId, root.Seq);
+        Assert.Equal(3, after.Messages.Count);
+        var revokedRoot = (await bobClient.GetHistoryAsync(root.ConversationId, root.Seq, Direction.Forward, 1)).Messages.Single();
+        Assert.True(revokedRoot.Revoked);
+        Assert.Equal(3U, revokedRoot.ReplyCount);
+    }
+
+    [Fact]
+    public async Task Mentions_MembersOnly_AllByAdmins_ShownUntilRead()
+    {
+        var owner = await Server.CreateUserAsync("owner");
+        var bob = await Server.CreateUserAsync("bob");
+        var stranger = await Server.CreateUserAsync("stranger");
+        var ownerClient = await Server.ConnectAsync(owner);
+        var bobClient = await Server.CreateClientAsync(bob);
+        await bobClient.ConnectAsync();
+        var group = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Name = "mentions", MemberIds = { bob } });
+        var target = new Target { ConversationId = group.ConversationId };
+
+        var bad = await Assert.ThrowsAsync<ParleyException>(() => ownerClient.SendAsync(target, new Content { Text = new TextContent { Text = "@x", MentionUserIds = { stranger } } }));
+        Assert.Equal(ErrorCode.BadRequest, bad.Code);
+        var notAdmin = await Assert.ThrowsAsync<ParleyException>(() => bobClient.SendAsync(target, new Content { Text = new TextContent { Text = "@all", MentionAll = true } }));
+        Assert.Equal(ErrorCode.Forbidden, notAdmin.Code);
+
+        var mention = await ownerClient.SendAsync(target, new Content { Text = new TextContent { Text = "@bob look", MentionUserIds = { bob } } });
+        var listed = (await bobClient.GetConversationsAsync()).Conversations.Single(c => c.ConversationId == group.ConversationId);
+        Assert.Equal(mention.Seq, listed.MentionSeq);
+
+        // A fresh device sees it after sync; reading clears it.
+        var fresh = new Recorder(await Server.CreateClientAsync(bob, "fresh", Platform.Web));
+        await fresh.Client.ConnectAsync();
+        Assert.Equal(mention.Seq, fresh.Syncs.Single().Conversations.Single(c => c.ConversationId == group.ConversationId).MentionSeq);
+        await bobClient.MarkReadAsync(group.ConversationId, mention.Seq);
+        Assert.Equal(0UL, (await bobClient.GetConversationsAsync()).Conversations.Single(c => c.ConversationId == group.ConversationId).MentionSeq);
+
+        var all = await ownerClient.SendAsync(target, new Content { Text = new TextContent { Text = "@all meeting", MentionAll = true } });
+        Assert.Equal(all.Seq, (await bobClient.GetConversationsAsync()).Conversations.Single(c => c.ConversationId == group.ConversationId).MentionSeq);
+    }
+
+    [Fact]
+    public async Task Search_ChineseAndEnglish_OnlyWhatTheUserMaySee_Paged_WithSnippets()
+    {
+        var owner = await Server.CreateUserAsync("owner");
+        var bob = await Server.CreateUserAsync("bob");
+        var late = await Server.CreateUserAsync("late");
+        var ownerClient = await Server.ConnectAsync(owner);
+        var bobClient = await Server.ConnectAsync(bob);
+        var lateClient = await Server.ConnectAsync(late);
+        var token = "kw" + Guid.NewGuid().ToString("N")[..8];
+        var group = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Name = "search", MemberIds = { bob } });
+        var target = new Target { ConversationId = group.ConversationId };
+        await ownerClient.SendAsync(target, new Content { Text = new TextContent { Text = $"明天开会讨论{token}预算" } });
+        var revoked = await ownerClient.SendAsync(target, new Content { Text = new TextContent { Text = $"secret {token}" } });
+        await ownerClient.RevokeAsync(group.ConversationId, revoked.Seq);
+        var edited = await ownerClient.SendAsync(target, new Content { Text = new TextContent { Text = "typo" } });
+        await ownerClient.EditAsync(group.ConversationId, edited.Seq, new TextContent { Text = $"fixed {token.ToUpperInvariant()} typo" });
+        await ownerClient.SendTextAsync(late, $"direct {token} to late only");
+
+        // The newcomer joins after these (history not shown to newcomers): sees none of the group's.
+        await ownerClient.InviteToGroupAsync(group.GroupId, [late]);
+        await ownerClient.SendAsync(target, new Content { Text = new TextContent { Text = $"welcome {token}" } });
+
+        var bobHits = await bobClient.SearchAsync(token);
+        // Newest first; the revoked one is gone, the edited one is found by its new text (case-insensitively).
+        Assert.Collection(
+            bobHits.Hits,
+            h => Assert.StartsWith("welcome", h.Message.Content.Text.Text, StringComparison.Ordinal),
+            h => Assert.StartsWith("fixed", h.Message.Content.Text.Text, StringComparison.Ordinal),
+            h => Assert.StartsWith("明天开会讨论", h.Message.Content.Text.Text, StringComparison.Ordinal));
+        Assert.All(bobHits.Hits, h => Assert.Contains("\uE000", h.Snippet, StringComparison.Ordinal));
+        Assert.Equal(3, bobHits.Hits.Count);
+        Assert.Single((await bobClient.SearchAsync("讨论" + token)).Hits);
+
+        var lateHits = await lateClient.SearchAsync(token);
+        Assert.Equal(2, lateHits.Hits.Count);
+        Assert.DoesNotContain(lateHits.Hits, h => h.Message.Content.Text.Text.Contains("明天", StringComparison.Ordinal));
+
+        var page1 = await bobClient.SearchAsync(token, group.ConversationId, null, 2);
+        Assert.Equal(2, page1.Hits.Count);
+        var page2 = await bobClient.SearchAsync(token, group.ConversationId, page1.NextPageToken, 2);
+        Assert.Single(page2.Hits);
+        Assert.Empty(page2.NextPageToken);
+
+        var tooShort = await Assert.ThrowsAsync<ParleyException>(() => bobClient.SearchAsync("ab"));
+        Assert.Equal(ErrorCode.BadRequest, tooShort.Code);
+        var outsider = await Server.ConnectAsync(await Server.CreateUserAsync("outsider"));
+        Assert.Empty((await outsider.SearchAsync(token)).Hits);
+    }
+}
