@@ -87,6 +87,62 @@ public sealed class DeliveryGateTests
         Assert.Equal((3L, 3L), gate.OverdueGap(5_500, 3_000));
     }
 
+    [Fact]
+    public void ATailGap_CommittedButNeverReleasedWithNothingHeld_IsOverdueOnlyAfterTheTimeout_AndSkippingItCatchesUp()
+    {
+        var gate = new DeliveryGate(through: 50, nowMs: 0);
+        Assert.Null(gate.OverdueTail(committed: 50, nowMs: 10_000, timeoutMs: 3_000)); // caught up
+        Assert.Null(gate.OverdueGap(10_000, 3_000)); // the ordinary check cannot see it: nothing is held
+
+        // 51..53 were committed (the store says 53 at 10 s); none of them ever arrives here.
+        Assert.Null(gate.OverdueTail(53, 10_000, 3_000)); // first seen behind: the lag starts now
+        Assert.Null(gate.OverdueTail(53, 12_999, 3_000));
+        Assert.Equal((51L, 53L), gate.OverdueTail(53, 13_000, 3_000));
+
+        // Versions committed after the first sighting do not extend the gap: they are not overdue yet.
+        Assert.Equal((51L, 53L), gate.OverdueTail(60, 13_500, 3_000));
+        gate.Skip(53, 13_600);
+        Assert.Equal(53, gate.Through);
+        Assert.Null(gate.OverdueTail(60, 13_700, 3_000)); // 54..60: a new lag, seen now
+        Assert.Null(gate.OverdueTail(60, 16_699, 3_000));
+        Assert.Equal((54L, 60L), gate.OverdueTail(60, 16_700, 3_000));
+    }
+
+    [Fact]
+    public void ALagThatCatchesUp_IsNeverATailGap_AndATailBehindHeldVersionsIsLeftToTheOrdinaryGap()
+    {
+        var gate = new DeliveryGate(through: 0, nowMs: 0);
+        var handed = new List<long>();
+
+        // Ordinary forwarding latency: 1..3 committed, seen behind at 0 s, arrive at 2.9 s.
+        Assert.Null(gate.OverdueTail(3, 0, 3_000));
+        for (var v = 1L; v <= 3; v++)
+        {
+            var version = v;
+            gate.Release(version, () => handed.Add(version), 2_900);
+        }
+
+        Assert.Null(gate.OverdueTail(3, 5_000, 3_000));
+        Assert.Equal([1L, 2L, 3L], handed);
+
+        // Partly caught up: 4..6 seen behind at 10 s, 4 arrives, 5 and 6 never do; overdue from 10 s, not from 4's arrival.
+        Assert.Null(gate.OverdueTail(6, 10_000, 3_000));
+        gate.Release(4, () => handed.Add(4), 12_000);
+        Assert.Null(gate.OverdueTail(6, 12_500, 3_000));
+        Assert.Equal((5L, 6L), gate.OverdueTail(6, 13_000, 3_000));
+
+        // 8 arrives (7 missing): an ordinary gap; the tail check stays out of it while something is held.
+        gate.Release(8, () => handed.Add(8), 13_100);
+        Assert.Null(gate.OverdueTail(9, 20_000, 3_000));
+        Assert.Equal((5L, 7L), gate.OverdueGap(20_000, 3_000));
+        gate.Skip(7, 20_000);
+        Assert.Equal([1L, 2L, 3L, 4L, 8L], handed);
+
+        // Only 9 is left behind; its lag was first seen when the tail check could look again.
+        Assert.Null(gate.OverdueTail(9, 20_100, 3_000));
+        Assert.Equal((9L, 9L), gate.OverdueTail(9, 23_100, 3_000));
+    }
+
     private static IEnumerable<long[]> Permutations(long[] items)
     {
         if (items.Length <= 1)

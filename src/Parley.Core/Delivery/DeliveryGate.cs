@@ -21,6 +21,8 @@ public sealed class DeliveryGate
     private readonly SortedDictionary<long, Action?> _held = [];
     private long _through;
     private long _movedAt;
+    private long _tailTarget; // the store's committed version when a lag behind it was first seen (0: none)
+    private long _tailSince;
 
     /// <param name="through">Every version up to this one needs no live delivery (e.g. the store's version at start).</param>
     /// <param name="nowMs">A monotonic clock in milliseconds (gap ages).</param>
@@ -113,6 +115,43 @@ public sealed class DeliveryGate
             }
 
             return (_through + 1, _held.Keys.First() - 1);
+        }
+    }
+
+    /// <summary>
+    /// The tail gap (ADR 0016): versions the store has committed that never reached this gate while it holds nothing,
+    /// so no later version arrives to reveal them (the node that committed a burst's last versions died before
+    /// forwarding them, or their forward was dropped). <paramref name="committed"/> is the store's committed high-water
+    /// mark, read just before <paramref name="nowMs"/>. The first time the gate is seen behind it, that mark and the time
+    /// are remembered; once <paramref name="timeoutMs"/> has passed and the gate is still below the remembered mark (and
+    /// holds nothing: an ordinary gap is <see cref="OverdueGap"/>'s), returns [Through + 1, mark]: every version in it
+    /// was committed at least the timeout ago and not released here. Null otherwise. The caller resyncs and
+    /// <see cref="Skip"/>s it exactly as an ordinary gap.
+    /// </summary>
+    public (long From, long To)? OverdueTail(long committed, long nowMs, long timeoutMs)
+    {
+        lock (_lock)
+        {
+            if (committed <= _through)
+            {
+                _tailTarget = 0;
+                return null;
+            }
+
+            if (_tailTarget <= _through)
+            {
+                // Caught up with the last mark (or none yet): the lag behind this one starts now.
+                _tailTarget = committed;
+                _tailSince = nowMs;
+                return null;
+            }
+
+            if (_held.Count > 0 || nowMs - _tailSince < timeoutMs)
+            {
+                return null;
+            }
+
+            return (_through + 1, _tailTarget);
         }
     }
 

@@ -29,8 +29,9 @@ namespace Parley.Gateway.Cluster;
 /// carries none, when its node says so (<see cref="NodeDeliveryOp.Done"/>). A gap that stays open for
 /// <see cref="GapTimeout"/> (the node that committed it died before forwarding it, or a forward was dropped) is closed
 /// by making every local connection whose user's feed changed since the gap resync from its cursor (close code 4012),
-/// then skipping it.
-/// /// </para>
+/// then skipping it. A tail gap (the cluster's last versions never arrived and nothing later reveals them) is found by
+/// comparing the gate with the store's committed version once a second while the gate holds nothing, and closed the same way.
+/// </para>
 /// </summary>
 internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl, IHostedService, IDisposable
 {
@@ -44,6 +45,9 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
 
     private static readonly TimeSpan GapCheckEvery = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>How often the gate is compared with the store's committed version when it holds nothing (tail gaps).</summary>
+    private const int TailCheckEveryGapChecks = 4; // 1 s: one primary-key read of feed_state per node and second
+
     private readonly ConnectionRegistry _registry;
     private readonly IGrainFactory _grains;
     private readonly IClusterMembershipService _membership;
@@ -52,6 +56,7 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
     private readonly ILogger<ClusterDeliveryHub> _logger;
     private readonly CommitPipeline _pipeline;
     private readonly IFeedChangeQuery? _feedChanges;
+    private readonly IMessageStore _store;
     private DeliveryGate _gate = new(long.MaxValue / 2, 0); // replaced at start, before any commit
     private long _lastPublishedVersion; // the dispatch loop's last published version (only that loop writes it)
     private Task? _gapLoop;
@@ -78,6 +83,7 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
     {
         _pipeline = pipeline;
         _feedChanges = store as IFeedChangeQuery;
+        _store = store;
         _registry = registry;
         _grains = grains;
         _membership = membership;
@@ -320,12 +326,17 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
     private async Task GapLoopAsync()
     {
         var token = _stopping.Token;
+        var checks = 0;
         while (!token.IsCancellationRequested)
         {
             try
             {
                 await Task.Delay(GapCheckEvery, token).ConfigureAwait(false);
                 await CloseOverdueGapAsync(token).ConfigureAwait(false);
+                if (++checks % TailCheckEveryGapChecks == 0)
+                {
+                    await CloseOverdueTailAsync(token).ConfigureAwait(false);
+                }
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
@@ -346,6 +357,32 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
             return;
         }
 
+        await ResyncAndSkipAsync(gate, gap.From, gap.To, tail: false, token).ConfigureAwait(false);
+    }
+
+    // A tail gap (ADR 0016): the last versions committed in the cluster never reached this node and nothing later came to
+    // reveal them, so the gate holds nothing. Only then (an ordinary gap is closed above) is its position compared with
+    // the store's committed version; a lag older than GapTimeout is closed like a gap.
+    internal async Task CloseOverdueTailAsync(CancellationToken token)
+    {
+        var gate = Volatile.Read(ref _gate);
+        if (gate.Held > 0)
+        {
+            return;
+        }
+
+        var committed = await _store.GetMaxVersionAsync(token).ConfigureAwait(false);
+        if (gate.OverdueTail(committed, Environment.TickCount64, (long)GapTimeout.TotalMilliseconds) is not { } gap)
+        {
+            return;
+        }
+
+        await ResyncAndSkipAsync(gate, gap.From, gap.To, tail: true, token).ConfigureAwait(false);
+    }
+
+    private async Task ResyncAndSkipAsync(DeliveryGate gate, long from, long to, bool tail, CancellationToken token)
+    {
+        var gap = (From: from, To: to);
         var users = _registry.All().Select(c => c.UserId).Distinct(StringComparer.Ordinal).ToArray();
         IReadOnlyList<string> affected = users;
         if (users.Length > 0 && _feedChanges is not null)
@@ -363,7 +400,7 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
         }
 
         gate.Skip(gap.To, Environment.TickCount64);
-        LogGapClosed(_logger, gap.From, gap.To, closed);
+        LogGapClosed(_logger, tail ? "tail " : "", gap.From, gap.To, closed);
     }
 
     private async Task RenewLoopAsync()
@@ -548,8 +585,8 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
     [LoggerMessage(EventId = 1205, Level = LogLevel.Warning, Message = "Cluster delivery: the node directory could not be renewed")]
     private static partial void LogDirectoryFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(EventId = 1207, Level = LogLevel.Warning, Message = "Cluster delivery: versions {From}..{To} never arrived live; {Count} connections whose users changed since resync from their cursors")]
-    private static partial void LogGapClosed(ILogger logger, long from, long to, int count);
+    [LoggerMessage(EventId = 1207, Level = LogLevel.Warning, Message = "Cluster delivery: {Kind}versions {From}..{To} never arrived live; {Count} connections whose users changed since resync from their cursors")]
+    private static partial void LogGapClosed(ILogger logger, string kind, long from, long to, int count);
 
     [LoggerMessage(EventId = 1208, Level = LogLevel.Warning, Message = "Cluster delivery: closing a gap in the live versions failed; retried")]
     private static partial void LogGapFailed(ILogger logger, Exception exception);
