@@ -40,7 +40,7 @@ import { backoffDelay } from "./backoff.js";
 import { CloseCodes, ConnectionLostError, ParleyClosedError, ParleyError, ParleyTimeoutError } from "./errors.js";
 import { Emitter, type ConnectionState, type ParleyEventHandler, type ParleyEventName } from "./events.js";
 import { MemoryClientState, type ClientState } from "./state.js";
-import { MediaApi, type DownloadOptions, type MediaObject, type MediaSource, type UploadOptions } from "./media.js";
+import { MediaApi, mediaSize, type DownloadOptions, type MediaObject, type MediaSource, type UploadOptions } from "./media.js";
 
 /** The WebSocket sub-protocol of native protocol v1. */
 export const SUBPROTOCOL = "parley.v1";
@@ -399,6 +399,40 @@ export class ParleyClient {
   async sendVoice(to: { userId: string } | { conversationId: string }, audio: MediaSource, durationMs: number, options: UploadOptions & { clientMsgId?: string } = {}): Promise<SendReceipt> {
     const object = await this.upload(audio, { ...options, kind: "voice" });
     return this.send(toTarget(to), { body: { case: "voice", value: { objectId: object.objectId, durationMs } } }, options.clientMsgId, options.signal);
+  }
+
+  /**
+   * Uploads a video clip (and its poster, when given) and sends it. The server does not decode video: the duration,
+   * dimensions and poster come from the client (a browser reads them from a `<video>` element and draws the poster
+   * frame on a canvas). The poster must be an image (the server sniffs it; anything else is refused BAD_REQUEST and
+   * nothing is sent); the server fills the poster's dimensions, the video's size and type. A video whose bytes are
+   * not a video (the server sniffs them) is refused as a video: send it with {@link sendFile}.
+   * Progress covers the poster's bytes and the video's.
+   */
+  async sendVideo(
+    to: { userId: string } | { conversationId: string },
+    video: MediaSource,
+    options: UploadOptions & { durationMs: number; width?: number; height?: number; poster?: MediaSource; clientMsgId?: string },
+  ): Promise<SendReceipt> {
+    const { poster, durationMs, width, height, clientMsgId, onProgress, onUploadStarted, resumeUploadId, ...common } = options;
+    const posterSize = poster ? mediaSize(poster) : 0;
+    const total = posterSize + mediaSize(video);
+    const posterObject = poster
+      ? await this.upload(poster, {
+          ...common, kind: "image", fileName: "poster.jpg", contentType: undefined,
+          onProgress: onProgress && ((p) => onProgress({ bytesTransferred: p.bytesTransferred, totalBytes: total })),
+        })
+      : undefined;
+    if (posterObject && posterObject.kind !== "image") {
+      throw new ParleyError(ErrorCode.BAD_REQUEST, "The poster is not an image (its bytes are " + posterObject.contentType + ").");
+    }
+    const object = await this.upload(video, {
+      ...common, kind: "video", onUploadStarted, resumeUploadId,
+      onProgress: onProgress && ((p) => onProgress({ bytesTransferred: posterSize + p.bytesTransferred, totalBytes: total })),
+    });
+    return this.send(toTarget(to), {
+      body: { case: "video", value: { objectId: object.objectId, durationMs: Math.max(0, Math.round(durationMs)), width: width ?? 0, height: height ?? 0, posterObjectId: posterObject?.objectId ?? "" } },
+    }, clientMsgId, options.signal);
   }
 
   /** A page of history, ascending: backward from `fromSeq` (0n = newest) or forward from it. */

@@ -149,6 +149,11 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** The number of bytes of a media source. */
+export function mediaSize(source: MediaSource): number {
+  return source instanceof Blob ? source.size : source.byteLength;
+}
+
 function toBlob(source: MediaSource): Blob {
   if (source instanceof Blob) return source;
   return new Blob([(source instanceof Uint8Array ? source : new Uint8Array(source)) as Uint8Array<ArrayBuffer>]);

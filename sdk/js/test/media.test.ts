@@ -86,6 +86,49 @@ describe("media uploads and downloads against the real server", () => {
     }
   });
 
+  it("sends a video with a client-made poster: the receiver gets duration, dimensions, the poster's measured size, and both downloads; a poster that is not an image is refused", async () => {
+    const alice = await connectUser(server, "vid-alice");
+    const bob = await connectUser(server, "vid-bob");
+    try {
+      // The server does not decode video; it sniffs the container (an EBML header: WebM) and keeps the bytes.
+      const video = new Uint8Array(Buffer.concat([Buffer.from([0x1a, 0x45, 0xdf, 0xa3]), randomBytes(300_000)]));
+      const poster = png(400, 240);
+      const progress: MediaProgress[] = [];
+      const ack = await alice.client.sendVideo({ userId: "vid-bob" }, new Blob([video], { type: "video/webm" }), {
+        fileName: "clip.webm", durationMs: 2500.4, width: 640, height: 384, poster, onProgress: (p) => progress.push(p),
+      });
+      expectMonotonic(progress, video.length + poster.length);
+      await until(() => bob.received.some((m) => m.seq === ack.seq && m.conversationId === ack.conversationId), "bob receives the video");
+      const body = bob.received.find((m) => m.seq === ack.seq)!.content!.body;
+      expect(body.case).toBe("video");
+      const content = body.value as { objectId: string; durationMs: number; width: number; height: number; posterObjectId: string; posterWidth: number; posterHeight: number; size: bigint; contentType: string };
+      expect([content.durationMs, content.width, content.height, content.posterWidth, content.posterHeight, content.size, content.contentType])
+        .toEqual([2500, 640, 384, 400, 240, BigInt(video.length), "video/webm"]);
+      expect(sha((await bob.client.download(content.objectId)).bytes)).toBe(sha(video));
+      const posterDownload = await bob.client.download(content.posterObjectId);
+      expect(sha(posterDownload.bytes)).toBe(sha(poster));
+      expect(posterDownload.object.kind).toBe("image");
+
+      // A "poster" whose bytes are not an image: refused before the video is uploaded or anything sent.
+      const before = bob.received.length;
+      const refused = await alice.client.sendVideo({ userId: "vid-bob" }, video, { durationMs: 1000, poster: new TextEncoder().encode("not a picture at all") })
+        .then(() => undefined, (e: unknown) => e);
+      expect(refused).toBeInstanceOf(ParleyError);
+      expect((refused as ParleyError).code).toBe(ErrorCode.BAD_REQUEST);
+      // A video whose bytes are not a video is refused as a video by the server (send it as a file instead).
+      const notVideo = await alice.client.sendVideo({ userId: "vid-bob" }, new TextEncoder().encode("plain text, no container"), { durationMs: 1000 })
+        .then(() => undefined, (e: unknown) => e);
+      expect(notVideo).toBeInstanceOf(ParleyError);
+      expect((notVideo as ParleyError).code).toBe(ErrorCode.BAD_REQUEST);
+      await alice.client.sendText({ userId: "vid-bob" }, "after the refusals");
+      await until(() => bob.received.some((m) => m.content?.body.case === "text"), "bob receives the text");
+      expect(bob.received.slice(before).map((m) => m.content?.body.case)).toEqual(["text"]);
+    } finally {
+      await alice.client.close();
+      await bob.client.close();
+    }
+  });
+
   it("uploads a multipart file with per-part progress, and resumes an interrupted upload sending only the missing parts", async () => {
     const alice = await connectUser(server, "file-alice");
     const bob = await connectUser(server, "file-bob");

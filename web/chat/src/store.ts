@@ -28,6 +28,7 @@ import {
   type UserProfile,
 } from "@parley/client";
 import { t } from "./i18n";
+import { probeAudio, probeVideo, type MediaProbe } from "./probe";
 
 export interface Credentials {
   userId: string;
@@ -56,8 +57,12 @@ export interface PendingUpload {
   total: number;
   uploadId?: string;
   object?: MediaObject;
-  /** A local object URL showing a picture before it is uploaded. */
+  /** A local object URL showing a picture (or a video's poster) before it is uploaded. */
   previewUrl?: string;
+  /** Duration, dimensions and poster frame of a video or voice file, read by the browser (the server does not decode them). */
+  probe?: MediaProbe;
+  /** The stored poster of a video (kept for a retried send). */
+  posterObject?: MediaObject;
 }
 
 export interface DownloadState {
@@ -359,7 +364,7 @@ export class ChatStore {
     const view = this.conversations.get(conversationId);
     if (!view) return;
     const previous = view.messages.find((m) => m.clientMsgId === clientMsgId)?.pending?.upload;
-    const kind: MediaKind = file.type.startsWith("image/") ? "image" : "file";
+    const kind: MediaKind = file.type.startsWith("image/") ? "image" : file.type.startsWith("video/") ? "video" : file.type.startsWith("audio/") ? "voice" : "file";
     const upload: PendingUpload = previous ?? {
       file, kind, loaded: 0, total: file.size,
       previewUrl: kind === "image" ? URL.createObjectURL(file) : undefined,
@@ -368,23 +373,48 @@ export class ChatStore {
     this.changed();
     let lastPaint = 0;
     try {
+      // Videos and voice notes: duration, dimensions and a poster frame come from the browser (the server does not
+      // decode them); a file the browser cannot read goes as a plain file.
+      if (!previous && (kind === "video" || kind === "voice")) {
+        upload.probe = await (kind === "video" ? probeVideo(file) : probeAudio(file));
+        if (!upload.probe) upload.kind = "file";
+        else if (upload.probe.poster) {
+          upload.previewUrl = URL.createObjectURL(upload.probe.poster);
+          upload.total = file.size + upload.probe.poster.size;
+        }
+        this.changed();
+      }
+      const poster = upload.kind === "video" ? upload.probe?.poster : undefined;
+      const progress = (offset: number) => (p: { bytesTransferred: number; totalBytes: number }) => {
+        upload.loaded = offset + p.bytesTransferred;
+        const now = Date.now();
+        if (now - lastPaint > 100 || upload.loaded === upload.total) (lastPaint = now), this.changed();
+      };
+      if (poster && !upload.posterObject) {
+        upload.posterObject = await this.client.upload(poster, { kind: "image", fileName: "poster.jpg", onProgress: progress(0) });
+      }
       const object = upload.object ?? (upload.object = await this.client.upload(file, {
         kind: upload.kind,
         fileName: file.name || (kind === "image" ? "image.png" : "file"),
         resumeUploadId: upload.uploadId,
         onUploadStarted: (id) => (upload.uploadId = id),
-        onProgress: (p) => {
-          upload.loaded = p.bytesTransferred;
-          const now = Date.now();
-          if (now - lastPaint > 100 || p.bytesTransferred === p.totalBytes) (lastPaint = now), this.changed();
-        },
+        onProgress: progress(poster ? poster.size : 0),
       }));
+      const probe = upload.probe;
+      // The stored kind follows the bytes (the server sniffs them): a "video" that is not one goes as a file.
       const content: ContentInit = object.kind === "image"
         ? { body: { case: "image", value: {
             objectId: object.objectId, width: object.width, height: object.height, size: BigInt(object.size), contentType: object.contentType,
             thumbnailObjectId: object.thumbnail?.objectId ?? "", thumbnailWidth: object.thumbnail?.width ?? 0, thumbnailHeight: object.thumbnail?.height ?? 0,
           } } }
-        : { body: { case: "file", value: { objectId: object.objectId, fileName: object.fileName, size: BigInt(object.size), contentType: object.contentType } } };
+        : object.kind === "video" && probe
+          ? { body: { case: "video", value: {
+              objectId: object.objectId, durationMs: probe.durationMs, width: probe.width, height: probe.height,
+              posterObjectId: upload.posterObject?.kind === "image" ? upload.posterObject.objectId : "",
+            } } }
+          : object.kind === "voice" && probe
+            ? { body: { case: "voice", value: { objectId: object.objectId, durationMs: probe.durationMs } } }
+            : { body: { case: "file", value: { objectId: object.objectId, fileName: object.fileName, size: BigInt(object.size), contentType: object.contentType } } };
       await this.#deliver(view, item, content);
       if (upload.previewUrl) URL.revokeObjectURL(upload.previewUrl);
     } catch (error) {
