@@ -59,6 +59,9 @@ internal static partial class OpenImRest
     private static IConversationGrain GroupGrain(HttpContext context, string groupId) =>
         context.RequestServices.GetRequiredService<IGrainFactory>().GetGrain<IConversationGrain>(Ids.GroupConversationId(groupId));
 
+    // Group creation and commands go through the core's group service (the group hooks run there, ADR 0012).
+    private static Parley.Core.Groups.GroupService Groups(HttpContext context) => context.RequestServices.GetRequiredService<Parley.Core.Groups.GroupService>();
+
     private static OpenImResponse GroupNotFound() => OpenImResponse.Error(OpenImErrors.GroupNotFound, "GroupIDNotFoundError", "group not found");
 
     /// <summary>The group named by <c>groupID</c>, or the refusal: 1001 for a malformed id, 1201 for an unknown group.</summary>
@@ -82,7 +85,7 @@ internal static partial class OpenImRest
             return error;
         }
 
-        var result = await GroupGrain(context, group!.GroupId).GroupAsync(command).ConfigureAwait(false);
+        var result = await Groups(context).RunAsync(group!.GroupId, command).ConfigureAwait(false);
         return result.IsOk ? OpenImResponse.Ok(null) : MapError(result.Error, result.Message, notFound: notFound);
     }
 
@@ -128,7 +131,7 @@ internal static partial class OpenImRest
         var admins = StrList(body, "adminUserIDs").Where(a => a != me).Distinct(StringComparer.Ordinal).ToArray();
 
         // One core command: the group, its members and its admins commit together (field limits are the core's).
-        var created = await GroupGrain(context, groupId!).CreateGroupAsync(new CreateGroupCommand(groupId!, Str(info, "groupName") ?? string.Empty, me, members, null)
+        var created = await Groups(context).CreateAsync(new CreateGroupCommand(groupId!, Str(info, "groupName") ?? string.Empty, me, members, null)
         {
             AvatarUrl = Str(info, "faceURL") ?? string.Empty,
             Introduction = Str(info, "introduction") ?? string.Empty,
@@ -189,8 +192,7 @@ internal static partial class OpenImRest
             return error;
         }
 
-        var grain = GroupGrain(context, group!.GroupId);
-        var result = await grain.GroupAsync(new GroupCommand(GroupOperation.Join, caller!, null) { Message = message }).ConfigureAwait(false);
+        var result = await Groups(context).RunAsync(group!.GroupId, new GroupCommand(GroupOperation.Join, caller!, null) { Message = message }).ConfigureAwait(false);
         if (!result.IsOk)
         {
             return MapError(result.Error, result.Message, notFound: OpenImErrors.RecordNotFound);
@@ -200,7 +202,7 @@ internal static partial class OpenImRest
         {
             try
             {
-                await NotifyJoinRequestAsync(context, grain, group, caller!, message).ConfigureAwait(false);
+                await NotifyJoinRequestAsync(context, GroupGrain(context, group.GroupId), group, caller!, message).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException and not OperationCanceledException)
             {

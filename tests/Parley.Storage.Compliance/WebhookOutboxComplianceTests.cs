@@ -125,6 +125,40 @@ public abstract class WebhookOutboxComplianceTests : IAsyncLifetime
     }
 
     [StoreFact]
+    public async Task PurgeUser_DeletesEveryEventNamingTheUserInAUserField_InAnyState_AndNothingElse()
+    {
+        // "al_ice" names the user; "al_ice" in message text, a group id or a longer user id does not.
+        await Outbox.EnqueueAsync(
+        [
+            WebhookEvent.New("sent", "afterSendSingleMsg", "{\"sendID\":\"al_ice\",\"recvID\":\"bob\"}", 1000),
+            WebhookEvent.New("got", "afterSendSingleMsg", "{\"sendID\":\"bob\",\"recvID\":\"al_ice\"}", 1000),
+            WebhookEvent.New("listed", "afterCreateGroup", "{\"creatorUserID\":\"bob\",\"memberUserIDs\":[\"bob\",\"al_ice\"]}", 1000),
+            WebhookEvent.New("dead", "afterUserOnline", "{\"userID\":\"al_ice\"}", 1000),
+            WebhookEvent.New("text", "afterSendSingleMsg", "{\"sendID\":\"bob\",\"recvID\":\"carol\",\"content\":{\"text\":{\"text\":\"\\\"al_ice\\\"\"}}}", 1000),
+            WebhookEvent.New("group", "afterJoinGroup", "{\"groupID\":\"al_ice\",\"userIDs\":[\"carol\"]}", 1000),
+            WebhookEvent.New("longer", "afterUserOnline", "{\"userID\":\"al_ice2\"}", 1000),
+        ]);
+        var claimed = await Outbox.ClaimAsync("node-a", now: 2000, leaseUntil: 60_000, limit: 10);
+        Assert.True(await Outbox.MarkDeliveredAsync("got", "node-a", 1, 2100));
+        Assert.True(await Outbox.DeadLetterAsync("dead", "node-a", 1, 2100, "status_500"));
+
+        Assert.Equal(4, await Outbox.PurgeUserAsync("al_ice"));
+
+        foreach (var gone in new[] { "sent", "got", "listed", "dead" })
+        {
+            Assert.Null(await Outbox.GetAsync(gone));
+        }
+
+        foreach (var kept in new[] { "text", "group", "longer" })
+        {
+            Assert.NotNull(await Outbox.GetAsync(kept));
+        }
+
+        Assert.Equal(7, claimed.Count);
+        Assert.Equal(0, await Outbox.PurgeUserAsync("al_ice"));
+    }
+
+    [StoreFact]
     public async Task ConcurrentClaimers_NeverGetTheSameEvent()
     {
         const int Count = 300;

@@ -89,4 +89,62 @@ public interface IWebhookOutbox
 
     /// <summary>Deletes delivered events finished before <paramref name="before"/> (Unix ms). Returns the count.</summary>
     Task<int> PurgeDeliveredAsync(long before, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// User erasure: deletes every event (pending, delivered or dead-lettered) whose body names <paramref name="userId"/>
+    /// in a user field (<see cref="WebhookPayloads.NamesUser"/>), so nothing about the user is sent or kept. Returns the count.
+    /// </summary>
+    Task<int> PurgeUserAsync(string userId, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Reading the user fields of an after-hook body (for erasure).</summary>
+public static class WebhookPayloads
+{
+    private static readonly HashSet<string> UserFields = new(StringComparer.Ordinal)
+    {
+        "sendID", "recvID", "userID", "fromUserID", "toUserID", "ownerUserID", "friendUserID", "creatorUserID", "operatorUserID",
+        "inviterUserID", "oldOwnerUserID", "newOwnerUserID", "ownerID", "memberUserIDs", "userIDs", "kickedUserIDs",
+    };
+
+    /// <summary>The text a body holding <paramref name="userId"/> as a JSON string must contain (a cheap pre-filter for stores).</summary>
+    public static string Needle(string userId) => System.Text.Json.JsonSerializer.Serialize(userId);
+
+    /// <summary>True when a user field of the JSON object <paramref name="payload"/> is, or lists, <paramref name="userId"/>.</summary>
+    public static bool NamesUser(string payload, string userId)
+    {
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(payload);
+            if (document.RootElement.ValueKind != System.Text.Json.JsonValueKind.Object)
+            {
+                return false;
+            }
+
+            foreach (var property in document.RootElement.EnumerateObject())
+            {
+                if (!UserFields.Contains(property.Name))
+                {
+                    continue;
+                }
+
+                var value = property.Value;
+                if (value.ValueKind == System.Text.Json.JsonValueKind.String && value.ValueEquals(userId))
+                {
+                    return true;
+                }
+
+                if (value.ValueKind == System.Text.Json.JsonValueKind.Array
+                    && value.EnumerateArray().Any(e => e.ValueKind == System.Text.Json.JsonValueKind.String && e.ValueEquals(userId)))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return false;
+        }
+    }
 }

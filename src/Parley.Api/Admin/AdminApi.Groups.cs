@@ -66,13 +66,13 @@ public static partial class AdminApi
     }
 
     // The user ids' limits are the core's (GroupRules).
-    private static Task<IResult> AddMembersAsync(string groupId, AddMembersRequest request, IGroupStore store, IGrainFactory grains) =>
+    private static Task<IResult> AddMembersAsync(string groupId, AddMembersRequest request, IGroupStore store, Parley.Core.Groups.GroupService grains) =>
         AsOwnerAsync(groupId, store, grains, owner => new GroupCommand(GroupOperation.Invite, owner, null) { UserIds = request.UserIds ?? [] });
 
-    private static Task<IResult> KickMemberAsync(string groupId, string userId, IGroupStore store, IGrainFactory grains) =>
+    private static Task<IResult> KickMemberAsync(string groupId, string userId, IGroupStore store, Parley.Core.Groups.GroupService grains) =>
         AsOwnerAsync(groupId, store, grains, owner => new GroupCommand(GroupOperation.Kick, owner, null) { UserIds = [userId] });
 
-    private static Task<IResult> SetRoleAsync(string groupId, string userId, SetRoleRequest request, IGroupStore store, IGrainFactory grains)
+    private static Task<IResult> SetRoleAsync(string groupId, string userId, SetRoleRequest request, IGroupStore store, Parley.Core.Groups.GroupService grains)
     {
         MemberRole? role = request.Role?.ToUpperInvariant() switch
         {
@@ -91,10 +91,10 @@ public static partial class AdminApi
             : new GroupCommand(GroupOperation.SetRole, owner, null) { UserIds = [userId], Role = r });
     }
 
-    private static Task<IResult> DismissAsync(string groupId, IGroupStore store, IGrainFactory grains) =>
+    private static Task<IResult> DismissAsync(string groupId, IGroupStore store, Parley.Core.Groups.GroupService grains) =>
         AsOwnerAsync(groupId, store, grains, owner => new GroupCommand(GroupOperation.Dismiss, owner, null));
 
-    private static async Task<IResult> AsOwnerAsync(string groupId, IGroupStore store, IGrainFactory grains, Func<string, GroupCommand> command)
+    private static async Task<IResult> AsOwnerAsync(string groupId, IGroupStore store, Parley.Core.Groups.GroupService grains, Func<string, GroupCommand> command)
     {
         var group = await store.GetGroupAsync(groupId).ConfigureAwait(false);
         if (group is null)
@@ -102,7 +102,8 @@ public static partial class AdminApi
             return Fail(404, "not_found", "No such group.");
         }
 
-        var result = await grains.GetGrain<IConversationGrain>(group.ConversationId).GroupAsync(command(group.OwnerId)).ConfigureAwait(false);
+        // Through the group service: an admin's invitation is checked by the join hook like any other (ADR 0012).
+        var result = await grains.RunAsync(groupId, command(group.OwnerId)).ConfigureAwait(false);
         return result.IsOk ? Results.Ok(new GroupOperationResponse(result.Value!.Added, result.Value.Pending)) : Refusal(result.Failure);
     }
 
@@ -115,6 +116,7 @@ public static partial class AdminApi
         CoreError.AlreadyExists => Fail(409, "already_exists", failure.Message),
         CoreError.Conflict => Fail(409, "conflict", failure.Message),
         CoreError.Forbidden => Fail(409, "refused", failure.Message),
+        CoreError.Unavailable => Fail(503, "unavailable", failure.Message),
         _ => Fail(400, "bad_request", failure.Message),
     };
 

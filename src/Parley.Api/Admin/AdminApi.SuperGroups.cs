@@ -27,7 +27,7 @@ public static partial class AdminApi
         groups.MapGet("/jobs/{jobId}", GetJob).WithName("groups.jobs.get");
     }
 
-    private static Task<IResult> PromoteAsync(string groupId, IGroupStore store, IGrainFactory grains) =>
+    private static Task<IResult> PromoteAsync(string groupId, IGroupStore store, Parley.Core.Groups.GroupService grains) =>
         AsOwnerAsync(groupId, store, grains, owner => new GroupCommand(GroupOperation.Promote, owner, null));
 
     private static async Task<IResult> ListMembersAsync(string groupId, string? q, string? role, string? after, int? limit, IGroupStore store, ISuperGroupStore members)

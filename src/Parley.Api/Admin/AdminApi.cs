@@ -150,7 +150,7 @@ public static partial class AdminApi
         return Results.Ok(new LogoutResponse(1, closed));
     }
 
-    private static async Task<IResult> CreateGroupAsync(CreateGroupAdminRequest request, IGrainFactory grains)
+    private static async Task<IResult> CreateGroupAsync(CreateGroupAdminRequest request, Parley.Core.Groups.GroupService groups)
     {
         var groupId = string.IsNullOrEmpty(request.GroupId) ? Guid.NewGuid().ToString("N") : request.GroupId;
         if (!Ids.IsValid(groupId) || !Ids.IsValid(request.OwnerId))
@@ -159,8 +159,8 @@ public static partial class AdminApi
         }
 
         var conversationId = Ids.GroupConversationId(groupId);
-        var result = await grains.GetGrain<IConversationGrain>(conversationId)
-            .CreateGroupAsync(new CreateGroupCommand(groupId, request.Name ?? string.Empty, request.OwnerId, request.MemberIds ?? [], null)
+        var result = await groups
+            .CreateAsync(new CreateGroupCommand(groupId, request.Name ?? string.Empty, request.OwnerId, request.MemberIds ?? [], null)
             {
                 AdminIds = request.AdminIds ?? [],
                 Kind = request.Kind?.ToUpperInvariant() switch

@@ -87,6 +87,13 @@ public interface IConversationGrain : IGrainWithStringKey
     /// </summary>
     [Alias("bulk-members")]
     Task<CoreResult<int>> BulkMembersAsync(string operatorId, string[] userIds, bool remove);
+
+    /// <summary>
+    /// Who a Join, Invite or accepting RespondRequest would admit at once if it ran now (empty: it would be refused or
+    /// wait for approval). Read-only; used to run the join hook before the command (ADR 0012).
+    /// </summary>
+    [Alias("plan-admission")]
+    Task<string[]> PlanAdmissionAsync(GroupCommand command);
 }
 
 /// <param name="PeerUserId">For a send addressed to a user: that user (the direct conversation is created on first send).</param>
@@ -175,6 +182,10 @@ public sealed record CreateGroupCommand(string GroupId, string Name, string Crea
     /// <summary>Normal, or a read-diffusion kind (ADR 0017).</summary>
     [Id(12)]
     public GroupKind Kind { get; init; }
+
+    /// <summary>What the join hook set for the first members (nickname, admin role, mute); never the creator's role.</summary>
+    [Id(13)]
+    public MemberOverride[] MemberOverrides { get; init; } = [];
 }
 
 public enum GroupOperation
@@ -232,7 +243,22 @@ public sealed record GroupCommand(GroupOperation Operation, string OperatorId, s
 
     [Id(9)]
     public GroupSettingsPatch? Settings { get; init; }
+
+    /// <summary>
+    /// Set when the <c>beforeMemberJoinGroup</c> hook checked this admission (ADR 0012): the users it allowed. The grain
+    /// admits nobody directly who is not listed (the group changed between the check and the turn: CONFLICT, retry).
+    /// </summary>
+    [Id(10)]
+    public string[]? CheckedUserIds { get; init; }
+
+    /// <summary>What the join hook set for the newcomers (nickname, role, mute), applied as they are admitted.</summary>
+    [Id(11)]
+    public MemberOverride[] MemberOverrides { get; init; } = [];
 }
+
+/// <summary>A join hook's change to a newcomer's membership; null = as usual. Role is Member or Admin, never Owner.</summary>
+[GenerateSerializer, Immutable, Alias("parley.member-override")]
+public sealed record MemberOverride(string UserId, string? Nickname, MemberRole? Role, long? MutedUntil);
 
 /// <summary>What a group operation did beyond succeeding: who joined at once and whose admission waits for approval.</summary>
 [GenerateSerializer, Immutable, Alias("parley.group-outcome")]

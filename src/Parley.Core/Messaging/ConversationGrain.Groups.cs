@@ -137,6 +137,42 @@ public sealed partial class ConversationGrain
         return IsActive(userId);
     }
 
+    public async Task<string[]> PlanAdmissionAsync(GroupCommand command)
+    {
+        if (_record is null || _group is null || _group.Dismissed || GroupRules.Check(command) is not null)
+        {
+            return [];
+        }
+
+        await EnsureMembersAsync([command.OperatorId, .. command.UserIds]);
+        switch (command.Operation)
+        {
+            case GroupOperation.Join:
+                return !IsActive(command.OperatorId) && RosterRules.Join(_group.JoinPolicy) == Admission.Admit ? [command.OperatorId] : [];
+            case GroupOperation.Invite:
+                if (!TryGetActive(command.OperatorId, out var inviter) || RosterRules.Invite(_group.JoinPolicy, inviter.Role) != Admission.Admit)
+                {
+                    return [];
+                }
+
+                return [.. command.UserIds.Distinct(StringComparer.Ordinal).Where(u => !IsActive(u))];
+            case GroupOperation.RespondRequest when command.Accept:
+                var userId = command.UserIds.FirstOrDefault() ?? string.Empty;
+                return TryGetActive(command.OperatorId, out var handler) && handler.Role >= MemberRole.Admin
+                    && _requests.TryGetValue(userId, out var request) && request.State == RequestPending && !IsActive(userId)
+                    ? [userId]
+                    : [];
+            default:
+                return [];
+        }
+    }
+
+    // The join hook checked other users than this turn would admit (the group changed in between): nobody unchecked gets in.
+    private static GroupEffect? RequireChecked(GroupCommand c, string[] admitted) =>
+        c.CheckedUserIds is { } checkedIds && admitted.Any(u => !checkedIds.Contains(u, StringComparer.Ordinal))
+            ? GroupEffect.Fail(CoreError.Conflict, "The group changed while the join was being checked; try again.")
+            : null;
+
     // The group record is already loaded. A super group's periods are read per member on demand.
     private async Task LoadGroupAsync(string groupId, CancellationToken cancellationToken)
     {
@@ -262,8 +298,13 @@ public sealed partial class ConversationGrain
                         return full;
                     }
 
+                    if (RequireChecked(c, [c.OperatorId]) is { } notChecked)
+                    {
+                        return notChecked;
+                    }
+
                     joined = true;
-                    return Admit([c.OperatorId], c.OperatorId, seq, now);
+                    return Admit([c.OperatorId], c.OperatorId, seq, now, c.MemberOverrides);
             }
         });
 
@@ -317,9 +358,14 @@ public sealed partial class ConversationGrain
                 return full;
             }
 
+            if (RequireChecked(c, newcomers) is { } notChecked)
+            {
+                return notChecked;
+            }
+
             added = newcomers;
             content.MembersAdded.UserIds.AddRange(newcomers);
-            return Admit(newcomers, c.OperatorId, seq, now);
+            return Admit(newcomers, c.OperatorId, seq, now, c.MemberOverrides);
         });
 
         if (pending.Length > 0)
@@ -366,10 +412,15 @@ public sealed partial class ConversationGrain
                 return GroupEffect.Fail(CoreError.Conflict, "Already a member.");
             }
 
+            if (RequireChecked(c, [userId]) is { } notChecked)
+            {
+                return notChecked;
+            }
+
             handled = request with { State = RequestAccepted, HandledAt = now, HandlerId = c.OperatorId };
             _requests.Remove(userId);
             content.MembersAdded.InviterId = request.InviterId;
-            var admit = Admit([userId], string.IsNullOrEmpty(request.InviterId) ? c.OperatorId : request.InviterId, seq, now);
+            var admit = Admit([userId], string.IsNullOrEmpty(request.InviterId) ? c.OperatorId : request.InviterId, seq, now, c.MemberOverrides);
             var accepted = handled;
             return admit with { Extra = (batch, version) => { admit.Extra!(batch, version); batch.GroupRequests.Add(accepted); } };
         });
@@ -612,7 +663,7 @@ public sealed partial class ConversationGrain
         return CoreResult.Success(GroupOutcome.None);
     }
 
-    private GroupEffect Admit(string[] userIds, string inviterId, long seq, long now)
+    private GroupEffect Admit(string[] userIds, string inviterId, long seq, long now, MemberOverride[]? overrides = null)
     {
         var changes = new List<MemberChange>(userIds.Length);
         var settled = new List<GroupRequestRecord>();
@@ -635,6 +686,13 @@ public sealed partial class ConversationGrain
 
             member.JoinedAt = now;
             member.InviterId = inviterId;
+            if (overrides?.FirstOrDefault(o => o.UserId == userId) is { } set)
+            {
+                member.Nickname = set.Nickname ?? member.Nickname;
+                member.Role = set.Role is MemberRole.Admin ? MemberRole.Admin : member.Role;
+                member.MutedUntil = set.MutedUntil ?? member.MutedUntil;
+            }
+
             // Everything before the join counts as read, even where the group lets newcomers see it.
             member.ReadSeq = Math.Max(member.ReadSeq, seq - 1);
             if (_requests.Remove(userId, out var pending) && pending.State == RequestPending)

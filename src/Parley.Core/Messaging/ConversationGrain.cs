@@ -234,6 +234,16 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                 _members[admin].Role = MemberRole.Admin;
             }
 
+            foreach (var set in command.MemberOverrides)
+            {
+                if (_members.TryGetValue(set.UserId, out var first))
+                {
+                    first.Nickname = set.Nickname ?? first.Nickname;
+                    first.Role = set.Role is MemberRole.Admin ? MemberRole.Admin : first.Role;
+                    first.MutedUntil = set.MutedUntil ?? first.MutedUntil;
+                }
+            }
+
             // The creator is the owner even when also named as an admin (set last).
 
             _members[command.CreatorId].Role = MemberRole.Owner;

@@ -27,6 +27,8 @@ public sealed partial class AfterHooks
     private readonly bool _single;
     private readonly bool _group;
     private readonly bool _createGroup;
+    private readonly bool _notices;
+    private readonly bool _reads;
 
     public AfterHooks(WebhookOptions options, IWebhookOutbox outbox, TimeProvider clock, WebhookSignal signal, ILogger<AfterHooks> logger)
     {
@@ -38,10 +40,12 @@ public sealed partial class AfterHooks
         _single = options.Enabled(WebhookOptions.AfterSendSingleMsg) is not null;
         _group = options.Enabled(WebhookOptions.AfterSendGroupMsg) is not null;
         _createGroup = options.Enabled(WebhookOptions.AfterCreateGroup) is not null;
+        _notices = WebhookOptions.NoticeAfterHooks.Any(h => options.Enabled(h) is not null);
+        _reads = options.Enabled(WebhookOptions.AfterSingleMsgRead) is not null || options.Enabled(WebhookOptions.AfterGroupMsgRead) is not null;
     }
 
     /// <summary>True when an enabled hook is fed from commits (the commit pipeline then calls <see cref="AddTo"/>).</summary>
-    public bool FromCommits => _single || _group || _createGroup;
+    public bool FromCommits => _single || _group || _createGroup || _notices || _reads;
 
     public bool IsEnabled(string hook) => _options.Enabled(hook) is not null;
 
@@ -57,6 +61,11 @@ public sealed partial class AfterHooks
         {
             if (!ContentKinds.IsUserContent(message.ContentKind))
             {
+                if (_notices)
+                {
+                    AddNotice(batch, message, now);
+                }
+
                 continue;
             }
 
@@ -97,7 +106,174 @@ public sealed partial class AfterHooks
             }
         }
 
+        if (_reads)
+        {
+            foreach (var read in batch.ReadCursors)
+            {
+                var group = read.ConversationId.StartsWith("sg_", StringComparison.Ordinal);
+                var hook = group ? WebhookOptions.AfterGroupMsgRead : WebhookOptions.AfterSingleMsgRead;
+                if (_options.Enabled(hook) is null)
+                {
+                    continue;
+                }
+
+                batch.WebhookEvents.Add(Event(hook, now, json =>
+                {
+                    json.WriteString("userID", read.UserId);
+                    WriteConversation(json, read.ConversationId, read.UserId);
+                    json.WriteNumber("hasReadSeq", read.ReadSeq);
+                }));
+            }
+        }
+
         return batch.WebhookEvents.Count > before;
+    }
+
+    // A group notice or a revoke marker of the batch, as the enabled after-hook of its kind (OpenIM's shapes, plus the
+    // conversation and the notice's seq so a receiver can order them).
+    private void AddNotice(CommitBatch batch, StoredMessage message, long now)
+    {
+        var kind = (Content.BodyOneofCase)message.ContentKind;
+        var hook = kind switch
+        {
+            Content.BodyOneofCase.Revoke => WebhookOptions.AfterRevokeMsg,
+            Content.BodyOneofCase.MembersAdded => WebhookOptions.AfterJoinGroup,
+            Content.BodyOneofCase.MembersRemoved => null, // quit or kick: decided below
+            Content.BodyOneofCase.GroupInfoChanged => WebhookOptions.AfterSetGroupInfo,
+            Content.BodyOneofCase.GroupDismissed => WebhookOptions.AfterDismissGroup,
+            Content.BodyOneofCase.OwnerTransferred => WebhookOptions.AfterTransferGroupOwner,
+            _ => string.Empty,
+        };
+        if (hook is { Length: 0 })
+        {
+            return;
+        }
+
+        var content = Content.Parser.ParseFrom(message.Content);
+        hook ??= content.MembersRemoved.Quit ? WebhookOptions.AfterQuitGroup : WebhookOptions.AfterKickGroupMember;
+        if (_options.Enabled(hook) is null)
+        {
+            return;
+        }
+
+        batch.WebhookEvents.Add(Event(hook, now, json =>
+        {
+            switch (content.BodyCase)
+            {
+                case Content.BodyOneofCase.Revoke:
+                    json.WriteString("userID", content.Revoke.RevokedBy);
+                    WriteConversation(json, message.ConversationId, content.Revoke.RevokedBy);
+                    json.WriteNumber("seq", content.Revoke.Seq);
+                    json.WriteString("serverMsgID", content.Revoke.ServerMsgId);
+                    break;
+                case Content.BodyOneofCase.MembersAdded:
+                    var added = content.MembersAdded;
+                    json.WriteString("groupID", added.GroupId);
+                    json.WriteString("operatorUserID", added.OperatorId);
+                    json.WriteString("inviterUserID", added.InviterId);
+                    // OpenIM's join sources: 2 invited, 3 joined by themselves (a free join or an approved request).
+                    json.WriteNumber("joinSource", added.InviterId.Length == 0 || (added.UserIds.Count == 1 && added.UserIds[0] == added.OperatorId) ? 3 : 2);
+                    WriteUsers(json, "userIDs", added.UserIds);
+                    json.WriteNumber("count", added.Count > 0 ? added.Count : added.UserIds.Count);
+                    break;
+                case Content.BodyOneofCase.MembersRemoved:
+                    var removed = content.MembersRemoved;
+                    json.WriteString("groupID", removed.GroupId);
+                    if (removed.Quit)
+                    {
+                        json.WriteString("userID", removed.UserIds.FirstOrDefault() ?? removed.OperatorId);
+                    }
+                    else
+                    {
+                        json.WriteString("operatorUserID", removed.OperatorId);
+                        WriteUsers(json, "kickedUserIDs", removed.UserIds);
+                        json.WriteString("reason", removed.Reason);
+                        json.WriteNumber("count", removed.Count > 0 ? removed.Count : removed.UserIds.Count);
+                    }
+
+                    break;
+                case Content.BodyOneofCase.GroupInfoChanged:
+                    var info = content.GroupInfoChanged;
+                    json.WriteString("groupID", info.GroupId);
+                    json.WriteString("operatorUserID", info.OperatorId);
+                    var changed = info.Changed ?? new GroupSettings();
+                    if (changed.HasName)
+                    {
+                        json.WriteString("groupName", changed.Name);
+                    }
+
+                    if (changed.HasAnnouncement)
+                    {
+                        json.WriteString("notification", changed.Announcement);
+                    }
+
+                    if (changed.HasIntroduction)
+                    {
+                        json.WriteString("introduction", changed.Introduction);
+                    }
+
+                    if (changed.HasAvatarUrl)
+                    {
+                        json.WriteString("faceURL", changed.AvatarUrl);
+                    }
+
+                    if (changed.HasEx)
+                    {
+                        json.WriteString("ex", changed.Ex);
+                    }
+
+                    if (changed.HasMuteAll)
+                    {
+                        json.WriteBoolean("muteAll", changed.MuteAll);
+                    }
+
+                    break;
+                case Content.BodyOneofCase.GroupDismissed:
+                    json.WriteString("groupID", content.GroupDismissed.GroupId);
+                    json.WriteString("ownerID", content.GroupDismissed.OperatorId);
+                    json.WriteString("groupType", "2");
+                    break;
+                case Content.BodyOneofCase.OwnerTransferred:
+                    json.WriteString("groupID", content.OwnerTransferred.GroupId);
+                    json.WriteString("oldOwnerUserID", content.OwnerTransferred.OldOwnerId);
+                    json.WriteString("newOwnerUserID", content.OwnerTransferred.NewOwnerId);
+                    break;
+            }
+
+            if (content.BodyCase != Content.BodyOneofCase.Revoke)
+            {
+                json.WriteString("conversationID", message.ConversationId);
+            }
+
+            json.WriteNumber("noticeSeq", message.Seq);
+            json.WriteNumber("sendTime", message.ServerTime);
+        }));
+    }
+
+    private static void WriteConversation(Utf8JsonWriter json, string conversationId, string userId)
+    {
+        json.WriteString("conversationID", conversationId);
+        if (conversationId.StartsWith("sg_", StringComparison.Ordinal))
+        {
+            json.WriteString("groupID", conversationId[3..]);
+            json.WriteNumber("sessionType", 3);
+        }
+        else
+        {
+            json.WriteString("recvID", Ids.DirectPeer(conversationId, userId) ?? string.Empty);
+            json.WriteNumber("sessionType", 1);
+        }
+    }
+
+    private static void WriteUsers(Utf8JsonWriter json, string name, IEnumerable<string> userIds)
+    {
+        json.WriteStartArray(name);
+        foreach (var userId in userIds)
+        {
+            json.WriteStringValue(userId);
+        }
+
+        json.WriteEndArray();
     }
 
     /// <summary>Wakes this node's dispatcher (new events were committed).</summary>

@@ -12,10 +12,19 @@ public sealed class WebhookOptions
     public const string Section = "Parley:Webhooks";
 
     /// <summary>The before-hooks (synchronous: allow, modify or refuse) this server calls (OpenIM's callback commands).</summary>
-    public static readonly IReadOnlyList<string> BeforeHooks = [BeforeSendSingleMsg, BeforeSendGroupMsg, BeforeAddFriend];
+    public static readonly IReadOnlyList<string> BeforeHooks = [BeforeSendSingleMsg, BeforeSendGroupMsg, BeforeAddFriend, BeforeCreateGroup, BeforeMemberJoinGroup];
 
     /// <summary>The after-hooks (notifications, delivered at least once from the durable outbox) this server sends.</summary>
-    public static readonly IReadOnlyList<string> AfterHooks = [AfterSendSingleMsg, AfterSendGroupMsg, AfterCreateGroup, AfterUserOnline, AfterUserOffline, AfterAddFriendAgree, AfterDeleteFriend];
+    public static readonly IReadOnlyList<string> AfterHooks =
+    [
+        AfterSendSingleMsg, AfterSendGroupMsg, AfterCreateGroup, AfterUserOnline, AfterUserOffline, AfterAddFriendAgree, AfterDeleteFriend,
+        AfterJoinGroup, AfterQuitGroup, AfterKickGroupMember, AfterSetGroupInfo, AfterDismissGroup, AfterTransferGroupOwner, AfterRevokeMsg,
+        AfterSingleMsgRead, AfterGroupMsgRead,
+    ];
+
+    /// <summary>The after-hooks made from a commit's group notices and revoke markers.</summary>
+    public static readonly IReadOnlyList<string> NoticeAfterHooks =
+        [AfterJoinGroup, AfterQuitGroup, AfterKickGroupMember, AfterSetGroupInfo, AfterDismissGroup, AfterTransferGroupOwner, AfterRevokeMsg];
 
     /// <summary>The names of the hooks this server calls (OpenIM's callback commands).</summary>
     public static readonly IReadOnlyList<string> KnownHooks = [.. BeforeHooks, .. AfterHooks];
@@ -32,6 +41,15 @@ public sealed class WebhookOptions
     public const string AfterUserOffline = "afterUserOffline";
     public const string AfterAddFriendAgree = "afterAddFriendAgree";
     public const string AfterDeleteFriend = "afterDeleteFriend";
+    public const string AfterJoinGroup = "afterJoinGroup";
+    public const string AfterQuitGroup = "afterQuitGroup";
+    public const string AfterKickGroupMember = "afterKickGroupMember";
+    public const string AfterSetGroupInfo = "afterSetGroupInfo";
+    public const string AfterDismissGroup = "afterDismissGroup";
+    public const string AfterTransferGroupOwner = "afterTransferGroupOwner";
+    public const string AfterRevokeMsg = "afterRevokeMsg";
+    public const string AfterSingleMsgRead = "afterSingleMsgRead";
+    public const string AfterGroupMsgRead = "afterGroupMsgRead";
 
     /// <summary>The receiver's base URL; a hook is POSTed to <c>{Url}/{hookName}</c> as OpenIM does, unless it has its own URL.</summary>
     public string? Url { get; set; }

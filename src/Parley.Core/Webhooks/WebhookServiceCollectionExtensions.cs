@@ -38,6 +38,16 @@ public static class WebhookServiceCollectionExtensions
                     sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<AfterHooks>>()));
         }));
         services.Replace(ServiceDescriptor.Singleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<WebhookOptions>>().Value;
+            return options.Enabled(WebhookOptions.BeforeCreateGroup) is null && options.Enabled(WebhookOptions.BeforeMemberJoinGroup) is null
+                ? Optional.None<GroupHooks>()
+                : new Optional<GroupHooks>(new GroupHooks(sp.GetRequiredService<WebhookClient>()));
+        }));
+
+        // Every edge creates groups and runs group commands through it (the group hooks run there).
+        services.TryAddSingleton<Groups.GroupService>();
+        services.Replace(ServiceDescriptor.Singleton(sp =>
             sp.GetRequiredService<IOptions<WebhookOptions>>().Value.Enabled(WebhookOptions.BeforeAddFriend) is null
                 ? Optional.None<FriendHooks>()
                 : new Optional<FriendHooks>(new FriendHooks(sp.GetRequiredService<WebhookClient>()))));

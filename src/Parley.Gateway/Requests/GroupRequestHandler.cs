@@ -8,7 +8,7 @@ using ErrorCode = Parley.Protocol.V1.ErrorCode;
 namespace Parley.Gateway.Requests;
 
 /// <summary>Group management requests (ClientFrame cases 60–76). Authorisation happens in the group's grain.</summary>
-internal sealed class GroupRequestHandler(IGrainFactory grains, IGroupStore groups, ISuperGroupStore members)
+internal sealed class GroupRequestHandler(IGrainFactory grains, IGroupStore groups, ISuperGroupStore members, Parley.Core.Groups.GroupService groupService)
 {
     public static bool CanHandle(ClientFrame.BodyOneofCase kind) =>
         kind is >= ClientFrame.BodyOneofCase.UpdateGroup and <= ClientFrame.BodyOneofCase.SyncMembers;
@@ -149,12 +149,12 @@ internal sealed class GroupRequestHandler(IGrainFactory grains, IGroupStore grou
             return RequestHandler.Error(ErrorCode.Unsupported, "Unknown group request.");
         }
 
-        if (!TryGrain(groupId, out var target))
+        if (!Ids.IsValid(groupId))
         {
             return BadGroup();
         }
 
-        var done = await target.GroupAsync(command).ConfigureAwait(false);
+        var done = await groupService.RunAsync(groupId, command).ConfigureAwait(false);
         if (!done.IsOk)
         {
             return NativeErrors.Frame(done.Failure);

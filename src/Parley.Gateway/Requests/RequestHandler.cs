@@ -28,7 +28,8 @@ internal sealed class RequestHandler(
     SocialRequestHandler social,
     Optional<IDirectoryService> directory,
     Optional<IPushClientApi> push,
-    IDeliveryHub hub)
+    IDeliveryHub hub,
+    Parley.Core.Groups.GroupService groupService)
 {
     private readonly IDirectoryService? _directory = directory.Value;
     private readonly IPushClientApi? _push = push.Value;
@@ -267,8 +268,8 @@ internal sealed class RequestHandler(
         }
 
         var conversationId = Ids.GroupConversationId(groupId);
-        var result = await grains.Conversation(conversationId)
-            .CreateGroupAsync(new CreateGroupCommand(groupId, create.Name, connection.UserId, [.. create.MemberIds], connection.Id)
+        var result = await groupService
+            .CreateAsync(new CreateGroupCommand(groupId, create.Name, connection.UserId, [.. create.MemberIds], connection.Id)
             {
                 AvatarUrl = create.AvatarUrl,
                 Introduction = create.Introduction,

@@ -32,6 +32,7 @@ public sealed partial class UserDataService(
     IGrainFactory grains,
     ISessionControl sessions,
     TimeProvider time,
+    Parley.Abstractions.Webhooks.IWebhookOutbox webhookOutbox,
     ILogger<UserDataService> logger)
 {
     /// <summary>The nickname an erased user keeps (the user id stays as an opaque key of tombstones and group history).</summary>
@@ -188,7 +189,8 @@ public sealed partial class UserDataService(
     /// Erases <paramref name="userId"/>: the account is disabled, every token revoked and every connection closed; push
     /// devices removed; every message the user sent becomes a tombstone for the other members (a revoke marker each, so
     /// their clients drop the content); friendships removed, blocks lifted, incoming requests refused; uploaded media
-    /// deleted; the profile anonymised (nickname <see cref="ErasedNickname"/>, no avatar, no extra data, not searchable).
+    /// deleted; the profile anonymised (nickname <see cref="ErasedNickname"/>, no avatar, no extra data, not searchable); the
+    /// webhook outbox's events naming the user deleted.
     /// Idempotent: a second call finds nothing left to erase. Null when there is no such user.
     /// </summary>
     public async Task<UserErasureSummary?> EraseAsync(string userId, CancellationToken cancellationToken = default)
@@ -278,7 +280,14 @@ public sealed partial class UserDataService(
         await accounts.UpdateUserAsync(userId, ErasedNickname, string.Empty, "{}", now, cancellationToken).ConfigureAwait(false);
         await relations.SetSearchableAsync(userId, false, now, cancellationToken).ConfigureAwait(false);
 
-        var result2 = new UserErasureSummary(userId, revoked.Count, closed, removedDevices, tombstoned, byConversation.Count, friends, blocks, requests, objects.Count);
+        // Last: the after-hook events that name the user, including those this erasure just made (revokes, removed
+        // friends), whether still pending, delivered or dead-lettered, so nothing about the user is sent or kept there.
+        var purged = await webhookOutbox.PurgeUserAsync(userId, cancellationToken).ConfigureAwait(false);
+
+        var result2 = new UserErasureSummary(userId, revoked.Count, closed, removedDevices, tombstoned, byConversation.Count, friends, blocks, requests, objects.Count)
+        {
+            WebhookEventsPurged = purged,
+        };
         LogErased(logger, userId, tombstoned, objects.Count);
         return result2;
     }
@@ -353,4 +362,8 @@ public sealed record UserErasureSummary(
     int FriendsRemoved,
     int BlocksLifted,
     int RequestsRefused,
-    int MediaDeleted);
+    int MediaDeleted)
+{
+    /// <summary>After-hook events naming the user deleted from the webhook outbox.</summary>
+    public int WebhookEventsPurged { get; init; }
+}

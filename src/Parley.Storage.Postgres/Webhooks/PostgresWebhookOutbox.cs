@@ -124,6 +124,13 @@ public sealed class PostgresWebhookOutbox : IWebhookOutbox
     public Task<int> PurgeDeliveredAsync(long before, CancellationToken cancellationToken = default) =>
         _database.ExecuteAsync("DELETE FROM webhook_outbox WHERE state = 1 AND finished_at < $1;", cancellationToken, P(before));
 
+    public async Task<int> PurgeUserAsync(string userId, CancellationToken cancellationToken = default)
+    {
+        var candidates = await _database.QueryAsync($"SELECT {Columns} FROM webhook_outbox WHERE strpos(payload, $1) > 0;", Read, cancellationToken, P(WebhookPayloads.Needle(userId))).ConfigureAwait(false);
+        var ids = candidates.Where(e => WebhookPayloads.NamesUser(e.Payload, userId)).Select(e => e.EventId).ToArray();
+        return ids.Length == 0 ? 0 : await _database.ExecuteAsync("DELETE FROM webhook_outbox WHERE event_id = ANY($1);", cancellationToken, P(ids)).ConfigureAwait(false);
+    }
+
     private static WebhookEvent Read(NpgsqlDataReader r) =>
         new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt64(3), r.GetInt64(4), r.GetInt32(5), (WebhookEventState)r.GetInt32(6),
             r.IsDBNull(7) ? null : r.GetString(7), r.IsDBNull(8) ? null : r.GetInt64(8));

@@ -187,6 +187,19 @@ public sealed class SqliteWebhookOutbox : IWebhookOutbox
     public Task<int> PurgeDeliveredAsync(long before, CancellationToken cancellationToken = default) =>
         ExecuteAsync("DELETE FROM webhook_outbox WHERE state = 1 AND finished_at < $before;", p => p.AddWithValue("$before", before), cancellationToken);
 
+    public async Task<int> PurgeUserAsync(string userId, CancellationToken cancellationToken = default)
+    {
+        var candidates = await QueryAsync($"SELECT {Columns} FROM webhook_outbox WHERE instr(payload, $needle) > 0;", p => p.AddWithValue("$needle", WebhookPayloads.Needle(userId)), cancellationToken).ConfigureAwait(false);
+        var ids = candidates.Where(e => WebhookPayloads.NamesUser(e.Payload, userId)).Select(e => e.EventId).ToArray();
+        var deleted = 0;
+        foreach (var id in ids)
+        {
+            deleted += await ExecuteAsync("DELETE FROM webhook_outbox WHERE event_id = $id;", p => p.AddWithValue("$id", id), cancellationToken).ConfigureAwait(false);
+        }
+
+        return deleted;
+    }
+
     private static WebhookEvent Read(SqliteDataReader r) =>
         new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt64(3), r.GetInt64(4), r.GetInt32(5), (WebhookEventState)r.GetInt32(6),
             r.IsDBNull(7) ? null : r.GetString(7), r.IsDBNull(8) ? null : r.GetInt64(8));
