@@ -82,6 +82,7 @@ internal sealed class Runner(LoadOptions o, TextWriter log)
         var tokens = await admin.CreateUsersAsync(prefix, n, n).ConfigureAwait(false);
         await Task.Delay(1000).ConfigureAwait(false);
         var rssBase = ProcStats.RssBytes(target.Pid);
+        var alloc0 = await ServerAllocations.ReadAsync(target).ConfigureAwait(false);
         var server = ProcWindow.Start(target.Pid);
         var self = ProcWindow.Start(Environment.ProcessId);
         var latency = new LatencyHistogram();
@@ -90,6 +91,7 @@ internal sealed class Runner(LoadOptions o, TextWriter log)
         var elapsed = sw.Elapsed.TotalSeconds;
         var su = await server.StopAsync().ConfigureAwait(false);
         var gu = await self.StopAsync().ConfigureAwait(false);
+        var alloc1 = await ServerAllocations.ReadAsync(target).ConfigureAwait(false);
         try
         {
             await Task.Delay(TimeSpan.FromSeconds(o.IdleSeconds)).ConfigureAwait(false);
@@ -103,6 +105,8 @@ internal sealed class Runner(LoadOptions o, TextWriter log)
                 ["login_p99_ms"] = latency.Percentile(99) / 1000.0,
                 ["login_max_ms"] = latency.Max / 1000.0,
                 ["server_cpu_pct"] = su.CpuPercent,
+                ["server_cpu_ms_per_login"] = su.CpuSeconds * 1000 / n,
+                ["server_alloc_kb_per_login"] = (alloc1 - alloc0) / 1024 / n,
                 ["gen_cpu_pct"] = gu.CpuPercent,
                 ["gen_bound"] = GeneratorBound(gu) ? 1 : 0,
                 ["server_rss_mb"] = rssIdle / 1048576.0,
@@ -112,7 +116,7 @@ internal sealed class Runner(LoadOptions o, TextWriter log)
             };
             var r = new StepResult(run, "login", target.Name, "login", m);
             Steps.Add(r);
-            await log.WriteLineAsync($"[{target.Name} login r{run}] {n} logins in {elapsed:F2} s = {m["logins_per_s"]:F0}/s, p50 {m["login_p50_ms"]:F1} ms p99 {m["login_p99_ms"]:F1} ms | srv cpu {su.CpuPercent:F0}% | gen cpu {gu.CpuPercent:F0}%{(GeneratorBound(gu) ? " GENERATOR-BOUND" : "")} | idle {o.IdleSeconds:F0} s: rss {m["server_rss_mb"]:F0} MB, {m["idle_kb_per_conn"]:F1} KB/conn, open {open}/{n}").ConfigureAwait(false);
+            await log.WriteLineAsync($"[{target.Name} login r{run}] {n} logins in {elapsed:F2} s = {m["logins_per_s"]:F0}/s, p50 {m["login_p50_ms"]:F1} ms p99 {m["login_p99_ms"]:F1} ms | srv cpu {su.CpuPercent:F0}%, {m["server_cpu_ms_per_login"]:F2} ms/login, alloc {m["server_alloc_kb_per_login"]:F1} KB/login | gen cpu {gu.CpuPercent:F0}%{(GeneratorBound(gu) ? " GENERATOR-BOUND" : "")} | idle {o.IdleSeconds:F0} s: rss {m["server_rss_mb"]:F0} MB, {m["idle_kb_per_conn"]:F1} KB/conn, open {open}/{n}").ConfigureAwait(false);
             return r;
         }
         finally
@@ -310,6 +314,7 @@ internal sealed class Runner(LoadOptions o, TextWriter log)
         var issued0 = ledger.Issued;
         var deliveries0 = ledger.Deliveries;
         var acks0 = ledger.Acks;
+        var alloc0 = await ServerAllocations.ReadAsync(target).ConfigureAwait(false);
         var server = ProcWindow.Start(target.Pid);
         var self = ProcWindow.Start(Environment.ProcessId);
         var windowStart = Stopwatch.GetTimestamp();
@@ -325,6 +330,7 @@ internal sealed class Runner(LoadOptions o, TextWriter log)
         var acks1 = ledger.Acks;
         var su = await server.StopAsync().ConfigureAwait(false);
         var gu = await self.StopAsync().ConfigureAwait(false);
+        var alloc1 = await ServerAllocations.ReadAsync(target).ConfigureAwait(false);
         await Task.WhenAll(loops).ConfigureAwait(false);
 
         // Drain: wait for every ack and delivery; keep waiting while progress is made, bounded.
@@ -363,6 +369,7 @@ internal sealed class Runner(LoadOptions o, TextWriter log)
             ["ack_p99_ms"] = ledger.Ack.Percentile(99) / 1000.0,
             ["server_cpu_pct"] = su.CpuPercent,
             ["server_cpu_ms_per_msg"] = sentRate > 0 ? su.CpuSeconds * 1000 / (issued1 - issued0) : 0,
+            ["server_alloc_bytes_per_msg"] = sentRate > 0 ? (alloc1 - alloc0) / (issued1 - issued0) : 0,
             ["server_rss_mb"] = su.RssPeakBytes / 1048576.0,
             ["gen_cpu_pct"] = gu.CpuPercent,
             ["gen_bound"] = GeneratorBound(gu) ? 1 : 0,

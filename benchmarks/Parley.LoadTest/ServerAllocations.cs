@@ -1,0 +1,44 @@
+using System.Globalization;
+
+namespace Parley.LoadTest;
+
+/// <summary>
+/// The server's total allocated bytes, read from its Prometheus page (the runtime meter's
+/// <c>dotnet.gc.heap.total_allocated</c>): a step's difference divided by its operations is the allocation per login or
+/// per message, a per-operation measure that a loaded machine disturbs far less than throughput. NaN when the target
+/// does not export it (the relay, a server without /metrics).
+/// </summary>
+internal static class ServerAllocations
+{
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
+
+    public static async Task<double> ReadAsync(TargetProcess target)
+    {
+        if (target.Name != "parley")
+        {
+            return 0;
+        }
+
+        try
+        {
+            var page = await Http.GetStringAsync(new Uri(target.BaseUrl, "metrics")).ConfigureAwait(false);
+            foreach (var line in page.AsSpan().EnumerateLines())
+            {
+                if (line.StartsWith("dotnet_gc_heap_total_allocated_bytes", StringComparison.Ordinal) && line.IndexOf(' ') is var space and > 0)
+                {
+                    var value = line[(space + 1)..];
+                    var end = value.IndexOf(' ');
+                    return double.Parse(end > 0 ? value[..end] : value, NumberStyles.Float, CultureInfo.InvariantCulture);
+                }
+            }
+        }
+        catch (HttpRequestException)
+        {
+        }
+        catch (TaskCanceledException)
+        {
+        }
+
+        return 0;
+    }
+}
