@@ -139,8 +139,10 @@ public sealed partial class PostgresMessageStore
                     views = await ReadAllAsync(command, ReadView, cancellationToken).ConfigureAwait(false);
                 }
 
-                using (var command = Command(connection, AdvancedSuperGroupsSql, P(userId), P(sinceVersion)))
+                // A fresh sync (cursor 0) has every membership above (a member row's feed version is never 0): no advanced ones.
+                if (sinceVersion > 0)
                 {
+                    using var command = Command(connection, AdvancedSuperGroupsSql, P(userId), P(sinceVersion));
                     views.AddRange(await ReadAllAsync(command, ReadView, cancellationToken).ConfigureAwait(false));
                 }
 

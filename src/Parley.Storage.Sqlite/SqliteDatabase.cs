@@ -39,6 +39,10 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
     private readonly SqliteStoreOptions _options;
     private readonly ILogger _logger;
     private readonly string _connectionSetup;
+    private static readonly object ConfiguredMarker = new();
+
+    // Native connections (pooled) that already ran _connectionSetup; weak, so a connection the pool drops is forgotten.
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, object> _configured = new();
     private readonly SemaphoreSlim _initLock = new(1, 1);
     private readonly Channel<WriteItem> _queue = Channel.CreateUnbounded<WriteItem>(new UnboundedChannelOptions { SingleReader = true });
     private SqliteConnection? _writer;
@@ -274,9 +278,21 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            using var command = connection.CreateCommand();
-            command.CommandText = _connectionSetup;
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+
+            // The settings stay with the native connection, which the pool hands out again and again: apply them once
+            // per native connection, not on every open (issue 17: two PRAGMAs were parsed and run on every read).
+            var handle = connection.Handle;
+            if (handle is null || !_configured.TryGetValue(handle, out _))
+            {
+                using var command = connection.CreateCommand();
+                command.CommandText = _connectionSetup;
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                if (handle is not null)
+                {
+                    _configured.AddOrUpdate(handle, ConfiguredMarker);
+                }
+            }
+
             return connection;
         }
         catch

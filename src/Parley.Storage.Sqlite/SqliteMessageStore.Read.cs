@@ -166,9 +166,12 @@ public sealed partial class SqliteMessageStore
                 }
             }
 
+            // A fresh sync (cursor 0) has every membership in ChangedViewsSql (a member row's feed version is the version
+            // of the commit that wrote it, never 0), so the advanced super groups (feed_version <= cursor) are none.
             var advanced = new List<string>();
-            using (var command = connection.CreateCommand())
+            if (sinceVersion > 0)
             {
+                using var command = connection.CreateCommand();
                 command.Transaction = transaction;
                 command.CommandText = AdvancedSuperGroupsSql;
                 command.Parameters.AddWithValue("$user", userId);

@@ -10,28 +10,34 @@ public sealed partial class SqliteMessageStore : ISuperGroupStore
     /// <inheritdoc />
     public async Task<SuperGroupMemberships> GetSuperGroupMembershipsAsync(string userId, CancellationToken cancellationToken = default)
     {
+        // Runs on every connect (issue 17): one statement, so one read snapshot without BEGIN/COMMIT, and the version comes
+        // with the memberships (the row whose conversation_id is NULL). Indexed by members(user_id, ...).
         var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
-            using var transaction = connection.BeginTransaction(deferred: true);
-            var version = await ReadMaxVersionAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                SELECT max_version, NULL FROM feed_state WHERE id = 1
+                UNION ALL
+                SELECT 0, m.conversation_id FROM members m JOIN conversations c ON c.conversation_id = m.conversation_id
+                WHERE m.user_id = $user AND m.active = 1 AND c.read_diffusion = 1;
+                """;
+            command.Parameters.AddWithValue("$user", userId);
+            long version = 0;
             var ids = new List<string>();
-            using (var command = connection.CreateCommand())
+            using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                command.Transaction = transaction;
-                command.CommandText = """
-                    SELECT m.conversation_id FROM members m JOIN conversations c ON c.conversation_id = m.conversation_id
-                    WHERE m.user_id = $user AND m.active = 1 AND c.read_diffusion = 1;
-                    """;
-                command.Parameters.AddWithValue("$user", userId);
-                using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                if (reader.IsDBNull(1))
                 {
-                    ids.Add(reader.GetString(0));
+                    version = reader.GetInt64(0);
+                }
+                else
+                {
+                    ids.Add(reader.GetString(1));
                 }
             }
 
-            transaction.Commit();
             return new SuperGroupMemberships(version, ids);
         }
     }
