@@ -21,6 +21,7 @@ public static class OpenImCompatServiceCollectionExtensions
         services.TryAddSingleton<OpenImWebSocketEndpoint>();
         services.TryAddSingleton<OpenImRelationNotifier>();
         services.TryAddSingleton<WebSocket.OpenImProfiles>();
+        services.AddSingleton<Parley.Core.Social.IProfileChangeObserver, OpenImProfileNotifier>();
         services.TryAddSingleton<WebSocket.OpenImPresence>();
         services.TryAddSingleton<OpenImObjectUrls>();
         services.TryAddSingleton<WebSocket.OpenImResume>();

@@ -241,15 +241,18 @@ internal static partial class OpenImRest
     /// the notification conversation <paramref name="conversationOf"/> names; with <paramref name="operationId"/> (the REST call's,
     /// as OpenIM's pushes carry it) the session that made the call recognises its own change.
     /// </summary>
-    internal static async Task PushNoticeAsync(HttpContext context, IEnumerable<string> userIds, Func<string, string> conversationOf, int sessionType, string sendId, int contentType, Dictionary<string, object?> tips, string? operationId)
+    internal static Task PushNoticeAsync(HttpContext context, IEnumerable<string> userIds, Func<string, string> conversationOf, int sessionType, string sendId, int contentType, Dictionary<string, object?> tips, string? operationId) =>
+        PushNoticeAsync(context.RequestServices, userIds, conversationOf, sessionType, sendId, contentType, tips, operationId);
+
+    internal static async Task PushNoticeAsync(IServiceProvider services, IEnumerable<string> userIds, Func<string, string> conversationOf, int sessionType, string sendId, int contentType, Dictionary<string, object?> tips, string? operationId)
     {
-        var registry = context.RequestServices.GetService<Parley.Gateway.Connections.ConnectionRegistry>();
+        var registry = services.GetService<Parley.Gateway.Connections.ConnectionRegistry>();
         if (registry is null)
         {
             return;
         }
 
-        var now = (context.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System).GetUtcNow().ToUnixTimeMilliseconds();
+        var now = (services.GetService<TimeProvider>() ?? TimeProvider.System).GetUtcNow().ToUnixTimeMilliseconds();
         var detail = JsonSerializer.Serialize(tips);
         foreach (var userId in userIds)
         {

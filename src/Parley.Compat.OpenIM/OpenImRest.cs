@@ -56,6 +56,7 @@ internal static partial class OpenImRest
         MapObjects(group);
         MapBusiness(group);
         MapAppServerUsers(group);
+        MapStatistics(group);
     }
 
     /// <summary>The user endpoints (OpenImRest.Users.cs).</summary>
@@ -78,6 +79,9 @@ internal static partial class OpenImRest
 
     /// <summary>The app server's user checks and online status (OpenImRest.AppServerUsers.cs).</summary>
     static partial void MapAppServerUsers(RouteGroupBuilder group);
+
+    /// <summary>The app server's user list and activity statistics (OpenImRest.Statistics.cs).</summary>
+    static partial void MapStatistics(RouteGroupBuilder group);
 
     /// <summary>
     /// A JSON endpoint. Its <see cref="OpenImAuth"/> says which token it needs; the handler gets the caller's user id from that

@@ -279,6 +279,11 @@ public static class ParleyServerExtensions
         services.Replace(ServiceDescriptor.Singleton(sp => new Optional<IPushClientApi>(sp.GetRequiredService<PushBridge>())));
         services.AddHostedService(sp => sp.GetRequiredService<PushBridge>());
 
+        // Daily activity counts (OpenIM's /statistics/*/active): coalesced per node, flushed every few seconds.
+        services.AddSingleton<Parley.Core.Statistics.ActivityCounter>();
+        services.AddSingleton<IMessageCommittedObserver>(sp => sp.GetRequiredService<Parley.Core.Statistics.ActivityCounter>());
+        services.AddHostedService(sp => sp.GetRequiredService<Parley.Core.Statistics.ActivityCounter>());
+
         services.AddOptions<Business.CampaignOptions>().Bind(config.GetSection(Business.CampaignOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<Business.CampaignService>();
         services.AddHostedService<Business.CampaignRunner>();

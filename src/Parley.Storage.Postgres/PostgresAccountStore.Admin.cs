@@ -118,6 +118,27 @@ public sealed partial class PostgresAccountStore : IOperatorStore, IAuditStore, 
             P((long)Math.Clamp(limit, 1, 1000))).ConfigureAwait(false);
 
     /// <inheritdoc />
+    public async Task<UserPage> PageUsersAsync(string? userIdPart, string? nicknamePart, int offset, int limit, CancellationToken cancellationToken = default)
+    {
+        const string Where = """
+            WHERE NOT EXISTS (SELECT 1 FROM notification_accounts n WHERE n.user_id = users.user_id)
+              AND (($1::text IS NULL AND $2::text IS NULL) OR strpos(lower(user_id), $1) > 0 OR strpos(lower(nickname), $2) > 0)
+            """;
+        var id = Text(string.IsNullOrEmpty(userIdPart) ? null : userIdPart.ToLowerInvariant());
+        var nick = Text(string.IsNullOrEmpty(nicknamePart) ? null : nicknamePart.ToLowerInvariant());
+        var total = await _database.QueryAsync("SELECT COUNT(*) FROM users " + Where + ";", r => r.GetInt64(0), cancellationToken, id, nick).ConfigureAwait(false);
+        var users = await _database.QueryAsync(
+            "SELECT " + UserColumns + " FROM users " + Where + " ORDER BY user_id LIMIT $3 OFFSET $4;",
+            ReadUser,
+            cancellationToken,
+            Text(string.IsNullOrEmpty(userIdPart) ? null : userIdPart.ToLowerInvariant()),
+            Text(string.IsNullOrEmpty(nicknamePart) ? null : nicknamePart.ToLowerInvariant()),
+            P((long)Math.Clamp(limit, 1, 1000)),
+            P((long)Math.Max(0, offset))).ConfigureAwait(false);
+        return new UserPage(total[0], users);
+    }
+
+    /// <inheritdoc />
     public async Task<UserSummary?> GetUserSummaryAsync(string userId, CancellationToken cancellationToken = default)
     {
         var rows = await _database.QueryAsync("SELECT " + UserColumns + ", disabled_at FROM users WHERE user_id = $1;", ReadSummary, cancellationToken, P(userId))

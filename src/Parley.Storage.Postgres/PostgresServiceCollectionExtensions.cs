@@ -54,6 +54,7 @@ public static class PostgresServiceCollectionExtensions
         services.TryAddSingleton<Parley.Abstractions.Business.ICampaignStore>(sp => new Business.PostgresCampaignStore(sp.GetRequiredService<PostgresDatabase>()));
         services.TryAddSingleton<IMediaStore>(sp => new PostgresMediaStore(sp.GetRequiredService<PostgresDatabase>()));
         services.TryAddSingleton<Parley.Abstractions.Webhooks.IWebhookOutbox>(sp => new Webhooks.PostgresWebhookOutbox(sp.GetRequiredService<PostgresDatabase>()));
+        services.TryAddSingleton<Parley.Abstractions.Statistics.IActivityStore>(sp => new Statistics.PostgresActivityStore(sp.GetRequiredService<PostgresDatabase>()));
         return services;
     }
 

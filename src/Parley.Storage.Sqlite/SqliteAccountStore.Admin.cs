@@ -135,6 +135,26 @@ public sealed partial class SqliteAccountStore : IOperatorStore, IAuditStore, IA
             cancellationToken).ConfigureAwait(false);
 
     /// <inheritdoc />
+    public async Task<UserPage> PageUsersAsync(string? userIdPart, string? nicknamePart, int offset, int limit, CancellationToken cancellationToken = default)
+    {
+        const string Where = """
+            WHERE NOT EXISTS (SELECT 1 FROM notification_accounts n WHERE n.user_id = users.user_id)
+              AND (($id IS NULL AND $nick IS NULL) OR ($id IS NOT NULL AND instr(lower(user_id), $id) > 0) OR ($nick IS NOT NULL AND instr(lower(nickname), $nick) > 0))
+            """;
+        void Bind(SqliteParameterCollection p)
+        {
+            p.AddWithValue("$id", string.IsNullOrEmpty(userIdPart) ? DBNull.Value : userIdPart.ToLowerInvariant());
+            p.AddWithValue("$nick", string.IsNullOrEmpty(nicknamePart) ? DBNull.Value : nicknamePart.ToLowerInvariant());
+            p.AddWithValue("$limit", Math.Clamp(limit, 1, 1000));
+            p.AddWithValue("$offset", Math.Max(0, offset));
+        }
+
+        var total = await QueryAsync("SELECT COUNT(*) FROM users " + Where + ";", Bind, r => r.GetInt64(0), cancellationToken).ConfigureAwait(false);
+        var users = await QueryAsync("SELECT " + UserColumns + " FROM users " + Where + " ORDER BY user_id LIMIT $limit OFFSET $offset;", Bind, ReadUser, cancellationToken).ConfigureAwait(false);
+        return new UserPage(total[0], users);
+    }
+
+    /// <inheritdoc />
     public async Task<UserSummary?> GetUserSummaryAsync(string userId, CancellationToken cancellationToken = default)
     {
         var rows = await QueryAsync("SELECT " + UserColumns + ", disabled_at FROM users WHERE user_id = $id;", p => p.AddWithValue("$id", userId), ReadSummary, cancellationToken).ConfigureAwait(false);

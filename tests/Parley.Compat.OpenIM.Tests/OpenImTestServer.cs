@@ -25,6 +25,7 @@ public sealed class OpenImTestServer : IAsyncDisposable
     private OpenImTestServer(WebApplication app, string dataDirectory, string openImSecret, int? apiPort)
     {
         _app = app;
+        AdminSecret = app.Services.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>()["Parley:Admin:Secret"]!;
         _dataDirectory = dataDirectory;
         OpenImSecret = openImSecret;
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
@@ -41,6 +42,9 @@ public sealed class OpenImTestServer : IAsyncDisposable
     public HttpClient Http { get; }
 
     public string OpenImSecret { get; }
+
+    /// <summary>Parley's own admin API secret (bearer token of <c>/admin/v1</c>).</summary>
+    public string AdminSecret { get; }
 
     public IServiceProvider Services => _app.Services;
 

@@ -6,6 +6,9 @@ namespace Parley.Abstractions.Admin;
 /// <param name="DisabledAt">Unix milliseconds, or null while enabled.</param>
 public sealed record UserSummary(UserRecord User, long? DisabledAt);
 
+/// <summary>A page of users and how many match in all.</summary>
+public sealed record UserPage(long Total, IReadOnlyList<UserRecord> Users);
+
 /// <summary>A group as the admin console lists it.</summary>
 /// <param name="CreatedAt">Unix milliseconds.</param>
 public sealed record GroupSummary(string GroupId, string ConversationId, string Name, string OwnerId, int MemberCount, bool Dismissed, long CreatedAt);
@@ -28,6 +31,13 @@ public interface IAdminQueryStore
 
     /// <summary>Users whose id or nickname contains <paramref name="query"/> (any when empty), ordered by id, after <paramref name="afterUserId"/>.</summary>
     Task<IReadOnlyList<UserSummary>> SearchUsersAsync(string? query, string? afterUserId, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// One page (by user id) of the users that are not notification accounts, whose id contains
+    /// <paramref name="userIdPart"/> or whose nickname contains <paramref name="nicknamePart"/> (case-insensitive; no
+    /// filter when both are null), and how many match (OpenIM's <c>/user/get_users</c>).
+    /// </summary>
+    Task<UserPage> PageUsersAsync(string? userIdPart, string? nicknamePart, int offset, int limit, CancellationToken cancellationToken = default);
 
     /// <summary>Null when the user does not exist.</summary>
     Task<UserSummary?> GetUserSummaryAsync(string userId, CancellationToken cancellationToken = default);

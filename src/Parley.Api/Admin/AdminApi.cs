@@ -77,7 +77,7 @@ public static partial class AdminApi
         return user is null ? Fail(404, "not_found", "No such user.") : Results.Ok(UserResponse.From(user.User, user.DisabledAt));
     }
 
-    private static async Task<IResult> UpdateUserAsync(string userId, UpdateUserRequest request, IAccountStore accounts, TimeProvider time)
+    private static async Task<IResult> UpdateUserAsync(string userId, UpdateUserRequest request, IAccountStore accounts, TimeProvider time, IEnumerable<Parley.Core.Social.IProfileChangeObserver> observers)
     {
         var invalid = ValidateProfile(request.Nickname, request.AvatarUrl, request.Ex);
         if (invalid is not null)
@@ -89,6 +89,14 @@ public static partial class AdminApi
         if (!await accounts.UpdateUserAsync(userId, request.Nickname, request.AvatarUrl, ex, time.GetUtcNow().ToUnixTimeMilliseconds()).ConfigureAwait(false))
         {
             return Fail(404, "not_found", "No such user.");
+        }
+
+        if (request.Nickname is not null || request.AvatarUrl is not null || ex is not null)
+        {
+            foreach (var observer in observers)
+            {
+                observer.OnProfileChanged(userId);
+            }
         }
 
         var user = await accounts.GetUserAsync(userId).ConfigureAwait(false);

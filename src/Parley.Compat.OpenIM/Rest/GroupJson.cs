@@ -66,6 +66,9 @@ internal static class GroupJson
         0,
         null);
 
+    /// <summary>A group id that is no longer known (statistics of a deleted group): its id as its name, as OpenIM does.</summary>
+    public static GroupInfoJson Unknown(string groupId) => new(groupId, groupId, null, null, null, null, 0, 0, null, StatusOk, null, WorkingGroup, 0, 0, 0, 0, null);
+
     public static GroupMemberJson Member(string groupId, string userId, MemberRole role, string nickname, long mutedUntil, long joinedAt, string inviterId, UserRecord? profile) => new(
         groupId,
         userId,

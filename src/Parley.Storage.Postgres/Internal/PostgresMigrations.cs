@@ -22,6 +22,7 @@ internal static class PostgresMigrations
         (11, V11SuperGroups),
         (12, V12WebhookOutbox),
         (13, V13MessageChanges),
+        (14, V14DailyActivity),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -548,5 +549,17 @@ internal static class PostgresMigrations
             SELECT n.nspname INTO s FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm';
             EXECUTE format('CREATE INDEX ix_message_search_body ON message_search USING gin (body %I.gin_trgm_ops)', s);
         END $$;
+        """;
+
+    // Messages per UTC day per sender (1:1 and group apart) and per group, for OpenIM's /statistics/*/active; added in
+    // bulk by each node's ActivityCounter (an upsert that adds).
+    private const string V14DailyActivity = """
+        CREATE TABLE daily_activity (
+            day        integer NOT NULL,
+            kind       integer NOT NULL,
+            subject_id text NOT NULL,
+            count      bigint NOT NULL,
+            PRIMARY KEY (day, kind, subject_id)
+        );
         """;
 }

@@ -23,6 +23,7 @@ internal static class SqliteMigrations
         (13, V13SuperGroups),
         (14, V14WebhookOutbox),
         (15, V15MessageChanges),
+        (16, V16DailyActivity),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -550,5 +551,17 @@ internal static class SqliteMigrations
         ALTER TABLE members ADD COLUMN mention_seq INTEGER NOT NULL DEFAULT 0;
 
         CREATE VIRTUAL TABLE message_search USING fts5(body, conversation_id UNINDEXED, seq UNINDEXED, tokenize = 'trigram');
+        """;
+
+    // Messages per UTC day per sender (1:1 and group apart) and per group, for OpenIM's /statistics/*/active; added in
+    // bulk by each node's ActivityCounter.
+    private const string V16DailyActivity = """
+        CREATE TABLE daily_activity (
+            day        INTEGER NOT NULL,
+            kind       INTEGER NOT NULL,
+            subject_id TEXT NOT NULL,
+            count      INTEGER NOT NULL,
+            PRIMARY KEY (day, kind, subject_id)
+        ) WITHOUT ROWID;
         """;
 }

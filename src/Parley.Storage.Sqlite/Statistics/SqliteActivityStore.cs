@@ -1,0 +1,66 @@
+using Microsoft.Data.Sqlite;
+using Parley.Abstractions.Statistics;
+
+namespace Parley.Storage.Sqlite.Statistics;
+
+/// <summary><see cref="IActivityStore"/> on the file's <see cref="SqliteDatabase"/> (table <c>daily_activity</c>).</summary>
+public sealed class SqliteActivityStore(SqliteDatabase database) : IActivityStore
+{
+    public Task AddAsync(IReadOnlyCollection<ActivityCount> counts, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(counts);
+        if (counts.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        return database.WriteAsync(
+            connection =>
+            {
+                using var command = connection.CreateCommand();
+                command.CommandText = """
+                    INSERT INTO daily_activity (day, kind, subject_id, count) VALUES ($day, $kind, $subject, $count)
+                    ON CONFLICT (day, kind, subject_id) DO UPDATE SET count = count + excluded.count;
+                    """;
+                var day = command.Parameters.Add("$day", SqliteType.Integer);
+                var kind = command.Parameters.Add("$kind", SqliteType.Integer);
+                var subject = command.Parameters.Add("$subject", SqliteType.Text);
+                var count = command.Parameters.Add("$count", SqliteType.Integer);
+                foreach (var c in counts)
+                {
+                    day.Value = c.Day;
+                    kind.Value = (int)c.Kind;
+                    subject.Value = c.SubjectId;
+                    count.Value = c.Count;
+                    command.ExecuteNonQuery();
+                }
+
+                return 0;
+            },
+            cancellationToken);
+    }
+
+    public async Task<ActivityTotals> QueryAsync(int fromDay, int toDay, IReadOnlyList<ActivityKind> kinds, bool ascending, int offset, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(kinds);
+        var kindList = string.Join(",", kinds.Select(k => ((int)k).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        var where = $"day >= $from AND day < $to AND kind IN ({kindList})";
+        void Bind(SqliteCommand c)
+        {
+            c.Parameters.AddWithValue("$from", fromDay);
+            c.Parameters.AddWithValue("$to", toDay);
+            c.Parameters.AddWithValue("$limit", limit);
+            c.Parameters.AddWithValue("$offset", offset);
+        }
+
+        var totals = await database.QueryAsync($"SELECT COALESCE(SUM(count), 0), COUNT(DISTINCT subject_id) FROM daily_activity WHERE {where};", Bind, r => (r.GetInt64(0), r.GetInt64(1)), cancellationToken).ConfigureAwait(false);
+        var order = ascending ? "ASC" : "DESC";
+        var page = await database.QueryAsync(
+            $"SELECT subject_id, SUM(count) AS total FROM daily_activity WHERE {where} GROUP BY subject_id ORDER BY total {order}, subject_id LIMIT $limit OFFSET $offset;",
+            Bind,
+            r => new ActivityCount(0, kinds[0], r.GetString(0), r.GetInt64(1)),
+            cancellationToken).ConfigureAwait(false);
+        var days = await database.QueryAsync($"SELECT day, SUM(count) FROM daily_activity WHERE {where} GROUP BY day;", Bind, r => (Day: r.GetInt32(0), Count: r.GetInt64(1)), cancellationToken).ConfigureAwait(false);
+        return new ActivityTotals(totals[0].Item1, totals[0].Item2, page, days.ToDictionary(d => d.Day, d => d.Count));
+    }
+}
