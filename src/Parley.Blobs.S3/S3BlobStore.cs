@@ -197,6 +197,30 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
         }
     }
 
+    public bool DirectPartUploads => _options.PresignedUploads;
+
+    public Uri? GetDirectPartUploadUrl(string key, string uploadId, int partNumber, DateTimeOffset expiresAt)
+    {
+        BlobKeys.Validate(key);
+        ArgumentOutOfRangeException.ThrowIfLessThan(partNumber, 1);
+        if (!_options.PresignedUploads)
+        {
+            return null;
+        }
+
+        var request = new GetPreSignedUrlRequest
+        {
+            BucketName = _options.Bucket,
+            Key = FullKey(key),
+            Verb = HttpVerb.PUT,
+            Expires = expiresAt.UtcDateTime,
+            Protocol = _options.ServiceUrl.StartsWith("http://", StringComparison.OrdinalIgnoreCase) ? Protocol.HTTP : Protocol.HTTPS,
+            UploadId = uploadId,
+            PartNumber = partNumber,
+        };
+        return new Uri(_client.GetPreSignedURL(request));
+    }
+
     public Uri? GetDirectDownloadUrl(string key, DateTimeOffset expiresAt, string contentType, string contentDisposition)
     {
         BlobKeys.Validate(key);

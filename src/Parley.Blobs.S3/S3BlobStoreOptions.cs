@@ -32,4 +32,12 @@ public sealed class S3BlobStoreOptions
     /// the endpoint.
     /// </summary>
     public bool PresignedDownloads { get; set; }
+
+    /// <summary>
+    /// Hand clients presigned S3 UploadPart URLs, so part bytes go to the store directly instead of through Parley;
+    /// each part is then confirmed to Parley with its ETag and SHA-256, and completion checks every part's SHA-256 and
+    /// the size against the joined object (docs/media.md). Only when clients can reach the endpoint (browsers: the
+    /// bucket's CORS must allow PUT from the app's origin and expose the <c>ETag</c> header).
+    /// </summary>
+    public bool PresignedUploads { get; set; }
 }

@@ -81,6 +81,8 @@ internal static partial class OpenImRest
     /// Starts an upload. The kind (and so the size limit) follows the declared content type; the bytes decide at completion
     /// (an "image" that is not one becomes a file). OpenIM's hash short-cut (answer <c>{url}</c> at once for bytes it already
     /// has) is not taken: the SDK's hash is an MD5 of its part MD5s, which Parley cannot check without the bytes.
+    /// The hash is kept in the upload id the SDK gets back (<c>{uploadId}.{hash}</c>, as OpenIM keeps it in its own upload
+    /// ids), so completion checks the part MD5s against it as OpenIM does.
     /// </summary>
     private static async Task<OpenImResponse> InitiateMultipartUploadAsync(HttpContext context, JsonElement body, string? caller)
     {
@@ -92,6 +94,12 @@ internal static partial class OpenImRest
         var size = Long(body, "size") ?? 0;
         var name = Str(body, "name") ?? string.Empty;
         var contentType = Str(body, "contentType") ?? string.Empty;
+        var hash = (Str(body, "hash") ?? string.Empty).ToLowerInvariant();
+        if (hash.Length > 0 && !IsMd5Hex(hash))
+        {
+            return OpenImResponse.Error(OpenImErrors.Args, "ArgsError", "hash must be an MD5 (32 hex characters)");
+        }
+
         var partSize = Long(body, "partSize") is > 0 and var requested ? requested : media.ChoosePartSize(Math.Max(size, 1));
         if (name.Length == 0 || name.Length > 1024)
         {
@@ -120,7 +128,7 @@ internal static partial class OpenImRest
         {
             ["upload"] = new Dictionary<string, object>
             {
-                ["uploadID"] = upload.UploadId,
+                ["uploadID"] = hash.Length > 0 ? upload.UploadId + "." + hash : upload.UploadId,
                 ["partSize"] = upload.PartSize,
                 ["sign"] = Sign(urls),
                 ["expireTime"] = upload.ExpiresAt,
@@ -136,7 +144,7 @@ internal static partial class OpenImRest
             return NoMedia();
         }
 
-        var uploadId = Str(body, "uploadID") ?? string.Empty;
+        var (uploadId, _) = SplitUploadId(Str(body, "uploadID"));
         var numbers = new List<int>();
         if (body.TryGetProperty("partNumbers", out var list) && list.ValueKind == JsonValueKind.Array)
         {
@@ -159,8 +167,10 @@ internal static partial class OpenImRest
     };
 
     /// <summary>
-    /// Joins the parts and answers the object's URL. <c>parts</c> (the SDK's MD5 of each part) must name every part; the
-    /// MD5s themselves are not compared (the server hashed each part with SHA-256 as it arrived and checked its length).
+    /// Joins the parts and answers the object's URL. <c>parts</c> is the SDK's MD5 of each part, in order (OpenIM checks them
+    /// as S3 part ETags): their MD5, joined by commas, must be the hash given at initiation ("md5 mismatching" otherwise, as
+    /// OpenIM answers), and each must be the MD5 of the bytes the server stored for that part: a mismatch refuses the upload
+    /// (its object is deleted; the SDK uploads again). The server also hashed each part with SHA-256 and checked its length.
     /// </summary>
     private static async Task<OpenImResponse> CompleteMultipartUploadAsync(HttpContext context, JsonElement body, string? caller)
     {
@@ -169,7 +179,7 @@ internal static partial class OpenImRest
             return NoMedia();
         }
 
-        var uploadId = Str(body, "uploadID") ?? string.Empty;
+        var (uploadId, hash) = SplitUploadId(Str(body, "uploadID"));
         var parts = StrList(body, "parts");
         var state = await media.GetUploadAsync(caller!, uploadId, RequestBase(context), context.RequestAborted).ConfigureAwait(false);
         if (!state.Ok)
@@ -182,7 +192,17 @@ internal static partial class OpenImRest
             return OpenImResponse.Error(OpenImErrors.Args, "ArgsError", $"parts must list the upload's {state.Value.PartCount} parts");
         }
 
-        var completed = await media.CompleteAsync(caller!, uploadId, null, context.RequestAborted).ConfigureAwait(false);
+        if (state.Value.State == "open" && !parts.All(IsMd5Hex))
+        {
+            return OpenImResponse.Error(OpenImErrors.Args, "ArgsError", "parts must be the parts' MD5s (32 hex characters each)");
+        }
+
+        if (state.Value.State == "open" && hash is not null && !string.Equals(Md5Hex(string.Join(',', parts)), hash, StringComparison.Ordinal))
+        {
+            return OpenImResponse.Error(OpenImErrors.Args, "ArgsError", "md5 mismatching: the parts' MD5s do not give the upload's hash");
+        }
+
+        var completed = await media.CompleteAsync(caller!, uploadId, null, state.Value.State == "open" ? [.. parts.Select(p => p.ToLowerInvariant())] : null, context.RequestAborted).ConfigureAwait(false);
         if (!completed.Ok)
         {
             return MediaError(completed.Error, completed.Message);
@@ -191,6 +211,20 @@ internal static partial class OpenImRest
         var urls = context.RequestServices.GetRequiredService<OpenImObjectUrls>();
         return OpenImResponse.Ok(new Dictionary<string, object> { ["url"] = urls.UrlOf(completed.Value!.ObjectId) });
     }
+
+    /// <summary>The media upload id and the OpenIM hash of an upload id from <see cref="InitiateMultipartUploadAsync"/>.</summary>
+    private static (string UploadId, string? Hash) SplitUploadId(string? value)
+    {
+        var id = value ?? string.Empty;
+        var dot = id.IndexOf('.', StringComparison.Ordinal);
+        return dot < 0 ? (id, null) : (id[..dot], IsMd5Hex(id[(dot + 1)..]) ? id[(dot + 1)..] : string.Empty);
+    }
+
+    private static bool IsMd5Hex(string value) => value.Length == 32 && value.All(c => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f' || c is >= 'A' and <= 'F');
+
+#pragma warning disable CA5351 // OpenIM's upload hash is an MD5 of the part MD5s (its protocol, not an integrity check of ours).
+    private static string Md5Hex(string text) => Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
+#pragma warning restore CA5351
 
     /// <summary>OpenIM's AccessURL: a short-lived URL of the bytes for <c>name</c> (an object id or its URL), for callers who may read it.</summary>
     private static async Task<OpenImResponse> AccessUrlAsync(HttpContext context, JsonElement body, string? caller)

@@ -30,6 +30,7 @@ public static class MediaHttpApi
         api.MapPost("/uploads", InitiateAsync).Accepts<InitiateUploadBody>("application/json");
         api.MapGet("/uploads/{uploadId}", GetUploadAsync);
         api.MapPost("/uploads/{uploadId}/complete", CompleteAsync);
+        api.MapPost("/uploads/{uploadId}/parts/{partNumber:int}/confirm", ConfirmPartAsync).Accepts<ConfirmPartBody>("application/json");
         api.MapDelete("/uploads/{uploadId}", AbortAsync);
         api.MapGet("/objects/{objectId}", GetObjectAsync);
 
@@ -96,6 +97,36 @@ public static class MediaHttpApi
         }
 
         var result = await media.CompleteAsync(UserId(context), uploadId, sha256, context.RequestAborted).ConfigureAwait(false);
+        return result.Ok ? Results.Json(result.Value) : Error(result.Error, result.Message);
+    }
+
+    private static async Task<IResult> ConfirmPartAsync(HttpContext context, string uploadId, int partNumber, MediaService media)
+    {
+        if (context.Request.ContentLength > MaxJsonBody)
+        {
+            return Error(ErrorCode.TooLarge, $"The request body may have at most {MaxJsonBody} bytes.");
+        }
+
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = MaxJsonBody;
+        }
+
+        ConfirmPartBody? body;
+        try
+        {
+            body = await context.Request.ReadFromJsonAsync<ConfirmPartBody>(context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return Error(ErrorCode.TooLarge, $"The request body may have at most {MaxJsonBody} bytes.");
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
+        {
+            return Error(ErrorCode.BadRequest, "The body must be JSON: {\"etag\": \"...\", \"sha256\": \"...\"}.");
+        }
+
+        var result = await media.ConfirmDirectPartAsync(UserId(context), uploadId, partNumber, body?.Etag, body?.Sha256, context.RequestAborted).ConfigureAwait(false);
         return result.Ok ? Results.Json(result.Value) : Error(result.Error, result.Message);
     }
 
@@ -255,6 +286,8 @@ public static class MediaHttpApi
 public sealed record InitiateUploadBody(string? Kind, string? FileName, long Size, string? ContentType, long? PartSize);
 
 public sealed record CompleteUploadBody(string? Sha256);
+
+public sealed record ConfirmPartBody(string? Etag, string? Sha256);
 
 public sealed record ErrorBody(ErrorDetail Error);
 

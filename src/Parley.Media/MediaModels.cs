@@ -3,7 +3,9 @@ using Parley.Abstractions.Media;
 namespace Parley.Media;
 
 /// <summary>An upload as the client sees it: parts stored, and signed URLs for the parts still missing.</summary>
-public sealed record UploadView(string UploadId, string State, long Size, long PartSize, int PartCount, long ExpiresAt, IReadOnlyList<PartView> Parts, string? ObjectId);
+/// <see cref="Direct"/>: the part URLs are the object store's (presigned S3): after each PUT the client confirms the part
+/// with <c>POST /api/v1/uploads/{uploadId}/parts/{n}/confirm {etag, sha256}</c>.
+public sealed record UploadView(string UploadId, string State, long Size, long PartSize, int PartCount, long ExpiresAt, IReadOnlyList<PartView> Parts, string? ObjectId, bool Direct = false);
 
 /// <summary>A part: stored (with size and SHA-256) or missing (with a URL to PUT it to).</summary>
 public sealed record PartView(int PartNumber, long Size, bool Stored, string? Sha256, string? Url);

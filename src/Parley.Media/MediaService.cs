@@ -237,10 +237,59 @@ public sealed partial class MediaService : IMediaContentResolver
     }
 
     /// <summary>
+    /// Records a part the client PUT to the store's presigned URL (<see cref="IBlobStore.DirectPartUploads"/>): the store's
+    /// ETag (needed to join the parts) and the SHA-256 the client computed. Nothing is trusted yet: completion reads the
+    /// joined object back and refuses the upload unless every part's bytes have the confirmed SHA-256 and the object the
+    /// declared size. Confirming a part again replaces it (a re-sent part).
+    /// </summary>
+    public async Task<MediaResult<PartView>> ConfirmDirectPartAsync(string userId, string uploadId, int partNumber, string? etag, string? sha256, CancellationToken cancellationToken = default)
+    {
+        if (!_blobs.DirectPartUploads)
+        {
+            return MediaResult.Fail<PartView>(ErrorCode.BadRequest, "This server takes parts through its own part URLs; there is nothing to confirm.");
+        }
+
+        var upload = await OwnedUploadAsync(userId, uploadId, cancellationToken).ConfigureAwait(false);
+        if (upload is null || upload.State != UploadState.Open || upload.ExpiresAt <= Now)
+        {
+            return MediaResult.Fail<PartView>(ErrorCode.NotFound, "No such open upload.");
+        }
+
+        if (partNumber < 1 || partNumber > upload.PartCount)
+        {
+            return MediaResult.Fail<PartView>(ErrorCode.BadRequest, $"The part number must be 1..{upload.PartCount}.");
+        }
+
+        if (sha256 is not { Length: 64 } || !sha256.All(char.IsAsciiHexDigit))
+        {
+            return MediaResult.Fail<PartView>(ErrorCode.BadRequest, "sha256 must be the part's SHA-256 as 64 hex characters.");
+        }
+
+        if (string.IsNullOrWhiteSpace(etag) || etag.Length > 256 || etag.Any(char.IsControl))
+        {
+            return MediaResult.Fail<PartView>(ErrorCode.BadRequest, "etag must be the ETag the store answered for the part.");
+        }
+
+        var size = ExpectedPartSize(upload, partNumber);
+        var hash = sha256.ToLowerInvariant();
+        await _store.SavePartAsync(new UploadPartRecord(uploadId, partNumber, size, hash, etag), cancellationToken).ConfigureAwait(false);
+        return MediaResult.Success(new PartView(partNumber, size, true, hash, null));
+    }
+
+    /// <summary>
     /// Joins the parts into the object, sniffs it, strips image location data, makes a thumbnail and records the
     /// object. Completing a completed upload returns its object.
     /// </summary>
-    public async Task<MediaResult<ObjectView>> CompleteAsync(string userId, string uploadId, string? sha256, CancellationToken cancellationToken = default)
+    public Task<MediaResult<ObjectView>> CompleteAsync(string userId, string uploadId, string? sha256, CancellationToken cancellationToken = default) =>
+        CompleteAsync(userId, uploadId, sha256, null, cancellationToken);
+
+    /// <summary>
+    /// <see cref="CompleteAsync(string, string, string?, CancellationToken)"/>, checking each part's MD5 as well (OpenIM's SDK
+    /// names its parts by the MD5 of their bytes, S3's part ETag): <paramref name="partMd5s"/> lists one lowercase hex MD5 per
+    /// part in part order. The server hashes each part's stored bytes while it reads the joined object back; a mismatch
+    /// refuses the upload (<c>BAD_REQUEST</c>, the object is deleted, nothing is recorded).
+    /// </summary>
+    public async Task<MediaResult<ObjectView>> CompleteAsync(string userId, string uploadId, string? sha256, IReadOnlyList<string>? partMd5s, CancellationToken cancellationToken = default)
     {
         var upload = await OwnedUploadAsync(userId, uploadId, cancellationToken).ConfigureAwait(false);
         if (upload is null || upload.State == UploadState.Aborted || (upload.State == UploadState.Open && upload.ExpiresAt <= Now))
@@ -251,6 +300,11 @@ public sealed partial class MediaService : IMediaContentResolver
         if (upload.State == UploadState.Completed)
         {
             return await ExistingObjectAsync(upload.ObjectId, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (partMd5s is not null && (partMd5s.Count != upload.PartCount || !partMd5s.All(IsMd5Hex)))
+        {
+            return MediaResult.Fail<ObjectView>(ErrorCode.BadRequest, $"The part MD5s must be {upload.PartCount} MD5s (32 hex characters each), one per part in order.");
         }
 
         var parts = await _store.GetPartsAsync(uploadId, cancellationToken).ConfigureAwait(false);
@@ -270,10 +324,35 @@ public sealed partial class MediaService : IMediaContentResolver
             return MediaResult.Fail<ObjectView>(ErrorCode.BadRequest, "The stored parts are incomplete: send the missing parts again.");
         }
 
-        var (head, wholeHash, length, bytes) = await ReadBackAsync(key, upload, cancellationToken).ConfigureAwait(false);
+        var direct = _blobs.DirectPartUploads;
+        var (head, wholeHash, length, bytes, storedMd5s, storedShas) = await ReadBackAsync(key, upload, partMd5s is not null, direct, cancellationToken).ConfigureAwait(false);
         if (length != upload.Size)
         {
             return await RefuseAsync(upload, ErrorCode.BadRequest, $"The upload has {length} bytes, not the declared {upload.Size}.", cancellationToken).ConfigureAwait(false);
+        }
+
+        if (direct)
+        {
+            // Parts went to the store directly: each part's range of the joined object must have the SHA-256 it was
+            // confirmed with (a part of another length shifts every later range, so it fails too).
+            foreach (var part in parts)
+            {
+                if (!string.Equals(part.Sha256, storedShas![part.PartNumber - 1], StringComparison.OrdinalIgnoreCase))
+                {
+                    return await RefuseAsync(upload, ErrorCode.BadRequest, $"Part {part.PartNumber} does not match its SHA-256: the store holds other bytes than the client confirmed. Upload the file again.", cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+
+        if (partMd5s is not null)
+        {
+            for (var i = 0; i < partMd5s.Count; i++)
+            {
+                if (!string.Equals(partMd5s[i], storedMd5s![i], StringComparison.OrdinalIgnoreCase))
+                {
+                    return await RefuseAsync(upload, ErrorCode.BadRequest, $"Part {i + 1} does not match its MD5: the stored bytes are not the ones the client hashed. Upload the file again.", cancellationToken).ConfigureAwait(false);
+                }
+            }
         }
 
         if (sha256 is { Length: > 0 } && !string.Equals(sha256, wholeHash, StringComparison.OrdinalIgnoreCase))
@@ -578,13 +657,22 @@ public sealed partial class MediaService : IMediaContentResolver
 
     // Reads the stored object once: its head for sniffing, its SHA-256 and length, and (for images within the image
     // size limit) its bytes for measuring and thumbnails.
-    private async Task<(byte[] Head, string Sha256, long Length, byte[]? Bytes)> ReadBackAsync(string key, UploadRecord upload, CancellationToken cancellationToken)
+    // With partMd5s, also the MD5 of each part's range (part n covers bytes (n-1)*PartSize .. n*PartSize-1).
+    private async Task<(byte[] Head, string Sha256, long Length, byte[]? Bytes, string[]? PartMd5s, string[]? PartSha256s)> ReadBackAsync(string key, UploadRecord upload, bool partMd5s, bool partShas, CancellationToken cancellationToken)
     {
         var stream = await _blobs.OpenReadAsync(key, cancellationToken: cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidOperationException($"The object of upload {upload.UploadId} vanished after completion.");
         await using (stream.ConfigureAwait(false))
         {
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+#pragma warning disable CA5351 // OpenIM's protocol names parts by MD5 (S3's ETag); integrity is SHA-256 (above).
+            using var partHash = partMd5s ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null;
+#pragma warning restore CA5351
+            var md5s = partMd5s ? new string[upload.PartCount] : null;
+            using var partSha = partShas ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
+            var shas = partShas ? new string[upload.PartCount] : null;
+            var part = 0;
+            long partFilled = 0;
             using var keep = upload.Size <= _options.MaxImageBytes ? new MemoryStream((int)upload.Size) : null;
             var head = new byte[Sniffer.HeadLength];
             var headLength = 0;
@@ -594,6 +682,20 @@ public sealed partial class MediaService : IMediaContentResolver
             while ((read = await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
             {
                 hash.AppendData(buffer, 0, read);
+                for (var offset = 0; (partHash is not null || partSha is not null) && offset < read && part < upload.PartCount;)
+                {
+                    var take = (int)Math.Min(read - offset, upload.PartSize - partFilled);
+                    partHash?.AppendData(buffer, offset, take);
+                    partSha?.AppendData(buffer, offset, take);
+                    offset += take;
+                    partFilled += take;
+                    if (partFilled == upload.PartSize)
+                    {
+                        FinishPart(part++);
+                        partFilled = 0;
+                    }
+                }
+
                 if (headLength < head.Length)
                 {
                     var n = Math.Min(read, head.Length - headLength);
@@ -608,7 +710,25 @@ public sealed partial class MediaService : IMediaContentResolver
                 }
             }
 
-            return (head[..headLength], Convert.ToHexStringLower(hash.GetHashAndReset()), total, keep?.ToArray());
+            if ((partHash is not null || partSha is not null) && part < upload.PartCount)
+            {
+                FinishPart(part);
+            }
+
+            return (head[..headLength], Convert.ToHexStringLower(hash.GetHashAndReset()), total, keep?.ToArray(), md5s, shas);
+
+            void FinishPart(int index)
+            {
+                if (partHash is not null)
+                {
+                    md5s![index] = Convert.ToHexStringLower(partHash.GetHashAndReset());
+                }
+
+                if (partSha is not null)
+                {
+                    shas![index] = Convert.ToHexStringLower(partSha.GetHashAndReset());
+                }
+            }
         }
     }
 
@@ -657,6 +777,7 @@ public sealed partial class MediaService : IMediaContentResolver
             _ => upload.ExpiresAt <= Now ? "expired" : "open",
         };
         var parts = new List<PartView>(upload.PartCount);
+        var direct = _blobs.DirectPartUploads;
         if (state == "open")
         {
             var byNumber = stored.ToDictionary(p => p.PartNumber);
@@ -665,12 +786,14 @@ public sealed partial class MediaService : IMediaContentResolver
             {
                 parts.Add(byNumber.TryGetValue(n, out var p)
                     ? new PartView(n, p.Size, true, p.Sha256, null)
-                    : new PartView(n, ExpectedPartSize(upload, n), false, null, PartUrl(upload.UploadId, n, expiresAt, baseUrl)));
+                    : new PartView(n, ExpectedPartSize(upload, n), false, null, direct
+                        ? _blobs.GetDirectPartUploadUrl(ObjectKey(upload.ObjectId), upload.StoreUploadId, n, DateTimeOffset.FromUnixTimeMilliseconds(expiresAt))!.ToString()
+                        : PartUrl(upload.UploadId, n, expiresAt, baseUrl)));
             }
         }
 
         return new UploadView(upload.UploadId, state, upload.Size, upload.PartSize, upload.PartCount, upload.ExpiresAt, parts,
-            upload.State == UploadState.Completed ? upload.ObjectId : null);
+            upload.State == UploadState.Completed ? upload.ObjectId : null, direct);
     }
 
     private string PartUrl(string uploadId, int partNumber, long expiresAt, string baseUrl) =>
@@ -722,6 +845,8 @@ public sealed partial class MediaService : IMediaContentResolver
         };
         return (int)kind >= 0;
     }
+
+    private static bool IsMd5Hex(string value) => value is { Length: 32 } && value.All(char.IsAsciiHexDigit);
 
     private static string NewId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
 

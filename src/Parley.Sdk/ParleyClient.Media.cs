@@ -97,10 +97,21 @@ public sealed partial class ParleyClient
 
                     await content.ReadExactlyAsync(buffer.AsMemory(0, (int)part.Size), cancellationToken).ConfigureAwait(false);
                     position = start + offset + part.Size;
+                    var partHash = Convert.ToHexStringLower(SHA256.HashData(buffer.AsSpan(0, (int)part.Size)));
                     using var request = new HttpRequestMessage(HttpMethod.Put, part.Url) { Content = new ByteArrayContent(buffer, 0, (int)part.Size) };
-                    request.Headers.Add("X-Parley-Sha256", Convert.ToHexStringLower(SHA256.HashData(buffer.AsSpan(0, (int)part.Size))));
+                    if (!state.Direct)
+                    {
+                        request.Headers.Add("X-Parley-Sha256", partHash);
+                    }
+
                     using var response = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
                     await EnsureMediaSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+                    if (state.Direct)
+                    {
+                        // The URL was the object store's (presigned S3): tell the server the part's ETag and SHA-256.
+                        var etag = response.Headers.ETag?.Tag ?? (response.Headers.TryGetValues("ETag", out var values) ? values.FirstOrDefault() : null);
+                        await SendJsonAsync<PartState>(HttpMethod.Post, $"api/v1/uploads/{state.UploadId}/parts/{part.PartNumber}/confirm", new { etag, sha256 = partHash }, cancellationToken).ConfigureAwait(false);
+                    }
                     done += part.Size;
                     progress?.Report(new MediaTransferProgress(done, total));
                 }
@@ -311,7 +322,7 @@ public sealed partial class ParleyClient
         throw new ParleyException(code, error?.Error?.Message ?? $"HTTP {(int)response.StatusCode}", retryAfter);
     }
 
-    private sealed record UploadState(string UploadId, string State, long Size, long PartSize, int PartCount, List<PartState> Parts);
+    private sealed record UploadState(string UploadId, string State, long Size, long PartSize, int PartCount, List<PartState> Parts, bool Direct = false);
 
     private sealed record PartState(int PartNumber, long Size, bool Stored, string? Sha256, string? Url);
 

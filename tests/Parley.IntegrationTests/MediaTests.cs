@@ -351,7 +351,7 @@ public sealed class MediaS3Tests : IAsyncLifetime
     [S3Fact]
     public Task LargeFile_Resumes_OnS3() => MediaScenarios.LargeFileResumesAsync(Server, 20L * 1024 * 1024);
 
-    private static Dictionary<string, string?>? S3Settings()
+    internal static Dictionary<string, string?>? S3Settings()
     {
         var endpoint = Environment.GetEnvironmentVariable("PARLEY_TEST_S3_ENDPOINT");
         return string.IsNullOrEmpty(endpoint) ? null : new()
@@ -363,6 +363,112 @@ public sealed class MediaS3Tests : IAsyncLifetime
             ["Parley:Blobs:S3:SecretKey"] = Environment.GetEnvironmentVariable("PARLEY_TEST_S3_SECRET_KEY") ?? "S3RVER",
             ["Parley:Blobs:S3:KeyPrefix"] = "it-" + Guid.NewGuid().ToString("N")[..8] + "/",
         };
+    }
+}
+
+/// <summary>
+/// Presigned direct-to-S3 uploads (<c>Parley:Blobs:S3:PresignedUploads</c>): clients PUT parts to s3rver with S3
+/// signatures, confirm each part to Parley with its ETag and SHA-256, and completion checks every part against the joined
+/// object.
+/// </summary>
+public sealed class MediaS3PresignedTests : IAsyncLifetime
+{
+    private TestServer? _server;
+
+    public async Task InitializeAsync()
+    {
+        if (MediaS3Tests.S3Settings() is { } settings)
+        {
+            settings["Parley:Blobs:S3:PresignedUploads"] = "true";
+            _server = await TestServer.StartAsync(MediaTests.Settings(settings));
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+    }
+
+    private TestServer Server => _server ?? throw new InvalidOperationException("PARLEY_TEST_S3_ENDPOINT is not set: run .ci/setup.d/30-s3rver.sh (CI=true requires it).");
+
+    [S3Fact]
+    public Task Image_RoundTrip_DirectToS3() => MediaScenarios.ImageRoundTripAsync(Server);
+
+    [S3Fact]
+    public Task LargeFile_CutPartResumes_DirectToS3() => MediaScenarios.LargeFileResumesAsync(Server, 20L * 1024 * 1024);
+
+    [S3Fact]
+    public async Task DirectParts_GoToS3_AndAreCheckedAgainstTheirConfirmedSha256()
+    {
+        var alice = await Server.CreateUserAsync("alice");
+        var mallory = await Server.CreateUserAsync("mallory");
+        using var api = Api(await Server.IssueTokenAsync(alice, "api"));
+        using var other = Api(await Server.IssueTokenAsync(mallory, "api"));
+        using var s3 = new HttpClient();
+        var bytes = RandomNumberGenerator.GetBytes((5 * 1024 * 1024) + 1000);
+        var endpoint = new Uri(Environment.GetEnvironmentVariable("PARLEY_TEST_S3_ENDPOINT")!);
+
+        async Task<(string UploadId, string[] ETags)> UploadAsync()
+        {
+            using var initiated = await api.PostAsJsonAsync("/api/v1/uploads", new { kind = "file", fileName = "direct.bin", size = bytes.Length, partSize = 5 * 1024 * 1024 });
+            Assert.Equal(HttpStatusCode.Created, initiated.StatusCode);
+            var state = await initiated.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.True(state.GetProperty("direct").GetBoolean());
+            var etags = new List<string>();
+            foreach (var part in state.GetProperty("parts").EnumerateArray())
+            {
+                var url = new Uri(part.GetProperty("url").GetString()!);
+                Assert.Equal(endpoint.Authority, url.Authority); // the store's URL, not Parley's
+                var offset = (part.GetProperty("partNumber").GetInt32() - 1) * 5 * 1024 * 1024;
+                using var content = new ByteArrayContent(bytes, offset, part.GetProperty("size").GetInt32());
+                using var put = await s3.PutAsync(url, content);
+                Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+                etags.Add(put.Headers.ETag!.Tag);
+            }
+
+            return (state.GetProperty("uploadId").GetString()!, [.. etags]);
+        }
+
+        static string Sha(ReadOnlySpan<byte> part) => Convert.ToHexStringLower(SHA256.HashData(part));
+        var shas = new[] { Sha(bytes.AsSpan(0, 5 * 1024 * 1024)), Sha(bytes.AsSpan(5 * 1024 * 1024)) };
+
+        // A part confirmed with a SHA-256 of other bytes: completion reads the object back and refuses the upload.
+        var (uploadId, etags) = await UploadAsync();
+        Assert.Equal(HttpStatusCode.OK, (await api.PostAsJsonAsync($"/api/v1/uploads/{uploadId}/parts/1/confirm", new { etag = etags[0], sha256 = shas[0] })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await api.PostAsJsonAsync($"/api/v1/uploads/{uploadId}/parts/2/confirm", new { etag = etags[1], sha256 = Sha("other"u8) })).StatusCode);
+        using (var refused = await api.PostAsJsonAsync($"/api/v1/uploads/{uploadId}/complete", new { }))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Contains("Part 2 does not match its SHA-256", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        // Bad confirmations: another user's upload id, a part number out of range, no ETag, a malformed SHA-256.
+        (uploadId, etags) = await UploadAsync();
+        Assert.Equal(HttpStatusCode.NotFound, (await other.PostAsJsonAsync($"/api/v1/uploads/{uploadId}/parts/1/confirm", new { etag = etags[0], sha256 = shas[0] })).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await api.PostAsJsonAsync($"/api/v1/uploads/{uploadId}/parts/3/confirm", new { etag = etags[0], sha256 = shas[0] })).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await api.PostAsJsonAsync($"/api/v1/uploads/{uploadId}/parts/1/confirm", new { sha256 = shas[0] })).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await api.PostAsJsonAsync($"/api/v1/uploads/{uploadId}/parts/1/confirm", new { etag = etags[0], sha256 = "xyz" })).StatusCode);
+        // Unconfirmed parts are missing; the resumed state lists the confirmed one as stored.
+        Assert.Equal(HttpStatusCode.OK, (await api.PostAsJsonAsync($"/api/v1/uploads/{uploadId}/parts/1/confirm", new { etag = etags[0], sha256 = shas[0] })).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await api.PostAsJsonAsync($"/api/v1/uploads/{uploadId}/complete", new { })).StatusCode);
+        var resumed = await api.GetFromJsonAsync<JsonElement>($"/api/v1/uploads/{uploadId}");
+        Assert.Equal(new[] { true, false }, resumed.GetProperty("parts").EnumerateArray().Select(p => p.GetProperty("stored").GetBoolean()));
+        Assert.Equal(HttpStatusCode.OK, (await api.PostAsJsonAsync($"/api/v1/uploads/{uploadId}/parts/2/confirm", new { etag = etags[1], sha256 = shas[1] })).StatusCode);
+        using var completed = await api.PostAsJsonAsync($"/api/v1/uploads/{uploadId}/complete", new { sha256 = Sha(bytes) });
+        Assert.Equal(HttpStatusCode.OK, completed.StatusCode);
+        var objectId = (await completed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("objectId").GetString();
+        var url = (await api.GetFromJsonAsync<JsonElement>($"/api/v1/objects/{objectId}")).GetProperty("url").GetString()!;
+        Assert.Equal(bytes, await s3.GetByteArrayAsync(new Uri(url)));
+    }
+
+    private HttpClient Api(string token)
+    {
+        var http = new HttpClient { BaseAddress = Server.BaseUri };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return http;
     }
 }
 

@@ -94,6 +94,8 @@ interface UploadState {
   expiresAt: number;
   parts: PartState[];
   objectId?: string | null;
+  /** The part URLs are the object store's (presigned S3): each stored part is confirmed with its ETag and SHA-256. */
+  direct?: boolean;
 }
 
 const KINDS: readonly MediaKind[] = ["image", "voice", "video", "file"];
@@ -212,7 +214,12 @@ export class MediaApi {
           hash.update(bytes);
           if (part.stored) continue;
           if (!part.url) throw new ParleyError(ErrorCode.UNAVAILABLE, `The server gave no URL for part ${part.partNumber}.`);
-          await this.#putPart(part.url, bytes, await sha256Hex(bytes), (sent) => report(done + sent), signal);
+          const partHash = await sha256Hex(bytes);
+          const etag = await this.#putPart(part.url, bytes, state.direct ? undefined : partHash, (sent) => report(done + sent), signal);
+          if (state.direct) {
+            if (!etag) throw new ParleyError(ErrorCode.UNAVAILABLE, "The object store answered no ETag for a part (a browser needs the bucket's CORS to expose ETag).");
+            await this.#json("POST", `/api/v1/uploads/${encodeURIComponent(state.uploadId)}/parts/${part.partNumber}/confirm`, { etag, sha256: partHash }, signal);
+          }
           done += part.size;
           report(done);
         }
@@ -277,24 +284,27 @@ export class MediaApi {
     return { object, bytes };
   }
 
-  #putPart(url: string, bytes: Uint8Array<ArrayBuffer>, sha256: string, onSent: (bytes: number) => void, signal: AbortSignal | undefined): Promise<void> {
+  /** PUTs a part (with its SHA-256 for Parley's own part URLs; none to a presigned S3 URL); resolves with the ETag answered. */
+  #putPart(url: string, bytes: Uint8Array<ArrayBuffer>, sha256: string | undefined, onSent: (bytes: number) => void, signal: AbortSignal | undefined): Promise<string | null> {
     const Xhr = (globalThis as { XMLHttpRequest?: typeof XMLHttpRequest }).XMLHttpRequest;
     if (!Xhr) {
       // Node: fetch has no upload progress; the part counts when stored.
-      return fetch(url, { method: "PUT", body: bytes, headers: { "x-parley-sha256": sha256 }, signal }).then(async (response) => {
+      return fetch(url, { method: "PUT", body: bytes, headers: sha256 ? { "x-parley-sha256": sha256 } : {}, signal }).then(async (response) => {
         if (!response.ok) throw await mediaError(response);
+        await response.arrayBuffer();
+        return response.headers.get("etag");
       });
     }
     // Browsers: XMLHttpRequest reports the bytes of the part in flight.
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<string | null>((resolve, reject) => {
       const xhr = new Xhr();
       const onAbort = () => xhr.abort();
       xhr.open("PUT", url);
-      xhr.setRequestHeader("X-Parley-Sha256", sha256);
+      if (sha256) xhr.setRequestHeader("X-Parley-Sha256", sha256);
       xhr.upload.onprogress = (event) => onSent(Math.min(event.loaded, bytes.length - 1));
       xhr.onload = () => {
         signal?.removeEventListener("abort", onAbort);
-        if (xhr.status >= 200 && xhr.status < 300) resolve();
+        if (xhr.status >= 200 && xhr.status < 300) resolve(xhr.getResponseHeader("ETag"));
         else void mediaError(new Response(xhr.responseText || null, { status: xhr.status, headers: { "retry-after": xhr.getResponseHeader("retry-after") ?? "" } })).then(reject);
       };
       xhr.onerror = () => {

@@ -52,6 +52,19 @@ public interface IBlobStore
     /// </summary>
     Uri? GetDirectDownloadUrl(string key, DateTimeOffset expiresAt, string contentType, string contentDisposition);
 
+    /// <summary>
+    /// True when clients PUT multipart parts to the store directly (<see cref="GetDirectPartUploadUrl"/>), so the server
+    /// never sees the bytes of a part until it reads the joined object back.
+    /// </summary>
+    bool DirectPartUploads => false;
+
+    /// <summary>
+    /// A URL to which a client PUTs part <paramref name="partNumber"/> of a multipart upload directly (an S3 presigned
+    /// UploadPart URL; the store answers the part's ETag in the <c>ETag</c> header), or null when parts go through the
+    /// server (<see cref="DirectPartUploads"/> false).
+    /// </summary>
+    Uri? GetDirectPartUploadUrl(string key, string uploadId, int partNumber, DateTimeOffset expiresAt) => null;
+
     /// <summary>Smallest size of every part but the last (5 MiB, S3's rule, for every provider alike).</summary>
     public const long MinPartSize = 5 * 1024 * 1024;
 }

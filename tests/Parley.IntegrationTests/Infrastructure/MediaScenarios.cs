@@ -134,7 +134,8 @@ public static partial class MediaScenarios
 
     private static bool Contains(byte[] haystack, byte[] needle) => haystack.AsSpan().IndexOf(needle) >= 0;
 
-    [GeneratedRegex("/parts/(\\d+)")]
+    // Parley's part URLs (/parts/{n}) and S3's presigned UploadPart URLs (?partNumber={n}).
+    [GeneratedRegex("(?:/parts/|[?&]partNumber=)(\\d+)")]
     private static partial Regex PartNumber();
 
     /// <summary>Records progress synchronously (Progress&lt;T&gt; would post to the thread pool).</summary>
@@ -169,7 +170,7 @@ public static partial class MediaScenarios
 
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
-            if (request.Method == HttpMethod.Put && PartNumber().Match(request.RequestUri!.AbsolutePath) is { Success: true } m)
+            if (request.Method == HttpMethod.Put && PartNumber().Match(request.RequestUri!.AbsolutePath + request.RequestUri.Query) is { Success: true } m)
             {
                 var part = int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
                 if (PartPuts.AddOrUpdate(part, 1, (_, n) => n + 1) == 1 && part == CutUploadOfPart)
