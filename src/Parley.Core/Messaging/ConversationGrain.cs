@@ -859,7 +859,14 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
             foreach (var observer in grain._committedObservers)
             {
-                observer.OnMessageCommitted(_final, recipients, Kind, ConversationName);
+                if (ReadDiffusion)
+                {
+                    observer.OnReadDiffusionMessageCommitted(_final, ConversationName, RootUpdated?.SenderId);
+                }
+                else
+                {
+                    observer.OnMessageCommitted(_final, recipients, Kind, ConversationName);
+                }
             }
         }
     }

@@ -15,6 +15,18 @@ public interface IMessageCommittedObserver
     /// <param name="kind">Direct or group.</param>
     /// <param name="conversationName">The group's name; empty for direct conversations.</param>
     void OnMessageCommitted(StoredMessage message, IReadOnlyList<string> recipients, ConversationKind kind, string conversationName);
+
+    /// <summary>
+    /// A message of a read-diffusion group (ADR 0017) committed. No member list comes with it: the observer learns who
+    /// is addressed from the message (mentions, mention-all) and <paramref name="replyRootSenderId"/>, and must never
+    /// enumerate the group's members on this path (docs/push.md §8).
+    /// </summary>
+    /// <param name="message">The committed message (mentions and mention-all as checked by the grain).</param>
+    /// <param name="conversationName">The group's name.</param>
+    /// <param name="replyRootSenderId">For a reply: the author of the message it replies to; otherwise null.</param>
+    void OnReadDiffusionMessageCommitted(StoredMessage message, string conversationName, string? replyRootSenderId)
+    {
+    }
 }
 
 /// <summary>Device registration and push reports from clients (optional, injected as <see cref="Optional{T}"/>; UNSUPPORTED when absent).</summary>

@@ -23,6 +23,21 @@ public sealed class PushBridgeOptions
     /// <summary>Groups larger than this are not pushed per message (super groups need mentions; see docs/push.md).</summary>
     public int MaxGroupMembersPushed { get; set; } = 200;
 
+    /// <summary>
+    /// Super groups (read diffusion): how often a member with unread messages that pushed nothing gets one digest push
+    /// per group ("N new messages in G"). Zero: no digests (mentions, @all and replies are still pushed).
+    /// </summary>
+    public TimeSpan SuperGroupDigestInterval { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>Members per chunk of a super-group fan-out (an @all push or a digest round), 1..500 (one store page).</summary>
+    public int SuperGroupFanOutChunkSize { get; set; } = 500;
+
+    /// <summary>Pause between two chunks of a super-group fan-out (its rate limit: 500 per 100 ms = 5,000 members/s).</summary>
+    public TimeSpan SuperGroupFanOutChunkInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Super-group @all pushes waiting for their fan-out; beyond it the @all push is dropped (counted, logged).</summary>
+    public int SuperGroupFanOutQueueCapacity { get; set; } = 256;
+
     /// <summary>Committed messages waiting for the pipeline; beyond it pushes are dropped (counted), never the messages.</summary>
     public int QueueCapacity { get; set; } = 10_000;
 
@@ -43,6 +58,7 @@ internal sealed partial class PushBridge(
     IDeviceStore devices,
     IPushJournal journal,
     IMessageStore messages,
+    ISuperGroupStore superGroups,
     IAccountStore accounts,
     Parley.Abstractions.Business.INotificationAccountStore notificationAccounts,
     IPushSettingsStore settings,
@@ -183,6 +199,7 @@ internal sealed partial class PushBridge(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         _lastSeenLoop = FlushLastSeenLoopAsync(stoppingToken);
+        _superLoops = _enabled ? StartSuperGroupLoops(stoppingToken) : Task.CompletedTask;
         try
         {
             await foreach (var job in _queue.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
@@ -256,6 +273,12 @@ internal sealed partial class PushBridge(
             await loop.ConfigureAwait(false);
         }
 
+        _fanOuts.Writer.TryComplete();
+        if (_superLoops is { } super)
+        {
+            await super.ConfigureAwait(false);
+        }
+
         await FlushLastSeenAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -278,6 +301,12 @@ internal sealed partial class PushBridge(
         // Only users with a registered device need their settings and badge read.
         var withDevices = (await devices.ListAsync([.. job.Targets.Select(t => t.UserId)], cancellationToken).ConfigureAwait(false))
             .Select(d => d.UserId).ToHashSet(StringComparer.Ordinal);
+        if (job.VerifyMembership && withDevices.Count > 0)
+        {
+            // A super group's addressed users (mentions, reply authors) are pushed only while they may see the message.
+            withDevices.IntersectWith(await VisibleMembersAsync(m, withDevices, cancellationToken).ConfigureAwait(false));
+        }
+
         var recipients = new List<PushRecipient>(job.Targets.Count);
         foreach (var (userId, foreground) in job.Targets.Where(t => withDevices.Contains(t.UserId)))
         {
@@ -290,7 +319,7 @@ internal sealed partial class PushBridge(
                 Mode = view?.Muted == true ? ConversationNotifyMode.Muted
                     : view?.MentionsOnly == true ? ConversationNotifyMode.MentionsOnly
                     : ConversationNotifyMode.All,
-                Mentioned = mentionAll || mentions.Contains(userId),
+                Mentioned = mentionAll || mentions.Contains(userId) || job.Addressed?.Contains(userId) == true,
                 DoNotDisturb = userSettings.DoNotDisturb,
                 Privacy = (PushPrivacyMode)(int)userSettings.Privacy,
             });
@@ -348,5 +377,12 @@ internal sealed partial class PushBridge(
     [LoggerMessage(EventId = 6103, Level = LogLevel.Warning, Message = "Writing devices' last-seen times failed; {Pending} are kept for the next flush")]
     private static partial void LogLastSeenFlushFailed(ILogger logger, Exception exception, int pending);
 
-    private sealed record Job(StoredMessage Message, List<(string UserId, IReadOnlyList<string> Foreground)> Targets, ConversationKind Kind, string ConversationName, ActivityContext Trace);
+    private sealed record Job(StoredMessage Message, List<(string UserId, IReadOnlyList<string> Foreground)> Targets, ConversationKind Kind, string ConversationName, ActivityContext Trace)
+    {
+        /// <summary>Users addressed beyond the message's mentions (the author of the message a reply answers): counted as mentioned.</summary>
+        public IReadOnlySet<string>? Addressed { get; init; }
+
+        /// <summary>Check the targets' membership first (a super group's mentions and reply authors, ADR 0017).</summary>
+        public bool VerifyMembership { get; init; }
+    }
 }
