@@ -33,6 +33,13 @@ internal sealed class LoadOptions
     public int BigMembers { get; private set; } = 10_000;
     public int BigOnline { get; private set; } = 1000;
     public int BigRate { get; private set; } = 20;
+
+    // supergroup (issue 12): members, online members, sender rate, and the resume user's groups / changed groups.
+    public int SuperMembers { get; private set; } = 100_000;
+    public int SuperOnline { get; private set; } = 2000;
+    public int SuperRate { get; private set; } = 20;
+    public int ResumeGroups { get; private set; } = 500;
+    public int ResumeChanged { get; private set; } = 5;
     public int LoginUsers { get; private set; } = 2000;
     public int LoginConcurrency { get; private set; } = 64;
     public double IdleSeconds { get; private set; } = 15;
@@ -76,6 +83,11 @@ internal sealed class LoadOptions
                 case "--big-members": o.BigMembers = Int(2, 100_000); break;
                 case "--big-online": o.BigOnline = Int(2, 20_000); break;
                 case "--big-rate": o.BigRate = Int(1, 10_000); break;
+                case "--super-members": o.SuperMembers = Int(2, 1_000_000); break;
+                case "--super-online": o.SuperOnline = Int(2, 20_000); break;
+                case "--super-rate": o.SuperRate = Int(1, 10_000); break;
+                case "--resume-groups": o.ResumeGroups = Int(1, 5000); break;
+                case "--resume-changed": o.ResumeChanged = Int(0, 5000); break;
                 case "--login-users": o.LoginUsers = Int(1, 20_000); break;
                 case "--login-concurrency": o.LoginConcurrency = Int(1, 1024); break;
                 case "--idle-seconds": o.IdleSeconds = Dbl(0, 60); break;
@@ -98,6 +110,11 @@ internal sealed class LoadOptions
             o.BigMembers = 500;
             o.BigOnline = 50;
             o.BigRate = 5;
+            o.SuperMembers = 500;
+            o.SuperOnline = 50;
+            o.SuperRate = 5;
+            o.ResumeGroups = 20;
+            o.ResumeChanged = 3;
             o.LoginUsers = 50;
             o.LoginConcurrency = 16;
             o.IdleSeconds = 1;

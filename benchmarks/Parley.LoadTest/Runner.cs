@@ -12,7 +12,7 @@ internal sealed record StepResult(int Run, string Scenario, string Target, strin
 }
 
 /// <summary>Runs the scenarios against each target and collects per-step and per-scenario figures.</summary>
-internal sealed class Runner(LoadOptions o, TextWriter log)
+internal sealed partial class Runner(LoadOptions o, TextWriter log)
 {
     private static int s_stepId;
     private readonly string _tag = Convert.ToHexString(BitConverter.GetBytes(Random.Shared.Next())).ToLowerInvariant()[..6];
@@ -44,6 +44,7 @@ internal sealed class Runner(LoadOptions o, TextWriter log)
                             "chat" => await ChatAsync(run, process, admin, prefix).ConfigureAwait(false),
                             "group" => await GroupAsync(run, process, admin, prefix, "group", o.GroupSize, o.GroupSize, o.GroupRates).ConfigureAwait(false),
                             "biggroup" => await GroupAsync(run, process, admin, prefix, "biggroup", o.BigMembers, o.BigOnline, [o.BigRate]).ConfigureAwait(false),
+                            "supergroup" => await SuperGroupAsync(run, process, admin, prefix).ConfigureAwait(false),
                             _ => throw new ArgumentException($"unknown scenario {scenario}"),
                         };
                         Summaries.Add(summary);

@@ -26,6 +26,9 @@ internal sealed class TargetProcess : IAsyncDisposable
 
     public string Name { get; }
 
+    /// <summary>The data directory of a server started here (null for an existing one).</summary>
+    public string? DataDirectory => _dataDirectory;
+
     public Uri BaseUrl { get; }
 
     public Uri WebSocketUrl => WebSocketUrlOf(BaseUrl);
