@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -71,6 +72,11 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
     private Task? _renewLoop;
     private Task? _membershipLoop;
 
+    // Who is connected where (push suppression and session counts across nodes): each peer's connections per user, as
+    // that peer last reported them through its ordered stream. A peer's entries go when membership declares it dead.
+    private readonly ConcurrentDictionary<string, RemoteNode> _remote = new(StringComparer.Ordinal);
+    private readonly Lock _presenceLock = new(); // orders the reading and sending of this node's presence items
+
     public ClusterDeliveryHub(
         ConnectionRegistry registry,
         IGrainFactory grains,
@@ -92,6 +98,7 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
         _logger = logger;
         _receiver = new Receiver(this);
         _registry.ConnectionRegistered += OnRegistered;
+        _registry.ConnectionUnregistered += OnUnregistered;
         _pipeline.VersionDispatched += OnVersionDispatched;
     }
 
@@ -147,6 +154,7 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
     public void Dispose()
     {
         _registry.ConnectionRegistered -= OnRegistered;
+        _registry.ConnectionUnregistered -= OnUnregistered;
         _pipeline.VersionDispatched -= OnVersionDispatched;
         _stopping.Dispose();
         _renewGate.Dispose();
@@ -221,11 +229,23 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
         Forward(NodeDeliveryOp.ToAll, [], 0, null, null, @event);
     }
 
-    /// <summary>Kicks here at once and on every other node (asynchronously, within milliseconds); returns this node's count.</summary>
+    /// <summary>
+    /// Kicks here at once and on every other node (asynchronously, within milliseconds); returns the cluster's count: this
+    /// node's closed connections and the matching connections the peers last reported (they close them on arrival).
+    /// </summary>
     public int KickUser(string userId, string? deviceId, KickReason reason)
     {
         Forward(NodeDeliveryOp.KickUser, [userId], (long)reason, deviceId, null, null);
-        return _registry.KickUser(userId, deviceId, reason);
+        var remote = 0;
+        foreach (var node in _remote.Values)
+        {
+            if (node.Users.TryGetValue(userId, out var presence))
+            {
+                remote += deviceId is null ? presence.Devices.Length : presence.Devices.Count(d => d == deviceId);
+            }
+        }
+
+        return _registry.KickUser(userId, deviceId, reason) + remote;
     }
 
     /// <inheritdoc cref="KickUser"/>
@@ -235,15 +255,145 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
         return _registry.KickTokens(userId, tokenIds, reason);
     }
 
-    public int CountConnections(string userId) => _registry.CountConnections(userId);
+    /// <summary>The user's connections on every node: this node's now, the peers' as they last reported them.</summary>
+    public int CountConnections(string userId)
+    {
+        var count = _registry.CountConnections(userId);
+        foreach (var node in _remote.Values)
+        {
+            if (node.Users.TryGetValue(userId, out var presence))
+            {
+                count += presence.Devices.Length;
+            }
+        }
 
-    public IReadOnlyList<string> ForegroundDevices(string userId) => _registry.ForegroundDevices(userId);
+        return count;
+    }
+
+    /// <summary>
+    /// The user's devices in the foreground on any node (the push bridge of the node that committed a message suppresses
+    /// their offline push, wherever their sockets are): this node's now, the peers' as they last reported them.
+    /// </summary>
+    public IReadOnlyList<string> ForegroundDevices(string userId)
+    {
+        var local = _registry.ForegroundDevices(userId);
+        List<string>? all = null;
+        foreach (var node in _remote.Values)
+        {
+            if (node.Users.TryGetValue(userId, out var presence) && presence.Foreground.Length > 0)
+            {
+                all ??= [.. local];
+                foreach (var device in presence.Foreground)
+                {
+                    if (!all.Contains(device, StringComparer.Ordinal))
+                    {
+                        all.Add(device);
+                    }
+                }
+            }
+        }
+
+        return all ?? local;
+    }
 
     // A login on this node displaces, under the multi-login policy, the user's logins on the other nodes too (those
     // accepted before it: a device that reconnected from node A to B and then to C must not lose its session on C to
     // B's displacement arriving late).
-    private void OnRegistered(ClientConnection connection) =>
+    private void OnRegistered(ClientConnection connection)
+    {
         Forward(NodeDeliveryOp.Displace, [connection.UserId], (long)connection.Platform, connection.DeviceId, null, null, at: connection.AcceptedAt);
+        connection.BackgroundChanged = c => SendPresence(c.UserId); // before the state is read: no change is missed
+        SendPresence(connection.UserId);
+    }
+
+    private void OnUnregistered(ClientConnection connection)
+    {
+        connection.BackgroundChanged = null;
+        SendPresence(connection.UserId);
+    }
+
+    // This node's connections of the user, to every peer. Read and queued under one lock, so the last item a peer gets for
+    // a user was read after the user's last change here (peers apply a node's items in order).
+    private void SendPresence(string userId)
+    {
+        if (Volatile.Read(ref _peers).Count == 0)
+        {
+            return;
+        }
+
+        lock (_presenceLock)
+        {
+            var item = PresenceItem(userId);
+            foreach (var peer in Volatile.Read(ref _peers).Values)
+            {
+                if (!peer.TryEnqueue(item))
+                {
+                    LogPeerOverflow(_logger, peer.Entry.NodeId);
+                }
+            }
+        }
+    }
+
+    private NodeDeliveryItem PresenceItem(string userId)
+    {
+        var connections = _registry.ConnectionsOf(userId);
+        return new NodeDeliveryItem(
+            NodeDeliveryOp.UserPresence,
+            [userId],
+            0,
+            _nodeId,
+            [.. connections.Select(c => c.DeviceId)],
+            null,
+            _silo.SiloAddress.ToString(),
+            Foreground: [.. connections.Where(c => !c.Background && !c.IsClosing).Select(c => c.DeviceId).Distinct(StringComparer.Ordinal)]);
+    }
+
+    // A peer's report of its connections of one user.
+    private void ApplyPresence(NodeDeliveryItem item)
+    {
+        var node = _remote.GetOrAdd(item.Text ?? "", static (_, silo) => new RemoteNode(silo), item.Group ?? "");
+        var devices = item.Tokens ?? [];
+        if (devices.Length == 0)
+        {
+            node.Users.TryRemove(item.UserIds[0], out _);
+        }
+        else
+        {
+            node.Users[item.UserIds[0]] = new UserPresence(devices, item.Foreground ?? []);
+        }
+    }
+
+    // Forgets the peers membership declared dead (their connections are gone). Unknown silos are kept: a new peer's
+    // reports may arrive before this node's membership view lists it.
+    private void ForgetDeadNodes()
+    {
+        if (_remote.IsEmpty)
+        {
+            return;
+        }
+
+        var dead = _membership.CurrentSnapshot.Members.Values
+            .Where(m => m.Status == SiloStatus.Dead)
+            .Select(m => m.SiloAddress.ToString())
+            .ToHashSet(StringComparer.Ordinal);
+        foreach (var (id, node) in _remote)
+        {
+            if (dead.Contains(node.SiloAddress))
+            {
+                _remote.TryRemove(id, out _);
+            }
+        }
+    }
+
+    /// <summary>A peer's connections of one user: every connection's device, and those in the foreground.</summary>
+    private sealed record UserPresence(string[] Devices, string[] Foreground);
+
+    private sealed class RemoteNode(string siloAddress)
+    {
+        public string SiloAddress { get; } = siloAddress;
+
+        public ConcurrentDictionary<string, UserPresence> Users { get; } = new(StringComparer.Ordinal);
+    }
 
     private void Forward(NodeDeliveryOp op, IReadOnlyList<string> userIds, long number, string? text, string[]? tokens, DeliveryEvent? @event, string? group = null, long at = 0)
     {
@@ -305,6 +455,9 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
                 break;
             case NodeDeliveryOp.KickTokens:
                 _registry.KickTokens(item.UserIds[0], item.Tokens ?? [], (KickReason)item.Number);
+                break;
+            case NodeDeliveryOp.UserPresence:
+                ApplyPresence(item);
                 break;
             case NodeDeliveryOp.Displace:
                 var policy = _sessions.CurrentValue.MultiLogin;
@@ -504,16 +657,31 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
                 }
             }
 
-            foreach (var (id, peer) in next)
+            var added = next.Where(p => !_peers.ContainsKey(p.Key)).Select(p => p.Value).ToList();
+            foreach (var peer in added)
             {
-                if (!_peers.ContainsKey(id))
-                {
-                    LogPeerAdded(_logger, id, peer.Entry.SiloAddress);
-                }
+                LogPeerAdded(_logger, peer.Entry.NodeId, peer.Entry.SiloAddress);
             }
 
-            Volatile.Write(ref _peers, next);
+            // A new peer learns every user connected here (later changes follow on its queue, in order).
+            lock (_presenceLock)
+            {
+                Volatile.Write(ref _peers, next);
+                if (added.Count > 0)
+                {
+                    foreach (var user in _registry.All().Select(c => c.UserId).Distinct(StringComparer.Ordinal))
+                    {
+                        var item = PresenceItem(user);
+                        foreach (var peer in added)
+                        {
+                            peer.TryEnqueue(item);
+                        }
+                    }
+                }
+            }
         }
+
+        ForgetDeadNodes();
     }
 
     /// <summary>One peer node: an ordered queue and the loop that sends it, batch by batch.</summary>

@@ -46,6 +46,13 @@ public enum NodeDeliveryOp
 
     /// <summary>A feed version the sender committed that carries no event (Number): done for the delivery watermark.</summary>
     Done = 7,
+
+    /// <summary>
+    /// The sender's connections of user <see cref="NodeDeliveryItem.UserIds"/>[0] now: every connection's device in
+    /// <see cref="NodeDeliveryItem.Tokens"/>, the foreground ones in <see cref="NodeDeliveryItem.Foreground"/>; the sender's
+    /// node id in <see cref="NodeDeliveryItem.Text"/> and silo address in <see cref="NodeDeliveryItem.Group"/>.
+    /// </summary>
+    UserPresence = 8,
 }
 
 /// <summary>One unit of cross-node work; <see cref="Event"/> is the domain event encoded once by the sending node.</summary>
@@ -58,7 +65,8 @@ public sealed record NodeDeliveryItem(
     [property: Id(4)] string[]? Tokens,
     [property: Id(5)] byte[]? Event,
     [property: Id(6)] string? Group = null,
-    [property: Id(7)] long At = 0);
+    [property: Id(7)] long At = 0,
+    [property: Id(8)] string[]? Foreground = null);
 
 /// <summary>A node of the cluster as the directory knows it.</summary>
 [GenerateSerializer, Immutable, Alias("parley.node-entry")]

@@ -75,8 +75,18 @@ internal sealed class ClientConnection : IDisposable
     public bool Background
     {
         get => _background;
-        set => _background = value;
+        set
+        {
+            if (_background != value)
+            {
+                _background = value;
+                BackgroundChanged?.Invoke(this);
+            }
+        }
     }
+
+    /// <summary>Called after <see cref="Background"/> changed (a cluster node tells its peers who is in the foreground).</summary>
+    public Action<ClientConnection>? BackgroundChanged { get; set; }
 
     /// <summary>
     /// Cancelled a grace period after <see cref="Close"/> (or at once by <see cref="Abort"/>): the receive loop reads with

@@ -91,7 +91,8 @@ public sealed class ServerProcess : IAsyncDisposable
         _process.BeginErrorReadLine();
 
         var watch = Stopwatch.StartNew();
-        while (watch.Elapsed < TimeSpan.FromSeconds(60))
+        // Generous: a cluster node joins Orleans membership before it is ready, which stretches on a starved machine.
+        while (watch.Elapsed < TimeSpan.FromSeconds(120))
         {
             if (_process.HasExited)
             {
@@ -115,7 +116,7 @@ public sealed class ServerProcess : IAsyncDisposable
             await Task.Delay(100);
         }
 
-        throw new TimeoutException("The server did not become ready in 60 s.");
+        throw new TimeoutException("The server did not become ready in 120 s.");
     }
 
     /// <summary>
