@@ -299,11 +299,12 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
     // resume: the release gate of ADR 0016 keeps its cursor exact whatever order live events came in), and every acked
     // message is stored exactly once at its acked seq, gapless, in every conversation (some had their grain on the dead
     // node and continue elsewhere).
-    // Passed 2 of 3 runs on this machine with the release gate (failover and resume 50-942 ms; every acked message stored
-    // once, gapless). The third failed in iteration 4: the failed-over receiver, connected, lacked the LAST two messages
-    // of one 1:1 conversation. Their forward to the receiver's node was lost and no later version reached that node, so
-    // its gate held nothing and never saw a gap: a tail gap (now closed by the tail check, ADR 0016); to be re-run.
-    [ClusterFact(Skip = "Issue 11 / ADR 0016: re-enabled once it passes repeated runs with the tail check")]
+    // Before the tail check it passed 2 of 3 runs; the third failed in iteration 4: the failed-over receiver lacked the
+    // LAST two messages of one 1:1 conversation (their forward was lost, nothing later arrived: a tail gap, closed now by
+    // the tail check, ADR 0016). With the tail check: 1 complete run passed (5 m 33 s; failover and resume 83-1290 ms);
+    // the 4 other attempts never got past start-up (a node not ready in 60 s, then 120 s) on a machine at load 40-55
+    // (2 cores shared by six sessions' builds). Re-enable after 3 clean runs on a machine that is not starved.
+    [ClusterFact(Skip = "Issue 11: 1 of 1 complete runs passed with the tail check; 4 attempts failed in node start-up on a starved machine, so 3 clean runs are still owed")]
     public async Task KillNine_OfOneNodeDuringABurstFromAllNodes_LosesNoAckedMessage_AndItsClientsResumeOnAnotherNodeWithEveryMessage()
     {
         await StartClusterAsync();
