@@ -303,8 +303,12 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
     // LAST two messages of one 1:1 conversation (their forward was lost, nothing later arrived: a tail gap, closed now by
     // the tail check, ADR 0016). With the tail check: 1 complete run passed (5 m 33 s; failover and resume 83-1290 ms);
     // the 4 other attempts never got past start-up (a node not ready in 60 s, then 120 s) on a machine at load 40-55
-    // (2 cores shared by six sessions' builds). Re-enable after 3 clean runs on a machine that is not starved.
-    [ClusterFact(Skip = "Issue 11: 1 of 1 complete runs passed with the tail check; 4 attempts failed in node start-up on a starved machine, so 3 clean runs are still owed")]
+    // (2 cores shared by six sessions' builds). On a quiet machine (load 2-5, 15:02-15:07 UTC 2026-12-04) it ran 3 times:
+    // 2 passed (1 m 32 s, 1 m 34 s; failover and resume 83-195 ms); in the third, iterations 0-3 passed every check, then
+    // iteration 4's setup failed: right after the killed node rejoined, the group creator's connection (on a live node)
+    // was lost before CreateGroup's result (ConnectionLostException). Not a durability failure, but an unexplained drop
+    // (a spurious 4012 resync after the rejoin is the suspect) that must be found before this test is enabled.
+    [ClusterFact(Skip = "Issue 11: 3 of 4 complete runs passed with the tail check; one lost a live node's client connection mid-request right after a killed node rejoined (see the comment above)")]
     public async Task KillNine_OfOneNodeDuringABurstFromAllNodes_LosesNoAckedMessage_AndItsClientsResumeOnAnotherNodeWithEveryMessage()
     {
         await StartClusterAsync();
