@@ -3,7 +3,7 @@
 # Starts each server itself (pinned to CPU 0, temp data dir, durable SQLite defaults, rate limits off, free ports, up to
 # 300 s to become ready on the shared machine), then runs the generator pinned to CPU 1 against it.
 out=$1; rounds=$2; scen=$3; shift 3
-G=/tmp/p3/gen/Parley.LoadTest.dll
+G=${G:-/tmp/p3/gen/Parley.LoadTest.dll}  # the generator; set G to use another build
 mkdir -p $out
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 for r in $(seq $rounds); do
