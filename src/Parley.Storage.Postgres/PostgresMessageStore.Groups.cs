@@ -81,10 +81,16 @@ public sealed partial class PostgresMessageStore
     /// <inheritdoc />
     public async Task<MembersDeltaData> GetMembersDeltaAsync(string conversationId, long sinceVersion, CancellationToken cancellationToken = default)
     {
+        // Write-diffusion rows through the partial ix_members_conv_info; a super group's rows are not in it (migration
+        // 15), so its delta scans the group's key range, O(members): super-group rosters are paged (ADR 0017).
         var (version, members) = await SnapshotAsync(
             "SELECT " + MemberColumns + """
-                 FROM members WHERE conversation_id = $1 AND info_version > $2 AND ($2 > 0 OR active)
-                 ORDER BY info_version, user_id;
+                 FROM members WHERE conversation_id = $1 AND NOT read_diffusion AND info_version > $2 AND ($2 > 0 OR active)
+                UNION ALL
+                SELECT
+                """ + " " + MemberColumns + """
+                 FROM members WHERE conversation_id = $1 AND read_diffusion AND info_version > $2 AND ($2 > 0 OR active)
+                   AND EXISTS (SELECT 1 FROM conversations WHERE conversation_id = $1 AND read_diffusion);
                 """,
             ReadMember,
             cancellationToken,
@@ -96,16 +102,30 @@ public sealed partial class PostgresMessageStore
     /// <inheritdoc />
     public async Task<GroupsDeltaData> GetGroupsDeltaAsync(string userId, long sinceVersion, CancellationToken cancellationToken = default)
     {
+        // Write-diffusion memberships through the partial ix_members_user_info; the user's own super-group membership
+        // changes through ix_members_user_feed (a member change raises feed_version with info_version); super groups
+        // whose info changed through ix_groups_super_info, kept where the user is an active member. First row wins.
         var (version, rows) = await SnapshotAsync(
             "SELECT m.active, " + GroupColumns + """
                  FROM members m JOIN groups g ON g.conversation_id = m.conversation_id
-                 WHERE m.user_id = $1 AND m.info_version > $2 AND ($2 > 0 OR m.active)
-                 ORDER BY m.info_version, g.group_id;
+                 WHERE m.user_id = $1 AND NOT m.read_diffusion AND m.info_version > $2 AND ($2 > 0 OR m.active)
+                UNION ALL
+                SELECT m.active,
+                """ + GroupColumns + """
+                 FROM members m JOIN groups g ON g.conversation_id = m.conversation_id
+                 WHERE m.user_id = $1 AND m.read_diffusion AND m.feed_version > $2 AND m.info_version > $2 AND ($2 > 0 OR m.active)
+                UNION ALL
+                SELECT true,
+                """ + GroupColumns + """
+                 FROM groups g JOIN members m ON m.conversation_id = g.conversation_id AND m.user_id = $1 AND m.active
+                 WHERE $2 > 0 AND g.kind <> 0 AND g.info_version > $2;
                 """,
             r => (Active: r.GetBoolean(0), Group: ReadGroup(r, 1)),
             cancellationToken,
             P(userId),
             P(sinceVersion)).ConfigureAwait(false);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        rows = rows.Where(r => seen.Add(r.Group.GroupId)).ToList();
         return new GroupsDeltaData(version, rows.Where(r => r.Active).Select(r => r.Group).ToList(), rows.Where(r => !r.Active).Select(r => r.Group.GroupId).ToList());
     }
 

@@ -156,10 +156,26 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
                 P(g.GroupId), P(g.ConversationId), P(g.Name), P(g.AvatarUrl), P(g.Introduction), P(g.Announcement), P(g.Ex), P(g.OwnerId),
                 P((int)g.JoinPolicy), P(g.HistoryVisibleToNewMembers), P(g.MuteAll), P(g.Searchable), P(g.Dismissed), P(g.CreatedAt),
                 P(g.UpdatedAt), P(g.Version), P((int)g.Kind)));
+            if (g.ReadDiffusion)
+            {
+                // Creation or promotion of a super group: its rows leave the write-diffusion indexes (migration 15), once
+                // (the uncorrelated EXISTS is a one-time filter: no scan of the members when the flag was already set).
+                b.BatchCommands.Add(BatchCommand(
+                    """
+                    UPDATE members SET read_diffusion = true WHERE conversation_id = $1 AND NOT read_diffusion
+                        AND EXISTS (SELECT 1 FROM conversations WHERE conversation_id = $1 AND NOT read_diffusion);
+                    """,
+                    P(g.ConversationId)));
+            }
+            else
+            {
+                // A super group's info change writes nothing per member (members find it through ix_groups_super_info).
+                b.BatchCommands.Add(BatchCommand(
+                    "UPDATE members SET info_version = GREATEST(info_version, $2) WHERE conversation_id = $1;", P(g.ConversationId), P(g.Version)));
+            }
+
             b.BatchCommands.Add(BatchCommand(
                 "UPDATE conversations SET name = $2, read_diffusion = $3 WHERE conversation_id = $1;", P(g.ConversationId), P(g.Name), P(g.ReadDiffusion)));
-            b.BatchCommands.Add(BatchCommand(
-                "UPDATE members SET info_version = GREATEST(info_version, $2) WHERE conversation_id = $1;", P(g.ConversationId), P(g.Version)));
             maxVersion = Math.Max(maxVersion, g.Version);
         }
 
@@ -176,8 +192,9 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
             b.BatchCommands.Add(BatchCommand(
                 """
                 INSERT INTO members (conversation_id, user_id, read_seq, feed_version, role, nickname, muted_until, joined_at, inviter_id,
-                                     active, visible_from, info_version)
-                VALUES ($1, $2, GREATEST($11, 0), $10, $3, $4, $5, $6, $7, $8, $9, $10)
+                                     active, visible_from, info_version, read_diffusion)
+                VALUES ($1, $2, GREATEST($11, 0), $10, $3, $4, $5, $6, $7, $8, $9, $10,
+                        COALESCE((SELECT read_diffusion FROM conversations WHERE conversation_id = $1), false))
                 ON CONFLICT (conversation_id, user_id) DO UPDATE SET role = $3, nickname = $4, muted_until = $5, joined_at = $6,
                     inviter_id = $7, active = $8, visible_from = $9, read_seq = GREATEST(members.read_seq, $11),
                     feed_version = GREATEST(members.feed_version, $10), info_version = GREATEST(members.info_version, $10);

@@ -277,7 +277,24 @@ public sealed partial class SqliteMessageStore
             p[14].Value = g.UpdatedAt;
             p[15].Value = g.Version;
             p[16].Value = (int)g.Kind;
+            c.ReadDiffusionOf.Parameters[0].Value = g.ConversationId;
+            var wasReadDiffusion = c.ReadDiffusionOf.ExecuteScalar() is long flag && flag != 0;
             c.UpsertGroup.ExecuteNonQuery();
+
+            // A super group's info change writes nothing per member: members' group lists find it through
+            // ix_groups_super_info (GetGroupsDeltaAsync). A normal group raises its member rows as before.
+            if (g.Kind == GroupKind.Normal)
+            {
+                var r = c.RaiseMembersInfo.Parameters;
+                r[0].Value = g.ConversationId;
+                r[1].Value = g.Version;
+                c.RaiseMembersInfo.ExecuteNonQuery();
+            }
+            else if (!wasReadDiffusion)
+            {
+                c.MarkMembersReadDiffusion.Parameters[0].Value = g.ConversationId;
+                c.MarkMembersReadDiffusion.ExecuteNonQuery();
+            }
             maxVersion = Math.Max(maxVersion, g.Version);
         }
 
@@ -429,10 +446,25 @@ public sealed partial class SqliteMessageStore
                     owner_id = $owner, join_policy = $policy, history_visible = $history, mute_all = $muteall, searchable = $searchable,
                     dismissed = $dismissed, updated_at = $updated, info_version = MAX(info_version, $version), kind = $kind;
                 UPDATE conversations SET name = $name, read_diffusion = ($kind <> 0) WHERE conversation_id = $conv;
-                UPDATE members SET info_version = MAX(info_version, $version) WHERE conversation_id = $conv;
                 """,
                 "$id", "$conv", "$name", "$avatar", "$intro", "$ann", "$ex", "$owner", "$policy", "$history", "$muteall", "$searchable",
                 "$dismissed", "$created", "$updated", "$version", "$kind");
+            ReadDiffusionOf = Create(
+                connection,
+                "SELECT read_diffusion FROM conversations WHERE conversation_id = $conv;",
+                "$conv");
+
+            // A write-diffusion group's info change reaches its members' group lists through their rows.
+            RaiseMembersInfo = Create(
+                connection,
+                "UPDATE members SET info_version = MAX(info_version, $version) WHERE conversation_id = $conv;",
+                "$conv", "$version");
+
+            // Creation or promotion of a super group: its rows leave the write-diffusion indexes (migration 17), once.
+            MarkMembersReadDiffusion = Create(
+                connection,
+                "UPDATE members SET read_diffusion = 1 WHERE conversation_id = $conv AND read_diffusion = 0;",
+                "$conv");
             UpsertMember = Create(
                 connection,
                 """
@@ -440,8 +472,9 @@ public sealed partial class SqliteMessageStore
                     - COALESCE((SELECT active FROM members WHERE conversation_id = $conv AND user_id = $user), 0)
                 WHERE conversation_id = $conv;
                 INSERT INTO members (conversation_id, user_id, read_seq, pinned, muted, feed_version, role, nickname, muted_until, joined_at,
-                                     inviter_id, active, visible_from, info_version)
-                VALUES ($conv, $user, MAX($readfloor, 0), 0, 0, $version, $role, $nick, $muteduntil, $joined, $inviter, $active, $from, $version)
+                                     inviter_id, active, visible_from, info_version, read_diffusion)
+                VALUES ($conv, $user, MAX($readfloor, 0), 0, 0, $version, $role, $nick, $muteduntil, $joined, $inviter, $active, $from, $version,
+                        COALESCE((SELECT read_diffusion FROM conversations WHERE conversation_id = $conv), 0))
                 ON CONFLICT (conversation_id, user_id) DO UPDATE SET role = $role, nickname = $nick, muted_until = $muteduntil, joined_at = $joined,
                     inviter_id = $inviter, active = $active, visible_from = $from, read_seq = MAX(read_seq, $readfloor),
                     feed_version = MAX(feed_version, $version), info_version = MAX(info_version, $version);
@@ -464,6 +497,12 @@ public sealed partial class SqliteMessageStore
         public SqliteCommand UpsertGroup { get; }
 
         public SqliteCommand UpsertMember { get; }
+
+        public SqliteCommand ReadDiffusionOf { get; }
+
+        public SqliteCommand RaiseMembersInfo { get; }
+
+        public SqliteCommand MarkMembersReadDiffusion { get; }
 
         public SqliteCommand UpsertGroupRequest { get; }
 
@@ -504,7 +543,7 @@ public sealed partial class SqliteMessageStore
         private IEnumerable<SqliteCommand> All =>
         [
             InsertConversation, InsertMember, InsertMessage, RaiseSenderReadSeq, RaiseConversation,
-            RaiseAllMembersFeed, Revoke, InsertSearch, ReplaceSearch, UpdateMessage, InsertRevision, MentionUser, MentionAll, ReadCursor, Settings, RaiseFeedState, UpsertGroup, UpsertMember, UpsertGroupRequest,
+            RaiseAllMembersFeed, Revoke, InsertSearch, ReplaceSearch, UpdateMessage, InsertRevision, MentionUser, MentionAll, ReadCursor, Settings, RaiseFeedState, UpsertGroup, ReadDiffusionOf, RaiseMembersInfo, MarkMembersReadDiffusion, UpsertMember, UpsertGroupRequest,
         ];
 
         public void Dispose()

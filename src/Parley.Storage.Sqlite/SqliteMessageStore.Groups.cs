@@ -12,6 +12,27 @@ public sealed partial class SqliteMessageStore
         (SELECT member_count FROM conversations c WHERE c.conversation_id = g.conversation_id), g.info_version, g.kind
         """;
 
+    // A user's group-list delta (migration 17): write-diffusion memberships through the partial ix_members_user_info;
+    // the user's own super-group membership changes through ix_members_user_feed (a member change raises feed_version
+    // with info_version); super groups whose info changed through ix_groups_super_info, kept where the user is an
+    // active member (one primary-key probe each). A group found twice is answered once (the first row wins).
+    private const string GroupsDeltaSql = "SELECT m.active, " + GroupColumns + """
+         FROM members m JOIN groups g ON g.conversation_id = m.conversation_id
+         WHERE m.user_id = $user AND m.read_diffusion = 0 AND m.info_version > $since AND ($since > 0 OR m.active = 1)
+        UNION ALL
+        SELECT m.active,
+        """ + GroupColumns + """
+         FROM members m JOIN groups g ON g.conversation_id = m.conversation_id
+         WHERE m.user_id = $user AND m.read_diffusion = 1 AND m.feed_version > $since AND m.info_version > $since
+           AND ($since > 0 OR m.active = 1)
+        UNION ALL
+        SELECT 1,
+        """ + GroupColumns + """
+         FROM groups g CROSS JOIN members m
+         WHERE $since > 0 AND g.kind <> 0 AND g.info_version > $since
+           AND m.conversation_id = g.conversation_id AND m.user_id = $user AND m.active = 1;
+        """;
+
     /// <inheritdoc />
     public async Task<GroupRecord?> GetGroupAsync(string groupId, CancellationToken cancellationToken = default)
     {
@@ -117,12 +138,25 @@ public sealed partial class SqliteMessageStore
         {
             using var transaction = connection.BeginTransaction(deferred: true);
             var version = await ReadMaxVersionAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+            bool readDiffusion;
+            using (var kind = connection.CreateCommand())
+            {
+                kind.Transaction = transaction;
+                kind.CommandText = "SELECT read_diffusion FROM conversations WHERE conversation_id = $conv;";
+                kind.Parameters.AddWithValue("$conv", conversationId);
+                readDiffusion = await kind.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long flag && flag != 0;
+            }
+
             using var command = connection.CreateCommand();
             command.Transaction = transaction;
-            command.CommandText = "SELECT " + SqliteRows.MemberColumns + """
-                 FROM members WHERE conversation_id = $conv AND info_version > $since AND ($since > 0 OR active = 1)
-                 ORDER BY info_version, user_id;
-                """;
+
+            // A super group's rows are not in ix_members_conv_info (migration 17): its delta scans the group's key range,
+            // O(members); clients page super-group rosters with ListMembers instead (ADR 0017).
+            command.CommandText = "SELECT " + SqliteRows.MemberColumns
+                + (readDiffusion
+                    ? " FROM members WHERE conversation_id = $conv AND info_version > $since AND ($since > 0 OR active = 1)"
+                    : " FROM members WHERE conversation_id = $conv AND read_diffusion = 0 AND info_version > $since AND ($since > 0 OR active = 1)")
+                + " ORDER BY info_version, user_id;";
             command.Parameters.AddWithValue("$conv", conversationId);
             command.Parameters.AddWithValue("$since", sinceVersion);
             var upserts = new List<MemberRecord>();
@@ -161,16 +195,18 @@ public sealed partial class SqliteMessageStore
             using (var command = connection.CreateCommand())
             {
                 command.Transaction = transaction;
-                command.CommandText = "SELECT m.active, " + GroupColumns + """
-                     FROM members m JOIN groups g ON g.conversation_id = m.conversation_id
-                     WHERE m.user_id = $user AND m.info_version > $since AND ($since > 0 OR m.active = 1)
-                     ORDER BY m.info_version, g.group_id;
-                    """;
+                command.CommandText = GroupsDeltaSql;
                 command.Parameters.AddWithValue("$user", userId);
                 command.Parameters.AddWithValue("$since", sinceVersion);
+                var seen = new HashSet<string>(StringComparer.Ordinal);
                 using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
                 while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
+                    if (!seen.Add(reader.GetString(1)))
+                    {
+                        continue;
+                    }
+
                     if (reader.GetInt64(0) != 0)
                     {
                         upserts.Add(ReadGroup(reader, 1));

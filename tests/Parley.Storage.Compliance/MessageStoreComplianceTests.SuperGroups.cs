@@ -115,4 +115,71 @@ public abstract partial class MessageStoreComplianceTests
         Assert.Equal(await Store.GetMaxVersionAsync(), mine.Version);
         Assert.Empty((await store.GetSuperGroupMembershipsAsync("user0009")).ConversationIds);
     }
+
+    [StoreFact]
+    public async Task SuperGroupDeltas_GroupAndMemberListsWithoutPerMemberInfoWrites()
+    {
+        var groups = (IGroupStore)Store;
+        await CreateSuperGroupAsync("sgd", "alice", ["alice", "bob", "carol"]);
+        var normal = Group("ngd", "alice", ["alice", "bob"]);
+        await CommitAsync(b =>
+        {
+            b.Conversations.Add(normal);
+            b.Groups.Add(SuperGroup("ngd", "alice", 2, normal.Version) with { Kind = GroupKind.Normal });
+            b.MemberChanges.AddRange(new[] { "alice", "bob" }.Select(m => Joined("ngd", m, normal.Version, m == "alice" ? MemberRole.Owner : MemberRole.Member)));
+        });
+
+        var full = await groups.GetGroupsDeltaAsync("bob", 0);
+        Assert.Equal(["g-ngd", "g-sgd"], full.Upserts.Select(g => g.GroupId).Order(StringComparer.Ordinal));
+        Assert.Empty(full.Left);
+        Assert.Empty((await groups.GetGroupsDeltaAsync("bob", full.Version)).Upserts);
+        Assert.Equal(["alice", "bob", "carol"], (await groups.GetMembersDeltaAsync("sgd", 0)).Upserts.Select(m => m.UserId).Order(StringComparer.Ordinal));
+        Assert.Equal(["alice", "bob"], (await groups.GetMembersDeltaAsync("ngd", 0)).Upserts.Select(m => m.UserId).Order(StringComparer.Ordinal));
+
+        // carol leaves; then both groups' info changes. The super group's change writes no member row, yet every
+        // active member's group list has it once; carol's has her leave and not the later info change.
+        var cursor = full.Version;
+        await CommitAsync(b => b.MemberChanges.Add(Joined("sgd", "carol", NextVersion()) with { Active = false, VisibleTo = 0 }));
+        var carolAfterLeave = await groups.GetGroupsDeltaAsync("carol", cursor);
+        Assert.Equal(["g-sgd"], carolAfterLeave.Left);
+        var feedBefore = (await Store.GetMembersAsync("sgd")).ToDictionary(m => m.UserId, m => m.FeedVersion);
+        var renamed = SuperGroup("sgd", "alice", 2, NextVersion()) with { Name = "Renamed super" };
+        await CommitAsync(b => b.Groups.Add(renamed));
+        await CommitAsync(b => b.Groups.Add(SuperGroup("ngd", "alice", 2, NextVersion()) with { Kind = GroupKind.Normal, Name = "Renamed normal" }));
+        Assert.Equal(feedBefore, (await Store.GetMembersAsync("sgd")).ToDictionary(m => m.UserId, m => m.FeedVersion));
+        Assert.Empty((await groups.GetMembersDeltaAsync("sgd", carolAfterLeave.Version)).Upserts);
+
+        var bob = await groups.GetGroupsDeltaAsync("bob", cursor);
+        Assert.Equal(["Renamed normal", "Renamed super"], bob.Upserts.Select(g => g.Name).Order(StringComparer.Ordinal));
+        var carol = await groups.GetGroupsDeltaAsync("carol", carolAfterLeave.Version);
+        Assert.Empty(carol.Upserts);
+        Assert.Empty(carol.Left);
+        Assert.Equal(["g-sgd"], (await groups.GetGroupsDeltaAsync("carol", cursor)).Left);
+
+        // A member change of the super group (bob made admin) reaches his group list and the group's member delta;
+        // a read cursor alone changes neither.
+        var beforeAdmin = await groups.GetGroupsDeltaAsync("bob", 0);
+        await CommitAsync(b => b.ReadCursors.Add(new ReadCursorUpdate("sgd", "alice", 0, NextVersion())));
+        Assert.Empty((await groups.GetGroupsDeltaAsync("alice", beforeAdmin.Version)).Upserts);
+        await CommitAsync(b => b.MemberChanges.Add(Joined("sgd", "bob", NextVersion(), MemberRole.Admin)));
+        Assert.Equal(["g-sgd"], (await groups.GetGroupsDeltaAsync("bob", beforeAdmin.Version)).Upserts.Select(g => g.GroupId));
+        Assert.Empty((await groups.GetGroupsDeltaAsync("alice", beforeAdmin.Version)).Upserts);
+        var adminDelta = await groups.GetMembersDeltaAsync("sgd", beforeAdmin.Version);
+        Assert.Equal(["bob"], adminDelta.Upserts.Select(m => m.UserId));
+
+        // A promoted group keeps its members' lists whole: its rows move to read diffusion once.
+        var promoted = Group("pgd", "alice", ["alice", "dave"]);
+        await CommitAsync(b =>
+        {
+            b.Conversations.Add(promoted);
+            b.Groups.Add(SuperGroup("pgd", "alice", 2, promoted.Version) with { Kind = GroupKind.Normal });
+            b.MemberChanges.AddRange(new[] { "alice", "dave" }.Select(m => Joined("pgd", m, promoted.Version)));
+        });
+        var davePromoted = await groups.GetGroupsDeltaAsync("dave", 0);
+        await CommitAsync(b => b.Groups.Add(SuperGroup("pgd", "alice", 2, NextVersion())));
+        var promotedDelta = await groups.GetGroupsDeltaAsync("dave", davePromoted.Version);
+        Assert.Equal(GroupKind.Super, Assert.Single(promotedDelta.Upserts).Kind);
+        Assert.Equal(["alice", "dave"], (await groups.GetMembersDeltaAsync("pgd", 0)).Upserts.Select(m => m.UserId).Order(StringComparer.Ordinal));
+        Assert.Equal(["g-pgd", "g-sgd"], (await groups.GetGroupsDeltaAsync("alice", 0)).Upserts.Select(g => g.GroupId).Where(g => g != "g-ngd").Order(StringComparer.Ordinal));
+    }
 }

@@ -73,6 +73,60 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
     }
 
     [Fact]
+    public async Task SuperGroupRows_StayOutOfTheWriteDiffusionIndexes_DeltasUseThePartialIndexes()
+    {
+        var conversation = Group("sgi", "owner", ["owner", "m1"]);
+        await CommitAsync(b =>
+        {
+            b.Conversations.Add(conversation);
+            b.Groups.Add(new GroupRecord("g-sgi", "sgi", "S", "", "", "", "{}", "owner", GroupJoinPolicy.Free, false, false, true, false, 1, 1, 2, conversation.Version) { Kind = GroupKind.Super });
+        });
+        var version = NextVersion();
+        await CommitAsync(b => b.MemberChanges.AddRange(Enumerable.Range(2, 50).Select(i =>
+            new MemberChange("sgi", $"m{i}", MemberRole.Member, "", 0, 1, "", true, 1, 0, version))));
+        await CommitAsync(b => b.Conversations.Add(Group("ngi", "owner", ["owner", "m1"])));
+
+        // Every row of the super group (created, then bulk-added) is marked; the normal group's are not.
+        Assert.Equal(52L, Convert.ToInt64(_database.Scalar("SELECT COUNT(*) FROM members WHERE conversation_id = 'sgi' AND read_diffusion = 1"), System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(0L, Convert.ToInt64(_database.Scalar("SELECT COUNT(*) FROM members WHERE conversation_id = 'ngi' AND read_diffusion = 1"), System.Globalization.CultureInfo.InvariantCulture));
+        foreach (var index in new[] { "ix_members_conv_info", "ix_members_user_info" })
+        {
+            Assert.EndsWith("WHERE read_diffusion = 0", (string)_database.Scalar($"SELECT sql FROM sqlite_master WHERE name = '{index}'")!, StringComparison.Ordinal);
+        }
+
+        using var connection = _database.OpenRaw();
+        List<string> Plan(string sql)
+        {
+            using var plan = connection.CreateCommand();
+            plan.CommandText = "EXPLAIN QUERY PLAN " + sql;
+            using var reader = plan.ExecuteReader();
+            var steps = new List<string>();
+            while (reader.Read())
+            {
+                steps.Add(reader.GetString(3));
+            }
+
+            return steps;
+        }
+
+        var groupsDelta = Plan("""
+            SELECT g.group_id FROM members m JOIN groups g ON g.conversation_id = m.conversation_id
+            WHERE m.user_id = 'm1' AND m.read_diffusion = 0 AND m.info_version > 3
+            UNION ALL
+            SELECT g.group_id FROM members m JOIN groups g ON g.conversation_id = m.conversation_id
+            WHERE m.user_id = 'm1' AND m.read_diffusion = 1 AND m.feed_version > 3 AND m.info_version > 3
+            UNION ALL
+            SELECT g.group_id FROM groups g CROSS JOIN members m
+            WHERE 3 > 0 AND g.kind <> 0 AND g.info_version > 3 AND m.conversation_id = g.conversation_id AND m.user_id = 'm1' AND m.active = 1
+            """);
+        Assert.Contains(groupsDelta, s => s.Contains("ix_members_user_info", StringComparison.Ordinal));
+        Assert.Contains(groupsDelta, s => s.Contains("ix_members_user_feed", StringComparison.Ordinal));
+        Assert.Contains(groupsDelta, s => s.Contains("ix_groups_super_info", StringComparison.Ordinal));
+        Assert.Contains(Plan("SELECT user_id FROM members WHERE conversation_id = 'ngi' AND read_diffusion = 0 AND info_version > 3"),
+            s => s.Contains("ix_members_conv_info", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Operations_AfterDispose_Throw()
     {
         await ((IAsyncDisposable)Store).DisposeAsync();

@@ -23,6 +23,7 @@ internal static class PostgresMigrations
         (12, V12WebhookOutbox),
         (13, V13MessageChanges),
         (14, V14DailyActivity),
+        (15, V15SuperGroupMemberIndexes),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -561,5 +562,19 @@ internal static class PostgresMigrations
             count      bigint NOT NULL,
             PRIMARY KEY (day, kind, subject_id)
         );
+        """;
+
+    // Storage per super-group member (issue 12, ADR 0017): the member-list and group-list delta indexes hold only
+    // write-diffusion rows (see the SQLite migration 17 for the reasoning); a super group's info change is found
+    // through ix_groups_super_info instead of raising every member row.
+    private const string V15SuperGroupMemberIndexes = """
+        ALTER TABLE members ADD COLUMN read_diffusion boolean NOT NULL DEFAULT false;
+        UPDATE members SET read_diffusion = true
+            WHERE conversation_id IN (SELECT conversation_id FROM conversations WHERE read_diffusion);
+        DROP INDEX ix_members_conv_info;
+        DROP INDEX ix_members_user_info;
+        CREATE INDEX ix_members_conv_info ON members (conversation_id, info_version) WHERE NOT read_diffusion;
+        CREATE INDEX ix_members_user_info ON members (user_id, info_version) WHERE NOT read_diffusion;
+        CREATE INDEX ix_groups_super_info ON groups (info_version) WHERE kind <> 0;
         """;
 }

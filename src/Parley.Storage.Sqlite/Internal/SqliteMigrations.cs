@@ -24,6 +24,7 @@ internal static class SqliteMigrations
         (14, V14WebhookOutbox),
         (15, V15MessageChanges),
         (16, V16DailyActivity),
+        (17, V17SuperGroupMemberIndexes),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -563,5 +564,21 @@ internal static class SqliteMigrations
             count      INTEGER NOT NULL,
             PRIMARY KEY (day, kind, subject_id)
         ) WITHOUT ROWID;
+        """;
+
+    // Storage per super-group member (issue 12, ADR 0017): the member-list and group-list delta indexes (conv_info,
+    // user_info) hold only write-diffusion rows. A read-diffusion row is marked by read_diffusion (set at insert from its
+    // conversation and once at promotion); a super group's info change raises groups.info_version instead of every
+    // member row, and a user's group list finds it through ix_groups_super_info (cost proportional to the super groups
+    // whose info changed). ix_members_user_feed stays whole: it is the user's membership list (roster, sync).
+    private const string V17SuperGroupMemberIndexes = """
+        ALTER TABLE members ADD COLUMN read_diffusion INTEGER NOT NULL DEFAULT 0;
+        UPDATE members SET read_diffusion = 1
+            WHERE conversation_id IN (SELECT conversation_id FROM conversations WHERE read_diffusion = 1);
+        DROP INDEX ix_members_conv_info;
+        DROP INDEX ix_members_user_info;
+        CREATE INDEX ix_members_conv_info ON members (conversation_id, info_version) WHERE read_diffusion = 0;
+        CREATE INDEX ix_members_user_info ON members (user_id, info_version) WHERE read_diffusion = 0;
+        CREATE INDEX ix_groups_super_info ON groups (info_version) WHERE kind <> 0;
         """;
 }
