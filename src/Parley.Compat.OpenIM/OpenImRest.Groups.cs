@@ -736,9 +736,11 @@ internal static partial class OpenImRest
             var joinedSince = full;
             if (!full)
             {
-                // New to the caller (insert → OnJoinedGroupAdded) when the caller's membership started after the last answer.
-                var members = await GroupStore(context).GetMembersDeltaAsync(group.ConversationId, since, context.RequestAborted).ConfigureAwait(false);
-                joinedSince = members.Upserts.Any(m => m.UserId == me && m.Active && m.JoinedAt > previous);
+                // New to the caller (insert → OnJoinedGroupAdded) when the caller's membership started after the last answer:
+                // one primary-key read of the caller's row (a super group's member delta would scan its whole roster).
+                var mine = await context.RequestServices.GetRequiredService<ISuperGroupStore>()
+                    .GetMembersByIdsAsync(group.ConversationId, [me], context.RequestAborted).ConfigureAwait(false);
+                joinedSince = mine.Any(m => m.Member.Active && m.Member.JoinedAt > previous);
             }
 
             (joinedSince ? insert : update).Add(GroupJson.Info(group));
