@@ -80,4 +80,36 @@ public sealed class SqliteMigrationTests : IDisposable
         Assert.True(await accounts.CreateUserAsync(new UserRecord("u", "U", "", "", 1, 1)));
         Assert.Equal(0, await messages.GetMaxVersionAsync());
     }
+
+    [Fact]
+    public async Task Migration17_OnADatabaseWithSuperGroups_MarksTheirRowsAndLeavesThemOutOfTheDeltaIndexes()
+    {
+        // A database as version 16 left it: one super group and one normal group with members.
+        Directory.CreateDirectory(Path.GetDirectoryName(_database.FilePath)!);
+        using (var connection = _database.OpenRaw())
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL);"
+                + string.Concat(SqliteMigrations.All.Where(m => m.Version <= 16).Select(m => m.Script + $"; INSERT INTO schema_migrations VALUES ({m.Version}, 0);"))
+                + """
+                INSERT INTO conversations (conversation_id, kind, group_id, name, creator_id, created_at, updated_at, member_count, read_diffusion)
+                VALUES ('sg_big', 2, 'big', 'Big', 'owner', 1, 1, 3, 1), ('sg_small', 2, 'small', 'Small', 'owner', 1, 1, 2, 0);
+                INSERT INTO members (conversation_id, user_id, feed_version, info_version)
+                VALUES ('sg_big', 'owner', 1, 1), ('sg_big', 'u1', 1, 1), ('sg_big', 'u2', 1, 1), ('sg_small', 'owner', 1, 1), ('sg_small', 'u1', 1, 1);
+                """;
+            command.ExecuteNonQuery();
+        }
+
+        await using (var store = new SqliteMessageStore(_database.Open()))
+        {
+            await store.InitializeAsync();
+        }
+
+        Assert.Equal(17, Count("SELECT MAX(version) FROM schema_migrations"));
+        Assert.Equal(3, Count("SELECT COUNT(*) FROM members WHERE conversation_id = 'sg_big' AND read_diffusion = 1"));
+        Assert.Equal(2, Count("SELECT COUNT(*) FROM members WHERE conversation_id = 'sg_small' AND read_diffusion = 0"));
+        Assert.Equal(2, Count("SELECT COUNT(*) FROM members INDEXED BY ix_members_user_info WHERE read_diffusion = 0 AND user_id >= ''"));
+        Assert.Equal(2, Count("SELECT COUNT(*) FROM members INDEXED BY ix_members_conv_info WHERE read_diffusion = 0 AND conversation_id >= ''"));
+        Assert.Equal(1, Count("SELECT COUNT(*) FROM sqlite_master WHERE name = 'ix_groups_super_info'"));
+    }
 }
