@@ -294,21 +294,84 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.False(carolLive.Single(m => m.ClientMsgId == "bob-1").FromSync, "carol's message came from a resync, not live");
     }
 
+    // The spurious resync after a rejoin (issue 11), forced: versions a node never received live are closed as a gap
+    // (ADR 0016), but a connection that was accepted AFTER they were committed had them in its connect-time sync and
+    // missed nothing. It used to be closed with 4012 all the same (its user's feed changed since the gap's start), which
+    // is what dropped a client and its request in flight right after a killed node rejoined: versions committed while
+    // the nodes were still finding each other became a gap, and the clients that connected meanwhile were resynced.
+    // Here a ghost writer commits a message to bob (connected before) and one to alice, never forwarded, and alice
+    // connects right after: bob must resync (he missed his live), alice must not be disturbed.
+    [ClusterFact]
+    public async Task AGapSkipped_AfterAConnectionSyncedPastIt_ResyncsOnlyTheConnectionsThatMissedIt()
+    {
+        await StartClusterAsync(count: 1);
+        foreach (var user in new[] { "alice", "bob", "ghost" })
+        {
+            await CreateUserAsync(user);
+        }
+
+        var bob = new Recorder(await ConnectAsync("bob", 0, "d1", Platform.Linux));
+        var bobStates = bob.States.Count;
+        var bobConversation = Ids.DirectConversationId("ghost", "bob");
+        var aliceConversation = Ids.DirectConversationId("ghost", "alice");
+        var firstVersion = await GhostCommitAsync(("bob", "ghost-bob"), ("alice", "ghost-alice"));
+
+        // alice connects after the ghost's commit: her sync contains it (and her cursor is past it).
+        var alice = new Recorder(await ConnectAsync("alice", 0, "d1", Platform.Linux));
+        Assert.True(alice.Client.Cursor >= (ulong)firstVersion + 1, $"alice's sync ended at {alice.Client.Cursor}, below the ghost's versions");
+        var aliceStates = alice.States.Count;
+
+        // The gap is closed by the tail check (3 s after it is first seen, checked each second): bob resyncs with 4012.
+        var committed = Stopwatch.StartNew();
+        await Wait.UntilAsync(() => bob.States.Skip(bobStates).Any(s => s.CloseCode == CloseCodes.Resync), "bob to be resynced (4012)", TimeSpan.FromSeconds(30));
+        await bob.WaitForMessagesAsync(bobConversation, 1, TimeSpan.FromSeconds(20));
+        output.WriteLine($"bob resynced and had his message {committed.ElapsedMilliseconds} ms after the commit");
+
+        // alice was never closed, and the node's gate moved on: a message to her arrives live.
+        await bob.Client.SendTextAsync("alice", "after the gap", "bob-1");
+        await alice.WaitForMessagesAsync(Ids.DirectConversationId("alice", "bob"), 1, TimeSpan.FromSeconds(20));
+        Assert.DoesNotContain(alice.States.Skip(aliceStates), s => s.State != ConnectionState.Connected);
+        Assert.Equal(ConnectionState.Connected, alice.Client.State);
+        Assert.Contains(await SendBurst.ReadAllAsync(alice.Client, aliceConversation), m => m.ClientMsgId == "ghost-alice");
+    }
+
+    // Commits one new 1:1 conversation ghost-recipient with one message per recipient, through the store's version order
+    // and never forwarded (a node that died right after its commit). Returns the first version.
+    private async Task<long> GhostCommitAsync(params (string Recipient, string ClientMsgId)[] messages)
+    {
+        await using var database = new PostgresDatabase(new PostgresStoreOptions { ConnectionString = Postgres, Schema = _schema });
+        var store = new PostgresMessageStore(database);
+        await store.InitializeAsync();
+        await using var commit = await store.BeginAsync(messages.Length);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var batch = new CommitBatch();
+        for (var i = 0; i < messages.Length; i++)
+        {
+            var (recipient, clientMsgId) = messages[i];
+            var version = commit.FirstVersion + i;
+            var conversation = Ids.DirectConversationId("ghost", recipient);
+            var content = new Content { Text = new TextContent { Text = "from a node that never forwarded it" } };
+            batch.Conversations.Add(new NewConversation(conversation, Parley.Abstractions.Messaging.ConversationKind.Direct, null, "", "ghost", now, [recipient, "ghost"], version));
+            batch.Messages.Add(new StoredMessage(conversation, 1, Guid.CreateVersion7().ToString("N"), "ghost", clientMsgId, now,
+                (int)content.BodyCase, content.ToByteArray(), false, version));
+        }
+
+        await commit.CommitAsync(batch);
+        return commit.FirstVersion;
+    }
+
     // kill -9 of a random node at a random point of a burst from clients on all nodes, five times (issue 11). The
     // receiver sits on the node that dies, so it fails over; it must end with every 1:1 message (live or from its
     // resume: the release gate of ADR 0016 keeps its cursor exact whatever order live events came in), and every acked
     // message is stored exactly once at its acked seq, gapless, in every conversation (some had their grain on the dead
-    // node and continue elsewhere).
-    // Before the tail check it passed 2 of 3 runs; the third failed in iteration 4: the failed-over receiver lacked the
-    // LAST two messages of one 1:1 conversation (their forward was lost, nothing later arrived: a tail gap, closed now by
-    // the tail check, ADR 0016). With the tail check: 1 complete run passed (5 m 33 s; failover and resume 83-1290 ms);
-    // the 4 other attempts never got past start-up (a node not ready in 60 s, then 120 s) on a machine at load 40-55
-    // (2 cores shared by six sessions' builds). On a quiet machine (load 2-5, 15:02-15:07 UTC 2026-12-04) it ran 3 times:
-    // 2 passed (1 m 32 s, 1 m 34 s; failover and resume 83-195 ms); in the third, iterations 0-3 passed every check, then
-    // iteration 4's setup failed: right after the killed node rejoined, the group creator's connection (on a live node)
-    // was lost before CreateGroup's result (ConnectionLostException). Not a durability failure, but an unexplained drop
-    // (a spurious 4012 resync after the rejoin is the suspect) that must be found before this test is enabled.
-    [ClusterFact(Skip = "Issue 11: 3 of 4 complete runs passed with the tail check; one lost a live node's client connection mid-request right after a killed node rejoined (see the comment above)")]
+    // node and continue elsewhere). The killed node rejoins before the next iteration, whose clients connect at once.
+    // History: a tail gap (fixed by the tail check) and then, 1 run in 3 on a quiet machine, a live node's client dropped
+    // mid-CreateGroup right after the rejoin: versions committed while the rejoined node and its peers were still finding
+    // each other (a peer learnt the new node only on its next 5 s directory renewal; a directory answer without a live
+    // peer dropped that peer) became gaps, and closing a gap resynced (4012) even connections whose connect-time sync
+    // already had it. Fixed by AGapSkipped_AfterAConnectionSyncedPastIt_... (its test) and the hello/peer-keeping of ADR 0016.
+    // Timeouts are generous for a loaded CI machine; the failover bound (20 s) is the issue's.
+    [ClusterFact]
     public async Task KillNine_OfOneNodeDuringABurstFromAllNodes_LosesNoAckedMessage_AndItsClientsResumeOnAnotherNodeWithEveryMessage()
     {
         await StartClusterAsync();
@@ -346,7 +409,7 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         var killAt = random.Next(total / 10, total * 6 / 10);
         var killNow = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var sends = SendBurst.Start([.. clients.Select(c => c.Client)], PerSender, $"k{iteration}", group.ConversationId, receiver, acked, killAt, killNow);
-        await Wait.ForAsync(killNow.Task.ContinueWith(_ => true, TaskScheduler.Default), $"{killAt} acks before the kill", TimeSpan.FromSeconds(60));
+        await Wait.ForAsync(killNow.Task.ContinueWith(_ => true, TaskScheduler.Default), $"{killAt} acks before the kill", TimeSpan.FromSeconds(120));
 
         // Counted before the kill: a client may fail over and resume before the kill call returns.
         var dead = clients.Where((_, i) => i == victim).Append(receiverClient).ToList();
@@ -364,7 +427,7 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
             TimeSpan.FromSeconds(20));
         output.WriteLine($"iteration {iteration}: failover and resume in {killed.ElapsedMilliseconds} ms");
 
-        await Wait.ForAsync(Task.WhenAll(sends).ContinueWith(_ => true, TaskScheduler.Default), "every send to be acked after the kill", TimeSpan.FromSeconds(90));
+        await Wait.ForAsync(Task.WhenAll(sends).ContinueWith(_ => true, TaskScheduler.Default), "every send to be acked after the kill", TimeSpan.FromSeconds(150));
         await Task.WhenAll(sends);
         Assert.Equal(total, acked.Count);
 
@@ -392,8 +455,8 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         var watch = Stopwatch.StartNew();
         while (missing().Count > 0)
         {
-            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20),
-                $"the receiver lacks {string.Join(", ", missing())} 20 s after the burst; state {receiverClient.Client.State}, kicks [{string.Join(", ", receiverClient.Kicks.Select(k => k.Reason))}], closes [{string.Join(", ", receiverClient.States.Select(s => s.CloseCode))}], cursor {receiverClient.Client.Cursor}");
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(30),
+                $"the receiver lacks {string.Join(", ", missing())} 30 s after the burst; state {receiverClient.Client.State}, kicks [{string.Join(", ", receiverClient.Kicks.Select(k => k.Reason))}], closes [{string.Join(", ", receiverClient.States.Select(s => s.CloseCode))}], cursor {receiverClient.Client.Cursor}");
             await Task.Delay(100);
         }
         foreach (var conversation in receiverConversations)
@@ -450,7 +513,7 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         await Wait.UntilAsync(
             () => db.HashGetAll($"{_serviceId}/members/{_serviceId}").Count(e => e.Name != "Version" && e.Value.ToString().Contains("\"Status\":3", StringComparison.Ordinal)) >= count,
             $"{count} active silos",
-            TimeSpan.FromSeconds(60));
+            TimeSpan.FromSeconds(120));
     }
 
     // Every node forwards to every other: each client's typing reaches the others live (retried until it does).
@@ -499,6 +562,9 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
             DeviceId = deviceId,
             Platform = platform,
             SendTimeout = sendTimeout ?? TimeSpan.FromSeconds(30),
+            // Requests (CreateGroup, history) wait as long as sends where the test says so: a loaded CI machine runs
+            // three silos that are still settling their grain directory right after a start or a rejoin.
+            RequestTimeout = sendTimeout ?? TimeSpan.FromSeconds(10),
             ReconnectInitialDelay = TimeSpan.FromMilliseconds(100),
             ReconnectMaxDelay = TimeSpan.FromSeconds(1),
         });

@@ -69,6 +69,14 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
     private Dictionary<string, Peer> _peers = new(StringComparer.Ordinal);
     private NodeEntry[] _entries = [];
     private INodeDeliveryObserver? _self;
+    private bool _renewed; // the directory answered once: from then on the timer renews every RenewEvery
+
+    // Items this node produced before the directory first answered (its silo just started and may already host grains
+    // that commit): kept and sent to the first peers after their hello, so a joining node's first versions are never a
+    // gap on the nodes already running. Null once flushed.
+    private List<NodeDeliveryItem>? _early = [];
+    private readonly Lock _earlyLock = new();
+    private int _renewRequests;
     private Task? _renewLoop;
     private Task? _membershipLoop;
 
@@ -397,6 +405,22 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
 
     private void Forward(NodeDeliveryOp op, IReadOnlyList<string> userIds, long number, string? text, string[]? tokens, DeliveryEvent? @event, string? group = null, long at = 0)
     {
+        if (Volatile.Read(ref _early) is not null)
+        {
+            lock (_earlyLock)
+            {
+                if (_early is { } early)
+                {
+                    if (early.Count < MaxQueuedPerPeer)
+                    {
+                        early.Add(new NodeDeliveryItem(op, userIds as string[] ?? [.. userIds], number, text, tokens, @event is null ? null : ClusterEventCodec.Encode(@event), group, at));
+                    }
+
+                    return;
+                }
+            }
+        }
+
         var peers = Volatile.Read(ref _peers);
         if (peers.Count == 0)
         {
@@ -458,6 +482,14 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
                 break;
             case NodeDeliveryOp.UserPresence:
                 ApplyPresence(item);
+                break;
+            case NodeDeliveryOp.Hello:
+                if (!Volatile.Read(ref _peers).ContainsKey(item.Text ?? ""))
+                {
+                    LogHello(_logger, item.Text ?? "", item.Group ?? "");
+                    _ = Task.Run(() => RenewAsync(_stopping.Token));
+                }
+
                 break;
             case NodeDeliveryOp.Displace:
                 var policy = _sessions.CurrentValue.MultiLogin;
@@ -548,7 +580,9 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
         {
             foreach (var connection in _registry.ConnectionsOf(user))
             {
-                closed += connection.Close(Parley.Protocol.CloseCodes.Resync, "live events were missed; resume from your cursor") ? 1 : 0;
+                // Not a connection whose connect-time sync already had the whole gap (it connected after the gap was
+                // committed, e.g. to a node that was still joining the mesh): it missed nothing.
+                closed += connection.ResyncIfMissed(gap.To) ? 1 : 0;
             }
         }
 
@@ -564,7 +598,8 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
             await RenewAsync(token).ConfigureAwait(false);
             try
             {
-                await Task.Delay(_self is null ? TimeSpan.FromMilliseconds(500) : RenewEvery, token).ConfigureAwait(false);
+                // Until the directory first answered (the silo is starting, or the directory grain is moving), every 500 ms.
+                await Task.Delay(Volatile.Read(ref _renewed) ? RenewEvery : TimeSpan.FromMilliseconds(500), token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -581,7 +616,7 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
         {
             await foreach (var _ in _membership.MembershipUpdates.WithCancellation(_stopping.Token).ConfigureAwait(false))
             {
-                UpdatePeers(Volatile.Read(ref _entries));
+                UpdatePeers(Volatile.Read(ref _entries), fromDirectory: false);
                 await RenewAsync(_stopping.Token).ConfigureAwait(false);
             }
         }
@@ -595,20 +630,47 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
         }
     }
 
+    // Coalesced: a request made while a renewal runs makes it run once more (a membership change or a new peer's hello
+    // arriving mid-renewal must not wait for the timer).
     private async Task RenewAsync(CancellationToken token)
     {
-        if (!await _renewGate.WaitAsync(0, token).ConfigureAwait(false))
+        Interlocked.Increment(ref _renewRequests);
+        while (true)
         {
-            return;
-        }
+            if (!await _renewGate.WaitAsync(0, token).ConfigureAwait(false))
+            {
+                return; // the running renewal sees the request
+            }
 
+            try
+            {
+                while (Interlocked.Exchange(ref _renewRequests, 0) > 0 && !token.IsCancellationRequested)
+                {
+                    await RenewOnceAsync(token).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                _renewGate.Release();
+            }
+
+            if (Volatile.Read(ref _renewRequests) == 0)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task RenewOnceAsync(CancellationToken token)
+    {
         try
         {
             _self ??= _grains.CreateObjectReference<INodeDeliveryObserver>(_receiver);
             var entries = await _grains.GetGrain<INodeDirectoryGrain>(0).Renew(_nodeId, _silo.SiloAddress.ToString(), _self)
                 .WaitAsync(CallTimeout, token).ConfigureAwait(false);
             Volatile.Write(ref _entries, entries);
-            UpdatePeers(entries);
+            Volatile.Write(ref _renewed, true);
+            UpdatePeers(entries, fromDirectory: true);
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
@@ -618,16 +680,16 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
         {
             LogDirectoryFailed(_logger, ex);
         }
-        finally
-        {
-            _renewGate.Release();
-        }
     }
 
-    private void UpdatePeers(NodeEntry[] entries)
+    private void UpdatePeers(NodeEntry[] entries, bool fromDirectory)
     {
         var active = _membership.CurrentSnapshot.Members.Values
             .Where(m => m.Status == SiloStatus.Active)
+            .Select(m => m.SiloAddress.ToString())
+            .ToHashSet(StringComparer.Ordinal);
+        var dead = _membership.CurrentSnapshot.Members.Values
+            .Where(m => m.Status == SiloStatus.Dead)
             .Select(m => m.SiloAddress.ToString())
             .ToHashSet(StringComparer.Ordinal);
         lock (_peersLock)
@@ -648,6 +710,17 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
                 next[entry.NodeId] = _peers.TryGetValue(entry.NodeId, out var known) ? known : new Peer(entry, this);
             }
 
+            // A peer the directory's answer lacks stays while membership lists its silo as active: the directory grain
+            // restarts empty when its silo dies and is refilled by the renewals within RenewEvery, and dropping a live
+            // peer meanwhile would lose its items (gaps there, and 4012 resyncs for its users).
+            foreach (var (id, peer) in _peers)
+            {
+                if (!next.ContainsKey(id) && active.Contains(peer.Entry.SiloAddress))
+                {
+                    next[id] = peer;
+                }
+            }
+
             foreach (var (id, peer) in _peers)
             {
                 if (!next.ContainsKey(id))
@@ -663,12 +736,40 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
                 LogPeerAdded(_logger, peer.Entry.NodeId, peer.Entry.SiloAddress);
             }
 
-            // A new peer learns every user connected here (later changes follow on its queue, in order).
+            // A new peer first hears from this node (so it adds this node at once if it does not know it yet, instead of
+            // on its next timer renewal: its items until then would never reach this node), then learns every user
+            // connected here (later changes follow on its queue, in order).
             lock (_presenceLock)
             {
-                Volatile.Write(ref _peers, next);
+                // Under the early lock: no item produced meanwhile can overtake the hello or the early items.
+                lock (_earlyLock)
+                {
+                    Volatile.Write(ref _peers, next);
+                    var hello = new NodeDeliveryItem(NodeDeliveryOp.Hello, [], 0, _nodeId, null, null, _silo.SiloAddress.ToString());
+                    foreach (var peer in added)
+                    {
+                        peer.TryEnqueue(hello);
+                    }
+
+                    // The early items go to the first peers the directory named, once every node it named is either a
+                    // peer or dead in this node's membership view (a node this view does not list yet would miss them).
+                    if (fromDirectory && _early is { } early
+                        && !entries.Any(e => e.NodeId != _nodeId && !next.ContainsKey(e.NodeId) && !dead.Contains(e.SiloAddress)))
+                    {
+                        Volatile.Write(ref _early, null);
+                        foreach (var peer in next.Values)
+                        {
+                            foreach (var item in early)
+                            {
+                                peer.TryEnqueue(item);
+                            }
+                        }
+                    }
+                }
+
                 if (added.Count > 0)
                 {
+
                     foreach (var user in _registry.All().Select(c => c.UserId).Distinct(StringComparer.Ordinal))
                     {
                         var item = PresenceItem(user);
@@ -758,6 +859,9 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
 
     [LoggerMessage(EventId = 1208, Level = LogLevel.Warning, Message = "Cluster delivery: closing a gap in the live versions failed; retried")]
     private static partial void LogGapFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1209, Level = LogLevel.Information, Message = "Cluster delivery: node {NodeId} at {SiloAddress} says hello; renewing the directory")]
+    private static partial void LogHello(ILogger logger, string nodeId, string siloAddress);
 
     [LoggerMessage(EventId = 1206, Level = LogLevel.Warning, Message = "Cluster delivery: applying a {Op} item from another node failed")]
     private static partial void LogApplyFailed(ILogger logger, Exception exception, NodeDeliveryOp op);

@@ -53,6 +53,13 @@ public enum NodeDeliveryOp
     /// node id in <see cref="NodeDeliveryItem.Text"/> and silo address in <see cref="NodeDeliveryItem.Group"/>.
     /// </summary>
     UserPresence = 8,
+
+    /// <summary>
+    /// The sender (node id <see cref="NodeDeliveryItem.Text"/>, silo <see cref="NodeDeliveryItem.Group"/>) just added this
+    /// node as a peer: a node that does not know the sender yet renews the directory at once (the sender is in it), so
+    /// both forward to each other within a round trip of a join instead of a renewal interval.
+    /// </summary>
+    Hello = 9,
 }
 
 /// <summary>One unit of cross-node work; <see cref="Event"/> is the domain event encoded once by the sending node.</summary>

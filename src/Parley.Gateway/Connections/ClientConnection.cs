@@ -26,6 +26,8 @@ internal sealed class ClientConnection : IDisposable
     private CloseRequest? _close;
     private long _lastReceived = Environment.TickCount64;
     private long _lastSentVersion;
+    private long _syncedVersion = -1; // the connect-time sync's feed version; -1 while it runs
+    private long _resyncBelow; // a skipped gap's last version, found while the sync ran (0: none)
 
     // Requests in progress; the sign bit says the connection drains (it takes no more requests).
     private int _requests;
@@ -235,9 +237,17 @@ internal sealed class ClientConnection : IDisposable
         {
             var held = _held;
             _held = null;
+            _syncedVersion = Math.Max(syncedVersion, 0);
             if (held is null || _close is not null)
             {
                 return;
+            }
+
+            if (_resyncBelow > syncedVersion)
+            {
+                // A gap up to _resyncBelow was skipped while this sync ran and the sync's snapshot is older than it:
+                // the connection may have missed it (below, outside the lock).
+                held = [];
             }
 
             foreach (var item in held)
@@ -254,6 +264,43 @@ internal sealed class ClientConnection : IDisposable
                 }
             }
         }
+
+        if (_resyncBelow > _syncedVersion)
+        {
+            Close(Parley.Protocol.CloseCodes.Resync, ResyncReason);
+        }
+    }
+
+    private const string ResyncReason = "live events were missed; resume from your cursor";
+
+    /// <summary>
+    /// A gap in the live versions up to <paramref name="through"/> is being skipped on this node (ADR 0016): closes the
+    /// connection with 4012 (resync from its cursor) unless its connect-time sync already contained every version up to
+    /// <paramref name="through"/> (it connected after they were committed, so it cannot have missed any of them live).
+    /// A connection still syncing decides when its sync ends (<see cref="EndSync"/>). True when it was closed now.
+    /// </summary>
+    public bool ResyncIfMissed(long through)
+    {
+        lock (_lock)
+        {
+            if (_close is not null)
+            {
+                return false;
+            }
+
+            if (_held is not null)
+            {
+                _resyncBelow = Math.Max(_resyncBelow, through);
+                return false;
+            }
+
+            if (_syncedVersion >= through)
+            {
+                return false;
+            }
+        }
+
+        return Close(Parley.Protocol.CloseCodes.Resync, ResyncReason);
     }
 
     /// <summary>
