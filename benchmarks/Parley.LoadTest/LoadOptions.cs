@@ -48,6 +48,9 @@ internal sealed class LoadOptions
     public string[] RawArgs { get; private set; } = [];
     public List<KeyValuePair<string, string>> ServerEnv { get; } = [];
 
+    /// <summary>Seconds a server started here (--start-server) may take to become ready.</summary>
+    public double ReadyTimeoutSeconds { get; private set; } = 300;
+
     public static LoadOptions Parse(string[] args)
     {
         var o = new LoadOptions { RawArgs = args };
@@ -94,6 +97,7 @@ internal sealed class LoadOptions
                 case "--payload": o.PayloadBytes = Int(32, 16_000); break;
                 case "--out": o.Out = Next(); break;
                 case "--server-env": o.ServerEnv.Add(EnvPair(Next())); break;
+                case "--ready-timeout": o.ReadyTimeoutSeconds = Dbl(5, 3600); break;
                 default: throw new ArgumentException($"unknown option {a}");
             }
         }

@@ -24,6 +24,8 @@ catch (Exception ex) when (ex is ArgumentException or FormatException or UriForm
     return 2;
 }
 
+TargetProcess.ReadyTimeout = TimeSpan.FromSeconds(options.ReadyTimeoutSeconds);
+
 if (options.TasksetServer is not null || options.TasksetGenerator is not null)
 {
     Taskset.EnsureAvailable();

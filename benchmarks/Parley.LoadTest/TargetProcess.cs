@@ -49,6 +49,13 @@ internal sealed class TargetProcess : IAsyncDisposable
     public static TargetProcess Existing(Uri url, int pid, string secret, IReadOnlyList<Uri>? more = null) =>
         new("parley", url, pid, secret, null, null) { Endpoints = [url, .. more ?? []] };
 
+    /// <summary>How long a started server may take to answer /readyz (--ready-timeout; a loaded shared machine needs minutes).</summary>
+    public static TimeSpan ReadyTimeout { get; set; } = TimeSpan.FromSeconds(300);
+
+    /// <summary>
+    /// Starts a server from its dll, in the dll's folder: the host's content root is the working directory, so that is
+    /// where it finds its appsettings.json (log levels: without it every request was logged at Information).
+    /// </summary>
     public static Task<TargetProcess> StartParleyAsync(string serverDll, string? cpus, int maxGroupMembers, IEnumerable<KeyValuePair<string, string>> extraEnv, TextWriter log)
     {
         var dir = Directory.CreateTempSubdirectory("parley-loadtest-");
@@ -70,7 +77,8 @@ internal sealed class TargetProcess : IAsyncDisposable
         }
 
         var url = new Uri($"http://127.0.0.1:{port}/");
-        return StartAsync("parley", [Path.GetFullPath(serverDll), "--urls", url.ToString().TrimEnd('/')], env, cpus, url, secret, dir.FullName, log);
+        var dll = Path.GetFullPath(serverDll);
+        return StartAsync("parley", [dll, "--urls", url.ToString().TrimEnd('/')], env, cpus, url, secret, dir.FullName, log, Path.GetDirectoryName(dll));
     }
 
     public static Task<TargetProcess> StartRelayAsync(string? cpus, TextWriter log)
@@ -78,14 +86,15 @@ internal sealed class TargetProcess : IAsyncDisposable
         var port = FreePort();
         var url = new Uri($"http://127.0.0.1:{port}/");
         var self = typeof(TargetProcess).Assembly.Location;
-        return StartAsync("relay", [self, "--serve-relay", url.ToString().TrimEnd('/')], [], cpus, url, "relay", null, log);
+        return StartAsync("relay", [self, "--serve-relay", url.ToString().TrimEnd('/')], [], cpus, url, "relay", null, log, null);
     }
 
     private static async Task<TargetProcess> StartAsync(
-        string name, string[] dotnetArgs, Dictionary<string, string> env, string? cpus, Uri url, string secret, string? dataDirectory, TextWriter log)
+        string name, string[] dotnetArgs, Dictionary<string, string> env, string? cpus, Uri url, string secret, string? dataDirectory, TextWriter log, string? workingDirectory)
     {
         var psi = new ProcessStartInfo
         {
+            WorkingDirectory = workingDirectory ?? string.Empty,
             FileName = cpus is null ? "dotnet" : Taskset.Path,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -115,7 +124,7 @@ internal sealed class TargetProcess : IAsyncDisposable
         var target = new TargetProcess(name, url, process.Id, secret, process, dataDirectory);
         using var http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(2) };
         var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromSeconds(60))
+        while (deadline.Elapsed < ReadyTimeout)
         {
             if (process.HasExited)
             {
@@ -142,7 +151,7 @@ internal sealed class TargetProcess : IAsyncDisposable
         }
 
         await target.DisposeAsync().ConfigureAwait(false);
-        throw new InvalidOperationException($"{name} did not become ready within 60 s (log: {logPath})");
+        throw new InvalidOperationException($"{name} did not become ready within {ReadyTimeout.TotalSeconds:F0} s (log: {logPath}; --ready-timeout sets the limit)");
     }
 
     private static async Task PumpAsync(StreamReader reader, string path)
