@@ -130,6 +130,13 @@ public static class ParleyServerExtensions
             clustered ? sp.GetRequiredService<IMessageStore>() as IOrderedCommitStore : null,
             sp.GetRequiredService<Optional<Parley.Core.Webhooks.AfterHooks>>().Value));
         services.AddHostedService(sp => sp.GetRequiredService<CommitPipeline>());
+
+        // The full-text index, written after the commit from the store's durable queue (ADR 0019).
+        services.AddHostedService(sp => new Parley.Core.Messaging.SearchIndexer(
+            sp.GetRequiredService<ISearchIndexQueue>(),
+            sp.GetRequiredService<IOptions<MessagingOptions>>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<Parley.Core.Messaging.SearchIndexer>>()));
         services.AddParleyWebhookDelivery(config, sharedOutbox: clustered);
 
         services.AddParleyAdminApi(config).AddParleyDeviceAuthentication();

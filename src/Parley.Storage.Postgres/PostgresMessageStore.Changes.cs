@@ -45,11 +45,52 @@ public sealed partial class PostgresMessageStore
             P(conversationId),
             P(seq)).ConfigureAwait(false);
 
+    // One statement, its own transaction: takes queued texts (row-locked, so a concurrent edit or revoke of one of them
+    // waits for this commit and then deletes what was indexed) and indexes them.
+    private const string IndexPendingSql = """
+        WITH taken AS (
+            DELETE FROM search_pending p
+            USING (SELECT conversation_id, seq FROM search_pending LIMIT $1 FOR UPDATE {0}) s
+            WHERE p.conversation_id = s.conversation_id AND p.seq = s.seq
+            RETURNING p.conversation_id, p.seq, p.server_time, p.body)
+        INSERT INTO message_search (conversation_id, seq, server_time, body) SELECT conversation_id, seq, server_time, body FROM taken;
+        """;
+
+    private static readonly string IndexPendingSkipLocked = IndexPendingSql.Replace("{0}", "SKIP LOCKED", StringComparison.Ordinal);
+    private static readonly string IndexPendingWaiting = IndexPendingSql.Replace("{0}", string.Empty, StringComparison.Ordinal);
+
+    // A search that finds texts queued indexes them first, this many per statement.
+    private const int CatchUpBatch = 1000;
+
+    /// <inheritdoc />
+    /// <remarks>Rows another node's indexer holds are skipped (it indexes them).</remarks>
+    public Task<int> IndexPendingAsync(int maxRows, CancellationToken cancellationToken = default) =>
+        IndexPendingAsync(IndexPendingSkipLocked, maxRows, cancellationToken);
+
+    private async Task<int> IndexPendingAsync(string sql, int maxRows, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxRows, 1);
+        _database.ThrowIfNotReady();
+        var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            using var command = Command(connection, sql, P((long)maxRows));
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <inheritdoc />
     public async Task<IReadOnlyList<SearchMatch>> SearchAsync(string userId, string? conversationId, string query, SearchPosition? after, int limit, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(query);
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
+
+        // Everything committed before this search is searchable: index what is still queued first (on any node of a
+        // cluster: the queue is in the database). Waits for rows another indexer holds instead of skipping them.
+        while (await IndexPendingAsync(IndexPendingWaiting, CatchUpBatch, cancellationToken).ConfigureAwait(false) > 0)
+        {
+        }
+
         return await _database.QueryAsync(
             SearchSql,
             r => new SearchMatch(ReadMessage(r), r.GetString(12)),

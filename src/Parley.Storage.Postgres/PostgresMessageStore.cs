@@ -14,7 +14,7 @@ namespace Parley.Storage.Postgres;
 /// members' feed versions each written by one multi-row statement (<c>unnest</c> of arrays), whatever the batch size.
 /// Reads that must agree with each other run in one REPEATABLE READ snapshot.
 /// </summary>
-public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, IOrderedCommitStore, IFeedChangeQuery
+public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, IOrderedCommitStore, IFeedChangeQuery, ISearchIndexQueue
 {
     private readonly PostgresDatabase _database;
     private readonly ILogger _logger;
@@ -239,6 +239,14 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
 
         if (batch.Revocations.Count > 0)
         {
+            // The queued text first: if an indexer holds it, this waits for that indexer's commit, and the next
+            // statement (a new snapshot) then deletes what it indexed (ADR 0019).
+            b.BatchCommands.Add(BatchCommand(
+                """
+                DELETE FROM search_pending USING unnest($1::text[], $2::bigint[]) AS r(conversation_id, seq)
+                WHERE search_pending.conversation_id = r.conversation_id AND search_pending.seq = r.seq;
+                """,
+                P(batch.Revocations.Select(r => r.ConversationId).ToArray()), P(batch.Revocations.Select(r => r.Seq).ToArray())));
             b.BatchCommands.Add(BatchCommand(
                 """
                 DELETE FROM message_search USING unnest($1::text[], $2::bigint[]) AS r(conversation_id, seq)
@@ -360,8 +368,9 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
         var indexed = messages.Where(m => !string.IsNullOrEmpty(m.SearchText)).ToArray();
         if (indexed.Length > 0)
         {
+            // Queued for the full-text index, not indexed here (ADR 0019): no GIN trigram update on the commit path.
             b.BatchCommands.Add(BatchCommand(
-                "INSERT INTO message_search (conversation_id, seq, server_time, body) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[]);",
+                "INSERT INTO search_pending (conversation_id, seq, server_time, body) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[]);",
                 P(indexed.Select(m => m.ConversationId).ToArray()),
                 P(indexed.Select(m => m.Seq).ToArray()),
                 P(indexed.Select(m => m.ServerTime).ToArray()),
@@ -443,6 +452,8 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
             "UPDATE conversations SET change_version = GREATEST(change_version, $2) WHERE conversation_id = $1;", P(u.ConversationId), P(u.Version)));
         if (u.SearchText is { } text)
         {
+            // As a revoke: the queued text first (ADR 0019), then the indexed one; the new text is indexed at once.
+            b.BatchCommands.Add(BatchCommand("DELETE FROM search_pending WHERE conversation_id = $1 AND seq = $2;", P(u.ConversationId), P(u.Seq)));
             b.BatchCommands.Add(BatchCommand("DELETE FROM message_search WHERE conversation_id = $1 AND seq = $2;", P(u.ConversationId), P(u.Seq)));
             b.BatchCommands.Add(BatchCommand(
                 """

@@ -37,6 +37,7 @@ public static class PostgresServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PostgresStartup>());
         services.TryAddSingleton(sp => new PostgresMessageStore(sp.GetRequiredService<PostgresDatabase>(), sp.GetService<ILogger<PostgresMessageStore>>()));
         services.TryAddSingleton<IMessageStore>(sp => sp.GetRequiredService<PostgresMessageStore>());
+        services.TryAddSingleton<ISearchIndexQueue>(sp => sp.GetRequiredService<PostgresMessageStore>());
         services.TryAddSingleton<IGroupStore>(sp => sp.GetRequiredService<PostgresMessageStore>());
         services.TryAddSingleton<ISuperGroupStore>(sp => sp.GetRequiredService<PostgresMessageStore>());
         services.TryAddSingleton<ISentMessageStore>(sp => sp.GetRequiredService<PostgresMessageStore>());

@@ -5,8 +5,18 @@ using Parley.Storage.Sqlite.Internal;
 namespace Parley.Storage.Sqlite;
 
 /// <summary>Threads, revisions and full-text search (ADR 0018).</summary>
-public sealed partial class SqliteMessageStore
+public sealed partial class SqliteMessageStore : ISearchIndexQueue
 {
+    // A search that finds texts queued indexes them first, this many per write.
+    private const int CatchUpBatch = 1000;
+
+    // Raised on the writer by every commit that queues a search text. _indexedGeneration is the generation up to which
+    // the queue is known empty in the database: set only after the write that found it so has committed (a reader's
+    // snapshot sees its moved rows), never from inside the write. A search skips its catch-up write when the two are
+    // equal. Start: 1 against 0, as the queue may hold a crashed process's rows.
+    private long _queuedGeneration = 1;
+    private long _indexedGeneration;
+
     // The FTS5 trigram index finds the candidates; the join keeps only what the user may see (membership periods), not revoked.
     private const string SearchSql = """
         SELECT msg.conversation_id, msg.seq, msg.server_msg_id, msg.sender_id, msg.client_msg_id, msg.server_time, msg.content_kind, msg.content,
@@ -22,6 +32,59 @@ public sealed partial class SqliteMessageStore
         ORDER BY msg.server_time DESC, msg.conversation_id DESC, msg.seq DESC
         LIMIT $limit;
         """;
+
+    /// <inheritdoc />
+    public Task<int> IndexPendingAsync(int maxRows, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxRows, 1);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+
+        // In the writer queue: serialised with every commit, so an edit or revoke is either before (its queued text is
+        // gone) or after (it replaces or deletes the indexed row) this batch, never in between.
+        return IndexPendingCoreAsync(maxRows, cancellationToken);
+    }
+
+    private async Task<int> IndexPendingCoreAsync(int maxRows, CancellationToken cancellationToken)
+    {
+        var emptiedAt = 0L;
+        var count = await _database.WriteAsync(
+            (writer, _) =>
+            {
+                var c = _commands ??= new WriterCommands(writer);
+                c.PendingSearchBatch.Parameters[0].Value = maxRows;
+                int taken;
+                long through;
+                using (var reader = c.PendingSearchBatch.ExecuteReader())
+                {
+                    reader.Read();
+                    taken = reader.GetInt32(1);
+                    through = taken == 0 ? 0 : reader.GetInt64(0);
+                }
+
+                if (taken > 0)
+                {
+                    c.IndexPendingSearch.Parameters[0].Value = through;
+                    c.IndexPendingSearch.ExecuteNonQuery();
+                }
+
+                if (taken < maxRows)
+                {
+                    // Every text queued up to now is in this write (the writer runs commits one at a time).
+                    emptiedAt = _queuedGeneration;
+                }
+
+                return Task.FromResult(taken);
+            },
+            cancellationToken).ConfigureAwait(false);
+
+        // Committed now: searches may rely on it.
+        long seen;
+        while (emptiedAt > (seen = Volatile.Read(ref _indexedGeneration)) && Interlocked.CompareExchange(ref _indexedGeneration, emptiedAt, seen) != seen)
+        {
+        }
+
+        return count;
+    }
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<StoredMessage>> ReadThreadAsync(string conversationId, long rootSeq, long afterSeq, int limit, CancellationToken cancellationToken = default)
@@ -67,6 +130,13 @@ public sealed partial class SqliteMessageStore
     {
         ArgumentException.ThrowIfNullOrEmpty(query);
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
+
+        // Everything committed before this search is searchable: index what is still queued first.
+        while (Volatile.Read(ref _indexedGeneration) < Volatile.Read(ref _queuedGeneration)
+               && await IndexPendingAsync(CatchUpBatch, cancellationToken).ConfigureAwait(false) == CatchUpBatch)
+        {
+        }
+
         var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {

@@ -34,6 +34,7 @@ public static class SqliteServiceCollectionExtensions
 
         services.TryAddSingleton(sp => new SqliteMessageStore(sp.GetRequiredService<SqliteDatabase>(), sp.GetService<ILogger<SqliteMessageStore>>()));
         services.TryAddSingleton<IMessageStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
+        services.TryAddSingleton<ISearchIndexQueue>(sp => sp.GetRequiredService<SqliteMessageStore>());
         services.TryAddSingleton<IGroupStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
         services.TryAddSingleton<ISuperGroupStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
         services.TryAddSingleton<ISentMessageStore>(sp => sp.GetRequiredService<SqliteMessageStore>());

@@ -1,4 +1,7 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Parley.Storage.Sqlite;
 using Parley.IntegrationTests.Infrastructure;
 using Parley.Protocol.V1;
 using Parley.Sdk;
@@ -261,5 +264,40 @@ public sealed class MessageChangesTests(ServerFixture fixture) : IClassFixture<S
         Assert.Equal(ErrorCode.BadRequest, tooShort.Code);
         var outsider = await Server.ConnectAsync(await Server.CreateUserAsync("outsider"));
         Assert.Empty((await outsider.SearchAsync(token)).Hits);
+    }
+
+    [Fact]
+    public async Task Search_TextsAreQueuedInTheCommit_AndTheIndexerIndexesThemWithoutASearch()
+    {
+        // ADR 0019: the commit only queues a message's search text; the background indexer (SearchIndexInterval, 1 s by
+        // default) moves it into the FTS5 index. Nothing here searches, so only the indexer can have indexed these.
+        var alice = await Server.CreateUserAsync("alice");
+        var bob = await Server.CreateUserAsync("bob");
+        var aliceClient = await Server.ConnectAsync(alice);
+        var token = "ix" + Guid.NewGuid().ToString("N")[..10];
+        for (var i = 0; i < 5; i++)
+        {
+            await aliceClient.SendTextAsync(bob, $"queued {token} number {i}");
+        }
+
+        var database = Server.Services.GetRequiredService<SqliteDatabase>();
+        async Task<(long Indexed, long Queued)> CountAsync() => (await database.QueryAsync(
+            "SELECT (SELECT COUNT(*) FROM message_search WHERE message_search MATCH $q), (SELECT COUNT(*) FROM search_pending WHERE body LIKE $like);",
+            c =>
+            {
+                c.Parameters.AddWithValue("$q", "\"" + token + "\"");
+                c.Parameters.AddWithValue("$like", "%" + token + "%");
+            },
+            r => (r.GetInt64(0), r.GetInt64(1)))).Single();
+
+        var waited = Stopwatch.StartNew();
+        var counts = await CountAsync();
+        while (counts != (5, 0) && waited.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(100);
+            counts = await CountAsync();
+        }
+
+        Assert.Equal((5L, 0L), counts);
     }
 }

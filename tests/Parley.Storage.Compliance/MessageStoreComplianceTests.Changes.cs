@@ -197,5 +197,64 @@ public abstract partial class MessageStoreComplianceTests
         Assert.True(visible.Count > 50, "the random histories produced too few visible messages to mean anything");
     }
 
+    [StoreFact]
+    public async Task Search_IndexedAfterTheCommit_FromADurableQueue_EditAndRevokeBeforeTheIndexerLeaveNoStaleText()
+    {
+        // ADR 0019: a commit queues its texts; nothing here searches until the queue was checked.
+        var queue = Assert.IsAssignableFrom<ISearchIndexQueue>(Store);
+        await CreateDirectAsync("d1", "alice", "bob");
+        await CommitAsync(b =>
+        {
+            b.Messages.Add(Message("d1", 1, "alice") with { SearchText = "alpha stays" });
+            b.Messages.Add(Message("d1", 2, "alice") with { SearchText = "bravo typo" });
+            b.Messages.Add(Message("d1", 3, "alice") with { SearchText = "charlie secret" });
+            b.Messages.Add(Message("d1", 4, "bob") with { SearchText = "delta queued" });
+            b.Messages.Add(Message("d1", 5, "bob"));
+        });
+
+        // An edit and a revoke committed before the indexer ran: the edit indexes its new text itself and the revoke
+        // drops the text, so neither queued text can be indexed later.
+        await CommitAsync(b => b.MessageUpdates.Add(new MessageUpdate("d1", 2, [1], NextVersion()) { Content = Body("bravo fixed"), SearchText = "bravo fixed" }));
+        await CommitAsync(b => b.Revocations.Add(new Revocation("d1", 3)));
+
+        // The queue holds messages 1 and 4 only; taken a batch at a time, each once.
+        Assert.Equal(1, await queue.IndexPendingAsync(1));
+        Assert.Equal(1, await queue.IndexPendingAsync(10));
+        Assert.Equal(0, await queue.IndexPendingAsync(10));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => queue.IndexPendingAsync(0));
+
+        Assert.Equal([("d1", 1L)], Hits(await Store.SearchAsync("bob", null, "alpha", null, 10)));
+        Assert.Equal([("d1", 2L)], Hits(await Store.SearchAsync("bob", null, "bravo", null, 10)));
+        Assert.Empty(await Store.SearchAsync("bob", null, "typo", null, 10));
+        Assert.Empty(await Store.SearchAsync("bob", null, "charlie", null, 10));
+        Assert.Equal([("d1", 4L)], Hits(await Store.SearchAsync("alice", null, "delta", null, 10)));
+
+        // Committed, never indexed, and the process gone: the queue is in the database, so another store over the same
+        // storage (a restart) finds the message at its first search, and its indexer then has nothing left.
+        await CommitAsync(b => b.Messages.Add(Message("d1", 6, "bob") with { SearchText = "echo after restart" }));
+        var restarted = CreateStore();
+        try
+        {
+            await restarted.InitializeAsync();
+            Assert.Equal([("d1", 6L)], Hits(await restarted.SearchAsync("alice", null, "ECHO", null, 10)));
+            Assert.Equal(0, await ((ISearchIndexQueue)restarted).IndexPendingAsync(10));
+        }
+        finally
+        {
+            if (restarted is IAsyncDisposable disposable)
+            {
+                await disposable.DisposeAsync();
+            }
+        }
+
+        // After indexing, an edit and a revoke change the index at once.
+        await CommitAsync(b => b.MessageUpdates.Add(new MessageUpdate("d1", 4, [1], NextVersion()) { Content = Body("delta changed"), SearchText = "delta changed" }));
+        await CommitAsync(b => b.Revocations.Add(new Revocation("d1", 1)));
+        Assert.Equal(0, await queue.IndexPendingAsync(10));
+        Assert.Empty(await Store.SearchAsync("bob", null, "queued", null, 10));
+        Assert.Equal([("d1", 4L)], Hits(await Store.SearchAsync("bob", null, "changed", null, 10)));
+        Assert.Empty(await Store.SearchAsync("bob", null, "alpha", null, 10));
+    }
+
     private static List<(string, long)> Hits(IReadOnlyList<SearchMatch> matches) => [.. matches.Select(m => (m.Message.ConversationId, m.Message.Seq))];
 }

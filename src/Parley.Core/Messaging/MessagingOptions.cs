@@ -82,4 +82,15 @@ public sealed class MessagingOptions
     /// <summary>Shortest full-text search query, in characters (the trigram indexes need three).</summary>
     [Range(3, 100)]
     public int SearchMinQueryChars { get; set; } = 3;
+
+    /// <summary>
+    /// How often the search indexer looks for queued texts when the last look found less than a batch (ADR 0019); a
+    /// search indexes whatever is still queued first, so this bounds the index's lag, not what a search sees.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
+    public TimeSpan SearchIndexInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Most queued texts the search indexer indexes in one write.</summary>
+    [Range(1, 100_000)]
+    public int SearchIndexBatch { get; set; } = 500;
 }

@@ -24,6 +24,7 @@ internal static class PostgresMigrations
         (13, V13MessageChanges),
         (14, V14DailyActivity),
         (15, V15SuperGroupMemberIndexes),
+        (16, V16SearchQueue),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -576,5 +577,17 @@ internal static class PostgresMigrations
         CREATE INDEX ix_members_conv_info ON members (conversation_id, info_version) WHERE NOT read_diffusion;
         CREATE INDEX ix_members_user_info ON members (user_id, info_version) WHERE NOT read_diffusion;
         CREATE INDEX ix_groups_super_info ON groups (info_version) WHERE kind <> 0;
+        """;
+
+    // The full-text index is written after the commit (ADR 0019): a commit queues each message's search text here and
+    // the indexer moves queued rows into message_search (and its GIN trigram index) in batches.
+    private const string V16SearchQueue = """
+        CREATE TABLE search_pending (
+            conversation_id text NOT NULL,
+            seq             bigint NOT NULL,
+            server_time     bigint NOT NULL,
+            body            text NOT NULL,
+            PRIMARY KEY (conversation_id, seq)
+        );
         """;
 }

@@ -25,6 +25,7 @@ internal static class SqliteMigrations
         (15, V15MessageChanges),
         (16, V16DailyActivity),
         (17, V17SuperGroupMemberIndexes),
+        (18, V18SearchQueue),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -580,5 +581,16 @@ internal static class SqliteMigrations
         CREATE INDEX ix_members_conv_info ON members (conversation_id, info_version) WHERE read_diffusion = 0;
         CREATE INDEX ix_members_user_info ON members (user_id, info_version) WHERE read_diffusion = 0;
         CREATE INDEX ix_groups_super_info ON groups (info_version) WHERE kind <> 0;
+        """;
+
+    // The full-text index is written after the commit (ADR 0019): a commit queues each message's search text here (a
+    // rowid append, in the message's transaction) and the indexer moves queued rows into message_search in batches.
+    private const string V18SearchQueue = """
+        CREATE TABLE search_pending (
+            search_id       INTEGER PRIMARY KEY,
+            body            TEXT NOT NULL,
+            conversation_id TEXT NOT NULL,
+            seq             INTEGER NOT NULL
+        );
         """;
 }

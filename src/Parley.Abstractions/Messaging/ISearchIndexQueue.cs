@@ -1,0 +1,14 @@
+namespace Parley.Abstractions.Messaging;
+
+/// <summary>
+/// The full-text index is written after the commit, not in it (ADR 0019): a message's commit queues its search text in
+/// a durable table of the same transaction (so a crash loses no entry), and the indexer moves queued texts into the
+/// index in batches, oldest first. A store's search indexes everything queued before it answers, so a search sees every
+/// message committed before it started; an edit or revoke of a still queued message removes the queued text in its
+/// own commit (an edit indexes the new text at once), so a stale text is never indexed after it.
+/// </summary>
+public interface ISearchIndexQueue
+{
+    /// <summary>Indexes up to <paramref name="maxRows"/> queued texts, oldest first, and returns how many it took from the queue.</summary>
+    Task<int> IndexPendingAsync(int maxRows, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,53 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Parley.Abstractions.Messaging;
+
+namespace Parley.Core.Messaging;
+
+/// <summary>
+/// Writes the full-text index after the commit (ADR 0019): takes the texts that commits queued, a batch at a time, in
+/// batches back to back while full ones come, then every <see cref="MessagingOptions.SearchIndexInterval"/>. One write
+/// per batch instead of one index update in every commit; a search indexes what is still queued itself, so this only
+/// keeps that catch-up short. On every node of a cluster (the queue is in the shared database; rows are taken once).
+/// </summary>
+public sealed partial class SearchIndexer(ISearchIndexQueue queue, IOptions<MessagingOptions> options, TimeProvider time, ILogger<SearchIndexer> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var batch = options.Value.SearchIndexBatch;
+        var interval = options.Value.SearchIndexInterval;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            int taken;
+            try
+            {
+                taken = await queue.IndexPendingAsync(batch, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                LogIndexFailed(logger, ex);
+                taken = 0;
+            }
+
+            if (taken < batch)
+            {
+                try
+                {
+                    await Task.Delay(interval, time, stoppingToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 5701, Level = LogLevel.Warning, Message = "Queued search texts could not be indexed; they stay queued for the next attempt")]
+    private static partial void LogIndexFailed(ILogger logger, Exception exception);
+}
