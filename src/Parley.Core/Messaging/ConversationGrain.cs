@@ -147,7 +147,12 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         }
 
         // Mentioned members are checked against the roster (a super group loads only the rows it needs; ADR 0017).
-        await EnsureMembersAsync([command.SenderId, .. command.MentionUserIds.Take(_options.MaxMentions + 1)]);
+        // Only there: the array and the Take iterator were two allocations on every 1:1 send (issue 17).
+        if (IsSuper)
+        {
+            await EnsureMembersAsync([command.SenderId, .. command.MentionUserIds.Take(_options.MaxMentions + 1)]);
+        }
+
         return await SubmitMessageAsync(command.SenderId, command.ClientMsgId, command.PeerUserId, command.ContentKind, command.Content, null, command.OriginConnectionId, send: command);
     }
 

@@ -73,7 +73,9 @@ public sealed partial class MessagingService(
                 SearchText = MessageChanges.SearchText(content) ?? string.Empty,
                 ReplyToSeq = content.ReplyTo is { } reply ? (long)Math.Min(reply.Seq, long.MaxValue) : 0,
                 ReplyToServerMsgId = content.ReplyTo?.ServerMsgId ?? string.Empty,
-                MentionUserIds = content.BodyCase == Content.BodyOneofCase.Text ? [.. content.Text.MentionUserIds.Distinct(StringComparer.Ordinal)] : [],
+                MentionUserIds = content.BodyCase == Content.BodyOneofCase.Text && content.Text.MentionUserIds.Count > 0
+                    ? [.. content.Text.MentionUserIds.Distinct(StringComparer.Ordinal)]
+                    : [],
                 MentionAll = content.BodyCase == Content.BodyOneofCase.Text && content.Text.MentionAll,
             })
             .ConfigureAwait(false);
