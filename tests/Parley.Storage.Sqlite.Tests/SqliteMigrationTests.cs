@@ -105,7 +105,7 @@ public sealed class SqliteMigrationTests : IDisposable
             await store.InitializeAsync();
         }
 
-        Assert.Equal(17, Count("SELECT MAX(version) FROM schema_migrations"));
+        Assert.Equal(1, Count("SELECT COUNT(*) FROM schema_migrations WHERE version = 17"));
         Assert.Equal(3, Count("SELECT COUNT(*) FROM members WHERE conversation_id = 'sg_big' AND read_diffusion = 1"));
         Assert.Equal(2, Count("SELECT COUNT(*) FROM members WHERE conversation_id = 'sg_small' AND read_diffusion = 0"));
         Assert.Equal(2, Count("SELECT COUNT(*) FROM members INDEXED BY ix_members_user_info WHERE read_diffusion = 0 AND user_id >= ''"));
