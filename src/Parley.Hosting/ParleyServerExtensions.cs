@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -237,6 +238,23 @@ public static class ParleyServerExtensions
     private static void AddPush(IServiceCollection services, IConfiguration config)
     {
         var push = services.AddParleyPush();
+        // The journal owner's stable name (ADR 0014): unique per node; a restarted node adopts its own rows at once.
+        services.PostConfigure<PushOptions>(o =>
+        {
+            if (o.NodeName.Length == 0)
+            {
+                var cluster = config.GetSection(ParleyClusterOptions.Section).Get<ParleyClusterOptions>() ?? new ParleyClusterOptions();
+                var orleans = config.GetSection(OrleansOptions.Section).Get<OrleansOptions>() ?? new OrleansOptions();
+                var port = orleans.SiloPort.ToString(CultureInfo.InvariantCulture);
+                // SQLite: one process owns the file, so one constant name. A shared store without Redis clustering can
+                // still have several processes on it (each its own silo port on a host): the name must tell them apart.
+                o.NodeName = cluster.Mode == ClusterMode.Redis
+                    ? $"{ClusterOptionsValidator.AdvertisedAddress(cluster)}:{port}"
+                    : string.Equals(config["Parley:Storage:Provider"], "Postgres", StringComparison.OrdinalIgnoreCase)
+                        ? $"{Environment.MachineName}:{port}"
+                        : "standalone";
+            }
+        });
         var section = config.GetSection("Parley:Push");
         if (section.GetSection("Apns").Exists())
         {

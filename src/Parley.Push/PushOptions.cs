@@ -65,4 +65,19 @@ public sealed class PushOptions
 
     /// <summary>Finished journal rows older than this are deleted (hourly); pending and dead-lettered rows are kept.</summary>
     public TimeSpan JournalRetention { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>
+    /// This node's stable name in the push journal (ADR 0014): its pipeline owns the rows it journals as
+    /// "{NodeName}/{incarnation}", and a restarted node adopts its previous incarnations' rows at once. Two live nodes must
+    /// never share it. Empty: the host's default ("standalone", or in a cluster the advertised address and silo port).
+    /// </summary>
+    public string NodeName { get; set; } = "";
+
+    /// <summary>How long a pipeline's lease on its journal rows lasts; another node adopts a dead node's rows once it lapsed.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>How often a pipeline renews its lease and looks for rows of dead owners to adopt (below <see cref="LeaseDuration"/>).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan LeaseRenewInterval { get; set; } = TimeSpan.FromSeconds(5);
 }

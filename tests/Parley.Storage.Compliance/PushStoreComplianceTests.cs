@@ -112,6 +112,59 @@ public abstract class PushStoreComplianceTests : IAsyncLifetime
         Assert.Equal("SECRET-VENDOR-TOKEN", (await Devices.GetAsync("bob", "p1"))!.Token);
     }
 
+    // ADR 0014: only the owner claims (once); a lapsed or released lease lets exactly one other instance adopt the open
+    // rows (and a restarted node adopts its own previous incarnation's at once); the old owner's claims then fail.
+    [StoreFact]
+    public async Task Journal_Ownership_ClaimOnceByTheOwner_AdoptionOnceAfterTheLeaseLapses_TheFenceHolds()
+    {
+        await Journal.AppendAsync([
+            Push("p1", "m1", 100) with { Owner = "n1/a" },
+            Push("p2", "m1", 101) with { Owner = "n1/a" },
+            Push("p3", "m1", 102) with { Owner = "n1/a" },
+            Push("q1", "m2", 103) with { Owner = "n2/b" }]);
+        await Journal.RenewLeaseAsync("n1/a", 10_000);
+        await Journal.RenewLeaseAsync("n2/b", 10_000);
+        Assert.Equal("n1/a", (await Journal.GetAsync("p1"))!.Owner);
+
+        Assert.False(await Journal.ClaimAsync("p1", "n2/b", 1)); // not the owner
+        Assert.True(await Journal.ClaimAsync("p1", "n1/a", 1));
+        Assert.False(await Journal.ClaimAsync("p1", "n1/a", 1)); // once
+        Assert.Equal((PushState.Sending, 1), ((await Journal.GetAsync("p1"))!.State, (await Journal.GetAsync("p1"))!.Attempts));
+
+        // While n1/a's lease is live nobody adopts its rows; n2/b's own rows are never adopted by itself.
+        Assert.Empty(await Journal.AdoptAsync("n2/b", "n2/", 5_000, 100));
+
+        // n1/a's lease lapsed (n2/b's is renewed): two adopters at once, each row to exactly one of them, Pending and
+        // Sending alike.
+        await Journal.RenewLeaseAsync("n2/b", 100_000);
+        await Journal.RenewLeaseAsync("n3/c", 100_000);
+        var adopted = await Task.WhenAll(Journal.AdoptAsync("n2/b", "n2/", 20_000, 100), Journal.AdoptAsync("n3/c", "n3/", 20_000, 100));
+        var all = adopted.SelectMany(a => a).Select(r => r.PushId).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(["p1", "p2", "p3"], all);
+        Assert.All(adopted[0], r => Assert.Equal("n2/b", r.Owner));
+        Assert.Equal(PushState.Sending, adopted.SelectMany(a => a).Single(r => r.PushId == "p1").State);
+
+        // The fence: the old owner's claim fails; the adopter's succeeds once.
+        var p2Owner = adopted.SelectMany(a => a).Single(r => r.PushId == "p2").Owner;
+        Assert.False(await Journal.ClaimAsync("p2", "n1/a", 1));
+        Assert.True(await Journal.ClaimAsync("p2", p2Owner, 1));
+
+        // A restarted node adopts its previous incarnation's rows at once, live lease or not; a released lease frees the rest.
+        await Journal.RenewLeaseAsync("n2/b2", 100_000);
+        var own = await Journal.AdoptAsync("n2/b2", "n2/", 20_000, 100);
+        Assert.Contains(own, r => r.PushId == "q1");
+        Assert.DoesNotContain(own, r => r.Owner != "n2/b2");
+        await Journal.ReleaseLeaseAsync("n2/b2");
+        Assert.Contains(await Journal.AdoptAsync("n4/d", "n4/", 20_000, 100), r => r.PushId == "q1");
+
+        // A replay is conditional and takes the row over.
+        await Journal.UpdateStateAsync("p3", PushState.DeadLettered, 1, 0, "unknown_after_crash", null);
+        Assert.True(await Journal.ReplayAsync("p3", "n4/d", 30_000));
+        Assert.False(await Journal.ReplayAsync("p3", "n4/d", 30_000));
+        var replayed = (await Journal.GetAsync("p3"))!;
+        Assert.Equal((PushState.Pending, 0, "n4/d", "replay"), (replayed.State, replayed.Attempts, replayed.Owner, replayed.Reason));
+    }
+
     [StoreFact]
     public async Task Journal_AppendSkipsKnownIds_StatesAndReportsRoundTrip()
     {

@@ -49,7 +49,14 @@ public sealed record PushRecord(
     string? DigestPushId,
     long? SentAt,
     long? ArrivedAt,
-    long? ClickedAt);
+    long? ClickedAt)
+{
+    /// <summary>
+    /// The pipeline instance that owns the row while it is Pending or Sending (ADR 0014: a node name and an incarnation
+    /// id); only the owner may claim it for sending, and another instance adopts it once the owner's lease lapsed.
+    /// </summary>
+    public string Owner { get; init; } = "";
+}
 
 /// <summary>One group of <see cref="IPushJournal.CountByMessageAsync"/>.</summary>
 public sealed record PushJournalCount(PushState State, string? Reason, string? TemplateId, long Count, long Arrived, long Clicked);
@@ -92,4 +99,28 @@ public interface IPushJournal
 
     /// <summary>Deletes finished rows (every state but Pending, Sending and DeadLettered) created before <paramref name="before"/> (Unix ms). Returns the count.</summary>
     Task<int> PurgeFinishedAsync(long before, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The fenced claim (ADR 0014): moves the row from Pending to Sending with <paramref name="attempts"/> only if it is
+    /// Pending and owned by <paramref name="owner"/>, in one conditional statement. False: another instance owns it
+    /// (it adopted the row after this instance's lease lapsed) or it moved on; the caller must not send it.
+    /// </summary>
+    Task<bool> ClaimAsync(string pushId, string owner, int attempts, CancellationToken cancellationToken = default);
+
+    /// <summary>Creates or renews <paramref name="owner"/>'s lease until <paramref name="expiresAt"/> (Unix ms).</summary>
+    Task RenewLeaseAsync(string owner, long expiresAt, CancellationToken cancellationToken = default);
+
+    /// <summary>Ends <paramref name="owner"/>'s lease (a graceful stop): its rows may be adopted at once.</summary>
+    Task ReleaseLeaseAsync(string owner, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Adopts up to <paramref name="limit"/> Pending and Sending rows whose owner holds no lease live at
+    /// <paramref name="now"/>, or whose owner starts with <paramref name="previousPrefix"/> (this node's earlier
+    /// incarnations; null for none): sets their owner to <paramref name="owner"/> and returns them, each row to exactly
+    /// one adopter however many run at once.
+    /// </summary>
+    Task<IReadOnlyList<PushRecord>> AdoptAsync(string owner, string? previousPrefix, long now, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>A dead letter back to Pending (attempts 0, reason "replay"), owned by <paramref name="owner"/>. False when it is not dead-lettered.</summary>
+    Task<bool> ReplayAsync(string pushId, string owner, long notBefore, CancellationToken cancellationToken = default);
 }

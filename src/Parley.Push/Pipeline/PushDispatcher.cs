@@ -16,7 +16,37 @@ internal sealed class PushDispatcher(PushPipeline pipeline, IOptions<PushOptions
         }
 
         workers[^1] = PurgeLoopAsync(stoppingToken);
-        await Task.WhenAll(workers).ConfigureAwait(false);
+        await Task.WhenAll([.. workers, LeaseLoopAsync(stoppingToken)]).ConfigureAwait(false);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // What this node still owns is adopted by another node at once rather than after the lease.
+            await pipeline.ReleaseLeaseAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The lease then lapses by itself.
+        }
+    }
+
+    // ADR 0014: the lease is renewed and dead owners' rows adopted every LeaseRenewInterval.
+    private async Task LeaseLoopAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.LeaseRenewInterval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                await pipeline.RenewAndAdoptAsync(stoppingToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
     }
 
     private async Task PurgeLoopAsync(CancellationToken stoppingToken)

@@ -10,35 +10,77 @@ namespace Parley.Push;
 public sealed partial class PushPipeline
 {
     /// <summary>
-    /// Re-loads the journal after a restart: pending pushes are scheduled again; pushes caught mid-request (Sending)
-    /// are re-sent only to vendors that de-duplicate on our key, otherwise dead-lettered as unknown_after_crash so
-    /// nothing is sent twice under the same push id (an admin can replay them).
+    /// Takes up the journal at start (ADR 0014): takes this pipeline's lease, then adopts every open row whose owner holds
+    /// no live lease (a dead node's) or is one of this node's previous incarnations. Adopted pending pushes are scheduled;
+    /// pushes caught mid-request (Sending) are re-sent only to vendors that de-duplicate on our key, otherwise
+    /// dead-lettered as unknown_after_crash so nothing is sent twice under the same push id (an admin can replay them).
     /// </summary>
     internal async Task RecoverAsync(CancellationToken cancellationToken)
     {
-        var sending = await _journal.ListByStateAsync(PushState.Sending, int.MaxValue, cancellationToken).ConfigureAwait(false);
-        foreach (var row in sending)
+        await _journal.RenewLeaseAsync(_owner, _time.GetUtcNow().Add(_options.LeaseDuration).ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
+        var (pending, sending) = await AdoptAsync(cancellationToken).ConfigureAwait(false);
+        LogRecovered(_logger, pending, sending);
+    }
+
+    /// <summary>
+    /// Every <see cref="PushOptions.LeaseRenewInterval"/>: renews this pipeline's lease and adopts the rows of owners whose
+    /// lease lapsed (a node that died), so they are sent within the lease duration and one interval, without a restart.
+    /// </summary>
+    internal async Task RenewAndAdoptAsync(CancellationToken cancellationToken)
+    {
+        try
         {
-            if (_adapters.TryGetValue(row.Vendor, out var adapter) && adapter.HasDedupKey)
+            await _journal.RenewLeaseAsync(_owner, _time.GetUtcNow().Add(_options.LeaseDuration).ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
+            var (pending, sending) = await AdoptAsync(cancellationToken).ConfigureAwait(false);
+            if (pending + sending > 0)
             {
-                await _journal.UpdateStateAsync(row.PushId, PushState.Pending, row.Attempts, row.NotBefore, "resend_dedup", null, cancellationToken).ConfigureAwait(false);
-                _scheduler.Schedule(row with { State = PushState.Pending });
-            }
-            else
-            {
-                await DeadLetterAsync(row, row.Attempts, "unknown_after_crash", cancellationToken).ConfigureAwait(false);
+                LogAdopted(_logger, pending, sending);
             }
         }
-
-        // Rows created by this instance are already scheduled in memory; only the previous run's are reloaded.
-        var pending = (await _journal.ListByStateAsync(PushState.Pending, int.MaxValue, cancellationToken).ConfigureAwait(false))
-            .Where(r => r.CreatedAt < _startedAt).ToList();
-        foreach (var row in pending)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            _scheduler.Schedule(row);
+            LogLeaseFailed(_logger, ex);
         }
+    }
 
-        LogRecovered(_logger, pending.Count, sending.Count);
+    /// <summary>Ends this pipeline's lease on a graceful stop: what it still owns is adopted by another node at once.</summary>
+    internal Task ReleaseLeaseAsync(CancellationToken cancellationToken) => _journal.ReleaseLeaseAsync(_owner, cancellationToken);
+
+    private async Task<(int Pending, int Sending)> AdoptAsync(CancellationToken cancellationToken)
+    {
+        const int Page = 1000;
+        var pending = 0;
+        var sending = 0;
+        while (true)
+        {
+            var adopted = await _journal.AdoptAsync(_owner, _nodePrefix, _time.GetUtcNow().ToUnixTimeMilliseconds(), Page, cancellationToken).ConfigureAwait(false);
+            foreach (var row in adopted)
+            {
+                if (row.State == PushState.Sending)
+                {
+                    sending++;
+                    if (_adapters.TryGetValue(row.Vendor, out var adapter) && adapter.HasDedupKey)
+                    {
+                        await _journal.UpdateStateAsync(row.PushId, PushState.Pending, row.Attempts, row.NotBefore, "resend_dedup", null, cancellationToken).ConfigureAwait(false);
+                        _scheduler.Schedule(row with { State = PushState.Pending });
+                    }
+                    else
+                    {
+                        await DeadLetterAsync(row, row.Attempts, "unknown_after_crash", cancellationToken).ConfigureAwait(false);
+                    }
+                }
+                else
+                {
+                    pending++;
+                    _scheduler.Schedule(row);
+                }
+            }
+
+            if (adopted.Count < Page)
+            {
+                return (pending, sending);
+            }
+        }
     }
 
     /// <summary>One worker: takes the highest-priority due push and sends it, until cancelled.</summary>
@@ -92,9 +134,9 @@ public sealed partial class PushPipeline
         try
         {
             var current = await _journal.GetAsync(job.PushId, cancellationToken).ConfigureAwait(false);
-            if (current is null || current.State != PushState.Pending)
+            if (current is null || current.State != PushState.Pending || !string.Equals(current.Owner, _owner, StringComparison.Ordinal))
             {
-                return;
+                return; // done, or another node adopted it (this node's lease lapsed): that node sends it
             }
 
             if (current.NotBefore > _time.GetUtcNow().ToUnixTimeMilliseconds())
@@ -173,7 +215,12 @@ public sealed partial class PushPipeline
         }
 
         var attempts = job.Attempts + 1;
-        await _journal.UpdateStateAsync(job.PushId, PushState.Sending, attempts, job.NotBefore, job.Reason, null, cancellationToken).ConfigureAwait(false);
+        // The fenced claim (ADR 0014): Pending -> Sending only while this pipeline owns the row, in one statement. Whoever
+        // else read it Pending (a replay, a node that adopted it) fails here and sends nothing.
+        if (!await _journal.ClaimAsync(job.PushId, _owner, attempts, cancellationToken).ConfigureAwait(false))
+        {
+            return;
+        }
         if (attempts == 1)
         {
             _metrics.FunnelStep(job.Vendor, job.Category, PushFunnelSteps.Sent);
@@ -330,6 +377,12 @@ public sealed partial class PushPipeline
 
     [LoggerMessage(EventId = 6007, Level = LogLevel.Debug, Message = "Push {PushId} to {Vendor}: {Outcome} {Reason}")]
     private static partial void LogVendorAnswered(ILogger logger, string pushId, string vendor, PushOutcome outcome, string reason);
+
+    [LoggerMessage(EventId = 6008, Level = LogLevel.Information, Message = "Push journal: adopted {Pending} pending and {Sending} mid-request pushes of owners whose lease lapsed")]
+    private static partial void LogAdopted(ILogger logger, int pending, int sending);
+
+    [LoggerMessage(EventId = 6009, Level = LogLevel.Warning, Message = "Push journal: the lease could not be renewed or rows adopted; retried at the next interval")]
+    private static partial void LogLeaseFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 6001, Level = LogLevel.Information, Message = "Push journal recovered: {Pending} pending, {Sending} caught mid-request")]
     private static partial void LogRecovered(ILogger logger, int pending, int sending);

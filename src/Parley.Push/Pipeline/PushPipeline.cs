@@ -35,7 +35,8 @@ public sealed partial class PushPipeline : IDisposable
     private readonly ConcurrentDictionary<(string User, long Day), int> _marketingCounts = new();
     private readonly ConcurrentDictionary<string, byte> _inFlight = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, PushRecord> _requeue = new(StringComparer.Ordinal);
-    private readonly long _startedAt;
+    private readonly string _owner;
+    private readonly string _nodePrefix;
     private int _pruneAt = 1024;
 
     public PushPipeline(
@@ -57,7 +58,8 @@ public sealed partial class PushPipeline : IDisposable
         _metrics = metrics;
         _time = time;
         _logger = logger;
-        _startedAt = time.GetUtcNow().ToUnixTimeMilliseconds();
+        _nodePrefix = (string.IsNullOrEmpty(_options.NodeName) ? "standalone" : _options.NodeName) + "/";
+        _owner = _nodePrefix + Guid.NewGuid().ToString("N");
         _lanes = new PushLanes(_options);
         _scheduler = new PushScheduler(time, r => _lanes.Enqueue(r, holdsSlot: false));
         _sendTime = new SendTimePolicy(_options);
@@ -73,6 +75,9 @@ public sealed partial class PushPipeline : IDisposable
     }
 
     internal PushMetrics Metrics => _metrics;
+
+    /// <summary>This pipeline instance's owner name in the journal (ADR 0014): "{NodeName}/{incarnation}".</summary>
+    public string Owner => _owner;
 
     /// <summary>Pushes waiting in a lane (0 IM, 1 service, 2 content/marketing).</summary>
     public int LaneDepth(int lane) => _lanes.Depth(lane);
@@ -184,6 +189,11 @@ public sealed partial class PushPipeline : IDisposable
             IReadOnlyList<PushRecord> inserted;
             try
             {
+                for (var i = 0; i < rows.Count; i++)
+                {
+                    rows[i] = rows[i] with { Owner = _owner };
+                }
+
                 inserted = await _journal.AppendAsync(rows, cancellationToken).ConfigureAwait(false);
                 foreach (var update in digestUpdates)
                 {
@@ -306,8 +316,12 @@ public sealed partial class PushPipeline : IDisposable
         }
 
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        await _journal.UpdateStateAsync(pushId, PushState.Pending, 0, now, "replay", null, cancellationToken).ConfigureAwait(false);
-        _scheduler.Schedule(row with { State = PushState.Pending, Attempts = 0, NotBefore = now, Reason = "replay" });
+        if (!await _journal.ReplayAsync(pushId, _owner, now, cancellationToken).ConfigureAwait(false))
+        {
+            return false; // replayed meanwhile (by another admin or node)
+        }
+
+        _scheduler.Schedule(row with { State = PushState.Pending, Attempts = 0, NotBefore = now, Reason = "replay", Owner = _owner });
         return true;
     }
 

@@ -25,6 +25,7 @@ internal static class PostgresMigrations
         (14, V14DailyActivity),
         (15, V15SuperGroupMemberIndexes),
         (16, V16SearchQueue),
+        (17, V17PushOwnership),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -588,6 +589,16 @@ internal static class PostgresMigrations
             server_time     bigint NOT NULL,
             body            text NOT NULL,
             PRIMARY KEY (conversation_id, seq)
+        );
+        """;
+
+    // Push journal ownership in a cluster (ADR 0014): each open row's owner (a pipeline instance) and the owners' leases.
+    private const string V17PushOwnership = """
+        ALTER TABLE push_journal ADD COLUMN owner text NOT NULL DEFAULT '';
+        CREATE INDEX ix_push_journal_open ON push_journal (owner, created_at) WHERE state IN (0, 1);
+        CREATE TABLE push_leases (
+            owner      text PRIMARY KEY,
+            expires_at bigint NOT NULL
         );
         """;
 }

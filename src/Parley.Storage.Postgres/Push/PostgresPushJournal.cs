@@ -11,7 +11,7 @@ namespace Parley.Storage.Postgres.Push;
 /// </summary>
 public sealed class PostgresPushJournal : IPushJournal
 {
-    private const string Columns = "push_id, message_id, trace_id, user_id, device_id, vendor, category, state, payload, created_at, not_before, attempts, reason, digest_push_id, sent_at, arrived_at, clicked_at";
+    private const string Columns = "push_id, message_id, trace_id, user_id, device_id, vendor, category, state, payload, created_at, not_before, attempts, reason, digest_push_id, sent_at, arrived_at, clicked_at, owner";
 
     private readonly PostgresDatabase _database;
 
@@ -35,9 +35,9 @@ public sealed class PostgresPushJournal : IPushJournal
 
         var inserted = await _database.QueryAsync(
             """
-            INSERT INTO push_journal (push_id, message_id, trace_id, user_id, device_id, vendor, category, state, payload, created_at, not_before, attempts, reason, digest_push_id)
+            INSERT INTO push_journal (push_id, message_id, trace_id, user_id, device_id, vendor, category, state, payload, created_at, not_before, attempts, reason, digest_push_id, owner)
             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::integer[], $7::integer[], $8::integer[], $9::text[],
-                                 $10::bigint[], $11::bigint[], $12::integer[], $13::text[], $14::text[])
+                                 $10::bigint[], $11::bigint[], $12::integer[], $13::text[], $14::text[], $15::text[])
             ON CONFLICT (push_id) DO NOTHING
             RETURNING push_id;
             """,
@@ -56,7 +56,8 @@ public sealed class PostgresPushJournal : IPushJournal
             P(records.Select(r => r.NotBefore).ToArray()),
             P(records.Select(r => r.Attempts).ToArray()),
             P(records.Select(r => r.Reason).ToArray()),
-            P(records.Select(r => r.DigestPushId).ToArray())).ConfigureAwait(false);
+            P(records.Select(r => r.DigestPushId).ToArray()),
+            P(records.Select(r => r.Owner).ToArray())).ConfigureAwait(false);
 
         // In input order, each push id once (the first record wins, like one insert after another).
         var fresh = new HashSet<string>(inserted, StringComparer.Ordinal);
@@ -144,5 +145,63 @@ public sealed class PostgresPushJournal : IPushJournal
         new(
             r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), (PushVendor)r.GetInt32(5), (PushCategory)r.GetInt32(6),
             (PushState)r.GetInt32(7), r.GetString(8), r.GetInt64(9), r.GetInt64(10), r.GetInt32(11), r.IsDBNull(12) ? null : r.GetString(12),
-            r.IsDBNull(13) ? null : r.GetString(13), r.IsDBNull(14) ? null : r.GetInt64(14), r.IsDBNull(15) ? null : r.GetInt64(15), r.IsDBNull(16) ? null : r.GetInt64(16));
+            r.IsDBNull(13) ? null : r.GetString(13), r.IsDBNull(14) ? null : r.GetInt64(14), r.IsDBNull(15) ? null : r.GetInt64(15), r.IsDBNull(16) ? null : r.GetInt64(16))
+        {
+            Owner = r.GetString(17),
+        };
+
+    /// <inheritdoc />
+    public async Task<bool> ClaimAsync(string pushId, string owner, int attempts, CancellationToken cancellationToken = default) =>
+        await _database.ExecuteAsync(
+            "UPDATE push_journal SET state = 1, attempts = $3 WHERE push_id = $1 AND state = 0 AND owner = $2;", cancellationToken, P(pushId), P(owner), P(attempts))
+            .ConfigureAwait(false) == 1;
+
+    /// <inheritdoc />
+    public Task RenewLeaseAsync(string owner, long expiresAt, CancellationToken cancellationToken = default) =>
+        _database.ExecuteAsync(
+            "INSERT INTO push_leases (owner, expires_at) VALUES ($1, $2) ON CONFLICT (owner) DO UPDATE SET expires_at = GREATEST(push_leases.expires_at, EXCLUDED.expires_at);",
+            cancellationToken,
+            P(owner),
+            P(expiresAt));
+
+    /// <inheritdoc />
+    public Task ReleaseLeaseAsync(string owner, CancellationToken cancellationToken = default) =>
+        _database.ExecuteAsync("DELETE FROM push_leases WHERE owner = $1;", cancellationToken, P(owner));
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<PushRecord>> AdoptAsync(string owner, string? previousPrefix, long now, int limit, CancellationToken cancellationToken = default)
+    {
+        // Row locks (FOR UPDATE, skipping rows another adopter holds) give each row exactly one adopter: a row adopted
+        // meanwhile has a live owner when it is looked at again, so it no longer qualifies.
+        await _database.ExecuteAsync("DELETE FROM push_leases WHERE expires_at <= $1;", cancellationToken, P(now)).ConfigureAwait(false);
+        return await _database.QueryAsync(
+            $"""
+            WITH picked AS (
+                SELECT push_id FROM push_journal p
+                WHERE p.state IN (0, 1) AND p.owner <> $1
+                  AND ((p.owner LIKE $2 ESCAPE '!') OR NOT EXISTS (SELECT 1 FROM push_leases l WHERE l.owner = p.owner AND l.expires_at > $3))
+                ORDER BY p.created_at
+                LIMIT $4
+                FOR UPDATE SKIP LOCKED)
+            UPDATE push_journal j SET owner = $1 FROM picked WHERE j.push_id = picked.push_id
+            RETURNING {AdoptedColumns};
+            """,
+            Read,
+            cancellationToken,
+            P(owner),
+            P(PushOwnerPrefix.LikePattern(previousPrefix)),
+            P(now),
+            P((long)limit)).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> ReplayAsync(string pushId, string owner, long notBefore, CancellationToken cancellationToken = default) =>
+        await _database.ExecuteAsync(
+            "UPDATE push_journal SET state = 0, attempts = 0, not_before = $3, reason = 'replay', owner = $2 WHERE push_id = $1 AND state = 5;",
+            cancellationToken,
+            P(pushId),
+            P(owner),
+            P(notBefore)).ConfigureAwait(false) == 1;
+
+    private static readonly string AdoptedColumns = string.Join(", ", Columns.Split(", ").Select(c => "j." + c));
 }

@@ -26,6 +26,7 @@ internal static class SqliteMigrations
         (16, V16DailyActivity),
         (17, V17SuperGroupMemberIndexes),
         (18, V18SearchQueue),
+        (19, V19PushOwnership),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -592,5 +593,16 @@ internal static class SqliteMigrations
             conversation_id TEXT NOT NULL,
             seq             INTEGER NOT NULL
         );
+        """;
+
+    // Push journal ownership (ADR 0014): each open row's owner (a pipeline instance) and the owners' leases. One process
+    // owns a SQLite file, so the lease is always its own; the same ports keep both providers alike.
+    private const string V19PushOwnership = """
+        ALTER TABLE push_journal ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+        CREATE INDEX ix_push_journal_open ON push_journal (owner, created_at) WHERE state IN (0, 1);
+        CREATE TABLE push_leases (
+            owner      TEXT PRIMARY KEY,
+            expires_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
         """;
 }

@@ -9,7 +9,7 @@ namespace Parley.Storage.Sqlite.Push;
 /// </summary>
 public sealed class SqlitePushJournal : IPushJournal
 {
-    private const string Columns = "push_id, message_id, trace_id, user_id, device_id, vendor, category, state, payload, created_at, not_before, attempts, reason, digest_push_id, sent_at, arrived_at, clicked_at";
+    private const string Columns = "push_id, message_id, trace_id, user_id, device_id, vendor, category, state, payload, created_at, not_before, attempts, reason, digest_push_id, sent_at, arrived_at, clicked_at, owner";
 
     private readonly SqliteDatabase _database;
 
@@ -40,7 +40,7 @@ public sealed class SqlitePushJournal : IPushJournal
             using var command = connection.CreateCommand();
             command.CommandText = $"""
                 INSERT INTO push_journal ({Columns})
-                VALUES ($id, $msg, $trace, $user, $device, $vendor, $category, $state, $payload, $created, $nb, $attempts, $reason, $digest, NULL, NULL, NULL)
+                VALUES ($id, $msg, $trace, $user, $device, $vendor, $category, $state, $payload, $created, $nb, $attempts, $reason, $digest, NULL, NULL, NULL, $owner)
                 ON CONFLICT (push_id) DO NOTHING;
                 """;
             var p = command.Parameters;
@@ -58,6 +58,7 @@ public sealed class SqlitePushJournal : IPushJournal
             var attempts = p.Add("$attempts", SqliteType.Integer);
             var reason = p.Add("$reason", SqliteType.Text);
             var digest = p.Add("$digest", SqliteType.Text);
+            var owner = p.Add("$owner", SqliteType.Text);
             foreach (var r in records)
             {
                 id.Value = r.PushId;
@@ -74,6 +75,7 @@ public sealed class SqlitePushJournal : IPushJournal
                 attempts.Value = r.Attempts;
                 reason.Value = (object?)r.Reason ?? DBNull.Value;
                 digest.Value = (object?)r.DigestPushId ?? DBNull.Value;
+                owner.Value = r.Owner;
                 if (await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1)
                 {
                     inserted.Add(r);
@@ -187,7 +189,88 @@ public sealed class SqlitePushJournal : IPushJournal
         new(
             r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), (PushVendor)r.GetInt32(5), (PushCategory)r.GetInt32(6),
             (PushState)r.GetInt32(7), r.GetString(8), r.GetInt64(9), r.GetInt64(10), r.GetInt32(11), r.IsDBNull(12) ? null : r.GetString(12),
-            r.IsDBNull(13) ? null : r.GetString(13), r.IsDBNull(14) ? null : r.GetInt64(14), r.IsDBNull(15) ? null : r.GetInt64(15), r.IsDBNull(16) ? null : r.GetInt64(16));
+            r.IsDBNull(13) ? null : r.GetString(13), r.IsDBNull(14) ? null : r.GetInt64(14), r.IsDBNull(15) ? null : r.GetInt64(15), r.IsDBNull(16) ? null : r.GetInt64(16))
+        {
+            Owner = r.GetString(17),
+        };
+
+    /// <inheritdoc />
+    public async Task<bool> ClaimAsync(string pushId, string owner, int attempts, CancellationToken cancellationToken = default) =>
+        await ExecuteAsync(
+            "UPDATE push_journal SET state = 1, attempts = $attempts WHERE push_id = $id AND state = 0 AND owner = $owner;",
+            p =>
+            {
+                p.AddWithValue("$id", pushId);
+                p.AddWithValue("$owner", owner);
+                p.AddWithValue("$attempts", attempts);
+            },
+            cancellationToken).ConfigureAwait(false) == 1;
+
+    /// <inheritdoc />
+    public Task RenewLeaseAsync(string owner, long expiresAt, CancellationToken cancellationToken = default) =>
+        ExecuteAsync(
+            "INSERT INTO push_leases (owner, expires_at) VALUES ($owner, $at) ON CONFLICT (owner) DO UPDATE SET expires_at = MAX(expires_at, excluded.expires_at);",
+            p =>
+            {
+                p.AddWithValue("$owner", owner);
+                p.AddWithValue("$at", expiresAt);
+            },
+            cancellationToken);
+
+    /// <inheritdoc />
+    public Task ReleaseLeaseAsync(string owner, CancellationToken cancellationToken = default) =>
+        ExecuteAsync("DELETE FROM push_leases WHERE owner = $owner;", p => p.AddWithValue("$owner", owner), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<PushRecord>> AdoptAsync(string owner, string? previousPrefix, long now, int limit, CancellationToken cancellationToken = default) =>
+        // One writer: the statement is atomic, so each row has one adopter.
+        _database.WriteAsync<IReadOnlyList<PushRecord>>(
+            connection =>
+            {
+                using (var expired = connection.CreateCommand())
+                {
+                    expired.CommandText = "DELETE FROM push_leases WHERE expires_at <= $now;";
+                    expired.Parameters.AddWithValue("$now", now);
+                    expired.ExecuteNonQuery();
+                }
+
+                using var command = connection.CreateCommand();
+                command.CommandText = $"""
+                    UPDATE push_journal SET owner = $owner
+                    WHERE push_id IN (
+                        SELECT push_id FROM push_journal p
+                        WHERE p.state IN (0, 1) AND p.owner <> $owner
+                          AND ((p.owner LIKE $prefix ESCAPE '!') OR NOT EXISTS (SELECT 1 FROM push_leases l WHERE l.owner = p.owner AND l.expires_at > $now))
+                        ORDER BY p.created_at
+                        LIMIT $limit)
+                    RETURNING {Columns};
+                    """;
+                command.Parameters.AddWithValue("$owner", owner);
+                command.Parameters.AddWithValue("$prefix", PushOwnerPrefix.LikePattern(previousPrefix));
+                command.Parameters.AddWithValue("$now", now);
+                command.Parameters.AddWithValue("$limit", limit);
+                var adopted = new List<PushRecord>();
+                using var reader = command.ExecuteReader();
+                while (reader.Read())
+                {
+                    adopted.Add(Read(reader));
+                }
+
+                return adopted;
+            },
+            cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<bool> ReplayAsync(string pushId, string owner, long notBefore, CancellationToken cancellationToken = default) =>
+        await ExecuteAsync(
+            "UPDATE push_journal SET state = 0, attempts = 0, not_before = $nb, reason = 'replay', owner = $owner WHERE push_id = $id AND state = 5;",
+            p =>
+            {
+                p.AddWithValue("$id", pushId);
+                p.AddWithValue("$owner", owner);
+                p.AddWithValue("$nb", notBefore);
+            },
+            cancellationToken).ConfigureAwait(false) == 1;
 
     private async Task<IReadOnlyList<PushRecord>> QueryAsync(string sql, Action<SqliteParameterCollection> bind, CancellationToken cancellationToken)
     {

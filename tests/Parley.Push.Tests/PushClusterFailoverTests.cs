@@ -1,0 +1,194 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Npgsql;
+using Parley.IntegrationTests;
+using Parley.IntegrationTests.Infrastructure;
+using Parley.Protocol.V1;
+using Parley.Push.Tests.Simulators;
+using Parley.Sdk;
+using Xunit.Abstractions;
+
+namespace Parley.Push.Tests;
+
+/// <summary>
+/// The push pipeline in a cluster (issue 11, ADR 0014): two real server processes on one PostgreSQL journal (Redis
+/// membership) and the loopback FCM simulator, slowed so both nodes' lanes hold pushes; one node is killed (kill -9)
+/// mid-send. The survivor adopts the dead node's rows once its lease lapses, without a restart: every journaled push
+/// ends accepted by FCM exactly once, or dead-lettered unknown_after_crash if it was caught mid-request (at most one per
+/// worker of the dead node); no push id reaches FCM twice.
+/// </summary>
+public sealed class PushClusterFailoverTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private const int Recipients = 30;
+    private readonly string _schema = "pfo_" + Guid.NewGuid().ToString("N");
+    private readonly string _serviceId = "parley-pfo-" + Guid.NewGuid().ToString("N");
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "parley-pfo-" + Guid.NewGuid().ToString("N"));
+    private readonly List<ServerProcess> _nodes = [];
+    private readonly List<ParleyClient> _clients = [];
+
+    private static string Postgres => Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable) ?? throw new InvalidOperationException(PostgresFactAttribute.MissingMessage);
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var client in _clients)
+        {
+            await client.DisposeAsync();
+        }
+
+        foreach (var node in _nodes)
+        {
+            await node.DisposeAsync();
+        }
+
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable)))
+        {
+            await using var connection = new NpgsqlConnection(Postgres);
+            await connection.OpenAsync();
+            await using var drop = new NpgsqlCommand($"DROP SCHEMA IF EXISTS \"{_schema}\" CASCADE", connection);
+            await drop.ExecuteNonQueryAsync();
+        }
+
+        if (Directory.Exists(_root))
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+    }
+
+    [ClusterFact]
+    public async Task KillNine_OfANodeWithPushesInItsLanes_TheOtherNodeAdoptsThem_NoneLostNoneSentTwice()
+    {
+        await using var fcm = new FcmSimulator(TimeProvider.System);
+        await fcm.StartAsync();
+        var signingKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+        var pushKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+        for (var i = 0; i < 2; i++)
+        {
+            var node = new ServerProcess(Path.Combine(_root, $"node{i}"));
+            node.Settings["Parley__Cluster__Mode"] = "Redis";
+            node.Settings["Parley__Cluster__Redis"] = Environment.GetEnvironmentVariable(ClusterFactAttribute.RedisVariable)!;
+            node.Settings["Parley__Cluster__AdvertisedAddress"] = "127.0.0.1";
+            node.Settings["Parley__Orleans__ServiceId"] = _serviceId;
+            node.Settings["Parley__Orleans__ClusterId"] = _serviceId;
+            node.Settings["Parley__Storage__Provider"] = "Postgres";
+            node.Settings["Parley__Storage__Postgres__ConnectionString"] = Postgres;
+            node.Settings["Parley__Storage__Postgres__Schema"] = _schema;
+            node.Settings["Parley__Tokens__SigningKey"] = signingKey;
+            node.Settings["Parley__Push__TokenKey"] = pushKey;
+            node.Settings["Parley__Push__Fcm__BaseUri"] = fcm.BaseUri.ToString();
+            node.Settings["Parley__Push__Fcm__ProjectId"] = FcmSimulator.ProjectId;
+            node.Settings["Parley__Push__Fcm__ServiceAccountJson"] = fcm.ServiceAccountJson;
+            node.Settings["Parley__Push__CoalesceWindow"] = "00:00:00";
+            // One worker per node and a slow vendor: each node's lanes hold most of its pushes when it is killed.
+            node.Settings["Parley__Push__Workers"] = "1";
+            node.Settings["Parley__Push__NodeName"] = $"n{i}";
+            node.Settings["Parley__Push__LeaseDuration"] = "00:00:04";
+            node.Settings["Parley__Push__LeaseRenewInterval"] = "00:00:00.500";
+            _nodes.Add(node);
+        }
+
+        await _nodes[0].StartAsync();
+        await _nodes[1].StartAsync();
+
+        // Recipients with an FCM phone, offline; one sender per node writes to each of them (60 1:1 conversations, their
+        // grains and so their pushes spread over both nodes).
+        var recipients = Enumerable.Range(0, Recipients).Select(i => $"r{i}").ToList();
+        foreach (var user in recipients.Append("s0").Append("s1"))
+        {
+            (await _nodes[0].Admin.PostAsJsonAsync("/admin/v1/users", new { userId = user })).EnsureSuccessStatusCode();
+        }
+
+        foreach (var recipient in recipients)
+        {
+            var phone = await ConnectAsync(recipient, 0, "phone", Platform.Android);
+            await phone.RegisterDeviceAsync(new RegisterDeviceRequest { Vendor = PushVendor.Fcm, Token = $"fcm-{recipient}", AppId = "com.example.chat", NotificationsEnabled = true });
+            await phone.DisposeAsync();
+            _clients.Remove(phone);
+        }
+
+        fcm.DelayAll = TimeSpan.FromMilliseconds(250);
+        var senders = new[] { await ConnectAsync("s0", 0, "d1", Platform.Linux), await ConnectAsync("s1", 1, "d1", Platform.Linux) };
+        var sent = 0;
+        await Task.WhenAll(senders.Select(sender => Task.Run(async () =>
+        {
+            foreach (var recipient in recipients)
+            {
+                await sender.SendTextAsync(recipient, "are you there?");
+                Interlocked.Increment(ref sent);
+            }
+        })));
+        Assert.Equal(2 * Recipients, sent);
+
+        // Every acked message's push is journaled (the bridge submits right after the commit): wait until all are.
+        await Wait.UntilAsync(() => RowsAsync().GetAwaiter().GetResult().Count == 2 * Recipients, "every message's push to be journaled", TimeSpan.FromSeconds(60));
+
+        // Kill the node that owns the most open pushes now.
+        var before = await RowsAsync();
+        var open = before.Where(r => r.State is 0 or 1).ToList();
+        var victim = open.Count(r => r.Owner.StartsWith("n0/", StringComparison.Ordinal)) >= open.Count(r => r.Owner.StartsWith("n1/", StringComparison.Ordinal)) ? 0 : 1;
+        var victimOpen = open.Count(r => r.Owner.StartsWith($"n{victim}/", StringComparison.Ordinal));
+        Assert.True(victimOpen > 0, $"the node to kill has no open pushes left ({before.Count} journaled, {open.Count} open)");
+        await _nodes[victim].KillAsync();
+        var killed = Stopwatch.StartNew();
+        output.WriteLine($"killed node {victim} with {victimOpen} of its pushes open ({open.Count} open in all)");
+
+        // The survivor adopts the dead node's rows once its lease (4 s) lapsed, at its next renewal, and drains them.
+        await Wait.UntilAsync(() => RowsAsync().GetAwaiter().GetResult().All(r => r.State is not (0 or 1)), "every push to be settled by the surviving node", TimeSpan.FromSeconds(90));
+        output.WriteLine($"every push settled {killed.ElapsedMilliseconds} ms after the kill");
+        var after = await RowsAsync();
+        var survivor = $"n{1 - victim}/";
+        Assert.Equal(2 * Recipients, after.Count);
+        Assert.True(after.Count(r => r.Owner.StartsWith(survivor, StringComparison.Ordinal)) >= before.Count(r => r.Owner.StartsWith(survivor, StringComparison.Ordinal)) + victimOpen,
+            "the survivor did not adopt every open row of the dead node");
+
+        // None lost: each push was accepted by FCM, or dead-lettered because it was mid-request when its node died (its
+        // outcome is unknown: at most one per worker of the dead node, and an admin can replay it).
+        var deadLetters = after.Where(r => r.State == 5).ToList();
+        Assert.All(deadLetters, r => Assert.Equal("unknown_after_crash", r.Reason));
+        Assert.True(deadLetters.Count <= 1, $"{deadLetters.Count} pushes dead-lettered; the dead node had one worker");
+        Assert.All(after.Where(r => r.State != 5), r => Assert.Equal(2, r.State));
+
+        // None sent twice: no push id reached FCM twice, and every accepted push reached it.
+        Assert.All(fcm.RequestsByPushId, kv => Assert.True(kv.Value == 1, $"push {kv.Key} reached FCM {kv.Value} times"));
+        Assert.All(after.Where(r => r.State == 2), r => Assert.True(fcm.Delivered.ContainsKey(r.PushId), $"accepted push {r.PushId} never reached FCM"));
+    }
+
+    private async Task<List<JournalRow>> RowsAsync()
+    {
+        await using var connection = new NpgsqlConnection(Postgres);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"SELECT push_id, state, reason, owner FROM \"{_schema}\".push_journal", connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new List<JournalRow>();
+        while (await reader.ReadAsync())
+        {
+            rows.Add(new JournalRow(reader.GetString(0), reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetString(3)));
+        }
+
+        return rows;
+    }
+
+    private async Task<ParleyClient> ConnectAsync(string userId, int node, string deviceId, Platform platform)
+    {
+        var response = await _nodes[node].Admin.PostAsJsonAsync($"/admin/v1/users/{userId}/tokens", new { deviceId, platform = platform.ToString().ToLowerInvariant() });
+        response.EnsureSuccessStatusCode();
+        var token = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
+        var client = new ParleyClient(new ParleyClientOptions
+        {
+            ServerUri = _nodes[node].WebSocketUri,
+            Token = token,
+            DeviceId = deviceId,
+            Platform = platform,
+            ReconnectInitialDelay = TimeSpan.FromMilliseconds(100),
+            ReconnectMaxDelay = TimeSpan.FromSeconds(1),
+        });
+        _clients.Add(client);
+        await client.ConnectAsync();
+        return client;
+    }
+
+    private sealed record JournalRow(string PushId, int State, string? Reason, string Owner);
+}
