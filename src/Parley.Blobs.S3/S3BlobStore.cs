@@ -179,8 +179,40 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
         }
         catch (AmazonS3Exception e) when (e.ErrorCode is "InvalidPart" or "InvalidPartOrder")
         {
-            throw new BlobNotFoundException("A part of the multipart upload is missing.", e);
+            throw new BlobPartsRejectedException("The store refused a part's ETag.", await RefusedPartsAsync(key, uploadId, parts, cancellationToken).ConfigureAwait(false), e);
         }
+    }
+
+    // Which of the given parts S3 does not hold with that ETag (ListParts), or null when the store cannot list them.
+    private async Task<IReadOnlyList<int>?> RefusedPartsAsync(string key, string uploadId, IReadOnlyList<BlobPart> parts, CancellationToken cancellationToken)
+    {
+        var held = new Dictionary<int, string>();
+        try
+        {
+            var request = new ListPartsRequest { BucketName = _options.Bucket, Key = FullKey(key), UploadId = uploadId };
+            while (true)
+            {
+                var page = await _client.ListPartsAsync(request, cancellationToken).ConfigureAwait(false);
+                foreach (var part in page.Parts ?? [])
+                {
+                    held[Convert.ToInt32(part.PartNumber, System.Globalization.CultureInfo.InvariantCulture)] = part.ETag.Trim('"');
+                }
+
+                var next = Convert.ToString(page.NextPartNumberMarker, System.Globalization.CultureInfo.InvariantCulture);
+                if (page.IsTruncated != true || string.IsNullOrEmpty(next) || next == "0")
+                {
+                    break;
+                }
+
+                request.PartNumberMarker = next;
+            }
+        }
+        catch (AmazonS3Exception)
+        {
+            return null;
+        }
+
+        return [.. parts.Where(p => !held.TryGetValue(p.PartNumber, out var etag) || !string.Equals(etag, p.ETag.Trim('"'), StringComparison.OrdinalIgnoreCase)).Select(p => p.PartNumber)];
     }
 
     public async Task AbortMultipartAsync(string key, string uploadId, CancellationToken cancellationToken = default)

@@ -123,7 +123,7 @@ internal static partial class OpenImRest
         }
 
         var upload = started.Value!;
-        var urls = await media.ServerHashedPartUrlsAsync(caller!, upload.UploadId, Enumerable.Range(1, upload.PartCount), RequestBase(context) + "/object/part", context.RequestAborted).ConfigureAwait(false) ?? [];
+        var urls = await media.Md5ClientPartUrlsAsync(caller!, upload.UploadId, Enumerable.Range(1, upload.PartCount), RequestBase(context) + "/object/part", context.RequestAborted).ConfigureAwait(false) ?? [];
         return OpenImResponse.Ok(new Dictionary<string, object>
         {
             ["upload"] = new Dictionary<string, object>
@@ -154,7 +154,7 @@ internal static partial class OpenImRest
             }
         }
 
-        var urls = await media.ServerHashedPartUrlsAsync(caller!, uploadId, numbers, RequestBase(context) + "/object/part", context.RequestAborted).ConfigureAwait(false);
+        var urls = await media.Md5ClientPartUrlsAsync(caller!, uploadId, numbers, RequestBase(context) + "/object/part", context.RequestAborted).ConfigureAwait(false);
         return urls is null
             ? OpenImResponse.Error(OpenImErrors.RecordNotFound, "RecordNotFoundError", "no such open upload")
             : OpenImResponse.Ok(Sign(urls));

@@ -42,33 +42,10 @@ public static class MediaHttpApi
 
     private static async Task<IResult> InitiateAsync(HttpContext context, MediaService media)
     {
-        if (context.Request.ContentLength > MaxJsonBody)
-        {
-            return Error(ErrorCode.TooLarge, $"The request body may have at most {MaxJsonBody} bytes.");
-        }
-
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-        {
-            limit.MaxRequestBodySize = MaxJsonBody;
-        }
-
-        InitiateUploadBody? body;
-        try
-        {
-            body = await context.Request.ReadFromJsonAsync<InitiateUploadBody>(context.RequestAborted).ConfigureAwait(false);
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return Error(ErrorCode.TooLarge, $"The request body may have at most {MaxJsonBody} bytes.");
-        }
-        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
-        {
-            return Error(ErrorCode.BadRequest, "The body must be JSON: {\"kind\", \"fileName\", \"size\", \"contentType\", \"partSize\"}.");
-        }
-
+        var (body, refusal) = await ReadBoundedJsonAsync<InitiateUploadBody>(context, "{\"kind\", \"fileName\", \"size\", \"contentType\", \"partSize\"}").ConfigureAwait(false);
         if (body is null)
         {
-            return Error(ErrorCode.BadRequest, "The body must be a JSON object.");
+            return refusal!;
         }
 
         var result = await media.InitiateAsync(UserId(context), body.Kind, body.FileName, body.Size, body.ContentType, body.PartSize, BaseUrl(context, media), context.RequestAborted).ConfigureAwait(false);
@@ -102,31 +79,13 @@ public static class MediaHttpApi
 
     private static async Task<IResult> ConfirmPartAsync(HttpContext context, string uploadId, int partNumber, MediaService media)
     {
-        if (context.Request.ContentLength > MaxJsonBody)
+        var (body, refusal) = await ReadBoundedJsonAsync<ConfirmPartBody>(context, "{\"etag\": \"...\", \"sha256\": \"...\"}").ConfigureAwait(false);
+        if (body is null)
         {
-            return Error(ErrorCode.TooLarge, $"The request body may have at most {MaxJsonBody} bytes.");
+            return refusal!;
         }
 
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-        {
-            limit.MaxRequestBodySize = MaxJsonBody;
-        }
-
-        ConfirmPartBody? body;
-        try
-        {
-            body = await context.Request.ReadFromJsonAsync<ConfirmPartBody>(context.RequestAborted).ConfigureAwait(false);
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return Error(ErrorCode.TooLarge, $"The request body may have at most {MaxJsonBody} bytes.");
-        }
-        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
-        {
-            return Error(ErrorCode.BadRequest, "The body must be JSON: {\"etag\": \"...\", \"sha256\": \"...\"}.");
-        }
-
-        var result = await media.ConfirmDirectPartAsync(UserId(context), uploadId, partNumber, body?.Etag, body?.Sha256, context.RequestAborted).ConfigureAwait(false);
+        var result = await media.ConfirmDirectPartAsync(UserId(context), uploadId, partNumber, body.Etag, body.Sha256, context.RequestAborted).ConfigureAwait(false);
         return result.Ok ? Results.Json(result.Value) : Error(result.Error, result.Message);
     }
 
@@ -232,6 +191,40 @@ public static class MediaHttpApi
         }
     }
 
+    /// <summary>
+    /// Reads a JSON body of at most <see cref="MaxJsonBody"/> bytes (a declared longer body is refused before reading, and
+    /// the server stops reading past the limit): the body, or null and the refusal (413 TOO_LARGE, 400 BAD_REQUEST naming
+    /// <paramref name="shape"/> for malformed JSON or a body that is not an object).
+    /// </summary>
+    private static async Task<(T? Body, IResult? Refusal)> ReadBoundedJsonAsync<T>(HttpContext context, string shape)
+        where T : class
+    {
+        var tooLarge = Error(ErrorCode.TooLarge, $"The request body may have at most {MaxJsonBody} bytes.");
+        if (context.Request.ContentLength > MaxJsonBody)
+        {
+            return (null, tooLarge);
+        }
+
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = MaxJsonBody;
+        }
+
+        try
+        {
+            var body = await context.Request.ReadFromJsonAsync<T>(context.RequestAborted).ConfigureAwait(false);
+            return body is null ? (null, Error(ErrorCode.BadRequest, $"The body must be a JSON object: {shape}.")) : (body, null);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (null, tooLarge);
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
+        {
+            return (null, Error(ErrorCode.BadRequest, $"The body must be JSON: {shape}."));
+        }
+    }
+
     private static async ValueTask<object?> RequireDeviceTokenAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var http = context.HttpContext;
@@ -273,6 +266,7 @@ public static class MediaHttpApi
             ErrorCode.Forbidden => StatusCodes.Status403Forbidden,
             ErrorCode.NotFound => StatusCodes.Status404NotFound,
             ErrorCode.TooLarge => StatusCodes.Status413PayloadTooLarge,
+            ErrorCode.Conflict => StatusCodes.Status409Conflict,
             ErrorCode.RateLimited => StatusCodes.Status429TooManyRequests,
             ErrorCode.Unavailable => StatusCodes.Status503ServiceUnavailable,
             _ => StatusCodes.Status400BadRequest,

@@ -142,10 +142,14 @@ public sealed partial class MediaService : IMediaContentResolver
         PutPartAsync(ServerHashedPartPurpose, uploadId, partNumber, expiresAt, signature, null, contentLength, body, cancellationToken);
 
     /// <summary>
-    /// A signed URL <c>{routeBase}/{uploadId}/{partNumber}?e=…&amp;s=…</c> for <see cref="PutServerHashedPartAsync"/>, valid for the
-    /// part-URL lifetime (at most until the upload expires); null unless <paramref name="userId"/> owns the open upload.
+    /// Part URLs for clients that name each part's MD5 only at completion (OpenIM's SDK): with a store that takes parts
+    /// directly (<see cref="IBlobStore.DirectPartUploads"/>, S3 presigned uploads) the store's presigned UploadPart URLs, so
+    /// the bytes never pass through Parley (completion joins the parts with their MD5s as ETags, which is what S3 answers for
+    /// a part, and checks every part's MD5 against the joined object); otherwise a signed URL
+    /// <c>{routeBase}/{uploadId}/{partNumber}?e=…&amp;s=…</c> for <see cref="PutServerHashedPartAsync"/>. Valid for the part-URL
+    /// lifetime (at most until the upload expires); null unless <paramref name="userId"/> owns the open upload.
     /// </summary>
-    public async Task<IReadOnlyList<(int PartNumber, long Size, string Url)>?> ServerHashedPartUrlsAsync(string userId, string uploadId, IEnumerable<int> partNumbers, string routeBase, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<(int PartNumber, long Size, string Url)>?> Md5ClientPartUrlsAsync(string userId, string uploadId, IEnumerable<int> partNumbers, string routeBase, CancellationToken cancellationToken = default)
     {
         var upload = await OwnedUploadAsync(userId, uploadId, cancellationToken).ConfigureAwait(false);
         if (upload is null || upload.State != UploadState.Open || upload.ExpiresAt <= Now)
@@ -154,8 +158,11 @@ public sealed partial class MediaService : IMediaContentResolver
         }
 
         var expiresAt = Math.Min(upload.ExpiresAt, Now + (long)_options.PartUrlLifetime.TotalMilliseconds);
+        var direct = _blobs.DirectPartUploads;
         return [.. partNumbers.Where(n => n >= 1 && n <= upload.PartCount).Distinct().Order()
-            .Select(n => (n, ExpectedPartSize(upload, n), ServerHashedPartUrl(uploadId, n, expiresAt, routeBase)))];
+            .Select(n => (n, ExpectedPartSize(upload, n), direct
+                ? _blobs.GetDirectPartUploadUrl(ObjectKey(upload.ObjectId), upload.StoreUploadId, n, DateTimeOffset.FromUnixTimeMilliseconds(expiresAt))!.ToString()
+                : ServerHashedPartUrl(uploadId, n, expiresAt, routeBase)))];
     }
 
     private string ServerHashedPartUrl(string uploadId, int partNumber, long expiresAt, string routeBase) =>
@@ -308,6 +315,18 @@ public sealed partial class MediaService : IMediaContentResolver
         }
 
         var parts = await _store.GetPartsAsync(uploadId, cancellationToken).ConfigureAwait(false);
+        var direct = _blobs.DirectPartUploads;
+        if (direct && partMd5s is not null)
+        {
+            // An MD5-naming client (OpenIM) PUT its parts to the store's presigned URLs and confirms nothing: S3's ETag of a
+            // part is the MD5 of its bytes, so the client's MD5s are the ETags to join with (a part the store does not hold
+            // with that MD5 is refused by the store); the read-back below checks every part's MD5 against the stored bytes.
+            var recorded = parts.ToDictionary(p => p.PartNumber);
+            parts = [.. Enumerable.Range(1, upload.PartCount).Select(n => recorded.TryGetValue(n, out var p)
+                ? p
+                : new UploadPartRecord(uploadId, n, ExpectedPartSize(upload, n), string.Empty, $"\"{partMd5s[n - 1].ToLowerInvariant()}\""))];
+        }
+
         var missing = Enumerable.Range(1, upload.PartCount).Except(parts.Select(p => p.PartNumber)).Take(20).ToList();
         if (missing.Count > 0)
         {
@@ -323,8 +342,18 @@ public sealed partial class MediaService : IMediaContentResolver
         {
             return MediaResult.Fail<ObjectView>(ErrorCode.BadRequest, "The stored parts are incomplete: send the missing parts again.");
         }
+        catch (BlobPartsRejectedException e)
+        {
+            // The store does not hold these parts with the recorded ETags (a direct part confirmed with an ETag S3 never
+            // issued, or one it no longer has). Keeping their records would list them as stored forever and every completion
+            // would fail the same way: forget them, so the upload's state asks for them again (the SDKs resume at once).
+            var refused = e.PartNumbers is { Count: > 0 } named ? named : [.. parts.Select(p => p.PartNumber)];
+            await _store.DeletePartsAsync(uploadId, refused, cancellationToken).ConfigureAwait(false);
+            LogPartsRefusedByStore(_logger, uploadId, refused.Count);
+            return MediaResult.Fail<ObjectView>(ErrorCode.Conflict, string.Create(CultureInfo.InvariantCulture,
+                $"The object store refused part(s) {string.Join(", ", refused.Take(20))}: send them again (the upload's state lists them as missing) and complete."));
+        }
 
-        var direct = _blobs.DirectPartUploads;
         var (head, wholeHash, length, bytes, storedMd5s, storedShas) = await ReadBackAsync(key, upload, partMd5s is not null, direct, cancellationToken).ConfigureAwait(false);
         if (length != upload.Size)
         {
@@ -335,7 +364,7 @@ public sealed partial class MediaService : IMediaContentResolver
         {
             // Parts went to the store directly: each part's range of the joined object must have the SHA-256 it was
             // confirmed with (a part of another length shifts every later range, so it fails too).
-            foreach (var part in parts)
+            foreach (var part in parts.Where(p => p.Sha256.Length > 0))
             {
                 if (!string.Equals(part.Sha256, storedShas![part.PartNumber - 1], StringComparison.OrdinalIgnoreCase))
                 {
@@ -365,7 +394,9 @@ public sealed partial class MediaService : IMediaContentResolver
         MediaObjectRecord? thumbnail = null;
         if (kind == MediaKind.Image)
         {
-            var probe = bytes is null ? null : ImageProcessor.Probe(bytes);
+            // HEIC/AVIF: Parley ships no HEVC/AV1 decoder, so these are measured from their container (ispe) instead.
+            var heif = Sniffer.IsHeif(contentType);
+            var probe = bytes is null ? null : heif ? Heif.Probe(bytes) : ImageProcessor.Probe(bytes);
             if (probe is null)
             {
                 (kind, contentType) = (MediaKind.File, "application/octet-stream");
@@ -378,7 +409,7 @@ public sealed partial class MediaService : IMediaContentResolver
                     return await RefuseAsync(upload, ErrorCode.TooLarge, $"The image has {width}x{height} pixels; at most {_options.MaxImagePixels} are allowed.", cancellationToken).ConfigureAwait(false);
                 }
 
-                if (_options.StripImageLocation && contentType == "image/jpeg" && ExifLocation.Strip(bytes!) is { } stripped)
+                if (_options.StripImageLocation && (contentType == "image/jpeg" ? ExifLocation.Strip(bytes!) : heif ? Heif.StripLocation(bytes!) : null) is { } stripped)
                 {
                     using (var strippedStream = new MemoryStream(stripped))
                     {
@@ -390,7 +421,9 @@ public sealed partial class MediaService : IMediaContentResolver
                     wholeHash = Convert.ToHexStringLower(SHA256.HashData(stripped));
                 }
 
-                thumbnail = await MakeThumbnailAsync(upload, bytes!, cancellationToken).ConfigureAwait(false);
+                // No thumbnail for HEIC/AVIF (nothing here decodes them): clients show the original, which every current
+                // browser renders for AVIF and Apple's and Android's platforms for HEIC (docs/media.md).
+                thumbnail = heif ? null : await MakeThumbnailAsync(upload, bytes!, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -858,6 +891,9 @@ public sealed partial class MediaService : IMediaContentResolver
 
     [LoggerMessage(EventId = 7003, Level = LogLevel.Information, Message = "Upload {UploadId} refused: {Reason}")]
     private static partial void LogUploadRefused(ILogger logger, string uploadId, string reason);
+
+    [LoggerMessage(EventId = 7006, Level = LogLevel.Warning, Message = "Upload {UploadId}: the object store refused {Count} part(s) at completion; their records were dropped for a resend")]
+    private static partial void LogPartsRefusedByStore(ILogger logger, string uploadId, int count);
 
     [LoggerMessage(EventId = 7004, Level = LogLevel.Warning, Message = "No thumbnail for object {ObjectId}")]
     private static partial void LogThumbnailFailed(ILogger logger, Exception exception, string objectId);

@@ -73,61 +73,73 @@ public sealed partial class ParleyClient
         var attempts = 0;
         while (true)
         {
-            var missing = state.Parts.Where(p => !p.Stored).ToList();
-            var done = state.Parts.Where(p => p.Stored).Sum(p => p.Size);
-            progress?.Report(new MediaTransferProgress(done, total));
-            if (missing.Count == 0)
+            while (true)
             {
-                break;
-            }
-
-            try
-            {
-                foreach (var part in missing)
+                var missing = state.Parts.Where(p => !p.Stored).ToList();
+                var done = state.Parts.Where(p => p.Stored).Sum(p => p.Size);
+                progress?.Report(new MediaTransferProgress(done, total));
+                if (missing.Count == 0)
                 {
-                    var offset = (part.PartNumber - 1) * state.PartSize;
-                    if (content.CanSeek)
-                    {
-                        content.Position = start + offset;
-                    }
-                    else if (position != start + offset)
-                    {
-                        throw new InvalidOperationException("Resuming an upload needs a seekable stream.");
-                    }
-
-                    await content.ReadExactlyAsync(buffer.AsMemory(0, (int)part.Size), cancellationToken).ConfigureAwait(false);
-                    position = start + offset + part.Size;
-                    var partHash = Convert.ToHexStringLower(SHA256.HashData(buffer.AsSpan(0, (int)part.Size)));
-                    using var request = new HttpRequestMessage(HttpMethod.Put, part.Url) { Content = new ByteArrayContent(buffer, 0, (int)part.Size) };
-                    if (!state.Direct)
-                    {
-                        request.Headers.Add("X-Parley-Sha256", partHash);
-                    }
-
-                    using var response = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-                    await EnsureMediaSuccessAsync(response, cancellationToken).ConfigureAwait(false);
-                    if (state.Direct)
-                    {
-                        // The URL was the object store's (presigned S3): tell the server the part's ETag and SHA-256.
-                        var etag = response.Headers.ETag?.Tag ?? (response.Headers.TryGetValues("ETag", out var values) ? values.FirstOrDefault() : null);
-                        await SendJsonAsync<PartState>(HttpMethod.Post, $"api/v1/uploads/{state.UploadId}/parts/{part.PartNumber}/confirm", new { etag, sha256 = partHash }, cancellationToken).ConfigureAwait(false);
-                    }
-                    done += part.Size;
-                    progress?.Report(new MediaTransferProgress(done, total));
+                    break;
                 }
 
-                break;
+                try
+                {
+                    foreach (var part in missing)
+                    {
+                        var offset = (part.PartNumber - 1) * state.PartSize;
+                        if (content.CanSeek)
+                        {
+                            content.Position = start + offset;
+                        }
+                        else if (position != start + offset)
+                        {
+                            throw new InvalidOperationException("Resuming an upload needs a seekable stream.");
+                        }
+
+                        await content.ReadExactlyAsync(buffer.AsMemory(0, (int)part.Size), cancellationToken).ConfigureAwait(false);
+                        position = start + offset + part.Size;
+                        var partHash = Convert.ToHexStringLower(SHA256.HashData(buffer.AsSpan(0, (int)part.Size)));
+                        using var request = new HttpRequestMessage(HttpMethod.Put, part.Url) { Content = new ByteArrayContent(buffer, 0, (int)part.Size) };
+                        if (!state.Direct)
+                        {
+                            request.Headers.Add("X-Parley-Sha256", partHash);
+                        }
+
+                        using var response = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+                        await EnsureMediaSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+                        if (state.Direct)
+                        {
+                            // The URL was the object store's (presigned S3): tell the server the part's ETag and SHA-256.
+                            var etag = response.Headers.ETag?.Tag ?? (response.Headers.TryGetValues("ETag", out var values) ? values.FirstOrDefault() : null);
+                            await SendJsonAsync<PartState>(HttpMethod.Post, $"api/v1/uploads/{state.UploadId}/parts/{part.PartNumber}/confirm", new { etag, sha256 = partHash }, cancellationToken).ConfigureAwait(false);
+                        }
+                        done += part.Size;
+                        progress?.Report(new MediaTransferProgress(done, total));
+                    }
+
+                    break;
+                }
+                catch (Exception e) when (IsTransient(e, cancellationToken) && ++attempts <= _options.MediaRetries)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(100 * attempts), _time, cancellationToken).ConfigureAwait(false);
+                    state = await SendJsonAsync<UploadState>(HttpMethod.Get, $"api/v1/uploads/{state.UploadId}", null, cancellationToken).ConfigureAwait(false);
+                }
             }
-            catch (Exception e) when (IsTransient(e, cancellationToken) && ++attempts <= _options.MediaRetries)
+
+            var sha = content.CanSeek ? await HashRangeAsync(content, start, total, cancellationToken).ConfigureAwait(false) : null;
+            try
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(100 * attempts), _time, cancellationToken).ConfigureAwait(false);
+                var completed = await SendJsonAsync<ObjectBody>(HttpMethod.Post, $"api/v1/uploads/{state.UploadId}/complete", new { sha256 = sha }, cancellationToken).ConfigureAwait(false);
+                return completed.ToObject();
+            }
+            catch (ParleyException e) when (e.Code == ErrorCode.Conflict && content.CanSeek && ++attempts <= _options.MediaRetries)
+            {
+                // The object store refused some parts (a direct part S3 does not hold with the confirmed ETag): the server
+                // forgot them, so the upload's state lists them as missing; send those again and complete.
                 state = await SendJsonAsync<UploadState>(HttpMethod.Get, $"api/v1/uploads/{state.UploadId}", null, cancellationToken).ConfigureAwait(false);
             }
         }
-
-        var sha = content.CanSeek ? await HashRangeAsync(content, start, total, cancellationToken).ConfigureAwait(false) : null;
-        var completed = await SendJsonAsync<ObjectBody>(HttpMethod.Post, $"api/v1/uploads/{state.UploadId}/complete", new { sha256 = sha }, cancellationToken).ConfigureAwait(false);
-        return completed.ToObject();
     }
 
     /// <summary>Looks an object up with a fresh short-lived download URL (members of a conversation that references it, and its owner).</summary>
@@ -230,6 +242,67 @@ public sealed partial class ParleyClient
     {
         var obj = await UploadAsync(audio, MediaKind.Voice, fileName, progress: progress, cancellationToken: cancellationToken).ConfigureAwait(false);
         return await SendAsync(target, new Content { Voice = new VoiceContent { ObjectId = obj.ObjectId, DurationMs = (uint)duration.TotalMilliseconds } }, clientMsgId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Uploads a video (and its poster image, first) and sends one video message. The server does not decode video: the
+    /// duration and dimensions are the client's measurements, and the poster is a still the client made (a frame it
+    /// decoded, or any image); the server checks that the poster is an image and fills its dimensions. Progress covers the
+    /// poster's and the video's bytes together.
+    /// </summary>
+    /// <param name="target">The recipient or conversation.</param>
+    /// <param name="video">The video bytes (seekable to resume after a network failure).</param>
+    /// <param name="fileName">Display name of the video.</param>
+    /// <param name="duration">Length as measured by the client (at most 24 hours).</param>
+    /// <param name="width">Width in pixels (0 when unknown).</param>
+    /// <param name="height">Height in pixels (0 when unknown).</param>
+    /// <param name="poster">Optional still image shown before playback.</param>
+    /// <param name="progress">Receives bytes confirmed over the poster and the video.</param>
+    /// <param name="clientMsgId">Idempotency key of the send (generated when null).</param>
+    /// <param name="cancellationToken">Cancels the uploads and the send.</param>
+    /// <exception cref="ParleyException"><see cref="ErrorCode.BadRequest"/> when the poster's bytes are not an image (nothing is sent), or as <see cref="SendAsync"/>.</exception>
+    public async Task<SendReceipt> SendVideoAsync(Target target, Stream video, string fileName, TimeSpan duration, int width = 0, int height = 0, Stream? poster = null, IProgress<MediaTransferProgress>? progress = null, string? clientMsgId = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(video);
+        ArgumentOutOfRangeException.ThrowIfNegative(width);
+        ArgumentOutOfRangeException.ThrowIfNegative(height);
+        if (duration < TimeSpan.Zero || duration > TimeSpan.FromHours(24))
+        {
+            throw new ArgumentOutOfRangeException(nameof(duration), duration, "A video's duration is 0 .. 24 hours.");
+        }
+
+        long RemainingLength(Stream s) => s.CanSeek ? s.Length - s.Position : 0;
+        var posterLength = poster is null ? 0 : RemainingLength(poster);
+        var total = posterLength + RemainingLength(video);
+        MediaObject? posterObject = null;
+        if (poster is not null)
+        {
+            posterObject = await UploadAsync(poster, MediaKind.Image, "poster.jpg", progress: progress is null ? null : new Relay(progress, 0, total), cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (posterObject.Kind != "image")
+            {
+                throw new ParleyException(ErrorCode.BadRequest, $"The poster is not an image (its bytes are {posterObject.ContentType}).");
+            }
+        }
+
+        var obj = await UploadAsync(video, MediaKind.Video, fileName, progress: progress is null ? null : new Relay(progress, posterLength, total), cancellationToken: cancellationToken).ConfigureAwait(false);
+        return await SendAsync(target, new Content
+        {
+            Video = new VideoContent
+            {
+                ObjectId = obj.ObjectId,
+                DurationMs = (uint)Math.Round(duration.TotalMilliseconds),
+                Width = (uint)width,
+                Height = (uint)height,
+                PosterObjectId = posterObject?.ObjectId ?? string.Empty,
+            },
+        }, clientMsgId, cancellationToken).ConfigureAwait(false);
+    }
+
+    // Reports one upload's progress as a share of several (offset by the bytes before it).
+    private sealed class Relay(IProgress<MediaTransferProgress> inner, long offset, long total) : IProgress<MediaTransferProgress>
+    {
+        public void Report(MediaTransferProgress value) =>
+            inner.Report(new MediaTransferProgress(offset + value.BytesTransferred, total > 0 ? total : offset + value.TotalBytes));
     }
 
     private static bool IsTransient(Exception e, CancellationToken cancellationToken) =>

@@ -141,3 +141,80 @@ public sealed class OpenImSdkMediaTests(ServerFixture fixture) : IClassFixture<S
         Assert.Equal(Sha256(poster), (await DownloadAsync(b, video.GetProperty("snapshotUrl").GetString()!)).GetProperty("sha256").GetString());
     }
 }
+
+/// <summary>
+/// The real <c>@openim/client-sdk</c> against the S3 store with presigned uploads (<c>Parley:Blobs:S3:PresignedUploads</c>):
+/// initiate_multipart_upload hands out S3's presigned UploadPart URLs (as OpenIM's own server does), the SDK PUTs every part
+/// to the store, and completion joins the parts with the SDK's MD5s and checks each against the stored bytes.
+/// </summary>
+public sealed class OpenImSdkMediaS3Tests : IAsyncLifetime
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("parley-openim-media-s3-").FullName;
+    private OpenImTestServer? _server;
+
+    public async Task InitializeAsync()
+    {
+        if (Parley.IntegrationTests.MediaS3Tests.S3Settings() is { } settings)
+        {
+            settings["Parley:Blobs:S3:PresignedUploads"] = "true";
+            _server = await OpenImTestServer.StartAsync(settings);
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    private OpenImTestServer Server => _server ?? throw new InvalidOperationException("PARLEY_TEST_S3_ENDPOINT is not set: run .ci/setup.d/30-s3rver.sh (CI=true requires it).");
+
+    [Parley.IntegrationTests.S3Fact]
+    public async Task SdkMedia_PartsGoToS3PresignedUrls_RecipientDownloadsTheSameBytes()
+    {
+        var alice = OpenImUsers.NewId("sa");
+        var bob = OpenImUsers.NewId("sb");
+        await OpenImUsers.RegisterAsync(Server, alice, bob);
+        await using var a = await NodeSdkClient.LoggedInAsync(Server, alice);
+        await using var b = await NodeSdkClient.LoggedInAsync(Server, bob);
+        var s3Host = new Uri(Environment.GetEnvironmentVariable("PARLEY_TEST_S3_ENDPOINT")!).Authority;
+
+        // 9 MiB + a bit: two parts at the default 8 MiB part size.
+        var report = RandomNumberGenerator.GetBytes((9 * 1024 * 1024) + 123);
+        var path = Path.Combine(_directory, "report.bin");
+        await File.WriteAllBytesAsync(path, report);
+        await a.OkAsync("sendMedia", new { kind = "file", recvID = bob, path, name = "report.bin", contentType = "application/octet-stream" }, TimeSpan.FromSeconds(90));
+        var puts = a.Records.Where(r => r.GetProperty("kind").GetString() == "http" && r.GetProperty("method").GetString() == "PUT").ToList();
+        Assert.Equal(2, puts.Count);
+        Assert.All(puts, p => Assert.Equal((s3Host, 200), (p.GetProperty("host").GetString(), p.GetProperty("status").GetInt32())));
+
+        var file = (await b.WaitAsync(
+            r => r.GetProperty("kind").GetString() == "event" && r.GetProperty("event").GetString() is "OnRecvNewMessage" or "OnRecvNewMessages"
+                && r.GetRawText().Contains("\"contentType\":105", StringComparison.Ordinal),
+            "bob's SDK received the file")).GetRawText();
+        using var document = JsonDocument.Parse(file);
+        var data = document.RootElement.GetProperty("data");
+        var message = data.ValueKind == JsonValueKind.Array ? data.EnumerateArray().First(m => m.GetProperty("contentType").GetInt32() == 105) : data;
+        var download = await b.OkAsync("download", new { url = message.GetProperty("fileElem").GetProperty("sourceUrl").GetString(), noToken = false });
+        Assert.Equal(200, download.GetProperty("status").GetInt32());
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(report)), download.GetProperty("sha256").GetString());
+
+        // An image: one part, straight to S3; the server still measures it and makes the thumbnail from the stored bytes.
+        var jpeg = MediaFiles.Jpeg(640, 480);
+        var imagePath = Path.Combine(_directory, "beach.jpg");
+        await File.WriteAllBytesAsync(imagePath, jpeg);
+        var sent = await a.OkAsync("sendMedia", new { kind = "image", recvID = bob, path = imagePath, name = "beach.jpg", contentType = "image/jpeg", width = 640, height = 480 }, TimeSpan.FromSeconds(60));
+        Assert.Equal(3, a.Records.Count(r => r.GetProperty("kind").GetString() == "http" && r.GetProperty("method").GetString() == "PUT" && r.GetProperty("host").GetString() == s3Host));
+        Assert.Equal(102, sent.GetProperty("contentType").GetInt32());
+        var picture = await b.WaitAsync(
+            r => r.GetProperty("kind").GetString() == "event" && r.GetProperty("event").GetString() is "OnRecvNewMessage" or "OnRecvNewMessages"
+                && r.GetRawText().Contains("\"contentType\":102", StringComparison.Ordinal),
+            "bob's SDK received the picture");
+        Assert.Contains("\"width\":320", picture.GetRawText(), StringComparison.Ordinal); // the server's thumbnail, made from the bytes in S3
+        Assert.Empty(a.MissingEndpoints());
+    }
+}

@@ -45,6 +45,52 @@ public sealed class MediaTests : IAsyncLifetime
     [Fact]
     public Task LargeFile_DroppedConnections_ResumeAndTheBytesMatch() => MediaScenarios.LargeFileResumesAsync(_server, 50L * 1024 * 1024);
 
+    [Theory]
+    [InlineData("gps-493x312.heic", "image/heic")]
+    [InlineData("gps-493x312.avif", "image/avif")]
+    public async Task HeicAndAvif_AreImagesMeasuredFromTheContainer_LocationStripped_NoThumbnail(string fixture, string contentType)
+    {
+        var alice = await _server.CreateUserAsync("alice");
+        var bob = await _server.CreateUserAsync("bob");
+        var client = await _server.ConnectAsync(alice);
+        var original = await File.ReadAllBytesAsync(Path.Combine(AppContext.BaseDirectory, "Fixtures", fixture));
+        Assert.True(original.AsSpan().IndexOf(MediaFiles.GpsMarker) >= 0, "the fixture carries GPS data");
+
+        // Sent as an image (the bytes decide: a HEIF container is an image, whatever the name says).
+        var receipt = await client.SendImageAsync(new Target { UserId = bob }, new MemoryStream(original), "IMG_0001.bin");
+        var bobClient = await _server.ConnectAsync(bob);
+        var image = (await bobClient.GetHistoryAsync(receipt.ConversationId)).Messages.Single().Content.Image;
+        Assert.Equal((contentType, 493u, 312u), (image.ContentType, image.Width, image.Height));
+        Assert.Empty(image.ThumbnailObjectId); // nothing here decodes HEVC or AV1 (docs/media.md)
+
+        // The downloaded bytes: location gone, everything else byte for byte (the GPS directory is emptied in place).
+        using var copy = new MemoryStream();
+        var obj = await bobClient.DownloadAsync(image.ObjectId, copy);
+        var stored = copy.ToArray();
+        Assert.Equal(original.Length, stored.Length);
+        Assert.True(stored.AsSpan().IndexOf(MediaFiles.GpsMarker) < 0, "the GPS data must be stripped");
+        Assert.True(original.Zip(stored).Count(p => p.First != p.Second) <= 64, "only the GPS directory changes");
+        using var http = new HttpClient();
+        using var response = await http.GetAsync(obj.Url);
+        Assert.Equal(contentType, response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("inline", response.Content.Headers.ContentDisposition?.DispositionType);
+
+        // A HEIF header claiming a huge primary image is refused like any decompression bomb.
+        var bomb = (byte[])original.Clone();
+        var patched = 0;
+        for (var at = bomb.AsSpan().IndexOf("ispe"u8); at > 0; at = bomb.AsSpan(at + 4).IndexOf("ispe"u8) is var next and >= 0 ? at + 4 + next : -1)
+        {
+            // Every image's ispe (a HEIC's primary item is often a grid of tiles, each with its own).
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(bomb.AsSpan(at + 8), 60_000);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(bomb.AsSpan(at + 12), 60_000);
+            patched++;
+        }
+
+        Assert.True(patched > 0);
+        var refused = await Assert.ThrowsAsync<ParleyException>(() => client.UploadAsync(new MemoryStream(bomb), MediaKind.Image, "bomb.heic"));
+        Assert.Equal(ErrorCode.TooLarge, refused.Code);
+    }
+
     [Fact]
     public async Task Download_RangeRequests_ServePartialContentWithSafeHeaders()
     {
@@ -351,7 +397,7 @@ public sealed class MediaS3Tests : IAsyncLifetime
     [S3Fact]
     public Task LargeFile_Resumes_OnS3() => MediaScenarios.LargeFileResumesAsync(Server, 20L * 1024 * 1024);
 
-    internal static Dictionary<string, string?>? S3Settings()
+    public static Dictionary<string, string?>? S3Settings()
     {
         var endpoint = Environment.GetEnvironmentVariable("PARLEY_TEST_S3_ENDPOINT");
         return string.IsNullOrEmpty(endpoint) ? null : new()
@@ -469,6 +515,114 @@ public sealed class MediaS3PresignedTests : IAsyncLifetime
         var http = new HttpClient { BaseAddress = Server.BaseUri };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return http;
+    }
+}
+
+/// <summary>
+/// An ETag that S3 refuses at completion (InvalidPart): the test S3 server sits behind <see cref="StrictS3Front"/>, which
+/// checks part ETags and lists parts as S3 does. The refused part's record is dropped (409 CONFLICT names it), the
+/// upload's state asks for it again, and the SDK re-sends just that part and completes.
+/// </summary>
+public sealed class MediaS3RefusedETagTests : IAsyncLifetime
+{
+    private StrictS3Front? _front;
+    private TestServer? _server;
+
+    public async Task InitializeAsync()
+    {
+        if (MediaS3Tests.S3Settings() is { } settings)
+        {
+            _front = await StrictS3Front.StartAsync(settings["Parley:Blobs:S3:ServiceUrl"]!);
+            settings["Parley:Blobs:S3:ServiceUrl"] = _front.Endpoint;
+            settings["Parley:Blobs:S3:PresignedUploads"] = "true";
+            _server = await TestServer.StartAsync(MediaTests.Settings(settings));
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+
+        if (_front is not null)
+        {
+            await _front.DisposeAsync();
+        }
+    }
+
+    private TestServer Server => _server ?? throw new InvalidOperationException("PARLEY_TEST_S3_ENDPOINT is not set: run .ci/setup.d/30-s3rver.sh (CI=true requires it).");
+
+    [S3Fact]
+    public async Task RefusedETag_DropsThatPartsRecord_ConflictThenResendCompletes()
+    {
+        var alice = await Server.CreateUserAsync("alice");
+        var token = await Server.IssueTokenAsync(alice, "api");
+        using var api = new HttpClient { BaseAddress = Server.BaseUri };
+        api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var s3 = new HttpClient();
+        const int PartSize = 5 * 1024 * 1024;
+        var bytes = RandomNumberGenerator.GetBytes((8 * 1024 * 1024) + 4321); // 2 parts at 5 MiB (raw) and at the 8 MiB default (SDK)
+        static string Sha(ReadOnlySpan<byte> part) => Convert.ToHexStringLower(SHA256.HashData(part));
+
+        // Raw API: part 2 confirmed with an ETag the store never issued.
+        using var initiated = await api.PostAsJsonAsync("/api/v1/uploads", new { kind = "file", fileName = "etag.bin", size = bytes.Length, partSize = PartSize });
+        var state = await initiated.Content.ReadFromJsonAsync<JsonElement>();
+        var uploadId = state.GetProperty("uploadId").GetString()!;
+        foreach (var part in state.GetProperty("parts").EnumerateArray())
+        {
+            var n = part.GetProperty("partNumber").GetInt32();
+            var slice = bytes.AsMemory((n - 1) * PartSize, part.GetProperty("size").GetInt32());
+            using var put = await s3.PutAsync(new Uri(part.GetProperty("url").GetString()!), new ReadOnlyMemoryContent(slice));
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+            var etag = n == 2 ? "\"0123456789abcdef0123456789abcdef\"" : put.Headers.ETag!.Tag;
+            Assert.Equal(HttpStatusCode.OK, (await api.PostAsJsonAsync($"/api/v1/uploads/{uploadId}/parts/{n}/confirm", new { etag, sha256 = Sha(slice.Span) })).StatusCode);
+        }
+
+        using (var refused = await api.PostAsJsonAsync($"/api/v1/uploads/{uploadId}/complete", new { }))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+            var error = (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error");
+            Assert.Equal("CONFLICT", error.GetProperty("code").GetString());
+            Assert.Contains("refused part(s) 2:", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(1, _front!.InvalidPartAnswers);
+        var resumed = await api.GetFromJsonAsync<JsonElement>($"/api/v1/uploads/{uploadId}");
+        Assert.Equal("open", resumed.GetProperty("state").GetString());
+        Assert.Equal(new[] { true, false }, resumed.GetProperty("parts").EnumerateArray().Select(p => p.GetProperty("stored").GetBoolean()));
+
+        // The SDK: the first PUT of part 2 answers a corrupted ETag; completion is refused, the SDK sends part 2 again.
+        var tamper = new ETagTamperingHandler(2);
+        var client = new ParleyClient(new ParleyClientOptions { ServerUri = Server.WebSocketUri, Token = await Server.IssueTokenAsync(alice, "d1"), DeviceId = "d1", HttpHandler = tamper });
+        await using var _ = client;
+        var obj = await client.UploadAsync(new MemoryStream(bytes), MediaKind.File, "etag.bin");
+        Assert.Equal(Sha(bytes), obj.Sha256);
+        Assert.Equal(new Dictionary<int, int> { [1] = 1, [2] = 2 }, tamper.PartPuts.ToDictionary());
+        Assert.Equal(2, _front.InvalidPartAnswers);
+        using var copy = new MemoryStream();
+        await client.DownloadAsync(obj.ObjectId, copy);
+        Assert.Equal(bytes, copy.ToArray());
+    }
+
+    /// <summary>Replaces the ETag S3 answers for the first PUT of one part number, as a broken proxy might.</summary>
+    private sealed class ETagTamperingHandler(int partNumber) : DelegatingHandler(new SocketsHttpHandler())
+    {
+        public System.Collections.Concurrent.ConcurrentDictionary<int, int> PartPuts { get; } = new();
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var response = await base.SendAsync(request, cancellationToken);
+            var query = System.Web.HttpUtility.ParseQueryString(request.RequestUri!.Query);
+            if (request.Method == HttpMethod.Put && int.TryParse(query["partNumber"], out var n)
+                && PartPuts.AddOrUpdate(n, 1, (_, c) => c + 1) == 1 && n == partNumber)
+            {
+                response.Headers.ETag = new EntityTagHeaderValue("\"ffffffffffffffffffffffffffffffff\"");
+            }
+
+            return response;
+        }
     }
 }
 

@@ -25,6 +25,24 @@ public abstract class MediaStoreComplianceTests : IAsyncLifetime
         new(id, owner, MediaKind.Image, size, "image/png", "a.png", "sha-" + id, 640, 480, parent is null ? "thumb-" + id : null, 32, 24, parent, createdAt);
 
     [StoreFact]
+    public async Task DeleteParts_ForgetsOnlyTheNamedPartsOfThatUpload()
+    {
+        await Store.CreateUploadAsync(Upload("d1", "alice", 15));
+        await Store.CreateUploadAsync(Upload("d2", "alice", 15));
+        foreach (var n in new[] { 1, 2, 3 })
+        {
+            await Store.SavePartAsync(new UploadPartRecord("d1", n, 5, "s" + n, "e" + n));
+            await Store.SavePartAsync(new UploadPartRecord("d2", n, 5, "s" + n, "e" + n));
+        }
+
+        await Store.DeletePartsAsync("d1", [2, 3, 9]);
+        await Store.DeletePartsAsync("d1", []);
+        Assert.Equal([new UploadPartRecord("d1", 1, 5, "s1", "e1")], await Store.GetPartsAsync("d1"));
+        Assert.Equal(3, (await Store.GetPartsAsync("d2")).Count);
+        Assert.Equal(UploadState.Open, (await Store.GetUploadAsync("d1"))!.State);
+    }
+
+    [StoreFact]
     public async Task Upload_PartsCompleteOnce_ObjectAndThumbnailStored_PartsGone()
     {
         await Store.CreateUploadAsync(Upload("u1", "alice", 12));

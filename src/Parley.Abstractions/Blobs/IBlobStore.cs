@@ -41,6 +41,7 @@ public interface IBlobStore
     /// (a retry after a crash).
     /// </summary>
     /// <exception cref="BlobNotFoundException">The upload or one of its parts does not exist and the object was not stored.</exception>
+    /// <exception cref="BlobPartsRejectedException">The store refused a part's ETag (S3 InvalidPart); the upload stays open.</exception>
     Task CompleteMultipartAsync(string key, string uploadId, IReadOnlyList<BlobPart> parts, CancellationToken cancellationToken = default);
 
     /// <summary>Discards a multipart upload and its parts; no error when it does not exist.</summary>
@@ -141,6 +142,37 @@ public sealed class BlobLengthMismatchException : IOException
         : base(message, innerException)
     {
     }
+}
+
+/// <summary>
+/// The store refused to join a multipart upload's parts because a part's ETag is not the one it holds for that part (S3's
+/// InvalidPart: a client confirmed an ETag the store never issued, or the part was never stored). Nothing was joined; the
+/// upload is still open.
+/// </summary>
+public sealed class BlobPartsRejectedException : IOException
+{
+    public BlobPartsRejectedException()
+    {
+    }
+
+    public BlobPartsRejectedException(string message)
+        : base(message)
+    {
+    }
+
+    public BlobPartsRejectedException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    public BlobPartsRejectedException(string message, IReadOnlyList<int>? partNumbers, Exception? innerException)
+        : base(message, innerException)
+    {
+        PartNumbers = partNumbers;
+    }
+
+    /// <summary>The refused parts, when the store could tell (S3 ListParts); null when any part may be the bad one.</summary>
+    public IReadOnlyList<int>? PartNumbers { get; }
 }
 
 /// <summary>A multipart upload or part the call needs does not exist.</summary>

@@ -67,6 +67,12 @@ public interface IMediaStore
     /// <summary>Records a stored part (replacing an earlier record of the same part).</summary>
     Task SavePartAsync(UploadPartRecord part, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Forgets the records of the given parts of an upload (the object store refused them at completion), so the upload's
+    /// state lists them as missing and a resume sends them again. Unknown part numbers are ignored.
+    /// </summary>
+    Task DeletePartsAsync(string uploadId, IReadOnlyCollection<int> partNumbers, CancellationToken cancellationToken = default);
+
     /// <summary>The upload's stored parts, ascending by part number.</summary>
     Task<IReadOnlyList<UploadPartRecord>> GetPartsAsync(string uploadId, CancellationToken cancellationToken = default);
 

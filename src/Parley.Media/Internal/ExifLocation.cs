@@ -85,7 +85,8 @@ internal static class ExifLocation
         return result.ToArray();
     }
 
-    private static bool EmptyGpsDirectory(Span<byte> tiff)
+    /// <summary>Empties the GPS directory of a TIFF (EXIF) block in place; true when it had entries.</summary>
+    internal static bool EmptyGpsDirectory(Span<byte> tiff)
     {
         if (tiff.Length < 8)
         {

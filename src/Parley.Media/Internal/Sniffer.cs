@@ -49,7 +49,9 @@ internal static class Sniffer
             return brand switch
             {
                 "M4A " or "M4B " => (MediaKind.Voice, "audio/mp4"),
-                "heic" or "heix" or "mif1" or "msf1" or "heim" or "heis" or "avif" => (MediaKind.File, "application/octet-stream"),
+                "avif" or "avis" => (MediaKind.Image, "image/avif"),
+                "heic" or "heix" or "heim" or "heis" or "hevc" or "hevx" => (MediaKind.Image, "image/heic"),
+                "mif1" or "msf1" => (MediaKind.Image, HasCompatibleBrand(head, "avif"u8) ? "image/avif" : HasCompatibleBrand(head, "heic"u8) ? "image/heic" : "image/heif"),
                 "qt  " => (MediaKind.Video, "video/quicktime"),
                 _ when brand.StartsWith("3g", StringComparison.Ordinal) => (MediaKind.Video, "video/3gpp"),
                 _ => (MediaKind.Video, "video/mp4"),
@@ -96,9 +98,27 @@ internal static class Sniffer
         return (MediaKind.File, "application/octet-stream");
     }
 
+    /// <summary>True for the HEIF family (HEIC, AVIF), which is measured from its container, not decoded.</summary>
+    public static bool IsHeif(string contentType) => contentType is "image/heic" or "image/heif" or "image/avif";
+
+    // The ftyp box's compatible brands (after major brand and minor version), within the sniffed head.
+    private static bool HasCompatibleBrand(ReadOnlySpan<byte> head, ReadOnlySpan<byte> brand)
+    {
+        var size = Math.Min(head.Length, (int)Math.Min(int.MaxValue, System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(head)));
+        for (var at = 16; at + 4 <= size; at += 4)
+        {
+            if (head.Slice(at, 4).SequenceEqual(brand))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>True for types served inline (rendered by the client) rather than as an attachment.</summary>
     public static bool IsInline(string contentType) =>
-        contentType is "image/jpeg" or "image/png" or "image/gif" or "image/webp" or "image/bmp"
+        contentType is "image/jpeg" or "image/png" or "image/gif" or "image/webp" or "image/bmp" or "image/avif" or "image/heic" or "image/heif"
         || contentType.StartsWith("audio/", StringComparison.Ordinal)
         || contentType.StartsWith("video/", StringComparison.Ordinal);
 }

@@ -42,6 +42,14 @@ public sealed class PostgresMediaStore(PostgresDatabase database) : IMediaStore
         First(await _database.QueryAsync($"SELECT {UploadColumns} FROM media_uploads WHERE upload_id = $1;", ReadUpload, cancellationToken, P(uploadId)).ConfigureAwait(false));
 
     /// <inheritdoc />
+    public Task DeletePartsAsync(string uploadId, IReadOnlyCollection<int> partNumbers, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(partNumbers);
+        return partNumbers.Count == 0
+            ? Task.CompletedTask
+            : _database.ExecuteAsync("DELETE FROM media_upload_parts WHERE upload_id = $1 AND part_number = ANY($2);", cancellationToken, P(uploadId), P(partNumbers.ToArray()));
+    }
+
     public Task SavePartAsync(UploadPartRecord part, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(part);

@@ -63,6 +63,21 @@ public sealed class SqliteMediaStore(SqliteDatabase database) : IMediaStore
             cancellationToken);
     }
 
+    public Task DeletePartsAsync(string uploadId, IReadOnlyCollection<int> partNumbers, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(partNumbers);
+        return partNumbers.Count == 0
+            ? Task.CompletedTask
+            : ExecuteAsync(
+                "DELETE FROM media_upload_parts WHERE upload_id = $id AND part_number IN (SELECT value FROM json_each($numbers));",
+                c =>
+                {
+                    c.Parameters.AddWithValue("$id", uploadId);
+                    c.Parameters.AddWithValue("$numbers", System.Text.Json.JsonSerializer.Serialize(partNumbers));
+                },
+                cancellationToken);
+    }
+
     public Task<IReadOnlyList<UploadPartRecord>> GetPartsAsync(string uploadId, CancellationToken cancellationToken = default) =>
         QueryAsync(
             "SELECT upload_id, part_number, size, sha256, etag FROM media_upload_parts WHERE upload_id = $id ORDER BY part_number;",

@@ -46,7 +46,7 @@ function emit(record) {
 const innerFetch = globalThis.fetch;
 globalThis.fetch = async (url, init) => {
   const response = await innerFetch(url, init);
-  emit({ kind: 'http', path: new URL(url).pathname, status: response.status });
+  emit({ kind: 'http', path: new URL(url).pathname, host: new URL(url).host, method: (init && init.method) || 'GET', status: response.status });
   return response;
 };
 

@@ -61,9 +61,15 @@ public static partial class MediaScenarios
         var wav = MediaFiles.Wav();
         var voice = await aliceClient.SendVoiceAsync(target, new MemoryStream(wav), "note.wav", TimeSpan.FromSeconds(1));
         var mp4 = MediaFiles.Mp4();
-        var poster = await aliceClient.UploadAsync(new MemoryStream(MediaFiles.Jpeg(160, 90)), MediaKind.Image, "poster.jpg");
-        var video = await aliceClient.UploadAsync(new MemoryStream(mp4), MediaKind.Video, "clip.mp4");
-        await aliceClient.SendAsync(target, new Content { Video = new VideoContent { ObjectId = video.ObjectId, DurationMs = 4000, Width = 1280, Height = 720, PosterObjectId = poster.ObjectId } });
+        var posterJpeg = MediaFiles.Jpeg(160, 90);
+        var videoProgress = new List<MediaTransferProgress>();
+        await aliceClient.SendVideoAsync(target, new MemoryStream(mp4), "clip.mp4", TimeSpan.FromSeconds(4), 1280, 720, new MemoryStream(posterJpeg), new SyncProgress(videoProgress));
+        Assert.Equal(new MediaTransferProgress(posterJpeg.Length + mp4.Length, posterJpeg.Length + mp4.Length), videoProgress[^1]);
+        Assert.Contains(videoProgress, p => p.BytesTransferred == posterJpeg.Length);
+
+        // A poster whose bytes are not an image is refused before anything is sent.
+        var notAnImage = await Assert.ThrowsAsync<ParleyException>(() => aliceClient.SendVideoAsync(target, new MemoryStream(mp4), "clip.mp4", TimeSpan.FromSeconds(4), poster: new MemoryStream(wav)));
+        Assert.Equal(ErrorCode.BadRequest, notAnImage.Code);
         var pdf = "%PDF-1.4\n%fake but sniffable\n"u8.ToArray();
         await aliceClient.SendFileAsync(target, new MemoryStream(pdf), "report.pdf");
         var location = await aliceClient.SendAsync(target, new Content { Location = new LocationContent { Latitude = 52.52, Longitude = 13.405, Name = "Berlin" } });
@@ -74,11 +80,12 @@ public static partial class MediaScenarios
         Assert.Equal(5, messages.Count);
         Assert.Equal(("audio/wav", (ulong)wav.Length, 1000u), (messages[0].Content.Voice.ContentType, messages[0].Content.Voice.Size, messages[0].Content.Voice.DurationMs));
         Assert.Equal(("video/mp4", 160u, 90u), (messages[1].Content.Video.ContentType, messages[1].Content.Video.PosterWidth, messages[1].Content.Video.PosterHeight));
+        Assert.Equal((4000u, 1280u, 720u, (ulong)mp4.Length), (messages[1].Content.Video.DurationMs, messages[1].Content.Video.Width, messages[1].Content.Video.Height, messages[1].Content.Video.Size));
         Assert.Equal(("report.pdf", "application/pdf"), (messages[2].Content.File.FileName, messages[2].Content.File.ContentType));
         Assert.Equal("Berlin", messages[3].Content.Location.Name);
         Assert.Equal(location.Seq, messages[4].Content.ReplyTo.Seq);
 
-        foreach (var (objectId, bytes) in new[] { (messages[0].Content.Voice.ObjectId, wav), (messages[1].Content.Video.ObjectId, mp4), (messages[1].Content.Video.PosterObjectId, null), (messages[2].Content.File.ObjectId, pdf) })
+        foreach (var (objectId, bytes) in new[] { (messages[0].Content.Voice.ObjectId, wav), (messages[1].Content.Video.ObjectId, mp4), (messages[1].Content.Video.PosterObjectId, posterJpeg), (messages[2].Content.File.ObjectId, pdf) })
         {
             using var copy = new MemoryStream();
             await bobClient.DownloadAsync(objectId, copy);
