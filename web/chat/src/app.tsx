@@ -292,12 +292,17 @@ function ChatPane({ store, view }: { store: ChatStore; view: ConversationView })
   const input = useRef<HTMLTextAreaElement>(null);
   const lastTyping = useRef(0);
   const stick = useRef(true);
+  // False until the conversation's first page is rendered and scrolled to the bottom: scroll events before that (the
+  // empty pane's, or a queued one landing between the first page's render and its scroll to the bottom) must neither
+  // load older pages nor unstick the view.
+  const ready = useRef(false);
   const previousHeight = useRef(0);
   const firstSeq = view.messages.find((m) => m.seq > 0n)?.seq;
 
   useEffect(() => {
     input.current?.focus();
     stick.current = true;
+    ready.current = false;
     setShowInfo(false);
   }, [c.conversationId]);
 
@@ -305,13 +310,18 @@ function ChatPane({ store, view }: { store: ChatStore; view: ConversationView })
   useEffect(() => {
     const el = scroller.current;
     if (!el) return;
-    if (stick.current) el.scrollTop = el.scrollHeight;
+    if (stick.current || !ready.current) el.scrollTop = el.scrollHeight;
     else if (previousHeight.current && el.scrollHeight > previousHeight.current) el.scrollTop += el.scrollHeight - previousHeight.current;
     previousHeight.current = el.scrollHeight;
+    if (!ready.current && view.loadedHistory && !view.loadingOlder) {
+      stick.current = true;
+      ready.current = true;
+    }
   });
 
   const onScroll = () => {
     const el = scroller.current!;
+    if (!ready.current) return;
     stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
     previousHeight.current = el.scrollHeight;
     if (el.scrollTop < 60 && view.hasOlder && !view.loadingOlder) void store.loadOlder(c.conversationId);
