@@ -14,11 +14,15 @@ import {
   type ConversationSync,
   type CreateGroupRequestSchema,
   type CreateGroupResult,
+  type EditResult,
   type HelloOk,
   type HistoryResult,
   type KickEvent,
   type MarkReadResult,
   type Message,
+  type ReactResult,
+  type RevisionList,
+  type SearchResult,
   type SendAck,
   type ServerFrame,
   type TargetSchema,
@@ -44,6 +48,10 @@ import { MediaApi, mediaSize, type DownloadOptions, type MediaObject, type Media
 
 /** The WebSocket sub-protocol of native protocol v1. */
 export const SUBPROTOCOL = "parley.v1";
+/** Opens a match in a search snippet (U+E000, private use). */
+export const SEARCH_MATCH_START = "\uE000";
+/** Closes a match in a search snippet (U+E001, private use). */
+export const SEARCH_MATCH_END = "\uE001";
 export const CLIENT_VERSION = "parley-js/0.1.0";
 
 /** The part of the WebSocket API the client uses (browsers' WebSocket, Node 22's global one, or the `ws` package). */
@@ -433,6 +441,39 @@ export class ParleyClient {
     return this.send(toTarget(to), {
       body: { case: "video", value: { objectId: object.objectId, durationMs: Math.max(0, Math.round(durationMs)), width: width ?? 0, height: height ?? 0, posterObjectId: posterObject?.objectId ?? "" } },
     }, clientMsgId, options.signal);
+  }
+
+  /**
+   * Edits one of this user's text messages (within the server's edit window; the message keeps its seq). `editId`
+   * makes a retry safe: the same id answers the first result with `duplicate` set and stores nothing.
+   */
+  edit(conversationId: string, seq: bigint, text: string | { text: string; mentionUserIds?: string[]; mentionAll?: boolean }, editId: string = newClientMsgId()): Promise<EditResult> {
+    const value = typeof text === "string" ? { text } : text;
+    return this.#invoke({ case: "edit", value: { conversationId, seq, editId, text: { text: value.text, mentionUserIds: value.mentionUserIds ?? [], mentionAll: value.mentionAll ?? false } } }, "edit");
+  }
+
+  /** Adds (or with `remove`, removes) this user's reaction `emoji` on a message; idempotent, answers the emoji's count. */
+  react(conversationId: string, seq: bigint, emoji: string, remove = false): Promise<ReactResult> {
+    return this.#invoke({ case: "react", value: { conversationId, seq, emoji, remove } }, "react");
+  }
+
+  /** The revisions of a message, the original first and the current one last. */
+  getRevisions(conversationId: string, seq: bigint): Promise<RevisionList> {
+    return this.#invoke({ case: "getRevisions", value: { conversationId, seq } }, "revisions");
+  }
+
+  /** The replies to message `rootSeq` with a seq above `afterSeq` (0n = from the first), ascending; `hasMore` pages on. */
+  getThread(conversationId: string, rootSeq: bigint, options: { afterSeq?: bigint; limit?: number } = {}): Promise<HistoryResult> {
+    return this.#invoke({ case: "thread", value: { conversationId, rootSeq, afterSeq: options.afterSeq ?? 0n, limit: options.limit ?? 0 } }, "history");
+  }
+
+  /**
+   * Full-text search of the messages this user may see, newest first (at least the server's minimum query length,
+   * three characters by default, Chinese and English alike). Each hit's snippet wraps the matches in U+E000 … U+E001
+   * (`SEARCH_MATCH_START` / `SEARCH_MATCH_END`); pass the previous page's `nextPageToken` to go on.
+   */
+  search(query: string, options: { conversationId?: string; pageToken?: string; limit?: number } = {}): Promise<SearchResult> {
+    return this.#invoke({ case: "search", value: { query, conversationId: options.conversationId ?? "", pageToken: options.pageToken ?? "", limit: options.limit ?? 0 } }, "search");
   }
 
   /** A page of history, ascending: backward from `fromSeq` (0n = newest) or forward from it. */
@@ -943,6 +984,14 @@ export class ParleyClient {
         this.#processMessage(body.value, false);
         this.#advanceCursor(body.value.version);
         break;
+      case "messageEdited":
+        this.#emitter.emit("messageEdited", body.value);
+        this.#advanceCursor(body.value.version);
+        break;
+      case "reaction":
+        this.#emitter.emit("reactionChanged", { reaction: body.value, mine: body.value.userId === this.userId });
+        this.#advanceCursor(body.value.version);
+        break;
       case "receipt":
         this.#emitter.emit("receipt", body.value);
         this.#advanceCursor(body.value.version);
@@ -971,10 +1020,14 @@ export class ParleyClient {
 
   /** Raises one conversation's synced messages, first pulling the gap for a known conversation. False when the session failed. */
   async #syncConversation(session: Session, sync: ConversationSync): Promise<boolean> {
-    const messages = [...sync.messages].sort((a, b) => compare(a.seq, b.seq));
+    let messages = [...sync.messages].sort((a, b) => compare(a.seq, b.seq));
     if (messages.length === 0) return true;
     const conversationId = sync.conversation?.conversationId || messages[0]!.conversationId;
     const localMax = this.#state.getMaxSeq(conversationId);
+    // A message at or below the high-water mark came again because it changed (edit, reactions, replies; ADR 0018).
+    for (const changed of messages.filter((m) => m.seq <= localMax)) this.#emitter.emit("messageUpdated", { message: changed });
+    messages = messages.filter((m) => m.seq > localMax);
+    if (messages.length === 0) return true;
     const firstSeq = messages[0]!.seq;
     if (sync.truncated && localMax > 0n && firstSeq > localMax + 1n) {
       let from = localMax + 1n;

@@ -2,6 +2,8 @@ import type {
   Conversation,
   KickReason,
   Message,
+  MessageEditedEvent,
+  ReactionEvent,
   ReceiptEvent,
   RevokeContent,
   TypingEvent,
@@ -25,6 +27,12 @@ export interface ParleyEvents {
   message: { message: Message; fromSync: boolean };
   /** A revoke notification arrived; raised right after its `message`. */
   revoked: { notification: Message; conversationId: string; seq: bigint; serverMsgId: string; revokedBy: string; revoke: RevokeContent };
+  /** A message was edited (by its sender, on any device): `content` is the latest revision. */
+  messageEdited: MessageEditedEvent;
+  /** A reaction was added or removed; `mine` when this user made the change (update "reacted by me"). */
+  reactionChanged: { reaction: ReactionEvent; mine: boolean };
+  /** A message already raised came again in a resume sync because it changed: replace the stored copy. */
+  messageUpdated: { message: Message };
   receipt: ReceiptEvent;
   typing: TypingEvent;
   /** The server kicked this session; the client does not reconnect. */

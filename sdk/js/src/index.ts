@@ -4,7 +4,7 @@ export * from "./gen/parley/v1/groups_pb.js";
 export * from "./gen/parley/v1/directory_pb.js";
 export * from "./gen/parley/v1/push_pb.js";
 export * from "./gen/parley/v1/media_pb.js";
-export { ParleyClient, SUBPROTOCOL, CLIENT_VERSION, newClientMsgId } from "./client.js";
+export { ParleyClient, SUBPROTOCOL, CLIENT_VERSION, SEARCH_MATCH_START, SEARCH_MATCH_END, newClientMsgId } from "./client.js";
 export type { ParleyClientOptions, SendReceipt, Target, ContentInit, WebSocketLike, WebSocketConstructor } from "./client.js";
 export { ParleyError, ParleyTimeoutError, ParleyClosedError, CloseCodes } from "./errors.js";
 export type { ConnectionState, ConnectionStateChange, ParleyEvents, ParleyEventName, ParleyEventHandler } from "./events.js";
