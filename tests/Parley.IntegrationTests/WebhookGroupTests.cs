@@ -216,6 +216,73 @@ public sealed class WebhookGroupTests(WebhookGroupFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task SuperGroupBulkJobs_AskTheJoinHookPerChunk_AndTheAfterHooksNameEveryMember()
+    {
+        const int Imported = 30; // more than the notice names (20), fewer than a chunk (1000)
+        var owner = await Server.CreateUserAsync("bulkowner");
+        var first = await Server.CreateUserAsync("bulkfirst");
+        var blocked = await Server.CreateUserAsync("bulkblocked");
+        var imported = new List<string>();
+        for (var i = 0; i < Imported; i++)
+        {
+            imported.Add(await Server.CreateUserAsync("bulk"));
+        }
+
+        fixture.Answers[WebhookOptions.BeforeMemberJoinGroup] = (call, context) =>
+            call.Json.GetProperty("memberList").EnumerateArray().Any(m => m.GetProperty("userID").GetString() == blocked)
+                ? WebhookReceiver.AnswerAsync(context, new { errCode = 3, errMsg = "No bulk import of blocked users." })
+                : Task.CompletedTask;
+        try
+        {
+            var ownerClient = await Server.ConnectAsync(owner);
+            var group = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Name = "bulk hooks", Kind = GroupKind.Super, MemberIds = { first } });
+
+            var job = await RunBulkAsync(group.GroupId, new { add = imported });
+            Assert.Equal(("completed", Imported), (job.GetProperty("state").GetString(), job.GetProperty("changed").GetInt32()));
+            var asked = Receiver.Calls.Last(c => c.Hook == WebhookOptions.BeforeMemberJoinGroup && c.Json.GetProperty("groupID").GetString() == group.GroupId);
+            Assert.Equal("bulk", asked.Json.GetProperty("joinKind").GetString());
+            Assert.Equal(imported.Order(StringComparer.Ordinal), asked.Json.GetProperty("memberList").EnumerateArray().Select(m => m.GetProperty("userID").GetString()!).Order(StringComparer.Ordinal));
+            var joined = await WaitForHookAsync(WebhookOptions.AfterJoinGroup, c => c.Json.GetProperty("groupID").GetString() == group.GroupId && c.Json.GetProperty("count").GetInt32() == Imported);
+            Assert.Equal(imported.Order(StringComparer.Ordinal), joined.Json.GetProperty("userIDs").EnumerateArray().Select(u => u.GetString()!).Order(StringComparer.Ordinal));
+
+            // A refused chunk stops the job with the receiver's reason and admits nobody of it.
+            var refused = await RunBulkAsync(group.GroupId, new { add = new[] { blocked } });
+            Assert.Equal("failed", refused.GetProperty("state").GetString());
+            Assert.Contains("No bulk import of blocked users.", refused.GetProperty("error").GetString(), StringComparison.Ordinal);
+            var blockedClient = await Server.ConnectAsync(blocked);
+            await Assert.ThrowsAsync<ParleyException>(() => blockedClient.SendTextToConversationAsync(group.ConversationId, "let me in"));
+
+            // A bulk removal's after-hook names every removed member too (removals are not asked).
+            var removed = await RunBulkAsync(group.GroupId, new { remove = imported });
+            Assert.Equal(("completed", Imported), (removed.GetProperty("state").GetString(), removed.GetProperty("changed").GetInt32()));
+            var kicked = await WaitForHookAsync(WebhookOptions.AfterKickGroupMember, c => c.Json.GetProperty("groupID").GetString() == group.GroupId && c.Json.GetProperty("count").GetInt32() == Imported);
+            Assert.Equal(imported.Order(StringComparer.Ordinal), kicked.Json.GetProperty("kickedUserIDs").EnumerateArray().Select(u => u.GetString()!).Order(StringComparer.Ordinal));
+        }
+        finally
+        {
+            fixture.Answers.TryRemove(WebhookOptions.BeforeMemberJoinGroup, out _);
+        }
+    }
+
+    private async Task<JsonElement> RunBulkAsync(string groupId, object body)
+    {
+        var started = await Server.Admin.PostAsJsonAsync($"/admin/v1/groups/{groupId}/members/bulk", body);
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        var job = await started.Content.ReadFromJsonAsync<JsonElement>();
+        var jobId = job.GetProperty("jobId").GetString();
+        await Wait.UntilAsync(
+            () => (job = Server.Admin.GetFromJsonAsync<JsonElement>($"/admin/v1/groups/jobs/{jobId}").GetAwaiter().GetResult()).GetProperty("state").GetString() != "running",
+            "the bulk job finishes");
+        return job;
+    }
+
+    private async Task<WebhookCall> WaitForHookAsync(string hook, Func<WebhookCall, bool> match)
+    {
+        await Wait.UntilAsync(() => Receiver.Calls.Any(c => c.Hook == hook && match(c)), $"{hook} was delivered");
+        return Receiver.Calls.First(c => c.Hook == hook && match(c));
+    }
+
+    [Fact]
     public async Task AfterHooks_GroupChangesRevokesAndReads_AreDeliveredFromTheOutbox_Signed_InOpenImsShapes()
     {
         fixture.Answers.TryRemove(WebhookOptions.BeforeCreateGroup, out _);

@@ -3,7 +3,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Parley.Abstractions.Messaging;
 using Parley.Core;
-using Parley.Core.Messaging;
 
 namespace Parley.Api.Admin;
 
@@ -19,7 +18,7 @@ public sealed record BulkJobStatus(string JobId, string GroupId, string State, i
 /// Jobs live in this node's memory (an hour after they end); a job interrupted by a restart stops where its last chunk
 /// committed and can be submitted again (users already in are skipped).
 /// </summary>
-public sealed partial class SuperGroupJobs(IGrainFactory grains, TimeProvider time, IHostApplicationLifetime lifetime, ILogger<SuperGroupJobs> logger)
+public sealed partial class SuperGroupJobs(Parley.Core.Groups.GroupService groupService, TimeProvider time, IHostApplicationLifetime lifetime, ILogger<SuperGroupJobs> logger)
 {
     public const int ChunkSize = 1000;
     private static readonly TimeSpan Keep = TimeSpan.FromHours(1);
@@ -40,7 +39,6 @@ public sealed partial class SuperGroupJobs(IGrainFactory grains, TimeProvider ti
 
     private async Task RunAsync(BulkJobStatus status, GroupRecord group, string[] add, string[] remove)
     {
-        var grain = grains.GetGrain<IConversationGrain>(group.ConversationId);
         try
         {
             foreach (var (ids, removing) in new[] { (add, false), (remove, true) })
@@ -49,7 +47,7 @@ public sealed partial class SuperGroupJobs(IGrainFactory grains, TimeProvider ti
                 {
                     lifetime.ApplicationStopping.ThrowIfCancellationRequested();
                     var chunk = ids[i..Math.Min(ids.Length, i + ChunkSize)];
-                    var result = await grain.BulkMembersAsync(group.OwnerId, chunk, removing).ConfigureAwait(false);
+                    var result = await groupService.BulkMembersAsync(group, chunk, removing).ConfigureAwait(false);
                     var changed = result.IsOk ? result.Value : 0;
                     if (!result.IsOk && result.Failure.Error != CoreError.Conflict)
                     {

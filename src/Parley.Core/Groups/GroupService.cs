@@ -57,6 +57,28 @@ public sealed class GroupService(IGrainFactory grains, IGroupStore groups, Optio
         return await grain.CreateGroupAsync(command).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// One chunk of a super group's bulk membership job (an operator's import or removal, ADR 0017), run as the owner. An
+    /// import is first checked by the join hook when enabled (<c>beforeMemberJoinGroup</c>, joinKind <c>bulk</c>, the chunk's
+    /// users): a refusal stops the job with the receiver's reason; the answer's per-member changes (nickname, role, mute) are
+    /// not applied to a bulk import. The after-hooks come from the chunk's commit like any membership change.
+    /// </summary>
+    public async Task<CoreResult<int>> BulkMembersAsync(GroupRecord group, string[] userIds, bool remove)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        ArgumentNullException.ThrowIfNull(userIds);
+        if (!remove && userIds.Length > 0 && hooks.Value is { JoinEnabled: true } hook)
+        {
+            var checkedJoin = await hook.BeforeMembersJoinAsync(group.GroupId, group.Ex.Length > 0 ? group.Ex : "{}", group.OwnerId, "bulk", [.. userIds.Select(u => (u, MemberRole.Member))]).ConfigureAwait(false);
+            if (!checkedJoin.IsOk)
+            {
+                return checkedJoin.Failure;
+            }
+        }
+
+        return await grains.GetGrain<IConversationGrain>(group.ConversationId).BulkMembersAsync(group.OwnerId, userIds, remove).ConfigureAwait(false);
+    }
+
     /// <summary>Runs a group command; an admission (join, invite, approval) is first checked by the join hook when enabled.</summary>
     public async Task<CoreResult<GroupOutcome>> RunAsync(string groupId, GroupCommand command)
     {

@@ -173,7 +173,7 @@ public sealed partial class AfterHooks
                     json.WriteString("inviterUserID", added.InviterId);
                     // OpenIM's join sources: 2 invited, 3 joined by themselves (a free join or an approved request).
                     json.WriteNumber("joinSource", added.InviterId.Length == 0 || (added.UserIds.Count == 1 && added.UserIds[0] == added.OperatorId) ? 3 : 2);
-                    WriteUsers(json, "userIDs", added.UserIds);
+                    WriteUsers(json, "userIDs", Everyone(batch, message, added.UserIds, added.Count, active: true));
                     json.WriteNumber("count", added.Count > 0 ? added.Count : added.UserIds.Count);
                     break;
                 case Content.BodyOneofCase.MembersRemoved:
@@ -186,7 +186,7 @@ public sealed partial class AfterHooks
                     else
                     {
                         json.WriteString("operatorUserID", removed.OperatorId);
-                        WriteUsers(json, "kickedUserIDs", removed.UserIds);
+                        WriteUsers(json, "kickedUserIDs", Everyone(batch, message, removed.UserIds, removed.Count, active: false));
                         json.WriteString("reason", removed.Reason);
                         json.WriteNumber("count", removed.Count > 0 ? removed.Count : removed.UserIds.Count);
                     }
@@ -263,6 +263,24 @@ public sealed partial class AfterHooks
             json.WriteString("recvID", Ids.DirectPeer(conversationId, userId) ?? string.Empty);
             json.WriteNumber("sessionType", 1);
         }
+    }
+
+    /// <summary>
+    /// The users a membership notice is about. A super group's bulk chunk (ADR 0017) names only its first few users in the
+    /// notice (with the whole count); the commit's member rows name every one, so the after-hook lists them all.
+    /// </summary>
+    private static IEnumerable<string> Everyone(CommitBatch batch, StoredMessage notice, IReadOnlyCollection<string> named, uint count, bool active)
+    {
+        if (count <= named.Count)
+        {
+            return named;
+        }
+
+        var rows = batch.MemberChanges
+            .Where(c => c.Version == notice.Version && c.Active == active && c.ConversationId == notice.ConversationId)
+            .Select(c => c.UserId)
+            .ToList();
+        return rows.Count >= named.Count ? rows : named;
     }
 
     private static void WriteUsers(Utf8JsonWriter json, string name, IEnumerable<string> userIds)
