@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Google.Protobuf;
 using Parley.Compat.OpenIM.Wire;
+using Parley.Core.Business;
 using Parley.Protocol;
 using Parley.Protocol.V1;
 
@@ -18,6 +19,9 @@ internal static class OpenImMessages
 {
     public const int SessionSingle = 1;
     public const int SessionGroup = 3;
+
+    /// <summary>OpenIM's NotificationChatType: a notification account's conversation with a user (<c>sn_{min}_{max}</c>).</summary>
+    public const int SessionNotification = 4;
     public const int MsgFromUser = 100;
     public const int MsgFromSystem = 200;
     public const int StatusSucceeded = 2;
@@ -31,6 +35,7 @@ internal static class OpenImMessages
     public const int Custom = 110;
     public const int Revoked = 111;
     public const int Typing = 113;
+    public const int Quote = 114;
     public const int RevokeNotification = 2101;
 
     /// <summary>OpenIM's marker in <c>atUserIDList</c> for "@everyone".</summary>
@@ -42,9 +47,14 @@ internal static class OpenImMessages
     /// <summary>User content types OpenIM clients send that Parley keeps verbatim (everything but text, typing and system types).</summary>
     private static readonly HashSet<int> VerbatimTypes = [102, 103, 104, 105, 107, 108, 109, 110, 114, 115, 117, 118, 119, 120];
 
-    /// <summary>The OpenIM session type of a Parley conversation id.</summary>
-    public static int SessionType(string conversationId) =>
-        conversationId.StartsWith("sg_", StringComparison.Ordinal) ? SessionGroup : SessionSingle;
+    /// <summary>
+    /// The OpenIM session type of a Parley conversation id: 3 for a group, 4 for a 1:1 with a notification account (as OpenIM
+    /// files notification accounts' messages), else 1.
+    /// </summary>
+    public static int SessionType(string conversationId, NotificationAccountIds? accounts) =>
+        conversationId.StartsWith("sg_", StringComparison.Ordinal) ? SessionGroup
+        : accounts is not null && accounts.IsNotificationConversation(conversationId) ? SessionNotification
+        : SessionSingle;
 
     /// <summary>For a Parley 1:1 conversation id: the user other than <paramref name="userId"/>, or null.</summary>
     public static string? PeerOf(string conversationId, string userId) => Ids.DirectPeer(conversationId, userId);
@@ -52,10 +62,13 @@ internal static class OpenImMessages
     /// <summary>
     /// A Parley conversation id as OpenIM clients compute it: a 1:1 id becomes OpenIM's unescaped
     /// <c>si_{min}_{max}</c> (the same string unless a user id contains <c>_</c> or <c>:</c>); other ids are unchanged.
-    /// Every conversation id the edge writes goes through this (ADR 0010).
+    /// Every conversation id the edge writes goes through this (ADR 0010). A 1:1 with a notification account is OpenIM's
+    /// notification conversation <c>sn_{min}_{max}</c> (session type 4).
     /// </summary>
-    public static string ToOpenIm(string conversationId) =>
-        Ids.TryParseDirectConversationId(conversationId, out var a, out var b) ? $"si_{a}_{b}" : conversationId;
+    public static string ToOpenIm(string conversationId, NotificationAccountIds? accounts) =>
+        !Ids.TryParseDirectConversationId(conversationId, out var a, out var b) ? conversationId
+        : accounts is not null && (accounts.Contains(a) || accounts.Contains(b)) ? $"sn_{a}_{b}"
+        : $"si_{a}_{b}";
 
     /// <summary>
     /// The Parley conversation id of an id an OpenIM client sent: for OpenIM's <c>si_{min}_{max}</c> the caller is one
@@ -64,7 +77,8 @@ internal static class OpenImMessages
     /// </summary>
     public static string FromOpenIm(string conversationId, string callerId)
     {
-        if (!conversationId.StartsWith("si_", StringComparison.Ordinal))
+        // sn_ (a notification conversation, session type 4) names the same Parley 1:1 as si_ would.
+        if (!conversationId.StartsWith("si_", StringComparison.Ordinal) && !conversationId.StartsWith("sn_", StringComparison.Ordinal))
         {
             return conversationId;
         }
@@ -101,14 +115,14 @@ internal static class OpenImMessages
     /// A native message as OpenIM's MsgData (without sender profile fields; the caller fills those). Media content names
     /// its objects by <paramref name="urls"/> (<c>{ObjectUrl}/object/{id}</c>).
     /// </summary>
-    public static MsgData ToMsgData(Message message, OpenImObjectUrls? urls = null)
+    public static MsgData ToMsgData(Message message, NotificationAccountIds? accounts, OpenImObjectUrls? urls = null, Func<string, long, MsgData?>? quoted = null)
     {
         var data = new MsgData
         {
             SendID = message.SenderId,
             ClientMsgID = message.ClientMsgId,
             ServerMsgID = message.ServerMsgId,
-            SessionType = SessionType(message.ConversationId),
+            SessionType = SessionType(message.ConversationId, accounts),
             MsgFrom = MsgFromUser,
             Seq = (long)message.Seq,
             SendTime = message.ServerTime,
@@ -150,6 +164,36 @@ internal static class OpenImMessages
         }
 
         var content = message.Content;
+        if (content.BodyCase == Content.BodyOneofCase.Text && content.ReplyTo is { Seq: > 0 } replyTo)
+        {
+            // A reply: OpenIM's QuoteElem (114) {text, quoteMessage}, or an AtElem (106) carrying the quote when it mentions.
+            var quote = QuoteMessage(message.ConversationId, replyTo, data.SessionType, quoted);
+            if (content.Text.MentionUserIds.Count == 0 && !content.Text.MentionAll)
+            {
+                data.ContentType = Quote;
+                data.Content = Json(new Dictionary<string, object> { ["text"] = content.Text.Text, ["quoteMessage"] = quote });
+            }
+            else
+            {
+                data.ContentType = AtText;
+                data.AtUserIDList.AddRange(content.Text.MentionUserIds);
+                if (content.Text.MentionAll)
+                {
+                    data.AtUserIDList.Add(AtAllTag);
+                }
+
+                data.Content = Json(new Dictionary<string, object>
+                {
+                    ["text"] = content.Text.Text,
+                    ["atUserList"] = data.AtUserIDList.ToArray(),
+                    ["isAtSelf"] = false,
+                    ["quoteMessage"] = quote,
+                });
+            }
+
+            return data;
+        }
+
         switch (content.BodyCase)
         {
             case Content.BodyOneofCase.Text when content.Text.MentionUserIds.Count == 0 && !content.Text.MentionAll:
@@ -250,10 +294,14 @@ internal static class OpenImMessages
                         }
                     }
 
-                    content = new Content { Text = body };
+                    content = new Content { Text = body, ReplyTo = ReadQuote(json) };
                     return null;
                 }
 
+            case Quote when ReadString(json, "text") is { Length: > 0 } quoteText && ReadQuote(json) is { } reply:
+                // A reply to a message of this conversation: native text with its reply reference (ADR 0018).
+                content = new Content { Text = new TextContent { Text = quoteText }, ReplyTo = reply };
+                return null;
             case Picture or Sound or Video or File when MediaContent(data.ContentType, json) is { } media:
                 content = media;
                 return null;
@@ -409,6 +457,101 @@ internal static class OpenImMessages
     public static ByteString Utf8(string text) => ByteString.CopyFromUtf8(text);
 
     public static ByteString Json<T>(T value) => ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(value));
+
+    /// <summary>
+    /// The quoted message of a reply as OpenIM's SDK puts it in <c>quoteMessage</c> (its message struct): from
+    /// <paramref name="quoted"/> (messages the edge encoded recently and may show to this conversation's readers) when it
+    /// knows the message, else only what the reply itself says (seq and server id), which the SDK shows as an empty quote.
+    /// </summary>
+    private static Dictionary<string, object> QuoteMessage(string conversationId, ReplyTo replyTo, int sessionType, Func<string, long, MsgData?>? quoted)
+    {
+        var target = quoted?.Invoke(conversationId, (long)replyTo.Seq);
+        var quote = new Dictionary<string, object>
+        {
+            ["seq"] = (long)replyTo.Seq,
+            ["serverMsgID"] = target?.ServerMsgID ?? replyTo.ServerMsgId,
+            ["clientMsgID"] = target?.ClientMsgID ?? string.Empty,
+            ["sessionType"] = sessionType,
+            ["contentType"] = target?.ContentType ?? Text,
+            ["status"] = StatusSucceeded,
+        };
+        if (target is null)
+        {
+            return quote;
+        }
+
+        quote["sendID"] = target.SendID;
+        quote["recvID"] = target.RecvID;
+        quote["groupID"] = target.GroupID;
+        quote["sendTime"] = target.SendTime;
+        quote["createTime"] = target.CreateTime;
+        quote["msgFrom"] = target.MsgFrom;
+        quote["senderNickname"] = target.SenderNickname;
+        quote["senderFaceUrl"] = target.SenderFaceURL;
+        var json = target.Content.ToStringUtf8();
+        quote["content"] = json;
+        // The SDK's message struct carries the parsed element under its own name.
+        var element = target.ContentType switch
+        {
+            Text => "textElem",
+            AtText => "atTextElem",
+            Quote => "quoteElem",
+            Picture => "pictureElem",
+            Sound => "soundElem",
+            Video => "videoElem",
+            File => "fileElem",
+            Custom => "customElem",
+            _ => null,
+        };
+        if (element is not null)
+        {
+            try
+            {
+                using var document = JsonDocument.Parse(json);
+                quote[element] = document.RootElement.Clone();
+            }
+            catch (JsonException)
+            {
+                // Shown without its element.
+            }
+        }
+
+        return quote;
+    }
+
+    /// <summary>
+    /// OpenIM's quote of an earlier message (QuoteElem's or AtElem's <c>quoteMessage</c>) as Parley's reply reference: its
+    /// seq and server message id (checked by the conversation grain: same conversation, visible, a user message). Null
+    /// when the content quotes nothing the server can name.
+    /// </summary>
+    private static ReplyTo? ReadQuote(string json)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            if (document.RootElement.ValueKind != JsonValueKind.Object
+                || !document.RootElement.TryGetProperty("quoteMessage", out var quote)
+                || quote.ValueKind != JsonValueKind.Object
+                || !quote.TryGetProperty("seq", out var seq)
+                || !seq.TryGetInt64(out var value)
+                || value <= 0)
+            {
+                return null;
+            }
+
+            var reply = new ReplyTo { Seq = (ulong)value };
+            if (quote.TryGetProperty("serverMsgID", out var id) && id.ValueKind == JsonValueKind.String)
+            {
+                reply.ServerMsgId = id.GetString() ?? string.Empty;
+            }
+
+            return reply;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
 
     private static string? ReadString(string json, string property)
     {

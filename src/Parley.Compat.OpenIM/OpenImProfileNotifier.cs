@@ -1,31 +1,15 @@
-using Microsoft.Extensions.Logging;
+using Parley.Core.Delivery;
 using Parley.Core.Social;
 
 namespace Parley.Compat.OpenIM;
 
 /// <summary>
-/// A profile changed outside the user's own OpenIM session (Parley's admin API, an erasure): OpenIM's 1303
-/// UserInfoUpdatedNotification to the user's live OpenIM connections on this node, so the SDK re-reads the profile and
-/// raises <c>OnSelfInfoUpdated</c>, as after a change made through <c>/user/update_user_info</c>.
+/// A profile changed outside the user's own OpenIM session (Parley's admin API, an erasure): a <see cref="ProfileChanged"/>
+/// event to the user's connections through the delivery hub, which in a cluster forwards it to every node (as typing and
+/// relation changes travel). The OpenIM protocol encodes it as 1303 UserInfoUpdatedNotification, so the SDK re-reads the
+/// profile and raises <c>OnSelfInfoUpdated</c>, as after a change made through <c>/user/update_user_info</c>.
 /// </summary>
-internal sealed partial class OpenImProfileNotifier(IServiceProvider services, ILogger<OpenImProfileNotifier> logger) : IProfileChangeObserver
+internal sealed class OpenImProfileNotifier(IDeliveryHub hub) : IProfileChangeObserver
 {
-    public void OnProfileChanged(string userId) => _ = NotifyAsync(userId);
-
-    private async Task NotifyAsync(string userId)
-    {
-        try
-        {
-            await OpenImRest.PushNoticeAsync(
-                services, [userId], id => "n_" + id, OpenImMessages.SessionSingle, userId, OpenImRest.UserInfoUpdatedNotification,
-                new Dictionary<string, object?> { ["userID"] = userId }, operationId: null).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            LogNotifyFailed(logger, ex, userId);
-        }
-    }
-
-    [LoggerMessage(EventId = 5601, Level = LogLevel.Warning, Message = "The profile change of {UserId} could not be pushed to its OpenIM sessions")]
-    private static partial void LogNotifyFailed(ILogger logger, Exception exception, string userId);
+    public void OnProfileChanged(string userId) => hub.PublishEphemeral([userId], new ProfileChanged(userId, null), null);
 }

@@ -84,7 +84,7 @@ internal static partial class OpenImRest
             var snapshot = await store.GetChangesAsync(caller!, since, 0, context.RequestAborted).ConfigureAwait(false);
             if (snapshot.Changes.Count <= IncrementalSyncLimit)
             {
-                var update = snapshot.Changes.Select(c => ConversationJson.From(ToWire(c.Conversation, caller!))).ToList();
+                var update = snapshot.Changes.Select(c => ConversationJson.From(ToWire(c.Conversation, caller!, Accounts(context)))).ToList();
                 return OpenImResponse.Ok(new IncrementalConversationsData { Version = snapshot.Version, VersionId = ConversationVersionId, Update = OpenImJson.OrNull<ConversationJson>(update) });
             }
 
@@ -104,7 +104,7 @@ internal static partial class OpenImRest
         }
 
         var views = await ListAllConversationsAsync(context, caller!).ConfigureAwait(false);
-        var muted = views.Where(v => v.Muted).Select(v => OpenImMessages.ToOpenIm(v.ConversationId)).ToList();
+        var muted = views.Where(v => v.Muted).Select(v => OpenImMessages.ToOpenIm(v.ConversationId, Accounts(context))).ToList();
         return OpenImResponse.Ok(new ConversationIdsData(OpenImJson.OrNull<string>(muted)));
     }
 
@@ -117,7 +117,7 @@ internal static partial class OpenImRest
         }
 
         var views = await ListAllConversationsAsync(context, caller!).ConfigureAwait(false);
-        var conversations = views.Select(v => ConversationJson.From(ToWire(v, caller!))).ToList();
+        var conversations = views.Select(v => ConversationJson.From(ToWire(v, caller!, Accounts(context)))).ToList();
         return OpenImResponse.Ok(new ConversationsData(OpenImJson.OrNull<ConversationJson>(conversations)));
     }
 
@@ -135,7 +135,7 @@ internal static partial class OpenImRest
         }
 
         var views = await GetViewsAsync(context, caller!, request!.ConversationIds!).ConfigureAwait(false);
-        var conversations = views.Select(v => ConversationJson.From(ToWire(v, caller!))).ToList();
+        var conversations = views.Select(v => ConversationJson.From(ToWire(v, caller!, Accounts(context)))).ToList();
         return OpenImResponse.Ok(new ConversationsData(OpenImJson.OrNull<ConversationJson>(conversations)));
     }
 
@@ -338,7 +338,7 @@ internal static partial class OpenImRest
     }
 
     private static bool IsConversationId(string? id) =>
-        id is { Length: > 3 and <= MaxConversationIdLength } && (id.StartsWith("si_", StringComparison.Ordinal) || id.StartsWith("sg_", StringComparison.Ordinal));
+        id is { Length: > 3 and <= MaxConversationIdLength } && (id.StartsWith("si_", StringComparison.Ordinal) || id.StartsWith("sg_", StringComparison.Ordinal) || id.StartsWith("sn_", StringComparison.Ordinal));
 
     /// <summary>
     /// The caller's view of a conversation they may act in: 1001 for a malformed id, 1203 for a group they are not in, 1004 for an
@@ -348,7 +348,7 @@ internal static partial class OpenImRest
     {
         if (!IsConversationId(conversationId))
         {
-            return (null, OpenImResponse.Error(OpenImErrors.Args, "ArgsError", "conversationID must be si_{userID}_{userID} or sg_{groupID}"));
+            return (null, OpenImResponse.Error(OpenImErrors.Args, "ArgsError", "conversationID must be si_{userID}_{userID}, sn_{userID}_{userID} or sg_{groupID}"));
         }
 
         conversationId = OpenImMessages.FromOpenIm(conversationId, caller);
@@ -399,11 +399,14 @@ internal static partial class OpenImRest
         }
     }
 
-    private static Conversation ToWire(ConversationView view, string owner) => new()
+    private static Parley.Core.Business.NotificationAccountIds Accounts(HttpContext context) =>
+        context.RequestServices.GetRequiredService<Parley.Core.Business.NotificationAccountIds>();
+
+    private static Conversation ToWire(ConversationView view, string owner, Parley.Core.Business.NotificationAccountIds accounts) => new()
     {
         OwnerUserID = owner,
-        ConversationID = OpenImMessages.ToOpenIm(view.ConversationId),
-        ConversationType = view.Kind == ConversationKind.Group ? ConversationTypeGroup : ConversationTypeSingle,
+        ConversationID = OpenImMessages.ToOpenIm(view.ConversationId, accounts),
+        ConversationType = view.Kind == ConversationKind.Group ? ConversationTypeGroup : OpenImMessages.SessionType(view.ConversationId, accounts),
         UserID = view.Kind == ConversationKind.Group ? string.Empty : view.PeerUserId ?? OpenImMessages.PeerOf(view.ConversationId, owner) ?? string.Empty,
         GroupID = view.Kind == ConversationKind.Group ? view.GroupId ?? view.ConversationId[3..] : string.Empty,
         RecvMsgOpt = view.Muted ? ConversationRecvOptMuted : 0,
@@ -415,7 +418,7 @@ internal static partial class OpenImRest
     private static async Task<List<ConversationMsg>> ToConversationMsgsAsync(HttpContext context, string caller, List<ConversationView> views)
     {
         var services = context.RequestServices;
-        var conversations = views.Select(v => ToWire(v, caller)).ToList();
+        var conversations = views.Select(v => ToWire(v, caller, Accounts(context))).ToList();
         var userIds = conversations.Where(c => c.UserID.Length > 0).Select(c => c.UserID)
             .Concat(views.Where(v => v.LastMessage is not null).Select(v => v.LastMessage!.SenderId))
             .Distinct(StringComparer.Ordinal).ToList();
@@ -503,9 +506,10 @@ internal static partial class OpenImRest
             var revoked = message.Content.Revoke;
             var target = await context.RequestServices.GetRequiredService<IMessageStore>()
                 .GetMessageAsync(stored.ConversationId, (long)revoked.Seq, context.RequestAborted).ConfigureAwait(false);
-            var sessionType = OpenImMessages.SessionType(stored.ConversationId);
-            var tips = new RevokedTipsJson(revoked.RevokedBy, target?.ClientMsgId ?? string.Empty, stored.ServerTime, sessionType, (long)revoked.Seq, OpenImMessages.ToOpenIm(stored.ConversationId), revoked.RevokedBy != target?.SenderId);
-            data = OpenImMessages.ToMsgData(message);
+            var accounts = Accounts(context);
+            var sessionType = OpenImMessages.SessionType(stored.ConversationId, accounts);
+            var tips = new RevokedTipsJson(revoked.RevokedBy, target?.ClientMsgId ?? string.Empty, stored.ServerTime, sessionType, (long)revoked.Seq, OpenImMessages.ToOpenIm(stored.ConversationId, accounts), revoked.RevokedBy != target?.SenderId);
+            data = OpenImMessages.ToMsgData(message, accounts);
             data.MsgFrom = OpenImMessages.MsgFromSystem;
             data.ContentType = RevokeNotification;
             data.Content = OpenImMessages.Json(new Dictionary<string, string> { ["detail"] = JsonSerializer.Serialize(tips) });
@@ -514,7 +518,7 @@ internal static partial class OpenImRest
         {
             data = (!OpenImMessages.IsUserContent(message.Content?.BodyCase)
                 ? OpenImNotifications.FromGroupContent(message)
-                : null) ?? OpenImMessages.ToMsgData(message, context.RequestServices.GetRequiredService<OpenImObjectUrls>());
+                : null) ?? OpenImMessages.ToMsgData(message, Accounts(context), context.RequestServices.GetRequiredService<OpenImObjectUrls>());
         }
 
         if (users.TryGetValue(stored.SenderId, out var sender))

@@ -26,6 +26,45 @@ internal static partial class OpenImRest
         Route(group, "/user/update_user_info_ex", OpenImAuth.User, (context, body, caller) => UpdateUserInfoAsync(context, body, caller!, wrapperSemantics: true));
         Route(group, "/user/update_user_info", OpenImAuth.User, (context, body, caller) => UpdateUserInfoAsync(context, body, caller!, wrapperSemantics: false));
         Route(group, "/user/set_global_msg_recv_opt", OpenImAuth.User, SetGlobalRecvMsgOptAsync);
+
+        // Parley extensions (OpenIM has no marketing opt-out): the user's own opt-out of marketing campaigns.
+        Route(group, "/user/set_marketing_opt_out", OpenImAuth.User, SetMarketingOptOutAsync);
+        Route(group, "/user/get_marketing_opt_out", OpenImAuth.User, GetMarketingOptOutAsync);
+    }
+
+    /// <summary>
+    /// <c>{userID?, optOut}</c>: the caller refuses (true) or accepts (false) marketing campaigns, the same setting as the native
+    /// <c>UpdatePushSettings.marketing_opt_out</c>; campaigns skip an opted-out user (<c>opted_out</c>). Chat and service
+    /// notifications are not affected. Own setting only (1002 for another user's id).
+    /// </summary>
+    private static async Task<OpenImResponse> SetMarketingOptOutAsync(HttpContext context, JsonElement body, string? caller)
+    {
+        if (body.ValueKind != JsonValueKind.Object || !body.TryGetProperty("optOut", out var value) || value.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+        {
+            return OpenImResponse.Error(OpenImErrors.Args, "ArgsError", "optOut must be true or false");
+        }
+
+        if (Rest.SocialJson.Str(body, "userID") is { Length: > 0 } userId && userId != caller)
+        {
+            return OpenImResponse.Error(OpenImErrors.NoPermission, "NoPermissionError", "can only set your own marketing opt-out");
+        }
+
+        var now = context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow().ToUnixTimeMilliseconds();
+        await context.RequestServices.GetRequiredService<IPushSettingsStore>()
+            .SetMarketingOptOutAsync(caller!, value.GetBoolean(), now, context.RequestAborted).ConfigureAwait(false);
+        return OpenImResponse.Ok(null);
+    }
+
+    /// <summary><c>{userID?}</c> → <c>{userID, optOut}</c>, the caller's own setting.</summary>
+    private static async Task<OpenImResponse> GetMarketingOptOutAsync(HttpContext context, JsonElement body, string? caller)
+    {
+        if (body.ValueKind == JsonValueKind.Object && Rest.SocialJson.Str(body, "userID") is { Length: > 0 } userId && userId != caller)
+        {
+            return OpenImResponse.Error(OpenImErrors.NoPermission, "NoPermissionError", "can only read your own marketing opt-out");
+        }
+
+        var settings = await context.RequestServices.GetRequiredService<IPushSettingsStore>().GetAsync(caller!, context.RequestAborted).ConfigureAwait(false);
+        return OpenImResponse.Ok(new Dictionary<string, object> { ["userID"] = caller!, ["optOut"] = settings.MarketingOptOut });
     }
 
     private static async Task<OpenImResponse> GetUsersInfoAsync(HttpContext context, JsonElement body, string? caller)
@@ -111,11 +150,10 @@ internal static partial class OpenImRest
                 return OpenImResponse.Error(OpenImErrors.UserNotFound, "UserNotFoundError", "user not found");
             }
 
-            // OpenIM's UserInfoUpdatedNotification (1303, tips {userID}) to the user's sessions: the SDK re-reads its own
-            // profile and raises OnSelfInfoUpdated; the calling session recognises its own operationID and skips it.
-            await PushNoticeAsync(
-                context, [caller], userId => "n_" + userId, OpenImMessages.SessionSingle, caller, UserInfoUpdatedNotification,
-                new Dictionary<string, object?> { ["userID"] = caller }, context.Request.Headers["operationID"].ToString()).ConfigureAwait(false);
+            // OpenIM's UserInfoUpdatedNotification (1303, tips {userID}) to the user's sessions on every node: the SDK re-reads
+            // its own profile and raises OnSelfInfoUpdated; the calling session recognises its own operationID and skips it.
+            context.RequestServices.GetRequiredService<Parley.Core.Delivery.IDeliveryHub>()
+                .PublishEphemeral([caller], new Parley.Core.Delivery.ProfileChanged(caller, context.Request.Headers["operationID"].ToString()), null);
         }
 
         if (recvOpt is { } opt)

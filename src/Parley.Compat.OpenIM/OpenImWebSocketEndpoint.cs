@@ -43,6 +43,7 @@ internal sealed class OpenImWebSocketEndpoint(
     OpenImPresence presence,
     OpenImObjectUrls objectUrls,
     OpenImResume resume,
+    Parley.Core.Business.NotificationAccountIds accounts,
     ILogger<OpenImWebSocketEndpoint> logger)
 {
     /// <summary>OpenIM's read limit per frame (msggateway constant.go maxMessageSize).</summary>
@@ -59,6 +60,7 @@ internal sealed class OpenImWebSocketEndpoint(
         objectUrls,
         resume,
         protocol,
+        accounts,
         time,
         logger);
 

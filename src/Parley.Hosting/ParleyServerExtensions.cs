@@ -144,6 +144,8 @@ public static class ParleyServerExtensions
         services.AddSingleton<MetricsSnapshot>();
         services.AddSingleton<UserData.UserDataService>();
         services.AddSingleton<Parley.Core.Business.BusinessMessagingService>();
+        services.AddSingleton<Parley.Core.Business.NotificationAccountIds>();
+        services.AddHostedService(sp => sp.GetRequiredService<Parley.Core.Business.NotificationAccountIds>());
         AddPush(services, config);
         MediaHosting.AddMedia(services, config);
         services.AddParleyGateway();

@@ -195,6 +195,133 @@ public sealed class OpenImBusinessTests(ServerFixture fixture) : IClassFixture<S
         Assert.NotEqual(0, (await Server.PostAsync("/statistics/user/register", new { start = 1, end = 2 }, userToken)).GetProperty("errCode").GetInt32());
     }
 
+    [Fact]
+    public async Task A_notification_accounts_conversation_is_openims_session_type_4_sn_conversation_live_after_a_fresh_login_and_natively_flagged()
+    {
+        var bob = OpenImUsers.NewId("sb");
+        var friend = OpenImUsers.NewId("sf");
+        await OpenImUsers.RegisterAsync(Server, bob, friend);
+        var admin = await Server.AdminTokenAsync();
+        var account = OpenImUsers.NewId("sa");
+        AssertOk(await Server.PostAsync("/user/add_notification_account", new { userID = account, nickName = "Shop news", faceURL = "https://example.com/s.png", appMangerLevel = 3 }, admin));
+        var pair = string.CompareOrdinal(account, bob) <= 0 ? $"{account}_{bob}" : $"{bob}_{account}";
+        var notificationConversation = "sn_" + pair;
+
+        await using (var sdk = await NodeSdkClient.StartAsync(Server, bob, await OpenImUsers.TokenAsync(Server, bob, 5), 5))
+        {
+            await sdk.LoginAsync();
+
+            // An app-server send as the notification account (sessionType 4, as OpenIM files OA notifications), an OA
+            // notification, and an ordinary user's 1:1 message (stays session type 1, si_).
+            AssertOk(await Server.PostAsync("/msg/send_msg", new { sendID = account, recvID = bob, clientMsgID = "sn-1", contentType = 101, sessionType = 4, content = new { content = "Your parcel left the warehouse" } }, admin));
+            AssertOk(await Server.PostAsync("/msg/send_msg", new { sendID = account, recvID = bob, clientMsgID = "sn-2", contentType = 1400, sessionType = 4, content = new { notificationName = "Shop", notificationType = 1, text = "Spring sale", mixType = 0 } }, admin));
+            AssertOk(await Server.PostAsync("/msg/send_msg", new { sendID = friend, recvID = bob, clientMsgID = "si-1", contentType = 101, sessionType = 1, content = new { content = "hi bob" } }, admin));
+
+            await sdk.UntilAsync(() => sdk.ReceivedMessages().Count(m => m.GetProperty("clientMsgID").GetString() is "sn-1" or "sn-2" or "si-1") == 3, "bob's SDK raised the three messages");
+            var live = sdk.ReceivedMessages();
+            Assert.All(live.Where(m => m.GetProperty("clientMsgID").GetString() is "sn-1" or "sn-2"), m => Assert.Equal(4, m.GetProperty("sessionType").GetInt32()));
+            Assert.Equal(1, live.Single(m => m.GetProperty("clientMsgID").GetString() == "si-1").GetProperty("sessionType").GetInt32());
+
+            var listed = await ConversationsAsync(sdk);
+            var notifications = listed.Single(c => c.GetProperty("conversationID").GetString() == notificationConversation);
+            Assert.Equal(4, notifications.GetProperty("conversationType").GetInt32());
+            Assert.Equal(account, notifications.GetProperty("userID").GetString());
+            Assert.Equal(2, notifications.GetProperty("unreadCount").GetInt32());
+            Assert.Equal(1, listed.Single(c => c.GetProperty("userID").GetString() == friend).GetProperty("conversationType").GetInt32());
+            Assert.DoesNotContain(listed, c => c.GetProperty("conversationID").GetString() == "si_" + pair);
+
+            await sdk.OkAsync("markRead", new { conversationID = notificationConversation });
+            await UntilAsync(
+                async () => (await ConversationsAsync(sdk)).Single(c => c.GetProperty("conversationID").GetString() == notificationConversation).GetProperty("unreadCount").GetInt32() == 0,
+                "reading the notification conversation cleared its unread count");
+        }
+
+        // A fresh login (new SDK process): the list, the read state and the history come from the server under sn_.
+        await using (var again = await NodeSdkClient.StartAsync(Server, bob, await OpenImUsers.TokenAsync(Server, bob, 5), 5))
+        {
+            await again.LoginAsync();
+            var listed = await ConversationsAsync(again);
+            var notifications = listed.Single(c => c.GetProperty("conversationID").GetString() == notificationConversation);
+            Assert.Equal(4, notifications.GetProperty("conversationType").GetInt32());
+            Assert.Equal(0, notifications.GetProperty("unreadCount").GetInt32());
+            var history = await again.OkAsync("history", new { conversationID = notificationConversation, count = 20 });
+            Assert.Equal(["sn-1", "sn-2"], history.GetProperty("messageList").EnumerateArray().Select(m => m.GetProperty("clientMsgID").GetString()));
+            Assert.All(history.GetProperty("messageList").EnumerateArray(), m => Assert.Equal(4, m.GetProperty("sessionType").GetInt32()));
+            Assert.Empty(again.MissingEndpoints());
+        }
+
+        // The native protocol flags the same conversation (and only it) as a notification conversation.
+        await using var native = await NativeClientAsync(bob);
+        var conversations = (await native.GetConversationsAsync()).Conversations;
+        Assert.True(conversations.Single(c => c.PeerUserId == account).Notification);
+        Assert.False(conversations.Single(c => c.PeerUserId == friend).Notification);
+    }
+
+    [Fact]
+    public async Task Marketing_opt_out_set_through_the_openim_edge_is_honoured_by_a_campaign()
+    {
+        var (optedOut, optedOutToken) = await Server.RegisterAsync("mo");
+        var (other, otherToken) = await Server.RegisterAsync("mi");
+
+        var read = await Server.PostAsync("/user/get_marketing_opt_out", new { }, optedOutToken);
+        AssertOk(read);
+        Assert.False(read.GetProperty("data").GetProperty("optOut").GetBoolean());
+        AssertOk(await Server.PostAsync("/user/set_marketing_opt_out", new { userID = optedOut, optOut = true }, optedOutToken));
+        read = await Server.PostAsync("/user/get_marketing_opt_out", new { }, optedOutToken);
+        Assert.True(read.GetProperty("data").GetProperty("optOut").GetBoolean());
+        Assert.Equal(optedOut, read.GetProperty("data").GetProperty("userID").GetString());
+
+        // Own setting only; a missing or non-boolean optOut is an ArgsError; the other user is untouched.
+        AssertError(await Server.PostAsync("/user/set_marketing_opt_out", new { userID = other, optOut = true }, optedOutToken), 1002);
+        AssertError(await Server.PostAsync("/user/get_marketing_opt_out", new { userID = other }, optedOutToken), 1002);
+        AssertError(await Server.PostAsync("/user/set_marketing_opt_out", new { optOut = "yes" }, otherToken), 1001);
+        AssertError(await Server.PostAsync("/user/set_marketing_opt_out", new { }, otherToken), 1001);
+        Assert.False((await Server.PostAsync("/user/get_marketing_opt_out", new { }, otherToken)).GetProperty("data").GetProperty("optOut").GetBoolean());
+
+        // A campaign to both skips the opted-out user for that reason (the other has no device, the next reason).
+        using var admin = new HttpClient { BaseAddress = Server.BaseUri };
+        admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Server.AdminSecret);
+        var campaignId = "oi-" + Guid.NewGuid().ToString("N")[..12];
+        var created = await admin.PostAsync("/admin/v1/business/campaigns", System.Net.Http.Json.JsonContent.Create(new
+        {
+            campaignId,
+            name = "opt-out check",
+            audience = new { userIds = new[] { optedOut, other } },
+            templates = new[] { new { templateId = "a", title = "Sale", body = "Everything half price" } },
+            expiresAt = DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeMilliseconds(),
+        }));
+        Assert.Equal(System.Net.HttpStatusCode.Created, created.StatusCode);
+
+        Dictionary<string, string?> reasons = [];
+        await UntilAsync(
+            async () =>
+            {
+                using var page = JsonDocument.Parse(await admin.GetStringAsync($"/admin/v1/business/campaigns/{campaignId}/targets?limit=10"));
+                reasons = page.RootElement.GetProperty("targets").EnumerateArray().ToDictionary(t => t.GetProperty("userId").GetString()!, t => t.GetProperty("reason").GetString());
+                return reasons.Count == 2;
+            },
+            "the campaign processed both users");
+        Assert.Equal("opted_out", reasons[optedOut]);
+        Assert.Equal("no_device", reasons[other]);
+
+        // Opting in again through the edge clears it.
+        AssertOk(await Server.PostAsync("/user/set_marketing_opt_out", new { optOut = false }, optedOutToken));
+        Assert.False((await Server.PostAsync("/user/get_marketing_opt_out", new { }, optedOutToken)).GetProperty("data").GetProperty("optOut").GetBoolean());
+    }
+
+    private static async Task UntilAsync(Func<Task<bool>> condition, string because)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "Timed out waiting until " + because);
+            await Task.Delay(100);
+        }
+    }
+
+    private static async Task<List<JsonElement>> ConversationsAsync(NodeSdkClient sdk) =>
+        [.. (await sdk.OkAsync("call", new { method = "getConversationListSplit", @params = new { offset = 0, count = 50 } })).EnumerateArray()];
+
     /// <summary>The user on the native protocol (Parley's C# SDK) as an Android device (OpenIM platform 2).</summary>
     private async Task<Parley.Sdk.ParleyClient> NativeClientAsync(string userId)
     {

@@ -16,10 +16,13 @@ public sealed class OpenImConversationIdTests
     public void ToOpenIm_IsOpenImsForm_AndFromOpenIm_GivesEachCallerItsOwnConversation(string a, string b)
     {
         var parley = Ids.DirectConversationId(a, b);
-        var openIm = OpenImMessages.ToOpenIm(parley);
+        var openIm = OpenImMessages.ToOpenIm(parley, null);
         Assert.Equal(string.CompareOrdinal(a, b) <= 0 ? $"si_{a}_{b}" : $"si_{b}_{a}", openIm);
         Assert.Equal(parley, OpenImMessages.FromOpenIm(openIm, a));
         Assert.Equal(parley, OpenImMessages.FromOpenIm(openIm, b));
+        // A notification conversation (session type 4) names the same Parley 1:1.
+        Assert.Equal(parley, OpenImMessages.FromOpenIm("sn_" + openIm[3..], a));
+        Assert.Equal(parley, OpenImMessages.FromOpenIm("sn_" + openIm[3..], b));
         Assert.Equal(b, OpenImMessages.PeerOf(parley, a));
     }
 
@@ -28,6 +31,6 @@ public sealed class OpenImConversationIdTests
     {
         Assert.Equal("sg_g_1", OpenImMessages.FromOpenIm("sg_g_1", "g"));
         Assert.Equal("si_bob_carol", OpenImMessages.FromOpenIm("si_bob_carol", "alice"));
-        Assert.Equal("sg_g_1", OpenImMessages.ToOpenIm("sg_g_1"));
+        Assert.Equal("sg_g_1", OpenImMessages.ToOpenIm("sg_g_1", null));
     }
 }

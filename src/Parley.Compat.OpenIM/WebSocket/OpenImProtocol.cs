@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Parley.Abstractions.Messaging;
 using Parley.Compat.OpenIM.Wire;
+using Parley.Core.Business;
 using Parley.Core.Delivery;
 using Parley.Core.Internal;
 using Parley.Gateway.Connections;
@@ -16,7 +17,7 @@ namespace Parley.Compat.OpenIM.WebSocket;
 /// notifications, 2002 kick), each encoded once for every OpenIM connection. A committed message's content is parsed
 /// once per event here (OpenIM's MsgData is a different shape), never per connection.
 /// </summary>
-internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles profiles, OpenImObjectUrls objectUrls, TimeProvider time) : IWireProtocol
+internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles profiles, OpenImObjectUrls objectUrls, TimeProvider time, NotificationAccountIds accounts, OpenImQuotes quotes) : IWireProtocol
 {
     public const int ProtocolSlot = 1;
     public const int RevokeNotification = 2101;
@@ -34,6 +35,19 @@ internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles
 
     public string Name => "openim";
 
+    /// <summary>The messages replies may quote (QuoteElem's quoteMessage).</summary>
+    internal OpenImQuotes Quotes => quotes;
+
+    /// <summary>
+    /// How a reply in <paramref name="conversationId"/> finds the message it quotes: in a 1:1, or a group whose history every
+    /// member may read, from the recently committed messages; otherwise (a newcomer must not read what was before their
+    /// join) the quote names only the seq.
+    /// </summary>
+    internal Func<string, long, MsgData?>? QuotedIn(string conversationId, GroupRecord? group) =>
+        !conversationId.StartsWith("sg_", StringComparison.Ordinal) || group is { HistoryVisibleToNewMembers: true }
+            ? (id, seq) => quotes.Find(id, seq, accounts, objectUrls)
+            : null;
+
     public int Slot => ProtocolSlot;
 
     public bool Accepts(DeliveryEvent @event, ClientConnection recipient) => @event switch
@@ -47,12 +61,13 @@ internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles
 
     public EncodedEvent Encode(DeliveryEvent @event) => @event switch
     {
-        MessageRevoked r => Of(EncodeRevoke(r)),
+        MessageRevoked r => Of(EncodeRevoke(r, accounts)),
         MembersChanged m => Of(EncodeMessage(m.Message, m.Group, m.Members)),
         MessageCommitted m => Of(EncodeMessage(m.Message, m.Group, null)),
         ReceiptChanged r => Of(EncodeReceipt(r)),
         TypingChanged t => Of(EncodeTyping(t)),
         SettingsChanged s => Of(EncodeSettings(s)),
+        ProfileChanged p => EncodedEvent.Of(Push(EncodeProfileChanged(p), p.OperationId is { Length: > 0 } operationId ? operationId : NewId())),
         SessionKicked => EncodedEvent.Of(Frame(OpenImEnvelope.Response(OpenImReq.KickOnlineMsg, string.Empty, NewId(), 0, string.Empty, null))),
         // Friend notifications read the change behind the event per user and connection (OpenImSession).
         RelationsChanged => EncodedEvent.PerConnection,
@@ -75,29 +90,29 @@ internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles
         switch (message.Content?.BodyCase)
         {
             case var body when OpenImMessages.IsUserContent(body):
-                var data = OpenImMessages.ToMsgData(message, objectUrls);
+                var data = OpenImMessages.ToMsgData(message, accounts, objectUrls, QuotedIn(message.ConversationId, group));
                 profiles.Fill(data);
-                Add(push.Msgs, message.ConversationId, data);
+                Add(push.Msgs, message.ConversationId, data, accounts);
                 break;
             default:
                 var notification = OpenImNotifications.FromGroupContent(message, group, members);
                 if (notification is null)
                 {
                     // No OpenIM counterpart, but the seq is taken: the SDK must still count it.
-                    Add(push.Msgs, message.ConversationId, SeqFiller(stored));
+                    Add(push.Msgs, message.ConversationId, SeqFiller(stored, accounts), accounts);
                     return push;
                 }
 
                 FillFromMessage(notification, message);
-                Add(push.Msgs, message.ConversationId, notification);
-                Add(push.NotificationMsgs, NotificationConversationId(message.ConversationId), notification.Clone());
+                Add(push.Msgs, message.ConversationId, notification, accounts);
+                Add(push.NotificationMsgs, NotificationConversationId(message.ConversationId, accounts), notification.Clone(), accounts);
                 break;
         }
 
         return push;
     }
 
-    private static PushMessages EncodeRevoke(MessageRevoked revoked)
+    private static PushMessages EncodeRevoke(MessageRevoked revoked, NotificationAccountIds accounts)
     {
         var marker = revoked.Message;
         var conversationId = marker.ConversationId;
@@ -106,12 +121,12 @@ internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles
             ["revokerUserID"] = revoked.RevokedBy,
             ["clientMsgID"] = revoked.TargetClientMsgId,
             ["revokeTime"] = marker.ServerTime,
-            ["sesstionType"] = OpenImMessages.SessionType(conversationId),
+            ["sesstionType"] = OpenImMessages.SessionType(conversationId, accounts),
             ["seq"] = revoked.TargetSeq,
-            ["conversationID"] = OpenImMessages.ToOpenIm(conversationId),
+            ["conversationID"] = OpenImMessages.ToOpenIm(conversationId, accounts),
             ["isAdminRevoke"] = false,
         };
-        var sessionType = OpenImMessages.SessionType(conversationId);
+        var sessionType = OpenImMessages.SessionType(conversationId, accounts);
         var data = NewNotification(marker.SenderId, OpenImMessages.PeerOf(conversationId, marker.SenderId) ?? string.Empty, sessionType, RevokeNotification, tips, marker.ServerTime);
         data.ServerMsgID = marker.ServerMsgId;
         if (sessionType == OpenImMessages.SessionGroup)
@@ -121,8 +136,8 @@ internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles
         }
 
         var push = new PushMessages();
-        Add(push.NotificationMsgs, NotificationConversationId(conversationId), data);
-        Add(push.Msgs, conversationId, SeqFiller(marker));
+        Add(push.NotificationMsgs, NotificationConversationId(conversationId, accounts), data, accounts);
+        Add(push.Msgs, conversationId, SeqFiller(marker, accounts), accounts);
         return push;
     }
 
@@ -133,9 +148,9 @@ internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles
     /// This pushes the seq as a message that stores, counts and shows nothing (every option false, like typing): the SDK
     /// only advances its max seq; in pulls the same seq reads as a deleted placeholder.
     /// </summary>
-    internal static MsgData SeqFiller(StoredMessage stored)
+    internal static MsgData SeqFiller(StoredMessage stored, NotificationAccountIds? accounts)
     {
-        var sessionType = OpenImMessages.SessionType(stored.ConversationId);
+        var sessionType = OpenImMessages.SessionType(stored.ConversationId, accounts);
         var data = new MsgData
         {
             SendID = stored.SenderId,
@@ -186,15 +201,15 @@ internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles
         var tips = new Dictionary<string, object>
         {
             ["markAsReadUserID"] = receipt.UserId,
-            ["conversationID"] = OpenImMessages.ToOpenIm(receipt.ConversationId),
+            ["conversationID"] = OpenImMessages.ToOpenIm(receipt.ConversationId, accounts),
             ["seqs"] = seqs,
             ["hasReadSeq"] = readSeq,
         };
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var peer = OpenImMessages.PeerOf(receipt.ConversationId, receipt.UserId) ?? string.Empty;
-        var data = NewNotification(receipt.UserId, peer, OpenImMessages.SessionSingle, HasReadReceipt, tips, now);
+        var data = NewNotification(receipt.UserId, peer, OpenImMessages.SessionType(receipt.ConversationId, accounts), HasReadReceipt, tips, now);
         var push = new PushMessages();
-        Add(push.NotificationMsgs, NotificationConversationId(receipt.ConversationId), data);
+        Add(push.NotificationMsgs, NotificationConversationId(receipt.ConversationId, accounts), data, accounts);
         return push;
     }
 
@@ -205,11 +220,25 @@ internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles
     /// </summary>
     private PushMessages EncodeSettings(SettingsChanged changed)
     {
-        var tips = new Dictionary<string, object> { ["userID"] = changed.UserId, ["conversationIDList"] = new[] { OpenImMessages.ToOpenIm(changed.View.ConversationId) } };
+        var tips = new Dictionary<string, object> { ["userID"] = changed.UserId, ["conversationIDList"] = new[] { OpenImMessages.ToOpenIm(changed.View.ConversationId, accounts) } };
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var data = NewNotification(changed.UserId, changed.UserId, OpenImMessages.SessionSingle, ConversationChangeNotification, tips, now);
         var push = new PushMessages();
-        Add(push.NotificationMsgs, "n_" + changed.UserId, data);
+        Add(push.NotificationMsgs, "n_" + changed.UserId, data, accounts);
+        return push;
+    }
+
+    /// <summary>
+    /// OpenIM's UserInfoUpdatedNotification (1303, tips {userID}) in the user's <c>n_{userID}</c> conversation, as OpenIM
+    /// sends it to the changed user: the SDK re-reads its own profile and raises OnSelfInfoUpdated (the session whose
+    /// request made the change recognises its operationID and skips it).
+    /// </summary>
+    private PushMessages EncodeProfileChanged(ProfileChanged changed)
+    {
+        var data = NewNotification(changed.UserId, changed.UserId, OpenImMessages.SessionSingle, OpenImRest.UserInfoUpdatedNotification,
+            new Dictionary<string, object?> { ["userID"] = changed.UserId }, time.GetUtcNow().ToUnixTimeMilliseconds());
+        var push = new PushMessages();
+        Add(push.NotificationMsgs, "n_" + changed.UserId, data, accounts);
         return push;
     }
 
@@ -223,7 +252,7 @@ internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles
             ClientMsgID = id,
             ServerMsgID = id,
             SenderPlatformID = PlatformOf(typing.UserId),
-            SessionType = OpenImMessages.SessionType(typing.ConversationId),
+            SessionType = OpenImMessages.SessionType(typing.ConversationId, accounts),
             MsgFrom = OpenImMessages.MsgFromUser,
             ContentType = OpenImMessages.Typing,
             Content = OpenImMessages.Json(new Dictionary<string, string> { ["msgTips"] = typing.Typing ? "yes" : "no" }),
@@ -247,7 +276,7 @@ internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles
         }
 
         var push = new PushMessages();
-        Add(push.Msgs, typing.ConversationId, data);
+        Add(push.Msgs, typing.ConversationId, data, accounts);
         return push;
     }
 
@@ -266,9 +295,9 @@ internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles
     }
 
     /// <summary>Adds a message under its conversation; a Parley conversation id key is written as OpenIM's id.</summary>
-    internal static void Add(Google.Protobuf.Collections.MapField<string, PullMsgs> map, string key, MsgData data)
+    internal static void Add(Google.Protobuf.Collections.MapField<string, PullMsgs> map, string key, MsgData data, NotificationAccountIds? accounts)
     {
-        key = OpenImMessages.ToOpenIm(key);
+        key = OpenImMessages.ToOpenIm(key, accounts);
         if (!map.TryGetValue(key, out var list))
         {
             list = new PullMsgs();
@@ -279,9 +308,9 @@ internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles
     }
 
     /// <summary>OpenIM keeps notifications in <c>n_{…}</c> conversations; the JS SDK only routes on the content type.</summary>
-    internal static string NotificationConversationId(string conversationId)
+    internal static string NotificationConversationId(string conversationId, NotificationAccountIds? accounts)
     {
-        conversationId = OpenImMessages.ToOpenIm(conversationId);
+        conversationId = OpenImMessages.ToOpenIm(conversationId, accounts);
         return "n_" + (conversationId.Length > 3 ? conversationId[3..] : conversationId);
     }
 

@@ -19,6 +19,7 @@ internal sealed record OpenImServices(
     OpenImObjectUrls ObjectUrls,
     OpenImResume Resume,
     OpenImProtocol Protocol,
+    Parley.Core.Business.NotificationAccountIds Accounts,
     TimeProvider Time,
     ILogger Logger);
 

@@ -216,7 +216,7 @@ internal sealed partial class OpenImSession
         string? peer = null;
         switch (data.SessionType)
         {
-            case OpenImMessages.SessionSingle when Ids.IsValid(data.RecvID):
+            case OpenImMessages.SessionSingle or OpenImMessages.SessionNotification when Ids.IsValid(data.RecvID):
                 peer = data.RecvID;
                 conversationId = Ids.DirectConversationId(UserId, peer);
                 break;
@@ -263,13 +263,13 @@ internal sealed partial class OpenImSession
             SenderId = UserId,
             ServerTime = ack.ServerTime,
             Content = content,
-        }, _services.ObjectUrls);
+        }, _services.Accounts, _services.ObjectUrls, _services.Protocol.QuotedIn(ack.ConversationId, null));
         echo.SenderPlatformID = data.SenderPlatformID;
         echo.SenderNickname = data.SenderNickname;
         echo.SenderFaceURL = data.SenderFaceURL;
         echo.CreateTime = data.CreateTime != 0 ? data.CreateTime : ack.ServerTime;
         var push = new PushMessages();
-        OpenImProtocol.Add(push.Msgs, ack.ConversationId, echo);
+        OpenImProtocol.Add(push.Msgs, ack.ConversationId, echo, _services.Accounts);
 
         // With the send's operationID, as OpenIM's push carries it: the SDK then only files the seq into the message it
         // already shows instead of announcing its own message as a new one.
@@ -317,7 +317,7 @@ internal sealed partial class OpenImSession
         var response = new GetConversationsHasReadAndMaxSeqResp();
         foreach (var view in await ViewsAsync(request.ConversationIDs).ConfigureAwait(false))
         {
-            response.Seqs[OpenImMessages.ToOpenIm(view.ConversationId)] = new Seqs
+            response.Seqs[OpenImMessages.ToOpenIm(view.ConversationId, _services.Accounts)] = new Seqs
             {
                 MaxSeq = view.MaxSeq,
                 HasReadSeq = Math.Min(view.ReadSeq, view.MaxSeq),
@@ -325,7 +325,7 @@ internal sealed partial class OpenImSession
             };
             if (request.ReturnPinned && view.Pinned)
             {
-                response.PinnedConversationIDs.Add(OpenImMessages.ToOpenIm(view.ConversationId));
+                response.PinnedConversationIDs.Add(OpenImMessages.ToOpenIm(view.ConversationId, _services.Accounts));
             }
         }
 
@@ -337,7 +337,7 @@ internal sealed partial class OpenImSession
         var response = new GetMaxSeqResp();
         foreach (var view in await ViewsAsync([]).ConfigureAwait(false))
         {
-            response.MaxSeqs[OpenImMessages.ToOpenIm(view.ConversationId)] = view.MaxSeq;
+            response.MaxSeqs[OpenImMessages.ToOpenIm(view.ConversationId, _services.Accounts)] = view.MaxSeq;
         }
 
         return response;
@@ -507,7 +507,7 @@ internal sealed partial class OpenImSession
         switch (message.Content?.BodyCase)
         {
             case var body when OpenImMessages.IsUserContent(body):
-                var data = OpenImMessages.ToMsgData(message, _services.ObjectUrls);
+                var data = OpenImMessages.ToMsgData(message, _services.Accounts, _services.ObjectUrls, _services.Protocol.QuotedIn(message.ConversationId, null));
                 _services.Profiles.Fill(data);
                 return data;
             case Content.BodyOneofCase.Revoke:
@@ -524,9 +524,9 @@ internal sealed partial class OpenImSession
         }
     }
 
-    private static MsgData Placeholder(Message message)
+    private MsgData Placeholder(Message message)
     {
-        var data = OpenImMessages.ToMsgData(message);
+        var data = OpenImMessages.ToMsgData(message, _services.Accounts);
         data.Status = OpenImProtocol.StatusDeleted;
         return data;
     }

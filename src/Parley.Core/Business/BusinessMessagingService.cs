@@ -22,6 +22,7 @@ public sealed class BusinessMessagingService(
     IAccountStore accounts,
     IAdminQueryStore users,
     INotificationAccountStore notificationAccounts,
+    NotificationAccountIds notificationAccountIds,
     TimeProvider time)
 {
     /// <summary>Recipients of one batch send.</summary>
@@ -176,6 +177,7 @@ public sealed class BusinessMessagingService(
             return CoreResult.Fail(CoreError.AlreadyExists, "A user with this id exists already.");
         }
 
+        notificationAccountIds.Added(userId);
         return CoreResult.Success((await notificationAccounts.GetAsync(userId, cancellationToken).ConfigureAwait(false))!);
     }
 

@@ -118,6 +118,18 @@ public sealed class RelationsChanged(long version) : DeliveryEvent
     public long Version { get; } = version;
 }
 
+/// <summary>
+/// A user's profile (nickname, avatar, ex) changed, through any edge or the admin API; addressed to that user's own
+/// connections (ephemeral, so in a cluster it reaches the user's connections on every node). <see cref="OperationId"/> is
+/// the changing request's, when an edge has one (OpenIM's session that made the change recognises its own).
+/// </summary>
+public sealed class ProfileChanged(string userId, string? operationId) : DeliveryEvent
+{
+    public string UserId { get; } = userId;
+
+    public string? OperationId { get; } = operationId;
+}
+
 /// <summary>The organisation directory changed; clients pull the delta from <see cref="Version"/>.</summary>
 public sealed class DirectoryChanged(long version) : DeliveryEvent
 {

@@ -34,8 +34,11 @@ public static class ProtoMapper
         return message;
     }
 
-    /// <summary>The conversation as its member <paramref name="viewer"/> sees it (their reactions on the last message).</summary>
-    public static Conversation ToProto(ConversationView v, string? viewer = null) => new()
+    /// <summary>
+    /// The conversation as its member <paramref name="viewer"/> sees it (their reactions on the last message); with
+    /// <paramref name="accounts"/>, a 1:1 with a notification account is flagged <c>notification</c>.
+    /// </summary>
+    public static Conversation ToProto(ConversationView v, string? viewer = null, Business.NotificationAccountIds? accounts = null) => new()
     {
         ConversationId = v.ConversationId,
         Kind = v.Kind == ConversationKind.Group ? Protocol.V1.ConversationKind.Group : Protocol.V1.ConversationKind.Direct,
@@ -53,6 +56,7 @@ public static class ProtoMapper
         UpdatedTime = v.UpdatedAt,
         MentionsOnly = v.MentionsOnly,
         MentionSeq = (ulong)v.MentionSeq,
+        Notification = accounts?.IsNotificationConversation(v.ConversationId) ?? false,
     };
 
     public static byte[] Serialize(Content content) => content.ToByteArray();

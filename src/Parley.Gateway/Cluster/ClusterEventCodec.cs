@@ -24,6 +24,7 @@ internal static class ClusterEventCodec
             SettingsChanged s => new WireEvent(WireKind.Settings) { UserId = s.UserId, View = s.View, Version = s.Version },
             RelationsChanged r => new WireEvent(WireKind.Relations) { Version = r.Version },
             DirectoryChanged d => new WireEvent(WireKind.Directory) { Version = d.Version },
+            ProfileChanged p => new WireEvent(WireKind.Profile) { UserId = p.UserId, Text = p.OperationId },
             SessionKicked k => new WireEvent(WireKind.Kicked) { Version = (long)k.Reason },
             MessageEdited e => new WireEvent(WireKind.Edited) { Message = e.Message, ReadSeq = e.EditCount, PreviousReadSeq = e.EditedAt, UserId = e.EditedBy },
             ReactionChanged r => new WireEvent(WireKind.Reaction)
@@ -48,6 +49,7 @@ internal static class ClusterEventCodec
             WireKind.Settings => new SettingsChanged(w.UserId!, w.View!, w.Version),
             WireKind.Relations => new RelationsChanged(w.Version),
             WireKind.Directory => new DirectoryChanged(w.Version),
+            WireKind.Profile => new ProfileChanged(w.UserId!, w.Text),
             WireKind.Kicked => new SessionKicked((KickReason)w.Version),
             WireKind.Edited => new MessageEdited(w.Message!, (int)w.ReadSeq, w.PreviousReadSeq, w.UserId ?? ""),
             WireKind.Reaction => new ReactionChanged(w.ConversationId!, w.TargetSeq, w.Text ?? "", w.UserId ?? "", w.Flag, (int)w.ReadSeq, w.Version),
@@ -69,6 +71,7 @@ internal enum WireKind
     Kicked = 9,
     Edited = 10,
     Reaction = 11,
+    Profile = 12,
 }
 
 internal sealed record WireEvent(WireKind Kind)

@@ -33,6 +33,8 @@ internal sealed partial class WebSocketEndpoint(
     TimeProvider time,
     ILogger<WebSocketEndpoint> logger)
 {
+    private readonly NativeProtocol _protocol = new(handler.NotificationAccounts);
+
     public async Task HandleAsync(HttpContext context)
     {
         if (!context.WebSockets.IsWebSocketRequest)
@@ -82,7 +84,7 @@ internal sealed partial class WebSocketEndpoint(
             return;
         }
 
-        using var connection = new ClientConnection(socket, identity.UserId, identity.DeviceId, platform, identity.TokenId, identity.ExpiresAt, o.OutboxCapacity, NativeProtocol.Instance)
+        using var connection = new ClientConnection(socket, identity.UserId, identity.DeviceId, platform, identity.TokenId, identity.ExpiresAt, o.OutboxCapacity, _protocol)
         {
             Background = hello.Background,
             AbortTransport = context.Abort,

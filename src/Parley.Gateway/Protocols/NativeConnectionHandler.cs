@@ -116,7 +116,7 @@ internal sealed class NativeConnectionHandler(
         ulong messages = 0;
         foreach (var change in snapshot.Changes)
         {
-            var item = new ConversationSync { Conversation = ProtoMapper.ToProto(change.Conversation, connection.UserId), Truncated = change.Truncated };
+            var item = new ConversationSync { Conversation = ProtoMapper.ToProto(change.Conversation, connection.UserId, handler.NotificationAccounts), Truncated = change.Truncated };
             foreach (var m in change.Messages)
             {
                 item.Messages.Add(ProtoMapper.ToProto(m, viewer: connection.UserId));

@@ -11,10 +11,11 @@ namespace Parley.Gateway.Protocols;
 /// Parley's native protocol v1: binary protobuf <c>ServerFrame</c>s. A committed message's content goes out as the bytes
 /// the store holds, spliced into the frame without parsing them.
 /// </summary>
-internal sealed class NativeProtocol : IWireProtocol
+internal sealed class NativeProtocol(Parley.Core.Business.NotificationAccountIds? notificationAccounts = null) : IWireProtocol
 {
     public const int ProtocolSlot = 0;
 
+    /// <summary>The protocol without the notification-account marks (tests, connections made outside the endpoint).</summary>
     public static readonly NativeProtocol Instance = new();
 
     public string Name => "native";
@@ -33,7 +34,7 @@ internal sealed class NativeProtocol : IWireProtocol
         TypingChanged t => Of(new ServerFrame { Typing = new TypingEvent { ConversationId = t.ConversationId, UserId = t.UserId, Typing = t.Typing } }),
         SettingsChanged s => Of(new ServerFrame
         {
-            ConversationUpdated = new ConversationUpdatedEvent { Conversation = ProtoMapper.ToProto(s.View), Version = (ulong)s.Version },
+            ConversationUpdated = new ConversationUpdatedEvent { Conversation = ProtoMapper.ToProto(s.View, accounts: notificationAccounts), Version = (ulong)s.Version },
         }),
         RelationsChanged r => Of(new ServerFrame { RelationsChanged = new RelationsChangedEvent { Version = (ulong)r.Version } }),
         DirectoryChanged d => Of(new ServerFrame { DirectoryChanged = new DirectoryChangedEvent { Version = (ulong)d.Version } }),

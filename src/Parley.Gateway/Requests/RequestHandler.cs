@@ -29,8 +29,12 @@ internal sealed class RequestHandler(
     Optional<IDirectoryService> directory,
     Optional<IPushClientApi> push,
     IDeliveryHub hub,
-    Parley.Core.Groups.GroupService groupService)
+    Parley.Core.Groups.GroupService groupService,
+    Parley.Core.Business.NotificationAccountIds? notificationAccounts = null)
 {
+    /// <summary>The notification accounts (flags notification conversations), when the server has them.</summary>
+    public Parley.Core.Business.NotificationAccountIds? NotificationAccounts => notificationAccounts;
+
     private readonly IDirectoryService? _directory = directory.Value;
     private readonly IPushClientApi? _push = push.Value;
 
@@ -234,7 +238,7 @@ internal sealed class RequestHandler(
         var result = new ConversationList { Total = (uint)total };
         foreach (var view in page)
         {
-            result.Conversations.Add(ProtoMapper.ToProto(view, connection.UserId));
+            result.Conversations.Add(ProtoMapper.ToProto(view, connection.UserId, notificationAccounts));
         }
 
         return new ServerFrame { Conversations = result };
@@ -256,7 +260,7 @@ internal sealed class RequestHandler(
         }
 
         var view = await store.GetConversationViewAsync(connection.UserId, update.ConversationId).ConfigureAwait(false);
-        return view is null ? Error(ErrorCode.NotFound, "No such conversation.") : new ServerFrame { Conversation = ProtoMapper.ToProto(view, connection.UserId) };
+        return view is null ? Error(ErrorCode.NotFound, "No such conversation.") : new ServerFrame { Conversation = ProtoMapper.ToProto(view, connection.UserId, notificationAccounts) };
     }
 
     private async Task<ServerFrame> CreateGroupAsync(ClientConnection connection, CreateGroupRequest create)

@@ -68,6 +68,8 @@ function slim(message) {
     soundElem: message.soundElem,
     videoElem: message.videoElem,
     fileElem: message.fileElem,
+    quoteElem: message.quoteElem,
+    atTextElem: message.atTextElem,
     content: message.content,
   };
 }
