@@ -490,6 +490,14 @@ internal static class OpenImMessages
         quote["senderFaceUrl"] = target.SenderFaceURL;
         var json = target.Content.ToStringUtf8();
         quote["content"] = json;
+        if (target.ContentType == Quote && ReadString(json, "text") is { } quotedText)
+        {
+            // A quote of a quote shows the quoted reply as plain text, as the SDK's createQuoteMessage does.
+            quote["contentType"] = Text;
+            quote["textElem"] = new Dictionary<string, string> { ["content"] = quotedText };
+            return quote;
+        }
+
         // The SDK's message struct carries the parsed element under its own name.
         var element = target.ContentType switch
         {
