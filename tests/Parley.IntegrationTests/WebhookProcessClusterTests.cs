@@ -1,0 +1,268 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Json;
+using System.Net.WebSockets;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Npgsql;
+using Parley.IntegrationTests.Infrastructure;
+using Parley.Protocol.V1;
+using Parley.Sdk;
+using Xunit.Abstractions;
+
+namespace Parley.IntegrationTests;
+
+/// <summary>
+/// Issue 15 and 20 across real processes: two server processes in Redis cluster mode on one PostgreSQL schema (the
+/// <see cref="ClusterTests"/> setup) with the same webhooks configured. Each send's before-hook is asked once by the node
+/// that takes the send, and each after-hook is delivered exactly once from the shared outbox although both nodes'
+/// dispatchers poll it; an operator's profile change through one node reaches the user's OpenIM session on the other as
+/// 1303 (the cluster's ephemeral event path).
+/// </summary>
+public sealed class WebhookProcessClusterTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly string _openImSecret = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
+    private readonly string _schema = "whp_" + Guid.NewGuid().ToString("N");
+    private readonly string _serviceId = "parley-whp-" + Guid.NewGuid().ToString("N");
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "parley-whp-" + Guid.NewGuid().ToString("N"));
+    private readonly string _signingKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+    private readonly string _pushKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+    private readonly List<ServerProcess> _nodes = [];
+    private readonly List<IAsyncDisposable> _disposables = [];
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        for (var i = 0; i < _nodes.Count; i++)
+        {
+            foreach (var line in _nodes[i].RecentOutput.Split('\n').Where(l => l.Contains("fail", StringComparison.OrdinalIgnoreCase) || l.Contains("Exception", StringComparison.Ordinal)).TakeLast(15))
+            {
+                output.WriteLine($"node {i}: {line}");
+            }
+        }
+
+        foreach (var disposable in _disposables)
+        {
+            await disposable.DisposeAsync();
+        }
+
+        foreach (var node in _nodes)
+        {
+            await node.DisposeAsync();
+        }
+
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable)))
+        {
+            await using var connection = new NpgsqlConnection(Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable));
+            await connection.OpenAsync();
+            await using var drop = new NpgsqlCommand($"DROP SCHEMA IF EXISTS \"{_schema}\" CASCADE", connection);
+            await drop.ExecuteNonQueryAsync();
+        }
+
+        if (Directory.Exists(_root))
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+    }
+
+    [ClusterFact]
+    public async Task TwoProcesses_EachHookFiresOnce_AndAProfileChangeReachesTheOpenImSessionOnTheOtherNode()
+    {
+        const int PerSender = 15;
+        var receiver = await WebhookReceiver.StartAsync();
+        _disposables.Add(receiver);
+        await StartClusterAsync(receiver.BaseUrl);
+
+        var alice = "wa" + Guid.NewGuid().ToString("N")[..10];
+        var bob = "wb" + Guid.NewGuid().ToString("N")[..10];
+        foreach (var user in new[] { alice, bob })
+        {
+            (await _nodes[0].Admin.PostAsJsonAsync("/admin/v1/users", new { userId = user })).EnsureSuccessStatusCode();
+        }
+
+        var aliceClient = await ConnectAsync(alice, 0);
+        var bobClient = await ConnectAsync(bob, 1);
+        var sent = new List<string>();
+        for (var i = 0; i < PerSender; i++)
+        {
+            await aliceClient.SendTextAsync(bob, $"a{i}", $"wa-{alice}-{i}");
+            await bobClient.SendTextAsync(alice, $"b{i}", $"wb-{bob}-{i}");
+            sent.Add($"wa-{alice}-{i}");
+            sent.Add($"wb-{bob}-{i}");
+        }
+
+        List<WebhookCall> Of(string hook) => [.. receiver.Calls.Where(c => c.Hook == hook)];
+        await Wait.UntilAsync(() => Of("afterSendSingleMsg").Count >= sent.Count, $"every message's after-hook arrived (have {Of("afterSendSingleMsg").Count})", TimeSpan.FromSeconds(60));
+
+        // Both nodes' outboxes (the shared one) drained: nothing more can come.
+        foreach (var node in _nodes)
+        {
+            await Wait.UntilAsync(() => OutboxPendingAsync(node).GetAwaiter().GetResult() == 0, "the shared outbox was drained", TimeSpan.FromSeconds(30));
+        }
+
+        var after = Of("afterSendSingleMsg").Select(c => c.Json.GetProperty("clientMsgID").GetString()!).ToList();
+        Assert.Equal(sent.Order(StringComparer.Ordinal), after.Order(StringComparer.Ordinal));
+        var before = Of("beforeSendSingleMsg").Select(c => c.Json.GetProperty("clientMsgID").GetString()!).ToList();
+        Assert.Equal(sent.Order(StringComparer.Ordinal), before.Order(StringComparer.Ordinal));
+        var online = Of("afterUserOnline").Select(c => c.Json.GetProperty("userID").GetString()).ToList();
+        Assert.Equal(1, online.Count(u => u == alice));
+        Assert.Equal(1, online.Count(u => u == bob));
+        Assert.All(receiver.Calls, c => Assert.False(string.IsNullOrEmpty(c.Header("X-Parley-Signature")), "every call is signed"));
+
+        // Issue 20: an operator's profile change through node 0 reaches bob's OpenIM session on node 1 as 1303.
+        using var socket = await OpenImSessionAsync(bob, 1);
+        (await _nodes[0].Admin.PatchAsJsonAsync($"/admin/v1/users/{bob}", new { nickname = "Bob renamed" })).EnsureSuccessStatusCode();
+        var notice = await ReceiveUntilAsync(socket, text => text.Contains("n_" + bob, StringComparison.Ordinal) && text.Contains("userID", StringComparison.Ordinal), TimeSpan.FromSeconds(20));
+        Assert.NotNull(notice);
+    }
+
+    private async Task StartClusterAsync(string hooksUrl)
+    {
+        var redis = Environment.GetEnvironmentVariable(ClusterFactAttribute.RedisVariable)!;
+        for (var i = 0; i < 2; i++)
+        {
+            var node = new ServerProcess(Path.Combine(_root, $"node{i}"));
+            node.Settings["Parley__Cluster__Mode"] = "Redis";
+            node.Settings["Parley__Cluster__Redis"] = redis;
+            node.Settings["Parley__Cluster__AdvertisedAddress"] = "127.0.0.1";
+            node.Settings["Parley__Orleans__ServiceId"] = _serviceId;
+            node.Settings["Parley__Orleans__ClusterId"] = _serviceId;
+            node.Settings["Parley__Storage__Provider"] = "Postgres";
+            node.Settings["Parley__Storage__Postgres__ConnectionString"] = Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable)!;
+            node.Settings["Parley__Storage__Postgres__Schema"] = _schema;
+            node.Settings["Parley__Tokens__SigningKey"] = _signingKey;
+            node.Settings["Parley__Push__TokenKey"] = _pushKey;
+            node.Settings["Parley__Webhooks__Url"] = hooksUrl;
+            node.Settings["Parley__Webhooks__Secret"] = WebhookFixture.Secret;
+            node.Settings["Parley__Webhooks__Delivery__PollIntervalMs"] = "50";
+            node.Settings["Parley__Webhooks__Delivery__InitialBackoffMs"] = "50";
+            foreach (var hook in new[] { "beforeSendSingleMsg", "afterSendSingleMsg", "afterUserOnline" })
+            {
+                node.Settings[$"Parley__Webhooks__Hooks__{hook}__Enabled"] = "true";
+                node.Settings[$"Parley__Webhooks__Hooks__{hook}__TimeoutMs"] = "2000";
+            }
+
+            node.Settings["Parley__OpenIM__Enabled"] = "true";
+            node.Settings["Parley__OpenIM__Secret"] = _openImSecret;
+            node.Settings["Parley__OpenIM__ApiPort"] = "0";
+            node.Settings["Parley__OpenIM__WsPort"] = "0";
+            _nodes.Add(node);
+        }
+
+        await _nodes[0].StartAsync();
+        await _nodes[1].StartAsync();
+        await using var mux = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis);
+        var db = mux.GetDatabase();
+        await Wait.UntilAsync(
+            () => db.HashGetAll($"{_serviceId}/members/{_serviceId}").Count(e => e.Name != "Version" && e.Value.ToString().Contains("\"Status\":3", StringComparison.Ordinal)) >= 2,
+            "2 active silos",
+            TimeSpan.FromSeconds(60));
+    }
+
+    private static async Task<long> OutboxPendingAsync(ServerProcess node)
+    {
+        using var document = JsonDocument.Parse(await node.Admin.GetStringAsync("/admin/v1/webhooks/outbox"));
+        return document.RootElement.GetProperty("pending").GetInt64();
+    }
+
+    private async Task<ParleyClient> ConnectAsync(string userId, int node)
+    {
+        var response = await _nodes[node].Admin.PostAsJsonAsync($"/admin/v1/users/{userId}/tokens", new { deviceId = "d-" + userId, platform = "linux" });
+        response.EnsureSuccessStatusCode();
+        using var issued = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var client = new ParleyClient(new ParleyClientOptions
+        {
+            ServerUri = _nodes[node].WebSocketUri,
+            Token = issued.RootElement.GetProperty("token").GetString()!,
+            DeviceId = "d-" + userId,
+            Platform = Platform.Linux,
+            SendTimeout = TimeSpan.FromSeconds(30),
+        });
+        _disposables.Add(client);
+        await client.ConnectAsync();
+        return client;
+    }
+
+    /// <summary>An OpenIM web session (platform 5) of <paramref name="userId"/> on a node, over a raw WebSocket, after its handshake answer.</summary>
+    private async Task<ClientWebSocket> OpenImSessionAsync(string userId, int node)
+    {
+        var http = new HttpClient { BaseAddress = _nodes[node].BaseUri };
+        _disposables.Add(new DisposableHttp(http));
+        var admin = await OpenImPostAsync(http, "/auth/get_admin_token", new { secret = _openImSecret, userID = "imAdmin" }, null);
+        var token = await OpenImPostAsync(http, "/auth/get_user_token", new { platformID = 5, userID = userId }, admin.GetProperty("token").GetString());
+        var socket = new ClientWebSocket();
+        var query = $"sendID={userId}&token={token.GetProperty("token").GetString()}&platformID=5&operationID=op-{Guid.NewGuid():N}&isBackground=false&isMsgResp=true&sdkType=js";
+        await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{_nodes[node].HttpPort}/openim/ws?{query}"), CancellationToken.None);
+        Assert.NotNull(await ReceiveUntilAsync(socket, text => text.Contains("\"errCode\":0", StringComparison.Ordinal), TimeSpan.FromSeconds(20)));
+        return socket;
+    }
+
+    private static async Task<JsonElement> OpenImPostAsync(HttpClient http, string path, object body, string? token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body) };
+        request.Headers.Add("operationID", "op-" + Guid.NewGuid().ToString("N"));
+        if (token is not null)
+        {
+            request.Headers.Add("token", token);
+        }
+
+        using var response = await http.SendAsync(request);
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(0, document.RootElement.GetProperty("errCode").GetInt32());
+        return document.RootElement.GetProperty("data").Clone();
+    }
+
+    /// <summary>
+    /// Reads frames until one matches: each frame's JSON, with its base64 <c>data</c> (OpenIM's protobuf payload, whose
+    /// strings are UTF-8) appended as text so the payload's ids can be matched. Null on timeout.
+    /// </summary>
+    private static async Task<string?> ReceiveUntilAsync(ClientWebSocket socket, Func<string, bool> match, TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        var buffer = new byte[64 * 1024];
+        try
+        {
+            while (true)
+            {
+                using var frame = new MemoryStream();
+                WebSocketReceiveResult result;
+                do
+                {
+                    result = await socket.ReceiveAsync(buffer, cancel.Token);
+                    frame.Write(buffer, 0, result.Count);
+                }
+                while (!result.EndOfMessage);
+
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    return null;
+                }
+
+                var text = Encoding.UTF8.GetString(frame.ToArray());
+                if (text.StartsWith('{') && JsonDocument.Parse(text).RootElement.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.String)
+                {
+                    text += "\n" + Encoding.UTF8.GetString(Convert.FromBase64String(data.GetString()!));
+                }
+
+                if (match(text))
+                {
+                    return text;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
+    private sealed class DisposableHttp(HttpClient http) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync()
+        {
+            http.Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
+}
