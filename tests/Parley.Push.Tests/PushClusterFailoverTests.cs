@@ -59,10 +59,10 @@ public sealed class PushClusterFailoverTests(ITestOutputHelper output) : IAsyncL
     }
 
     // Its first run (18:00 UTC 2026-12-04, load ~35): node 0 killed with 34 of its pushes open (53 open in all); the
-    // survivor adopted them and every push was settled 14.2 s after the kill, at most one dead letter; it then failed on
-    // the outcome check: the FCM simulator answered INVALID_ARGUMENT:token for these test tokens ("fcm-r0"), so the
-    // rows ended InvalidToken (6), not Accepted (2). Skipped until the tokens are valid for the simulator and it passed.
-    [ClusterFact(Skip = "Issue 11: the test's FCM tokens are refused by the simulator (INVALID_ARGUMENT:token); adoption and settlement passed in its first run, see the comment")]
+    // survivor adopted them and every push was settled 14.2 s after the kill, at most one dead letter. The tokens were then
+    // shorter than the simulator's 8-character minimum for an FCM registration token, so the rows ended InvalidToken; they
+    // are now long enough to be accepted, and the outcome check asks for Accepted.
+    [ClusterFact]
     public async Task KillNine_OfANodeWithPushesInItsLanes_TheOtherNodeAdoptsThem_NoneLostNoneSentTwice()
     {
         await using var fcm = new FcmSimulator(TimeProvider.System);
@@ -108,7 +108,7 @@ public sealed class PushClusterFailoverTests(ITestOutputHelper output) : IAsyncL
         foreach (var recipient in recipients)
         {
             var phone = await ConnectAsync(recipient, 0, "phone", Platform.Android);
-            await phone.RegisterDeviceAsync(new RegisterDeviceRequest { Vendor = PushVendor.Fcm, Token = $"fcm-{recipient}", AppId = "com.example.chat", NotificationsEnabled = true });
+            await phone.RegisterDeviceAsync(new RegisterDeviceRequest { Vendor = PushVendor.Fcm, Token = $"fcm-token-{recipient}", AppId = "com.example.chat", NotificationsEnabled = true });
             await phone.DisposeAsync();
             _clients.Remove(phone);
         }
