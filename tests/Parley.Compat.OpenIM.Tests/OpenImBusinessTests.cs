@@ -226,7 +226,11 @@ public sealed class OpenImBusinessTests(ServerFixture fixture) : IClassFixture<S
             var notifications = listed.Single(c => c.GetProperty("conversationID").GetString() == notificationConversation);
             Assert.Equal(4, notifications.GetProperty("conversationType").GetInt32());
             Assert.Equal(account, notifications.GetProperty("userID").GetString());
-            Assert.Equal(2, notifications.GetProperty("unreadCount").GetInt32());
+            // Seen once in CI under load: the SDK listed 3 unread here; the message explains the next failure.
+            Assert.True(notifications.GetProperty("unreadCount").GetInt32() == 2,
+                $"unread {notifications.GetProperty("unreadCount").GetInt32()}, expected 2; conversation {notifications}; received: "
+                + string.Join(" | ", sdk.ReceivedMessages().Select(m => $"{m.GetProperty("clientMsgID").GetString()} seq {m.GetProperty("seq")} session {m.GetProperty("sessionType")}"))
+                + sdk.Diagnostics());
             Assert.Equal(1, listed.Single(c => c.GetProperty("userID").GetString() == friend).GetProperty("conversationType").GetInt32());
             Assert.DoesNotContain(listed, c => c.GetProperty("conversationID").GetString() == "si_" + pair);
 
