@@ -238,9 +238,12 @@ export class ChatStore {
 
   /** Pulls what an open conversation missed (e.g. while the client had no local state). */
   async #catchUp(view: ConversationView): Promise<void> {
-    const last = view.messages.filter((m) => m.seq > 0n).at(-1)?.seq ?? 0n;
-    if (view.conversation.maxSeq <= last) return;
-    const page = await this.client.getHistory(view.conversation.conversationId, { fromSeq: last + 1n, direction: Direction.FORWARD, limit: 200 });
+    const last = view.messages.filter((m) => m.seq > 0n).at(-1)?.seq;
+    // Nothing shown yet and the first page (the newest, requested on open) still on its way: that page brings what was
+    // missed, and a catch-up from seq 1 would pull the whole history into the view under it.
+    if (last === undefined && view.loadingOlder) return;
+    if (view.conversation.maxSeq <= (last ?? 0n)) return;
+    const page = await this.client.getHistory(view.conversation.conversationId, { fromSeq: (last ?? 0n) + 1n, direction: Direction.FORWARD, limit: 200 });
     for (const m of page.messages) this.#addMessage(m);
   }
 
