@@ -180,6 +180,24 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
     }
 
     /// <summary>
+    /// One statement through the writer queue (group-committed with whatever else is queued: one transaction, one
+    /// fsync; only the statement that failed fails). Completes once the write is durable, with the rows it changed.
+    /// </summary>
+    internal Task<int> ExecuteAsync(string sql, Action<SqliteParameterCollection> bind, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(bind);
+        return WriteAsync(
+            connection =>
+            {
+                using var command = connection.CreateCommand();
+                command.CommandText = sql;
+                bind(command.Parameters);
+                return command.ExecuteNonQuery();
+            },
+            cancellationToken);
+    }
+
+    /// <summary>
     /// Queues <paramref name="write"/> for the writer connection and completes once the group transaction it ran in is
     /// committed (durable in durable mode). The callback runs inside that transaction and its own savepoint: it must
     /// not begin or commit transactions, must not call <c>WriteAsync</c> itself, and should not keep the

@@ -60,11 +60,11 @@ public sealed class SqliteCampaignStore(SqliteDatabase database) : ICampaignStor
 
     /// <inheritdoc />
     public async Task<CampaignRecord?> GetAsync(string campaignId, CancellationToken cancellationToken = default) =>
-        (await QueryAsync($"SELECT {Columns} FROM campaigns WHERE campaign_id = $id;", c => c.Parameters.AddWithValue("$id", campaignId), ReadCampaign, cancellationToken).ConfigureAwait(false)) is [var c] ? c : null;
+        (await _database.QueryAsync($"SELECT {Columns} FROM campaigns WHERE campaign_id = $id;", c => c.Parameters.AddWithValue("$id", campaignId), ReadCampaign, cancellationToken).ConfigureAwait(false)) is [var c] ? c : null;
 
     /// <inheritdoc />
     public Task<IReadOnlyList<CampaignRecord>> ListAsync(CampaignState? state, string? afterId, int limit, CancellationToken cancellationToken = default) =>
-        QueryAsync(
+        _database.QueryAsync(
             $"SELECT {Columns} FROM campaigns WHERE ($state IS NULL OR state = $state) AND campaign_id > $after ORDER BY campaign_id LIMIT $limit;",
             c =>
             {
@@ -77,7 +77,7 @@ public sealed class SqliteCampaignStore(SqliteDatabase database) : ICampaignStor
 
     /// <inheritdoc />
     public Task<IReadOnlyList<string>> ReadAudienceAsync(string campaignId, string? afterUserId, int limit, CancellationToken cancellationToken = default) =>
-        QueryAsync(
+        _database.QueryAsync(
             "SELECT user_id FROM campaign_audience WHERE campaign_id = $id AND user_id > $after ORDER BY user_id LIMIT $limit;",
             c =>
             {
@@ -90,7 +90,7 @@ public sealed class SqliteCampaignStore(SqliteDatabase database) : ICampaignStor
 
     /// <inheritdoc />
     public Task<IReadOnlyList<string>> ListRunnableAsync(long now, int limit, CancellationToken cancellationToken = default) =>
-        QueryAsync(
+        _database.QueryAsync(
             "SELECT campaign_id FROM campaigns WHERE state IN (0, 1) AND start_at <= $now AND (lease_owner IS NULL OR lease_until < $now) ORDER BY start_at, campaign_id LIMIT $limit;",
             c =>
             {
@@ -173,31 +173,31 @@ public sealed class SqliteCampaignStore(SqliteDatabase database) : ICampaignStor
     }
 
     /// <inheritdoc />
-    public Task<bool> CancelAsync(string campaignId, long now, CancellationToken cancellationToken = default) =>
-        _database.WriteAsync(connection =>
-        {
-            using var command = connection.CreateCommand();
-            command.CommandText = "UPDATE campaigns SET state = 2, finished_at = $now, updated_at = $now, lease_owner = NULL WHERE campaign_id = $id AND state IN (0, 1);";
-            command.Parameters.AddWithValue("$id", campaignId);
-            command.Parameters.AddWithValue("$now", now);
-            return command.ExecuteNonQuery() == 1;
-        }, cancellationToken);
+    public async Task<bool> CancelAsync(string campaignId, long now, CancellationToken cancellationToken = default) =>
+        await _database.ExecuteAsync(
+            "UPDATE campaigns SET state = 2, finished_at = $now, updated_at = $now, lease_owner = NULL WHERE campaign_id = $id AND state IN (0, 1);",
+            p =>
+            {
+                p.AddWithValue("$id", campaignId);
+                p.AddWithValue("$now", now);
+            },
+            cancellationToken).ConfigureAwait(false) == 1;
 
     /// <inheritdoc />
     public Task ReleaseAsync(string campaignId, string owner, CancellationToken cancellationToken = default) =>
-        _database.WriteAsync(connection =>
-        {
-            using var command = connection.CreateCommand();
-            command.CommandText = "UPDATE campaigns SET lease_owner = NULL, lease_until = 0 WHERE campaign_id = $id AND lease_owner = $owner;";
-            command.Parameters.AddWithValue("$id", campaignId);
-            command.Parameters.AddWithValue("$owner", owner);
-            return command.ExecuteNonQuery();
-        }, cancellationToken);
+        _database.ExecuteAsync(
+            "UPDATE campaigns SET lease_owner = NULL, lease_until = 0 WHERE campaign_id = $id AND lease_owner = $owner;",
+            p =>
+            {
+                p.AddWithValue("$id", campaignId);
+                p.AddWithValue("$owner", owner);
+            },
+            cancellationToken);
 
     /// <inheritdoc />
     public async Task<CampaignTargetCounts> CountTargetsAsync(string campaignId, CancellationToken cancellationToken = default)
     {
-        var rows = await QueryAsync(
+        var rows = await _database.QueryAsync(
             "SELECT state, COALESCE(reason, ''), COALESCE(template_id, ''), COUNT(*), SUM(pushes) FROM campaign_targets WHERE campaign_id = $id GROUP BY 1, 2, 3;",
             c => c.Parameters.AddWithValue("$id", campaignId),
             r => (State: (CampaignTargetState)r.GetInt32(0), Reason: r.GetString(1), Template: r.GetString(2), Count: r.GetInt64(3), Pushes: r.GetInt64(4)),
@@ -207,7 +207,7 @@ public sealed class SqliteCampaignStore(SqliteDatabase database) : ICampaignStor
 
     /// <inheritdoc />
     public Task<IReadOnlyList<CampaignTarget>> ListTargetsAsync(string campaignId, string? afterUserId, int limit, CancellationToken cancellationToken = default) =>
-        QueryAsync(
+        _database.QueryAsync(
             "SELECT user_id, state, reason, template_id, pushes, at FROM campaign_targets WHERE campaign_id = $id AND user_id > $after ORDER BY user_id LIMIT $limit;",
             c =>
             {
@@ -221,7 +221,4 @@ public sealed class SqliteCampaignStore(SqliteDatabase database) : ICampaignStor
     private static CampaignRecord ReadCampaign(SqliteDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), (CampaignState)r.GetInt32(3), r.IsDBNull(4) ? null : r.GetString(4),
         r.GetInt64(5), r.GetInt64(6), r.GetInt64(7), r.GetInt64(8), r.IsDBNull(9) ? null : r.GetInt64(9), r.IsDBNull(10) ? null : r.GetString(10), r.GetInt64(11));
-
-    private Task<IReadOnlyList<T>> QueryAsync<T>(string sql, Action<SqliteCommand> bind, Func<SqliteDataReader, T> read, CancellationToken cancellationToken) =>
-        _database.QueryAsync(sql, bind, read, cancellationToken);
 }

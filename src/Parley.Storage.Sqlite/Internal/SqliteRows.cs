@@ -41,6 +41,19 @@ internal static class SqliteRows
     public const string MemberColumns =
         "user_id, read_seq, pinned, muted, feed_version, role, nickname, muted_until, joined_at, inviter_id, active, visible_from, info_version";
 
+    /// <summary>Runs <paramref name="command"/> and reads every row (synchronously: for a writer callback, whose statements run on the writer queue).</summary>
+    public static List<T> ReadAll<T>(SqliteCommand command, Func<SqliteDataReader, T> read)
+    {
+        var rows = new List<T>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            rows.Add(read(reader));
+        }
+
+        return rows;
+    }
+
     public static MemberRecord ReadMember(SqliteDataReader reader) =>
         new(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2) != 0, reader.GetInt64(3) != 0, reader.GetInt64(4))
         {

@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Parley.Abstractions.Push;
+using Parley.Storage.Sqlite.Internal;
 
 namespace Parley.Storage.Sqlite.Push;
 
@@ -139,14 +140,12 @@ public sealed class SqlitePushJournal : IPushJournal
             cancellationToken);
 
     public Task<int> FilterPendingAsync(string messageId, string reason, CancellationToken cancellationToken = default) =>
-        _database.WriteAsync(
-            connection =>
+        ExecuteAsync(
+            "UPDATE push_journal SET state = 3, reason = $reason WHERE message_id = $msg AND state = 0;",
+            p =>
             {
-                using var command = connection.CreateCommand();
-                command.CommandText = "UPDATE push_journal SET state = 3, reason = $reason WHERE message_id = $msg AND state = 0;";
-                command.Parameters.AddWithValue("$msg", messageId);
-                command.Parameters.AddWithValue("$reason", reason);
-                return command.ExecuteNonQuery();
+                p.AddWithValue("$msg", messageId);
+                p.AddWithValue("$reason", reason);
             },
             cancellationToken);
 
@@ -249,14 +248,7 @@ public sealed class SqlitePushJournal : IPushJournal
                 command.Parameters.AddWithValue("$prefix", PushOwnerPrefix.LikePattern(previousPrefix));
                 command.Parameters.AddWithValue("$now", now);
                 command.Parameters.AddWithValue("$limit", limit);
-                var adopted = new List<PushRecord>();
-                using var reader = command.ExecuteReader();
-                while (reader.Read())
-                {
-                    adopted.Add(Read(reader));
-                }
-
-                return adopted;
+                return SqliteRows.ReadAll(command, Read);
             },
             cancellationToken);
 
@@ -272,37 +264,10 @@ public sealed class SqlitePushJournal : IPushJournal
             },
             cancellationToken).ConfigureAwait(false) == 1;
 
-    private async Task<IReadOnlyList<PushRecord>> QueryAsync(string sql, Action<SqliteParameterCollection> bind, CancellationToken cancellationToken)
-    {
-        var result = new List<PushRecord>();
-        var connection = await _database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
-        {
-            using var command = connection.CreateCommand();
-            command.CommandText = sql;
-            bind(command.Parameters);
-            using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                result.Add(Read(reader));
-            }
-        }
+    private Task<IReadOnlyList<PushRecord>> QueryAsync(string sql, Action<SqliteParameterCollection> bind, CancellationToken cancellationToken) =>
+        _database.QueryAsync(sql, command => bind(command.Parameters), Read, cancellationToken);
 
-        return result;
-    }
-
-    /// <summary>
-    /// A single-statement write through the owner's writer queue, which group-commits whatever is queued (one
-    /// transaction, one fsync) and fails only the statement that failed. A call returns once its write is durable.
-    /// </summary>
+    /// <summary>A single-statement write, durable when it returns (<see cref="SqliteDatabase.ExecuteAsync"/>).</summary>
     private Task<int> ExecuteAsync(string sql, Action<SqliteParameterCollection> bind, CancellationToken cancellationToken) =>
-        _database.WriteAsync(
-            connection =>
-            {
-                using var command = connection.CreateCommand();
-                command.CommandText = sql;
-                bind(command.Parameters);
-                return command.ExecuteNonQuery();
-            },
-            cancellationToken);
+        _database.ExecuteAsync(sql, bind, cancellationToken);
 }

@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Parley.Abstractions.Webhooks;
+using Parley.Storage.Sqlite.Internal;
 
 namespace Parley.Storage.Sqlite.Webhooks;
 
@@ -83,7 +84,7 @@ public sealed class SqliteWebhookOutbox : IWebhookOutbox
                 command.Parameters.AddWithValue("$until", leaseUntil);
                 command.Parameters.AddWithValue("$now", now);
                 command.Parameters.AddWithValue("$limit", limit);
-                return ReadAll(command);
+                return SqliteRows.ReadAll(command, Read);
             },
             cancellationToken).ConfigureAwait(false);
 
@@ -204,38 +205,10 @@ public sealed class SqliteWebhookOutbox : IWebhookOutbox
         new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt64(3), r.GetInt64(4), r.GetInt32(5), (WebhookEventState)r.GetInt32(6),
             r.IsDBNull(7) ? null : r.GetString(7), r.IsDBNull(8) ? null : r.GetInt64(8));
 
-    private static List<WebhookEvent> ReadAll(SqliteCommand command)
-    {
-        var rows = new List<WebhookEvent>();
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
-        {
-            rows.Add(Read(reader));
-        }
+    private Task<IReadOnlyList<WebhookEvent>> QueryAsync(string sql, Action<SqliteParameterCollection> bind, CancellationToken cancellationToken) =>
+        _database.QueryAsync(sql, command => bind(command.Parameters), Read, cancellationToken);
 
-        return rows;
-    }
-
-    private async Task<IReadOnlyList<WebhookEvent>> QueryAsync(string sql, Action<SqliteParameterCollection> bind, CancellationToken cancellationToken)
-    {
-        var connection = await _database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
-        {
-            using var command = connection.CreateCommand();
-            command.CommandText = sql;
-            bind(command.Parameters);
-            return ReadAll(command);
-        }
-    }
-
+    /// <summary>A single-statement write, durable when it returns (<see cref="SqliteDatabase.ExecuteAsync"/>).</summary>
     private Task<int> ExecuteAsync(string sql, Action<SqliteParameterCollection> bind, CancellationToken cancellationToken) =>
-        _database.WriteAsync(
-            connection =>
-            {
-                using var command = connection.CreateCommand();
-                command.CommandText = sql;
-                bind(command.Parameters);
-                return command.ExecuteNonQuery();
-            },
-            cancellationToken);
+        _database.ExecuteAsync(sql, bind, cancellationToken);
 }
