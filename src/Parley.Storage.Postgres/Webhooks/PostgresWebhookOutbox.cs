@@ -72,20 +72,24 @@ public sealed class PostgresWebhookOutbox : IWebhookOutbox
             P(now),
             P(limit)).ConfigureAwait(false);
 
-    public async Task<bool> MarkDeliveredAsync(string eventId, string owner, int attempts, long at, CancellationToken cancellationToken = default) =>
-        await _database.ExecuteAsync(
-            "UPDATE webhook_outbox SET state = 1, attempts = $3, finished_at = $4, last_error = NULL, leased_by = NULL, leased_until = 0 WHERE event_id = $1 AND state = 0 AND leased_by = $2;",
-            cancellationToken, P(eventId), P(owner), P(attempts), P(at)).ConfigureAwait(false) == 1;
+    public Task<bool> MarkDeliveredAsync(string eventId, string owner, int attempts, long at, CancellationToken cancellationToken = default) =>
+        SettleLeasedAsync("state = 1, attempts = $3, finished_at = $4, last_error = NULL", eventId, owner, cancellationToken, P(attempts), P(at));
 
-    public async Task<bool> RescheduleAsync(string eventId, string owner, int attempts, long nextAttemptAt, string error, CancellationToken cancellationToken = default) =>
-        await _database.ExecuteAsync(
-            "UPDATE webhook_outbox SET attempts = $3, next_attempt_at = $4, last_error = $5, leased_by = NULL, leased_until = 0 WHERE event_id = $1 AND state = 0 AND leased_by = $2;",
-            cancellationToken, P(eventId), P(owner), P(attempts), P(nextAttemptAt), P(error)).ConfigureAwait(false) == 1;
+    public Task<bool> RescheduleAsync(string eventId, string owner, int attempts, long nextAttemptAt, string error, CancellationToken cancellationToken = default) =>
+        SettleLeasedAsync("attempts = $3, next_attempt_at = $4, last_error = $5", eventId, owner, cancellationToken, P(attempts), P(nextAttemptAt), P(error));
 
-    public async Task<bool> DeadLetterAsync(string eventId, string owner, int attempts, long at, string error, CancellationToken cancellationToken = default) =>
+    public Task<bool> DeadLetterAsync(string eventId, string owner, int attempts, long at, string error, CancellationToken cancellationToken = default) =>
+        SettleLeasedAsync("state = 2, attempts = $3, finished_at = $4, last_error = $5", eventId, owner, cancellationToken, P(attempts), P(at), P(error));
+
+    /// <summary>
+    /// The lease fence: applies <paramref name="set"/> (its values from $3 on) to a pending event ($1) only while
+    /// <paramref name="owner"/> ($2) holds its lease, and releases the lease in the same statement. False when the lease was lost.
+    /// </summary>
+    private async Task<bool> SettleLeasedAsync(string set, string eventId, string owner, CancellationToken cancellationToken, params NpgsqlParameter[] values) =>
         await _database.ExecuteAsync(
-            "UPDATE webhook_outbox SET state = 2, attempts = $3, finished_at = $4, last_error = $5, leased_by = NULL, leased_until = 0 WHERE event_id = $1 AND state = 0 AND leased_by = $2;",
-            cancellationToken, P(eventId), P(owner), P(attempts), P(at), P(error)).ConfigureAwait(false) == 1;
+            $"UPDATE webhook_outbox SET {set}, leased_by = NULL, leased_until = 0 WHERE event_id = $1 AND state = 0 AND leased_by = $2;",
+            cancellationToken,
+            [P(eventId), P(owner), .. values]).ConfigureAwait(false) == 1;
 
     public Task<int> ReleaseAllLeasesAsync(CancellationToken cancellationToken = default) =>
         _database.ExecuteAsync("UPDATE webhook_outbox SET leased_by = NULL, leased_until = 0 WHERE state = 0 AND leased_by IS NOT NULL;", cancellationToken);

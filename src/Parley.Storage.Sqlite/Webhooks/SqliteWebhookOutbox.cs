@@ -88,41 +88,56 @@ public sealed class SqliteWebhookOutbox : IWebhookOutbox
             },
             cancellationToken).ConfigureAwait(false);
 
-    public async Task<bool> MarkDeliveredAsync(string eventId, string owner, int attempts, long at, CancellationToken cancellationToken = default) =>
-        await ExecuteAsync(
-            "UPDATE webhook_outbox SET state = 1, attempts = $attempts, finished_at = $at, last_error = NULL, leased_by = NULL, leased_until = 0 WHERE event_id = $id AND state = 0 AND leased_by = $owner;",
+    public Task<bool> MarkDeliveredAsync(string eventId, string owner, int attempts, long at, CancellationToken cancellationToken = default) =>
+        SettleLeasedAsync(
+            "state = 1, attempts = $attempts, finished_at = $at, last_error = NULL",
+            eventId,
+            owner,
             p =>
             {
-                p.AddWithValue("$id", eventId);
-                p.AddWithValue("$owner", owner);
                 p.AddWithValue("$attempts", attempts);
                 p.AddWithValue("$at", at);
             },
-            cancellationToken).ConfigureAwait(false) == 1;
+            cancellationToken);
 
-    public async Task<bool> RescheduleAsync(string eventId, string owner, int attempts, long nextAttemptAt, string error, CancellationToken cancellationToken = default) =>
-        await ExecuteAsync(
-            "UPDATE webhook_outbox SET attempts = $attempts, next_attempt_at = $next, last_error = $error, leased_by = NULL, leased_until = 0 WHERE event_id = $id AND state = 0 AND leased_by = $owner;",
+    public Task<bool> RescheduleAsync(string eventId, string owner, int attempts, long nextAttemptAt, string error, CancellationToken cancellationToken = default) =>
+        SettleLeasedAsync(
+            "attempts = $attempts, next_attempt_at = $next, last_error = $error",
+            eventId,
+            owner,
             p =>
             {
-                p.AddWithValue("$id", eventId);
-                p.AddWithValue("$owner", owner);
                 p.AddWithValue("$attempts", attempts);
                 p.AddWithValue("$next", nextAttemptAt);
                 p.AddWithValue("$error", error);
             },
-            cancellationToken).ConfigureAwait(false) == 1;
+            cancellationToken);
 
-    public async Task<bool> DeadLetterAsync(string eventId, string owner, int attempts, long at, string error, CancellationToken cancellationToken = default) =>
+    public Task<bool> DeadLetterAsync(string eventId, string owner, int attempts, long at, string error, CancellationToken cancellationToken = default) =>
+        SettleLeasedAsync(
+            "state = 2, attempts = $attempts, finished_at = $at, last_error = $error",
+            eventId,
+            owner,
+            p =>
+            {
+                p.AddWithValue("$attempts", attempts);
+                p.AddWithValue("$at", at);
+                p.AddWithValue("$error", error);
+            },
+            cancellationToken);
+
+    /// <summary>
+    /// The lease fence: applies <paramref name="set"/> to a pending event ($id) only while <paramref name="owner"/>
+    /// ($owner) holds its lease, and releases the lease in the same statement. False when the lease was lost.
+    /// </summary>
+    private async Task<bool> SettleLeasedAsync(string set, string eventId, string owner, Action<SqliteParameterCollection> bind, CancellationToken cancellationToken) =>
         await ExecuteAsync(
-            "UPDATE webhook_outbox SET state = 2, attempts = $attempts, finished_at = $at, last_error = $error, leased_by = NULL, leased_until = 0 WHERE event_id = $id AND state = 0 AND leased_by = $owner;",
+            $"UPDATE webhook_outbox SET {set}, leased_by = NULL, leased_until = 0 WHERE event_id = $id AND state = 0 AND leased_by = $owner;",
             p =>
             {
                 p.AddWithValue("$id", eventId);
                 p.AddWithValue("$owner", owner);
-                p.AddWithValue("$attempts", attempts);
-                p.AddWithValue("$at", at);
-                p.AddWithValue("$error", error);
+                bind(p);
             },
             cancellationToken).ConfigureAwait(false) == 1;
 
