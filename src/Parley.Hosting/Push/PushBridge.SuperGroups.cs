@@ -72,29 +72,7 @@ internal sealed partial class PushBridge
     }
 
     private Task StartSuperGroupLoops(CancellationToken stoppingToken) =>
-        Task.WhenAll(MentionAllLoopAsync(stoppingToken), DigestLoopAsync(stoppingToken));
-
-    private async Task MentionAllLoopAsync(CancellationToken stoppingToken)
-    {
-        try
-        {
-            await foreach (var job in _fanOuts.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
-            {
-                try
-                {
-                    await MentionAllAsync(job, stoppingToken).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    LogFanOutFailed(logger, ex, job.Message.ConversationId);
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // Shutting down: an @all fan-out in progress stops (a push is a hint; the message is stored).
-        }
-    }
+        Task.WhenAll(ConsumeAsync(_fanOuts.Reader, MentionAllAsync, LogFanOutFailed, stoppingToken), DigestLoopAsync(stoppingToken));
 
     /// <summary>
     /// One @all message to every member who may see it, a page of members at a time (one pipeline submission per page,
