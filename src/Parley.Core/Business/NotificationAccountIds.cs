@@ -86,6 +86,6 @@ public sealed partial class NotificationAccountIds(INotificationAccountStore sto
         }
     }
 
-    [LoggerMessage(EventId = 5701, Level = LogLevel.Warning, Message = "The notification account ids could not be re-read; the last known set stays in use")]
+    [LoggerMessage(EventId = 5601, Level = LogLevel.Warning, Message = "The notification account ids could not be re-read; the last known set stays in use")]
     private static partial void LogRefreshFailed(ILogger logger, Exception exception);
 }
