@@ -5,11 +5,11 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Parley.Abstractions.Messaging;
 using Parley.Compat.OpenIM.Rest;
+using Parley.Core;
 using Parley.Core.Messaging;
 using Parley.Protocol;
 using static Parley.Compat.OpenIM.Rest.SocialJson;
 using static Parley.Compat.OpenIM.Rest.SocialRestSupport;
-using Parley.Core;
 
 namespace Parley.Compat.OpenIM;
 

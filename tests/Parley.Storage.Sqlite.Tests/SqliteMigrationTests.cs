@@ -1,7 +1,7 @@
-using Parley.Storage.Sqlite.Internal;
 using System.Globalization;
 using Parley.Abstractions.Accounts;
 using Parley.Abstractions.Messaging;
+using Parley.Storage.Sqlite.Internal;
 
 namespace Parley.Storage.Sqlite.Tests;
 
