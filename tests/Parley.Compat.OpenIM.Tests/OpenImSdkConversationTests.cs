@@ -13,50 +13,9 @@ public sealed class OpenImSdkConversationTests(ServerFixture fixture) : IClassFi
 {
     private OpenImTestServer Server => fixture.Server;
 
-    private async Task<NodeSdkClient> SdkAsync(string userId, int platformId = 5)
-    {
-        var sdk = await NodeSdkClient.StartAsync(Server, userId, await OpenImUsers.TokenAsync(Server, userId, platformId), platformId);
-        try
-        {
-            await sdk.LoginAsync();
-        }
-        catch
-        {
-            await sdk.DisposeAsync();
-            throw;
-        }
+    private Task<NodeSdkClient> SdkAsync(string userId, int platformId = 5) => NodeSdkClient.LoggedInAsync(Server, userId, platformId);
 
-        return sdk;
-    }
-
-    /// <summary>A native Parley.Sdk user and what its client raised.</summary>
-    private sealed class Native(Recorder recorder) : IAsyncDisposable
-    {
-        public ParleyClient Client => recorder.Client;
-
-        public IReadOnlyList<ReceiptEvent> Receipts => recorder.Receipts;
-
-        public IReadOnlyList<MessageRevokedEventArgs> Revokes => recorder.Revokes;
-
-        public IReadOnlyList<Message> MessagesIn(string conversationId) => recorder.MessagesIn(conversationId);
-
-        public ValueTask DisposeAsync() => recorder.Client.DisposeAsync();
-    }
-
-    private async Task<Native> NativeAsync(string userId)
-    {
-        var client = new ParleyClient(new ParleyClientOptions
-        {
-            ServerUri = Server.WebSocketUri,
-            Token = await OpenImUsers.TokenAsync(Server, userId, 2),
-            DeviceId = OpenImPlatforms.DeviceId(2),
-            Platform = Platform.Android,
-            LocalState = new InMemoryParleyClientState(),
-        });
-        var recorder = new Recorder(client);
-        await client.ConnectAsync();
-        return new Native(recorder);
-    }
+    private Task<NativeUser> NativeAsync(string userId) => NativeUser.ConnectAsync(Server, userId);
 
     private static IEnumerable<JsonElement> WithText(IEnumerable<JsonElement> messages, string text) =>
         messages.Where(m => m.TryGetProperty("text", out var t) && t.GetString() == text);

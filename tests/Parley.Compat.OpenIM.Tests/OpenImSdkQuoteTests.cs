@@ -137,27 +137,5 @@ public sealed class OpenImSdkQuoteTests(ServerFixture fixture) : IClassFixture<S
         return sdk.ReceivedMessages().First(match);
     }
 
-    private async Task<Recorded> NativeAsync(string userId)
-    {
-        var client = new ParleyClient(new ParleyClientOptions
-        {
-            ServerUri = Server.WebSocketUri,
-            Token = await OpenImUsers.TokenAsync(Server, userId, 2),
-            DeviceId = OpenImPlatforms.DeviceId(2),
-            Platform = Platform.Android,
-            LocalState = new InMemoryParleyClientState(),
-        });
-        var recorder = new Recorder(client);
-        await client.ConnectAsync();
-        return new Recorded(recorder);
-    }
-
-    private sealed class Recorded(Recorder recorder) : IAsyncDisposable
-    {
-        public ParleyClient Client => recorder.Client;
-
-        public IReadOnlyList<Message> MessagesIn(string conversationId) => recorder.MessagesIn(conversationId);
-
-        public ValueTask DisposeAsync() => recorder.Client.DisposeAsync();
-    }
+    private Task<NativeUser> NativeAsync(string userId) => NativeUser.ConnectAsync(Server, userId);
 }
