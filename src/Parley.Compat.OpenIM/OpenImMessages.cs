@@ -175,20 +175,7 @@ internal static class OpenImMessages
             }
             else
             {
-                data.ContentType = AtText;
-                data.AtUserIDList.AddRange(content.Text.MentionUserIds);
-                if (content.Text.MentionAll)
-                {
-                    data.AtUserIDList.Add(AtAllTag);
-                }
-
-                data.Content = Json(new Dictionary<string, object>
-                {
-                    ["text"] = content.Text.Text,
-                    ["atUserList"] = data.AtUserIDList.ToArray(),
-                    ["isAtSelf"] = false,
-                    ["quoteMessage"] = quote,
-                });
+                SetAtText(data, content.Text, quote);
             }
 
             return data;
@@ -201,19 +188,7 @@ internal static class OpenImMessages
                 data.Content = Json(new Dictionary<string, object> { ["content"] = content.Text.Text });
                 break;
             case Content.BodyOneofCase.Text:
-                data.ContentType = AtText;
-                data.AtUserIDList.AddRange(content.Text.MentionUserIds);
-                if (content.Text.MentionAll)
-                {
-                    data.AtUserIDList.Add(AtAllTag);
-                }
-
-                data.Content = Json(new Dictionary<string, object>
-                {
-                    ["text"] = content.Text.Text,
-                    ["atUserList"] = data.AtUserIDList.ToArray(),
-                    ["isAtSelf"] = false,
-                });
+                SetAtText(data, content.Text, quote: null);
                 break;
             case Content.BodyOneofCase.Custom when TryVerbatimType(content.Custom.Type, out var contentType):
                 data.ContentType = contentType;
@@ -457,6 +432,33 @@ internal static class OpenImMessages
     public static ByteString Utf8(string text) => ByteString.CopyFromUtf8(text);
 
     public static ByteString Json<T>(T value) => ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(value));
+
+    /// <summary>
+    /// An AtElem (106): the mentioned users (and <see cref="AtAllTag"/> for @all) in atUserIDList and in the content,
+    /// with the quoted message when the text is a reply.
+    /// </summary>
+    private static void SetAtText(MsgData data, TextContent text, Dictionary<string, object>? quote)
+    {
+        data.ContentType = AtText;
+        data.AtUserIDList.AddRange(text.MentionUserIds);
+        if (text.MentionAll)
+        {
+            data.AtUserIDList.Add(AtAllTag);
+        }
+
+        var elem = new Dictionary<string, object>
+        {
+            ["text"] = text.Text,
+            ["atUserList"] = data.AtUserIDList.ToArray(),
+            ["isAtSelf"] = false,
+        };
+        if (quote is not null)
+        {
+            elem["quoteMessage"] = quote;
+        }
+
+        data.Content = Json(elem);
+    }
 
     /// <summary>
     /// The quoted message of a reply as OpenIM's SDK puts it in <c>quoteMessage</c> (its message struct): from
