@@ -14,21 +14,14 @@ using Parley.IntegrationTests.Infrastructure;
 namespace Parley.IntegrationTests;
 
 /// <summary>A real server whose after-hooks are delivered from the durable outbox to a real receiver on loopback, with short back-offs.</summary>
-public sealed class WebhookDeliveryFixture : IAsyncLifetime
+public sealed class WebhookDeliveryFixture : WebhookServerFixture
 {
     public const int MaxAttempts = 4;
 
-    public WebhookReceiver Receiver { get; private set; } = null!;
-
-    public TestServer Server { get; private set; } = null!;
-
-    public async Task InitializeAsync()
+    protected override Dictionary<string, string?> Settings(WebhookReceiver receiver)
     {
-        Receiver = await WebhookReceiver.StartAsync();
         var settings = new Dictionary<string, string?>
         {
-            ["Parley:Webhooks:Url"] = Receiver.BaseUrl,
-            ["Parley:Webhooks:Secret"] = WebhookFixture.Secret,
             ["Parley:Webhooks:Delivery:MaxAttempts"] = MaxAttempts.ToString(CultureInfo.InvariantCulture),
             ["Parley:Webhooks:Delivery:InitialBackoffMs"] = "100",
             ["Parley:Webhooks:Delivery:MaxBackoffMs"] = "400",
@@ -41,13 +34,7 @@ public sealed class WebhookDeliveryFixture : IAsyncLifetime
             settings[$"Parley:Webhooks:Hooks:{hook}:TimeoutMs"] = "300";
         }
 
-        Server = await TestServer.StartAsync(settings);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await Server.DisposeAsync();
-        await Receiver.DisposeAsync();
+        return settings;
     }
 }
 

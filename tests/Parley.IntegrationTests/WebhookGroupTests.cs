@@ -19,23 +19,16 @@ namespace Parley.IntegrationTests;
 /// A real server with the group before-hooks (<c>beforeCreateGroup</c> fail-closed, <c>beforeMemberJoinGroup</c>
 /// fail-open) and the notice after-hooks enabled, all calling one real receiver on loopback that answers per hook.
 /// </summary>
-public sealed class WebhookGroupFixture : IAsyncLifetime
+public sealed class WebhookGroupFixture : WebhookServerFixture
 {
-    public WebhookReceiver Receiver { get; private set; } = null!;
-
-    public TestServer Server { get; private set; } = null!;
-
     /// <summary>How the receiver answers each hook (default: an empty 200, which allows / delivers).</summary>
     public ConcurrentDictionary<string, Func<WebhookCall, HttpContext, Task>> Answers { get; } = new(StringComparer.Ordinal);
 
-    public async Task InitializeAsync()
+    protected override Dictionary<string, string?> Settings(WebhookReceiver receiver)
     {
-        Receiver = await WebhookReceiver.StartAsync();
-        Receiver.Behaviour = (call, context) => Answers.TryGetValue(call.Hook, out var answer) ? answer(call, context) : Task.CompletedTask;
+        receiver.Behaviour = (call, context) => Answers.TryGetValue(call.Hook, out var answer) ? answer(call, context) : Task.CompletedTask;
         var settings = new Dictionary<string, string?>
         {
-            ["Parley:Webhooks:Url"] = Receiver.BaseUrl,
-            ["Parley:Webhooks:Secret"] = WebhookFixture.Secret,
             ["Parley:Webhooks:Hooks:beforeCreateGroup:Enabled"] = "true",
             ["Parley:Webhooks:Hooks:beforeCreateGroup:TimeoutMs"] = "3000",
             ["Parley:Webhooks:Hooks:beforeCreateGroup:FailOpen"] = "false",
@@ -51,13 +44,7 @@ public sealed class WebhookGroupFixture : IAsyncLifetime
             settings[$"Parley:Webhooks:Hooks:{hook}:Enabled"] = "true";
         }
 
-        Server = await TestServer.StartAsync(settings);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await Server.DisposeAsync();
-        await Receiver.DisposeAsync();
+        return settings;
     }
 }
 

@@ -12,36 +12,18 @@ using Parley.Sdk;
 namespace Parley.IntegrationTests;
 
 /// <summary>A real server whose before-send hooks call a real receiver on loopback (single: fail-open, group: fail-closed).</summary>
-public sealed class WebhookFixture : IAsyncLifetime
+public sealed class WebhookFixture : WebhookServerFixture
 {
-    public const string Secret = "test-webhook-secret-0123456789-abcdefghij";
-
-    public WebhookReceiver Receiver { get; private set; } = null!;
-
-    public TestServer Server { get; private set; } = null!;
-
-    public async Task InitializeAsync()
+    protected override Dictionary<string, string?> Settings(WebhookReceiver receiver) => new()
     {
-        Receiver = await WebhookReceiver.StartAsync();
-        Server = await TestServer.StartAsync(new Dictionary<string, string?>
-        {
-            ["Parley:Webhooks:Url"] = Receiver.BaseUrl,
-            ["Parley:Webhooks:Secret"] = Secret,
-            ["Parley:Webhooks:Hooks:beforeSendSingleMsg:Enabled"] = "true",
-            ["Parley:Webhooks:Hooks:beforeSendSingleMsg:TimeoutMs"] = "400",
-            ["Parley:Webhooks:Hooks:beforeSendSingleMsg:FailOpen"] = "true",
-            ["Parley:Webhooks:Hooks:beforeSendGroupMsg:Enabled"] = "true",
-            ["Parley:Webhooks:Hooks:beforeSendGroupMsg:TimeoutMs"] = "400",
-            ["Parley:Webhooks:Hooks:beforeSendGroupMsg:FailOpen"] = "false",
-            ["Parley:Webhooks:Hooks:beforeAddFriend:Enabled"] = "true",
-        });
-    }
-
-    public async Task DisposeAsync()
-    {
-        await Server.DisposeAsync();
-        await Receiver.DisposeAsync();
-    }
+        ["Parley:Webhooks:Hooks:beforeSendSingleMsg:Enabled"] = "true",
+        ["Parley:Webhooks:Hooks:beforeSendSingleMsg:TimeoutMs"] = "400",
+        ["Parley:Webhooks:Hooks:beforeSendSingleMsg:FailOpen"] = "true",
+        ["Parley:Webhooks:Hooks:beforeSendGroupMsg:Enabled"] = "true",
+        ["Parley:Webhooks:Hooks:beforeSendGroupMsg:TimeoutMs"] = "400",
+        ["Parley:Webhooks:Hooks:beforeSendGroupMsg:FailOpen"] = "false",
+        ["Parley:Webhooks:Hooks:beforeAddFriend:Enabled"] = "true",
+    };
 }
 
 /// <summary>
