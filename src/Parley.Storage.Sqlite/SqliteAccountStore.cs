@@ -177,15 +177,7 @@ public sealed partial class SqliteAccountStore : IAccountStore
         new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt32(3), r.GetInt64(4), r.GetInt64(5), r.IsDBNull(6) ? null : r.GetInt64(6));
 
     private Task<int> ExecuteAsync(string sql, Action<SqliteParameterCollection> bind, CancellationToken cancellationToken) =>
-        _database.WriteAsync(
-            connection =>
-            {
-                using var command = connection.CreateCommand();
-                command.CommandText = sql;
-                bind(command.Parameters);
-                return command.ExecuteNonQuery();
-            },
-            cancellationToken);
+        _database.ExecuteAsync(sql, bind, cancellationToken);
 
     // A statement that writes and returns rows (RETURNING): on the writer queue, like every write.
     private Task<List<T>> WriteQueryAsync<T>(string sql, Action<SqliteParameterCollection> bind, Func<SqliteDataReader, T> read, CancellationToken cancellationToken) =>
