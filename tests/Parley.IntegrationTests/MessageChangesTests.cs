@@ -144,6 +144,68 @@ public sealed class MessageChangesTests(ServerFixture fixture) : IClassFixture<S
         Assert.Equal(ErrorCode.NotMember, kicked.Code);
     }
 
+    /// <summary>
+    /// Every limit ADR 0018 names is enforced with a typed error, with the limits set low through configuration: edits per
+    /// message, edit history visible to the sender only, distinct reactions per message, mentions per message, @all per hour
+    /// and the shortest search query. (The edit window, emoji length and reactions per user are in the tests above.)
+    /// </summary>
+    [Fact]
+    public async Task Limits_EachConfiguredLimit_RefusesWithATypedError_AtTheLimit()
+    {
+        await using var server = await TestServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Parley:Messaging:MaxEditsPerMessage"] = "2",
+            ["Parley:Messaging:EditHistoryVisible"] = "false",
+            ["Parley:Messaging:MaxDistinctReactions"] = "2",
+            ["Parley:Messaging:MaxMentions"] = "2",
+            ["Parley:Messaging:MentionAllPerHour"] = "2",
+            ["Parley:Messaging:SearchMinQueryChars"] = "4",
+        });
+        var owner = await server.CreateUserAsync("owner");
+        var bob = await server.CreateUserAsync("bob");
+        var carol = await server.CreateUserAsync("carol");
+        var dave = await server.CreateUserAsync("dave");
+        var ownerClient = await server.ConnectAsync(owner);
+        var bobClient = await server.ConnectAsync(bob);
+        var carolClient = await server.ConnectAsync(carol);
+        var group = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Name = "limits", MemberIds = { bob, carol, dave } });
+        var target = new Target { ConversationId = group.ConversationId };
+
+        // Edits: two, then refused; the earlier revisions are the sender's only.
+        var sent = await ownerClient.SendTextToConversationAsync(group.ConversationId, "v0 limitword");
+        await ownerClient.EditAsync(group.ConversationId, sent.Seq, new TextContent { Text = "v1 limitword" });
+        await ownerClient.EditAsync(group.ConversationId, sent.Seq, new TextContent { Text = "v2 limitword" });
+        var thirdEdit = await Assert.ThrowsAsync<ParleyException>(() => ownerClient.EditAsync(group.ConversationId, sent.Seq, new TextContent { Text = "v3" }));
+        Assert.Equal(ErrorCode.BadRequest, thirdEdit.Code);
+        Assert.Equal(["v0 limitword", "v1 limitword", "v2 limitword"], (await ownerClient.GetRevisionsAsync(group.ConversationId, sent.Seq)).Revisions.Select(r => r.Content.Text.Text));
+        var hidden = await Assert.ThrowsAsync<ParleyException>(() => bobClient.GetRevisionsAsync(group.ConversationId, sent.Seq));
+        Assert.Equal(ErrorCode.Forbidden, hidden.Code);
+
+        // Reactions: two different emoji on the message, a third kind is refused; an existing one can still be added to.
+        await bobClient.ReactAsync(group.ConversationId, sent.Seq, "👍");
+        await carolClient.ReactAsync(group.ConversationId, sent.Seq, "🎉");
+        var thirdKind = await Assert.ThrowsAsync<ParleyException>(() => carolClient.ReactAsync(group.ConversationId, sent.Seq, "🍕"));
+        Assert.Equal(ErrorCode.BadRequest, thirdKind.Code);
+        Assert.Equal(2U, (await carolClient.ReactAsync(group.ConversationId, sent.Seq, "👍")).Count);
+
+        // Mentions: two members, not three.
+        await ownerClient.SendAsync(target, new Content { Text = new TextContent { Text = "@bob @carol", MentionUserIds = { bob, carol } } });
+        var threeMentions = await Assert.ThrowsAsync<ParleyException>(() => ownerClient.SendAsync(target, new Content { Text = new TextContent { Text = "@all three", MentionUserIds = { bob, carol, dave } } }));
+        Assert.Equal(ErrorCode.BadRequest, threeMentions.Code);
+
+        // @all: twice an hour per group, then rate-limited (the message is not stored).
+        await ownerClient.SendAsync(target, new Content { Text = new TextContent { Text = "@all one", MentionAll = true } });
+        await ownerClient.SendAsync(target, new Content { Text = new TextContent { Text = "@all two", MentionAll = true } });
+        var thirdAll = await Assert.ThrowsAsync<ParleyException>(() => ownerClient.SendAsync(target, new Content { Text = new TextContent { Text = "@all three", MentionAll = true } }));
+        Assert.Equal(ErrorCode.RateLimited, thirdAll.Code);
+        Assert.DoesNotContain((await bobClient.GetHistoryAsync(group.ConversationId)).Messages, m => m.Content?.Text?.Text == "@all three");
+
+        // Search: the shortest query is 4 characters here.
+        var shortQuery = await Assert.ThrowsAsync<ParleyException>(() => bobClient.SearchAsync("lim"));
+        Assert.Equal(ErrorCode.BadRequest, shortQuery.Code);
+        Assert.Single((await bobClient.SearchAsync("limitword")).Hits);
+    }
+
     [Fact]
     public async Task Replies_ThreadPagedWithReplyCount_RevokedRootKept_OtherConversationRefused()
     {
