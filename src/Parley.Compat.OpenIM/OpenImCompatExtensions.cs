@@ -26,8 +26,6 @@ public static class OpenImCompatServiceCollectionExtensions
         services.TryAddSingleton<OpenImObjectUrls>();
         services.TryAddSingleton<WebSocket.OpenImResume>();
         services.TryAddSingleton<WebSocket.OpenImProtocol>();
-        services.TryAddSingleton<OpenImQuotes>();
-        services.AddSingleton<Parley.Core.Push.IMessageCommittedObserver>(sp => sp.GetRequiredService<OpenImQuotes>());
         return services;
     }
 

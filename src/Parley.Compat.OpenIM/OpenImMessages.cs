@@ -462,8 +462,9 @@ internal static class OpenImMessages
 
     /// <summary>
     /// The quoted message of a reply as OpenIM's SDK puts it in <c>quoteMessage</c> (its message struct): from
-    /// <paramref name="quoted"/> (messages the edge encoded recently and may show to this conversation's readers) when it
-    /// knows the message, else only what the reply itself says (seq and server id), which the SDK shows as an empty quote.
+    /// <paramref name="quoted"/> (the replied-to message the grain put into the reply's event, or that a pull read for its
+    /// reader; none when revoked or not to be shown) when there is one, else only what the reply itself says (seq and
+    /// server id), which the SDK shows as an empty quote.
     /// </summary>
     private static Dictionary<string, object> QuoteMessage(string conversationId, ReplyTo replyTo, int sessionType, Func<string, long, MsgData?>? quoted)
     {

@@ -140,7 +140,15 @@ internal sealed class OpenImWebSocketEndpoint(
             // A close frame from the client (a closed tab, the SDK's own close) ends the session on purpose; a connection
             // that vanished without one (a network drop, a killed process) or that the server closed for overflow or
             // idleness is resumed by the platform's next connection.
-            session.SaveResumePosition(clientClosed: socket.CloseStatus is not null && connection.CloseCode == (int)System.Net.WebSockets.WebSocketCloseStatus.NormalClosure);
+            try
+            {
+                await session.SaveResumePositionAsync(clientClosed: socket.CloseStatus is not null && connection.CloseCode == (int)System.Net.WebSockets.WebSocketCloseStatus.NormalClosure).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // The next connection of the platform then gets no replay (as after a fresh login); the session is over anyway.
+                OpenImLog.ResumeNotSaved(logger, ex, identity.UserId);
+            }
         }
     }
 

@@ -146,6 +146,7 @@ public static class ParleyServerExtensions
         services.AddSingleton<Parley.Core.Business.BusinessMessagingService>();
         services.AddSingleton<Parley.Core.Business.NotificationAccountIds>();
         services.AddHostedService(sp => sp.GetRequiredService<Parley.Core.Business.NotificationAccountIds>());
+        services.AddSingleton<Parley.Core.Delivery.INodeBroadcastObserver>(sp => sp.GetRequiredService<Parley.Core.Business.NotificationAccountIds>());
         AddPush(services, config);
         MediaHosting.AddMedia(services, config);
         services.AddParleyGateway();

@@ -56,6 +56,7 @@ public static class PostgresServiceCollectionExtensions
         services.TryAddSingleton<IMediaStore>(sp => new PostgresMediaStore(sp.GetRequiredService<PostgresDatabase>()));
         services.TryAddSingleton<Parley.Abstractions.Webhooks.IWebhookOutbox>(sp => new Webhooks.PostgresWebhookOutbox(sp.GetRequiredService<PostgresDatabase>()));
         services.TryAddSingleton<Parley.Abstractions.Statistics.IActivityStore>(sp => new Statistics.PostgresActivityStore(sp.GetRequiredService<PostgresDatabase>()));
+        services.TryAddSingleton<Parley.Abstractions.Messaging.IResumePositionStore>(sp => new Sessions.PostgresResumePositionStore(sp.GetRequiredService<PostgresDatabase>()));
         return services;
     }
 

@@ -112,9 +112,9 @@ internal sealed class NodeSdkClient : IAsyncDisposable
     public IReadOnlyCollection<JsonElement> Records => _records;
 
     /// <summary>A new SDK process for <paramref name="userId"/> on <paramref name="platformId"/>, logged in (disposed if the login fails).</summary>
-    public static async Task<NodeSdkClient> LoggedInAsync(OpenImTestServer server, string userId, int platformId = 5)
+    public static async Task<NodeSdkClient> LoggedInAsync(OpenImTestServer server, string userId, int platformId = 5, string? webSocketAddress = null)
     {
-        var sdk = await StartAsync(server, userId, await OpenImUsers.TokenAsync(server, userId, platformId), platformId);
+        var sdk = await StartAsync(server, userId, await OpenImUsers.TokenAsync(server, userId, platformId), platformId, webSocketAddress);
         try
         {
             await sdk.LoginAsync();
@@ -128,7 +128,8 @@ internal sealed class NodeSdkClient : IAsyncDisposable
         return sdk;
     }
 
-    public static async Task<NodeSdkClient> StartAsync(OpenImTestServer server, string userId, string token, int platformId = 5)
+    /// <param name="webSocketAddress">The SDK's wsAddr when not the server's own (e.g. through a <see cref="TcpGate"/>).</param>
+    public static async Task<NodeSdkClient> StartAsync(OpenImTestServer server, string userId, string token, int platformId = 5, string? webSocketAddress = null)
     {
         string directory;
         try
@@ -149,7 +150,7 @@ internal sealed class NodeSdkClient : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        info.Environment["PARLEY_WS"] = $"ws://{server.BaseUri.Host}:{server.BaseUri.Port}/openim/ws";
+        info.Environment["PARLEY_WS"] = webSocketAddress ?? $"ws://{server.BaseUri.Host}:{server.BaseUri.Port}/openim/ws";
         info.Environment["PARLEY_API"] = $"http://{server.BaseUri.Host}:{server.BaseUri.Port}";
         info.Environment["OPENIM_USER"] = userId;
         info.Environment["OPENIM_TOKEN"] = token;

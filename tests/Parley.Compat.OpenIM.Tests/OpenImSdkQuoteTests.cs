@@ -77,7 +77,43 @@ public sealed class OpenImSdkQuoteTests(ServerFixture fixture) : IClassFixture<S
         var revokedQuote = await ReceivedAsync(sdk, m => m.GetProperty("clientMsgID").GetString() == afterRevoke.ClientMsgId, "alice's SDK got the reply to the revoked message");
         Assert.DoesNotContain("secret plan", revokedQuote.GetRawText(), StringComparison.Ordinal);
         Assert.Equal((long)secret.Seq, revokedQuote.GetProperty("quoteElem").GetProperty("quoteMessage").GetProperty("seq").GetInt64());
+
+        // An edited message is quoted with its latest revision: the grain puts the replied-to message, as it is when the
+        // reply commits, into the event every node encodes (a per-node cache of committed messages kept the first text).
+        var draft = await native.Client.SendTextAsync(alice, "meet at 5");
+        await native.Client.EditAsync(conversationId, draft.Seq, new TextContent { Text = "meet at 6" });
+        var afterEdit = await native.Client.SendAsync(
+            new Target { UserId = alice },
+            new Content { Text = new TextContent { Text = "ok?" }, ReplyTo = new ReplyTo { Seq = draft.Seq } });
+        var editedQuote = await ReceivedAsync(sdk, m => m.GetProperty("clientMsgID").GetString() == afterEdit.ClientMsgId, "alice's SDK got the reply to the edited message");
+        Assert.Equal("meet at 6", editedQuote.GetProperty("quoteElem").GetProperty("quoteMessage").GetProperty("textElem").GetProperty("content").GetString());
         Assert.Empty(sdk.MissingEndpoints());
+
+        // A pull reads the quoted message as it is now, through the grain for the reader: a fresh login on another
+        // platform shows the edited text while the root stands, and no text once it is revoked.
+        await using (var desktop = await NodeSdkClient.LoggedInAsync(Server, alice, 3))
+        {
+            var pulled = await QuoteOfAsync(desktop, alice, bob, afterEdit.ClientMsgId);
+            Assert.Equal("meet at 6", pulled.GetProperty("quoteMessage").GetProperty("textElem").GetProperty("content").GetString());
+        }
+
+        await native.Client.RevokeAsync(conversationId, draft.Seq);
+        await using (var laptop = await NodeSdkClient.LoggedInAsync(Server, alice, 4))
+        {
+            var pulled = await QuoteOfAsync(laptop, alice, bob, afterEdit.ClientMsgId);
+            Assert.DoesNotContain("meet at", pulled.GetRawText(), StringComparison.Ordinal);
+            Assert.Equal((long)draft.Seq, pulled.GetProperty("quoteMessage").GetProperty("seq").GetInt64());
+        }
+    }
+
+    private static async Task<JsonElement> QuoteOfAsync(NodeSdkClient sdk, string alice, string bob, string clientMsgId)
+    {
+        var history = (await sdk.OkAsync("history", new { conversationID = "si_" + string.Join('_', new[] { alice, bob }.Order(StringComparer.Ordinal)), count = 50 }))
+            .GetProperty("messageList").EnumerateArray().ToList();
+        var reply = history.SingleOrDefault(m => m.GetProperty("clientMsgID").GetString() == clientMsgId);
+        Assert.True(reply.ValueKind == JsonValueKind.Object, "the reply is in the pulled history: " + string.Join(", ", history.Select(m => m.GetProperty("seq").GetInt64())));
+        Assert.Equal(114, reply.GetProperty("contentType").GetInt32());
+        return reply.GetProperty("quoteElem");
     }
 
     [Fact]

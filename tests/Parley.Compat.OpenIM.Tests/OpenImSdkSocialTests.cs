@@ -288,6 +288,15 @@ public sealed class OpenImSdkSocialTests(ServerFixture fixture) : IClassFixture<
         Assert.Equal("Whole 2", Str(muted, "groupName"));
         Assert.Equal(alice, Str(muted, "ownerUserID"));
         Assert.Equal(3, Int(muted, "memberCount"));
+
+        // An owner transfer (1507) too: the new owner, and everything else still there.
+        await Call(a, "transferGroupOwner", new { groupID = groupId, newOwnerUserID = bob });
+        await Event(c, "OnGroupInfoChanged", d => IsGroup(d, groupId) && Str(d, "ownerUserID") == bob, "raised after the transfer");
+        var transferred = (await Call(c, "getSpecifiedGroupsInfo", new[] { groupId })).EnumerateArray().Single();
+        Assert.Equal(bob, Str(transferred, "ownerUserID"));
+        Assert.Equal("Whole 2", Str(transferred, "groupName"));
+        Assert.Equal(3, Int(transferred, "memberCount"));
+        Assert.Equal(3, Int(transferred, "status"));
     }
 
     [Fact]

@@ -21,10 +21,15 @@ public sealed class OpenImTestServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly string _dataDirectory;
+    private readonly Dictionary<string, string?> _config;
+    private readonly int? _apiPort;
+    private bool _keepData;
 
-    private OpenImTestServer(WebApplication app, string dataDirectory, string openImSecret, int? apiPort)
+    private OpenImTestServer(WebApplication app, string dataDirectory, string openImSecret, int? apiPort, Dictionary<string, string?> config)
     {
         _app = app;
+        _config = config;
+        _apiPort = apiPort;
         AdminSecret = app.Services.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>()["Parley:Admin:Secret"]!;
         _dataDirectory = dataDirectory;
         OpenImSecret = openImSecret;
@@ -70,9 +75,32 @@ public sealed class OpenImTestServer : IAsyncDisposable
             config[key] = value;
         }
 
+        return await StartAsync(config, dataDirectory, openImSecret, apiPort, port: 0);
+    }
+
+    /// <summary>
+    /// Stops this server (its connections are drained as on a real shutdown) and starts a new one on the same port and data
+    /// directory, as an operator's restart does; clients reconnect to the same address. Dispose the returned server, not this one.
+    /// </summary>
+    public async Task<OpenImTestServer> RestartAsync()
+    {
+        _keepData = true;
+        await DisposeAsync();
+        var config = new Dictionary<string, string?>(_config)
+        {
+            ["Parley:Orleans:SiloPort"] = TestServer.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Parley:Orleans:GatewayPort"] = TestServer.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Parley:Orleans:ClusterId"] = "test-" + Guid.NewGuid().ToString("N"),
+        };
+        return await StartAsync(config, _dataDirectory, OpenImSecret, _apiPort, BaseUri.Port);
+    }
+
+    private static async Task<OpenImTestServer> StartAsync(Dictionary<string, string?> config, string dataDirectory, string openImSecret, int? apiPort, int port)
+    {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Test", ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddInMemoryCollection(config);
-        builder.WebHost.UseUrls(apiPort is { } port ? ["http://127.0.0.1:0", $"http://127.0.0.1:{port}"] : ["http://127.0.0.1:0"]);
+        var main = $"http://127.0.0.1:{port.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+        builder.WebHost.UseUrls(apiPort is { } api ? [main, $"http://127.0.0.1:{api.ToString(System.Globalization.CultureInfo.InvariantCulture)}"] : [main]);
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Orleans", LogLevel.Error);
@@ -81,7 +109,7 @@ public sealed class OpenImTestServer : IAsyncDisposable
         var app = builder.Build();
         app.MapParley();
         await app.StartAsync();
-        return new OpenImTestServer(app, dataDirectory, openImSecret, apiPort);
+        return new OpenImTestServer(app, dataDirectory, openImSecret, apiPort, config);
     }
 
     /// <summary>POSTs JSON the way the OpenIM SDKs do and returns the parsed envelope.</summary>
@@ -121,6 +149,11 @@ public sealed class OpenImTestServer : IAsyncDisposable
         }
 
         await _app.DisposeAsync();
+        if (_keepData)
+        {
+            return;
+        }
+
         try
         {
             Directory.Delete(_dataDirectory, recursive: true);

@@ -368,6 +368,40 @@ public sealed class FriendsOnlyPolicyTests(FriendsOnlyServerFixture fixture) : I
         Assert.Equal(ErrorCode.NotFriends, (await Assert.ThrowsAsync<ParleyException>(() => bobClient.SendTextAsync(alice, "bye"))).Code);
     }
 
+    /// <summary>
+    /// Issue 19: business accounts are nobody's friends, so friends-only never applies to a notification account's 1:1, in
+    /// either direction; an ordinary user sent as by the app server is still refused. The second account is written to the
+    /// store behind the node's in-memory set (as one another node created a moment ago looks to this node): the grain asks
+    /// the store, so the answer does not depend on the set's refresh.
+    /// </summary>
+    [Fact]
+    public async Task FriendsOnly_NotificationAccounts_SendAndAreAnswered_WithoutBeingFriends()
+    {
+        var alice = await Server.CreateUserAsync("alice");
+        var bob = await Server.CreateUserAsync("bob");
+        var bobClient = await Server.ConnectAsync(bob);
+        var account = "sys-" + Guid.NewGuid().ToString("N")[..10];
+        var created = await Server.Admin.PostAsync("/admin/v1/business/accounts", System.Net.Http.Json.JsonContent.Create(new { userId = account, nickname = "Orders" }));
+        Assert.Equal(System.Net.HttpStatusCode.Created, created.StatusCode);
+
+        var sent = await Server.Admin.PostAsync("/admin/v1/business/messages", System.Net.Http.Json.JsonContent.Create(new { senderId = account, recipientId = bob, content = new { text = "Order 7 shipped" } }));
+        Assert.True(sent.IsSuccessStatusCode, "the account's send: " + await sent.Content.ReadAsStringAsync());
+        var reply = await bobClient.SendTextAsync(account, "thanks");
+        Assert.Equal(2UL, reply.Seq);
+
+        var stranger = await Server.Admin.PostAsync("/admin/v1/business/messages", System.Net.Http.Json.JsonContent.Create(new { senderId = alice, recipientId = bob, content = new { text = "hi" } }));
+        Assert.Equal(System.Net.HttpStatusCode.Conflict, stranger.StatusCode);
+        Assert.Contains("not_friends", await stranger.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        var behindTheSet = "sys-" + Guid.NewGuid().ToString("N")[..10];
+        var store = (Parley.Abstractions.Business.INotificationAccountStore)Server.Services.GetService(typeof(Parley.Abstractions.Business.INotificationAccountStore))!;
+        Assert.True(await store.CreateAsync(new Parley.Abstractions.Accounts.UserRecord(behindTheSet, "Elsewhere", "", "", 1, 1), 3));
+        var ids = (Parley.Core.Business.NotificationAccountIds)Server.Services.GetService(typeof(Parley.Core.Business.NotificationAccountIds))!;
+        Assert.False(ids.Contains(behindTheSet));
+        var fromElsewhere = await Server.Admin.PostAsync("/admin/v1/business/messages", System.Net.Http.Json.JsonContent.Create(new { senderId = behindTheSet, recipientId = bob, content = new { text = "from another node" } }));
+        Assert.True(fromElsewhere.IsSuccessStatusCode, "the send of an account this node's set does not know yet: " + await fromElsewhere.Content.ReadAsStringAsync());
+    }
+
     [Fact]
     public async Task FriendsOnlyRace_UnfriendDuringAStream_EverySendAfterTheDeleteReturnedIsRefused()
     {

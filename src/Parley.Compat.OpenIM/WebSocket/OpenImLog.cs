@@ -13,4 +13,7 @@ internal static partial class OpenImLog
 
     [LoggerMessage(EventId = 5106, Level = LogLevel.Warning, Message = "Friend notifications for OpenIM connection {ConnectionId} failed")]
     public static partial void RelationNotificationFailed(ILogger logger, Exception exception, string connectionId);
+
+    [LoggerMessage(EventId = 5107, Level = LogLevel.Warning, Message = "The replay position of {UserId}'s ended OpenIM connection could not be saved")]
+    public static partial void ResumeNotSaved(ILogger logger, Exception exception, string userId);
 }

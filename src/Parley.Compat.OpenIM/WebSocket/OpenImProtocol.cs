@@ -17,7 +17,7 @@ namespace Parley.Compat.OpenIM.WebSocket;
 /// notifications, 2002 kick), each encoded once for every OpenIM connection. A committed message's content is parsed
 /// once per event here (OpenIM's MsgData is a different shape), never per connection.
 /// </summary>
-internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles profiles, OpenImObjectUrls objectUrls, TimeProvider time, NotificationAccountIds accounts, OpenImQuotes quotes) : IWireProtocol
+internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles profiles, OpenImObjectUrls objectUrls, TimeProvider time, NotificationAccountIds accounts) : IWireProtocol
 {
     public const int ProtocolSlot = 1;
     public const int RevokeNotification = 2101;
@@ -35,17 +35,25 @@ internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles
 
     public string Name => "openim";
 
-    /// <summary>The messages replies may quote (QuoteElem's quoteMessage).</summary>
-    internal OpenImQuotes Quotes => quotes;
+    /// <summary>
+    /// The quoted message of a reply (QuoteElem's quoteMessage) from <paramref name="root"/>, the replied-to message as it
+    /// was when the reply committed (the grain carries it in the event, so every node of a cluster encodes the same quote,
+    /// with the latest revision of an edited root) or as a pull reads it now; none for a revoked root (its content is
+    /// never quoted), which leaves the quote naming only the seq.
+    /// </summary>
+    internal Func<string, long, MsgData?>? Quoting(StoredMessage? root) =>
+        root is null || root.Revoked
+            ? null
+            : (_, seq) => seq == root.Seq ? OpenImMessages.ToMsgData(ProtoMapper.ToProto(root), accounts, objectUrls) : null;
 
     /// <summary>
-    /// How a reply in <paramref name="conversationId"/> finds the message it quotes: in a 1:1, or a group whose history every
-    /// member may read, from the recently committed messages; otherwise (a newcomer must not read what was before their
-    /// join) the quote names only the seq.
+    /// The live push's quote: in a 1:1, or a group whose history every member may read; otherwise (a newcomer must not
+    /// read what was before their join) the quote names only the seq, unless the root was read for the recipient
+    /// (<paramref name="readForRecipient"/>: the replay, which reads it through the grain for the user).
     /// </summary>
-    internal Func<string, long, MsgData?>? QuotedIn(string conversationId, GroupRecord? group) =>
-        !conversationId.StartsWith("sg_", StringComparison.Ordinal) || group is { HistoryVisibleToNewMembers: true }
-            ? (id, seq) => quotes.Find(id, seq, accounts, objectUrls)
+    private Func<string, long, MsgData?>? QuotedIn(string conversationId, GroupRecord? group, StoredMessage? root, bool readForRecipient) =>
+        readForRecipient || !conversationId.StartsWith("sg_", StringComparison.Ordinal) || group is { HistoryVisibleToNewMembers: true }
+            ? Quoting(root)
             : null;
 
     public int Slot => ProtocolSlot;
@@ -59,11 +67,14 @@ internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles
         _ => true,
     };
 
-    public EncodedEvent Encode(DeliveryEvent @event) => @event switch
+    public EncodedEvent Encode(DeliveryEvent @event) => Encode(@event, quoteReadByRecipient: false);
+
+    /// <summary>As <see cref="Encode(DeliveryEvent)"/>; <paramref name="quoteReadByRecipient"/>: a reply's root was read for the one recipient (replay).</summary>
+    internal EncodedEvent Encode(DeliveryEvent @event, bool quoteReadByRecipient) => @event switch
     {
         MessageRevoked r => Of(EncodeRevoke(r, accounts)),
-        MembersChanged m => Of(EncodeMessage(m.Message, m.Group, m.Members)),
-        MessageCommitted m => Of(EncodeMessage(m.Message, m.Group, null)),
+        MembersChanged m => Of(EncodeMessage(m.Message, m.Group, m.Members, null, false)),
+        MessageCommitted m => Of(EncodeMessage(m.Message, m.Group, null, m.ReplyTo, quoteReadByRecipient)),
         ReceiptChanged r => Of(EncodeReceipt(r)),
         TypingChanged t => Of(EncodeTyping(t)),
         SettingsChanged s => Of(EncodeSettings(s)),
@@ -83,14 +94,14 @@ internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles
 
     private static WireFrame Frame(byte[] bytes) => new(bytes, Text: false);
 
-    private PushMessages? EncodeMessage(StoredMessage stored, GroupRecord? group, IReadOnlyList<MemberChange>? members)
+    private PushMessages? EncodeMessage(StoredMessage stored, GroupRecord? group, IReadOnlyList<MemberChange>? members, StoredMessage? replyTo, bool quoteReadByRecipient)
     {
         var message = ProtoMapper.ToProto(stored);
         var push = new PushMessages();
         switch (message.Content?.BodyCase)
         {
             case var body when OpenImMessages.IsUserContent(body):
-                var data = OpenImMessages.ToMsgData(message, accounts, objectUrls, QuotedIn(message.ConversationId, group));
+                var data = OpenImMessages.ToMsgData(message, accounts, objectUrls, QuotedIn(message.ConversationId, group, replyTo, quoteReadByRecipient));
                 profiles.Fill(data);
                 Add(push.Msgs, message.ConversationId, data, accounts);
                 break;

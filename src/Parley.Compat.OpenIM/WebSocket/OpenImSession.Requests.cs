@@ -40,19 +40,28 @@ internal sealed partial class OpenImSession
             await Connection.WriteWireAsync(OpenImEnvelope.HandshakeResult(0, string.Empty), true).ConfigureAwait(false);
         }
 
-        if (_services.Resume.Take(UserId, PlatformId) is not { } since)
+        if (await _services.Resume.TakeAsync(UserId, PlatformId).ConfigureAwait(false) is not { } since)
         {
             _openVersion = await _services.Store.GetMaxVersionAsync().ConfigureAwait(false);
             return 0;
         }
 
+        // Should this connection drop during the replay, its successor starts from the same position again.
+        _openVersion = since;
         var snapshot = await _services.Store.GetChangesAsync(UserId, since, OpenImResume.MaxMessagesPerConversation).ConfigureAwait(false);
-        foreach (var message in snapshot.Changes.SelectMany(c => c.Messages.OrderBy(m => m.Seq)))
+        foreach (var change in snapshot.Changes)
         {
-            // Encoded as the live push of the same commit would be (text and media, notices, seq fillers).
-            if (_services.Protocol.Encode(new MessageCommitted(message)).Frame is { } frame)
+            var messages = change.Messages.OrderBy(m => m.Seq).ToList();
+            var roots = await QuotedRootsAsync(change.Conversation.ConversationId, messages.Select(m => m.ReplyToSeq)).ConfigureAwait(false);
+            foreach (var message in messages)
             {
-                await Connection.WriteWireAsync(frame.Bytes, frame.Text).ConfigureAwait(false);
+                // Encoded as the live push of the same commit would be (text and media, notices, seq fillers), with the
+                // quoted message of a reply as this user may read it now.
+                var replayed = new MessageCommitted(message) { ReplyTo = roots.GetValueOrDefault(message.ReplyToSeq)?.ToStored() };
+                if (_services.Protocol.Encode(replayed, quoteReadByRecipient: true).Frame is { } frame)
+                {
+                    await Connection.WriteWireAsync(frame.Bytes, frame.Text).ConfigureAwait(false);
+                }
             }
         }
 
@@ -62,18 +71,45 @@ internal sealed partial class OpenImSession
 
     /// <summary>
     /// The connection ended: unless it logged out, was kicked or was closed by the client (the next login is a fresh one,
-    /// which syncs itself), remember how far it was sent for the platform's next connection.
+    /// which syncs itself), remember how far it was sent for the platform's next connection, on whichever node it lands.
     /// </summary>
-    public void SaveResumePosition(bool clientClosed)
+    public Task SaveResumePositionAsync(bool clientClosed)
     {
         var code = _connection?.CloseCode;
-        if (_loggedOut || clientClosed || code is Parley.Protocol.CloseCodes.Kicked or Parley.Protocol.CloseCodes.TokenInvalid)
+        var position = Math.Max(_openVersion, _connection?.LastSentVersion ?? 0);
+        if (_loggedOut || clientClosed || code is Parley.Protocol.CloseCodes.Kicked or Parley.Protocol.CloseCodes.TokenInvalid || position == 0)
         {
-            _services.Resume.Forget(UserId, PlatformId);
-            return;
+            return _services.Resume.ForgetAsync(UserId, PlatformId, _openVersion);
         }
 
-        _services.Resume.Save(UserId, PlatformId, Math.Max(_openVersion, _connection?.LastSentVersion ?? 0));
+        return _services.Resume.SaveAsync(UserId, PlatformId, position, _openVersion);
+    }
+
+    /// <summary>
+    /// The messages that <paramref name="seqs"/> (reply roots; 0 = none) name in <paramref name="conversationId"/>, read
+    /// through the conversation grain for this user (so only what the user may see: a newcomer never gets a quote of what
+    /// was before their join), current as of now (an edit shows its latest revision, a revoked one is flagged).
+    /// </summary>
+    private async Task<Dictionary<long, MessageData>> QuotedRootsAsync(string conversationId, IEnumerable<long> seqs, IReadOnlyList<MessageData>? page = null)
+    {
+        var roots = new Dictionary<long, MessageData>();
+        foreach (var seq in seqs.Where(s => s > 0).Distinct().Order())
+        {
+            if (page?.FirstOrDefault(m => m.Seq == seq) is { } inPage)
+            {
+                // Read for this user in the same page: no second read.
+                roots[seq] = inPage;
+                continue;
+            }
+
+            var read = await _services.Grains.Conversation(conversationId).GetHistoryAsync(UserId, seq, ReadDirection.Forward, 1).ConfigureAwait(false);
+            if (read.IsOk && read.Value!.Messages.FirstOrDefault(m => m.Seq == seq) is { } root)
+            {
+                roots[seq] = root;
+            }
+        }
+
+        return roots;
     }
 
     public Decoded<OpenImRequest> Decode(ReadOnlySpan<byte> frame, bool text)
@@ -254,6 +290,8 @@ internal sealed partial class OpenImSession
         await ReplyAsync(request, new SendMsgResp { ServerMsgID = ack.ServerMsgId, ClientMsgID = data.ClientMsgID, SendTime = ack.ServerTime }).ConfigureAwait(false);
 
         // Sender sync: OpenIM pushes the stored message back to the sending connection too; that is how the SDK learns its seq.
+        var replyTo = content.ReplyTo is { Seq: > 0 and <= (ulong)long.MaxValue } reply ? (long)reply.Seq : 0;
+        var echoRoots = replyTo > 0 ? await QuotedRootsAsync(ack.ConversationId, [replyTo]).ConfigureAwait(false) : null;
         var echo = OpenImMessages.ToMsgData(new Message
         {
             ConversationId = ack.ConversationId,
@@ -263,7 +301,7 @@ internal sealed partial class OpenImSession
             SenderId = UserId,
             ServerTime = ack.ServerTime,
             Content = content,
-        }, _services.Accounts, _services.ObjectUrls, _services.Protocol.QuotedIn(ack.ConversationId, null));
+        }, _services.Accounts, _services.ObjectUrls, _services.Protocol.Quoting(echoRoots?.GetValueOrDefault(replyTo)?.ToStored()));
         echo.SenderPlatformID = data.SenderPlatformID;
         echo.SenderNickname = data.SenderNickname;
         echo.SenderFaceURL = data.SenderFaceURL;
@@ -446,7 +484,9 @@ internal sealed partial class OpenImSession
                 continue;
             }
 
-            var messages = page.Value!.Messages.Where(m => m.Seq >= from && m.Seq <= end).Select(ToOpenIm).ToList();
+            var inRange = page.Value!.Messages.Where(m => m.Seq >= from && m.Seq <= end).ToList();
+            var roots = await QuotedRootsAsync(parleyId, inRange.Select(m => m.ReplyToSeq), inRange).ConfigureAwait(false);
+            var messages = inRange.Select(m => ToOpenIm(m, roots)).ToList();
             if (request.Order == PullOrder.Desc)
             {
                 messages.Reverse();
@@ -482,12 +522,11 @@ internal sealed partial class OpenImSession
                 return [];
             }
 
-            foreach (var m in page.Value!.Messages)
+            var inRange = page.Value!.Messages.Where(m => m.Seq >= start && m.Seq <= seqs[j]).ToList();
+            var roots = await QuotedRootsAsync(conversationId, inRange.Select(m => m.ReplyToSeq), inRange).ConfigureAwait(false);
+            foreach (var m in inRange)
             {
-                if (m.Seq >= start && m.Seq <= seqs[j])
-                {
-                    found[m.Seq] = ToOpenIm(m);
-                }
+                found[m.Seq] = ToOpenIm(m, roots);
             }
 
             i = j + 1;
@@ -501,13 +540,13 @@ internal sealed partial class OpenImSession
     /// revoke marker, group events OpenIM does not show) become deleted placeholders (status 4), which the SDK skips
     /// while its seqs stay gapless.
     /// </summary>
-    private MsgData ToOpenIm(MessageData stored)
+    private MsgData ToOpenIm(MessageData stored, Dictionary<long, MessageData> roots)
     {
         var message = ProtoMapper.ToProto(stored.ToStored());
         switch (message.Content?.BodyCase)
         {
             case var body when OpenImMessages.IsUserContent(body):
-                var data = OpenImMessages.ToMsgData(message, _services.Accounts, _services.ObjectUrls, _services.Protocol.QuotedIn(message.ConversationId, null));
+                var data = OpenImMessages.ToMsgData(message, _services.Accounts, _services.ObjectUrls, _services.Protocol.Quoting(roots.GetValueOrDefault(stored.ReplyToSeq)?.ToStored()));
                 _services.Profiles.Fill(data);
                 return data;
             case Content.BodyOneofCase.Revoke:

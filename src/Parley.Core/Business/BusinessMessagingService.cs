@@ -23,7 +23,8 @@ public sealed class BusinessMessagingService(
     IAdminQueryStore users,
     INotificationAccountStore notificationAccounts,
     NotificationAccountIds notificationAccountIds,
-    TimeProvider time)
+    TimeProvider time,
+    Delivery.IDeliveryHub hub)
 {
     /// <summary>Recipients of one batch send.</summary>
     public const int MaxBatchRecipients = 10_000;
@@ -178,6 +179,7 @@ public sealed class BusinessMessagingService(
         }
 
         notificationAccountIds.Added(userId);
+        hub.PublishToAll(new Delivery.NotificationAccountAdded(userId)); // every other node of a cluster, at once
         return CoreResult.Success((await notificationAccounts.GetAsync(userId, cancellationToken).ConfigureAwait(false))!);
     }
 

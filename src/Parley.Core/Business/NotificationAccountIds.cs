@@ -9,12 +9,14 @@ namespace Parley.Core.Business;
 /// The ids of the notification accounts, held in memory so that every edge can tell a notification conversation (a 1:1
 /// with a notification account) from an ordinary 1:1 without a read on the delivery path: the native protocol's
 /// <c>Conversation.notification</c> flag, OpenIM's session type 4 and <c>sn_…</c> conversation ids. Loaded before the node
-/// serves (hosted-service start), added to at once when this node creates an account, and re-read every
-/// <see cref="RefreshInterval"/> for accounts another node of a cluster created (or an erased one). An ordinary user can
-/// never become a notification account (creating one over any existing user is refused), so the only stale answer is
-/// "not yet" for an account another node created within the last interval.
+/// serves (hosted-service start), added to at once when this node creates an account and, through the cluster's to-all
+/// event path (<see cref="Delivery.NotificationAccountAdded"/>), within milliseconds on every other node; re-read every
+/// <see cref="RefreshInterval"/> as well (a node that missed the event: it was starting, or a peer queue overflowed). An
+/// ordinary user can never become a notification account (creating one over any existing user is refused), so the only
+/// stale answer is "not yet" for an account another node created in the last moments. Authorisation never depends on
+/// it alone: the conversation grain asks the store when this set does not know a user.
 /// </summary>
-public sealed partial class NotificationAccountIds(INotificationAccountStore store, ILogger<NotificationAccountIds> logger) : BackgroundService
+public sealed partial class NotificationAccountIds(INotificationAccountStore store, ILogger<NotificationAccountIds> logger) : BackgroundService, Delivery.INodeBroadcastObserver
 {
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(5);
 
@@ -39,6 +41,15 @@ public sealed partial class NotificationAccountIds(INotificationAccountStore sto
             {
                 _ids = _ids.Append(userId).ToFrozenSet(StringComparer.Ordinal);
             }
+        }
+    }
+
+    /// <summary>An account created on this node or another node of the cluster.</summary>
+    public void OnBroadcast(Delivery.DeliveryEvent @event)
+    {
+        if (@event is Delivery.NotificationAccountAdded added)
+        {
+            Added(added.UserId);
         }
     }
 

@@ -51,6 +51,13 @@ public class MessageCommitted(StoredMessage message, GroupRecord? group = null) 
     /// whose notices carry the whole group (OpenIM) need no read.
     /// </summary>
     public GroupRecord? Group { get; } = group;
+
+    /// <summary>
+    /// For a reply: the message it replies to as it was when the reply committed (latest revision, revoked flag), so
+    /// protocols that show the quoted message inside the reply (OpenIM's QuoteElem) encode it alike on every node, with
+    /// no read and no per-node cache that an edit or revoke on another node would leave stale.
+    /// </summary>
+    public StoredMessage? ReplyTo { get; init; }
 }
 
 /// <summary>
@@ -128,6 +135,25 @@ public sealed class ProfileChanged(string userId, string? operationId) : Deliver
     public string UserId { get; } = userId;
 
     public string? OperationId { get; } = operationId;
+}
+
+/// <summary>
+/// A notification account was created (on any node): every node adds it to its <see cref="Business.NotificationAccountIds"/>
+/// at once, so its 1:1s are notification conversations everywhere from its first message. Travels to the other nodes
+/// as a to-all event; no wire protocol shows it.
+/// </summary>
+public sealed class NotificationAccountAdded(string userId) : DeliveryEvent
+{
+    public string UserId { get; } = userId;
+}
+
+/// <summary>
+/// Told every event delivered to all of a node's connections (<see cref="IDeliveryHub.PublishToAll"/>), this node's and
+/// those another node of the cluster forwarded, so node-wide state can follow them. Called on the publishing thread: must not block.
+/// </summary>
+public interface INodeBroadcastObserver
+{
+    void OnBroadcast(DeliveryEvent @event);
 }
 
 /// <summary>The organisation directory changed; clients pull the delta from <see cref="Version"/>.</summary>

@@ -49,6 +49,9 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
     private ConversationTail _tail = null!;
     private DirectRelation _relation = DirectRelation.None;
     private long _relationChanges;
+    private readonly Business.NotificationAccountIds _notificationIds;
+    private readonly Parley.Abstractions.Business.INotificationAccountStore _notificationStore;
+    private bool _withNotificationAccount; // a 1:1 with a notification account: friends-only never applies (read only on friends-only servers)
 
     public ConversationGrain(
         IMessageStore store,
@@ -63,8 +66,12 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         IEnumerable<IMessageCommittedObserver> committedObservers,
         IOptions<SocialOptions> social,
         IGroupStore groupStore,
-        ISuperGroupStore superStore)
+        ISuperGroupStore superStore,
+        Business.NotificationAccountIds notificationIds,
+        Parley.Abstractions.Business.INotificationAccountStore notificationStore)
     {
+        _notificationIds = notificationIds;
+        _notificationStore = notificationStore;
         _groupStore = groupStore;
         _superStore = superStore;
         _relations = relations;
@@ -545,7 +552,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                     return CoreResult.Fail(CoreError.Blocked, "One of the users blocked the other.");
                 }
 
-                if (_friendsOnly && !_relation.Friends)
+                if (_friendsOnly && !_relation.Friends && !_withNotificationAccount)
                 {
                     Settled(rootUpdated);
                     return CoreResult.Fail(CoreError.NotFriends, "Only friends may exchange direct messages on this server.");
@@ -679,7 +686,18 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         {
             _relation = loaded;
         }
+
+        if (_friendsOnly)
+        {
+            // A business account is nobody's friend: its notification conversations are exempt from friends-only, both
+            // ways. Read from the store when this node's set does not know the account yet (another node created it
+            // within the set's refresh), so the answer is the same on every node.
+            _withNotificationAccount = await IsNotificationAccountAsync(a) || await IsNotificationAccountAsync(b);
+        }
     }
+
+    private async Task<bool> IsNotificationAccountAsync(string userId) =>
+        _notificationIds.Contains(userId) || await _notificationStore.GetAsync(userId) is not null;
 
     private async Task<DirectRelation> LoadRelationAsync(string a, string b)
     {
@@ -849,7 +867,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             {
                 ({ } target, _) => new MessageRevoked(_final, target, RevokedClientMsgId, _final.SenderId),
                 (null, { Count: > 0 } members) => new MembersChanged(_final, Group, [.. members.Select(m => m with { Version = version })]),
-                _ => new MessageCommitted(_final, Group),
+                _ => new MessageCommitted(_final, Group) { ReplyTo = RootUpdated },
             };
             if (ReadDiffusion)
             {

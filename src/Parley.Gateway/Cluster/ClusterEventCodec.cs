@@ -18,13 +18,14 @@ internal static class ClusterEventCodec
         {
             MessageRevoked r => new WireEvent(WireKind.Revoked) { Message = r.Message, TargetSeq = r.TargetSeq, Text = r.TargetClientMsgId, UserId = r.RevokedBy },
             MembersChanged m => new WireEvent(WireKind.Members) { Message = m.Message, Group = m.Group, Members = [.. m.Members] },
-            MessageCommitted c => new WireEvent(WireKind.Message) { Message = c.Message, Group = c.Group },
+            MessageCommitted c => new WireEvent(WireKind.Message) { Message = c.Message, Group = c.Group, Quoted = c.ReplyTo },
             ReceiptChanged r => new WireEvent(WireKind.Receipt) { ConversationId = r.ConversationId, UserId = r.UserId, ReadSeq = r.ReadSeq, PreviousReadSeq = r.PreviousReadSeq, Version = r.Version },
             TypingChanged t => new WireEvent(WireKind.Typing) { ConversationId = t.ConversationId, UserId = t.UserId, Flag = t.Typing },
             SettingsChanged s => new WireEvent(WireKind.Settings) { UserId = s.UserId, View = s.View, Version = s.Version },
             RelationsChanged r => new WireEvent(WireKind.Relations) { Version = r.Version },
             DirectoryChanged d => new WireEvent(WireKind.Directory) { Version = d.Version },
             ProfileChanged p => new WireEvent(WireKind.Profile) { UserId = p.UserId, Text = p.OperationId },
+            NotificationAccountAdded a => new WireEvent(WireKind.NotificationAccount) { UserId = a.UserId },
             SessionKicked k => new WireEvent(WireKind.Kicked) { Version = (long)k.Reason },
             MessageEdited e => new WireEvent(WireKind.Edited) { Message = e.Message, ReadSeq = e.EditCount, PreviousReadSeq = e.EditedAt, UserId = e.EditedBy },
             ReactionChanged r => new WireEvent(WireKind.Reaction)
@@ -41,7 +42,7 @@ internal static class ClusterEventCodec
         var w = JsonSerializer.Deserialize(bytes, ClusterJsonContext.Default.WireEvent) ?? throw new JsonException("empty cluster event");
         return w.Kind switch
         {
-            WireKind.Message => new MessageCommitted(w.Message!, w.Group),
+            WireKind.Message => new MessageCommitted(w.Message!, w.Group) { ReplyTo = w.Quoted },
             WireKind.Revoked => new MessageRevoked(w.Message!, w.TargetSeq, w.Text ?? "", w.UserId ?? ""),
             WireKind.Members => new MembersChanged(w.Message!, w.Group, w.Members ?? []),
             WireKind.Receipt => new ReceiptChanged(w.ConversationId!, w.UserId!, w.ReadSeq, w.PreviousReadSeq, w.Version),
@@ -50,6 +51,7 @@ internal static class ClusterEventCodec
             WireKind.Relations => new RelationsChanged(w.Version),
             WireKind.Directory => new DirectoryChanged(w.Version),
             WireKind.Profile => new ProfileChanged(w.UserId!, w.Text),
+            WireKind.NotificationAccount => new NotificationAccountAdded(w.UserId!),
             WireKind.Kicked => new SessionKicked((KickReason)w.Version),
             WireKind.Edited => new MessageEdited(w.Message!, (int)w.ReadSeq, w.PreviousReadSeq, w.UserId ?? ""),
             WireKind.Reaction => new ReactionChanged(w.ConversationId!, w.TargetSeq, w.Text ?? "", w.UserId ?? "", w.Flag, (int)w.ReadSeq, w.Version),
@@ -72,6 +74,7 @@ internal enum WireKind
     Edited = 10,
     Reaction = 11,
     Profile = 12,
+    NotificationAccount = 13,
 }
 
 internal sealed record WireEvent(WireKind Kind)
@@ -79,6 +82,8 @@ internal sealed record WireEvent(WireKind Kind)
     public StoredMessage? Message { get; init; }
 
     public GroupRecord? Group { get; init; }
+
+    public StoredMessage? Quoted { get; init; }
 
     public MemberChange[]? Members { get; init; }
 

@@ -27,8 +27,11 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
     private readonly ParleyMetrics _metrics;
     private readonly ILogger<ConnectionRegistry> _logger;
 
-    public ConnectionRegistry(IOptionsMonitor<SessionOptions> sessions, ParleyMetrics metrics, ILogger<ConnectionRegistry> logger)
+    private readonly INodeBroadcastObserver[] _broadcastObservers;
+
+    public ConnectionRegistry(IOptionsMonitor<SessionOptions> sessions, ParleyMetrics metrics, ILogger<ConnectionRegistry> logger, IEnumerable<INodeBroadcastObserver>? broadcastObservers = null)
     {
+        _broadcastObservers = broadcastObservers?.ToArray() ?? [];
         _sessions = sessions;
         _metrics = metrics;
         _logger = logger;
@@ -272,6 +275,11 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
 
     public void PublishToAll(DeliveryEvent @event)
     {
+        foreach (var observer in _broadcastObservers)
+        {
+            observer.OnBroadcast(@event);
+        }
+
         var delivered = 0;
         foreach (var connection in All())
         {

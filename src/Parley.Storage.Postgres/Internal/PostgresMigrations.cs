@@ -26,6 +26,7 @@ internal static class PostgresMigrations
         (15, V15SuperGroupMemberIndexes),
         (16, V16SearchQueue),
         (17, V17PushOwnership),
+        (18, V18ResumePositions),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -600,5 +601,19 @@ internal static class PostgresMigrations
             owner      text PRIMARY KEY,
             expires_at bigint NOT NULL
         );
+        """;
+
+    // Where a device's last connection stopped, for the replay on its next connection, on whichever node it lands (see the
+    // SQLite migration 20).
+    private const string V18ResumePositions = """
+        CREATE TABLE resume_positions (
+            user_id        text NOT NULL,
+            device_id      text NOT NULL,
+            version        bigint NOT NULL,
+            opened_version bigint NOT NULL,
+            saved_at       bigint NOT NULL,
+            PRIMARY KEY (user_id, device_id)
+        );
+        CREATE INDEX ix_resume_positions_saved_at ON resume_positions (saved_at);
         """;
 }

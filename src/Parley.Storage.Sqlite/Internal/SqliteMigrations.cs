@@ -27,6 +27,7 @@ internal static class SqliteMigrations
         (17, V17SuperGroupMemberIndexes),
         (18, V18SearchQueue),
         (19, V19PushOwnership),
+        (20, V20ResumePositions),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -604,5 +605,20 @@ internal static class SqliteMigrations
             owner      TEXT PRIMARY KEY,
             expires_at INTEGER NOT NULL
         ) WITHOUT ROWID;
+        """;
+
+    // Where a device's last connection stopped (a feed version), for the replay of what it missed on its next connection
+    // (the OpenIM edge: SDK 0.0.14 cannot fill a gap itself). Durable, so a restart between the two connections loses
+    // nothing; opened_version orders two connections of one device (a late save never overwrites its successor's).
+    private const string V20ResumePositions = """
+        CREATE TABLE resume_positions (
+            user_id        TEXT NOT NULL,
+            device_id      TEXT NOT NULL,
+            version        INTEGER NOT NULL,
+            opened_version INTEGER NOT NULL,
+            saved_at       INTEGER NOT NULL,
+            PRIMARY KEY (user_id, device_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX ix_resume_positions_saved_at ON resume_positions (saved_at);
         """;
 }
