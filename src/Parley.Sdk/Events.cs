@@ -214,6 +214,29 @@ public sealed class ReactionChangedEventArgs : EventArgs
     public bool Mine { get; }
 }
 
+/// <summary>
+/// A join or leave of a super group whose member notices are events (<see cref="GroupInfo.MemberNotices"/>): there is
+/// no notice message in the conversation for it.
+/// </summary>
+public sealed class GroupMembershipChangedEventArgs : EventArgs
+{
+    internal GroupMembershipChangedEventArgs(GroupMembershipEvent membership, string? userId)
+    {
+        Membership = membership;
+        var subjects = membership.ChangeCase == GroupMembershipEvent.ChangeOneofCase.Removed ? membership.Removed.UserIds : membership.Added.UserIds;
+        AboutMe = userId is not null && subjects.Contains(userId);
+    }
+
+    /// <summary>The group, who was added or removed (as a notice would have said it), the member count and the group's max seq.</summary>
+    public GroupMembershipEvent Membership { get; }
+
+    /// <summary>True when the membership of this client's user changed (it joined, or it was removed or quit).</summary>
+    public bool AboutMe { get; }
+
+    /// <summary>True for an addition, false for a removal.</summary>
+    public bool Added => Membership.ChangeCase == GroupMembershipEvent.ChangeOneofCase.Added;
+}
+
 /// <summary>A message already received came again in a sync because it changed: replace the stored copy.</summary>
 public sealed class MessageUpdatedEventArgs : EventArgs
 {

@@ -76,6 +76,10 @@ public sealed partial class ParleyClient
                 Raise(ReactionChanged, new ReactionChangedEventArgs(frame.Reaction, frame.Reaction.UserId == UserId));
                 AdvanceCursor(frame.Reaction.Version);
                 break;
+            case ServerFrame.BodyOneofCase.GroupMembership:
+                Raise(GroupMembershipChanged, new GroupMembershipChangedEventArgs(frame.GroupMembership, UserId));
+                AdvanceCursor(frame.GroupMembership.Version);
+                break;
             case ServerFrame.BodyOneofCase.Receipt:
                 Raise(ReceiptReceived, new ReceiptReceivedEventArgs(frame.Receipt));
                 AdvanceCursor(frame.Receipt.Version);

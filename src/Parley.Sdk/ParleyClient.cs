@@ -66,6 +66,13 @@ public sealed partial class ParleyClient : IAsyncDisposable
     /// </summary>
     public event EventHandler<MessageUpdatedEventArgs>? MessageUpdated;
 
+    /// <summary>
+    /// A super group whose member notices are events (not messages) gained or lost members: this user's own change, or
+    /// (by the group's mode) any change for its online members or for its owner and admins. Live only; after a
+    /// reconnect the conversation list and the group list carry this user's own changes.
+    /// </summary>
+    public event EventHandler<GroupMembershipChangedEventArgs>? GroupMembershipChanged;
+
     /// <summary>A typing notification arrived.</summary>
     public event EventHandler<TypingReceivedEventArgs>? TypingReceived;
 

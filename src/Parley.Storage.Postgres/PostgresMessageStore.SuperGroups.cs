@@ -119,4 +119,43 @@ public sealed partial class PostgresMessageStore : ISuperGroupStore
             }
         }
     }
+
+    /// <inheritdoc />
+    public async Task<DigestPage> GetDigestPageAsync(string conversationId, string after, int limit, CancellationToken cancellationToken = default)
+    {
+        limit = Math.Clamp(limit, 1, 500);
+
+        // As SQLite's: one statement per page; the badge total only for the members pushed.
+        var rows = await _database.QueryAsync(
+            """
+            SELECT q.user_id, q.unread, q.muted, q.mentions_only, q.has_device, q.dnd, q.privacy,
+                   CASE WHEN q.has_device AND q.unread > 0 THEN
+                       (SELECT COALESCE(SUM(GREATEST(c.max_seq - m.read_seq, 0)), 0)::bigint
+                        FROM members m JOIN conversations c ON c.conversation_id = m.conversation_id
+                        WHERE m.user_id = q.user_id AND m.active AND NOT m.muted)
+                   ELSE 0 END
+            FROM (
+                SELECT p.user_id,
+                       GREATEST((SELECT max_seq FROM conversations WHERE conversation_id = $1) - p.read_seq, 0)::bigint AS unread,
+                       p.muted, p.mentions_only,
+                       EXISTS (SELECT 1 FROM push_devices d WHERE d.user_id = p.user_id) AS has_device,
+                       COALESCE(s.do_not_disturb, false) AS dnd, COALESCE(s.privacy, 0) AS privacy
+                FROM (SELECT user_id, read_seq, muted, mentions_only FROM members
+                      WHERE conversation_id = $1 AND user_id COLLATE "C" > $2 AND active
+                      ORDER BY user_id COLLATE "C" LIMIT $3) p
+                LEFT JOIN push_settings s ON s.user_id = p.user_id
+            ) q
+            ORDER BY q.user_id COLLATE "C";
+            """,
+            r => (UserId: r.GetString(0), Unread: r.GetInt64(1), Muted: r.GetBoolean(2), MentionsOnly: r.GetBoolean(3), HasDevice: r.GetBoolean(4),
+                Dnd: r.GetBoolean(5), Privacy: r.GetInt32(6), Total: r.GetInt64(7)),
+            cancellationToken,
+            P(conversationId),
+            P(after),
+            P(limit)).ConfigureAwait(false);
+        var recipients = rows.Where(r => r.HasDevice && r.Unread > 0)
+            .Select(r => new DigestRecipient(r.UserId, r.Unread, r.Total, r.Muted, r.MentionsOnly, r.Dnd, r.Privacy))
+            .ToList();
+        return new DigestPage(recipients, rows.Count < limit ? null : rows[^1].UserId);
+    }
 }

@@ -147,15 +147,15 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
             b.BatchCommands.Add(BatchCommand(
                 """
                 INSERT INTO groups (group_id, conversation_id, name, avatar_url, introduction, announcement, ex, owner_id, join_policy,
-                                    history_visible, mute_all, searchable, dismissed, created_at, updated_at, info_version, kind)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                                    history_visible, mute_all, searchable, dismissed, created_at, updated_at, info_version, kind, member_notices)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
                 ON CONFLICT (group_id) DO UPDATE SET name = $3, avatar_url = $4, introduction = $5, announcement = $6, ex = $7,
                     owner_id = $8, join_policy = $9, history_visible = $10, mute_all = $11, searchable = $12, dismissed = $13,
-                    updated_at = $15, info_version = GREATEST(groups.info_version, $16), kind = $17;
+                    updated_at = $15, info_version = GREATEST(groups.info_version, $16), kind = $17, member_notices = $18;
                 """,
                 P(g.GroupId), P(g.ConversationId), P(g.Name), P(g.AvatarUrl), P(g.Introduction), P(g.Announcement), P(g.Ex), P(g.OwnerId),
                 P((int)g.JoinPolicy), P(g.HistoryVisibleToNewMembers), P(g.MuteAll), P(g.Searchable), P(g.Dismissed), P(g.CreatedAt),
-                P(g.UpdatedAt), P(g.Version), P((int)g.Kind)));
+                P(g.UpdatedAt), P(g.Version), P((int)g.Kind), P((int)g.MemberNotices)));
             if (g.ReadDiffusion)
             {
                 // Creation or promotion of a super group: its rows leave the write-diffusion indexes (migration 15), once

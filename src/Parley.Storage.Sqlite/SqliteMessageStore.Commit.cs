@@ -280,6 +280,7 @@ public sealed partial class SqliteMessageStore
             p[14].Value = g.UpdatedAt;
             p[15].Value = g.Version;
             p[16].Value = (int)g.Kind;
+            p[17].Value = (int)g.MemberNotices;
             c.ReadDiffusionOf.Parameters[0].Value = g.ConversationId;
             var wasReadDiffusion = c.ReadDiffusionOf.ExecuteScalar() is long flag && flag != 0;
             c.UpsertGroup.ExecuteNonQuery();
@@ -458,15 +459,17 @@ public sealed partial class SqliteMessageStore
                 connection,
                 """
                 INSERT INTO groups (group_id, conversation_id, name, avatar_url, introduction, announcement, ex, owner_id, join_policy,
-                                    history_visible, mute_all, searchable, dismissed, created_at, updated_at, info_version, kind)
-                VALUES ($id, $conv, $name, $avatar, $intro, $ann, $ex, $owner, $policy, $history, $muteall, $searchable, $dismissed, $created, $updated, $version, $kind)
+                                    history_visible, mute_all, searchable, dismissed, created_at, updated_at, info_version, kind, member_notices)
+                VALUES ($id, $conv, $name, $avatar, $intro, $ann, $ex, $owner, $policy, $history, $muteall, $searchable, $dismissed, $created, $updated, $version, $kind,
+                        $notices)
                 ON CONFLICT (group_id) DO UPDATE SET name = $name, avatar_url = $avatar, introduction = $intro, announcement = $ann, ex = $ex,
                     owner_id = $owner, join_policy = $policy, history_visible = $history, mute_all = $muteall, searchable = $searchable,
-                    dismissed = $dismissed, updated_at = $updated, info_version = MAX(info_version, $version), kind = $kind;
+                    dismissed = $dismissed, updated_at = $updated, info_version = MAX(info_version, $version), kind = $kind,
+                    member_notices = $notices;
                 UPDATE conversations SET name = $name, read_diffusion = ($kind <> 0) WHERE conversation_id = $conv;
                 """,
                 "$id", "$conv", "$name", "$avatar", "$intro", "$ann", "$ex", "$owner", "$policy", "$history", "$muteall", "$searchable",
-                "$dismissed", "$created", "$updated", "$version", "$kind");
+                "$dismissed", "$created", "$updated", "$version", "$kind", "$notices");
             ReadDiffusionOf = Create(
                 connection,
                 "SELECT read_diffusion FROM conversations WHERE conversation_id = $conv;",

@@ -9,7 +9,7 @@ public sealed partial class SqliteMessageStore
     private const string GroupColumns = """
         g.group_id, g.conversation_id, g.name, g.avatar_url, g.introduction, g.announcement, g.ex, g.owner_id, g.join_policy,
         g.history_visible, g.mute_all, g.searchable, g.dismissed, g.created_at, g.updated_at,
-        (SELECT member_count FROM conversations c WHERE c.conversation_id = g.conversation_id), g.info_version, g.kind
+        (SELECT member_count FROM conversations c WHERE c.conversation_id = g.conversation_id), g.info_version, g.kind, g.member_notices
         """;
 
     // A user's group-list delta (migration 17): write-diffusion memberships through the partial ix_members_user_info;
@@ -256,6 +256,7 @@ public sealed partial class SqliteMessageStore
             r.GetInt64(o + 12) != 0, r.GetInt64(o + 13), r.GetInt64(o + 14), r.IsDBNull(o + 15) ? 0 : r.GetInt32(o + 15), r.GetInt64(o + 16))
         {
             Kind = (GroupKind)r.GetInt32(o + 17),
+            MemberNotices = (MemberNoticeMode)r.GetInt32(o + 18),
         };
 
     private static string EscapeLike(string value) =>

@@ -146,4 +146,56 @@ public sealed partial class SqliteMessageStore : ISuperGroupStore
             return new MemberSearchPage(members, total, next);
         }
     }
+
+    /// <inheritdoc />
+    public async Task<DigestPage> GetDigestPageAsync(string conversationId, string after, int limit, CancellationToken cancellationToken = default)
+    {
+        limit = Math.Clamp(limit, 1, 500);
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            // One statement per page (it replaced three reads per member with a device): the page of members by the
+            // primary key, a device probe and the settings row each, and the badge total only for those pushed.
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                SELECT q.user_id, q.unread, q.muted, q.mentions_only, q.has_device, q.dnd, q.privacy,
+                       CASE WHEN q.has_device = 1 AND q.unread > 0 THEN
+                           (SELECT COALESCE(SUM(MAX(c.max_seq - m.read_seq, 0)), 0)
+                            FROM members m JOIN conversations c ON c.conversation_id = m.conversation_id
+                            WHERE m.user_id = q.user_id AND m.active = 1 AND m.muted = 0)
+                       ELSE 0 END
+                FROM (
+                    SELECT p.user_id,
+                           MAX((SELECT max_seq FROM conversations WHERE conversation_id = $conv) - p.read_seq, 0) AS unread,
+                           p.muted, p.mentions_only,
+                           EXISTS (SELECT 1 FROM push_devices d WHERE d.user_id = p.user_id) AS has_device,
+                           COALESCE(s.do_not_disturb, 0) AS dnd, COALESCE(s.privacy, 0) AS privacy
+                    FROM (SELECT user_id, read_seq, muted, mentions_only FROM members
+                          WHERE conversation_id = $conv AND user_id > $after AND active = 1
+                          ORDER BY user_id LIMIT $limit) p
+                    LEFT JOIN push_settings s ON s.user_id = p.user_id
+                ) q
+                ORDER BY q.user_id;
+                """;
+            command.Parameters.AddWithValue("$conv", conversationId);
+            command.Parameters.AddWithValue("$after", after);
+            command.Parameters.AddWithValue("$limit", limit);
+            var recipients = new List<DigestRecipient>();
+            string? last = null;
+            var scanned = 0;
+            using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                scanned++;
+                last = reader.GetString(0);
+                if (reader.GetInt64(4) != 0 && reader.GetInt64(1) > 0)
+                {
+                    recipients.Add(new DigestRecipient(
+                        last, reader.GetInt64(1), reader.GetInt64(7), reader.GetInt64(2) != 0, reader.GetInt64(3) != 0, reader.GetInt64(5) != 0, reader.GetInt32(6)));
+                }
+            }
+
+            return new DigestPage(recipients, scanned < limit ? null : last);
+        }
+    }
 }

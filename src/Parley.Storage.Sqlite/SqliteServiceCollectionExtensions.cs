@@ -37,6 +37,7 @@ public static class SqliteServiceCollectionExtensions
         services.TryAddSingleton<ISearchIndexQueue>(sp => sp.GetRequiredService<SqliteMessageStore>());
         services.TryAddSingleton<IGroupStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
         services.TryAddSingleton<ISuperGroupStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
+        services.TryAddSingleton<ISuperGroupPushJobStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
         services.TryAddSingleton<ISentMessageStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
         services.TryAddSingleton(sp => new SqliteAccountStore(sp.GetRequiredService<SqliteDatabase>()));
         services.TryAddSingleton<IAccountStore>(sp => sp.GetRequiredService<SqliteAccountStore>());

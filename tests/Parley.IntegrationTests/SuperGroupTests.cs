@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
@@ -51,8 +52,8 @@ public sealed class SuperGroupTests(ServerFixture fixture, ITestOutputHelper out
         var job = (await started.Content.ReadFromJsonAsync<JobBody>())!;
         await Wait.UntilAsync(
             () => (job = Server.Admin.GetFromJsonAsync<JobBody>($"/admin/v1/groups/jobs/{job.JobId}").GetAwaiter().GetResult()!).State != "running",
-            "the bulk import finishes",
-            TimeSpan.FromSeconds(90));
+            () => $"the bulk import finishes (job after {clock.Elapsed.TotalSeconds:0} s: {job})",
+            TimeSpan.FromSeconds(180));
         output.WriteLine($"import: {clock.Elapsed}");
         Assert.Equal(("completed", Imported, Imported, Imported), (job.State, job.Total, job.Processed, job.Changed));
         var info = Assert.Single(await ownerClient.GetGroupsAsync([group.GroupId]));
@@ -62,7 +63,7 @@ public sealed class SuperGroupTests(ServerFixture fixture, ITestOutputHelper out
         var again = (await (await Server.Admin.PostAsJsonAsync($"/admin/v1/groups/{group.GroupId}/members/bulk", new { add = imported[..2500] })).Content.ReadFromJsonAsync<JobBody>())!;
         await Wait.UntilAsync(
             () => (again = Server.Admin.GetFromJsonAsync<JobBody>($"/admin/v1/groups/jobs/{again.JobId}").GetAwaiter().GetResult()!).State != "running",
-            "the repeated import finishes");
+            () => $"the repeated import finishes (job: {again})");
         Assert.Equal(("completed", 0), (again.State, again.Changed));
 
         // Live: every online member gets every message, gapless, in the same order.
@@ -75,7 +76,10 @@ public sealed class SuperGroupTests(ServerFixture fixture, ITestOutputHelper out
         foreach (var r in new[] { a, b, kicked })
         {
             await r.WaitForMessagesAsync(group.ConversationId, (int)max);
-            Assert.Equal(Enumerable.Range(1, (int)max).Select(i => (ulong)i), r.MessagesIn(group.ConversationId).Select(m => m.Seq));
+            var seqs = r.MessagesIn(group.ConversationId).Select(m => m.Seq).ToArray();
+            Assert.True(
+                seqs.SequenceEqual(Enumerable.Range(1, (int)max).Select(i => (ulong)i)),
+                $"{r.Client.UserId} should have seqs 1..{max} once each, in order: {r.Describe(group.ConversationId)}");
         }
 
         // Unread is computed: max seq − read seq; reading clears it, a new message makes it one.
@@ -90,9 +94,13 @@ public sealed class SuperGroupTests(ServerFixture fixture, ITestOutputHelper out
         // Kick: the removed member gets the removal notice and nothing after it, live or by history.
         await ownerClient.KickMembersAsync(group.GroupId, [online[2]]);
         await ownerClient.SendTextToConversationAsync(group.ConversationId, "after the kick");
-        await Wait.UntilAsync(() => a.MessagesIn(group.ConversationId).Any(m => m.Content.Text?.Text == "after the kick"), "a member gets the message after the kick");
+        await Wait.UntilAsync(
+            () => a.MessagesIn(group.ConversationId).Any(m => m.Content.Text?.Text == "after the kick"),
+            () => $"a member gets the message after the kick ({a.Describe(group.ConversationId)})");
         var removal = kicked.MessagesIn(group.ConversationId)[^1];
-        Assert.Equal(Content.BodyOneofCase.MembersRemoved, removal.Content.BodyCase);
+        Assert.True(
+            removal.Content.BodyCase == Content.BodyOneofCase.MembersRemoved,
+            $"the kicked member's last message should be its removal notice, was seq {removal.Seq} {removal.Content.BodyCase} ({kicked.Describe(group.ConversationId)})");
         Assert.Empty((await kicked.Client.GetHistoryAsync(group.ConversationId, removal.Seq + 1, Direction.Forward, 50)).Messages);
         Assert.Equal(ErrorCode.NotMember, (await Assert.ThrowsAsync<ParleyException>(() => kicked.Client.SendTextToConversationAsync(group.ConversationId, "x"))).Code);
 
@@ -100,18 +108,22 @@ public sealed class SuperGroupTests(ServerFixture fixture, ITestOutputHelper out
         var newcomerId = imported[Imported / 2];
         var newcomer = await RecordAsync(newcomerId);
         var synced = newcomer.MessagesIn(group.ConversationId);
-        Assert.NotEmpty(synced);
+        Assert.True(synced.Count > 0, $"the newcomer's first sync should bring the group ({newcomer.Describe(group.ConversationId)}; syncs: {newcomer.Syncs.Count})");
         var history = await newcomer.Client.GetHistoryAsync(group.ConversationId, 0, Direction.Backward, 200);
         Assert.DoesNotContain(history.Messages, m => m.Content.Text?.Text == "before the import");
         Assert.Contains(history.Messages, m => m.Content.Text?.Text == "after the kick");
         var joinSeq = history.Messages[0].Seq;
-        Assert.Equal(Content.BodyOneofCase.MembersAdded, history.Messages[0].Content.BodyCase);
-        Assert.Equal(1000U, history.Messages[0].Content.MembersAdded.Count);
+        Assert.True(
+            history.Messages[0].Content.BodyCase == Content.BodyOneofCase.MembersAdded && history.Messages[0].Content.MembersAdded.Count == 1000U,
+            $"the newcomer's history should start at its chunk's notice (1000 added), starts with seq {joinSeq} {history.Messages[0].Content.BodyCase} "
+            + $"count {history.Messages[0].Content.MembersAdded?.Count}; {history.Messages.Count} messages");
         Assert.DoesNotContain((await newcomer.Client.GetHistoryAsync(group.ConversationId, 1, Direction.Forward, 50)).Messages, m => m.Seq < joinSeq);
         var lastSeq = history.Messages[^1].Seq;
         Assert.Equal(lastSeq - joinSeq + 1, await UnreadAsync(newcomer.Client, group.ConversationId));
         await newcomer.Client.SendTextToConversationAsync(group.ConversationId, "hi from the crowd");
-        await Wait.UntilAsync(() => a.MessagesIn(group.ConversationId).Any(m => m.Content.Text?.Text == "hi from the crowd"), "the newcomer's message reaches the others");
+        await Wait.UntilAsync(
+            () => a.MessagesIn(group.ConversationId).Any(m => m.Content.Text?.Text == "hi from the crowd"),
+            () => $"the newcomer's message reaches the others ({a.Describe(group.ConversationId)})");
 
         // Members: paged and searched from the store, roles without the roster.
         var page = await newcomer.Client.ListMembersAsync(new ListMembersRequest { GroupId = group.GroupId, Query = prefix + "0500", Limit = 30 });
@@ -169,6 +181,104 @@ public sealed class SuperGroupTests(ServerFixture fixture, ITestOutputHelper out
         await back.WaitForMessagesAsync(group.ConversationId, 1);
         Assert.Equal(["while away"], back.MessagesIn(group.ConversationId).Select(m => m.Content.Text.Text));
     }
+
+    [Fact]
+    public async Task MemberNoticesAsEvents_JoinKickAndBulk_WriteNoMessage_AndTheEventReachesTheModesAudience()
+    {
+        var owner = await Server.CreateUserAsync("own");
+        var admin = await Server.CreateUserAsync("adm");
+        var plain = await Server.CreateUserAsync("pln");
+        var joiner = await Server.CreateUserAsync("jnr");
+        var ownerRec = await RecordAsync(owner);
+        var group = await ownerRec.Client.CreateGroupAsync(new CreateGroupRequest { Name = "quiet", Kind = GroupKind.Super, MemberIds = { admin, plain } });
+        await ownerRec.Client.SetMemberRoleAsync(group.GroupId, admin, GroupRole.Admin);
+        var adminRec = await RecordAsync(admin);
+        var plainRec = await RecordAsync(plain);
+        var joinerRec = await RecordAsync(joiner);
+        var events = new Dictionary<string, ConcurrentQueue<GroupMembershipChangedEventArgs>>();
+        foreach (var (id, recorder) in new[] { (owner, ownerRec), (admin, adminRec), (plain, plainRec), (joiner, joinerRec) })
+        {
+            var queue = events[id] = new ConcurrentQueue<GroupMembershipChangedEventArgs>();
+            recorder.Client.GroupMembershipChanged += (_, e) => queue.Enqueue(e);
+        }
+
+        string Seen(string id) => string.Join("; ", events[id].Select(e => $"{(e.Added ? "+" : "-")}[{string.Join(",", e.Added ? e.Membership.Added.UserIds : e.Membership.Removed.UserIds)}] count {e.Membership.MemberCount}"));
+
+        // Only an owner or admin sets it, only for a super group.
+        var normal = await ownerRec.Client.CreateGroupAsync(new CreateGroupRequest { Name = "small", MemberIds = { plain } });
+        var eventsMode = new GroupSettings { MemberNotices = MemberNotices.Events };
+        Assert.Equal(ErrorCode.Unsupported, (await Assert.ThrowsAsync<ParleyException>(() => ownerRec.Client.UpdateGroupAsync(normal.GroupId, eventsMode))).Code);
+        Assert.Equal(ErrorCode.Forbidden, (await Assert.ThrowsAsync<ParleyException>(() => plainRec.Client.UpdateGroupAsync(group.GroupId, eventsMode))).Code);
+        Assert.Equal(MemberNotices.Events, (await ownerRec.Client.UpdateGroupAsync(group.GroupId, eventsMode)).MemberNotices);
+        await ownerRec.Client.SendTextToConversationAsync(group.ConversationId, "before");
+        var before = await MaxSeqAsync(ownerRec.Client, group.ConversationId);
+
+        // Events: a join writes no message; the online members see the event (the joining connection has its answer).
+        Assert.True(await joinerRec.Client.JoinGroupAsync(group.GroupId));
+        foreach (var id in new[] { owner, admin, plain })
+        {
+            await Wait.UntilAsync(() => events[id].Any(e => e.Added && e.Membership.Added.UserIds.Contains(joiner)), () => $"{id} sees the join (saw: {Seen(id)})");
+        }
+
+        var join = events[plain].Single(e => e.Added);
+        Assert.Equal((group.ConversationId, group.GroupId, 4U, (ulong)before), (join.Membership.ConversationId, join.Membership.GroupId, join.Membership.MemberCount, join.Membership.MaxSeq));
+        Assert.False(join.AboutMe);
+        Assert.Empty(events[joiner]);
+        Assert.Equal(before, await MaxSeqAsync(ownerRec.Client, group.ConversationId));
+        await ownerRec.Client.SendTextToConversationAsync(group.ConversationId, "welcome");
+        await joinerRec.WaitForMessagesAsync(group.ConversationId, 1);
+        Assert.Equal(["welcome"], joinerRec.MessagesIn(group.ConversationId).Select(m => m.Content.Text?.Text));
+        Assert.Equal(before + 1, joinerRec.MessagesIn(group.ConversationId)[0].Seq);
+        Assert.Equal(["welcome"], (await joinerRec.Client.GetHistoryAsync(group.ConversationId, 0, Direction.Backward, 50)).Messages.Select(m => m.Content.Text?.Text));
+        Assert.Equal(1UL, await UnreadAsync(joinerRec.Client, group.ConversationId));
+
+        // Admin events (through the admin API): a kick reaches the kicked member and the admin, not the plain member (nor
+        // the owner's connection that kicked).
+        Assert.Equal(HttpStatusCode.BadRequest, (await Server.Admin.PutAsJsonAsync($"/admin/v1/groups/{group.GroupId}/member-notices", new { mode = "loud" })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Server.Admin.PutAsJsonAsync($"/admin/v1/groups/{group.GroupId}/member-notices", new { mode = "admin-events" })).StatusCode);
+        Assert.Equal(MemberNotices.AdminEvents, Assert.Single(await plainRec.Client.GetGroupsAsync([group.GroupId])).MemberNotices);
+        var lastSeen = await MaxSeqAsync(ownerRec.Client, group.ConversationId);
+        await joinerRec.WaitForMessagesAsync(group.ConversationId, (int)(lastSeen - before));
+        await ownerRec.Client.KickMembersAsync(group.GroupId, [joiner]);
+        foreach (var id in new[] { admin, joiner })
+        {
+            await Wait.UntilAsync(() => events[id].Any(e => !e.Added && e.Membership.Removed.UserIds.Contains(joiner)), () => $"{id} sees the kick (saw: {Seen(id)})");
+        }
+
+        Assert.True(events[joiner].Single(e => !e.Added).AboutMe);
+        var kick = events[admin].Single(e => !e.Added).Membership;
+        Assert.Equal((false, owner, 3U, (ulong)lastSeen), (kick.Removed.Quit, kick.Removed.OperatorId, kick.MemberCount, kick.MaxSeq));
+        await ownerRec.Client.SendTextToConversationAsync(group.ConversationId, "after the kick");
+        await Wait.UntilAsync(() => plainRec.MessagesIn(group.ConversationId).Any(m => m.Content.Text?.Text == "after the kick"), "the plain member gets the message after the kick");
+        Assert.DoesNotContain(events[plain], e => !e.Added);
+        Assert.DoesNotContain(events[owner], e => !e.Added);
+        Assert.DoesNotContain(joinerRec.MessagesIn(group.ConversationId), m => m.Seq > (ulong)lastSeen);
+        Assert.All((await joinerRec.Client.GetHistoryAsync(group.ConversationId, 1, Direction.Forward, 50)).Messages, m => Assert.InRange(m.Seq, (ulong)before + 1, (ulong)lastSeen));
+        Assert.Equal(ErrorCode.NotMember, (await Assert.ThrowsAsync<ParleyException>(() => joinerRec.Client.SendTextToConversationAsync(group.ConversationId, "x"))).Code);
+
+        // A bulk import writes no summary notice either: the owner and the admin see one event with the count.
+        string[] crowd = [await Server.CreateUserAsync("c0"), await Server.CreateUserAsync("c1"), await Server.CreateUserAsync("c2")];
+        var maxBeforeBulk = await MaxSeqAsync(ownerRec.Client, group.ConversationId);
+        var started = await Server.Admin.PostAsJsonAsync($"/admin/v1/groups/{group.GroupId}/members/bulk", new { add = crowd });
+        var job = (await started.Content.ReadFromJsonAsync<JobBody>())!;
+        await Wait.UntilAsync(
+            () => (job = Server.Admin.GetFromJsonAsync<JobBody>($"/admin/v1/groups/jobs/{job.JobId}").GetAwaiter().GetResult()!).State != "running",
+            () => $"the bulk job finishes (last seen: {job})");
+        Assert.Equal(("completed", 3), (job.State, job.Changed));
+        await Wait.UntilAsync(() => events[admin].Any(e => e.Added && e.Membership.Added.Count == 3), () => $"the admin sees the bulk add (saw: {Seen(admin)})");
+        Assert.Equal(6U, events[admin].Single(e => e.Added && e.Membership.Added.Count == 3).Membership.MemberCount);
+        Assert.Equal(maxBeforeBulk, await MaxSeqAsync(ownerRec.Client, group.ConversationId));
+        Assert.Equal(6U, Assert.Single(await ownerRec.Client.GetGroupsAsync([group.GroupId])).MemberCount);
+
+        // What the members saw in the conversation: gapless seqs, not one join or leave notice.
+        var max = await MaxSeqAsync(ownerRec.Client, group.ConversationId);
+        await plainRec.WaitForMessagesAsync(group.ConversationId, (int)max);
+        Assert.Equal(Enumerable.Range(1, (int)max).Select(i => (ulong)i), plainRec.MessagesIn(group.ConversationId).Select(m => m.Seq));
+        Assert.DoesNotContain(plainRec.MessagesIn(group.ConversationId), m => m.Content.BodyCase is Content.BodyOneofCase.MembersAdded or Content.BodyOneofCase.MembersRemoved);
+    }
+
+    private static async Task<ulong> MaxSeqAsync(ParleyClient client, string conversationId) =>
+        (await client.GetHistoryAsync(conversationId, 0, Direction.Backward, 1)).Messages[^1].Seq;
 
     private static async Task<ulong> UnreadAsync(ParleyClient client, string conversationId) =>
         (await client.GetConversationsAsync()).Conversations.Single(c => c.ConversationId == conversationId).Unread;

@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Data.Sqlite;
 using Parley.IntegrationTests.Infrastructure;
 using Parley.Protocol.V1;
 using Parley.Push.Tests.Simulators;
@@ -143,8 +144,78 @@ public sealed class SuperGroupPushTests
         Assert.DoesNotContain(await RowsAsync(server, all.ServerMsgId), r => r.UserId == late);
     }
 
-    private static Task<TestServer> StartAsync(FcmSimulator fcm, TimeSpan digest) =>
-        TestServer.StartAsync(new Dictionary<string, string?>
+    [Fact]
+    public async Task MentionAll_ServerRestartedMidFanOut_ResumesAfterTheLastFinishedPage_EveryMemberPushedOnce()
+    {
+        await using var fcm = new FcmSimulator(TimeProvider.System);
+        await fcm.StartAsync();
+        var directory = Path.Combine(Path.GetTempPath(), "parley-sgjobs-" + Guid.NewGuid().ToString("N"));
+        var settings = new Dictionary<string, string?>
+        {
+            ["Parley:Storage:DataDirectory"] = directory,
+            ["Parley:Push:SuperGroupFanOutChunkSize"] = "1",
+            ["Parley:Push:SuperGroupFanOutChunkInterval"] = "00:00:00.400",
+        };
+        string[] names = ["m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8"];
+        try
+        {
+            Group g;
+            string messageId;
+            await using (var first = await StartAsync(fcm, TimeSpan.Zero, settings))
+            {
+                g = await SuperGroupAsync(first, names);
+                var all = await g.Owner.SendAsync(
+                    new Target { ConversationId = g.ConversationId },
+                    new Content { Text = new TextContent { Text = "@all fire drill", MentionAll = true } });
+                messageId = all.ServerMsgId;
+                await Wait.UntilAsync(() => RowsAsync(first, messageId).GetAwaiter().GetResult().Count >= 2, "the @all fan-out is under way");
+            }
+
+            // Stopped mid-fan-out: the job is still queued, given up by the stopped node, with the last member it finished.
+            int journaled;
+            (string After, string Owner) job;
+            await using (var connection = new SqliteConnection($"Data Source={Path.Combine(directory, "parley.db")};Pooling=False"))
+            {
+                await connection.OpenAsync();
+                using var count = connection.CreateCommand();
+                count.CommandText = "SELECT COUNT(*) FROM push_journal WHERE message_id = $m;";
+                count.Parameters.AddWithValue("$m", messageId);
+                journaled = Convert.ToInt32(await count.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+                using var read = connection.CreateCommand();
+                read.CommandText = "SELECT after_user, owner FROM super_push_jobs WHERE kind = 1;";
+                using var reader = await read.ExecuteReaderAsync();
+                Assert.True(await reader.ReadAsync(), $"the @all job should still be queued after the stop ({journaled} of {names.Length} pushed)");
+                job = (reader.GetString(0), reader.GetString(1));
+            }
+
+            Assert.InRange(journaled, 2, names.Length - 1);
+            Assert.NotEqual(string.Empty, job.After);
+            Assert.Equal(string.Empty, job.Owner);
+
+            // The restarted server takes the job over at once and finishes it: every member exactly one push.
+            await using var second = await StartAsync(fcm, TimeSpan.Zero, settings);
+            var rows = await SettledAsync(second, messageId, expected: names.Length);
+            Assert.Equal(names.Select(n => g[n]).Order(StringComparer.Ordinal), rows.Select(r => r.UserId).Order(StringComparer.Ordinal));
+            Assert.All(rows, r => Assert.Equal("Accepted", r.State));
+            await Wait.UntilAsync(() => rows.All(r => fcm.RequestsByPushId.ContainsKey(r.PushId)), "FCM got every @all push");
+            Assert.All(rows, r => Assert.Equal(1, fcm.RequestsByPushId[r.PushId]));
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            try
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    private static Task<TestServer> StartAsync(FcmSimulator fcm, TimeSpan digest, IDictionary<string, string?>? extra = null)
+    {
+        var settings = new Dictionary<string, string?>
         {
             ["Parley:Push:Fcm:BaseUri"] = fcm.BaseUri.ToString(),
             ["Parley:Push:Fcm:ProjectId"] = FcmSimulator.ProjectId,
@@ -153,7 +224,14 @@ public sealed class SuperGroupPushTests
             ["Parley:Push:SuperGroupDigestInterval"] = digest.ToString("c"),
             ["Parley:Push:SuperGroupFanOutChunkSize"] = "2",
             ["Parley:Push:SuperGroupFanOutChunkInterval"] = "00:00:00.050",
-        });
+        };
+        foreach (var (key, value) in extra ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        return TestServer.StartAsync(settings);
+    }
 
     /// <summary>A super group "Town hall" of an online owner and offline members with one FCM phone each; "erin" muted it.</summary>
     private static async Task<Group> SuperGroupAsync(TestServer server, params string[] names)

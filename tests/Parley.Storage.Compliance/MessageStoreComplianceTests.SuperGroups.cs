@@ -182,4 +182,106 @@ public abstract partial class MessageStoreComplianceTests
         Assert.Equal(["alice", "dave"], (await groups.GetMembersDeltaAsync("pgd", 0)).Upserts.Select(m => m.UserId).Order(StringComparer.Ordinal));
         Assert.Equal(["g-pgd", "g-sgd"], (await groups.GetGroupsDeltaAsync("alice", 0)).Upserts.Select(g => g.GroupId).Where(g => g != "g-ngd").Order(StringComparer.Ordinal));
     }
+
+    [StoreFact]
+    public async Task SuperGroupMemberNotices_StoredWithTheGroup_MembershipOnlyCommitsPositionJoinAndLeaveAtTheMaxSeq()
+    {
+        var groups = (IGroupStore)Store;
+        var supers = Assert.IsAssignableFrom<ISuperGroupStore>(Store);
+        await CreateSuperGroupAsync("mn", "alice", ["alice", "bob"]);
+        Assert.Equal(MemberNoticeMode.Messages, (await groups.GetGroupAsync("g-mn"))!.MemberNotices);
+        await CommitAsync(b => b.Groups.Add(SuperGroup("mn", "alice", 2, NextVersion()) with { MemberNotices = MemberNoticeMode.AdminEvents }));
+        Assert.Equal(MemberNoticeMode.AdminEvents, (await groups.GetGroupAsync("g-mn"))!.MemberNotices);
+        await CommitAsync(b => b.Groups.Add(SuperGroup("mn", "alice", 2, NextVersion()) with { MemberNotices = MemberNoticeMode.Events }));
+        Assert.Equal(MemberNoticeMode.Events, Assert.Single(await groups.GetGroupsAsync(["g-mn"])).MemberNotices);
+
+        await CommitAsync(b =>
+        {
+            b.ReadDiffusion.Add("mn");
+            b.Messages.Add(Message("mn", 1, "alice"));
+            b.Messages.Add(Message("mn", 2, "bob"));
+        });
+
+        // A join without a notice message (the grain's membership-only commit): visible from the next seq, the group's
+        // messages so far count as read; nothing in the conversation moves.
+        var cursor = await Store.GetMaxVersionAsync();
+        await CommitAsync(b => b.MemberChanges.Add(Joined("mn", "eve", NextVersion(), visibleFrom: 3) with { ReadSeqFloor = 2 }));
+        Assert.Equal(3, (await groups.GetGroupAsync("g-mn"))!.MemberCount);
+        var joined = Assert.Single((await Store.GetChangesAsync("eve", cursor, 10)).Changes);
+        Assert.Equal((2L, 2L, 0L), (joined.Conversation.MaxSeq, joined.Conversation.ReadSeq, joined.Conversation.Unread));
+        Assert.Empty(joined.Messages);
+        Assert.Equal(["mn"], (await supers.GetSuperGroupMembershipsAsync("eve")).ConversationIds);
+
+        await CommitAsync(b =>
+        {
+            b.ReadDiffusion.Add("mn");
+            b.Messages.Add(Message("mn", 3, "alice"));
+        });
+        var seen = await Store.GetChangesAsync("eve", cursor, 10);
+        Assert.Equal([3L], Assert.Single(seen.Changes).Messages.Select(m => m.Seq));
+        Assert.Equal(1L, seen.Changes[0].Conversation.Unread);
+
+        // A leave without a notice: the period closes at the max seq (3), later messages stay hidden.
+        await CommitAsync(b => b.MemberChanges.Add(Joined("mn", "eve", NextVersion(), visibleFrom: 3) with { Active = false, VisibleTo = 3 }));
+        await CommitAsync(b =>
+        {
+            b.ReadDiffusion.Add("mn");
+            b.Messages.Add(Message("mn", 4, "alice"));
+        });
+        Assert.Equal(2, (await groups.GetGroupAsync("g-mn"))!.MemberCount);
+        var after = await Store.GetChangesAsync("eve", seen.Version, 10);
+        Assert.DoesNotContain(after.Changes.SelectMany(c => c.Messages), m => m.Seq > 3);
+        var row = Assert.Single(await supers.GetMembersByIdsAsync("mn", ["eve"]));
+        Assert.False(row.Member.Active);
+        Assert.Equal([new MemberPeriod("eve", 3, 3)], row.Periods);
+        Assert.Empty((await supers.GetSuperGroupMembershipsAsync("eve")).ConversationIds);
+    }
+
+    [StoreFact]
+    public async Task SuperGroupDigestPage_OneStatementPerPage_MembersWithADeviceAndUnreadWithTheirSettings()
+    {
+        var supers = Assert.IsAssignableFrom<ISuperGroupStore>(Store);
+        await CreateSuperGroupAsync("dg", "alice", ["alice", "bob", "carol", "dave", "erin"]);
+        await CreateSuperGroupAsync("dg2", "alice", ["alice", "bob"]);
+        await CommitAsync(b =>
+        {
+            b.ReadDiffusion.Add("dg");
+            b.Messages.Add(Message("dg", 1, "alice"));
+            b.Messages.Add(Message("dg", 2, "alice"));
+            b.Messages.Add(Message("dg", 3, "alice"));
+        });
+        await CommitAsync(b =>
+        {
+            b.ReadDiffusion.Add("dg2");
+            b.Messages.Add(Message("dg2", 1, "alice"));
+        });
+        await CommitAsync(b => b.ReadCursors.Add(new ReadCursorUpdate("dg", "carol", 3, NextVersion())));
+        await CommitAsync(b => b.Settings.Add(new MemberSettingsUpdate("dg", "erin", null, true, NextVersion()) { MentionsOnly = true }));
+        await ExecuteSqlAsync("""
+            INSERT INTO push_devices (user_id, device_id, platform, vendor, app_id, environment, notif_enabled, locale, time_zone, last_seen_at, registered_at)
+            VALUES ('bob', 'b1', 'ios', 1, 'app', 0, true, 'en', 'UTC', 1, 1), ('bob', 'b2', 'android', 2, 'app', 0, true, 'en', 'UTC', 1, 1),
+                   ('carol', 'c1', 'ios', 1, 'app', 0, true, 'en', 'UTC', 1, 1), ('erin', 'e1', 'ios', 1, 'app', 0, true, 'en', 'UTC', 1, 1);
+            INSERT INTO push_settings (user_id, do_not_disturb, privacy, updated_at) VALUES ('bob', true, 2, 1);
+            """);
+
+        // alice sent everything (nothing unread), carol read it, dave has no device: bob and erin, each once.
+        var whole = await supers.GetDigestPageAsync("dg", "", 500);
+        Assert.Null(whole.NextAfter);
+        Assert.Equal(
+            [new DigestRecipient("bob", 3, 4, false, false, true, 2), new DigestRecipient("erin", 3, 0, true, true, false, 0)],
+            whole.Recipients);
+
+        // Pages follow the members scanned, not the recipients returned.
+        var pages = new List<string>();
+        var after = string.Empty;
+        DigestPage page;
+        do
+        {
+            page = await supers.GetDigestPageAsync("dg", after, 2);
+            pages.Add($"[{string.Join(",", page.Recipients.Select(r => r.UserId))}] next {page.NextAfter ?? "none"}");
+            after = page.NextAfter ?? string.Empty;
+        }
+        while (page.NextAfter is not null);
+        Assert.Equal(["[bob] next bob", "[] next dave", "[erin] next none"], pages);
+    }
 }

@@ -75,6 +75,12 @@ public sealed class CommitBatch
     public List<GroupRequestRecord> GroupRequests { get; } = [];
 
     /// <summary>
+    /// Join and leave notices of super groups whose member notices are events (ADR 0017): not stored (no seq, no message
+    /// row; their member rows are in <see cref="MemberChanges"/>), carried only so the commit's after-hooks see them.
+    /// </summary>
+    public List<StoredMessage> MembershipNotices { get; } = [];
+
+    /// <summary>
     /// Conversations of this batch that are read-diffusion groups (ADR 0017): their messages raise the conversation's
     /// head version instead of every member's feed version.
     /// </summary>
@@ -101,6 +107,7 @@ public sealed class CommitBatch
         Groups.Clear();
         MemberChanges.Clear();
         GroupRequests.Clear();
+        MembershipNotices.Clear();
         ReadDiffusion.Clear();
         WebhookEvents.Clear();
     }

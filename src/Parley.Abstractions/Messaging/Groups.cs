@@ -32,6 +32,25 @@ public enum GroupKind
     Channel = 2,
 }
 
+/// <summary>
+/// How a super group tells of joins and leaves (ADR 0017). Values are stored; never renumber. Only read-diffusion groups
+/// take a mode other than <see cref="Messages"/>: a million-member group must not write a notice message per change.
+/// </summary>
+public enum MemberNoticeMode
+{
+    /// <summary>A typed notice message in the conversation for every join, invitation, approval, kick and quit.</summary>
+    Messages = 0,
+
+    /// <summary>
+    /// A membership-only commit (no message, no seq: nothing in history or unread) and a live membership event to the
+    /// group's online members and the changed users.
+    /// </summary>
+    Events = 1,
+
+    /// <summary>As <see cref="Events"/>, but the event reaches only the changed users and the group's owner and admins.</summary>
+    AdminEvents = 2,
+}
+
 /// <summary>A group's shared record (its conversation is <c>sg_{GroupId}</c>).</summary>
 /// <param name="Version">Feed version of the last change to the group's info.</param>
 public sealed record GroupRecord(
@@ -58,6 +77,9 @@ public sealed record GroupRecord(
 
     /// <summary>True for the read-diffusion kinds (<see cref="GroupKind.Super"/>, <see cref="GroupKind.Channel"/>).</summary>
     public bool ReadDiffusion => Kind != GroupKind.Normal;
+
+    /// <summary>How joins and leaves are told (a read-diffusion group only; a normal group always writes notices).</summary>
+    public MemberNoticeMode MemberNotices { get; init; }
 }
 
 /// <summary>

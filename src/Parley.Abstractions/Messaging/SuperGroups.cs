@@ -22,6 +22,16 @@ public sealed record MemberQuery(string Query, MemberRole MinRole, string After,
 }
 
 /// <summary>
+/// A member of a super group that a digest round may push (ADR 0017, docs/push.md §8): has a push device and unread
+/// messages in the group. <see cref="UnreadTotal"/> is the badge (unread over the user's unmuted conversations).
+/// </summary>
+public sealed record DigestRecipient(string UserId, long Unread, long UnreadTotal, bool Muted, bool MentionsOnly, bool DoNotDisturb, int Privacy);
+
+/// <summary>One page of a digest round: the recipients among the members scanned, and where the next page starts.</summary>
+/// <param name="NextAfter">The last member scanned (the next page's keyset), or null after the last page.</param>
+public sealed record DigestPage(IReadOnlyList<DigestRecipient> Recipients, string? NextAfter);
+
+/// <summary>
 /// Member queries that never load a whole roster: what read-diffusion groups of up to a million members need
 /// (ADR 0017). Implemented by the message stores.
 /// </summary>
@@ -35,4 +45,11 @@ public interface ISuperGroupStore
 
     /// <summary>Active members matching <paramref name="query"/>, ordered by user id.</summary>
     Task<MemberSearchPage> SearchMembersAsync(string conversationId, MemberQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// One page of a digest round in one statement: the next <paramref name="limit"/> active members after
+    /// <paramref name="after"/> (by user id), of whom those with a push device and unread messages in the group are
+    /// returned with their unread counts, the group's mute and mentions-only, do-not-disturb and privacy.
+    /// </summary>
+    Task<DigestPage> GetDigestPageAsync(string conversationId, string after, int limit, CancellationToken cancellationToken = default);
 }

@@ -25,6 +25,28 @@ public static partial class AdminApi
         groups.MapPost("/{groupId}/members/bulk", StartBulkAsync).WithName("groups.members.bulk")
             .WithMetadata(new BodyLimitMetadata(_ => MaxBulkBodyBytes));
         groups.MapGet("/jobs/{jobId}", GetJob).WithName("groups.jobs.get");
+        groups.MapPut("/{groupId}/member-notices", SetMemberNoticesAsync).WithName("groups.member-notices");
+    }
+
+    // How a super group tells of joins and leaves (ADR 0017): messages, events (online members) or admin-events.
+    private static Task<IResult> SetMemberNoticesAsync(string groupId, MemberNoticesRequest request, IGroupStore store, Parley.Core.Groups.GroupService grains)
+    {
+        MemberNoticeMode? mode = request.Mode?.ToUpperInvariant() switch
+        {
+            "MESSAGES" => MemberNoticeMode.Messages,
+            "EVENTS" => MemberNoticeMode.Events,
+            "ADMIN-EVENTS" or "ADMIN_EVENTS" => MemberNoticeMode.AdminEvents,
+            _ => null,
+        };
+        if (mode is null)
+        {
+            return Task.FromResult(Fail(400, "bad_request", "mode must be messages, events or admin-events."));
+        }
+
+        return AsOwnerAsync(groupId, store, grains, owner => new GroupCommand(GroupOperation.UpdateInfo, owner, null)
+        {
+            Settings = new GroupSettingsPatch(null, null, null, null, null, null, null, null, null) { MemberNotices = mode },
+        });
     }
 
     private static Task<IResult> PromoteAsync(string groupId, IGroupStore store, Parley.Core.Groups.GroupService grains) =>
@@ -87,5 +109,8 @@ public static partial class AdminApi
 /// <param name="Add">User ids to add (existing accounts).</param>
 /// <param name="Remove">User ids to remove.</param>
 public sealed record BulkMembersRequest(string[]? Add, string[]? Remove);
+
+/// <param name="Mode">messages, events or admin-events (ADR 0017).</param>
+public sealed record MemberNoticesRequest(string? Mode);
 
 public sealed record MemberSearchResponse(IReadOnlyList<GroupMemberResponse> Items, int Total, string? Next);

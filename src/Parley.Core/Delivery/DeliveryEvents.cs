@@ -84,6 +84,45 @@ public sealed class MembersChanged(StoredMessage notice, GroupRecord? group, IRe
     public IReadOnlyList<MemberChange> Members { get; } = members;
 }
 
+/// <summary>
+/// A join or leave of a super group committed without a notice message (its <see cref="GroupRecord.MemberNotices"/> is
+/// not <see cref="MemberNoticeMode.Messages"/>; ADR 0017). Published through <see cref="IDeliveryHub.PublishToGroup"/>, so
+/// it moves the node rosters in version order like a notice would; it reaches the node's roster of the group when
+/// <see cref="Audience"/> is null, otherwise only those users (the changed users and the group's owner and admins).
+/// </summary>
+public sealed class MembershipChanged(
+    string conversationId,
+    GroupRecord group,
+    byte[] notice,
+    IReadOnlyList<MemberChange> members,
+    IReadOnlyList<string>? audience,
+    long maxSeq,
+    long time,
+    long version) : DeliveryEvent
+{
+    public string ConversationId { get; } = conversationId;
+
+    /// <summary>The group after the change (a snapshot taken in the grain turn; its member count included).</summary>
+    public GroupRecord Group { get; } = group;
+
+    /// <summary>The serialized <c>Content</c> (members added or removed) the notice message would have carried.</summary>
+    public byte[] Notice { get; } = notice;
+
+    /// <summary>The member rows the commit wrote (a removed member's row has <see cref="MemberChange.Active"/> false).</summary>
+    public IReadOnlyList<MemberChange> Members { get; } = members;
+
+    /// <summary>Null: the group's online members on each node; otherwise exactly these users' connections.</summary>
+    public IReadOnlyList<string>? Audience { get; } = audience;
+
+    /// <summary>The group's max seq at the change: joiners see from the next one, the removed nothing after it.</summary>
+    public long MaxSeq { get; } = maxSeq;
+
+    /// <summary>Unix milliseconds.</summary>
+    public long Time { get; } = time;
+
+    public long Version { get; } = version;
+}
+
 /// <summary>A member's read cursor of a conversation moved forward from <see cref="PreviousReadSeq"/> to <see cref="ReadSeq"/>.</summary>
 public sealed class ReceiptChanged(string conversationId, string userId, long readSeq, long previousReadSeq, long version) : DeliveryEvent
 {

@@ -217,7 +217,12 @@ public sealed record GroupSettingsPatch(
     GroupJoinPolicy? JoinPolicy,
     bool? HistoryVisibleToNewMembers,
     bool? MuteAll,
-    bool? Searchable);
+    bool? Searchable)
+{
+    /// <summary>How a super group tells of joins and leaves (ADR 0017); refused for a normal group.</summary>
+    [Id(9)]
+    public MemberNoticeMode? MemberNotices { get; init; }
+}
 
 /// <summary>One group management operation by <see cref="OperatorId"/> (identity from the connection).</summary>
 [GenerateSerializer, Immutable, Alias("parley.group-command")]

@@ -240,6 +240,11 @@ public sealed partial class ConversationGrain
             changed.Searchable = searchable;
         }
 
+        if (patch.MemberNotices is { } notices)
+        {
+            changed.MemberNotices = (MemberNotices)notices;
+        }
+
         var content = new Content { GroupInfoChanged = new GroupInfoChangedContent { GroupId = _group!.GroupId, OperatorId = c.OperatorId, Changed = changed } };
         return RunAsync(c, content, seq =>
         {
@@ -247,6 +252,13 @@ public sealed partial class ConversationGrain
             if (refusal is not null)
             {
                 return refusal;
+            }
+
+            if (patch.MemberNotices is { } mode && (!IsSuper || !Enum.IsDefined(mode)))
+            {
+                return GroupEffect.Fail(
+                    IsSuper ? CoreError.InvalidArgument : CoreError.Unsupported,
+                    IsSuper ? "Unknown member notice mode." : "Member notices other than messages are for super groups; promote the group first.");
             }
 
             _group = _group! with
@@ -260,6 +272,7 @@ public sealed partial class ConversationGrain
                 HistoryVisibleToNewMembers = patch.HistoryVisibleToNewMembers ?? _group.HistoryVisibleToNewMembers,
                 MuteAll = patch.MuteAll ?? _group.MuteAll,
                 Searchable = patch.Searchable ?? _group.Searchable,
+                MemberNotices = patch.MemberNotices ?? _group.MemberNotices,
                 UpdatedAt = Now(),
             };
             var snapshot = _group;
@@ -623,6 +636,12 @@ public sealed partial class ConversationGrain
 
     private async Task<CoreResult<GroupOutcome>> RunAsync(GroupCommand c, Content content, GroupMutation mutation)
     {
+        if (NoticesAreEvents(content))
+        {
+            var silent = await SubmitMembershipAsync(c.OperatorId, c.OriginConnectionId, mutation, content);
+            return silent.IsOk ? CoreResult.Success(GroupOutcome.None) : silent.Failure;
+        }
+
         var result = await SubmitMessageAsync(
             c.OperatorId,
             "op:" + Guid.NewGuid().ToString("N"),
@@ -724,8 +743,11 @@ public sealed partial class ConversationGrain
     /// A member's row as of this turn. Commit work runs on the pipeline's threads after later turns may have changed
     /// the member, so it carries this snapshot, never the live <see cref="MemberState"/>.
     /// </summary>
-    private MemberChange Capture(string userId, MemberState m, long visibleFrom, long visibleTo) =>
-        new(_id, userId, m.Role, m.Nickname, m.MutedUntil, m.JoinedAt, m.InviterId, visibleTo == 0, visibleFrom, visibleTo, 0);
+    private MemberChange Capture(string userId, MemberState m, long visibleFrom, long visibleTo)
+    {
+        NoteRole(userId, m.Role, visibleTo == 0);
+        return new(_id, userId, m.Role, m.Nickname, m.MutedUntil, m.JoinedAt, m.InviterId, visibleTo == 0, visibleFrom, visibleTo, 0);
+    }
 
     private static void AddChanges(CommitBatch batch, IEnumerable<MemberChange> changes, long version)
     {

@@ -1,4 +1,6 @@
 using Parley.Abstractions.Messaging;
+using Parley.Core.Commit;
+using Parley.Core.Delivery;
 using Parley.Core.Internal;
 using Parley.Protocol.V1;
 
@@ -55,6 +57,51 @@ public sealed partial class ConversationGrain
             ? new Content { MembersRemoved = new MembersRemovedContent { GroupId = _group.GroupId, OperatorId = operatorId } }
             : new Content { MembersAdded = new MembersAddedContent { GroupId = _group.GroupId, OperatorId = operatorId, InviterId = operatorId } };
         var now = Now();
+        GroupMutation mutation = seq =>
+        {
+            var refusal = RequireRole(operatorId, MemberRole.Admin, out var op);
+            if (refusal is not null)
+            {
+                return refusal;
+            }
+
+            if (remove)
+            {
+                var targets = ids.Where(u => u != operatorId && TryGetActive(u, out var m) && m.Role < op.Role).ToArray();
+                if (targets.Length == 0)
+                {
+                    return GroupEffect.Fail(CoreError.Conflict, "Nobody named is a removable member.");
+                }
+
+                changed = targets.Length;
+                content.MembersRemoved.UserIds.AddRange(targets.Take(BulkNoticeIds));
+                content.MembersRemoved.Count = (uint)targets.Length;
+                return Evicting(RemoveMembers(targets, seq), targets);
+            }
+
+            var newcomers = ids.Where(u => !IsActive(u)).ToArray();
+            if (newcomers.Length == 0)
+            {
+                return GroupEffect.Fail(CoreError.Conflict, "Everyone named is already a member.");
+            }
+
+            if (GroupEffect.Refuse(Groups.RosterRules.Capacity(ActiveCount, newcomers.Length, Capacity)) is { } full)
+            {
+                return full;
+            }
+
+            changed = newcomers.Length;
+            content.MembersAdded.UserIds.AddRange(newcomers.Take(BulkNoticeIds));
+            content.MembersAdded.Count = (uint)newcomers.Length;
+            return Evicting(Admit(newcomers, operatorId, seq, now), newcomers);
+        };
+
+        if (NoticesAreEvents(content))
+        {
+            var silent = await SubmitMembershipAsync(operatorId, null, mutation, content);
+            return silent.IsOk ? CoreResult.Success(changed) : silent.Failure;
+        }
+
         var result = await SubmitMessageAsync(
             operatorId,
             "bulk:" + Guid.NewGuid().ToString("N"),
@@ -63,46 +110,133 @@ public sealed partial class ConversationGrain
             ProtoMapper.Serialize(content),
             null,
             null,
-            mutation: seq =>
-            {
-                var refusal = RequireRole(operatorId, MemberRole.Admin, out var op);
-                if (refusal is not null)
-                {
-                    return refusal;
-                }
-
-                if (remove)
-                {
-                    var targets = ids.Where(u => u != operatorId && TryGetActive(u, out var m) && m.Role < op.Role).ToArray();
-                    if (targets.Length == 0)
-                    {
-                        return GroupEffect.Fail(CoreError.Conflict, "Nobody named is a removable member.");
-                    }
-
-                    changed = targets.Length;
-                    content.MembersRemoved.UserIds.AddRange(targets.Take(BulkNoticeIds));
-                    content.MembersRemoved.Count = (uint)targets.Length;
-                    return Evicting(RemoveMembers(targets, seq), targets);
-                }
-
-                var newcomers = ids.Where(u => !IsActive(u)).ToArray();
-                if (newcomers.Length == 0)
-                {
-                    return GroupEffect.Fail(CoreError.Conflict, "Everyone named is already a member.");
-                }
-
-                if (GroupEffect.Refuse(Groups.RosterRules.Capacity(ActiveCount, newcomers.Length, Capacity)) is { } full)
-                {
-                    return full;
-                }
-
-                changed = newcomers.Length;
-                content.MembersAdded.UserIds.AddRange(newcomers.Take(BulkNoticeIds));
-                content.MembersAdded.Count = (uint)newcomers.Length;
-                return Evicting(Admit(newcomers, operatorId, seq, now), newcomers);
-            },
+            mutation: mutation,
             mutableContent: content);
         return result.IsOk ? CoreResult.Success(changed) : result.Failure;
+    }
+
+    /// <summary>
+    /// True when this join or leave of a super group commits without a notice message (its member notices are events;
+    /// ADR 0017): a million joins must not write a million messages into the conversation.
+    /// </summary>
+    private bool NoticesAreEvents(Content content) =>
+        IsSuper && _group!.MemberNotices != MemberNoticeMode.Messages
+        && content.BodyCase is Content.BodyOneofCase.MembersAdded or Content.BodyOneofCase.MembersRemoved;
+
+    /// <summary>
+    /// A membership-only commit, ordered with the messages in the FIFO section: no message takes a seq, so a joiner sees
+    /// from the next seq (or the whole history where the group shows it) and a removal closes the member's period at the
+    /// last seq. The change reaches the rosters as a <see cref="MembershipChanged"/> event in version order (joined users
+    /// enter before it, removed users get it and leave after it), so nothing committed later reaches a removed member.
+    /// </summary>
+    private async Task<CoreResult> SubmitMembershipAsync(string operatorId, string? originConnectionId, GroupMutation mutation, Content content)
+    {
+        MembershipWork work;
+        await _order.EnterAsync(out var release);
+        try
+        {
+            var removal = content.BodyCase == Content.BodyOneofCase.MembersRemoved;
+            var effect = mutation(removal ? _nextSeq - 1 : _nextSeq);
+            if (effect.Refusal is { } refusal)
+            {
+                return refusal;
+            }
+
+            var members = effect.Members ?? [];
+            IReadOnlyList<string>? audience = _group!.MemberNotices == MemberNoticeMode.AdminEvents
+                ? [.. members.Select(m => m.UserId).Union(_admins ?? [], StringComparer.Ordinal)]
+                : null;
+            var notice = new StoredMessage(_id, 0, string.Empty, operatorId, string.Empty, Now(), (int)content.BodyCase, ProtoMapper.Serialize(content), false, 0);
+            work = new MembershipWork(this, effect.Extra, members, notice, _group with { MemberCount = ActiveCount }, audience, _nextSeq - 1, originConnectionId);
+        }
+        finally
+        {
+            release();
+        }
+
+        try
+        {
+            await _pipeline.SubmitAsync(work);
+        }
+        catch (CommitFailedException ex)
+        {
+            return OnCommitFailed(ex);
+        }
+
+        return CoreResult.Ok;
+    }
+
+    // The owner and admins of a super group (the audience of AdminEvents), kept from activation: loaded once from the
+    // store's role index, then changed by every member change of this grain (Capture), the only writer of roles.
+    private HashSet<string>? _admins;
+
+    private async Task LoadAdminsAsync(CancellationToken cancellationToken)
+    {
+        var admins = new HashSet<string>(StringComparer.Ordinal);
+        var after = string.Empty;
+        while (true)
+        {
+            var page = await _superStore.SearchMembersAsync(_id, new MemberQuery(string.Empty, MemberRole.Admin, after, 500), cancellationToken);
+            admins.UnionWith(page.Members.Select(m => m.UserId));
+            if (page.NextAfter is not { Length: > 0 } next || page.Members.Count == 0)
+            {
+                break;
+            }
+
+            after = next;
+        }
+
+        _admins = admins;
+    }
+
+    private void NoteRole(string userId, MemberRole role, bool active)
+    {
+        if (_admins is null)
+        {
+            return;
+        }
+
+        if (active && role >= MemberRole.Admin)
+        {
+            _admins.Add(userId);
+        }
+        else
+        {
+            _admins.Remove(userId);
+        }
+    }
+
+    /// <summary>A membership-only commit of a super group (see <see cref="SubmitMembershipAsync"/>); captured in the grain turn.</summary>
+    private sealed class MembershipWork(
+        ConversationGrain grain,
+        Action<CommitBatch, long>? extra,
+        IReadOnlyList<MemberChange> members,
+        StoredMessage notice,
+        GroupRecord group,
+        IReadOnlyList<string>? audience,
+        long maxSeq,
+        string? origin) : ICommitWork
+    {
+        public string ConversationId => grain._id;
+
+        public Guid Epoch => grain._epoch;
+
+        public void AddTo(CommitBatch batch, long version)
+        {
+            extra?.Invoke(batch, version);
+
+            // Not stored as a message: the after-hooks (afterJoinGroup, afterKickGroupMember, afterQuitGroup) still see it.
+            batch.MembershipNotices.Add(notice with { Version = version });
+        }
+
+        public void OnCommitted(long version)
+        {
+            MemberChange[] changes = [.. members.Select(m => m with { Version = version })];
+            string[] joined = [.. changes.Where(m => m.Active).Select(m => m.UserId)];
+            string[] left = [.. changes.Where(m => !m.Active).Select(m => m.UserId)];
+            var @event = new MembershipChanged(ConversationId, group, notice.Content, changes, audience, maxSeq, notice.ServerTime, version);
+            grain._hub.PublishToGroup(ConversationId, joined, left, @event, version, origin);
+        }
     }
 
     // A bulk job must not leave a million members in the cache: their rows are in the commit, so later requests read
@@ -140,6 +274,7 @@ public sealed partial class ConversationGrain
             var everyone = _memberIds;
             _group = _group! with { Kind = Abstractions.Messaging.GroupKind.Super, UpdatedAt = Now() };
             _superCount = everyone.Length;
+            _admins = [.. everyone.Where(u => _members[u].Role >= MemberRole.Admin)];
             RefreshMemberIds();
             var snapshot = _group;
             return GroupEffect.Commit((batch, version) => batch.Groups.Add(snapshot with { Version = version })) with { RosterJoined = everyone };

@@ -107,6 +107,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         if (IsSuper)
         {
             _superCount = _group!.MemberCount;
+            await LoadAdminsAsync(cancellationToken);
         }
         else
         {
@@ -267,6 +268,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             };
             _group = group;
             _superCount = memberIds.Length;
+            _admins = group.ReadDiffusion ? new HashSet<string>(StringComparer.Ordinal) : null;
             RefreshMemberIds();
 
             // Taken in this turn: the commit runs on the pipeline's threads while later turns change the members.

@@ -79,6 +79,15 @@ public sealed partial class AfterHooks
             batch.WebhookEvents.Add(Event(hook, now, json => WriteMessage(json, message, group)));
         }
 
+        if (_notices)
+        {
+            // A super group's join or leave committed without a notice message (ADR 0017): the same hooks (noticeSeq 0).
+            foreach (var notice in batch.MembershipNotices)
+            {
+                AddNotice(batch, notice, now);
+            }
+        }
+
         if (_createGroup)
         {
             foreach (var conversation in batch.Conversations)

@@ -32,6 +32,11 @@ internal static class ClusterEventCodec
             {
                 ConversationId = r.ConversationId, TargetSeq = r.Seq, Text = r.Emoji, UserId = r.UserId, Flag = r.Added, ReadSeq = r.Count, Version = r.Version,
             },
+            MembershipChanged m => new WireEvent(WireKind.Membership)
+            {
+                ConversationId = m.ConversationId, Group = m.Group, Content = m.Notice, Members = [.. m.Members], Audience = m.Audience?.ToArray(),
+                TargetSeq = m.MaxSeq, ReadSeq = m.Time, Version = m.Version,
+            },
             _ => throw new NotSupportedException($"No cluster encoding for {@event.GetType().Name}."),
         };
         return JsonSerializer.SerializeToUtf8Bytes(wire, ClusterJsonContext.Default.WireEvent);
@@ -55,6 +60,7 @@ internal static class ClusterEventCodec
             WireKind.Kicked => new SessionKicked((KickReason)w.Version),
             WireKind.Edited => new MessageEdited(w.Message!, (int)w.ReadSeq, w.PreviousReadSeq, w.UserId ?? ""),
             WireKind.Reaction => new ReactionChanged(w.ConversationId!, w.TargetSeq, w.Text ?? "", w.UserId ?? "", w.Flag, (int)w.ReadSeq, w.Version),
+            WireKind.Membership => new MembershipChanged(w.ConversationId!, w.Group!, w.Content ?? [], w.Members ?? [], w.Audience, w.TargetSeq, w.ReadSeq, w.Version),
             _ => throw new JsonException($"unknown cluster event kind {w.Kind}"),
         };
     }
@@ -75,6 +81,7 @@ internal enum WireKind
     Reaction = 11,
     Profile = 12,
     NotificationAccount = 13,
+    Membership = 14,
 }
 
 internal sealed record WireEvent(WireKind Kind)
@@ -104,6 +111,10 @@ internal sealed record WireEvent(WireKind Kind)
     public long Version { get; init; }
 
     public bool Flag { get; init; }
+
+    public byte[]? Content { get; init; }
+
+    public string[]? Audience { get; init; }
 }
 
 [JsonSerializable(typeof(WireEvent))]

@@ -180,7 +180,17 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
             }
 
             var roster = _rosters.GetValueOrDefault(conversationId);
-            if (left.Count == 0)
+            if (@event is MembershipChanged { Audience: { } audience })
+            {
+                // A membership event for the changed users and the group's owner and admins only (ADR 0017); the
+                // roster moves with it all the same, in this event's order.
+                targets = [.. audience];
+                foreach (var userId in left)
+                {
+                    LeaveRoster(conversationId, userId, version, roster);
+                }
+            }
+            else if (left.Count == 0)
             {
                 targets = roster is null ? [] : [.. roster];
             }
@@ -190,21 +200,27 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
                 targets = roster is null ? [.. left] : [.. roster.Union(left, StringComparer.Ordinal)];
                 foreach (var userId in left)
                 {
-                    if (_users.TryGetValue(userId, out var user))
-                    {
-                        user.RosterSeen[conversationId] = version;
-                        user.Groups.Remove(conversationId);
-                    }
-
-                    if (roster is not null && roster.Remove(userId) && roster.Count == 0)
-                    {
-                        _rosters.Remove(conversationId);
-                    }
+                    LeaveRoster(conversationId, userId, version, roster);
                 }
             }
         }
 
         Fanout(targets, @event, version, excludeConnectionId);
+    }
+
+    // Under _rosterLock: a removed member leaves this node's roster of the group (after the event was addressed).
+    private void LeaveRoster(string conversationId, string userId, long version, HashSet<string>? roster)
+    {
+        if (_users.TryGetValue(userId, out var user))
+        {
+            user.RosterSeen[conversationId] = version;
+            user.Groups.Remove(conversationId);
+        }
+
+        if (roster is not null && roster.Remove(userId) && roster.Count == 0)
+        {
+            _rosters.Remove(conversationId);
+        }
     }
 
     /// <summary>

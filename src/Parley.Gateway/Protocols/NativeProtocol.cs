@@ -59,8 +59,33 @@ internal sealed class NativeProtocol(Parley.Core.Business.NotificationAccountIds
                 ConversationId = r.ConversationId, Seq = (ulong)r.Seq, Emoji = r.Emoji, UserId = r.UserId, Added = r.Added, Count = (uint)r.Count, Version = (ulong)r.Version,
             },
         }),
+        MembershipChanged m => Of(new ServerFrame { GroupMembership = EncodeMembership(m) }),
         _ => EncodedEvent.None,
     };
+
+    private static GroupMembershipEvent EncodeMembership(MembershipChanged m)
+    {
+        var notice = Content.Parser.ParseFrom(m.Notice);
+        var frame = new GroupMembershipEvent
+        {
+            ConversationId = m.ConversationId,
+            GroupId = m.Group.GroupId,
+            MemberCount = (uint)Math.Max(0, m.Group.MemberCount),
+            MaxSeq = (ulong)Math.Max(0, m.MaxSeq),
+            Time = m.Time,
+            Version = (ulong)m.Version,
+        };
+        if (notice.BodyCase == Content.BodyOneofCase.MembersRemoved)
+        {
+            frame.Removed = notice.MembersRemoved;
+        }
+        else
+        {
+            frame.Added = notice.MembersAdded;
+        }
+
+        return frame;
+    }
 
     /// <summary>A native frame as a binary WebSocket message.</summary>
     public static WireFrame Binary(IMessage frame) => new(frame.ToByteArray(), Text: false);

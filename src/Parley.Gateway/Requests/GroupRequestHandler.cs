@@ -187,7 +187,10 @@ internal sealed class GroupRequestHandler(IGrainFactory grains, IGroupStore grou
                     s.HasJoinPolicy ? (GroupJoinPolicy)s.JoinPolicy : null,
                     s.HasHistoryVisibleToNewMembers ? s.HistoryVisibleToNewMembers : null,
                     s.HasMuteAll ? s.MuteAll : null,
-                    s.HasSearchable ? s.Searchable : null);
+                    s.HasSearchable ? s.Searchable : null)
+                {
+                    MemberNotices = s.HasMemberNotices ? (MemberNoticeMode)s.MemberNotices : null,
+                };
                 return (request.UpdateGroup.GroupId, new GroupCommand(GroupOperation.UpdateInfo, me, origin) { Settings = patch });
             case ClientFrame.BodyOneofCase.JoinGroup:
                 return (request.JoinGroup.GroupId, new GroupCommand(GroupOperation.Join, me, origin) { Message = request.JoinGroup.Message });
@@ -264,6 +267,7 @@ internal sealed class GroupRequestHandler(IGrainFactory grains, IGroupStore grou
         CreatedTime = g.CreatedAt,
         Searchable = g.Searchable,
         Kind = (Protocol.V1.GroupKind)g.Kind,
+        MemberNotices = (MemberNotices)g.MemberNotices,
     };
 
     private static GroupMember ToProto(string groupId, string userId, MemberRole role, string nickname, long mutedUntil, long joinedAt, string inviterId) => new()

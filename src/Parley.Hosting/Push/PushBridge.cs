@@ -35,8 +35,12 @@ public sealed class PushBridgeOptions
     /// <summary>Pause between two chunks of a super-group fan-out (its rate limit: 500 per 100 ms = 5,000 members/s).</summary>
     public TimeSpan SuperGroupFanOutChunkInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>Super-group @all pushes waiting for their fan-out; beyond it the @all push is dropped (counted, logged).</summary>
-    public int SuperGroupFanOutQueueCapacity { get; set; } = 256;
+    /// <summary>
+    /// Lease of a super-group push job (an @all fan-out or a digest round; durable in the store): renewed with every
+    /// page; a job whose holder died (or restarted without giving it up) is taken over, from its last finished page,
+    /// once it runs out.
+    /// </summary>
+    public TimeSpan SuperGroupFanOutLease { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>Committed messages waiting for the pipeline; beyond it pushes are dropped (counted), never the messages.</summary>
     public int QueueCapacity { get; set; } = 10_000;
@@ -59,6 +63,7 @@ internal sealed partial class PushBridge(
     IPushJournal journal,
     IMessageStore messages,
     ISuperGroupStore superGroups,
+    ISuperGroupPushJobStore superJobs,
     IAccountStore accounts,
     Parley.Abstractions.Business.INotificationAccountStore notificationAccounts,
     IPushSettingsStore settings,
@@ -283,10 +288,10 @@ internal sealed partial class PushBridge(
             await loop.ConfigureAwait(false);
         }
 
-        _fanOuts.Writer.TryComplete();
         if (_superLoops is { } super)
         {
             await super.ConfigureAwait(false);
+            await StopSuperGroupJobsAsync(cancellationToken).ConfigureAwait(false);
         }
 
         await FlushLastSeenAsync(cancellationToken).ConfigureAwait(false);

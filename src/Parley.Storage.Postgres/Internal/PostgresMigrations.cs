@@ -27,6 +27,8 @@ internal static class PostgresMigrations
         (16, V16SearchQueue),
         (17, V17PushOwnership),
         (18, V18ResumePositions),
+        (19, V19MemberNotices),
+        (20, V20SuperGroupPushJobs),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -615,5 +617,28 @@ internal static class PostgresMigrations
             PRIMARY KEY (user_id, device_id)
         );
         CREATE INDEX ix_resume_positions_saved_at ON resume_positions (saved_at);
+        """;
+
+    // How a super group tells of joins and leaves (ADR 0017): as SQLite's migration 20.
+    private const string V19MemberNotices = """
+        ALTER TABLE groups ADD COLUMN member_notices INTEGER NOT NULL DEFAULT 0;
+        """;
+
+    // Super-group push fan-outs as durable jobs (ADR 0017): as SQLite's migration 21; any node claims a job whose lease
+    // ran out (FOR UPDATE SKIP LOCKED).
+    private const string V20SuperGroupPushJobs = """
+        CREATE TABLE super_push_jobs (
+            job_id          bigserial PRIMARY KEY,
+            kind            integer NOT NULL,
+            conversation_id text NOT NULL,
+            seq             bigint NOT NULL,
+            name            text NOT NULL,
+            after_user      text NOT NULL DEFAULT '',
+            owner           text NOT NULL DEFAULT '',
+            lease_until     bigint NOT NULL DEFAULT 0,
+            created_at      bigint NOT NULL
+        );
+        CREATE UNIQUE INDEX ux_super_push_jobs_digest ON super_push_jobs (conversation_id) WHERE kind = 0;
+        CREATE INDEX ix_super_push_jobs_lease ON super_push_jobs (kind, lease_until);
         """;
 }

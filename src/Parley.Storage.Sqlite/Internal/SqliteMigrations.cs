@@ -28,6 +28,8 @@ internal static class SqliteMigrations
         (18, V18SearchQueue),
         (19, V19PushOwnership),
         (20, V20ResumePositions),
+        (21, V21MemberNotices),
+        (22, V22SuperGroupPushJobs),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -620,5 +622,29 @@ internal static class SqliteMigrations
             PRIMARY KEY (user_id, device_id)
         ) WITHOUT ROWID;
         CREATE INDEX ix_resume_positions_saved_at ON resume_positions (saved_at);
+        """;
+
+    // How a super group tells of joins and leaves (ADR 0017, MemberNoticeMode): 0 = notice messages, 1 = membership
+    // events to the online members, 2 = membership events to the owner and admins.
+    private const string V21MemberNotices = """
+        ALTER TABLE groups ADD COLUMN member_notices INTEGER NOT NULL DEFAULT 0;
+        """;
+
+    // Super-group push fan-outs (ADR 0017, docs/push.md §8): digest rounds and @all fan-outs as durable jobs with a
+    // lease and a member cursor, so a restart resumes a job after its last finished page. One digest job per group.
+    private const string V22SuperGroupPushJobs = """
+        CREATE TABLE super_push_jobs (
+            job_id          INTEGER PRIMARY KEY,
+            kind            INTEGER NOT NULL,
+            conversation_id TEXT NOT NULL,
+            seq             INTEGER NOT NULL,
+            name            TEXT NOT NULL,
+            after_user      TEXT NOT NULL DEFAULT '',
+            owner           TEXT NOT NULL DEFAULT '',
+            lease_until     INTEGER NOT NULL DEFAULT 0,
+            created_at      INTEGER NOT NULL
+        );
+        CREATE UNIQUE INDEX ux_super_push_jobs_digest ON super_push_jobs (conversation_id) WHERE kind = 0;
+        CREATE INDEX ix_super_push_jobs_lease ON super_push_jobs (kind, lease_until);
         """;
 }

@@ -50,7 +50,27 @@ public sealed class Recorder
     public IReadOnlyList<Message> MessagesIn(string conversationId) => [.. Messages.Where(m => m.ConversationId == conversationId)];
 
     public Task WaitForMessagesAsync(string conversationId, int count, TimeSpan? timeout = null) =>
-        Wait.UntilAsync(() => MessagesIn(conversationId).Count >= count, $"{count} messages arrived in {conversationId} (have {MessagesIn(conversationId).Count})", timeout);
+        Wait.UntilAsync(() => MessagesIn(conversationId).Count >= count, () => $"{count} messages arrived in {conversationId} ({Describe(conversationId)})", timeout);
+
+    /// <summary>What arrived in a conversation (count, seqs, the connection states), for failure messages.</summary>
+    public string Describe(string conversationId)
+    {
+        var seqs = MessagesIn(conversationId).Select(m => m.Seq).ToList();
+        var runs = new List<string>();
+        for (var i = 0; i < seqs.Count;)
+        {
+            var j = i;
+            while (j + 1 < seqs.Count && seqs[j + 1] == seqs[j] + 1)
+            {
+                j++;
+            }
+
+            runs.Add(i == j ? $"{seqs[i]}" : $"{seqs[i]}-{seqs[j]}");
+            i = j + 1;
+        }
+
+        return $"have {seqs.Count}: seqs [{string.Join(",", runs)}]; states [{string.Join(",", States.Select(s => s.CloseCode is { } code ? $"{s.State}({code})" : s.State.ToString()))}]; kicks {Kicks.Count}";
+    }
 
     private void Add<T>(List<T> list, T item)
     {

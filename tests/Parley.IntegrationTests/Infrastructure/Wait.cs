@@ -5,7 +5,11 @@ namespace Parley.IntegrationTests.Infrastructure;
 /// <summary>Awaits a condition with a timeout and a message; no sleeps as synchronisation.</summary>
 public static class Wait
 {
-    public static async Task UntilAsync(Func<bool> condition, string because, TimeSpan? timeout = null)
+    public static Task UntilAsync(Func<bool> condition, string because, TimeSpan? timeout = null) =>
+        UntilAsync(condition, () => because, timeout);
+
+    /// <summary>As above; <paramref name="describe"/> runs when the wait times out, so the failure says what the test saw then.</summary>
+    public static async Task UntilAsync(Func<bool> condition, Func<string> describe, TimeSpan? timeout = null)
     {
         var limit = timeout ?? TimeSpan.FromSeconds(20);
         var watch = Stopwatch.StartNew();
@@ -14,7 +18,7 @@ public static class Wait
         {
             if (watch.Elapsed > limit)
             {
-                Assert.Fail($"Timed out after {limit.TotalSeconds:0.#} s waiting until {because}.");
+                Assert.Fail($"Timed out after {limit.TotalSeconds:0.#} s waiting until {describe()}.");
             }
 
             await Task.Delay(delay);

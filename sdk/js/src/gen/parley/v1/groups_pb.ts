@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file parley/v1/groups.proto.
  */
 export const file_parley_v1_groups: GenFile = /*@__PURE__*/
-  fileDesc("ChZwYXJsZXkvdjEvZ3JvdXBzLnByb3RvEglwYXJsZXkudjEi/wIKCUdyb3VwSW5mbxIQCghncm91cF9pZBgBIAEoCRIXCg9jb252ZXJzYXRpb25faWQYAiABKAkSDAoEbmFtZRgDIAEoCRISCgphdmF0YXJfdXJsGAQgASgJEhQKDGludHJvZHVjdGlvbhgFIAEoCRIUCgxhbm5vdW5jZW1lbnQYBiABKAkSCgoCZXgYByABKAkSEAoIb3duZXJfaWQYCCABKAkSKgoLam9pbl9wb2xpY3kYCSABKA4yFS5wYXJsZXkudjEuSm9pblBvbGljeRImCh5oaXN0b3J5X3Zpc2libGVfdG9fbmV3X21lbWJlcnMYCiABKAgSEAoIbXV0ZV9hbGwYCyABKAgSFAoMbWVtYmVyX2NvdW50GAwgASgNEhEKCWRpc21pc3NlZBgNIAEoCBIUCgxjcmVhdGVkX3RpbWUYDiABKAMSEgoKc2VhcmNoYWJsZRgPIAEoCBIiCgRraW5kGBAgASgOMhQucGFybGV5LnYxLkdyb3VwS2luZCKkAQoLR3JvdXBNZW1iZXISEAoIZ3JvdXBfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIiCgRyb2xlGAMgASgOMhQucGFybGV5LnYxLkdyb3VwUm9sZRIQCghuaWNrbmFtZRgEIAEoCRITCgttdXRlZF91bnRpbBgFIAEoAxITCgtqb2luZWRfdGltZRgGIAEoAxISCgppbnZpdGVyX2lkGAcgASgJItIDCg1Hcm91cFNldHRpbmdzEhEKBG5hbWUYASABKAlIAIgBARIXCgphdmF0YXJfdXJsGAIgASgJSAGIAQESGQoMaW50cm9kdWN0aW9uGAMgASgJSAKIAQESGQoMYW5ub3VuY2VtZW50GAQgASgJSAOIAQESDwoCZXgYBSABKAlIBIgBARIvCgtqb2luX3BvbGljeRgGIAEoDjIVLnBhcmxleS52MS5Kb2luUG9saWN5SAWIAQESKwoeaGlzdG9yeV92aXNpYmxlX3RvX25ld19tZW1iZXJzGAcgASgISAaIAQESFQoIbXV0ZV9hbGwYCCABKAhIB4gBARIXCgpzZWFyY2hhYmxlGAkgASgISAiIAQESJwoEa2luZBgKIAEoDjIULnBhcmxleS52MS5Hcm91cEtpbmRICYgBAUIHCgVfbmFtZUINCgtfYXZhdGFyX3VybEIPCg1faW50cm9kdWN0aW9uQg8KDV9hbm5vdW5jZW1lbnRCBQoDX2V4Qg4KDF9qb2luX3BvbGljeUIhCh9faGlzdG9yeV92aXNpYmxlX3RvX25ld19tZW1iZXJzQgsKCV9tdXRlX2FsbEINCgtfc2VhcmNoYWJsZUIHCgVfa2luZCJSChJVcGRhdGVHcm91cFJlcXVlc3QSEAoIZ3JvdXBfaWQYASABKAkSKgoIc2V0dGluZ3MYAiABKAsyGC5wYXJsZXkudjEuR3JvdXBTZXR0aW5ncyIlChBHZXRHcm91cHNSZXF1ZXN0EhEKCWdyb3VwX2lkcxgBIAMoCSIzChNTZWFyY2hHcm91cHNSZXF1ZXN0Eg0KBXF1ZXJ5GAEgASgJEg0KBWxpbWl0GAIgASgNIjEKCUdyb3VwTGlzdBIkCgZncm91cHMYASADKAsyFC5wYXJsZXkudjEuR3JvdXBJbmZvIjUKEEpvaW5Hcm91cFJlcXVlc3QSEAoIZ3JvdXBfaWQYASABKAkSDwoHbWVzc2FnZRgCIAEoCSIhCg9Kb2luR3JvdXBSZXN1bHQSDgoGam9pbmVkGAEgASgIIjoKFEludml0ZVRvR3JvdXBSZXF1ZXN0EhAKCGdyb3VwX2lkGAEgASgJEhAKCHVzZXJfaWRzGAIgAygJIjUKE0ludml0ZVRvR3JvdXBSZXN1bHQSDQoFYWRkZWQYASADKAkSDwoHcGVuZGluZxgCIAMoCSLYAQoMR3JvdXBSZXF1ZXN0EhAKCGdyb3VwX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSEgoKaW52aXRlcl9pZBgDIAEoCRIpCgRraW5kGAQgASgOMhsucGFybGV5LnYxLkdyb3VwUmVxdWVzdEtpbmQSDwoHbWVzc2FnZRgFIAEoCRIrCgVzdGF0ZRgGIAEoDjIcLnBhcmxleS52MS5Hcm91cFJlcXVlc3RTdGF0ZRIUCgxjcmVhdGVkX3RpbWUYByABKAMSEgoKaGFuZGxlcl9pZBgIIAEoCSIsChhMaXN0R3JvdXBSZXF1ZXN0c1JlcXVlc3QSEAoIZ3JvdXBfaWQYASABKAkiPQoQR3JvdXBSZXF1ZXN0TGlzdBIpCghyZXF1ZXN0cxgBIAMoCzIXLnBhcmxleS52MS5Hcm91cFJlcXVlc3QiTwoaUmVzcG9uZEdyb3VwUmVxdWVzdFJlcXVlc3QSEAoIZ3JvdXBfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIOCgZhY2NlcHQYAyABKAgiSAoSS2lja01lbWJlcnNSZXF1ZXN0EhAKCGdyb3VwX2lkGAEgASgJEhAKCHVzZXJfaWRzGAIgAygJEg4KBnJlYXNvbhgDIAEoCSIkChBRdWl0R3JvdXBSZXF1ZXN0EhAKCGdyb3VwX2lkGAEgASgJIicKE0Rpc21pc3NHcm91cFJlcXVlc3QSEAoIZ3JvdXBfaWQYASABKAkiPgoUVHJhbnNmZXJPd25lclJlcXVlc3QSEAoIZ3JvdXBfaWQYASABKAkSFAoMbmV3X293bmVyX2lkGAIgASgJIl0KFFNldE1lbWJlclJvbGVSZXF1ZXN0EhAKCGdyb3VwX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSIgoEcm9sZRgDIAEoDjIULnBhcmxleS52MS5Hcm91cFJvbGUiRwoRTXV0ZU1lbWJlclJlcXVlc3QSEAoIZ3JvdXBfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIPCgdzZWNvbmRzGAMgASgNIk8KGFNldE1lbWJlck5pY2tuYW1lUmVxdWVzdBIQCghncm91cF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEhAKCG5pY2tuYW1lGAMgASgJIpMBChJMaXN0TWVtYmVyc1JlcXVlc3QSEAoIZ3JvdXBfaWQYASABKAkSDgoGb2Zmc2V0GAIgASgNEg0KBWxpbWl0GAMgASgNEg0KBXF1ZXJ5GAQgASgJEiYKCG1pbl9yb2xlGAUgASgOMhQucGFybGV5LnYxLkdyb3VwUm9sZRIVCg1hZnRlcl91c2VyX2lkGAYgASgJImAKCk1lbWJlckxpc3QSJwoHbWVtYmVycxgBIAMoCzIWLnBhcmxleS52MS5Hcm91cE1lbWJlchINCgV0b3RhbBgCIAEoDRIaChJuZXh0X2FmdGVyX3VzZXJfaWQYAyABKAkiJAoRU3luY0dyb3Vwc1JlcXVlc3QSDwoHdmVyc2lvbhgBIAEoBCJwCgtHcm91cHNEZWx0YRIPCgd2ZXJzaW9uGAEgASgEEhIKCmZ1bGxfcmVzZXQYAiABKAgSJAoGZ3JvdXBzGAMgAygLMhQucGFybGV5LnYxLkdyb3VwSW5mbxIWCg5sZWZ0X2dyb3VwX2lkcxgEIAMoCSI3ChJTeW5jTWVtYmVyc1JlcXVlc3QSEAoIZ3JvdXBfaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoBCKIAQoMTWVtYmVyc0RlbHRhEhAKCGdyb3VwX2lkGAEgASgJEg8KB3ZlcnNpb24YAiABKAQSEgoKZnVsbF9yZXNldBgDIAEoCBInCgdtZW1iZXJzGAQgAygLMhYucGFybGV5LnYxLkdyb3VwTWVtYmVyEhgKEHJlbW92ZWRfdXNlcl9pZHMYBSADKAkicQoTTWVtYmVyc0FkZGVkQ29udGVudBIQCghncm91cF9pZBgBIAEoCRIQCgh1c2VyX2lkcxgCIAMoCRITCgtvcGVyYXRvcl9pZBgDIAEoCRISCgppbnZpdGVyX2lkGAQgASgJEg0KBWNvdW50GAUgASgNIn0KFU1lbWJlcnNSZW1vdmVkQ29udGVudBIQCghncm91cF9pZBgBIAEoCRIQCgh1c2VyX2lkcxgCIAMoCRITCgtvcGVyYXRvcl9pZBgDIAEoCRIMCgRxdWl0GAQgASgIEg4KBnJlYXNvbhgFIAEoCRINCgVjb3VudBgGIAEoDSI+ChVHcm91cERpc21pc3NlZENvbnRlbnQSEAoIZ3JvdXBfaWQYASABKAkSEwoLb3BlcmF0b3JfaWQYAiABKAkiVwoXT3duZXJUcmFuc2ZlcnJlZENvbnRlbnQSEAoIZ3JvdXBfaWQYASABKAkSFAoMb2xkX293bmVyX2lkGAIgASgJEhQKDG5ld19vd25lcl9pZBgDIAEoCSJ2ChhNZW1iZXJSb2xlQ2hhbmdlZENvbnRlbnQSEAoIZ3JvdXBfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIiCgRyb2xlGAMgASgOMhQucGFybGV5LnYxLkdyb3VwUm9sZRITCgtvcGVyYXRvcl9pZBgEIAEoCSJhChJNZW1iZXJNdXRlZENvbnRlbnQSEAoIZ3JvdXBfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRITCgttdXRlZF91bnRpbBgDIAEoAxITCgtvcGVyYXRvcl9pZBgEIAEoCSJTChxNZW1iZXJOaWNrbmFtZUNoYW5nZWRDb250ZW50EhAKCGdyb3VwX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSEAoIbmlja25hbWUYAyABKAkiawoXR3JvdXBJbmZvQ2hhbmdlZENvbnRlbnQSEAoIZ3JvdXBfaWQYASABKAkSEwoLb3BlcmF0b3JfaWQYAiABKAkSKQoHY2hhbmdlZBgDIAEoCzIYLnBhcmxleS52MS5Hcm91cFNldHRpbmdzKlkKCkpvaW5Qb2xpY3kSFAoQSk9JTl9QT0xJQ1lfRlJFRRAAEhgKFEpPSU5fUE9MSUNZX0FQUFJPVkFMEAESGwoXSk9JTl9QT0xJQ1lfSU5WSVRFX09OTFkQAipQCglHcm91cEtpbmQSFQoRR1JPVVBfS0lORF9OT1JNQUwQABIUChBHUk9VUF9LSU5EX1NVUEVSEAESFgoSR1JPVVBfS0lORF9DSEFOTkVMEAIqTgoJR3JvdXBSb2xlEhUKEUdST1VQX1JPTEVfTUVNQkVSEAASFAoQR1JPVVBfUk9MRV9BRE1JThABEhQKEEdST1VQX1JPTEVfT1dORVIQAipOChBHcm91cFJlcXVlc3RLaW5kEhsKF0dST1VQX1JFUVVFU1RfS0lORF9KT0lOEAASHQoZR1JPVVBfUkVRVUVTVF9LSU5EX0lOVklURRABKncKEUdyb3VwUmVxdWVzdFN0YXRlEh8KG0dST1VQX1JFUVVFU1RfU1RBVEVfUEVORElORxAAEiAKHEdST1VQX1JFUVVFU1RfU1RBVEVfQUNDRVBURUQQARIfChtHUk9VUF9SRVFVRVNUX1NUQVRFX1JFRlVTRUQQAkIVqgISUGFybGV5LlByb3RvY29sLlYxYgZwcm90bzM");
+  fileDesc("ChZwYXJsZXkvdjEvZ3JvdXBzLnByb3RvEglwYXJsZXkudjEisQMKCUdyb3VwSW5mbxIQCghncm91cF9pZBgBIAEoCRIXCg9jb252ZXJzYXRpb25faWQYAiABKAkSDAoEbmFtZRgDIAEoCRISCgphdmF0YXJfdXJsGAQgASgJEhQKDGludHJvZHVjdGlvbhgFIAEoCRIUCgxhbm5vdW5jZW1lbnQYBiABKAkSCgoCZXgYByABKAkSEAoIb3duZXJfaWQYCCABKAkSKgoLam9pbl9wb2xpY3kYCSABKA4yFS5wYXJsZXkudjEuSm9pblBvbGljeRImCh5oaXN0b3J5X3Zpc2libGVfdG9fbmV3X21lbWJlcnMYCiABKAgSEAoIbXV0ZV9hbGwYCyABKAgSFAoMbWVtYmVyX2NvdW50GAwgASgNEhEKCWRpc21pc3NlZBgNIAEoCBIUCgxjcmVhdGVkX3RpbWUYDiABKAMSEgoKc2VhcmNoYWJsZRgPIAEoCBIiCgRraW5kGBAgASgOMhQucGFybGV5LnYxLkdyb3VwS2luZBIwCg5tZW1iZXJfbm90aWNlcxgRIAEoDjIYLnBhcmxleS52MS5NZW1iZXJOb3RpY2VzIqQBCgtHcm91cE1lbWJlchIQCghncm91cF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEiIKBHJvbGUYAyABKA4yFC5wYXJsZXkudjEuR3JvdXBSb2xlEhAKCG5pY2tuYW1lGAQgASgJEhMKC211dGVkX3VudGlsGAUgASgDEhMKC2pvaW5lZF90aW1lGAYgASgDEhIKCmludml0ZXJfaWQYByABKAkinAQKDUdyb3VwU2V0dGluZ3MSEQoEbmFtZRgBIAEoCUgAiAEBEhcKCmF2YXRhcl91cmwYAiABKAlIAYgBARIZCgxpbnRyb2R1Y3Rpb24YAyABKAlIAogBARIZCgxhbm5vdW5jZW1lbnQYBCABKAlIA4gBARIPCgJleBgFIAEoCUgEiAEBEi8KC2pvaW5fcG9saWN5GAYgASgOMhUucGFybGV5LnYxLkpvaW5Qb2xpY3lIBYgBARIrCh5oaXN0b3J5X3Zpc2libGVfdG9fbmV3X21lbWJlcnMYByABKAhIBogBARIVCghtdXRlX2FsbBgIIAEoCEgHiAEBEhcKCnNlYXJjaGFibGUYCSABKAhICIgBARInCgRraW5kGAogASgOMhQucGFybGV5LnYxLkdyb3VwS2luZEgJiAEBEjUKDm1lbWJlcl9ub3RpY2VzGAsgASgOMhgucGFybGV5LnYxLk1lbWJlck5vdGljZXNICogBAUIHCgVfbmFtZUINCgtfYXZhdGFyX3VybEIPCg1faW50cm9kdWN0aW9uQg8KDV9hbm5vdW5jZW1lbnRCBQoDX2V4Qg4KDF9qb2luX3BvbGljeUIhCh9faGlzdG9yeV92aXNpYmxlX3RvX25ld19tZW1iZXJzQgsKCV9tdXRlX2FsbEINCgtfc2VhcmNoYWJsZUIHCgVfa2luZEIRCg9fbWVtYmVyX25vdGljZXMiUgoSVXBkYXRlR3JvdXBSZXF1ZXN0EhAKCGdyb3VwX2lkGAEgASgJEioKCHNldHRpbmdzGAIgASgLMhgucGFybGV5LnYxLkdyb3VwU2V0dGluZ3MiJQoQR2V0R3JvdXBzUmVxdWVzdBIRCglncm91cF9pZHMYASADKAkiMwoTU2VhcmNoR3JvdXBzUmVxdWVzdBINCgVxdWVyeRgBIAEoCRINCgVsaW1pdBgCIAEoDSIxCglHcm91cExpc3QSJAoGZ3JvdXBzGAEgAygLMhQucGFybGV5LnYxLkdyb3VwSW5mbyI1ChBKb2luR3JvdXBSZXF1ZXN0EhAKCGdyb3VwX2lkGAEgASgJEg8KB21lc3NhZ2UYAiABKAkiIQoPSm9pbkdyb3VwUmVzdWx0Eg4KBmpvaW5lZBgBIAEoCCI6ChRJbnZpdGVUb0dyb3VwUmVxdWVzdBIQCghncm91cF9pZBgBIAEoCRIQCgh1c2VyX2lkcxgCIAMoCSI1ChNJbnZpdGVUb0dyb3VwUmVzdWx0Eg0KBWFkZGVkGAEgAygJEg8KB3BlbmRpbmcYAiADKAki2AEKDEdyb3VwUmVxdWVzdBIQCghncm91cF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEhIKCmludml0ZXJfaWQYAyABKAkSKQoEa2luZBgEIAEoDjIbLnBhcmxleS52MS5Hcm91cFJlcXVlc3RLaW5kEg8KB21lc3NhZ2UYBSABKAkSKwoFc3RhdGUYBiABKA4yHC5wYXJsZXkudjEuR3JvdXBSZXF1ZXN0U3RhdGUSFAoMY3JlYXRlZF90aW1lGAcgASgDEhIKCmhhbmRsZXJfaWQYCCABKAkiLAoYTGlzdEdyb3VwUmVxdWVzdHNSZXF1ZXN0EhAKCGdyb3VwX2lkGAEgASgJIj0KEEdyb3VwUmVxdWVzdExpc3QSKQoIcmVxdWVzdHMYASADKAsyFy5wYXJsZXkudjEuR3JvdXBSZXF1ZXN0Ik8KGlJlc3BvbmRHcm91cFJlcXVlc3RSZXF1ZXN0EhAKCGdyb3VwX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSDgoGYWNjZXB0GAMgASgIIkgKEktpY2tNZW1iZXJzUmVxdWVzdBIQCghncm91cF9pZBgBIAEoCRIQCgh1c2VyX2lkcxgCIAMoCRIOCgZyZWFzb24YAyABKAkiJAoQUXVpdEdyb3VwUmVxdWVzdBIQCghncm91cF9pZBgBIAEoCSInChNEaXNtaXNzR3JvdXBSZXF1ZXN0EhAKCGdyb3VwX2lkGAEgASgJIj4KFFRyYW5zZmVyT3duZXJSZXF1ZXN0EhAKCGdyb3VwX2lkGAEgASgJEhQKDG5ld19vd25lcl9pZBgCIAEoCSJdChRTZXRNZW1iZXJSb2xlUmVxdWVzdBIQCghncm91cF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEiIKBHJvbGUYAyABKA4yFC5wYXJsZXkudjEuR3JvdXBSb2xlIkcKEU11dGVNZW1iZXJSZXF1ZXN0EhAKCGdyb3VwX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSDwoHc2Vjb25kcxgDIAEoDSJPChhTZXRNZW1iZXJOaWNrbmFtZVJlcXVlc3QSEAoIZ3JvdXBfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIQCghuaWNrbmFtZRgDIAEoCSKTAQoSTGlzdE1lbWJlcnNSZXF1ZXN0EhAKCGdyb3VwX2lkGAEgASgJEg4KBm9mZnNldBgCIAEoDRINCgVsaW1pdBgDIAEoDRINCgVxdWVyeRgEIAEoCRImCghtaW5fcm9sZRgFIAEoDjIULnBhcmxleS52MS5Hcm91cFJvbGUSFQoNYWZ0ZXJfdXNlcl9pZBgGIAEoCSJgCgpNZW1iZXJMaXN0EicKB21lbWJlcnMYASADKAsyFi5wYXJsZXkudjEuR3JvdXBNZW1iZXISDQoFdG90YWwYAiABKA0SGgoSbmV4dF9hZnRlcl91c2VyX2lkGAMgASgJIiQKEVN5bmNHcm91cHNSZXF1ZXN0Eg8KB3ZlcnNpb24YASABKAQicAoLR3JvdXBzRGVsdGESDwoHdmVyc2lvbhgBIAEoBBISCgpmdWxsX3Jlc2V0GAIgASgIEiQKBmdyb3VwcxgDIAMoCzIULnBhcmxleS52MS5Hcm91cEluZm8SFgoObGVmdF9ncm91cF9pZHMYBCADKAkiNwoSU3luY01lbWJlcnNSZXF1ZXN0EhAKCGdyb3VwX2lkGAEgASgJEg8KB3ZlcnNpb24YAiABKAQiiAEKDE1lbWJlcnNEZWx0YRIQCghncm91cF9pZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgEEhIKCmZ1bGxfcmVzZXQYAyABKAgSJwoHbWVtYmVycxgEIAMoCzIWLnBhcmxleS52MS5Hcm91cE1lbWJlchIYChByZW1vdmVkX3VzZXJfaWRzGAUgAygJInEKE01lbWJlcnNBZGRlZENvbnRlbnQSEAoIZ3JvdXBfaWQYASABKAkSEAoIdXNlcl9pZHMYAiADKAkSEwoLb3BlcmF0b3JfaWQYAyABKAkSEgoKaW52aXRlcl9pZBgEIAEoCRINCgVjb3VudBgFIAEoDSL3AQoUR3JvdXBNZW1iZXJzaGlwRXZlbnQSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEhAKCGdyb3VwX2lkGAIgASgJEi8KBWFkZGVkGAMgASgLMh4ucGFybGV5LnYxLk1lbWJlcnNBZGRlZENvbnRlbnRIABIzCgdyZW1vdmVkGAQgASgLMiAucGFybGV5LnYxLk1lbWJlcnNSZW1vdmVkQ29udGVudEgAEhQKDG1lbWJlcl9jb3VudBgFIAEoDRIPCgdtYXhfc2VxGAYgASgEEgwKBHRpbWUYByABKAMSDwoHdmVyc2lvbhgIIAEoBEIICgZjaGFuZ2UifQoVTWVtYmVyc1JlbW92ZWRDb250ZW50EhAKCGdyb3VwX2lkGAEgASgJEhAKCHVzZXJfaWRzGAIgAygJEhMKC29wZXJhdG9yX2lkGAMgASgJEgwKBHF1aXQYBCABKAgSDgoGcmVhc29uGAUgASgJEg0KBWNvdW50GAYgASgNIj4KFUdyb3VwRGlzbWlzc2VkQ29udGVudBIQCghncm91cF9pZBgBIAEoCRITCgtvcGVyYXRvcl9pZBgCIAEoCSJXChdPd25lclRyYW5zZmVycmVkQ29udGVudBIQCghncm91cF9pZBgBIAEoCRIUCgxvbGRfb3duZXJfaWQYAiABKAkSFAoMbmV3X293bmVyX2lkGAMgASgJInYKGE1lbWJlclJvbGVDaGFuZ2VkQ29udGVudBIQCghncm91cF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEiIKBHJvbGUYAyABKA4yFC5wYXJsZXkudjEuR3JvdXBSb2xlEhMKC29wZXJhdG9yX2lkGAQgASgJImEKEk1lbWJlck11dGVkQ29udGVudBIQCghncm91cF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEhMKC211dGVkX3VudGlsGAMgASgDEhMKC29wZXJhdG9yX2lkGAQgASgJIlMKHE1lbWJlck5pY2tuYW1lQ2hhbmdlZENvbnRlbnQSEAoIZ3JvdXBfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIQCghuaWNrbmFtZRgDIAEoCSJrChdHcm91cEluZm9DaGFuZ2VkQ29udGVudBIQCghncm91cF9pZBgBIAEoCRITCgtvcGVyYXRvcl9pZBgCIAEoCRIpCgdjaGFuZ2VkGAMgASgLMhgucGFybGV5LnYxLkdyb3VwU2V0dGluZ3MqWQoKSm9pblBvbGljeRIUChBKT0lOX1BPTElDWV9GUkVFEAASGAoUSk9JTl9QT0xJQ1lfQVBQUk9WQUwQARIbChdKT0lOX1BPTElDWV9JTlZJVEVfT05MWRACKlAKCUdyb3VwS2luZBIVChFHUk9VUF9LSU5EX05PUk1BTBAAEhQKEEdST1VQX0tJTkRfU1VQRVIQARIWChJHUk9VUF9LSU5EX0NIQU5ORUwQAipoCg1NZW1iZXJOb3RpY2VzEhsKF01FTUJFUl9OT1RJQ0VTX01FU1NBR0VTEAASGQoVTUVNQkVSX05PVElDRVNfRVZFTlRTEAESHwobTUVNQkVSX05PVElDRVNfQURNSU5fRVZFTlRTEAIqTgoJR3JvdXBSb2xlEhUKEUdST1VQX1JPTEVfTUVNQkVSEAASFAoQR1JPVVBfUk9MRV9BRE1JThABEhQKEEdST1VQX1JPTEVfT1dORVIQAipOChBHcm91cFJlcXVlc3RLaW5kEhsKF0dST1VQX1JFUVVFU1RfS0lORF9KT0lOEAASHQoZR1JPVVBfUkVRVUVTVF9LSU5EX0lOVklURRABKncKEUdyb3VwUmVxdWVzdFN0YXRlEh8KG0dST1VQX1JFUVVFU1RfU1RBVEVfUEVORElORxAAEiAKHEdST1VQX1JFUVVFU1RfU1RBVEVfQUNDRVBURUQQARIfChtHUk9VUF9SRVFVRVNUX1NUQVRFX1JFRlVTRUQQAkIVqgISUGFybGV5LlByb3RvY29sLlYxYgZwcm90bzM");
 
 /**
  * @generated from message parley.v1.GroupInfo
@@ -102,6 +102,11 @@ export type GroupInfo = Message<"parley.v1.GroupInfo"> & {
    * @generated from field: parley.v1.GroupKind kind = 16;
    */
   kind: GroupKind;
+
+  /**
+   * @generated from field: parley.v1.MemberNotices member_notices = 17;
+   */
+  memberNotices: MemberNotices;
 };
 
 /**
@@ -215,6 +220,13 @@ export type GroupSettings = Message<"parley.v1.GroupSettings"> & {
    * @generated from field: optional parley.v1.GroupKind kind = 10;
    */
   kind?: GroupKind | undefined;
+
+  /**
+   * Owner or admin, super groups only (a normal group answers UNSUPPORTED).
+   *
+   * @generated from field: optional parley.v1.MemberNotices member_notices = 11;
+   */
+  memberNotices?: MemberNotices | undefined;
 };
 
 /**
@@ -911,6 +923,76 @@ export const MembersAddedContentSchema: GenMessage<MembersAddedContent> = /*@__P
   messageDesc(file_parley_v1_groups, 28);
 
 /**
+ * A join or leave of a super group whose member_notices is EVENTS or ADMIN_EVENTS: committed without a notice
+ * message. Sent live (never in a sync: the changed users' own conversations and group lists carry the change) to the
+ * changed users' devices and, by the mode, to the group's online members or its online owner and admins.
+ *
+ * @generated from message parley.v1.GroupMembershipEvent
+ */
+export type GroupMembershipEvent = Message<"parley.v1.GroupMembershipEvent"> & {
+  /**
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+
+  /**
+   * @generated from field: string group_id = 2;
+   */
+  groupId: string;
+
+  /**
+   * @generated from oneof parley.v1.GroupMembershipEvent.change
+   */
+  change: {
+    /**
+     * As the notice message would have said it.
+     *
+     * @generated from field: parley.v1.MembersAddedContent added = 3;
+     */
+    value: MembersAddedContent;
+    case: "added";
+  } | {
+    /**
+     * @generated from field: parley.v1.MembersRemovedContent removed = 4;
+     */
+    value: MembersRemovedContent;
+    case: "removed";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * Active members after the change.
+   *
+   * @generated from field: uint32 member_count = 5;
+   */
+  memberCount: number;
+
+  /**
+   * The group's max seq at the change: new members see from max_seq + 1 (all of it when the group shows new members
+   * its history), removed members nothing after it.
+   *
+   * @generated from field: uint64 max_seq = 6;
+   */
+  maxSeq: bigint;
+
+  /**
+   * @generated from field: int64 time = 7;
+   */
+  time: bigint;
+
+  /**
+   * @generated from field: uint64 version = 8;
+   */
+  version: bigint;
+};
+
+/**
+ * Describes the message parley.v1.GroupMembershipEvent.
+ * Use `create(GroupMembershipEventSchema)` to create a new message.
+ */
+export const GroupMembershipEventSchema: GenMessage<GroupMembershipEvent> = /*@__PURE__*/
+  messageDesc(file_parley_v1_groups, 29);
+
+/**
  * @generated from message parley.v1.MembersRemovedContent
  */
 export type MembersRemovedContent = Message<"parley.v1.MembersRemovedContent"> & {
@@ -954,7 +1036,7 @@ export type MembersRemovedContent = Message<"parley.v1.MembersRemovedContent"> &
  * Use `create(MembersRemovedContentSchema)` to create a new message.
  */
 export const MembersRemovedContentSchema: GenMessage<MembersRemovedContent> = /*@__PURE__*/
-  messageDesc(file_parley_v1_groups, 29);
+  messageDesc(file_parley_v1_groups, 30);
 
 /**
  * @generated from message parley.v1.GroupDismissedContent
@@ -976,7 +1058,7 @@ export type GroupDismissedContent = Message<"parley.v1.GroupDismissedContent"> &
  * Use `create(GroupDismissedContentSchema)` to create a new message.
  */
 export const GroupDismissedContentSchema: GenMessage<GroupDismissedContent> = /*@__PURE__*/
-  messageDesc(file_parley_v1_groups, 30);
+  messageDesc(file_parley_v1_groups, 31);
 
 /**
  * @generated from message parley.v1.OwnerTransferredContent
@@ -1003,7 +1085,7 @@ export type OwnerTransferredContent = Message<"parley.v1.OwnerTransferredContent
  * Use `create(OwnerTransferredContentSchema)` to create a new message.
  */
 export const OwnerTransferredContentSchema: GenMessage<OwnerTransferredContent> = /*@__PURE__*/
-  messageDesc(file_parley_v1_groups, 31);
+  messageDesc(file_parley_v1_groups, 32);
 
 /**
  * @generated from message parley.v1.MemberRoleChangedContent
@@ -1035,7 +1117,7 @@ export type MemberRoleChangedContent = Message<"parley.v1.MemberRoleChangedConte
  * Use `create(MemberRoleChangedContentSchema)` to create a new message.
  */
 export const MemberRoleChangedContentSchema: GenMessage<MemberRoleChangedContent> = /*@__PURE__*/
-  messageDesc(file_parley_v1_groups, 32);
+  messageDesc(file_parley_v1_groups, 33);
 
 /**
  * @generated from message parley.v1.MemberMutedContent
@@ -1067,7 +1149,7 @@ export type MemberMutedContent = Message<"parley.v1.MemberMutedContent"> & {
  * Use `create(MemberMutedContentSchema)` to create a new message.
  */
 export const MemberMutedContentSchema: GenMessage<MemberMutedContent> = /*@__PURE__*/
-  messageDesc(file_parley_v1_groups, 33);
+  messageDesc(file_parley_v1_groups, 34);
 
 /**
  * @generated from message parley.v1.MemberNicknameChangedContent
@@ -1094,7 +1176,7 @@ export type MemberNicknameChangedContent = Message<"parley.v1.MemberNicknameChan
  * Use `create(MemberNicknameChangedContentSchema)` to create a new message.
  */
 export const MemberNicknameChangedContentSchema: GenMessage<MemberNicknameChangedContent> = /*@__PURE__*/
-  messageDesc(file_parley_v1_groups, 34);
+  messageDesc(file_parley_v1_groups, 35);
 
 /**
  * @generated from message parley.v1.GroupInfoChangedContent
@@ -1123,7 +1205,7 @@ export type GroupInfoChangedContent = Message<"parley.v1.GroupInfoChangedContent
  * Use `create(GroupInfoChangedContentSchema)` to create a new message.
  */
 export const GroupInfoChangedContentSchema: GenMessage<GroupInfoChangedContent> = /*@__PURE__*/
-  messageDesc(file_parley_v1_groups, 35);
+  messageDesc(file_parley_v1_groups, 36);
 
 /**
  * @generated from enum parley.v1.JoinPolicy
@@ -1171,8 +1253,8 @@ export enum GroupKind {
   NORMAL = 0,
 
   /**
-   * Read diffusion: up to Parley:Messaging:MaxSuperGroupMembers members; join/leave notices follow
-   * Parley:Messaging:SuperGroupNotices; no typing events and no read receipts of other members.
+   * Read diffusion: up to Parley:Messaging:MaxSuperGroupMembers members; join/leave notices follow the
+   * group's member_notices; no typing events and no read receipts of other members.
    *
    * @generated from enum value: GROUP_KIND_SUPER = 1;
    */
@@ -1191,6 +1273,42 @@ export enum GroupKind {
  */
 export const GroupKindSchema: GenEnum<GroupKind> = /*@__PURE__*/
   enumDesc(file_parley_v1_groups, 1);
+
+/**
+ * How a super group tells of joins and leaves (ADR 0017). A normal group always writes notice messages.
+ *
+ * @generated from enum parley.v1.MemberNotices
+ */
+export enum MemberNotices {
+  /**
+   * A MembersAdded / MembersRemoved notice message in the conversation for every join, invitation, approval, kick
+   * and quit (bulk changes: one per chunk of 1,000).
+   *
+   * @generated from enum value: MEMBER_NOTICES_MESSAGES = 0;
+   */
+  MESSAGES = 0,
+
+  /**
+   * No notice message (nothing in the history or the unread count): the change commits alone and a
+   * GroupMembershipEvent reaches the group's online members and the changed users.
+   *
+   * @generated from enum value: MEMBER_NOTICES_EVENTS = 1;
+   */
+  EVENTS = 1,
+
+  /**
+   * As EVENTS, but the GroupMembershipEvent reaches only the changed users and the group's owner and admins.
+   *
+   * @generated from enum value: MEMBER_NOTICES_ADMIN_EVENTS = 2;
+   */
+  ADMIN_EVENTS = 2,
+}
+
+/**
+ * Describes the enum parley.v1.MemberNotices.
+ */
+export const MemberNoticesSchema: GenEnum<MemberNotices> = /*@__PURE__*/
+  enumDesc(file_parley_v1_groups, 2);
 
 /**
  * @generated from enum parley.v1.GroupRole
@@ -1216,7 +1334,7 @@ export enum GroupRole {
  * Describes the enum parley.v1.GroupRole.
  */
 export const GroupRoleSchema: GenEnum<GroupRole> = /*@__PURE__*/
-  enumDesc(file_parley_v1_groups, 2);
+  enumDesc(file_parley_v1_groups, 3);
 
 /**
  * @generated from enum parley.v1.GroupRequestKind
@@ -1237,7 +1355,7 @@ export enum GroupRequestKind {
  * Describes the enum parley.v1.GroupRequestKind.
  */
 export const GroupRequestKindSchema: GenEnum<GroupRequestKind> = /*@__PURE__*/
-  enumDesc(file_parley_v1_groups, 3);
+  enumDesc(file_parley_v1_groups, 4);
 
 /**
  * @generated from enum parley.v1.GroupRequestState
@@ -1263,5 +1381,5 @@ export enum GroupRequestState {
  * Describes the enum parley.v1.GroupRequestState.
  */
 export const GroupRequestStateSchema: GenEnum<GroupRequestState> = /*@__PURE__*/
-  enumDesc(file_parley_v1_groups, 4);
+  enumDesc(file_parley_v1_groups, 5);
 
