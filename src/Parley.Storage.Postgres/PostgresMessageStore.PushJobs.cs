@@ -3,7 +3,7 @@ using static Parley.Storage.Postgres.Internal.PostgresRows;
 
 namespace Parley.Storage.Postgres;
 
-/// <summary>Durable super-group push jobs (ADR 0017, migration 19): any node claims a job whose lease ran out.</summary>
+/// <summary>Durable super-group push jobs (ADR 0017, migration 20): any node claims a job whose lease ran out.</summary>
 public sealed partial class PostgresMessageStore : ISuperGroupPushJobStore
 {
     private const string JobColumns = "job_id, kind, conversation_id, seq, name, after_user";

@@ -3,7 +3,7 @@ using Parley.Abstractions.Messaging;
 
 namespace Parley.Storage.Sqlite;
 
-/// <summary>Durable super-group push jobs (ADR 0017, migration 21): written through the writer queue, one statement each.</summary>
+/// <summary>Durable super-group push jobs (ADR 0017, migration 22): written through the writer queue, one statement each.</summary>
 public sealed partial class SqliteMessageStore : ISuperGroupPushJobStore
 {
     private const string JobColumns = "job_id, kind, conversation_id, seq, name, after_user";

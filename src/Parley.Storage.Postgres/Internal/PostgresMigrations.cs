@@ -619,12 +619,12 @@ internal static class PostgresMigrations
         CREATE INDEX ix_resume_positions_saved_at ON resume_positions (saved_at);
         """;
 
-    // How a super group tells of joins and leaves (ADR 0017): as SQLite's migration 20.
+    // How a super group tells of joins and leaves (ADR 0017): as SQLite's migration 21.
     private const string V19MemberNotices = """
         ALTER TABLE groups ADD COLUMN member_notices INTEGER NOT NULL DEFAULT 0;
         """;
 
-    // Super-group push fan-outs as durable jobs (ADR 0017): as SQLite's migration 21; any node claims a job whose lease
+    // Super-group push fan-outs as durable jobs (ADR 0017): as SQLite's migration 22; any node claims a job whose lease
     // ran out (FOR UPDATE SKIP LOCKED).
     private const string V20SuperGroupPushJobs = """
         CREATE TABLE super_push_jobs (
