@@ -1,25 +1,10 @@
-using Parley.Abstractions.Messaging;
 using Parley.Abstractions.Statistics;
 
 namespace Parley.Storage.Compliance;
 
 /// <summary>The daily activity counts every <see cref="IActivityStore"/> provider must keep (SQLite and PostgreSQL).</summary>
-public abstract class ActivityStoreComplianceTests : IAsyncLifetime
+public abstract class ActivityStoreComplianceTests : MessageSchemaStoreComplianceTests<IActivityStore>
 {
-    protected IActivityStore Store { get; private set; } = null!;
-
-    /// <summary>The message store (its initialisation creates the schema) and the activity store over this test's storage.</summary>
-    protected abstract (IMessageStore Messages, IActivityStore Activity) OpenStores();
-
-    public virtual async Task InitializeAsync()
-    {
-        var (messages, activity) = OpenStores();
-        await messages.InitializeAsync();
-        Store = activity;
-    }
-
-    public virtual Task DisposeAsync() => Task.CompletedTask;
-
     [StoreFact]
     public async Task Added_CountsSumUp_PerSubjectAndDay_InTheRange_PagedByCount()
     {

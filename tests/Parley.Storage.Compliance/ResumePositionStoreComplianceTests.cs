@@ -6,22 +6,8 @@ namespace Parley.Storage.Compliance;
 /// The replay positions every <see cref="IResumePositionStore"/> provider must keep (SQLite and PostgreSQL): durable, taken
 /// once, never overwritten by an older connection's late save, purged by age.
 /// </summary>
-public abstract class ResumePositionStoreComplianceTests : IAsyncLifetime
+public abstract class ResumePositionStoreComplianceTests : MessageSchemaStoreComplianceTests<IResumePositionStore>
 {
-    protected IResumePositionStore Store { get; private set; } = null!;
-
-    /// <summary>The message store (its initialisation creates the schema) and the position store over this test's storage.</summary>
-    protected abstract (IMessageStore Messages, IResumePositionStore Positions) OpenStores();
-
-    public virtual async Task InitializeAsync()
-    {
-        var (messages, positions) = OpenStores();
-        await messages.InitializeAsync();
-        Store = positions;
-    }
-
-    public virtual Task DisposeAsync() => Task.CompletedTask;
-
     [StoreFact]
     public async Task Saved_IsTakenOnce_PerDevice_AndOnlyWithinTheWindow()
     {

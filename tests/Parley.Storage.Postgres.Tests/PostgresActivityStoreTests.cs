@@ -10,7 +10,7 @@ public sealed class PostgresActivityStoreTests : ActivityStoreComplianceTests
 {
     private TestPostgres? _postgres;
 
-    protected override (IMessageStore Messages, IActivityStore Activity) OpenStores()
+    protected override (IMessageStore Messages, IActivityStore Store) OpenStores()
     {
         var owner = (_postgres ??= new TestPostgres()).Open();
         return (new PostgresMessageStore(owner), new PostgresActivityStore(owner));

@@ -9,7 +9,7 @@ public sealed class PostgresResumePositionStoreTests : ResumePositionStoreCompli
 {
     private TestPostgres? _postgres;
 
-    protected override (IMessageStore Messages, IResumePositionStore Positions) OpenStores()
+    protected override (IMessageStore Messages, IResumePositionStore Store) OpenStores()
     {
         var owner = (_postgres ??= new TestPostgres()).Open();
         return (new PostgresMessageStore(owner), new PostgresResumePositionStore(owner));

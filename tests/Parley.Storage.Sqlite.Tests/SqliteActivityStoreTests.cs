@@ -10,7 +10,7 @@ public sealed class SqliteActivityStoreTests : ActivityStoreComplianceTests
 {
     private readonly TempDatabase _database = new();
 
-    protected override (IMessageStore Messages, IActivityStore Activity) OpenStores()
+    protected override (IMessageStore Messages, IActivityStore Store) OpenStores()
     {
         var owner = _database.Open();
         return (new SqliteMessageStore(owner), new SqliteActivityStore(owner));

@@ -9,7 +9,7 @@ public sealed class SqliteResumePositionStoreTests : ResumePositionStoreComplian
 {
     private readonly TempDatabase _database = new();
 
-    protected override (IMessageStore Messages, IResumePositionStore Positions) OpenStores()
+    protected override (IMessageStore Messages, IResumePositionStore Store) OpenStores()
     {
         var owner = _database.Open();
         return (new SqliteMessageStore(owner), new SqliteResumePositionStore(owner));
