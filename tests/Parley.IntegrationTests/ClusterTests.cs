@@ -1,10 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Globalization;
-using System.Net.Http.Json;
-using System.Security.Cryptography;
 using Google.Protobuf;
-using Npgsql;
 using Parley.Abstractions.Messaging;
 using Parley.IntegrationTests.Infrastructure;
 using Parley.Protocol;
@@ -21,54 +17,22 @@ namespace Parley.IntegrationTests;
 /// </summary>
 public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
 {
-    private readonly string _schema = "cl_" + Guid.NewGuid().ToString("N");
-    private readonly string _serviceId = "parley-test-" + Guid.NewGuid().ToString("N");
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "parley-cluster-" + Guid.NewGuid().ToString("N"));
-    private readonly string _signingKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
-    private readonly string _pushKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
-    private readonly List<ServerProcess> _nodes = [];
+    private readonly ClusterHarness _cluster = new("cl", output.WriteLine);
     private readonly List<ParleyClient> _clients = [];
     private readonly Dictionary<(string User, string Device), string> _tokenIds = [];
 
-    private static string Postgres => Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable) ?? throw new InvalidOperationException(PostgresFactAttribute.MissingMessage);
-
-    private static string Redis => Environment.GetEnvironmentVariable(ClusterFactAttribute.RedisVariable) ?? throw new InvalidOperationException(ClusterFactAttribute.MissingMessage);
+    private static string Postgres => ClusterHarness.Postgres;
 
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
     {
-        // The nodes' warnings and errors (Logging: Warning), for a failure's diagnosis.
-        for (var i = 0; i < _nodes.Count; i++)
-        {
-            foreach (var line in _nodes[i].RecentOutput.Split('\n').Where(l => l.Contains("fail", StringComparison.OrdinalIgnoreCase) || l.Contains("Exception", StringComparison.Ordinal)).TakeLast(15))
-            {
-                output.WriteLine($"node {i}: {line}");
-            }
-        }
-
         foreach (var client in _clients)
         {
             await client.DisposeAsync();
         }
 
-        foreach (var node in _nodes)
-        {
-            await node.DisposeAsync();
-        }
-
-        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable)))
-        {
-            await using var connection = new NpgsqlConnection(Postgres);
-            await connection.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP SCHEMA IF EXISTS \"{_schema}\" CASCADE", connection);
-            await drop.ExecuteNonQueryAsync();
-        }
-
-        if (Directory.Exists(_root))
-        {
-            Directory.Delete(_root, recursive: true);
-        }
+        await _cluster.DisposeAsync();
     }
 
     [ClusterFact]
@@ -145,7 +109,7 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
 
         // Token revocation through node 0's admin API closes carol's session on node 2.
         watch.Restart();
-        (await _nodes[0].Admin.DeleteAsync($"/admin/v1/tokens/{_tokenIds[("carol", "d1")]}")).EnsureSuccessStatusCode();
+        (await _cluster.Nodes[0].Admin.DeleteAsync($"/admin/v1/tokens/{_tokenIds[("carol", "d1")]}")).EnsureSuccessStatusCode();
         await Wait.UntilAsync(() => clients[2].Kicks.Any(k => k.Reason == KickReason.TokenRevoked), "carol's node-2 session to be closed", TimeSpan.FromSeconds(5));
         output.WriteLine($"cross-node revocation: {watch.ElapsedMilliseconds} ms");
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1), $"the revocation took {watch.ElapsedMilliseconds} ms");
@@ -182,7 +146,7 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         // The ghost's commit: a new 1:1 conversation ghost-alice with its first message, through the store's version order.
         var ghostConversation = Ids.DirectConversationId("ghost", "alice");
         long ghostVersion;
-        await using (var database = new PostgresDatabase(new PostgresStoreOptions { ConnectionString = Postgres, Schema = _schema }))
+        await using (var database = new PostgresDatabase(new PostgresStoreOptions { ConnectionString = Postgres, Schema = _cluster.Schema }))
         {
             var store = new PostgresMessageStore(database);
             await store.InitializeAsync();
@@ -255,7 +219,7 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         var daveConversation = Ids.DirectConversationId("ghost", "dave");
 
         long firstVersion;
-        await using (var database = new PostgresDatabase(new PostgresStoreOptions { ConnectionString = Postgres, Schema = _schema }))
+        await using (var database = new PostgresDatabase(new PostgresStoreOptions { ConnectionString = Postgres, Schema = _cluster.Schema }))
         {
             var store = new PostgresMessageStore(database);
             await store.InitializeAsync();
@@ -339,7 +303,7 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
     // and never forwarded (a node that died right after its commit). Returns the first version.
     private async Task<long> GhostCommitAsync(params (string Recipient, string ClientMsgId)[] messages)
     {
-        await using var database = new PostgresDatabase(new PostgresStoreOptions { ConnectionString = Postgres, Schema = _schema });
+        await using var database = new PostgresDatabase(new PostgresStoreOptions { ConnectionString = Postgres, Schema = _cluster.Schema });
         var store = new PostgresMessageStore(database);
         await store.InitializeAsync();
         await using var commit = await store.BeginAsync(messages.Length);
@@ -435,7 +399,7 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         // Counted before the kill: a client may fail over and resume before the kill call returns.
         var dead = clients.Where((_, i) => i == victim).Append(receiverClient).ToList();
         var syncsBefore = dead.Select(c => c.Syncs.Count).ToList();
-        await _nodes[victim].KillAsync();
+        await _cluster.KillAsync(victim);
         var killed = Stopwatch.StartNew();
         var ackedBeforeKill = acked.ToDictionary(kv => kv.Key, kv => kv.Value);
         Assert.True(ackedBeforeKill.Count < total, "the kill must land in the middle of the burst");
@@ -443,7 +407,7 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
 
         // The dead node's clients reconnect to another node and resume (a sync completes there) within 20 s.
         await Wait.UntilAsync(
-            () => dead.Select((c, i) => c.Client.State == ConnectionState.Connected && c.Syncs.Count > syncsBefore[i] && c.Client.CurrentServerUri != _nodes[victim].WebSocketUri).All(x => x),
+            () => dead.Select((c, i) => c.Client.State == ConnectionState.Connected && c.Syncs.Count > syncsBefore[i] && c.Client.CurrentServerUri != _cluster.Nodes[victim].WebSocketUri).All(x => x),
             "the dead node's clients to resume on another node",
             TimeSpan.FromSeconds(20));
         output.WriteLine($"iteration {iteration}: failover and resume in {killed.ElapsedMilliseconds} ms");
@@ -494,48 +458,10 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         }
 
         // The node rejoins for the next iteration.
-        await _nodes[victim].StartAsync();
-        await WaitForMembersAsync(3);
+        await _cluster.RestartAsync(victim);
     }
 
-    private async Task StartClusterAsync(int count = 3)
-    {
-        for (var i = 0; i < count; i++)
-        {
-            var node = new ServerProcess(Path.Combine(_root, $"node{i}"));
-            node.Settings["Parley__Cluster__Mode"] = "Redis";
-            node.Settings["Parley__Cluster__Redis"] = Redis;
-            node.Settings["Parley__Cluster__AdvertisedAddress"] = "127.0.0.1";
-            node.Settings["Parley__Orleans__ServiceId"] = _serviceId;
-            node.Settings["Parley__Orleans__ClusterId"] = _serviceId;
-            node.Settings["Parley__Storage__Provider"] = "Postgres";
-            node.Settings["Parley__Storage__Postgres__ConnectionString"] = Postgres;
-            node.Settings["Parley__Storage__Postgres__Schema"] = _schema;
-            node.Settings["Parley__Tokens__SigningKey"] = _signingKey;
-            node.Settings["Parley__Push__TokenKey"] = _pushKey;
-            _nodes.Add(node);
-        }
-
-        // The first node creates the schema; the others join it one at a time (two silos joining at once each validate
-        // connectivity with every active silo under 2 s probes, which a starved machine turns into minute-long joins).
-        foreach (var node in _nodes)
-        {
-            await node.StartAsync();
-        }
-
-        await WaitForMembersAsync(count);
-    }
-
-    // Orleans membership in Redis: three active silos of this test's cluster.
-    private async Task WaitForMembersAsync(int count)
-    {
-        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(Redis);
-        var db = redis.GetDatabase();
-        await Wait.UntilAsync(
-            () => db.HashGetAll($"{_serviceId}/members/{_serviceId}").Count(e => e.Name != "Version" && e.Value.ToString().Contains("\"Status\":3", StringComparison.Ordinal)) >= count,
-            $"{count} active silos",
-            TimeSpan.FromSeconds(120));
-    }
+    private Task StartClusterAsync(int count = 3) => _cluster.StartAsync(count);
 
     // Every node forwards to every other: each client's typing reaches the others live (retried until it does).
     private static async Task WaitForMeshAsync(List<Recorder> clients)
@@ -562,23 +488,17 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
 
     private static string UserOf(Recorder recorder) => recorder.Client.UserId!;
 
-    private async Task CreateUserAsync(string userId)
-    {
-        var response = await _nodes[0].Admin.PostAsJsonAsync("/admin/v1/users", new { userId });
-        response.EnsureSuccessStatusCode();
-    }
+    private Task CreateUserAsync(string userId) => _cluster.CreateUserAsync(userId);
 
     private async Task<ParleyClient> ConnectAsync(string userId, int node, string deviceId, Platform platform, bool failover = false, TimeSpan? sendTimeout = null)
     {
-        var response = await _nodes[node].Admin.PostAsJsonAsync($"/admin/v1/users/{userId}/tokens", new { deviceId, platform = platform.ToString().ToLowerInvariant() });
-        response.EnsureSuccessStatusCode();
-        var issued = (await response.Content.ReadFromJsonAsync<TokenBody>())!;
+        var issued = await _cluster.IssueTokenAsync(userId, node, deviceId, platform);
         var token = issued.Token;
         _tokenIds[(userId, deviceId)] = issued.TokenId;
         var client = new ParleyClient(new ParleyClientOptions
         {
-            ServerUri = _nodes[node].WebSocketUri,
-            AlternateServerUris = failover ? [.. _nodes.Where((_, i) => i != node).Select(n => n.WebSocketUri)] : [],
+            ServerUri = _cluster.Nodes[node].WebSocketUri,
+            AlternateServerUris = failover ? [.. _cluster.Nodes.Where((_, i) => i != node).Select(n => n.WebSocketUri)] : [],
             Token = token,
             DeviceId = deviceId,
             Platform = platform,
@@ -593,8 +513,6 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         await client.ConnectAsync();
         return client;
     }
-
-    private sealed record TokenBody(string Token, string TokenId, long ExpiresAt);
 
 }
 

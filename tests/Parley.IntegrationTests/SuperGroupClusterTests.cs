@@ -1,6 +1,3 @@
-using System.Net.Http.Json;
-using System.Security.Cryptography;
-using Npgsql;
 using Parley.IntegrationTests.Infrastructure;
 using Parley.Protocol.V1;
 using Parley.Sdk;
@@ -10,63 +7,34 @@ namespace Parley.IntegrationTests;
 
 /// <summary>
 /// Super groups across nodes (ADR 0017): two real server processes on one PostgreSQL schema and one Redis (the
-/// <see cref="ClusterTests"/> setup), members online on both; each node's roster gets one broadcast per message. Every
+/// <see cref="ClusterHarness"/>), members online on both; each node's roster gets one broadcast per message. Every
 /// member gets every message once and in seq order, and joins and removals reach the other node's roster.
 /// </summary>
 public sealed class SuperGroupClusterTests(ITestOutputHelper output) : IAsyncLifetime
 {
-    private readonly string _schema = "sgc_" + Guid.NewGuid().ToString("N");
-    private readonly string _serviceId = "parley-sgc-" + Guid.NewGuid().ToString("N");
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "parley-sgc-" + Guid.NewGuid().ToString("N"));
-    private readonly string _signingKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
-    private readonly string _pushKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
-    private readonly List<ServerProcess> _nodes = [];
+    private readonly ClusterHarness _cluster = new("sgc", output.WriteLine);
     private readonly List<ParleyClient> _clients = [];
 
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
     {
-        for (var i = 0; i < _nodes.Count; i++)
-        {
-            foreach (var line in _nodes[i].RecentOutput.Split('\n').Where(l => l.Contains("fail", StringComparison.OrdinalIgnoreCase) || l.Contains("Exception", StringComparison.Ordinal)).TakeLast(15))
-            {
-                output.WriteLine($"node {i}: {line}");
-            }
-        }
-
         foreach (var client in _clients)
         {
             await client.DisposeAsync();
         }
 
-        foreach (var node in _nodes)
-        {
-            await node.DisposeAsync();
-        }
-
-        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable)))
-        {
-            await using var connection = new NpgsqlConnection(Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable));
-            await connection.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP SCHEMA IF EXISTS \"{_schema}\" CASCADE", connection);
-            await drop.ExecuteNonQueryAsync();
-        }
-
-        if (Directory.Exists(_root))
-        {
-            Directory.Delete(_root, recursive: true);
-        }
+        await _cluster.DisposeAsync();
     }
 
     [ClusterFact]
     public async Task TwoNodes_MembersOnBoth_EveryMessageOnceInOrder_JoinsAndRemovalsReachTheOtherNodesRoster()
     {
-        await StartClusterAsync(2);
+        await _cluster.StartAsync(2);
         string[] users = ["owner", "ann", "ben", "cat", "dan", "eve"];
         foreach (var user in users)
         {
-            (await _nodes[0].Admin.PostAsJsonAsync("/admin/v1/users", new { userId = user })).EnsureSuccessStatusCode();
+            await _cluster.CreateUserAsync(user);
         }
 
         // owner and ann on node 0; ben and cat on node 1; ann also has a second device on node 1. dan (node 0) and
@@ -166,35 +134,6 @@ public sealed class SuperGroupClusterTests(ITestOutputHelper output) : IAsyncLif
         }
     }
 
-    private async Task StartClusterAsync(int count)
-    {
-        var redis = Environment.GetEnvironmentVariable(ClusterFactAttribute.RedisVariable)!;
-        for (var i = 0; i < count; i++)
-        {
-            var node = new ServerProcess(Path.Combine(_root, $"node{i}"));
-            node.Settings["Parley__Cluster__Mode"] = "Redis";
-            node.Settings["Parley__Cluster__Redis"] = redis;
-            node.Settings["Parley__Cluster__AdvertisedAddress"] = "127.0.0.1";
-            node.Settings["Parley__Orleans__ServiceId"] = _serviceId;
-            node.Settings["Parley__Orleans__ClusterId"] = _serviceId;
-            node.Settings["Parley__Storage__Provider"] = "Postgres";
-            node.Settings["Parley__Storage__Postgres__ConnectionString"] = Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable)!;
-            node.Settings["Parley__Storage__Postgres__Schema"] = _schema;
-            node.Settings["Parley__Tokens__SigningKey"] = _signingKey;
-            node.Settings["Parley__Push__TokenKey"] = _pushKey;
-            _nodes.Add(node);
-        }
-
-        await _nodes[0].StartAsync();
-        await Task.WhenAll(_nodes.Skip(1).Select(n => n.StartAsync()));
-        await using var mux = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis);
-        var db = mux.GetDatabase();
-        await Wait.UntilAsync(
-            () => db.HashGetAll($"{_serviceId}/members/{_serviceId}").Count(e => e.Name != "Version" && e.Value.ToString().Contains("\"Status\":3", StringComparison.Ordinal)) >= count,
-            $"{count} active silos",
-            TimeSpan.FromSeconds(60));
-    }
-
     // The nodes forward to each other: typing in an ordinary group reaches the other node (retried until it does).
     private static async Task WaitForMeshAsync(Recorder a, Recorder b)
     {
@@ -211,12 +150,10 @@ public sealed class SuperGroupClusterTests(ITestOutputHelper output) : IAsyncLif
 
     private async Task<ParleyClient> ConnectAsync(string userId, int node, string deviceId, Platform platform = Platform.Linux)
     {
-        var response = await _nodes[node].Admin.PostAsJsonAsync($"/admin/v1/users/{userId}/tokens", new { deviceId, platform = platform.ToString().ToLowerInvariant() });
-        response.EnsureSuccessStatusCode();
-        var issued = (await response.Content.ReadFromJsonAsync<TokenBody>())!;
+        var issued = await _cluster.IssueTokenAsync(userId, node, deviceId, platform);
         var client = new ParleyClient(new ParleyClientOptions
         {
-            ServerUri = _nodes[node].WebSocketUri,
+            ServerUri = _cluster[node].WebSocketUri,
             Token = issued.Token,
             DeviceId = deviceId,
             Platform = platform,
@@ -226,6 +163,4 @@ public sealed class SuperGroupClusterTests(ITestOutputHelper output) : IAsyncLif
         await client.ConnectAsync();
         return client;
     }
-
-    private sealed record TokenBody(string Token, string TokenId, long ExpiresAt);
 }

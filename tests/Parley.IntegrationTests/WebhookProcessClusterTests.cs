@@ -4,7 +4,6 @@ using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using Npgsql;
 using Parley.IntegrationTests.Infrastructure;
 using Parley.Protocol.V1;
 using Parley.Sdk;
@@ -14,7 +13,7 @@ namespace Parley.IntegrationTests;
 
 /// <summary>
 /// Issue 15 and 20 across real processes: two server processes in Redis cluster mode on one PostgreSQL schema (the
-/// <see cref="ClusterTests"/> setup) with the same webhooks configured. Each send's before-hook is asked once by the node
+/// <see cref="ClusterHarness"/>) with the same webhooks configured. Each send's before-hook is asked once by the node
 /// that takes the send, and each after-hook is delivered exactly once from the shared outbox although both nodes'
 /// dispatchers poll it; an operator's profile change through one node reaches the user's OpenIM session on the other as
 /// 1303 (the cluster's ephemeral event path).
@@ -22,48 +21,19 @@ namespace Parley.IntegrationTests;
 public sealed class WebhookProcessClusterTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly string _openImSecret = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
-    private readonly string _schema = "whp_" + Guid.NewGuid().ToString("N");
-    private readonly string _serviceId = "parley-whp-" + Guid.NewGuid().ToString("N");
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "parley-whp-" + Guid.NewGuid().ToString("N"));
-    private readonly string _signingKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
-    private readonly string _pushKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
-    private readonly List<ServerProcess> _nodes = [];
+    private readonly ClusterHarness _cluster = new("whp", output.WriteLine);
     private readonly List<IAsyncDisposable> _disposables = [];
 
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
     {
-        for (var i = 0; i < _nodes.Count; i++)
-        {
-            foreach (var line in _nodes[i].RecentOutput.Split('\n').Where(l => l.Contains("fail", StringComparison.OrdinalIgnoreCase) || l.Contains("Exception", StringComparison.Ordinal)).TakeLast(15))
-            {
-                output.WriteLine($"node {i}: {line}");
-            }
-        }
-
         foreach (var disposable in _disposables)
         {
             await disposable.DisposeAsync();
         }
 
-        foreach (var node in _nodes)
-        {
-            await node.DisposeAsync();
-        }
-
-        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable)))
-        {
-            await using var connection = new NpgsqlConnection(Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable));
-            await connection.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP SCHEMA IF EXISTS \"{_schema}\" CASCADE", connection);
-            await drop.ExecuteNonQueryAsync();
-        }
-
-        if (Directory.Exists(_root))
-        {
-            Directory.Delete(_root, recursive: true);
-        }
+        await _cluster.DisposeAsync();
     }
 
     [ClusterFact]
@@ -78,7 +48,7 @@ public sealed class WebhookProcessClusterTests(ITestOutputHelper output) : IAsyn
         var bob = "wb" + Guid.NewGuid().ToString("N")[..10];
         foreach (var user in new[] { alice, bob })
         {
-            (await _nodes[0].Admin.PostAsJsonAsync("/admin/v1/users", new { userId = user })).EnsureSuccessStatusCode();
+            await _cluster.CreateUserAsync(user);
         }
 
         var aliceClient = await ConnectAsync(alice, 0);
@@ -96,7 +66,7 @@ public sealed class WebhookProcessClusterTests(ITestOutputHelper output) : IAsyn
         await Wait.UntilAsync(() => Of("afterSendSingleMsg").Count >= sent.Count, $"every message's after-hook arrived (have {Of("afterSendSingleMsg").Count})", TimeSpan.FromSeconds(60));
 
         // Both nodes' outboxes (the shared one) drained: nothing more can come.
-        foreach (var node in _nodes)
+        foreach (var node in _cluster.Nodes)
         {
             await Wait.UntilAsync(() => OutboxPendingAsync(node).GetAwaiter().GetResult() == 0, "the shared outbox was drained", TimeSpan.FromSeconds(30));
         }
@@ -112,53 +82,28 @@ public sealed class WebhookProcessClusterTests(ITestOutputHelper output) : IAsyn
 
         // Issue 20: an operator's profile change through node 0 reaches bob's OpenIM session on node 1 as 1303.
         using var socket = await OpenImSessionAsync(bob, 1);
-        (await _nodes[0].Admin.PatchAsJsonAsync($"/admin/v1/users/{bob}", new { nickname = "Bob renamed" })).EnsureSuccessStatusCode();
+        (await _cluster.Nodes[0].Admin.PatchAsJsonAsync($"/admin/v1/users/{bob}", new { nickname = "Bob renamed" })).EnsureSuccessStatusCode();
         var notice = await ReceiveUntilAsync(socket, text => text.Contains("n_" + bob, StringComparison.Ordinal) && text.Contains("userID", StringComparison.Ordinal), TimeSpan.FromSeconds(20));
         Assert.NotNull(notice);
     }
 
-    private async Task StartClusterAsync(string hooksUrl)
+    private Task StartClusterAsync(string hooksUrl) => _cluster.StartAsync(2, (_, node) =>
     {
-        var redis = Environment.GetEnvironmentVariable(ClusterFactAttribute.RedisVariable)!;
-        for (var i = 0; i < 2; i++)
+        node.Settings["Parley__Webhooks__Url"] = hooksUrl;
+        node.Settings["Parley__Webhooks__Secret"] = WebhookFixture.Secret;
+        node.Settings["Parley__Webhooks__Delivery__PollIntervalMs"] = "50";
+        node.Settings["Parley__Webhooks__Delivery__InitialBackoffMs"] = "50";
+        foreach (var hook in new[] { "beforeSendSingleMsg", "afterSendSingleMsg", "afterUserOnline" })
         {
-            var node = new ServerProcess(Path.Combine(_root, $"node{i}"));
-            node.Settings["Parley__Cluster__Mode"] = "Redis";
-            node.Settings["Parley__Cluster__Redis"] = redis;
-            node.Settings["Parley__Cluster__AdvertisedAddress"] = "127.0.0.1";
-            node.Settings["Parley__Orleans__ServiceId"] = _serviceId;
-            node.Settings["Parley__Orleans__ClusterId"] = _serviceId;
-            node.Settings["Parley__Storage__Provider"] = "Postgres";
-            node.Settings["Parley__Storage__Postgres__ConnectionString"] = Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable)!;
-            node.Settings["Parley__Storage__Postgres__Schema"] = _schema;
-            node.Settings["Parley__Tokens__SigningKey"] = _signingKey;
-            node.Settings["Parley__Push__TokenKey"] = _pushKey;
-            node.Settings["Parley__Webhooks__Url"] = hooksUrl;
-            node.Settings["Parley__Webhooks__Secret"] = WebhookFixture.Secret;
-            node.Settings["Parley__Webhooks__Delivery__PollIntervalMs"] = "50";
-            node.Settings["Parley__Webhooks__Delivery__InitialBackoffMs"] = "50";
-            foreach (var hook in new[] { "beforeSendSingleMsg", "afterSendSingleMsg", "afterUserOnline" })
-            {
-                node.Settings[$"Parley__Webhooks__Hooks__{hook}__Enabled"] = "true";
-                node.Settings[$"Parley__Webhooks__Hooks__{hook}__TimeoutMs"] = "2000";
-            }
-
-            node.Settings["Parley__OpenIM__Enabled"] = "true";
-            node.Settings["Parley__OpenIM__Secret"] = _openImSecret;
-            node.Settings["Parley__OpenIM__ApiPort"] = "0";
-            node.Settings["Parley__OpenIM__WsPort"] = "0";
-            _nodes.Add(node);
+            node.Settings[$"Parley__Webhooks__Hooks__{hook}__Enabled"] = "true";
+            node.Settings[$"Parley__Webhooks__Hooks__{hook}__TimeoutMs"] = "2000";
         }
 
-        await _nodes[0].StartAsync();
-        await _nodes[1].StartAsync();
-        await using var mux = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis);
-        var db = mux.GetDatabase();
-        await Wait.UntilAsync(
-            () => db.HashGetAll($"{_serviceId}/members/{_serviceId}").Count(e => e.Name != "Version" && e.Value.ToString().Contains("\"Status\":3", StringComparison.Ordinal)) >= 2,
-            "2 active silos",
-            TimeSpan.FromSeconds(60));
-    }
+        node.Settings["Parley__OpenIM__Enabled"] = "true";
+        node.Settings["Parley__OpenIM__Secret"] = _openImSecret;
+        node.Settings["Parley__OpenIM__ApiPort"] = "0";
+        node.Settings["Parley__OpenIM__WsPort"] = "0";
+    });
 
     private static async Task<long> OutboxPendingAsync(ServerProcess node)
     {
@@ -168,13 +113,11 @@ public sealed class WebhookProcessClusterTests(ITestOutputHelper output) : IAsyn
 
     private async Task<ParleyClient> ConnectAsync(string userId, int node)
     {
-        var response = await _nodes[node].Admin.PostAsJsonAsync($"/admin/v1/users/{userId}/tokens", new { deviceId = "d-" + userId, platform = "linux" });
-        response.EnsureSuccessStatusCode();
-        using var issued = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var issued = await _cluster.IssueTokenAsync(userId, node, "d-" + userId, Platform.Linux);
         var client = new ParleyClient(new ParleyClientOptions
         {
-            ServerUri = _nodes[node].WebSocketUri,
-            Token = issued.RootElement.GetProperty("token").GetString()!,
+            ServerUri = _cluster.Nodes[node].WebSocketUri,
+            Token = issued.Token,
             DeviceId = "d-" + userId,
             Platform = Platform.Linux,
             SendTimeout = TimeSpan.FromSeconds(30),
@@ -187,13 +130,13 @@ public sealed class WebhookProcessClusterTests(ITestOutputHelper output) : IAsyn
     /// <summary>An OpenIM web session (platform 5) of <paramref name="userId"/> on a node, over a raw WebSocket, after its handshake answer.</summary>
     private async Task<ClientWebSocket> OpenImSessionAsync(string userId, int node)
     {
-        var http = new HttpClient { BaseAddress = _nodes[node].BaseUri };
+        var http = new HttpClient { BaseAddress = _cluster.Nodes[node].BaseUri };
         _disposables.Add(new DisposableHttp(http));
         var admin = await OpenImPostAsync(http, "/auth/get_admin_token", new { secret = _openImSecret, userID = "imAdmin" }, null);
         var token = await OpenImPostAsync(http, "/auth/get_user_token", new { platformID = 5, userID = userId }, admin.GetProperty("token").GetString());
         var socket = new ClientWebSocket();
         var query = $"sendID={userId}&token={token.GetProperty("token").GetString()}&platformID=5&operationID=op-{Guid.NewGuid():N}&isBackground=false&isMsgResp=true&sdkType=js";
-        await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{_nodes[node].HttpPort}/openim/ws?{query}"), CancellationToken.None);
+        await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{_cluster.Nodes[node].HttpPort}/openim/ws?{query}"), CancellationToken.None);
         Assert.NotNull(await ReceiveUntilAsync(socket, text => text.Contains("\"errCode\":0", StringComparison.Ordinal), TimeSpan.FromSeconds(20)));
         return socket;
     }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
-using System.Security.Cryptography;
 using System.Text.Json;
 using Npgsql;
 using Parley.IntegrationTests;
@@ -22,13 +21,10 @@ namespace Parley.Push.Tests;
 public sealed class PushClusterFailoverTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const int Recipients = 30;
-    private readonly string _schema = "pfo_" + Guid.NewGuid().ToString("N");
-    private readonly string _serviceId = "parley-pfo-" + Guid.NewGuid().ToString("N");
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "parley-pfo-" + Guid.NewGuid().ToString("N"));
-    private readonly List<ServerProcess> _nodes = [];
+    private readonly ClusterHarness _cluster = new("pfo", output.WriteLine);
     private readonly List<ParleyClient> _clients = [];
 
-    private static string Postgres => Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable) ?? throw new InvalidOperationException(PostgresFactAttribute.MissingMessage);
+    private static string Postgres => ClusterHarness.Postgres;
 
     public Task InitializeAsync() => Task.CompletedTask;
 
@@ -39,23 +35,7 @@ public sealed class PushClusterFailoverTests(ITestOutputHelper output) : IAsyncL
             await client.DisposeAsync();
         }
 
-        foreach (var node in _nodes)
-        {
-            await node.DisposeAsync();
-        }
-
-        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable)))
-        {
-            await using var connection = new NpgsqlConnection(Postgres);
-            await connection.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP SCHEMA IF EXISTS \"{_schema}\" CASCADE", connection);
-            await drop.ExecuteNonQueryAsync();
-        }
-
-        if (Directory.Exists(_root))
-        {
-            Directory.Delete(_root, recursive: true);
-        }
+        await _cluster.DisposeAsync();
     }
 
     // Its first run (18:00 UTC 2026-12-04, load ~35): node 0 killed with 34 of its pushes open (53 open in all); the
@@ -67,21 +47,8 @@ public sealed class PushClusterFailoverTests(ITestOutputHelper output) : IAsyncL
     {
         await using var fcm = new FcmSimulator(TimeProvider.System);
         await fcm.StartAsync();
-        var signingKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
-        var pushKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
-        for (var i = 0; i < 2; i++)
+        await _cluster.StartAsync(2, (i, node) =>
         {
-            var node = new ServerProcess(Path.Combine(_root, $"node{i}"));
-            node.Settings["Parley__Cluster__Mode"] = "Redis";
-            node.Settings["Parley__Cluster__Redis"] = Environment.GetEnvironmentVariable(ClusterFactAttribute.RedisVariable)!;
-            node.Settings["Parley__Cluster__AdvertisedAddress"] = "127.0.0.1";
-            node.Settings["Parley__Orleans__ServiceId"] = _serviceId;
-            node.Settings["Parley__Orleans__ClusterId"] = _serviceId;
-            node.Settings["Parley__Storage__Provider"] = "Postgres";
-            node.Settings["Parley__Storage__Postgres__ConnectionString"] = Postgres;
-            node.Settings["Parley__Storage__Postgres__Schema"] = _schema;
-            node.Settings["Parley__Tokens__SigningKey"] = signingKey;
-            node.Settings["Parley__Push__TokenKey"] = pushKey;
             node.Settings["Parley__Push__Fcm__BaseUri"] = fcm.BaseUri.ToString();
             node.Settings["Parley__Push__Fcm__ProjectId"] = FcmSimulator.ProjectId;
             node.Settings["Parley__Push__Fcm__ServiceAccountJson"] = fcm.ServiceAccountJson;
@@ -91,18 +58,14 @@ public sealed class PushClusterFailoverTests(ITestOutputHelper output) : IAsyncL
             node.Settings["Parley__Push__NodeName"] = $"n{i}";
             node.Settings["Parley__Push__LeaseDuration"] = "00:00:04";
             node.Settings["Parley__Push__LeaseRenewInterval"] = "00:00:00.500";
-            _nodes.Add(node);
-        }
-
-        await _nodes[0].StartAsync();
-        await _nodes[1].StartAsync();
+        });
 
         // Recipients with an FCM phone, offline; one sender per node writes to each of them (60 1:1 conversations, their
         // grains and so their pushes spread over both nodes).
         var recipients = Enumerable.Range(0, Recipients).Select(i => $"r{i}").ToList();
         foreach (var user in recipients.Append("s0").Append("s1"))
         {
-            (await _nodes[0].Admin.PostAsJsonAsync("/admin/v1/users", new { userId = user })).EnsureSuccessStatusCode();
+            await _cluster.CreateUserAsync(user);
         }
 
         foreach (var recipient in recipients)
@@ -135,7 +98,7 @@ public sealed class PushClusterFailoverTests(ITestOutputHelper output) : IAsyncL
         var victim = open.Count(r => r.Owner.StartsWith("n0/", StringComparison.Ordinal)) >= open.Count(r => r.Owner.StartsWith("n1/", StringComparison.Ordinal)) ? 0 : 1;
         var victimOpen = open.Count(r => r.Owner.StartsWith($"n{victim}/", StringComparison.Ordinal));
         Assert.True(victimOpen > 0, $"the node to kill has no open pushes left ({before.Count} journaled, {open.Count} open)");
-        await _nodes[victim].KillAsync();
+        await _cluster.KillAsync(victim);
         var killed = Stopwatch.StartNew();
 
         // What the survivor must adopt is what the dead node left open when it died: it may have settled some of the rows
@@ -169,7 +132,7 @@ public sealed class PushClusterFailoverTests(ITestOutputHelper output) : IAsyncL
     {
         await using var connection = new NpgsqlConnection(Postgres);
         await connection.OpenAsync();
-        await using var command = new NpgsqlCommand($"SELECT push_id, state, reason, owner FROM \"{_schema}\".push_journal", connection);
+        await using var command = new NpgsqlCommand($"SELECT push_id, state, reason, owner FROM \"{_cluster.Schema}\".push_journal", connection);
         await using var reader = await command.ExecuteReaderAsync();
         var rows = new List<JournalRow>();
         while (await reader.ReadAsync())
@@ -182,12 +145,10 @@ public sealed class PushClusterFailoverTests(ITestOutputHelper output) : IAsyncL
 
     private async Task<ParleyClient> ConnectAsync(string userId, int node, string deviceId, Platform platform)
     {
-        var response = await _nodes[node].Admin.PostAsJsonAsync($"/admin/v1/users/{userId}/tokens", new { deviceId, platform = platform.ToString().ToLowerInvariant() });
-        response.EnsureSuccessStatusCode();
-        var token = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
+        var token = (await _cluster.IssueTokenAsync(userId, node, deviceId, platform)).Token;
         var client = new ParleyClient(new ParleyClientOptions
         {
-            ServerUri = _nodes[node].WebSocketUri,
+            ServerUri = _cluster.Nodes[node].WebSocketUri,
             Token = token,
             DeviceId = deviceId,
             Platform = platform,

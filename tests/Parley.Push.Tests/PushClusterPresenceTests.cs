@@ -1,7 +1,5 @@
 using System.Net.Http.Json;
-using System.Security.Cryptography;
 using System.Text.Json;
-using Npgsql;
 using Parley.IntegrationTests;
 using Parley.IntegrationTests.Infrastructure;
 using Parley.Protocol.V1;
@@ -17,13 +15,8 @@ namespace Parley.Push.Tests;
 /// </summary>
 public sealed class PushClusterPresenceTests : IAsyncLifetime
 {
-    private readonly string _schema = "pcl_" + Guid.NewGuid().ToString("N");
-    private readonly string _serviceId = "parley-pcl-" + Guid.NewGuid().ToString("N");
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "parley-pcl-" + Guid.NewGuid().ToString("N"));
-    private readonly List<ServerProcess> _nodes = [];
+    private readonly ClusterHarness _cluster = new("pcl");
     private readonly List<ParleyClient> _clients = [];
-
-    private static string Postgres => Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable) ?? throw new InvalidOperationException(PostgresFactAttribute.MissingMessage);
 
     public Task InitializeAsync() => Task.CompletedTask;
 
@@ -34,23 +27,7 @@ public sealed class PushClusterPresenceTests : IAsyncLifetime
             await client.DisposeAsync();
         }
 
-        foreach (var node in _nodes)
-        {
-            await node.DisposeAsync();
-        }
-
-        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable)))
-        {
-            await using var connection = new NpgsqlConnection(Postgres);
-            await connection.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP SCHEMA IF EXISTS \"{_schema}\" CASCADE", connection);
-            await drop.ExecuteNonQueryAsync();
-        }
-
-        if (Directory.Exists(_root))
-        {
-            Directory.Delete(_root, recursive: true);
-        }
+        await _cluster.DisposeAsync();
     }
 
     // bob's phone is connected to node 1, in the foreground; ten senders on node 0 each write to him in their own 1:1
@@ -62,36 +39,19 @@ public sealed class PushClusterPresenceTests : IAsyncLifetime
     {
         await using var fcm = new FcmSimulator(TimeProvider.System);
         await fcm.StartAsync();
-        var signingKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
-        var pushKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
-        for (var i = 0; i < 2; i++)
+        await _cluster.StartAsync(2, (_, node) =>
         {
-            var node = new ServerProcess(Path.Combine(_root, $"node{i}"));
-            node.Settings["Parley__Cluster__Mode"] = "Redis";
-            node.Settings["Parley__Cluster__Redis"] = Environment.GetEnvironmentVariable(ClusterFactAttribute.RedisVariable)!;
-            node.Settings["Parley__Cluster__AdvertisedAddress"] = "127.0.0.1";
-            node.Settings["Parley__Orleans__ServiceId"] = _serviceId;
-            node.Settings["Parley__Orleans__ClusterId"] = _serviceId;
-            node.Settings["Parley__Storage__Provider"] = "Postgres";
-            node.Settings["Parley__Storage__Postgres__ConnectionString"] = Postgres;
-            node.Settings["Parley__Storage__Postgres__Schema"] = _schema;
-            node.Settings["Parley__Tokens__SigningKey"] = signingKey;
-            node.Settings["Parley__Push__TokenKey"] = pushKey;
             node.Settings["Parley__Push__Fcm__BaseUri"] = fcm.BaseUri.ToString();
             node.Settings["Parley__Push__Fcm__ProjectId"] = FcmSimulator.ProjectId;
             node.Settings["Parley__Push__Fcm__ServiceAccountJson"] = fcm.ServiceAccountJson;
             node.Settings["Parley__Push__CoalesceWindow"] = "00:00:00";
-            _nodes.Add(node);
-        }
-
-        await _nodes[0].StartAsync();
-        await _nodes[1].StartAsync();
+        });
 
         const int Senders = 10;
         var senders = Enumerable.Range(0, Senders).Select(i => $"s{i}").ToList();
         foreach (var user in senders.Append("bob"))
         {
-            (await _nodes[0].Admin.PostAsJsonAsync("/admin/v1/users", new { userId = user })).EnsureSuccessStatusCode();
+            await _cluster.CreateUserAsync(user);
         }
 
         var phone = await ConnectAsync("bob", 1, "phone", Platform.Android);
@@ -148,7 +108,7 @@ public sealed class PushClusterPresenceTests : IAsyncLifetime
         Assert.All(background, id => Assert.Equal(1, fcm.RequestsByPushId[id]));
 
         // Signing bob out through node 0 counts his session on node 1 (closed there on arrival).
-        var logout = await _nodes[0].Admin.PostAsJsonAsync("/admin/v1/users/bob/logout", new { });
+        var logout = await _cluster.Nodes[0].Admin.PostAsJsonAsync("/admin/v1/users/bob/logout", new { });
         logout.EnsureSuccessStatusCode();
         var body = await logout.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(1, body.GetProperty("closedConnections").GetInt32());
@@ -157,12 +117,10 @@ public sealed class PushClusterPresenceTests : IAsyncLifetime
 
     private async Task<ParleyClient> ConnectAsync(string userId, int node, string deviceId, Platform platform)
     {
-        var response = await _nodes[node].Admin.PostAsJsonAsync($"/admin/v1/users/{userId}/tokens", new { deviceId, platform = platform.ToString().ToLowerInvariant() });
-        response.EnsureSuccessStatusCode();
-        var token = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
+        var token = (await _cluster.IssueTokenAsync(userId, node, deviceId, platform)).Token;
         var client = new ParleyClient(new ParleyClientOptions
         {
-            ServerUri = _nodes[node].WebSocketUri,
+            ServerUri = _cluster.Nodes[node].WebSocketUri,
             Token = token,
             DeviceId = deviceId,
             Platform = platform,
@@ -180,7 +138,7 @@ public sealed class PushClusterPresenceTests : IAsyncLifetime
         await Wait.UntilAsync(
             () =>
             {
-                rows = _nodes[0].Admin.GetFromJsonAsync<List<PushEndToEndTests.PushRow>>($"/admin/v1/push/messages/{messageId}/pushes", new JsonSerializerOptions(JsonSerializerDefaults.Web)).GetAwaiter().GetResult() ?? [];
+                rows = _cluster.Nodes[0].Admin.GetFromJsonAsync<List<PushEndToEndTests.PushRow>>($"/admin/v1/push/messages/{messageId}/pushes", new JsonSerializerOptions(JsonSerializerDefaults.Web)).GetAwaiter().GetResult() ?? [];
                 return rows.Count >= 1 && rows.All(r => r.State is not ("Pending" or "Sending"));
             },
             $"the pushes of message {messageId} were planned and settled",

@@ -1,0 +1,153 @@
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using Npgsql;
+using Parley.Protocol.V1;
+
+namespace Parley.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// N real server processes (<see cref="ServerProcess"/>) forming one Orleans cluster (<c>Parley:Cluster:Mode=Redis</c>) on
+/// one fresh PostgreSQL schema (PARLEY_TEST_POSTGRES) and one Redis (PARLEY_TEST_REDIS), each on free ports with its own
+/// data directory and the same signing and push keys. Starts them one at a time and waits until Redis membership lists
+/// them all active; kills and restarts nodes; on dispose prints the nodes' warnings and errors (for a failure's
+/// diagnosis), kills every node, drops the schema and deletes the data directories.
+/// </summary>
+public sealed class ClusterHarness : IAsyncDisposable
+{
+    private readonly Action<string>? _log;
+    private readonly List<ServerProcess> _nodes = [];
+    private readonly string _root;
+
+    /// <param name="name">A short tag for the schema, Orleans service id and temp directory (e.g. "cl").</param>
+    /// <param name="log">Where the nodes' warnings and errors go on dispose (a test's output), or nowhere.</param>
+    public ClusterHarness(string name, Action<string>? log = null)
+    {
+        _log = log;
+        var id = Guid.NewGuid().ToString("N");
+        Schema = $"{name}_{id}";
+        ServiceId = $"parley-{name}-{id}";
+        _root = Path.Combine(Path.GetTempPath(), $"parley-{name}-{id}");
+    }
+
+    public static string Postgres => Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable) ?? throw new InvalidOperationException(PostgresFactAttribute.MissingMessage);
+
+    public static string Redis => Environment.GetEnvironmentVariable(ClusterFactAttribute.RedisVariable) ?? throw new InvalidOperationException(ClusterFactAttribute.MissingMessage);
+
+    /// <summary>The PostgreSQL schema every node uses (dropped on dispose).</summary>
+    public string Schema { get; }
+
+    /// <summary>The Orleans service and cluster id (membership lives in the Redis hash <c>{ServiceId}/members/{ServiceId}</c>).</summary>
+    public string ServiceId { get; }
+
+    public string SigningKey { get; } = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+
+    public string PushKey { get; } = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+
+    public IReadOnlyList<ServerProcess> Nodes => _nodes;
+
+    public ServerProcess this[int node] => _nodes[node];
+
+    /// <summary>
+    /// Adds <paramref name="count"/> nodes (cluster, storage and key settings, then <paramref name="configure"/> with the
+    /// node's index for the test's own), starts them one at a time and waits for <paramref name="count"/> active silos.
+    /// The first node creates the schema; the others join one at a time (two silos joining at once each validate
+    /// connectivity with every active silo under 2 s probes, which a starved machine turns into minute-long joins).
+    /// </summary>
+    public async Task StartAsync(int count, Action<int, ServerProcess>? configure = null)
+    {
+        var first = _nodes.Count;
+        for (var i = first; i < first + count; i++)
+        {
+            var node = new ServerProcess(Path.Combine(_root, $"node{i}"));
+            node.Settings["Parley__Cluster__Mode"] = "Redis";
+            node.Settings["Parley__Cluster__Redis"] = Redis;
+            node.Settings["Parley__Cluster__AdvertisedAddress"] = "127.0.0.1";
+            node.Settings["Parley__Orleans__ServiceId"] = ServiceId;
+            node.Settings["Parley__Orleans__ClusterId"] = ServiceId;
+            node.Settings["Parley__Storage__Provider"] = "Postgres";
+            node.Settings["Parley__Storage__Postgres__ConnectionString"] = Postgres;
+            node.Settings["Parley__Storage__Postgres__Schema"] = Schema;
+            node.Settings["Parley__Tokens__SigningKey"] = SigningKey;
+            node.Settings["Parley__Push__TokenKey"] = PushKey;
+            configure?.Invoke(i, node);
+            _nodes.Add(node);
+        }
+
+        foreach (var node in _nodes.Skip(first))
+        {
+            await node.StartAsync();
+        }
+
+        await WaitForMembersAsync(_nodes.Count);
+    }
+
+    /// <summary>SIGKILL of one node: no shutdown hooks, no flushes; its membership entry stays until the others vote it dead.</summary>
+    public Task KillAsync(int node) => _nodes[node].KillAsync();
+
+    /// <summary>Starts a killed node again on its ports and data directory, and waits until every node is an active silo.</summary>
+    public async Task RestartAsync(int node)
+    {
+        await _nodes[node].StartAsync();
+        await WaitForMembersAsync(_nodes.Count);
+    }
+
+    /// <summary>Orleans membership in Redis: at least <paramref name="count"/> active silos of this cluster.</summary>
+    public async Task WaitForMembersAsync(int count, TimeSpan? timeout = null)
+    {
+        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(Redis);
+        var db = redis.GetDatabase();
+        await Wait.UntilAsync(
+            () => db.HashGetAll($"{ServiceId}/members/{ServiceId}").Count(e => e.Name != "Version" && e.Value.ToString().Contains("\"Status\":3", StringComparison.Ordinal)) >= count,
+            $"{count} active silos",
+            timeout ?? TimeSpan.FromSeconds(120));
+    }
+
+    /// <summary>Creates a user through a node's admin API.</summary>
+    public async Task CreateUserAsync(string userId, int node = 0) =>
+        (await _nodes[node].Admin.PostAsJsonAsync("/admin/v1/users", new { userId })).EnsureSuccessStatusCode();
+
+    /// <summary>Issues a device token through a node's admin API.</summary>
+    public async Task<IssuedToken> IssueTokenAsync(string userId, int node, string deviceId, Platform platform)
+    {
+        var response = await _nodes[node].Admin.PostAsJsonAsync(
+            $"/admin/v1/users/{userId}/tokens",
+            new { deviceId, platform = platform.ToString().ToLowerInvariant() });
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<IssuedToken>())!;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_log is not null)
+        {
+            // The nodes' warnings and errors (Logging: Warning), for a failure's diagnosis.
+            for (var i = 0; i < _nodes.Count; i++)
+            {
+                foreach (var line in _nodes[i].RecentOutput.Split('\n').Where(l => l.Contains("fail", StringComparison.OrdinalIgnoreCase) || l.Contains("Exception", StringComparison.Ordinal)).TakeLast(15))
+                {
+                    _log($"node {i}: {line}");
+                }
+            }
+        }
+
+        foreach (var node in _nodes)
+        {
+            await node.DisposeAsync();
+        }
+
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable)))
+        {
+            await using var connection = new NpgsqlConnection(Postgres);
+            await connection.OpenAsync();
+            await using var drop = new NpgsqlCommand($"DROP SCHEMA IF EXISTS \"{Schema}\" CASCADE", connection);
+            await drop.ExecuteNonQueryAsync();
+        }
+
+        if (Directory.Exists(_root))
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+    }
+
+    public sealed record IssuedToken(string Token, string TokenId, long ExpiresAt);
+}
