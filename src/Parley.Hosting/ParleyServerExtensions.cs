@@ -241,6 +241,15 @@ public static class ParleyServerExtensions
     private static void AddPush(IServiceCollection services, IConfiguration config)
     {
         var push = services.AddParleyPush();
+        // A cluster shares the vendor quotas, the marketing cap and the bandit's counts in Redis (ADR 0014 §6); one node
+        // keeps them in memory.
+        var clusterSettings = config.GetSection(ParleyClusterOptions.Section).Get<ParleyClusterOptions>() ?? new ParleyClusterOptions();
+        if (clusterSettings.Mode == ClusterMode.Redis && !string.IsNullOrWhiteSpace(clusterSettings.Redis))
+        {
+            var serviceId = (config.GetSection(OrleansOptions.Section).Get<OrleansOptions>() ?? new OrleansOptions()).ServiceId;
+            services.Replace(ServiceDescriptor.Singleton<IPushCounters>(_ => new RedisPushCounters(clusterSettings.Redis, serviceId + "/push/")));
+        }
+
         // The journal owner's stable name (ADR 0014): unique per node; a restarted node adopts its own rows at once.
         services.PostConfigure<PushOptions>(o =>
         {

@@ -37,6 +37,8 @@ public static class ParleyPushServiceCollectionExtensions
         // Push ids are keyed by the server's device-token secret (loaded once at start-up by the host), so they cannot
         // be guessed from a message id alone.
         services.TryAddSingleton(sp => PushIdKey.Derive(sp.GetRequiredService<DeviceTokenKey>().Bytes.ToArray()));
+        // Quotas, the marketing cap and the bandit's counts: in memory on one node; a cluster host registers shared ones first.
+        services.TryAddSingleton<IPushCounters>(sp => new InMemoryPushCounters(sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<PushPipeline>();
         services.AddHostedService<PushDispatcher>();
         return new ParleyPushBuilder(services);

@@ -65,7 +65,7 @@ public sealed record CampaignProgress(long Targeted, long Sent, long Skipped, IR
 public sealed record CampaignDelivery(long Pending, long Accepted, IReadOnlyDictionary<string, long> Failed, IReadOnlyDictionary<string, long> Filtered, long Arrived, long Clicked);
 
 /// <param name="Users">Sent users whose push carried this template.</param>
-/// <param name="BanditSends">The bandit's count of choices on this node (in memory) and <paramref name="BanditClicks"/> its rewards.</param>
+/// <param name="BanditSends">The bandit's count of choices (every node's, in a cluster) and <paramref name="BanditClicks"/> its rewards.</param>
 public sealed record CampaignTemplateReport(string TemplateId, long Users, long Accepted, long Arrived, long Clicked, long BanditSends, long BanditClicks);
 
 public sealed record CampaignReport(CampaignView Campaign, CampaignProgress Progress, CampaignDelivery Delivery, IReadOnlyList<CampaignTemplateReport> Templates);
@@ -172,10 +172,11 @@ public sealed class CampaignService(
         }
 
         var spec = Spec(campaign);
+        var bandit = await pipeline.TemplateStatsAsync(campaignId, cancellationToken).ConfigureAwait(false);
         var templates = spec.Templates.Select(t =>
         {
             var mine = rows.Where(r => r.TemplateId == t.TemplateId).ToList();
-            var (sends, clicks) = pipeline.TemplateStats(campaignId, t.TemplateId);
+            var (sends, clicks) = bandit.GetValueOrDefault(t.TemplateId);
             return new CampaignTemplateReport(
                 t.TemplateId,
                 targets.SentByTemplate.GetValueOrDefault(t.TemplateId),

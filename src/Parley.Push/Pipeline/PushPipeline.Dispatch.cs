@@ -208,10 +208,14 @@ public sealed partial class PushPipeline
             return;
         }
 
-        if (job.Attempts == 0 && !limits.TryReserveQuota(job.Category, job.UserId + "\n" + job.DeviceId, out var quotaReason) && job.Category != PushCategory.Im)
+        if (job.Attempts == 0)
         {
-            await FinalFilterAsync(job, PushStages.Vendor, quotaReason, cancellationToken).ConfigureAwait(false);
-            return;
+            var (reserved, quotaReason) = await limits.ReserveQuotaAsync(_counters, job.Vendor, job.Category, job.UserId + "\n" + job.DeviceId, cancellationToken).ConfigureAwait(false);
+            if (!reserved && job.Category != PushCategory.Im)
+            {
+                await FinalFilterAsync(job, PushStages.Vendor, quotaReason, cancellationToken).ConfigureAwait(false);
+                return;
+            }
         }
 
         var attempts = job.Attempts + 1;

@@ -32,7 +32,7 @@ public sealed partial class PushPipeline : IDisposable
     private readonly TokenCleanupGuard _guard;
     private readonly SemaphoreSlim _submitGate = new(1, 1);
     private readonly Dictionary<(string User, string Device, string Conversation), CoalesceWindow> _windows = [];
-    private readonly ConcurrentDictionary<(string User, long Day), int> _marketingCounts = new();
+    private readonly IPushCounters _counters;
     private readonly ConcurrentDictionary<string, byte> _inFlight = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, PushRecord> _requeue = new(StringComparer.Ordinal);
     private readonly string _owner;
@@ -47,7 +47,8 @@ public sealed partial class PushPipeline : IDisposable
         PushMetrics metrics,
         TimeProvider time,
         ILogger<PushPipeline> logger,
-        PushIdKey idKey)
+        PushIdKey idKey,
+        IPushCounters? counters = null)
     {
         _idKey = idKey;
         ArgumentNullException.ThrowIfNull(options);
@@ -63,7 +64,8 @@ public sealed partial class PushPipeline : IDisposable
         _lanes = new PushLanes(_options);
         _scheduler = new PushScheduler(time, r => _lanes.Enqueue(r, holdsSlot: false));
         _sendTime = new SendTimePolicy(_options);
-        _bandit = new TemplateBandit(_options);
+        _counters = counters ?? new InMemoryPushCounters(time);
+        _bandit = new TemplateBandit(_options, _counters, time);
         _guard = new TokenCleanupGuard(_options);
         metrics.Meter.CreateObservableGauge("parley.push.lane.depth", () => new Measurement<int>[]
         {
@@ -109,9 +111,10 @@ public sealed partial class PushPipeline : IDisposable
         try
         {
             PruneWindows(nowMs);
+            var marketingCounts = await CountMarketingAsync(request, nowMs, cancellationToken).ConfigureAwait(false);
             foreach (var recipient in request.Recipients.DistinctBy(r => r.UserId, StringComparer.Ordinal))
             {
-                var userPolicyReason = PolicyReason(request, recipient, now);
+                var userPolicyReason = PolicyReason(request, recipient, marketingCounts);
                 foreach (var device in byUser[recipient.UserId])
                 {
                     planned++;
@@ -195,6 +198,7 @@ public sealed partial class PushPipeline : IDisposable
                 }
 
                 inserted = await _journal.AppendAsync(rows, cancellationToken).ConfigureAwait(false);
+                await _bandit.FlushAsync(cancellationToken).ConfigureAwait(false);
                 foreach (var update in digestUpdates)
                 {
                     if (await _journal.UpdatePendingAsync(update.PushId, update.Payload, update.NotBefore, cancellationToken).ConfigureAwait(false))
@@ -291,7 +295,7 @@ public sealed partial class PushPipeline : IDisposable
         _metrics.FunnelStep(row.Vendor, row.Category, PushFunnelSteps.Clicked);
         if (notification is { TemplateId: { } template } n)
         {
-            _bandit.Reward(n.CampaignId ?? n.MessageId, template);
+            await _bandit.RewardAsync(n.CampaignId ?? n.MessageId, template, cancellationToken).ConfigureAwait(false);
         }
 
         var device = await _devices.GetAsync(row.UserId, row.DeviceId, cancellationToken).ConfigureAwait(false);
@@ -332,8 +336,12 @@ public sealed partial class PushPipeline : IDisposable
     /// <summary>Funnel counts per vendor × category × step since start.</summary>
     public IReadOnlyList<PushFunnelEntry> Funnel() => _metrics.FunnelSnapshot();
 
-    /// <summary>The bandit's (sends, clicks) of a template.</summary>
+    /// <summary>The bandit's (sends, clicks) of a template in this node's view (its own choices and clicks since its last read).</summary>
     public (long Sends, long Clicks) TemplateStats(string campaignId, string templateId) => _bandit.Stats(campaignId, templateId);
+
+    /// <summary>The bandit's (sends, clicks) per template of a campaign as counted (every node's, in a cluster).</summary>
+    public async Task<IReadOnlyDictionary<string, (long Sends, long Clicks)>> TemplateStatsAsync(string campaignId, CancellationToken cancellationToken = default) =>
+        await _bandit.StatsAsync(campaignId, cancellationToken).ConfigureAwait(false);
 
     /// <summary>The user's learned send hour (local), once enough clicks are known.</summary>
     public int? LearnedSendHour(string userId) => _sendTime.LearnedHour(userId);
@@ -393,7 +401,43 @@ public sealed partial class PushPipeline : IDisposable
         return _adapters.ContainsKey(device.Vendor) ? null : "no_adapter";
     }
 
-    private string? PolicyReason(PushRequest request, PushRecipient recipient, DateTimeOffset now)
+    /// <summary>
+    /// A marketing request counts one push against each recipient's daily cap (every recipient that reaches the cap
+    /// check: not in do-not-disturb, not muted), all in one round trip to the counters, and loads the bandit's arms.
+    /// </summary>
+    private async ValueTask<Dictionary<string, long>?> CountMarketingAsync(PushRequest request, long nowMs, CancellationToken cancellationToken)
+    {
+        if (request.Category != PushCategory.Marketing)
+        {
+            return null;
+        }
+
+        if (request.Templates.Count > 0)
+        {
+            await _bandit.PrepareAsync(request.CampaignId ?? request.MessageId, cancellationToken).ConfigureAwait(false);
+        }
+
+        var day = nowMs / 86_400_000;
+        var users = request.Recipients.DistinctBy(r => r.UserId, StringComparer.Ordinal)
+            .Where(r => !r.DoNotDisturb && r.Mode != ConversationNotifyMode.Muted)
+            .Select(r => r.UserId)
+            .ToList();
+        var counts = new Dictionary<string, long>(users.Count, StringComparer.Ordinal);
+        if (users.Count == 0)
+        {
+            return counts;
+        }
+
+        var values = await _counters.IncrementAsync([.. users.Select(u => FormattableString.Invariant($"cap:{day}:{u}"))], 1, TimeSpan.FromDays(2), cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < users.Count; i++)
+        {
+            counts[users[i]] = values[i];
+        }
+
+        return counts;
+    }
+
+    private string? PolicyReason(PushRequest request, PushRecipient recipient, Dictionary<string, long>? marketingCounts)
     {
         if (recipient.DoNotDisturb)
         {
@@ -417,13 +461,9 @@ public sealed partial class PushPipeline : IDisposable
             return "muted";
         }
 
-        if (request.Category == PushCategory.Marketing)
+        if (request.Category == PushCategory.Marketing && marketingCounts is not null && marketingCounts.GetValueOrDefault(recipient.UserId) > _options.MarketingDailyCapPerUser)
         {
-            var day = now.ToUnixTimeMilliseconds() / 86_400_000;
-            if (_marketingCounts.AddOrUpdate((recipient.UserId, day), 1, (_, v) => v + 1) > _options.MarketingDailyCapPerUser)
-            {
-                return "user_cap";
-            }
+            return "user_cap";
         }
 
         return null;

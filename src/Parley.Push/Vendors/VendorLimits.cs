@@ -4,9 +4,10 @@ using Parley.Abstractions.Push;
 namespace Parley.Push.Vendors;
 
 /// <summary>
-/// Per-vendor flow state: a token bucket for QPS, a pause (vendor-wide Retry-After), and a quota ledger per category
-/// (per app per UTC day, and per device per UTC day). In memory: a restart forgets the day's counts, which errs on the
-/// side of sending (the vendor's own quota answer then pauses the category).
+/// Per-vendor flow state: a token bucket for QPS, a pause (vendor-wide Retry-After), and the quotas per category (per
+/// app per UTC day, and per device per UTC day), counted in the pipeline's <see cref="IPushCounters"/>: in memory on one
+/// node (a restart forgets the day's counts, which errs on the side of sending; the vendor's own quota answer then
+/// pauses the category), in Redis in a cluster (ADR 0014 §6). The bucket and the pause stay per node.
 /// </summary>
 public sealed class VendorLimits
 {
@@ -16,8 +17,6 @@ public sealed class VendorLimits
     private readonly Lock _lock = new();
     private readonly IReadOnlyDictionary<PushCategory, long> _dailyQuota;
     private readonly IReadOnlyDictionary<PushCategory, int> _perDeviceQuota;
-    private readonly ConcurrentDictionary<(PushCategory, long Day), long> _appCounts = new();
-    private readonly ConcurrentDictionary<(PushCategory, string Device, long Day), int> _deviceCounts = new();
     private readonly ConcurrentDictionary<PushCategory, long> _categoryBlockedUntil = new();
     private double _tokens;
     private long _lastRefill;
@@ -65,31 +64,53 @@ public sealed class VendorLimits
         }
     }
 
-    /// <summary>Reserves quota for one push; false (with the reason) when the app or device quota for the category is used up.</summary>
-    public bool TryReserveQuota(PushCategory category, string deviceKey, out string reason)
+    /// <summary>
+    /// Reserves quota for one push: false (with the reason) when the vendor blocked the category, or the app or device
+    /// quota for the category is used up today (UTC). The day's counts are in <paramref name="counters"/>, keyed by vendor,
+    /// category and day (and device): shared by every node in a cluster, so the nodes together grant a quota once. No
+    /// round trip when the category has no quota.
+    /// </summary>
+    public async ValueTask<(bool Reserved, string Reason)> ReserveQuotaAsync(IPushCounters counters, PushVendor vendor, PushCategory category, string deviceKey, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(counters);
         var now = _time.GetUtcNow();
         var day = now.ToUnixTimeMilliseconds() / 86_400_000;
         if (_categoryBlockedUntil.TryGetValue(category, out var blocked) && blocked > now.ToUnixTimeMilliseconds())
         {
-            reason = "vendor_quota";
-            return false;
+            return (false, "vendor_quota");
         }
 
-        if (_dailyQuota.TryGetValue(category, out var appLimit) && _appCounts.AddOrUpdate((category, day), 1, (_, v) => v + 1) > appLimit)
+        var hasApp = _dailyQuota.TryGetValue(category, out var appLimit);
+        var hasDevice = _perDeviceQuota.TryGetValue(category, out var deviceLimit);
+        if (!hasApp && !hasDevice)
         {
-            reason = "app_quota";
-            return false;
+            return (true, "");
         }
 
-        if (_perDeviceQuota.TryGetValue(category, out var deviceLimit) && _deviceCounts.AddOrUpdate((category, deviceKey, day), 1, (_, v) => v + 1) > deviceLimit)
+        var keys = new List<string>(2);
+        if (hasApp)
         {
-            reason = "device_quota";
-            return false;
+            keys.Add(FormattableString.Invariant($"quota:{vendor}:{category}:{day}"));
         }
 
-        reason = "";
-        return true;
+        if (hasDevice)
+        {
+            keys.Add(FormattableString.Invariant($"dquota:{vendor}:{category}:{day}:{deviceKey}"));
+        }
+
+        // Both counted in one round trip; a day's key outlives its day by one more (UTC days, any node's clock skew).
+        var counts = await counters.IncrementAsync(keys, 1, TimeSpan.FromDays(2), cancellationToken).ConfigureAwait(false);
+        if (hasApp && counts[0] > appLimit)
+        {
+            return (false, "app_quota");
+        }
+
+        if (hasDevice && counts[^1] > deviceLimit)
+        {
+            return (false, "device_quota");
+        }
+
+        return (true, "");
     }
 
     /// <summary>The vendor answered "quota exceeded" for a category: block it until the delay or the next UTC day.</summary>

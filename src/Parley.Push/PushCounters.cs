@@ -1,0 +1,125 @@
+using System.Collections.Concurrent;
+
+namespace Parley.Push;
+
+/// <summary>
+/// The counters behind the push pipeline's limits and learning (ADR 0014 §6): the vendor quotas per app and per device
+/// per UTC day, the marketing cap per user per day and the template bandit's sends and clicks. One node keeps them in
+/// memory (<see cref="InMemoryPushCounters"/>, the default); a cluster shares them (the host registers a Redis
+/// implementation in <c>Parley:Cluster:Mode=Redis</c>) so that N nodes together grant a quota once, not N times.
+/// Every increment is atomic and returns the new value; every key expires <c>timeToLive</c> after its last increment.
+/// </summary>
+public interface IPushCounters
+{
+    /// <summary>True when the counters are shared with other nodes (reads may then be cached briefly).</summary>
+    bool Shared { get; }
+
+    /// <summary>Adds <paramref name="delta"/> to each key (absent = 0) and returns the new values in key order; one round trip.</summary>
+    ValueTask<long[]> IncrementAsync(IReadOnlyList<string> keys, long delta, TimeSpan timeToLive, CancellationToken cancellationToken = default);
+
+    /// <summary>Adds to fields of one hash (absent = 0); one round trip.</summary>
+    ValueTask HashIncrementAsync(string key, IReadOnlyList<KeyValuePair<string, long>> deltas, TimeSpan timeToLive, CancellationToken cancellationToken = default);
+
+    /// <summary>Every field of one hash (empty when absent).</summary>
+    ValueTask<IReadOnlyDictionary<string, long>> HashGetAllAsync(string key, CancellationToken cancellationToken = default);
+}
+
+/// <summary>One process's counters: a dictionary whose entries expire; expired entries are swept as the map grows.</summary>
+public sealed class InMemoryPushCounters(TimeProvider time) : IPushCounters
+{
+    private readonly ConcurrentDictionary<string, Entry> _values = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, HashEntry> _hashes = new(StringComparer.Ordinal);
+    private int _sweepAt = 4096;
+
+    public InMemoryPushCounters()
+        : this(TimeProvider.System)
+    {
+    }
+
+    public bool Shared => false;
+
+    public ValueTask<long[]> IncrementAsync(IReadOnlyList<string> keys, long delta, TimeSpan timeToLive, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var expires = now + (long)timeToLive.TotalMilliseconds;
+        var result = new long[keys.Count];
+        for (var i = 0; i < keys.Count; i++)
+        {
+            var entry = _values.AddOrUpdate(
+                keys[i],
+                static (_, a) => new Entry(a.Delta, a.Expires),
+                static (_, old, a) => new Entry((old.Expires > a.Now ? old.Value : 0) + a.Delta, a.Expires),
+                (Delta: delta, Expires: expires, Now: now));
+            result[i] = entry.Value;
+        }
+
+        Sweep(now);
+        return ValueTask.FromResult(result);
+    }
+
+    public ValueTask HashIncrementAsync(string key, IReadOnlyList<KeyValuePair<string, long>> deltas, TimeSpan timeToLive, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(deltas);
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var hash = _hashes.GetOrAdd(key, _ => new HashEntry());
+        lock (hash)
+        {
+            if (hash.Expires <= now)
+            {
+                hash.Fields.Clear();
+            }
+
+            foreach (var (field, delta) in deltas)
+            {
+                hash.Fields[field] = hash.Fields.GetValueOrDefault(field) + delta;
+            }
+
+            hash.Expires = now + (long)timeToLive.TotalMilliseconds;
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<IReadOnlyDictionary<string, long>> HashGetAllAsync(string key, CancellationToken cancellationToken = default)
+    {
+        if (!_hashes.TryGetValue(key, out var hash))
+        {
+            return ValueTask.FromResult<IReadOnlyDictionary<string, long>>(new Dictionary<string, long>());
+        }
+
+        lock (hash)
+        {
+            return ValueTask.FromResult<IReadOnlyDictionary<string, long>>(
+                hash.Expires <= time.GetUtcNow().ToUnixTimeMilliseconds() ? new Dictionary<string, long>() : new Dictionary<string, long>(hash.Fields, StringComparer.Ordinal));
+        }
+    }
+
+    // Amortised: only when the map doubled since the last sweep.
+    private void Sweep(long now)
+    {
+        if (_values.Count < Volatile.Read(ref _sweepAt))
+        {
+            return;
+        }
+
+        foreach (var (key, entry) in _values)
+        {
+            if (entry.Expires <= now)
+            {
+                _values.TryRemove(new KeyValuePair<string, Entry>(key, entry));
+            }
+        }
+
+        Volatile.Write(ref _sweepAt, Math.Max(4096, _values.Count * 2));
+    }
+
+    private sealed record Entry(long Value, long Expires);
+
+    private sealed class HashEntry
+    {
+        public Dictionary<string, long> Fields { get; } = new(StringComparer.Ordinal);
+
+        public long Expires { get; set; }
+    }
+}
