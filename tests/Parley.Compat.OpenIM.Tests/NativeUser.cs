@@ -12,6 +12,8 @@ internal sealed class NativeUser(Recorder recorder) : IAsyncDisposable
 {
     public ParleyClient Client => recorder.Client;
 
+    public Recorder Recorder => recorder;
+
     public IReadOnlyList<ReceiptEvent> Receipts => recorder.Receipts;
 
     public IReadOnlyList<MessageRevokedEventArgs> Revokes => recorder.Revokes;

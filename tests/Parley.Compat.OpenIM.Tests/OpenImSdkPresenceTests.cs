@@ -46,15 +46,7 @@ public sealed class OpenImSdkPresenceTests(ServerFixture fixture) : IClassFixtur
         await UntilStatusAsync(a, bob, 1, [5]);
 
         // Bob's native Android client joins: [2, 5]; a native client counts as online like an OpenIM one.
-        var native = new ParleyClient(new ParleyClientOptions
-        {
-            ServerUri = Server.WebSocketUri,
-            Token = await OpenImUsers.TokenAsync(Server, bob, 2),
-            DeviceId = OpenImPlatforms.DeviceId(2),
-            Platform = Platform.Android,
-            LocalState = new InMemoryParleyClientState(),
-        });
-        await native.ConnectAsync();
+        var native = await NativeUser.ConnectAsync(Server, bob);
         await UntilStatusAsync(a, bob, 1, [2, 5]);
 
         // The web session ends: [2]; then the native one: offline.

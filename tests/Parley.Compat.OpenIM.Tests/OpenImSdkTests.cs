@@ -60,16 +60,8 @@ public sealed class OpenImSdkTests(ServerFixture fixture) : IClassFixture<Server
         var native = OpenImUsers.NewId("sn");
         await OpenImUsers.RegisterAsync(Server, oim, native);
         await using var sdk = await SdkAsync(oim);
-        await using var client = new ParleyClient(new ParleyClientOptions
-        {
-            ServerUri = Server.WebSocketUri,
-            Token = await OpenImUsers.TokenAsync(Server, native, 2),
-            DeviceId = OpenImPlatforms.DeviceId(2),
-            Platform = Platform.Android,
-            LocalState = new InMemoryParleyClientState(),
-        });
-        var recorder = new Recorder(client);
-        await client.ConnectAsync();
+        await using var user = await NativeUser.ConnectAsync(Server, native);
+        var (client, recorder) = (user.Client, user.Recorder);
         var conversation = OpenImUsers.Direct(oim, native);
 
         var receipt = await client.SendTextAsync(oim, "from native");
