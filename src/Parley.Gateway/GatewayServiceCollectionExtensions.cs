@@ -43,7 +43,16 @@ public static class GatewayServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Maps the native protocol v1 endpoint.</summary>
-    public static IEndpointConventionBuilder MapParleyGateway(this IEndpointRouteBuilder endpoints, string pattern = "/ws") =>
-        endpoints.Map(pattern, context => context.RequestServices.GetRequiredService<WebSocketEndpoint>().HandleAsync(context));
+    /// <summary>
+    /// Maps the native protocol v1 endpoint. The endpoint (a singleton) is resolved once, not from
+    /// <c>HttpContext.RequestServices</c>: that would create a DI scope per request, and a WebSocket request lives as long
+    /// as its connection, so every idle connection would keep one (issue 17, memory per connection).
+    /// </summary>
+    public static IEndpointConventionBuilder MapParleyGateway(this IEndpointRouteBuilder endpoints, string pattern = "/ws")
+    {
+        // Resolved at the first request (as before), from the root provider: the same singleton, no scope.
+        var services = endpoints.ServiceProvider;
+        WebSocketEndpoint? endpoint = null;
+        return endpoints.Map(pattern, context => (endpoint ??= services.GetRequiredService<WebSocketEndpoint>()).HandleAsync(context));
+    }
 }

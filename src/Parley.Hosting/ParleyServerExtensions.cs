@@ -211,9 +211,12 @@ public static class ParleyServerExtensions
     {
         app.UseWebSockets();
         app.UseParleyListenerIsolation();
-        app.UseParleyAuthAndBodyLimits();
+        // The native gateway authenticates with the token in its Hello frame, has no authorization metadata and no body
+        // limit: the HTTP authentication and authorization middleware would do nothing for it but keep their state (a
+        // request scope, the handler provider, two middleware frames) for the whole life of every connection (issue 17).
+        app.UseWhen(static context => context.GetEndpoint()?.Metadata.GetMetadata<NativeGatewayEndpointMetadata>() is null, static branch => branch.UseParleyAuthAndBodyLimits());
         _ = app.Services.GetRequiredService<MetricsSnapshot>(); // listens from the start
-        app.MapParleyGateway("/ws");
+        app.MapParleyGateway("/ws").WithMetadata(NativeGatewayEndpointMetadata.Instance);
         app.MapParleyAdminApi().WithMetadata(ManagementEndpointMetadata.Instance);
         app.MapParleyDirectoryAdmin().WithMetadata(ManagementEndpointMetadata.Instance);
         app.MapParleyPushAdmin("/admin/v1/push").RequireParleyAdmin(OperatorScopes.Push).WithMetadata(ManagementEndpointMetadata.Instance);
@@ -374,4 +377,10 @@ internal sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
 
         return ValidateOptionsResult.Success;
     }
+}
+
+/// <summary>Marks the native WebSocket gateway endpoint, which skips the HTTP authentication and authorization middleware.</summary>
+internal sealed class NativeGatewayEndpointMetadata
+{
+    public static readonly NativeGatewayEndpointMetadata Instance = new();
 }

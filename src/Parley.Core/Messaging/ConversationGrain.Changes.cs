@@ -13,10 +13,12 @@ namespace Parley.Core.Messaging;
 /// </summary>
 public sealed partial class ConversationGrain
 {
-    private readonly Dictionary<long, StoredMessage> _changed = [];
-    private readonly Dictionary<(long Seq, string EditId), Task<CoreResult<EditOutcome>>> _pendingEdits = [];
-    private readonly HashSet<long> _revoking = [];
-    private readonly Queue<long> _mentionAllTimes = new();
+    // Created on first use: most activations never see an edit, a reaction, a reply, a revoke or an @all, and an idle
+    // activation should hold no empty collections (issue 17: memory per activated conversation).
+    private Dictionary<long, StoredMessage>? _changed;
+    private Dictionary<(long Seq, string EditId), Task<CoreResult<EditOutcome>>>? _pendingEdits;
+    private HashSet<long>? _revoking;
+    private Queue<long>? _mentionAllTimes;
 
     public async Task<CoreResult<EditOutcome>> EditAsync(EditCommand command)
     {
@@ -59,7 +61,7 @@ public sealed partial class ConversationGrain
                 return CoreResult.Fail(CoreError.InvalidArgument, "Only text messages can be edited.");
             }
 
-            if (_pendingEdits.TryGetValue((command.Seq, command.EditId), out var pending))
+            if (_pendingEdits is not null && _pendingEdits.TryGetValue((command.Seq, command.EditId), out var pending))
             {
                 release();
                 var earlier = await pending;
@@ -103,7 +105,7 @@ public sealed partial class ConversationGrain
             annotations.EditedTime = now;
             annotations.LastEditId = command.EditId;
             updated = target with { Content = bytes, Annotations = MessageChanges.Write(annotations) };
-            _changed[target.Seq] = updated;
+            (_changed ??= [])[target.Seq] = updated;
             var editCount = (int)annotations.EditCount;
             var editor = command.UserId;
             work = new ChangeWork(
@@ -113,7 +115,7 @@ public sealed partial class ConversationGrain
                 (row, version) => new MessageUpdate(_id, row.Seq, row.Annotations!, version) { Content = row.Content, SearchText = command.SearchText, Previous = previous },
                 row => new MessageEdited(row, editCount, now, editor));
             completion = new TaskCompletionSource<CoreResult<EditOutcome>>(TaskCreationOptions.RunContinuationsAsynchronously);
-            _pendingEdits[(command.Seq, command.EditId)] = completion.Task;
+            (_pendingEdits ??= [])[(command.Seq, command.EditId)] = completion.Task;
         }
         finally
         {
@@ -133,7 +135,7 @@ public sealed partial class ConversationGrain
         }
 
         Settled(updated);
-        _pendingEdits.Remove((command.Seq, command.EditId));
+        _pendingEdits?.Remove((command.Seq, command.EditId));
         completion.TrySetResult(result);
         return result;
     }
@@ -214,7 +216,7 @@ public sealed partial class ConversationGrain
 
             count = reaction.UserIds.Count;
             updated = target with { Annotations = MessageChanges.Write(annotations) };
-            _changed[target.Seq] = updated;
+            (_changed ??= [])[target.Seq] = updated;
             var (emoji, user, added) = (command.Emoji, command.UserId, !command.Remove);
             var reactionCount = count;
             work = new ChangeWork(
@@ -325,7 +327,7 @@ public sealed partial class ConversationGrain
         var annotations = MessageChanges.Read(root.Annotations);
         annotations.ReplyCount++;
         var updated = root with { Annotations = MessageChanges.Write(annotations) };
-        _changed[seq] = updated;
+        (_changed ??= [])[seq] = updated;
         return CoreResult.Success(updated);
     }
 
@@ -361,12 +363,12 @@ public sealed partial class ConversationGrain
         }
 
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        while (_mentionAllTimes.Count > 0 && now - _mentionAllTimes.Peek() > 3_600_000)
+        while (_mentionAllTimes is { Count: > 0 } && now - _mentionAllTimes.Peek() > 3_600_000)
         {
             _mentionAllTimes.Dequeue();
         }
 
-        return _mentionAllTimes.Count >= _options.MentionAllPerHour
+        return (_mentionAllTimes?.Count ?? 0) >= _options.MentionAllPerHour
             ? CoreResult.Fail(CoreError.RateLimited, $"Everyone may be mentioned at most {_options.MentionAllPerHour} times an hour in this group.")
             : null;
     }
@@ -399,13 +401,13 @@ public sealed partial class ConversationGrain
             return CoreResult.Fail(CoreError.NotFound, "No such message.");
         }
 
-        var target = _changed.GetValueOrDefault(seq) ?? _tail.Find(seq) ?? await _store.GetMessageAsync(_id, seq);
+        var target = _changed?.GetValueOrDefault(seq) ?? _tail.Find(seq) ?? await _store.GetMessageAsync(_id, seq);
         if (target is null)
         {
             return CoreResult.Fail(CoreError.NotFound, "No such message.");
         }
 
-        if (!allowRevoked && (target.Revoked || _revoking.Contains(seq)))
+        if (!allowRevoked && (target.Revoked || (_revoking?.Contains(seq) ?? false)))
         {
             return CoreResult.Fail(CoreError.InvalidArgument, "The message was revoked.");
         }
@@ -416,7 +418,7 @@ public sealed partial class ConversationGrain
     /// <summary>A change is committed (or failed): later changes read it from the tail or the store again.</summary>
     private void Settled(StoredMessage? row)
     {
-        if (row is not null && _changed.TryGetValue(row.Seq, out var held) && ReferenceEquals(held, row))
+        if (row is not null && _changed is not null && _changed.TryGetValue(row.Seq, out var held) && ReferenceEquals(held, row))
         {
             _changed.Remove(row.Seq);
         }

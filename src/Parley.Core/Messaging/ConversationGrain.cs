@@ -591,7 +591,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             if (revokes is { } revoking)
             {
                 // Edits and reactions queued after this revoke (same group commit) must see it.
-                _revoking.Add(revoking);
+                (_revoking ??= []).Add(revoking);
             }
 
             if (send is not null)
@@ -605,7 +605,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                 };
                 if (send.MentionAll)
                 {
-                    _mentionAllTimes.Enqueue(message.ServerTime);
+                    (_mentionAllTimes ??= new()).Enqueue(message.ServerTime);
                 }
             }
 
