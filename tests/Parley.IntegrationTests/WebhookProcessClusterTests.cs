@@ -1,8 +1,6 @@
-using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using System.Net.WebSockets;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Parley.IntegrationTests.Infrastructure;
 using Parley.Protocol.V1;
@@ -22,26 +20,17 @@ public sealed class WebhookProcessClusterTests(ITestOutputHelper output) : IAsyn
 {
     private readonly string _openImSecret = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
     private readonly ClusterHarness _cluster = new("whp", output.WriteLine);
-    private readonly List<IAsyncDisposable> _disposables = [];
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
-    {
-        foreach (var disposable in _disposables)
-        {
-            await disposable.DisposeAsync();
-        }
-
-        await _cluster.DisposeAsync();
-    }
+    public Task DisposeAsync() => _cluster.DisposeAsync().AsTask();
 
     [ClusterFact]
     public async Task TwoProcesses_EachHookFiresOnce_AndAProfileChangeReachesTheOpenImSessionOnTheOtherNode()
     {
         const int PerSender = 15;
         var receiver = await WebhookReceiver.StartAsync();
-        _disposables.Add(receiver);
+        _cluster.Track(receiver);
         await StartClusterAsync(receiver.BaseUrl);
 
         var alice = "wa" + Guid.NewGuid().ToString("N")[..10];
@@ -122,90 +111,12 @@ public sealed class WebhookProcessClusterTests(ITestOutputHelper output) : IAsyn
             Platform = Platform.Linux,
             SendTimeout = TimeSpan.FromSeconds(30),
         });
-        _disposables.Add(client);
+        _cluster.Track(client);
         await client.ConnectAsync();
         return client;
     }
 
-    /// <summary>An OpenIM web session (platform 5) of <paramref name="userId"/> on a node, over a raw WebSocket, after its handshake answer.</summary>
-    private async Task<ClientWebSocket> OpenImSessionAsync(string userId, int node)
-    {
-        var http = new HttpClient { BaseAddress = _cluster.Nodes[node].BaseUri };
-        _disposables.Add(new DisposableHttp(http));
-        var admin = await OpenImPostAsync(http, "/auth/get_admin_token", new { secret = _openImSecret, userID = "imAdmin" }, null);
-        var token = await OpenImPostAsync(http, "/auth/get_user_token", new { platformID = 5, userID = userId }, admin.GetProperty("token").GetString());
-        var socket = new ClientWebSocket();
-        var query = $"sendID={userId}&token={token.GetProperty("token").GetString()}&platformID=5&operationID=op-{Guid.NewGuid():N}&isBackground=false&isMsgResp=true&sdkType=js";
-        await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{_cluster.Nodes[node].HttpPort}/openim/ws?{query}"), CancellationToken.None);
-        Assert.NotNull(await ReceiveUntilAsync(socket, text => text.Contains("\"errCode\":0", StringComparison.Ordinal), TimeSpan.FromSeconds(20)));
-        return socket;
-    }
+    private Task<ClientWebSocket> OpenImSessionAsync(string userId, int node) => OpenImSocket.ConnectAsync(_cluster[node], _openImSecret, userId);
 
-    private static async Task<JsonElement> OpenImPostAsync(HttpClient http, string path, object body, string? token)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body) };
-        request.Headers.Add("operationID", "op-" + Guid.NewGuid().ToString("N"));
-        if (token is not null)
-        {
-            request.Headers.Add("token", token);
-        }
-
-        using var response = await http.SendAsync(request);
-        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        Assert.Equal(0, document.RootElement.GetProperty("errCode").GetInt32());
-        return document.RootElement.GetProperty("data").Clone();
-    }
-
-    /// <summary>
-    /// Reads frames until one matches: each frame's JSON, with its base64 <c>data</c> (OpenIM's protobuf payload, whose
-    /// strings are UTF-8) appended as text so the payload's ids can be matched. Null on timeout.
-    /// </summary>
-    private static async Task<string?> ReceiveUntilAsync(ClientWebSocket socket, Func<string, bool> match, TimeSpan timeout)
-    {
-        using var cancel = new CancellationTokenSource(timeout);
-        var buffer = new byte[64 * 1024];
-        try
-        {
-            while (true)
-            {
-                using var frame = new MemoryStream();
-                WebSocketReceiveResult result;
-                do
-                {
-                    result = await socket.ReceiveAsync(buffer, cancel.Token);
-                    frame.Write(buffer, 0, result.Count);
-                }
-                while (!result.EndOfMessage);
-
-                if (result.MessageType == WebSocketMessageType.Close)
-                {
-                    return null;
-                }
-
-                var text = Encoding.UTF8.GetString(frame.ToArray());
-                if (text.StartsWith('{') && JsonDocument.Parse(text).RootElement.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.String)
-                {
-                    text += "\n" + Encoding.UTF8.GetString(Convert.FromBase64String(data.GetString()!));
-                }
-
-                if (match(text))
-                {
-                    return text;
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            return null;
-        }
-    }
-
-    private sealed class DisposableHttp(HttpClient http) : IAsyncDisposable
-    {
-        public ValueTask DisposeAsync()
-        {
-            http.Dispose();
-            return ValueTask.CompletedTask;
-        }
-    }
+    private static Task<string?> ReceiveUntilAsync(ClientWebSocket socket, Func<string, bool> match, TimeSpan timeout) => OpenImSocket.ReceiveUntilAsync(socket, match, timeout);
 }

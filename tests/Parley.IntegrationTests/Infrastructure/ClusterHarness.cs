@@ -16,6 +16,7 @@ public sealed class ClusterHarness : IAsyncDisposable
 {
     private readonly Action<string>? _log;
     private readonly List<ServerProcess> _nodes = [];
+    private readonly List<IAsyncDisposable> _tracked = [];
     private readonly string _root;
 
     /// <param name="name">A short tag for the schema, Orleans service id and temp directory (e.g. "cl").</param>
@@ -116,8 +117,21 @@ public sealed class ClusterHarness : IAsyncDisposable
         return (await response.Content.ReadFromJsonAsync<IssuedToken>())!;
     }
 
+    /// <summary>Disposed first when the harness is (in the order tracked): the test's clients and receivers, before the nodes stop.</summary>
+    public T Track<T>(T disposable)
+        where T : IAsyncDisposable
+    {
+        _tracked.Add(disposable);
+        return disposable;
+    }
+
     public async ValueTask DisposeAsync()
     {
+        foreach (var disposable in _tracked)
+        {
+            await disposable.DisposeAsync();
+        }
+
         if (_log is not null)
         {
             // The nodes' warnings and errors (Logging: Warning), for a failure's diagnosis.

@@ -1,0 +1,85 @@
+using System.Net.Http.Json;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+
+namespace Parley.IntegrationTests.Infrastructure;
+
+/// <summary>An OpenIM client's WebSocket on a server process, raw: its tokens from the OpenIM REST API, its frames read as text.</summary>
+public static class OpenImSocket
+{
+    /// <summary>
+    /// An OpenIM session (web, platform 5, by default) of <paramref name="userId"/> on <paramref name="node"/>, over a raw
+    /// WebSocket, after its handshake answer.
+    /// </summary>
+    public static async Task<ClientWebSocket> ConnectAsync(ServerProcess node, string secret, string userId, int platform = 5)
+    {
+        using var http = new HttpClient { BaseAddress = node.BaseUri };
+        var admin = await PostAsync(http, "/auth/get_admin_token", new { secret, userID = "imAdmin" }, null);
+        var token = await PostAsync(http, "/auth/get_user_token", new { platformID = platform, userID = userId }, admin.GetProperty("token").GetString());
+        var socket = new ClientWebSocket();
+        var query = $"sendID={userId}&token={token.GetProperty("token").GetString()}&platformID={platform}&operationID=op-{Guid.NewGuid():N}&isBackground=false&isMsgResp=true&sdkType=js";
+        await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{node.HttpPort}/openim/ws?{query}"), CancellationToken.None);
+        Assert.NotNull(await ReceiveUntilAsync(socket, text => text.Contains("\"errCode\":0", StringComparison.Ordinal), TimeSpan.FromSeconds(20)));
+        return socket;
+    }
+
+    /// <summary>
+    /// Reads frames until one matches: each frame's JSON, with its base64 <c>data</c> (OpenIM's protobuf payload, whose
+    /// strings are UTF-8) appended as text so the payload's ids and texts can be matched. Null on timeout or close.
+    /// </summary>
+    public static async Task<string?> ReceiveUntilAsync(ClientWebSocket socket, Func<string, bool> match, TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        var buffer = new byte[64 * 1024];
+        try
+        {
+            while (true)
+            {
+                using var frame = new MemoryStream();
+                WebSocketReceiveResult result;
+                do
+                {
+                    result = await socket.ReceiveAsync(buffer, cancel.Token);
+                    frame.Write(buffer, 0, result.Count);
+                }
+                while (!result.EndOfMessage);
+
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    return null;
+                }
+
+                var text = Encoding.UTF8.GetString(frame.ToArray());
+                if (text.StartsWith('{') && JsonDocument.Parse(text).RootElement.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.String)
+                {
+                    text += "\n" + Encoding.UTF8.GetString(Convert.FromBase64String(data.GetString()!));
+                }
+
+                if (match(text))
+                {
+                    return text;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
+    private static async Task<JsonElement> PostAsync(HttpClient http, string path, object body, string? token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body) };
+        request.Headers.Add("operationID", "op-" + Guid.NewGuid().ToString("N"));
+        if (token is not null)
+        {
+            request.Headers.Add("token", token);
+        }
+
+        using var response = await http.SendAsync(request);
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(0, document.RootElement.GetProperty("errCode").GetInt32());
+        return document.RootElement.GetProperty("data").Clone();
+    }
+}
