@@ -205,27 +205,26 @@ internal sealed partial class PushBridge(
     {
         _lastSeenLoop = FlushLastSeenLoopAsync(stoppingToken);
         _superLoops = _enabled ? StartSuperGroupLoops(stoppingToken) : Task.CompletedTask;
-        await ConsumeAsync(_queue.Reader, SubmitAsync, LogSubmitFailed, stoppingToken).ConfigureAwait(false);
+        await SubmitQueuedAsync(stoppingToken).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// Runs <paramref name="handle"/> for each job in turn until the channel completes or the host stops; a job that
-    /// fails is logged with <paramref name="logFailed"/> and the loop goes on. On shutdown the job in progress stops
-    /// (a push is a hint; the message is stored).
+    /// Submits each queued job in turn until the queue completes or the host stops; a job that fails is logged and the loop
+    /// goes on. On shutdown the job in progress stops (a push is a hint; the message is stored).
     /// </summary>
-    private async Task ConsumeAsync(ChannelReader<Job> jobs, Func<Job, CancellationToken, Task> handle, Action<ILogger, Exception, string> logFailed, CancellationToken stoppingToken)
+    private async Task SubmitQueuedAsync(CancellationToken stoppingToken)
     {
         try
         {
-            await foreach (var job in jobs.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+            await foreach (var job in _queue.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
             {
                 try
                 {
-                    await handle(job, stoppingToken).ConfigureAwait(false);
+                    await SubmitAsync(job, stoppingToken).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    logFailed(logger, ex, job.Message.ConversationId);
+                    LogSubmitFailed(logger, ex, job.Message.ConversationId);
                 }
             }
         }
