@@ -1,0 +1,271 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+using Parley.IntegrationTests;
+using Parley.IntegrationTests.Infrastructure;
+using Parley.Protocol.V1;
+using Parley.Push.Tests.Simulators;
+using Parley.Sdk;
+using Xunit.Abstractions;
+
+namespace Parley.Push.Tests;
+
+/// <summary>
+/// A super group's @all fan-out is a durable job (docs/push.md §8, issue 12) with a lease and the last member done. Here
+/// the real server process is killed (SIGKILL: no shutdown, so the job is not released) in the middle of the fan-out:
+/// the job stays held by the dead process until its lease runs out; the restarted server then claims it and goes on
+/// after the last finished page. Every member is pushed once: no member is lost, no push id reaches FCM twice (a push
+/// caught mid-request by the kill is dead-lettered unknown_after_crash, as every FCM push in flight at a crash is; the
+/// members after the job's cursor are all pushed by the restarted server).
+/// It runs on SQLite and, where the test script provides it, on PostgreSQL (the job store of both passes the compliance
+/// suite; this is the server's use of it).
+/// </summary>
+public sealed class SuperGroupPushCrashTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private const int Members = 10;
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "parley-sgcrash-" + Guid.NewGuid().ToString("N"));
+    private readonly string _schema = "sgcrash_" + Guid.NewGuid().ToString("N");
+    private readonly List<ParleyClient> _clients = [];
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var client in _clients)
+        {
+            await client.DisposeAsync();
+        }
+
+        SqliteConnection.ClearAllPools();
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable)))
+        {
+            await using var connection = new NpgsqlConnection(Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable));
+            await connection.OpenAsync();
+            await using var drop = new NpgsqlCommand($"DROP SCHEMA IF EXISTS \"{_schema}\" CASCADE", connection);
+            await drop.ExecuteNonQueryAsync();
+        }
+
+        if (Directory.Exists(_root))
+        {
+            try
+            {
+                Directory.Delete(_root, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    [Fact]
+    public Task MentionAll_ServerKilledMidFanOut_RestartTakesTheJobOverAfterItsLease_ResumesAfterTheLastFinishedPage_EveryMemberPushedOnce() =>
+        KilledMidFanOutAsync(new SqliteRows(Path.Combine(_root, "data", "parley.db")));
+
+    [PostgresFact]
+    public Task MentionAll_OnPostgres_ServerKilledMidFanOut_RestartTakesTheJobOverAfterItsLease_EveryMemberPushedOnce() =>
+        KilledMidFanOutAsync(new PostgresRows(_schema));
+
+    private async Task KilledMidFanOutAsync(IRows store)
+    {
+        await using var fcm = new FcmSimulator(TimeProvider.System);
+        await fcm.StartAsync();
+        var data = Path.Combine(_root, "data");
+        await using var server = new ServerProcess(data);
+        foreach (var (key, value) in store.Settings)
+        {
+            server.Settings[key] = value;
+        }
+
+        server.Settings["Parley__Push__Fcm__BaseUri"] = fcm.BaseUri.ToString();
+        server.Settings["Parley__Push__Fcm__ProjectId"] = FcmSimulator.ProjectId;
+        server.Settings["Parley__Push__Fcm__ServiceAccountJson"] = fcm.ServiceAccountJson;
+        server.Settings["Parley__Push__CoalesceWindow"] = "00:00:00";
+        server.Settings["Parley__Push__SuperGroupDigestInterval"] = "00:00:00";
+        server.Settings["Parley__Push__SuperGroupFanOutChunkSize"] = "1";
+        server.Settings["Parley__Push__SuperGroupFanOutChunkInterval"] = "00:00:00.500";
+        server.Settings["Parley__Push__SuperGroupFanOutLease"] = "00:00:03";
+        server.Settings["Parley__RateLimits__Enabled"] = "false";
+        await server.StartAsync();
+
+        // A super group of an online owner and offline members with one FCM phone each.
+        var owner = "owner";
+        var members = Enumerable.Range(0, Members).Select(i => $"m{i:00}").ToList();
+        foreach (var user in members.Prepend(owner))
+        {
+            (await server.Admin.PostAsJsonAsync("/admin/v1/users", new { userId = user })).EnsureSuccessStatusCode();
+        }
+
+        var ownerClient = await ConnectAsync(server, owner, "d1", Platform.Linux);
+        var created = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Name = "Town hall", Kind = GroupKind.Super, MemberIds = { members } });
+        foreach (var member in members)
+        {
+            var phone = await ConnectAsync(server, member, "phone", Platform.Android);
+            await phone.RegisterDeviceAsync(new RegisterDeviceRequest { Vendor = PushVendor.Fcm, Token = "fcm-token-" + member, AppId = "com.example.chat", NotificationsEnabled = true });
+            await phone.DisposeAsync();
+            _clients.Remove(phone);
+        }
+
+        var all = await ownerClient.SendAsync(
+            new Target { ConversationId = created.ConversationId },
+            new Content { Text = new TextContent { Text = "@all fire drill", MentionAll = true } });
+        var messageId = all.ServerMsgId;
+
+        // One member a page, half a second between pages: kill the process once two members are journaled.
+        await Wait.UntilAsync(() => store.Journal(messageId).Count >= 2, () => $"the @all fan-out to be under way ({store.Journal(messageId).Count} journaled)", TimeSpan.FromSeconds(60));
+        await server.KillAsync();
+
+        var before = store.Journal(messageId);
+        var job = store.Job();
+        output.WriteLine($"killed with {before.Count} of {Members} journaled; job after '{job?.After}', owner '{job?.Owner}'");
+        Assert.True(job is not null, $"the @all job should still be queued after the kill ({before.Count} of {Members} journaled)");
+        Assert.InRange(before.Count, 2, Members - 1);
+
+        // Not released (the process died), and its cursor is a finished page: every member up to it is journaled.
+        Assert.NotEqual(string.Empty, job.Owner);
+        Assert.NotEqual(string.Empty, job.After);
+        var upToCursor = members.Where(m => string.CompareOrdinal(m, job.After) <= 0).ToList();
+        Assert.NotEmpty(upToCursor);
+        Assert.All(upToCursor, m => Assert.Contains(m, before.Select(r => r.UserId)));
+
+        // The restarted server claims the dead owner's job once its lease ran out and finishes it.
+        await server.StartAsync();
+        await Wait.UntilAsync(
+            () => store.Job() is null && store.Journal(messageId) is { Count: Members } rows && rows.All(r => r.State is not (0 or 1)),
+            () => $"the restarted server to finish the @all job (job {store.Job()}; journal {string.Join(", ", store.Journal(messageId).Select(r => $"{r.UserId}:{r.State}"))})",
+            TimeSpan.FromSeconds(90));
+
+        // Every member exactly one push row; the ones after the cursor were written by the restarted server.
+        var after = store.Journal(messageId);
+        Assert.Equal(members, after.Select(r => r.UserId).Order(StringComparer.Ordinal).ToList());
+        var resumed = after.Where(r => before.All(b => b.PushId != r.PushId)).ToList();
+        Assert.NotEmpty(resumed);
+        Assert.All(resumed, r => Assert.True(string.CompareOrdinal(r.UserId, job.After) > 0, $"{r.UserId} was pushed after the restart although the killed server had finished its page ({job.After})"));
+
+        // Nobody pushed twice: no push id reached FCM twice.
+        Assert.All(fcm.RequestsByPushId, kv => Assert.True(kv.Value == 1, $"push {kv.Key} reached FCM {kv.Value} times"));
+
+        // Each push accepted by FCM, or dead-lettered unknown_after_crash because the kill caught it mid-request: only
+        // pushes the killed process had journaled and was sending then (the pipeline's rule for a vendor without a
+        // de-duplication key), never one of the resumed job's.
+        var sendingAtKill = before.Where(r => r.State == 1).Select(r => r.PushId).ToHashSet(StringComparer.Ordinal);
+        var deadLetters = after.Where(r => r.State == 5).ToList();
+        Assert.All(deadLetters, r => Assert.Equal("unknown_after_crash", r.Reason));
+        Assert.All(deadLetters, r => Assert.True(sendingAtKill.Contains(r.PushId), $"{r.UserId}'s push was dead-lettered but was not mid-request at the kill"));
+        Assert.All(after.Where(r => r.State != 5), r => Assert.Equal(2, r.State));
+        Assert.All(after.Where(r => r.State == 2), r => Assert.True(fcm.RequestsByPushId.ContainsKey(r.PushId), $"accepted push {r.PushId} ({r.UserId}) never reached FCM"));
+        Assert.All(resumed, r => Assert.Equal(2, r.State));
+        output.WriteLine($"{after.Count(r => r.State == 2)} accepted, {deadLetters.Count} dead-lettered (mid-request at the kill), {resumed.Count} pushed by the restarted server");
+    }
+
+    /// <summary>The journal and job rows, read straight from the store the server writes.</summary>
+    private interface IRows
+    {
+        IReadOnlyDictionary<string, string> Settings { get; }
+
+        List<JournalRow> Journal(string messageId);
+
+        JobRow? Job();
+    }
+
+    private sealed class SqliteRows(string path) : IRows
+    {
+        public IReadOnlyDictionary<string, string> Settings { get; } = new Dictionary<string, string>();
+
+        public List<JournalRow> Journal(string messageId)
+        {
+            using var connection = Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT push_id, user_id, state, reason FROM push_journal WHERE message_id = $m ORDER BY user_id;";
+            command.Parameters.AddWithValue("$m", messageId);
+            using var reader = command.ExecuteReader();
+            var rows = new List<JournalRow>();
+            while (reader.Read())
+            {
+                rows.Add(new JournalRow(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.IsDBNull(3) ? null : reader.GetString(3)));
+            }
+
+            return rows;
+        }
+
+        public JobRow? Job()
+        {
+            using var connection = Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT after_user, owner FROM super_push_jobs WHERE kind = 1;";
+            using var reader = command.ExecuteReader();
+            return reader.Read() ? new JobRow(reader.GetString(0), reader.GetString(1)) : null;
+        }
+
+        private SqliteConnection Open()
+        {
+            var connection = new SqliteConnection($"Data Source={path};Pooling=False");
+            connection.Open();
+            using var timeout = connection.CreateCommand();
+            timeout.CommandText = "PRAGMA busy_timeout = 5000;";
+            timeout.ExecuteNonQuery();
+            return connection;
+        }
+    }
+
+    private sealed class PostgresRows(string schema) : IRows
+    {
+        private static string ConnectionString => Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable) ?? throw new InvalidOperationException(PostgresFactAttribute.MissingMessage);
+
+        public IReadOnlyDictionary<string, string> Settings { get; } = new Dictionary<string, string>
+        {
+            ["Parley__Storage__Provider"] = "Postgres",
+            ["Parley__Storage__Postgres__ConnectionString"] = ConnectionString,
+            ["Parley__Storage__Postgres__Schema"] = schema,
+        };
+
+        public List<JournalRow> Journal(string messageId)
+        {
+            using var connection = new NpgsqlConnection(ConnectionString);
+            connection.Open();
+            using var command = new NpgsqlCommand($"SELECT push_id, user_id, state, reason FROM \"{schema}\".push_journal WHERE message_id = @m ORDER BY user_id", connection);
+            command.Parameters.AddWithValue("m", messageId);
+            using var reader = command.ExecuteReader();
+            var rows = new List<JournalRow>();
+            while (reader.Read())
+            {
+                rows.Add(new JournalRow(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.IsDBNull(3) ? null : reader.GetString(3)));
+            }
+
+            return rows;
+        }
+
+        public JobRow? Job()
+        {
+            using var connection = new NpgsqlConnection(ConnectionString);
+            connection.Open();
+            using var command = new NpgsqlCommand($"SELECT after_user, owner FROM \"{schema}\".super_push_jobs WHERE kind = 1", connection);
+            using var reader = command.ExecuteReader();
+            return reader.Read() ? new JobRow(reader.GetString(0), reader.GetString(1)) : null;
+        }
+    }
+
+    private async Task<ParleyClient> ConnectAsync(ServerProcess server, string userId, string deviceId, Platform platform)
+    {
+        var response = await server.Admin.PostAsJsonAsync($"/admin/v1/users/{userId}/tokens", new { deviceId, platform = platform.ToString().ToLowerInvariant() });
+        response.EnsureSuccessStatusCode();
+        var token = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
+        var client = new ParleyClient(new ParleyClientOptions
+        {
+            ServerUri = server.WebSocketUri,
+            Token = token,
+            DeviceId = deviceId,
+            Platform = platform,
+            SendTimeout = TimeSpan.FromSeconds(60),
+            ReconnectInitialDelay = TimeSpan.FromMilliseconds(100),
+            ReconnectMaxDelay = TimeSpan.FromSeconds(1),
+        });
+        _clients.Add(client);
+        await client.ConnectAsync();
+        return client;
+    }
+
+    private sealed record JournalRow(string PushId, string UserId, int State, string? Reason);
+
+    private sealed record JobRow(string After, string Owner);
+}
