@@ -46,15 +46,34 @@ internal sealed class AdminClient : IDisposable
         return tokens;
     }
 
-    /// <summary>Creates group <paramref name="groupId"/> owned by the first member; returns its conversation id.</summary>
+    /// <summary>Most member ids one create or add request may name (the admin API refuses more).</summary>
+    public const int MaxIdsPerRequest = 500;
+
+    /// <summary>
+    /// Creates group <paramref name="groupId"/> owned by the first member; returns its conversation id. A group of more
+    /// members than one request may name is created with the first of them and the rest added in requests of that size.
+    /// </summary>
     public async Task<string> CreateGroupAsync(string groupId, IReadOnlyList<string> members)
     {
-        var body = new { groupId, name = "load " + groupId, ownerId = members[0], memberIds = members.Skip(1).ToArray() };
-        using var response = await _http.PostAsJsonAsync("admin/v1/groups", body).ConfigureAwait(false);
-        if (!response.IsSuccessStatusCode)
+        var rest = members.Skip(1).ToArray();
+        var body = new { groupId, name = "load " + groupId, ownerId = members[0], memberIds = rest.Take(MaxIdsPerRequest).ToArray() };
+        using (var response = await _http.PostAsJsonAsync("admin/v1/groups", body).ConfigureAwait(false))
         {
-            var text = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
-            throw new InvalidOperationException($"create group failed: {(int)response.StatusCode} {text}");
+            if (!response.IsSuccessStatusCode)
+            {
+                var text = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+                throw new InvalidOperationException($"create group failed: {(int)response.StatusCode} {text}");
+            }
+        }
+
+        foreach (var chunk in rest.Skip(MaxIdsPerRequest).Chunk(MaxIdsPerRequest))
+        {
+            using var added = await _http.PostAsJsonAsync($"admin/v1/groups/{groupId}/members", new { userIds = chunk }).ConfigureAwait(false);
+            if (!added.IsSuccessStatusCode)
+            {
+                var text = await added.Content.ReadAsStringAsync().ConfigureAwait(false);
+                throw new InvalidOperationException($"add members failed: {(int)added.StatusCode} {text}");
+            }
         }
 
         return "sg_" + groupId;

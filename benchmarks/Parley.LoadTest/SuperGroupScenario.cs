@@ -41,7 +41,11 @@ internal sealed partial class Runner
         // The group starts with the online members; everyone else comes in through one bulk job.
         var groupId = prefix.TrimEnd('-') + "s";
         var (dbBefore, walBefore) = StoreBytes(target);
-        var conversation = await CreateSuperGroupAsync(http, groupId, prefix + "0", [.. Enumerable.Range(1, online - 1).Select(i => prefix + i)]).ConfigureAwait(false);
+        // The admin API takes at most 500 ids in a create request: online members beyond that join through a first bulk
+        // job, not counted in the import rate.
+        var firstOnline = Math.Min(online, AdminClient.MaxIdsPerRequest);
+        var conversation = await CreateSuperGroupAsync(http, groupId, prefix + "0", [.. Enumerable.Range(1, firstOnline - 1).Select(i => prefix + i)]).ConfigureAwait(false);
+        await BulkAddAsync(http, groupId, [.. Enumerable.Range(firstOnline, online - firstOnline).Select(i => prefix + i)]).ConfigureAwait(false);
         clock.Restart();
         var imported = await BulkAddAsync(http, groupId, [.. Enumerable.Range(online, members - online).Select(i => prefix + i)]).ConfigureAwait(false);
         var importSeconds = clock.Elapsed.TotalSeconds;
