@@ -1,4 +1,11 @@
 using BenchmarkDotNet.Running;
 
 // dotnet run -c Release --project benchmarks/Parley.Benchmarks -- --filter '*' [--job short]
+// dotnet run -c Release --project benchmarks/Parley.Benchmarks -- search-latency|commit-cost [options] (SearchLatency)
+if (args.Length > 0 && args[0] is "search-latency" or "commit-cost")
+{
+    return await Parley.Benchmarks.SearchLatency.RunAsync(args[0], args[1..]);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Parley.Benchmarks.FrameCodecBenchmarks).Assembly).Run(args);
+return 0;

@@ -40,6 +40,10 @@ internal sealed class LoadOptions
     public int SuperRate { get; private set; } = 20;
     public int ResumeGroups { get; private set; } = 500;
     public int ResumeChanged { get; private set; } = 5;
+    // campaign (issue 19): audience size, the rate the campaign asks for, the 1:1 stream measured beside it.
+    public int CampaignUsers { get; private set; } = 10_000;
+    public int CampaignRate { get; private set; } = 20_000;
+    public int CampaignImRate { get; private set; } = 100;
     public int LoginUsers { get; private set; } = 2000;
     public int LoginConcurrency { get; private set; } = 64;
     public double IdleSeconds { get; private set; } = 15;
@@ -91,6 +95,9 @@ internal sealed class LoadOptions
                 case "--super-rate": o.SuperRate = Int(1, 10_000); break;
                 case "--resume-groups": o.ResumeGroups = Int(1, 5000); break;
                 case "--resume-changed": o.ResumeChanged = Int(0, 5000); break;
+                case "--campaign-users": o.CampaignUsers = Int(1, 200_000); break;
+                case "--campaign-rate": o.CampaignRate = Int(1, 1_000_000); break;
+                case "--campaign-im-rate": o.CampaignImRate = Int(1, 10_000); break;
                 case "--login-users": o.LoginUsers = Int(1, 20_000); break;
                 case "--login-concurrency": o.LoginConcurrency = Int(1, 1024); break;
                 case "--idle-seconds": o.IdleSeconds = Dbl(0, 60); break;
@@ -120,6 +127,8 @@ internal sealed class LoadOptions
             o.ResumeGroups = 20;
             o.ResumeChanged = 3;
             o.LoginUsers = 50;
+            o.CampaignUsers = 300;
+            o.CampaignImRate = 20;
             o.LoginConcurrency = 16;
             o.IdleSeconds = 1;
             o.Runs = 1;

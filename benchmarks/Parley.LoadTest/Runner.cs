@@ -33,7 +33,8 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
             {
                 foreach (var target in o.Targets)
                 {
-                    await using var process = await StartTargetAsync(target).ConfigureAwait(false);
+                    IEnumerable<KeyValuePair<string, string>> extraEnv = scenario == "campaign" && target == "parley" && o.StartServer is not null ? await CampaignServerEnvAsync().ConfigureAwait(false) : [];
+                    await using var process = await StartTargetAsync(target, extraEnv).ConfigureAwait(false);
                     using var admin = new AdminClient(process);
                     var prefix = $"lt{_tag}r{run}{scenario[0]}-";
                     try
@@ -45,6 +46,7 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
                             "group" => await GroupAsync(run, process, admin, prefix, "group", o.GroupSize, o.GroupSize, o.GroupRates).ConfigureAwait(false),
                             "biggroup" => await GroupAsync(run, process, admin, prefix, "biggroup", o.BigMembers, o.BigOnline, [o.BigRate]).ConfigureAwait(false),
                             "supergroup" => await SuperGroupAsync(run, process, admin, prefix).ConfigureAwait(false),
+                            "campaign" => await CampaignAsync(run, process, admin, prefix).ConfigureAwait(false),
                             _ => throw new ArgumentException($"unknown scenario {scenario}"),
                         };
                         Summaries.Add(summary);
@@ -62,15 +64,23 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
                         Failures.Add($"run {run} {scenario} {target}: {ex.GetType().Name}: {ex.Message}");
                         await log.WriteLineAsync($"!! {scenario}/{target} failed: {ex.Message}").ConfigureAwait(false);
                     }
+                    finally
+                    {
+                        if (_pushEndpoint is not null)
+                        {
+                            await _pushEndpoint.DisposeAsync().ConfigureAwait(false);
+                            _pushEndpoint = null;
+                        }
+                    }
                 }
             }
         }
     }
 
-    private Task<TargetProcess> StartTargetAsync(string target) => target switch
+    private Task<TargetProcess> StartTargetAsync(string target, IEnumerable<KeyValuePair<string, string>> extraEnv) => target switch
     {
         "relay" => TargetProcess.StartRelayAsync(o.TasksetServer, log),
-        "parley" when o.StartServer is not null => TargetProcess.StartParleyAsync(o.StartServer, o.TasksetServer, Math.Max(2000, o.BigMembers), o.ServerEnv, log),
+        "parley" when o.StartServer is not null => TargetProcess.StartParleyAsync(o.StartServer, o.TasksetServer, Math.Max(2000, o.BigMembers), extraEnv.Concat(o.ServerEnv), log),
         "parley" => Task.FromResult(TargetProcess.Existing(o.ServerUrl!, o.ServerPid, Environment.GetEnvironmentVariable("PARLEY_ADMIN_SECRET") ?? "", o.Endpoints)),
         _ => throw new ArgumentException($"unknown target {target}"),
     };

@@ -389,6 +389,27 @@ public sealed class FriendsOnlyPolicyTests(FriendsOnlyServerFixture fixture) : I
         var reply = await bobClient.SendTextAsync(account, "thanks");
         Assert.Equal(2UL, reply.Seq);
 
+        // The typed service notification (and its batch form) goes through the same 1:1s: not refused either, to a
+        // recipient with no conversation with the account yet too.
+        var notified = await Server.Admin.PostAsync("/admin/v1/business/notifications", System.Net.Http.Json.JsonContent.Create(new { senderId = account, recipientIds = new[] { bob, alice }, idempotencyKey = "order-7", title = "Order 7", body = "shipped" }));
+        var notifiedBody = await notified.Content.ReadAsStringAsync();
+        Assert.True(notified.StatusCode == System.Net.HttpStatusCode.OK, "the service notification: " + notifiedBody);
+        using (var answer = System.Text.Json.JsonDocument.Parse(notifiedBody))
+        {
+            Assert.True(answer.RootElement.GetProperty("sent").GetInt32() == 2 && answer.RootElement.GetProperty("failed").GetInt32() == 0, notifiedBody);
+        }
+
+        var history = await bobClient.GetHistoryAsync(Parley.Protocol.Ids.DirectConversationId(account, bob), 1, Direction.Forward, 10);
+        Assert.Equal([1UL, 2UL, 3UL], history.Messages.Select(m => m.Seq));
+        Assert.Equal("parley.service", history.Messages[2].Content.Custom.Type);
+        var batch = await Server.Admin.PostAsync("/admin/v1/business/messages/batch", System.Net.Http.Json.JsonContent.Create(new { senderId = account, recipientIds = new[] { alice, bob }, clientMsgId = "promo-1", content = new { text = "Weekly digest" } }));
+        var batchBody = await batch.Content.ReadAsStringAsync();
+        Assert.True(batch.IsSuccessStatusCode, "the batch send: " + batchBody);
+        using (var answer = System.Text.Json.JsonDocument.Parse(batchBody))
+        {
+            Assert.True(answer.RootElement.GetProperty("sent").GetInt32() == 2, batchBody);
+        }
+
         var stranger = await Server.Admin.PostAsync("/admin/v1/business/messages", System.Net.Http.Json.JsonContent.Create(new { senderId = alice, recipientId = bob, content = new { text = "hi" } }));
         Assert.Equal(System.Net.HttpStatusCode.Conflict, stranger.StatusCode);
         Assert.Contains("not_friends", await stranger.Content.ReadAsStringAsync(), StringComparison.Ordinal);
