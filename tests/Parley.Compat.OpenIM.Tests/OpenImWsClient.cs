@@ -35,10 +35,14 @@ internal sealed class OpenImWsClient : IAsyncDisposable
         $"sendID={userId}&token={token}&platformID={platformId}&operationID=op-{Guid.NewGuid():N}&isBackground=false&isMsgResp=true&sdkType={sdkType}";
 
     /// <summary>Connects and returns the handshake result (the first text frame).</summary>
-    public static async Task<(OpenImWsClient Client, JsonElement Handshake)> ConnectAsync(OpenImTestServer server, string query, string userId = "")
+    public static Task<(OpenImWsClient Client, JsonElement Handshake)> ConnectAsync(OpenImTestServer server, string query, string userId = "") =>
+        ConnectAsync(Address(server, query), userId);
+
+    /// <summary>Connects to a full address (e.g. a server process of a cluster) and returns the handshake result.</summary>
+    public static async Task<(OpenImWsClient Client, JsonElement Handshake)> ConnectAsync(Uri address, string userId)
     {
         var client = new OpenImWsClient { UserId = userId };
-        await client._socket.ConnectAsync(Address(server, query), CancellationToken.None);
+        await client._socket.ConnectAsync(address, CancellationToken.None);
         client._receive = client.ReceiveLoopAsync();
         await Wait.UntilAsync(() => client._frames.Any(f => f.Text) || client.Closed, "the handshake result arrived", TimeSpan.FromSeconds(10));
         var first = client._frames.FirstOrDefault(f => f.Text) ?? throw new InvalidOperationException("closed without a handshake result");

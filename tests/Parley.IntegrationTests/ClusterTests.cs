@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Net.Http.Json;
 using Google.Protobuf;
 using Parley.Abstractions.Messaging;
 using Parley.IntegrationTests.Infrastructure;
@@ -53,6 +54,15 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         }
 
         await WaitForMeshAsync(clients);
+
+        // No node warned at start that the node directory could not be renewed (Orleans' "No active nodes are compatible
+        // with grain nodedirectory": the renewal ran before the node's own silo was active; ADR 0016, start-up warnings).
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.DoesNotContain("node directory could not be renewed", _cluster.Nodes[i].RecentOutput, StringComparison.Ordinal);
+            Assert.DoesNotContain("No active nodes are compatible", _cluster.Nodes[i].RecentOutput, StringComparison.Ordinal);
+        }
+
         var group = await clients[0].Client.CreateGroupAsync("trio", [users[1], users[2]]);
         const int PerSender = 20;
         var acks = new ConcurrentBag<SendReceipt>();
@@ -113,6 +123,41 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         await Wait.UntilAsync(() => clients[2].Kicks.Any(k => k.Reason == KickReason.TokenRevoked), "carol's node-2 session to be closed", TimeSpan.FromSeconds(5));
         output.WriteLine($"cross-node revocation: {watch.ElapsedMilliseconds} ms");
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1), $"the revocation took {watch.ElapsedMilliseconds} ms");
+    }
+
+    // Revocation is cluster-wide (issue 11): tokens are checked against the shared store on every request, with no
+    // node-local cache, so a token revoked through one node is refused by every node at once. An operator token revoked
+    // through node 0 is refused by node 1's admin API on the next request; a device token revoked through node 0 cannot
+    // sign in on node 1 (a live session of it is closed on every node: the three-node test above).
+    [ClusterFact]
+    public async Task ATokenRevokedThroughOneNode_IsRefusedByTheOtherNodeAtOnce()
+    {
+        await StartClusterAsync(count: 2);
+        var issued = await _cluster.Nodes[0].Admin.PostAsJsonAsync("/admin/v1/operators", new { name = "ops", scopes = new[] { "read" } });
+        issued.EnsureSuccessStatusCode();
+        var body = await issued.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        var operatorToken = body.GetProperty("token").GetString()!;
+        var operatorId = body.GetProperty("info").GetProperty("tokenId").GetString()!;
+        using var asOperator = new HttpClient { BaseAddress = _cluster.Nodes[1].BaseUri };
+        asOperator.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", operatorToken);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await asOperator.GetAsync("/admin/v1/session")).StatusCode);
+        (await _cluster.Nodes[0].Admin.DeleteAsync($"/admin/v1/operators/{operatorId}")).EnsureSuccessStatusCode();
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await asOperator.GetAsync("/admin/v1/session")).StatusCode);
+
+        await CreateUserAsync("dave");
+        var dave = await _cluster.IssueTokenAsync("dave", 0, "d1", Platform.Linux);
+        (await _cluster.Nodes[0].Admin.DeleteAsync($"/admin/v1/tokens/{dave.TokenId}")).EnsureSuccessStatusCode();
+        await using var client = new ParleyClient(new ParleyClientOptions
+        {
+            ServerUri = _cluster.Nodes[1].WebSocketUri,
+            Token = dave.Token,
+            DeviceId = "d1",
+            Platform = Platform.Linux,
+            AutoReconnect = false,
+        });
+        var refused = await Assert.ThrowsAnyAsync<Exception>(() => client.ConnectAsync());
+        output.WriteLine($"node 1 refused the revoked device token: {refused.GetType().Name}: {refused.Message}");
+        Assert.NotEqual(ConnectionState.Connected, client.State);
     }
 
     // The out-of-order case forced, not raced (ADR 0016): a "ghost" writer on the shared store commits a message to alice

@@ -8,8 +8,9 @@ namespace Parley.Compat.OpenIM.WebSocket;
 /// <summary>
 /// OpenIM's presence subscriptions (WS 2005): a session subscribes to users, gets their online platforms in the answer,
 /// and afterwards a 2005 push with an empty msgIncr whenever a subscribed user's set of online platforms changes (the SDK
-/// raises <c>OnUserStatusChanged</c>). Online means a live connection on this node, native or OpenIM (the registry is
-/// node-local until the cluster lands). Subscriptions live with the connection and end with it, as in OpenIM.
+/// raises <c>OnUserStatusChanged</c>). Online means a live connection, native or OpenIM, on this node or (in a cluster)
+/// on another node as it last reported it (<see cref="IRemoteConnections"/>). Subscriptions live with the connection and
+/// end with it, as in OpenIM.
 /// </summary>
 internal sealed class OpenImPresence
 {
@@ -17,6 +18,7 @@ internal sealed class OpenImPresence
     public const int MaxSubscriptionsPerSession = 1000;
 
     private readonly ConnectionRegistry _registry;
+    private readonly IRemoteConnections? _remote;
     private readonly Lock _lock = new();
     private readonly Dictionary<string, HashSet<OpenImSession>> _subscribers = new(StringComparer.Ordinal);
     private readonly Dictionary<OpenImSession, HashSet<string>> _subscriptions = [];
@@ -25,10 +27,15 @@ internal sealed class OpenImPresence
     // (a second tab on the same platform) pushes nothing.
     private readonly Dictionary<string, int[]> _told = new(StringComparer.Ordinal);
 
-    public OpenImPresence(ConnectionRegistry registry)
+    public OpenImPresence(ConnectionRegistry registry, IEnumerable<IRemoteConnections> remote)
     {
         _registry = registry;
         registry.UserConnectionsChanged += OnConnectionsChanged;
+        _remote = remote.FirstOrDefault();
+        if (_remote is not null)
+        {
+            _remote.UserConnectionsChanged += OnConnectionsChanged;
+        }
     }
 
     /// <summary>Applies a 2005 request and answers the subscribed users' current platforms; null when the session would pass the limit.</summary>
@@ -149,7 +156,9 @@ internal sealed class OpenImPresence
     }
 
     private int[] Platforms(string userId) =>
-        [.. _registry.ConnectionsOf(userId).Where(c => !c.IsClosing).Select(OpenImSession.OpenImPlatformOf).Distinct().Order()];
+        [.. _registry.ConnectionsOf(userId).Where(c => !c.IsClosing).Select(OpenImSession.OpenImPlatformOf)
+            .Concat((_remote?.ConnectionsOf(userId) ?? Array.Empty<RemoteConnection>()).Select(c => OpenImSession.OpenImPlatformOf(c.DeviceId, c.Platform)))
+            .Distinct().Order()];
 
     private static SubUserOnlineStatusElem Elem(string userId, int[] platforms)
     {

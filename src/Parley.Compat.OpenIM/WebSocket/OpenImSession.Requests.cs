@@ -570,15 +570,17 @@ internal sealed partial class OpenImSession
         return data;
     }
 
-    internal static int OpenImPlatformOf(ClientConnection connection)
+    internal static int OpenImPlatformOf(ClientConnection connection) => OpenImPlatformOf(connection.DeviceId, connection.Platform);
+
+    internal static int OpenImPlatformOf(string deviceId, Platform platform)
     {
-        if (connection.DeviceId.StartsWith("openim-", StringComparison.Ordinal)
-            && int.TryParse(connection.DeviceId.AsSpan(7), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id))
+        if (deviceId.StartsWith("openim-", StringComparison.Ordinal)
+            && int.TryParse(deviceId.AsSpan(7), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id))
         {
             return id;
         }
 
-        return connection.Platform switch
+        return platform switch
         {
             Platform.Ios => 1,
             Platform.Android => 2,

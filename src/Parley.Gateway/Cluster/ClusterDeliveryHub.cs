@@ -34,7 +34,7 @@ namespace Parley.Gateway.Cluster;
 /// comparing the gate with the store's committed version once a second while the gate holds nothing, and closed the same way.
 /// </para>
 /// </summary>
-internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl, IHostedService, IDisposable
+internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl, IRemoteConnections, IHostedService, IDisposable
 {
     private static readonly TimeSpan RenewEvery = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(10);
@@ -278,6 +278,28 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
         return count;
     }
 
+    /// <inheritdoc/>
+    public event Action<string>? UserConnectionsChanged;
+
+    /// <inheritdoc/>
+    public IReadOnlyList<RemoteConnection> ConnectionsOf(string userId)
+    {
+        List<RemoteConnection>? all = null;
+        foreach (var node in _remote.Values)
+        {
+            if (node.Users.TryGetValue(userId, out var presence))
+            {
+                all ??= [];
+                for (var i = 0; i < presence.Devices.Length; i++)
+                {
+                    all.Add(new RemoteConnection(presence.Devices[i], i < presence.Platforms.Length ? (Platform)presence.Platforms[i] : Platform.Unspecified));
+                }
+            }
+        }
+
+        return (IReadOnlyList<RemoteConnection>?)all ?? Array.Empty<RemoteConnection>();
+    }
+
     /// <summary>
     /// The user's devices in the foreground on any node (the push bridge of the node that committed a message suppresses
     /// their offline push, wherever their sockets are): this node's now, the peers' as they last reported them.
@@ -353,7 +375,8 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
             [.. connections.Select(c => c.DeviceId)],
             null,
             _silo.SiloAddress.ToString(),
-            Foreground: [.. connections.Where(c => !c.Background && !c.IsClosing).Select(c => c.DeviceId).Distinct(StringComparer.Ordinal)]);
+            Foreground: [.. connections.Where(c => !c.Background && !c.IsClosing).Select(c => c.DeviceId).Distinct(StringComparer.Ordinal)],
+            Platforms: [.. connections.Select(c => (int)c.Platform)]);
     }
 
     // A peer's report of its connections of one user.
@@ -367,8 +390,10 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
         }
         else
         {
-            node.Users[item.UserIds[0]] = new UserPresence(devices, item.Foreground ?? []);
+            node.Users[item.UserIds[0]] = new UserPresence(devices, item.Foreground ?? [], item.Platforms ?? []);
         }
+
+        UserConnectionsChanged?.Invoke(item.UserIds[0]);
     }
 
     // Forgets the peers membership declared dead (their connections are gone). Unknown silos are kept: a new peer's
@@ -386,15 +411,18 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
             .ToHashSet(StringComparer.Ordinal);
         foreach (var (id, node) in _remote)
         {
-            if (dead.Contains(node.SiloAddress))
+            if (dead.Contains(node.SiloAddress) && _remote.TryRemove(id, out _))
             {
-                _remote.TryRemove(id, out _);
+                foreach (var userId in node.Users.Keys)
+                {
+                    UserConnectionsChanged?.Invoke(userId);
+                }
             }
         }
     }
 
-    /// <summary>A peer's connections of one user: every connection's device, and those in the foreground.</summary>
-    private sealed record UserPresence(string[] Devices, string[] Foreground);
+    /// <summary>A peer's connections of one user: every connection's device (and platform), and those in the foreground.</summary>
+    private sealed record UserPresence(string[] Devices, string[] Foreground, int[] Platforms);
 
     private sealed class RemoteNode(string siloAddress)
     {
@@ -663,6 +691,16 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
 
     private async Task RenewOnceAsync(CancellationToken token)
     {
+        // Not before this silo is active: the loops start with the host, before the silo has joined, and a grain call
+        // made then has no active silo to place the directory on (on the first node, or while this node's own silo is
+        // not in the cluster manifest yet): Orleans fails it with "No active nodes are compatible with grain
+        // nodedirectory", which was logged as a warning at every start. The silo turning active is a membership change,
+        // which renews at once; the timer also retries every 500 ms until the first answer.
+        if (!Volatile.Read(ref _renewed) && _membership.CurrentSnapshot.GetSiloStatus(_silo.SiloAddress) != SiloStatus.Active)
+        {
+            return;
+        }
+
         try
         {
             _self ??= _grains.CreateObjectReference<INodeDeliveryObserver>(_receiver);
@@ -878,6 +916,7 @@ public static class ClusterDeliveryExtensions
         services.AddSingleton<ClusterDeliveryHub>();
         services.Replace(ServiceDescriptor.Singleton<IDeliveryHub>(sp => sp.GetRequiredService<ClusterDeliveryHub>()));
         services.Replace(ServiceDescriptor.Singleton<ISessionControl>(sp => sp.GetRequiredService<ClusterDeliveryHub>()));
+        services.AddSingleton<IRemoteConnections>(sp => sp.GetRequiredService<ClusterDeliveryHub>());
         services.AddHostedService(sp => sp.GetRequiredService<ClusterDeliveryHub>());
         return services;
     }

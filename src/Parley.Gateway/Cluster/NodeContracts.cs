@@ -49,7 +49,8 @@ public enum NodeDeliveryOp
 
     /// <summary>
     /// The sender's connections of user <see cref="NodeDeliveryItem.UserIds"/>[0] now: every connection's device in
-    /// <see cref="NodeDeliveryItem.Tokens"/>, the foreground ones in <see cref="NodeDeliveryItem.Foreground"/>; the sender's
+    /// <see cref="NodeDeliveryItem.Tokens"/> (and its platform at the same index of <see cref="NodeDeliveryItem.Platforms"/>),
+    /// the foreground ones in <see cref="NodeDeliveryItem.Foreground"/>; the sender's
     /// node id in <see cref="NodeDeliveryItem.Text"/> and silo address in <see cref="NodeDeliveryItem.Group"/>.
     /// </summary>
     UserPresence = 8,
@@ -73,7 +74,8 @@ public sealed record NodeDeliveryItem(
     [property: Id(5)] byte[]? Event,
     [property: Id(6)] string? Group = null,
     [property: Id(7)] long At = 0,
-    [property: Id(8)] string[]? Foreground = null);
+    [property: Id(8)] string[]? Foreground = null,
+    [property: Id(9)] int[]? Platforms = null);
 
 /// <summary>A node of the cluster as the directory knows it.</summary>
 [GenerateSerializer, Immutable, Alias("parley.node-entry")]
