@@ -1,0 +1,228 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Orleans;
+using Orleans.Configuration;
+using Orleans.Hosting;
+using Orleans.Runtime;
+using Parley.Core.Messaging;
+using Parley.Gateway.Cluster;
+using Parley.IntegrationTests.Infrastructure;
+using Parley.Protocol.V1;
+using Parley.Sdk;
+using Xunit.Abstractions;
+
+namespace Parley.IntegrationTests;
+
+/// <summary>
+/// A conversation grain that goes away mid-traffic (issue 11): what a node's death, a rebalance or idle collection does to
+/// a busy conversation, forced here again and again through Orleans' management grain while two members send. The grain's
+/// next activation reloads the conversation from the store; every acked message must be stored once at its acked seq,
+/// the seqs must continue gapless across activations, and a member receiving live must get each message once, ascending.
+/// Once on one in-process node, once on a two-process cluster (Redis membership, PostgreSQL) where the test is an Orleans
+/// client of the cluster and also deactivates the node directory grain, so the conversation grain is placed anew (on
+/// either node) and the directory is rebuilt by the nodes' renewals while members on both nodes send and receive.
+/// </summary>
+public sealed class ClusterGrainDeactivationTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task AConversationGrainDeactivatedAgainAndAgainMidBurst_LosesNothing_DuplicatesNothing_AndItsSeqsContinue()
+    {
+        await using var server = await TestServer.StartAsync();
+        var alice = await server.CreateUserAsync("ga");
+        var bob = await server.CreateUserAsync("gb");
+        var carol = await server.CreateUserAsync("gc");
+        var senders = new[] { await server.ConnectAsync(alice), await server.ConnectAsync(bob) };
+        var receiver = new Recorder(await server.ConnectAsync(carol));
+        var group = await senders[0].CreateGroupAsync("deactivated", [bob, carol]);
+
+        var grains = server.Services.GetRequiredService<IGrainFactory>();
+        var management = grains.GetGrain<IManagementGrain>(0);
+        var grain = grains.Conversation(group.ConversationId);
+
+        const int PerSender = 60;
+        var acked = new ConcurrentDictionary<string, SendReceipt>(StringComparer.Ordinal);
+        var sending = Task.WhenAll(senders.Select((client, i) => Task.Run(async () =>
+        {
+            for (var k = 0; k < PerSender; k++)
+            {
+                var id = $"m-{i}-{k}";
+                acked[id] = await client.SendTextToConversationAsync(group.ConversationId, id, id);
+            }
+        })));
+
+        // Deactivate the grain every few milliseconds until the burst is over; count the deactivations of a live activation
+        // (the grain was active when asked: each is a new activation for the next send).
+        var deactivations = 0;
+        var ofALiveActivation = 0;
+        while (!sending.IsCompleted)
+        {
+            if (await management.GetGrainActivationCount((GrainReference)(object)grain) > 0)
+            {
+                ofALiveActivation++;
+            }
+
+            await management.DeactivateGrain(grain.GetGrainId());
+            deactivations++;
+            await Task.Delay(15);
+        }
+
+        await sending;
+        output.WriteLine($"{deactivations} deactivations asked, {ofALiveActivation} of a live activation, during the burst");
+        Assert.True(ofALiveActivation >= 3, $"the grain was not deactivated mid-burst ({ofALiveActivation} times while active)");
+
+        // Stored: the creation notice and every acked message once, at its acked seq, gapless.
+        Assert.Equal(2 * PerSender, acked.Count);
+        var stored = await SendBurst.ReadAllAsync(senders[0], group.ConversationId);
+        Assert.Equal(Enumerable.Range(1, (2 * PerSender) + 1).Select(i => (ulong)i), stored.Select(m => m.Seq));
+        foreach (var (id, receipt) in acked)
+        {
+            Assert.Equal(receipt.Seq, Assert.Single(stored, m => m.ClientMsgId == id).Seq);
+        }
+
+        Assert.Equal(acked.Values.Select(r => r.Seq).Distinct().Count(), acked.Count);
+
+        // Live: carol got every message once, in ascending seq order.
+        await Wait.UntilAsync(
+            () => acked.Values.All(r => receiver.MessagesIn(group.ConversationId).Any(m => m.Seq == r.Seq)),
+            "carol to receive every acked message live",
+            TimeSpan.FromSeconds(30));
+        var live = receiver.MessagesIn(group.ConversationId).Select(m => m.Seq).ToList();
+        Assert.Equal(live.Distinct().Count(), live.Count);
+        Assert.Equal(live.Order(), live);
+        Assert.Subset(stored.Select(m => m.Seq).ToHashSet(), live.ToHashSet());
+
+        // The seq continues after the burst in yet another activation.
+        await management.DeactivateGrain(grain.GetGrainId());
+        var next = await senders[1].SendTextToConversationAsync(group.ConversationId, "after", "after");
+        Assert.Equal((ulong)(2 * PerSender) + 2, next.Seq);
+    }
+
+    [ClusterFact]
+    public async Task InACluster_TheConversationAndNodeDirectoryGrainsDeactivatedMidBurst_LoseNothing_AndMembersOnBothNodesGetEveryMessageOnce()
+    {
+        await using var cluster = new ClusterHarness("gd", output.WriteLine);
+        await cluster.StartAsync(2);
+        var users = new[] { "ga", "gb", "gc", "gd" };
+        foreach (var user in users)
+        {
+            await cluster.CreateUserAsync(user);
+        }
+
+        // ga and gd on node 0, gb and gc on node 1; ga and gb send, gc and gd receive live.
+        var clients = new List<ParleyClient>();
+        var recorders = new List<Recorder>();
+        try
+        {
+            for (var i = 0; i < users.Length; i++)
+            {
+                var node = i is 0 or 3 ? 0 : 1;
+                var issued = await cluster.IssueTokenAsync(users[i], node, "d1", Platform.Linux);
+                var client = new ParleyClient(new ParleyClientOptions
+                {
+                    ServerUri = cluster[node].WebSocketUri,
+                    Token = issued.Token,
+                    DeviceId = "d1",
+                    Platform = Platform.Linux,
+                    SendTimeout = TimeSpan.FromSeconds(60),
+                    RequestTimeout = TimeSpan.FromSeconds(30),
+                });
+                clients.Add(client);
+                recorders.Add(new Recorder(client));
+                await client.ConnectAsync();
+            }
+
+            var group = await clients[0].CreateGroupAsync("moving", users.Skip(1));
+
+            // The test joins the cluster as an Orleans client (membership in the same Redis, the nodes' gateways).
+            using var host = Host.CreateDefaultBuilder()
+                .UseOrleansClient(c =>
+                {
+                    c.UseRedisClustering(o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(ClusterHarness.Redis));
+                    c.Configure<ClusterOptions>(o =>
+                    {
+                        o.ClusterId = cluster.ServiceId;
+                        o.ServiceId = cluster.ServiceId;
+                    });
+                })
+                .Build();
+            await host.StartAsync();
+            var grains = host.Services.GetRequiredService<IClusterClient>();
+            var management = grains.GetGrain<IManagementGrain>(0);
+            var conversation = grains.Conversation(group.ConversationId);
+            var directory = grains.GetGrain<INodeDirectoryGrain>(0);
+
+            const int PerSender = 60;
+            var acked = new ConcurrentDictionary<string, SendReceipt>(StringComparer.Ordinal);
+            var sending = Task.WhenAll(new[] { clients[0], clients[1] }.Select((client, i) => Task.Run(async () =>
+            {
+                for (var k = 0; k < PerSender; k++)
+                {
+                    var id = $"c-{i}-{k}";
+                    acked[id] = await client.SendTextToConversationAsync(group.ConversationId, id, id);
+                }
+            })));
+
+            // Every few tens of milliseconds until the burst is over: note where the conversation grain lives, then
+            // deactivate it and (every other round) the node directory.
+            var rounds = 0;
+            var ofALiveActivation = 0;
+            var silos = new HashSet<string>(StringComparer.Ordinal);
+            while (!sending.IsCompleted)
+            {
+                if (await management.GetActivationAddress(conversation) is { } silo)
+                {
+                    silos.Add(silo.ToString());
+                    ofALiveActivation++;
+                }
+
+                await management.DeactivateGrain(conversation.GetGrainId());
+                if (rounds % 2 == 0)
+                {
+                    await management.DeactivateGrain(directory.GetGrainId());
+                }
+
+                rounds++;
+                await Task.Delay(30);
+            }
+
+            await sending;
+            output.WriteLine($"{rounds} rounds; the conversation grain was live in {ofALiveActivation} of them, on {silos.Count} silo(s): {string.Join(", ", silos)}");
+            Assert.True(ofALiveActivation >= 3, $"the grain was not deactivated mid-burst ({ofALiveActivation} times while active)");
+
+            // Stored: the creation notice and every acked message once, at its acked seq, gapless.
+            Assert.Equal(2 * PerSender, acked.Count);
+            var stored = await SendBurst.ReadAllAsync(clients[2], group.ConversationId);
+            Assert.Equal(Enumerable.Range(1, (2 * PerSender) + 1).Select(i => (ulong)i), stored.Select(m => m.Seq));
+            foreach (var (id, receipt) in acked)
+            {
+                Assert.Equal(receipt.Seq, Assert.Single(stored, m => m.ClientMsgId == id).Seq);
+            }
+
+            // Live, on both nodes: gc (node 1) and gd (node 0) got every message once, in ascending seq order.
+            foreach (var receiver in new[] { recorders[2], recorders[3] })
+            {
+                await Wait.UntilAsync(
+                    () => acked.Values.All(r => receiver.MessagesIn(group.ConversationId).Any(m => m.Seq == r.Seq)),
+                    $"{receiver.Client.UserId} to receive every acked message",
+                    TimeSpan.FromSeconds(30));
+                var live = receiver.MessagesIn(group.ConversationId).Select(m => m.Seq).ToList();
+                Assert.Equal(live.Distinct().Count(), live.Count);
+                Assert.Equal(live.Order(), live);
+            }
+
+            // Afterwards (directory rebuilt by the renewals), a message from node 1 still reaches node 0 live, at the next seq.
+            var next = await clients[1].SendTextToConversationAsync(group.ConversationId, "after", "after");
+            Assert.Equal((ulong)(2 * PerSender) + 2, next.Seq);
+            await Wait.UntilAsync(() => recorders[3].MessagesIn(group.ConversationId).Any(m => m.Seq == next.Seq), "gd on node 0 to receive the message sent after the burst", TimeSpan.FromSeconds(10));
+            await host.StopAsync();
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+        }
+    }
+}
