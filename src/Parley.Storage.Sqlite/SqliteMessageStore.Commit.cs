@@ -492,12 +492,14 @@ public sealed partial class SqliteMessageStore
                 UPDATE conversations SET member_count = member_count + $active
                     - COALESCE((SELECT active FROM members WHERE conversation_id = $conv AND user_id = $user), 0)
                 WHERE conversation_id = $conv;
+                INSERT INTO member_inviters (user_id) SELECT $inviter WHERE $inviter <> '' ON CONFLICT (user_id) DO NOTHING;
                 INSERT INTO members (conversation_id, user_id, read_seq, pinned, muted, feed_version, role, nickname, muted_until, joined_at,
-                                     inviter_id, active, visible_from, info_version, read_diffusion)
-                VALUES ($conv, $user, MAX($readfloor, 0), 0, 0, $version, $role, $nick, $muteduntil, $joined, $inviter, $active, $from, $version,
+                                     inviter_id, inviter_key, active, visible_from, info_version, read_diffusion)
+                VALUES ($conv, $user, MAX($readfloor, 0), 0, 0, $version, $role, $nick, $muteduntil, $joined, '',
+                        COALESCE((SELECT inviter_key FROM member_inviters WHERE user_id = $inviter), 0), $active, $from, $version,
                         COALESCE((SELECT read_diffusion FROM conversations WHERE conversation_id = $conv), 0))
                 ON CONFLICT (conversation_id, user_id) DO UPDATE SET role = $role, nickname = $nick, muted_until = $muteduntil, joined_at = $joined,
-                    inviter_id = $inviter, active = $active, visible_from = $from, read_seq = MAX(read_seq, $readfloor),
+                    inviter_id = '', inviter_key = excluded.inviter_key, active = $active, visible_from = $from, read_seq = MAX(read_seq, $readfloor),
                     feed_version = MAX(feed_version, $version), info_version = MAX(info_version, $version);
                 INSERT INTO member_periods (conversation_id, user_id, from_seq, to_seq)
                 SELECT $conv, $user, $from, $to WHERE $active = 0 AND $to > 0

@@ -65,6 +65,32 @@ public abstract partial class MessageStoreComplianceTests
     }
 
     [StoreFact]
+    public async Task MemberInviters_OneInviterForABulkChunk_ChangedAndCleared_ReadBackOnEveryMemberPath()
+    {
+        // SQLite interns inviters (one key per inviter, issue 12's storage per member); every read path gives the id back.
+        var store = Assert.IsAssignableFrom<ISuperGroupStore>(Store);
+        var groups = Assert.IsAssignableFrom<IGroupStore>(Store);
+        await CreateSuperGroupAsync("inv", "owner", ["owner"]);
+        var since = await Store.GetMaxVersionAsync();
+        var chunk = NextVersion();
+        await CommitAsync(b => b.MemberChanges.AddRange(new[] { "u1", "u2", "u3", "u5" }.Select(u => Joined("inv", u, chunk) with { InviterId = "owner" })));
+        await CommitAsync(b => b.MemberChanges.Add(Joined("inv", "u4", NextVersion()) with { InviterId = "admin-x" }));
+        await CommitAsync(b => b.MemberChanges.Add(Joined("inv", "u2", NextVersion()) with { InviterId = "u1" }));
+        await CommitAsync(b => b.MemberChanges.Add(Joined("inv", "u3", NextVersion()) with { InviterId = "" }));
+        await CommitAsync(b => b.MemberChanges.Add(Joined("inv", "u5", NextVersion()) with { InviterId = "owner", Active = false, VisibleTo = 3 }));
+        var expected = new Dictionary<string, string> { ["owner"] = "", ["u1"] = "owner", ["u2"] = "u1", ["u3"] = "", ["u4"] = "admin-x", ["u5"] = "owner" };
+
+        Assert.Equal(expected, (await Store.GetMembersAsync("inv")).ToDictionary(m => m.UserId, m => m.InviterId));
+        var page = await store.SearchMembersAsync("inv", new MemberQuery(string.Empty, MemberRole.Member, string.Empty, 100));
+        Assert.Equal(expected.Where(e => e.Key != "u5"), page.Members.Select(m => KeyValuePair.Create(m.UserId, m.InviterId)).OrderBy(e => e.Key, StringComparer.Ordinal));
+        var byId = await store.GetMembersByIdsAsync("inv", ["u2", "u4", "u5"]);
+        Assert.Equal(["u1", "admin-x", "owner"], byId.OrderBy(m => m.Member.UserId, StringComparer.Ordinal).Select(m => m.Member.InviterId));
+        var delta = await groups.GetMembersDeltaAsync("inv", since);
+        Assert.Contains(delta.Upserts, m => m.UserId == "u4");
+        Assert.All(delta.Upserts, m => Assert.Equal(expected[m.UserId], m.InviterId));
+    }
+
+    [StoreFact]
     public async Task SuperGroupMembers_CountPagesSearchRolesAndMembershipsWithoutTheWholeRoster()
     {
         var store = Assert.IsAssignableFrom<ISuperGroupStore>(Store);

@@ -112,4 +112,36 @@ public sealed class SqliteMigrationTests : IDisposable
         Assert.Equal(2, Count("SELECT COUNT(*) FROM members INDEXED BY ix_members_conv_info WHERE read_diffusion = 0 AND conversation_id >= ''"));
         Assert.Equal(1, Count("SELECT COUNT(*) FROM sqlite_master WHERE name = 'ix_groups_super_info'"));
     }
+
+    [Fact]
+    public async Task Migration23_InternsTheInvitersOfExistingRows_AndNewRowsHoldOnlyTheKey()
+    {
+        // A database as version 22 left it: a super group whose rows name their inviters in full.
+        Directory.CreateDirectory(Path.GetDirectoryName(_database.FilePath)!);
+        using (var connection = _database.OpenRaw())
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL);"
+                + string.Concat(SqliteMigrations.All.Where(m => m.Version <= 22).Select(m => m.Script + $"; INSERT INTO schema_migrations VALUES ({m.Version}, 0);"))
+                + """
+                INSERT INTO conversations (conversation_id, kind, group_id, name, creator_id, created_at, updated_at, member_count, read_diffusion)
+                VALUES ('sg_big', 2, 'big', 'Big', 'owner', 1, 1, 4, 1);
+                INSERT INTO members (conversation_id, user_id, feed_version, info_version, inviter_id, read_diffusion)
+                VALUES ('sg_big', 'owner', 1, 1, '', 1), ('sg_big', 'u1', 1, 1, 'owner', 1), ('sg_big', 'u2', 1, 1, 'owner', 1), ('sg_big', 'u3', 1, 1, 'u1', 1);
+                """;
+            command.ExecuteNonQuery();
+        }
+
+        await using (var store = new SqliteMessageStore(_database.Open()))
+        {
+            await store.InitializeAsync();
+            var members = (await store.GetMembersAsync("sg_big")).ToDictionary(m => m.UserId, m => m.InviterId);
+            Assert.Equal(new Dictionary<string, string> { ["owner"] = "", ["u1"] = "owner", ["u2"] = "owner", ["u3"] = "u1" }, members);
+        }
+
+        Assert.Equal(1, Count("SELECT COUNT(*) FROM schema_migrations WHERE version = 23"));
+        Assert.Equal(2, Count("SELECT COUNT(*) FROM member_inviters"));
+        Assert.Equal(0, Count("SELECT COUNT(*) FROM members WHERE inviter_id <> ''"));
+        Assert.Equal(3, Count("SELECT COUNT(*) FROM members WHERE inviter_key <> 0"));
+    }
 }

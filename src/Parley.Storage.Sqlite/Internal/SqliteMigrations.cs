@@ -30,6 +30,7 @@ internal static class SqliteMigrations
         (20, V20ResumePositions),
         (21, V21MemberNotices),
         (22, V22SuperGroupPushJobs),
+        (23, V23MemberInviters),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -646,5 +647,19 @@ internal static class SqliteMigrations
         );
         CREATE UNIQUE INDEX ux_super_push_jobs_digest ON super_push_jobs (conversation_id) WHERE kind = 0;
         CREATE INDEX ix_super_push_jobs_lease ON super_push_jobs (kind, lease_until);
+        """;
+
+    // Storage per member (issue 12, target <= 100 B for a super group): the inviter of a bulk-added member is the same
+    // user for every row of the job (its operator), and took 14-20 bytes of each row. Inviters are interned: a member
+    // row holds the small integer key of its inviter (inviter_id stays for rows written before, read when the key is 0).
+    private const string V23MemberInviters = """
+        CREATE TABLE member_inviters (
+            inviter_key INTEGER PRIMARY KEY,
+            user_id     TEXT NOT NULL UNIQUE
+        );
+        ALTER TABLE members ADD COLUMN inviter_key INTEGER NOT NULL DEFAULT 0;
+        INSERT INTO member_inviters (user_id) SELECT DISTINCT inviter_id FROM members WHERE inviter_id <> '' ORDER BY inviter_id;
+        UPDATE members SET inviter_key = (SELECT i.inviter_key FROM member_inviters i WHERE i.user_id = members.inviter_id), inviter_id = ''
+        WHERE inviter_id <> '';
         """;
 }

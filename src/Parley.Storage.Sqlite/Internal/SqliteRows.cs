@@ -38,8 +38,14 @@ internal static class SqliteRows
          OR EXISTS (SELECT 1 FROM member_periods vp WHERE vp.conversation_id = $conv AND vp.user_id = $user AND msg.seq BETWEEN vp.from_seq AND vp.to_seq))
         """;
 
+    /// <summary>
+    /// A member row's columns, from <c>members</c> (not aliased). The inviter is interned (migration 23): a row holds its
+    /// key in <c>member_inviters</c>; rows of a database older than that may still hold the id itself.
+    /// </summary>
     public const string MemberColumns =
-        "user_id, read_seq, pinned, muted, feed_version, role, nickname, muted_until, joined_at, inviter_id, active, visible_from, info_version";
+        "user_id, read_seq, pinned, muted, feed_version, role, nickname, muted_until, joined_at, "
+        + "CASE WHEN members.inviter_key = 0 THEN members.inviter_id ELSE (SELECT mi.user_id FROM member_inviters mi WHERE mi.inviter_key = members.inviter_key) END, "
+        + "active, visible_from, info_version";
 
     /// <summary>Runs <paramref name="command"/> and reads every row (synchronously: for a writer callback, whose statements run on the writer queue).</summary>
     public static List<T> ReadAll<T>(SqliteCommand command, Func<SqliteDataReader, T> read)
