@@ -101,22 +101,7 @@ public sealed class EdgeProcessClusterTests(ITestOutputHelper output) : IAsyncLi
         node.Settings["Parley__OpenIM__WsPort"] = "0";
     });
 
-    private async Task<ParleyClient> ConnectAsync(string userId, int node, string? deviceId = null)
-    {
-        deviceId ??= "d-" + userId;
-        var issued = await _cluster.IssueTokenAsync(userId, node, deviceId, Platform.Linux);
-        var client = new ParleyClient(new ParleyClientOptions
-        {
-            ServerUri = _cluster[node].WebSocketUri,
-            Token = issued.Token,
-            DeviceId = deviceId,
-            Platform = Platform.Linux,
-            SendTimeout = TimeSpan.FromSeconds(30),
-        });
-        _cluster.Track(client);
-        await client.ConnectAsync();
-        return client;
-    }
+    private Task<ParleyClient> ConnectAsync(string userId, int node, string? deviceId = null) => _cluster.ConnectAsync(userId, node, deviceId ?? "d-" + userId);
 
     private Task<ClientWebSocket> OpenImSessionAsync(string userId, int node, int platform = 5) => OpenImSocket.ConnectAsync(_cluster[node], _openImSecret, userId, platform);
 

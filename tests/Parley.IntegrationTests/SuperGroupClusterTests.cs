@@ -13,19 +13,10 @@ namespace Parley.IntegrationTests;
 public sealed class SuperGroupClusterTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly ClusterHarness _cluster = new("sgc", output.WriteLine);
-    private readonly List<ParleyClient> _clients = [];
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
-    {
-        foreach (var client in _clients)
-        {
-            await client.DisposeAsync();
-        }
-
-        await _cluster.DisposeAsync();
-    }
+    public Task DisposeAsync() => _cluster.DisposeAsync().AsTask();
 
     [ClusterFact]
     public async Task TwoNodes_MembersOnBoth_EveryMessageOnceInOrder_JoinsAndRemovalsReachTheOtherNodesRoster()
@@ -148,19 +139,5 @@ public sealed class SuperGroupClusterTests(ITestOutputHelper output) : IAsyncLif
         }
     }
 
-    private async Task<ParleyClient> ConnectAsync(string userId, int node, string deviceId, Platform platform = Platform.Linux)
-    {
-        var issued = await _cluster.IssueTokenAsync(userId, node, deviceId, platform);
-        var client = new ParleyClient(new ParleyClientOptions
-        {
-            ServerUri = _cluster[node].WebSocketUri,
-            Token = issued.Token,
-            DeviceId = deviceId,
-            Platform = platform,
-            SendTimeout = TimeSpan.FromSeconds(30),
-        });
-        _clients.Add(client);
-        await client.ConnectAsync();
-        return client;
-    }
+    private Task<ParleyClient> ConnectAsync(string userId, int node, string deviceId, Platform platform = Platform.Linux) => _cluster.ConnectAsync(userId, node, deviceId, platform);
 }

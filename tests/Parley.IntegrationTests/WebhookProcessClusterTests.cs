@@ -100,21 +100,7 @@ public sealed class WebhookProcessClusterTests(ITestOutputHelper output) : IAsyn
         return document.RootElement.GetProperty("pending").GetInt64();
     }
 
-    private async Task<ParleyClient> ConnectAsync(string userId, int node)
-    {
-        var issued = await _cluster.IssueTokenAsync(userId, node, "d-" + userId, Platform.Linux);
-        var client = new ParleyClient(new ParleyClientOptions
-        {
-            ServerUri = _cluster.Nodes[node].WebSocketUri,
-            Token = issued.Token,
-            DeviceId = "d-" + userId,
-            Platform = Platform.Linux,
-            SendTimeout = TimeSpan.FromSeconds(30),
-        });
-        _cluster.Track(client);
-        await client.ConnectAsync();
-        return client;
-    }
+    private Task<ParleyClient> ConnectAsync(string userId, int node) => _cluster.ConnectAsync(userId, node, "d-" + userId);
 
     private Task<ClientWebSocket> OpenImSessionAsync(string userId, int node) => OpenImSocket.ConnectAsync(_cluster[node], _openImSecret, userId);
 

@@ -16,19 +16,10 @@ namespace Parley.Push.Tests;
 public sealed class PushClusterPresenceTests : IAsyncLifetime
 {
     private readonly ClusterHarness _cluster = new("pcl");
-    private readonly List<ParleyClient> _clients = [];
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
-    {
-        foreach (var client in _clients)
-        {
-            await client.DisposeAsync();
-        }
-
-        await _cluster.DisposeAsync();
-    }
+    public Task DisposeAsync() => _cluster.DisposeAsync().AsTask();
 
     // bob's phone is connected to node 1, in the foreground; ten senders on node 0 each write to him in their own 1:1
     // conversation, so the grains (and the push decisions) are spread over both nodes. Every one of those pushes must be
@@ -127,7 +118,7 @@ public sealed class PushClusterPresenceTests : IAsyncLifetime
             ReconnectInitialDelay = TimeSpan.FromMilliseconds(100),
             ReconnectMaxDelay = TimeSpan.FromSeconds(1),
         });
-        _clients.Add(client);
+        _cluster.Track(client);
         await client.ConnectAsync();
         return client;
     }

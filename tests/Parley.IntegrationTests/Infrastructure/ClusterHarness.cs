@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using Npgsql;
 using Parley.Protocol.V1;
+using Parley.Sdk;
 
 namespace Parley.IntegrationTests.Infrastructure;
 
@@ -123,6 +124,25 @@ public sealed class ClusterHarness : IAsyncDisposable
     {
         _tracked.Add(disposable);
         return disposable;
+    }
+
+    /// <summary>
+    /// A connected <see cref="ParleyClient"/> of <paramref name="userId"/> on a node (a token from its admin API, sends
+    /// waited for 30 s), disposed with the harness.
+    /// </summary>
+    public async Task<ParleyClient> ConnectAsync(string userId, int node, string deviceId, Platform platform = Platform.Linux)
+    {
+        var issued = await IssueTokenAsync(userId, node, deviceId, platform);
+        var client = Track(new ParleyClient(new ParleyClientOptions
+        {
+            ServerUri = _nodes[node].WebSocketUri,
+            Token = issued.Token,
+            DeviceId = deviceId,
+            Platform = platform,
+            SendTimeout = TimeSpan.FromSeconds(30),
+        }));
+        await client.ConnectAsync();
+        return client;
     }
 
     public async ValueTask DisposeAsync()
