@@ -90,6 +90,55 @@ public sealed class MessageChangesTests(ServerFixture fixture) : IClassFixture<S
         Assert.Equal(ErrorCode.RevokeWindowPassed, late.Code);
     }
 
+    /// <summary>
+    /// Issue 18's edit round trip in a group: every member's device gets the edit live, a fresh device of a member syncs
+    /// the latest revision and members read the revisions; a non-member, another member (someone else's message) and a
+    /// removed member (their own message, after the removal) are refused with typed errors and nothing is stored.
+    /// </summary>
+    [Fact]
+    public async Task Edit_Group_LiveToMembers_AfterFreshSync_NonMemberOtherMemberAndRemovedMemberRefused()
+    {
+        var owner = await Server.CreateUserAsync("owner");
+        var bob = await Server.CreateUserAsync("bob");
+        var carol = await Server.CreateUserAsync("carol");
+        var dave = await Server.CreateUserAsync("dave");
+        var ownerClient = await Server.ConnectAsync(owner);
+        var bobClient = await Server.ConnectAsync(bob);
+        var daveClient = await Server.ConnectAsync(dave);
+        var carolClient = await Server.CreateClientAsync(carol);
+        var edits = new ConcurrentQueue<MessageEditedEvent>();
+        carolClient.MessageEdited += (_, e) => edits.Enqueue(e.Edit);
+        await carolClient.ConnectAsync();
+        var group = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Name = "edits", MemberIds = { bob, carol } });
+        var sent = await ownerClient.SendTextToConversationAsync(group.ConversationId, "meet at 10");
+        var bobs = await bobClient.SendTextToConversationAsync(group.ConversationId, "ok");
+
+        var edit = await ownerClient.EditAsync(group.ConversationId, sent.Seq, new TextContent { Text = "meet at 11" });
+        Assert.Equal(1U, edit.EditCount);
+        await Wait.UntilAsync(() => edits.Any(e => e.Seq == sent.Seq && e.Content.Text.Text == "meet at 11" && e.EditCount == 1), "carol saw the group edit live");
+
+        var fresh = new Recorder(await Server.CreateClientAsync(carol, "fresh", Platform.Web));
+        await fresh.Client.ConnectAsync();
+        var synced = fresh.MessagesIn(group.ConversationId).Single(m => m.Seq == sent.Seq);
+        Assert.Equal("meet at 11", synced.Content.Text.Text);
+        Assert.Equal(1U, synced.EditCount);
+        Assert.Equal(["meet at 10", "meet at 11"], (await bobClient.GetRevisionsAsync(group.ConversationId, sent.Seq)).Revisions.Select(r => r.Content.Text.Text));
+
+        var outsider = await Assert.ThrowsAsync<ParleyException>(() => daveClient.EditAsync(group.ConversationId, sent.Seq, new TextContent { Text = "x" }));
+        Assert.Equal(ErrorCode.NotMember, outsider.Code);
+        var notMine = await Assert.ThrowsAsync<ParleyException>(() => bobClient.EditAsync(group.ConversationId, sent.Seq, new TextContent { Text = "x" }));
+        Assert.Equal(ErrorCode.Forbidden, notMine.Code);
+        await ownerClient.KickMembersAsync(group.GroupId, [bob]);
+        var removed = await Assert.ThrowsAsync<ParleyException>(() => bobClient.EditAsync(group.ConversationId, bobs.Seq, new TextContent { Text = "not ok" }));
+        Assert.Equal(ErrorCode.NotMember, removed.Code);
+
+        var history = await ownerClient.GetHistoryAsync(group.ConversationId);
+        Assert.Equal("meet at 11", history.Messages.Single(m => m.Seq == sent.Seq).Content.Text.Text);
+        var bobsNow = history.Messages.Single(m => m.Seq == bobs.Seq);
+        Assert.Equal("ok", bobsNow.Content.Text.Text);
+        Assert.Equal(0U, bobsNow.EditCount);
+    }
+
     [Fact]
     public async Task Reactions_Group_CountsLiveAndInSync_LimitsAndRemovedMembersRefused()
     {
