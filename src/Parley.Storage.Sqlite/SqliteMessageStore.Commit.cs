@@ -102,7 +102,7 @@ public sealed partial class SqliteMessageStore
                 p[8].Value = message.Revoked ? 1 : 0;
                 p[9].Value = message.Version;
                 p[10].Value = (object?)message.Annotations ?? DBNull.Value;
-                p[11].Value = message.ReplyToSeq;
+                p[11].Value = message.ReplyToSeq == 0 ? BoxedZero : message.ReplyToSeq; // most messages reply to nothing: no box
                 c.InsertMessage.ExecuteNonQuery();
                 if (!string.IsNullOrEmpty(message.SearchText))
                 {
@@ -206,6 +206,8 @@ public sealed partial class SqliteMessageStore
         }
     }
 
+    private static readonly object BoxedZero = 0L;
+
     private static void ApplyMentions(WriterCommands c, StoredMessage message)
     {
         if (message.MentionAll)
@@ -216,11 +218,17 @@ public sealed partial class SqliteMessageStore
             c.MentionAll.ExecuteNonQuery();
         }
 
-        foreach (var user in message.MentionedUserIds ?? [])
+        // Indexed, not foreach: enumerating the IReadOnlyList (or the `?? []` fallback) allocated an enumerator per message.
+        if (message.MentionedUserIds is not { Count: > 0 } users)
+        {
+            return;
+        }
+
+        for (var i = 0; i < users.Count; i++)
         {
             var m = c.MentionUser.Parameters;
             m[0].Value = message.ConversationId;
-            m[1].Value = user;
+            m[1].Value = users[i];
             m[2].Value = message.Seq;
             c.MentionUser.ExecuteNonQuery();
         }

@@ -587,26 +587,23 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                 contentKind,
                 content,
                 false,
-                0);
+                0)
+            {
+                // Set in the one allocation, not by a `with` copy of the whole row per send (issue 17).
+                ReplyToSeq = send?.ReplyToSeq ?? 0,
+                SearchText = send is { SearchText.Length: > 0 } ? send.SearchText : null,
+                MentionedUserIds = send is { MentionUserIds.Length: > 0 } ? send.MentionUserIds.Where(u => u != senderId).ToArray() : null,
+                MentionAll = send?.MentionAll ?? false,
+            };
             if (revokes is { } revoking)
             {
                 // Edits and reactions queued after this revoke (same group commit) must see it.
                 (_revoking ??= []).Add(revoking);
             }
 
-            if (send is not null)
+            if (send is { MentionAll: true })
             {
-                message = message with
-                {
-                    ReplyToSeq = send.ReplyToSeq,
-                    SearchText = send.SearchText.Length == 0 ? null : send.SearchText,
-                    MentionedUserIds = send.MentionUserIds.Length == 0 ? null : send.MentionUserIds.Where(u => u != senderId).ToArray(),
-                    MentionAll = send.MentionAll,
-                };
-                if (send.MentionAll)
-                {
-                    (_mentionAllTimes ??= new()).Enqueue(message.ServerTime);
-                }
+                (_mentionAllTimes ??= new()).Enqueue(message.ServerTime);
             }
 
             work = new MessageWork(this, message, creation, revokes, effect?.Recipients ?? _memberIds, originConnectionId)
