@@ -183,6 +183,37 @@ public sealed class SuperGroupTests(ServerFixture fixture, ITestOutputHelper out
     }
 
     [Fact]
+    public async Task AutomaticPromotion_AnOrdinaryGroupPassingTheThreshold_BecomesSuper_AndKeepsDelivering()
+    {
+        // Parley:Messaging:SuperGroupPromotionThreshold = 3: a group of 3 stays ordinary, the admission of a 4th promotes it.
+        await using var server = await TestServer.StartAsync(new Dictionary<string, string?> { ["Parley:Messaging:SuperGroupPromotionThreshold"] = "3" });
+        var owner = await server.CreateUserAsync("own");
+        var a = await server.CreateUserAsync("a");
+        var b = await server.CreateUserAsync("b");
+        var c = await server.CreateUserAsync("c");
+        var ownerClient = await server.ConnectAsync(owner);
+        var group = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Name = "grows", MemberIds = { a, b } });
+        await ownerClient.SendTextToConversationAsync(group.ConversationId, "small talk");
+        Assert.Equal(GroupKind.Normal, Assert.Single(await ownerClient.GetGroupsAsync([group.GroupId])).Kind);
+
+        await ownerClient.InviteToGroupAsync(group.GroupId, [c]);
+        await Wait.UntilAsync(
+            () => ownerClient.GetGroupsAsync([group.GroupId]).GetAwaiter().GetResult().Single().Kind == GroupKind.Super,
+            "the group to be promoted once it passed 3 members");
+
+        // The newcomer and an earlier member get what is sent after the promotion, through the rosters.
+        var newcomer = new Recorder(await server.CreateClientAsync(c));
+        await newcomer.Client.ConnectAsync();
+        var earlier = new Recorder(await server.CreateClientAsync(a));
+        await earlier.Client.ConnectAsync();
+        var big = await ownerClient.SendTextToConversationAsync(group.ConversationId, "big talk");
+        await Wait.UntilAsync(() => newcomer.MessagesIn(group.ConversationId).Any(m => m.Seq == big.Seq), "the newcomer to get the message sent after the promotion");
+        await Wait.UntilAsync(() => earlier.MessagesIn(group.ConversationId).Any(m => m.Seq == big.Seq), "an earlier member to get it");
+        Assert.Equal("big talk", newcomer.MessagesIn(group.ConversationId).Single(m => m.Seq == big.Seq).Content.Text.Text);
+        Assert.Contains(earlier.MessagesIn(group.ConversationId), m => m.Content.Text?.Text == "small talk");
+    }
+
+    [Fact]
     public async Task MemberNoticesAsEvents_JoinKickAndBulk_WriteNoMessage_AndTheEventReachesTheModesAudience()
     {
         var owner = await Server.CreateUserAsync("own");
