@@ -1,4 +1,3 @@
-using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Parley.Compat.OpenIM.Wire;
@@ -115,28 +114,10 @@ public sealed class OpenImClusterPresenceTests(ITestOutputHelper output) : IAsyn
     /// <summary>An OpenIM web session (platform 5) on a node: a user token through the node's OpenIM REST edge.</summary>
     private async Task<OpenImWsClient> OpenImLoginAsync(string userId, int node)
     {
-        using var http = new HttpClient { BaseAddress = _cluster[node].BaseUri };
-        var admin = await PostAsync(http, "/auth/get_admin_token", new { secret = _secret, userID = "imAdmin" }, null);
-        var user = await PostAsync(http, "/auth/get_user_token", new { platformID = 5, userID = userId }, admin.GetProperty("token").GetString());
-        var query = OpenImWsClient.Query(userId, user.GetProperty("token").GetString()!);
+        var query = OpenImWsClient.Query(userId, await OpenImSocket.UserTokenAsync(_cluster[node], _secret, userId));
         var (client, handshake) = await OpenImWsClient.ConnectAsync(new Uri($"ws://127.0.0.1:{_cluster[node].HttpPort}/openim/ws?{query}"), userId);
         _disposables.Add(client);
         Assert.Equal(0, handshake.GetProperty("errCode").GetInt32());
         return client;
-    }
-
-    private static async Task<JsonElement> PostAsync(HttpClient http, string path, object body, string? token)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body) };
-        request.Headers.Add("operationID", "op-" + Guid.NewGuid().ToString("N"));
-        if (token is not null)
-        {
-            request.Headers.Add("token", token);
-        }
-
-        using var response = await http.SendAsync(request);
-        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        Assert.Equal(0, document.RootElement.GetProperty("errCode").GetInt32());
-        return document.RootElement.GetProperty("data").Clone();
     }
 }

@@ -14,14 +14,21 @@ public static class OpenImSocket
     /// </summary>
     public static async Task<ClientWebSocket> ConnectAsync(ServerProcess node, string secret, string userId, int platform = 5)
     {
-        using var http = new HttpClient { BaseAddress = node.BaseUri };
-        var admin = await PostAsync(http, "/auth/get_admin_token", new { secret, userID = "imAdmin" }, null);
-        var token = await PostAsync(http, "/auth/get_user_token", new { platformID = platform, userID = userId }, admin.GetProperty("token").GetString());
+        var token = await UserTokenAsync(node, secret, userId, platform);
         var socket = new ClientWebSocket();
-        var query = $"sendID={userId}&token={token.GetProperty("token").GetString()}&platformID={platform}&operationID=op-{Guid.NewGuid():N}&isBackground=false&isMsgResp=true&sdkType=js";
+        var query = $"sendID={userId}&token={token}&platformID={platform}&operationID=op-{Guid.NewGuid():N}&isBackground=false&isMsgResp=true&sdkType=js";
         await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{node.HttpPort}/openim/ws?{query}"), CancellationToken.None);
         Assert.NotNull(await ReceiveUntilAsync(socket, text => text.Contains("\"errCode\":0", StringComparison.Ordinal), TimeSpan.FromSeconds(20)));
         return socket;
+    }
+
+    /// <summary>An OpenIM user token of <paramref name="userId"/> for <paramref name="platform"/> from the node's OpenIM REST edge (an admin token first).</summary>
+    public static async Task<string> UserTokenAsync(ServerProcess node, string secret, string userId, int platform = 5)
+    {
+        using var http = new HttpClient { BaseAddress = node.BaseUri };
+        var admin = await PostAsync(http, "/auth/get_admin_token", new { secret, userID = "imAdmin" }, null);
+        var user = await PostAsync(http, "/auth/get_user_token", new { platformID = platform, userID = userId }, admin.GetProperty("token").GetString());
+        return user.GetProperty("token").GetString()!;
     }
 
     /// <summary>
