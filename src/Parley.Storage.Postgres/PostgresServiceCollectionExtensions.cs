@@ -41,6 +41,7 @@ public static class PostgresServiceCollectionExtensions
         services.TryAddSingleton<IGroupStore>(sp => sp.GetRequiredService<PostgresMessageStore>());
         services.TryAddSingleton<ISuperGroupStore>(sp => sp.GetRequiredService<PostgresMessageStore>());
         services.TryAddSingleton<ISuperGroupPushJobStore>(sp => sp.GetRequiredService<PostgresMessageStore>());
+        services.TryAddSingleton<IBulkMemberJobStore>(sp => sp.GetRequiredService<PostgresMessageStore>());
         services.TryAddSingleton<ISentMessageStore>(sp => sp.GetRequiredService<PostgresMessageStore>());
         services.TryAddSingleton(sp => new PostgresAccountStore(sp.GetRequiredService<PostgresDatabase>()));
         services.TryAddSingleton<IAccountStore>(sp => sp.GetRequiredService<PostgresAccountStore>());

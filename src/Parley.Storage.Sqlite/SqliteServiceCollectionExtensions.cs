@@ -38,6 +38,7 @@ public static class SqliteServiceCollectionExtensions
         services.TryAddSingleton<IGroupStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
         services.TryAddSingleton<ISuperGroupStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
         services.TryAddSingleton<ISuperGroupPushJobStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
+        services.TryAddSingleton<IBulkMemberJobStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
         services.TryAddSingleton<ISentMessageStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
         services.TryAddSingleton(sp => new SqliteAccountStore(sp.GetRequiredService<SqliteDatabase>()));
         services.TryAddSingleton<IAccountStore>(sp => sp.GetRequiredService<SqliteAccountStore>());

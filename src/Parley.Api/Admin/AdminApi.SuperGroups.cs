@@ -24,7 +24,7 @@ public static partial class AdminApi
         groups.MapGet("/{groupId}/members", ListMembersAsync).WithName("groups.members.list");
         groups.MapPost("/{groupId}/members/bulk", StartBulkAsync).WithName("groups.members.bulk")
             .WithMetadata(new BodyLimitMetadata(_ => MaxBulkBodyBytes));
-        groups.MapGet("/jobs/{jobId}", GetJob).WithName("groups.jobs.get");
+        groups.MapGet("/jobs/{jobId}", GetJobAsync).WithName("groups.jobs.get");
         groups.MapPut("/{groupId}/member-notices", SetMemberNoticesAsync).WithName("groups.member-notices");
     }
 
@@ -98,12 +98,14 @@ public static partial class AdminApi
         }
 
         AuditWriter.SetTarget(http, "group:" + groupId);
-        var job = jobs.Start(group, add, remove);
+        var job = await jobs.SubmitAsync(group, add, remove, http.RequestAborted).ConfigureAwait(false);
         return Results.Accepted($"/admin/v1/groups/jobs/{job.JobId}", job);
     }
 
-    private static IResult GetJob(string jobId, SuperGroupJobs jobs) =>
-        jobs.Get(jobId) is { } job ? Results.Ok(job) : Fail(404, "not_found", "No such job on this node (jobs are kept in memory for an hour).");
+    private static async Task<IResult> GetJobAsync(string jobId, SuperGroupJobs jobs, CancellationToken cancellationToken) =>
+        jobId.Length <= 64 && await jobs.GetAsync(jobId, cancellationToken).ConfigureAwait(false) is { } job
+            ? Results.Ok(job)
+            : Fail(404, "not_found", "No such job (an ended job is kept for a day).");
 }
 
 /// <param name="Add">User ids to add (existing accounts).</param>

@@ -18,6 +18,18 @@ public sealed class AdminOptions
 
     /// <summary>Longest lifetime an operator token may have. Default 90 days.</summary>
     public TimeSpan OperatorTokenMaxLifetime { get; set; } = TimeSpan.FromDays(90);
+
+    /// <summary>
+    /// How long a node holds a super group's bulk membership job without recording a finished chunk before another node
+    /// (or this one after a restart) may take it over. Default 1 minute.
+    /// </summary>
+    public TimeSpan BulkJobLease { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Users per chunk of a bulk membership job (one grain commit each), 1..1000. Default 1000.</summary>
+    public int BulkJobChunkSize { get; set; } = SuperGroupJobs.ChunkSize;
+
+    /// <summary>A pause between the chunks of a bulk membership job, to pace a large import. Default none.</summary>
+    public TimeSpan BulkJobChunkInterval { get; set; } = TimeSpan.Zero;
 }
 
 /// <summary>The server refuses to start with an empty, short or sample admin secret.</summary>
@@ -53,6 +65,12 @@ public sealed class AdminOptionsValidator : IValidateOptions<AdminOptions>
         if (options.OperatorTokenDefaultLifetime < TimeSpan.FromMinutes(1) || options.OperatorTokenMaxLifetime < options.OperatorTokenDefaultLifetime)
         {
             return ValidateOptionsResult.Fail("Parley:Admin:OperatorTokenDefaultLifetime must be at least 1 minute and at most OperatorTokenMaxLifetime.");
+        }
+
+        if (options.BulkJobLease < TimeSpan.FromSeconds(1) || options.BulkJobChunkSize is < 1 or > SuperGroupJobs.ChunkSize
+            || options.BulkJobChunkInterval < TimeSpan.Zero || options.BulkJobChunkInterval >= options.BulkJobLease)
+        {
+            return ValidateOptionsResult.Fail("Parley:Admin:BulkJobLease must be at least 1 second, BulkJobChunkSize 1..1000, and BulkJobChunkInterval from 0 to less than the lease.");
         }
 
         return ValidateOptionsResult.Success;

@@ -21,6 +21,7 @@ public static class AdminServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<AdminOptions>, AdminOptionsValidator>();
         services.AddSingleton<AuditWriter>();
         services.AddSingleton<SuperGroupJobs>();
+        services.AddHostedService(sp => sp.GetRequiredService<SuperGroupJobs>());
         services.AddSingleton<IAuthorizationHandler, OperatorScopeHandler>();
         services.AddAuthorization();
         return services.AddAuthentication()

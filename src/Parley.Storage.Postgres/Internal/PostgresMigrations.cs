@@ -29,6 +29,7 @@ internal static class PostgresMigrations
         (18, V18ResumePositions),
         (19, V19MemberNotices),
         (20, V20SuperGroupPushJobs),
+        (21, V21BulkMemberJobs),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -640,5 +641,34 @@ internal static class PostgresMigrations
         );
         CREATE UNIQUE INDEX ux_super_push_jobs_digest ON super_push_jobs (conversation_id) WHERE kind = 0;
         CREATE INDEX ix_super_push_jobs_lease ON super_push_jobs (kind, lease_until);
+        """;
+
+    // Bulk membership jobs of super groups (ADR 0017): as SQLite's migration 24; any node claims a running job whose
+    // lease ran out (FOR UPDATE SKIP LOCKED).
+    private const string V21BulkMemberJobs = """
+        CREATE TABLE bulk_member_jobs (
+            job_id      text PRIMARY KEY,
+            group_id    text NOT NULL,
+            state       integer NOT NULL DEFAULT 0,
+            total       integer NOT NULL,
+            chunks      integer NOT NULL,
+            next_chunk  integer NOT NULL DEFAULT 0,
+            processed   integer NOT NULL DEFAULT 0,
+            changed     integer NOT NULL DEFAULT 0,
+            error       text,
+            owner       text NOT NULL DEFAULT '',
+            lease_until bigint NOT NULL DEFAULT 0,
+            started_at  bigint NOT NULL,
+            finished_at bigint NOT NULL DEFAULT 0
+        );
+        CREATE INDEX ix_bulk_member_jobs_running ON bulk_member_jobs (lease_until, started_at) WHERE state = 0;
+        CREATE INDEX ix_bulk_member_jobs_finished ON bulk_member_jobs (finished_at) WHERE state <> 0;
+        CREATE TABLE bulk_member_job_chunks (
+            job_id   text NOT NULL,
+            chunk    integer NOT NULL,
+            remove   boolean NOT NULL,
+            user_ids text NOT NULL,
+            PRIMARY KEY (job_id, chunk)
+        );
         """;
 }

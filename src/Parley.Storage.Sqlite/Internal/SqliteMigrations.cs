@@ -31,6 +31,7 @@ internal static class SqliteMigrations
         (21, V21MemberNotices),
         (22, V22SuperGroupPushJobs),
         (23, V23MemberInviters),
+        (24, V24BulkMemberJobs),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -661,5 +662,35 @@ internal static class SqliteMigrations
         INSERT INTO member_inviters (user_id) SELECT DISTINCT inviter_id FROM members WHERE inviter_id <> '' ORDER BY inviter_id;
         UPDATE members SET inviter_key = (SELECT i.inviter_key FROM member_inviters i WHERE i.user_id = members.inviter_id), inviter_id = ''
         WHERE inviter_id <> '';
+        """;
+
+    // Bulk membership jobs of super groups (ADR 0017, admin API): durable, leased like super_push_jobs, so a restart or a
+    // dead node's job is taken over and resumes at its first chunk not recorded as done. The user ids wait in chunks of up
+    // to a thousand (newline-separated), each dropped once done; a finished job keeps only its row (swept after a day).
+    private const string V24BulkMemberJobs = """
+        CREATE TABLE bulk_member_jobs (
+            job_id      TEXT PRIMARY KEY,
+            group_id    TEXT NOT NULL,
+            state       INTEGER NOT NULL DEFAULT 0,
+            total       INTEGER NOT NULL,
+            chunks      INTEGER NOT NULL,
+            next_chunk  INTEGER NOT NULL DEFAULT 0,
+            processed   INTEGER NOT NULL DEFAULT 0,
+            changed     INTEGER NOT NULL DEFAULT 0,
+            error       TEXT,
+            owner       TEXT NOT NULL DEFAULT '',
+            lease_until INTEGER NOT NULL DEFAULT 0,
+            started_at  INTEGER NOT NULL,
+            finished_at INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID;
+        CREATE INDEX ix_bulk_member_jobs_running ON bulk_member_jobs (lease_until, started_at) WHERE state = 0;
+        CREATE INDEX ix_bulk_member_jobs_finished ON bulk_member_jobs (finished_at) WHERE state <> 0;
+        CREATE TABLE bulk_member_job_chunks (
+            job_id   TEXT NOT NULL,
+            chunk    INTEGER NOT NULL,
+            remove   INTEGER NOT NULL,
+            user_ids TEXT NOT NULL,
+            PRIMARY KEY (job_id, chunk)
+        );
         """;
 }

@@ -1,0 +1,252 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+using Parley.IntegrationTests.Infrastructure;
+using Parley.Protocol.V1;
+using Parley.Sdk;
+using Xunit.Abstractions;
+
+namespace Parley.IntegrationTests;
+
+/// <summary>
+/// A super group's bulk import is a durable job (ADR 0017, issue 12): stored with its chunks before the request is
+/// answered, worked chunk by chunk under a lease, each finished chunk recorded. Here the real server process is killed
+/// (SIGKILL: no shutdown, the job is not given up) in the middle of an import of 1,000-user chunks; the restarted server
+/// takes the job over once its lease ran out, resumes at the first chunk not recorded as done, and completes it. Every
+/// imported user ends up a member exactly once: one member row each, the group's member count exact, and the summary
+/// notices of the chunks add up to the import (a chunk run twice would add a second notice or count).
+/// It runs on SQLite and, where the test script provides it, on PostgreSQL.
+/// </summary>
+public sealed class SuperGroupBulkJobCrashTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private const int Imported = 4_000;
+    private const int Chunk = 1_000;
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "parley-bulkcrash-" + Guid.NewGuid().ToString("N"));
+    private readonly string _schema = "bulkcrash_" + Guid.NewGuid().ToString("N");
+    private readonly List<ParleyClient> _clients = [];
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var client in _clients)
+        {
+            await client.DisposeAsync();
+        }
+
+        SqliteConnection.ClearAllPools();
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable)))
+        {
+            await using var connection = new NpgsqlConnection(Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable));
+            await connection.OpenAsync();
+            await using var drop = new NpgsqlCommand($"DROP SCHEMA IF EXISTS \"{_schema}\" CASCADE", connection);
+            await drop.ExecuteNonQueryAsync();
+        }
+
+        if (Directory.Exists(_root))
+        {
+            try
+            {
+                Directory.Delete(_root, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    [Fact]
+    public Task BulkImport_ServerKilledMidJob_RestartTakesTheJobOverAfterItsLease_EveryMemberAddedExactlyOnce() =>
+        KilledMidImportAsync(new SqliteRows(Path.Combine(_root, "data", "parley.db")));
+
+    [PostgresFact]
+    public Task BulkImport_OnPostgres_ServerKilledMidJob_RestartTakesTheJobOverAfterItsLease_EveryMemberAddedExactlyOnce() =>
+        KilledMidImportAsync(new PostgresRows(_schema));
+
+    private async Task KilledMidImportAsync(IRows store)
+    {
+        await using var server = new ServerProcess(Path.Combine(_root, "data"));
+        foreach (var (key, value) in store.Settings)
+        {
+            server.Settings[key] = value;
+        }
+
+        // Chunks of 1,000 (the default) with a pause between them, so the kill lands mid-job; a short lease for the restart.
+        server.Settings["Parley__Admin__BulkJobChunkInterval"] = "00:00:03";
+        server.Settings["Parley__Admin__BulkJobLease"] = "00:00:08";
+        server.Settings["Parley__RateLimits__Enabled"] = "false";
+        await server.StartAsync();
+
+        var owner = "owner";
+        var imported = Enumerable.Range(0, Imported).Select(i => $"bulk{i:D5}").ToArray();
+        (await server.Admin.PostAsJsonAsync("/admin/v1/users", new { userId = owner })).EnsureSuccessStatusCode();
+        await Parallel.ForEachAsync(imported, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (user, ct) =>
+            (await server.Admin.PostAsJsonAsync("/admin/v1/users", new { userId = user }, ct)).EnsureSuccessStatusCode());
+
+        var ownerClient = await ConnectAsync(server, owner);
+        var group = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Name = "Import", Kind = GroupKind.Super });
+        await ownerClient.DisposeAsync();
+        _clients.Remove(ownerClient);
+
+        var started = await server.Admin.PostAsJsonAsync($"/admin/v1/groups/{group.GroupId}/members/bulk", new { add = imported });
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        var jobId = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("jobId").GetString()!;
+
+        // Kill once the first chunk is recorded as done (three seconds between chunks).
+        await Wait.UntilAsync(() => store.Job(jobId) is { NextChunk: >= 1 }, () => $"the import to be under way (job {store.Job(jobId)})", TimeSpan.FromSeconds(120));
+        await server.KillAsync();
+
+        var atKill = store.Job(jobId)!;
+        var membersAtKill = store.ActiveMembers(group.ConversationId);
+        output.WriteLine($"killed at {atKill}; {membersAtKill} active members");
+        Assert.True(atKill.State == 0 && atKill.NextChunk < Imported / Chunk, $"the job should have been cut mid-way (job {atKill})");
+        Assert.NotEqual(string.Empty, atKill.Owner); // not given up: the process died
+        Assert.Equal(atKill.NextChunk * Chunk, atKill.Processed);
+        Assert.Equal(Imported / Chunk - atKill.NextChunk, store.ChunksLeft(jobId)); // the done chunks' ids are dropped
+        Assert.InRange(membersAtKill, 1 + atKill.Processed, 1 + atKill.Processed + Chunk); // the owner, the chunks done, and maybe one more
+
+        // The restarted server takes the dead owner's job over after its lease and completes it.
+        await server.StartAsync();
+        JsonElement job = default;
+        await Wait.UntilAsync(
+            () => (job = server.Admin.GetFromJsonAsync<JsonElement>($"/admin/v1/groups/jobs/{jobId}").GetAwaiter().GetResult()).GetProperty("state").GetString() != "running",
+            () => $"the restarted server to complete the import (job {job}; row {store.Job(jobId)})",
+            TimeSpan.FromSeconds(180));
+        output.WriteLine($"after the restart: {job}");
+        Assert.Equal(("completed", Imported, Imported), (job.GetProperty("state").GetString(), job.GetProperty("total").GetInt32(), job.GetProperty("processed").GetInt32()));
+
+        // Changed counts the chunks done; a chunk the kill cut after its commit changed nothing when it ran again.
+        Assert.InRange(job.GetProperty("changed").GetInt32(), Imported - Chunk, Imported);
+        Assert.Equal(0, store.ChunksLeft(jobId));
+
+        // Every imported user a member exactly once: the member rows, the maintained count and the paged list agree.
+        Assert.Equal(Imported + 1, store.ActiveMembers(group.ConversationId));
+        var client = await ConnectAsync(server, owner);
+        var info = Assert.Single(await client.GetGroupsAsync([group.GroupId]));
+        Assert.Equal((uint)(Imported + 1), info.MemberCount);
+        var listed = new List<string>();
+        string? after = null;
+        do
+        {
+            var page = await server.Admin.GetFromJsonAsync<JsonElement>($"/admin/v1/groups/{group.GroupId}/members?limit=500" + (after is null ? string.Empty : "&after=" + after));
+            listed.AddRange(page.GetProperty("items").EnumerateArray().Select(m => m.GetProperty("userId").GetString()!));
+            after = page.TryGetProperty("next", out var next) && next.ValueKind == JsonValueKind.String ? next.GetString() : null;
+        }
+        while (after is not null);
+        Assert.Equal(imported.Prepend(owner).Order(StringComparer.Ordinal), listed.Order(StringComparer.Ordinal));
+
+        // One summary notice per chunk that added members, and they add up to the import: nobody was added twice.
+        var history = await client.GetHistoryAsync(group.ConversationId, limit: 50);
+        var added = history.Messages.Where(m => m.Content.MembersAdded is not null && m.Content.MembersAdded.OperatorId == owner && m.Content.MembersAdded.Count > 0).ToList();
+        Assert.Equal(Imported, added.Sum(m => (int)m.Content.MembersAdded.Count));
+        Assert.InRange(added.Count, 1, Imported / Chunk);
+        Assert.All(added, m => Assert.Equal(Chunk, (int)m.Content.MembersAdded.Count));
+    }
+
+    private async Task<ParleyClient> ConnectAsync(ServerProcess server, string userId)
+    {
+        var response = await server.Admin.PostAsJsonAsync($"/admin/v1/users/{userId}/tokens", new { deviceId = "d1", platform = "linux" });
+        response.EnsureSuccessStatusCode();
+        var token = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
+        var client = new ParleyClient(new ParleyClientOptions
+        {
+            ServerUri = server.WebSocketUri,
+            Token = token,
+            DeviceId = "d1",
+            Platform = Platform.Linux,
+            SendTimeout = TimeSpan.FromSeconds(60),
+        });
+        _clients.Add(client);
+        await client.ConnectAsync();
+        return client;
+    }
+
+    /// <summary>The job and member rows, read straight from the store the server writes.</summary>
+    private interface IRows
+    {
+        IReadOnlyDictionary<string, string> Settings { get; }
+
+        JobRow? Job(string jobId);
+
+        int ChunksLeft(string jobId);
+
+        int ActiveMembers(string conversationId);
+    }
+
+    private sealed record JobRow(int State, int NextChunk, int Processed, int Changed, string Owner);
+
+    private sealed class SqliteRows(string path) : IRows
+    {
+        public IReadOnlyDictionary<string, string> Settings { get; } = new Dictionary<string, string>();
+
+        public JobRow? Job(string jobId)
+        {
+            using var connection = Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT state, next_chunk, processed, changed, owner FROM bulk_member_jobs WHERE job_id = $id;";
+            command.Parameters.AddWithValue("$id", jobId);
+            using var reader = command.ExecuteReader();
+            return reader.Read() ? new JobRow(reader.GetInt32(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3), reader.GetString(4)) : null;
+        }
+
+        public int ChunksLeft(string jobId) => Count("SELECT COUNT(*) FROM bulk_member_job_chunks WHERE job_id = $p;", jobId);
+
+        public int ActiveMembers(string conversationId) => Count("SELECT COUNT(*) FROM members WHERE conversation_id = $p AND active = 1;", conversationId);
+
+        private int Count(string sql, string parameter)
+        {
+            using var connection = Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            command.Parameters.AddWithValue("$p", parameter);
+            return Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        private SqliteConnection Open()
+        {
+            var connection = new SqliteConnection($"Data Source={path};Pooling=False");
+            connection.Open();
+            using var timeout = connection.CreateCommand();
+            timeout.CommandText = "PRAGMA busy_timeout = 5000;";
+            timeout.ExecuteNonQuery();
+            return connection;
+        }
+    }
+
+    private sealed class PostgresRows(string schema) : IRows
+    {
+        private static string ConnectionString => Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable) ?? throw new InvalidOperationException(PostgresFactAttribute.MissingMessage);
+
+        public IReadOnlyDictionary<string, string> Settings { get; } = new Dictionary<string, string>
+        {
+            ["Parley__Storage__Provider"] = "Postgres",
+            ["Parley__Storage__Postgres__ConnectionString"] = ConnectionString,
+            ["Parley__Storage__Postgres__Schema"] = schema,
+        };
+
+        public JobRow? Job(string jobId)
+        {
+            using var connection = new NpgsqlConnection(ConnectionString);
+            connection.Open();
+            using var command = new NpgsqlCommand($"SELECT state, next_chunk, processed, changed, owner FROM \"{schema}\".bulk_member_jobs WHERE job_id = @id", connection);
+            command.Parameters.AddWithValue("id", jobId);
+            using var reader = command.ExecuteReader();
+            return reader.Read() ? new JobRow(reader.GetInt32(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3), reader.GetString(4)) : null;
+        }
+
+        public int ChunksLeft(string jobId) => Count($"SELECT COUNT(*) FROM \"{schema}\".bulk_member_job_chunks WHERE job_id = @p", jobId);
+
+        public int ActiveMembers(string conversationId) => Count($"SELECT COUNT(*) FROM \"{schema}\".members WHERE conversation_id = @p AND active", conversationId);
+
+        private static int Count(string sql, string parameter)
+        {
+            using var connection = new NpgsqlConnection(ConnectionString);
+            connection.Open();
+            using var command = new NpgsqlCommand(sql, connection);
+            command.Parameters.AddWithValue("p", parameter);
+            return Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        }
+    }
+}
