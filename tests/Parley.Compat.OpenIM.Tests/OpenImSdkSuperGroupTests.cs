@@ -8,7 +8,8 @@ namespace Parley.Compat.OpenIM.Tests;
 /// Super groups (issue 12, ADR 0017) through the real, unmodified <c>@openim/client-sdk</c>: OpenIM's groups are all
 /// read-diffusion <c>sg_</c> conversations, so an OpenIM client must not see a difference when Parley promotes a group.
 /// Messages, info changes (which no longer write member rows, ADR 0017 amendment), a kick and a login's incremental
-/// group sync after a change made while the client was logged out.
+/// group sync after a change made while the client was logged out; and OpenIM's GetConvMaxReadSeq (1006) for the
+/// <c>sg_</c> conversation, sent by the SDK itself, with exact max and read seqs.
 /// </summary>
 public sealed class OpenImSdkSuperGroupTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
@@ -97,5 +98,81 @@ public sealed class OpenImSdkSuperGroupTests(ServerFixture fixture) : IClassFixt
         var carolsGroups = await Call(c, "getJoinedGroupListPage", new { offset = 0, count = 50 });
         Assert.DoesNotContain(carolsGroups.EnumerateArray(), g => Str(g, "groupID") == groupId);
         Assert.False(Got(c, "after the kick"), "the kicked member must not get a message sent after the kick");
+    }
+
+    /// <summary>The SDK's 1006 (GetConvMaxReadSeq) for the named conversations: {maxSeq, hasReadSeq} per conversation.</summary>
+    private static async Task<Dictionary<string, (long MaxSeq, long HasReadSeq)>> MaxReadSeqsAsync(NodeSdkClient sdk, params string[] conversationIds)
+    {
+        var seqs = await sdk.OkAsync("maxReadSeqs", new { conversationIDs = conversationIds });
+        return seqs.EnumerateObject().ToDictionary(p => p.Name, p => (Long(p.Value, "maxSeq"), Long(p.Value, "hasReadSeq")));
+
+        static long Long(JsonElement element, string name) =>
+            !element.TryGetProperty(name, out var value) ? 0
+            : value.ValueKind == JsonValueKind.String ? long.Parse(value.GetString()!, System.Globalization.CultureInfo.InvariantCulture)
+            : value.GetInt64();
+    }
+
+    [Fact]
+    public async Task Sdk_GetConvMaxReadSeq_OfASuperGroup_MaxSeqAndReadSeqExact_AfterMessagesAndAMarkRead()
+    {
+        var ids = new[] { "ra", "rb", "rc", "rd" }.Select(OpenImUsers.NewId).ToArray();
+        await OpenImUsers.RegisterAsync(Server, ids);
+        var (alice, bob, carol, dave) = (ids[0], ids[1], ids[2], ids[3]);
+        await using var a = await NodeSdkClient.LoggedInAsync(Server, alice);
+        await using var b = await NodeSdkClient.LoggedInAsync(Server, bob);
+        await using var c = await NodeSdkClient.LoggedInAsync(Server, carol);
+        await using var outsider = await NodeSdkClient.LoggedInAsync(Server, dave);
+
+        var group = await Call(a, "createGroup", new { memberUserIDs = new[] { bob, carol }, groupInfo = new { groupName = "Seqs", needVerification = 2 }, adminUserIDs = Array.Empty<string>() });
+        var groupId = Str(group, "groupID")!;
+        var conversation = "sg_" + groupId;
+        await Event(b, "OnJoinedGroupAdded", d => Str(d, "groupID") == groupId, "raised for the new group");
+        using (var admin = new HttpClient { BaseAddress = Server.BaseUri })
+        {
+            admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Server.AdminSecret);
+            using var promoted = await admin.PostAsync($"/admin/v1/groups/{groupId}/promote", null);
+            Assert.True(promoted.IsSuccessStatusCode, await promoted.Content.ReadAsStringAsync());
+        }
+
+        // Two notices so far: the creation (seq 1, before which the members joined: read up to 0) and the promotion (seq 2).
+        Assert.Equal((2L, 0L), (await MaxReadSeqsAsync(b, conversation))[conversation]);
+
+        // Three messages from alice take seqs 3, 4, 5 (as bob's SDK received them); her own messages count as read.
+        foreach (var text in new[] { "one", "two", "three" })
+        {
+            await SendAsync(a, groupId, text);
+        }
+
+        await Wait.UntilAsync(() => Got(b, "three") && Got(c, "three"), "both members got the messages" + b.Diagnostics(), Live);
+        var received = new[] { "one", "two", "three" }
+            .Select(text => b.ReceivedMessages().First(m => m.TryGetProperty("text", out var t) && t.GetString() == text).GetProperty("seq").GetInt64());
+        Assert.Equal([3L, 4L, 5L], received);
+        Assert.Equal((5L, 5L), (await MaxReadSeqsAsync(a, conversation))[conversation]);
+        Assert.Equal((5L, 0L), (await MaxReadSeqsAsync(b, conversation))[conversation]);
+
+        // bob marks the conversation read through the SDK: his read seq is the max seq; carol's has not moved.
+        await b.OkAsync("markRead", new { conversationID = conversation });
+        var seen = (MaxSeq: 0L, HasReadSeq: 0L);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while ((seen = (await MaxReadSeqsAsync(b, conversation))[conversation]).HasReadSeq != 5 && watch.Elapsed < Live)
+        {
+            await Task.Delay(200); // the SDK's mark-read reaches the server by REST; polling for its effect
+        }
+
+        Assert.Equal((5L, 5L), seen);
+        Assert.Equal((5L, 0L), (await MaxReadSeqsAsync(c, conversation))[conversation]);
+
+        // One more message: the max seq moves for everyone, bob's read seq stays where he read (unread 1).
+        await SendAsync(a, groupId, "four");
+        await Wait.UntilAsync(() => Got(b, "four"), "bob got the fourth message" + b.Diagnostics(), Live);
+        Assert.Equal((6L, 5L), (await MaxReadSeqsAsync(b, conversation))[conversation]);
+        Assert.Equal((6L, 0L), (await MaxReadSeqsAsync(c, conversation))[conversation]);
+        Assert.Equal((6L, 6L), (await MaxReadSeqsAsync(a, conversation))[conversation]);
+
+        // Asked with no conversation named (what the SDK sends at login), the super group is among bob's conversations.
+        Assert.Equal((6L, 5L), (await MaxReadSeqsAsync(b))[conversation]);
+
+        // Someone who is not a member learns nothing of the group's seqs.
+        Assert.False((await MaxReadSeqsAsync(outsider, conversation)).ContainsKey(conversation), "a non-member must not get the super group's seqs");
     }
 }

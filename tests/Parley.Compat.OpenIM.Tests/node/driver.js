@@ -169,6 +169,14 @@ const commands = {
     await OpenIM.markConversationMessageAsRead(args.conversationID);
     return null;
   },
+  // OpenIM's GetConvMaxReadSeq (1006) as the SDK sends it on login and reconnect (its own request, encoding and
+  // decoding, its cache method getMaxReadSeqs), for the named conversations (all when none are named): the server's
+  // {maxSeq, hasReadSeq, maxSeqTime} per conversation, as the SDK stored it.
+  async maxReadSeqs(args) {
+    const cache = OpenIM.messageTrigger.cache;
+    await cache.getMaxReadSeqs(crypto.randomUUID(), args.conversationIDs || []);
+    return JSON.parse(JSON.stringify(cache.cachedHasReadAndMaxSeqs, (key, value) => (typeof value === 'bigint' ? Number(value) : value)));
+  },
   // A network drop: close the live socket without telling the SDK (it reconnects by itself).
   async dropSocket() {
     const open = sockets.filter((s) => s.readyState === WS.OPEN);
