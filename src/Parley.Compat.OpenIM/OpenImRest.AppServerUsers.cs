@@ -13,7 +13,8 @@ namespace Parley.Compat.OpenIM;
 
 /// <summary>
 /// OpenIM's app-server user calls (admin token): <c>/user/account_check</c>, <c>/user/get_users_online_status</c> and
-/// <c>/user/get_users_online_token_detail</c>. Online means a live connection on this node (native or OpenIM). Parley keeps no
+/// <c>/user/get_users_online_token_detail</c>. Online means a live connection (native or OpenIM) on this node or, in a
+/// cluster, on another node as that node last reported it (<see cref="IRemoteConnections"/>, ADR 0016). Parley keeps no
 /// token in clear, so the token detail lists token ids where OpenIM lists tokens.
 /// </summary>
 internal static partial class OpenImRest
@@ -51,14 +52,14 @@ internal static partial class OpenImRest
             return OpenImResponse.Error(OpenImErrors.Args, "ArgsError", $"userIDs must name 1..{MaxCheckedUsers} users");
         }
 
-        var registry = context.RequestServices.GetRequiredService<ConnectionRegistry>();
+        var online = OnlineConnections.Of(context.RequestServices);
         var result = ids.Select(id =>
         {
-            var live = registry.ConnectionsOf(id).Where(c => !c.IsClosing).ToList();
+            var live = online.Get(id);
             return new OnlineStatusJson(
                 id,
                 live.Count > 0 ? 1 : 0,
-                live.Count == 0 ? null : [.. live.Select(c => new PlatformStatusJson(OpenImSession.OpenImPlatformOf(c), "online", c.Id, c.Background))]);
+                live.Count == 0 ? null : [.. live.Select(c => new PlatformStatusJson(c.PlatformId, "online", c.ConnectionId, c.Background))]);
         }).ToList();
         return OpenImResponse.Ok(result);
     }
@@ -70,20 +71,25 @@ internal static partial class OpenImRest
             return OpenImResponse.Error(OpenImErrors.Args, "ArgsError", $"userIDs must name 1..{MaxCheckedUsers} users");
         }
 
-        var registry = context.RequestServices.GetRequiredService<ConnectionRegistry>();
+        var online = OnlineConnections.Of(context.RequestServices);
         var result = new List<TokenDetailJson>();
         foreach (var id in ids)
         {
-            var live = registry.ConnectionsOf(id).Where(c => !c.IsClosing).ToList();
+            var live = online.Get(id);
             if (live.Count == 0)
             {
                 continue;
             }
 
             result.Add(new TokenDetailJson(id, 1, [.. live
-                .GroupBy(OpenImSession.OpenImPlatformOf)
+                .GroupBy(c => c.PlatformId)
                 .OrderBy(g => g.Key)
-                .Select(g => new PlatformTokensJson(g.Key, [.. g.Select(c => c.TokenId).Distinct(StringComparer.Ordinal)], g.Select(c => c.TokenId).Distinct(StringComparer.Ordinal).Count()))]));
+                .Select(g =>
+                {
+                    // A node of an older version reports no token ids (empty): its connections count as online, without a token id.
+                    List<string> tokens = [.. g.Select(c => c.TokenId).Where(t => t.Length > 0).Distinct(StringComparer.Ordinal)];
+                    return new PlatformTokensJson(g.Key, tokens, tokens.Count);
+                })]));
         }
 
         return OpenImResponse.Ok(result);
@@ -95,6 +101,30 @@ internal static partial class OpenImRest
         return ids.Count is 0 or > MaxCheckedUsers ? null : [.. ids.Distinct(StringComparer.Ordinal)];
     }
 }
+
+/// <summary>A user's live connections on every node: this node's registry now, the other nodes' last reports.</summary>
+internal sealed class OnlineConnections(ConnectionRegistry registry, IRemoteConnections? remote)
+{
+    public static OnlineConnections Of(IServiceProvider services) =>
+        new(services.GetRequiredService<ConnectionRegistry>(), services.GetService<IRemoteConnections>());
+
+    public List<OnlineConnection> Get(string userId)
+    {
+        var live = registry.ConnectionsOf(userId)
+            .Where(c => !c.IsClosing)
+            .Select(c => new OnlineConnection(OpenImSession.OpenImPlatformOf(c), c.Id, c.TokenId, c.Background))
+            .ToList();
+        if (remote is not null)
+        {
+            live.AddRange(remote.ConnectionsOf(userId)
+                .Select(c => new OnlineConnection(OpenImSession.OpenImPlatformOf(c.DeviceId, c.Platform), c.ConnectionId, c.TokenId, c.Background)));
+        }
+
+        return live;
+    }
+}
+
+internal readonly record struct OnlineConnection(int PlatformId, string ConnectionId, string TokenId, bool Background);
 
 internal sealed record AccountCheckJson(
     [property: JsonPropertyName("userID")] string UserId,

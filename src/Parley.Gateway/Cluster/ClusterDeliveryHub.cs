@@ -260,7 +260,16 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
     public int KickTokens(string userId, IReadOnlyCollection<string> tokenIds, KickReason reason)
     {
         Forward(NodeDeliveryOp.KickTokens, [userId], (long)reason, null, [.. tokenIds], null);
-        return _registry.KickTokens(userId, tokenIds, reason);
+        var remote = 0;
+        foreach (var node in _remote.Values)
+        {
+            if (node.Users.TryGetValue(userId, out var presence) && presence.TokenIds.Length > 0)
+            {
+                remote += presence.TokenIds.Count(tokenIds.Contains);
+            }
+        }
+
+        return _registry.KickTokens(userId, tokenIds, reason) + remote;
     }
 
     /// <summary>The user's connections on every node: this node's now, the peers' as they last reported them.</summary>
@@ -292,7 +301,12 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
                 all ??= [];
                 for (var i = 0; i < presence.Devices.Length; i++)
                 {
-                    all.Add(new RemoteConnection(presence.Devices[i], i < presence.Platforms.Length ? (Platform)presence.Platforms[i] : Platform.Unspecified));
+                    all.Add(new RemoteConnection(
+                        presence.Devices[i],
+                        i < presence.Platforms.Length ? (Platform)presence.Platforms[i] : Platform.Unspecified,
+                        i < presence.ConnectionIds.Length ? presence.ConnectionIds[i] : "",
+                        i < presence.TokenIds.Length ? presence.TokenIds[i] : "",
+                        i < presence.Background.Length ? presence.Background[i] : !presence.Foreground.Contains(presence.Devices[i], StringComparer.Ordinal)));
                 }
             }
         }
@@ -376,7 +390,10 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
             null,
             _silo.SiloAddress.ToString(),
             Foreground: [.. connections.Where(c => !c.Background && !c.IsClosing).Select(c => c.DeviceId).Distinct(StringComparer.Ordinal)],
-            Platforms: [.. connections.Select(c => (int)c.Platform)]);
+            Platforms: [.. connections.Select(c => (int)c.Platform)],
+            ConnectionIds: [.. connections.Select(c => c.Id)],
+            TokenIds: [.. connections.Select(c => c.TokenId)],
+            Background: [.. connections.Select(c => c.Background)]);
     }
 
     // A peer's report of its connections of one user.
@@ -390,7 +407,7 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
         }
         else
         {
-            node.Users[item.UserIds[0]] = new UserPresence(devices, item.Foreground ?? [], item.Platforms ?? []);
+            node.Users[item.UserIds[0]] = new UserPresence(devices, item.Foreground ?? [], item.Platforms ?? [], item.ConnectionIds ?? [], item.TokenIds ?? [], item.Background ?? []);
         }
 
         UserConnectionsChanged?.Invoke(item.UserIds[0]);
@@ -421,8 +438,11 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
         }
     }
 
-    /// <summary>A peer's connections of one user: every connection's device (and platform), and those in the foreground.</summary>
-    private sealed record UserPresence(string[] Devices, string[] Foreground, int[] Platforms);
+    /// <summary>
+    /// A peer's connections of one user: every connection's device (and at the same index its platform, connection id,
+    /// token id and background state; empty arrays from a node that did not report them), and the devices in the foreground.
+    /// </summary>
+    private sealed record UserPresence(string[] Devices, string[] Foreground, int[] Platforms, string[] ConnectionIds, string[] TokenIds, bool[] Background);
 
     private sealed class RemoteNode(string siloAddress)
     {

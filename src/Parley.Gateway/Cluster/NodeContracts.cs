@@ -50,7 +50,9 @@ public enum NodeDeliveryOp
     /// <summary>
     /// The sender's connections of user <see cref="NodeDeliveryItem.UserIds"/>[0] now: every connection's device in
     /// <see cref="NodeDeliveryItem.Tokens"/> (and its platform at the same index of <see cref="NodeDeliveryItem.Platforms"/>),
-    /// the foreground ones in <see cref="NodeDeliveryItem.Foreground"/>; the sender's
+    /// the foreground ones in <see cref="NodeDeliveryItem.Foreground"/>; at the same index again each connection's id in
+    /// <see cref="NodeDeliveryItem.ConnectionIds"/>, its token id in <see cref="NodeDeliveryItem.TokenIds"/> and whether it
+    /// is in the background in <see cref="NodeDeliveryItem.Background"/> (for presence queries answered on any node); the sender's
     /// node id in <see cref="NodeDeliveryItem.Text"/> and silo address in <see cref="NodeDeliveryItem.Group"/>.
     /// </summary>
     UserPresence = 8,
@@ -75,7 +77,10 @@ public sealed record NodeDeliveryItem(
     [property: Id(6)] string? Group = null,
     [property: Id(7)] long At = 0,
     [property: Id(8)] string[]? Foreground = null,
-    [property: Id(9)] int[]? Platforms = null);
+    [property: Id(9)] int[]? Platforms = null,
+    [property: Id(10)] string[]? ConnectionIds = null,
+    [property: Id(11)] string[]? TokenIds = null,
+    [property: Id(12)] bool[]? Background = null);
 
 /// <summary>A node of the cluster as the directory knows it.</summary>
 [GenerateSerializer, Immutable, Alias("parley.node-entry")]

@@ -13,9 +13,12 @@ public interface IRemoteConnections
     /// <summary>Raised (on the reporting thread; keep it short) when another node's connections of a user changed.</summary>
     event Action<string>? UserConnectionsChanged;
 
-    /// <summary>The user's connections on the other nodes: device and platform of each.</summary>
+    /// <summary>The user's connections on the other nodes: device, platform, connection id, token id and state of each.</summary>
     IReadOnlyList<RemoteConnection> ConnectionsOf(string userId);
 }
 
-/// <summary>One connection on another node.</summary>
-public readonly record struct RemoteConnection(string DeviceId, Platform Platform);
+/// <summary>
+/// One connection on another node. <paramref name="ConnectionId"/> and <paramref name="TokenId"/> are empty when the
+/// reporting node runs a version that did not report them.
+/// </summary>
+public readonly record struct RemoteConnection(string DeviceId, Platform Platform, string ConnectionId = "", string TokenId = "", bool Background = false);

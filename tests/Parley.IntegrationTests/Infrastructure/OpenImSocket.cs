@@ -25,10 +25,19 @@ public static class OpenImSocket
     /// <summary>An OpenIM user token of <paramref name="userId"/> for <paramref name="platform"/> from the node's OpenIM REST edge (an admin token first).</summary>
     public static async Task<string> UserTokenAsync(ServerProcess node, string secret, string userId, int platform = 5)
     {
-        using var http = new HttpClient { BaseAddress = node.BaseUri };
-        var admin = await PostAsync(http, "/auth/get_admin_token", new { secret, userID = "imAdmin" }, null);
-        var user = await PostAsync(http, "/auth/get_user_token", new { platformID = platform, userID = userId }, admin.GetProperty("token").GetString());
+        var user = await PostAsync(node, "/auth/get_user_token", new { platformID = platform, userID = userId }, await AdminTokenAsync(node, secret));
         return user.GetProperty("token").GetString()!;
+    }
+
+    /// <summary>An OpenIM admin (app server) token, <c>imAdmin</c>, from the node's OpenIM REST edge.</summary>
+    public static async Task<string> AdminTokenAsync(ServerProcess node, string secret) =>
+        (await PostAsync(node, "/auth/get_admin_token", new { secret, userID = "imAdmin" }, null)).GetProperty("token").GetString()!;
+
+    /// <summary>One OpenIM REST call on the node (with an operationID header, and the token if any); asserts errCode 0 and returns <c>data</c>.</summary>
+    public static async Task<JsonElement> PostAsync(ServerProcess node, string path, object body, string? token)
+    {
+        using var http = new HttpClient { BaseAddress = node.BaseUri };
+        return await PostAsync(http, path, body, token);
     }
 
     /// <summary>
