@@ -81,6 +81,12 @@ public sealed record PushRequest(
 
     /// <summary>Unix ms after which the pushes are not sent; their vendor time to live ends then too. Null: the vendor defaults.</summary>
     public long? ExpiresAt { get; init; }
+
+    /// <summary>
+    /// Marketing only: a stricter per-user daily cap for this request (a campaign's): a recipient who already had this many
+    /// marketing pushes today is skipped <c>user_cap</c>. The server's <see cref="PushOptions.MarketingDailyCapPerUser"/> applies as well.
+    /// </summary>
+    public int? MarketingDailyCap { get; init; }
 }
 
 /// <summary>What <see cref="PushPipeline.SubmitAsync"/> did: device-pushes planned, filtered (by reason) and journaled.</summary>

@@ -55,6 +55,7 @@ public static class PostgresServiceCollectionExtensions
         services.TryAddSingleton<IPushSettingsStore>(sp => new PostgresPushSettingsStore(sp.GetRequiredService<PostgresDatabase>()));
         services.TryAddSingleton<Parley.Abstractions.Business.INotificationAccountStore>(sp => new Business.PostgresNotificationAccountStore(sp.GetRequiredService<PostgresDatabase>()));
         services.TryAddSingleton<Parley.Abstractions.Business.ICampaignStore>(sp => new Business.PostgresCampaignStore(sp.GetRequiredService<PostgresDatabase>()));
+        services.TryAddSingleton<Parley.Abstractions.Accounts.IUserTagStore>(sp => new Accounts.PostgresUserTagStore(sp.GetRequiredService<PostgresDatabase>()));
         services.TryAddSingleton<IMediaStore>(sp => new PostgresMediaStore(sp.GetRequiredService<PostgresDatabase>()));
         services.TryAddSingleton<Parley.Abstractions.Webhooks.IWebhookOutbox>(sp => new Webhooks.PostgresWebhookOutbox(sp.GetRequiredService<PostgresDatabase>()));
         services.TryAddSingleton<Parley.Abstractions.Statistics.IActivityStore>(sp => new Statistics.PostgresActivityStore(sp.GetRequiredService<PostgresDatabase>()));

@@ -55,6 +55,7 @@ public static class SqliteServiceCollectionExtensions
         services.TryAddSingleton<Parley.Abstractions.Webhooks.IWebhookOutbox>(sp => new Webhooks.SqliteWebhookOutbox(sp.GetRequiredService<SqliteDatabase>()));
         services.TryAddSingleton<Parley.Abstractions.Statistics.IActivityStore>(sp => new Statistics.SqliteActivityStore(sp.GetRequiredService<SqliteDatabase>()));
         services.TryAddSingleton<IResumePositionStore>(sp => new Sessions.SqliteResumePositionStore(sp.GetRequiredService<SqliteDatabase>()));
+        services.TryAddSingleton<IUserTagStore>(sp => new Accounts.SqliteUserTagStore(sp.GetRequiredService<SqliteDatabase>()));
         return services;
     }
 

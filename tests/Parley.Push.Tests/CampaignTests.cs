@@ -301,6 +301,29 @@ public sealed class CampaignTests
         Assert.DoesNotContain("20 % off", audit, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task AnUploadedListOf200kUsers_IsAcceptedBeyondTheAdminBodyCap_StoredOnce_TooLargeIsRefused()
+    {
+        await using var fcm = new FcmSimulator(TimeProvider.System);
+        await fcm.StartAsync();
+        await using var server = await TestServer.StartAsync(Settings(fcm, ("Parley:Campaigns:MaxCreateBodyBytes", "4000000")));
+
+        // 200,000 ids (about 2.6 MB of JSON, over the admin API's 1 MB default), starting tomorrow so nothing runs.
+        var ids = Enumerable.Range(0, 200_000).Select(i => "list-" + i.ToString("D6", CultureInfo.InvariantCulture)).ToArray();
+        var tomorrow = DateTimeOffset.UtcNow.AddDays(1);
+        var created = await CreateAsync(server.Admin, new { campaignId = "big-list", name = "Big list", audience = new { userIds = ids.Append(ids[0]).ToArray() }, templates = Templates(), startAt = tomorrow.ToUnixTimeMilliseconds(), expiresAt = tomorrow.AddHours(1).ToUnixTimeMilliseconds() });
+        Assert.Equal((200_000L, "scheduled"), (created.GetProperty("audienceSize").GetInt64(), created.GetProperty("state").GetString()));
+        var stored = await server.Services.GetRequiredService<Parley.Abstractions.Business.ICampaignStore>().ReadAudienceAsync("big-list", "list-199990", 100);
+        Assert.Equal(ids[^9..], stored);
+
+        // Over the campaign route's own cap: 413, nothing stored.
+        var tooMany = Enumerable.Range(0, 400_000).Select(i => "list-" + i.ToString("D6", CultureInfo.InvariantCulture)).ToArray();
+        var refused = await server.Admin.PostAsJsonAsync("/admin/v1/business/campaigns", new { campaignId = "too-big", name = "Too big", audience = new { userIds = tooMany }, templates = Templates(), startAt = tomorrow.ToUnixTimeMilliseconds(), expiresAt = tomorrow.AddHours(1).ToUnixTimeMilliseconds() });
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, refused.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await server.Admin.GetAsync("/admin/v1/business/campaigns/too-big")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await server.Admin.PostAsync("/admin/v1/business/campaigns/big-list/cancel", null)).StatusCode);
+    }
+
     internal static async Task<HttpClient> OperatorAsync(TestServer server, string scope)
     {
         var response = await server.Admin.PostAsJsonAsync("/admin/v1/operators", new { name = "campaign-" + scope, scopes = new[] { scope }, ttlSeconds = 3600 });

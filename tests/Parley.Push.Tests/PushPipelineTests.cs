@@ -248,6 +248,41 @@ public sealed class PushPipelineTests
     }
 
     [Fact]
+    public async Task QuietHours_EndingAfterTheExpiry_SuppressWithTheReason_AndGiveTheDailyCapBack()
+    {
+        await using var h = await PushHarness.StartAsync(o => o.MarketingDailyCapPerUser = 1);
+        await h.Devices.UpsertAsync(PushHarness.Device("bob", "p", PushVendor.Huawei, "hms-bob-night", timeZone: "Asia/Shanghai"));
+        h.Time.Advance(TimeSpan.FromHours(3)); // 15:00 UTC = 23:00 in Shanghai; quiet hours end at 08:00 there (00:00 UTC)
+        var quietEnd = new DateTimeOffset(2026, 1, 16, 8, 0, 0, TimeSpan.FromHours(8)).ToUnixTimeMilliseconds();
+        PushRequest Promo(string id, long? expiresAt) => new(id, "campaign", "system", "Parley", PushCategory.Marketing, "", [Bob()])
+        {
+            Templates = [new PushTemplate("t", "Sale", "Now")],
+            ExpiresAt = expiresAt,
+        };
+
+        // Expires one minute before the quiet hours end: nothing journaled to wait, suppressed now with the reason.
+        var early = await h.Pipeline.SubmitAsync(Promo("n-early", quietEnd - 60_000));
+        Assert.Empty(early.AcceptedPushIds);
+        Assert.Equal(1, early.Filtered["quiet_hours"]);
+        var row = Assert.Single(await h.Pipeline.GetMessagePushesAsync("n-early"));
+        Assert.Equal((PushState.Filtered, "quiet_hours"), (row.State, row.Reason));
+
+        // It did not use the user's daily cap of 1: the next promo (expiring after the quiet hours) waits for the morning.
+        var later = await h.Pipeline.SubmitAsync(Promo("n-later", quietEnd + 60_000));
+        var pending = await h.Journal.GetAsync(Assert.Single(later.AcceptedPushIds));
+        Assert.Equal((PushState.Pending, "quiet_hours", quietEnd), (pending!.State, pending.Reason, pending.NotBefore));
+
+        // That one counts: a third is capped (and, capped, gives nothing back either).
+        var third = await h.Pipeline.SubmitAsync(Promo("n-third", null));
+        Assert.Equal(1, third.Filtered["user_cap"]);
+        Assert.Equal(1, (await h.Pipeline.SubmitAsync(Promo("n-fourth", null))).Filtered["user_cap"]);
+
+        h.Time.Advance(TimeSpan.FromHours(9)); // 08:00 Shanghai
+        await h.WaitForStateAsync(pending.PushId, PushState.Accepted);
+        Assert.Equal(1, h.Huawei.AcceptedCount);
+    }
+
+    [Fact]
     public async Task Funnel_CountsEqualWhatSimulatorsSaw()
     {
         await using var h = await PushHarness.StartAsync();

@@ -123,6 +123,22 @@ public abstract class CampaignStoreComplianceTests : IAsyncLifetime
     }
 
     [StoreFact]
+    public async Task DelayedTargets_AreStoredAsDelayed_CountedAsSentAndByTheirReason()
+    {
+        Assert.True(await Store.CreateAsync(Campaign("c1"), ["u1", "u2", "u3", "u4"]));
+        Assert.NotNull(await Store.TryAcquireAsync("c1", "n", 1_000, 10_000));
+        CampaignTarget Delayed(string user, string reason, int pushes = 1) => new(user, CampaignTargetState.Delayed, reason, "a", pushes, 2_000);
+        Assert.True(await Store.CommitChunkAsync("c1", "n", 2_000, 12_000, [Delayed("u1", "quiet_hours"), Delayed("u2", "quiet_hours", 2), Delayed("u3", "send_time"), Skipped("u4", "quiet_hours")], "u4", CampaignState.Done));
+
+        Assert.Equal(Delayed("u2", "quiet_hours", 2), (await Store.ListTargetsAsync("c1", "u1", 1))[0]);
+        var counts = await Store.CountTargetsAsync("c1");
+        Assert.Equal((4L, 3L, 4L), (counts.Targeted, counts.Sent, counts.Pushes));
+        Assert.Equal(new Dictionary<string, long> { ["quiet_hours"] = 2, ["send_time"] = 1 }, counts.Delayed);
+        Assert.Equal(new Dictionary<string, long> { ["quiet_hours"] = 1 }, counts.Skipped);
+        Assert.Equal(new Dictionary<string, long> { ["a"] = 3 }, counts.SentByTemplate);
+    }
+
+    [StoreFact]
     public async Task Cancel_StopsScheduledOrRunning_FencesTheRunner_NotAFinishedOne()
     {
         Assert.True(await Store.CreateAsync(Campaign("c1"), ["u1", "u2"]));

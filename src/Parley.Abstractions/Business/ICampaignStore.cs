@@ -25,8 +25,14 @@ public enum CampaignTargetState
     /// <summary>At least one push was journaled for the user (the journal sends it, at most once per device).</summary>
     Sent = 0,
 
-    /// <summary>Nothing was journaled; <see cref="CampaignTarget.Reason"/> says why (opted_out, no_device, dnd, user_cap, …).</summary>
+    /// <summary>Nothing was journaled; <see cref="CampaignTarget.Reason"/> says why (opted_out, no_device, dnd, user_cap, quiet_hours, …).</summary>
     Skipped = 1,
+
+    /// <summary>
+    /// Pushes were journaled for the user, every one held until a later time (<see cref="CampaignTarget.Reason"/>:
+    /// quiet_hours or send_time). The journal sends them then, unless the campaign expired or was cancelled meanwhile.
+    /// </summary>
+    Delayed = 2,
 }
 
 /// <summary>
@@ -57,10 +63,14 @@ public sealed record CampaignRecord(
 public sealed record CampaignTarget(string UserId, CampaignTargetState State, string? Reason, string? TemplateId, int Pushes, long At);
 
 /// <summary>Counts over a campaign's targets.</summary>
+/// <param name="Sent">Users with pushes journaled: sent at once or <see cref="CampaignTargetState.Delayed"/>.</param>
 /// <param name="Skipped">Skipped users by reason.</param>
-/// <param name="SentByTemplate">Sent users by the template of their push.</param>
+/// <param name="SentByTemplate">Sent (and delayed) users by the template of their push.</param>
 public sealed record CampaignTargetCounts(long Targeted, long Sent, long Pushes, IReadOnlyDictionary<string, long> Skipped, IReadOnlyDictionary<string, long> SentByTemplate)
 {
+    /// <summary>Of <see cref="Sent"/>, the users whose pushes were all held for later, by reason (quiet_hours, send_time).</summary>
+    public IReadOnlyDictionary<string, long> Delayed { get; init; } = new SortedDictionary<string, long>(StringComparer.Ordinal);
+
     /// <summary>Folds the stores' grouped rows (state, reason or '', template or '', users, pushes).</summary>
     public static CampaignTargetCounts From(IEnumerable<(CampaignTargetState State, string Reason, string Template, long Count, long Pushes)> groups)
     {
@@ -68,14 +78,19 @@ public sealed record CampaignTargetCounts(long Targeted, long Sent, long Pushes,
         long targeted = 0, sent = 0, pushes = 0;
         var skipped = new SortedDictionary<string, long>(StringComparer.Ordinal);
         var byTemplate = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var delayed = new SortedDictionary<string, long>(StringComparer.Ordinal);
         foreach (var g in groups)
         {
             targeted += g.Count;
             pushes += g.Pushes;
-            if (g.State == CampaignTargetState.Sent)
+            if (g.State is CampaignTargetState.Sent or CampaignTargetState.Delayed)
             {
                 sent += g.Count;
                 byTemplate[g.Template] = byTemplate.GetValueOrDefault(g.Template) + g.Count;
+                if (g.State == CampaignTargetState.Delayed)
+                {
+                    delayed[g.Reason] = delayed.GetValueOrDefault(g.Reason) + g.Count;
+                }
             }
             else
             {
@@ -83,7 +98,7 @@ public sealed record CampaignTargetCounts(long Targeted, long Sent, long Pushes,
             }
         }
 
-        return new CampaignTargetCounts(targeted, sent, pushes, skipped, byTemplate);
+        return new CampaignTargetCounts(targeted, sent, pushes, skipped, byTemplate) { Delayed = delayed };
     }
 }
 

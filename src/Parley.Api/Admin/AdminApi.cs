@@ -41,6 +41,7 @@ public static partial class AdminApi
         users.MapPost("/{userId}/tokens", IssueTokenAsync).WithName("users.tokens.issue");
         users.MapPost("/{userId}/logout", LogoutAsync).WithName("users.logout");
         MapDevices(users);
+        MapTags(users);
         group.MapDelete("/tokens/{tokenId}", RevokeTokenAsync).WithName("tokens.revoke").RequireParleyAdmin(OperatorScopes.Users);
         var groups = group.MapGroup("/groups").RequireParleyAdmin(OperatorScopes.Groups);
         groups.MapPost("", CreateGroupAsync).WithName("groups.create");

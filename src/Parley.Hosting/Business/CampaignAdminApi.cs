@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Parley.Abstractions.Business;
 using Parley.Abstractions.Push;
 using Parley.Api.Admin;
@@ -19,7 +21,8 @@ internal static class CampaignAdminApi
 
     public static RouteGroupBuilder MapCampaigns(this RouteGroupBuilder group)
     {
-        group.MapPost("/campaigns", CreateAsync).WithName("business.campaigns.create").Produces<CampaignView>(201);
+        group.MapPost("/campaigns", CreateAsync).WithName("business.campaigns.create").Produces<CampaignView>(201)
+            .WithMetadata(new BodyLimitMetadata(http => http.RequestServices.GetRequiredService<IOptions<CampaignOptions>>().Value.MaxCreateBodyBytes));
         group.MapGet("/campaigns", ListAsync).WithName("business.campaigns.list").Produces<CampaignPage>();
         group.MapGet("/campaigns/{campaignId}", GetAsync).WithName("business.campaigns.get").Produces<CampaignReport>();
         group.MapPost("/campaigns/{campaignId}/cancel", CancelAsync).WithName("business.campaigns.cancel").Produces<CampaignReport>();
@@ -95,7 +98,7 @@ internal static class CampaignAdminApi
 
         var take = limit ?? 100;
         var page = await store.ListTargetsAsync(campaignId, after, take + 1, cancellationToken).ConfigureAwait(false);
-        var shown = page.Take(take).Select(t => new CampaignTargetView(t.UserId, t.State == CampaignTargetState.Sent ? "sent" : "skipped", t.Reason, t.TemplateId, t.Pushes, t.At)).ToList();
+        var shown = page.Take(take).Select(t => new CampaignTargetView(t.UserId, t.State switch { CampaignTargetState.Sent => "sent", CampaignTargetState.Delayed => "delayed", _ => "skipped" }, t.Reason, t.TemplateId, t.Pushes, t.At)).ToList();
         return Results.Ok(new CampaignTargetPage(shown, page.Count > take ? shown[^1].UserId : null));
     }
 
@@ -128,7 +131,8 @@ internal static class CampaignAdminApi
 
 public sealed record MarketingOptOutBody(bool? OptOut);
 
-/// <param name="State"><c>sent</c> (pushes journaled) or <c>skipped</c> (with <paramref name="Reason"/>).</param>
+/// <param name="State"><c>sent</c> (pushes journaled, going now), <c>delayed</c> (journaled, held for quiet hours or the learned send
+/// time: <paramref name="Reason"/>) or <c>skipped</c> (with <paramref name="Reason"/>).</param>
 public sealed record CampaignTargetView(string UserId, string State, string? Reason, string? TemplateId, int Pushes, long At);
 
 public sealed record CampaignTargetPage(IReadOnlyList<CampaignTargetView> Targets, string? Next);

@@ -32,6 +32,13 @@ public sealed class CampaignOptions
     [Range(1, 10_000_000)]
     public int MaxAudience { get; set; } = 1_000_000;
 
+    /// <summary>
+    /// The body cap of a campaign's create request, which carries its uploaded audience list (the admin API's default,
+    /// <c>Parley:Admin:MaxBodyBytes</c>, holds some 60,000 ids): enough for <see cref="MaxAudience"/> ids of ~30 characters.
+    /// </summary>
+    [Range(1024, 256L * 1024 * 1024)]
+    public long MaxCreateBodyBytes { get; set; } = 32L * 1024 * 1024;
+
     /// <summary>The longest a campaign may live (its expiry at most this far after its start).</summary>
     public TimeSpan MaxLifetime { get; set; } = TimeSpan.FromDays(30);
 

@@ -255,6 +255,7 @@ internal sealed partial class CampaignRunner(
                 Templates = spec.Templates,
                 CampaignId = id,
                 ExpiresAt = expiresAt,
+                MarketingDailyCap = spec.DailyCapPerUser,
             },
             cancellationToken).ConfigureAwait(false);
         var rows = result.Rows.ToLookup(r => r.UserId, StringComparer.Ordinal);
@@ -262,9 +263,18 @@ internal sealed partial class CampaignRunner(
         {
             var mine = rows[recipient.UserId].ToList();
             var journaled = mine.Where(r => r.State == PushState.Pending).ToList();
-            targets.Add(journaled.Count > 0
-                ? new CampaignTarget(recipient.UserId, CampaignTargetState.Sent, null, TemplateOf(journaled[0]), journaled.Count, now)
-                : new CampaignTarget(recipient.UserId, CampaignTargetState.Skipped, mine.FirstOrDefault()?.Reason ?? "no_device", null, 0, now));
+            if (journaled.Count == 0)
+            {
+                targets.Add(new CampaignTarget(recipient.UserId, CampaignTargetState.Skipped, mine.FirstOrDefault()?.Reason ?? "no_device", null, 0, now));
+                continue;
+            }
+
+            // Sent when a push goes now; delayed when every push is held (quiet hours, learned send time) and waits in the
+            // journal, which sends it when due unless the campaign has expired or was cancelled by then.
+            var dueNow = journaled.FirstOrDefault(r => r.Reason is null); // a held push carries the reason that held it
+            targets.Add(dueNow is not null
+                ? new CampaignTarget(recipient.UserId, CampaignTargetState.Sent, null, TemplateOf(dueNow), journaled.Count, now)
+                : new CampaignTarget(recipient.UserId, CampaignTargetState.Delayed, journaled[0].Reason ?? "delayed", TemplateOf(journaled[0]), journaled.Count, now));
         }
 
         return targets;

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
+using Parley.Abstractions.Accounts;
 using Parley.Abstractions.Business;
 using Parley.Abstractions.Directory;
 using Parley.Abstractions.Push;
@@ -10,9 +11,14 @@ using Parley.Push;
 
 namespace Parley.Hosting.Business;
 
-/// <summary>Who a campaign goes to: exactly one of an explicit user list, a directory department (with its sub-departments) or every user.</summary>
+/// <summary>
+/// Who a campaign goes to: exactly one of an explicit user list, a directory department (with its sub-departments), the
+/// users with given tags, or every user.
+/// </summary>
 /// <param name="All">Every enabled user who is not a notification account, walked in user-id order while the campaign runs.</param>
-public sealed record CampaignAudienceRequest(IReadOnlyList<string>? UserIds, string? DepartmentId, bool? All);
+/// <param name="Tags">Users tagged (<c>PUT /admin/v1/users/{id}/tags</c>) with any of these, or with all of them when <paramref name="Match"/> is <c>all</c>; expanded when the campaign is created.</param>
+/// <param name="Match"><c>any</c> (the default) or <c>all</c>; only with <paramref name="Tags"/>.</param>
+public sealed record CampaignAudienceRequest(IReadOnlyList<string>? UserIds, string? DepartmentId, bool? All, IReadOnlyList<string>? Tags = null, string? Match = null);
 
 /// <summary>One marketing template (an arm of the bandit).</summary>
 public sealed record CampaignTemplateRequest(string? TemplateId, string? Title, string? Body);
@@ -21,6 +27,7 @@ public sealed record CampaignTemplateRequest(string? TemplateId, string? Title, 
 /// <param name="StartAt">Unix ms; now when absent.</param>
 /// <param name="ExpiresAt">Unix ms; required. Nothing is processed after it and it is the pushes' time to live at the vendors.</param>
 /// <param name="RatePerSecond">Users processed per second (the throttle).</param>
+/// <param name="DailyCapPerUser">A stricter per-user daily cap for this campaign: users who already had this many marketing pushes today (UTC) are skipped <c>user_cap</c>; the server's cap applies too.</param>
 public sealed record CampaignCreateRequest(
     string? CampaignId,
     string? Name,
@@ -28,11 +35,13 @@ public sealed record CampaignCreateRequest(
     IReadOnlyList<CampaignTemplateRequest>? Templates,
     long? StartAt,
     long? ExpiresAt,
-    int? RatePerSecond);
+    int? RatePerSecond,
+    int? DailyCapPerUser = null);
 
 /// <summary>The validated campaign as stored in <see cref="CampaignRecord.Spec"/>.</summary>
-/// <param name="AudienceKind"><c>users</c> (the stored list, also for a department, expanded at creation) or <c>all</c>.</param>
-public sealed record CampaignSpec(string AudienceKind, string? DepartmentId, long AudienceSize, IReadOnlyList<PushTemplate> Templates, int RatePerSecond)
+/// <param name="AudienceKind"><c>users</c> (the stored list, also for a department or tags, expanded at creation) or <c>all</c>.</param>
+/// <param name="Tags">The audience's tags, when it was selected by tag; <paramref name="TagMatch"/> <c>any</c> or <c>all</c>.</param>
+public sealed record CampaignSpec(string AudienceKind, string? DepartmentId, long AudienceSize, IReadOnlyList<PushTemplate> Templates, int RatePerSecond, IReadOnlyList<string>? Tags = null, string? TagMatch = null, int? DailyCapPerUser = null)
 {
     public const string Users = "users";
     public const string AllUsers = "all";
@@ -45,9 +54,12 @@ public sealed record CampaignView(
     string State,
     string Audience,
     string? DepartmentId,
+    IReadOnlyList<string>? Tags,
+    string? TagMatch,
     long? AudienceSize,
     IReadOnlyList<PushTemplate> Templates,
     int RatePerSecond,
+    int? DailyCapPerUser,
     long StartAt,
     long ExpiresAt,
     long CreatedAt,
@@ -55,20 +67,30 @@ public sealed record CampaignView(
     string? Cursor,
     string? Runner);
 
-/// <summary>Progress: users processed (targeted = sent + skipped), skipped by reason, device pushes journaled.</summary>
-public sealed record CampaignProgress(long Targeted, long Sent, long Skipped, IReadOnlyDictionary<string, long> SkippedByReason, long Pushes);
+/// <summary>
+/// Progress: users processed (targeted = sent + skipped), skipped by reason, device pushes journaled. <paramref name="Delayed"/>
+/// are the sent users whose pushes were all held for later (by reason: quiet_hours, send_time); the journal sends them when
+/// due, or filters them <c>expired</c>/<c>cancelled</c> (see <see cref="CampaignDelivery"/>).
+/// </summary>
+public sealed record CampaignProgress(long Targeted, long Sent, long Skipped, IReadOnlyDictionary<string, long> SkippedByReason, long Pushes, long Delayed, IReadOnlyDictionary<string, long> DelayedByReason);
 
 /// <summary>What became of the journaled pushes (from the push journal, within its retention).</summary>
 /// <param name="Pending">Journaled, not sent yet (lanes, quiet hours, learned send time, retries).</param>
 /// <param name="Failed">Dead-lettered or refused by the vendor, by reason.</param>
 /// <param name="Filtered">Dropped by the dispatcher after journaling (cancelled, expired, vendor quota …), by reason.</param>
-public sealed record CampaignDelivery(long Pending, long Accepted, IReadOnlyDictionary<string, long> Failed, IReadOnlyDictionary<string, long> Filtered, long Arrived, long Clicked);
+public sealed record CampaignDelivery(long Pending, long Accepted, IReadOnlyDictionary<string, long> Failed, IReadOnlyDictionary<string, long> Filtered, long Arrived, long Clicked)
+{
+    /// <summary>Of <see cref="Pending"/>, those held for later, by reason (quiet_hours, send_time, a retry's reason).</summary>
+    public IReadOnlyDictionary<string, long> PendingByReason { get; init; } = new SortedDictionary<string, long>(StringComparer.Ordinal);
+}
 
 /// <param name="Users">Sent users whose push carried this template.</param>
 /// <param name="BanditSends">The bandit's count of choices (every node's, in a cluster) and <paramref name="BanditClicks"/> its rewards.</param>
 public sealed record CampaignTemplateReport(string TemplateId, long Users, long Accepted, long Arrived, long Clicked, long BanditSends, long BanditClicks);
 
-public sealed record CampaignReport(CampaignView Campaign, CampaignProgress Progress, CampaignDelivery Delivery, IReadOnlyList<CampaignTemplateReport> Templates);
+/// <param name="BanditChoice">The template the bandit would choose now when it exploits (the best estimate of click rate,
+/// (clicks + 1) / (sends + 2), first template on a tie); it still explores the others with probability epsilon.</param>
+public sealed record CampaignReport(CampaignView Campaign, CampaignProgress Progress, CampaignDelivery Delivery, IReadOnlyList<CampaignTemplateReport> Templates, string? BanditChoice);
 
 public sealed record CampaignPage(IReadOnlyList<CampaignView> Campaigns, string? Next);
 
@@ -81,11 +103,13 @@ public sealed class CampaignService(
     ICampaignStore store,
     IPushJournal journal,
     IDirectoryStore directory,
+    IUserTagStore userTags,
     PushPipeline pipeline,
     IOptions<CampaignOptions> options,
     TimeProvider time)
 {
     public const int MaxTemplates = 8;
+    public const int MaxAudienceTags = 20;
     private const int MaxTitle = 128;
     private const int MaxBody = 1024;
 
@@ -112,6 +136,14 @@ public sealed class CampaignService(
         {
             kind = CampaignSpec.AllUsers;
         }
+        else if (audience.Tags is { } tags)
+        {
+            members = await TaggedUsersAsync(tags, audience.Match == "all", o.MaxAudience + 1, cancellationToken).ConfigureAwait(false);
+            if (members.Count == 0)
+            {
+                return CoreResult.Fail(CoreError.NotFound, "No user has " + (audience.Match == "all" ? "all of" : "any of") + " these tags.");
+            }
+        }
         else if (audience.DepartmentId is { } department)
         {
             members = await DepartmentMembersAsync(department, cancellationToken).ConfigureAwait(false);
@@ -130,7 +162,15 @@ public sealed class CampaignService(
             return CoreResult.Fail(CoreError.InvalidArgument, $"The audience has {members.Count} users; at most {o.MaxAudience}.");
         }
 
-        var spec = new CampaignSpec(kind, audience.DepartmentId, members.Count, templates, request.RatePerSecond ?? o.DefaultRatePerSecond);
+        var spec = new CampaignSpec(
+            kind,
+            audience.DepartmentId,
+            members.Count,
+            templates,
+            request.RatePerSecond ?? o.DefaultRatePerSecond,
+            audience.Tags?.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList(),
+            audience.Tags is null ? null : audience.Match ?? "any",
+            request.DailyCapPerUser);
         var record = new CampaignRecord(id, request.Name!, JsonSerializer.Serialize(spec, CampaignJsonContext.Default.CampaignSpec), CampaignState.Scheduled, null, startAt, request.ExpiresAt!.Value, now, now, null, null, 0);
         return await store.CreateAsync(record, members, cancellationToken).ConfigureAwait(false)
             ? CoreResult.Success(View(record))
@@ -148,6 +188,7 @@ public sealed class CampaignService(
         var rows = await journal.CountByMessageAsync(PushMessageId(campaignId), cancellationToken).ConfigureAwait(false);
         var failed = new SortedDictionary<string, long>(StringComparer.Ordinal);
         var filtered = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var held = new SortedDictionary<string, long>(StringComparer.Ordinal);
         long pending = 0, accepted = 0, arrived = 0, clicked = 0;
         foreach (var row in rows)
         {
@@ -157,6 +198,11 @@ public sealed class CampaignService(
             {
                 case PushState.Pending or PushState.Sending:
                     pending += row.Count;
+                    if (row.State == PushState.Pending && row.Reason is { } heldFor)
+                    {
+                        held[heldFor] = held.GetValueOrDefault(heldFor) + row.Count;
+                    }
+
                     break;
                 case PushState.Accepted:
                     accepted += row.Count;
@@ -188,9 +234,10 @@ public sealed class CampaignService(
         }).ToList();
         return new CampaignReport(
             View(campaign),
-            new CampaignProgress(targets.Targeted, targets.Sent, targets.Targeted - targets.Sent, targets.Skipped, targets.Pushes),
-            new CampaignDelivery(pending, accepted, failed, filtered, arrived, clicked),
-            templates);
+            new CampaignProgress(targets.Targeted, targets.Sent, targets.Targeted - targets.Sent, targets.Skipped, targets.Pushes, targets.Delayed.Values.Sum(), targets.Delayed),
+            new CampaignDelivery(pending, accepted, failed, filtered, arrived, clicked) { PendingByReason = held },
+            templates,
+            BanditChoice(spec.Templates, bandit));
     }
 
     public async Task<CampaignPage> ListAsync(CampaignState? state, string? after, int limit, CancellationToken cancellationToken = default)
@@ -213,6 +260,23 @@ public sealed class CampaignService(
         return true;
     }
 
+    /// <summary>The bandit's exploit choice, with the pipeline bandit's estimate (an arm never chosen scores 0.5).</summary>
+    private static string? BanditChoice(IReadOnlyList<PushTemplate> templates, IReadOnlyDictionary<string, (long Sends, long Clicks)> stats)
+    {
+        string? choice = null;
+        var best = double.MinValue;
+        foreach (var t in templates)
+        {
+            var score = stats.TryGetValue(t.TemplateId, out var arm) ? (arm.Clicks + 1.0) / (arm.Sends + 2.0) : 0.5;
+            if (score > best)
+            {
+                (best, choice) = (score, t.TemplateId);
+            }
+        }
+
+        return choice;
+    }
+
     internal static CampaignSpec Spec(CampaignRecord campaign) =>
         JsonSerializer.Deserialize(campaign.Spec, CampaignJsonContext.Default.CampaignSpec) ?? throw new InvalidDataException($"Campaign {campaign.CampaignId} has no spec.");
 
@@ -220,8 +284,8 @@ public sealed class CampaignService(
     {
         var spec = Spec(c);
         return new CampaignView(
-            c.CampaignId, c.Name, c.State.ToString().ToLowerInvariant(), spec.AudienceKind == CampaignSpec.AllUsers ? "all" : spec.DepartmentId is null ? "users" : "department",
-            spec.DepartmentId, spec.AudienceKind == CampaignSpec.AllUsers ? null : spec.AudienceSize, spec.Templates, spec.RatePerSecond,
+            c.CampaignId, c.Name, c.State.ToString().ToLowerInvariant(), spec.AudienceKind == CampaignSpec.AllUsers ? "all" : spec.Tags is not null ? "tags" : spec.DepartmentId is null ? "users" : "department",
+            spec.DepartmentId, spec.Tags, spec.TagMatch, spec.AudienceKind == CampaignSpec.AllUsers ? null : spec.AudienceSize, spec.Templates, spec.RatePerSecond, spec.DailyCapPerUser,
             c.StartAt, c.ExpiresAt, c.CreatedAt, c.FinishedAt, c.Cursor, c.State == CampaignState.Running ? c.LeaseOwner : null);
     }
 
@@ -238,13 +302,23 @@ public sealed class CampaignService(
         }
 
         var a = r.Audience;
-        var kinds = a is null ? 0 : (a.UserIds is not null ? 1 : 0) + (a.DepartmentId is not null ? 1 : 0) + (a.All == true ? 1 : 0);
+        var kinds = a is null ? 0 : (a.UserIds is not null ? 1 : 0) + (a.DepartmentId is not null ? 1 : 0) + (a.All == true ? 1 : 0) + (a.Tags is not null ? 1 : 0);
         if (kinds != 1)
         {
-            return "audience needs exactly one of userIds, departmentId or all: true.";
+            return "audience needs exactly one of userIds, departmentId, tags or all: true.";
         }
 
-        if (a!.UserIds is { } ids && (ids.Count == 0 || ids.Any(u => !Parley.Protocol.Ids.IsValid(u))))
+        if (a!.Tags is { } tags && (tags.Count is 0 or > MaxAudienceTags || !tags.All(IUserTagStore.IsValid)))
+        {
+            return $"audience.tags must list 1..{MaxAudienceTags} tags of 1..{IUserTagStore.MaxLength} ASCII letters, digits, '_', '-', '.' and ':'.";
+        }
+
+        if (a.Match is not null && (a.Tags is null || a.Match is not ("any" or "all")))
+        {
+            return "audience.match is any or all, and only with audience.tags.";
+        }
+
+        if (a.UserIds is { } ids && (ids.Count == 0 || ids.Any(u => !Parley.Protocol.Ids.IsValid(u))))
         {
             return "audience.userIds must list at least one valid user id.";
         }
@@ -278,7 +352,34 @@ public sealed class CampaignService(
             return "startAt must not be in the past.";
         }
 
+        if (r.DailyCapPerUser is < 1 or > 1000)
+        {
+            return "dailyCapPerUser must be 1..1000.";
+        }
+
         return r.RatePerSecond is { } rate && (rate < 1 || rate > o.MaxRatePerSecond) ? $"ratePerSecond must be 1..{o.MaxRatePerSecond}." : null;
+    }
+
+    /// <summary>The users with any (or all) of the tags, at most <paramref name="max"/>, paged through the tag store in user-id order.</summary>
+    private async Task<IReadOnlyCollection<string>> TaggedUsersAsync(IReadOnlyList<string> tags, bool matchAll, int max, CancellationToken cancellationToken)
+    {
+        const int Page = 5_000;
+        var users = new List<string>();
+        string? after = null;
+        while (users.Count < max)
+        {
+            var want = Math.Min(Page, max - users.Count);
+            var page = await userTags.ListUsersAsync(tags, matchAll, after, want, cancellationToken).ConfigureAwait(false);
+            users.AddRange(page);
+            if (page.Count < want)
+            {
+                break;
+            }
+
+            after = page[^1];
+        }
+
+        return users;
     }
 
     /// <summary>The department's members and its sub-departments' (live rows of the directory store).</summary>

@@ -33,6 +33,7 @@ public sealed partial class UserDataService(
     ISessionControl sessions,
     TimeProvider time,
     Parley.Abstractions.Webhooks.IWebhookOutbox webhookOutbox,
+    IUserTagStore userTags,
     ILogger<UserDataService> logger)
 {
     /// <summary>The nickname an erased user keeps (the user id stays as an opaque key of tombstones and group history).</summary>
@@ -75,6 +76,7 @@ public sealed partial class UserDataService(
                 u.UpdatedAt,
                 summary.DisabledAt,
                 Searchable = await relations.GetSearchableAsync(userId, cancellationToken).ConfigureAwait(false),
+                Tags = await userTags.GetAsync(userId, cancellationToken).ConfigureAwait(false),
                 ExportedAt = now,
             }, cancellationToken).ConfigureAwait(false);
             await WriteJsonAsync(zip, "tokens.json", await admin.ListUserTokensAsync(userId, 10_000, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
@@ -278,6 +280,7 @@ public sealed partial class UserDataService(
         }
 
         await accounts.UpdateUserAsync(userId, ErasedNickname, string.Empty, "{}", now, cancellationToken).ConfigureAwait(false);
+        await userTags.SetAsync(userId, [], cancellationToken).ConfigureAwait(false);
         await relations.SetSearchableAsync(userId, false, now, cancellationToken).ConfigureAwait(false);
 
         // Last: the after-hook events that name the user, including those this erasure just made (revokes, removed

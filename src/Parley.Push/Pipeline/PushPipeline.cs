@@ -138,6 +138,15 @@ public sealed partial class PushPipeline : IDisposable
                     }
 
                     var notBefore = _sendTime.EarliestSend(request.Category, recipient.UserId, device.TimeZone, now, out var delayReason);
+                    if (notBefore > nowMs && request.ExpiresAt is { } expiresAt && notBefore >= expiresAt)
+                    {
+                        // Held past its expiry (quiet hours or the send time end after it): it would only be filtered
+                        // "expired" then, so it is suppressed now, with the reason that held it.
+                        Filter(PushStages.Policy, device, request.Category, delayReason ?? "expired", filtered);
+                        rows.Add(Row(pushId, request, traceId, device, PushState.Filtered, "{}", nowMs, notBefore, delayReason ?? "expired"));
+                        continue;
+                    }
+
                     _metrics.Passed(PushStages.Policy, device.Vendor, request.Category);
 
                     var notification = Compose(request, recipient, pushId, traceId);
@@ -199,6 +208,7 @@ public sealed partial class PushPipeline : IDisposable
 
                 inserted = await _journal.AppendAsync(rows, cancellationToken).ConfigureAwait(false);
                 await _bandit.FlushAsync(cancellationToken).ConfigureAwait(false);
+                await RefundMarketingAsync(marketingCounts, inserted, nowMs, cancellationToken).ConfigureAwait(false);
                 foreach (var update in digestUpdates)
                 {
                     if (await _journal.UpdatePendingAsync(update.PushId, update.Payload, update.NotBefore, cancellationToken).ConfigureAwait(false))
@@ -437,6 +447,26 @@ public sealed partial class PushPipeline : IDisposable
         return counts;
     }
 
+    /// <summary>
+    /// The daily cap counts marketing pushes a user gets: a counted user for whom this request journaled nothing new (capped,
+    /// suppressed for quiet hours past the expiry, no usable device, a re-run of a journaled chunk) gets the count back.
+    /// </summary>
+    private async ValueTask RefundMarketingAsync(Dictionary<string, long>? marketingCounts, IReadOnlyList<PushRecord> inserted, long nowMs, CancellationToken cancellationToken)
+    {
+        if (marketingCounts is not { Count: > 0 })
+        {
+            return;
+        }
+
+        var journaled = inserted.Where(r => r.State == PushState.Pending).Select(r => r.UserId).ToHashSet(StringComparer.Ordinal);
+        var refund = marketingCounts.Keys.Where(u => !journaled.Contains(u)).ToList();
+        if (refund.Count > 0)
+        {
+            var day = nowMs / 86_400_000;
+            await _counters.IncrementAsync([.. refund.Select(u => FormattableString.Invariant($"cap:{day}:{u}"))], -1, TimeSpan.FromDays(2), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     private string? PolicyReason(PushRequest request, PushRecipient recipient, Dictionary<string, long>? marketingCounts)
     {
         if (recipient.DoNotDisturb)
@@ -461,7 +491,8 @@ public sealed partial class PushPipeline : IDisposable
             return "muted";
         }
 
-        if (request.Category == PushCategory.Marketing && marketingCounts is not null && marketingCounts.GetValueOrDefault(recipient.UserId) > _options.MarketingDailyCapPerUser)
+        if (request.Category == PushCategory.Marketing && marketingCounts is not null
+            && marketingCounts.GetValueOrDefault(recipient.UserId) > Math.Min(_options.MarketingDailyCapPerUser, request.MarketingDailyCap ?? int.MaxValue))
         {
             return "user_cap";
         }

@@ -30,6 +30,7 @@ internal static class PostgresMigrations
         (19, V19MemberNotices),
         (20, V20SuperGroupPushJobs),
         (21, V21BulkMemberJobs),
+        (22, V22UserTags),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -670,5 +671,16 @@ internal static class PostgresMigrations
             user_ids text NOT NULL,
             PRIMARY KEY (job_id, chunk)
         );
+        """;
+
+    // User tags set by the app server (issue 19: campaign audiences by tag): as SQLite's migration 25. Both columns
+    // collate "C", so users come in the ordinal order of SQLite and the campaign runner, and tags compare byte for byte.
+    private const string V22UserTags = """
+        CREATE TABLE user_tags (
+            tag     text COLLATE "C" NOT NULL,
+            user_id text COLLATE "C" NOT NULL,
+            PRIMARY KEY (tag, user_id)
+        );
+        CREATE INDEX ix_user_tags_user ON user_tags (user_id);
         """;
 }

@@ -32,6 +32,7 @@ internal static class SqliteMigrations
         (22, V22SuperGroupPushJobs),
         (23, V23MemberInviters),
         (24, V24BulkMemberJobs),
+        (25, V25UserTags),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -692,5 +693,16 @@ internal static class SqliteMigrations
             user_ids TEXT NOT NULL,
             PRIMARY KEY (job_id, chunk)
         );
+        """;
+
+    // User tags set by the app server (issue 19: campaign audiences by tag). Keyed by (tag, user) for "users with tag X"
+    // in user-id order; the user index serves "the tags of user U" and their replacement.
+    private const string V25UserTags = """
+        CREATE TABLE user_tags (
+            tag     TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            PRIMARY KEY (tag, user_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX ix_user_tags_user ON user_tags (user_id);
         """;
 }
