@@ -1,0 +1,113 @@
+using Microsoft.Data.Sqlite;
+using SQLitePCL;
+
+namespace Parley.Storage.Sqlite.Internal;
+
+/// <summary>
+/// One prepared SQL statement driven through SQLitePCL directly, for the commit's per-message statements (issue 17).
+/// <c>SqliteCommand.ExecuteNonQuery</c> allocates on every call: a data reader, a statement enumerator and its list, a
+/// <c>SqliteParameterBinder</c> and the UTF-8 copy of the name per parameter, a box per number and the UTF-8 copy of
+/// every text value; about 3 KB per 1:1 message over its five statements. This binds by index, passes text as UTF-16 and
+/// blobs as spans (SQLite copies them; nothing is allocated), steps once and resets. Errors are raised as the same
+/// <see cref="SqliteException"/> (code and extended code) that <c>ExecuteNonQuery</c> raises, so uniqueness violations
+/// keep their meaning. Only for statements on the owner's writer connection, inside its <c>BEGIN IMMEDIATE</c>
+/// transaction (no busy retries are needed there), and only single statements.
+/// </summary>
+internal sealed class RawStatement : IDisposable
+{
+    private const int SqliteRow = 100;
+    private const int SqliteDone = 101;
+
+    private readonly sqlite3 _db;
+    private readonly sqlite3_stmt _statement;
+    private readonly int[] _indexes;
+
+    /// <param name="parameterNames">The parameters in the order <c>Bind</c> numbers them (0, 1, ...), as a command's list.</param>
+    public RawStatement(SqliteConnection connection, string sql, params string[] parameterNames)
+    {
+        _db = connection.Handle ?? throw new InvalidOperationException("The connection is not open.");
+        var rc = raw.sqlite3_prepare_v3(_db, sql, raw.SQLITE_PREPARE_PERSISTENT, out _statement, out var tail);
+        SqliteException.ThrowExceptionForRC(rc, _db);
+        if (!string.IsNullOrWhiteSpace(tail))
+        {
+            _statement.Dispose();
+            throw new ArgumentException("A raw statement must be one SQL statement.", nameof(sql));
+        }
+
+        // SQLite numbers named parameters by their first use in the SQL; Bind takes the position in this list.
+        _indexes = new int[parameterNames.Length];
+        for (var i = 0; i < parameterNames.Length; i++)
+        {
+            _indexes[i] = raw.sqlite3_bind_parameter_index(_statement, parameterNames[i]);
+            if (_indexes[i] == 0)
+            {
+                _statement.Dispose();
+                throw new ArgumentException($"The statement has no parameter {parameterNames[i]}.", nameof(parameterNames));
+            }
+        }
+    }
+
+    public void Bind(int parameter, long value) => Check(raw.sqlite3_bind_int64(_statement, _indexes[parameter], value));
+
+    public void Bind(int parameter, string? value)
+    {
+        var index = _indexes[parameter];
+        if (value is null)
+        {
+            Check(raw.sqlite3_bind_null(_statement, index));
+        }
+        else if (value.Length == 0)
+        {
+            // An empty span has no address: SQLite would bind NULL, not ''.
+            Check(raw.sqlite3_bind_text(_statement, index, string.Empty));
+        }
+        else
+        {
+            Check(raw.sqlite3_bind_text16(_statement, index, value.AsSpan()));
+        }
+    }
+
+    public void Bind(int parameter, byte[]? value)
+    {
+        var index = _indexes[parameter];
+        if (value is null)
+        {
+            Check(raw.sqlite3_bind_null(_statement, index));
+        }
+        else if (value.Length == 0)
+        {
+            Check(raw.sqlite3_bind_zeroblob(_statement, index, 0));
+        }
+        else
+        {
+            Check(raw.sqlite3_bind_blob(_statement, index, value.AsSpan()));
+        }
+    }
+
+    /// <summary>Runs the statement once (its rows, if any, are not read) and resets it for the next bindings.</summary>
+    public void Execute()
+    {
+        var rc = raw.sqlite3_step(_statement);
+        try
+        {
+            if (rc is not SqliteDone and not SqliteRow)
+            {
+                SqliteException.ThrowExceptionForRC(rc, _db);
+            }
+        }
+        finally
+        {
+            raw.sqlite3_reset(_statement);
+        }
+    }
+
+    public void Dispose() => _statement.Dispose();
+
+    private void Check(int rc)
+    {
+        if (rc != raw.SQLITE_OK)
+        {
+            SqliteException.ThrowExceptionForRC(rc, _db);
+        }
+    }
+}
