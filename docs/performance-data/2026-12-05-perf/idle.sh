@@ -23,20 +23,5 @@ taskset -c 1 ~/.dotnet/tools/dotnet-gcdump collect -p $spid -o $out/$label.idle.
 wait $gpid
 kill $spid 2>/dev/null; wait $spid 2>/dev/null; rm -rf $dir
 for f in before idle; do ~/.dotnet/tools/dotnet-gcdump report $out/$label.$f.gcdump > $out/$label.$f.txt 2>&1; done
-python3 - "$out/$label" $users <<'PY' | tee -a $out/results.txt
-import sys,re
-base,users=sys.argv[1],int(sys.argv[2])
-def load(p):
-    d={};tot=0
-    for line in open(p):
-        m=re.match(r'\s*([\d,]+)\s+([\d,]+)\s+(.+?)\s*$',line)
-        if m:
-            size=int(m.group(1).replace(',',''));cnt=int(m.group(2).replace(',',''));name=m.group(3)
-            d[name]=(size,cnt);tot+=size
-    return d,tot
-b,bt=load(base+'.before.txt'); i,it=load(base+'.idle.txt')
-print(f"{base.split('/')[-1]}: heap before {bt/1e6:.1f} MB, idle {it/1e6:.1f} MB: {(it-bt)/users/1024:.2f} KB managed per connection")
-rows=sorted(((i[k][0]-b.get(k,(0,0))[0], i[k][1]-b.get(k,(0,0))[1], k) for k in i), reverse=True)[:40]
-for s,c,k in rows: print(f"  {s/users:8.1f} B/conn {c/users:6.2f} obj/conn  {k[:150]}")
-PY
+python3 $(dirname $0)/gcdiff.py $out/$label $users 60 | tee -a $out/results.txt
 grep '^\[' $out/$label.gen.log | tee -a $out/results.txt
