@@ -24,13 +24,25 @@ public abstract class DeliveryEvent
     public T? GetOrEncode<T>(int slot, Func<DeliveryEvent, T?> encode)
         where T : class
     {
+        ArgumentNullException.ThrowIfNull(encode);
+        return GetOrEncode<T, Func<DeliveryEvent, T?>>(slot, encode, static (e, f) => f(e));
+    }
+
+    /// <summary>
+    /// As <see cref="GetOrEncode{T}"/>, with the encoder's state passed in, so that a caller
+    /// on the fan-out path can pass a static lambda: a method group of an instance (<c>protocol.Encode</c>) allocates a
+    /// delegate on every call, that is once per recipient connection of every event (issue 17).
+    /// </summary>
+    public T? GetOrEncode<T, TState>(int slot, TState state, Func<DeliveryEvent, TState, T?> encode)
+        where T : class
+    {
         ArgumentOutOfRangeException.ThrowIfNegative(slot);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(slot, MaxProtocols);
         var cache = Volatile.Read(ref _encoded) ?? Interlocked.CompareExchange(ref _encoded, new object?[MaxProtocols], null) ?? _encoded;
         var cached = Volatile.Read(ref cache[slot]);
         if (cached is null)
         {
-            cached = (object?)encode(this) ?? None;
+            cached = (object?)encode(this, state) ?? None;
             cached = Interlocked.CompareExchange(ref cache[slot], cached, null) ?? cached;
         }
 

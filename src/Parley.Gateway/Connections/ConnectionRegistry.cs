@@ -416,7 +416,7 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
     }
 
     private static EncodedEvent Encode(IWireProtocol protocol, DeliveryEvent @event) =>
-        @event.GetOrEncode(protocol.Slot, protocol.Encode) ?? EncodedEvent.None;
+        @event.GetOrEncode<EncodedEvent, IWireProtocol>(protocol.Slot, protocol, static (e, p) => p.Encode(e)) ?? EncodedEvent.None; // no delegate per recipient
 
     // No closure per recipient: the overflow outcome comes back as a value and only then costs anything.
     private int Deliver(ClientConnection connection, DeliveryEvent @event, long version)
