@@ -4,9 +4,11 @@ namespace Parley.Push;
 
 /// <summary>
 /// The counters behind the push pipeline's limits and learning (ADR 0014 §6): the vendor quotas per app and per device
-/// per UTC day, the marketing cap per user per day and the template bandit's sends and clicks. One node keeps them in
+/// per UTC day, the marketing cap per user per day, the template bandit's sends and clicks, and each vendor's send rate
+/// (a token bucket) and vendor-wide pause (Retry-After). One node keeps them in
 /// memory (<see cref="InMemoryPushCounters"/>, the default); a cluster shares them (the host registers a Redis
-/// implementation in <c>Parley:Cluster:Mode=Redis</c>) so that N nodes together grant a quota once, not N times.
+/// implementation in <c>Parley:Cluster:Mode=Redis</c>) so that N nodes together grant a quota once, not N times, and
+/// send at the configured rate together, not N times it.
 /// Every increment is atomic and returns the new value; every key expires <c>timeToLive</c> after its last increment.
 /// </summary>
 public interface IPushCounters
@@ -22,13 +24,35 @@ public interface IPushCounters
 
     /// <summary>Every field of one hash (empty when absent).</summary>
     ValueTask<IReadOnlyDictionary<string, long>> HashGetAllAsync(string key, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// A vendor's send rate (ADR 0014 §6): takes one token from the bucket <paramref name="bucketKey"/> (refilled at
+    /// <paramref name="ratePerSecond"/> up to <paramref name="burst"/>, on the callers' clock <paramref name="nowMs"/>)
+    /// unless the pause <paramref name="pauseKey"/> lasts past <paramref name="nowMs"/>; one atomic round trip. Shared
+    /// counters make it one bucket and one pause for every node.
+    /// </summary>
+    ValueTask<PushTokenAnswer> TakeTokenAsync(string bucketKey, string pauseKey, long nowMs, double ratePerSecond, int burst, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Raises the pause <paramref name="pauseKey"/> to <paramref name="untilMs"/> (Unix ms); a later pause is never
+    /// shortened. A raised pause is kept <paramref name="timeToLive"/>.
+    /// </summary>
+    ValueTask PauseAsync(string pauseKey, long untilMs, TimeSpan timeToLive, CancellationToken cancellationToken = default);
 }
+
+/// <summary>
+/// The answer of <see cref="IPushCounters.TakeTokenAsync"/>: <see cref="WaitMs"/> 0 when a token was taken; otherwise how
+/// long to wait, for the pause to end (<see cref="Paused"/>) or for the next token.
+/// </summary>
+public readonly record struct PushTokenAnswer(long WaitMs, bool Paused);
 
 /// <summary>One process's counters: a dictionary whose entries expire; expired entries are swept as the map grows.</summary>
 public sealed class InMemoryPushCounters(TimeProvider time) : IPushCounters
 {
     private readonly ConcurrentDictionary<string, Entry> _values = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, HashEntry> _hashes = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Bucket> _buckets = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _pauses = new(StringComparer.Ordinal);
     private int _sweepAt = 4096;
 
     public InMemoryPushCounters()
@@ -95,6 +119,26 @@ public sealed class InMemoryPushCounters(TimeProvider time) : IPushCounters
         }
     }
 
+    public ValueTask<PushTokenAnswer> TakeTokenAsync(string bucketKey, string pauseKey, long nowMs, double ratePerSecond, int burst, CancellationToken cancellationToken = default)
+    {
+        if (_pauses.TryGetValue(pauseKey, out var until) && until > nowMs)
+        {
+            return ValueTask.FromResult(new PushTokenAnswer(until - nowMs, Paused: true));
+        }
+
+        var bucket = _buckets.GetOrAdd(bucketKey, static (_, a) => new Bucket { Tokens = a.Burst, At = a.Now }, (Burst: (double)burst, Now: nowMs));
+        lock (bucket)
+        {
+            return ValueTask.FromResult(new PushTokenAnswer(bucket.Take(nowMs, ratePerSecond, burst), Paused: false));
+        }
+    }
+
+    public ValueTask PauseAsync(string pauseKey, long untilMs, TimeSpan timeToLive, CancellationToken cancellationToken = default)
+    {
+        _pauses.AddOrUpdate(pauseKey, static (_, until) => until, static (_, old, until) => Math.Max(old, until), untilMs);
+        return ValueTask.CompletedTask;
+    }
+
     // Amortised: only when the map doubled since the last sweep.
     private void Sweep(long now)
     {
@@ -115,6 +159,32 @@ public sealed class InMemoryPushCounters(TimeProvider time) : IPushCounters
     }
 
     private sealed record Entry(long Value, long Expires);
+
+    /// <summary>A token bucket; the same arithmetic as <c>RedisPushCounters</c>' script.</summary>
+    internal sealed class Bucket
+    {
+        public double Tokens { get; set; }
+
+        public long At { get; set; }
+
+        /// <summary>0 when a token was taken, else the milliseconds until the next one. A clock behind <see cref="At"/> refills nothing.</summary>
+        public long Take(long nowMs, double ratePerSecond, int burst)
+        {
+            if (nowMs > At)
+            {
+                Tokens = Math.Min(burst, Tokens + ((nowMs - At) * ratePerSecond / 1000.0));
+                At = nowMs;
+            }
+
+            if (Tokens >= 1)
+            {
+                Tokens -= 1;
+                return 0;
+            }
+
+            return (long)Math.Ceiling((1 - Tokens) * 1000.0 / ratePerSecond);
+        }
+    }
 
     private sealed class HashEntry
     {

@@ -12,7 +12,8 @@ namespace Parley.Push.Tests;
 /// ADR 0014 §6: two push pipelines (two nodes: each its own journal, dispatcher and vendor simulators) on one real Redis
 /// (PARLEY_TEST_REDIS) share their counters, as the server does in <c>Parley:Cluster:Mode=Redis</c>. A vendor's daily
 /// app quota and per-device quota, the marketing cap per user and the template bandit's counts then hold for the two
-/// together, not once per node. (Each pipeline alone, with in-memory counters, would grant every quota twice.)
+/// together, not once per node; so do FCM's send rate (one token bucket) and a vendor-wide pause one node was told.
+/// (Each pipeline alone, with in-memory counters, would grant every quota twice and send at twice the rate.)
 /// </summary>
 public sealed class PushClusterCountersTests
 {
@@ -102,6 +103,73 @@ public sealed class PushClusterCountersTests
         var stats = await b.Pipeline.TemplateStatsAsync("spring");
         Assert.Equal((1L, 1L), stats["a"]);
         Assert.Equal((1L, 0L), stats["b"]);
+    }
+
+    // FCM's rate is 1 request a second with a burst of 1, configured alike on both nodes; 4 IM pushes, 2 submitted through
+    // each node, at once: exactly one reaches FCM (over both simulators) and three wait for the shared bucket; each second
+    // (both nodes' clocks moved together) exactly one more. With a bucket per node, two would go at once and two a second.
+    [ClusterFact]
+    public async Task TheVendorsSendRate_HoldsForBothNodesTogether()
+    {
+        await using var a = await StartNodeAsync(_ => { }, fcm => (fcm.RatePerSecond, fcm.RateBurst) = (1, 1));
+        await using var b = await StartNodeAsync(_ => { }, fcm => (fcm.RatePerSecond, fcm.RateBurst) = (1, 1));
+        for (var u = 0; u < 4; u++)
+        {
+            await (u % 2 == 0 ? a : b).Devices.UpsertAsync(PushHarness.Device("r" + u, "p", PushVendor.Fcm, "fcm-rate-token-" + u));
+        }
+
+        var fromA = await a.Pipeline.SubmitAsync(PushHarness.Im("rate-a", "c-rate-a", new PushRecipient("r0", 1), new PushRecipient("r2", 1)));
+        var fromB = await b.Pipeline.SubmitAsync(PushHarness.Im("rate-b", "c-rate-b", new PushRecipient("r1", 1), new PushRecipient("r3", 1)));
+        Assert.Equal(2, fromA.AcceptedPushIds.Count);
+        Assert.Equal(2, fromB.AcceptedPushIds.Count);
+        for (var sent = 1; sent <= 4; sent++)
+        {
+            if (sent > 1)
+            {
+                a.Time.Advance(TimeSpan.FromSeconds(1));
+                b.Time.Advance(TimeSpan.FromSeconds(1));
+            }
+
+            // Settled: every push either sent or back in a scheduler for the next token (nothing else can move before the
+            // clocks do); the count must be exact.
+            var expected = sent;
+            await PushHarness.WaitUntilAsync(
+                () => a.Fcm.AcceptedCount + b.Fcm.AcceptedCount >= expected && a.Pipeline.ScheduledCount + b.Pipeline.ScheduledCount == 4 - expected,
+                () => $"{expected} pushes sent over both nodes and {4 - expected} waiting (sent {a.Fcm.AcceptedCount} + {b.Fcm.AcceptedCount}, waiting {a.Pipeline.ScheduledCount} + {b.Pipeline.ScheduledCount})");
+            Assert.Equal(expected, a.Fcm.AcceptedCount + b.Fcm.AcceptedCount);
+        }
+
+        Assert.True(a.Fcm.AcceptedCount == 2 && b.Fcm.AcceptedCount == 2, "each node sent its own two");
+    }
+
+    // FCM answers node A 503 with Retry-After 60 s (a vendor-wide pause): node B, told nothing by FCM, holds its push until
+    // the pause ends too (it learns the pause from the shared counters on its first try), then both are sent.
+    [ClusterFact]
+    public async Task AVendorPauseToldToOneNode_HoldsTheOtherNodeToo()
+    {
+        await using var a = await StartNodeAsync(_ => { });
+        await using var b = await StartNodeAsync(_ => { });
+        await a.Devices.UpsertAsync(PushHarness.Device("ann", "p", PushVendor.Fcm, "fcm-pause-token-ann"));
+        await b.Devices.UpsertAsync(PushHarness.Device("ben", "p", PushVendor.Fcm, "fcm-pause-token-ben"));
+        a.Fcm.Enqueue(new Simulators.SimFault(503, """{"error":{"code":503,"status":"UNAVAILABLE","message":"overloaded"}}""", RetryAfter: TimeSpan.FromSeconds(60), Path: "messages:send"));
+        var pauseEnds = PushHarness.Start.AddSeconds(60).ToUnixTimeMilliseconds();
+
+        var fromA = (await a.Pipeline.SubmitAsync(PushHarness.Im("pause-a", "c-pause-a", new PushRecipient("ann", 1)))).AcceptedPushIds[0];
+        await a.WaitForRowAsync(fromA, r => r is { State: PushState.Pending, Attempts: 1 }, "node A's push to be answered 503 and its retry scheduled");
+        Assert.Equal(pauseEnds, a.Services.GetRequiredService<FcmAdapter>().Limits.PausedUntil);
+
+        var fromB = (await b.Pipeline.SubmitAsync(PushHarness.Im("pause-b", "c-pause-b", new PushRecipient("ben", 1)))).AcceptedPushIds[0];
+        var limitsB = b.Services.GetRequiredService<FcmAdapter>().Limits;
+        await PushHarness.WaitUntilAsync(() => limitsB.PausedUntil == pauseEnds && b.Pipeline.ScheduledCount == 1, () => $"node B to learn the pause and hold its push (paused until {limitsB.PausedUntil}, waiting {b.Pipeline.ScheduledCount})");
+        Assert.Equal(0, b.Fcm.Requests.Count(r => r.Path.Contains("messages:send", StringComparison.Ordinal)));
+        Assert.Equal(PushState.Pending, (await b.Journal.GetAsync(fromB))!.State);
+
+        a.Time.Advance(TimeSpan.FromSeconds(60));
+        b.Time.Advance(TimeSpan.FromSeconds(60));
+        await a.WaitForStateAsync(fromA, PushState.Accepted);
+        var rowB = await b.WaitForStateAsync(fromB, PushState.Accepted);
+        Assert.Equal(1, rowB.Attempts);
+        Assert.Equal(1, b.Fcm.Requests.Count(r => r.Path.Contains("messages:send", StringComparison.Ordinal)));
     }
 
     private static string Title(PushHarness node) =>

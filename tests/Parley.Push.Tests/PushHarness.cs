@@ -244,6 +244,9 @@ public sealed class PushHarness : IAsyncDisposable
     public static Task WaitUntilAsync(Func<bool> condition, string what, int timeoutMs = 45000) =>
         WaitUntilAsync(() => Task.FromResult(condition()), what, timeoutMs);
 
+    public static Task WaitUntilAsync(Func<bool> condition, Func<string> what, int timeoutMs = 45000) =>
+        WaitUntilAsync(() => Task.FromResult(condition()), what, timeoutMs);
+
     public async Task<PushRecord> WaitForStateAsync(string pushId, PushState state, int timeoutMs = 45000)
     {
         PushRecord? row = null;

@@ -7,7 +7,8 @@ namespace Parley.Hosting.Push;
 /// <summary>
 /// The push pipeline's counters in Redis (ADR 0014 §6), for <c>Parley:Cluster:Mode=Redis</c>: the vendor quotas per app
 /// and device per day, the marketing cap per user per day and the template bandit's counts are then one set for the
-/// whole cluster, so two nodes together grant a vendor quota once. Each increment is one Lua call on one key (INCRBY or
+/// whole cluster, so two nodes together grant a vendor quota once; a vendor's token bucket and vendor-wide pause are one
+/// for the cluster too, so the nodes together send at the configured rate. Each increment is one Lua call on one key (INCRBY or
 /// HINCRBY, then PEXPIRE: atomic, and valid on a Redis Cluster since a script touches one key); several keys go in one
 /// pipelined batch (one round trip). Keys are <c>{prefix}{key}</c>, the prefix being the Orleans service id, so
 /// deployments sharing a Redis stay apart. The connection is made on first use and re-established by the client.
@@ -17,6 +18,39 @@ public sealed class RedisPushCounters : IPushCounters, IAsyncDisposable
     private const string IncrementScript = "local v = redis.call('INCRBY', KEYS[1], ARGV[1]) redis.call('PEXPIRE', KEYS[1], ARGV[2]) return v";
     private const string HashIncrementScript =
         "for i = 1, #ARGV - 1, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end redis.call('PEXPIRE', KEYS[1], ARGV[#ARGV]) return 1";
+
+    // A vendor's token bucket (KEYS[1], a hash: t = tokens, at = last refill, Unix ms) and pause (KEYS[2], Unix ms); ARGV:
+    // now, rate per second, burst. Paused: -(ms left). Otherwise refill by the time since the last refill (a caller whose
+    // clock is behind refills nothing, so clock skew between nodes grants at most skew x rate once, never a lasting
+    // excess), take a token (0) or answer the ms until the next one. Same arithmetic as InMemoryPushCounters.Bucket. The
+    // keys share a hash tag ({vendor}), so the script is valid on a Redis Cluster.
+    private const string TakeTokenScript = """
+        local now = tonumber(ARGV[1])
+        local pause = tonumber(redis.call('GET', KEYS[2]) or '0')
+        if pause > now then return now - pause end
+        local rate = tonumber(ARGV[2])
+        local burst = tonumber(ARGV[3])
+        local b = redis.call('HMGET', KEYS[1], 't', 'at')
+        local tokens = tonumber(b[1]) or burst
+        local at = tonumber(b[2]) or now
+        if now > at then
+          tokens = math.min(burst, tokens + (now - at) * rate / 1000)
+          at = now
+        end
+        local wait = 0
+        if tokens >= 1 then tokens = tokens - 1 else wait = math.ceil((1 - tokens) * 1000 / rate) end
+        redis.call('HSET', KEYS[1], 't', string.format('%.17g', tokens), 'at', string.format('%d', at))
+        redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 60000)
+        return wait
+        """;
+
+    // Raises the pause (KEYS[1]) to ARGV[1] (Unix ms), never lowers it; the key then lives ARGV[2] ms.
+    private const string PauseScript = """
+        local untilMs = tonumber(ARGV[1])
+        local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+        if untilMs > current then redis.call('SET', KEYS[1], string.format('%d', untilMs), 'PX', ARGV[2]) end
+        return 1
+        """;
 
     private readonly Lazy<Task<ConnectionMultiplexer>> _connection;
     private readonly string _prefix;
@@ -92,6 +126,22 @@ public sealed class RedisPushCounters : IPushCounters, IAsyncDisposable
         }
 
         return result;
+    }
+
+    public async ValueTask<PushTokenAnswer> TakeTokenAsync(string bucketKey, string pauseKey, long nowMs, double ratePerSecond, int burst, CancellationToken cancellationToken = default)
+    {
+        var db = await DatabaseAsync().ConfigureAwait(false);
+        var answer = (long)await db.ScriptEvaluateAsync(
+            TakeTokenScript,
+            [_prefix + bucketKey, _prefix + pauseKey],
+            [nowMs, ratePerSecond, burst]).ConfigureAwait(false);
+        return answer < 0 ? new PushTokenAnswer(-answer, Paused: true) : new PushTokenAnswer(answer, Paused: false);
+    }
+
+    public async ValueTask PauseAsync(string pauseKey, long untilMs, TimeSpan timeToLive, CancellationToken cancellationToken = default)
+    {
+        var db = await DatabaseAsync().ConfigureAwait(false);
+        await db.ScriptEvaluateAsync(PauseScript, [_prefix + pauseKey], [untilMs, Math.Max(1, (long)timeToLive.TotalMilliseconds)]).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()

@@ -201,7 +201,8 @@ public sealed partial class PushPipeline
             return;
         }
 
-        var wait = limits.TryTakeToken();
+        // One bucket (and pause) for the whole cluster when the counters are shared: N nodes send at the configured rate.
+        var wait = await limits.TakeTokenAsync(_counters, job.Vendor, cancellationToken).ConfigureAwait(false);
         if (wait > TimeSpan.Zero)
         {
             _scheduler.Schedule(job with { NotBefore = nowMs + (long)Math.Ceiling(wait.TotalMilliseconds) });
@@ -298,7 +299,7 @@ public sealed partial class PushPipeline
                 adapter.Limits.BlockCategory(job.Category, result.RetryAfter);
                 if (result.VendorWide && result.RetryAfter is { } quotaPause)
                 {
-                    adapter.Limits.Pause(quotaPause);
+                    await PauseVendorAsync(adapter, job.Vendor, quotaPause, cancellationToken).ConfigureAwait(false);
                 }
 
                 if (job.Category == PushCategory.Im)
@@ -315,7 +316,7 @@ public sealed partial class PushPipeline
             case PushOutcome.RetryAfter:
                 if (result.VendorWide && result.RetryAfter is { } pause)
                 {
-                    adapter.Limits.Pause(pause);
+                    await PauseVendorAsync(adapter, job.Vendor, pause, cancellationToken).ConfigureAwait(false);
                 }
 
                 await RetryAsync(job, attempts, result.RetryAfter, result.Reason, cancellationToken).ConfigureAwait(false);
@@ -334,6 +335,21 @@ public sealed partial class PushPipeline
             default:
                 await DeadLetterAsync(job, attempts, result.Outcome == PushOutcome.OutcomeUnknown ? "outcome_unknown:" + result.Reason : result.Reason, cancellationToken).ConfigureAwait(false);
                 break;
+        }
+    }
+
+    // The vendor told this node to pause: here at once, then for every node through the shared counters. Best effort: the
+    // row is Sending and its result must still be recorded, so a counters failure costs the other nodes one more request
+    // each (the vendor tells them too), never the row.
+    private async Task PauseVendorAsync(IPushVendorAdapter adapter, PushVendor vendor, TimeSpan delay, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await adapter.Limits.PauseAsync(_counters, vendor, delay, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogSharedPauseFailed(_logger, ex, PushMetrics.VendorTag(vendor));
         }
     }
 
@@ -384,6 +400,9 @@ public sealed partial class PushPipeline
 
     [LoggerMessage(EventId = 6008, Level = LogLevel.Information, Message = "Push journal: adopted {Pending} pending and {Sending} mid-request pushes of owners whose lease lapsed")]
     private static partial void LogAdopted(ILogger logger, int pending, int sending);
+
+    [LoggerMessage(EventId = 6010, Level = LogLevel.Warning, Message = "{Vendor} asked for a vendor-wide pause; the shared counters could not be told, so only this node pauses")]
+    private static partial void LogSharedPauseFailed(ILogger logger, Exception exception, string vendor);
 
     [LoggerMessage(EventId = 6009, Level = LogLevel.Warning, Message = "Push journal: the lease could not be renewed or rows adopted; retried at the next interval")]
     private static partial void LogLeaseFailed(ILogger logger, Exception exception);

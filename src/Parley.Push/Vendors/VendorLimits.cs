@@ -5,21 +5,20 @@ namespace Parley.Push.Vendors;
 
 /// <summary>
 /// Per-vendor flow state: a token bucket for QPS, a pause (vendor-wide Retry-After), and the quotas per category (per
-/// app per UTC day, and per device per UTC day), counted in the pipeline's <see cref="IPushCounters"/>: in memory on one
-/// node (a restart forgets the day's counts, which errs on the side of sending; the vendor's own quota answer then
-/// pauses the category), in Redis in a cluster (ADR 0014 §6). The bucket and the pause stay per node.
+/// app per UTC day, and per device per UTC day). The bucket, the pause and the day's counts are in the pipeline's
+/// <see cref="IPushCounters"/>: in memory on one node (a restart forgets the day's counts, which errs on the side of
+/// sending; the vendor's own quota answer then pauses the category), in Redis in a cluster (ADR 0014 §6), so the nodes
+/// together send at the configured rate and all respect a pause one of them was told. The pause is also kept here, so a
+/// node that knows it asks no one until it ends. A category the vendor blocked (its quota answer) stays per node.
 /// </summary>
 public sealed class VendorLimits
 {
     private readonly TimeProvider _time;
     private readonly double _rate;
-    private readonly double _burst;
-    private readonly Lock _lock = new();
+    private readonly int _burst;
     private readonly IReadOnlyDictionary<PushCategory, long> _dailyQuota;
     private readonly IReadOnlyDictionary<PushCategory, int> _perDeviceQuota;
     private readonly ConcurrentDictionary<PushCategory, long> _categoryBlockedUntil = new();
-    private double _tokens;
-    private long _lastRefill;
     private long _pausedUntil;
 
     public VendorLimits(PushVendorOptions options, TimeProvider time)
@@ -28,39 +27,61 @@ public sealed class VendorLimits
         _time = time;
         _rate = Math.Max(0.001, options.RatePerSecond);
         _burst = Math.Max(1, options.RateBurst);
-        _tokens = _burst;
-        _lastRefill = time.GetUtcNow().ToUnixTimeMilliseconds();
         _dailyQuota = new Dictionary<PushCategory, long>(options.DailyQuota);
         _perDeviceQuota = new Dictionary<PushCategory, int>(options.PerDeviceDailyQuota);
     }
 
-    /// <summary>Unix ms until which the whole vendor is paused (Retry-After with vendor scope).</summary>
+    /// <summary>Unix ms until which the whole vendor is paused (Retry-After with vendor scope), as far as this node knows.</summary>
     public long PausedUntil => Interlocked.Read(ref _pausedUntil);
 
-    public void Pause(TimeSpan delay)
+    /// <summary>Pauses the vendor on this node (see <see cref="PauseAsync"/> for every node).</summary>
+    public void Pause(TimeSpan delay) => RaisePause(_time.GetUtcNow().Add(delay).ToUnixTimeMilliseconds());
+
+    /// <summary>
+    /// Pauses the vendor here at once, then in <paramref name="counters"/> (every node of a cluster): their next
+    /// <see cref="TakeTokenAsync"/> answers the pause. Returns when the shared pause is written.
+    /// </summary>
+    public async ValueTask PauseAsync(IPushCounters counters, PushVendor vendor, TimeSpan delay, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(counters);
         var until = _time.GetUtcNow().Add(delay).ToUnixTimeMilliseconds();
+        RaisePause(until);
+        await counters.PauseAsync(PauseKey(vendor), until, delay + TimeSpan.FromMinutes(1), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Takes one token from the vendor's bucket (shared by the nodes when <paramref name="counters"/> are), or returns how
+    /// long to wait: for the next token, or for a pause (this node's, or one another node was told) to end.
+    /// </summary>
+    public async ValueTask<TimeSpan> TakeTokenAsync(IPushCounters counters, PushVendor vendor, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(counters);
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var paused = PausedUntil;
+        if (paused > now)
+        {
+            return TimeSpan.FromMilliseconds(paused - now);
+        }
+
+        var answer = await counters.TakeTokenAsync(BucketKey(vendor), PauseKey(vendor), now, _rate, _burst, cancellationToken).ConfigureAwait(false);
+        if (answer.Paused)
+        {
+            RaisePause(now + answer.WaitMs); // learnt from another node: no more round trips until it ends
+        }
+
+        return TimeSpan.FromMilliseconds(answer.WaitMs);
+    }
+
+    // The bucket and the pause of a vendor share a Redis Cluster hash tag ({vendor}): one script touches both.
+    private static string BucketKey(PushVendor vendor) => FormattableString.Invariant($"rate:{{{vendor}}}");
+
+    private static string PauseKey(PushVendor vendor) => FormattableString.Invariant($"pause:{{{vendor}}}");
+
+    private void RaisePause(long until)
+    {
         long current;
         while ((current = Interlocked.Read(ref _pausedUntil)) < until && Interlocked.CompareExchange(ref _pausedUntil, until, current) != current)
         {
-        }
-    }
-
-    /// <summary>Takes one token, or returns how long to wait for the next one.</summary>
-    public TimeSpan TryTakeToken()
-    {
-        lock (_lock)
-        {
-            var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-            _tokens = Math.Min(_burst, _tokens + ((now - _lastRefill) * _rate / 1000.0));
-            _lastRefill = now;
-            if (_tokens >= 1)
-            {
-                _tokens -= 1;
-                return TimeSpan.Zero;
-            }
-
-            return TimeSpan.FromMilliseconds(Math.Ceiling((1 - _tokens) * 1000.0 / _rate));
         }
     }
 
