@@ -31,6 +31,15 @@ public sealed class CliTests
 
         var listed = (await CliProcess.RunAsync(admin, "users", "list", "--query", p, "--json")).Json;
         Assert.Equal([$"{p}-alice", $"{p}-bob"], listed.GetProperty("items").EnumerateArray().Select(u => u.GetProperty("userId").GetString()!).Order().ToArray());
+        // Tags: replaced with --set, shown, cleared.
+        var tagged = (await CliProcess.RunAsync(admin, "users", "tags", $"{p}-alice", "--set", "vip, plan:pro,vip", "--json")).Json;
+        Assert.Equal(["plan:pro", "vip"], tagged.GetProperty("tags").EnumerateArray().Select(t => t.GetString()!).ToArray());
+        var tagList = await CliProcess.RunAsync(admin, "users", "tags", $"{p}-alice");
+        Assert.Equal(0, tagList.ExitCode);
+        Assert.Contains("plan:pro, vip", tagList.Out, StringComparison.Ordinal);
+        Assert.Empty((await CliProcess.RunAsync(admin, "users", "tags", $"{p}-alice", "--clear", "--json")).Json.GetProperty("tags").EnumerateArray());
+        Assert.Equal(1, (await CliProcess.RunAsync(admin, "users", "tags", $"{p}-alice", "--set", "not valid")).ExitCode);
+
         var table = await CliProcess.RunAsync(admin, "users", "list", "--query", p);
         Assert.Equal(0, table.ExitCode);
         Assert.Contains($"{p}-alice", table.Out, StringComparison.Ordinal);

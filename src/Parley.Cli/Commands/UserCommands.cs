@@ -11,7 +11,7 @@ internal static class UserCommands
 
     public static Command Build()
     {
-        var users = new Command("users", "Users: list, show, create, update, disable, enable, logout, export, erase");
+        var users = new Command("users", "Users: list, show, create, update, disable, enable, logout, tags, export, erase");
 
         var query = Args.Text("--query", "Id or nickname contains this");
         var limit = Args.Number("--limit", "Rows per page (1..200)");
@@ -71,6 +71,21 @@ internal static class UserCommands
             }));
             users.Subcommands.Add(command);
         }
+
+        var set = Args.Text("--set", "Replace the user's tags with these (comma-separated)");
+        var clear = new Option<bool>("--clear") { Description = "Remove all of the user's tags" };
+        var tags = Args.Command("tags", "A user's tags (campaign audiences select users by tag): show them, or replace them with --set or --clear", id, set, clear);
+        tags.SetAction(ParleyCli.Server(async (p, client, output, ct) =>
+        {
+            var path = $"/admin/v1/users/{Args.Escape(p.GetValue(id)!)}/tags";
+            var replace = p.GetValue(set);
+            var result = replace is null && !p.GetValue(clear)
+                ? await client.GetAsync(path, ct).ConfigureAwait(false)
+                : await client.PutAsync(path, new Dictionary<string, object?> { ["tags"] = replace?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [] }, ct).ConfigureAwait(false);
+            output.Print(result, r => ParleyCli.Done(output, $"{p.GetValue(id)}: {string.Join(", ", r.GetProperty("tags").EnumerateArray().Select(t => t.GetString()))}"));
+            return 0;
+        }));
+        users.Subcommands.Add(tags);
 
         users.Subcommands.Add(DataCommands.ExportUser("export"));
         users.Subcommands.Add(DataCommands.EraseUser());
