@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Parley.Abstractions.Statistics;
+using Parley.Storage.Sqlite.Internal;
 
 namespace Parley.Storage.Sqlite.Statistics;
 
@@ -17,22 +18,25 @@ public sealed class SqliteActivityStore(SqliteDatabase database) : IActivityStor
         return database.WriteAsync(
             connection =>
             {
-                using var command = connection.CreateCommand();
-                command.CommandText = """
+                // One row per active sender and day: through RawStatement, not SqliteCommand, whose per-parameter
+                // binders and name copies cost about 0.3 KB per message at 300 msg/s (issue 17, pass 6).
+                using var statement = new RawStatement(
+                    connection,
+                    """
                     INSERT INTO daily_activity (day, kind, subject_id, count) VALUES ($day, $kind, $subject, $count)
                     ON CONFLICT (day, kind, subject_id) DO UPDATE SET count = count + excluded.count;
-                    """;
-                var day = command.Parameters.Add("$day", SqliteType.Integer);
-                var kind = command.Parameters.Add("$kind", SqliteType.Integer);
-                var subject = command.Parameters.Add("$subject", SqliteType.Text);
-                var count = command.Parameters.Add("$count", SqliteType.Integer);
+                    """,
+                    "$day",
+                    "$kind",
+                    "$subject",
+                    "$count");
                 foreach (var c in counts)
                 {
-                    day.Value = c.Day;
-                    kind.Value = (int)c.Kind;
-                    subject.Value = c.SubjectId;
-                    count.Value = c.Count;
-                    command.ExecuteNonQuery();
+                    statement.Bind(0, c.Day);
+                    statement.Bind(1, (int)c.Kind);
+                    statement.Bind(2, c.SubjectId);
+                    statement.Bind(3, c.Count);
+                    statement.Execute();
                 }
 
                 return 0;
