@@ -153,7 +153,8 @@ internal static partial class OpenImRest
         }
 
         var count = request.Count is <= 0 or > MaxActiveConversations ? DefaultActiveConversations : (int)request.Count;
-        var active = (await ListAllConversationsAsync(context, caller).ConfigureAwait(false)).Where(v => v.MaxSeq > 0).ToList();
+        var sent = SentToCaller(context, caller);
+        var active = (await ListAllConversationsAsync(context, caller).ConfigureAwait(false)).Where(v => v.MaxSeq > 0).Select(v => AsSent(v, sent)).ToList();
         var response = new GetActiveConversationsResp { UnreadCount = active.Sum(v => v.Unread) };
         response.Conversations.AddRange(await ToConversationMsgsAsync(context, caller, active.Take(count).ToList()).ConfigureAwait(false));
         return OpenImResponse.Ok(Convert.ToBase64String(response.ToByteArray()));
@@ -173,11 +174,47 @@ internal static partial class OpenImRest
             return invalid;
         }
 
-        var views = await GetViewsAsync(context, caller, [.. request.ConversationIDs]).ConfigureAwait(false);
+        var sent = SentToCaller(context, caller);
+        var views = (await GetViewsAsync(context, caller, [.. request.ConversationIDs]).ConfigureAwait(false)).Select(v => AsSent(v, sent)).ToList();
         var response = new GetConversationsResp { UnreadCount = views.Sum(v => v.Unread) };
         response.Conversations.AddRange(await ToConversationMsgsAsync(context, caller, views).ConfigureAwait(false));
         return OpenImResponse.Ok(Convert.ToBase64String(response.ToByteArray()));
     }
+
+    /// <summary>
+    /// How far each conversation has been sent to the caller's OpenIM connection(s) of this request's token on this node
+    /// (<see cref="WebSocket.OpenImSession"/>.Sent.cs), read before the store so that it is never ahead of the store's answer;
+    /// null when that token has no connection here (a REST-only client, or its socket on another node of a cluster).
+    /// </summary>
+    private static Dictionary<string, long>? SentToCaller(HttpContext context, string caller)
+    {
+        if (context.Items[TokenIdKey] is not string tokenId)
+        {
+            return null;
+        }
+
+        Dictionary<string, long>? sent = null;
+        foreach (var connection in context.RequestServices.GetRequiredService<Parley.Gateway.Connections.ConnectionRegistry>().ConnectionsOf(caller))
+        {
+            if (connection.TokenId == tokenId && !connection.IsClosing && connection.Events is WebSocket.OpenImSession session)
+            {
+                session.CopySentTo(sent ??= new Dictionary<string, long>(StringComparer.Ordinal));
+            }
+        }
+
+        return sent;
+    }
+
+    /// <summary>
+    /// The caller's view with <c>maxSeq</c> no further than what their connection has been sent of it (never below their read
+    /// seq). SDK 0.0.14 computes a fetched conversation's unread as maxSeq − readSeq and then adds one for each message it is
+    /// pushed; counting a committed message that is still on its way to the socket would count it twice. A conversation the
+    /// connection was sent nothing of (or that <paramref name="sent"/> does not track) is answered as stored.
+    /// </summary>
+    private static ConversationView AsSent(ConversationView view, Dictionary<string, long>? sent) =>
+        sent is not null && sent.TryGetValue(view.ConversationId, out var told) && told < view.MaxSeq
+            ? view with { MaxSeq = Math.Max(told, Math.Min(view.ReadSeq, view.MaxSeq)) }
+            : view;
 
     // ───────────────────────────── settings, read, revoke ─────────────────────────────
 

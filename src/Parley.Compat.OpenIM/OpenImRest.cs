@@ -31,6 +31,9 @@ internal static partial class OpenImRest
     private const int MaxFaceUrlLength = 1024;
     private const int MaxExLength = 4096;
 
+    /// <summary>Where <see cref="AuthenticateAsync"/> leaves the user token's id (<c>HttpContext.Items</c>).</summary>
+    private static readonly object TokenIdKey = new();
+
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         PropertyNameCaseInsensitive = true,
@@ -155,6 +158,7 @@ internal static partial class OpenImRest
             return (OpenImResponse.Error(code, TokenErrorName(code), string.Empty), null);
         }
 
+        context.Items[TokenIdKey] = identity.TokenId;
         return (null, identity.UserId);
     }
 

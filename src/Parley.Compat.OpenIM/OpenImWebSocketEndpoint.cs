@@ -127,6 +127,7 @@ internal sealed class OpenImWebSocketEndpoint(
         {
             Background = args.IsBackground,
             Events = session,
+            FrameWritten = session.OnFrameWritten,
             AbortTransport = context.Abort,
         };
         session.Attach(connection);

@@ -23,13 +23,15 @@ public sealed class OpenImTestServer : IAsyncDisposable
     private readonly string _dataDirectory;
     private readonly Dictionary<string, string?> _config;
     private readonly int? _apiPort;
+    private readonly Action<IServiceCollection>? _services;
     private bool _keepData;
 
-    private OpenImTestServer(WebApplication app, string dataDirectory, string openImSecret, int? apiPort, Dictionary<string, string?> config)
+    private OpenImTestServer(WebApplication app, string dataDirectory, string openImSecret, int? apiPort, Dictionary<string, string?> config, Action<IServiceCollection>? services)
     {
         _app = app;
         _config = config;
         _apiPort = apiPort;
+        _services = services;
         AdminSecret = app.Services.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>()["Parley:Admin:Secret"]!;
         _dataDirectory = dataDirectory;
         OpenImSecret = openImSecret;
@@ -53,8 +55,11 @@ public sealed class OpenImTestServer : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    /// <summary>Starts the server; with <paramref name="apiPort"/> it also listens on that port (for <c>Parley:OpenIM:ApiPort</c>).</summary>
-    public static async Task<OpenImTestServer> StartAsync(IDictionary<string, string?>? settings = null, int? apiPort = null)
+    /// <summary>
+    /// Starts the server; with <paramref name="apiPort"/> it also listens on that port (for <c>Parley:OpenIM:ApiPort</c>);
+    /// <paramref name="services"/> changes the server's services after AddParleyServer (a test's fault injection).
+    /// </summary>
+    public static async Task<OpenImTestServer> StartAsync(IDictionary<string, string?>? settings = null, int? apiPort = null, Action<IServiceCollection>? services = null)
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "parley-openim-test-" + Guid.NewGuid().ToString("N"));
         var openImSecret = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
@@ -75,7 +80,7 @@ public sealed class OpenImTestServer : IAsyncDisposable
             config[key] = value;
         }
 
-        return await StartAsync(config, dataDirectory, openImSecret, apiPort, port: 0);
+        return await StartAsync(config, dataDirectory, openImSecret, apiPort, port: 0, services);
     }
 
     /// <summary>
@@ -92,10 +97,10 @@ public sealed class OpenImTestServer : IAsyncDisposable
             ["Parley:Orleans:GatewayPort"] = TestServer.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Parley:Orleans:ClusterId"] = "test-" + Guid.NewGuid().ToString("N"),
         };
-        return await StartAsync(config, _dataDirectory, OpenImSecret, _apiPort, BaseUri.Port);
+        return await StartAsync(config, _dataDirectory, OpenImSecret, _apiPort, BaseUri.Port, _services);
     }
 
-    private static async Task<OpenImTestServer> StartAsync(Dictionary<string, string?> config, string dataDirectory, string openImSecret, int? apiPort, int port)
+    private static async Task<OpenImTestServer> StartAsync(Dictionary<string, string?> config, string dataDirectory, string openImSecret, int? apiPort, int port, Action<IServiceCollection>? services)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Test", ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddInMemoryCollection(config);
@@ -106,10 +111,11 @@ public sealed class OpenImTestServer : IAsyncDisposable
         builder.Logging.AddFilter("Orleans", LogLevel.Error);
         builder.Services.AddSingleton<TimeProvider>(new ShiftableTimeProvider());
         builder.AddParleyServer();
+        services?.Invoke(builder.Services);
         var app = builder.Build();
         app.MapParley();
         await app.StartAsync();
-        return new OpenImTestServer(app, dataDirectory, openImSecret, apiPort, config);
+        return new OpenImTestServer(app, dataDirectory, openImSecret, apiPort, config, services);
     }
 
     /// <summary>POSTs JSON the way the OpenIM SDKs do and returns the parsed envelope.</summary>

@@ -60,7 +60,7 @@ internal sealed partial class OpenImSession
                 var replayed = new MessageCommitted(message) { ReplyTo = roots.GetValueOrDefault(message.ReplyToSeq)?.ToStored() };
                 if (_services.Protocol.Encode(replayed, quoteReadByRecipient: true).Frame is { } frame)
                 {
-                    await Connection.WriteWireAsync(frame.Bytes, frame.Text).ConfigureAwait(false);
+                    await Connection.WriteWireAsync(frame.Bytes, frame.Text, replayed).ConfigureAwait(false);
                 }
             }
         }
@@ -312,7 +312,7 @@ internal sealed partial class OpenImSession
         // With the send's operationID, as OpenIM's push carries it: the SDK then only files the seq into the message it
         // already shows instead of announcing its own message as a new one.
         var frame = OpenImProtocol.Push(push, request.OperationId);
-        await Connection.WriteWireAsync(frame.Bytes, frame.Text).ConfigureAwait(false);
+        await Connection.WriteWireAsync(frame.Bytes, frame.Text, new SentSeq(ack.ConversationId, ack.Seq)).ConfigureAwait(false);
     }
 
     private async Task TypingAsync(OpenImRequest request, MsgData data, string conversationId)

@@ -54,6 +54,13 @@ internal sealed class ClientConnection : IDisposable
     /// <summary>Receives the events its protocol encodes per connection (<see cref="EncodedEvent.PerConnection"/>).</summary>
     public IConnectionEvents? Events { get; set; }
 
+    /// <summary>
+    /// Called by the send loop after a frame queued with a tag was written to the socket, with that tag (the live event, or
+    /// what the protocol passed to <see cref="WriteWireAsync"/>). Null (the native protocol): frames carry no tag. A protocol
+    /// uses it to know what its client has been sent, e.g. OpenIM's REST answers stay consistent with its pushes.
+    /// </summary>
+    public Action<object>? FrameWritten { get; init; }
+
     public string UserId { get; }
 
     public string DeviceId { get; }
@@ -169,9 +176,9 @@ internal sealed class ClientConnection : IDisposable
     /// Queues a live event; never blocks. <see cref="EnqueueResult.Overflow"/> means the outbox (or the held list) is
     /// full: the caller closes this connection (the client resyncs). The frame array may be shared by many connections.
     /// </summary>
-    public EnqueueResult TryEnqueueEvent(WireFrame frame, long version)
+    public EnqueueResult TryEnqueueEvent(WireFrame frame, long version, object? tag = null)
     {
-        var item = new Outbound(frame.Bytes, frame.Bytes.Length, version, Pooled: false, frame.Text);
+        var item = new Outbound(frame.Bytes, frame.Bytes.Length, version, Pooled: false, frame.Text, FrameWritten is null ? null : tag);
         lock (_lock)
         {
             if (_close is not null)
@@ -203,7 +210,7 @@ internal sealed class ClientConnection : IDisposable
         frame.WriteTo(buffer.AsSpan(0, size));
         try
         {
-            await _outbox.Writer.WriteAsync(new Outbound(buffer, size, 0, Pooled: true, Text: false), _abort.Token).ConfigureAwait(false);
+            await _outbox.Writer.WriteAsync(new Outbound(buffer, size, 0, Pooled: true, Text: false, Tag: null), _abort.Token).ConfigureAwait(false);
             return true;
         }
         catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException or ObjectDisposedException)
@@ -215,13 +222,13 @@ internal sealed class ClientConnection : IDisposable
 
     /// <summary>
     /// Queues a frame already in the connection's own wire format (a foreign protocol's reply), waiting for outbox space.
-    /// Returns false once the connection is closing.
+    /// Returns false once the connection is closing. <paramref name="tag"/> goes to <see cref="FrameWritten"/> once the frame is written.
     /// </summary>
-    public async ValueTask<bool> WriteWireAsync(byte[] frame, bool text)
+    public async ValueTask<bool> WriteWireAsync(byte[] frame, bool text, object? tag = null)
     {
         try
         {
-            await _outbox.Writer.WriteAsync(new Outbound(frame, frame.Length, 0, Pooled: false, Text: text), _abort.Token).ConfigureAwait(false);
+            await _outbox.Writer.WriteAsync(new Outbound(frame, frame.Length, 0, Pooled: false, Text: text, FrameWritten is null ? null : tag), _abort.Token).ConfigureAwait(false);
             return true;
         }
         catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException or ObjectDisposedException)
@@ -365,6 +372,11 @@ internal sealed class ClientConnection : IDisposable
                     {
                         ArrayPool<byte>.Shared.Return(item.Frame);
                     }
+
+                    if (item.Tag is not null)
+                    {
+                        FrameWritten!(item.Tag);
+                    }
                 }
 
                 if (Volatile.Read(ref _close) is { DiscardPending: true })
@@ -413,8 +425,11 @@ internal sealed class ClientConnection : IDisposable
         _abort.Dispose();
     }
 
-    /// <summary>A queued frame: <paramref name="Length"/> bytes of <paramref name="Frame"/>; a pooled array has exactly one reader (the send loop).</summary>
-    private readonly record struct Outbound(byte[] Frame, int Length, long Version, bool Pooled, bool Text);
+    /// <summary>
+    /// A queued frame: <paramref name="Length"/> bytes of <paramref name="Frame"/>; a pooled array has exactly one reader (the send
+    /// loop). <paramref name="Tag"/>: for <see cref="FrameWritten"/> after the write (null when nobody listens).
+    /// </summary>
+    private readonly record struct Outbound(byte[] Frame, int Length, long Version, bool Pooled, bool Text, object? Tag);
 
     private sealed record CloseRequest(int Code, string Reason, WireFrame? LastFrame, bool DiscardPending);
 

@@ -439,7 +439,8 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
             return 0;
         }
 
-        switch (connection.TryEnqueueEvent(frame, version))
+        // The event rides along as the frame's tag for a protocol that wants to know when it was written (OpenIM).
+        switch (connection.TryEnqueueEvent(frame, version, @event))
         {
             case EnqueueResult.Queued:
                 return 1;
