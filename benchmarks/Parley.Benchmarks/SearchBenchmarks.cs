@@ -32,7 +32,7 @@ public class SearchBenchmarks
     }
 
     [Benchmark]
-    public Task<IReadOnlyList<SearchMatch>> SearchFirstPageAsync() => _store.SearchAsync(SearchCorpus.Reader, null, Query, null, 20);
+    public Task<SearchMatchCollection> SearchFirstPageAsync() => _store.SearchAsync(SearchCorpus.Reader, null, Query, null, 20);
 
     [GlobalCleanup]
     public async Task CleanupAsync()

@@ -6,21 +6,32 @@ namespace Parley.Storage.Postgres;
 /// <summary>Threads, revisions and full-text search (ADR 0018).</summary>
 public sealed partial class PostgresMessageStore
 {
-    // The pg_trgm GIN index finds the candidates (ILIKE); the join keeps only what the user may see, not revoked.
-    private const string SearchSql = """
-        SELECT msg.conversation_id, msg.seq, msg.server_msg_id, msg.sender_id, msg.client_msg_id, msg.server_time, msg.content_kind, msg.content,
-               msg.revoked, msg.version, msg.annotations, msg.reply_to_seq, s.body
-        FROM message_search s
-        JOIN messages msg ON msg.conversation_id = s.conversation_id AND msg.seq = s.seq
+    // The pg_trgm GIN index finds the candidates (ILIKE); only the newest $8 of them after the cursor (a top-N over the
+    // index's narrow rows) are joined, and the join keeps only what the user may see, not revoked.
+    private const string SearchWindow = """
+        SELECT s.conversation_id, s.seq, s.server_time, s.body FROM message_search s
         WHERE s.body ILIKE $2 ESCAPE '\'
           AND ($3::text IS NULL OR s.conversation_id = $3)
-          AND NOT msg.revoked
-          AND (EXISTS (SELECT 1 FROM members vm WHERE vm.conversation_id = msg.conversation_id AND vm.user_id = $1 AND vm.active AND msg.seq >= vm.visible_from)
-               OR EXISTS (SELECT 1 FROM member_periods vp WHERE vp.conversation_id = msg.conversation_id AND vp.user_id = $1 AND msg.seq BETWEEN vp.from_seq AND vp.to_seq))
           AND ($4::bigint IS NULL OR (s.server_time, s.conversation_id, s.seq) < ($4, $5, $6))
         ORDER BY s.server_time DESC, s.conversation_id DESC, s.seq DESC
+        LIMIT $8
+        """;
+
+    private const string SearchSql = "WITH win AS (" + SearchWindow + """
+        )
+        SELECT msg.conversation_id, msg.seq, msg.server_msg_id, msg.sender_id, msg.client_msg_id, msg.server_time, msg.content_kind, msg.content,
+               msg.revoked, msg.version, msg.annotations, msg.reply_to_seq, w.body
+        FROM win w
+        JOIN messages msg ON msg.conversation_id = w.conversation_id AND msg.seq = w.seq
+        WHERE NOT msg.revoked
+          AND (EXISTS (SELECT 1 FROM members vm WHERE vm.conversation_id = msg.conversation_id AND vm.user_id = $1 AND vm.active AND msg.seq >= vm.visible_from)
+               OR EXISTS (SELECT 1 FROM member_periods vp WHERE vp.conversation_id = msg.conversation_id AND vp.user_id = $1 AND msg.seq BETWEEN vp.from_seq AND vp.to_seq))
+        ORDER BY w.server_time DESC, w.conversation_id DESC, w.seq DESC
         LIMIT $7;
         """;
+
+    // Whether the window was full (asked only when a page came back short). $1 and $7 are unused here but keep the numbering.
+    private const string SearchWindowFullSql = "SELECT count(*) FROM (" + SearchWindow + ") w WHERE $1::text IS NOT NULL AND $7::bigint >= 0;";
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<StoredMessage>> ReadThreadAsync(string conversationId, long rootSeq, long afterSeq, int limit, CancellationToken cancellationToken = default)
@@ -80,10 +91,11 @@ public sealed partial class PostgresMessageStore
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<SearchMatch>> SearchAsync(string userId, string? conversationId, string query, SearchPosition? after, int limit, CancellationToken cancellationToken = default)
+    public async Task<SearchMatchCollection> SearchAsync(string userId, string? conversationId, string query, SearchPosition? after, int limit, int maxScanned = int.MaxValue, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(query);
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxScanned, 1);
 
         // Everything committed before this search is searchable: index what is still queued first (on any node of a
         // cluster: the queue is in the database). Waits for rows another indexer holds instead of skipping them.
@@ -91,16 +103,25 @@ public sealed partial class PostgresMessageStore
         {
         }
 
-        return await _database.QueryAsync(
-            SearchSql,
-            r => new SearchMatch(ReadMessage(r), r.GetString(12)),
-            cancellationToken,
+        Npgsql.NpgsqlParameter[] Parameters() =>
+        [
             P(userId),
             P("%" + EscapeLike(query) + "%"),
             Text(conversationId),
             Bigint(after?.ServerTime),
             P(after?.ConversationId ?? string.Empty),
             P(after?.Seq ?? 0L),
-            P((long)limit)).ConfigureAwait(false);
+            P((long)limit),
+            P((long)maxScanned),
+        ];
+        var matches = await _database.QueryAsync(SearchSql, r => new SearchMatch(ReadMessage(r), r.GetString(12)), cancellationToken, Parameters()).ConfigureAwait(false);
+        var windowFull = false;
+        if (matches.Count < limit && maxScanned < int.MaxValue)
+        {
+            var counted = await _database.QueryAsync(SearchWindowFullSql, r => r.GetInt64(0), cancellationToken, Parameters()).ConfigureAwait(false);
+            windowFull = counted.Count == 1 && counted[0] >= maxScanned;
+        }
+
+        return new SearchMatchCollection(matches, windowFull);
     }
 }

@@ -18,19 +18,31 @@ public sealed partial class SqliteMessageStore : ISearchIndexQueue
     private long _indexedGeneration;
 
     // The FTS5 trigram index finds the candidates; the join keeps only what the user may see (membership periods), not revoked.
+    // Newest first in the index's own order: the FTS5 rowid is the message's search_id (its commit position, which an edit
+    // keeps), so FTS5 walks its doclists newest first (ORDER BY rowid DESC needs no sort) and the join stops once the page
+    // is full, instead of joining and sorting every match. The page looks at no more than maxScanned index matches below
+    // its cursor (rowid >= the window's floor).
     private const string SearchSql = """
         SELECT msg.conversation_id, msg.seq, msg.server_msg_id, msg.sender_id, msg.client_msg_id, msg.server_time, msg.content_kind, msg.content,
                msg.revoked, msg.version, msg.annotations, msg.reply_to_seq, s.body
         FROM message_search s
         JOIN messages msg ON msg.conversation_id = s.conversation_id AND msg.seq = s.seq
         WHERE message_search MATCH $query
+          AND s.rowid < $before AND s.rowid >= $floor
           AND ($conv IS NULL OR s.conversation_id = $conv)
           AND msg.revoked = 0
           AND (EXISTS (SELECT 1 FROM members vm WHERE vm.conversation_id = msg.conversation_id AND vm.user_id = $user AND vm.active = 1 AND msg.seq >= vm.visible_from)
                OR EXISTS (SELECT 1 FROM member_periods vp WHERE vp.conversation_id = msg.conversation_id AND vp.user_id = $user AND msg.seq BETWEEN vp.from_seq AND vp.to_seq))
-          AND ($after IS NULL OR (msg.server_time, msg.conversation_id, msg.seq) < ($aftertime, $afterconv, $afterseq))
-        ORDER BY msg.server_time DESC, msg.conversation_id DESC, msg.seq DESC
+        ORDER BY s.rowid DESC
         LIMIT $limit;
+        """;
+
+    // The scan window's floor: the maxScanned-th index match below the cursor (none: fewer matches than that are left).
+    private const string SearchFloorSql = """
+        SELECT rowid FROM message_search
+        WHERE message_search MATCH $query AND rowid < $before AND ($conv IS NULL OR conversation_id = $conv)
+        ORDER BY rowid DESC
+        LIMIT 1 OFFSET $offset;
         """;
 
     /// <inheritdoc />
@@ -126,10 +138,11 @@ public sealed partial class SqliteMessageStore : ISearchIndexQueue
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<SearchMatch>> SearchAsync(string userId, string? conversationId, string query, SearchPosition? after, int limit, CancellationToken cancellationToken = default)
+    public async Task<SearchMatchCollection> SearchAsync(string userId, string? conversationId, string query, SearchPosition? after, int limit, int maxScanned = int.MaxValue, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(query);
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxScanned, 1);
 
         // Everything committed before this search is searchable: index what is still queued first.
         while (Volatile.Read(ref _indexedGeneration) < Volatile.Read(ref _queuedGeneration)
@@ -140,17 +153,44 @@ public sealed partial class SqliteMessageStore : ISearchIndexQueue
         var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
+            // One FTS5 phrase: the trigram tokenizer matches it as a substring of the body (case-insensitive).
+            var phrase = "\"" + query.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+
+            // The cursor is the last hit of the previous page; its search_id is where this page continues (below it).
+            var before = long.MaxValue;
+            if (after is not null)
+            {
+                using var cursor = connection.CreateCommand();
+                cursor.CommandText = "SELECT search_id FROM messages WHERE conversation_id = $conv AND seq = $seq;";
+                cursor.Parameters.AddWithValue("$conv", after.ConversationId);
+                cursor.Parameters.AddWithValue("$seq", after.Seq);
+                if (await cursor.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not long id)
+                {
+                    return new SearchMatchCollection([], scanLimitReached: false);
+                }
+
+                before = id;
+            }
+
+            var floor = 0L;
+            if (maxScanned < int.MaxValue)
+            {
+                using var window = connection.CreateCommand();
+                window.CommandText = SearchFloorSql;
+                window.Parameters.AddWithValue("$query", phrase);
+                window.Parameters.AddWithValue("$before", before);
+                window.Parameters.AddWithValue("$conv", (object?)conversationId ?? DBNull.Value);
+                window.Parameters.AddWithValue("$offset", Math.Max(0, maxScanned - 1));
+                floor = await window.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long found ? found : 0;
+            }
+
             using var command = connection.CreateCommand();
             command.CommandText = SearchSql;
-
-            // One FTS5 phrase: the trigram tokenizer matches it as a substring of the body (case-insensitive).
-            command.Parameters.AddWithValue("$query", "\"" + query.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"");
+            command.Parameters.AddWithValue("$query", phrase);
             command.Parameters.AddWithValue("$conv", (object?)conversationId ?? DBNull.Value);
             command.Parameters.AddWithValue("$user", userId);
-            command.Parameters.AddWithValue("$after", after is null ? DBNull.Value : 1);
-            command.Parameters.AddWithValue("$aftertime", after?.ServerTime ?? 0);
-            command.Parameters.AddWithValue("$afterconv", after?.ConversationId ?? string.Empty);
-            command.Parameters.AddWithValue("$afterseq", after?.Seq ?? 0);
+            command.Parameters.AddWithValue("$before", before);
+            command.Parameters.AddWithValue("$floor", floor);
             command.Parameters.AddWithValue("$limit", limit);
             using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             var matches = new List<SearchMatch>();
@@ -159,7 +199,7 @@ public sealed partial class SqliteMessageStore : ISearchIndexQueue
                 matches.Add(new SearchMatch(SqliteRows.ReadMessage(reader), reader.GetString(12)));
             }
 
-            return matches;
+            return new SearchMatchCollection(matches, scanLimitReached: floor > 0 && matches.Count < limit);
         }
     }
 }

@@ -255,6 +255,45 @@ public sealed class MessageChangesTests(ServerFixture fixture) : IClassFixture<S
         Assert.Single((await bobClient.SearchAsync("limitword")).Hits);
     }
 
+    /// <summary>
+    /// A very common word costs a bounded amount per page (Parley:Messaging:SearchScanLimit index matches, also those of other
+    /// users): a page that reaches the limit short comes back with a token; one that finds nothing the user may see in it is
+    /// refused with a typed error instead of scanning everything; one conversation counts only its own matches.
+    /// </summary>
+    [Fact]
+    public async Task Search_AVeryCommonWord_IsBoundedPerPage_AWindowWithNothingVisibleIsRefused()
+    {
+        await using var server = await TestServer.StartAsync(new Dictionary<string, string?> { ["Parley:Messaging:SearchScanLimit"] = "10" });
+        var alice = await server.CreateUserAsync("alice");
+        var bob = await server.CreateUserAsync("bob");
+        var carol = await server.CreateUserAsync("carol");
+        var dave = await server.CreateUserAsync("dave");
+        var aliceClient = await server.ConnectAsync(alice);
+        var bobClient = await server.ConnectAsync(bob);
+        var carolClient = await server.ConnectAsync(carol);
+        await aliceClient.SendTextAsync(bob, "an old commonword for bob");
+        for (var i = 0; i < 12; i++)
+        {
+            await carolClient.SendTextAsync(dave, $"commonword {i}");
+        }
+
+        await aliceClient.SendTextAsync(bob, "a new commonword for bob");
+
+        // The newest 10 matches hold one of bob's: a short page, with a token.
+        var first = await bobClient.SearchAsync("commonword");
+        Assert.Equal("a new commonword for bob", Assert.Single(first.Hits).Message.Content.Text.Text);
+        Assert.NotEmpty(first.NextPageToken);
+
+        // Below it the next 10 matches are all carol's: refused, not a scan of everything.
+        var tooBroad = await Assert.ThrowsAsync<ParleyException>(() => bobClient.SearchAsync("commonword", pageToken: first.NextPageToken));
+        Assert.Equal(ErrorCode.BadRequest, tooBroad.Code);
+
+        // In bob's conversation only its matches count: both.
+        var inConversation = await bobClient.SearchAsync("commonword", first.Hits[0].Message.ConversationId);
+        Assert.Equal(["a new commonword for bob", "an old commonword for bob"], inConversation.Hits.Select(h => h.Message.Content.Text.Text));
+        Assert.Empty(inConversation.NextPageToken);
+    }
+
     [Fact]
     public async Task Replies_ThreadPagedWithReplyCount_RevokedRootKept_OtherConversationRefused()
     {

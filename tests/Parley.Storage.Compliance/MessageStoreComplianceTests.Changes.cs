@@ -79,8 +79,8 @@ public abstract partial class MessageStoreComplianceTests
         {
             b.Messages.Add(Message("d1", 1, "alice", serverTime: 10) with { SearchText = "明天下午开会讨论预算" });
             b.Messages.Add(Message("d1", 2, "bob", serverTime: 20) with { SearchText = "The Budget meeting moved" });
-            b.Messages.Add(Message("d1", 3, "bob", serverTime: 30) with { SearchText = "budget 预算 approved" });
             b.Messages.Add(Message("d2", 1, "carol", serverTime: 25) with { SearchText = "carol's budget" });
+            b.Messages.Add(Message("d1", 3, "bob", serverTime: 30) with { SearchText = "budget 预算 approved" });
         });
 
         Assert.Equal([("d1", 1L), ("d1", 3L)], Hits(await Store.SearchAsync("bob", null, "讨论预算", null, 10)).Concat(Hits(await Store.SearchAsync("bob", null, "预算 a", null, 10))));
@@ -96,6 +96,77 @@ public abstract partial class MessageStoreComplianceTests
         await CommitAsync(b => b.Revocations.Add(new Revocation("d1", 3)));
         Assert.Equal([("d1", 2L)], Hits(await Store.SearchAsync("bob", null, "budget", null, 10)));
         Assert.Empty(await Store.SearchAsync("bob", null, "50%_off", null, 10));
+    }
+
+    /// <summary>
+    /// A very common word costs a bounded amount per page: the store looks at no more than maxScanned index matches below the
+    /// cursor, those the user may not see included. A page that stops there short says so; paging on from its last hit with a
+    /// large enough window reaches every older hit; a window without one visible hit comes back empty and flagged.
+    /// </summary>
+    [StoreFact]
+    public async Task Search_LooksAtABoundedWindowOfMatches_ShortPagesSaySo()
+    {
+        await CreateDirectAsync("mine", "alice", "bob");
+        await CreateDirectAsync("theirs", "carol", "dave");
+        var time = 100L;
+        await CommitAsync(b =>
+        {
+            for (var s = 1; s <= 3; s++)
+            {
+                b.Messages.Add(Message("mine", s, "alice", serverTime: time++) with { SearchText = "common word " + s });
+            }
+        });
+        await CommitAsync(b =>
+        {
+            for (var s = 1; s <= 12; s++)
+            {
+                b.Messages.Add(Message("theirs", s, "carol", serverTime: time++) with { SearchText = "common word " + s });
+            }
+        });
+        await CommitAsync(b =>
+        {
+            for (var s = 4; s <= 5; s++)
+            {
+                b.Messages.Add(Message("mine", s, "alice", serverTime: time++) with { SearchText = "common word " + s });
+            }
+        });
+        (string, long)[] mine = [("mine", 5L), ("mine", 4L), ("mine", 3L), ("mine", 2L), ("mine", 1L)];
+
+        var all = await Store.SearchAsync("bob", null, "common", null, 10);
+        Assert.Equal(mine, Hits(all));
+        Assert.False(all.ScanLimitReached);
+
+        // The newest 5 matches: bob's two newest and three of carol's.
+        var first = await Store.SearchAsync("bob", null, "common", null, 10, maxScanned: 5);
+        Assert.Equal(mine[..2], Hits(first));
+        Assert.True(first.ScanLimitReached);
+
+        // Below its last hit the next 5 matches are all carol's.
+        var after = new SearchPosition(first[^1].Message.ServerTime, first[^1].Message.ConversationId, first[^1].Message.Seq);
+        var none = await Store.SearchAsync("bob", null, "common", after, 10, maxScanned: 5);
+        Assert.Empty(none);
+        Assert.True(none.ScanLimitReached);
+        var older = await Store.SearchAsync("bob", null, "common", after, 10, maxScanned: 20);
+        Assert.Equal(mine[2..], Hits(older));
+        Assert.False(older.ScanLimitReached);
+
+        // A full page is not flagged; in one conversation only its own matches count, so a window of 2 pages through all.
+        var found = new List<(string, long)>();
+        SearchPosition? cursor = null;
+        for (var pages = 0; pages < 10; pages++)
+        {
+            var page = await Store.SearchAsync("bob", "mine", "common", cursor, 2, maxScanned: 2);
+            Assert.False(page.ScanLimitReached);
+            found.AddRange(Hits(page));
+            if (page.Count < 2)
+            {
+                break;
+            }
+
+            cursor = new SearchPosition(page[^1].Message.ServerTime, page[^1].Message.ConversationId, page[^1].Message.Seq);
+        }
+
+        Assert.Equal(mine, found);
     }
 
     [StoreFact]

@@ -46,10 +46,13 @@ public interface IMessageStore
     /// <summary>
     /// Full-text search of the messages <paramref name="userId"/> may see: conversations they are or were a member of, seqs
     /// inside their membership periods, not revoked; in <paramref name="conversationId"/> only when given. <paramref name="query"/>
-    /// matches any substring case-insensitively (at least three characters). Newest first (server time, conversation, seq),
-    /// starting after <paramref name="after"/>, at most <paramref name="limit"/>.
+    /// matches any substring case-insensitively (at least three characters). Newest first in the store's index order (SQLite:
+    /// commit order; PostgreSQL: server time, conversation, seq), starting after <paramref name="after"/>, at most
+    /// <paramref name="limit"/>. The store looks at no more than <paramref name="maxScanned"/> index matches after
+    /// <paramref name="after"/> (the ones the user may not see count too), which bounds the cost of a very common word;
+    /// <see cref="SearchMatchCollection.ScanLimitReached"/> says it stopped there with fewer than <paramref name="limit"/>.
     /// </summary>
-    Task<IReadOnlyList<SearchMatch>> SearchAsync(string userId, string? conversationId, string query, SearchPosition? after, int limit, CancellationToken cancellationToken = default);
+    Task<SearchMatchCollection> SearchAsync(string userId, string? conversationId, string query, SearchPosition? after, int limit, int maxScanned = int.MaxValue, CancellationToken cancellationToken = default);
 
     /// <summary>One user's conversations: pinned first, then by last activity, newest first.</summary>
     Task<(IReadOnlyList<ConversationView> Page, int Total)> ListConversationsAsync(string userId, int offset, int limit, CancellationToken cancellationToken = default);

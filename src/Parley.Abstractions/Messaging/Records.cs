@@ -137,6 +137,16 @@ public enum ReadDirection
 /// <summary>One hit of a full-text search: the message (current revision) and the indexed text it matched.</summary>
 public sealed record SearchMatch(StoredMessage Message, string Text);
 
+/// <summary>
+/// A page of search matches. <see cref="ScanLimitReached"/>: the store looked at its most index matches after the page's
+/// cursor (<c>maxScanned</c>) before it found a full page, so older matches may exist although fewer came back; the next
+/// page starts after the last match returned.
+/// </summary>
+public sealed class SearchMatchCollection(IList<SearchMatch> matches, bool scanLimitReached) : System.Collections.ObjectModel.ReadOnlyCollection<SearchMatch>(matches)
+{
+    public bool ScanLimitReached { get; } = scanLimitReached;
+}
+
 /// <summary>Where a search page starts: after this (server time, conversation, seq), newest first; null = from the newest.</summary>
 public sealed record SearchPosition(long ServerTime, string ConversationId, long Seq);
 

@@ -90,6 +90,14 @@ public sealed class MessagingOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
     public TimeSpan SearchIndexInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Most index matches one search page looks at after its cursor, the ones its user may not see included: bounds the cost
+    /// of a very common word. A page that reaches it with fewer hits than asked is returned as it is, with a next-page token;
+    /// one that reaches it with none is refused (InvalidArgument: add words or search one conversation).
+    /// </summary>
+    [Range(10, 10_000_000)]
+    public int SearchScanLimit { get; set; } = 5_000;
+
     /// <summary>Most queued texts the search indexer indexes in one write.</summary>
     [Range(1, 100_000)]
     public int SearchIndexBatch { get; set; } = 500;

@@ -86,9 +86,30 @@ public sealed partial class MessagingService
         }
 
         limit = limit <= 0 ? 20 : Math.Min(limit, MaxSearchLimit);
-        var matches = await store.SearchAsync(userId, string.IsNullOrEmpty(conversationId) ? null : conversationId, query, after, limit + 1, cancellationToken).ConfigureAwait(false);
+        var scanLimit = options.Value.SearchScanLimit;
+        var matches = await store.SearchAsync(userId, string.IsNullOrEmpty(conversationId) ? null : conversationId, query, after, limit + 1, scanLimit, cancellationToken).ConfigureAwait(false);
+        string next;
+        if (matches.Count > limit)
+        {
+            next = WriteToken(matches[limit - 1].Message);
+        }
+        else if (!matches.ScanLimitReached)
+        {
+            next = string.Empty;
+        }
+        else if (matches.Count > 0)
+        {
+            // The store stopped at its scan limit: a short page, and the next one starts after its last hit (older hits may exist).
+            next = WriteToken(matches[^1].Message);
+        }
+        else
+        {
+            // No hit among the newest scanLimit matches: going on would cost more than a page may; the token would have to
+            // name a message the user may not see, so there is none.
+            return Invalid($"query matches too many messages you cannot see (none among the {scanLimit} newest matches); add words or search one conversation.");
+        }
+
         var hits = matches.Take(limit).Select(m => new SearchHitData(MessageData.From(m.Message), MessageChanges.Snippet(m.Text, query))).ToArray();
-        var next = matches.Count > limit ? WriteToken(matches[limit - 1].Message) : string.Empty;
         return CoreResult.Success(new SearchPage(hits, next));
     }
 
