@@ -25,6 +25,9 @@ namespace Parley.IntegrationTests;
 /// </summary>
 public sealed class ClusterGrainDeactivationTests(ITestOutputHelper output)
 {
+    /// <summary>Messages each sender sends (in a row, each waiting for its ack) while the grain is deactivated.</summary>
+    private const int PerSender = 60;
+
     [Fact]
     public async Task AConversationGrainDeactivatedAgainAndAgainMidBurst_LosesNothing_DuplicatesNothing_AndItsSeqsContinue()
     {
@@ -40,57 +43,18 @@ public sealed class ClusterGrainDeactivationTests(ITestOutputHelper output)
         var management = grains.GetGrain<IManagementGrain>(0);
         var grain = grains.Conversation(group.ConversationId);
 
-        const int PerSender = 60;
-        var acked = new ConcurrentDictionary<string, SendReceipt>(StringComparer.Ordinal);
-        var sending = Task.WhenAll(senders.Select((client, i) => Task.Run(async () =>
+        // Deactivate the grain every few milliseconds until the burst is over; a round counts when the grain was active
+        // when asked (each is a new activation for the next send).
+        var burst = await SendWhileAsync(senders, group.ConversationId, "m", TimeSpan.FromMilliseconds(15), async _ =>
         {
-            for (var k = 0; k < PerSender; k++)
-            {
-                var id = $"m-{i}-{k}";
-                acked[id] = await client.SendTextToConversationAsync(group.ConversationId, id, id);
-            }
-        })));
-
-        // Deactivate the grain every few milliseconds until the burst is over; count the deactivations of a live activation
-        // (the grain was active when asked: each is a new activation for the next send).
-        var deactivations = 0;
-        var ofALiveActivation = 0;
-        while (!sending.IsCompleted)
-        {
-            if (await management.GetGrainActivationCount((GrainReference)(object)grain) > 0)
-            {
-                ofALiveActivation++;
-            }
-
+            var live = await management.GetGrainActivationCount((GrainReference)(object)grain) > 0;
             await management.DeactivateGrain(grain.GetGrainId());
-            deactivations++;
-            await Task.Delay(15);
-        }
+            return live;
+        });
+        output.WriteLine($"{burst.Rounds} deactivations asked, {burst.OfALiveActivation} of a live activation, during the burst");
 
-        await sending;
-        output.WriteLine($"{deactivations} deactivations asked, {ofALiveActivation} of a live activation, during the burst");
-        Assert.True(ofALiveActivation >= 3, $"the grain was not deactivated mid-burst ({ofALiveActivation} times while active)");
-
-        // Stored: the creation notice and every acked message once, at its acked seq, gapless.
-        Assert.Equal(2 * PerSender, acked.Count);
-        var stored = await SendBurst.ReadAllAsync(senders[0], group.ConversationId);
-        Assert.Equal(Enumerable.Range(1, (2 * PerSender) + 1).Select(i => (ulong)i), stored.Select(m => m.Seq));
-        foreach (var (id, receipt) in acked)
-        {
-            Assert.Equal(receipt.Seq, Assert.Single(stored, m => m.ClientMsgId == id).Seq);
-        }
-
-        Assert.Equal(acked.Values.Select(r => r.Seq).Distinct().Count(), acked.Count);
-
-        // Live: carol got every message once, in ascending seq order.
-        await Wait.UntilAsync(
-            () => acked.Values.All(r => receiver.MessagesIn(group.ConversationId).Any(m => m.Seq == r.Seq)),
-            "carol to receive every acked message live",
-            TimeSpan.FromSeconds(30));
-        var live = receiver.MessagesIn(group.ConversationId).Select(m => m.Seq).ToList();
-        Assert.Equal(live.Distinct().Count(), live.Count);
-        Assert.Equal(live.Order(), live);
-        Assert.Subset(stored.Select(m => m.Seq).ToHashSet(), live.ToHashSet());
+        var stored = await AssertStoredOnceAtTheAckedSeqsAsync(senders[0], group.ConversationId, burst.Acked);
+        await AssertReceivedLiveOnceAscendingAsync(receiver, group.ConversationId, burst.Acked, stored);
 
         // The seq continues after the burst in yet another activation.
         await management.DeactivateGrain(grain.GetGrainId());
@@ -152,63 +116,32 @@ public sealed class ClusterGrainDeactivationTests(ITestOutputHelper output)
             var conversation = grains.Conversation(group.ConversationId);
             var directory = grains.GetGrain<INodeDirectoryGrain>(0);
 
-            const int PerSender = 60;
-            var acked = new ConcurrentDictionary<string, SendReceipt>(StringComparer.Ordinal);
-            var sending = Task.WhenAll(new[] { clients[0], clients[1] }.Select((client, i) => Task.Run(async () =>
-            {
-                for (var k = 0; k < PerSender; k++)
-                {
-                    var id = $"c-{i}-{k}";
-                    acked[id] = await client.SendTextToConversationAsync(group.ConversationId, id, id);
-                }
-            })));
-
             // Every few tens of milliseconds until the burst is over: note where the conversation grain lives, then
             // deactivate it and (every other round) the node directory.
-            var rounds = 0;
-            var ofALiveActivation = 0;
             var silos = new HashSet<string>(StringComparer.Ordinal);
-            while (!sending.IsCompleted)
+            var burst = await SendWhileAsync([clients[0], clients[1]], group.ConversationId, "c", TimeSpan.FromMilliseconds(30), async round =>
             {
-                if (await management.GetActivationAddress(conversation) is { } silo)
+                var silo = await management.GetActivationAddress(conversation);
+                if (silo is not null)
                 {
                     silos.Add(silo.ToString());
-                    ofALiveActivation++;
                 }
 
                 await management.DeactivateGrain(conversation.GetGrainId());
-                if (rounds % 2 == 0)
+                if (round % 2 == 0)
                 {
                     await management.DeactivateGrain(directory.GetGrainId());
                 }
 
-                rounds++;
-                await Task.Delay(30);
-            }
+                return silo is not null;
+            });
+            output.WriteLine($"{burst.Rounds} rounds; the conversation grain was live in {burst.OfALiveActivation} of them, on {silos.Count} silo(s): {string.Join(", ", silos)}");
 
-            await sending;
-            output.WriteLine($"{rounds} rounds; the conversation grain was live in {ofALiveActivation} of them, on {silos.Count} silo(s): {string.Join(", ", silos)}");
-            Assert.True(ofALiveActivation >= 3, $"the grain was not deactivated mid-burst ({ofALiveActivation} times while active)");
-
-            // Stored: the creation notice and every acked message once, at its acked seq, gapless.
-            Assert.Equal(2 * PerSender, acked.Count);
-            var stored = await SendBurst.ReadAllAsync(clients[2], group.ConversationId);
-            Assert.Equal(Enumerable.Range(1, (2 * PerSender) + 1).Select(i => (ulong)i), stored.Select(m => m.Seq));
-            foreach (var (id, receipt) in acked)
-            {
-                Assert.Equal(receipt.Seq, Assert.Single(stored, m => m.ClientMsgId == id).Seq);
-            }
-
-            // Live, on both nodes: gc (node 1) and gd (node 0) got every message once, in ascending seq order.
+            // Stored once at the acked seqs, gapless; received live on both nodes: gc (node 1) and gd (node 0).
+            var stored = await AssertStoredOnceAtTheAckedSeqsAsync(clients[2], group.ConversationId, burst.Acked);
             foreach (var receiver in new[] { recorders[2], recorders[3] })
             {
-                await Wait.UntilAsync(
-                    () => acked.Values.All(r => receiver.MessagesIn(group.ConversationId).Any(m => m.Seq == r.Seq)),
-                    $"{receiver.Client.UserId} to receive every acked message",
-                    TimeSpan.FromSeconds(30));
-                var live = receiver.MessagesIn(group.ConversationId).Select(m => m.Seq).ToList();
-                Assert.Equal(live.Distinct().Count(), live.Count);
-                Assert.Equal(live.Order(), live);
+                await AssertReceivedLiveOnceAscendingAsync(receiver, group.ConversationId, burst.Acked, stored);
             }
 
             // Afterwards (directory rebuilt by the renewals), a message from node 1 still reaches node 0 live, at the next seq.
@@ -225,4 +158,70 @@ public sealed class ClusterGrainDeactivationTests(ITestOutputHelper output)
             }
         }
     }
+
+    /// <summary>
+    /// Each sender sends <see cref="PerSender"/> messages into the conversation (client ids <c>{prefix}-{sender}-{k}</c>)
+    /// while <paramref name="round"/> (given its number; true when the grain was active when the round began) runs every
+    /// <paramref name="interval"/> until every send is acked. Asserts that the grain was deactivated mid-burst at least 3
+    /// times while active and that every send was acked.
+    /// </summary>
+    private static async Task<Burst> SendWhileAsync(ParleyClient[] senders, string conversationId, string prefix, TimeSpan interval, Func<int, Task<bool>> round)
+    {
+        var acked = new ConcurrentDictionary<string, SendReceipt>(StringComparer.Ordinal);
+        var sending = Task.WhenAll(senders.Select((client, i) => Task.Run(async () =>
+        {
+            for (var k = 0; k < PerSender; k++)
+            {
+                var id = $"{prefix}-{i}-{k}";
+                acked[id] = await client.SendTextToConversationAsync(conversationId, id, id);
+            }
+        })));
+
+        var rounds = 0;
+        var ofALiveActivation = 0;
+        while (!sending.IsCompleted)
+        {
+            if (await round(rounds))
+            {
+                ofALiveActivation++;
+            }
+
+            rounds++;
+            await Task.Delay(interval); // pacing the rounds, not waiting for anything
+        }
+
+        await sending;
+        Assert.True(ofALiveActivation >= 3, $"the grain was not deactivated mid-burst ({ofALiveActivation} times while active, {rounds} rounds)");
+        Assert.Equal(senders.Length * PerSender, acked.Count);
+        return new Burst(acked, rounds, ofALiveActivation);
+    }
+
+    /// <summary>Stored: the creation notice and every acked message once, at its acked seq; the seqs gapless and each acked once.</summary>
+    private static async Task<HashSet<ulong>> AssertStoredOnceAtTheAckedSeqsAsync(ParleyClient reader, string conversationId, IReadOnlyDictionary<string, SendReceipt> acked)
+    {
+        var stored = await SendBurst.ReadAllAsync(reader, conversationId);
+        Assert.Equal(Enumerable.Range(1, acked.Count + 1).Select(i => (ulong)i), stored.Select(m => m.Seq));
+        foreach (var (id, receipt) in acked)
+        {
+            Assert.Equal(receipt.Seq, Assert.Single(stored, m => m.ClientMsgId == id).Seq);
+        }
+
+        Assert.Equal(acked.Values.Select(r => r.Seq).Distinct().Count(), acked.Count);
+        return [.. stored.Select(m => m.Seq)];
+    }
+
+    /// <summary>Live: the receiver got every acked message, each once, in ascending seq order, and nothing that is not stored.</summary>
+    private static async Task AssertReceivedLiveOnceAscendingAsync(Recorder receiver, string conversationId, IReadOnlyDictionary<string, SendReceipt> acked, HashSet<ulong> stored)
+    {
+        await Wait.UntilAsync(
+            () => acked.Values.All(r => receiver.MessagesIn(conversationId).Any(m => m.Seq == r.Seq)),
+            $"{receiver.Client.UserId} to receive every acked message live",
+            TimeSpan.FromSeconds(30));
+        var live = receiver.MessagesIn(conversationId).Select(m => m.Seq).ToList();
+        Assert.Equal(live.Distinct().Count(), live.Count);
+        Assert.Equal(live.Order(), live);
+        Assert.Subset(stored, live.ToHashSet());
+    }
+
+    private sealed record Burst(IReadOnlyDictionary<string, SendReceipt> Acked, int Rounds, int OfALiveActivation);
 }

@@ -1,11 +1,7 @@
 using System.Diagnostics;
-using System.Net.Http.Json;
-using System.Text.Json;
-using Npgsql;
 using Parley.IntegrationTests;
 using Parley.IntegrationTests.Infrastructure;
 using Parley.Protocol.V1;
-using Parley.Push.Tests.Simulators;
 using Parley.Sdk;
 using Xunit.Abstractions;
 
@@ -23,8 +19,6 @@ public sealed class PushClusterFailoverTests(ITestOutputHelper output) : IAsyncL
     private const int Recipients = 30;
     private readonly ClusterHarness _cluster = new("pfo", output.WriteLine);
     private readonly List<ParleyClient> _clients = [];
-
-    private static string Postgres => ClusterHarness.Postgres;
 
     public Task InitializeAsync() => Task.CompletedTask;
 
@@ -45,14 +39,10 @@ public sealed class PushClusterFailoverTests(ITestOutputHelper output) : IAsyncL
     [ClusterFact]
     public async Task KillNine_OfANodeWithPushesInItsLanes_TheOtherNodeAdoptsThem_NoneLostNoneSentTwice()
     {
-        await using var fcm = new FcmSimulator(TimeProvider.System);
-        await fcm.StartAsync();
+        await using var fcm = await PushServerProcesses.StartFcmAsync();
         await _cluster.StartAsync(2, (i, node) =>
         {
-            node.Settings["Parley__Push__Fcm__BaseUri"] = fcm.BaseUri.ToString();
-            node.Settings["Parley__Push__Fcm__ProjectId"] = FcmSimulator.ProjectId;
-            node.Settings["Parley__Push__Fcm__ServiceAccountJson"] = fcm.ServiceAccountJson;
-            node.Settings["Parley__Push__CoalesceWindow"] = "00:00:00";
+            PushServerProcesses.UseFcm(node, fcm);
             // One worker per node and a slow vendor: each node's lanes hold most of its pushes when it is killed.
             node.Settings["Parley__Push__Workers"] = "1";
             node.Settings["Parley__Push__NodeName"] = $"n{i}";
@@ -70,14 +60,15 @@ public sealed class PushClusterFailoverTests(ITestOutputHelper output) : IAsyncL
 
         foreach (var recipient in recipients)
         {
-            var phone = await ConnectAsync(recipient, 0, "phone", Platform.Android);
-            await phone.RegisterDeviceAsync(new RegisterDeviceRequest { Vendor = PushVendor.Fcm, Token = $"fcm-token-{recipient}", AppId = "com.example.chat", NotificationsEnabled = true });
-            await phone.DisposeAsync();
-            _clients.Remove(phone);
+            await PushServerProcesses.RegisterOfflinePhoneAsync(_cluster[0], recipient, _clients);
         }
 
         fcm.DelayAll = TimeSpan.FromMilliseconds(250);
-        var senders = new[] { await ConnectAsync("s0", 0, "d1", Platform.Linux), await ConnectAsync("s1", 1, "d1", Platform.Linux) };
+        var senders = new[]
+        {
+            await PushServerProcesses.ConnectAsync(_cluster[0], "s0", "d1", Platform.Linux, _clients),
+            await PushServerProcesses.ConnectAsync(_cluster[1], "s1", "d1", Platform.Linux, _clients),
+        };
         var sent = 0;
         await Task.WhenAll(senders.Select(sender => Task.Run(async () =>
         {
@@ -90,10 +81,10 @@ public sealed class PushClusterFailoverTests(ITestOutputHelper output) : IAsyncL
         Assert.Equal(2 * Recipients, sent);
 
         // Every acked message's push is journaled (the bridge submits right after the commit): wait until all are.
-        await Wait.UntilAsync(() => RowsAsync().GetAwaiter().GetResult().Count == 2 * Recipients, "every message's push to be journaled", TimeSpan.FromSeconds(60));
+        await Wait.UntilAsync(() => Rows().Count == 2 * Recipients, "every message's push to be journaled", TimeSpan.FromSeconds(60));
 
         // Kill the node that owns the most open pushes now.
-        var before = await RowsAsync();
+        var before = Rows();
         var open = before.Where(r => r.State is 0 or 1).ToList();
         var victim = open.Count(r => r.Owner.StartsWith("n0/", StringComparison.Ordinal)) >= open.Count(r => r.Owner.StartsWith("n1/", StringComparison.Ordinal)) ? 0 : 1;
         var victimOpen = open.Count(r => r.Owner.StartsWith($"n{victim}/", StringComparison.Ordinal));
@@ -103,14 +94,14 @@ public sealed class PushClusterFailoverTests(ITestOutputHelper output) : IAsyncL
 
         // What the survivor must adopt is what the dead node left open when it died: it may have settled some of the rows
         // counted above between that read and the kill, and those stay its own.
-        var orphaned = (await RowsAsync()).Where(r => r.State is 0 or 1 && r.Owner.StartsWith($"n{victim}/", StringComparison.Ordinal)).Select(r => r.PushId).ToHashSet();
+        var orphaned = Rows().Where(r => r.State is 0 or 1 && r.Owner.StartsWith($"n{victim}/", StringComparison.Ordinal)).Select(r => r.PushId).ToHashSet();
         output.WriteLine($"killed node {victim} with {orphaned.Count} of its pushes open ({victimOpen} a moment before; {open.Count} open in all)");
         Assert.True(orphaned.Count > 0, $"node {victim} settled all its pushes before it died: nothing was left to adopt");
 
         // The survivor adopts the dead node's rows once its lease (4 s) lapsed, at its next renewal, and drains them.
-        await Wait.UntilAsync(() => RowsAsync().GetAwaiter().GetResult().All(r => r.State is not (0 or 1)), "every push to be settled by the surviving node", TimeSpan.FromSeconds(90));
+        await Wait.UntilAsync(() => Rows().All(r => r.State is not (0 or 1)), "every push to be settled by the surviving node", TimeSpan.FromSeconds(90));
         output.WriteLine($"every push settled {killed.ElapsedMilliseconds} ms after the kill");
-        var after = await RowsAsync();
+        var after = Rows();
         var survivor = $"n{1 - victim}/";
         Assert.Equal(2 * Recipients, after.Count);
         var notAdopted = after.Where(r => orphaned.Contains(r.PushId) && !r.Owner.StartsWith(survivor, StringComparison.Ordinal)).Select(r => r.PushId).ToList();
@@ -128,37 +119,5 @@ public sealed class PushClusterFailoverTests(ITestOutputHelper output) : IAsyncL
         Assert.All(after.Where(r => r.State == 2), r => Assert.True(fcm.Delivered.ContainsKey(r.PushId), $"accepted push {r.PushId} never reached FCM"));
     }
 
-    private async Task<List<JournalRow>> RowsAsync()
-    {
-        await using var connection = new NpgsqlConnection(Postgres);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand($"SELECT push_id, state, reason, owner FROM \"{_cluster.Schema}\".push_journal", connection);
-        await using var reader = await command.ExecuteReaderAsync();
-        var rows = new List<JournalRow>();
-        while (await reader.ReadAsync())
-        {
-            rows.Add(new JournalRow(reader.GetString(0), reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetString(3)));
-        }
-
-        return rows;
-    }
-
-    private async Task<ParleyClient> ConnectAsync(string userId, int node, string deviceId, Platform platform)
-    {
-        var token = (await _cluster.IssueTokenAsync(userId, node, deviceId, platform)).Token;
-        var client = new ParleyClient(new ParleyClientOptions
-        {
-            ServerUri = _cluster.Nodes[node].WebSocketUri,
-            Token = token,
-            DeviceId = deviceId,
-            Platform = platform,
-            ReconnectInitialDelay = TimeSpan.FromMilliseconds(100),
-            ReconnectMaxDelay = TimeSpan.FromSeconds(1),
-        });
-        _clients.Add(client);
-        await client.ConnectAsync();
-        return client;
-    }
-
-    private sealed record JournalRow(string PushId, int State, string? Reason, string Owner);
+    private List<PushServerProcesses.JournalRow> Rows() => PushServerProcesses.PostgresJournal(_cluster.Schema);
 }

@@ -1,13 +1,12 @@
 using System.Net.Http.Json;
-using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 using Parley.IntegrationTests;
 using Parley.IntegrationTests.Infrastructure;
 using Parley.Protocol.V1;
-using Parley.Push.Tests.Simulators;
 using Parley.Sdk;
 using Xunit.Abstractions;
+using JournalRow = Parley.Push.Tests.PushServerProcesses.JournalRow;
 
 namespace Parley.Push.Tests;
 
@@ -68,8 +67,7 @@ public sealed class SuperGroupPushCrashTests(ITestOutputHelper output) : IAsyncL
 
     private async Task KilledMidFanOutAsync(IRows store)
     {
-        await using var fcm = new FcmSimulator(TimeProvider.System);
-        await fcm.StartAsync();
+        await using var fcm = await PushServerProcesses.StartFcmAsync();
         var data = Path.Combine(_root, "data");
         await using var server = new ServerProcess(data);
         foreach (var (key, value) in store.Settings)
@@ -77,10 +75,7 @@ public sealed class SuperGroupPushCrashTests(ITestOutputHelper output) : IAsyncL
             server.Settings[key] = value;
         }
 
-        server.Settings["Parley__Push__Fcm__BaseUri"] = fcm.BaseUri.ToString();
-        server.Settings["Parley__Push__Fcm__ProjectId"] = FcmSimulator.ProjectId;
-        server.Settings["Parley__Push__Fcm__ServiceAccountJson"] = fcm.ServiceAccountJson;
-        server.Settings["Parley__Push__CoalesceWindow"] = "00:00:00";
+        PushServerProcesses.UseFcm(server, fcm);
         server.Settings["Parley__Push__SuperGroupDigestInterval"] = "00:00:00";
         server.Settings["Parley__Push__SuperGroupFanOutChunkSize"] = "1";
         server.Settings["Parley__Push__SuperGroupFanOutChunkInterval"] = "00:00:00.500";
@@ -96,14 +91,11 @@ public sealed class SuperGroupPushCrashTests(ITestOutputHelper output) : IAsyncL
             (await server.Admin.PostAsJsonAsync("/admin/v1/users", new { userId = user })).EnsureSuccessStatusCode();
         }
 
-        var ownerClient = await ConnectAsync(server, owner, "d1", Platform.Linux);
+        var ownerClient = await PushServerProcesses.ConnectAsync(server, owner, "d1", Platform.Linux, _clients);
         var created = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Name = "Town hall", Kind = GroupKind.Super, MemberIds = { members } });
         foreach (var member in members)
         {
-            var phone = await ConnectAsync(server, member, "phone", Platform.Android);
-            await phone.RegisterDeviceAsync(new RegisterDeviceRequest { Vendor = PushVendor.Fcm, Token = "fcm-token-" + member, AppId = "com.example.chat", NotificationsEnabled = true });
-            await phone.DisposeAsync();
-            _clients.Remove(phone);
+            await PushServerProcesses.RegisterOfflinePhoneAsync(server, member, _clients);
         }
 
         var all = await ownerClient.SendAsync(
@@ -176,13 +168,13 @@ public sealed class SuperGroupPushCrashTests(ITestOutputHelper output) : IAsyncL
         {
             using var connection = Open();
             using var command = connection.CreateCommand();
-            command.CommandText = "SELECT push_id, user_id, state, reason FROM push_journal WHERE message_id = $m ORDER BY user_id;";
+            command.CommandText = "SELECT push_id, user_id, state, reason, owner FROM push_journal WHERE message_id = $m ORDER BY user_id;";
             command.Parameters.AddWithValue("$m", messageId);
             using var reader = command.ExecuteReader();
             var rows = new List<JournalRow>();
             while (reader.Read())
             {
-                rows.Add(new JournalRow(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.IsDBNull(3) ? null : reader.GetString(3)));
+                rows.Add(new JournalRow(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetString(4)));
             }
 
             return rows;
@@ -219,21 +211,7 @@ public sealed class SuperGroupPushCrashTests(ITestOutputHelper output) : IAsyncL
             ["Parley__Storage__Postgres__Schema"] = schema,
         };
 
-        public List<JournalRow> Journal(string messageId)
-        {
-            using var connection = new NpgsqlConnection(ConnectionString);
-            connection.Open();
-            using var command = new NpgsqlCommand($"SELECT push_id, user_id, state, reason FROM \"{schema}\".push_journal WHERE message_id = @m ORDER BY user_id", connection);
-            command.Parameters.AddWithValue("m", messageId);
-            using var reader = command.ExecuteReader();
-            var rows = new List<JournalRow>();
-            while (reader.Read())
-            {
-                rows.Add(new JournalRow(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.IsDBNull(3) ? null : reader.GetString(3)));
-            }
-
-            return rows;
-        }
+        public List<JournalRow> Journal(string messageId) => PushServerProcesses.PostgresJournal(schema, messageId);
 
         public JobRow? Job()
         {
@@ -244,28 +222,6 @@ public sealed class SuperGroupPushCrashTests(ITestOutputHelper output) : IAsyncL
             return reader.Read() ? new JobRow(reader.GetString(0), reader.GetString(1)) : null;
         }
     }
-
-    private async Task<ParleyClient> ConnectAsync(ServerProcess server, string userId, string deviceId, Platform platform)
-    {
-        var response = await server.Admin.PostAsJsonAsync($"/admin/v1/users/{userId}/tokens", new { deviceId, platform = platform.ToString().ToLowerInvariant() });
-        response.EnsureSuccessStatusCode();
-        var token = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
-        var client = new ParleyClient(new ParleyClientOptions
-        {
-            ServerUri = server.WebSocketUri,
-            Token = token,
-            DeviceId = deviceId,
-            Platform = platform,
-            SendTimeout = TimeSpan.FromSeconds(60),
-            ReconnectInitialDelay = TimeSpan.FromMilliseconds(100),
-            ReconnectMaxDelay = TimeSpan.FromSeconds(1),
-        });
-        _clients.Add(client);
-        await client.ConnectAsync();
-        return client;
-    }
-
-    private sealed record JournalRow(string PushId, string UserId, int State, string? Reason);
 
     private sealed record JobRow(string After, string Owner);
 }
