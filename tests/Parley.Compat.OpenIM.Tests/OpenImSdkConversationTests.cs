@@ -272,6 +272,18 @@ public sealed class OpenImSdkConversationTests(ServerFixture fixture) : IClassFi
         await a.OkAsync("sendText", new { recvID = native, text = "to native" });
         await Wait.UntilAsync(() => c.MessagesIn(conversation).Any(m => m.Content.Text?.Text == "to native"), "the native peer got the message");
         var mine = c.MessagesIn(conversation).Single(m => m.Content.Text?.Text == "to native");
+
+        // SDK 0.0.14's sendMessage resolves on the server's reply, but the SDK files the sent message in its local store only
+        // when the echo push arrives, and revokeMessage looks the message up there ("message not exist", 10002, before it):
+        // revoke once alice's own history shows it, as an app revoking from its message list does.
+        await PollAsync(
+            async () =>
+            {
+                var history = await a.OkAsync("history", new { conversationID = conversation, count = 20 });
+                return history.GetProperty("messageList").EnumerateArray().Any(m => m.GetProperty("clientMsgID").GetString() == mine.ClientMsgId);
+            },
+            () => "alice's SDK has its sent message in its history" + a.Diagnostics(),
+            TimeSpan.FromSeconds(60));
         await a.OkAsync("call", new { method = "revokeMessage", @params = new { conversationID = conversation, clientMsgID = mine.ClientMsgId } });
         await Wait.UntilAsync(() => c.Revokes.Any(r => r.ConversationId == conversation && r.Seq == mine.Seq), "the native peer was told of the revoke");
 
