@@ -30,9 +30,9 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public int HttpPort { get; }
 
-    public int SiloPort { get; }
+    public int SiloPort { get; private set; }
 
-    public int GatewayPort { get; }
+    public int GatewayPort { get; private set; }
 
     public string AdminSecret { get; }
 
@@ -62,6 +62,26 @@ public sealed class ServerProcess : IAsyncDisposable
     }
 
     public async Task StartAsync()
+    {
+        // The Orleans ports are picked free when this object is made, but another test process running at the same time
+        // can take one before the server binds it (CI: "SiloPort … is already in use"): pick new ones and start again.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await StartOnceAsync();
+                return;
+            }
+            catch (InvalidOperationException ex) when (attempt < 3 && ex.Message.Contains("is already in use", StringComparison.Ordinal)
+                                                       && (ex.Message.Contains("SiloPort", StringComparison.Ordinal) || ex.Message.Contains("GatewayPort", StringComparison.Ordinal)))
+            {
+                SiloPort = TestServer.FreePort();
+                GatewayPort = TestServer.FreePort();
+            }
+        }
+    }
+
+    private async Task StartOnceAsync()
     {
         var info = new ProcessStartInfo("dotnet")
         {
