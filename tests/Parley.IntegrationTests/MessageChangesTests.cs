@@ -450,4 +450,38 @@ public sealed class MessageChangesTests(ServerFixture fixture) : IClassFixture<S
 
         Assert.Equal((5L, 0L), counts);
     }
+
+    [Fact]
+    public async Task Search_TurnedOff_NothingIsQueuedOrIndexed_AndASearchIsRefusedAsUnsupported()
+    {
+        // Parley:Messaging:FullTextSearch = false: the server keeps no second, searchable copy of what users write.
+        await using var server = await TestServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Parley:Messaging:FullTextSearch"] = "false",
+            ["Parley:Messaging:SearchIndexInterval"] = "00:00:00.050",
+        });
+        var alice = await server.CreateUserAsync("alice");
+        var bob = await server.CreateUserAsync("bob");
+        var aliceClient = await server.ConnectAsync(alice);
+        var bobClient = await server.ConnectAsync(bob);
+        var token = "off" + Guid.NewGuid().ToString("N")[..10];
+        var sent = await aliceClient.SendTextAsync(bob, $"first {token}");
+        await aliceClient.SendTextAsync(bob, $"second {token}");
+        await aliceClient.EditAsync(sent.ConversationId, sent.Seq, new TextContent { Text = $"edited {token}" });
+
+        var refused = await Assert.ThrowsAsync<ParleyException>(() => bobClient.SearchAsync(token));
+        Assert.Equal(ErrorCode.Unsupported, refused.Code);
+
+        // Everything was stored and delivered as usual.
+        var history = await bobClient.GetHistoryAsync(sent.ConversationId);
+        Assert.Equal([$"edited {token}", $"second {token}"], history.Messages.OrderBy(m => m.Seq).Select(m => m.Content.Text.Text));
+
+        // Neither the queue nor the index holds the texts (the indexer had time to run: it does not run at all).
+        var database = server.Services.GetRequiredService<SqliteDatabase>();
+        var counts = (await database.QueryAsync(
+            "SELECT (SELECT COUNT(*) FROM search_pending), (SELECT COUNT(*) FROM message_search WHERE message_search MATCH $q);",
+            c => c.Parameters.AddWithValue("$q", "\"" + token + "\""),
+            r => (r.GetInt64(0), r.GetInt64(1)))).Single();
+        Assert.Equal((0L, 0L), counts);
+    }
 }

@@ -79,6 +79,15 @@ public sealed class MessagingOptions
     [Range(0, 1000)]
     public int MentionAllPerHour { get; set; } = 5;
 
+    /// <summary>
+    /// Whether the server keeps a full-text index of message texts (ADR 0019). Off: no text is queued or indexed at the
+    /// commit, edits leave the index alone, and a search is refused with Unsupported, for deployments that must not keep a
+    /// second, searchable copy of what users write, or do not need server-side search. Texts queued while it was on stay
+    /// queued and are indexed when it is turned on again; an index already written stays until then (erasure and revoke
+    /// still remove rows from it).
+    /// </summary>
+    public bool FullTextSearch { get; set; } = true;
+
     /// <summary>Shortest full-text search query, in characters (the trigram indexes need three).</summary>
     [Range(3, 100)]
     public int SearchMinQueryChars { get; set; } = 3;

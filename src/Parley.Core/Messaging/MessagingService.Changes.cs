@@ -34,7 +34,8 @@ public sealed partial class MessagingService
 
         return grains.Conversation(conversationId).EditAsync(new EditCommand(userId, seq, editId, content.ToByteArray(), originConnectionId)
         {
-            SearchText = content.Text.Text,
+            // Off: an edit still removes the old text from an index written while search was on, and queues nothing.
+            SearchText = options.Value.FullTextSearch ? content.Text.Text : string.Empty,
             MentionUserIds = [.. content.Text.MentionUserIds.Distinct(StringComparer.Ordinal)],
             MentionAll = content.Text.MentionAll,
         });
@@ -66,6 +67,11 @@ public sealed partial class MessagingService
     /// </summary>
     public async Task<CoreResult<SearchPage>> SearchAsync(string userId, string? conversationId, string query, string? pageToken, int limit, CancellationToken cancellationToken = default)
     {
+        if (!options.Value.FullTextSearch)
+        {
+            return CoreResult.Fail(CoreError.Unsupported, "Full-text search is turned off on this server.");
+        }
+
         query = (query ?? string.Empty).Trim();
         var min = options.Value.SearchMinQueryChars;
         var length = new StringInfo(query).LengthInTextElements;

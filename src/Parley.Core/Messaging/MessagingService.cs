@@ -70,7 +70,7 @@ public sealed partial class MessagingService(
         return await grains.Conversation(target)
             .SendAsync(new SendCommand(senderId, clientMsgId, peerUserId, (int)content.BodyCase, content.ToByteArray(), originConnectionId)
             {
-                SearchText = MessageChanges.SearchText(content) ?? string.Empty,
+                SearchText = options.Value.FullTextSearch ? MessageChanges.SearchText(content) ?? string.Empty : string.Empty,
                 ReplyToSeq = content.ReplyTo is { } reply ? (long)Math.Min(reply.Seq, long.MaxValue) : 0,
                 ReplyToServerMsgId = content.ReplyTo?.ServerMsgId ?? string.Empty,
                 MentionUserIds = content.BodyCase == Content.BodyOneofCase.Text && content.Text.MentionUserIds.Count > 0

@@ -15,6 +15,12 @@ public sealed partial class SearchIndexer(ISearchIndexQueue queue, IOptions<Mess
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (!options.Value.FullTextSearch)
+        {
+            // Nothing is queued while search is off; what was queued before waits for it to be turned on again.
+            return;
+        }
+
         var batch = options.Value.SearchIndexBatch;
         var interval = options.Value.SearchIndexInterval;
         while (!stoppingToken.IsCancellationRequested)
