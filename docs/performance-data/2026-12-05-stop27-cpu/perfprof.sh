@@ -1,11 +1,12 @@
 #!/bin/bash
 # perfprof.sh <label> <server dll> [rate] : warm 1:1 at a fixed rate, 20 s `perf record` (on-CPU samples, perf map for JIT) of the server mid-run.
+# SYMBOLS=1: also DOTNET_EnableWriteXorExecute=0, so JIT frames resolve by name (the 2,500 msg/s runs, sbase/smain).
 label=$1; dll=$2; rate=${3:-1500}; out=/tmp/prof27; mkdir -p $out
 G=/work/main/benchmarks/Parley.LoadTest/bin/Release/net10.0/Parley.LoadTest.dll
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 dir=$(mktemp -d /tmp/prof-srv-XXXX); port=$(freeport); secret=$(openssl rand -hex 24)
 cd $(dirname $dll)
-DOTNET_PerfMapEnabled=1 Parley__Admin__Secret=$secret Parley__Storage__DataDirectory=$dir/data Parley__RateLimits__Enabled=false \
+DOTNET_PerfMapEnabled=1 ${SYMBOLS:+DOTNET_EnableWriteXorExecute=0} Parley__Admin__Secret=$secret Parley__Storage__DataDirectory=$dir/data Parley__RateLimits__Enabled=false \
   Parley__Orleans__SiloPort=$(freeport) Parley__Orleans__GatewayPort=$(freeport) \
   taskset -c 0 dotnet $dll --urls http://127.0.0.1:$port > $dir/server.log 2>&1 &
 spid=$!
