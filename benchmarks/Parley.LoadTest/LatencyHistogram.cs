@@ -57,6 +57,25 @@ internal sealed class LatencyHistogram
 
     public long Max => Volatile.Read(ref _max);
 
+    /// <summary>Adds every value recorded in <paramref name="other"/> (for percentiles over several steps).</summary>
+    public void Add(LatencyHistogram other)
+    {
+        for (var i = 0; i < _counts.Length; i++)
+        {
+            var c = Volatile.Read(ref other._counts[i]);
+            if (c != 0)
+            {
+                Interlocked.Add(ref _counts[i], c);
+            }
+        }
+
+        Interlocked.Add(ref _count, other.Count);
+        long seen;
+        while ((seen = Volatile.Read(ref _max)) < other.Max && Interlocked.CompareExchange(ref _max, other.Max, seen) != seen)
+        {
+        }
+    }
+
     private int Index(long v)
     {
         if (v < Linear)

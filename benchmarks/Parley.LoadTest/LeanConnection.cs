@@ -41,6 +41,11 @@ internal sealed class LeanConnection : IAsyncDisposable
 
     public string? CloseInfo { get; private set; }
 
+    /// <summary>What the connect-time sync carried, from its SyncComplete.</summary>
+    public uint SyncConversations { get; private set; }
+
+    public ulong SyncMessages { get; private set; }
+
     public IFrameSink? Sink
     {
         get => _sink;
@@ -134,6 +139,8 @@ internal sealed class LeanConnection : IAsyncDisposable
                         Interlocked.Increment(ref Frames);
                         if (frame.BodyCase == ServerFrame.BodyOneofCase.SyncComplete)
                         {
+                            SyncConversations = frame.SyncComplete.Conversations;
+                            SyncMessages = frame.SyncComplete.Messages;
                             _synced.TrySetResult();
                         }
                         else if (frame.BodyCase == ServerFrame.BodyOneofCase.Error && !_synced.Task.IsCompleted)

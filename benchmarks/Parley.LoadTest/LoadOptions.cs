@@ -44,6 +44,13 @@ internal sealed class LoadOptions
     public int CampaignUsers { get; private set; } = 10_000;
     public int CampaignRate { get; private set; } = 20_000;
     public int CampaignImRate { get; private set; } = 100;
+    // freshlogin (issue 17): each of --login-users is in this many groups of --fresh-group-size, each holding this many messages.
+    public int FreshConversations { get; private set; } = 10;
+    public int FreshMessages { get; private set; } = 20;
+    public int FreshGroupSize { get; private set; } = 50;
+    // soak (issue 17): a fixed rate of 1:1 messages (pairs as in chat) for this many minutes, one measured step per minute.
+    public int SoakMinutes { get; private set; } = 8;
+    public int SoakRate { get; private set; } = 1000;
     public int LoginUsers { get; private set; } = 2000;
     public int LoginConcurrency { get; private set; } = 64;
     public double IdleSeconds { get; private set; } = 15;
@@ -99,6 +106,11 @@ internal sealed class LoadOptions
                 case "--campaign-rate": o.CampaignRate = Int(1, 1_000_000); break;
                 case "--campaign-im-rate": o.CampaignImRate = Int(1, 10_000); break;
                 case "--login-users": o.LoginUsers = Int(1, 20_000); break;
+                case "--soak-minutes": o.SoakMinutes = Int(1, 240); break;
+                case "--soak-rate": o.SoakRate = Int(1, 1_000_000); break;
+                case "--fresh-conversations": o.FreshConversations = Int(1, 200); break;
+                case "--fresh-messages": o.FreshMessages = Int(0, 1000); break;
+                case "--fresh-group-size": o.FreshGroupSize = Int(2, 500); break;
                 case "--login-concurrency": o.LoginConcurrency = Int(1, 1024); break;
                 case "--idle-seconds": o.IdleSeconds = Dbl(0, 60); break;
                 case "--payload": o.PayloadBytes = Int(32, 16_000); break;
@@ -127,6 +139,11 @@ internal sealed class LoadOptions
             o.ResumeGroups = 20;
             o.ResumeChanged = 3;
             o.LoginUsers = 50;
+            o.FreshConversations = 3;
+            o.FreshMessages = 3;
+            o.FreshGroupSize = 10;
+            o.SoakMinutes = 1;
+            o.SoakRate = 100;
             o.CampaignUsers = 300;
             o.CampaignImRate = 20;
             o.LoginConcurrency = 16;

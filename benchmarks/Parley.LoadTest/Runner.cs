@@ -42,6 +42,8 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
                         var summary = scenario switch
                         {
                             "login" => await LoginAsync(run, process, admin, prefix).ConfigureAwait(false),
+                            "freshlogin" => await FreshLoginAsync(run, process, admin, prefix).ConfigureAwait(false),
+                            "soak" => await ChatAsync(run, process, admin, prefix, soak: true).ConfigureAwait(false),
                             "chat" => await ChatAsync(run, process, admin, prefix).ConfigureAwait(false),
                             "group" => await GroupAsync(run, process, admin, prefix, "group", o.GroupSize, o.GroupSize, o.GroupRates).ConfigureAwait(false),
                             "biggroup" => await GroupAsync(run, process, admin, prefix, "biggroup", o.BigMembers, o.BigOnline, [o.BigRate]).ConfigureAwait(false),
@@ -138,7 +140,7 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
 
     // ───────────── chat (1:1) ─────────────
 
-    private async Task<StepResult> ChatAsync(int run, TargetProcess target, AdminClient admin, string prefix)
+    private async Task<StepResult> ChatAsync(int run, TargetProcess target, AdminClient admin, string prefix, bool soak = false)
     {
         var n = o.ChatUsers;
         var tokens = await admin.CreateUsersAsync(prefix, n, n).ConfigureAwait(false);
@@ -177,7 +179,9 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
                 await connections[s].SendAsync(frame.ToByteArray()).ConfigureAwait(false);
             }
 
-            return await RampAsync(run, "chat", target, connections, o.ChatRates, 1, o.Senders, SendOne).ConfigureAwait(false);
+            return soak
+                ? await SoakStepsAsync(run, target, connections, SendOne).ConfigureAwait(false)
+                : await RampAsync(run, "chat", target, connections, o.ChatRates, 1, o.Senders, SendOne).ConfigureAwait(false);
         }
         finally
         {
@@ -278,10 +282,12 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
 
     private async Task<StepResult> StepAsync(
         int run, string scenario, TargetProcess target, LeanConnection[] connections, string label, int rate, int expected, int senders,
-        Func<StepLedger, int, long, Random, ValueTask> sendOne)
+        Func<StepLedger, int, long, Random, ValueTask> sendOne, double? warmupSeconds = null, double? windowSeconds = null, Action<StepLedger>? measured = null)
     {
+        var warmupS = warmupSeconds ?? o.WarmupSeconds;
+        var windowS = windowSeconds ?? o.WindowSeconds;
         var stepId = (Interlocked.Increment(ref s_stepId) % 250) + 1;
-        var capacity = (int)Math.Min(16_000_000, (rate * (o.WarmupSeconds + o.WindowSeconds) * 1.05) + 64);
+        var capacity = (int)Math.Min(16_000_000, (rate * (warmupS + windowS) * 1.05) + 64);
         var ledger = new StepLedger(stepId, capacity, expected);
         foreach (var c in connections)
         {
@@ -290,8 +296,8 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
 
         var freq = Stopwatch.Frequency;
         var start = Stopwatch.GetTimestamp();
-        var measureFrom = start + (long)(o.WarmupSeconds * freq);
-        var end = measureFrom + (long)(o.WindowSeconds * freq);
+        var measureFrom = start + (long)(warmupS * freq);
+        var end = measureFrom + (long)(windowS * freq);
         ledger.MeasureFrom = measureFrom;
 
         var loops = Enumerable.Range(0, senders).Select(k => Task.Run(async () =>
@@ -366,6 +372,7 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
         }
 
         var acc = ledger.Account();
+        measured?.Invoke(ledger);
         var sentRate = (issued1 - issued0) / window;
         var deliveredRate = (deliveries1 - deliveries0) / window;
         var m = new Dictionary<string, double>

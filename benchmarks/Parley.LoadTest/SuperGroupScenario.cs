@@ -234,7 +234,7 @@ internal sealed partial class Runner
 
         public ulong Cursor { get; private set; }
 
-        public static async Task<MiniClient> ConnectAsync(Uri url, string userId, string token, ulong cursor)
+        public static async Task<MiniClient> ConnectAsync(Uri url, string userId, string token, ulong cursor, string deviceId = "lt-0")
         {
             var c = new MiniClient();
             c._socket.Options.AddSubProtocol(FrameCodec.SubProtocol);
@@ -242,7 +242,7 @@ internal sealed partial class Runner
             try
             {
                 await c._socket.ConnectAsync(url, cts.Token).ConfigureAwait(false);
-                await c.SendAsync(new ClientFrame { RequestId = c._requestId++, Hello = new Hello { Token = token, DeviceId = "lt-0", Platform = Platform.Linux, ClientVersion = "parley-loadtest/1", ResumeCursor = cursor } }, cts.Token).ConfigureAwait(false);
+                await c.SendAsync(new ClientFrame { RequestId = c._requestId++, Hello = new Hello { Token = token, DeviceId = deviceId, Platform = Platform.Linux, ClientVersion = "parley-loadtest/1", ResumeCursor = cursor } }, cts.Token).ConfigureAwait(false);
                 while (true)
                 {
                     var frame = await c.ReceiveAsync(cts.Token).ConfigureAwait(false);

@@ -23,10 +23,12 @@ public sealed partial class PostgresMessageStore
     private const string PageViewsSql = PostgresRows.ViewSelect + " ORDER BY m.pinned DESC, c.updated_at DESC, c.conversation_id LIMIT $2 OFFSET $3;";
 
     // The newest $4 (+1, to tell truncation) visible messages above the cursor of each changed conversation, in ONE query.
+    // Per conversation a LATERAL subquery walks the primary key newest first and stops at $4 (issue 17: the window function
+    // it replaces numbered every message above the cursor, i.e. a fresh device's sync read every conversation's history).
     private const string ChangedMessagesSql =
-        "SELECT " + PostgresRows.MessageColumns + " FROM (SELECT msg.*, row_number() OVER (PARTITION BY msg.conversation_id ORDER BY msg.seq DESC) AS rn"
-        + " FROM messages msg WHERE msg.conversation_id = ANY($3) AND msg.version > $2 AND " + PostgresRows.VisibleToUser
-        + ") AS x WHERE rn <= $4 ORDER BY conversation_id, seq;";
+        "SELECT x.* FROM unnest($3::text[]) WITH ORDINALITY AS c(id, ord) CROSS JOIN LATERAL ("
+        + "SELECT " + PostgresRows.MessageColumns + " FROM messages msg WHERE msg.conversation_id = c.id AND msg.version > $2 AND "
+        + PostgresRows.VisibleToUser + " ORDER BY msg.seq DESC LIMIT $4) AS x ORDER BY c.ord, x.seq;";
 
     /// <inheritdoc />
     public async Task<long> GetMaxVersionAsync(CancellationToken cancellationToken = default)
@@ -154,7 +156,7 @@ public sealed partial class PostgresMessageStore
                         ChangedMessagesSql,
                         P(userId),
                         P(sinceVersion),
-                        P(views.Select(v => v.ConversationId).ToArray()),
+                        P(views.Select(v => v.ConversationId).Distinct(StringComparer.Ordinal).ToArray()),
                         P(maxMessagesPerConversation + 1L));
                     foreach (var message in await ReadAllAsync(command, ReadMessage, cancellationToken).ConfigureAwait(false))
                     {

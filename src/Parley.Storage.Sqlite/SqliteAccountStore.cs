@@ -13,6 +13,8 @@ public sealed partial class SqliteAccountStore : IAccountStore
 {
     private const string UserColumns = "user_id, nickname, avatar_url, ex, created_at, updated_at";
     private const string TokenColumns = "token_id, user_id, device_id, platform, issued_at, expires_at, revoked_at";
+    private const string TokenByIdSql = "SELECT " + TokenColumns + " FROM tokens WHERE token_id = $id;";
+    private static readonly string[] TokenByIdParameters = ["$id"];
 
     private readonly SqliteDatabase _database;
 
@@ -125,12 +127,23 @@ public sealed partial class SqliteAccountStore : IAccountStore
     /// <inheritdoc />
     public async Task<TokenRecord?> GetTokenAsync(string tokenId, CancellationToken cancellationToken = default)
     {
-        var tokens = await QueryAsync(
-            "SELECT " + TokenColumns + " FROM tokens WHERE token_id = $id;",
-            p => p.AddWithValue("$id", tokenId),
-            ReadToken,
-            cancellationToken).ConfigureAwait(false);
-        return tokens.Count == 0 ? null : tokens[0];
+        // On every connect (issue 17): a statement prepared once per pooled connection.
+        var connection = await _database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var statement = _database.Prepared(connection, TokenByIdSql, TokenByIdParameters);
+            try
+            {
+                statement.Bind(0, tokenId);
+                return statement.Read()
+                    ? new TokenRecord(statement.GetString(0), statement.GetString(1), statement.GetString(2), statement.GetInt32(3), statement.GetInt64(4), statement.GetInt64(5), statement.IsDBNull(6) ? null : statement.GetInt64(6))
+                    : null;
+            }
+            finally
+            {
+                statement.Reset();
+            }
+        }
     }
 
     /// <inheritdoc />

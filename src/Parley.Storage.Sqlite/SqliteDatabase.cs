@@ -43,6 +43,11 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
 
     // Native connections (pooled) that already ran _connectionSetup; weak, so a connection the pool drops is forgotten.
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, object> _configured = new();
+
+    // Read statements prepared once per native connection (issue 17): a pooled connection keeps them across opens. Weak:
+    // when the pool closes a native connection (close_v2 leaves it a zombie while statements exist), its statements become
+    // unreachable with it, their finalizers finalize them and the connection closes.
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, PreparedStatements> _prepared = new();
     private readonly SemaphoreSlim _initLock = new(1, 1);
     private readonly Channel<WriteItem> _queue = Channel.CreateUnbounded<WriteItem>(new UnboundedChannelOptions { SingleReader = true });
     private SqliteConnection? _writer;
@@ -157,6 +162,27 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
         return OpenAsync(PooledConnectionString, cancellationToken);
     }
 
+    /// <summary>
+    /// The statement for <paramref name="sql"/> on <paramref name="connection"/>'s native connection, prepared on first use
+    /// and kept with that native connection (a pooled read connection keeps it across opens): a query on the connect path
+    /// is parsed and planned once per connection, not on every call, and binds without allocating. The caller binds every
+    /// parameter, reads with <see cref="RawStatement.Read"/> and must call <see cref="RawStatement.Reset"/> when done (in a
+    /// finally), before the connection is disposed. One statement per call, single-statement SQL only.
+    /// </summary>
+    /// <param name="parameterNames">The parameters in binding order; pass a static array (the SQL text is the cache key).</param>
+    internal RawStatement Prepared(SqliteConnection connection, string sql, string[] parameterNames)
+    {
+        var handle = connection.Handle ?? throw new InvalidOperationException("The connection is not open.");
+        var statements = _prepared.GetValue(handle, static _ => new PreparedStatements());
+        if (!statements.TryGetValue(sql, out var statement))
+        {
+            statement = new RawStatement(connection, sql, parameterNames);
+            statements[sql] = statement;
+        }
+
+        return statement;
+    }
+
     /// <summary>Runs one query on a pooled read connection and reads every row with <paramref name="read"/>.</summary>
     public async Task<IReadOnlyList<T>> QueryAsync<T>(string sql, Action<SqliteCommand> bind, Func<SqliteDataReader, T> read, CancellationToken cancellationToken = default)
     {
@@ -251,6 +277,18 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
                 _writer = null;
             }
 
+            // The prepared read statements first: a native connection closes only once its statements are finalized.
+            foreach (var (_, statements) in _prepared)
+            {
+                foreach (var statement in statements.Values)
+                {
+                    statement.Dispose();
+                }
+
+                statements.Clear();
+            }
+
+            _prepared.Clear();
             using var pooled = new SqliteConnection(PooledConnectionString);
             SqliteConnection.ClearPool(pooled);
         }
@@ -610,6 +648,9 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
 
     [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "SQLite rollback after a failed group commit failed")]
     private static partial void LogRollbackFailed(ILogger logger, Exception exception);
+
+    // One native connection's prepared statements, by SQL text; used only by whoever holds that connection.
+    private sealed class PreparedStatements() : Dictionary<string, RawStatement>(StringComparer.Ordinal);
 
     private abstract class WriteItem(CancellationToken cancellationToken)
     {

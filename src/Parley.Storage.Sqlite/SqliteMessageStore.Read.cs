@@ -22,9 +22,22 @@ public sealed partial class SqliteMessageStore
         ORDER BY c.head_version;
         """;
 
-    private const string ChangedMessagesSql =
-        "SELECT " + SqliteRows.MessageColumns + " FROM messages msg WHERE conversation_id = $conv AND version > $since AND "
-        + SqliteRows.VisibleToUser + " ORDER BY seq DESC LIMIT $limit;";
+    // The newest $limit visible messages above the cursor of EVERY changed conversation, in one statement (issue 17: it was
+    // one query per conversation). $convs is a JSON array of the conversations in view order; a row's first column is the
+    // conversation's index in it. Per conversation, the correlated subquery walks the primary key newest first and stops
+    // at $limit (cost proportional to the messages returned, not to the history), the outer join reads those rows.
+    private static readonly string ChangedMessagesSql =
+        "SELECT j.key, " + Prefixed("o", SqliteRows.MessageColumns) + " FROM json_each($convs) j"
+        + " JOIN messages o ON o.conversation_id = j.value AND o.seq IN ("
+        + "SELECT msg.seq FROM messages msg WHERE msg.conversation_id = j.value AND msg.version > $since AND "
+        + SqliteRows.VisibleToUser.Replace("$conv", "j.value", StringComparison.Ordinal)
+        + " ORDER BY msg.seq DESC LIMIT $limit) ORDER BY j.key, o.seq;";
+
+    private static readonly string[] UserParameter = ["$user"];
+    private static readonly string[] UserSinceParameters = ["$user", "$since"];
+    private static readonly string[] UserConversationParameters = ["$user", "$conv"];
+    private static readonly string[] ChangedMessagesParameters = ["$convs", "$since", "$limit", "$user"];
+    private static readonly string[] NoParameters = [];
 
     /// <inheritdoc />
     public async Task<long> GetMaxVersionAsync(CancellationToken cancellationToken = default)
@@ -32,7 +45,16 @@ public sealed partial class SqliteMessageStore
         var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
-            return await ReadMaxVersionAsync(connection, null, cancellationToken).ConfigureAwait(false);
+            // On a resuming client's connect (the cursor check): prepared once per pooled connection.
+            var statement = _database.Prepared(connection, MaxVersionSql, NoParameters);
+            try
+            {
+                return statement.Read() ? statement.GetInt64(0) : 0;
+            }
+            finally
+            {
+                statement.Reset();
+            }
         }
     }
 
@@ -148,88 +170,155 @@ public sealed partial class SqliteMessageStore
         var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
-            // One deferred read transaction: every statement below sees the same WAL snapshot, so the version matches the changes.
-            using var transaction = connection.BeginTransaction(deferred: true);
-            var version = await ReadMaxVersionAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
-
-            var views = new List<ConversationView>();
-            using (var command = connection.CreateCommand())
+            // Runs on every connect (issue 17): a fixed number of statements whatever the number of changed conversations,
+            // each prepared once per pooled connection. One deferred read transaction: every statement sees the same WAL
+            // snapshot, so the version matches the changes.
+            Step(_database.Prepared(connection, "BEGIN DEFERRED;", NoParameters));
+            try
             {
-                command.Transaction = transaction;
-                command.CommandText = ChangedViewsSql;
-                command.Parameters.AddWithValue("$user", userId);
-                command.Parameters.AddWithValue("$since", sinceVersion);
-                using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                var snapshot = ReadChanges(connection, userId, sinceVersion, maxMessagesPerConversation);
+                Step(_database.Prepared(connection, "COMMIT;", NoParameters));
+                return snapshot;
+            }
+            finally
+            {
+                if (SQLitePCL.raw.sqlite3_get_autocommit(connection.Handle) == 0)
                 {
-                    views.Add(SqliteRows.ReadView(reader));
+                    Step(_database.Prepared(connection, "ROLLBACK;", NoParameters));
                 }
             }
-
-            // A fresh sync (cursor 0) has every membership in ChangedViewsSql (a member row's feed version is the version
-            // of the commit that wrote it, never 0), so the advanced super groups (feed_version <= cursor) are none.
-            var advanced = new List<string>();
-            if (sinceVersion > 0)
-            {
-                using var command = connection.CreateCommand();
-                command.Transaction = transaction;
-                command.CommandText = AdvancedSuperGroupsSql;
-                command.Parameters.AddWithValue("$user", userId);
-                command.Parameters.AddWithValue("$since", sinceVersion);
-                using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    advanced.Add(reader.GetString(0));
-                }
-            }
-
-            if (advanced.Count > 0)
-            {
-                using var command = connection.CreateCommand();
-                command.Transaction = transaction;
-                command.CommandText = OneViewSql;
-                command.Parameters.AddWithValue("$user", userId);
-                var conv = command.Parameters.AddWithValue("$conv", "");
-                foreach (var id in advanced)
-                {
-                    conv.Value = id;
-                    using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                    if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                    {
-                        views.Add(SqliteRows.ReadView(reader));
-                    }
-                }
-            }
-
-            var changes = new List<ConversationChange>(views.Count);
-            using (var messagesCommand = connection.CreateCommand())
-            {
-                messagesCommand.Transaction = transaction;
-                messagesCommand.CommandText = ChangedMessagesSql;
-                var conv = messagesCommand.Parameters.AddWithValue("$conv", "");
-                messagesCommand.Parameters.AddWithValue("$since", sinceVersion);
-                messagesCommand.Parameters.AddWithValue("$limit", maxMessagesPerConversation + 1L);
-                messagesCommand.Parameters.AddWithValue("$user", userId);
-                messagesCommand.Prepare();
-                foreach (var view in views)
-                {
-                    conv.Value = view.ConversationId;
-                    var messages = await ReadMessageListAsync(messagesCommand, cancellationToken).ConfigureAwait(false);
-                    var truncated = messages.Count > maxMessagesPerConversation;
-                    if (truncated)
-                    {
-                        messages.RemoveAt(messages.Count - 1);
-                    }
-
-                    messages.Reverse();
-                    changes.Add(new ConversationChange(view, messages, truncated));
-                }
-            }
-
-            transaction.Commit();
-            return new SyncSnapshot(version, changes);
         }
     }
+
+    private SyncSnapshot ReadChanges(SqliteConnection connection, string userId, long sinceVersion, int maxMessagesPerConversation)
+    {
+        long version;
+        var statement = _database.Prepared(connection, MaxVersionSql, NoParameters);
+        try
+        {
+            version = statement.Read() ? statement.GetInt64(0) : 0;
+        }
+        finally
+        {
+            statement.Reset();
+        }
+
+        var views = new List<ConversationView>();
+        statement = _database.Prepared(connection, ChangedViewsSql, UserSinceParameters);
+        try
+        {
+            statement.Bind(0, userId);
+            statement.Bind(1, sinceVersion);
+            while (statement.Read())
+            {
+                views.Add(SqliteRows.ReadViewRow(statement));
+            }
+        }
+        finally
+        {
+            statement.Reset();
+        }
+
+        // A fresh sync (cursor 0) has every membership in ChangedViewsSql (a member row's feed version is the version
+        // of the commit that wrote it, never 0), so the advanced super groups (feed_version <= cursor) are none.
+        if (sinceVersion > 0)
+        {
+            List<string>? advanced = null;
+            statement = _database.Prepared(connection, AdvancedSuperGroupsSql, UserSinceParameters);
+            try
+            {
+                statement.Bind(0, userId);
+                statement.Bind(1, sinceVersion);
+                while (statement.Read())
+                {
+                    (advanced ??= []).Add(statement.GetString(0));
+                }
+            }
+            finally
+            {
+                statement.Reset();
+            }
+
+            if (advanced is not null)
+            {
+                statement = _database.Prepared(connection, OneViewSql, UserConversationParameters);
+                foreach (var id in advanced)
+                {
+                    try
+                    {
+                        statement.Bind(0, userId);
+                        statement.Bind(1, id);
+                        if (statement.Read())
+                        {
+                            views.Add(SqliteRows.ReadViewRow(statement));
+                        }
+                    }
+                    finally
+                    {
+                        statement.Reset();
+                    }
+                }
+            }
+        }
+
+        var messages = new List<StoredMessage>[views.Count];
+        if (views.Count > 0)
+        {
+            var ids = new string[views.Count];
+            for (var i = 0; i < ids.Length; i++)
+            {
+                ids[i] = views[i].ConversationId;
+            }
+
+            statement = _database.Prepared(connection, ChangedMessagesSql, ChangedMessagesParameters);
+            try
+            {
+                statement.Bind(0, System.Text.Json.JsonSerializer.Serialize(ids, SqliteJsonContext.Default.StringArray));
+                statement.Bind(1, sinceVersion);
+                statement.Bind(2, maxMessagesPerConversation + 1L);
+                statement.Bind(3, userId);
+                while (statement.Read())
+                {
+                    // Oldest first within a conversation, conversations in view order.
+                    (messages[statement.GetInt32(0)] ??= []).Add(SqliteRows.ReadMessageRow(statement, 1));
+                }
+            }
+            finally
+            {
+                statement.Reset();
+            }
+        }
+
+        var changes = new List<ConversationChange>(views.Count);
+        for (var i = 0; i < views.Count; i++)
+        {
+            var list = messages[i] ?? [];
+            var truncated = list.Count > maxMessagesPerConversation;
+            if (truncated)
+            {
+                list.RemoveAt(0); // the oldest of the window: it only tells that there is more
+            }
+
+            changes.Add(new ConversationChange(views[i], list, truncated));
+        }
+
+        return new SyncSnapshot(version, changes);
+    }
+
+    private static void Step(RawStatement statement)
+    {
+        try
+        {
+            statement.Read();
+        }
+        finally
+        {
+            statement.Reset();
+        }
+    }
+
+    private static string Prefixed(string alias, string columns) =>
+        alias + "." + columns.Replace(", ", ", " + alias + ".", StringComparison.Ordinal);
 
     /// <inheritdoc />
     public async Task<(IReadOnlyList<ConversationView> Page, int Total)> ListConversationsAsync(string userId, int offset, int limit, CancellationToken cancellationToken = default)
@@ -303,11 +392,13 @@ public sealed partial class SqliteMessageStore
         }
     }
 
+    private const string MaxVersionSql = "SELECT max_version FROM feed_state WHERE id = 1;";
+
     private static async Task<long> ReadMaxVersionAsync(SqliteConnection connection, SqliteTransaction? transaction, CancellationToken cancellationToken)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = "SELECT max_version FROM feed_state WHERE id = 1;";
+        command.CommandText = MaxVersionSql;
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
     }
 

@@ -11,34 +11,41 @@ public sealed partial class SqliteMessageStore : ISuperGroupStore
     public async Task<SuperGroupMemberships> GetSuperGroupMembershipsAsync(string userId, CancellationToken cancellationToken = default)
     {
         // Runs on every connect (issue 17): one statement, so one read snapshot without BEGIN/COMMIT, and the version comes
-        // with the memberships (the row whose conversation_id is NULL). Indexed by members(user_id, ...).
+        // with the memberships (the row whose conversation_id is NULL). Indexed by members(user_id, ...). Prepared once per
+        // pooled connection (it was parsed and planned on every connect).
         var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
-            using var command = connection.CreateCommand();
-            command.CommandText = """
+            const string Sql = """
                 SELECT max_version, NULL FROM feed_state WHERE id = 1
                 UNION ALL
                 SELECT 0, m.conversation_id FROM members m JOIN conversations c ON c.conversation_id = m.conversation_id
                 WHERE m.user_id = $user AND m.active = 1 AND c.read_diffusion = 1;
                 """;
-            command.Parameters.AddWithValue("$user", userId);
-            long version = 0;
-            var ids = new List<string>();
-            using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            var statement = _database.Prepared(connection, Sql, UserParameter);
+            try
             {
-                if (reader.IsDBNull(1))
+                statement.Bind(0, userId);
+                long version = 0;
+                List<string>? ids = null;
+                while (statement.Read())
                 {
-                    version = reader.GetInt64(0);
+                    if (statement.IsDBNull(1))
+                    {
+                        version = statement.GetInt64(0);
+                    }
+                    else
+                    {
+                        (ids ??= []).Add(statement.GetString(1));
+                    }
                 }
-                else
-                {
-                    ids.Add(reader.GetString(1));
-                }
-            }
 
-            return new SuperGroupMemberships(version, ids);
+                return new SuperGroupMemberships(version, ids ?? []);
+            }
+            finally
+            {
+                statement.Reset();
+            }
         }
     }
 

@@ -186,6 +186,162 @@ public abstract partial class MessageStoreComplianceTests
     }
 
     /// <summary>
+    /// Property (issue 17, the set-based sync): a fresh device's sync (cursor 0) over many conversations with random
+    /// membership histories, long and short histories and revokes returns, for every conversation the user has a member row
+    /// in, exactly the newest <c>limit</c> messages the user may see, ascending, flagged truncated when more exist; a resume
+    /// from its version returns exactly what was committed after it, and nothing once caught up.
+    /// </summary>
+    [StoreFact]
+    public async Task GetChanges_FreshDeviceOverManyConversations_NewestVisibleWindowPerConversation_ThenResumeFromTheCursor()
+    {
+        const int Limit = 5;
+        var random = new Random(17);
+        string[] users = ["u0", "u1", "u2", "u3", "u4"];
+        var periods = new List<(string User, string Conversation, long From, long To)>();
+        var seqs = new Dictionary<string, long>();
+        var members = new Dictionary<string, Dictionary<string, long>>();
+        var versions = new Dictionary<(string Conversation, long Seq), long>();
+        var revoked = new HashSet<(string Conversation, long Seq)>();
+
+        async Task SendAsync(string conversation, string sender)
+        {
+            var s = seqs[conversation] + 1;
+            seqs[conversation] = s;
+            var message = Message(conversation, s, sender);
+            versions[(conversation, s)] = message.Version;
+            await CommitAsync(b => b.Messages.Add(message));
+        }
+
+        // Direct conversations: empty, shorter than the window, exactly the window, far longer (the history is not read).
+        int[] lengths = [0, 1, Limit, Limit + 1, 60];
+        for (var i = 0; i < lengths.Length; i++)
+        {
+            var conversation = "fd" + i;
+            var peer = users[1 + (i % 4)];
+            await CreateDirectAsync(conversation, "u0", peer);
+            seqs[conversation] = 0;
+            members[conversation] = new() { ["u0"] = 1, [peer] = 1 };
+            for (var m = 0; m < lengths[i]; m++)
+            {
+                await SendAsync(conversation, m % 2 == 0 ? "u0" : peer);
+            }
+        }
+
+        // Groups with random joins (from the next seq or the whole history), leaves, rejoins and revokes.
+        for (var c = 0; c < 6; c++)
+        {
+            var conversation = "fg" + c;
+            await CommitAsync(b => b.Conversations.Add(Group(conversation, "u0", ["u0"])));
+            seqs[conversation] = 0;
+            var active = members[conversation] = new() { ["u0"] = 1 };
+            for (var step = 0; step < 30; step++)
+            {
+                var user = users[random.Next(users.Length)];
+                var roll = random.Next(10);
+                if (roll < 2 && !active.ContainsKey(user))
+                {
+                    var from = random.Next(2) == 0 ? seqs[conversation] + 1 : 1;
+                    active[user] = from;
+                    await CommitAsync(b => b.MemberChanges.Add(new MemberChange(conversation, user, MemberRole.Member, "", 0, 0, "", true, from, 0, NextVersion())));
+                }
+                else if (roll < 4 && user != "u0" && active.Remove(user, out var from))
+                {
+                    var to = seqs[conversation];
+                    periods.Add((user, conversation, from, to));
+                    await CommitAsync(b => b.MemberChanges.Add(new MemberChange(conversation, user, MemberRole.Member, "", 0, 0, "", false, from, to, NextVersion())));
+                }
+                else if (roll < 5 && seqs[conversation] > 0)
+                {
+                    // A revoked row stays (empty, flagged) and is synced like any other.
+                    var target = random.NextInt64(1, seqs[conversation] + 1);
+                    revoked.Add((conversation, target));
+                    await CommitAsync(b => b.Revocations.Add(new Revocation(conversation, target)));
+                }
+                else
+                {
+                    await SendAsync(conversation, active.Keys.ElementAt(random.Next(active.Count)));
+                }
+            }
+        }
+
+        // The oracle: what a user may see of a conversation (closed periods, and the open one up to the max seq), above a cursor.
+        List<long> Expected(string user, string conversation, long cursor)
+        {
+            var mine = periods.Where(p => p.User == user && p.Conversation == conversation).Select(p => (p.From, p.To)).ToList();
+            if (members[conversation].TryGetValue(user, out var openFrom))
+            {
+                mine.Add((openFrom, seqs[conversation]));
+            }
+
+            return [.. Enumerable.Range(1, (int)seqs[conversation]).Select(s => (long)s)
+                .Where(s => mine.Any(p => s >= p.From && s <= p.To) && versions[(conversation, s)] > cursor)];
+        }
+
+        bool HasRow(string user, string conversation) =>
+            members[conversation].ContainsKey(user) || periods.Any(p => p.User == user && p.Conversation == conversation);
+
+        void AssertWindow(ConversationChange change, List<long> expected)
+        {
+            var id = change.Conversation.ConversationId;
+            Assert.Equal(expected.TakeLast(Limit), change.Messages.Select(m => m.Seq));
+            Assert.Equal(expected.Count > Limit, change.Truncated);
+            Assert.All(change.Messages, m =>
+            {
+                Assert.Equal(id, m.ConversationId);
+                Assert.Equal(versions[(id, m.Seq)], m.Version);
+                Assert.Equal(revoked.Contains((id, m.Seq)), m.Revoked);
+            });
+        }
+
+        var cursors = new Dictionary<string, long>();
+        foreach (var user in users)
+        {
+            var snapshot = await Store.GetChangesAsync(user, 0, Limit);
+            Assert.Equal(await Store.GetMaxVersionAsync(), snapshot.Version);
+            var byId = snapshot.Changes.ToDictionary(c => c.Conversation.ConversationId);
+            Assert.Equal(seqs.Keys.Where(c => HasRow(user, c)).Order(), byId.Keys.Order());
+            foreach (var (id, change) in byId)
+            {
+                var expected = Expected(user, id, 0);
+                AssertWindow(change, expected);
+                var window = change.Messages.Select(m => m.Seq).ToList();
+                if (members[id].ContainsKey(user) && !periods.Any(p => p.User == user && p.Conversation == id) && window.Count > 0)
+                {
+                    // One open period: the window is gapless and ends at the conversation's max seq.
+                    Assert.Equal(Enumerable.Range(0, window.Count).Select(k => window[0] + k), window);
+                    Assert.Equal(seqs[id], window[^1]);
+                }
+            }
+
+            cursors[user] = snapshot.Version;
+        }
+
+        Assert.True(periods.Count > 3, "the random histories produced too few closed periods to mean anything");
+
+        // New messages after the cursors: each user's resume returns exactly those it may see, then nothing.
+        foreach (var conversation in new[] { "fd1", "fd4", "fg0", "fg3" })
+        {
+            for (var m = 0; m < 3; m++)
+            {
+                await SendAsync(conversation, "u0");
+            }
+        }
+
+        foreach (var user in users)
+        {
+            var resume = await Store.GetChangesAsync(user, cursors[user], Limit);
+            foreach (var change in resume.Changes)
+            {
+                AssertWindow(change, Expected(user, change.Conversation.ConversationId, cursors[user]));
+            }
+
+            var withNew = seqs.Keys.Where(c => Expected(user, c, cursors[user]).Count > 0).Order();
+            Assert.Equal(withNew, resume.Changes.Where(c => c.Messages.Count > 0).Select(c => c.Conversation.ConversationId).Order());
+            Assert.Empty((await Store.GetChangesAsync(user, resume.Version, Limit)).Changes);
+        }
+    }
+
+    /// <summary>
     /// Property: over random membership histories (joins, leaves, rejoins, revokes, several conversations), search returns
     /// exactly the non-revoked messages inside the user's membership periods, never another one.
     /// </summary>

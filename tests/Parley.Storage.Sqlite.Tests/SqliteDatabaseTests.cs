@@ -141,4 +141,76 @@ public sealed class SqliteDatabaseTests : IDisposable
         await Assert.ThrowsAsync<ObjectDisposedException>(() => owner.WriteAsync(_ => 1));
         await Assert.ThrowsAsync<ObjectDisposedException>(() => owner.OpenReaderAsync());
     }
+
+    /// <summary>
+    /// Issue 17: a read statement prepared once is kept with its pooled native connection (the next open of the same
+    /// connection gets it back, without parsing again), sees what committed since, and holds its read snapshot only
+    /// between its first step and its reset (a held snapshot would block WAL checkpoints for ever).
+    /// </summary>
+    [Fact]
+    public async Task PreparedRead_IsKeptWithItsPooledConnection_SeesLaterCommits_AndHoldsNoSnapshotOnceReset()
+    {
+        var owner = _database.Open();
+        await owner.InitializeAsync();
+        var accounts = new SqliteAccountStore(owner);
+        const string Sql = "SELECT COUNT(*), MAX(user_id) FROM users WHERE user_id >= $from;";
+        string[] names = ["$from"];
+        await accounts.CreateUserAsync(new UserRecord("u1", "U", "", "", 1, 1));
+
+        Internal.RawStatement first;
+        SQLitePCL.sqlite3 firstHandle;
+        var connection = await owner.OpenReaderAsync();
+        await using (connection)
+        {
+            firstHandle = connection.Handle!;
+            first = owner.Prepared(connection, Sql, names);
+            first.Bind(0, "u");
+            Assert.True(first.Read());
+            Assert.Equal(1, first.GetInt64(0));
+            Assert.Equal("u1", first.GetString(1));
+
+            // Mid-read, the statement holds a snapshot: a TRUNCATE checkpoint cannot reset the WAL.
+            Assert.Equal(1L, Checkpoint());
+            first.Reset();
+            Assert.Equal(0L, Checkpoint());
+        }
+
+        await accounts.CreateUserAsync(new UserRecord("u2", "U", "", "", 1, 1));
+        connection = await owner.OpenReaderAsync();
+        await using (connection)
+        {
+            // The pool hands the same native connection out again, with its statement; unless another test cleared every
+            // pool meanwhile (TempDatabase.Dispose does), then the new native connection has its own.
+            var again = owner.Prepared(connection, Sql, names);
+            Assert.Equal(ReferenceEquals(firstHandle, connection.Handle), ReferenceEquals(first, again));
+            try
+            {
+                again.Bind(0, "u2");
+                Assert.True(again.Read());
+                Assert.Equal(1, again.GetInt64(0));
+                Assert.Equal("u2", again.GetString(1));
+                Assert.False(again.Read());
+            }
+            finally
+            {
+                again.Reset();
+            }
+        }
+
+        Assert.Equal(0L, Checkpoint());
+
+        long Checkpoint()
+        {
+            using var raw = _database.OpenRaw();
+            using var command = raw.CreateCommand();
+            command.CommandText = "PRAGMA busy_timeout = 0; PRAGMA wal_checkpoint(TRUNCATE);";
+            using var reader = command.ExecuteReader();
+            while (reader.FieldCount != 3 && reader.NextResult())
+            {
+            }
+
+            Assert.True(reader.Read());
+            return reader.GetInt64(0);
+        }
+    }
 }

@@ -12,8 +12,15 @@ namespace Parley.Storage.Sqlite.Internal;
 /// <see cref="SqliteException"/> (code and extended code) that <c>ExecuteNonQuery</c> raises, so uniqueness violations
 /// keep their meaning. Only for statements on the owner's writer connection, inside its <c>BEGIN IMMEDIATE</c>
 /// transaction (no busy retries are needed there), and only single statements.
+/// <para>
+/// Reads use it too (issue 17, the connect path): <see cref="SqliteDatabase.Prepared"/> keeps one per SQL text and pooled
+/// native read connection, so a query is parsed and planned once per connection instead of on every call. A read steps
+/// with <see cref="Read"/>, takes its columns through <see cref="ISqliteRow"/> and always ends with <see cref="Reset"/>
+/// (a statement that is not reset keeps its read snapshot open). A pooled read connection has busy_timeout set, so
+/// SQLite itself waits out a busy WAL during <c>sqlite3_step</c>.
+/// </para>
 /// </summary>
-internal sealed class RawStatement : IDisposable
+internal sealed class RawStatement : IDisposable, ISqliteRow
 {
     private const int SqliteRow = 100;
     private const int SqliteDone = 101;
@@ -100,6 +107,36 @@ internal sealed class RawStatement : IDisposable
             raw.sqlite3_reset(_statement);
         }
     }
+
+    /// <summary>Steps to the next row: true with a row to read, false once the statement is done.</summary>
+    public bool Read()
+    {
+        var rc = raw.sqlite3_step(_statement);
+        if (rc == SqliteRow)
+        {
+            return true;
+        }
+
+        if (rc != SqliteDone)
+        {
+            SqliteException.ThrowExceptionForRC(rc, _db);
+        }
+
+        return false;
+    }
+
+    /// <summary>Ends a read (releases its snapshot); the bindings stay and are replaced by the next call's.</summary>
+    public void Reset() => raw.sqlite3_reset(_statement);
+
+    public bool IsDBNull(int column) => raw.sqlite3_column_type(_statement, column) == raw.SQLITE_NULL;
+
+    public long GetInt64(int column) => raw.sqlite3_column_int64(_statement, column);
+
+    public int GetInt32(int column) => checked((int)raw.sqlite3_column_int64(_statement, column));
+
+    public string GetString(int column) => raw.sqlite3_column_text(_statement, column).utf8_to_string() ?? string.Empty;
+
+    public byte[] GetBlob(int column) => raw.sqlite3_column_blob(_statement, column).ToArray();
 
     public void Dispose() => _statement.Dispose();
 

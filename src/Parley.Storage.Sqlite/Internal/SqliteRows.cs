@@ -73,7 +73,13 @@ internal static class SqliteRows
             InfoVersion = reader.GetInt64(12),
         };
 
-    public static StoredMessage ReadMessage(SqliteDataReader reader, int offset = 0) =>
+    public static StoredMessage ReadMessage(SqliteDataReader reader, int offset = 0) => ReadMessageRow(new DataReaderRow(reader), offset);
+
+    public static ConversationView ReadView(SqliteDataReader reader) => ReadViewRow(new DataReaderRow(reader));
+
+    /// <summary>A message from a reader or a prepared <see cref="RawStatement"/> (columns as <see cref="MessageColumns"/>).</summary>
+    public static StoredMessage ReadMessageRow<TRow>(TRow reader, int offset = 0)
+        where TRow : ISqliteRow =>
         new(
             reader.GetString(offset),
             reader.GetInt64(offset + 1),
@@ -82,15 +88,17 @@ internal static class SqliteRows
             reader.GetString(offset + 4),
             reader.GetInt64(offset + 5),
             reader.GetInt32(offset + 6),
-            reader.IsDBNull(offset + 7) ? [] : reader.GetFieldValue<byte[]>(offset + 7),
+            reader.IsDBNull(offset + 7) ? [] : reader.GetBlob(offset + 7),
             reader.GetInt64(offset + 8) != 0,
             reader.GetInt64(offset + 9))
         {
-            Annotations = reader.IsDBNull(offset + 10) ? null : reader.GetFieldValue<byte[]>(offset + 10),
+            Annotations = reader.IsDBNull(offset + 10) ? null : reader.GetBlob(offset + 10),
             ReplyToSeq = reader.GetInt64(offset + 11),
         };
 
-    public static ConversationView ReadView(SqliteDataReader reader)
+    /// <summary>A conversation view from a reader or a prepared <see cref="RawStatement"/> (columns as <see cref="ViewSelect"/>).</summary>
+    public static ConversationView ReadViewRow<TRow>(TRow reader)
+        where TRow : ISqliteRow
     {
         var kind = (ConversationKind)reader.GetInt32(1);
         var hasPeer = !reader.IsDBNull(10);
@@ -104,7 +112,7 @@ internal static class SqliteRows
             ReadSeq: reader.GetInt64(7),
             Pinned: reader.GetInt64(8) != 0,
             Muted: reader.GetInt64(9) != 0,
-            LastMessage: reader.IsDBNull(12) ? null : ReadMessage(reader, 12),
+            LastMessage: reader.IsDBNull(12) ? null : ReadMessageRow(reader, 12),
             PeerReadSeq: hasPeer ? reader.GetInt64(11) : 0,
             MemberCount: reader.GetInt32(6),
             UpdatedAt: reader.GetInt64(5))
@@ -113,4 +121,32 @@ internal static class SqliteRows
             MentionSeq = reader.GetInt64(25),
         };
     }
+}
+
+/// <summary>The columns of the current row, from a <see cref="SqliteDataReader"/> or a prepared <see cref="RawStatement"/>.</summary>
+internal interface ISqliteRow
+{
+    bool IsDBNull(int column);
+
+    long GetInt64(int column);
+
+    int GetInt32(int column);
+
+    string GetString(int column);
+
+    byte[] GetBlob(int column);
+}
+
+/// <summary><see cref="ISqliteRow"/> over a data reader (a struct: the generic row readers are specialised, no box).</summary>
+internal readonly struct DataReaderRow(SqliteDataReader reader) : ISqliteRow
+{
+    public bool IsDBNull(int column) => reader.IsDBNull(column);
+
+    public long GetInt64(int column) => reader.GetInt64(column);
+
+    public int GetInt32(int column) => reader.GetInt32(column);
+
+    public string GetString(int column) => reader.GetString(column);
+
+    public byte[] GetBlob(int column) => reader.GetFieldValue<byte[]>(column);
 }
