@@ -24,7 +24,8 @@ public sealed partial class PostgresMessageStore
         FROM win w
         JOIN messages msg ON msg.conversation_id = w.conversation_id AND msg.seq = w.seq
         WHERE NOT msg.revoked
-          AND (EXISTS (SELECT 1 FROM members vm WHERE vm.conversation_id = msg.conversation_id AND vm.user_id = $1 AND vm.active AND msg.seq >= vm.visible_from)
+          AND (EXISTS (SELECT 1 FROM conversation_keys vk JOIN members vm ON vm.conv_key = vk.conv_key
+                       WHERE vk.conversation_id = msg.conversation_id AND vm.user_id = $1 AND vm.active AND msg.seq >= vm.visible_from)
                OR EXISTS (SELECT 1 FROM member_periods vp WHERE vp.conversation_id = msg.conversation_id AND vp.user_id = $1 AND msg.seq BETWEEN vp.from_seq AND vp.to_seq))
         ORDER BY w.server_time DESC, w.conversation_id DESC, w.seq DESC
         LIMIT $7;

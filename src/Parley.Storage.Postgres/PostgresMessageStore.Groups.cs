@@ -85,11 +85,13 @@ public sealed partial class PostgresMessageStore
         // 15), so its delta scans the group's key range, O(members): super-group rosters are paged (ADR 0017).
         var (version, members) = await SnapshotAsync(
             "SELECT " + MemberColumns + """
-                 FROM members WHERE conversation_id = $1 AND NOT read_diffusion AND info_version > $2 AND ($2 > 0 OR active)
+                 FROM members WHERE conv_key = (SELECT conv_key FROM conversation_keys WHERE conversation_id = $1)
+                   AND NOT read_diffusion AND info_version > $2 AND ($2 > 0 OR active)
                 UNION ALL
                 SELECT
                 """ + " " + MemberColumns + """
-                 FROM members WHERE conversation_id = $1 AND read_diffusion AND info_version > $2 AND ($2 > 0 OR active)
+                 FROM members WHERE conv_key = (SELECT conv_key FROM conversation_keys WHERE conversation_id = $1)
+                   AND read_diffusion AND info_version > $2 AND ($2 > 0 OR active)
                    AND EXISTS (SELECT 1 FROM conversations WHERE conversation_id = $1 AND read_diffusion);
                 """,
             ReadMember,
@@ -107,17 +109,18 @@ public sealed partial class PostgresMessageStore
         // whose info changed through ix_groups_super_info, kept where the user is an active member. First row wins.
         var (version, rows) = await SnapshotAsync(
             "SELECT m.active, " + GroupColumns + """
-                 FROM members m JOIN groups g ON g.conversation_id = m.conversation_id
+                 FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key JOIN groups g ON g.conversation_id = k.conversation_id
                  WHERE m.user_id = $1 AND NOT m.read_diffusion AND m.info_version > $2 AND ($2 > 0 OR m.active)
                 UNION ALL
                 SELECT m.active,
                 """ + GroupColumns + """
-                 FROM members m JOIN groups g ON g.conversation_id = m.conversation_id
+                 FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key JOIN groups g ON g.conversation_id = k.conversation_id
                  WHERE m.user_id = $1 AND m.read_diffusion AND m.feed_version > $2 AND m.info_version > $2 AND ($2 > 0 OR m.active)
                 UNION ALL
                 SELECT true,
                 """ + GroupColumns + """
-                 FROM groups g JOIN members m ON m.conversation_id = g.conversation_id AND m.user_id = $1 AND m.active
+                 FROM groups g JOIN conversation_keys k ON k.conversation_id = g.conversation_id
+                 JOIN members m ON m.conv_key = k.conv_key AND m.user_id = $1 AND m.active
                  WHERE $2 > 0 AND g.kind <> 0 AND g.info_version > $2;
                 """,
             r => (Active: r.GetBoolean(0), Group: ReadGroup(r, 1)),

@@ -10,15 +10,16 @@ namespace Parley.Storage.Postgres;
 public sealed partial class PostgresMessageStore
 {
     private const string ChangedViewsSql = PostgresRows.ViewSelect
-        + " AND (m.feed_version > $2 OR (m.active AND c.change_version > $2)) ORDER BY GREATEST(m.feed_version, c.change_version), m.conversation_id;";
-    private const string OneViewSql = PostgresRows.ViewSelect + " AND m.conversation_id = $2;";
+        + " AND (m.feed_version > $2 OR (m.active AND c.change_version > $2)) ORDER BY GREATEST(m.feed_version, c.change_version), c.conversation_id;";
+    private const string OneViewSql = PostgresRows.ViewSelect + " AND m.conv_key = (SELECT conv_key FROM conversation_keys WHERE conversation_id = $2);";
 
     // Read diffusion (ADR 0017): the super groups that advanced since the cursor (partial index on head_version, cost
     // proportional to the advanced groups) where the user is an active member whose own row did not change.
     private const string AdvancedSuperGroupsSql = PostgresRows.ViewSelect + """
          AND m.active AND m.feed_version <= $2
-         AND m.conversation_id IN (SELECT h.conversation_id FROM conversations h WHERE h.read_diffusion AND h.head_version > $2)
-        ORDER BY c.head_version, m.conversation_id;
+         AND m.conv_key IN (SELECT hk.conv_key FROM conversations h JOIN conversation_keys hk ON hk.conversation_id = h.conversation_id
+                            WHERE h.read_diffusion AND h.head_version > $2)
+        ORDER BY c.head_version, c.conversation_id;
         """;
     private const string PageViewsSql = PostgresRows.ViewSelect + " ORDER BY m.pinned DESC, c.updated_at DESC, c.conversation_id LIMIT $2 OFFSET $3;";
 
@@ -71,7 +72,7 @@ public sealed partial class PostgresMessageStore
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<MemberRecord>> GetMembersAsync(string conversationId, CancellationToken cancellationToken = default) =>
-        await _database.QueryAsync("SELECT " + MemberColumns + " FROM members WHERE conversation_id = $1 ORDER BY user_id;", ReadMember, cancellationToken, P(conversationId))
+        await _database.QueryAsync("SELECT " + MemberColumns + " FROM members WHERE conv_key = " + ConvKey1 + " ORDER BY user_id;", ReadMember, cancellationToken, P(conversationId))
             .ConfigureAwait(false);
 
     /// <inheritdoc />
@@ -225,7 +226,7 @@ public sealed partial class PostgresMessageStore
         var rows = await _database.QueryAsync(
             """
             SELECT COALESCE(SUM(GREATEST(c.max_seq - m.read_seq, 0)), 0)::bigint
-            FROM members m JOIN conversations c ON c.conversation_id = m.conversation_id
+            FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key JOIN conversations c ON c.conversation_id = k.conversation_id
             WHERE m.user_id = $1 AND m.active AND NOT m.muted;
             """,
             r => r.GetInt64(0),

@@ -20,7 +20,8 @@ public sealed partial class PostgresMessageStore : ISuperGroupStore
                 using var command = Command(
                     connection,
                     """
-                    SELECT m.conversation_id FROM members m JOIN conversations c ON c.conversation_id = m.conversation_id
+                    SELECT c.conversation_id FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key
+                    JOIN conversations c ON c.conversation_id = k.conversation_id
                     WHERE m.user_id = $1 AND m.active AND c.read_diffusion;
                     """,
                     P(userId));
@@ -47,7 +48,7 @@ public sealed partial class PostgresMessageStore : ISuperGroupStore
             await using (transaction.ConfigureAwait(false))
             {
                 List<MemberRecord> members;
-                using (var command = Command(connection, "SELECT " + MemberColumns + " FROM members WHERE conversation_id = $1 AND user_id = ANY($2);", P(conversationId), P(ids)))
+                using (var command = Command(connection, "SELECT " + MemberColumns + " FROM members WHERE conv_key = " + ConvKey1 + " AND user_id = ANY($2);", P(conversationId), P(ids)))
                 {
                     members = await ReadAllAsync(command, ReadMember, cancellationToken).ConfigureAwait(false);
                 }
@@ -74,7 +75,7 @@ public sealed partial class PostgresMessageStore : ISuperGroupStore
     {
         ArgumentNullException.ThrowIfNull(query);
         var limit = Math.Clamp(query.Limit, 1, 500);
-        var filter = "conversation_id = $1 AND active"
+        var filter = "conv_key = " + ConvKey1 + " AND active"
             + (query.MinRole > MemberRole.Member ? " AND role >= $2" : string.Empty)
             + (query.Query.Length > 0 ? " AND (user_id ILIKE $3 ESCAPE '\\' OR nickname ILIKE $4 ESCAPE '\\')" : string.Empty);
         var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -131,7 +132,8 @@ public sealed partial class PostgresMessageStore : ISuperGroupStore
             SELECT q.user_id, q.unread, q.muted, q.mentions_only, q.has_device, q.dnd, q.privacy,
                    CASE WHEN q.has_device AND q.unread > 0 THEN
                        (SELECT COALESCE(SUM(GREATEST(c.max_seq - m.read_seq, 0)), 0)::bigint
-                        FROM members m JOIN conversations c ON c.conversation_id = m.conversation_id
+                        FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key
+                        JOIN conversations c ON c.conversation_id = k.conversation_id
                         WHERE m.user_id = q.user_id AND m.active AND NOT m.muted)
                    ELSE 0 END
             FROM (
@@ -141,7 +143,7 @@ public sealed partial class PostgresMessageStore : ISuperGroupStore
                        EXISTS (SELECT 1 FROM push_devices d WHERE d.user_id = p.user_id) AS has_device,
                        COALESCE(s.do_not_disturb, false) AS dnd, COALESCE(s.privacy, 0) AS privacy
                 FROM (SELECT user_id, read_seq, muted, mentions_only FROM members
-                      WHERE conversation_id = $1 AND user_id COLLATE "C" > $2 AND active
+                      WHERE conv_key = (SELECT conv_key FROM conversation_keys WHERE conversation_id = $1) AND user_id COLLATE "C" > $2 AND active
                       ORDER BY user_id COLLATE "C" LIMIT $3) p
                 LEFT JOIN push_settings s ON s.user_id = p.user_id
             ) q

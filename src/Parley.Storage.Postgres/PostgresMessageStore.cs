@@ -136,8 +136,12 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
                 VALUES ($1, $2, $3, $4, $5, $6, 0, 0, $6, $7);
                 """,
                 P(c.ConversationId), P((int)c.Kind), Text(c.GroupId), P(c.Name), P(c.CreatorId), P(c.CreatedAt), P(c.Members.Count)));
+
+            // The conversation's key for its member rows (migration 23), in the same transaction as its row.
             b.BatchCommands.Add(BatchCommand(
-                "INSERT INTO members (conversation_id, user_id, feed_version) SELECT $1, u, $3 FROM unnest($2::text[]) AS u;",
+                "INSERT INTO conversation_keys (conversation_id) VALUES ($1) ON CONFLICT (conversation_id) DO NOTHING;", P(c.ConversationId)));
+            b.BatchCommands.Add(BatchCommand(
+                "INSERT INTO members (conv_key, user_id, feed_version) SELECT (SELECT conv_key FROM conversation_keys WHERE conversation_id = $1), u, $3 FROM unnest($2::text[]) AS u;",
                 P(c.ConversationId), P(c.Members.ToArray()), P(c.Version)));
             maxVersion = Math.Max(maxVersion, c.Version);
         }
@@ -162,7 +166,7 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
                 // (the uncorrelated EXISTS is a one-time filter: no scan of the members when the flag was already set).
                 b.BatchCommands.Add(BatchCommand(
                     """
-                    UPDATE members SET read_diffusion = true WHERE conversation_id = $1 AND NOT read_diffusion
+                    UPDATE members SET read_diffusion = true WHERE conv_key = (SELECT conv_key FROM conversation_keys WHERE conversation_id = $1) AND NOT read_diffusion
                         AND EXISTS (SELECT 1 FROM conversations WHERE conversation_id = $1 AND NOT read_diffusion);
                     """,
                     P(g.ConversationId)));
@@ -171,7 +175,7 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
             {
                 // A super group's info change writes nothing per member (members find it through ix_groups_super_info).
                 b.BatchCommands.Add(BatchCommand(
-                    "UPDATE members SET info_version = GREATEST(info_version, $2) WHERE conversation_id = $1;", P(g.ConversationId), P(g.Version)));
+                    "UPDATE members SET info_version = GREATEST(info_version, $2) WHERE conv_key = (SELECT conv_key FROM conversation_keys WHERE conversation_id = $1);", P(g.ConversationId), P(g.Version)));
             }
 
             b.BatchCommands.Add(BatchCommand(
@@ -185,17 +189,17 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
             b.BatchCommands.Add(BatchCommand(
                 """
                 UPDATE conversations SET member_count = member_count + (CASE WHEN $3 THEN 1 ELSE 0 END)
-                    - COALESCE((SELECT CASE WHEN active THEN 1 ELSE 0 END FROM members WHERE conversation_id = $1 AND user_id = $2), 0)
+                    - COALESCE((SELECT CASE WHEN active THEN 1 ELSE 0 END FROM members WHERE conv_key = (SELECT conv_key FROM conversation_keys WHERE conversation_id = $1) AND user_id = $2), 0)
                 WHERE conversation_id = $1;
                 """,
                 P(m.ConversationId), P(m.UserId), P(m.Active)));
             b.BatchCommands.Add(BatchCommand(
                 """
-                INSERT INTO members (conversation_id, user_id, read_seq, feed_version, role, nickname, muted_until, joined_at, inviter_id,
+                INSERT INTO members (conv_key, user_id, read_seq, feed_version, role, nickname, muted_until, joined_at, inviter_id,
                                      active, visible_from, info_version, read_diffusion)
-                VALUES ($1, $2, GREATEST($11, 0), $10, $3, $4, $5, $6, $7, $8, $9, $10,
+                VALUES ((SELECT conv_key FROM conversation_keys WHERE conversation_id = $1), $2, GREATEST($11, 0), $10, $3, $4, $5, $6, $7, $8, $9, $10,
                         COALESCE((SELECT read_diffusion FROM conversations WHERE conversation_id = $1), false))
-                ON CONFLICT (conversation_id, user_id) DO UPDATE SET role = $3, nickname = $4, muted_until = $5, joined_at = $6,
+                ON CONFLICT (conv_key, user_id) DO UPDATE SET role = $3, nickname = $4, muted_until = $5, joined_at = $6,
                     inviter_id = $7, active = $8, visible_from = $9, read_seq = GREATEST(members.read_seq, $11),
                     feed_version = GREATEST(members.feed_version, $10), info_version = GREATEST(members.info_version, $10);
                 """,
@@ -286,7 +290,8 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
                 """
                 UPDATE members SET read_seq = GREATEST(members.read_seq, u.seq), feed_version = GREATEST(members.feed_version, u.version)
                 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS u(conversation_id, user_id, seq, version)
-                WHERE members.conversation_id = u.conversation_id AND members.user_id = u.user_id;
+                JOIN conversation_keys k ON k.conversation_id = u.conversation_id
+                WHERE members.conv_key = k.conv_key AND members.user_id = u.user_id;
                 """,
                 P(cursors.Keys.Select(k => k.Conversation).ToArray()), P(cursors.Keys.Select(k => k.User).ToArray()),
                 P(cursors.Values.Select(v => v.Seq).ToArray()), P(cursors.Values.Select(v => v.Version).ToArray())));
@@ -299,7 +304,7 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
                 """
                 UPDATE members SET pinned = COALESCE($3, pinned), muted = COALESCE($4, muted), mentions_only = COALESCE($6, mentions_only),
                     feed_version = GREATEST(feed_version, $5)
-                WHERE conversation_id = $1 AND user_id = $2;
+                WHERE conv_key = (SELECT conv_key FROM conversation_keys WHERE conversation_id = $1) AND user_id = $2;
                 """,
                 P(s.ConversationId), P(s.UserId), Bool(s.Pinned), Bool(s.Muted), P(s.Version), Bool(s.MentionsOnly)));
             maxVersion = Math.Max(maxVersion, s.Version);
@@ -388,7 +393,7 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
             if (m.MentionedUserIds is { Count: > 0 } users)
             {
                 b.BatchCommands.Add(BatchCommand(
-                    "UPDATE members SET mention_seq = GREATEST(mention_seq, $2) WHERE conversation_id = $1 AND user_id = ANY($3);",
+                    "UPDATE members SET mention_seq = GREATEST(mention_seq, $2) WHERE conv_key = (SELECT conv_key FROM conversation_keys WHERE conversation_id = $1) AND user_id = ANY($3);",
                     P(m.ConversationId), P(m.Seq), P(users.ToArray())));
             }
         }
@@ -397,7 +402,8 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
             """
             UPDATE members SET read_seq = GREATEST(members.read_seq, u.seq)
             FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(conversation_id, user_id, seq)
-            WHERE members.conversation_id = u.conversation_id AND members.user_id = u.user_id;
+            JOIN conversation_keys k ON k.conversation_id = u.conversation_id
+            WHERE members.conv_key = k.conv_key AND members.user_id = u.user_id;
             """,
             P(senderSeqs.Keys.Select(k => k.Conversation).ToArray()), P(senderSeqs.Keys.Select(k => k.Sender).ToArray()), P(senderSeqs.Values.ToArray())));
 
@@ -428,7 +434,8 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
             """
             UPDATE members SET feed_version = GREATEST(members.feed_version, u.version)
             FROM unnest($1::text[], $2::bigint[]) AS u(conversation_id, version)
-            WHERE members.conversation_id = u.conversation_id AND members.active;
+            JOIN conversation_keys k ON k.conversation_id = u.conversation_id
+            WHERE members.conv_key = k.conv_key AND members.active;
             """,
             P(writeDiffusion), P(writeVersions)));
         return maxVersions.Max();

@@ -31,7 +31,8 @@ public sealed partial class SqliteMessageStore : ISearchIndexQueue
           AND s.rowid < $before AND s.rowid >= $floor
           AND ($conv IS NULL OR s.conversation_id = $conv)
           AND msg.revoked = 0
-          AND (EXISTS (SELECT 1 FROM members vm WHERE vm.conversation_id = msg.conversation_id AND vm.user_id = $user AND vm.active = 1 AND msg.seq >= vm.visible_from)
+          AND (EXISTS (SELECT 1 FROM conversation_keys vk JOIN members vm ON vm.conv_key = vk.conv_key
+                       WHERE vk.conversation_id = msg.conversation_id AND vm.user_id = $user AND vm.active = 1 AND msg.seq >= vm.visible_from)
                OR EXISTS (SELECT 1 FROM member_periods vp WHERE vp.conversation_id = msg.conversation_id AND vp.user_id = $user AND msg.seq BETWEEN vp.from_seq AND vp.to_seq))
         ORDER BY s.rowid DESC
         LIMIT $limit;

@@ -353,6 +353,9 @@ public sealed partial class SqliteMessageStore
     /// <summary>The writer's prepared statements, created once and reused by every batch with new parameter values.</summary>
     private sealed class WriterCommands : IDisposable
     {
+        // Members name their conversation by its integer key (migration 26): resolved once per statement by the unique index.
+        private const string ConvKey = SqliteRows.ConvKey;
+
         public WriterCommands(SqliteConnection connection)
         {
             Connection = connection;
@@ -361,11 +364,12 @@ public sealed partial class SqliteMessageStore
                 """
                 INSERT INTO conversations (conversation_id, kind, group_id, name, creator_id, created_at, max_seq, last_seq, updated_at, member_count)
                 VALUES ($id, $kind, $group, $name, $creator, $created, 0, 0, $created, $members);
+                INSERT INTO conversation_keys (conversation_id) VALUES ($id) ON CONFLICT (conversation_id) DO NOTHING;
                 """,
                 "$id", "$kind", "$group", "$name", "$creator", "$created", "$members");
             InsertMember = Create(
                 connection,
-                "INSERT INTO members (conversation_id, user_id, read_seq, pinned, muted, feed_version) VALUES ($conv, $user, 0, 0, 0, $version);",
+                "INSERT INTO members (conv_key, user_id, read_seq, pinned, muted, feed_version) VALUES (" + ConvKey + ", $user, 0, 0, 0, $version);",
                 "$conv", "$user", "$version");
             InsertMessage = new RawStatement(
                 connection,
@@ -405,7 +409,7 @@ public sealed partial class SqliteMessageStore
                 "$conv", "$seq", "$rev", "$content", "$time");
             MentionUser = Create(
                 connection,
-                "UPDATE members SET mention_seq = MAX(mention_seq, $seq) WHERE conversation_id = $conv AND user_id = $user;",
+                "UPDATE members SET mention_seq = MAX(mention_seq, $seq) WHERE conv_key = " + ConvKey + " AND user_id = $user;",
                 "$conv", "$user", "$seq");
             MentionAll = Create(
                 connection,
@@ -413,7 +417,7 @@ public sealed partial class SqliteMessageStore
                 "$conv", "$seq");
             RaiseSenderReadSeq = new RawStatement(
                 connection,
-                "UPDATE members SET read_seq = MAX(read_seq, $seq) WHERE conversation_id = $conv AND user_id = $user;",
+                "UPDATE members SET read_seq = MAX(read_seq, $seq) WHERE conv_key = " + ConvKey + " AND user_id = $user;",
                 "$conv", "$user", "$seq");
             RaiseConversation = new RawStatement(
                 connection,
@@ -427,7 +431,7 @@ public sealed partial class SqliteMessageStore
             // MAX, not plain assignment: a member's feed version must never move back, or a sync cursor would skip a change.
             RaiseAllMembersFeed = new RawStatement(
                 connection,
-                "UPDATE members SET feed_version = MAX(feed_version, $version) WHERE conversation_id = $conv AND active = 1;",
+                "UPDATE members SET feed_version = MAX(feed_version, $version) WHERE conv_key = " + ConvKey + " AND active = 1;",
                 "$conv", "$version");
             Revoke = Create(
                 connection,
@@ -440,14 +444,14 @@ public sealed partial class SqliteMessageStore
                 "$conv", "$seq");
             ReadCursor = Create(
                 connection,
-                "UPDATE members SET read_seq = MAX(read_seq, $seq), feed_version = MAX(feed_version, $version) WHERE conversation_id = $conv AND user_id = $user;",
+                "UPDATE members SET read_seq = MAX(read_seq, $seq), feed_version = MAX(feed_version, $version) WHERE conv_key = " + ConvKey + " AND user_id = $user;",
                 "$conv", "$user", "$seq", "$version");
             Settings = Create(
                 connection,
                 """
                 UPDATE members SET pinned = COALESCE($pinned, pinned), muted = COALESCE($muted, muted),
                     mentions_only = COALESCE($mentions, mentions_only), feed_version = MAX(feed_version, $version)
-                WHERE conversation_id = $conv AND user_id = $user;
+                WHERE conv_key = (SELECT conv_key FROM conversation_keys WHERE conversation_id = $conv) AND user_id = $user;
                 """,
                 "$conv", "$user", "$pinned", "$muted", "$version", "$mentions");
             PendingSearchBatch = Create(
@@ -489,27 +493,27 @@ public sealed partial class SqliteMessageStore
             // A write-diffusion group's info change reaches its members' group lists through their rows.
             RaiseMembersInfo = Create(
                 connection,
-                "UPDATE members SET info_version = MAX(info_version, $version) WHERE conversation_id = $conv;",
+                "UPDATE members SET info_version = MAX(info_version, $version) WHERE conv_key = " + ConvKey + ";",
                 "$conv", "$version");
 
             // Creation or promotion of a super group: its rows leave the write-diffusion indexes (migration 17), once.
             MarkMembersReadDiffusion = Create(
                 connection,
-                "UPDATE members SET read_diffusion = 1 WHERE conversation_id = $conv AND read_diffusion = 0;",
+                "UPDATE members SET read_diffusion = 1 WHERE conv_key = " + ConvKey + " AND read_diffusion = 0;",
                 "$conv");
             UpsertMember = Create(
                 connection,
                 """
                 UPDATE conversations SET member_count = member_count + $active
-                    - COALESCE((SELECT active FROM members WHERE conversation_id = $conv AND user_id = $user), 0)
+                    - COALESCE((SELECT active FROM members WHERE conv_key = (SELECT conv_key FROM conversation_keys WHERE conversation_id = $conv) AND user_id = $user), 0)
                 WHERE conversation_id = $conv;
                 INSERT INTO member_inviters (user_id) SELECT $inviter WHERE $inviter <> '' ON CONFLICT (user_id) DO NOTHING;
-                INSERT INTO members (conversation_id, user_id, read_seq, pinned, muted, feed_version, role, nickname, muted_until, joined_at,
+                INSERT INTO members (conv_key, user_id, read_seq, pinned, muted, feed_version, role, nickname, muted_until, joined_at,
                                      inviter_id, inviter_key, active, visible_from, info_version, read_diffusion)
-                VALUES ($conv, $user, MAX($readfloor, 0), 0, 0, $version, $role, $nick, $muteduntil, $joined, '',
+                VALUES ((SELECT conv_key FROM conversation_keys WHERE conversation_id = $conv), $user, MAX($readfloor, 0), 0, 0, $version, $role, $nick, $muteduntil, $joined, '',
                         COALESCE((SELECT inviter_key FROM member_inviters WHERE user_id = $inviter), 0), $active, $from, $version,
                         COALESCE((SELECT read_diffusion FROM conversations WHERE conversation_id = $conv), 0))
-                ON CONFLICT (conversation_id, user_id) DO UPDATE SET role = $role, nickname = $nick, muted_until = $muteduntil, joined_at = $joined,
+                ON CONFLICT (conv_key, user_id) DO UPDATE SET role = $role, nickname = $nick, muted_until = $muteduntil, joined_at = $joined,
                     inviter_id = '', inviter_key = excluded.inviter_key, active = $active, visible_from = $from, read_seq = MAX(read_seq, $readfloor),
                     feed_version = MAX(feed_version, $version), info_version = MAX(info_version, $version);
                 INSERT INTO member_periods (conversation_id, user_id, from_seq, to_seq)

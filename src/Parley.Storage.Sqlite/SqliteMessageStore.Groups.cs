@@ -16,21 +16,21 @@ public sealed partial class SqliteMessageStore
     // the user's own super-group membership changes through ix_members_user_feed (a member change raises feed_version
     // with info_version); super groups whose info changed through ix_groups_super_info, kept where the user is an
     // active member (one primary-key probe each). A group found twice is answered once (the first row wins).
-    private const string GroupsDeltaSql = "SELECT m.active, " + GroupColumns + """
-         FROM members m JOIN groups g ON g.conversation_id = m.conversation_id
+    internal const string GroupsDeltaSql = "SELECT m.active, " + GroupColumns + """
+         FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key JOIN groups g ON g.conversation_id = k.conversation_id
          WHERE m.user_id = $user AND m.read_diffusion = 0 AND m.info_version > $since AND ($since > 0 OR m.active = 1)
         UNION ALL
         SELECT m.active,
         """ + GroupColumns + """
-         FROM members m JOIN groups g ON g.conversation_id = m.conversation_id
+         FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key JOIN groups g ON g.conversation_id = k.conversation_id
          WHERE m.user_id = $user AND m.read_diffusion = 1 AND m.feed_version > $since AND m.info_version > $since
            AND ($since > 0 OR m.active = 1)
         UNION ALL
         SELECT 1,
         """ + GroupColumns + """
-         FROM groups g CROSS JOIN members m
+         FROM groups g CROSS JOIN conversation_keys k CROSS JOIN members m
          WHERE $since > 0 AND g.kind <> 0 AND g.info_version > $since
-           AND m.conversation_id = g.conversation_id AND m.user_id = $user AND m.active = 1;
+           AND k.conversation_id = g.conversation_id AND m.conv_key = k.conv_key AND m.user_id = $user AND m.active = 1;
         """;
 
     /// <inheritdoc />
@@ -154,8 +154,8 @@ public sealed partial class SqliteMessageStore
             // O(members); clients page super-group rosters with ListMembers instead (ADR 0017).
             command.CommandText = "SELECT " + SqliteRows.MemberColumns
                 + (readDiffusion
-                    ? " FROM members WHERE conversation_id = $conv AND info_version > $since AND ($since > 0 OR active = 1)"
-                    : " FROM members WHERE conversation_id = $conv AND read_diffusion = 0 AND info_version > $since AND ($since > 0 OR active = 1)")
+                    ? " FROM members WHERE conv_key = " + SqliteRows.ConvKey + " AND info_version > $since AND ($since > 0 OR active = 1)"
+                    : " FROM members WHERE conv_key = " + SqliteRows.ConvKey + " AND read_diffusion = 0 AND info_version > $since AND ($since > 0 OR active = 1)")
                 + " ORDER BY info_version, user_id;";
             command.Parameters.AddWithValue("$conv", conversationId);
             command.Parameters.AddWithValue("$since", sinceVersion);

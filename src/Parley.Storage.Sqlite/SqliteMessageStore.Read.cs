@@ -7,18 +7,18 @@ namespace Parley.Storage.Sqlite;
 
 public sealed partial class SqliteMessageStore
 {
-    private const string ChangedViewsSql = SqliteRows.ViewSelect
-        + " AND (m.feed_version > $since OR (m.active = 1 AND c.change_version > $since)) ORDER BY MAX(m.feed_version, c.change_version), m.conversation_id;";
-    private const string OneViewSql = SqliteRows.ViewSelect + " AND m.conversation_id = $conv;";
+    internal const string ChangedViewsSql = SqliteRows.ViewSelect
+        + " AND (m.feed_version > $since OR (m.active = 1 AND c.change_version > $since)) ORDER BY MAX(m.feed_version, c.change_version), c.conversation_id;";
+    internal const string OneViewSql = SqliteRows.ViewSelect + " AND m.conv_key = " + SqliteRows.ConvKey + ";";
     private const string PageViewsSql = SqliteRows.ViewSelect + " ORDER BY m.pinned DESC, c.updated_at DESC, c.conversation_id LIMIT $limit OFFSET $offset;";
 
     // Read diffusion (ADR 0017): the super groups that advanced since the cursor, found from the groups' head versions
     // (partial index, cost proportional to the advanced groups), kept where the user is an active member whose own row
     // did not change (those come with ChangedViewsSql). CROSS JOIN keeps SQLite from starting at the user's memberships.
-    private const string AdvancedSuperGroupsSql = """
-        SELECT c.conversation_id FROM conversations c CROSS JOIN members m
+    internal const string AdvancedSuperGroupsSql = """
+        SELECT c.conversation_id FROM conversations c CROSS JOIN conversation_keys k CROSS JOIN members m
         WHERE c.read_diffusion = 1 AND c.head_version > $since
-          AND m.conversation_id = c.conversation_id AND m.user_id = $user AND m.active = 1 AND m.feed_version <= $since
+          AND k.conversation_id = c.conversation_id AND m.conv_key = k.conv_key AND m.user_id = $user AND m.active = 1 AND m.feed_version <= $since
         ORDER BY c.head_version;
         """;
 
@@ -91,7 +91,7 @@ public sealed partial class SqliteMessageStore
         await using (connection.ConfigureAwait(false))
         {
             using var command = connection.CreateCommand();
-            command.CommandText = "SELECT " + SqliteRows.MemberColumns + " FROM members WHERE conversation_id = $conv ORDER BY user_id;";
+            command.CommandText = "SELECT " + SqliteRows.MemberColumns + " FROM members WHERE conv_key = " + SqliteRows.ConvKey + " ORDER BY user_id;";
             command.Parameters.AddWithValue("$conv", conversationId);
             using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             var members = new List<MemberRecord>();
@@ -369,7 +369,7 @@ public sealed partial class SqliteMessageStore
             using var command = connection.CreateCommand();
             command.CommandText = """
                 SELECT COALESCE(SUM(MAX(c.max_seq - m.read_seq, 0)), 0)
-                FROM members m JOIN conversations c ON c.conversation_id = m.conversation_id
+                FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key JOIN conversations c ON c.conversation_id = k.conversation_id
                 WHERE m.user_id = $user AND m.active = 1 AND m.muted = 0;
                 """;
             command.Parameters.AddWithValue("$user", userId);

@@ -11,15 +11,17 @@ public sealed partial class SqliteMessageStore : ISuperGroupStore
     public async Task<SuperGroupMemberships> GetSuperGroupMembershipsAsync(string userId, CancellationToken cancellationToken = default)
     {
         // Runs on every connect (issue 17): one statement, so one read snapshot without BEGIN/COMMIT, and the version comes
-        // with the memberships (the row whose conversation_id is NULL). Indexed by members(user_id, ...). Prepared once per
-        // pooled connection (it was parsed and planned on every connect).
+        // with the memberships (the row whose conversation_id is NULL). Indexed by members(user_id, ...); the key of each
+        // membership (migration 26) is one rowid probe of conversation_keys. Prepared once per pooled connection (it was
+        // parsed and planned on every connect).
         var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             const string Sql = """
                 SELECT max_version, NULL FROM feed_state WHERE id = 1
                 UNION ALL
-                SELECT 0, m.conversation_id FROM members m JOIN conversations c ON c.conversation_id = m.conversation_id
+                SELECT 0, c.conversation_id FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key
+                JOIN conversations c ON c.conversation_id = k.conversation_id
                 WHERE m.user_id = $user AND m.active = 1 AND c.read_diffusion = 1;
                 """;
             var statement = _database.Prepared(connection, Sql, UserParameter);
@@ -66,7 +68,7 @@ public sealed partial class SqliteMessageStore : ISuperGroupStore
             using (var command = connection.CreateCommand())
             {
                 command.Transaction = transaction;
-                command.CommandText = "SELECT " + SqliteRows.MemberColumns + " FROM members WHERE conversation_id = $conv AND user_id IN (SELECT value FROM json_each($ids));";
+                command.CommandText = "SELECT " + SqliteRows.MemberColumns + " FROM members WHERE conv_key = " + SqliteRows.ConvKey + " AND user_id IN (SELECT value FROM json_each($ids));";
                 command.Parameters.AddWithValue("$conv", conversationId);
                 command.Parameters.AddWithValue("$ids", json);
                 using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -101,7 +103,7 @@ public sealed partial class SqliteMessageStore : ISuperGroupStore
     {
         ArgumentNullException.ThrowIfNull(query);
         var limit = Math.Clamp(query.Limit, 1, 500);
-        var filter = "conversation_id = $conv AND active = 1"
+        var filter = "conv_key = " + SqliteRows.ConvKey + " AND active = 1"
             + (query.MinRole > MemberRole.Member ? " AND role >= $role" : string.Empty)
             + (query.Query.Length > 0 ? " AND (user_id LIKE $prefix ESCAPE '\\' OR nickname LIKE $contains ESCAPE '\\')" : string.Empty);
         var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -168,7 +170,8 @@ public sealed partial class SqliteMessageStore : ISuperGroupStore
                 SELECT q.user_id, q.unread, q.muted, q.mentions_only, q.has_device, q.dnd, q.privacy,
                        CASE WHEN q.has_device = 1 AND q.unread > 0 THEN
                            (SELECT COALESCE(SUM(MAX(c.max_seq - m.read_seq, 0)), 0)
-                            FROM members m JOIN conversations c ON c.conversation_id = m.conversation_id
+                            FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key
+                            JOIN conversations c ON c.conversation_id = k.conversation_id
                             WHERE m.user_id = q.user_id AND m.active = 1 AND m.muted = 0)
                        ELSE 0 END
                 FROM (
@@ -178,7 +181,7 @@ public sealed partial class SqliteMessageStore : ISuperGroupStore
                            EXISTS (SELECT 1 FROM push_devices d WHERE d.user_id = p.user_id) AS has_device,
                            COALESCE(s.do_not_disturb, 0) AS dnd, COALESCE(s.privacy, 0) AS privacy
                     FROM (SELECT user_id, read_seq, muted, mentions_only FROM members
-                          WHERE conversation_id = $conv AND user_id > $after AND active = 1
+                          WHERE conv_key = (SELECT conv_key FROM conversation_keys WHERE conversation_id = $conv) AND user_id > $after AND active = 1
                           ORDER BY user_id LIMIT $limit) p
                     LEFT JOIN push_settings s ON s.user_id = p.user_id
                 ) q

@@ -22,6 +22,15 @@ public abstract partial class MessageStoreComplianceTests : IAsyncLifetime
     /// <summary>The provider's migration that rewrites 1:1 conversation ids into the escaped form (ADR 0010).</summary>
     protected abstract int DirectConversationIdMigration { get; }
 
+    /// <summary>
+    /// Makes the storage forget that the 1:1 id migration ran, so the next initialisation runs it again over the rows.
+    /// A provider whose later migrations changed the tables that migration rewrites (SQLite 26: members keyed by an
+    /// integer conversation key) puts them back in the layout that migration knows, and forgets those migrations too,
+    /// so they run again after it.
+    /// </summary>
+    protected virtual Task RewindDirectConversationIdMigrationAsync() =>
+        ExecuteSqlAsync($"DELETE FROM schema_migrations WHERE version = {DirectConversationIdMigration};");
+
     public virtual async Task InitializeAsync()
     {
         Store = CreateStore();
@@ -69,7 +78,7 @@ public abstract partial class MessageStoreComplianceTests : IAsyncLifetime
         var before = await Store.GetMaxVersionAsync();
 
         // Forget that the migration ran and open the storage again: it runs over the legacy rows.
-        await ExecuteSqlAsync($"DELETE FROM schema_migrations WHERE version = {DirectConversationIdMigration};");
+        await RewindDirectConversationIdMigrationAsync();
         if (Store is IAsyncDisposable disposable)
         {
             await disposable.DisposeAsync();

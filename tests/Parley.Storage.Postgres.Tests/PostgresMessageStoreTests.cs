@@ -17,6 +17,11 @@ public sealed class PostgresMessageStoreTests : MessageStoreComplianceTests
 
     protected override Task ExecuteSqlAsync(string sql) => Postgres.ScalarAsync(sql);
 
+    // Migration 7 rewrites members.conversation_id; since migration 23 members name their conversation by its key, so
+    // the rewind puts the rows back in the layout of version 22 (every value kept) and migration 23 runs again after 7.
+    protected override Task RewindDirectConversationIdMigrationAsync() =>
+        Postgres.ScalarAsync("DELETE FROM schema_migrations WHERE version IN (7, 23);" + PostgresMemberLayouts.BackToTextConversationIds);
+
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
@@ -198,5 +203,102 @@ public sealed class PostgresMessageStoreTests : MessageStoreComplianceTests
     {
         var store = new PostgresMessageStore(Postgres.Open());
         await Assert.ThrowsAsync<InvalidOperationException>(() => store.GetMaxVersionAsync());
+    }
+
+    [StoreFact]
+    public async Task Migration23_KeysMembersByAnIntegerConversationKey_KeepsEveryRowAndValue_AndTheStoreReadsThemBack()
+    {
+        // A schema as version 22 left it: a 1:1 conversation, a normal group, a super group with an admin, a member who left
+        // (closed period), and a member row whose conversation row is missing.
+        var old = new TestPostgres();
+        try
+        {
+            const string Columns = PostgresMemberLayouts.RowColumns;
+            await old.ScalarAsync($"CREATE SCHEMA \"{old.Schema}\";");
+            await old.ScalarAsync("CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());"
+                + string.Concat(Internal.PostgresMigrations.All.Where(m => m.Version <= 22).Select(m => m.Script + $"; INSERT INTO schema_migrations (version) VALUES ({m.Version});"))
+                + """
+                INSERT INTO conversations (conversation_id, kind, group_id, name, creator_id, created_at, updated_at, member_count, max_seq, last_seq, read_diffusion)
+                VALUES ('si_alice_bob', 1, NULL, '', 'alice', 1, 1, 2, 3, 3, false), ('sg_norm', 2, 'norm', 'Norm', 'owner', 1, 2, 2, 5, 5, false),
+                       ('sg_super', 2, 'super', 'Super', 'owner', 1, 3, 4, 9, 9, true);
+                INSERT INTO members (conversation_id, user_id, read_seq, pinned, muted, mentions_only, feed_version, role, nickname, muted_until,
+                                     joined_at, inviter_id, active, visible_from, info_version, mention_seq, read_diffusion)
+                VALUES ('si_alice_bob', 'alice', 3, true, false, false, 4, 0, '', 0, 1, '', true, 1, 1, 0, false),
+                       ('si_alice_bob', 'bob', 1, false, true, false, 3, 0, '', 0, 1, '', true, 1, 1, 0, false),
+                       ('sg_norm', 'owner', 5, false, false, false, 6, 2, 'Boss', 0, 2, '', true, 1, 2, 0, false),
+                       ('sg_norm', 'alice', 4, false, false, false, 6, 0, 'Al', 99, 7, 'owner', true, 1, 5, 0, false),
+                       ('sg_super', 'owner', 9, false, false, false, 8, 2, '', 0, 3, '', true, 1, 8, 0, true),
+                       ('sg_super', 'carol', 2, false, false, true, 7, 1, 'Carol', 0, 4, 'owner', true, 1, 7, 4, true),
+                       ('sg_super', 'dave', 4, false, false, false, 9, 0, '', 0, 4, 'owner', false, 1, 9, 0, true),
+                       ('sg_super', 'erin', 0, false, false, false, 5, 0, '', 0, 5, 'legacy', true, 6, 5, 0, true),
+                       ('sg_super', 'alice', 2, false, false, false, 5, 0, '', 0, 5, 'owner', true, 3, 5, 0, true),
+                       ('gone', 'zed', 1, false, false, false, 2, 0, '', 0, 1, '', true, 1, 1, 0, false);
+                INSERT INTO member_periods (conversation_id, user_id, from_seq, to_seq) VALUES ('sg_super', 'dave', 1, 4);
+                """);
+            var before = await RowsAsync(old, $"SELECT conversation_id, {Columns} FROM members ORDER BY conversation_id COLLATE \"C\", user_id COLLATE \"C\"");
+            Assert.Equal(10, before.Count);
+
+            var store = new PostgresMessageStore(old.Open());
+            await store.InitializeAsync();
+
+            // The store API reads the migrated rows: members with roles and inviters, the role index, the roster at connect,
+            // a 1:1 view with its peer, the sync of every membership.
+            var members = await store.GetMembersAsync("sg_super");
+            Assert.Equal(["alice", "carol", "dave", "erin", "owner"], members.Select(m => m.UserId));
+            Assert.Equal([MemberRole.Member, MemberRole.Admin, MemberRole.Member, MemberRole.Member, MemberRole.Owner], members.Select(m => m.Role));
+            Assert.Equal(["owner", "owner", "owner", "legacy", ""], members.Select(m => m.InviterId));
+            Assert.Equal([true, true, false, true, true], members.Select(m => m.Active));
+            var admins = await store.SearchMembersAsync("sg_super", new MemberQuery("", MemberRole.Admin, "", 10));
+            Assert.Equal(["carol", "owner"], admins.Members.Select(m => m.UserId));
+            Assert.Equal(["sg_super"], (await store.GetSuperGroupMembershipsAsync("alice")).ConversationIds);
+            Assert.Empty((await store.GetSuperGroupMembershipsAsync("dave")).ConversationIds);
+            Assert.Equal([new MemberPeriod("dave", 1, 4)], Assert.Single(await store.GetMembersByIdsAsync("sg_super", ["dave"])).Periods);
+            var direct = await store.GetConversationViewAsync("alice", "si_alice_bob");
+            Assert.NotNull(direct);
+            Assert.Equal(("bob", 1L, 3L, true), (direct.PeerUserId, direct.PeerReadSeq, direct.ReadSeq, direct.Pinned));
+            Assert.Equal(["sg_norm", "sg_super", "si_alice_bob"], (await store.GetChangesAsync("alice", 0, 10)).Changes.Select(c => c.Conversation.ConversationId).Order(StringComparer.Ordinal));
+            Assert.Equal(7, (await store.GetConversationViewAsync("carol", "sg_super"))!.Unread);
+
+            // Writes after the migration: a new conversation takes a new key; a member change and a read cursor land on the right rows.
+            await store.CommitAsync(new CommitBatch { Conversations = { new NewConversation("sg_new", ConversationKind.Group, "new", "New", "owner", 10, ["owner", "zed"], 20) } });
+            var change = new CommitBatch();
+            change.MemberChanges.Add(new MemberChange("sg_super", "frank", MemberRole.Member, "", 0, 11, "owner", true, 10, 0, 21));
+            change.ReadCursors.Add(new ReadCursorUpdate("sg_super", "carol", 9, 22));
+            await store.CommitAsync(change);
+            Assert.Equal(["alice", "carol", "dave", "erin", "frank", "owner"], (await store.GetMembersAsync("sg_super")).Select(m => m.UserId));
+            Assert.Equal(9, (await store.GetMembersAsync("sg_super")).Single(m => m.UserId == "carol").ReadSeq);
+            Assert.Equal(["owner", "zed"], (await store.GetMembersAsync("sg_new")).Select(m => m.UserId));
+
+            Assert.Equal(0L, Convert.ToInt64(await old.ScalarAsync($"SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = '{old.Schema}' AND table_name = 'members' AND column_name = 'conversation_id'"), CultureInfo.InvariantCulture));
+            var after = await RowsAsync(old, $"SELECT k.conversation_id, m.{Columns.Replace(", ", ", m.", StringComparison.Ordinal)} "
+                + "FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key WHERE k.conversation_id <> 'sg_new' AND NOT (k.conversation_id = 'sg_super' AND m.user_id = 'frank') "
+                + "ORDER BY k.conversation_id COLLATE \"C\", m.user_id COLLATE \"C\"");
+            var carol = before.FindIndex(r => r.StartsWith("sg_super|carol|", StringComparison.Ordinal));
+            before[carol] = before[carol].Replace("sg_super|carol|2|False|False|True|7|", "sg_super|carol|9|False|False|True|22|", StringComparison.Ordinal);
+            Assert.Equal(before, after);
+            Assert.Equal(13L, Convert.ToInt64(await old.ScalarAsync("SELECT COUNT(*) FROM members"), CultureInfo.InvariantCulture)); // 10 of version 22, sg_new's two, frank
+            Assert.Equal(5L, Convert.ToInt64(await old.ScalarAsync("SELECT COUNT(*) FROM conversation_keys"), CultureInfo.InvariantCulture));
+            Assert.True(Convert.ToInt64(await old.ScalarAsync("SELECT conv_key FROM conversation_keys WHERE conversation_id = 'sg_new'"), CultureInfo.InvariantCulture)
+                > Convert.ToInt64(await old.ScalarAsync("SELECT MAX(conv_key) FROM conversation_keys WHERE conversation_id <> 'sg_new'"), CultureInfo.InvariantCulture));
+        }
+        finally
+        {
+            await old.DisposeAsync();
+        }
+    }
+
+    private static async Task<List<string>> RowsAsync(TestPostgres postgres, string sql)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(new Npgsql.NpgsqlConnectionStringBuilder(postgres.ConnectionString) { SearchPath = postgres.Schema }.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            rows.Add(string.Join('|', Enumerable.Range(0, reader.FieldCount).Select(i => Convert.ToString(reader.GetValue(i), CultureInfo.InvariantCulture))));
+        }
+
+        return rows;
     }
 }

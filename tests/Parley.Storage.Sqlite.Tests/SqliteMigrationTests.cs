@@ -106,10 +106,10 @@ public sealed class SqliteMigrationTests : IDisposable
         }
 
         Assert.Equal(1, Count("SELECT COUNT(*) FROM schema_migrations WHERE version = 17"));
-        Assert.Equal(3, Count("SELECT COUNT(*) FROM members WHERE conversation_id = 'sg_big' AND read_diffusion = 1"));
-        Assert.Equal(2, Count("SELECT COUNT(*) FROM members WHERE conversation_id = 'sg_small' AND read_diffusion = 0"));
+        Assert.Equal(3, Count("SELECT COUNT(*) FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key WHERE k.conversation_id = 'sg_big' AND m.read_diffusion = 1"));
+        Assert.Equal(2, Count("SELECT COUNT(*) FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key WHERE k.conversation_id = 'sg_small' AND m.read_diffusion = 0"));
         Assert.Equal(2, Count("SELECT COUNT(*) FROM members INDEXED BY ix_members_user_info WHERE read_diffusion = 0 AND user_id >= ''"));
-        Assert.Equal(2, Count("SELECT COUNT(*) FROM members INDEXED BY ix_members_conv_info WHERE read_diffusion = 0 AND conversation_id >= ''"));
+        Assert.Equal(2, Count("SELECT COUNT(*) FROM members INDEXED BY ix_members_conv_info WHERE read_diffusion = 0 AND conv_key >= 0"));
         Assert.Equal(1, Count("SELECT COUNT(*) FROM sqlite_master WHERE name = 'ix_groups_super_info'"));
     }
 
@@ -143,5 +143,113 @@ public sealed class SqliteMigrationTests : IDisposable
         Assert.Equal(2, Count("SELECT COUNT(*) FROM member_inviters"));
         Assert.Equal(0, Count("SELECT COUNT(*) FROM members WHERE inviter_id <> ''"));
         Assert.Equal(3, Count("SELECT COUNT(*) FROM members WHERE inviter_key <> 0"));
+    }
+
+    [Fact]
+    public async Task Migration26_KeysMembersByAnIntegerConversationKey_KeepsEveryRowAndValue_AndTheStoreReadsThemBack()
+    {
+        // A database as version 25 left it: a 1:1 conversation, a normal group, a super group with an admin, a member who
+        // left (closed period), an interned and a legacy inviter, and a member row whose conversation row is missing.
+        Directory.CreateDirectory(Path.GetDirectoryName(_database.FilePath)!);
+        const string Columns = SqliteMemberLayouts.RowColumns;
+        List<string> before;
+        using (var connection = _database.OpenRaw())
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL);"
+                + string.Concat(SqliteMigrations.All.Where(m => m.Version <= 25).Select(m => m.Script + $"; INSERT INTO schema_migrations VALUES ({m.Version}, 0);"))
+                + """
+                INSERT INTO conversations (conversation_id, kind, group_id, name, creator_id, created_at, updated_at, member_count, max_seq, last_seq, read_diffusion)
+                VALUES ('si_alice_bob', 1, NULL, '', 'alice', 1, 1, 2, 3, 3, 0), ('sg_norm', 2, 'norm', 'Norm', 'owner', 1, 2, 2, 5, 5, 0),
+                       ('sg_super', 2, 'super', 'Super', 'owner', 1, 3, 4, 9, 9, 1);
+                INSERT INTO member_inviters (user_id) VALUES ('owner');
+                INSERT INTO members (conversation_id, user_id, read_seq, pinned, muted, feed_version, role, nickname, muted_until, joined_at,
+                                     inviter_id, active, visible_from, info_version, mentions_only, mention_seq, read_diffusion, inviter_key)
+                VALUES ('si_alice_bob', 'alice', 3, 1, 0, 4, 0, '', 0, 1, '', 1, 1, 1, 0, 0, 0, 0),
+                       ('si_alice_bob', 'bob', 1, 0, 1, 3, 0, '', 0, 1, '', 1, 1, 1, 0, 0, 0, 0),
+                       ('sg_norm', 'owner', 5, 0, 0, 6, 2, 'Boss', 0, 2, '', 1, 1, 2, 0, 0, 0, 0),
+                       ('sg_norm', 'alice', 4, 0, 0, 6, 0, 'Al', 99, 7, '', 1, 1, 5, 0, 0, 0, 1),
+                       ('sg_super', 'owner', 9, 0, 0, 8, 2, '', 0, 3, '', 1, 1, 8, 0, 0, 1, 0),
+                       ('sg_super', 'carol', 2, 0, 0, 7, 1, 'Carol', 0, 4, '', 1, 1, 7, 1, 4, 1, 1),
+                       ('sg_super', 'dave', 4, 0, 0, 9, 0, '', 0, 4, '', 0, 1, 9, 0, 0, 1, 1),
+                       ('sg_super', 'erin', 0, 0, 0, 5, 0, '', 0, 5, 'legacy', 1, 6, 5, 0, 0, 1, 0),
+                       ('sg_super', 'alice', 2, 0, 0, 5, 0, '', 0, 5, '', 1, 3, 5, 0, 0, 1, 1),
+                       ('gone', 'zed', 1, 0, 0, 2, 0, '', 0, 1, '', 1, 1, 1, 0, 0, 0, 0);
+                INSERT INTO member_periods (conversation_id, user_id, from_seq, to_seq) VALUES ('sg_super', 'dave', 1, 4);
+                """;
+            command.ExecuteNonQuery();
+            before = Rows(connection, $"SELECT conversation_id, {Columns} FROM members ORDER BY conversation_id, user_id");
+        }
+
+        await using (var store = new SqliteMessageStore(_database.Open()))
+        {
+            await store.InitializeAsync();
+
+            // The store API reads the migrated rows: members with roles and inviters, the role index, the roster at connect,
+            // a 1:1 view with its peer, the sync of every membership.
+            var members = await store.GetMembersAsync("sg_super");
+            Assert.Equal(["alice", "carol", "dave", "erin", "owner"], members.Select(m => m.UserId));
+            Assert.Equal([MemberRole.Member, MemberRole.Admin, MemberRole.Member, MemberRole.Member, MemberRole.Owner], members.Select(m => m.Role));
+            Assert.Equal(["owner", "owner", "owner", "legacy", ""], members.Select(m => m.InviterId));
+            Assert.Equal([true, true, false, true, true], members.Select(m => m.Active));
+            Assert.Equal(6, members.Single(m => m.UserId == "erin").VisibleFrom);
+            var admins = await store.SearchMembersAsync("sg_super", new MemberQuery("", MemberRole.Admin, "", 10));
+            Assert.Equal(["carol", "owner"], admins.Members.Select(m => m.UserId));
+            Assert.Equal(2, admins.Total);
+            Assert.Equal(["sg_super"], (await store.GetSuperGroupMembershipsAsync("alice")).ConversationIds);
+            Assert.Empty((await store.GetSuperGroupMembershipsAsync("dave")).ConversationIds);
+            var dave = Assert.Single(await store.GetMembersByIdsAsync("sg_super", ["dave"]));
+            Assert.Equal([new MemberPeriod("dave", 1, 4)], dave.Periods);
+            var direct = await store.GetConversationViewAsync("alice", "si_alice_bob");
+            Assert.NotNull(direct);
+            Assert.Equal(("bob", 1L, 3L, true), (direct.PeerUserId, direct.PeerReadSeq, direct.ReadSeq, direct.Pinned));
+            Assert.Equal(["sg_norm", "sg_super", "si_alice_bob"], (await store.GetChangesAsync("alice", 0, 10)).Changes.Select(c => c.Conversation.ConversationId).Order(StringComparer.Ordinal));
+            Assert.Equal(7, (await store.GetConversationViewAsync("carol", "sg_super"))!.Unread);
+
+            // Writes after the migration: a new conversation takes a new key; a member change and a read cursor land on the
+            // right rows.
+            await store.CommitAsync(new CommitBatch { Conversations = { new NewConversation("sg_new", ConversationKind.Group, "new", "New", "owner", 10, ["owner", "zed"], 20) } });
+            var change = new CommitBatch();
+            change.MemberChanges.Add(new MemberChange("sg_super", "frank", MemberRole.Member, "", 0, 11, "owner", true, 10, 0, 21));
+            change.ReadCursors.Add(new ReadCursorUpdate("sg_super", "carol", 9, 22));
+            await store.CommitAsync(change);
+            Assert.Equal(["alice", "carol", "dave", "erin", "frank", "owner"], (await store.GetMembersAsync("sg_super")).Select(m => m.UserId));
+            Assert.Equal(9, (await store.GetMembersAsync("sg_super")).Single(m => m.UserId == "carol").ReadSeq);
+            Assert.Equal(4, (await store.GetMembersAsync("sg_norm")).Single(m => m.UserId == "alice").ReadSeq);
+            Assert.Equal(["owner", "zed"], (await store.GetMembersAsync("sg_new")).Select(m => m.UserId));
+        }
+
+        Assert.Equal(1, Count("SELECT COUNT(*) FROM schema_migrations WHERE version = 26"));
+        Assert.Equal(0, Count("SELECT COUNT(*) FROM pragma_table_info('members') WHERE name = 'conversation_id'"));
+
+        // Every row and every value of version 25, the key standing for the id (the row without a conversation included).
+        using (var connection = _database.OpenRaw())
+        {
+            var after = Rows(connection, $"SELECT k.conversation_id, m.{Columns.Replace(", ", ", m.", StringComparison.Ordinal)} "
+                + "FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key WHERE k.conversation_id <> 'sg_new' AND NOT (k.conversation_id = 'sg_super' AND m.user_id = 'frank') "
+                + "ORDER BY k.conversation_id, m.user_id");
+            var carolBefore = before.FindIndex(r => r.StartsWith("sg_super|carol|", StringComparison.Ordinal));
+            Assert.True(carolBefore >= 0);
+            before[carolBefore] = before[carolBefore].Replace("sg_super|carol|2|0|0|7|", "sg_super|carol|9|0|0|22|", StringComparison.Ordinal);
+            Assert.Equal(before, after);
+        }
+
+        Assert.Equal(10 + 2 + 1, Count("SELECT COUNT(*) FROM members")); // the 10 rows of version 25, sg_new's two, frank
+        Assert.True(Count("SELECT conv_key FROM conversation_keys WHERE conversation_id = 'sg_new'") > Count("SELECT MAX(conv_key) FROM conversation_keys WHERE conversation_id <> 'sg_new'"));
+        Assert.Equal(5, Count("SELECT COUNT(*) FROM conversation_keys"));
+    }
+
+    private static List<string> Rows(Microsoft.Data.Sqlite.SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        using var reader = command.ExecuteReader();
+        var rows = new List<string>();
+        while (reader.Read())
+        {
+            rows.Add(string.Join('|', Enumerable.Range(0, reader.FieldCount).Select(i => Convert.ToString(reader.GetValue(i), CultureInfo.InvariantCulture))));
+        }
+
+        return rows;
     }
 }

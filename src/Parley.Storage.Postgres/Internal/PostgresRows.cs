@@ -24,10 +24,11 @@ internal static class PostgresRows
                m.mentions_only,
                CASE WHEN GREATEST(m.mention_seq, c.mention_all_seq) > m.read_seq THEN GREATEST(m.mention_seq, c.mention_all_seq) ELSE 0 END
         FROM members m
-        JOIN conversations c ON c.conversation_id = m.conversation_id
+        JOIN conversation_keys k ON k.conv_key = m.conv_key
+        JOIN conversations c ON c.conversation_id = k.conversation_id
         LEFT JOIN (SELECT conversation_id, user_id, MAX(to_seq) AS last_visible FROM member_periods GROUP BY conversation_id, user_id) v
-               ON NOT m.active AND v.conversation_id = m.conversation_id AND v.user_id = m.user_id
-        LEFT JOIN members p ON c.kind = 1 AND p.conversation_id = m.conversation_id AND p.user_id <> m.user_id
+               ON NOT m.active AND v.conversation_id = k.conversation_id AND v.user_id = m.user_id
+        LEFT JOIN members p ON c.kind = 1 AND p.conv_key = m.conv_key AND p.user_id <> m.user_id
         LEFT JOIN messages l ON l.conversation_id = c.conversation_id
                AND l.seq = CASE WHEN m.active THEN c.last_seq ELSE COALESCE(v.last_visible, 0) END
         WHERE m.user_id = $1
@@ -35,9 +36,17 @@ internal static class PostgresRows
 
     /// <summary>True when the viewing member ($1) may see the message row aliased <c>msg</c>.</summary>
     public const string VisibleToUser = """
-        (EXISTS (SELECT 1 FROM members vm WHERE vm.conversation_id = msg.conversation_id AND vm.user_id = $1 AND vm.active AND msg.seq >= vm.visible_from)
+        (EXISTS (SELECT 1 FROM conversation_keys vk JOIN members vm ON vm.conv_key = vk.conv_key
+                 WHERE vk.conversation_id = msg.conversation_id AND vm.user_id = $1 AND vm.active AND msg.seq >= vm.visible_from)
          OR EXISTS (SELECT 1 FROM member_periods vp WHERE vp.conversation_id = msg.conversation_id AND vp.user_id = $1 AND msg.seq BETWEEN vp.from_seq AND vp.to_seq))
         """;
+
+    /// <summary>
+    /// The integer key of the conversation named by parameter $1 in <c>members</c> (migration 23): members name their
+    /// conversation by <c>conversation_keys.conv_key</c>. An uncorrelated scalar subquery (an InitPlan): evaluated once per
+    /// statement, and an index condition on the members' primary key.
+    /// </summary>
+    public const string ConvKey1 = "(SELECT conv_key FROM conversation_keys WHERE conversation_id = $1)";
 
     public const string MemberColumns =
         "user_id, read_seq, pinned, muted, feed_version, role, nickname, muted_until, joined_at, inviter_id, active, visible_from, info_version";

@@ -33,6 +33,7 @@ internal static class SqliteMigrations
         (23, V23MemberInviters),
         (24, V24BulkMemberJobs),
         (25, V25UserTags),
+        (26, V26MemberConversationKeys),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -704,5 +705,53 @@ internal static class SqliteMigrations
             PRIMARY KEY (tag, user_id)
         ) WITHOUT ROWID;
         CREATE INDEX ix_user_tags_user ON user_tags (user_id);
+        """;
+
+    // Storage per member (issue 12, target <= 100 B for a super group; ADR 0017, stop 28 amendment): a member row named its
+    // conversation by its text id (15 bytes for a super group's sg_ id), once in the row and once more in every
+    // ix_members_user_feed entry (the table's key is that index's suffix). Members now name it by an integer key from
+    // conversation_keys (1-3 bytes). Keys are allocated with the conversation (in the same write as its row), never
+    // change and are never reused. member_periods keep the text id (closed periods are few). The members table is
+    // rebuilt once, here, with every row and value: the key replaces the id, the other columns are copied as they are.
+    private const string V26MemberConversationKeys = """
+        CREATE TABLE conversation_keys (
+            conv_key        INTEGER PRIMARY KEY,
+            conversation_id TEXT NOT NULL UNIQUE
+        );
+        INSERT INTO conversation_keys (conversation_id)
+            SELECT conversation_id FROM conversations UNION SELECT conversation_id FROM members ORDER BY 1;
+        CREATE TABLE members_keyed (
+            conv_key       INTEGER NOT NULL,
+            user_id        TEXT NOT NULL,
+            read_seq       INTEGER NOT NULL DEFAULT 0,
+            pinned         INTEGER NOT NULL DEFAULT 0,
+            muted          INTEGER NOT NULL DEFAULT 0,
+            feed_version   INTEGER NOT NULL,
+            role           INTEGER NOT NULL DEFAULT 0,
+            nickname       TEXT NOT NULL DEFAULT '',
+            muted_until    INTEGER NOT NULL DEFAULT 0,
+            joined_at      INTEGER NOT NULL DEFAULT 0,
+            inviter_id     TEXT NOT NULL DEFAULT '',
+            active         INTEGER NOT NULL DEFAULT 1,
+            visible_from   INTEGER NOT NULL DEFAULT 1,
+            info_version   INTEGER NOT NULL DEFAULT 0,
+            mentions_only  INTEGER NOT NULL DEFAULT 0,
+            mention_seq    INTEGER NOT NULL DEFAULT 0,
+            read_diffusion INTEGER NOT NULL DEFAULT 0,
+            inviter_key    INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (conv_key, user_id)
+        ) WITHOUT ROWID;
+        INSERT INTO members_keyed (conv_key, user_id, read_seq, pinned, muted, feed_version, role, nickname, muted_until, joined_at,
+                                   inviter_id, active, visible_from, info_version, mentions_only, mention_seq, read_diffusion, inviter_key)
+            SELECT k.conv_key, m.user_id, m.read_seq, m.pinned, m.muted, m.feed_version, m.role, m.nickname, m.muted_until, m.joined_at,
+                   m.inviter_id, m.active, m.visible_from, m.info_version, m.mentions_only, m.mention_seq, m.read_diffusion, m.inviter_key
+            FROM members m JOIN conversation_keys k ON k.conversation_id = m.conversation_id
+            ORDER BY k.conv_key, m.user_id;
+        DROP TABLE members;
+        ALTER TABLE members_keyed RENAME TO members;
+        CREATE INDEX ix_members_user_feed ON members (user_id, feed_version);
+        CREATE INDEX ix_members_conv_info ON members (conv_key, info_version) WHERE read_diffusion = 0;
+        CREATE INDEX ix_members_user_info ON members (user_id, info_version) WHERE read_diffusion = 0;
+        CREATE INDEX ix_members_conv_role ON members (conv_key, role) WHERE role > 0;
         """;
 }

@@ -23,18 +23,26 @@ internal static class SqliteRows
                m.mentions_only,
                CASE WHEN MAX(m.mention_seq, c.mention_all_seq) > m.read_seq THEN MAX(m.mention_seq, c.mention_all_seq) ELSE 0 END
         FROM members m
-        JOIN conversations c ON c.conversation_id = m.conversation_id
+        JOIN conversation_keys k ON k.conv_key = m.conv_key
+        JOIN conversations c ON c.conversation_id = k.conversation_id
         LEFT JOIN (SELECT conversation_id, user_id, MAX(to_seq) AS last_visible FROM member_periods GROUP BY conversation_id, user_id) v
-               ON m.active = 0 AND v.conversation_id = m.conversation_id AND v.user_id = m.user_id
-        LEFT JOIN members p ON c.kind = 1 AND p.conversation_id = m.conversation_id AND p.user_id <> m.user_id
+               ON m.active = 0 AND v.conversation_id = k.conversation_id AND v.user_id = m.user_id
+        LEFT JOIN members p ON c.kind = 1 AND p.conv_key = m.conv_key AND p.user_id <> m.user_id
         LEFT JOIN messages l ON l.conversation_id = c.conversation_id
                AND l.seq = CASE WHEN m.active = 1 THEN c.last_seq ELSE COALESCE(v.last_visible, 0) END
         WHERE m.user_id = $user
         """;
 
+    /// <summary>
+    /// The integer key of conversation $conv in <c>members</c> (migration 26): members name their conversation by
+    /// <c>conversation_keys.conv_key</c>. An uncorrelated scalar subquery: evaluated once per statement, and usable as the
+    /// first column of the members' primary key.
+    /// </summary>
+    public const string ConvKey = "(SELECT conv_key FROM conversation_keys WHERE conversation_id = $conv)";
+
     /// <summary>True when the viewing member ($user) may see the message row aliased <c>msg</c> of conversation $conv.</summary>
     public const string VisibleToUser = """
-        (EXISTS (SELECT 1 FROM members vm WHERE vm.conversation_id = $conv AND vm.user_id = $user AND vm.active = 1 AND msg.seq >= vm.visible_from)
+        (EXISTS (SELECT 1 FROM members vm WHERE vm.conv_key = (SELECT conv_key FROM conversation_keys WHERE conversation_id = $conv) AND vm.user_id = $user AND vm.active = 1 AND msg.seq >= vm.visible_from)
          OR EXISTS (SELECT 1 FROM member_periods vp WHERE vp.conversation_id = $conv AND vp.user_id = $user AND msg.seq BETWEEN vp.from_seq AND vp.to_seq))
         """;
 

@@ -1,0 +1,38 @@
+namespace Parley.Storage.Postgres.Tests;
+
+/// <summary>The members table as versions before migration 23 laid it out, for tests that run older migrations again.</summary>
+internal static class PostgresMemberLayouts
+{
+    /// <summary>Columns of a member row after the conversation column (migrations 1-22).</summary>
+    public const string RowColumns =
+        "user_id, read_seq, pinned, muted, mentions_only, feed_version, role, nickname, muted_until, joined_at, inviter_id, active, "
+        + "visible_from, info_version, mention_seq, read_diffusion";
+
+    /// <summary>
+    /// Turns a schema of the current layout back into version 22's: members keyed by the text conversation id (every row
+    /// and value kept, through conversation_keys), the indexes of that version, no conversation_keys.
+    /// </summary>
+    public const string BackToTextConversationIds = """
+        CREATE TABLE members_text (
+            conversation_id text NOT NULL, user_id text NOT NULL, read_seq bigint NOT NULL DEFAULT 0, pinned boolean NOT NULL DEFAULT false,
+            muted boolean NOT NULL DEFAULT false, mentions_only boolean NOT NULL DEFAULT false, feed_version bigint NOT NULL,
+            role integer NOT NULL DEFAULT 0, nickname text NOT NULL DEFAULT '', muted_until bigint NOT NULL DEFAULT 0,
+            joined_at bigint NOT NULL DEFAULT 0, inviter_id text NOT NULL DEFAULT '', active boolean NOT NULL DEFAULT true,
+            visible_from bigint NOT NULL DEFAULT 1, info_version bigint NOT NULL DEFAULT 0, mention_seq bigint NOT NULL DEFAULT 0,
+            read_diffusion boolean NOT NULL DEFAULT false
+        );
+        INSERT INTO members_text (conversation_id, user_id, read_seq, pinned, muted, mentions_only, feed_version, role, nickname, muted_until,
+                                  joined_at, inviter_id, active, visible_from, info_version, mention_seq, read_diffusion)
+            SELECT k.conversation_id, m.user_id, m.read_seq, m.pinned, m.muted, m.mentions_only, m.feed_version, m.role, m.nickname, m.muted_until,
+                   m.joined_at, m.inviter_id, m.active, m.visible_from, m.info_version, m.mention_seq, m.read_diffusion
+            FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key;
+        DROP TABLE members;
+        DROP TABLE conversation_keys;
+        ALTER TABLE members_text RENAME TO members;
+        ALTER TABLE members ADD CONSTRAINT members_pkey PRIMARY KEY (conversation_id, user_id);
+        CREATE INDEX ix_members_user_feed ON members (user_id, feed_version);
+        CREATE INDEX ix_members_conv_info ON members (conversation_id, info_version) WHERE NOT read_diffusion;
+        CREATE INDEX ix_members_user_info ON members (user_id, info_version) WHERE NOT read_diffusion;
+        CREATE INDEX ix_members_conv_role ON members (conversation_id, role) WHERE role > 0;
+        """;
+}
