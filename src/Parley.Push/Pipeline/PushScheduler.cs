@@ -6,6 +6,9 @@ namespace Parley.Push.Pipeline;
 /// Holds pushes whose not-before time is in the future (quiet hours, coalescing windows, retry backoff, vendor pauses)
 /// and moves them into the lanes when due. One timer on the injected <see cref="TimeProvider"/>, re-armed for the
 /// earliest item, so tests drive it with a fake clock.
+/// Its timer callback never throws: an exception there is unhandled on a thread-pool thread and ends the process (in a
+/// test run, "Test Run Aborted" with no output). A push that falls due while the pipeline shuts down (the lanes already
+/// disposed) stays pending in the journal and is scheduled again by the next start's recovery.
 /// </summary>
 internal sealed class PushScheduler : IDisposable
 {
@@ -15,6 +18,7 @@ internal sealed class PushScheduler : IDisposable
     private readonly Lock _lock = new();
     private readonly ITimer _timer;
     private long _armedFor = long.MaxValue;
+    private bool _disposed;
 
     public PushScheduler(TimeProvider time, Action<PushRecord> due)
     {
@@ -44,6 +48,11 @@ internal sealed class PushScheduler : IDisposable
 
         lock (_lock)
         {
+            if (_disposed)
+            {
+                return; // shut down: the push is pending in the journal, the next start schedules it
+            }
+
             _queue.Enqueue(record, record.NotBefore);
             ArmLocked();
         }
@@ -78,6 +87,11 @@ internal sealed class PushScheduler : IDisposable
         var due = new List<PushRecord>();
         lock (_lock)
         {
+            if (_disposed)
+            {
+                return;
+            }
+
             _armedFor = long.MaxValue;
             var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
             while (_queue.TryPeek(out var r, out var at) && at <= now)
@@ -91,7 +105,16 @@ internal sealed class PushScheduler : IDisposable
 
         foreach (var r in due)
         {
-            _due(r);
+            try
+            {
+                _due(r);
+            }
+            catch (ObjectDisposedException)
+            {
+                // The pipeline was disposed between the dequeue and this hand-over (a shutdown racing the timer): the
+                // due pushes are still pending in the journal.
+                return;
+            }
         }
     }
 
@@ -107,5 +130,15 @@ internal sealed class PushScheduler : IDisposable
         _timer.Change(delay, Timeout.InfiniteTimeSpan);
     }
 
-    public void Dispose() => _timer.Dispose();
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            // Under the lock: no Fire or Schedule re-arms the timer after it is disposed (Change would throw).
+            _disposed = true;
+            _queue.Clear();
+        }
+
+        _timer.Dispose();
+    }
 }
