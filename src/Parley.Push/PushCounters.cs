@@ -5,7 +5,7 @@ namespace Parley.Push;
 /// <summary>
 /// The counters behind the push pipeline's limits and learning (ADR 0014 §6): the vendor quotas per app and per device
 /// per UTC day, the marketing cap per user per day, the template bandit's sends and clicks, and each vendor's send rate
-/// (a token bucket) and vendor-wide pause (Retry-After). One node keeps them in
+/// (a token bucket), vendor-wide pause (Retry-After) and category blocks (a vendor's quota answer). One node keeps them in
 /// memory (<see cref="InMemoryPushCounters"/>, the default); a cluster shares them (the host registers a Redis
 /// implementation in <c>Parley:Cluster:Mode=Redis</c>) so that N nodes together grant a quota once, not N times, and
 /// send at the configured rate together, not N times it.
@@ -28,23 +28,25 @@ public interface IPushCounters
     /// <summary>
     /// A vendor's send rate (ADR 0014 §6): takes one token from the bucket <paramref name="bucketKey"/> (refilled at
     /// <paramref name="ratePerSecond"/> up to <paramref name="burst"/>, on the callers' clock <paramref name="nowMs"/>)
-    /// unless the pause <paramref name="pauseKey"/> lasts past <paramref name="nowMs"/>; one atomic round trip. Shared
-    /// counters make it one bucket and one pause for every node.
+    /// unless the pause <paramref name="pauseKey"/> lasts past <paramref name="nowMs"/>, or the block
+    /// <paramref name="blockKey"/> (when given: a category a vendor's quota answer blocked) does (then no token is taken);
+    /// one atomic round trip. Shared counters make it one bucket, one pause and one block per category for every node.
     /// </summary>
-    ValueTask<PushTokenAnswer> TakeTokenAsync(string bucketKey, string pauseKey, long nowMs, double ratePerSecond, int burst, CancellationToken cancellationToken = default);
+    ValueTask<PushTokenAnswer> TakeTokenAsync(string bucketKey, string pauseKey, string? blockKey, long nowMs, double ratePerSecond, int burst, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Raises the pause <paramref name="pauseKey"/> to <paramref name="untilMs"/> (Unix ms); a later pause is never
-    /// shortened. A raised pause is kept <paramref name="timeToLive"/>.
+    /// Raises the pause (or category block) <paramref name="pauseKey"/> to <paramref name="untilMs"/> (Unix ms); a later
+    /// one is never shortened. A raised pause is kept <paramref name="timeToLive"/>.
     /// </summary>
     ValueTask PauseAsync(string pauseKey, long untilMs, TimeSpan timeToLive, CancellationToken cancellationToken = default);
 }
 
 /// <summary>
 /// The answer of <see cref="IPushCounters.TakeTokenAsync"/>: <see cref="WaitMs"/> 0 when a token was taken; otherwise how
-/// long to wait, for the pause to end (<see cref="Paused"/>) or for the next token.
+/// long to wait, for the pause to end (<see cref="Paused"/>) or for the next token. <see cref="BlockedUntilMs"/> (Unix ms,
+/// 0 when not blocked): the category's block lasts until then, no token was taken.
 /// </summary>
-public readonly record struct PushTokenAnswer(long WaitMs, bool Paused);
+public readonly record struct PushTokenAnswer(long WaitMs, bool Paused, long BlockedUntilMs = 0);
 
 /// <summary>One process's counters: a dictionary whose entries expire; expired entries are swept as the map grows.</summary>
 public sealed class InMemoryPushCounters(TimeProvider time) : IPushCounters
@@ -119,11 +121,16 @@ public sealed class InMemoryPushCounters(TimeProvider time) : IPushCounters
         }
     }
 
-    public ValueTask<PushTokenAnswer> TakeTokenAsync(string bucketKey, string pauseKey, long nowMs, double ratePerSecond, int burst, CancellationToken cancellationToken = default)
+    public ValueTask<PushTokenAnswer> TakeTokenAsync(string bucketKey, string pauseKey, string? blockKey, long nowMs, double ratePerSecond, int burst, CancellationToken cancellationToken = default)
     {
         if (_pauses.TryGetValue(pauseKey, out var until) && until > nowMs)
         {
             return ValueTask.FromResult(new PushTokenAnswer(until - nowMs, Paused: true));
+        }
+
+        if (blockKey is not null && _pauses.TryGetValue(blockKey, out var blocked) && blocked > nowMs)
+        {
+            return ValueTask.FromResult(new PushTokenAnswer(0, Paused: false, BlockedUntilMs: blocked));
         }
 
         var bucket = _buckets.GetOrAdd(bucketKey, static (_, a) => new Bucket { Tokens = a.Burst, At = a.Now }, (Burst: (double)burst, Now: nowMs));

@@ -172,6 +172,39 @@ public sealed class PushClusterCountersTests
         Assert.Equal(1, b.Fcm.Requests.Count(r => r.Path.Contains("messages:send", StringComparison.Ordinal)));
     }
 
+    // vivo answers node A's promo 10070 (the day's marketing quota is used up; no Retry-After: the category is blocked until
+    // the next UTC day). Node B, whose vivo would accept, drops its promo as vendor_quota without a request to vivo; its
+    // pushes of other categories (service) and IM still go out, and the next UTC day its promos do too.
+    [ClusterFact]
+    public async Task AVendorsCategoryQuotaToldToOneNode_BlocksThatCategoryOnTheOtherNodeToo()
+    {
+        await using var a = await StartNodeAsync(o => o.MarketingDailyCapPerUser = 100);
+        await using var b = await StartNodeAsync(o => o.MarketingDailyCapPerUser = 100);
+        await a.Devices.UpsertAsync(PushHarness.Device("ann", "p", PushVendor.Vivo, "vivo-block-token-ann"));
+        await b.Devices.UpsertAsync(PushHarness.Device("ben", "p", PushVendor.Vivo, "vivo-block-token-ben"));
+        a.Vivo.Enqueue(new Simulators.SimFault(200, """{"result":10070,"desc":"超过单日推送量"}""", Path: "/message/send"));
+
+        var fromA = (await a.Pipeline.SubmitAsync(Promo("block-a", "ann"))).AcceptedPushIds[0];
+        Assert.Equal("vendor_quota", (await a.WaitForStateAsync(fromA, PushState.Filtered)).Reason);
+        Assert.Single(a.Vivo.Requests, r => r.Path.Contains("/message/send", StringComparison.Ordinal));
+
+        var fromB = (await b.Pipeline.SubmitAsync(Promo("block-b", "ben"))).AcceptedPushIds[0];
+        Assert.Equal("vendor_quota", (await b.WaitForStateAsync(fromB, PushState.Filtered)).Reason);
+        Assert.DoesNotContain(b.Vivo.Requests, r => r.Path.Contains("/message/send", StringComparison.Ordinal));
+
+        var service = (await b.Pipeline.SubmitAsync(new PushRequest("block-svc", "c-block-svc", "shop", "Shop", PushCategory.Service, "Order shipped", [new PushRecipient("ben", 0)]))).AcceptedPushIds[0];
+        await b.WaitForStateAsync(service, PushState.Accepted);
+        var im = (await b.Pipeline.SubmitAsync(PushHarness.Im("block-im", "c-block-im", new PushRecipient("ben", 1)))).AcceptedPushIds[0];
+        await b.WaitForStateAsync(im, PushState.Accepted);
+        Assert.Equal(2, b.Vivo.AcceptedCount);
+
+        a.Time.Advance(TimeSpan.FromDays(1));
+        b.Time.Advance(TimeSpan.FromDays(1));
+        var tomorrow = (await b.Pipeline.SubmitAsync(Promo("block-b-next-day", "ben"))).AcceptedPushIds[0];
+        await b.WaitForStateAsync(tomorrow, PushState.Accepted);
+        Assert.Equal(3, b.Vivo.AcceptedCount);
+    }
+
     private static string Title(PushHarness node) =>
         JsonNode.Parse(node.Fcm.Requests.Last().Body)!["message"]!["notification"]!["title"]!.GetValue<string>();
 

@@ -19,15 +19,20 @@ public sealed class RedisPushCounters : IPushCounters, IAsyncDisposable
     private const string HashIncrementScript =
         "for i = 1, #ARGV - 1, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end redis.call('PEXPIRE', KEYS[1], ARGV[#ARGV]) return 1";
 
-    // A vendor's token bucket (KEYS[1], a hash: t = tokens, at = last refill, Unix ms) and pause (KEYS[2], Unix ms); ARGV:
-    // now, rate per second, burst. Paused: -(ms left). Otherwise refill by the time since the last refill (a caller whose
+    // A vendor's token bucket (KEYS[1], a hash: t = tokens, at = last refill, Unix ms), pause (KEYS[2], Unix ms) and, when
+    // given, a category's block (KEYS[3], Unix ms); ARGV: now, rate per second, burst. Answers {wait, blocked until}.
+    // Paused: wait = -(ms left). Blocked: {0, until}, no token taken. Otherwise refill by the time since the last refill (a caller whose
     // clock is behind refills nothing, so clock skew between nodes grants at most skew x rate once, never a lasting
     // excess), take a token (0) or answer the ms until the next one. Same arithmetic as InMemoryPushCounters.Bucket. The
     // keys share a hash tag ({vendor}), so the script is valid on a Redis Cluster.
     private const string TakeTokenScript = """
         local now = tonumber(ARGV[1])
         local pause = tonumber(redis.call('GET', KEYS[2]) or '0')
-        if pause > now then return now - pause end
+        if pause > now then return {now - pause, 0} end
+        if #KEYS > 2 then
+          local blocked = tonumber(redis.call('GET', KEYS[3]) or '0')
+          if blocked > now then return {0, blocked} end
+        end
         local rate = tonumber(ARGV[2])
         local burst = tonumber(ARGV[3])
         local b = redis.call('HMGET', KEYS[1], 't', 'at')
@@ -41,10 +46,10 @@ public sealed class RedisPushCounters : IPushCounters, IAsyncDisposable
         if tokens >= 1 then tokens = tokens - 1 else wait = math.ceil((1 - tokens) * 1000 / rate) end
         redis.call('HSET', KEYS[1], 't', string.format('%.17g', tokens), 'at', string.format('%d', at))
         redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 60000)
-        return wait
+        return {wait, 0}
         """;
 
-    // Raises the pause (KEYS[1]) to ARGV[1] (Unix ms), never lowers it; the key then lives ARGV[2] ms.
+    // Raises the pause or category block (KEYS[1]) to ARGV[1] (Unix ms), never lowers it; the key then lives ARGV[2] ms.
     private const string PauseScript = """
         local untilMs = tonumber(ARGV[1])
         local current = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -128,14 +133,16 @@ public sealed class RedisPushCounters : IPushCounters, IAsyncDisposable
         return result;
     }
 
-    public async ValueTask<PushTokenAnswer> TakeTokenAsync(string bucketKey, string pauseKey, long nowMs, double ratePerSecond, int burst, CancellationToken cancellationToken = default)
+    public async ValueTask<PushTokenAnswer> TakeTokenAsync(string bucketKey, string pauseKey, string? blockKey, long nowMs, double ratePerSecond, int burst, CancellationToken cancellationToken = default)
     {
         var db = await DatabaseAsync().ConfigureAwait(false);
-        var answer = (long)await db.ScriptEvaluateAsync(
-            TakeTokenScript,
-            [_prefix + bucketKey, _prefix + pauseKey],
-            [nowMs, ratePerSecond, burst]).ConfigureAwait(false);
-        return answer < 0 ? new PushTokenAnswer(-answer, Paused: true) : new PushTokenAnswer(answer, Paused: false);
+        var keys = blockKey is null
+            ? new RedisKey[] { _prefix + bucketKey, _prefix + pauseKey }
+            : new RedisKey[] { _prefix + bucketKey, _prefix + pauseKey, _prefix + blockKey };
+        var answer = (RedisResult[]?)await db.ScriptEvaluateAsync(TakeTokenScript, keys, [nowMs, ratePerSecond, burst]).ConfigureAwait(false)
+            ?? throw new InvalidOperationException("the token script answered nothing");
+        var (wait, blocked) = ((long)answer[0], (long)answer[1]);
+        return wait < 0 ? new PushTokenAnswer(-wait, Paused: true) : new PushTokenAnswer(wait, Paused: false, BlockedUntilMs: blocked);
     }
 
     public async ValueTask PauseAsync(string pauseKey, long untilMs, TimeSpan timeToLive, CancellationToken cancellationToken = default)

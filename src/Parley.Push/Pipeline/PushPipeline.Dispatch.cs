@@ -201,11 +201,20 @@ public sealed partial class PushPipeline
             return;
         }
 
-        // One bucket (and pause) for the whole cluster when the counters are shared: N nodes send at the configured rate.
-        var wait = await limits.TakeTokenAsync(_counters, job.Vendor, cancellationToken).ConfigureAwait(false);
-        if (wait > TimeSpan.Zero)
+        // One bucket (and pause) for the whole cluster when the counters are shared: N nodes send at the configured rate. A
+        // first attempt of a category other than IM also asks (in the same round trip) whether a vendor's quota answer,
+        // told to any node, blocked the category: then it is dropped as the quota stage would, and takes no token.
+        var blockable = job.Attempts == 0 && job.Category != PushCategory.Im ? job.Category : (PushCategory?)null;
+        var gate = await limits.TakeTokenAsync(_counters, job.Vendor, blockable, cancellationToken).ConfigureAwait(false);
+        if (gate.Blocked)
         {
-            _scheduler.Schedule(job with { NotBefore = nowMs + (long)Math.Ceiling(wait.TotalMilliseconds) });
+            await FinalFilterAsync(job, PushStages.Vendor, "vendor_quota", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        if (gate.Wait > TimeSpan.Zero)
+        {
+            _scheduler.Schedule(job with { NotBefore = nowMs + (long)Math.Ceiling(gate.Wait.TotalMilliseconds) });
             return;
         }
 
@@ -296,7 +305,7 @@ public sealed partial class PushPipeline
                 break;
 
             case PushOutcome.QuotaExceeded:
-                adapter.Limits.BlockCategory(job.Category, result.RetryAfter);
+                await BlockCategoryAsync(adapter, job.Vendor, job.Category, result.RetryAfter, cancellationToken).ConfigureAwait(false);
                 if (result.VendorWide && result.RetryAfter is { } quotaPause)
                 {
                     await PauseVendorAsync(adapter, job.Vendor, quotaPause, cancellationToken).ConfigureAwait(false);
@@ -353,6 +362,20 @@ public sealed partial class PushPipeline
         }
     }
 
+    // The vendor's quota for the category is used up: blocked here at once, then for every node through the shared counters.
+    // Best effort like a pause: a counters failure costs each other node one more request (the vendor tells it too).
+    private async Task BlockCategoryAsync(IPushVendorAdapter adapter, PushVendor vendor, PushCategory category, TimeSpan? delay, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await adapter.Limits.BlockCategoryAsync(_counters, vendor, category, delay, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogSharedBlockFailed(_logger, ex, PushMetrics.VendorTag(vendor), PushMetrics.CategoryTag(category));
+        }
+    }
+
     private async Task RetryAsync(PushRecord job, int attempts, TimeSpan? retryAfter, string reason, CancellationToken cancellationToken)
     {
         if (attempts >= _options.MaxAttempts)
@@ -403,6 +426,9 @@ public sealed partial class PushPipeline
 
     [LoggerMessage(EventId = 6010, Level = LogLevel.Warning, Message = "{Vendor} asked for a vendor-wide pause; the shared counters could not be told, so only this node pauses")]
     private static partial void LogSharedPauseFailed(ILogger logger, Exception exception, string vendor);
+
+    [LoggerMessage(EventId = 6011, Level = LogLevel.Warning, Message = "{Vendor} answered that the {Category} quota is used up; the shared counters could not be told, so only this node blocks the category")]
+    private static partial void LogSharedBlockFailed(ILogger logger, Exception exception, string vendor, string category);
 
     [LoggerMessage(EventId = 6009, Level = LogLevel.Warning, Message = "Push journal: the lease could not be renewed or rows adopted; retried at the next interval")]
     private static partial void LogLeaseFailed(ILogger logger, Exception exception);

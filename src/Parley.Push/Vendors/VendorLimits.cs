@@ -9,7 +9,9 @@ namespace Parley.Push.Vendors;
 /// <see cref="IPushCounters"/>: in memory on one node (a restart forgets the day's counts, which errs on the side of
 /// sending; the vendor's own quota answer then pauses the category), in Redis in a cluster (ADR 0014 §6), so the nodes
 /// together send at the configured rate and all respect a pause one of them was told. The pause is also kept here, so a
-/// node that knows it asks no one until it ends. A category the vendor blocked (its quota answer) stays per node.
+/// node that knows it asks no one until it ends. A category the vendor blocked (its quota answer: the day's quota of that
+/// category is used up) is shared the same way: the node told blocks it here and in the counters, and every node learns
+/// it with its next token for a push of that category (the same round trip), then asks no one until it ends.
 /// </summary>
 public sealed class VendorLimits
 {
@@ -51,31 +53,48 @@ public sealed class VendorLimits
 
     /// <summary>
     /// Takes one token from the vendor's bucket (shared by the nodes when <paramref name="counters"/> are), or returns how
-    /// long to wait: for the next token, or for a pause (this node's, or one another node was told) to end.
+    /// long to wait: for the next token, or for a pause (this node's, or one another node was told) to end. With
+    /// <paramref name="blockable"/> (a first attempt of a category a vendor's quota answer may block), a block of that
+    /// category (this node's, or one another node was told) answers <see cref="VendorGate.Blocked"/> instead, and no token
+    /// is taken: the push is not to be sent.
     /// </summary>
-    public async ValueTask<TimeSpan> TakeTokenAsync(IPushCounters counters, PushVendor vendor, CancellationToken cancellationToken = default)
+    public async ValueTask<VendorGate> TakeTokenAsync(IPushCounters counters, PushVendor vendor, PushCategory? blockable, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(counters);
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         var paused = PausedUntil;
         if (paused > now)
         {
-            return TimeSpan.FromMilliseconds(paused - now);
+            return new VendorGate(TimeSpan.FromMilliseconds(paused - now), Blocked: false);
         }
 
-        var answer = await counters.TakeTokenAsync(BucketKey(vendor), PauseKey(vendor), now, _rate, _burst, cancellationToken).ConfigureAwait(false);
+        if (blockable is { } category && CategoryBlockedUntil(category) > now)
+        {
+            return new VendorGate(TimeSpan.Zero, Blocked: true);
+        }
+
+        var answer = await counters.TakeTokenAsync(BucketKey(vendor), PauseKey(vendor), blockable is { } c ? BlockKey(vendor, c) : null, now, _rate, _burst, cancellationToken).ConfigureAwait(false);
         if (answer.Paused)
         {
             RaisePause(now + answer.WaitMs); // learnt from another node: no more round trips until it ends
         }
 
-        return TimeSpan.FromMilliseconds(answer.WaitMs);
+        if (answer.BlockedUntilMs > now && blockable is { } blocked)
+        {
+            RaiseBlock(blocked, answer.BlockedUntilMs); // learnt from another node: its pushes of the category are dropped here at once
+            return new VendorGate(TimeSpan.Zero, Blocked: true);
+        }
+
+        return new VendorGate(TimeSpan.FromMilliseconds(answer.WaitMs), Blocked: false);
     }
 
     // The bucket and the pause of a vendor share a Redis Cluster hash tag ({vendor}): one script touches both.
     private static string BucketKey(PushVendor vendor) => FormattableString.Invariant($"rate:{{{vendor}}}");
 
     private static string PauseKey(PushVendor vendor) => FormattableString.Invariant($"pause:{{{vendor}}}");
+
+    // A category's block shares the vendor's hash tag: the token script reads it with the bucket and the pause.
+    private static string BlockKey(PushVendor vendor, PushCategory category) => FormattableString.Invariant($"block:{{{vendor}}}:{category}");
 
     private void RaisePause(long until)
     {
@@ -134,13 +153,38 @@ public sealed class VendorLimits
         return (true, "");
     }
 
-    /// <summary>The vendor answered "quota exceeded" for a category: block it until the delay or the next UTC day.</summary>
-    public void BlockCategory(PushCategory category, TimeSpan? delay)
+    /// <summary>The vendor answered "quota exceeded" for a category: block it on this node until the delay or the next UTC day.</summary>
+    public void BlockCategory(PushCategory category, TimeSpan? delay) => RaiseBlock(category, BlockEnd(delay));
+
+    /// <summary>
+    /// Blocks the category here at once (as <see cref="BlockCategory"/>), then in <paramref name="counters"/> (every node
+    /// of a cluster): their next <see cref="TakeTokenAsync"/> for a push of the category answers the block. A later block
+    /// is never shortened. Returns when the shared block is written.
+    /// </summary>
+    public async ValueTask BlockCategoryAsync(IPushCounters counters, PushVendor vendor, PushCategory category, TimeSpan? delay, CancellationToken cancellationToken = default)
     {
-        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        var until = delay is { } d ? now + (long)d.TotalMilliseconds : ((now / 86_400_000) + 1) * 86_400_000;
-        _categoryBlockedUntil[category] = until;
+        ArgumentNullException.ThrowIfNull(counters);
+        var until = BlockEnd(delay);
+        RaiseBlock(category, until);
+        var keep = TimeSpan.FromMilliseconds(Math.Max(0, until - _time.GetUtcNow().ToUnixTimeMilliseconds())) + TimeSpan.FromMinutes(1);
+        await counters.PauseAsync(BlockKey(vendor, category), until, keep, cancellationToken).ConfigureAwait(false);
     }
 
     public long CategoryBlockedUntil(PushCategory category) => _categoryBlockedUntil.TryGetValue(category, out var v) ? v : 0;
+
+    // Until the vendor's delay, or without one (a daily quota) the next UTC day.
+    private long BlockEnd(TimeSpan? delay)
+    {
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        return delay is { } d ? now + (long)d.TotalMilliseconds : ((now / 86_400_000) + 1) * 86_400_000;
+    }
+
+    private void RaiseBlock(PushCategory category, long until) =>
+        _categoryBlockedUntil.AddOrUpdate(category, static (_, end) => end, static (_, old, end) => Math.Max(old, end), until);
 }
+
+/// <summary>
+/// The answer of <see cref="VendorLimits.TakeTokenAsync"/>: <see cref="Blocked"/> when the push's category is blocked by a
+/// vendor quota answer (not to be sent); otherwise <see cref="Wait"/> zero when a token was taken, else how long to wait.
+/// </summary>
+public readonly record struct VendorGate(TimeSpan Wait, bool Blocked);
