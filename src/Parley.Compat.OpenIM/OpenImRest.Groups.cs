@@ -232,7 +232,7 @@ internal static partial class OpenImRest
         await PushNoticeAsync(context, handlers, group.GroupId, applicant, OpenImNotifications.JoinGroupApplication, tips).ConfigureAwait(false);
     }
 
-    /// <summary>Pushes one OpenIM notification (sessionType 4, not stored) to the live OpenIM connections of <paramref name="userIds"/>.</summary>
+    /// <summary>Pushes one OpenIM notification (sessionType 4, not stored) to the live OpenIM connections of <paramref name="userIds"/>, on every node.</summary>
     private static Task PushNoticeAsync(HttpContext context, IEnumerable<string> userIds, string groupId, string sendId, int contentType, Dictionary<string, object?> tips) =>
         PushNoticeAsync(context, userIds, userId => "n_" + groupId + "_" + userId, sessionType: 4, sendId, contentType, tips, operationId: null);
 
@@ -244,47 +244,50 @@ internal static partial class OpenImRest
     internal static Task PushNoticeAsync(HttpContext context, IEnumerable<string> userIds, Func<string, string> conversationOf, int sessionType, string sendId, int contentType, Dictionary<string, object?> tips, string? operationId) =>
         PushNoticeAsync(context.RequestServices, userIds, conversationOf, sessionType, sendId, contentType, tips, operationId);
 
-    internal static async Task PushNoticeAsync(IServiceProvider services, IEnumerable<string> userIds, Func<string, string> conversationOf, int sessionType, string sendId, int contentType, Dictionary<string, object?> tips, string? operationId)
+    /// <summary>
+    /// As above. Each user's notice (one id for all of that user's sessions) goes through the delivery hub as an
+    /// <see cref="Parley.Core.Delivery.EdgeNotice"/>, ephemeral: in a cluster it reaches the user's OpenIM sessions on every
+    /// node, as a message's live push does, in one call per node; other protocols' connections show nothing. Best effort,
+    /// like every live push: a session that is not connected learns the change from its next REST read.
+    /// </summary>
+    internal static Task PushNoticeAsync(IServiceProvider services, IEnumerable<string> userIds, Func<string, string> conversationOf, int sessionType, string sendId, int contentType, Dictionary<string, object?> tips, string? operationId)
     {
-        var registry = services.GetService<Parley.Gateway.Connections.ConnectionRegistry>();
-        if (registry is null)
+        var hub = services.GetService<Parley.Core.Delivery.IDeliveryHub>();
+        if (hub is null)
         {
-            return;
+            return Task.CompletedTask;
         }
 
         var now = (services.GetService<TimeProvider>() ?? TimeProvider.System).GetUtcNow().ToUnixTimeMilliseconds();
         var detail = JsonSerializer.Serialize(tips);
-        foreach (var userId in userIds)
+        foreach (var userId in userIds.Distinct(StringComparer.Ordinal))
         {
-            foreach (var connection in registry.ConnectionsOf(userId))
+            var id = Guid.NewGuid().ToString("N");
+            var data = new Parley.Compat.OpenIM.Wire.MsgData
             {
-                if (!connection.DeviceId.StartsWith("openim-", StringComparison.Ordinal) || connection.IsClosing)
-                {
-                    continue;
-                }
-
-                var id = Guid.NewGuid().ToString("N");
-                var data = new Parley.Compat.OpenIM.Wire.MsgData
-                {
-                    SendID = sendId,
-                    RecvID = userId,
-                    ClientMsgID = id,
-                    ServerMsgID = id,
-                    SessionType = sessionType,
-                    MsgFrom = OpenImMessages.MsgFromSystem,
-                    ContentType = contentType,
-                    Content = OpenImMessages.Json(new Dictionary<string, string> { ["detail"] = detail }),
-                    SendTime = now,
-                    CreateTime = now,
-                    Status = OpenImMessages.StatusSucceeded,
-                };
-                var push = new Parley.Compat.OpenIM.Wire.PushMessages();
-                var list = new Parley.Compat.OpenIM.Wire.PullMsgs();
-                list.Msgs.Add(data);
-                push.NotificationMsgs[conversationOf(userId)] = list;
-                await connection.WriteWireAsync(WebSocket.OpenImEnvelope.Response(WebSocket.OpenImReq.PushMsg, string.Empty, operationId ?? id, 0, string.Empty, push), false).ConfigureAwait(false);
-            }
+                SendID = sendId,
+                RecvID = userId,
+                ClientMsgID = id,
+                ServerMsgID = id,
+                SessionType = sessionType,
+                MsgFrom = OpenImMessages.MsgFromSystem,
+                ContentType = contentType,
+                Content = OpenImMessages.Json(new Dictionary<string, string> { ["detail"] = detail }),
+                SendTime = now,
+                CreateTime = now,
+                Status = OpenImMessages.StatusSucceeded,
+            };
+            var push = new Parley.Compat.OpenIM.Wire.PushMessages();
+            var list = new Parley.Compat.OpenIM.Wire.PullMsgs();
+            list.Msgs.Add(data);
+            push.NotificationMsgs[conversationOf(userId)] = list;
+            hub.PublishEphemeral(
+                [userId],
+                new Parley.Core.Delivery.EdgeNotice(WebSocket.OpenImProtocol.ProtocolName, userId, Google.Protobuf.MessageExtensions.ToByteArray(push), operationId ?? id),
+                null);
         }
+
+        return Task.CompletedTask;
     }
 
     private static Task<OpenImResponse> InviteToGroupAsync(HttpContext context, JsonElement body, string? caller)

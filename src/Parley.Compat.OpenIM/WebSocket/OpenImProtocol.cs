@@ -33,7 +33,10 @@ internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles
     private static readonly string[] NoStorageOptions =
         ["history", "persistent", "offlinePush", "unreadCount", "conversationUpdate", "senderSync", "senderConversationUpdate", "senderNotificationPush"];
 
-    public string Name => "openim";
+    /// <summary>This protocol's name (<see cref="Name"/>), which the OpenIM edge's <see cref="EdgeNotice"/>s carry.</summary>
+    public const string ProtocolName = "openim";
+
+    public string Name => ProtocolName;
 
     /// <summary>
     /// The quoted message of a reply (QuoteElem's quoteMessage) from <paramref name="root"/>, the replied-to message as it
@@ -79,12 +82,26 @@ internal sealed class OpenImProtocol(ConnectionRegistry registry, OpenImProfiles
         TypingChanged t => Of(EncodeTyping(t)),
         SettingsChanged s => Of(EncodeSettings(s)),
         ProfileChanged p => EncodedEvent.Of(Push(EncodeProfileChanged(p), p.OperationId is { Length: > 0 } operationId ? operationId : NewId())),
+        EdgeNotice n when n.Protocol == Name => EncodeNotice(n),
         SessionKicked => EncodedEvent.Of(Frame(OpenImEnvelope.Response(OpenImReq.KickOnlineMsg, string.Empty, NewId(), 0, string.Empty, null))),
         // Friend notifications read the change behind the event per user and connection (OpenImSession).
         RelationsChanged => EncodedEvent.PerConnection,
         // No OpenIM counterpart (directory, …): the SDK learns those over REST.
         _ => EncodedEvent.None,
     };
+
+    // A notice the OpenIM REST edge built (OpenImRest.PushNoticeAsync), on this node or another: its PushMessages as a 2001 push.
+    private static EncodedEvent EncodeNotice(EdgeNotice notice)
+    {
+        try
+        {
+            return EncodedEvent.Of(Push(PushMessages.Parser.ParseFrom(notice.Payload), notice.OperationId.Length > 0 ? notice.OperationId : NewId()));
+        }
+        catch (Google.Protobuf.InvalidProtocolBufferException)
+        {
+            return EncodedEvent.None;
+        }
+    }
 
     private static EncodedEvent Of(PushMessages? push) => push is null ? EncodedEvent.None : EncodedEvent.Of(Push(push, NewId()));
 

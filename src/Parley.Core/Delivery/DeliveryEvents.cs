@@ -189,6 +189,26 @@ public sealed class ProfileChanged(string userId, string? operationId) : Deliver
 }
 
 /// <summary>
+/// A notice only one wire protocol shows, built by that protocol's edge for one user: OpenIM's notification pushes that
+/// its REST API raises with no stored message (a join request to a group's owner and admins, the answer to the
+/// applicant). Published ephemeral to <see cref="UserId"/>, so in a cluster it reaches that user's connections on every
+/// node. <see cref="Payload"/> is the edge's own encoding (for OpenIM, the <c>PushMessages</c> of a 2001 push), opaque to
+/// the core and the cluster; the protocol named <see cref="Protocol"/> frames it, the others show nothing.
+/// </summary>
+public sealed class EdgeNotice(string protocol, string userId, byte[] payload, string operationId) : DeliveryEvent
+{
+    /// <summary>The wire protocol that shows it (<c>IWireProtocol.Name</c>, e.g. "openim").</summary>
+    public string Protocol { get; } = protocol;
+
+    public string UserId { get; } = userId;
+
+    public byte[] Payload { get; } = payload;
+
+    /// <summary>The frame's operation id (the REST call's when the edge has one, so the calling session recognises its own change).</summary>
+    public string OperationId { get; } = operationId;
+}
+
+/// <summary>
 /// A notification account was created (on any node): every node adds it to its <see cref="Business.NotificationAccountIds"/>
 /// at once, so its 1:1s are notification conversations everywhere from its first message. Travels to the other nodes
 /// as a to-all event; no wire protocol shows it.

@@ -25,6 +25,7 @@ internal static class ClusterEventCodec
             RelationsChanged r => new WireEvent(WireKind.Relations) { Version = r.Version },
             DirectoryChanged d => new WireEvent(WireKind.Directory) { Version = d.Version },
             ProfileChanged p => new WireEvent(WireKind.Profile) { UserId = p.UserId, Text = p.OperationId },
+            EdgeNotice n => new WireEvent(WireKind.EdgeNotice) { ConversationId = n.Protocol, UserId = n.UserId, Content = n.Payload, Text = n.OperationId },
             NotificationAccountAdded a => new WireEvent(WireKind.NotificationAccount) { UserId = a.UserId },
             SessionKicked k => new WireEvent(WireKind.Kicked) { Version = (long)k.Reason },
             MessageEdited e => new WireEvent(WireKind.Edited) { Message = e.Message, ReadSeq = e.EditCount, PreviousReadSeq = e.EditedAt, UserId = e.EditedBy },
@@ -56,6 +57,7 @@ internal static class ClusterEventCodec
             WireKind.Relations => new RelationsChanged(w.Version),
             WireKind.Directory => new DirectoryChanged(w.Version),
             WireKind.Profile => new ProfileChanged(w.UserId!, w.Text),
+            WireKind.EdgeNotice => new EdgeNotice(w.ConversationId ?? "", w.UserId ?? "", w.Content ?? [], w.Text ?? ""),
             WireKind.NotificationAccount => new NotificationAccountAdded(w.UserId!),
             WireKind.Kicked => new SessionKicked((KickReason)w.Version),
             WireKind.Edited => new MessageEdited(w.Message!, (int)w.ReadSeq, w.PreviousReadSeq, w.UserId ?? ""),
@@ -82,6 +84,9 @@ internal enum WireKind
     Profile = 12,
     NotificationAccount = 13,
     Membership = 14,
+
+    /// <summary>An <see cref="EdgeNotice"/>: its protocol in ConversationId, its payload in Content, its operation id in Text.</summary>
+    EdgeNotice = 15,
 }
 
 internal sealed record WireEvent(WireKind Kind)
