@@ -1,5 +1,4 @@
 using System.Net;
-using Parley.IntegrationTests.Infrastructure;
 
 namespace Parley.Compat.OpenIM.Tests;
 

@@ -1,5 +1,4 @@
 using Parley.Compat.OpenIM.Wire;
-using Parley.IntegrationTests.Infrastructure;
 using Parley.Protocol;
 
 namespace Parley.Compat.OpenIM.Tests;

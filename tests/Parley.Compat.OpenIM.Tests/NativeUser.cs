@@ -1,4 +1,3 @@
-using Parley.IntegrationTests.Infrastructure;
 using Parley.Protocol.V1;
 using Parley.Sdk;
 

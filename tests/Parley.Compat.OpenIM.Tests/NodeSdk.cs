@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Parley.IntegrationTests.Infrastructure;
 
 namespace Parley.Compat.OpenIM.Tests;
 

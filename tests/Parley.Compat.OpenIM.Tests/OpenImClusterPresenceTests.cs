@@ -1,8 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using Parley.Compat.OpenIM.Wire;
-using Parley.IntegrationTests;
-using Parley.IntegrationTests.Infrastructure;
 using Parley.Protocol.V1;
 using Parley.Sdk;
 using Xunit.Abstractions;

@@ -1,7 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Google.Protobuf;
-using Parley.IntegrationTests.Infrastructure;
 using Parley.Protocol.V1;
 using Parley.Sdk;
 

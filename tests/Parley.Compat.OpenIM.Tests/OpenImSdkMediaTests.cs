@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text.Json;
-using Parley.IntegrationTests.Infrastructure;
 
 namespace Parley.Compat.OpenIM.Tests;
 
@@ -154,7 +153,7 @@ public sealed class OpenImSdkMediaS3Tests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        if (Parley.IntegrationTests.MediaS3Tests.S3Settings() is { } settings)
+        if (S3FactAttribute.ServerSettings() is { } settings)
         {
             settings["Parley:Blobs:S3:PresignedUploads"] = "true";
             _server = await OpenImTestServer.StartAsync(settings);
@@ -173,7 +172,7 @@ public sealed class OpenImSdkMediaS3Tests : IAsyncLifetime
 
     private OpenImTestServer Server => _server ?? throw new InvalidOperationException("PARLEY_TEST_S3_ENDPOINT is not set: run .ci/setup.d/30-s3rver.sh (CI=true requires it).");
 
-    [Parley.IntegrationTests.S3Fact]
+    [S3Fact]
     public async Task SdkMedia_PartsGoToS3PresignedUrls_RecipientDownloadsTheSameBytes()
     {
         var alice = OpenImUsers.NewId("sa");

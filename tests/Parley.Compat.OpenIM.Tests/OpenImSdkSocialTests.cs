@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Parley.IntegrationTests.Infrastructure;
 using Parley.Protocol.V1;
 using Parley.Sdk;
 

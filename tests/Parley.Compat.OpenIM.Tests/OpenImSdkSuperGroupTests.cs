@@ -1,6 +1,5 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
-using Parley.IntegrationTests.Infrastructure;
 
 namespace Parley.Compat.OpenIM.Tests;
 

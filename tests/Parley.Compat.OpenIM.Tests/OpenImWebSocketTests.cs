@@ -4,7 +4,6 @@ using System.Text.Json;
 using Google.Protobuf;
 using Microsoft.Extensions.DependencyInjection;
 using Parley.Compat.OpenIM.Wire;
-using Parley.IntegrationTests.Infrastructure;
 
 namespace Parley.Compat.OpenIM.Tests;
 

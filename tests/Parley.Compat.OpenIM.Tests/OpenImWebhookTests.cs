@@ -1,5 +1,4 @@
 using Parley.Core.Webhooks;
-using Parley.IntegrationTests.Infrastructure;
 using static Parley.Compat.OpenIM.Tests.SocialTestKit;
 
 namespace Parley.Compat.OpenIM.Tests;

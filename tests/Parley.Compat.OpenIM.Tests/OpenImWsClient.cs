@@ -4,7 +4,6 @@ using System.Text;
 using System.Text.Json;
 using Google.Protobuf;
 using Parley.Compat.OpenIM.Wire;
-using Parley.IntegrationTests.Infrastructure;
 
 namespace Parley.Compat.OpenIM.Tests;
 

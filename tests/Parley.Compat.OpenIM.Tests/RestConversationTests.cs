@@ -3,7 +3,6 @@ using System.Text.Json;
 using Google.Protobuf;
 using Microsoft.Extensions.DependencyInjection;
 using Parley.Compat.OpenIM.Wire;
-using Parley.IntegrationTests.Infrastructure;
 using Parley.Protocol.V1;
 using static Parley.Compat.OpenIM.Tests.OpenImRestUsers;
 

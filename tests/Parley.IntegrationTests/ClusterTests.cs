@@ -560,20 +560,3 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
 }
-
-/// <summary>Needs PostgreSQL (PARLEY_TEST_POSTGRES) and Redis (PARLEY_TEST_REDIS); skipped without them outside CI only.</summary>
-public sealed class ClusterFactAttribute : FactAttribute
-{
-    public const string RedisVariable = "PARLEY_TEST_REDIS";
-
-    public const string MissingMessage = "PARLEY_TEST_POSTGRES and PARLEY_TEST_REDIS must be set: run .ci/setup.d/20-postgres.sh and 25-redis.sh (CI=true requires them).";
-
-    public ClusterFactAttribute()
-    {
-        if ((string.IsNullOrEmpty(Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable)) || string.IsNullOrEmpty(Environment.GetEnvironmentVariable(RedisVariable)))
-            && !string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
-        {
-            Skip = MissingMessage;
-        }
-    }
-}

@@ -372,7 +372,7 @@ public sealed class MediaS3Tests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        if (S3Settings() is { } settings)
+        if (S3FactAttribute.ServerSettings() is { } settings)
         {
             _server = await TestServer.StartAsync(MediaTests.Settings(settings));
         }
@@ -396,20 +396,6 @@ public sealed class MediaS3Tests : IAsyncLifetime
 
     [S3Fact]
     public Task LargeFile_Resumes_OnS3() => MediaScenarios.LargeFileResumesAsync(Server, 20L * 1024 * 1024);
-
-    public static Dictionary<string, string?>? S3Settings()
-    {
-        var endpoint = Environment.GetEnvironmentVariable("PARLEY_TEST_S3_ENDPOINT");
-        return string.IsNullOrEmpty(endpoint) ? null : new()
-        {
-            ["Parley:Media:Store"] = "S3",
-            ["Parley:Blobs:S3:ServiceUrl"] = endpoint,
-            ["Parley:Blobs:S3:Bucket"] = Environment.GetEnvironmentVariable("PARLEY_TEST_S3_BUCKET") ?? "parley-test",
-            ["Parley:Blobs:S3:AccessKey"] = Environment.GetEnvironmentVariable("PARLEY_TEST_S3_ACCESS_KEY") ?? "S3RVER",
-            ["Parley:Blobs:S3:SecretKey"] = Environment.GetEnvironmentVariable("PARLEY_TEST_S3_SECRET_KEY") ?? "S3RVER",
-            ["Parley:Blobs:S3:KeyPrefix"] = "it-" + Guid.NewGuid().ToString("N")[..8] + "/",
-        };
-    }
 }
 
 /// <summary>
@@ -423,7 +409,7 @@ public sealed class MediaS3PresignedTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        if (MediaS3Tests.S3Settings() is { } settings)
+        if (S3FactAttribute.ServerSettings() is { } settings)
         {
             settings["Parley:Blobs:S3:PresignedUploads"] = "true";
             _server = await TestServer.StartAsync(MediaTests.Settings(settings));
@@ -530,7 +516,7 @@ public sealed class MediaS3RefusedETagTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        if (MediaS3Tests.S3Settings() is { } settings)
+        if (S3FactAttribute.ServerSettings() is { } settings)
         {
             _front = await StrictS3Front.StartAsync(settings["Parley:Blobs:S3:ServiceUrl"]!);
             settings["Parley:Blobs:S3:ServiceUrl"] = _front.Endpoint;
@@ -622,19 +608,6 @@ public sealed class MediaS3RefusedETagTests : IAsyncLifetime
             }
 
             return response;
-        }
-    }
-}
-
-/// <summary>A fact that needs the S3 test server: skipped when absent, unless CI=true (then it fails).</summary>
-public sealed class S3FactAttribute : FactAttribute
-{
-    public S3FactAttribute()
-    {
-        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("PARLEY_TEST_S3_ENDPOINT"))
-            && !string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
-        {
-            Skip = "PARLEY_TEST_S3_ENDPOINT is not set: run .ci/setup.d/30-s3rver.sh.";
         }
     }
 }

@@ -18,7 +18,7 @@ public sealed class PostgresBackupTests : IAsyncLifetime
     private readonly string _database = "parley_restore_" + Guid.NewGuid().ToString("N")[..12];
     private readonly string _root = Path.Combine(Path.GetTempPath(), "parley-pg-bk-" + Guid.NewGuid().ToString("N"));
 
-    private static string ConnectionString => Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable) ?? throw new InvalidOperationException(PostgresFactAttribute.MissingMessage);
+    private static string ConnectionString => PostgresFactAttribute.ConnectionString;
 
     public Task InitializeAsync() => Task.CompletedTask;
 

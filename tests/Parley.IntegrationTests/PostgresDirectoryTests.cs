@@ -19,7 +19,7 @@ public sealed class PostgresDirectoryTests : IAsyncLifetime
 {
     private readonly string _schema = "itdir_" + Guid.NewGuid().ToString("N");
 
-    private static string ConnectionString => Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable) ?? throw new InvalidOperationException(PostgresFactAttribute.MissingMessage);
+    private static string ConnectionString => PostgresFactAttribute.ConnectionString;
 
     private Dictionary<string, string?> Settings => new()
     {
@@ -32,10 +32,7 @@ public sealed class PostgresDirectoryTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable)))
-        {
-            await ScalarAsync($"DROP SCHEMA IF EXISTS \"{_schema}\" CASCADE");
-        }
+        await PostgresFactAttribute.DropSchemaAsync(_schema);
     }
 
     [PostgresFact]

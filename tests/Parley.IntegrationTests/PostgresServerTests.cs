@@ -14,7 +14,7 @@ public sealed class PostgresServerTests : IAsyncLifetime
     private readonly string _schema = "it_" + Guid.NewGuid().ToString("N");
     private readonly string _root = Path.Combine(Path.GetTempPath(), "parley-pg-it-" + Guid.NewGuid().ToString("N"));
 
-    private static string ConnectionString => Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable) ?? throw new InvalidOperationException(PostgresFactAttribute.MissingMessage);
+    private static string ConnectionString => PostgresFactAttribute.ConnectionString;
 
     private Dictionary<string, string?> Settings => new()
     {
@@ -27,10 +27,7 @@ public sealed class PostgresServerTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable)))
-        {
-            await ScalarAsync($"DROP SCHEMA IF EXISTS \"{_schema}\" CASCADE");
-        }
+        await PostgresFactAttribute.DropSchemaAsync(_schema);
 
         if (Directory.Exists(_root))
         {
@@ -108,22 +105,5 @@ public sealed class PostgresServerTests : IAsyncLifetime
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         return await command.ExecuteScalarAsync();
-    }
-}
-
-/// <summary>A fact that needs PostgreSQL: skipped when PARLEY_TEST_POSTGRES is absent, unless CI=true (then it fails).</summary>
-public sealed class PostgresFactAttribute : FactAttribute
-{
-    public const string Variable = "PARLEY_TEST_POSTGRES";
-
-    public const string MissingMessage = "PARLEY_TEST_POSTGRES is not set: run .ci/setup.d/20-postgres.sh (CI=true requires it).";
-
-    public PostgresFactAttribute()
-    {
-        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(Variable))
-            && !string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
-        {
-            Skip = MissingMessage;
-        }
     }
 }

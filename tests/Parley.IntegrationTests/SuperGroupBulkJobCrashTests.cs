@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
 using Npgsql;
 using Parley.IntegrationTests.Infrastructure;
 using Parley.Protocol.V1;
@@ -23,8 +22,7 @@ public sealed class SuperGroupBulkJobCrashTests(ITestOutputHelper output) : IAsy
 {
     private const int Imported = 4_000;
     private const int Chunk = 1_000;
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "parley-bulkcrash-" + Guid.NewGuid().ToString("N"));
-    private readonly string _schema = "bulkcrash_" + Guid.NewGuid().ToString("N");
+    private readonly ServerData _data = new("bulkcrash");
     private readonly List<ParleyClient> _clients = [];
 
     public Task InitializeAsync() => Task.CompletedTask;
@@ -36,42 +34,20 @@ public sealed class SuperGroupBulkJobCrashTests(ITestOutputHelper output) : IAsy
             await client.DisposeAsync();
         }
 
-        SqliteConnection.ClearAllPools();
-        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable)))
-        {
-            await using var connection = new NpgsqlConnection(Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable));
-            await connection.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP SCHEMA IF EXISTS \"{_schema}\" CASCADE", connection);
-            await drop.ExecuteNonQueryAsync();
-        }
-
-        if (Directory.Exists(_root))
-        {
-            try
-            {
-                Directory.Delete(_root, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-        }
+        await _data.DisposeAsync();
     }
 
     [Fact]
     public Task BulkImport_ServerKilledMidJob_RestartTakesTheJobOverAfterItsLease_EveryMemberAddedExactlyOnce() =>
-        KilledMidImportAsync(new SqliteRows(Path.Combine(_root, "data", "parley.db")));
+        KilledMidImportAsync(new SqliteRows(_data));
 
     [PostgresFact]
     public Task BulkImport_OnPostgres_ServerKilledMidJob_RestartTakesTheJobOverAfterItsLease_EveryMemberAddedExactlyOnce() =>
-        KilledMidImportAsync(new PostgresRows(_schema));
+        KilledMidImportAsync(new PostgresRows(_data.Schema));
 
     private async Task KilledMidImportAsync(IRows store)
     {
-        await using var server = new ServerProcess(Path.Combine(_root, "data"));
-        foreach (var (key, value) in store.Settings)
-        {
-            server.Settings[key] = value;
-        }
+        await using var server = _data.CreateServer(store.OnPostgres);
 
         // Chunks of 1,000 (the default) with a pause between them, so the kill lands mid-job; a short lease for the restart.
         server.Settings["Parley__Admin__BulkJobChunkInterval"] = "00:00:03";
@@ -166,7 +142,7 @@ public sealed class SuperGroupBulkJobCrashTests(ITestOutputHelper output) : IAsy
     /// <summary>The job and member rows, read straight from the store the server writes.</summary>
     private interface IRows
     {
-        IReadOnlyDictionary<string, string> Settings { get; }
+        bool OnPostgres { get; }
 
         JobRow? Job(string jobId);
 
@@ -177,13 +153,13 @@ public sealed class SuperGroupBulkJobCrashTests(ITestOutputHelper output) : IAsy
 
     private sealed record JobRow(int State, int NextChunk, int Processed, int Changed, string Owner);
 
-    private sealed class SqliteRows(string path) : IRows
+    private sealed class SqliteRows(ServerData data) : IRows
     {
-        public IReadOnlyDictionary<string, string> Settings { get; } = new Dictionary<string, string>();
+        public bool OnPostgres => false;
 
         public JobRow? Job(string jobId)
         {
-            using var connection = Open();
+            using var connection = data.OpenSqlite();
             using var command = connection.CreateCommand();
             command.CommandText = "SELECT state, next_chunk, processed, changed, owner FROM bulk_member_jobs WHERE job_id = $id;";
             command.Parameters.AddWithValue("$id", jobId);
@@ -197,39 +173,21 @@ public sealed class SuperGroupBulkJobCrashTests(ITestOutputHelper output) : IAsy
 
         private int Count(string sql, string parameter)
         {
-            using var connection = Open();
+            using var connection = data.OpenSqlite();
             using var command = connection.CreateCommand();
             command.CommandText = sql;
             command.Parameters.AddWithValue("$p", parameter);
             return Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
         }
-
-        private SqliteConnection Open()
-        {
-            var connection = new SqliteConnection($"Data Source={path};Pooling=False");
-            connection.Open();
-            using var timeout = connection.CreateCommand();
-            timeout.CommandText = "PRAGMA busy_timeout = 5000;";
-            timeout.ExecuteNonQuery();
-            return connection;
-        }
     }
 
     private sealed class PostgresRows(string schema) : IRows
     {
-        private static string ConnectionString => Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable) ?? throw new InvalidOperationException(PostgresFactAttribute.MissingMessage);
-
-        public IReadOnlyDictionary<string, string> Settings { get; } = new Dictionary<string, string>
-        {
-            ["Parley__Storage__Provider"] = "Postgres",
-            ["Parley__Storage__Postgres__ConnectionString"] = ConnectionString,
-            ["Parley__Storage__Postgres__Schema"] = schema,
-        };
+        public bool OnPostgres => true;
 
         public JobRow? Job(string jobId)
         {
-            using var connection = new NpgsqlConnection(ConnectionString);
-            connection.Open();
+            using var connection = ServerData.OpenPostgres();
             using var command = new NpgsqlCommand($"SELECT state, next_chunk, processed, changed, owner FROM \"{schema}\".bulk_member_jobs WHERE job_id = @id", connection);
             command.Parameters.AddWithValue("id", jobId);
             using var reader = command.ExecuteReader();
@@ -242,8 +200,7 @@ public sealed class SuperGroupBulkJobCrashTests(ITestOutputHelper output) : IAsy
 
         private static int Count(string sql, string parameter)
         {
-            using var connection = new NpgsqlConnection(ConnectionString);
-            connection.Open();
+            using var connection = ServerData.OpenPostgres();
             using var command = new NpgsqlCommand(sql, connection);
             command.Parameters.AddWithValue("p", parameter);
             return Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);

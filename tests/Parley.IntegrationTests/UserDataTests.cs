@@ -24,13 +24,7 @@ public sealed class UserDataTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        if (Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable) is { Length: > 0 } connectionString)
-        {
-            await using var connection = new Npgsql.NpgsqlConnection(connectionString);
-            await connection.OpenAsync();
-            await using var command = new Npgsql.NpgsqlCommand($"DROP SCHEMA IF EXISTS \"{_schema}\" CASCADE", connection);
-            await command.ExecuteNonQueryAsync();
-        }
+        await PostgresFactAttribute.DropSchemaAsync(_schema);
     }
 
     [Fact]

@@ -3,7 +3,6 @@ using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using Npgsql;
 using Parley.Abstractions.Webhooks;
 using Parley.Core.Telemetry;
 using Parley.Core.Webhooks;
@@ -23,7 +22,7 @@ public sealed class WebhookClusterTests : IAsyncLifetime
     private readonly string _schema = "wh_" + Guid.NewGuid().ToString("N");
     private readonly List<IAsyncDisposable> _disposables = [];
 
-    private static string ConnectionString => Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable) ?? throw new InvalidOperationException(PostgresFactAttribute.MissingMessage);
+    private static string ConnectionString => PostgresFactAttribute.ConnectionString;
 
     public Task InitializeAsync() => Task.CompletedTask;
 
@@ -34,13 +33,7 @@ public sealed class WebhookClusterTests : IAsyncLifetime
             await disposable.DisposeAsync();
         }
 
-        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable)))
-        {
-            await using var connection = new NpgsqlConnection(ConnectionString);
-            await connection.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP SCHEMA IF EXISTS \"{_schema}\" CASCADE", connection);
-            await drop.ExecuteNonQueryAsync();
-        }
+        await PostgresFactAttribute.DropSchemaAsync(_schema);
     }
 
     [PostgresFact]

@@ -5,7 +5,6 @@ using System.Text;
 using System.Text.Json;
 using CsCheck;
 using Parley.Abstractions.Directory;
-using Parley.IntegrationTests.Infrastructure;
 using Parley.OrgDirectory.Import;
 using Parley.Protocol;
 

@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Parley.IntegrationTests.Infrastructure;
 using Parley.Push.Tests.Simulators;
 
 namespace Parley.Push.Tests;

@@ -4,7 +4,6 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Parley.Abstractions.Accounts;
 using Parley.Abstractions.Push;
-using Parley.IntegrationTests.Infrastructure;
 using Parley.Push.Tests.Simulators;
 using PushVendor = Parley.Abstractions.Push.PushVendor;
 using Xunit.Abstractions;

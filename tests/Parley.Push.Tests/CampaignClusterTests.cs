@@ -2,10 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Npgsql;
 using Parley.Hosting.Business;
-using Parley.IntegrationTests;
-using Parley.IntegrationTests.Infrastructure;
 using Parley.Push.Tests.Simulators;
 
 namespace Parley.Push.Tests;
@@ -20,19 +17,13 @@ public sealed class CampaignClusterTests : IAsyncLifetime
 {
     private readonly string _schema = "itcamp_" + Guid.NewGuid().ToString("N");
 
-    private static string ConnectionString => Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable) ?? throw new InvalidOperationException(PostgresFactAttribute.MissingMessage);
+    private static string ConnectionString => PostgresFactAttribute.ConnectionString;
 
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
     {
-        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable)))
-        {
-            await using var connection = new NpgsqlConnection(ConnectionString);
-            await connection.OpenAsync();
-            await using var command = new NpgsqlCommand($"DROP SCHEMA IF EXISTS \"{_schema}\" CASCADE", connection);
-            await command.ExecuteNonQueryAsync();
-        }
+        await PostgresFactAttribute.DropSchemaAsync(_schema);
     }
 
     [PostgresFact]

@@ -4,7 +4,6 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Parley.Abstractions.Push;
-using Parley.IntegrationTests.Infrastructure;
 using Parley.Push.Tests.Simulators;
 using PushVendor = Parley.Abstractions.Push.PushVendor;
 

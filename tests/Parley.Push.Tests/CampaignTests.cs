@@ -7,7 +7,6 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Parley.Abstractions.Accounts;
 using Parley.Abstractions.Push;
-using Parley.IntegrationTests.Infrastructure;
 using Parley.Protocol.V1;
 using Parley.Push.Tests.Simulators;
 using PushVendor = Parley.Abstractions.Push.PushVendor;

@@ -3,7 +3,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Parley.Abstractions.Push;
 using Parley.Hosting.Push;
-using Parley.IntegrationTests;
 using Parley.Push.Vendors.Fcm;
 
 namespace Parley.Push.Tests;

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using Parley.IntegrationTests;
-using Parley.IntegrationTests.Infrastructure;
 using Parley.Protocol.V1;
 using Parley.Sdk;
 using Xunit.Abstractions;

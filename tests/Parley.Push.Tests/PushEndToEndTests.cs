@@ -1,6 +1,5 @@
 using System.Net.Http.Json;
 using System.Text.Json;
-using Parley.IntegrationTests.Infrastructure;
 using Parley.Protocol.V1;
 using ErrorCode = Parley.Protocol.V1.ErrorCode;
 using Parley.Push.Tests.Simulators;

@@ -5,7 +5,6 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Parley.Abstractions.Push;
-using Parley.IntegrationTests.Infrastructure;
 using Parley.Protocol.V1;
 using Parley.Push.Tests.Simulators;
 using PushVendor = Parley.Protocol.V1.PushVendor;

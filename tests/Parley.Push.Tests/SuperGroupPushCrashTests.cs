@@ -1,8 +1,5 @@
 using System.Net.Http.Json;
-using Microsoft.Data.Sqlite;
 using Npgsql;
-using Parley.IntegrationTests;
-using Parley.IntegrationTests.Infrastructure;
 using Parley.Protocol.V1;
 using Parley.Sdk;
 using Xunit.Abstractions;
@@ -23,8 +20,7 @@ namespace Parley.Push.Tests;
 public sealed class SuperGroupPushCrashTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const int Members = 10;
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "parley-sgcrash-" + Guid.NewGuid().ToString("N"));
-    private readonly string _schema = "sgcrash_" + Guid.NewGuid().ToString("N");
+    private readonly ServerData _data = new("sgcrash");
     private readonly List<ParleyClient> _clients = [];
 
     public Task InitializeAsync() => Task.CompletedTask;
@@ -36,44 +32,21 @@ public sealed class SuperGroupPushCrashTests(ITestOutputHelper output) : IAsyncL
             await client.DisposeAsync();
         }
 
-        SqliteConnection.ClearAllPools();
-        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable)))
-        {
-            await using var connection = new NpgsqlConnection(Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable));
-            await connection.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP SCHEMA IF EXISTS \"{_schema}\" CASCADE", connection);
-            await drop.ExecuteNonQueryAsync();
-        }
-
-        if (Directory.Exists(_root))
-        {
-            try
-            {
-                Directory.Delete(_root, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-        }
+        await _data.DisposeAsync();
     }
 
     [Fact]
     public Task MentionAll_ServerKilledMidFanOut_RestartTakesTheJobOverAfterItsLease_ResumesAfterTheLastFinishedPage_EveryMemberPushedOnce() =>
-        KilledMidFanOutAsync(new SqliteRows(Path.Combine(_root, "data", "parley.db")));
+        KilledMidFanOutAsync(new SqliteRows(_data));
 
     [PostgresFact]
     public Task MentionAll_OnPostgres_ServerKilledMidFanOut_RestartTakesTheJobOverAfterItsLease_EveryMemberPushedOnce() =>
-        KilledMidFanOutAsync(new PostgresRows(_schema));
+        KilledMidFanOutAsync(new PostgresRows(_data.Schema));
 
     private async Task KilledMidFanOutAsync(IRows store)
     {
         await using var fcm = await PushServerProcesses.StartFcmAsync();
-        var data = Path.Combine(_root, "data");
-        await using var server = new ServerProcess(data);
-        foreach (var (key, value) in store.Settings)
-        {
-            server.Settings[key] = value;
-        }
+        await using var server = _data.CreateServer(store.OnPostgres);
 
         PushServerProcesses.UseFcm(server, fcm);
         server.Settings["Parley__Push__SuperGroupDigestInterval"] = "00:00:00";
@@ -153,20 +126,20 @@ public sealed class SuperGroupPushCrashTests(ITestOutputHelper output) : IAsyncL
     /// <summary>The journal and job rows, read straight from the store the server writes.</summary>
     private interface IRows
     {
-        IReadOnlyDictionary<string, string> Settings { get; }
+        bool OnPostgres { get; }
 
         List<JournalRow> Journal(string messageId);
 
         JobRow? Job();
     }
 
-    private sealed class SqliteRows(string path) : IRows
+    private sealed class SqliteRows(ServerData data) : IRows
     {
-        public IReadOnlyDictionary<string, string> Settings { get; } = new Dictionary<string, string>();
+        public bool OnPostgres => false;
 
         public List<JournalRow> Journal(string messageId)
         {
-            using var connection = Open();
+            using var connection = data.OpenSqlite();
             using var command = connection.CreateCommand();
             command.CommandText = "SELECT push_id, user_id, state, reason, owner FROM push_journal WHERE message_id = $m ORDER BY user_id;";
             command.Parameters.AddWithValue("$m", messageId);
@@ -182,41 +155,23 @@ public sealed class SuperGroupPushCrashTests(ITestOutputHelper output) : IAsyncL
 
         public JobRow? Job()
         {
-            using var connection = Open();
+            using var connection = data.OpenSqlite();
             using var command = connection.CreateCommand();
             command.CommandText = "SELECT after_user, owner FROM super_push_jobs WHERE kind = 1;";
             using var reader = command.ExecuteReader();
             return reader.Read() ? new JobRow(reader.GetString(0), reader.GetString(1)) : null;
         }
-
-        private SqliteConnection Open()
-        {
-            var connection = new SqliteConnection($"Data Source={path};Pooling=False");
-            connection.Open();
-            using var timeout = connection.CreateCommand();
-            timeout.CommandText = "PRAGMA busy_timeout = 5000;";
-            timeout.ExecuteNonQuery();
-            return connection;
-        }
     }
 
     private sealed class PostgresRows(string schema) : IRows
     {
-        private static string ConnectionString => Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable) ?? throw new InvalidOperationException(PostgresFactAttribute.MissingMessage);
-
-        public IReadOnlyDictionary<string, string> Settings { get; } = new Dictionary<string, string>
-        {
-            ["Parley__Storage__Provider"] = "Postgres",
-            ["Parley__Storage__Postgres__ConnectionString"] = ConnectionString,
-            ["Parley__Storage__Postgres__Schema"] = schema,
-        };
+        public bool OnPostgres => true;
 
         public List<JournalRow> Journal(string messageId) => PushServerProcesses.PostgresJournal(schema, messageId);
 
         public JobRow? Job()
         {
-            using var connection = new NpgsqlConnection(ConnectionString);
-            connection.Open();
+            using var connection = ServerData.OpenPostgres();
             using var command = new NpgsqlCommand($"SELECT after_user, owner FROM \"{schema}\".super_push_jobs WHERE kind = 1", connection);
             using var reader = command.ExecuteReader();
             return reader.Read() ? new JobRow(reader.GetString(0), reader.GetString(1)) : null;

@@ -2,7 +2,6 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
-using Parley.IntegrationTests.Infrastructure;
 using Parley.Protocol.V1;
 using Parley.Push.Tests.Simulators;
 using Parley.Sdk;

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.IO.Compression;
 using SkiaSharp;
 
-namespace Parley.IntegrationTests.Infrastructure;
+namespace Parley.Testing;
 
 /// <summary>Real media bytes made in the test: JPEGs with GPS EXIF, a PNG "bomb", WAV, MP4 and executable headers.</summary>
 public static class MediaFiles

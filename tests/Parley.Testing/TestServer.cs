@@ -14,7 +14,7 @@ using Parley.Hosting;
 using Parley.Protocol.V1;
 using Parley.Sdk;
 
-namespace Parley.IntegrationTests.Infrastructure;
+namespace Parley.Testing;
 
 /// <summary>A clock the tests can move forward; timers still run in real time.</summary>
 public sealed class ShiftableTimeProvider : TimeProvider

@@ -3,7 +3,7 @@ using Google.Protobuf;
 using Parley.Protocol;
 using Parley.Protocol.V1;
 
-namespace Parley.IntegrationTests.Infrastructure;
+namespace Parley.Testing;
 
 /// <summary>A bare WebSocket speaking (or deliberately mis-speaking) the protocol, for robustness tests.</summary>
 public sealed class RawClient : IAsyncDisposable

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Parley.IntegrationTests.Infrastructure;
+namespace Parley.Testing;
 
 /// <summary>Awaits a condition with a timeout and a message; no sleeps as synchronisation.</summary>
 public static class Wait

@@ -1,7 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Reflection;
 
-namespace Parley.IntegrationTests.Infrastructure;
+namespace Parley.Testing;
 
 /// <summary>Metrics helpers for tests that read /metrics.</summary>
 public static class Instruments

@@ -9,7 +9,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Parley.IntegrationTests.Infrastructure;
+namespace Parley.Testing;
 
 /// <summary>One request the receiver got: the hook (last path segment), the headers it checks and the raw body.</summary>
 public sealed record WebhookCall(string Hook, IReadOnlyDictionary<string, string> Headers, byte[] Body)

@@ -1,7 +1,7 @@
 using Parley.Protocol.V1;
 using Parley.Sdk;
 
-namespace Parley.IntegrationTests.Infrastructure;
+namespace Parley.Testing;
 
 /// <summary>Records everything a client raises, thread-safely, for assertions.</summary>
 public sealed class Recorder

@@ -3,7 +3,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 
-namespace Parley.IntegrationTests.Infrastructure;
+namespace Parley.Testing;
 
 /// <summary>An OpenIM client's WebSocket on a server process, raw: its tokens from the OpenIM REST API, its frames read as text.</summary>
 public static class OpenImSocket

@@ -1,10 +1,9 @@
 using System.Net.Http.Json;
 using System.Security.Cryptography;
-using Npgsql;
 using Parley.Protocol.V1;
 using Parley.Sdk;
 
-namespace Parley.IntegrationTests.Infrastructure;
+namespace Parley.Testing;
 
 /// <summary>
 /// N real server processes (<see cref="ServerProcess"/>) forming one Orleans cluster (<c>Parley:Cluster:Mode=Redis</c>) on
@@ -31,7 +30,7 @@ public sealed class ClusterHarness : IAsyncDisposable
         _root = Path.Combine(Path.GetTempPath(), $"parley-{name}-{id}");
     }
 
-    public static string Postgres => Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable) ?? throw new InvalidOperationException(PostgresFactAttribute.MissingMessage);
+    public static string Postgres => PostgresFactAttribute.ConnectionString;
 
     public static string Redis => Environment.GetEnvironmentVariable(ClusterFactAttribute.RedisVariable) ?? throw new InvalidOperationException(ClusterFactAttribute.MissingMessage);
 
@@ -169,13 +168,7 @@ public sealed class ClusterHarness : IAsyncDisposable
             await node.DisposeAsync();
         }
 
-        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable)))
-        {
-            await using var connection = new NpgsqlConnection(Postgres);
-            await connection.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP SCHEMA IF EXISTS \"{Schema}\" CASCADE", connection);
-            await drop.ExecuteNonQueryAsync();
-        }
+        await PostgresFactAttribute.DropSchemaAsync(Schema);
 
         if (Directory.Exists(_root))
         {

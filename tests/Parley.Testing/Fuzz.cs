@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using CsCheck;
 
-namespace Parley.IntegrationTests.Infrastructure;
+namespace Parley.Testing;
 
 /// <summary>
 /// Shared CsCheck generators for the fuzz tests (issue 15): random bytes, mutations of valid inputs and random JSON

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 
-namespace Parley.IntegrationTests.Infrastructure;
+namespace Parley.Testing;
 
 /// <summary>The real server executable in its own process, so a test can kill -9 it and start it again on the same data.</summary>
 public sealed class ServerProcess : IAsyncDisposable
@@ -75,6 +75,7 @@ public sealed class ServerProcess : IAsyncDisposable
             catch (InvalidOperationException ex) when (attempt < 3 && ex.Message.Contains("is already in use", StringComparison.Ordinal)
                                                        && (ex.Message.Contains("SiloPort", StringComparison.Ordinal) || ex.Message.Contains("GatewayPort", StringComparison.Ordinal)))
             {
+                await KillAsync(); // it has exited: releases the process handle
                 SiloPort = TestServer.FreePort();
                 GatewayPort = TestServer.FreePort();
             }
@@ -83,26 +84,7 @@ public sealed class ServerProcess : IAsyncDisposable
 
     private async Task StartOnceAsync()
     {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = Path.GetDirectoryName(_serverDll)!,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add(_serverDll);
-        info.ArgumentList.Add("--urls");
-        info.ArgumentList.Add(BaseUri.ToString());
-        info.Environment["Parley__Admin__Secret"] = AdminSecret;
-        info.Environment["Parley__Storage__DataDirectory"] = DataDirectory;
-        info.Environment["Parley__Orleans__SiloPort"] = SiloPort.ToString(CultureInfo.InvariantCulture);
-        info.Environment["Parley__Orleans__GatewayPort"] = GatewayPort.ToString(CultureInfo.InvariantCulture);
-        info.Environment["Logging__LogLevel__Default"] = "Warning";
-        foreach (var (key, value) in Settings)
-        {
-            info.Environment[key] = value;
-        }
-
+        var info = StartInfo(BaseUri.ToString(), Settings.Select(s => KeyValuePair.Create(s.Key, (string?)s.Value)));
         _process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the server.");
         _output.Clear();
         _process.OutputDataReceived += (_, e) => Keep(e.Data);
@@ -145,34 +127,7 @@ public sealed class ServerProcess : IAsyncDisposable
     /// </summary>
     public async Task<(int ExitCode, string Output, string Error)> RunUntilExitAsync(IDictionary<string, string?> environment, TimeSpan? timeout = null, string? urls = null)
     {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = Path.GetDirectoryName(_serverDll)!,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add(_serverDll);
-        info.ArgumentList.Add("--urls");
-        info.ArgumentList.Add(urls ?? BaseUri.ToString());
-        info.Environment["Parley__Admin__Secret"] = AdminSecret;
-        info.Environment["Parley__Storage__DataDirectory"] = DataDirectory;
-        info.Environment["Parley__Orleans__SiloPort"] = SiloPort.ToString(CultureInfo.InvariantCulture);
-        info.Environment["Parley__Orleans__GatewayPort"] = GatewayPort.ToString(CultureInfo.InvariantCulture);
-        info.Environment["Logging__LogLevel__Default"] = "Warning";
-        foreach (var (key, value) in environment)
-        {
-            if (value is null)
-            {
-                info.Environment.Remove(key);
-            }
-            else
-            {
-                info.Environment[key] = value;
-            }
-        }
-
-        using var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the server.");
+        using var process = Process.Start(StartInfo(urls ?? BaseUri.ToString(), environment)) ?? throw new InvalidOperationException("Could not start the server.");
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
@@ -236,6 +191,42 @@ public sealed class ServerProcess : IAsyncDisposable
     {
         await KillAsync();
         Admin.Dispose();
+    }
+
+    /// <summary>
+    /// <c>dotnet Parley.Server.dll --urls …</c> in the server's folder with this server's secret, data directory, Orleans
+    /// ports and warning-level logs, then <paramref name="environment"/> (a null value removes a variable).
+    /// </summary>
+    private ProcessStartInfo StartInfo(string urls, IEnumerable<KeyValuePair<string, string?>> environment)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = Path.GetDirectoryName(_serverDll)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(_serverDll);
+        info.ArgumentList.Add("--urls");
+        info.ArgumentList.Add(urls);
+        info.Environment["Parley__Admin__Secret"] = AdminSecret;
+        info.Environment["Parley__Storage__DataDirectory"] = DataDirectory;
+        info.Environment["Parley__Orleans__SiloPort"] = SiloPort.ToString(CultureInfo.InvariantCulture);
+        info.Environment["Parley__Orleans__GatewayPort"] = GatewayPort.ToString(CultureInfo.InvariantCulture);
+        info.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (key, value) in environment)
+        {
+            if (value is null)
+            {
+                info.Environment.Remove(key);
+            }
+            else
+            {
+                info.Environment[key] = value;
+            }
+        }
+
+        return info;
     }
 
     private static string LocateServer()
