@@ -2,13 +2,9 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Parley.Hosting;
 
 namespace Parley.Compat.OpenIM.Tests;
 
@@ -58,29 +54,23 @@ public sealed class OpenImTestServer : IAsyncDisposable
     /// Starts the server; with <paramref name="apiPort"/> it also listens on that port (for <c>Parley:OpenIM:ApiPort</c>);
     /// <paramref name="services"/> changes the server's services after AddParleyServer (a test's fault injection).
     /// </summary>
-    public static async Task<OpenImTestServer> StartAsync(IDictionary<string, string?>? settings = null, int? apiPort = null, Action<IServiceCollection>? services = null)
-    {
-        var dataDirectory = Path.Combine(Path.GetTempPath(), "parley-openim-test-" + Guid.NewGuid().ToString("N"));
-        var openImSecret = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
-        var config = new Dictionary<string, string?>
+    public static Task<OpenImTestServer> StartAsync(IDictionary<string, string?>? settings = null, int? apiPort = null, Action<IServiceCollection>? services = null) =>
+        TestServer.RetryOnPortRaceAsync(settings, () =>
         {
-            ["Parley:Admin:Secret"] = Convert.ToHexString(RandomNumberGenerator.GetBytes(32)),
-            ["Parley:Storage:DataDirectory"] = dataDirectory,
-            ["Parley:Orleans:SiloPort"] = TestServer.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Parley:Orleans:GatewayPort"] = TestServer.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Parley:Orleans:ClusterId"] = "test-" + Guid.NewGuid().ToString("N"),
-            ["Parley:OpenIM:Enabled"] = "true",
-            ["Parley:OpenIM:Secret"] = openImSecret,
-            ["Parley:OpenIM:ApiPort"] = apiPort?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "0",
-            ["Parley:OpenIM:WsPort"] = "0",
-        };
-        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
-        {
-            config[key] = value;
-        }
+            var dataDirectory = Path.Combine(Path.GetTempPath(), "parley-openim-test-" + Guid.NewGuid().ToString("N"));
+            var openImSecret = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
+            var config = TestServer.BaseSettings(Convert.ToHexString(RandomNumberGenerator.GetBytes(32)), dataDirectory);
+            config["Parley:OpenIM:Enabled"] = "true";
+            config["Parley:OpenIM:Secret"] = openImSecret;
+            config["Parley:OpenIM:ApiPort"] = apiPort?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "0";
+            config["Parley:OpenIM:WsPort"] = "0";
+            foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+            {
+                config[key] = value;
+            }
 
-        return await StartAsync(config, dataDirectory, openImSecret, apiPort, port: 0, services);
-    }
+            return StartAsync(config, dataDirectory, openImSecret, apiPort, port: 0, services);
+        });
 
     /// <summary>
     /// Stops this server (its connections are drained as on a real shutdown) and starts a new one on the same port and data
@@ -90,30 +80,23 @@ public sealed class OpenImTestServer : IAsyncDisposable
     {
         _keepData = true;
         await DisposeAsync();
-        var config = new Dictionary<string, string?>(_config)
+        return await TestServer.RetryOnPortRaceAsync(null, () =>
         {
-            ["Parley:Orleans:SiloPort"] = TestServer.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Parley:Orleans:GatewayPort"] = TestServer.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Parley:Orleans:ClusterId"] = "test-" + Guid.NewGuid().ToString("N"),
-        };
-        return await StartAsync(config, _dataDirectory, OpenImSecret, _apiPort, BaseUri.Port, _services);
+            var config = new Dictionary<string, string?>(_config);
+            foreach (var (key, value) in TestServer.OrleansSettings())
+            {
+                config[key] = value;
+            }
+
+            return StartAsync(config, _dataDirectory, OpenImSecret, _apiPort, BaseUri.Port, _services);
+        });
     }
 
     private static async Task<OpenImTestServer> StartAsync(Dictionary<string, string?> config, string dataDirectory, string openImSecret, int? apiPort, int port, Action<IServiceCollection>? services)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Test", ContentRootPath = AppContext.BaseDirectory });
-        builder.Configuration.AddInMemoryCollection(config);
         var main = $"http://127.0.0.1:{port.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
-        builder.WebHost.UseUrls(apiPort is { } api ? [main, $"http://127.0.0.1:{api.ToString(System.Globalization.CultureInfo.InvariantCulture)}"] : [main]);
-        builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
-        builder.Logging.AddFilter("Orleans", LogLevel.Error);
-        builder.Services.AddSingleton<TimeProvider>(new ShiftableTimeProvider());
-        builder.AddParleyServer();
-        services?.Invoke(builder.Services);
-        var app = builder.Build();
-        app.MapParley();
-        await app.StartAsync();
+        string[] urls = apiPort is { } api ? [main, $"http://127.0.0.1:{api.ToString(System.Globalization.CultureInfo.InvariantCulture)}"] : [main];
+        var app = await TestServer.StartAppAsync(config, urls, new ShiftableTimeProvider(), services is null ? null : builder => services(builder.Services));
         return new OpenImTestServer(app, dataDirectory, openImSecret, apiPort, config, services);
     }
 
@@ -148,24 +131,6 @@ public sealed class OpenImTestServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();
-        using (var stop = new CancellationTokenSource(TimeSpan.FromSeconds(15)))
-        {
-            await _app.StopAsync(stop.Token);
-        }
-
-        await _app.DisposeAsync();
-        if (_keepData)
-        {
-            return;
-        }
-
-        try
-        {
-            Directory.Delete(_dataDirectory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Best effort.
-        }
+        await TestServer.StopAppAsync(_app, _keepData ? null : _dataDirectory);
     }
 }

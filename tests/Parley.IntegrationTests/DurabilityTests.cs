@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net.Http.Json;
 using Parley.IntegrationTests.Infrastructure;
 using Parley.Protocol.V1;
 using Parley.Sdk;
@@ -39,17 +38,17 @@ public sealed class DurabilityTests
     private static async Task RunIterationAsync(ServerProcess server, int iteration, Random random)
     {
         await server.StartAsync();
-        var receiver = await CreateUserAsync(server, $"r{iteration}");
+        var receiver = await server.CreateUserAsync($"r{iteration}");
         var senders = new List<string>();
         for (var i = 0; i < Senders; i++)
         {
-            senders.Add(await CreateUserAsync(server, $"s{iteration}x{i}"));
+            senders.Add(await server.CreateUserAsync($"s{iteration}x{i}"));
         }
 
         var clients = new List<ParleyClient>();
         foreach (var s in senders)
         {
-            clients.Add(await ConnectAsync(server, s));
+            await server.ConnectAsync(s, clients);
         }
 
         var group = await clients[0].CreateGroupAsync("burst", senders.Skip(1).Append(receiver));
@@ -71,7 +70,7 @@ public sealed class DurabilityTests
         await Task.WhenAll(sends);
         Assert.Equal(total, acked.Count);
 
-        var verifier = await ConnectAsync(server, receiver);
+        var verifier = await server.ConnectAsync(receiver, clients);
         var conversations = acked.Values.Select(a => a.ConversationId).Distinct().Append(group.ConversationId).Distinct().ToList();
         var storedIds = new HashSet<string>();
         foreach (var conversation in conversations)
@@ -93,38 +92,11 @@ public sealed class DurabilityTests
         }
 
         Assert.Equal(total, storedIds.Count);
-        foreach (var c in clients.Append(verifier))
+        foreach (var c in clients)
         {
             await c.DisposeAsync();
         }
 
         await server.KillAsync();
     }
-
-    private static async Task<string> CreateUserAsync(ServerProcess server, string userId)
-    {
-        var response = await server.Admin.PostAsJsonAsync("/admin/v1/users", new { userId });
-        response.EnsureSuccessStatusCode();
-        return userId;
-    }
-
-    private static async Task<ParleyClient> ConnectAsync(ServerProcess server, string userId)
-    {
-        var response = await server.Admin.PostAsJsonAsync($"/admin/v1/users/{userId}/tokens", new { deviceId = "d1", platform = "linux" });
-        var token = (await response.Content.ReadFromJsonAsync<TokenBody>())!.Token;
-        var client = new ParleyClient(new ParleyClientOptions
-        {
-            ServerUri = server.WebSocketUri,
-            Token = token,
-            DeviceId = "d1",
-            Platform = Platform.Linux,
-            SendTimeout = TimeSpan.FromSeconds(120),
-            ReconnectInitialDelay = TimeSpan.FromMilliseconds(100),
-            ReconnectMaxDelay = TimeSpan.FromSeconds(1),
-        });
-        await client.ConnectAsync();
-        return client;
-    }
-
-    private sealed record TokenBody(string Token, string TokenId, long ExpiresAt);
 }

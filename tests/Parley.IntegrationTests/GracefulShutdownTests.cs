@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net.Http.Json;
 using Parley.IntegrationTests.Infrastructure;
 using Parley.Protocol;
 using Parley.Protocol.V1;
@@ -26,18 +25,18 @@ public sealed class GracefulShutdownTests
         try
         {
             await server.StartAsync();
-            var receiver = await CreateUserAsync(server, "term-r");
+            var receiver = await server.CreateUserAsync("term-r");
             var senders = new List<string>();
             for (var i = 0; i < Senders; i++)
             {
-                senders.Add(await CreateUserAsync(server, $"term-s{i}"));
+                senders.Add(await server.CreateUserAsync($"term-s{i}"));
             }
 
             var closeCodes = new ConcurrentDictionary<string, ConcurrentBag<int>>();
             var resumed = new ConcurrentDictionary<string, bool>();
             foreach (var s in senders)
             {
-                var client = CreateClient(server, await IssueTokenAsync(server, s));
+                var client = server.CreateClient((await server.IssueTokenAsync(s)).Token);
                 var bag = closeCodes.GetOrAdd(s, _ => []);
                 client.ConnectionStateChanged += (_, e) =>
                 {
@@ -84,7 +83,7 @@ public sealed class GracefulShutdownTests
             // so no resend came back as a duplicate of a stored message (a kill -9 produces such duplicates).
             Assert.DoesNotContain(acked.Values, r => r.Duplicate);
 
-            var verifier = CreateClient(server, await IssueTokenAsync(server, receiver));
+            var verifier = server.CreateClient((await server.IssueTokenAsync(receiver)).Token);
             await verifier.ConnectAsync();
             clients.Add(verifier);
             var storedIds = new HashSet<string>();
@@ -128,9 +127,9 @@ public sealed class GracefulShutdownTests
         try
         {
             await server.StartAsync();
-            var user = await CreateUserAsync(server, "idle");
+            var user = await server.CreateUserAsync("idle");
             await using var raw = await RawClient.ConnectAsync(server.WebSocketUri);
-            await raw.HelloAsync(await IssueTokenAsync(server, user), "d1");
+            await raw.HelloAsync((await server.IssueTokenAsync(user)).Token, "d1");
             var exit = server.TerminateAsync(TimeSpan.FromSeconds(45));
             Assert.Equal(CloseCodes.ServiceRestart, await raw.ReceiveCloseAsync(TimeSpan.FromSeconds(30)));
             await raw.Socket.CloseOutputAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
@@ -149,31 +148,4 @@ public sealed class GracefulShutdownTests
             }
         }
     }
-
-    private static async Task<string> CreateUserAsync(ServerProcess server, string userId)
-    {
-        var response = await server.Admin.PostAsJsonAsync("/admin/v1/users", new { userId });
-        response.EnsureSuccessStatusCode();
-        return userId;
-    }
-
-    private static async Task<string> IssueTokenAsync(ServerProcess server, string userId)
-    {
-        var response = await server.Admin.PostAsJsonAsync($"/admin/v1/users/{userId}/tokens", new { deviceId = "d1", platform = "linux" });
-        response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync<TokenBody>())!.Token;
-    }
-
-    private static ParleyClient CreateClient(ServerProcess server, string token) => new(new ParleyClientOptions
-    {
-        ServerUri = server.WebSocketUri,
-        Token = token,
-        DeviceId = "d1",
-        Platform = Platform.Linux,
-        SendTimeout = TimeSpan.FromSeconds(120),
-        ReconnectInitialDelay = TimeSpan.FromMilliseconds(100),
-        ReconnectMaxDelay = TimeSpan.FromSeconds(1),
-    });
-
-    private sealed record TokenBody(string Token, string TokenId, long ExpiresAt);
 }

@@ -68,11 +68,10 @@ public sealed class MediaDurabilityTests
     {
         if (register)
         {
-            (await server.Admin.PostAsJsonAsync("/admin/v1/users", new { userId })).EnsureSuccessStatusCode();
+            await server.CreateUserAsync(userId);
         }
 
-        var response = await server.Admin.PostAsJsonAsync($"/admin/v1/users/{userId}/tokens", new { deviceId = "d1", platform = "linux" });
-        var token = (await response.Content.ReadFromJsonAsync<TokenBody>())!.Token;
+        var token = (await server.IssueTokenAsync(userId)).Token;
         var http = new HttpClient { BaseAddress = server.BaseUri };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return http;
@@ -108,8 +107,6 @@ public sealed class MediaDurabilityTests
         using var http = new HttpClient();
         return await http.GetByteArrayAsync(obj.GetProperty("url").GetString());
     }
-
-    private sealed record TokenBody(string Token);
 
     /// <summary>Gives <c>before</c> bytes, then waits for the gate (the server is killed meanwhile).</summary>
     private sealed class StallingStream(byte[] bytes, int before, Task gate) : Stream

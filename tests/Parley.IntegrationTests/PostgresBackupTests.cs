@@ -113,12 +113,7 @@ public sealed class PostgresBackupTests : IAsyncLifetime
         }
     }
 
-    private Dictionary<string, string?> Settings(string connectionString) => new()
-    {
-        ["Parley:Storage:Provider"] = "Postgres",
-        ["Parley:Storage:Postgres:ConnectionString"] = connectionString,
-        ["Parley:Storage:Postgres:Schema"] = _schema,
-    };
+    private Dictionary<string, string?> Settings(string connectionString) => PostgresFactAttribute.ServerSettings(_schema, connectionString);
 
     private static string Libpq(string connectionString)
     {

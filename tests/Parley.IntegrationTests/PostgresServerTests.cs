@@ -16,12 +16,7 @@ public sealed class PostgresServerTests : IAsyncLifetime
 
     private static string ConnectionString => PostgresFactAttribute.ConnectionString;
 
-    private Dictionary<string, string?> Settings => new()
-    {
-        ["Parley:Storage:Provider"] = "Postgres",
-        ["Parley:Storage:Postgres:ConnectionString"] = ConnectionString,
-        ["Parley:Storage:Postgres:Schema"] = _schema,
-    };
+    private Dictionary<string, string?> Settings => PostgresFactAttribute.ServerSettings(_schema);
 
     public Task InitializeAsync() => Task.CompletedTask;
 

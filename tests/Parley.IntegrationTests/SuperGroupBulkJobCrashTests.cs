@@ -23,19 +23,10 @@ public sealed class SuperGroupBulkJobCrashTests(ITestOutputHelper output) : IAsy
     private const int Imported = 4_000;
     private const int Chunk = 1_000;
     private readonly ServerData _data = new("bulkcrash");
-    private readonly List<ParleyClient> _clients = [];
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
-    {
-        foreach (var client in _clients)
-        {
-            await client.DisposeAsync();
-        }
-
-        await _data.DisposeAsync();
-    }
+    public Task DisposeAsync() => _data.DisposeAsync().AsTask();
 
     [Fact]
     public Task BulkImport_ServerKilledMidJob_RestartTakesTheJobOverAfterItsLease_EveryMemberAddedExactlyOnce() =>
@@ -57,14 +48,13 @@ public sealed class SuperGroupBulkJobCrashTests(ITestOutputHelper output) : IAsy
 
         var owner = "owner";
         var imported = Enumerable.Range(0, Imported).Select(i => $"bulk{i:D5}").ToArray();
-        (await server.Admin.PostAsJsonAsync("/admin/v1/users", new { userId = owner })).EnsureSuccessStatusCode();
-        await Parallel.ForEachAsync(imported, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (user, ct) =>
-            (await server.Admin.PostAsJsonAsync("/admin/v1/users", new { userId = user }, ct)).EnsureSuccessStatusCode());
+        await server.CreateUserAsync(owner);
+        await Parallel.ForEachAsync(imported, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (user, ct) => await server.CreateUserAsync(user, ct));
 
-        var ownerClient = await ConnectAsync(server, owner);
+        var ownerClient = await server.ConnectAsync(owner, _data.Clients, sendTimeout: TimeSpan.FromSeconds(60));
         var group = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Name = "Import", Kind = GroupKind.Super });
         await ownerClient.DisposeAsync();
-        _clients.Remove(ownerClient);
+        _data.Clients.Remove(ownerClient);
 
         var started = await server.Admin.PostAsJsonAsync($"/admin/v1/groups/{group.GroupId}/members/bulk", new { add = imported });
         Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
@@ -99,7 +89,7 @@ public sealed class SuperGroupBulkJobCrashTests(ITestOutputHelper output) : IAsy
 
         // Every imported user a member exactly once: the member rows, the maintained count and the paged list agree.
         Assert.Equal(Imported + 1, store.ActiveMembers(group.ConversationId));
-        var client = await ConnectAsync(server, owner);
+        var client = await server.ConnectAsync(owner, _data.Clients, sendTimeout: TimeSpan.FromSeconds(60));
         var info = Assert.Single(await client.GetGroupsAsync([group.GroupId]));
         Assert.Equal((uint)(Imported + 1), info.MemberCount);
         var listed = new List<string>();
@@ -119,24 +109,6 @@ public sealed class SuperGroupBulkJobCrashTests(ITestOutputHelper output) : IAsy
         Assert.Equal(Imported, added.Sum(m => (int)m.Content.MembersAdded.Count));
         Assert.InRange(added.Count, 1, Imported / Chunk);
         Assert.All(added, m => Assert.Equal(Chunk, (int)m.Content.MembersAdded.Count));
-    }
-
-    private async Task<ParleyClient> ConnectAsync(ServerProcess server, string userId)
-    {
-        var response = await server.Admin.PostAsJsonAsync($"/admin/v1/users/{userId}/tokens", new { deviceId = "d1", platform = "linux" });
-        response.EnsureSuccessStatusCode();
-        var token = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
-        var client = new ParleyClient(new ParleyClientOptions
-        {
-            ServerUri = server.WebSocketUri,
-            Token = token,
-            DeviceId = "d1",
-            Platform = Platform.Linux,
-            SendTimeout = TimeSpan.FromSeconds(60),
-        });
-        _clients.Add(client);
-        await client.ConnectAsync();
-        return client;
     }
 
     /// <summary>The job and member rows, read straight from the store the server writes.</summary>

@@ -31,12 +31,7 @@ public sealed class UserDataTests : IAsyncLifetime
     public Task Export_ThenErase_ByDataOperator_ExportsEverything_ErasesForOtherMembers_AndIsAudited() => RunAsync(null);
 
     [PostgresFact]
-    public Task Export_ThenErase_OnPostgres_ExportsEverything_ErasesForOtherMembers_AndIsAudited() => RunAsync(new Dictionary<string, string?>
-    {
-        ["Parley:Storage:Provider"] = "Postgres",
-        ["Parley:Storage:Postgres:ConnectionString"] = Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable),
-        ["Parley:Storage:Postgres:Schema"] = _schema,
-    });
+    public Task Export_ThenErase_OnPostgres_ExportsEverything_ErasesForOtherMembers_AndIsAudited() => RunAsync(PostgresFactAttribute.ServerSettings(_schema));
 
     private static async Task RunAsync(IDictionary<string, string?>? settings)
     {

@@ -80,11 +80,11 @@ public sealed class WebhookRestartTests : IAsyncLifetime
         server.Settings["Parley__Webhooks__Delivery__MaxAttempts"] = "100";
         await server.StartAsync();
 
-        await (await server.Admin.PostAsJsonAsync("/admin/v1/users", new { userId = "wa" })).Content.ReadAsStringAsync();
-        await (await server.Admin.PostAsJsonAsync("/admin/v1/users", new { userId = "wb" })).Content.ReadAsStringAsync();
-        var token = (await (await server.Admin.PostAsJsonAsync("/admin/v1/users/wa/tokens", new { deviceId = "d1", platform = "linux" })).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString();
+        await server.CreateUserAsync("wa");
+        await server.CreateUserAsync("wb");
+        var token = (await server.IssueTokenAsync("wa")).Token;
         var sent = new List<string>();
-        await using (var client = new ParleyClient(new ParleyClientOptions { ServerUri = server.WebSocketUri, Token = token!, DeviceId = "d1", Platform = Platform.Linux }))
+        await using (var client = new ParleyClient(new ParleyClientOptions { ServerUri = server.WebSocketUri, Token = token, DeviceId = "d1", Platform = Platform.Linux }))
         {
             await client.ConnectAsync();
             await client.SendTextAsync("wb", "hang", "m-hang");

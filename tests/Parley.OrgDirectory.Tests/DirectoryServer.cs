@@ -1,19 +1,14 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Parley.Hosting;
 using Parley.OrgDirectory.Admin;
 using Parley.Protocol;
 using Parley.Protocol.V1;
@@ -43,36 +38,21 @@ public sealed class DirectoryServer : IAsyncDisposable
 
     public HttpClient Admin { get; }
 
-    public static async Task<DirectoryServer> StartAsync(IDictionary<string, string?>? settings = null)
-    {
-        var dataDirectory = Path.Combine(Path.GetTempPath(), "parley-dirtest-" + Guid.NewGuid().ToString("N"));
-        var secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
-        var config = new Dictionary<string, string?>
+    public static Task<DirectoryServer> StartAsync(IDictionary<string, string?>? settings = null) =>
+        TestServer.RetryOnPortRaceAsync(settings, async () =>
         {
-            ["Parley:Admin:Secret"] = secret,
-            ["Parley:Storage:DataDirectory"] = dataDirectory,
-            ["Parley:Orleans:SiloPort"] = FreePort(),
-            ["Parley:Orleans:GatewayPort"] = FreePort(),
-            ["Parley:Orleans:ClusterId"] = "test-" + Guid.NewGuid().ToString("N"),
-        };
-        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
-        {
-            config[key] = value;
-        }
+            var dataDirectory = Path.Combine(Path.GetTempPath(), "parley-dirtest-" + Guid.NewGuid().ToString("N"));
+            var secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
+            var config = TestServer.BaseSettings(secret, dataDirectory);
+            foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+            {
+                config[key] = value;
+            }
 
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Test", ContentRootPath = AppContext.BaseDirectory });
-        builder.Configuration.AddInMemoryCollection(config);
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
-        builder.Logging.AddFilter("Orleans", LogLevel.Error);
-        // The server wires the directory itself (AddParleyDirectory/MapParleyDirectoryAdmin inside these two calls).
-        builder.AddParleyServer();
-        var app = builder.Build();
-        app.MapParley();
-        await app.StartAsync();
-        return new DirectoryServer(app, dataDirectory, secret);
-    }
+            // The server wires the directory itself (AddParleyDirectory/MapParleyDirectoryAdmin inside AddParleyServer/MapParley).
+            var app = await TestServer.StartAppAsync(config, ["http://127.0.0.1:0"], clock: null, configure: null);
+            return new DirectoryServer(app, dataDirectory, secret);
+        });
 
     public async Task<string> CreateUserAsync(string prefix)
     {
@@ -103,30 +83,10 @@ public sealed class DirectoryServer : IAsyncDisposable
         return JsonDocument.Parse(text).RootElement.Clone();
     }
 
-    private static string FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-    }
-
     public async ValueTask DisposeAsync()
     {
         Admin.Dispose();
-        using (var stop = new CancellationTokenSource(TimeSpan.FromSeconds(15)))
-        {
-            await _app.StopAsync(stop.Token);
-        }
-
-        await _app.DisposeAsync();
-        try
-        {
-            System.IO.Directory.Delete(_dataDirectory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Best effort.
-        }
+        await TestServer.StopAppAsync(_app, _dataDirectory);
     }
 }
 

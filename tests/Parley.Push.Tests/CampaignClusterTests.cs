@@ -17,8 +17,6 @@ public sealed class CampaignClusterTests : IAsyncLifetime
 {
     private readonly string _schema = "itcamp_" + Guid.NewGuid().ToString("N");
 
-    private static string ConnectionString => PostgresFactAttribute.ConnectionString;
-
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
@@ -32,9 +30,11 @@ public sealed class CampaignClusterTests : IAsyncLifetime
         await using var fcm = new FcmSimulator(TimeProvider.System);
         await fcm.StartAsync();
         var settings = CampaignTests.Settings(fcm);
-        settings["Parley:Storage:Provider"] = "Postgres";
-        settings["Parley:Storage:Postgres:ConnectionString"] = ConnectionString;
-        settings["Parley:Storage:Postgres:Schema"] = _schema;
+        foreach (var (key, value) in PostgresFactAttribute.ServerSettings(_schema))
+        {
+            settings[key] = value;
+        }
+
         settings["Parley:Push:TokenKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
 
         var nodes = new List<TestServer> { await TestServer.StartAsync(settings) };

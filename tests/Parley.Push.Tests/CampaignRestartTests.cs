@@ -45,11 +45,7 @@ public sealed class CampaignRestartTests
             }
 
             await using var server = new ServerProcess(directory);
-            foreach (var (k, v) in CampaignTests.Settings(fcm, ("Parley:Campaigns:LeaseDuration", "00:00:03")))
-            {
-                server.Settings[k.Replace(":", "__", StringComparison.Ordinal)] = v!;
-            }
-
+            server.Configure(CampaignTests.Settings(fcm, ("Parley:Campaigns:LeaseDuration", "00:00:03")));
             server.Settings["Parley__Push__TokenKey"] = Convert.ToBase64String(key);
             await server.StartAsync();
             var ids = Enumerable.Range(0, Users).Select(i => "r" + i.ToString("D5", CultureInfo.InvariantCulture)).ToArray();

@@ -34,13 +34,7 @@ public sealed partial class PrometheusScrapeTests(ITestOutputHelper output)
         var root = RepositoryRoot();
         await using var fcm = new FcmSimulator(TimeProvider.System);
         await fcm.StartAsync();
-        await using var server = await TestServer.StartAsync(new Dictionary<string, string?>
-        {
-            ["Parley:Push:Fcm:BaseUri"] = fcm.BaseUri.ToString(),
-            ["Parley:Push:Fcm:ProjectId"] = FcmSimulator.ProjectId,
-            ["Parley:Push:Fcm:ServiceAccountJson"] = fcm.ServiceAccountJson,
-            ["Parley:Push:CoalesceWindow"] = "00:00:00",
-        });
+        await using var server = await TestServer.StartAsync(fcm.ServerSettings());
 
         // Rare events (commit failures, overflows, config alarms, dead letters) get a zero series, as on any server
         // that counted nothing yet; the load below produces the rest.

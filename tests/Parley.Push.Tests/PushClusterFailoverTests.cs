@@ -64,8 +64,8 @@ public sealed class PushClusterFailoverTests(ITestOutputHelper output) : IAsyncL
         fcm.DelayAll = TimeSpan.FromMilliseconds(250);
         var senders = new[]
         {
-            await PushServerProcesses.ConnectAsync(_cluster[0], "s0", "d1", Platform.Linux, _clients),
-            await PushServerProcesses.ConnectAsync(_cluster[1], "s1", "d1", Platform.Linux, _clients),
+            await _cluster[0].ConnectAsync("s0", _clients, sendTimeout: TimeSpan.FromSeconds(60)),
+            await _cluster[1].ConnectAsync("s1", _clients, sendTimeout: TimeSpan.FromSeconds(60)),
         };
         var sent = 0;
         await Task.WhenAll(senders.Select(sender => Task.Run(async () =>

@@ -28,13 +28,7 @@ public sealed class PushClusterPresenceTests : IAsyncLifetime
     {
         await using var fcm = new FcmSimulator(TimeProvider.System);
         await fcm.StartAsync();
-        await _cluster.StartAsync(2, (_, node) =>
-        {
-            node.Settings["Parley__Push__Fcm__BaseUri"] = fcm.BaseUri.ToString();
-            node.Settings["Parley__Push__Fcm__ProjectId"] = FcmSimulator.ProjectId;
-            node.Settings["Parley__Push__Fcm__ServiceAccountJson"] = fcm.ServiceAccountJson;
-            node.Settings["Parley__Push__CoalesceWindow"] = "00:00:00";
-        });
+        await _cluster.StartAsync(2, (_, node) => PushServerProcesses.UseFcm(node, fcm));
 
         const int Senders = 10;
         var senders = Enumerable.Range(0, Senders).Select(i => $"s{i}").ToList();

@@ -17,14 +17,8 @@ public sealed class PushEndToEndTests
     {
         await using var fcm = new FcmSimulator(TimeProvider.System);
         await fcm.StartAsync();
-        await using var server = await TestServer.StartAsync(new Dictionary<string, string?>
-        {
-            ["Parley:Push:Fcm:BaseUri"] = fcm.BaseUri.ToString(),
-            ["Parley:Push:Fcm:ProjectId"] = FcmSimulator.ProjectId,
-            ["Parley:Push:Fcm:ServiceAccountJson"] = fcm.ServiceAccountJson,
-            // Every message of this test is its own push (no digest), so counts are per message.
-            ["Parley:Push:CoalesceWindow"] = "00:00:00",
-        });
+        // Every message of this test is its own push (no digest), so counts are per message.
+        await using var server = await TestServer.StartAsync(fcm.ServerSettings());
         var alice = await server.CreateUserAsync("alice");
         var bob = await server.CreateUserAsync("bob");
         var sender = await server.ConnectAsync(alice);
@@ -88,13 +82,7 @@ public sealed class PushEndToEndTests
     {
         await using var fcm = new FcmSimulator(TimeProvider.System);
         await fcm.StartAsync();
-        await using var server = await TestServer.StartAsync(new Dictionary<string, string?>
-        {
-            ["Parley:Push:Fcm:BaseUri"] = fcm.BaseUri.ToString(),
-            ["Parley:Push:Fcm:ProjectId"] = FcmSimulator.ProjectId,
-            ["Parley:Push:Fcm:ServiceAccountJson"] = fcm.ServiceAccountJson,
-            ["Parley:Push:CoalesceWindow"] = "00:00:00",
-        });
+        await using var server = await TestServer.StartAsync(fcm.ServerSettings());
         var alice = await server.CreateUserAsync("alice");
         var bob = await server.CreateUserAsync("bob");
         var sender = await server.ConnectAsync(alice);

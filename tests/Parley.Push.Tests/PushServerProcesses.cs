@@ -1,5 +1,3 @@
-using System.Net.Http.Json;
-using System.Text.Json;
 using Npgsql;
 using Parley.Protocol.V1;
 using Parley.Push.Tests.Simulators;
@@ -10,7 +8,7 @@ namespace Parley.Push.Tests;
 /// <summary>
 /// What the push tests that run real server processes and kill them share (<see cref="SuperGroupPushCrashTests"/>,
 /// <see cref="PushClusterFailoverTests"/>): the FCM simulator on loopback on the real clock, each process pointed at it,
-/// clients of a process, offline phones registered for FCM, and the journal rows read straight from PostgreSQL.
+/// offline phones registered for FCM, and the journal rows read straight from PostgreSQL.
 /// </summary>
 internal static class PushServerProcesses
 {
@@ -23,42 +21,12 @@ internal static class PushServerProcesses
     }
 
     /// <summary>The process pushes through <paramref name="fcm"/> (FCM on, its credentials), every message at once (no coalescing window).</summary>
-    public static void UseFcm(ServerProcess node, FcmSimulator fcm)
-    {
-        node.Settings["Parley__Push__Fcm__BaseUri"] = fcm.BaseUri.ToString();
-        node.Settings["Parley__Push__Fcm__ProjectId"] = FcmSimulator.ProjectId;
-        node.Settings["Parley__Push__Fcm__ServiceAccountJson"] = fcm.ServiceAccountJson;
-        node.Settings["Parley__Push__CoalesceWindow"] = "00:00:00";
-    }
-
-    /// <summary>
-    /// A connected client of <paramref name="userId"/> on the process (a device token from its admin API; sends waited
-    /// for 60 s, reconnects after 0.1-1 s), added to <paramref name="clients"/> for the test to dispose.
-    /// </summary>
-    public static async Task<ParleyClient> ConnectAsync(ServerProcess node, string userId, string deviceId, Platform platform, ICollection<ParleyClient> clients)
-    {
-        var response = await node.Admin.PostAsJsonAsync($"/admin/v1/users/{userId}/tokens", new { deviceId, platform = platform.ToString().ToLowerInvariant() });
-        response.EnsureSuccessStatusCode();
-        var token = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
-        var client = new ParleyClient(new ParleyClientOptions
-        {
-            ServerUri = node.WebSocketUri,
-            Token = token,
-            DeviceId = deviceId,
-            Platform = platform,
-            SendTimeout = TimeSpan.FromSeconds(60),
-            ReconnectInitialDelay = TimeSpan.FromMilliseconds(100),
-            ReconnectMaxDelay = TimeSpan.FromSeconds(1),
-        });
-        clients.Add(client);
-        await client.ConnectAsync();
-        return client;
-    }
+    public static void UseFcm(ServerProcess node, FcmSimulator fcm) => node.Configure(fcm.ServerSettings());
 
     /// <summary>Registers an Android phone ("phone", FCM token <c>fcm-token-{user}</c>) of the user through the process, then takes it offline.</summary>
     public static async Task RegisterOfflinePhoneAsync(ServerProcess node, string userId, ICollection<ParleyClient> clients)
     {
-        var phone = await ConnectAsync(node, userId, "phone", Platform.Android, clients);
+        var phone = await node.ConnectAsync(userId, clients, "phone", Platform.Android, TimeSpan.FromSeconds(60));
         await phone.RegisterDeviceAsync(new RegisterDeviceRequest { Vendor = PushVendor.Fcm, Token = "fcm-token-" + userId, AppId = "com.example.chat", NotificationsEnabled = true });
         await phone.DisposeAsync();
         clients.Remove(phone);
@@ -67,8 +35,7 @@ internal static class PushServerProcesses
     /// <summary>The push journal in a PostgreSQL schema (of one message, or all), ordered by user.</summary>
     public static List<JournalRow> PostgresJournal(string schema, string? messageId = null)
     {
-        using var connection = new NpgsqlConnection(ClusterHarness.Postgres);
-        connection.Open();
+        using var connection = ServerData.OpenPostgres();
         var where = messageId is null ? "" : "WHERE message_id = @m";
         using var command = new NpgsqlCommand($"SELECT push_id, user_id, state, reason, owner FROM \"{schema}\".push_journal {where} ORDER BY user_id", connection);
         if (messageId is not null)

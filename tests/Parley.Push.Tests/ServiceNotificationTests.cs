@@ -27,16 +27,10 @@ public sealed class ServiceNotificationTests
         await using var fcm = new FcmSimulator(TimeProvider.System);
         await fcm.StartAsync();
         var now = DateTime.UtcNow;
-        await using var server = await TestServer.StartAsync(new Dictionary<string, string?>
-        {
-            ["Parley:Push:Fcm:BaseUri"] = fcm.BaseUri.ToString(),
-            ["Parley:Push:Fcm:ProjectId"] = FcmSimulator.ProjectId,
-            ["Parley:Push:Fcm:ServiceAccountJson"] = fcm.ServiceAccountJson,
-            ["Parley:Push:CoalesceWindow"] = "00:00:00",
-            // Quiet hours around the current time of day (UTC devices).
-            ["Parley:Push:QuietHoursStart"] = now.AddHours(-2).ToString("HH:mm", CultureInfo.InvariantCulture),
-            ["Parley:Push:QuietHoursEnd"] = now.AddHours(2).ToString("HH:mm", CultureInfo.InvariantCulture),
-        });
+        // Quiet hours around the current time of day (UTC devices).
+        await using var server = await TestServer.StartAsync(fcm.ServerSettings(
+            ("Parley:Push:QuietHoursStart", now.AddHours(-2).ToString("HH:mm", CultureInfo.InvariantCulture)),
+            ("Parley:Push:QuietHoursEnd", now.AddHours(2).ToString("HH:mm", CultureInfo.InvariantCulture))));
         var bob = await server.CreateUserAsync("bob");
         var alice = await server.CreateUserAsync("alice");
         var account = "sys-" + Guid.NewGuid().ToString("N")[..10];

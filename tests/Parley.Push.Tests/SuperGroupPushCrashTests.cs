@@ -1,4 +1,3 @@
-using System.Net.Http.Json;
 using Npgsql;
 using Parley.Protocol.V1;
 using Parley.Sdk;
@@ -21,19 +20,10 @@ public sealed class SuperGroupPushCrashTests(ITestOutputHelper output) : IAsyncL
 {
     private const int Members = 10;
     private readonly ServerData _data = new("sgcrash");
-    private readonly List<ParleyClient> _clients = [];
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
-    {
-        foreach (var client in _clients)
-        {
-            await client.DisposeAsync();
-        }
-
-        await _data.DisposeAsync();
-    }
+    public Task DisposeAsync() => _data.DisposeAsync().AsTask();
 
     [Fact]
     public Task MentionAll_ServerKilledMidFanOut_RestartTakesTheJobOverAfterItsLease_ResumesAfterTheLastFinishedPage_EveryMemberPushedOnce() =>
@@ -61,14 +51,14 @@ public sealed class SuperGroupPushCrashTests(ITestOutputHelper output) : IAsyncL
         var members = Enumerable.Range(0, Members).Select(i => $"m{i:00}").ToList();
         foreach (var user in members.Prepend(owner))
         {
-            (await server.Admin.PostAsJsonAsync("/admin/v1/users", new { userId = user })).EnsureSuccessStatusCode();
+            await server.CreateUserAsync(user);
         }
 
-        var ownerClient = await PushServerProcesses.ConnectAsync(server, owner, "d1", Platform.Linux, _clients);
+        var ownerClient = await server.ConnectAsync(owner, _data.Clients, sendTimeout: TimeSpan.FromSeconds(60));
         var created = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Name = "Town hall", Kind = GroupKind.Super, MemberIds = { members } });
         foreach (var member in members)
         {
-            await PushServerProcesses.RegisterOfflinePhoneAsync(server, member, _clients);
+            await PushServerProcesses.RegisterOfflinePhoneAsync(server, member, _data.Clients);
         }
 
         var all = await ownerClient.SendAsync(

@@ -214,16 +214,10 @@ public sealed class SuperGroupPushTests
 
     private static Task<TestServer> StartAsync(FcmSimulator fcm, TimeSpan digest, IDictionary<string, string?>? extra = null)
     {
-        var settings = new Dictionary<string, string?>
-        {
-            ["Parley:Push:Fcm:BaseUri"] = fcm.BaseUri.ToString(),
-            ["Parley:Push:Fcm:ProjectId"] = FcmSimulator.ProjectId,
-            ["Parley:Push:Fcm:ServiceAccountJson"] = fcm.ServiceAccountJson,
-            ["Parley:Push:CoalesceWindow"] = "00:00:00",
-            ["Parley:Push:SuperGroupDigestInterval"] = digest.ToString("c"),
-            ["Parley:Push:SuperGroupFanOutChunkSize"] = "2",
-            ["Parley:Push:SuperGroupFanOutChunkInterval"] = "00:00:00.050",
-        };
+        var settings = fcm.ServerSettings(
+            ("Parley:Push:SuperGroupDigestInterval", digest.ToString("c")),
+            ("Parley:Push:SuperGroupFanOutChunkSize", "2"),
+            ("Parley:Push:SuperGroupFanOutChunkInterval", "00:00:00.050"));
         foreach (var (key, value) in extra ?? new Dictionary<string, string?>())
         {
             settings[key] = value;

@@ -26,15 +26,8 @@ public sealed class TracingTests
         await using var fcm = new FcmSimulator(TimeProvider.System);
         await fcm.StartAsync();
         await using var server = await TestServer.StartAsync(
-            new Dictionary<string, string?>
-            {
-                ["Parley:Push:Fcm:BaseUri"] = fcm.BaseUri.ToString(),
-                ["Parley:Push:Fcm:ProjectId"] = FcmSimulator.ProjectId,
-                ["Parley:Push:Fcm:ServiceAccountJson"] = fcm.ServiceAccountJson,
-                ["Parley:Push:CoalesceWindow"] = "00:00:00",
-                // No OTLP exporter here (the test's processor collects the spans): recording must be switched on.
-                ["Parley:Telemetry:Tracing"] = "true",
-            },
+            // No OTLP exporter here (the test's processor collects the spans): recording must be switched on.
+            fcm.ServerSettings(("Parley:Telemetry:Tracing", "true")),
             builder =>
             {
                 builder.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddProcessor(new CollectingProcessor(spans)));

@@ -1,4 +1,3 @@
-using System.Net.Http.Json;
 using System.Security.Cryptography;
 using Parley.Protocol.V1;
 using Parley.Sdk;
@@ -65,9 +64,7 @@ public sealed class ClusterHarness : IAsyncDisposable
             node.Settings["Parley__Cluster__AdvertisedAddress"] = "127.0.0.1";
             node.Settings["Parley__Orleans__ServiceId"] = ServiceId;
             node.Settings["Parley__Orleans__ClusterId"] = ServiceId;
-            node.Settings["Parley__Storage__Provider"] = "Postgres";
-            node.Settings["Parley__Storage__Postgres__ConnectionString"] = Postgres;
-            node.Settings["Parley__Storage__Postgres__Schema"] = Schema;
+            node.Configure(PostgresFactAttribute.ServerSettings(Schema));
             node.Settings["Parley__Tokens__SigningKey"] = SigningKey;
             node.Settings["Parley__Push__TokenKey"] = PushKey;
             configure?.Invoke(i, node);
@@ -104,18 +101,10 @@ public sealed class ClusterHarness : IAsyncDisposable
     }
 
     /// <summary>Creates a user through a node's admin API.</summary>
-    public async Task CreateUserAsync(string userId, int node = 0) =>
-        (await _nodes[node].Admin.PostAsJsonAsync("/admin/v1/users", new { userId })).EnsureSuccessStatusCode();
+    public Task CreateUserAsync(string userId, int node = 0) => _nodes[node].CreateUserAsync(userId);
 
     /// <summary>Issues a device token through a node's admin API.</summary>
-    public async Task<IssuedToken> IssueTokenAsync(string userId, int node, string deviceId, Platform platform)
-    {
-        var response = await _nodes[node].Admin.PostAsJsonAsync(
-            $"/admin/v1/users/{userId}/tokens",
-            new { deviceId, platform = platform.ToString().ToLowerInvariant() });
-        response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync<IssuedToken>())!;
-    }
+    public Task<IssuedToken> IssueTokenAsync(string userId, int node, string deviceId, Platform platform) => _nodes[node].IssueTokenAsync(userId, deviceId, platform);
 
     /// <summary>Disposed first when the harness is (in the order tracked): the test's clients and receivers, before the nodes stop.</summary>
     public T Track<T>(T disposable)
@@ -175,6 +164,4 @@ public sealed class ClusterHarness : IAsyncDisposable
             Directory.Delete(_root, recursive: true);
         }
     }
-
-    public sealed record IssuedToken(string Token, string TokenId, long ExpiresAt);
 }

@@ -21,6 +21,14 @@ public sealed class PostgresFactAttribute : FactAttribute
     /// <summary>The test PostgreSQL's connection string; throws with <see cref="MissingMessage"/> when it is not set.</summary>
     public static string ConnectionString => Environment.GetEnvironmentVariable(Variable) ?? throw new InvalidOperationException(MissingMessage);
 
+    /// <summary>The server settings that store everything in <paramref name="schema"/> of the test PostgreSQL (or of <paramref name="connectionString"/>).</summary>
+    public static Dictionary<string, string?> ServerSettings(string schema, string? connectionString = null) => new()
+    {
+        ["Parley:Storage:Provider"] = "Postgres",
+        ["Parley:Storage:Postgres:ConnectionString"] = connectionString ?? ConnectionString,
+        ["Parley:Storage:Postgres:Schema"] = schema,
+    };
+
     /// <summary>Drops a test's schema (and all in it) from the test PostgreSQL; nothing to do when it is not set.</summary>
     public static async Task DropSchemaAsync(string schema)
     {

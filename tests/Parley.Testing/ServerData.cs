@@ -1,13 +1,14 @@
 using Microsoft.Data.Sqlite;
 using Npgsql;
+using Parley.Sdk;
 
 namespace Parley.Testing;
 
 /// <summary>
 /// Where a test's <see cref="ServerProcess"/> keeps its data, so that a killed server can be started again on it: a temp
 /// root holding the data directory (the SQLite database), and for the PostgreSQL variant a schema of its own. Readers
-/// of the rows the server wrote open the same store. Dispose releases pooled SQLite handles, drops the schema and
-/// deletes the root.
+/// of the rows the server wrote open the same store. Dispose disposes the test's <see cref="Clients"/>, releases pooled
+/// SQLite handles, drops the schema and deletes the root.
 /// </summary>
 public sealed class ServerData : IAsyncDisposable
 {
@@ -19,6 +20,9 @@ public sealed class ServerData : IAsyncDisposable
     }
 
     public string Root { get; }
+
+    /// <summary>The test's clients (e.g. from <see cref="ServerProcess.ConnectAsync"/>), disposed first.</summary>
+    public List<ParleyClient> Clients { get; } = [];
 
     /// <summary>The server's data directory (<c>Parley:Storage:DataDirectory</c>).</summary>
     public string DataDirectory => Path.Combine(Root, "data");
@@ -35,9 +39,7 @@ public sealed class ServerData : IAsyncDisposable
         var server = new ServerProcess(DataDirectory);
         if (postgres)
         {
-            server.Settings["Parley__Storage__Provider"] = "Postgres";
-            server.Settings["Parley__Storage__Postgres__ConnectionString"] = PostgresFactAttribute.ConnectionString;
-            server.Settings["Parley__Storage__Postgres__Schema"] = Schema;
+            server.Configure(PostgresFactAttribute.ServerSettings(Schema));
         }
 
         return server;
@@ -64,6 +66,11 @@ public sealed class ServerData : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        foreach (var client in Clients)
+        {
+            await client.DisposeAsync();
+        }
+
         SqliteConnection.ClearAllPools();
         await PostgresFactAttribute.DropSchemaAsync(Schema);
         if (Directory.Exists(Root))

@@ -1,7 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Security.Cryptography;
+using Parley.Protocol.V1;
+using Parley.Sdk;
 
 namespace Parley.Testing;
 
@@ -44,6 +47,18 @@ public sealed class ServerProcess : IAsyncDisposable
 
     /// <summary>Extra settings for <see cref="StartAsync"/> (environment variables, e.g. <c>Parley__Cluster__Mode</c>).</summary>
     public Dictionary<string, string> Settings { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Adds settings written as configuration keys (<c>Parley:Push:CoalesceWindow</c>), as the in-process
+    /// <see cref="TestServer"/> takes them, to <see cref="Settings"/> (as <c>Parley__Push__CoalesceWindow</c>).
+    /// </summary>
+    public void Configure(IEnumerable<KeyValuePair<string, string?>> settings)
+    {
+        foreach (var (key, value) in settings)
+        {
+            Settings[key.Replace(":", "__", StringComparison.Ordinal)] = value!;
+        }
+    }
 
     /// <summary>The last lines the running (or last) process wrote, for failure messages.</summary>
     public string RecentOutput => string.Join('\n', _output);
@@ -119,6 +134,49 @@ public sealed class ServerProcess : IAsyncDisposable
         }
 
         throw new TimeoutException("The server did not become ready in 120 s.");
+    }
+
+    /// <summary>Creates a user through the admin API; returns its id.</summary>
+    public async Task<string> CreateUserAsync(string userId, CancellationToken cancellationToken = default)
+    {
+        (await Admin.PostAsJsonAsync("/admin/v1/users", new { userId }, cancellationToken)).EnsureSuccessStatusCode();
+        return userId;
+    }
+
+    /// <summary>Issues a device token through the admin API.</summary>
+    public async Task<IssuedToken> IssueTokenAsync(string userId, string deviceId = "d1", Platform platform = Platform.Linux)
+    {
+        var response = await Admin.PostAsJsonAsync($"/admin/v1/users/{userId}/tokens", new { deviceId, platform = platform.ToString().ToLowerInvariant() });
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<IssuedToken>())!;
+    }
+
+    /// <summary>
+    /// A client of this server (not connected): sends and requests waited for <paramref name="sendTimeout"/> (120 s; a
+    /// loaded machine answers slowly), reconnects after 0.1-1 s.
+    /// </summary>
+    public ParleyClient CreateClient(string token, string deviceId = "d1", Platform platform = Platform.Linux, TimeSpan? sendTimeout = null) => new(new ParleyClientOptions
+    {
+        ServerUri = WebSocketUri,
+        Token = token,
+        DeviceId = deviceId,
+        Platform = platform,
+        SendTimeout = sendTimeout ?? TimeSpan.FromSeconds(120),
+        RequestTimeout = sendTimeout ?? TimeSpan.FromSeconds(120),
+        ReconnectInitialDelay = TimeSpan.FromMilliseconds(100),
+        ReconnectMaxDelay = TimeSpan.FromSeconds(1),
+    });
+
+    /// <summary>
+    /// A connected client of <paramref name="userId"/> (a device token from the admin API, see <see cref="CreateClient"/>),
+    /// added to <paramref name="clients"/> before it connects, for the test to dispose.
+    /// </summary>
+    public async Task<ParleyClient> ConnectAsync(string userId, ICollection<ParleyClient> clients, string deviceId = "d1", Platform platform = Platform.Linux, TimeSpan? sendTimeout = null)
+    {
+        var client = CreateClient((await IssueTokenAsync(userId, deviceId, platform)).Token, deviceId, platform, sendTimeout);
+        clients.Add(client);
+        await client.ConnectAsync();
+        return client;
     }
 
     /// <summary>
@@ -248,3 +306,6 @@ public sealed class ServerProcess : IAsyncDisposable
         return File.Exists(dll) ? dll : throw new InvalidOperationException($"Build the server first: {dll} is missing.");
     }
 }
+
+/// <summary>A device token issued by the admin API.</summary>
+public sealed record IssuedToken(string Token, string TokenId, long ExpiresAt);

@@ -64,16 +64,60 @@ public sealed class TestServer : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<TestServer> StartAsync(IDictionary<string, string?>? settings = null, Action<WebApplicationBuilder>? configure = null)
+    public static Task<TestServer> StartAsync(IDictionary<string, string?>? settings = null, Action<WebApplicationBuilder>? configure = null) =>
+        RetryOnPortRaceAsync(settings, async () =>
+        {
+            var dataDirectory = Path.Combine(Path.GetTempPath(), "parley-test-" + Guid.NewGuid().ToString("N"));
+            var secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
+            var config = BaseSettings(secret, dataDirectory);
+
+            // These suites drive one user far faster than a person (1000 conversations, send races); RateLimitTests and
+            // the OpenIM and SDK suites run with the limits on.
+            config["Parley:RateLimits:Enabled"] = "false";
+            foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+            {
+                config[key] = value;
+            }
+
+            var clock = new ShiftableTimeProvider();
+            var app = await StartAppAsync(config, ["http://127.0.0.1:0"], clock, configure);
+            return new TestServer(app, dataDirectory, secret, clock);
+        });
+
+    /// <summary>
+    /// What every in-process server starts from: the admin secret, the data directory, free Orleans silo and gateway
+    /// ports (picked now, see <see cref="RetryOnPortRaceAsync{T}"/>) and a cluster id of its own.
+    /// </summary>
+    public static Dictionary<string, string?> BaseSettings(string adminSecret, string dataDirectory)
     {
-        // FreePort hands out a port that is free now; another process of the run may bind it before the silo does.
-        // Such a start is retried on fresh ports (never when the caller chose the ports itself).
+        var settings = OrleansSettings();
+        settings["Parley:Admin:Secret"] = adminSecret;
+        settings["Parley:Storage:DataDirectory"] = dataDirectory;
+        return settings;
+    }
+
+    /// <summary>Free Orleans silo and gateway ports (picked now) and a fresh cluster id, e.g. for a restart.</summary>
+    public static Dictionary<string, string?> OrleansSettings() => new()
+    {
+        ["Parley:Orleans:SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Parley:Orleans:GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Parley:Orleans:ClusterId"] = "test-" + Guid.NewGuid().ToString("N"),
+    };
+
+    /// <summary>
+    /// Runs <paramref name="start"/> again, up to three attempts, when it failed because a port was taken: FreePort hands
+    /// out a port that is free now, and another process of the run may bind it before the silo does. <paramref name="start"/>
+    /// must pick new ports each time (<see cref="BaseSettings"/>). Never retried when the caller chose the Orleans ports
+    /// itself (a <c>Parley:Orleans:…Port</c> key in <paramref name="settings"/>).
+    /// </summary>
+    public static async Task<T> RetryOnPortRaceAsync<T>(IDictionary<string, string?>? settings, Func<Task<T>> start)
+    {
         var retry = settings is null || !settings.Keys.Any(k => k.StartsWith("Parley:Orleans:", StringComparison.Ordinal) && k.EndsWith("Port", StringComparison.Ordinal));
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await StartOnceAsync(settings, configure);
+                return await start();
             }
             catch (Exception e) when (retry && attempt < 3 && IsAddressInUse(e))
             {
@@ -86,35 +130,24 @@ public sealed class TestServer : IAsyncDisposable
         e is Microsoft.AspNetCore.Connections.AddressInUseException
         || e.GetBaseException() is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse };
 
-    private static async Task<TestServer> StartOnceAsync(IDictionary<string, string?>? settings, Action<WebApplicationBuilder>? configure)
+    /// <summary>
+    /// Builds and starts the server in process as the tests run it: <paramref name="config"/> in memory, Kestrel on
+    /// <paramref name="urls"/>, warnings only (Orleans: errors), <paramref name="clock"/> as its time when given, then
+    /// <paramref name="configure"/> after AddParleyServer. A start that fails disposes what it built.
+    /// </summary>
+    public static async Task<WebApplication> StartAppAsync(IDictionary<string, string?> config, string[] urls, TimeProvider? clock, Action<WebApplicationBuilder>? configure)
     {
-        var dataDirectory = Path.Combine(Path.GetTempPath(), "parley-test-" + Guid.NewGuid().ToString("N"));
-        var secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
-        var config = new Dictionary<string, string?>
-        {
-            ["Parley:Admin:Secret"] = secret,
-            ["Parley:Storage:DataDirectory"] = dataDirectory,
-            ["Parley:Orleans:SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Parley:Orleans:GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Parley:Orleans:ClusterId"] = "test-" + Guid.NewGuid().ToString("N"),
-
-            // These suites drive one user far faster than a person (1000 conversations, send races); RateLimitTests and
-            // the OpenIM and SDK suites run with the limits on.
-            ["Parley:RateLimits:Enabled"] = "false",
-        };
-        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
-        {
-            config[key] = value;
-        }
-
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Test", ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddInMemoryCollection(config);
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseUrls(urls);
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Orleans", LogLevel.Error);
-        var clock = new ShiftableTimeProvider();
-        builder.Services.AddSingleton<TimeProvider>(clock);
+        if (clock is not null)
+        {
+            builder.Services.AddSingleton<TimeProvider>(clock);
+        }
+
         builder.AddParleyServer();
         configure?.Invoke(builder);
         var app = builder.Build();
@@ -129,7 +162,7 @@ public sealed class TestServer : IAsyncDisposable
             throw;
         }
 
-        return new TestServer(app, dataDirectory, secret, clock);
+        return app;
     }
 
     public static int FreePort()
@@ -152,7 +185,7 @@ public sealed class TestServer : IAsyncDisposable
     {
         var response = await Admin.PostAsJsonAsync($"/admin/v1/users/{userId}/tokens", new { deviceId, platform, ttlSeconds });
         response.EnsureSuccessStatusCode();
-        var body = await response.Content.ReadFromJsonAsync<TokenBody>();
+        var body = await response.Content.ReadFromJsonAsync<IssuedToken>();
         return body!.Token;
     }
 
@@ -219,21 +252,33 @@ public sealed class TestServer : IAsyncDisposable
         }
 
         Admin.Dispose();
+        await StopAppAsync(_app, _dataDirectory);
+    }
+
+    /// <summary>
+    /// Stops a server started by <see cref="StartAppAsync"/> (15 s for its drain), disposes it and deletes
+    /// <paramref name="dataDirectory"/> (best effort; null keeps the data).
+    /// </summary>
+    public static async Task StopAppAsync(WebApplication app, string? dataDirectory)
+    {
         using (var stop = new CancellationTokenSource(TimeSpan.FromSeconds(15)))
         {
-            await _app.StopAsync(stop.Token);
+            await app.StopAsync(stop.Token);
         }
 
-        await _app.DisposeAsync();
+        await app.DisposeAsync();
+        if (dataDirectory is null)
+        {
+            return;
+        }
+
         try
         {
-            Directory.Delete(_dataDirectory, recursive: true);
+            Directory.Delete(dataDirectory, recursive: true);
         }
         catch (IOException)
         {
             // Best effort.
         }
     }
-
-    private sealed record TokenBody(string Token, string TokenId, long ExpiresAt);
 }

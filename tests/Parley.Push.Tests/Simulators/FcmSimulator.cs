@@ -38,6 +38,27 @@ public sealed partial class FcmSimulator : SimServer
         ["token_uri"] = new Uri(BaseUri, "/token").ToString(),
     }.ToJsonString();
 
+    /// <summary>
+    /// The server settings that push through this simulator (FCM on, its credentials), every message its own push (no
+    /// coalescing window), then <paramref name="extra"/>.
+    /// </summary>
+    public Dictionary<string, string?> ServerSettings(params (string Key, string? Value)[] extra)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Parley:Push:Fcm:BaseUri"] = BaseUri.ToString(),
+            ["Parley:Push:Fcm:ProjectId"] = ProjectId,
+            ["Parley:Push:Fcm:ServiceAccountJson"] = ServiceAccountJson,
+            ["Parley:Push:CoalesceWindow"] = "00:00:00",
+        };
+        foreach (var (key, value) in extra)
+        {
+            settings[key] = value;
+        }
+
+        return settings;
+    }
+
     protected override string? PushIdOf(HttpContext context, byte[] body) =>
         JsonHelpers.TryParse(body)?["message"]?["data"]?["push_id"]?.GetValue<string>();
 
