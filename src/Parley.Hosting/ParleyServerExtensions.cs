@@ -194,7 +194,17 @@ public static class ParleyServerExtensions
                 silo.UseLocalhostClustering(orleans.SiloPort, orleans.GatewayPort, serviceId: orleans.ServiceId, clusterId: orleans.ClusterId);
             }
 
-            silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(30));
+            silo.Configure<GrainCollectionOptions>(o =>
+            {
+                o.CollectionAge = orleans.IdleAge;
+                // Orleans looks for idle grains once per quantum, which must be shorter than the age.
+                o.CollectionQuantum = TimeSpan.FromTicks(Math.Min(TimeSpan.FromMinutes(1).Ticks, orleans.IdleAge.Ticks / 2));
+                o.EnableActivationSheddingOnMemoryPressure = orleans.ShedOnMemoryPressure;
+                o.MemoryUsageLimitPercentage = orleans.MemoryLimitPercent;
+                o.MemoryUsageTargetPercentage = orleans.MemoryTargetPercent;
+                // The node directory is renewed every few seconds by every node: never collected for being idle between them.
+                o.ClassSpecificCollectionAge[typeof(Parley.Gateway.Cluster.NodeDirectoryGrain).FullName!] = orleans.IdleAge < TimeSpan.FromMinutes(10) ? TimeSpan.FromMinutes(10) : orleans.IdleAge;
+            });
             if (TelemetryExtensions.IsTracingEnabled(config))
             {
                 silo.AddActivityPropagation(); // grain calls continue the caller's trace

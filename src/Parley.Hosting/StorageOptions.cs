@@ -62,4 +62,25 @@ public sealed class OrleansOptions
     public string ClusterId { get; set; } = "parley";
 
     public string ServiceId { get; set; } = "parley";
+
+    /// <summary>
+    /// How long a grain (a conversation, a user's sessions, a group's roster) stays in memory without a call before it is
+    /// deactivated; its next call reloads it from the store (a conversation its hot tail). Bounds the memory a server keeps
+    /// for conversations nobody uses any more (issue 17's soak).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:02", "7.00:00:00")]
+    public TimeSpan IdleAge { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>
+    /// Deactivate the least recently used grains, before their idle age, while memory use, as Orleans' environment
+    /// statistics report it against the memory available to the process (the machine's, or the container's limit), is
+    /// above <see cref="MemoryLimitPercent"/>, until it is below <see cref="MemoryTargetPercent"/>.
+    /// </summary>
+    public bool ShedOnMemoryPressure { get; set; } = true;
+
+    [Range(2, 100)]
+    public int MemoryLimitPercent { get; set; } = 85;
+
+    [Range(1, 99)]
+    public int MemoryTargetPercent { get; set; } = 75;
 }

@@ -28,6 +28,50 @@ public sealed class ClusterGrainDeactivationTests(ITestOutputHelper output)
     /// <summary>Messages each sender sends (in a row, each waiting for its ack) while the grain is deactivated.</summary>
     private const int PerSender = 60;
 
+    /// <summary>
+    /// Issue 17's soak: a conversation nobody calls is deactivated after Parley:Orleans:IdleAge by Orleans itself (no
+    /// management call), and its next send reloads it: the seq continues, a retried send is still recognised as a duplicate,
+    /// and a member receives the new message live.
+    /// </summary>
+    [Fact]
+    public async Task AnIdleConversationGrain_IsDeactivatedAfterTheIdleAge_AndItsNextSendReloadsIt()
+    {
+        await using var server = await TestServer.StartAsync(new Dictionary<string, string?> { ["Parley:Orleans:IdleAge"] = "00:00:03" });
+        var alice = await server.CreateUserAsync("ia");
+        var bob = await server.CreateUserAsync("ib");
+        var carol = await server.CreateUserAsync("ic");
+        var sender = await server.ConnectAsync(alice);
+        var receiver = new Recorder(await server.ConnectAsync(carol));
+        var group = await sender.CreateGroupAsync("idle", [bob, carol]);
+        var first = await sender.SendTextToConversationAsync(group.ConversationId, "before idle", clientMsgId: "idle-1");
+        await sender.SendTextToConversationAsync(group.ConversationId, "before idle 2");
+
+        var grains = server.Services.GetRequiredService<IGrainFactory>();
+        var management = grains.GetGrain<IManagementGrain>(0);
+        var grain = (GrainReference)(object)grains.Conversation(group.ConversationId);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (await management.GetGrainActivationCount(grain) > 0 && waited.Elapsed < TimeSpan.FromSeconds(90))
+        {
+            await Task.Delay(200);
+        }
+
+        Assert.Equal(0, await management.GetGrainActivationCount(grain));
+        output.WriteLine($"deactivated after {waited.Elapsed.TotalSeconds:F1} s idle");
+
+        var retried = await sender.SendTextToConversationAsync(group.ConversationId, "before idle", clientMsgId: "idle-1");
+        Assert.True(retried.Duplicate);
+        Assert.Equal(first.Seq, retried.Seq);
+        var after = await sender.SendTextToConversationAsync(group.ConversationId, "after idle");
+        Assert.Equal(first.Seq + 2, after.Seq);
+        var history = await sender.GetHistoryAsync(group.ConversationId);
+        Assert.Equal(
+            ["before idle", "before idle 2", "after idle"],
+            history.Messages.Where(m => m.Content?.Text is not null).OrderBy(m => m.Seq).Select(m => m.Content.Text.Text));
+        await Wait.UntilAsync(
+            () => receiver.MessagesIn(group.ConversationId).Any(m => m.Seq == after.Seq),
+            () => $"carol received seq {after.Seq} live ({receiver.Describe(group.ConversationId)})");
+    }
+
     [Fact]
     public async Task AConversationGrainDeactivatedAgainAndAgainMidBurst_LosesNothing_DuplicatesNothing_AndItsSeqsContinue()
     {

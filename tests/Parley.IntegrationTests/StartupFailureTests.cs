@@ -120,6 +120,17 @@ public sealed class StartupFailureTests : IDisposable
         Assert.Contains("Parley:Management:Urls", line, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task MemoryTargetNotBelowLimit_OneLineNamingBothSettings()
+    {
+        var line = await FailAsync(new ServerProcess(Path.Combine(_root, "data")), new()
+        {
+            ["Parley__Orleans__MemoryLimitPercent"] = "70",
+            ["Parley__Orleans__MemoryTargetPercent"] = "70",
+        });
+        Assert.Contains("Parley:Orleans:MemoryTargetPercent (70) must be below Parley:Orleans:MemoryLimitPercent (70)", line, StringComparison.Ordinal);
+    }
+
     /// <summary>Runs the server to its exit and returns its one line, after checking the exit code and that nothing else (no stack trace) was printed.</summary>
     private static async Task<string> FailAsync(ServerProcess server, Dictionary<string, string?> environment)
     {

@@ -30,6 +30,12 @@ public static class StartupChecks
         var orleans = config.GetSection(OrleansOptions.Section).Get<OrleansOptions>() ?? new OrleansOptions();
         CheckPortFree(IPAddress.Loopback, orleans.SiloPort, "Parley:Orleans:SiloPort");
         CheckPortFree(IPAddress.Loopback, orleans.GatewayPort, "Parley:Orleans:GatewayPort");
+        if (orleans.MemoryTargetPercent >= orleans.MemoryLimitPercent)
+        {
+            throw new StartupProblemException(
+                $"Parley:Orleans:MemoryTargetPercent ({orleans.MemoryTargetPercent}) must be below Parley:Orleans:MemoryLimitPercent ({orleans.MemoryLimitPercent}).");
+        }
+
         var cluster = config.GetSection(ParleyClusterOptions.Section).Get<ParleyClusterOptions>() ?? new ParleyClusterOptions();
         if (ClusterOptionsValidator.Check(cluster, storage) is { } problem)
         {
