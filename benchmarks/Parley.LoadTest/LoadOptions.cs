@@ -56,6 +56,12 @@ internal sealed class LoadOptions
     public double IdleSeconds { get; private set; } = 15;
     public int PayloadBytes { get; private set; } = 100;
     public string Out { get; private set; } = "loadtest-results.json";
+
+    /// <summary>
+    /// --acked-out DIR: each step writes every acknowledged message there ("conversation seq serverMsgId" a line, one file
+    /// a step), so a check against the store can prove each acked message is stored (the cluster kill run, issue 11).
+    /// </summary>
+    public string? AckedOut { get; private set; }
     public string[] RawArgs { get; private set; } = [];
     public List<KeyValuePair<string, string>> ServerEnv { get; } = [];
 
@@ -115,6 +121,7 @@ internal sealed class LoadOptions
                 case "--idle-seconds": o.IdleSeconds = Dbl(0, 60); break;
                 case "--payload": o.PayloadBytes = Int(32, 16_000); break;
                 case "--out": o.Out = Next(); break;
+                case "--acked-out": o.AckedOut = Next(); break;
                 case "--server-env": o.ServerEnv.Add(EnvPair(Next())); break;
                 case "--ready-timeout": o.ReadyTimeoutSeconds = Dbl(5, 3600); break;
                 default: throw new ArgumentException($"unknown option {a}");

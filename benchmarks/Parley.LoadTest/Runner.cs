@@ -15,6 +15,7 @@ internal sealed record StepResult(int Run, string Scenario, string Target, strin
 internal sealed partial class Runner(LoadOptions o, TextWriter log)
 {
     private static int s_stepId;
+    private static int s_ackedFiles;
     private readonly string _tag = Convert.ToHexString(BitConverter.GetBytes(Random.Shared.Next())).ToLowerInvariant()[..6];
 
     public List<StepResult> Steps { get; } = [];
@@ -288,7 +289,7 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
         var windowS = windowSeconds ?? o.WindowSeconds;
         var stepId = (Interlocked.Increment(ref s_stepId) % 250) + 1;
         var capacity = (int)Math.Min(16_000_000, (rate * (warmupS + windowS) * 1.05) + 64);
-        var ledger = new StepLedger(stepId, capacity, expected);
+        var ledger = new StepLedger(stepId, capacity, expected, recordAcks: o.AckedOut is not null);
         foreach (var c in connections)
         {
             c.Sink = ledger;
@@ -318,7 +319,16 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
 
                     var ts = Stopwatch.GetTimestamp();
                     ledger.MarkSent(idx, ts);
-                    await sendOne(ledger, idx, ts, rnd).ConfigureAwait(false);
+                    try
+                    {
+                        await sendOne(ledger, idx, ts, rnd).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is System.Net.WebSockets.WebSocketException or ObjectDisposedException or IOException or InvalidOperationException or OperationCanceledException)
+                    {
+                        // The sender's connection died (its node was killed): counted as send_failed, the step goes on.
+                        ledger.MarkSendFailed(idx);
+                    }
+
                     sent++;
                 }
 
@@ -403,14 +413,22 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
             ["delivered"] = acc.Delivered,
             ["duplicates"] = acc.Duplicates,
             ["lost"] = acc.Lost,
+            ["send_failed"] = acc.SendsFailed,
             ["drain_s"] = drain.Elapsed.TotalSeconds,
             ["closed_connections"] = connections.Count(c => !c.IsOpen),
         };
         var r = new StepResult(run, scenario, target.Name, label, m);
         Steps.Add(r);
+        if (o.AckedOut is { } ackedDir && ledger.AckedLog is { } acked)
+        {
+            Directory.CreateDirectory(ackedDir);
+            var file = Path.Combine(ackedDir, string.Create(CultureInfo.InvariantCulture, $"acked-{scenario}-r{run}-{Interlocked.Increment(ref s_ackedFiles):D3}.txt"));
+            await File.WriteAllLinesAsync(file, acked).ConfigureAwait(false);
+        }
+
         var closed = connections.Where(c => !c.IsOpen).Select(c => c.CloseInfo).FirstOrDefault();
         await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-            $"[{target.Name} {scenario} r{run} {label}] sent {sentRate:F0}/s deliv {deliveredRate:F0}/s ratio {m["delivery_ratio"]:F3} | lat p50 {m["p50_ms"]:F2} p90 {m["p90_ms"]:F2} p99 {m["p99_ms"]:F2} p99.9 {m["p999_ms"]:F2} max {m["max_ms"]:F1} ms | acks {m["acks_per_s"]:F0}/s p50 {m["ack_p50_ms"]:F2} p99 {m["ack_p99_ms"]:F2} ms | srv cpu {su.CpuPercent:F0}% rss {m["server_rss_mb"]:F0} MB | gen cpu {gu.CpuPercent:F0}%{(GeneratorBound(gu) ? " GENERATOR-BOUND" : "")} | sent {acc.Sent} acked {acc.Acked} refused {acc.Refused} lost {acc.Lost} dup {acc.Duplicates}{(m["closed_connections"] > 0 ? $" closed {m["closed_connections"]} ({closed})" : "")}")).ConfigureAwait(false);
+            $"[{target.Name} {scenario} r{run} {label}] sent {sentRate:F0}/s deliv {deliveredRate:F0}/s ratio {m["delivery_ratio"]:F3} | lat p50 {m["p50_ms"]:F2} p90 {m["p90_ms"]:F2} p99 {m["p99_ms"]:F2} p99.9 {m["p999_ms"]:F2} max {m["max_ms"]:F1} ms | acks {m["acks_per_s"]:F0}/s p50 {m["ack_p50_ms"]:F2} p99 {m["ack_p99_ms"]:F2} ms | srv cpu {su.CpuPercent:F0}% rss {m["server_rss_mb"]:F0} MB | gen cpu {gu.CpuPercent:F0}%{(GeneratorBound(gu) ? " GENERATOR-BOUND" : "")} | sent {acc.Sent} acked {acc.Acked} refused {acc.Refused} lost {acc.Lost} dup {acc.Duplicates}{(acc.SendsFailed > 0 ? $" send_failed {acc.SendsFailed}" : "")}{(m["closed_connections"] > 0 ? $" closed {m["closed_connections"]} ({closed})" : "")}")).ConfigureAwait(false);
         if (sampleLate > window / 10)
         {
             await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using Parley.Protocol.V1;
@@ -13,6 +14,7 @@ internal sealed class StepLedger : IFrameSink
     private const int Unanswered = 0;
     private const int Acked = 1;
     private const int Refused = 2;
+    private const int SendFailed = 3;
     private readonly long[] _sendTs;
     private readonly int[] _delivered;
     private readonly int[] _ack;
@@ -22,9 +24,11 @@ internal sealed class StepLedger : IFrameSink
     private long _errors;
     private long _duplicates;
     private long _stale;
+    private long _sendFailed;
 
-    public StepLedger(int stepId, int capacity, int expectedPerMessage)
+    public StepLedger(int stepId, int capacity, int expectedPerMessage, bool recordAcks = false)
     {
+        AckedLog = recordAcks ? new ConcurrentQueue<string>() : null;
         StepId = stepId;
         Capacity = capacity;
         Expected = expectedPerMessage;
@@ -61,6 +65,12 @@ internal sealed class StepLedger : IFrameSink
 
     public long Stale => Interlocked.Read(ref _stale);
 
+    /// <summary>Sends that could not be written (the connection had died: a node of the cluster was killed).</summary>
+    public long SendsFailed => Interlocked.Read(ref _sendFailed);
+
+    /// <summary>With recordAcks: every acknowledged message as "conversation seq serverMsgId".</summary>
+    public ConcurrentQueue<string>? AckedLog { get; }
+
     /// <summary>Reserves the next message index, or -1 when the step's bounded capacity is used up.</summary>
     public int Reserve()
     {
@@ -72,6 +82,15 @@ internal sealed class StepLedger : IFrameSink
 
     public void MarkSent(int idx, long timestamp) => Volatile.Write(ref _sendTs[idx], timestamp);
 
+    /// <summary>The send of <paramref name="idx"/> could not be written: it is not waited for and not counted lost.</summary>
+    public void MarkSendFailed(int idx)
+    {
+        if (Interlocked.CompareExchange(ref _ack[idx], SendFailed, Unanswered) == Unanswered)
+        {
+            Interlocked.Increment(ref _sendFailed);
+        }
+    }
+
     public void OnFrame(LeanConnection connection, ServerFrame frame)
     {
         switch (frame.BodyCase)
@@ -82,6 +101,7 @@ internal sealed class StepLedger : IFrameSink
                     if ((uint)idx < (uint)Capacity && Interlocked.CompareExchange(ref _ack[idx], Acked, Unanswered) == Unanswered)
                     {
                         Interlocked.Increment(ref _acks);
+                        AckedLog?.Enqueue(string.Create(CultureInfo.InvariantCulture, $"{frame.SendAck.ConversationId} {frame.SendAck.Seq} {frame.SendAck.ServerMsgId}"));
                         var sent = Volatile.Read(ref _sendTs[idx]);
                         if (sent >= MeasureFrom)
                         {
@@ -158,7 +178,7 @@ internal sealed class StepLedger : IFrameSink
     public bool Settled()
     {
         var issued = Issued;
-        return Acks + Errors >= issued && Deliveries - Duplicates >= Acks * Expected && Account().Lost == 0;
+        return Acks + Errors + SendsFailed >= issued && Deliveries - Duplicates >= Acks * Expected && Account().Lost == 0;
     }
 
     /// <summary>The final accounting: what was sent, answered, delivered, and what is missing.</summary>
@@ -177,15 +197,17 @@ internal sealed class StepLedger : IFrameSink
                 case Refused:
                     refused++;
                     break;
+                case SendFailed:
+                    break;
                 default:
                     unanswered++;
                     break;
             }
         }
 
-        return new Accounting(issued, acked, refused, unanswered, acked * Expected, Deliveries, missing, Duplicates, unanswered + missing);
+        return new Accounting(issued, acked, refused, unanswered, acked * Expected, Deliveries, missing, Duplicates, unanswered + missing, SendsFailed);
     }
 }
 
 internal readonly record struct Accounting(
-    long Sent, long Acked, long Refused, long Unanswered, long ExpectedDeliveries, long Delivered, long MissingDeliveries, long Duplicates, long Lost);
+    long Sent, long Acked, long Refused, long Unanswered, long ExpectedDeliveries, long Delivered, long MissingDeliveries, long Duplicates, long Lost, long SendsFailed);
