@@ -2,6 +2,12 @@ using BenchmarkDotNet.Running;
 
 // dotnet run -c Release --project benchmarks/Parley.Benchmarks -- --filter '*' [--job short]
 // dotnet run -c Release --project benchmarks/Parley.Benchmarks -- search-latency|commit-cost [options] (SearchLatency)
+// dotnet benchmarks/Parley.Benchmarks/bin/Release/net10.0/Parley.Benchmarks.dll search-server --server <Parley.Server.dll> [options] (SearchServerBench)
+if (args.Length > 0 && args[0] is "search-server")
+{
+    return await Parley.Benchmarks.SearchServerBench.RunAsync(args[1..]);
+}
+
 if (args.Length > 0 && args[0] is "search-latency" or "commit-cost")
 {
     return await Parley.Benchmarks.SearchLatency.RunAsync(args[0], args[1..]);

@@ -216,7 +216,7 @@ public static class SearchLatency
 
     private static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 
-    private static string LoadAverage()
+    internal static string LoadAverage()
     {
         try
         {

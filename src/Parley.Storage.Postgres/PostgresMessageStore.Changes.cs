@@ -6,19 +6,34 @@ namespace Parley.Storage.Postgres;
 /// <summary>Threads, revisions and full-text search (ADR 0018).</summary>
 public sealed partial class PostgresMessageStore
 {
-    // The pg_trgm GIN index finds the candidates (ILIKE); only the newest $8 of them after the cursor (a top-N over the
-    // index's narrow rows) are joined, and the join keeps only what the user may see, not revoked.
-    private const string SearchWindow = """
-        SELECT s.conversation_id, s.seq, s.server_time, s.body FROM message_search s
-        WHERE s.body ILIKE $2 ESCAPE '\'
-          AND ($3::text IS NULL OR s.conversation_id = $3)
-          AND ($4::bigint IS NULL OR (s.server_time, s.conversation_id, s.seq) < ($4, $5, $6))
-        ORDER BY s.server_time DESC, s.conversation_id DESC, s.seq DESC
-        LIMIT $8
-        """;
+    // A search page looks at the newest $8 (maxScanned) matches after its cursor in the conversations searched ($3: one
+    // conversation, the user's conversations, or, on a first try, every one), joins them to their messages in order and
+    // keeps the first $7 the user may see (membership periods, not revoked). How the window is found depends on how many
+    // matches there are (migration 24):
+    // - a probe counts at most $8 + 1 matches through the trigram GIN index, whose first column is the conversation (a
+    //   scoped search intersects inside the index instead of fetching every other conversation's match): it reads at most
+    //   $8 + 1 rows;
+    // - up to $8 matches ("rare"): the window is all of them, from the GIN index, sorted: at most $8 rows;
+    // - more ("common"): the page walks the newest rows along a time-ordered B-tree (per conversation, or over all), the
+    //   text compared row by row, and stops at its page, at $8 matches or after $9 rows (SearchWalkFactor × $8). A page that
+    //   is not full by then asks how far the walk got (at most $9 rows again); only when the walk ran out of rows before the
+    //   window was complete (a word with more than $8 matches, few of them among the newest $9 rows) is the window taken
+    //   from the GIN index as before (every match below the cursor read and sorted).
+    private const string ScopeAll = "AND $3::text IS NULL";
+    private const string ScopeOne = "AND s.conversation_id = $3";
+    private const string ScopeMany = "AND s.conversation_id = ANY($3)";
 
-    private const string SearchSql = "WITH win AS (" + SearchWindow + """
-        )
+
+    // Rows a common word's walk reads at most, per row of the window.
+    private const int SearchWalkFactor = 4;
+
+    // Most conversations whose walks one statement merges; a user with more is searched from the GIN index.
+    private const int SearchWalkMaxConversations = 200;
+
+    // Every statement names all nine parameters (the unused ones in a condition that is always true), so one list serves all.
+    private const string Unused = "$1::text IS NOT NULL AND $7::bigint >= 0 AND $8::bigint >= 0 AND $9::bigint >= 0";
+
+    private const string SearchJoin = """
         SELECT msg.conversation_id, msg.seq, msg.server_msg_id, msg.sender_id, msg.client_msg_id, msg.server_time, msg.content_kind, msg.content,
                msg.revoked, msg.version, msg.annotations, msg.reply_to_seq, w.body
         FROM win w
@@ -27,12 +42,86 @@ public sealed partial class PostgresMessageStore
           AND (EXISTS (SELECT 1 FROM conversation_keys vk JOIN members vm ON vm.conv_key = vk.conv_key
                        WHERE vk.conversation_id = msg.conversation_id AND vm.user_id = $1 AND vm.active AND msg.seq >= vm.visible_from)
                OR EXISTS (SELECT 1 FROM member_periods vp WHERE vp.conversation_id = msg.conversation_id AND vp.user_id = $1 AND msg.seq BETWEEN vp.from_seq AND vp.to_seq))
+          AND $9::bigint >= 0
         ORDER BY w.server_time DESC, w.conversation_id DESC, w.seq DESC
         LIMIT $7;
         """;
 
-    // Whether the window was full (asked only when a page came back short). $1 and $7 are unused here but keep the numbering.
-    private const string SearchWindowFullSql = "SELECT count(*) FROM (" + SearchWindow + ") w WHERE $1::text IS NOT NULL AND $7::bigint >= 0;";
+    // The window from the GIN index: every match below the cursor (in scope), the newest $8 of them.
+    private static string SearchSql(string scope, int conversations) => $"""
+        WITH win AS (
+            SELECT s.conversation_id, s.seq, s.server_time, s.body FROM ({GinRows(scope, conversations)}) s
+            ORDER BY s.server_time DESC, s.conversation_id DESC, s.seq DESC
+            LIMIT $8)
+        """ + SearchJoin;
+
+    // The matches below the cursor in scope, from the GIN index. Its conversation column has collation "C", which no
+    // B-tree of the table has, so the planner cannot take the primary key for the conversation and filter all its rows by
+    // the text; the user's conversations are one equality per conversation (a UNION ALL, up to SearchWalkMaxConversations),
+    // since the planner may leave an = ANY(array) out of a GIN scan and filter every match of the word by it instead.
+    private static string GinRows(string scope, int conversations)
+    {
+        const string Columns = "s.conversation_id, s.seq, s.server_time, s.body";
+        // The cursor is compared after the index (server_time + 0: no B-tree can take it and read every row below it).
+        const string Match = "s.body ILIKE $2 ESCAPE '\\' AND ($4::bigint IS NULL OR (s.server_time + 0, s.conversation_id, s.seq) < ($4, $5, $6))";
+        if (scope != ScopeMany || conversations > SearchWalkMaxConversations)
+        {
+            return $"SELECT {Columns} FROM message_search s WHERE {Match} {scope.Replace("s.conversation_id =", "s.conversation_id COLLATE \"C\" =", StringComparison.Ordinal)}";
+        }
+
+        return string.Join(" UNION ALL ", Enumerable.Range(1, conversations).Select(i => string.Create(
+            System.Globalization.CultureInfo.InvariantCulture,
+            $"SELECT {Columns} FROM message_search s WHERE {Match} AND s.conversation_id COLLATE \"C\" = ($3::text[])[{i}]")));
+    }
+
+    // The walk: the newest $9 rows below the cursor (in scope), in order, their text compared; the window is the first $8
+    // that match. Streams: it stops reading as soon as the page is full.
+    private static string SearchWalkSql(string scope, int conversations) => $"""
+        WITH walked AS ({WalkedRows(scope, conversations)}),
+        win AS (
+            SELECT * FROM walked w WHERE w.body ILIKE $2 ESCAPE '\'
+            ORDER BY w.server_time DESC, w.conversation_id DESC, w.seq DESC
+            LIMIT $8)
+        """ + SearchJoin;
+
+    // How far a walk that did not fill its page got: the rows it read and the matches among them (at most $9 rows).
+    private static string SearchWalkedSql(string scope, int conversations) => $"""
+        SELECT count(*), count(*) FILTER (WHERE w.body ILIKE $2 ESCAPE '\') FROM ({WalkedRows(scope, conversations)}) w
+        WHERE {Unused};
+        """;
+
+    // The newest $9 rows below the cursor in scope, in order, read lazily along a B-tree: for the user's conversations
+    // ($3 an array), one ordered index range per conversation merged (a Merge Append), so no other conversation's row is read.
+    private static string WalkedRows(string scope, int conversations)
+    {
+        const string Columns = "s.conversation_id, s.seq, s.server_time, s.body";
+        const string Below = "($4::bigint IS NULL OR (s.server_time, s.conversation_id, s.seq) < ($4, $5, $6))";
+        const string Order = "ORDER BY s.server_time DESC, s.conversation_id DESC, s.seq DESC LIMIT $9";
+        if (scope != ScopeMany)
+        {
+            return $"SELECT {Columns} FROM message_search s WHERE {Below} {scope} {Order}";
+        }
+
+        var branches = Enumerable.Range(1, conversations).Select(i => string.Create(
+            System.Globalization.CultureInfo.InvariantCulture,
+            $"(SELECT {Columns} FROM message_search s WHERE s.conversation_id = ($3::text[])[{i}] AND {Below} {Order})"));
+        return "SELECT * FROM (" + string.Join(" UNION ALL ", branches) + ") s " + Order;
+    }
+
+    // The probe: how many matches (at most $8 + 1, passed as $8 here) are below the cursor, from the GIN index.
+    private static string SearchProbeSql(string scope, int conversations) => $"""
+        SELECT count(*) FROM (SELECT 1 FROM ({GinRows(scope, conversations)}) g LIMIT $8) p
+        WHERE {Unused};
+        """;
+
+    // The plans, fixed per statement (estimates of a substring match are guesses): the probe and a rare word's window
+    // through the GIN index (a bitmap scan, never a sequential or ordered scan that reads rows until it has enough); a
+    // common word's walk along a B-tree in order (never a bitmap scan and a sort of every row).
+    private const string RareSettings = "SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off;";
+    private const string WalkSettings = "SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off;";
+
+    /// <summary>Test hook: every search statement as run (planner settings, SQL, parameters), for EXPLAIN in the tests.</summary>
+    internal Action<string, string, Npgsql.NpgsqlParameter[]>? SearchStatementObserver { get; set; }
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<StoredMessage>> ReadThreadAsync(string conversationId, long rootSeq, long afterSeq, int limit, CancellationToken cancellationToken = default)
@@ -104,25 +193,121 @@ public sealed partial class PostgresMessageStore
         {
         }
 
-        Npgsql.NpgsqlParameter[] Parameters() =>
+        if (conversationId is not null)
+        {
+            return (await SearchWindowAsync(userId, ScopeOne, conversationId, query, after, limit, maxScanned, walkIfCommon: true, cancellationToken).ConfigureAwait(false))!;
+        }
+
+        // Every conversation of the user: first over all matches when the word is rare overall (the probe says so at the
+        // cost of at most maxScanned + 1 rows; whatever page that completes is the page the scoped window returns), else
+        // over the user's conversations only (a members row stays, inactive, after a leave), so other users' matches never
+        // fill the window.
+        var all = await SearchWindowAsync(userId, ScopeAll, null, query, after, limit, maxScanned, walkIfCommon: false, cancellationToken).ConfigureAwait(false);
+        if (all is { ScanLimitReached: false })
+        {
+            return all;
+        }
+
+        var scope = await _database.QueryAsync("SELECT k.conversation_id FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key WHERE m.user_id = $1;", r => r.GetString(0), cancellationToken, P(userId)).ConfigureAwait(false);
+        return scope.Count == 0
+            ? new SearchMatchCollection([], scanLimitReached: false)
+            : (await SearchWindowAsync(userId, ScopeMany, scope.Distinct(StringComparer.Ordinal).ToArray(), query, after, limit, maxScanned, walkIfCommon: true, cancellationToken).ConfigureAwait(false))!;
+    }
+
+    // One window in one scope (see the SQL above). Null when the word is common there and walkIfCommon is false.
+    private async Task<SearchMatchCollection?> SearchWindowAsync(
+        string userId, string scope, object? scopeValue, string query, SearchPosition? after, int limit, int maxScanned, bool walkIfCommon, CancellationToken cancellationToken)
+    {
+        var walkRows = (long)maxScanned * SearchWalkFactor;
+        var conversations = scopeValue is string[] ids ? ids.Length : 1;
+        Npgsql.NpgsqlParameter[] Parameters(long window) =>
         [
             P(userId),
             P("%" + EscapeLike(query) + "%"),
-            Text(conversationId),
+            scopeValue switch
+            {
+                string[] many => new Npgsql.NpgsqlParameter { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text, Value = many },
+                string one => P(one),
+                _ => Text(null),
+            },
             Bigint(after?.ServerTime),
             P(after?.ConversationId ?? string.Empty),
             P(after?.Seq ?? 0L),
             P((long)limit),
-            P((long)maxScanned),
+            P(window),
+            P(walkRows),
         ];
-        var matches = await _database.QueryAsync(SearchSql, r => new SearchMatch(ReadMessage(r), r.GetString(12)), cancellationToken, Parameters()).ConfigureAwait(false);
-        var windowFull = false;
-        if (matches.Count < limit && maxScanned < int.MaxValue)
+
+        SearchMatch Read(Npgsql.NpgsqlDataReader r) => new(ReadMessage(r), r.GetString(12));
+
+        // No window (maxScanned unbounded): every match, from the GIN index.
+        var probed = long.MaxValue;
+        if (maxScanned < int.MaxValue)
         {
-            var counted = await _database.QueryAsync(SearchWindowFullSql, r => r.GetInt64(0), cancellationToken, Parameters()).ConfigureAwait(false);
-            windowFull = counted.Count == 1 && counted[0] >= maxScanned;
+            probed = (await QuerySearchAsync(RareSettings, SearchProbeSql(scope, conversations), r => r.GetInt64(0), Parameters(maxScanned + 1L), cancellationToken).ConfigureAwait(false))[0];
         }
 
-        return new SearchMatchCollection(matches, windowFull);
+        if (probed <= maxScanned || maxScanned == int.MaxValue)
+        {
+            var matches = await QuerySearchAsync(RareSettings, SearchSql(scope, conversations), Read, Parameters(maxScanned), cancellationToken).ConfigureAwait(false);
+            return new SearchMatchCollection(matches, scanLimitReached: probed == maxScanned && matches.Count < limit);
+        }
+
+        if (!walkIfCommon || conversations > SearchWalkMaxConversations)
+        {
+            if (!walkIfCommon)
+            {
+                return null;
+            }
+
+            // Too many conversations to merge their walks: the window from the GIN index (every match in scope, sorted).
+            var all = await QuerySearchAsync(RareSettings, SearchSql(scope, conversations), Read, Parameters(maxScanned), cancellationToken).ConfigureAwait(false);
+            return new SearchMatchCollection(all, scanLimitReached: all.Count < limit);
+        }
+
+        // More than maxScanned matches (so the window is full): walk the newest rows.
+        var walked = await QuerySearchAsync(WalkSettings, SearchWalkSql(scope, conversations), Read, Parameters(maxScanned), cancellationToken).ConfigureAwait(false);
+        if (walked.Count >= limit)
+        {
+            return new SearchMatchCollection(walked, scanLimitReached: false);
+        }
+
+        var (rows, matched) = (await QuerySearchAsync(WalkSettings, SearchWalkedSql(scope, conversations), r => (r.GetInt64(0), r.GetInt64(1)), Parameters(maxScanned), cancellationToken).ConfigureAwait(false))[0];
+        if (matched >= maxScanned || rows < walkRows)
+        {
+            // The walk saw the whole window (or every row below the cursor): its page is the window's.
+            return new SearchMatchCollection(walked, scanLimitReached: matched >= maxScanned);
+        }
+
+        // The window reaches below the rows walked: from the GIN index (every match below the cursor, sorted).
+        var window = await QuerySearchAsync(RareSettings, SearchSql(scope, conversations), Read, Parameters(maxScanned), cancellationToken).ConfigureAwait(false);
+        return new SearchMatchCollection(window, scanLimitReached: window.Count < limit);
+    }
+
+    // One search statement in a transaction of its own whose planner settings fix its plan (see the SQL above).
+    private async Task<List<T>> QuerySearchAsync<T>(string settings, string sql, Func<Npgsql.NpgsqlDataReader, T> read, Npgsql.NpgsqlParameter[] parameters, CancellationToken cancellationToken)
+    {
+        SearchStatementObserver?.Invoke(settings, sql, parameters);
+        var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using (transaction.ConfigureAwait(false))
+            {
+                using (var set = Command(connection, settings))
+                {
+                    await set.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                List<T> rows;
+                using (var command = Command(connection, sql, parameters))
+                {
+                    rows = await ReadAllAsync(command, read, cancellationToken).ConfigureAwait(false);
+                }
+
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return rows;
+            }
+        }
     }
 }

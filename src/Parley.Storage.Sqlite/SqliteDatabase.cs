@@ -136,6 +136,9 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
                 // once it passes 64 KiB, which one message batch does: that was one extra pwrite per page per commit
                 // (+74 % bytes written at 1,000 msg/s). In memory it is a memcpy; it is discarded at every RELEASE.
                 Execute(writer, "PRAGMA temp_store = MEMORY;");
+
+                // The full-text index's conversation key (migration 27, the search indexer): computed where the rows are written.
+                writer.CreateFunction<string, string>(Internal.SearchKeys.SqlFunction, Internal.SearchKeys.For, isDeterministic: true);
                 await CheckDurabilityAsync(writer, cancellationToken).ConfigureAwait(false);
                 await MigrateAsync(writer, cancellationToken).ConfigureAwait(false);
             }

@@ -21,10 +21,12 @@ public sealed partial class SqliteMessageStore : ISearchIndexQueue
     // Newest first in the index's own order: the FTS5 rowid is the message's search_id (its commit position, which an edit
     // keeps), so FTS5 walks its doclists newest first (ORDER BY rowid DESC needs no sort) and the join stops once the page
     // is full, instead of joining and sorting every match. The page looks at no more than maxScanned index matches below
-    // its cursor (rowid >= the window's floor).
+    // its cursor (rowid >= the window's floor). $query is an FTS5 expression: the phrase in the body column, and when the
+    // search is restricted, the conversation key(s) in the conv column (migration 27), so the index walk itself skips
+    // other conversations' matches; the conversation id is still compared (two conversations may share a key).
     private const string SearchSql = """
         SELECT msg.conversation_id, msg.seq, msg.server_msg_id, msg.sender_id, msg.client_msg_id, msg.server_time, msg.content_kind, msg.content,
-               msg.revoked, msg.version, msg.annotations, msg.reply_to_seq, s.body
+               msg.revoked, msg.version, msg.annotations, msg.reply_to_seq, s.body, s.rowid
         FROM message_search s
         JOIN messages msg ON msg.conversation_id = s.conversation_id AND msg.seq = s.seq
         WHERE message_search MATCH $query
@@ -38,13 +40,21 @@ public sealed partial class SqliteMessageStore : ISearchIndexQueue
         LIMIT $limit;
         """;
 
-    // The scan window's floor: the maxScanned-th index match below the cursor (none: fewer matches than that are left).
+    // The scan window's floor: the maxScanned-th index match of $query below the cursor (none: fewer matches than that are
+    // left). The index alone: no content row is read.
     private const string SearchFloorSql = """
         SELECT rowid FROM message_search
-        WHERE message_search MATCH $query AND rowid < $before AND ($conv IS NULL OR conversation_id = $conv)
+        WHERE message_search MATCH $query AND rowid < $before
         ORDER BY rowid DESC
         LIMIT 1 OFFSET $offset;
         """;
+
+    // Every conversation the user is or was a member of: a members row stays (inactive) after a leave, next to its periods.
+    private const string SearchScopeSql = "SELECT k.conversation_id FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key WHERE m.user_id = $user;";
+
+    // Conversation keys per FTS5 expression when a search is restricted to the user's conversations (an OR of this many
+    // terms; a user with more conversations is searched in chunks of this many, merged).
+    private const int ScopeChunk = 256;
 
     /// <inheritdoc />
     public Task<int> IndexPendingAsync(int maxRows, CancellationToken cancellationToken = default)
@@ -154,8 +164,8 @@ public sealed partial class SqliteMessageStore : ISearchIndexQueue
         var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
-            // One FTS5 phrase: the trigram tokenizer matches it as a substring of the body (case-insensitive).
-            var phrase = "\"" + query.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+            // One FTS5 phrase in the body column: the trigram tokenizer matches it as a substring (case-insensitive).
+            var phrase = "{body} : \"" + query.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
             // The cursor is the last hit of the previous page; its search_id is where this page continues (below it).
             var before = long.MaxValue;
@@ -173,34 +183,86 @@ public sealed partial class SqliteMessageStore : ISearchIndexQueue
                 before = id;
             }
 
-            var floor = 0L;
-            if (maxScanned < int.MaxValue)
+            if (conversationId is not null)
             {
-                using var window = connection.CreateCommand();
-                window.CommandText = SearchFloorSql;
-                window.Parameters.AddWithValue("$query", phrase);
-                window.Parameters.AddWithValue("$before", before);
-                window.Parameters.AddWithValue("$conv", (object?)conversationId ?? DBNull.Value);
-                window.Parameters.AddWithValue("$offset", Math.Max(0, maxScanned - 1));
-                floor = await window.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long found ? found : 0;
+                // One conversation: only its matches are walked and counted against the window.
+                var (hits, floor) = await SearchWindowAsync(connection, phrase + " AND {conv} : \"" + SearchKeys.For(conversationId) + "\"", conversationId, userId, before, limit, maxScanned, cancellationToken).ConfigureAwait(false);
+                return Page(hits, floor, limit);
             }
 
-            using var command = connection.CreateCommand();
-            command.CommandText = SearchSql;
-            command.Parameters.AddWithValue("$query", phrase);
-            command.Parameters.AddWithValue("$conv", (object?)conversationId ?? DBNull.Value);
-            command.Parameters.AddWithValue("$user", userId);
-            command.Parameters.AddWithValue("$before", before);
-            command.Parameters.AddWithValue("$floor", floor);
-            command.Parameters.AddWithValue("$limit", limit);
-            using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            var matches = new List<SearchMatch>();
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            // Every conversation of the user. First the whole index, newest first: cheapest when the word is rare or the
+            // user's matches are among the newest; it sees the user's matches in the same order as the restricted walk
+            // below, so whatever page it completes is the page that walk would return.
+            var (all, allFloor) = await SearchWindowAsync(connection, phrase, null, userId, before, limit, maxScanned, cancellationToken).ConfigureAwait(false);
+            if (allFloor == 0 || all.Count >= limit)
             {
-                matches.Add(new SearchMatch(SqliteRows.ReadMessage(reader), reader.GetString(12)));
+                return Page(all, allFloor, limit);
             }
 
-            return new SearchMatchCollection(matches, scanLimitReached: floor > 0 && matches.Count < limit);
+            // Other conversations' matches filled the window: walk only the user's conversations (the window counts only
+            // their matches), a chunk of conversation keys at a time. A chunk whose window ran out stopped at its floor, so
+            // no hit below the highest such floor may be returned (that chunk may have older hits above it).
+            var scope = new List<string>();
+            using (var command = connection.CreateCommand())
+            {
+                command.CommandText = SearchScopeSql;
+                command.Parameters.AddWithValue("$user", userId);
+                using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    scope.Add(SearchKeys.For(reader.GetString(0)));
+                }
+            }
+
+            var merged = new List<(SearchMatch Match, long Rowid)>();
+            var frontier = 0L;
+            foreach (var chunk in scope.Distinct(StringComparer.Ordinal).Chunk(ScopeChunk))
+            {
+                var keys = phrase + " AND {conv} : (" + string.Join(" OR ", chunk.Select(k => "\"" + k + "\"")) + ")";
+                var (hits, floor) = await SearchWindowAsync(connection, keys, null, userId, before, limit, maxScanned, cancellationToken).ConfigureAwait(false);
+                merged.AddRange(hits);
+                frontier = Math.Max(frontier, floor);
+            }
+
+            var page = merged.Where(h => h.Rowid >= frontier).OrderByDescending(h => h.Rowid).Take(limit).ToList();
+            return Page(page, frontier, limit);
         }
+    }
+
+    private static SearchMatchCollection Page(List<(SearchMatch Match, long Rowid)> hits, long floor, int limit) =>
+        new([.. hits.Select(h => h.Match)], scanLimitReached: floor > 0 && hits.Count < limit);
+
+    // One window: the newest maxScanned index matches of the expression below the cursor (floor 0: fewer are left), and
+    // the first `limit` of them the user may see.
+    private static async Task<(List<(SearchMatch Match, long Rowid)> Hits, long Floor)> SearchWindowAsync(
+        SqliteConnection connection, string match, string? conversationId, string userId, long before, int limit, int maxScanned, CancellationToken cancellationToken)
+    {
+        var floor = 0L;
+        if (maxScanned < int.MaxValue)
+        {
+            using var window = connection.CreateCommand();
+            window.CommandText = SearchFloorSql;
+            window.Parameters.AddWithValue("$query", match);
+            window.Parameters.AddWithValue("$before", before);
+            window.Parameters.AddWithValue("$offset", Math.Max(0, maxScanned - 1));
+            floor = await window.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long found ? found : 0;
+        }
+
+        using var command = connection.CreateCommand();
+        command.CommandText = SearchSql;
+        command.Parameters.AddWithValue("$query", match);
+        command.Parameters.AddWithValue("$conv", (object?)conversationId ?? DBNull.Value);
+        command.Parameters.AddWithValue("$user", userId);
+        command.Parameters.AddWithValue("$before", before);
+        command.Parameters.AddWithValue("$floor", floor);
+        command.Parameters.AddWithValue("$limit", limit);
+        using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var matches = new List<(SearchMatch, long)>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            matches.Add((new SearchMatch(SqliteRows.ReadMessage(reader), reader.GetString(12)), reader.GetInt64(13)));
+        }
+
+        return (matches, floor);
     }
 }

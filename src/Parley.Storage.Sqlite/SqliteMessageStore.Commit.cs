@@ -391,8 +391,9 @@ public sealed partial class SqliteMessageStore
                 """
                 DELETE FROM search_pending WHERE search_id = (SELECT search_id FROM messages WHERE conversation_id = $conv AND seq = $seq);
                 DELETE FROM message_search WHERE rowid = (SELECT search_id FROM messages WHERE conversation_id = $conv AND seq = $seq);
-                INSERT INTO message_search (rowid, body, conversation_id, seq)
-                SELECT search_id, $body, conversation_id, seq FROM messages WHERE conversation_id = $conv AND seq = $seq AND $body <> '' AND revoked = 0;
+                INSERT INTO message_search (rowid, body, conv, conversation_id, seq)
+                SELECT search_id, $body, parley_search_key(conversation_id), conversation_id, seq FROM messages
+                WHERE conversation_id = $conv AND seq = $seq AND $body <> '' AND revoked = 0;
                 """,
                 "$conv", "$seq", "$body");
             UpdateMessage = Create(
@@ -461,8 +462,8 @@ public sealed partial class SqliteMessageStore
             IndexPendingSearch = Create(
                 connection,
                 """
-                INSERT INTO message_search (rowid, body, conversation_id, seq)
-                SELECT search_id, body, conversation_id, seq FROM search_pending WHERE search_id <= $through ORDER BY search_id;
+                INSERT INTO message_search (rowid, body, conv, conversation_id, seq)
+                SELECT search_id, body, parley_search_key(conversation_id), conversation_id, seq FROM search_pending WHERE search_id <= $through ORDER BY search_id;
                 DELETE FROM search_pending WHERE search_id <= $through;
                 """,
                 "$through");

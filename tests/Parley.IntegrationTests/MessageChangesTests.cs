@@ -256,9 +256,10 @@ public sealed class MessageChangesTests(ServerFixture fixture) : IClassFixture<S
     }
 
     /// <summary>
-    /// A very common word costs a bounded amount per page (Parley:Messaging:SearchScanLimit index matches, also those of other
-    /// users): a page that reaches the limit short comes back with a token; one that finds nothing the user may see in it is
-    /// refused with a typed error instead of scanning everything; one conversation counts only its own matches.
+    /// A very common word costs a bounded amount per page (Parley:Messaging:SearchScanLimit index matches in the conversations
+    /// searched, those the user may not see included): a page that reaches the limit short comes back with a token; one that
+    /// finds nothing the user may see in it is refused with a typed error instead of scanning everything. Other users'
+    /// conversations never count (issue 18): twelve newer matches between carol and dave change nothing for bob.
     /// </summary>
     [Fact]
     public async Task Search_AVeryCommonWord_IsBoundedPerPage_AWindowWithNothingVisibleIsRefused()
@@ -272,26 +273,39 @@ public sealed class MessageChangesTests(ServerFixture fixture) : IClassFixture<S
         var bobClient = await server.ConnectAsync(bob);
         var carolClient = await server.ConnectAsync(carol);
         await aliceClient.SendTextAsync(bob, "an old commonword for bob");
+
+        // A group whose earlier history newcomers do not see: its twelve matches are in bob's conversations, invisible to him.
+        var group = await aliceClient.CreateGroupAsync(new CreateGroupRequest { Name = "before bob", MemberIds = { carol } });
         for (var i = 0; i < 12; i++)
         {
-            await carolClient.SendTextAsync(dave, $"commonword {i}");
+            await aliceClient.SendTextToConversationAsync(group.ConversationId, $"commonword {i}");
         }
 
+        await aliceClient.InviteToGroupAsync(group.GroupId, [bob]);
         await aliceClient.SendTextAsync(bob, "a new commonword for bob");
+        for (var i = 0; i < 12; i++)
+        {
+            await carolClient.SendTextAsync(dave, $"commonword elsewhere {i}");
+        }
 
-        // The newest 10 matches hold one of bob's: a short page, with a token.
+        // The newest 10 matches in bob's conversations hold one he may see: a short page, with a token.
         var first = await bobClient.SearchAsync("commonword");
         Assert.Equal("a new commonword for bob", Assert.Single(first.Hits).Message.Content.Text.Text);
         Assert.NotEmpty(first.NextPageToken);
 
-        // Below it the next 10 matches are all carol's: refused, not a scan of everything.
+        // Below it the next 10 are the group's from before he joined: refused, not a scan of everything.
         var tooBroad = await Assert.ThrowsAsync<ParleyException>(() => bobClient.SearchAsync("commonword", pageToken: first.NextPageToken));
         Assert.Equal(ErrorCode.BadRequest, tooBroad.Code);
 
-        // In bob's conversation only its matches count: both.
+        // In bob's direct conversation only its matches count: both, however common the word is elsewhere.
         var inConversation = await bobClient.SearchAsync("commonword", first.Hits[0].Message.ConversationId);
         Assert.Equal(["a new commonword for bob", "an old commonword for bob"], inConversation.Hits.Select(h => h.Message.Content.Text.Text));
         Assert.Empty(inConversation.NextPageToken);
+
+        // Carol's newest five, newest first, and a token to the rest.
+        var carols = await carolClient.SearchAsync("commonword elsewhere", limit: 5);
+        Assert.Equal(Enumerable.Range(7, 5).Reverse().Select(i => $"commonword elsewhere {i}"), carols.Hits.Select(h => h.Message.Content.Text.Text));
+        Assert.NotEmpty(carols.NextPageToken);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Parley.Abstractions.Messaging;
 
@@ -100,54 +101,50 @@ public abstract partial class MessageStoreComplianceTests
 
     /// <summary>
     /// A very common word costs a bounded amount per page: the store looks at no more than maxScanned index matches below the
-    /// cursor, those the user may not see included. A page that stops there short says so; paging on from its last hit with a
-    /// large enough window reaches every older hit; a window without one visible hit comes back empty and flagged.
+    /// cursor in the conversations searched (the user's, or the one asked for), those the user may not see included (here:
+    /// a group's messages from before bob joined). Other users' conversations never count. A page that stops there short
+    /// says so; paging on from its last hit with a large enough window reaches every older hit; a window without one
+    /// visible hit comes back empty and flagged.
     /// </summary>
     [StoreFact]
     public async Task Search_LooksAtABoundedWindowOfMatches_ShortPagesSaySo()
     {
         await CreateDirectAsync("mine", "alice", "bob");
         await CreateDirectAsync("theirs", "carol", "dave");
+        await CommitAsync(b => b.Conversations.Add(Group("grp", "alice", ["alice"])));
         var time = 100L;
-        await CommitAsync(b =>
+        void Add(CommitBatch b, string conversation, int from, int to, string sender)
         {
-            for (var s = 1; s <= 3; s++)
+            for (var s = from; s <= to; s++)
             {
-                b.Messages.Add(Message("mine", s, "alice", serverTime: time++) with { SearchText = "common word " + s });
+                b.Messages.Add(Message(conversation, s, sender, serverTime: time++) with { SearchText = "common word " + s });
             }
-        });
-        await CommitAsync(b =>
-        {
-            for (var s = 1; s <= 12; s++)
-            {
-                b.Messages.Add(Message("theirs", s, "carol", serverTime: time++) with { SearchText = "common word " + s });
-            }
-        });
-        await CommitAsync(b =>
-        {
-            for (var s = 4; s <= 5; s++)
-            {
-                b.Messages.Add(Message("mine", s, "alice", serverTime: time++) with { SearchText = "common word " + s });
-            }
-        });
-        (string, long)[] mine = [("mine", 5L), ("mine", 4L), ("mine", 3L), ("mine", 2L), ("mine", 1L)];
+        }
+
+        await CommitAsync(b => Add(b, "mine", 1, 3, "alice"));
+        await CommitAsync(b => Add(b, "grp", 1, 12, "alice"));
+        await CommitAsync(b => b.MemberChanges.Add(new MemberChange("grp", "bob", MemberRole.Member, "", 0, 0, "", true, 13, 0, NextVersion())));
+        await CommitAsync(b => Add(b, "grp", 13, 14, "alice"));
+        await CommitAsync(b => Add(b, "theirs", 1, 12, "carol"));
+        await CommitAsync(b => Add(b, "mine", 4, 5, "alice"));
+        (string, long)[] visible = [("mine", 5L), ("mine", 4L), ("grp", 14L), ("grp", 13L), ("mine", 3L), ("mine", 2L), ("mine", 1L)];
 
         var all = await Store.SearchAsync("bob", null, "common", null, 10);
-        Assert.Equal(mine, Hits(all));
+        Assert.Equal(visible, Hits(all));
         Assert.False(all.ScanLimitReached);
 
-        // The newest 5 matches: bob's two newest and three of carol's.
+        // The newest 5 matches in bob's conversations (carol's twelve, newer, do not count): four he may see and grp's 12th.
         var first = await Store.SearchAsync("bob", null, "common", null, 10, maxScanned: 5);
-        Assert.Equal(mine[..2], Hits(first));
+        Assert.Equal(visible[..4], Hits(first));
         Assert.True(first.ScanLimitReached);
 
-        // Below its last hit the next 5 matches are all carol's.
+        // Below its last hit the next 5 matches are grp's from before bob joined.
         var after = new SearchPosition(first[^1].Message.ServerTime, first[^1].Message.ConversationId, first[^1].Message.Seq);
         var none = await Store.SearchAsync("bob", null, "common", after, 10, maxScanned: 5);
         Assert.Empty(none);
         Assert.True(none.ScanLimitReached);
         var older = await Store.SearchAsync("bob", null, "common", after, 10, maxScanned: 20);
-        Assert.Equal(mine[2..], Hits(older));
+        Assert.Equal(visible[4..], Hits(older));
         Assert.False(older.ScanLimitReached);
 
         // A full page is not flagged; in one conversation only its own matches count, so a window of 2 pages through all.
@@ -166,7 +163,77 @@ public abstract partial class MessageStoreComplianceTests
             cursor = new SearchPosition(page[^1].Message.ServerTime, page[^1].Message.ConversationId, page[^1].Message.Seq);
         }
 
-        Assert.Equal(mine, found);
+        Assert.Equal(visible.Where(v => v.Item1 == "mine"), found);
+    }
+
+    /// <summary>
+    /// Issue 18: a search restricted to one conversation, or to the user's conversations, finds its matches however common
+    /// the word is in conversations the user is not in: here 400 newer matches of other users against a window of 50, and
+    /// a user in 300 conversations (more than one chunk of conversation keys in the SQLite store), paged through to the end.
+    /// </summary>
+    [StoreFact]
+    public async Task Search_FindsTheUsersMatches_HoweverCommonTheWordIsElsewhere()
+    {
+        const int Mine = 300;
+        await CommitAsync(b =>
+        {
+            for (var c = 0; c < Mine; c++)
+            {
+                b.Conversations.Add(Direct("bob-" + c.ToString("D3", CultureInfo.InvariantCulture), "bob", "peer" + c.ToString(CultureInfo.InvariantCulture)));
+            }
+
+            for (var c = 0; c < 8; c++)
+            {
+                b.Conversations.Add(Direct("other-" + c.ToString(CultureInfo.InvariantCulture), "carol", "x" + c.ToString(CultureInfo.InvariantCulture)));
+            }
+        });
+
+        var time = 1000L;
+        await CommitAsync(b =>
+        {
+            // Bob's matches are the oldest: one per conversation, and a few words that are not matches between them.
+            for (var c = 0; c < Mine; c++)
+            {
+                var id = "bob-" + c.ToString("D3", CultureInfo.InvariantCulture);
+                b.Messages.Add(Message(id, 1, "bob", serverTime: time++) with { SearchText = "needle for bob " + c.ToString(CultureInfo.InvariantCulture) });
+                b.Messages.Add(Message(id, 2, "bob", serverTime: time++) with { SearchText = "hay " + c.ToString(CultureInfo.InvariantCulture) });
+            }
+        });
+        for (var round = 0; round < 4; round++)
+        {
+            await CommitAsync(b =>
+            {
+                for (var k = round * 100; k < (round + 1) * 100; k++)
+                {
+                    b.Messages.Add(Message("other-" + (k % 8).ToString(CultureInfo.InvariantCulture), (k / 8) + 1, "carol", serverTime: time++) with { SearchText = "needle elsewhere" });
+                }
+            });
+        }
+
+        // One conversation: its one match, first page, whatever the window.
+        var one = await Store.SearchAsync("bob", "bob-007", "needle", null, 10, maxScanned: 50);
+        Assert.Equal([("bob-007", 1L)], Hits(one));
+        Assert.False(one.ScanLimitReached);
+        Assert.Empty(await Store.SearchAsync("bob", "other-1", "needle", null, 10, maxScanned: 50));
+
+        // All of bob's conversations: every one of his 300 matches, newest first, each once, in pages of 20.
+        var found = new List<(string, long)>();
+        SearchPosition? cursor = null;
+        for (var pages = 0; pages < 100; pages++)
+        {
+            var page = await Store.SearchAsync("bob", null, "needle", cursor, 20, maxScanned: 50);
+            Assert.True(page.Count > 0 || !page.ScanLimitReached, "a window in bob's conversations held nothing he may see");
+            found.AddRange(Hits(page));
+            if (page.Count < 20 && !page.ScanLimitReached)
+            {
+                break;
+            }
+
+            cursor = new SearchPosition(page[^1].Message.ServerTime, page[^1].Message.ConversationId, page[^1].Message.Seq);
+        }
+
+        var expected = Enumerable.Range(0, Mine).Reverse().Select(c => ("bob-" + c.ToString("D3", CultureInfo.InvariantCulture), 1L)).ToList();
+        Assert.Equal(expected, found);
     }
 
     [StoreFact]

@@ -301,4 +301,110 @@ public sealed class PostgresMessageStoreTests : MessageStoreComplianceTests
 
         return rows;
     }
+
+    /// <summary>
+    /// Issue 18: a search page reads a bounded number of message_search rows, however many messages the word matches. Every
+    /// statement the store runs is explained (EXPLAIN ANALYZE, with the store's planner settings and parameters) and the
+    /// rows its scans of message_search read are added up: a word 3,000 other messages match, searched in bob's
+    /// conversation and across bob's conversations, and a word 2,000 of bob's own messages match, each with a window of 100.
+    /// Before, the window was a top-N over every match (a bitmap scan of all 3,000 or 2,000 and a sort).
+    /// </summary>
+    [StoreFact]
+    public async Task Search_APageReadsABoundedNumberOfRows_HoweverManyMessagesTheWordMatches()
+    {
+        await CreateDirectAsync("mine", "alice", "bob");
+        await CreateDirectAsync("theirs", "carol", "dave");
+        var time = 1000L;
+        await CommitAsync(b =>
+        {
+            for (var s = 1; s <= 3; s++)
+            {
+                b.Messages.Add(Message("mine", s, "alice", serverTime: time++) with { SearchText = "needle " + s });
+            }
+        });
+        for (var round = 0; round < 3; round++)
+        {
+            var first = round * 1000;
+            await CommitAsync(b => b.Messages.AddRange(Enumerable.Range(first + 1, 1000).Select(s => Message("theirs", s, "carol", serverTime: time++) with { SearchText = "needle elsewhere " + s })));
+        }
+
+        for (var round = 0; round < 2; round++)
+        {
+            var first = 3 + (round * 1000);
+            await CommitAsync(b => b.Messages.AddRange(Enumerable.Range(first + 1, 1000).Select(s => Message("mine", s, "bob", serverTime: time++) with { SearchText = "common word " + s })));
+        }
+
+        await Postgres.ScalarAsync("ANALYZE message_search;");
+        var store = (PostgresMessageStore)Store;
+        var statements = new List<(string Settings, string Sql, Npgsql.NpgsqlParameter[] Parameters)>();
+        store.SearchStatementObserver = (settings, sql, parameters) => statements.Add((settings, sql, [.. parameters.Select(p => p.Clone())]));
+
+        async Task<long> RowsReadAsync()
+        {
+            var total = 0L;
+            await using var connection = new Npgsql.NpgsqlConnection(new Npgsql.NpgsqlConnectionStringBuilder(Postgres.ConnectionString) { SearchPath = Postgres.Schema }.ConnectionString);
+            await connection.OpenAsync();
+            foreach (var (settings, sql, parameters) in statements)
+            {
+                await using var transaction = await connection.BeginTransactionAsync();
+                await using (var set = new Npgsql.NpgsqlCommand(settings, connection, transaction))
+                {
+                    await set.ExecuteNonQueryAsync();
+                }
+
+                await using var explain = new Npgsql.NpgsqlCommand("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, connection, transaction);
+                explain.Parameters.AddRange(parameters.Select(p => p.Clone()).ToArray());
+                var plan = System.Text.Json.JsonDocument.Parse((string)(await explain.ExecuteScalarAsync())!);
+                total += RowsRead(plan.RootElement[0].GetProperty("Plan"));
+                await transaction.RollbackAsync();
+            }
+
+            statements.Clear();
+            return total;
+        }
+
+        static long RowsRead(System.Text.Json.JsonElement node)
+        {
+            var rows = 0L;
+            if (node.TryGetProperty("Relation Name", out var relation) && relation.GetString() == "message_search")
+            {
+                double Get(string name) => node.TryGetProperty(name, out var v) ? v.GetDouble() : 0;
+                rows += (long)((Get("Actual Rows") + Get("Rows Removed by Filter") + Get("Rows Removed by Index Recheck")) * Math.Max(1, Get("Actual Loops")));
+            }
+
+            if (node.TryGetProperty("Plans", out var children))
+            {
+                foreach (var child in children.EnumerateArray())
+                {
+                    rows += RowsRead(child);
+                }
+            }
+
+            return rows;
+        }
+
+        // One conversation, a word common elsewhere: bob's three, from the index's conversation key.
+        var one = await store.SearchAsync("bob", "mine", "needle", null, 21, maxScanned: 100);
+        Assert.Equal([3L, 2L, 1L], one.Select(m => m.Message.Seq));
+        var read = await RowsReadAsync();
+        Assert.InRange(read, 3, 50);
+
+        // All of bob's conversations: the newest 100 matches overall are carol's (a walk that stops there), then his own.
+        var all = await store.SearchAsync("bob", null, "needle", null, 21, maxScanned: 100);
+        Assert.Equal([3L, 2L, 1L], all.Select(m => m.Message.Seq));
+        read = await RowsReadAsync();
+        Assert.InRange(read, 3, 400);
+
+        // A word 2,000 of bob's own messages match: the page walks his newest messages and stops at 21 hits.
+        var common = await store.SearchAsync("bob", "mine", "common", null, 21, maxScanned: 100);
+        Assert.Equal(Enumerable.Range(0, 21).Select(i => 2003L - i), common.Select(m => m.Message.Seq));
+        read = await RowsReadAsync();
+        Assert.InRange(read, 21, 400);
+
+        // And the next page continues after its last hit.
+        var last = common[^1].Message;
+        var next = await store.SearchAsync("bob", "mine", "common", new SearchPosition(last.ServerTime, last.ConversationId, last.Seq), 21, maxScanned: 100);
+        Assert.Equal(Enumerable.Range(21, 21).Select(i => 2003L - i), next.Select(m => m.Message.Seq));
+        Assert.InRange(await RowsReadAsync(), 21, 400);
+    }
 }

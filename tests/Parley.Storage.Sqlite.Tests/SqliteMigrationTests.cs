@@ -252,4 +252,44 @@ public sealed class SqliteMigrationTests : IDisposable
 
         return rows;
     }
+
+    [Fact]
+    public async Task Migration27_RebuildsTheSearchIndexWithConversationKeys_OldRowsFoundPerConversationAndUser()
+    {
+        // A database as version 25 left it: two conversations whose messages were indexed before the conversation key existed.
+        Directory.CreateDirectory(Path.GetDirectoryName(_database.FilePath)!);
+        using (var connection = _database.OpenRaw())
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL);"
+                + string.Concat(SqliteMigrations.All.Where(m => m.Version <= 25).Select(m => m.Script + $"; INSERT INTO schema_migrations VALUES ({m.Version}, 0);"))
+                + """
+                INSERT INTO conversations (conversation_id, kind, group_id, name, creator_id, created_at, updated_at, member_count)
+                VALUES ('d1', 1, NULL, '', 'alice', 1, 1, 2), ('d2', 1, NULL, '', 'carol', 1, 1, 2);
+                INSERT INTO members (conversation_id, user_id, feed_version, info_version)
+                VALUES ('d1', 'alice', 1, 1), ('d1', 'bob', 1, 1), ('d2', 'carol', 1, 1), ('d2', 'dave', 1, 1);
+                INSERT INTO messages (conversation_id, seq, server_msg_id, sender_id, client_msg_id, server_time, content_kind, content, revoked, version, search_id)
+                VALUES ('d1', 1, 's1', 'alice', 'c1', 10, 1, x'00', 0, 2, 2), ('d2', 1, 's2', 'carol', 'c2', 20, 1, x'00', 0, 3, 3),
+                       ('d1', 2, 's3', 'bob', 'c3', 30, 1, x'00', 0, 4, 4);
+                INSERT INTO message_search (rowid, body, conversation_id, seq)
+                VALUES (2, 'old budget note', 'd1', 1), (3, 'budget elsewhere', 'd2', 1), (4, 'second budget', 'd1', 2);
+                UPDATE feed_state SET max_version = 4 WHERE id = 1;
+                """;
+            command.ExecuteNonQuery();
+        }
+
+        await using (var store = new SqliteMessageStore(_database.Open()))
+        {
+            await store.InitializeAsync();
+            Assert.Equal([2L, 1L], (await store.SearchAsync("bob", "d1", "budget", null, 10, maxScanned: 10)).Select(m => m.Message.Seq));
+            Assert.Equal([("d2", 1L)], (await store.SearchAsync("dave", null, "BUDGET", null, 10)).Select(m => (m.Message.ConversationId, m.Message.Seq)));
+            Assert.Empty(await store.SearchAsync("bob", "d2", "budget", null, 10));
+        }
+
+        Assert.Equal(1, Count("SELECT COUNT(*) FROM schema_migrations WHERE version = 27"));
+        Assert.Equal(3, Count("SELECT COUNT(*) FROM message_search"));
+        Assert.Equal(0, Count("SELECT COUNT(*) FROM sqlite_master WHERE name = 'message_search_next'"));
+        Assert.Equal(2, Count($"SELECT COUNT(*) FROM message_search WHERE message_search MATCH '{{conv}} : \"{SearchKeys.For("d1")}\"'"));
+        Assert.NotEqual(SearchKeys.For("d1"), SearchKeys.For("d2"));
+    }
 }

@@ -32,6 +32,7 @@ internal static class PostgresMigrations
         (21, V21BulkMemberJobs),
         (22, V22UserTags),
         (23, V23MemberConversationKeys),
+        (24, V24SearchByConversation),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -729,5 +730,22 @@ internal static class PostgresMigrations
         CREATE INDEX ix_members_conv_info ON members (conv_key, info_version) WHERE NOT read_diffusion;
         CREATE INDEX ix_members_user_info ON members (user_id, info_version) WHERE NOT read_diffusion;
         CREATE INDEX ix_members_conv_role ON members (conv_key, role) WHERE role > 0;
+        """;
+
+    // Full-text search by conversation, with a bounded page (issue 18): the trigram GIN index's first column is the
+    // conversation (btree_gin), so a search of one conversation or of a user's conversations intersects inside the index
+    // (its collation "C" is what the searches name, so the planner cannot pick the primary key for the conversation and
+    // filter every one of its rows by the text instead); a B-tree per conversation in time order is what a common word's
+    // search walks.
+    private const string V24SearchByConversation = """
+        CREATE EXTENSION IF NOT EXISTS btree_gin SCHEMA public;
+        DROP INDEX ix_message_search_body;
+        DO $$
+        DECLARE s text;
+        BEGIN
+            SELECT n.nspname INTO s FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm';
+            EXECUTE format('CREATE INDEX ix_message_search_scope ON message_search USING gin (conversation_id COLLATE "C", body %I.gin_trgm_ops)', s);
+        END $$;
+        CREATE INDEX ix_message_search_conv_time ON message_search (conversation_id, server_time, seq);
         """;
 }

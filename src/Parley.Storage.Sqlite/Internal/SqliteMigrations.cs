@@ -34,6 +34,7 @@ internal static class SqliteMigrations
         (24, V24BulkMemberJobs),
         (25, V25UserTags),
         (26, V26MemberConversationKeys),
+        (27, V27SearchByConversation),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -753,5 +754,19 @@ internal static class SqliteMigrations
         CREATE INDEX ix_members_conv_info ON members (conv_key, info_version) WHERE read_diffusion = 0;
         CREATE INDEX ix_members_user_info ON members (user_id, info_version) WHERE read_diffusion = 0;
         CREATE INDEX ix_members_conv_role ON members (conv_key, role) WHERE role > 0;
+        """;
+
+    // Full-text search by conversation (issue 18): the FTS5 index gains an indexed column `conv` holding one trigram per
+    // conversation (SearchKeys: three private-use characters from a hash of the conversation id, computed by the
+    // parley_search_key function the database registers on its writer connection), so a search restricted to one
+    // conversation or to a user's conversations is an intersection inside the index walk instead of a scan of every
+    // conversation's matches. FTS5 cannot add a column: the index is rebuilt, rowids (search_id) kept, in one statement
+    // (on a large store this migration takes as long as indexing every message again).
+    private const string V27SearchByConversation = """
+        CREATE VIRTUAL TABLE message_search_next USING fts5(body, conv, conversation_id UNINDEXED, seq UNINDEXED, tokenize = 'trigram');
+        INSERT INTO message_search_next (rowid, body, conv, conversation_id, seq)
+        SELECT rowid, body, parley_search_key(conversation_id), conversation_id, seq FROM message_search ORDER BY rowid;
+        DROP TABLE message_search;
+        ALTER TABLE message_search_next RENAME TO message_search;
         """;
 }

@@ -1,0 +1,441 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Google.Protobuf;
+using Microsoft.Data.Sqlite;
+using Parley.Abstractions.Messaging;
+using Parley.Protocol.V1;
+using Parley.Sdk;
+using Parley.Storage.Sqlite;
+
+namespace Parley.Benchmarks;
+
+/// <summary>
+/// Issue 18's search latency through the real server: <c>search-server --messages 10000000 --dir /tmp/x --server
+/// path/to/Parley.Server.dll [--queries 200] [--server-cpus 0]</c>.
+/// <list type="number">
+/// <item>Builds (once; kept in <c>--dir</c> for the next run) a SQLite store of <c>messages</c> 1:1 text messages: a tenth of
+/// them in the reader's 100 conversations, the rest in 9,900 conversations of other users. Conversations and members go
+/// through <see cref="SqliteMessageStore.CommitAsync"/>; the messages are bulk-inserted with SQL exactly as the store writes
+/// them (message row with its protobuf content, and the search text queued in <c>search_pending</c>), half a million per
+/// transaction, and each block is moved into the FTS5 index by the store's own indexer
+/// (<see cref="SqliteMessageStore.IndexPendingAsync"/>, ADR 0019). Marker words hit known counts: <c>zqxnone</c> 0,
+/// <c>zqxten</c> 10 and <c>zqxmany</c> 10,000 of the reader's messages; <c>zqxelse</c> 1 in 90 of the other users'
+/// messages and 10 of the reader's (a word common elsewhere). The counts are checked after the build.</item>
+/// <item>Starts the server on that store (<c>Parley:Storage:DataDirectory</c>), creates the reader's account and token
+/// through the admin API, connects with the C# SDK and times <see cref="ParleyClient.SearchAsync"/> (first page of 20,
+/// newest first): each word across all the reader's conversations, and two words in one conversation; the cases run
+/// interleaved, one of each per round, after a warm-up; then the server's CPU time per query, per case, in blocks.</item>
+/// </list>
+/// </summary>
+public static class SearchServerBench
+{
+    public const string Reader = "reader-0001";
+    public const int ReaderConversations = 100;
+    public const int OtherConversations = 9_900;
+    public const string None = "zqxnone";
+    public const string Ten = "zqxten";
+    public const string Many = "zqxmany";
+    public const string Else = "zqxelse";
+
+    private const int Block = 500_000;
+    private static readonly string[] Filler = ["meeting", "budget", "lunch", "report", "明天开会", "预算讨论", "travel", "invoice", "deadline", "review"];
+
+    public static string ReaderConversation(int c) => Parley.Protocol.Ids.DirectConversationId(Reader, "peer-" + c.ToString("D4", CultureInfo.InvariantCulture));
+
+    private static string OtherConversation(int c) => Parley.Protocol.Ids.DirectConversationId(
+        "user-" + (2 * c).ToString("D5", CultureInfo.InvariantCulture), "user-" + ((2 * c) + 1).ToString("D5", CultureInfo.InvariantCulture));
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var o = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i + 1 < args.Length; i += 2)
+        {
+            o[args[i].TrimStart('-')] = args[i + 1];
+        }
+
+        var messages = o.TryGetValue("messages", out var m) ? int.Parse(m, CultureInfo.InvariantCulture) : 1_000_000;
+        var dir = o.TryGetValue("dir", out var d) ? d : Path.Combine(Path.GetTempPath(), "parley-search-server");
+        var queries = o.TryGetValue("queries", out var q) ? int.Parse(q, CultureInfo.InvariantCulture) : 200;
+        if (!o.TryGetValue("server", out var serverDll))
+        {
+            Console.Error.WriteLine("search-server: --server path/to/Parley.Server.dll is required");
+            return 2;
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"# Parley.Benchmarks search-server {string.Join(' ', args)}: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cpu(s), {Environment.OSVersion}, .NET {Environment.Version}, load average {SearchLatency.LoadAverage()}"));
+        var dataDir = Path.Combine(dir, "data");
+        await BuildAsync(Path.Combine(dataDir, "parley.db"), messages);
+        var hits = await CountAsync(Path.Combine(dataDir, "parley.db"), messages);
+        var size = new DirectoryInfo(dataDir).GetFiles("parley.db*").Sum(f => f.Length);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"# store {dataDir}: {messages:N0} messages, {size / 1e6:F0} MB, load average {SearchLatency.LoadAverage()}"));
+        await MeasureAsync(serverDll, dataDir, o.GetValueOrDefault("server-cpus"), queries, hits);
+        Console.WriteLine($"# done, load average {SearchLatency.LoadAverage()}");
+        return 0;
+    }
+
+    private static async Task BuildAsync(string file, int messages)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(messages, 100_000);
+        var marker = file + ".complete-" + messages.ToString(CultureInfo.InvariantCulture);
+        if (File.Exists(file) && File.Exists(marker))
+        {
+            Console.WriteLine($"# store reused ({marker})");
+            return;
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        foreach (var stale in Directory.GetFiles(Path.GetDirectoryName(file)!))
+        {
+            File.Delete(stale);
+        }
+
+        var clock = Stopwatch.StartNew();
+        var database = new SqliteDatabase(new SqliteStoreOptions { DataSource = file });
+        await using (database.ConfigureAwait(false))
+        {
+            var store = new SqliteMessageStore(database);
+            await using (store.ConfigureAwait(false))
+            {
+                await store.InitializeAsync();
+                long version = 0;
+                var setup = new CommitBatch();
+                for (var c = 0; c < ReaderConversations; c++)
+                {
+                    setup.Conversations.Add(new NewConversation(ReaderConversation(c), Parley.Abstractions.Messaging.ConversationKind.Direct, null, string.Empty, Reader, 1_790_000_000_000, [Reader, "peer-" + c.ToString("D4", CultureInfo.InvariantCulture)], ++version));
+                }
+
+                for (var c = 0; c < OtherConversations; c++)
+                {
+                    var a = "user-" + (2 * c).ToString("D5", CultureInfo.InvariantCulture);
+                    var b = "user-" + ((2 * c) + 1).ToString("D5", CultureInfo.InvariantCulture);
+                    setup.Conversations.Add(new NewConversation(OtherConversation(c), Parley.Abstractions.Messaging.ConversationKind.Direct, null, string.Empty, a, 1_790_000_000_000, [a, b], ++version));
+                }
+
+                await store.CommitAsync(setup);
+
+                using var bulk = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = file, Pooling = false }.ToString());
+                bulk.Open();
+                using (var pragma = bulk.CreateCommand())
+                {
+                    pragma.CommandText = "PRAGMA cache_size = -1000000; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 60000;";
+                    pragma.ExecuteNonQuery();
+                }
+
+                var readerSeqs = new long[ReaderConversations];
+                var otherSeqs = new long[OtherConversations];
+                var readerTotal = messages / 10;
+                var tenEvery = readerTotal / 10;
+                var manyEvery = readerTotal / 10_000;
+                for (var start = 0; start < messages; start += Block)
+                {
+                    using (var transaction = bulk.BeginTransaction())
+                    {
+                        using var insert = bulk.CreateCommand();
+                        insert.Transaction = transaction;
+                        insert.CommandText = """
+                            INSERT INTO messages (conversation_id, seq, server_msg_id, sender_id, client_msg_id, server_time, content_kind, content, revoked, version,
+                                                  annotations, reply_to_seq, search_id)
+                            VALUES ($conv, $seq, $smid, $sender, $cmid, $time, $kind, $content, 0, $version, NULL, 0, $version);
+                            INSERT INTO search_pending (search_id, body, conversation_id, seq) VALUES ($version, $body, $conv, $seq);
+                            """;
+                        var pConv = insert.Parameters.Add("$conv", SqliteType.Text);
+                        var pSeq = insert.Parameters.Add("$seq", SqliteType.Integer);
+                        var pSmid = insert.Parameters.Add("$smid", SqliteType.Text);
+                        var pSender = insert.Parameters.Add("$sender", SqliteType.Text);
+                        var pCmid = insert.Parameters.Add("$cmid", SqliteType.Text);
+                        var pTime = insert.Parameters.Add("$time", SqliteType.Integer);
+                        var pKind = insert.Parameters.Add("$kind", SqliteType.Integer);
+                        var pContent = insert.Parameters.Add("$content", SqliteType.Blob);
+                        var pVersion = insert.Parameters.Add("$version", SqliteType.Integer);
+                        var pBody = insert.Parameters.Add("$body", SqliteType.Text);
+                        pKind.Value = (int)Content.BodyOneofCase.Text;
+                        insert.Prepare();
+                        for (var i = start; i < Math.Min(messages, start + Block); i++)
+                        {
+                            string conversation;
+                            string sender;
+                            long seq;
+                            var text = string.Create(CultureInfo.InvariantCulture, $"{Filler[i % Filler.Length]} {Filler[i / 7 % Filler.Length]} note {i}");
+                            if (i % 10 == 0)
+                            {
+                                // The reader's: r-th of readerTotal; the marker words spread over the 100 conversations.
+                                var r = i / 10;
+                                var c = (int)((r + (r / 97L)) % ReaderConversations);
+                                conversation = ReaderConversation(c);
+                                seq = ++readerSeqs[c];
+                                sender = r % 2 == 0 ? Reader : "peer-" + c.ToString("D4", CultureInfo.InvariantCulture);
+                                text += (r % tenEvery == 5 ? " " + Ten : string.Empty) + (r % manyEvery == 3 ? " " + Many : string.Empty) + (r % tenEvery == 7 ? " " + Else : string.Empty);
+                            }
+                            else
+                            {
+                                var c = i % OtherConversations;
+                                conversation = OtherConversation(c);
+                                seq = ++otherSeqs[c];
+                                sender = "user-" + ((2 * c) + (i % 2)).ToString("D5", CultureInfo.InvariantCulture);
+                                text += i % 90 == 1 ? " " + Else : string.Empty;
+                            }
+
+                            var id = i.ToString(CultureInfo.InvariantCulture);
+                            pConv.Value = conversation;
+                            pSeq.Value = seq;
+                            pSmid.Value = "srv-" + id;
+                            pSender.Value = sender;
+                            pCmid.Value = "cm-" + id;
+                            pTime.Value = 1_790_000_000_000L + i;
+                            pContent.Value = new Content { Text = new TextContent { Text = text } }.ToByteArray();
+                            pVersion.Value = ++version;
+                            pBody.Value = text;
+                            insert.ExecuteNonQuery();
+                        }
+
+                        transaction.Commit();
+                    }
+
+                    // The store's indexer moves the block into the FTS5 index (as the server's SearchIndexer would, in larger batches).
+                    while (await store.IndexPendingAsync(50_000) > 0)
+                    {
+                    }
+
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"# store: {Math.Min(messages, start + Block):N0} of {messages:N0} inserted and indexed, {clock.Elapsed.TotalSeconds:F0} s, load average {SearchLatency.LoadAverage()}"));
+                }
+
+                using (var finish = bulk.CreateCommand())
+                {
+                    // What the store keeps in step with the messages: the feed's max version, each conversation's max seq.
+                    finish.CommandText = """
+                        UPDATE feed_state SET max_version = $version WHERE id = 1;
+                        UPDATE conversations SET max_seq = (SELECT MAX(seq) FROM messages m WHERE m.conversation_id = conversations.conversation_id),
+                                                 last_seq = (SELECT MAX(seq) FROM messages m WHERE m.conversation_id = conversations.conversation_id);
+                        """;
+                    finish.Parameters.AddWithValue("$version", version);
+                    finish.ExecuteNonQuery();
+                }
+
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"# store built in {clock.Elapsed.TotalSeconds:F0} s"));
+            }
+        }
+
+        SqliteConnection.ClearAllPools();
+        await File.WriteAllTextAsync(marker, DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture));
+    }
+
+    // The cases: each word across all the reader's conversations, and the two common ones in one conversation.
+    private static (string Name, string Word, string? Conversation)[] Cases() =>
+    [
+        ("all " + None, None, null),
+        ("all " + Ten, Ten, null),
+        ("all " + Many, Many, null),
+        ("all " + Else, Else, null),
+        ("one " + Many, Many, ReaderConversation(3)),
+        ("one " + Else, Else, ReaderConversation(3)),
+    ];
+
+    // Every case's hits for the reader, through the store without a scan limit (paged through), checked against what the
+    // corpus puts there.
+    private static async Task<int[]> CountAsync(string file, int messages)
+    {
+        var database = new SqliteDatabase(new SqliteStoreOptions { DataSource = file });
+        await using (database.ConfigureAwait(false))
+        {
+            var store = new SqliteMessageStore(database);
+            await using (store.ConfigureAwait(false))
+            {
+                await store.InitializeAsync();
+                var counts = new List<int>();
+                foreach (var (_, word, conversation) in Cases())
+                {
+                    var count = 0;
+                    SearchPosition? after = null;
+                    while (true)
+                    {
+                        var page = await store.SearchAsync(Reader, conversation, word, after, 1000);
+                        count += page.Count;
+                        if (page.Count < 1000)
+                        {
+                            break;
+                        }
+
+                        var last = page[^1].Message;
+                        after = new SearchPosition(last.ServerTime, last.ConversationId, last.Seq);
+                    }
+
+                    counts.Add(count);
+                }
+
+                if (counts[0] != 0 || counts[1] != 10 || counts[2] != 10_000 || counts[3] != 10)
+                {
+                    throw new InvalidOperationException($"store: the marker words hit {string.Join(", ", counts)} of the reader's messages, want 0, 10, 10000, 10");
+                }
+
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"# reader's hits checked: {string.Join(", ", Cases().Zip(counts, (c, n) => $"{c.Name} {n}"))}; {Else} also in {(messages - (messages / 10)) / 90:N0} other users' messages"));
+                return [.. counts];
+            }
+        }
+    }
+
+    private static async Task MeasureAsync(string serverDll, string dataDir, string? cpus, int queries, int[] hits)
+    {
+        var secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
+        var port = FreePort();
+        var url = new Uri($"http://127.0.0.1:{port}/");
+        var dll = Path.GetFullPath(serverDll);
+        var psi = new ProcessStartInfo
+        {
+            FileName = cpus is null ? "dotnet" : "/usr/bin/taskset",
+            WorkingDirectory = Path.GetDirectoryName(dll)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        if (cpus is not null)
+        {
+            psi.ArgumentList.Add("-c");
+            psi.ArgumentList.Add(cpus);
+            psi.ArgumentList.Add("dotnet");
+        }
+
+        foreach (var a in new[] { dll, "--urls", url.ToString().TrimEnd('/') })
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.Environment["Parley__Admin__Secret"] = secret;
+        psi.Environment["Parley__Storage__DataDirectory"] = dataDir;
+        psi.Environment["Parley__RateLimits__Enabled"] = "false";
+        psi.Environment["Parley__Orleans__SiloPort"] = FreePort().ToString(CultureInfo.InvariantCulture);
+        psi.Environment["Parley__Orleans__GatewayPort"] = FreePort().ToString(CultureInfo.InvariantCulture);
+        using var server = Process.Start(psi) ?? throw new InvalidOperationException("cannot start the server");
+        var log = Path.Combine(Path.GetDirectoryName(dataDir)!, $"server-{server.Id}.log");
+        _ = Task.Run(async () =>
+        {
+            await using var writer = new StreamWriter(log);
+            await writer.WriteAsync(await server.StandardOutput.ReadToEndAsync());
+        });
+        _ = Task.Run(async () =>
+        {
+            await using var writer = new StreamWriter(log + ".err");
+            await writer.WriteAsync(await server.StandardError.ReadToEndAsync());
+        });
+        try
+        {
+            using var http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(60) };
+            var ready = Stopwatch.StartNew();
+            while (true)
+            {
+                if (server.HasExited)
+                {
+                    throw new InvalidOperationException($"the server exited ({server.ExitCode}); see {log}.err");
+                }
+
+                try
+                {
+                    using var response = await http.GetAsync(new Uri("readyz", UriKind.Relative));
+                    if (response.StatusCode == HttpStatusCode.OK)
+                    {
+                        break;
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                }
+
+                if (ready.Elapsed > TimeSpan.FromMinutes(10))
+                {
+                    throw new TimeoutException("the server did not become ready in 10 minutes");
+                }
+
+                await Task.Delay(200);
+            }
+
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"# server ready (pid {server.Id}{(cpus is null ? "" : ", cpus " + cpus)}) after {ready.Elapsed.TotalSeconds:F1} s"));
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+            using (var created = await http.PostAsJsonAsync("admin/v1/users", new { userId = Reader, nickname = "reader" }))
+            {
+                if (created.StatusCode is not (HttpStatusCode.Created or HttpStatusCode.OK or HttpStatusCode.Conflict))
+                {
+                    throw new InvalidOperationException($"create user: {(int)created.StatusCode}");
+                }
+            }
+
+            string token;
+            using (var issued = await http.PostAsJsonAsync($"admin/v1/users/{Reader}/tokens", new { deviceId = "bench", platform = "linux" }))
+            {
+                issued.EnsureSuccessStatusCode();
+                using var doc = await JsonDocument.ParseAsync(await issued.Content.ReadAsStreamAsync());
+                token = doc.RootElement.GetProperty("token").GetString()!;
+            }
+
+            await using var client = new ParleyClient(new ParleyClientOptions
+            {
+                ServerUri = new Uri(url.ToString().Replace("http://", "ws://", StringComparison.Ordinal) + "ws"),
+                Token = token,
+                DeviceId = "bench",
+            });
+            await client.ConnectAsync();
+
+            var cases = Cases();
+            var samples = cases.Select(_ => new List<double>(queries)).ToArray();
+            var pages = new int[cases.Length];
+            for (var round = -5; round < queries; round++)
+            {
+                for (var k = 0; k < cases.Length; k++)
+                {
+                    var start = Stopwatch.GetTimestamp();
+                    var result = await client.SearchAsync(cases[k].Word, cases[k].Conversation, limit: 20);
+                    var ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                    pages[k] = result.Hits.Count;
+                    if (round >= 0)
+                    {
+                        samples[k].Add(ms);
+                    }
+                }
+            }
+
+            // The server's CPU per query, each case in a block of its own (the process clock ticks in 10 ms steps).
+            var cpu = new double[cases.Length];
+            for (var k = 0; k < cases.Length; k++)
+            {
+                var block = Math.Max(20, queries / 2);
+                server.Refresh();
+                var before = server.TotalProcessorTime;
+                for (var n = 0; n < block; n++)
+                {
+                    await client.SearchAsync(cases[k].Word, cases[k].Conversation, limit: 20);
+                }
+
+                server.Refresh();
+                cpu[k] = (server.TotalProcessorTime - before).TotalMilliseconds / block;
+            }
+
+            Console.WriteLine($"{"case",-14} {"reader's hits",13} {"page",5} {"queries",8} {"p50 ms",8} {"p99 ms",8} {"max ms",8} {"mean ms",8} {"server cpu ms/query",20}");
+            for (var k = 0; k < cases.Length; k++)
+            {
+                var s = samples[k].Order().ToArray();
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{cases[k].Name,-14} {hits[k],13} {pages[k],5} {s.Length,8} {Percentile(s, 0.50),8:F2} {Percentile(s, 0.99),8:F2} {s[^1],8:F2} {s.Average(),8:F2} {cpu[k],20:F2}"));
+            }
+        }
+        finally
+        {
+            if (!server.HasExited)
+            {
+                server.Kill(entireProcessTree: true);
+                await server.WaitForExitAsync();
+            }
+        }
+    }
+
+    private static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
