@@ -1,7 +1,5 @@
 using System.Security.Cryptography;
 using System.Text.Json;
-using Parley.IntegrationTests;
-using Parley.IntegrationTests.Infrastructure;
 using Xunit.Abstractions;
 
 namespace Parley.Compat.OpenIM.Tests;

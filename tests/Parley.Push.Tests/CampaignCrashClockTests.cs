@@ -3,7 +3,6 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Parley.Abstractions.Accounts;
 using Parley.Abstractions.Push;
-using Parley.IntegrationTests.Infrastructure;
 using Parley.Push.Tests.Simulators;
 using Parley.Storage.Sqlite;
 using Parley.Storage.Sqlite.Push;

@@ -1,8 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Parley.IntegrationTests;
-using Parley.IntegrationTests.Infrastructure;
 using Parley.Protocol.V1;
 using Parley.Push.Tests.Simulators;
 using Xunit.Abstractions;
@@ -95,7 +93,7 @@ public sealed class PushClusterCategoryBlockTests(ITestOutputHelper output) : IA
         Assert.Single(vivo.Requests, r => r.Path.Contains("/message/send", StringComparison.Ordinal));
 
         // IM is never held by a category block: a chat message to each of those recipients is pushed to vivo, on both nodes.
-        var sender = await PushServerProcesses.ConnectAsync(_cluster[1 - told], "sender", "d1", Platform.Linux, _clients);
+        var sender = await _cluster[1 - told].ConnectAsync("sender", _clients, sendTimeout: TimeSpan.FromSeconds(60));
         var im = new List<PushServerProcesses.JournalRow>();
         foreach (var recipient in dropped.Select(r => r.UserId).Take(6))
         {
@@ -112,7 +110,7 @@ public sealed class PushClusterCategoryBlockTests(ITestOutputHelper output) : IA
     // A vivo phone of the user, registered through the node and then offline.
     private async Task RegisterOfflineVivoPhoneAsync(int node, string userId)
     {
-        var phone = await PushServerProcesses.ConnectAsync(_cluster[node], userId, "phone", Platform.Android, _clients);
+        var phone = await _cluster[node].ConnectAsync(userId, _clients, "phone", Platform.Android, TimeSpan.FromSeconds(60));
         await phone.RegisterDeviceAsync(new RegisterDeviceRequest { Vendor = PushVendor.Vivo, Token = "vivo-token-" + userId, AppId = "com.example.shop", NotificationsEnabled = true });
         await phone.DisposeAsync();
         _clients.Remove(phone);
