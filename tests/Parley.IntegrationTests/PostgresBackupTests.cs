@@ -82,8 +82,9 @@ public sealed class PostgresBackupTests : IAsyncLifetime
 
         await ExecuteAsync(ConnectionString, $"CREATE DATABASE \"{_database}\"");
         var restoredConnection = new NpgsqlConnectionStringBuilder(ConnectionString) { Database = _database }.ConnectionString;
-        // A --schema dump carries no extensions; the documented restore creates the search index's pg_trgm first.
-        await ExecuteAsync(restoredConnection, "CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public");
+        // A --schema dump carries no extensions; the documented restore creates the search index's pg_trgm and btree_gin
+        // (the index on conversation and text, PostgreSQL migration 24) first.
+        await ExecuteAsync(restoredConnection, "CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public; CREATE EXTENSION IF NOT EXISTS btree_gin SCHEMA public");
         await RunToolAsync("pg_restore", "--exit-on-error", "--no-owner", "-d", Libpq(restoredConnection), dump);
         var dataDirectory = Path.Combine(_root, "data");
         await using (var input = File.OpenRead(archive))
