@@ -31,16 +31,7 @@ internal sealed partial class Runner
         }
 
         await Task.Delay(1000).ConfigureAwait(false);
-        var alloc0 = await ServerAllocations.ReadAsync(target).ConfigureAwait(false);
-        var server = ProcWindow.Start(target.Pid);
-        var self = ProcWindow.Start(Environment.ProcessId);
-        var latency = new LatencyHistogram();
-        var sw = Stopwatch.StartNew();
-        var connections = await ConnectAllAsync(target, prefix, tokens, n, o.LoginConcurrency, latency).ConfigureAwait(false);
-        var elapsed = sw.Elapsed.TotalSeconds;
-        var su = await server.StopAsync().ConfigureAwait(false);
-        var gu = await self.StopAsync().ConfigureAwait(false);
-        var alloc1 = await ServerAllocations.ReadAsync(target).ConfigureAwait(false);
+        var (connections, elapsed, su, gu, alloc0, alloc1, latency) = await MeasureLoginsAsync(target, prefix, tokens, n).ConfigureAwait(false);
         try
         {
             // Every login synced the user's conversations and their messages (the relay syncs nothing).

@@ -96,16 +96,7 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
         var tokens = await admin.CreateUsersAsync(prefix, n, n).ConfigureAwait(false);
         await Task.Delay(1000).ConfigureAwait(false);
         var rssBase = ProcStats.RssBytes(target.Pid);
-        var alloc0 = await ServerAllocations.ReadAsync(target).ConfigureAwait(false);
-        var server = ProcWindow.Start(target.Pid);
-        var self = ProcWindow.Start(Environment.ProcessId);
-        var latency = new LatencyHistogram();
-        var sw = Stopwatch.StartNew();
-        var connections = await ConnectAllAsync(target, prefix, tokens, n, o.LoginConcurrency, latency).ConfigureAwait(false);
-        var elapsed = sw.Elapsed.TotalSeconds;
-        var su = await server.StopAsync().ConfigureAwait(false);
-        var gu = await self.StopAsync().ConfigureAwait(false);
-        var alloc1 = await ServerAllocations.ReadAsync(target).ConfigureAwait(false);
+        var (connections, elapsed, su, gu, alloc0, alloc1, latency) = await MeasureLoginsAsync(target, prefix, tokens, n).ConfigureAwait(false);
         try
         {
             await Task.Delay(TimeSpan.FromSeconds(o.IdleSeconds)).ConfigureAwait(false);
@@ -439,6 +430,26 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
     }
 
     private static bool GeneratorBound(ProcUsage usage) => usage.CpuPercent >= 90.0 * Environment.ProcessorCount;
+
+    /// <summary>
+    /// <paramref name="n"/> logins at the configured concurrency, timed, with the server's and the generator's CPU and the
+    /// server's allocation counter read around exactly that window (the login and fresh-login scenarios).
+    /// </summary>
+    private async Task<(LeanConnection[] Connections, double Elapsed, ProcUsage Server, ProcUsage Generator, double Alloc0, double Alloc1, LatencyHistogram Latency)> MeasureLoginsAsync(
+        TargetProcess target, string prefix, string[] tokens, int n)
+    {
+        var alloc0 = await ServerAllocations.ReadAsync(target).ConfigureAwait(false);
+        var server = ProcWindow.Start(target.Pid);
+        var self = ProcWindow.Start(Environment.ProcessId);
+        var latency = new LatencyHistogram();
+        var sw = Stopwatch.StartNew();
+        var connections = await ConnectAllAsync(target, prefix, tokens, n, o.LoginConcurrency, latency).ConfigureAwait(false);
+        var elapsed = sw.Elapsed.TotalSeconds;
+        var su = await server.StopAsync().ConfigureAwait(false);
+        var gu = await self.StopAsync().ConfigureAwait(false);
+        var alloc1 = await ServerAllocations.ReadAsync(target).ConfigureAwait(false);
+        return (connections, elapsed, su, gu, alloc0, alloc1, latency);
+    }
 
     private static async Task<LeanConnection[]> ConnectAllAsync(TargetProcess target, string prefix, string[] tokens, int count, int concurrency, LatencyHistogram? latency)
     {
