@@ -13,10 +13,24 @@ internal interface IFrameSink
 }
 
 /// <summary>
+/// What a measured step needs of a connection, whatever protocol it speaks (native <see cref="LeanConnection"/>,
+/// <see cref="OpenImConnection"/>): where to report acks and deliveries, and whether it is still open.
+/// </summary>
+internal interface IStepConnection
+{
+    /// <summary>The ledger of the step running now: acks, refusals and delivered messages are reported to it.</summary>
+    StepLedger? Ledger { set; }
+
+    bool IsOpen { get; }
+
+    string? CloseInfo { get; }
+}
+
+/// <summary>
 /// A minimal native-protocol client: one ClientWebSocket, one receive loop that waits with a zero-byte read and only
 /// then rents a buffer from the shared pool (so idle connections hold no receive buffer), and a send lock.
 /// </summary>
-internal sealed class LeanConnection : IAsyncDisposable
+internal sealed class LeanConnection : IStepConnection, IAsyncDisposable
 {
     private const int RentSize = 16 * 1024;
     private const int MaxFrame = 16 * 1024 * 1024;
@@ -49,6 +63,11 @@ internal sealed class LeanConnection : IAsyncDisposable
     public IFrameSink? Sink
     {
         get => _sink;
+        set => _sink = value;
+    }
+
+    StepLedger? IStepConnection.Ledger
+    {
         set => _sink = value;
     }
 

@@ -34,7 +34,10 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
             {
                 foreach (var target in o.Targets)
                 {
-                    IEnumerable<KeyValuePair<string, string>> extraEnv = scenario == "campaign" && target == "parley" && o.StartServer is not null ? await CampaignServerEnvAsync().ConfigureAwait(false) : [];
+                    IEnumerable<KeyValuePair<string, string>> extraEnv = target != "parley" || o.StartServer is null ? []
+                        : scenario == "campaign" ? await CampaignServerEnvAsync().ConfigureAwait(false)
+                        : scenario == "openim" ? OpenImServerEnv()
+                        : [];
                     await using var process = await StartTargetAsync(target, extraEnv).ConfigureAwait(false);
                     using var admin = new AdminClient(process);
                     var prefix = $"lt{_tag}r{run}{scenario[0]}-";
@@ -46,6 +49,7 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
                             "freshlogin" => await FreshLoginAsync(run, process, admin, prefix).ConfigureAwait(false),
                             "soak" => await ChatAsync(run, process, admin, prefix, soak: true).ConfigureAwait(false),
                             "chat" => await ChatAsync(run, process, admin, prefix).ConfigureAwait(false),
+                            "openim" => await OpenImChatAsync(run, process, prefix).ConfigureAwait(false),
                             "group" => await GroupAsync(run, process, admin, prefix, "group", o.GroupSize, o.GroupSize, o.GroupRates).ConfigureAwait(false),
                             "biggroup" => await GroupAsync(run, process, admin, prefix, "biggroup", o.BigMembers, o.BigOnline, [o.BigRate]).ConfigureAwait(false),
                             "supergroup" => await SuperGroupAsync(run, process, admin, prefix).ConfigureAwait(false),
@@ -142,22 +146,7 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
             var userIds = Enumerable.Range(0, n).Select(i => prefix + i).ToArray();
             async ValueTask SendOne(StepLedger ledger, int idx, long ts, Random rnd)
             {
-                var s = rnd.Next(n);
-                int r;
-                if (o.ChatPeers > 0)
-                {
-                    // One of K fixed peers: the conversations stay warm after their first message.
-                    r = (s + 1 + rnd.Next(Math.Min(o.ChatPeers, n - 1))) % n;
-                }
-                else
-                {
-                    r = rnd.Next(n - 1);
-                    if (r >= s)
-                    {
-                        r++;
-                    }
-                }
-
+                var (s, r) = ChatPair(rnd, n);
                 var frame = new ClientFrame
                 {
                     RequestId = ledger.RequestId(idx),
@@ -179,6 +168,28 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
         {
             await DisposeAllAsync(connections).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>A 1:1 message's sender and recipient among <paramref name="n"/> users: random pairs, or one of <c>--chat-peers</c> fixed peers.</summary>
+    private (int Sender, int Recipient) ChatPair(Random rnd, int n)
+    {
+        var s = rnd.Next(n);
+        int r;
+        if (o.ChatPeers > 0)
+        {
+            // One of K fixed peers: the conversations stay warm after their first message.
+            r = (s + 1 + rnd.Next(Math.Min(o.ChatPeers, n - 1))) % n;
+        }
+        else
+        {
+            r = rnd.Next(n - 1);
+            if (r >= s)
+            {
+                r++;
+            }
+        }
+
+        return (s, r);
     }
 
     // ───────────── group / biggroup ─────────────
@@ -218,7 +229,7 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
     // ───────────── ramp and steps ─────────────
 
     private async Task<StepResult> RampAsync(
-        int run, string scenario, TargetProcess target, LeanConnection[] connections, int[] rates, int expected, int senders,
+        int run, string scenario, TargetProcess target, IReadOnlyList<IStepConnection> connections, int[] rates, int expected, int senders,
         Func<StepLedger, int, long, Random, ValueTask> sendOne)
     {
         StepResult? best = null;
@@ -273,7 +284,7 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
     }
 
     private async Task<StepResult> StepAsync(
-        int run, string scenario, TargetProcess target, LeanConnection[] connections, string label, int rate, int expected, int senders,
+        int run, string scenario, TargetProcess target, IReadOnlyList<IStepConnection> connections, string label, int rate, int expected, int senders,
         Func<StepLedger, int, long, Random, ValueTask> sendOne, double? warmupSeconds = null, double? windowSeconds = null, Action<StepLedger>? measured = null)
     {
         var warmupS = warmupSeconds ?? o.WarmupSeconds;
@@ -283,7 +294,7 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
         var ledger = new StepLedger(stepId, capacity, expected, recordAcks: o.AckedOut is not null);
         foreach (var c in connections)
         {
-            c.Sink = ledger;
+            c.Ledger = ledger;
         }
 
         var freq = Stopwatch.Frequency;

@@ -95,41 +95,66 @@ internal sealed class StepLedger : IFrameSink
     {
         switch (frame.BodyCase)
         {
-            case ServerFrame.BodyOneofCase.SendAck when frame.RequestId >> 24 == (uint)StepId:
+            case ServerFrame.BodyOneofCase.SendAck:
+                if (OnAck(frame.RequestId))
                 {
-                    var idx = (int)(frame.RequestId & 0xFFFFFF) - 1;
-                    if ((uint)idx < (uint)Capacity && Interlocked.CompareExchange(ref _ack[idx], Acked, Unanswered) == Unanswered)
-                    {
-                        Interlocked.Increment(ref _acks);
-                        AckedLog?.Enqueue(string.Create(CultureInfo.InvariantCulture, $"{frame.SendAck.ConversationId} {frame.SendAck.Seq} {frame.SendAck.ServerMsgId}"));
-                        var sent = Volatile.Read(ref _sendTs[idx]);
-                        if (sent >= MeasureFrom)
-                        {
-                            Ack.Record((long)Stopwatch.GetElapsedTime(sent).TotalMicroseconds);
-                        }
-                    }
-
-                    break;
+                    AckedLog?.Enqueue(string.Create(CultureInfo.InvariantCulture, $"{frame.SendAck.ConversationId} {frame.SendAck.Seq} {frame.SendAck.ServerMsgId}"));
                 }
 
-            case ServerFrame.BodyOneofCase.Error when frame.RequestId >> 24 == (uint)StepId:
-                {
-                    var idx = (int)(frame.RequestId & 0xFFFFFF) - 1;
-                    if ((uint)idx < (uint)Capacity && Interlocked.CompareExchange(ref _ack[idx], Refused, Unanswered) == Unanswered)
-                    {
-                        Interlocked.Increment(ref _errors);
-                    }
-
-                    break;
-                }
-
+                break;
+            case ServerFrame.BodyOneofCase.Error:
+                OnRefused(frame.RequestId);
+                break;
             case ServerFrame.BodyOneofCase.Message when frame.Message.Content?.BodyCase == Content.BodyOneofCase.Text:
                 OnMessage(frame.Message.Content.Text.Text);
                 break;
         }
     }
 
-    private void OnMessage(string text)
+    /// <summary>
+    /// The server acknowledged request <paramref name="requestId"/> (any protocol: the native SendAck, OpenIM's 1003 answer).
+    /// True when it is a message of this step acknowledged for the first time.
+    /// </summary>
+    public bool OnAck(uint requestId)
+    {
+        if (requestId >> 24 != (uint)StepId)
+        {
+            return false;
+        }
+
+        var idx = (int)(requestId & 0xFFFFFF) - 1;
+        if ((uint)idx >= (uint)Capacity || Interlocked.CompareExchange(ref _ack[idx], Acked, Unanswered) != Unanswered)
+        {
+            return false;
+        }
+
+        Interlocked.Increment(ref _acks);
+        var sent = Volatile.Read(ref _sendTs[idx]);
+        if (sent >= MeasureFrom)
+        {
+            Ack.Record((long)Stopwatch.GetElapsedTime(sent).TotalMicroseconds);
+        }
+
+        return true;
+    }
+
+    /// <summary>The server refused request <paramref name="requestId"/> (an error answer, any protocol).</summary>
+    public void OnRefused(uint requestId)
+    {
+        if (requestId >> 24 != (uint)StepId)
+        {
+            return;
+        }
+
+        var idx = (int)(requestId & 0xFFFFFF) - 1;
+        if ((uint)idx < (uint)Capacity && Interlocked.CompareExchange(ref _ack[idx], Refused, Unanswered) == Unanswered)
+        {
+            Interlocked.Increment(ref _errors);
+        }
+    }
+
+    /// <summary>A delivered message's text (any protocol): counted, with its latency, when it is one of this step's.</summary>
+    public void OnMessage(string text)
     {
         if (!text.StartsWith("LT", StringComparison.Ordinal))
         {
