@@ -28,6 +28,12 @@ internal sealed class LoadOptions
 
     /// <summary>0: each message goes to a uniformly random other user (mostly new conversations); K: to one of K fixed peers.</summary>
     public int ChatPeers { get; private set; }
+
+    /// <summary>
+    /// --every-step: a ramp runs every rate even after one did not keep up (fixed-rate comparisons of CPU and allocation per
+    /// message on a loaded machine, where the first step may fall behind while the server warms up).
+    /// </summary>
+    public bool EveryStep { get; private set; }
     public int GroupSize { get; private set; } = 500;
     public int[] GroupRates { get; private set; } = [20, 50, 100, 200, 400, 800];
     public int BigMembers { get; private set; } = 10_000;
@@ -98,6 +104,7 @@ internal sealed class LoadOptions
                 case "--chat-rates": o.ChatRates = Ints(1, 1_000_000); break;
                 case "--senders": o.Senders = Int(1, 64); break;
                 case "--chat-peers": o.ChatPeers = Int(0, 1000); break;
+                case "--every-step": o.EveryStep = true; break;
                 case "--group-size": o.GroupSize = Int(2, 10_000); break;
                 case "--group-rates": o.GroupRates = Ints(1, 100_000); break;
                 case "--big-members": o.BigMembers = Int(2, 100_000); break;

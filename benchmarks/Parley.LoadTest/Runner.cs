@@ -248,7 +248,10 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
             if (!keepsUp)
             {
                 saturated = true;
-                break;
+                if (!o.EveryStep)
+                {
+                    break;
+                }
             }
         }
 
