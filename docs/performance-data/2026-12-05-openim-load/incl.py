@@ -17,6 +17,7 @@ def load(f):
             s = re.sub(r'\[Optimized\w*\]|\[QuickJitted\]|\[PreJIT\]', '', s)
             s = re.sub(r'd__\d+', 'd__N', s)
             s = re.sub(r'\+0x[0-9a-f]+', '', s)
+            s = re.sub(r'\(/tmp/perf-\d+\.map\)', '(perf map)', s)
             stack.append(s)
     flush()
     return incl, total
