@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net.WebSockets;
 using Google.Protobuf;
 using Parley.Protocol;
@@ -28,7 +30,10 @@ internal interface IStepConnection
 
 /// <summary>
 /// A minimal native-protocol client: one ClientWebSocket, one receive loop that waits with a zero-byte read and only
-/// then rents a buffer from the shared pool (so idle connections hold no receive buffer), and a send lock.
+/// then rents a buffer from the shared pool (so idle connections hold no receive buffer), and a send lock. Like a real
+/// client it sends Ping when it has sent nothing for the server's heartbeat interval (<see cref="KeepAlive"/>): the server
+/// closes a connection that sends nothing for its idle timeout (4010, 75 s by default), and a receiver of a big group
+/// never sends anything else.
 /// </summary>
 internal sealed class LeanConnection : IStepConnection, IAsyncDisposable
 {
@@ -40,6 +45,9 @@ internal sealed class LeanConnection : IStepConnection, IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private Task _receive = Task.CompletedTask;
     private volatile IFrameSink? _sink;
+    private long _lastSend = Stopwatch.GetTimestamp();
+    private long _heartbeatTicks = Stopwatch.Frequency * 25; // until HelloOk says otherwise
+    private int _pinging;
 
     private LeanConnection(int index, string userId)
     {
@@ -71,13 +79,24 @@ internal sealed class LeanConnection : IStepConnection, IAsyncDisposable
         set => _sink = value;
     }
 
-    /// <summary>Connects, sends Hello and waits for HelloOk and the end of the initial sync.</summary>
+    /// <summary>Pings sent by <see cref="KeepAlive"/>.</summary>
+    public static long PingsSent => Interlocked.Read(ref s_pings);
+
+    private static long s_pings;
+
+    /// <summary>
+    /// Connects, sends Hello and waits for HelloOk and the end of the initial sync. A failure names the phase it happened
+    /// in (upgrade, hello, sync), the user and how long the connect had taken, so a login storm's failures can be told
+    /// apart (a refused or reset upgrade, a hello the server dropped, a sync that did not end in time).
+    /// </summary>
     public static async Task<LeanConnection> ConnectAsync(Uri url, int index, string userId, string token, TimeSpan timeout)
     {
         var c = new LeanConnection(index, userId);
         c._socket.Options.AddSubProtocol(FrameCodec.SubProtocol);
         c._socket.Options.KeepAliveInterval = TimeSpan.Zero;
         using var cts = new CancellationTokenSource(timeout);
+        var t0 = Stopwatch.GetTimestamp();
+        var phase = "upgrade";
         try
         {
             await c._socket.ConnectAsync(url, cts.Token).ConfigureAwait(false);
@@ -87,14 +106,46 @@ internal sealed class LeanConnection : IStepConnection, IAsyncDisposable
                 RequestId = 1,
                 Hello = new Hello { Token = token, DeviceId = "lt-" + index, Platform = Platform.Linux, ClientVersion = "parley-loadtest/1" },
             };
+            phase = "hello";
             await c.SendAsync(hello.ToByteArray()).ConfigureAwait(false);
+            phase = "sync";
             await c._synced.Task.WaitAsync(cts.Token).ConfigureAwait(false);
+            KeepAlive.Add(c);
             return c;
         }
-        catch
+        catch (Exception ex)
         {
+            var info = c.CloseInfo;
             await c.DisposeAsync().ConfigureAwait(false);
-            throw;
+            throw new InvalidOperationException(
+                $"connect of {userId} failed in its {phase} phase after {Stopwatch.GetElapsedTime(t0).TotalSeconds:F1} s{(info is null ? "" : " (" + info + ")")}: {ex.GetType().Name}: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>True when this connection has sent nothing for its heartbeat interval (and no ping is under way).</summary>
+    internal bool PingDue(long now) => Volatile.Read(ref _pinging) == 0 && now - Volatile.Read(ref _lastSend) >= Volatile.Read(ref _heartbeatTicks);
+
+    /// <summary>Sends one Ping (request id 0: no step's ledger counts its Pong). A dead connection is left to its owner.</summary>
+    internal async Task PingAsync()
+    {
+        if (Interlocked.Exchange(ref _pinging, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            var ping = new ClientFrame { Ping = new Ping { ClientTime = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() } };
+            await SendAsync(ping.ToByteArray()).ConfigureAwait(false);
+            Interlocked.Increment(ref s_pings);
+        }
+        catch (Exception ex) when (ex is WebSocketException or ObjectDisposedException or OperationCanceledException or IOException or InvalidOperationException)
+        {
+            // Closed: the step that uses this connection reports it.
+        }
+        finally
+        {
+            Volatile.Write(ref _pinging, 0);
         }
     }
 
@@ -104,6 +155,7 @@ internal sealed class LeanConnection : IStepConnection, IAsyncDisposable
         try
         {
             await _socket.SendAsync(frame, WebSocketMessageType.Binary, true, _stop.Token).ConfigureAwait(false);
+            Volatile.Write(ref _lastSend, Stopwatch.GetTimestamp());
         }
         finally
         {
@@ -156,7 +208,11 @@ internal sealed class LeanConnection : IStepConnection, IAsyncDisposable
                     if (length > 0 && FrameCodec.TryDecodeServer(buffer.AsSpan(0, length), out var frame))
                     {
                         Interlocked.Increment(ref Frames);
-                        if (frame.BodyCase == ServerFrame.BodyOneofCase.SyncComplete)
+                        if (frame.BodyCase == ServerFrame.BodyOneofCase.HelloOk && frame.HelloOk.HeartbeatIntervalMs > 0)
+                        {
+                            Volatile.Write(ref _heartbeatTicks, Stopwatch.Frequency * frame.HelloOk.HeartbeatIntervalMs / 1000);
+                        }
+                        else if (frame.BodyCase == ServerFrame.BodyOneofCase.SyncComplete)
                         {
                             SyncConversations = frame.SyncComplete.Conversations;
                             SyncMessages = frame.SyncComplete.Messages;
@@ -195,6 +251,7 @@ internal sealed class LeanConnection : IStepConnection, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        KeepAlive.Remove(this);
         await _stop.CancelAsync().ConfigureAwait(false);
         try
         {
@@ -209,5 +266,44 @@ internal sealed class LeanConnection : IStepConnection, IAsyncDisposable
         _sendLock.Dispose();
         _stop.Dispose();
         _ = _synced.Task.Exception; // observed
+    }
+}
+
+/// <summary>
+/// One loop for every open <see cref="LeanConnection"/> of the process: every two seconds it pings those that sent
+/// nothing for their heartbeat interval (HelloOk's, 25 s by default), as a real client does. Thousands of receivers in a
+/// big group send nothing else, and a login storm of 2,000 on a loaded machine takes longer than the server's idle
+/// timeout: without pings the first connections (the sender among them) were closed with 4010 before or during the ramp.
+/// </summary>
+internal static class KeepAlive
+{
+    private static readonly ConcurrentDictionary<LeanConnection, byte> s_connections = new();
+    private static int s_started;
+
+    public static void Add(LeanConnection connection)
+    {
+        s_connections[connection] = 0;
+        if (Interlocked.Exchange(ref s_started, 1) == 0)
+        {
+            _ = Task.Run(LoopAsync);
+        }
+    }
+
+    public static void Remove(LeanConnection connection) => s_connections.TryRemove(connection, out _);
+
+    private static async Task LoopAsync()
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(2));
+        while (await timer.WaitForNextTickAsync().ConfigureAwait(false))
+        {
+            var now = Stopwatch.GetTimestamp();
+            foreach (var connection in s_connections.Keys)
+            {
+                if (connection.PingDue(now))
+                {
+                    _ = connection.PingAsync();
+                }
+            }
+        }
     }
 }

@@ -74,6 +74,9 @@ internal sealed class LoadOptions
     /// <summary>Seconds a server started here (--start-server) may take to become ready.</summary>
     public double ReadyTimeoutSeconds { get; private set; } = 300;
 
+    /// <summary>--keep-data: a server started here keeps its data directory and log (dbstat, the server's own log) instead of deleting them.</summary>
+    public bool KeepData { get; private set; }
+
     public static LoadOptions Parse(string[] args)
     {
         var o = new LoadOptions { RawArgs = args };
@@ -131,6 +134,7 @@ internal sealed class LoadOptions
                 case "--acked-out": o.AckedOut = Next(); break;
                 case "--server-env": o.ServerEnv.Add(EnvPair(Next())); break;
                 case "--ready-timeout": o.ReadyTimeoutSeconds = Dbl(5, 3600); break;
+                case "--keep-data": o.KeepData = true; break;
                 default: throw new ArgumentException($"unknown option {a}");
             }
         }

@@ -25,6 +25,7 @@ catch (Exception ex) when (ex is ArgumentException or FormatException or UriForm
 }
 
 TargetProcess.ReadyTimeout = TimeSpan.FromSeconds(options.ReadyTimeoutSeconds);
+TargetProcess.KeepData = options.KeepData;
 
 if (options.TasksetServer is not null || options.TasksetGenerator is not null)
 {

@@ -54,7 +54,7 @@ internal sealed partial class Runner
             $"[parley supergroup r{run}] {members} accounts in {accountsSeconds:F1} s; bulk import of {imported} members in {importSeconds:F1} s = {imported / Math.Max(importSeconds, 1e-3):F0}/s; store growth {(dbAfter - dbBefore) / (double)members:F0} B/member (db file), {(dbAfter + walAfter - dbBefore - walBefore) / (double)members:F0} B/member (db + wal)")).ConfigureAwait(false);
 
         StepResult summary;
-        var connections = await ConnectAllAsync(target, prefix, tokens, online, o.LoginConcurrency, null).ConfigureAwait(false);
+        var (connections, logins) = await ConnectOnlineAsync(run, "supergroup", target, prefix, tokens, online).ConfigureAwait(false);
         try
         {
             var sender = connections[0];
@@ -79,6 +79,11 @@ internal sealed partial class Runner
         finally
         {
             await DisposeAllAsync(connections).ConfigureAwait(false);
+        }
+
+        foreach (var (k, v) in logins)
+        {
+            summary.Metrics[k] = v;
         }
 
         summary.Metrics["members"] = members;

@@ -52,6 +52,9 @@ internal sealed class TargetProcess : IAsyncDisposable
     /// <summary>How long a started server may take to answer /readyz (--ready-timeout; a loaded shared machine needs minutes).</summary>
     public static TimeSpan ReadyTimeout { get; set; } = TimeSpan.FromSeconds(300);
 
+    /// <summary>Keep the data directory (and the server's log in it) of a server started here (--keep-data).</summary>
+    public static bool KeepData { get; set; }
+
     /// <summary>
     /// Starts a server from its dll, in the dll's folder: the host's content root is the working directory, so that is
     /// where it finds its appsettings.json (log levels: without it every request was logged at Information).
@@ -200,7 +203,11 @@ internal sealed class TargetProcess : IAsyncDisposable
             _process.Dispose();
         }
 
-        if (_dataDirectory is not null)
+        if (_dataDirectory is not null && KeepData)
+        {
+            Console.Error.WriteLine($"# kept the data directory and log of {Name} (pid {Pid}): {_dataDirectory}");
+        }
+        else if (_dataDirectory is not null)
         {
             try
             {
