@@ -375,18 +375,15 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
         var acks0 = ledger.Acks;
         var pings0 = LeanConnection.PingsSent;
 
-        // The window starts with the counters. Reading the allocation counter is an HTTP request to the server: on a
-        // loaded machine it took longer than the whole window, and a window timed from after it (it was) gave rates of
-        // millions per second for a hundred messages. How late the /proc sample started is reported with the result.
-        // The /proc windows start first (a file read); the allocation read follows, and the messages issued before it
-        // completes are not in its per-message figure. (With the allocation read first, the CPU window started late on a
-        // loaded machine while its messages were counted from the window's start: CPU per message came out too low.)
+        // The window starts with the counters and the /proc samples (file reads), and ends on time. Reading the allocation
+        // counter is an HTTP request to the server that took 5–30 s on a machine at load 50: a window timed from after it
+        // gave rates of millions per second, a CPU window started after it came out too low per message, and a window
+        // waiting for it ran on past the sends. So it runs beside the window, and its per-message figure counts only the
+        // messages issued after it returned (NaN when it returned after the window). How late it was is reported.
         var windowStart = Stopwatch.GetTimestamp();
         var server = ProcWindow.Start(target.Pid);
         var self = ProcWindow.Start(Environment.ProcessId);
-        var alloc0 = await ServerAllocations.ReadAsync(target).ConfigureAwait(false);
-        var issuedAlloc0 = ledger.Issued;
-        var sampleLate = Stopwatch.GetElapsedTime(windowStart).TotalSeconds;
+        var allocStart = ReadAllocationAsync(target, ledger, windowStart);
         var remaining = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), end);
         if (remaining > TimeSpan.Zero)
         {
@@ -400,6 +397,7 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
         var pings1 = LeanConnection.PingsSent;
         var su = await server.StopAsync().ConfigureAwait(false);
         var gu = await self.StopAsync().ConfigureAwait(false);
+        var (alloc0, issuedAlloc0, sampleLate) = await allocStart.ConfigureAwait(false);
         var alloc1 = await ServerAllocations.ReadAsync(target).ConfigureAwait(false);
         await Task.WhenAll(loops).ConfigureAwait(false);
 
@@ -426,7 +424,7 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
         var m = new Dictionary<string, double>
         {
             ["offered_per_s"] = rate,
-            ["proc_sample_late_s"] = sampleLate,
+            ["alloc_read_late_s"] = sampleLate, // the allocation counter's read (the /proc window starts on time)
             ["sent_per_s"] = sentRate,
             ["delivered_per_s"] = deliveredRate,
             ["delivered_msgs_per_s"] = deliveredRate / expected,
@@ -442,7 +440,7 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
             ["ack_p99_ms"] = ledger.Ack.Percentile(99) / 1000.0,
             ["server_cpu_pct"] = su.CpuPercent,
             ["server_cpu_ms_per_msg"] = sentRate > 0 ? su.CpuSeconds * 1000 / (issued1 - issued0) : 0,
-            ["server_alloc_bytes_per_msg"] = issued1 > issuedAlloc0 ? (alloc1 - alloc0) / (issued1 - issuedAlloc0) : 0,
+            ["server_alloc_bytes_per_msg"] = issued1 > issuedAlloc0 ? (alloc1 - alloc0) / (issued1 - issuedAlloc0) : double.NaN,
             ["server_rss_mb"] = su.RssPeakBytes / 1048576.0,
             ["gen_cpu_pct"] = gu.CpuPercent,
             ["gen_bound"] = GeneratorBound(gu) ? 1 : 0,
@@ -471,10 +469,17 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
         if (sampleLate > window / 10)
         {
             await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"   !! the server's allocation counter was read {sampleLate:F1} s into the {window:F1} s window: its per-message figure covers the {issued1 - issuedAlloc0} messages after it")).ConfigureAwait(false);
+                $"   !! the server's allocation counter was read {sampleLate:F1} s into the {window:F1} s window: its per-message figure covers the {Math.Max(issued1 - issuedAlloc0, 0)} messages after it")).ConfigureAwait(false);
         }
 
         return r;
+    }
+
+    /// <summary>The server's allocation counter at a step's window start: its value, the messages issued when it came back, and how late (s).</summary>
+    private static async Task<(double Value, long Issued, double LateSeconds)> ReadAllocationAsync(TargetProcess target, StepLedger ledger, long windowStart)
+    {
+        var value = await ServerAllocations.ReadAsync(target).ConfigureAwait(false);
+        return (value, ledger.Issued, Stopwatch.GetElapsedTime(windowStart).TotalSeconds);
     }
 
     private static bool GeneratorBound(ProcUsage usage) => usage.CpuPercent >= 90.0 * Environment.ProcessorCount;

@@ -5,12 +5,14 @@ namespace Parley.LoadTest;
 /// <summary>
 /// The server's total allocated bytes, read from its Prometheus page (the runtime meter's
 /// <c>dotnet.gc.heap.total_allocated</c>): a step's difference divided by its operations is the allocation per login or
-/// per message, a per-operation measure that a loaded machine disturbs far less than throughput. NaN when the target
-/// does not export it (the relay, a server without /metrics).
+/// per message, a per-operation measure that a loaded machine disturbs far less than throughput. 0 for the relay; NaN
+/// when the read failed or timed out, so a step's figure becomes NaN instead of a wrong number. (It was 0 on failure, and
+/// the page took more than the old 5 s timeout on a machine at load 50: a step with one failed read reported the server's
+/// whole allocation since its start as one window's, or a negative figure, 2026-12-05.)
 /// </summary>
 internal static class ServerAllocations
 {
-    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
 
     public static async Task<double> ReadAsync(TargetProcess target)
     {
@@ -39,6 +41,6 @@ internal static class ServerAllocations
         {
         }
 
-        return 0;
+        return double.NaN;
     }
 }
