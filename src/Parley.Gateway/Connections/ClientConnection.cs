@@ -197,6 +197,15 @@ internal sealed class ClientConnection : IDisposable
                 return EnqueueResult.Queued;
             }
 
+            // The connect-time sync already carried it: its commit was visible to the sync's snapshot but its live event
+            // is handed out only now (in a cluster the release gate can hold it for seconds behind a lower version; on
+            // one node the dispatch follows the commit). EndSync skips such events among the held ones; this skips those
+            // that come after it, so a resumed connection gets nothing twice.
+            if (version != 0 && version <= _syncedVersion)
+            {
+                return EnqueueResult.AlreadySynced;
+            }
+
             return _outbox.Writer.TryWrite(item) ? EnqueueResult.Queued : EnqueueResult.Overflow;
         }
     }
@@ -445,4 +454,7 @@ internal enum EnqueueResult
     Queued,
     Closing,
     Overflow,
+
+    /// <summary>A versioned event the connection's connect-time sync already contained: not sent again.</summary>
+    AlreadySynced,
 }
