@@ -22,9 +22,10 @@ namespace Parley.Benchmarks;
 /// <item>Builds (once; kept in <c>--dir</c> for the next run) a SQLite store of <c>messages</c> 1:1 text messages: a tenth of
 /// them in the reader's 100 conversations, the rest in 9,900 conversations of other users. Conversations and members go
 /// through <see cref="SqliteMessageStore.CommitAsync"/>; the messages are bulk-inserted with SQL exactly as the store writes
-/// them (message row with its protobuf content, and the search text queued in <c>search_pending</c>), half a million per
-/// transaction, and each block is moved into the FTS5 index by the store's own indexer
-/// (<see cref="SqliteMessageStore.IndexPendingAsync"/>, ADR 0019). Marker words hit known counts: <c>zqxnone</c> 0,
+/// them (message row with its protobuf content) together with their search text in the FTS5 index as SQLite migration 26
+/// left it (no conversation key column), half a million per transaction; then the store is opened again, which applies
+/// migration 27 (the index rebuilt with its conversation keys): the upgrade an existing store goes through, timed (wall
+/// and CPU). Marker words hit known counts: <c>zqxnone</c> 0,
 /// <c>zqxten</c> 10 and <c>zqxmany</c> 10,000 of the reader's messages; <c>zqxelse</c> 1 in 90 of the other users'
 /// messages and 10 of the reader's (a word common elsewhere). The counts are checked after the build.</item>
 /// <item>Starts the server on that store (<c>Parley:Storage:DataDirectory</c>), creates the reader's account and token
@@ -89,6 +90,20 @@ public static class SearchServerBench
             return;
         }
 
+        // A store built up to migration 26 (the marker below) is upgraded without being built again.
+        var built = file + ".v26-" + messages.ToString(CultureInfo.InvariantCulture);
+        if (!(File.Exists(file) && File.Exists(built)))
+        {
+            await BuildV26Async(file, messages);
+            await File.WriteAllTextAsync(built, DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture));
+        }
+
+        await UpgradeAsync(file, messages);
+        await File.WriteAllTextAsync(marker, DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture));
+    }
+
+    private static async Task BuildV26Async(string file, int messages)
+    {
         Directory.CreateDirectory(Path.GetDirectoryName(file)!);
         foreach (var stale in Directory.GetFiles(Path.GetDirectoryName(file)!))
         {
@@ -119,6 +134,20 @@ public static class SearchServerBench
 
                 await store.CommitAsync(setup);
 
+                // The store as SQLite migration 26 left it (what an upgrade starts from): the FTS5 index without the
+                // conversation key column, migration 27 not applied. The next open runs migration 27 (timed below).
+                using (var downgrade = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = file, Pooling = false }.ToString()))
+                {
+                    downgrade.Open();
+                    using var command = downgrade.CreateCommand();
+                    command.CommandText = """
+                        DROP TABLE message_search;
+                        CREATE VIRTUAL TABLE message_search USING fts5(body, conversation_id UNINDEXED, seq UNINDEXED, tokenize = 'trigram');
+                        DELETE FROM schema_migrations WHERE version = 27;
+                        """;
+                    command.ExecuteNonQuery();
+                }
+
                 using var bulk = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = file, Pooling = false }.ToString());
                 bulk.Open();
                 using (var pragma = bulk.CreateCommand())
@@ -142,7 +171,7 @@ public static class SearchServerBench
                             INSERT INTO messages (conversation_id, seq, server_msg_id, sender_id, client_msg_id, server_time, content_kind, content, revoked, version,
                                                   annotations, reply_to_seq, search_id)
                             VALUES ($conv, $seq, $smid, $sender, $cmid, $time, $kind, $content, 0, $version, NULL, 0, $version);
-                            INSERT INTO search_pending (search_id, body, conversation_id, seq) VALUES ($version, $body, $conv, $seq);
+                            INSERT INTO message_search (rowid, body, conversation_id, seq) VALUES ($version, $body, $conv, $seq);
                             """;
                         var pConv = insert.Parameters.Add("$conv", SqliteType.Text);
                         var pSeq = insert.Parameters.Add("$seq", SqliteType.Integer);
@@ -197,12 +226,7 @@ public static class SearchServerBench
                         transaction.Commit();
                     }
 
-                    // The store's indexer moves the block into the FTS5 index (as the server's SearchIndexer would, in larger batches).
-                    while (await store.IndexPendingAsync(50_000) > 0)
-                    {
-                    }
-
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"# store: {Math.Min(messages, start + Block):N0} of {messages:N0} inserted and indexed, {clock.Elapsed.TotalSeconds:F0} s, load average {SearchLatency.LoadAverage()}"));
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"# store: {Math.Min(messages, start + Block):N0} of {messages:N0} inserted and indexed (migration 26's index), {clock.Elapsed.TotalSeconds:F0} s, load average {SearchLatency.LoadAverage()}"));
                 }
 
                 using (var finish = bulk.CreateCommand())
@@ -210,8 +234,8 @@ public static class SearchServerBench
                     // What the store keeps in step with the messages: the feed's max version, each conversation's max seq.
                     finish.CommandText = """
                         UPDATE feed_state SET max_version = $version WHERE id = 1;
-                        UPDATE conversations SET max_seq = (SELECT MAX(seq) FROM messages m WHERE m.conversation_id = conversations.conversation_id),
-                                                 last_seq = (SELECT MAX(seq) FROM messages m WHERE m.conversation_id = conversations.conversation_id);
+                        UPDATE conversations SET max_seq = coalesce((SELECT MAX(seq) FROM messages m WHERE m.conversation_id = conversations.conversation_id), 0),
+                                                 last_seq = coalesce((SELECT MAX(seq) FROM messages m WHERE m.conversation_id = conversations.conversation_id), 0);
                         """;
                     finish.Parameters.AddWithValue("$version", version);
                     finish.ExecuteNonQuery();
@@ -222,7 +246,25 @@ public static class SearchServerBench
         }
 
         SqliteConnection.ClearAllPools();
-        await File.WriteAllTextAsync(marker, DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture));
+    }
+
+    private static async Task UpgradeAsync(string file, int messages)
+    {
+        // The upgrade: the store's own start-up applies migration 27 (the FTS5 index rebuilt with its conversation keys,
+        // one transaction), as the server's would. Wall and process CPU time.
+        var before = Process.GetCurrentProcess().TotalProcessorTime;
+        var upgrade = Stopwatch.StartNew();
+        var upgraded = new SqliteDatabase(new SqliteStoreOptions { DataSource = file });
+        await using (upgraded.ConfigureAwait(false))
+        {
+            await upgraded.InitializeAsync();
+        }
+
+        upgrade.Stop();
+        SqliteConnection.ClearAllPools();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime - before;
+        var size = new DirectoryInfo(Path.GetDirectoryName(file)!).GetFiles("parley.db*").Sum(f => f.Length);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"# migration 27 (reindex of {messages:N0} messages): {upgrade.Elapsed.TotalSeconds:F1} s wall, {cpu.TotalSeconds:F1} s CPU, store {size / 1e6:F0} MB after, load average {SearchLatency.LoadAverage()}"));
     }
 
     // The cases: each word across all the reader's conversations, and the two common ones in one conversation.
@@ -376,6 +418,8 @@ public static class SearchServerBench
                 ServerUri = new Uri(url.ToString().Replace("http://", "ws://", StringComparison.Ordinal) + "ws"),
                 Token = token,
                 DeviceId = "bench",
+                RequestTimeout = TimeSpan.FromMinutes(2), // a loaded machine: a slow search is a sample, not a failure
+                ConnectTimeout = TimeSpan.FromMinutes(1),
             });
             await client.ConnectAsync();
 

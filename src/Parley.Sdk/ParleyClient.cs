@@ -335,7 +335,11 @@ public sealed partial class ParleyClient : IAsyncDisposable
         return reply.History;
     }
 
-    /// <summary>Full-text search of the messages this user may see, newest first, with highlighted snippets.</summary>
+    /// <summary>
+    /// Full-text search of the messages this user may see, newest first, with highlighted snippets. A page may be short, or
+    /// even empty, and still carry a <see cref="SearchResult.NextPageToken"/> (the server bounds what one page reads):
+    /// follow it until it is empty.
+    /// </summary>
     /// <param name="query">At least three characters (Chinese and English alike).</param>
     /// <param name="conversationId">One conversation; null = all of this user's conversations.</param>
     /// <param name="pageToken">The previous page's <see cref="SearchResult.NextPageToken"/>; null = the first page.</param>

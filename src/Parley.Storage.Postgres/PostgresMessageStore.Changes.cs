@@ -16,9 +16,12 @@ public sealed partial class PostgresMessageStore
     // - up to $8 matches ("rare"): the window is all of them, from the GIN index, sorted: at most $8 rows;
     // - more ("common"): the page walks the newest rows along a time-ordered B-tree (per conversation, or over all), the
     //   text compared row by row, and stops at its page, at $8 matches or after $9 rows (SearchWalkFactor × $8). A page that
-    //   is not full by then asks how far the walk got (at most $9 rows again); only when the walk ran out of rows before the
-    //   window was complete (a word with more than $8 matches, few of them among the newest $9 rows) is the window taken
-    //   from the GIN index as before (every match below the cursor read and sorted).
+    //   is not full by then asks how far the walk got (at most $9 rows again). When the walk ran out of rows before the
+    //   window was complete (a word with more than $8 matches, few of them among the newest $9 rows: common long ago), the
+    //   page is what the walk found above the last millisecond it read, and it carries a continuation below that time
+    //   (SearchMatchCollection.ContinueBelow, a time cut that names no message): the next page walks on from there.
+    // - a user in more than SearchWalkMaxConversations conversations: the same steps per chunk of that many conversations
+    //   (SearchManyChunkedAsync), the probe's and the walk's rows shared out among the chunks, their pages merged.
     private const string ScopeAll = "AND $3::text IS NULL";
     private const string ScopeOne = "AND s.conversation_id = $3";
     private const string ScopeMany = "AND s.conversation_id = ANY($3)";
@@ -84,9 +87,11 @@ public sealed partial class PostgresMessageStore
             LIMIT $8)
         """ + SearchJoin;
 
-    // How far a walk that did not fill its page got: the rows it read and the matches among them (at most $9 rows).
+    // How far a walk that did not fill its page got: the rows it read, the matches among them, and the times of its first
+    // and last row (at most $9 rows).
     private static string SearchWalkedSql(string scope, int conversations) => $"""
-        SELECT count(*), count(*) FILTER (WHERE w.body ILIKE $2 ESCAPE '\') FROM ({WalkedRows(scope, conversations)}) w
+        SELECT count(*), count(*) FILTER (WHERE w.body ILIKE $2 ESCAPE '\'), coalesce(max(w.server_time), 0), coalesce(min(w.server_time), 0)
+        FROM ({WalkedRows(scope, conversations)}) w
         WHERE {Unused};
         """;
 
@@ -195,7 +200,17 @@ public sealed partial class PostgresMessageStore
 
         if (conversationId is not null)
         {
-            return (await SearchWindowAsync(userId, ScopeOne, conversationId, query, after, limit, maxScanned, walkIfCommon: true, cancellationToken).ConfigureAwait(false))!;
+            // One conversation the user is or was a member of (else nothing: not even whether its window ran out, which
+            // would say how common the word is there).
+            var member = await _database.QueryAsync(
+                "SELECT 1 FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key WHERE m.user_id = $1 AND k.conversation_id = $2;",
+                r => r.GetInt32(0),
+                cancellationToken,
+                P(userId),
+                P(conversationId)).ConfigureAwait(false);
+            return member.Count == 0
+                ? new SearchMatchCollection([], scanLimitReached: false)
+                : (await SearchWindowAsync(userId, ScopeOne, conversationId, query, after, limit, maxScanned, walkIfCommon: true, cancellationToken).ConfigureAwait(false))!;
         }
 
         // Every conversation of the user: first over all matches when the word is rare overall (the probe says so at the
@@ -208,11 +223,149 @@ public sealed partial class PostgresMessageStore
             return all;
         }
 
-        var scope = await _database.QueryAsync("SELECT k.conversation_id FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key WHERE m.user_id = $1;", r => r.GetString(0), cancellationToken, P(userId)).ConfigureAwait(false);
-        return scope.Count == 0
-            ? new SearchMatchCollection([], scanLimitReached: false)
-            : (await SearchWindowAsync(userId, ScopeMany, scope.Distinct(StringComparer.Ordinal).ToArray(), query, after, limit, maxScanned, walkIfCommon: true, cancellationToken).ConfigureAwait(false))!;
+        var scope = (await _database.QueryAsync("SELECT k.conversation_id FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key WHERE m.user_id = $1;", r => r.GetString(0), cancellationToken, P(userId)).ConfigureAwait(false))
+            .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        if (scope.Length == 0)
+        {
+            return new SearchMatchCollection([], scanLimitReached: false);
+        }
+
+        return scope.Length <= SearchWalkMaxConversations
+            ? (await SearchWindowAsync(userId, ScopeMany, scope, query, after, limit, maxScanned, walkIfCommon: true, cancellationToken).ConfigureAwait(false))!
+            : await SearchManyChunkedAsync(userId, scope, query, after, limit, maxScanned, cancellationToken).ConfigureAwait(false);
     }
+
+    private static Npgsql.NpgsqlParameter[] SearchParameters(string userId, string query, object? scopeValue, SearchPosition? after, int limit, long window, long walkRows) =>
+    [
+        P(userId),
+        P("%" + EscapeLike(query) + "%"),
+        scopeValue switch
+        {
+            string[] many => new Npgsql.NpgsqlParameter { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text, Value = many },
+            string one => P(one),
+            _ => Text(null),
+        },
+        Bigint(after?.ServerTime),
+        P(after?.ConversationId ?? string.Empty),
+        P(after?.Seq ?? 0L),
+        P((long)limit),
+        P(window),
+        P(walkRows),
+    ];
+
+    private static SearchMatch ReadMatch(Npgsql.NpgsqlDataReader r) => new(ReadMessage(r), r.GetString(12));
+
+    // The search order: server time, conversation, seq. The conversation is compared ordinally, which is PostgreSQL's
+    // order under a C collation; under another database collation two hits of one millisecond in conversations of
+    // different chunks (SearchManyChunkedAsync) may be merged in another order than the next page's cursor assumes.
+    private static int ComparePosition(long time, string conversation, long seq, SearchPosition other)
+    {
+        var c = time.CompareTo(other.ServerTime);
+        if (c == 0)
+        {
+            c = string.CompareOrdinal(conversation, other.ConversationId);
+        }
+
+        return c != 0 ? c : seq.CompareTo(other.Seq);
+    }
+
+    // A page the walk could not fill from its rows: the matches above the last millisecond it read (the rows of that
+    // millisecond it did not reach come next), and a time cut to continue below. Null when that cut would not move the
+    // search on (every row read in one millisecond, at or above the cursor's): the caller keeps the old page and its limit.
+    private static SearchMatchCollection? CutAt(IEnumerable<SearchMatch> matches, long lastTime, SearchPosition? after)
+    {
+        var below = SearchPosition.Before(lastTime + 1);
+        if (after is not null && ComparePosition(below.ServerTime, below.ConversationId, below.Seq, after) >= 0)
+        {
+            return null;
+        }
+
+        return new SearchMatchCollection([.. matches.Where(m => m.Message.ServerTime > lastTime)], scanLimitReached: true, continueBelow: below);
+    }
+
+    // A user in more conversations than one statement merges: the same steps per chunk of SearchWalkMaxConversations
+    // conversations (ids in order), the rows a page may read shared out among the chunks: the probes count at most
+    // maxScanned + 1 matches in all; a rare word's windows (GIN) hold what the probes counted; a common word's walks read
+    // at most walkRows / chunks rows each (and at least a page). Every chunk's page is exact above its own boundary (its
+    // last hit when it filled a page, the last millisecond it read when it ran out of rows); the merged page keeps the
+    // matches above all of them, and when that is short, continues below the highest cut.
+    private async Task<SearchMatchCollection> SearchManyChunkedAsync(string userId, string[] scope, string query, SearchPosition? after, int limit, int maxScanned, CancellationToken cancellationToken)
+    {
+        var chunks = scope.Chunk(SearchWalkMaxConversations).ToArray();
+        var counted = new long[chunks.Length];
+        var total = 0L;
+        if (maxScanned < int.MaxValue)
+        {
+            for (var i = 0; i < chunks.Length && total <= maxScanned; i++)
+            {
+                var cap = maxScanned + 1L - total;
+                counted[i] = (await QuerySearchAsync(RareSettings, SearchProbeSql(ScopeMany, chunks[i].Length), r => r.GetInt64(0), SearchParameters(userId, query, chunks[i], after, limit, cap, 0), cancellationToken).ConfigureAwait(false))[0];
+                total += counted[i];
+            }
+        }
+
+        var merged = new List<SearchMatch>();
+        if (maxScanned == int.MaxValue || total <= maxScanned)
+        {
+            // Rare in the user's conversations: each chunk's window is every match it counted, from the GIN index.
+            for (var i = 0; i < chunks.Length; i++)
+            {
+                if (maxScanned == int.MaxValue || counted[i] > 0)
+                {
+                    merged.AddRange(await QuerySearchAsync(RareSettings, SearchSql(ScopeMany, chunks[i].Length), ReadMatch, SearchParameters(userId, query, chunks[i], after, limit, maxScanned, 0), cancellationToken).ConfigureAwait(false));
+                }
+            }
+
+            var page = Newest(merged).Take(limit).ToList();
+            return new SearchMatchCollection(page, scanLimitReached: total == maxScanned && page.Count < limit);
+        }
+
+        // Common: walk each chunk's newest rows.
+        var rows = Math.Max((long)maxScanned * SearchWalkFactor / chunks.Length, limit);
+        SearchMatch? highestFull = null;
+        long? highestCut = null;
+        foreach (var chunk in chunks)
+        {
+            var parameters = SearchParameters(userId, query, chunk, after, limit, rows, rows);
+            var walked = await QuerySearchAsync(WalkSettings, SearchWalkSql(ScopeMany, chunk.Length), ReadMatch, parameters, cancellationToken).ConfigureAwait(false);
+            merged.AddRange(walked);
+            if (walked.Count >= limit)
+            {
+                // A full page: this chunk is exact down to its last hit.
+                var last = walked[^1];
+                if (highestFull is null || CompareMatch(last, highestFull) > 0)
+                {
+                    highestFull = last;
+                }
+
+                continue;
+            }
+
+            var (read, _, _, lastTime) = (await QuerySearchAsync(WalkSettings, SearchWalkedSql(ScopeMany, chunk.Length), r => (r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3)), SearchParameters(userId, query, chunk, after, limit, rows, rows), cancellationToken).ConfigureAwait(false))[0];
+            if (read >= rows)
+            {
+                // Ran out of rows: exact above the last millisecond it read.
+                highestCut = Math.Max(highestCut ?? long.MinValue, lastTime);
+            }
+        }
+
+        var kept = Newest(merged.Where(m =>
+            (highestFull is null || CompareMatch(m, highestFull) >= 0) && (highestCut is null || m.Message.ServerTime > highestCut.Value))).ToList();
+        if (kept.Count >= limit || highestCut is null)
+        {
+            // A full page (the next starts after its last hit), or every chunk complete down to a full page or the end.
+            return new SearchMatchCollection([.. kept.Take(limit)], scanLimitReached: false);
+        }
+
+        return CutAt(kept, highestCut.Value, after)
+            ?? new SearchMatchCollection([.. kept.Take(limit)], scanLimitReached: true);
+    }
+
+    private static int CompareMatch(SearchMatch a, SearchMatch b) =>
+        ComparePosition(a.Message.ServerTime, a.Message.ConversationId, a.Message.Seq, new SearchPosition(b.Message.ServerTime, b.Message.ConversationId, b.Message.Seq));
+
+    private static IEnumerable<SearchMatch> Newest(IEnumerable<SearchMatch> matches) =>
+        matches.OrderByDescending(m => m.Message.ServerTime).ThenByDescending(m => m.Message.ConversationId, StringComparer.Ordinal).ThenByDescending(m => m.Message.Seq);
 
     // One window in one scope (see the SQL above). Null when the word is common there and walkIfCommon is false.
     private async Task<SearchMatchCollection?> SearchWindowAsync(
@@ -220,25 +373,7 @@ public sealed partial class PostgresMessageStore
     {
         var walkRows = (long)maxScanned * SearchWalkFactor;
         var conversations = scopeValue is string[] ids ? ids.Length : 1;
-        Npgsql.NpgsqlParameter[] Parameters(long window) =>
-        [
-            P(userId),
-            P("%" + EscapeLike(query) + "%"),
-            scopeValue switch
-            {
-                string[] many => new Npgsql.NpgsqlParameter { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text, Value = many },
-                string one => P(one),
-                _ => Text(null),
-            },
-            Bigint(after?.ServerTime),
-            P(after?.ConversationId ?? string.Empty),
-            P(after?.Seq ?? 0L),
-            P((long)limit),
-            P(window),
-            P(walkRows),
-        ];
-
-        SearchMatch Read(Npgsql.NpgsqlDataReader r) => new(ReadMessage(r), r.GetString(12));
+        Npgsql.NpgsqlParameter[] Parameters(long window) => SearchParameters(userId, query, scopeValue, after, limit, window, walkRows);
 
         // No window (maxScanned unbounded): every match, from the GIN index.
         var probed = long.MaxValue;
@@ -249,39 +384,31 @@ public sealed partial class PostgresMessageStore
 
         if (probed <= maxScanned || maxScanned == int.MaxValue)
         {
-            var matches = await QuerySearchAsync(RareSettings, SearchSql(scope, conversations), Read, Parameters(maxScanned), cancellationToken).ConfigureAwait(false);
+            var matches = await QuerySearchAsync(RareSettings, SearchSql(scope, conversations), ReadMatch, Parameters(maxScanned), cancellationToken).ConfigureAwait(false);
             return new SearchMatchCollection(matches, scanLimitReached: probed == maxScanned && matches.Count < limit);
         }
 
-        if (!walkIfCommon || conversations > SearchWalkMaxConversations)
+        if (!walkIfCommon)
         {
-            if (!walkIfCommon)
-            {
-                return null;
-            }
-
-            // Too many conversations to merge their walks: the window from the GIN index (every match in scope, sorted).
-            var all = await QuerySearchAsync(RareSettings, SearchSql(scope, conversations), Read, Parameters(maxScanned), cancellationToken).ConfigureAwait(false);
-            return new SearchMatchCollection(all, scanLimitReached: all.Count < limit);
+            return null;
         }
 
         // More than maxScanned matches (so the window is full): walk the newest rows.
-        var walked = await QuerySearchAsync(WalkSettings, SearchWalkSql(scope, conversations), Read, Parameters(maxScanned), cancellationToken).ConfigureAwait(false);
+        var walked = await QuerySearchAsync(WalkSettings, SearchWalkSql(scope, conversations), ReadMatch, Parameters(maxScanned), cancellationToken).ConfigureAwait(false);
         if (walked.Count >= limit)
         {
             return new SearchMatchCollection(walked, scanLimitReached: false);
         }
 
-        var (rows, matched) = (await QuerySearchAsync(WalkSettings, SearchWalkedSql(scope, conversations), r => (r.GetInt64(0), r.GetInt64(1)), Parameters(maxScanned), cancellationToken).ConfigureAwait(false))[0];
+        var (rows, matched, _, lastTime) = (await QuerySearchAsync(WalkSettings, SearchWalkedSql(scope, conversations), r => (r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3)), Parameters(maxScanned), cancellationToken).ConfigureAwait(false))[0];
         if (matched >= maxScanned || rows < walkRows)
         {
             // The walk saw the whole window (or every row below the cursor): its page is the window's.
             return new SearchMatchCollection(walked, scanLimitReached: matched >= maxScanned);
         }
 
-        // The window reaches below the rows walked: from the GIN index (every match below the cursor, sorted).
-        var window = await QuerySearchAsync(RareSettings, SearchSql(scope, conversations), Read, Parameters(maxScanned), cancellationToken).ConfigureAwait(false);
-        return new SearchMatchCollection(window, scanLimitReached: window.Count < limit);
+        // The window reaches below the rows walked (common long ago): what the walk found, and a time cut to go on from.
+        return CutAt(walked, lastTime, after) ?? new SearchMatchCollection(walked, scanLimitReached: true);
     }
 
     // One search statement in a transaction of its own whose planner settings fix its plan (see the SQL above).

@@ -52,6 +52,9 @@ public sealed partial class SqliteMessageStore : ISearchIndexQueue
     // Every conversation the user is or was a member of: a members row stays (inactive) after a leave, next to its periods.
     private const string SearchScopeSql = "SELECT k.conversation_id FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key WHERE m.user_id = $user;";
 
+    // Whether the user is or was a member of one conversation.
+    private const string SearchMemberSql = "SELECT 1 FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key WHERE m.user_id = $user AND k.conversation_id = $conv;";
+
     // Conversation keys per FTS5 expression when a search is restricted to the user's conversations (an OR of this many
     // terms; a user with more conversations is searched in chunks of this many, merged).
     private const int ScopeChunk = 256;
@@ -185,7 +188,19 @@ public sealed partial class SqliteMessageStore : ISearchIndexQueue
 
             if (conversationId is not null)
             {
-                // One conversation: only its matches are walked and counted against the window.
+                // One conversation the user is or was a member of (else nothing: not even whether its window ran out,
+                // which would say how common the word is there); only its matches are walked and counted against the window.
+                using (var member = connection.CreateCommand())
+                {
+                    member.CommandText = SearchMemberSql;
+                    member.Parameters.AddWithValue("$user", userId);
+                    member.Parameters.AddWithValue("$conv", conversationId);
+                    if (await member.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null)
+                    {
+                        return new SearchMatchCollection([], scanLimitReached: false);
+                    }
+                }
+
                 var (hits, floor) = await SearchWindowAsync(connection, phrase + " AND {conv} : \"" + SearchKeys.For(conversationId) + "\"", conversationId, userId, before, limit, maxScanned, cancellationToken).ConfigureAwait(false);
                 return Page(hits, floor, limit);
             }

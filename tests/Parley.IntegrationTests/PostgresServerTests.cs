@@ -94,6 +94,57 @@ public sealed class PostgresServerTests : IAsyncLifetime
         Assert.Contains("Parley:Storage:Postgres:ConnectionString is required", line, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Issue 18, through the protocol on PostgreSQL: a word 12 of bob's messages matched before 50 newer ones, with a
+    /// scan limit of 10 (a page reads at most 40 rows of his conversations): the first page reads the 40 newest rows, finds
+    /// nothing and comes back empty with a token, a time cut that names no conversation; followed, the pages return the 12
+    /// hits, newest first, each once, and the last page has no token.
+    /// </summary>
+    [PostgresFact]
+    public async Task Search_AWordCommonLongAgo_AnEmptyPageWithATokenLeadsToEveryHit()
+    {
+        var settings = Settings;
+        settings["Parley:Messaging:SearchScanLimit"] = "10";
+        await using var server = await TestServer.StartAsync(settings);
+        var alice = await server.CreateUserAsync("alice");
+        var bob = await server.CreateUserAsync("bob");
+        var aliceClient = await server.ConnectAsync(alice);
+        var bobClient = await server.ConnectAsync(bob);
+        for (var i = 0; i < 12; i++)
+        {
+            await aliceClient.SendTextAsync(bob, $"ancient relic {i}");
+        }
+
+        for (var i = 0; i < 50; i++)
+        {
+            await aliceClient.SendTextAsync(bob, $"newer chatter {i}");
+        }
+
+        var found = new List<string>();
+        var pages = new List<int>();
+        var token = string.Empty;
+        for (var n = 0; n < 10; n++)
+        {
+            var page = await bobClient.SearchAsync("ancient relic", pageToken: token);
+            pages.Add(page.Hits.Count);
+            found.AddRange(page.Hits.Select(h => h.Message.Content.Text.Text));
+            token = page.NextPageToken;
+            if (token.Length == 0)
+            {
+                break;
+            }
+
+            if (page.Hits.Count == 0)
+            {
+                Assert.DoesNotContain("si_", System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(token)), StringComparison.Ordinal);
+            }
+        }
+
+        Assert.Empty(token);
+        Assert.Equal(Enumerable.Range(0, 12).Reverse().Select(i => $"ancient relic {i}"), found);
+        Assert.Equal(0, pages[0]);
+    }
+
     private static async Task<object?> ScalarAsync(string sql)
     {
         await using var connection = new NpgsqlConnection(ConnectionString);

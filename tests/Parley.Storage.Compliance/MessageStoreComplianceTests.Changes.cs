@@ -167,6 +167,32 @@ public abstract partial class MessageStoreComplianceTests
     }
 
     /// <summary>
+    /// Issue 18: a search of one conversation the user was never a member of returns nothing and says nothing more: not
+    /// even that its window ran out, which would tell how common the word is there (the core turns a flagged empty page
+    /// into an error, so the difference showed). A member of it still gets the flag.
+    /// </summary>
+    [StoreFact]
+    public async Task Search_OneConversationOfOthers_NothingAndNoWindowFlag()
+    {
+        await CreateDirectAsync("theirs", "carol", "dave");
+        await CommitAsync(b => b.Conversations.Add(Group("grp", "alice", ["alice"])));
+        await CommitAsync(b => b.Messages.AddRange(Enumerable.Range(1, 30).Select(s => Message("theirs", s, "carol", serverTime: 100 + s) with { SearchText = "secret plan " + s })));
+        await CommitAsync(b => b.Messages.AddRange(Enumerable.Range(1, 30).Select(s => Message("grp", s, "alice", serverTime: 200 + s) with { SearchText = "secret plan " + s })));
+        await CommitAsync(b => b.MemberChanges.Add(new MemberChange("grp", "bob", MemberRole.Member, "", 0, 0, "", true, 31, 0, NextVersion())));
+
+        var stranger = await Store.SearchAsync("bob", "theirs", "secret", null, 10, maxScanned: 10);
+        Assert.Empty(stranger);
+        Assert.False(stranger.ScanLimitReached);
+        Assert.Null(stranger.ContinueBelow);
+
+        // Bob joined grp after its 30 matches: nothing he may see, and the window ran out.
+        var newcomer = await Store.SearchAsync("bob", "grp", "secret", null, 10, maxScanned: 10);
+        Assert.Empty(newcomer);
+        Assert.True(newcomer.ScanLimitReached);
+        Assert.Equal(10, (await Store.SearchAsync("dave", "theirs", "secret", null, 10, maxScanned: 10)).Count);
+    }
+
+    /// <summary>
     /// Issue 18: a search restricted to one conversation, or to the user's conversations, finds its matches however common
     /// the word is in conversations the user is not in: here 400 newer matches of other users against a window of 50, and
     /// a user in 300 conversations (more than one chunk of conversation keys in the SQLite store), paged through to the end.

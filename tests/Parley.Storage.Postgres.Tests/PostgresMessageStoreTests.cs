@@ -336,52 +336,8 @@ public sealed class PostgresMessageStoreTests : MessageStoreComplianceTests
 
         await Postgres.ScalarAsync("ANALYZE message_search;");
         var store = (PostgresMessageStore)Store;
-        var statements = new List<(string Settings, string Sql, Npgsql.NpgsqlParameter[] Parameters)>();
-        store.SearchStatementObserver = (settings, sql, parameters) => statements.Add((settings, sql, [.. parameters.Select(p => p.Clone())]));
-
-        async Task<long> RowsReadAsync()
-        {
-            var total = 0L;
-            await using var connection = new Npgsql.NpgsqlConnection(new Npgsql.NpgsqlConnectionStringBuilder(Postgres.ConnectionString) { SearchPath = Postgres.Schema }.ConnectionString);
-            await connection.OpenAsync();
-            foreach (var (settings, sql, parameters) in statements)
-            {
-                await using var transaction = await connection.BeginTransactionAsync();
-                await using (var set = new Npgsql.NpgsqlCommand(settings, connection, transaction))
-                {
-                    await set.ExecuteNonQueryAsync();
-                }
-
-                await using var explain = new Npgsql.NpgsqlCommand("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, connection, transaction);
-                explain.Parameters.AddRange(parameters.Select(p => p.Clone()).ToArray());
-                var plan = System.Text.Json.JsonDocument.Parse((string)(await explain.ExecuteScalarAsync())!);
-                total += RowsRead(plan.RootElement[0].GetProperty("Plan"));
-                await transaction.RollbackAsync();
-            }
-
-            statements.Clear();
-            return total;
-        }
-
-        static long RowsRead(System.Text.Json.JsonElement node)
-        {
-            var rows = 0L;
-            if (node.TryGetProperty("Relation Name", out var relation) && relation.GetString() == "message_search")
-            {
-                double Get(string name) => node.TryGetProperty(name, out var v) ? v.GetDouble() : 0;
-                rows += (long)((Get("Actual Rows") + Get("Rows Removed by Filter") + Get("Rows Removed by Index Recheck")) * Math.Max(1, Get("Actual Loops")));
-            }
-
-            if (node.TryGetProperty("Plans", out var children))
-            {
-                foreach (var child in children.EnumerateArray())
-                {
-                    rows += RowsRead(child);
-                }
-            }
-
-            return rows;
-        }
+        var statements = ObserveSearchStatements(store);
+        Task<long> RowsReadAsync() => SearchRowsReadAsync(statements);
 
         // One conversation, a word common elsewhere: bob's three, from the index's conversation key.
         var one = await store.SearchAsync("bob", "mine", "needle", null, 21, maxScanned: 100);
@@ -406,5 +362,225 @@ public sealed class PostgresMessageStoreTests : MessageStoreComplianceTests
         var next = await store.SearchAsync("bob", "mine", "common", new SearchPosition(last.ServerTime, last.ConversationId, last.Seq), 21, maxScanned: 100);
         Assert.Equal(Enumerable.Range(21, 21).Select(i => 2003L - i), next.Select(m => m.Message.Seq));
         Assert.InRange(await RowsReadAsync(), 21, 400);
+    }
+
+    // Every search statement the store runs from now on (planner settings, SQL, parameters), for SearchRowsReadAsync.
+    private static List<(string Settings, string Sql, Npgsql.NpgsqlParameter[] Parameters)> ObserveSearchStatements(PostgresMessageStore store)
+    {
+        var statements = new List<(string Settings, string Sql, Npgsql.NpgsqlParameter[] Parameters)>();
+        store.SearchStatementObserver = (settings, sql, parameters) => statements.Add((settings, sql, [.. parameters.Select(p => p.Clone())]));
+        return statements;
+    }
+
+    // The message_search rows the observed statements read: each explained (EXPLAIN ANALYZE, with the store's planner
+    // settings and parameters), the rows of its scans of message_search added up (returned, filtered out, rechecked, per
+    // loop); the list is cleared.
+    private async Task<long> SearchRowsReadAsync(List<(string Settings, string Sql, Npgsql.NpgsqlParameter[] Parameters)> statements)
+    {
+        var total = 0L;
+        await using var connection = new Npgsql.NpgsqlConnection(new Npgsql.NpgsqlConnectionStringBuilder(Postgres.ConnectionString) { SearchPath = Postgres.Schema }.ConnectionString);
+        await connection.OpenAsync();
+        foreach (var (settings, sql, parameters) in statements)
+        {
+            await using var transaction = await connection.BeginTransactionAsync();
+            await using (var set = new Npgsql.NpgsqlCommand(settings, connection, transaction))
+            {
+                await set.ExecuteNonQueryAsync();
+            }
+
+            await using var explain = new Npgsql.NpgsqlCommand("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, connection, transaction);
+            explain.Parameters.AddRange(parameters.Select(p => p.Clone()).ToArray());
+            var plan = System.Text.Json.JsonDocument.Parse((string)(await explain.ExecuteScalarAsync())!);
+            total += RowsRead(plan.RootElement[0].GetProperty("Plan"));
+            await transaction.RollbackAsync();
+        }
+
+        statements.Clear();
+        return total;
+
+        static long RowsRead(System.Text.Json.JsonElement node)
+        {
+            var rows = 0L;
+            if (node.TryGetProperty("Relation Name", out var relation) && relation.GetString() == "message_search")
+            {
+                double Get(string name) => node.TryGetProperty(name, out var v) ? v.GetDouble() : 0;
+                rows += (long)((Get("Actual Rows") + Get("Rows Removed by Filter") + Get("Rows Removed by Index Recheck")) * Math.Max(1, Get("Actual Loops")));
+            }
+
+            if (node.TryGetProperty("Plans", out var children))
+            {
+                foreach (var child in children.EnumerateArray())
+                {
+                    rows += RowsRead(child);
+                }
+            }
+
+            return rows;
+        }
+    }
+
+    // Pages through a search as the core does (a page of `page` hits asks for page + 1): the next page starts after the
+    // page's last hit, or below the store's continuation when it gives one; `check` sees every page.
+    private async Task<List<(string Conversation, long Seq)>> SearchAllAsync(string user, string? conversation, string word, int page, int maxScanned, Func<SearchMatchCollection, Task>? check = null, int maxPages = 1000)
+    {
+        var found = new List<(string, long)>();
+        SearchPosition? cursor = null;
+        for (var n = 0; n < maxPages; n++)
+        {
+            var matches = await Store.SearchAsync(user, conversation, word, cursor, page + 1, maxScanned);
+            if (check is not null)
+            {
+                await check(matches);
+            }
+
+            found.AddRange(matches.Take(page).Select(m => (m.Message.ConversationId, m.Message.Seq)));
+            if (matches.Count > page)
+            {
+                var last = matches[page - 1].Message;
+                cursor = new SearchPosition(last.ServerTime, last.ConversationId, last.Seq);
+            }
+            else if (matches.ContinueBelow is { } below)
+            {
+                Assert.True(below.IsTimeCut);
+                Assert.True(cursor is null || below.ServerTime < cursor.ServerTime || (below.ServerTime == cursor.ServerTime && !cursor.IsTimeCut), "the continuation moves the search on");
+                cursor = below;
+            }
+            else
+            {
+                Assert.False(matches.ScanLimitReached, "a page stopped at its limit without a way on");
+                return found;
+            }
+        }
+
+        throw new InvalidOperationException($"more than {maxPages} pages");
+    }
+
+    /// <summary>
+    /// Issue 18: a word 2,000 of bob's messages matched long ago, none of the 1,000 newest: every page reads a bounded
+    /// number of message_search rows (the probe, at most 4 × the window of rows walked, and how far the walk got) and the
+    /// pages that find nothing among the rows they may read come back empty with a time cut to continue below; followed,
+    /// the pages return all 2,000 hits, newest first, each once (two messages per millisecond, so cuts fall inside a
+    /// millisecond's rows). Before, such a page took its window from the GIN index: every match below the cursor read and
+    /// sorted.
+    /// </summary>
+    [StoreFact]
+    public async Task Search_AWordCommonLongAgo_EveryPageReadsABoundedNumberOfRows_AndATimeCutContinuesIt()
+    {
+        await CreateDirectAsync("mine", "alice", "bob");
+        for (var round = 0; round < 3; round++)
+        {
+            var first = round * 1000;
+            await CommitAsync(b => b.Messages.AddRange(Enumerable.Range(first + 1, 1000).Select(s =>
+                Message("mine", s, s % 2 == 0 ? "alice" : "bob", serverTime: 10_000 + (s / 2)) with { SearchText = (s <= 2000 ? "ancient word " : "recent chatter ") + s.ToString(CultureInfo.InvariantCulture) })));
+        }
+
+        await Postgres.ScalarAsync("ANALYZE message_search;");
+        var store = (PostgresMessageStore)Store;
+        var statements = ObserveSearchStatements(store);
+        var pages = 0;
+        var empty = 0;
+        var maxRead = 0L;
+        async Task CheckAsync(SearchMatchCollection page)
+        {
+            if (pages++ < 15)
+            {
+                maxRead = Math.Max(maxRead, await SearchRowsReadAsync(statements));
+            }
+            else
+            {
+                statements.Clear();
+            }
+
+            empty += page.Count == 0 ? 1 : 0;
+        }
+
+        foreach (var conversation in new[] { "mine", null })
+        {
+            pages = empty = 0;
+            maxRead = 0;
+            var found = await SearchAllAsync("bob", conversation, "ancient", 20, maxScanned: 50, CheckAsync);
+            Assert.Equal(Enumerable.Range(1, 2000).Reverse().Select(s => ("mine", (long)s)), found);
+
+            // Window 50: the probes (51, and 51 more for the whole index's when searching all of bob's conversations), the
+            // walk (200) and how far it got (200); the 1,000 newer rows take pages. Before: 2,000 more (the GIN top-N).
+            Assert.InRange(maxRead, 20, 600);
+            Assert.InRange(empty, 3, 6);
+        }
+
+        // Through a time cut, a word that is there only before it: the page starts below the cut.
+        var cut = await Store.SearchAsync("bob", "mine", "word 1", SearchPosition.Before(10_000 + 6), 50, maxScanned: 50);
+        Assert.Equal([11L, 10L, 1L], cut.Select(m => m.Message.Seq));
+        store.SearchStatementObserver = null;
+    }
+
+    /// <summary>
+    /// Issue 18: bob is in 250 conversations (more than one statement merges) and a word matches 8 old messages in each,
+    /// none of the 1,000 newer ones, and 500 newer messages of carol's: every page reads a bounded number of message_search
+    /// rows (the probes share one window, the walks 4 × the window), and the pages, followed, return all 2,000 of bob's
+    /// hits, newest first, each once, and none of carol's. Before, a user in more than 200 conversations with a common
+    /// word got a window from the GIN index: every match in his conversations read and sorted.
+    /// </summary>
+    [StoreFact]
+    public async Task Search_AUserInManyConversations_EveryPageReadsABoundedNumberOfRows_AndFindsEveryHitOnce()
+    {
+        const int Mine = 250;
+        static string Id(int c) => "bob-" + c.ToString("D3", CultureInfo.InvariantCulture);
+        await CommitAsync(b =>
+        {
+            for (var c = 0; c < Mine; c++)
+            {
+                b.Conversations.Add(Direct(Id(c), "bob", "peer" + c.ToString(CultureInfo.InvariantCulture)));
+            }
+
+            b.Conversations.Add(Direct("theirs", "carol", "dave"));
+        });
+        var time = 10_000L;
+        var expected = new List<(string, long)>();
+        for (var s = 1; s <= 12; s++)
+        {
+            var seq = s;
+            await CommitAsync(b =>
+            {
+                for (var c = 0; c < Mine; c++)
+                {
+                    // Three messages per millisecond, from different conversations.
+                    b.Messages.Add(Message(Id(c), seq, "bob", serverTime: time + (c / 3)) with { SearchText = (seq <= 8 ? "needle " : "hay ") + seq.ToString(CultureInfo.InvariantCulture) });
+                    if (seq <= 8)
+                    {
+                        expected.Add((Id(c), seq));
+                    }
+                }
+            });
+            time += 100;
+        }
+
+        await CommitAsync(b => b.Messages.AddRange(Enumerable.Range(1, 500).Select(s => Message("theirs", s, "carol", serverTime: time + s) with { SearchText = "needle elsewhere" })));
+        await Postgres.ScalarAsync("ANALYZE message_search;");
+        expected = [.. expected.OrderByDescending(e => 10_000 + ((e.Item2 - 1) * 100) + (int.Parse(e.Item1[4..], CultureInfo.InvariantCulture) / 3)).ThenByDescending(e => e.Item1, StringComparer.Ordinal)];
+
+        var store = (PostgresMessageStore)Store;
+        var statements = ObserveSearchStatements(store);
+        var pages = 0;
+        var maxRead = 0L;
+        async Task CheckAsync(SearchMatchCollection page)
+        {
+            if (pages++ < 15)
+            {
+                maxRead = Math.Max(maxRead, await SearchRowsReadAsync(statements));
+            }
+            else
+            {
+                statements.Clear();
+            }
+        }
+
+        var found = await SearchAllAsync("bob", null, "needle", 20, maxScanned: 50, CheckAsync);
+        Assert.Equal(expected, found);
+
+        // Window 50: the whole index's probe (51), the chunks' probes (51 in all), and per chunk its walk of 100 rows and
+        // how far it got, each merging one ordered range per conversation (a merge reads each range's first row: 200 and
+        // 50): about 2 × (200 + 250) + 102 = 1,002. Before: the GIN top-N of all of bob's 2,000 matches and more.
+        Assert.InRange(maxRead, 20, 1_100);
+        store.SearchStatementObserver = null;
     }
 }

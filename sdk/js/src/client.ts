@@ -470,7 +470,8 @@ export class ParleyClient {
   /**
    * Full-text search of the messages this user may see, newest first (at least the server's minimum query length,
    * three characters by default, Chinese and English alike). Each hit's snippet wraps the matches in U+E000 … U+E001
-   * (`SEARCH_MATCH_START` / `SEARCH_MATCH_END`); pass the previous page's `nextPageToken` to go on.
+   * (`SEARCH_MATCH_START` / `SEARCH_MATCH_END`); pass the previous page's `nextPageToken` to go on. A page may be short,
+   * or even empty, and still carry a token (the server bounds what one page reads): follow it until the token is empty.
    */
   search(query: string, options: { conversationId?: string; pageToken?: string; limit?: number } = {}): Promise<SearchResult> {
     return this.#invoke({ case: "search", value: { query, conversationId: options.conversationId ?? "", pageToken: options.pageToken ?? "", limit: options.limit ?? 0 } }, "search");

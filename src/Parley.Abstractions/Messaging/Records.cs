@@ -140,15 +140,34 @@ public sealed record SearchMatch(StoredMessage Message, string Text);
 /// <summary>
 /// A page of search matches. <see cref="ScanLimitReached"/>: the store looked at its most index matches after the page's
 /// cursor (<c>maxScanned</c>) before it found a full page, so older matches may exist although fewer came back; the next
-/// page starts after the last match returned.
+/// page starts after the last match returned, or below <see cref="ContinueBelow"/> when the store gives one.
 /// </summary>
-public sealed class SearchMatchCollection(IList<SearchMatch> matches, bool scanLimitReached) : System.Collections.ObjectModel.ReadOnlyCollection<SearchMatch>(matches)
+public sealed class SearchMatchCollection(IList<SearchMatch> matches, bool scanLimitReached, SearchPosition? continueBelow = null) : System.Collections.ObjectModel.ReadOnlyCollection<SearchMatch>(matches)
 {
     public bool ScanLimitReached { get; } = scanLimitReached;
+
+    /// <summary>
+    /// Set when the store stopped after reading its most rows for a page (PostgreSQL: a word with many matches, few of them
+    /// among the newest rows, or a user in many conversations): the page (maybe empty) holds every match above this
+    /// position, and the next page starts below it. A time cut (<see cref="SearchPosition.IsTimeCut"/>), so it names no
+    /// message the user may not see.
+    /// </summary>
+    public SearchPosition? ContinueBelow { get; } = continueBelow;
 }
 
-/// <summary>Where a search page starts: after this (server time, conversation, seq), newest first; null = from the newest.</summary>
-public sealed record SearchPosition(long ServerTime, string ConversationId, long Seq);
+/// <summary>
+/// Where a search page starts: after this (server time, conversation, seq), newest first; null = from the newest. An
+/// empty <see cref="ConversationId"/> with seq 0 is a time cut: the page starts with what was sent before
+/// <see cref="ServerTime"/>.
+/// </summary>
+public sealed record SearchPosition(long ServerTime, string ConversationId, long Seq)
+{
+    /// <summary>A position that names no message: everything before <paramref name="serverTime"/>.</summary>
+    public static SearchPosition Before(long serverTime) => new(serverTime, string.Empty, 0);
+
+    /// <summary>True for a position made by <see cref="Before"/>.</summary>
+    public bool IsTimeCut => ConversationId.Length == 0 && Seq == 0;
+}
 
 /// <summary>An earlier content of an edited message (revision 0 = the original).</summary>
 /// <param name="Time">Unix milliseconds the revision was written.</param>

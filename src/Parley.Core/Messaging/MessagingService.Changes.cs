@@ -99,6 +99,12 @@ public sealed partial class MessagingService
         {
             next = WriteToken(matches[limit - 1].Message);
         }
+        else if (matches.ContinueBelow is { } below)
+        {
+            // The store read its most rows for this page (maybe finding nothing): the next page starts below where it
+            // stopped, a time cut that names no message.
+            next = WriteToken(below);
+        }
         else if (!matches.ScanLimitReached)
         {
             next = string.Empty;
@@ -119,8 +125,11 @@ public sealed partial class MessagingService
         return CoreResult.Success(new SearchPage(hits, next));
     }
 
-    private static string WriteToken(StoredMessage m) =>
-        Convert.ToBase64String(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{m.ServerTime}|{m.Seq}|{m.ConversationId}")));
+    private static string WriteToken(StoredMessage m) => WriteToken(new SearchPosition(m.ServerTime, m.ConversationId, m.Seq));
+
+    // time|seq|conversation; a time cut (SearchPosition.Before) has seq 0 and no conversation.
+    private static string WriteToken(SearchPosition p) =>
+        Convert.ToBase64String(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{p.ServerTime}|{p.Seq}|{p.ConversationId}")));
 
     private static SearchPosition? ReadToken(string token)
     {
@@ -130,7 +139,7 @@ public sealed partial class MessagingService
             return parts.Length == 3
                 && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var time)
                 && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var seq)
-                && Ids.IsValidConversationId(parts[2])
+                && (Ids.IsValidConversationId(parts[2]) || (parts[2].Length == 0 && seq == 0))
                 ? new SearchPosition(time, parts[2], seq)
                 : null;
         }
