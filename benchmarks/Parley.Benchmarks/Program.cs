@@ -19,5 +19,11 @@ if (args.Length > 0 && args[0] == "member-storage")
     return await Parley.Benchmarks.MemberStorage.RunAsync(args[1..]);
 }
 
+// dotnet benchmarks/Parley.Benchmarks/bin/Release/net10.0/Parley.Benchmarks.dll store-io [options] (StoreIoBench)
+if (args.Length > 0 && args[0] == "store-io")
+{
+    return await Parley.Benchmarks.StoreIoBench.RunAsync(args[1..]);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Parley.Benchmarks.FrameCodecBenchmarks).Assembly).Run(args);
 return 0;

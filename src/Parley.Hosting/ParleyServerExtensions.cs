@@ -113,6 +113,9 @@ public static class ParleyServerExtensions
                 DataSource = Path.Combine(Path.GetFullPath(o.DataDirectory), "parley.db"),
                 Durable = o.Durable,
                 Synchronous = o.Synchronous,
+                WriterCacheSizeKb = o.Sqlite.WriterCacheSizeKb,
+                MmapSizeBytes = o.Sqlite.MmapSizeBytes,
+                WalAutoCheckpointPages = o.Sqlite.WalAutoCheckpointPages,
             };
         });
         services.AddParleySocial();

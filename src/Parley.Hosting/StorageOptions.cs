@@ -29,6 +29,9 @@ public sealed class StorageOptions
 
     /// <summary>The PostgreSQL provider's settings, bound to <c>Parley:Storage:Postgres</c>.</summary>
     public PostgresStorageSettings Postgres { get; set; } = new();
+
+    /// <summary>SQLite tuning (<c>Parley:Storage:Sqlite</c>): page cache, memory map and checkpoint size.</summary>
+    public SqliteStorageSettings Sqlite { get; set; } = new();
 }
 
 /// <summary>The storage provider of <see cref="StorageOptions.Provider"/>.</summary>
@@ -39,6 +42,19 @@ public enum StorageProvider
 }
 
 /// <summary>Bound to <c>Parley:Storage:Postgres</c>; used when <c>Parley:Storage:Provider</c> is <c>Postgres</c>.</summary>
+/// <summary>SQLite tuning; see <see cref="SqliteStoreOptions"/> for what each setting does.</summary>
+public sealed class SqliteStorageSettings
+{
+    /// <summary>Page cache of the writer connection, in KiB.</summary>
+    public int WriterCacheSizeKb { get; set; } = 65536;
+
+    /// <summary>Bytes of the database file each connection maps into memory; 0 for none.</summary>
+    public long MmapSizeBytes { get; set; }
+
+    /// <summary>WAL pages after which a commit checkpoints.</summary>
+    public int WalAutoCheckpointPages { get; set; } = 10000;
+}
+
 public sealed class PostgresStorageSettings
 {
     /// <summary>An Npgsql connection string, e.g. <c>Host=db;Port=5432;Username=parley;Password=…;Database=parley</c>.</summary>

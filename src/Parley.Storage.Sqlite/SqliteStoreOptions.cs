@@ -30,4 +30,21 @@ public sealed class SqliteStoreOptions
 
     /// <summary>How long a connection waits for a lock held by another connection, in milliseconds.</summary>
     public int BusyTimeoutMs { get; set; } = 5000;
+
+    /// <summary>
+    /// Page cache of the writer connection, in KiB (<c>PRAGMA cache_size = -N</c>; it grows only as pages are used).
+    /// SQLite's default is 2,000 KiB, which a growing message table outgrows: every page the writer then needs again is
+    /// read back from the file. Read connections keep SQLite's default (a write elsewhere empties their cache anyway).
+    /// </summary>
+    public int WriterCacheSizeKb { get; set; } = 65536;
+
+    /// <summary>Bytes of the database file each connection maps into memory (<c>PRAGMA mmap_size</c>); 0 reads through the page cache only.</summary>
+    public long MmapSizeBytes { get; set; }
+
+    /// <summary>
+    /// WAL size, in pages, after which the writer's commit checkpoints it into the database file
+    /// (<c>PRAGMA wal_autocheckpoint</c>). A checkpoint copies each page's latest version once, so a longer WAL rewrites a
+    /// page that many commits change less often; the WAL file grows to about this many pages (4 KiB each).
+    /// </summary>
+    public int WalAutoCheckpointPages { get; set; } = 10000;
 }

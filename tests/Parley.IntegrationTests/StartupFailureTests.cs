@@ -131,6 +131,16 @@ public sealed class StartupFailureTests : IDisposable
         Assert.Contains("Parley:Orleans:MemoryTargetPercent (70) must be below Parley:Orleans:MemoryLimitPercent (70)", line, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task SqliteTuningOutOfRange_OneLineNamingTheSettings()
+    {
+        var line = await FailAsync(new ServerProcess(Path.Combine(_root, "data")), new()
+        {
+            ["Parley__Storage__Sqlite__WalAutoCheckpointPages"] = "0",
+        });
+        Assert.Contains("Parley:Storage:Sqlite: WriterCacheSizeKb (65536) and WalAutoCheckpointPages (0) must be at least 1", line, StringComparison.Ordinal);
+    }
+
     /// <summary>Runs the server to its exit and returns its one line, after checking the exit code and that nothing else (no stack trace) was printed.</summary>
     private static async Task<string> FailAsync(ServerProcess server, Dictionary<string, string?> environment)
     {

@@ -6,7 +6,7 @@ G=/work/main/benchmarks/Parley.LoadTest/bin/Release/net10.0/Parley.LoadTest.dll
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 dir=$(mktemp -d /tmp/prof-srv-XXXX); port=$(freeport); secret=$(openssl rand -hex 24)
 cd $(dirname $dll)
-DOTNET_PerfMapEnabled=1 ${SYMBOLS:+DOTNET_EnableWriteXorExecute=0} Parley__Admin__Secret=$secret Parley__Storage__DataDirectory=$dir/data Parley__RateLimits__Enabled=false \
+env DOTNET_PerfMapEnabled=1 ${SYMBOLS:+DOTNET_EnableWriteXorExecute=0} Parley__Admin__Secret=$secret Parley__Storage__DataDirectory=$dir/data Parley__RateLimits__Enabled=false \
   Parley__Orleans__SiloPort=$(freeport) Parley__Orleans__GatewayPort=$(freeport) \
   taskset -c 0 dotnet $dll --urls http://127.0.0.1:$port > $dir/server.log 2>&1 &
 spid=$!

@@ -26,6 +26,12 @@ public static class StartupChecks
         var config = builder.Configuration;
         var storage = config.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
         CheckDataDirectory(storage.DataDirectory);
+        if (storage.Sqlite.WriterCacheSizeKb < 1 || storage.Sqlite.WalAutoCheckpointPages < 1 || storage.Sqlite.MmapSizeBytes < 0)
+        {
+            throw new StartupProblemException(
+                $"Parley:Storage:Sqlite: WriterCacheSizeKb ({storage.Sqlite.WriterCacheSizeKb}) and WalAutoCheckpointPages ({storage.Sqlite.WalAutoCheckpointPages}) must be at least 1, MmapSizeBytes ({storage.Sqlite.MmapSizeBytes}) not negative.");
+        }
+
         CheckDatabase(Path.Combine(Path.GetFullPath(storage.DataDirectory), "parley.db"));
         var orleans = config.GetSection(OrleansOptions.Section).Get<OrleansOptions>() ?? new OrleansOptions();
         CheckPortFree(IPAddress.Loopback, orleans.SiloPort, "Parley:Orleans:SiloPort");

@@ -1,0 +1,186 @@
+using System.Diagnostics;
+using System.Globalization;
+using Parley.Abstractions.Messaging;
+using Parley.Storage.Sqlite;
+
+namespace Parley.Benchmarks;
+
+/// <summary>
+/// <c>store-io [--pairs 500] [--prefill 100000] [--messages 20000] [--batch 16] [--rounds 3] [--variants "default;cache=65536"]</c>:
+/// what the SQLite store reads and writes per 1:1 message, by SQLite setting. Each run commits text messages (with their
+/// search text, as the server does by default, and the search indexer every 500 messages) to random conversations among
+/// <c>pairs</c> two-member conversations, in batches of a fixed size, on a fresh durable file that first receives
+/// <c>prefill</c> messages (so the file is larger than the default page cache, as a server's is after a while). It reports
+/// per message the process's file and socket I/O from <c>/proc/self/io</c> (bytes and system calls; this process has no
+/// sockets) and its CPU time. Bytes and calls per message do not depend on the machine's load at a fixed batch size, which
+/// makes them comparable on a shared machine; CPU time does, and is reported only as a hint.
+/// Variants are <c>;</c>-separated lists of <c>key=value</c> (<c>cache</c> KiB, <c>mmap</c> bytes, <c>ckpt</c> pages), run
+/// interleaved per round.
+/// </summary>
+internal static class StoreIoBench
+{
+    private const string Text = "Lunch at the usual place tomorrow around 12:30? I will bring the report 00000000 we talked about";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var o = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i + 1 < args.Length; i += 2)
+        {
+            o[args[i].TrimStart('-')] = args[i + 1];
+        }
+
+        int Int(string key, int fallback) => o.TryGetValue(key, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+        var pairs = Int("pairs", 500);
+        var prefill = Int("prefill", 100_000);
+        var messages = Int("messages", 20_000);
+        var batch = Int("batch", 16);
+        var rounds = Int("rounds", 3);
+        var variants = (o.TryGetValue("variants", out var vs) ? vs : "default").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+        Console.WriteLine($"# store-io: {pairs} pairs, prefill {prefill}, {messages} measured messages in batches of {batch}, {rounds} rounds, load {SearchLatency.LoadAverage()}");
+        var results = new List<(string Variant, Run Run)>();
+        for (var round = 1; round <= rounds; round++)
+        {
+            var order = round % 2 == 1 ? variants : [.. variants.Reverse()];
+            foreach (var variant in order)
+            {
+                var run = await RunOnceAsync(variant, pairs, prefill, messages, batch);
+                results.Add((variant, run));
+                Console.WriteLine(Line($"r{round} {variant}", run) + $"  load {SearchLatency.LoadAverage()}");
+            }
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"medians of {rounds} rounds:");
+        Console.WriteLine($"{"variant",-40} {"read B",8} {"write B",8} {"reads",6} {"writes",6} {"cpu us",7} {"p50 us",7} {"p99 us",7}");
+        foreach (var variant in variants)
+        {
+            var runs = results.Where(r => r.Variant == variant).Select(r => r.Run).ToList();
+            double M(Func<Run, double> f) => Median([.. runs.Select(f)]);
+            Console.WriteLine(Line(variant, new Run(M(r => r.ReadBytes), M(r => r.WriteBytes), M(r => r.Reads), M(r => r.Writes), M(r => r.CpuUs), M(r => r.WallP50Us), M(r => r.WallP99Us))));
+        }
+
+        return 0;
+    }
+
+    private static string Line(string label, Run r) => string.Create(
+        CultureInfo.InvariantCulture,
+        $"{label,-40} {r.ReadBytes,8:F0} {r.WriteBytes,8:F0} {r.Reads,6:F2} {r.Writes,6:F2} {r.CpuUs,7:F1} {r.WallP50Us,7:F0} {r.WallP99Us,7:F0}");
+
+    private static async Task<Run> RunOnceAsync(string variant, int pairs, int prefill, int messages, int batchSize)
+    {
+        var options = new SqliteStoreOptions();
+        foreach (var setting in variant.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var kv = setting.Split('=');
+            switch (kv[0])
+            {
+                case "default":
+                    break;
+                case "cache":
+                    options.WriterCacheSizeKb = int.Parse(kv[1], CultureInfo.InvariantCulture);
+                    break;
+                case "mmap":
+                    options.MmapSizeBytes = long.Parse(kv[1], CultureInfo.InvariantCulture);
+                    break;
+                case "ckpt":
+                    options.WalAutoCheckpointPages = int.Parse(kv[1], CultureInfo.InvariantCulture);
+                    break;
+                default:
+                    throw new ArgumentException($"unknown setting {kv[0]} (cache, mmap, ckpt)");
+            }
+        }
+
+        var dir = Directory.CreateTempSubdirectory("parley-store-io-");
+        try
+        {
+            options.DataSource = Path.Combine(dir.FullName, "messages.db");
+            var database = new SqliteDatabase(options);
+            var store = new SqliteMessageStore(database);
+            await using (database)
+            await using (store)
+            {
+                await store.InitializeAsync();
+                var random = new Random(42);
+                long version = 0;
+                var seqs = new long[pairs];
+                var setup = new CommitBatch();
+                for (var p = 0; p < pairs; p++)
+                {
+                    var (a, b) = Users(p);
+                    setup.Conversations.Add(new NewConversation(Conversation(p), ConversationKind.Direct, null, string.Empty, a, 1_790_000_000_000, [a, b], ++version));
+                }
+
+                await store.CommitAsync(setup);
+                var content = new byte[110];
+                var walls = new List<double>(messages / batchSize + 1);
+                var batch = new CommitBatch();
+                var sent = 0L;
+
+                async Task Commit(int count, int size, bool measure)
+                {
+                    for (var done = 0; done < count; done += size)
+                    {
+                        batch.Clear();
+                        for (var i = 0; i < size; i++)
+                        {
+                            var p = random.Next(pairs);
+                            var (a, b) = Users(p);
+                            var s = ++seqs[p];
+                            var id = (++sent).ToString("D8", CultureInfo.InvariantCulture);
+                            batch.Messages.Add(new StoredMessage(Conversation(p), s, "srv-" + id, (s & 1) == 0 ? a : b, "cm-" + id, 1_790_000_000_000 + sent, 1, content, false, ++version)
+                            {
+                                SearchText = Text.Replace("00000000", id, StringComparison.Ordinal),
+                            });
+                        }
+
+                        var start = Stopwatch.GetTimestamp();
+                        await store.CommitAsync(batch);
+                        if (measure)
+                        {
+                            walls.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+                        }
+
+                        if (sent % 500 < size)
+                        {
+                            await store.IndexPendingAsync(500);
+                        }
+                    }
+                }
+
+                await Commit(prefill, 64, measure: false);
+                var io0 = ReadIo();
+                var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+                await Commit(messages, batchSize, measure: true);
+                var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMicroseconds;
+                var io1 = ReadIo();
+                var sorted = walls.Order().ToArray();
+                double Per(string key) => (io1[key] - io0[key]) / (double)messages;
+                return new Run(Per("rchar"), Per("wchar"), Per("syscr"), Per("syscw"), cpu / messages, Percentile(sorted, 0.5), Percentile(sorted, 0.99));
+            }
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    private static string Conversation(int pair)
+    {
+        var (a, b) = Users(pair);
+        return "si_" + a + "_" + b;
+    }
+
+    private static (string A, string B) Users(int pair) =>
+        ("user-" + (2 * pair).ToString("D6", CultureInfo.InvariantCulture), "user-" + ((2 * pair) + 1).ToString("D6", CultureInfo.InvariantCulture));
+
+    private static Dictionary<string, long> ReadIo() => File.ReadAllLines("/proc/self/io")
+        .Select(l => l.Split(':', 2))
+        .ToDictionary(p => p[0].Trim(), p => long.Parse(p[1].Trim(), CultureInfo.InvariantCulture), StringComparer.Ordinal);
+
+    private static double Median(double[] values) => values.Length == 0 ? double.NaN : values.Order().ElementAt(values.Length / 2);
+
+    private static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+
+    private sealed record Run(double ReadBytes, double WriteBytes, double Reads, double Writes, double CpuUs, double WallP50Us, double WallP99Us);
+}
