@@ -57,7 +57,7 @@ public sealed class CampaignClockTests(ITestOutputHelper output)
         try
         {
             var clock = new ShiftableTimeProvider { Offset = seven - DateTimeOffset.UtcNow };
-            await using (var server = await TestServer.StartAsync(settings, b => Parley.TestClock.ClockServices.UseClock(b.Services, clock)))
+            await using (var server = await TestServer.StartAsync(settings, clock: clock))
             {
                 var accounts = server.Services.GetRequiredService<IAccountStore>();
                 var devices = server.Services.GetRequiredService<IDeviceStore>();
@@ -155,7 +155,7 @@ public sealed class CampaignClockTests(ITestOutputHelper output)
             // hours have ended, "morning" runs until 09:00, "late" ended at 08:30.
             var warmupPushes = (2 * capped.Length) + once.Length;
             var quarterToNine = new ShiftableTimeProvider { Offset = day.AddHours(8).AddMinutes(45) - DateTimeOffset.UtcNow };
-            await using (var server = await TestServer.StartAsync(settings, b => Parley.TestClock.ClockServices.UseClock(b.Services, quarterToNine)))
+            await using (var server = await TestServer.StartAsync(settings, clock: quarterToNine))
             {
                 var pushes = utc.Length + tokyo.Length + (2 * twoZones.Length);
                 JsonElement morning = default;

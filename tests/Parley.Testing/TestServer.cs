@@ -13,6 +13,7 @@ using Microsoft.Extensions.Logging;
 using Parley.Hosting;
 using Parley.Protocol.V1;
 using Parley.Sdk;
+using Parley.TestClock;
 
 namespace Parley.Testing;
 
@@ -64,7 +65,11 @@ public sealed class TestServer : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static Task<TestServer> StartAsync(IDictionary<string, string?>? settings = null, Action<WebApplicationBuilder>? configure = null) =>
+    /// <summary>
+    /// Starts a server with <paramref name="settings"/> over the base ones, <paramref name="configure"/> after
+    /// AddParleyServer, and <paramref name="clock"/> (a new one, not shifted, when null) as the time of Parley's services.
+    /// </summary>
+    public static Task<TestServer> StartAsync(IDictionary<string, string?>? settings = null, Action<WebApplicationBuilder>? configure = null, ShiftableTimeProvider? clock = null) =>
         RetryOnPortRaceAsync(settings, async () =>
         {
             var dataDirectory = Path.Combine(Path.GetTempPath(), "parley-test-" + Guid.NewGuid().ToString("N"));
@@ -79,9 +84,9 @@ public sealed class TestServer : IAsyncDisposable
                 config[key] = value;
             }
 
-            var clock = new ShiftableTimeProvider();
-            var app = await StartAppAsync(config, ["http://127.0.0.1:0"], clock, configure);
-            return new TestServer(app, dataDirectory, secret, clock);
+            var time = clock ?? new ShiftableTimeProvider();
+            var app = await StartAppAsync(config, ["http://127.0.0.1:0"], time, configure);
+            return new TestServer(app, dataDirectory, secret, time);
         });
 
     /// <summary>
@@ -134,6 +139,9 @@ public sealed class TestServer : IAsyncDisposable
     /// Builds and starts the server in process as the tests run it: <paramref name="config"/> in memory, Kestrel on
     /// <paramref name="urls"/>, warnings only (Orleans: errors), <paramref name="clock"/> as its time when given, then
     /// <paramref name="configure"/> after AddParleyServer. A start that fails disposes what it built.
+    /// The clock is the time of Parley's services only (<see cref="ClockServices.UseClock"/>, as the process tests' startup
+    /// hook does): Orleans keeps the system clock, since its membership ends the process (FailFast) when a silo's clock
+    /// is shifted far from the time it started at.
     /// </summary>
     public static async Task<WebApplication> StartAppAsync(IDictionary<string, string?> config, string[] urls, TimeProvider? clock, Action<WebApplicationBuilder>? configure)
     {
@@ -143,12 +151,12 @@ public sealed class TestServer : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Orleans", LogLevel.Error);
+        builder.AddParleyServer();
         if (clock is not null)
         {
-            builder.Services.AddSingleton<TimeProvider>(clock);
+            ClockServices.UseClock(builder.Services, clock);
         }
 
-        builder.AddParleyServer();
         configure?.Invoke(builder);
         var app = builder.Build();
         app.MapParley();
