@@ -1,6 +1,7 @@
 using System.Globalization;
 using Parley.Abstractions.Accounts;
 using Parley.Abstractions.Messaging;
+using Parley.Storage.Compliance;
 using Parley.Storage.Sqlite.Internal;
 
 namespace Parley.Storage.Sqlite.Tests;
@@ -85,20 +86,12 @@ public sealed class SqliteMigrationTests : IDisposable
     public async Task Migration17_OnADatabaseWithSuperGroups_MarksTheirRowsAndLeavesThemOutOfTheDeltaIndexes()
     {
         // A database as version 16 left it: one super group and one normal group with members.
-        Directory.CreateDirectory(Path.GetDirectoryName(_database.FilePath)!);
-        using (var connection = _database.OpenRaw())
-        {
-            using var command = connection.CreateCommand();
-            command.CommandText = "CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL);"
-                + string.Concat(SqliteMigrations.All.Where(m => m.Version <= 16).Select(m => m.Script + $"; INSERT INTO schema_migrations VALUES ({m.Version}, 0);"))
-                + """
-                INSERT INTO conversations (conversation_id, kind, group_id, name, creator_id, created_at, updated_at, member_count, read_diffusion)
-                VALUES ('sg_big', 2, 'big', 'Big', 'owner', 1, 1, 3, 1), ('sg_small', 2, 'small', 'Small', 'owner', 1, 1, 2, 0);
-                INSERT INTO members (conversation_id, user_id, feed_version, info_version)
-                VALUES ('sg_big', 'owner', 1, 1), ('sg_big', 'u1', 1, 1), ('sg_big', 'u2', 1, 1), ('sg_small', 'owner', 1, 1), ('sg_small', 'u1', 1, 1);
-                """;
-            command.ExecuteNonQuery();
-        }
+        CreateAtVersion(16, """
+            INSERT INTO conversations (conversation_id, kind, group_id, name, creator_id, created_at, updated_at, member_count, read_diffusion)
+            VALUES ('sg_big', 2, 'big', 'Big', 'owner', 1, 1, 3, 1), ('sg_small', 2, 'small', 'Small', 'owner', 1, 1, 2, 0);
+            INSERT INTO members (conversation_id, user_id, feed_version, info_version)
+            VALUES ('sg_big', 'owner', 1, 1), ('sg_big', 'u1', 1, 1), ('sg_big', 'u2', 1, 1), ('sg_small', 'owner', 1, 1), ('sg_small', 'u1', 1, 1);
+            """);
 
         await using (var store = new SqliteMessageStore(_database.Open()))
         {
@@ -117,20 +110,12 @@ public sealed class SqliteMigrationTests : IDisposable
     public async Task Migration23_InternsTheInvitersOfExistingRows_AndNewRowsHoldOnlyTheKey()
     {
         // A database as version 22 left it: a super group whose rows name their inviters in full.
-        Directory.CreateDirectory(Path.GetDirectoryName(_database.FilePath)!);
-        using (var connection = _database.OpenRaw())
-        {
-            using var command = connection.CreateCommand();
-            command.CommandText = "CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL);"
-                + string.Concat(SqliteMigrations.All.Where(m => m.Version <= 22).Select(m => m.Script + $"; INSERT INTO schema_migrations VALUES ({m.Version}, 0);"))
-                + """
-                INSERT INTO conversations (conversation_id, kind, group_id, name, creator_id, created_at, updated_at, member_count, read_diffusion)
-                VALUES ('sg_big', 2, 'big', 'Big', 'owner', 1, 1, 4, 1);
-                INSERT INTO members (conversation_id, user_id, feed_version, info_version, inviter_id, read_diffusion)
-                VALUES ('sg_big', 'owner', 1, 1, '', 1), ('sg_big', 'u1', 1, 1, 'owner', 1), ('sg_big', 'u2', 1, 1, 'owner', 1), ('sg_big', 'u3', 1, 1, 'u1', 1);
-                """;
-            command.ExecuteNonQuery();
-        }
+        CreateAtVersion(22, """
+            INSERT INTO conversations (conversation_id, kind, group_id, name, creator_id, created_at, updated_at, member_count, read_diffusion)
+            VALUES ('sg_big', 2, 'big', 'Big', 'owner', 1, 1, 4, 1);
+            INSERT INTO members (conversation_id, user_id, feed_version, info_version, inviter_id, read_diffusion)
+            VALUES ('sg_big', 'owner', 1, 1, '', 1), ('sg_big', 'u1', 1, 1, 'owner', 1), ('sg_big', 'u2', 1, 1, 'owner', 1), ('sg_big', 'u3', 1, 1, 'u1', 1);
+            """);
 
         await using (var store = new SqliteMessageStore(_database.Open()))
         {
@@ -150,133 +135,96 @@ public sealed class SqliteMigrationTests : IDisposable
     {
         // A database as version 25 left it: a 1:1 conversation, a normal group, a super group with an admin, a member who
         // left (closed period), an interned and a legacy inviter, and a member row whose conversation row is missing.
-        Directory.CreateDirectory(Path.GetDirectoryName(_database.FilePath)!);
         const string Columns = SqliteMemberLayouts.RowColumns;
-        List<string> before;
-        using (var connection = _database.OpenRaw())
-        {
-            using var command = connection.CreateCommand();
-            command.CommandText = "CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL);"
-                + string.Concat(SqliteMigrations.All.Where(m => m.Version <= 25).Select(m => m.Script + $"; INSERT INTO schema_migrations VALUES ({m.Version}, 0);"))
-                + """
-                INSERT INTO conversations (conversation_id, kind, group_id, name, creator_id, created_at, updated_at, member_count, max_seq, last_seq, read_diffusion)
-                VALUES ('si_alice_bob', 1, NULL, '', 'alice', 1, 1, 2, 3, 3, 0), ('sg_norm', 2, 'norm', 'Norm', 'owner', 1, 2, 2, 5, 5, 0),
-                       ('sg_super', 2, 'super', 'Super', 'owner', 1, 3, 4, 9, 9, 1);
-                INSERT INTO member_inviters (user_id) VALUES ('owner');
-                INSERT INTO members (conversation_id, user_id, read_seq, pinned, muted, feed_version, role, nickname, muted_until, joined_at,
-                                     inviter_id, active, visible_from, info_version, mentions_only, mention_seq, read_diffusion, inviter_key)
-                VALUES ('si_alice_bob', 'alice', 3, 1, 0, 4, 0, '', 0, 1, '', 1, 1, 1, 0, 0, 0, 0),
-                       ('si_alice_bob', 'bob', 1, 0, 1, 3, 0, '', 0, 1, '', 1, 1, 1, 0, 0, 0, 0),
-                       ('sg_norm', 'owner', 5, 0, 0, 6, 2, 'Boss', 0, 2, '', 1, 1, 2, 0, 0, 0, 0),
-                       ('sg_norm', 'alice', 4, 0, 0, 6, 0, 'Al', 99, 7, '', 1, 1, 5, 0, 0, 0, 1),
-                       ('sg_super', 'owner', 9, 0, 0, 8, 2, '', 0, 3, '', 1, 1, 8, 0, 0, 1, 0),
-                       ('sg_super', 'carol', 2, 0, 0, 7, 1, 'Carol', 0, 4, '', 1, 1, 7, 1, 4, 1, 1),
-                       ('sg_super', 'dave', 4, 0, 0, 9, 0, '', 0, 4, '', 0, 1, 9, 0, 0, 1, 1),
-                       ('sg_super', 'erin', 0, 0, 0, 5, 0, '', 0, 5, 'legacy', 1, 6, 5, 0, 0, 1, 0),
-                       ('sg_super', 'alice', 2, 0, 0, 5, 0, '', 0, 5, '', 1, 3, 5, 0, 0, 1, 1),
-                       ('gone', 'zed', 1, 0, 0, 2, 0, '', 0, 1, '', 1, 1, 1, 0, 0, 0, 0);
-                INSERT INTO member_periods (conversation_id, user_id, from_seq, to_seq) VALUES ('sg_super', 'dave', 1, 4);
-                """;
-            command.ExecuteNonQuery();
-            before = Rows(connection, $"SELECT conversation_id, {Columns} FROM members ORDER BY conversation_id, user_id");
-        }
+        CreateAtVersion(25, """
+            INSERT INTO conversations (conversation_id, kind, group_id, name, creator_id, created_at, updated_at, member_count, max_seq, last_seq, read_diffusion)
+            VALUES ('si_alice_bob', 1, NULL, '', 'alice', 1, 1, 2, 3, 3, 0), ('sg_norm', 2, 'norm', 'Norm', 'owner', 1, 2, 2, 5, 5, 0),
+                   ('sg_super', 2, 'super', 'Super', 'owner', 1, 3, 4, 9, 9, 1);
+            INSERT INTO member_inviters (user_id) VALUES ('owner');
+            INSERT INTO members (conversation_id, user_id, read_seq, pinned, muted, feed_version, role, nickname, muted_until, joined_at,
+                                 inviter_id, active, visible_from, info_version, mentions_only, mention_seq, read_diffusion, inviter_key)
+            VALUES ('si_alice_bob', 'alice', 3, 1, 0, 4, 0, '', 0, 1, '', 1, 1, 1, 0, 0, 0, 0),
+                   ('si_alice_bob', 'bob', 1, 0, 1, 3, 0, '', 0, 1, '', 1, 1, 1, 0, 0, 0, 0),
+                   ('sg_norm', 'owner', 5, 0, 0, 6, 2, 'Boss', 0, 2, '', 1, 1, 2, 0, 0, 0, 0),
+                   ('sg_norm', 'alice', 4, 0, 0, 6, 0, 'Al', 99, 7, '', 1, 1, 5, 0, 0, 0, 1),
+                   ('sg_super', 'owner', 9, 0, 0, 8, 2, '', 0, 3, '', 1, 1, 8, 0, 0, 1, 0),
+                   ('sg_super', 'carol', 2, 0, 0, 7, 1, 'Carol', 0, 4, '', 1, 1, 7, 1, 4, 1, 1),
+                   ('sg_super', 'dave', 4, 0, 0, 9, 0, '', 0, 4, '', 0, 1, 9, 0, 0, 1, 1),
+                   ('sg_super', 'erin', 0, 0, 0, 5, 0, '', 0, 5, 'legacy', 1, 6, 5, 0, 0, 1, 0),
+                   ('sg_super', 'alice', 2, 0, 0, 5, 0, '', 0, 5, '', 1, 3, 5, 0, 0, 1, 1),
+                   ('gone', 'zed', 1, 0, 0, 2, 0, '', 0, 1, '', 1, 1, 1, 0, 0, 0, 0);
+            INSERT INTO member_periods (conversation_id, user_id, from_seq, to_seq) VALUES ('sg_super', 'dave', 1, 4);
+            """);
+        var before = Rows($"SELECT conversation_id, {Columns} FROM members ORDER BY conversation_id, user_id");
 
         await using (var store = new SqliteMessageStore(_database.Open()))
         {
             await store.InitializeAsync();
-
-            // The store API reads the migrated rows: members with roles and inviters, the role index, the roster at connect,
-            // a 1:1 view with its peer, the sync of every membership.
-            var members = await store.GetMembersAsync("sg_super");
-            Assert.Equal(["alice", "carol", "dave", "erin", "owner"], members.Select(m => m.UserId));
-            Assert.Equal([MemberRole.Member, MemberRole.Admin, MemberRole.Member, MemberRole.Member, MemberRole.Owner], members.Select(m => m.Role));
-            Assert.Equal(["owner", "owner", "owner", "legacy", ""], members.Select(m => m.InviterId));
-            Assert.Equal([true, true, false, true, true], members.Select(m => m.Active));
-            Assert.Equal(6, members.Single(m => m.UserId == "erin").VisibleFrom);
-            var admins = await store.SearchMembersAsync("sg_super", new MemberQuery("", MemberRole.Admin, "", 10));
-            Assert.Equal(["carol", "owner"], admins.Members.Select(m => m.UserId));
-            Assert.Equal(2, admins.Total);
-            Assert.Equal(["sg_super"], (await store.GetSuperGroupMembershipsAsync("alice")).ConversationIds);
-            Assert.Empty((await store.GetSuperGroupMembershipsAsync("dave")).ConversationIds);
-            var dave = Assert.Single(await store.GetMembersByIdsAsync("sg_super", ["dave"]));
-            Assert.Equal([new MemberPeriod("dave", 1, 4)], dave.Periods);
-            var direct = await store.GetConversationViewAsync("alice", "si_alice_bob");
-            Assert.NotNull(direct);
-            Assert.Equal(("bob", 1L, 3L, true), (direct.PeerUserId, direct.PeerReadSeq, direct.ReadSeq, direct.Pinned));
-            Assert.Equal(["sg_norm", "sg_super", "si_alice_bob"], (await store.GetChangesAsync("alice", 0, 10)).Changes.Select(c => c.Conversation.ConversationId).Order(StringComparer.Ordinal));
-            Assert.Equal(7, (await store.GetConversationViewAsync("carol", "sg_super"))!.Unread);
-
-            // Writes after the migration: a new conversation takes a new key; a member change and a read cursor land on the
-            // right rows.
-            await store.CommitAsync(new CommitBatch { Conversations = { new NewConversation("sg_new", ConversationKind.Group, "new", "New", "owner", 10, ["owner", "zed"], 20) } });
-            var change = new CommitBatch();
-            change.MemberChanges.Add(new MemberChange("sg_super", "frank", MemberRole.Member, "", 0, 11, "owner", true, 10, 0, 21));
-            change.ReadCursors.Add(new ReadCursorUpdate("sg_super", "carol", 9, 22));
-            await store.CommitAsync(change);
-            Assert.Equal(["alice", "carol", "dave", "erin", "frank", "owner"], (await store.GetMembersAsync("sg_super")).Select(m => m.UserId));
-            Assert.Equal(9, (await store.GetMembersAsync("sg_super")).Single(m => m.UserId == "carol").ReadSeq);
-            Assert.Equal(4, (await store.GetMembersAsync("sg_norm")).Single(m => m.UserId == "alice").ReadSeq);
-            Assert.Equal(["owner", "zed"], (await store.GetMembersAsync("sg_new")).Select(m => m.UserId));
+            await MemberKeyMigrationChecks.StoreReadsAndWritesTheMigratedMembersAsync(store);
         }
 
         Assert.Equal(1, Count("SELECT COUNT(*) FROM schema_migrations WHERE version = 26"));
         Assert.Equal(0, Count("SELECT COUNT(*) FROM pragma_table_info('members') WHERE name = 'conversation_id'"));
 
         // Every row and every value of version 25, the key standing for the id (the row without a conversation included).
-        using (var connection = _database.OpenRaw())
-        {
-            var after = Rows(connection, $"SELECT k.conversation_id, m.{Columns.Replace(", ", ", m.", StringComparison.Ordinal)} "
-                + "FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key WHERE k.conversation_id <> 'sg_new' AND NOT (k.conversation_id = 'sg_super' AND m.user_id = 'frank') "
-                + "ORDER BY k.conversation_id, m.user_id");
-            var carolBefore = before.FindIndex(r => r.StartsWith("sg_super|carol|", StringComparison.Ordinal));
-            Assert.True(carolBefore >= 0);
-            before[carolBefore] = before[carolBefore].Replace("sg_super|carol|2|0|0|7|", "sg_super|carol|9|0|0|22|", StringComparison.Ordinal);
-            Assert.Equal(before, after);
-        }
+        var after = Rows(MemberKeyMigrationChecks.KeyedRowsQuery(Columns));
+        var carolBefore = before.FindIndex(r => r.StartsWith("sg_super|carol|", StringComparison.Ordinal));
+        Assert.True(carolBefore >= 0);
+        before[carolBefore] = before[carolBefore].Replace("sg_super|carol|2|0|0|7|", "sg_super|carol|9|0|0|22|", StringComparison.Ordinal);
+        Assert.Equal(before, after);
 
         Assert.Equal(10 + 2 + 1, Count("SELECT COUNT(*) FROM members")); // the 10 rows of version 25, sg_new's two, frank
         Assert.True(Count("SELECT conv_key FROM conversation_keys WHERE conversation_id = 'sg_new'") > Count("SELECT MAX(conv_key) FROM conversation_keys WHERE conversation_id <> 'sg_new'"));
         Assert.Equal(5, Count("SELECT COUNT(*) FROM conversation_keys"));
     }
 
-    private static List<string> Rows(Microsoft.Data.Sqlite.SqliteConnection connection, string sql)
+    /// <summary>The rows of <paramref name="sql"/> as text (<see cref="MemberKeyMigrationChecks.Row"/>).</summary>
+    private List<string> Rows(string sql)
     {
+        using var connection = _database.OpenRaw();
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         using var reader = command.ExecuteReader();
         var rows = new List<string>();
         while (reader.Read())
         {
-            rows.Add(string.Join('|', Enumerable.Range(0, reader.FieldCount).Select(i => Convert.ToString(reader.GetValue(i), CultureInfo.InvariantCulture))));
+            rows.Add(MemberKeyMigrationChecks.Row(reader));
         }
 
         return rows;
+    }
+
+    /// <summary>
+    /// A database as migration <paramref name="version"/> left it: every script up to it run and recorded, as the store
+    /// would have, then <paramref name="sql"/> (the rows of that version).
+    /// </summary>
+    private void CreateAtVersion(int version, string sql)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(_database.FilePath)!);
+        using var connection = _database.OpenRaw();
+        using var command = connection.CreateCommand();
+        command.CommandText = "CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL);"
+            + string.Concat(SqliteMigrations.All.Where(m => m.Version <= version).Select(m => m.Script + $"; INSERT INTO schema_migrations VALUES ({m.Version}, 0);"))
+            + sql;
+        command.ExecuteNonQuery();
     }
 
     [Fact]
     public async Task Migration27_RebuildsTheSearchIndexWithConversationKeys_OldRowsFoundPerConversationAndUser()
     {
         // A database as version 25 left it: two conversations whose messages were indexed before the conversation key existed.
-        Directory.CreateDirectory(Path.GetDirectoryName(_database.FilePath)!);
-        using (var connection = _database.OpenRaw())
-        {
-            using var command = connection.CreateCommand();
-            command.CommandText = "CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL);"
-                + string.Concat(SqliteMigrations.All.Where(m => m.Version <= 25).Select(m => m.Script + $"; INSERT INTO schema_migrations VALUES ({m.Version}, 0);"))
-                + """
-                INSERT INTO conversations (conversation_id, kind, group_id, name, creator_id, created_at, updated_at, member_count)
-                VALUES ('d1', 1, NULL, '', 'alice', 1, 1, 2), ('d2', 1, NULL, '', 'carol', 1, 1, 2);
-                INSERT INTO members (conversation_id, user_id, feed_version, info_version)
-                VALUES ('d1', 'alice', 1, 1), ('d1', 'bob', 1, 1), ('d2', 'carol', 1, 1), ('d2', 'dave', 1, 1);
-                INSERT INTO messages (conversation_id, seq, server_msg_id, sender_id, client_msg_id, server_time, content_kind, content, revoked, version, search_id)
-                VALUES ('d1', 1, 's1', 'alice', 'c1', 10, 1, x'00', 0, 2, 2), ('d2', 1, 's2', 'carol', 'c2', 20, 1, x'00', 0, 3, 3),
-                       ('d1', 2, 's3', 'bob', 'c3', 30, 1, x'00', 0, 4, 4);
-                INSERT INTO message_search (rowid, body, conversation_id, seq)
-                VALUES (2, 'old budget note', 'd1', 1), (3, 'budget elsewhere', 'd2', 1), (4, 'second budget', 'd1', 2);
-                UPDATE feed_state SET max_version = 4 WHERE id = 1;
-                """;
-            command.ExecuteNonQuery();
-        }
+        CreateAtVersion(25, """
+            INSERT INTO conversations (conversation_id, kind, group_id, name, creator_id, created_at, updated_at, member_count)
+            VALUES ('d1', 1, NULL, '', 'alice', 1, 1, 2), ('d2', 1, NULL, '', 'carol', 1, 1, 2);
+            INSERT INTO members (conversation_id, user_id, feed_version, info_version)
+            VALUES ('d1', 'alice', 1, 1), ('d1', 'bob', 1, 1), ('d2', 'carol', 1, 1), ('d2', 'dave', 1, 1);
+            INSERT INTO messages (conversation_id, seq, server_msg_id, sender_id, client_msg_id, server_time, content_kind, content, revoked, version, search_id)
+            VALUES ('d1', 1, 's1', 'alice', 'c1', 10, 1, x'00', 0, 2, 2), ('d2', 1, 's2', 'carol', 'c2', 20, 1, x'00', 0, 3, 3),
+                   ('d1', 2, 's3', 'bob', 'c3', 30, 1, x'00', 0, 4, 4);
+            INSERT INTO message_search (rowid, body, conversation_id, seq)
+            VALUES (2, 'old budget note', 'd1', 1), (3, 'budget elsewhere', 'd2', 1), (4, 'second budget', 'd1', 2);
+            UPDATE feed_state SET max_version = 4 WHERE id = 1;
+            """);
 
         await using (var store = new SqliteMessageStore(_database.Open()))
         {
