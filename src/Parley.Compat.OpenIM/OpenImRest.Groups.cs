@@ -259,31 +259,16 @@ internal static partial class OpenImRest
         }
 
         var now = (services.GetService<TimeProvider>() ?? TimeProvider.System).GetUtcNow().ToUnixTimeMilliseconds();
-        var detail = JsonSerializer.Serialize(tips);
         foreach (var userId in userIds.Distinct(StringComparer.Ordinal))
         {
-            var id = Guid.NewGuid().ToString("N");
-            var data = new Parley.Compat.OpenIM.Wire.MsgData
-            {
-                SendID = sendId,
-                RecvID = userId,
-                ClientMsgID = id,
-                ServerMsgID = id,
-                SessionType = sessionType,
-                MsgFrom = OpenImMessages.MsgFromSystem,
-                ContentType = contentType,
-                Content = OpenImMessages.Json(new Dictionary<string, string> { ["detail"] = detail }),
-                SendTime = now,
-                CreateTime = now,
-                Status = OpenImMessages.StatusSucceeded,
-            };
+            var data = WebSocket.OpenImProtocol.NewNotification(sendId, userId, sessionType, contentType, tips, now);
             var push = new Parley.Compat.OpenIM.Wire.PushMessages();
             var list = new Parley.Compat.OpenIM.Wire.PullMsgs();
             list.Msgs.Add(data);
             push.NotificationMsgs[conversationOf(userId)] = list;
             hub.PublishEphemeral(
                 [userId],
-                new Parley.Core.Delivery.EdgeNotice(WebSocket.OpenImProtocol.ProtocolName, userId, Google.Protobuf.MessageExtensions.ToByteArray(push), operationId ?? id),
+                new Parley.Core.Delivery.EdgeNotice(WebSocket.OpenImProtocol.ProtocolName, userId, Google.Protobuf.MessageExtensions.ToByteArray(push), operationId ?? data.ServerMsgID),
                 null);
         }
 
