@@ -1,7 +1,9 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Parley.Gateway.Connections;
 using Parley.Gateway.Handshake;
 using Parley.Gateway.Requests;
@@ -54,5 +56,28 @@ public static class GatewayServiceCollectionExtensions
         var services = endpoints.ServiceProvider;
         WebSocketEndpoint? endpoint = null;
         return endpoints.Map(pattern, context => (endpoint ??= services.GetRequiredService<WebSocketEndpoint>()).HandleAsync(context));
+    }
+
+    /// <summary>
+    /// Accepts plain <c>GET /ws</c> WebSocket upgrades on this listener below the HTTP layer (ADR 0020; off with
+    /// <c>Parley:Gateway:DirectUpgrade=false</c>): such a connection holds no HTTP request while it stays open. Every other
+    /// request goes to the HTTP layer untouched, where <see cref="MapParleyGateway"/> still serves <c>/ws</c>.
+    /// </summary>
+    /// <param name="listen">The listener (e.g. in <c>KestrelServerOptions.ConfigureEndpointDefaults</c>).</param>
+    /// <param name="servesGateway">Given the application's services, whether a local port serves <c>/ws</c> at all.</param>
+    public static ListenOptions UseParleyDirectUpgrade(this ListenOptions listen, Func<IServiceProvider, Func<int, bool>> servesGateway)
+    {
+        ArgumentNullException.ThrowIfNull(listen);
+        ArgumentNullException.ThrowIfNull(servesGateway);
+        var direct = new Lazy<DirectUpgrade?>(() =>
+        {
+            var services = listen.ApplicationServices;
+            var options = services.GetRequiredService<IOptions<GatewayOptions>>().Value;
+            return options.DirectUpgrade
+                ? new DirectUpgrade(services.GetRequiredService<WebSocketEndpoint>(), servesGateway(services), options.HandshakeTimeout, services.GetRequiredService<IOptions<WebSocketOptions>>().Value)
+                : null;
+        });
+        listen.Use(next => context => direct.Value is { } upgrade ? upgrade.OnConnectionAsync(context, next) : next(context));
+        return listen;
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Configuration;
@@ -161,6 +162,8 @@ public static class ParleyServerExtensions
         services.AddParleyOpenImCompat(config);
         builder.AddParleyOpenImListeners();
         builder.AddParleyManagementListeners();
+        // The native gateway's plain upgrades are accepted below the HTTP layer on the listeners that serve /ws (ADR 0020).
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen => listen.UseParleyDirectUpgrade(ManagementListeners.ServesNativeGateway)));
         services.AddParleyTelemetry(config);
         services.AddParleyOpenApi();
         services.AddHealthChecks()

@@ -46,6 +46,16 @@ internal sealed partial class WebSocketEndpoint(
 
         var subProtocol = context.WebSockets.WebSocketRequestedProtocols.Contains(FrameCodec.SubProtocol) ? FrameCodec.SubProtocol : null;
         using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { SubProtocol = subProtocol }).ConfigureAwait(false);
+        await RunAsync(socket, context.Abort).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs an accepted WebSocket to its end: Hello within the handshake timeout, token check, then the connection host.
+    /// <paramref name="abortTransport"/> drops the underlying connection (the HTTP request's, or the Kestrel connection's
+    /// when <see cref="DirectUpgrade"/> accepted it below the HTTP layer).
+    /// </summary>
+    public async Task RunAsync(WebSocket socket, Action abortTransport)
+    {
         var o = options.Value;
 
         var (hello, requestId) = await ReceiveHelloAsync(socket, o).ConfigureAwait(false);
@@ -87,7 +97,7 @@ internal sealed partial class WebSocketEndpoint(
         using var connection = new ClientConnection(socket, identity.UserId, identity.DeviceId, platform, identity.TokenId, identity.ExpiresAt, o.OutboxCapacity, _protocol)
         {
             Background = hello.Background,
-            AbortTransport = context.Abort,
+            AbortTransport = abortTransport,
         };
         var native = new NativeConnectionHandler(connection, requestId, hello.ResumeCursor, handler, store, o, time);
         await host.RunAsync(socket, connection, native).ConfigureAwait(false);

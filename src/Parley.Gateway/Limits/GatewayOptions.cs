@@ -43,6 +43,14 @@ public sealed class GatewayOptions
     [Range(1024, 16 * 1024 * 1024)]
     public int SyncBatchBytes { get; set; } = 256 * 1024;
 
+    /// <summary>
+    /// Accept plain <c>GET /ws</c> WebSocket upgrades below Kestrel's HTTP layer (ADR 0020): an idle connection then holds
+    /// no HTTP request (about 7 KB less each) and a login skips the HTTP request pipeline. Other requests, and every
+    /// upgrade this does not recognise exactly, are served by the HTTP endpoint as before. False: every upgrade goes
+    /// through HTTP.
+    /// </summary>
+    public bool DirectUpgrade { get; set; } = true;
+
     /// <summary>Typing events one connection may send per second; more are dropped.</summary>
     [Range(1, 1000)]
     public int TypingPerSecond { get; set; } = 5;

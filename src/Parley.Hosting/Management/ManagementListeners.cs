@@ -95,6 +95,20 @@ public static class ManagementListeners
         return app;
     }
 
+    /// <summary>
+    /// Whether a local port serves the native gateway's <c>/ws</c>, as <see cref="UseParleyListenerIsolation"/> decides for
+    /// it (no host metadata, not a management route): neither an OpenIM port nor a management listener's port. The
+    /// direct upgrade (ADR 0020) accepts <c>/ws</c> only there.
+    /// </summary>
+    public static Func<int, bool> ServesNativeGateway(IServiceProvider services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var management = services.GetRequiredService<IOptions<ManagementOptions>>().Value.ParsedUrls.Select(u => u.Port);
+        var openIm = services.GetRequiredService<IOptions<OpenImOptions>>().Value;
+        var excluded = (openIm.Enabled ? new[] { openIm.ApiPort, openIm.WsPort }.Where(p => p is > 0).Select(p => p!.Value) : []).Concat(management).ToHashSet();
+        return port => !excluded.Contains(port);
+    }
+
     private static bool Allowed(HttpContext context, HashSet<int> managementPorts, HashSet<int> openImPorts)
     {
         var port = context.Connection.LocalPort;
