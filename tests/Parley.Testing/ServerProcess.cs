@@ -31,7 +31,7 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public string DataDirectory { get; }
 
-    public int HttpPort { get; }
+    public int HttpPort { get; private set; }
 
     public int SiloPort { get; private set; }
 
@@ -39,11 +39,11 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public string AdminSecret { get; }
 
-    public Uri BaseUri { get; }
+    public Uri BaseUri { get; private set; }
 
-    public Uri WebSocketUri { get; }
+    public Uri WebSocketUri { get; private set; }
 
-    public HttpClient Admin { get; }
+    public HttpClient Admin { get; private set; }
 
     /// <summary>Extra settings for <see cref="StartAsync"/> (environment variables, e.g. <c>Parley__Cluster__Mode</c>).</summary>
     public Dictionary<string, string> Settings { get; } = new(StringComparer.Ordinal);
@@ -93,6 +93,20 @@ public sealed class ServerProcess : IAsyncDisposable
                 await KillAsync(); // it has exited: releases the process handle
                 SiloPort = TestServer.FreePort();
                 GatewayPort = TestServer.FreePort();
+            }
+            catch (InvalidOperationException ex) when (attempt < 3
+                                                       && ex.Message.Contains($"127.0.0.1:{HttpPort}: address already in use", StringComparison.Ordinal))
+            {
+                // The same race on the HTTP port (CI: EdgeProcessClusterTests' node 0): a new port, and a new admin client
+                // (an HttpClient's base address is fixed once it has sent a request).
+                await KillAsync();
+                HttpPort = TestServer.FreePort();
+                BaseUri = new Uri($"http://127.0.0.1:{HttpPort}");
+                WebSocketUri = new Uri($"ws://127.0.0.1:{HttpPort}/ws");
+                var admin = new HttpClient { BaseAddress = BaseUri };
+                admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminSecret);
+                Admin.Dispose();
+                Admin = admin;
             }
         }
     }
