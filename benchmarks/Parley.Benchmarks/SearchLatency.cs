@@ -214,7 +214,7 @@ public static class SearchLatency
 
     private static string Pct(double value, double baseline) => string.Create(CultureInfo.InvariantCulture, $"{((value / baseline) - 1) * 100:+0.0;-0.0} %");
 
-    private static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+    internal static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 
     internal static string LoadAverage()
     {

@@ -156,7 +156,7 @@ internal static class StoreIoBench
                 var io1 = ReadIo();
                 var sorted = walls.Order().ToArray();
                 double Per(string key) => (io1[key] - io0[key]) / (double)messages;
-                return new Run(Per("rchar"), Per("wchar"), Per("syscr"), Per("syscw"), cpu / messages, Percentile(sorted, 0.5), Percentile(sorted, 0.99));
+                return new Run(Per("rchar"), Per("wchar"), Per("syscr"), Per("syscw"), cpu / messages, SearchLatency.Percentile(sorted, 0.5), SearchLatency.Percentile(sorted, 0.99));
             }
         }
         finally
@@ -179,8 +179,6 @@ internal static class StoreIoBench
         .ToDictionary(p => p[0].Trim(), p => long.Parse(p[1].Trim(), CultureInfo.InvariantCulture), StringComparer.Ordinal);
 
     private static double Median(double[] values) => values.Length == 0 ? double.NaN : values.Order().ElementAt(values.Length / 2);
-
-    private static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 
     private sealed record Run(double ReadBytes, double WriteBytes, double Reads, double Writes, double CpuUs, double WallP50Us, double WallP99Us);
 }
