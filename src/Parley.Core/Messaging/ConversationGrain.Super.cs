@@ -20,6 +20,40 @@ public sealed partial class ConversationGrain
 
     private bool IsSuper => _group?.ReadDiffusion == true;
 
+    // Sends of this super group submitted to the commit pipeline and not yet settled, oldest first, with the time they
+    // were submitted (issue 12). A send's ack waits for its commit and for the dispatch (fan-out) of everything the node
+    // committed before it; under overload that queue grew until sends hit Orleans' 30 s response timeout. Completed
+    // entries leave the front lazily (commits of one grain settle in submission order).
+    private readonly Queue<(long Submitted, Task Outcome)> _waitingSends = new();
+
+    /// <summary>True when the oldest send still waiting for its commit has waited longer than the configured limit.</summary>
+    private bool SendQueueIsBehind()
+    {
+        while (_waitingSends.TryPeek(out var oldest) && oldest.Outcome.IsCompleted)
+        {
+            _waitingSends.Dequeue();
+        }
+
+        return _waitingSends.TryPeek(out var head) && _time.GetElapsedTime(head.Submitted) > _options.SuperGroupSendQueueLimit;
+    }
+
+    /// <summary>
+    /// A super-group send's outcome, or Unavailable once it waited <see cref="MessagingOptions.SuperGroupSendAckTimeout"/>:
+    /// the commit goes on (a retry with the same client message id gets its ack), the caller is answered well before
+    /// Orleans' response timeout.
+    /// </summary>
+    private async Task<CoreResult<MessageAck>> WithinAckTimeoutAsync(Task<CoreResult<MessageAck>> outcome)
+    {
+        try
+        {
+            return await outcome.WaitAsync(_options.SuperGroupSendAckTimeout, _time);
+        }
+        catch (TimeoutException)
+        {
+            return CoreResult.Fail(CoreError.Unavailable, "The message was not stored in time; it may still be: retry with the same client message id, which returns its ack.");
+        }
+    }
+
     private int ActiveCount => IsSuper ? _superCount : _memberIds.Length;
 
     private int Capacity => IsSuper ? _options.MaxSuperGroupMembers : _options.MaxGroupMembers;

@@ -509,7 +509,9 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             if (_dedup.TryGet(senderId, clientMsgId, out var earlier))
             {
                 release();
-                return await SendDedup.AsDuplicateAsync(earlier);
+                return send is not null && IsSuper
+                    ? await WithinAckTimeoutAsync(SendDedup.AsDuplicateAsync(earlier))
+                    : await SendDedup.AsDuplicateAsync(earlier);
             }
 
             if (!_dedup.AllKeysKnown)
@@ -522,6 +524,12 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                     _metrics.MessagesDuplicate.Add(1);
                     return CoreResult.Success(ack.Value! with { Duplicate = true });
                 }
+            }
+
+            // Before a seq is taken: an overloaded super group refuses new sends at once (issue 12).
+            if (send is not null && IsSuper && SendQueueIsBehind())
+            {
+                return CoreResult.Fail(CoreError.Unavailable, "This group's earlier messages are still being stored; nothing was stored: retry shortly.");
             }
 
             // Replies and mentions (ADR 0018), checked before the relation (its read may await).
@@ -626,6 +634,24 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             release();
         }
 
+        // Submitted in this turn (AwaitCommitAsync calls SubmitAsync before its first await), so commit order is seq order.
+        var outcome = AwaitCommitAsync(work, senderId, clientMsgId, rootUpdated, completion);
+        if (send is not null && IsSuper)
+        {
+            _waitingSends.Enqueue((_time.GetTimestamp(), outcome));
+            return await WithinAckTimeoutAsync(outcome);
+        }
+
+        return await outcome;
+    }
+
+    private async Task<CoreResult<MessageAck>> AwaitCommitAsync(
+        MessageWork work,
+        string senderId,
+        string clientMsgId,
+        StoredMessage? rootUpdated,
+        TaskCompletionSource<CoreResult<MessageAck>> completion)
+    {
         try
         {
             var version = await _pipeline.SubmitAsync(work);

@@ -30,6 +30,21 @@ public sealed class MessagingOptions
     [Range(0, 100_000)]
     public int SuperGroupPromotionThreshold { get; set; }
 
+    /// <summary>
+    /// A super group refuses a new send at once (Unavailable, nothing stored, the client retries) while the oldest of its
+    /// sends still waiting for their commit has waited longer than this (issue 12): an overloaded node answers fast instead
+    /// of queueing sends behind its commits and fan-out until Orleans' 30 s response timeout.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:00:25")]
+    public TimeSpan SuperGroupSendQueueLimit { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Longest a super-group send waits for its commit (and the dispatch before it) before it is answered Unavailable. It
+    /// may still be stored: a retry with the same client message id returns its ack. Below Orleans' 30 s response timeout.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:00:25")]
+    public TimeSpan SuperGroupSendAckTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>Newest messages per conversation kept in memory.</summary>
     [Range(0, 100_000)]
     public int HotTailSize { get; set; } = 256;
