@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.WebSockets;
@@ -29,22 +28,22 @@ internal interface IStepConnection
 }
 
 /// <summary>
-/// A minimal native-protocol client: one ClientWebSocket, one receive loop that waits with a zero-byte read and only
-/// then rents a buffer from the shared pool (so idle connections hold no receive buffer), and a send lock. Like a real
+/// A minimal native-protocol client: one ClientWebSocket, one receive loop (<see cref="PooledReceive"/>: idle connections
+/// hold no receive buffer), and a send lock. Like a real
 /// client it sends Ping when it has sent nothing for the server's heartbeat interval (<see cref="KeepAlive"/>): the server
 /// closes a connection that sends nothing for its idle timeout (4010, 75 s by default), and a receiver of a big group
 /// never sends anything else.
 /// </summary>
 internal sealed class LeanConnection : IStepConnection, IAsyncDisposable
 {
-    private const int RentSize = 16 * 1024;
-    private const int MaxFrame = 16 * 1024 * 1024;
     private readonly ClientWebSocket _socket = new();
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly TaskCompletionSource _synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _receive = Task.CompletedTask;
     private volatile IFrameSink? _sink;
+    private long _cursor;
     private long _lastSend = Stopwatch.GetTimestamp();
     private long _heartbeatTicks = Stopwatch.Frequency * 25; // until HelloOk says otherwise
     private int _pinging;
@@ -79,6 +78,12 @@ internal sealed class LeanConnection : IStepConnection, IAsyncDisposable
         set => _sink = value;
     }
 
+    /// <summary>The resume cursor a client would present after this connection ended (see <see cref="Advance"/>).</summary>
+    public ulong Cursor => (ulong)Interlocked.Read(ref _cursor);
+
+    /// <summary>Completes when the receive loop ends: the server closed the connection, it broke, or it was disposed.</summary>
+    public Task Ended => _ended.Task;
+
     /// <summary>Pings sent by <see cref="KeepAlive"/>.</summary>
     public static long PingsSent => Interlocked.Read(ref s_pings);
 
@@ -87,11 +92,13 @@ internal sealed class LeanConnection : IStepConnection, IAsyncDisposable
     /// <summary>
     /// Connects, sends Hello and waits for HelloOk and the end of the initial sync. A failure names the phase it happened
     /// in (upgrade, hello, sync), the user and how long the connect had taken, so a login storm's failures can be told
-    /// apart (a refused or reset upgrade, a hello the server dropped, a sync that did not end in time).
+    /// apart (a refused or reset upgrade, a hello the server dropped, a sync that did not end in time). A reconnect
+    /// (<see cref="Reconnector"/>) gives the old connection's <paramref name="resumeCursor"/> and <paramref name="sink"/>:
+    /// the sink sees every frame from the first one, the resume's sync batches included.
     /// </summary>
-    public static async Task<LeanConnection> ConnectAsync(Uri url, int index, string userId, string token, TimeSpan timeout)
+    public static async Task<LeanConnection> ConnectAsync(Uri url, int index, string userId, string token, TimeSpan timeout, ulong resumeCursor = 0, IFrameSink? sink = null)
     {
-        var c = new LeanConnection(index, userId);
+        var c = new LeanConnection(index, userId) { _sink = sink, _cursor = (long)resumeCursor };
         c._socket.Options.AddSubProtocol(FrameCodec.SubProtocol);
         c._socket.Options.KeepAliveInterval = TimeSpan.Zero;
         using var cts = new CancellationTokenSource(timeout);
@@ -104,7 +111,7 @@ internal sealed class LeanConnection : IStepConnection, IAsyncDisposable
             var hello = new ClientFrame
             {
                 RequestId = 1,
-                Hello = new Hello { Token = token, DeviceId = "lt-" + index, Platform = Platform.Linux, ClientVersion = "parley-loadtest/1" },
+                Hello = new Hello { Token = token, DeviceId = "lt-" + index, Platform = Platform.Linux, ClientVersion = "parley-loadtest/1", ResumeCursor = resumeCursor },
             };
             phase = "hello";
             await c.SendAsync(hello.ToByteArray()).ConfigureAwait(false);
@@ -167,70 +174,7 @@ internal sealed class LeanConnection : IStepConnection, IAsyncDisposable
     {
         try
         {
-            while (!_stop.IsCancellationRequested)
-            {
-                // Zero-byte read: wait for data without holding a buffer.
-                var probe = await _socket.ReceiveAsync(Memory<byte>.Empty, _stop.Token).ConfigureAwait(false);
-                if (probe.MessageType == WebSocketMessageType.Close)
-                {
-                    break;
-                }
-
-                var buffer = ArrayPool<byte>.Shared.Rent(RentSize);
-                var length = 0;
-                try
-                {
-                    ValueWebSocketReceiveResult r;
-                    do
-                    {
-                        if (length == buffer.Length)
-                        {
-                            if (buffer.Length >= MaxFrame)
-                            {
-                                throw new InvalidDataException("frame too large");
-                            }
-
-                            var bigger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
-                            buffer.AsSpan(0, length).CopyTo(bigger);
-                            ArrayPool<byte>.Shared.Return(buffer);
-                            buffer = bigger;
-                        }
-
-                        r = await _socket.ReceiveAsync(buffer.AsMemory(length), _stop.Token).ConfigureAwait(false);
-                        length += r.Count;
-                        if (r.MessageType == WebSocketMessageType.Close)
-                        {
-                            return;
-                        }
-                    }
-                    while (!r.EndOfMessage);
-
-                    if (length > 0 && FrameCodec.TryDecodeServer(buffer.AsSpan(0, length), out var frame))
-                    {
-                        Interlocked.Increment(ref Frames);
-                        if (frame.BodyCase == ServerFrame.BodyOneofCase.HelloOk && frame.HelloOk.HeartbeatIntervalMs > 0)
-                        {
-                            Volatile.Write(ref _heartbeatTicks, Stopwatch.Frequency * frame.HelloOk.HeartbeatIntervalMs / 1000);
-                        }
-                        else if (frame.BodyCase == ServerFrame.BodyOneofCase.SyncComplete)
-                        {
-                            SyncConversations = frame.SyncComplete.Conversations;
-                            SyncMessages = frame.SyncComplete.Messages;
-                            _synced.TrySetResult();
-                        }
-                        else if (frame.BodyCase == ServerFrame.BodyOneofCase.Error && !_synced.Task.IsCompleted)
-                        {
-                            _synced.TrySetException(new InvalidOperationException($"hello refused: {frame.Error.Code}"));
-                        }
-
-                        _sink?.OnFrame(this, frame);
-                    }
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                }
-            }
+            await PooledReceive.RunAsync(_socket, OnMessage, _stop.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException or InvalidDataException)
         {
@@ -244,10 +188,71 @@ internal sealed class LeanConnection : IStepConnection, IAsyncDisposable
             }
 
             _synced.TrySetException(new InvalidOperationException("connection ended before sync: " + CloseInfo));
+            _ended.TrySetResult();
+        }
+    }
+
+    private void OnMessage(ReadOnlySpan<byte> message, WebSocketMessageType type)
+    {
+        if (message.Length == 0 || !FrameCodec.TryDecodeServer(message, out var frame))
+        {
+            return;
+        }
+
+        Interlocked.Increment(ref Frames);
+        Advance(frame);
+        if (frame.BodyCase == ServerFrame.BodyOneofCase.HelloOk && frame.HelloOk.HeartbeatIntervalMs > 0)
+        {
+            Volatile.Write(ref _heartbeatTicks, Stopwatch.Frequency * frame.HelloOk.HeartbeatIntervalMs / 1000);
+        }
+        else if (frame.BodyCase == ServerFrame.BodyOneofCase.SyncComplete)
+        {
+            SyncConversations = frame.SyncComplete.Conversations;
+            SyncMessages = frame.SyncComplete.Messages;
+            _synced.TrySetResult();
+        }
+        else if (frame.BodyCase == ServerFrame.BodyOneofCase.Error && !_synced.Task.IsCompleted)
+        {
+            _synced.TrySetException(new InvalidOperationException($"hello refused: {frame.Error.Code}"));
+        }
+
+        _sink?.OnFrame(this, frame);
+    }
+
+    // The resume cursor as a client keeps it (docs/protocol.md): SyncComplete.cursor, then the highest version among the
+    // versioned events received and the acks of this connection's sends. Live versioned events reach a connection in
+    // version order (ADR 0016's release gate), so the highest one seen is exact.
+    private void Advance(ServerFrame frame)
+    {
+        var version = frame.BodyCase switch
+        {
+            ServerFrame.BodyOneofCase.SyncComplete => frame.SyncComplete.Cursor,
+            ServerFrame.BodyOneofCase.Message => frame.Message.Version,
+            ServerFrame.BodyOneofCase.SendAck => frame.SendAck.Version,
+            ServerFrame.BodyOneofCase.Receipt => frame.Receipt.Version,
+            ServerFrame.BodyOneofCase.ConversationUpdated => frame.ConversationUpdated.Version,
+            ServerFrame.BodyOneofCase.MessageEdited => frame.MessageEdited.Version,
+            ServerFrame.BodyOneofCase.Reaction => frame.Reaction.Version,
+            _ => 0UL,
+        };
+        long current;
+        while (version > (ulong)(current = Interlocked.Read(ref _cursor)) && Interlocked.CompareExchange(ref _cursor, (long)version, current) != current)
+        {
         }
     }
 
     public bool IsOpen => _socket.State == WebSocketState.Open;
+
+    /// <summary>
+    /// Gives up a connection that ended while senders may still hold it: cancels and aborts, but keeps the send lock (a
+    /// sender waiting on it gets it and fails on the aborted socket instead of waiting forever on a disposed lock).
+    /// </summary>
+    public void Abandon()
+    {
+        KeepAlive.Remove(this);
+        _stop.Cancel();
+        _socket.Abort();
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -30,6 +30,18 @@ internal sealed class LoadOptions
     public int ChatPeers { get; private set; }
 
     /// <summary>
+    /// --chat-peer-step D (with --chat-peers K): sender s writes to s + D·(1..K) (mod users). With two nodes (connection i on
+    /// node i mod 2), D = 1 puts every pair on different nodes and D = 2 on the same node (cross-node vs same-node, issue 11).
+    /// </summary>
+    public int ChatPeerStep { get; private set; } = 1;
+
+    /// <summary>
+    /// --reconnect (chat): a connection that ends mid-run reconnects to the next node, resumes from its cursor and resends its
+    /// unanswered sends; sends answered Internal/Unavailable are retried. What a client of a killed node does (<see cref="Reconnector"/>).
+    /// </summary>
+    public bool Reconnect { get; private set; }
+
+    /// <summary>
     /// --every-step: a ramp runs every rate even after one did not keep up (fixed-rate comparisons of CPU and allocation per
     /// message on a loaded machine, where the first step may fall behind while the server warms up).
     /// </summary>
@@ -107,6 +119,8 @@ internal sealed class LoadOptions
                 case "--chat-rates": o.ChatRates = Ints(1, 1_000_000); break;
                 case "--senders": o.Senders = Int(1, 64); break;
                 case "--chat-peers": o.ChatPeers = Int(0, 1000); break;
+                case "--chat-peer-step": o.ChatPeerStep = Int(1, 1000); break;
+                case "--reconnect": o.Reconnect = true; break;
                 case "--every-step": o.EveryStep = true; break;
                 case "--group-size": o.GroupSize = Int(2, 10_000); break;
                 case "--group-rates": o.GroupRates = Ints(1, 100_000); break;
@@ -177,6 +191,11 @@ internal sealed class LoadOptions
         if (o.Endpoints.Count > 0 && o.ServerUrl is null)
         {
             throw new ArgumentException("--endpoint adds nodes to --server-url (an existing cluster); give --server-url and --server-pid too");
+        }
+
+        if (o.Reconnect && o.Scenarios.Any(s => s != "chat"))
+        {
+            throw new ArgumentException("--reconnect is for --scenarios chat only");
         }
 
         if (o.BigOnline > o.BigMembers)

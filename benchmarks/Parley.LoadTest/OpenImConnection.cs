@@ -15,8 +15,8 @@ namespace Parley.LoadTest;
 /// a send is 1003 with a <c>MsgData</c> (text 101, content <c>{"content": …}</c>), answered with the same msgIncr; messages
 /// arrive as 2001 pushes of <c>PushMessages</c>, the sender's own echo (sender sync) included; text
 /// <c>{"type":"ping"}</c> heartbeats answered with a pong. After the handshake it asks 1006 for its conversations, as the
-/// SDK does on every connect, and the answer ends the connect. One receive loop that waits with a zero-byte read, as
-/// <see cref="LeanConnection"/>; the envelope is read with <see cref="Utf8JsonReader"/> (no reflection).
+/// SDK does on every connect, and the answer ends the connect. The receive loop is <see cref="LeanConnection"/>'s
+/// (<see cref="PooledReceive"/>); the envelope is read with <see cref="Utf8JsonReader"/> (no reflection).
 /// </summary>
 internal sealed class OpenImConnection : IStepConnection, IAsyncDisposable
 {
@@ -29,8 +29,6 @@ internal sealed class OpenImConnection : IStepConnection, IAsyncDisposable
     private const int SingleChat = 1;
     private const int MsgFromUser = 100;
     private const int StatusSending = 1;
-    private const int RentSize = 16 * 1024;
-    private const int MaxFrame = 16 * 1024 * 1024;
     private const string SyncIncr = "lt-sync";
     private const string SendOperation = "lt-op-";
     private static ReadOnlySpan<byte> SendOperationPrefix => "lt-op-"u8;
@@ -173,58 +171,7 @@ internal sealed class OpenImConnection : IStepConnection, IAsyncDisposable
     {
         try
         {
-            while (!_stop.IsCancellationRequested)
-            {
-                // Zero-byte read: wait for data without holding a buffer.
-                var probe = await _socket.ReceiveAsync(Memory<byte>.Empty, _stop.Token).ConfigureAwait(false);
-                if (probe.MessageType == WebSocketMessageType.Close)
-                {
-                    break;
-                }
-
-                var buffer = ArrayPool<byte>.Shared.Rent(RentSize);
-                var length = 0;
-                try
-                {
-                    ValueWebSocketReceiveResult r;
-                    do
-                    {
-                        if (length == buffer.Length)
-                        {
-                            if (buffer.Length >= MaxFrame)
-                            {
-                                throw new InvalidDataException("frame too large");
-                            }
-
-                            var bigger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
-                            buffer.AsSpan(0, length).CopyTo(bigger);
-                            ArrayPool<byte>.Shared.Return(buffer);
-                            buffer = bigger;
-                        }
-
-                        r = await _socket.ReceiveAsync(buffer.AsMemory(length), _stop.Token).ConfigureAwait(false);
-                        length += r.Count;
-                        if (r.MessageType == WebSocketMessageType.Close)
-                        {
-                            return;
-                        }
-                    }
-                    while (!r.EndOfMessage);
-
-                    if (r.MessageType == WebSocketMessageType.Text)
-                    {
-                        OnText(buffer.AsSpan(0, length));
-                    }
-                    else
-                    {
-                        OnEnvelope(buffer.AsSpan(0, length));
-                    }
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                }
-            }
+            await PooledReceive.RunAsync(_socket, OnMessage, _stop.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException or InvalidDataException or JsonException or InvalidProtocolBufferException or FormatException or InvalidOperationException)
         {
@@ -239,6 +186,18 @@ internal sealed class OpenImConnection : IStepConnection, IAsyncDisposable
 
             _handshake.TrySetException(new InvalidOperationException("connection ended before the handshake result: " + CloseInfo));
             _synced.TrySetException(new InvalidOperationException("connection ended before the 1006 answer: " + CloseInfo));
+        }
+    }
+
+    private void OnMessage(ReadOnlySpan<byte> message, WebSocketMessageType type)
+    {
+        if (type == WebSocketMessageType.Text)
+        {
+            OnText(message);
+        }
+        else
+        {
+            OnEnvelope(message);
         }
     }
 

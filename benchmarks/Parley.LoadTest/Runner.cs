@@ -141,6 +141,8 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
         var n = o.ChatUsers;
         var tokens = await admin.CreateUsersAsync(prefix, n, n).ConfigureAwait(false);
         var connections = await ConnectAllAsync(target, prefix, tokens, n, o.LoginConcurrency, null).ConfigureAwait(false);
+        var reconnector = o.Reconnect ? new Reconnector(target, connections, prefix, tokens, log) : null;
+        reconnector?.Start();
         try
         {
             var userIds = Enumerable.Range(0, n).Select(i => prefix + i).ToArray();
@@ -157,7 +159,9 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
                         Content = new Content { Text = new TextContent { Text = ledger.Text(idx, ts, o.PayloadBytes) } },
                     },
                 };
-                await connections[s].SendAsync(frame.ToByteArray()).ConfigureAwait(false);
+                var bytes = frame.ToByteArray();
+                ledger.Track(idx, s, bytes);
+                await connections[s].SendAsync(bytes).ConfigureAwait(false);
             }
 
             return soak
@@ -166,6 +170,12 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
         }
         finally
         {
+            if (reconnector is not null)
+            {
+                await reconnector.StopAsync($"{o.Out}.reconnects.r{run}.txt").ConfigureAwait(false);
+                reconnector.Dispose();
+            }
+
             await DisposeAllAsync(connections).ConfigureAwait(false);
         }
     }
@@ -177,8 +187,9 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
         int r;
         if (o.ChatPeers > 0)
         {
-            // One of K fixed peers: the conversations stay warm after their first message.
-            r = (s + 1 + rnd.Next(Math.Min(o.ChatPeers, n - 1))) % n;
+            // One of K fixed peers: the conversations stay warm after their first message. --chat-peer-step D spaces them.
+            r = (int)((s + ((long)o.ChatPeerStep * (1 + rnd.Next(Math.Min(o.ChatPeers, n - 1))))) % n);
+            r = r == s ? (s + 1) % n : r;
         }
         else
         {
@@ -321,7 +332,12 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
         var windowS = windowSeconds ?? o.WindowSeconds;
         var stepId = (Interlocked.Increment(ref s_stepId) % 250) + 1;
         var capacity = (int)Math.Min(16_000_000, (rate * (warmupS + windowS) * 1.05) + 64);
-        var ledger = new StepLedger(stepId, capacity, expected, recordAcks: o.AckedOut is not null);
+        var ledger = new StepLedger(stepId, capacity, expected, recordAcks: o.AckedOut is not null, keepFrames: o.Reconnect);
+        if (o.Reconnect)
+        {
+            ledger.RetryTransient = (idx, slot, frame) => _ = RetryAsync(ledger, connections, idx, slot, frame);
+        }
+
         foreach (var c in connections)
         {
             c.Ledger = ledger;
@@ -451,6 +467,9 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
             ["duplicates"] = acc.Duplicates,
             ["lost"] = acc.Lost,
             ["send_failed"] = acc.SendsFailed,
+            ["resent"] = ledger.Resent,
+            ["retried"] = ledger.Retried,
+            ["sync_deliveries"] = ledger.SyncDeliveries,
             ["drain_s"] = drain.Elapsed.TotalSeconds,
             ["closed_connections"] = connections.Count(c => !c.IsOpen),
         };
@@ -465,7 +484,7 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
 
         var closed = connections.Where(c => !c.IsOpen).Select(c => c.CloseInfo).FirstOrDefault();
         await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-            $"[{target.Name} {scenario} r{run} {label}] sent {sentRate:F0}/s deliv {deliveredRate:F0}/s ratio {m["delivery_ratio"]:F3} | lat p50 {m["p50_ms"]:F2} p90 {m["p90_ms"]:F2} p99 {m["p99_ms"]:F2} p99.9 {m["p999_ms"]:F2} max {m["max_ms"]:F1} ms | acks {m["acks_per_s"]:F0}/s p50 {m["ack_p50_ms"]:F2} p99 {m["ack_p99_ms"]:F2} ms | srv cpu {su.CpuPercent:F0}% rss {m["server_rss_mb"]:F0} MB | gen cpu {gu.CpuPercent:F0}%{(GeneratorBound(gu) ? " GENERATOR-BOUND" : "")} | sent {acc.Sent} acked {acc.Acked} refused {acc.Refused} lost {acc.Lost} dup {acc.Duplicates}{(acc.SendsFailed > 0 ? $" send_failed {acc.SendsFailed}" : "")}{(m["closed_connections"] > 0 ? $" closed {m["closed_connections"]} ({closed})" : "")}")).ConfigureAwait(false);
+            $"[{target.Name} {scenario} r{run} {label}] sent {sentRate:F0}/s deliv {deliveredRate:F0}/s ratio {m["delivery_ratio"]:F3} | lat p50 {m["p50_ms"]:F2} p90 {m["p90_ms"]:F2} p99 {m["p99_ms"]:F2} p99.9 {m["p999_ms"]:F2} max {m["max_ms"]:F1} ms | acks {m["acks_per_s"]:F0}/s p50 {m["ack_p50_ms"]:F2} p99 {m["ack_p99_ms"]:F2} ms | srv cpu {su.CpuPercent:F0}% rss {m["server_rss_mb"]:F0} MB | gen cpu {gu.CpuPercent:F0}%{(GeneratorBound(gu) ? " GENERATOR-BOUND" : "")} | sent {acc.Sent} acked {acc.Acked} refused {acc.Refused} lost {acc.Lost} dup {acc.Duplicates}{(acc.SendsFailed > 0 ? $" send_failed {acc.SendsFailed}" : "")}{(ledger.Resent > 0 ? $" resent {ledger.Resent}" : "")}{(ledger.Retried > 0 ? $" retried {ledger.Retried}" : "")}{(ledger.SyncDeliveries > 0 ? $" deliv_by_resume {ledger.SyncDeliveries}" : "")}{(m["closed_connections"] > 0 ? $" closed {m["closed_connections"]} ({closed})" : "")}")).ConfigureAwait(false);
         if (sampleLate > window / 10)
         {
             await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
@@ -473,6 +492,21 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
         }
 
         return r;
+    }
+
+    // --reconnect: a send answered Internal/Unavailable goes again on its slot's connection (the current one: a reconnect
+    // may have replaced it) after a jittered back-off; a failed write leaves it to that slot's reconnect.
+    private static async Task RetryAsync(StepLedger ledger, IReadOnlyList<IStepConnection> connections, int idx, int slot, byte[] frame)
+    {
+        await Task.Delay(TimeSpan.FromMilliseconds(100 + Random.Shared.Next(400))).ConfigureAwait(false);
+        try
+        {
+            await ((LeanConnection)connections[slot]).SendAsync(frame).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is System.Net.WebSockets.WebSocketException or ObjectDisposedException or IOException or InvalidOperationException or OperationCanceledException)
+        {
+            ledger.MarkSendFailed(idx);
+        }
     }
 
     /// <summary>The server's allocation counter at a step's window start: its value, the messages issued when it came back, and how late (s).</summary>

@@ -25,10 +25,29 @@ internal sealed class StepLedger : IFrameSink
     private long _duplicates;
     private long _stale;
     private long _sendFailed;
+    private long _resent;
+    private long _retried;
+    private long _syncDeliveries;
 
-    public StepLedger(int stepId, int capacity, int expectedPerMessage, bool recordAcks = false)
+    // With keepFrames (--reconnect): each send's frame and connection slot, and how often it was retried.
+    private readonly byte[]?[]? _frames;
+    private readonly int[]? _slot;
+    private readonly int[]? _tries;
+
+    /// <param name="keepFrames">
+    /// --reconnect: keep every send's frame to resend it after its connection's reconnect, or retry it after a transient
+    /// error; answers to a send whose write failed count; the resume's sync batches count as deliveries.
+    /// </param>
+    public StepLedger(int stepId, int capacity, int expectedPerMessage, bool recordAcks = false, bool keepFrames = false)
     {
         AckedLog = recordAcks ? new ConcurrentQueue<string>() : null;
+        if (keepFrames)
+        {
+            _frames = new byte[capacity][];
+            _slot = new int[capacity];
+            _tries = new int[capacity];
+        }
+
         StepId = stepId;
         Capacity = capacity;
         Expected = expectedPerMessage;
@@ -68,6 +87,23 @@ internal sealed class StepLedger : IFrameSink
     /// <summary>Sends that could not be written (the connection had died: a node of the cluster was killed).</summary>
     public long SendsFailed => Interlocked.Read(ref _sendFailed);
 
+    /// <summary>Unanswered sends written again on a reconnected connection (same request and client message id).</summary>
+    public long Resent => Interlocked.Read(ref _resent);
+
+    /// <summary>Sends answered with a transient error (Internal, Unavailable) and sent again, as the SDK does.</summary>
+    public long Retried => Interlocked.Read(ref _retried);
+
+    /// <summary>Deliveries that came in a resume's sync rather than live (a recipient's connection was re-established).</summary>
+    public long SyncDeliveries => Interlocked.Read(ref _syncDeliveries);
+
+    /// <summary>
+    /// With keepFrames: called for a send answered with a transient error (at most <see cref="MaxTries"/> times a message)
+    /// with its index, connection slot and frame; the caller sends it again after a back-off.
+    /// </summary>
+    public Action<int, int, byte[]>? RetryTransient { get; set; }
+
+    public const int MaxTries = 100;
+
     /// <summary>With recordAcks: every acknowledged message as "conversation seq serverMsgId".</summary>
     public ConcurrentQueue<string>? AckedLog { get; }
 
@@ -81,6 +117,54 @@ internal sealed class StepLedger : IFrameSink
     public uint RequestId(int idx) => ((uint)StepId << 24) | (uint)(idx + 1);
 
     public void MarkSent(int idx, long timestamp) => Volatile.Write(ref _sendTs[idx], timestamp);
+
+    /// <summary>With keepFrames: remembers the frame of <paramref name="idx"/> and the connection slot it is sent on.</summary>
+    public void Track(int idx, int slot, byte[] frame)
+    {
+        if (_frames is not null)
+        {
+            _slot![idx] = slot;
+            Volatile.Write(ref _frames[idx], frame);
+        }
+    }
+
+    /// <summary>
+    /// The sends of connection slot <paramref name="slot"/> still unanswered or not written, to write again on its new
+    /// connection (a client resends them after a reconnect under the same client message id; the server answers one it
+    /// stored as a duplicate with its seq). A not-written one counts as unanswered again.
+    /// </summary>
+    public List<byte[]> TakeForResend(int slot)
+    {
+        var frames = new List<byte[]>();
+        if (_frames is null)
+        {
+            return frames;
+        }
+
+        var issued = (int)Issued;
+        for (var i = 0; i < issued; i++)
+        {
+            if (_slot![i] != slot || Volatile.Read(ref _frames[i]) is not { } frame)
+            {
+                continue;
+            }
+
+            var state = Volatile.Read(ref _ack[i]);
+            if (state == SendFailed && Interlocked.CompareExchange(ref _ack[i], Unanswered, SendFailed) == SendFailed)
+            {
+                Interlocked.Decrement(ref _sendFailed);
+                state = Unanswered;
+            }
+
+            if (state == Unanswered)
+            {
+                frames.Add(frame);
+                Interlocked.Increment(ref _resent);
+            }
+        }
+
+        return frames;
+    }
 
     /// <summary>The send of <paramref name="idx"/> could not be written: it is not waited for and not counted lost.</summary>
     public void MarkSendFailed(int idx)
@@ -103,12 +187,76 @@ internal sealed class StepLedger : IFrameSink
 
                 break;
             case ServerFrame.BodyOneofCase.Error:
-                OnRefused(frame.RequestId);
+                if (!TryRetry(frame))
+                {
+                    OnRefused(frame.RequestId);
+                }
+
                 break;
             case ServerFrame.BodyOneofCase.Message when frame.Message.Content?.BodyCase == Content.BodyOneofCase.Text:
-                OnMessage(frame.Message.Content.Text.Text);
+                // With --reconnect, not the sender's own message: a send committed after its sender reconnected reaches
+                // the sender's new connection too (the server skips only the connection it came from).
+                if (_frames is null || frame.Message.SenderId != connection.UserId)
+                {
+                    OnMessage(frame.Message.Content.Text.Text);
+                }
+
+                break;
+            case ServerFrame.BodyOneofCase.SyncBatch when _frames is not null:
+                // A resume after a reconnect: the messages committed after the connection's cursor. Its own sends are there
+                // too (a sender is a member); they are not deliveries.
+                foreach (var conversation in frame.SyncBatch.Conversations)
+                {
+                    foreach (var message in conversation.Messages)
+                    {
+                        if (message.SenderId != connection.UserId && message.Content?.BodyCase == Content.BodyOneofCase.Text && OnMessage(message.Content.Text.Text))
+                        {
+                            Interlocked.Increment(ref _syncDeliveries);
+                        }
+                    }
+                }
+
                 break;
         }
+    }
+
+    // "Retry": a send answered Internal or Unavailable (e.g. Orleans timed out the grain call while a node died) is sent
+    // again under the same client message id after a back-off, as the SDK does.
+    private bool TryRetry(ServerFrame frame)
+    {
+        if (RetryTransient is not { } retry || frame.Error.Code is not (ErrorCode.Internal or ErrorCode.Unavailable) || frame.RequestId >> 24 != (uint)StepId)
+        {
+            return false;
+        }
+
+        var idx = (int)(frame.RequestId & 0xFFFFFF) - 1;
+        if ((uint)idx >= (uint)Capacity || Volatile.Read(ref _ack[idx]) != Unanswered || Volatile.Read(ref _frames![idx]) is not { } again
+            || Interlocked.Increment(ref _tries![idx]) > MaxTries)
+        {
+            return false;
+        }
+
+        Interlocked.Increment(ref _retried);
+        retry(idx, _slot![idx], again);
+        return true;
+    }
+
+    // The first answer to a send: it was unanswered, or (with keepFrames) its write failed on a dying connection while a
+    // resend of it was already on its way through the new one.
+    private bool TryAnswer(int idx, int answer)
+    {
+        if (Interlocked.CompareExchange(ref _ack[idx], answer, Unanswered) == Unanswered)
+        {
+            return true;
+        }
+
+        if (_frames is not null && Interlocked.CompareExchange(ref _ack[idx], answer, SendFailed) == SendFailed)
+        {
+            Interlocked.Decrement(ref _sendFailed);
+            return true;
+        }
+
+        return false;
     }
 
     /// <summary>
@@ -123,7 +271,7 @@ internal sealed class StepLedger : IFrameSink
         }
 
         var idx = (int)(requestId & 0xFFFFFF) - 1;
-        if ((uint)idx >= (uint)Capacity || Interlocked.CompareExchange(ref _ack[idx], Acked, Unanswered) != Unanswered)
+        if ((uint)idx >= (uint)Capacity || !TryAnswer(idx, Acked))
         {
             return false;
         }
@@ -147,24 +295,24 @@ internal sealed class StepLedger : IFrameSink
         }
 
         var idx = (int)(requestId & 0xFFFFFF) - 1;
-        if ((uint)idx < (uint)Capacity && Interlocked.CompareExchange(ref _ack[idx], Refused, Unanswered) == Unanswered)
+        if ((uint)idx < (uint)Capacity && TryAnswer(idx, Refused))
         {
             Interlocked.Increment(ref _errors);
         }
     }
 
-    /// <summary>A delivered message's text (any protocol): counted, with its latency, when it is one of this step's.</summary>
-    public void OnMessage(string text)
+    /// <summary>A delivered message's text (any protocol): counted, with its latency, when it is one of this step's (then true).</summary>
+    public bool OnMessage(string text)
     {
         if (!text.StartsWith("LT", StringComparison.Ordinal))
         {
-            return;
+            return false;
         }
 
         if (!text.StartsWith(Prefix, StringComparison.Ordinal))
         {
             Interlocked.Increment(ref _stale);
-            return;
+            return false;
         }
 
         var rest = text.AsSpan(Prefix.Length);
@@ -176,7 +324,7 @@ internal sealed class StepLedger : IFrameSink
             || (uint)idx >= (uint)Capacity)
         {
             Interlocked.Increment(ref _stale);
-            return;
+            return false;
         }
 
         var n = Interlocked.Increment(ref _delivered[idx]);
@@ -190,6 +338,8 @@ internal sealed class StepLedger : IFrameSink
         {
             Delivery.Record((long)Stopwatch.GetElapsedTime(sentTs).TotalMicroseconds);
         }
+
+        return true;
     }
 
     /// <summary>Builds the message text: prefix, index, send timestamp, padding to the payload size.</summary>

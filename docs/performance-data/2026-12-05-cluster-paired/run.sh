@@ -1,5 +1,5 @@
 #!/bin/bash
-# Needs a generator with --reconnect/--chat-peer-step: 32d6ea0 + generator-reconnect.patch (in 2026-12-05-cluster-kill/).
+# The generator's --chat-peer-step is on main since the issue-11 port (this script was first written for 32d6ea0 + the patch).
 # Paired figures on the shared 2-core machine (issue 11), not a scaling figure:
 #  A. the same warm 1:1 ramp against one node on SQLite and one node on PostgreSQL (the dev PostgreSQL, fresh schema per
 #     run), interleaved S P S P ... in one session; each server started by the generator (--start-server), unpinned.
