@@ -57,39 +57,67 @@ internal sealed class TargetProcess : IAsyncDisposable
 
     /// <summary>
     /// Starts a server from its dll, in the dll's folder: the host's content root is the working directory, so that is
-    /// where it finds its appsettings.json (log levels: without it every request was logged at Information).
+    /// where it finds its appsettings.json (log levels: without it every request was logged at Information). Its HTTP
+    /// and Orleans ports are picked free here; a start that lost one of them to another process is tried again on new
+    /// ones (<see cref="RetryOnPortRaceAsync"/>), unless <paramref name="extraEnv"/> sets the Orleans ports itself.
     /// </summary>
     public static Task<TargetProcess> StartParleyAsync(string serverDll, string? cpus, int maxGroupMembers, IEnumerable<KeyValuePair<string, string>> extraEnv, TextWriter log)
     {
-        var dir = Directory.CreateTempSubdirectory("parley-loadtest-");
-        var port = FreePort();
-        var secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
-        var env = new Dictionary<string, string>
-        {
-            ["Parley__Admin__Secret"] = secret,
-            ["Parley__Storage__DataDirectory"] = Path.Combine(dir.FullName, "data"),
-            // The generator measures the server, not its abuse limits: one user sending far faster than a person is the point.
-            ["Parley__RateLimits__Enabled"] = "false",
-            ["Parley__Orleans__SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Parley__Orleans__GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Parley__Messaging__MaxGroupMembers"] = maxGroupMembers.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        };
-        foreach (var (k, v) in extraEnv)
-        {
-            env[k] = v;
-        }
-
-        var url = new Uri($"http://127.0.0.1:{port}/");
+        var extra = extraEnv.ToList();
         var dll = Path.GetFullPath(serverDll);
-        return StartAsync("parley", [dll, "--urls", url.ToString().TrimEnd('/')], env, cpus, url, secret, dir.FullName, log, Path.GetDirectoryName(dll));
+        var portsChosen = extra.Any(e => e.Key.StartsWith("Parley__Orleans__", StringComparison.Ordinal) && e.Key.EndsWith("Port", StringComparison.Ordinal));
+        return RetryOnPortRaceAsync("parley", retry: !portsChosen, log, () =>
+        {
+            var dir = Directory.CreateTempSubdirectory("parley-loadtest-");
+            var port = FreePort();
+            var secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
+            var env = new Dictionary<string, string>
+            {
+                ["Parley__Admin__Secret"] = secret,
+                ["Parley__Storage__DataDirectory"] = Path.Combine(dir.FullName, "data"),
+                // The generator measures the server, not its abuse limits: one user sending far faster than a person is the point.
+                ["Parley__RateLimits__Enabled"] = "false",
+                ["Parley__Orleans__SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Parley__Orleans__GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Parley__Messaging__MaxGroupMembers"] = maxGroupMembers.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            };
+            foreach (var (k, v) in extra)
+            {
+                env[k] = v;
+            }
+
+            var url = new Uri($"http://127.0.0.1:{port}/");
+            return StartAsync("parley", [dll, "--urls", url.ToString().TrimEnd('/')], env, cpus, url, secret, dir.FullName, log, Path.GetDirectoryName(dll));
+        });
     }
 
-    public static Task<TargetProcess> StartRelayAsync(string? cpus, TextWriter log)
+    public static Task<TargetProcess> StartRelayAsync(string? cpus, TextWriter log) =>
+        RetryOnPortRaceAsync("relay", retry: true, log, () =>
+        {
+            var port = FreePort();
+            var url = new Uri($"http://127.0.0.1:{port}/");
+            var self = typeof(TargetProcess).Assembly.Location;
+            return StartAsync("relay", [self, "--serve-relay", url.ToString().TrimEnd('/')], [], cpus, url, "relay", null, log, null);
+        });
+
+    /// <summary>
+    /// Runs <paramref name="start"/> again, up to three attempts, when the process it started exited because a port was
+    /// taken: <see cref="FreePort"/> hands out a port that is free now, and another process on the machine (a test run,
+    /// another server) may bind it before the server does. <paramref name="start"/> must pick new ports each time.
+    /// </summary>
+    private static async Task<TargetProcess> RetryOnPortRaceAsync(string name, bool retry, TextWriter log, Func<Task<TargetProcess>> start)
     {
-        var port = FreePort();
-        var url = new Uri($"http://127.0.0.1:{port}/");
-        var self = typeof(TargetProcess).Assembly.Location;
-        return StartAsync("relay", [self, "--serve-relay", url.ToString().TrimEnd('/')], [], cpus, url, "relay", null, log, null);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await start().ConfigureAwait(false);
+            }
+            catch (ExitedDuringStartException ex) when (retry && attempt < 3 && ex.PortTaken)
+            {
+                await log.WriteLineAsync($"# {name} exited during start, a port it was given was taken ({ex.PortLine}); new ports, attempt {attempt + 1} of 3").ConfigureAwait(false);
+            }
+        }
     }
 
     private static async Task<TargetProcess> StartAsync(
@@ -122,8 +150,7 @@ internal sealed class TargetProcess : IAsyncDisposable
 
         var process = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {name}");
         var logPath = Path.Combine(dataDirectory ?? Path.GetTempPath(), $"{name}-{process.Id}.log");
-        _ = PumpAsync(process.StandardOutput, logPath);
-        _ = PumpAsync(process.StandardError, logPath + ".err");
+        var pumps = Task.WhenAll(PumpAsync(process.StandardOutput, logPath), PumpAsync(process.StandardError, logPath + ".err"));
         var target = new TargetProcess(name, url, process.Id, secret, process, dataDirectory);
         using var http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(2) };
         var deadline = Stopwatch.StartNew();
@@ -131,7 +158,22 @@ internal sealed class TargetProcess : IAsyncDisposable
         {
             if (process.HasExited)
             {
-                break;
+                // Its last words (the logs are in its data directory, which the dispose below deletes).
+                try
+                {
+                    await pumps.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    // Read what was written so far.
+                }
+
+                var lines = (await ReadLinesAsync(logPath).ConfigureAwait(false)).Concat(await ReadLinesAsync(logPath + ".err").ConfigureAwait(false)).ToList();
+                var exitCode = process.ExitCode;
+                await target.DisposeAsync().ConfigureAwait(false);
+                throw new ExitedDuringStartException(
+                    $"{name} exited with {exitCode} during start:\n{string.Join('\n', lines.TakeLast(20))}",
+                    lines.FirstOrDefault(l => l.Contains("already in use", StringComparison.OrdinalIgnoreCase))?.Trim());
             }
 
             try
@@ -155,6 +197,20 @@ internal sealed class TargetProcess : IAsyncDisposable
 
         await target.DisposeAsync().ConfigureAwait(false);
         throw new InvalidOperationException($"{name} did not become ready within {ReadyTimeout.TotalSeconds:F0} s (log: {logPath}; --ready-timeout sets the limit)");
+    }
+
+    private static async Task<string[]> ReadLinesAsync(string path)
+    {
+        try
+        {
+            await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            using var reader = new StreamReader(stream);
+            return (await reader.ReadToEndAsync().ConfigureAwait(false)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        }
+        catch (IOException)
+        {
+            return [];
+        }
     }
 
     private static async Task PumpAsync(StreamReader reader, string path)
@@ -221,6 +277,18 @@ internal sealed class TargetProcess : IAsyncDisposable
             }
         }
     }
+}
+
+/// <summary>A started server or relay exited before it was ready.</summary>
+/// <param name="portLine">
+/// The line of its output saying a port or address was taken ("SiloPort … is already in use", "address already in use"),
+/// or null: then the exit had another cause, and a start on new ports would end the same way.
+/// </param>
+internal sealed class ExitedDuringStartException(string message, string? portLine) : InvalidOperationException(message)
+{
+    public string? PortLine { get; } = portLine;
+
+    public bool PortTaken => PortLine is not null;
 }
 
 internal static class Taskset
