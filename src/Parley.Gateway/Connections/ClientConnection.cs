@@ -362,7 +362,10 @@ internal sealed class ClientConnection : IDisposable
         var reader = _outbox.Reader;
         try
         {
-            while (await reader.WaitToReadAsync(_abort.Token).ConfigureAwait(false))
+            // No token: a bounded channel's reader reuses one wait operation only for a wait that cannot be cancelled (with
+            // the abort token it allocated one per wake-up, that is per frame sent on a quiet connection; issue 17). Every
+            // path that cancels the token completes the outbox first (Close), which ends this wait all the same.
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
                 while (reader.TryRead(out var item))
                 {
