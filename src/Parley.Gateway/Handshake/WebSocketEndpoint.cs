@@ -107,7 +107,7 @@ internal sealed partial class WebSocketEndpoint(
     {
         // Cancelling a pending receive would abort the socket, so race it against the timeout instead and
         // close politely when the timeout wins.
-        var receive = ConnectionHost.ReceiveFrameAsync(socket, o.MaxFrameBytes, CancellationToken.None);
+        var receive = ConnectionHost.ReceiveFrameAsync(socket, o.MaxFrameBytes, CancellationToken.None).AsTask();
         if (await Task.WhenAny(receive, Task.Delay(o.HandshakeTimeout, time)).ConfigureAwait(false) != receive)
         {
             metrics.Handshakes.Add(1, new KeyValuePair<string, object?>("result", "timeout"));
