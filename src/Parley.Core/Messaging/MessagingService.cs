@@ -22,7 +22,9 @@ public sealed partial class MessagingService(
 
     /// <summary>Sends client content to a user (the direct conversation is created on first send) or a conversation.</summary>
     /// <param name="peerUserId">The addressed user, or null when <paramref name="conversationId"/> names the conversation.</param>
-    public async Task<CoreResult<MessageAck>> SendAsync(string senderId, string clientMsgId, string? peerUserId, string? conversationId, Content? content, string? originConnectionId)
+    /// <remarks>Pooled (each caller awaits it once): a Task per message was one more allocation on the send path (issue 17).</remarks>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<CoreResult<MessageAck>> SendAsync(string senderId, string clientMsgId, string? peerUserId, string? conversationId, Content? content, string? originConnectionId)
     {
         if (!Ids.IsValid(clientMsgId))
         {

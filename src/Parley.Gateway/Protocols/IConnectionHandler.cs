@@ -24,7 +24,7 @@ internal interface IConnectionHandler<TRequest>
     Decoded<TRequest> Decode(ReadOnlySpan<byte> frame, bool text);
 
     /// <summary>Answers one request on the connection's outbox. Exceptions are bugs: the host logs them and calls <see cref="FailedAsync"/>.</summary>
-    Task<RequestOutcome> HandleAsync(TRequest request);
+    ValueTask<RequestOutcome> HandleAsync(TRequest request);
 
     /// <summary>What the request costs against the per-user and per-connection rate limits; null when it is not limited.</summary>
     RateLimitAction? Cost(TRequest request);

@@ -61,7 +61,9 @@ internal sealed class NativeConnectionHandler(
         return request.RequestId == 0 ? Decoded<ClientFrame>.Answer(RequestIdRequired) : Decoded<ClientFrame>.Dispatch(request);
     }
 
-    public async Task<RequestOutcome> HandleAsync(ClientFrame request)
+    // Pooled: this, the request handler's and the messaging service's state machines were a Task each per request (issue 17).
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<RequestOutcome> HandleAsync(ClientFrame request)
     {
         var result = await handler.HandleAsync(connection, request).ConfigureAwait(false);
         if (request.RequestId != 0)

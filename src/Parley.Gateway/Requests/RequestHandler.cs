@@ -38,7 +38,8 @@ internal sealed class RequestHandler(
     private readonly IDirectoryService? _directory = directory.Value;
     private readonly IPushClientApi? _push = push.Value;
 
-    public async Task<ServerFrame> HandleAsync(ClientConnection connection, ClientFrame request)
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<ServerFrame> HandleAsync(ClientConnection connection, ClientFrame request)
     {
         // Each request (not the long-lived socket) is the root of its own trace; heartbeats and typing are not traced.
         using var activity = request.BodyCase is ClientFrame.BodyOneofCase.Ping or ClientFrame.BodyOneofCase.Typing ? null : ParleyActivities.StartRequest(request.BodyCase.ToString());
@@ -106,7 +107,8 @@ internal sealed class RequestHandler(
     public static ServerFrame Error(ErrorCode code, string message, uint requestId = 0) =>
         new() { RequestId = requestId, Error = new Protocol.V1.Error { Code = code, Message = message } };
 
-    private async Task<ServerFrame> SendAsync(ClientConnection connection, SendRequest send)
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<ServerFrame> SendAsync(ClientConnection connection, SendRequest send)
     {
         var started = Stopwatch.GetTimestamp();
         var (peer, conversationId) = send.Target?.KindCase switch
@@ -302,18 +304,28 @@ internal sealed class RequestHandler(
 
     // The ack's version is the sender's resume cursor (its own message is not echoed to it): in a cluster, at most the
     // node's delivery watermark (ADR 0016).
-    private ServerFrame ToAck(CoreResult<MessageAck> result) => Reply(result, ack => new ServerFrame
+    // Not through Reply: its lambda reads the hub, so it was a new delegate on every send (issue 17).
+    private ServerFrame ToAck(CoreResult<MessageAck> result)
     {
-        SendAck = new SendAck
+        if (!result.IsOk)
         {
-            ConversationId = ack.ConversationId,
-            Seq = (ulong)ack.Seq,
-            ServerMsgId = ack.ServerMsgId,
-            ServerTime = ack.ServerTime,
-            Duplicate = ack.Duplicate,
-            Version = (ulong)Math.Max(hub.ResumeCursorFor(ack.Version), 0),
-        },
-    });
+            return NativeErrors.Frame(result.Failure);
+        }
+
+        var ack = result.Value!;
+        return new ServerFrame
+        {
+            SendAck = new SendAck
+            {
+                ConversationId = ack.ConversationId,
+                Seq = (ulong)ack.Seq,
+                ServerMsgId = ack.ServerMsgId,
+                ServerTime = ack.ServerTime,
+                Duplicate = ack.Duplicate,
+                Version = (ulong)Math.Max(hub.ResumeCursorFor(ack.Version), 0),
+            },
+        };
+    }
 
     /// <summary>The answer frame of a core result: built from its value, or the refusal through <see cref="NativeErrors"/>.</summary>
     internal static ServerFrame Reply<T>(CoreResult<T> result, Func<T, ServerFrame> answer) =>
