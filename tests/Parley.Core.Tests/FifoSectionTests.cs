@@ -13,7 +13,7 @@ public sealed class FifoSectionTests
         var inside = 0;
         var overlapped = false;
 
-        async Task RunAsync(int caller, Task entry, Action release)
+        async Task RunAsync(int caller, Task entry, FifoSection.Ticket release)
         {
             try
             {
@@ -38,7 +38,7 @@ public sealed class FifoSectionTests
             }
             finally
             {
-                release();
+                release.Release();
             }
         }
 
@@ -63,11 +63,11 @@ public sealed class FifoSectionTests
         var second = section.EnterAsync(out var releaseSecond);
         var third = section.EnterAsync(out _);
 
-        first();
-        first();
+        first.Release();
+        first.Release();
         await second.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.False(third.IsCompleted);
-        releaseSecond();
+        releaseSecond.Release();
         await third.WaitAsync(TimeSpan.FromSeconds(10));
     }
 }

@@ -63,7 +63,7 @@ public sealed partial class ConversationGrain
 
             if (_pendingEdits is not null && _pendingEdits.TryGetValue((command.Seq, command.EditId), out var pending))
             {
-                release();
+                release.Release();
                 var earlier = await pending;
                 return earlier.IsOk ? CoreResult.Success(earlier.Value! with { Duplicate = true }) : earlier;
             }
@@ -119,7 +119,7 @@ public sealed partial class ConversationGrain
         }
         finally
         {
-            release();
+            release.Release();
         }
 
         CoreResult<EditOutcome> result;
@@ -228,7 +228,7 @@ public sealed partial class ConversationGrain
         }
         finally
         {
-            release();
+            release.Release();
         }
 
         try

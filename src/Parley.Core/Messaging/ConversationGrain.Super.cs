@@ -185,7 +185,7 @@ public sealed partial class ConversationGrain
         }
         finally
         {
-            release();
+            release.Release();
         }
 
         try

@@ -276,7 +276,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         }
         finally
         {
-            release();
+            release.Release();
         }
 
         var content = new Content
@@ -508,7 +508,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
             if (_dedup.TryGet(senderId, clientMsgId, out var earlier))
             {
-                release();
+                release.Release();
                 return send is not null && IsSuper
                     ? await WithinAckTimeoutAsync(SendDedup.AsDuplicateAsync(earlier))
                     : await SendDedup.AsDuplicateAsync(earlier);
@@ -631,7 +631,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         }
         finally
         {
-            release();
+            release.Release();
         }
 
         // Submitted in this turn (AwaitCommitAsync calls SubmitAsync before its first await), so commit order is seq order.
