@@ -600,7 +600,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                 // Set in the one allocation, not by a `with` copy of the whole row per send (issue 17).
                 ReplyToSeq = send?.ReplyToSeq ?? 0,
                 SearchText = send is { SearchText.Length: > 0 } ? send.SearchText : null,
-                MentionedUserIds = send is { MentionUserIds.Length: > 0 } ? send.MentionUserIds.Where(u => u != senderId).ToArray() : null,
+                MentionedUserIds = send is { MentionUserIds.Length: > 0 } ? Except(send.MentionUserIds, senderId) : null,
                 MentionAll = send?.MentionAll ?? false,
             };
             if (revokes is { } revoking)
@@ -655,7 +655,8 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         try
         {
             var version = await _pipeline.SubmitAsync(work);
-            var ack = Ack(work.Message with { Version = version }, duplicate: false);
+            // The ack's fields straight from the message (a `with` copy of the whole row for its version was one more per send).
+            CoreResult<MessageAck> ack = CoreResult.Success(new MessageAck(_id, work.Message.Seq, work.Message.ServerMsgId, work.Message.ServerTime, false, version));
             Settled(rootUpdated);
             if (_members.TryGetValue(senderId, out var sender))
             {
@@ -677,6 +678,22 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
     }
 
     private NewConversation? _pendingCreation;
+
+    // The mentioned users other than the sender. Not a lambda: one capturing the sender made SubmitMessageAsync allocate its
+    // closure on every call, mention or not (issue 17).
+    private static string[] Except(string[] userIds, string senderId)
+    {
+        var kept = new List<string>(userIds.Length);
+        foreach (var userId in userIds)
+        {
+            if (userId != senderId)
+            {
+                kept.Add(userId);
+            }
+        }
+
+        return [.. kept];
+    }
 
     private async Task<CoreFailure?> TryCreateDirectAsync(string senderId, string? peerUserId)
     {
