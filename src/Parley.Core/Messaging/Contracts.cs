@@ -9,8 +9,9 @@ namespace Parley.Core.Messaging;
 [Alias("parley.conversation")]
 public interface IConversationGrain : IGrainWithStringKey
 {
+    /// <remarks>A ValueTask: Orleans hands a Task-returning method's result over through one more Task per call (issue 17).</remarks>
     [Alias("send")]
-    Task<CoreResult<MessageAck>> SendAsync(SendCommand command);
+    ValueTask<CoreResult<MessageAck>> SendAsync(SendCommand command);
 
     [Alias("revoke")]
     Task<CoreResult<MessageAck>> RevokeAsync(RevokeCommand command);
