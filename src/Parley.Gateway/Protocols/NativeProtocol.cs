@@ -102,27 +102,52 @@ internal sealed class NativeProtocol(Parley.Core.Business.NotificationAccountIds
     internal static byte[] EncodeMessage(StoredMessage m)
     {
         var head = ProtoMapper.ToProto(m, withContent: false);
-        var content = !m.Revoked && m.Content.Length > 0 ? UnsafeByteOperations.UnsafeWrap(m.Content) : null;
-        var inner = head.CalculateSize();
-        if (content is not null)
+        var withContent = !m.Revoked && m.Content.Length > 0;
+        var headSize = head.CalculateSize();
+        var inner = headSize;
+        if (withContent)
         {
-            inner += CodedOutputStream.ComputeTagSize(Message.ContentFieldNumber) + CodedOutputStream.ComputeBytesSize(content);
+            inner += CodedOutputStream.ComputeTagSize(Message.ContentFieldNumber) + CodedOutputStream.ComputeLengthSize(m.Content.Length) + m.Content.Length;
         }
 
         var total = CodedOutputStream.ComputeTagSize(ServerFrame.MessageFieldNumber) + CodedOutputStream.ComputeLengthSize(inner) + inner;
         var bytes = new byte[total];
-        var output = new CodedOutputStream(bytes);
-        output.WriteTag(ServerFrame.MessageFieldNumber, WireFormat.WireType.LengthDelimited);
-        output.WriteLength(inner);
-        head.WriteTo(output);
-        if (content is not null)
+
+        // Written into the array directly: a CodedOutputStream over it was one more object per delivered message (issue 17).
+        var pos = WriteLengthDelimitedHead(bytes, 0, ServerFrame.MessageFieldNumber, inner);
+        head.WriteTo(bytes.AsSpan(pos, headSize));
+        pos += headSize;
+        if (withContent)
         {
-            output.WriteTag(Message.ContentFieldNumber, WireFormat.WireType.LengthDelimited);
-            output.WriteBytes(content);
+            pos = WriteLengthDelimitedHead(bytes, pos, Message.ContentFieldNumber, m.Content.Length);
+            m.Content.CopyTo(bytes.AsSpan(pos));
+            pos += m.Content.Length;
         }
 
-        output.Flush();
-        output.CheckNoSpaceLeft();
+        if (pos != total)
+        {
+            throw new InvalidOperationException("The message frame's size was miscalculated.");
+        }
+
         return bytes;
+    }
+
+    // A length-delimited field's tag and length as varints at pos; returns the position after them.
+    private static int WriteLengthDelimitedHead(byte[] bytes, int pos, int fieldNumber, int length)
+    {
+        pos = WriteVarint(bytes, pos, WireFormat.MakeTag(fieldNumber, WireFormat.WireType.LengthDelimited));
+        return WriteVarint(bytes, pos, (uint)length);
+    }
+
+    private static int WriteVarint(byte[] bytes, int pos, uint value)
+    {
+        while (value >= 0x80)
+        {
+            bytes[pos++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+
+        bytes[pos++] = (byte)value;
+        return pos;
     }
 }
