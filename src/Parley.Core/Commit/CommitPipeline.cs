@@ -117,12 +117,12 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
     {
         var batch = new CommitBatch();
         var reader = _queue.Reader;
+        var taken = new List<Entry>(Math.Min(_maxBatch, 64));
         try
         {
             while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
-                var entries = new List<Entry>(Math.Min(_maxBatch, 64));
-                while (entries.Count < _maxBatch && reader.TryRead(out var entry))
+                while (taken.Count < _maxBatch && reader.TryRead(out var entry))
                 {
                     if (IsPoisoned(entry.Work))
                     {
@@ -130,13 +130,18 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
                         continue;
                     }
 
-                    entries.Add(entry);
+                    taken.Add(entry);
                 }
 
-                if (entries.Count == 0)
+                if (taken.Count == 0)
                 {
                     continue;
                 }
+
+                // The batch's list goes on to the dispatch loop, so it is new each time: sized to the batch (a list sized for
+                // 64 was half a kilobyte per batch, that is per message when batches are small; issue 17).
+                var entries = new List<Entry>(taken);
+                taken.Clear();
 
                 List<Entry> committed;
                 var spans = StartCommitSpans(entries);
