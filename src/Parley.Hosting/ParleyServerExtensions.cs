@@ -117,6 +117,7 @@ public static class ParleyServerExtensions
                 WriterCacheSizeKb = o.Sqlite.WriterCacheSizeKb,
                 MmapSizeBytes = o.Sqlite.MmapSizeBytes,
                 WalAutoCheckpointPages = o.Sqlite.WalAutoCheckpointPages,
+                CheckpointInBackground = o.Sqlite.CheckpointInBackground,
             };
         });
         services.AddParleySocial();

@@ -41,7 +41,6 @@ public enum StorageProvider
     Postgres = 1,
 }
 
-/// <summary>Bound to <c>Parley:Storage:Postgres</c>; used when <c>Parley:Storage:Provider</c> is <c>Postgres</c>.</summary>
 /// <summary>SQLite tuning; see <see cref="SqliteStoreOptions"/> for what each setting does.</summary>
 public sealed class SqliteStorageSettings
 {
@@ -51,10 +50,14 @@ public sealed class SqliteStorageSettings
     /// <summary>Bytes of the database file each connection maps into memory; 0 for none.</summary>
     public long MmapSizeBytes { get; set; }
 
-    /// <summary>WAL pages after which a commit checkpoints.</summary>
+    /// <summary>WAL pages after which the WAL is checkpointed.</summary>
     public int WalAutoCheckpointPages { get; set; } = 10000;
+
+    /// <summary>Checkpoint on a background connection instead of inside the writer's commit.</summary>
+    public bool CheckpointInBackground { get; set; } = true;
 }
 
+/// <summary>Bound to <c>Parley:Storage:Postgres</c>; used when <c>Parley:Storage:Provider</c> is <c>Postgres</c>.</summary>
 public sealed class PostgresStorageSettings
 {
     /// <summary>An Npgsql connection string, e.g. <c>Host=db;Port=5432;Username=parley;Password=…;Database=parley</c>.</summary>

@@ -147,12 +147,18 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
                 // the file (pread) once the database outgrew it. And the checkpoint copies the latest version of each page
                 // the WAL holds, so a longer WAL copies a hot page once instead of many times (store-io in
                 // docs/performance.md: bytes read and written per 1:1 message by setting).
-                Execute(writer, string.Create(CultureInfo.InvariantCulture, $"PRAGMA cache_size = -{_options.WriterCacheSizeKb}; PRAGMA wal_autocheckpoint = {_options.WalAutoCheckpointPages};"));
+                // In the background (SqliteDatabase.Checkpoint.cs) the writer never checkpoints itself.
+                var autoCheckpoint = _options.CheckpointInBackground ? 0 : _options.WalAutoCheckpointPages;
+                Execute(writer, string.Create(CultureInfo.InvariantCulture, $"PRAGMA cache_size = -{_options.WriterCacheSizeKb}; PRAGMA wal_autocheckpoint = {autoCheckpoint};"));
 
                 // The full-text index's conversation key (migration 27, the search indexer): computed where the rows are written.
                 writer.CreateFunction<string, string>(Internal.SearchKeys.SqlFunction, Internal.SearchKeys.For, isDeterministic: true);
                 await CheckDurabilityAsync(writer, cancellationToken).ConfigureAwait(false);
                 await MigrateAsync(writer, cancellationToken).ConfigureAwait(false);
+                if (_options.CheckpointInBackground)
+                {
+                    StartCheckpointer(await OpenAsync(WriterConnectionString, cancellationToken).ConfigureAwait(false), writer);
+                }
             }
             catch
             {
@@ -285,6 +291,9 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
             {
                 await _writerLoop.ConfigureAwait(false);
             }
+
+            // Before the writer closes: the last connection to close checkpoints the whole WAL and removes it.
+            await StopCheckpointerAsync().ConfigureAwait(false);
 
             if (_writer is not null)
             {
@@ -467,6 +476,7 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
             }
 
             Execute(writer, "COMMIT;");
+            NoteCommitted(writer);
         }
         catch (Exception ex)
         {
@@ -517,6 +527,7 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
             }
 
             Execute(writer, "COMMIT;");
+            NoteCommitted(writer);
         }
         catch (Exception ex)
         {

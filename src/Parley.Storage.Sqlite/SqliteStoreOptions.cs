@@ -42,9 +42,19 @@ public sealed class SqliteStoreOptions
     public long MmapSizeBytes { get; set; }
 
     /// <summary>
-    /// WAL size, in pages, after which the writer's commit checkpoints it into the database file
-    /// (<c>PRAGMA wal_autocheckpoint</c>). A checkpoint copies each page's latest version once, so a longer WAL rewrites a
-    /// page that many commits change less often; the WAL file grows to about this many pages (4 KiB each).
+    /// WAL size, in pages, after which the WAL is checkpointed into the database file. A checkpoint copies each page's
+    /// latest version once, so a longer WAL rewrites a page that many commits change less often; the WAL file grows to
+    /// about this many pages (4 KiB each). With <see cref="CheckpointInBackground"/> off this is the writer's
+    /// <c>PRAGMA wal_autocheckpoint</c>.
     /// </summary>
     public int WalAutoCheckpointPages { get; set; } = 10000;
+
+    /// <summary>
+    /// True (the default): the writer never checkpoints (<c>wal_autocheckpoint = 0</c>); it counts the WAL frames its
+    /// commits write, and once <see cref="WalAutoCheckpointPages"/> have accumulated a background connection runs a
+    /// <c>PASSIVE</c> checkpoint while the writer goes on committing. False: SQLite's own auto-checkpoint, which runs inside
+    /// the commit that crossed the threshold, so that commit (and every write queued behind it) waits for the copy and the
+    /// database file's fsync.
+    /// </summary>
+    public bool CheckpointInBackground { get; set; } = true;
 }

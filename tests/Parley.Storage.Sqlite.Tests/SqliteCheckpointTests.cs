@@ -1,0 +1,125 @@
+using Microsoft.Data.Sqlite;
+
+namespace Parley.Storage.Sqlite.Tests;
+
+/// <summary>
+/// Where the WAL is checkpointed (<see cref="SqliteStoreOptions.CheckpointInBackground"/>): by a background connection
+/// while the writer never checkpoints, or by SQLite's auto-checkpoint inside the writer's commit. Either way every row is
+/// kept and the database file receives the pages.
+/// </summary>
+public sealed class SqliteCheckpointTests : IDisposable
+{
+    private const int Threshold = 200;
+    private const int Writes = 300;
+    private const int BlobBytes = 64 * 1024; // 16 pages and more per commit
+
+    private readonly TempDatabase _files = new();
+
+    public void Dispose() => _files.Dispose();
+
+    [Fact]
+    public async Task Background_WriterNeverCheckpoints_BackgroundCopiesIntoTheFile_NothingLost()
+    {
+        var database = Open(background: true);
+        await database.InitializeAsync();
+        Assert.Equal(0L, await database.WriteAsync(c => Scalar(c, "PRAGMA wal_autocheckpoint;")));
+        var schemaOnly = new FileInfo(_files.FilePath).Length;
+
+        await WriteBlobsAsync(database);
+
+        // Frames counted after each commit: a WAL of Writes × 16+ pages crosses the 200-page threshold many times.
+        await WaitUntilAsync(() => database.CheckpointsRun >= 1, TimeSpan.FromSeconds(60), "no background checkpoint ran");
+        await WaitUntilAsync(
+            () => new FileInfo(_files.FilePath).Length >= schemaOnly + (Threshold * 4096L),
+            TimeSpan.FromSeconds(60),
+            "the database file did not receive the checkpointed pages");
+
+        // The WAL starts over once a checkpoint has copied all of it (the writer's catch-up after a background pass):
+        // without that it would hold every frame written, more than Writes × 16 pages.
+        var walBytes = new FileInfo(_files.FilePath + "-wal").Length;
+        Assert.True(walBytes < Writes * 16L * 4096 / 2, $"the WAL did not start over: {walBytes} bytes; {database.CheckpointsRun} background passes, {database.WriterCatchUps} writer catch-ups");
+
+        await database.DisposeAsync();
+        Assert.False(File.Exists(_files.FilePath + "-wal"), "closing the last connection checkpoints and removes the WAL");
+        await AssertAllRowsAsync();
+    }
+
+    [Fact]
+    public async Task Foreground_WriterAutoCheckpoints_NoBackgroundThread_NothingLost()
+    {
+        var database = Open(background: false);
+        await database.InitializeAsync();
+        Assert.Equal((long)Threshold, await database.WriteAsync(c => Scalar(c, "PRAGMA wal_autocheckpoint;")));
+        var schemaOnly = new FileInfo(_files.FilePath).Length;
+
+        await WriteBlobsAsync(database);
+
+        // The commit that crossed the threshold copied the WAL into the file before it returned.
+        Assert.True(new FileInfo(_files.FilePath).Length >= schemaOnly + (Threshold * 4096L));
+        Assert.Equal(0, database.CheckpointsRun);
+        await database.DisposeAsync();
+        await AssertAllRowsAsync();
+    }
+
+    private SqliteDatabase Open(bool background)
+    {
+        var options = _files.Options(durable: false, SqliteSynchronous.Normal);
+        options.WalAutoCheckpointPages = Threshold;
+        options.CheckpointInBackground = background;
+        return new SqliteDatabase(options);
+    }
+
+    private static async Task WriteBlobsAsync(SqliteDatabase database)
+    {
+        await database.WriteAsync(c => Execute(c, "CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB NOT NULL);"));
+        for (var i = 0; i < Writes; i++)
+        {
+            var body = new byte[BlobBytes];
+            Random.Shared.NextBytes(body);
+            await database.WriteAsync(c =>
+            {
+                using var command = c.CreateCommand();
+                command.CommandText = "INSERT INTO blobs (id, body) VALUES ($id, $body);";
+                command.Parameters.AddWithValue("$id", i);
+                command.Parameters.AddWithValue("$body", body);
+                return command.ExecuteNonQuery();
+            });
+        }
+    }
+
+    private async Task AssertAllRowsAsync()
+    {
+        await using var reopened = new SqliteDatabase(_files.Options(durable: false, SqliteSynchronous.Normal));
+        await reopened.InitializeAsync();
+        var rows = await reopened.QueryAsync(
+            "SELECT COUNT(*), SUM(length(body)) FROM blobs;",
+            _ => { },
+            r => (Count: r.GetInt64(0), Bytes: r.GetInt64(1)));
+        Assert.Equal(Writes, rows[0].Count);
+        Assert.Equal((long)Writes * BlobBytes, rows[0].Bytes);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, string failure)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, failure);
+            await Task.Delay(50);
+        }
+    }
+
+    private static long Scalar(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static int Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteNonQuery();
+    }
+}
