@@ -17,7 +17,9 @@ namespace Parley.Benchmarks;
 
 /// <summary>
 /// Issue 18's search latency through the real server: <c>search-server --messages 10000000 --dir /tmp/x --server
-/// path/to/Parley.Server.dll [--queries 200] [--server-cpus 0]</c>.
+/// path/to/Parley.Server.dll [--queries 200] [--server-cpus 0] [--build store [--batch 50000]] [--build-only true]</c>.
+/// With <c>--build store</c> the store is built through the store layer in big transactions (<see cref="BuildThroughStoreAsync"/>,
+/// resumable) instead of the SQL bulk insert and upgrade below; <c>--build-only true</c> stops after the build and its check.
 /// <list type="number">
 /// <item>Builds (once; kept in <c>--dir</c> for the next run) a SQLite store of <c>messages</c> 1:1 text messages: a tenth of
 /// them in the reader's 100 conversations, the rest in 9,900 conversations of other users. Conversations and members go
@@ -71,10 +73,24 @@ public static class SearchServerBench
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"# Parley.Benchmarks search-server {string.Join(' ', args)}: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cpu(s), {Environment.OSVersion}, .NET {Environment.Version}, load average {SearchLatency.LoadAverage()}"));
         var dataDir = Path.Combine(dir, "data");
-        await BuildAsync(Path.Combine(dataDir, "parley.db"), messages);
-        var hits = await CountAsync(Path.Combine(dataDir, "parley.db"), messages);
+        var file = Path.Combine(dataDir, "parley.db");
+        if (o.GetValueOrDefault("build") == "store")
+        {
+            await BuildThroughStoreAsync(file, messages, o.TryGetValue("batch", out var batch) ? int.Parse(batch, CultureInfo.InvariantCulture) : 50_000);
+        }
+        else
+        {
+            await BuildAsync(file, messages);
+        }
+
+        var hits = await CountAsync(file, messages);
         var size = new DirectoryInfo(dataDir).GetFiles("parley.db*").Sum(f => f.Length);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"# store {dataDir}: {messages:N0} messages, {size / 1e6:F0} MB, load average {SearchLatency.LoadAverage()}"));
+        if (o.GetValueOrDefault("build-only") == "true")
+        {
+            return 0;
+        }
+
         await MeasureAsync(serverDll, dataDir, o.GetValueOrDefault("server-cpus"), queries, hits);
         Console.WriteLine($"# done, load average {SearchLatency.LoadAverage()}");
         return 0;
@@ -127,8 +143,7 @@ public static class SearchServerBench
 
                 for (var c = 0; c < OtherConversations; c++)
                 {
-                    var a = "user-" + (2 * c).ToString("D5", CultureInfo.InvariantCulture);
-                    var b = "user-" + ((2 * c) + 1).ToString("D5", CultureInfo.InvariantCulture);
+                    var (a, b) = OtherPair(c);
                     setup.Conversations.Add(new NewConversation(OtherConversation(c), Parley.Abstractions.Messaging.ConversationKind.Direct, null, string.Empty, a, 1_790_000_000_000, [a, b], ++version));
                 }
 
@@ -158,9 +173,6 @@ public static class SearchServerBench
 
                 var readerSeqs = new long[ReaderConversations];
                 var otherSeqs = new long[OtherConversations];
-                var readerTotal = messages / 10;
-                var tenEvery = readerTotal / 10;
-                var manyEvery = readerTotal / 10_000;
                 for (var start = 0; start < messages; start += Block)
                 {
                     using (var transaction = bulk.BeginTransaction())
@@ -187,29 +199,9 @@ public static class SearchServerBench
                         insert.Prepare();
                         for (var i = start; i < Math.Min(messages, start + Block); i++)
                         {
-                            string conversation;
-                            string sender;
-                            long seq;
-                            var text = string.Create(CultureInfo.InvariantCulture, $"{Filler[i % Filler.Length]} {Filler[i / 7 % Filler.Length]} note {i}");
-                            if (i % 10 == 0)
-                            {
-                                // The reader's: r-th of readerTotal; the marker words spread over the 100 conversations.
-                                var r = i / 10;
-                                var c = (int)((r + (r / 97L)) % ReaderConversations);
-                                conversation = ReaderConversation(c);
-                                seq = ++readerSeqs[c];
-                                sender = r % 2 == 0 ? Reader : "peer-" + c.ToString("D4", CultureInfo.InvariantCulture);
-                                text += (r % tenEvery == 5 ? " " + Ten : string.Empty) + (r % manyEvery == 3 ? " " + Many : string.Empty) + (r % tenEvery == 7 ? " " + Else : string.Empty);
-                            }
-                            else
-                            {
-                                var c = i % OtherConversations;
-                                conversation = OtherConversation(c);
-                                seq = ++otherSeqs[c];
-                                sender = "user-" + ((2 * c) + (i % 2)).ToString("D5", CultureInfo.InvariantCulture);
-                                text += i % 90 == 1 ? " " + Else : string.Empty;
-                            }
-
+                            var (readerConversation, c, sender, text) = Describe(i, messages);
+                            var conversation = readerConversation ? ReaderConversation(c) : OtherConversation(c);
+                            var seq = readerConversation ? ++readerSeqs[c] : ++otherSeqs[c];
                             var id = i.ToString(CultureInfo.InvariantCulture);
                             pConv.Value = conversation;
                             pSeq.Value = seq;
@@ -246,6 +238,160 @@ public static class SearchServerBench
         }
 
         SqliteConnection.ClearAllPools();
+    }
+
+    /// <summary>
+    /// The same corpus as <see cref="BuildV26Async"/>, written through the store layer in big transactions: the
+    /// conversations and then the messages (with their search texts) committed by <see cref="SqliteMessageStore.CommitAsync"/>
+    /// <c>--batch</c> at a time (default 50,000), each batch's queued texts moved into the FTS5 index by the store's own
+    /// indexer (<see cref="SqliteMessageStore.IndexPendingAsync"/>) before the next; the store at the current schema (no
+    /// upgrade timed). Resumable: a stopped build continues after its last committed batch.
+    /// </summary>
+    private static async Task BuildThroughStoreAsync(string file, int messages, int batchSize = 50_000)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(messages, 100_000);
+        var marker = file + ".complete-" + messages.ToString(CultureInfo.InvariantCulture);
+        if (File.Exists(file) && File.Exists(marker))
+        {
+            Console.WriteLine($"# store reused ({marker})");
+            return;
+        }
+
+        var building = file + ".building-" + messages.ToString(CultureInfo.InvariantCulture);
+        if (!File.Exists(building))
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+            foreach (var stale in Directory.GetFiles(Path.GetDirectoryName(file)!))
+            {
+                File.Delete(stale);
+            }
+
+            await File.WriteAllTextAsync(building, DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture));
+        }
+
+        var clock = Stopwatch.StartNew();
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var database = new SqliteDatabase(new SqliteStoreOptions { DataSource = file, Durable = false, Synchronous = SqliteSynchronous.Normal, WriterCacheSizeKb = 1_000_000 });
+        await using (database.ConfigureAwait(false))
+        {
+            var store = new SqliteMessageStore(database);
+            await using (store.ConfigureAwait(false))
+            {
+                await store.InitializeAsync();
+                var version = await store.GetMaxVersionAsync();
+                if (version == 0)
+                {
+                    var setup = new CommitBatch();
+                    for (var c = 0; c < ReaderConversations; c++)
+                    {
+                        setup.Conversations.Add(new NewConversation(ReaderConversation(c), Parley.Abstractions.Messaging.ConversationKind.Direct, null, string.Empty, Reader, 1_790_000_000_000, [Reader, "peer-" + c.ToString("D4", CultureInfo.InvariantCulture)], ++version));
+                    }
+
+                    for (var c = 0; c < OtherConversations; c++)
+                    {
+                        var (a, b) = OtherPair(c);
+                        setup.Conversations.Add(new NewConversation(OtherConversation(c), Parley.Abstractions.Messaging.ConversationKind.Direct, null, string.Empty, a, 1_790_000_000_000, [a, b], ++version));
+                    }
+
+                    await store.CommitAsync(setup);
+                }
+
+                // Resume: every committed message took one version after the conversations'.
+                var done = (int)(version - ReaderConversations - OtherConversations);
+                var readerSeqs = new long[ReaderConversations];
+                var otherSeqs = new long[OtherConversations];
+                if (done > 0)
+                {
+                    using var read = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = file, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+                    read.Open();
+                    using var command = read.CreateCommand();
+                    command.CommandText = "SELECT conversation_id, max_seq FROM conversations;";
+                    var index = Enumerable.Range(0, ReaderConversations).ToDictionary(ReaderConversation, c => -1 - c, StringComparer.Ordinal);
+                    for (var c = 0; c < OtherConversations; c++)
+                    {
+                        index[OtherConversation(c)] = c;
+                    }
+
+                    using var reader = command.ExecuteReader();
+                    while (reader.Read())
+                    {
+                        if (index.TryGetValue(reader.GetString(0), out var c))
+                        {
+                            if (c < 0)
+                            {
+                                readerSeqs[-1 - c] = reader.GetInt64(1);
+                            }
+                            else
+                            {
+                                otherSeqs[c] = reader.GetInt64(1);
+                            }
+                        }
+                    }
+
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"# store: resuming after {done:N0} messages"));
+                }
+
+                var content = new Content { Text = new TextContent() };
+                for (var start = done; start < messages; start += batchSize)
+                {
+                    var batch = new CommitBatch();
+                    for (var i = start; i < Math.Min(messages, start + batchSize); i++)
+                    {
+                        var (readerConversation, c, sender, text) = Describe(i, messages);
+                        var conversation = readerConversation ? ReaderConversation(c) : OtherConversation(c);
+                        var seq = readerConversation ? ++readerSeqs[c] : ++otherSeqs[c];
+                        var id = i.ToString(CultureInfo.InvariantCulture);
+                        content.Text.Text = text;
+                        batch.Messages.Add(new StoredMessage(conversation, seq, "srv-" + id, sender, "cm-" + id, 1_790_000_000_000L + i, (int)Content.BodyOneofCase.Text, content.ToByteArray(), false, ++version)
+                        {
+                            SearchText = text,
+                        });
+                    }
+
+                    await store.CommitAsync(batch);
+                    while (await store.IndexPendingAsync(batchSize) == batchSize)
+                    {
+                    }
+
+                    var end = Math.Min(messages, start + batchSize);
+                    if (end % 500_000 == 0 || end == messages)
+                    {
+                        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"# store: {end:N0} of {messages:N0} committed and indexed through the store, {clock.Elapsed.TotalSeconds:F0} s wall, {cpu.TotalSeconds:F0} s CPU, load average {SearchLatency.LoadAverage()}"));
+                    }
+                }
+            }
+        }
+
+        SqliteConnection.ClearAllPools();
+        File.Delete(building);
+        await File.WriteAllTextAsync(marker, DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture));
+        var total = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"# store built through the store layer in {clock.Elapsed.TotalSeconds:F0} s wall, {total.TotalSeconds:F0} s CPU (this run)"));
+    }
+
+    private static (string A, string B) OtherPair(int c) =>
+        ("user-" + (2 * c).ToString("D5", CultureInfo.InvariantCulture), "user-" + ((2 * c) + 1).ToString("D5", CultureInfo.InvariantCulture));
+
+    // The i-th message of the corpus: whose conversation (the reader's or another pair's, by index), its sender and text.
+    // A tenth are the reader's; the marker words as described on the class.
+    private static (bool Reader, int Conversation, string Sender, string Text) Describe(int i, int messages)
+    {
+        var readerTotal = messages / 10;
+        var tenEvery = readerTotal / 10;
+        var manyEvery = readerTotal / 10_000;
+        var text = string.Create(CultureInfo.InvariantCulture, $"{Filler[i % Filler.Length]} {Filler[i / 7 % Filler.Length]} note {i}");
+        if (i % 10 == 0)
+        {
+            var r = i / 10;
+            var c = (int)((r + (r / 97L)) % ReaderConversations);
+            var sender = r % 2 == 0 ? Reader : "peer-" + c.ToString("D4", CultureInfo.InvariantCulture);
+            text += (r % tenEvery == 5 ? " " + Ten : string.Empty) + (r % manyEvery == 3 ? " " + Many : string.Empty) + (r % tenEvery == 7 ? " " + Else : string.Empty);
+            return (true, c, sender, text);
+        }
+
+        var other = i % OtherConversations;
+        return (false, other, "user-" + ((2 * other) + (i % 2)).ToString("D5", CultureInfo.InvariantCulture), text + (i % 90 == 1 ? " " + Else : string.Empty));
     }
 
     private static async Task UpgradeAsync(string file, int messages)

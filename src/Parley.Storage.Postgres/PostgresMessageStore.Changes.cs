@@ -30,6 +30,10 @@ public sealed partial class PostgresMessageStore
     // Rows a common word's walk reads at most, per row of the window.
     private const int SearchWalkFactor = 4;
 
+    // A word with at most this many matches per row of the page asked for (or one per conversation of the user's, whichever
+    // is more) is searched over all matches first.
+    private const int SearchRareFactor = 4;
+
     // Most conversations whose walks one statement merges; a user with more is searched from the GIN index.
     private const int SearchWalkMaxConversations = 200;
 
@@ -210,19 +214,11 @@ public sealed partial class PostgresMessageStore
                 P(conversationId)).ConfigureAwait(false);
             return member.Count == 0
                 ? new SearchMatchCollection([], scanLimitReached: false)
-                : (await SearchWindowAsync(userId, ScopeOne, conversationId, query, after, limit, maxScanned, walkIfCommon: true, cancellationToken).ConfigureAwait(false))!;
+                : await SearchWindowAsync(userId, ScopeOne, conversationId, query, after, limit, maxScanned, cancellationToken).ConfigureAwait(false);
         }
 
-        // Every conversation of the user: first over all matches when the word is rare overall (the probe says so at the
-        // cost of at most maxScanned + 1 rows; whatever page that completes is the page the scoped window returns), else
-        // over the user's conversations only (a members row stays, inactive, after a leave), so other users' matches never
-        // fill the window.
-        var all = await SearchWindowAsync(userId, ScopeAll, null, query, after, limit, maxScanned, walkIfCommon: false, cancellationToken).ConfigureAwait(false);
-        if (all is { ScanLimitReached: false })
-        {
-            return all;
-        }
-
+        // Every conversation of the user (a members row stays, inactive, after a leave): what his search may cost in
+        // proportion to.
         var scope = (await _database.QueryAsync("SELECT k.conversation_id FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key WHERE m.user_id = $1;", r => r.GetString(0), cancellationToken, P(userId)).ConfigureAwait(false))
             .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
         if (scope.Length == 0)
@@ -230,8 +226,20 @@ public sealed partial class PostgresMessageStore
             return new SearchMatchCollection([], scanLimitReached: false);
         }
 
+        // The plan follows the user's data, not how common the word is elsewhere (issue 18): over all matches only when the
+        // word has few below the cursor (at most `cap`, a page's worth or one per conversation of his: the probe stops at
+        // cap + 1 rows), else over his conversations only, so other users' matches are neither counted up to the window
+        // nor joined. Whatever page the first completes is the page the scoped window returns.
+        var cap = (int)Math.Min(maxScanned, Math.Max(SearchRareFactor * (long)limit, scope.Length));
+        var overall = (await QuerySearchAsync(RareSettings, SearchProbeSql(ScopeAll, 1), r => r.GetInt64(0), SearchParameters(userId, query, null, after, limit, cap + 1L, 0), cancellationToken).ConfigureAwait(false))[0];
+        if (overall <= cap)
+        {
+            var matches = await QuerySearchAsync(RareSettings, SearchSql(ScopeAll, 1), ReadMatch, SearchParameters(userId, query, null, after, limit, cap, 0), cancellationToken).ConfigureAwait(false);
+            return new SearchMatchCollection(matches, scanLimitReached: overall == maxScanned && matches.Count < limit);
+        }
+
         return scope.Length <= SearchWalkMaxConversations
-            ? (await SearchWindowAsync(userId, ScopeMany, scope, query, after, limit, maxScanned, walkIfCommon: true, cancellationToken).ConfigureAwait(false))!
+            ? await SearchWindowAsync(userId, ScopeMany, scope, query, after, limit, maxScanned, cancellationToken).ConfigureAwait(false)
             : await SearchManyChunkedAsync(userId, scope, query, after, limit, maxScanned, cancellationToken).ConfigureAwait(false);
     }
 
@@ -367,9 +375,9 @@ public sealed partial class PostgresMessageStore
     private static IEnumerable<SearchMatch> Newest(IEnumerable<SearchMatch> matches) =>
         matches.OrderByDescending(m => m.Message.ServerTime).ThenByDescending(m => m.Message.ConversationId, StringComparer.Ordinal).ThenByDescending(m => m.Message.Seq);
 
-    // One window in one scope (see the SQL above). Null when the word is common there and walkIfCommon is false.
-    private async Task<SearchMatchCollection?> SearchWindowAsync(
-        string userId, string scope, object? scopeValue, string query, SearchPosition? after, int limit, int maxScanned, bool walkIfCommon, CancellationToken cancellationToken)
+    // One window in one scope (see the SQL above).
+    private async Task<SearchMatchCollection> SearchWindowAsync(
+        string userId, string scope, object? scopeValue, string query, SearchPosition? after, int limit, int maxScanned, CancellationToken cancellationToken)
     {
         var walkRows = (long)maxScanned * SearchWalkFactor;
         var conversations = scopeValue is string[] ids ? ids.Length : 1;
@@ -386,11 +394,6 @@ public sealed partial class PostgresMessageStore
         {
             var matches = await QuerySearchAsync(RareSettings, SearchSql(scope, conversations), ReadMatch, Parameters(maxScanned), cancellationToken).ConfigureAwait(false);
             return new SearchMatchCollection(matches, scanLimitReached: probed == maxScanned && matches.Count < limit);
-        }
-
-        if (!walkIfCommon)
-        {
-            return null;
         }
 
         // More than maxScanned matches (so the window is full): walk the newest rows.

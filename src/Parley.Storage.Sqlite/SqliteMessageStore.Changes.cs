@@ -55,6 +55,14 @@ public sealed partial class SqliteMessageStore : ISearchIndexQueue
     // Whether the user is or was a member of one conversation.
     private const string SearchMemberSql = "SELECT 1 FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key WHERE m.user_id = $user AND k.conversation_id = $conv;";
 
+    // How many of a word's matches below the cursor, in the whole index, count as few (at most this many per row of the
+    // page asked for, or one per conversation of the user's, whichever is more): the index alone, no content row read.
+    private const string SearchProbeSql = """
+        SELECT count(*), coalesce(min(rowid), 0) FROM (SELECT rowid FROM message_search WHERE message_search MATCH $query AND rowid < $before ORDER BY rowid DESC LIMIT $cap);
+        """;
+
+    private const int SearchRareFactor = 4;
+
     // Conversation keys per FTS5 expression when a search is restricted to the user's conversations (an OR of this many
     // terms; a user with more conversations is searched in chunks of this many, merged).
     private const int ScopeChunk = 256;
@@ -167,102 +175,188 @@ public sealed partial class SqliteMessageStore : ISearchIndexQueue
         var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
-            // One FTS5 phrase in the body column: the trigram tokenizer matches it as a substring (case-insensitive).
-            var phrase = "{body} : \"" + query.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
-
-            // The cursor is the last hit of the previous page; its search_id is where this page continues (below it).
-            var before = long.MaxValue;
-            if (after is not null)
+            var observer = SearchPagesObserver;
+            if (observer is null)
             {
-                using var cursor = connection.CreateCommand();
-                cursor.CommandText = "SELECT search_id FROM messages WHERE conversation_id = $conv AND seq = $seq;";
-                cursor.Parameters.AddWithValue("$conv", after.ConversationId);
-                cursor.Parameters.AddWithValue("$seq", after.Seq);
-                if (await cursor.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not long id)
+                return await SearchOnAsync(connection, userId, conversationId, query, after, limit, maxScanned, cancellationToken).ConfigureAwait(false);
+            }
+
+            PagesRead(connection, reset: true);
+            var result = await SearchOnAsync(connection, userId, conversationId, query, after, limit, maxScanned, cancellationToken).ConfigureAwait(false);
+            observer(PagesRead(connection, reset: false));
+            return result;
+        }
+    }
+
+    /// <summary>
+    /// Test hook: after each search, the database pages it read on its connection (SQLite's page cache hits and misses:
+    /// every B-tree page the statements visited, the FTS5 index's included), a count that does not depend on timing.
+    /// </summary>
+    internal Action<long>? SearchPagesObserver { get; set; }
+
+    private static long PagesRead(SqliteConnection connection, bool reset)
+    {
+        var handle = connection.Handle;
+        SQLitePCL.raw.sqlite3_db_status(handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_HIT, out var hits, out _, reset ? 1 : 0);
+        SQLitePCL.raw.sqlite3_db_status(handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_MISS, out var misses, out _, reset ? 1 : 0);
+        return (long)hits + misses;
+    }
+
+    private static async Task<SearchMatchCollection> SearchOnAsync(SqliteConnection connection, string userId, string? conversationId, string query, SearchPosition? after, int limit, int maxScanned, CancellationToken cancellationToken)
+    {
+        // One FTS5 phrase in the body column: the trigram tokenizer matches it as a substring (case-insensitive).
+        var phrase = "{body} : \"" + query.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+
+        // The cursor is the last hit of the previous page; its search_id is where this page continues (below it).
+        var before = long.MaxValue;
+        if (after is not null)
+        {
+            using var cursor = connection.CreateCommand();
+            cursor.CommandText = "SELECT search_id FROM messages WHERE conversation_id = $conv AND seq = $seq;";
+            cursor.Parameters.AddWithValue("$conv", after.ConversationId);
+            cursor.Parameters.AddWithValue("$seq", after.Seq);
+            if (await cursor.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not long id)
+            {
+                return new SearchMatchCollection([], scanLimitReached: false);
+            }
+
+            before = id;
+        }
+
+        if (conversationId is not null)
+        {
+            // One conversation the user is or was a member of (else nothing: not even whether its window ran out,
+            // which would say how common the word is there); only its matches are walked and counted against the window.
+            using (var member = connection.CreateCommand())
+            {
+                member.CommandText = SearchMemberSql;
+                member.Parameters.AddWithValue("$user", userId);
+                member.Parameters.AddWithValue("$conv", conversationId);
+                if (await member.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null)
                 {
                     return new SearchMatchCollection([], scanLimitReached: false);
                 }
-
-                before = id;
             }
 
-            if (conversationId is not null)
-            {
-                // One conversation the user is or was a member of (else nothing: not even whether its window ran out,
-                // which would say how common the word is there); only its matches are walked and counted against the window.
-                using (var member = connection.CreateCommand())
-                {
-                    member.CommandText = SearchMemberSql;
-                    member.Parameters.AddWithValue("$user", userId);
-                    member.Parameters.AddWithValue("$conv", conversationId);
-                    if (await member.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null)
-                    {
-                        return new SearchMatchCollection([], scanLimitReached: false);
-                    }
-                }
-
-                var (hits, floor) = await SearchWindowAsync(connection, phrase + " AND {conv} : \"" + SearchKeys.For(conversationId) + "\"", conversationId, userId, before, limit, maxScanned, cancellationToken).ConfigureAwait(false);
-                return Page(hits, floor, limit);
-            }
-
-            // Every conversation of the user. First the whole index, newest first: cheapest when the word is rare or the
-            // user's matches are among the newest; it sees the user's matches in the same order as the restricted walk
-            // below, so whatever page it completes is the page that walk would return.
-            var (all, allFloor) = await SearchWindowAsync(connection, phrase, null, userId, before, limit, maxScanned, cancellationToken).ConfigureAwait(false);
-            if (allFloor == 0 || all.Count >= limit)
-            {
-                return Page(all, allFloor, limit);
-            }
-
-            // Other conversations' matches filled the window: walk only the user's conversations (the window counts only
-            // their matches), a chunk of conversation keys at a time. A chunk whose window ran out stopped at its floor, so
-            // no hit below the highest such floor may be returned (that chunk may have older hits above it).
-            var scope = new List<string>();
-            using (var command = connection.CreateCommand())
-            {
-                command.CommandText = SearchScopeSql;
-                command.Parameters.AddWithValue("$user", userId);
-                using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    scope.Add(SearchKeys.For(reader.GetString(0)));
-                }
-            }
-
-            var merged = new List<(SearchMatch Match, long Rowid)>();
-            var frontier = 0L;
-            foreach (var chunk in scope.Distinct(StringComparer.Ordinal).Chunk(ScopeChunk))
-            {
-                var keys = phrase + " AND {conv} : (" + string.Join(" OR ", chunk.Select(k => "\"" + k + "\"")) + ")";
-                var (hits, floor) = await SearchWindowAsync(connection, keys, null, userId, before, limit, maxScanned, cancellationToken).ConfigureAwait(false);
-                merged.AddRange(hits);
-                frontier = Math.Max(frontier, floor);
-            }
-
-            var page = merged.Where(h => h.Rowid >= frontier).OrderByDescending(h => h.Rowid).Take(limit).ToList();
-            return Page(page, frontier, limit);
+            var (hits, floor) = await SearchWindowAsync(connection, phrase + " AND {conv} : \"" + SearchKeys.For(conversationId) + "\"", conversationId, userId, before, limit, maxScanned, cancellationToken).ConfigureAwait(false);
+            return Page(hits, floor, limit);
         }
+
+        // Every conversation the user is or was a member of: what his search may cost in proportion to.
+        var scope = new List<string>();
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = SearchScopeSql;
+            command.Parameters.AddWithValue("$user", userId);
+            using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                scope.Add(SearchKeys.For(reader.GetString(0)));
+            }
+        }
+
+        if (scope.Count == 0)
+        {
+            return new SearchMatchCollection([], scanLimitReached: false);
+        }
+
+        // The plan follows the user's data, not how common the word is elsewhere (issue 18). A word with few matches in
+        // the whole index below the cursor (at most `cap`: a page's worth or one per conversation of his, counted from the
+        // index alone and stopped at cap + 1) is searched over the whole index: every match joined, at most cap. Else
+        // only his conversations are walked (FTS5 intersects the word with his conversation keys inside the index), so a
+        // word in 10,000 of other users' messages and 10 of his no longer joins a window of others' matches first.
+        var cap = (int)Math.Min(maxScanned, Math.Max(SearchRareFactor * (long)limit, scope.Count));
+        long overall;
+        long newest;
+        using (var probe = connection.CreateCommand())
+        {
+            probe.CommandText = SearchProbeSql;
+            probe.Parameters.AddWithValue("$query", phrase);
+            probe.Parameters.AddWithValue("$before", before);
+            probe.Parameters.AddWithValue("$cap", cap + 1L);
+            using var reader = await probe.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            overall = reader.GetInt64(0);
+            newest = reader.GetInt64(1);
+        }
+
+        if (overall <= cap)
+        {
+            // All of the word's matches below the cursor: the window (cap <= maxScanned) holds every one in his conversations.
+            var (all, _) = await SearchWindowAsync(connection, phrase, null, userId, before, limit, int.MaxValue, cancellationToken).ConfigureAwait(false);
+            return Page(all, 0, limit);
+        }
+
+        if (cap < maxScanned)
+        {
+            // The word's newest cap + 1 matches overall (the probe's): when they hold a page of his, that is his page (every
+            // match of his above its last hit was looked at, fewer than his window), at most cap + 1 joined.
+            var newestHits = await SearchRowsAsync(connection, phrase, null, userId, before, newest, limit, cancellationToken).ConfigureAwait(false);
+            if (newestHits.Count >= limit)
+            {
+                return Page(newestHits, 0, limit);
+            }
+        }
+
+        // A chunk of conversation keys at a time. A chunk whose window ran out stopped at its floor, so no hit below the
+        // highest such floor may be returned (that chunk may have older hits above it).
+        var merged = new List<(SearchMatch Match, long Rowid)>();
+        var frontier = 0L;
+        foreach (var chunk in scope.Distinct(StringComparer.Ordinal).Chunk(ScopeChunk))
+        {
+            var keys = phrase + " AND {conv} : (" + string.Join(" OR ", chunk.Select(k => "\"" + k + "\"")) + ")";
+            var (hits, floor) = await SearchWindowAsync(connection, keys, null, userId, before, limit, maxScanned, cancellationToken).ConfigureAwait(false);
+            merged.AddRange(hits);
+            frontier = Math.Max(frontier, floor);
+        }
+
+        var page = merged.Where(h => h.Rowid >= frontier).OrderByDescending(h => h.Rowid).Take(limit).ToList();
+        return Page(page, frontier, limit);
     }
 
     private static SearchMatchCollection Page(List<(SearchMatch Match, long Rowid)> hits, long floor, int limit) =>
         new([.. hits.Select(h => h.Match)], scanLimitReached: floor > 0 && hits.Count < limit);
 
     // One window: the newest maxScanned index matches of the expression below the cursor (floor 0: fewer are left), and
-    // the first `limit` of them the user may see.
+    // the first `limit` of them the user may see. The newest few matches are tried first (SearchRareFactor per row of the
+    // page): when the page fills from them (a word common in the user's own messages) the rest of the window is not walked.
     private static async Task<(List<(SearchMatch Match, long Rowid)> Hits, long Floor)> SearchWindowAsync(
         SqliteConnection connection, string match, string? conversationId, string userId, long before, int limit, int maxScanned, CancellationToken cancellationToken)
     {
         var floor = 0L;
         if (maxScanned < int.MaxValue)
         {
-            using var window = connection.CreateCommand();
-            window.CommandText = SearchFloorSql;
-            window.Parameters.AddWithValue("$query", match);
-            window.Parameters.AddWithValue("$before", before);
-            window.Parameters.AddWithValue("$offset", Math.Max(0, maxScanned - 1));
-            floor = await window.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long found ? found : 0;
+            var first = Math.Max(SearchRareFactor * limit, 1);
+            if (first < maxScanned)
+            {
+                var near = await SearchFloorAsync(connection, match, before, first, cancellationToken).ConfigureAwait(false);
+                var hits = await SearchRowsAsync(connection, match, conversationId, userId, before, near, limit, cancellationToken).ConfigureAwait(false);
+                if (near == 0 || hits.Count >= limit)
+                {
+                    return (hits, near);
+                }
+            }
+
+            floor = await SearchFloorAsync(connection, match, before, maxScanned, cancellationToken).ConfigureAwait(false);
         }
 
+        return (await SearchRowsAsync(connection, match, conversationId, userId, before, floor, limit, cancellationToken).ConfigureAwait(false), floor);
+    }
+
+    // The rowid of the window-th match below the cursor (0: fewer are left).
+    private static async Task<long> SearchFloorAsync(SqliteConnection connection, string match, long before, int window, CancellationToken cancellationToken)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = SearchFloorSql;
+        command.Parameters.AddWithValue("$query", match);
+        command.Parameters.AddWithValue("$before", before);
+        command.Parameters.AddWithValue("$offset", Math.Max(0, window - 1));
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long found ? found : 0;
+    }
+
+    private static async Task<List<(SearchMatch Match, long Rowid)>> SearchRowsAsync(
+        SqliteConnection connection, string match, string? conversationId, string userId, long before, long floor, int limit, CancellationToken cancellationToken)
+    {
         using var command = connection.CreateCommand();
         command.CommandText = SearchSql;
         command.Parameters.AddWithValue("$query", match);
@@ -278,6 +372,6 @@ public sealed partial class SqliteMessageStore : ISearchIndexQueue
             matches.Add((new SearchMatch(SqliteRows.ReadMessage(reader), reader.GetString(12)), reader.GetInt64(13)));
         }
 
-        return (matches, floor);
+        return matches;
     }
 }

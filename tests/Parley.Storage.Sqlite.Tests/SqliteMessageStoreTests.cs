@@ -1,3 +1,4 @@
+using System.Globalization;
 using Parley.Abstractions.Messaging;
 using Parley.Storage.Compliance;
 
@@ -30,6 +31,62 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
     {
         await base.DisposeAsync();
         _database.Dispose();
+    }
+
+    /// <summary>
+    /// Issue 18: a word common in other users' conversations and rare in bob's costs a search across his conversations what
+    /// his own data costs, not what the word's other matches cost: the database pages each search reads (SQLite's page
+    /// cache hits and misses on the search's connection: every B-tree page its statements visit, the FTS5 index's too), with
+    /// the server's window of 5,000, for a word only in bob's messages and for one also in 3,000 and then 6,000 of carol's
+    /// newer messages: bounded by bob's page and conversations, and the same for 3,000 or 6,000 of carol's. Before, the
+    /// search over all conversations took the newest 5,000 matches of the whole index first and joined each to its message
+    /// to find bob's: thousands of carol's messages read to return bob's four.
+    /// </summary>
+    [Fact]
+    public async Task Search_AWordCommonInOtherUsersConversations_ReadsPagesInProportionToTheUsersOwn()
+    {
+        await CreateDirectAsync("mine", "alice", "bob");
+        await CreateDirectAsync("also", "bob", "erin");
+        await CreateDirectAsync("theirs", "carol", "dave");
+        var time = 1000L;
+        await CommitAsync(b => b.Messages.AddRange(Enumerable.Range(1, 40).Select(s =>
+            Message("mine", s, s % 2 == 0 ? "alice" : "bob", serverTime: time++) with { SearchText = (s % 10 == 0 ? "needle and thimble " : "hay ") + s.ToString(CultureInfo.InvariantCulture) })));
+        await CommitAsync(b => b.Messages.AddRange(Enumerable.Range(1, 20).Select(s => Message("also", s, "erin", serverTime: time++) with { SearchText = "straw " + s.ToString(CultureInfo.InvariantCulture) })));
+        var carols = 0;
+        async Task AddCarolsAsync(int count)
+        {
+            for (var round = 0; round < count / 1000; round++)
+            {
+                var first = carols;
+                carols += 1000;
+                await CommitAsync(b => b.Messages.AddRange(Enumerable.Range(first + 1, 1000).Select(s => Message("theirs", s, "carol", serverTime: time++) with { SearchText = "needle elsewhere " + s.ToString(CultureInfo.InvariantCulture) })));
+            }
+
+            // Indexed now (a search indexes what is queued first; this one is not counted).
+            await Store.SearchAsync("carol", null, "warm-up", null, 1);
+        }
+
+        await AddCarolsAsync(3000);
+        var store = (SqliteMessageStore)Store;
+        var pages = new List<long>();
+        store.SearchPagesObserver = pages.Add;
+        long[] bobs = [40, 30, 20, 10];
+
+        Assert.Equal(bobs, (await store.SearchAsync("bob", null, "thimble", null, 21, maxScanned: 5000)).Select(m => m.Message.Seq));
+        Assert.Equal(bobs, (await store.SearchAsync("bob", null, "needle", null, 21, maxScanned: 5000)).Select(m => m.Message.Seq));
+        await AddCarolsAsync(3000);
+        var more = await store.SearchAsync("bob", null, "needle", null, 21, maxScanned: 5000);
+        Assert.Equal(bobs, more.Select(m => m.Message.Seq));
+        Assert.False(more.ScanLimitReached);
+        store.SearchPagesObserver = null;
+
+        var reads = $"pages read: bob's word {pages[0]}, with carol's 3,000 {pages[1]}, with carol's 6,000 {pages[^1]} (all: {string.Join(", ", pages)})";
+        // Bob's word: 112 pages. The word carol's messages hold too: the probe over the whole index stops at its newest 85
+        // matches (4 × 21 + 1), which are joined (bob's page might be among them), then only bob's conversations are
+        // searched: about 800 pages, whether carol has 3,000 or 6,000. Before: 21,061, then 35,273.
+        Assert.True(pages.Count == 4 && pages[0] > 0, reads);
+        Assert.True(pages[1] <= (2 * pages[0]) + (10 * 85), reads);
+        Assert.True(pages[^1] <= pages[1] + 100, reads);
     }
 
     [Fact]
