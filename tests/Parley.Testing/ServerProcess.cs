@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -18,13 +19,25 @@ public sealed class ServerProcess : IAsyncDisposable
     public ServerProcess(string dataDirectory)
     {
         DataDirectory = dataDirectory;
-        HttpPort = TestServer.FreePort();
+        var httpPort = TestServer.FreePort();
         SiloPort = TestServer.FreePort();
         GatewayPort = TestServer.FreePort();
         AdminSecret = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
         _serverDll = LocateServer();
-        BaseUri = new Uri($"http://127.0.0.1:{HttpPort}");
-        WebSocketUri = new Uri($"ws://127.0.0.1:{HttpPort}/ws");
+        UseHttpPort(httpPort);
+    }
+
+    /// <summary>
+    /// Sets <see cref="HttpPort"/> and what is built on it: the base and WebSocket URIs and a new <see cref="Admin"/> client
+    /// (an HttpClient's base address is fixed once it has sent a request, so a new port needs a new client; the caller
+    /// disposes the old one).
+    /// </summary>
+    [MemberNotNull(nameof(BaseUri), nameof(WebSocketUri), nameof(Admin))]
+    private void UseHttpPort(int port)
+    {
+        HttpPort = port;
+        BaseUri = new Uri($"http://127.0.0.1:{port}");
+        WebSocketUri = new Uri($"ws://127.0.0.1:{port}/ws");
         Admin = new HttpClient { BaseAddress = BaseUri };
         Admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminSecret);
     }
@@ -97,16 +110,11 @@ public sealed class ServerProcess : IAsyncDisposable
             catch (InvalidOperationException ex) when (attempt < 3
                                                        && ex.Message.Contains($"127.0.0.1:{HttpPort}: address already in use", StringComparison.Ordinal))
             {
-                // The same race on the HTTP port (CI: EdgeProcessClusterTests' node 0): a new port, and a new admin client
-                // (an HttpClient's base address is fixed once it has sent a request).
+                // The same race on the HTTP port (CI: EdgeProcessClusterTests' node 0): a new port, URIs and admin client.
                 await KillAsync();
-                HttpPort = TestServer.FreePort();
-                BaseUri = new Uri($"http://127.0.0.1:{HttpPort}");
-                WebSocketUri = new Uri($"ws://127.0.0.1:{HttpPort}/ws");
-                var admin = new HttpClient { BaseAddress = BaseUri };
-                admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminSecret);
-                Admin.Dispose();
-                Admin = admin;
+                var oldAdmin = Admin;
+                UseHttpPort(TestServer.FreePort());
+                oldAdmin.Dispose();
             }
         }
     }
