@@ -65,6 +65,13 @@ public static class SearchServerBench
         var messages = o.TryGetValue("messages", out var m) ? int.Parse(m, CultureInfo.InvariantCulture) : 1_000_000;
         var dir = o.TryGetValue("dir", out var d) ? d : Path.Combine(Path.GetTempPath(), "parley-search-server");
         var queries = o.TryGetValue("queries", out var q) ? int.Parse(q, CultureInfo.InvariantCulture) : 200;
+        if (queries < 1)
+        {
+            // Every case needs a sample for its percentiles, max and mean (0 used to end in an IndexOutOfRangeException).
+            Console.Error.WriteLine("search-server: --queries must be at least 1");
+            return 2;
+        }
+
         if (!o.TryGetValue("server", out var serverDll))
         {
             Console.Error.WriteLine("search-server: --server path/to/Parley.Server.dll is required");
@@ -607,7 +614,7 @@ public static class SearchServerBench
             for (var k = 0; k < cases.Length; k++)
             {
                 var s = samples[k].Order().ToArray();
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{cases[k].Name,-14} {hits[k],13} {pages[k],5} {s.Length,8} {Percentile(s, 0.50),8:F2} {Percentile(s, 0.99),8:F2} {s[^1],8:F2} {s.Average(),8:F2} {cpu[k],20:F2}"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{cases[k].Name,-14} {hits[k],13} {pages[k],5} {s.Length,8} {SearchLatency.Percentile(s, 0.50),8:F2} {SearchLatency.Percentile(s, 0.99),8:F2} {s[^1],8:F2} {s.Average(),8:F2} {cpu[k],20:F2}"));
             }
         }
         finally
@@ -619,8 +626,6 @@ public static class SearchServerBench
             }
         }
     }
-
-    private static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 
     private static int FreePort()
     {
