@@ -1,3 +1,5 @@
+# gcdiff.py <path prefix> <users> [rows]: the managed heap per connection between <prefix>.before.txt and <prefix>.idle.txt
+# (dotnet-gcdump reports), in total and by type (the [rows] largest, default 45).
 import sys,re
 base,users=sys.argv[1],int(sys.argv[2])
 def load(p):

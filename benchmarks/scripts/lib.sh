@@ -1,0 +1,31 @@
+# lib.sh: sourced by the measurement scripts in this folder (not run by itself).
+# G: the load generator; by default this checkout's Release build.
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+G=${G:-$here/../Parley.LoadTest/bin/Release/net10.0/Parley.LoadTest.dll}
+
+freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+# start_server <server dll> <log file, or "" for $dir/server.log> [NAME=VALUE...]: the server in the background on
+# CPU ${SERVER_CPU:-0}, in the current directory, with a temp data directory (durable SQLite defaults), rate limits off
+# and free ports; NAME=VALUE adds or overrides environment settings. Sets dir, port, secret and spid.
+start_server() {
+  local dll=$1 log=$2; shift 2
+  dir=$(mktemp -d /tmp/parley-bench-srv-XXXX); port=$(freeport); secret=$(openssl rand -hex 24)
+  env Parley__Admin__Secret=$secret Parley__Storage__DataDirectory=$dir/data Parley__RateLimits__Enabled=false \
+    Parley__Orleans__SiloPort=$(freeport) Parley__Orleans__GatewayPort=$(freeport) "$@" \
+    taskset -c ${SERVER_CPU:-0} dotnet $dll --urls http://127.0.0.1:$port > ${log:-$dir/server.log} 2>&1 &
+  spid=$!
+}
+
+# wait_ready: until the server answers /readyz, up to 300 s (a loaded machine); sets ready_s.
+wait_ready() {
+  local i
+  for i in $(seq 600); do curl -sf http://127.0.0.1:$port/readyz > /dev/null && break; sleep 0.5; done
+  ready_s=$((i / 2))
+}
+
+# stop_server: kills the server and deletes its data directory.
+stop_server() { kill $spid 2>/dev/null; wait $spid 2>/dev/null; rm -rf $dir; }
+
+# cpu_ticks: the server's user + system CPU in clock ticks (10 ms).
+cpu_ticks() { awk '{print $14+$15}' /proc/$spid/stat; }
