@@ -160,4 +160,53 @@ public sealed class DeliveryGateTests
             }
         }
     }
+
+    [Fact]
+    public void AGapALivePeerMayStillFill_IsWaitedForUpToTheMaximum_ThenOverdue()
+    {
+        var gate = new DeliveryGate(through: 10, nowMs: 0);
+        gate.Release(13, () => { }, 0); // 11 and 12 are late
+        var progress = new PeerProgress();
+        progress.Report("b", "silo-b", through: 9, nowMs: 0); // b has not forwarded past 10: 11 and 12 may be in its stream
+        progress.Report("c", "silo-c", through: 20, nowMs: 0);
+        var live = new HashSet<string> { "silo-b", "silo-c" };
+        bool MayStillArrive(long to) => progress.MayStillForward(to, 5_000, silenceMs: 15_000, live.Contains);
+
+        Assert.Equal((11L, 12L), gate.OverdueGap(5_000, 3_000)); // the plain timeout alone would close it
+        Assert.Null(gate.OverdueGap(5_000, 3_000, 60_000, MayStillArrive));
+        Assert.Equal((11L, 12L), gate.OverdueGap(60_000, 3_000, 60_000, _ => true)); // never longer than the maximum
+
+        // b's stream moves past the gap (it forwarded past 12, or dropped what it had): the gap is lost, not late.
+        progress.Report("b", "silo-b", through: 14, nowMs: 5_000);
+        Assert.Equal((11L, 12L), gate.OverdueGap(5_000, 3_000, 60_000, MayStillArrive));
+        progress.Report("b", "silo-b", through: 5, nowMs: 5_000); // marks only rise
+        Assert.False(progress.MayStillForward(12, 5_000, 15_000, live.Contains));
+    }
+
+    [Fact]
+    public void APeerThatIsDeadOrSilent_OrNeverHeardFrom_IsNotWaitedFor()
+    {
+        var progress = new PeerProgress();
+        Assert.False(progress.MayStillForward(12, 0, 15_000, _ => true)); // nobody heard from
+        progress.Report("b", "silo-b", through: 9, nowMs: 1_000);
+        Assert.True(progress.MayStillForward(12, 16_000, 15_000, _ => true));
+        Assert.False(progress.MayStillForward(12, 16_001, 15_000, _ => true)); // its marks stopped: its stream is not flowing
+        Assert.False(progress.MayStillForward(12, 2_000, 15_000, silo => silo != "silo-b")); // membership says it is not live
+        progress.Forget(silo => silo == "silo-b");
+        Assert.Equal(0, progress.Count);
+        Assert.False(progress.MayStillForward(12, 2_000, 15_000, _ => true));
+    }
+
+    [Fact]
+    public void ATailALivePeerMayStillForward_IsWaitedFor_UntilItsMarksPassIt()
+    {
+        var gate = new DeliveryGate(through: 10, nowMs: 0);
+        var progress = new PeerProgress();
+        progress.Report("b", "silo-b", through: 10, nowMs: 0);
+        bool MayStillArrive(long to) => progress.MayStillForward(to, 4_000, 15_000, _ => true);
+        Assert.Null(gate.OverdueTail(committed: 12, nowMs: 0, timeoutMs: 3_000, maxWaitMs: 60_000, MayStillArrive)); // first seen
+        Assert.Null(gate.OverdueTail(committed: 12, nowMs: 4_000, timeoutMs: 3_000, maxWaitMs: 60_000, MayStillArrive));
+        progress.Report("b", "silo-b", through: 12, nowMs: 4_000);
+        Assert.Equal((11L, 12L), gate.OverdueTail(committed: 12, nowMs: 4_000, timeoutMs: 3_000, maxWaitMs: 60_000, MayStillArrive));
+    }
 }

@@ -2,7 +2,14 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Http.Json;
 using Google.Protobuf;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Orleans;
+using Orleans.Configuration;
+using Orleans.Hosting;
 using Parley.Abstractions.Messaging;
+using Parley.Core.Delivery;
+using Parley.Gateway.Cluster;
 using Parley.IntegrationTests.Infrastructure;
 using Parley.Protocol;
 using Parley.Protocol.V1;
@@ -229,6 +236,121 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         await bob.Client.SendTextAsync("carol", "hello carol", "bob-2");
         await carol.WaitForMessagesAsync(Ids.DirectConversationId("bob", "carol"), 1, TimeSpan.FromSeconds(20));
         Assert.DoesNotContain(carol.States.Skip(carolStates), s => s.State != ConnectionState.Connected);
+    }
+
+    // Late is not lost (ADR 0016, progress marks): a version committed on a node whose forwards are slow (an overloaded
+    // node) must be waited for, not closed as a gap after GapTimeout. The test is that slow node: a "ghost" on the shared
+    // store commits a message to alice at version v, keeps telling both nodes on its stream (through their delivery
+    // observers, as an Orleans client) that it has forwarded only up to v - 1, and forwards v itself only 7 s later.
+    // Meanwhile bob's message to alice (version > v) reaches node 0 at once and is held behind v. Before the marks, node
+    // 0 closed the gap after 3 s and made alice resync (4012, the storm of an overloaded cluster); now it waits, and
+    // alice gets both live, each once, in version order, with no resync.
+    [ClusterFact]
+    public async Task AVersionForwardedLate_ByAPeerStillForwarding_IsWaitedFor_WithoutAResync()
+    {
+        await StartClusterAsync(count: 2);
+        foreach (var user in new[] { "alice", "bob", "ghost" })
+        {
+            await CreateUserAsync(user);
+        }
+
+        var alice = new Recorder(await ConnectAsync("alice", 0, "d1", Platform.Linux));
+        var bob = new Recorder(await ConnectAsync("bob", 1, "d1", Platform.Linux));
+        var live = new ConcurrentQueue<(string ClientMsgId, bool FromSync)>();
+        alice.Client.MessageReceived += (_, e) => live.Enqueue((e.Message.ClientMsgId, e.FromSync));
+        await WaitForMeshAsync([alice, bob]);
+
+        // Versions committed while the nodes were still finding each other may never have been forwarded: let such a
+        // startup gap close (after 3 s) before forcing one.
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        await Wait.UntilAsync(() => new[] { alice, bob }.All(c => c.Client.State == ConnectionState.Connected), "every client to be connected", TimeSpan.FromSeconds(20));
+        var aliceStates = alice.States.Count;
+
+        // The ghost joins as an Orleans client and finds the nodes' delivery observers in the directory (under a silo
+        // address no node takes for a live peer, so no node forwards to it). Its marks name node 1's silo: a live one.
+        using var host = Host.CreateDefaultBuilder()
+            .UseOrleansClient(c =>
+            {
+                c.UseRedisClustering(o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(ClusterHarness.Redis));
+                c.Configure<ClusterOptions>(o =>
+                {
+                    o.ClusterId = _cluster.ServiceId;
+                    o.ServiceId = _cluster.ServiceId;
+                });
+            })
+            .Build();
+        await host.StartAsync();
+        var grains = host.Services.GetRequiredService<IClusterClient>();
+        var ghostNode = "ghost-" + Guid.NewGuid().ToString("N");
+        var directory = grains.GetGrain<INodeDirectoryGrain>(0);
+        var entries = await directory.Renew(ghostNode, "ghost:0", grains.CreateObjectReference<INodeDeliveryObserver>(new IgnoringObserver()));
+        var nodes = entries.Where(e => e.NodeId != ghostNode).ToList();
+        Assert.Equal(2, nodes.Count);
+        var liveSilo = nodes[0].SiloAddress;
+
+        var ghostConversation = Ids.DirectConversationId("ghost", "alice");
+        long ghostVersion;
+        StoredMessage ghostMessage;
+        using var marking = new CancellationTokenSource();
+        var markedThrough = 0L;
+        async Task MarkAsync(long through)
+        {
+            var mark = new NodeDeliveryItem(NodeDeliveryOp.Progress, [], through, ghostNode, null, null, liveSilo);
+            await Task.WhenAll(nodes.Select(n => n.Observer.Deliver([mark])));
+        }
+
+        await MarkAsync(0);
+        await using (var database = new PostgresDatabase(new PostgresStoreOptions { ConnectionString = Postgres, Schema = _cluster.Schema }))
+        {
+            var store = new PostgresMessageStore(database);
+            await store.InitializeAsync();
+            await using var commit = await store.BeginAsync(1);
+            ghostVersion = commit.FirstVersion;
+            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            var content = new Content { Text = new TextContent { Text = "from a slow node" } };
+            var batch = new CommitBatch();
+            batch.Conversations.Add(new NewConversation(ghostConversation, Parley.Abstractions.Messaging.ConversationKind.Direct, null, "", "ghost", now, ["alice", "ghost"], ghostVersion));
+            ghostMessage = new StoredMessage(ghostConversation, 1, Guid.CreateVersion7().ToString("N"), "ghost", "ghost-1", now,
+                (int)content.BodyCase, content.ToByteArray(), false, ghostVersion);
+            batch.Messages.Add(ghostMessage);
+            await commit.CommitAsync(batch);
+        }
+
+        // Its stream keeps flowing (a mark every 500 ms), still below v: v may be in it.
+        markedThrough = ghostVersion - 1;
+        var marks = Task.Run(async () =>
+        {
+            while (!marking.IsCancellationRequested)
+            {
+                await MarkAsync(Volatile.Read(ref markedThrough));
+                await Task.Delay(TimeSpan.FromMilliseconds(500), CancellationToken.None); // the mark interval, not a wait for a condition
+            }
+        });
+
+        await bob.Client.SendTextAsync("alice", "after the late one", "bob-1");
+
+        // The lateness itself: more than twice GapTimeout before v is forwarded (a scenario step, not a wait for a condition).
+        await Task.Delay(TimeSpan.FromSeconds(7));
+        Assert.DoesNotContain(live, m => m.ClientMsgId == "bob-1"); // held behind v, not handed out ahead of it
+
+        var publish = new NodeDeliveryItem(NodeDeliveryOp.Publish, ["alice", "ghost"], ghostVersion, null, null, ClusterEventCodec.Encode(new MessageCommitted(ghostMessage)));
+        Volatile.Write(ref markedThrough, ghostVersion);
+        await Task.WhenAll(nodes.Select(n => n.Observer.Deliver([publish, new NodeDeliveryItem(NodeDeliveryOp.Progress, [], ghostVersion, ghostNode, null, null, liveSilo)])));
+
+        await Wait.UntilAsync(() => live.Any(m => m.ClientMsgId == "ghost-1") && live.Any(m => m.ClientMsgId == "bob-1"), "alice to have both messages", TimeSpan.FromSeconds(20));
+        await marking.CancelAsync();
+        await marks;
+        Assert.DoesNotContain(alice.States.Skip(aliceStates), s => s.CloseCode == CloseCodes.Resync);
+        Assert.Equal(new[] { "ghost-1", "bob-1" }, live.Where(m => m.ClientMsgId is "ghost-1" or "bob-1").Select(m => m.ClientMsgId));
+        Assert.All(live.Where(m => m.ClientMsgId is "ghost-1" or "bob-1"), m => Assert.False(m.FromSync));
+        Assert.True(alice.Client.Cursor > (ulong)ghostVersion);
+        await directory.Remove(ghostNode);
+        await host.StopAsync();
+    }
+
+    private sealed class IgnoringObserver : INodeDeliveryObserver
+    {
+        public Task Deliver(NodeDeliveryItem[] items) => Task.CompletedTask;
     }
 
     // The tail gap, forced (ADR 0016): a "ghost" writer on the shared store commits the cluster's LAST two versions, a

@@ -29,6 +29,7 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
     private readonly Channel<List<Entry>> _committed = Channel.CreateUnbounded<List<Entry>>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly HashSet<(string Conversation, Guid Epoch)> _poisoned = [];
     private long _version;
+    private int _undispatched; // batches between the start of their commit and the end of their dispatch
     private bool _started;
     private Task? _writer;
     private Task? _dispatcher;
@@ -60,6 +61,13 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
     /// delivery hub), in version order for this node. A cluster's delivery watermark counts it done (ADR 0016).
     /// </summary>
     public event Action<long>? VersionDispatched;
+
+    /// <summary>
+    /// True while a batch is being committed (its versions may be reserved already) or its committed versions are not
+    /// all dispatched yet. When false, every version this node committed was dispatched, and any version it commits from
+    /// now on is above every version committed in the cluster so far (a cluster node's progress mark, ADR 0016).
+    /// </summary>
+    public bool HasUndispatched => Volatile.Read(ref _undispatched) > 0;
 
     /// <summary>The highest version handed out so far.</summary>
     public long CurrentVersion => Volatile.Read(ref _version);
@@ -144,6 +152,7 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
                 taken.Clear();
 
                 List<Entry> committed;
+                Interlocked.Increment(ref _undispatched); // before the versions are reserved; the dispatch loop ends it
                 var spans = StartCommitSpans(entries);
                 var started = Stopwatch.GetTimestamp();
                 try
@@ -162,9 +171,9 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
                     committed = await CommitOneByOneAsync(entries, batch).ConfigureAwait(false);
                 }
 
-                if (committed.Count > 0)
+                if (committed.Count == 0 || !_committed.Writer.TryWrite(committed))
                 {
-                    _committed.Writer.TryWrite(committed);
+                    Interlocked.Decrement(ref _undispatched);
                 }
             }
         }
@@ -299,6 +308,8 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
 
                 entry.Completion.TrySetResult(entry.Version);
             }
+
+            Interlocked.Decrement(ref _undispatched);
         }
     }
 

@@ -10,7 +10,7 @@ namespace Parley.Core.Delivery;
 /// <para>
 /// Every version must be released exactly once by whoever learns of it (with its hand-out, or with none for a version
 /// that carries no event). A gap that stays open (its node died before forwarding it, or a forward was dropped) is
-/// reported by <see cref="OverdueGap"/>; the caller makes every connection that might have missed it resync from the
+/// reported by <see cref="OverdueGap(long, long)"/>; the caller makes every connection that might have missed it resync from the
 /// store, then calls <see cref="Skip"/>, which releases what was held above it.
 /// </para>
 /// Thread-safe; hand-outs run under the gate's lock, in version order, and must not block.
@@ -105,17 +105,32 @@ public sealed class DeliveryGate
     /// The open gap [From, To] (versions below a held one, never released) once the gate has not moved for
     /// <paramref name="timeoutMs"/>; null when there is none or it is younger.
     /// </summary>
-    public (long From, long To)? OverdueGap(long nowMs, long timeoutMs)
+    public (long From, long To)? OverdueGap(long nowMs, long timeoutMs) => OverdueGap(nowMs, timeoutMs, timeoutMs, null);
+
+    /// <summary>
+    /// As <see cref="OverdueGap(long, long)"/>, but a gap that may still fill is waited for longer: while
+    /// <paramref name="mayStillArrive"/> says a version up to the gap's end may still be on its way (a live peer has not
+    /// yet forwarded past it, see <see cref="PeerProgress"/>), the gap is overdue only once the gate has not moved for
+    /// <paramref name="maxWaitMs"/>. Late is not lost: an overloaded peer's forwards can take longer than the timeout, and
+    /// closing such a gap would resync every connection whose user changed since (ADR 0016).
+    /// </summary>
+    public (long From, long To)? OverdueGap(long nowMs, long timeoutMs, long maxWaitMs, Func<long, bool>? mayStillArrive)
     {
+        (long From, long To) gap;
+        long stuck;
         lock (_lock)
         {
-            if (_held.Count == 0 || nowMs - _movedAt < timeoutMs)
+            stuck = nowMs - _movedAt;
+            if (_held.Count == 0 || stuck < timeoutMs)
             {
                 return null;
             }
 
-            return (_through + 1, _held.Keys.First() - 1);
+            gap = (_through + 1, _held.Keys.First() - 1);
         }
+
+        // Outside the lock: the question reads other state (what the peers reported, membership).
+        return stuck < maxWaitMs && mayStillArrive?.Invoke(gap.To) == true ? null : gap;
     }
 
     /// <summary>
@@ -124,12 +139,21 @@ public sealed class DeliveryGate
     /// forwarding them, or their forward was dropped). <paramref name="committed"/> is the store's committed high-water
     /// mark, read just before <paramref name="nowMs"/>. The first time the gate is seen behind it, that mark and the time
     /// are remembered; once <paramref name="timeoutMs"/> has passed and the gate is still below the remembered mark (and
-    /// holds nothing: an ordinary gap is <see cref="OverdueGap"/>'s), returns [Through + 1, mark]: every version in it
+    /// holds nothing: an ordinary gap is <see cref="OverdueGap(long, long)"/>'s), returns [Through + 1, mark]: every version in it
     /// was committed at least the timeout ago and not released here. Null otherwise. The caller resyncs and
     /// <see cref="Skip"/>s it exactly as an ordinary gap.
     /// </summary>
-    public (long From, long To)? OverdueTail(long committed, long nowMs, long timeoutMs)
+    public (long From, long To)? OverdueTail(long committed, long nowMs, long timeoutMs) => OverdueTail(committed, nowMs, timeoutMs, timeoutMs, null);
+
+    /// <summary>
+    /// As <see cref="OverdueTail(long, long, long)"/>, but while <paramref name="mayStillArrive"/> says a version up to the
+    /// tail's end may still be on its way, the tail is overdue only <paramref name="maxWaitMs"/> after it was first seen
+    /// (see <see cref="OverdueGap(long, long, long, Func{long, bool})"/>).
+    /// </summary>
+    public (long From, long To)? OverdueTail(long committed, long nowMs, long timeoutMs, long maxWaitMs, Func<long, bool>? mayStillArrive)
     {
+        (long From, long To) tail;
+        long waited;
         lock (_lock)
         {
             if (committed <= _through)
@@ -146,13 +170,16 @@ public sealed class DeliveryGate
                 return null;
             }
 
-            if (_held.Count > 0 || nowMs - _tailSince < timeoutMs)
+            waited = nowMs - _tailSince;
+            if (_held.Count > 0 || waited < timeoutMs)
             {
                 return null;
             }
 
-            return (_through + 1, _tailTarget);
+            tail = (_through + 1, _tailTarget);
         }
+
+        return waited < maxWaitMs && mayStillArrive?.Invoke(tail.To) == true ? null : tail;
     }
 
     /// <summary>

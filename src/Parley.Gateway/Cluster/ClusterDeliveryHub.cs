@@ -46,6 +46,15 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
 
     private static readonly TimeSpan GapCheckEvery = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>
+    /// How long a gap may stay open while a live peer whose stream is flowing has not forwarded past it yet (it is late,
+    /// not lost: an overloaded node's forwards can take longer than <see cref="GapTimeout"/>).
+    /// </summary>
+    public static readonly TimeSpan MaxGapWait = TimeSpan.FromSeconds(60);
+
+    /// <summary>A peer whose progress marks (one a second) stopped arriving for this long is not waited for.</summary>
+    public static readonly TimeSpan ProgressSilence = TimeSpan.FromSeconds(15);
+
     /// <summary>How often the gate is compared with the store's committed version when it holds nothing (tail gaps).</summary>
     private const int TailCheckEveryGapChecks = 4; // 1 s: one primary-key read of feed_state per node and second
 
@@ -60,6 +69,10 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
     private readonly IMessageStore _store;
     private DeliveryGate _gate = new(long.MaxValue / 2, 0); // replaced at start, before any commit
     private long _lastPublishedVersion; // the dispatch loop's last published version (only that loop writes it)
+    private long _ownDispatched; // the last version this node committed whose event or Done was forwarded
+    private long _progressThrough; // the last progress mark sent: every version this node committed up to it was forwarded
+    private readonly PeerProgress _peerProgress = new();
+    private long _gapDeferredFrom; // the gap (its first version) last reported as waited for, to log it once
     private Task? _gapLoop;
     private readonly string _nodeId = Guid.NewGuid().ToString("N");
     private readonly Receiver _receiver; // held strongly for the node's life: observer references are weak
@@ -189,6 +202,31 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
             Forward(NodeDeliveryOp.Done, [], version, null, null, null);
             Volatile.Read(ref _gate).Release(version, null, Environment.TickCount64);
         }
+
+        // Its event (Publish) or its Done is on every peer's queue now: a progress mark queued later may cover it.
+        Volatile.Write(ref _ownDispatched, version);
+    }
+
+    // The progress mark (ADR 0016): queued on every peer's stream behind everything this node forwarded, it says that
+    // every version this node committed up to the mark is ahead of it. When the pipeline holds no batch (none being
+    // committed, none waiting for dispatch), that is true of the store's committed version read just before (a batch
+    // this node starts later gets higher versions); otherwise of the last version this node dispatched.
+    private void SendProgress(long committedBefore)
+    {
+        var through = _pipeline.HasUndispatched ? Volatile.Read(ref _ownDispatched) : committedBefore;
+        through = Math.Max(through, _progressThrough);
+        _progressThrough = through;
+        Forward(NodeDeliveryOp.Progress, [], through, _nodeId, null, null, _silo.SiloAddress.ToString());
+    }
+
+    // Whether a version up to `version` may still reach this node from a live peer whose stream is flowing.
+    private bool MayStillArrive(long version)
+    {
+        var active = _membership.CurrentSnapshot.Members.Values
+            .Where(m => m.Status == SiloStatus.Active)
+            .Select(m => m.SiloAddress.ToString())
+            .ToHashSet(StringComparer.Ordinal);
+        return _peerProgress.MayStillForward(version, Environment.TickCount64, (long)ProgressSilence.TotalMilliseconds, active.Contains);
     }
 
     // Runs under the gate's lock, in version order: must not throw into the gate or block (outboxes are bounded queues).
@@ -417,15 +455,16 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
     // reports may arrive before this node's membership view lists it.
     private void ForgetDeadNodes()
     {
+        var dead = _membership.CurrentSnapshot.Members.Values
+            .Where(m => m.Status == SiloStatus.Dead)
+            .Select(m => m.SiloAddress.ToString())
+            .ToHashSet(StringComparer.Ordinal);
+        _peerProgress.Forget(dead.Contains);
         if (_remote.IsEmpty)
         {
             return;
         }
 
-        var dead = _membership.CurrentSnapshot.Members.Values
-            .Where(m => m.Status == SiloStatus.Dead)
-            .Select(m => m.SiloAddress.ToString())
-            .ToHashSet(StringComparer.Ordinal);
         foreach (var (id, node) in _remote)
         {
             if (dead.Contains(node.SiloAddress) && _remote.TryRemove(id, out _))
@@ -531,6 +570,9 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
             case NodeDeliveryOp.UserPresence:
                 ApplyPresence(item);
                 break;
+            case NodeDeliveryOp.Progress:
+                _peerProgress.Report(item.Text ?? "", item.Group ?? "", item.Number, Environment.TickCount64);
+                break;
             case NodeDeliveryOp.Hello:
                 if (!Volatile.Read(ref _peers).ContainsKey(item.Text ?? ""))
                 {
@@ -568,7 +610,13 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
                 await CloseOverdueGapAsync(token).ConfigureAwait(false);
                 if (++checks % TailCheckEveryGapChecks == 0)
                 {
-                    await CloseOverdueTailAsync(token).ConfigureAwait(false);
+                    // One read of the store's committed version a second: the tail check's and the progress mark's.
+                    var committed = await _store.GetMaxVersionAsync(token).ConfigureAwait(false);
+                    await CloseOverdueTailAsync(committed, token).ConfigureAwait(false);
+                    if (Volatile.Read(ref _peers).Count > 0)
+                    {
+                        SendProgress(committed);
+                    }
                 }
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
@@ -585,8 +633,15 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
     internal async Task CloseOverdueGapAsync(CancellationToken token)
     {
         var gate = Volatile.Read(ref _gate);
-        if (gate.OverdueGap(Environment.TickCount64, (long)GapTimeout.TotalMilliseconds) is not { } gap)
+        var now = Environment.TickCount64;
+        if (gate.OverdueGap(now, (long)GapTimeout.TotalMilliseconds, (long)MaxGapWait.TotalMilliseconds, MayStillArrive) is not { } gap)
         {
+            if (gate.OverdueGap(now, (long)GapTimeout.TotalMilliseconds) is { } waiting && waiting.From != _gapDeferredFrom)
+            {
+                _gapDeferredFrom = waiting.From;
+                LogGapWaited(_logger, waiting.From, waiting.To);
+            }
+
             return;
         }
 
@@ -596,7 +651,7 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
     // A tail gap (ADR 0016): the last versions committed in the cluster never reached this node and nothing later came to
     // reveal them, so the gate holds nothing. Only then (an ordinary gap is closed above) is its position compared with
     // the store's committed version; a lag older than GapTimeout is closed like a gap.
-    internal async Task CloseOverdueTailAsync(CancellationToken token)
+    internal async Task CloseOverdueTailAsync(long committed, CancellationToken token)
     {
         var gate = Volatile.Read(ref _gate);
         if (gate.Held > 0)
@@ -604,8 +659,7 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
             return;
         }
 
-        var committed = await _store.GetMaxVersionAsync(token).ConfigureAwait(false);
-        if (gate.OverdueTail(committed, Environment.TickCount64, (long)GapTimeout.TotalMilliseconds) is not { } gap)
+        if (gate.OverdueTail(committed, Environment.TickCount64, (long)GapTimeout.TotalMilliseconds, (long)MaxGapWait.TotalMilliseconds, MayStillArrive) is not { } gap)
         {
             return;
         }
@@ -917,6 +971,9 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
 
     [LoggerMessage(EventId = 1208, Level = LogLevel.Warning, Message = "Cluster delivery: closing a gap in the live versions failed; retried")]
     private static partial void LogGapFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1210, Level = LogLevel.Information, Message = "Cluster delivery: versions {From}..{To} are late, not lost: a live peer has not forwarded past them yet; waiting for it")]
+    private static partial void LogGapWaited(ILogger logger, long from, long to);
 
     [LoggerMessage(EventId = 1209, Level = LogLevel.Information, Message = "Cluster delivery: node {NodeId} at {SiloAddress} says hello; renewing the directory")]
     private static partial void LogHello(ILogger logger, string nodeId, string siloAddress);

@@ -63,6 +63,13 @@ public enum NodeDeliveryOp
     /// both forward to each other within a round trip of a join instead of a renewal interval.
     /// </summary>
     Hello = 9,
+
+    /// <summary>
+    /// A progress mark from the sender (node id <see cref="NodeDeliveryItem.Text"/>, silo <see cref="NodeDeliveryItem.Group"/>):
+    /// every version it committed up to <see cref="NodeDeliveryItem.Number"/> is ahead of this item in its stream. Sent
+    /// once a second; a receiver holding a gap waits for a live peer that has not forwarded past it yet (ADR 0016).
+    /// </summary>
+    Progress = 10,
 }
 
 /// <summary>One unit of cross-node work; <see cref="Event"/> is the domain event encoded once by the sending node.</summary>
