@@ -2,7 +2,8 @@
 """ab-summary.py [--runs PATTERNS] [--at RATES] [--digits N] build... : one markdown table row per figure, each cell the
 median over a build's runs with every run in brackets, from the generator's JSON files that ab.sh writes.
 PATTERNS: comma-separated globs with {build} (default out*/{build}-r?.json). Rows: login (when the runs have it), warm 1:1
-chat (saturation, the half-saturation step), with --at 2000,3000 also the CPU per message at those ramp steps, the group
+chat (saturation, the half-saturation step; or, for runs of one fixed rate (RATES=2100), that step's latency percentiles),
+with --at 2000,3000 also the CPU per message at those ramp steps, the group
 scenario's figures (when the runs have it), and messages lost. Figures of 100 or more print as integers, the others with
 N decimals (default 2)."""
 import argparse, glob, json, statistics as st
@@ -20,7 +21,7 @@ for b in a.builds:
             d = json.load(open(f))
             S = lambda sc: [s for s in d['steps'] if s['Scenario'] == sc]
             login, chat, group = S('login'), S('chat'), S('group')
-            half = [s for s in chat if s['Step'].startswith('half')][0]['Metrics']
+            halves = [s['Metrics'] for s in chat if s['Step'].startswith('half')]
             ramp = {s['Step']: s['Metrics'] for s in chat if s['Step'].startswith('ramp')}
             g100 = ([s['Metrics'] for s in group if s['Step'] == 'ramp 100/s'] or [None])[0]
             row = {}
@@ -28,9 +29,16 @@ for b in a.builds:
                 m = login[0]['Metrics']
                 row.update({'logins/s': m['logins_per_s'], 'CPU ms/login': m['server_cpu_ms_per_login'],
                             'alloc KB/login': m['server_alloc_kb_per_login'], 'idle KB/conn': m['idle_kb_per_conn']})
-            row.update({'saturation msg/s': max(m['delivered_msgs_per_s'] for m in ramp.values()),
-                        'half rate msg/s': half['offered_per_s'], 'CPU ms/msg at half': half['server_cpu_ms_per_msg'],
-                        'alloc KB/msg at half': half['server_alloc_bytes_per_msg'] / 1024, 'p99 ms at half': half['p99_ms']})
+            if halves:
+                half = halves[0]
+                row.update({'saturation msg/s': max(m['delivered_msgs_per_s'] for m in ramp.values()),
+                            'half rate msg/s': half['offered_per_s'], 'CPU ms/msg at half': half['server_cpu_ms_per_msg'],
+                            'alloc KB/msg at half': half['server_alloc_bytes_per_msg'] / 1024, 'p99 ms at half': half['p99_ms']})
+            elif len(ramp) == 1:  # one fixed rate: no saturation search
+                m = next(iter(ramp.values()))
+                row.update({'fixed rate msg/s': m['offered_per_s'], 'CPU ms/msg': m['server_cpu_ms_per_msg'],
+                            'alloc KB/msg': m['server_alloc_bytes_per_msg'] / 1024, 'ack p50 ms': m['ack_p50_ms'],
+                            'ack p99 ms': m['ack_p99_ms'], 'send→receive p99 ms': m['p99_ms'], 'send→receive p99.9 ms': m['p999_ms']})
             for r in rates:
                 row[f'CPU ms/msg at {r} msg/s'] = ramp.get(f'ramp {r}/s', {}).get('server_cpu_ms_per_msg', float('nan'))
             if g100 is not None:

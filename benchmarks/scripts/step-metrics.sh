@@ -1,0 +1,23 @@
+#!/bin/bash
+# step-metrics.sh <outdir> <label=serverdll[@NAME=VALUE,...]>... : one warm 1:1 step at a fixed rate (RATE, default 2100
+# msg/s; WINDOW s measured after 3 s of warm-up, default 20) per build, with the server's /metrics scraped right before
+# the generator starts and right after it ends, so that the server's own histograms (commit duration, batch size, ack
+# duration) and GC counters cover the step. Writes <outdir>/<label>-<N>.{json,log,server.log,m0,m1} and ticks.txt
+# (server CPU ticks over the step). Read the histograms with prom-hist.py.
+source "$(dirname "$0")/lib.sh"
+out=$1; shift; mkdir -p $out
+for pair in "$@"; do
+  label=${pair%%=*}; rest=${pair#*=}; dll=${rest%%@*}; extra=""; [[ "$rest" == *@* ]] && extra=${rest#*@}
+  n=1; while [ -e $out/$label-$n.m0 ]; do n=$((n+1)); done
+  start_server $dll $out/$label-$n.server.log Parley__Messaging__MaxGroupMembers=2000 ${extra//,/ }
+  wait_ready
+  curl -s -H "Authorization: Bearer $secret" http://127.0.0.1:$port/metrics > $out/$label-$n.m0
+  t0=$(cpu_ticks)
+  PARLEY_ADMIN_SECRET=$secret timeout 600 taskset -c 1 dotnet $G --server-url http://127.0.0.1:$port --server-pid $spid --runs 1 \
+      --warmup 3 --window ${WINDOW:-20} --scenarios chat --targets parley --chat-peers 1 --chat-rates ${RATE:-2100} \
+      --out $out/$label-$n.json > $out/$label-$n.log 2>&1
+  curl -s -H "Authorization: Bearer $secret" http://127.0.0.1:$port/metrics > $out/$label-$n.m1
+  echo "$label-$n ticks $(( $(cpu_ticks) - t0 ))" >> $out/ticks.txt
+  stop_server
+  grep 'ramp' $out/$label-$n.log | grep -o 'acks.*p99 [0-9.]* ms'
+done
