@@ -638,15 +638,28 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             release.Release();
         }
 
-        // Submitted in this turn (AwaitCommitAsync calls SubmitAsync before its first await), so commit order is seq order.
-        var outcome = AwaitCommitAsync(work, senderId, clientMsgId, rootUpdated, completion);
         if (send is not null && IsSuper)
         {
+            // A super-group send's commit is a task of its own: the overload check queues it (issue 12). Submitted in this
+            // turn (AwaitCommitAsync calls SubmitAsync before its first await), so commit order is seq order.
+            var outcome = AwaitCommitAsync(work, senderId, clientMsgId, rootUpdated, completion);
             _waitingSends.Enqueue((_time.GetTimestamp(), outcome));
             return await WithinAckTimeoutAsync(outcome);
         }
 
-        return await outcome;
+        // Every other send awaits its commit in this state machine: a second async method here cost every 1:1 message its
+        // state machine and task (issue 17).
+        long version;
+        try
+        {
+            version = await _pipeline.SubmitAsync(work);
+        }
+        catch (CommitFailedException ex)
+        {
+            return CommitFailed(ex, senderId, clientMsgId, rootUpdated, completion);
+        }
+
+        return Committed(work, senderId, rootUpdated, completion, version);
     }
 
     private async Task<CoreResult<MessageAck>> AwaitCommitAsync(
@@ -656,29 +669,51 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         StoredMessage? rootUpdated,
         TaskCompletionSource<CoreResult<MessageAck>> completion)
     {
+        long version;
         try
         {
-            var version = await _pipeline.SubmitAsync(work);
-            // The ack's fields straight from the message (a `with` copy of the whole row for its version was one more per send).
-            CoreResult<MessageAck> ack = CoreResult.Success(new MessageAck(_id, work.Message.Seq, work.Message.ServerMsgId, work.Message.ServerTime, false, version));
-            Settled(rootUpdated);
-            if (_members.TryGetValue(senderId, out var sender))
-            {
-                sender.ReadSeq = Math.Max(sender.ReadSeq, work.Message.Seq);
-            }
-
-            _metrics.MessagesAccepted.Add(1);
-            completion.TrySetResult(ack);
-            return ack;
+            version = await _pipeline.SubmitAsync(work);
         }
         catch (CommitFailedException ex)
         {
-            Settled(rootUpdated);
-            _dedup.Forget(senderId, clientMsgId);
-            CoreResult<MessageAck> failure = OnCommitFailed(ex);
-            completion.TrySetResult(failure);
-            return failure;
+            return CommitFailed(ex, senderId, clientMsgId, rootUpdated, completion);
         }
+
+        return Committed(work, senderId, rootUpdated, completion, version);
+    }
+
+    private CoreResult<MessageAck> Committed(
+        MessageWork work,
+        string senderId,
+        StoredMessage? rootUpdated,
+        TaskCompletionSource<CoreResult<MessageAck>> completion,
+        long version)
+    {
+        // The ack's fields straight from the message (a `with` copy of the whole row for its version was one more per send).
+        CoreResult<MessageAck> ack = CoreResult.Success(new MessageAck(_id, work.Message.Seq, work.Message.ServerMsgId, work.Message.ServerTime, false, version));
+        Settled(rootUpdated);
+        if (_members.TryGetValue(senderId, out var sender))
+        {
+            sender.ReadSeq = Math.Max(sender.ReadSeq, work.Message.Seq);
+        }
+
+        _metrics.MessagesAccepted.Add(1);
+        completion.TrySetResult(ack);
+        return ack;
+    }
+
+    private CoreResult<MessageAck> CommitFailed(
+        CommitFailedException ex,
+        string senderId,
+        string clientMsgId,
+        StoredMessage? rootUpdated,
+        TaskCompletionSource<CoreResult<MessageAck>> completion)
+    {
+        Settled(rootUpdated);
+        _dedup.Forget(senderId, clientMsgId);
+        CoreResult<MessageAck> failure = OnCommitFailed(ex);
+        completion.TrySetResult(failure);
+        return failure;
     }
 
     private NewConversation? _pendingCreation;
