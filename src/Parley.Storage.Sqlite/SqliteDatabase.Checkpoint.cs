@@ -37,6 +37,7 @@ public sealed partial class SqliteDatabase
     private int _checkpointRequested;
     private int _checkpointRunning;
     private int _writerCatchUp;
+    private bool _catchUpDue; // writer loop only
     private long _checkpointsRun;
     private long _writerCatchUps;
 
@@ -55,46 +56,55 @@ public sealed partial class SqliteDatabase
         _checkpointThread.Start();
     }
 
-    // Called by the writer loop after each successful COMMIT: one native call, unless the background asked for the
-    // catch-up, which copies the few frames it left behind so that the next transaction starts the WAL again.
-    private void NoteCommitted(SqliteConnection writer)
+    // Called by the writer loop after each successful COMMIT: one native call. True when the background asked for the
+    // catch-up, which the writer loop runs (RunWriterCatchUp) once the group's writers have been answered.
+    private bool NoteCommitted(SqliteConnection writer)
     {
         if (_checkpointer is null)
         {
-            return;
+            return false;
         }
 
         _ = SQLitePCL.raw.sqlite3_db_status(writer.Handle, DbStatusCacheWrite, out var frames, out _, 1);
-        if (Volatile.Read(ref _writerCatchUp) == 1 && Volatile.Read(ref _checkpointRunning) == 0)
+        if (frames > 0)
         {
-            Volatile.Write(ref _writerCatchUp, 0);
-            try
+            var pending = Interlocked.Add(ref _framesSinceCheckpoint, frames);
+            if (pending >= _options.WalAutoCheckpointPages && Interlocked.CompareExchange(ref _checkpointRequested, 1, 0) == 0)
             {
-                using (var reader = _writerCheckpoint!.ExecuteReader())
-                {
-                    reader.Read();
-                }
-
-                Interlocked.Exchange(ref _framesSinceCheckpoint, 0);
-                Interlocked.Increment(ref _writerCatchUps);
-                return;
-            }
-            catch (SqliteException ex)
-            {
-                LogCheckpointFailed(_logger, ex, FilePath);
+                _checkpointSignal.Release();
             }
         }
 
-        if (frames <= 0)
+        return Volatile.Read(ref _writerCatchUp) == 1 && Volatile.Read(ref _checkpointRunning) == 0;
+    }
+
+    // The writer's short copy of the frames committed during the background's last pass: with no writer beside it, it
+    // reaches the WAL's end, and the writer's next transaction starts the WAL again.
+    private void RunWriterCatchUp()
+    {
+        if (Volatile.Read(ref _checkpointRunning) == 1)
         {
-            return;
+            return; // a new background round began meanwhile; it asks again when it ends
         }
 
-        var pending = Interlocked.Add(ref _framesSinceCheckpoint, frames);
-        if (pending >= _options.WalAutoCheckpointPages && Interlocked.CompareExchange(ref _checkpointRequested, 1, 0) == 0)
+        Volatile.Write(ref _writerCatchUp, 0);
+        var started = Stopwatch.GetTimestamp();
+        try
         {
-            _checkpointSignal.Release();
+            using (var reader = _writerCheckpoint!.ExecuteReader())
+            {
+                reader.Read();
+            }
+
+            Interlocked.Exchange(ref _framesSinceCheckpoint, 0);
+            Interlocked.Increment(ref _writerCatchUps);
         }
+        catch (SqliteException ex)
+        {
+            LogCheckpointFailed(_logger, ex, FilePath);
+        }
+
+        _metrics?.RecordCheckpoint(Stopwatch.GetElapsedTime(started).TotalSeconds, byWriter: true);
     }
 
     private void RunCheckpointer()
@@ -154,7 +164,9 @@ public sealed partial class SqliteDatabase
                 Volatile.Write(ref _checkpointRunning, 0);
             }
 
-            LogCheckpoint(_logger, frames, passes, log, copied, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            _metrics?.RecordCheckpoint(elapsed.TotalSeconds, byWriter: false);
+            LogCheckpoint(_logger, frames, passes, log, copied, elapsed.TotalMilliseconds);
 
             // The writer copies what was committed during the last pass; with no writer running beside it, that copy
             // reaches the WAL's end, and the writer's next transaction starts the WAL again.

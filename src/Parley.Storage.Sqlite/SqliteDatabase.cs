@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
@@ -38,6 +40,7 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
 
     private readonly SqliteStoreOptions _options;
     private readonly ILogger _logger;
+    private readonly SqliteWriterMetrics? _metrics;
     private readonly string _connectionSetup;
     private static readonly object ConfiguredMarker = new();
 
@@ -57,7 +60,7 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
 
     /// <summary>Validates <paramref name="options"/>; opens nothing until <see cref="InitializeAsync"/>.</summary>
     /// <exception cref="ArgumentException">The options are invalid (no file path, negative timeout, unknown level).</exception>
-    public SqliteDatabase(SqliteStoreOptions options, ILogger<SqliteDatabase>? logger = null)
+    public SqliteDatabase(SqliteStoreOptions options, ILogger<SqliteDatabase>? logger = null, IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (string.IsNullOrWhiteSpace(options.DataSource))
@@ -82,6 +85,7 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
 
         _options = options;
         _logger = logger ?? (ILogger)NullLogger.Instance;
+        _metrics = meterFactory is null ? null : new SqliteWriterMetrics(meterFactory);
         FilePath = Path.GetFullPath(options.DataSource);
         var builder = new SqliteConnectionStringBuilder
         {
@@ -402,7 +406,18 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
 
             if (batch.Count > 0)
             {
+                var started = Stopwatch.GetTimestamp();
+                _metrics?.QueueWait.Record(Stopwatch.GetElapsedTime(batch[0].Enqueued, started).TotalSeconds);
                 await CommitGroupAsync(writer, batch).ConfigureAwait(false);
+                _metrics?.Transaction.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+
+                // After the group's writers were answered: a catch-up checkpoint the background asked for delays the
+                // writes queued behind it, never the acks of the group that came before it.
+                if (_catchUpDue)
+                {
+                    _catchUpDue = false;
+                    RunWriterCatchUp();
+                }
             }
         }
     }
@@ -476,7 +491,7 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
             }
 
             Execute(writer, "COMMIT;");
-            NoteCommitted(writer);
+            _catchUpDue = NoteCommitted(writer);
         }
         catch (Exception ex)
         {
@@ -527,7 +542,7 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
             }
 
             Execute(writer, "COMMIT;");
-            NoteCommitted(writer);
+            _catchUpDue = NoteCommitted(writer);
         }
         catch (Exception ex)
         {
@@ -681,6 +696,9 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
     private abstract class WriteItem(CancellationToken cancellationToken)
     {
         public CancellationToken CancellationToken { get; } = cancellationToken;
+
+        /// <summary>When the write was queued (<see cref="Stopwatch.GetTimestamp"/>), for the writer's queue-wait histogram.</summary>
+        public long Enqueued { get; } = Stopwatch.GetTimestamp();
 
         public abstract Task RunAsync(SqliteConnection connection);
 

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -29,7 +30,7 @@ public static class SqliteServiceCollectionExtensions
     public static IServiceCollection AddParleySqliteStorage(this IServiceCollection services, Func<IServiceProvider, SqliteStoreOptions> options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        services.TryAddSingleton(sp => new SqliteDatabase(options(sp), sp.GetService<ILogger<SqliteDatabase>>()));
+        services.TryAddSingleton(sp => new SqliteDatabase(options(sp), sp.GetService<ILogger<SqliteDatabase>>(), sp.GetService<IMeterFactory>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SqliteStartup>());
 
         services.TryAddSingleton(sp => new SqliteMessageStore(sp.GetRequiredService<SqliteDatabase>(), sp.GetService<ILogger<SqliteMessageStore>>()));

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using Microsoft.Data.Sqlite;
 
 namespace Parley.Storage.Sqlite.Tests;
@@ -61,12 +63,89 @@ public sealed class SqliteCheckpointTests : IDisposable
         await AssertAllRowsAsync();
     }
 
-    private SqliteDatabase Open(bool background)
+    [Fact]
+    public async Task Background_WriterMetrics_CountEveryTransactionAndEachCheckpointByWhoRanIt()
+    {
+        using var factory = new TestMeterFactory();
+        var seen = new ConcurrentQueue<(string Instrument, double Seconds, string? By)>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (factory.Created.Contains(instrument.Meter))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<double>((instrument, value, tags, _) =>
+        {
+            string? by = null;
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "by")
+                {
+                    by = tag.Value as string;
+                }
+            }
+
+            seen.Enqueue((instrument.Name, value, by));
+        });
+        listener.Start();
+
+        var database = Open(background: true, factory);
+        await database.InitializeAsync();
+        await WriteBlobsAsync(database);
+
+        // The writer's catch-up runs after a commit: keep committing small rows until one has run.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        var extra = 0;
+        while (database.WriterCatchUps == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"no writer catch-up ran; {database.CheckpointsRun} background passes");
+            var id = Writes + extra++;
+            await database.WriteAsync(c => Execute(c, $"INSERT INTO blobs (id, body) VALUES ({id}, x'00');"));
+            await Task.Delay(20);
+        }
+
+        await database.DisposeAsync();
+
+        var all = seen.ToArray();
+        var transactions = all.Count(m => m.Instrument == "parley.storage.sqlite.transaction.duration");
+        var waits = all.Count(m => m.Instrument == "parley.storage.sqlite.queue.wait");
+        Assert.True(transactions >= Writes + 1 + extra, $"{transactions} transactions recorded for {Writes + 1 + extra} awaited writes");
+        Assert.Equal(transactions, waits);
+        Assert.All(all, m => Assert.True(m.Seconds >= 0 && m.Seconds < 600, $"{m.Instrument}: {m.Seconds} s"));
+        var checkpoints = all.Where(m => m.Instrument == "parley.storage.sqlite.checkpoint.duration").ToArray();
+        Assert.Equal(database.CheckpointsRun > 0, checkpoints.Any(m => m.By == "background"));
+        Assert.Equal(database.WriterCatchUps, checkpoints.Count(m => m.By == "writer"));
+        Assert.All(checkpoints, m => Assert.Contains(m.By, new[] { "background", "writer" }));
+    }
+
+    private SqliteDatabase Open(bool background, IMeterFactory? meters = null)
     {
         var options = _files.Options(durable: false, SqliteSynchronous.Normal);
         options.WalAutoCheckpointPages = Threshold;
         options.CheckpointInBackground = background;
-        return new SqliteDatabase(options);
+        return new SqliteDatabase(options, meterFactory: meters);
+    }
+
+    private sealed class TestMeterFactory : IMeterFactory
+    {
+        public ConcurrentBag<Meter> Created { get; } = [];
+
+        public Meter Create(MeterOptions options)
+        {
+            var meter = new Meter(options);
+            Created.Add(meter);
+            return meter;
+        }
+
+        public void Dispose()
+        {
+            foreach (var meter in Created)
+            {
+                meter.Dispose();
+            }
+        }
     }
 
     private static async Task WriteBlobsAsync(SqliteDatabase database)

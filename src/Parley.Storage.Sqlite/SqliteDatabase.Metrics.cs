@@ -1,0 +1,40 @@
+using System.Diagnostics.Metrics;
+
+namespace Parley.Storage.Sqlite;
+
+/// <summary>
+/// Where the one SQLite writer's time goes (docs/observability.md): how long the oldest write of a transaction waited in
+/// the writer's queue, how long each transaction took from BEGIN to COMMIT, and how long each checkpoint took, by who ran
+/// it (the background thread's passes, or the writer's short catch-up after them). The meter is a sub-meter of
+/// "Parley", exported with it.
+/// </summary>
+internal sealed class SqliteWriterMetrics
+{
+    public const string MeterName = "Parley.Storage.Sqlite";
+
+    private static readonly KeyValuePair<string, object?> ByWriter = new("by", "writer");
+    private static readonly KeyValuePair<string, object?> ByBackground = new("by", "background");
+
+    public SqliteWriterMetrics(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(MeterName);
+        double[] bounds = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+        QueueWait = meter.CreateHistogram("parley.storage.sqlite.queue.wait", "s",
+            "How long the oldest write of a transaction waited in the SQLite writer's queue.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = bounds });
+        Transaction = meter.CreateHistogram("parley.storage.sqlite.transaction.duration", "s",
+            "One SQLite writer transaction, BEGIN to COMMIT (the fsync included).",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = bounds });
+        Checkpoint = meter.CreateHistogram("parley.storage.sqlite.checkpoint.duration", "s",
+            "One WAL checkpoint, by who ran it: the background thread (its passes) or the writer (its catch-up).",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = bounds });
+    }
+
+    public Histogram<double> QueueWait { get; }
+
+    public Histogram<double> Transaction { get; }
+
+    public Histogram<double> Checkpoint { get; }
+
+    public void RecordCheckpoint(double seconds, bool byWriter) => Checkpoint.Record(seconds, byWriter ? ByWriter : ByBackground);
+}
