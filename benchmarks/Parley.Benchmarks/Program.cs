@@ -8,6 +8,12 @@ if (args.Length > 0 && args[0] is "search-server")
     return await Parley.Benchmarks.SearchServerBench.RunAsync(args[1..]);
 }
 
+// dotnet benchmarks/Parley.Benchmarks/bin/Release/net10.0/Parley.Benchmarks.dll search-store-check --messages 100000 --dir D (SearchServerBench.CheckAsync)
+if (args.Length > 0 && args[0] is "search-store-check")
+{
+    return await Parley.Benchmarks.SearchServerBench.CheckAsync(args[1..]);
+}
+
 if (args.Length > 0 && args[0] is "search-latency" or "commit-cost")
 {
     return await Parley.Benchmarks.SearchLatency.RunAsync(args[0], args[1..]);

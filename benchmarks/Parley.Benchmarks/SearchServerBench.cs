@@ -19,7 +19,10 @@ namespace Parley.Benchmarks;
 /// Issue 18's search latency through the real server: <c>search-server --messages 10000000 --dir /tmp/x --server
 /// path/to/Parley.Server.dll [--queries 200] [--server-cpus 0] [--build store [--batch 50000]] [--build-only true]</c>.
 /// With <c>--build store</c> the store is built through the store layer in big transactions (<see cref="BuildThroughStoreAsync"/>,
-/// resumable) instead of the SQL bulk insert and upgrade below; <c>--build-only true</c> stops after the build and its check.
+/// resumable) instead of the SQL bulk insert and upgrade below; with <c>--build bulk [--batch 1000000]</c> the same store is
+/// bulk-loaded (SearchServerBench.Bulk.cs: the 10M store in minutes, proven equal to the store's by <c>search-store-check</c>);
+/// <c>--build-only true</c> stops after the build and its check; <c>--measure store</c> times the store's search in this
+/// process (and counts the database pages each case reads) instead of through the server.
 /// <list type="number">
 /// <item>Builds (once; kept in <c>--dir</c> for the next run) a SQLite store of <c>messages</c> 1:1 text messages: a tenth of
 /// them in the reader's 100 conversations, the rest in 9,900 conversations of other users. Conversations and members go
@@ -36,7 +39,7 @@ namespace Parley.Benchmarks;
 /// interleaved, one of each per round, after a warm-up; then the server's CPU time per query, per case, in blocks.</item>
 /// </list>
 /// </summary>
-public static class SearchServerBench
+public static partial class SearchServerBench
 {
     public const string Reader = "reader-0001";
     public const int ReaderConversations = 100;
@@ -72,7 +75,7 @@ public static class SearchServerBench
             return 2;
         }
 
-        if (!o.TryGetValue("server", out var serverDll))
+        if (!o.TryGetValue("server", out var serverDll) && o.GetValueOrDefault("build-only") != "true" && o.GetValueOrDefault("measure") != "store")
         {
             Console.Error.WriteLine("search-server: --server path/to/Parley.Server.dll is required");
             return 2;
@@ -84,6 +87,14 @@ public static class SearchServerBench
         if (o.GetValueOrDefault("build") == "store")
         {
             await BuildThroughStoreAsync(file, messages, o.TryGetValue("batch", out var batch) ? int.Parse(batch, CultureInfo.InvariantCulture) : 50_000);
+        }
+        else if (o.GetValueOrDefault("build") == "bulk")
+        {
+            await BuildBulkAsync(
+                file,
+                messages,
+                o.TryGetValue("batch", out var batch) ? int.Parse(batch, CultureInfo.InvariantCulture) : 1_000_000,
+                o.TryGetValue("fts-hash-mb", out var hash) ? int.Parse(hash, CultureInfo.InvariantCulture) : 256);
         }
         else
         {
@@ -98,7 +109,15 @@ public static class SearchServerBench
             return 0;
         }
 
-        await MeasureAsync(serverDll, dataDir, o.GetValueOrDefault("server-cpus"), queries, hits);
+        if (o.GetValueOrDefault("measure") == "store")
+        {
+            await MeasureStoreAsync(file, queries, hits);
+        }
+        else
+        {
+            await MeasureAsync(serverDll!, dataDir, o.GetValueOrDefault("server-cpus"), queries, hits);
+        }
+
         Console.WriteLine($"# done, load average {SearchLatency.LoadAverage()}");
         return 0;
     }
