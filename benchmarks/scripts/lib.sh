@@ -29,3 +29,14 @@ stop_server() { kill $spid 2>/dev/null; wait $spid 2>/dev/null; rm -rf $dir; }
 
 # cpu_ticks: the server's user + system CPU in clock ticks (10 ms).
 cpu_ticks() { awk '{print $14+$15}' /proc/$spid/stat; }
+
+# stop_pids PID...: SIGTERM, then up to 60 s for them to exit (a loaded node's graceful shutdown can hang), then SIGKILL.
+stop_pids() {
+  local t p st alive
+  kill "$@" 2>/dev/null
+  for t in $(seq 60); do
+    alive=0; for p in "$@"; do st=$(ps -o stat= -p $p 2>/dev/null); [ -n "$st" ] && [ "${st:0:1}" != Z ] && alive=1; done
+    [ $alive = 0 ] && break; sleep 1
+  done
+  kill -9 "$@" 2>/dev/null; wait "$@" 2>/dev/null
+}
