@@ -17,36 +17,28 @@ public sealed partial class SqliteMessageStore : ISearchIndexQueue
     private long _queuedGeneration = 1;
     private long _indexedGeneration;
 
-    // The FTS5 trigram index finds the candidates; the join keeps only what the user may see (membership periods), not revoked.
-    // Newest first in the index's own order: the FTS5 rowid is the message's search_id (its commit position, which an edit
-    // keeps), so FTS5 walks its doclists newest first (ORDER BY rowid DESC needs no sort) and the join stops once the page
-    // is full, instead of joining and sorting every match. The page looks at no more than maxScanned index matches below
-    // its cursor (rowid >= the window's floor). $query is an FTS5 expression: the phrase in the body column, and when the
-    // search is restricted, the conversation key(s) in the conv column (migration 27), so the index walk itself skips
-    // other conversations' matches; the conversation id is still compared (two conversations may share a key).
-    private const string SearchSql = """
+    // The FTS5 trigram index finds the candidates; the join tells which of them the user may see (membership periods), not
+    // revoked. Newest first in the index's own order: the FTS5 rowid is the message's search_id (its commit position, which
+    // an edit keeps), so FTS5 walks its doclists newest first (ORDER BY rowid DESC needs no sort). One statement per window
+    // (issue 18, stop 30): the caller steps it and stops once the page is full or after the window's count of index matches,
+    // so the window's floor and its page come from one walk of the index, not two (the floor counted by a walk of its own,
+    // then the page walked again above it). Every match read is returned with `visible` (whether the user may see it), so
+    // the window counts index matches, as before, not visible rows. $query is an FTS5 expression: the phrase in the body
+    // column, and when the search is restricted, the conversation key(s) in the conv column (migration 27), so the index
+    // walk itself skips other conversations' matches; the conversation id is still compared (two conversations may share a
+    // key). LEFT JOIN: the index is the outer loop (its order is the page's order).
+    private const string SearchWalkSql = """
         SELECT msg.conversation_id, msg.seq, msg.server_msg_id, msg.sender_id, msg.client_msg_id, msg.server_time, msg.content_kind, msg.content,
-               msg.revoked, msg.version, msg.annotations, msg.reply_to_seq, s.body, s.rowid
+               msg.revoked, msg.version, msg.annotations, msg.reply_to_seq, s.body, s.rowid,
+               (msg.revoked = 0
+                AND ($conv IS NULL OR s.conversation_id = $conv)
+                AND (EXISTS (SELECT 1 FROM conversation_keys vk JOIN members vm ON vm.conv_key = vk.conv_key
+                             WHERE vk.conversation_id = msg.conversation_id AND vm.user_id = $user AND vm.active = 1 AND msg.seq >= vm.visible_from)
+                     OR EXISTS (SELECT 1 FROM member_periods vp WHERE vp.conversation_id = msg.conversation_id AND vp.user_id = $user AND msg.seq BETWEEN vp.from_seq AND vp.to_seq))) AS visible
         FROM message_search s
-        JOIN messages msg ON msg.conversation_id = s.conversation_id AND msg.seq = s.seq
-        WHERE message_search MATCH $query
-          AND s.rowid < $before AND s.rowid >= $floor
-          AND ($conv IS NULL OR s.conversation_id = $conv)
-          AND msg.revoked = 0
-          AND (EXISTS (SELECT 1 FROM conversation_keys vk JOIN members vm ON vm.conv_key = vk.conv_key
-                       WHERE vk.conversation_id = msg.conversation_id AND vm.user_id = $user AND vm.active = 1 AND msg.seq >= vm.visible_from)
-               OR EXISTS (SELECT 1 FROM member_periods vp WHERE vp.conversation_id = msg.conversation_id AND vp.user_id = $user AND msg.seq BETWEEN vp.from_seq AND vp.to_seq))
-        ORDER BY s.rowid DESC
-        LIMIT $limit;
-        """;
-
-    // The scan window's floor: the maxScanned-th index match of $query below the cursor (none: fewer matches than that are
-    // left). The index alone: no content row is read.
-    private const string SearchFloorSql = """
-        SELECT rowid FROM message_search
-        WHERE message_search MATCH $query AND rowid < $before
-        ORDER BY rowid DESC
-        LIMIT 1 OFFSET $offset;
+        LEFT JOIN messages msg ON msg.conversation_id = s.conversation_id AND msg.seq = s.seq
+        WHERE message_search MATCH $query AND s.rowid < $before
+        ORDER BY s.rowid DESC;
         """;
 
     // Every conversation the user is or was a member of: a members row stays (inactive) after a leave, next to its periods.
@@ -55,12 +47,8 @@ public sealed partial class SqliteMessageStore : ISearchIndexQueue
     // Whether the user is or was a member of one conversation.
     private const string SearchMemberSql = "SELECT 1 FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key WHERE m.user_id = $user AND k.conversation_id = $conv;";
 
-    // How many of a word's matches below the cursor, in the whole index, count as few (at most this many per row of the
-    // page asked for, or one per conversation of the user's, whichever is more): the index alone, no content row read.
-    private const string SearchProbeSql = """
-        SELECT count(*), coalesce(min(rowid), 0) FROM (SELECT rowid FROM message_search WHERE message_search MATCH $query AND rowid < $before ORDER BY rowid DESC LIMIT $cap);
-        """;
-
+    // How many of a word's matches below the cursor, in the whole index, count as few: at most this many per row of the
+    // page asked for, or one per conversation of the user's, whichever is more.
     private const int SearchRareFactor = 4;
 
     // Conversation keys per FTS5 expression when a search is restricted to the user's conversations (an OR of this many
@@ -260,42 +248,17 @@ public sealed partial class SqliteMessageStore : ISearchIndexQueue
             return new SearchMatchCollection([], scanLimitReached: false);
         }
 
-        // The plan follows the user's data, not how common the word is elsewhere (issue 18). A word with few matches in
-        // the whole index below the cursor (at most `cap`: a page's worth or one per conversation of his, counted from the
-        // index alone and stopped at cap + 1) is searched over the whole index: every match joined, at most cap. Else
-        // only his conversations are walked (FTS5 intersects the word with his conversation keys inside the index), so a
-        // word in 10,000 of other users' messages and 10 of his no longer joins a window of others' matches first.
+        // The plan follows the user's data, not how common the word is elsewhere (issue 18). The word's newest matches in
+        // the whole index below the cursor are walked first, each joined, at most cap + 1 of them (cap: a page's worth or
+        // one per conversation of his). The walk ended within cap: every match below the cursor was looked at, the page is
+        // complete. It filled the page: every match above its last hit was looked at, that is his page. Else only his
+        // conversations are walked (FTS5 intersects the word with his conversation keys inside the index), so a word in
+        // 10,000 of other users' messages and 10 of his never joins more than cap + 1 of theirs.
         var cap = (int)Math.Min(maxScanned, Math.Max(SearchRareFactor * (long)limit, scope.Count));
-        long overall;
-        long newest;
-        using (var probe = connection.CreateCommand())
+        var newest = await WalkAsync(connection, phrase, null, userId, before, limit, cap == int.MaxValue ? cap : cap + 1, cancellationToken).ConfigureAwait(false);
+        if (newest.Read <= cap || newest.Hits.Count >= limit)
         {
-            probe.CommandText = SearchProbeSql;
-            probe.Parameters.AddWithValue("$query", phrase);
-            probe.Parameters.AddWithValue("$before", before);
-            probe.Parameters.AddWithValue("$cap", cap + 1L);
-            using var reader = await probe.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            overall = reader.GetInt64(0);
-            newest = reader.GetInt64(1);
-        }
-
-        if (overall <= cap)
-        {
-            // All of the word's matches below the cursor: the window (cap <= maxScanned) holds every one in his conversations.
-            var (all, _) = await SearchWindowAsync(connection, phrase, null, userId, before, limit, int.MaxValue, cancellationToken).ConfigureAwait(false);
-            return Page(all, 0, limit);
-        }
-
-        if (cap < maxScanned)
-        {
-            // The word's newest cap + 1 matches overall (the probe's): when they hold a page of his, that is his page (every
-            // match of his above its last hit was looked at, fewer than his window), at most cap + 1 joined.
-            var newestHits = await SearchRowsAsync(connection, phrase, null, userId, before, newest, limit, cancellationToken).ConfigureAwait(false);
-            if (newestHits.Count >= limit)
-            {
-                return Page(newestHits, 0, limit);
-            }
+            return Page(newest.Hits, 0, limit);
         }
 
         // A chunk of conversation keys at a time. A chunk whose window ran out stopped at its floor, so no hit below the
@@ -317,61 +280,47 @@ public sealed partial class SqliteMessageStore : ISearchIndexQueue
     private static SearchMatchCollection Page(List<(SearchMatch Match, long Rowid)> hits, long floor, int limit) =>
         new([.. hits.Select(h => h.Match)], scanLimitReached: floor > 0 && hits.Count < limit);
 
-    // One window: the newest maxScanned index matches of the expression below the cursor (floor 0: fewer are left), and
-    // the first `limit` of them the user may see. The newest few matches are tried first (SearchRareFactor per row of the
-    // page): when the page fills from them (a word common in the user's own messages) the rest of the window is not walked.
+    // One window: the newest maxScanned index matches of the expression below the cursor, and the first `limit` of them
+    // the user may see, from one walk that stops at whichever comes first. Its floor (0: the walk found fewer matches than
+    // the window and the page): where the walk stopped, below which nothing was looked at.
     private static async Task<(List<(SearchMatch Match, long Rowid)> Hits, long Floor)> SearchWindowAsync(
         SqliteConnection connection, string match, string? conversationId, string userId, long before, int limit, int maxScanned, CancellationToken cancellationToken)
     {
-        var floor = 0L;
-        if (maxScanned < int.MaxValue)
-        {
-            var first = Math.Max(SearchRareFactor * limit, 1);
-            if (first < maxScanned)
-            {
-                var near = await SearchFloorAsync(connection, match, before, first, cancellationToken).ConfigureAwait(false);
-                var hits = await SearchRowsAsync(connection, match, conversationId, userId, before, near, limit, cancellationToken).ConfigureAwait(false);
-                if (near == 0 || hits.Count >= limit)
-                {
-                    return (hits, near);
-                }
-            }
+        var walk = await WalkAsync(connection, match, conversationId, userId, before, limit, maxScanned, cancellationToken).ConfigureAwait(false);
+        return (walk.Hits, walk.Hits.Count >= limit || walk.Read >= maxScanned ? walk.Last : 0);
+    }
 
-            floor = await SearchFloorAsync(connection, match, before, maxScanned, cancellationToken).ConfigureAwait(false);
+    // Steps SearchWalkSql: the expression's index matches below the cursor, newest first, until `limit` of them are the
+    // user's to see or `maxRows` were read (the statement is not stepped further: SQLite reads nothing more). Read: how many
+    // index matches were read; Last: the rowid of the last one.
+    private static async Task<(List<(SearchMatch Match, long Rowid)> Hits, int Read, long Last)> WalkAsync(
+        SqliteConnection connection, string match, string? conversationId, string userId, long before, int limit, int maxRows, CancellationToken cancellationToken)
+    {
+        var hits = new List<(SearchMatch, long)>();
+        if (limit == 0 || maxRows == 0)
+        {
+            return (hits, 0, 0);
         }
 
-        return (await SearchRowsAsync(connection, match, conversationId, userId, before, floor, limit, cancellationToken).ConfigureAwait(false), floor);
-    }
-
-    // The rowid of the window-th match below the cursor (0: fewer are left).
-    private static async Task<long> SearchFloorAsync(SqliteConnection connection, string match, long before, int window, CancellationToken cancellationToken)
-    {
         using var command = connection.CreateCommand();
-        command.CommandText = SearchFloorSql;
-        command.Parameters.AddWithValue("$query", match);
-        command.Parameters.AddWithValue("$before", before);
-        command.Parameters.AddWithValue("$offset", Math.Max(0, window - 1));
-        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long found ? found : 0;
-    }
-
-    private static async Task<List<(SearchMatch Match, long Rowid)>> SearchRowsAsync(
-        SqliteConnection connection, string match, string? conversationId, string userId, long before, long floor, int limit, CancellationToken cancellationToken)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = SearchSql;
+        command.CommandText = SearchWalkSql;
         command.Parameters.AddWithValue("$query", match);
         command.Parameters.AddWithValue("$conv", (object?)conversationId ?? DBNull.Value);
         command.Parameters.AddWithValue("$user", userId);
         command.Parameters.AddWithValue("$before", before);
-        command.Parameters.AddWithValue("$floor", floor);
-        command.Parameters.AddWithValue("$limit", limit);
         using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var matches = new List<(SearchMatch, long)>();
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        var read = 0;
+        var last = 0L;
+        while (hits.Count < limit && read < maxRows && await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            matches.Add((new SearchMatch(SqliteRows.ReadMessage(reader), reader.GetString(12)), reader.GetInt64(13)));
+            read++;
+            last = reader.GetInt64(13);
+            if (!reader.IsDBNull(14) && reader.GetInt64(14) != 0)
+            {
+                hits.Add((new SearchMatch(SqliteRows.ReadMessage(reader), reader.GetString(12)), last));
+            }
         }
 
-        return matches;
+        return (hits, read, last);
     }
 }
