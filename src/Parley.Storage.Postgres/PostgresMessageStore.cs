@@ -123,6 +123,107 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
         }
     }
 
+    /// <summary>
+    /// The member changes of a batch. Several changes of distinct members (a bulk job's chunk of 1,000, a group's
+    /// creation) are three set-based statements, whatever their number: the member counts, the rows (an upsert from
+    /// arrays) and the closed periods. That is what the per-member statements did in order, because each member's
+    /// count read and upsert touch only that member's row. A batch that names a member twice keeps the statements per
+    /// member, in order. Returns the highest version.
+    /// </summary>
+    private static long AddMemberChanges(NpgsqlBatch b, List<MemberChange> changes)
+    {
+        var maxVersion = 0L;
+        var distinct = changes.Count > 1 && changes.Select(m => (m.ConversationId, m.UserId)).Distinct().Count() == changes.Count;
+        if (distinct)
+        {
+            var conversations = changes.Select(m => m.ConversationId).ToArray();
+            var users = changes.Select(m => m.UserId).ToArray();
+
+            // The count moves by the change of each row's active flag, read before the rows change (as per member).
+            b.BatchCommands.Add(BatchCommand(
+                """
+                UPDATE conversations SET member_count = member_count + d.delta
+                FROM (SELECT u.conversation_id,
+                             SUM((CASE WHEN u.active THEN 1 ELSE 0 END)
+                                 - COALESCE((SELECT CASE WHEN m.active THEN 1 ELSE 0 END FROM members m
+                                             WHERE m.conv_key = (SELECT conv_key FROM conversation_keys WHERE conversation_id = u.conversation_id) AND m.user_id = u.user_id), 0)) AS delta
+                      FROM unnest($1::text[], $2::text[], $3::boolean[]) AS u(conversation_id, user_id, active)
+                      GROUP BY u.conversation_id) d
+                WHERE conversations.conversation_id = d.conversation_id;
+                """,
+                P(conversations), P(users), P(changes.Select(m => m.Active).ToArray())));
+            b.BatchCommands.Add(BatchCommand(
+                """
+                INSERT INTO members (conv_key, user_id, read_seq, feed_version, role, nickname, muted_until, joined_at, inviter_id,
+                                     active, visible_from, info_version, read_diffusion)
+                SELECT (SELECT conv_key FROM conversation_keys WHERE conversation_id = u.conversation_id), u.user_id, GREATEST(u.read_floor, 0), u.version,
+                       u.role, u.nickname, u.muted_until, u.joined_at, u.inviter_id, u.active, u.visible_from, u.version,
+                       COALESCE((SELECT read_diffusion FROM conversations WHERE conversation_id = u.conversation_id), false)
+                FROM unnest($1::text[], $2::text[], $3::integer[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::boolean[], $9::bigint[], $10::bigint[], $11::bigint[])
+                    AS u(conversation_id, user_id, role, nickname, muted_until, joined_at, inviter_id, active, visible_from, version, read_floor)
+                ON CONFLICT (conv_key, user_id) DO UPDATE SET role = EXCLUDED.role, nickname = EXCLUDED.nickname, muted_until = EXCLUDED.muted_until,
+                    joined_at = EXCLUDED.joined_at, inviter_id = EXCLUDED.inviter_id, active = EXCLUDED.active, visible_from = EXCLUDED.visible_from,
+                    read_seq = GREATEST(members.read_seq, EXCLUDED.read_seq), feed_version = GREATEST(members.feed_version, EXCLUDED.feed_version),
+                    info_version = GREATEST(members.info_version, EXCLUDED.info_version);
+                """,
+                P(conversations), P(users), P(changes.Select(m => (int)m.Role).ToArray()), P(changes.Select(m => m.Nickname).ToArray()),
+                P(changes.Select(m => m.MutedUntil).ToArray()), P(changes.Select(m => m.JoinedAt).ToArray()), P(changes.Select(m => m.InviterId).ToArray()),
+                P(changes.Select(m => m.Active).ToArray()), P(changes.Select(m => m.VisibleFrom).ToArray()), P(changes.Select(m => m.Version).ToArray()),
+                P(changes.Select(m => m.ReadSeqFloor).ToArray())));
+            var closed = changes.Where(m => !m.Active && m.VisibleTo > 0).ToList();
+            if (closed.Count > 0)
+            {
+                b.BatchCommands.Add(BatchCommand(
+                    """
+                    INSERT INTO member_periods (conversation_id, user_id, from_seq, to_seq)
+                    SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[])
+                    ON CONFLICT (conversation_id, user_id, from_seq) DO UPDATE SET to_seq = EXCLUDED.to_seq;
+                    """,
+                    P(closed.Select(m => m.ConversationId).ToArray()), P(closed.Select(m => m.UserId).ToArray()),
+                    P(closed.Select(m => m.VisibleFrom).ToArray()), P(closed.Select(m => m.VisibleTo).ToArray())));
+            }
+
+            return changes.Max(m => m.Version);
+        }
+
+        foreach (var m in changes)
+        {
+            // The count moves by the change of this row's active flag (a recount would read every member of a large group).
+            b.BatchCommands.Add(BatchCommand(
+                """
+                UPDATE conversations SET member_count = member_count + (CASE WHEN $3 THEN 1 ELSE 0 END)
+                    - COALESCE((SELECT CASE WHEN active THEN 1 ELSE 0 END FROM members WHERE conv_key = (SELECT conv_key FROM conversation_keys WHERE conversation_id = $1) AND user_id = $2), 0)
+                WHERE conversation_id = $1;
+                """,
+                P(m.ConversationId), P(m.UserId), P(m.Active)));
+            b.BatchCommands.Add(BatchCommand(
+                """
+                INSERT INTO members (conv_key, user_id, read_seq, feed_version, role, nickname, muted_until, joined_at, inviter_id,
+                                     active, visible_from, info_version, read_diffusion)
+                VALUES ((SELECT conv_key FROM conversation_keys WHERE conversation_id = $1), $2, GREATEST($11, 0), $10, $3, $4, $5, $6, $7, $8, $9, $10,
+                        COALESCE((SELECT read_diffusion FROM conversations WHERE conversation_id = $1), false))
+                ON CONFLICT (conv_key, user_id) DO UPDATE SET role = $3, nickname = $4, muted_until = $5, joined_at = $6,
+                    inviter_id = $7, active = $8, visible_from = $9, read_seq = GREATEST(members.read_seq, $11),
+                    feed_version = GREATEST(members.feed_version, $10), info_version = GREATEST(members.info_version, $10);
+                """,
+                P(m.ConversationId), P(m.UserId), P((int)m.Role), P(m.Nickname), P(m.MutedUntil), P(m.JoinedAt), P(m.InviterId), P(m.Active),
+                P(m.VisibleFrom), P(m.Version), P(m.ReadSeqFloor)));
+            if (!m.Active && m.VisibleTo > 0)
+            {
+                b.BatchCommands.Add(BatchCommand(
+                    """
+                    INSERT INTO member_periods (conversation_id, user_id, from_seq, to_seq) VALUES ($1, $2, $3, $4)
+                    ON CONFLICT (conversation_id, user_id, from_seq) DO UPDATE SET to_seq = $4;
+                    """,
+                    P(m.ConversationId), P(m.UserId), P(m.VisibleFrom), P(m.VisibleTo)));
+            }
+
+            maxVersion = Math.Max(maxVersion, m.Version);
+        }
+
+        return maxVersion;
+    }
+
     // The statements of one batch, in the order CommitBatch documents: conversations, groups, member changes, group
     // requests, messages, revocations, read cursors, settings, feed state.
     private static void Build(NpgsqlBatch b, CommitBatch batch)
@@ -183,39 +284,9 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
             maxVersion = Math.Max(maxVersion, g.Version);
         }
 
-        foreach (var m in batch.MemberChanges)
+        if (batch.MemberChanges.Count > 0)
         {
-            // The count moves by the change of this row's active flag (a recount would read every member of a large group).
-            b.BatchCommands.Add(BatchCommand(
-                """
-                UPDATE conversations SET member_count = member_count + (CASE WHEN $3 THEN 1 ELSE 0 END)
-                    - COALESCE((SELECT CASE WHEN active THEN 1 ELSE 0 END FROM members WHERE conv_key = (SELECT conv_key FROM conversation_keys WHERE conversation_id = $1) AND user_id = $2), 0)
-                WHERE conversation_id = $1;
-                """,
-                P(m.ConversationId), P(m.UserId), P(m.Active)));
-            b.BatchCommands.Add(BatchCommand(
-                """
-                INSERT INTO members (conv_key, user_id, read_seq, feed_version, role, nickname, muted_until, joined_at, inviter_id,
-                                     active, visible_from, info_version, read_diffusion)
-                VALUES ((SELECT conv_key FROM conversation_keys WHERE conversation_id = $1), $2, GREATEST($11, 0), $10, $3, $4, $5, $6, $7, $8, $9, $10,
-                        COALESCE((SELECT read_diffusion FROM conversations WHERE conversation_id = $1), false))
-                ON CONFLICT (conv_key, user_id) DO UPDATE SET role = $3, nickname = $4, muted_until = $5, joined_at = $6,
-                    inviter_id = $7, active = $8, visible_from = $9, read_seq = GREATEST(members.read_seq, $11),
-                    feed_version = GREATEST(members.feed_version, $10), info_version = GREATEST(members.info_version, $10);
-                """,
-                P(m.ConversationId), P(m.UserId), P((int)m.Role), P(m.Nickname), P(m.MutedUntil), P(m.JoinedAt), P(m.InviterId), P(m.Active),
-                P(m.VisibleFrom), P(m.Version), P(m.ReadSeqFloor)));
-            if (!m.Active && m.VisibleTo > 0)
-            {
-                b.BatchCommands.Add(BatchCommand(
-                    """
-                    INSERT INTO member_periods (conversation_id, user_id, from_seq, to_seq) VALUES ($1, $2, $3, $4)
-                    ON CONFLICT (conversation_id, user_id, from_seq) DO UPDATE SET to_seq = $4;
-                    """,
-                    P(m.ConversationId), P(m.UserId), P(m.VisibleFrom), P(m.VisibleTo)));
-            }
-
-            maxVersion = Math.Max(maxVersion, m.Version);
+            maxVersion = Math.Max(maxVersion, AddMemberChanges(b, batch.MemberChanges));
         }
 
         foreach (var r in batch.GroupRequests)
