@@ -39,6 +39,7 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton(Optional.None<MessageHooks>());
         services.TryAddSingleton(Optional.None<AfterHooks>());
         services.AddHostedService<PresenceWebhooks>();
+        services.AddSingleton<HandshakeTimeouts>();
         services.AddSingleton<WebSocketEndpoint>();
         services.AddHostedService<ConnectionSweeper>();
         services.AddHostedService<GatewayDrain>();

@@ -52,6 +52,24 @@ public sealed class RobustnessTests(RobustnessFixture fixture) : IClassFixture<R
     }
 
     [Fact]
+    public async Task Handshake_HelloInTime_NotClosedOnceTheTimeoutPassed()
+    {
+        var user = await Server.CreateUserAsync("raw");
+        await using var raw = await RawClient.ConnectAsync(Server.WebSocketUri);
+        await raw.HelloAsync(await Server.IssueTokenAsync(user, "d1"), "d1");
+
+        // The shared handshake timer expires sockets in the order they connected: once a later silent socket got its 4004,
+        // the first socket's deadline has passed too, and its timeout must have ended with its Hello.
+        await using var silent = await RawClient.ConnectAsync(Server.WebSocketUri);
+        Assert.Equal(CloseCodes.HandshakeTimeout, await silent.ReceiveCloseAsync());
+
+        await raw.SendAsync(new ClientFrame { RequestId = 7, Ping = new Ping() });
+        var pong = await raw.ReceiveAsync();
+        Assert.Equal(ServerFrame.BodyOneofCase.Pong, pong!.BodyCase);
+        Assert.Equal(7U, pong.RequestId);
+    }
+
+    [Fact]
     public async Task Handshake_BadToken_Unauthenticated()
     {
         await using var raw = await RawClient.ConnectAsync(Server.WebSocketUri);

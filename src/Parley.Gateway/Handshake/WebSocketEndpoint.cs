@@ -31,6 +31,7 @@ internal sealed partial class WebSocketEndpoint(
     IOptions<GatewayOptions> options,
     ParleyMetrics metrics,
     TimeProvider time,
+    HandshakeTimeouts timeouts,
     ILogger<WebSocketEndpoint> logger)
 {
     private readonly NativeProtocol _protocol = new(handler.NotificationAccounts);
@@ -105,32 +106,29 @@ internal sealed partial class WebSocketEndpoint(
 
     private async Task<(Hello? Hello, uint RequestId)> ReceiveHelloAsync(WebSocket socket, GatewayOptions o)
     {
-        // Cancelling a pending receive would abort the socket, so race it against the timeout instead and
-        // close politely when the timeout wins.
-        var receive = ConnectionHost.ReceiveFrameAsync(socket, o.MaxFrameBytes, CancellationToken.None).AsTask();
-        if (await Task.WhenAny(receive, Task.Delay(o.HandshakeTimeout, time)).ConfigureAwait(false) != receive)
-        {
-            metrics.Handshakes.Add(1, new KeyValuePair<string, object?>("result", "timeout"));
-            await ConnectionHost.CloseQuietlyAsync(socket, CloseCodes.HandshakeTimeout, "handshake timeout").ConfigureAwait(false);
-            try
-            {
-                (await receive.WaitAsync(TimeSpan.FromSeconds(2), time).ConfigureAwait(false)).Dispose();
-            }
-            catch (Exception ex) when (ex is TimeoutException or WebSocketException or OperationCanceledException)
-            {
-                socket.Abort();
-            }
-
-            return (null, 0);
-        }
-
+        // Cancelling a pending receive would abort the socket, so the shared handshake timer closes the socket politely
+        // instead when the Hello is late (HandshakeTimeouts), which ends the receive.
+        var timeout = timeouts.Watch(socket);
         ReceivedFrame frame;
         try
         {
-            frame = await receive.ConfigureAwait(false);
+            frame = await ConnectionHost.ReceiveFrameAsync(socket, o.MaxFrameBytes, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
         {
+            frame = new ReceivedFrame(FrameKind.Closed, null, 0);
+        }
+        catch
+        {
+            timeout.Finish();
+            throw;
+        }
+
+        if (!timeout.Finish())
+        {
+            // The timeout came first (and was counted): the socket is being closed with 4004.
+            frame.Dispose();
+            await timeout.WhenClosedAsync().ConfigureAwait(false);
             return (null, 0);
         }
 
