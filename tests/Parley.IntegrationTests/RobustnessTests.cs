@@ -12,7 +12,8 @@ public sealed class RobustnessFixture : IAsyncLifetime
 
     public async Task InitializeAsync() => Server = await TestServer.StartAsync(new Dictionary<string, string?>
     {
-        ["Parley:Gateway:HandshakeTimeout"] = "00:00:00.500",
+        // Short enough for the 4004 tests, long enough for a Hello sent at once on a loaded machine (load 20-80).
+        ["Parley:Gateway:HandshakeTimeout"] = "00:00:02",
         ["Parley:Gateway:MaxFrameBytes"] = "8192",
         ["Parley:Gateway:MaxMalformedFrames"] = "3",
     });
@@ -55,8 +56,9 @@ public sealed class RobustnessTests(RobustnessFixture fixture) : IClassFixture<R
     public async Task Handshake_HelloInTime_NotClosedOnceTheTimeoutPassed()
     {
         var user = await Server.CreateUserAsync("raw");
+        var token = await Server.IssueTokenAsync(user, "d1"); // before connecting: the handshake timeout runs from the upgrade
         await using var raw = await RawClient.ConnectAsync(Server.WebSocketUri);
-        await raw.HelloAsync(await Server.IssueTokenAsync(user, "d1"), "d1");
+        await raw.HelloAsync(token, "d1");
 
         // The shared handshake timer expires sockets in the order they connected: once a later silent socket got its 4004,
         // the first socket's deadline has passed too, and its timeout must have ended with its Hello.
@@ -84,8 +86,9 @@ public sealed class RobustnessTests(RobustnessFixture fixture) : IClassFixture<R
     public async Task Session_MalformedAndTruncatedFrames_GetBadFrameAndConnectionSurvives()
     {
         var user = await Server.CreateUserAsync("raw");
+        var token = await Server.IssueTokenAsync(user, "d1"); // before connecting: the handshake timeout runs from the upgrade
         await using var raw = await RawClient.ConnectAsync(Server.WebSocketUri);
-        await raw.HelloAsync(await Server.IssueTokenAsync(user, "d1"), "d1");
+        await raw.HelloAsync(token, "d1");
 
         var valid = new ClientFrame { RequestId = 9, Send = new SendRequest { ClientMsgId = "x1", Target = new Target { UserId = user }, Content = new Content { Text = new TextContent { Text = "hello there" } } } }.ToByteArray();
         await raw.SendBytesAsync(valid[..(valid.Length / 2)]);
@@ -106,8 +109,9 @@ public sealed class RobustnessTests(RobustnessFixture fixture) : IClassFixture<R
     public async Task Session_TooManyMalformedFrames_Close4009()
     {
         var user = await Server.CreateUserAsync("raw");
+        var token = await Server.IssueTokenAsync(user, "d1"); // before connecting: the handshake timeout runs from the upgrade
         await using var raw = await RawClient.ConnectAsync(Server.WebSocketUri);
-        await raw.HelloAsync(await Server.IssueTokenAsync(user, "d1"), "d1");
+        await raw.HelloAsync(token, "d1");
         for (var i = 0; i < 5; i++)
         {
             await raw.SendBytesAsync([0x0A, 0xFF, 0xFF]);
@@ -126,8 +130,9 @@ public sealed class RobustnessTests(RobustnessFixture fixture) : IClassFixture<R
         await bobRecorder.Client.ConnectAsync();
 
         var attacker = await Server.CreateUserAsync("mallory");
+        var token = await Server.IssueTokenAsync(attacker, "d1"); // before connecting: the handshake timeout runs from the upgrade
         await using var raw = await RawClient.ConnectAsync(Server.WebSocketUri);
-        await raw.HelloAsync(await Server.IssueTokenAsync(attacker, "d1"), "d1");
+        await raw.HelloAsync(token, "d1");
         await raw.SendBytesAsync(new byte[64 * 1024]);
         Assert.Equal(CloseCodes.MessageTooBig, await raw.ReceiveCloseAsync());
 
