@@ -211,15 +211,24 @@ internal sealed class ClientConnection : IDisposable
     }
 
     /// <summary>Queues a result or sync frame, waiting for outbox space. Returns false once the connection is closing.</summary>
-    public async ValueTask<bool> WriteAsync(IMessage frame)
+    public ValueTask<bool> WriteAsync(IMessage frame)
     {
         // Results go to exactly one connection: serialise into a pooled buffer that the send loop returns after the write.
         var size = frame.CalculateSize();
         var buffer = ArrayPool<byte>.Shared.Rent(size);
         frame.WriteTo(buffer.AsSpan(0, size));
+        return WritePooledAsync(buffer, size); // not awaited here: no second state machine per result frame
+    }
+
+    /// <summary>
+    /// Queues the first <paramref name="length"/> bytes of a binary frame rented from <see cref="ArrayPool{T}.Shared"/>, waiting
+    /// for outbox space; the connection returns the buffer (after the write, or now when it is closing: then false).
+    /// </summary>
+    public async ValueTask<bool> WritePooledAsync(byte[] buffer, int length)
+    {
         try
         {
-            await _outbox.Writer.WriteAsync(new Outbound(buffer, size, 0, Pooled: true, Text: false, Tag: null), _abort.Token).ConfigureAwait(false);
+            await _outbox.Writer.WriteAsync(new Outbound(buffer, length, 0, Pooled: true, Text: false, Tag: null), _abort.Token).ConfigureAwait(false);
             return true;
         }
         catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException or ObjectDisposedException)

@@ -113,31 +113,24 @@ internal sealed class NativeConnectionHandler(
     private async Task<long> SyncAsync(long cursor)
     {
         var snapshot = await store.GetChangesAsync(connection.UserId, cursor, options.SyncMessagesPerConversation).ConfigureAwait(false);
-        var batch = new SyncBatch();
-        var size = 0;
+        var batch = new SyncBatchEncoder();
         ulong messages = 0;
         foreach (var change in snapshot.Changes)
         {
             var item = new ConversationSync { Conversation = ProtoMapper.ToProto(change.Conversation, connection.UserId, handler.NotificationAccounts), Truncated = change.Truncated };
-            foreach (var m in change.Messages)
-            {
-                item.Messages.Add(ProtoMapper.ToProto(m, viewer: connection.UserId));
-            }
-
+            batch.Add(item, change.Messages, connection.UserId);
             messages += (ulong)change.Messages.Count;
-            batch.Conversations.Add(item);
-            size += item.CalculateSize();
-            if (size >= options.SyncBatchBytes)
+            if (batch.Size >= options.SyncBatchBytes)
             {
-                await connection.WriteAsync(new ServerFrame { SyncBatch = batch }).ConfigureAwait(false);
-                batch = new SyncBatch();
-                size = 0;
+                var (buffer, length) = batch.Encode();
+                await connection.WritePooledAsync(buffer, length).ConfigureAwait(false);
             }
         }
 
-        if (batch.Conversations.Count > 0)
+        if (batch.Count > 0)
         {
-            await connection.WriteAsync(new ServerFrame { SyncBatch = batch }).ConfigureAwait(false);
+            var (buffer, length) = batch.Encode();
+            await connection.WritePooledAsync(buffer, length).ConfigureAwait(false);
         }
 
         var version = Math.Max(snapshot.Version, 0);

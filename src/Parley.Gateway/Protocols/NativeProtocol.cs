@@ -133,7 +133,7 @@ internal sealed class NativeProtocol(Parley.Core.Business.NotificationAccountIds
     }
 
     // A length-delimited field's tag and length as varints at pos; returns the position after them.
-    private static int WriteLengthDelimitedHead(byte[] bytes, int pos, int fieldNumber, int length)
+    internal static int WriteLengthDelimitedHead(byte[] bytes, int pos, int fieldNumber, int length)
     {
         pos = WriteVarint(bytes, pos, WireFormat.MakeTag(fieldNumber, WireFormat.WireType.LengthDelimited));
         return WriteVarint(bytes, pos, (uint)length);

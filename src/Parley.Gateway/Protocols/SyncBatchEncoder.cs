@@ -1,0 +1,109 @@
+using System.Buffers;
+using Google.Protobuf;
+using Parley.Abstractions.Messaging;
+using Parley.Core.Internal;
+using Parley.Protocol.V1;
+
+namespace Parley.Gateway.Protocols;
+
+/// <summary>
+/// <c>ServerFrame{sync_batch}</c> of the connect-time sync with every message's stored content bytes spliced in verbatim,
+/// as <see cref="NativeProtocol.EncodeMessage"/> does for a live message: the content is never parsed into a
+/// <see cref="Content"/> and serialised again (issue 17: a fresh device syncs hundreds of messages per login). Each
+/// <see cref="ConversationSync"/> is written as its conversation and truncated flag, then its messages (field 2) after them,
+/// each as its head (<see cref="ProtoMapper.ToProto(StoredMessage, bool, string?)"/> without content: ids, times, edits,
+/// reactions) followed by the content field; a parser accepts fields in any order, so the frame parses to the same
+/// <see cref="SyncBatch"/> as one built from parsed content.
+/// </summary>
+internal sealed class SyncBatchEncoder
+{
+    private readonly List<Item> _conversations = [];
+    private readonly List<(Message Head, int HeadSize, byte[]? Content)> _messages = [];
+
+    /// <summary>The conversations added since the last <see cref="Encode"/>.</summary>
+    public int Count => _conversations.Count;
+
+    /// <summary>The sum of the added conversations' encoded sizes (what the batch size limit is compared with).</summary>
+    public int Size { get; private set; }
+
+    /// <summary>Adds a conversation and its messages (ascending by seq), the messages as <paramref name="viewer"/> sees them.</summary>
+    public void Add(ConversationSync head, IReadOnlyList<StoredMessage> messages, string viewer)
+    {
+        var headSize = head.CalculateSize();
+        var inner = headSize;
+        var first = _messages.Count;
+        foreach (var m in messages)
+        {
+            var message = ProtoMapper.ToProto(m, withContent: false, viewer: viewer);
+            var size = message.CalculateSize();
+            var content = !m.Revoked && m.Content.Length > 0 ? m.Content : null;
+            _messages.Add((message, size, content));
+            inner += LengthDelimitedSize(ConversationSync.MessagesFieldNumber, MessageSize(size, content));
+        }
+
+        _conversations.Add(new Item(head, headSize, first, messages.Count, inner));
+        Size += inner;
+    }
+
+    /// <summary>
+    /// The frame of everything added, in a buffer rented from <see cref="ArrayPool{T}.Shared"/> (the caller returns it), and
+    /// its length; then starts a new batch.
+    /// </summary>
+    public (byte[] Buffer, int Length) Encode()
+    {
+        var batch = 0;
+        foreach (var c in _conversations)
+        {
+            batch += LengthDelimitedSize(SyncBatch.ConversationsFieldNumber, c.Inner);
+        }
+
+        var total = LengthDelimitedSize(ServerFrame.SyncBatchFieldNumber, batch);
+        var buffer = ArrayPool<byte>.Shared.Rent(total);
+        try
+        {
+            var pos = NativeProtocol.WriteLengthDelimitedHead(buffer, 0, ServerFrame.SyncBatchFieldNumber, batch);
+            foreach (var c in _conversations)
+            {
+                pos = NativeProtocol.WriteLengthDelimitedHead(buffer, pos, SyncBatch.ConversationsFieldNumber, c.Inner);
+                c.Head.WriteTo(buffer.AsSpan(pos, c.HeadSize));
+                pos += c.HeadSize;
+                for (var i = c.FirstMessage; i < c.FirstMessage + c.MessageCount; i++)
+                {
+                    var (head, headSize, content) = _messages[i];
+                    pos = NativeProtocol.WriteLengthDelimitedHead(buffer, pos, ConversationSync.MessagesFieldNumber, MessageSize(headSize, content));
+                    head.WriteTo(buffer.AsSpan(pos, headSize));
+                    pos += headSize;
+                    if (content is not null)
+                    {
+                        pos = NativeProtocol.WriteLengthDelimitedHead(buffer, pos, Message.ContentFieldNumber, content.Length);
+                        content.CopyTo(buffer.AsSpan(pos));
+                        pos += content.Length;
+                    }
+                }
+            }
+
+            if (pos != total)
+            {
+                throw new InvalidOperationException("The sync batch frame's size was miscalculated.");
+            }
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+
+        _conversations.Clear();
+        _messages.Clear();
+        Size = 0;
+        return (buffer, total);
+    }
+
+    private static int MessageSize(int headSize, byte[]? content) =>
+        content is null ? headSize : headSize + LengthDelimitedSize(Message.ContentFieldNumber, content.Length);
+
+    private static int LengthDelimitedSize(int fieldNumber, int length) =>
+        CodedOutputStream.ComputeTagSize(fieldNumber) + CodedOutputStream.ComputeLengthSize(length) + length;
+
+    private readonly record struct Item(ConversationSync Head, int HeadSize, int FirstMessage, int MessageCount, int Inner);
+}
