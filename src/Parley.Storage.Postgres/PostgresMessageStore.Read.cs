@@ -49,9 +49,20 @@ public sealed partial class PostgresMessageStore
             return [];
         }
 
-        // ix_members_user_feed (user_id, feed_version): one index range per user asked about.
+        // The sync's conditions (ChangedViewsSql, AdvancedSuperGroupsSql) at or above the version: a member row's own feed
+        // version, or, for an active member, the conversation's change version (edits and reactions raise only that) or a
+        // read-diffusion super group's head version (its messages raise no member row). Asking for the first alone missed
+        // a gap that held nothing but an edit: the gap was skipped, nobody resynced, and the members' next live event
+        // moved their cursors past the edit for good. ix_members_user_feed (user_id, feed_version): one index range per user.
         return await _database.QueryAsync(
-            "SELECT DISTINCT user_id FROM members WHERE user_id = ANY($1) AND feed_version >= $2;",
+            """
+            SELECT m.user_id FROM members m
+            JOIN conversation_keys k ON k.conv_key = m.conv_key
+            JOIN conversations c ON c.conversation_id = k.conversation_id
+            WHERE m.user_id = ANY($1)
+              AND (m.feed_version >= $2 OR (m.active AND (c.change_version >= $2 OR (c.read_diffusion AND c.head_version >= $2))))
+            GROUP BY m.user_id;
+            """,
             r => r.GetString(0),
             cancellationToken,
             P(userIds as string[] ?? [.. userIds]),

@@ -79,6 +79,72 @@ public sealed class PostgresMessageStoreTests : MessageStoreComplianceTests
         Assert.Single(await groups.GetPendingGroupRequestsAsync("g1"), r => r.UserId == "ann");
     }
 
+    // A cluster node that skips a gap in its live versions resyncs (4012) exactly the connected users the query names
+    // (IFeedChangeQuery, ADR 0016), so it must name every user whose sync from a cursor below the gap brings something in
+    // or after it. An edit or a reaction raises only the conversation's change version (ADR 0018) and a super group's
+    // message only its head version (ADR 0017): the query used to look at the members' own feed versions alone, so a gap
+    // holding only an edit resynced nobody and the members' next live event moved their cursors past it for good (issue
+    // 11). Checked at every version against the sync itself.
+    [StoreFact]
+    public async Task UsersChangedSince_NamesExactlyTheUsersWhoseSyncBringsAChange_EditsReactionsAndSuperGroupMessagesIncluded()
+    {
+        string[] users = ["alice", "bob", "carol", "dave", "erin", "frank"];
+        await CommitAsync(b => b.Conversations.Add(Direct("ab", "alice", "bob")));
+        await CommitAsync(b => b.Conversations.Add(Direct("cd", "carol", "dave")));
+        await CommitAsync(b => b.Messages.Add(Message("ab", 1, "alice")));
+        await CommitAsync(b => b.Messages.Add(Message("cd", 1, "carol")));
+        var super = Group("sg", "carol", ["carol", "erin", "dave"]);
+        await CommitAsync(b =>
+        {
+            b.Conversations.Add(super);
+            b.Groups.Add(new GroupRecord("g-sg", "sg", "Super sg", "", "", "", "{}", "carol", GroupJoinPolicy.Free, false, false, true, false, 1000, 1000, 3, super.Version)
+            {
+                Kind = GroupKind.Super,
+            });
+            b.MemberChanges.AddRange(new[] { "carol", "erin", "dave" }.Select(u =>
+                new MemberChange("sg", u, u == "carol" ? MemberRole.Owner : MemberRole.Member, "nick-" + u, 0, 1000, "", true, 1, 0, super.Version)));
+        });
+        await CommitAsync(b => b.MemberChanges.Add(new MemberChange("sg", "dave", MemberRole.Member, "nick-dave", 0, 1000, "", false, 1, 0, NextVersion())));
+        await CommitAsync(b =>
+        {
+            b.ReadDiffusion.Add("sg");
+            b.Messages.Add(Message("sg", 1, "erin"));
+        });
+        var edit = NextVersion();
+        await CommitAsync(b => b.MessageUpdates.Add(new MessageUpdate("ab", 1, [], edit) { Content = Body("edited") }));
+        var reaction = NextVersion();
+        await CommitAsync(b => b.MessageUpdates.Add(new MessageUpdate("cd", 1, [8, 1], reaction)));
+        await CommitAsync(b => b.ReadCursors.Add(new ReadCursorUpdate("cd", "dave", 1, NextVersion())));
+        var superMessage = NextVersion() + 1; // Message() below takes the next version
+        await CommitAsync(b =>
+        {
+            b.ReadDiffusion.Add("sg");
+            b.Messages.Add(Message("sg", 2, "carol"));
+        });
+
+        var query = (IFeedChangeQuery)Store;
+        var max = await Store.GetMaxVersionAsync();
+        for (var version = 2L; version <= max + 1; version++)
+        {
+            var expected = new List<string>();
+            foreach (var user in users)
+            {
+                if ((await Store.GetChangesAsync(user, version - 1, 10)).Changes.Count > 0)
+                {
+                    expected.Add(user);
+                }
+            }
+
+            var named = (await query.UsersChangedSinceAsync(users, version)).Order(StringComparer.Ordinal).ToList();
+            Assert.True(expected.SequenceEqual(named), $"from version {version}: the sync changes for [{string.Join(", ", expected)}], the query named [{string.Join(", ", named)}]");
+        }
+
+        // The cases the members' own feed versions miss, by name.
+        Assert.Equal(["carol", "erin"], (await query.UsersChangedSinceAsync(users, superMessage)).Order(StringComparer.Ordinal));
+        Assert.Equal(["carol", "dave", "erin"], (await query.UsersChangedSinceAsync(users, reaction)).Order(StringComparer.Ordinal));
+        Assert.Equal(["alice", "bob", "carol", "dave", "erin"], (await query.UsersChangedSinceAsync(users, edit)).Order(StringComparer.Ordinal));
+    }
+
     // Two nodes commit into one schema through the order lock (ADR 0016), interleaved: versions are exactly 1..max with
     // no gap and no reuse, a second node's reservation waits for the first's commit, and a resume from EVERY cursor
     // returns, for every user, exactly the messages committed after it, each once.

@@ -8,8 +8,12 @@ namespace Parley.Abstractions.Messaging;
 public interface IFeedChangeQuery
 {
     /// <summary>
-    /// The users among <paramref name="userIds"/> with a feed change (a conversation advanced, a read cursor or setting
-    /// changed) at a version &gt;= <paramref name="version"/>. Proportional to the users asked about (an index range each).
+    /// The users among <paramref name="userIds"/> whose sync from a cursor below <paramref name="version"/> would bring
+    /// something committed at a version &gt;= <paramref name="version"/>: a feed change of their own (a conversation
+    /// advanced, a read cursor or setting changed), a change to a message of a conversation they are an active member of
+    /// (an edit, a reaction: the conversation's change version, ADR 0018) or a message of a read-diffusion super group
+    /// they are an active member of (its head version, ADR 0017): the same conditions as the sync's. Reads the asked
+    /// users' membership rows (an index range each); a node asks only when it closes a gap, which is rare.
     /// </summary>
     Task<IReadOnlyList<string>> UsersChangedSinceAsync(IReadOnlyCollection<string> userIds, long version, CancellationToken cancellationToken = default);
 }
