@@ -413,42 +413,11 @@ public sealed class PostgresMessageStoreTests : MessageStoreComplianceTests
     [StoreFact]
     public async Task Search_AWordCommonInOtherUsersConversations_ReadsRowsInProportionToTheUsersOwn()
     {
-        await CreateDirectAsync("mine", "alice", "bob");
-        await CreateDirectAsync("also", "bob", "erin");
-        await CreateDirectAsync("theirs", "carol", "dave");
-        var time = 1000L;
-        await CommitAsync(b => b.Messages.AddRange(Enumerable.Range(1, 40).Select(s =>
-            Message("mine", s, s % 2 == 0 ? "alice" : "bob", serverTime: time++) with { SearchText = (s % 10 == 0 ? "needle and thimble " : "hay ") + s.ToString(CultureInfo.InvariantCulture) })));
-        await CommitAsync(b => b.Messages.AddRange(Enumerable.Range(1, 20).Select(s => Message("also", s, "erin", serverTime: time++) with { SearchText = "straw " + s.ToString(CultureInfo.InvariantCulture) })));
-        var carols = 0;
-        async Task AddCarolsAsync(int count)
-        {
-            for (var round = 0; round < count / 1000; round++)
-            {
-                var first = carols;
-                carols += 1000;
-                await CommitAsync(b => b.Messages.AddRange(Enumerable.Range(first + 1, 1000).Select(s => Message("theirs", s, "carol", serverTime: time++) with { SearchText = "needle elsewhere " + s.ToString(CultureInfo.InvariantCulture) })));
-            }
-
-            await Postgres.ScalarAsync("ANALYZE message_search;");
-        }
-
-        await AddCarolsAsync(3000);
         var store = (PostgresMessageStore)Store;
         var statements = ObserveSearchStatements(store);
-        long[] bobs = [40, 30, 20, 10];
-
-        var own = await store.SearchAsync("bob", null, "thimble", null, 21, maxScanned: 5000);
-        Assert.Equal(bobs, own.Select(m => m.Message.Seq));
-        var ownRead = await SearchRowsReadAsync(statements);
-        var common = await store.SearchAsync("bob", null, "needle", null, 21, maxScanned: 5000);
-        Assert.Equal(bobs, common.Select(m => m.Message.Seq));
-        var commonRead = await SearchRowsReadAsync(statements);
-        await AddCarolsAsync(3000);
-        var more = await store.SearchAsync("bob", null, "needle", null, 21, maxScanned: 5000);
-        Assert.Equal(bobs, more.Select(m => m.Message.Seq));
-        Assert.False(more.ScanLimitReached);
-        var moreRead = await SearchRowsReadAsync(statements);
+        var (ownRead, commonRead, moreRead) = await SearchAWordCommonInOtherUsersConversationsAsync(
+            indexedAsync: () => Postgres.ScalarAsync("ANALYZE message_search;"),
+            costAsync: () => SearchRowsReadAsync(statements));
         store.SearchStatementObserver = null;
 
         // Bob's word: its 4 matches, probed and joined (8). The word carol's messages hold too: 85 for the probe over all,
