@@ -59,11 +59,8 @@ public static partial class SearchServerBench
     /// </summary>
     internal static async Task BuildBulkAsync(string file, int messages, int batchSize = 1_000_000, int hashMb = 256)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(messages, 100_000);
-        var marker = file + ".complete-" + messages.ToString(CultureInfo.InvariantCulture);
-        if (File.Exists(file) && File.Exists(marker))
+        if (IsBuilt(file, messages, out var marker))
         {
-            Console.WriteLine($"# store reused ({marker})");
             return;
         }
 

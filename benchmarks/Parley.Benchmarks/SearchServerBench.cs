@@ -124,11 +124,8 @@ public static partial class SearchServerBench
 
     private static async Task BuildAsync(string file, int messages)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(messages, 100_000);
-        var marker = file + ".complete-" + messages.ToString(CultureInfo.InvariantCulture);
-        if (File.Exists(file) && File.Exists(marker))
+        if (IsBuilt(file, messages, out var marker))
         {
-            Console.WriteLine($"# store reused ({marker})");
             return;
         }
 
@@ -160,20 +157,8 @@ public static partial class SearchServerBench
             await using (store.ConfigureAwait(false))
             {
                 await store.InitializeAsync();
-                long version = 0;
-                var setup = new CommitBatch();
-                for (var c = 0; c < ReaderConversations; c++)
-                {
-                    setup.Conversations.Add(new NewConversation(ReaderConversation(c), Parley.Abstractions.Messaging.ConversationKind.Direct, null, string.Empty, Reader, 1_790_000_000_000, [Reader, "peer-" + c.ToString("D4", CultureInfo.InvariantCulture)], ++version));
-                }
-
-                for (var c = 0; c < OtherConversations; c++)
-                {
-                    var (a, b) = OtherPair(c);
-                    setup.Conversations.Add(new NewConversation(OtherConversation(c), Parley.Abstractions.Messaging.ConversationKind.Direct, null, string.Empty, a, 1_790_000_000_000, [a, b], ++version));
-                }
-
-                await store.CommitAsync(setup);
+                await store.CommitAsync(Conversations());
+                long version = ReaderConversations + OtherConversations;
 
                 // The store as SQLite migration 26 left it (what an upgrade starts from): the FTS5 index without the
                 // conversation key column, migration 27 not applied. The next open runs migration 27 (timed below).
@@ -275,11 +260,8 @@ public static partial class SearchServerBench
     /// </summary>
     private static async Task BuildThroughStoreAsync(string file, int messages, int batchSize = 50_000)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(messages, 100_000);
-        var marker = file + ".complete-" + messages.ToString(CultureInfo.InvariantCulture);
-        if (File.Exists(file) && File.Exists(marker))
+        if (IsBuilt(file, messages, out var marker))
         {
-            Console.WriteLine($"# store reused ({marker})");
             return;
         }
 
@@ -307,19 +289,8 @@ public static partial class SearchServerBench
                 var version = await store.GetMaxVersionAsync();
                 if (version == 0)
                 {
-                    var setup = new CommitBatch();
-                    for (var c = 0; c < ReaderConversations; c++)
-                    {
-                        setup.Conversations.Add(new NewConversation(ReaderConversation(c), Parley.Abstractions.Messaging.ConversationKind.Direct, null, string.Empty, Reader, 1_790_000_000_000, [Reader, "peer-" + c.ToString("D4", CultureInfo.InvariantCulture)], ++version));
-                    }
-
-                    for (var c = 0; c < OtherConversations; c++)
-                    {
-                        var (a, b) = OtherPair(c);
-                        setup.Conversations.Add(new NewConversation(OtherConversation(c), Parley.Abstractions.Messaging.ConversationKind.Direct, null, string.Empty, a, 1_790_000_000_000, [a, b], ++version));
-                    }
-
-                    await store.CommitAsync(setup);
+                    await store.CommitAsync(Conversations());
+                    version = ReaderConversations + OtherConversations;
                 }
 
                 // Resume: every committed message took one version after the conversations'.
@@ -394,6 +365,20 @@ public static partial class SearchServerBench
         await File.WriteAllTextAsync(marker, DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture));
         var total = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"# store built through the store layer in {clock.Elapsed.TotalSeconds:F0} s wall, {total.TotalSeconds:F0} s CPU (this run)"));
+    }
+
+    // A store of that many messages built to the end before (its marker file) is used again.
+    private static bool IsBuilt(string file, int messages, out string marker)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(messages, 100_000);
+        marker = file + ".complete-" + messages.ToString(CultureInfo.InvariantCulture);
+        if (File.Exists(file) && File.Exists(marker))
+        {
+            Console.WriteLine($"# store reused ({marker})");
+            return true;
+        }
+
+        return false;
     }
 
     private static (string A, string B) OtherPair(int c) =>
