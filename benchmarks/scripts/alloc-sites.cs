@@ -1,5 +1,6 @@
 // Allocation sites from an EventPipe trace with GC AllocationTick events (dotnet-trace --clrevents gc --clreventlevel verbose).
-// Usage: analyzer <trace.nettrace> <KB per message by the server's counters over the trace> [depth]
+// Usage: alloc-sites <trace.nettrace> <KB per message by the server's counters over the trace> [depth]
+// Built and run by alloc.sh (outside the repository: a console project with TraceEvent 3.1.21 and this file as Program.cs).
 // Every AllocationTick sample stands for ~100 KB of allocation of its type; a site's share of the sampled bytes times the
 // counters' KB per message is that site's KB per message.
 using Microsoft.Diagnostics.Tracing;

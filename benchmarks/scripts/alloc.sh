@@ -1,0 +1,85 @@
+#!/bin/bash
+# alloc.sh <label> <server dll> <outdir> [rate] [trace seconds] : the server's allocation per accepted 1:1 message, from
+# its own counters. The server (lib.sh: CPU 0, durable SQLite, rate limits off, MaxGroupMembers 2000, started in the
+# current directory) and the generator on CPU 1: warm 1:1 (`chat`, --chat-peers 1, USERS users, default the generator's
+# 1,000, --every-step) at a fixed rate (default 300 msg/s) for as long as the reads need. Once FROM (default 500)
+# messages were accepted, the server's /metrics is read (dotnet_gc_heap_total_allocated_bytes and
+# parley_messages_accepted, from one page), and again once SPAN (default 4,000) more were accepted: KB per message =
+# Δallocated / Δaccepted, background included, appended to <outdir>/results.txt with the time and `uptime`.
+# With trace seconds: right after the first read, that many seconds of `dotnet-trace collect --clrevents gc
+# --clreventlevel verbose` (GC AllocationTick: one sample per ~100 KB allocated, with its stack) into
+# <outdir>/<label>.nettrace; the second read follows (SPAN=0: at once, so the figure covers the trace), and
+# alloc-sites.cs (built once into /tmp/parley-alloc-sites, or A=<its dll>) writes the samples by type, site, frame and
+# stack, scaled to KB per message, into <outdir>/<label>.sites.txt.
+# SCENARIO=group: the generator's `group` scenario instead (500 members all online, one sender) at a fixed rate (default
+# 10 msg/s), three 10 s windows; the generator's server_alloc_bytes_per_msg of each window (Δallocated / messages sent in
+# it), with its delivery ratio and lost count.
+# Env: G (generator dll), USERS, FROM, SPAN, SCENARIO, TRACE (dotnet-trace), A (analyzer dll).
+# The earlier runs: stop 26 `alloc.sh <label> <dll> <out> 60` with FROM=300 SPAN=2000; 2026-12-05-perf `alloc.sh <label>
+# <dll> <out> <rate> [12]`; stop 29 `alloc.sh <label> <dll> <out> 400 40` with USERS=200 FROM=3000 SPAN=0.
+source "$(dirname "$0")/lib.sh"
+label=$1; dll=$2; out=$3; secs=${5:-0}; mkdir -p $out
+from=${FROM:-500}; span=${SPAN:-4000}; trace=${TRACE:-$HOME/.dotnet/tools/dotnet-trace}
+
+# alloc_sites: the analyzer's dll in A, built from alloc-sites.cs outside the repository (TraceEvent 3.1.21) when needed.
+alloc_sites() {
+  local d=/tmp/parley-alloc-sites
+  [ -n "$A" ] && return
+  A=$d/bin/Release/net10.0/alloc-sites.dll
+  [ -f $A ] && [ $A -nt $here/alloc-sites.cs ] && return
+  mkdir -p $d && cp $here/alloc-sites.cs $d/Program.cs
+  cat > $d/alloc-sites.csproj <<'X'
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup><OutputType>Exe</OutputType><TargetFramework>net10.0</TargetFramework><ImplicitUsings>enable</ImplicitUsings><Nullable>disable</Nullable></PropertyGroup>
+  <ItemGroup><PackageReference Include="Microsoft.Diagnostics.Tracing.TraceEvent" Version="3.1.21" /></ItemGroup>
+</Project>
+X
+  dotnet build -c Release $d > $d/build.log 2>&1 || { tail -20 $d/build.log; A=; }
+}
+
+start_server $dll "" Parley__Messaging__MaxGroupMembers=2000
+wait_ready
+
+if [ "$SCENARIO" = group ]; then
+  rate=${4:-10}
+  PARLEY_ADMIN_SECRET=$secret taskset -c 1 dotnet $G --server-url http://127.0.0.1:$port --server-pid $spid --runs 1 --warmup 2 --window 10 \
+    --scenarios group --targets parley --group-size 500 --group-rates $rate,$rate,$rate --out $out/$label.json > $out/$label.gen.log 2>&1
+  stop_server
+  python3 - $out/$label.json $label <<'PY' | tee -a $out/results.txt
+import json, sys
+vals = []
+def walk(x):
+    if isinstance(x, dict):
+        m = x.get('Metrics') or x.get('metrics')
+        if isinstance(m, dict) and 'server_alloc_bytes_per_msg' in m: vals.append((m['server_alloc_bytes_per_msg'], m.get('delivery_ratio'), m.get('lost')))
+        for v in x.values(): walk(v)
+    elif isinstance(x, list):
+        for v in x: walk(v)
+walk(json.load(open(sys.argv[1])))
+print(sys.argv[2], 'KB per group message (delivery ratio, lost):', ' · '.join(f'{a/1024:.1f} ({r:.3f}, {l:.0f})' for a, r, l in vals))
+PY
+  echo "   $(date -u +%T) $(uptime)" >> $out/results.txt
+  exit 0
+fi
+
+rate=${4:-300}
+steps=$(( ((from + span) / rate + secs + 60) / 10 + 2 )); rates=$(printf "$rate,%.0s" $(seq $steps)); rates=${rates%,}
+PARLEY_ADMIN_SECRET=$secret taskset -c 1 dotnet $G --server-url http://127.0.0.1:$port --server-pid $spid --runs 1 --warmup 1 --window 10 \
+  --scenarios chat --targets parley --chat-peers 1 ${USERS:+--chat-users $USERS} --every-step --chat-rates $rates --out $out/$label.gen.json > $out/$label.gen.log 2>&1 &
+gpid=$!
+sample() { curl -sf http://127.0.0.1:$port/metrics | awk '/^dotnet_gc_heap_total_allocated_bytes/{a=$2} /^parley_messages_accepted/ && m==""{m=$2} END{printf "%s %s\n", a, m}'; }
+for i in $(seq 1200); do read a0 m0 < <(sample); [ -n "$m0" ] && [ "${m0%.*}" -ge $from ] 2>/dev/null && break; sleep 0.5; done
+t0=$(date +%s.%N)
+if [ "$secs" -gt 0 ]; then
+  taskset -c 1 $trace collect -p $spid --clrevents gc --clreventlevel verbose --duration 00:00:00:$secs -o $out/$label.nettrace > $out/$label.trace.log 2>&1
+fi
+for i in $(seq 600); do read a1 m1 < <(sample); [ "${m1%.*}" -ge $(( ${m0%.*} + span )) ] 2>/dev/null && break; sleep 0.5; done
+t1=$(date +%s.%N)
+kb=$(python3 -c "print(f'{($a1-$a0)/($m1-$m0)/1024:.3f}')")
+echo "$label rate $rate: $(python3 -c "print(f'{$m1-$m0:.0f} messages in {$t1-$t0:.1f} s')"), $kb KB/msg" | tee -a $out/results.txt
+echo "   $(date -u +%T) $(uptime)" >> $out/results.txt
+kill $gpid 2>/dev/null; stop_server; wait $gpid 2>/dev/null
+if [ "$secs" -gt 0 ]; then
+  alloc_sites
+  [ -n "$A" ] && taskset -c 1 dotnet $A $out/$label.nettrace $kb 12 > $out/$label.sites.txt 2>&1
+fi
