@@ -126,6 +126,7 @@ public sealed partial class SqliteDatabase
             var started = Stopwatch.GetTimestamp();
             long log = 0, copied = 0;
             var passes = 0;
+            var failed = false;
             try
             {
                 Volatile.Write(ref _checkpointRunning, 1);
@@ -156,8 +157,10 @@ public sealed partial class SqliteDatabase
             catch (SqliteException ex)
             {
                 // Nothing is lost: the frames stay in the WAL (still durable, still read from there) and the next
-                // checkpoint copies them. The writer is unaffected.
-                LogCheckpointFailed(_logger, ex, FilePath);
+                // checkpoint copies them. The writer is unaffected. The failed pass reported nothing: say which it was,
+                // not a WAL of 0 frames.
+                failed = true;
+                LogBackgroundCheckpointFailed(_logger, ex, FilePath, passes + 1, frames);
             }
             finally
             {
@@ -166,7 +169,10 @@ public sealed partial class SqliteDatabase
 
             var elapsed = Stopwatch.GetElapsedTime(started);
             _metrics?.RecordCheckpoint(elapsed.TotalSeconds, byWriter: false);
-            LogCheckpoint(_logger, frames, passes, log, copied, elapsed.TotalMilliseconds);
+            if (!failed)
+            {
+                LogCheckpoint(_logger, frames, passes, log, copied, elapsed.TotalMilliseconds);
+            }
 
             // The writer copies what was committed during the last pass; with no writer running beside it, that copy
             // reaches the WAL's end, and the writer's next transaction starts the WAL again.
@@ -206,6 +212,9 @@ public sealed partial class SqliteDatabase
     [LoggerMessage(EventId = 4006, Level = LogLevel.Warning, Message = "SQLite WAL of {Path} is not being emptied: {Log} frames, {Copied} copied; a long-running reader holds an old snapshot")]
     private static partial void LogCheckpointBehind(ILogger logger, string path, long log, long copied);
 
-    [LoggerMessage(EventId = 4007, Level = LogLevel.Warning, Message = "SQLite background checkpoint of {Path} failed; the WAL keeps the pages and the next checkpoint retries")]
+    [LoggerMessage(EventId = 4009, Level = LogLevel.Warning, Message = "SQLite background checkpoint of {Path} failed in pass {Pass}; the WAL keeps the {Frames} frames committed since the last checkpoint and the next checkpoint retries")]
+    private static partial void LogBackgroundCheckpointFailed(ILogger logger, Exception exception, string path, int pass, long frames);
+
+    [LoggerMessage(EventId = 4007, Level = LogLevel.Warning, Message = "SQLite writer's catch-up checkpoint of {Path} failed; the WAL keeps the pages and the next checkpoint retries")]
     private static partial void LogCheckpointFailed(ILogger logger, Exception exception, string path);
 }
