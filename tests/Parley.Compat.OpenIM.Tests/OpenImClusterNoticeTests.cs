@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using Xunit.Abstractions;
 
@@ -10,46 +9,24 @@ namespace Parley.Compat.OpenIM.Tests;
 /// (issue 11), exactly once each: two real server processes (<see cref="ClusterHarness"/>) with the OpenIM edge on, the
 /// REST calls made on one node, the sessions on both.
 /// </summary>
-public sealed class OpenImClusterNoticeTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class OpenImClusterNoticeTests(ITestOutputHelper output) : ClusterTest("oicn", output)
 {
-    private readonly string _secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
-    private readonly ClusterHarness _cluster = new("oicn", output.WriteLine);
-    private readonly List<IAsyncDisposable> _disposables = [];
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        foreach (var disposable in _disposables)
-        {
-            await disposable.DisposeAsync();
-        }
-
-        await _cluster.DisposeAsync();
-    }
-
     // The owner has a web session on node 1 and an iOS session on node 0. Ann asks to join through node 0's REST API, Ben
     // through node 1's: each of the owner's sessions gets both 1503s, once. The owner accepts Ann through node 1 (Ann's
     // session is on node 0) and refuses Ben through node 0 (Ben's is on node 1): each applicant gets its answer, once.
     [ClusterFact]
     public async Task JoinRequestsAndTheirAnswers_MadeOnOneNode_ReachTheSessionsOnBothNodes_OnceEach()
     {
-        await _cluster.StartAsync(2, (_, node) =>
-        {
-            node.Settings["Parley__OpenIM__Enabled"] = "true";
-            node.Settings["Parley__OpenIM__Secret"] = _secret;
-            node.Settings["Parley__OpenIM__ApiPort"] = "0";
-            node.Settings["Parley__OpenIM__WsPort"] = "0";
-        });
+        await Cluster.StartAsync(2, (_, node) => Cluster.EnableOpenIm(node));
         var tag = Guid.NewGuid().ToString("N")[..8];
         var (owner, ann, ben) = ("no" + tag, "na" + tag, "nb" + tag);
         foreach (var user in new[] { owner, ann, ben })
         {
-            await _cluster.CreateUserAsync(user);
+            await Cluster.CreateUserAsync(user);
         }
 
-        var ownerToken = await OpenImSocket.UserTokenAsync(_cluster[0], _secret, owner);
-        var created = await OpenImSocket.PostAsync(_cluster[0], "/group/create_group", new
+        var ownerToken = await OpenImSocket.UserTokenAsync(Cluster[0], Cluster.OpenImSecret, owner);
+        var created = await OpenImSocket.PostAsync(Cluster[0], "/group/create_group", new
         {
             ownerUserID = owner,
             memberUserIDs = Array.Empty<string>(),
@@ -65,24 +42,24 @@ public sealed class OpenImClusterNoticeTests(ITestOutputHelper output) : IAsyncL
 
         // Live frames cross only between nodes that found each other (right after start): wait until each node's answer to
         // the app server's presence query lists the sessions on the other node (its reports reached this node).
-        var admin = await OpenImSocket.AdminTokenAsync(_cluster[0], _secret);
+        var admin = await OpenImSocket.AdminTokenAsync(Cluster[0], Cluster.OpenImSecret);
         foreach (var node in new[] { 0, 1 })
         {
             await Wait.UntilAsync(
-                () => Platforms(OpenImSocket.PostAsync(_cluster[node], "/user/get_users_online_status", new { userIDs = new[] { owner, ann, ben } }, admin).GetAwaiter().GetResult()) == $"{ann}:5 {ben}:5 {owner}:1,5",
+                () => Platforms(OpenImSocket.PostAsync(Cluster[node], "/user/get_users_online_status", new { userIDs = new[] { owner, ann, ben } }, admin).GetAwaiter().GetResult()) == $"{ann}:5 {ben}:5 {owner}:1,5",
                 $"node {node} to list every session on both nodes",
                 TimeSpan.FromSeconds(60));
         }
 
-        await OkAsync(_cluster[0], "/group/join_group", new { groupID = groupId, reqMessage = "ann here", joinSource = 3 }, await OpenImSocket.UserTokenAsync(_cluster[0], _secret, ann));
-        await OkAsync(_cluster[1], "/group/join_group", new { groupID = groupId, reqMessage = "ben here", joinSource = 3 }, await OpenImSocket.UserTokenAsync(_cluster[1], _secret, ben));
+        await OkAsync(Cluster[0], "/group/join_group", new { groupID = groupId, reqMessage = "ann here", joinSource = 3 }, await OpenImSocket.UserTokenAsync(Cluster[0], Cluster.OpenImSecret, ann));
+        await OkAsync(Cluster[1], "/group/join_group", new { groupID = groupId, reqMessage = "ben here", joinSource = 3 }, await OpenImSocket.UserTokenAsync(Cluster[1], Cluster.OpenImSecret, ben));
         foreach (var (session, where) in new[] { (ownerWeb, "the owner's web session on node 1"), (ownerPhone, "the owner's phone session on node 0") })
         {
             await Wait.UntilAsync(() => Notices(session, owner, groupId, OpenImNotifications.JoinGroupApplication).Count >= 2, $"{where} to get both join requests", TimeSpan.FromSeconds(30));
         }
 
-        await OkAsync(_cluster[1], "/group/group_application_response", new { groupID = groupId, fromUserID = ann, handledMsg = "welcome", handleResult = 1 }, await OpenImSocket.UserTokenAsync(_cluster[1], _secret, owner));
-        await OkAsync(_cluster[0], "/group/group_application_response", new { groupID = groupId, fromUserID = ben, handledMsg = "no", handleResult = -1 }, ownerToken);
+        await OkAsync(Cluster[1], "/group/group_application_response", new { groupID = groupId, fromUserID = ann, handledMsg = "welcome", handleResult = 1 }, await OpenImSocket.UserTokenAsync(Cluster[1], Cluster.OpenImSecret, owner));
+        await OkAsync(Cluster[0], "/group/group_application_response", new { groupID = groupId, fromUserID = ben, handledMsg = "no", handleResult = -1 }, ownerToken);
         await Wait.UntilAsync(() => Notices(annWeb, ann, groupId, OpenImNotifications.GroupApplicationAccepted).Count >= 1, "ann's session on node 0 to be told she was accepted through node 1", TimeSpan.FromSeconds(30));
         await Wait.UntilAsync(() => Notices(benWeb, ben, groupId, OpenImNotifications.GroupApplicationRejected).Count >= 1, "ben's session on node 1 to be told he was refused through node 0", TimeSpan.FromSeconds(30));
 
@@ -140,13 +117,5 @@ public sealed class OpenImClusterNoticeTests(ITestOutputHelper output) : IAsyncL
             .Select(p => p.Msg.ServerMsgID)
             .Order(StringComparer.Ordinal)];
 
-    /// <summary>An OpenIM session of <paramref name="userId"/> on a node (platform 5 web, 1 iOS), with a token from that node's REST edge.</summary>
-    private async Task<OpenImWsClient> LoginAsync(string userId, int node, int platform)
-    {
-        var query = OpenImWsClient.Query(userId, await OpenImSocket.UserTokenAsync(_cluster[node], _secret, userId, platform), platform);
-        var (client, handshake) = await OpenImWsClient.ConnectAsync(new Uri($"ws://127.0.0.1:{_cluster[node].HttpPort}/openim/ws?{query}"), userId);
-        _disposables.Add(client);
-        Assert.Equal(0, handshake.GetProperty("errCode").GetInt32());
-        return client;
-    }
+    private Task<OpenImWsClient> LoginAsync(string userId, int node, int platform) => OpenImWsClient.LoginAsync(Cluster, node, userId, platform);
 }

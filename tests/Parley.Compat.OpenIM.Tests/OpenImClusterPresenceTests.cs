@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using Parley.Compat.OpenIM.Wire;
 using Parley.Protocol.V1;
@@ -12,24 +11,8 @@ namespace Parley.Compat.OpenIM.Tests;
 /// (<see cref="ClusterHarness"/>) with the OpenIM edge on. A subscriber's OpenIM session on node 0 is answered with, and
 /// told of every change to, the online platforms of users whose connections are on node 1.
 /// </summary>
-public sealed class OpenImClusterPresenceTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class OpenImClusterPresenceTests(ITestOutputHelper output) : ClusterTest("oicp", output)
 {
-    private readonly string _secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
-    private readonly ClusterHarness _cluster = new("oicp", output.WriteLine);
-    private readonly List<IAsyncDisposable> _disposables = [];
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        foreach (var disposable in _disposables)
-        {
-            await disposable.DisposeAsync();
-        }
-
-        await _cluster.DisposeAsync();
-    }
-
     [ClusterFact]
     public async Task ASubscriberOnOneNode_IsAnsweredAndToldTheStatusOfUsersConnectedToTheOtherNode()
     {
@@ -39,11 +22,11 @@ public sealed class OpenImClusterPresenceTests(ITestOutputHelper output) : IAsyn
         var cat = "pc" + Guid.NewGuid().ToString("N")[..10];
         foreach (var user in new[] { ann, bob, cat })
         {
-            await _cluster.CreateUserAsync(user);
+            await Cluster.CreateUserAsync(user);
         }
 
         // ann's OpenIM web session on node 0; cat online on node 1 (native Android) before anyone subscribes.
-        var subscriber = await OpenImLoginAsync(ann, 0);
+        var subscriber = await OpenImWsClient.LoginAsync(Cluster, 0, ann);
         await ConnectAsync(cat, 1, Platform.Android);
 
         // The answer to a subscription lists cat's platform on node 1 (2 = Android), once node 1's report has reached
@@ -62,7 +45,7 @@ public sealed class OpenImClusterPresenceTests(ITestOutputHelper output) : IAsyn
             await Task.Delay(200);
         }
 
-        output.WriteLine($"cat's connection on node 1 known on node 0 after {watch.ElapsedMilliseconds} ms");
+        Output.WriteLine($"cat's connection on node 1 known on node 0 after {watch.ElapsedMilliseconds} ms");
 
         // bob comes online on node 1 (Linux = 7), then on node 0 too (iOS = 1), then leaves node 1, then node 0: ann is
         // pushed each change of his set of platforms.
@@ -70,10 +53,8 @@ public sealed class OpenImClusterPresenceTests(ITestOutputHelper output) : IAsyn
         await UntilToldAsync(subscriber, bob, [7]);
         var bobPhone = await ConnectAsync(bob, 0, Platform.Ios);
         await UntilToldAsync(subscriber, bob, [1, 7]);
-        _disposables.Remove(bobLinux);
         await bobLinux.DisposeAsync();
         await UntilToldAsync(subscriber, bob, [1]);
-        _disposables.Remove(bobPhone);
         await bobPhone.DisposeAsync();
         await UntilToldAsync(subscriber, bob, []);
     }
@@ -88,9 +69,9 @@ public sealed class OpenImClusterPresenceTests(ITestOutputHelper output) : IAsyn
         await StartAsync();
         var cat = "qc" + Guid.NewGuid().ToString("N")[..10];
         var dan = "qd" + Guid.NewGuid().ToString("N")[..10];
-        await _cluster.CreateUserAsync(cat);
-        await _cluster.CreateUserAsync(dan);
-        var admin = await OpenImSocket.AdminTokenAsync(_cluster[0], _secret);
+        await Cluster.CreateUserAsync(cat);
+        await Cluster.CreateUserAsync(dan);
+        var admin = await OpenImSocket.AdminTokenAsync(Cluster[0], Cluster.OpenImSecret);
 
         // cat on node 1 from an Android phone (OpenIM platform 2) and a Linux desktop (7), the desktop in the background.
         var (_, phoneToken) = await ConnectWithTokenAsync(cat, 1, Platform.Android);
@@ -99,7 +80,7 @@ public sealed class OpenImClusterPresenceTests(ITestOutputHelper output) : IAsyn
 
         // Node 0 learns node 1's connections through node 1's reports (the nodes find each other right after start).
         var status = await UntilAsync(
-            () => OpenImSocket.PostAsync(_cluster[0], "/user/get_users_online_status", new { userIDs = new[] { cat, dan } }, admin),
+            () => OpenImSocket.PostAsync(Cluster[0], "/user/get_users_online_status", new { userIDs = new[] { cat, dan } }, admin),
             data => Detail(data, cat).Count == 2 && Detail(data, cat).Any(d => d.Background),
             "node 0 to report cat's two connections on node 1, the desktop in the background");
         Assert.Equal(1, Entry(status, cat).GetProperty("status").GetInt32());
@@ -111,7 +92,7 @@ public sealed class OpenImClusterPresenceTests(ITestOutputHelper output) : IAsyn
         Assert.Equal(0, Entry(status, dan).GetProperty("status").GetInt32());
         Assert.Empty(Detail(status, dan));
 
-        var tokens = await OpenImSocket.PostAsync(_cluster[0], "/user/get_users_online_token_detail", new { userIDs = new[] { cat, dan } }, admin);
+        var tokens = await OpenImSocket.PostAsync(Cluster[0], "/user/get_users_online_token_detail", new { userIDs = new[] { cat, dan } }, admin);
         var catTokens = Assert.Single(tokens.EnumerateArray(), e => e.GetProperty("userID").GetString() == cat).GetProperty("singlePlatformToken").EnumerateArray()
             .ToDictionary(p => p.GetProperty("platformID").GetInt32(), p => p.GetProperty("token").EnumerateArray().Select(t => t.GetString()!).ToArray());
         Assert.Equal(new[] { phoneToken }, catTokens[2]);
@@ -120,7 +101,7 @@ public sealed class OpenImClusterPresenceTests(ITestOutputHelper output) : IAsyn
         Assert.DoesNotContain(tokens.EnumerateArray(), e => e.GetProperty("userID").GetString() == dan);
 
         // The phone's token revoked through node 0's admin API: the closed connection on node 1 is counted.
-        var revoked = await _cluster[0].Admin.DeleteAsync($"/admin/v1/tokens/{phoneToken}");
+        var revoked = await Cluster[0].Admin.DeleteAsync($"/admin/v1/tokens/{phoneToken}");
         revoked.EnsureSuccessStatusCode();
         using (var body = JsonDocument.Parse(await revoked.Content.ReadAsStringAsync()))
         {
@@ -128,30 +109,22 @@ public sealed class OpenImClusterPresenceTests(ITestOutputHelper output) : IAsyn
         }
 
         await UntilAsync(
-            () => OpenImSocket.PostAsync(_cluster[0], "/user/get_users_online_status", new { userIDs = new[] { cat } }, admin),
+            () => OpenImSocket.PostAsync(Cluster[0], "/user/get_users_online_status", new { userIDs = new[] { cat } }, admin),
             data => Detail(data, cat).Select(d => d.Platform).SequenceEqual([7]),
             "node 0 to report only cat's desktop once the phone's token was revoked");
 
         // The desktop leaves node 1: node 0 reports cat offline, and lists no token for him.
-        _disposables.Remove(desk);
         await desk.DisposeAsync();
         status = await UntilAsync(
-            () => OpenImSocket.PostAsync(_cluster[0], "/user/get_users_online_status", new { userIDs = new[] { cat } }, admin),
+            () => OpenImSocket.PostAsync(Cluster[0], "/user/get_users_online_status", new { userIDs = new[] { cat } }, admin),
             data => Entry(data, cat).GetProperty("status").GetInt32() == 0,
             "node 0 to report cat offline once he left node 1");
         Assert.Empty(Detail(status, cat));
-        tokens = await OpenImSocket.PostAsync(_cluster[0], "/user/get_users_online_token_detail", new { userIDs = new[] { cat } }, admin);
+        tokens = await OpenImSocket.PostAsync(Cluster[0], "/user/get_users_online_token_detail", new { userIDs = new[] { cat } }, admin);
         Assert.Empty(tokens.EnumerateArray());
     }
 
-    private Task StartAsync() =>
-        _cluster.StartAsync(2, (_, node) =>
-        {
-            node.Settings["Parley__OpenIM__Enabled"] = "true";
-            node.Settings["Parley__OpenIM__Secret"] = _secret;
-            node.Settings["Parley__OpenIM__ApiPort"] = "0";
-            node.Settings["Parley__OpenIM__WsPort"] = "0";
-        });
+    private Task StartAsync() => Cluster.StartAsync(2, (_, node) => Cluster.EnableOpenIm(node));
 
     private static JsonElement Entry(JsonElement status, string userId) =>
         Assert.Single(status.EnumerateArray(), e => e.GetProperty("userID").GetString() == userId);
@@ -181,16 +154,15 @@ public sealed class OpenImClusterPresenceTests(ITestOutputHelper output) : IAsyn
     private async Task<(ParleyClient Client, string TokenId)> ConnectWithTokenAsync(string userId, int node, Platform platform)
     {
         var deviceId = "d-" + platform.ToString().ToLowerInvariant();
-        var issued = await _cluster.IssueTokenAsync(userId, node, deviceId, platform);
-        var client = new ParleyClient(new ParleyClientOptions
+        var issued = await Cluster.IssueTokenAsync(userId, node, deviceId, platform);
+        var client = Cluster.Track(new ParleyClient(new ParleyClientOptions
         {
-            ServerUri = _cluster[node].WebSocketUri,
+            ServerUri = Cluster[node].WebSocketUri,
             Token = issued.Token,
             DeviceId = deviceId,
             Platform = platform,
             AutoReconnect = false,
-        });
-        _disposables.Add(client);
+        }));
         await client.ConnectAsync();
         return (client, issued.TokenId);
     }
@@ -204,29 +176,6 @@ public sealed class OpenImClusterPresenceTests(ITestOutputHelper output) : IAsyn
             $"the subscriber to be told {userId} is online on [{string.Join(", ", platforms)}]",
             TimeSpan.FromSeconds(10));
 
-    private async Task<ParleyClient> ConnectAsync(string userId, int node, Platform platform)
-    {
-        var deviceId = "d-" + platform.ToString().ToLowerInvariant();
-        var issued = await _cluster.IssueTokenAsync(userId, node, deviceId, platform);
-        var client = new ParleyClient(new ParleyClientOptions
-        {
-            ServerUri = _cluster[node].WebSocketUri,
-            Token = issued.Token,
-            DeviceId = deviceId,
-            Platform = platform,
-        });
-        _disposables.Add(client);
-        await client.ConnectAsync();
-        return client;
-    }
-
-    /// <summary>An OpenIM web session (platform 5) on a node: a user token through the node's OpenIM REST edge.</summary>
-    private async Task<OpenImWsClient> OpenImLoginAsync(string userId, int node)
-    {
-        var query = OpenImWsClient.Query(userId, await OpenImSocket.UserTokenAsync(_cluster[node], _secret, userId));
-        var (client, handshake) = await OpenImWsClient.ConnectAsync(new Uri($"ws://127.0.0.1:{_cluster[node].HttpPort}/openim/ws?{query}"), userId);
-        _disposables.Add(client);
-        Assert.Equal(0, handshake.GetProperty("errCode").GetInt32());
-        return client;
-    }
+    private Task<ParleyClient> ConnectAsync(string userId, int node, Platform platform) =>
+        Cluster.ConnectAsync(userId, node, "d-" + platform.ToString().ToLowerInvariant(), platform);
 }

@@ -56,6 +56,19 @@ internal sealed class OpenImWsClient : IAsyncDisposable
         return client;
     }
 
+    /// <summary>
+    /// An OpenIM session of <paramref name="userId"/> on a node of a cluster with the edge on (<see cref="ClusterHarness.EnableOpenIm"/>;
+    /// platform 5 web, 1 iOS), with a user token from that node's REST edge; disposed with the cluster.
+    /// </summary>
+    public static async Task<OpenImWsClient> LoginAsync(ClusterHarness cluster, int node, string userId, int platformId = 5)
+    {
+        var query = Query(userId, await OpenImSocket.UserTokenAsync(cluster[node], cluster.OpenImSecret, userId, platformId), platformId);
+        var (client, handshake) = await ConnectAsync(new Uri($"ws://127.0.0.1:{cluster[node].HttpPort}/openim/ws?{query}"), userId);
+        cluster.Track(client);
+        Assert.Equal(0, handshake.GetProperty("errCode").GetInt32());
+        return client;
+    }
+
     public async Task SendRawAsync(byte[] bytes, WebSocketMessageType type)
     {
         await _sendLock.WaitAsync();

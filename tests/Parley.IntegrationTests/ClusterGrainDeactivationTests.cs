@@ -143,18 +143,7 @@ public sealed class ClusterGrainDeactivationTests(ITestOutputHelper output)
             var group = await clients[0].CreateGroupAsync("moving", users.Skip(1));
 
             // The test joins the cluster as an Orleans client (membership in the same Redis, the nodes' gateways).
-            using var host = Host.CreateDefaultBuilder()
-                .UseOrleansClient(c =>
-                {
-                    c.UseRedisClustering(o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(ClusterHarness.Redis));
-                    c.Configure<ClusterOptions>(o =>
-                    {
-                        o.ClusterId = cluster.ServiceId;
-                        o.ServiceId = cluster.ServiceId;
-                    });
-                })
-                .Build();
-            await host.StartAsync();
+            using var host = await cluster.StartOrleansClientAsync();
             var grains = host.Services.GetRequiredService<IClusterClient>();
             var management = grains.GetGrain<IManagementGrain>(0);
             var conversation = grains.Conversation(group.ConversationId);

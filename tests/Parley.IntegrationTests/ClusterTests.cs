@@ -23,25 +23,11 @@ namespace Parley.IntegrationTests;
 /// Three real server processes on loopback forming one Orleans cluster (Parley:Cluster:Mode=Redis) over one PostgreSQL
 /// schema (PARLEY_TEST_POSTGRES) and one Redis (PARLEY_TEST_REDIS, .ci/setup.d/25-redis.sh); clients on different nodes.
 /// </summary>
-public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class ClusterTests(ITestOutputHelper output) : ClusterTest("cl", output)
 {
-    private readonly ClusterHarness _cluster = new("cl", output.WriteLine);
-    private readonly List<ParleyClient> _clients = [];
     private readonly Dictionary<(string User, string Device), string> _tokenIds = [];
 
     private static string Postgres => ClusterHarness.Postgres;
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        foreach (var client in _clients)
-        {
-            await client.DisposeAsync();
-        }
-
-        await _cluster.DisposeAsync();
-    }
 
     [ClusterFact]
     public async Task ThreeNodes_UsersOnDifferentNodes_ChatWithTheSameGaplessSeqs_AndKicksAndRevocationsReachOtherNodesWithinOneSecond()
@@ -66,8 +52,8 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         // with grain nodedirectory": the renewal ran before the node's own silo was active; ADR 0016, start-up warnings).
         for (var i = 0; i < 3; i++)
         {
-            Assert.DoesNotContain("node directory could not be renewed", _cluster.Nodes[i].RecentOutput, StringComparison.Ordinal);
-            Assert.DoesNotContain("No active nodes are compatible", _cluster.Nodes[i].RecentOutput, StringComparison.Ordinal);
+            Assert.DoesNotContain("node directory could not be renewed", Cluster.Nodes[i].RecentOutput, StringComparison.Ordinal);
+            Assert.DoesNotContain("No active nodes are compatible", Cluster.Nodes[i].RecentOutput, StringComparison.Ordinal);
         }
 
         var group = await clients[0].Client.CreateGroupAsync("trio", [users[1], users[2]]);
@@ -120,15 +106,15 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         var watch = Stopwatch.StartNew(); // includes the new login's own handshake
         var bob2 = await ConnectAsync("bob", 2, "d2", Platform.Windows);
         await Wait.UntilAsync(() => clients[1].Kicks.Any(k => k.Reason == KickReason.Displaced), "bob's node-1 login to be displaced", TimeSpan.FromSeconds(5));
-        output.WriteLine($"cross-node displace: {watch.ElapsedMilliseconds} ms");
+        Output.WriteLine($"cross-node displace: {watch.ElapsedMilliseconds} ms");
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1), $"the kick took {watch.ElapsedMilliseconds} ms");
         Assert.Equal(ConnectionState.Connected, bob2.State);
 
         // Token revocation through node 0's admin API closes carol's session on node 2.
         watch.Restart();
-        (await _cluster.Nodes[0].Admin.DeleteAsync($"/admin/v1/tokens/{_tokenIds[("carol", "d1")]}")).EnsureSuccessStatusCode();
+        (await Cluster.Nodes[0].Admin.DeleteAsync($"/admin/v1/tokens/{_tokenIds[("carol", "d1")]}")).EnsureSuccessStatusCode();
         await Wait.UntilAsync(() => clients[2].Kicks.Any(k => k.Reason == KickReason.TokenRevoked), "carol's node-2 session to be closed", TimeSpan.FromSeconds(5));
-        output.WriteLine($"cross-node revocation: {watch.ElapsedMilliseconds} ms");
+        Output.WriteLine($"cross-node revocation: {watch.ElapsedMilliseconds} ms");
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1), $"the revocation took {watch.ElapsedMilliseconds} ms");
     }
 
@@ -140,30 +126,30 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task ATokenRevokedThroughOneNode_IsRefusedByTheOtherNodeAtOnce()
     {
         await StartClusterAsync(count: 2);
-        var issued = await _cluster.Nodes[0].Admin.PostAsJsonAsync("/admin/v1/operators", new { name = "ops", scopes = new[] { "read" } });
+        var issued = await Cluster.Nodes[0].Admin.PostAsJsonAsync("/admin/v1/operators", new { name = "ops", scopes = new[] { "read" } });
         issued.EnsureSuccessStatusCode();
         var body = await issued.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
         var operatorToken = body.GetProperty("token").GetString()!;
         var operatorId = body.GetProperty("info").GetProperty("tokenId").GetString()!;
-        using var asOperator = new HttpClient { BaseAddress = _cluster.Nodes[1].BaseUri };
+        using var asOperator = new HttpClient { BaseAddress = Cluster.Nodes[1].BaseUri };
         asOperator.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", operatorToken);
         Assert.Equal(System.Net.HttpStatusCode.OK, (await asOperator.GetAsync("/admin/v1/session")).StatusCode);
-        (await _cluster.Nodes[0].Admin.DeleteAsync($"/admin/v1/operators/{operatorId}")).EnsureSuccessStatusCode();
+        (await Cluster.Nodes[0].Admin.DeleteAsync($"/admin/v1/operators/{operatorId}")).EnsureSuccessStatusCode();
         Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await asOperator.GetAsync("/admin/v1/session")).StatusCode);
 
         await CreateUserAsync("dave");
-        var dave = await _cluster.IssueTokenAsync("dave", 0, "d1", Platform.Linux);
-        (await _cluster.Nodes[0].Admin.DeleteAsync($"/admin/v1/tokens/{dave.TokenId}")).EnsureSuccessStatusCode();
+        var dave = await Cluster.IssueTokenAsync("dave", 0, "d1", Platform.Linux);
+        (await Cluster.Nodes[0].Admin.DeleteAsync($"/admin/v1/tokens/{dave.TokenId}")).EnsureSuccessStatusCode();
         await using var client = new ParleyClient(new ParleyClientOptions
         {
-            ServerUri = _cluster.Nodes[1].WebSocketUri,
+            ServerUri = Cluster.Nodes[1].WebSocketUri,
             Token = dave.Token,
             DeviceId = "d1",
             Platform = Platform.Linux,
             AutoReconnect = false,
         });
         var refused = await Assert.ThrowsAnyAsync<Exception>(() => client.ConnectAsync());
-        output.WriteLine($"node 1 refused the revoked device token: {refused.GetType().Name}: {refused.Message}");
+        Output.WriteLine($"node 1 refused the revoked device token: {refused.GetType().Name}: {refused.Message}");
         Assert.NotEqual(ConnectionState.Connected, client.State);
     }
 
@@ -196,29 +182,14 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         var carolStates = carol.States.Count;
 
         // The ghost's commit: a new 1:1 conversation ghost-alice with its first message, through the store's version order.
-        var ghostConversation = Ids.DirectConversationId("ghost", "alice");
-        long ghostVersion;
-        await using (var database = new PostgresDatabase(new PostgresStoreOptions { ConnectionString = Postgres, Schema = _cluster.Schema }))
-        {
-            var store = new PostgresMessageStore(database);
-            await store.InitializeAsync();
-            await using var commit = await store.BeginAsync(1);
-            ghostVersion = commit.FirstVersion;
-            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-            var content = new Content { Text = new TextContent { Text = "from a node that died" } };
-            var batch = new CommitBatch();
-            batch.Conversations.Add(new NewConversation(ghostConversation, Parley.Abstractions.Messaging.ConversationKind.Direct, null, "", "ghost", now, ["alice", "ghost"], ghostVersion));
-            batch.Messages.Add(new StoredMessage(ghostConversation, 1, Guid.CreateVersion7().ToString("N"), "ghost", "ghost-1", now,
-                (int)content.BodyCase, content.ToByteArray(), false, ghostVersion));
-            await commit.CommitAsync(batch);
-        }
+        var ghostVersion = (await GhostCommitAsync(("alice", "ghost-1")))[0].Version;
 
         var gapOpened = Stopwatch.StartNew();
         var first = await bob.Client.SendTextAsync("alice", "after the gap", "bob-1");
 
         // alice resyncs (4012) and has both, each once; bob's message came with the resync, never live ahead of the gap.
         await Wait.UntilAsync(() => live.Any(m => m.ClientMsgId == "ghost-1") && live.Any(m => m.ClientMsgId == "bob-1"), "alice to have both messages", TimeSpan.FromSeconds(20));
-        output.WriteLine($"gap closed and alice resynced in {gapOpened.ElapsedMilliseconds} ms");
+        Output.WriteLine($"gap closed and alice resynced in {gapOpened.ElapsedMilliseconds} ms");
         Assert.Contains(alice.States.Skip(aliceStates), s => s.CloseCode == CloseCodes.Resync);
         Assert.Single(live, m => m.ClientMsgId == "ghost-1");
         Assert.Single(live, m => m.ClientMsgId == "bob-1");
@@ -228,7 +199,7 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         // after the gap was already closed as a tail (3 s after the ghost's commit), and then it rightly comes live, after.
         var order = live.Select(m => m.ClientMsgId).ToList();
         Assert.True(live.Single(m => m.ClientMsgId == "bob-1").FromSync || order.IndexOf("ghost-1") < order.IndexOf("bob-1"), $"bob's message was handed to alice live ahead of the version below it: {string.Join(", ", order)}");
-        output.WriteLine(live.Single(m => m.ClientMsgId == "bob-1").FromSync ? "bob's message was held behind the gap and came with the resync" : "bob's message committed after the gap was closed and came live");
+        Output.WriteLine(live.Single(m => m.ClientMsgId == "bob-1").FromSync ? "bob's message was held behind the gap and came with the resync" : "bob's message committed after the gap was closed and came live");
         Assert.True(alice.Client.Cursor >= (ulong)ghostVersion + 1);
         Assert.Equal(1UL, first.Seq);
 
@@ -268,18 +239,7 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
 
         // The ghost joins as an Orleans client and finds the nodes' delivery observers in the directory (under a silo
         // address no node takes for a live peer, so no node forwards to it). Its marks name node 1's silo: a live one.
-        using var host = Host.CreateDefaultBuilder()
-            .UseOrleansClient(c =>
-            {
-                c.UseRedisClustering(o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(ClusterHarness.Redis));
-                c.Configure<ClusterOptions>(o =>
-                {
-                    o.ClusterId = _cluster.ServiceId;
-                    o.ServiceId = _cluster.ServiceId;
-                });
-            })
-            .Build();
-        await host.StartAsync();
+        using var host = await Cluster.StartOrleansClientAsync();
         var grains = host.Services.GetRequiredService<IClusterClient>();
         var ghostNode = "ghost-" + Guid.NewGuid().ToString("N");
         var directory = grains.GetGrain<INodeDirectoryGrain>(0);
@@ -288,9 +248,6 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(2, nodes.Count);
         var liveSilo = nodes[0].SiloAddress;
 
-        var ghostConversation = Ids.DirectConversationId("ghost", "alice");
-        long ghostVersion;
-        StoredMessage ghostMessage;
         using var marking = new CancellationTokenSource();
         var markedThrough = 0L;
         async Task MarkAsync(long through)
@@ -300,21 +257,8 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         }
 
         await MarkAsync(0);
-        await using (var database = new PostgresDatabase(new PostgresStoreOptions { ConnectionString = Postgres, Schema = _cluster.Schema }))
-        {
-            var store = new PostgresMessageStore(database);
-            await store.InitializeAsync();
-            await using var commit = await store.BeginAsync(1);
-            ghostVersion = commit.FirstVersion;
-            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-            var content = new Content { Text = new TextContent { Text = "from a slow node" } };
-            var batch = new CommitBatch();
-            batch.Conversations.Add(new NewConversation(ghostConversation, Parley.Abstractions.Messaging.ConversationKind.Direct, null, "", "ghost", now, ["alice", "ghost"], ghostVersion));
-            ghostMessage = new StoredMessage(ghostConversation, 1, Guid.CreateVersion7().ToString("N"), "ghost", "ghost-1", now,
-                (int)content.BodyCase, content.ToByteArray(), false, ghostVersion);
-            batch.Messages.Add(ghostMessage);
-            await commit.CommitAsync(batch);
-        }
+        var ghostMessage = (await GhostCommitAsync(("alice", "ghost-1")))[0];
+        var ghostVersion = ghostMessage.Version;
 
         // Its stream keeps flowing (a mark every 500 ms), still below v: v may be in it.
         markedThrough = ghostVersion - 1;
@@ -385,25 +329,7 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         var aliceConversation = Ids.DirectConversationId("ghost", "alice");
         var daveConversation = Ids.DirectConversationId("ghost", "dave");
 
-        long firstVersion;
-        await using (var database = new PostgresDatabase(new PostgresStoreOptions { ConnectionString = Postgres, Schema = _cluster.Schema }))
-        {
-            var store = new PostgresMessageStore(database);
-            await store.InitializeAsync();
-            await using var commit = await store.BeginAsync(2);
-            firstVersion = commit.FirstVersion;
-            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-            var batch = new CommitBatch();
-            foreach (var (conversation, recipient, version) in new[] { (aliceConversation, "alice", firstVersion), (daveConversation, "dave", firstVersion + 1) })
-            {
-                var content = new Content { Text = new TextContent { Text = "the last words of a node" } };
-                batch.Conversations.Add(new NewConversation(conversation, Parley.Abstractions.Messaging.ConversationKind.Direct, null, "", "ghost", now, [recipient, "ghost"], version));
-                batch.Messages.Add(new StoredMessage(conversation, 1, Guid.CreateVersion7().ToString("N"), "ghost", $"ghost-{recipient}", now,
-                    (int)content.BodyCase, content.ToByteArray(), false, version));
-            }
-
-            await commit.CommitAsync(batch);
-        }
+        var firstVersion = (await GhostCommitAsync(("alice", "ghost-alice"), ("dave", "ghost-dave")))[0].Version;
 
         // Gap timeout 3 s + a tail check each second + the resync: well within 10 s.
         var committed = Stopwatch.StartNew();
@@ -411,7 +337,7 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
             () => alice.MessagesIn(aliceConversation).Count > 0 && dave.MessagesIn(daveConversation).Count > 0,
             "alice (node 0) and dave (node 1) to have the tail messages",
             TimeSpan.FromSeconds(10));
-        output.WriteLine($"both resynced and had the tail messages {committed.ElapsedMilliseconds} ms after the commit");
+        Output.WriteLine($"both resynced and had the tail messages {committed.ElapsedMilliseconds} ms after the commit");
         Assert.Contains(alice.States.Skip(aliceStates), s => s.CloseCode == CloseCodes.Resync);
         Assert.Contains(dave.States.Skip(daveStates), s => s.CloseCode == CloseCodes.Resync);
         Assert.Single(alice.MessagesIn(aliceConversation), m => m.ClientMsgId == "ghost-alice");
@@ -445,7 +371,7 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         var bobStates = bob.States.Count;
         var bobConversation = Ids.DirectConversationId("ghost", "bob");
         var aliceConversation = Ids.DirectConversationId("ghost", "alice");
-        var firstVersion = await GhostCommitAsync(("bob", "ghost-bob"), ("alice", "ghost-alice"));
+        var firstVersion = (await GhostCommitAsync(("bob", "ghost-bob"), ("alice", "ghost-alice")))[0].Version;
 
         // alice connects after the ghost's commit: her sync contains it (and her cursor is past it).
         var alice = new Recorder(await ConnectAsync("alice", 0, "d1", Platform.Linux));
@@ -456,7 +382,7 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         var committed = Stopwatch.StartNew();
         await Wait.UntilAsync(() => bob.States.Skip(bobStates).Any(s => s.CloseCode == CloseCodes.Resync), "bob to be resynced (4012)", TimeSpan.FromSeconds(30));
         await bob.WaitForMessagesAsync(bobConversation, 1, TimeSpan.FromSeconds(20));
-        output.WriteLine($"bob resynced and had his message {committed.ElapsedMilliseconds} ms after the commit");
+        Output.WriteLine($"bob resynced and had his message {committed.ElapsedMilliseconds} ms after the commit");
 
         // alice was never closed, and the node's gate moved on: a message to her arrives live.
         await bob.Client.SendTextAsync("alice", "after the gap", "bob-1");
@@ -466,11 +392,12 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Contains(await SendBurst.ReadAllAsync(alice.Client, aliceConversation), m => m.ClientMsgId == "ghost-alice");
     }
 
-    // Commits one new 1:1 conversation ghost-recipient with one message per recipient, through the store's version order
-    // and never forwarded (a node that died right after its commit). Returns the first version.
-    private async Task<long> GhostCommitAsync(params (string Recipient, string ClientMsgId)[] messages)
+    // Commits one new 1:1 conversation ghost-recipient with one message per recipient (seq 1, at consecutive versions),
+    // through the store's version order and never forwarded (a node that died right after its commit, or a slow one).
+    // Returns the messages committed.
+    private async Task<StoredMessage[]> GhostCommitAsync(params (string Recipient, string ClientMsgId)[] messages)
     {
-        await using var database = new PostgresDatabase(new PostgresStoreOptions { ConnectionString = Postgres, Schema = _cluster.Schema });
+        await using var database = new PostgresDatabase(new PostgresStoreOptions { ConnectionString = Postgres, Schema = Cluster.Schema });
         var store = new PostgresMessageStore(database);
         await store.InitializeAsync();
         await using var commit = await store.BeginAsync(messages.Length);
@@ -488,7 +415,7 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         }
 
         await commit.CommitAsync(batch);
-        return commit.FirstVersion;
+        return [.. batch.Messages];
     }
 
     // kill -9 of a random node at a random point of a burst from clients on all nodes, five times (issue 11). The
@@ -507,7 +434,7 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
     {
         await StartClusterAsync();
         var seed = Environment.TickCount;
-        output.WriteLine($"seed {seed}");
+        Output.WriteLine($"seed {seed}");
         var random = new Random(seed);
         for (var iteration = 0; iteration < 5; iteration++)
         {
@@ -545,7 +472,7 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         }
         catch (ParleyException ex) when (ex.Code == ErrorCode.Unavailable)
         {
-            output.WriteLine($"iteration {iteration}: CreateGroup lost its connection ({ex.Message}; closes [{string.Join(", ", clients[0].States.Select(st => st.CloseCode))}]); asked again");
+            Output.WriteLine($"iteration {iteration}: CreateGroup lost its connection ({ex.Message}; closes [{string.Join(", ", clients[0].States.Select(st => st.CloseCode))}]); asked again");
             try
             {
                 group = await clients[0].Client.CreateGroupAsync($"burst{iteration}", senders.Skip(1).Append(receiver), groupId);
@@ -566,18 +493,18 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         // Counted before the kill: a client may fail over and resume before the kill call returns.
         var dead = clients.Where((_, i) => i == victim).Append(receiverClient).ToList();
         var syncsBefore = dead.Select(c => c.Syncs.Count).ToList();
-        await _cluster.KillAsync(victim);
+        await Cluster.KillAsync(victim);
         var killed = Stopwatch.StartNew();
         var ackedBeforeKill = acked.ToDictionary(kv => kv.Key, kv => kv.Value);
         Assert.True(ackedBeforeKill.Count < total, "the kill must land in the middle of the burst");
-        output.WriteLine($"iteration {iteration}: killed node {victim} after {ackedBeforeKill.Count} of {total} acks");
+        Output.WriteLine($"iteration {iteration}: killed node {victim} after {ackedBeforeKill.Count} of {total} acks");
 
         // The dead node's clients reconnect to another node and resume (a sync completes there) within 20 s.
         await Wait.UntilAsync(
-            () => dead.Select((c, i) => c.Client.State == ConnectionState.Connected && c.Syncs.Count > syncsBefore[i] && c.Client.CurrentServerUri != _cluster.Nodes[victim].WebSocketUri).All(x => x),
+            () => dead.Select((c, i) => c.Client.State == ConnectionState.Connected && c.Syncs.Count > syncsBefore[i] && c.Client.CurrentServerUri != Cluster.Nodes[victim].WebSocketUri).All(x => x),
             "the dead node's clients to resume on another node",
             TimeSpan.FromSeconds(20));
-        output.WriteLine($"iteration {iteration}: failover and resume in {killed.ElapsedMilliseconds} ms");
+        Output.WriteLine($"iteration {iteration}: failover and resume in {killed.ElapsedMilliseconds} ms");
 
         await Wait.ForAsync(Task.WhenAll(sends).ContinueWith(_ => true, TaskScheduler.Default), "every send to be acked after the kill", TimeSpan.FromSeconds(150));
         await Task.WhenAll(sends);
@@ -621,14 +548,14 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         foreach (var c in clients.Append(receiverClient))
         {
             await c.Client.DisposeAsync();
-            _clients.Remove(c.Client);
+            Clients.Remove(c.Client);
         }
 
         // The node rejoins for the next iteration.
-        await _cluster.RestartAsync(victim);
+        await Cluster.RestartAsync(victim);
     }
 
-    private Task StartClusterAsync(int count = 3) => _cluster.StartAsync(count);
+    private Task StartClusterAsync(int count = 3) => Cluster.StartAsync(count);
 
     // Every node forwards to every other: each client's typing reaches the others live (retried until it does).
     private static async Task WaitForMeshAsync(List<Recorder> clients)
@@ -655,17 +582,17 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
 
     private static string UserOf(Recorder recorder) => recorder.Client.UserId!;
 
-    private Task CreateUserAsync(string userId) => _cluster.CreateUserAsync(userId);
+    private Task CreateUserAsync(string userId) => Cluster.CreateUserAsync(userId);
 
     private async Task<ParleyClient> ConnectAsync(string userId, int node, string deviceId, Platform platform, bool failover = false, TimeSpan? sendTimeout = null)
     {
-        var issued = await _cluster.IssueTokenAsync(userId, node, deviceId, platform);
+        var issued = await Cluster.IssueTokenAsync(userId, node, deviceId, platform);
         var token = issued.Token;
         _tokenIds[(userId, deviceId)] = issued.TokenId;
         var client = new ParleyClient(new ParleyClientOptions
         {
-            ServerUri = _cluster.Nodes[node].WebSocketUri,
-            AlternateServerUris = failover ? [.. _cluster.Nodes.Where((_, i) => i != node).Select(n => n.WebSocketUri)] : [],
+            ServerUri = Cluster.Nodes[node].WebSocketUri,
+            AlternateServerUris = failover ? [.. Cluster.Nodes.Where((_, i) => i != node).Select(n => n.WebSocketUri)] : [],
             Token = token,
             DeviceId = deviceId,
             Platform = platform,
@@ -676,7 +603,7 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
             ReconnectInitialDelay = TimeSpan.FromMilliseconds(100),
             ReconnectMaxDelay = TimeSpan.FromSeconds(1),
         });
-        _clients.Add(client);
+        Clients.Add(client);
         await client.ConnectAsync();
         return client;
     }

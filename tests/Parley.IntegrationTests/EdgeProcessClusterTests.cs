@@ -1,6 +1,5 @@
 using System.Net.Http.Json;
 using System.Net.WebSockets;
-using System.Security.Cryptography;
 using Npgsql;
 using Parley.IntegrationTests.Infrastructure;
 using Parley.Protocol.V1;
@@ -16,15 +15,8 @@ namespace Parley.IntegrationTests;
 /// refuse them); an OpenIM connection that dropped on one node and reconnects to the other is replayed what it missed (the
 /// position is in the shared database); a reply to an edited message shows the latest revision in the quote on every node.
 /// </summary>
-public sealed class EdgeProcessClusterTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class EdgeProcessClusterTests(ITestOutputHelper output) : ClusterTest("edge", output)
 {
-    private readonly string _openImSecret = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
-    private readonly ClusterHarness _cluster = new("edge", output.WriteLine);
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _cluster.DisposeAsync().AsTask();
-
     [ClusterFact]
     public async Task TwoProcesses_NotificationAccountsReplayPositionsAndQuotes_AreTheSameOnEveryNode()
     {
@@ -33,7 +25,7 @@ public sealed class EdgeProcessClusterTests(ITestOutputHelper output) : IAsyncLi
         var bob = "eb" + Guid.NewGuid().ToString("N")[..10];
         foreach (var user in new[] { alice, bob })
         {
-            await _cluster.CreateUserAsync(user);
+            await Cluster.CreateUserAsync(user);
         }
 
         // Issue 19: an account created through node 0 is a notification account on node 1 at once (not after node 1's
@@ -41,8 +33,8 @@ public sealed class EdgeProcessClusterTests(ITestOutputHelper output) : IAsyncLi
         // friends-only lets it through.
         using var bobOpenIm = await OpenImSessionAsync(bob, 1);
         var account = "sys" + Guid.NewGuid().ToString("N")[..10];
-        (await _cluster[0].Admin.PostAsJsonAsync("/admin/v1/business/accounts", new { userId = account, nickname = "Orders" })).EnsureSuccessStatusCode();
-        var sent = await _cluster[1].Admin.PostAsJsonAsync("/admin/v1/business/messages", new { senderId = account, recipientId = bob, content = new { text = "order shipped" } });
+        (await Cluster[0].Admin.PostAsJsonAsync("/admin/v1/business/accounts", new { userId = account, nickname = "Orders" })).EnsureSuccessStatusCode();
+        var sent = await Cluster[1].Admin.PostAsJsonAsync("/admin/v1/business/messages", new { senderId = account, recipientId = bob, content = new { text = "order shipped" } });
         Assert.True(sent.IsSuccessStatusCode, "the account's send on a friends-only cluster: " + await sent.Content.ReadAsStringAsync());
         var notice = await ReceiveUntilAsync(bobOpenIm, text => text.Contains("order shipped", StringComparison.Ordinal), TimeSpan.FromSeconds(20));
         Assert.NotNull(notice);
@@ -87,23 +79,20 @@ public sealed class EdgeProcessClusterTests(ITestOutputHelper output) : IAsyncLi
     {
         await using var connection = new NpgsqlConnection(ClusterHarness.Postgres);
         await connection.OpenAsync();
-        await using var command = new NpgsqlCommand($"SELECT COUNT(*) FROM \"{_cluster.Schema}\".resume_positions WHERE user_id = $1", connection);
+        await using var command = new NpgsqlCommand($"SELECT COUNT(*) FROM \"{Cluster.Schema}\".resume_positions WHERE user_id = $1", connection);
         command.Parameters.AddWithValue(userId);
         return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture) > 0;
     }
 
-    private Task StartClusterAsync() => _cluster.StartAsync(2, (_, node) =>
+    private Task StartClusterAsync() => Cluster.StartAsync(2, (_, node) =>
     {
         node.Settings["Parley__Social__FriendsOnlyDirectMessages"] = "true";
-        node.Settings["Parley__OpenIM__Enabled"] = "true";
-        node.Settings["Parley__OpenIM__Secret"] = _openImSecret;
-        node.Settings["Parley__OpenIM__ApiPort"] = "0";
-        node.Settings["Parley__OpenIM__WsPort"] = "0";
+        Cluster.EnableOpenIm(node);
     });
 
-    private Task<ParleyClient> ConnectAsync(string userId, int node, string? deviceId = null) => _cluster.ConnectAsync(userId, node, deviceId ?? "d-" + userId);
+    private Task<ParleyClient> ConnectAsync(string userId, int node, string? deviceId = null) => Cluster.ConnectAsync(userId, node, deviceId ?? "d-" + userId);
 
-    private Task<ClientWebSocket> OpenImSessionAsync(string userId, int node, int platform = 5) => OpenImSocket.ConnectAsync(_cluster[node], _openImSecret, userId, platform);
+    private Task<ClientWebSocket> OpenImSessionAsync(string userId, int node, int platform = 5) => Cluster.OpenImSessionAsync(userId, node, platform);
 
     private static Task<string?> ReceiveUntilAsync(ClientWebSocket socket, Func<string, bool> match, TimeSpan timeout) => OpenImSocket.ReceiveUntilAsync(socket, match, timeout);
 }

@@ -10,22 +10,16 @@ namespace Parley.IntegrationTests;
 /// <see cref="ClusterHarness"/>), members online on both; each node's roster gets one broadcast per message. Every
 /// member gets every message once and in seq order, and joins and removals reach the other node's roster.
 /// </summary>
-public sealed class SuperGroupClusterTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class SuperGroupClusterTests(ITestOutputHelper output) : ClusterTest("sgc", output)
 {
-    private readonly ClusterHarness _cluster = new("sgc", output.WriteLine);
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _cluster.DisposeAsync().AsTask();
-
     [ClusterFact]
     public async Task TwoNodes_MembersOnBoth_EveryMessageOnceInOrder_JoinsAndRemovalsReachTheOtherNodesRoster()
     {
-        await _cluster.StartAsync(2);
+        await Cluster.StartAsync(2);
         string[] users = ["owner", "ann", "ben", "cat", "dan", "eve"];
         foreach (var user in users)
         {
-            await _cluster.CreateUserAsync(user);
+            await Cluster.CreateUserAsync(user);
         }
 
         // owner and ann on node 0; ben and cat on node 1; ann also has a second device on node 1. dan (node 0) and
@@ -139,5 +133,5 @@ public sealed class SuperGroupClusterTests(ITestOutputHelper output) : IAsyncLif
         }
     }
 
-    private Task<ParleyClient> ConnectAsync(string userId, int node, string deviceId, Platform platform = Platform.Linux) => _cluster.ConnectAsync(userId, node, deviceId, platform);
+    private Task<ParleyClient> ConnectAsync(string userId, int node, string deviceId, Platform platform = Platform.Linux) => Cluster.ConnectAsync(userId, node, deviceId, platform);
 }

@@ -1,6 +1,5 @@
 using System.Net.Http.Json;
 using System.Net.WebSockets;
-using System.Security.Cryptography;
 using System.Text.Json;
 using Parley.IntegrationTests.Infrastructure;
 using Parley.Protocol.V1;
@@ -16,28 +15,21 @@ namespace Parley.IntegrationTests;
 /// dispatchers poll it; an operator's profile change through one node reaches the user's OpenIM session on the other as
 /// 1303 (the cluster's ephemeral event path).
 /// </summary>
-public sealed class WebhookProcessClusterTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class WebhookProcessClusterTests(ITestOutputHelper output) : ClusterTest("whp", output)
 {
-    private readonly string _openImSecret = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
-    private readonly ClusterHarness _cluster = new("whp", output.WriteLine);
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _cluster.DisposeAsync().AsTask();
-
     [ClusterFact]
     public async Task TwoProcesses_EachHookFiresOnce_AndAProfileChangeReachesTheOpenImSessionOnTheOtherNode()
     {
         const int PerSender = 15;
         var receiver = await WebhookReceiver.StartAsync();
-        _cluster.Track(receiver);
+        Cluster.Track(receiver);
         await StartClusterAsync(receiver.BaseUrl);
 
         var alice = "wa" + Guid.NewGuid().ToString("N")[..10];
         var bob = "wb" + Guid.NewGuid().ToString("N")[..10];
         foreach (var user in new[] { alice, bob })
         {
-            await _cluster.CreateUserAsync(user);
+            await Cluster.CreateUserAsync(user);
         }
 
         var aliceClient = await ConnectAsync(alice, 0);
@@ -55,7 +47,7 @@ public sealed class WebhookProcessClusterTests(ITestOutputHelper output) : IAsyn
         await Wait.UntilAsync(() => Of("afterSendSingleMsg").Count >= sent.Count, $"every message's after-hook arrived (have {Of("afterSendSingleMsg").Count})", TimeSpan.FromSeconds(60));
 
         // Both nodes' outboxes (the shared one) drained: nothing more can come.
-        foreach (var node in _cluster.Nodes)
+        foreach (var node in Cluster.Nodes)
         {
             await Wait.UntilAsync(() => OutboxPendingAsync(node).GetAwaiter().GetResult() == 0, "the shared outbox was drained", TimeSpan.FromSeconds(30));
         }
@@ -71,12 +63,12 @@ public sealed class WebhookProcessClusterTests(ITestOutputHelper output) : IAsyn
 
         // Issue 20: an operator's profile change through node 0 reaches bob's OpenIM session on node 1 as 1303.
         using var socket = await OpenImSessionAsync(bob, 1);
-        (await _cluster.Nodes[0].Admin.PatchAsJsonAsync($"/admin/v1/users/{bob}", new { nickname = "Bob renamed" })).EnsureSuccessStatusCode();
+        (await Cluster.Nodes[0].Admin.PatchAsJsonAsync($"/admin/v1/users/{bob}", new { nickname = "Bob renamed" })).EnsureSuccessStatusCode();
         var notice = await ReceiveUntilAsync(socket, text => text.Contains("n_" + bob, StringComparison.Ordinal) && text.Contains("userID", StringComparison.Ordinal), TimeSpan.FromSeconds(20));
         Assert.NotNull(notice);
     }
 
-    private Task StartClusterAsync(string hooksUrl) => _cluster.StartAsync(2, (_, node) =>
+    private Task StartClusterAsync(string hooksUrl) => Cluster.StartAsync(2, (_, node) =>
     {
         node.Settings["Parley__Webhooks__Url"] = hooksUrl;
         node.Settings["Parley__Webhooks__Secret"] = WebhookFixture.Secret;
@@ -88,10 +80,7 @@ public sealed class WebhookProcessClusterTests(ITestOutputHelper output) : IAsyn
             node.Settings[$"Parley__Webhooks__Hooks__{hook}__TimeoutMs"] = "2000";
         }
 
-        node.Settings["Parley__OpenIM__Enabled"] = "true";
-        node.Settings["Parley__OpenIM__Secret"] = _openImSecret;
-        node.Settings["Parley__OpenIM__ApiPort"] = "0";
-        node.Settings["Parley__OpenIM__WsPort"] = "0";
+        Cluster.EnableOpenIm(node);
     });
 
     private static async Task<long> OutboxPendingAsync(ServerProcess node)
@@ -100,9 +89,9 @@ public sealed class WebhookProcessClusterTests(ITestOutputHelper output) : IAsyn
         return document.RootElement.GetProperty("pending").GetInt64();
     }
 
-    private Task<ParleyClient> ConnectAsync(string userId, int node) => _cluster.ConnectAsync(userId, node, "d-" + userId);
+    private Task<ParleyClient> ConnectAsync(string userId, int node) => Cluster.ConnectAsync(userId, node, "d-" + userId);
 
-    private Task<ClientWebSocket> OpenImSessionAsync(string userId, int node) => OpenImSocket.ConnectAsync(_cluster[node], _openImSecret, userId);
+    private Task<ClientWebSocket> OpenImSessionAsync(string userId, int node) => Cluster.OpenImSessionAsync(userId, node);
 
     private static Task<string?> ReceiveUntilAsync(ClientWebSocket socket, Func<string, bool> match, TimeSpan timeout) => OpenImSocket.ReceiveUntilAsync(socket, match, timeout);
 }

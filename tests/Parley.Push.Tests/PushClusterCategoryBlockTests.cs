@@ -13,25 +13,11 @@ namespace Parley.Push.Tests;
 /// Redis, the loopback vivo simulator. The node vivo told drops the category's pushes until the next UTC day; the other
 /// node, which vivo told nothing, drops them too without a request to vivo, while IM pushes still go out.
 /// </summary>
-public sealed class PushClusterCategoryBlockTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class PushClusterCategoryBlockTests(ITestOutputHelper output) : ClusterTest("pcb", output)
 {
     private const int MaxRecipients = 40;
     private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
-    private readonly ClusterHarness _cluster = new("pcb", output.WriteLine);
-    private readonly List<Parley.Sdk.ParleyClient> _clients = [];
     private readonly string _account = "shop-" + Guid.NewGuid().ToString("N")[..8];
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        foreach (var client in _clients)
-        {
-            await client.DisposeAsync();
-        }
-
-        await _cluster.DisposeAsync();
-    }
 
     // Service notifications (the service category) go to offline vivo phones; each notification's 1:1 conversation has its
     // own grain, so its push is journaled and sent by whichever node the grain lives on (the row's owner names it). vivo
@@ -50,7 +36,7 @@ public sealed class PushClusterCategoryBlockTests(ITestOutputHelper output) : IA
 
         await using var vivo = new VivoSimulator(TimeProvider.System);
         await vivo.StartAsync();
-        await _cluster.StartAsync(2, (i, node) =>
+        await Cluster.StartAsync(2, (i, node) =>
         {
             node.Settings["Parley__Push__Vivo__BaseUri"] = vivo.BaseUri.ToString();
             node.Settings["Parley__Push__Vivo__AppId"] = VivoSimulator.AppId;
@@ -60,12 +46,12 @@ public sealed class PushClusterCategoryBlockTests(ITestOutputHelper output) : IA
             node.Settings["Parley__Push__NodeName"] = $"n{i}";
         });
 
-        var created = await _cluster[0].Admin.PostAsJsonAsync("/admin/v1/business/accounts", new { userId = _account, nickname = "Shop" });
+        var created = await Cluster[0].Admin.PostAsJsonAsync("/admin/v1/business/accounts", new { userId = _account, nickname = "Shop" });
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         var recipients = Enumerable.Range(0, MaxRecipients).Select(i => $"v{i}").ToList();
         foreach (var user in recipients.Append("sender"))
         {
-            await _cluster.CreateUserAsync(user);
+            await Cluster.CreateUserAsync(user);
         }
 
         // vivo's answer to the first send: the day's quota of the message's category is used up.
@@ -75,7 +61,7 @@ public sealed class PushClusterCategoryBlockTests(ITestOutputHelper output) : IA
         Assert.Equal((3, "vendor_quota"), (first.State, first.Reason));
         Assert.Equal(1, vivo.RequestsByPushId.GetValueOrDefault(first.PushId));
         var told = NodeOf(first);
-        output.WriteLine($"vivo answered 10070 to node n{told}");
+        Output.WriteLine($"vivo answered 10070 to node n{told}");
 
         // Later notifications, on either node: dropped, no request to vivo, until the other node has dropped one.
         var dropped = new List<PushServerProcesses.JournalRow>();
@@ -88,12 +74,12 @@ public sealed class PushClusterCategoryBlockTests(ITestOutputHelper output) : IA
             dropped.Add(row);
         }
 
-        output.WriteLine($"{dropped.Count} later service pushes dropped: {dropped.Count(r => NodeOf(r) == told)} by n{told}, {dropped.Count(r => NodeOf(r) != told)} by n{1 - told}");
+        Output.WriteLine($"{dropped.Count} later service pushes dropped: {dropped.Count(r => NodeOf(r) == told)} by n{told}, {dropped.Count(r => NodeOf(r) != told)} by n{1 - told}");
         Assert.True(dropped.Exists(r => NodeOf(r) != told), $"none of {dropped.Count} service pushes was journaled by node n{1 - told}; the test could not check it");
         Assert.Single(vivo.Requests, r => r.Path.Contains("/message/send", StringComparison.Ordinal));
 
         // IM is never held by a category block: a chat message to each of those recipients is pushed to vivo, on both nodes.
-        var sender = await _cluster[1 - told].ConnectAsync("sender", _clients, sendTimeout: TimeSpan.FromSeconds(60));
+        var sender = await Cluster[1 - told].ConnectAsync("sender", Clients, sendTimeout: TimeSpan.FromSeconds(60));
         var im = new List<PushServerProcesses.JournalRow>();
         foreach (var recipient in dropped.Select(r => r.UserId).Take(6))
         {
@@ -110,16 +96,16 @@ public sealed class PushClusterCategoryBlockTests(ITestOutputHelper output) : IA
     // A vivo phone of the user, registered through the node and then offline.
     private async Task RegisterOfflineVivoPhoneAsync(int node, string userId)
     {
-        var phone = await _cluster[node].ConnectAsync(userId, _clients, "phone", Platform.Android, TimeSpan.FromSeconds(60));
+        var phone = await Cluster[node].ConnectAsync(userId, Clients, "phone", Platform.Android, TimeSpan.FromSeconds(60));
         await phone.RegisterDeviceAsync(new RegisterDeviceRequest { Vendor = PushVendor.Vivo, Token = "vivo-token-" + userId, AppId = "com.example.shop", NotificationsEnabled = true });
         await phone.DisposeAsync();
-        _clients.Remove(phone);
+        Clients.Remove(phone);
     }
 
     // A service notification from the shop account to the user, through the node's admin API; returns its settled journal row.
     private async Task<PushServerProcesses.JournalRow> NotifyAsync(int node, string userId, string key)
     {
-        var response = await _cluster[node].Admin.PostAsJsonAsync("/admin/v1/business/notifications", new
+        var response = await Cluster[node].Admin.PostAsJsonAsync("/admin/v1/business/notifications", new
         {
             senderId = _account,
             recipientIds = new[] { userId },
@@ -137,7 +123,7 @@ public sealed class PushClusterCategoryBlockTests(ITestOutputHelper output) : IA
     {
         PushServerProcesses.JournalRow? row = null;
         await Wait.UntilAsync(
-            () => (row = PushServerProcesses.PostgresJournal(_cluster.Schema, messageId).SingleOrDefault()) is { State: not (0 or 1) },
+            () => (row = PushServerProcesses.PostgresJournal(Cluster.Schema, messageId).SingleOrDefault()) is { State: not (0 or 1) },
             $"the push of message {messageId} to be journaled and settled",
             TimeSpan.FromSeconds(60));
         return row!;

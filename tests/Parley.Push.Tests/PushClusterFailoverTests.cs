@@ -12,23 +12,9 @@ namespace Parley.Push.Tests;
 /// ends accepted by FCM exactly once, or dead-lettered unknown_after_crash if it was caught mid-request (at most one per
 /// worker of the dead node); no push id reaches FCM twice.
 /// </summary>
-public sealed class PushClusterFailoverTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class PushClusterFailoverTests(ITestOutputHelper output) : ClusterTest("pfo", output)
 {
     private const int Recipients = 30;
-    private readonly ClusterHarness _cluster = new("pfo", output.WriteLine);
-    private readonly List<ParleyClient> _clients = [];
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        foreach (var client in _clients)
-        {
-            await client.DisposeAsync();
-        }
-
-        await _cluster.DisposeAsync();
-    }
 
     // Its first run (18:00 UTC 2026-12-04, load ~35): node 0 killed with 34 of its pushes open (53 open in all); the
     // survivor adopted them and every push was settled 14.2 s after the kill, at most one dead letter. The tokens were then
@@ -38,7 +24,7 @@ public sealed class PushClusterFailoverTests(ITestOutputHelper output) : IAsyncL
     public async Task KillNine_OfANodeWithPushesInItsLanes_TheOtherNodeAdoptsThem_NoneLostNoneSentTwice()
     {
         await using var fcm = await PushServerProcesses.StartFcmAsync();
-        await _cluster.StartAsync(2, (i, node) =>
+        await Cluster.StartAsync(2, (i, node) =>
         {
             PushServerProcesses.UseFcm(node, fcm);
             // One worker per node and a slow vendor: each node's lanes hold most of its pushes when it is killed.
@@ -53,19 +39,19 @@ public sealed class PushClusterFailoverTests(ITestOutputHelper output) : IAsyncL
         var recipients = Enumerable.Range(0, Recipients).Select(i => $"r{i}").ToList();
         foreach (var user in recipients.Append("s0").Append("s1"))
         {
-            await _cluster.CreateUserAsync(user);
+            await Cluster.CreateUserAsync(user);
         }
 
         foreach (var recipient in recipients)
         {
-            await PushServerProcesses.RegisterOfflinePhoneAsync(_cluster[0], recipient, _clients);
+            await PushServerProcesses.RegisterOfflinePhoneAsync(Cluster[0], recipient, Clients);
         }
 
         fcm.DelayAll = TimeSpan.FromMilliseconds(250);
         var senders = new[]
         {
-            await _cluster[0].ConnectAsync("s0", _clients, sendTimeout: TimeSpan.FromSeconds(60)),
-            await _cluster[1].ConnectAsync("s1", _clients, sendTimeout: TimeSpan.FromSeconds(60)),
+            await Cluster[0].ConnectAsync("s0", Clients, sendTimeout: TimeSpan.FromSeconds(60)),
+            await Cluster[1].ConnectAsync("s1", Clients, sendTimeout: TimeSpan.FromSeconds(60)),
         };
         var sent = 0;
         await Task.WhenAll(senders.Select(sender => Task.Run(async () =>
@@ -87,18 +73,18 @@ public sealed class PushClusterFailoverTests(ITestOutputHelper output) : IAsyncL
         var victim = open.Count(r => r.Owner.StartsWith("n0/", StringComparison.Ordinal)) >= open.Count(r => r.Owner.StartsWith("n1/", StringComparison.Ordinal)) ? 0 : 1;
         var victimOpen = open.Count(r => r.Owner.StartsWith($"n{victim}/", StringComparison.Ordinal));
         Assert.True(victimOpen > 0, $"the node to kill has no open pushes left ({before.Count} journaled, {open.Count} open)");
-        await _cluster.KillAsync(victim);
+        await Cluster.KillAsync(victim);
         var killed = Stopwatch.StartNew();
 
         // What the survivor must adopt is what the dead node left open when it died: it may have settled some of the rows
         // counted above between that read and the kill, and those stay its own.
         var orphaned = Rows().Where(r => r.State is 0 or 1 && r.Owner.StartsWith($"n{victim}/", StringComparison.Ordinal)).Select(r => r.PushId).ToHashSet();
-        output.WriteLine($"killed node {victim} with {orphaned.Count} of its pushes open ({victimOpen} a moment before; {open.Count} open in all)");
+        Output.WriteLine($"killed node {victim} with {orphaned.Count} of its pushes open ({victimOpen} a moment before; {open.Count} open in all)");
         Assert.True(orphaned.Count > 0, $"node {victim} settled all its pushes before it died: nothing was left to adopt");
 
         // The survivor adopts the dead node's rows once its lease (4 s) lapsed, at its next renewal, and drains them.
         await Wait.UntilAsync(() => Rows().All(r => r.State is not (0 or 1)), "every push to be settled by the surviving node", TimeSpan.FromSeconds(90));
-        output.WriteLine($"every push settled {killed.ElapsedMilliseconds} ms after the kill");
+        Output.WriteLine($"every push settled {killed.ElapsedMilliseconds} ms after the kill");
         var after = Rows();
         var survivor = $"n{1 - victim}/";
         Assert.Equal(2 * Recipients, after.Count);
@@ -117,5 +103,5 @@ public sealed class PushClusterFailoverTests(ITestOutputHelper output) : IAsyncL
         Assert.All(after.Where(r => r.State == 2), r => Assert.True(fcm.Delivered.ContainsKey(r.PushId), $"accepted push {r.PushId} never reached FCM"));
     }
 
-    private List<PushServerProcesses.JournalRow> Rows() => PushServerProcesses.PostgresJournal(_cluster.Schema);
+    private List<PushServerProcesses.JournalRow> Rows() => PushServerProcesses.PostgresJournal(Cluster.Schema);
 }

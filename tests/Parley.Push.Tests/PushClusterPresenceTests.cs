@@ -3,6 +3,7 @@ using System.Text.Json;
 using Parley.Protocol.V1;
 using Parley.Push.Tests.Simulators;
 using Parley.Sdk;
+using Xunit.Abstractions;
 
 namespace Parley.Push.Tests;
 
@@ -11,14 +12,8 @@ namespace Parley.Push.Tests;
 /// the message (its push bridge), which is wherever the conversation's grain lives, not where the recipient's socket is.
 /// Two real server processes (PostgreSQL + Redis) and the loopback FCM simulator.
 /// </summary>
-public sealed class PushClusterPresenceTests : IAsyncLifetime
+public sealed class PushClusterPresenceTests(ITestOutputHelper output) : ClusterTest("pcl", output)
 {
-    private readonly ClusterHarness _cluster = new("pcl");
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _cluster.DisposeAsync().AsTask();
-
     // bob's phone is connected to node 1, in the foreground; ten senders on node 0 each write to him in their own 1:1
     // conversation, so the grains (and the push decisions) are spread over both nodes. Every one of those pushes must be
     // filtered as foreground, whichever node decided it; once the phone goes to the background, every next message is
@@ -28,13 +23,13 @@ public sealed class PushClusterPresenceTests : IAsyncLifetime
     {
         await using var fcm = new FcmSimulator(TimeProvider.System);
         await fcm.StartAsync();
-        await _cluster.StartAsync(2, (_, node) => PushServerProcesses.UseFcm(node, fcm));
+        await Cluster.StartAsync(2, (_, node) => PushServerProcesses.UseFcm(node, fcm));
 
         const int Senders = 10;
         var senders = Enumerable.Range(0, Senders).Select(i => $"s{i}").ToList();
         foreach (var user in senders.Append("bob"))
         {
-            await _cluster.CreateUserAsync(user);
+            await Cluster.CreateUserAsync(user);
         }
 
         var phone = await ConnectAsync("bob", 1, "phone", Platform.Android);
@@ -91,7 +86,7 @@ public sealed class PushClusterPresenceTests : IAsyncLifetime
         Assert.All(background, id => Assert.Equal(1, fcm.RequestsByPushId[id]));
 
         // Signing bob out through node 0 counts his session on node 1 (closed there on arrival).
-        var logout = await _cluster.Nodes[0].Admin.PostAsJsonAsync("/admin/v1/users/bob/logout", new { });
+        var logout = await Cluster.Nodes[0].Admin.PostAsJsonAsync("/admin/v1/users/bob/logout", new { });
         logout.EnsureSuccessStatusCode();
         var body = await logout.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(1, body.GetProperty("closedConnections").GetInt32());
@@ -100,17 +95,17 @@ public sealed class PushClusterPresenceTests : IAsyncLifetime
 
     private async Task<ParleyClient> ConnectAsync(string userId, int node, string deviceId, Platform platform)
     {
-        var token = (await _cluster.IssueTokenAsync(userId, node, deviceId, platform)).Token;
+        var token = (await Cluster.IssueTokenAsync(userId, node, deviceId, platform)).Token;
         var client = new ParleyClient(new ParleyClientOptions
         {
-            ServerUri = _cluster.Nodes[node].WebSocketUri,
+            ServerUri = Cluster.Nodes[node].WebSocketUri,
             Token = token,
             DeviceId = deviceId,
             Platform = platform,
             ReconnectInitialDelay = TimeSpan.FromMilliseconds(100),
             ReconnectMaxDelay = TimeSpan.FromSeconds(1),
         });
-        _cluster.Track(client);
+        Cluster.Track(client);
         await client.ConnectAsync();
         return client;
     }
@@ -121,7 +116,7 @@ public sealed class PushClusterPresenceTests : IAsyncLifetime
         await Wait.UntilAsync(
             () =>
             {
-                rows = _cluster.Nodes[0].Admin.GetFromJsonAsync<List<PushEndToEndTests.PushRow>>($"/admin/v1/push/messages/{messageId}/pushes", new JsonSerializerOptions(JsonSerializerDefaults.Web)).GetAwaiter().GetResult() ?? [];
+                rows = Cluster.Nodes[0].Admin.GetFromJsonAsync<List<PushEndToEndTests.PushRow>>($"/admin/v1/push/messages/{messageId}/pushes", new JsonSerializerOptions(JsonSerializerDefaults.Web)).GetAwaiter().GetResult() ?? [];
                 return rows.Count >= 1 && rows.All(r => r.State is not ("Pending" or "Sending"));
             },
             $"the pushes of message {messageId} were planned and settled",

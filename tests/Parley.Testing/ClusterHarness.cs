@@ -1,4 +1,8 @@
+using System.Net.WebSockets;
 using System.Security.Cryptography;
+using Microsoft.Extensions.Hosting;
+using Orleans.Configuration;
+using Orleans.Hosting;
 using Parley.Protocol.V1;
 using Parley.Sdk;
 
@@ -43,6 +47,9 @@ public sealed class ClusterHarness : IAsyncDisposable
 
     public string PushKey { get; } = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
 
+    /// <summary>The OpenIM edge's secret (for its admin and user tokens) on the nodes <see cref="EnableOpenIm"/> turned it on for.</summary>
+    public string OpenImSecret { get; } = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
+
     public IReadOnlyList<ServerProcess> Nodes => _nodes;
 
     public ServerProcess this[int node] => _nodes[node];
@@ -71,12 +78,50 @@ public sealed class ClusterHarness : IAsyncDisposable
             _nodes.Add(node);
         }
 
-        foreach (var node in _nodes.Skip(first))
+        for (var i = first; i < _nodes.Count; i++)
         {
-            await node.StartAsync();
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            await _nodes[i].StartAsync();
+            _log?.Invoke($"node {i} ready after {watch.Elapsed.TotalSeconds:F1} s"); // how long a start takes at the machine's load
         }
 
         await WaitForMembersAsync(_nodes.Count);
+    }
+
+    /// <summary>
+    /// Turns a node's OpenIM edge on (from <see cref="StartAsync"/>'s configure): its REST API and WebSocket on the node's
+    /// HTTP port, with <see cref="OpenImSecret"/>.
+    /// </summary>
+    public void EnableOpenIm(ServerProcess node)
+    {
+        node.Settings["Parley__OpenIM__Enabled"] = "true";
+        node.Settings["Parley__OpenIM__Secret"] = OpenImSecret;
+        node.Settings["Parley__OpenIM__ApiPort"] = "0";
+        node.Settings["Parley__OpenIM__WsPort"] = "0";
+    }
+
+    /// <summary>A raw OpenIM session of <paramref name="userId"/> on a node with the edge on (<see cref="OpenImSocket.ConnectAsync"/>; platform 5, web, by default).</summary>
+    public Task<ClientWebSocket> OpenImSessionAsync(string userId, int node, int platform = 5) => OpenImSocket.ConnectAsync(_nodes[node], OpenImSecret, userId, platform);
+
+    /// <summary>
+    /// The test as an Orleans client of the cluster (membership in the same Redis, the nodes' gateways), started: its
+    /// services give the <c>IClusterClient</c>. Stop and dispose it before the cluster.
+    /// </summary>
+    public async Task<IHost> StartOrleansClientAsync()
+    {
+        var host = Host.CreateDefaultBuilder()
+            .UseOrleansClient(c =>
+            {
+                c.UseRedisClustering(o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(Redis));
+                c.Configure<ClusterOptions>(o =>
+                {
+                    o.ClusterId = ServiceId;
+                    o.ServiceId = ServiceId;
+                });
+            })
+            .Build();
+        await host.StartAsync();
+        return host;
     }
 
     /// <summary>SIGKILL of one node: no shutdown hooks, no flushes; its membership entry stays until the others vote it dead.</summary>
