@@ -36,6 +36,9 @@ public sealed partial class MetricNamesTests(ServerFixture fixture) : IClassFixt
         ["parley_messages_duplicates_total"] = "counter",
         ["parley_delivery_frames_total"] = "counter",
         ["parley_send_ack_duration_seconds"] = "histogram",
+        ["parley_storage_sqlite_queue_wait_seconds"] = "histogram",
+        ["parley_storage_sqlite_transaction_duration_seconds"] = "histogram",
+        ["parley_storage_sqlite_checkpoint_duration_seconds"] = "histogram",
         ["parley_store_batch_size"] = "histogram",
         ["parley_store_commit_duration_seconds"] = "histogram",
         ["parley_store_commit_failures_total"] = "counter",
@@ -75,6 +78,7 @@ public sealed partial class MetricNamesTests(ServerFixture fixture) : IClassFixt
         // Counters appear once they have a series: give every instrument one (a zero for counters).
         Instruments.TouchAll(Server.Services.GetRequiredService<ParleyMetrics>());
         Instruments.TouchAll(Server.Services.GetRequiredService<PushMetrics>());
+        Instruments.TouchMeter("Parley.Storage.Sqlite");
 
         var families = Families(await ScrapeAsync());
         var parley = families.Where(f => f.Key.StartsWith("parley_", StringComparison.Ordinal)).ToDictionary(f => f.Key, f => f.Value, StringComparer.Ordinal);

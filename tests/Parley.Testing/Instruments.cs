@@ -11,21 +11,52 @@ public static class Instruments
     {
         foreach (var property in registry.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance))
         {
-            switch (property.GetValue(registry))
+            Touch(property.GetValue(registry));
+        }
+    }
+
+    /// <summary>
+    /// Gives every instrument of the meter named <paramref name="meterName"/> a series, as <see cref="TouchAll"/> does,
+    /// for instruments their owner keeps to itself (e.g. the SQLite writer's, meter "Parley.Storage.Sqlite").
+    /// </summary>
+    public static void TouchMeter(string meterName)
+    {
+        var found = new List<Instrument>();
+        using (var listener = new MeterListener())
+        {
+            // Called at Start for every instrument already published.
+            listener.InstrumentPublished = (instrument, _) =>
             {
-                case Counter<long> counter:
-                    counter.Add(0);
-                    break;
-                case UpDownCounter<long> upDown:
-                    upDown.Add(0);
-                    break;
-                case Histogram<double> histogram:
-                    histogram.Record(0);
-                    break;
-                case Histogram<int> histogram:
-                    histogram.Record(0);
-                    break;
-            }
+                if (instrument.Meter.Name == meterName)
+                {
+                    found.Add(instrument);
+                }
+            };
+            listener.Start();
+        }
+
+        foreach (var instrument in found)
+        {
+            Touch(instrument);
+        }
+    }
+
+    private static void Touch(object? instrument)
+    {
+        switch (instrument)
+        {
+            case Counter<long> counter:
+                counter.Add(0);
+                break;
+            case UpDownCounter<long> upDown:
+                upDown.Add(0);
+                break;
+            case Histogram<double> histogram:
+                histogram.Record(0);
+                break;
+            case Histogram<int> histogram:
+                histogram.Record(0);
+                break;
         }
     }
 }
