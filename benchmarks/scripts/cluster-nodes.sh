@@ -15,12 +15,7 @@ source /work/dev/env
 DLL=${DLL:-$here/../../src/Parley.Server/bin/Release/net10.0/Parley.Server.dll}
 ARGS=("$@"); [ ${#ARGS[@]} = 0 ] && ARGS=(--scenarios chat --chat-peers 1 --chat-rates 300,600,1200,2400 --runs 1 --warmup 1 --window 4)
 ID=cnodes$N$(date +%s)
-export Parley__Storage__Provider=Postgres Parley__Storage__Postgres__ConnectionString="$PARLEY_TEST_POSTGRES" Parley__Storage__Postgres__Schema=$ID \
-  Parley__Cluster__Mode=Redis Parley__Cluster__Redis=$PARLEY_TEST_REDIS Parley__Cluster__AdvertisedAddress=127.0.0.1 \
-  Parley__Orleans__ClusterId=$ID Parley__Orleans__ServiceId=$ID Parley__RateLimits__Enabled=false \
-  Parley__Tokens__SigningKey=$(openssl rand -base64 32) Parley__Push__TokenKey=$(openssl rand -base64 32) \
-  Parley__Admin__Secret=$(openssl rand -hex 32) Logging__LogLevel__Default=Warning
-export PARLEY_ADMIN_SECRET=$Parley__Admin__Secret
+cluster_env $ID
 PIDS=(); PORTS=()
 for i in $(seq 1 $N); do
   p=$(freeport); PORTS+=($p)

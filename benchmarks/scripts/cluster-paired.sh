@@ -44,12 +44,7 @@ fi
 
 if [ "${SKIP_B:-0}" != 1 ]; then
 ID=qpairc$(date +%s)
-export Parley__Storage__Provider=Postgres Parley__Storage__Postgres__ConnectionString="$PARLEY_TEST_POSTGRES" Parley__Storage__Postgres__Schema=$ID \
-  Parley__Cluster__Mode=Redis Parley__Cluster__Redis=$PARLEY_TEST_REDIS Parley__Cluster__AdvertisedAddress=127.0.0.1 \
-  Parley__Orleans__ClusterId=$ID Parley__Orleans__ServiceId=$ID Parley__RateLimits__Enabled=false \
-  Parley__Tokens__SigningKey=$(openssl rand -base64 32) Parley__Push__TokenKey=$(openssl rand -base64 32) \
-  Parley__Admin__Secret=$(openssl rand -hex 32) Logging__LogLevel__Default=Warning
-export PARLEY_ADMIN_SECRET=$Parley__Admin__Secret
+cluster_env $ID
 PIDS=(); PORTS=()
 for i in 1 2; do
   p=$(freeport); PORTS+=($p)

@@ -40,3 +40,16 @@ stop_pids() {
   done
   kill -9 "$@" 2>/dev/null; wait "$@" 2>/dev/null
 }
+
+# cluster_env <id>: exports what every node of one cluster shares: the dev PostgreSQL (`source /work/dev/env` first) with
+# schema <id>, Redis membership with cluster and service id <id>, rate limits off, one signing key, push key and admin
+# secret (also PARLEY_ADMIN_SECRET for the generator), logs at Warning. Each node still needs its own data directory
+# and ports.
+cluster_env() {
+  export Parley__Storage__Provider=Postgres Parley__Storage__Postgres__ConnectionString="$PARLEY_TEST_POSTGRES" Parley__Storage__Postgres__Schema=$1 \
+    Parley__Cluster__Mode=Redis Parley__Cluster__Redis=$PARLEY_TEST_REDIS Parley__Cluster__AdvertisedAddress=127.0.0.1 \
+    Parley__Orleans__ClusterId=$1 Parley__Orleans__ServiceId=$1 Parley__RateLimits__Enabled=false \
+    Parley__Tokens__SigningKey=$(openssl rand -base64 32) Parley__Push__TokenKey=$(openssl rand -base64 32) \
+    Parley__Admin__Secret=$(openssl rand -hex 32) Logging__LogLevel__Default=Warning
+  export PARLEY_ADMIN_SECRET=$Parley__Admin__Secret
+}
