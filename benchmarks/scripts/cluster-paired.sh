@@ -54,6 +54,11 @@ for i in 1 2; do
   for t in $(seq 1 300); do curl -sf http://127.0.0.1:$p/readyz >/dev/null && break; sleep 1; done
   echo "B node $i (pid ${PIDS[$((i-1))]}) ready after $t s" >> $OUT/run.txt
 done
+if [ -n "${PRIME:-}" ]; then   # PRIME=S: an unmeasured cross-node run of S seconds first (cold nodes: JIT, connections)
+  "${GEN[@]}" --server-url http://127.0.0.1:${PORTS[0]}/ --server-pid ${PIDS[0]} --endpoint http://127.0.0.1:${PORTS[1]}/ \
+    --chat-peer-step 1 --chat-rates ${B_RATE:-200} --runs 1 --warmup 1 --window $PRIME --out $OUT/b-prime.json > $OUT/b-prime.log 2>&1
+  echo "B prime ($PRIME s): $(grep -E '^\[parley chat' $OUT/b-prime.log | grep -o 'lat p50 [0-9.]* p90 [0-9.]* p99 [0-9.]*' | head -1)" >> $OUT/run.txt
+fi
 for r in $(seq 1 $PAIRS); do
   for kind in $(order $r cross same); do
     step=$([ $kind = cross ] && echo 1 || echo 2)
