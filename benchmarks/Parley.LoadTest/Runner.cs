@@ -16,6 +16,7 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
 {
     private static int s_stepId;
     private static int s_ackedFiles;
+    private static int s_windowPages;
     private readonly string _tag = Convert.ToHexString(BitConverter.GetBytes(Random.Shared.Next())).ToLowerInvariant()[..6];
 
     public List<StepResult> Steps { get; } = [];
@@ -399,7 +400,14 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
         var windowStart = Stopwatch.GetTimestamp();
         var server = ProcWindow.Start(target.Pid);
         var self = ProcWindow.Start(Environment.ProcessId);
-        var allocStart = ReadAllocationAsync(target, ledger, windowStart);
+        string? windowPages = null;
+        if (o.WindowMetrics is { } pagesDir)
+        {
+            Directory.CreateDirectory(pagesDir);
+            windowPages = Path.Combine(pagesDir, string.Create(CultureInfo.InvariantCulture, $"window-{scenario}-r{run}-{Interlocked.Increment(ref s_windowPages):D3}"));
+        }
+
+        var allocStart = ReadAllocationAsync(target, ledger, windowStart, windowPages is null ? null : windowPages + ".w0");
         var remaining = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), end);
         if (remaining > TimeSpan.Zero)
         {
@@ -414,7 +422,7 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
         var su = await server.StopAsync().ConfigureAwait(false);
         var gu = await self.StopAsync().ConfigureAwait(false);
         var (alloc0, issuedAlloc0, sampleLate) = await allocStart.ConfigureAwait(false);
-        var alloc1 = await ServerAllocations.ReadAsync(target).ConfigureAwait(false);
+        var alloc1 = await ServerAllocations.ReadAsync(target, windowPages is null ? null : windowPages + ".w1").ConfigureAwait(false);
         await Task.WhenAll(loops).ConfigureAwait(false);
 
         // Drain: wait for every ack and delivery; keep waiting while progress is made, bounded.
@@ -510,9 +518,9 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
     }
 
     /// <summary>The server's allocation counter at a step's window start: its value, the messages issued when it came back, and how late (s).</summary>
-    private static async Task<(double Value, long Issued, double LateSeconds)> ReadAllocationAsync(TargetProcess target, StepLedger ledger, long windowStart)
+    private static async Task<(double Value, long Issued, double LateSeconds)> ReadAllocationAsync(TargetProcess target, StepLedger ledger, long windowStart, string? savePage)
     {
-        var value = await ServerAllocations.ReadAsync(target).ConfigureAwait(false);
+        var value = await ServerAllocations.ReadAsync(target, savePage).ConfigureAwait(false);
         return (value, ledger.Issued, Stopwatch.GetElapsedTime(windowStart).TotalSeconds);
     }
 

@@ -14,7 +14,9 @@ internal static class ServerAllocations
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
 
-    public static async Task<double> ReadAsync(TargetProcess target)
+    /// <param name="target">The server.</param>
+    /// <param name="savePage">When set, the page read is also written to this file (--window-metrics).</param>
+    public static async Task<double> ReadAsync(TargetProcess target, string? savePage = null)
     {
         if (target.Name != "parley")
         {
@@ -24,6 +26,11 @@ internal static class ServerAllocations
         try
         {
             var page = await Http.GetStringAsync(new Uri(target.BaseUrl, "metrics")).ConfigureAwait(false);
+            if (savePage is not null)
+            {
+                await File.WriteAllTextAsync(savePage, page).ConfigureAwait(false);
+            }
+
             foreach (var line in page.AsSpan().EnumerateLines())
             {
                 if (line.StartsWith("dotnet_gc_heap_total_allocated_bytes", StringComparison.Ordinal) && line.IndexOf(' ') is var space and > 0)

@@ -31,6 +31,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<GroupRequestHandler>();
         services.AddSingleton<SocialRequestHandler>();
         services.AddSingleton<ConnectionHost>();
+        services.AddSingleton<SendHops>();
 
         // Optional features answer UNSUPPORTED while absent; the directory, push and media registrations replace these.
         services.TryAddSingleton(Optional.None<IDirectoryService>());

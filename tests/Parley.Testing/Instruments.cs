@@ -48,6 +48,9 @@ public static class Instruments
             case Counter<long> counter:
                 counter.Add(0);
                 break;
+            case Counter<double> counter:
+                counter.Add(0);
+                break;
             case UpDownCounter<long> upDown:
                 upDown.Add(0);
                 break;

@@ -160,7 +160,7 @@ internal sealed partial class OpenImSession
     }
 
     /// <summary>Answers one request on the connection's outbox. Never throws for bad input.</summary>
-    public async ValueTask<RequestOutcome> HandleAsync(OpenImRequest request)
+    public async ValueTask<RequestOutcome> HandleAsync(OpenImRequest request, long receivedAt)
     {
         try
         {

@@ -158,9 +158,15 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
                 try
                 {
                     await CommitAsync(entries, batch).ConfigureAwait(false);
+                    var durable = Stopwatch.GetTimestamp();
+                    foreach (var entry in entries)
+                    {
+                        entry.Work.Timed(started, durable);
+                    }
+
                     StopCommitSpans(spans, failed: false);
                     committed = entries;
-                    _metrics.CommitDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                    _metrics.CommitDuration.Record(Stopwatch.GetElapsedTime(started, durable).TotalSeconds);
                     _metrics.BatchSize.Record(entries.Count);
                 }
                 catch (Exception ex)

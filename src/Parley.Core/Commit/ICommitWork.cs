@@ -21,6 +21,15 @@ public interface ICommitWork
 
     /// <summary>Called once the work is durable, on the pipeline's dispatch loop, in version order. Must not block.</summary>
     void OnCommitted(long version);
+
+    /// <summary>
+    /// Called by the writer once the work's batch is durable, before <see cref="OnCommitted"/>, with when the writer took the
+    /// batch and when it was durable (<see cref="System.Diagnostics.Stopwatch"/> timestamps): a send's per-hop times
+    /// (issue 17). Not called for work committed item by item after a failed batch. Must only store them.
+    /// </summary>
+    void Timed(long takenAt, long durableAt)
+    {
+    }
 }
 
 /// <summary>The pipeline refused or could not commit a work item; the caller may retry on a fresh activation.</summary>

@@ -125,6 +125,14 @@ public sealed record SendCommand(
 
     [Id(10)]
     public bool MentionAll { get; init; }
+
+    /// <summary>
+    /// The gateway's per-hop stamps of this send (issue 17), stamped by the grain and the commit pipeline. Not serialized: the
+    /// command is immutable, so a call to a grain in this process passes this very object, and a call to another node
+    /// arrives without it (then nothing is stamped).
+    /// </summary>
+    [field: NonSerialized]
+    public Parley.Core.Telemetry.SendTimes? Times { get; init; }
 }
 
 [GenerateSerializer, Immutable, Alias("parley.edit-command")]

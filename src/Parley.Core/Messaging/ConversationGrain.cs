@@ -149,6 +149,11 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
     public ValueTask<CoreResult<MessageAck>> SendAsync(SendCommand command)
     {
+        if (command.Times is { } times)
+        {
+            times.Turn = System.Diagnostics.Stopwatch.GetTimestamp();
+        }
+
         if (command.Content.Length > _options.MaxContentBytes)
         {
             return new((CoreResult<MessageAck>)CoreResult.Fail(CoreError.TooLarge, $"Content is larger than {_options.MaxContentBytes} bytes."));
@@ -629,6 +634,9 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                 ConversationName = _group?.Name ?? string.Empty,
                 ReadDiffusion = IsSuper,
                 RosterJoined = effect?.RosterJoined,
+
+                // Not for a super group: its ack may time out (WithinAckTimeoutAsync) while the commit still stamps.
+                Times = IsSuper ? null : send?.Times,
             };
             completion = new TaskCompletionSource<CoreResult<MessageAck>>(TaskCreationOptions.RunContinuationsAsynchronously);
             _dedup.Remember(senderId, clientMsgId, completion.Task);
@@ -650,6 +658,11 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         // Every other send awaits its commit in this state machine: a second async method here cost every 1:1 message its
         // state machine and task (issue 17).
         long version;
+        if (work.Times is { } times)
+        {
+            times.Submitted = System.Diagnostics.Stopwatch.GetTimestamp();
+        }
+
         try
         {
             version = await _pipeline.SubmitAsync(work);
@@ -689,6 +702,11 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         TaskCompletionSource<CoreResult<MessageAck>> completion,
         long version)
     {
+        if (work.Times is { } times)
+        {
+            times.Resumed = System.Diagnostics.Stopwatch.GetTimestamp();
+        }
+
         // The ack's fields straight from the message (a `with` copy of the whole row for its version was one more per send).
         CoreResult<MessageAck> ack = CoreResult.Success(new MessageAck(_id, work.Message.Seq, work.Message.ServerMsgId, work.Message.ServerTime, false, version));
         Settled(rootUpdated);
@@ -899,6 +917,18 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         /// <summary>Users to put on the rosters besides the joined members of <see cref="Members"/> (a promotion: everyone).</summary>
         public IReadOnlyList<string>? RosterJoined { get; init; }
 
+        /// <summary>The gateway's per-hop stamps of the send (issue 17), or null.</summary>
+        public SendTimes? Times { get; init; }
+
+        public void Timed(long takenAt, long durableAt)
+        {
+            if (Times is { } times)
+            {
+                times.Taken = takenAt;
+                times.Durable = durableAt;
+            }
+        }
+
         public StoredMessage Message { get; } = message;
 
         public string ConversationId => Message.ConversationId;
@@ -971,6 +1001,11 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                 {
                     observer.OnMessageCommitted(_final, recipients, Kind, ConversationName);
                 }
+            }
+
+            if (Times is { } times)
+            {
+                times.FannedOut = System.Diagnostics.Stopwatch.GetTimestamp();
             }
         }
     }

@@ -22,9 +22,10 @@ public sealed partial class MessagingService(
 
     /// <summary>Sends client content to a user (the direct conversation is created on first send) or a conversation.</summary>
     /// <param name="peerUserId">The addressed user, or null when <paramref name="conversationId"/> names the conversation.</param>
+    /// <param name="times">The gateway's per-hop stamps of this send (issue 17), or null.</param>
     /// <remarks>Pooled (each caller awaits it once): a Task per message was one more allocation on the send path (issue 17).</remarks>
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<CoreResult<MessageAck>> SendAsync(string senderId, string clientMsgId, string? peerUserId, string? conversationId, Content? content, string? originConnectionId)
+    public async ValueTask<CoreResult<MessageAck>> SendAsync(string senderId, string clientMsgId, string? peerUserId, string? conversationId, Content? content, string? originConnectionId, Telemetry.SendTimes? times = null)
     {
         if (!Ids.IsValid(clientMsgId))
         {
@@ -79,6 +80,7 @@ public sealed partial class MessagingService(
                     ? [.. content.Text.MentionUserIds.Distinct(StringComparer.Ordinal)]
                     : [],
                 MentionAll = content.BodyCase == Content.BodyOneofCase.Text && content.Text.MentionAll,
+                Times = times,
             })
             .ConfigureAwait(false);
     }

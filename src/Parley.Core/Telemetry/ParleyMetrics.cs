@@ -22,6 +22,14 @@ public sealed class ParleyMetrics : IDisposable
         Deliveries = _meter.CreateCounter<long>("parley.delivery.frames", "{frame}", "Event frames handed to connection outboxes.");
         AckDuration = _meter.CreateHistogram("parley.send.ack.duration", "s", "From send request received to ack sent.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5] });
+        // Fine buckets from 0.1 ms to 2.5 s: a one-core p99 of 50-140 ms has to be placed hop by hop (issue 17).
+        double[] hopBounds = [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2.5];
+        SendHopDuration = _meter.CreateHistogram("parley.send.hop.duration", "s", "One hop of a send inside the server, by hop: receive, call, turn, batch, commit, dispatch, resume, return, ack (the sender's path) and deliver (one live event frame in 8, queued to written).",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = hopBounds });
+        SendServerDuration = _meter.CreateHistogram("parley.send.server.duration", "s", "A send inside the server, from its frame read to its ack written to the sender's socket (native sends whose grain ran on this node).",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = hopBounds });
+        SlowSends = _meter.CreateCounter<long>("parley.send.slow", "{send}", "Sends slower inside the server than Parley:Gateway:SlowSendThreshold, by the hop that took most of their time.");
+        SlowSendTime = _meter.CreateCounter<double>("parley.send.slow.time", "s", "The time that sends slower than Parley:Gateway:SlowSendThreshold spent in each hop.");
         BatchSize = _meter.CreateHistogram<int>("parley.store.batch.size", "{item}", "Items per group commit.",
             advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024] });
         CommitDuration = _meter.CreateHistogram("parley.store.commit.duration", "s", "Duration of one group commit transaction.",
@@ -66,6 +74,14 @@ public sealed class ParleyMetrics : IDisposable
     public Counter<long> Deliveries { get; }
 
     public Histogram<double> AckDuration { get; }
+
+    public Histogram<double> SendHopDuration { get; }
+
+    public Histogram<double> SendServerDuration { get; }
+
+    public Counter<long> SlowSends { get; }
+
+    public Counter<double> SlowSendTime { get; }
 
     public Histogram<int> BatchSize { get; }
 

@@ -1,8 +1,10 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Net.WebSockets;
 using System.Threading.Channels;
 using Google.Protobuf;
 using Parley.Core.Delivery;
+using Parley.Core.Telemetry;
 using Parley.Gateway.Protocols;
 using Parley.Protocol.V1;
 
@@ -32,6 +34,9 @@ internal sealed class ClientConnection : IDisposable
     // Requests in progress; the sign bit says the connection drains (it takes no more requests).
     private int _requests;
 
+    // Live frames queued (not exact under races: it only picks which ones are timed).
+    private int _deliveries;
+
     public ClientConnection(WebSocket socket, string userId, string deviceId, Platform platform, string tokenId, long expiresAt, int outboxCapacity, IWireProtocol? protocol = null)
     {
         _socket = socket;
@@ -60,6 +65,12 @@ internal sealed class ClientConnection : IDisposable
     /// uses it to know what its client has been sent, e.g. OpenIM's REST answers stay consistent with its pushes.
     /// </summary>
     public Action<object>? FrameWritten { get; init; }
+
+    /// <summary>
+    /// Records this connection's sends' hops once their acks are written, and how long its live event frames waited to be
+    /// written (issue 17); null records nothing.
+    /// </summary>
+    public SendHops? Hops { get; init; }
 
     public string UserId { get; }
 
@@ -178,7 +189,9 @@ internal sealed class ClientConnection : IDisposable
     /// </summary>
     public EnqueueResult TryEnqueueEvent(WireFrame frame, long version, object? tag = null)
     {
-        var item = new Outbound(frame.Bytes, frame.Bytes.Length, version, Pooled: false, frame.Text, FrameWritten is null ? null : tag);
+        // One live frame in 8 is timed to its socket write (a group fan-out queues one per member: timing each cost ~5 %).
+        var queuedAt = Hops is not null && (++_deliveries & 7) == 0 ? Stopwatch.GetTimestamp() : 0;
+        var item = new Outbound(frame.Bytes, frame.Bytes.Length, version, Pooled: false, frame.Text, FrameWritten is null ? null : tag, queuedAt);
         lock (_lock)
         {
             if (_close is not null)
@@ -210,25 +223,28 @@ internal sealed class ClientConnection : IDisposable
         }
     }
 
-    /// <summary>Queues a result or sync frame, waiting for outbox space. Returns false once the connection is closing.</summary>
-    public ValueTask<bool> WriteAsync(IMessage frame)
+    /// <summary>
+    /// Queues a result or sync frame, waiting for outbox space. Returns false once the connection is closing.
+    /// <paramref name="times"/>: a send's stamps, recorded by <see cref="Hops"/> once the frame (its ack) is written.
+    /// </summary>
+    public ValueTask<bool> WriteAsync(IMessage frame, SendTimes? times = null)
     {
         // Results go to exactly one connection: serialise into a pooled buffer that the send loop returns after the write.
         var size = frame.CalculateSize();
         var buffer = ArrayPool<byte>.Shared.Rent(size);
         frame.WriteTo(buffer.AsSpan(0, size));
-        return WritePooledAsync(buffer, size); // not awaited here: no second state machine per result frame
+        return WritePooledAsync(buffer, size, times); // not awaited here: no second state machine per result frame
     }
 
     /// <summary>
     /// Queues the first <paramref name="length"/> bytes of a binary frame rented from <see cref="ArrayPool{T}.Shared"/>, waiting
     /// for outbox space; the connection returns the buffer (after the write, or now when it is closing: then false).
     /// </summary>
-    public async ValueTask<bool> WritePooledAsync(byte[] buffer, int length)
+    public async ValueTask<bool> WritePooledAsync(byte[] buffer, int length, SendTimes? times = null)
     {
         try
         {
-            await _outbox.Writer.WriteAsync(new Outbound(buffer, length, 0, Pooled: true, Text: false, Tag: null), _abort.Token).ConfigureAwait(false);
+            await _outbox.Writer.WriteAsync(new Outbound(buffer, length, 0, Pooled: true, Text: false, Tag: times, QueuedAt: 0), _abort.Token).ConfigureAwait(false);
             return true;
         }
         catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException or ObjectDisposedException)
@@ -246,7 +262,7 @@ internal sealed class ClientConnection : IDisposable
     {
         try
         {
-            await _outbox.Writer.WriteAsync(new Outbound(frame, frame.Length, 0, Pooled: false, Text: text, FrameWritten is null ? null : tag), _abort.Token).ConfigureAwait(false);
+            await _outbox.Writer.WriteAsync(new Outbound(frame, frame.Length, 0, Pooled: false, Text: text, FrameWritten is null ? null : tag, QueuedAt: 0), _abort.Token).ConfigureAwait(false);
             return true;
         }
         catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException or ObjectDisposedException)
@@ -394,7 +410,16 @@ internal sealed class ClientConnection : IDisposable
                         ArrayPool<byte>.Shared.Return(item.Frame);
                     }
 
-                    if (item.Tag is not null)
+                    if (item.QueuedAt != 0)
+                    {
+                        Hops?.Delivered(item.QueuedAt);
+                    }
+
+                    if (item.Tag is SendTimes times)
+                    {
+                        Hops?.Written(times);
+                    }
+                    else if (item.Tag is not null)
                     {
                         FrameWritten!(item.Tag);
                     }
@@ -448,9 +473,10 @@ internal sealed class ClientConnection : IDisposable
 
     /// <summary>
     /// A queued frame: <paramref name="Length"/> bytes of <paramref name="Frame"/>; a pooled array has exactly one reader (the send
-    /// loop). <paramref name="Tag"/>: for <see cref="FrameWritten"/> after the write (null when nobody listens).
+    /// loop). <paramref name="Tag"/>: for <see cref="FrameWritten"/> after the write (null when nobody listens), or a send's
+    /// <see cref="SendTimes"/> (its ack). <paramref name="QueuedAt"/>: when a live event was queued (a timestamp; 0: not timed).
     /// </summary>
-    private readonly record struct Outbound(byte[] Frame, int Length, long Version, bool Pooled, bool Text, object? Tag);
+    private readonly record struct Outbound(byte[] Frame, int Length, long Version, bool Pooled, bool Text, object? Tag, long QueuedAt);
 
     private sealed record CloseRequest(int Code, string Reason, WireFrame? LastFrame, bool DiscardPending);
 

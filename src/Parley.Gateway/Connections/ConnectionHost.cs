@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Net.WebSockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -96,6 +97,7 @@ internal sealed partial class ConnectionHost(
             while (!connection.IsClosing)
             {
                 using var frame = await ReceiveFrameAsync(socket, handler.MaxFrameBytes, connection.Aborted).ConfigureAwait(false);
+                var receivedAt = Stopwatch.GetTimestamp();
                 if (frame.Kind == FrameKind.Closed)
                 {
                     return;
@@ -159,7 +161,7 @@ internal sealed partial class ConnectionHost(
 
                 await inFlight.WaitAsync().ConfigureAwait(false);
                 pending.RemoveAll(t => t.IsCompleted);
-                pending.Add(ProcessAsync(connection, handler, request, inFlight));
+                pending.Add(ProcessAsync(connection, handler, request, inFlight, receivedAt));
             }
         }
         finally
@@ -168,7 +170,7 @@ internal sealed partial class ConnectionHost(
         }
     }
 
-    private async Task ProcessAsync<TRequest>(ClientConnection connection, IConnectionHandler<TRequest> handler, TRequest request, SemaphoreSlim inFlight)
+    private async Task ProcessAsync<TRequest>(ClientConnection connection, IConnectionHandler<TRequest> handler, TRequest request, SemaphoreSlim inFlight, long receivedAt)
         where TRequest : class
     {
         try
@@ -176,7 +178,7 @@ internal sealed partial class ConnectionHost(
             RequestOutcome outcome;
             try
             {
-                outcome = await handler.HandleAsync(request).ConfigureAwait(false);
+                outcome = await handler.HandleAsync(request, receivedAt).ConfigureAwait(false);
             }
             catch (Exception ex)
             {

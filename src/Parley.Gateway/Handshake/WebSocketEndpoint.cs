@@ -32,7 +32,8 @@ internal sealed partial class WebSocketEndpoint(
     ParleyMetrics metrics,
     TimeProvider time,
     HandshakeTimeouts timeouts,
-    ILogger<WebSocketEndpoint> logger)
+    ILogger<WebSocketEndpoint> logger,
+    SendHops hops)
 {
     private readonly NativeProtocol _protocol = new(handler.NotificationAccounts);
 
@@ -99,8 +100,9 @@ internal sealed partial class WebSocketEndpoint(
         {
             Background = hello.Background,
             AbortTransport = abortTransport,
+            Hops = hops,
         };
-        var native = new NativeConnectionHandler(connection, requestId, hello.ResumeCursor, handler, store, o, time);
+        var native = new NativeConnectionHandler(connection, requestId, hello.ResumeCursor, handler, store, o, time, hops);
         await host.RunAsync(socket, connection, native).ConfigureAwait(false);
     }
 

@@ -51,6 +51,14 @@ public sealed class GatewayOptions
     /// </summary>
     public bool DirectUpgrade { get; set; } = true;
 
+    /// <summary>
+    /// A send that takes longer than this inside the server (frame read to ack written) is counted in
+    /// <c>parley_send_slow_total</c> by the hop that took most of its time, and its hops' times are added to
+    /// <c>parley_send_slow_time_seconds_total</c> (docs/observability.md). Zero counts every send.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan SlowSendThreshold { get; set; } = TimeSpan.FromMilliseconds(50);
+
     /// <summary>Typing events one connection may send per second; more are dropped.</summary>
     [Range(1, 1000)]
     public int TypingPerSecond { get; set; } = 5;

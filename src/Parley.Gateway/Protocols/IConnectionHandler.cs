@@ -24,7 +24,9 @@ internal interface IConnectionHandler<TRequest>
     Decoded<TRequest> Decode(ReadOnlySpan<byte> frame, bool text);
 
     /// <summary>Answers one request on the connection's outbox. Exceptions are bugs: the host logs them and calls <see cref="FailedAsync"/>.</summary>
-    ValueTask<RequestOutcome> HandleAsync(TRequest request);
+    /// <param name="request">The decoded request.</param>
+    /// <param name="receivedAt">When its frame was read whole (a <see cref="System.Diagnostics.Stopwatch"/> timestamp; a send's first hop).</param>
+    ValueTask<RequestOutcome> HandleAsync(TRequest request, long receivedAt);
 
     /// <summary>What the request costs against the per-user and per-connection rate limits; null when it is not limited.</summary>
     RateLimitAction? Cost(TRequest request);

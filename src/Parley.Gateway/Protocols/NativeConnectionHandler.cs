@@ -20,7 +20,8 @@ internal sealed class NativeConnectionHandler(
     RequestHandler handler,
     IMessageStore store,
     GatewayOptions options,
-    TimeProvider time) : IConnectionHandler<ClientFrame>
+    TimeProvider time,
+    SendHops? hops) : IConnectionHandler<ClientFrame>
 {
     private static readonly WireFrame RequestIdRequired = NativeProtocol.Binary(RequestHandler.Error(ErrorCode.BadRequest, "request_id is required."));
     private static readonly WireFrame Undecodable = NativeProtocol.Binary(RequestHandler.Error(ErrorCode.BadFrame, "The frame could not be decoded."));
@@ -63,12 +64,14 @@ internal sealed class NativeConnectionHandler(
 
     // Pooled: this, the request handler's and the messaging service's state machines were a Task each per request (issue 17).
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<RequestOutcome> HandleAsync(ClientFrame request)
+    public async ValueTask<RequestOutcome> HandleAsync(ClientFrame request, long receivedAt)
     {
-        var result = await handler.HandleAsync(connection, request).ConfigureAwait(false);
+        // A send's hops are stamped along its path and recorded once its ack is written (issue 17).
+        var times = hops is not null && request.BodyCase == ClientFrame.BodyOneofCase.Send ? hops.Start(receivedAt) : null;
+        var result = await handler.HandleAsync(connection, request, times).ConfigureAwait(false);
         if (request.RequestId != 0)
         {
-            await connection.WriteAsync(result).ConfigureAwait(false);
+            await connection.WriteAsync(result, times).ConfigureAwait(false);
         }
 
         return RequestOutcome.Continue;

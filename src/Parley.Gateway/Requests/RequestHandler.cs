@@ -38,8 +38,9 @@ internal sealed class RequestHandler(
     private readonly IDirectoryService? _directory = directory.Value;
     private readonly IPushClientApi? _push = push.Value;
 
+    /// <summary>Answers one request; <paramref name="times"/>: a send's per-hop stamps (issue 17), or null.</summary>
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<ServerFrame> HandleAsync(ClientConnection connection, ClientFrame request)
+    public async ValueTask<ServerFrame> HandleAsync(ClientConnection connection, ClientFrame request, SendTimes? times = null)
     {
         // Each request (not the long-lived socket) is the root of its own trace; heartbeats and typing are not traced.
         using var activity = request.BodyCase is ClientFrame.BodyOneofCase.Ping or ClientFrame.BodyOneofCase.Typing ? null : ParleyActivities.StartRequest(request.BodyCase.ToString());
@@ -53,7 +54,7 @@ internal sealed class RequestHandler(
         var result = request.BodyCase switch
         {
             ClientFrame.BodyOneofCase.Ping => new ServerFrame { Pong = new Pong { ServerTime = time.GetUtcNow().ToUnixTimeMilliseconds() } },
-            ClientFrame.BodyOneofCase.Send => await SendAsync(connection, request.Send).ConfigureAwait(false),
+            ClientFrame.BodyOneofCase.Send => await SendAsync(connection, request.Send, times).ConfigureAwait(false),
             ClientFrame.BodyOneofCase.History => await HistoryAsync(connection, request.History).ConfigureAwait(false),
             ClientFrame.BodyOneofCase.MarkRead => await MarkReadAsync(connection, request.MarkRead).ConfigureAwait(false),
             ClientFrame.BodyOneofCase.Revoke => await RevokeAsync(connection, request.Revoke).ConfigureAwait(false),
@@ -108,19 +109,30 @@ internal sealed class RequestHandler(
         new() { RequestId = requestId, Error = new Protocol.V1.Error { Code = code, Message = message } };
 
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<ServerFrame> SendAsync(ClientConnection connection, SendRequest send)
+    private async ValueTask<ServerFrame> SendAsync(ClientConnection connection, SendRequest send, SendTimes? times)
     {
         var started = Stopwatch.GetTimestamp();
+        if (times is not null)
+        {
+            times.Handled = started;
+        }
+
         var (peer, conversationId) = send.Target?.KindCase switch
         {
             Target.KindOneofCase.UserId => (send.Target.UserId, null),
             Target.KindOneofCase.ConversationId => ((string?)null, send.Target.ConversationId),
             _ => (null, string.Empty),
         };
-        var result = await messaging.SendAsync(connection.UserId, send.ClientMsgId, peer, conversationId, send.Content, connection.Id).ConfigureAwait(false);
+        var result = await messaging.SendAsync(connection.UserId, send.ClientMsgId, peer, conversationId, send.Content, connection.Id, times).ConfigureAwait(false);
+        var returned = Stopwatch.GetTimestamp();
+        if (times is not null)
+        {
+            times.Returned = returned;
+        }
+
         if (result.IsOk)
         {
-            metrics.AckDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            metrics.AckDuration.Record(Stopwatch.GetElapsedTime(started, returned).TotalSeconds);
         }
 
         return ToAck(result);
