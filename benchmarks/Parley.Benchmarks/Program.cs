@@ -25,6 +25,13 @@ if (args.Length > 0 && args[0] == "member-storage")
     return await Parley.Benchmarks.MemberStorage.RunAsync(args[1..]);
 }
 
+// dotnet benchmarks/Parley.Benchmarks/bin/Release/net10.0/Parley.Benchmarks.dll super-store --members N --dir D [--kind channel|super] [--prefix P] [--group G] [--chunk 1000]
+// (SuperGroupStore: a data directory the server opens, one read-diffusion group of N members and their accounts built through the store)
+if (args.Length > 0 && args[0] == "super-store")
+{
+    return await Parley.Benchmarks.SuperGroupStore.RunAsync(args[1..]);
+}
+
 // dotnet benchmarks/Parley.Benchmarks/bin/Release/net10.0/Parley.Benchmarks.dll store-io [options] (StoreIoBench)
 if (args.Length > 0 && args[0] == "store-io")
 {

@@ -46,6 +46,24 @@ internal sealed class AdminClient : IDisposable
         return tokens;
     }
 
+    /// <summary>Issues tokens for existing users <c>{prefix}{i}</c>, i in [0, count) (device <c>lt-{i}</c>, as <see cref="CreateUsersAsync"/>).</summary>
+    public async Task<string[]> IssueTokensAsync(string prefix, int count, int concurrency = 32)
+    {
+        var tokens = new string[count];
+        await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = concurrency }, async (i, ct) =>
+        {
+            using var issued = await _http.PostAsJsonAsync("admin/v1/users/" + prefix + i + "/tokens", new { deviceId = "lt-" + i, platform = "linux" }, ct).ConfigureAwait(false);
+            if (!issued.IsSuccessStatusCode)
+            {
+                throw new InvalidOperationException($"issue token failed: {(int)issued.StatusCode}");
+            }
+
+            using var doc = await JsonDocument.ParseAsync(await issued.Content.ReadAsStreamAsync(ct).ConfigureAwait(false), cancellationToken: ct).ConfigureAwait(false);
+            tokens[i] = doc.RootElement.GetProperty("token").GetString() ?? throw new InvalidOperationException("no token");
+        }).ConfigureAwait(false);
+        return tokens;
+    }
+
     /// <summary>Most member ids one create or add request may name (the admin API refuses more).</summary>
     public const int MaxIdsPerRequest = 500;
 

@@ -58,6 +58,17 @@ internal sealed class LoadOptions
     public int SuperRate { get; private set; } = 20;
     public int ResumeGroups { get; private set; } = 500;
     public int ResumeChanged { get; private set; } = 5;
+
+    /// <summary>
+    /// --super-existing G (with --super-user-prefix P): the supergroup scenario uses group G, already in the server's store
+    /// (the benchmarks' <c>super-store</c> tool builds one: a 1,000,000-member channel), instead of creating accounts and
+    /// importing members: it issues tokens through the admin API for the first --super-online users P0, P1, … (P0 is the
+    /// owner and sender) and runs the online step; no import, no resume measurement.
+    /// </summary>
+    public string? SuperExisting { get; private set; }
+
+    public string? SuperUserPrefix { get; private set; }
+
     // campaign (issue 19): audience size, the rate the campaign asks for, the 1:1 stream measured beside it.
     public int CampaignUsers { get; private set; } = 10_000;
     public int CampaignRate { get; private set; } = 20_000;
@@ -137,6 +148,8 @@ internal sealed class LoadOptions
                 case "--super-members": o.SuperMembers = Int(2, 1_000_000); break;
                 case "--super-online": o.SuperOnline = Int(2, 20_000); break;
                 case "--super-rate": o.SuperRate = Int(1, 10_000); break;
+                case "--super-existing": o.SuperExisting = Id(Next(), a); break;
+                case "--super-user-prefix": o.SuperUserPrefix = Id(Next(), a); break;
                 case "--resume-groups": o.ResumeGroups = Int(1, 5000); break;
                 case "--resume-changed": o.ResumeChanged = Int(0, 5000); break;
                 case "--campaign-users": o.CampaignUsers = Int(1, 200_000); break;
@@ -206,6 +219,11 @@ internal sealed class LoadOptions
             throw new ArgumentException("--reconnect is for --scenarios chat only");
         }
 
+        if ((o.SuperExisting is null) != (o.SuperUserPrefix is null))
+        {
+            throw new ArgumentException("--super-existing and --super-user-prefix go together");
+        }
+
         if (o.BigOnline > o.BigMembers)
         {
             throw new ArgumentException("--big-online must not exceed --big-members");
@@ -225,6 +243,10 @@ internal sealed class LoadOptions
         var eq = value.IndexOf('=', StringComparison.Ordinal);
         return eq > 0 ? new(value[..eq], value[(eq + 1)..]) : throw new ArgumentException("--server-env needs NAME=VALUE");
     }
+
+    // Group ids and user prefixes go into admin API paths: letters, digits, '-' and '_' only.
+    private static string Id(string value, string name) =>
+        value.Length is > 0 and <= 64 && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_') ? value : throw new ArgumentException($"{name}: 1..64 letters, digits, '-' or '_'");
 
     private static string Cpus(string value) =>
         value.All(c => char.IsAsciiDigit(c) || c is ',' or '-') && value.Length > 0 ? value : throw new ArgumentException("CPU list like 0 or 0-1 or 0,2");

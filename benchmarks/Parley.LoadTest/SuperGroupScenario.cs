@@ -17,7 +17,10 @@ namespace Parley.LoadTest;
 /// sender at <c>--super-rate</c> (delivered msg/s, p99, server CPU per message), then the resume of a user in
 /// <c>--resume-groups</c> super groups of which <c>--resume-changed</c> changed (median of repeated resumes, against
 /// a resume where nothing changed and the full first sync). Against the relay it runs the same online fan-out as an
-/// ordinary group (the baseline of the run).
+/// ordinary group (the baseline of the run). With <c>--super-existing G --super-user-prefix P</c> it uses a group already
+/// in the server's store instead (the benchmarks' <c>super-store</c> tool builds a 1,000,000-member channel in minutes,
+/// where a million accounts through the admin API take 20–26): tokens for the online members only, the online step, the
+/// server's RSS with the group loaded and with everyone online; no import, no resume.
 /// </summary>
 internal sealed partial class Runner
 {
@@ -34,6 +37,11 @@ internal sealed partial class Runner
 
         using var http = new HttpClient { BaseAddress = target.BaseUrl, Timeout = TimeSpan.FromMinutes(5) };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", target.AdminSecret);
+        if (o.SuperExisting is { } existing)
+        {
+            return await ExistingSuperGroupAsync(run, target, admin, http, existing, o.SuperUserPrefix!).ConfigureAwait(false);
+        }
+
         var clock = Stopwatch.StartNew();
         var tokens = await admin.CreateUsersAsync(prefix, members, online).ConfigureAwait(false);
         var accountsSeconds = clock.Elapsed.TotalSeconds;
@@ -53,8 +61,63 @@ internal sealed partial class Runner
         await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"[parley supergroup r{run}] {members} accounts in {accountsSeconds:F1} s; bulk import of {imported} members in {importSeconds:F1} s = {imported / Math.Max(importSeconds, 1e-3):F0}/s; store growth {(dbAfter - dbBefore) / (double)members:F0} B/member (db file), {(dbAfter + walAfter - dbBefore - walBefore) / (double)members:F0} B/member (db + wal)")).ConfigureAwait(false);
 
+        var summary = await OnlineStepAsync(run, target, prefix, tokens, online, conversation).ConfigureAwait(false);
+        summary.Metrics["members"] = members;
+        summary.Metrics["online"] = online;
+        summary.Metrics["import_members_per_s"] = imported / Math.Max(importSeconds, 1e-3);
+        summary.Metrics["store_b_per_member_db"] = (dbAfter - dbBefore) / (double)members;
+        summary.Metrics["store_b_per_member_db_wal"] = (dbAfter + walAfter - dbBefore - walBefore) / (double)members;
+        foreach (var (k, v) in await ResumeAsync(run, target, admin, http, prefix).ConfigureAwait(false))
+        {
+            summary.Metrics[k] = v;
+        }
+
+        return summary;
+    }
+
+    /// <summary>
+    /// --super-existing: a group already in the server's store (built by the benchmarks' <c>super-store</c> tool), its users
+    /// <c>{prefix}{i}</c> with <c>{prefix}0</c> its owner. Reads the group through the admin API (which activates its grain:
+    /// the node has the group loaded before the logins), issues tokens for the online members only, then the same online
+    /// step as a group built here. The server's RSS is read with the group loaded (before the logins) and with everyone
+    /// online; the step's peak RSS is <c>server_rss_mb</c>.
+    /// </summary>
+    private async Task<StepResult> ExistingSuperGroupAsync(int run, TargetProcess target, AdminClient admin, HttpClient http, string groupId, string prefix)
+    {
+        var group = await http.GetFromJsonAsync<JsonElement>("admin/v1/groups/" + groupId).ConfigureAwait(false);
+        var members = group.GetProperty("memberCount").GetInt32();
+        var conversation = group.GetProperty("conversationId").GetString() ?? throw new InvalidOperationException("no conversation id");
+        if (group.GetProperty("ownerId").GetString() != prefix + "0")
+        {
+            throw new InvalidOperationException($"group {groupId} is owned by {group.GetProperty("ownerId").GetString()}, not {prefix}0 (the sender)");
+        }
+
+        var online = Math.Min(o.SuperOnline, members);
+        var rssLoaded = ProcStats.RssBytes(target.Pid);
+        var clock = Stopwatch.StartNew();
+        var tokens = await admin.IssueTokensAsync(prefix, online).ConfigureAwait(false);
+        await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+            $"[parley supergroup r{run}] existing group {groupId}: {members} members; {online} tokens in {clock.Elapsed.TotalSeconds:F1} s; server rss {rssLoaded / 1048576.0:F0} MB with the group loaded")).ConfigureAwait(false);
+        var summary = await OnlineStepAsync(run, target, prefix, tokens, online, conversation, () => ProcStats.RssBytes(target.Pid)).ConfigureAwait(false);
+        summary.Metrics["members"] = members;
+        summary.Metrics["online"] = online;
+        summary.Metrics["server_rss_loaded_mb"] = rssLoaded / 1048576.0;
+        return summary;
+    }
+
+    /// <summary>
+    /// <paramref name="online"/> members log in, then one sender (connection 0) posts at --super-rate; the logins' figures
+    /// go into the summary, and with <paramref name="rssOnline"/> the server's RSS once everyone is online.
+    /// </summary>
+    private async Task<StepResult> OnlineStepAsync(int run, TargetProcess target, string prefix, string[] tokens, int online, string conversation, Func<long>? rssOnline = null)
+    {
         StepResult summary;
         var (connections, logins) = await ConnectOnlineAsync(run, "supergroup", target, prefix, tokens, online).ConfigureAwait(false);
+        if (rssOnline is not null)
+        {
+            logins["server_rss_online_mb"] = rssOnline() / 1048576.0;
+        }
+
         try
         {
             var sender = connections[0];
@@ -82,16 +145,6 @@ internal sealed partial class Runner
         }
 
         foreach (var (k, v) in logins)
-        {
-            summary.Metrics[k] = v;
-        }
-
-        summary.Metrics["members"] = members;
-        summary.Metrics["online"] = online;
-        summary.Metrics["import_members_per_s"] = imported / Math.Max(importSeconds, 1e-3);
-        summary.Metrics["store_b_per_member_db"] = (dbAfter - dbBefore) / (double)members;
-        summary.Metrics["store_b_per_member_db_wal"] = (dbAfter + walAfter - dbBefore - walBefore) / (double)members;
-        foreach (var (k, v) in await ResumeAsync(run, target, admin, http, prefix).ConfigureAwait(false))
         {
             summary.Metrics[k] = v;
         }

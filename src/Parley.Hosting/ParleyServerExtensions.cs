@@ -102,7 +102,7 @@ public static class ParleyServerExtensions
             services.AddParleyPostgresStorage(sp =>
             {
                 var o = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
-                return new PostgresStoreOptions { ConnectionString = o.Postgres.ConnectionString, Schema = o.Postgres.Schema, Durable = o.Durable };
+                return new PostgresStoreOptions { ConnectionString = o.Postgres.ConnectionString, Schema = o.Postgres.Schema, Durable = o.Durable, MaxPoolSize = o.Postgres.MaxPoolSize };
             });
         }
 
@@ -386,7 +386,7 @@ internal sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
         if (options.Provider == StorageProvider.Postgres)
         {
             // The owner's own checks: connection string present and well-formed, schema a plain identifier.
-            if (PostgresDatabase.Check(new PostgresStoreOptions { ConnectionString = options.Postgres.ConnectionString, Schema = options.Postgres.Schema }) is { } problem)
+            if (PostgresDatabase.Check(new PostgresStoreOptions { ConnectionString = options.Postgres.ConnectionString, Schema = options.Postgres.Schema, MaxPoolSize = options.Postgres.MaxPoolSize }) is { } problem)
             {
                 return ValidateOptionsResult.Fail(problem);
             }

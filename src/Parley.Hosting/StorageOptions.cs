@@ -65,6 +65,9 @@ public sealed class PostgresStorageSettings
 
     /// <summary>The schema Parley's tables live in (created when missing).</summary>
     public string Schema { get; set; } = "parley";
+
+    /// <summary>The most connections one node keeps to PostgreSQL unless the connection string sets <c>Maximum Pool Size</c> (2 to 1,000).</summary>
+    public int MaxPoolSize { get; set; } = 32;
 }
 
 /// <summary>The co-hosted Orleans silo, bound to <c>Parley:Orleans</c>.</summary>

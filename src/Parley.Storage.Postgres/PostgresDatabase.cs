@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
@@ -13,7 +14,10 @@ namespace Parley.Storage.Postgres;
 /// <item><see cref="InitializeAsync"/> checks the server's durability settings and runs the project's versioned
 /// migrations (<see cref="PostgresMigrations"/>) once, under an advisory lock so two nodes starting together migrate
 /// one after the other.</item>
-/// <item><see cref="OpenAsync"/> hands out pooled connections whose <c>search_path</c> is the configured schema.</item>
+/// <item><see cref="OpenAsync"/> hands out pooled connections whose <c>search_path</c> is the configured schema, from a
+/// pool bounded by <see cref="PostgresStoreOptions.MaxPoolSize"/>; an open the server refuses because it is full
+/// (SQLSTATE 53300) or still starting (57P03) is tried again for a few seconds instead of failing the send or grain
+/// activation that needed it.</item>
 /// </list>
 /// PostgreSQL has no single-writer limit, so writes do not queue here: a group commit of the commit pipeline is ONE
 /// <see cref="NpgsqlBatch"/> (one round trip, one implicit transaction, multi-row statements), and the other stores'
@@ -24,12 +28,16 @@ public sealed partial class PostgresDatabase : IAsyncDisposable
     // Any 64-bit constant: the migration lock of every Parley schema in the database.
     private const long MigrationLockKey = 0x5061726C6579; // "Parley"
 
+    // The waits between tries of an open the server refused as full or starting: about 3 s in all.
+    private static readonly int[] OpenRetryDelaysMs = [20, 50, 100, 200, 400, 800, 1000];
+
     private readonly PostgresStoreOptions _options;
     private readonly ILogger _logger;
     private readonly NpgsqlDataSource _dataSource;
     private readonly SemaphoreSlim _initLock = new(1, 1);
     private volatile bool _ready;
     private volatile bool _disposed;
+    private long _openRetries;
 
     /// <summary>Validates <paramref name="options"/>; connects to nothing until <see cref="InitializeAsync"/>.</summary>
     /// <exception cref="ArgumentException">No connection string, a malformed one, or an invalid schema name.</exception>
@@ -46,6 +54,12 @@ public sealed partial class PostgresDatabase : IAsyncDisposable
         _logger = logger ?? (ILogger)NullLogger.Instance;
         Schema = options.Schema!;
         builder.SearchPath = Schema;
+        if (!SetsPoolSize(options.ConnectionString))
+        {
+            builder.MaxPoolSize = options.MaxPoolSize;
+        }
+
+        MaxPoolSize = builder.MaxPoolSize;
         Target = $"{builder.Host}:{builder.Port.ToString(CultureInfo.InvariantCulture)}/{builder.Database}#{Schema}";
         _dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
     }
@@ -67,6 +81,11 @@ public sealed partial class PostgresDatabase : IAsyncDisposable
             return $"Parley:Storage:Postgres:Schema '{options.Schema}' is not a plain identifier (letters, digits, '_', at most 63).";
         }
 
+        if (options.MaxPoolSize is < 2 or > 1000)
+        {
+            return $"Parley:Storage:Postgres:MaxPoolSize {options.MaxPoolSize.ToString(CultureInfo.InvariantCulture)} is outside 2 to 1000.";
+        }
+
         try
         {
             _ = new NpgsqlConnectionStringBuilder(options.ConnectionString);
@@ -83,6 +102,18 @@ public sealed partial class PostgresDatabase : IAsyncDisposable
 
     /// <summary>host:port/database#schema, for messages (never the password).</summary>
     public string Target { get; }
+
+    /// <summary>The pool's bound: the connection string's <c>Maximum Pool Size</c> if it sets one, else <see cref="PostgresStoreOptions.MaxPoolSize"/>.</summary>
+    public int MaxPoolSize { get; }
+
+    /// <summary>
+    /// How many connections the server accepts from this role, read at <see cref="InitializeAsync"/>: the smaller of
+    /// <c>max_connections</c> − <c>superuser_reserved_connections</c> and the role's connection limit; null before.
+    /// </summary>
+    public int? ServerConnectionLimit { get; private set; }
+
+    /// <summary>Opens that the server refused as full or starting and that were tried again (a counter since start).</summary>
+    public long OpenRetries => Interlocked.Read(ref _openRetries);
 
     /// <summary>True once <see cref="InitializeAsync"/> succeeded.</summary>
     public bool IsReady => _ready;
@@ -108,10 +139,11 @@ public sealed partial class PostgresDatabase : IAsyncDisposable
                 return;
             }
 
-            var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            var connection = await OpenRetryingAsync(cancellationToken).ConfigureAwait(false);
             await using (connection.ConfigureAwait(false))
             {
                 await CheckDurabilityAsync(connection, cancellationToken).ConfigureAwait(false);
+                await CheckConnectionLimitAsync(connection, cancellationToken).ConfigureAwait(false);
                 await MigrateAsync(connection, cancellationToken).ConfigureAwait(false);
             }
 
@@ -127,7 +159,46 @@ public sealed partial class PostgresDatabase : IAsyncDisposable
     public async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken = default)
     {
         ThrowIfNotReady();
-        return await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await OpenRetryingAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>True for the server refusing a new connection because it is full (53300) or not accepting yet (57P03).</summary>
+    internal static bool IsServerBusy(Exception ex) =>
+        ex is PostgresException { SqlState: PostgresErrorCodes.TooManyConnections or PostgresErrorCodes.CannotConnectNow };
+
+    private async Task<NpgsqlConnection> OpenRetryingAsync(CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (IsServerBusy(ex) && attempt < OpenRetryDelaysMs.Length)
+            {
+                Interlocked.Increment(ref _openRetries);
+                if (attempt == 0)
+                {
+                    LogServerBusy(_logger, Target, ((PostgresException)ex).SqlState, MaxPoolSize);
+                }
+
+                await Task.Delay(OpenRetryDelaysMs[attempt], cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static bool SetsPoolSize(string connectionString)
+    {
+        foreach (var key in new DbConnectionStringBuilder { ConnectionString = connectionString }.Keys)
+        {
+            var name = ((string)key).Replace(" ", "", StringComparison.Ordinal);
+            if (name.Equals("MaximumPoolSize", StringComparison.OrdinalIgnoreCase) || name.Equals("MaxPoolSize", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Closes the pool.</summary>
@@ -194,6 +265,37 @@ public sealed partial class PostgresDatabase : IAsyncDisposable
         if (!safe)
         {
             LogNonDurable(_logger, Target, fsync, synchronousCommit);
+        }
+    }
+
+    private async Task CheckConnectionLimitAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        const string sql = """
+            SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int,
+                   COALESCE((SELECT rolconnlimit FROM pg_roles WHERE rolname = current_user), -1)
+            """;
+        int limit, roleLimit;
+        using (var command = new NpgsqlCommand(sql, connection))
+        {
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            limit = reader.GetInt32(0);
+            roleLimit = reader.GetInt32(1);
+        }
+
+        if (roleLimit >= 0)
+        {
+            limit = Math.Min(limit, roleLimit);
+        }
+
+        ServerConnectionLimit = limit;
+        if (MaxPoolSize > limit)
+        {
+            LogPoolAboveServerLimit(_logger, Target, MaxPoolSize, limit);
+        }
+        else
+        {
+            LogPoolFits(_logger, Target, MaxPoolSize, limit, limit / MaxPoolSize);
         }
     }
 
@@ -270,4 +372,13 @@ public sealed partial class PostgresDatabase : IAsyncDisposable
 
     [LoggerMessage(EventId = 4202, Level = LogLevel.Warning, Message = "PostgreSQL store {Target} runs in NON-DURABLE mode (fsync={Fsync}, synchronous_commit={SynchronousCommit}): acknowledged messages can be lost on a crash")]
     private static partial void LogNonDurable(ILogger logger, string target, string fsync, string synchronousCommit);
+
+    [LoggerMessage(EventId = 4203, Level = LogLevel.Information, Message = "PostgreSQL store {Target}: pool of {Pool} connections; the server accepts {Limit} from this role, so up to {Nodes} nodes with this pool (Parley:Storage:Postgres:MaxPoolSize)")]
+    private static partial void LogPoolFits(ILogger logger, string target, int pool, int limit, int nodes);
+
+    [LoggerMessage(EventId = 4204, Level = LogLevel.Warning, Message = "PostgreSQL store {Target}: the pool may open {Pool} connections but the server accepts only {Limit} from this role; lower Parley:Storage:Postgres:MaxPoolSize (every node has its own pool) or raise max_connections")]
+    private static partial void LogPoolAboveServerLimit(ILogger logger, string target, int pool, int limit);
+
+    [LoggerMessage(EventId = 4205, Level = LogLevel.Warning, Message = "PostgreSQL store {Target} refused a new connection (SQLSTATE {SqlState}); trying again for up to 3 s. The nodes' pools together ({Pool} here) must stay below the server's max_connections")]
+    private static partial void LogServerBusy(ILogger logger, string target, string sqlState, int pool);
 }

@@ -18,4 +18,13 @@ public sealed class PostgresStoreOptions
     /// messages on a crash.
     /// </summary>
     public bool Durable { get; set; } = true;
+
+    /// <summary>
+    /// The most connections this process keeps open to PostgreSQL (Npgsql's pool), unless the connection string sets
+    /// <c>Maximum Pool Size</c> itself. Every node of a cluster has a pool of its own, so the nodes' pools together must
+    /// stay below the server's <c>max_connections</c> minus <c>superuser_reserved_connections</c>; at start the store
+    /// logs how many nodes of this size the server takes, and warns when not even one does. Npgsql's own default (100)
+    /// let three nodes exhaust a server of 200 during a burst of grain activations. 2 to 1,000; default 32.
+    /// </summary>
+    public int MaxPoolSize { get; set; } = 32;
 }

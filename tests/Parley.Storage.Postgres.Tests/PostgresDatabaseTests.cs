@@ -1,3 +1,5 @@
+using System.Data;
+using System.Diagnostics;
 using System.Globalization;
 using Npgsql;
 using Parley.Storage.Compliance;
@@ -77,5 +79,63 @@ public sealed class PostgresDatabaseTests : IAsyncLifetime
         var error = Assert.Throws<ArgumentException>(() => new PostgresDatabase(new PostgresStoreOptions { ConnectionString = connectionString, Schema = schema }));
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
         Assert.Contains("Parley:Storage:Postgres", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Options_PoolSize_IsBoundedUnlessTheConnectionStringSetsOne()
+    {
+        Assert.Equal(32, new PostgresDatabase(new PostgresStoreOptions { ConnectionString = "Host=127.0.0.1" }).MaxPoolSize);
+        Assert.Equal(5, new PostgresDatabase(new PostgresStoreOptions { ConnectionString = "Host=127.0.0.1", MaxPoolSize = 5 }).MaxPoolSize);
+        Assert.Equal(7, new PostgresDatabase(new PostgresStoreOptions { ConnectionString = "Host=127.0.0.1;Maximum Pool Size=7", MaxPoolSize = 5 }).MaxPoolSize);
+        Assert.Equal(9, new PostgresDatabase(new PostgresStoreOptions { ConnectionString = "Host=127.0.0.1;MaxPoolSize=9" }).MaxPoolSize);
+
+        var error = Assert.Throws<ArgumentException>(() => new PostgresDatabase(new PostgresStoreOptions { ConnectionString = "Host=127.0.0.1", MaxPoolSize = 1 }));
+        Assert.Contains("Parley:Storage:Postgres:MaxPoolSize", error.Message, StringComparison.Ordinal);
+    }
+
+    [StoreFact]
+    public async Task Open_ServerFullForTheRole_IsTriedAgainUntilAConnectionFrees()
+    {
+        // A role the server takes two connections from: the store's pool holds one, another client the second, so the
+        // store's next open is refused with 53300 until that client leaves.
+        var role = "t_role_" + Guid.NewGuid().ToString("N")[..16];
+        var database = new NpgsqlConnectionStringBuilder(_postgres.ConnectionString).Database ?? "postgres";
+        await _postgres.ScalarAsync($"CREATE ROLE {role} LOGIN CONNECTION LIMIT 2; GRANT CREATE ON DATABASE \"{database}\" TO {role};");
+        var connectionString = new NpgsqlConnectionStringBuilder(_postgres.ConnectionString) { Username = role }.ConnectionString;
+        var owner = _postgres.Open(connectionString: connectionString);
+        try
+        {
+            await owner.InitializeAsync();
+            Assert.Equal(2, owner.ServerConnectionLimit);
+
+            await using var first = await owner.OpenAsync();
+            var other = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString);
+            await other.OpenAsync();
+            try
+            {
+                var second = owner.OpenAsync();
+                var waited = Stopwatch.StartNew();
+                while (owner.OpenRetries == 0 && !second.IsCompleted && waited.Elapsed < TimeSpan.FromSeconds(30))
+                {
+                    await Task.Delay(5);
+                }
+
+                Assert.True(owner.OpenRetries > 0, "the full server's refusal was not tried again");
+                Assert.False(second.IsCompleted, "the open finished while the role was at its limit");
+                await other.CloseAsync();
+                await using var opened = await second.WaitAsync(TimeSpan.FromSeconds(60));
+                Assert.Equal(ConnectionState.Open, opened.State);
+                Assert.Equal(1, Convert.ToInt32(await new NpgsqlCommand("SELECT 1", opened).ExecuteScalarAsync(), CultureInfo.InvariantCulture));
+            }
+            finally
+            {
+                await other.DisposeAsync();
+            }
+        }
+        finally
+        {
+            await owner.DisposeAsync();
+            await _postgres.ScalarAsync($"DROP SCHEMA IF EXISTS \"{_postgres.Schema}\" CASCADE; REVOKE CREATE ON DATABASE \"{database}\" FROM {role}; DROP OWNED BY {role}; DROP ROLE {role};");
+        }
     }
 }
