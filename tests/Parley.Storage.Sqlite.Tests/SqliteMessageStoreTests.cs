@@ -231,6 +231,53 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
     }
 
     [Fact]
+    public async Task ConversationViews_OfAMemberOfALargeGroup_DoNotWalkTheGroupsOtherMembers()
+    {
+        // Issue 12: the conversation views (the sync, one view, the conversation list) join a direct conversation's peer
+        // from members. For a group that join walked the group's whole primary-key range (the ON clause's "kind = 1" did
+        // not stop SQLite from iterating it), so a member of the 1,000,000-member channel read the whole group on every
+        // connect and 2,000 logins timed out. The sync statement for a member of a 20,000-member group must read about
+        // as many pages as for a member of a 2-member group; a direct conversation's peer is still found.
+        await CommitAsync(b => b.Conversations.Add(Group("big", "owner", [.. Enumerable.Range(0, 20_000).Select(i => "m" + i.ToString("D5", System.Globalization.CultureInfo.InvariantCulture)), "u1"])));
+        await CommitAsync(b => b.Conversations.Add(Group("small", "owner", ["owner", "u2"])));
+        await CreateDirectAsync("d1", "u1", "peer1");
+        await CreateDirectAsync("d2", "u2", "peer2");
+        using var connection = _database.OpenRaw();
+        (long Pages, Dictionary<string, string?> Peers) Sync(string user)
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = SqliteMessageStore.ChangedViewsSql;
+            command.Parameters.AddWithValue("$user", user);
+            command.Parameters.AddWithValue("$since", 0L);
+            SQLitePCL.raw.sqlite3_db_status(connection.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_HIT, out _, out _, 1);
+            SQLitePCL.raw.sqlite3_db_status(connection.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_MISS, out _, out _, 1);
+            var peers = new Dictionary<string, string?>();
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    peers[reader.GetString(0)] = reader.IsDBNull(10) ? null : reader.GetString(10);
+                }
+            }
+
+            SQLitePCL.raw.sqlite3_db_status(connection.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_HIT, out var hits, out _, 0);
+            SQLitePCL.raw.sqlite3_db_status(connection.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_MISS, out var misses, out _, 0);
+            return ((long)hits + misses, peers);
+        }
+
+        var small = Sync("u2");
+        var big = Sync("u1");
+        _output.WriteLine($"pages read by the sync statement: member of a 2-member group {small.Pages}, of a 20,001-member group {big.Pages}");
+        Assert.Equal(new Dictionary<string, string?> { ["small"] = null, ["d2"] = "peer2" }, small.Peers);
+        Assert.Equal(new Dictionary<string, string?> { ["big"] = null, ["d1"] = "peer1" }, big.Peers);
+        Assert.True(big.Pages <= small.Pages + 10, $"a member of the 20,001-member group read {big.Pages} pages, of the 2-member group {small.Pages}");
+
+        // The store's own sync answers the same.
+        var view = (await Store.GetChangesAsync("u1", 0, 10)).Changes.Select(c => c.Conversation).ToDictionary(c => c.ConversationId, c => c.PeerUserId);
+        Assert.Equal(new Dictionary<string, string?> { ["big"] = null, ["d1"] = "peer1" }, view);
+    }
+
+    [Fact]
     public async Task Operations_AfterDispose_Throw()
     {
         await ((IAsyncDisposable)Store).DisposeAsync();

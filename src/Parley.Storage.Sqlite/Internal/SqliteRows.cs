@@ -13,6 +13,11 @@ internal static class SqliteRows
     /// A conversation as one member sees it; the caller appends WHERE/ORDER. $user is the viewing member. A member who left
     /// sees the conversation as it was at the end of their last period (max seq, last message), nothing after.
     /// </summary>
+    /// <remarks>
+    /// The peer join (<c>p</c>) names the key only for a direct conversation: with <c>c.kind = 1 AND p.conv_key = m.conv_key</c>
+    /// SQLite walked a group's whole primary-key range testing the kind on every row (a member of a 1,000,000-member
+    /// channel read the whole group on every connect, issue 12); a NULL key ends the index search at once.
+    /// </remarks>
     public const string ViewSelect = """
         SELECT c.conversation_id, c.kind, c.group_id, c.name,
                CASE WHEN m.active = 1 THEN c.max_seq ELSE COALESCE(v.last_visible, 0) END,
@@ -27,7 +32,7 @@ internal static class SqliteRows
         JOIN conversations c ON c.conversation_id = k.conversation_id
         LEFT JOIN (SELECT conversation_id, user_id, MAX(to_seq) AS last_visible FROM member_periods GROUP BY conversation_id, user_id) v
                ON m.active = 0 AND v.conversation_id = k.conversation_id AND v.user_id = m.user_id
-        LEFT JOIN members p ON c.kind = 1 AND p.conv_key = m.conv_key AND p.user_id <> m.user_id
+        LEFT JOIN members p ON p.conv_key = CASE WHEN c.kind = 1 THEN m.conv_key END AND p.user_id <> m.user_id
         LEFT JOIN messages l ON l.conversation_id = c.conversation_id
                AND l.seq = CASE WHEN m.active = 1 THEN c.last_seq ELSE COALESCE(v.last_visible, 0) END
         WHERE m.user_id = $user
