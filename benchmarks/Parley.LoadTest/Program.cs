@@ -54,7 +54,7 @@ await runner.RunAllAsync();
 
 // Medians over runs, Parley next to the relay, as a ratio.
 var medians = new List<Dictionary<string, object>>();
-string[] Detail = ["sent", "acked", "refused", "delivered", "duplicates", "drain_s", "closed_connections", "server_rss_mb", "sent_per_s", "delivered_msgs_per_s", "delivery_ratio", "connections", "open_after_idle", "login_max_ms"];
+string[] Detail = ["sent", "acked", "refused", "delivered", "duplicates", "drain_s", "closed_connections", "server_rss_mb", "server_rss_mean_mb", "sent_per_s", "delivered_msgs_per_s", "delivery_ratio", "connections", "open_after_idle", "login_max_ms"];
 await log.WriteLineAsync();
 await log.WriteLineAsync($"{"scenario",-9} {"metric",-28} {"parley",12} {"relay",12} {"ratio",7}");
 foreach (var scenario in options.Scenarios)

@@ -466,6 +466,7 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
             ["server_cpu_ms_per_msg"] = sentRate > 0 ? su.CpuSeconds * 1000 / (issued1 - issued0) : 0,
             ["server_alloc_bytes_per_msg"] = issued1 > issuedAlloc0 ? (alloc1 - alloc0) / (issued1 - issuedAlloc0) : double.NaN,
             ["server_rss_mb"] = su.RssPeakBytes / 1048576.0,
+            ["server_rss_mean_mb"] = su.RssMeanBytes / 1048576.0,
             ["gen_cpu_pct"] = gu.CpuPercent,
             ["gen_bound"] = GeneratorBound(gu) ? 1 : 0,
             ["sent"] = acc.Sent,

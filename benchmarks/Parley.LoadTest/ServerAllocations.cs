@@ -50,4 +50,26 @@ internal static class ServerAllocations
 
         return double.NaN;
     }
+
+    /// <summary>The server's whole /metrics page, or empty for the relay or when the read failed or timed out.</summary>
+    public static async Task<string> ReadPageAsync(TargetProcess target)
+    {
+        if (target.Name != "parley")
+        {
+            return string.Empty;
+        }
+
+        try
+        {
+            return await Http.GetStringAsync(new Uri(target.BaseUrl, "metrics")).ConfigureAwait(false);
+        }
+        catch (HttpRequestException)
+        {
+        }
+        catch (TaskCanceledException)
+        {
+        }
+
+        return string.Empty;
+    }
 }
