@@ -16,7 +16,9 @@ internal sealed class ConversationTail
     public ConversationTail(int capacity, long maxSeq, IReadOnlyList<StoredMessage> newest)
     {
         _capacity = capacity;
-        _items = new List<StoredMessage>(Math.Min(capacity, 1024));
+        // Room for what it holds now, not for its capacity: most conversations hold a few messages, and a list sized
+        // to the capacity (256 by default) kept 2 KB per active conversation (the stop-31 soak). It grows on demand.
+        _items = new List<StoredMessage>(Math.Min(capacity, Math.Max(4, newest.Count)));
         _maxSeq = maxSeq;
         // Only keep what is contiguous up to maxSeq.
         if (newest.Count > 0 && newest[^1].Seq == maxSeq)
@@ -30,6 +32,18 @@ internal sealed class ConversationTail
                 }
 
                 _items.Add(newest[i]);
+            }
+        }
+    }
+
+    /// <summary>The slots the list has reserved (its capacity): what the tail costs in memory besides its messages.</summary>
+    internal int ReservedSlots
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _items.Capacity;
             }
         }
     }
