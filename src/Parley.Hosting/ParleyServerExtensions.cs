@@ -118,6 +118,7 @@ public static class ParleyServerExtensions
                 MmapSizeBytes = o.Sqlite.MmapSizeBytes,
                 WalAutoCheckpointPages = o.Sqlite.WalAutoCheckpointPages,
                 CheckpointInBackground = o.Sqlite.CheckpointInBackground,
+                SearchRowAllowance = o.Sqlite.SearchRowAllowance,
             };
         });
         services.AddParleySocial();

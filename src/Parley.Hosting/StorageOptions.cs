@@ -30,7 +30,7 @@ public sealed class StorageOptions
     /// <summary>The PostgreSQL provider's settings, bound to <c>Parley:Storage:Postgres</c>.</summary>
     public PostgresStorageSettings Postgres { get; set; } = new();
 
-    /// <summary>SQLite tuning (<c>Parley:Storage:Sqlite</c>): page cache, memory map and checkpoint size.</summary>
+    /// <summary>SQLite tuning (<c>Parley:Storage:Sqlite</c>): page cache, memory map, checkpoint size and the search's row allowance.</summary>
     public SqliteStorageSettings Sqlite { get; set; } = new();
 }
 
@@ -55,6 +55,9 @@ public sealed class SqliteStorageSettings
 
     /// <summary>Checkpoint on a background connection instead of inside the writer's commit.</summary>
     public bool CheckpointInBackground { get; set; } = true;
+
+    /// <summary>Rows of the full-text index one page of a search across the user's conversations walks, at most.</summary>
+    public int SearchRowAllowance { get; set; } = 1_000_000;
 }
 
 /// <summary>Bound to <c>Parley:Storage:Postgres</c>; used when <c>Parley:Storage:Provider</c> is <c>Postgres</c>.</summary>

@@ -78,9 +78,9 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
             throw new ArgumentException("SqliteStoreOptions.Synchronous has an unknown value.", nameof(options));
         }
 
-        if (options.WriterCacheSizeKb < 1 || options.WalAutoCheckpointPages < 1 || options.MmapSizeBytes < 0)
+        if (options.WriterCacheSizeKb < 1 || options.WalAutoCheckpointPages < 1 || options.MmapSizeBytes < 0 || options.SearchRowAllowance < 1)
         {
-            throw new ArgumentException("SqliteStoreOptions: WriterCacheSizeKb and WalAutoCheckpointPages must be at least 1, MmapSizeBytes not negative.", nameof(options));
+            throw new ArgumentException("SqliteStoreOptions: WriterCacheSizeKb, WalAutoCheckpointPages and SearchRowAllowance must be at least 1, MmapSizeBytes not negative.", nameof(options));
         }
 
         _options = options;
@@ -107,6 +107,9 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
 
     /// <summary>The full path of the database file.</summary>
     public string FilePath { get; }
+
+    /// <summary>The settings this database was opened with.</summary>
+    internal SqliteStoreOptions Options => _options;
 
     /// <summary>True once <see cref="InitializeAsync"/> succeeded.</summary>
     public bool IsReady => _ready;

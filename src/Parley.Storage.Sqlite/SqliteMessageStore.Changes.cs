@@ -37,9 +37,13 @@ public sealed partial class SqliteMessageStore : ISearchIndexQueue
                      OR EXISTS (SELECT 1 FROM member_periods vp WHERE vp.conversation_id = msg.conversation_id AND vp.user_id = $user AND msg.seq BETWEEN vp.from_seq AND vp.to_seq))) AS visible
         FROM message_search s
         LEFT JOIN messages msg ON msg.conversation_id = s.conversation_id AND msg.seq = s.seq
-        WHERE message_search MATCH $query AND s.rowid < $before
+        WHERE message_search MATCH $query AND s.rowid < $before AND s.rowid >= $floor
         ORDER BY s.rowid DESC;
         """;
+
+    // The newest row of the index: where the first page's band of rows starts (issue 18, stop 31). FTS5 scans its content
+    // table in rowid order for a query without MATCH, so this reads one row.
+    private const string SearchTopSql = "SELECT rowid FROM message_search ORDER BY rowid DESC LIMIT 1;";
 
     // Every conversation the user is or was a member of: a members row stays (inactive) after a leave, next to its periods.
     private const string SearchScopeSql = "SELECT k.conversation_id FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key WHERE m.user_id = $user;";
@@ -160,17 +164,18 @@ public sealed partial class SqliteMessageStore : ISearchIndexQueue
         {
         }
 
+        var allowance = SearchRowAllowance;
         var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             var observer = SearchPagesObserver;
             if (observer is null)
             {
-                return await SearchOnAsync(connection, userId, conversationId, query, after, limit, maxScanned, cancellationToken).ConfigureAwait(false);
+                return await SearchOnAsync(connection, userId, conversationId, query, after, limit, maxScanned, allowance, cancellationToken).ConfigureAwait(false);
             }
 
             PagesRead(connection, reset: true);
-            var result = await SearchOnAsync(connection, userId, conversationId, query, after, limit, maxScanned, cancellationToken).ConfigureAwait(false);
+            var result = await SearchOnAsync(connection, userId, conversationId, query, after, limit, maxScanned, allowance, cancellationToken).ConfigureAwait(false);
             observer(PagesRead(connection, reset: false));
             return result;
         }
@@ -182,6 +187,12 @@ public sealed partial class SqliteMessageStore : ISearchIndexQueue
     /// </summary>
     internal Action<long>? SearchPagesObserver { get; set; }
 
+    /// <summary>
+    /// <see cref="SqliteStoreOptions.SearchRowAllowance"/>: the rows of the index one page of a search across the user's
+    /// conversations may walk. Settable for tests, which page through a small store with a small one.
+    /// </summary>
+    internal int SearchRowAllowance { get; set; }
+
     private static long PagesRead(SqliteConnection connection, bool reset)
     {
         var handle = connection.Handle;
@@ -190,14 +201,24 @@ public sealed partial class SqliteMessageStore : ISearchIndexQueue
         return (long)hits + misses;
     }
 
-    private static async Task<SearchMatchCollection> SearchOnAsync(SqliteConnection connection, string userId, string? conversationId, string query, SearchPosition? after, int limit, int maxScanned, CancellationToken cancellationToken)
+    private static async Task<SearchMatchCollection> SearchOnAsync(SqliteConnection connection, string userId, string? conversationId, string query, SearchPosition? after, int limit, int maxScanned, int allowance, CancellationToken cancellationToken)
     {
         // One FTS5 phrase in the body column: the trigram tokenizer matches it as a substring (case-insensitive).
         var phrase = "{body} : \"" + query.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
-        // The cursor is the last hit of the previous page; its search_id is where this page continues (below it).
+        // The cursor is the last hit of the previous page; its search_id is where this page continues (below it). A cut
+        // (SearchPosition.Before, from this store's ContinueBelow) carries the index position itself: everything below it.
         var before = long.MaxValue;
-        if (after is not null)
+        if (after is { IsTimeCut: true })
+        {
+            if (after.ServerTime <= 1)
+            {
+                return new SearchMatchCollection([], scanLimitReached: false);
+            }
+
+            before = after.ServerTime;
+        }
+        else if (after is not null)
         {
             using var cursor = connection.CreateCommand();
             cursor.CommandText = "SELECT search_id FROM messages WHERE conversation_id = $conv AND seq = $seq;";
@@ -226,8 +247,8 @@ public sealed partial class SqliteMessageStore : ISearchIndexQueue
                 }
             }
 
-            var (hits, floor) = await SearchWindowAsync(connection, phrase + " AND {conv} : \"" + SearchKeys.For(conversationId) + "\"", conversationId, userId, before, limit, maxScanned, cancellationToken).ConfigureAwait(false);
-            return Page(hits, floor, limit);
+            var (hits, floor) = await SearchWindowAsync(connection, phrase + " AND {conv} : \"" + SearchKeys.For(conversationId) + "\"", conversationId, userId, before, 0, limit, maxScanned, cancellationToken).ConfigureAwait(false);
+            return Page(hits, floor, 0, limit);
         }
 
         // Every conversation the user is or was a member of: what his search may cost in proportion to.
@@ -255,46 +276,78 @@ public sealed partial class SqliteMessageStore : ISearchIndexQueue
         // conversations are walked (FTS5 intersects the word with his conversation keys inside the index), so a word in
         // 10,000 of other users' messages and 10 of his never joins more than cap + 1 of theirs.
         var cap = (int)Math.Min(maxScanned, Math.Max(SearchRareFactor * (long)limit, scope.Count));
-        var newest = await WalkAsync(connection, phrase, null, userId, before, limit, cap == int.MaxValue ? cap : cap + 1, cancellationToken).ConfigureAwait(false);
+        var newest = await WalkAsync(connection, phrase, null, userId, before, 0, limit, cap == int.MaxValue ? cap : cap + 1, cancellationToken).ConfigureAwait(false);
         if (newest.Read <= cap || newest.Hits.Count >= limit)
         {
-            return Page(newest.Hits, 0, limit);
+            return Page(newest.Hits, 0, 0, limit);
         }
 
-        // A chunk of conversation keys at a time. A chunk whose window ran out stopped at its floor, so no hit below the
-        // highest such floor may be returned (that chunk may have older hits above it).
+        // Only rows of the index in the band [before - allowance, before) are walked (issue 18, stop 31): FTS5 finds the
+        // user's matches by stepping through the word's matches in every conversation and advancing the OR of his keys at
+        // each, so without the band this walk costs in proportion to the word's matches everywhere below the cursor, not to
+        // what it returns. The band is counted in index positions (commits), not in the word's matches: where a page stops
+        // then depends on nothing other users wrote, so page boundaries tell nothing about their messages (a bound at the
+        // word's n-th match would: with n - 1 matches of his own making, whether a page reaches his marker would say
+        // whether anyone's message between them holds the word). A chunk of conversation keys at a time, every chunk in
+        // the same band; a chunk whose window ran out stopped at its floor, so no hit below the highest such floor may be
+        // returned (that chunk may have older hits above it).
+        var bound = await BandFloorAsync(connection, before, allowance, cancellationToken).ConfigureAwait(false);
         var merged = new List<(SearchMatch Match, long Rowid)>();
         var frontier = 0L;
         foreach (var chunk in scope.Distinct(StringComparer.Ordinal).Chunk(ScopeChunk))
         {
             var keys = phrase + " AND {conv} : (" + string.Join(" OR ", chunk.Select(k => "\"" + k + "\"")) + ")";
-            var (hits, floor) = await SearchWindowAsync(connection, keys, null, userId, before, limit, maxScanned, cancellationToken).ConfigureAwait(false);
+            var (hits, floor) = await SearchWindowAsync(connection, keys, null, userId, before, bound, limit, maxScanned, cancellationToken).ConfigureAwait(false);
             merged.AddRange(hits);
             frontier = Math.Max(frontier, floor);
         }
 
         var page = merged.Where(h => h.Rowid >= frontier).OrderByDescending(h => h.Rowid).Take(limit).ToList();
-        return Page(page, frontier, limit);
+        return Page(page, frontier, bound, limit);
     }
 
-    private static SearchMatchCollection Page(List<(SearchMatch Match, long Rowid)> hits, long floor, int limit) =>
-        new([.. hits.Select(h => h.Match)], scanLimitReached: floor > 0 && hits.Count < limit);
+    // A page: short at a window's floor, flagged (the core goes on after its last hit, or refuses an empty one); short at
+    // the band's floor with every window open, it holds every hit at or above it, and the next page starts below it (a
+    // cut: an index position, naming no message).
+    private static SearchMatchCollection Page(List<(SearchMatch Match, long Rowid)> hits, long floor, long bound, int limit) =>
+        floor > 0 || hits.Count >= limit || bound == 0
+            ? new([.. hits.Select(h => h.Match)], scanLimitReached: floor > 0 && hits.Count < limit)
+            : new([.. hits.Select(h => h.Match)], scanLimitReached: false, SearchPosition.Before(bound));
 
-    // One window: the newest maxScanned index matches of the expression below the cursor, and the first `limit` of them
-    // the user may see, from one walk that stops at whichever comes first. Its floor (0: the walk found fewer matches than
-    // the window and the page): where the walk stopped, below which nothing was looked at.
-    private static async Task<(List<(SearchMatch Match, long Rowid)> Hits, long Floor)> SearchWindowAsync(
-        SqliteConnection connection, string match, string? conversationId, string userId, long before, int limit, int maxScanned, CancellationToken cancellationToken)
+    // The lowest row the band below the cursor holds (0: the band reaches the index's first row, nothing is cut).
+    private static async Task<long> BandFloorAsync(SqliteConnection connection, long before, int allowance, CancellationToken cancellationToken)
     {
-        var walk = await WalkAsync(connection, match, conversationId, userId, before, limit, maxScanned, cancellationToken).ConfigureAwait(false);
+        if (before == long.MaxValue)
+        {
+            using var top = connection.CreateCommand();
+            top.CommandText = SearchTopSql;
+            if (await top.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not long newest)
+            {
+                return 0;
+            }
+
+            before = newest + 1;
+        }
+
+        var bound = before - allowance;
+        return bound > 1 ? bound : 0;
+    }
+
+    // One window: the newest maxScanned index matches of the expression below the cursor and at or above the bound, and
+    // the first `limit` of them the user may see, from one walk that stops at whichever comes first. Its floor (0: the
+    // walk found fewer matches than the window and the page): where the walk stopped, below which nothing was looked at.
+    private static async Task<(List<(SearchMatch Match, long Rowid)> Hits, long Floor)> SearchWindowAsync(
+        SqliteConnection connection, string match, string? conversationId, string userId, long before, long bound, int limit, int maxScanned, CancellationToken cancellationToken)
+    {
+        var walk = await WalkAsync(connection, match, conversationId, userId, before, bound, limit, maxScanned, cancellationToken).ConfigureAwait(false);
         return (walk.Hits, walk.Hits.Count >= limit || walk.Read >= maxScanned ? walk.Last : 0);
     }
 
-    // Steps SearchWalkSql: the expression's index matches below the cursor, newest first, until `limit` of them are the
-    // user's to see or `maxRows` were read (the statement is not stepped further: SQLite reads nothing more). Read: how many
-    // index matches were read; Last: the rowid of the last one.
+    // Steps SearchWalkSql: the expression's index matches below the cursor and at or above the bound, newest first, until
+    // `limit` of them are the user's to see or `maxRows` were read (the statement is not stepped further: SQLite reads
+    // nothing more). Read: how many index matches were read; Last: the rowid of the last one.
     private static async Task<(List<(SearchMatch Match, long Rowid)> Hits, int Read, long Last)> WalkAsync(
-        SqliteConnection connection, string match, string? conversationId, string userId, long before, int limit, int maxRows, CancellationToken cancellationToken)
+        SqliteConnection connection, string match, string? conversationId, string userId, long before, long bound, int limit, int maxRows, CancellationToken cancellationToken)
     {
         var hits = new List<(SearchMatch, long)>();
         if (limit == 0 || maxRows == 0)
@@ -308,6 +361,7 @@ public sealed partial class SqliteMessageStore : ISearchIndexQueue
         command.Parameters.AddWithValue("$conv", (object?)conversationId ?? DBNull.Value);
         command.Parameters.AddWithValue("$user", userId);
         command.Parameters.AddWithValue("$before", before);
+        command.Parameters.AddWithValue("$floor", bound);
         using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var read = 0;
         var last = 0L;

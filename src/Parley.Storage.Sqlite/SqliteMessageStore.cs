@@ -24,6 +24,7 @@ public sealed partial class SqliteMessageStore : IMessageStore, IGroupStore, IAs
         ArgumentNullException.ThrowIfNull(database);
         _logger = logger ?? (ILogger)NullLogger.Instance;
         _database = database;
+        SearchRowAllowance = database.Options.SearchRowAllowance;
     }
 
     /// <summary>Initialises the owner (idempotent: the server has usually done it already at start-up).</summary>

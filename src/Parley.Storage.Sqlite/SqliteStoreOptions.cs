@@ -57,4 +57,14 @@ public sealed class SqliteStoreOptions
     /// database file's fsync.
     /// </summary>
     public bool CheckpointInBackground { get; set; } = true;
+
+    /// <summary>
+    /// Rows of the full-text index (messages, in commit order) below its cursor that one page of a search across the user's
+    /// conversations may walk when the word's newest matches are other users' (ADR 0018, stop 31 amendment). FTS5 finds
+    /// the user's matches by stepping through the word's matches in every conversation, so without a bound such a page
+    /// costs in proportion to how common the word is in the whole store, however few of the matches are the user's. A page
+    /// that reaches it returns what it found (maybe nothing) and a page token that goes on below it. Counted in rows, not
+    /// in the word's matches, so where a page stops depends on nothing other users wrote.
+    /// </summary>
+    public int SearchRowAllowance { get; set; } = 1_000_000;
 }

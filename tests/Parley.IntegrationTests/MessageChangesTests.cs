@@ -308,6 +308,60 @@ public sealed class MessageChangesTests(ServerFixture fixture) : IClassFixture<S
         Assert.NotEmpty(carols.NextPageToken);
     }
 
+    /// <summary>
+    /// Issue 18 (stop 31): a SQLite search across the user's conversations for a word whose newest matches are other users'
+    /// walks at most Parley:Storage:Sqlite:SearchRowAllowance rows of the index below its cursor (here 3, against carol's
+    /// 24 newer matches); a page still short there comes back short, even empty, with a token, and following the tokens
+    /// through the SDK reaches each of bob's hits once, newest first, and nothing of carol's. A search of his one
+    /// conversation is not banded: both hits on its first page.
+    /// </summary>
+    [Fact]
+    public async Task Search_PastTheSqliteRowAllowance_ShortPagesWithATokenReachEveryHit()
+    {
+        await using var server = await TestServer.StartAsync(new Dictionary<string, string?> { ["Parley:Storage:Sqlite:SearchRowAllowance"] = "3" });
+        var alice = await server.CreateUserAsync("alice");
+        var bob = await server.CreateUserAsync("bob");
+        var carol = await server.CreateUserAsync("carol");
+        var dave = await server.CreateUserAsync("dave");
+        var aliceClient = await server.ConnectAsync(alice);
+        var carolClient = await server.ConnectAsync(carol);
+        var sent = await aliceClient.SendTextAsync(bob, "rareword one for bob");
+        for (var round = 0; round < 2; round++)
+        {
+            for (var i = 0; i < 12; i++)
+            {
+                await carolClient.SendTextAsync(dave, $"rareword elsewhere {round}-{i}");
+            }
+
+            if (round == 0)
+            {
+                await aliceClient.SendTextAsync(bob, "rareword two for bob");
+            }
+        }
+
+        var bobClient = await server.ConnectAsync(bob);
+        string[] expected = ["rareword two for bob", "rareword one for bob"];
+        var texts = new List<string>();
+        var (requests, empty) = (0, 0);
+        var token = string.Empty;
+        do
+        {
+            var page = await bobClient.SearchAsync("rareword", pageToken: token, limit: 5);
+            requests++;
+            empty += page.Hits.Count == 0 ? 1 : 0;
+            texts.AddRange(page.Hits.Select(h => h.Message.Content.Text.Text));
+            token = page.NextPageToken;
+        }
+        while (token.Length > 0 && requests < 100);
+
+        Assert.Equal(expected, texts);
+        Assert.True(empty > 0, $"{requests} requests, none empty: the allowance did not cut");
+
+        var one = await bobClient.SearchAsync("rareword", sent.ConversationId, limit: 5);
+        Assert.Equal(expected, one.Hits.Select(h => h.Message.Content.Text.Text));
+        Assert.Empty(one.NextPageToken);
+    }
+
     [Fact]
     public async Task Replies_ThreadPagedWithReplyCount_RevokedRootKept_OtherConversationRefused()
     {

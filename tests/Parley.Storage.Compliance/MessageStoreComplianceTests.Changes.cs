@@ -441,11 +441,53 @@ public abstract partial class MessageStoreComplianceTests
     [StoreFact]
     public async Task Search_RandomMembershipHistories_NeverReturnsWhatTheUserMayNotSee()
     {
-        var random = new Random(18);
-        string[] users = ["u0", "u1", "u2", "u3", "u4"];
+        var histories = await CommitRandomMembershipHistoriesAsync(18);
+        foreach (var user in RandomHistoryUsers)
+        {
+            var found = new List<(string, long)>();
+            SearchPosition? after = null;
+            while (true)
+            {
+                var page = await Store.SearchAsync(user, null, "needle", after, 7);
+                found.AddRange(Hits(page));
+                if (page.Count < 7)
+                {
+                    break;
+                }
+
+                var last = page[^1].Message;
+                after = new SearchPosition(last.ServerTime, last.ConversationId, last.Seq);
+            }
+
+            Assert.Equal(found.Count, found.Distinct().Count());
+            Assert.Equal(histories.Expected(user, null).Order().ToList(), found.OrderBy(x => x).ToList());
+        }
+
+        Assert.True(histories.Visible.Count > 50, "the random histories produced too few visible messages to mean anything");
+    }
+
+    /// <summary>The users of <see cref="CommitRandomMembershipHistoriesAsync"/>.</summary>
+    protected static readonly string[] RandomHistoryUsers = ["u0", "u1", "u2", "u3", "u4"];
+
+    /// <summary>
+    /// Random membership histories for search's property tests: groups p0..p3 of <see cref="RandomHistoryUsers"/> (u0 their
+    /// owner) with joins (seeing from the next seq or the whole history), leaves, rejoins, revokes and messages
+    /// "needle p/s". With <paramref name="noise"/> above 0, about that many in ten steps also commit a "needle" message
+    /// in one of four direct conversations of users outside (x0..x3), so other users' matches lie between theirs.
+    /// </summary>
+    protected async Task<RandomSearchHistories> CommitRandomMembershipHistoriesAsync(int seed, int noise = 0)
+    {
+        var random = new Random(seed);
+        var users = RandomHistoryUsers;
         var periods = new List<(string User, string Conversation, long From, long To)>();
         var maxSeqs = new Dictionary<string, long>();
         var revoked = new HashSet<(string Conversation, long Seq)>();
+        var noiseSeqs = new long[4];
+        if (noise > 0)
+        {
+            await CommitAsync(b => b.Conversations.AddRange(Enumerable.Range(0, 4).Select(x => Direct("x" + x, "xa" + x, "xb" + x))));
+        }
+
         for (var c = 0; c < 4; c++)
         {
             var conversation = "p" + c;
@@ -454,6 +496,13 @@ public abstract partial class MessageStoreComplianceTests
             var seq = 0L;
             for (var step = 0; step < 40; step++)
             {
+                if (noise > 0 && random.Next(10) < noise)
+                {
+                    var x = random.Next(4);
+                    var s = ++noiseSeqs[x];
+                    await CommitAsync(b => b.Messages.Add(Message("x" + x, s, "xa" + x, serverTime: 500 + (100 * c) + step) with { SearchText = $"needle x{x}/{s}" }));
+                }
+
                 var user = users[random.Next(users.Length)];
                 var roll = random.Next(10);
                 if (roll < 2 && !active.ContainsKey(user))
@@ -487,34 +536,11 @@ public abstract partial class MessageStoreComplianceTests
             periods.AddRange(active.Select(a => (a.Key, conversation, a.Value, seq)));
         }
 
-        // The oracle: every seq inside one of the user's periods (closed ones, and the open one up to the max seq).
+        // Every seq inside one of the user's periods (closed ones, and the open one up to the max seq).
         var visible = periods
             .SelectMany(p => Enumerable.Range(1, (int)maxSeqs[p.Conversation]).Where(s => s >= p.From && s <= p.To).Select(s => (p.User, p.Conversation, Seq: (long)s)))
             .ToHashSet();
-
-        foreach (var user in users)
-        {
-            var expected = visible.Where(v => v.User == user && !revoked.Contains((v.Conversation, v.Seq))).Select(v => (v.Conversation, v.Seq)).ToHashSet();
-            var found = new List<(string, long)>();
-            SearchPosition? after = null;
-            while (true)
-            {
-                var page = await Store.SearchAsync(user, null, "needle", after, 7);
-                found.AddRange(Hits(page));
-                if (page.Count < 7)
-                {
-                    break;
-                }
-
-                var last = page[^1].Message;
-                after = new SearchPosition(last.ServerTime, last.ConversationId, last.Seq);
-            }
-
-            Assert.Equal(found.Count, found.Distinct().Count());
-            Assert.Equal(expected.OrderBy(x => x).ToList(), found.OrderBy(x => x).ToList());
-        }
-
-        Assert.True(visible.Count > 50, "the random histories produced too few visible messages to mean anything");
+        return new RandomSearchHistories(visible, revoked);
     }
 
     [StoreFact]
@@ -576,5 +602,17 @@ public abstract partial class MessageStoreComplianceTests
         Assert.Empty(await Store.SearchAsync("bob", null, "alpha", null, 10));
     }
 
-    private static List<(string, long)> Hits(IReadOnlyList<SearchMatch> matches) => [.. matches.Select(m => (m.Message.ConversationId, m.Message.Seq))];
+    protected static List<(string, long)> Hits(IReadOnlyList<SearchMatch> matches) => [.. matches.Select(m => (m.Message.ConversationId, m.Message.Seq))];
+}
+
+/// <summary>
+/// What <see cref="MessageStoreComplianceTests"/>' random membership histories committed: every (user, conversation, seq)
+/// inside one of the user's membership periods, and the revoked messages.
+/// </summary>
+public sealed record RandomSearchHistories(HashSet<(string User, string Conversation, long Seq)> Visible, HashSet<(string Conversation, long Seq)> Revoked)
+{
+    /// <summary>The oracle: the messages <paramref name="user"/> may find, in one conversation or (null) in all.</summary>
+    public HashSet<(string Conversation, long Seq)> Expected(string user, string? conversation) =>
+        Visible.Where(v => v.User == user && (conversation is null || v.Conversation == conversation) && !Revoked.Contains((v.Conversation, v.Seq)))
+            .Select(v => (v.Conversation, v.Seq)).ToHashSet();
 }

@@ -73,6 +73,72 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
         Assert.True(more <= common + 100, reads);
     }
 
+    /// <summary>
+    /// Issue 18 (stop 31): when a search across the user's conversations walks only his conversations (the word's newest
+    /// matches in the whole index being others'), it walks at most its row allowance of index rows below the cursor; a page
+    /// still short there returns what it found (maybe nothing) and continues below the band. Over random membership
+    /// histories with other users' matches between the users' (the default allowance, so unbounded here, as the
+    /// reference), every user's search of all his conversations (and of each conversation, his and one he never was in,
+    /// which the allowance leaves alone), paged through by the core's rules with allowances of 2 and 9 rows and pages of
+    /// 7, returns exactly, in order, what the unbounded walk returns, and that is exactly what the user may see. The small
+    /// allowances cut: pages came back with a continuation, empty ones among them.
+    /// </summary>
+    [Fact]
+    public async Task Search_PastItsRowAllowance_PagesOnBelowIt_ExactlyWhatOneUnboundedWalkFinds_NothingTheUserMayNotSee()
+    {
+        var store = (SqliteMessageStore)Store;
+        var histories = await CommitRandomMembershipHistoriesAsync(31, noise: 6);
+        int cuts = 0, emptyCuts = 0;
+        async Task<List<(string, long)>> PageThroughAsync(string user, string? conversation, int allowance)
+        {
+            const int Limit = 7;
+            store.SearchRowAllowance = allowance;
+            var found = new List<(string, long)>();
+            SearchPosition? after = null;
+            for (var requests = 0; requests < 1000; requests++)
+            {
+                // As MessagingService.SearchAsync asks and pages: one more than the page, then its token.
+                var page = await Store.SearchAsync(user, conversation, "needle", after, Limit + 1);
+                Assert.False(page.ScanLimitReached);
+                found.AddRange(Hits(page).Take(Limit));
+                if (page.Count > Limit)
+                {
+                    var last = page[Limit - 1].Message;
+                    after = new SearchPosition(last.ServerTime, last.ConversationId, last.Seq);
+                }
+                else if (page.ContinueBelow is { } below)
+                {
+                    Assert.True(below.IsTimeCut);
+                    cuts++;
+                    emptyCuts += page.Count == 0 ? 1 : 0;
+                    after = below;
+                }
+                else
+                {
+                    return found;
+                }
+            }
+
+            throw new InvalidOperationException("paging did not end");
+        }
+
+        foreach (var user in RandomHistoryUsers)
+        {
+            foreach (var conversation in new[] { null, "p0", "p1", "p2", "p3", "x1" })
+            {
+                var unbounded = await PageThroughAsync(user, conversation, 1_000_000);
+                Assert.Equal(unbounded.Count, unbounded.Distinct().Count());
+                Assert.Equal(histories.Expected(user, conversation).Order().ToList(), unbounded.Order().ToList());
+                Assert.Equal(unbounded, await PageThroughAsync(user, conversation, 9));
+                Assert.Equal(unbounded, await PageThroughAsync(user, conversation, 2));
+            }
+        }
+
+        _output.WriteLine($"{cuts} pages continued below the allowance, {emptyCuts} of them empty; {histories.Visible.Count} visible (user, message) pairs");
+        Assert.True(cuts > 50 && emptyCuts > 0, $"the allowances cut {cuts} pages ({emptyCuts} empty): too few to mean anything");
+        Assert.True(histories.Visible.Count > 50, "the random histories produced too few visible messages to mean anything");
+    }
+
     [Fact]
     public async Task Commit_UsesOneTransactionPerBatch_FeedStateMatchesMaxVersion()
     {

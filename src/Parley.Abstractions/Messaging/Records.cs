@@ -148,8 +148,9 @@ public sealed class SearchMatchCollection(IList<SearchMatch> matches, bool scanL
 
     /// <summary>
     /// Set when the store stopped after reading its most rows for a page (PostgreSQL: a word with many matches, few of them
-    /// among the newest rows, or a user in many conversations): the page (maybe empty) holds every match above this
-    /// position, and the next page starts below it. A time cut (<see cref="SearchPosition.IsTimeCut"/>), so it names no
+    /// among the newest rows, or a user in many conversations; SQLite: a search of the user's conversations that walked its
+    /// allowance of index rows): the page (maybe empty) holds every match above this
+    /// position, and the next page starts below it. A cut (<see cref="SearchPosition.IsTimeCut"/>), so it names no
     /// message the user may not see.
     /// </summary>
     public SearchPosition? ContinueBelow { get; } = continueBelow;
@@ -157,8 +158,9 @@ public sealed class SearchMatchCollection(IList<SearchMatch> matches, bool scanL
 
 /// <summary>
 /// Where a search page starts: after this (server time, conversation, seq), newest first; null = from the newest. An
-/// empty <see cref="ConversationId"/> with seq 0 is a time cut: the page starts with what was sent before
-/// <see cref="ServerTime"/>.
+/// empty <see cref="ConversationId"/> with seq 0 is a cut: the page starts below <see cref="ServerTime"/> in the store's
+/// index order, which for PostgreSQL is the server time (what was sent before it) and for SQLite the index position
+/// (search_id, commit order). A cut comes from the store's own <see cref="SearchMatchCollection.ContinueBelow"/>.
 /// </summary>
 public sealed record SearchPosition(long ServerTime, string ConversationId, long Seq)
 {

@@ -32,6 +32,11 @@ public static class StartupChecks
                 $"Parley:Storage:Sqlite: WriterCacheSizeKb ({storage.Sqlite.WriterCacheSizeKb}) and WalAutoCheckpointPages ({storage.Sqlite.WalAutoCheckpointPages}) must be at least 1, MmapSizeBytes ({storage.Sqlite.MmapSizeBytes}) not negative.");
         }
 
+        if (storage.Sqlite.SearchRowAllowance < 1)
+        {
+            throw new StartupProblemException($"Parley:Storage:Sqlite:SearchRowAllowance ({storage.Sqlite.SearchRowAllowance}) must be at least 1.");
+        }
+
         CheckDatabase(Path.Combine(Path.GetFullPath(storage.DataDirectory), "parley.db"));
         var orleans = config.GetSection(OrleansOptions.Section).Get<OrleansOptions>() ?? new OrleansOptions();
         CheckPortFree(IPAddress.Loopback, orleans.SiloPort, "Parley:Orleans:SiloPort");
