@@ -59,21 +59,9 @@ public static partial class SearchServerBench
     /// </summary>
     internal static async Task BuildBulkAsync(string file, int messages, int batchSize = 1_000_000, int hashMb = 256)
     {
-        if (IsBuilt(file, messages, out var marker))
+        if (await StartBuildAsync(file, messages, "bulk") is not (string marker, string building))
         {
             return;
-        }
-
-        var building = file + ".bulk-" + messages.ToString(CultureInfo.InvariantCulture);
-        if (!File.Exists(building))
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
-            foreach (var stale in Directory.GetFiles(Path.GetDirectoryName(file)!))
-            {
-                File.Delete(stale);
-            }
-
-            await File.WriteAllTextAsync(building, DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture));
         }
 
         var clock = Stopwatch.StartNew();
@@ -473,12 +461,16 @@ public static partial class SearchServerBench
     /// <summary>
     /// <c>--measure store</c>: the six cases through <see cref="SqliteMessageStore.SearchAsync"/> in this process (no server,
     /// no socket), first page of 20 with the server's window (5,000): the database pages each query reads (SQLite's page
-    /// cache hits and misses on its connection: a count, not a timing), then p50/p99 of <paramref name="queries"/> rounds
-    /// interleaved after 3 of warm-up, then this process's CPU per query per case in blocks.
+    /// cache hits and misses on its connection: a count, not a timing), each case paged to its end (requests, the most
+    /// pages one read, all pages), then p50/p99 of <paramref name="queries"/> rounds of the first page interleaved after 3
+    /// of warm-up, then this process's CPU per query per case in blocks.
     /// </summary>
-    private static async Task MeasureStoreAsync(string file, int queries, int[] hits)
+    private static async Task MeasureStoreAsync(string file, int queries, int[] hits, int? allowance)
     {
-        var database = new SqliteDatabase(new SqliteStoreOptions { DataSource = file, Durable = false, Synchronous = SqliteSynchronous.Normal });
+        var options = new SqliteStoreOptions { DataSource = file, Durable = false, Synchronous = SqliteSynchronous.Normal };
+        options.SearchRowAllowance = allowance ?? options.SearchRowAllowance;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"# the store's row allowance: {options.SearchRowAllowance:N0} rows"));
+        var database = new SqliteDatabase(options);
         await using (database.ConfigureAwait(false))
         {
             var store = new SqliteMessageStore(database);
@@ -495,6 +487,50 @@ public static partial class SearchServerBench
                     found[k] = (await store.SearchAsync(Reader, cases[k].Conversation, cases[k].Word, null, 20, maxScanned: 5000)).Count;
                     store.SearchPagesObserver = null;
                     pages[k] = read;
+                }
+
+                // Each case paged to its end as the server pages it (pages of 20 asked as 21, the window of 5,000, and the
+                // core's token rules: after the page's last hit, or below the store's cut): how many requests, the most
+                // database pages one of them read, and all of them (counts, not timings).
+                var requests = new int[cases.Length];
+                var mostPages = new long[cases.Length];
+                var allPages = new long[cases.Length];
+                for (var k = 0; k < cases.Length; k++)
+                {
+                    var total = 0;
+                    SearchPosition? after = null;
+                    long read = 0;
+                    store.SearchPagesObserver = p => read = p;
+                    while (true)
+                    {
+                        var page = await store.SearchAsync(Reader, cases[k].Conversation, cases[k].Word, after, 21, maxScanned: 5000);
+                        requests[k]++;
+                        mostPages[k] = Math.Max(mostPages[k], read);
+                        allPages[k] += read;
+                        total += Math.Min(20, page.Count);
+                        if (page.Count > 20)
+                        {
+                            after = Position(page[19].Message);
+                        }
+                        else if (page.ContinueBelow is { } below)
+                        {
+                            after = below;
+                        }
+                        else if (page.ScanLimitReached && page.Count > 0)
+                        {
+                            after = Position(page[^1].Message);
+                        }
+                        else
+                        {
+                            break;
+                        }
+                    }
+
+                    store.SearchPagesObserver = null;
+                    if (total != hits[k])
+                    {
+                        throw new InvalidOperationException($"{cases[k].Name}: paged to its end, {total} hits, want {hits[k]}");
+                    }
                 }
 
                 var samples = cases.Select(_ => new List<double>(queries)).ToArray();
@@ -524,11 +560,11 @@ public static partial class SearchServerBench
                     cpu[k] = (Process.GetCurrentProcess().TotalProcessorTime - before).TotalMilliseconds / block;
                 }
 
-                Console.WriteLine($"{"case",-14} {"reader's hits",13} {"page",5} {"pages read",11} {"queries",8} {"p50 ms",8} {"p99 ms",8} {"max ms",8} {"mean ms",8} {"cpu ms/query",13}");
+                Console.WriteLine($"{"case",-14} {"reader's hits",13} {"page",5} {"pages read",11} {"queries",8} {"p50 ms",8} {"p99 ms",8} {"max ms",8} {"mean ms",8} {"cpu ms/query",13} {"to end: requests",17} {"most pages",11} {"all pages",10}");
                 for (var k = 0; k < cases.Length; k++)
                 {
                     var s = samples[k].Order().ToArray();
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{cases[k].Name,-14} {hits[k],13} {found[k],5} {pages[k],11} {s.Length,8} {SearchLatency.Percentile(s, 0.50),8:F2} {SearchLatency.Percentile(s, 0.99),8:F2} {s[^1],8:F2} {s.Average(),8:F2} {cpu[k],13:F2}"));
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{cases[k].Name,-14} {hits[k],13} {found[k],5} {pages[k],11} {s.Length,8} {SearchLatency.Percentile(s, 0.50),8:F2} {SearchLatency.Percentile(s, 0.99),8:F2} {s[^1],8:F2} {s.Average(),8:F2} {cpu[k],13:F2} {requests[k],17} {mostPages[k],11} {allPages[k],10}"));
                 }
             }
         }

@@ -21,8 +21,10 @@ namespace Parley.Benchmarks;
 /// With <c>--build store</c> the store is built through the store layer in big transactions (<see cref="BuildThroughStoreAsync"/>,
 /// resumable) instead of the SQL bulk insert and upgrade below; with <c>--build bulk [--batch 1000000]</c> the same store is
 /// bulk-loaded (SearchServerBench.Bulk.cs: the 10M store in minutes, proven equal to the store's by <c>search-store-check</c>);
-/// <c>--build-only true</c> stops after the build and its check; <c>--measure store</c> times the store's search in this
-/// process (and counts the database pages each case reads) instead of through the server.
+/// <c>--build-only true</c> stops after the build and its check; <c>--reindex true</c> times migration 27's reindex on the
+/// built store (<see cref="ReindexAsync"/>); <c>--measure store [--allowance rows]</c> times the store's search in this
+/// process (and counts the database pages each case reads) instead of through the server, with the store's row allowance
+/// (<see cref="SqliteStoreOptions.SearchRowAllowance"/>) when given.
 /// <list type="number">
 /// <item>Builds (once; kept in <c>--dir</c> for the next run) a SQLite store of <c>messages</c> 1:1 text messages: a tenth of
 /// them in the reader's 100 conversations, the rest in 9,900 conversations of other users. Conversations and members go
@@ -101,6 +103,11 @@ public static partial class SearchServerBench
             await BuildAsync(file, messages);
         }
 
+        if (o.GetValueOrDefault("reindex") == "true")
+        {
+            await ReindexAsync(file, messages);
+        }
+
         var hits = await CountAsync(file, messages);
         var size = new DirectoryInfo(dataDir).GetFiles("parley.db*").Sum(f => f.Length);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"# store {dataDir}: {messages:N0} messages, {size / 1e6:F0} MB, load average {SearchLatency.LoadAverage()}"));
@@ -111,7 +118,7 @@ public static partial class SearchServerBench
 
         if (o.GetValueOrDefault("measure") == "store")
         {
-            await MeasureStoreAsync(file, queries, hits);
+            await MeasureStoreAsync(file, queries, hits, o.TryGetValue("allowance", out var allowance) ? int.Parse(allowance, CultureInfo.InvariantCulture) : null);
         }
         else
         {
@@ -260,21 +267,9 @@ public static partial class SearchServerBench
     /// </summary>
     private static async Task BuildThroughStoreAsync(string file, int messages, int batchSize = 50_000)
     {
-        if (IsBuilt(file, messages, out var marker))
+        if (await StartBuildAsync(file, messages, "building") is not (string marker, string building))
         {
             return;
-        }
-
-        var building = file + ".building-" + messages.ToString(CultureInfo.InvariantCulture);
-        if (!File.Exists(building))
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
-            foreach (var stale in Directory.GetFiles(Path.GetDirectoryName(file)!))
-            {
-                File.Delete(stale);
-            }
-
-            await File.WriteAllTextAsync(building, DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture));
         }
 
         var clock = Stopwatch.StartNew();
@@ -367,6 +362,31 @@ public static partial class SearchServerBench
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"# store built through the store layer in {clock.Elapsed.TotalSeconds:F0} s wall, {total.TotalSeconds:F0} s CPU (this run)"));
     }
 
+    // A resumable build of that many messages: null when one was built to the end before (its marker file; the store is
+    // used again). Else the marker to write when it ends and the file that says a build of this kind is under way: a build
+    // not under way starts from an empty directory; one under way (stopped) resumes.
+    private static async Task<(string Marker, string Building)?> StartBuildAsync(string file, int messages, string kind)
+    {
+        if (IsBuilt(file, messages, out var marker))
+        {
+            return null;
+        }
+
+        var building = file + "." + kind + "-" + messages.ToString(CultureInfo.InvariantCulture);
+        if (!File.Exists(building))
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+            foreach (var stale in Directory.GetFiles(Path.GetDirectoryName(file)!))
+            {
+                File.Delete(stale);
+            }
+
+            await File.WriteAllTextAsync(building, DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture));
+        }
+
+        return (marker, building);
+    }
+
     // A store of that many messages built to the end before (its marker file) is used again.
     private static bool IsBuilt(string file, int messages, out string marker)
     {
@@ -403,6 +423,27 @@ public static partial class SearchServerBench
 
         var other = i % OtherConversations;
         return (false, other, "user-" + ((2 * other) + (i % 2)).ToString("D5", CultureInfo.InvariantCulture), text + (i % 90 == 1 ? " " + Else : string.Empty));
+    }
+
+    /// <summary>
+    /// <c>--reindex true</c>: migration 27's reindex timed on a built store (one the bulk loader or the store wrote, already
+    /// at the current schema): its record is removed, so the store's start-up runs it again as on an upgrade: a new FTS5
+    /// index built from the old one's rows (body, conversation id, seq; the conversation keys computed by the store's
+    /// function), in one transaction, then the old index dropped. The one difference from a store of migration 26: the old
+    /// index dropped also holds the conversation key column's entries (one trigram per message more to free).
+    /// </summary>
+    private static async Task ReindexAsync(string file, int messages)
+    {
+        using (var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = file, Pooling = false }.ToString()))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "DELETE FROM schema_migrations WHERE version = 27;";
+            command.ExecuteNonQuery();
+        }
+
+        SqliteConnection.ClearAllPools();
+        await UpgradeAsync(file, messages);
     }
 
     private static async Task UpgradeAsync(string file, int messages)
@@ -455,13 +496,20 @@ public static partial class SearchServerBench
                     {
                         var page = await store.SearchAsync(Reader, conversation, word, after, 1000);
                         count += page.Count;
-                        if (page.Count < 1000)
+                        if (page.Count == 1000)
+                        {
+                            var last = page[^1].Message;
+                            after = new SearchPosition(last.ServerTime, last.ConversationId, last.Seq);
+                        }
+                        else if (page.ContinueBelow is { } below)
+                        {
+                            // Past the store's row allowance (a word common in other users' messages): on below it.
+                            after = below;
+                        }
+                        else
                         {
                             break;
                         }
-
-                        var last = page[^1].Message;
-                        after = new SearchPosition(last.ServerTime, last.ConversationId, last.Seq);
                     }
 
                     counts.Add(count);
@@ -614,11 +662,33 @@ public static partial class SearchServerBench
                 cpu[k] = (server.TotalProcessorTime - before).TotalMilliseconds / block;
             }
 
-            Console.WriteLine($"{"case",-14} {"reader's hits",13} {"page",5} {"queries",8} {"p50 ms",8} {"p99 ms",8} {"max ms",8} {"mean ms",8} {"server cpu ms/query",20}");
+            // Each case paged to its end through the SDK (the page tokens, short and empty pages included): how many
+            // requests, and every hit found once (checked against the store's count).
+            var requests = new int[cases.Length];
+            for (var k = 0; k < cases.Length; k++)
+            {
+                var found = 0;
+                var next = string.Empty;
+                do
+                {
+                    var page = await client.SearchAsync(cases[k].Word, cases[k].Conversation, next, limit: 20);
+                    requests[k]++;
+                    found += page.Hits.Count;
+                    next = page.NextPageToken;
+                }
+                while (next.Length > 0);
+
+                if (found != hits[k])
+                {
+                    throw new InvalidOperationException($"{cases[k].Name}: paged to its end through the server, {found} hits, want {hits[k]}");
+                }
+            }
+
+            Console.WriteLine($"{"case",-14} {"reader's hits",13} {"page",5} {"queries",8} {"p50 ms",8} {"p99 ms",8} {"max ms",8} {"mean ms",8} {"server cpu ms/query",20} {"requests to end",16}");
             for (var k = 0; k < cases.Length; k++)
             {
                 var s = samples[k].Order().ToArray();
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{cases[k].Name,-14} {hits[k],13} {pages[k],5} {s.Length,8} {SearchLatency.Percentile(s, 0.50),8:F2} {SearchLatency.Percentile(s, 0.99),8:F2} {s[^1],8:F2} {s.Average(),8:F2} {cpu[k],20:F2}"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{cases[k].Name,-14} {hits[k],13} {pages[k],5} {s.Length,8} {SearchLatency.Percentile(s, 0.50),8:F2} {SearchLatency.Percentile(s, 0.99),8:F2} {s[^1],8:F2} {s.Average(),8:F2} {cpu[k],20:F2} {requests[k],16}"));
             }
         }
         finally
@@ -630,6 +700,8 @@ public static partial class SearchServerBench
             }
         }
     }
+
+    private static SearchPosition Position(StoredMessage m) => new(m.ServerTime, m.ConversationId, m.Seq);
 
     private static int FreePort()
     {
