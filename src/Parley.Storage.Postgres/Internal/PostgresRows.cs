@@ -28,7 +28,7 @@ internal static class PostgresRows
         JOIN conversations c ON c.conversation_id = k.conversation_id
         LEFT JOIN (SELECT conversation_id, user_id, MAX(to_seq) AS last_visible FROM member_periods GROUP BY conversation_id, user_id) v
                ON NOT m.active AND v.conversation_id = k.conversation_id AND v.user_id = m.user_id
-        LEFT JOIN members p ON c.kind = 1 AND p.conv_key = m.conv_key AND p.user_id <> m.user_id
+        LEFT JOIN members p ON p.conv_key = CASE WHEN c.kind = 1 THEN m.conv_key END AND p.user_id <> m.user_id
         LEFT JOIN messages l ON l.conversation_id = c.conversation_id
                AND l.seq = CASE WHEN m.active THEN c.last_seq ELSE COALESCE(v.last_visible, 0) END
         WHERE m.user_id = $1
