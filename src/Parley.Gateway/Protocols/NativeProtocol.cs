@@ -101,9 +101,10 @@ internal sealed class NativeProtocol(Parley.Core.Business.NotificationAccountIds
     /// </summary>
     internal static byte[] EncodeMessage(StoredMessage m)
     {
-        var head = ProtoMapper.ToProto(m, withContent: false);
+        // A message that never changed (every new one) has its head written from the row: no Message object (issue 17).
+        var head = MessageHead.Applies(m) ? null : ProtoMapper.ToProto(m, withContent: false);
         var withContent = !m.Revoked && m.Content.Length > 0;
-        var headSize = head.CalculateSize();
+        var headSize = head?.CalculateSize() ?? MessageHead.Size(m);
         var inner = headSize;
         if (withContent)
         {
@@ -115,8 +116,16 @@ internal sealed class NativeProtocol(Parley.Core.Business.NotificationAccountIds
 
         // Written into the array directly: a CodedOutputStream over it was one more object per delivered message (issue 17).
         var pos = WriteLengthDelimitedHead(bytes, 0, ServerFrame.MessageFieldNumber, inner);
-        head.WriteTo(bytes.AsSpan(pos, headSize));
-        pos += headSize;
+        if (head is null)
+        {
+            pos = MessageHead.Write(bytes, pos, m);
+        }
+        else
+        {
+            head.WriteTo(bytes.AsSpan(pos, headSize));
+            pos += headSize;
+        }
+
         if (withContent)
         {
             pos = WriteLengthDelimitedHead(bytes, pos, Message.ContentFieldNumber, m.Content.Length);
