@@ -13,8 +13,8 @@
 # cannot change them):
 #   dotnet build src/Parley.Server -c Release -p:ParleySpaBuild=false        -> S (directory of Parley.Server.dll)
 #   dotnet build benchmarks/Parley.Benchmarks -c Release -p:ParleySpaBuild=false -> B (directory of Parley.Benchmarks.dll)
-# Duration: about 2-3 min on a quiet machine with QUERIES=200 (the default); 4 min at most (measured under load: see the
-# README next to this script).
+# Duration: 30 s with QUERIES=20 at load 11-19 (5-quiet-check/); with QUERIES=200 (the default) about 1.5-2 min on a
+# quiet machine (an estimate), 4 min at most.
 # Example: S=/tmp/q31/server B=/tmp/q31/bench bash docs/performance-data/2026-12-05-search-10m/quiet.sh /tmp/edge-bench/m10 /tmp/q31/search-10m
 set -u
 store=${1:?store dir (holds data/parley.db)}; out=${2:?out dir}
