@@ -50,9 +50,19 @@ public sealed class OpenImSdkSessionTests(ServerFixture fixture) : IClassFixture
             || HistoryHas(sdk, alice, bob, last).GetAwaiter().GetResult(), "the last message reached the SDK after the last login");
         Assert.Empty(sdk.MissingEndpoints());
 
-        // The driver process is alive (an unhandled rejection ends it) and the history has every message.
-        var history = await sdk.OkAsync("history", new { conversationID = ConversationId(alice, bob), count = 200 });
-        var texts = history.GetProperty("messageList").EnumerateArray().Select(m => m.TryGetProperty("text", out var t) ? t.GetString() : null).ToHashSet();
+        // The driver process is alive (an unhandled rejection ends it) and the history has every message. The SDK's local
+        // history can trail its live callback by a moment (the final CI of stop 31, at load, read the history right after
+        // OnRecvNewMessage raised the last message and found it missing), so the history is read until it is complete.
+        HashSet<string?> texts = [];
+        await sdk.UntilAsync(
+            () =>
+            {
+                var history = sdk.OkAsync("history", new { conversationID = ConversationId(alice, bob), count = 200 }).GetAwaiter().GetResult();
+                texts = history.GetProperty("messageList").EnumerateArray().Select(m => m.TryGetProperty("text", out var t) ? t.GetString() : null).ToHashSet();
+                return Enumerable.Range(1, sent).All(i => texts.Contains("m" + i));
+            },
+            "the history holds every message sent",
+            TimeSpan.FromSeconds(60));
         Assert.All(Enumerable.Range(1, sent), i => Assert.Contains("m" + i, texts));
     }
 
