@@ -270,24 +270,12 @@ public sealed partial class PostgresDatabase : IAsyncDisposable
 
     private async Task CheckConnectionLimitAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
+        // The role's own limit (-1: none) counts only when it is the smaller one.
         const string sql = """
-            SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int,
-                   COALESCE((SELECT rolconnlimit FROM pg_roles WHERE rolname = current_user), -1)
+            SELECT LEAST(current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int,
+                         COALESCE(NULLIF((SELECT rolconnlimit FROM pg_roles WHERE rolname = current_user), -1), 2147483647))
             """;
-        int limit, roleLimit;
-        using (var command = new NpgsqlCommand(sql, connection))
-        {
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            limit = reader.GetInt32(0);
-            roleLimit = reader.GetInt32(1);
-        }
-
-        if (roleLimit >= 0)
-        {
-            limit = Math.Min(limit, roleLimit);
-        }
-
+        var limit = int.Parse(await ScalarAsync(connection, sql, cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
         ServerConnectionLimit = limit;
         if (MaxPoolSize > limit)
         {
