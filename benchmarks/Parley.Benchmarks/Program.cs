@@ -14,6 +14,12 @@ if (args.Length > 0 && args[0] is "search-store-check")
     return await Parley.Benchmarks.SearchServerBench.CheckAsync(args[1..]);
 }
 
+// dotnet benchmarks/Parley.Benchmarks/bin/Release/net10.0/Parley.Benchmarks.dll search-postgres --postgres CONNECTION --database D --messages N [--queries Q] [--build-only true] [--drop true] (SearchServerBench.RunPostgresAsync)
+if (args.Length > 0 && args[0] is "search-postgres")
+{
+    return await Parley.Benchmarks.SearchServerBench.RunPostgresAsync(args[1..]);
+}
+
 if (args.Length > 0 && args[0] is "search-latency" or "commit-cost")
 {
     return await Parley.Benchmarks.SearchLatency.RunAsync(args[0], args[1..]);
