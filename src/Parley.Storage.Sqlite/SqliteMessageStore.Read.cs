@@ -273,6 +273,7 @@ public sealed partial class SqliteMessageStore
             }
 
             statement = _database.Prepared(connection, ChangedMessagesSql, ChangedMessagesParameters);
+            var senders = new SenderStrings();
             try
             {
                 statement.Bind(0, System.Text.Json.JsonSerializer.Serialize(ids, SqliteJsonContext.Default.StringArray));
@@ -281,7 +282,8 @@ public sealed partial class SqliteMessageStore
                 statement.Bind(3, userId);
                 while (statement.Read())
                 {
-                    (messages[statement.GetInt32(0)] ??= []).Add(SqliteRows.ReadMessageRow(statement, 1));
+                    var index = statement.GetInt32(0);
+                    (messages[index] ??= []).Add(ReadSyncMessageRow(statement, ids[index], senders));
                 }
             }
             finally
@@ -305,6 +307,54 @@ public sealed partial class SqliteMessageStore
         }
 
         return new SyncSnapshot(version, changes);
+    }
+
+    // A synced message row (columns 1.. as SqliteRows.MessageColumns): its conversation id is the view's (the row was joined on
+    // it), its sender one of few per sync. Two strings per message less than SqliteRows.ReadMessageRow (issue 17: a fresh
+    // login reads hundreds of rows).
+    private static StoredMessage ReadSyncMessageRow(RawStatement row, string conversationId, SenderStrings senders) =>
+        new(
+            conversationId,
+            row.GetInt64(2),
+            row.GetString(3),
+            senders.Get(row.GetUtf8(4)),
+            row.GetString(5),
+            row.GetInt64(6),
+            row.GetInt32(7),
+            row.IsDBNull(8) ? [] : row.GetBlob(8),
+            row.GetInt64(9) != 0,
+            row.GetInt64(10))
+        {
+            Annotations = row.IsDBNull(11) ? null : row.GetBlob(11),
+            ReplyToSeq = row.GetInt64(12),
+        };
+
+    /// <summary>One string per distinct sender of a sync (up to 32 of them; more are read each time), matched by their UTF-8 bytes.</summary>
+    private sealed class SenderStrings
+    {
+        private readonly byte[][] _utf8 = new byte[32][];
+        private readonly string[] _strings = new string[32];
+        private int _count;
+
+        public string Get(ReadOnlySpan<byte> utf8)
+        {
+            for (var i = 0; i < _count; i++)
+            {
+                if (utf8.SequenceEqual(_utf8[i]))
+                {
+                    return _strings[i];
+                }
+            }
+
+            var value = System.Text.Encoding.UTF8.GetString(utf8);
+            if (_count < _utf8.Length)
+            {
+                _utf8[_count] = utf8.ToArray();
+                _strings[_count++] = value;
+            }
+
+            return value;
+        }
     }
 
     private static void Step(RawStatement statement)
