@@ -11,7 +11,7 @@ using Parley.Storage.Postgres;
 namespace Parley.Benchmarks;
 
 /// <summary>
-/// <c>search-postgres --postgres CONNECTION --database D --messages N [--queries Q] [--build-only true] [--drop true]</c>
+/// <c>search-postgres --postgres CONNECTION --database D --messages N [--queries Q] [--build-only true] [--to-end false] [--drop true]</c>
 /// (issue 18): the corpus of <see cref="SearchServerBench"/> in a PostgreSQL database of its own, then the six cases through
 /// <see cref="PostgresMessageStore.SearchAsync"/> in this process. The build: the schema (every migration) and the 10,000
 /// conversations through the store, then the messages and their search rows by binary COPY (the rows the store writes:
@@ -79,7 +79,7 @@ public static partial class SearchServerBench
 
             if (o.GetValueOrDefault("build-only") != "true")
             {
-                await MeasurePostgresAsync(database, store, queries, hits);
+                await MeasurePostgresAsync(database, store, queries, hits, o.GetValueOrDefault("to-end") != "false");
             }
         }
 
@@ -283,7 +283,7 @@ public static partial class SearchServerBench
         return hits;
     }
 
-    private static async Task MeasurePostgresAsync(PostgresDatabase database, PostgresMessageStore store, int queries, int[] hits)
+    private static async Task MeasurePostgresAsync(PostgresDatabase database, PostgresMessageStore store, int queries, int[] hits, bool toEnd)
     {
         var cases = Cases();
 
@@ -316,7 +316,7 @@ public static partial class SearchServerBench
 
         // Each case paged to its end as the server pages it (pages of 20 asked as 21, the window of 5,000).
         var requests = new int[cases.Length];
-        for (var k = 0; k < cases.Length; k++)
+        for (var k = 0; k < (toEnd ? cases.Length : 0); k++)
         {
             var total = 0;
             SearchPosition? after = null;

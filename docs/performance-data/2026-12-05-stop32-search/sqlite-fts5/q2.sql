@@ -1,0 +1,21 @@
+.stats on
+SELECT '--phrase nobound desc L21';
+SELECT count(*) FROM (SELECT rowid FROM message_search WHERE message_search MATCH '{body} : "zqxelse"'  ORDER BY rowid DESC LIMIT 21);
+SELECT '--phrase upper desc L21';
+SELECT count(*) FROM (SELECT rowid FROM message_search WHERE message_search MATCH '{body} : "zqxelse"' AND rowid < 10010001 ORDER BY rowid DESC LIMIT 21);
+SELECT '--phrase upper mid desc L21';
+SELECT count(*) FROM (SELECT rowid FROM message_search WHERE message_search MATCH '{body} : "zqxelse"' AND rowid < 5010001 ORDER BY rowid DESC LIMIT 21);
+SELECT '--phrase both desc L21';
+SELECT count(*) FROM (SELECT rowid FROM message_search WHERE message_search MATCH '{body} : "zqxelse"' AND rowid < 10010001 AND rowid >= 9910001 ORDER BY rowid DESC LIMIT 21);
+SELECT '--key1 nobound desc L21';
+SELECT count(*) FROM (SELECT rowid FROM message_search WHERE message_search MATCH '{conv} : "󴗴󳠊󽝽"'  ORDER BY rowid DESC LIMIT 21);
+SELECT '--key1 upper desc L21';
+SELECT count(*) FROM (SELECT rowid FROM message_search WHERE message_search MATCH '{conv} : "󴗴󳠊󽝽"' AND rowid < 10010001 ORDER BY rowid DESC LIMIT 21);
+SELECT '--key1 nobound asc L21';
+SELECT count(*) FROM (SELECT rowid FROM message_search WHERE message_search MATCH '{conv} : "󴗴󳠊󽝽"'  ORDER BY rowid ASC LIMIT 21);
+SELECT '--phrase AND key1 nobound desc';
+SELECT count(*) FROM (SELECT rowid FROM message_search WHERE message_search MATCH '{body} : "zqxelse" AND {conv} : "󴗴󳠊󽝽"'  ORDER BY rowid DESC LIMIT 21);
+SELECT '--phrase AND key1 nobound asc';
+SELECT count(*) FROM (SELECT rowid FROM message_search WHERE message_search MATCH '{body} : "zqxelse" AND {conv} : "󴗴󳠊󽝽"'  ORDER BY rowid ASC LIMIT 21);
+SELECT '--phrase AND key1 upper desc';
+SELECT count(*) FROM (SELECT rowid FROM message_search WHERE message_search MATCH '{body} : "zqxelse" AND {conv} : "󴗴󳠊󽝽"' AND rowid < 10010001 ORDER BY rowid DESC LIMIT 21);
