@@ -41,4 +41,59 @@ public sealed class ClientConnectionSyncTests
         connection.EndSync(0, () => Assert.Fail("no overflow expected"));
         Assert.Equal(EnqueueResult.Queued, connection.TryEnqueueEvent(frame, 1));
     }
+
+    [Fact]
+    public async Task EventsHeldByARequest_FollowItsAnswer_InOrder_AndNestedHoldsReleaseOnlyAtTheLast()
+    {
+        var wire = new MemoryStream();
+        using var socket = WebSocket.CreateFromStream(wire, new WebSocketCreationOptions { IsServer = true });
+        using var connection = new ClientConnection(socket, "u1", "d1", Platform.Linux, "t1", long.MaxValue, 16);
+        connection.EndSync(5, () => Assert.Fail("no overflow expected"));
+        var sendLoop = connection.RunSendLoopAsync();
+
+        Assert.Equal(EnqueueResult.Queued, connection.TryEnqueueEvent(new WireFrame([1], Text: false), 6));
+        connection.HoldEvents();
+        connection.HoldEvents();
+        Assert.Equal(EnqueueResult.Queued, connection.TryEnqueueEvent(new WireFrame([3], Text: false), 7)); // held
+        Assert.Equal(EnqueueResult.Queued, connection.TryEnqueueEvent(new WireFrame([9], Text: false), 5)); // held, then dropped: the sync had it
+        Assert.True(await connection.WriteWireAsync([2], text: false)); // the first request's answer
+        connection.ReleaseEvents(() => Assert.Fail("no overflow expected"));
+        Assert.Equal(EnqueueResult.Queued, connection.TryEnqueueEvent(new WireFrame([4], Text: false), 8)); // still held
+        Assert.True(await connection.WriteWireAsync([5], text: false)); // the second answer, ahead of both held events
+        connection.ReleaseEvents(() => Assert.Fail("no overflow expected"));
+        Assert.Equal(EnqueueResult.Queued, connection.TryEnqueueEvent(new WireFrame([6], Text: false), 9));
+
+        connection.Close(1000, "bye");
+        await sendLoop;
+        Assert.Equal(new[] { 1, 2, 5, 3, 4, 6 }, ReadFrames(wire.ToArray()));
+    }
+
+    [Fact]
+    public void EventsHeldByARequest_BeyondTheOutbox_CloseTheConnectionOnRelease()
+    {
+        using var socket = WebSocket.CreateFromStream(new MemoryStream(), new WebSocketCreationOptions { IsServer = true });
+        using var connection = new ClientConnection(socket, "u1", "d1", Platform.Linux, "t1", long.MaxValue, 2);
+        connection.EndSync(0, () => Assert.Fail("no overflow expected"));
+        Assert.Equal(EnqueueResult.Queued, connection.TryEnqueueEvent(new WireFrame([1], Text: false), 1)); // the outbox holds 1 of 2
+        connection.HoldEvents();
+        Assert.Equal(EnqueueResult.Queued, connection.TryEnqueueEvent(new WireFrame([2], Text: false), 2));
+        Assert.Equal(EnqueueResult.Queued, connection.TryEnqueueEvent(new WireFrame([3], Text: false), 3));
+        Assert.Equal(EnqueueResult.Overflow, connection.TryEnqueueEvent(new WireFrame([4], Text: false), 4)); // the held list is full too
+        var overflowed = false;
+        connection.ReleaseEvents(() => overflowed = true); // 2 fits the outbox, 3 does not
+        Assert.True(overflowed);
+    }
+
+    /// <summary>The first payload byte of each unmasked binary frame a server-side WebSocket wrote (one-byte payloads).</summary>
+    private static List<int> ReadFrames(byte[] wire)
+    {
+        var frames = new List<int>();
+        for (var i = 0; i + 2 < wire.Length && (wire[i] & 0x0F) == 0x2; i += 3)
+        {
+            Assert.Equal(1, wire[i + 1] & 0x7F);
+            frames.Add(wire[i + 2]);
+        }
+
+        return frames;
+    }
 }

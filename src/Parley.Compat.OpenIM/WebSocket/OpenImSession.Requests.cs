@@ -170,7 +170,8 @@ internal sealed partial class OpenImSession
                     await SendMsgAsync(request, request.Message ?? MsgData.Parser.ParseFrom(request.Data)).ConfigureAwait(false);
                     return RequestOutcome.Continue;
                 case OpenImReq.GetConvMaxReadSeq:
-                    await ReplyAsync(request, await GetConvMaxReadSeqAsync(GetConversationsHasReadAndMaxSeqReq.Parser.ParseFrom(request.Data)).ConfigureAwait(false)).ConfigureAwait(false);
+                    var maxReadSeqRequest = GetConversationsHasReadAndMaxSeqReq.Parser.ParseFrom(request.Data);
+                    await AnswerBeforeLaterPushesAsync(request, () => GetConvMaxReadSeqAsync(maxReadSeqRequest)).ConfigureAwait(false);
                     return RequestOutcome.Continue;
                 case OpenImReq.PullMsgBySeqList:
                     await ReplyAsync(request, await PullBySeqsAsync(GetSeqMessageReq.Parser.ParseFrom(request.Data)).ConfigureAwait(false)).ConfigureAwait(false);
@@ -179,7 +180,7 @@ internal sealed partial class OpenImSession
                     await ReplyAsync(request, await PullByRangeAsync(PullMessageBySeqsReq.Parser.ParseFrom(request.Data)).ConfigureAwait(false)).ConfigureAwait(false);
                     return RequestOutcome.Continue;
                 case OpenImReq.GetNewestSeq:
-                    await ReplyAsync(request, await GetNewestSeqAsync().ConfigureAwait(false)).ConfigureAwait(false);
+                    await AnswerBeforeLaterPushesAsync(request, GetNewestSeqAsync).ConfigureAwait(false);
                     return RequestOutcome.Continue;
                 case OpenImReq.SetBackgroundStatus:
                     Connection.Background = SetAppBackgroundStatusReq.Parser.ParseFrom(request.Data).IsBackground;
@@ -348,6 +349,27 @@ internal sealed partial class OpenImSession
 
         // Typing is not stored: no seq, no server message id.
         await ReplyAsync(request, new SendMsgResp { ClientMsgID = data.ClientMsgID, SendTime = _services.Time.GetUtcNow().ToUnixTimeMilliseconds() }).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Answers a max-seq request (1006, 1001) with live pushes held from before its store read until the answer is queued.
+    /// The SDK takes these answers as absolute: 0.0.14 replaces its cached seqs with them, then raises its max seq by one
+    /// per later push. A push committed after the read but written before the answer would be overtaken by it: the SDK's
+    /// max seq would end one below the message it already holds and stay one behind from then on (its history, which reads
+    /// down from that seq, then never shows the newest message). Held, such a push follows the answer and counts up from it.
+    /// </summary>
+    private async Task AnswerBeforeLaterPushesAsync<TAnswer>(OpenImRequest request, Func<Task<TAnswer>> answer)
+        where TAnswer : IMessage
+    {
+        Connection.HoldEvents();
+        try
+        {
+            await ReplyAsync(request, await answer().ConfigureAwait(false)).ConfigureAwait(false);
+        }
+        finally
+        {
+            Connection.ReleaseEvents(() => Connection.Close(Parley.Protocol.CloseCodes.OutboxOverflow, "outbox overflow; resync", discardPending: true));
+        }
     }
 
     private async Task<GetConversationsHasReadAndMaxSeqResp> GetConvMaxReadSeqAsync(GetConversationsHasReadAndMaxSeqReq request)

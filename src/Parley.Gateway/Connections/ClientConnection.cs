@@ -30,6 +30,7 @@ internal sealed class ClientConnection : IDisposable
     private long _lastSentVersion;
     private long _syncedVersion = -1; // the connect-time sync's feed version; -1 while it runs
     private long _resyncBelow; // a skipped gap's last version, found while the sync ran (0: none)
+    private int _requestHolds; // HoldEvents calls not yet released
 
     // Requests in progress; the sign bit says the connection drains (it takes no more requests).
     private int _requests;
@@ -276,37 +277,90 @@ internal sealed class ClientConnection : IDisposable
     {
         lock (_lock)
         {
+            _syncedVersion = Math.Max(syncedVersion, 0);
+            if (_requestHolds > 0)
+            {
+                // A request holds live events too: its ReleaseEvents releases them.
+                return;
+            }
+        }
+
+        ReleaseHeld(onOverflow);
+    }
+
+    /// <summary>
+    /// Holds live events behind a request's answer until <see cref="ReleaseEvents"/> (calls nest). A protocol whose answer
+    /// is read from the store and which the client applies as absolute state (the OpenIM edge's max-seq answers: the SDK
+    /// overwrites its seqs with them, then counts one up per later push) holds events from before the read until the
+    /// answer is queued. A push committed after the read then follows the answer instead of overtaking it: overtaken, the
+    /// answer set the SDK's seq below a message it already had, and every later push counted from there.
+    /// </summary>
+    public void HoldEvents()
+    {
+        lock (_lock)
+        {
+            _requestHolds++;
+            if (_close is null)
+            {
+                _held ??= [];
+            }
+        }
+    }
+
+    /// <summary>Ends a <see cref="HoldEvents"/>: the last one releases the held events in order (unless the connect-time sync still runs).</summary>
+    public void ReleaseEvents(Action onOverflow)
+    {
+        lock (_lock)
+        {
+            if (--_requestHolds > 0 || _syncedVersion < 0)
+            {
+                return;
+            }
+        }
+
+        ReleaseHeld(onOverflow);
+    }
+
+    /// <summary>Queues the held live events newer than the connect-time sync, in order, and stops holding.</summary>
+    private void ReleaseHeld(Action onOverflow)
+    {
+        var overflow = false;
+        lock (_lock)
+        {
             var held = _held;
             _held = null;
-            _syncedVersion = Math.Max(syncedVersion, 0);
             if (held is null || _close is not null)
             {
                 return;
             }
 
-            if (_resyncBelow > syncedVersion)
+            if (_resyncBelow > _syncedVersion)
             {
-                // A gap up to _resyncBelow was skipped while this sync ran and the sync's snapshot is older than it:
+                // A gap up to _resyncBelow was skipped while events were held and the sync's snapshot is older than it:
                 // the connection may have missed it (below, outside the lock).
                 held = [];
             }
 
             foreach (var item in held)
             {
-                if (item.Version != 0 && item.Version <= syncedVersion)
+                if (item.Version != 0 && item.Version <= _syncedVersion)
                 {
                     continue;
                 }
 
                 if (!_outbox.Writer.TryWrite(item))
                 {
-                    onOverflow();
-                    return;
+                    overflow = true;
+                    break;
                 }
             }
         }
 
-        if (_resyncBelow > _syncedVersion)
+        if (overflow)
+        {
+            onOverflow();
+        }
+        else if (_resyncBelow > _syncedVersion)
         {
             Close(Parley.Protocol.CloseCodes.Resync, ResyncReason);
         }
