@@ -23,9 +23,18 @@ public sealed class PushOptions
     [Range(1, 10_000_000)]
     public int MarketingLaneCapacity { get; set; } = 100_000;
 
-    /// <summary>Concurrent vendor requests in flight (all vendors).</summary>
+    /// <summary>Concurrent vendor requests in flight (all vendors), and so the most pushes a crash can catch mid-request.</summary>
     [Range(1, 10_000)]
     public int Workers { get; set; } = 32;
+
+    /// <summary>
+    /// Pushes a send loop takes from the lanes at once (issue 17): their journal rows are read in one query and their
+    /// devices in another, they are claimed in one write, sent concurrently, and their results written in one write. The
+    /// <see cref="Workers"/> are split into loops of at most this many (32 workers, batch 16: two loops of 16), so
+    /// <see cref="Workers"/> stays the bound on requests in flight. 1 sends one push at a time per worker.
+    /// </summary>
+    [Range(1, 1_000)]
+    public int DispatchBatch { get; set; } = 16;
 
     /// <summary>Attempts per push before it is dead-lettered.</summary>
     [Range(1, 100)]

@@ -165,6 +165,42 @@ public abstract class PushStoreComplianceTests : IAsyncLifetime
         Assert.Equal((PushState.Pending, 0, "n4/d", "replay"), (replayed.State, replayed.Attempts, replayed.Owner, replayed.Reason));
     }
 
+    // Issue 17: the dispatch reads, claims and settles a batch at once; each row as the one-row calls would.
+    [StoreFact]
+    public async Task Journal_Batches_ReadClaimAndSettleEachRowAsTheSingleCallsDo()
+    {
+        await Journal.AppendAsync([
+            Push("b1", "m1", 100) with { Owner = "n1/a" },
+            Push("b2", "m1", 101) with { Owner = "n1/a" },
+            Push("b3", "m1", 102) with { Owner = "n2/b" },
+            Push("b4", "m1", 103, PushState.Accepted) with { Owner = "n1/a" }]);
+
+        var read = await Journal.GetManyAsync(["b2", "missing", "b1", "b3"]);
+        Assert.Equal(["b1", "b2", "b3"], read.Select(r => r.PushId).Order(StringComparer.Ordinal));
+        Assert.Equal(await Journal.GetAsync("b2"), read.Single(r => r.PushId == "b2"));
+        Assert.Empty(await Journal.GetManyAsync([]));
+
+        // Only Pending rows of the owner, each once; in the order asked.
+        Assert.Equal(
+            [true, false, false, true, false],
+            await Journal.ClaimManyAsync([new("b2", 2), new("b3", 1), new("b4", 1), new("b1", 1), new("b1", 1)], "n1/a"));
+        Assert.Equal((PushState.Sending, 2), ((await Journal.GetAsync("b2"))!.State, (await Journal.GetAsync("b2"))!.Attempts));
+        Assert.Equal(PushState.Pending, (await Journal.GetAsync("b3"))!.State);
+        Assert.Empty(await Journal.ClaimManyAsync([], "n1/a"));
+
+        await Journal.UpdateStatesAsync([
+            new("b1", PushState.Accepted, 1, 100, null, 700),
+            new("b2", PushState.Pending, 2, 5_000, "http_503", null),
+            new("b3", PushState.Filtered, 0, 102, "device_gone", null)]);
+        await Journal.UpdateStatesAsync([]);
+        var b1 = (await Journal.GetAsync("b1"))!;
+        var b2 = (await Journal.GetAsync("b2"))!;
+        var b3 = (await Journal.GetAsync("b3"))!;
+        Assert.Equal((PushState.Accepted, 1, 700L, (string?)null), (b1.State, b1.Attempts, b1.SentAt!.Value, b1.Reason));
+        Assert.Equal((PushState.Pending, 2, 5_000L, "http_503", (long?)null), (b2.State, b2.Attempts, b2.NotBefore, b2.Reason, b2.SentAt));
+        Assert.Equal((PushState.Filtered, "device_gone"), (b3.State, b3.Reason));
+    }
+
     [StoreFact]
     public async Task Journal_AppendSkipsKnownIds_StatesAndReportsRoundTrip()
     {

@@ -58,6 +58,12 @@ public sealed record PushRecord(
     public string Owner { get; init; } = "";
 }
 
+/// <summary>One claim of <see cref="IPushJournal.ClaimManyAsync"/>: the row and the attempt number it is claimed for.</summary>
+public readonly record struct PushClaim(string PushId, int Attempts);
+
+/// <summary>One state change of <see cref="IPushJournal.UpdateStatesAsync"/>; the fields of <see cref="IPushJournal.UpdateStateAsync"/>.</summary>
+public readonly record struct PushStateChange(string PushId, PushState State, int Attempts, long NotBefore, string? Reason, long? SentAt);
+
 /// <summary>One group of <see cref="IPushJournal.CountByMessageAsync"/>.</summary>
 public sealed record PushJournalCount(PushState State, string? Reason, string? TemplateId, long Count, long Arrived, long Clicked);
 
@@ -120,6 +126,54 @@ public interface IPushJournal
     /// one adopter however many run at once.
     /// </summary>
     Task<IReadOnlyList<PushRecord>> AdoptAsync(string owner, string? previousPrefix, long now, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The rows of <paramref name="pushIds"/> that exist, in any order (the dispatch reads a batch of due pushes at once,
+    /// issue 17). The default reads them one at a time; stores override it with one query.
+    /// </summary>
+    async Task<IReadOnlyList<PushRecord>> GetManyAsync(IReadOnlyList<string> pushIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(pushIds);
+        var rows = new List<PushRecord>(pushIds.Count);
+        foreach (var id in pushIds)
+        {
+            if (await GetAsync(id, cancellationToken).ConfigureAwait(false) is { } row)
+            {
+                rows.Add(row);
+            }
+        }
+
+        return rows;
+    }
+
+    /// <summary>
+    /// <see cref="ClaimAsync"/> for a batch, durable when it returns: one result per claim, in order (true: this owner may
+    /// send it). The default claims one at a time; stores override it with one transaction.
+    /// </summary>
+    async Task<IReadOnlyList<bool>> ClaimManyAsync(IReadOnlyList<PushClaim> claims, string owner, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(claims);
+        var claimed = new bool[claims.Count];
+        for (var i = 0; i < claims.Count; i++)
+        {
+            claimed[i] = await ClaimAsync(claims[i].PushId, owner, claims[i].Attempts, cancellationToken).ConfigureAwait(false);
+        }
+
+        return claimed;
+    }
+
+    /// <summary>
+    /// <see cref="UpdateStateAsync"/> for a batch (a batch's results), durable when it returns. The default writes them one
+    /// at a time; stores override it with one transaction.
+    /// </summary>
+    async Task UpdateStatesAsync(IReadOnlyList<PushStateChange> changes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        foreach (var c in changes)
+        {
+            await UpdateStateAsync(c.PushId, c.State, c.Attempts, c.NotBefore, c.Reason, c.SentAt, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>A dead letter back to Pending (attempts 0, reason "replay"), owned by <paramref name="owner"/>. False when it is not dead-lettered.</summary>
     Task<bool> ReplayAsync(string pushId, string owner, long notBefore, CancellationToken cancellationToken = default);

@@ -3,16 +3,21 @@ using Microsoft.Extensions.Options;
 
 namespace Parley.Push.Pipeline;
 
-/// <summary>Hosted service: recovers the journal, runs <see cref="PushOptions.Workers"/> send workers and the hourly journal purge.</summary>
+/// <summary>Hosted service: recovers the journal, runs the send loops (<see cref="PushOptions.Workers"/> in batches of <see cref="PushOptions.DispatchBatch"/>) and the hourly journal purge.</summary>
 internal sealed class PushDispatcher(PushPipeline pipeline, IOptions<PushOptions> options, TimeProvider time) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await pipeline.RecoverAsync(stoppingToken).ConfigureAwait(false);
-        var workers = new Task[options.Value.Workers + 1];
-        for (var i = 0; i < options.Value.Workers; i++)
+        // The workers in send loops of at most DispatchBatch pushes each; together they never have more than Workers
+        // requests in flight (37 workers, batch 16: loops of 13, 12 and 12).
+        var total = options.Value.Workers;
+        var loops = (total + options.Value.DispatchBatch - 1) / options.Value.DispatchBatch;
+        var workers = new Task[loops + 1];
+        for (var i = 0; i < loops; i++)
         {
-            workers[i] = Task.Run(() => pipeline.RunWorkerAsync(stoppingToken), stoppingToken);
+            var batch = (total / loops) + (i < total % loops ? 1 : 0);
+            workers[i] = Task.Run(() => pipeline.RunWorkerAsync(batch, stoppingToken), stoppingToken);
         }
 
         workers[^1] = PurgeLoopAsync(stoppingToken);

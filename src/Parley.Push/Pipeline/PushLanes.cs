@@ -64,17 +64,44 @@ internal sealed class PushLanes : IDisposable
         await _items.WaitAsync(cancellationToken).ConfigureAwait(false);
         lock (_lock)
         {
-            for (var lane = 0; lane < _queues.Length; lane++)
-            {
-                if (_queues[lane].TryDequeue(out var item))
-                {
-                    if (item.HoldsSlot)
-                    {
-                        _space[lane].Release();
-                    }
+            return TakeLocked();
+        }
+    }
 
-                    return item.Record;
+    /// <summary>
+    /// Waits for one push, then takes up to <paramref name="max"/> of those waiting, highest priority first, into
+    /// <paramref name="into"/> (a send loop's batch: it does not wait for a batch to fill).
+    /// </summary>
+    public async ValueTask DequeueBatchAsync(List<PushRecord> into, int max, CancellationToken cancellationToken)
+    {
+        await _items.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var taken = 1;
+        while (taken < max && _items.Wait(0, CancellationToken.None))
+        {
+            taken++;
+        }
+
+        lock (_lock)
+        {
+            for (var i = 0; i < taken; i++)
+            {
+                into.Add(TakeLocked());
+            }
+        }
+    }
+
+    private PushRecord TakeLocked()
+    {
+        for (var lane = 0; lane < _queues.Length; lane++)
+        {
+            if (_queues[lane].TryDequeue(out var item))
+            {
+                if (item.HoldsSlot)
+                {
+                    _space[lane].Release();
                 }
+
+                return item.Record;
             }
         }
 

@@ -83,15 +83,19 @@ public sealed partial class PushPipeline
         }
     }
 
-    /// <summary>One worker: takes the highest-priority due push and sends it, until cancelled.</summary>
-    internal async Task RunWorkerAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// One send loop: takes up to <paramref name="batchSize"/> due pushes at once (highest priority first, without waiting
+    /// for a batch to fill) and sends them, until cancelled.
+    /// </summary>
+    internal async Task RunWorkerAsync(int batchSize, CancellationToken cancellationToken)
     {
+        var jobs = new List<PushRecord>(batchSize);
         while (!cancellationToken.IsCancellationRequested)
         {
-            PushRecord job;
+            jobs.Clear();
             try
             {
-                job = await _lanes.DequeueAsync(cancellationToken).ConfigureAwait(false);
+                await _lanes.DequeueBatchAsync(jobs, batchSize, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -100,86 +104,219 @@ public sealed partial class PushPipeline
 
             try
             {
-                await ProcessAsync(job, cancellationToken).ConfigureAwait(false);
+                await ProcessBatchAsync(jobs, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 return;
             }
-            catch (Exception ex)
-            {
-                // Infrastructure failure (journal/registry): the row stays in the journal; try again later.
-                LogProcessFailed(_logger, ex, job.PushId);
-                _scheduler.Schedule(job with { NotBefore = _time.GetUtcNow().Add(_options.RetryBaseDelay).ToUnixTimeMilliseconds() });
-            }
         }
     }
 
-    private async Task ProcessAsync(PushRecord job, CancellationToken cancellationToken)
+    private async Task ProcessBatchAsync(List<PushRecord> jobs, CancellationToken cancellationToken)
     {
         // The journal is the truth: a push scheduled twice (restart, replay) or already finished is not sent again.
-        if (!_inFlight.TryAdd(job.PushId, 0))
+        var owned = new List<PushRecord>(jobs.Count);
+        foreach (var job in jobs)
         {
+            if (_inFlight.TryAdd(job.PushId, 0))
+            {
+                owned.Add(job);
+                continue;
+            }
+
             // Another worker is finishing this push (e.g. a replay raced its dead-lettering): look again when it is done.
             _requeue[job.PushId] = job;
             if (_inFlight.ContainsKey(job.PushId) || !_requeue.TryRemove(job.PushId, out _))
             {
-                return;
+                continue;
             }
 
             _lanes.Enqueue(job, holdsSlot: false);
+        }
+
+        if (owned.Count == 0)
+        {
             return;
         }
 
         try
         {
-            var current = await _journal.GetAsync(job.PushId, cancellationToken).ConfigureAwait(false);
-            if (current is null || current.State != PushState.Pending || !string.Equals(current.Owner, _owner, StringComparison.Ordinal))
+            await ProcessOwnedAsync(owned, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Infrastructure failure (journal/registry): the rows stay in the journal; try again later. A row already
+            // claimed (Sending) is skipped by the re-read then, as before batching.
+            var retryAt = _time.GetUtcNow().Add(_options.RetryBaseDelay).ToUnixTimeMilliseconds();
+            foreach (var job in owned)
             {
-                return; // done, or another node adopted it (this node's lease lapsed): that node sends it
+                LogProcessFailed(_logger, ex, job.PushId);
+                _scheduler.Schedule(job with { NotBefore = retryAt });
             }
-
-            if (current.NotBefore > _time.GetUtcNow().ToUnixTimeMilliseconds())
-            {
-                // A stale copy (its retry was rescheduled meanwhile): the journal's time wins.
-                _scheduler.Schedule(current);
-                return;
-            }
-
-            await ProcessPendingAsync(current, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            _inFlight.TryRemove(job.PushId, out _);
-            if (_requeue.TryRemove(job.PushId, out var again))
+            foreach (var job in owned)
             {
-                _lanes.Enqueue(again, holdsSlot: false);
+                _inFlight.TryRemove(job.PushId, out _);
+                if (_requeue.TryRemove(job.PushId, out var again))
+                {
+                    _lanes.Enqueue(again, holdsSlot: false);
+                }
             }
         }
     }
 
-    private async Task ProcessPendingAsync(PushRecord job, CancellationToken cancellationToken)
+    // A batch (issue 17): one journal read and one registry read for all of it, the pushes filtered before a request and the
+    // claims in one write (both in the same group commit), the requests concurrently, the results in one write. Each push
+    // is still claimed (Pending -> Sending, fenced) before its request and settled after its answer, as one at a time did.
+    private async Task ProcessOwnedAsync(List<PushRecord> owned, CancellationToken cancellationToken)
     {
-        var now = _time.GetUtcNow();
-        var nowMs = now.ToUnixTimeMilliseconds();
-        var device = await _devices.GetAsync(job.UserId, job.DeviceId, cancellationToken).ConfigureAwait(false);
+        var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var ids = new string[owned.Count];
+        for (var i = 0; i < ids.Length; i++)
+        {
+            ids[i] = owned[i].PushId;
+        }
+
+        var rows = await _journal.GetManyAsync(ids, cancellationToken).ConfigureAwait(false);
+        var current = new Dictionary<string, PushRecord>(rows.Count, StringComparer.Ordinal);
+        foreach (var row in rows)
+        {
+            current[row.PushId] = row;
+        }
+
+        var due = new List<PushRecord>(owned.Count);
+        var users = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var job in owned)
+        {
+            if (!current.TryGetValue(job.PushId, out var row) || row.State != PushState.Pending || !string.Equals(row.Owner, _owner, StringComparison.Ordinal))
+            {
+                continue; // done, or another node adopted it (this node's lease lapsed): that node sends it
+            }
+
+            if (row.NotBefore > nowMs)
+            {
+                // A stale copy (its retry was rescheduled meanwhile): the journal's time wins.
+                _scheduler.Schedule(row);
+                continue;
+            }
+
+            due.Add(row);
+            users.Add(row.UserId);
+        }
+
+        if (due.Count == 0)
+        {
+            return;
+        }
+
+        var devices = new Dictionary<(string User, string Device), PushDevice>();
+        foreach (var d in await _devices.ListAsync(users, cancellationToken).ConfigureAwait(false))
+        {
+            devices[(d.UserId, d.DeviceId)] = d;
+        }
+
+        var before = new Settlement();
+        var sends = new List<VendorSend>(due.Count);
+        foreach (var job in due)
+        {
+            try
+            {
+                if (await PrepareAsync(job, devices.GetValueOrDefault((job.UserId, job.DeviceId)), nowMs, before, cancellationToken).ConfigureAwait(false) is { } send)
+                {
+                    sends.Add(send);
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // The shared counters failed for this push: it stays Pending; try again later.
+                LogProcessFailed(_logger, ex, job.PushId);
+                _scheduler.Schedule(job with { NotBefore = _time.GetUtcNow().Add(_options.RetryBaseDelay).ToUnixTimeMilliseconds() });
+            }
+        }
+
+        // The fenced claim (ADR 0014): Pending -> Sending only while this pipeline owns the row, one conditional statement
+        // per row. Whoever else read it Pending (a replay, a node that adopted it) fails here and sends nothing.
+        var claims = new PushClaim[sends.Count];
+        for (var i = 0; i < claims.Length; i++)
+        {
+            claims[i] = new PushClaim(sends[i].Job.PushId, sends[i].Attempts);
+        }
+
+        var filtered = before.Changes.Count > 0 ? _journal.UpdateStatesAsync(before.Changes, cancellationToken) : Task.CompletedTask;
+        var claimed = claims.Length > 0 ? await _journal.ClaimManyAsync(claims, _owner, cancellationToken).ConfigureAwait(false) : [];
+        await filtered.ConfigureAwait(false);
+        Apply(before);
+
+        var inFlight = new List<(VendorSend Send, Task<PushSendResult> Result)>(sends.Count);
+        for (var i = 0; i < sends.Count; i++)
+        {
+            if (claimed[i])
+            {
+                inFlight.Add((sends[i], SendAsync(sends[i], cancellationToken)));
+            }
+        }
+
+        if (inFlight.Count == 0)
+        {
+            return;
+        }
+
+        // Every answer is settled, also when a stop cancels some requests: a request cancelled mid-way stays Sending (its
+        // outcome is unknown, as before batching); the answered ones are written without the cancelled token.
+        var after = new Settlement();
+        var cancelled = false;
+        foreach (var (send, task) in inFlight)
+        {
+            PushSendResult result;
+            try
+            {
+                result = await task.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                cancelled = true;
+                continue;
+            }
+
+            await SettleResultAsync(send, result, after, cancellationToken).ConfigureAwait(false);
+        }
+
+        await _journal.UpdateStatesAsync(after.Changes, CancellationToken.None).ConfigureAwait(false);
+        Apply(after);
+        await DeleteConfirmedTokensAsync(after, cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (cancelled)
+        {
+            throw new OperationCanceledException(cancellationToken);
+        }
+    }
+
+    /// <summary>A push ready for its request: claimed as attempt <see cref="Attempts"/>.</summary>
+    private sealed record VendorSend(PushRecord Job, PushDevice Device, IPushVendorAdapter Adapter, PushNotification Notification, int Attempts);
+
+    // The checks before a request, as one at a time did them: null when the push is settled (into before) or rescheduled.
+    private async ValueTask<VendorSend?> PrepareAsync(PushRecord job, PushDevice? device, long nowMs, Settlement before, CancellationToken cancellationToken)
+    {
         if (device is null || string.IsNullOrEmpty(device.Token) || device.Vendor != job.Vendor)
         {
-            await FinalFilterAsync(job, PushStages.Vendor, "device_gone", cancellationToken).ConfigureAwait(false);
-            return;
+            FinalFilter(before, job, PushStages.Vendor, "device_gone");
+            return null;
         }
 
         if (!_adapters.TryGetValue(job.Vendor, out var adapter))
         {
-            await FinalFilterAsync(job, PushStages.Vendor, "no_adapter", cancellationToken).ConfigureAwait(false);
-            return;
+            FinalFilter(before, job, PushStages.Vendor, "no_adapter");
+            return null;
         }
 
         var notification = Deserialize(job.Payload);
         if (notification is null)
         {
-            await DeadLetterAsync(job, job.Attempts, "bad_payload", cancellationToken).ConfigureAwait(false);
-            return;
+            DeadLetter(before, job, job.Attempts, "bad_payload");
+            return null;
         }
 
         if (notification.ExpiresAt is { } expiresAt)
@@ -187,8 +324,8 @@ public sealed partial class PushPipeline
             // Worthless after its expiry (a campaign's end, a notification's validity): not sent, and the vendor keeps it no longer.
             if (expiresAt <= nowMs)
             {
-                await FinalFilterAsync(job, PushStages.Vendor, "expired", cancellationToken).ConfigureAwait(false);
-                return;
+                FinalFilter(before, job, PushStages.Vendor, "expired");
+                return null;
             }
 
             notification = notification with { TtlSeconds = Math.Max(1, (expiresAt - nowMs) / 1000) };
@@ -198,7 +335,7 @@ public sealed partial class PushPipeline
         if (limits.PausedUntil > nowMs)
         {
             _scheduler.Schedule(job with { NotBefore = limits.PausedUntil });
-            return;
+            return null;
         }
 
         // One bucket (and pause) for the whole cluster when the counters are shared: N nodes send at the configured rate. A
@@ -208,14 +345,14 @@ public sealed partial class PushPipeline
         var gate = await limits.TakeTokenAsync(_counters, job.Vendor, blockable, cancellationToken).ConfigureAwait(false);
         if (gate.Blocked)
         {
-            await FinalFilterAsync(job, PushStages.Vendor, "vendor_quota", cancellationToken).ConfigureAwait(false);
-            return;
+            FinalFilter(before, job, PushStages.Vendor, "vendor_quota");
+            return null;
         }
 
         if (gate.Wait > TimeSpan.Zero)
         {
             _scheduler.Schedule(job with { NotBefore = nowMs + (long)Math.Ceiling(gate.Wait.TotalMilliseconds) });
-            return;
+            return null;
         }
 
         if (job.Attempts == 0)
@@ -223,30 +360,30 @@ public sealed partial class PushPipeline
             var (reserved, quotaReason) = await limits.ReserveQuotaAsync(_counters, job.Vendor, job.Category, job.UserId + "\n" + job.DeviceId, cancellationToken).ConfigureAwait(false);
             if (!reserved && job.Category != PushCategory.Im)
             {
-                await FinalFilterAsync(job, PushStages.Vendor, quotaReason, cancellationToken).ConfigureAwait(false);
-                return;
+                FinalFilter(before, job, PushStages.Vendor, quotaReason);
+                return null;
             }
         }
 
-        var attempts = job.Attempts + 1;
-        // The fenced claim (ADR 0014): Pending -> Sending only while this pipeline owns the row, in one statement. Whoever
-        // else read it Pending (a replay, a node that adopted it) fails here and sends nothing.
-        if (!await _journal.ClaimAsync(job.PushId, _owner, attempts, cancellationToken).ConfigureAwait(false))
-        {
-            return;
-        }
-        if (attempts == 1)
+        return new VendorSend(job, device, adapter, notification, job.Attempts + 1);
+    }
+
+    // One claimed push's request: the funnel's "sent", the vendor span, the answer's log event and metrics.
+    private async Task<PushSendResult> SendAsync(VendorSend send, CancellationToken cancellationToken)
+    {
+        var job = send.Job;
+        if (send.Attempts == 1)
         {
             _metrics.FunnelStep(job.Vendor, job.Category, PushFunnelSteps.Sent);
             _metrics.Passed(PushStages.Vendor, job.Vendor, job.Category);
         }
 
-        using var span = PushActivities.StartVendorCall(job.Vendor, notification, attempts);
+        using var span = PushActivities.StartVendorCall(job.Vendor, send.Notification, send.Attempts);
         var started = Stopwatch.GetTimestamp();
         PushSendResult result;
         try
         {
-            result = await adapter.SendAsync(device, notification, cancellationToken).ConfigureAwait(false);
+            result = await send.Adapter.SendAsync(send.Device, send.Notification, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -272,36 +409,27 @@ public sealed partial class PushPipeline
             new("category", PushMetrics.CategoryTag(job.Category)),
             new("outcome", result.Outcome.ToString()),
             new("reason", result.Reason));
-
-        await HandleResultAsync(job, device, adapter, attempts, result, cancellationToken).ConfigureAwait(false);
+        return result;
     }
 
-    private async Task HandleResultAsync(PushRecord job, PushDevice device, IPushVendorAdapter adapter, int attempts, PushSendResult result, CancellationToken cancellationToken)
+    // The answer's state change (written with the batch's other answers) and what follows it once durable.
+    private async Task SettleResultAsync(VendorSend send, PushSendResult result, Settlement after, CancellationToken cancellationToken)
     {
+        var job = send.Job;
+        var device = send.Device;
+        var adapter = send.Adapter;
+        var attempts = send.Attempts;
         var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
         switch (result.Outcome)
         {
             case PushOutcome.Accepted:
-                await _journal.UpdateStateAsync(job.PushId, PushState.Accepted, attempts, job.NotBefore, null, nowMs, cancellationToken).ConfigureAwait(false);
-                _metrics.FunnelStep(job.Vendor, job.Category, PushFunnelSteps.Accepted);
-                _metrics.Passed(PushStages.Results, job.Vendor, job.Category);
-                foreach (var candidate in _guard.Confirm(job.Vendor, device.AppId))
-                {
-                    await DeleteTokenAsync(job.Vendor, candidate.UserId, candidate.DeviceId, candidate.Token, candidate.Reason, cancellationToken).ConfigureAwait(false);
-                }
-
+                after.Changes.Add(new PushStateChange(job.PushId, PushState.Accepted, attempts, job.NotBefore, null, nowMs));
+                after.Done.Add(new Settled(SettleKind.Accepted, job, attempts, job.NotBefore, null, Device: device));
                 break;
 
             case PushOutcome.InvalidToken:
-                await _journal.UpdateStateAsync(job.PushId, PushState.InvalidToken, attempts, job.NotBefore, result.Reason, nowMs, cancellationToken).ConfigureAwait(false);
-                _metrics.Dropped(PushStages.Results, job.Vendor, job.Category, "invalid_token");
-                if (result.DeleteToken && (result.InvalidSince is not { } since || device.RegisteredAt < since)
-                    && _guard.AddCandidate(job.Vendor, device.AppId, new TokenCleanupGuard.Candidate(device.UserId, device.DeviceId, device.Token, result.Reason)))
-                {
-                    _metrics.ConfigAlarms.Add(1, new("vendor", PushMetrics.VendorTag(job.Vendor)), new("reason", "all_tokens_invalid"));
-                    LogConfigAlarm(_logger, PushMetrics.VendorTag(job.Vendor), device.AppId, result.Reason);
-                }
-
+                after.Changes.Add(new PushStateChange(job.PushId, PushState.InvalidToken, attempts, job.NotBefore, result.Reason, nowMs));
+                after.Done.Add(new Settled(SettleKind.InvalidToken, job, attempts, job.NotBefore, result.Reason, Device: device, Result: result));
                 break;
 
             case PushOutcome.QuotaExceeded:
@@ -313,11 +441,11 @@ public sealed partial class PushPipeline
 
                 if (job.Category == PushCategory.Im)
                 {
-                    await RetryAsync(job, attempts, result.RetryAfter, result.Reason, cancellationToken).ConfigureAwait(false);
+                    Retry(after, job, attempts, result.RetryAfter, result.Reason);
                 }
                 else
                 {
-                    await FinalFilterAsync(job with { Attempts = attempts }, PushStages.Results, "vendor_quota", cancellationToken).ConfigureAwait(false);
+                    FinalFilter(after, job with { Attempts = attempts }, PushStages.Results, "vendor_quota");
                 }
 
                 break;
@@ -328,21 +456,21 @@ public sealed partial class PushPipeline
                     await PauseVendorAsync(adapter, job.Vendor, pause, cancellationToken).ConfigureAwait(false);
                 }
 
-                await RetryAsync(job, attempts, result.RetryAfter, result.Reason, cancellationToken).ConfigureAwait(false);
+                Retry(after, job, attempts, result.RetryAfter, result.Reason);
                 break;
 
             case PushOutcome.AuthError:
                 _metrics.ConfigAlarms.Add(1, new("vendor", PushMetrics.VendorTag(job.Vendor)), new("reason", "auth"));
                 LogConfigAlarm(_logger, PushMetrics.VendorTag(job.Vendor), device.AppId, result.Reason);
-                await RetryAsync(job, attempts, result.RetryAfter, result.Reason, cancellationToken).ConfigureAwait(false);
+                Retry(after, job, attempts, result.RetryAfter, result.Reason);
                 break;
 
             case PushOutcome.OutcomeUnknown when adapter.HasDedupKey:
-                await RetryAsync(job, attempts, result.RetryAfter, result.Reason, cancellationToken).ConfigureAwait(false);
+                Retry(after, job, attempts, result.RetryAfter, result.Reason);
                 break;
 
             default:
-                await DeadLetterAsync(job, attempts, result.Outcome == PushOutcome.OutcomeUnknown ? "outcome_unknown:" + result.Reason : result.Reason, cancellationToken).ConfigureAwait(false);
+                DeadLetter(after, job, attempts, result.Outcome == PushOutcome.OutcomeUnknown ? "outcome_unknown:" + result.Reason : result.Reason);
                 break;
         }
     }
@@ -376,11 +504,11 @@ public sealed partial class PushPipeline
         }
     }
 
-    private async Task RetryAsync(PushRecord job, int attempts, TimeSpan? retryAfter, string reason, CancellationToken cancellationToken)
+    private void Retry(Settlement settlement, PushRecord job, int attempts, TimeSpan? retryAfter, string reason)
     {
         if (attempts >= _options.MaxAttempts)
         {
-            await DeadLetterAsync(job, attempts, "retries_exhausted:" + reason, cancellationToken).ConfigureAwait(false);
+            DeadLetter(settlement, job, attempts, "retries_exhausted:" + reason);
             return;
         }
 
@@ -389,24 +517,117 @@ public sealed partial class PushPipeline
             _options.RetryBaseDelay.TotalMilliseconds * Math.Pow(2, attempts - 1)));
         var delay = retryAfter is { } ra && ra > backoff ? ra : backoff;
         var notBefore = _time.GetUtcNow().Add(delay).ToUnixTimeMilliseconds();
-        await _journal.UpdateStateAsync(job.PushId, PushState.Pending, attempts, notBefore, reason, null, cancellationToken).ConfigureAwait(false);
-        _metrics.Retries.Add(1, new("vendor", PushMetrics.VendorTag(job.Vendor)), new("reason", reason));
-        _scheduler.Schedule(job with { State = PushState.Pending, Attempts = attempts, NotBefore = notBefore, Reason = reason });
+        settlement.Changes.Add(new PushStateChange(job.PushId, PushState.Pending, attempts, notBefore, reason, null));
+        settlement.Done.Add(new Settled(SettleKind.Retry, job, attempts, notBefore, reason));
+    }
+
+    private static void DeadLetter(Settlement settlement, PushRecord job, int attempts, string reason)
+    {
+        settlement.Changes.Add(new PushStateChange(job.PushId, PushState.DeadLettered, attempts, job.NotBefore, reason, null));
+        settlement.Done.Add(new Settled(SettleKind.DeadLetter, job, attempts, job.NotBefore, reason));
+    }
+
+    private static void FinalFilter(Settlement settlement, PushRecord job, string stage, string reason)
+    {
+        settlement.Changes.Add(new PushStateChange(job.PushId, PushState.Filtered, job.Attempts, job.NotBefore, reason, null));
+        settlement.Done.Add(new Settled(SettleKind.Filtered, job, job.Attempts, job.NotBefore, reason, stage));
     }
 
     private async Task DeadLetterAsync(PushRecord job, int attempts, string reason, CancellationToken cancellationToken)
     {
-        await _journal.UpdateStateAsync(job.PushId, PushState.DeadLettered, attempts, job.NotBefore, reason, null, cancellationToken).ConfigureAwait(false);
-        _metrics.DeadLetters.Add(1, new("vendor", PushMetrics.VendorTag(job.Vendor)), new("reason", reason));
-        _metrics.Dropped(PushStages.Results, job.Vendor, job.Category, "dead_letter");
-        LogDeadLettered(_logger, job.PushId, PushMetrics.VendorTag(job.Vendor), reason);
+        var settlement = new Settlement();
+        DeadLetter(settlement, job, attempts, reason);
+        await _journal.UpdateStatesAsync(settlement.Changes, cancellationToken).ConfigureAwait(false);
+        Apply(settlement);
     }
 
-    private async Task FinalFilterAsync(PushRecord job, string stage, string reason, CancellationToken cancellationToken)
+    // What follows a settlement once its state changes are durable: metrics, log events, retries scheduled (a retry enters
+    // the lanes only after its row is Pending again), the token clean-up guard.
+    private void Apply(Settlement settlement)
     {
-        await _journal.UpdateStateAsync(job.PushId, PushState.Filtered, job.Attempts, job.NotBefore, reason, null, cancellationToken).ConfigureAwait(false);
-        _metrics.Dropped(stage, job.Vendor, job.Category, reason);
-        _metrics.FunnelStep(job.Vendor, job.Category, PushFunnelSteps.Filtered, reason);
+        foreach (var d in settlement.Done)
+        {
+            var job = d.Job;
+            switch (d.Kind)
+            {
+                case SettleKind.Filtered:
+                    _metrics.Dropped(d.Stage!, job.Vendor, job.Category, d.Reason!);
+                    _metrics.FunnelStep(job.Vendor, job.Category, PushFunnelSteps.Filtered, d.Reason!);
+                    break;
+
+                case SettleKind.DeadLetter:
+                    _metrics.DeadLetters.Add(1, new("vendor", PushMetrics.VendorTag(job.Vendor)), new("reason", d.Reason));
+                    _metrics.Dropped(PushStages.Results, job.Vendor, job.Category, "dead_letter");
+                    LogDeadLettered(_logger, job.PushId, PushMetrics.VendorTag(job.Vendor), d.Reason!);
+                    break;
+
+                case SettleKind.Retry:
+                    _metrics.Retries.Add(1, new("vendor", PushMetrics.VendorTag(job.Vendor)), new("reason", d.Reason));
+                    _scheduler.Schedule(job with { State = PushState.Pending, Attempts = d.Attempts, NotBefore = d.NotBefore, Reason = d.Reason });
+                    break;
+
+                case SettleKind.Accepted:
+                    _metrics.FunnelStep(job.Vendor, job.Category, PushFunnelSteps.Accepted);
+                    _metrics.Passed(PushStages.Results, job.Vendor, job.Category);
+                    foreach (var candidate in _guard.Confirm(job.Vendor, d.Device!.AppId))
+                    {
+                        settlement.Confirmed.Add((job, candidate));
+                    }
+
+                    break;
+
+                case SettleKind.InvalidToken:
+                    var device = d.Device!;
+                    var result = d.Result!;
+                    _metrics.Dropped(PushStages.Results, job.Vendor, job.Category, "invalid_token");
+                    if (result.DeleteToken && (result.InvalidSince is not { } since || device.RegisteredAt < since)
+                        && _guard.AddCandidate(job.Vendor, device.AppId, new TokenCleanupGuard.Candidate(device.UserId, device.DeviceId, device.Token, result.Reason)))
+                    {
+                        _metrics.ConfigAlarms.Add(1, new("vendor", PushMetrics.VendorTag(job.Vendor)), new("reason", "all_tokens_invalid"));
+                        LogConfigAlarm(_logger, PushMetrics.VendorTag(job.Vendor), device.AppId, result.Reason);
+                    }
+
+                    break;
+            }
+        }
+    }
+
+    // Tokens the guard let go once an accepted push proved the (vendor, app) credentials: deleted after the batch's results
+    // are durable; a failure is logged against the push that confirmed them (its own row is settled).
+    private async Task DeleteConfirmedTokensAsync(Settlement settlement, CancellationToken cancellationToken)
+    {
+        foreach (var (job, candidate) in settlement.Confirmed)
+        {
+            try
+            {
+                await DeleteTokenAsync(job.Vendor, candidate.UserId, candidate.DeviceId, candidate.Token, candidate.Reason, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                LogProcessFailed(_logger, ex, job.PushId);
+            }
+        }
+    }
+
+    private enum SettleKind
+    {
+        Filtered,
+        DeadLetter,
+        Retry,
+        Accepted,
+        InvalidToken,
+    }
+
+    private readonly record struct Settled(SettleKind Kind, PushRecord Job, int Attempts, long NotBefore, string? Reason, string? Stage = null, PushDevice? Device = null, PushSendResult? Result = null);
+
+    /// <summary>A batch's state changes (one journal write) and what follows each once they are durable.</summary>
+    private sealed class Settlement
+    {
+        public List<PushStateChange> Changes { get; } = [];
+
+        public List<Settled> Done { get; } = [];
+
+        public List<(PushRecord Job, TokenCleanupGuard.Candidate Candidate)> Confirmed { get; } = [];
     }
 
     private async Task DeleteTokenAsync(PushVendor vendor, string userId, string deviceId, string token, string reason, CancellationToken cancellationToken)

@@ -118,6 +118,115 @@ public sealed class SqlitePushJournal : IPushJournal
         return rows.Count == 0 ? null : rows[0];
     }
 
+    private const string GetSql = $"SELECT {Columns} FROM push_journal WHERE push_id = $id;";
+    private const string ClaimSql = "UPDATE push_journal SET state = 1, attempts = $attempts WHERE push_id = $id AND state = 0 AND owner = $owner;";
+    private const string UpdateStateSql = "UPDATE push_journal SET state = $state, attempts = $attempts, not_before = $nb, reason = $reason, sent_at = COALESCE($sent, sent_at) WHERE push_id = $id;";
+    private static readonly string[] IdParameter = ["$id"];
+    private static readonly string[] ClaimParameters = ["$id", "$owner", "$attempts"];
+    private static readonly string[] UpdateStateParameters = ["$id", "$state", "$attempts", "$nb", "$reason", "$sent"];
+
+    /// <inheritdoc />
+    /// <remarks>One pooled read connection and one prepared statement stepped per id (parsed once per connection).</remarks>
+    public async Task<IReadOnlyList<PushRecord>> GetManyAsync(IReadOnlyList<string> pushIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(pushIds);
+        var rows = new List<PushRecord>(pushIds.Count);
+        if (pushIds.Count == 0)
+        {
+            return rows;
+        }
+
+        var connection = await _database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var statement = _database.Prepared(connection, GetSql, IdParameter);
+            foreach (var id in pushIds)
+            {
+                try
+                {
+                    statement.Bind(0, id);
+                    if (statement.Read())
+                    {
+                        rows.Add(Read(statement));
+                    }
+                }
+                finally
+                {
+                    statement.Reset();
+                }
+            }
+        }
+
+        return rows;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>One write of the writer queue (one transaction, one fsync) with one prepared statement stepped per claim.</remarks>
+    public Task<IReadOnlyList<bool>> ClaimManyAsync(IReadOnlyList<PushClaim> claims, string owner, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(claims);
+        if (claims.Count == 0)
+        {
+            return Task.FromResult<IReadOnlyList<bool>>([]);
+        }
+
+        return _database.WriteAsync<IReadOnlyList<bool>>(
+            connection =>
+            {
+                var statement = _database.Prepared(connection, ClaimSql, ClaimParameters);
+                var claimed = new bool[claims.Count];
+                for (var i = 0; i < claims.Count; i++)
+                {
+                    statement.Bind(0, claims[i].PushId);
+                    statement.Bind(1, owner);
+                    statement.Bind(2, claims[i].Attempts);
+                    statement.Execute();
+                    claimed[i] = SQLitePCL.raw.sqlite3_changes(connection.Handle) == 1;
+                }
+
+                return claimed;
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>One write of the writer queue (one transaction, one fsync) with one prepared statement stepped per change.</remarks>
+    public Task UpdateStatesAsync(IReadOnlyList<PushStateChange> changes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        if (changes.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        return _database.WriteAsync(
+            connection =>
+            {
+                var statement = _database.Prepared(connection, UpdateStateSql, UpdateStateParameters);
+                foreach (var c in changes)
+                {
+                    statement.Bind(0, c.PushId);
+                    statement.Bind(1, (int)c.State);
+                    statement.Bind(2, c.Attempts);
+                    statement.Bind(3, c.NotBefore);
+                    statement.Bind(4, c.Reason);
+                    if (c.SentAt is { } sent)
+                    {
+                        statement.Bind(5, sent);
+                    }
+                    else
+                    {
+                        statement.Bind(5, (string?)null);
+                    }
+
+                    statement.Execute();
+                }
+
+                return true;
+            },
+            cancellationToken);
+    }
+
     public Task<IReadOnlyList<PushRecord>> ListByStateAsync(PushState state, int limit, CancellationToken cancellationToken = default) =>
         QueryAsync(
             $"SELECT {Columns} FROM push_journal WHERE state = $state ORDER BY created_at, push_id LIMIT $limit;",
@@ -184,7 +293,10 @@ public sealed class SqlitePushJournal : IPushJournal
         return await GetAsync(pushId, cancellationToken).ConfigureAwait(false);
     }
 
-    private static PushRecord Read(SqliteDataReader r) =>
+    private static PushRecord Read(SqliteDataReader r) => Read(new DataReaderRow(r));
+
+    private static PushRecord Read<TRow>(TRow r)
+        where TRow : ISqliteRow =>
         new(
             r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), (PushVendor)r.GetInt32(5), (PushCategory)r.GetInt32(6),
             (PushState)r.GetInt32(7), r.GetString(8), r.GetInt64(9), r.GetInt64(10), r.GetInt32(11), r.IsDBNull(12) ? null : r.GetString(12),
