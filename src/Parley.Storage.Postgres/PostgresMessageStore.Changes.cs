@@ -117,11 +117,17 @@ public sealed partial class PostgresMessageStore
         return "SELECT * FROM (" + string.Join(" UNION ALL ", branches) + ") s " + Order;
     }
 
-    // The probe: how many matches (at most $8 + 1, passed as $8 here) are below the cursor, from the GIN index.
+    // The probe: how many matches (at most $8 + 1, passed as $8 here) are below the cursor, from the GIN index, per
+    // conversation: a window of every match (a rare word) is then read from the conversations that have one only (issue 18,
+    // stop 32: one GIN scan per conversation of the user's costs in proportion to the word's matches everywhere, 320
+    // buffers each at 10M stored messages, and the window ran them all again).
     private static string SearchProbeSql(string scope, int conversations) => $"""
-        SELECT count(*) FROM (SELECT 1 FROM ({GinRows(scope, conversations)}) g LIMIT $8) p
-        WHERE {Unused};
+        SELECT p.conversation_id, count(*) FROM (SELECT g.conversation_id FROM ({GinRows(scope, conversations)}) g LIMIT $8) p
+        WHERE {Unused}
+        GROUP BY p.conversation_id;
         """;
+
+    private static (string Conversation, long Count) ReadProbe(Npgsql.NpgsqlDataReader r) => (r.GetString(0), r.GetInt64(1));
 
     // The plans, fixed per statement (estimates of a substring match are guesses): the probe and a rare word's window
     // through the GIN index (a bitmap scan, never a sequential or ordered scan that reads rows until it has enough); a
@@ -231,7 +237,7 @@ public sealed partial class PostgresMessageStore
         // cap + 1 rows), else over his conversations only, so other users' matches are neither counted up to the window
         // nor joined. Whatever page the first completes is the page the scoped window returns.
         var cap = (int)Math.Min(maxScanned, Math.Max(SearchRareFactor * (long)limit, scope.Length));
-        var overall = (await QuerySearchAsync(RareSettings, SearchProbeSql(ScopeAll, 1), r => r.GetInt64(0), SearchParameters(userId, query, null, after, limit, cap + 1L, 0), cancellationToken).ConfigureAwait(false))[0];
+        var overall = (await QuerySearchAsync(RareSettings, SearchProbeSql(ScopeAll, 1), ReadProbe, SearchParameters(userId, query, null, after, limit, cap + 1L, 0), cancellationToken).ConfigureAwait(false)).Sum(p => p.Count);
         if (overall <= cap)
         {
             var matches = await QuerySearchAsync(RareSettings, SearchSql(ScopeAll, 1), ReadMatch, SearchParameters(userId, query, null, after, limit, cap, 0), cancellationToken).ConfigureAwait(false);
@@ -307,7 +313,7 @@ public sealed partial class PostgresMessageStore
             for (var i = 0; i < chunks.Length && total <= maxScanned; i++)
             {
                 var cap = maxScanned + 1L - total;
-                counted[i] = (await QuerySearchAsync(RareSettings, SearchProbeSql(ScopeMany, chunks[i].Length), r => r.GetInt64(0), SearchParameters(userId, query, chunks[i], after, limit, cap, 0), cancellationToken).ConfigureAwait(false))[0];
+                counted[i] = (await QuerySearchAsync(RareSettings, SearchProbeSql(ScopeMany, chunks[i].Length), ReadProbe, SearchParameters(userId, query, chunks[i], after, limit, cap, 0), cancellationToken).ConfigureAwait(false)).Sum(p => p.Count);
                 total += counted[i];
             }
         }
@@ -387,7 +393,23 @@ public sealed partial class PostgresMessageStore
         var probed = long.MaxValue;
         if (maxScanned < int.MaxValue)
         {
-            probed = (await QuerySearchAsync(RareSettings, SearchProbeSql(scope, conversations), r => r.GetInt64(0), Parameters(maxScanned + 1L), cancellationToken).ConfigureAwait(false))[0];
+            var found = await QuerySearchAsync(RareSettings, SearchProbeSql(scope, conversations), ReadProbe, Parameters(maxScanned + 1L), cancellationToken).ConfigureAwait(false);
+            probed = found.Sum(p => p.Count);
+            if (probed == 0)
+            {
+                return new SearchMatchCollection([], scanLimitReached: false);
+            }
+
+            if (probed <= maxScanned && scopeValue is string[] all)
+            {
+                // Every match below the cursor is in the conversations the probe found one in: the window is read from
+                // those only (in the order of the user's list, as the probe's statement had them).
+                var with = found.Select(p => p.Conversation).ToHashSet(StringComparer.Ordinal);
+                string[] some = [.. all.Where(with.Contains)];
+                var window = await QuerySearchAsync(
+                    RareSettings, SearchSql(scope, some.Length), ReadMatch, SearchParameters(userId, query, some, after, limit, maxScanned, walkRows), cancellationToken).ConfigureAwait(false);
+                return new SearchMatchCollection(window, scanLimitReached: probed == maxScanned && window.Count < limit);
+            }
         }
 
         if (probed <= maxScanned || maxScanned == int.MaxValue)
