@@ -25,6 +25,7 @@ public sealed partial class MetricNamesTests(ServerFixture fixture) : IClassFixt
         ["parley_gateway_kicks_total"] = "counter",
         ["parley_gateway_outbox_overflows_total"] = "counter",
         ["parley_gateway_bad_frames_total"] = "counter",
+        ["parley_gateway_request_failures_total"] = "counter",
         ["parley_rate_limited_total"] = "counter",
         ["parley_webhook_calls_total"] = "counter",
         ["parley_webhook_duration_seconds"] = "histogram",

@@ -17,6 +17,7 @@ public sealed class ParleyMetrics : IDisposable
         Kicks = _meter.CreateCounter<long>("parley.gateway.kicks", "{connection}", "Connections ended by the server, by reason.");
         OutboxOverflows = _meter.CreateCounter<long>("parley.gateway.outbox.overflows", "{connection}", "Connections closed because their outbox overflowed.");
         BadFrames = _meter.CreateCounter<long>("parley.gateway.bad_frames", "{frame}", "Frames refused as malformed, oversized or out of protocol.");
+        RequestFailures = _meter.CreateCounter<long>("parley.gateway.request_failures", "{request}", "Requests that failed inside the server (answered Internal), by request kind and exception type.");
         MessagesAccepted = _meter.CreateCounter<long>("parley.messages.accepted", "{message}", "Messages durably committed (acked).");
         MessagesDuplicate = _meter.CreateCounter<long>("parley.messages.duplicates", "{message}", "Sends answered with the original ack of a retried client message id.");
         Deliveries = _meter.CreateCounter<long>("parley.delivery.frames", "{frame}", "Event frames handed to connection outboxes.");
@@ -66,6 +67,9 @@ public sealed class ParleyMetrics : IDisposable
     public Counter<long> OutboxOverflows { get; }
 
     public Counter<long> BadFrames { get; }
+
+    /// <summary>Requests that failed inside the server, by <c>kind</c> (the request's body) and <c>error</c> (the exception type).</summary>
+    public Counter<long> RequestFailures { get; }
 
     public Counter<long> MessagesAccepted { get; }
 

@@ -31,6 +31,8 @@ internal sealed partial class ConnectionHost(
 {
     private const int InitialReceiveBuffer = 4096;
 
+    private readonly FailureLogBudget _failureLog = new(TimeProvider.System, TimeSpan.FromSeconds(10));
+
     public GatewayOptions Options => options.Value;
 
     /// <summary>
@@ -182,7 +184,13 @@ internal sealed partial class ConnectionHost(
             }
             catch (Exception ex)
             {
-                LogRequestFailed(logger, ex, handler.Describe(request), connection.Id);
+                var kind = handler.Describe(request);
+                metrics.RequestFailures.Add(1, new KeyValuePair<string, object?>("kind", kind), new KeyValuePair<string, object?>("error", ex.GetType().Name));
+                if (_failureLog.TryLog(ex.GetType(), out var skipped))
+                {
+                    LogRequestFailed(logger, ex, kind, connection.Id, skipped);
+                }
+
                 await handler.FailedAsync(request).ConfigureAwait(false);
                 outcome = RequestOutcome.Continue;
             }
@@ -310,8 +318,8 @@ internal sealed partial class ConnectionHost(
     [LoggerMessage(EventId = 1002, Level = LogLevel.Debug, Message = "Connection {ConnectionId} of user {UserId} closed ({CloseCode})")]
     private static partial void LogDisconnected(ILogger logger, string connectionId, string userId, int closeCode);
 
-    [LoggerMessage(EventId = 1004, Level = LogLevel.Error, Message = "Request {RequestKind} on connection {ConnectionId} failed")]
-    private static partial void LogRequestFailed(ILogger logger, Exception exception, string requestKind, string connectionId);
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Error, Message = "Request {RequestKind} on connection {ConnectionId} failed ({Skipped} earlier failures of this type in the last 10 s counted, not logged)")]
+    private static partial void LogRequestFailed(ILogger logger, Exception exception, string requestKind, string connectionId, int skipped);
 
     [LoggerMessage(EventId = 1005, Level = LogLevel.Error, Message = "Connection {ConnectionId} failed")]
     private static partial void LogConnectionFailed(ILogger logger, Exception exception, string connectionId);
