@@ -14,7 +14,11 @@
 # SCENARIO=group: the generator's `group` scenario instead (500 members all online, one sender) at a fixed rate (default
 # 10 msg/s), three 10 s windows; the generator's server_alloc_bytes_per_msg of each window (Δallocated / messages sent in
 # it), with its delivery ratio and lost count.
-# Env: G (generator dll), USERS, FROM, SPAN, SCENARIO, TRACE (dotnet-trace), A (analyzer dll).
+# SCENARIO=freshlogin: the generator's `freshlogin` scenario (USERS new devices, default 3,000, each syncing 10 groups of 50
+# with 20 messages; GARGS more generator options) instead; the figure is the generator's server_alloc_kb_per_login (Δallocated
+# over the logins / logins), and with trace seconds the trace starts once FROM (default 100) connections are open (the
+# logins, after the seeding) and alloc-sites.cs scales its samples to KB per login.
+# Env: G (generator dll), USERS, FROM, SPAN, SCENARIO, TRACE (dotnet-trace), A (analyzer dll), GARGS (freshlogin only).
 # The earlier runs: stop 26 `alloc.sh <label> <dll> <out> 60` with FROM=300 SPAN=2000; 2026-12-05-perf `alloc.sh <label>
 # <dll> <out> <rate> [12]`; stop 29 `alloc.sh <label> <dll> <out> 400 40` with USERS=200 FROM=3000 SPAN=0.
 source "$(dirname "$0")/lib.sh"
@@ -59,6 +63,28 @@ walk(json.load(open(sys.argv[1])))
 print(sys.argv[2], 'KB per group message (delivery ratio, lost):', ' · '.join(f'{a/1024:.1f} ({r:.3f}, {l:.0f})' for a, r, l in vals))
 PY
   echo "   $(date -u +%T) $(uptime)" >> $out/results.txt
+  exit 0
+fi
+
+if [ "$SCENARIO" = freshlogin ]; then
+  PARLEY_ADMIN_SECRET=$secret taskset -c 1 dotnet $G --server-url http://127.0.0.1:$port --server-pid $spid --runs 1 --scenarios freshlogin \
+    --targets parley --login-users ${USERS:-3000} --fresh-conversations 10 --fresh-messages 20 --fresh-group-size 50 $GARGS \
+    --out $out/$label.json > $out/$label.gen.log 2>&1 &
+  gpid=$!
+  if [ "$secs" -gt 0 ]; then
+    conns() { curl -sf http://127.0.0.1:$port/metrics | awk '/^parley_gateway_connections/{s+=$NF} END{print s+0}'; }
+    for i in $(seq 2400); do c=$(conns); [ "${c%.*}" -ge ${FROM:-100} ] 2>/dev/null && break; sleep 0.25; done
+    taskset -c 1 $trace collect -p $spid --clrevents gc --clreventlevel verbose --duration 00:00:00:$secs -o $out/$label.nettrace > $out/$label.trace.log 2>&1
+  fi
+  wait $gpid; stop_server
+  line=$(grep 'fresh logins' $out/$label.gen.log)
+  kb=$(echo "$line" | sed -n 's/.*alloc \([0-9.]*\) KB\/login.*/\1/p')
+  echo "$label: ${line#*] }" | tee -a $out/results.txt
+  echo "   $(date -u +%T) $(uptime)" >> $out/results.txt
+  if [ "$secs" -gt 0 ] && [ -n "$kb" ]; then
+    alloc_sites
+    [ -n "$A" ] && taskset -c 1 dotnet $A $out/$label.nettrace $kb 12 > $out/$label.sites.txt 2>&1
+  fi
   exit 0
 fi
 
