@@ -16,6 +16,9 @@ namespace Parley.Benchmarks;
 /// compare with the <c>supergroup</c> scenario's. The database stays in --dir for <c>dbstat</c> (see member-storage.sh).
 /// With <c>--postgres CONNECTION</c> the same commits go to the PostgreSQL store in a fresh schema (<c>--schema</c>, dropped
 /// afterwards unless <c>--keep</c>), and the tool prints the pages of the same tables and indexes per member itself.
+/// With <c>--compact</c> (PostgreSQL) it then compacts the group into packed pages (ADR 0021, migration 25:
+/// <c>PostgresMessageStore.CompactSuperGroupAsync</c>), timed, and prints the same figures again with <c>member_pages</c>
+/// (its TOAST and its GIN index) counted, after a VACUUM: the un-compacted baseline and the packed layout of one run.
 /// </summary>
 public static class MemberStorage
 {
@@ -27,11 +30,25 @@ public static class MemberStorage
         string? postgres = null;
         string? schema = null;
         var keep = false;
+        var compact = false;
+        var reindex = false;
         for (var i = 0; i < args.Length; i++)
         {
             if (args[i] == "--keep")
             {
                 keep = true;
+                continue;
+            }
+
+            if (args[i] == "--compact")
+            {
+                compact = true;
+                continue;
+            }
+
+            if (args[i] == "--reindex")
+            {
+                reindex = true;
                 continue;
             }
 
@@ -64,7 +81,30 @@ public static class MemberStorage
                 try
                 {
                     await ImportAsync(store, members, chunk).ConfigureAwait(false);
-                    await PrintPostgresSizesAsync(database, schema).ConfigureAwait(false);
+                    var rows = await PrintPostgresSizesAsync(database, schema, null, null).ConfigureAwait(false);
+                    if (compact)
+                    {
+                        var timer = Stopwatch.StartNew();
+                        var moved = await store.CompactSuperGroupAsync(Conversation).ConfigureAwait(false);
+                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"member-storage: compaction moved {moved} rows into pages in {timer.Elapsed.TotalSeconds:F1} s"));
+                        await PrintPostgresSizesAsync(database, schema, rows, "compacted, after VACUUM").ConfigureAwait(false);
+                        await CheckReadBackAsync(store, members).ConfigureAwait(false);
+                        if (reindex)
+                        {
+                            // The row table's B-tree pages stay in the file after its rows left (VACUUM frees them for reuse
+                            // by later rows, never to the file system): what they cost is what a REINDEX gives back.
+                            timer.Restart();
+                            var connection = await database.OpenAsync().ConfigureAwait(false);
+                            await using (connection.ConfigureAwait(false))
+                            {
+                                await using var rebuild = new NpgsqlCommand("REINDEX TABLE members", connection);
+                                await rebuild.ExecuteNonQueryAsync().ConfigureAwait(false);
+                            }
+
+                            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"member-storage: REINDEX TABLE members in {timer.Elapsed.TotalSeconds:F1} s"));
+                            await PrintPostgresSizesAsync(database, schema, rows, "compacted, after VACUUM and REINDEX of members").ConfigureAwait(false);
+                        }
+                    }
                 }
                 finally
                 {
@@ -102,11 +142,29 @@ public static class MemberStorage
         return 0;
     }
 
+    private const string Prefix = "lt0000r1s-";
+    private const string GroupId = "lt0000r1ss";
+    private const string Conversation = "sg_" + GroupId;
+
+    // After the compaction, through the store's API (rows else slots): the member count of the keyset walk's first
+    // pages and a spread sample by id, each with the values the import wrote.
+    private static async Task CheckReadBackAsync(PostgresMessageStore store, int members)
+    {
+        var timer = Stopwatch.StartNew();
+        var page = await store.SearchMembersAsync(Conversation, new MemberQuery("", MemberRole.Member, "", 500)).ConfigureAwait(false);
+        var firstPage = timer.Elapsed.TotalMilliseconds;
+        var sample = Enumerable.Range(0, 100).Select(i => Prefix + ((long)i * (members - 1) / 100 + 1).ToString(CultureInfo.InvariantCulture)).ToArray();
+        timer.Restart();
+        var found = await store.GetMembersByIdsAsync(Conversation, sample).ConfigureAwait(false);
+        var byIds = timer.Elapsed.TotalMilliseconds;
+        var ok = found.Count == sample.Length && found.All(m => m.Member.Active && m.Member.InviterId == "admin-operator" && m.Member.VisibleFrom == 1);
+        Console.WriteLine(string.Create(
+            CultureInfo.InvariantCulture,
+            $"member-storage: read back after compaction: total {page.Total}, first page {page.Members.Count} members in {firstPage:F0} ms; {found.Count}/{sample.Length} sampled members by id in {byIds:F0} ms, values {(ok ? "as imported" : "WRONG")}"));
+    }
+
     private static async Task ImportAsync(IMessageStore store, int members, int chunk)
     {
-        const string Prefix = "lt0000r1s-";
-        const string GroupId = "lt0000r1ss";
-        const string Conversation = "sg_" + GroupId;
         const string Operator = "admin-operator";
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var version = 1L;
@@ -143,9 +201,9 @@ public static class MemberStorage
     /// PostgreSQL's counterpart of member-storage.sh's dbstat: the pages of <c>members</c>, its indexes and
     /// <c>conversation_keys</c> (with its indexes), main fork (<c>pg_relation_size</c>: 8 KB pages, free space inside them
     /// included, as dbstat's <c>pgsize</c>), divided by the member rows; and the same with the free-space and visibility
-    /// maps (<c>pg_total_relation_size</c>), before and after a plain VACUUM (which writes those maps).
+    /// maps, before and after a plain VACUUM (which writes those maps); TOAST tables (and their indexes) on lines of their own.
     /// </summary>
-    private static async Task PrintPostgresSizesAsync(PostgresDatabase database, string schema)
+    private static async Task<long> PrintPostgresSizesAsync(PostgresDatabase database, string schema, long? members, string? packedLabel)
     {
         var connection = await database.OpenAsync().ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
@@ -156,7 +214,20 @@ public static class MemberStorage
             {
                 await r.ReadAsync().ConfigureAwait(false);
                 rows = r.GetInt64(0);
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"postgres rows {rows}, user id {r.GetDecimal(1):F1} characters, inviter id {r.GetDecimal(2):F1}"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"postgres rows {rows}, user id {(r.IsDBNull(1) ? 0 : r.GetDecimal(1)):F1} characters, inviter id {(r.IsDBNull(2) ? 0 : r.GetDecimal(2)):F1}"));
+            }
+
+            if (members is { } packed)
+            {
+                // After a compaction the member rows are (nearly) gone: per member is per member of the group, packed or not.
+                await using var slots = new NpgsqlCommand("SELECT COUNT(*), COALESCE(SUM(cardinality(user_ids)), 0) FROM member_pages", connection);
+                await using (var r = await slots.ExecuteReaderAsync().ConfigureAwait(false))
+                {
+                    await r.ReadAsync().ConfigureAwait(false);
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"postgres packed: {r.GetInt64(1)} members in {r.GetInt64(0)} pages, {rows} member rows left; per member below = per {packed} members"));
+                }
+
+                rows = packed;
             }
 
             await using (var version = new NpgsqlCommand("SELECT current_setting('server_version'), current_setting('block_size')", connection))
@@ -167,17 +238,19 @@ public static class MemberStorage
             }
 
             const string Sizes = """
-                SELECT c.relname, c.relkind::text, pg_relation_size(c.oid), pg_total_relation_size(c.oid) - CASE WHEN c.relkind = 'r' THEN pg_indexes_size(c.oid) ELSE 0 END
+                SELECT c.relname, c.relkind::text, pg_relation_size(c.oid), pg_relation_size(c.oid) + pg_relation_size(c.oid, 'fsm') + pg_relation_size(c.oid, 'vm')
                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                WHERE n.nspname = $1 AND (c.relname IN ('members', 'conversation_keys')
-                    OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid IN (SELECT oid FROM pg_class WHERE relnamespace = n.oid AND relname IN ('members', 'conversation_keys'))))
+                WHERE n.nspname = $1 AND (c.relname IN ('members', 'conversation_keys', 'member_pages')
+                    OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid IN (SELECT oid FROM pg_class WHERE relnamespace = n.oid AND relname IN ('members', 'conversation_keys', 'member_pages')))
+                    OR c.oid IN (SELECT reltoastrelid FROM pg_class WHERE relnamespace = n.oid AND relname IN ('members', 'member_pages'))
+                    OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid IN (SELECT reltoastrelid FROM pg_class WHERE relnamespace = n.oid AND relname IN ('members', 'member_pages'))))
                 ORDER BY c.relkind DESC, c.relname
                 """;
-            foreach (var label in new[] { "after import", "after VACUUM" })
+            foreach (var label in members is null ? new[] { "after import", "after VACUUM" } : [packedLabel ?? "compacted"])
             {
-                if (label == "after VACUUM")
+                if (label.Contains("after VACUUM", StringComparison.Ordinal))
                 {
-                    foreach (var table in new[] { "members", "conversation_keys" })
+                    foreach (var table in new[] { "members", "conversation_keys", "member_pages" })
                     {
                         // One statement per command: VACUUM cannot run inside the implicit transaction of a multi-statement batch.
                         await using var vacuum = new NpgsqlCommand("VACUUM " + table, connection);
@@ -197,13 +270,15 @@ public static class MemberStorage
                         main += m;
                         total += t;
                         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                            $"postgres {label}: {r.GetString(0),-28} {(r.GetString(1) == "r" ? "table" : "index"),-6} main {m,12:N0} B = {m / (double)rows,6:F1} B/member; with fsm/vm {t,12:N0} B = {t / (double)rows,6:F1} B/member"));
+                            $"postgres {label}: {r.GetString(0),-28} {(r.GetString(1) switch { "r" => "table", "t" => "toast", _ => "index" }),-6} main {m,12:N0} B = {m / (double)rows,6:F1} B/member; with fsm/vm {t,12:N0} B = {t / (double)rows,6:F1} B/member"));
                     }
                 }
 
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"postgres {label}: bytes per member {main / (double)rows:F1} (main forks), {total / (double)rows:F1} (with fsm/vm)"));
             }
+
+            return rows;
         }
     }
 }

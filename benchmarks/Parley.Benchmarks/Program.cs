@@ -25,7 +25,7 @@ if (args.Length > 0 && args[0] is "search-latency" or "commit-cost")
     return await Parley.Benchmarks.SearchLatency.RunAsync(args[0], args[1..]);
 }
 
-// dotnet run -c Release --project benchmarks/Parley.Benchmarks -- member-storage --members N [--chunk 1000] [--dir D | --postgres CONNECTION [--schema S] [--keep]] (MemberStorage)
+// dotnet run -c Release --project benchmarks/Parley.Benchmarks -- member-storage --members N [--chunk 1000] [--dir D | --postgres CONNECTION [--schema S] [--keep] [--compact [--reindex]]] (MemberStorage)
 if (args.Length > 0 && args[0] == "member-storage")
 {
     return await Parley.Benchmarks.MemberStorage.RunAsync(args[1..]);

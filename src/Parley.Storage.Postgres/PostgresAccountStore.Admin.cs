@@ -183,7 +183,7 @@ public sealed partial class PostgresAccountStore : IOperatorStore, IAuditStore, 
         await _database.QueryAsync(
             """
             SELECT g.group_id, g.conversation_id, g.name, g.owner_id,
-                   (SELECT COUNT(*) FROM conversation_keys k JOIN members m ON m.conv_key = k.conv_key WHERE k.conversation_id = g.conversation_id AND m.active)::integer,
+                   (SELECT COUNT(*) FROM conversation_keys k CROSS JOIN LATERAL members_of_conv(k.conv_key) m WHERE k.conversation_id = g.conversation_id AND m.active)::integer,
                    g.dismissed, g.created_at
             FROM groups g
             WHERE ($1::text IS NULL OR strpos(lower(g.group_id), $1) > 0 OR strpos(lower(g.name), $1) > 0)

@@ -214,6 +214,8 @@ public sealed partial class PostgresDatabase : IAsyncDisposable
         await _dataSource.DisposeAsync().ConfigureAwait(false);
     }
 
+    internal PostgresStoreOptions Options => _options;
+
     internal void ThrowIfNotReady()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);

@@ -46,8 +46,8 @@ public sealed partial class PostgresMessageStore
         FROM win w
         JOIN messages msg ON msg.conversation_id = w.conversation_id AND msg.seq = w.seq
         WHERE NOT msg.revoked
-          AND (EXISTS (SELECT 1 FROM conversation_keys vk JOIN members vm ON vm.conv_key = vk.conv_key
-                       WHERE vk.conversation_id = msg.conversation_id AND vm.user_id = $1 AND vm.active AND msg.seq >= vm.visible_from)
+          AND (EXISTS (SELECT 1 FROM conversation_keys vk CROSS JOIN LATERAL member_get(vk.conv_key, $1) vm
+                       WHERE vk.conversation_id = msg.conversation_id AND vm.active AND msg.seq >= vm.visible_from)
                OR EXISTS (SELECT 1 FROM member_periods vp WHERE vp.conversation_id = msg.conversation_id AND vp.user_id = $1 AND msg.seq BETWEEN vp.from_seq AND vp.to_seq))
           AND $9::bigint >= 0
         ORDER BY w.server_time DESC, w.conversation_id DESC, w.seq DESC
@@ -213,7 +213,7 @@ public sealed partial class PostgresMessageStore
             // One conversation the user is or was a member of (else nothing: not even whether its window ran out, which
             // would say how common the word is there).
             var member = await _database.QueryAsync(
-                "SELECT 1 FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key WHERE m.user_id = $1 AND k.conversation_id = $2;",
+                "SELECT 1 FROM conversation_keys k CROSS JOIN LATERAL member_get(k.conv_key, $1) m WHERE k.conversation_id = $2;",
                 r => r.GetInt32(0),
                 cancellationToken,
                 P(userId),
@@ -225,7 +225,7 @@ public sealed partial class PostgresMessageStore
 
         // Every conversation of the user (a members row stays, inactive, after a leave): what his search may cost in
         // proportion to.
-        var scope = (await _database.QueryAsync("SELECT k.conversation_id FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key WHERE m.user_id = $1;", r => r.GetString(0), cancellationToken, P(userId)).ConfigureAwait(false))
+        var scope = (await _database.QueryAsync("SELECT k.conversation_id FROM members_of_user($1) m JOIN conversation_keys k ON k.conv_key = m.conv_key;", r => r.GetString(0), cancellationToken, P(userId)).ConfigureAwait(false))
             .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
         if (scope.Length == 0)
         {

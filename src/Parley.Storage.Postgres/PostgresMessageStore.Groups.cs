@@ -90,8 +90,8 @@ public sealed partial class PostgresMessageStore
                 UNION ALL
                 SELECT
                 """ + " " + MemberColumns + """
-                 FROM members WHERE conv_key = (SELECT conv_key FROM conversation_keys WHERE conversation_id = $1)
-                   AND read_diffusion AND info_version > $2 AND ($2 > 0 OR active)
+                 FROM conversation_keys k CROSS JOIN LATERAL members_of_conv(k.conv_key) m
+                 WHERE k.conversation_id = $1 AND m.read_diffusion AND m.info_version > $2 AND ($2 > 0 OR m.active)
                    AND EXISTS (SELECT 1 FROM conversations WHERE conversation_id = $1 AND read_diffusion);
                 """,
             ReadMember,
@@ -114,14 +114,14 @@ public sealed partial class PostgresMessageStore
                 UNION ALL
                 SELECT m.active,
                 """ + GroupColumns + """
-                 FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key JOIN groups g ON g.conversation_id = k.conversation_id
+                 FROM members_of_user($1) m JOIN conversation_keys k ON k.conv_key = m.conv_key JOIN groups g ON g.conversation_id = k.conversation_id
                  WHERE m.user_id = $1 AND m.read_diffusion AND m.feed_version > $2 AND m.info_version > $2 AND ($2 > 0 OR m.active)
                 UNION ALL
                 SELECT true,
                 """ + GroupColumns + """
                  FROM groups g JOIN conversation_keys k ON k.conversation_id = g.conversation_id
-                 JOIN members m ON m.conv_key = k.conv_key AND m.user_id = $1 AND m.active
-                 WHERE $2 > 0 AND g.kind <> 0 AND g.info_version > $2;
+                 CROSS JOIN LATERAL member_get(k.conv_key, $1) m
+                 WHERE $2 > 0 AND g.kind <> 0 AND g.info_version > $2 AND m.active;
                 """,
             r => (Active: r.GetBoolean(0), Group: ReadGroup(r, 1)),
             cancellationToken,

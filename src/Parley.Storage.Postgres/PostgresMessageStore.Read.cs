@@ -11,7 +11,11 @@ public sealed partial class PostgresMessageStore
 {
     private const string ChangedViewsSql = PostgresRows.ViewSelect
         + " AND (m.feed_version > $2 OR (m.active AND c.change_version > $2)) ORDER BY GREATEST(m.feed_version, c.change_version), c.conversation_id;";
-    private const string OneViewSql = PostgresRows.ViewSelect + " AND m.conv_key = (SELECT conv_key FROM conversation_keys WHERE conversation_id = $2);";
+
+    // One conversation: the member by (group, user), a row else its slot (not every membership of the user).
+    private static readonly string OneViewSql = PostgresRows.ViewSelect.Replace(
+        "FROM members_of_user($1) m", "FROM conversation_keys mk CROSS JOIN LATERAL member_get(mk.conv_key, $1) m", StringComparison.Ordinal)
+        + " AND mk.conversation_id = $2;";
 
     // Read diffusion (ADR 0017): the super groups that advanced since the cursor (partial index on head_version, cost
     // proportional to the advanced groups) where the user is an active member whose own row did not change.
@@ -56,7 +60,7 @@ public sealed partial class PostgresMessageStore
         // moved their cursors past the edit for good. ix_members_user_feed (user_id, feed_version): one index range per user.
         return await _database.QueryAsync(
             """
-            SELECT m.user_id FROM members m
+            SELECT m.user_id FROM unnest($1::text[]) AS q(u) CROSS JOIN LATERAL members_of_user(q.u) m
             JOIN conversation_keys k ON k.conv_key = m.conv_key
             JOIN conversations c ON c.conversation_id = k.conversation_id
             WHERE m.user_id = ANY($1)
@@ -83,7 +87,7 @@ public sealed partial class PostgresMessageStore
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<MemberRecord>> GetMembersAsync(string conversationId, CancellationToken cancellationToken = default) =>
-        await _database.QueryAsync("SELECT " + MemberColumns + " FROM members WHERE conv_key = " + ConvKey1 + " ORDER BY user_id;", ReadMember, cancellationToken, P(conversationId))
+        await _database.QueryAsync("SELECT " + MemberColumns + " FROM conversation_keys k CROSS JOIN LATERAL members_of_conv(k.conv_key) m WHERE k.conversation_id = $1 ORDER BY user_id;", ReadMember, cancellationToken, P(conversationId))
             .ConfigureAwait(false);
 
     /// <inheritdoc />
@@ -213,7 +217,7 @@ public sealed partial class PostgresMessageStore
             await using (transaction.ConfigureAwait(false))
             {
                 int total;
-                using (var count = Command(connection, "SELECT COUNT(*) FROM members WHERE user_id = $1;", P(userId)))
+                using (var count = Command(connection, "SELECT COUNT(*) FROM members_of_user($1);", P(userId)))
                 {
                     total = Convert.ToInt32(await count.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
                 }
@@ -237,8 +241,8 @@ public sealed partial class PostgresMessageStore
         var rows = await _database.QueryAsync(
             """
             SELECT COALESCE(SUM(GREATEST(c.max_seq - m.read_seq, 0)), 0)::bigint
-            FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key JOIN conversations c ON c.conversation_id = k.conversation_id
-            WHERE m.user_id = $1 AND m.active AND NOT m.muted;
+            FROM members_of_user($1) m JOIN conversation_keys k ON k.conv_key = m.conv_key JOIN conversations c ON c.conversation_id = k.conversation_id
+            WHERE m.active AND NOT m.muted;
             """,
             r => r.GetInt64(0),
             cancellationToken,

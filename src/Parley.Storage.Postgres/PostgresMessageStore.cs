@@ -88,6 +88,11 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
             {
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             }
+
+            if (_database.Options.CompactMemberPagesAfterCommit)
+            {
+                await CompactAfterCommitAsync(batch, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (PostgresException ex) when (PostgresDatabase.IsUniquenessViolation(ex))
         {
@@ -224,11 +229,13 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
         return maxVersion;
     }
 
-    // The statements of one batch, in the order CommitBatch documents: conversations, groups, member changes, group
+    // The statements of one batch, in the order CommitBatch documents (after the copy on write of packed members, which
+    // takes the super groups' compaction locks before the batch holds any member or group row): conversations, groups, member changes, group
     // requests, messages, revocations, read cursors, settings, feed state.
     private static void Build(NpgsqlBatch b, CommitBatch batch)
     {
         var maxVersion = 0L;
+        AddMemberUnpack(b, batch);
         foreach (var c in batch.Conversations)
         {
             b.BatchCommands.Add(BatchCommand(
@@ -390,6 +397,55 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
         }
     }
 
+    /// <summary>
+    /// Copy on write of packed super-group members (ADR 0021, migration 25): every member this batch writes (member
+    /// changes, read cursors, settings, and the senders and mentioned users of super-group messages) gets a row copied
+    /// from its slot first when it has none, so the statements after it change only their own fields of a row. One
+    /// statement; nothing for a batch that writes no member of a super group (1:1 and normal-group messages name none).
+    /// </summary>
+    private static void AddMemberUnpack(NpgsqlBatch b, CommitBatch batch)
+    {
+        var conversations = new List<string>();
+        var users = new List<string>();
+        void Add(string conversationId, string userId)
+        {
+            conversations.Add(conversationId);
+            users.Add(userId);
+        }
+
+        foreach (var m in batch.MemberChanges)
+        {
+            Add(m.ConversationId, m.UserId);
+        }
+
+        foreach (var m in batch.Messages)
+        {
+            if (batch.ReadDiffusion.Contains(m.ConversationId))
+            {
+                Add(m.ConversationId, m.SenderId);
+                foreach (var user in m.MentionedUserIds ?? [])
+                {
+                    Add(m.ConversationId, user);
+                }
+            }
+        }
+
+        foreach (var c in batch.ReadCursors)
+        {
+            Add(c.ConversationId, c.UserId);
+        }
+
+        foreach (var s in batch.Settings)
+        {
+            Add(s.ConversationId, s.UserId);
+        }
+
+        if (conversations.Count > 0)
+        {
+            b.BatchCommands.Add(BatchCommand("SELECT member_unpack($1::text[], $2::text[]);", P(conversations.ToArray()), P(users.ToArray())));
+        }
+    }
+
     // The hot path: every message of the batch in one INSERT, and the conversation-wide effects once per conversation
     // (and the senders' own read cursors once per sender) in one statement each.
     private static long AddMessages(NpgsqlBatch b, List<StoredMessage> messages, HashSet<string> readDiffusion)
@@ -541,6 +597,49 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
                 P(u.ConversationId), P(u.Seq), P(text)));
         }
     }
+
+    /// <summary>
+    /// Moves a super group's member rows into its packed pages (ADR 0021, migration 25): one transaction under the group's
+    /// compaction lock (commits that write its members wait for it, and it for them); a row wins over its user's slot; the
+    /// group's pages are rewritten in user-id order, 128 members each. An explicit maintenance call: nothing on the commit
+    /// path compacts. Returns the rows moved (0 for a conversation that is not a super group, or has no rows).
+    /// </summary>
+    public async Task<int> CompactSuperGroupAsync(string conversationId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(conversationId);
+        _database.ThrowIfNotReady();
+        var moved = (await _database.QueryAsync(
+            "SELECT COALESCE((SELECT compact_member_pages(conv_key) FROM conversation_keys WHERE conversation_id = $1), 0);",
+            r => r.GetInt32(0),
+            cancellationToken,
+            P(conversationId)).ConfigureAwait(false))[0];
+        if (moved > 0)
+        {
+            LogCompacted(_logger, conversationId, moved);
+        }
+
+        return moved;
+    }
+
+    // The test hook (PostgresStoreOptions.CompactMemberPagesAfterCommit): every conversation the batch named, compacted
+    // one at a time after the commit (the call is a no-op for all but super groups).
+    private async Task CompactAfterCommitAsync(CommitBatch batch, CancellationToken cancellationToken)
+    {
+        var named = new SortedSet<string>(StringComparer.Ordinal);
+        named.UnionWith(batch.Conversations.Select(c => c.ConversationId));
+        named.UnionWith(batch.Groups.Select(g => g.ConversationId));
+        named.UnionWith(batch.MemberChanges.Select(m => m.ConversationId));
+        named.UnionWith(batch.Messages.Select(m => m.ConversationId));
+        named.UnionWith(batch.ReadCursors.Select(c => c.ConversationId));
+        named.UnionWith(batch.Settings.Select(s => s.ConversationId));
+        foreach (var conversationId in named)
+        {
+            await CompactSuperGroupAsync(conversationId, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    [LoggerMessage(EventId = 4212, Level = LogLevel.Information, Message = "PostgreSQL compaction of super group {ConversationId}: {Rows} member rows moved into its pages")]
+    private static partial void LogCompacted(ILogger logger, string conversationId, int rows);
 
     [LoggerMessage(EventId = 4210, Level = LogLevel.Warning, Message = "PostgreSQL commit of {Messages} messages and {Conversations} conversations rejected by a uniqueness rule; rolled back")]
     private static partial void LogCommitConflict(ILogger logger, int messages, int conversations);

@@ -27,4 +27,11 @@ public sealed class PostgresStoreOptions
     /// let three nodes exhaust a server of 200 during a burst of grain activations. 2 to 1,000; default 32.
     /// </summary>
     public int MaxPoolSize { get; set; } = 32;
+
+    /// <summary>
+    /// Test hook (ADR 0021): when true, every commit is followed by a compaction of each super group it wrote members
+    /// of (<see cref="PostgresMessageStore.CompactSuperGroupAsync"/>), so every read path meets packed slots. Costs a
+    /// rewrite of the group's pages per commit: never for production. Default false (compaction only when called).
+    /// </summary>
+    public bool CompactMemberPagesAfterCommit { get; set; }
 }

@@ -34,9 +34,11 @@ public sealed class TestPostgres : IAsyncDisposable
         new() { ConnectionString = connectionString ?? ConnectionString, Schema = Schema, Durable = durable };
 
     /// <summary>A new owner of this schema (what one server process has), disposed with this object.</summary>
-    public PostgresDatabase Open(bool durable = true, string? connectionString = null)
+    public PostgresDatabase Open(bool durable = true, string? connectionString = null, Action<PostgresStoreOptions>? configure = null)
     {
-        var owner = new PostgresDatabase(Options(durable, connectionString));
+        var options = Options(durable, connectionString);
+        configure?.Invoke(options);
+        var owner = new PostgresDatabase(options);
         _owners.Add(owner);
         return owner;
     }

@@ -33,6 +33,7 @@ internal static class PostgresMigrations
         (22, V22UserTags),
         (23, V23MemberConversationKeys),
         (24, V24SearchByConversation),
+        (25, V25MemberPages),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -747,5 +748,177 @@ internal static class PostgresMigrations
             EXECUTE format('CREATE INDEX ix_message_search_scope ON message_search USING gin (conversation_id COLLATE "C", body %I.gin_trgm_ops)', s);
         END $$;
         CREATE INDEX ix_message_search_conv_time ON message_search (conversation_id, server_time, seq);
+        """;
+
+    // Super-group members packed into pages, the row table as their delta (ADR 0021, first slice). A page holds up to 128
+    // members of one super group in user-id order (collation "C"), as parallel arrays, keyed by its first user; a page
+    // covers [first_user, next page's first_user). states packs role (bits 0-3), pinned (16), muted (32), mentions_only
+    // (64) and active (128); read_diffusion is true for every slot. hashes holds hashtext(user_id) per slot: the GIN index
+    // on it (fastupdate off: a pending list keeps its pages in the file) finds a user's pages (hash collisions are checked
+    // against user_ids). Reads take a member's row when there is one, else the slot (the functions below, inlined by the
+    // planner); a write of a member with no row first copies the slot into a row (member_unpack), so pages are written only
+    // by compact_member_pages, which moves a super group's rows into its pages (an explicit call, never on the commit
+    // path). The functions return the members row type: a later change of the members table's columns must replace them.
+    // groups.compacted_version: the highest member feed version a compaction moved out of the row table.
+    private const string V25MemberPages = """
+        CREATE TABLE member_pages (
+            conv_key      bigint NOT NULL,
+            first_user    text COLLATE "C" NOT NULL,
+            user_ids      text[] COLLATE "C" NOT NULL,
+            hashes        integer[] NOT NULL,
+            states        smallint[] NOT NULL,
+            read_seqs     bigint[] NOT NULL,
+            feed_versions bigint[] NOT NULL,
+            muted_untils  bigint[] NOT NULL,
+            joined_ats    bigint[] NOT NULL,
+            visible_froms bigint[] NOT NULL,
+            info_versions bigint[] NOT NULL,
+            mention_seqs  bigint[] NOT NULL,
+            nicknames     text[] NOT NULL,
+            inviters      text[] NOT NULL,
+            PRIMARY KEY (conv_key, first_user)
+        );
+        CREATE INDEX ix_member_pages_users ON member_pages USING gin (hashes) WITH (fastupdate = off);
+        ALTER TABLE groups ADD COLUMN compacted_version bigint NOT NULL DEFAULT 0;
+
+        -- The slots of one page, as members rows.
+        CREATE FUNCTION member_page_slots(p member_pages) RETURNS SETOF members LANGUAGE sql IMMUTABLE AS $f$
+            SELECT p.conv_key, s.read_seq, s.feed_version, s.muted_until, s.joined_at, s.visible_from, s.info_version, s.mention_seq,
+                   (s.state & 15)::integer, (s.state & 16) <> 0, (s.state & 32) <> 0, (s.state & 64) <> 0, (s.state & 128) <> 0, true,
+                   s.user_id, s.nickname, s.inviter_id
+            FROM unnest(p.user_ids, p.states, p.read_seqs, p.feed_versions, p.muted_untils, p.joined_ats, p.visible_froms, p.info_versions,
+                        p.mention_seqs, p.nicknames, p.inviters)
+                AS s(user_id, state, read_seq, feed_version, muted_until, joined_at, visible_from, info_version, mention_seq, nickname, inviter_id)
+        $f$;
+
+        -- The slot of (group, user): the one page whose range holds the user (one primary-key descent), then the slot.
+        CREATE FUNCTION member_slot(k bigint, u text) RETURNS SETOF members LANGUAGE sql STABLE AS $f$
+            SELECT s.* FROM (SELECT p FROM member_pages p WHERE p.conv_key = k AND p.first_user <= u COLLATE "C"
+                             ORDER BY p.first_user DESC LIMIT 1) x
+            CROSS JOIN LATERAL member_page_slots(x.p) s
+            WHERE s.user_id = u
+        $f$;
+
+        -- A member of a group: the row, else the slot.
+        CREATE FUNCTION member_get(k bigint, u text) RETURNS SETOF members LANGUAGE sql STABLE AS $f$
+            SELECT m.* FROM members m WHERE m.conv_key = k AND m.user_id = u
+            UNION ALL
+            SELECT s.* FROM member_slot(k, u) s WHERE NOT EXISTS (SELECT 1 FROM members r WHERE r.conv_key = k AND r.user_id = u)
+        $f$;
+
+        -- Every membership of a user: the rows (ix_members_user_feed), else the slots of the pages the GIN finds.
+        CREATE FUNCTION members_of_user(u text) RETURNS SETOF members LANGUAGE sql STABLE AS $f$
+            SELECT m.* FROM members m WHERE m.user_id = u
+            UNION ALL
+            SELECT s.* FROM member_pages p CROSS JOIN LATERAL member_page_slots(p) s
+            WHERE p.hashes @> ARRAY[hashtext(u)] AND s.user_id = u
+              AND NOT EXISTS (SELECT 1 FROM members r WHERE r.conv_key = p.conv_key AND r.user_id = u)
+        $f$;
+
+        -- Every member of a group: the rows, else the slots.
+        CREATE FUNCTION members_of_conv(k bigint) RETURNS SETOF members LANGUAGE sql STABLE AS $f$
+            SELECT m.* FROM members m WHERE m.conv_key = k
+            UNION ALL
+            SELECT s.* FROM member_pages p CROSS JOIN LATERAL member_page_slots(p) s
+            WHERE p.conv_key = k AND NOT EXISTS (SELECT 1 FROM members r WHERE r.conv_key = k AND r.user_id = s.user_id)
+        $f$;
+
+        -- The members of a group with lo < user_id <= hi (collation "C"; hi NULL: no bound), rows else slots: the pages from
+        -- the one holding lo up to hi. A keyset page walks ranges of a bounded number of pages (the caller's loop).
+        CREATE FUNCTION members_in_range(k bigint, lo text, hi text) RETURNS SETOF members LANGUAGE sql STABLE AS $f$
+            SELECT m.* FROM members m
+            WHERE m.conv_key = k AND m.user_id COLLATE "C" > lo AND m.user_id COLLATE "C" <= COALESCE(hi, U&'\+10FFFF')
+            UNION ALL
+            SELECT s.* FROM member_pages p CROSS JOIN LATERAL member_page_slots(p) s
+            WHERE p.conv_key = k
+              AND p.first_user >= COALESCE((SELECT q.first_user FROM member_pages q WHERE q.conv_key = k AND q.first_user <= lo COLLATE "C"
+                                            ORDER BY q.first_user DESC LIMIT 1), '')
+              AND p.first_user <= COALESCE(hi, U&'\+10FFFF') COLLATE "C"
+              AND s.user_id COLLATE "C" > lo AND s.user_id COLLATE "C" <= COALESCE(hi, U&'\+10FFFF')
+              AND NOT EXISTS (SELECT 1 FROM members r WHERE r.conv_key = k AND r.user_id = s.user_id)
+        $f$;
+
+        -- Copy on write: before a commit writes members of super groups, each named member with no row gets one, copied from
+        -- the slot (every value kept; the write then changes only its own fields). Holds the groups' compaction locks
+        -- shared until the commit ends (a compaction takes them exclusive), so no write lands in a row a compaction is moving.
+        -- The first statement of a commit batch: the commit holds no member or group row before it.
+        CREATE FUNCTION member_unpack(convs text[], users text[]) RETURNS void LANGUAGE plpgsql AS $f$
+        BEGIN
+            PERFORM pg_advisory_xact_lock_shared(250, (k.conv_key % 2147483647)::integer)
+            FROM (SELECT DISTINCT ck.conv_key FROM conversation_keys ck JOIN conversations c ON c.conversation_id = ck.conversation_id
+                  WHERE ck.conversation_id = ANY(convs) AND c.read_diffusion ORDER BY ck.conv_key) k;
+            IF NOT FOUND THEN
+                RETURN;
+            END IF;
+            INSERT INTO members
+            SELECT s.* FROM (SELECT DISTINCT q.conversation_id, q.user_id FROM unnest(convs, users) AS q(conversation_id, user_id)) q
+            JOIN conversation_keys ck ON ck.conversation_id = q.conversation_id
+            JOIN conversations c ON c.conversation_id = q.conversation_id AND c.read_diffusion
+            CROSS JOIN LATERAL member_slot(ck.conv_key, q.user_id) s
+            WHERE NOT EXISTS (SELECT 1 FROM members r WHERE r.conv_key = ck.conv_key AND r.user_id = q.user_id)
+            ON CONFLICT (conv_key, user_id) DO NOTHING;
+        END
+        $f$;
+
+        -- Compaction of one super group: its rows and its pages' slots (a row wins over the slot of its user) rewritten as
+        -- pages of 128 in user-id order, in one transaction, under the group's compaction lock. Returns the rows moved.
+        CREATE FUNCTION compact_member_pages(k bigint) RETURNS integer LANGUAGE plpgsql AS $f$
+        DECLARE
+            moved integer;
+            top bigint;
+        BEGIN
+            IF NOT EXISTS (SELECT 1 FROM conversation_keys ck JOIN conversations c ON c.conversation_id = ck.conversation_id
+                           WHERE ck.conv_key = k AND c.read_diffusion) THEN
+                RETURN 0;
+            END IF;
+            -- Never queued behind the commits' shared locks as a waiter (a commit that holds the feed order lock and then
+            -- asks for its shared lock would wait behind this one, which waits for another commit: a deadlock); it tries
+            -- until no commit of the group is in flight (30 s at most).
+            FOR attempt IN 1..6000 LOOP
+                EXIT WHEN pg_try_advisory_xact_lock(250, (k % 2147483647)::integer);
+                IF attempt = 6000 THEN
+                    RAISE EXCEPTION 'compaction of member pages %: commits of the group held its lock for 30 s', k USING ERRCODE = 'lock_not_available';
+                END IF;
+                PERFORM pg_sleep(0.005);
+            END LOOP;
+            DROP TABLE IF EXISTS pg_temp.compacting;
+            CREATE TEMP TABLE compacting (LIKE members) ON COMMIT DROP;
+            WITH gone AS (DELETE FROM members WHERE conv_key = k RETURNING *)
+            INSERT INTO compacting SELECT * FROM gone;
+            GET DIAGNOSTICS moved = ROW_COUNT;
+            IF moved = 0 THEN
+                RETURN 0;
+            END IF;
+            SELECT max(feed_version) INTO top FROM compacting;
+            CREATE INDEX ON compacting (user_id);
+            ANALYZE compacting;
+            INSERT INTO compacting
+            SELECT s.* FROM member_pages p CROSS JOIN LATERAL member_page_slots(p) s
+            WHERE p.conv_key = k AND NOT EXISTS (SELECT 1 FROM compacting c WHERE c.user_id = s.user_id);
+            DELETE FROM member_pages WHERE conv_key = k;
+            INSERT INTO member_pages (conv_key, first_user, user_ids, hashes, states, read_seqs, feed_versions, muted_untils, joined_ats,
+                                      visible_froms, info_versions, mention_seqs, nicknames, inviters)
+            SELECT k, min(n.user_id COLLATE "C"),
+                   array_agg(n.user_id ORDER BY n.user_id COLLATE "C"),
+                   array_agg(hashtext(n.user_id) ORDER BY n.user_id COLLATE "C"),
+                   array_agg((n.role + CASE WHEN n.pinned THEN 16 ELSE 0 END + CASE WHEN n.muted THEN 32 ELSE 0 END
+                              + CASE WHEN n.mentions_only THEN 64 ELSE 0 END + CASE WHEN n.active THEN 128 ELSE 0 END)::smallint ORDER BY n.user_id COLLATE "C"),
+                   array_agg(n.read_seq ORDER BY n.user_id COLLATE "C"),
+                   array_agg(n.feed_version ORDER BY n.user_id COLLATE "C"),
+                   array_agg(n.muted_until ORDER BY n.user_id COLLATE "C"),
+                   array_agg(n.joined_at ORDER BY n.user_id COLLATE "C"),
+                   array_agg(n.visible_from ORDER BY n.user_id COLLATE "C"),
+                   array_agg(n.info_version ORDER BY n.user_id COLLATE "C"),
+                   array_agg(n.mention_seq ORDER BY n.user_id COLLATE "C"),
+                   array_agg(n.nickname ORDER BY n.user_id COLLATE "C"),
+                   array_agg(n.inviter_id ORDER BY n.user_id COLLATE "C")
+            FROM (SELECT c.*, (row_number() OVER (ORDER BY c.user_id COLLATE "C") - 1) / 128 AS page FROM compacting c) n
+            GROUP BY n.page;
+            UPDATE groups g SET compacted_version = GREATEST(g.compacted_version, top)
+            FROM conversation_keys ck WHERE ck.conv_key = k AND g.conversation_id = ck.conversation_id;
+            DROP TABLE pg_temp.compacting;
+            RETURN moved;
+        END
+        $f$;
         """;
 }

@@ -12,7 +12,9 @@ internal static class PostgresRows
 
     /// <summary>
     /// A conversation as one member sees it; the caller appends WHERE/ORDER. $1 is the viewing member. A member who left
-    /// sees the conversation as it was at the end of their last period (max seq, last message), nothing after.
+    /// sees the conversation as it was at the end of their last period (max seq, last message), nothing after. The
+    /// member is a row, else a packed slot (migration 25, <c>members_of_user</c>); the peer of a 1:1 conversation is a row
+    /// (only super groups are packed).
     /// </summary>
     public const string ViewSelect = """
         SELECT c.conversation_id, c.kind, c.group_id, c.name,
@@ -23,7 +25,7 @@ internal static class PostgresRows
                l.conversation_id, l.seq, l.server_msg_id, l.sender_id, l.client_msg_id, l.server_time, l.content_kind, l.content, l.revoked, l.version, l.annotations, l.reply_to_seq,
                m.mentions_only,
                CASE WHEN GREATEST(m.mention_seq, c.mention_all_seq) > m.read_seq THEN GREATEST(m.mention_seq, c.mention_all_seq) ELSE 0 END
-        FROM members m
+        FROM members_of_user($1) m
         JOIN conversation_keys k ON k.conv_key = m.conv_key
         JOIN conversations c ON c.conversation_id = k.conversation_id
         LEFT JOIN (SELECT conversation_id, user_id, MAX(to_seq) AS last_visible FROM member_periods GROUP BY conversation_id, user_id) v
@@ -34,10 +36,10 @@ internal static class PostgresRows
         WHERE m.user_id = $1
         """;
 
-    /// <summary>True when the viewing member ($1) may see the message row aliased <c>msg</c>.</summary>
+    /// <summary>True when the viewing member ($1, a row else a packed slot) may see the message row aliased <c>msg</c>.</summary>
     public const string VisibleToUser = """
-        (EXISTS (SELECT 1 FROM conversation_keys vk JOIN members vm ON vm.conv_key = vk.conv_key
-                 WHERE vk.conversation_id = msg.conversation_id AND vm.user_id = $1 AND vm.active AND msg.seq >= vm.visible_from)
+        (EXISTS (SELECT 1 FROM conversation_keys vk CROSS JOIN LATERAL member_get(vk.conv_key, $1) vm
+                 WHERE vk.conversation_id = msg.conversation_id AND vm.active AND msg.seq >= vm.visible_from)
          OR EXISTS (SELECT 1 FROM member_periods vp WHERE vp.conversation_id = msg.conversation_id AND vp.user_id = $1 AND msg.seq BETWEEN vp.from_seq AND vp.to_seq))
         """;
 
