@@ -97,7 +97,7 @@ public static class MemberStorage
                             var connection = await database.OpenAsync().ConfigureAwait(false);
                             await using (connection.ConfigureAwait(false))
                             {
-                                await using var rebuild = new NpgsqlCommand("REINDEX TABLE members", connection);
+                                await using var rebuild = new NpgsqlCommand("REINDEX TABLE members", connection) { CommandTimeout = 0 };
                                 await rebuild.ExecuteNonQueryAsync().ConfigureAwait(false);
                             }
 
@@ -253,7 +253,7 @@ public static class MemberStorage
                     foreach (var table in new[] { "members", "conversation_keys", "member_pages" })
                     {
                         // One statement per command: VACUUM cannot run inside the implicit transaction of a multi-statement batch.
-                        await using var vacuum = new NpgsqlCommand("VACUUM " + table, connection);
+                        await using var vacuum = new NpgsqlCommand("VACUUM " + table, connection) { CommandTimeout = 0 };
                         await vacuum.ExecuteNonQueryAsync().ConfigureAwait(false);
                     }
                 }

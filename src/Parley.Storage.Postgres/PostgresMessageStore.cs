@@ -608,11 +608,16 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
     {
         ArgumentException.ThrowIfNullOrEmpty(conversationId);
         _database.ThrowIfNotReady();
-        var moved = (await _database.QueryAsync(
-            "SELECT COALESCE((SELECT compact_member_pages(conv_key) FROM conversation_keys WHERE conversation_id = $1), 0);",
-            r => r.GetInt32(0),
-            cancellationToken,
-            P(conversationId)).ConfigureAwait(false))[0];
+        int moved;
+        var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            // A whole group's pages in one statement: a 1,000,000-member group takes longer than a command's default 30 s.
+            using var command = Command(connection, "SELECT COALESCE((SELECT compact_member_pages(conv_key) FROM conversation_keys WHERE conversation_id = $1), 0);", P(conversationId));
+            command.CommandTimeout = 3600;
+            moved = Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+        }
+
         if (moved > 0)
         {
             LogCompacted(_logger, conversationId, moved);

@@ -841,10 +841,11 @@ internal static class PostgresMigrations
         -- Copy on write: before a commit writes members of super groups, each named member with no row gets one, copied from
         -- the slot (every value kept; the write then changes only its own fields). Holds the groups' compaction locks
         -- shared until the commit ends (a compaction takes them exclusive), so no write lands in a row a compaction is moving.
-        -- The first statement of a commit batch: the commit holds no member or group row before it.
+        -- The first statement of a commit batch: the commit holds no member or group row before it. Advisory locks are
+        -- per database: the key names the schema too (deployments and test runs share a database, each with its schema).
         CREATE FUNCTION member_unpack(convs text[], users text[]) RETURNS void LANGUAGE plpgsql AS $f$
         BEGIN
-            PERFORM pg_advisory_xact_lock_shared(250, (k.conv_key % 2147483647)::integer)
+            PERFORM pg_advisory_xact_lock_shared(hashtext('member_pages ' || current_schema()), (k.conv_key % 2147483647)::integer)
             FROM (SELECT DISTINCT ck.conv_key FROM conversation_keys ck JOIN conversations c ON c.conversation_id = ck.conversation_id
                   WHERE ck.conversation_id = ANY(convs) AND c.read_diffusion ORDER BY ck.conv_key) k;
             IF NOT FOUND THEN
@@ -875,7 +876,7 @@ internal static class PostgresMigrations
             -- asks for its shared lock would wait behind this one, which waits for another commit: a deadlock); it tries
             -- until no commit of the group is in flight (30 s at most).
             FOR attempt IN 1..6000 LOOP
-                EXIT WHEN pg_try_advisory_xact_lock(250, (k % 2147483647)::integer);
+                EXIT WHEN pg_try_advisory_xact_lock(hashtext('member_pages ' || current_schema()), (k % 2147483647)::integer);
                 IF attempt = 6000 THEN
                     RAISE EXCEPTION 'compaction of member pages %: commits of the group held its lock for 30 s', k USING ERRCODE = 'lock_not_available';
                 END IF;
