@@ -69,5 +69,28 @@ if [ $status -ne 0 ] && [ $failed -eq 0 ]; then
   failed=1
 fi
 
+# The failed tests' names and the start of their messages, last, so that a log's tail shows what failed.
+if [ $failed -ne 0 ]; then
+  python3 - "$results" <<'PY' 2>/dev/null || grep -ho 'testName="[^"]*"[^>]*outcome="Failed"' "$results"/*.trx 2>/dev/null | head -20
+import glob, sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+shown = 0
+for trx in sorted(glob.glob(sys.argv[1] + "/*.trx")):
+    for r in ET.parse(trx).getroot().iterfind(".//t:UnitTestResult", ns):
+        if r.get("outcome") not in ("Failed", "Error", "Timeout", "Aborted"):
+            continue
+        shown += 1
+        if shown > 8:
+            continue
+        print(f"[FAILED] {r.get('testName')} ({r.get('duration')})")
+        for tag in ("Message", "StackTrace"):
+            e = r.find(f".//t:ErrorInfo/t:{tag}", ns)
+            if e is not None and e.text:
+                for line in e.text.strip().splitlines()[:12]:
+                    print("    " + line[:300])
+if shown > 8:
+    print(f"... and {shown - 8} more failed tests")
+PY
+fi
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
 [ $failed -eq 0 ] && [ $status -eq 0 ]
