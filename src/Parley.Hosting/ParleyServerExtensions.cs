@@ -205,8 +205,9 @@ public static class ParleyServerExtensions
             silo.Configure<GrainCollectionOptions>(o =>
             {
                 o.CollectionAge = orleans.IdleAge;
-                // Orleans looks for idle grains once per quantum, which must be shorter than the age.
-                o.CollectionQuantum = TimeSpan.FromTicks(Math.Min(TimeSpan.FromMinutes(1).Ticks, orleans.IdleAge.Ticks / 2));
+                // Orleans looks for idle grains once per quantum (shorter than the age) and deactivates all that became due
+                // in it at once: a short quantum spreads the deactivations (OrleansOptions.CollectionQuantum).
+                o.CollectionQuantum = orleans.EffectiveCollectionQuantum;
                 o.EnableActivationSheddingOnMemoryPressure = orleans.ShedOnMemoryPressure;
                 o.MemoryUsageLimitPercentage = orleans.MemoryLimitPercent;
                 o.MemoryUsageTargetPercentage = orleans.MemoryTargetPercent;

@@ -132,6 +132,17 @@ public sealed class StartupFailureTests : IDisposable
     }
 
     [Fact]
+    public async Task CollectionQuantumNotBelowIdleAge_OneLineNamingBothSettings()
+    {
+        var line = await FailAsync(new ServerProcess(Path.Combine(_root, "data")), new()
+        {
+            ["Parley__Orleans__IdleAge"] = "00:01:00",
+            ["Parley__Orleans__CollectionQuantum"] = "00:01:00",
+        });
+        Assert.Contains("Parley:Orleans:CollectionQuantum (00:01:00) must be at least 00:00:00.1 and shorter than Parley:Orleans:IdleAge (00:01:00)", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task SqliteTuningOutOfRange_OneLineNamingTheSettings()
     {
         var line = await FailAsync(new ServerProcess(Path.Combine(_root, "data")), new()

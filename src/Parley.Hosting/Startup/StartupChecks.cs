@@ -41,6 +41,12 @@ public static class StartupChecks
         var orleans = config.GetSection(OrleansOptions.Section).Get<OrleansOptions>() ?? new OrleansOptions();
         CheckPortFree(IPAddress.Loopback, orleans.SiloPort, "Parley:Orleans:SiloPort");
         CheckPortFree(IPAddress.Loopback, orleans.GatewayPort, "Parley:Orleans:GatewayPort");
+        if (orleans.CollectionQuantum is { } quantum && (quantum < TimeSpan.FromMilliseconds(100) || quantum >= orleans.IdleAge))
+        {
+            throw new StartupProblemException(
+                $"Parley:Orleans:CollectionQuantum ({quantum}) must be at least 00:00:00.1 and shorter than Parley:Orleans:IdleAge ({orleans.IdleAge}).");
+        }
+
         if (orleans.MemoryTargetPercent >= orleans.MemoryLimitPercent)
         {
             throw new StartupProblemException(
