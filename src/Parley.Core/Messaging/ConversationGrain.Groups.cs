@@ -20,7 +20,11 @@ public sealed partial class ConversationGrain
     private const int RequestRefused = 2;
 
 
-    private readonly Dictionary<string, GroupRequestRecord> _requests = new(StringComparer.Ordinal);
+    // Pending join requests of a group, created when a group path first needs it (a 1:1 never does: an empty dictionary
+    // was 80 B of every active conversation, issue 17's soak census).
+    private Dictionary<string, GroupRequestRecord>? _requests;
+
+    private Dictionary<string, GroupRequestRecord> Requests => _requests ??= new(StringComparer.Ordinal);
     private GroupRecord? _group;
 
     /// <summary>Computes a group change at the seq its notification will get; mutates state only on success.</summary>
@@ -125,7 +129,7 @@ public sealed partial class ConversationGrain
             return CoreResult.Fail(CoreError.Forbidden, "Only the owner and admins see join requests.");
         }
 
-        var requests = _requests.Values.Where(r => r.State == RequestPending).OrderBy(r => r.CreatedAt)
+        var requests = Requests.Values.Where(r => r.State == RequestPending).OrderBy(r => r.CreatedAt)
             .Select(r => new GroupRequestData(r.UserId, r.InviterId, r.Kind, r.Message, r.State, r.CreatedAt, r.HandlerId, r.HandledAt))
             .ToArray();
         return CoreResult.Success(new GroupRequestsPage(requests));
@@ -159,7 +163,7 @@ public sealed partial class ConversationGrain
             case GroupOperation.RespondRequest when command.Accept:
                 var userId = command.UserIds.FirstOrDefault() ?? string.Empty;
                 return TryGetActive(command.OperatorId, out var handler) && handler.Role >= MemberRole.Admin
-                    && _requests.TryGetValue(userId, out var request) && request.State == RequestPending && !IsActive(userId)
+                    && Requests.TryGetValue(userId, out var request) && request.State == RequestPending && !IsActive(userId)
                     ? [userId]
                     : [];
             default:
@@ -180,13 +184,13 @@ public sealed partial class ConversationGrain
         {
             if (_members.TryGetValue(period.UserId, out var member))
             {
-                member.Periods.Add((period.From, period.To));
+                member.AddPeriod(period.From, period.To);
             }
         }
 
         foreach (var request in await _groupStore.GetPendingGroupRequestsAsync(groupId, cancellationToken))
         {
-            _requests[request.UserId] = request;
+            Requests[request.UserId] = request;
         }
     }
 
@@ -406,7 +410,7 @@ public sealed partial class ConversationGrain
                 return refusal;
             }
 
-            if (!_requests.TryGetValue(userId, out var request) || request.State != RequestPending)
+            if (!Requests.TryGetValue(userId, out var request) || request.State != RequestPending)
             {
                 return GroupEffect.Fail(CoreError.NotFound, "No pending request of this user.");
             }
@@ -415,13 +419,13 @@ public sealed partial class ConversationGrain
             {
                 refused = true;
                 handled = request with { State = RequestRefused, HandledAt = now, HandlerId = c.OperatorId };
-                _requests.Remove(userId);
+                Requests.Remove(userId);
                 return GroupEffect.Defer;
             }
 
             if (IsActive(userId))
             {
-                _requests.Remove(userId);
+                Requests.Remove(userId);
                 return GroupEffect.Fail(CoreError.Conflict, "Already a member.");
             }
 
@@ -431,7 +435,7 @@ public sealed partial class ConversationGrain
             }
 
             handled = request with { State = RequestAccepted, HandledAt = now, HandlerId = c.OperatorId };
-            _requests.Remove(userId);
+            Requests.Remove(userId);
             content.MembersAdded.InviterId = request.InviterId;
             var admit = Admit([userId], string.IsNullOrEmpty(request.InviterId) ? c.OperatorId : request.InviterId, seq, now, c.MemberOverrides);
             var accepted = handled;
@@ -494,7 +498,7 @@ public sealed partial class ConversationGrain
         {
             var member = _members[target];
             var from = member.VisibleFrom;
-            member.Periods.Add((from, seq));
+            member.AddPeriod(from, seq);
             member.Active = false;
             changes.Add(Capture(target, member, from, seq));
         }
@@ -662,11 +666,11 @@ public sealed partial class ConversationGrain
         {
             if (r.State == RequestPending)
             {
-                _requests[r.UserId] = r;
+                Requests[r.UserId] = r;
             }
             else
             {
-                _requests.Remove(r.UserId);
+                Requests.Remove(r.UserId);
             }
         }
 
@@ -714,7 +718,7 @@ public sealed partial class ConversationGrain
 
             // Everything before the join counts as read, even where the group lets newcomers see it.
             member.ReadSeq = Math.Max(member.ReadSeq, seq - 1);
-            if (_requests.Remove(userId, out var pending) && pending.State == RequestPending)
+            if (Requests.Remove(userId, out var pending) && pending.State == RequestPending)
             {
                 // Admitted another way (invited by an admin, or the group became free to join): the stored request must
                 // not stay pending.

@@ -24,17 +24,23 @@ public sealed partial class ConversationGrain
     // were submitted (issue 12). A send's ack waits for its commit and for the dispatch (fan-out) of everything the node
     // committed before it; under overload that queue grew until sends hit Orleans' 30 s response timeout. Completed
     // entries leave the front lazily (commits of one grain settle in submission order).
-    private readonly Queue<(long Submitted, Task Outcome)> _waitingSends = new();
+    // Created by the first super-group send (a 1:1 or normal group never has one: 40 B of every active conversation).
+    private Queue<(long Submitted, Task Outcome)>? _waitingSends;
 
     /// <summary>True when the oldest send still waiting for its commit has waited longer than the configured limit.</summary>
     private bool SendQueueIsBehind()
     {
-        while (_waitingSends.TryPeek(out var oldest) && oldest.Outcome.IsCompleted)
+        if (_waitingSends is not { } waiting)
         {
-            _waitingSends.Dequeue();
+            return false;
         }
 
-        return _waitingSends.TryPeek(out var head) && _time.GetElapsedTime(head.Submitted) > _options.SuperGroupSendQueueLimit;
+        while (waiting.TryPeek(out var oldest) && oldest.Outcome.IsCompleted)
+        {
+            waiting.Dequeue();
+        }
+
+        return waiting.TryPeek(out var head) && _time.GetElapsedTime(head.Submitted) > _options.SuperGroupSendQueueLimit;
     }
 
     /// <summary>
@@ -341,7 +347,10 @@ public sealed partial class ConversationGrain
         foreach (var row in await _superStore.GetMembersByIdsAsync(_id, missing))
         {
             var state = ToState(row.Member);
-            state.Periods.AddRange(row.Periods.Select(p => (p.From, p.To)));
+            foreach (var p in row.Periods)
+            {
+                state.AddPeriod(p.From, p.To);
+            }
 
             // Never over a cached entry: a turn that ran during the read may have changed it (and queued its commit).
             _members.TryAdd(row.Member.UserId, state);

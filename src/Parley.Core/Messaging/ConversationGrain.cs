@@ -75,7 +75,8 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         _groupStore = groupStore;
         _superStore = superStore;
         _relations = relations;
-        _committedObservers = [.. committedObservers];
+        // The container's array as it is (a copy was one more array per active conversation).
+        _committedObservers = committedObservers as IMessageCommittedObserver[] ?? [.. committedObservers];
         _friendsOnly = social.Value.FriendsOnlyDirectMessages;
         _store = store;
         _accounts = accounts;
@@ -651,7 +652,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             // A super-group send's commit is a task of its own: the overload check queues it (issue 12). Submitted in this
             // turn (AwaitCommitAsync calls SubmitAsync before its first await), so commit order is seq order.
             var outcome = AwaitCommitAsync(work, senderId, clientMsgId, rootUpdated, completion);
-            _waitingSends.Enqueue((_time.GetTimestamp(), outcome));
+            (_waitingSends ??= new()).Enqueue((_time.GetTimestamp(), outcome));
             return await WithinAckTimeoutAsync(outcome);
         }
 
@@ -873,11 +874,17 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
         public long VisibleFrom { get; set; } = 1;
 
+        // Allocated with the first closed period: a 1:1 member never has one, and an empty list per member was 64 B of
+        // every active 1:1 conversation (issue 17's soak census).
+        private List<(long From, long To)>? _periods;
+
         /// <summary>Closed visibility periods (seqs From..To) from earlier memberships.</summary>
-        public List<(long From, long To)> Periods { get; } = [];
+        public IReadOnlyList<(long From, long To)> Periods => (IReadOnlyList<(long From, long To)>?)_periods ?? [];
+
+        public void AddPeriod(long from, long to) => (_periods ??= []).Add((from, to));
 
         public bool CanSee(long seq) =>
-            (Active && seq >= VisibleFrom) || Periods.Exists(p => seq >= p.From && seq <= p.To);
+            (Active && seq >= VisibleFrom) || (_periods is { } periods && periods.Exists(p => seq >= p.From && seq <= p.To));
 
         public long LowestVisible => Math.Min(Active ? VisibleFrom : long.MaxValue, Periods.Count == 0 ? long.MaxValue : Periods.Min(p => p.From));
 
