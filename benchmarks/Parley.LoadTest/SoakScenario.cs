@@ -75,6 +75,12 @@ internal sealed partial class Runner
     {
         var page = await ServerAllocations.ReadPageAsync(target).ConfigureAwait(false);
         var rss = ProcStats.RssBytes(target.Pid) / 1048576.0;
+        if (o.Out is { Length: > 0 } outFile && page.Length > 0)
+        {
+            // Every minute's page, for prom-hist.py between any two minutes (GC, per-hop latency, commit histograms).
+            await File.WriteAllTextAsync(string.Create(CultureInfo.InvariantCulture, $"{outFile}.soak.r{run}.minute-{minute:D2}.metrics.txt"), page).ConfigureAwait(false);
+        }
+
         var g = new Dictionary<string, double>
         {
             ["conversation_grains"] = PrometheusText.Sum(page, "orleans_catalog_activations", "grain_type=\"conversation\""),
@@ -85,9 +91,18 @@ internal sealed partial class Runner
             ["gc_heap_mb"] = PrometheusText.Sum(page, "dotnet_gc_last_collection_heap_size_bytes") / 1048576.0,
             ["gc_committed_mb"] = PrometheusText.Sum(page, "dotnet_gc_last_collection_memory_committed_size_bytes") / 1048576.0,
             ["rss_at_read_mb"] = rss,
+            // Cumulative; the per-minute figures are the differences (soak-gc.py).
+            ["conversation_grains_destroyed"] = PrometheusText.Sum(page, "orleans_catalog_activation_destroyed_total", "grain_type=\"conversation\""),
+            ["gc_pause_s"] = PrometheusText.Sum(page, "dotnet_gc_pause_time_seconds_total"),
+            ["gc_gen0"] = PrometheusText.Sum(page, "dotnet_gc_collections_total", "gc_heap_generation=\"gen0\""),
+            ["gc_gen1"] = PrometheusText.Sum(page, "dotnet_gc_collections_total", "gc_heap_generation=\"gen1\""),
+            ["gc_gen2"] = PrometheusText.Sum(page, "dotnet_gc_collections_total", "gc_heap_generation=\"gen2\""),
+            ["gc_gen2_mb"] = PrometheusText.Sum(page, "dotnet_gc_last_collection_heap_size_bytes", "gc_heap_generation=\"gen2\"") / 1048576.0,
+            ["gc_loh_mb"] = PrometheusText.Sum(page, "dotnet_gc_last_collection_heap_size_bytes", "gc_heap_generation=\"loh\"") / 1048576.0,
+            ["gc_allocated_mb"] = PrometheusText.Sum(page, "dotnet_gc_heap_total_allocated_bytes_total") / 1048576.0,
         };
         await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-            $"[{target.Name} soak r{run} minute {minute}] conversation grains {g["conversation_grains"]:F0} (created {g["conversation_grains_created"]:F0}, deactivated {g["grains_deactivated"]:F0}), all grains {g["grains"]:F0} | gc heap {g["gc_heap_mb"]:F0} MB, committed {g["gc_committed_mb"]:F0} MB | rss {rss:F0} MB")).ConfigureAwait(false);
+            $"[{target.Name} soak r{run} minute {minute}] conversation grains {g["conversation_grains"]:F0} (created {g["conversation_grains_created"]:F0}, deactivated {g["grains_deactivated"]:F0}), all grains {g["grains"]:F0} | gc heap {g["gc_heap_mb"]:F0} MB (gen2 {g["gc_gen2_mb"]:F0}, loh {g["gc_loh_mb"]:F0}), committed {g["gc_committed_mb"]:F0} MB | gc pause {g["gc_pause_s"]:F2} s, collections {g["gc_gen0"]:F0}/{g["gc_gen1"]:F0}/{g["gc_gen2"]:F0} (cumulative) | rss {rss:F0} MB")).ConfigureAwait(false);
         return g;
     }
 }
