@@ -1,0 +1,21 @@
+#!/bin/bash
+# soak.sh <out> <label> <server dll> [NAME=VALUE...]: a short soak (MINUTES, RATE) of 1:1 random pairs among USERS, server
+# on CPU 1, generator on CPU 0, IdleAge 2 min unless overridden; /metrics every STEP s into <out>/<label>.m/, RSS per STEP;
+# GCDUMP_AT=s1,s2: gcdumps at those seconds after the soak starts.
+source /work/wt/perf/benchmarks/scripts/lib.sh
+out=$1; label=$2; dll=$3; shift 3; mkdir -p $out/$label.m
+SERVER_CPU=1 start_server $dll $out/$label.server.log Parley__Orleans__IdleAge=00:02:00 "$@"
+wait_ready
+echo "$label ready after $ready_s s pid $spid port $port $(date -u +%T)" | tee -a $out/runs.txt
+( t=0; while kill -0 $spid 2>/dev/null; do
+    curl -s -m 10 -H "Authorization: Bearer $secret" http://127.0.0.1:$port/metrics > $out/$label.m/$(printf %05d $t).txt
+    echo "$t $(date -u +%T) $(awk '/VmRSS/{print $2}' /proc/$spid/status)" >> $out/$label.rss
+    sleep ${STEP:-5}; t=$((t + ${STEP:-5})); done ) &
+sampler=$!
+for at in ${GCDUMP_AT//,/ }; do ( sleep $at; taskset -c 0 ~/.dotnet/tools/dotnet-gcdump collect -p $spid -o $out/$label.$at.gcdump > /dev/null 2>&1; ~/.dotnet/tools/dotnet-gcdump report $out/$label.$at.gcdump > $out/$label.$at.gcdump.txt 2>&1 ) & done
+PARLEY_ADMIN_SECRET=$secret taskset -c 0 dotnet $G --server-url http://127.0.0.1:$port --server-pid $spid --runs 1 \
+  --scenarios soak --targets parley --chat-users ${USERS:-2000} --chat-peers 0 --soak-rate ${RATE:-750} --soak-minutes ${MINUTES:-6} \
+  --out $out/$label.json > $out/$label.log 2>&1
+kill $sampler 2>/dev/null; wait $sampler 2>/dev/null
+stop_server
+grep -E '\] (sent|conversation|[0-9]+ min)' $out/$label.log | sed 's/^\[parley soak r1 //' | tail -n 40
