@@ -26,36 +26,42 @@ using Parley.Push;
 using Parley.Storage.Sqlite;
 using Parley.Storage.Sqlite.Push;
 
+if (args.Length > 0 && args[0] == "sim")
+{
+    // The vendor endpoint alone (Xiaomi wire format), for PUSH_BENCH_VENDOR: prints its URL and runs until killed.
+    var only = Simulator.Build(new LocalSink(), args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 0);
+    await only.StartAsync();
+    Console.WriteLine("listening " + only.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+    await only.WaitForShutdownAsync();
+    return;
+}
+
 var devices = Arg(0, 2000);
 var messages = Arg(1, 10);
 var backlog = Arg(2, 100_000);
 var probes = Arg(3, 200);
 
-var arrivals = new ConcurrentDictionary<string, long>();
-long received = 0;
-long duplicates = 0;
-long lastArrival = 0;
-
-// Accept-all vendor endpoint (Xiaomi wire format), recording when each push id arrived.
-var simBuilder = WebApplication.CreateSlimBuilder();
-simBuilder.Logging.ClearProviders();
-simBuilder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
-await using var sim = simBuilder.Build();
-sim.MapPost("/v3/message/regid", async (HttpContext ctx) =>
+// The vendor endpoint: in this process (the default), or out of process (PUSH_BENCH_VENDOR=<its base URL>, started with
+// `dotnet Parley.Push.Benchmarks.dll sim [port]`) so that this process's CPU and allocation are Parley's alone.
+IVendorSink sink;
+WebApplication? sim = null;
+var remote = Environment.GetEnvironmentVariable("PUSH_BENCH_VENDOR");
+Uri simUri;
+if (!string.IsNullOrEmpty(remote))
 {
-    var form = await ctx.Request.ReadFormAsync();
-    var now = Stopwatch.GetTimestamp();
-    if (!arrivals.TryAdd(form["extra.push_id"].ToString(), now))
-    {
-        Interlocked.Increment(ref duplicates);
-    }
-
-    Interlocked.Increment(ref received);
-    Interlocked.Exchange(ref lastArrival, now);
-    return Results.Text("""{"result":"ok","code":0,"data":{"id":"x"}}""", "application/json");
-});
-await sim.StartAsync();
-var simUri = new Uri(sim.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+    simUri = new Uri(remote);
+    var remoteSink = new RemoteSink(simUri);
+    await remoteSink.ResetAsync();
+    sink = remoteSink;
+}
+else
+{
+    var local = new LocalSink();
+    sim = Simulator.Build(local, 0);
+    await sim.StartAsync();
+    simUri = new Uri(sim.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+    sink = local;
+}
 
 var dir = Path.Combine(Path.GetTempPath(), "parley-push-bench-" + Guid.NewGuid().ToString("N"));
 Directory.CreateDirectory(dir);
@@ -127,6 +133,7 @@ lock (txLock)
     (tx0, txs0) = (transactions, transactionSeconds);
 }
 
+var simCpu0 = await sink.CpuAsync();
 var cpu0 = process.TotalProcessorTime;
 var alloc0 = GC.GetTotalAllocatedBytes(precise: true);
 var started = Stopwatch.GetTimestamp();
@@ -136,12 +143,12 @@ for (var m = 0; m < messages; m++)
 }
 
 var submitted = Stopwatch.GetElapsedTime(started);
-while (Interlocked.Read(ref received) < (long)devices * messages)
+while ((await sink.StatsAsync()).Received < (long)devices * messages)
 {
     await Task.Delay(50);
 }
 
-var total = Stopwatch.GetElapsedTime(started, Interlocked.Read(ref lastArrival));
+var total = Stopwatch.GetElapsedTime(started, (await sink.StatsAsync()).LastArrival);
 var pushes = (double)devices * messages;
 
 // Until every row is settled (the last answers' writes), then the per-push costs of the phase.
@@ -160,18 +167,25 @@ lock (txLock)
     (tx, txs) = (transactions - tx0, transactionSeconds - txs0);
 }
 
+var simCpu = await sink.CpuAsync() - simCpu0;
+var stats = await sink.StatsAsync();
+var arrived = await sink.ArrivedIdsAsync();
 var lost = 0;
 for (var m = 0; m < messages; m++)
 {
-    lost += (await pipeline.GetMessagePushesAsync("t" + m)).Count(r => !arrivals.ContainsKey(r.PushId));
+    lost += (await pipeline.GetMessagePushesAsync("t" + m)).Count(r => !arrived.Contains(r.PushId));
 }
 
 Console.WriteLine($"throughput: {devices * messages} device-pushes in {total.TotalSeconds:F2} s = {pushes / total.TotalSeconds:F0} /s (submit+journal {submitted.TotalSeconds:F2} s = {pushes / submitted.TotalSeconds:F0} /s)");
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"per device-push (whole process, simulator included): CPU {cpu.TotalMilliseconds * 1000 / pushes:F0} us, allocated {alloc / pushes / 1024:F2} KB, SQLite transactions {tx / pushes:F3} (mean {txs * 1000 / Math.Max(1, tx):F1} ms each), vendor requests {Interlocked.Read(ref received) / pushes:F3}; lost {lost}, sent twice {Interlocked.Read(ref duplicates)}"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"per device-push ({(sim is null ? "this process, the vendor endpoint out of process" : "whole process, simulator included")}): CPU {cpu.TotalMilliseconds * 1000 / pushes:F0} us, allocated {alloc / pushes / 1024:F2} KB, SQLite transactions {tx / pushes:F3} (mean {txs * 1000 / Math.Max(1, tx):F1} ms each), vendor requests {stats.Received / pushes:F3}; lost {lost}, sent twice {stats.Duplicates}"));
+if (sim is null)
+{
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"vendor endpoint process: CPU {simCpu.TotalMilliseconds * 1000 / pushes:F0} us per device-push"));
+}
 Console.WriteLine("calls per device-push: " + string.Join(", ", calls.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key} {kv.Value / pushes:F3}"))));
 
 // 2. IM latency while a marketing backlog drains.
-var before = Interlocked.Read(ref received);
+var before = (await sink.StatsAsync()).Received;
 var backlogRecipients = Enumerable.Range(0, backlog).Select(i => new PushRecipient("u" + i, 0)).ToArray();
 var bs = Stopwatch.GetTimestamp();
 await pipeline.SubmitAsync(new PushRequest("promo", "promo", "system", "Parley", PushCategory.Marketing, "", backlogRecipients)
@@ -189,22 +203,26 @@ for (var p = 0; p < probes; p++)
     depthsAtProbe.Add(pipeline.LaneDepth(2));
     var r = await pipeline.SubmitAsync(new PushRequest("probe" + p, "c-probe" + p, "sender", "Sender", PushCategory.Im, "ping", [new PushRecipient(user, 1)]));
     var id = r.AcceptedPushIds[0];
-    long arrived;
-    while (!arrivals.TryGetValue(id, out arrived))
+    long? at;
+    while ((at = await sink.ArrivalAsync(id)) is null)
     {
         await Task.Delay(1);
     }
 
-    latencies.Add(Stopwatch.GetElapsedTime(t0, arrived).TotalMilliseconds);
+    latencies.Add(Stopwatch.GetElapsedTime(t0, at.Value).TotalMilliseconds);
 }
 
 latencies.Sort();
 double Pct(double q) => latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(q * latencies.Count) - 1)];
-var drained = Interlocked.Read(ref received) - before - probes;
+var drained = (await sink.StatsAsync()).Received - before - probes;
 Console.WriteLine($"IM latency under marketing backlog (lane depth {depthsAtProbe.Min()}–{depthsAtProbe.Max()} during probes): p50 {Pct(0.5):F1} ms, p90 {Pct(0.9):F1} ms, p99 {Pct(0.99):F1} ms, max {latencies[^1]:F1} ms; marketing sent meanwhile {drained}");
 
 await host.StopAsync();
-await sim.StopAsync();
+if (sim is not null)
+{
+    await sim.StopAsync();
+    await sim.DisposeAsync();
+}
 Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
 Directory.Delete(dir, recursive: true);
 
@@ -241,5 +259,125 @@ internal class CountingProxy<T> : DispatchProxy
         {
             throw ex.InnerException;
         }
+    }
+}
+
+/// <summary>What the vendor endpoint saw: requests, duplicates by push id, the Stopwatch timestamp of the last one.</summary>
+internal readonly record struct SinkStats(long Received, long Duplicates, long LastArrival);
+
+/// <summary>The vendor endpoint's record, in this process or read over HTTP from the out-of-process one.</summary>
+internal interface IVendorSink
+{
+    Task<SinkStats> StatsAsync();
+
+    Task<HashSet<string>> ArrivedIdsAsync();
+
+    Task<long?> ArrivalAsync(string pushId);
+
+    /// <summary>The endpoint's process CPU when it is out of process (zero in process: it is this process's).</summary>
+    Task<TimeSpan> CpuAsync();
+}
+
+internal sealed class LocalSink : IVendorSink
+{
+    private long _received;
+    private long _duplicates;
+    private long _lastArrival;
+
+    public ConcurrentDictionary<string, long> Arrivals { get; } = new(StringComparer.Ordinal);
+
+    public void Record(string pushId)
+    {
+        var now = Stopwatch.GetTimestamp();
+        if (!Arrivals.TryAdd(pushId, now))
+        {
+            Interlocked.Increment(ref _duplicates);
+        }
+
+        Interlocked.Increment(ref _received);
+        Interlocked.Exchange(ref _lastArrival, now);
+    }
+
+    public void Reset()
+    {
+        Arrivals.Clear();
+        Interlocked.Exchange(ref _received, 0);
+        Interlocked.Exchange(ref _duplicates, 0);
+    }
+
+    public SinkStats Stats => new(Interlocked.Read(ref _received), Interlocked.Read(ref _duplicates), Interlocked.Read(ref _lastArrival));
+
+    public Task<SinkStats> StatsAsync() => Task.FromResult(Stats);
+
+    public Task<HashSet<string>> ArrivedIdsAsync() => Task.FromResult(new HashSet<string>(Arrivals.Keys, StringComparer.Ordinal));
+
+    public Task<long?> ArrivalAsync(string pushId) => Task.FromResult(Arrivals.TryGetValue(pushId, out var at) ? at : (long?)null);
+
+    public Task<TimeSpan> CpuAsync() => Task.FromResult(TimeSpan.Zero);
+}
+
+/// <summary>
+/// The out-of-process endpoint read over HTTP. Its timestamps are Stopwatch ticks of the other process: on Linux both are
+/// CLOCK_MONOTONIC in nanoseconds, so they compare with this process's.
+/// </summary>
+internal sealed class RemoteSink(Uri baseUri) : IVendorSink, IDisposable
+{
+    private readonly HttpClient _http = new() { BaseAddress = baseUri };
+
+    public void Dispose() => _http.Dispose();
+
+    public async Task ResetAsync() => (await _http.PostAsync("/bench/reset", null)).EnsureSuccessStatusCode();
+
+    public async Task<SinkStats> StatsAsync()
+    {
+        var parts = (await _http.GetStringAsync("/bench/stats")).Split(' ');
+        return new SinkStats(long.Parse(parts[0], CultureInfo.InvariantCulture), long.Parse(parts[1], CultureInfo.InvariantCulture), long.Parse(parts[2], CultureInfo.InvariantCulture));
+    }
+
+    public async Task<HashSet<string>> ArrivedIdsAsync() =>
+        new((await _http.GetStringAsync("/bench/ids")).Split('\n', StringSplitOptions.RemoveEmptyEntries), StringComparer.Ordinal);
+
+    public async Task<long?> ArrivalAsync(string pushId)
+    {
+        var text = await _http.GetStringAsync("/bench/arrival?id=" + Uri.EscapeDataString(pushId));
+        return text.Length == 0 ? null : long.Parse(text, CultureInfo.InvariantCulture);
+    }
+
+    public async Task<TimeSpan> CpuAsync() => TimeSpan.FromTicks(long.Parse(await _http.GetStringAsync("/bench/cpu"), CultureInfo.InvariantCulture));
+}
+
+/// <summary>The accept-all MiPush endpoint (<c>/v3/message/regid</c>, form-encoded) and its /bench read-outs.</summary>
+internal static class Simulator
+{
+    public static WebApplication Build(LocalSink sink, int port)
+    {
+        var simBuilder = WebApplication.CreateSlimBuilder();
+        simBuilder.Logging.ClearProviders();
+        simBuilder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
+        var app = simBuilder.Build();
+        app.MapPost("/v3/message/regid", async (HttpContext ctx) =>
+        {
+            var form = await ctx.Request.ReadFormAsync();
+            sink.Record(form["extra.push_id"].ToString());
+            return Results.Text("""{"result":"ok","code":0,"data":{"id":"x"}}""", "application/json");
+        });
+        app.MapPost("/bench/reset", () =>
+        {
+            sink.Reset();
+            return Results.Ok();
+        });
+        app.MapGet("/bench/stats", () =>
+        {
+            var s = sink.Stats;
+            return Results.Text(string.Create(CultureInfo.InvariantCulture, $"{s.Received} {s.Duplicates} {s.LastArrival}"));
+        });
+        app.MapGet("/bench/ids", () => Results.Text(string.Join('\n', sink.Arrivals.Keys)));
+        app.MapGet("/bench/arrival", (string id) => Results.Text(sink.Arrivals.TryGetValue(id, out var at) ? at.ToString(CultureInfo.InvariantCulture) : ""));
+        app.MapGet("/bench/cpu", () =>
+        {
+            using var self = Process.GetCurrentProcess();
+            return Results.Text(self.TotalProcessorTime.Ticks.ToString(CultureInfo.InvariantCulture));
+        });
+        return app;
     }
 }
