@@ -94,7 +94,7 @@ public abstract class HmsLikeAdapter : IPushVendorAdapter, IDisposable
             ["validate_only"] = false,
             ["message"] = new JsonObject
             {
-                ["data"] = PushPayloadFields.Custom(n).ToJsonString(),
+                ["data"] = PushPayloadFields.CustomJson(n),
                 ["android"] = android,
                 ["token"] = new JsonArray(token),
             },

@@ -94,7 +94,7 @@ public sealed class OppoAdapter : IPushVendorAdapter, IDisposable
             ["title"] = PushPayloadFields.Truncate(n.Title, 50),
             ["content"] = PushPayloadFields.Truncate(n.Body, 200),
             ["click_action_type"] = 0,
-            ["action_parameters"] = PushPayloadFields.Custom(n).ToJsonString(),
+            ["action_parameters"] = PushPayloadFields.CustomJson(n),
             ["category"] = _options.Categories.GetValueOrDefault(n.Category, "IM"),
             ["notify_level"] = urgent ? _options.ImNotifyLevel : 1,
             ["app_message_id"] = n.PushId,
