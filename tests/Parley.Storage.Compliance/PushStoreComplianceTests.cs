@@ -201,6 +201,65 @@ public abstract class PushStoreComplianceTests : IAsyncLifetime
         Assert.Equal((PushState.Filtered, "device_gone"), (b3.State, b3.Reason));
     }
 
+    // Stop 33: batch claims from several loops at once over the same rows (in different orders): each row is claimed by
+    // exactly one of them, and none fails (PostgreSQL locks a batch's rows in push id order, so they cannot deadlock).
+    [StoreFact]
+    public async Task Journal_ClaimMany_ConcurrentBatches_EachRowClaimedOnce()
+    {
+        var ids = Enumerable.Range(0, 120).Select(i => "c" + i.ToString("D3", System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        await Journal.AppendAsync([.. ids.Select((id, i) => Push(id, "m1", 100 + i) with { Owner = "n1/a" })]);
+        var orders = new[] { ids, ids.Reverse().ToArray(), ids.Where((_, i) => i % 2 == 0).Concat(ids.Where((_, i) => i % 2 == 1)).ToArray(), ids.OrderBy(id => id.GetHashCode(StringComparison.Ordinal)).ToArray() };
+
+        var results = await Task.WhenAll(orders.Select((order, k) => Task.Run(() => Journal.ClaimManyAsync([.. order.Select(id => new PushClaim(id, k + 1))], "n1/a"))));
+
+        foreach (var id in ids)
+        {
+            var winners = orders.Select((order, k) => results[k][Array.IndexOf(order, id)] ? k + 1 : 0).Where(k => k > 0).ToList();
+            var row = (await Journal.GetAsync(id))!;
+            Assert.True(winners.Count == 1, $"{id} claimed by {winners.Count} batches");
+            Assert.Equal((PushState.Sending, winners[0]), (row.State, row.Attempts));
+        }
+    }
+
+    // Stop 33: a batch claim racing an adopter (the claimer's lease lapsed): every row ends with the adopter, and the
+    // claimer won exactly the rows that were still its own and Pending when it claimed them (those are Sending, adopted as
+    // such; the rest are Pending); afterwards the old owner's batch claims nothing and the adopter's claims the rest.
+    [StoreFact]
+    public async Task Journal_ClaimMany_RacingAnAdopter_TheFenceHolds()
+    {
+        var ids = Enumerable.Range(0, 200).Select(i => "f" + i.ToString("D3", System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        await Journal.AppendAsync([.. ids.Select((id, i) => Push(id, "m1", 100 + i) with { Owner = "n1/a" })]);
+        await Journal.RenewLeaseAsync("n2/b", 100_000);
+
+        var claim = Task.Run(() => Journal.ClaimManyAsync([.. ids.Select(id => new PushClaim(id, 1))], "n1/a"));
+        var adopt = Task.Run(async () =>
+        {
+            var n = 0;
+            for (var page = await Journal.AdoptAsync("n2/b", "n2/", 20_000, 50); page.Count > 0; page = await Journal.AdoptAsync("n2/b", "n2/", 20_000, 50))
+            {
+                n += page.Count;
+            }
+
+            return n;
+        });
+        var claimed = await claim;
+        await adopt;
+        while ((await Journal.AdoptAsync("n2/b", "n2/", 20_000, 50)).Count > 0)
+        {
+        }
+
+        for (var i = 0; i < ids.Length; i++)
+        {
+            var row = (await Journal.GetAsync(ids[i]))!;
+            Assert.Equal("n2/b", row.Owner);
+            Assert.Equal(claimed[i] ? PushState.Sending : PushState.Pending, row.State);
+        }
+
+        Assert.All(await Journal.ClaimManyAsync([.. ids.Select(id => new PushClaim(id, 2))], "n1/a"), c => Assert.False(c));
+        var second = await Journal.ClaimManyAsync([.. ids.Select(id => new PushClaim(id, 2))], "n2/b");
+        Assert.Equal(claimed.Select(c => !c), second);
+    }
+
     [StoreFact]
     public async Task Journal_AppendSkipsKnownIds_StatesAndReportsRoundTrip()
     {

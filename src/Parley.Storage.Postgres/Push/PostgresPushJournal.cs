@@ -157,6 +157,116 @@ public sealed class PostgresPushJournal : IPushJournal
             .ConfigureAwait(false) == 1;
 
     /// <inheritdoc />
+    /// <remarks>One statement (<c>push_id = ANY($1)</c>, the primary key) for the whole batch.</remarks>
+    public async Task<IReadOnlyList<PushRecord>> GetManyAsync(IReadOnlyList<string> pushIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(pushIds);
+        if (pushIds.Count == 0)
+        {
+            return [];
+        }
+
+        return await _database.QueryAsync($"SELECT {Columns} FROM push_journal WHERE push_id = ANY($1);", Read, cancellationToken, P(pushIds.ToArray()))
+            .ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// One statement, so one transaction and one commit, with <see cref="ClaimAsync"/>'s fence per row: only rows that
+    /// are Pending and owned by <paramref name="owner"/> once their lock is held. The rows are locked in push id order
+    /// (ORDER BY before FOR UPDATE), so two batches over the same rows wait for each other instead of deadlocking; a row
+    /// whose owner changed meanwhile (adopted) or that another claimer moved on is re-checked after the wait and skipped.
+    /// A push id asked twice is claimed for its first occurrence only, as one claim after another would.
+    /// </remarks>
+    public async Task<IReadOnlyList<bool>> ClaimManyAsync(IReadOnlyList<PushClaim> claims, string owner, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(claims);
+        if (claims.Count == 0)
+        {
+            return [];
+        }
+
+        var ids = new string[claims.Count];
+        var attempts = new int[claims.Count];
+        for (var i = 0; i < claims.Count; i++)
+        {
+            (ids[i], attempts[i]) = (claims[i].PushId, claims[i].Attempts);
+        }
+
+        var won = await _database.QueryAsync(
+            """
+            WITH asked AS (
+                SELECT DISTINCT ON (push_id) push_id, attempts
+                FROM unnest($1::text[], $2::integer[]) WITH ORDINALITY AS u(push_id, attempts, ord)
+                ORDER BY push_id, ord),
+            locked AS (
+                SELECT j.push_id, asked.attempts FROM push_journal j JOIN asked ON j.push_id = asked.push_id
+                WHERE j.state = 0 AND j.owner = $3
+                ORDER BY j.push_id
+                FOR UPDATE OF j)
+            UPDATE push_journal j SET state = 1, attempts = locked.attempts FROM locked WHERE j.push_id = locked.push_id
+            RETURNING j.push_id;
+            """,
+            r => r.GetString(0),
+            cancellationToken,
+            P(ids),
+            P(attempts),
+            P(owner)).ConfigureAwait(false);
+
+        var fresh = new HashSet<string>(won, StringComparer.Ordinal);
+        var claimed = new bool[claims.Count];
+        for (var i = 0; i < claimed.Length; i++)
+        {
+            claimed[i] = fresh.Remove(ids[i]);
+        }
+
+        return claimed;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// One statement (one transaction, one commit) for the batch, rows updated in push id order. A batch naming a push id
+    /// twice (the dispatch never does) is written one change after another, as the single calls would, so the last wins.
+    /// </remarks>
+    public async Task UpdateStatesAsync(IReadOnlyList<PushStateChange> changes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        if (changes.Count == 0)
+        {
+            return;
+        }
+
+        var ordered = changes.OrderBy(c => c.PushId, StringComparer.Ordinal).ToArray();
+        for (var i = 1; i < ordered.Length; i++)
+        {
+            if (string.Equals(ordered[i].PushId, ordered[i - 1].PushId, StringComparison.Ordinal))
+            {
+                foreach (var c in changes)
+                {
+                    await UpdateStateAsync(c.PushId, c.State, c.Attempts, c.NotBefore, c.Reason, c.SentAt, cancellationToken).ConfigureAwait(false);
+                }
+
+                return;
+            }
+        }
+
+        await _database.ExecuteAsync(
+            """
+            UPDATE push_journal j
+            SET state = c.state, attempts = c.attempts, not_before = c.not_before, reason = c.reason, sent_at = COALESCE(c.sent_at, j.sent_at)
+            FROM unnest($1::text[], $2::integer[], $3::integer[], $4::bigint[], $5::text[], $6::bigint[]) AS c(push_id, state, attempts, not_before, reason, sent_at)
+            WHERE j.push_id = c.push_id;
+            """,
+            cancellationToken,
+            P(ordered.Select(c => c.PushId).ToArray()),
+            P(ordered.Select(c => (int)c.State).ToArray()),
+            P(ordered.Select(c => c.Attempts).ToArray()),
+            P(ordered.Select(c => c.NotBefore).ToArray()),
+            P(ordered.Select(c => c.Reason).ToArray()),
+            P(ordered.Select(c => c.SentAt).ToArray())).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
     public Task RenewLeaseAsync(string owner, long expiresAt, CancellationToken cancellationToken = default) =>
         _database.ExecuteAsync(
             "INSERT INTO push_leases (owner, expires_at) VALUES ($1, $2) ON CONFLICT (owner) DO UPDATE SET expires_at = GREATEST(push_leases.expires_at, EXCLUDED.expires_at);",
