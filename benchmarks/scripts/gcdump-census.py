@@ -7,7 +7,8 @@ f = sys.argv[1]; top = int(sys.argv[2]) if len(sys.argv) > 2 else 50
 per = sys.argv[3] if len(sys.argv) > 3 else 'Parley.Core.Messaging.ConversationGrain'
 agg = collections.Counter(); cnt = collections.Counter()
 for line in open(f):
-    m = re.match(r'\s*([\d,]+)\s+([\d,]+)\s+(.*?)\s*(\(Bytes > [^)]*\))?\s*\[', line)
+    # size, count, type (arrays end in "[]"), an optional "(Bytes > N)", then the module in brackets at the end
+    m = re.match(r'\s*([\d,]+)\s+([\d,]+)\s+(.*?)\s*(\(Bytes > [^)]*\))?\s+\[[^\[\]]*\]\s*$', line)
     if not m:
         continue
     t = m.group(3).strip(); n = int(m.group(2).replace(',', '')); b = int(m.group(1).replace(',', ''))
