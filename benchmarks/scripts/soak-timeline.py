@@ -46,7 +46,8 @@ for f in files:
         p, pt = prev
         b0, b1 = hist(p, 'parley_send_server_duration_seconds_bucket'), hist(d, 'parley_send_server_duration_seconds_bucket')
         cnt = g(d, 'parley_send_server_duration_seconds_count') - g(p, 'parley_send_server_duration_seconds_count')
-        mx = max([le for le in b1 if b1[le] - b0.get(le, 0) > 0 and le != float('inf')] + [0])
+        # the bound of the lowest bucket holding every send of the interval (cumulative buckets): the slowest send was below it
+        mx = min([le for le in b1 if b1[le] - b0.get(le, 0) >= cnt > 0] + [float('nan')])
         hb = lambda gen: g(d, 'dotnet_gc_last_collection_heap_size_bytes', gen) / 1048576
         print(f'{t:>5} {cnt:>6.0f} {1000*q(b0,b1,.5):>8.1f} {1000*q(b0,b1,.99):>8.1f} {1000*mx:>7.0f} | '
               f'{1000*(g(d,"dotnet_gc_pause_time_seconds_total")-g(p,"dotnet_gc_pause_time_seconds_total")):>8.0f} '
