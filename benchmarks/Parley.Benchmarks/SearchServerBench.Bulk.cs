@@ -477,6 +477,8 @@ public static partial class SearchServerBench
             await using (store.ConfigureAwait(false))
             {
                 await store.InitializeAsync();
+                var shape = await store.ReadSearchIndexShapeAsync();
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"# the FTS5 index: {shape.Segments} segments, {shape.LeafPages:N0} leaf pages"));
                 var cases = Cases();
                 var pages = new long[cases.Length];
                 var found = new int[cases.Length];

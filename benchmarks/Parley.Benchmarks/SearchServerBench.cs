@@ -24,7 +24,8 @@ namespace Parley.Benchmarks;
 /// <c>--build-only true</c> stops after the build and its check; <c>--reindex true</c> times migration 27's reindex on the
 /// built store (<see cref="ReindexAsync"/>); <c>--measure store [--allowance rows]</c> times the store's search in this
 /// process (and counts the database pages each case reads) instead of through the server, with the store's row allowance
-/// (<see cref="SqliteStoreOptions.SearchRowAllowance"/>) when given.
+/// (<see cref="SqliteStoreOptions.SearchRowAllowance"/>) when given; <c>--merge PAGES</c> merges the built store's index by
+/// the store's background step first (SearchServerBench.Merge.cs).
 /// <list type="number">
 /// <item>Builds (once; kept in <c>--dir</c> for the next run) a SQLite store of <c>messages</c> 1:1 text messages: a tenth of
 /// them in the reader's 100 conversations, the rest in 9,900 conversations of other users. Conversations and members go
@@ -106,6 +107,11 @@ public static partial class SearchServerBench
         if (o.GetValueOrDefault("reindex") == "true")
         {
             await ReindexAsync(file, messages);
+        }
+
+        if (o.TryGetValue("merge", out var mergePages))
+        {
+            await MergeAsync(file, int.Parse(mergePages, CultureInfo.InvariantCulture));
         }
 
         var hits = await CountAsync(file, messages);

@@ -45,6 +45,7 @@ public static class ParleyCli
         root.Subcommands.Add(DataCommands.Restore());
         root.Subcommands.Add(DataCommands.Migrate());
         root.Subcommands.Add(DataCommands.Export());
+        root.Subcommands.Add(SearchCommands.Optimize());
         return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
     }
 

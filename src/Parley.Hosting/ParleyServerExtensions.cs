@@ -119,6 +119,7 @@ public static class ParleyServerExtensions
                 WalAutoCheckpointPages = o.Sqlite.WalAutoCheckpointPages,
                 CheckpointInBackground = o.Sqlite.CheckpointInBackground,
                 SearchRowAllowance = o.Sqlite.SearchRowAllowance,
+                SearchMergePages = o.Sqlite.SearchMergePages,
             };
         });
         services.AddParleySocial();

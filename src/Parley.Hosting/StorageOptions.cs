@@ -58,6 +58,9 @@ public sealed class SqliteStorageSettings
 
     /// <summary>Rows of the full-text index one page of a search across the user's conversations walks, at most.</summary>
     public int SearchRowAllowance { get; set; } = 1_000_000;
+
+    /// <summary>Leaf pages of the full-text index one background merge step writes (0: no background merge).</summary>
+    public int SearchMergePages { get; set; } = 64;
 }
 
 /// <summary>Bound to <c>Parley:Storage:Postgres</c>; used when <c>Parley:Storage:Provider</c> is <c>Postgres</c>.</summary>

@@ -78,9 +78,9 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
             throw new ArgumentException("SqliteStoreOptions.Synchronous has an unknown value.", nameof(options));
         }
 
-        if (options.WriterCacheSizeKb < 1 || options.WalAutoCheckpointPages < 1 || options.MmapSizeBytes < 0 || options.SearchRowAllowance < 1)
+        if (options.WriterCacheSizeKb < 1 || options.WalAutoCheckpointPages < 1 || options.MmapSizeBytes < 0 || options.SearchRowAllowance < 1 || options.SearchMergePages < 0)
         {
-            throw new ArgumentException("SqliteStoreOptions: WriterCacheSizeKb, WalAutoCheckpointPages and SearchRowAllowance must be at least 1, MmapSizeBytes not negative.", nameof(options));
+            throw new ArgumentException("SqliteStoreOptions: WriterCacheSizeKb, WalAutoCheckpointPages and SearchRowAllowance must be at least 1, MmapSizeBytes and SearchMergePages not negative.", nameof(options));
         }
 
         _options = options;
@@ -113,6 +113,12 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
 
     /// <summary>True once <see cref="InitializeAsync"/> succeeded.</summary>
     public bool IsReady => _ready;
+
+    /// <summary>Writes queued behind the one the writer runs (for background work that yields to them).</summary>
+    internal int WritesWaiting => Volatile.Read(ref _queued);
+
+    // Writes in the queue not yet taken by the writer loop (the single-reader channel does not count them).
+    private int _queued;
 
     internal string PooledConnectionString { get; }
 
@@ -268,7 +274,12 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
         }
 
         var item = new WriteItem<T>(write, cancellationToken);
-        ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(item), this);
+        Interlocked.Increment(ref _queued);
+        if (!_queue.Writer.TryWrite(item))
+        {
+            Interlocked.Decrement(ref _queued);
+            throw new ObjectDisposedException(GetType().FullName);
+        }
 
         return item.Completion.Task;
     }
@@ -398,6 +409,7 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
             batch.Clear();
             while (batch.Count < MaxWritesPerCommit && _queue.Reader.TryRead(out var item))
             {
+                Interlocked.Decrement(ref _queued);
                 if (item.CancellationToken.IsCancellationRequested)
                 {
                     item.Cancel();

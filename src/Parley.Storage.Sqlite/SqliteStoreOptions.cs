@@ -67,4 +67,13 @@ public sealed class SqliteStoreOptions
     /// in the word's matches, so where a page stops depends on nothing other users wrote.
     /// </summary>
     public int SearchRowAllowance { get; set; } = 1_000_000;
+
+    /// <summary>
+    /// Leaf pages of the full-text index one background merge step may write (FTS5's <c>merge</c> command; issue 18, stop
+    /// 33). The search indexer runs steps when it found the queue empty, each a write of its own in the writer queue (so a
+    /// commit waits behind at most one step) and skipped while other writes are queued. The steps keep the index in few
+    /// segments: every segment is opened once per term a search looks up, so a search's fixed cost grows with the count
+    /// (ADR 0018, stop 33 amendment). 0 turns the background merge off.
+    /// </summary>
+    public int SearchMergePages { get; set; } = 64;
 }

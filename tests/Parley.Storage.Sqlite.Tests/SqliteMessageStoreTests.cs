@@ -139,6 +139,153 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
         Assert.True(histories.Visible.Count > 50, "the random histories produced too few visible messages to mean anything");
     }
 
+    /// <summary>
+    /// Issue 18 (stop 33): the background merge of the FTS5 index. An index written in many small batches (as the indexer
+    /// writes it) is in more than <see cref="SqliteMessageStore.MergeMaxSegments"/> segments; merge steps of one leaf page
+    /// each, with a commit (and its indexing) and searches between two of them, leave every search of every user (all his
+    /// conversations and each one, paged through) exactly as before, and end with fewer segments, at most
+    /// <see cref="SqliteMessageStore.MergeMaxSegments"/>; the commit went through while the merge was under way (it did
+    /// not wait for it). Then the operator's optimize: one segment, the same results. The segment count read from FTS5's
+    /// structure record is checked against the segments the index's <c>_idx</c> table names.
+    /// </summary>
+    [Fact]
+    public async Task SearchIndexMerge_InBoundedSteps_KeepsEveryHit_LeavesFewerSegments_CommitsGoOnBetweenSteps()
+    {
+        var store = (SqliteMessageStore)Store;
+        var histories = await CommitRandomMembershipHistoriesAsync(33, noise: 6);
+        await CreateDirectAsync("f1", "fa", "fb");
+        var random = new Random(33);
+        string Filler() => string.Join(' ', Enumerable.Range(0, 30).Select(_ => new string([.. Enumerable.Range(0, 5).Select(_ => (char)('a' + random.Next(26)))])));
+        for (var s = 1; s <= 200; s++)
+        {
+            var seq = s;
+            var text = Filler();
+            await CommitAsync(b => b.Messages.Add(Message("f1", seq, "fa", serverTime: 5000 + seq) with { SearchText = text }));
+        }
+
+        // As the indexer writes it, in small batches (a segment each).
+        while (await store.IndexPendingAsync(5) > 0)
+        {
+        }
+
+        async Task<Dictionary<string, List<(string, long)>>> SearchEverythingAsync()
+        {
+            var all = new Dictionary<string, List<(string, long)>>();
+            foreach (var user in RandomHistoryUsers)
+            {
+                foreach (var conversation in new[] { null, "p0", "p1", "p2", "p3", "x1" })
+                {
+                    var found = new List<(string, long)>();
+                    SearchPosition? after = null;
+                    for (var requests = 0; ; requests++)
+                    {
+                        Assert.True(requests < 1000, "paging did not end");
+                        var page = await Store.SearchAsync(user, conversation, "needle", after, 8);
+                        found.AddRange(Hits(page).Take(7));
+                        if (page.Count <= 7 && page.ContinueBelow is null)
+                        {
+                            break;
+                        }
+
+                        after = page.Count > 7
+                            ? new SearchPosition(page[6].Message.ServerTime, page[6].Message.ConversationId, page[6].Message.Seq)
+                            : page.ContinueBelow;
+                    }
+
+                    all[user + "/" + conversation] = found;
+                }
+            }
+
+            return all;
+        }
+
+        long IdxSegments() => (long)_database.Scalar("SELECT count(DISTINCT segid) FROM message_search_idx;")!;
+
+        var expected = await SearchEverythingAsync();
+        foreach (var user in RandomHistoryUsers)
+        {
+            Assert.Equal(histories.Expected(user, null).Order().ToList(), expected[user + "/"].Order().ToList());
+        }
+
+        var before = (await store.ReadSearchStructureAsync())!;
+        Assert.Equal(IdxSegments(), before.SegmentCount);
+        Assert.True(before.SegmentCount > SqliteMessageStore.MergeMaxSegments, $"{before.SegmentCount} segments: too few to merge");
+
+        Assert.True(await store.MergeSearchStepAsync(1));
+        Assert.True((await store.ReadSearchStructureAsync())!.MergeInProgress, "one page did not leave the merge under way");
+        var filler = "zzmerge " + Filler();
+        await CommitAsync(b => b.Messages.Add(Message("f1", 201, "fa", serverTime: 6000) with { SearchText = filler }));
+        Assert.True(await store.IndexPendingAsync(5) == 1);
+        Assert.True((await store.ReadSearchStructureAsync())!.MergeInProgress, "the commit waited for the merge to end");
+        Assert.Equal(expected, await SearchEverythingAsync());
+
+        var steps = 1;
+        while (await store.MergeSearchStepAsync(1))
+        {
+            Assert.True(++steps < 100_000, "the merge did not end");
+            if (steps % 50 == 0)
+            {
+                Assert.Equal(expected, await SearchEverythingAsync());
+            }
+        }
+
+        var after = (await store.ReadSearchStructureAsync())!;
+        _output.WriteLine($"{before.SegmentCount} segments ({before.TotalPages} leaf pages) -> {after.SegmentCount} ({after.TotalPages}) in {steps} steps of 1 page");
+        Assert.False(after.MergeInProgress);
+        Assert.Equal(IdxSegments(), after.SegmentCount);
+        Assert.True(after.SegmentCount < before.SegmentCount && after.SegmentCount <= SqliteMessageStore.MergeMaxSegments, $"{after.SegmentCount} segments after merging");
+        Assert.Equal(expected, await SearchEverythingAsync());
+        Assert.Equal([("f1", 201L)], Hits(await Store.SearchAsync("fa", "f1", "zzmerge", null, 10)));
+
+        var optimized = await store.OptimizeSearchIndexAsync();
+        Assert.Equal(1, optimized.Segments);
+        Assert.Equal(1, IdxSegments());
+        Assert.Equal(expected, await SearchEverythingAsync());
+        Assert.False(await store.MergeSearchStepAsync(64));
+    }
+
+    /// <summary>
+    /// The indexer's step (<c>MaintainIndexAsync</c>, default settings) merges an index written one message per batch down
+    /// to fewer segments, every hit kept; with <c>SearchMergePages</c> at 0 it does nothing.
+    /// </summary>
+    [Fact]
+    public async Task SearchIndexMerge_BackgroundStep_MergesOnlyWhenOn()
+    {
+        var store = (SqliteMessageStore)Store;
+        await CreateDirectAsync("d1", "alice", "bob");
+        for (var s = 1; s <= 40; s++)
+        {
+            var seq = s;
+            await CommitAsync(b => b.Messages.Add(Message("d1", seq, "alice", serverTime: 1000 + seq) with { SearchText = "needle " + seq }));
+            await store.IndexPendingAsync(100);
+        }
+
+        var before = (await store.ReadSearchStructureAsync())!.SegmentCount;
+        Assert.True(before > SqliteMessageStore.MergeMaxSegments, $"{before} segments");
+        var steps = 0;
+        while (await ((ISearchIndexQueue)store).MaintainIndexAsync())
+        {
+            Assert.True(++steps < 10_000, "the merge did not end");
+        }
+
+        var after = (await store.ReadSearchStructureAsync())!.SegmentCount;
+        Assert.True(steps > 0 && after < before, $"{before} -> {after} segments in {steps} steps");
+        Assert.Equal(40, (await Store.SearchAsync("bob", "d1", "needle", null, 100)).Count);
+
+        var offOptions = _database.Options();
+        offOptions.SearchMergePages = 0;
+        var offDatabase = new SqliteDatabase(offOptions);
+        await using (offDatabase)
+        {
+            await offDatabase.InitializeAsync();
+            await CommitAsync(b => b.Messages.Add(Message("d1", 41, "alice", serverTime: 2000) with { SearchText = "needle 41" }));
+            await store.IndexPendingAsync(100);
+            await using var off = new SqliteMessageStore(offDatabase);
+            Assert.False(await off.MaintainIndexAsync());
+            Assert.Equal(after + 1, (await store.ReadSearchStructureAsync())!.SegmentCount);
+        }
+    }
+
     [Fact]
     public async Task Commit_UsesOneTransactionPerBatch_FeedStateMatchesMaxVersion()
     {

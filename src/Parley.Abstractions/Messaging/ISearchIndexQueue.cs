@@ -11,4 +11,11 @@ public interface ISearchIndexQueue
 {
     /// <summary>Indexes up to <paramref name="maxRows"/> queued texts, oldest first, and returns how many it took from the queue.</summary>
     Task<int> IndexPendingAsync(int maxRows, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// One bounded step of index upkeep, run by the indexer when it found the queue empty (SQLite: merging FTS5 segments,
+    /// ADR 0018's stop 33 amendment). True when the step did work and another may be due; false when there is nothing to
+    /// do now (or the store was busy). A store without such upkeep keeps this default.
+    /// </summary>
+    Task<bool> MaintainIndexAsync(CancellationToken cancellationToken = default) => Task.FromResult(false);
 }

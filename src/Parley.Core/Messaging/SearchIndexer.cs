@@ -10,6 +10,8 @@ namespace Parley.Core.Messaging;
 /// batches back to back while full ones come, then every <see cref="MessagingOptions.SearchIndexInterval"/>. One write
 /// per batch instead of one index update in every commit; a search indexes what is still queued itself, so this only
 /// keeps that catch-up short. On every node of a cluster (the queue is in the shared database; rows are taken once).
+/// When a batch finds the queue empty it runs one bounded step of the store's index upkeep
+/// (<see cref="ISearchIndexQueue.MaintainIndexAsync"/>), back to back while steps find work.
 /// </summary>
 public sealed partial class SearchIndexer(ISearchIndexQueue queue, IOptions<MessagingOptions> options, TimeProvider time, ILogger<SearchIndexer> logger) : BackgroundService
 {
@@ -42,6 +44,28 @@ public sealed partial class SearchIndexer(ISearchIndexQueue queue, IOptions<Mess
 
             if (taken < batch)
             {
+                // Idle: one bounded step of the index's upkeep (SQLite: merging segments), then the queue again at once
+                // while steps find work, so a step never holds texts queued meanwhile for longer than one step.
+                bool maintained;
+                try
+                {
+                    maintained = await queue.MaintainIndexAsync(stoppingToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception ex)
+                {
+                    LogMaintainFailed(logger, ex);
+                    maintained = false;
+                }
+
+                if (maintained)
+                {
+                    continue;
+                }
+
                 try
                 {
                     await Task.Delay(interval, time, stoppingToken).ConfigureAwait(false);
@@ -56,4 +80,7 @@ public sealed partial class SearchIndexer(ISearchIndexQueue queue, IOptions<Mess
 
     [LoggerMessage(EventId = 5701, Level = LogLevel.Warning, Message = "Queued search texts could not be indexed; they stay queued for the next attempt")]
     private static partial void LogIndexFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 2230, Level = LogLevel.Warning, Message = "A step of the search index's upkeep failed; it is tried again after the next interval")]
+    private static partial void LogMaintainFailed(ILogger logger, Exception exception);
 }

@@ -37,6 +37,11 @@ public static class StartupChecks
             throw new StartupProblemException($"Parley:Storage:Sqlite:SearchRowAllowance ({storage.Sqlite.SearchRowAllowance}) must be at least 1.");
         }
 
+        if (storage.Sqlite.SearchMergePages < 0)
+        {
+            throw new StartupProblemException($"Parley:Storage:Sqlite:SearchMergePages ({storage.Sqlite.SearchMergePages}) must not be negative.");
+        }
+
         CheckDatabase(Path.Combine(Path.GetFullPath(storage.DataDirectory), "parley.db"));
         var orleans = config.GetSection(OrleansOptions.Section).Get<OrleansOptions>() ?? new OrleansOptions();
         CheckPortFree(IPAddress.Loopback, orleans.SiloPort, "Parley:Orleans:SiloPort");
