@@ -19,6 +19,8 @@ namespace Parley.Benchmarks;
 /// With <c>--compact</c> (PostgreSQL) it then compacts the group into packed pages (ADR 0021, migration 25:
 /// <c>PostgresMessageStore.CompactSuperGroupAsync</c>), timed, and prints the same figures again with <c>member_pages</c>
 /// (its TOAST and its GIN index) counted, after a VACUUM: the un-compacted baseline and the packed layout of one run.
+/// With <c>--compact-during</c> (PostgreSQL) the import compacts after each chunk whenever the group's delta reached the
+/// bound (<c>CompactSuperGroupIfDueAsync</c>, what <c>SuperGroupJobs</c> does between a bulk job's chunks, ADR 0021 stop 33).
 /// </summary>
 public static class MemberStorage
 {
@@ -32,6 +34,7 @@ public static class MemberStorage
         var keep = false;
         var compact = false;
         var reindex = false;
+        var compactDuring = false;
         for (var i = 0; i < args.Length; i++)
         {
             if (args[i] == "--keep")
@@ -43,6 +46,12 @@ public static class MemberStorage
             if (args[i] == "--compact")
             {
                 compact = true;
+                continue;
+            }
+
+            if (args[i] == "--compact-during")
+            {
+                compactDuring = true;
                 continue;
             }
 
@@ -80,7 +89,7 @@ public static class MemberStorage
                 await store.InitializeAsync().ConfigureAwait(false);
                 try
                 {
-                    await ImportAsync(store, members, chunk).ConfigureAwait(false);
+                    await ImportAsync(store, members, chunk, compactDuring ? store : null).ConfigureAwait(false);
                     var rows = await PrintPostgresSizesAsync(database, schema, null, null).ConfigureAwait(false);
                     if (compact)
                     {
@@ -134,7 +143,7 @@ public static class MemberStorage
             await using (store.ConfigureAwait(false))
             {
                 await store.InitializeAsync().ConfigureAwait(false);
-                await ImportAsync(store, members, chunk).ConfigureAwait(false);
+                await ImportAsync(store, members, chunk, null).ConfigureAwait(false);
             }
         }
 
@@ -163,8 +172,11 @@ public static class MemberStorage
             $"member-storage: read back after compaction: total {page.Total}, first page {page.Members.Count} members in {firstPage:F0} ms; {found.Count}/{sample.Length} sampled members by id in {byIds:F0} ms, values {(ok ? "as imported" : "WRONG")}"));
     }
 
-    private static async Task ImportAsync(IMessageStore store, int members, int chunk)
+    private static async Task ImportAsync(IMessageStore store, int members, int chunk, ISuperGroupCompaction? compaction)
     {
+        var compactions = 0;
+        var compacted = 0L;
+        var compactTime = TimeSpan.Zero;
         const string Operator = "admin-operator";
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var version = 1L;
@@ -190,11 +202,29 @@ public static class MemberStorage
             }
 
             await store.CommitAsync(batch).ConfigureAwait(false);
+            if (compaction is not null)
+            {
+                // What SuperGroupJobs does after each chunk: compact when the group's delta reached the bound.
+                var t = Stopwatch.GetTimestamp();
+                var moved = await compaction.CompactSuperGroupIfDueAsync(Conversation).ConfigureAwait(false);
+                if (moved > 0)
+                {
+                    compactions++;
+                    compacted += moved;
+                    compactTime += Stopwatch.GetElapsedTime(t);
+                }
+            }
         }
 
         Console.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
             $"member-storage: {members} members in one super group, {members - 1} imported in chunks of {chunk} in {import.Elapsed.TotalSeconds:F1} s = {(members - 1) / Math.Max(import.Elapsed.TotalSeconds, 1e-3):F0}/s (store only, no grain/API)"));
+        if (compaction is not null)
+        {
+            Console.WriteLine(string.Create(
+                CultureInfo.InvariantCulture,
+                $"member-storage: compacted by the bound between chunks {compactions} times, {compacted} rows moved, {compactTime.TotalSeconds:F1} s of the import"));
+        }
     }
 
     /// <summary>

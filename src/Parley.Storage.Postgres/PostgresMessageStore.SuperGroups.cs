@@ -5,7 +5,7 @@ using static Parley.Storage.Postgres.Internal.PostgresRows;
 namespace Parley.Storage.Postgres;
 
 /// <summary>Member queries of large groups (ADR 0017): indexed, paged, never the whole roster.</summary>
-public sealed partial class PostgresMessageStore : ISuperGroupStore
+public sealed partial class PostgresMessageStore : ISuperGroupStore, ISuperGroupCompaction
 {
     /// <inheritdoc />
     public async Task<SuperGroupMemberships> GetSuperGroupMembershipsAsync(string userId, CancellationToken cancellationToken = default)

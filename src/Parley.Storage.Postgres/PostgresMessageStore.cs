@@ -599,31 +599,155 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
     }
 
     /// <summary>
-    /// Moves a super group's member rows into its packed pages (ADR 0021, migration 25): one transaction under the group's
-    /// compaction lock (commits that write its members wait for it, and it for them); a row wins over its user's slot; the
-    /// group's pages are rewritten in user-id order, 128 members each. An explicit maintenance call: nothing on the commit
-    /// path compacts. Returns the rows moved (0 for a conversation that is not a super group, or has no rows).
+    /// Moves a super group's member rows into its packed pages (ADR 0021; by ranges of pages since migration 26): the
+    /// group's rows are planned into ranges of at most <see cref="PostgresStoreOptions.MemberCompactionRangePages"/>
+    /// pages, and each range (at most <see cref="PostgresStoreOptions.MemberCompactionRangeRows"/> of its rows) moves in a
+    /// short transaction of its own under the group's compaction lock, so commits that write the group's members wait for
+    /// one range at most, never for the whole group. A row wins over its user's slot; rows written after the plan stay
+    /// rows (the next compaction's delta). One compaction of a group at a time (a session lock per group, across nodes):
+    /// this call waits for another one to end. Returns the rows moved (0 for a conversation that is not a super group, or
+    /// has no rows).
     /// </summary>
-    public async Task<int> CompactSuperGroupAsync(string conversationId, CancellationToken cancellationToken = default)
+    public Task<int> CompactSuperGroupAsync(string conversationId, CancellationToken cancellationToken = default) =>
+        CompactAsync(conversationId, onlyWhenDue: false, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<int> CompactSuperGroupIfDueAsync(string conversationId, CancellationToken cancellationToken = default) =>
+        CompactAsync(conversationId, onlyWhenDue: true, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<string>> GetSuperGroupsDueForCompactionAsync(int limit, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrEmpty(conversationId);
         _database.ThrowIfNotReady();
-        int moved;
         var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
-            // A whole group's pages in one statement: a 1,000,000-member group takes longer than a command's default 30 s.
-            using var command = Command(connection, "SELECT COALESCE((SELECT compact_member_pages(conv_key) FROM conversation_keys WHERE conversation_id = $1), 0);", P(conversationId));
-            command.CommandTimeout = 3600;
-            moved = Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+            using var command = Command(
+                connection,
+                """
+                SELECT g.conversation_id FROM groups g JOIN conversation_keys k ON k.conversation_id = g.conversation_id
+                WHERE g.kind <> 0 AND member_compaction_due(k.conv_key, $1, $2)
+                ORDER BY g.conversation_id LIMIT $3;
+                """,
+                P(_database.Options.MemberCompactionMinRows),
+                P(_database.Options.MemberCompactionShare),
+                P((long)Math.Clamp(limit, 1, 1000)));
+            return await ReadAllAsync(command, r => r.GetString(0), cancellationToken).ConfigureAwait(false);
         }
+    }
 
-        if (moved > 0)
+    // The plan of one pass: the group's pages cut into ranges of `pages` pages (the first range from '', the last to no
+    // end; a group without pages is one range), and per range with rows its first `rows` rows (user-id order) and how many
+    // it has. A row's range is the range of the page whose span holds it (one primary-key probe per row).
+    private const string CompactionPlanSql = """
+        WITH pages AS (
+            SELECT p.first_user, (row_number() OVER (ORDER BY p.first_user) - 1) / $2 AS r FROM member_pages p WHERE p.conv_key = $1
+        ), ranges AS (
+            SELECT r, CASE WHEN r = 0 THEN '' ELSE min(first_user) END AS lo, lead(min(first_user)) OVER (ORDER BY r) AS hi
+            FROM pages GROUP BY r
+            UNION ALL
+            SELECT 0, '' COLLATE "C", NULL::text COLLATE "C" WHERE NOT EXISTS (SELECT 1 FROM member_pages WHERE conv_key = $1)
+        ), placed AS (
+            SELECT m.user_id, COALESCE(pr.r, 0) AS r
+            FROM members m
+            LEFT JOIN LATERAL (SELECT q.first_user FROM member_pages q WHERE q.conv_key = $1 AND q.first_user <= m.user_id COLLATE "C"
+                               ORDER BY q.first_user DESC LIMIT 1) pg ON true
+            LEFT JOIN pages pr ON pr.first_user = pg.first_user
+            WHERE m.conv_key = $1
+        )
+        SELECT g.lo, g.hi, (array_agg(x.user_id ORDER BY x.user_id COLLATE "C"))[1:$3], count(*)
+        FROM placed x JOIN ranges g ON g.r = x.r
+        GROUP BY g.r, g.lo, g.hi ORDER BY g.r;
+        """;
+
+    private async Task<int> CompactAsync(string conversationId, bool onlyWhenDue, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(conversationId);
+        _database.ThrowIfNotReady();
+        var options = _database.Options;
+        var total = 0;
+        var ranges = 0;
+        var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
         {
-            LogCompacted(_logger, conversationId, moved);
+            long key;
+            using (var find = Command(
+                connection,
+                """
+                SELECT k.conv_key, member_compaction_due(k.conv_key, $2, $3) FROM conversation_keys k JOIN conversations c ON c.conversation_id = k.conversation_id
+                WHERE k.conversation_id = $1 AND c.read_diffusion;
+                """,
+                P(conversationId),
+                P(options.MemberCompactionMinRows),
+                P(options.MemberCompactionShare)))
+            {
+                await using var reader = await find.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false) || (onlyWhenDue && !reader.GetBoolean(1)))
+                {
+                    return 0;
+                }
+
+                key = reader.GetInt64(0);
+            }
+
+            // One compaction of a group at a time (this node's or another's): a session lock of its own, beside the
+            // commits' lock. The explicit call waits for it; the bound's call leaves the group to the compaction running.
+            using (var take = Command(
+                connection,
+                (onlyWhenDue ? "SELECT pg_try_advisory_lock" : "SELECT true FROM pg_advisory_lock")
+                    + "(hashtext('member_compactor ' || current_schema()), ($1 % 2147483647)::integer);",
+                P(key)))
+            {
+                take.CommandTimeout = 0;
+                if (await take.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not true)
+                {
+                    return 0;
+                }
+            }
+
+            try
+            {
+                // Passes until no range was capped (a range with more rows than one transaction moves, e.g. a group's first
+                // compaction: its pages grow at the end of the group and the next pass's last range takes the rest).
+                var capped = true;
+                while (capped)
+                {
+                    capped = false;
+                    List<(string Lo, string? Hi, string[] Users, long Count)> plan;
+                    using (var command = Command(connection, CompactionPlanSql, P(key), P((long)options.MemberCompactionRangePages), P(options.MemberCompactionRangeRows)))
+                    {
+                        command.CommandTimeout = 600;
+                        plan = await ReadAllAsync(command, r => (r.GetString(0), r.IsDBNull(1) ? null : r.GetString(1), r.GetFieldValue<string[]>(2), r.GetInt64(3)), cancellationToken).ConfigureAwait(false);
+                    }
+
+                    foreach (var (lo, hi, users, count) in plan)
+                    {
+                        using var command = Command(connection, "SELECT compact_member_range($1, $2, $3, $4);", P(key), P(lo), Text(hi), P(users));
+                        command.CommandTimeout = 120;
+                        var moved = Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+                        total += moved;
+                        ranges++;
+                        capped |= count > users.Length && moved > 0;
+                        if (options.AfterMemberCompactionRange is { } hook)
+                        {
+                            await hook(conversationId, cancellationToken).ConfigureAwait(false);
+                        }
+                    }
+                }
+            }
+            finally
+            {
+                using var release = Command(connection, "SELECT pg_advisory_unlock(hashtext('member_compactor ' || current_schema()), ($1 % 2147483647)::integer);", P(key));
+                await release.ExecuteScalarAsync(CancellationToken.None).ConfigureAwait(false);
+            }
         }
 
-        return moved;
+        if (total > 0)
+        {
+            LogCompacted(_logger, conversationId, total, ranges);
+        }
+
+        return total;
     }
 
     // The test hook (PostgresStoreOptions.CompactMemberPagesAfterCommit): every conversation the batch named, compacted
@@ -643,8 +767,8 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
         }
     }
 
-    [LoggerMessage(EventId = 4212, Level = LogLevel.Information, Message = "PostgreSQL compaction of super group {ConversationId}: {Rows} member rows moved into its pages")]
-    private static partial void LogCompacted(ILogger logger, string conversationId, int rows);
+    [LoggerMessage(EventId = 4212, Level = LogLevel.Information, Message = "PostgreSQL compaction of super group {ConversationId}: {Rows} member rows moved into its pages in {Ranges} short transactions")]
+    private static partial void LogCompacted(ILogger logger, string conversationId, int rows, int ranges);
 
     [LoggerMessage(EventId = 4210, Level = LogLevel.Warning, Message = "PostgreSQL commit of {Messages} messages and {Conversations} conversations rejected by a uniqueness rule; rolled back")]
     private static partial void LogCommitConflict(ILogger logger, int messages, int conversations);

@@ -40,6 +40,7 @@ public static class PostgresServiceCollectionExtensions
         services.TryAddSingleton<ISearchIndexQueue>(sp => sp.GetRequiredService<PostgresMessageStore>());
         services.TryAddSingleton<IGroupStore>(sp => sp.GetRequiredService<PostgresMessageStore>());
         services.TryAddSingleton<ISuperGroupStore>(sp => sp.GetRequiredService<PostgresMessageStore>());
+        services.TryAddSingleton<ISuperGroupCompaction>(sp => sp.GetRequiredService<PostgresMessageStore>());
         services.TryAddSingleton<ISuperGroupPushJobStore>(sp => sp.GetRequiredService<PostgresMessageStore>());
         services.TryAddSingleton<IBulkMemberJobStore>(sp => sp.GetRequiredService<PostgresMessageStore>());
         services.TryAddSingleton<ISentMessageStore>(sp => sp.GetRequiredService<PostgresMessageStore>());

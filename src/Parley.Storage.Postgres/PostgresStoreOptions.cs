@@ -34,4 +34,28 @@ public sealed class PostgresStoreOptions
     /// rewrite of the group's pages per commit: never for production. Default false (compaction only when called).
     /// </summary>
     public bool CompactMemberPagesAfterCommit { get; set; }
+
+    /// <summary>
+    /// The compaction bound of a super group (ADR 0021): its member rows (the delta beside its packed pages) are moved into
+    /// its pages once they reach this many rows and <see cref="MemberCompactionShare"/> of its members. Default 1,000.
+    /// </summary>
+    public int MemberCompactionMinRows { get; set; } = 1000;
+
+    /// <summary>The share of a super group's members its rows must reach too (with <see cref="MemberCompactionMinRows"/>). Default 0.05.</summary>
+    public double MemberCompactionShare { get; set; } = 0.05;
+
+    /// <summary>
+    /// The packed pages one compaction transaction rewrites at most (a range of the group's pages, ADR 0021 stop 33): what
+    /// bounds how long a commit of the group waits for a compaction. Default 32 (4,096 members).
+    /// </summary>
+    public int MemberCompactionRangePages { get; set; } = 32;
+
+    /// <summary>The member rows one compaction transaction moves at most (the rest wait for the next pass). Default 4,096.</summary>
+    public int MemberCompactionRangeRows { get; set; } = 4096;
+
+    /// <summary>
+    /// Test hook: called after each short transaction of a compaction (one range of pages) with the conversation id,
+    /// between that transaction's commit and the next one's start. Null (the default) in production.
+    /// </summary>
+    public Func<string, CancellationToken, Task>? AfterMemberCompactionRange { get; set; }
 }

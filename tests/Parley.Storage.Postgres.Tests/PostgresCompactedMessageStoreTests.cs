@@ -8,31 +8,8 @@ namespace Parley.Storage.Postgres.Tests;
 /// (<see cref="PostgresStoreOptions.CompactMemberPagesAfterCommit"/>, ADR 0021): every super group's members live in
 /// packed pages between commits, so every read path meets slots and every write path copies a slot into a row first.
 /// </summary>
-public sealed class PostgresCompactedMessageStoreTests : MessageStoreComplianceTests
+public sealed class PostgresCompactedMessageStoreTests() : PostgresComplianceFixture(o => o.CompactMemberPagesAfterCommit = true)
 {
-    private TestPostgres? _postgres;
-
-    private TestPostgres Postgres => _postgres ??= new TestPostgres();
-
-    protected override IMessageStore CreateStore() =>
-        new PostgresMessageStore(Postgres.Open(configure: o => o.CompactMemberPagesAfterCommit = true));
-
-    protected override int DirectConversationIdMigration => 7;
-
-    protected override Task ExecuteSqlAsync(string sql) => Postgres.ScalarAsync(sql);
-
-    protected override Task RewindDirectConversationIdMigrationAsync() =>
-        Postgres.ScalarAsync("DELETE FROM schema_migrations WHERE version IN (7, 23, 25);" + PostgresMemberLayouts.BackToTextConversationIds);
-
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        if (_postgres is not null)
-        {
-            await _postgres.DisposeAsync();
-        }
-    }
-
     // The hook really packs: a super group's members are all in pages after a commit, none in rows.
     [StoreFact]
     public async Task ForcedCompaction_ASuperGroupsMembersLiveInPagesAfterEachCommit()

@@ -5,33 +5,8 @@ using Parley.Storage.Compliance;
 namespace Parley.Storage.Postgres.Tests;
 
 /// <summary>The message store compliance suite against a real PostgreSQL server, and PostgreSQL-only checks.</summary>
-public sealed class PostgresMessageStoreTests : MessageStoreComplianceTests
+public sealed class PostgresMessageStoreTests : PostgresComplianceFixture
 {
-    private TestPostgres? _postgres;
-
-    private TestPostgres Postgres => _postgres ??= new TestPostgres();
-
-    protected override IMessageStore CreateStore() => new PostgresMessageStore(Postgres.Open());
-
-    protected override int DirectConversationIdMigration => 7;
-
-    protected override Task ExecuteSqlAsync(string sql) => Postgres.ScalarAsync(sql);
-
-    // Migration 7 rewrites members.conversation_id; since migration 23 members name their conversation by its key, so
-    // the rewind puts the rows back in the layout of version 22 (every value kept; packed members back into rows and
-    // migration 25 undone) and migrations 23 and 25 run again after 7.
-    protected override Task RewindDirectConversationIdMigrationAsync() =>
-        Postgres.ScalarAsync("DELETE FROM schema_migrations WHERE version IN (7, 23, 25);" + PostgresMemberLayouts.BackToTextConversationIds);
-
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        if (_postgres is not null)
-        {
-            await _postgres.DisposeAsync();
-        }
-    }
-
     [StoreFact]
     public async Task Commit_ALargeBatch_IsOneTransaction_FeedStateMatchesMaxVersion()
     {

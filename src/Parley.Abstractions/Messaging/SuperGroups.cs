@@ -53,3 +53,20 @@ public interface ISuperGroupStore
     /// </summary>
     Task<DigestPage> GetDigestPageAsync(string conversationId, string after, int limit, CancellationToken cancellationToken = default);
 }
+
+/// <summary>
+/// Compaction of super groups whose members a store packs beside a row delta (ADR 0021; PostgreSQL's store only): what
+/// the background service that runs bulk jobs calls, between an import's chunks and when idle. A store without packed
+/// members does not implement it.
+/// </summary>
+public interface ISuperGroupCompaction
+{
+    /// <summary>
+    /// Compacts the group when its delta reached the store's bound (1,000 rows and 5 % of its members by default), in
+    /// short transactions; returns the rows moved (0 below the bound, or while another compaction of the group runs).
+    /// </summary>
+    Task<int> CompactSuperGroupIfDueAsync(string conversationId, CancellationToken cancellationToken = default);
+
+    /// <summary>Up to <paramref name="limit"/> super groups whose delta reached the bound, by conversation id.</summary>
+    Task<IReadOnlyList<string>> GetSuperGroupsDueForCompactionAsync(int limit, CancellationToken cancellationToken = default);
+}

@@ -30,6 +30,13 @@ public sealed class AdminOptions
 
     /// <summary>A pause between the chunks of a bulk membership job, to pace a large import. Default none.</summary>
     public TimeSpan BulkJobChunkInterval { get; set; } = TimeSpan.Zero;
+
+    /// <summary>
+    /// How often an idle node looks for super groups whose member delta reached the store's compaction bound and compacts
+    /// them, one at a time (ADR 0021; only with a store that packs members: PostgreSQL). Zero: never when idle (bulk jobs
+    /// still compact between their chunks). Default 30 seconds.
+    /// </summary>
+    public TimeSpan MemberCompactionInterval { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>The server refuses to start with an empty, short or sample admin secret.</summary>
@@ -68,9 +75,10 @@ public sealed class AdminOptionsValidator : IValidateOptions<AdminOptions>
         }
 
         if (options.BulkJobLease < TimeSpan.FromSeconds(1) || options.BulkJobChunkSize is < 1 or > SuperGroupJobs.ChunkSize
-            || options.BulkJobChunkInterval < TimeSpan.Zero || options.BulkJobChunkInterval >= options.BulkJobLease)
+            || options.BulkJobChunkInterval < TimeSpan.Zero || options.BulkJobChunkInterval >= options.BulkJobLease
+            || options.MemberCompactionInterval < TimeSpan.Zero)
         {
-            return ValidateOptionsResult.Fail("Parley:Admin:BulkJobLease must be at least 1 second, BulkJobChunkSize 1..1000, and BulkJobChunkInterval from 0 to less than the lease.");
+            return ValidateOptionsResult.Fail("Parley:Admin:BulkJobLease must be at least 1 second, BulkJobChunkSize 1..1000, BulkJobChunkInterval from 0 to less than the lease, and MemberCompactionInterval not negative.");
         }
 
         return ValidateOptionsResult.Success;

@@ -22,6 +22,10 @@ public sealed record BulkJobStatus(string JobId, string GroupId, string State, i
 /// renewed, and a shutdown gives its job up. A job cut by a crash is taken over once its lease ran out and resumes at the
 /// first chunk not recorded as done; that chunk may have committed already, and running it again changes nothing (users
 /// already in, or out, are skipped), so every member is added (or removed) exactly once.
+/// With a store that packs super-group members beside a row delta (<see cref="ISuperGroupCompaction"/>, ADR 0021), a job
+/// compacts its group after each chunk whenever the delta reached the store's bound (so an import never leaves a large row
+/// table behind), and an idle node compacts, one group at a time, the groups whose delta reached the bound
+/// (<see cref="AdminOptions.MemberCompactionInterval"/>).
 /// </summary>
 public sealed partial class SuperGroupJobs(
     Parley.Core.Groups.GroupService groupService,
@@ -30,7 +34,8 @@ public sealed partial class SuperGroupJobs(
     IOptions<AdminOptions> options,
     TimeProvider time,
     IHostApplicationLifetime lifetime,
-    ILogger<SuperGroupJobs> logger) : BackgroundService
+    ILogger<SuperGroupJobs> logger,
+    ISuperGroupCompaction? compaction = null) : BackgroundService
 {
     public const int ChunkSize = 1000;
 
@@ -51,6 +56,8 @@ public sealed partial class SuperGroupJobs(
     private readonly string _owner = "bulk-" + Guid.NewGuid().ToString("N");
 
     private long _nextSweep;
+
+    private long _nextCompaction;
 
     private TimeSpan Lease => options.Value.BulkJobLease;
 
@@ -102,6 +109,10 @@ public sealed partial class SuperGroupJobs(
                     if (job is not null)
                     {
                         await RunAsync(job, stoppingToken).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await CompactDueGroupsAsync(stoppingToken).ConfigureAwait(false);
                     }
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
@@ -180,6 +191,14 @@ public sealed partial class SuperGroupJobs(
                     return; // the lease ran out and another node took the job over
                 }
 
+                // The group's delta kept within the bound between chunks (ADR 0021); the lease renewed after it.
+                if (await CompactAsync(group.ConversationId, cancellationToken).ConfigureAwait(false) > 0
+                    && !await store.AdvanceBulkJobAsync(job.JobId, _owner, next, processed, changed, (time.GetUtcNow() + Lease).ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false))
+                {
+                    LogJobLost(logger, job.JobId, job.GroupId);
+                    return;
+                }
+
                 if (options.Value.BulkJobChunkInterval > TimeSpan.Zero && next < job.Chunks)
                 {
                     await Task.Delay(options.Value.BulkJobChunkInterval, time, cancellationToken).ConfigureAwait(false);
@@ -205,6 +224,47 @@ public sealed partial class SuperGroupJobs(
             {
                 _attempts.Remove(key);
                 await store.FinishBulkJobAsync(job.JobId, _owner, BulkMemberJobState.Failed, "The job stopped: " + ex.GetType().Name, Now(), cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    // A super group's compaction when its delta reached the bound; a failure is logged and left to the next call (the
+    // members stay correct in rows; only their bytes wait).
+    private async Task<int> CompactAsync(string conversationId, CancellationToken cancellationToken)
+    {
+        if (compaction is null)
+        {
+            return 0;
+        }
+
+        try
+        {
+            return await compaction.CompactSuperGroupIfDueAsync(conversationId, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+        {
+            LogCompactionFailed(logger, ex, conversationId);
+            return 0;
+        }
+    }
+
+    // Idle: the groups whose delta reached the bound, compacted one at a time (a group another node is compacting is
+    // skipped by the store).
+    private async Task CompactDueGroupsAsync(CancellationToken cancellationToken)
+    {
+        var now = Now();
+        if (compaction is null || options.Value.MemberCompactionInterval <= TimeSpan.Zero || now < _nextCompaction)
+        {
+            return;
+        }
+
+        _nextCompaction = now + (long)options.Value.MemberCompactionInterval.TotalMilliseconds;
+        foreach (var conversationId in await compaction.GetSuperGroupsDueForCompactionAsync(16, cancellationToken).ConfigureAwait(false))
+        {
+            var moved = await CompactAsync(conversationId, cancellationToken).ConfigureAwait(false);
+            if (moved > 0)
+            {
+                LogCompacted(logger, conversationId, moved);
             }
         }
     }
@@ -256,6 +316,12 @@ public sealed partial class SuperGroupJobs(
 
     [LoggerMessage(EventId = 5406, Level = LogLevel.Error, Message = "The bulk membership job queue could not be read")]
     private static partial void LogQueueFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 2220, Level = LogLevel.Information, Message = "Super group {ConversationId} compacted in the background: {Rows} member rows moved into its pages")]
+    private static partial void LogCompacted(ILogger logger, string conversationId, int rows);
+
+    [LoggerMessage(EventId = 2221, Level = LogLevel.Warning, Message = "Compaction of super group {ConversationId} failed; it is tried again later")]
+    private static partial void LogCompactionFailed(ILogger logger, Exception exception, string conversationId);
 
     private sealed class BulkJobException(string message) : Exception(message);
 }

@@ -34,6 +34,7 @@ internal static class PostgresMigrations
         (23, V23MemberConversationKeys),
         (24, V24SearchByConversation),
         (25, V25MemberPages),
+        (26, V26MemberPageRanges),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -920,6 +921,81 @@ internal static class PostgresMigrations
             DROP TABLE pg_temp.compacting;
             RETURN moved;
         END
+        $f$;
+        """;
+    // Compaction by ranges of pages (ADR 0021, amendment of stop 33): compact_member_range moves the named rows of one
+    // super group whose user ids fall in [lo, hi) (collation "C"; lo '' for the first range, hi NULL for the last) into the
+    // group's pages of that range, in one short transaction under the group's compaction lock (taken exclusive; commits
+    // that write the group's members hold it shared), so a commit of the group waits at most for one range, never for the
+    // whole group. lo and hi are page boundaries (first users of pages, as the store's plan reads them), so the range's
+    // pages hold exactly its slots: the range is rewritten alone (its rows win over its slots; cut into pages of 128),
+    // and every other page stays. Rows not named (written after the plan) stay rows: they are the delta of the next
+    // compaction. member_compaction_due is the bound: the group's rows reach min_rows AND share of its members.
+    private const string V26MemberPageRanges = """
+        CREATE FUNCTION compact_member_range(k bigint, lo text, hi text, users text[]) RETURNS integer LANGUAGE plpgsql AS $f$
+        DECLARE
+            moved integer;
+            top bigint;
+        BEGIN
+            -- As compact_member_pages: never queued as a waiter behind the commits' shared locks; tries for 30 s at most.
+            FOR attempt IN 1..6000 LOOP
+                EXIT WHEN pg_try_advisory_xact_lock(hashtext('member_pages ' || current_schema()), (k % 2147483647)::integer);
+                IF attempt = 6000 THEN
+                    RAISE EXCEPTION 'compaction of member pages %: commits of the group held its lock for 30 s', k USING ERRCODE = 'lock_not_available';
+                END IF;
+                PERFORM pg_sleep(0.005);
+            END LOOP;
+            DROP TABLE IF EXISTS pg_temp.compacting_range;
+            CREATE TEMP TABLE compacting_range (LIKE members) ON COMMIT DROP;
+            WITH gone AS (
+                DELETE FROM members m WHERE m.conv_key = k AND m.user_id = ANY(users)
+                    AND m.user_id COLLATE "C" >= lo AND (hi IS NULL OR m.user_id COLLATE "C" < hi)
+                RETURNING m.*)
+            INSERT INTO compacting_range SELECT * FROM gone;
+            GET DIAGNOSTICS moved = ROW_COUNT;
+            IF moved = 0 THEN
+                DROP TABLE pg_temp.compacting_range;
+                RETURN 0;
+            END IF;
+            SELECT max(feed_version) INTO top FROM compacting_range;
+            ANALYZE compacting_range;
+            INSERT INTO compacting_range
+            SELECT s.* FROM member_pages p CROSS JOIN LATERAL member_page_slots(p) s
+            WHERE p.conv_key = k AND p.first_user >= lo COLLATE "C" AND (hi IS NULL OR p.first_user < hi COLLATE "C")
+              AND NOT EXISTS (SELECT 1 FROM compacting_range c WHERE c.user_id = s.user_id);
+            DELETE FROM member_pages p WHERE p.conv_key = k AND p.first_user >= lo COLLATE "C" AND (hi IS NULL OR p.first_user < hi COLLATE "C");
+            INSERT INTO member_pages (conv_key, first_user, user_ids, hashes, states, read_seqs, feed_versions, muted_untils, joined_ats,
+                                      visible_froms, info_versions, mention_seqs, nicknames, inviters)
+            SELECT k, min(n.user_id COLLATE "C"),
+                   array_agg(n.user_id ORDER BY n.user_id COLLATE "C"),
+                   array_agg(hashtext(n.user_id) ORDER BY n.user_id COLLATE "C"),
+                   array_agg((n.role + CASE WHEN n.pinned THEN 16 ELSE 0 END + CASE WHEN n.muted THEN 32 ELSE 0 END
+                              + CASE WHEN n.mentions_only THEN 64 ELSE 0 END + CASE WHEN n.active THEN 128 ELSE 0 END)::smallint ORDER BY n.user_id COLLATE "C"),
+                   array_agg(n.read_seq ORDER BY n.user_id COLLATE "C"),
+                   array_agg(n.feed_version ORDER BY n.user_id COLLATE "C"),
+                   array_agg(n.muted_until ORDER BY n.user_id COLLATE "C"),
+                   array_agg(n.joined_at ORDER BY n.user_id COLLATE "C"),
+                   array_agg(n.visible_from ORDER BY n.user_id COLLATE "C"),
+                   array_agg(n.info_version ORDER BY n.user_id COLLATE "C"),
+                   array_agg(n.mention_seq ORDER BY n.user_id COLLATE "C"),
+                   array_agg(n.nickname ORDER BY n.user_id COLLATE "C"),
+                   array_agg(n.inviter_id ORDER BY n.user_id COLLATE "C")
+            FROM (SELECT c.*, (row_number() OVER (ORDER BY c.user_id COLLATE "C") - 1) / 128 AS page FROM compacting_range c) n
+            GROUP BY n.page;
+            UPDATE groups g SET compacted_version = GREATEST(g.compacted_version, top)
+            FROM conversation_keys ck WHERE ck.conv_key = k AND g.conversation_id = ck.conversation_id AND g.compacted_version < top;
+            DROP TABLE pg_temp.compacting_range;
+            RETURN moved;
+        END
+        $f$;
+
+        -- The bound: a super group's rows reach min_rows and share of its members (counted up to the bound, no further).
+        CREATE FUNCTION member_compaction_due(k bigint, min_rows integer, share double precision) RETURNS boolean LANGUAGE sql STABLE AS $f$
+            SELECT COALESCE((
+                SELECT (SELECT count(*) FROM (SELECT 1 FROM members m WHERE m.conv_key = k LIMIT b.need) x) >= b.need
+                FROM (SELECT GREATEST(min_rows, ceil(share * c.member_count))::bigint AS need
+                      FROM conversation_keys ck JOIN conversations c ON c.conversation_id = ck.conversation_id
+                      WHERE ck.conv_key = k AND c.read_diffusion) b), false)
         $f$;
         """;
 }
