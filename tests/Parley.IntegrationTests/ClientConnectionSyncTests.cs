@@ -23,7 +23,7 @@ public sealed class ClientConnectionSyncTests
         // While the sync runs, events are held; versions up to the sync's are dropped when it ends.
         Assert.Equal(EnqueueResult.Queued, connection.TryEnqueueEvent(frame, 9));
         Assert.Equal(EnqueueResult.Queued, connection.TryEnqueueEvent(frame, 11));
-        connection.EndSync(10, () => Assert.Fail("no overflow expected"));
+        Assert.False(connection.EndSync(10)); // no overflow
 
         // After it: a version the sync contained (released late by a node's release gate) is skipped, at and below it.
         Assert.Equal(EnqueueResult.AlreadySynced, connection.TryEnqueueEvent(frame, 10));
@@ -38,7 +38,7 @@ public sealed class ClientConnectionSyncTests
         using var socket = WebSocket.CreateFromStream(new MemoryStream(), new WebSocketCreationOptions { IsServer = true });
         using var connection = new ClientConnection(socket, "u1", "d1", Platform.Linux, "t1", long.MaxValue, 16);
         var frame = new WireFrame([1], Text: false);
-        connection.EndSync(0, () => Assert.Fail("no overflow expected"));
+        Assert.False(connection.EndSync(0)); // no overflow
         Assert.Equal(EnqueueResult.Queued, connection.TryEnqueueEvent(frame, 1));
     }
 
@@ -48,7 +48,7 @@ public sealed class ClientConnectionSyncTests
         var wire = new MemoryStream();
         using var socket = WebSocket.CreateFromStream(wire, new WebSocketCreationOptions { IsServer = true });
         using var connection = new ClientConnection(socket, "u1", "d1", Platform.Linux, "t1", long.MaxValue, 16);
-        connection.EndSync(5, () => Assert.Fail("no overflow expected"));
+        Assert.False(connection.EndSync(5)); // no overflow
         var sendLoop = connection.RunSendLoopAsync();
 
         Assert.Equal(EnqueueResult.Queued, connection.TryEnqueueEvent(new WireFrame([1], Text: false), 6));
@@ -57,10 +57,10 @@ public sealed class ClientConnectionSyncTests
         Assert.Equal(EnqueueResult.Queued, connection.TryEnqueueEvent(new WireFrame([3], Text: false), 7)); // held
         Assert.Equal(EnqueueResult.Queued, connection.TryEnqueueEvent(new WireFrame([9], Text: false), 5)); // held, then dropped: the sync had it
         Assert.True(await connection.WriteWireAsync([2], text: false)); // the first request's answer
-        connection.ReleaseEvents(() => Assert.Fail("no overflow expected"));
+        Assert.False(connection.ReleaseEvents()); // no overflow
         Assert.Equal(EnqueueResult.Queued, connection.TryEnqueueEvent(new WireFrame([4], Text: false), 8)); // still held
         Assert.True(await connection.WriteWireAsync([5], text: false)); // the second answer, ahead of both held events
-        connection.ReleaseEvents(() => Assert.Fail("no overflow expected"));
+        Assert.False(connection.ReleaseEvents()); // no overflow
         Assert.Equal(EnqueueResult.Queued, connection.TryEnqueueEvent(new WireFrame([6], Text: false), 9));
 
         connection.Close(1000, "bye");
@@ -73,15 +73,15 @@ public sealed class ClientConnectionSyncTests
     {
         using var socket = WebSocket.CreateFromStream(new MemoryStream(), new WebSocketCreationOptions { IsServer = true });
         using var connection = new ClientConnection(socket, "u1", "d1", Platform.Linux, "t1", long.MaxValue, 2);
-        connection.EndSync(0, () => Assert.Fail("no overflow expected"));
+        Assert.False(connection.EndSync(0)); // no overflow
         Assert.Equal(EnqueueResult.Queued, connection.TryEnqueueEvent(new WireFrame([1], Text: false), 1)); // the outbox holds 1 of 2
         connection.HoldEvents();
         Assert.Equal(EnqueueResult.Queued, connection.TryEnqueueEvent(new WireFrame([2], Text: false), 2));
         Assert.Equal(EnqueueResult.Queued, connection.TryEnqueueEvent(new WireFrame([3], Text: false), 3));
         Assert.Equal(EnqueueResult.Overflow, connection.TryEnqueueEvent(new WireFrame([4], Text: false), 4)); // the held list is full too
-        var overflowed = false;
-        connection.ReleaseEvents(() => overflowed = true); // 2 fits the outbox, 3 does not
-        Assert.True(overflowed);
+        Assert.True(connection.ReleaseEvents()); // 2 fits the outbox, 3 does not: closed for it
+        Assert.Equal(Parley.Protocol.CloseCodes.OutboxOverflow, connection.CloseCode);
+        Assert.False(connection.CloseForOverflow()); // already closed: counted once
     }
 
     /// <summary>The first payload byte of each unmasked binary frame a server-side WebSocket wrote (one-byte payloads).</summary>

@@ -368,7 +368,7 @@ internal sealed partial class OpenImSession
         }
         finally
         {
-            Connection.ReleaseEvents(() => Connection.Close(Parley.Protocol.CloseCodes.OutboxOverflow, "outbox overflow; resync", discardPending: true));
+            _ = Connection.ReleaseEvents(); // true: closed for an outbox overflow (4008), the client resyncs
         }
     }
 

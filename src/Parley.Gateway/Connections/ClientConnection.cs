@@ -272,8 +272,11 @@ internal sealed class ClientConnection : IDisposable
         }
     }
 
-    /// <summary>Ends the sync: releases held live events newer than <paramref name="syncedVersion"/>.</summary>
-    public void EndSync(long syncedVersion, Action onOverflow)
+    /// <summary>
+    /// Ends the sync: releases held live events newer than <paramref name="syncedVersion"/>. True when they did not fit the
+    /// outbox and the connection was closed for it (<see cref="CloseForOverflow"/>).
+    /// </summary>
+    public bool EndSync(long syncedVersion)
     {
         lock (_lock)
         {
@@ -281,12 +284,18 @@ internal sealed class ClientConnection : IDisposable
             if (_requestHolds > 0)
             {
                 // A request holds live events too: its ReleaseEvents releases them.
-                return;
+                return false;
             }
         }
 
-        ReleaseHeld(onOverflow);
+        return ReleaseHeld();
     }
+
+    /// <summary>
+    /// Closes the connection because its outbox overflowed (a slow consumer): 4008, pending frames discarded; the client
+    /// resumes from its cursor. True when this call closed it.
+    /// </summary>
+    public bool CloseForOverflow() => Close(Parley.Protocol.CloseCodes.OutboxOverflow, "outbox overflow; resync", discardPending: true);
 
     /// <summary>
     /// Holds live events behind a request's answer until <see cref="ReleaseEvents"/> (calls nest). A protocol whose answer
@@ -307,22 +316,25 @@ internal sealed class ClientConnection : IDisposable
         }
     }
 
-    /// <summary>Ends a <see cref="HoldEvents"/>: the last one releases the held events in order (unless the connect-time sync still runs).</summary>
-    public void ReleaseEvents(Action onOverflow)
+    /// <summary>
+    /// Ends a <see cref="HoldEvents"/>: the last one releases the held events in order (unless the connect-time sync still
+    /// runs). True when they did not fit the outbox and the connection was closed for it (<see cref="CloseForOverflow"/>).
+    /// </summary>
+    public bool ReleaseEvents()
     {
         lock (_lock)
         {
             if (--_requestHolds > 0 || _syncedVersion < 0)
             {
-                return;
+                return false;
             }
         }
 
-        ReleaseHeld(onOverflow);
+        return ReleaseHeld();
     }
 
     /// <summary>Queues the held live events newer than the connect-time sync, in order, and stops holding.</summary>
-    private void ReleaseHeld(Action onOverflow)
+    private bool ReleaseHeld()
     {
         var overflow = false;
         lock (_lock)
@@ -331,7 +343,7 @@ internal sealed class ClientConnection : IDisposable
             _held = null;
             if (held is null || _close is not null)
             {
-                return;
+                return false;
             }
 
             if (_resyncBelow > _syncedVersion)
@@ -358,12 +370,15 @@ internal sealed class ClientConnection : IDisposable
 
         if (overflow)
         {
-            onOverflow();
+            return CloseForOverflow();
         }
-        else if (_resyncBelow > _syncedVersion)
+
+        if (_resyncBelow > _syncedVersion)
         {
             Close(Parley.Protocol.CloseCodes.Resync, ResyncReason);
         }
+
+        return false;
     }
 
     private const string ResyncReason = "live events were missed; resume from your cursor";

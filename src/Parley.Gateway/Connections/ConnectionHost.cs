@@ -63,7 +63,11 @@ internal sealed partial class ConnectionHost(
             // Rosters of read-diffusion groups first, so nothing committed between the roster and the sync is missed.
             await registry.LoadRosterAsync(connection, superGroups).ConfigureAwait(false);
             var synced = await handler.OpenAsync().ConfigureAwait(false);
-            connection.EndSync(synced, () => connection.Close(CloseCodes.OutboxOverflow, "outbox overflow; resync", discardPending: true));
+            if (connection.EndSync(synced))
+            {
+                metrics.OutboxOverflows.Add(1);
+            }
+
             await ReceiveLoopAsync(socket, connection, handler).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)

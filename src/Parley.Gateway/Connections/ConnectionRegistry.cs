@@ -454,7 +454,7 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
 
     private void OnOverflow(ClientConnection connection)
     {
-        if (connection.Close(CloseCodes.OutboxOverflow, "outbox overflow; resync", discardPending: true))
+        if (connection.CloseForOverflow())
         {
             _metrics.OutboxOverflows.Add(1);
             LogOverflow(_logger, connection.Id, connection.UserId);
