@@ -42,6 +42,30 @@ public sealed class ServerProcess : IAsyncDisposable
         Admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminSecret);
     }
 
+    /// <summary>
+    /// Picks new free ports for every listener but <paramref name="keep"/>: for a run that lost a port to another process
+    /// between the pick and the server's bind (the ports are picked free, not reserved).
+    /// </summary>
+    public void PickNewPorts(int keep = 0)
+    {
+        if (HttpPort != keep)
+        {
+            var oldAdmin = Admin;
+            UseHttpPort(TestServer.FreePort());
+            oldAdmin.Dispose();
+        }
+
+        if (SiloPort != keep)
+        {
+            SiloPort = TestServer.FreePort();
+        }
+
+        if (GatewayPort != keep)
+        {
+            GatewayPort = TestServer.FreePort();
+        }
+    }
+
     public string DataDirectory { get; }
 
     public int HttpPort { get; private set; }
