@@ -35,7 +35,8 @@ public sealed class VendorBodyTests
                 var options = new XiaomiOptions { AppSecret = "s", PackageName = "com.parley.app", ReceiptCallbackUri = callback };
                 using var adapter = new XiaomiAdapter(Options.Create(options), TimeProvider.System);
                 var device = new PushDevice("u1", "d1", "android", PushVendor.Xiaomi, "regid/+= 1", category == PushCategory.Im ? "" : "com.other.app", PushEnvironment.Production, true, "en", "UTC", 0, 0);
-                var n = Notification(category, title, body, conversation);
+                // The dispatcher's seconds left until the push's expiry (none: the category's default) bound time_to_live.
+                var n = Notification(category, title, body, conversation) with { TtlSeconds = callback is null ? 3_601 : null };
 
                 using var actual = adapter.Body(device, n);
                 var expected = await Reference(options, device, n).ReadAsByteArrayAsync();
@@ -126,7 +127,7 @@ public sealed class VendorBodyTests
             new("pass_through", "0"),
             new("notify_type", "-1"),
             new("notify_id", ((uint)StringComparer.Ordinal.GetHashCode(n.CollapseKey) % 1_000_000).ToString(CultureInfo.InvariantCulture)),
-            new("time_to_live", (urgent ? 86_400_000L : 259_200_000L).ToString(CultureInfo.InvariantCulture)),
+            new("time_to_live", (Math.Min(urgent ? 86_400L : 259_200L, n.TtlSeconds ?? long.MaxValue) * 1000).ToString(CultureInfo.InvariantCulture)),
             new("extra.channel_id", o.ChannelIds[n.Category]),
             new("extra.push_id", n.PushId),
             new("extra.trace_id", n.TraceId),

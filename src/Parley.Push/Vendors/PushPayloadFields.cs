@@ -73,5 +73,8 @@ internal static class PushPayloadFields
     /// <summary>Seconds the vendor may hold the push: a day for IM/service, three for the rest, never past its expiry.</summary>
     public static long TtlSeconds(PushNotification n) => Math.Min(Urgent(n.Category) ? 86_400 : 259_200, n.TtlSeconds ?? long.MaxValue);
 
+    /// <summary><see cref="TtlSeconds(PushNotification)"/> within a vendor's allowed range (a vendor minimum can outlast the expiry a little).</summary>
+    public static long TtlSeconds(PushNotification n, long minSeconds, long maxSeconds) => Math.Clamp(TtlSeconds(n), minSeconds, maxSeconds);
+
     public static string Truncate(string s, int maxChars) => s.Length <= maxChars ? s : s[..maxChars];
 }

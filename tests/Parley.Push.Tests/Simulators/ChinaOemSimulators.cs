@@ -38,7 +38,8 @@ public sealed class XiaomiSimulator(TimeProvider time) : SimServer(http2Tls: fal
             {
                 error = "22022";
             }
-            else if (string.IsNullOrEmpty(form["registration_id"]) || (form["title"]?.Length ?? 99) >= 50 || (form["description"]?.Length ?? 999) >= 128 || form["payload"] is null)
+            else if (string.IsNullOrEmpty(form["registration_id"]) || (form["title"]?.Length ?? 99) >= 50 || (form["description"]?.Length ?? 999) >= 128 || form["payload"] is null
+                || !long.TryParse(form["time_to_live"], NumberStyles.None, CultureInfo.InvariantCulture, out var ttl) || ttl is <= 0 or > 14 * 86_400_000L)
             {
                 error = "10017";
             }

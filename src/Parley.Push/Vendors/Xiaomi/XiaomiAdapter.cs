@@ -44,6 +44,9 @@ public sealed class XiaomiOptions : PushVendorOptions
 /// </summary>
 public sealed class XiaomiAdapter : IPushVendorAdapter, IDisposable
 {
+    // MiPush keeps an offline message two weeks at most (time_to_live is in ms).
+    private const long MaxTimeToLiveSeconds = 14 * 86_400;
+
     private readonly XiaomiOptions _options;
     private readonly TimeProvider _time;
     private readonly HttpClient _http;
@@ -103,13 +106,13 @@ public sealed class XiaomiAdapter : IPushVendorAdapter, IDisposable
     /// <summary>
     /// The form MiPush documents for <c>/v3/message/regid</c>, in this order: registration_id, restricted_package_name,
     /// title (≤ 49 chars), description (≤ 127), payload (the Parley ids as JSON), pass_through 0, notify_type -1,
-    /// notify_id (from the collapse key), time_to_live (ms), extra.channel_id, extra.push_id, extra.trace_id, and with a
+    /// notify_id (from the collapse key), time_to_live (ms: the time left until the push's expiry, else the category's
+    /// default; at most two weeks), extra.channel_id, extra.push_id, extra.trace_id, and with a
     /// receipt callback extra.callback, extra.callback.param (the push id), extra.callback.type 3. Written straight into
     /// a pooled buffer (issue 17); the bytes are FormUrlEncodedContent's for the same fields.
     /// </summary>
     internal FormBody Body(PushDevice device, PushNotification n)
     {
-        var urgent = PushPayloadFields.Urgent(n.Category);
         var body = new FormBody();
         try
         {
@@ -121,7 +124,7 @@ public sealed class XiaomiAdapter : IPushVendorAdapter, IDisposable
                 .Add("pass_through", 0)
                 .Add("notify_type", -1)
                 .Add("notify_id", (uint)StringComparer.Ordinal.GetHashCode(n.CollapseKey) % 1_000_000)
-                .Add("time_to_live", urgent ? 86_400_000L : 259_200_000L)
+                .Add("time_to_live", PushPayloadFields.TtlSeconds(n, 1, MaxTimeToLiveSeconds) * 1000)
                 .Add("extra.channel_id", _options.ChannelIds.GetValueOrDefault(n.Category, "parley_im"))
                 .Add("extra.push_id", n.PushId)
                 .Add("extra.trace_id", n.TraceId);
