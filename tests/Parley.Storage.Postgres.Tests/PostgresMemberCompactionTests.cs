@@ -223,4 +223,95 @@ public sealed class PostgresMemberCompactionTests : IAsyncLifetime
         Assert.Equal(sent, members["owner"].ReadSeq);
         Assert.All(members.Values, m => Assert.Equal("nick-" + m.UserId, m.Nickname));
     }
+
+    /// <summary>
+    /// Migration 27 on a schema of version 26 (pages written by version 26's compaction, and rows beside them: changed
+    /// members who win over their slots and new members): compact_member_pages is gone, the compaction then writes through
+    /// member_pages_write, and every member's every value (read through members_of_conv, before and after) is kept; the
+    /// pages hold at most 128 members each, in order, and compacted_version is the highest feed version moved.
+    /// </summary>
+    [StoreFact]
+    public async Task Migration27_OnASchemaOfVersion26WithPagesAndRows_DropsTheDeadFunction_TheCompactionWritesThroughTheOneWriter_EveryValueKept()
+    {
+        var old = new TestPostgres();
+        try
+        {
+            await old.ScalarAsync($"CREATE SCHEMA \"{old.Schema}\";");
+            await old.ScalarAsync("CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());"
+                + string.Concat(Internal.PostgresMigrations.All.Where(m => m.Version <= 26).Select(m => m.Script + $"; INSERT INTO schema_migrations (version) VALUES ({m.Version});"))
+                + """
+                INSERT INTO conversations (conversation_id, kind, group_id, name, creator_id, created_at, updated_at, member_count, max_seq, last_seq, read_diffusion)
+                VALUES ('sg_old', 2, 'old', 'Old', 'owner', 1, 3, 341, 9, 9, true);
+                INSERT INTO conversation_keys (conversation_id) VALUES ('sg_old');
+                INSERT INTO groups (group_id, conversation_id, name, avatar_url, introduction, announcement, ex, owner_id, join_policy, history_visible,
+                                    mute_all, searchable, dismissed, created_at, updated_at, info_version, kind)
+                VALUES ('old', 'sg_old', 'Old', '', '', '', '{}', 'owner', 0, false, false, true, false, 1, 3, 3, 1);
+                -- 300 members in rows, every column varied, packed by version 26's compaction.
+                INSERT INTO members (conv_key, user_id, read_seq, feed_version, muted_until, joined_at, visible_from, info_version, mention_seq, role,
+                                     pinned, muted, mentions_only, active, read_diffusion, nickname, inviter_id)
+                SELECT k.conv_key, 'm' || lpad(i::text, 4, '0'), i % 9, 100 + i, i * 7, 1000 + i, 1 + i % 5, 50 + i, i % 4, i % 3,
+                       i % 2 = 0, i % 5 = 0, i % 7 = 0, i % 11 <> 0, true, CASE WHEN i % 3 = 0 THEN 'nick' || i ELSE '' END, 'inv' || (i % 13)
+                FROM conversation_keys k, generate_series(1, 300) i WHERE k.conversation_id = 'sg_old';
+                SELECT compact_member_range(k.conv_key, '', NULL, ARRAY(SELECT user_id FROM members m WHERE m.conv_key = k.conv_key))
+                FROM conversation_keys k WHERE k.conversation_id = 'sg_old';
+                -- Then rows again: 40 changed members (a row wins over the slot) and 40 new ones, spread over the pages.
+                INSERT INTO members (conv_key, user_id, read_seq, feed_version, muted_until, joined_at, visible_from, info_version, mention_seq, role,
+                                     pinned, muted, mentions_only, active, read_diffusion, nickname, inviter_id)
+                SELECT k.conv_key, 'm' || lpad(i::text, 4, '0') || CASE WHEN i % 2 = 0 THEN '' ELSE 'x' END, 9, 500 + i, 0, 2000 + i, 9, 500 + i, 1, 1,
+                       true, true, true, true, true, 'changed' || i, 'later'
+                FROM conversation_keys k, generate_series(3, 240, 3) i WHERE k.conversation_id = 'sg_old';
+                """);
+            const string Members = "SELECT s.* FROM conversation_keys k CROSS JOIN LATERAL members_of_conv(k.conv_key) s WHERE k.conversation_id = 'sg_old' ORDER BY s.user_id COLLATE \"C\"";
+            var before = await AllRowsAsync(old, Members);
+            Assert.Equal(340, before.Count);
+            var rows = await RowsOfAsync(old, "sg_old");
+            Assert.Equal(80L, rows);
+
+            var store = new PostgresMessageStore(old.Open());
+            await store.InitializeAsync();
+            Assert.Equal(0L, Convert.ToInt64(await old.ScalarAsync($"SELECT COUNT(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = '{old.Schema}' AND p.proname = 'compact_member_pages'"), CultureInfo.InvariantCulture));
+            Assert.Equal(1L, Convert.ToInt64(await old.ScalarAsync($"SELECT COUNT(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = '{old.Schema}' AND p.proname = 'member_pages_write'"), CultureInfo.InvariantCulture));
+            Assert.Equal(before, await AllRowsAsync(old, Members)); // the migration moves nothing
+
+            Assert.Equal(80, await store.CompactSuperGroupAsync("sg_old"));
+            Assert.Equal(0L, await RowsOfAsync(old, "sg_old"));
+            Assert.Equal(before, await AllRowsAsync(old, Members));
+            Assert.Equal(740L, Convert.ToInt64(await old.ScalarAsync("SELECT compacted_version FROM groups WHERE group_id = 'old'"), CultureInfo.InvariantCulture));
+            // Pages of at most 128, each keyed by its first user, in order, not overlapping.
+            Assert.Equal(0L, Convert.ToInt64(await old.ScalarAsync(
+                """
+                SELECT COUNT(*) FROM (SELECT p.first_user, p.user_ids, lead(p.first_user) OVER (ORDER BY p.first_user) AS next FROM member_pages p) x
+                WHERE cardinality(x.user_ids) > 128 OR x.user_ids[1] <> x.first_user OR x.user_ids[cardinality(x.user_ids)] >= x.next
+                   OR x.user_ids <> ARRAY(SELECT u FROM unnest(x.user_ids) u ORDER BY u COLLATE "C")
+                """), CultureInfo.InvariantCulture));
+            var members = (await store.GetMembersAsync("sg_old")).ToDictionary(m => m.UserId);
+            Assert.Equal("changed6", members["m0006"].Nickname); // the row won over the slot
+            Assert.Equal("changed3", members["m0003x"].Nickname); // a new member, from its row
+            Assert.Equal("nick9", members["m0009"].Nickname); // a slot of version 26's pages
+        }
+        finally
+        {
+            await old.DisposeAsync();
+        }
+    }
+
+    private static async Task<long> RowsOfAsync(TestPostgres postgres, string conversationId) =>
+        Convert.ToInt64(await postgres.ScalarAsync($"SELECT COUNT(*) FROM members m JOIN conversation_keys k USING (conv_key) WHERE k.conversation_id = '{conversationId}'"), CultureInfo.InvariantCulture);
+
+    private static async Task<List<string>> AllRowsAsync(TestPostgres postgres, string sql)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(new Npgsql.NpgsqlConnectionStringBuilder(postgres.ConnectionString) { SearchPath = postgres.Schema }.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            var values = new object[reader.FieldCount];
+            reader.GetValues(values);
+            rows.Add(string.Join('|', values.Select(v => Convert.ToString(v, CultureInfo.InvariantCulture))));
+        }
+
+        return rows;
+    }
 }

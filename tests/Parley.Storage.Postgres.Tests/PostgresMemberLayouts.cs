@@ -11,12 +11,13 @@ internal static class PostgresMemberLayouts
     /// <summary>
     /// Turns a schema of the current layout back into version 22's: packed members back into rows and migration 25's
     /// objects gone, members keyed by the text conversation id (every row and value kept, through conversation_keys), the
-    /// indexes of that version, no conversation_keys. A rewind deletes versions 23 and 25 from schema_migrations with it.
+    /// indexes of that version, no conversation_keys. A rewind deletes versions 23, 25 and 27 from schema_migrations with it
+    /// (27 replaces 25's compaction function and writes pages through a function of the members row type).
     /// </summary>
     public const string BackToTextConversationIds = """
         INSERT INTO members SELECT s.* FROM member_pages p CROSS JOIN LATERAL member_page_slots(p) s
             WHERE NOT EXISTS (SELECT 1 FROM members r WHERE r.conv_key = s.conv_key AND r.user_id = s.user_id);
-        DROP FUNCTION compact_member_pages, member_unpack, members_in_range, members_of_conv, members_of_user, member_get, member_slot, member_page_slots;
+        DROP FUNCTION member_pages_write, member_unpack, members_in_range, members_of_conv, members_of_user, member_get, member_slot, member_page_slots;
         DROP TABLE member_pages;
         ALTER TABLE groups DROP COLUMN compacted_version;
         CREATE TABLE members_text (

@@ -35,6 +35,7 @@ internal static class PostgresMigrations
         (24, V24SearchByConversation),
         (25, V25MemberPages),
         (26, V26MemberPageRanges),
+        (27, V27MemberPageWrite),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -996,6 +997,82 @@ internal static class PostgresMigrations
                 FROM (SELECT GREATEST(min_rows, ceil(share * c.member_count))::bigint AS need
                       FROM conversation_keys ck JOIN conversations c ON c.conversation_id = ck.conversation_id
                       WHERE ck.conv_key = k AND c.read_diffusion) b), false)
+        $f$;
+        """;
+
+    // The page writing in one function (review of stop 33): compact_member_pages (migration 25) has had no caller since the
+    // compaction walks ranges (migration 26), and compact_member_range repeated its page-writing INSERT. member_pages_write
+    // rewrites the pages of one range of a group [lo, hi) (page boundaries: lo '' from the first page, hi NULL to the
+    // last) with the given members merged into its slots (a given member wins over the slot of its user), cut into pages
+    // of 128 in user-id order (collation "C"); the caller holds the group's compaction lock exclusive. compact_member_range
+    // keeps its contract (lock, the named rows of the range out of the row table, their pages rewritten, compacted_version)
+    // and writes through it. member_pages_write takes the members row type: a change of the members table's columns must
+    // replace it, as the read functions of migration 25.
+    private const string V27MemberPageWrite = """
+        DROP FUNCTION compact_member_pages(bigint);
+
+        CREATE FUNCTION member_pages_write(k bigint, lo text, hi text, given members[]) RETURNS integer LANGUAGE plpgsql AS $f$
+        DECLARE
+            merged members[];
+        BEGIN
+            WITH old AS (
+                DELETE FROM member_pages p WHERE p.conv_key = k AND p.first_user >= lo COLLATE "C" AND (hi IS NULL OR p.first_user < hi COLLATE "C")
+                RETURNING p)
+            SELECT array_agg(x.m) INTO merged FROM (
+                SELECT g AS m FROM unnest(given) g
+                UNION ALL
+                SELECT s AS m FROM old o CROSS JOIN LATERAL member_page_slots(o.p) s
+                WHERE NOT EXISTS (SELECT 1 FROM unnest(given) n WHERE n.user_id = s.user_id)) x;
+            INSERT INTO member_pages (conv_key, first_user, user_ids, hashes, states, read_seqs, feed_versions, muted_untils, joined_ats,
+                                      visible_froms, info_versions, mention_seqs, nicknames, inviters)
+            SELECT k, min(n.user_id COLLATE "C"),
+                   array_agg(n.user_id ORDER BY n.user_id COLLATE "C"),
+                   array_agg(hashtext(n.user_id) ORDER BY n.user_id COLLATE "C"),
+                   array_agg((n.role + CASE WHEN n.pinned THEN 16 ELSE 0 END + CASE WHEN n.muted THEN 32 ELSE 0 END
+                              + CASE WHEN n.mentions_only THEN 64 ELSE 0 END + CASE WHEN n.active THEN 128 ELSE 0 END)::smallint ORDER BY n.user_id COLLATE "C"),
+                   array_agg(n.read_seq ORDER BY n.user_id COLLATE "C"),
+                   array_agg(n.feed_version ORDER BY n.user_id COLLATE "C"),
+                   array_agg(n.muted_until ORDER BY n.user_id COLLATE "C"),
+                   array_agg(n.joined_at ORDER BY n.user_id COLLATE "C"),
+                   array_agg(n.visible_from ORDER BY n.user_id COLLATE "C"),
+                   array_agg(n.info_version ORDER BY n.user_id COLLATE "C"),
+                   array_agg(n.mention_seq ORDER BY n.user_id COLLATE "C"),
+                   array_agg(n.nickname ORDER BY n.user_id COLLATE "C"),
+                   array_agg(n.inviter_id ORDER BY n.user_id COLLATE "C")
+            FROM (SELECT c.*, (row_number() OVER (ORDER BY c.user_id COLLATE "C") - 1) / 128 AS page FROM unnest(merged) c) n
+            GROUP BY n.page;
+            RETURN COALESCE(cardinality(merged), 0);
+        END
+        $f$;
+
+        CREATE OR REPLACE FUNCTION compact_member_range(k bigint, lo text, hi text, users text[]) RETURNS integer LANGUAGE plpgsql AS $f$
+        DECLARE
+            moved members[];
+        BEGIN
+            -- Never queued as a waiter behind the commits' shared locks (a commit that holds the feed order lock and then
+            -- asks for its shared lock would wait behind this one, which waits for another commit: a deadlock); it tries
+            -- until no commit of the group is in flight (30 s at most).
+            FOR attempt IN 1..6000 LOOP
+                EXIT WHEN pg_try_advisory_xact_lock(hashtext('member_pages ' || current_schema()), (k % 2147483647)::integer);
+                IF attempt = 6000 THEN
+                    RAISE EXCEPTION 'compaction of member pages %: commits of the group held its lock for 30 s', k USING ERRCODE = 'lock_not_available';
+                END IF;
+                PERFORM pg_sleep(0.005);
+            END LOOP;
+            WITH gone AS (
+                DELETE FROM members m WHERE m.conv_key = k AND m.user_id = ANY(users)
+                    AND m.user_id COLLATE "C" >= lo AND (hi IS NULL OR m.user_id COLLATE "C" < hi)
+                RETURNING m)
+            SELECT array_agg(g.m) INTO moved FROM gone g;
+            IF moved IS NULL THEN
+                RETURN 0;
+            END IF;
+            PERFORM member_pages_write(k, lo, hi, moved);
+            UPDATE groups g SET compacted_version = t.top
+            FROM conversation_keys ck, (SELECT max(x.feed_version) AS top FROM unnest(moved) x) t
+            WHERE ck.conv_key = k AND g.conversation_id = ck.conversation_id AND g.compacted_version < t.top;
+            RETURN cardinality(moved);
+        END
         $f$;
         """;
 }
