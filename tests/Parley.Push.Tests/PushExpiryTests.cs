@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json.Nodes;
 using Parley.Abstractions.Push;
 
 namespace Parley.Push.Tests;
@@ -34,6 +35,29 @@ public sealed class PushExpiryTests
         Assert.Equal("expired", gone.Reason);
         Assert.False(h.Xiaomi.RequestsByPushId.ContainsKey(expired), "an expired push is not sent");
         Assert.Equal(3, h.Xiaomi.Requests.Count);
+    }
+
+    [Fact]
+    public async Task Vivo_TimeToLive_IsTheTimeLeftUntilTheExpiry_WithinVivosSixtySecondsToSevenDays()
+    {
+        await using var h = await PushHarness.StartAsync();
+        foreach (var user in new[] { "bob", "carol", "dave", "erin" })
+        {
+            await h.Devices.UpsertAsync(PushHarness.Device(user, "x9", PushVendor.Vivo, "vivo-" + user));
+        }
+
+        // Two hours left; 30 s left (vivo keeps a message 60 s at least); none (IM: a day); already gone.
+        var twoHours = await SubmitAsync(h, "v-2h", "c", "bob", StartMs + 7_200_500);
+        var halfMinute = await SubmitAsync(h, "v-30s", "c", "carol", StartMs + 30_000);
+        var none = await SubmitAsync(h, "v-none", "c", "dave", null);
+        var expired = await SubmitAsync(h, "v-gone", "c", "erin", StartMs - 1);
+
+        long TimeToLive(PushRecord row) => JsonNode.Parse(h.Vivo.Requests.Single(r => r.PushId == row.PushId).Body)!["timeToLive"]!.GetValue<long>();
+        Assert.Equal(7_200, TimeToLive(await h.WaitForStateAsync(twoHours, PushState.Accepted)));
+        Assert.Equal(60, TimeToLive(await h.WaitForStateAsync(halfMinute, PushState.Accepted)));
+        Assert.Equal(86_400, TimeToLive(await h.WaitForStateAsync(none, PushState.Accepted)));
+        Assert.Equal("expired", (await h.WaitForStateAsync(expired, PushState.Filtered)).Reason);
+        Assert.False(h.Vivo.RequestsByPushId.ContainsKey(expired), "an expired push is not sent");
     }
 
     private static async Task<string> SubmitAsync(PushHarness h, string messageId, string conversation, string user, long? expiresAt)

@@ -180,7 +180,8 @@ public sealed class VivoSimulator(TimeProvider time) : SimServer(http2Tls: false
             var result = 0;
             var cls = body?["classification"]?.GetValue<int>() ?? -1;
             var cat = body?["category"]?.GetValue<string>() ?? "";
-            if (string.IsNullOrEmpty(pushId) || body?["regId"] is null || (body["title"]?.GetValue<string>().Length ?? 99) > 40 || (body["content"]?.GetValue<string>().Length ?? 999) > 100)
+            if (string.IsNullOrEmpty(pushId) || body?["regId"] is null || (body["title"]?.GetValue<string>().Length ?? 99) > 40 || (body["content"]?.GetValue<string>().Length ?? 999) > 100
+                || body["timeToLive"]?.GetValue<long>() is not (>= 60 and <= 7 * 86_400))
             {
                 result = 10050;
             }

@@ -47,6 +47,10 @@ public sealed class VivoOptions : PushVendorOptions
 /// </summary>
 public sealed class VivoAdapter : IPushVendorAdapter, IDisposable
 {
+    // timeToLive is in seconds, at least 60 and at most 7 days (vivo's API documentation; verify against a real account).
+    private const long MinTimeToLiveSeconds = 60;
+    private const long MaxTimeToLiveSeconds = 7 * 86_400;
+
     private readonly VivoOptions _options;
     private readonly TimeProvider _time;
     private readonly PushMetrics _metrics;
@@ -106,7 +110,7 @@ public sealed class VivoAdapter : IPushVendorAdapter, IDisposable
             ["notifyType"] = 4,
             ["title"] = PushPayloadFields.Truncate(n.Title, 40),
             ["content"] = PushPayloadFields.Truncate(n.Body, 100),
-            ["timeToLive"] = urgent ? 86_400 : 259_200,
+            ["timeToLive"] = PushPayloadFields.TtlSeconds(n, MinTimeToLiveSeconds, MaxTimeToLiveSeconds),
             ["skipType"] = 1,
             ["networkType"] = -1,
             ["classification"] = urgent ? 1 : 0,
