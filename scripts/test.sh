@@ -88,6 +88,14 @@ for trx in sorted(glob.glob(sys.argv[1] + "/*.trx")):
             if e is not None and e.text:
                 for line in e.text.strip().splitlines()[:12]:
                     print("    " + line[:300])
+        # The first two failed tests' own output (e.g. a cluster's node warnings on dispose): its last lines, for the
+        # diagnosis (kept short: what CI shows of a run is its last ~120 lines).
+        out = r.find(".//t:Output/t:StdOut", ns)
+        if shown <= 2 and out is not None and out.text:
+            lines = out.text.strip().splitlines()
+            print(f"    output ({len(lines)} lines, the last {min(len(lines), 20)}):")
+            for line in lines[-20:]:
+                print("      " + line[:300])
 if shown > 8:
     print(f"... and {shown - 8} more failed tests")
 PY

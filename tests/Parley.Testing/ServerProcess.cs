@@ -100,6 +100,15 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <summary>How long <see cref="StartAsync"/> waits for <c>/readyz</c>: long enough for a start on a machine at load 60-75.</summary>
     public static TimeSpan ReadyTimeout { get; } = TimeSpan.FromSeconds(300);
 
+    /// <summary>The running server's process id (for signals a test sends itself, e.g. SIGSTOP), or null.</summary>
+    public int? ProcessId => _process is { HasExited: false } process ? process.Id : null;
+
+    /// <summary>Whether the server process was started and has not exited.</summary>
+    public bool IsRunning => _process is { HasExited: false };
+
+    /// <summary>"running", "exited with N" or "not started": the process as a failure message describes it.</summary>
+    public string ProcessState => _process is null ? "not started" : _process.HasExited ? $"exited with {_process.ExitCode}" : "running";
+
     /// <summary>The last lines the running (or last) process wrote, for failure messages.</summary>
     public string RecentOutput => string.Join('\n', _output);
 
