@@ -55,11 +55,31 @@ public sealed class VendorBodyTests
     {
         _ = title;
         var n = Notification(PushCategory.Service, "t", body, conversation) with { Badge = -3, DigestCount = int.MaxValue, TraceId = body };
+        Assert.Equal(Payload(n).ToJsonString(), PushPayloadFields.Custom(n).ToJsonString());
         Assert.Equal(PushPayloadFields.Custom(n).ToJsonString(), Encoding.UTF8.GetString(PushPayloadFields.CustomUtf8(n)));
         Assert.Equal(PushPayloadFields.Custom(n).ToJsonString(), PushPayloadFields.CustomJson(n));
         Assert.Equal(
             PushPayloadFields.Custom(n).Select(kv => (kv.Key, kv.Value!.GetValue<string>())),
             PushPayloadFields.Map(n).Select(kv => (kv.Key, kv.Value)));
+    }
+
+    [Fact]
+    public void PayloadUtf8_OnceWarm_AllocatesNothingPerPush()
+    {
+        var n = Notification(PushCategory.Im, "t", "b", "c-1") with { Badge = 12_345, DigestCount = 678 };
+        var expected = Payload(n).ToJsonString();
+        Assert.Equal(expected, Encoding.UTF8.GetString(PushPayloadFields.CustomUtf8(n))); // this thread's buffer and writer
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var length = 0;
+        for (var i = 0; i < 100; i++)
+        {
+            length += PushPayloadFields.CustomUtf8(n).Length;
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(100 * Encoding.UTF8.GetByteCount(expected), length);
+        Assert.Equal(0, allocated);
     }
 
     [Fact]
@@ -102,6 +122,18 @@ public sealed class VendorBodyTests
 
     private static PushNotification Notification(PushCategory category, string title, string body, string conversation) =>
         new("p-" + Guid.NewGuid().ToString("N"), "m-1", "0af7651916cd43dd8448eb211c80319c", "u1", conversation, category, title, body, 7, "collapse:" + conversation, 2, null, null);
+
+    // The seven ids every vendor payload carries, in this order, as strings, field by field.
+    private static JsonObject Payload(PushNotification n) => new()
+    {
+        ["push_id"] = n.PushId,
+        ["trace_id"] = n.TraceId,
+        ["message_id"] = n.MessageId,
+        ["conversation_id"] = n.ConversationId,
+        ["category"] = PushMetrics.CategoryTag(n.Category),
+        ["badge"] = n.Badge.ToString(CultureInfo.InvariantCulture),
+        ["digest_count"] = n.DigestCount.ToString(CultureInfo.InvariantCulture),
+    };
 
     // The shape MiPush documents for /v3/message/regid, as the adapter built it before stop 33 (a dictionary in this order).
     private static FormUrlEncodedContent Reference(XiaomiOptions o, PushDevice device, PushNotification n)

@@ -10,22 +10,39 @@ namespace Parley.Push.Vendors;
 /// <summary>The ids every vendor payload carries so the app can ack arrival/clicks and the trace continues.</summary>
 internal static class PushPayloadFields
 {
+    /// <summary>
+    /// The seven fields in their order: the one list <see cref="Custom"/>, <see cref="Map"/> and <see cref="CustomUtf8"/>
+    /// are written from. The accessors are static lambdas (cached delegates), the UTF-8 names encoded once: walking the
+    /// list allocates nothing, and the numbers reach the Utf8JsonWriter as digits on the stack, not as strings.
+    /// </summary>
+    private static readonly PayloadField[] Fields =
+    [
+        PayloadField.Text("push_id", static n => n.PushId),
+        PayloadField.Text("trace_id", static n => n.TraceId),
+        PayloadField.Text("message_id", static n => n.MessageId),
+        PayloadField.Text("conversation_id", static n => n.ConversationId),
+        PayloadField.Text("category", static n => PushMetrics.CategoryTag(n.Category)),
+        PayloadField.Number("badge", static n => n.Badge),
+        PayloadField.Number("digest_count", static n => n.DigestCount),
+    ];
+
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? t_buffer;
 
     [ThreadStatic]
     private static Utf8JsonWriter? t_writer;
 
-    public static JsonObject Custom(PushNotification n) => new()
+    /// <summary>The fields as a JSON object of strings (numbers in invariant digits), in order.</summary>
+    public static JsonObject Custom(PushNotification n)
     {
-        ["push_id"] = n.PushId,
-        ["trace_id"] = n.TraceId,
-        ["message_id"] = n.MessageId,
-        ["conversation_id"] = n.ConversationId,
-        ["category"] = PushMetrics.CategoryTag(n.Category),
-        ["badge"] = n.Badge.ToString(CultureInfo.InvariantCulture),
-        ["digest_count"] = n.DigestCount.ToString(CultureInfo.InvariantCulture),
-    };
+        var custom = new JsonObject();
+        foreach (var field in Fields)
+        {
+            custom[field.Name] = field.ValueText(n);
+        }
+
+        return custom;
+    }
 
     /// <summary>
     /// <see cref="Custom"/> as compact JSON in UTF-8 (the bytes of <c>Custom(n).ToJsonString()</c>), written by a
@@ -38,16 +55,20 @@ internal static class PushPayloadFields
         var writer = t_writer ??= new Utf8JsonWriter(buffer);
         writer.Reset(buffer);
         writer.WriteStartObject();
-        writer.WriteString("push_id"u8, n.PushId);
-        writer.WriteString("trace_id"u8, n.TraceId);
-        writer.WriteString("message_id"u8, n.MessageId);
-        writer.WriteString("conversation_id"u8, n.ConversationId);
-        writer.WriteString("category"u8, PushMetrics.CategoryTag(n.Category));
         Span<char> digits = stackalloc char[11];
-        n.Badge.TryFormat(digits, out var d, default, CultureInfo.InvariantCulture);
-        writer.WriteString("badge"u8, digits[..d]);
-        n.DigestCount.TryFormat(digits, out d, default, CultureInfo.InvariantCulture);
-        writer.WriteString("digest_count"u8, digits[..d]);
+        foreach (var field in Fields)
+        {
+            if (field.NumberOf is { } number)
+            {
+                number(n).TryFormat(digits, out var d, default, CultureInfo.InvariantCulture);
+                writer.WriteString(field.Utf8Name, digits[..d]);
+            }
+            else
+            {
+                writer.WriteString(field.Utf8Name, field.TextOf!(n));
+            }
+        }
+
         writer.WriteEndObject();
         writer.Flush();
         return buffer.WrittenSpan;
@@ -56,17 +77,17 @@ internal static class PushPayloadFields
     /// <summary><see cref="Custom"/> as a compact JSON string (a string-valued vendor field).</summary>
     public static string CustomJson(PushNotification n) => Encoding.UTF8.GetString(CustomUtf8(n));
 
-    /// <summary>String-to-string map (FCM data, Vivo extras), in <see cref="Custom"/>'s order.</summary>
-    public static Dictionary<string, string> Map(PushNotification n) => new(7, StringComparer.Ordinal)
+    /// <summary>String-to-string map, in <see cref="Custom"/>'s order.</summary>
+    public static Dictionary<string, string> Map(PushNotification n)
     {
-        ["push_id"] = n.PushId,
-        ["trace_id"] = n.TraceId,
-        ["message_id"] = n.MessageId,
-        ["conversation_id"] = n.ConversationId,
-        ["category"] = PushMetrics.CategoryTag(n.Category),
-        ["badge"] = n.Badge.ToString(CultureInfo.InvariantCulture),
-        ["digest_count"] = n.DigestCount.ToString(CultureInfo.InvariantCulture),
-    };
+        var map = new Dictionary<string, string>(Fields.Length, StringComparer.Ordinal);
+        foreach (var field in Fields)
+        {
+            map[field.Name] = field.ValueText(n);
+        }
+
+        return map;
+    }
 
     public static bool Urgent(PushCategory c) => c is PushCategory.Im or PushCategory.Service;
 
@@ -77,4 +98,30 @@ internal static class PushPayloadFields
     public static long TtlSeconds(PushNotification n, long minSeconds, long maxSeconds) => Math.Clamp(TtlSeconds(n), minSeconds, maxSeconds);
 
     public static string Truncate(string s, int maxChars) => s.Length <= maxChars ? s : s[..maxChars];
+
+    /// <summary>One payload field: its name (and UTF-8 JSON name) and how to read its value, a string or an int.</summary>
+    private sealed class PayloadField
+    {
+        private PayloadField(string name, Func<PushNotification, string>? text, Func<PushNotification, int>? number)
+        {
+            Name = name;
+            Utf8Name = JsonEncodedText.Encode(name);
+            TextOf = text;
+            NumberOf = number;
+        }
+
+        public string Name { get; }
+
+        public JsonEncodedText Utf8Name { get; }
+
+        public Func<PushNotification, string>? TextOf { get; }
+
+        public Func<PushNotification, int>? NumberOf { get; }
+
+        public static PayloadField Text(string name, Func<PushNotification, string> value) => new(name, value, null);
+
+        public static PayloadField Number(string name, Func<PushNotification, int> value) => new(name, null, value);
+
+        public string ValueText(PushNotification n) => NumberOf is { } number ? number(n).ToString(CultureInfo.InvariantCulture) : TextOf!(n);
+    }
 }

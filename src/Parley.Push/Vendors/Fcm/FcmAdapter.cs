@@ -94,11 +94,7 @@ public sealed class FcmAdapter : IPushVendorAdapter, IDisposable
     internal static JsonObject Body(string token, PushNotification n, FcmOptions options)
     {
         var urgent = PushPayloadFields.Urgent(n.Category);
-        var data = new JsonObject();
-        foreach (var (k, v) in PushPayloadFields.Map(n))
-        {
-            data[k] = v;
-        }
+        var data = PushPayloadFields.Custom(n);
 
         return new JsonObject
         {

@@ -98,11 +98,7 @@ public sealed class VivoAdapter : IPushVendorAdapter, IDisposable
             extra["callback.param"] = n.PushId;
         }
 
-        var clientCustom = new JsonObject();
-        foreach (var (k, v) in PushPayloadFields.Map(n))
-        {
-            clientCustom[k] = v;
-        }
+        var clientCustom = PushPayloadFields.Custom(n);
 
         return new JsonObject
         {
