@@ -129,6 +129,7 @@ internal sealed class OpenImWebSocketEndpoint(
             Events = session,
             FrameWritten = session.OnFrameWritten,
             AbortTransport = context.Abort,
+            Overflows = metrics.OutboxOverflows,
         };
         session.Attach(connection);
         try

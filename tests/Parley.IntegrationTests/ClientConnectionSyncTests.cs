@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net.WebSockets;
 using Parley.Gateway.Connections;
 using Parley.Gateway.Protocols;
@@ -69,10 +70,23 @@ public sealed class ClientConnectionSyncTests
     }
 
     [Fact]
-    public void EventsHeldByARequest_BeyondTheOutbox_CloseTheConnectionOnRelease()
+    public void EventsHeldByARequest_BeyondTheOutbox_CloseTheConnectionOnRelease_CountedOnce()
     {
+        using var meter = new Meter("test.overflows." + Guid.NewGuid().ToString("N"));
+        var overflows = meter.CreateCounter<long>("overflows");
+        long counted = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter == meter)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref counted, value));
+        listener.Start();
         using var socket = WebSocket.CreateFromStream(new MemoryStream(), new WebSocketCreationOptions { IsServer = true });
-        using var connection = new ClientConnection(socket, "u1", "d1", Platform.Linux, "t1", long.MaxValue, 2);
+        using var connection = new ClientConnection(socket, "u1", "d1", Platform.Linux, "t1", long.MaxValue, 2) { Overflows = overflows };
         Assert.False(connection.EndSync(0)); // no overflow
         Assert.Equal(EnqueueResult.Queued, connection.TryEnqueueEvent(new WireFrame([1], Text: false), 1)); // the outbox holds 1 of 2
         connection.HoldEvents();
@@ -81,7 +95,8 @@ public sealed class ClientConnectionSyncTests
         Assert.Equal(EnqueueResult.Overflow, connection.TryEnqueueEvent(new WireFrame([4], Text: false), 4)); // the held list is full too
         Assert.True(connection.ReleaseEvents()); // 2 fits the outbox, 3 does not: closed for it
         Assert.Equal(Parley.Protocol.CloseCodes.OutboxOverflow, connection.CloseCode);
-        Assert.False(connection.CloseForOverflow()); // already closed: counted once
+        Assert.False(connection.CloseForOverflow()); // already closed
+        Assert.Equal(1, Interlocked.Read(ref counted)); // the connection counted its own close, once
     }
 
     /// <summary>The first payload byte of each unmasked binary frame a server-side WebSocket wrote (one-byte payloads).</summary>

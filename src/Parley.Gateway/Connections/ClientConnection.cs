@@ -293,9 +293,24 @@ internal sealed class ClientConnection : IDisposable
 
     /// <summary>
     /// Closes the connection because its outbox overflowed (a slow consumer): 4008, pending frames discarded; the client
-    /// resumes from its cursor. True when this call closed it.
+    /// resumes from its cursor. True when this call closed it (and counted it in <see cref="Overflows"/>).
     /// </summary>
-    public bool CloseForOverflow() => Close(Parley.Protocol.CloseCodes.OutboxOverflow, "outbox overflow; resync", discardPending: true);
+    public bool CloseForOverflow()
+    {
+        if (!Close(Parley.Protocol.CloseCodes.OutboxOverflow, "outbox overflow; resync", discardPending: true))
+        {
+            return false;
+        }
+
+        Overflows?.Add(1);
+        return true;
+    }
+
+    /// <summary>
+    /// Counts this connection's close for an outbox overflow (<c>parley_gateway_outbox_overflows_total</c>), once,
+    /// whichever path closed it (a live fan-out, the end of the sync, a request's release; native or OpenIM). Null: not counted.
+    /// </summary>
+    public System.Diagnostics.Metrics.Counter<long>? Overflows { get; init; }
 
     /// <summary>
     /// Holds live events behind a request's answer until <see cref="ReleaseEvents"/> (calls nest). A protocol whose answer

@@ -456,7 +456,6 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
     {
         if (connection.CloseForOverflow())
         {
-            _metrics.OutboxOverflows.Add(1);
             LogOverflow(_logger, connection.Id, connection.UserId);
         }
     }

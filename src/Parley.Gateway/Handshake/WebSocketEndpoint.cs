@@ -100,6 +100,7 @@ internal sealed partial class WebSocketEndpoint(
         {
             Background = hello.Background,
             AbortTransport = abortTransport,
+            Overflows = metrics.OutboxOverflows,
             Hops = hops,
         };
         var native = new NativeConnectionHandler(connection, requestId, hello.ResumeCursor, handler, store, o, time, hops);
