@@ -23,6 +23,7 @@ public static class ParleyServerHost
         try
         {
             var builder = WebApplication.CreateBuilder(args);
+            LoggingDefaults.Apply(builder.Configuration);
             config = builder.Configuration;
             StartupChecks.Preflight(builder);
             builder.AddParleyServer();
