@@ -21,6 +21,8 @@ namespace Parley.Benchmarks;
 /// (its TOAST and its GIN index) counted, after a VACUUM: the un-compacted baseline and the packed layout of one run.
 /// With <c>--compact-during</c> (PostgreSQL) the import compacts after each chunk whenever the group's delta reached the
 /// bound (<c>CompactSuperGroupIfDueAsync</c>, what <c>SuperGroupJobs</c> does between a bulk job's chunks, ADR 0021 stop 33).
+/// Since stop 34 (migration 28) the PostgreSQL store writes an import's new members straight into the group's pages;
+/// <c>--import-rows</c> turns that off (<c>PostgresStoreOptions.MemberImportPages = 0</c>: every chunk into rows, as before).
 /// </summary>
 public static class MemberStorage
 {
@@ -35,6 +37,7 @@ public static class MemberStorage
         var compact = false;
         var reindex = false;
         var compactDuring = false;
+        var importRows = false;
         for (var i = 0; i < args.Length; i++)
         {
             if (args[i] == "--keep")
@@ -52,6 +55,12 @@ public static class MemberStorage
             if (args[i] == "--compact-during")
             {
                 compactDuring = true;
+                continue;
+            }
+
+            if (args[i] == "--import-rows")
+            {
+                importRows = true;
                 continue;
             }
 
@@ -82,7 +91,7 @@ public static class MemberStorage
         {
             // PostgreSQL: a fresh schema of the given database (dropped afterwards unless --keep), the same commits.
             schema ??= "member_storage_" + Guid.NewGuid().ToString("N")[..8];
-            var database = new PostgresDatabase(new PostgresStoreOptions { ConnectionString = postgres, Schema = schema, Durable = false });
+            var database = new PostgresDatabase(new PostgresStoreOptions { ConnectionString = postgres, Schema = schema, Durable = false, MemberImportPages = importRows ? 0 : 64 });
             await using (database.ConfigureAwait(false))
             {
                 var store = new PostgresMessageStore(database);

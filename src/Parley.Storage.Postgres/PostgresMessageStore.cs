@@ -80,7 +80,7 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
     private async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, CommitBatch batch, CancellationToken cancellationToken)
     {
         using var npgsqlBatch = new NpgsqlBatch(connection, transaction);
-        Build(npgsqlBatch, batch);
+        Build(npgsqlBatch, batch, _database.Options.MemberImportPages);
         try
         {
             await npgsqlBatch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -135,7 +135,7 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
     /// count read and upsert touch only that member's row. A batch that names a member twice keeps the statements per
     /// member, in order. Returns the highest version.
     /// </summary>
-    private static long AddMemberChanges(NpgsqlBatch b, List<MemberChange> changes)
+    private static long AddMemberChanges(NpgsqlBatch b, List<MemberChange> changes, int importPages)
     {
         var maxVersion = 0L;
         var distinct = changes.Count > 1 && changes.Select(m => (m.ConversationId, m.UserId)).Distinct().Count() == changes.Count;
@@ -157,6 +157,19 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
                 WHERE conversations.conversation_id = d.conversation_id;
                 """,
                 P(conversations), P(users), P(changes.Select(m => m.Active).ToArray())));
+
+            // New members of a super group straight into its pages when the commit can (migration 28); the upsert then
+            // skips them (a member with a slot and no row after member_unpack is one written by this statement).
+            if (importPages > 0)
+            {
+                b.BatchCommands.Add(BatchCommand(
+                    "SELECT member_import_pages($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12);",
+                    P(conversations), P(users), P(changes.Select(m => (int)m.Role).ToArray()), P(changes.Select(m => m.Nickname).ToArray()),
+                    P(changes.Select(m => m.MutedUntil).ToArray()), P(changes.Select(m => m.JoinedAt).ToArray()), P(changes.Select(m => m.InviterId).ToArray()),
+                    P(changes.Select(m => m.Active).ToArray()), P(changes.Select(m => m.VisibleFrom).ToArray()), P(changes.Select(m => m.Version).ToArray()),
+                    P(changes.Select(m => m.ReadSeqFloor).ToArray()), P(importPages)));
+            }
+
             b.BatchCommands.Add(BatchCommand(
                 """
                 INSERT INTO members (conv_key, user_id, read_seq, feed_version, role, nickname, muted_until, joined_at, inviter_id,
@@ -166,6 +179,14 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
                        COALESCE((SELECT read_diffusion FROM conversations WHERE conversation_id = u.conversation_id), false)
                 FROM unnest($1::text[], $2::text[], $3::integer[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::boolean[], $9::bigint[], $10::bigint[], $11::bigint[])
                     AS u(conversation_id, user_id, role, nickname, muted_until, joined_at, inviter_id, active, visible_from, version, read_floor)
+                """ + (importPages > 0
+                    ? """
+
+                WHERE NOT EXISTS (SELECT 1 FROM conversation_keys ck CROSS JOIN LATERAL member_slot(ck.conv_key, u.user_id) s
+                                  WHERE ck.conversation_id = u.conversation_id
+                                    AND NOT EXISTS (SELECT 1 FROM members r WHERE r.conv_key = ck.conv_key AND r.user_id = u.user_id))
+                """
+                    : "\n") + """
                 ON CONFLICT (conv_key, user_id) DO UPDATE SET role = EXCLUDED.role, nickname = EXCLUDED.nickname, muted_until = EXCLUDED.muted_until,
                     joined_at = EXCLUDED.joined_at, inviter_id = EXCLUDED.inviter_id, active = EXCLUDED.active, visible_from = EXCLUDED.visible_from,
                     read_seq = GREATEST(members.read_seq, EXCLUDED.read_seq), feed_version = GREATEST(members.feed_version, EXCLUDED.feed_version),
@@ -232,7 +253,7 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
     // The statements of one batch, in the order CommitBatch documents (after the copy on write of packed members, which
     // takes the super groups' compaction locks before the batch holds any member or group row): conversations, groups, member changes, group
     // requests, messages, revocations, read cursors, settings, feed state.
-    private static void Build(NpgsqlBatch b, CommitBatch batch)
+    private static void Build(NpgsqlBatch b, CommitBatch batch, int importPages)
     {
         var maxVersion = 0L;
         AddMemberUnpack(b, batch);
@@ -293,7 +314,7 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
 
         if (batch.MemberChanges.Count > 0)
         {
-            maxVersion = Math.Max(maxVersion, AddMemberChanges(b, batch.MemberChanges));
+            maxVersion = Math.Max(maxVersion, AddMemberChanges(b, batch.MemberChanges, importPages));
         }
 
         foreach (var r in batch.GroupRequests)

@@ -54,6 +54,13 @@ public sealed class PostgresStoreOptions
     public int MemberCompactionRangeRows { get; set; } = 4096;
 
     /// <summary>
+    /// A commit of several distinct member changes (a bulk job's chunk) writes the new members of a super group straight
+    /// into its packed pages (ADR 0021, stop 34, migration 28) when no other commit of the group is in flight and their
+    /// span holds at most this many pages; else they are rows, the next compaction's delta. 0: always rows. Default 64.
+    /// </summary>
+    public int MemberImportPages { get; set; } = 64;
+
+    /// <summary>
     /// Test hook: called after each short transaction of a compaction (one range of pages) with the conversation id,
     /// between that transaction's commit and the next one's start. Null (the default) in production.
     /// </summary>

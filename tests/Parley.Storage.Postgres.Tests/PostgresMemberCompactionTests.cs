@@ -18,7 +18,11 @@ public sealed class PostgresMemberCompactionTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _store = new PostgresMessageStore(_postgres.Open(configure: o => o.AfterMemberCompactionRange = (_, ct) => _betweenRanges?.Invoke(ct) ?? Task.CompletedTask));
+        _store = new PostgresMessageStore(_postgres.Open(configure: o =>
+        {
+            o.AfterMemberCompactionRange = (_, ct) => _betweenRanges?.Invoke(ct) ?? Task.CompletedTask;
+            o.MemberImportPages = 0; // imports into rows: these tests compact a row delta (PostgresMemberImportTests: into pages)
+        }));
         await _store.InitializeAsync();
     }
 

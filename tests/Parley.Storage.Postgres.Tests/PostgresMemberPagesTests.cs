@@ -17,7 +17,8 @@ public sealed class PostgresMemberPagesTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _store = new PostgresMessageStore(_postgres.Open());
+        // Imports into rows (MemberImportPages 0): these tests compact a row delta themselves (PostgresMemberImportTests: into pages).
+        _store = new PostgresMessageStore(_postgres.Open(configure: o => o.MemberImportPages = 0));
         await _store.InitializeAsync();
     }
 

@@ -36,6 +36,7 @@ internal static class PostgresMigrations
         (25, V25MemberPages),
         (26, V26MemberPageRanges),
         (27, V27MemberPageWrite),
+        (28, V28MemberImportPages),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -1072,6 +1073,61 @@ internal static class PostgresMigrations
             FROM conversation_keys ck, (SELECT max(x.feed_version) AS top FROM unnest(moved) x) t
             WHERE ck.conv_key = k AND g.conversation_id = ck.conversation_id AND g.compacted_version < t.top;
             RETURN cardinality(moved);
+        END
+        $f$;
+        """;
+
+    // Imports straight into pages (ADR 0021, amendment of stop 34): a commit of many distinct member changes (a bulk
+    // job's chunk) writes the brand-new active members of a super group (no row: member_unpack ran first, so a member
+    // with a slot has a row by now) into the group's pages, through member_pages_write, instead of rows, so an import
+    // leaves no entries in the row table's B-trees (which only a VACUUM or REINDEX gives back: stop 33 measured 196 B per
+    // member after an import compacting between its chunks). Only when the commit can take the group's compaction lock
+    // exclusive at once (no other commit of the group in flight: its own shared lock does not conflict) and the members'
+    // span holds at most max_pages pages (a chunk of sorted ids touches a few; ids spread over a large group would rewrite
+    // it whole): otherwise they go to rows as before, the next compaction's delta. It takes the feed order row first, as
+    // every commit does at its end (after the conversations row, in that order), so that a commit waiting for this
+    // group's lock never holds what this commit waits for. The row upsert that follows skips the members written here.
+    // Values as the upsert writes them for a new member: read_seq the floor, feed and info versions the change's version.
+    private const string V28MemberImportPages = """
+        CREATE FUNCTION member_import_pages(convs text[], users text[], roles integer[], nicknames text[], muted_untils bigint[], joined_ats bigint[],
+                                            inviters text[], actives boolean[], visible_froms bigint[], versions bigint[], read_floors bigint[],
+                                            max_pages integer) RETURNS integer LANGUAGE plpgsql AS $f$
+        DECLARE
+            k bigint;
+            given members[];
+            lo text;
+            hi text;
+            ordered boolean := false;
+            written integer := 0;
+        BEGIN
+            FOR k IN SELECT DISTINCT ck.conv_key FROM conversation_keys ck JOIN conversations c ON c.conversation_id = ck.conversation_id
+                     WHERE ck.conversation_id = ANY(convs) AND c.read_diffusion ORDER BY 1 LOOP
+                SELECT array_agg(ROW(k, GREATEST(u.read_floor, 0), u.version, u.muted_until, u.joined_at, u.visible_from, u.version, 0, u.role,
+                                     false, false, false, true, true, u.user_id, u.nickname, u.inviter_id)::members ORDER BY u.user_id COLLATE "C")
+                INTO given
+                FROM unnest(convs, users, roles, nicknames, muted_untils, joined_ats, inviters, actives, visible_froms, versions, read_floors)
+                    AS u(conversation_id, user_id, role, nickname, muted_until, joined_at, inviter_id, active, visible_from, version, read_floor)
+                JOIN conversation_keys ck ON ck.conversation_id = u.conversation_id
+                WHERE ck.conv_key = k AND u.active AND NOT EXISTS (SELECT 1 FROM members r WHERE r.conv_key = k AND r.user_id = u.user_id);
+                CONTINUE WHEN given IS NULL;
+                IF NOT ordered THEN
+                    PERFORM 1 FROM feed_state WHERE id = 1 FOR UPDATE;
+                    ordered := true;
+                END IF;
+                CONTINUE WHEN NOT pg_try_advisory_xact_lock(hashtext('member_pages ' || current_schema()), (k % 2147483647)::integer);
+                lo := COALESCE((SELECT p.first_user FROM member_pages p WHERE p.conv_key = k AND p.first_user <= (given[1]).user_id COLLATE "C"
+                                ORDER BY p.first_user DESC LIMIT 1), '');
+                hi := (SELECT p.first_user FROM member_pages p WHERE p.conv_key = k AND p.first_user > (given[cardinality(given)]).user_id COLLATE "C"
+                       ORDER BY p.first_user LIMIT 1);
+                CONTINUE WHEN (SELECT count(*) FROM (SELECT 1 FROM member_pages p WHERE p.conv_key = k AND p.first_user >= lo COLLATE "C"
+                                                      AND (hi IS NULL OR p.first_user < hi COLLATE "C") LIMIT max_pages + 1) x) > max_pages;
+                PERFORM member_pages_write(k, lo, hi, given);
+                UPDATE groups g SET compacted_version = t.top
+                FROM conversation_keys ck, (SELECT max(x.feed_version) AS top FROM unnest(given) x) t
+                WHERE ck.conv_key = k AND g.conversation_id = ck.conversation_id AND g.compacted_version < t.top;
+                written := written + cardinality(given);
+            END LOOP;
+            RETURN written;
         END
         $f$;
         """;
