@@ -1005,7 +1005,8 @@ internal static class PostgresMigrations
     // compaction walks ranges (migration 26), and compact_member_range repeated its page-writing INSERT. member_pages_write
     // rewrites the pages of one range of a group [lo, hi) (page boundaries: lo '' from the first page, hi NULL to the
     // last) with the given members merged into its slots (a given member wins over the slot of its user), cut into pages
-    // of 128 in user-id order (collation "C"); the caller holds the group's compaction lock exclusive. compact_member_range
+    // of 128 in user-id order (collation "C"), and raises the group's compacted_version to the given members' highest
+    // version; the caller holds the group's compaction lock exclusive. compact_member_range
     // keeps its contract (lock, the named rows of the range out of the row table, their pages rewritten, compacted_version)
     // and writes through it. member_pages_write takes the members row type: a change of the members table's columns must
     // replace it, as the read functions of migration 25.
@@ -1042,6 +1043,10 @@ internal static class PostgresMigrations
                    array_agg(n.inviter_id ORDER BY n.user_id COLLATE "C")
             FROM (SELECT c.*, (row_number() OVER (ORDER BY c.user_id COLLATE "C") - 1) / 128 AS page FROM unnest(merged) c) n
             GROUP BY n.page;
+            -- What the pages now hold is compacted up to the given members' highest version (both callers' rule).
+            UPDATE groups g SET compacted_version = t.top
+            FROM conversation_keys ck, (SELECT max(x.feed_version) AS top FROM unnest(given) x) t
+            WHERE ck.conv_key = k AND g.conversation_id = ck.conversation_id AND g.compacted_version < t.top;
             RETURN COALESCE(cardinality(merged), 0);
         END
         $f$;
@@ -1069,9 +1074,6 @@ internal static class PostgresMigrations
                 RETURN 0;
             END IF;
             PERFORM member_pages_write(k, lo, hi, moved);
-            UPDATE groups g SET compacted_version = t.top
-            FROM conversation_keys ck, (SELECT max(x.feed_version) AS top FROM unnest(moved) x) t
-            WHERE ck.conv_key = k AND g.conversation_id = ck.conversation_id AND g.compacted_version < t.top;
             RETURN cardinality(moved);
         END
         $f$;
@@ -1122,9 +1124,6 @@ internal static class PostgresMigrations
                 CONTINUE WHEN (SELECT count(*) FROM (SELECT 1 FROM member_pages p WHERE p.conv_key = k AND p.first_user >= lo COLLATE "C"
                                                       AND (hi IS NULL OR p.first_user < hi COLLATE "C") LIMIT max_pages + 1) x) > max_pages;
                 PERFORM member_pages_write(k, lo, hi, given);
-                UPDATE groups g SET compacted_version = t.top
-                FROM conversation_keys ck, (SELECT max(x.feed_version) AS top FROM unnest(given) x) t
-                WHERE ck.conv_key = k AND g.conversation_id = ck.conversation_id AND g.compacted_version < t.top;
                 written := written + cardinality(given);
             END LOOP;
             RETURN written;
