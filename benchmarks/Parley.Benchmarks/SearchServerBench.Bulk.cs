@@ -499,36 +499,15 @@ public static partial class SearchServerBench
                 var allPages = new long[cases.Length];
                 for (var k = 0; k < cases.Length; k++)
                 {
-                    var total = 0;
-                    SearchPosition? after = null;
                     long read = 0;
                     store.SearchPagesObserver = p => read = p;
-                    while (true)
+                    var (total, made) = await PageToEndAsync(store, cases[k].Conversation, cases[k].Word, () =>
                     {
-                        var page = await store.SearchAsync(Reader, cases[k].Conversation, cases[k].Word, after, 21, maxScanned: 5000);
-                        requests[k]++;
                         mostPages[k] = Math.Max(mostPages[k], read);
                         allPages[k] += read;
-                        total += Math.Min(20, page.Count);
-                        if (page.Count > 20)
-                        {
-                            after = Position(page[19].Message);
-                        }
-                        else if (page.ContinueBelow is { } below)
-                        {
-                            after = below;
-                        }
-                        else if (page.ScanLimitReached && page.Count > 0)
-                        {
-                            after = Position(page[^1].Message);
-                        }
-                        else
-                        {
-                            break;
-                        }
-                    }
-
+                    });
                     store.SearchPagesObserver = null;
+                    requests[k] = made;
                     if (total != hits[k])
                     {
                         throw new InvalidOperationException($"{cases[k].Name}: paged to its end, {total} hits, want {hits[k]}");

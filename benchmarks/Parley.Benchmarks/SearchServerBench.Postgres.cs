@@ -318,31 +318,7 @@ public static partial class SearchServerBench
         var requests = new int[cases.Length];
         for (var k = 0; k < (toEnd ? cases.Length : 0); k++)
         {
-            var total = 0;
-            SearchPosition? after = null;
-            while (true)
-            {
-                var page = await store.SearchAsync(Reader, cases[k].Conversation, cases[k].Word, after, 21, maxScanned: 5000);
-                requests[k]++;
-                total += Math.Min(20, page.Count);
-                if (page.Count > 20)
-                {
-                    after = Position(page[19].Message);
-                }
-                else if (page.ContinueBelow is { } below)
-                {
-                    after = below;
-                }
-                else if (page.ScanLimitReached && page.Count > 0)
-                {
-                    after = Position(page[^1].Message);
-                }
-                else
-                {
-                    break;
-                }
-            }
-
+            (var total, requests[k]) = await PageToEndAsync(store, cases[k].Conversation, cases[k].Word);
             if (total != hits[k])
             {
                 throw new InvalidOperationException($"{cases[k].Name}: paged to its end, {total} hits, want {hits[k]}");

@@ -709,6 +709,41 @@ public static partial class SearchServerBench
 
     private static SearchPosition Position(StoredMessage m) => new(m.ServerTime, m.ConversationId, m.Seq);
 
+    /// <summary>
+    /// Pages one case to its end as the server pages it (pages of 20 asked as 21, the window of 5,000, and the core's token
+    /// rules: after the page's last hit, or below the store's cut), calling <paramref name="afterRequest"/> after each
+    /// request; returns the hits counted and the requests made. Both stores' in-process measurements use it.
+    /// </summary>
+    private static async Task<(int Hits, int Requests)> PageToEndAsync(IMessageStore store, string? conversation, string word, Action? afterRequest = null)
+    {
+        var hits = 0;
+        var requests = 0;
+        SearchPosition? after = null;
+        while (true)
+        {
+            var page = await store.SearchAsync(Reader, conversation, word, after, 21, maxScanned: 5000);
+            requests++;
+            afterRequest?.Invoke();
+            hits += Math.Min(20, page.Count);
+            if (page.Count > 20)
+            {
+                after = Position(page[19].Message);
+            }
+            else if (page.ContinueBelow is { } below)
+            {
+                after = below;
+            }
+            else if (page.ScanLimitReached && page.Count > 0)
+            {
+                after = Position(page[^1].Message);
+            }
+            else
+            {
+                return (hits, requests);
+            }
+        }
+    }
+
     private static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
