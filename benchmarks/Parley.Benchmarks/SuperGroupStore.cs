@@ -3,7 +3,9 @@ using System.Globalization;
 using Google.Protobuf;
 using Parley.Abstractions.Accounts;
 using Parley.Abstractions.Messaging;
+using Npgsql;
 using Parley.Protocol.V1;
+using Parley.Storage.Postgres;
 using Parley.Storage.Sqlite;
 using ConversationKind = Parley.Abstractions.Messaging.ConversationKind;
 using GroupKind = Parley.Abstractions.Messaging.GroupKind;
@@ -38,6 +40,11 @@ namespace Parley.Benchmarks;
 /// layout through the product's whole path: super-store.sh with <c>IMPORT=api</c>). Before exiting, the tool reads the
 /// group back through the store API (member count, the owner's and the last member's rows, the last account) and fails
 /// if anything is not as written.
+/// With <c>--postgres CONNECTION --schema S</c> the same commits go to a new PostgreSQL schema instead (the server opens it
+/// with <c>Parley__Storage__Provider=Postgres</c> and <c>Parley__Storage__Postgres__Schema=S</c>); the import is then the
+/// PostgreSQL store's own, which writes a chunk's new members straight into the group's packed pages (ADR 0021, stop 34),
+/// and the tool prints the bytes per member of the member tables and indexes after the import. <c>--dir</c> then holds only
+/// <c>prepared.env</c> (with <c>SCHEMA=S</c>).
 /// </summary>
 public static class SuperGroupStore
 {
@@ -50,6 +57,8 @@ public static class SuperGroupStore
         var groupId = "channel1m";
         var kind = GroupKind.Channel;
         var import = true;
+        string? postgres = null;
+        string? schema = null;
         for (var i = 0; i < args.Length; i++)
         {
             if (i + 1 >= args.Length)
@@ -80,6 +89,8 @@ public static class SuperGroupStore
                         var m => throw new ArgumentException("--import is store or none, not " + m),
                     };
                     break;
+                case "--postgres": postgres = args[++i]; break;
+                case "--schema": schema = args[++i]; break;
                 default: throw new ArgumentException("unknown option " + args[i]);
             }
         }
@@ -94,39 +105,128 @@ public static class SuperGroupStore
             throw new ArgumentException("--members within 2..1,000,000 (MaxSuperGroupMembers), --chunk within 1..1,000 (the bulk job's chunk)");
         }
 
-        var path = Path.Combine(dir, "parley.db");
-        if (File.Exists(path))
+        if ((postgres is null) != (schema is null))
         {
-            throw new ArgumentException($"{path} exists: give a new directory");
+            throw new ArgumentException("--postgres and --schema go together: the connection and the new schema the server will open");
         }
 
-        Directory.CreateDirectory(dir);
+        var plan = new Plan(prefix, groupId, "sg_" + groupId, kind, members, chunk, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         var total = Stopwatch.StartNew();
-        var database = new SqliteDatabase(new SqliteStoreOptions { DataSource = path, Durable = true });
-        await using (database.ConfigureAwait(false))
+        string where;
+        if (postgres is not null)
         {
-            var store = new SqliteMessageStore(database);
-            await using (store.ConfigureAwait(false))
+            await CreateSchemaAsync(postgres, schema!).ConfigureAwait(false);
+            Directory.CreateDirectory(dir);
+            var database = new PostgresDatabase(new PostgresStoreOptions { ConnectionString = postgres, Schema = schema!, Durable = true });
+            await using (database.ConfigureAwait(false))
             {
+                var store = new PostgresMessageStore(database);
+                var accounts = new PostgresAccountStore(database);
                 await store.InitializeAsync().ConfigureAwait(false);
-                var accounts = new SqliteAccountStore(database);
-                var plan = new Plan(prefix, groupId, "sg_" + groupId, kind, members, chunk, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-                await CreateAccountsAsync(accounts, plan).ConfigureAwait(false);
-                await CreateGroupAsync(store, plan).ConfigureAwait(false);
-                if (import)
-                {
-                    await ImportAsync(store, plan).ConfigureAwait(false);
-                }
-
-                await VerifyAsync(store, accounts, plan, import ? plan.Members : 1).ConfigureAwait(false);
+                await accounts.InitializeAsync().ConfigureAwait(false);
+                await BuildAsync(store, accounts, plan, import).ConfigureAwait(false);
+                await PrintPostgresMemberBytesAsync(postgres, schema!, import ? plan.Members : 1).ConfigureAwait(false);
             }
+
+            where = "PostgreSQL schema " + schema;
+        }
+        else
+        {
+            var path = Path.Combine(dir, "parley.db");
+            if (File.Exists(path))
+            {
+                throw new ArgumentException($"{path} exists: give a new directory");
+            }
+
+            Directory.CreateDirectory(dir);
+            var database = new SqliteDatabase(new SqliteStoreOptions { DataSource = path, Durable = true });
+            await using (database.ConfigureAwait(false))
+            {
+                var store = new SqliteMessageStore(database);
+                await using (store.ConfigureAwait(false))
+                {
+                    await store.InitializeAsync().ConfigureAwait(false);
+                    await BuildAsync(store, new SqliteAccountStore(database), plan, import).ConfigureAwait(false);
+                }
+            }
+
+            where = "database " + path;
         }
 
         await File.WriteAllTextAsync(
             Path.Combine(dir, "prepared.env"),
-            string.Create(CultureInfo.InvariantCulture, $"GROUP={groupId}\nPREFIX={prefix}\nMEMBERS={members}\nKIND={kind.ToString().ToLowerInvariant()}\n")).ConfigureAwait(false);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"super-store: total {total.Elapsed.TotalSeconds:F1} s; database {path}; group {groupId} (sg_{groupId}), users {prefix}0..{prefix}{members - 1}, owner {prefix}0"));
+            string.Create(CultureInfo.InvariantCulture, $"GROUP={groupId}\nPREFIX={prefix}\nMEMBERS={members}\nKIND={kind.ToString().ToLowerInvariant()}\n{(schema is null ? string.Empty : "SCHEMA=" + schema + "\n")}")).ConfigureAwait(false);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"super-store: total {total.Elapsed.TotalSeconds:F1} s; {where}; group {groupId} (sg_{groupId}), users {prefix}0..{prefix}{members - 1}, owner {prefix}0"));
         return 0;
+    }
+
+    /// <summary>Accounts, the group with its owner, the members (unless <c>--import none</c>), then the read-back.</summary>
+    private static async Task BuildAsync<TStore>(TStore store, IAccountStore accounts, Plan plan, bool import)
+        where TStore : IMessageStore, IGroupStore, ISuperGroupStore
+    {
+        await CreateAccountsAsync(accounts, plan).ConfigureAwait(false);
+        await CreateGroupAsync(store, plan).ConfigureAwait(false);
+        if (import)
+        {
+            await ImportAsync(store, plan).ConfigureAwait(false);
+        }
+
+        await VerifyAsync(store, accounts, plan, import ? plan.Members : 1).ConfigureAwait(false);
+    }
+
+    /// <summary>A new, empty schema: an existing one is refused (the tool never writes over a store).</summary>
+    private static async Task CreateSchemaAsync(string connectionString, string schema)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync().ConfigureAwait(false);
+        await using var create = new NpgsqlCommand($"CREATE SCHEMA \"{schema.Replace("\"", "\"\"", StringComparison.Ordinal)}\"", connection);
+        try
+        {
+            await create.ExecuteNonQueryAsync().ConfigureAwait(false);
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.DuplicateSchema)
+        {
+            throw new ArgumentException($"schema {schema} exists: give a new one", ex);
+        }
+    }
+
+    /// <summary>
+    /// Bytes per member on disk (<c>pg_total_relation_size</c>: heap, TOAST and indexes, after a VACUUM) of the member
+    /// row table and the packed pages, with every relation's own share.
+    /// </summary>
+    private static async Task PrintPostgresMemberBytesAsync(string connectionString, string schema, int members)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync().ConfigureAwait(false);
+        foreach (var table in new[] { "members", "member_pages" })
+        {
+            await using var vacuum = new NpgsqlCommand($"VACUUM \"{schema.Replace("\"", "\"\"", StringComparison.Ordinal)}\".{table}", connection);
+            await vacuum.ExecuteNonQueryAsync().ConfigureAwait(false);
+        }
+
+        await using var sizes = new NpgsqlCommand(
+            """
+            SELECT c.relname, pg_total_relation_size(c.oid)
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = $1 AND c.relkind = 'r' AND c.relname IN ('members', 'member_pages')
+            ORDER BY c.relname
+            """,
+            connection);
+        sizes.Parameters.AddWithValue(schema);
+        var all = 0L;
+        var parts = new List<string>();
+        await using (var reader = await sizes.ExecuteReaderAsync().ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync().ConfigureAwait(false))
+            {
+                var bytes = reader.GetInt64(1);
+                all += bytes;
+                parts.Add(string.Create(CultureInfo.InvariantCulture, $"{reader.GetString(0)} {bytes / (double)members:F1} B"));
+            }
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"super-store: PostgreSQL member bytes after a VACUUM (pg_total_relation_size, heap + TOAST + indexes): {all / (double)members:F1} B per member ({string.Join(", ", parts)}), {members} members"));
     }
 
     private sealed record Plan(string Prefix, string GroupId, string Conversation, GroupKind Kind, int Members, int Chunk, long Now)
@@ -137,7 +237,7 @@ public static class SuperGroupStore
     }
 
     /// <summary>One account per member through the store's own call, 8,192 in flight (the writer commits them 256 to a transaction).</summary>
-    private static async Task CreateAccountsAsync(SqliteAccountStore accounts, Plan plan)
+    private static async Task CreateAccountsAsync(IAccountStore accounts, Plan plan)
     {
         const int InFlight = 8_192;
         var clock = Stopwatch.StartNew();
@@ -159,11 +259,11 @@ public static class SuperGroupStore
         }
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"super-store: {created} accounts in {clock.Elapsed.TotalSeconds:F1} s = {created / Math.Max(clock.Elapsed.TotalSeconds, 1e-3):F0}/s (SqliteAccountStore.CreateUserAsync, store only)"));
+            $"super-store: {created} accounts in {clock.Elapsed.TotalSeconds:F1} s = {created / Math.Max(clock.Elapsed.TotalSeconds, 1e-3):F0}/s (IAccountStore.CreateUserAsync, store only)"));
     }
 
     /// <summary>The commit of <c>ConversationGrain.CreateGroupAsync</c> for the admin API's create request (version 1).</summary>
-    private static async Task CreateGroupAsync(SqliteMessageStore store, Plan plan)
+    private static async Task CreateGroupAsync(IMessageStore store, Plan plan)
     {
         const long Version = 1;
         const string Name = "bench channel";
@@ -190,7 +290,7 @@ public static class SuperGroupStore
     /// creation notice), so visible from 2 (the group hides history from newcomers) and read up to 1. The job runs them
     /// one after the other, each one commit.
     /// </summary>
-    private static async Task ImportAsync(SqliteMessageStore store, Plan plan)
+    private static async Task ImportAsync(IMessageStore store, Plan plan)
     {
         const long NextSeq = 2;
         var version = 1L;
@@ -216,7 +316,8 @@ public static class SuperGroupStore
     }
 
     /// <summary>Reads the group back through the store API: anything not as written fails the tool.</summary>
-    private static async Task VerifyAsync(SqliteMessageStore store, SqliteAccountStore accounts, Plan plan, int expected)
+    private static async Task VerifyAsync<TStore>(TStore store, IAccountStore accounts, Plan plan, int expected)
+        where TStore : IMessageStore, IGroupStore, ISuperGroupStore
     {
         var group = await store.GetGroupAsync(plan.GroupId).ConfigureAwait(false)
             ?? throw new InvalidOperationException("the group is not in the store");

@@ -13,6 +13,9 @@
 # WARMUP (5), WINDOW (20), DRAIN (10), COPYDIR (/tmp: where the copies go), GARGS (more generator options).
 # Prepare the stores first, e.g.:
 #   dotnet benchmarks/Parley.Benchmarks/bin/Release/net10.0/Parley.Benchmarks.dll super-store --members 1000000 --dir D
+# A store prepared in PostgreSQL (super-store --postgres "$PARLEY_TEST_POSTGRES" --schema S --dir D: prepared.env names
+# SCHEMA) is opened in place by every step (Provider=Postgres, the connection in PARLEY_TEST_POSTGRES, that schema): no
+# copy, so each step adds its messages and the online members' read cursors to the same store.
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source $here/lib.sh
@@ -38,12 +41,19 @@ for r in $(seq $rounds); do
     if [ "$spec" = biggroup ]; then
       dotnet $G $common --scenarios biggroup --big-members $BIG --big-online $ONLINE --big-rate $RATE --out $f.json $GARGS > $f.log 2>&1
     else
-      GROUP=; PREFIX=
-      eval "$(grep -E '^(GROUP|PREFIX)=[A-Za-z0-9_-]+$' $spec/prepared.env)"
+      GROUP=; PREFIX=; SCHEMA=
+      eval "$(grep -E '^(GROUP|PREFIX|SCHEMA)=[A-Za-z0-9_-]+$' $spec/prepared.env)"
       copy=$(mktemp -d $COPYDIR/parley-prepared-XXXX)
-      cp -a $spec/. $copy/
+      if [ -n "$SCHEMA" ]; then
+        store=(--server-env Parley__Storage__DataDirectory=$copy --server-env Parley__Storage__Provider=Postgres
+          --server-env "Parley__Storage__Postgres__ConnectionString=${PARLEY_TEST_POSTGRES:?source /work/dev/env: a PostgreSQL store}"
+          --server-env Parley__Storage__Postgres__Schema=$SCHEMA)
+      else
+        cp -a $spec/. $copy/
+        store=(--server-env Parley__Storage__DataDirectory=$copy)
+      fi
       dotnet $G $common --scenarios supergroup --super-existing $GROUP --super-user-prefix $PREFIX --super-online $ONLINE --super-rate $RATE \
-        --server-env Parley__Storage__DataDirectory=$copy --out $f.json $GARGS > $f.log 2>&1
+        "${store[@]}" --out $f.json $GARGS > $f.log 2>&1
       rm -rf $copy
     fi
     uptime >> $f.uptime
