@@ -86,6 +86,11 @@ public sealed partial class PostgresDatabase : IAsyncDisposable
             return $"Parley:Storage:Postgres:MaxPoolSize {options.MaxPoolSize.ToString(CultureInfo.InvariantCulture)} is outside 2 to 1000.";
         }
 
+        if (options.SyncChangedGroupProbes is < 1 or > 100_000)
+        {
+            return $"Parley:Storage:Postgres:SyncChangedGroupProbes {options.SyncChangedGroupProbes.ToString(CultureInfo.InvariantCulture)} is outside 1 to 100000.";
+        }
+
         try
         {
             _ = new NpgsqlConnectionStringBuilder(options.ConnectionString);

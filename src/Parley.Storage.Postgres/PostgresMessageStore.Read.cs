@@ -9,7 +9,10 @@ namespace Parley.Storage.Postgres;
 
 public sealed partial class PostgresMessageStore
 {
-    private const string ChangedViewsSql = PostgresRows.ViewSelect
+    // The user's rows (ix_members_user_feed) and the user's slots in the super groups compacted or edited since the cursor
+    // (migration 29: a page probe per changed group), or every slot of the user when $3 or more groups changed.
+    internal static readonly string ChangedViewsSql = PostgresRows.ViewSelect.Replace(
+        "FROM members_of_user($1) m", "FROM members_of_user_since($1, $2, $3) m", StringComparison.Ordinal)
         + " AND (m.feed_version > $2 OR (m.active AND c.change_version > $2)) ORDER BY GREATEST(m.feed_version, c.change_version), c.conversation_id;";
 
     // One conversation: the member by (group, user), a row else its slot (not every membership of the user).
@@ -18,11 +21,12 @@ public sealed partial class PostgresMessageStore
         + " AND mk.conversation_id = $2;";
 
     // Read diffusion (ADR 0017): the super groups that advanced since the cursor (partial index on head_version, cost
-    // proportional to the advanced groups) where the user is an active member whose own row did not change.
-    private const string AdvancedSuperGroupsSql = PostgresRows.ViewSelect + """
+    // proportional to the advanced groups) where the user is an active member whose own row did not change: the user's
+    // row, else slot, probed in each advanced group (migration 29), or the user's memberships among them when $3 or more
+    // advanced.
+    internal static readonly string AdvancedSuperGroupsSql = PostgresRows.ViewSelect.Replace(
+        "FROM members_of_user($1) m", "FROM members_of_user_advanced($1, $2, $3) m", StringComparison.Ordinal) + """
          AND m.active AND m.feed_version <= $2
-         AND m.conv_key IN (SELECT hk.conv_key FROM conversations h JOIN conversation_keys hk ON hk.conversation_id = h.conversation_id
-                            WHERE h.read_diffusion AND h.head_version > $2)
         ORDER BY c.head_version, c.conversation_id;
         """;
     private const string PageViewsSql = PostgresRows.ViewSelect + " ORDER BY m.pinned DESC, c.updated_at DESC, c.conversation_id LIMIT $2 OFFSET $3;";
@@ -57,10 +61,12 @@ public sealed partial class PostgresMessageStore
         // version, or, for an active member, the conversation's change version (edits and reactions raise only that) or a
         // read-diffusion super group's head version (its messages raise no member row). Asking for the first alone missed
         // a gap that held nothing but an edit: the gap was skipped, nobody resynced, and the members' next live event
-        // moved their cursors past the edit for good. ix_members_user_feed (user_id, feed_version): one index range per user.
+        // moved their cursors past the edit for good. ix_members_user_feed (user_id, feed_version): one index range per user;
+        // packed slots only in the super groups compacted, edited or advanced since the version (migration 29), as the sync.
         return await _database.QueryAsync(
             """
-            SELECT m.user_id FROM unnest($1::text[]) AS q(u) CROSS JOIN LATERAL members_of_user(q.u) m
+            SELECT m.user_id FROM unnest($1::text[]) AS q(u)
+            CROSS JOIN LATERAL (SELECT * FROM members_of_user_since(q.u, $2 - 1, $3) UNION ALL SELECT * FROM members_of_user_advanced(q.u, $2 - 1, $3)) m
             JOIN conversation_keys k ON k.conv_key = m.conv_key
             JOIN conversations c ON c.conversation_id = k.conversation_id
             WHERE m.user_id = ANY($1)
@@ -70,7 +76,8 @@ public sealed partial class PostgresMessageStore
             r => r.GetString(0),
             cancellationToken,
             P(userIds as string[] ?? [.. userIds]),
-            P(version)).ConfigureAwait(false);
+            P(version),
+            P(version > 1 ? _database.Options.SyncChangedGroupProbes : 0)).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -152,7 +159,9 @@ public sealed partial class PostgresMessageStore
             {
                 var version = await ReadMaxVersionAsync(connection, cancellationToken).ConfigureAwait(false);
                 List<ConversationView> views;
-                using (var command = Command(connection, ChangedViewsSql, P(userId), P(sinceVersion)))
+                // A fresh sync (cursor 0) holds every membership of the user: its slots through the GIN (probe limit 0).
+                var probeLimit = sinceVersion > 0 ? _database.Options.SyncChangedGroupProbes : 0;
+                using (var command = Command(connection, ChangedViewsSql, P(userId), P(sinceVersion), P(probeLimit)))
                 {
                     views = await ReadAllAsync(command, ReadView, cancellationToken).ConfigureAwait(false);
                 }
@@ -160,7 +169,7 @@ public sealed partial class PostgresMessageStore
                 // A fresh sync (cursor 0) has every membership above (a member row's feed version is never 0): no advanced ones.
                 if (sinceVersion > 0)
                 {
-                    using var command = Command(connection, AdvancedSuperGroupsSql, P(userId), P(sinceVersion));
+                    using var command = Command(connection, AdvancedSuperGroupsSql, P(userId), P(sinceVersion), P(probeLimit));
                     views.AddRange(await ReadAllAsync(command, ReadView, cancellationToken).ConfigureAwait(false));
                 }
 

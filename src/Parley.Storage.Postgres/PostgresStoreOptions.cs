@@ -61,6 +61,14 @@ public sealed class PostgresStoreOptions
     public int MemberImportPages { get; set; } = 64;
 
     /// <summary>
+    /// The sync of a resume (ADR 0021, stop 35, migration 29) reads a user's packed super-group slots by probing one page in
+    /// each super group that changed since the cursor (compacted, edited, or advanced by a message), so it costs the groups
+    /// that changed; when this many or more changed (an old cursor), it reads the user's slots through the GIN instead (one
+    /// page per super group of the user), as a fresh sync does. 1 to 100,000; default 256.
+    /// </summary>
+    public int SyncChangedGroupProbes { get; set; } = 256;
+
+    /// <summary>
     /// Test hook: called after each short transaction of a compaction (one range of pages) with the conversation id,
     /// between that transaction's commit and the next one's start. Null (the default) in production.
     /// </summary>

@@ -11,12 +11,15 @@ internal static class PostgresMemberLayouts
     /// <summary>
     /// Turns a schema of the current layout back into version 22's: packed members back into rows and migration 25's
     /// objects gone, members keyed by the text conversation id (every row and value kept, through conversation_keys), the
-    /// indexes of that version, no conversation_keys. A rewind deletes versions 23, 25 and 27 from schema_migrations with it
-    /// (27 replaces 25's compaction function and writes pages through a function of the members row type).
+    /// indexes of that version, no conversation_keys. A rewind deletes versions 23, 25, 27 and 29 from schema_migrations with it
+    /// (27 replaces 25's compaction function and writes pages through a function of the members row type; 29's sync
+    /// functions return that row type).
     /// </summary>
     public const string BackToTextConversationIds = """
         INSERT INTO members SELECT s.* FROM member_pages p CROSS JOIN LATERAL member_page_slots(p) s
             WHERE NOT EXISTS (SELECT 1 FROM members r WHERE r.conv_key = s.conv_key AND r.user_id = s.user_id);
+        DROP FUNCTION members_of_user_since, members_of_user_advanced, super_groups_changed_since, super_groups_advanced_since;
+        DROP INDEX ix_conversations_change_rd;
         DROP FUNCTION member_pages_write, member_unpack, members_in_range, members_of_conv, members_of_user, member_get, member_slot, member_page_slots;
         DROP TABLE member_pages;
         ALTER TABLE groups DROP COLUMN compacted_version;

@@ -37,6 +37,7 @@ internal static class PostgresMigrations
         (26, V26MemberPageRanges),
         (27, V27MemberPageWrite),
         (28, V28MemberImportPages),
+        (29, V29SyncCompactedGroups),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -1128,6 +1129,63 @@ internal static class PostgresMigrations
             END LOOP;
             RETURN written;
         END
+        $f$;
+        """;
+
+    // The sync reads packed slots only in the super groups that changed since the cursor (ADR 0021, amendment of stop 35;
+    // ADR 0017: a resume costs what changed, not the groups of the user). A member's own change (join, leave, role, read
+    // cursor, settings) raises its row's feed version; a compaction or an import that moves it into the pages raises the
+    // group's compacted_version to at least that version (member_pages_write), so a slot whose feed version is above the
+    // cursor lies in a group whose compacted_version is above it too (ix_groups_compacted). An edit or a reaction raises
+    // only the conversation's change_version, which an active slot sees (ix_conversations_change_rd). New messages are
+    // the head index's (ADR 0017). Each such group costs one probe of the user's slot (member_slot: one page), so a resume
+    // costs the changed groups, plus the user's own rows (ix_members_user_feed), not one page per super group of the user.
+    // When at least probe_limit groups changed since the cursor (an old cursor, or 0: a fresh device), the user's slots
+    // come through the GIN instead (members_of_user: one page per super group of the user), whichever is fewer; the test
+    // is an uncorrelated subquery, so the planner runs it once and skips the other branch (a one-time filter).
+    private const string V29SyncCompactedGroups = """
+        CREATE INDEX ix_groups_compacted ON groups (compacted_version) WHERE compacted_version > 0;
+        CREATE INDEX ix_conversations_change_rd ON conversations (change_version) WHERE read_diffusion;
+
+        -- The super groups whose slots may hold something above v for one of their members: compacted above v, or edited.
+        CREATE FUNCTION super_groups_changed_since(v bigint) RETURNS SETOF bigint LANGUAGE sql STABLE AS $f$
+            SELECT ck.conv_key FROM groups g JOIN conversation_keys ck ON ck.conversation_id = g.conversation_id
+            WHERE g.compacted_version > v AND g.compacted_version > 0
+            UNION
+            SELECT ck.conv_key FROM conversations c JOIN conversation_keys ck ON ck.conversation_id = c.conversation_id
+            WHERE c.read_diffusion AND c.change_version > v
+        $f$;
+
+        -- The read-diffusion conversations whose head advanced above v (ix_conversations_head).
+        CREATE FUNCTION super_groups_advanced_since(v bigint) RETURNS SETOF bigint LANGUAGE sql STABLE AS $f$
+            SELECT ck.conv_key FROM conversations c JOIN conversation_keys ck ON ck.conversation_id = c.conversation_id
+            WHERE c.read_diffusion AND c.head_version > v
+        $f$;
+
+        -- The memberships of a user that may have changed above v: every row of the user, and the user's slots in the
+        -- super groups changed since v (one page probe each), or, when probe_limit or more changed, every slot of the user.
+        CREATE FUNCTION members_of_user_since(u text, v bigint, probe_limit integer) RETURNS SETOF members LANGUAGE sql STABLE AS $f$
+            SELECT m.* FROM members m WHERE m.user_id = u
+            UNION ALL
+            SELECT s.* FROM super_groups_changed_since(v) ch(conv_key) CROSS JOIN LATERAL member_slot(ch.conv_key, u) s
+            WHERE (SELECT count(*) FROM (SELECT 1 FROM super_groups_changed_since(v) LIMIT probe_limit) n) < probe_limit
+              AND NOT EXISTS (SELECT 1 FROM members r WHERE r.conv_key = ch.conv_key AND r.user_id = u)
+            UNION ALL
+            SELECT s.* FROM member_pages p CROSS JOIN LATERAL member_page_slots(p) s
+            WHERE (SELECT count(*) FROM (SELECT 1 FROM super_groups_changed_since(v) LIMIT probe_limit) n) >= probe_limit
+              AND p.hashes @> ARRAY[hashtext(u)] AND s.user_id = u
+              AND NOT EXISTS (SELECT 1 FROM members r WHERE r.conv_key = p.conv_key AND r.user_id = u)
+        $f$;
+
+        -- The user's memberships (row, else slot) in the super groups whose head advanced above v: a probe per advanced
+        -- group, or, when probe_limit or more advanced, the user's memberships (rows and the GIN's slots) among them.
+        CREATE FUNCTION members_of_user_advanced(u text, v bigint, probe_limit integer) RETURNS SETOF members LANGUAGE sql STABLE AS $f$
+            SELECT m.* FROM super_groups_advanced_since(v) a(conv_key) CROSS JOIN LATERAL member_get(a.conv_key, u) m
+            WHERE (SELECT count(*) FROM (SELECT 1 FROM super_groups_advanced_since(v) LIMIT probe_limit) n) < probe_limit
+            UNION ALL
+            SELECT m.* FROM members_of_user(u) m
+            WHERE (SELECT count(*) FROM (SELECT 1 FROM super_groups_advanced_since(v) LIMIT probe_limit) n) >= probe_limit
+              AND m.conv_key IN (SELECT a.conv_key FROM super_groups_advanced_since(v) a(conv_key))
         $f$;
         """;
 }
