@@ -1,5 +1,8 @@
 using System.Globalization;
+using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using Parley.Abstractions.Accounts;
 using Parley.IntegrationTests.Infrastructure;
 using Parley.Protocol.V1;
 
@@ -143,6 +146,54 @@ public sealed class PostgresServerTests : IAsyncLifetime
         Assert.Empty(token);
         Assert.Equal(Enumerable.Range(0, 12).Reverse().Select(i => $"ancient relic {i}"), found);
         Assert.Equal(0, pages[0]);
+    }
+
+    /// <summary>
+    /// Issue 12, ADR 0021 stop 35: a bulk job sorts its ids (ordinal, the packed pages' order) and drops duplicates before
+    /// cutting its chunks, so each chunk's span covers the last few pages of the group and the store writes it straight
+    /// into them (migration 28: at most MemberImportPages, 64 pages of 128). 10,000 ids in a shuffled order (more than 64
+    /// pages): in the request's order the chunks after the 9th spanned more than 64 pages and went to rows (then moved by
+    /// the bound's compaction), which left the row table's B-trees behind. Now no imported member is ever a row: the
+    /// group's only row is its owner's, the pages hold the 10,000, and both B-trees of the members table are one leaf.
+    /// </summary>
+    [PostgresFact]
+    public async Task SuperGroupBulkImport_UnsortedIdsOverMoreThanTheImportSpan_GoStraightIntoPackedPages()
+    {
+        const int Imported = 10_000;
+        await using var server = await TestServer.StartAsync(Settings);
+        var owner = await server.CreateUserAsync("owner");
+        var imported = Enumerable.Range(0, Imported).Select(i => $"imp{i:D5}").ToArray();
+        new Random(35).Shuffle(imported);
+        var accounts = server.Services.GetRequiredService<IAccountStore>();
+        await Parallel.ForEachAsync(imported, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (id, ct) =>
+            Assert.True(await accounts.CreateUserAsync(new UserRecord(id, id, "", "{}", 1, 1), ct)));
+        var ownerClient = await server.ConnectAsync(owner);
+        var group = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Name = "import", Kind = GroupKind.Super });
+
+        // Two ids named twice: one job entry each.
+        var started = await server.Admin.PostAsJsonAsync($"/admin/v1/groups/{group.GroupId}/members/bulk", new { add = imported.Append(imported[7]).Prepend(imported[4242]).ToArray() });
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, started.StatusCode);
+        var job = await started.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        var jobId = job.GetProperty("jobId").GetString();
+        await Wait.UntilAsync(
+            () => (job = server.Admin.GetFromJsonAsync<System.Text.Json.JsonElement>($"/admin/v1/groups/jobs/{jobId}").GetAwaiter().GetResult()).GetProperty("state").GetString() != "running",
+            () => $"the bulk import finishes (job {job})",
+            TimeSpan.FromSeconds(300));
+
+        var conversation = $"(SELECT conv_key FROM \"{_schema}\".conversation_keys WHERE conversation_id = '{group.ConversationId}')";
+        var rows = Convert.ToInt64(await ScalarAsync($"SELECT COUNT(*) FROM \"{_schema}\".members WHERE conv_key = {conversation}"), CultureInfo.InvariantCulture);
+        var slots = Convert.ToInt64(await ScalarAsync($"SELECT SUM(cardinality(user_ids)) FROM \"{_schema}\".member_pages WHERE conv_key = {conversation}"), CultureInfo.InvariantCulture);
+        var btrees = (string)(await ScalarAsync(
+            $"SELECT string_agg(c.relname || ' ' || pg_relation_size(c.oid), ', ' ORDER BY c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            + $"WHERE n.nspname = '{_schema}' AND c.relname IN ('members_pkey', 'ix_members_user_feed')"))!;
+        Assert.True((rows, slots) == (1L, Imported), $"rows {rows}, slots {slots}, {btrees}");
+        Assert.Equal("ix_members_user_feed 16384, members_pkey 16384", btrees); // the metapage and one leaf each
+        Assert.Equal(("completed", Imported, Imported, Imported), (job.GetProperty("state").GetString(), job.GetProperty("total").GetInt32(), job.GetProperty("processed").GetInt32(), job.GetProperty("changed").GetInt32()));
+
+        var info = Assert.Single(await ownerClient.GetGroupsAsync([group.GroupId]));
+        Assert.Equal((uint)(Imported + 1), info.MemberCount);
+        var members = await server.Admin.GetFromJsonAsync<System.Text.Json.JsonElement>($"/admin/v1/groups/{group.GroupId}/members?limit=5");
+        Assert.Equal(["imp00000", "imp00001", "imp00002", "imp00003", "imp00004"], members.GetProperty("items").EnumerateArray().Select(m => m.GetProperty("userId").GetString()!));
     }
 
     private static async Task<object?> ScalarAsync(string sql)

@@ -61,10 +61,20 @@ public sealed partial class SuperGroupJobs(
 
     private TimeSpan Lease => options.Value.BulkJobLease;
 
-    /// <summary>Stores the job with its chunks (durable before the request is answered) and wakes this node's loop.</summary>
+    /// <summary>
+    /// Stores the job with its chunks (durable before the request is answered) and wakes this node's loop. Each list's ids are
+    /// cut into chunks sorted (ordinal) and without duplicates, so <c>total</c> counts distinct ids.
+    /// </summary>
     public async Task<BulkJobStatus> SubmitAsync(GroupRecord group, string[] add, string[] remove, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(group);
+
+        // Each list once per id, in ordinal order: the order of a super group's packed pages (PostgreSQL's "C" collation;
+        // user ids are ASCII). A chunk then holds neighbouring ids, so its span covers the last few pages of the group and
+        // the store writes it straight into them (ADR 0021, stop 34: at most MemberImportPages); in the request's order a
+        // chunk of a large group spans all its pages and goes to rows, whose B-tree entries stay after the compaction.
+        add = Ordered(add);
+        remove = Ordered(remove);
         var size = Math.Clamp(options.Value.BulkJobChunkSize, 1, ChunkSize);
         var chunks = new List<BulkMemberChunk>();
         foreach (var (ids, removing) in new[] { (add, false), (remove, true) })
@@ -79,6 +89,13 @@ public sealed partial class SuperGroupJobs(
         await store.AddBulkJobAsync(job, chunks, cancellationToken).ConfigureAwait(false);
         _queued.Writer.TryWrite(true);
         return Status(job);
+    }
+
+    private static string[] Ordered(string[] ids)
+    {
+        var distinct = ids.Distinct(StringComparer.Ordinal).ToArray();
+        Array.Sort(distinct, StringComparer.Ordinal);
+        return distinct;
     }
 
     /// <summary>The job as any node sees it (the store's row), or null.</summary>
