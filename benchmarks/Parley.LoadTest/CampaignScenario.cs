@@ -66,7 +66,7 @@ internal sealed partial class Runner
                     RequestId = ledger.RequestId(idx),
                     Send = new SendRequest
                     {
-                        ClientMsgId = string.Create(CultureInfo.InvariantCulture, $"c{ledger.StepId}-{idx}"),
+                        ClientMsgId = ledger.ClientMsgId('c', idx),
                         Target = receiver,
                         Content = new Content { Text = new TextContent { Text = ledger.Text(idx, ts, o.PayloadBytes) } },
                     },

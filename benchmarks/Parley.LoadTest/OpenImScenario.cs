@@ -78,7 +78,7 @@ internal sealed partial class Runner
                 var frame = sender.TextMessage(
                     ledger.RequestId(idx),
                     userIds[r],
-                    string.Create(CultureInfo.InvariantCulture, $"o{ledger.StepId}-{idx}"),
+                    ledger.ClientMsgId('o', idx),
                     ledger.Text(idx, ts, o.PayloadBytes),
                     DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
                 await sender.SendAsync(frame).ConfigureAwait(false);

@@ -155,7 +155,7 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
                     RequestId = ledger.RequestId(idx),
                     Send = new SendRequest
                     {
-                        ClientMsgId = string.Create(CultureInfo.InvariantCulture, $"m{ledger.StepId}-{idx}"),
+                        ClientMsgId = ledger.ClientMsgId('m', idx),
                         Target = new Target { UserId = userIds[r] },
                         Content = new Content { Text = new TextContent { Text = ledger.Text(idx, ts, o.PayloadBytes) } },
                     },
@@ -222,7 +222,7 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
                     RequestId = ledger.RequestId(idx),
                     Send = new SendRequest
                     {
-                        ClientMsgId = string.Create(CultureInfo.InvariantCulture, $"g{ledger.StepId}-{idx}"),
+                        ClientMsgId = ledger.ClientMsgId('g', idx),
                         Target = to,
                         Content = new Content { Text = new TextContent { Text = ledger.Text(idx, ts, o.PayloadBytes) } },
                     },

@@ -54,8 +54,18 @@ internal sealed class StepLedger : IFrameSink
         _sendTs = new long[capacity];
         _delivered = new int[capacity];
         _ack = new int[capacity];
-        Prefix = string.Create(CultureInfo.InvariantCulture, $"LT{stepId}:");
+        Prefix = string.Create(CultureInfo.InvariantCulture, $"LT{stepId}-{ProcessNonce}:");
     }
+
+    /// <summary>
+    /// Random per generator process: a step's client message ids and text prefix are unique across processes, so a run
+    /// against a store an earlier run wrote (a prepared store opened in place) is neither answered by the server's
+    /// <c>clientMsgId</c> dedup with the earlier run's acks nor counts the earlier run's messages, synced at login, as its own.
+    /// </summary>
+    private static readonly string ProcessNonce = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4));
+
+    /// <summary>The client message id of message <paramref name="idx"/> of this step (<paramref name="kind"/> names the scenario).</summary>
+    public string ClientMsgId(char kind, int idx) => string.Create(CultureInfo.InvariantCulture, $"{kind}{StepId}-{ProcessNonce}-{idx}");
 
     public int StepId { get; }
 

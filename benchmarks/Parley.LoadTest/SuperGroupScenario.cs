@@ -129,7 +129,7 @@ internal sealed partial class Runner
                     RequestId = ledger.RequestId(idx),
                     Send = new SendRequest
                     {
-                        ClientMsgId = string.Create(CultureInfo.InvariantCulture, $"s{ledger.StepId}-{idx}"),
+                        ClientMsgId = ledger.ClientMsgId('s', idx),
                         Target = to,
                         Content = new Content { Text = new TextContent { Text = ledger.Text(idx, ts, o.PayloadBytes) } },
                     },
