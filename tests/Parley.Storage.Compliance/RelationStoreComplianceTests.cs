@@ -73,6 +73,53 @@ public abstract class RelationStoreComplianceTests : IAsyncLifetime
     }
 
     [StoreFact]
+    public async Task GetPairFlags_InEveryState_AgreeWithThePair()
+    {
+        // Each step changes one fact between alice and bob (the pair read is the reference the flags must match); carol
+        // and dave's rows around them must not leak into alice and bob's answer.
+        var noise = new RelationWrite();
+        noise.Friends.Add(new FriendRecord("alice", "carol", "", 1, false));
+        noise.Friends.Add(new FriendRecord("carol", "alice", "", 1, false));
+        noise.Blocks.Add(new BlockRecord("dave", "bob", true));
+        noise.Blocks.Add(new BlockRecord("alice", "dave", true));
+        await Store.ApplyAsync(noise);
+
+        var steps = new List<(string What, RelationWrite Write, RelationFlags Expected)>();
+        void Step(string what, RelationFlags expected, Action<RelationWrite> fill)
+        {
+            var write = new RelationWrite();
+            fill(write);
+            steps.Add((what, write, expected));
+        }
+
+        Step("a request is not a friendship", new(false, false, false), w => w.Requests.Add(new FriendRequestRecord("alice", "bob", "hi", FriendRequestState.Pending, 2, 0, "")));
+        Step("one friend row is not a friendship", new(false, false, false), w => w.Friends.Add(new FriendRecord("alice", "bob", "", 3, false)));
+        Step("both rows are", new(false, false, true), w => w.Friends.Add(new FriendRecord("bob", "alice", "", 3, false)));
+        Step("bob blocks alice", new(false, true, true), w => w.Blocks.Add(new BlockRecord("bob", "alice", true)));
+        Step("alice blocks bob too", new(true, true, true), w => w.Blocks.Add(new BlockRecord("alice", "bob", true)));
+        Step("bob's block is a tombstone", new(true, false, true), w => w.Blocks.Add(new BlockRecord("bob", "alice", false)));
+        Step("one friend row deleted", new(true, false, false), w => w.Friends.Add(new FriendRecord("bob", "alice", "", 4, true)));
+        Step("both deleted, alice unblocks", new(false, false, false), w =>
+        {
+            w.Friends.Add(new FriendRecord("alice", "bob", "", 4, true));
+            w.Blocks.Add(new BlockRecord("alice", "bob", false));
+        });
+
+        Assert.Equal(default, await Store.GetPairFlagsAsync("alice", "bob"));
+        foreach (var (what, write, expected) in steps)
+        {
+            await Store.ApplyAsync(write);
+            var pair = await Store.GetPairAsync("alice", "bob");
+            Assert.True(new RelationFlags(pair.FirstBlocksSecond, pair.SecondBlocksFirst, pair.Friends) == expected, $"the pair after: {what}");
+            Assert.True(await Store.GetPairFlagsAsync("alice", "bob") == expected, $"the flags after: {what}");
+        }
+
+        Assert.Equal(new RelationFlags(false, false, true), await Store.GetPairFlagsAsync("alice", "carol"));
+        Assert.Equal(new RelationFlags(true, false, false), await Store.GetPairFlagsAsync("alice", "dave"));
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.GetPairFlagsAsync("bob", "alice"));
+    }
+
+    [StoreFact]
     public async Task GetChanges_SinceVersion_ReturnsOnlyTheUsersRowsAboveIt()
     {
         var v1 = await Store.ApplyAsync(Friendship("alice", "bob"));

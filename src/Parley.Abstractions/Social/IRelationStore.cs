@@ -15,6 +15,18 @@ public interface IRelationStore
     /// <summary>Everything between two users; <paramref name="first"/> must be the ordinally smaller id.</summary>
     Task<RelationPair> GetPairAsync(string first, string second, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Whether each user blocks the other and whether they are friends (both rows live), as <see cref="GetPairAsync"/>
+    /// tells them; <paramref name="first"/> must be the ordinally smaller id. Every activation of a 1:1 conversation
+    /// reads it (issue 17: nearly every message of a random-pairs load opens one). This default reads the whole pair; a
+    /// provider answers it with one statement where it can.
+    /// </summary>
+    async Task<RelationFlags> GetPairFlagsAsync(string first, string second, CancellationToken cancellationToken = default)
+    {
+        var pair = await GetPairAsync(first, second, cancellationToken).ConfigureAwait(false);
+        return new RelationFlags(pair.FirstBlocksSecond, pair.SecondBlocksFirst, pair.Friends);
+    }
+
     /// <summary>Writes the rows atomically under a new version and returns it (the current version when the write is empty).</summary>
     Task<long> ApplyAsync(RelationWrite write, CancellationToken cancellationToken = default);
 

@@ -50,6 +50,9 @@ public sealed record RelationPair(
     public static RelationPair Empty(string first, string second) => new(first, second, null, null, null, null, false, false);
 }
 
+/// <summary>What a direct message needs of a <see cref="RelationPair"/>: the blocks both ways and the friendship.</summary>
+public readonly record struct RelationFlags(bool FirstBlocksSecond, bool SecondBlocksFirst, bool Friends);
+
 /// <summary>
 /// Rows written together under one new relation version (their <c>Version</c> fields are ignored). Friend rows and
 /// blocks are upserts: a deletion is a tombstone row.

@@ -12,12 +12,13 @@ internal sealed class RelationReader(IRelationStore store) : IRelationReader
             return DirectRelation.None;
         }
 
+        // The flags, not the whole pair: one statement where the store has one (issue 17, every new 1:1 conversation).
         var ordered = string.CompareOrdinal(first, second) <= 0;
-        var pair = ordered
-            ? await store.GetPairAsync(first, second, cancellationToken).ConfigureAwait(false)
-            : await store.GetPairAsync(second, first, cancellationToken).ConfigureAwait(false);
+        var flags = ordered
+            ? await store.GetPairFlagsAsync(first, second, cancellationToken).ConfigureAwait(false)
+            : await store.GetPairFlagsAsync(second, first, cancellationToken).ConfigureAwait(false);
         return ordered
-            ? new DirectRelation(pair.FirstBlocksSecond, pair.SecondBlocksFirst, pair.Friends)
-            : new DirectRelation(pair.SecondBlocksFirst, pair.FirstBlocksSecond, pair.Friends);
+            ? new DirectRelation(flags.FirstBlocksSecond, flags.SecondBlocksFirst, flags.Friends)
+            : new DirectRelation(flags.SecondBlocksFirst, flags.FirstBlocksSecond, flags.Friends);
     }
 }
