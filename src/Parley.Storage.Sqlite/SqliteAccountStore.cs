@@ -14,6 +14,8 @@ public sealed partial class SqliteAccountStore : IAccountStore
     private const string UserColumns = "user_id, nickname, avatar_url, ex, created_at, updated_at";
     private const string TokenColumns = "token_id, user_id, device_id, platform, issued_at, expires_at, revoked_at";
     private const string TokenByIdSql = "SELECT " + TokenColumns + " FROM tokens WHERE token_id = $id;";
+    private const string UserByIdSql = "SELECT " + UserColumns + " FROM users WHERE user_id = $id;";
+    private static readonly string[] UserByIdParameters = ["$id"];
     private static readonly string[] TokenByIdParameters = ["$id"];
 
     private readonly SqliteDatabase _database;
@@ -74,12 +76,23 @@ public sealed partial class SqliteAccountStore : IAccountStore
     /// <inheritdoc />
     public async Task<UserRecord?> GetUserAsync(string userId, CancellationToken cancellationToken = default)
     {
-        var users = await QueryAsync(
-            "SELECT " + UserColumns + " FROM users WHERE user_id = $id;",
-            p => p.AddWithValue("$id", userId),
-            ReadUser,
-            cancellationToken).ConfigureAwait(false);
-        return users.Count == 0 ? null : users[0];
+        // Prepared once per pooled connection (issue 17): a new 1:1 conversation reads its peer on activation.
+        var connection = await _database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var statement = _database.Prepared(connection, UserByIdSql, UserByIdParameters);
+            try
+            {
+                statement.Bind(0, userId);
+                return statement.Read()
+                    ? new UserRecord(statement.GetString(0), statement.GetString(1), statement.GetString(2), statement.GetString(3), statement.GetInt64(4), statement.GetInt64(5))
+                    : null;
+            }
+            finally
+            {
+                statement.Reset();
+            }
+        }
     }
 
     /// <inheritdoc />

@@ -40,6 +40,8 @@ public sealed partial class SqliteMessageStore
     private static readonly string[] UserConversationParameters = ["$user", "$conv"];
     private static readonly string[] ChangedMessagesParameters = ["$convs", "$since", "$limit", "$user"];
     private static readonly string[] NoParameters = [];
+    private static readonly string[] ConversationParameter = ["$conv"];
+    private const string ConversationByIdSql = "SELECT conversation_id, kind, group_id, name, creator_id, created_at, max_seq FROM conversations WHERE conversation_id = $conv;";
 
     /// <inheritdoc />
     public async Task<long> GetMaxVersionAsync(CancellationToken cancellationToken = default)
@@ -63,26 +65,33 @@ public sealed partial class SqliteMessageStore
     /// <inheritdoc />
     public async Task<ConversationRecord?> GetConversationAsync(string conversationId, CancellationToken cancellationToken = default)
     {
+        // On every conversation activation (issue 17: nearly every message of a random-pairs load opens one): prepared
+        // once per pooled connection instead of parsed, planned and bound through a command on each call.
         var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
-            using var command = connection.CreateCommand();
-            command.CommandText = "SELECT conversation_id, kind, group_id, name, creator_id, created_at, max_seq FROM conversations WHERE conversation_id = $conv;";
-            command.Parameters.AddWithValue("$conv", conversationId);
-            using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            var statement = _database.Prepared(connection, ConversationByIdSql, ConversationParameter);
+            try
             {
-                return null;
-            }
+                statement.Bind(0, conversationId);
+                if (!statement.Read())
+                {
+                    return null;
+                }
 
-            return new ConversationRecord(
-                reader.GetString(0),
-                (ConversationKind)reader.GetInt32(1),
-                reader.IsDBNull(2) ? null : reader.GetString(2),
-                reader.GetString(3),
-                reader.GetString(4),
-                reader.GetInt64(5),
-                reader.GetInt64(6));
+                return new ConversationRecord(
+                    statement.GetString(0),
+                    (ConversationKind)statement.GetInt32(1),
+                    statement.IsDBNull(2) ? null : statement.GetString(2),
+                    statement.GetString(3),
+                    statement.GetString(4),
+                    statement.GetInt64(5),
+                    statement.GetInt64(6));
+            }
+            finally
+            {
+                statement.Reset();
+            }
         }
     }
 
