@@ -1,7 +1,10 @@
 #!/bin/bash
 # soak-short.sh <out> <label> <server dll> [NAME=VALUE...]: a short soak (MINUTES, RATE) of 1:1 random pairs among USERS, server
 # on CPU 1, generator on CPU 0, IdleAge 2 min unless overridden; /metrics every STEP s into <out>/<label>.m/, RSS per STEP;
-# GCDUMP_AT=s1,s2: gcdumps at those seconds after the soak starts.
+# GCDUMP_AT=s1,s2: gcdumps at those seconds after the soak starts. PERF_AT=s1,s2: a `perf record -g` (frame pointers,
+# PERF_HZ 499, PERF_SECS 30) of the server at those seconds into <label>.<s>.perf.data, with the JIT's perf map (pass
+# DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 for named JIT frames); DWARF_AT=s: a DWARF-unwound one
+# (DWARF_SECS 8) that walks native frames built without frame pointers (SQLite's).
 source "$(dirname "$0")/lib.sh"
 out=$1; label=$2; dll=$3; shift 3; mkdir -p $out/$label.m
 SERVER_CPU=1 start_server $dll $out/$label.server.log Parley__Orleans__IdleAge=00:02:00 "$@"
@@ -13,6 +16,8 @@ echo "$label ready after $ready_s s pid $spid port $port $(date -u +%T)" | tee -
     sleep ${STEP:-5}; t=$((t + ${STEP:-5})); done ) &
 sampler=$!
 for at in ${GCDUMP_AT//,/ }; do ( sleep $at; taskset -c 0 ~/.dotnet/tools/dotnet-gcdump collect -p $spid -o $out/$label.$at.gcdump > /dev/null 2>&1; ~/.dotnet/tools/dotnet-gcdump report $out/$label.$at.gcdump > $out/$label.$at.gcdump.txt 2>&1 ) & done
+for at in ${PERF_AT//,/ }; do ( sleep $at; taskset -c 0 perf record -F ${PERF_HZ:-499} -g -p $spid -o $out/$label.$at.perf.data -- sleep ${PERF_SECS:-30} > $out/$label.$at.perf.log 2>&1; cp /tmp/perf-$spid.map $out/$label.perf-$spid.map ) & done
+for at in ${DWARF_AT//,/ }; do ( sleep $at; taskset -c 0 perf record -F 199 --call-graph dwarf,16384 -p $spid -o $out/$label.$at.dwarf.data -- sleep ${DWARF_SECS:-8} > $out/$label.$at.dwarf.log 2>&1 ) & done
 PARLEY_ADMIN_SECRET=$secret taskset -c 0 dotnet $G --server-url http://127.0.0.1:$port --server-pid $spid --runs 1 \
   --scenarios soak --targets parley --chat-users ${USERS:-2000} --chat-peers 0 --soak-rate ${RATE:-750} --soak-minutes ${MINUTES:-6} \
   --out $out/$label.json > $out/$label.log 2>&1
