@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using Google.Protobuf;
+using Npgsql;
 using Parley.Abstractions.Accounts;
 using Parley.Abstractions.Messaging;
-using Npgsql;
 using Parley.Protocol.V1;
 using Parley.Storage.Postgres;
 using Parley.Storage.Sqlite;
