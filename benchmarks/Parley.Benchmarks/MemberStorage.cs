@@ -242,7 +242,7 @@ public static class MemberStorage
     /// included, as dbstat's <c>pgsize</c>), divided by the member rows; and the same with the free-space and visibility
     /// maps, before and after a plain VACUUM (which writes those maps); TOAST tables (and their indexes) on lines of their own.
     /// </summary>
-    private static async Task<long> PrintPostgresSizesAsync(PostgresDatabase database, string schema, long? members, string? packedLabel)
+    internal static async Task<long> PrintPostgresSizesAsync(PostgresDatabase database, string schema, long? members, string? packedLabel)
     {
         var connection = await database.OpenAsync().ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))

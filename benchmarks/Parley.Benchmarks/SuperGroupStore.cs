@@ -43,7 +43,7 @@ namespace Parley.Benchmarks;
 /// With <c>--postgres CONNECTION --schema S</c> the same commits go to a new PostgreSQL schema instead (the server opens it
 /// with <c>Parley__Storage__Provider=Postgres</c> and <c>Parley__Storage__Postgres__Schema=S</c>); the import is then the
 /// PostgreSQL store's own, which writes a chunk's new members straight into the group's packed pages (ADR 0021, stop 34),
-/// and the tool prints the bytes per member of the member tables and indexes after the import. <c>--dir</c> then holds only
+/// and the tool prints the bytes per member of the member tables and indexes after the import and a VACUUM (member-storage's figures: main forks, each relation on its line). <c>--dir</c> then holds only
 /// <c>prepared.env</c> (with <c>SCHEMA=S</c>).
 /// </summary>
 public static class SuperGroupStore
@@ -125,7 +125,7 @@ public static class SuperGroupStore
                 await store.InitializeAsync().ConfigureAwait(false);
                 await accounts.InitializeAsync().ConfigureAwait(false);
                 await BuildAsync(store, accounts, plan, import).ConfigureAwait(false);
-                await PrintPostgresMemberBytesAsync(postgres, schema!, import ? plan.Members : 1).ConfigureAwait(false);
+                await MemberStorage.PrintPostgresSizesAsync(database, schema!, import ? plan.Members : 1, "after VACUUM").ConfigureAwait(false);
             }
 
             where = "PostgreSQL schema " + schema;
@@ -188,45 +188,6 @@ public static class SuperGroupStore
         {
             throw new ArgumentException($"schema {schema} exists: give a new one", ex);
         }
-    }
-
-    /// <summary>
-    /// Bytes per member on disk (<c>pg_total_relation_size</c>: heap, TOAST and indexes, after a VACUUM) of the member
-    /// row table and the packed pages, with every relation's own share.
-    /// </summary>
-    private static async Task PrintPostgresMemberBytesAsync(string connectionString, string schema, int members)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync().ConfigureAwait(false);
-        foreach (var table in new[] { "members", "member_pages" })
-        {
-            await using var vacuum = new NpgsqlCommand($"VACUUM \"{schema.Replace("\"", "\"\"", StringComparison.Ordinal)}\".{table}", connection);
-            await vacuum.ExecuteNonQueryAsync().ConfigureAwait(false);
-        }
-
-        await using var sizes = new NpgsqlCommand(
-            """
-            SELECT c.relname, pg_total_relation_size(c.oid)
-            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname = $1 AND c.relkind = 'r' AND c.relname IN ('members', 'member_pages')
-            ORDER BY c.relname
-            """,
-            connection);
-        sizes.Parameters.AddWithValue(schema);
-        var all = 0L;
-        var parts = new List<string>();
-        await using (var reader = await sizes.ExecuteReaderAsync().ConfigureAwait(false))
-        {
-            while (await reader.ReadAsync().ConfigureAwait(false))
-            {
-                var bytes = reader.GetInt64(1);
-                all += bytes;
-                parts.Add(string.Create(CultureInfo.InvariantCulture, $"{reader.GetString(0)} {bytes / (double)members:F1} B"));
-            }
-        }
-
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"super-store: PostgreSQL member bytes after a VACUUM (pg_total_relation_size, heap + TOAST + indexes): {all / (double)members:F1} B per member ({string.Join(", ", parts)}), {members} members"));
     }
 
     private sealed record Plan(string Prefix, string GroupId, string Conversation, GroupKind Kind, int Members, int Chunk, long Now)
