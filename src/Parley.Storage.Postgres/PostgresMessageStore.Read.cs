@@ -77,7 +77,7 @@ public sealed partial class PostgresMessageStore
             cancellationToken,
             P(userIds as string[] ?? [.. userIds]),
             P(version),
-            P(version > 1 ? _database.Options.SyncChangedGroupProbes : 0)).ConfigureAwait(false);
+            P(ChangedGroupProbeLimit(version - 1))).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -146,6 +146,10 @@ public sealed partial class PostgresMessageStore
         return messages;
     }
 
+    // How many changed super groups the sync's statements probe page by page before they read the user's slots through the
+    // GIN instead (migration 29). From cursor 0 the user's every membership is asked for: the GIN at once (limit 0).
+    private int ChangedGroupProbeLimit(long sinceVersion) => sinceVersion > 0 ? _database.Options.SyncChangedGroupProbes : 0;
+
     /// <inheritdoc />
     public async Task<SyncSnapshot> GetChangesAsync(string userId, long sinceVersion, int maxMessagesPerConversation, CancellationToken cancellationToken = default)
     {
@@ -159,8 +163,7 @@ public sealed partial class PostgresMessageStore
             {
                 var version = await ReadMaxVersionAsync(connection, cancellationToken).ConfigureAwait(false);
                 List<ConversationView> views;
-                // A fresh sync (cursor 0) holds every membership of the user: its slots through the GIN (probe limit 0).
-                var probeLimit = sinceVersion > 0 ? _database.Options.SyncChangedGroupProbes : 0;
+                var probeLimit = ChangedGroupProbeLimit(sinceVersion);
                 using (var command = Command(connection, ChangedViewsSql, P(userId), P(sinceVersion), P(probeLimit)))
                 {
                     views = await ReadAllAsync(command, ReadView, cancellationToken).ConfigureAwait(false);

@@ -2,6 +2,8 @@ using System.Globalization;
 using Parley.Abstractions.Messaging;
 using Parley.Storage.Compliance;
 
+using static Parley.Storage.Postgres.Tests.SuperGroupCommits;
+
 namespace Parley.Storage.Postgres.Tests;
 
 /// <summary>
@@ -13,66 +15,17 @@ public sealed class PostgresMemberPagesTests : IAsyncLifetime
 {
     private readonly TestPostgres _postgres = new();
     private PostgresMessageStore _store = null!;
-    private long _version;
+    private SuperGroupCommits _g = null!;
 
     public async Task InitializeAsync()
     {
         // Imports into rows (MemberImportPages 0): these tests compact a row delta themselves (PostgresMemberImportTests: into pages).
         _store = new PostgresMessageStore(_postgres.Open(configure: o => o.MemberImportPages = 0));
         await _store.InitializeAsync();
+        _g = new SuperGroupCommits(_store, _postgres);
     }
 
     public async Task DisposeAsync() => await _postgres.DisposeAsync();
-
-    private long Next() => ++_version;
-
-    private async Task CommitAsync(Action<CommitBatch> fill)
-    {
-        var batch = new CommitBatch();
-        fill(batch);
-        await _store.CommitAsync(batch);
-    }
-
-    private static MemberChange Joined(string conversationId, string userId, long version, MemberRole role = MemberRole.Member, long visibleFrom = 1) =>
-        new(conversationId, userId, role, "nick-" + userId, 0, 1000 + userId.Length, "inviter-" + userId[..1], true, visibleFrom, 0, version);
-
-    private async Task CreateSuperGroupAsync(string id, string owner, IReadOnlyList<string> members)
-    {
-        var version = Next();
-        await CommitAsync(b =>
-        {
-            b.Conversations.Add(new NewConversation(id, ConversationKind.Group, "g-" + id, "Super " + id, owner, 1000, [owner], version));
-            b.Groups.Add(new GroupRecord("g-" + id, id, "Super " + id, "", "", "", "{}", owner, GroupJoinPolicy.Free, false, false, true, false, 1000, 1000, members.Count, version)
-            {
-                Kind = GroupKind.Super,
-            });
-            b.MemberChanges.Add(Joined(id, owner, version, MemberRole.Owner));
-        });
-        foreach (var chunk in members.Where(m => m != owner).Chunk(250))
-        {
-            var v = Next();
-            await CommitAsync(b => b.MemberChanges.AddRange(chunk.Select(m => Joined(id, m, v))));
-        }
-    }
-
-    private StoredMessage Message(string conversationId, long seq, string sender, IReadOnlyList<string>? mentioned = null) =>
-        new(conversationId, seq, $"s-{conversationId}-{seq}", sender, $"c-{conversationId}-{seq}", 2000 + seq, 1, System.Text.Encoding.UTF8.GetBytes("m" + seq), false, Next())
-        {
-            MentionedUserIds = mentioned,
-        };
-
-    private async Task SendAsync(string conversationId, long seq, string sender, IReadOnlyList<string>? mentioned = null) =>
-        await CommitAsync(b =>
-        {
-            b.ReadDiffusion.Add(conversationId);
-            b.Messages.Add(Message(conversationId, seq, sender, mentioned));
-        });
-
-    private async Task<long> RowsAsync(string conversationId) =>
-        Convert.ToInt64(await _postgres.ScalarAsync($"SELECT COUNT(*) FROM members m JOIN conversation_keys k USING (conv_key) WHERE k.conversation_id = '{conversationId}'"), CultureInfo.InvariantCulture);
-
-    private async Task<long> SlotsAsync(string conversationId) =>
-        Convert.ToInt64(await _postgres.ScalarAsync($"SELECT COALESCE(SUM(cardinality(p.user_ids)), 0) FROM member_pages p JOIN conversation_keys k USING (conv_key) WHERE k.conversation_id = '{conversationId}'"), CultureInfo.InvariantCulture);
 
     private async Task<List<MemberRecord>> PageAllAsync(string conversationId, MemberQuery query)
     {
@@ -96,17 +49,17 @@ public sealed class PostgresMemberPagesTests : IAsyncLifetime
     [StoreFact]
     public async Task Compaction_KeepsEveryValue_AndRowsWinOverSlots_ForRoleChangeCursorSettingsKickAndRejoin()
     {
-        await CreateSuperGroupAsync("sg", "owner", ["owner", "a", "b", "c", "d", "e"]);
-        await SendAsync("sg", 1, "owner");
-        await SendAsync("sg", 2, "owner");
-        await SendAsync("sg", 3, "owner", ["c"]);
-        await CommitAsync(b => b.ReadCursors.Add(new ReadCursorUpdate("sg", "a", 2, Next())));
-        await CommitAsync(b => b.Settings.Add(new MemberSettingsUpdate("sg", "b", true, true, Next()) { MentionsOnly = true }));
+        await _g.CreateSuperGroupAsync("sg", "owner", ["owner", "a", "b", "c", "d", "e"]);
+        await _g.SendAsync("sg", 1, "owner");
+        await _g.SendAsync("sg", 2, "owner");
+        await _g.SendAsync("sg", 3, "owner", ["c"]);
+        await _g.CommitAsync(b => b.ReadCursors.Add(new ReadCursorUpdate("sg", "a", 2, _g.Next())));
+        await _g.CommitAsync(b => b.Settings.Add(new MemberSettingsUpdate("sg", "b", true, true, _g.Next()) { MentionsOnly = true }));
         var before = await _store.GetMembersAsync("sg");
         var viewBefore = await _store.GetConversationViewAsync("c", "sg");
 
         Assert.Equal(6, await _store.CompactSuperGroupAsync("sg"));
-        Assert.Equal((0L, 6L), (await RowsAsync("sg"), await SlotsAsync("sg")));
+        Assert.Equal((0L, 6L), (await _g.RowsAsync("sg"), await _g.SlotsAsync("sg")));
         Assert.Equal(0, await _store.CompactSuperGroupAsync("sg")); // nothing left to move
 
         // Every value back through every read path, from the slots alone.
@@ -126,13 +79,13 @@ public sealed class PostgresMemberPagesTests : IAsyncLifetime
         // After the compaction: a role change (the grain's whole record), a read cursor, a setting, a kick. Each writes a
         // row copied from the slot first: the fields the change does not carry keep their slot values.
         var d = before.Single(m => m.UserId == "d");
-        await CommitAsync(b => b.MemberChanges.Add(new MemberChange("sg", "d", MemberRole.Admin, d.Nickname, d.MutedUntil, d.JoinedAt, d.InviterId, true, d.VisibleFrom, 0, Next())));
-        await CommitAsync(b => b.ReadCursors.Add(new ReadCursorUpdate("sg", "b", 3, Next())));
-        await CommitAsync(b => b.Settings.Add(new MemberSettingsUpdate("sg", "a", null, true, Next())));
+        await _g.CommitAsync(b => b.MemberChanges.Add(new MemberChange("sg", "d", MemberRole.Admin, d.Nickname, d.MutedUntil, d.JoinedAt, d.InviterId, true, d.VisibleFrom, 0, _g.Next())));
+        await _g.CommitAsync(b => b.ReadCursors.Add(new ReadCursorUpdate("sg", "b", 3, _g.Next())));
+        await _g.CommitAsync(b => b.Settings.Add(new MemberSettingsUpdate("sg", "a", null, true, _g.Next())));
         var e = before.Single(m => m.UserId == "e");
-        await CommitAsync(b => b.MemberChanges.Add(new MemberChange("sg", "e", MemberRole.Member, e.Nickname, 0, e.JoinedAt, e.InviterId, false, e.VisibleFrom, 3, Next())));
-        await SendAsync("sg", 4, "d");
-        Assert.Equal(4L, await RowsAsync("sg")); // d, b, a, e: the rest still slots only
+        await _g.CommitAsync(b => b.MemberChanges.Add(new MemberChange("sg", "e", MemberRole.Member, e.Nickname, 0, e.JoinedAt, e.InviterId, false, e.VisibleFrom, 3, _g.Next())));
+        await _g.SendAsync("sg", 4, "d");
+        Assert.Equal(4L, await _g.RowsAsync("sg")); // d, b, a, e: the rest still slots only
 
         async Task AssertAfterChangesAsync()
         {
@@ -156,12 +109,12 @@ public sealed class PostgresMemberPagesTests : IAsyncLifetime
 
         await AssertAfterChangesAsync();
         Assert.Equal(4, await _store.CompactSuperGroupAsync("sg"));
-        Assert.Equal((0L, 6L), (await RowsAsync("sg"), await SlotsAsync("sg")));
+        Assert.Equal((0L, 6L), (await _g.RowsAsync("sg"), await _g.SlotsAsync("sg")));
         await AssertAfterChangesAsync();
 
         // A rejoin of the kicked member, now an inactive slot: active again, visible from the rejoin, the old period kept.
-        await CommitAsync(b => b.MemberChanges.Add(new MemberChange("sg", "e", MemberRole.Member, "again", 0, 5000, "owner", true, 5, 0, Next())));
-        await SendAsync("sg", 5, "owner");
+        await _g.CommitAsync(b => b.MemberChanges.Add(new MemberChange("sg", "e", MemberRole.Member, "again", 0, 5000, "owner", true, 5, 0, _g.Next())));
+        await _g.SendAsync("sg", 5, "owner");
         foreach (var compacted in new[] { false, true })
         {
             if (compacted)
@@ -183,12 +136,12 @@ public sealed class PostgresMemberPagesTests : IAsyncLifetime
     {
         // 700 members: six pages of up to 128 after a compaction; then rows that fall inside pages, before and after them.
         var users = Enumerable.Range(1, 699).Select(i => "u" + i.ToString("D4", CultureInfo.InvariantCulture)).ToList();
-        await CreateSuperGroupAsync("kp", "owner", ["owner", .. users]);
+        await _g.CreateSuperGroupAsync("kp", "owner", ["owner", .. users]);
         Assert.Equal(700, await _store.CompactSuperGroupAsync("kp"));
         Assert.Equal(6L, Convert.ToInt64(await _postgres.ScalarAsync("SELECT COUNT(*) FROM member_pages"), CultureInfo.InvariantCulture));
 
-        var version = Next();
-        await CommitAsync(b =>
+        var version = _g.Next();
+        await _g.CommitAsync(b =>
         {
             b.MemberChanges.AddRange(new[] { "u0100", "u0300", "u0129" }.Select(u => Joined("kp", u, version) with { Active = false, VisibleTo = 0 }));
             b.MemberChanges.AddRange(new[] { "u0150a", "A-first", "zz-last", "u0256~" }.Select(u => Joined("kp", u, version)));
@@ -230,16 +183,16 @@ public sealed class PostgresMemberPagesTests : IAsyncLifetime
     public async Task Compaction_ConcurrentWithCommitsOfTheSameGroup_LosesNoWrite()
     {
         var users = Enumerable.Range(1, 40).Select(i => "w" + i.ToString("D2", CultureInfo.InvariantCulture)).ToList();
-        await CreateSuperGroupAsync("cc", "owner", ["owner", .. users]);
+        await _g.CreateSuperGroupAsync("cc", "owner", ["owner", .. users]);
         await _store.CompactSuperGroupAsync("cc");
         var versions = new long[users.Count];
         var writes = Task.WhenAll(users.Select(async (u, i) =>
         {
             for (var seq = 1; seq <= 5; seq++)
             {
-                var version = Interlocked.Increment(ref _version);
+                var version = _g.Next();
                 versions[i] = version;
-                await CommitAsync(b => b.ReadCursors.Add(new ReadCursorUpdate("cc", u, (i * 10) + seq, version)));
+                await _g.CommitAsync(b => b.ReadCursors.Add(new ReadCursorUpdate("cc", u, (i * 10) + seq, version)));
             }
         }));
         var compactions = Task.Run(async () =>
@@ -257,7 +210,7 @@ public sealed class PostgresMemberPagesTests : IAsyncLifetime
             if (compacted)
             {
                 await _store.CompactSuperGroupAsync("cc");
-                Assert.Equal(0L, await RowsAsync("cc"));
+                Assert.Equal(0L, await _g.RowsAsync("cc"));
             }
 
             var members = (await _store.GetMembersAsync("cc")).ToDictionary(m => m.UserId);

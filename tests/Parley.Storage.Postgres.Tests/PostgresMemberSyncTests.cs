@@ -5,6 +5,8 @@ using Parley.Abstractions.Messaging;
 using Parley.Storage.Compliance;
 using Xunit.Abstractions;
 
+using static Parley.Storage.Postgres.Tests.SuperGroupCommits;
+
 namespace Parley.Storage.Postgres.Tests;
 
 /// <summary>
@@ -19,12 +21,13 @@ public sealed class PostgresMemberSyncTests(ITestOutputHelper output) : IAsyncLi
     private readonly TestPostgres _postgres = new();
     private PostgresMessageStore _store = null!;
     private PostgresMessageStore _throughGin = null!;
-    private long _version;
+    private SuperGroupCommits _g = null!;
 
     public async Task InitializeAsync()
     {
         _store = new PostgresMessageStore(_postgres.Open());
         await _store.InitializeAsync();
+        _g = new SuperGroupCommits(_store, _postgres);
 
         // The same schema read the other way: one changed group is already too many to probe (every slot through the GIN).
         _throughGin = new PostgresMessageStore(_postgres.Open(configure: o => o.SyncChangedGroupProbes = 1));
@@ -32,47 +35,6 @@ public sealed class PostgresMemberSyncTests(ITestOutputHelper output) : IAsyncLi
     }
 
     public async Task DisposeAsync() => await _postgres.DisposeAsync();
-
-    private long Next() => ++_version;
-
-    private async Task CommitAsync(Action<CommitBatch> fill)
-    {
-        var batch = new CommitBatch();
-        fill(batch);
-        await _store.CommitAsync(batch);
-    }
-
-    private static MemberChange Joined(string conversationId, string userId, long version, MemberRole role = MemberRole.Member, long visibleFrom = 1) =>
-        new(conversationId, userId, role, "nick-" + userId, 0, 1000 + userId.Length, "owner", true, visibleFrom, 0, version);
-
-    private async Task CreateSuperGroupAsync(string id, string owner, IReadOnlyList<string> members)
-    {
-        var version = Next();
-        await CommitAsync(b =>
-        {
-            b.Conversations.Add(new NewConversation(id, ConversationKind.Group, "g-" + id, "Super " + id, owner, 1000, [owner], version));
-            b.Groups.Add(new GroupRecord("g-" + id, id, "Super " + id, "", "", "", "{}", owner, GroupJoinPolicy.Free, false, false, true, false, 1000, 1000, members.Count + 1, version)
-            {
-                Kind = GroupKind.Super,
-            });
-            b.MemberChanges.Add(Joined(id, owner, version, MemberRole.Owner));
-        });
-        var v = Next();
-        await CommitAsync(b => b.MemberChanges.AddRange(members.Select(m => Joined(id, m, v))));
-    }
-
-    private async Task SendAsync(string conversationId, long seq, string sender) =>
-        await CommitAsync(b =>
-        {
-            b.ReadDiffusion.Add(conversationId);
-            b.Messages.Add(new StoredMessage(conversationId, seq, $"s-{conversationId}-{seq}", sender, $"c-{conversationId}-{seq}", 2000 + seq, 1, System.Text.Encoding.UTF8.GetBytes("m" + seq), false, Next()));
-        });
-
-    private async Task EditAsync(string conversationId, long seq) =>
-        await CommitAsync(b => b.MessageUpdates.Add(new MessageUpdate(conversationId, seq, [], Next()) { Content = System.Text.Encoding.UTF8.GetBytes("edited " + seq) }));
-
-    private async Task<long> RowsAsync(string conversationId) =>
-        Convert.ToInt64(await _postgres.ScalarAsync($"SELECT COUNT(*) FROM members m JOIN conversation_keys k USING (conv_key) WHERE k.conversation_id = '{conversationId}'"), CultureInfo.InvariantCulture);
 
     // What a sync answers, as text that compares by value (views and their messages: seq, version, content).
     private static List<string> Describe(SyncSnapshot snapshot) =>
@@ -118,12 +80,12 @@ public sealed class PostgresMemberSyncTests(ITestOutputHelper output) : IAsyncLi
     public async Task Resume_AMembersOwnChangeMovedIntoPages_IsSeenBelowItsVersionAndNotAboveIt()
     {
         var users = new[] { "owner", "a", "b", "c", "d", "e", "f" };
-        await CreateSuperGroupAsync("sg", "owner", ["a", "b", "c", "d", "e"]);
-        await SendAsync("sg", 1, "owner");
-        await SendAsync("sg", 2, "owner");
-        await SendAsync("sg", 3, "owner");
+        await _g.CreateSuperGroupAsync("sg", "owner", ["a", "b", "c", "d", "e"]);
+        await _g.SendAsync("sg", 1, "owner");
+        await _g.SendAsync("sg", 2, "owner");
+        await _g.SendAsync("sg", 3, "owner");
         await _store.CompactSuperGroupAsync("sg");
-        Assert.Equal(0L, await RowsAsync("sg"));
+        Assert.Equal(0L, await _g.RowsAsync("sg"));
         var settled = await _store.GetMaxVersionAsync();
         foreach (var user in users)
         {
@@ -133,11 +95,11 @@ public sealed class PostgresMemberSyncTests(ITestOutputHelper output) : IAsyncLi
         // Each member's own change, then a compaction that moves it out of the row table into the pages.
         async Task<long> ChangeAndCompactAsync(Action<CommitBatch, long> change)
         {
-            var version = Next();
-            await CommitAsync(b => change(b, version));
+            var version = _g.Next();
+            await _g.CommitAsync(b => change(b, version));
             await AssertBothWaysAgreeAsync(users, $"rows, change at {version}");
             await _store.CompactSuperGroupAsync("sg");
-            Assert.Equal(0L, await RowsAsync("sg"));
+            Assert.Equal(0L, await _g.RowsAsync("sg"));
             return version;
         }
 
@@ -166,9 +128,9 @@ public sealed class PostgresMemberSyncTests(ITestOutputHelper output) : IAsyncLi
         }
 
         // A message and an edit after the removal: the members see them; the removed member sees nothing after his removal.
-        await SendAsync("sg", 4, "owner");
-        var edit = _version + 1;
-        await EditAsync("sg", 2);
+        await _g.SendAsync("sg", 4, "owner");
+        var edit = _g.Version + 1;
+        await _g.EditAsync("sg", 2);
         await _store.CompactSuperGroupAsync("sg");
         Assert.Empty(await ResumeAsync("e", kick));
         Assert.All((await ResumeAsync("e", kick - 1)).SelectMany(c => c.Messages), m => Assert.True(m.Seq <= 3));
@@ -196,8 +158,8 @@ public sealed class PostgresMemberSyncTests(ITestOutputHelper output) : IAsyncLi
         foreach (var id in ids)
         {
             // A full page of 128 members each (the user, the owner and 126 others), written into the pages by the import.
-            await CreateSuperGroupAsync(id, "owner", ["u", .. Enumerable.Range(0, 126).Select(i => $"m{i:D3}-{id}")]);
-            await SendAsync(id, 1, "owner");
+            await _g.CreateSuperGroupAsync(id, "owner", ["u", .. Enumerable.Range(0, 126).Select(i => $"m{i:D3}-{id}")]);
+            await _g.SendAsync(id, 1, "owner");
             await _store.CompactSuperGroupAsync(id);
         }
 
@@ -206,13 +168,13 @@ public sealed class PostgresMemberSyncTests(ITestOutputHelper output) : IAsyncLi
         var cursor = await _store.GetMaxVersionAsync();
 
         // K = 5 changed: two with a message, the user's own read cursor and settings (compacted into the pages), an edit.
-        await SendAsync(ids[3], 2, "owner");
-        await SendAsync(ids[17], 2, "owner");
-        await CommitAsync(b => b.ReadCursors.Add(new ReadCursorUpdate(ids[25], "u", 1, Next())));
-        await CommitAsync(b => b.Settings.Add(new MemberSettingsUpdate(ids[40], "u", true, null, Next())));
+        await _g.SendAsync(ids[3], 2, "owner");
+        await _g.SendAsync(ids[17], 2, "owner");
+        await _g.CommitAsync(b => b.ReadCursors.Add(new ReadCursorUpdate(ids[25], "u", 1, _g.Next())));
+        await _g.CommitAsync(b => b.Settings.Add(new MemberSettingsUpdate(ids[40], "u", true, null, _g.Next())));
         await _store.CompactSuperGroupAsync(ids[25]);
         await _store.CompactSuperGroupAsync(ids[40]);
-        await EditAsync(ids[51], 1);
+        await _g.EditAsync(ids[51], 1);
         var changed = new[] { ids[3], ids[17], ids[25], ids[40], ids[51] };
         Assert.Equal(changed.Order(StringComparer.Ordinal), (await ResumeAsync("u", cursor)).Select(c => c.Conversation.ConversationId).Distinct().Order(StringComparer.Ordinal));
         Assert.Equal(
