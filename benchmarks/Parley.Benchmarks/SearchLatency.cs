@@ -13,10 +13,13 @@ namespace Parley.Benchmarks;
 /// of one user's search across all their conversations (first page of 20, newest first, <see cref="SqliteMessageStore.SearchAsync"/>)
 /// for a word that hits 0, 10 and 10,000 messages, over a <see cref="SearchCorpus"/> built once in the folder and kept
 /// for the next run. The three words run interleaved, one of each per round, so the machine's load falls on all alike.</item>
-/// <item><c>commit-cost [--messages 4000] [--rounds 3] [--batches 1,4,16]</c>: what a 1:1 message's commit pays for
-/// search: commits of text messages with their search text (queued in the commit for the indexer, ADR 0019) against the
-/// same messages without one, each on a fresh durable file, interleaved per round; the indexer's own cost (run every
-/// 500 messages, as <c>SearchIndexBatch</c>) is measured apart.</item>
+/// <item><c>commit-cost [--messages 4000] [--rounds 3] [--batches 1,4,16] [--queues memory|table|table,memory]</c>: what a
+/// 1:1 message's commit pays for search: commits of text messages with their search text against the same messages
+/// without one, each on a fresh durable file, the variants interleaved per round (the first rotating); the indexer's own
+/// cost (run every 500 messages, as <c>SearchIndexBatch</c>) is measured apart. <c>memory</c>: the store with a
+/// search-text rule keeps queued texts in memory (the server since stop 36, ADR 0019's amendment); <c>table</c>: the
+/// store without one queues them in <c>search_pending</c> in the commit (the server before stop 36). WAL pages per commit
+/// are SQLite's count of pages the commits wrote (a count, not a timing).</item>
 /// </list>
 /// Run pinned to one core: <c>taskset -c 1 dotnet benchmarks/Parley.Benchmarks/bin/Release/net10.0/Parley.Benchmarks.dll search-latency</c>.
 /// </summary>
@@ -40,7 +43,11 @@ public static class SearchLatency
                 await SearchAsync(Int("messages", 1_000_000), o.TryGetValue("dir", out var dir) ? dir : Path.Combine(Path.GetTempPath(), "parley-search-corpus"), Int("queries", 300));
                 break;
             case "commit-cost":
-                await CommitCostAsync(Int("messages", 4000), Int("rounds", 3), [.. (o.TryGetValue("batches", out var b) ? b : "1,4,16").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture))]);
+                await CommitCostAsync(
+                    Int("messages", 4000),
+                    Int("rounds", 3),
+                    [.. (o.TryGetValue("batches", out var b) ? b : "1,4,16").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture))],
+                    [.. (o.TryGetValue("queues", out var q) ? q : "memory").Split(',').Select(s => s == "table" ? Queue.Table : Queue.Memory)]);
                 break;
             default:
                 Console.Error.WriteLine("modes: search-latency, commit-cost");
@@ -104,51 +111,87 @@ public static class SearchLatency
         }
     }
 
-    private static async Task CommitCostAsync(int messages, int rounds, int[] batches)
+    // The variants of a commit-cost round: no search text; the text queued in search_pending in the commit (the store
+    // without the core's search-text rule, as before stop 36); the text kept in memory for the indexer (the store with
+    // the rule, as the server builds it since stop 36).
+    private enum Queue
+    {
+        None,
+        Table,
+        Memory,
+    }
+
+    private static async Task CommitCostAsync(int messages, int rounds, int[] batches, Queue[] queues)
     {
         // Discarded: the first runs of a process pay for JIT tiering (background compiles count as process CPU).
-        await CommitRunAsync(messages, 4, search: false);
-        await CommitRunAsync(messages, 4, search: true);
-        var results = new List<(int Batch, bool Search, CommitRun Run)>();
+        foreach (var queue in new[] { Queue.None }.Concat(queues))
+        {
+            await CommitRunAsync(messages, 4, queue);
+        }
+
+        var results = new List<(int Batch, Queue Queue, CommitRun Run)>();
         for (var round = 1; round <= rounds; round++)
         {
             foreach (var batch in batches)
             {
-                // Alternate which variant goes first, so a trend in the machine's load does not favour one.
-                foreach (var search in round % 2 == 1 ? new[] { false, true } : [true, false])
+                // Rotate which variant goes first, so a trend in the machine's load does not favour one.
+                Queue[] variants = [Queue.None, .. queues];
+                var order = variants.Skip((round - 1) % variants.Length).Concat(variants.Take((round - 1) % variants.Length));
+                foreach (var queue in order)
                 {
-                    var run = await CommitRunAsync(messages, batch, search);
-                    results.Add((batch, search, run));
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"r{round} batch {batch,2} {(search ? "with search text" : "without       "),-16}: commit cpu {run.CommitCpuUs,6:F1} us/msg, wall per commit p50 {run.WallP50Us,7:F0} us p99 {run.WallP99Us,7:F0} us, alloc {run.AllocPerMsg,5:F0} B/msg, indexer cpu {run.IndexerCpuUs,5:F1} us/msg, load {LoadAverage()}"));
+                    var run = await CommitRunAsync(messages, batch, queue);
+                    results.Add((batch, queue, run));
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"r{round} batch {batch,2} {Label(queue),-22}: commit cpu {run.CommitCpuUs,6:F1} us/msg, wall per commit p50 {run.WallP50Us,7:F0} us p99 {run.WallP99Us,7:F0} us, alloc {run.AllocPerMsg,5:F0} B/msg, indexer cpu {run.IndexerCpuUs,5:F1} us/msg, wal pages/commit {run.PagesPerCommit,5:F2}, indexer pages/msg {run.IndexerPagesPerMessage,5:F3}, load {LoadAverage()}"));
                 }
             }
         }
 
         Console.WriteLine();
-        Console.WriteLine($"medians of {rounds} rounds, {messages} messages each (after 1,000 of warm-up):");
-        Console.WriteLine($"{"batch",5} {"cpu without",12} {"cpu with",9} {"+commit",8} {"indexer",8} {"+total",7} {"wall p50 without",17} {"with",7} {"+wall",6}");
+        Console.WriteLine($"medians of {rounds} rounds, {messages} messages each (after 1,000 of warm-up); +x % against 'without' of the same batch size:");
+        Console.WriteLine($"{"batch",5} {"variant",-22} {"commit cpu",10} {"+commit",8} {"indexer",8} {"+total",7} {"wall p50",9} {"+wall",7} {"pages/commit",12} {"indexer pages/msg",18} {"alloc/msg",9}");
         foreach (var batch in batches)
         {
-            CommitRun Median(bool search)
+            CommitRun Median(Queue queue)
             {
-                var runs = results.Where(r => r.Batch == batch && r.Search == search).Select(r => r.Run).ToList();
+                var runs = results.Where(r => r.Batch == batch && r.Queue == queue).Select(r => r.Run).ToList();
                 double M(Func<CommitRun, double> f) => Percentile([.. runs.Select(f).Order()], 0.5);
-                return new CommitRun(M(r => r.CommitCpuUs), M(r => r.WallP50Us), M(r => r.WallP99Us), M(r => r.AllocPerMsg), M(r => r.IndexerCpuUs));
+                return new CommitRun(M(r => r.CommitCpuUs), M(r => r.WallP50Us), M(r => r.WallP99Us), M(r => r.AllocPerMsg), M(r => r.IndexerCpuUs))
+                {
+                    PagesPerCommit = M(r => r.PagesPerCommit),
+                    IndexerPagesPerMessage = M(r => r.IndexerPagesPerMessage),
+                };
             }
 
-            var without = Median(false);
-            var with = Median(true);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{batch,5} {without.CommitCpuUs,9:F1} us {with.CommitCpuUs,6:F1} us {Pct(with.CommitCpuUs, without.CommitCpuUs),8} {with.IndexerCpuUs,5:F1} us {Pct(with.CommitCpuUs + with.IndexerCpuUs, without.CommitCpuUs),7} {without.WallP50Us,14:F0} us {with.WallP50Us,4:F0} us {Pct(with.WallP50Us, without.WallP50Us),6}"));
+            var without = Median(Queue.None);
+            foreach (var queue in new[] { Queue.None }.Concat(queues))
+            {
+                var with = Median(queue);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{batch,5} {Label(queue),-22} {with.CommitCpuUs,7:F1} us {Pct(with.CommitCpuUs, without.CommitCpuUs),8} {with.IndexerCpuUs,5:F1} us {Pct(with.CommitCpuUs + with.IndexerCpuUs, without.CommitCpuUs),7} {with.WallP50Us,6:F0} us {Pct(with.WallP50Us, without.WallP50Us),7} {with.PagesPerCommit,12:F2} {with.IndexerPagesPerMessage,18:F3} {with.AllocPerMsg,9:F0}"));
+            }
         }
     }
 
-    private static async Task<CommitRun> CommitRunAsync(int messages, int batchSize, bool search)
+    private static string Label(Queue queue) => queue switch
+    {
+        Queue.None => "without search text",
+        Queue.Table => "with, queued in table",
+        _ => "with, queued in memory",
+    };
+
+    /// <summary>The benchmark's contents are opaque bytes: a restart's recovery (not exercised here) would find no text in them.</summary>
+    private sealed class NoSearchText : ISearchTextExtractor
+    {
+        public string? SearchText(int contentKind, byte[] content) => null;
+    }
+
+    private static async Task<CommitRun> CommitRunAsync(int messages, int batchSize, Queue queue)
     {
         var dir = Directory.CreateTempSubdirectory("parley-commit-cost-");
         try
         {
             var database = new SqliteDatabase(new SqliteStoreOptions { DataSource = Path.Combine(dir.FullName, "messages.db") });
-            var store = new SqliteMessageStore(database);
+            var store = new SqliteMessageStore(database, searchText: queue == Queue.Memory ? new NoSearchText() : null);
+            var search = queue != Queue.None;
             await using (database)
             await using (store)
             {
@@ -161,6 +204,10 @@ public static class SearchLatency
                 var content = new byte[110];
                 var walls = new List<double>();
                 double indexerMs = 0;
+                long indexerPages = 0;
+
+                // WAL frames (pages) the writer's commits wrote (SQLite's cache-write counter, summed by the database): a count, not a timing.
+                Task<long> PagesWritten() => Task.FromResult(database.FramesWritten);
 
                 async Task Commit(int count, bool measure)
                 {
@@ -188,22 +235,34 @@ public static class SearchLatency
                         if (search && seq % 500 < batchSize)
                         {
                             // The server's SearchIndexer: a batch of up to 500 (SearchIndexBatch), measured apart.
+                            var pages0 = measure ? await PagesWritten() : 0;
                             var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
                             await store.IndexPendingAsync(500);
                             indexerMs += (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds;
+                            if (measure)
+                            {
+                                indexerPages += await PagesWritten() - pages0;
+                            }
                         }
                     }
                 }
 
                 await Commit(1000, measure: false);
                 indexerMs = 0;
+                var pagesStart = await PagesWritten();
                 var alloc0 = GC.GetTotalAllocatedBytes(true);
                 var cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
                 await Commit(messages, measure: true);
                 var cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpuStart).TotalMilliseconds;
                 var alloc = GC.GetTotalAllocatedBytes(true) - alloc0;
+                var pages = await PagesWritten() - pagesStart;
                 var sorted = walls.Order().ToArray();
-                return new CommitRun((cpuMs - indexerMs) * 1000 / messages, Percentile(sorted, 0.5), Percentile(sorted, 0.99), alloc / (double)messages, indexerMs * 1000 / messages);
+                var commits = (double)walls.Count;
+                return new CommitRun((cpuMs - indexerMs) * 1000 / messages, Percentile(sorted, 0.5), Percentile(sorted, 0.99), alloc / (double)messages, indexerMs * 1000 / messages)
+                {
+                    PagesPerCommit = (pages - indexerPages) / commits,
+                    IndexerPagesPerMessage = indexerPages / (double)messages,
+                };
             }
         }
         finally
@@ -228,5 +287,12 @@ public static class SearchLatency
         }
     }
 
-    private sealed record CommitRun(double CommitCpuUs, double WallP50Us, double WallP99Us, double AllocPerMsg, double IndexerCpuUs);
+    private sealed record CommitRun(double CommitCpuUs, double WallP50Us, double WallP99Us, double AllocPerMsg, double IndexerCpuUs)
+    {
+        /// <summary>WAL pages written per commit (the indexer's excluded).</summary>
+        public double PagesPerCommit { get; init; }
+
+        /// <summary>WAL pages the indexer wrote, per message.</summary>
+        public double IndexerPagesPerMessage { get; init; }
+    }
 }

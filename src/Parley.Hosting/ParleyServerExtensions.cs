@@ -139,7 +139,9 @@ public static class ParleyServerExtensions
             sp.GetRequiredService<Optional<Parley.Core.Webhooks.AfterHooks>>().Value));
         services.AddHostedService(sp => sp.GetRequiredService<CommitPipeline>());
 
-        // The full-text index, written after the commit from the store's durable queue (ADR 0019).
+        // The full-text index, written after the commit (ADR 0019); a store that keeps queued texts in memory reads a
+        // stopped process's unindexed texts back from stored content by the send path's rule (stop-36 amendment).
+        services.TryAddSingleton<ISearchTextExtractor>(sp => new Parley.Core.Messaging.ContentSearchText(sp.GetRequiredService<IOptions<MessagingOptions>>()));
         services.AddHostedService(sp => new Parley.Core.Messaging.SearchIndexer(
             sp.GetRequiredService<ISearchIndexQueue>(),
             sp.GetRequiredService<IOptions<MessagingOptions>>(),

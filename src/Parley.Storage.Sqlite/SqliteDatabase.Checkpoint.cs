@@ -40,6 +40,10 @@ public sealed partial class SqliteDatabase
     private bool _catchUpDue; // writer loop only
     private long _checkpointsRun;
     private long _writerCatchUps;
+    private long _framesWritten;
+
+    /// <summary>WAL frames (pages) the writer's commits wrote since start, counted when the background checkpoints (benchmarks).</summary>
+    internal long FramesWritten => Interlocked.Read(ref _framesWritten);
 
     /// <summary>Background checkpoint passes run since start (for tests and diagnostics); 0 when the writer checkpoints.</summary>
     internal long CheckpointsRun => Interlocked.Read(ref _checkpointsRun);
@@ -68,6 +72,7 @@ public sealed partial class SqliteDatabase
         _ = SQLitePCL.raw.sqlite3_db_status(writer.Handle, DbStatusCacheWrite, out var frames, out _, 1);
         if (frames > 0)
         {
+            Interlocked.Add(ref _framesWritten, frames);
             var pending = Interlocked.Add(ref _framesSinceCheckpoint, frames);
             if (pending >= _options.WalAutoCheckpointPages && Interlocked.CompareExchange(ref _checkpointRequested, 1, 0) == 0)
             {

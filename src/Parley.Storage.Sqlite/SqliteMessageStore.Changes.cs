@@ -85,23 +85,24 @@ public sealed partial class SqliteMessageStore : ISearchIndexQueue
             (writer, _) =>
             {
                 var c = _commands ??= new WriterCommands(writer);
-                c.PendingSearchBatch.Parameters[0].Value = maxRows;
                 int taken;
-                long through;
-                using (var reader = c.PendingSearchBatch.ExecuteReader())
+                bool empty;
+                if (_searchText is not null)
                 {
-                    reader.Read();
-                    taken = reader.GetInt32(1);
-                    through = taken == 0 ? 0 : reader.GetInt64(0);
+                    (taken, empty) = IndexInMemory(c, maxRows);
+                }
+                else
+                {
+                    taken = IndexDurable(c, maxRows);
+                    empty = taken < maxRows;
+                    if (empty && taken > 0)
+                    {
+                        // The durable queue is empty: every committed message is indexed (for a later store with the rule).
+                        SetMark(c, MaxVersion(c));
+                    }
                 }
 
-                if (taken > 0)
-                {
-                    c.IndexPendingSearch.Parameters[0].Value = through;
-                    c.IndexPendingSearch.ExecuteNonQuery();
-                }
-
-                if (taken < maxRows)
+                if (empty)
                 {
                     // Every text queued up to now is in this write (the writer runs commits one at a time).
                     emptiedAt = _queuedGeneration;

@@ -115,12 +115,21 @@ public sealed partial class SqliteMessageStore
                     // Queued for the full-text index, not indexed here (ADR 0019): the FTS5 trigram insert per commit
                     // was about half of the 1:1 path's regression; the indexer moves queued rows in batches.
                     _queuedGeneration++;
-                    var search = c.InsertSearch;
-                    search.Bind(0, message.Version);
-                    search.Bind(1, message.SearchText);
-                    search.Bind(2, message.ConversationId);
-                    search.Bind(3, message.Seq);
-                    search.Execute();
+                    if (_searchText is not null)
+                    {
+                        // In memory, in commit order (stop 36): no queue row, so no extra B-tree page in every commit.
+                        // Should this write roll back, the indexer finds no such message row and skips the text.
+                        QueueInMemory(c, new PendingText(message.Version, message.ConversationId, message.Seq, message.SearchText, message.Content));
+                    }
+                    else
+                    {
+                        var search = c.InsertSearch;
+                        search.Bind(0, message.Version);
+                        search.Bind(1, message.SearchText);
+                        search.Bind(2, message.ConversationId);
+                        search.Bind(3, message.Seq);
+                        search.Execute();
+                    }
                 }
 
                 ApplyMentions(c, message);
@@ -467,6 +476,46 @@ public sealed partial class SqliteMessageStore
                 DELETE FROM search_pending WHERE search_id <= $through;
                 """,
                 "$through");
+            // The memory queue's texts (stop 36): a batch is staged in a temporary table (the writer's temp database: no
+            // WAL, no fsync), then moved in ONE statement, indexed only while the message row is as committed (see
+            // SearchQueue.cs). One statement because FTS5 flushes its pending index data at every statement's savepoint:
+            // a statement per text wrote a segment per text. "Not indexed yet" is asked of FTS5's content table (a plain
+            // rowid B-tree); a later copy of one message's text replaces an earlier one in the batch.
+            using (var temp = connection.CreateCommand())
+            {
+                temp.CommandText = """
+                    CREATE TEMP TABLE IF NOT EXISTS search_batch (
+                        search_id INTEGER PRIMARY KEY, body TEXT NOT NULL, conv TEXT NOT NULL, conversation_id TEXT NOT NULL,
+                        seq INTEGER NOT NULL, content BLOB NOT NULL);
+                    """;
+                temp.ExecuteNonQuery();
+            }
+
+            StageQueuedText = new RawStatement(
+                connection,
+                "INSERT OR REPLACE INTO temp.search_batch (search_id, body, conv, conversation_id, seq, content) VALUES ($id, $body, $key, $conv, $seq, $content);",
+                "$id", "$body", "$key", "$conv", "$seq", "$content");
+            IndexQueuedText = new RawStatement(
+                connection,
+                """
+                INSERT INTO message_search (rowid, body, conv, conversation_id, seq)
+                SELECT b.search_id, b.body, b.conv, b.conversation_id, b.seq FROM temp.search_batch b
+                JOIN messages m ON m.conversation_id = b.conversation_id AND m.seq = b.seq
+                WHERE m.search_id = b.search_id AND m.revoked = 0 AND m.content = b.content
+                  AND NOT EXISTS (SELECT 1 FROM message_search_content c WHERE c.id = b.search_id)
+                ORDER BY b.search_id;
+                """);
+            ClearQueuedTexts = new RawStatement(connection, "DELETE FROM temp.search_batch;");
+            IndexRecoveredText = new RawStatement(
+                connection,
+                "INSERT INTO message_search (rowid, body, conv, conversation_id, seq) VALUES ($id, $body, $key, $conv, $seq);",
+                "$id", "$body", "$key", "$conv", "$seq");
+            ReadSearchMark = new RawStatement(connection, "SELECT indexed_through FROM search_state WHERE id = 1;");
+            ReadMaxVersion = new RawStatement(connection, "SELECT max_version FROM feed_state WHERE id = 1;");
+            SetSearchMark = new RawStatement(
+                connection,
+                "UPDATE search_state SET indexed_through = $mark WHERE id = 1 AND indexed_through < $mark;",
+                "$mark");
             RaiseFeedState = new RawStatement(
                 connection,
                 "UPDATE feed_state SET max_version = MAX(max_version, $version) WHERE id = 1;",
@@ -577,6 +626,20 @@ public sealed partial class SqliteMessageStore
 
         public RawStatement RaiseFeedState { get; }
 
+        public RawStatement StageQueuedText { get; }
+
+        public RawStatement IndexQueuedText { get; }
+
+        public RawStatement ClearQueuedTexts { get; }
+
+        public RawStatement IndexRecoveredText { get; }
+
+        public RawStatement ReadSearchMark { get; }
+
+        public RawStatement ReadMaxVersion { get; }
+
+        public RawStatement SetSearchMark { get; }
+
         public SqliteCommand PendingSearchBatch { get; }
 
         public SqliteCommand IndexPendingSearch { get; }
@@ -587,7 +650,8 @@ public sealed partial class SqliteMessageStore
 
         public Dictionary<(string Conversation, string Sender), long> Senders { get; } = [];
 
-        private IEnumerable<RawStatement> AllRaw => [InsertMessage, InsertSearch, RaiseSenderReadSeq, RaiseConversation, RaiseAllMembersFeed, RaiseFeedState];
+        private IEnumerable<RawStatement> AllRaw =>
+            [InsertMessage, InsertSearch, RaiseSenderReadSeq, RaiseConversation, RaiseAllMembersFeed, RaiseFeedState, StageQueuedText, IndexQueuedText, ClearQueuedTexts, IndexRecoveredText, ReadSearchMark, ReadMaxVersion, SetSearchMark];
 
         private IEnumerable<SqliteCommand> All =>
         [

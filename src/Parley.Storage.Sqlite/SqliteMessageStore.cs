@@ -19,11 +19,19 @@ public sealed partial class SqliteMessageStore : IMessageStore, IGroupStore, IAs
     private WriterCommands? _commands;
     private volatile bool _disposed;
 
-    public SqliteMessageStore(SqliteDatabase database, ILogger<SqliteMessageStore>? logger = null)
+    /// <param name="database">The file's owner.</param>
+    /// <param name="logger">The store's log, or none.</param>
+    /// <param name="searchText">
+    /// The core's search-text rule. Given, a commit keeps its messages' search texts in memory for the indexer instead of
+    /// queueing them in <c>search_pending</c> (ADR 0019, stop-36 amendment), and a restart reads the texts of what was
+    /// committed but not indexed back from the stored content with it; without it, the commit queues them durably.
+    /// </param>
+    public SqliteMessageStore(SqliteDatabase database, ILogger<SqliteMessageStore>? logger = null, ISearchTextExtractor? searchText = null)
     {
         ArgumentNullException.ThrowIfNull(database);
         _logger = logger ?? (ILogger)NullLogger.Instance;
         _database = database;
+        _searchText = searchText;
         SearchRowAllowance = database.Options.SearchRowAllowance;
     }
 

@@ -33,7 +33,7 @@ public static class SqliteServiceCollectionExtensions
         services.TryAddSingleton(sp => new SqliteDatabase(options(sp), sp.GetService<ILogger<SqliteDatabase>>(), sp.GetService<IMeterFactory>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SqliteStartup>());
 
-        services.TryAddSingleton(sp => new SqliteMessageStore(sp.GetRequiredService<SqliteDatabase>(), sp.GetService<ILogger<SqliteMessageStore>>()));
+        services.TryAddSingleton(sp => new SqliteMessageStore(sp.GetRequiredService<SqliteDatabase>(), sp.GetService<ILogger<SqliteMessageStore>>(), sp.GetService<ISearchTextExtractor>()));
         services.TryAddSingleton<IMessageStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
         services.TryAddSingleton<ISearchIndexQueue>(sp => sp.GetRequiredService<SqliteMessageStore>());
         services.TryAddSingleton<IGroupStore>(sp => sp.GetRequiredService<SqliteMessageStore>());

@@ -12,7 +12,9 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
 
     public SqliteMessageStoreTests(ITestOutputHelper output) => _output = output;
 
-    protected override IMessageStore CreateStore() => new SqliteMessageStore(_database.Open());
+    // As the server builds it: with the core's search-text rule, so queued texts wait in memory (ADR 0019, stop 36). The
+    // suite's contents are UTF-8 texts; Utf8SearchText reads them back the way ContentSearchText reads a protocol Content.
+    protected override IMessageStore CreateStore() => new SqliteMessageStore(_database.Open(), searchText: new Utf8SearchText());
 
     protected override int DirectConversationIdMigration => 10;
 
@@ -284,6 +286,144 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
             Assert.False(await off.MaintainIndexAsync());
             Assert.Equal(after + 1, (await store.ReadSearchStructureAsync())!.SegmentCount);
         }
+    }
+
+    /// <summary>
+    /// ADR 0019, stop 36: the commit writes no queue row (the text waits in memory); a process stopped before its indexer
+    /// ran (here: its store simply abandoned, as a kill leaves it) loses nothing: the next owner of the file indexes what
+    /// was committed above the durable mark from the stored content, and an edit or revoke committed before the stop
+    /// leaves no old text searchable. The mark then covers everything committed.
+    /// </summary>
+    [Fact]
+    public async Task Search_MemoryQueue_CommitWritesNoQueueRow_AKilledProcesssUnindexedTextsAreIndexedAfterRestart()
+    {
+        var store = (SqliteMessageStore)Store;
+        Assert.True(store.QueuesInMemory);
+        await CreateDirectAsync("d1", "alice", "bob");
+        await CommitAsync(b => b.Messages.Add(Message("d1", 1, "alice", text: "alpha indexed before") with { SearchText = "alpha indexed before" }));
+        Assert.Equal(1, await store.IndexPendingAsync(10));
+        var markAfterFirst = (long)_database.Scalar("SELECT indexed_through FROM search_state;")!;
+        Assert.Equal(await Store.GetMaxVersionAsync(), markAfterFirst);
+
+        await CommitAsync(b =>
+        {
+            b.Messages.Add(Message("d1", 2, "alice", text: "bravo typo") with { SearchText = "bravo typo" });
+            b.Messages.Add(Message("d1", 3, "bob", text: "charlie secret") with { SearchText = "charlie secret" });
+            b.Messages.Add(Message("d1", 4, "bob", text: "delta 中文消息 kept") with { SearchText = "delta 中文消息 kept" });
+        });
+        await CommitAsync(b => b.MessageUpdates.Add(new MessageUpdate("d1", 2, [1], NextVersion()) { Content = Body("bravo fixed"), SearchText = "bravo fixed" }));
+        await CommitAsync(b => b.Revocations.Add(new Revocation("d1", 3)));
+        Assert.Equal(0L, (long)_database.Scalar("SELECT COUNT(*) FROM search_pending;")!);
+        Assert.Equal(markAfterFirst, (long)_database.Scalar("SELECT indexed_through FROM search_state;")!);
+
+        // The "killed" process's store is never asked to index again; a new owner of the file starts.
+        var restarted = new SqliteMessageStore(_database.Open(), searchText: new Utf8SearchText());
+        await using (restarted)
+        {
+            await restarted.InitializeAsync();
+            Assert.Equal([("d1", 4L)], Hits(await restarted.SearchAsync("alice", null, "中文消", null, 10)));
+            Assert.Equal([("d1", 2L)], Hits(await restarted.SearchAsync("bob", "d1", "bravo", null, 10)));
+            Assert.Empty(await restarted.SearchAsync("bob", null, "typo", null, 10));
+            Assert.Empty(await restarted.SearchAsync("bob", null, "charlie", null, 10));
+            Assert.Equal([("d1", 1L)], Hits(await restarted.SearchAsync("bob", null, "alpha", null, 10)));
+            Assert.Equal(1, restarted.RecoveredTexts); // message 4 only: 1 was indexed, 2 by its edit, 3 revoked
+            Assert.Equal(await restarted.GetMaxVersionAsync(), (long)_database.Scalar("SELECT indexed_through FROM search_state;")!);
+            Assert.Equal(0, await restarted.IndexPendingAsync(10));
+        }
+
+        // The first store's memory still holds the texts of 2, 3 and 4: all skipped (edited, revoked, indexed since).
+        Assert.Equal(0, await store.IndexPendingAsync(10));
+        Assert.Equal(1L, (long)_database.Scalar("SELECT COUNT(*) FROM message_search WHERE message_search MATCH '\"delta\"';")!);
+        Assert.Empty(await Store.SearchAsync("bob", null, "typo", null, 10));
+    }
+
+    /// <summary>
+    /// A write that rolled back (a uniqueness violation later in its batch) had already handed its text to the memory
+    /// queue: the indexer finds no such message row and skips it; the same seq committed again later with another text
+    /// is found by that text only.
+    /// </summary>
+    [Fact]
+    public async Task Search_MemoryQueue_ATextOfARolledBackCommitIsNeverIndexed()
+    {
+        var store = (SqliteMessageStore)Store;
+        await CreateDirectAsync("d1", "alice", "bob");
+        await CommitAsync(b => b.Messages.Add(Message("d1", 1, "alice", text: "first message") with { SearchText = "first message" }));
+        await Assert.ThrowsAsync<StoreConflictException>(() => CommitAsync(b =>
+        {
+            b.Messages.Add(Message("d1", 2, "alice", text: "ghost words") with { SearchText = "ghost words" });
+            b.Messages.Add(Message("d1", 1, "alice", clientMsgId: "other") with { SearchText = "duplicate seq" });
+        }));
+        Assert.Equal(1, await store.IndexPendingAsync(10));
+        Assert.Empty(await Store.SearchAsync("bob", null, "ghost", null, 10));
+
+        await CommitAsync(b => b.Messages.Add(Message("d1", 2, "alice", text: "real words") with { SearchText = "real words" }));
+        Assert.Equal(1, await store.IndexPendingAsync(10));
+        Assert.Equal([("d1", 2L)], Hits(await Store.SearchAsync("bob", null, "real", null, 10)));
+        Assert.Empty(await Store.SearchAsync("bob", null, "ghost", null, 10));
+    }
+
+    /// <summary>
+    /// Past its bound the memory queue is dropped and the indexer's next run indexes everything above the mark from the
+    /// stored content: nothing is lost, edits and revokes included.
+    /// </summary>
+    [Fact]
+    public async Task Search_MemoryQueue_OverItsBound_IsDroppedAndRecoveredFromTheMark()
+    {
+        var store = (SqliteMessageStore)Store;
+        store.QueuedTextsBound = 3;
+        await CreateDirectAsync("d1", "alice", "bob");
+        Assert.Equal(0, await store.IndexPendingAsync(10)); // the start's recovery: nothing yet
+        for (var s = 1; s <= 8; s++)
+        {
+            var seq = s;
+            await CommitAsync(b => b.Messages.Add(Message("d1", seq, "alice", text: $"needle number {seq}") with { SearchText = $"needle number {seq}" }));
+        }
+
+        await CommitAsync(b => b.Revocations.Add(new Revocation("d1", 5)));
+        var indexed = await store.IndexPendingAsync(100);
+        Assert.Equal(8 - 1, indexed);
+        Assert.Equal(7, store.RecoveredTexts);
+        Assert.Equal(
+            [.. new long[] { 8, 7, 6, 4, 3, 2, 1 }.Select(s => ("d1", s))],
+            Hits(await Store.SearchAsync("bob", "d1", "needle", null, 100)));
+        Assert.Equal(await Store.GetMaxVersionAsync(), (long)_database.Scalar("SELECT indexed_through FROM search_state;")!);
+    }
+
+    /// <summary>
+    /// Texts queued durably in search_pending (by the version before stop 36, which migration 28 leaves in place, or by a
+    /// store without the search-text rule) are indexed by a store that queues in memory, before its own.
+    /// </summary>
+    [Fact]
+    public async Task Search_TextsQueuedInTheTableBeforeTheUpgrade_AreIndexedByTheMemoryQueuesStore()
+    {
+        await CreateDirectAsync("d1", "alice", "bob");
+        var old = new SqliteMessageStore(_database.Open());
+        await using (old)
+        {
+            await old.InitializeAsync();
+            Assert.False(old.QueuesInMemory);
+            await old.CommitAsync(Batch(b => b.Messages.Add(Message("d1", 1, "alice") with { SearchText = "queued in the table" })));
+        }
+
+        Assert.Equal(1L, (long)_database.Scalar("SELECT COUNT(*) FROM search_pending;")!);
+        await CommitAsync(b => b.Messages.Add(Message("d1", 2, "alice", text: "queued in memory") with { SearchText = "queued in memory" }));
+        var store = (SqliteMessageStore)Store;
+        Assert.Equal(2, await store.IndexPendingAsync(10));
+        Assert.Equal(0L, (long)_database.Scalar("SELECT COUNT(*) FROM search_pending;")!);
+        Assert.Equal([("d1", 2L), ("d1", 1L)], Hits(await Store.SearchAsync("bob", null, "queued", null, 10)));
+    }
+
+    private static CommitBatch Batch(Action<CommitBatch> fill)
+    {
+        var batch = new CommitBatch();
+        fill(batch);
+        return batch;
+    }
+
+    /// <summary>The suite's contents are UTF-8 texts (<c>Body</c>): their search text is the text itself.</summary>
+    private sealed class Utf8SearchText : ISearchTextExtractor
+    {
+        public string? SearchText(int contentKind, byte[] content) => content.Length == 0 ? null : System.Text.Encoding.UTF8.GetString(content);
     }
 
     [Fact]

@@ -128,6 +128,9 @@ internal sealed class RawStatement : IDisposable, ISqliteRow
     /// <summary>Ends a read (releases its snapshot); the bindings stay and are replaced by the next call's.</summary>
     public void Reset() => raw.sqlite3_reset(_statement);
 
+    /// <summary>The rows the connection's last completed INSERT, UPDATE or DELETE changed (after <see cref="Execute"/>).</summary>
+    public int Changes => raw.sqlite3_changes(_db);
+
     public bool IsDBNull(int column) => raw.sqlite3_column_type(_statement, column) == raw.SQLITE_NULL;
 
     public long GetInt64(int column) => raw.sqlite3_column_int64(_statement, column);

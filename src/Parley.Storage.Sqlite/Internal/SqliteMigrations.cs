@@ -35,6 +35,7 @@ internal static class SqliteMigrations
         (25, V25UserTags),
         (26, V26MemberConversationKeys),
         (27, V27SearchByConversation),
+        (28, V28SearchIndexedThrough),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -768,5 +769,19 @@ internal static class SqliteMigrations
         SELECT rowid, body, parley_search_key(conversation_id), conversation_id, seq FROM message_search ORDER BY rowid;
         DROP TABLE message_search;
         ALTER TABLE message_search_next RENAME TO message_search;
+        """;
+
+    // The full-text index's durable progress (ADR 0019, stop-36 amendment): a store given the core's search-text rule keeps
+    // queued texts in memory, not in search_pending (one B-tree page less per commit), and records here, in each indexer
+    // batch's transaction, the version through which every committed message's text is indexed (versions are assigned in
+    // commit order). A restart indexes what was committed above it from the stored content. Texts already queued in
+    // search_pending stay there and are indexed first, so this carries them over; every message up to the store's highest
+    // version is indexed or queued there now, hence the starting mark.
+    private const string V28SearchIndexedThrough = """
+        CREATE TABLE search_state (
+            id              INTEGER PRIMARY KEY CHECK (id = 1),
+            indexed_through INTEGER NOT NULL
+        );
+        INSERT INTO search_state (id, indexed_through) SELECT 1, COALESCE(MAX(max_version), 0) FROM feed_state;
         """;
 }
