@@ -4,7 +4,8 @@
 # GCDUMP_AT=s1,s2: gcdumps at those seconds after the soak starts. PERF_AT=s1,s2: a `perf record -g` (frame pointers,
 # PERF_HZ 499, PERF_SECS 30) of the server at those seconds into <label>.<s>.perf.data, with the JIT's perf map (pass
 # DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 for named JIT frames); DWARF_AT=s: a DWARF-unwound one
-# (DWARF_SECS 8) that walks native frames built without frame pointers (SQLite's).
+# (DWARF_SECS 8) that walks native frames built without frame pointers (SQLite's). <label>.cpuio: the server's CPU ticks
+# and /proc/<pid>/io once ready and after the soak (CPU and bytes read per message: docs/performance-data/2026-12-06-stop36-perf/cache-ab/summary.py).
 source "$(dirname "$0")/lib.sh"
 out=$1; label=$2; dll=$3; shift 3; mkdir -p $out/$label.m
 SERVER_CPU=1 start_server $dll $out/$label.server.log Parley__Orleans__IdleAge=00:02:00 "$@"
@@ -15,12 +16,14 @@ echo "$label ready after $ready_s s pid $spid port $port $(date -u +%T)" | tee -
     echo "$t $(date -u +%T) $(awk '/VmRSS/{print $2}' /proc/$spid/status)" >> $out/$label.rss
     sleep ${STEP:-5}; t=$((t + ${STEP:-5})); done ) &
 sampler=$!
+echo "ready ticks $(cpu_ticks) $(tr '\n' ' ' < /proc/$spid/io)" > $out/$label.cpuio
 for at in ${GCDUMP_AT//,/ }; do ( sleep $at; taskset -c 0 ~/.dotnet/tools/dotnet-gcdump collect -p $spid -o $out/$label.$at.gcdump > /dev/null 2>&1; ~/.dotnet/tools/dotnet-gcdump report $out/$label.$at.gcdump > $out/$label.$at.gcdump.txt 2>&1 ) & done
 for at in ${PERF_AT//,/ }; do ( sleep $at; taskset -c 0 perf record -F ${PERF_HZ:-499} -g -p $spid -o $out/$label.$at.perf.data -- sleep ${PERF_SECS:-30} > $out/$label.$at.perf.log 2>&1; cp /tmp/perf-$spid.map $out/$label.perf-$spid.map ) & done
 for at in ${DWARF_AT//,/ }; do ( sleep $at; taskset -c 0 perf record -F 199 --call-graph dwarf,16384 -p $spid -o $out/$label.$at.dwarf.data -- sleep ${DWARF_SECS:-8} > $out/$label.$at.dwarf.log 2>&1 ) & done
 PARLEY_ADMIN_SECRET=$secret taskset -c 0 dotnet $G --server-url http://127.0.0.1:$port --server-pid $spid --runs 1 \
   --scenarios soak --targets parley --chat-users ${USERS:-2000} --chat-peers 0 --soak-rate ${RATE:-750} --soak-minutes ${MINUTES:-6} \
   --out $out/$label.json > $out/$label.log 2>&1
+echo "end ticks $(cpu_ticks) $(tr '\n' ' ' < /proc/$spid/io)" >> $out/$label.cpuio
 kill $sampler 2>/dev/null; wait $sampler 2>/dev/null
 stop_server
 grep -E '\] (sent|conversation|[0-9]+ min)' $out/$label.log | sed 's/^\[parley soak r1 //' | tail -n 40

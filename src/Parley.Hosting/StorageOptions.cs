@@ -44,8 +44,8 @@ public enum StorageProvider
 /// <summary>SQLite tuning; see <see cref="SqliteStoreOptions"/> for what each setting does.</summary>
 public sealed class SqliteStorageSettings
 {
-    /// <summary>Page cache of the writer connection, in KiB.</summary>
-    public int WriterCacheSizeKb { get; set; } = 65536;
+    /// <summary>Page cache of the writer connection, in KiB (see <see cref="SqliteStoreOptions.WriterCacheSizeKb"/>).</summary>
+    public int WriterCacheSizeKb { get; set; } = 16384;
 
     /// <summary>Bytes of the database file each connection maps into memory; 0 for none.</summary>
     public long MmapSizeBytes { get; set; }

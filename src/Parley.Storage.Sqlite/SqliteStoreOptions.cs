@@ -35,8 +35,14 @@ public sealed class SqliteStoreOptions
     /// Page cache of the writer connection, in KiB (<c>PRAGMA cache_size = -N</c>; it grows only as pages are used).
     /// SQLite's default is 2,000 KiB, which a growing message table outgrows: every page the writer then needs again is
     /// read back from the file. Read connections keep SQLite's default (a write elsewhere empties their cache anyway).
+    /// Larger is not free: when a b-tree page split reorders the new pages, SQLite (3.53) moves one of them through the
+    /// page number of the locking page (1 GiB / page size) for a moment, and the commit that ends that transaction then
+    /// walks every page this cache holds to drop the pages beyond the database's end (<c>pcache1TruncateUnsafe</c>). With
+    /// pages freed and reused under a message load, nearly every split is such a reorder, so the walk is paid by many
+    /// commits, in proportion to this size: at 64 MiB it was the largest single item of the server's CPU in a 1:1 soak
+    /// (docs/performance.md, stop 36, perf).
     /// </summary>
-    public int WriterCacheSizeKb { get; set; } = 65536;
+    public int WriterCacheSizeKb { get; set; } = 16384;
 
     /// <summary>Bytes of the database file each connection maps into memory (<c>PRAGMA mmap_size</c>); 0 reads through the page cache only.</summary>
     public long MmapSizeBytes { get; set; }

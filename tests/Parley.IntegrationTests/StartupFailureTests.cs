@@ -150,7 +150,7 @@ public sealed class StartupFailureTests : IDisposable
         {
             ["Parley__Storage__Sqlite__WalAutoCheckpointPages"] = "0",
         });
-        Assert.Contains("Parley:Storage:Sqlite: WriterCacheSizeKb (65536) and WalAutoCheckpointPages (0) must be at least 1", line, StringComparison.Ordinal);
+        Assert.Contains("Parley:Storage:Sqlite: WriterCacheSizeKb (16384) and WalAutoCheckpointPages (0) must be at least 1", line, StringComparison.Ordinal);
     }
 
     /// <summary>Runs the server to its exit and returns its one line, after checking the exit code and that nothing else (no stack trace) was printed.</summary>

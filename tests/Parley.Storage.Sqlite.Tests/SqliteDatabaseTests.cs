@@ -91,6 +91,65 @@ public sealed class SqliteDatabaseTests : IDisposable
     }
 
     [Fact]
+    public async Task Writer_PageCache_IsWriterCacheSizeKb_16MiBByDefault()
+    {
+        // 16 MiB, not 64: SQLite walks the writer's whole page cache after every commit in which a b-tree page split
+        // reordered pages (docs/performance.md, stop 36, perf), so the cache's size is a cost per commit.
+        Assert.Equal(16384, new SqliteStoreOptions().WriterCacheSizeKb);
+        var owner = _database.Open();
+        await owner.InitializeAsync();
+        Assert.Equal(-16384L, await owner.WriteAsync(connection => PragmaCacheSize(connection)));
+    }
+
+    [Fact]
+    public async Task Writer_PageCache_StaysWithinWriterCacheSizeKb_WhenTheWritesOutgrowIt()
+    {
+        var options = _database.Options();
+        options.WriterCacheSizeKb = 256;
+        await using var owner = new SqliteDatabase(options);
+        await owner.InitializeAsync();
+        Assert.Equal(-256L, await owner.WriteAsync(connection => PragmaCacheSize(connection)));
+
+        // 4 MiB of rows through the writer, 64 KiB per write: sixteen times the cache.
+        await owner.WriteAsync(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "CREATE TABLE cache_probe (k INTEGER PRIMARY KEY, v BLOB NOT NULL);";
+            return command.ExecuteNonQuery();
+        });
+        var payload = new byte[64 * 1024];
+        for (var i = 0; i < 64; i++)
+        {
+            var key = i;
+            await owner.WriteAsync(connection =>
+            {
+                using var command = connection.CreateCommand();
+                command.CommandText = "INSERT INTO cache_probe (k, v) VALUES ($k, $v);";
+                command.Parameters.AddWithValue("$k", key);
+                command.Parameters.AddWithValue("$v", payload);
+                return command.ExecuteNonQuery();
+            });
+        }
+
+        // What the writer's caches hold now (page bytes and their headers): within the setting, though the table outgrew it.
+        var used = await owner.WriteAsync(connection =>
+        {
+            SQLitePCL.raw.sqlite3_db_status(connection.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_USED, out var current, out _, 0);
+            return current;
+        });
+        Assert.True(used > 0, "the writer's cache holds pages");
+        Assert.True(used <= 2 * 256 * 1024, $"the writer's cache holds {used} bytes; its setting is 256 KiB");
+        Assert.True(new FileInfo(_database.FilePath).Length + new FileInfo(_database.FilePath + "-wal").Length >= 4L * 1024 * 1024);
+    }
+
+    private static long PragmaCacheSize(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA cache_size;";
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
     public async Task Write_FromInsideAWrite_IsRefusedInsteadOfDeadlocking()
     {
         var owner = _database.Open();
