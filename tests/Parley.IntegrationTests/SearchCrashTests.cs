@@ -82,4 +82,63 @@ public sealed class SearchCrashTests
             }
         }
     }
+
+    [Fact]
+    public async Task GracefulStop_BeforeTheIndexerRan_IndexesTheQueuedTextsBeforeTheProcessExits()
+    {
+        var dataDirectory = Path.Combine(Path.GetTempPath(), "parley-search-stop-" + Guid.NewGuid().ToString("N"));
+        var clients = new List<ParleyClient>();
+        await using var server = new ServerProcess(dataDirectory);
+        server.Settings["Parley__Messaging__SearchIndexInterval"] = "01:00:00";
+        try
+        {
+            await server.StartAsync();
+            await server.CreateUserAsync("alice");
+            await server.CreateUserAsync("bob");
+            var alice = await server.ConnectAsync("alice", clients);
+            var token = "zs" + Guid.NewGuid().ToString("N")[..8];
+            var first = await alice.SendTextAsync("bob", $"first {token}");
+            await alice.SendTextAsync("bob", $"second {token} 中文");
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+
+            clients.Clear();
+            Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(60)));
+
+            // The stopped process indexed both texts on its way out, and its mark covers them: the next start has nothing
+            // to recover from stored content.
+            await using var connection = new SqliteConnection($"Data Source={Path.Combine(dataDirectory, "parley.db")};Pooling=false");
+            await connection.OpenAsync();
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                SELECT (SELECT group_concat(c0, '|') FROM (SELECT c0 FROM message_search_content WHERE c0 LIKE $like ORDER BY id)),
+                       (SELECT indexed_through FROM search_state), (SELECT MAX(version) FROM messages WHERE conversation_id = $conv);
+                """;
+            command.Parameters.AddWithValue("$like", "%" + token + "%");
+            command.Parameters.AddWithValue("$conv", first.ConversationId);
+            using var reader = await command.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync());
+            Assert.Equal($"first {token}|second {token} 中文", reader.GetString(0));
+            Assert.True(reader.GetInt64(1) >= reader.GetInt64(2), $"mark {reader.GetInt64(1)} below the last message's version {reader.GetInt64(2)}");
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+
+            await server.KillAsync();
+            SqliteConnection.ClearAllPools();
+            try
+            {
+                Directory.Delete(dataDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
 }

@@ -78,6 +78,36 @@ public sealed partial class SearchIndexer(ISearchIndexQueue queue, IOptions<Mess
         }
     }
 
+    /// <summary>
+    /// Stops the loop, then indexes what is still queued (bounded by the host's shutdown time): a store that queues texts
+    /// in memory (SQLite, ADR 0019's stop-36 amendment) would otherwise leave them to the next start's recovery pass.
+    /// Commits that land after this (the commit pipeline stops later) are recovered at the next start as before.
+    /// </summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        if (!options.Value.FullTextSearch)
+        {
+            return;
+        }
+
+        var batch = options.Value.SearchIndexBatch;
+        try
+        {
+            while (await queue.IndexPendingAsync(batch, cancellationToken).ConfigureAwait(false) >= batch)
+            {
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Out of shutdown time: the rest is recovered at the next start.
+        }
+        catch (Exception ex)
+        {
+            LogIndexFailed(logger, ex);
+        }
+    }
+
     [LoggerMessage(EventId = 5701, Level = LogLevel.Warning, Message = "Queued search texts could not be indexed; they stay queued for the next attempt")]
     private static partial void LogIndexFailed(ILogger logger, Exception exception);
 
