@@ -50,15 +50,7 @@ public sealed partial class SqliteMessageStore
         await using (connection.ConfigureAwait(false))
         {
             // On a resuming client's connect (the cursor check): prepared once per pooled connection.
-            var statement = _database.Prepared(connection, MaxVersionSql, NoParameters);
-            try
-            {
-                return statement.Read() ? statement.GetInt64(0) : 0;
-            }
-            finally
-            {
-                statement.Reset();
-            }
+            return _database.Prepared(connection, MaxVersionSql, NoParameters).ReadInt64OrZero();
         }
     }
 
@@ -203,19 +195,9 @@ public sealed partial class SqliteMessageStore
 
     private SyncSnapshot ReadChanges(SqliteConnection connection, string userId, long sinceVersion, int maxMessagesPerConversation)
     {
-        long version;
-        var statement = _database.Prepared(connection, MaxVersionSql, NoParameters);
-        try
-        {
-            version = statement.Read() ? statement.GetInt64(0) : 0;
-        }
-        finally
-        {
-            statement.Reset();
-        }
-
+        var version = _database.Prepared(connection, MaxVersionSql, NoParameters).ReadInt64OrZero();
         var views = new List<ConversationView>();
-        statement = _database.Prepared(connection, ChangedViewsSql, UserSinceParameters);
+        var statement = _database.Prepared(connection, ChangedViewsSql, UserSinceParameters);
         try
         {
             statement.Bind(0, userId);

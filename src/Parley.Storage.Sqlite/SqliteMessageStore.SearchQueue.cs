@@ -223,31 +223,9 @@ public sealed partial class SqliteMessageStore
         return indexed;
     }
 
-    private static long ReadMark(WriterCommands c)
-    {
-        var r = c.ReadSearchMark;
-        try
-        {
-            return r.Read() ? r.GetInt64(0) : 0;
-        }
-        finally
-        {
-            r.Reset();
-        }
-    }
+    private static long ReadMark(WriterCommands c) => c.ReadSearchMark.ReadInt64OrZero();
 
-    private static long MaxVersion(WriterCommands c)
-    {
-        var r = c.ReadMaxVersion;
-        try
-        {
-            return r.Read() ? r.GetInt64(0) : 0;
-        }
-        finally
-        {
-            r.Reset();
-        }
-    }
+    private static long MaxVersion(WriterCommands c) => c.ReadMaxVersion.ReadInt64OrZero();
 
     private static void SetMark(WriterCommands c, long mark)
     {

@@ -12,16 +12,8 @@ namespace Parley.IntegrationTests;
 public sealed class SearchCrashTests
 {
     [Fact]
-    public async Task KillMinus9_BeforeTheIndexerRan_TheRestartedServerFindsEveryCommittedText_NoOldOrRevokedText()
-    {
-        var dataDirectory = Path.Combine(Path.GetTempPath(), "parley-search-kill-" + Guid.NewGuid().ToString("N"));
-        var clients = new List<ParleyClient>();
-        await using var server = new ServerProcess(dataDirectory);
-
-        // The indexer passes once at start (its write is queued before any of the sends below) and then not for an
-        // hour: the texts sent here are only in the process's memory when it is killed.
-        server.Settings["Parley__Messaging__SearchIndexInterval"] = "01:00:00";
-        try
+    public Task KillMinus9_BeforeTheIndexerRan_TheRestartedServerFindsEveryCommittedText_NoOldOrRevokedText() =>
+        WithServerAsync(async (server, clients) =>
         {
             await server.StartAsync();
             await server.CreateUserAsync("alice");
@@ -43,7 +35,7 @@ public sealed class SearchCrashTests
 
             // What the killed process left: no queue row at all, and in the index only the edit's text (an edit indexes
             // its new text in its own commit; c0 is FTS5's content column for body).
-            await using (var connection = new SqliteConnection($"Data Source={Path.Combine(dataDirectory, "parley.db")};Pooling=false"))
+            await using (var connection = new SqliteConnection($"Data Source={Path.Combine(server.DataDirectory, "parley.db")};Pooling=false"))
             {
                 await connection.OpenAsync();
                 using var command = connection.CreateCommand();
@@ -64,33 +56,11 @@ public sealed class SearchCrashTests
             Assert.Equal([kept.Seq], (await bob.SearchAsync("搜索中")).Hits.Where(h => h.Message.ConversationId == kept.ConversationId).Select(h => h.Message.Seq));
             Assert.Empty((await bob.SearchAsync("typo " + token)).Hits);
             Assert.Empty((await bob.SearchAsync("secret " + token)).Hits);
-        }
-        finally
-        {
-            foreach (var client in clients)
-            {
-                await client.DisposeAsync();
-            }
-
-            await server.KillAsync();
-            try
-            {
-                Directory.Delete(dataDirectory, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-        }
-    }
+        });
 
     [Fact]
-    public async Task GracefulStop_BeforeTheIndexerRan_IndexesTheQueuedTextsBeforeTheProcessExits()
-    {
-        var dataDirectory = Path.Combine(Path.GetTempPath(), "parley-search-stop-" + Guid.NewGuid().ToString("N"));
-        var clients = new List<ParleyClient>();
-        await using var server = new ServerProcess(dataDirectory);
-        server.Settings["Parley__Messaging__SearchIndexInterval"] = "01:00:00";
-        try
+    public Task GracefulStop_BeforeTheIndexerRan_IndexesTheQueuedTextsBeforeTheProcessExits() =>
+        WithServerAsync(async (server, clients) =>
         {
             await server.StartAsync();
             await server.CreateUserAsync("alice");
@@ -109,7 +79,7 @@ public sealed class SearchCrashTests
 
             // The stopped process indexed both texts on its way out, and its mark covers them: the next start has nothing
             // to recover from stored content.
-            await using var connection = new SqliteConnection($"Data Source={Path.Combine(dataDirectory, "parley.db")};Pooling=false");
+            await using var connection = new SqliteConnection($"Data Source={Path.Combine(server.DataDirectory, "parley.db")};Pooling=false");
             await connection.OpenAsync();
             using var command = connection.CreateCommand();
             command.CommandText = """
@@ -122,6 +92,19 @@ public sealed class SearchCrashTests
             Assert.True(await reader.ReadAsync());
             Assert.Equal($"first {token}|second {token} 中文", reader.GetString(0));
             Assert.True(reader.GetInt64(1) >= reader.GetInt64(2), $"mark {reader.GetInt64(1)} below the last message's version {reader.GetInt64(2)}");
+        });
+
+    // A server on its own data directory whose indexer passes once at start (its write is queued before any send of the
+    // test) and then not for an hour: the texts a test sends are only in the process's memory until it stops or is killed.
+    private static async Task WithServerAsync(Func<ServerProcess, List<ParleyClient>, Task> test)
+    {
+        var dataDirectory = Path.Combine(Path.GetTempPath(), "parley-search-crash-" + Guid.NewGuid().ToString("N"));
+        var clients = new List<ParleyClient>();
+        await using var server = new ServerProcess(dataDirectory);
+        server.Settings["Parley__Messaging__SearchIndexInterval"] = "01:00:00";
+        try
+        {
+            await test(server, clients);
         }
         finally
         {

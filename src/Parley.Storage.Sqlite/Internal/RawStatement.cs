@@ -128,6 +128,19 @@ internal sealed class RawStatement : IDisposable, ISqliteRow
     /// <summary>Ends a read (releases its snapshot); the bindings stay and are replaced by the next call's.</summary>
     public void Reset() => raw.sqlite3_reset(_statement);
 
+    /// <summary>The first column of the first row as an integer, or 0 when there is no row; the read is ended (<see cref="Reset"/>).</summary>
+    public long ReadInt64OrZero()
+    {
+        try
+        {
+            return Read() ? GetInt64(0) : 0;
+        }
+        finally
+        {
+            Reset();
+        }
+    }
+
     /// <summary>The rows the connection's last completed INSERT, UPDATE or DELETE changed (after <see cref="Execute"/>).</summary>
     public int Changes => raw.sqlite3_changes(_db);
 
