@@ -120,6 +120,7 @@ public static class ParleyServerExtensions
                 CheckpointInBackground = o.Sqlite.CheckpointInBackground,
                 SearchRowAllowance = o.Sqlite.SearchRowAllowance,
                 SearchMergePages = o.Sqlite.SearchMergePages,
+                SearchMergeShare = o.Sqlite.SearchMergeShare,
             };
         });
         services.AddParleySocial();

@@ -61,6 +61,9 @@ public sealed class SqliteStorageSettings
 
     /// <summary>Leaf pages of the full-text index one background merge step writes (0: no background merge).</summary>
     public int SearchMergePages { get; set; } = 64;
+
+    /// <summary>Most of the writer's time the background merge steps take while other writes come (0 &lt; share ≤ 1; 1: no bound).</summary>
+    public double SearchMergeShare { get; set; } = 0.01;
 }
 
 /// <summary>Bound to <c>Parley:Storage:Postgres</c>; used when <c>Parley:Storage:Provider</c> is <c>Postgres</c>.</summary>

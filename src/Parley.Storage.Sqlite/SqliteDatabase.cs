@@ -83,6 +83,11 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
             throw new ArgumentException("SqliteStoreOptions: WriterCacheSizeKb, WalAutoCheckpointPages and SearchRowAllowance must be at least 1, MmapSizeBytes and SearchMergePages not negative.", nameof(options));
         }
 
+        if (!(options.SearchMergeShare > 0 && options.SearchMergeShare <= 1))
+        {
+            throw new ArgumentException("SqliteStoreOptions.SearchMergeShare must be above 0 and at most 1.", nameof(options));
+        }
+
         _options = options;
         _logger = logger ?? (ILogger)NullLogger.Instance;
         _metrics = meterFactory is null ? null : new SqliteWriterMetrics(meterFactory);
@@ -114,11 +119,14 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
     /// <summary>True once <see cref="InitializeAsync"/> succeeded.</summary>
     public bool IsReady => _ready;
 
-    /// <summary>Writes queued behind the one the writer runs (for background work that yields to them).</summary>
-    internal int WritesWaiting => Volatile.Read(ref _queued);
-
     // Writes in the queue not yet taken by the writer loop (the single-reader channel does not count them).
     private int _queued;
+
+    // When the writer last finished a write other than a background one (Stopwatch timestamp; writer loop writes it).
+    private long _lastForegroundWrite = Stopwatch.GetTimestamp();
+
+    /// <summary>When the writer last finished a write other than a background one (<see cref="Stopwatch.GetTimestamp"/>).</summary>
+    internal long LastForegroundWrite => Volatile.Read(ref _lastForegroundWrite);
 
     internal string PooledConnectionString { get; }
 
@@ -284,6 +292,33 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
         return item.Completion.Task;
     }
 
+    /// <summary>
+    /// Queues a background write (upkeep such as the full-text index's merge steps): the writer runs it alone in a
+    /// transaction of its own, never in a group with other writes, and only if no other write is queued when it comes
+    /// to it; otherwise it is skipped (<see cref="BackgroundWrite.Ran"/> false) and the caller tries again later. So a
+    /// write that comes while one runs waits for at most that one. <see cref="BackgroundWrite.HeldTicks"/> is how long
+    /// it held the writer, its commit included.
+    /// </summary>
+    internal Task<BackgroundWrite> WriteInBackgroundAsync(Func<SqliteConnection, bool> write, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        ThrowIfNotReady();
+        if (ReferenceEquals(CurrentWriter.Value, this))
+        {
+            throw new InvalidOperationException("A SQLite write callback must not queue another write on the same database (it would wait for itself).");
+        }
+
+        var item = new BackgroundWriteItem(write, cancellationToken);
+        Interlocked.Increment(ref _queued);
+        if (!_queue.Writer.TryWrite(item))
+        {
+            Interlocked.Decrement(ref _queued);
+            throw new ObjectDisposedException(GetType().FullName);
+        }
+
+        return item.Completion.Task;
+    }
+
     /// <summary>A synchronous write callback; see <c>WriteAsync</c>.</summary>
     public Task<T> WriteAsync<T>(Func<SqliteConnection, T> write, CancellationToken cancellationToken = default)
     {
@@ -416,6 +451,23 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
                     continue;
                 }
 
+                if (item is BackgroundWriteItem background)
+                {
+                    // Alone, and only when nothing else waits: writes taken or queued go first, the caller tries later.
+                    if (batch.Count > 0 || Volatile.Read(ref _queued) > 0)
+                    {
+                        background.Skip();
+                    }
+                    else
+                    {
+                        background.Started = Stopwatch.GetTimestamp();
+                        await CommitAloneAsync(writer, background).ConfigureAwait(false);
+                        RunCatchUpIfDue();
+                    }
+
+                    continue;
+                }
+
                 batch.Add(item);
             }
 
@@ -424,16 +476,23 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
                 var started = Stopwatch.GetTimestamp();
                 _metrics?.QueueWait.Record(Stopwatch.GetElapsedTime(batch[0].Enqueued, started).TotalSeconds);
                 await CommitGroupAsync(writer, batch).ConfigureAwait(false);
-                _metrics?.Transaction.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                var finished = Stopwatch.GetTimestamp();
+                Volatile.Write(ref _lastForegroundWrite, finished);
+                _metrics?.Transaction.Record(Stopwatch.GetElapsedTime(started, finished).TotalSeconds);
 
                 // After the group's writers were answered: a catch-up checkpoint the background asked for delays the
                 // writes queued behind it, never the acks of the group that came before it.
-                if (_catchUpDue)
-                {
-                    _catchUpDue = false;
-                    RunWriterCatchUp();
-                }
+                RunCatchUpIfDue();
             }
+        }
+    }
+
+    private void RunCatchUpIfDue()
+    {
+        if (_catchUpDue)
+        {
+            _catchUpDue = false;
+            RunWriterCatchUp();
         }
     }
 
@@ -722,6 +781,44 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
         public abstract void Fail(Exception exception);
 
         public abstract void Cancel();
+    }
+
+    /// <summary>A background write's outcome: whether it ran, what its callback returned, how long it held the writer.</summary>
+    internal readonly record struct BackgroundWrite(bool Ran, bool Result, long HeldTicks);
+
+    private sealed class BackgroundWriteItem(Func<SqliteConnection, bool> write, CancellationToken cancellationToken)
+        : WriteItem(cancellationToken)
+    {
+        private bool _result;
+
+        public TaskCompletionSource<BackgroundWrite> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>When the writer began it (<see cref="Stopwatch.GetTimestamp"/>).</summary>
+        public long Started { get; set; }
+
+        public override Task RunAsync(SqliteConnection connection)
+        {
+            _result = write(connection);
+            return Task.CompletedTask;
+        }
+
+        public override void Complete() => Completion.TrySetResult(new BackgroundWrite(true, _result, Stopwatch.GetTimestamp() - Started));
+
+        public void Skip() => Completion.TrySetResult(new BackgroundWrite(false, false, 0));
+
+        public override void Fail(Exception exception)
+        {
+            if (exception is OperationCanceledException && CancellationToken.IsCancellationRequested)
+            {
+                Completion.TrySetCanceled(CancellationToken);
+            }
+            else
+            {
+                Completion.TrySetException(exception);
+            }
+        }
+
+        public override void Cancel() => Completion.TrySetCanceled(CancellationToken);
     }
 
     private sealed class WriteItem<T>(Func<SqliteConnection, CancellationToken, Task<T>> write, CancellationToken cancellationToken)

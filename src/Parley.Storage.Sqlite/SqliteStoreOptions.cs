@@ -82,4 +82,20 @@ public sealed class SqliteStoreOptions
     /// (ADR 0018, stop 33 amendment). 0 turns the background merge off.
     /// </summary>
     public int SearchMergePages { get; set; } = 64;
+
+    /// <summary>
+    /// The most of the writer's time the full-text index's background merge steps may take while other writes come
+    /// (0 &lt; share ≤ 1; 1: no bound). Charged per step for the time it held the writer, its commit included; a step
+    /// waits until the share of the time since the earlier steps pays for them (a burst of up to 100 ms after a quiet
+    /// stretch). While no other write finished for a second the writer counts as idle and steps run back to back,
+    /// uncharged (each still yields to a write that comes). Stop 37: at 1 % a 1:1 load of 300 messages a second pays at
+    /// most ~4 % of its CPU for the merge, where steps back to back between commits cost +24 % (ADR 0019).
+    /// </summary>
+    public double SearchMergeShare { get; set; } = 0.01;
+
+    /// <summary>The most the merge's budget holds after a quiet stretch (the largest burst of steps under load). Tests only.</summary>
+    internal TimeSpan SearchMergeBudgetCap { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Without another write finished for this long the writer counts as idle and merge steps run uncharged. Tests only.</summary>
+    internal TimeSpan SearchMergeIdleAfter { get; set; } = TimeSpan.FromSeconds(1);
 }

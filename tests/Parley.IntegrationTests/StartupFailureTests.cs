@@ -153,6 +153,16 @@ public sealed class StartupFailureTests : IDisposable
         Assert.Contains("Parley:Storage:Sqlite: WriterCacheSizeKb (16384) and WalAutoCheckpointPages (0) must be at least 1", line, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task SearchMergeShareOutOfRange_OneLineNamingTheSetting()
+    {
+        var line = await FailAsync(new ServerProcess(Path.Combine(_root, "data")), new()
+        {
+            ["Parley__Storage__Sqlite__SearchMergeShare"] = "1.5",
+        });
+        Assert.Contains("Parley:Storage:Sqlite:SearchMergeShare (1.5) must be above 0 and at most 1", line, StringComparison.Ordinal);
+    }
+
     /// <summary>Runs the server to its exit and returns its one line, after checking the exit code and that nothing else (no stack trace) was printed.</summary>
     private static async Task<string> FailAsync(ServerProcess server, Dictionary<string, string?> environment, int squattedPort = 0)
     {

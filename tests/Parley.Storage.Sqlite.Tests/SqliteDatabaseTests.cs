@@ -149,6 +149,90 @@ public sealed class SqliteDatabaseTests : IDisposable
         return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 
+    /// <summary>
+    /// A background write (the search index's merge step, ADR 0019 stop 37) runs alone and only when nothing else waits:
+    /// queued before another write it is skipped, queued after one it is skipped, alone it runs in a transaction of its own,
+    /// reports how long it held the writer and does not count as the writer's last other write.
+    /// </summary>
+    [Fact]
+    public async Task BackgroundWrite_RunsOnlyAlone_IsSkippedWhenOtherWritesWait_AndIsTimed()
+    {
+        var owner = _database.Open();
+        await owner.InitializeAsync();
+        await owner.WriteAsync(connection => Exec(connection, "CREATE TABLE bg (v INTEGER);"));
+
+        async Task<(Parley.Storage.Sqlite.SqliteDatabase.BackgroundWrite Background, int Other)> QueueBehindAGateAsync(bool backgroundFirst)
+        {
+            var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var gate = owner.WriteAsync(async (_, _) =>
+            {
+                started.SetResult();
+                await release.Task;
+                return 0;
+            });
+            await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            Task<int> other = null!;
+            if (!backgroundFirst)
+            {
+                other = owner.WriteAsync(connection => Exec(connection, "INSERT INTO bg VALUES (1);"));
+            }
+
+            var background = owner.WriteInBackgroundAsync(connection =>
+            {
+                Exec(connection, "INSERT INTO bg VALUES (2);");
+                return true;
+            });
+            if (backgroundFirst)
+            {
+                other = owner.WriteAsync(connection => Exec(connection, "INSERT INTO bg VALUES (1);"));
+            }
+
+            release.SetResult();
+            await gate;
+            return (await background.WaitAsync(TimeSpan.FromSeconds(10)), await other.WaitAsync(TimeSpan.FromSeconds(10)));
+        }
+
+        foreach (var backgroundFirst in new[] { true, false })
+        {
+            var (background, other) = await QueueBehindAGateAsync(backgroundFirst);
+            Assert.False(background.Ran, $"background first: {backgroundFirst}");
+            Assert.False(background.Result);
+            Assert.Equal(1, other);
+        }
+
+        Assert.Equal(0L, Convert.ToInt64(_database.Scalar("SELECT COUNT(*) FROM bg WHERE v = 2"), CultureInfo.InvariantCulture));
+        Assert.Equal(2L, Convert.ToInt64(_database.Scalar("SELECT COUNT(*) FROM bg WHERE v = 1"), CultureInfo.InvariantCulture));
+
+        var lastOther = owner.LastForegroundWrite;
+        var alone = await owner.WriteInBackgroundAsync(connection =>
+        {
+            Exec(connection, "INSERT INTO bg VALUES (2);");
+            return true;
+        }).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(alone.Ran && alone.Result && alone.HeldTicks > 0);
+        Assert.Equal(lastOther, owner.LastForegroundWrite);
+        Assert.Equal(1L, Convert.ToInt64(_database.Scalar("SELECT COUNT(*) FROM bg WHERE v = 2"), CultureInfo.InvariantCulture));
+
+        // A background write that fails is rolled back and its caller gets the error; the writer goes on.
+        await Assert.ThrowsAsync<SqliteException>(() => owner.WriteInBackgroundAsync(connection =>
+        {
+            Exec(connection, "INSERT INTO bg VALUES (3);");
+            Exec(connection, "INSERT INTO no_such_table VALUES (1);");
+            return true;
+        }));
+        Assert.Equal(0L, Convert.ToInt64(_database.Scalar("SELECT COUNT(*) FROM bg WHERE v = 3"), CultureInfo.InvariantCulture));
+        await owner.WriteAsync(connection => Exec(connection, "INSERT INTO bg VALUES (4);"));
+        Assert.True(owner.LastForegroundWrite > lastOther);
+    }
+
+    private static int Exec(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteNonQuery();
+    }
+
     [Fact]
     public async Task Write_FromInsideAWrite_IsRefusedInsteadOfDeadlocking()
     {

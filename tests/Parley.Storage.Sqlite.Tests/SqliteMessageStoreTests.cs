@@ -289,6 +289,58 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
     }
 
     /// <summary>
+    /// ADR 0019, stop 37: the indexer's merge steps take at most <c>SearchMergeShare</c> of the writer's time while other
+    /// writes come. With an empty budget (no burst, a negligible share) and a writer that is never idle for long enough,
+    /// a step is deferred without touching the index; with the same budget but an idle writer the steps run to the end,
+    /// uncharged, and every hit is kept.
+    /// </summary>
+    [Fact]
+    public async Task SearchIndexMerge_BackgroundStep_UnderLoadWaitsForItsShare_WhileIdleRunsToTheEnd()
+    {
+        var store = (SqliteMessageStore)Store;
+        await CreateDirectAsync("d1", "alice", "bob");
+        for (var s = 1; s <= 40; s++)
+        {
+            var seq = s;
+            await CommitAsync(b => b.Messages.Add(Message("d1", seq, "alice", serverTime: 1000 + seq) with { SearchText = "needle " + seq }));
+            await store.IndexPendingAsync(100);
+        }
+
+        var before = (await store.ReadSearchStructureAsync())!.SegmentCount;
+        Assert.True(before > SqliteMessageStore.MergeMaxSegments, $"{before} segments");
+
+        async Task<(int Steps, long Deferred, int Segments)> MaintainUntilFalseAsync(TimeSpan idleAfter)
+        {
+            var options = _database.Options();
+            options.SearchMergeShare = 1e-9;
+            options.SearchMergeBudgetCap = TimeSpan.Zero;
+            options.SearchMergeIdleAfter = idleAfter;
+            var owner = new SqliteDatabase(options);
+            await using (owner)
+            {
+                await owner.InitializeAsync();
+                await using var bounded = new SqliteMessageStore(owner);
+                var steps = 0;
+                while (await ((ISearchIndexQueue)bounded).MaintainIndexAsync())
+                {
+                    Assert.True(++steps < 10_000, "the merge did not end");
+                }
+
+                return (steps, bounded.SearchMergeDeferred, (await bounded.ReadSearchStructureAsync())!.SegmentCount);
+            }
+        }
+
+        // Busy: the writer's last write is younger than an hour. Nothing merged, the step deferred.
+        var busy = await MaintainUntilFalseAsync(TimeSpan.FromHours(1));
+        Assert.Equal((0, 1L, before), busy);
+
+        // Idle (every moment counts as idle): steps back to back until nothing is left to merge.
+        var idle = await MaintainUntilFalseAsync(TimeSpan.Zero);
+        Assert.True(idle.Steps > 0 && idle.Deferred == 0 && idle.Segments < before && idle.Segments <= SqliteMessageStore.MergeMaxSegments, idle.ToString());
+        Assert.Equal(40, (await Store.SearchAsync("bob", "d1", "needle", null, 100)).Count);
+    }
+
+    /// <summary>
     /// ADR 0019, stop 36: the commit writes no queue row (the text waits in memory); a process stopped before its indexer
     /// ran (here: its store simply abandoned, as a kill leaves it) loses nothing: the next owner of the file indexes what
     /// was committed above the durable mark from the stored content, and an edit or revoke committed before the stop

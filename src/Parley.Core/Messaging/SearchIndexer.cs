@@ -11,7 +11,8 @@ namespace Parley.Core.Messaging;
 /// per batch instead of one index update in every commit; a search indexes what is still queued itself, so this only
 /// keeps that catch-up short. On every node of a cluster (the queue is in the shared database; rows are taken once).
 /// When a batch finds the queue empty it runs one bounded step of the store's index upkeep
-/// (<see cref="ISearchIndexQueue.MaintainIndexAsync"/>), back to back while steps find work.
+/// (<see cref="ISearchIndexQueue.MaintainIndexAsync"/>), back to back while steps find work and the store lets them run
+/// (SQLite bounds the steps' share of its writer's time while other writes come: ADR 0019, stop 37).
 /// </summary>
 public sealed partial class SearchIndexer(ISearchIndexQueue queue, IOptions<MessagingOptions> options, TimeProvider time, ILogger<SearchIndexer> logger) : BackgroundService
 {

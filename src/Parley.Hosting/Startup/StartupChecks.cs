@@ -42,6 +42,13 @@ public static class StartupChecks
             throw new StartupProblemException($"Parley:Storage:Sqlite:SearchMergePages ({storage.Sqlite.SearchMergePages}) must not be negative.");
         }
 
+        if (!(storage.Sqlite.SearchMergeShare > 0 && storage.Sqlite.SearchMergeShare <= 1))
+        {
+            throw new StartupProblemException(
+                $"Parley:Storage:Sqlite:SearchMergeShare ({storage.Sqlite.SearchMergeShare.ToString(CultureInfo.InvariantCulture)}) must be above 0 and at most 1 " +
+                "(the share of the writer's time the search index's background merge may take under load; default 0.01; SearchMergePages=0 turns the merge off).");
+        }
+
         CheckDatabase(Path.Combine(Path.GetFullPath(storage.DataDirectory), "parley.db"));
         var orleans = config.GetSection(OrleansOptions.Section).Get<OrleansOptions>() ?? new OrleansOptions();
         CheckPortFree(IPAddress.Loopback, orleans.SiloPort, "Parley:Orleans:SiloPort");
