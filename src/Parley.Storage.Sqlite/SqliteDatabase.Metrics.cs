@@ -28,13 +28,29 @@ internal sealed class SqliteWriterMetrics
         Checkpoint = meter.CreateHistogram("parley.storage.sqlite.checkpoint.duration", "s",
             "One WAL checkpoint, by who ran it: the background thread (its passes) or the writer (its catch-up).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = bounds });
+        Background = meter.CreateHistogram("parley.storage.sqlite.background.duration", "s",
+            "One background write (the search index's merge steps), its commit included: how long it held the writer.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = bounds });
+        BackgroundDeferred = meter.CreateCounter<long>("parley.storage.sqlite.background.deferred",
+            description: "Background writes not run, by why: other writes were queued (queued) or their share of the writer's time was spent (budget).");
     }
 
     public Histogram<double> QueueWait { get; }
 
+    /// <summary>Background writes' time holding the writer.</summary>
+    public Histogram<double> Background { get; }
+
+    /// <summary>Background writes not run, by <c>reason</c>.</summary>
+    public Counter<long> BackgroundDeferred { get; }
+
     public Histogram<double> Transaction { get; }
 
     public Histogram<double> Checkpoint { get; }
+
+    private static readonly KeyValuePair<string, object?> DeferredQueued = new("reason", "queued");
+    private static readonly KeyValuePair<string, object?> DeferredBudget = new("reason", "budget");
+
+    public void RecordBackgroundDeferred(bool byBudget) => BackgroundDeferred.Add(1, byBudget ? DeferredBudget : DeferredQueued);
 
     public void RecordCheckpoint(double seconds, bool byWriter) => Checkpoint.Record(seconds, byWriter ? ByWriter : ByBackground);
 }

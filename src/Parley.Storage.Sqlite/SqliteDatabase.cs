@@ -319,6 +319,9 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
         return item.Completion.Task;
     }
 
+    /// <summary>Counts a background write its caller did not queue because its share of the writer's time was spent.</summary>
+    internal void NoteBackgroundDeferredByBudget() => _metrics?.RecordBackgroundDeferred(byBudget: true);
+
     /// <summary>A synchronous write callback; see <c>WriteAsync</c>.</summary>
     public Task<T> WriteAsync<T>(Func<SqliteConnection, T> write, CancellationToken cancellationToken = default)
     {
@@ -457,11 +460,13 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
                     if (batch.Count > 0 || Volatile.Read(ref _queued) > 0)
                     {
                         background.Skip();
+                        _metrics?.RecordBackgroundDeferred(byBudget: false);
                     }
                     else
                     {
                         background.Started = Stopwatch.GetTimestamp();
                         await CommitAloneAsync(writer, background).ConfigureAwait(false);
+                        _metrics?.Background.Record(Stopwatch.GetElapsedTime(background.Started).TotalSeconds);
                         RunCatchUpIfDue();
                     }
 

@@ -78,6 +78,7 @@ public sealed partial class SqliteMessageStore
         if (!budget.MayRun(Stopwatch.GetTimestamp(), _database.LastForegroundWrite))
         {
             Interlocked.Increment(ref _searchMergeDeferred);
+            _database.NoteBackgroundDeferredByBudget();
             return false;
         }
 

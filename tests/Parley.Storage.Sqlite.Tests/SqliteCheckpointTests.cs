@@ -141,26 +141,6 @@ public sealed class SqliteCheckpointTests : IDisposable
         return new SqliteDatabase(options, meterFactory: meters);
     }
 
-    private sealed class TestMeterFactory : IMeterFactory
-    {
-        public ConcurrentBag<Meter> Created { get; } = [];
-
-        public Meter Create(MeterOptions options)
-        {
-            var meter = new Meter(options);
-            Created.Add(meter);
-            return meter;
-        }
-
-        public void Dispose()
-        {
-            foreach (var meter in Created)
-            {
-                meter.Dispose();
-            }
-        }
-    }
-
     private static async Task WriteBlobsAsync(SqliteDatabase database)
     {
         await database.WriteAsync(c => Execute(c, "CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB NOT NULL);"));

@@ -309,13 +309,43 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
         var before = (await store.ReadSearchStructureAsync())!.SegmentCount;
         Assert.True(before > SqliteMessageStore.MergeMaxSegments, $"{before} segments");
 
-        async Task<(int Steps, long Deferred, int Segments)> MaintainUntilFalseAsync(TimeSpan idleAfter)
+        async Task<(int Steps, long Deferred, int Segments, long DeferredByBudget, int Timed)> MaintainUntilFalseAsync(TimeSpan idleAfter)
         {
+            using var factory = new TestMeterFactory();
+            long deferredByBudget = 0;
+            var timed = 0;
+            using var listener = new System.Diagnostics.Metrics.MeterListener();
+            listener.InstrumentPublished = (instrument, l) =>
+            {
+                if (factory.Created.Contains(instrument.Meter))
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            };
+            listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+            {
+                foreach (var tag in tags)
+                {
+                    if (instrument.Name == "parley.storage.sqlite.background.deferred" && tag.Key == "reason" && (string?)tag.Value == "budget")
+                    {
+                        deferredByBudget += value;
+                    }
+                }
+            });
+            listener.SetMeasurementEventCallback<double>((instrument, value, _, _) =>
+            {
+                if (instrument.Name == "parley.storage.sqlite.background.duration" && value > 0)
+                {
+                    timed++;
+                }
+            });
+            listener.Start();
+
             var options = _database.Options();
             options.SearchMergeShare = 1e-9;
             options.SearchMergeBudgetCap = TimeSpan.Zero;
             options.SearchMergeIdleAfter = idleAfter;
-            var owner = new SqliteDatabase(options);
+            var owner = new SqliteDatabase(options, meterFactory: factory);
             await using (owner)
             {
                 await owner.InitializeAsync();
@@ -326,17 +356,19 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
                     Assert.True(++steps < 10_000, "the merge did not end");
                 }
 
-                return (steps, bounded.SearchMergeDeferred, (await bounded.ReadSearchStructureAsync())!.SegmentCount);
+                return (steps, bounded.SearchMergeDeferred, (await bounded.ReadSearchStructureAsync())!.SegmentCount, deferredByBudget, timed);
             }
         }
 
-        // Busy: the writer's last write is younger than an hour. Nothing merged, the step deferred.
+        // Busy: the writer's last write is younger than an hour. Nothing merged, the step deferred (and counted so).
         var busy = await MaintainUntilFalseAsync(TimeSpan.FromHours(1));
-        Assert.Equal((0, 1L, before), busy);
+        Assert.Equal((0, 1L, before, 1L, 0), busy);
 
-        // Idle (every moment counts as idle): steps back to back until nothing is left to merge.
+        // Idle (every moment counts as idle): steps back to back until nothing is left to merge, each one timed (the
+        // last one found nothing to merge).
         var idle = await MaintainUntilFalseAsync(TimeSpan.Zero);
         Assert.True(idle.Steps > 0 && idle.Deferred == 0 && idle.Segments < before && idle.Segments <= SqliteMessageStore.MergeMaxSegments, idle.ToString());
+        Assert.Equal((0L, idle.Steps + 1), (idle.DeferredByBudget, idle.Timed));
         Assert.Equal(40, (await Store.SearchAsync("bob", "d1", "needle", null, 100)).Count);
     }
 
