@@ -167,7 +167,17 @@ public sealed partial class SqliteMessageStore
     }
 
     /// <inheritdoc />
-    public async Task<SyncSnapshot> GetChangesAsync(string userId, long sinceVersion, int maxMessagesPerConversation, CancellationToken cancellationToken = default)
+    public Task<SyncSnapshot> GetChangesAsync(string userId, long sinceVersion, int maxMessagesPerConversation, CancellationToken cancellationToken = default) =>
+        GetChangesCoreAsync(userId, sinceVersion, maxMessagesPerConversation, sink: null, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<SyncSnapshot> GetChangesAsync(string userId, long sinceVersion, int maxMessagesPerConversation, ISyncRowSink sink, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        return GetChangesCoreAsync(userId, sinceVersion, maxMessagesPerConversation, sink, cancellationToken);
+    }
+
+    private async Task<SyncSnapshot> GetChangesCoreAsync(string userId, long sinceVersion, int maxMessagesPerConversation, ISyncRowSink? sink, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxMessagesPerConversation);
         var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -179,7 +189,7 @@ public sealed partial class SqliteMessageStore
             Step(_database.Prepared(connection, "BEGIN DEFERRED;", NoParameters));
             try
             {
-                var snapshot = ReadChanges(connection, userId, sinceVersion, maxMessagesPerConversation);
+                var snapshot = ReadChanges(connection, userId, sinceVersion, maxMessagesPerConversation, sink);
                 Step(_database.Prepared(connection, "COMMIT;", NoParameters));
                 return snapshot;
             }
@@ -193,7 +203,8 @@ public sealed partial class SqliteMessageStore
         }
     }
 
-    private SyncSnapshot ReadChanges(SqliteConnection connection, string userId, long sinceVersion, int maxMessagesPerConversation)
+    // With a sink, the messages go to it as the rows are read (ISyncRowSource) and the changes carry none.
+    private SyncSnapshot ReadChanges(SqliteConnection connection, string userId, long sinceVersion, int maxMessagesPerConversation, ISyncRowSink? sink)
     {
         var version = _database.Prepared(connection, MaxVersionSql, NoParameters).ReadInt64OrZero();
         var views = new List<ConversationView>();
@@ -254,7 +265,8 @@ public sealed partial class SqliteMessageStore
             }
         }
 
-        var messages = new List<StoredMessage>[views.Count];
+        var messages = sink is null ? new List<StoredMessage>[views.Count] : null;
+        var counts = sink is null ? null : new int[views.Count];
         if (views.Count > 0)
         {
             var ids = new string[views.Count];
@@ -274,7 +286,15 @@ public sealed partial class SqliteMessageStore
                 while (statement.Read())
                 {
                     var index = statement.GetInt32(0);
-                    (messages[index] ??= []).Add(ReadSyncMessageRow(statement, ids[index], senders));
+                    if (sink is null)
+                    {
+                        (messages![index] ??= []).Add(ReadSyncMessageRow(statement, ids[index], senders));
+                    }
+                    else
+                    {
+                        counts![index]++;
+                        sink.Add(index, ReadSyncRow(statement));
+                    }
                 }
             }
             finally
@@ -284,9 +304,19 @@ public sealed partial class SqliteMessageStore
         }
 
         var changes = new List<ConversationChange>(views.Count);
+        if (counts is not null)
+        {
+            for (var i = 0; i < views.Count; i++)
+            {
+                changes.Add(new ConversationChange(views[i], [], counts[i] > maxMessagesPerConversation));
+            }
+
+            return new SyncSnapshot(version, changes);
+        }
+
         for (var i = 0; i < views.Count; i++)
         {
-            var list = messages[i] ?? [];
+            var list = messages![i] ?? [];
             list.Sort(static (a, b) => a.Seq.CompareTo(b.Seq));
             var truncated = list.Count > maxMessagesPerConversation;
             if (truncated)
@@ -317,6 +347,24 @@ public sealed partial class SqliteMessageStore
             row.GetInt64(10))
         {
             Annotations = row.IsDBNull(11) ? null : row.GetBlob(11),
+            ReplyToSeq = row.GetInt64(12),
+        };
+
+    // The same row for a sink (ISyncRowSource): spans over the statement's values, valid until the next step; no string, no copy.
+    private static SyncRow ReadSyncRow(RawStatement row) =>
+        new()
+        {
+            ConversationId = row.GetUtf8(1),
+            Seq = row.GetInt64(2),
+            ServerMsgId = row.GetUtf8(3),
+            SenderId = row.GetUtf8(4),
+            ClientMsgId = row.GetUtf8(5),
+            ServerTime = row.GetInt64(6),
+            ContentKind = row.GetInt32(7),
+            Content = row.GetBlobSpan(8),
+            Revoked = row.GetInt64(9) != 0,
+            Version = row.GetInt64(10),
+            Annotations = row.GetBlobSpan(11),
             ReplyToSeq = row.GetInt64(12),
         };
 

@@ -12,7 +12,7 @@ namespace Parley.Storage.Sqlite;
 /// fsync per batch, shared with whatever other stores queued meanwhile), with prepared commands reused across
 /// batches; reads use pooled connections and see WAL snapshots, so they never wait for the writer.
 /// </summary>
-public sealed partial class SqliteMessageStore : IMessageStore, IGroupStore, IAsyncDisposable
+public sealed partial class SqliteMessageStore : IMessageStore, ISyncRowSource, IGroupStore, IAsyncDisposable
 {
     private readonly SqliteDatabase _database;
     private readonly ILogger _logger;

@@ -115,31 +115,12 @@ internal sealed class NativeConnectionHandler(
     // Sends what changed since the cursor; returns the version the sync is consistent with.
     private async Task<long> SyncAsync(long cursor)
     {
-        var snapshot = await store.GetChangesAsync(connection.UserId, cursor, options.SyncMessagesPerConversation).ConfigureAwait(false);
-        var batch = new SyncBatchEncoder();
-        ulong messages = 0;
-        foreach (var change in snapshot.Changes)
-        {
-            var item = new ConversationSync { Conversation = ProtoMapper.ToProto(change.Conversation, connection.UserId, handler.NotificationAccounts), Truncated = change.Truncated };
-            batch.Add(item, change.Messages, connection.UserId);
-            messages += (ulong)change.Messages.Count;
-            if (batch.Size >= options.SyncBatchBytes)
-            {
-                var (buffer, length) = batch.Encode();
-                await connection.WritePooledAsync(buffer, length).ConfigureAwait(false);
-            }
-        }
-
-        if (batch.Count > 0)
-        {
-            var (buffer, length) = batch.Encode();
-            await connection.WritePooledAsync(buffer, length).ConfigureAwait(false);
-        }
-
-        var version = Math.Max(snapshot.Version, 0);
+        var sync = await ConnectSync.WriteAsync(
+            store, connection.UserId, cursor, options.SyncMessagesPerConversation, options.SyncBatchBytes, handler.NotificationAccounts, (buffer, length) => connection.WritePooledAsync(buffer, length)).ConfigureAwait(false);
+        var version = Math.Max(sync.Version, 0);
         await connection.WriteAsync(new ServerFrame
         {
-            SyncComplete = new SyncComplete { Cursor = (ulong)version, Conversations = (uint)snapshot.Changes.Count, Messages = messages },
+            SyncComplete = new SyncComplete { Cursor = (ulong)version, Conversations = (uint)sync.Conversations, Messages = sync.Messages },
         }).ConfigureAwait(false);
         return version;
     }

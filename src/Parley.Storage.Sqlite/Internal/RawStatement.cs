@@ -157,6 +157,9 @@ internal sealed class RawStatement : IDisposable, ISqliteRow
     /// <summary>A text column's UTF-8 bytes as SQLite holds them, valid until the next step or reset (nothing is copied).</summary>
     public ReadOnlySpan<byte> GetUtf8(int column) => raw.sqlite3_column_blob(_statement, column);
 
+    /// <summary>A blob column's bytes as SQLite holds them, valid until the next step or reset (nothing is copied; empty for NULL).</summary>
+    public ReadOnlySpan<byte> GetBlobSpan(int column) => raw.sqlite3_column_blob(_statement, column);
+
     public void Dispose() => _statement.Dispose();
 
     private void Check(int rc)

@@ -1,0 +1,87 @@
+using Parley.Abstractions.Messaging;
+using Parley.Core.Business;
+using Parley.Core.Internal;
+using Parley.Protocol.V1;
+
+namespace Parley.Gateway.Protocols;
+
+/// <summary>
+/// The connect-time sync's <c>SyncBatch</c> frames (native protocol): what changed for a user since a cursor, in batches of
+/// about <c>batchBytes</c>. From the store's rows when it can hand them over (<see cref="ISyncRowSource"/>, SQLite:
+/// <see cref="SyncRowEncoder"/>), otherwise from its <see cref="StoredMessage"/>s (<see cref="SyncBatchEncoder"/>); the frames
+/// are the same bytes either way.
+/// </summary>
+internal static class ConnectSync
+{
+    /// <summary>
+    /// Writes the frames through <paramref name="write"/> (which takes each buffer, rented from the shared array pool, and its
+    /// length); returns the version the sync is consistent with, its conversations and its messages.
+    /// </summary>
+    public static Task<SyncTotals> WriteAsync(
+        IMessageStore store, string userId, long cursor, int perConversation, int batchBytes, NotificationAccountIds? accounts, Func<byte[], int, ValueTask<bool>> write) =>
+        store is ISyncRowSource rows
+            ? WriteFromRowsAsync(rows, userId, cursor, perConversation, batchBytes, accounts, write)
+            : WriteFromMessagesAsync(store, userId, cursor, perConversation, batchBytes, accounts, write);
+
+    /// <summary>The frames from the store's rows, each message encoded as its row is read.</summary>
+    public static async Task<SyncTotals> WriteFromRowsAsync(
+        ISyncRowSource store, string userId, long cursor, int perConversation, int batchBytes, NotificationAccountIds? accounts, Func<byte[], int, ValueTask<bool>> write)
+    {
+        using var batch = new SyncRowEncoder(userId);
+        var snapshot = await store.GetChangesAsync(userId, cursor, perConversation, batch).ConfigureAwait(false);
+        batch.Complete(snapshot.Changes.Count);
+        ulong messages = 0;
+        for (var i = 0; i < snapshot.Changes.Count; i++)
+        {
+            var change = snapshot.Changes[i];
+            batch.Add(Head(change, userId, accounts), i);
+            messages += (ulong)batch.MessageCount(i, change.Truncated);
+            if (batch.Size >= batchBytes)
+            {
+                var (buffer, length) = batch.Encode();
+                await write(buffer, length).ConfigureAwait(false);
+            }
+        }
+
+        if (batch.Count > 0)
+        {
+            var (buffer, length) = batch.Encode();
+            await write(buffer, length).ConfigureAwait(false);
+        }
+
+        return new SyncTotals(snapshot.Version, snapshot.Changes.Count, messages);
+    }
+
+    /// <summary>The frames from the <see cref="StoredMessage"/>s the store returns (PostgreSQL).</summary>
+    public static async Task<SyncTotals> WriteFromMessagesAsync(
+        IMessageStore store, string userId, long cursor, int perConversation, int batchBytes, NotificationAccountIds? accounts, Func<byte[], int, ValueTask<bool>> write)
+    {
+        var snapshot = await store.GetChangesAsync(userId, cursor, perConversation).ConfigureAwait(false);
+        var batch = new SyncBatchEncoder();
+        ulong messages = 0;
+        foreach (var change in snapshot.Changes)
+        {
+            batch.Add(Head(change, userId, accounts), change.Messages, userId);
+            messages += (ulong)change.Messages.Count;
+            if (batch.Size >= batchBytes)
+            {
+                var (buffer, length) = batch.Encode();
+                await write(buffer, length).ConfigureAwait(false);
+            }
+        }
+
+        if (batch.Count > 0)
+        {
+            var (buffer, length) = batch.Encode();
+            await write(buffer, length).ConfigureAwait(false);
+        }
+
+        return new SyncTotals(snapshot.Version, snapshot.Changes.Count, messages);
+    }
+
+    private static ConversationSync Head(ConversationChange change, string viewer, NotificationAccountIds? accounts) =>
+        new() { Conversation = ProtoMapper.ToProto(change.Conversation, viewer, accounts), Truncated = change.Truncated };
+}
+
+/// <summary>What a connect-time sync sent: the version it is consistent with, its conversations and messages.</summary>
+internal readonly record struct SyncTotals(long Version, int Conversations, ulong Messages);

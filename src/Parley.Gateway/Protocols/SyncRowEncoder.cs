@@ -1,0 +1,346 @@
+using System.Buffers;
+using System.Text;
+using Google.Protobuf;
+using Parley.Abstractions.Messaging;
+using Parley.Core.Internal;
+using Parley.Protocol.V1;
+
+namespace Parley.Gateway.Protocols;
+
+/// <summary>
+/// <c>ServerFrame{sync_batch}</c> of the connect-time sync written from the store's rows (<see cref="ISyncRowSource"/>): each
+/// row's <see cref="Parley.Protocol.V1.Message"/> (its head, then its stored content bytes) is encoded into one pooled buffer as the store
+/// reads it, so a synced message costs no <see cref="StoredMessage"/>, no id strings and no copy of its content on the heap
+/// (issue 17: they were about half of a fresh login's allocation). The frames are then written as
+/// <see cref="SyncBatchEncoder"/> writes them from <see cref="StoredMessage"/>s, byte for byte: each conversation's head, then
+/// its messages ascending by seq, each one's bytes copied from the buffer. A message with annotations (edits, reactions, a
+/// reply count) gets its head through <see cref="ProtoMapper.ToProto(StoredMessage, bool, string?)"/> as before (its reactions
+/// depend on the viewer); the others' heads are written here from the row's bytes, as <see cref="MessageHead"/> writes them.
+/// Use: <see cref="Add(int, in SyncRow)"/> per row (the store calls it), <see cref="Complete"/> once, then
+/// <see cref="Add(ConversationSync, int)"/> per conversation and <see cref="Encode"/> per batch; dispose to return the buffers.
+/// </summary>
+internal sealed class SyncRowEncoder(string viewer) : ISyncRowSink, IDisposable
+{
+    // Fields 1..9 have one-byte tags.
+    private const byte ConversationIdTag = (Message.ConversationIdFieldNumber << 3) | 2;
+    private const byte SeqTag = Message.SeqFieldNumber << 3;
+    private const byte ServerMsgIdTag = (Message.ServerMsgIdFieldNumber << 3) | 2;
+    private const byte ClientMsgIdTag = (Message.ClientMsgIdFieldNumber << 3) | 2;
+    private const byte SenderIdTag = (Message.SenderIdFieldNumber << 3) | 2;
+    private const byte ServerTimeTag = Message.ServerTimeFieldNumber << 3;
+    private const byte RevokedTag = Message.RevokedFieldNumber << 3;
+    private const byte VersionTag = Message.VersionFieldNumber << 3;
+
+    private readonly List<Item> _batch = [];
+    private byte[] _bytes = ArrayPool<byte>.Shared.Rent(16 * 1024);
+    private int _used;
+    private Entry[] _entries = ArrayPool<Entry>.Shared.Rent(256);
+    private int _count;
+    private bool _ordered = true;
+    private int[]? _starts;
+
+    /// <summary>The conversations added since the last <see cref="Encode"/>.</summary>
+    public int Count => _batch.Count;
+
+    /// <summary>The sum of the added conversations' encoded sizes (what the batch size limit is compared with).</summary>
+    public int Size { get; private set; }
+
+    /// <summary>A row of the change at <paramref name="conversation"/>: its message encoded into the buffer (the store calls this).</summary>
+    public void Add(int conversation, in SyncRow row)
+    {
+        var content = !row.Revoked && row.Content.Length > 0 ? row.Content : default;
+        var contentSize = content.IsEmpty ? 0 : LengthDelimitedSize(Message.ContentFieldNumber, content.Length);
+        int length;
+        if (row.Annotations.Length > 0)
+        {
+            var head = ProtoMapper.ToProto(ToStoredMessage(row), withContent: false, viewer: viewer);
+            var headSize = head.CalculateSize();
+            length = headSize + contentSize;
+            Reserve(length);
+            head.WriteTo(_bytes.AsSpan(_used, headSize));
+            WriteContent(_used + headSize, content);
+        }
+        else
+        {
+            var headSize = HeadSize(row);
+            length = headSize + contentSize;
+            Reserve(length);
+            WriteContent(WriteHead(_bytes, _used, row), content);
+        }
+
+        if (_count == _entries.Length)
+        {
+            var entries = ArrayPool<Entry>.Shared.Rent(_count * 2);
+            _entries.AsSpan(0, _count).CopyTo(entries);
+            ArrayPool<Entry>.Shared.Return(_entries);
+            _entries = entries;
+        }
+
+        var entry = new Entry(conversation, row.Seq, _used, length);
+        if (_count > 0 && Compare(_entries[_count - 1], entry) >= 0)
+        {
+            _ordered = false;
+        }
+
+        _entries[_count++] = entry;
+        _used += length;
+    }
+
+    /// <summary>After the store returned its <paramref name="conversations"/> changes: puts each conversation's rows in seq order.</summary>
+    public void Complete(int conversations)
+    {
+        // SQLite returns them in this order (the conversations in view order, each one's seqs ascending), but its
+        // statement has no ORDER BY (a sorter would copy every row, content included): sort only when they were not.
+        if (!_ordered)
+        {
+            _entries.AsSpan(0, _count).Sort(static (a, b) => Compare(a, b));
+        }
+
+        _starts = ArrayPool<int>.Shared.Rent(conversations + 1);
+        var e = 0;
+        for (var c = 0; c <= conversations; c++)
+        {
+            while (e < _count && _entries[e].Conversation < c)
+            {
+                e++;
+            }
+
+            _starts[c] = e;
+        }
+    }
+
+    /// <summary>The messages the change at <paramref name="conversation"/> carries (the oldest row dropped when it is truncated).</summary>
+    public int MessageCount(int conversation, bool truncated)
+    {
+        var (first, end) = Range(conversation, truncated);
+        return end - first;
+    }
+
+    /// <summary>Adds the change at <paramref name="conversation"/> with <paramref name="head"/> (its conversation and truncated flag) to the batch.</summary>
+    public void Add(ConversationSync head, int conversation)
+    {
+        var (first, end) = Range(conversation, head.Truncated);
+        var headSize = head.CalculateSize();
+        var inner = headSize;
+        for (var i = first; i < end; i++)
+        {
+            inner += LengthDelimitedSize(ConversationSync.MessagesFieldNumber, _entries[i].Length);
+        }
+
+        _batch.Add(new Item(head, headSize, first, end, inner));
+        Size += inner;
+    }
+
+    /// <summary>
+    /// The frame of everything added, in a buffer rented from <see cref="ArrayPool{T}.Shared"/> (the caller returns it), and
+    /// its length; then starts a new batch.
+    /// </summary>
+    public (byte[] Buffer, int Length) Encode()
+    {
+        var batch = 0;
+        foreach (var c in _batch)
+        {
+            batch += LengthDelimitedSize(SyncBatch.ConversationsFieldNumber, c.Inner);
+        }
+
+        var total = LengthDelimitedSize(ServerFrame.SyncBatchFieldNumber, batch);
+        var buffer = ArrayPool<byte>.Shared.Rent(total);
+        try
+        {
+            var pos = NativeProtocol.WriteLengthDelimitedHead(buffer, 0, ServerFrame.SyncBatchFieldNumber, batch);
+            foreach (var c in _batch)
+            {
+                pos = NativeProtocol.WriteLengthDelimitedHead(buffer, pos, SyncBatch.ConversationsFieldNumber, c.Inner);
+                c.Head.WriteTo(buffer.AsSpan(pos, c.HeadSize));
+                pos += c.HeadSize;
+                for (var i = c.First; i < c.End; i++)
+                {
+                    var entry = _entries[i];
+                    pos = NativeProtocol.WriteLengthDelimitedHead(buffer, pos, ConversationSync.MessagesFieldNumber, entry.Length);
+                    _bytes.AsSpan(entry.Offset, entry.Length).CopyTo(buffer.AsSpan(pos));
+                    pos += entry.Length;
+                }
+            }
+
+            if (pos != total)
+            {
+                throw new InvalidOperationException("The sync batch frame's size was miscalculated.");
+            }
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+
+        _batch.Clear();
+        Size = 0;
+        return (buffer, total);
+    }
+
+    public void Dispose()
+    {
+        if (_bytes.Length == 0)
+        {
+            return;
+        }
+
+        ArrayPool<byte>.Shared.Return(_bytes);
+        ArrayPool<Entry>.Shared.Return(_entries);
+        if (_starts is not null)
+        {
+            ArrayPool<int>.Shared.Return(_starts);
+        }
+
+        _bytes = [];
+        _entries = [];
+        _starts = null;
+    }
+
+    private (int First, int End) Range(int conversation, bool truncated)
+    {
+        var starts = _starts ?? throw new InvalidOperationException("Complete was not called.");
+        var first = starts[conversation];
+        var end = starts[conversation + 1];
+        return (truncated && end > first ? first + 1 : first, end);
+    }
+
+    private void Reserve(int length)
+    {
+        if (_bytes.Length - _used >= length)
+        {
+            return;
+        }
+
+        var bytes = ArrayPool<byte>.Shared.Rent(Math.Max(_bytes.Length * 2, _used + length));
+        _bytes.AsSpan(0, _used).CopyTo(bytes);
+        ArrayPool<byte>.Shared.Return(_bytes);
+        _bytes = bytes;
+    }
+
+    private void WriteContent(int pos, ReadOnlySpan<byte> content)
+    {
+        if (!content.IsEmpty)
+        {
+            pos = NativeProtocol.WriteLengthDelimitedHead(_bytes, pos, Message.ContentFieldNumber, content.Length);
+            content.CopyTo(_bytes.AsSpan(pos));
+        }
+    }
+
+    // A row with annotations (rare) takes the protobuf way, as SyncBatchEncoder does for the StoredMessage the store used to build.
+    private static StoredMessage ToStoredMessage(in SyncRow row) =>
+        new(
+            Encoding.UTF8.GetString(row.ConversationId),
+            row.Seq,
+            Encoding.UTF8.GetString(row.ServerMsgId),
+            Encoding.UTF8.GetString(row.SenderId),
+            Encoding.UTF8.GetString(row.ClientMsgId),
+            row.ServerTime,
+            row.ContentKind,
+            [],
+            row.Revoked,
+            row.Version)
+        {
+            Annotations = row.Annotations.ToArray(),
+            ReplyToSeq = row.ReplyToSeq,
+        };
+
+    // What MessageHead.Size computes from a StoredMessage's strings, from the row's UTF-8 bytes.
+    private static int HeadSize(in SyncRow row)
+    {
+        var size = BytesSize(row.ConversationId) + BytesSize(row.ServerMsgId) + BytesSize(row.ClientMsgId) + BytesSize(row.SenderId);
+        if (row.Seq != 0)
+        {
+            size += 1 + CodedOutputStream.ComputeUInt64Size((ulong)row.Seq);
+        }
+
+        if (row.ServerTime != 0)
+        {
+            size += 1 + CodedOutputStream.ComputeInt64Size(row.ServerTime);
+        }
+
+        if (row.Revoked)
+        {
+            size += 2;
+        }
+
+        if (row.Version != 0)
+        {
+            size += 1 + CodedOutputStream.ComputeUInt64Size((ulong)row.Version);
+        }
+
+        return size;
+    }
+
+    // What MessageHead.Write writes (in field order, as the generated code does).
+    private static int WriteHead(byte[] buffer, int pos, in SyncRow row)
+    {
+        pos = WriteBytes(buffer, pos, ConversationIdTag, row.ConversationId);
+        if (row.Seq != 0)
+        {
+            buffer[pos++] = SeqTag;
+            pos = WriteVarint(buffer, pos, (ulong)row.Seq);
+        }
+
+        pos = WriteBytes(buffer, pos, ServerMsgIdTag, row.ServerMsgId);
+        pos = WriteBytes(buffer, pos, ClientMsgIdTag, row.ClientMsgId);
+        pos = WriteBytes(buffer, pos, SenderIdTag, row.SenderId);
+        if (row.ServerTime != 0)
+        {
+            buffer[pos++] = ServerTimeTag;
+            pos = WriteVarint(buffer, pos, (ulong)row.ServerTime);
+        }
+
+        if (row.Revoked)
+        {
+            buffer[pos++] = RevokedTag;
+            buffer[pos++] = 1;
+        }
+
+        if (row.Version != 0)
+        {
+            buffer[pos++] = VersionTag;
+            pos = WriteVarint(buffer, pos, (ulong)row.Version);
+        }
+
+        return pos;
+    }
+
+    private static int BytesSize(ReadOnlySpan<byte> value) =>
+        value.IsEmpty ? 0 : 1 + CodedOutputStream.ComputeLengthSize(value.Length) + value.Length;
+
+    private static int WriteBytes(byte[] buffer, int pos, byte tag, ReadOnlySpan<byte> value)
+    {
+        if (value.IsEmpty)
+        {
+            return pos;
+        }
+
+        buffer[pos++] = tag;
+        pos = WriteVarint(buffer, pos, (ulong)value.Length);
+        value.CopyTo(buffer.AsSpan(pos));
+        return pos + value.Length;
+    }
+
+    private static int WriteVarint(byte[] buffer, int pos, ulong value)
+    {
+        while (value >= 0x80)
+        {
+            buffer[pos++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+
+        buffer[pos++] = (byte)value;
+        return pos;
+    }
+
+    private static int LengthDelimitedSize(int fieldNumber, int length) =>
+        CodedOutputStream.ComputeTagSize(fieldNumber) + CodedOutputStream.ComputeLengthSize(length) + length;
+
+    private static int Compare(Entry a, Entry b) =>
+        a.Conversation != b.Conversation ? a.Conversation.CompareTo(b.Conversation) : a.Seq.CompareTo(b.Seq);
+
+    private readonly record struct Entry(int Conversation, long Seq, int Offset, int Length);
+
+    private readonly record struct Item(ConversationSync Head, int HeadSize, int First, int End, int Inner);
+}
