@@ -81,7 +81,30 @@ public sealed partial class SqliteMessageStore : ISearchIndexQueue
     private async Task<int> IndexPendingCoreAsync(int maxRows, CancellationToken cancellationToken)
     {
         var emptiedAt = 0L;
-        var count = await _database.WriteAsync(
+        int count;
+        try
+        {
+            count = await IndexPendingWriteAsync(maxRows, e => emptiedAt = e, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (_searchText is not null)
+        {
+            // The write rolled back what it indexed, but it may have taken texts from the memory queue or moved a recovery
+            // pass on: the next run recovers from the mark, which did not move.
+            Volatile.Write(ref _recoveryResetDue, true);
+            throw;
+        }
+
+        // Committed now: searches may rely on it.
+        long seen;
+        while (emptiedAt > (seen = Volatile.Read(ref _indexedGeneration)) && Interlocked.CompareExchange(ref _indexedGeneration, emptiedAt, seen) != seen)
+        {
+        }
+
+        return count;
+    }
+
+    private Task<int> IndexPendingWriteAsync(int maxRows, Action<long> emptied, CancellationToken cancellationToken) =>
+        _database.WriteAsync(
             (writer, _) =>
             {
                 var c = _commands ??= new WriterCommands(writer);
@@ -105,21 +128,12 @@ public sealed partial class SqliteMessageStore : ISearchIndexQueue
                 if (empty)
                 {
                     // Every text queued up to now is in this write (the writer runs commits one at a time).
-                    emptiedAt = _queuedGeneration;
+                    emptied(_queuedGeneration);
                 }
 
                 return Task.FromResult(taken);
             },
-            cancellationToken).ConfigureAwait(false);
-
-        // Committed now: searches may rely on it.
-        long seen;
-        while (emptiedAt > (seen = Volatile.Read(ref _indexedGeneration)) && Interlocked.CompareExchange(ref _indexedGeneration, emptiedAt, seen) != seen)
-        {
-        }
-
-        return count;
-    }
+            cancellationToken);
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<StoredMessage>> ReadThreadAsync(string conversationId, long rootSeq, long afterSeq, int limit, CancellationToken cancellationToken = default)

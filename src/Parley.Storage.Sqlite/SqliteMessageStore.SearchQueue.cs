@@ -27,11 +27,13 @@ public sealed partial class SqliteMessageStore
 
     private const string RecoveryConversationsSql = "SELECT conversation_id FROM conversations WHERE head_version > $mark;";
 
+    // In version order through ix_messages_conv_version, from a cursor, a chunk at a time: an edit keeps its message's
+    // search id (the version it was first committed at) and raises its version, so search_id <= version always.
     private const string RecoveryMessagesSql = """
-        SELECT m.search_id, m.seq, m.content_kind, m.content FROM messages m
-        WHERE m.conversation_id = $conv AND m.version > $mark AND m.search_id > $mark AND m.search_id <= $ceiling AND m.revoked = 0
+        SELECT m.search_id, m.seq, m.content_kind, m.content, m.version FROM messages m
+        WHERE m.conversation_id = $conv AND m.version > $after AND m.search_id > $mark AND m.search_id <= $ceiling AND m.revoked = 0
           AND NOT EXISTS (SELECT 1 FROM message_search_content s WHERE s.id = m.search_id)
-        ORDER BY m.search_id;
+        ORDER BY m.version LIMIT $limit;
         """;
 
     private readonly ISearchTextExtractor? _searchText;
@@ -43,6 +45,8 @@ public sealed partial class SqliteMessageStore
     // Everything after the memory queue was dropped; None when nothing is due.
     private long _recoveryCeiling = StartUnknown;
     private bool _durableQueueMayHaveRows = true; // search_pending rows from before (migration 28 carries them over)
+    private RecoveryPass? _recovery; // a recovery pass under way (it spans indexer runs, a batch each)
+    private bool _recoveryResetDue; // set by a failed indexer write's caller, read on the writer
     private long _recoveredTexts;
 
     /// <summary>The memory queue's bound (<see cref="MaxQueuedTexts"/>; settable for tests).</summary>
@@ -93,17 +97,43 @@ public sealed partial class SqliteMessageStore
             _durableQueueMayHaveRows = false;
         }
 
-        ReadStartCeiling(c);
-        if (_recoveryCeiling != None)
+        if (Volatile.Read(ref _recoveryResetDue))
         {
-            indexed += Recover(c, _recoveryCeiling);
-            if (_recoveryCeiling == Everything)
+            // An earlier indexer write failed after it took texts from the queue or moved the pass on: its changes were
+            // rolled back, so what it took is recovered from the (unchanged) mark instead.
+            Volatile.Write(ref _recoveryResetDue, false);
+            _pendingTexts.Clear();
+            _recovery = null;
+            _recoveryCeiling = Everything;
+        }
+
+        ReadStartCeiling(c);
+        if (_recovery is null && _recoveryCeiling != None)
+        {
+            // Everything: the queue was dropped, so the pass covers what is committed now; texts committed from here on
+            // are queued again (the queue is empty: nothing was queued while this was due).
+            _recovery = StartRecovery(c, _recoveryCeiling == Everything ? MaxVersion(c) : _recoveryCeiling);
+            _recoveryCeiling = None;
+        }
+
+        if (_recovery is not null)
+        {
+            // A batch's worth of rows at a time, so the pass never holds the writer for long (enabling search on a store
+            // that ran without it, or a restart after a kill, recovers in batches between commits). The mark stays
+            // where it is until the pass ends; a stop in between starts it again from the mark (indexed rows are skipped).
+            var read = RecoverSome(c, _recovery, maxRows - indexed);
+            indexed += read;
+            if (!_recovery.Done)
             {
-                // It read everything committed; the queue is empty (texts are not queued while this is due).
-                _pendingTexts.Clear();
+                return (Math.Max(indexed, maxRows), false);
             }
 
-            _recoveryCeiling = None;
+            _recovery = null;
+            if (_recoveryCeiling != None)
+            {
+                // The queue overflowed while the pass ran: another pass is due before the mark may rise.
+                return (Math.Max(indexed, maxRows), false);
+            }
         }
 
         var stage = c.StageQueuedText;
@@ -173,9 +203,9 @@ public sealed partial class SqliteMessageStore
         }
     }
 
-    // Everything committed above the mark, up to the ceiling, that has a text and no index row: read back from the
-    // stored content.
-    private int Recover(WriterCommands c, long ceiling)
+    // Everything committed above the mark, up to the ceiling, that has a text and no index row, is read back from the
+    // stored content: the conversations whose head is above the mark, then their messages above it, a chunk at a time.
+    private static RecoveryPass StartRecovery(WriterCommands c, long ceiling)
     {
         var mark = ReadMark(c);
         var conversations = new List<string>();
@@ -190,37 +220,64 @@ public sealed partial class SqliteMessageStore
             }
         }
 
+        return new RecoveryPass(mark, ceiling, conversations);
+    }
+
+    // Reads at most maxRows rows of the pass (at least one conversation's worth of a chunk) and indexes those with a
+    // text; returns the rows read.
+    private int RecoverSome(WriterCommands c, RecoveryPass pass, int maxRows)
+    {
+        var read = 0;
         var indexed = 0;
         using var select = c.Connection.CreateCommand();
         select.CommandText = RecoveryMessagesSql;
         var conv = select.Parameters.Add(new SqliteParameter("$conv", string.Empty));
-        select.Parameters.AddWithValue("$mark", mark);
-        select.Parameters.AddWithValue("$ceiling", ceiling);
+        var after = select.Parameters.Add(new SqliteParameter("$after", 0L));
+        var limit = select.Parameters.Add(new SqliteParameter("$limit", 0));
+        select.Parameters.AddWithValue("$mark", pass.Mark);
+        select.Parameters.AddWithValue("$ceiling", pass.Ceiling);
         var insert = c.IndexRecoveredText;
-        foreach (var conversationId in conversations)
+        while (!pass.Done && read < maxRows)
         {
+            var conversationId = pass.Conversations[pass.Next];
             conv.Value = conversationId;
+            after.Value = pass.After;
+            var chunk = Math.Max(1, maxRows - read);
+            limit.Value = chunk;
             var key = SearchKeys.For(conversationId);
-            using var reader = select.ExecuteReader();
-            while (reader.Read())
+            var rows = 0;
+            using (var reader = select.ExecuteReader())
             {
-                if (_searchText!.SearchText(reader.GetInt32(2), reader.GetFieldValue<byte[]>(3)) is not { Length: > 0 } text)
+                while (reader.Read())
                 {
-                    continue;
-                }
+                    rows++;
+                    pass.After = reader.GetInt64(4);
+                    if (_searchText!.SearchText(reader.GetInt32(2), reader.GetFieldValue<byte[]>(3)) is not { Length: > 0 } text)
+                    {
+                        continue;
+                    }
 
-                insert.Bind(0, reader.GetInt64(0));
-                insert.Bind(1, text);
-                insert.Bind(2, key);
-                insert.Bind(3, conversationId);
-                insert.Bind(4, reader.GetInt64(1));
-                insert.Execute();
-                indexed++;
+                    insert.Bind(0, reader.GetInt64(0));
+                    insert.Bind(1, text);
+                    insert.Bind(2, key);
+                    insert.Bind(3, conversationId);
+                    insert.Bind(4, reader.GetInt64(1));
+                    insert.Execute();
+                    indexed++;
+                }
+            }
+
+            read += rows;
+            if (rows < chunk)
+            {
+                // This conversation is done.
+                pass.Next++;
+                pass.After = pass.Mark;
             }
         }
 
         Interlocked.Add(ref _recoveredTexts, indexed);
-        return indexed;
+        return read;
     }
 
     private static long ReadMark(WriterCommands c) => c.ReadSearchMark.ReadInt64OrZero();
@@ -231,6 +288,25 @@ public sealed partial class SqliteMessageStore
     {
         c.SetSearchMark.Bind(0, mark);
         c.SetSearchMark.Execute();
+    }
+
+    /// <summary>
+    /// A recovery pass: the messages committed above <see cref="Mark"/> up to <see cref="Ceiling"/> in
+    /// <see cref="Conversations"/>, read in version order; <see cref="Next"/> and <see cref="After"/> say where it is.
+    /// </summary>
+    private sealed class RecoveryPass(long mark, long ceiling, List<string> conversations)
+    {
+        public long Mark { get; } = mark;
+
+        public long Ceiling { get; } = ceiling;
+
+        public List<string> Conversations { get; } = conversations;
+
+        public int Next { get; set; }
+
+        public long After { get; set; } = mark;
+
+        public bool Done => Next >= Conversations.Count;
     }
 
     /// <summary>A committed message's search text waiting in memory for the indexer; <see cref="Content"/> is the stored bytes (not copied).</summary>

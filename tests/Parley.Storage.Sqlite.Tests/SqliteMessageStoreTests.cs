@@ -474,6 +474,123 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
     }
 
     /// <summary>
+    /// ADR 0019, stop 37: a recovery pass (here a restart after a kill, as when search is turned on after a period off)
+    /// indexes a batch's worth of rows per indexer write, never the whole backlog in one transaction; the mark stays where
+    /// it was until the pass ends, commits between the batches are indexed too, and a new owner after a stop in the middle
+    /// of the pass finishes it (rows already indexed are skipped).
+    /// </summary>
+    [Fact]
+    public async Task Search_RecoveryPass_IndexesABatchPerWrite_TheMarkRisesOnlyAtItsEnd()
+    {
+        await CreateDirectAsync("d1", "alice", "bob");
+        await CreateDirectAsync("d2", "alice", "carol");
+        await CreateDirectAsync("d3", "bob", "carol");
+        var markBefore = await Store.GetMaxVersionAsync();
+        Assert.Equal(0, await ((SqliteMessageStore)Store).IndexPendingAsync(10));
+        var seqs = new Dictionary<string, long>();
+        for (var i = 0; i < 23; i++)
+        {
+            var conversation = "d" + (1 + (i % 3));
+            var seq = seqs[conversation] = seqs.GetValueOrDefault(conversation) + 1;
+            await CommitAsync(b => b.Messages.Add(Message(conversation, seq, conversation == "d3" ? "bob" : "alice", text: $"backlog item {i}") with { SearchText = $"backlog item {i}" }));
+        }
+
+        long Indexed() => (long)_database.Scalar("SELECT COUNT(*) FROM message_search_content;")!;
+        long Mark() => (long)_database.Scalar("SELECT indexed_through FROM search_state;")!;
+        Assert.Equal(0L, Indexed());
+
+        // The process that committed them stops before its indexer ran; the next one recovers them 5 rows per write.
+        var first = new SqliteMessageStore(_database.Open(), searchText: new Utf8SearchText());
+        await using (first)
+        {
+            await first.InitializeAsync();
+            Assert.Equal(5, await first.IndexPendingAsync(5));
+            Assert.Equal(5L, Indexed());
+            Assert.Equal(5, await first.IndexPendingAsync(5));
+            Assert.Equal(10L, Indexed());
+            Assert.Equal(markBefore, Mark());
+        }
+
+        // It stops in the middle of its pass; the next owner starts again from the mark and skips what is indexed.
+        var second = new SqliteMessageStore(_database.Open(), searchText: new Utf8SearchText());
+        await using (second)
+        {
+            await second.InitializeAsync();
+            var calls = 0;
+            var previous = Indexed();
+            while (true)
+            {
+                var taken = await second.IndexPendingAsync(5);
+                Assert.True(Indexed() - previous <= 5, $"{Indexed() - previous} rows indexed in one write");
+                previous = Indexed();
+                if (++calls == 1)
+                {
+                    // A commit between two of the pass's writes: queued in memory, indexed after the pass.
+                    await second.CommitAsync(Batch(b => b.Messages.Add(Message("d1", 100, "alice", text: "backlog late") with { SearchText = "backlog late" })));
+                }
+
+                if (taken < 5)
+                {
+                    break;
+                }
+
+                Assert.Equal(markBefore, Mark());
+                Assert.True(calls < 100, "the pass did not end");
+            }
+
+            Assert.True(calls >= 3, $"{calls} writes"); // 13 rows left to read in writes of 5, then the late one
+            Assert.Equal(24L, Indexed());
+            Assert.Equal(await second.GetMaxVersionAsync(), Mark());
+            Assert.Equal(13 + 10, first.RecoveredTexts + second.RecoveredTexts);
+            var hits = Hits(await second.SearchAsync("alice", null, "backlog", null, 100));
+            Assert.Equal(8 + 8 + 1, hits.Count); // d1: 8 + the late one, d2: 8 (d3 is not alice's)
+        }
+    }
+
+    /// <summary>
+    /// An indexer write that fails after it took texts from the memory queue (here: a trigger on the index's content table
+    /// aborts it) rolls back what it indexed; the texts are not lost: the next run recovers them from the unchanged mark.
+    /// </summary>
+    [Fact]
+    public async Task Search_MemoryQueue_AFailedIndexerWrite_LosesNoText()
+    {
+        var owner = _database.Open();
+        var store = new SqliteMessageStore(owner, searchText: new Utf8SearchText());
+        await using (store)
+        {
+            await store.InitializeAsync();
+            await CreateDirectAsync("d1", "alice", "bob");
+            Assert.Equal(0, await store.IndexPendingAsync(10));
+            for (var s = 1; s <= 3; s++)
+            {
+                var seq = s;
+                await store.CommitAsync(Batch(b => b.Messages.Add(Message("d1", seq, "alice", text: $"fragile text {seq}") with { SearchText = $"fragile text {seq}" })));
+            }
+
+            var mark = (long)_database.Scalar("SELECT indexed_through FROM search_state;")!;
+            await owner.WriteAsync(c =>
+            {
+                using var command = c.CreateCommand();
+                command.CommandText = "CREATE TEMP TRIGGER parley_test_fail BEFORE INSERT ON main.message_search_content BEGIN SELECT RAISE(ABORT, 'injected'); END;";
+                return command.ExecuteNonQuery();
+            });
+            await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() => store.IndexPendingAsync(10));
+            Assert.Equal(mark, (long)_database.Scalar("SELECT indexed_through FROM search_state;")!);
+            await owner.WriteAsync(c =>
+            {
+                using var command = c.CreateCommand();
+                command.CommandText = "DROP TRIGGER temp.parley_test_fail;";
+                return command.ExecuteNonQuery();
+            });
+
+            Assert.Equal(3, await store.IndexPendingAsync(10));
+            Assert.Equal(3, store.RecoveredTexts);
+            Assert.Equal([.. new long[] { 3, 2, 1 }.Select(s => ("d1", s))], Hits(await store.SearchAsync("bob", "d1", "fragile", null, 10)));
+            Assert.Equal(await store.GetMaxVersionAsync(), (long)_database.Scalar("SELECT indexed_through FROM search_state;")!);
+        }
+    }
+
+    /// <summary>
     /// Texts queued durably in search_pending (by the version before stop 36, which migration 28 leaves in place, or by a
     /// store without the search-text rule) are indexed by a store that queues in memory, before its own.
     /// </summary>
