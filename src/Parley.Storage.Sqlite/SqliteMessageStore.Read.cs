@@ -276,7 +276,7 @@ public sealed partial class SqliteMessageStore
             }
 
             statement = _database.Prepared(connection, ChangedMessagesSql, ChangedMessagesParameters);
-            var senders = new SenderStrings();
+            var senders = sink is null ? new SenderStrings() : null; // a sink gets the sender's bytes
             try
             {
                 statement.Bind(0, System.Text.Json.JsonSerializer.Serialize(ids, SqliteJsonContext.Default.StringArray));
@@ -288,7 +288,7 @@ public sealed partial class SqliteMessageStore
                     var index = statement.GetInt32(0);
                     if (sink is null)
                     {
-                        (messages![index] ??= []).Add(ReadSyncMessageRow(statement, ids[index], senders));
+                        (messages![index] ??= []).Add(ReadSyncMessageRow(statement, ids[index], senders!));
                     }
                     else
                     {

@@ -96,6 +96,7 @@ internal sealed class SyncRowEncoder(string viewer) : ISyncRowSink, IDisposable
             _entries.AsSpan(0, _count).Sort(static (a, b) => Compare(a, b));
         }
 
+        _batch.EnsureCapacity(conversations);
         _starts = ArrayPool<int>.Shared.Rent(conversations + 1);
         var e = 0;
         for (var c = 0; c <= conversations; c++)
