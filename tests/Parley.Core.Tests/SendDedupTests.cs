@@ -11,25 +11,76 @@ public sealed class SendDedupTests
     public async Task SendDedup_RetryWhileFirstAttemptCommits_GetsTheSameAckMarkedDuplicate()
     {
         var dedup = new SendDedup(16);
-        var first = new TaskCompletionSource<CoreResult<MessageAck>>(TaskCreationOptions.RunContinuationsAsynchronously);
-        dedup.Remember("a", "m1", first.Task);
+        var first = new PendingSend();
+        dedup.Remember("a", "m1", first);
 
         Assert.True(dedup.TryGet("a", "m1", out var earlier));
         var retry = SendDedup.AsDuplicateAsync(earlier);
         Assert.False(retry.IsCompleted);
 
-        first.SetResult(CoreResult.Success(Ack));
+        var ack = CoreResult.Success(Ack);
+        dedup.Settle("a", "m1", first, ack);
         var result = await retry.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.True(result.IsOk);
         Assert.Equal(Ack with { Duplicate = true }, result.Value);
-        Assert.False((await first.Task).Value!.Duplicate);
+
+        // The key now holds the ack itself (not the send), unmarked.
+        Assert.True(dedup.TryGet("a", "m1", out var later));
+        Assert.True(later.IsCompletedSuccessfully);
+        var kept = await later;
+        Assert.Same(ack, kept);
+        Assert.False(kept.Value!.Duplicate);
+    }
+
+    [Fact]
+    public async Task SendDedup_RetriesWhileInFlight_ShareOneTaskCompletedBySettle()
+    {
+        var dedup = new SendDedup(16);
+        var first = new PendingSend();
+        dedup.Remember("a", "m1", first);
+        dedup.Remember("b", "m1", CoreResult.Success(Ack)); // the dictionary holds both keys from here on
+
+        Assert.True(dedup.TryGet("a", "m1", out var one));
+        Assert.True(dedup.TryGet("a", "m1", out var two));
+        Assert.Same(one, two);
+        Assert.False(one.IsCompleted);
+
+        var ack = CoreResult.Success(Ack with { Seq = 8 });
+        dedup.Settle("a", "m1", first, ack);
+        Assert.Same(ack, await one.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.True(dedup.TryGet("a", "m1", out var later));
+        Assert.Same(ack, await later);
+        Assert.Equal(2, dedup.Count);
+    }
+
+    [Fact]
+    public async Task SendDedup_FailedAttemptSettledAfterItsRetryStarted_LeavesTheRetryInPlace()
+    {
+        var dedup = new SendDedup(16);
+        var failed = new PendingSend();
+        dedup.Remember("a", "m1", failed);
+        Assert.True(dedup.TryGet("a", "m1", out var waiting));
+
+        // The grain forgets a failed attempt, then completes it; a later retry is a new attempt under the same key.
+        dedup.Forget("a", "m1");
+        var retry = new PendingSend();
+        dedup.Remember("a", "m1", retry);
+        CoreResult<MessageAck> failure = CoreResult.Fail(CoreError.Unavailable, "not stored");
+        dedup.Settle("a", "m1", failed, failure);
+
+        Assert.Same(failure, await waiting.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.True(dedup.TryGet("a", "m1", out var current));
+        Assert.False(current.IsCompleted); // still the retry's, not the failure
+        dedup.Settle("a", "m1", retry, CoreResult.Success(Ack));
+        Assert.True(dedup.TryGet("a", "m1", out current));
+        Assert.Equal(Ack, (await current).Value);
     }
 
     [Fact]
     public async Task SendDedup_RetryOfARefusal_GetsTheSameRefusal()
     {
         var dedup = new SendDedup(16);
-        dedup.Remember("a", "m1", Task.FromResult<CoreResult<MessageAck>>(CoreResult.Fail(CoreError.Blocked, "blocked")));
+        dedup.Remember("a", "m1", (CoreResult<MessageAck>)CoreResult.Fail(CoreError.Blocked, "blocked"));
         Assert.True(dedup.TryGet("a", "m1", out var earlier));
         var result = await SendDedup.AsDuplicateAsync(earlier);
         Assert.Equal(CoreError.Blocked, result.Error);
@@ -40,12 +91,12 @@ public sealed class SendDedupTests
     public void SendDedup_FailedAttemptForgotten_RetryIsANewSend()
     {
         var dedup = new SendDedup(16);
-        dedup.Remember("a", "m1", Task.FromResult(CoreResult.Success(Ack)));
+        dedup.Remember("a", "m1", CoreResult.Success(Ack));
         dedup.Forget("a", "m1");
         Assert.False(dedup.TryGet("a", "m1", out _));
 
         // Keys are per sender: another sender's identical client id is another message.
-        dedup.Remember("a", "m1", Task.FromResult(CoreResult.Success(Ack)));
+        dedup.Remember("a", "m1", CoreResult.Success(Ack));
         Assert.False(dedup.TryGet("b", "m1", out _));
     }
 
@@ -53,43 +104,43 @@ public sealed class SendDedupTests
     public void SendDedup_OverItsLimit_DropsCompletedKeysKeepsInFlightOnesAndAsksTheStoreAfterwards()
     {
         var dedup = new SendDedup(3) { AllKeysKnown = true };
-        var inFlight = new TaskCompletionSource<CoreResult<MessageAck>>();
-        dedup.Remember("a", "m1", Task.FromResult(CoreResult.Success(Ack)));
-        dedup.Remember("a", "m2", inFlight.Task);
-        dedup.Remember("a", "m3", Task.FromResult(CoreResult.Success(Ack)));
+        var inFlight = new PendingSend();
+        dedup.Remember("a", "m1", CoreResult.Success(Ack));
+        dedup.Remember("a", "m2", inFlight);
+        dedup.Remember("a", "m3", CoreResult.Success(Ack));
         Assert.True(dedup.AllKeysKnown);
 
-        dedup.Remember("a", "m4", Task.FromResult(CoreResult.Success(Ack)));
+        dedup.Remember("a", "m4", CoreResult.Success(Ack));
 
         Assert.False(dedup.AllKeysKnown);
         Assert.False(dedup.TryGet("a", "m1", out _));
         Assert.True(dedup.TryGet("a", "m2", out var kept));
-        Assert.Same(inFlight.Task, kept);
+        Assert.False(kept.IsCompleted);
         Assert.True(dedup.TryGet("a", "m4", out _));
         Assert.Equal(2, dedup.Count);
     }
 
     [Fact]
-    public void SendDedup_SecondKeyJoinsTheFirst_BothFoundAndForgottenApart()
+    public async Task SendDedup_SecondKeyJoinsTheFirst_BothFoundAndForgottenApart()
     {
         var dedup = new SendDedup(16) { AllKeysKnown = true };
-        var first = new TaskCompletionSource<CoreResult<MessageAck>>();
-        var second = Task.FromResult(CoreResult.Success(Ack));
-        dedup.Remember("a", "m1", first.Task);
+        var first = new PendingSend();
+        var second = CoreResult.Success(Ack);
+        dedup.Remember("a", "m1", first);
         Assert.Equal(1, dedup.Count);
         Assert.False(dedup.TryGet("a", "m2", out _));
         Assert.False(dedup.TryGet("b", "m1", out _));
 
         // The same key again replaces its outcome; it stays one key.
-        dedup.Remember("a", "m1", first.Task);
+        dedup.Remember("a", "m1", first);
         Assert.Equal(1, dedup.Count);
 
         dedup.Remember("b", "m1", second);
         Assert.Equal(2, dedup.Count);
         Assert.True(dedup.TryGet("a", "m1", out var earlier));
-        Assert.Same(first.Task, earlier);
+        Assert.False(earlier.IsCompleted);
         Assert.True(dedup.TryGet("b", "m1", out earlier));
-        Assert.Same(second, earlier);
+        Assert.Same(second, await earlier);
 
         dedup.Forget("a", "m1");
         Assert.False(dedup.TryGet("a", "m1", out _));
@@ -107,24 +158,26 @@ public sealed class SendDedupTests
     }
 
     [Fact]
-    public void SendDedup_OneSend_AllocatesNoDictionary()
+    public async Task SendDedup_OneSend_AllocatesOnlyTheTable()
     {
         // Issue 17: most conversations of a random-pairs load see one send per activation. Bytes allocated on this
         // thread are deterministic (no timing): the table itself, but no dictionary with its entries and buckets (over
-        // 200 B before).
-        var outcome = Task.FromResult(CoreResult.Success(Ack));
+        // 200 B before), and no task source or task for the send in flight (about 100 B before).
+        var outcome = CoreResult.Success(Ack);
+        var pending = new PendingSend();
         var warm = new SendDedup(16);
-        warm.Remember("a", "m1", outcome);
-        Assert.True(warm.TryGet("a", "m1", out _));
+        warm.Remember("a", "m1", pending);
+        warm.Settle("a", "m1", pending, outcome);
 
+        var send = new PendingSend();
         var before = GC.GetAllocatedBytesForCurrentThread();
         var dedup = new SendDedup(16);
-        dedup.Remember("a", "m1", outcome);
-        var found = dedup.TryGet("a", "m1", out var earlier);
+        dedup.Remember("a", "m1", send);
+        dedup.Settle("a", "m1", send, outcome);
         var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
-        Assert.True(found);
-        Assert.Same(outcome, earlier);
+        Assert.True(dedup.TryGet("a", "m1", out var earlier));
+        Assert.Same(outcome, await earlier);
         Assert.True(allocated <= 64, $"one send allocated {allocated} B of dedup state");
     }
 }

@@ -144,7 +144,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
         foreach (var m in known)
         {
-            _dedup.Remember(m.SenderId, m.ClientMsgId, Task.FromResult(Ack(m, duplicate: false)));
+            _dedup.Remember(m.SenderId, m.ClientMsgId, Ack(m, duplicate: false));
         }
     }
 
@@ -468,7 +468,6 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         SendCommand? send = null)
     {
         MessageWork work;
-        TaskCompletionSource<CoreResult<MessageAck>> completion;
         StoredMessage? rootUpdated = null;
         await _order.EnterAsync(out var release);
         try
@@ -530,7 +529,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                 if (found is not null)
                 {
                     var ack = Ack(found, duplicate: false);
-                    _dedup.Remember(senderId, clientMsgId, Task.FromResult(ack));
+                    _dedup.Remember(senderId, clientMsgId, ack);
                     _metrics.MessagesDuplicate.Add(1);
                     return CoreResult.Success(ack.Value! with { Duplicate = true });
                 }
@@ -639,8 +638,8 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                 // Not for a super group: its ack may time out (WithinAckTimeoutAsync) while the commit still stamps.
                 Times = IsSuper ? null : send?.Times,
             };
-            completion = new TaskCompletionSource<CoreResult<MessageAck>>(TaskCreationOptions.RunContinuationsAsynchronously);
-            _dedup.Remember(senderId, clientMsgId, completion.Task);
+            // The work is the send in flight: a retry that comes before the ack waits on it (no task source per send).
+            _dedup.Remember(senderId, clientMsgId, work);
         }
         finally
         {
@@ -651,7 +650,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         {
             // A super-group send's commit is a task of its own: the overload check queues it (issue 12). Submitted in this
             // turn (AwaitCommitAsync calls SubmitAsync before its first await), so commit order is seq order.
-            var outcome = AwaitCommitAsync(work, senderId, clientMsgId, rootUpdated, completion);
+            var outcome = AwaitCommitAsync(work, senderId, clientMsgId, rootUpdated);
             (_waitingSends ??= new()).Enqueue((_time.GetTimestamp(), outcome));
             return await WithinAckTimeoutAsync(outcome);
         }
@@ -670,18 +669,17 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         }
         catch (CommitFailedException ex)
         {
-            return CommitFailed(ex, senderId, clientMsgId, rootUpdated, completion);
+            return CommitFailed(ex, work, senderId, clientMsgId, rootUpdated);
         }
 
-        return Committed(work, senderId, rootUpdated, completion, version);
+        return Committed(work, senderId, clientMsgId, rootUpdated, version);
     }
 
     private async Task<CoreResult<MessageAck>> AwaitCommitAsync(
         MessageWork work,
         string senderId,
         string clientMsgId,
-        StoredMessage? rootUpdated,
-        TaskCompletionSource<CoreResult<MessageAck>> completion)
+        StoredMessage? rootUpdated)
     {
         long version;
         try
@@ -690,17 +688,17 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         }
         catch (CommitFailedException ex)
         {
-            return CommitFailed(ex, senderId, clientMsgId, rootUpdated, completion);
+            return CommitFailed(ex, work, senderId, clientMsgId, rootUpdated);
         }
 
-        return Committed(work, senderId, rootUpdated, completion, version);
+        return Committed(work, senderId, clientMsgId, rootUpdated, version);
     }
 
     private CoreResult<MessageAck> Committed(
         MessageWork work,
         string senderId,
+        string clientMsgId,
         StoredMessage? rootUpdated,
-        TaskCompletionSource<CoreResult<MessageAck>> completion,
         long version)
     {
         if (work.Times is { } times)
@@ -717,21 +715,21 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         }
 
         _metrics.MessagesAccepted.Add(1);
-        completion.TrySetResult(ack);
+        _dedup.Settle(senderId, clientMsgId, work, ack);
         return ack;
     }
 
     private CoreResult<MessageAck> CommitFailed(
         CommitFailedException ex,
+        MessageWork work,
         string senderId,
         string clientMsgId,
-        StoredMessage? rootUpdated,
-        TaskCompletionSource<CoreResult<MessageAck>> completion)
+        StoredMessage? rootUpdated)
     {
         Settled(rootUpdated);
         _dedup.Forget(senderId, clientMsgId);
         CoreResult<MessageAck> failure = OnCommitFailed(ex);
-        completion.TrySetResult(failure);
+        work.Complete(failure);
         return failure;
     }
 
@@ -895,7 +893,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
     /// A message and what commits with it. Everything it reads after submission was captured in the grain's turn
     /// (recipients, kind, group name, the records of <see cref="Extra"/>): it runs on the pipeline's threads.
     /// </summary>
-    private sealed class MessageWork(ConversationGrain grain, StoredMessage message, NewConversation? creation, long? revokes, string[] recipients, string? origin) : ICommitWork
+    private sealed class MessageWork(ConversationGrain grain, StoredMessage message, NewConversation? creation, long? revokes, string[] recipients, string? origin) : PendingSend, ICommitWork
     {
         private StoredMessage _final = message;
 

@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace Parley.Core.Messaging;
 
 /// <summary>
@@ -9,32 +12,73 @@ namespace Parley.Core.Messaging;
 /// <remarks>
 /// The first key lives in fields; the dictionary comes with the second. Most conversations of a random-pairs load see one
 /// send per activation, and a dictionary with its entries and buckets for one key was about 240 B of every active 1:1
-/// conversation (issue 17's soak census).
+/// conversation (issue 17's soak census). A key holds its outcome itself once known, and a <see cref="PendingSend"/>
+/// while in flight: a task source and its task per send were about 0.1 KB of every message, and a completed task per
+/// remembered send was kept for as long as the key (issue 17).
 /// </remarks>
 internal sealed class SendDedup(int limit)
 {
     private string? _firstSender;
     private string? _firstClientMsgId;
-    private Task<CoreResult<MessageAck>>? _firstOutcome;
-    private Dictionary<(string Sender, string ClientMsgId), Task<CoreResult<MessageAck>>>? _sends;
+    private object? _firstOutcome; // a CoreResult<MessageAck> or a PendingSend
+    private Dictionary<(string Sender, string ClientMsgId), object>? _sends;
 
     /// <summary>True while every send of the conversation is in this table (a miss means "new").</summary>
     public bool AllKeysKnown { get; set; }
 
     public int Count => _sends?.Count ?? (_firstOutcome is null ? 0 : 1);
 
+    /// <summary>The earlier attempt of this key: its outcome, or a task that completes with it while it is in flight.</summary>
     public bool TryGet(string senderId, string clientMsgId, out Task<CoreResult<MessageAck>> earlier)
+    {
+        object? found;
+        if (_sends is { } sends)
+        {
+            sends.TryGetValue((senderId, clientMsgId), out found);
+        }
+        else
+        {
+            found = IsFirst(senderId, clientMsgId) ? _firstOutcome : null;
+        }
+
+        earlier = found switch
+        {
+            null => null!,
+            PendingSend pending => pending.Outcome,
+            _ => Task.FromResult((CoreResult<MessageAck>)found), // only for a retry
+        };
+        return found is not null;
+    }
+
+    /// <summary>Remembers a known outcome of this key.</summary>
+    public void Remember(string senderId, string clientMsgId, CoreResult<MessageAck> outcome) => Set(senderId, clientMsgId, outcome);
+
+    /// <summary>Remembers a send in flight; <see cref="Settle"/> or <see cref="Forget"/> ends it.</summary>
+    public void Remember(string senderId, string clientMsgId, PendingSend pending) => Set(senderId, clientMsgId, pending);
+
+    /// <summary>
+    /// The send in flight under this key has its outcome: retries waiting for it get it, and the key keeps the outcome
+    /// instead of the send (unless the key was forgotten or given to another attempt meanwhile).
+    /// </summary>
+    public void Settle(string senderId, string clientMsgId, PendingSend pending, CoreResult<MessageAck> outcome)
     {
         if (_sends is { } sends)
         {
-            return sends.TryGetValue((senderId, clientMsgId), out earlier!);
+            ref var slot = ref CollectionsMarshal.GetValueRefOrNullRef(sends, (senderId, clientMsgId));
+            if (!Unsafe.IsNullRef(ref slot) && ReferenceEquals(slot, pending))
+            {
+                slot = outcome;
+            }
+        }
+        else if (ReferenceEquals(_firstOutcome, pending))
+        {
+            _firstOutcome = outcome;
         }
 
-        earlier = _firstOutcome!;
-        return IsFirst(senderId, clientMsgId);
+        pending.Complete(outcome);
     }
 
-    public void Remember(string senderId, string clientMsgId, Task<CoreResult<MessageAck>> outcome)
+    private void Set(string senderId, string clientMsgId, object outcome)
     {
         if (_sends is null)
         {
@@ -51,7 +95,7 @@ internal sealed class SendDedup(int limit)
 
         if (_sends.Count >= limit && !_sends.ContainsKey((senderId, clientMsgId)))
         {
-            foreach (var key in _sends.Where(kv => kv.Value.IsCompleted).Select(kv => kv.Key).ToList())
+            foreach (var key in _sends.Where(kv => kv.Value is not PendingSend).Select(kv => kv.Key).ToList())
             {
                 _sends.Remove(key);
             }
@@ -84,4 +128,27 @@ internal sealed class SendDedup(int limit)
 
     private bool IsFirst(string senderId, string clientMsgId) =>
         _firstOutcome is not null && string.Equals(_firstSender, senderId, StringComparison.Ordinal) && string.Equals(_firstClientMsgId, clientMsgId, StringComparison.Ordinal);
+}
+
+/// <summary>
+/// A send in flight in a <see cref="SendDedup"/> (the grain's commit work of the message derives from it). A retry that
+/// arrives before it completes waits on <see cref="Outcome"/>, whose task source is made for the first such retry only.
+/// Used inside the grain's turns only.
+/// </summary>
+internal class PendingSend
+{
+    private TaskCompletionSource<CoreResult<MessageAck>>? _retries;
+    private CoreResult<MessageAck>? _outcome;
+
+    /// <summary>The send's outcome, once <see cref="Complete"/> was called.</summary>
+    public Task<CoreResult<MessageAck>> Outcome => _outcome is { } outcome
+        ? Task.FromResult(outcome)
+        : (_retries ??= new(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+
+    /// <summary>Completes the send: retries waiting for it continue (asynchronously) with <paramref name="outcome"/>.</summary>
+    public void Complete(CoreResult<MessageAck> outcome)
+    {
+        _outcome ??= outcome;
+        _retries?.TrySetResult(outcome);
+    }
 }
