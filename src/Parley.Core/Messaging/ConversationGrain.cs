@@ -453,7 +453,10 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         return CoreResult.Ok;
     }
 
-    private async Task<CoreResult<MessageAck>> SubmitMessageAsync(
+    // Not an async method itself (issue 17): the checks and the seq are PrepareMessageAsync's, which completes synchronously
+    // on the common path (no state machine box), and only the wait for the commit has a state machine, a small one
+    // (AwaitCommitAsync). This whole method's was about 0.36 KB of every message.
+    private Task<CoreResult<MessageAck>> SubmitMessageAsync(
         string senderId,
         string clientMsgId,
         string? peerUserId,
@@ -467,6 +470,32 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         string? revokedClientMsgId = null,
         SendCommand? send = null)
     {
+        var prepared = PrepareMessageAsync(senderId, clientMsgId, peerUserId, contentKind, content, revokes, originConnectionId, creation, mutation, mutableContent, revokedClientMsgId, send);
+        return prepared.IsCompletedSuccessfully ? prepared.Result.Outcome : SubmittedLaterAsync(prepared);
+    }
+
+    private static async Task<CoreResult<MessageAck>> SubmittedLaterAsync(ValueTask<PreparedSend> prepared) =>
+        await (await prepared).Outcome;
+
+    /// <summary>
+    /// Everything of a message's submission up to its commit: authorisation, dedup, the seq and the commit's submission, all
+    /// in one grain turn once the FIFO section is entered (so commit order is seq order). Returns the refusal or duplicate
+    /// outcome, or the task that completes once the message is committed.
+    /// </summary>
+    private async ValueTask<PreparedSend> PrepareMessageAsync(
+        string senderId,
+        string clientMsgId,
+        string? peerUserId,
+        int contentKind,
+        byte[] content,
+        long? revokes,
+        string? originConnectionId,
+        NewConversation? creation,
+        GroupMutation? mutation,
+        Content? mutableContent,
+        string? revokedClientMsgId,
+        SendCommand? send)
+    {
         MessageWork work;
         StoredMessage? rootUpdated = null;
         await _order.EnterAsync(out var release);
@@ -474,8 +503,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         {
             if (_record is null)
             {
-                var refusal = await TryCreateDirectAsync(senderId, peerUserId);
-                if (refusal is not null)
+                if (await TryCreateDirectAsync(senderId, peerUserId) is { } refusal)
                 {
                     return refusal;
                 }
@@ -652,27 +680,24 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             // turn (AwaitCommitAsync calls SubmitAsync before its first await), so commit order is seq order.
             var outcome = AwaitCommitAsync(work, senderId, clientMsgId, rootUpdated);
             (_waitingSends ??= new()).Enqueue((_time.GetTimestamp(), outcome));
-            return await WithinAckTimeoutAsync(outcome);
+            return new PreparedSend(WithinAckTimeoutAsync(outcome));
         }
 
-        // Every other send awaits its commit in this state machine: a second async method here cost every 1:1 message its
-        // state machine and task (issue 17).
-        long version;
         if (work.Times is { } times)
         {
             times.Submitted = System.Diagnostics.Stopwatch.GetTimestamp();
         }
 
-        try
-        {
-            version = await _pipeline.SubmitAsync(work);
-        }
-        catch (CommitFailedException ex)
-        {
-            return CommitFailed(ex, work, senderId, clientMsgId, rootUpdated);
-        }
+        // Submitted in this turn too (AwaitCommitAsync calls SubmitAsync before its first await).
+        return new PreparedSend(AwaitCommitAsync(work, senderId, clientMsgId, rootUpdated));
+    }
 
-        return Committed(work, senderId, clientMsgId, rootUpdated, version);
+    /// <summary>What <see cref="PrepareMessageAsync"/> ends with: the task of the message's outcome (a refusal or duplicate: completed).</summary>
+    private readonly record struct PreparedSend(Task<CoreResult<MessageAck>> Outcome)
+    {
+        public static implicit operator PreparedSend(CoreResult<MessageAck> result) => new(Task.FromResult(result));
+
+        public static implicit operator PreparedSend(CoreFailure failure) => new(Task.FromResult<CoreResult<MessageAck>>(failure));
     }
 
     private async Task<CoreResult<MessageAck>> AwaitCommitAsync(
