@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Google.Protobuf;
 using Parley.Core.Media;
 using Parley.Core.Webhooks;
 using Parley.Protocol;
@@ -84,7 +83,7 @@ public sealed partial class MessagingService(
 
     private ValueTask<CoreResult<MessageAck>> SubmitAsync(string senderId, string clientMsgId, string? peerUserId, string target, Content content, string? originConnectionId, Telemetry.SendTimes? times) =>
         grains.Conversation(target)
-            .SendAsync(new SendCommand(senderId, clientMsgId, peerUserId, (int)content.BodyCase, content.ToByteArray(), originConnectionId)
+            .SendAsync(new SendCommand(senderId, clientMsgId, peerUserId, (int)content.BodyCase, Internal.ProtoMapper.Serialize(content), originConnectionId)
             {
                 SearchText = options.Value.FullTextSearch ? MessageChanges.SearchText(content) ?? string.Empty : string.Empty,
                 ReplyToSeq = content.ReplyTo is { } reply ? (long)Math.Min(reply.Seq, long.MaxValue) : 0,
