@@ -15,9 +15,11 @@ internal sealed class SqliteWriterMetrics
     private static readonly KeyValuePair<string, object?> ByWriter = new("by", "writer");
     private static readonly KeyValuePair<string, object?> ByBackground = new("by", "background");
 
-    public SqliteWriterMetrics(IMeterFactory meterFactory)
+    public SqliteWriterMetrics(IMeterFactory meterFactory, Func<long> searchSegments)
     {
         var meter = meterFactory.Create(MeterName);
+        meter.CreateObservableGauge("parley.storage.sqlite.search.segments", searchSegments, description:
+            "Segments of the full-text search index as the last background merge step read them (0 before the first): every search opens each of its terms in every segment.");
         double[] bounds = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
         QueueWait = meter.CreateHistogram("parley.storage.sqlite.queue.wait", "s",
             "How long the oldest write of a transaction waited in the SQLite writer's queue.",

@@ -91,7 +91,7 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
 
         _options = options;
         _logger = logger ?? (ILogger)NullLogger.Instance;
-        _metrics = meterFactory is null ? null : new SqliteWriterMetrics(meterFactory);
+        _metrics = meterFactory is null ? null : new SqliteWriterMetrics(meterFactory, () => Volatile.Read(ref _searchSegments));
         FilePath = Path.GetFullPath(options.DataSource);
         var builder = new SqliteConnectionStringBuilder
         {
@@ -319,6 +319,11 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
 
         return item.Completion.Task;
     }
+
+    private long _searchSegments;
+
+    /// <summary>The full-text index's segment count as a merge step read it (for the <c>parley.storage.sqlite.search.segments</c> gauge).</summary>
+    internal void NoteSearchSegments(int segments) => Volatile.Write(ref _searchSegments, segments);
 
     /// <summary>Counts a background write its caller did not queue because its share of the writer's time was spent.</summary>
     internal void NoteBackgroundDeferredByBudget() => _metrics?.RecordBackgroundDeferred(byBudget: true);

@@ -148,6 +148,7 @@ public sealed partial class SqliteMessageStore
     private bool MergeSearchStep(SqliteConnection writer, int pages)
     {
         var structure = ReadSearchStructure(writer);
+        _database.NoteSearchSegments(structure?.SegmentCount ?? 0);
         if (structure is null || (structure.SegmentCount <= 1 && !structure.MergeInProgress))
         {
             return false;

@@ -46,6 +46,7 @@ public sealed partial class MetricNamesTests(ServerFixture fixture) : IClassFixt
         ["parley_storage_sqlite_checkpoint_duration_seconds"] = "histogram",
         ["parley_storage_sqlite_background_duration_seconds"] = "histogram",
         ["parley_storage_sqlite_background_deferred_total"] = "counter",
+        ["parley_storage_sqlite_search_segments"] = "gauge",
         ["parley_store_batch_size"] = "histogram",
         ["parley_store_commit_duration_seconds"] = "histogram",
         ["parley_store_commit_failures_total"] = "counter",

@@ -309,10 +309,10 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
         var before = (await store.ReadSearchStructureAsync())!.SegmentCount;
         Assert.True(before > SqliteMessageStore.MergeMaxSegments, $"{before} segments");
 
-        async Task<(int Steps, long Deferred, int Segments, long DeferredByBudget, int Timed)> MaintainUntilFalseAsync(TimeSpan idleAfter)
+        async Task<(int Steps, long Deferred, int Segments, long DeferredByBudget, int Timed, long Gauge)> MaintainUntilFalseAsync(TimeSpan idleAfter)
         {
             using var factory = new TestMeterFactory();
-            long deferredByBudget = 0;
+            long deferredByBudget = 0, gauge = -1;
             var timed = 0;
             using var listener = new System.Diagnostics.Metrics.MeterListener();
             listener.InstrumentPublished = (instrument, l) =>
@@ -324,6 +324,11 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
             };
             listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
             {
+                if (instrument.Name == "parley.storage.sqlite.search.segments")
+                {
+                    gauge = value;
+                }
+
                 foreach (var tag in tags)
                 {
                     if (instrument.Name == "parley.storage.sqlite.background.deferred" && tag.Key == "reason" && (string?)tag.Value == "budget")
@@ -356,19 +361,20 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
                     Assert.True(++steps < 10_000, "the merge did not end");
                 }
 
-                return (steps, bounded.SearchMergeDeferred, (await bounded.ReadSearchStructureAsync())!.SegmentCount, deferredByBudget, timed);
+                listener.RecordObservableInstruments();
+                return (steps, bounded.SearchMergeDeferred, (await bounded.ReadSearchStructureAsync())!.SegmentCount, deferredByBudget, timed, gauge);
             }
         }
 
         // Busy: the writer's last write is younger than an hour. Nothing merged, the step deferred (and counted so).
         var busy = await MaintainUntilFalseAsync(TimeSpan.FromHours(1));
-        Assert.Equal((0, 1L, before, 1L, 0), busy);
+        Assert.Equal((0, 1L, before, 1L, 0, 0L), busy); // no step read the index: the gauge is 0
 
         // Idle (every moment counts as idle): steps back to back until nothing is left to merge, each one timed (the
         // last one found nothing to merge).
         var idle = await MaintainUntilFalseAsync(TimeSpan.Zero);
         Assert.True(idle.Steps > 0 && idle.Deferred == 0 && idle.Segments < before && idle.Segments <= SqliteMessageStore.MergeMaxSegments, idle.ToString());
-        Assert.Equal((0L, idle.Steps + 1), (idle.DeferredByBudget, idle.Timed));
+        Assert.Equal((0L, idle.Steps + 1, (long)idle.Segments), (idle.DeferredByBudget, idle.Timed, idle.Gauge));
         Assert.Equal(40, (await Store.SearchAsync("bob", "d1", "needle", null, 100)).Count);
     }
 
