@@ -845,11 +845,9 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
     internal readonly record struct BackgroundWrite(bool Ran, bool Result, long HeldTicks);
 
     private sealed class BackgroundWriteItem(Func<SqliteConnection, bool> write, CancellationToken cancellationToken)
-        : WriteItem(cancellationToken)
+        : CompletingWriteItem<BackgroundWrite>(cancellationToken)
     {
         private bool _result;
-
-        public TaskCompletionSource<BackgroundWrite> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         /// <summary>When the writer began it (<see cref="Stopwatch.GetTimestamp"/>).</summary>
         public long Started { get; set; }
@@ -863,6 +861,12 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
         public override void Complete() => Completion.TrySetResult(new BackgroundWrite(true, _result, Stopwatch.GetTimestamp() - Started));
 
         public void Skip() => Completion.TrySetResult(new BackgroundWrite(false, false, 0));
+    }
+
+    /// <summary>A write whose caller awaits <see cref="Completion"/>: failed, or cancelled when its own token was.</summary>
+    private abstract class CompletingWriteItem<TResult>(CancellationToken cancellationToken) : WriteItem(cancellationToken)
+    {
+        public TaskCompletionSource<TResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public override void Fail(Exception exception)
         {
@@ -880,29 +884,13 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
     }
 
     private sealed class WriteItem<T>(Func<SqliteConnection, CancellationToken, Task<T>> write, CancellationToken cancellationToken)
-        : WriteItem(cancellationToken)
+        : CompletingWriteItem<T>(cancellationToken)
     {
         private T _result = default!;
-
-        public TaskCompletionSource<T> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public override async Task RunAsync(SqliteConnection connection) =>
             _result = await write(connection, CancellationToken).ConfigureAwait(false);
 
         public override void Complete() => Completion.TrySetResult(_result);
-
-        public override void Fail(Exception exception)
-        {
-            if (exception is OperationCanceledException && CancellationToken.IsCancellationRequested)
-            {
-                Completion.TrySetCanceled(CancellationToken);
-            }
-            else
-            {
-                Completion.TrySetException(exception);
-            }
-        }
-
-        public override void Cancel() => Completion.TrySetCanceled(CancellationToken);
     }
 }

@@ -246,14 +246,9 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
         Assert.False(await store.MergeSearchStepAsync(64));
     }
 
-    /// <summary>
-    /// The indexer's step (<c>MaintainIndexAsync</c>, default settings) merges an index written one message per batch down
-    /// to fewer segments, every hit kept; with <c>SearchMergePages</c> at 0 it does nothing.
-    /// </summary>
-    [Fact]
-    public async Task SearchIndexMerge_BackgroundStep_MergesOnlyWhenOn()
+    // 40 messages in d1 (alice to bob, "needle N"), each indexed in a write of its own: more segments than the merge leaves.
+    private async Task<int> IndexFortyTextsOneSegmentEachAsync(SqliteMessageStore store)
     {
-        var store = (SqliteMessageStore)Store;
         await CreateDirectAsync("d1", "alice", "bob");
         for (var s = 1; s <= 40; s++)
         {
@@ -262,8 +257,20 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
             await store.IndexPendingAsync(100);
         }
 
-        var before = (await store.ReadSearchStructureAsync())!.SegmentCount;
-        Assert.True(before > SqliteMessageStore.MergeMaxSegments, $"{before} segments");
+        var segments = (await store.ReadSearchStructureAsync())!.SegmentCount;
+        Assert.True(segments > SqliteMessageStore.MergeMaxSegments, $"{segments} segments");
+        return segments;
+    }
+
+    /// <summary>
+    /// The indexer's step (<c>MaintainIndexAsync</c>, default settings) merges an index written one message per batch down
+    /// to fewer segments, every hit kept; with <c>SearchMergePages</c> at 0 it does nothing.
+    /// </summary>
+    [Fact]
+    public async Task SearchIndexMerge_BackgroundStep_MergesOnlyWhenOn()
+    {
+        var store = (SqliteMessageStore)Store;
+        var before = await IndexFortyTextsOneSegmentEachAsync(store);
         var steps = 0;
         while (await ((ISearchIndexQueue)store).MaintainIndexAsync())
         {
@@ -298,16 +305,7 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
     public async Task SearchIndexMerge_BackgroundStep_UnderLoadWaitsForItsShare_WhileIdleRunsToTheEnd()
     {
         var store = (SqliteMessageStore)Store;
-        await CreateDirectAsync("d1", "alice", "bob");
-        for (var s = 1; s <= 40; s++)
-        {
-            var seq = s;
-            await CommitAsync(b => b.Messages.Add(Message("d1", seq, "alice", serverTime: 1000 + seq) with { SearchText = "needle " + seq }));
-            await store.IndexPendingAsync(100);
-        }
-
-        var before = (await store.ReadSearchStructureAsync())!.SegmentCount;
-        Assert.True(before > SqliteMessageStore.MergeMaxSegments, $"{before} segments");
+        var before = await IndexFortyTextsOneSegmentEachAsync(store);
 
         async Task<(int Steps, long Deferred, int Segments, long DeferredByBudget, int Timed, long Gauge)> MaintainUntilFalseAsync(TimeSpan idleAfter)
         {
