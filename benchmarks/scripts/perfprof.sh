@@ -3,14 +3,15 @@
 # each) through the native protocol (scenario chat, the default) or the OpenIM edge (openim: the edge switched on); 25 s
 # in, a 20 s `perf record` (on-CPU samples, perf map for JIT frames) of the server and its CPU ticks over those 20 s.
 # Server on CPU 0 started from its own folder, generator on CPU 1. Env: OUT (default /tmp/perfprof), G, GARGS (more
-# generator options), SYMBOLS=1 (also DOTNET_EnableWriteXorExecute=0, so JIT frames resolve by name).
+# generator options), SYMBOLS=1 (also DOTNET_EnableWriteXorExecute=0, so JIT frames resolve by name), SRVENV (more
+# NAME=VALUE server settings, space-separated).
 # Writes $OUT/<label>.{gen.json,gen.log,perf.data,perf.log,cpu.txt,perf-<pid>.map}.
 source "$(dirname "$0")/lib.sh"
 label=$1; dll=$(realpath $2); rate=${3:-1500}; scen=${4:-chat}; out=${OUT:-/tmp/perfprof}; mkdir -p $out
 oim=$(openssl rand -hex 32); edge=()
 [ $scen = openim ] && edge=(Parley__OpenIM__Enabled=true Parley__OpenIM__Secret=$oim Parley__OpenIM__ApiPort=0 Parley__OpenIM__WsPort=0)
 cd $(dirname $dll)
-start_server $dll "" DOTNET_PerfMapEnabled=1 ${SYMBOLS:+DOTNET_EnableWriteXorExecute=0} "${edge[@]}"
+start_server $dll "" DOTNET_PerfMapEnabled=1 ${SYMBOLS:+DOTNET_EnableWriteXorExecute=0} "${edge[@]}" $SRVENV
 wait_ready
 cd /tmp
 PARLEY_OPENIM_SECRET=$oim PARLEY_ADMIN_SECRET=$secret taskset -c 1 dotnet $G --server-url http://127.0.0.1:$port --server-pid $spid --runs 1 --warmup 1 --window 10 \
