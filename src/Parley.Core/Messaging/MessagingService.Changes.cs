@@ -32,7 +32,7 @@ public sealed partial class MessagingService
             return Task.FromResult<CoreResult<EditOutcome>>(invalid);
         }
 
-        return grains.Conversation(conversationId).EditAsync(new EditCommand(userId, seq, editId, content.ToByteArray(), originConnectionId)
+        return _conversations.Get(conversationId).EditAsync(new EditCommand(userId, seq, editId, content.ToByteArray(), originConnectionId)
         {
             // Off: an edit still removes the old text from an index written while search was on, and queues nothing.
             SearchText = options.Value.FullTextSearch ? content.Text.Text : string.Empty,
@@ -48,18 +48,18 @@ public sealed partial class MessagingService
             return Refuse<ReactOutcome>("conversation_id and seq are required.");
         }
 
-        return grains.Conversation(conversationId).ReactAsync(new ReactCommand(userId, seq, emoji ?? string.Empty, remove, originConnectionId));
+        return _conversations.Get(conversationId).ReactAsync(new ReactCommand(userId, seq, emoji ?? string.Empty, remove, originConnectionId));
     }
 
     public Task<CoreResult<RevisionData[]>> GetRevisionsAsync(string userId, string conversationId, long seq) =>
         !Ids.IsValidConversationId(conversationId) || seq <= 0
             ? Refuse<RevisionData[]>("conversation_id and seq are required.")
-            : grains.Conversation(conversationId).GetRevisionsAsync(userId, seq);
+            : _conversations.Get(conversationId).GetRevisionsAsync(userId, seq);
 
     public Task<CoreResult<HistoryPage>> GetThreadAsync(string userId, string conversationId, long rootSeq, long afterSeq, int limit) =>
         !Ids.IsValidConversationId(conversationId) || rootSeq <= 0
             ? Refuse<HistoryPage>("conversation_id and root_seq are required.")
-            : grains.Conversation(conversationId).GetThreadAsync(userId, rootSeq, afterSeq, limit);
+            : _conversations.Get(conversationId).GetThreadAsync(userId, rootSeq, afterSeq, limit);
 
     /// <summary>
     /// Full-text search of what <paramref name="userId"/> may see (the store filters by membership periods and revocation

@@ -19,6 +19,9 @@ public sealed partial class MessagingService(
 {
     public const int MaxCustomTypeLength = 64;
 
+    // A reference per send was 1.3 % of the warm 1:1 send's CPU (issue 17).
+    private readonly ConversationReferenceCache _conversations = new(grains);
+
     /// <summary>Sends client content to a user (the direct conversation is created on first send) or a conversation.</summary>
     /// <param name="peerUserId">The addressed user, or null when <paramref name="conversationId"/> names the conversation.</param>
     /// <param name="times">The gateway's per-hop stamps of this send (issue 17), or null.</param>
@@ -82,7 +85,7 @@ public sealed partial class MessagingService(
     }
 
     private ValueTask<CoreResult<MessageAck>> SubmitAsync(string senderId, string clientMsgId, string? peerUserId, string target, Content content, string? originConnectionId, Telemetry.SendTimes? times) =>
-        grains.Conversation(target)
+        _conversations.Get(target)
             .SendAsync(new SendCommand(senderId, clientMsgId, peerUserId, (int)content.BodyCase, Internal.ProtoMapper.Serialize(content), originConnectionId)
             {
                 SearchText = options.Value.FullTextSearch ? MessageChanges.SearchText(content) ?? string.Empty : string.Empty,
@@ -109,7 +112,7 @@ public sealed partial class MessagingService(
             return Refuse<MessageAck>("client_msg_id is invalid.");
         }
 
-        return grains.Conversation(conversationId).RevokeAsync(new RevokeCommand(userId, seq, clientMsgId, originConnectionId));
+        return _conversations.Get(conversationId).RevokeAsync(new RevokeCommand(userId, seq, clientMsgId, originConnectionId));
     }
 
     /// <summary>
