@@ -2,7 +2,8 @@
 # prof-login.sh <label> <server dir> <out> [users] [scenario] : the generator's login (or freshlogin) scenario with many
 # users (default 12000) against a server started here (CPU 0, durable SQLite, rate limits off, perf map on); once 300
 # connections are open, `perf record` samples CPU 0 for 6 s (one sample = 1 ms of CPU), filtered to the server and
-# folded by fold.py into <out>/<label>.cpu.txt. Generator on CPU 1. Env: G, SRVENV (server settings).
+# folded by fold.py into <out>/<label>.cpu.txt. Generator on CPU 1. Env: G, SRVENV (server settings), KEEP=1 (also
+# <out>/<label>.perf.txt.gz, the perf script output, for incl.py).
 source "$(dirname "$0")/lib.sh"
 label=$1; srv=$2; out=$3; users=${4:-12000}; scen=${5:-login}; mkdir -p $out
 echo "== $label start $(date -u +%T) $(uptime)" | tee -a $out/uptime.txt
@@ -19,6 +20,7 @@ wait $gpid
 cp /tmp/perf-$spid.map $dir/ 2>/dev/null
 taskset -c 1 perf script -i $dir/perf.data --pid $spid 2>/dev/null > $dir/perf.txt
 python3 $here/fold.py $dir/perf.txt 60 > $out/$label.cpu.txt
+[ -n "$KEEP" ] && gzip -c $dir/perf.txt > $out/$label.perf.txt.gz
 echo "== $label end $(date -u +%T) $(uptime)" | tee -a $out/uptime.txt
 grep '^\[' $out/$label.gen.log
 stop_server
