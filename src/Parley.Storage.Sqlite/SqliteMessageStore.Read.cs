@@ -24,16 +24,29 @@ public sealed partial class SqliteMessageStore
 
     // The newest $limit visible messages above the cursor of EVERY changed conversation, in one statement (issue 17: it was
     // one query per conversation). $convs is a JSON array of the conversations in view order; a row's first column is the
-    // conversation's index in it. Per conversation, the correlated subquery walks the primary key newest first and stops
-    // at $limit (cost proportional to the messages returned, not to the history), the outer join reads those rows. No ORDER
-    // BY: SQLite's sorter copied every row, content included (a fresh login of 210 messages took 11-18 % more CPU than with a
-    // query per conversation); the caller sorts each conversation's few rows by seq.
+    // conversation's index in it. Per conversation (cost proportional to the messages returned, not to the history):
+    // - the viewer's active membership (vm; NULL when not an active member) is found once, not per message row: a row is
+    //   visible at or after its visible_from, or within one of the viewer's former periods (SqliteRows.VisibleToUser's rule,
+    //   whose two EXISTS with a conversation-key lookup ran for every row, stop 38);
+    // - a walk of the primary key newest first finds the lowest seq of the newest $limit visible rows above the cursor, and
+    //   the outer scan reads the rows from that seq up with the same filter: exactly those rows, ascending in key order
+    //   (stop 37 joined the walk's seqs back with `o.seq IN (...)`: an ephemeral table and a second key search per row).
+    // No ORDER BY: SQLite's sorter copied every row, content included; the caller sorts a conversation's rows if they come
+    // out of order.
     private static readonly string ChangedMessagesSql =
         "SELECT j.key, " + Prefixed("o", SqliteRows.MessageColumns) + " FROM json_each($convs) j"
-        + " JOIN messages o ON o.conversation_id = j.value AND o.seq IN ("
-        + "SELECT msg.seq FROM messages msg WHERE msg.conversation_id = j.value AND msg.version > $since AND "
-        + SqliteRows.VisibleToUser.Replace("$conv", "j.value", StringComparison.Ordinal)
-        + " ORDER BY msg.seq DESC LIMIT $limit);";
+        + " LEFT JOIN conversation_keys ck ON ck.conversation_id = j.value"
+        + " LEFT JOIN members vm ON vm.conv_key = ck.conv_key AND vm.user_id = $user AND vm.active = 1"
+        + " JOIN messages o ON o.conversation_id = j.value AND o.seq >= ("
+        + "SELECT MIN(w.seq) FROM (SELECT msg.seq FROM messages msg WHERE msg.conversation_id = j.value AND msg.version > $since AND "
+        + SyncVisible("msg") + " ORDER BY msg.seq DESC LIMIT $limit) w)"
+        + " AND o.version > $since AND " + SyncVisible("o") + ";";
+
+    // The visibility rule of ChangedMessagesSql for message alias a, with vm the viewer's active member row (or NULL) and
+    // j.value the conversation: as SqliteRows.VisibleToUser (NULL >= ... is NULL, so an absent member row leaves only the periods).
+    private static string SyncVisible(string a) =>
+        "(" + a + ".seq >= vm.visible_from OR EXISTS (SELECT 1 FROM member_periods vp WHERE vp.conversation_id = j.value AND vp.user_id = $user AND "
+        + a + ".seq BETWEEN vp.from_seq AND vp.to_seq))";
 
     private static readonly string[] UserParameter = ["$user"];
     private static readonly string[] UserSinceParameters = ["$user", "$since"];

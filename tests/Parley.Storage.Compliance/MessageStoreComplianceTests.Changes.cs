@@ -52,6 +52,81 @@ public abstract partial class MessageStoreComplianceTests
         Assert.Empty(await Store.SearchAsync("bob", null, "second", null, 10));
     }
 
+    /// <summary>
+    /// Stop 38 (the sync statement finds each conversation's window as "from the lowest seq of the newest <c>limit</c>
+    /// visible rows up"): rows changed above the cursor need not be contiguous (edits raise the versions of old rows in
+    /// the middle of the history), and a member who joined late or left (twice) sees only their periods. For every user and
+    /// window size, a resume returns exactly the newest <c>limit</c> of the changed rows the user may see, ascending,
+    /// truncated when more exist; a fresh sync likewise over the whole visible history.
+    /// </summary>
+    [StoreFact]
+    public async Task GetChanges_ChangedRowsScatteredThroughTheHistory_EveryWindowIsTheNewestVisibleOnes()
+    {
+        await CommitAsync(b => b.Conversations.Add(Group("gw", "alice", ["alice", "bob", "carol"])));
+        for (var s = 1; s <= 30; s++)
+        {
+            var seq = s;
+            await CommitAsync(b => b.Messages.Add(Message("gw", seq, seq % 2 == 0 ? "alice" : "bob")));
+        }
+
+        // Carol left after seq 12, came back at 16 and left again after 18 (periods 1..12 and 16..18); Dave joined at seq 21.
+        await CommitAsync(b => b.MemberChanges.Add(new MemberChange("gw", "carol", MemberRole.Member, "", 0, 0, "", false, 1, 12, NextVersion())));
+        await CommitAsync(b => b.MemberChanges.Add(new MemberChange("gw", "carol", MemberRole.Member, "", 0, 0, "", true, 16, 0, NextVersion())));
+        await CommitAsync(b => b.MemberChanges.Add(new MemberChange("gw", "carol", MemberRole.Member, "", 0, 0, "", false, 16, 18, NextVersion())));
+        await CommitAsync(b => b.MemberChanges.Add(new MemberChange("gw", "dave", MemberRole.Member, "", 0, 0, "", true, 21, 0, NextVersion())));
+        var cursor = await Store.GetMaxVersionAsync();
+
+        long[] edited = [3, 10, 15, 22, 25, 28];
+        foreach (var seq in edited)
+        {
+            await CommitAsync(b => b.MessageUpdates.Add(new MessageUpdate("gw", seq, [1], NextVersion())));
+        }
+
+        await CommitAsync(b => b.Revocations.Add(new Revocation("gw", 25)));
+        await CommitAsync(b => b.Messages.Add(Message("gw", 31, "alice")));
+        await CommitAsync(b => b.Messages.Add(Message("gw", 32, "dave")));
+
+        var all = Enumerable.Range(1, 32).Select(s => (long)s).ToArray();
+        var changed = edited.Concat([31L, 32L]).ToArray();
+        var visible = new Dictionary<string, Func<long, bool>>
+        {
+            ["alice"] = _ => true,
+            ["bob"] = _ => true,
+            ["carol"] = s => s <= 12 || s is >= 16 and <= 18,
+            ["dave"] = s => s >= 21,
+        };
+
+        foreach (var limit in new[] { 1, 2, 3, 5, 8, 40 })
+        {
+            foreach (var (user, sees) in visible)
+            {
+                var fresh = Assert.Single((await Store.GetChangesAsync(user, 0, limit)).Changes);
+                var expected = all.Where(sees).ToList();
+                Assert.Equal(expected.TakeLast(limit), fresh.Messages.Select(m => m.Seq));
+                Assert.Equal(expected.Count > limit, fresh.Truncated);
+
+                // A former member sees the conversation as it was at the end of their last period.
+                Assert.Equal(expected[^1], fresh.Conversation.MaxSeq);
+                Assert.Equal(expected[^1], fresh.Conversation.LastMessage!.Seq);
+
+                var resume = (await Store.GetChangesAsync(user, cursor, limit)).Changes;
+                if (user == "carol")
+                {
+                    // A former member's conversation does not change for them after they left.
+                    Assert.Empty(resume);
+                    continue;
+                }
+
+                var change = Assert.Single(resume);
+                expected = changed.Where(sees).ToList();
+                Assert.Equal(expected.TakeLast(limit), change.Messages.Select(m => m.Seq));
+                Assert.Equal(expected.Count > limit, change.Truncated);
+                Assert.All(change.Messages, m => Assert.True(m.Version > cursor));
+                Assert.Equal(change.Messages.Any(m => m.Seq == 25), change.Messages.Any(m => m.Revoked));
+            }
+        }
+    }
+
     [StoreFact]
     public async Task Thread_RepliesByRoot_PagedAscending()
     {

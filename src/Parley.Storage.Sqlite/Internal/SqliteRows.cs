@@ -17,10 +17,14 @@ internal static class SqliteRows
     /// The peer join (<c>p</c>) names the key only for a direct conversation: with <c>c.kind = 1 AND p.conv_key = m.conv_key</c>
     /// SQLite walked a group's whole primary-key range testing the kind on every row (a member of a 1,000,000-member
     /// channel read the whole group on every connect, issue 12); a NULL key ends the index search at once.
+    /// A former member's last visible seq is a correlated subquery on member_periods' key, evaluated only for an inactive
+    /// member row: as a LEFT JOIN on a grouped subquery, SQLite materialised the whole member_periods table (and an automatic
+    /// index on it) in every execution that reached a row, i.e. on every sync with a changed conversation (stop 38:
+    /// 1,800,000 VM steps instead of 1,190 for a fresh sync of 10 conversations with 50,000 periods in the database).
     /// </remarks>
     public const string ViewSelect = """
         SELECT c.conversation_id, c.kind, c.group_id, c.name,
-               CASE WHEN m.active = 1 THEN c.max_seq ELSE COALESCE(v.last_visible, 0) END,
+               CASE WHEN m.active = 1 THEN c.max_seq ELSE COALESCE((SELECT MAX(v.to_seq) FROM member_periods v WHERE v.conversation_id = k.conversation_id AND v.user_id = m.user_id), 0) END,
                c.updated_at, c.member_count,
                m.read_seq, m.pinned, m.muted,
                p.user_id, p.read_seq,
@@ -30,11 +34,9 @@ internal static class SqliteRows
         FROM members m
         JOIN conversation_keys k ON k.conv_key = m.conv_key
         JOIN conversations c ON c.conversation_id = k.conversation_id
-        LEFT JOIN (SELECT conversation_id, user_id, MAX(to_seq) AS last_visible FROM member_periods GROUP BY conversation_id, user_id) v
-               ON m.active = 0 AND v.conversation_id = k.conversation_id AND v.user_id = m.user_id
         LEFT JOIN members p ON p.conv_key = CASE WHEN c.kind = 1 THEN m.conv_key END AND p.user_id <> m.user_id
         LEFT JOIN messages l ON l.conversation_id = c.conversation_id
-               AND l.seq = CASE WHEN m.active = 1 THEN c.last_seq ELSE COALESCE(v.last_visible, 0) END
+               AND l.seq = CASE WHEN m.active = 1 THEN c.last_seq ELSE COALESCE((SELECT MAX(v.to_seq) FROM member_periods v WHERE v.conversation_id = k.conversation_id AND v.user_id = m.user_id), 0) END
         WHERE m.user_id = $user
         """;
 
