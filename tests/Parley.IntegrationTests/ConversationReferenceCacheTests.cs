@@ -8,52 +8,61 @@ using Parley.IntegrationTests.Infrastructure;
 namespace Parley.IntegrationTests;
 
 /// <summary>
-/// The send path's conversation grain references (issue 17): one reference per conversation kept in a fixed table of slots
-/// of the running server's grain factory. A cached reference must reach its own conversation's grain, also after another
-/// conversation took its slot and back, and from many threads at once.
+/// The send path's conversation grain references (issue 17): kept per conversation in a fixed table of two-entry sets of
+/// the running server's grain factory. A cached reference must reach its own conversation's grain, also after other
+/// conversations pushed it out of its set and back, and from many threads at once.
 /// </summary>
 public sealed class ConversationReferenceCacheTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     private TestServer Server => fixture.Server;
 
     [Fact]
-    public async Task Get_SameConversation_ReturnsOneReference_AndConversationsSharingASlotEachReachTheirOwnGrain()
+    public async Task Get_KeepsTwoConversationsPerSet_AndEachReferenceReachesItsOwnGrain_AfterEvictions()
     {
         var alice = await Server.CreateUserAsync("rca");
-        var bob = await Server.CreateUserAsync("rcb");
-        var carol = await Server.CreateUserAsync("rcc");
         await using var client = await Server.ConnectAsync(alice);
-        var toBob = await client.SendTextAsync(bob, "to bob");
-        var toCarol = await client.SendTextAsync(carol, "to carol");
-        Assert.NotEqual(toBob.ConversationId, toCarol.ConversationId);
-
-        var grains = Server.Services.GetRequiredService<IGrainFactory>();
-        var cache = new ConversationReferenceCache(grains, slots: 1);
-        var first = cache.Get(toBob.ConversationId);
-        Assert.Same(first, cache.Get(toBob.ConversationId));
-        Assert.Equal(grains.Conversation(toBob.ConversationId).GetGrainId(), first.GetGrainId());
-
-        // One slot: each conversation in turn replaces the other, and each reference still reaches its own grain.
-        foreach (var (conversationId, receipt, text) in new[] { (toCarol.ConversationId, toCarol, "to carol"), (toBob.ConversationId, toBob, "to bob"), (toCarol.ConversationId, toCarol, "to carol") })
+        var receipts = new List<Parley.Sdk.SendReceipt>();
+        foreach (var prefix in new[] { "rcb", "rcc", "rcd" })
         {
-            var grain = cache.Get(conversationId);
-            Assert.Equal(conversationId, grain.GetPrimaryKeyString());
-            var page = await grain.GetHistoryAsync(alice, 0, ReadDirection.Backward, 10);
-            Assert.True(page.IsOk, page.Message);
-            var message = Assert.Single(page.Value!.Messages);
-            Assert.Equal(conversationId, message.ConversationId);
-            Assert.Equal(receipt.ServerMsgId, message.ServerMsgId);
-            Assert.Equal((long)receipt.Seq, message.Seq);
+            receipts.Add(await client.SendTextAsync(await Server.CreateUserAsync(prefix), "to " + prefix));
         }
 
-        Assert.NotSame(first, cache.Get(toBob.ConversationId));
+        Assert.Equal(3, receipts.Select(r => r.ConversationId).Distinct().Count());
+        var grains = Server.Services.GetRequiredService<IGrainFactory>();
+
+        // One set of two: two conversations stay, a third pushes out the older one.
+        var cache = new ConversationReferenceCache(grains, capacity: 2);
+        var a = cache.Get(receipts[0].ConversationId);
+        Assert.Same(a, cache.Get(receipts[0].ConversationId));
+        Assert.Equal(grains.Conversation(receipts[0].ConversationId).GetGrainId(), a.GetGrainId());
+        var b = cache.Get(receipts[1].ConversationId);
+        Assert.Same(a, cache.Get(receipts[0].ConversationId));
+        Assert.Same(b, cache.Get(receipts[1].ConversationId));
+        cache.Get(receipts[2].ConversationId);
+        Assert.NotSame(a, cache.Get(receipts[0].ConversationId));
+
+        // Round and round through the one set: every reference reaches its own conversation's grain.
+        for (var round = 0; round < 3; round++)
+        {
+            foreach (var receipt in receipts)
+            {
+                var grain = cache.Get(receipt.ConversationId);
+                Assert.Equal(receipt.ConversationId, grain.GetPrimaryKeyString());
+                var page = await grain.GetHistoryAsync(alice, 0, ReadDirection.Backward, 10);
+                Assert.True(page.IsOk, page.Message);
+                var message = Assert.Single(page.Value!.Messages);
+                Assert.Equal(receipt.ConversationId, message.ConversationId);
+                Assert.Equal(receipt.ServerMsgId, message.ServerMsgId);
+                Assert.Equal((long)receipt.Seq, message.Seq);
+            }
+        }
     }
 
     [Fact]
-    public async Task Get_ManyThreadsManyConversationsFewSlots_EveryReferenceNamesTheConversationAsked()
+    public async Task Get_ManyThreadsManyConversationsFewSets_EveryReferenceNamesTheConversationAsked()
     {
         var grains = Server.Services.GetRequiredService<IGrainFactory>();
-        var cache = new ConversationReferenceCache(grains, slots: 4);
+        var cache = new ConversationReferenceCache(grains, capacity: 4);
         var ids = Enumerable.Range(0, 16).Select(i => $"si_rc{i}_rcz{i}").ToArray();
         var wrong = 0;
         var asked = 0;
@@ -76,13 +85,14 @@ public sealed class ConversationReferenceCacheTests(ServerFixture fixture) : ICl
     }
 
     [Fact]
-    public void Constructor_SlotsRoundedUpToAPowerOfTwo_AndAtLeastOne()
+    public void Capacity_RoundedUpToAPowerOfTwo_AtLeastOneSetOfTwo()
     {
         var grains = Server.Services.GetRequiredService<IGrainFactory>();
-        Assert.Throws<ArgumentOutOfRangeException>(() => new ConversationReferenceCache(grains, slots: 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ConversationReferenceCache(grains, capacity: 0));
 
-        // Three slots become four: four ids are kept at most, so the table cannot grow with the conversations asked.
-        var cache = new ConversationReferenceCache(grains, slots: 3);
-        Assert.Equal(4, cache.Slots);
+        // The table cannot grow with the conversations asked: at most this many references are kept.
+        Assert.Equal(2, new ConversationReferenceCache(grains, capacity: 1).Capacity);
+        Assert.Equal(4, new ConversationReferenceCache(grains, capacity: 3).Capacity);
+        Assert.Equal(ConversationReferenceCache.DefaultCapacity, new ConversationReferenceCache(grains).Capacity);
     }
 }

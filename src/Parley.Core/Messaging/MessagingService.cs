@@ -19,7 +19,7 @@ public sealed partial class MessagingService(
 {
     public const int MaxCustomTypeLength = 64;
 
-    // A reference per send was 1.3 % of the warm 1:1 send's CPU (issue 17).
+    // A reference built per send was 1.2 % of the warm 1:1 send's CPU (issue 17).
     private readonly ConversationReferenceCache _conversations = new(grains);
 
     /// <summary>Sends client content to a user (the direct conversation is created on first send) or a conversation.</summary>
