@@ -33,6 +33,9 @@ public static class TelemetryExtensions
         "System.Net.NameResolution",
     ];
 
+    /// <summary>Kestrel's memory pool meter, part of <c>Microsoft.AspNetCore.*</c>; exported only with <see cref="TelemetryOptions.MemoryPoolMetrics"/>.</summary>
+    public const string MemoryPoolMeter = "Microsoft.AspNetCore.MemoryPool";
+
     /// <summary>Activity sources recorded: Parley's own and Orleans' grain calls (made by AddActivityPropagation).</summary>
     public static IReadOnlyList<string> Sources { get; } =
     [
@@ -47,6 +50,7 @@ public static class TelemetryExtensions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var tracing = IsTracingEnabled(configuration);
+        var memoryPool = IsMemoryPoolMetricsEnabled(configuration);
         services.AddOptions<TelemetryOptions>().Bind(configuration.GetSection(TelemetryOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<TelemetryOptions>, TelemetryOptionsValidator>();
 
@@ -64,6 +68,12 @@ public static class TelemetryExtensions
             .WithMetrics(metrics =>
             {
                 metrics.AddMeter([.. Meters]);
+                if (!memoryPool)
+                {
+                    // Dropped by a view, the meter's instruments are not enabled: Kestrel skips recording on every rent and return.
+                    metrics.AddView(instrument => instrument.Meter.Name == MemoryPoolMeter ? MetricStreamConfiguration.Drop : null);
+                }
+
                 metrics.AddPrometheusExporter(o =>
                 {
                     // Every scrape sees the current values (the exporter's default caches a page for 300 ms).
@@ -123,6 +133,23 @@ public static class TelemetryExtensions
         }
 
         return options.TracingEnabled;
+    }
+
+    /// <summary>Whether Kestrel's memory pool meter is exported (<see cref="TelemetryOptions.MemoryPoolMetrics"/>), read at service registration.</summary>
+    public static bool IsMemoryPoolMetricsEnabled(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var options = new TelemetryOptions();
+        try
+        {
+            configuration.GetSection(TelemetryOptions.Section).Bind(options);
+        }
+        catch (InvalidOperationException)
+        {
+            return false; // a malformed value: ValidateOnStart reports the setting by name
+        }
+
+        return options.MemoryPoolMetrics;
     }
 
     /// <summary>Maps <c>GET {pattern}</c> to the Prometheus text exposition of every exported meter.</summary>
