@@ -4,7 +4,7 @@
 # interleaved, the order reversed every other round (VARIANTS, default "nofts def spin70"):
 #   nofts  = full-text search off (no text queued, no index);
 #   def    = the defaults (search on, the merge bounded to 1 % of the writer's time);
-#   spin70 = the defaults with the thread pool's spinning as before stop 38 (DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=70);
+#   spin70 = the defaults with the thread pool spinning as before stop 38 (DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0x46: the variable is hexadecimal, 70);
 #   m16    = the defaults with merge steps of 16 leaf pages instead of 64.
 # Search's cost on the send path is def against nofts; the spin setting's effect is def against spin70.
 B=${B:-/tmp/ci38}; out=${OUT:-/tmp/q38}; mkdir -p $out
@@ -17,7 +17,7 @@ for r in $(seq ${FIRST:-1} ${ROUNDS:-2}); do
     case $v in
       nofts) extra="Parley__Messaging__FullTextSearch=false";;
       def) extra="Parley__Storage__Sqlite__SearchMergeShare=0.01";;
-      spin70) extra="DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=70";;
+      spin70) extra="DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0x46";;
       m16) extra="Parley__Storage__Sqlite__SearchMergePages=16";;
     esac
     echo "$v r$r start $(date -u +%T) load $(cut -d' ' -f1-3 /proc/loadavg)" >> $out/order.txt
