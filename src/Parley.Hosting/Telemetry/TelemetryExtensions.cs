@@ -119,24 +119,14 @@ public static class TelemetryExtensions
     /// tracer provider and Orleans' grain-call activity filters are registered only then. Invalid values still fail
     /// the options validation at start-up.
     /// </summary>
-    public static bool IsTracingEnabled(IConfiguration configuration)
-    {
-        ArgumentNullException.ThrowIfNull(configuration);
-        var options = new TelemetryOptions();
-        try
-        {
-            configuration.GetSection(TelemetryOptions.Section).Bind(options);
-        }
-        catch (InvalidOperationException)
-        {
-            return false; // a malformed value: ValidateOnStart reports the setting by name before anything is traced
-        }
-
-        return options.TracingEnabled;
-    }
+    public static bool IsTracingEnabled(IConfiguration configuration) => BindAtRegistration(configuration)?.TracingEnabled ?? false;
 
     /// <summary>Whether Kestrel's memory pool meter is exported (<see cref="TelemetryOptions.MemoryPoolMetrics"/>), read at service registration.</summary>
-    public static bool IsMemoryPoolMetricsEnabled(IConfiguration configuration)
+    public static bool IsMemoryPoolMetricsEnabled(IConfiguration configuration) => BindAtRegistration(configuration)?.MemoryPoolMetrics ?? false;
+
+    // The telemetry options as configured, for choices made at service registration; null when a value is malformed
+    // (the switch then stays off: ValidateOnStart reports the setting by name before anything is traced or exported).
+    private static TelemetryOptions? BindAtRegistration(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var options = new TelemetryOptions();
@@ -146,10 +136,10 @@ public static class TelemetryExtensions
         }
         catch (InvalidOperationException)
         {
-            return false; // a malformed value: ValidateOnStart reports the setting by name
+            return null;
         }
 
-        return options.MemoryPoolMetrics;
+        return options;
     }
 
     /// <summary>Maps <c>GET {pattern}</c> to the Prometheus text exposition of every exported meter.</summary>
