@@ -121,6 +121,7 @@ public static class ParleyServerExtensions
                 SearchRowAllowance = o.Sqlite.SearchRowAllowance,
                 SearchMergePages = o.Sqlite.SearchMergePages,
                 SearchMergeShare = o.Sqlite.SearchMergeShare,
+                SearchMergePagesPerRow = o.Sqlite.SearchMergePagesPerRow,
             };
         });
         services.AddParleySocial();

@@ -64,6 +64,9 @@ public sealed class SqliteStorageSettings
 
     /// <summary>Most of the writer's time the background merge steps take while other writes come (0 &lt; share ≤ 1; 1: no bound).</summary>
     public double SearchMergeShare { get; set; } = 0.01;
+
+    /// <summary>Leaf pages the background merge may write per row indexed while other writes come (not negative).</summary>
+    public double SearchMergePagesPerRow { get; set; } = 0.1;
 }
 
 /// <summary>Bound to <c>Parley:Storage:Postgres</c>; used when <c>Parley:Storage:Provider</c> is <c>Postgres</c>.</summary>

@@ -89,6 +89,11 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
             throw new ArgumentException("SqliteStoreOptions.SearchMergeShare must be above 0 and at most 1.", nameof(options));
         }
 
+        if (!(options.SearchMergePagesPerRow >= 0 && double.IsFinite(options.SearchMergePagesPerRow)))
+        {
+            throw new ArgumentException("SqliteStoreOptions.SearchMergePagesPerRow must be finite and not negative.", nameof(options));
+        }
+
         _options = options;
         _logger = logger ?? (ILogger)NullLogger.Instance;
         _metrics = meterFactory is null ? null : new SqliteWriterMetrics(meterFactory, () => Volatile.Read(ref _searchSegments));

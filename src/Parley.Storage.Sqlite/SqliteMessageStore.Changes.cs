@@ -94,7 +94,8 @@ public sealed partial class SqliteMessageStore : ISearchIndexQueue
             throw;
         }
 
-        // Committed now: searches may rely on it.
+        // Committed now: searches may rely on it, and the rows earn the background merge its pages.
+        NoteRowsIndexed(count);
         long seen;
         while (emptiedAt > (seen = Volatile.Read(ref _indexedGeneration)) && Interlocked.CompareExchange(ref _indexedGeneration, emptiedAt, seen) != seen)
         {

@@ -163,6 +163,16 @@ public sealed class StartupFailureTests : IDisposable
         Assert.Contains("Parley:Storage:Sqlite:SearchMergeShare (1.5) must be above 0 and at most 1", line, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task SearchMergePagesPerRowNegative_OneLineNamingTheSetting()
+    {
+        var line = await FailAsync(new ServerProcess(Path.Combine(_root, "data")), new()
+        {
+            ["Parley__Storage__Sqlite__SearchMergePagesPerRow"] = "-0.5",
+        });
+        Assert.Contains("Parley:Storage:Sqlite:SearchMergePagesPerRow (-0.5) must be a number, 0 or more", line, StringComparison.Ordinal);
+    }
+
     /// <summary>Runs the server to its exit and returns its one line, after checking the exit code and that nothing else (no stack trace) was printed.</summary>
     private static async Task<string> FailAsync(ServerProcess server, Dictionary<string, string?> environment, int squattedPort = 0)
     {

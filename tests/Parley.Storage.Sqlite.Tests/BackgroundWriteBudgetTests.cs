@@ -91,6 +91,85 @@ public sealed class BackgroundWriteBudgetTests
         Assert.True(budget.MayRun(10 * Second, 10 * Second));
     }
 
+    [Fact]
+    public void WorkBound_AStepNeedsItsWorkInTheBalance_WhichStartsFullAndIsEarned()
+    {
+        // No time bound (share 1); 64 pages a step; the balance holds 4 steps and starts full. Busy throughout.
+        var budget = new BackgroundWriteBudget(1.0, 0, Second, now: 0, workCap: 256);
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.True(budget.MayRun(i * Ms, i * Ms, work: 64));
+            budget.Charge(5 * Ms, now: i * Ms, lastOtherWrite: i * Ms, work: 64);
+        }
+
+        Assert.Equal(0, budget.Work, 6);
+        Assert.False(budget.MayRun(10 * Ms, 10 * Ms, work: 64));
+        budget.Earn(63.5);
+        Assert.False(budget.MayRun(11 * Ms, 11 * Ms, work: 64));
+        budget.Earn(0.5);
+        Assert.True(budget.MayRun(12 * Ms, 12 * Ms, work: 64));
+
+        // Earned work beyond the cap is not kept: after a long stretch without steps at most 4 run back to back.
+        budget.Earn(10_000);
+        Assert.Equal(256, budget.Work, 6);
+    }
+
+    [Fact]
+    public void WorkBound_WhileTheWriterIsIdle_StepsRunAndSpendNothing()
+    {
+        var budget = new BackgroundWriteBudget(1.0, 0, Second, now: 0, workCap: 64);
+        budget.Charge(1 * Ms, now: 1 * Ms, lastOtherWrite: 1 * Ms, work: 64);
+        Assert.False(budget.MayRun(2 * Ms, 2 * Ms, work: 64));
+
+        // No other write for a second: idle, so steps run without work in the balance, and spend none.
+        Assert.True(budget.MayRun(1_100 * Ms, 2 * Ms, work: 64));
+        budget.Earn(10);
+        budget.Charge(50 * Ms, now: 1_200 * Ms, lastOtherWrite: 2 * Ms, work: 64);
+        Assert.Equal(10, budget.Work, 6);
+    }
+
+    [Fact]
+    public void WorkAndTime_BothBound_UnderASteadyLoadTheWorkDoneIsAtMostTheWorkEarnedPlusTheCap()
+    {
+        foreach (var perRow in new[] { 0.0, 0.05, 0.1, 1.0 })
+        {
+            // 1 % of the time, 64 pages a step, balance of 4 steps; a write of 1–20 rows every 0–10 ms, each row earning perRow.
+            var budget = new BackgroundWriteBudget(0.01, 100 * Ms, Second, now: 0, workCap: 256);
+            var random = new Random(39);
+            double earned = 0, done = 0;
+            long held = 0, now = 0;
+            while (now < 600 * Second)
+            {
+                now += random.Next(0, 10 * (int)Ms);
+                var rows = random.Next(1, 21);
+                budget.Earn(rows * perRow);
+                earned += rows * perRow;
+                if (budget.MayRun(now, now, work: 64))
+                {
+                    var step = random.Next(1 * (int)Ms, 40 * (int)Ms);
+                    now += step;
+                    held += step;
+                    done += 64;
+                    budget.Charge(step, now, now, work: 64);
+                }
+            }
+
+            Assert.True(done <= earned + 256, $"{perRow} per row: {done} pages done, {earned} earned");
+            Assert.True(held <= (0.01 * now) + (100 * Ms) + (40 * Ms), $"{perRow} per row: held {held} µs of {now} µs");
+            if (perRow == 0)
+            {
+                Assert.Equal(256, done); // the starting balance only
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(-1.0)]
+    [InlineData(double.NaN)]
+    [InlineData(double.PositiveInfinity)]
+    public void WorkCapNegativeOrNotFinite_IsRefused(double cap) =>
+        Assert.ThrowsAny<ArgumentOutOfRangeException>(() => new BackgroundWriteBudget(0.01, 100 * Ms, Second, now: 0, workCap: cap));
+
     [Theory]
     [InlineData(0.0)]
     [InlineData(-0.5)]

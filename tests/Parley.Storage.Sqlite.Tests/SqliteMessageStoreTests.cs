@@ -377,6 +377,84 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
     }
 
     /// <summary>
+    /// ADR 0019, stop 39: while other writes come a merge step also needs the leaf pages it may write in the budget's page
+    /// balance, earned by the rows indexed since (<c>SearchMergePagesPerRow</c> each) and starting with four steps' worth.
+    /// With one-page steps, no time bound and a writer never idle: four steps run, then the merge waits (deferred, the
+    /// index untouched) until four rows indexed at a quarter page each paid for one more step; every hit is kept.
+    /// </summary>
+    [Fact]
+    public async Task SearchIndexMerge_BackgroundStep_UnderLoadNeedsPagesEarnedByTheRowsIndexed()
+    {
+        var options = _database.Options();
+        options.SearchMergePages = 1;
+        options.SearchMergeShare = 1; // no bound by time: only the pages decide
+        options.SearchMergePagesPerRow = 0.25;
+        options.SearchMergeIdleAfter = TimeSpan.FromHours(1); // the writer is never idle here
+        var owner = new SqliteDatabase(options);
+        await using (owner)
+        {
+            await owner.InitializeAsync();
+            await using var store = new SqliteMessageStore(owner, searchText: new Utf8SearchText());
+            var queue = (ISearchIndexQueue)store;
+            var batch = new CommitBatch();
+            batch.Conversations.Add(Direct("d1", "alice", "bob"));
+            await store.CommitAsync(batch);
+            for (var s = 1; s <= 40; s++)
+            {
+                var one = new CommitBatch();
+                one.Messages.Add(Message("d1", s, "alice", serverTime: 1000 + s) with { SearchText = LongText(s) });
+                await store.CommitAsync(one);
+                Assert.Equal(1, await store.IndexPendingAsync(100));
+            }
+
+            // 40 rows indexed before the loop first asked: 10 pages earned, but the balance starts full and holds 4.
+            var segments = (await store.ReadSearchStructureAsync())!.SegmentCount;
+            Assert.True(segments > SqliteMessageStore.MergeMaxSegments, $"{segments} segments");
+            var steps = 0;
+            while (await queue.MaintainIndexAsync())
+            {
+                Assert.True(++steps < 100, "the page balance did not stop the steps");
+            }
+
+            Assert.Equal((SqliteMessageStore.MergeStepsInBalance, 1L), (steps, store.SearchMergeDeferred));
+            Assert.False(await queue.MaintainIndexAsync());
+            Assert.Equal(2L, store.SearchMergeDeferred);
+
+            // Three rows indexed: 0.75 page, not enough for a one-page step; the fourth pays for it.
+            for (var s = 41; s <= 44; s++)
+            {
+                var one = new CommitBatch();
+                one.Messages.Add(Message("d1", s, "alice", serverTime: 1000 + s) with { SearchText = LongText(s) });
+                await store.CommitAsync(one);
+                Assert.Equal(1, await store.IndexPendingAsync(100));
+                if (s == 43)
+                {
+                    Assert.False(await queue.MaintainIndexAsync());
+                }
+            }
+
+            Assert.Equal(3L, store.SearchMergeDeferred);
+            Assert.True(await queue.MaintainIndexAsync());
+            Assert.False(await queue.MaintainIndexAsync());
+            Assert.Equal((SqliteMessageStore.MergeStepsInBalance + 1L, 4L), (store.SearchMergeSteps, store.SearchMergeDeferred));
+            Assert.Equal(44, (await store.SearchAsync("bob", "d1", "needle", null, 100)).Count);
+        }
+
+        // A text of many distinct trigrams, so each row's segment spans several leaf pages and a one-page step merges a part.
+        static string LongText(int seed)
+        {
+            var random = new Random(seed);
+            var chars = new char[3000];
+            for (var i = 0; i < chars.Length; i++)
+            {
+                chars[i] = i % 8 == 7 ? ' ' : (char)('a' + random.Next(26));
+            }
+
+            return "needle " + new string(chars);
+        }
+    }
+
+    /// <summary>
     /// ADR 0019, stop 36: the commit writes no queue row (the text waits in memory); a process stopped before its indexer
     /// ran (here: its store simply abandoned, as a kill leaves it) loses nothing: the next owner of the file indexes what
     /// was committed above the durable mark from the stored content, and an edit or revoke committed before the stop

@@ -49,6 +49,13 @@ public static class StartupChecks
                 "(the share of the writer's time the search index's background merge may take under load; default 0.01; SearchMergePages=0 turns the merge off).");
         }
 
+        if (!(storage.Sqlite.SearchMergePagesPerRow >= 0 && double.IsFinite(storage.Sqlite.SearchMergePagesPerRow)))
+        {
+            throw new StartupProblemException(
+                $"Parley:Storage:Sqlite:SearchMergePagesPerRow ({storage.Sqlite.SearchMergePagesPerRow.ToString(CultureInfo.InvariantCulture)}) must be a number, 0 or more " +
+                "(the leaf pages the search index's background merge may write per message indexed under load; default 0.1; 0: merge only while the writer is idle).");
+        }
+
         CheckDatabase(Path.Combine(Path.GetFullPath(storage.DataDirectory), "parley.db"));
         var orleans = config.GetSection(OrleansOptions.Section).Get<OrleansOptions>() ?? new OrleansOptions();
         CheckPortFree(IPAddress.Loopback, orleans.SiloPort, "Parley:Orleans:SiloPort");
