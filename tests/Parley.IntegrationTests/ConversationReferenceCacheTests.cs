@@ -85,6 +85,33 @@ public sealed class ConversationReferenceCacheTests(ServerFixture fixture) : ICl
     }
 
     [Fact]
+    public void GetDirect_EveryPairOfTrickyIds_NamesIdsDirectConversationId_AndFindsWhatGetKept()
+    {
+        // Escaped characters, ids that look escaped, and the longest ids (every character escaped: the longest 1:1 id).
+        string[] users =
+            ["x", "y", "x_y", "y_z", "_", "__", "_x", "x_", ":", "::", "x:", ":_", "_:", "x:_y", "x::y", "a.b@c-d", "si_x", new string('u', 64), new string('_', 64), new string(':', 64)];
+        var grains = Server.Services.GetRequiredService<IGrainFactory>();
+        var cache = new ConversationReferenceCache(grains);
+        foreach (var a in users)
+        {
+            foreach (var b in users)
+            {
+                var expected = Parley.Protocol.Ids.DirectConversationId(a, b);
+                var direct = cache.GetDirect(a, b);
+                Assert.Equal(expected, direct.GetPrimaryKeyString());
+
+                // Just put first in its set: found again in either order, and by its id through Get (one table).
+                Assert.Same(direct, cache.GetDirect(b, a));
+                Assert.Same(direct, cache.Get(expected));
+            }
+        }
+
+        // And the other way round: a reference Get kept is what GetDirect finds.
+        var kept = cache.Get(Parley.Protocol.Ids.DirectConversationId("p_1", "q:2"));
+        Assert.Same(kept, cache.GetDirect("q:2", "p_1"));
+    }
+
+    [Fact]
     public void Capacity_RoundedUpToAPowerOfTwo_AtLeastOneSetOfTwo()
     {
         var grains = Server.Services.GetRequiredService<IGrainFactory>();

@@ -47,10 +47,15 @@ public sealed partial class MessagingService(
             return new(invalid);
         }
 
-        var target = peerUserId is not null ? Ids.DirectConversationId(senderId, peerUserId) : conversationId!;
-        return hooks.Value is not null || ContentKinds.IsMedia(content!.BodyCase)
-            ? SendCheckedAsync(senderId, clientMsgId, peerUserId, target, content!, originConnectionId, times)
-            : SubmitAsync(senderId, clientMsgId, peerUserId, target, content, originConnectionId, times);
+        if (hooks.Value is not null || ContentKinds.IsMedia(content!.BodyCase))
+        {
+            var target = peerUserId is not null ? Ids.DirectConversationId(senderId, peerUserId) : conversationId!;
+            return SendCheckedAsync(senderId, clientMsgId, peerUserId, target, content!, originConnectionId, times);
+        }
+
+        // A send to a user names its conversation by the pair: no id string when its reference is in the table (issue 17).
+        var conversation = peerUserId is not null ? _conversations.GetDirect(senderId, peerUserId) : _conversations.Get(conversationId!);
+        return SubmitAsync(conversation, senderId, clientMsgId, peerUserId, content, originConnectionId, times);
     }
 
     // The before-send hook and the media check, each of which may await; then the grain.
@@ -81,11 +86,11 @@ public sealed partial class MessagingService(
             }
         }
 
-        return await SubmitAsync(senderId, clientMsgId, peerUserId, target, content, originConnectionId, times).ConfigureAwait(false);
+        return await SubmitAsync(_conversations.Get(target), senderId, clientMsgId, peerUserId, content, originConnectionId, times).ConfigureAwait(false);
     }
 
-    private ValueTask<CoreResult<MessageAck>> SubmitAsync(string senderId, string clientMsgId, string? peerUserId, string target, Content content, string? originConnectionId, Telemetry.SendTimes? times) =>
-        _conversations.Get(target)
+    private ValueTask<CoreResult<MessageAck>> SubmitAsync(IConversationGrain conversation, string senderId, string clientMsgId, string? peerUserId, Content content, string? originConnectionId, Telemetry.SendTimes? times) =>
+        conversation
             .SendAsync(new SendCommand(senderId, clientMsgId, peerUserId, (int)content.BodyCase, Internal.ProtoMapper.Serialize(content), originConnectionId)
             {
                 SearchText = options.Value.FullTextSearch ? MessageChanges.SearchText(content) ?? string.Empty : string.Empty,
