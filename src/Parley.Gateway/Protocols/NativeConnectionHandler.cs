@@ -62,16 +62,23 @@ internal sealed class NativeConnectionHandler(
         return request.RequestId == 0 ? Decoded<ClientFrame>.Answer(RequestIdRequired) : Decoded<ClientFrame>.Dispatch(request);
     }
 
+    /// <remarks>
+    /// A send is answered by <see cref="RequestHandler.SendAsync"/> itself (the ack's write included): no state machine here
+    /// for it (issue 17). A send's hops are stamped along its path and recorded once its ack is written.
+    /// </remarks>
+    public ValueTask<RequestOutcome> HandleAsync(ClientFrame request, long receivedAt) =>
+        request.BodyCase == ClientFrame.BodyOneofCase.Send
+            ? handler.SendAsync(connection, request, hops?.Start(receivedAt))
+            : AnswerAsync(request);
+
     // Pooled: this, the request handler's and the messaging service's state machines were a Task each per request (issue 17).
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<RequestOutcome> HandleAsync(ClientFrame request, long receivedAt)
+    private async ValueTask<RequestOutcome> AnswerAsync(ClientFrame request)
     {
-        // A send's hops are stamped along its path and recorded once its ack is written (issue 17).
-        var times = hops is not null && request.BodyCase == ClientFrame.BodyOneofCase.Send ? hops.Start(receivedAt) : null;
-        var result = await handler.HandleAsync(connection, request, times).ConfigureAwait(false);
+        var result = await handler.HandleAsync(connection, request).ConfigureAwait(false);
         if (request.RequestId != 0)
         {
-            await connection.WriteAsync(result, times).ConfigureAwait(false);
+            await connection.WriteAsync(result).ConfigureAwait(false);
         }
 
         return RequestOutcome.Continue;
