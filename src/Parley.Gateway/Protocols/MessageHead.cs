@@ -89,9 +89,9 @@ internal static class MessageHead
         return pos;
     }
 
-    private static int StringSize(string value) => value.Length == 0 ? 0 : 1 + CodedOutputStream.ComputeStringSize(value);
+    internal static int StringSize(string value) => value.Length == 0 ? 0 : 1 + CodedOutputStream.ComputeStringSize(value);
 
-    private static int WriteString(byte[] buffer, int pos, byte tag, string value)
+    internal static int WriteString(byte[] buffer, int pos, byte tag, string value)
     {
         if (value.Length == 0)
         {
@@ -104,7 +104,7 @@ internal static class MessageHead
         return pos + Encoding.UTF8.GetBytes(value, buffer.AsSpan(pos, length));
     }
 
-    private static int WriteVarint(byte[] buffer, int pos, ulong value)
+    internal static int WriteVarint(byte[] buffer, int pos, ulong value)
     {
         while (value >= 0x80)
         {

@@ -118,7 +118,7 @@ internal sealed class RequestHandler(
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<RequestOutcome> SendAsync(ClientConnection connection, ClientFrame request, SendTimes? times)
     {
-        ServerFrame ack;
+        CoreResult<MessageAck> result;
 
         // The root of its own trace, as every request (HandleAsync); it ends before the ack is written, as before.
         using (ParleyActivities.StartRequest(nameof(ClientFrame.BodyOneofCase.Send)))
@@ -136,7 +136,7 @@ internal sealed class RequestHandler(
                 Target.KindOneofCase.ConversationId => ((string?)null, send.Target.ConversationId),
                 _ => (null, string.Empty),
             };
-            var result = await messaging.SendAsync(connection.UserId, send.ClientMsgId, peer, conversationId, send.Content, connection.Id, times).ConfigureAwait(false);
+            result = await messaging.SendAsync(connection.UserId, send.ClientMsgId, peer, conversationId, send.Content, connection.Id, times).ConfigureAwait(false);
             var returned = Stopwatch.GetTimestamp();
             if (times is not null)
             {
@@ -148,13 +148,26 @@ internal sealed class RequestHandler(
                 metrics.AckDuration.Record(Stopwatch.GetElapsedTime(started, returned).TotalSeconds);
             }
 
-            ack = ToAck(result);
-            ack.RequestId = request.RequestId;
         }
 
-        if (request.RequestId != 0)
+        if (request.RequestId == 0)
         {
-            await connection.WriteAsync(ack, times).ConfigureAwait(false);
+            return RequestOutcome.Continue;
+        }
+
+        if (result.IsOk)
+        {
+            // The ack frame written from its fields (AckFrame: the bytes ToAck's frame serialises to, without its objects).
+            var ack = result.Value!;
+            var frame = AckFrame.Rent(
+                request.RequestId, ack.ConversationId, (ulong)ack.Seq, ack.ServerMsgId, ack.ServerTime, ack.Duplicate, AckVersion(ack), out var length);
+            await connection.WritePooledAsync(frame, length, times).ConfigureAwait(false);
+        }
+        else
+        {
+            var refused = ToAck(result);
+            refused.RequestId = request.RequestId;
+            await connection.WriteAsync(refused, times).ConfigureAwait(false);
         }
 
         return RequestOutcome.Continue;
@@ -356,10 +369,13 @@ internal sealed class RequestHandler(
                 ServerMsgId = ack.ServerMsgId,
                 ServerTime = ack.ServerTime,
                 Duplicate = ack.Duplicate,
-                Version = (ulong)Math.Max(hub.ResumeCursorFor(ack.Version), 0),
+                Version = AckVersion(ack),
             },
         };
     }
+
+    // The version an ack carries: the resume cursor that covers the message (ADR 0016).
+    private ulong AckVersion(MessageAck ack) => (ulong)Math.Max(hub.ResumeCursorFor(ack.Version), 0);
 
     /// <summary>The answer frame of a core result: built from its value, or the refusal through <see cref="NativeErrors"/>.</summary>
     internal static ServerFrame Reply<T>(CoreResult<T> result, Func<T, ServerFrame> answer) =>
