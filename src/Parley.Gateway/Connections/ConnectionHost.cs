@@ -94,7 +94,6 @@ internal sealed partial class ConnectionHost(
         using var inFlight = new SemaphoreSlim(o.MaxInFlightRequests);
         var malformed = 0;
         var typing = new RateWindow(o.TypingPerSecond, TimeSpan.FromSeconds(1));
-        var pending = new List<Task>();
         try
         {
             while (!connection.IsClosing)
@@ -163,48 +162,145 @@ internal sealed partial class ConnectionHost(
                 }
 
                 await inFlight.WaitAsync().ConfigureAwait(false);
-                pending.RemoveAll(t => t.IsCompleted);
-                pending.Add(ProcessAsync(connection, handler, request, inFlight, receivedAt));
+                Dispatch(connection, handler, request, inFlight, receivedAt);
             }
         }
         finally
         {
-            await Task.WhenAll(pending).ConfigureAwait(false);
+            // A request holds its slot until it ended (EndRequest included): holding every slot means none is in flight.
+            for (var i = 0; i < o.MaxInFlightRequests; i++)
+            {
+                await inFlight.WaitAsync().ConfigureAwait(false);
+            }
         }
     }
 
-    private async Task ProcessAsync<TRequest>(ClientConnection connection, IConnectionHandler<TRequest> handler, TRequest request, SemaphoreSlim inFlight, long receivedAt)
+    /// <summary>
+    /// Hands a request to its protocol and ends it (<see cref="Complete"/>) once handled, holding its in-flight slot until
+    /// then. Not an async method: the task of one was 0.2 KB of every message (issue 17); a handling that does not complete
+    /// at once is awaited by a pooled <see cref="RequestRun{TRequest}"/>. Never throws.
+    /// </summary>
+    private void Dispatch<TRequest>(ClientConnection connection, IConnectionHandler<TRequest> handler, TRequest request, SemaphoreSlim inFlight, long receivedAt)
+        where TRequest : class
+    {
+        ValueTask<RequestOutcome> handling;
+        try
+        {
+            handling = handler.HandleAsync(request, receivedAt);
+        }
+        catch (Exception ex)
+        {
+            handling = ValueTask.FromException<RequestOutcome>(ex);
+        }
+
+        if (handling.IsCompleted)
+        {
+            Complete(connection, handler, request, inFlight, handling);
+        }
+        else
+        {
+            RequestRun<TRequest>.Await(this, connection, handler, request, inFlight, handling);
+        }
+    }
+
+    // A handled request: its outcome, or for a failure the protocol's error answer (FailAsync); then its slot is freed.
+    private void Complete<TRequest>(ClientConnection connection, IConnectionHandler<TRequest> handler, TRequest request, SemaphoreSlim inFlight, ValueTask<RequestOutcome> handling)
+        where TRequest : class
+    {
+        RequestOutcome outcome;
+        try
+        {
+            outcome = handling.GetAwaiter().GetResult();
+        }
+        catch (Exception ex)
+        {
+            _ = FailAsync(connection, handler, request, inFlight, ex);
+            return;
+        }
+
+        if (outcome == RequestOutcome.Close)
+        {
+            connection.Close((int)WebSocketCloseStatus.NormalClosure, "logout");
+        }
+
+        connection.EndRequest();
+        inFlight.Release();
+    }
+
+    private async Task FailAsync<TRequest>(ClientConnection connection, IConnectionHandler<TRequest> handler, TRequest request, SemaphoreSlim inFlight, Exception ex)
         where TRequest : class
     {
         try
         {
-            RequestOutcome outcome;
-            try
+            var kind = handler.Describe(request);
+            metrics.RequestFailures.Add(1, new KeyValuePair<string, object?>("kind", kind), new KeyValuePair<string, object?>("error", ex.GetType().Name));
+            if (_failureLog.TryLog(ex.GetType(), out var skipped))
             {
-                outcome = await handler.HandleAsync(request, receivedAt).ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                var kind = handler.Describe(request);
-                metrics.RequestFailures.Add(1, new KeyValuePair<string, object?>("kind", kind), new KeyValuePair<string, object?>("error", ex.GetType().Name));
-                if (_failureLog.TryLog(ex.GetType(), out var skipped))
-                {
-                    LogRequestFailed(logger, ex, kind, connection.Id, skipped);
-                }
-
-                await handler.FailedAsync(request).ConfigureAwait(false);
-                outcome = RequestOutcome.Continue;
+                LogRequestFailed(logger, ex, kind, connection.Id, skipped);
             }
 
-            if (outcome == RequestOutcome.Close)
-            {
-                connection.Close((int)WebSocketCloseStatus.NormalClosure, "logout");
-            }
+            await handler.FailedAsync(request).ConfigureAwait(false);
+        }
+        catch (Exception failed) when (failed is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
+        {
+            // The peer went away; nothing to report to it.
+        }
+        catch (Exception failed)
+        {
+            // As when the answer's failure ended the receive loop: the connection is closed.
+            LogConnectionFailed(logger, failed, connection.Id);
+            connection.Close(1011, "internal error");
         }
         finally
         {
-            inFlight.Release();
             connection.EndRequest();
+            inFlight.Release();
+        }
+    }
+
+    /// <summary>
+    /// Awaits a request's handling that did not complete at once, then completes the request on the host: a pooled object
+    /// with one continuation delegate, so waiting allocates nothing (the handling's own state machine is the protocol's).
+    /// </summary>
+    private sealed class RequestRun<TRequest>
+        where TRequest : class
+    {
+        private static readonly Microsoft.Extensions.ObjectPool.DefaultObjectPool<RequestRun<TRequest>> Pool =
+            new(new Microsoft.Extensions.ObjectPool.DefaultPooledObjectPolicy<RequestRun<TRequest>>(), 1024);
+
+        private readonly Action _continue;
+        private ConnectionHost? _host;
+        private ClientConnection? _connection;
+        private IConnectionHandler<TRequest>? _handler;
+        private TRequest? _request;
+        private SemaphoreSlim? _inFlight;
+        private ValueTask<RequestOutcome> _handling;
+
+        public RequestRun() => _continue = Continue;
+
+        public static void Await(ConnectionHost host, ClientConnection connection, IConnectionHandler<TRequest> handler, TRequest request, SemaphoreSlim inFlight, ValueTask<RequestOutcome> handling)
+        {
+            var run = Pool.Get();
+            run._host = host;
+            run._connection = connection;
+            run._handler = handler;
+            run._request = request;
+            run._inFlight = inFlight;
+            run._handling = handling;
+            handling.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(run._continue);
+        }
+
+        private void Continue()
+        {
+            var (host, connection, handler, request, inFlight, handling) = (_host!, _connection!, _handler!, _request!, _inFlight!, _handling);
+            _host = null;
+            _connection = null;
+            _handler = null;
+            _request = null;
+            _inFlight = null;
+            _handling = default;
+            Pool.Return(this);
+            host.Complete(connection, handler, request, inFlight, handling);
         }
     }
 
