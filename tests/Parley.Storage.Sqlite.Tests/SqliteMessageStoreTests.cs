@@ -455,6 +455,90 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
     }
 
     /// <summary>
+    /// ADR 0019, stop 39: a full merge, once started, is finished by FTS5's automerge in the indexer's own writes, so while
+    /// other writes come a step starts one only when the small segments hold half the largest's pages, not an eighth. An
+    /// index of one large segment and one small one between the two thresholds: under load (no bound by time or pages) the
+    /// step finds nothing to start; with the writer idle the same step merges it into one segment; every hit is kept.
+    /// </summary>
+    [Fact]
+    public async Task SearchIndexMerge_BackgroundStep_UnderLoadStartsAFullMergeOnlyAtHalfTheLargestSegment()
+    {
+        await using (var store = new SqliteMessageStore(_database.Open(), searchText: new Utf8SearchText()))
+        {
+            await store.InitializeAsync();
+            var create = new CommitBatch();
+            create.Conversations.Add(Direct("d1", "alice", "bob"));
+            await store.CommitAsync(create);
+
+            // One indexer write per batch of rows: one segment each (the trigrams of 800 random letters a row).
+            var seq = 0;
+            async Task IndexBatchAsync(int rows)
+            {
+                var batch = new CommitBatch();
+                for (var i = 0; i < rows; i++)
+                {
+                    seq++;
+                    batch.Messages.Add(Message("d1", seq, "alice", serverTime: 1000 + seq) with { SearchText = RandomText(seq, 800) });
+                }
+
+                await store.CommitAsync(batch);
+                Assert.Equal(rows, await store.IndexPendingAsync(1000));
+            }
+
+            await IndexBatchAsync(40);
+            await IndexBatchAsync(8);
+            var shape = (await store.ReadSearchStructureAsync())!;
+            var tail = shape.TotalPages - shape.LargestPages;
+            Assert.True(
+                shape.SegmentCount == 2 && !shape.MergeInProgress
+                && tail * SqliteMessageStore.MergeTailRatio >= shape.LargestPages && tail * SqliteMessageStore.MergeTailRatioUnderLoad < shape.LargestPages,
+                $"the index should be one large and one small segment between the thresholds: {shape.SegmentCount} segments, {shape.LargestPages} + {tail} pages");
+        }
+
+        async Task<(bool Worked, int Segments, long Deferred)> StepAsync(TimeSpan idleAfter)
+        {
+            var options = _database.Options();
+            options.SearchMergeShare = 1;
+            options.SearchMergePagesPerRow = 1000;
+            options.SearchMergeIdleAfter = idleAfter;
+            await using var owner = new SqliteDatabase(options);
+            await using var store = new SqliteMessageStore(owner, searchText: new Utf8SearchText());
+            await store.InitializeAsync();
+            var worked = await ((ISearchIndexQueue)store).MaintainIndexAsync();
+            return (worked, (await store.ReadSearchStructureAsync())!.SegmentCount, store.SearchMergeDeferred);
+        }
+
+        // Busy (the last write is younger than an hour): nothing to start, nothing deferred.
+        Assert.Equal((false, 2, 0L), await StepAsync(TimeSpan.FromHours(1)));
+
+        // Idle: the full merge starts; steps until it is one segment.
+        var idle = await StepAsync(TimeSpan.Zero);
+        Assert.True(idle.Worked, idle.ToString());
+        await using (var store = new SqliteMessageStore(_database.Open(), searchText: new Utf8SearchText()))
+        {
+            await store.InitializeAsync();
+            for (var i = 0; i < 1000 && await store.MergeSearchStepAsync(64); i++)
+            {
+            }
+
+            Assert.Equal(1, (await store.ReadSearchStructureAsync())!.SegmentCount);
+            Assert.Equal(48, (await store.SearchAsync("bob", "d1", "needle", null, 100)).Count);
+        }
+
+        static string RandomText(int seed, int length)
+        {
+            var random = new Random(seed);
+            var chars = new char[length];
+            for (var i = 0; i < chars.Length; i++)
+            {
+                chars[i] = i % 8 == 7 ? ' ' : (char)('a' + random.Next(26));
+            }
+
+            return "needle " + new string(chars);
+        }
+    }
+
+    /// <summary>
     /// ADR 0019, stop 36: the commit writes no queue row (the text waits in memory); a process stopped before its indexer
     /// ran (here: its store simply abandoned, as a kill leaves it) loses nothing: the next owner of the file indexes what
     /// was committed above the durable mark from the stored content, and an edit or revoke committed before the stop

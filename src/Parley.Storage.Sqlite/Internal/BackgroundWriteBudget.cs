@@ -108,7 +108,8 @@ internal sealed class BackgroundWriteBudget
         }
     }
 
-    private bool IsIdle(long now, long lastOtherWrite) => now - lastOtherWrite >= _idleTicks;
+    /// <summary>Whether the writer counts as idle at <paramref name="now"/> (no other write since <c>idleAfter</c>).</summary>
+    public bool IsIdle(long now, long lastOtherWrite) => now - lastOtherWrite >= _idleTicks;
 
     private void Accrue(long now)
     {
