@@ -441,17 +441,7 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
         }
 
         // A text of many distinct trigrams, so each row's segment spans several leaf pages and a one-page step merges a part.
-        static string LongText(int seed)
-        {
-            var random = new Random(seed);
-            var chars = new char[3000];
-            for (var i = 0; i < chars.Length; i++)
-            {
-                chars[i] = i % 8 == 7 ? ' ' : (char)('a' + random.Next(26));
-            }
-
-            return "needle " + new string(chars);
-        }
+        static string LongText(int seed) => NeedleAndRandomLetters(seed, 3000);
     }
 
     /// <summary>
@@ -478,7 +468,7 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
                 for (var i = 0; i < rows; i++)
                 {
                     seq++;
-                    batch.Messages.Add(Message("d1", seq, "alice", serverTime: 1000 + seq) with { SearchText = RandomText(seq, 800) });
+                    batch.Messages.Add(Message("d1", seq, "alice", serverTime: 1000 + seq) with { SearchText = NeedleAndRandomLetters(seq, 800) });
                 }
 
                 await store.CommitAsync(batch);
@@ -524,18 +514,19 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
             Assert.Equal(1, (await store.ReadSearchStructureAsync())!.SegmentCount);
             Assert.Equal(48, (await store.SearchAsync("bob", "d1", "needle", null, 100)).Count);
         }
+    }
 
-        static string RandomText(int seed, int length)
+    /// <summary>"needle " and <paramref name="length"/> random letters in words of 7 (seeded): a text of many distinct trigrams.</summary>
+    private static string NeedleAndRandomLetters(int seed, int length)
+    {
+        var random = new Random(seed);
+        var chars = new char[length];
+        for (var i = 0; i < chars.Length; i++)
         {
-            var random = new Random(seed);
-            var chars = new char[length];
-            for (var i = 0; i < chars.Length; i++)
-            {
-                chars[i] = i % 8 == 7 ? ' ' : (char)('a' + random.Next(26));
-            }
-
-            return "needle " + new string(chars);
+            chars[i] = i % 8 == 7 ? ' ' : (char)('a' + random.Next(26));
         }
+
+        return "needle " + new string(chars);
     }
 
     /// <summary>
