@@ -30,6 +30,7 @@ internal sealed partial class Runner
                 $"[parley freshlogin r{run}] seeded {o.FreshConversations} layers of groups of {o.FreshGroupSize}, {o.FreshMessages} messages each, in {clock.Elapsed.TotalSeconds:F1} s: each login syncs {conversationsPerUser} conversations, {messagesPerUser} messages")).ConfigureAwait(false);
         }
 
+        await WarmUpLoginsAsync(run, target, prefix, tokens).ConfigureAwait(false);
         await Task.Delay(1000).ConfigureAwait(false);
         var (connections, elapsed, su, gu, alloc0, alloc1, latency) = await MeasureLoginsAsync(target, prefix, tokens, n).ConfigureAwait(false);
         try

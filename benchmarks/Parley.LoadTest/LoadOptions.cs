@@ -82,6 +82,9 @@ internal sealed class LoadOptions
     public int SoakRate { get; private set; } = 1000;
     public int LoginUsers { get; private set; } = 2000;
     public int LoginConcurrency { get; private set; } = 64;
+    // login / freshlogin: this many of the users log in (and out) once before the measured wave, so the wave measures the
+    // server's steady state rather than its JIT (issue 17, stop 39; 0 = no warm-up, as before).
+    public int LoginWarmup { get; private set; }
     public double IdleSeconds { get; private set; } = 15;
     public int PayloadBytes { get; private set; } = 100;
     public string Out { get; private set; } = "loadtest-results.json";
@@ -162,6 +165,7 @@ internal sealed class LoadOptions
                 case "--fresh-messages": o.FreshMessages = Int(0, 1000); break;
                 case "--fresh-group-size": o.FreshGroupSize = Int(2, 500); break;
                 case "--login-concurrency": o.LoginConcurrency = Int(1, 1024); break;
+                case "--login-warmup": o.LoginWarmup = Int(0, 20_000); break;
                 case "--idle-seconds": o.IdleSeconds = Dbl(0, 60); break;
                 case "--payload": o.PayloadBytes = Int(32, 16_000); break;
                 case "--out": o.Out = Next(); break;

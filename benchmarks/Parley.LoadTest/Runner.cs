@@ -99,6 +99,7 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
     {
         var n = o.LoginUsers;
         var tokens = await admin.CreateUsersAsync(prefix, n, n).ConfigureAwait(false);
+        await WarmUpLoginsAsync(run, target, prefix, tokens).ConfigureAwait(false);
         await Task.Delay(1000).ConfigureAwait(false);
         var rssBase = ProcStats.RssBytes(target.Pid);
         var (connections, elapsed, su, gu, alloc0, alloc1, latency) = await MeasureLoginsAsync(target, prefix, tokens, n).ConfigureAwait(false);
@@ -545,6 +546,27 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
         var gu = await self.StopAsync().ConfigureAwait(false);
         var alloc1 = await ServerAllocations.ReadAsync(target).ConfigureAwait(false);
         return (connections, elapsed, su, gu, alloc0, alloc1, latency);
+    }
+
+    /// <summary>
+    /// <c>--login-warmup W</c>: the first W users log in as the measured wave will (same devices, cursor 0, their sync
+    /// awaited), then log out; the measured wave follows a pause in which the server closes those sessions. Without it the
+    /// wave starts seconds after the server, and its CPU per login holds the JIT's compilation of the login path.
+    /// </summary>
+    private async Task WarmUpLoginsAsync(int run, TargetProcess target, string prefix, string[] tokens)
+    {
+        var w = Math.Min(o.LoginWarmup, tokens.Length);
+        if (w == 0)
+        {
+            return;
+        }
+
+        var clock = Stopwatch.StartNew();
+        var connections = await ConnectAllAsync(target, prefix, tokens, w, o.LoginConcurrency, null).ConfigureAwait(false);
+        await DisposeAllAsync(connections).ConfigureAwait(false);
+        await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+            $"[{target.Name} warm-up r{run}] {w} logins and logouts in {clock.Elapsed.TotalSeconds:F1} s (not measured)")).ConfigureAwait(false);
+        await Task.Delay(2000).ConfigureAwait(false);
     }
 
     private static async Task<LeanConnection[]> ConnectAllAsync(TargetProcess target, string prefix, string[] tokens, int count, int concurrency, LatencyHistogram? latency)
