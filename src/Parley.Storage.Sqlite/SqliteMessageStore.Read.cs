@@ -33,14 +33,23 @@ public sealed partial class SqliteMessageStore
     //   (stop 37 joined the walk's seqs back with `o.seq IN (...)`: an ephemeral table and a second key search per row).
     // No ORDER BY: SQLite's sorter copied every row, content included; the caller sorts a conversation's rows if they come
     // out of order.
-    private static readonly string ChangedMessagesSql =
-        "SELECT j.key, " + Prefixed("o", SqliteRows.MessageColumns) + " FROM json_each($convs) j"
+    // (Declared before the two statements that use it: static fields are initialised in text order.)
+    private static readonly string ChangedMessagesFrom =
+        " FROM json_each($convs) j"
         + " LEFT JOIN conversation_keys ck ON ck.conversation_id = j.value"
         + " LEFT JOIN members vm ON vm.conv_key = ck.conv_key AND vm.user_id = $user AND vm.active = 1"
         + " JOIN messages o ON o.conversation_id = j.value AND o.seq >= ("
         + "SELECT MIN(w.seq) FROM (SELECT msg.seq FROM messages msg WHERE msg.conversation_id = j.value AND msg.version > $since AND "
         + SyncVisible("msg") + " ORDER BY msg.seq DESC LIMIT $limit) w)"
         + " AND o.version > $since AND " + SyncVisible("o") + ";";
+
+    private static readonly string ChangedMessagesSql = "SELECT j.key, " + Prefixed("o", SqliteRows.MessageColumns) + ChangedMessagesFrom;
+
+    // The same rows for a sink (ISyncRowSource): only what a synced message's frame carries (SyncRow), in ReadSyncRow's
+    // order. Not the conversation id (the sink gets the view's, encoded once per conversation), the content kind or the
+    // reply seq (the frame has neither): each column read was two or three native calls per row (stop 39).
+    private static readonly string SinkMessagesSql =
+        "SELECT j.key, o.seq, o.server_msg_id, o.sender_id, o.client_msg_id, o.server_time, o.content, o.revoked, o.version, o.annotations" + ChangedMessagesFrom;
 
     // The visibility rule of ChangedMessagesSql for message alias a, with vm the viewer's active member row (or NULL) and
     // j.value the conversation: as SqliteRows.VisibleToUser (NULL >= ... is NULL, so an absent member row leaves only the periods).
@@ -288,8 +297,9 @@ public sealed partial class SqliteMessageStore
                 ids[i] = views[i].ConversationId;
             }
 
-            statement = _database.Prepared(connection, ChangedMessagesSql, ChangedMessagesParameters);
+            statement = _database.Prepared(connection, sink is null ? ChangedMessagesSql : SinkMessagesSql, ChangedMessagesParameters);
             var senders = sink is null ? new SenderStrings() : null; // a sink gets the sender's bytes
+            var idBytes = sink is null ? null : ConversationIdBytes.Rent(ids);
             try
             {
                 statement.Bind(0, System.Text.Json.JsonSerializer.Serialize(ids, SqliteJsonContext.Default.StringArray));
@@ -306,13 +316,14 @@ public sealed partial class SqliteMessageStore
                     else
                     {
                         counts![index]++;
-                        sink.Add(index, ReadSyncRow(statement));
+                        sink.Add(index, ReadSyncRow(statement, idBytes!.Get(index)));
                     }
                 }
             }
             finally
             {
                 statement.Reset();
+                idBytes?.Return();
             }
         }
 
@@ -363,23 +374,63 @@ public sealed partial class SqliteMessageStore
             ReplyToSeq = row.GetInt64(12),
         };
 
-    // The same row for a sink (ISyncRowSource): spans over the statement's values, valid until the next step; no string, no copy.
-    private static SyncRow ReadSyncRow(RawStatement row) =>
+    // The same row for a sink (ISyncRowSource), columns as SinkMessagesSql: spans over the statement's values, valid until the
+    // next step; no string, no copy. The conversation id is the view's (the row was joined on it), encoded once per sync.
+    private static SyncRow ReadSyncRow(RawStatement row, ReadOnlySpan<byte> conversationId) =>
         new()
         {
-            ConversationId = row.GetUtf8(1),
-            Seq = row.GetInt64(2),
-            ServerMsgId = row.GetUtf8(3),
-            SenderId = row.GetUtf8(4),
-            ClientMsgId = row.GetUtf8(5),
-            ServerTime = row.GetInt64(6),
-            ContentKind = row.GetInt32(7),
-            Content = row.GetBlobSpan(8),
-            Revoked = row.GetInt64(9) != 0,
-            Version = row.GetInt64(10),
-            Annotations = row.GetBlobSpan(11),
-            ReplyToSeq = row.GetInt64(12),
+            ConversationId = conversationId,
+            Seq = row.GetInt64(1),
+            ServerMsgId = row.GetUtf8(2),
+            SenderId = row.GetUtf8(3),
+            ClientMsgId = row.GetUtf8(4),
+            ServerTime = row.GetInt64(5),
+            Content = row.GetBlobSpan(6),
+            Revoked = row.GetInt64(7) != 0,
+            Version = row.GetInt64(8),
+            Annotations = row.GetBlobSpan(9),
         };
+
+    /// <summary>A sync's conversation ids as UTF-8, one pooled buffer for all of them (a sink's rows name their conversation by index).</summary>
+    private sealed class ConversationIdBytes
+    {
+        private byte[] _bytes = [];
+        private int[] _starts = [];
+
+        public static ConversationIdBytes Rent(string[] ids)
+        {
+            var total = 0;
+            foreach (var id in ids)
+            {
+                total += System.Text.Encoding.UTF8.GetByteCount(id);
+            }
+
+            var result = new ConversationIdBytes
+            {
+                _bytes = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(total, 1)),
+                _starts = System.Buffers.ArrayPool<int>.Shared.Rent(ids.Length + 1),
+            };
+            var pos = 0;
+            for (var i = 0; i < ids.Length; i++)
+            {
+                result._starts[i] = pos;
+                pos += System.Text.Encoding.UTF8.GetBytes(ids[i], result._bytes.AsSpan(pos));
+            }
+
+            result._starts[ids.Length] = pos;
+            return result;
+        }
+
+        public ReadOnlySpan<byte> Get(int index) => _bytes.AsSpan(_starts[index], _starts[index + 1] - _starts[index]);
+
+        public void Return()
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(_bytes);
+            System.Buffers.ArrayPool<int>.Shared.Return(_starts);
+            _bytes = [];
+            _starts = [];
+        }
+    }
 
     /// <summary>One string per distinct sender of a sync (up to 32 of them; more are read each time), matched by their UTF-8 bytes.</summary>
     private sealed class SenderStrings

@@ -94,6 +94,75 @@ public sealed class SyncRowEncoderTests : IAsyncLifetime
         Assert.Contains(all, m => m.ConversationId == "g_late");
     }
 
+    /// <summary>
+    /// Stop 39: the rows SQLite hands a sink (its own statement: no conversation id, content kind or reply seq columns; the
+    /// conversation id from the view, encoded once per sync; the columns read through <c>SqliteNative</c>) are, field by
+    /// field, the <see cref="StoredMessage"/>s of <see cref="IMessageStore.GetChangesAsync(string, long, int, CancellationToken)"/>,
+    /// with the oldest row of a truncated conversation as the one the messages path drops.
+    /// </summary>
+    [Fact]
+    public async Task Store_RowsToASink_AreTheStoredMessagesFieldByField()
+    {
+        var compared = 0;
+        foreach (var (user, cursor, perConversation) in new (string, long, int)[]
+        {
+            (Viewer, 0, 100), (Viewer, 0, 3), (Viewer, _midVersion, 10), ("alice", 0, 20), ("carol", 0, 1), (Viewer, _version, 10),
+        })
+        {
+            var sink = new RecordingSink();
+            var rows = await _store.GetChangesAsync(user, cursor, perConversation, sink);
+            var messages = await _store.GetChangesAsync(user, cursor, perConversation);
+            var at = $"{user} since {cursor}, {perConversation} per conversation";
+            Assert.Equal(messages.Version, rows.Version);
+            Assert.Equal(messages.Changes.Select(c => (c.Conversation.ConversationId, c.Truncated)), rows.Changes.Select(c => (c.Conversation.ConversationId, c.Truncated)));
+            Assert.All(rows.Changes, c => Assert.Empty(c.Messages));
+            for (var i = 0; i < messages.Changes.Count; i++)
+            {
+                var got = sink.Rows.Where(r => r.Index == i).OrderBy(r => r.Message.Seq).Select(r => r.Message).ToList();
+                if (messages.Changes[i].Truncated)
+                {
+                    got.RemoveAt(0);
+                }
+
+                var expected = messages.Changes[i].Messages;
+                Assert.True(expected.Count == got.Count, $"{at}: {messages.Changes[i].Conversation.ConversationId} has {got.Count} rows, {expected.Count} messages");
+                for (var k = 0; k < expected.Count; k++)
+                {
+                    var (e, g) = (expected[k], got[k]);
+                    Assert.Equal(
+                        (e.ConversationId, e.Seq, e.ServerMsgId, e.SenderId, e.ClientMsgId, e.ServerTime, e.Revoked, e.Version),
+                        (g.ConversationId, g.Seq, g.ServerMsgId, g.SenderId, g.ClientMsgId, g.ServerTime, g.Revoked, g.Version));
+                    Assert.True(e.Content.AsSpan().SequenceEqual(g.Content), $"{at}: content of {e.ConversationId}/{e.Seq}");
+                    Assert.True((e.Annotations ?? []).AsSpan().SequenceEqual(g.Annotations ?? []), $"{at}: annotations of {e.ConversationId}/{e.Seq}");
+                    compared++;
+                }
+            }
+        }
+
+        // It compared rows of every kind: multi-byte client ids, empty and long contents, annotations, revocations.
+        Assert.True(compared > 300, $"{compared} rows compared");
+    }
+
+    private sealed class RecordingSink : ISyncRowSink
+    {
+        public List<(int Index, StoredMessage Message)> Rows { get; } = [];
+
+        public void Add(int conversation, in SyncRow row) => Rows.Add((conversation, new StoredMessage(
+            Encoding.UTF8.GetString(row.ConversationId),
+            row.Seq,
+            Encoding.UTF8.GetString(row.ServerMsgId),
+            Encoding.UTF8.GetString(row.SenderId),
+            Encoding.UTF8.GetString(row.ClientMsgId),
+            row.ServerTime,
+            0,
+            row.Content.ToArray(),
+            row.Revoked,
+            row.Version)
+        {
+            Annotations = row.Annotations.IsEmpty ? null : row.Annotations.ToArray(),
+        }));
+    }
+
     [Fact]
     public void Encoder_RowsInAnyOrder_WritesWhatSyncBatchEncoderWrites()
     {
@@ -119,12 +188,10 @@ public sealed class SyncRowEncoderTests : IAsyncLifetime
                 SenderId = Encoding.UTF8.GetBytes(m.SenderId),
                 ClientMsgId = Encoding.UTF8.GetBytes(m.ClientMsgId),
                 ServerTime = m.ServerTime,
-                ContentKind = m.ContentKind,
                 Content = m.Content,
                 Revoked = m.Revoked,
                 Version = m.Version,
                 Annotations = m.Annotations,
-                ReplyToSeq = m.ReplyToSeq,
             });
         }
 

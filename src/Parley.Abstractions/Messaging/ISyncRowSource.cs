@@ -31,8 +31,8 @@ public interface ISyncRowSink
 }
 
 /// <summary>
-/// One stored message as the store's row holds it: the fields of <see cref="StoredMessage"/> that a sync sends, the strings
-/// as their UTF-8 bytes. Valid only during <see cref="ISyncRowSink.Add"/>.
+/// One stored message as the store's row holds it: the fields of <see cref="StoredMessage"/> that a sync's frame carries (not
+/// its content kind or reply seq), the strings as their UTF-8 bytes. Valid only during <see cref="ISyncRowSink.Add"/>.
 /// </summary>
 public readonly ref struct SyncRow
 {
@@ -53,8 +53,6 @@ public readonly ref struct SyncRow
     /// <summary>Unix milliseconds.</summary>
     public long ServerTime { get; init; }
 
-    public int ContentKind { get; init; }
-
     /// <summary>The serialized content (empty when none).</summary>
     public ReadOnlySpan<byte> Content { get; init; }
 
@@ -64,6 +62,4 @@ public readonly ref struct SyncRow
 
     /// <summary>The message's changes (<see cref="StoredMessage.Annotations"/>); empty when it never changed.</summary>
     public ReadOnlySpan<byte> Annotations { get; init; }
-
-    public long ReplyToSeq { get; init; }
 }

@@ -237,13 +237,12 @@ internal sealed class SyncRowEncoder(string viewer) : ISyncRowSink, IDisposable
             Encoding.UTF8.GetString(row.SenderId),
             Encoding.UTF8.GetString(row.ClientMsgId),
             row.ServerTime,
-            row.ContentKind,
+            0, // the content kind is not part of the head (nor the reply seq below)
             [],
             row.Revoked,
             row.Version)
         {
             Annotations = row.Annotations.ToArray(),
-            ReplyToSeq = row.ReplyToSeq,
         };
 
     // What MessageHead.Size computes from a StoredMessage's strings, from the row's UTF-8 bytes.
