@@ -29,6 +29,12 @@ internal sealed class RawStatement : IDisposable, ISqliteRow
     private readonly sqlite3_stmt _statement;
     private readonly int[] _indexes;
 
+    // The statement's native pointer for SqliteNative's calls (no SafeHandle reference per call): this object owns _statement
+    // and finalizes it only in Dispose, and a statement is used by one reader at a time, so the pointer is valid for every
+    // call made through this object. Null functions: SQLitePCL's calls, as before.
+    private readonly nint _handle;
+    private readonly SqliteNative.Table? _native = SqliteNative.Functions;
+
     /// <param name="parameterNames">The parameters in the order <c>Bind</c> numbers them (0, 1, ...), as a command's list.</param>
     public RawStatement(SqliteConnection connection, string sql, params string[] parameterNames)
     {
@@ -52,6 +58,8 @@ internal sealed class RawStatement : IDisposable, ISqliteRow
                 throw new ArgumentException($"The statement has no parameter {parameterNames[i]}.", nameof(parameterNames));
             }
         }
+
+        _handle = _statement.DangerousGetHandle();
     }
 
     public void Bind(int parameter, long value) => Check(raw.sqlite3_bind_int64(_statement, _indexes[parameter], value));
@@ -111,7 +119,7 @@ internal sealed class RawStatement : IDisposable, ISqliteRow
     /// <summary>Steps to the next row: true with a row to read, false once the statement is done.</summary>
     public bool Read()
     {
-        var rc = raw.sqlite3_step(_statement);
+        var rc = _native is { } native ? native.Step(_handle) : raw.sqlite3_step(_statement);
         if (rc == SqliteRow)
         {
             return true;
@@ -144,21 +152,24 @@ internal sealed class RawStatement : IDisposable, ISqliteRow
     /// <summary>The rows the connection's last completed INSERT, UPDATE or DELETE changed (after <see cref="Execute"/>).</summary>
     public int Changes => raw.sqlite3_changes(_db);
 
-    public bool IsDBNull(int column) => raw.sqlite3_column_type(_statement, column) == raw.SQLITE_NULL;
+    public bool IsDBNull(int column) =>
+        (_native is { } native ? native.ColumnType(_handle, column) : raw.sqlite3_column_type(_statement, column)) == raw.SQLITE_NULL;
 
-    public long GetInt64(int column) => raw.sqlite3_column_int64(_statement, column);
+    public long GetInt64(int column) => _native is { } native ? native.ColumnInt64(_handle, column) : raw.sqlite3_column_int64(_statement, column);
 
-    public int GetInt32(int column) => checked((int)raw.sqlite3_column_int64(_statement, column));
+    public int GetInt32(int column) => checked((int)GetInt64(column));
 
-    public string GetString(int column) => raw.sqlite3_column_text(_statement, column).utf8_to_string() ?? string.Empty;
+    public string GetString(int column) =>
+        _native is { } native ? native.ColumnString(_handle, column) : raw.sqlite3_column_text(_statement, column).utf8_to_string() ?? string.Empty;
 
-    public byte[] GetBlob(int column) => raw.sqlite3_column_blob(_statement, column).ToArray();
+    public byte[] GetBlob(int column) => GetBlobSpan(column).ToArray();
 
     /// <summary>A text column's UTF-8 bytes as SQLite holds them, valid until the next step or reset (nothing is copied).</summary>
-    public ReadOnlySpan<byte> GetUtf8(int column) => raw.sqlite3_column_blob(_statement, column);
+    public ReadOnlySpan<byte> GetUtf8(int column) => GetBlobSpan(column);
 
     /// <summary>A blob column's bytes as SQLite holds them, valid until the next step or reset (nothing is copied; empty for NULL).</summary>
-    public ReadOnlySpan<byte> GetBlobSpan(int column) => raw.sqlite3_column_blob(_statement, column);
+    public ReadOnlySpan<byte> GetBlobSpan(int column) =>
+        _native is { } native ? native.ColumnBlob(_handle, column) : raw.sqlite3_column_blob(_statement, column);
 
     public void Dispose() => _statement.Dispose();
 
