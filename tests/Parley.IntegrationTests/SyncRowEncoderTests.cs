@@ -95,6 +95,32 @@ public sealed class SyncRowEncoderTests : IAsyncLifetime
     }
 
     /// <summary>
+    /// Stop 39: a conversation's last message is written from its stored row (its head and stored content bytes) unless it has
+    /// annotations; the sync's conversations still parse to what <see cref="ProtoMapper.ToProto(ConversationView, string?, Core.Business.NotificationAccountIds?, bool)"/>
+    /// maps, last message (parsed content, edits, reactions as the viewer sees them) included, on both paths.
+    /// </summary>
+    [Fact]
+    public async Task Sync_ConversationsWithTheirLastMessages_ParseToTheMappedConversations()
+    {
+        var spliced = 0;
+        foreach (var (user, cursor) in new (string, long)[] { (Viewer, 0), (Viewer, _midVersion), ("alice", 0), ("carol", 0), ("bob", _midVersion) })
+        {
+            var expected = (await _store.GetChangesAsync(user, cursor, 10)).Changes.Select(c => ProtoMapper.ToProto(c.Conversation, user)).ToList();
+            foreach (var fromRows in new[] { true, false })
+            {
+                var (frames, _) = await FramesAsync(user, cursor, 10, 4096, fromRows);
+                var synced = frames.SelectMany(f => ServerFrame.Parser.ParseFrom(f).SyncBatch.Conversations).Select(c => c.Conversation).ToList();
+                Assert.Equal(expected, synced);
+            }
+
+            spliced += expected.Count(c => c.LastMessage is { EditCount: 0, ReplyCount: 0, Reactions.Count: 0, Content: not null });
+        }
+
+        // The comparison covered last messages with content written from their rows.
+        Assert.True(spliced >= 5, $"{spliced} last messages with content and no annotations");
+    }
+
+    /// <summary>
     /// Stop 39: the rows SQLite hands a sink (its own statement: no conversation id, content kind or reply seq columns; the
     /// conversation id from the view, encoded once per sync; the columns read through <c>SqliteNative</c>) are, field by
     /// field, the <see cref="StoredMessage"/>s of <see cref="IMessageStore.GetChangesAsync(string, long, int, CancellationToken)"/>,

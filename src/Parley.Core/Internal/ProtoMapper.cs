@@ -36,9 +36,10 @@ public static class ProtoMapper
 
     /// <summary>
     /// The conversation as its member <paramref name="viewer"/> sees it (their reactions on the last message); with
-    /// <paramref name="accounts"/>, a 1:1 with a notification account is flagged <c>notification</c>.
+    /// <paramref name="accounts"/>, a 1:1 with a notification account is flagged <c>notification</c>. Without
+    /// <paramref name="withLastMessage"/>, no last message (the connect-time sync writes it from the stored row).
     /// </summary>
-    public static Conversation ToProto(ConversationView v, string? viewer = null, Business.NotificationAccountIds? accounts = null) => new()
+    public static Conversation ToProto(ConversationView v, string? viewer = null, Business.NotificationAccountIds? accounts = null, bool withLastMessage = true) => new()
     {
         ConversationId = v.ConversationId,
         Kind = v.Kind == ConversationKind.Group ? Protocol.V1.ConversationKind.Group : Protocol.V1.ConversationKind.Direct,
@@ -50,7 +51,7 @@ public static class ProtoMapper
         Unread = (ulong)v.Unread,
         Pinned = v.Pinned,
         Muted = v.Muted,
-        LastMessage = v.LastMessage is null ? null : ToProto(v.LastMessage, viewer: viewer),
+        LastMessage = v.LastMessage is null || !withLastMessage ? null : ToProto(v.LastMessage, viewer: viewer),
         PeerReadSeq = (ulong)v.PeerReadSeq,
         MemberCount = (uint)v.MemberCount,
         UpdatedTime = v.UpdatedAt,

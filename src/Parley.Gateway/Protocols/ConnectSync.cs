@@ -1,7 +1,5 @@
 using Parley.Abstractions.Messaging;
 using Parley.Core.Business;
-using Parley.Core.Internal;
-using Parley.Protocol.V1;
 
 namespace Parley.Gateway.Protocols;
 
@@ -79,8 +77,8 @@ internal static class ConnectSync
         return new SyncTotals(snapshot.Version, snapshot.Changes.Count, messages);
     }
 
-    private static ConversationSync Head(ConversationChange change, string viewer, NotificationAccountIds? accounts) =>
-        new() { Conversation = ProtoMapper.ToProto(change.Conversation, viewer, accounts), Truncated = change.Truncated };
+    private static SyncConversationHead Head(ConversationChange change, string viewer, NotificationAccountIds? accounts) =>
+        SyncConversationHead.For(change, viewer, accounts);
 }
 
 /// <summary>What a connect-time sync sent: the version it is consistent with, its conversations and messages.</summary>

@@ -30,9 +30,12 @@ internal sealed class SyncBatchEncoder
     /// Adds a conversation and its messages (ascending by seq), the messages as <paramref name="viewer"/> sees them. The list is
     /// read again by <see cref="Encode"/> and must not change before it.
     /// </summary>
-    public void Add(ConversationSync head, IReadOnlyList<StoredMessage> messages, string viewer)
+    public void Add(ConversationSync head, IReadOnlyList<StoredMessage> messages, string viewer) => Add(new SyncConversationHead(head), messages, viewer);
+
+    /// <summary>As <see cref="Add(ConversationSync, IReadOnlyList{StoredMessage}, string)"/>, with the head's last message written from its row.</summary>
+    public void Add(SyncConversationHead head, IReadOnlyList<StoredMessage> messages, string viewer)
     {
-        var headSize = head.CalculateSize();
+        var headSize = head.Size;
         var inner = headSize;
         Message?[]? heads = null;
         for (var i = 0; i < messages.Count; i++)
@@ -49,7 +52,7 @@ internal sealed class SyncBatchEncoder
             inner += LengthDelimitedSize(ConversationSync.MessagesFieldNumber, MessageSize(HeadSize(m, heads?[i]), Content(m)));
         }
 
-        _conversations.Add(new Item(head, headSize, messages, heads, inner));
+        _conversations.Add(new Item(head, messages, heads, inner));
         Size += inner;
     }
 
@@ -73,8 +76,7 @@ internal sealed class SyncBatchEncoder
             foreach (var c in _conversations)
             {
                 pos = NativeProtocol.WriteLengthDelimitedHead(buffer, pos, SyncBatch.ConversationsFieldNumber, c.Inner);
-                c.Head.WriteTo(buffer.AsSpan(pos, c.HeadSize));
-                pos += c.HeadSize;
+                pos = c.Head.Write(buffer, pos);
                 for (var i = 0; i < c.Messages.Count; i++)
                 {
                     var row = c.Messages[i];
@@ -127,5 +129,5 @@ internal sealed class SyncBatchEncoder
     private static int LengthDelimitedSize(int fieldNumber, int length) =>
         CodedOutputStream.ComputeTagSize(fieldNumber) + CodedOutputStream.ComputeLengthSize(length) + length;
 
-    private readonly record struct Item(ConversationSync Head, int HeadSize, IReadOnlyList<StoredMessage> Messages, Message?[]? Heads, int Inner);
+    private readonly record struct Item(SyncConversationHead Head, IReadOnlyList<StoredMessage> Messages, Message?[]? Heads, int Inner);
 }

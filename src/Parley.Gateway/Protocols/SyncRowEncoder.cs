@@ -118,17 +118,19 @@ internal sealed class SyncRowEncoder(string viewer) : ISyncRowSink, IDisposable
     }
 
     /// <summary>Adds the change at <paramref name="conversation"/> with <paramref name="head"/> (its conversation and truncated flag) to the batch.</summary>
-    public void Add(ConversationSync head, int conversation)
+    public void Add(ConversationSync head, int conversation) => Add(new SyncConversationHead(head), conversation);
+
+    /// <summary>As <see cref="Add(ConversationSync, int)"/>, with the head's last message written from its row.</summary>
+    public void Add(SyncConversationHead head, int conversation)
     {
         var (first, end) = Range(conversation, head.Truncated);
-        var headSize = head.CalculateSize();
-        var inner = headSize;
+        var inner = head.Size;
         for (var i = first; i < end; i++)
         {
             inner += LengthDelimitedSize(ConversationSync.MessagesFieldNumber, _entries[i].Length);
         }
 
-        _batch.Add(new Item(head, headSize, first, end, inner));
+        _batch.Add(new Item(head, first, end, inner));
         Size += inner;
     }
 
@@ -152,8 +154,7 @@ internal sealed class SyncRowEncoder(string viewer) : ISyncRowSink, IDisposable
             foreach (var c in _batch)
             {
                 pos = NativeProtocol.WriteLengthDelimitedHead(buffer, pos, SyncBatch.ConversationsFieldNumber, c.Inner);
-                c.Head.WriteTo(buffer.AsSpan(pos, c.HeadSize));
-                pos += c.HeadSize;
+                pos = c.Head.Write(buffer, pos);
                 for (var i = c.First; i < c.End; i++)
                 {
                     var entry = _entries[i];
@@ -342,5 +343,5 @@ internal sealed class SyncRowEncoder(string viewer) : ISyncRowSink, IDisposable
 
     private readonly record struct Entry(int Conversation, long Seq, int Offset, int Length);
 
-    private readonly record struct Item(ConversationSync Head, int HeadSize, int First, int End, int Inner);
+    private readonly record struct Item(SyncConversationHead Head, int First, int End, int Inner);
 }
