@@ -75,12 +75,12 @@ internal readonly struct SyncConversationHead
 
         var start = pos;
         buffer[pos++] = ConversationTag;
-        pos = WriteVarint(buffer, pos, (uint)_conversationSize);
+        pos = MessageHead.WriteVarint(buffer, pos, (uint)_conversationSize);
         var conversation = _conversationSize - 1 - CodedOutputStream.ComputeLengthSize(_lastSize) - _lastSize;
         _conversation!.WriteTo(buffer.AsSpan(pos, conversation));
         pos += conversation;
         buffer[pos++] = LastMessageTag;
-        pos = WriteVarint(buffer, pos, (uint)_lastSize);
+        pos = MessageHead.WriteVarint(buffer, pos, (uint)_lastSize);
         pos = MessageHead.Write(buffer, pos, _last!);
         if (!_last!.Revoked && _last.Content.Length > 0)
         {
@@ -102,16 +102,4 @@ internal readonly struct SyncConversationHead
         !m.Revoked && m.Content.Length > 0
             ? CodedOutputStream.ComputeTagSize(Message.ContentFieldNumber) + CodedOutputStream.ComputeLengthSize(m.Content.Length) + m.Content.Length
             : 0;
-
-    private static int WriteVarint(byte[] buffer, int pos, uint value)
-    {
-        while (value >= 0x80)
-        {
-            buffer[pos++] = (byte)(value | 0x80);
-            value >>= 7;
-        }
-
-        buffer[pos++] = (byte)value;
-        return pos;
-    }
 }

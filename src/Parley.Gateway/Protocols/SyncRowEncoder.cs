@@ -21,16 +21,6 @@ namespace Parley.Gateway.Protocols;
 /// </summary>
 internal sealed class SyncRowEncoder(string viewer) : ISyncRowSink, IDisposable
 {
-    // Fields 1..9 have one-byte tags.
-    private const byte ConversationIdTag = (Message.ConversationIdFieldNumber << 3) | 2;
-    private const byte SeqTag = Message.SeqFieldNumber << 3;
-    private const byte ServerMsgIdTag = (Message.ServerMsgIdFieldNumber << 3) | 2;
-    private const byte ClientMsgIdTag = (Message.ClientMsgIdFieldNumber << 3) | 2;
-    private const byte SenderIdTag = (Message.SenderIdFieldNumber << 3) | 2;
-    private const byte ServerTimeTag = Message.ServerTimeFieldNumber << 3;
-    private const byte RevokedTag = Message.RevokedFieldNumber << 3;
-    private const byte VersionTag = Message.VersionFieldNumber << 3;
-
     private readonly List<Item> _batch = [];
     private byte[] _bytes = ArrayPool<byte>.Shared.Rent(16 * 1024);
     private int _used;
@@ -62,10 +52,10 @@ internal sealed class SyncRowEncoder(string viewer) : ISyncRowSink, IDisposable
         }
         else
         {
-            var headSize = HeadSize(row);
+            var headSize = MessageHead.Size(row);
             length = headSize + contentSize;
             Reserve(length);
-            WriteContent(WriteHead(_bytes, _used, row), content);
+            WriteContent(MessageHead.Write(_bytes, _used, row), content);
         }
 
         if (_count == _entries.Length)
@@ -245,95 +235,6 @@ internal sealed class SyncRowEncoder(string viewer) : ISyncRowSink, IDisposable
         {
             Annotations = row.Annotations.ToArray(),
         };
-
-    // What MessageHead.Size computes from a StoredMessage's strings, from the row's UTF-8 bytes.
-    private static int HeadSize(in SyncRow row)
-    {
-        var size = BytesSize(row.ConversationId) + BytesSize(row.ServerMsgId) + BytesSize(row.ClientMsgId) + BytesSize(row.SenderId);
-        if (row.Seq != 0)
-        {
-            size += 1 + CodedOutputStream.ComputeUInt64Size((ulong)row.Seq);
-        }
-
-        if (row.ServerTime != 0)
-        {
-            size += 1 + CodedOutputStream.ComputeInt64Size(row.ServerTime);
-        }
-
-        if (row.Revoked)
-        {
-            size += 2;
-        }
-
-        if (row.Version != 0)
-        {
-            size += 1 + CodedOutputStream.ComputeUInt64Size((ulong)row.Version);
-        }
-
-        return size;
-    }
-
-    // What MessageHead.Write writes (in field order, as the generated code does).
-    private static int WriteHead(byte[] buffer, int pos, in SyncRow row)
-    {
-        pos = WriteBytes(buffer, pos, ConversationIdTag, row.ConversationId);
-        if (row.Seq != 0)
-        {
-            buffer[pos++] = SeqTag;
-            pos = WriteVarint(buffer, pos, (ulong)row.Seq);
-        }
-
-        pos = WriteBytes(buffer, pos, ServerMsgIdTag, row.ServerMsgId);
-        pos = WriteBytes(buffer, pos, ClientMsgIdTag, row.ClientMsgId);
-        pos = WriteBytes(buffer, pos, SenderIdTag, row.SenderId);
-        if (row.ServerTime != 0)
-        {
-            buffer[pos++] = ServerTimeTag;
-            pos = WriteVarint(buffer, pos, (ulong)row.ServerTime);
-        }
-
-        if (row.Revoked)
-        {
-            buffer[pos++] = RevokedTag;
-            buffer[pos++] = 1;
-        }
-
-        if (row.Version != 0)
-        {
-            buffer[pos++] = VersionTag;
-            pos = WriteVarint(buffer, pos, (ulong)row.Version);
-        }
-
-        return pos;
-    }
-
-    private static int BytesSize(ReadOnlySpan<byte> value) =>
-        value.IsEmpty ? 0 : 1 + CodedOutputStream.ComputeLengthSize(value.Length) + value.Length;
-
-    private static int WriteBytes(byte[] buffer, int pos, byte tag, ReadOnlySpan<byte> value)
-    {
-        if (value.IsEmpty)
-        {
-            return pos;
-        }
-
-        buffer[pos++] = tag;
-        pos = WriteVarint(buffer, pos, (ulong)value.Length);
-        value.CopyTo(buffer.AsSpan(pos));
-        return pos + value.Length;
-    }
-
-    private static int WriteVarint(byte[] buffer, int pos, ulong value)
-    {
-        while (value >= 0x80)
-        {
-            buffer[pos++] = (byte)(value | 0x80);
-            value >>= 7;
-        }
-
-        buffer[pos++] = (byte)value;
-        return pos;
-    }
 
     private static int LengthDelimitedSize(int fieldNumber, int length) =>
         CodedOutputStream.ComputeTagSize(fieldNumber) + CodedOutputStream.ComputeLengthSize(length) + length;
