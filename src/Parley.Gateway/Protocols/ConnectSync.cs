@@ -28,26 +28,7 @@ internal static class ConnectSync
         using var batch = new SyncRowEncoder(userId);
         var snapshot = await store.GetChangesAsync(userId, cursor, perConversation, batch).ConfigureAwait(false);
         batch.Complete(snapshot.Changes.Count);
-        ulong messages = 0;
-        for (var i = 0; i < snapshot.Changes.Count; i++)
-        {
-            var change = snapshot.Changes[i];
-            batch.Add(Head(change, userId, accounts), i);
-            messages += (ulong)batch.MessageCount(i, change.Truncated);
-            if (batch.Size >= batchBytes)
-            {
-                var (buffer, length) = batch.Encode();
-                await write(buffer, length).ConfigureAwait(false);
-            }
-        }
-
-        if (batch.Count > 0)
-        {
-            var (buffer, length) = batch.Encode();
-            await write(buffer, length).ConfigureAwait(false);
-        }
-
-        return new SyncTotals(snapshot.Version, snapshot.Changes.Count, messages);
+        return await WriteBatchesAsync(batch, snapshot, userId, batchBytes, accounts, write).ConfigureAwait(false);
     }
 
     /// <summary>The frames from the <see cref="StoredMessage"/>s the store returns (PostgreSQL).</summary>
@@ -55,12 +36,18 @@ internal static class ConnectSync
         IMessageStore store, string userId, long cursor, int perConversation, int batchBytes, NotificationAccountIds? accounts, Func<byte[], int, ValueTask<bool>> write)
     {
         var snapshot = await store.GetChangesAsync(userId, cursor, perConversation).ConfigureAwait(false);
-        var batch = new SyncBatchEncoder();
+        return await WriteBatchesAsync(new SyncBatchEncoder(), snapshot, userId, batchBytes, accounts, write).ConfigureAwait(false);
+    }
+
+    // Both paths: each change's head into the batch, a frame whenever the batch reaches batchBytes, then the rest.
+    private static async Task<SyncTotals> WriteBatchesAsync(
+        ISyncBatch batch, SyncSnapshot snapshot, string userId, int batchBytes, NotificationAccountIds? accounts, Func<byte[], int, ValueTask<bool>> write)
+    {
         ulong messages = 0;
-        foreach (var change in snapshot.Changes)
+        for (var i = 0; i < snapshot.Changes.Count; i++)
         {
-            batch.Add(Head(change, userId, accounts), change.Messages, userId);
-            messages += (ulong)change.Messages.Count;
+            var change = snapshot.Changes[i];
+            messages += (ulong)batch.Add(SyncConversationHead.For(change, userId, accounts), i, change, userId);
             if (batch.Size >= batchBytes)
             {
                 var (buffer, length) = batch.Encode();
@@ -76,9 +63,22 @@ internal static class ConnectSync
 
         return new SyncTotals(snapshot.Version, snapshot.Changes.Count, messages);
     }
+}
 
-    private static SyncConversationHead Head(ConversationChange change, string viewer, NotificationAccountIds? accounts) =>
-        SyncConversationHead.For(change, viewer, accounts);
+/// <summary>A connect-time sync's batch of <c>SyncBatch</c> frames (<see cref="SyncRowEncoder"/>, <see cref="SyncBatchEncoder"/>).</summary>
+internal interface ISyncBatch
+{
+    /// <summary>The conversations added since the last <see cref="Encode"/>.</summary>
+    int Count { get; }
+
+    /// <summary>The added conversations' encoded size.</summary>
+    int Size { get; }
+
+    /// <summary>Adds <paramref name="change"/> (at <paramref name="index"/> of its snapshot) with <paramref name="head"/>; returns the messages it carries.</summary>
+    int Add(SyncConversationHead head, int index, ConversationChange change, string viewer);
+
+    /// <summary>The frame of what was added (a buffer of the shared array pool, and its length); starts a new batch.</summary>
+    (byte[] Buffer, int Length) Encode();
 }
 
 /// <summary>What a connect-time sync sent: the version it is consistent with, its conversations and messages.</summary>

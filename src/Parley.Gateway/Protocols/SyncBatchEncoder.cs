@@ -16,7 +16,7 @@ namespace Parley.Gateway.Protocols;
 /// that never changed has its head written straight from the row (<see cref="MessageHead"/>); one with annotations through
 /// <see cref="ProtoMapper.ToProto(StoredMessage, bool, string?)"/> without content.
 /// </summary>
-internal sealed class SyncBatchEncoder
+internal sealed class SyncBatchEncoder : ISyncBatch
 {
     private readonly List<Item> _conversations = [];
 
@@ -54,6 +54,12 @@ internal sealed class SyncBatchEncoder
 
         _conversations.Add(new Item(head, messages, heads, inner));
         Size += inner;
+    }
+
+    int ISyncBatch.Add(SyncConversationHead head, int index, ConversationChange change, string viewer)
+    {
+        Add(head, change.Messages, viewer);
+        return change.Messages.Count;
     }
 
     /// <summary>

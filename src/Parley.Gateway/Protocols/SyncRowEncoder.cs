@@ -19,7 +19,7 @@ namespace Parley.Gateway.Protocols;
 /// Use: <see cref="Add(int, in SyncRow)"/> per row (the store calls it), <see cref="Complete"/> once, then
 /// <see cref="Add(ConversationSync, int)"/> per conversation and <see cref="Encode"/> per batch; dispose to return the buffers.
 /// </summary>
-internal sealed class SyncRowEncoder(string viewer) : ISyncRowSink, IDisposable
+internal sealed class SyncRowEncoder(string viewer) : ISyncRowSink, ISyncBatch, IDisposable
 {
     private readonly List<Item> _batch = [];
     private byte[] _bytes = ArrayPool<byte>.Shared.Rent(16 * 1024);
@@ -122,6 +122,12 @@ internal sealed class SyncRowEncoder(string viewer) : ISyncRowSink, IDisposable
 
         _batch.Add(new Item(head, first, end, inner));
         Size += inner;
+    }
+
+    int ISyncBatch.Add(SyncConversationHead head, int index, ConversationChange change, string viewer)
+    {
+        Add(head, index);
+        return MessageCount(index, head.Truncated);
     }
 
     /// <summary>
