@@ -90,6 +90,26 @@ public sealed class TokenService(IAccountStore accounts, TokenSigningKey key, IO
         return (TokenStatus.Valid, identity);
     }
 
+    // One keyed HMAC per thread (an IncrementalHash is not thread-safe; GetHashAndReset keeps its key for the next token),
+    // made again when a thread meets another key (tests run several servers in one process).
+    [ThreadStatic]
+    private static IncrementalHash? t_hmac;
+
+    [ThreadStatic]
+    private static byte[]? t_hmacKey;
+
+    private static IncrementalHash ThreadHmac(byte[] signingKey)
+    {
+        if (t_hmac is null || !ReferenceEquals(t_hmacKey, signingKey))
+        {
+            t_hmac?.Dispose();
+            t_hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, signingKey);
+            t_hmacKey = signingKey;
+        }
+
+        return t_hmac;
+    }
+
     private TokenIdentity? ParseAndVerify(string token)
     {
         if (string.IsNullOrEmpty(token) || token.Length > MaxTokenLength || !token.StartsWith(Prefix, StringComparison.Ordinal))
@@ -103,9 +123,16 @@ public sealed class TokenService(IAccountStore accounts, TokenSigningKey key, IO
             return null;
         }
 
-        var body = token[..dot];
+        // The signed part as ASCII on the stack (its length is bounded above), through this thread's keyed HMAC: the one-shot
+        // HashData set a MAC context up with the key and freed it on every connect, after a substring and its bytes (issue 17,
+        // stop 39: the HMAC was 2.9 % of a returning login's server samples).
+        var body = token.AsSpan(0, dot);
+        Span<byte> signed = stackalloc byte[MaxTokenLength];
+        var length = Encoding.ASCII.GetBytes(body, signed);
         Span<byte> expected = stackalloc byte[32];
-        HMACSHA256.HashData(key.Key, Encoding.ASCII.GetBytes(body), expected);
+        var hmac = ThreadHmac(key.Key);
+        hmac.AppendData(signed[..length]);
+        hmac.GetHashAndReset(expected);
         Span<byte> actual = stackalloc byte[32];
         if (!TokenEncoding.TryDecodeSignature(token.AsSpan(dot + 1), actual) || !CryptographicOperations.FixedTimeEquals(expected, actual))
         {
@@ -114,7 +141,7 @@ public sealed class TokenService(IAccountStore accounts, TokenSigningKey key, IO
 
         try
         {
-            var encoded = body.AsSpan(Prefix.Length);
+            var encoded = body[Prefix.Length..];
             if (!TokenEncoding.IsBase64UrlAlphabet(encoded))
             {
                 return null;
