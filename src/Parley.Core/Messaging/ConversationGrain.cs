@@ -991,6 +991,11 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             }
         }
 
+        // Its own method: a lambda capturing OnCommitted's version made every call allocate the closure, a member change or
+        // not (0.03-0.05 KB of every message, issue 17).
+        private static MemberChange[] WithVersion(IReadOnlyList<MemberChange> members, long version) =>
+            [.. members.Select(m => m with { Version = version })];
+
         public void OnCommitted(long version)
         {
             if (revokes is { } seq)
@@ -1007,7 +1012,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             MessageCommitted committed = (revokes, Members) switch
             {
                 ({ } target, _) => new MessageRevoked(_final, target, RevokedClientMsgId, _final.SenderId),
-                (null, { Count: > 0 } members) => new MembersChanged(_final, Group, [.. members.Select(m => m with { Version = version })]),
+                (null, { Count: > 0 } members) => new MembersChanged(_final, Group, WithVersion(members, version)),
                 _ => new MessageCommitted(_final, Group) { ReplyTo = RootUpdated },
             };
             if (ReadDiffusion)
