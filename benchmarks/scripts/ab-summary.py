@@ -33,11 +33,11 @@ for b in a.builds:
                 half = halves[0]
                 row.update({'saturation msg/s': max(m['delivered_msgs_per_s'] for m in ramp.values()),
                             'half rate msg/s': half['offered_per_s'], 'CPU ms/msg at half': half['server_cpu_ms_per_msg'],
-                            'alloc KB/msg at half': half['server_alloc_bytes_per_msg'] / 1024, 'p99 ms at half': half['p99_ms']})
+                            'alloc KB/msg at half': float(half['server_alloc_bytes_per_msg']) / 1024, 'p99 ms at half': half['p99_ms']})
             elif len(ramp) == 1:  # one fixed rate: no saturation search
                 m = next(iter(ramp.values()))
                 row.update({'fixed rate msg/s': m['offered_per_s'], 'CPU ms/msg': m['server_cpu_ms_per_msg'],
-                            'alloc KB/msg': m['server_alloc_bytes_per_msg'] / 1024, 'ack p50 ms': m['ack_p50_ms'],
+                            'alloc KB/msg': float(m['server_alloc_bytes_per_msg']) / 1024, 'ack p50 ms': m['ack_p50_ms'],
                             'ack p99 ms': m['ack_p99_ms'], 'send→receive p99 ms': m['p99_ms'], 'send→receive p99.9 ms': m['p999_ms']})
             for r in rates:
                 row[f'CPU ms/msg at {r} msg/s'] = ramp.get(f'ramp {r}/s', {}).get('server_cpu_ms_per_msg', float('nan'))
