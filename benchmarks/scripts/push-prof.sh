@@ -2,7 +2,7 @@
 # push-prof.sh <label> <outdir> [devices=2000] [messages=10] : where the push pipeline's own CPU and allocation go, with the
 # vendor endpoint out of process (`dotnet $B sim`). Two runs of the push benchmark (B, default the worktree's build):
 # 1. `perf record -e cpu-clock -c 1000000 -g` of the benchmark's process over its throughput phase (JIT frames from the perf
-#    map) -> <label>.perf.txt (`perf script`) and <label>.fold.txt (fold.py: inclusive and self ms per frame);
+#    map; W^X off so that JIT frames resolve by name) -> <label>.perf.txt (`perf script`) and <label>.fold.txt (fold.py: inclusive and self ms per frame);
 # 2. `dotnet-trace --clrevents gc --clreventlevel verbose` (AllocationTick, one sample per ~100 KB) of the whole benchmark
 #    -> <label>.nettrace and alloc-sites.cs' <label>.sites.txt, scaled to the benchmark's KB per device-push.
 # Env: B, TRACE (dotnet-trace), A (alloc-sites dll; built as alloc.sh does).
@@ -11,12 +11,13 @@ label=$1; out=$2; devices=${3:-2000}; messages=${4:-10}; mkdir -p $out; out=$(re
 here=$(cd "$(dirname "$0")" && pwd)
 B=${B:-$here/../Parley.Push.Benchmarks/bin/Release/net10.0/Parley.Push.Benchmarks.dll}
 trace=${TRACE:-$HOME/.dotnet/tools/dotnet-trace}
+: > $out/$label.sim.txt
 dotnet $B sim > $out/$label.sim.txt 2>&1 & simpid=$!
 trap 'kill $simpid 2>/dev/null' EXIT
 for i in $(seq 600); do vendor=$(sed -n 's/^listening //p' $out/$label.sim.txt); [ -n "$vendor" ] && break; sleep 0.1; done
 
 # 1. CPU: perf over the throughput phase (from "registering" done to the throughput line).
-PUSH_BENCH_VENDOR=$vendor DOTNET_PerfMapEnabled=1 dotnet $B $devices $messages 1 1 > $out/$label.cpu-run.txt 2>&1 & bpid=$!
+PUSH_BENCH_VENDOR=$vendor DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 dotnet $B $devices $messages 1 1 > $out/$label.cpu-run.txt 2>&1 & bpid=$!
 for i in $(seq 1200); do grep -q "^registering" $out/$label.cpu-run.txt 2>/dev/null && break; sleep 0.1; done
 sleep 3
 perf record -e cpu-clock -c 1000000 -g -p $bpid -o $out/$label.perf.data > $out/$label.perf.log 2>&1 & ppid=$!

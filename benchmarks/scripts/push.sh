@@ -15,6 +15,7 @@ SIMB=${SIMB:-$B}
 for r in $(seq 1 $rounds); do
   vendor=; spid=
   if [ "${SIM:-out}" = out ]; then
+    : > $out/sim-r$r.txt   # exists before the first poll below (set -e: sed on a missing file ended the script)
     dotnet $SIMB sim > $out/sim-r$r.txt 2>&1 & spid=$!
     for i in $(seq 600); do vendor=$(sed -n 's/^listening //p' $out/sim-r$r.txt); [ -n "$vendor" ] && break; sleep 0.1; done
     [ -n "$vendor" ] || { echo "the vendor endpoint did not start"; cat $out/sim-r$r.txt; kill $spid; exit 1; }
