@@ -29,7 +29,8 @@ public sealed class PushOptions
 
     /// <summary>
     /// Pushes a send loop takes from the lanes at once (issue 17): their journal rows are read in one query and their
-    /// devices in another, they are claimed in one write, sent concurrently, and their results written in one write. The
+    /// devices in another, they are claimed in one write, sent concurrently, and their results written with the loop's
+    /// next claims (one write per batch; alone when nothing else is due). The
     /// <see cref="Workers"/> are split into loops of at most this many (32 workers, batch 16: two loops of 16), so
     /// <see cref="Workers"/> stays the bound on requests in flight. 1 sends one push at a time per worker.
     /// </summary>

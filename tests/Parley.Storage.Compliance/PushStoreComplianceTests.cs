@@ -201,6 +201,37 @@ public abstract class PushStoreComplianceTests : IAsyncLifetime
         Assert.Equal((PushState.Filtered, "device_gone"), (b3.State, b3.Reason));
     }
 
+    // Stop 40: a send loop writes its sent batch's results and its next batch's claims in one call: the changes first (a
+    // row they make Pending again is claimable by the same call), then the fenced claims, each row as the single calls do.
+    [StoreFact]
+    public async Task Journal_UpdateStatesAndClaimMany_ChangesThenFencedClaims()
+    {
+        await Journal.AppendAsync([
+            Push("s1", "m1", 100) with { Owner = "n1/a" },
+            Push("s2", "m1", 101) with { Owner = "n1/a" },
+            Push("s3", "m1", 102) with { Owner = "n1/a" },
+            Push("s4", "m1", 103) with { Owner = "n2/b" }]);
+        Assert.Equal([true, true], await Journal.ClaimManyAsync([new("s1", 1), new("s2", 1)], "n1/a"));
+
+        var claimed = await Journal.UpdateStatesAndClaimManyAsync(
+            [new("s1", PushState.Accepted, 1, 100, null, 700), new("s2", PushState.Pending, 1, 200, "http_503", null)],
+            [new("s3", 1), new("s4", 1), new("s2", 2), new("s1", 2)],
+            "n1/a");
+
+        Assert.Equal([true, false, true, false], claimed);
+        var s1 = (await Journal.GetAsync("s1"))!;
+        Assert.Equal((PushState.Accepted, 1, 700L), (s1.State, s1.Attempts, s1.SentAt!.Value));
+        Assert.Equal((PushState.Sending, 2, "http_503"), ((await Journal.GetAsync("s2"))!.State, (await Journal.GetAsync("s2"))!.Attempts, (await Journal.GetAsync("s2"))!.Reason));
+        Assert.Equal((PushState.Sending, 1), ((await Journal.GetAsync("s3"))!.State, (await Journal.GetAsync("s3"))!.Attempts));
+        Assert.Equal(PushState.Pending, (await Journal.GetAsync("s4"))!.State); // another owner's: fenced
+
+        // Either part may be empty.
+        Assert.Empty(await Journal.UpdateStatesAndClaimManyAsync([], [], "n1/a"));
+        Assert.Empty(await Journal.UpdateStatesAndClaimManyAsync([new("s3", PushState.Accepted, 1, 102, null, 800)], [], "n1/a"));
+        Assert.Equal(PushState.Accepted, (await Journal.GetAsync("s3"))!.State);
+        Assert.Equal([false], await Journal.UpdateStatesAndClaimManyAsync([], [new("s3", 2)], "n1/a"));
+    }
+
     // Stop 33: batch claims from several loops at once over the same rows (in different orders): each row is claimed by
     // exactly one of them, and none fails (PostgreSQL locks a batch's rows in push id order, so they cannot deadlock).
     [StoreFact]

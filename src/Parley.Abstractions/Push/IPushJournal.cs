@@ -175,6 +175,25 @@ public interface IPushJournal
         }
     }
 
+    /// <summary>
+    /// <see cref="UpdateStatesAsync"/> then <see cref="ClaimManyAsync"/>, durable when it returns (issue 17: a send loop
+    /// writes the results of the batch it sent with the claims of its next batch). The changes are durable no later than
+    /// the claims, so a crash never finds a loop's next batch claimed while its previous batch's results are lost: at
+    /// most one batch per send loop is claimed and unsettled. The default runs the two in order; stores override it with
+    /// one transaction (one fsync instead of two).
+    /// </summary>
+    async Task<IReadOnlyList<bool>> UpdateStatesAndClaimManyAsync(IReadOnlyList<PushStateChange> changes, IReadOnlyList<PushClaim> claims, string owner, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        ArgumentNullException.ThrowIfNull(claims);
+        if (changes.Count > 0)
+        {
+            await UpdateStatesAsync(changes, cancellationToken).ConfigureAwait(false);
+        }
+
+        return claims.Count > 0 ? await ClaimManyAsync(claims, owner, cancellationToken).ConfigureAwait(false) : [];
+    }
+
     /// <summary>A dead letter back to Pending (attempts 0, reason "replay"), owned by <paramref name="owner"/>. False when it is not dead-lettered.</summary>
     Task<bool> ReplayAsync(string pushId, string owner, long notBefore, CancellationToken cancellationToken = default);
 }

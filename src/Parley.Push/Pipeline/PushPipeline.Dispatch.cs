@@ -85,35 +85,70 @@ public sealed partial class PushPipeline
 
     /// <summary>
     /// One send loop: takes up to <paramref name="batchSize"/> due pushes at once (highest priority first, without waiting
-    /// for a batch to fill) and sends them, until cancelled.
+    /// for a batch to fill) and sends them, until cancelled. While a batch's requests are in flight the loop takes and
+    /// prepares its next batch; the sent batch's results are then written with the next batch's claims in one journal
+    /// write (issue 17: one group commit per batch instead of two), or alone as soon as its answers are in when nothing
+    /// else is due. Either way a batch's results are durable no later than the next batch's claims, so a loop has at most
+    /// one batch claimed and unsettled, as before.
     /// </summary>
     internal async Task RunWorkerAsync(int batchSize, CancellationToken cancellationToken)
     {
-        var jobs = new List<PushRecord>(batchSize);
-        while (!cancellationToken.IsCancellationRequested)
+        SentBatch? sent = null;
+        try
         {
-            jobs.Clear();
-            try
+            while (!cancellationToken.IsCancellationRequested)
             {
-                await _lanes.DequeueBatchAsync(jobs, batchSize, cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+                var jobs = new List<PushRecord>(batchSize);
+                var next = _lanes.DequeueBatchAsync(jobs, batchSize, cancellationToken).AsTask();
+                if (sent is not null && !next.IsCompleted)
+                {
+                    await Task.WhenAny(next, sent.Answered).ConfigureAwait(false);
+                    if (!next.IsCompleted)
+                    {
+                        // Nothing else is due yet: the sent batch's results are written now, not held for a next batch.
+                        var alone = sent;
+                        sent = null;
+                        await SettleAsync(alone, cancellationToken).ConfigureAwait(false);
+                    }
+                }
 
-            try
-            {
-                await ProcessBatchAsync(jobs, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await next.ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                // ProcessBatchAsync takes the sent batch over: it settles it (also when it fails) or hands it back unsettled.
+                var previous = sent;
+                sent = null;
+                sent = await ProcessBatchAsync(jobs, previous, cancellationToken).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            if (sent is not null)
             {
-                return;
+                // Stopping: the answered requests are written (a request cancelled mid-way stays Sending: outcome unknown).
+                try
+                {
+                    await SettleAsync(sent, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                }
             }
         }
     }
 
-    private async Task ProcessBatchAsync(List<PushRecord> jobs, CancellationToken cancellationToken)
+    // Returns the loop's batch now in flight: this batch once its requests are sent, the previous one when this batch had
+    // nothing to claim, or null. The previous batch is always settled here unless it is handed back.
+    private async Task<SentBatch?> ProcessBatchAsync(List<PushRecord> jobs, SentBatch? previous, CancellationToken cancellationToken)
     {
         // The journal is the truth: a push scheduled twice (restart, replay) or already finished is not sent again.
         var owned = new List<PushRecord>(jobs.Count);
@@ -137,41 +172,113 @@ public sealed partial class PushPipeline
 
         if (owned.Count == 0)
         {
-            return;
+            return previous;
         }
 
+        SentBatch? result = null;
         try
         {
-            await ProcessOwnedAsync(owned, cancellationToken).ConfigureAwait(false);
+            result = await ProcessOwnedAsync(owned, previous, cancellationToken).ConfigureAwait(false);
+            return result;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             // Infrastructure failure (journal/registry): the rows stay in the journal; try again later. A row already
             // claimed (Sending) is skipped by the re-read then, as before batching.
-            var retryAt = _time.GetUtcNow().Add(_options.RetryBaseDelay).ToUnixTimeMilliseconds();
-            foreach (var job in owned)
-            {
-                LogProcessFailed(_logger, ex, job.PushId);
-                _scheduler.Schedule(job with { NotBefore = retryAt });
-            }
+            Reschedule(owned, ex);
+            return null;
         }
         finally
         {
-            foreach (var job in owned)
+            if (result?.Owned != owned)
             {
-                _inFlight.TryRemove(job.PushId, out _);
-                if (_requeue.TryRemove(job.PushId, out var again))
-                {
-                    _lanes.Enqueue(again, holdsSlot: false);
-                }
+                Release(owned);
             }
         }
     }
 
-    // A batch (issue 17): one journal read and one registry read for all of it, the pushes filtered before a request and the
-    // claims in one write (both in the same group commit), the requests concurrently, the results in one write. Each push
-    // is still claimed (Pending -> Sending, fenced) before its request and settled after its answer, as one at a time did.
-    private async Task ProcessOwnedAsync(List<PushRecord> owned, CancellationToken cancellationToken)
+    // A batch: one journal read and one registry read for all of it, the pushes filtered before a request and the claims
+    // in one write (with the previous batch's results), the requests concurrently; the results are written by the next
+    // batch or by SettleAsync. Each push is still claimed (Pending -> Sending, fenced) before its request and settled after
+    // its answer, as one at a time did.
+    private async Task<SentBatch?> ProcessOwnedAsync(List<PushRecord> owned, SentBatch? previous, CancellationToken cancellationToken)
+    {
+        Settlement before;
+        List<VendorSend> sends;
+        try
+        {
+            (before, sends) = await PrepareBatchAsync(owned, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            if (previous is not null)
+            {
+                await SettleAsync(previous, cancellationToken).ConfigureAwait(false);
+            }
+
+            throw;
+        }
+
+        if (before.Changes.Count == 0 && sends.Count == 0)
+        {
+            return previous; // nothing due here: the previous batch stays in flight
+        }
+
+        // The previous batch's answers (its requests were sent while this batch was read and prepared).
+        Settlement? after = null;
+        if (previous is not null)
+        {
+            try
+            {
+                after = await CollectAsync(previous, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                Release(previous.Owned);
+                throw;
+            }
+        }
+
+        // The fenced claim (ADR 0014): Pending -> Sending only while this pipeline owns the row, one conditional statement
+        // per row. Whoever else read it Pending (a replay, a node that adopted it) fails here and sends nothing. Written
+        // after the previous batch's results and this batch's pre-send filters, in one journal write; the results are
+        // written even when a stop cancels this batch (then nothing is claimed).
+        var claims = new PushClaim[cancellationToken.IsCancellationRequested ? 0 : sends.Count];
+        for (var i = 0; i < claims.Length; i++)
+        {
+            claims[i] = new PushClaim(sends[i].Job.PushId, sends[i].Attempts);
+        }
+
+        var changes = before.Changes;
+        if (after is not null)
+        {
+            after.Changes.AddRange(before.Changes); // the results first; after.Changes is not read again
+            changes = after.Changes;
+        }
+
+        var written = WriteAsync(changes, claims);
+        if (previous is not null)
+        {
+            await FinishAsync(previous, after!, written, cancellationToken).ConfigureAwait(false);
+        }
+
+        var claimed = await written.ConfigureAwait(false);
+        Apply(before);
+
+        var requests = new List<(VendorSend Send, Task<PushSendResult> Result)>(sends.Count);
+        for (var i = 0; i < claimed.Count; i++)
+        {
+            if (claimed[i])
+            {
+                requests.Add((sends[i], SendAsync(sends[i], cancellationToken)));
+            }
+        }
+
+        return requests.Count == 0 ? null : new SentBatch(owned, requests);
+    }
+
+    // The rows re-read, the devices read and the checks before a request: what is settled before sending, and what to send.
+    private async Task<(Settlement Before, List<VendorSend> Sends)> PrepareBatchAsync(List<PushRecord> owned, CancellationToken cancellationToken)
     {
         var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
         var ids = new string[owned.Count];
@@ -187,6 +294,8 @@ public sealed partial class PushPipeline
             current[row.PushId] = row;
         }
 
+        var before = new Settlement();
+        var sends = new List<VendorSend>(owned.Count);
         var due = new List<PushRecord>(owned.Count);
         var users = new HashSet<string>(StringComparer.Ordinal);
         foreach (var job in owned)
@@ -209,7 +318,7 @@ public sealed partial class PushPipeline
 
         if (due.Count == 0)
         {
-            return;
+            return (before, sends);
         }
 
         var devices = new Dictionary<(string User, string Device), PushDevice>();
@@ -218,8 +327,6 @@ public sealed partial class PushPipeline
             devices[(d.UserId, d.DeviceId)] = d;
         }
 
-        var before = new Settlement();
-        var sends = new List<VendorSend>(due.Count);
         foreach (var job in due)
         {
             try
@@ -237,38 +344,36 @@ public sealed partial class PushPipeline
             }
         }
 
-        // The fenced claim (ADR 0014): Pending -> Sending only while this pipeline owns the row, one conditional statement
-        // per row. Whoever else read it Pending (a replay, a node that adopted it) fails here and sends nothing.
-        var claims = new PushClaim[sends.Count];
-        for (var i = 0; i < claims.Length; i++)
+        return (before, sends);
+    }
+
+    // One journal write (an async method, so that a store that throws at once gives a faulted task like a failed commit).
+    private async Task<IReadOnlyList<bool>> WriteAsync(List<PushStateChange> changes, PushClaim[] claims) =>
+        await _journal.UpdateStatesAndClaimManyAsync(changes, claims, _owner, CancellationToken.None).ConfigureAwait(false);
+
+    // A sent batch settled on its own: its answers, their write, what follows.
+    private async Task SettleAsync(SentBatch batch, CancellationToken cancellationToken)
+    {
+        Settlement after;
+        try
         {
-            claims[i] = new PushClaim(sends[i].Job.PushId, sends[i].Attempts);
+            after = await CollectAsync(batch, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            Release(batch.Owned);
+            throw;
         }
 
-        var filtered = before.Changes.Count > 0 ? _journal.UpdateStatesAsync(before.Changes, cancellationToken) : Task.CompletedTask;
-        var claimed = claims.Length > 0 ? await _journal.ClaimManyAsync(claims, _owner, cancellationToken).ConfigureAwait(false) : [];
-        await filtered.ConfigureAwait(false);
-        Apply(before);
+        await FinishAsync(batch, after, WriteAsync(after.Changes, []), cancellationToken).ConfigureAwait(false);
+    }
 
-        var inFlight = new List<(VendorSend Send, Task<PushSendResult> Result)>(sends.Count);
-        for (var i = 0; i < sends.Count; i++)
-        {
-            if (claimed[i])
-            {
-                inFlight.Add((sends[i], SendAsync(sends[i], cancellationToken)));
-            }
-        }
-
-        if (inFlight.Count == 0)
-        {
-            return;
-        }
-
-        // Every answer is settled, also when a stop cancels some requests: a request cancelled mid-way stays Sending (its
-        // outcome is unknown, as before batching); the answered ones are written without the cancelled token.
+    // Every answer of a sent batch as its state change, also when a stop cancelled some requests: a request cancelled
+    // mid-way stays Sending (its outcome is unknown); the answered ones are written.
+    private async Task<Settlement> CollectAsync(SentBatch batch, CancellationToken cancellationToken)
+    {
         var after = new Settlement();
-        var cancelled = false;
-        foreach (var (send, task) in inFlight)
+        foreach (var (send, task) in batch.Requests)
         {
             PushSendResult result;
             try
@@ -277,21 +382,68 @@ public sealed partial class PushPipeline
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                cancelled = true;
                 continue;
             }
 
             await SettleResultAsync(send, result, after, cancellationToken).ConfigureAwait(false);
         }
 
-        await _journal.UpdateStatesAsync(after.Changes, CancellationToken.None).ConfigureAwait(false);
-        Apply(after);
-        await DeleteConfirmedTokensAsync(after, cancellationToken).ConfigureAwait(false);
-        cancellationToken.ThrowIfCancellationRequested();
-        if (cancelled)
+        return after;
+    }
+
+    // Once a sent batch's results are durable: metrics, retries, token clean-up; its pushes leave _inFlight either way.
+    private async Task FinishAsync(SentBatch batch, Settlement after, Task written, CancellationToken cancellationToken)
+    {
+        try
         {
-            throw new OperationCanceledException(cancellationToken);
+            await written.ConfigureAwait(false);
+            Apply(after);
+            await DeleteConfirmedTokensAsync(after, cancellationToken).ConfigureAwait(false);
         }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            Reschedule(batch.Owned, ex);
+        }
+        finally
+        {
+            Release(batch.Owned);
+        }
+    }
+
+    private void Reschedule(List<PushRecord> owned, Exception ex)
+    {
+        var retryAt = _time.GetUtcNow().Add(_options.RetryBaseDelay).ToUnixTimeMilliseconds();
+        foreach (var job in owned)
+        {
+            LogProcessFailed(_logger, ex, job.PushId);
+            _scheduler.Schedule(job with { NotBefore = retryAt });
+        }
+    }
+
+    // The pushes leave _inFlight; a copy that came while they were in flight goes back to the lanes.
+    private void Release(List<PushRecord> owned)
+    {
+        foreach (var job in owned)
+        {
+            _inFlight.TryRemove(job.PushId, out _);
+            if (_requeue.TryRemove(job.PushId, out var again))
+            {
+                _lanes.Enqueue(again, holdsSlot: false);
+            }
+        }
+    }
+
+    /// <summary>A batch whose requests were sent and whose results are not written yet.</summary>
+    private sealed class SentBatch(List<PushRecord> owned, List<(VendorSend Send, Task<PushSendResult> Result)> requests)
+    {
+        private Task? _answered;
+
+        public List<PushRecord> Owned { get; } = owned;
+
+        public List<(VendorSend Send, Task<PushSendResult> Result)> Requests { get; } = requests;
+
+        /// <summary>Completes when every request has its answer (or failed); made only when the loop waits for it.</summary>
+        public Task Answered => _answered ??= Task.WhenAll(Requests.Select(r => r.Result));
     }
 
     /// <summary>A push ready for its request: claimed as attempt <see cref="Attempts"/>.</summary>

@@ -158,23 +158,48 @@ public sealed class SqlitePushJournal : IPushJournal
             return Task.FromResult<IReadOnlyList<bool>>([]);
         }
 
+        return _database.WriteAsync<IReadOnlyList<bool>>(connection => Claim(connection, claims, owner), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>One write of the writer queue: the changes, then the claims, in one transaction (one fsync).</remarks>
+    public Task<IReadOnlyList<bool>> UpdateStatesAndClaimManyAsync(IReadOnlyList<PushStateChange> changes, IReadOnlyList<PushClaim> claims, string owner, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        ArgumentNullException.ThrowIfNull(claims);
+        if (changes.Count == 0 && claims.Count == 0)
+        {
+            return Task.FromResult<IReadOnlyList<bool>>([]);
+        }
+
         return _database.WriteAsync<IReadOnlyList<bool>>(
             connection =>
             {
-                var statement = _database.Prepared(connection, ClaimSql, ClaimParameters);
-                var claimed = new bool[claims.Count];
-                for (var i = 0; i < claims.Count; i++)
-                {
-                    statement.Bind(0, claims[i].PushId);
-                    statement.Bind(1, owner);
-                    statement.Bind(2, claims[i].Attempts);
-                    statement.Execute();
-                    claimed[i] = SQLitePCL.raw.sqlite3_changes(connection.Handle) == 1;
-                }
-
-                return claimed;
+                Update(connection, changes);
+                return Claim(connection, claims, owner);
             },
             cancellationToken);
+    }
+
+    private bool[] Claim(SqliteConnection connection, IReadOnlyList<PushClaim> claims, string owner)
+    {
+        var claimed = new bool[claims.Count];
+        if (claims.Count == 0)
+        {
+            return claimed;
+        }
+
+        var statement = _database.Prepared(connection, ClaimSql, ClaimParameters);
+        for (var i = 0; i < claims.Count; i++)
+        {
+            statement.Bind(0, claims[i].PushId);
+            statement.Bind(1, owner);
+            statement.Bind(2, claims[i].Attempts);
+            statement.Execute();
+            claimed[i] = SQLitePCL.raw.sqlite3_changes(connection.Handle) == 1;
+        }
+
+        return claimed;
     }
 
     /// <inheritdoc />
@@ -190,29 +215,38 @@ public sealed class SqlitePushJournal : IPushJournal
         return _database.WriteAsync(
             connection =>
             {
-                var statement = _database.Prepared(connection, UpdateStateSql, UpdateStateParameters);
-                foreach (var c in changes)
-                {
-                    statement.Bind(0, c.PushId);
-                    statement.Bind(1, (int)c.State);
-                    statement.Bind(2, c.Attempts);
-                    statement.Bind(3, c.NotBefore);
-                    statement.Bind(4, c.Reason);
-                    if (c.SentAt is { } sent)
-                    {
-                        statement.Bind(5, sent);
-                    }
-                    else
-                    {
-                        statement.Bind(5, (string?)null);
-                    }
-
-                    statement.Execute();
-                }
-
+                Update(connection, changes);
                 return true;
             },
             cancellationToken);
+    }
+
+    private void Update(SqliteConnection connection, IReadOnlyList<PushStateChange> changes)
+    {
+        if (changes.Count == 0)
+        {
+            return;
+        }
+
+        var statement = _database.Prepared(connection, UpdateStateSql, UpdateStateParameters);
+        foreach (var c in changes)
+        {
+            statement.Bind(0, c.PushId);
+            statement.Bind(1, (int)c.State);
+            statement.Bind(2, c.Attempts);
+            statement.Bind(3, c.NotBefore);
+            statement.Bind(4, c.Reason);
+            if (c.SentAt is { } sent)
+            {
+                statement.Bind(5, sent);
+            }
+            else
+            {
+                statement.Bind(5, (string?)null);
+            }
+
+            statement.Execute();
+        }
     }
 
     public Task<IReadOnlyList<PushRecord>> ListByStateAsync(PushState state, int limit, CancellationToken cancellationToken = default) =>
