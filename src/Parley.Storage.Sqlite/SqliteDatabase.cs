@@ -273,7 +273,8 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
 
     /// <summary>
     /// Queues <paramref name="write"/> for the writer connection and completes once the group transaction it ran in is
-    /// committed (durable in durable mode). The callback runs inside that transaction and its own savepoint: it must
+    /// committed (durable in durable mode). The callback runs inside that transaction, in a savepoint of its own unless it is
+    /// the transaction's first write (then the transaction is exactly its changes; see CommitGroupAsync): it must
     /// not begin or commit transactions, must not call <c>WriteAsync</c> itself, and should not keep the
     /// connection or commands beyond the call (prepared commands of the same connection may be cached by the caller).
     /// If the callback throws, its changes are rolled back and the exception is rethrown to the caller.
@@ -281,13 +282,17 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
     public Task<T> WriteAsync<T>(Func<SqliteConnection, CancellationToken, Task<T>> write, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(write);
+        return Enqueue(new WriteItem<T>(write, cancellationToken));
+    }
+
+    private Task<T> Enqueue<T>(CompletingWriteItem<T> item)
+    {
         ThrowIfNotReady();
         if (ReferenceEquals(CurrentWriter.Value, this))
         {
             throw new InvalidOperationException("A SQLite write callback must not queue another write on the same database (it would wait for itself).");
         }
 
-        var item = new WriteItem<T>(write, cancellationToken);
         Interlocked.Increment(ref _queued);
         if (!_queue.Writer.TryWrite(item))
         {
@@ -308,21 +313,7 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
     internal Task<BackgroundWrite> WriteInBackgroundAsync(Func<SqliteConnection, bool> write, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(write);
-        ThrowIfNotReady();
-        if (ReferenceEquals(CurrentWriter.Value, this))
-        {
-            throw new InvalidOperationException("A SQLite write callback must not queue another write on the same database (it would wait for itself).");
-        }
-
-        var item = new BackgroundWriteItem(write, cancellationToken);
-        Interlocked.Increment(ref _queued);
-        if (!_queue.Writer.TryWrite(item))
-        {
-            Interlocked.Decrement(ref _queued);
-            throw new ObjectDisposedException(GetType().FullName);
-        }
-
-        return item.Completion.Task;
+        return Enqueue(new BackgroundWriteItem(write, cancellationToken));
     }
 
     private long _searchSegments;
@@ -338,6 +329,17 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(write);
         return WriteAsync((connection, _) => Task.FromResult(write(connection)), cancellationToken);
+    }
+
+    /// <summary>
+    /// A write like <c>WriteAsync</c> that the writer puts after the other writes of its group, whenever it was queued:
+    /// for a write that depends on no other write of the group (the search indexer's, which indexes only rows already
+    /// committed as they were) and must not come in front of a large one (see CommitGroupAsync).
+    /// </summary>
+    internal Task<T> WriteLateAsync<T>(Func<SqliteConnection, T> write, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        return Enqueue(new WriteItem<T>((connection, _) => Task.FromResult(write(connection)), cancellationToken) { Late = true });
     }
 
     /// <summary>Stops the writer queue after the queued writes, closes the writer and releases pooled connections.</summary>
@@ -454,10 +456,12 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
         var writer = _writer!;
         using var statements = _statements = new WriterStatements(writer);
         var batch = new List<WriteItem>(MaxWritesPerCommit);
+        var late = new List<WriteItem>();
         while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
             batch.Clear();
-            while (batch.Count < MaxWritesPerCommit && _queue.Reader.TryRead(out var item))
+            late.Clear();
+            while (batch.Count + late.Count < MaxWritesPerCommit && _queue.Reader.TryRead(out var item))
             {
                 Interlocked.Decrement(ref _queued);
                 if (item.CancellationToken.IsCancellationRequested)
@@ -485,9 +489,11 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
                     continue;
                 }
 
-                batch.Add(item);
+                (item.Late ? late : batch).Add(item);
             }
 
+            // Late writes (the search indexer's) after the others: see CommitGroupAsync for why the order matters.
+            batch.AddRange(late);
             if (batch.Count > 0)
             {
                 var started = Stopwatch.GetTimestamp();
@@ -513,9 +519,19 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
         }
     }
 
-    // One transaction for the whole group; each write in a savepoint so a failing write is undone alone. A group of one
-    // write needs no savepoint: rolling the transaction back undoes exactly that write (the common case under a steady
-    // message load, where the commit pipeline already hands over one batch at a time).
+    // One transaction for the whole group; each write in a savepoint so a failing write is undone alone, except the first
+    // one applied in the transaction: nothing comes before it, so rolling the transaction back undoes exactly that write (a
+    // group of one needs no savepoint at all: the common case under a steady message load, where the commit pipeline
+    // already hands over one batch at a time).
+    //
+    // Why the first write must not have one (issue 17, stop 40): inside a savepoint SQLite keeps, in the in-memory
+    // sub-journal, the pre-image of every page the write changes, and every statement of the write that opens a statement
+    // journal releases it by truncating that sub-journal back to where the statement began, which walks its chunk list
+    // from the start (memjrnlTruncate). A commit pipeline batch of many messages under a savepoint therefore cost time
+    // quadratic in its size: at 2,000 new conversations a second, once the search indexer's writes were queued in front of
+    // the batches, 44 % of the server's CPU went there, commits took a second, batches grew to 1,024 messages and the
+    // server collapsed. So the first write runs bare, and late writes (the indexer's, WriteLateAsync) are put after the
+    // others, so that a message batch is the group's first write whenever it is the only large one.
     private async Task CommitGroupAsync(SqliteConnection writer, List<WriteItem> batch)
     {
         if (batch.Count == 1)
@@ -553,18 +569,37 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
                     continue;
                 }
 
-                statements.Savepoint.Execute();
+                var guarded = applied.Count > 0;
+                if (guarded)
+                {
+                    statements.Savepoint.Execute();
+                }
+
                 try
                 {
                     await item.RunAsync(writer).ConfigureAwait(false);
-                    statements.Release.Execute();
+                    if (guarded)
+                    {
+                        statements.Release.Execute();
+                    }
+
                     applied.Add(item);
                 }
                 catch (Exception ex)
                 {
                     if (InTransaction(writer))
                     {
-                        Execute(writer, "ROLLBACK TO w; RELEASE w;");
+                        if (guarded)
+                        {
+                            Execute(writer, "ROLLBACK TO w; RELEASE w;");
+                        }
+                        else
+                        {
+                            // The first write of the transaction: the whole transaction is exactly its changes.
+                            Execute(writer, "ROLLBACK;");
+                            statements.Begin(writer);
+                        }
+
                         item.Fail(ex);
                         continue;
                     }
@@ -833,6 +868,9 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
     private abstract class WriteItem(CancellationToken cancellationToken)
     {
         public CancellationToken CancellationToken { get; } = cancellationToken;
+
+        /// <summary>Put after the other writes of its group (<see cref="WriteLateAsync{T}"/>).</summary>
+        public bool Late { get; init; }
 
         /// <summary>When the write was queued (<see cref="Stopwatch.GetTimestamp"/>), for the writer's queue-wait histogram.</summary>
         public long Enqueued { get; } = Stopwatch.GetTimestamp();

@@ -53,6 +53,112 @@ public sealed class SqliteDatabaseTests : IDisposable
     }
 
     [Fact]
+    public async Task GroupCommit_FirstWriteRunsWithoutASavepoint_AndFailingIsRolledBackAlone_TheRestCommit()
+    {
+        var owner = _database.Open();
+        await owner.InitializeAsync();
+        var accounts = new SqliteAccountStore(owner);
+        var (release, gate) = await HoldTheWriterAsync(owner);
+
+        // The group's first write (no savepoint w around it: a savepoint would make a large write's statement
+        // journals cost the square of its size, stop 40), and it fails after a first statement that must be undone too.
+        var failingFirst = owner.WriteAsync(connection =>
+        {
+            var savepointOpen = SavepointWOpen(connection);
+            using var command = connection.CreateCommand();
+            command.CommandText = "INSERT INTO users (user_id, nickname, avatar_url, ex, created_at, updated_at) VALUES ('bad', 'B', '', '', 1, 1);";
+            command.ExecuteNonQuery();
+            command.CommandText = "INSERT INTO no_such_table VALUES (1);";
+            command.ExecuteNonQuery();
+            return savepointOpen;
+        });
+        var users = Enumerable.Range(0, 20).Select(i => accounts.CreateUserAsync(new UserRecord("u" + i, "U", "", "", 1, 1))).ToList();
+
+        // A write behind others in the group runs in a savepoint of its own.
+        var behind = owner.WriteAsync(SavepointWOpen);
+
+        release.SetResult();
+        await gate;
+        var failure = await Assert.ThrowsAsync<SqliteException>(() => failingFirst);
+        Assert.Contains("no_such_table", failure.Message, StringComparison.Ordinal);
+        Assert.All(await Task.WhenAll(users), Assert.True);
+        Assert.True(await behind);
+
+        Assert.Equal(20L, Convert.ToInt64(_database.Scalar("SELECT COUNT(*) FROM users"), CultureInfo.InvariantCulture));
+        Assert.Equal(0L, Convert.ToInt64(_database.Scalar("SELECT COUNT(*) FROM users WHERE user_id = 'bad'"), CultureInfo.InvariantCulture));
+
+        // A group whose first write succeeds and whose second fails: the first commits, the second is undone alone.
+        (release, gate) = await HoldTheWriterAsync(owner);
+        var first = owner.WriteAsync(connection => !SavepointWOpen(connection)
+            && Exec(connection, "INSERT INTO users (user_id, nickname, avatar_url, ex, created_at, updated_at) VALUES ('first', 'F', '', '', 1, 1);") == 1);
+        var second = owner.WriteAsync(connection =>
+        {
+            Exec(connection, "INSERT INTO users (user_id, nickname, avatar_url, ex, created_at, updated_at) VALUES ('second', 'S', '', '', 1, 1);");
+            return Exec(connection, "INSERT INTO no_such_table VALUES (1);");
+        });
+        release.SetResult();
+        await gate;
+        Assert.True(await first);
+        await Assert.ThrowsAsync<SqliteException>(() => second);
+        Assert.Equal(1L, Convert.ToInt64(_database.Scalar("SELECT COUNT(*) FROM users WHERE user_id = 'first'"), CultureInfo.InvariantCulture));
+        Assert.Equal(0L, Convert.ToInt64(_database.Scalar("SELECT COUNT(*) FROM users WHERE user_id = 'second'"), CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public async Task GroupCommit_LateWrite_RunsAfterTheWritesQueuedBehindIt()
+    {
+        var owner = _database.Open();
+        await owner.InitializeAsync();
+        await owner.WriteAsync(connection => Exec(connection, "CREATE TABLE write_order (n INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL);"));
+        var (release, gate) = await HoldTheWriterAsync(owner);
+
+        var late = owner.WriteLateAsync(connection => Exec(connection, "INSERT INTO write_order (name) VALUES ('late');"));
+        var early = Enumerable.Range(0, 3).Select(i => owner.WriteAsync(connection => Exec(connection, $"INSERT INTO write_order (name) VALUES ('w{i}');"))).ToList();
+
+        release.SetResult();
+        await gate;
+        await late;
+        await Task.WhenAll(early);
+        var order = await owner.WriteAsync(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT group_concat(name, ',') FROM (SELECT name FROM write_order ORDER BY n);";
+            return (string)command.ExecuteScalar()!;
+        });
+        Assert.Equal("w0,w1,w2,late", order);
+    }
+
+    // Whether the writer's per-write savepoint is open around this write: ROLLBACK TO it at the write's start undoes nothing
+    // and keeps it; without it SQLite answers "no such savepoint".
+    private static bool SavepointWOpen(SqliteConnection connection)
+    {
+        try
+        {
+            Exec(connection, "ROLLBACK TO w;");
+            return true;
+        }
+        catch (SqliteException ex) when (ex.Message.Contains("no such savepoint", StringComparison.Ordinal))
+        {
+            return false;
+        }
+    }
+
+    // Holds the writer in a write of its own until release is set, so that the writes queued meanwhile run as one group.
+    private static async Task<(TaskCompletionSource Release, Task<int> Gate)> HoldTheWriterAsync(SqliteDatabase owner)
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var gate = owner.WriteAsync(async (connection, ct) =>
+        {
+            started.SetResult();
+            await release.Task;
+            return 0;
+        });
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        return (release, gate);
+    }
+
+    [Fact]
     public async Task LoneWrite_ThatFails_IsRolledBackCompletely_AndTheNextWriteCommits()
     {
         var owner = _database.Open();
