@@ -219,6 +219,9 @@ public static class ParleyServerExtensions
                 // The node directory is renewed every few seconds by every node: never collected for being idle between them.
                 o.ClassSpecificCollectionAge[typeof(Parley.Gateway.Cluster.NodeDirectoryGrain).FullName!] = orleans.IdleAge < TimeSpan.FromMinutes(10) ? TimeSpan.FromMinutes(10) : orleans.IdleAge;
             });
+            // Zero turns Orleans' workload analysis off (OrleansOptions.WorkloadAnalysis); its own default is 10 s.
+            silo.Configure<Orleans.Configuration.SiloMessagingOptions>(o =>
+                o.GrainWorkloadAnalysisPeriod = orleans.WorkloadAnalysis ? TimeSpan.FromSeconds(10) : TimeSpan.Zero);
             if (TelemetryExtensions.IsTracingEnabled(config))
             {
                 silo.AddActivityPropagation(); // grain calls continue the caller's trace

@@ -45,4 +45,22 @@ public sealed class GrainCollectionSettingsTests
             Assert.Equal(TimeSpan.FromSeconds(30), server.Services.GetRequiredService<IOptions<GrainCollectionOptions>>().Value.CollectionQuantum);
         }
     }
+
+    /// <summary>
+    /// Orleans' workload analysis (status dumps for long requests) is off unless Parley:Orleans:WorkloadAnalysis turns it on:
+    /// under an overload it took about half of the server's CPU (stop 40).
+    /// </summary>
+    [Fact]
+    public async Task TheSilo_RunsNoWorkloadAnalysis_UnlessTurnedOn()
+    {
+        await using (var server = await TestServer.StartAsync())
+        {
+            Assert.Equal(TimeSpan.Zero, server.Services.GetRequiredService<IOptions<SiloMessagingOptions>>().Value.GrainWorkloadAnalysisPeriod);
+        }
+
+        await using (var server = await TestServer.StartAsync(new Dictionary<string, string?> { ["Parley:Orleans:WorkloadAnalysis"] = "true" }))
+        {
+            Assert.Equal(TimeSpan.FromSeconds(10), server.Services.GetRequiredService<IOptions<SiloMessagingOptions>>().Value.GrainWorkloadAnalysisPeriod);
+        }
+    }
 }
