@@ -7,8 +7,26 @@
 # around its measured window (--window-metrics: <label>-<N>.win/*.w0 and .w1, the warm-up left out), and after each run
 # this prints where the window's sends spent their time inside the server (prom-hist.py --hops, issue 17) into
 # <label>-<N>.hops (HOPS=0: not asked, for a generator G older than the option). One run takes about 40 s plus the
-# server's start.
+# server's start. PEERS (default 1: fixed pairs; 0: random pairs among USERS, default 1000) and GARGS (more generator
+# options) choose the load; PERF_TRACE=1 also records every fsync/fdatasync of the server over the run with its duration
+# (`perf trace`, into <label>-<N>.sync; summarised by sync-lat.py); GCTRACE=1 an EventPipe trace of the runtime's GC events
+# over the run (<label>-<N>.gc.nettrace, on CPU 1; every pause, its suspension, generation and bytes promoted: gc-pauses.cs, into
+# <label>-<N>.gc.txt).
 source "$(dirname "$0")/lib.sh"
+# gc_pauses: the analyzer's dll in GP, built from gc-pauses.cs outside the repository (TraceEvent 3.1.21) when needed.
+gc_pauses() {
+  local d=/tmp/parley-gc-pauses
+  GP=$d/bin/Release/net10.0/gc-pauses.dll
+  [ -f $GP ] && [ $GP -nt $here/gc-pauses.cs ] && return
+  mkdir -p $d && cp $here/gc-pauses.cs $d/Program.cs
+  cat > $d/gc-pauses.csproj <<'X'
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup><OutputType>Exe</OutputType><TargetFramework>net10.0</TargetFramework><ImplicitUsings>enable</ImplicitUsings><Nullable>disable</Nullable></PropertyGroup>
+  <ItemGroup><PackageReference Include="Microsoft.Diagnostics.Tracing.TraceEvent" Version="3.1.21" /></ItemGroup>
+</Project>
+X
+  dotnet build -c Release $d > $d/build.log 2>&1 || { tail -20 $d/build.log; GP=; }
+}
 out=$1; shift; mkdir -p $out
 for pair in "$@"; do
   label=${pair%%=*}; rest=${pair#*=}; dll=${rest%%@*}; extra=""; [[ "$rest" == *@* ]] && extra=${rest#*@}
@@ -17,13 +35,26 @@ for pair in "$@"; do
   wait_ready
   curl -s -H "Authorization: Bearer $secret" http://127.0.0.1:$port/metrics > $out/$label-$n.m0
   t0=$(cpu_ticks)
+  if [ "${GCTRACE:-0}" = 1 ]; then
+    taskset -c 1 ~/.dotnet/tools/dotnet-trace collect -p $spid --clrevents gc --clreventlevel informational \
+      -o $out/$label-$n.gc.nettrace > $out/$label-$n.gc.log 2>&1 & gctracer=$!
+  fi
+  if [ "${PERF_TRACE:-0}" = 1 ]; then
+    perf trace -p $spid -e fsync,fdatasync -o $out/$label-$n.sync > /dev/null 2>&1 & tracer=$!
+  fi
   PARLEY_ADMIN_SECRET=$secret timeout 600 taskset -c 1 dotnet $G --server-url http://127.0.0.1:$port --server-pid $spid --runs 1 \
-      --warmup 3 --window ${WINDOW:-20} --scenarios chat --targets parley --chat-peers 1 --chat-rates ${RATE:-2100} \
+      --warmup 3 --window ${WINDOW:-20} --scenarios chat --targets parley --chat-users ${USERS:-1000} --chat-peers ${PEERS:-1} --chat-rates ${RATE:-2100} $GARGS \
       $([ "${HOPS:-1}" = 1 ] && echo --window-metrics $out/$label-$n.win) --out $out/$label-$n.json > $out/$label-$n.log 2>&1
   curl -s -H "Authorization: Bearer $secret" http://127.0.0.1:$port/metrics > $out/$label-$n.m1
   echo "$label-$n ticks $(( $(cpu_ticks) - t0 ))" >> $out/ticks.txt
   stop_server
-  grep 'ramp' $out/$label-$n.log | grep -o 'acks.*p99 [0-9.]* ms'
+  # the tracers end with the server (a background job of a script ignores SIGINT)
+  [ -n "$tracer" ] && { wait $tracer 2>/dev/null; tracer=""; python3 "$(dirname "$0")/sync-lat.py" $out/$label-$n.sync; }
+  if [ -n "$gctracer" ]; then
+    wait $gctracer 2>/dev/null; gctracer=""; gc_pauses
+    [ -n "$GP" ] && dotnet $GP $out/$label-$n.gc.nettrace > $out/$label-$n.gc.txt 2>&1 && grep -A9 '^pauses' $out/$label-$n.gc.txt
+  fi
+  grep 'ramp' $out/$label-$n.log | grep -o 'lat p50.*p99 [0-9.]* ms'
   w=$(ls $out/$label-$n.win/*.w0 2>/dev/null | head -1)
   [ -n "$w" ] && python3 "$(dirname "$0")/prom-hist.py" --hops $w ${w%.w0}.w1 | tee $out/$label-$n.hops
 done

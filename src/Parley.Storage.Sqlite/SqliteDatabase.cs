@@ -617,7 +617,9 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
                 }
             }
 
+            var committing = Stopwatch.GetTimestamp();
             statements.Commit(writer);
+            _metrics?.Commit.Record(Stopwatch.GetElapsedTime(committing).TotalSeconds);
             _catchUpDue = NoteCommitted(writer);
         }
         catch (Exception ex)
@@ -669,7 +671,9 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
                 return;
             }
 
+            var committing = Stopwatch.GetTimestamp();
             statements.Commit(writer);
+            _metrics?.Commit.Record(Stopwatch.GetElapsedTime(committing).TotalSeconds);
             _catchUpDue = NoteCommitted(writer);
         }
         catch (Exception ex)

@@ -43,6 +43,7 @@ public sealed partial class MetricNamesTests(ServerFixture fixture) : IClassFixt
         ["parley_send_slow_time_seconds_total"] = "counter",
         ["parley_storage_sqlite_queue_wait_seconds"] = "histogram",
         ["parley_storage_sqlite_transaction_duration_seconds"] = "histogram",
+        ["parley_storage_sqlite_commit_duration_seconds"] = "histogram",
         ["parley_storage_sqlite_checkpoint_duration_seconds"] = "histogram",
         ["parley_storage_sqlite_background_duration_seconds"] = "histogram",
         ["parley_storage_sqlite_background_deferred_total"] = "counter",

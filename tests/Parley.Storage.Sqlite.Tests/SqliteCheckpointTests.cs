@@ -126,6 +126,13 @@ public sealed class SqliteCheckpointTests : IDisposable
         var waits = all.Count(m => m.Instrument == "parley.storage.sqlite.queue.wait");
         Assert.True(transactions >= Writes + 1 + extra, $"{transactions} transactions recorded for {Writes + 1 + extra} awaited writes");
         Assert.Equal(transactions, waits);
+
+        // Each transaction's COMMIT alone (its WAL writes and sync): one per transaction, never longer than the transactions.
+        var commits = all.Where(m => m.Instrument == "parley.storage.sqlite.commit.duration").ToArray();
+        Assert.Equal(transactions, commits.Length);
+        Assert.True(
+            commits.Sum(m => m.Seconds) <= all.Where(m => m.Instrument == "parley.storage.sqlite.transaction.duration").Sum(m => m.Seconds),
+            "the commits took longer than the transactions that hold them");
         Assert.All(all, m => Assert.True(m.Seconds >= 0 && m.Seconds < 600, $"{m.Instrument}: {m.Seconds} s"));
         var checkpoints = all.Where(m => m.Instrument == "parley.storage.sqlite.checkpoint.duration").ToArray();
         Assert.Equal(database.CheckpointsRun > 0, checkpoints.Any(m => m.By == "background"));
