@@ -1,4 +1,5 @@
 // Usage: dotnet run -c Release --project benchmarks/Parley.Push.Benchmarks -- [devices=2000] [messages=10] [backlog=100000] [imProbes=200]
+// 0. PUSH_BENCH_WARMUP=<messages> (default 0): a warm-up of that many messages to every device first, not measured.
 // 1. Throughput: <devices> Xiaomi devices × <messages> IM messages through the whole pipeline (durable SQLite journal)
 //    into an accept-all loopback endpoint; reports device-pushes/s from the first submit to the last vendor request, and
 //    per device-push: the process's CPU and allocation (the simulator's included), SQLite transactions (fsyncs), journal
@@ -122,8 +123,35 @@ listener.SetMeasurementEventCallback<double>((_, seconds, _, _) =>
 });
 listener.Start();
 
-// 1. Throughput.
 var recipients = Enumerable.Range(0, devices).Select(i => new PushRecipient("u" + i, 1)).ToArray();
+
+// 0. Warm-up (PUSH_BENCH_WARMUP=<messages>, default 0): that many IM messages to every device, sent and settled before the
+// measured phase, so that the phase runs on tier-1 code in both processes (stop 40: in a cold 20,000-push run about a
+// quarter of this process's CPU samples were the JIT's) and measures the steady state a long-running server is in.
+var warmup = int.TryParse(Environment.GetEnvironmentVariable("PUSH_BENCH_WARMUP"), out var wm) ? wm : 0;
+if (warmup > 0)
+{
+    var ws = Stopwatch.GetTimestamp();
+    for (var m = 0; m < warmup; m++)
+    {
+        await pipeline.SubmitAsync(new PushRequest("w" + m, "c-w" + m, "sender", "Sender", PushCategory.Im, "hello", recipients));
+    }
+
+    while ((await sink.StatsAsync()).Received < (long)devices * warmup)
+    {
+        await Task.Delay(50);
+    }
+
+    while (pipeline.LaneDepth(0) > 0 || (await pipeline.GetMessagePushesAsync("w" + (warmup - 1))).Any(r => r.State is PushState.Pending or PushState.Sending))
+    {
+        await Task.Delay(50);
+    }
+
+    await sink.ResetAsync();
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"warm-up: {warmup} messages x {devices} devices sent and settled in {Stopwatch.GetElapsedTime(ws).TotalSeconds:F2} s (not measured)"));
+}
+
+// 1. Throughput.
 var process = Process.GetCurrentProcess();
 calls.Clear();
 long tx0;
@@ -276,6 +304,9 @@ internal interface IVendorSink
 
     /// <summary>The endpoint's process CPU when it is out of process (zero in process: it is this process's).</summary>
     Task<TimeSpan> CpuAsync();
+
+    /// <summary>Forgets what arrived (after a warm-up).</summary>
+    Task ResetAsync();
 }
 
 internal sealed class LocalSink : IVendorSink
@@ -314,6 +345,12 @@ internal sealed class LocalSink : IVendorSink
     public Task<long?> ArrivalAsync(string pushId) => Task.FromResult(Arrivals.TryGetValue(pushId, out var at) ? at : (long?)null);
 
     public Task<TimeSpan> CpuAsync() => Task.FromResult(TimeSpan.Zero);
+
+    public Task ResetAsync()
+    {
+        Reset();
+        return Task.CompletedTask;
+    }
 }
 
 /// <summary>

@@ -5,7 +5,7 @@
 #    map; W^X off so that JIT frames resolve by name) -> <label>.perf.txt (`perf script`) and <label>.fold.txt (fold.py: inclusive and self ms per frame);
 # 2. `dotnet-trace --clrevents gc --clreventlevel verbose` (AllocationTick, one sample per ~100 KB) of the whole benchmark
 #    -> <label>.nettrace and alloc-sites.cs' <label>.sites.txt, scaled to the benchmark's KB per device-push.
-# Env: B, TRACE (dotnet-trace), A (alloc-sites dll; built as alloc.sh does).
+# Env: B, TRACE (dotnet-trace), A (alloc-sites dll; built as alloc.sh does), WARMUP (push.sh's).
 set -e
 label=$1; out=$2; devices=${3:-2000}; messages=${4:-10}; mkdir -p $out; out=$(realpath $out)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -17,9 +17,9 @@ trap 'kill $simpid 2>/dev/null' EXIT
 for i in $(seq 600); do vendor=$(sed -n 's/^listening //p' $out/$label.sim.txt); [ -n "$vendor" ] && break; sleep 0.1; done
 
 # 1. CPU: perf over the throughput phase (from "registering" done to the throughput line).
-PUSH_BENCH_VENDOR=$vendor DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 dotnet $B $devices $messages 1 1 > $out/$label.cpu-run.txt 2>&1 & bpid=$!
+PUSH_BENCH_VENDOR=$vendor PUSH_BENCH_WARMUP=${WARMUP:-0} DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 dotnet $B $devices $messages 1 1 > $out/$label.cpu-run.txt 2>&1 & bpid=$!
 for i in $(seq 1200); do grep -q "^registering" $out/$label.cpu-run.txt 2>/dev/null && break; sleep 0.1; done
-sleep 3
+if [ "${WARMUP:-0}" -gt 0 ]; then for i in $(seq 3000); do grep -q "^warm-up" $out/$label.cpu-run.txt 2>/dev/null && break; sleep 0.1; done; else sleep 3; fi
 perf record -e cpu-clock -c 1000000 -g -p $bpid -o $out/$label.perf.data > $out/$label.perf.log 2>&1 & ppid=$!
 for i in $(seq 3000); do grep -q "^throughput" $out/$label.cpu-run.txt 2>/dev/null && break; sleep 0.2; done
 kill -INT $ppid; wait $ppid || true
@@ -29,7 +29,7 @@ python3 $here/fold.py $out/$label.perf.txt 60 > $out/$label.fold.txt
 rm -f $out/$label.perf.data
 
 # 2. Allocation sites.
-PUSH_BENCH_VENDOR=$vendor $trace collect --clrevents gc --clreventlevel verbose -o $out/$label.nettrace -- dotnet $B $devices $messages 1 1 > $out/$label.alloc-run.txt 2>&1 || true
+PUSH_BENCH_VENDOR=$vendor PUSH_BENCH_WARMUP=${WARMUP:-0} $trace collect --clrevents gc --clreventlevel verbose -o $out/$label.nettrace -- dotnet $B $devices $messages 1 1 > $out/$label.alloc-run.txt 2>&1 || true
 kb=$(sed -nE 's/.*allocated ([0-9.]+) KB.*/\1/p' $out/$label.alloc-run.txt)
 if [ -z "$A" ]; then
   d=/tmp/parley-alloc-sites; A=$d/bin/Release/net10.0/alloc-sites.dll

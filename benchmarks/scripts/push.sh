@@ -6,7 +6,9 @@
 # About 30-60 s per round on a quiet 2-core machine. Env: B (the benchmark dll), WORKERS (PushOptions.Workers),
 # SIM (default `out`: the vendor endpoint runs in its own process, `dotnet $B sim`, started per round, so the
 # benchmark's per-push CPU and allocation are the pipeline's alone; `in`: in the benchmark's process, as before stop 33),
-# SIMB (the dll that runs the endpoint; default B, so that an A/B keeps one endpoint build: pass the same SIMB to both).
+# SIMB (the dll that runs the endpoint; default B, so that an A/B keeps one endpoint build: pass the same SIMB to both),
+# WARMUP (messages to every device sent and settled before the measured phase, PUSH_BENCH_WARMUP; default 0 = cold, as
+# before stop 40; a benchmark program before stop 40 ignores it).
 set -e
 out=$1; rounds=${2:-3}; devices=${3:-2000}; messages=${4:-10}; mkdir -p $out
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -21,8 +23,8 @@ for r in $(seq 1 $rounds); do
     [ -n "$vendor" ] || { echo "the vendor endpoint did not start"; cat $out/sim-r$r.txt; kill $spid; exit 1; }
   fi
   { echo "round $r $(date -u +%FT%TZ) $(uptime | sed 's/.*load/load/') vendor ${vendor:-in process}"
-    PUSH_BENCH_VENDOR=$vendor PUSH_BENCH_WORKERS=${WORKERS:-32} dotnet $B $devices $messages 1 1; } > $out/push-r$r.txt 2>&1 || true
+    PUSH_BENCH_VENDOR=$vendor PUSH_BENCH_WORKERS=${WORKERS:-32} PUSH_BENCH_WARMUP=${WARMUP:-0} dotnet $B $devices $messages 1 1; } > $out/push-r$r.txt 2>&1 || true
   [ -n "$spid" ] && { kill $spid; wait $spid 2>/dev/null || true; }
-  grep -E "throughput|per device|vendor endpoint process" $out/push-r$r.txt
+  grep -E "warm-up|throughput|per device|vendor endpoint process" $out/push-r$r.txt
 done
 grep -h "^throughput" $out/push-r*.txt | sed -E 's/.* = ([0-9]+) \/s .*/\1/' | sort -n | awk '{a[NR]=$1} END {print "median device-pushes/s: " a[int((NR+1)/2)] " (" NR " rounds)"}' | tee $out/median.txt
