@@ -209,6 +209,9 @@ def check_dockerfile():
     port = re.search(r"ASPNETCORE_URLS=http://0\.0\.0\.0:(\d+)", text)
     expect(port and re.search(rf"^EXPOSE .*\b{port.group(1)}\b", text, re.M), "EXPOSE the port Parley listens on")
     expect(re.search(r'^ENTRYPOINT \["dotnet", "Parley.Server.dll"\]', text, re.M), "exec-form ENTRYPOINT so SIGTERM reaches the server")
+    gen0 = re.search(r"DOTNET_GCgen0size=(0x[0-9A-Fa-f]+)\b", text)
+    expect(gen0 and 4 << 20 <= int(gen0.group(1), 16) <= 64 << 20,
+           "DOTNET_GCgen0size (hexadecimal) bounds the GC's young generation to 4-64 MiB (docs/deploy.md, stop 40)")
 
 
 if __name__ == "__main__":
