@@ -17,7 +17,8 @@
 # SCENARIO=freshlogin: the generator's `freshlogin` scenario (USERS new devices, default 3,000, each syncing 10 groups of 50
 # with 20 messages; GARGS more generator options) instead; the figure is the generator's server_alloc_kb_per_login (Δallocated
 # over the logins / logins), and with trace seconds the trace starts once FROM (default 100) connections are open (the
-# logins, after the seeding) and alloc-sites.cs scales its samples to KB per login.
+# logins, after the seeding; with --login-warmup in GARGS, in the measured wave) and alloc-sites.cs scales its samples to KB
+# per login.
 # Env: G (generator dll), USERS, FROM, SPAN, SCENARIO, TRACE (dotnet-trace), A (analyzer dll), GARGS (freshlogin only).
 # The earlier runs: stop 26 `alloc.sh <label> <dll> <out> 60` with FROM=300 SPAN=2000; 2026-12-05-perf `alloc.sh <label>
 # <dll> <out> <rate> [12]`; stop 29 `alloc.sh <label> <dll> <out> 400 40` with USERS=200 FROM=3000 SPAN=0.
@@ -73,6 +74,11 @@ if [ "$SCENARIO" = freshlogin ]; then
   gpid=$!
   if [ "$secs" -gt 0 ]; then
     conns() { curl -sf http://127.0.0.1:$port/metrics | awk '/^parley_gateway_connections/{s+=$NF} END{print s+0}'; }
+    if [[ "$GARGS" == *--login-warmup* ]]; then
+      # The warm-up wave's connections count too: wait for its end and its sessions' close first (as prof-login.sh).
+      for i in $(seq 4800); do grep -q 'warm-up r' $out/$label.gen.log 2>/dev/null && break; sleep 0.25; done
+      for i in $(seq 2400); do c=$(conns); [ "${c%.*}" -lt ${FROM:-100} ] 2>/dev/null && break; sleep 0.25; done
+    fi
     for i in $(seq 2400); do c=$(conns); [ "${c%.*}" -ge ${FROM:-100} ] 2>/dev/null && break; sleep 0.25; done
     taskset -c 1 $trace collect -p $spid --clrevents gc --clreventlevel verbose --duration 00:00:00:$secs -o $out/$label.nettrace > $out/$label.trace.log 2>&1
   fi

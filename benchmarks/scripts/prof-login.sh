@@ -1,7 +1,7 @@
 #!/bin/bash
 # prof-login.sh <label> <server dir> <out> [users] [scenario] : the generator's login (or freshlogin) scenario with many
 # users (default 12000) against a server started here (CPU 0, durable SQLite, rate limits off, perf map on); once 300
-# connections are open, `perf record` samples CPU 0 for 6 s (one sample = 1 ms of CPU), filtered to the server and
+# connections are open, `perf record` samples CPU 0 for SECS (default 6) s (one sample = 1 ms of CPU), filtered to the server and
 # folded by fold.py into <out>/<label>.cpu.txt. Generator on CPU 1. Env: G, SRVENV (server settings), KEEP=1 (also
 # <out>/<label>.perf.txt.gz, the perf script output, for incl.py), GARGS (more generator options, e.g. --login-warmup 1000:
 # the connection count that starts perf then counts from the measured wave's start).
@@ -20,7 +20,7 @@ if [[ "$GARGS" == *--login-warmup* ]]; then
   for i in $(seq 2400); do c=$(conns); [ "${c%.*}" -lt 300 ] 2>/dev/null && break; sleep 0.25; done
 fi
 for i in $(seq 2400); do c=$(conns); [ "${c%.*}" -ge 300 ] 2>/dev/null && break; sleep 0.25; done
-taskset -c 1 perf record -e cpu-clock -c 1000000 -g -C 0 -o $dir/perf.data -- sleep 6 > $out/$label.perf.log 2>&1
+taskset -c 1 perf record -e cpu-clock -c 1000000 -g -C 0 -o $dir/perf.data -- sleep ${SECS:-6} > $out/$label.perf.log 2>&1
 echo "   connections at the perf start: $c; after: $(conns)" | tee -a $out/uptime.txt
 wait $gpid
 cp /tmp/perf-$spid.map $dir/ 2>/dev/null
