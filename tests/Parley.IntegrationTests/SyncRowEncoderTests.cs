@@ -241,7 +241,7 @@ public sealed class SyncRowEncoderTests : IAsyncLifetime
         ValueTask<bool> Write(byte[] buffer, int length)
         {
             frames.Add(buffer.AsSpan(0, length).ToArray());
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            Parley.Gateway.Protocols.SyncBuffers.Pool.Return(buffer);
             return ValueTask.FromResult(true);
         }
 

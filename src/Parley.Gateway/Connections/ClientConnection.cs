@@ -192,7 +192,7 @@ internal sealed class ClientConnection : IDisposable
     {
         // One live frame in 8 is timed to its socket write (a group fan-out queues one per member: timing each cost ~5 %).
         var queuedAt = Hops is not null && (++_deliveries & 7) == 0 ? Stopwatch.GetTimestamp() : 0;
-        var item = new Outbound(frame.Bytes, frame.Bytes.Length, version, Pooled: false, frame.Text, FrameWritten is null ? null : tag, queuedAt);
+        var item = new Outbound(frame.Bytes, frame.Bytes.Length, version, Pool: null, frame.Text, FrameWritten is null ? null : tag, queuedAt);
         lock (_lock)
         {
             if (_close is not null)
@@ -238,19 +238,20 @@ internal sealed class ClientConnection : IDisposable
     }
 
     /// <summary>
-    /// Queues the first <paramref name="length"/> bytes of a binary frame rented from <see cref="ArrayPool{T}.Shared"/>, waiting
-    /// for outbox space; the connection returns the buffer (after the write, or now when it is closing: then false).
+    /// Queues the first <paramref name="length"/> bytes of a binary frame rented from <paramref name="pool"/> (default
+    /// <see cref="ArrayPool{T}.Shared"/>), waiting for outbox space; the connection returns the buffer there (after the write,
+    /// or now when it is closing: then false).
     /// </summary>
-    public async ValueTask<bool> WritePooledAsync(byte[] buffer, int length, SendTimes? times = null)
+    public async ValueTask<bool> WritePooledAsync(byte[] buffer, int length, SendTimes? times = null, ArrayPool<byte>? pool = null)
     {
         try
         {
-            await _outbox.Writer.WriteAsync(new Outbound(buffer, length, 0, Pooled: true, Text: false, Tag: times, QueuedAt: 0), _abort.Token).ConfigureAwait(false);
+            await _outbox.Writer.WriteAsync(new Outbound(buffer, length, 0, Pool: pool ?? ArrayPool<byte>.Shared, Text: false, Tag: times, QueuedAt: 0), _abort.Token).ConfigureAwait(false);
             return true;
         }
         catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException or ObjectDisposedException)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            (pool ?? ArrayPool<byte>.Shared).Return(buffer);
             return false;
         }
     }
@@ -263,7 +264,7 @@ internal sealed class ClientConnection : IDisposable
     {
         try
         {
-            await _outbox.Writer.WriteAsync(new Outbound(frame, frame.Length, 0, Pooled: false, Text: text, FrameWritten is null ? null : tag, QueuedAt: 0), _abort.Token).ConfigureAwait(false);
+            await _outbox.Writer.WriteAsync(new Outbound(frame, frame.Length, 0, Pool: null, Text: text, FrameWritten is null ? null : tag, QueuedAt: 0), _abort.Token).ConfigureAwait(false);
             return true;
         }
         catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException or ObjectDisposedException)
@@ -489,10 +490,7 @@ internal sealed class ClientConnection : IDisposable
                         Volatile.Write(ref _lastSentVersion, item.Version);
                     }
 
-                    if (item.Pooled)
-                    {
-                        ArrayPool<byte>.Shared.Return(item.Frame);
-                    }
+                    item.Pool?.Return(item.Frame);
 
                     if (item.QueuedAt != 0)
                     {
@@ -560,7 +558,7 @@ internal sealed class ClientConnection : IDisposable
     /// loop). <paramref name="Tag"/>: for <see cref="FrameWritten"/> after the write (null when nobody listens), or a send's
     /// <see cref="SendTimes"/> (its ack). <paramref name="QueuedAt"/>: when a live event was queued (a timestamp; 0: not timed).
     /// </summary>
-    private readonly record struct Outbound(byte[] Frame, int Length, long Version, bool Pooled, bool Text, object? Tag, long QueuedAt);
+    private readonly record struct Outbound(byte[] Frame, int Length, long Version, ArrayPool<byte>? Pool, bool Text, object? Tag, long QueuedAt);
 
     private sealed record CloseRequest(int Code, string Reason, WireFrame? LastFrame, bool DiscardPending);
 

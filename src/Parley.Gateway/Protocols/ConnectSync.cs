@@ -12,8 +12,8 @@ namespace Parley.Gateway.Protocols;
 internal static class ConnectSync
 {
     /// <summary>
-    /// Writes the frames through <paramref name="write"/> (which takes each buffer, rented from the shared array pool, and its
-    /// length); returns the version the sync is consistent with, its conversations and its messages.
+    /// Writes the frames through <paramref name="write"/> (which takes each buffer, rented from <see cref="SyncBuffers.Pool"/>, and
+    /// its length, and returns the buffer there); returns the version the sync is consistent with, its conversations and its messages.
     /// </summary>
     public static Task<SyncTotals> WriteAsync(
         IMessageStore store, string userId, long cursor, int perConversation, int batchBytes, NotificationAccountIds? accounts, Func<byte[], int, ValueTask<bool>> write) =>
@@ -77,7 +77,7 @@ internal interface ISyncBatch
     /// <summary>Adds <paramref name="change"/> (at <paramref name="index"/> of its snapshot) with <paramref name="head"/>; returns the messages it carries.</summary>
     int Add(SyncConversationHead head, int index, ConversationChange change, string viewer);
 
-    /// <summary>The frame of what was added (a buffer of the shared array pool, and its length); starts a new batch.</summary>
+    /// <summary>The frame of what was added (a buffer of <see cref="SyncBuffers.Pool"/>, and its length); starts a new batch.</summary>
     (byte[] Buffer, int Length) Encode();
 }
 

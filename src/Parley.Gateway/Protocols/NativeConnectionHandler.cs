@@ -123,7 +123,7 @@ internal sealed class NativeConnectionHandler(
     private async Task<long> SyncAsync(long cursor)
     {
         var sync = await ConnectSync.WriteAsync(
-            store, connection.UserId, cursor, options.SyncMessagesPerConversation, options.SyncBatchBytes, handler.NotificationAccounts, (buffer, length) => connection.WritePooledAsync(buffer, length)).ConfigureAwait(false);
+            store, connection.UserId, cursor, options.SyncMessagesPerConversation, options.SyncBatchBytes, handler.NotificationAccounts, (buffer, length) => connection.WritePooledAsync(buffer, length, pool: SyncBuffers.Pool)).ConfigureAwait(false);
         var version = Math.Max(sync.Version, 0);
         await connection.WriteAsync(new ServerFrame
         {

@@ -63,7 +63,7 @@ internal sealed class SyncBatchEncoder : ISyncBatch
     }
 
     /// <summary>
-    /// The frame of everything added, in a buffer rented from <see cref="ArrayPool{T}.Shared"/> (the caller returns it), and
+    /// The frame of everything added, in a buffer rented from <see cref="SyncBuffers.Pool"/> (the caller returns it there), and
     /// its length; then starts a new batch.
     /// </summary>
     public (byte[] Buffer, int Length) Encode()
@@ -75,7 +75,7 @@ internal sealed class SyncBatchEncoder : ISyncBatch
         }
 
         var total = LengthDelimitedSize(ServerFrame.SyncBatchFieldNumber, batch);
-        var buffer = ArrayPool<byte>.Shared.Rent(total);
+        var buffer = SyncBuffers.Pool.Rent(total);
         try
         {
             var pos = NativeProtocol.WriteLengthDelimitedHead(buffer, 0, ServerFrame.SyncBatchFieldNumber, batch);
@@ -116,7 +116,7 @@ internal sealed class SyncBatchEncoder : ISyncBatch
         }
         catch
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            SyncBuffers.Pool.Return(buffer);
             throw;
         }
 

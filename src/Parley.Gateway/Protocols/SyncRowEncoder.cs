@@ -23,7 +23,7 @@ internal sealed class SyncRowEncoder(string viewer) : ISyncRowSink, ISyncBatch, 
 {
     private Item[] _batch = [];
     private int _batchCount;
-    private byte[] _bytes = ArrayPool<byte>.Shared.Rent(16 * 1024);
+    private byte[] _bytes = SyncBuffers.Pool.Rent(16 * 1024);
     private int _used;
     private Entry[] _entries = ArrayPool<Entry>.Shared.Rent(256);
     private int _count;
@@ -141,7 +141,7 @@ internal sealed class SyncRowEncoder(string viewer) : ISyncRowSink, ISyncBatch, 
     }
 
     /// <summary>
-    /// The frame of everything added, in a buffer rented from <see cref="ArrayPool{T}.Shared"/> (the caller returns it), and
+    /// The frame of everything added, in a buffer rented from <see cref="SyncBuffers.Pool"/> (the caller returns it there), and
     /// its length; then starts a new batch.
     /// </summary>
     public (byte[] Buffer, int Length) Encode()
@@ -153,7 +153,7 @@ internal sealed class SyncRowEncoder(string viewer) : ISyncRowSink, ISyncBatch, 
         }
 
         var total = LengthDelimitedSize(ServerFrame.SyncBatchFieldNumber, batch);
-        var buffer = ArrayPool<byte>.Shared.Rent(total);
+        var buffer = SyncBuffers.Pool.Rent(total);
         try
         {
             var pos = NativeProtocol.WriteLengthDelimitedHead(buffer, 0, ServerFrame.SyncBatchFieldNumber, batch);
@@ -177,7 +177,7 @@ internal sealed class SyncRowEncoder(string viewer) : ISyncRowSink, ISyncBatch, 
         }
         catch
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            SyncBuffers.Pool.Return(buffer);
             throw;
         }
 
@@ -194,7 +194,7 @@ internal sealed class SyncRowEncoder(string viewer) : ISyncRowSink, ISyncBatch, 
             return;
         }
 
-        ArrayPool<byte>.Shared.Return(_bytes);
+        SyncBuffers.Pool.Return(_bytes);
         ArrayPool<Entry>.Shared.Return(_entries);
         if (_starts is not null)
         {
@@ -233,9 +233,9 @@ internal sealed class SyncRowEncoder(string viewer) : ISyncRowSink, ISyncBatch, 
             return;
         }
 
-        var bytes = ArrayPool<byte>.Shared.Rent(Math.Max(_bytes.Length * 2, _used + length));
+        var bytes = SyncBuffers.Pool.Rent(Math.Max(_bytes.Length * 2, _used + length));
         _bytes.AsSpan(0, _used).CopyTo(bytes);
-        ArrayPool<byte>.Shared.Return(_bytes);
+        SyncBuffers.Pool.Return(_bytes);
         _bytes = bytes;
     }
 
