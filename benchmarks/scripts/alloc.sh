@@ -26,20 +26,10 @@ source "$(dirname "$0")/lib.sh"
 label=$1; dll=$2; out=$3; secs=${5:-0}; mkdir -p $out
 from=${FROM:-500}; span=${SPAN:-4000}; trace=${TRACE:-$HOME/.dotnet/tools/dotnet-trace}
 
-# alloc_sites: the analyzer's dll in A, built from alloc-sites.cs outside the repository (TraceEvent 3.1.21) when needed.
+# alloc_sites: the analyzer's dll in A, built from alloc-sites.cs outside the repository (lib.sh's trace_tool) when needed.
 alloc_sites() {
-  local d=/tmp/parley-alloc-sites
   [ -n "$A" ] && return
-  A=$d/bin/Release/net10.0/alloc-sites.dll
-  [ -f $A ] && [ $A -nt $here/alloc-sites.cs ] && return
-  mkdir -p $d && cp $here/alloc-sites.cs $d/Program.cs
-  cat > $d/alloc-sites.csproj <<'X'
-<Project Sdk="Microsoft.NET.Sdk">
-  <PropertyGroup><OutputType>Exe</OutputType><TargetFramework>net10.0</TargetFramework><ImplicitUsings>enable</ImplicitUsings><Nullable>disable</Nullable></PropertyGroup>
-  <ItemGroup><PackageReference Include="Microsoft.Diagnostics.Tracing.TraceEvent" Version="3.1.21" /></ItemGroup>
-</Project>
-X
-  dotnet build -c Release $d > $d/build.log 2>&1 || { tail -20 $d/build.log; A=; }
+  trace_tool alloc-sites $here/alloc-sites.cs; A=$TOOL
 }
 
 start_server $dll "" Parley__Messaging__MaxGroupMembers=2000

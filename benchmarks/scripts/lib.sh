@@ -53,3 +53,20 @@ cluster_env() {
     Parley__Admin__Secret=$(openssl rand -hex 32) Logging__LogLevel__Default=Warning
   export PARLEY_ADMIN_SECRET=$Parley__Admin__Secret
 }
+
+# trace_tool <name> <file.cs>: a trace analyzer (alloc-sites.cs, gc-pauses.cs) built outside the repository as a console
+# project with TraceEvent 3.1.21 (/tmp/parley-<name>) when missing or older than its source; sets TOOL to its dll (empty
+# when the build failed, with the build's last lines printed).
+trace_tool() {
+  local d=/tmp/parley-$1
+  TOOL=$d/bin/Release/net10.0/$1.dll
+  [ -f $TOOL ] && [ $TOOL -nt $2 ] && return
+  mkdir -p $d && cp $2 $d/Program.cs
+  cat > $d/$1.csproj <<'X'
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup><OutputType>Exe</OutputType><TargetFramework>net10.0</TargetFramework><ImplicitUsings>enable</ImplicitUsings><Nullable>disable</Nullable></PropertyGroup>
+  <ItemGroup><PackageReference Include="Microsoft.Diagnostics.Tracing.TraceEvent" Version="3.1.21" /></ItemGroup>
+</Project>
+X
+  dotnet build -c Release $d > $d/build.log 2>&1 || { tail -20 $d/build.log; TOOL=; }
+}

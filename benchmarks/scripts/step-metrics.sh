@@ -13,20 +13,8 @@
 # over the run (<label>-<N>.gc.nettrace, on CPU 1; every pause, its suspension, generation and bytes promoted: gc-pauses.cs, into
 # <label>-<N>.gc.txt).
 source "$(dirname "$0")/lib.sh"
-# gc_pauses: the analyzer's dll in GP, built from gc-pauses.cs outside the repository (TraceEvent 3.1.21) when needed.
-gc_pauses() {
-  local d=/tmp/parley-gc-pauses
-  GP=$d/bin/Release/net10.0/gc-pauses.dll
-  [ -f $GP ] && [ $GP -nt $here/gc-pauses.cs ] && return
-  mkdir -p $d && cp $here/gc-pauses.cs $d/Program.cs
-  cat > $d/gc-pauses.csproj <<'X'
-<Project Sdk="Microsoft.NET.Sdk">
-  <PropertyGroup><OutputType>Exe</OutputType><TargetFramework>net10.0</TargetFramework><ImplicitUsings>enable</ImplicitUsings><Nullable>disable</Nullable></PropertyGroup>
-  <ItemGroup><PackageReference Include="Microsoft.Diagnostics.Tracing.TraceEvent" Version="3.1.21" /></ItemGroup>
-</Project>
-X
-  dotnet build -c Release $d > $d/build.log 2>&1 || { tail -20 $d/build.log; GP=; }
-}
+# gc_pauses: the analyzer's dll in GP, built from gc-pauses.cs outside the repository (lib.sh's trace_tool) when needed.
+gc_pauses() { trace_tool gc-pauses $here/gc-pauses.cs; GP=$TOOL; }
 out=$1; shift; mkdir -p $out
 for pair in "$@"; do
   label=${pair%%=*}; rest=${pair#*=}; dll=${rest%%@*}; extra=""; [[ "$rest" == *@* ]] && extra=${rest#*@}
