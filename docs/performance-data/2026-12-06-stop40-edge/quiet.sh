@@ -1,5 +1,5 @@
 #!/bin/bash
-# quiet.sh <base server dir> <new server dir> [rounds] : stop 40 (edge), for a quiet machine; about 11 min for 2 rounds.
+# quiet.sh <base server dir> <new server dir> [rounds] : stop 40 (edge), for a quiet machine; about 7 min for 2 rounds.
 # Per round, three variants interleaved (the order reversed in even rounds): base, new, and new with the image's
 # DOTNET_GCgen0size=0x800000 (deploy/Dockerfile; only the environment sets it); each at two loads through step-metrics.sh
 # (server on CPU 0, generator on CPU 1, durable SQLite, 3 s warm-up, WINDOW s measured):
