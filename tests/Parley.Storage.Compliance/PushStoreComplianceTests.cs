@@ -102,6 +102,32 @@ public abstract class PushStoreComplianceTests : IAsyncLifetime
         Assert.Empty(await Devices.ListAsync([]));
     }
 
+    // The push pipeline reads every recipient's devices at submit and a batch's devices before sending (stop 40: SQLite
+    // steps one prepared statement per user): every device of every user asked once, tokens decrypted, a user's devices in
+    // device id order, users repeated or unknown changing nothing, also past the old 500-user chunk.
+    [StoreFact]
+    public async Task Devices_ListManyUsers_EachDeviceOnce_TokensDecrypted_DevicesInIdOrder()
+    {
+        for (var i = 0; i < 620; i++)
+        {
+            await Devices.UpsertAsync(Device("u" + i, "phone", PushVendor.Xiaomi, "regid-" + i));
+        }
+
+        await Devices.UpsertAsync(Device("u7", "b-tablet", PushVendor.Huawei, "hms-7"));
+        await Devices.UpsertAsync(Device("u7", "a-watch", PushVendor.Fcm, "fcm-7"));
+        await Devices.RemoveAsync("u9", "phone");
+
+        var asked = Enumerable.Range(0, 620).Select(i => "u" + i).Concat(["u7", "nobody", "u3"]).Reverse().ToList();
+        var listed = await Devices.ListAsync(asked);
+        Assert.Equal(619 + 2, listed.Count);
+        Assert.Equal(listed.Count, listed.Select(d => (d.UserId, d.DeviceId)).Distinct().Count());
+        Assert.All(listed.Where(d => d.DeviceId == "phone"), d => Assert.Equal("regid-" + d.UserId[1..], d.Token));
+        Assert.Equal(["a-watch", "b-tablet", "phone"], listed.Where(d => d.UserId == "u7").Select(d => d.DeviceId));
+        Assert.Equal(["fcm-7", "hms-7", "regid-7"], listed.Where(d => d.UserId == "u7").Select(d => d.Token));
+        Assert.DoesNotContain(listed, d => d.UserId == "u9");
+        Assert.Equal(2, (await Devices.ListAsync(new HashSet<string>(["u1", "u2"], StringComparer.Ordinal))).Count);
+    }
+
     [StoreFact]
     public async Task Devices_AnotherKeyReadsNoToken()
     {

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Microsoft.Data.Sqlite;
 using Parley.Abstractions.Push;
+using Parley.Storage.Sqlite.Internal;
 
 namespace Parley.Storage.Sqlite.Push;
 
@@ -95,10 +96,16 @@ public sealed class SqliteDeviceStore : IDeviceStore
         }
     }
 
+    /// <remarks>
+    /// One pooled read connection and one prepared statement stepped per user (issue 17, stop 40): the push pipeline reads
+    /// every recipient's devices at submit and a batch's devices before sending, and a command with one parameter per
+    /// user (chunks of 500) was parsed and planned on every call and allocated a parameter and a binder per user. A user's
+    /// devices come in device id order, the users in the order given (first occurrence).
+    /// </remarks>
     public async Task<IReadOnlyList<PushDevice>> ListAsync(IReadOnlyCollection<string> userIds, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(userIds);
-        var result = new List<PushDevice>();
+        var result = new List<PushDevice>(userIds.Count);
         if (userIds.Count == 0)
         {
             return result;
@@ -107,27 +114,36 @@ public sealed class SqliteDeviceStore : IDeviceStore
         var connection = await _database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
-            foreach (var chunk in userIds.Distinct(StringComparer.Ordinal).Chunk(500))
+            var statement = _database.Prepared(connection, ListSql, UserParameter);
+            var seen = userIds is ISet<string> ? null : new HashSet<string>(userIds.Count, StringComparer.Ordinal);
+            foreach (var userId in userIds)
             {
-                using var command = connection.CreateCommand();
-                var names = new string[chunk.Length];
-                for (var i = 0; i < chunk.Length; i++)
+                if (seen is not null && !seen.Add(userId))
                 {
-                    names[i] = "$u" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                    command.Parameters.AddWithValue(names[i], chunk[i]);
+                    continue;
                 }
 
-                command.CommandText = $"SELECT {Columns} FROM push_devices WHERE user_id IN ({string.Join(',', names)}) ORDER BY user_id, device_id;";
-                using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                cancellationToken.ThrowIfCancellationRequested();
+                try
                 {
-                    result.Add(Read(reader));
+                    statement.Bind(0, userId);
+                    while (statement.Read())
+                    {
+                        result.Add(Read(statement));
+                    }
+                }
+                finally
+                {
+                    statement.Reset();
                 }
             }
         }
 
         return result;
     }
+
+    private const string ListSql = $"SELECT {Columns} FROM push_devices WHERE user_id = $user ORDER BY device_id;";
+    private static readonly string[] UserParameter = ["$user"];
 
     public async Task<bool> TouchAsync(string userId, string deviceId, long lastSeenAt, CancellationToken cancellationToken = default) =>
         await ExecuteAsync("UPDATE push_devices SET last_seen_at = MAX(last_seen_at, $v) WHERE user_id = $user AND device_id = $device;", userId, deviceId, lastSeenAt, cancellationToken).ConfigureAwait(false) == 1;
@@ -178,7 +194,10 @@ public sealed class SqliteDeviceStore : IDeviceStore
         }
     }
 
-    private PushDevice Read(SqliteDataReader r)
+    private PushDevice Read(SqliteDataReader r) => Read(new DataReaderRow(r));
+
+    private PushDevice Read<TRow>(TRow r)
+        where TRow : ISqliteRow
     {
         var userId = r.GetString(0);
         var deviceId = r.GetString(1);
@@ -187,7 +206,7 @@ public sealed class SqliteDeviceStore : IDeviceStore
         {
             try
             {
-                token = _cipher.Decrypt((byte[])r.GetValue(4), userId, deviceId);
+                token = _cipher.Decrypt(r.GetBlob(4), userId, deviceId);
             }
             catch (CryptographicException)
             {
