@@ -3,7 +3,7 @@
 # users (default 12000) against a server started here (CPU 0, durable SQLite, rate limits off, perf map on); once 300
 # connections are open, `perf record` samples CPU 0 for SECS (default 6) s (one sample = 1 ms of CPU), filtered to the server and
 # folded by fold.py into <out>/<label>.cpu.txt. Generator on CPU 1. Env: G, SRVENV (server settings), KEEP=1 (also
-# <out>/<label>.perf.txt.gz, the perf script output, for incl.py), GARGS (more generator options, e.g. --login-warmup 1000:
+# <out>/<label>.perf.txt.gz, the perf script output, for incl.py), CALLGRAPH ("--call-graph dwarf": SQLite's own frames unwind; default -g), GARGS (more generator options, e.g. --login-warmup 1000:
 # the connection count that starts perf then counts from the measured wave's start).
 source "$(dirname "$0")/lib.sh"
 label=$1; srv=$2; out=$3; users=${4:-12000}; scen=${5:-login}; mkdir -p $out
@@ -20,7 +20,7 @@ if [[ "$GARGS" == *--login-warmup* ]]; then
   for i in $(seq 2400); do c=$(conns); [ "${c%.*}" -lt 300 ] 2>/dev/null && break; sleep 0.25; done
 fi
 for i in $(seq 2400); do c=$(conns); [ "${c%.*}" -ge 300 ] 2>/dev/null && break; sleep 0.25; done
-taskset -c 1 perf record -e cpu-clock -c 1000000 -g -C 0 -o $dir/perf.data -- sleep ${SECS:-6} > $out/$label.perf.log 2>&1
+taskset -c 1 perf record -e cpu-clock -c 1000000 ${CALLGRAPH:--g} -C 0 -o $dir/perf.data -- sleep ${SECS:-6} > $out/$label.perf.log 2>&1
 echo "   connections at the perf start: $c; after: $(conns)" | tee -a $out/uptime.txt
 wait $gpid
 cp /tmp/perf-$spid.map $dir/ 2>/dev/null
