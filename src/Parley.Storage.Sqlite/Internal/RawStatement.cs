@@ -35,6 +35,9 @@ internal sealed class RawStatement : IDisposable, ISqliteRow
     private readonly nint _handle;
     private readonly SqliteNative.Table? _native = SqliteNative.Functions;
 
+    /// <summary>How many times SQLite compiled this statement again since it was prepared (SQLITE_STMTSTATUS_REPREPARE).</summary>
+    public int Reprepares => raw.sqlite3_stmt_status(_statement, 5 /* SQLITE_STMTSTATUS_REPREPARE */, 0);
+
     /// <param name="parameterNames">The parameters in the order <c>Bind</c> numbers them (0, 1, ...), as a command's list.</param>
     public RawStatement(SqliteConnection connection, string sql, params string[] parameterNames)
     {
