@@ -20,15 +20,7 @@ public sealed class SqliteDatabaseTests : IDisposable
         var relations = new Social.SqliteRelationStore(owner);
 
         // Hold the writer so that everything below queues up and runs as one group.
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var gate = owner.WriteAsync(async (connection, ct) =>
-        {
-            started.SetResult();
-            await release.Task;
-            return 0;
-        });
-        await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var (release, gate) = await HoldTheWriterAsync(owner);
 
         var users = Enumerable.Range(0, 50).Select(i => accounts.CreateUserAsync(new UserRecord("u" + i, "U", "", "", 1, 1))).ToList();
         var failing = owner.WriteAsync(connection =>
@@ -269,15 +261,7 @@ public sealed class SqliteDatabaseTests : IDisposable
 
         async Task<(Parley.Storage.Sqlite.SqliteDatabase.BackgroundWrite Background, int Other)> QueueBehindAGateAsync(bool backgroundFirst)
         {
-            var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var gate = owner.WriteAsync(async (_, _) =>
-            {
-                started.SetResult();
-                await release.Task;
-                return 0;
-            });
-            await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            var (release, gate) = await HoldTheWriterAsync(owner);
             Task<int> other = null!;
             if (!backgroundFirst)
             {
