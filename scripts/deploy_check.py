@@ -1,6 +1,7 @@
 """Offline checks of the deployment files (scripts/test.d/50-deploy.sh): rendered Kubernetes overlays, the compose file and
 the Dockerfile. Usage: deploy_check.py k8s <overlay-name> <rendered.yaml> | compose | dockerfile. Prints one line per
 failed check and exits 1 when any failed."""
+import json
 import os
 import re
 import sys
@@ -212,6 +213,11 @@ def check_dockerfile():
     gen0 = re.search(r"DOTNET_GCgen0size=(0x[0-9A-Fa-f]+)\b", text)
     expect(gen0 and 4 << 20 <= int(gen0.group(1), 16) <= 64 << 20,
            "DOTNET_GCgen0size (hexadecimal) bounds the GC's young generation to 4-64 MiB (docs/deploy.md, stop 40)")
+    # The README's `dotnet run` gets the same young generation from the server's launch profile.
+    launch = json.load(open(os.path.join(ROOT, "src/Parley.Server/Properties/launchSettings.json"), encoding="utf-8"))
+    envs = [p.get("environmentVariables", {}) for p in launch["profiles"].values() if p.get("commandName") == "Project"]
+    expect(envs and gen0 and all(e.get("DOTNET_GCgen0size") == gen0.group(1) for e in envs),
+           "every 'Project' launch profile (dotnet run) sets DOTNET_GCgen0size as the image does")
 
 
 if __name__ == "__main__":
