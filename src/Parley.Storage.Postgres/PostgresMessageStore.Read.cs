@@ -29,7 +29,7 @@ public sealed partial class PostgresMessageStore
          AND m.active AND m.feed_version <= $2
         ORDER BY c.head_version, c.conversation_id;
         """;
-    private const string PageViewsSql = PostgresRows.ViewSelect + " ORDER BY m.pinned DESC, c.updated_at DESC, c.conversation_id LIMIT $2 OFFSET $3;";
+    private const string PageViewsSql = PostgresRows.ViewSelect + " ORDER BY m.pinned DESC, c.updated_at DESC, c.head_version DESC, c.conversation_id LIMIT $2 OFFSET $3;";
 
     // The newest $4 (+1, to tell truncation) visible messages above the cursor of each changed conversation, in ONE query.
     // Per conversation a LATERAL subquery walks the primary key newest first and stops at $4 (issue 17: the window function

@@ -10,7 +10,7 @@ public sealed partial class SqliteMessageStore
     internal const string ChangedViewsSql = SqliteRows.ViewSelect
         + " AND (m.feed_version > $since OR (m.active = 1 AND c.change_version > $since)) ORDER BY MAX(m.feed_version, c.change_version), c.conversation_id;";
     internal const string OneViewSql = SqliteRows.ViewSelect + " AND m.conv_key = " + SqliteRows.ConvKey + ";";
-    private const string PageViewsSql = SqliteRows.ViewSelect + " ORDER BY m.pinned DESC, c.updated_at DESC, c.conversation_id LIMIT $limit OFFSET $offset;";
+    private const string PageViewsSql = SqliteRows.ViewSelect + " ORDER BY m.pinned DESC, c.updated_at DESC, c.head_version DESC, c.conversation_id LIMIT $limit OFFSET $offset;";
 
     // Read diffusion (ADR 0017): the super groups that advanced since the cursor, found from the groups' head versions
     // (partial index, cost proportional to the advanced groups), kept where the user is an active member whose own row

@@ -518,6 +518,24 @@ public abstract partial class MessageStoreComplianceTests : IAsyncLifetime
         Assert.Equal(0, (await Store.ListConversationsAsync("nobody", 0, 10)).Total);
     }
 
+    // Two conversations whose last messages carry the same millisecond (a fast client's sends, stop 40's CI): the one
+    // committed later is the newer, whatever their ids.
+    [StoreFact]
+    public async Task ListConversations_SameMillisecond_NewerCommitFirst()
+    {
+        await CommitAsync(b =>
+        {
+            b.Conversations.Add(Direct("dz", "alice", "pz"));
+            b.Conversations.Add(Direct("da", "alice", "pa"));
+        });
+        await CommitAsync(b => b.Messages.Add(Message("da", 1, "alice", serverTime: 50_000)));
+        await CommitAsync(b => b.Messages.Add(Message("dz", 1, "alice", serverTime: 50_000)));
+        Assert.Equal(["dz", "da"], (await Store.ListConversationsAsync("alice", 0, 10)).Page.Select(v => v.ConversationId));
+
+        await CommitAsync(b => b.Messages.Add(Message("da", 2, "alice", serverTime: 50_000)));
+        Assert.Equal(["da", "dz"], (await Store.ListConversationsAsync("alice", 0, 10)).Page.Select(v => v.ConversationId));
+    }
+
     [StoreFact]
     public async Task GetChanges_WhileCommitsRun_EverySnapshotIsConsistent()
     {
