@@ -36,6 +36,13 @@ public static class TelemetryExtensions
     /// <summary>Kestrel's memory pool meter, part of <c>Microsoft.AspNetCore.*</c>; exported only with <see cref="TelemetryOptions.MemoryPoolMetrics"/>.</summary>
     public const string MemoryPoolMeter = "Microsoft.AspNetCore.MemoryPool";
 
+    /// <summary>
+    /// Orleans' gauge of the requests queued on every activation (<c>orleans_messaging_processing_activation_data</c>): its
+    /// callback walks every activation of the silo on each collection; exported only with
+    /// <see cref="TelemetryOptions.ActivationRequestsGauge"/>.
+    /// </summary>
+    public const string ActivationRequestsInstrument = "orleans-messaging-processing-activation-data";
+
     /// <summary>Activity sources recorded: Parley's own and Orleans' grain calls (made by AddActivityPropagation).</summary>
     public static IReadOnlyList<string> Sources { get; } =
     [
@@ -51,6 +58,7 @@ public static class TelemetryExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         var tracing = IsTracingEnabled(configuration);
         var memoryPool = IsMemoryPoolMetricsEnabled(configuration);
+        var activationRequests = BindAtRegistration(configuration)?.ActivationRequestsGauge ?? false;
         services.AddOptions<TelemetryOptions>().Bind(configuration.GetSection(TelemetryOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<TelemetryOptions>, TelemetryOptionsValidator>();
 
@@ -72,6 +80,15 @@ public static class TelemetryExtensions
                 {
                     // Dropped by a view, the meter's instruments are not enabled: Kestrel skips recording on every rent and return.
                     metrics.AddView(instrument => instrument.Meter.Name == MemoryPoolMeter ? MetricStreamConfiguration.Drop : null);
+                }
+
+                if (!activationRequests)
+                {
+                    // Dropped, the gauge is never observed: its callback sums the request count of every activation, O(grains)
+                    // per scrape (3.6 % of the server's samples at 240,000 conversation grains scraped every 5 s, issue 17).
+                    metrics.AddView(instrument => instrument.Meter.Name == "Microsoft.Orleans" && instrument.Name == ActivationRequestsInstrument
+                        ? MetricStreamConfiguration.Drop
+                        : null);
                 }
 
                 metrics.AddPrometheusExporter(o =>
