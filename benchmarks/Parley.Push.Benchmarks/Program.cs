@@ -101,22 +101,30 @@ var nowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 await Parallel.ForAsync(0, Math.Max(devices, backlog), new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (i, ct) =>
     await store.UpsertAsync(new PushDevice("u" + i, "phone", "android", PushVendor.Xiaomi, "regid-" + i, "com.parley.app", PushEnvironment.Production, true, "en", "UTC", nowMs, nowMs), ct));
 
-// SQLite transactions (each one commit, one fsync in durable mode).
+// SQLite transactions (each one commit, one fsync in durable mode), and the commits' own time (COMMIT: the WAL write and
+// its fsync), so that the writer's time splits into statements and commits.
 long transactions = 0;
 var transactionSeconds = 0.0;
+var commitSeconds = 0.0;
 var txLock = new Lock();
 using var listener = new MeterListener();
 listener.InstrumentPublished = (instrument, l) =>
 {
-    if (instrument.Name == "parley.storage.sqlite.transaction.duration")
+    if (instrument.Name is "parley.storage.sqlite.transaction.duration" or "parley.storage.sqlite.commit.duration")
     {
         l.EnableMeasurementEvents(instrument);
     }
 };
-listener.SetMeasurementEventCallback<double>((_, seconds, _, _) =>
+listener.SetMeasurementEventCallback<double>((instrument, seconds, _, _) =>
 {
     lock (txLock)
     {
+        if (instrument.Name == "parley.storage.sqlite.commit.duration")
+        {
+            commitSeconds += seconds;
+            return;
+        }
+
         transactions++;
         transactionSeconds += seconds;
     }
@@ -155,12 +163,13 @@ if (warmup > 0)
 var process = Process.GetCurrentProcess();
 calls.Clear();
 long tx0;
-double txs0;
+double txs0, cs0;
 lock (txLock)
 {
-    (tx0, txs0) = (transactions, transactionSeconds);
+    (tx0, txs0, cs0) = (transactions, transactionSeconds, commitSeconds);
 }
 
+var io0 = ProcIo.Read();
 var simCpu0 = await sink.CpuAsync();
 var cpu0 = process.TotalProcessorTime;
 var alloc0 = GC.GetTotalAllocatedBytes(precise: true);
@@ -189,11 +198,17 @@ process.Refresh();
 var cpu = process.TotalProcessorTime - cpu0;
 var alloc = GC.GetTotalAllocatedBytes(precise: true) - alloc0;
 long tx;
-double txs;
+double txs, cs;
 lock (txLock)
 {
-    (tx, txs) = (transactions - tx0, transactionSeconds - txs0);
+    (tx, txs, cs) = (transactions - tx0, transactionSeconds - txs0, commitSeconds - cs0);
 }
+
+var io = ProcIo.Read() - io0;
+
+// The end of what is measured (push-prof.sh stops its perf recording here): the checks below read every journal row and
+// the endpoint's ids.
+Console.WriteLine("measured phase ended");
 
 var simCpu = await sink.CpuAsync() - simCpu0;
 var stats = await sink.StatsAsync();
@@ -210,6 +225,8 @@ if (sim is null)
 {
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"vendor endpoint process: CPU {simCpu.TotalMilliseconds * 1000 / pushes:F0} us per device-push"));
 }
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"SQLite writer per device-push: {txs * 1e6 / pushes:F0} us in transactions ({txs / total.TotalSeconds * 100:F0} % of the phase), of which commits {cs * 1e6 / pushes:F0} us"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"I/O per device-push (this process, /proc/self/io): {io.WriteCalls / pushes:F2} write calls, {io.WriteBytes / pushes / 1024:F1} KB written (WAL frames and checkpoints), {io.ReadCalls / pushes:F2} read calls, {io.ReadBytes / pushes / 1024:F1} KB read"));
 Console.WriteLine("calls per device-push: " + string.Join(", ", calls.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key} {kv.Value / pushes:F3}"))));
 
 // 2. IM latency while a marketing backlog drains.
@@ -288,6 +305,26 @@ internal class CountingProxy<T> : DispatchProxy
             throw ex.InnerException;
         }
     }
+}
+
+/// <summary>This process's I/O counters from /proc/self/io (wchar/rchar: bytes through write/read system calls).</summary>
+internal readonly record struct ProcIo(long ReadBytes, long WriteBytes, long ReadCalls, long WriteCalls)
+{
+    public static ProcIo Read()
+    {
+        long Get(string[] lines, string name) => lines.Where(l => l.StartsWith(name + ":", StringComparison.Ordinal)).Select(l => long.Parse(l[(name.Length + 1)..].Trim(), CultureInfo.InvariantCulture)).FirstOrDefault();
+        try
+        {
+            var lines = File.ReadAllLines("/proc/self/io");
+            return new ProcIo(Get(lines, "rchar"), Get(lines, "wchar"), Get(lines, "syscr"), Get(lines, "syscw"));
+        }
+        catch (IOException)
+        {
+            return default;
+        }
+    }
+
+    public static ProcIo operator -(ProcIo a, ProcIo b) => new(a.ReadBytes - b.ReadBytes, a.WriteBytes - b.WriteBytes, a.ReadCalls - b.ReadCalls, a.WriteCalls - b.WriteCalls);
 }
 
 /// <summary>What the vendor endpoint saw: requests, duplicates by push id, the Stopwatch timestamp of the last one.</summary>

@@ -25,6 +25,6 @@ for r in $(seq 1 $rounds); do
   { echo "round $r $(date -u +%FT%TZ) $(uptime | sed 's/.*load/load/') vendor ${vendor:-in process}"
     PUSH_BENCH_VENDOR=$vendor PUSH_BENCH_WORKERS=${WORKERS:-32} PUSH_BENCH_WARMUP=${WARMUP:-0} dotnet $B $devices $messages 1 1; } > $out/push-r$r.txt 2>&1 || true
   [ -n "$spid" ] && { kill $spid; wait $spid 2>/dev/null || true; }
-  grep -E "warm-up|throughput|per device|vendor endpoint process" $out/push-r$r.txt
+  grep -E "warm-up|throughput|per device|vendor endpoint process|SQLite writer|^I/O" $out/push-r$r.txt
 done
 grep -h "^throughput" $out/push-r*.txt | sed -E 's/.* = ([0-9]+) \/s .*/\1/' | sort -n | awk '{a[NR]=$1} END {print "median device-pushes/s: " a[int((NR+1)/2)] " (" NR " rounds)"}' | tee $out/median.txt
