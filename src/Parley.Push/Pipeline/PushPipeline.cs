@@ -99,6 +99,8 @@ public sealed partial class PushPipeline : IDisposable
         var traceId = string.IsNullOrEmpty(request.TraceId) ? PushIds.TraceId(request.MessageId) : request.TraceId;
         var devices = await _devices.ListAsync([.. request.Recipients.Select(r => r.UserId)], cancellationToken).ConfigureAwait(false);
         var byUser = devices.ToLookup(d => d.UserId, StringComparer.Ordinal);
+        var prefix = PushIds.MessagePrefix(_idKey, request.MessageId);
+        var legacyIds = await JournaledWithLegacyIdsAsync(request, byUser, cancellationToken).ConfigureAwait(false);
 
         var planned = 0;
         var filtered = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -118,7 +120,9 @@ public sealed partial class PushPipeline : IDisposable
                 foreach (var device in byUser[recipient.UserId])
                 {
                     planned++;
-                    var pushId = PushIds.PushId(_idKey, request.MessageId, recipient.UserId, device.DeviceId);
+                    var pushId = legacyIds
+                        ? PushIds.LegacyPushId(_idKey, request.MessageId, recipient.UserId, device.DeviceId)
+                        : PushIds.PushId(_idKey, prefix, request.MessageId, recipient.UserId, device.DeviceId);
                     _metrics.FunnelStep(device.Vendor, request.Category, PushFunnelSteps.Planned);
 
                     var reason = ResolveReason(request, recipient, device, nowMs);
@@ -206,7 +210,11 @@ public sealed partial class PushPipeline : IDisposable
                     rows[i] = rows[i] with { Owner = _owner };
                 }
 
-                inserted = await _journal.AppendAsync(rows, cancellationToken).ConfigureAwait(false);
+                // Journaled and queued in push id order: a message's pushes are then neighbours in the journal's key
+                // order and in the lanes, so a send loop's batch reads, claims and settles rows on a few pages (issue 17).
+                var ordered = rows.ToArray();
+                Array.Sort(ordered, static (a, b) => string.CompareOrdinal(a.PushId, b.PushId));
+                inserted = await _journal.AppendAsync(ordered, cancellationToken).ConfigureAwait(false);
                 await _bandit.FlushAsync(cancellationToken).ConfigureAwait(false);
                 await RefundMarketingAsync(marketingCounts, inserted, nowMs, cancellationToken).ConfigureAwait(false);
                 foreach (var update in digestUpdates)
@@ -230,10 +238,8 @@ public sealed partial class PushPipeline : IDisposable
 
             var insertedIds = inserted.Select(r => r.PushId).ToHashSet(StringComparer.Ordinal);
             var reservedIds = reserved.Select(r => r.PushId).ToHashSet(StringComparer.Ordinal);
-            var accepted = new List<string>();
             foreach (var r in inserted.Where(r => r.State == PushState.Pending))
             {
-                accepted.Add(r.PushId);
                 _metrics.Passed(PushStages.Lanes, r.Vendor, r.Category);
                 if (reservedIds.Contains(r.PushId))
                 {
@@ -242,6 +248,16 @@ public sealed partial class PushPipeline : IDisposable
                 else
                 {
                     _scheduler.Schedule(r);
+                }
+            }
+
+            // Accepted in the recipients' order, as before the journal's order was the push ids'.
+            var accepted = new List<string>();
+            foreach (var r in rows)
+            {
+                if (r.State == PushState.Pending && insertedIds.Contains(r.PushId))
+                {
+                    accepted.Add(r.PushId);
                 }
             }
 
@@ -364,6 +380,24 @@ public sealed partial class PushPipeline : IDisposable
     }
 
     /// <summary>Forgets closed coalescing windows, amortised: only when the map doubled since the last sweep.</summary>
+    // A message first journaled by a build before stop 41 has push ids without its message's prefix (PushIds.LegacyPushId):
+    // submitted again (a resumed super-group page or campaign, a retried submit) across the upgrade, it keeps those ids,
+    // so that the journal's conflict on the push id still makes the resubmission idempotent per device. One point read of
+    // the legacy id of the message's first device per submit (the primary key; absent for every message journaled since).
+    private async Task<bool> JournaledWithLegacyIdsAsync(PushRequest request, ILookup<string, PushDevice> byUser, CancellationToken cancellationToken)
+    {
+        foreach (var recipient in request.Recipients)
+        {
+            foreach (var device in byUser[recipient.UserId])
+            {
+                var legacy = PushIds.LegacyPushId(_idKey, request.MessageId, recipient.UserId, device.DeviceId);
+                return (await _journal.GetManyAsync([legacy], cancellationToken).ConfigureAwait(false)).Count > 0;
+            }
+        }
+
+        return false;
+    }
+
     private void PruneWindows(long nowMs)
     {
         if (_windows.Count < _pruneAt)
