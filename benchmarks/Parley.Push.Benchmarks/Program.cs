@@ -4,7 +4,7 @@
 //    into an accept-all loopback endpoint; reports device-pushes/s from the first submit to the last vendor request, and
 //    per device-push: the process's CPU and allocation (the simulator's included), SQLite transactions (fsyncs), journal
 //    and registry calls, vendor requests; pushes lost (journaled, never at the endpoint) and sent twice.
-//    PUSH_BENCH_WORKERS overrides PushOptions.Workers (32).
+//    PUSH_BENCH_WORKERS overrides PushOptions.Workers (32), PUSH_BENCH_BATCH PushOptions.DispatchBatch (16).
 // 2. IM latency under backlog: a marketing push to <backlog> devices is queued, then <imProbes> IM messages are sent
 //    one at a time; reports enqueue → vendor-request latency percentiles of the IM pushes while marketing drains.
 using System.Collections.Concurrent;
@@ -82,6 +82,10 @@ builder.Services.AddParleyPush(o =>
     o.QuietHoursStart = o.QuietHoursEnd; // measure the pipeline, not the clock
     o.MarketingDailyCapPerUser = 1000;
     o.Workers = int.TryParse(Environment.GetEnvironmentVariable("PUSH_BENCH_WORKERS"), out var w) ? w : 32;
+    if (int.TryParse(Environment.GetEnvironmentVariable("PUSH_BENCH_BATCH"), out var b))
+    {
+        o.DispatchBatch = b;
+    }
 }).AddXiaomi(o =>
 {
     o.BaseUri = simUri;

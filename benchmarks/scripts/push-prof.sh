@@ -29,12 +29,12 @@ kill -INT $ppid; [ -n "$sppid" ] && kill -INT $sppid; wait $ppid || true; [ -n "
 wait $bpid || true
 perf script -i $out/$label.perf.data > $out/$label.perf.txt 2>/dev/null
 python3 $here/fold.py $out/$label.perf.txt 60 > $out/$label.fold.txt
-perf report -i $out/$label.perf.data --no-children --sort dso --stdio 2>/dev/null | grep -E '^ +[0-9]' > $out/$label.modules.txt || true
+perf report -i $out/$label.perf.data --no-children --sort dso --stdio 2>/dev/null | grep -E '^ +[0-9.]+%' > $out/$label.modules.txt || true
 rm -f $out/$label.perf.data
 if [ -n "$sppid" ]; then
   perf script -i $out/$label.sim.perf.data > $out/$label.sim.perf.txt 2>/dev/null
   python3 $here/fold.py $out/$label.sim.perf.txt 60 > $out/$label.sim.fold.txt
-  perf report -i $out/$label.sim.perf.data --no-children --sort dso --stdio 2>/dev/null | grep -E '^ +[0-9]' > $out/$label.sim.modules.txt || true
+  perf report -i $out/$label.sim.perf.data --no-children --sort dso --stdio 2>/dev/null | grep -E '^ +[0-9.]+%' > $out/$label.sim.modules.txt || true
   rm -f $out/$label.sim.perf.data
 fi
 [ -n "$NOALLOC" ] && { echo "$label: $(grep -E '^throughput|^per device|^vendor endpoint' $out/$label.cpu-run.txt | tr '\n' ' ')"; exit 0; }

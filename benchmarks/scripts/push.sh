@@ -23,7 +23,7 @@ for r in $(seq 1 $rounds); do
     [ -n "$vendor" ] || { echo "the vendor endpoint did not start"; cat $out/sim-r$r.txt; kill $spid; exit 1; }
   fi
   { echo "round $r $(date -u +%FT%TZ) $(uptime | sed 's/.*load/load/') vendor ${vendor:-in process}"
-    PUSH_BENCH_VENDOR=$vendor PUSH_BENCH_WORKERS=${WORKERS:-32} PUSH_BENCH_WARMUP=${WARMUP:-0} dotnet $B $devices $messages 1 1; } > $out/push-r$r.txt 2>&1 || true
+    PUSH_BENCH_VENDOR=$vendor PUSH_BENCH_WORKERS=${WORKERS:-32} PUSH_BENCH_BATCH=${BATCH:-16} PUSH_BENCH_WARMUP=${WARMUP:-0} dotnet $B $devices $messages 1 1; } > $out/push-r$r.txt 2>&1 || true
   [ -n "$spid" ] && { kill $spid; wait $spid 2>/dev/null || true; }
   grep -E "warm-up|throughput|per device|vendor endpoint process|SQLite writer|^I/O" $out/push-r$r.txt
 done
