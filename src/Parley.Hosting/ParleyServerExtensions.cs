@@ -140,6 +140,10 @@ public static class ParleyServerExtensions
             clustered ? sp.GetRequiredService<IMessageStore>() as IOrderedCommitStore : null,
             sp.GetRequiredService<Optional<Parley.Core.Webhooks.AfterHooks>>().Value));
         services.AddHostedService(sp => sp.GetRequiredService<CommitPipeline>());
+        // 1:1 conversation grains idle for Parley:Orleans:DirectIdleAge are deactivated before Orleans' idle age (issue 17's soak).
+        services.AddSingleton(sp => new Parley.Core.Messaging.IdleDirectConversations(
+            sp.GetRequiredService<IOptions<OrleansOptions>>().Value.EffectiveDirectIdleAge,
+            logger: sp.GetRequiredService<ILogger<Parley.Core.Messaging.IdleDirectConversations>>()));
 
         // The full-text index, written after the commit (ADR 0019); a store that keeps queued texts in memory reads a
         // stopped process's unindexed texts back from stored content by the send path's rule (stop-36 amendment).

@@ -72,6 +72,59 @@ public sealed class ClusterGrainDeactivationTests(ITestOutputHelper output)
             () => $"carol received seq {after.Seq} live ({receiver.Describe(group.ConversationId)})");
     }
 
+    /// <summary>
+    /// Issue 17's soak, stop 41: a 1:1 conversation nobody calls is deactivated after Parley:Orleans:DirectIdleAge (here
+    /// 2 s), long before Orleans' idle age (here 10 minutes), which a group conversation used at the same time keeps; the
+    /// 1:1 conversation's next send reloads it: the seq continues, a retried send is still a duplicate, the peer receives
+    /// the new message live.
+    /// </summary>
+    [Fact]
+    public async Task AnIdle1To1ConversationGrain_IsDeactivatedAfterTheDirectIdleAge_AGroupKeepsTheIdleAge_AndTheNextSendReloadsIt()
+    {
+        await using var server = await TestServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Parley:Orleans:IdleAge"] = "00:10:00",
+            ["Parley:Orleans:DirectIdleAge"] = "00:00:02",
+        });
+        var alice = await server.CreateUserAsync("da");
+        var bob = await server.CreateUserAsync("db");
+        var carol = await server.CreateUserAsync("dc");
+        var sender = await server.ConnectAsync(alice);
+        var receiver = new Recorder(await server.ConnectAsync(bob));
+        var group = await sender.CreateGroupAsync("kept", [bob, carol]);
+        await sender.SendTextToConversationAsync(group.ConversationId, "group message");
+        var first = await sender.SendTextAsync(bob, "before idle", clientMsgId: "direct-1");
+        await sender.SendTextAsync(bob, "before idle 2");
+
+        var grains = server.Services.GetRequiredService<IGrainFactory>();
+        var management = grains.GetGrain<IManagementGrain>(0);
+        var direct = (GrainReference)(object)grains.Conversation(first.ConversationId);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (await management.GetGrainActivationCount(direct) > 0 && waited.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            await Task.Delay(200);
+        }
+
+        Assert.Equal(0, await management.GetGrainActivationCount(direct));
+        output.WriteLine($"1:1 conversation deactivated after {waited.Elapsed.TotalSeconds:F1} s idle");
+        Assert.Equal(1, await management.GetGrainActivationCount((GrainReference)(object)grains.Conversation(group.ConversationId)));
+        Assert.True(server.Services.GetRequiredService<IdleDirectConversations>().Deactivated >= 1);
+
+        var retried = await sender.SendTextAsync(bob, "before idle", clientMsgId: "direct-1");
+        Assert.True(retried.Duplicate);
+        Assert.Equal(first.Seq, retried.Seq);
+        var after = await sender.SendTextAsync(bob, "after idle");
+        Assert.Equal(first.ConversationId, after.ConversationId);
+        Assert.Equal(first.Seq + 2, after.Seq);
+        var history = await sender.GetHistoryAsync(first.ConversationId);
+        Assert.Equal(
+            ["before idle", "before idle 2", "after idle"],
+            history.Messages.Where(m => m.Content?.Text is not null).OrderBy(m => m.Seq).Select(m => m.Content.Text.Text));
+        await Wait.UntilAsync(
+            () => receiver.MessagesIn(first.ConversationId).Any(m => m.Seq == after.Seq),
+            () => $"bob received seq {after.Seq} live ({receiver.Describe(first.ConversationId)})");
+    }
+
     [Fact]
     public async Task AConversationGrainDeactivatedAgainAndAgainMidBurst_LosesNothing_DuplicatesNothing_AndItsSeqsContinue()
     {

@@ -333,6 +333,7 @@ public sealed partial class ConversationGrain
     /// <summary>Loads the named members of a super group into the cache (no-op for other conversations and cached users).</summary>
     private async Task EnsureMembersAsync(params string[] userIds)
     {
+        _idleSlot?.Touch(); // every call but a send starts here (a send: SendAsync)
         if (!IsSuper)
         {
             return;

@@ -52,6 +52,8 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
     private readonly Business.NotificationAccountIds _notificationIds;
     private readonly Parley.Abstractions.Business.INotificationAccountStore _notificationStore;
     private bool _withNotificationAccount; // a 1:1 with a notification account: friends-only never applies (read only on friends-only servers)
+    private readonly IdleDirectConversations _idleDirect;
+    private IdleDirectConversations.Slot? _idleSlot; // a 1:1 conversation's place in the node's queue of early deactivations
 
     public ConversationGrain(
         IMessageStore store,
@@ -68,8 +70,10 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         IGroupStore groupStore,
         ISuperGroupStore superStore,
         Business.NotificationAccountIds notificationIds,
-        Parley.Abstractions.Business.INotificationAccountStore notificationStore)
+        Parley.Abstractions.Business.INotificationAccountStore notificationStore,
+        IdleDirectConversations idleDirect)
     {
+        _idleDirect = idleDirect;
         _notificationIds = notificationIds;
         _notificationStore = notificationStore;
         _groupStore = groupStore;
@@ -125,9 +129,13 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         }
 
         _nextSeq = _record.MaxSeq + 1;
-        if (_record.Kind == ConversationKind.Direct && _memberIds.Length == 2)
+        if (_record.Kind == ConversationKind.Direct)
         {
-            await RefreshRelationAsync(_memberIds[0], _memberIds[1]);
+            _idleSlot = _idleDirect.Register(GrainContext);
+            if (_memberIds.Length == 2)
+            {
+                await RefreshRelationAsync(_memberIds[0], _memberIds[1]);
+            }
         }
 
         var newest = await _store.ReadMessagesAsync(_id, 0, ReadDirection.Backward, Math.Max(1, _options.HotTailSize), cancellationToken);
@@ -148,8 +156,15 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         }
     }
 
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _idleSlot?.Release();
+        return Task.CompletedTask;
+    }
+
     public ValueTask<CoreResult<MessageAck>> SendAsync(SendCommand command)
     {
+        _idleSlot?.Touch();
         if (command.Times is { } times)
         {
             times.Turn = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -797,6 +812,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         var creation = new NewConversation(_id, ConversationKind.Direct, null, string.Empty, senderId, _time.GetUtcNow().ToUnixTimeMilliseconds(), members, 0);
         AdoptConversation(creation);
         _pendingCreation = creation;
+        _idleSlot ??= _idleDirect.Register(GrainContext);
         return null;
     }
 

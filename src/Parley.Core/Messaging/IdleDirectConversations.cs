@@ -1,0 +1,156 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+
+namespace Parley.Core.Messaging;
+
+/// <summary>
+/// Deactivates this node's 1:1 conversation grains that no caller used for <see cref="IdleAge"/>, which is shorter than
+/// Orleans' idle age for every grain (<c>Parley:Orleans:IdleAge</c>). A 1:1 conversation is the grain a flood of new
+/// conversations makes most of (issue 17's soak: 2,000 new ones a second kept ~260,000 activations of 4-6 KB each for the
+/// 2-minute idle age; each survived the young collections and died in gen2); its next call reloads it from the store
+/// exactly as after Orleans' own idle collection (the seq, the dedup keys, the hot tail).
+/// </summary>
+/// <remarks>
+/// The grain registers a <see cref="Slot"/> once it is a 1:1 conversation and stamps it on its calls (a field write);
+/// the slots wait in a first-in-first-out queue, swept every quantum: a slot whose grain deactivated is dropped, one
+/// used within the idle age goes to the back, and the grain of one idle for the age is asked to deactivate
+/// (<see cref="IGrainContext.Deactivate(DeactivationReason, CancellationToken)"/>, what Orleans' own collector calls: a
+/// grain with a call running finishes it first, and calls that arrive meanwhile go to its next activation). A slot keeps
+/// the grain's context only until the grain deactivates.
+/// </remarks>
+public sealed partial class IdleDirectConversations : IDisposable
+{
+    private readonly ConcurrentQueue<Slot> _slots = new();
+    private readonly Timer? _timer;
+    private readonly long _ageMs;
+    private readonly ILogger<IdleDirectConversations>? _logger;
+    private int _sweeping;
+    private long _deactivated;
+
+    /// <param name="idleAge">The idle age of a 1:1 conversation grain; zero or less: off (Orleans' idle age applies).</param>
+    /// <param name="quantum">How often the queue is swept; null: a tenth of the age, 0.1 to 1 s.</param>
+    /// <param name="logger">Where a failed deactivation request is logged.</param>
+    public IdleDirectConversations(TimeSpan idleAge, TimeSpan? quantum = null, ILogger<IdleDirectConversations>? logger = null)
+    {
+        IdleAge = idleAge;
+        _logger = logger;
+        _ageMs = (long)idleAge.TotalMilliseconds;
+        if (_ageMs > 0)
+        {
+            var period = quantum ?? TimeSpan.FromMilliseconds(Math.Clamp(_ageMs / 10, 100, 1_000));
+            _timer = new Timer(static state => ((IdleDirectConversations)state!).Sweep(), this, period, period);
+        }
+    }
+
+    /// <summary>The idle age after which a 1:1 conversation grain is deactivated; zero: off.</summary>
+    public TimeSpan IdleAge { get; }
+
+    /// <summary>Whether 1:1 conversation grains are deactivated before Orleans' idle age.</summary>
+    public bool Enabled => _timer is not null;
+
+    /// <summary>Slots in the queue (grains registered and not yet swept out).</summary>
+    public int Queued => _slots.Count;
+
+    /// <summary>The grains asked to deactivate so far.</summary>
+    public long Deactivated => Interlocked.Read(ref _deactivated);
+
+    /// <summary>Registers a 1:1 conversation grain's activation; null when this is off.</summary>
+    public Slot? Register(IGrainContext context)
+    {
+        if (!Enabled)
+        {
+            return null;
+        }
+
+        var slot = new Slot(context, Environment.TickCount64);
+        _slots.Enqueue(slot);
+        return slot;
+    }
+
+    /// <summary>One pass over the queue's due slots (the timer's; public for tests).</summary>
+    public void Sweep()
+    {
+        if (Interlocked.Exchange(ref _sweeping, 1) == 1)
+        {
+            return;
+        }
+
+        try
+        {
+            var now = Environment.TickCount64;
+            // Each slot at most once per pass: one used meanwhile goes to the back and is not met again in this pass.
+            for (var left = _slots.Count; left > 0 && _slots.TryPeek(out var slot); left--)
+            {
+                if (slot.Context is not null && now - slot.Queued < _ageMs)
+                {
+                    break; // the slots behind it were queued later (or used later: they come round in a later pass)
+                }
+
+                _slots.TryDequeue(out _);
+                if (slot.Context is not { } context)
+                {
+                    continue; // deactivated (idle collection, a failed commit, a management call)
+                }
+
+                var used = slot.LastUsed;
+                if (now - used < _ageMs)
+                {
+                    slot.Queued = used;
+                    _slots.Enqueue(slot);
+                    continue;
+                }
+
+                slot.Release();
+                Interlocked.Increment(ref _deactivated);
+                try
+                {
+                    context.Deactivate(new DeactivationReason(DeactivationReasonCode.ActivationIdle, "A 1:1 conversation idle for Parley:Orleans:DirectIdleAge."));
+                }
+                catch (Exception ex)
+                {
+                    if (_logger is not null)
+                    {
+                        LogDeactivateFailed(_logger, ex);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _sweeping, 0);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => _timer?.Dispose();
+
+    [LoggerMessage(EventId = 2240, Level = LogLevel.Warning, Message = "Asking an idle 1:1 conversation grain to deactivate failed")]
+    private static partial void LogDeactivateFailed(ILogger logger, Exception exception);
+
+    /// <summary>One registered activation: its context until it deactivates, and when it was last used.</summary>
+    public sealed class Slot
+    {
+        private IGrainContext? _context;
+        private long _lastUsed;
+
+        internal Slot(IGrainContext context, long now)
+        {
+            _context = context;
+            _lastUsed = now;
+            Queued = now;
+        }
+
+        internal IGrainContext? Context => Volatile.Read(ref _context);
+
+        internal long LastUsed => Volatile.Read(ref _lastUsed);
+
+        // When the slot went to the back of the queue last (the sweep's thread only).
+        internal long Queued { get; set; }
+
+        /// <summary>The grain was called (from its turns).</summary>
+        public void Touch() => Volatile.Write(ref _lastUsed, Environment.TickCount64);
+
+        /// <summary>The grain is deactivating: the slot lets go of it.</summary>
+        public void Release() => Volatile.Write(ref _context, null);
+    }
+}
