@@ -185,7 +185,8 @@ public static class ParleyServerExtensions
         var cluster = config.GetSection(ParleyClusterOptions.Section).Get<ParleyClusterOptions>() ?? new ParleyClusterOptions();
         builder.Host.UseOrleans(silo =>
         {
-            if (cluster.Mode == ClusterMode.Redis && ClusterOptionsValidator.Check(cluster, storageSettings) is null)
+            var clusteredSilo = cluster.Mode == ClusterMode.Redis && ClusterOptionsValidator.Check(cluster, storageSettings) is null;
+            if (clusteredSilo)
             {
                 // Membership in Redis; grains, the node's delivery observer and everything else route through Orleans.
                 silo.UseRedisClustering(o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(cluster.Redis));
@@ -209,6 +210,24 @@ public static class ParleyServerExtensions
             else
             {
                 silo.UseLocalhostClustering(orleans.SiloPort, orleans.GatewayPort, serviceId: orleans.ServiceId, clusterId: orleans.ClusterId);
+            }
+
+            // One node: no directory cache unless configured (OrleansOptions.DirectoryCacheSize): its entries duplicated the
+            // node's own directory partition, and those of deactivated grains stayed until evicted at a million (issue 17).
+            if (orleans.DirectoryCacheSize is not null || !clusteredSilo)
+            {
+                // Orleans' LRU refuses fewer than 3 entries; "no cache" is its None strategy (a CacheSize of 0 fails at start).
+                silo.Configure<GrainDirectoryOptions>(o =>
+                {
+                    if (orleans.DirectoryCacheSize is > 0 and var size)
+                    {
+                        o.CacheSize = Math.Max(3, size);
+                    }
+                    else
+                    {
+                        o.CachingStrategy = GrainDirectoryOptions.CachingStrategyType.None;
+                    }
+                });
             }
 
             silo.Configure<GrainCollectionOptions>(o =>

@@ -125,6 +125,57 @@ public sealed class ClusterGrainDeactivationTests(ITestOutputHelper output)
             () => $"bob received seq {after.Seq} live ({receiver.Describe(first.ConversationId)})");
     }
 
+    /// <summary>
+    /// Issue 17's soak, stop 41: on one node Orleans' directory cache is off by default (Parley:Orleans:DirectoryCacheSize),
+    /// so it keeps no address of the 1:1 conversations deactivated (20 here, after 1 s idle). With Orleans' own cache of a
+    /// million, it keeps them all: a grain deactivated in a batch of unregistrations leaves its address in the cache until
+    /// evicted (Orleans 10.4), ~0.25 KB each, for every conversation the node ever activated up to the million.
+    /// </summary>
+    [Theory]
+    [InlineData(null, false)]
+    [InlineData("1000000", true)]
+    public async Task OnOneNode_TheDirectoryCache_KeepsTheAddressesOfDeactivatedConversationsOnlyWhenConfigured(string? cacheSize, bool kept)
+    {
+        const int Conversations = 20;
+        await using var server = await TestServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Parley:Orleans:DirectIdleAge"] = "00:00:01",
+            ["Parley:Orleans:DirectoryCacheSize"] = cacheSize,
+        });
+        var sender = await server.ConnectAsync(await server.CreateUserAsync("ca"));
+        var conversations = new List<string>();
+        for (var i = 0; i < Conversations; i++)
+        {
+            conversations.Add((await sender.SendTextAsync(await server.CreateUserAsync($"cp{i}"), "hello")).ConversationId);
+        }
+
+        var grains = server.Services.GetRequiredService<IGrainFactory>();
+        var management = grains.GetGrain<IManagementGrain>(0);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        foreach (var conversation in conversations)
+        {
+            while (await management.GetGrainActivationCount((GrainReference)(object)grains.Conversation(conversation)) > 0 && waited.Elapsed < TimeSpan.FromSeconds(60))
+            {
+                await Task.Delay(200);
+            }
+
+            Assert.Equal(0, await management.GetGrainActivationCount((GrainReference)(object)grains.Conversation(conversation)));
+        }
+
+        var metrics = await (await server.Admin.GetAsync("/metrics")).Content.ReadAsStringAsync();
+        var line = metrics.Split('\n').Single(l => l.StartsWith("orleans_directory_cache_size", StringComparison.Ordinal));
+        var cached = long.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        output.WriteLine($"{line} after {Conversations} conversations deactivated");
+        if (kept)
+        {
+            Assert.True(cached >= Conversations, line);
+        }
+        else
+        {
+            Assert.True(cached < Conversations, line);
+        }
+    }
+
     [Fact]
     public async Task AConversationGrainDeactivatedAgainAndAgainMidBurst_LosesNothing_DuplicatesNothing_AndItsSeqsContinue()
     {
