@@ -8,7 +8,7 @@ namespace Parley.Core.Messaging;
 /// </summary>
 internal sealed class ConversationTail
 {
-    private readonly Lock _lock = new();
+    // Locks on _items (private, never handed out): a Lock object of its own was 40 B of every active conversation (issue 17).
     private readonly int _capacity;
     private readonly List<StoredMessage> _items;
     private long _maxSeq;
@@ -41,7 +41,7 @@ internal sealed class ConversationTail
     {
         get
         {
-            lock (_lock)
+            lock (_items)
             {
                 return _items.Capacity;
             }
@@ -53,7 +53,7 @@ internal sealed class ConversationTail
     {
         get
         {
-            lock (_lock)
+            lock (_items)
             {
                 return _maxSeq;
             }
@@ -64,7 +64,7 @@ internal sealed class ConversationTail
     {
         get
         {
-            lock (_lock)
+            lock (_items)
             {
                 return _items.Count > 0 && _items[^1].Seq == _maxSeq ? _items[^1] : null;
             }
@@ -73,7 +73,7 @@ internal sealed class ConversationTail
 
     public void Append(StoredMessage message)
     {
-        lock (_lock)
+        lock (_items)
         {
             if (message.Seq <= _maxSeq)
             {
@@ -102,7 +102,7 @@ internal sealed class ConversationTail
 
     public void Revoke(long seq)
     {
-        lock (_lock)
+        lock (_items)
         {
             var index = IndexOf(seq);
             if (index >= 0)
@@ -116,7 +116,7 @@ internal sealed class ConversationTail
     /// <summary>Puts a changed row (an edit, reactions, a reply count; same seq) in place of the one held, if held.</summary>
     public void Replace(StoredMessage message)
     {
-        lock (_lock)
+        lock (_items)
         {
             var index = IndexOf(message.Seq);
             if (index >= 0 && _items[index].Version <= message.Version)
@@ -128,7 +128,7 @@ internal sealed class ConversationTail
 
     public StoredMessage? Find(long seq)
     {
-        lock (_lock)
+        lock (_items)
         {
             var index = IndexOf(seq);
             return index >= 0 ? _items[index] : null;
@@ -140,7 +140,7 @@ internal sealed class ConversationTail
     {
         page = [];
         hasMore = false;
-        lock (_lock)
+        lock (_items)
         {
             if (_maxSeq == 0)
             {
