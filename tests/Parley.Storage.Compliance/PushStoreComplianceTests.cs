@@ -227,6 +227,36 @@ public abstract class PushStoreComplianceTests : IAsyncLifetime
         Assert.Equal((PushState.Filtered, "device_gone"), (b3.State, b3.Reason));
     }
 
+    // Stop 41: the dispatch re-reads a batch against the copies it holds: each row as GetAsync gives it (changed columns,
+    // a changed payload, non-ASCII text, a missing row left out); a store may return an unchanged row's copy itself.
+    [StoreFact]
+    public async Task Journal_ReadCurrent_EachRowAsGetGivesIt_AgainstStaleAndCurrentCopies()
+    {
+        var copies = new[]
+        {
+            Push("r1", "m1", 100) with { Owner = "n1/a" },
+            Push("r2", "m1", 101) with { Owner = "n1/a", UserId = "usuário-😀", Payload = "{\"t\":\"préview 你好\"}" },
+            Push("r3", "m1", 102) with { Owner = "n1/a" },
+        };
+        await Journal.AppendAsync(copies);
+        await Journal.UpdatePendingAsync("r3", "{\"t\":\"digest\"}", 900);
+        await Journal.UpdateStatesAsync([new("r1", PushState.Pending, 2, 5_000, "http_503", null)]);
+
+        var missing = Push("gone", "m1", 104) with { Owner = "n1/a" };
+        var read = await Journal.ReadCurrentAsync([copies[0], missing, copies[1], copies[2]]);
+        Assert.Equal(["r1", "r2", "r3"], read.Select(r => r.PushId).Order(StringComparer.Ordinal));
+        foreach (var row in read)
+        {
+            Assert.Equal(await Journal.GetAsync(row.PushId), row);
+        }
+
+        var r1 = read.Single(r => r.PushId == "r1");
+        Assert.Equal((PushState.Pending, 2, 5_000L, "http_503"), (r1.State, r1.Attempts, r1.NotBefore, r1.Reason));
+        Assert.Equal("{\"t\":\"digest\"}", read.Single(r => r.PushId == "r3").Payload);
+        Assert.Equal(copies[1], read.Single(r => r.PushId == "r2")); // unchanged, non-ASCII included
+        Assert.Empty(await Journal.ReadCurrentAsync([]));
+    }
+
     // Stop 40: a send loop writes its sent batch's results and its next batch's claims in one call: the changes first (a
     // row they make Pending again is claimable by the same call), then the fenced claims, each row as the single calls do.
     [StoreFact]

@@ -147,6 +147,24 @@ public interface IPushJournal
     }
 
     /// <summary>
+    /// The current rows of pushes the caller holds copies of (the dispatch re-reads a batch of due pushes before claiming
+    /// them, issue 17), in any order; a push without a row is left out. A store may hand back a copy itself when its row is
+    /// unchanged and reuse a copy's strings that are unchanged (the values are the row's either way); the default reads
+    /// them by id.
+    /// </summary>
+    Task<IReadOnlyList<PushRecord>> ReadCurrentAsync(IReadOnlyList<PushRecord> copies, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(copies);
+        var ids = new string[copies.Count];
+        for (var i = 0; i < ids.Length; i++)
+        {
+            ids[i] = copies[i].PushId;
+        }
+
+        return GetManyAsync(ids, cancellationToken);
+    }
+
+    /// <summary>
     /// <see cref="ClaimAsync"/> for a batch, durable when it returns: one result per claim, in order (true: this owner may
     /// send it). The default claims one at a time; stores override it with one transaction.
     /// </summary>

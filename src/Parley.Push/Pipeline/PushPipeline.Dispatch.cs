@@ -281,13 +281,7 @@ public sealed partial class PushPipeline
     private async Task<(Settlement Before, List<VendorSend> Sends)> PrepareBatchAsync(List<PushRecord> owned, CancellationToken cancellationToken)
     {
         var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        var ids = new string[owned.Count];
-        for (var i = 0; i < ids.Length; i++)
-        {
-            ids[i] = owned[i].PushId;
-        }
-
-        var rows = await _journal.GetManyAsync(ids, cancellationToken).ConfigureAwait(false);
+        var rows = await _journal.ReadCurrentAsync(owned, cancellationToken).ConfigureAwait(false);
         var current = new Dictionary<string, PushRecord>(rows.Count, StringComparer.Ordinal);
         foreach (var row in rows)
         {
