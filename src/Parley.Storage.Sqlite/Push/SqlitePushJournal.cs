@@ -115,37 +115,10 @@ public sealed class SqlitePushJournal : IPushJournal
 
     /// <inheritdoc />
     /// <remarks>One pooled read connection and one prepared statement stepped per id (parsed once per connection).</remarks>
-    public async Task<IReadOnlyList<PushRecord>> GetManyAsync(IReadOnlyList<string> pushIds, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<PushRecord>> GetManyAsync(IReadOnlyList<string> pushIds, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(pushIds);
-        var rows = new List<PushRecord>(pushIds.Count);
-        if (pushIds.Count == 0)
-        {
-            return rows;
-        }
-
-        var connection = await _database.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
-        {
-            var statement = _database.Prepared(connection, GetSql, IdParameter);
-            foreach (var id in pushIds)
-            {
-                try
-                {
-                    statement.Bind(0, id);
-                    if (statement.Read())
-                    {
-                        rows.Add(Read(statement));
-                    }
-                }
-                finally
-                {
-                    statement.Reset();
-                }
-            }
-        }
-
-        return rows;
+        return ReadEachAsync(pushIds, static id => id, static (statement, _) => Read(statement), cancellationToken);
     }
 
     /// <inheritdoc />
@@ -154,11 +127,18 @@ public sealed class SqlitePushJournal : IPushJournal
     /// is the copy itself, a changed one reuses the copy's unchanged strings. The dispatch's re-read of a batch allocated
     /// every column again (the payload the largest), about 1 KB per device-push at stop 41.
     /// </remarks>
-    public async Task<IReadOnlyList<PushRecord>> ReadCurrentAsync(IReadOnlyList<PushRecord> copies, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<PushRecord>> ReadCurrentAsync(IReadOnlyList<PushRecord> copies, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(copies);
-        var rows = new List<PushRecord>(copies.Count);
-        if (copies.Count == 0)
+        return ReadEachAsync(copies, static copy => copy.PushId, ReadAgainst, cancellationToken);
+    }
+
+    // One pooled read connection, GetSql prepared once per connection and stepped per key; keys without a row left out.
+    private async Task<IReadOnlyList<PushRecord>> ReadEachAsync<TKey>(
+        IReadOnlyList<TKey> keys, Func<TKey, string> pushId, Func<RawStatement, TKey, PushRecord> read, CancellationToken cancellationToken)
+    {
+        var rows = new List<PushRecord>(keys.Count);
+        if (keys.Count == 0)
         {
             return rows;
         }
@@ -167,14 +147,14 @@ public sealed class SqlitePushJournal : IPushJournal
         await using (connection.ConfigureAwait(false))
         {
             var statement = _database.Prepared(connection, GetSql, IdParameter);
-            foreach (var copy in copies)
+            foreach (var key in keys)
             {
                 try
                 {
-                    statement.Bind(0, copy.PushId);
+                    statement.Bind(0, pushId(key));
                     if (statement.Read())
                     {
-                        rows.Add(ReadAgainst(statement, copy));
+                        rows.Add(read(statement, key));
                     }
                 }
                 finally
