@@ -1,0 +1,18 @@
+#!/bin/bash
+# ab41.sh <outdir> : stop 41's push A/B, base against new, interleaved (base, new, base, new, ...) with stop 40's ab.sh
+# (push.sh: 2,000 Xiaomi devices x 10 IM messages = 20,000 device-pushes, durable SQLite journal, the loopback MiPush
+# endpoint in its own process, one endpoint build for both sides: new's). Three loads: cold (3 rounds), after a
+# 5-message warm-up (3 rounds, the figure stop 40 reported) and after a 20-message warm-up (3 rounds: the steady state,
+# the JIT done in both processes). About 2-3 minutes on a quiet machine (1 min 41 s with 2 warm-20 rounds at load 3-5), 8 at most.
+#   BASE=<dir with base's Parley.Push.Benchmarks.dll> NEW=<dir with new's> bash ab41.sh <outdir>
+# New's benchmark (stop 41) also prints the SQLite writer's time and I/O per device-push; base41's does not.
+set -e
+out=$1; mkdir -p $out
+here=$(cd "$(dirname "$0")/../../.." && pwd)
+: ${BASE:?BASE=<base build dir>} ${NEW:?NEW=<new build dir>}
+ab=$here/docs/performance-data/2026-12-06-stop40-push/ab.sh
+echo "== cold";     WARMUP=0  bash $ab $out/cold 3   | tail -2
+echo "== warm 5";   WARMUP=5  bash $ab $out/warm5 3  | tail -2
+echo "== warm 20";  WARMUP=20 bash $ab $out/warm20 3 | tail -2
+echo "== new's SQLite writer and I/O per device-push"
+for f in $out/*/new-r*/push-r1.txt; do echo "$f: $(grep -hE '^SQLite writer|^I/O' $f | tr '\n' ' ')"; done
