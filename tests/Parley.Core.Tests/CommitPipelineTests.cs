@@ -104,6 +104,44 @@ public sealed class CommitPipelineTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task Submit_TheValueTask_CompletesAfterDispatch_NotOnTheDispatchLoop_AndFailsAsSubmitAsync()
+    {
+        var epoch = Guid.NewGuid();
+
+        // Two submissions in one batch: the first one's continuation waits for the second, which the dispatch loop
+        // completes after the first. Were the continuation run on the dispatch loop, the second could never complete.
+        var hold = _store.HoldNextCommit(out var entered);
+        var warmUp = Submit("w", Guid.NewGuid(), 1);
+        await entered.WaitAsync(Timeout);
+        var first = _pipeline.Submit(new TestWork("v", epoch, 1, _dispatched));
+        var second = _pipeline.Submit(new TestWork("v", epoch, 2, _dispatched)).AsTask();
+        hold.SetResult();
+        await warmUp.WaitAsync(Timeout);
+
+        var (version, secondCompleted) = await ContinueAndBlockUntil(first, second);
+        Assert.Contains(_dispatched, d => d.Conversation == "v" && d.Seq == 1 && d.Version == version);
+        Assert.True(secondCompleted, "the second submission was not completed while the first's continuation ran");
+        Assert.Equal(version + 1, await second);
+        Assert.Equal([1L, 2L], _store.Committed.Where(m => m.ConversationId == "v").Select(m => m.Seq));
+
+        // A failed commit fails the awaited value with the same exception, and the epoch is refused at submission after it.
+        _store.FailsOn = m => m.ConversationId == "v" && m.Seq == 3;
+        await Assert.ThrowsAsync<CommitFailedException>(async () => await _pipeline.Submit(new TestWork("v", epoch, 3, _dispatched)));
+        var refused = _pipeline.Submit(new TestWork("v", epoch, 4, _dispatched));
+        Assert.True(refused.IsFaulted);
+        await Assert.ThrowsAsync<CommitFailedException>(async () => await refused);
+        Assert.DoesNotContain(_dispatched, d => d.Conversation == "v" && d.Seq > 2);
+    }
+
+    // Awaits the first submission where the pipeline continues it (not the test's context), then blocks that thread until
+    // the second completes or the timeout passes: only a continuation on the dispatch loop itself could stop the second.
+    private static async Task<(long Version, bool SecondCompleted)> ContinueAndBlockUntil(ValueTask<long> first, Task<long> second)
+    {
+        var version = await first.ConfigureAwait(false);
+        return (version, second.Wait(Timeout));
+    }
+
     private Task<long> Submit(string conversation, Guid epoch, long seq) =>
         _pipeline.SubmitAsync(new TestWork(conversation, epoch, seq, _dispatched));
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Threading.Channels;
+using System.Threading.Tasks.Sources;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -96,29 +97,35 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
 
     /// <summary>Queues work; the task completes with its version once it is durable and dispatched.</summary>
     /// <exception cref="CommitFailedException">The work was refused or its commit failed.</exception>
-    public Task<long> SubmitAsync(ICommitWork work)
+    public Task<long> SubmitAsync(ICommitWork work) => Submit(work).AsTask();
+
+    /// <summary>
+    /// Queues work, as <see cref="SubmitAsync"/>, for a caller that awaits the result once (a grain's send): the value task
+    /// is the pipeline's own entry, not a task source and its task per submission (issue 17).
+    /// </summary>
+    /// <exception cref="CommitFailedException">The work was refused or its commit failed.</exception>
+    public ValueTask<long> Submit(ICommitWork work)
     {
-        var tcs = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_submitLock)
         {
             if (!_started)
             {
-                return Task.FromException<long>(new CommitFailedException("The commit pipeline is not running."));
+                return ValueTask.FromException<long>(new CommitFailedException("The commit pipeline is not running."));
             }
 
             if (_poisoned.Count > 0 && _poisoned.Contains((work.ConversationId, work.Epoch)))
             {
-                return Task.FromException<long>(new CommitFailedException("An earlier write of this conversation failed; the conversation reloads."));
+                return ValueTask.FromException<long>(new CommitFailedException("An earlier write of this conversation failed; the conversation reloads."));
             }
 
-            var entry = new Entry(work, _ordered is null ? ++_version : 0, tcs, ParleyActivities.CurrentContext());
+            var entry = new Entry(work, _ordered is null ? ++_version : 0, ParleyActivities.CurrentContext());
             if (!_queue.Writer.TryWrite(entry))
             {
-                return Task.FromException<long>(new CommitFailedException("The commit pipeline is shutting down."));
+                return ValueTask.FromException<long>(new CommitFailedException("The commit pipeline is shutting down."));
             }
-        }
 
-        return tcs.Task;
+            return entry.Task;
+        }
     }
 
     private async Task WriteLoopAsync()
@@ -134,7 +141,7 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
                 {
                     if (IsPoisoned(entry.Work))
                     {
-                        entry.Completion.TrySetException(new CommitFailedException("An earlier write of this conversation failed."));
+                        entry.TrySetException(new CommitFailedException("An earlier write of this conversation failed."));
                         continue;
                     }
 
@@ -197,7 +204,7 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
         {
             if (IsPoisoned(entry.Work))
             {
-                entry.Completion.TrySetException(new CommitFailedException("An earlier write of this conversation failed."));
+                entry.TrySetException(new CommitFailedException("An earlier write of this conversation failed."));
                 continue;
             }
 
@@ -214,7 +221,7 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
                     _poisoned.Add((entry.Work.ConversationId, entry.Work.Epoch));
                 }
 
-                entry.Completion.TrySetException(new CommitFailedException("The write could not be committed.", ex));
+                entry.TrySetException(new CommitFailedException("The write could not be committed.", ex));
             }
         }
 
@@ -312,7 +319,7 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
                     LogDispatchFailed(_logger, ex, entry.Work.ConversationId);
                 }
 
-                entry.Completion.TrySetResult(entry.Version);
+                entry.TrySetResult(entry.Version);
             }
 
             Interlocked.Decrement(ref _undispatched);
@@ -372,15 +379,48 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
     [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Dispatch after commit failed for conversation {ConversationId}")]
     private static partial void LogDispatchFailed(ILogger logger, Exception exception, string conversationId);
 
-    private sealed class Entry(ICommitWork work, long version, TaskCompletionSource<long> completion, ActivityContext trace)
+    /// <summary>
+    /// One submission, and the completion its submitter awaits: a single-use value-task source (completed once, by the
+    /// writer or the dispatch loop; awaited once). Continuations run asynchronously, as the task source's did: on the
+    /// awaiter's scheduler (a grain's activation) when it has one, else on the thread pool, never on the pipeline's loops.
+    /// </summary>
+    private sealed class Entry(ICommitWork work, long version, ActivityContext trace) : IValueTaskSource<long>
     {
+        private ManualResetValueTaskSourceCore<long> _completion = new() { RunContinuationsAsynchronously = true };
+        private int _completed;
+
         public ICommitWork Work { get; } = work;
 
         /// <summary>Assigned at submission (node counter) or by the writer inside the commit (ordered store).</summary>
         public long Version { get; set; } = version;
 
-        public TaskCompletionSource<long> Completion { get; } = completion;
-
         public ActivityContext Trace { get; } = trace;
+
+        public ValueTask<long> Task => new(this, _completion.Version);
+
+        /// <summary>Completes the submission with its version, unless it was completed already.</summary>
+        public void TrySetResult(long version)
+        {
+            if (Interlocked.Exchange(ref _completed, 1) == 0)
+            {
+                _completion.SetResult(version);
+            }
+        }
+
+        /// <summary>Fails the submission, unless it was completed already.</summary>
+        public void TrySetException(Exception exception)
+        {
+            if (Interlocked.Exchange(ref _completed, 1) == 0)
+            {
+                _completion.SetException(exception);
+            }
+        }
+
+        long IValueTaskSource<long>.GetResult(short token) => _completion.GetResult(token);
+
+        ValueTaskSourceStatus IValueTaskSource<long>.GetStatus(short token) => _completion.GetStatus(token);
+
+        void IValueTaskSource<long>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+            _completion.OnCompleted(continuation, state, token, flags);
     }
 }

@@ -692,7 +692,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         if (send is not null && IsSuper)
         {
             // A super-group send's commit is a task of its own: the overload check queues it (issue 12). Submitted in this
-            // turn (AwaitCommitAsync calls SubmitAsync before its first await), so commit order is seq order.
+            // turn (AwaitCommitAsync calls the pipeline's Submit before its first await), so commit order is seq order.
             var outcome = AwaitCommitAsync(work, senderId, clientMsgId, rootUpdated);
             (_waitingSends ??= new()).Enqueue((_time.GetTimestamp(), outcome));
             return new PreparedSend(WithinAckTimeoutAsync(outcome));
@@ -703,7 +703,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             times.Submitted = System.Diagnostics.Stopwatch.GetTimestamp();
         }
 
-        // Submitted in this turn too (AwaitCommitAsync calls SubmitAsync before its first await).
+        // Submitted in this turn too (AwaitCommitAsync calls the pipeline's Submit before its first await).
         return new PreparedSend(AwaitCommitAsync(work, senderId, clientMsgId, rootUpdated));
     }
 
@@ -724,7 +724,8 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         long version;
         try
         {
-            version = await _pipeline.SubmitAsync(work);
+            // The pipeline's entry is the awaited value (no task source and task per send, issue 17).
+            version = await _pipeline.Submit(work);
         }
         catch (CommitFailedException ex)
         {
