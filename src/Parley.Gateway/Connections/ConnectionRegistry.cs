@@ -391,9 +391,11 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
     private void Fanout(IReadOnlyList<string> userIds, DeliveryEvent @event, long version, string? excludeConnectionId)
     {
         var delivered = 0;
-        foreach (var userId in userIds)
+
+        // By index: a foreach over the list (an array behind the interface) allocated its enumerator per event (issue 17).
+        for (var i = 0; i < userIds.Count; i++)
         {
-            if (!_users.TryGetValue(userId, out var user))
+            if (!_users.TryGetValue(userIds[i], out var user))
             {
                 continue;
             }
