@@ -28,7 +28,8 @@ public sealed class SendDedupTests
         Assert.True(dedup.TryGet("a", "m1", out var later));
         Assert.True(later.IsCompletedSuccessfully);
         var kept = await later;
-        Assert.Same(ack, kept);
+        Assert.Same(ack.Value, kept.Value); // the ack itself, in a result made again for the retry
+        Assert.True(kept.IsOk);
         Assert.False(kept.Value!.Duplicate);
     }
 
@@ -49,7 +50,7 @@ public sealed class SendDedupTests
         dedup.Settle("a", "m1", first, ack);
         Assert.Same(ack, await one.WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.True(dedup.TryGet("a", "m1", out var later));
-        Assert.Same(ack, await later);
+        Assert.Same(ack.Value, (await later).Value);
         Assert.Equal(2, dedup.Count);
     }
 
@@ -140,7 +141,7 @@ public sealed class SendDedupTests
         Assert.True(dedup.TryGet("a", "m1", out var earlier));
         Assert.False(earlier.IsCompleted);
         Assert.True(dedup.TryGet("b", "m1", out earlier));
-        Assert.Same(second, await earlier);
+        Assert.Equal(second, await earlier);
 
         dedup.Forget("a", "m1");
         Assert.False(dedup.TryGet("a", "m1", out _));
@@ -177,7 +178,37 @@ public sealed class SendDedupTests
         var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
         Assert.True(dedup.TryGet("a", "m1", out var earlier));
-        Assert.Same(outcome, await earlier);
+        Assert.Same(outcome.Value, (await earlier).Value);
         Assert.True(allocated <= 64, $"one send allocated {allocated} B of dedup state");
+    }
+
+    [Fact]
+    public async Task SendDedup_SettledSend_KeepsItsAckButNotTheResultAroundIt()
+    {
+        // Issue 17's soak census, stop 41: a remembered success keeps the MessageAck alone (the CoreResult was 43 B of every
+        // active conversation and of every preloaded key). A full blocking collection frees what nothing references: the
+        // result is gone, the ack is still the table's, and a retry gets it in a result made again.
+        var dedup = new SendDedup(16);
+        var (result, ack) = SettleOne(dedup);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+
+        Assert.False(result.IsAlive, "the settled CoreResult is still referenced");
+        Assert.True(ack.IsAlive);
+        Assert.True(dedup.TryGet("a", "m1", out var earlier));
+        var retried = await earlier;
+        Assert.True(retried.IsOk);
+        Assert.Same(ack.Target, retried.Value);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static (WeakReference Result, WeakReference Ack) SettleOne(SendDedup dedup)
+    {
+        var pending = new PendingSend();
+        dedup.Remember("a", "m1", pending);
+        var outcome = CoreResult.Success(Ack with { Seq = 9 });
+        dedup.Settle("a", "m1", pending, outcome);
+        return (new WeakReference(outcome), new WeakReference(outcome.Value));
     }
 }

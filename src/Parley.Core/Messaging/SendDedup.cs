@@ -14,13 +14,15 @@ namespace Parley.Core.Messaging;
 /// send per activation, and a dictionary with its entries and buckets for one key was about 240 B of every active 1:1
 /// conversation (issue 17's soak census). A key holds its outcome itself once known, and a <see cref="PendingSend"/>
 /// while in flight: a task source and its task per send were about 0.1 KB of every message, and a completed task per
-/// remembered send was kept for as long as the key (issue 17).
+/// remembered send was kept for as long as the key (issue 17). A successful outcome is kept as its <see cref="MessageAck"/>
+/// alone (the result around it is made again for a retry): the <c>CoreResult</c> was 43 B of every active conversation and
+/// of every key a conversation's activation preloads (up to <c>DedupPreloadLimit</c>, issue 17's soak census, stop 41).
 /// </remarks>
 internal sealed class SendDedup(int limit)
 {
     private string? _firstSender;
     private string? _firstClientMsgId;
-    private object? _firstOutcome; // a CoreResult<MessageAck> or a PendingSend
+    private object? _firstOutcome; // a MessageAck (a success), a CoreResult<MessageAck> (a refusal) or a PendingSend
     private Dictionary<(string Sender, string ClientMsgId), object>? _sends;
 
     /// <summary>True while every send of the conversation is in this table (a miss means "new").</summary>
@@ -45,13 +47,17 @@ internal sealed class SendDedup(int limit)
         {
             null => null!,
             PendingSend pending => pending.Outcome,
-            _ => Task.FromResult((CoreResult<MessageAck>)found), // only for a retry
+            MessageAck ack => Task.FromResult(CoreResult.Success(ack)), // only for a retry
+            _ => Task.FromResult((CoreResult<MessageAck>)found),
         };
         return found is not null;
     }
 
     /// <summary>Remembers a known outcome of this key.</summary>
-    public void Remember(string senderId, string clientMsgId, CoreResult<MessageAck> outcome) => Set(senderId, clientMsgId, outcome);
+    public void Remember(string senderId, string clientMsgId, CoreResult<MessageAck> outcome) => Set(senderId, clientMsgId, Kept(outcome));
+
+    /// <summary>Remembers the ack of a stored send of this key.</summary>
+    public void Remember(string senderId, string clientMsgId, MessageAck ack) => Set(senderId, clientMsgId, ack);
 
     /// <summary>Remembers a send in flight; <see cref="Settle"/> or <see cref="Forget"/> ends it.</summary>
     public void Remember(string senderId, string clientMsgId, PendingSend pending) => Set(senderId, clientMsgId, pending);
@@ -67,12 +73,12 @@ internal sealed class SendDedup(int limit)
             ref var slot = ref CollectionsMarshal.GetValueRefOrNullRef(sends, (senderId, clientMsgId));
             if (!Unsafe.IsNullRef(ref slot) && ReferenceEquals(slot, pending))
             {
-                slot = outcome;
+                slot = Kept(outcome);
             }
         }
         else if (ReferenceEquals(_firstOutcome, pending))
         {
-            _firstOutcome = outcome;
+            _firstOutcome = Kept(outcome);
         }
 
         pending.Complete(outcome);
@@ -125,6 +131,9 @@ internal sealed class SendDedup(int limit)
         var result = await earlier;
         return result.IsOk ? CoreResult.Success(result.Value! with { Duplicate = true }) : result;
     }
+
+    // What a key keeps of an outcome: a success's ack alone.
+    private static object Kept(CoreResult<MessageAck> outcome) => outcome is { IsOk: true, Value: { } ack } ? ack : outcome;
 
     private bool IsFirst(string senderId, string clientMsgId) =>
         _firstOutcome is not null && string.Equals(_firstSender, senderId, StringComparison.Ordinal) && string.Equals(_firstClientMsgId, clientMsgId, StringComparison.Ordinal);
