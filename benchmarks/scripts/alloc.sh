@@ -2,7 +2,9 @@
 # alloc.sh <label> <server dll> <outdir> [rate] [trace seconds] : the server's allocation per accepted 1:1 message, from
 # its own counters. The server (lib.sh: CPU 0, durable SQLite, rate limits off, MaxGroupMembers 2000, started in the
 # current directory) and the generator on CPU 1: warm 1:1 (`chat`, --chat-peers 1, USERS users, default the generator's
-# 1,000, --every-step) at a fixed rate (default 300 msg/s) for as long as the reads need. Once FROM (default 500)
+# 1,000, --every-step) at a fixed rate (default 300 msg/s) for as long as the reads need; PEERS=0: random pairs
+# (--chat-peers 0, most messages opening a conversation) instead of fixed ones. The line also has the server's CPU ms per
+# message between the two reads (its user + system ticks). Once FROM (default 500)
 # messages were accepted, the server's /metrics is read (dotnet_gc_heap_total_allocated_bytes and
 # parley_messages_accepted, from one page), and again once SPAN (default 4,000) more were accepted: KB per message =
 # Δallocated / Δaccepted, background included, appended to <outdir>/results.txt with the time and `uptime`.
@@ -87,18 +89,18 @@ fi
 rate=${4:-300}
 steps=$(( ((from + span) / rate + secs + 60) / 10 + 2 )); rates=$(printf "$rate,%.0s" $(seq $steps)); rates=${rates%,}
 PARLEY_ADMIN_SECRET=$secret taskset -c 1 dotnet $G --server-url http://127.0.0.1:$port --server-pid $spid --runs 1 --warmup 1 --window 10 \
-  --scenarios chat --targets parley --chat-peers 1 ${USERS:+--chat-users $USERS} --every-step --chat-rates $rates --out $out/$label.gen.json > $out/$label.gen.log 2>&1 &
+  --scenarios chat --targets parley --chat-peers ${PEERS:-1} ${USERS:+--chat-users $USERS} --every-step --chat-rates $rates --out $out/$label.gen.json > $out/$label.gen.log 2>&1 &
 gpid=$!
 sample() { curl -sf http://127.0.0.1:$port/metrics | awk '/^dotnet_gc_heap_total_allocated_bytes/{a=$2} /^parley_messages_accepted/ && m==""{m=$2} END{printf "%s %s\n", a, m}'; }
 for i in $(seq 1200); do read a0 m0 < <(sample); [ -n "$m0" ] && [ "${m0%.*}" -ge $from ] 2>/dev/null && break; sleep 0.5; done
-t0=$(date +%s.%N)
+t0=$(date +%s.%N); c0=$(cpu_ticks)
 if [ "$secs" -gt 0 ]; then
   taskset -c 1 $trace collect -p $spid --clrevents gc --clreventlevel verbose --duration 00:00:00:$secs -o $out/$label.nettrace > $out/$label.trace.log 2>&1
 fi
 for i in $(seq 600); do read a1 m1 < <(sample); [ "${m1%.*}" -ge $(( ${m0%.*} + span )) ] 2>/dev/null && break; sleep 0.5; done
-t1=$(date +%s.%N)
+t1=$(date +%s.%N); c1=$(cpu_ticks)
 kb=$(python3 -c "print(f'{($a1-$a0)/($m1-$m0)/1024:.3f}')")
-echo "$label rate $rate: $(python3 -c "print(f'{$m1-$m0:.0f} messages in {$t1-$t0:.1f} s')"), $kb KB/msg" | tee -a $out/results.txt
+echo "$label rate $rate: $(python3 -c "print(f'{$m1-$m0:.0f} messages in {$t1-$t0:.1f} s')"), $kb KB/msg, $(python3 -c "print(f'{($c1-$c0)*10/($m1-$m0):.3f}')") ms CPU/msg" | tee -a $out/results.txt
 echo "   $(date -u +%T) $(uptime)" >> $out/results.txt
 kill $gpid 2>/dev/null; stop_server; wait $gpid 2>/dev/null
 if [ "$secs" -gt 0 ]; then
