@@ -195,7 +195,7 @@ public sealed partial class FriendshipGrain(
         {
             var pair = _pair;
             await grains.GetGrain<IConversationGrain>(Ids.DirectConversationId(_first, _second))
-                .SetRelationAsync(new DirectRelation(pair.FirstBlocksSecond, pair.SecondBlocksFirst, pair.Friends));
+                .SetRelationAsync(DirectRelation.Of(pair.FirstBlocksSecond, pair.SecondBlocksFirst, pair.Friends));
         }
 
         if (notify.Length > 0)

@@ -9,6 +9,14 @@ public sealed record DirectRelation(bool FirstBlocksSecond, bool SecondBlocksFir
 {
     public static readonly DirectRelation None = new(false, false, false);
 
+    // The eight relations there are, shared: an active 1:1 conversation grain kept one of its own (24 B, issue 17's soak).
+    private static readonly DirectRelation[] Shared =
+        [.. Enumerable.Range(0, 8).Select(i => i == 0 ? None : new DirectRelation((i & 1) != 0, (i & 2) != 0, (i & 4) != 0))];
+
+    /// <summary>The shared instance of this relation.</summary>
+    public static DirectRelation Of(bool firstBlocksSecond, bool secondBlocksFirst, bool friends) =>
+        Shared[(firstBlocksSecond ? 1 : 0) | (secondBlocksFirst ? 2 : 0) | (friends ? 4 : 0)];
+
     public bool Blocked => FirstBlocksSecond || SecondBlocksFirst;
 }
 

@@ -18,7 +18,7 @@ internal sealed class RelationReader(IRelationStore store) : IRelationReader
             ? await store.GetPairFlagsAsync(first, second, cancellationToken).ConfigureAwait(false)
             : await store.GetPairFlagsAsync(second, first, cancellationToken).ConfigureAwait(false);
         return ordered
-            ? new DirectRelation(flags.FirstBlocksSecond, flags.SecondBlocksFirst, flags.Friends)
-            : new DirectRelation(flags.SecondBlocksFirst, flags.FirstBlocksSecond, flags.Friends);
+            ? DirectRelation.Of(flags.FirstBlocksSecond, flags.SecondBlocksFirst, flags.Friends)
+            : DirectRelation.Of(flags.SecondBlocksFirst, flags.FirstBlocksSecond, flags.Friends);
     }
 }
