@@ -73,6 +73,12 @@ public sealed record PushRequest(
     /// <summary>W3C trace id (32 hex) of the message; generated from the message id when absent.</summary>
     public string? TraceId { get; init; }
 
+    /// <summary>
+    /// The W3C traceparent journaled with the pushes (their vendor call's and reports' parent); when absent, the span current
+    /// at submit. A caller that submits several requests together sets each request's own.
+    /// </summary>
+    public string? TraceParent { get; init; }
+
     /// <summary>Marketing only: the templates the bandit chooses among (keyed by <see cref="CampaignId"/>).</summary>
     public IReadOnlyList<PushTemplate> Templates { get; init; } = [];
 

@@ -1,6 +1,8 @@
-// Usage: Parley.Push.CrashHost <db path> <xiaomi base uri> <token key hex> <mode: burst|drain> <users> <messages>
+// Usage: Parley.Push.CrashHost <db path> <xiaomi base uri> <token key hex> <mode: burst|groups|drain> <users> <messages>
 // burst: registers <users> Xiaomi devices, submits <messages> IM messages (each to every user) and prints
 //        "ACCEPTED <message id>" once SubmitAsync returned (the pushes are journaled), then keeps sending.
+// groups: as burst, but submits the messages 8 at a time through SubmitManyAsync (one journal append per group) and
+//        prints the group's "ACCEPTED" lines once it returned.
 // drain: only recovers the journal and sends; prints "DRAINED" once no push is pending or mid-request.
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -32,7 +34,7 @@ await host.StartAsync();
 var pipeline = host.Services.GetRequiredService<PushPipeline>();
 var journal = host.Services.GetRequiredService<IPushJournal>();
 
-if (mode == "burst")
+if (mode is "burst" or "groups")
 {
     var devices = host.Services.GetRequiredService<IDeviceStore>();
     var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
@@ -42,11 +44,24 @@ if (mode == "burst")
     }
 
     var recipients = Enumerable.Range(0, users).Select(u => new PushRecipient($"u{u}", 1)).ToArray();
-    for (var m = 0; m < messages; m++)
+    var group = mode == "groups" ? 8 : 1;
+    for (var m = 0; m < messages; m += group)
     {
-        var id = $"m{m}";
-        await pipeline.SubmitAsync(new PushRequest(id, "c-" + id, "sender", "Sender", PushCategory.Im, "hello", recipients));
-        Console.Out.WriteLine("ACCEPTED " + id);
+        var ids = Enumerable.Range(m, Math.Min(group, messages - m)).Select(i => $"m{i}").ToList();
+        if (group == 1)
+        {
+            await pipeline.SubmitAsync(new PushRequest(ids[0], "c-" + ids[0], "sender", "Sender", PushCategory.Im, "hello", recipients));
+        }
+        else
+        {
+            await pipeline.SubmitManyAsync([.. ids.Select(id => new PushRequest(id, "c-" + id, "sender", "Sender", PushCategory.Im, "hello", recipients))]);
+        }
+
+        foreach (var id in ids)
+        {
+            Console.Out.WriteLine("ACCEPTED " + id);
+        }
+
         Console.Out.Flush();
     }
 

@@ -94,184 +94,292 @@ public sealed partial class PushPipeline : IDisposable
     public async Task<PushSubmitResult> SubmitAsync(PushRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        return (await SubmitManyAsync([request], cancellationToken).ConfigureAwait(false))[0];
+    }
+
+    /// <summary>
+    /// Runs the submit half for several committed messages, in their order, and journals all their pushes in one append
+    /// (one transaction, one commit: 1:1 traffic made one commit per message; issue 17). Each message is planned, filtered,
+    /// coalesced, counted and queued as <see cref="SubmitAsync"/> does, and gets its own result, in the requests' order.
+    /// When it returns, every accepted push is durable; when the append fails, nothing of any request is queued.
+    /// </summary>
+    public async Task<IReadOnlyList<PushSubmitResult>> SubmitManyAsync(IReadOnlyList<PushRequest> requests, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        if (requests.Count == 0)
+        {
+            return [];
+        }
+
         var now = _time.GetUtcNow();
         var nowMs = now.ToUnixTimeMilliseconds();
-        var traceId = string.IsNullOrEmpty(request.TraceId) ? PushIds.TraceId(request.MessageId) : request.TraceId;
-        var devices = await _devices.ListAsync([.. request.Recipients.Select(r => r.UserId)], cancellationToken).ConfigureAwait(false);
-        var byUser = devices.ToLookup(d => d.UserId, StringComparer.Ordinal);
-        var prefix = PushIds.MessagePrefix(_idKey, request.MessageId);
-        var legacyIds = await JournaledWithLegacyIdsAsync(request, byUser, cancellationToken).ConfigureAwait(false);
+        var users = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var request in requests)
+        {
+            ArgumentNullException.ThrowIfNull(request);
+            foreach (var recipient in request.Recipients)
+            {
+                users.Add(recipient.UserId);
+            }
+        }
 
-        var planned = 0;
-        var filtered = new Dictionary<string, int>(StringComparer.Ordinal);
-        var rows = new List<PushRecord>();
-        var reserved = new List<PushRecord>();
-        var digestUpdates = new List<PushRecord>();
-        var coalesced = new List<string>();
+        var devices = await _devices.ListAsync([.. users], cancellationToken).ConfigureAwait(false);
+        var byUser = devices.ToLookup(d => d.UserId, StringComparer.Ordinal);
+        var legacyIds = await JournaledWithLegacyIdsAsync(requests, byUser, cancellationToken).ConfigureAwait(false);
+        var plans = new List<SubmitPlan>(requests.Count);
+        var finished = 0;
 
         await _submitGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             PruneWindows(nowMs);
-            var marketingCounts = await CountMarketingAsync(request, nowMs, cancellationToken).ConfigureAwait(false);
-            foreach (var recipient in request.Recipients.DistinctBy(r => r.UserId, StringComparer.Ordinal))
-            {
-                var userPolicyReason = PolicyReason(request, recipient, marketingCounts);
-                foreach (var device in byUser[recipient.UserId])
-                {
-                    planned++;
-                    var pushId = legacyIds
-                        ? PushIds.LegacyPushId(_idKey, request.MessageId, recipient.UserId, device.DeviceId)
-                        : PushIds.PushId(_idKey, prefix, request.MessageId, recipient.UserId, device.DeviceId);
-                    _metrics.FunnelStep(device.Vendor, request.Category, PushFunnelSteps.Planned);
-
-                    var reason = ResolveReason(request, recipient, device, nowMs);
-                    var stage = PushStages.Resolve;
-                    if (reason is null)
-                    {
-                        _metrics.Passed(PushStages.Resolve, device.Vendor, request.Category);
-                        reason = userPolicyReason;
-                        stage = PushStages.Policy;
-                    }
-
-                    if (reason is not null)
-                    {
-                        Filter(stage, device, request.Category, reason, filtered);
-                        rows.Add(Row(pushId, request, traceId, device, PushState.Filtered, "{}", nowMs, nowMs, reason));
-                        continue;
-                    }
-
-                    var notBefore = _sendTime.EarliestSend(request.Category, recipient.UserId, device.TimeZone, now, out var delayReason);
-                    if (notBefore > nowMs && request.ExpiresAt is { } expiresAt && notBefore >= expiresAt)
-                    {
-                        // Held past its expiry (quiet hours or the send time end after it): it would only be filtered
-                        // "expired" then, so it is suppressed now, with the reason that held it.
-                        Filter(PushStages.Policy, device, request.Category, delayReason ?? "expired", filtered);
-                        rows.Add(Row(pushId, request, traceId, device, PushState.Filtered, "{}", nowMs, notBefore, delayReason ?? "expired"));
-                        continue;
-                    }
-
-                    _metrics.Passed(PushStages.Policy, device.Vendor, request.Category);
-
-                    var notification = Compose(request, recipient, pushId, traceId);
-                    _metrics.Passed(PushStages.Compose, device.Vendor, request.Category);
-
-                    if (request.Category is PushCategory.Im or PushCategory.Service)
-                    {
-                        var key = (recipient.UserId, device.DeviceId, request.ConversationId);
-                        if (_windows.TryGetValue(key, out var window) && nowMs < window.End)
-                        {
-                            window.Count++;
-                            var digest = Digest(request, recipient, device, traceId, window, notification);
-                            if (window.DigestRow is null)
-                            {
-                                window.DigestRow = digest;
-                                rows.Add(digest);
-                            }
-                            else
-                            {
-                                window.DigestRow = digest;
-                                digestUpdates.Add(digest);
-                            }
-
-                            _metrics.Dropped(PushStages.Coalesce, device.Vendor, request.Category, "coalesced");
-                            rows.Add(Row(pushId, request, traceId, device, PushState.Coalesced, "{}", nowMs, nowMs, "coalesced") with { DigestPushId = digest.PushId });
-                            coalesced.Add(pushId);
-                            continue;
-                        }
-
-                        _windows[key] = new CoalesceWindow(nowMs + (long)_options.CoalesceWindow.TotalMilliseconds, request.MessageId);
-                    }
-
-                    _metrics.Passed(PushStages.Coalesce, device.Vendor, request.Category);
-
-                    var row = Row(pushId, request, traceId, device, PushState.Pending, Serialize(notification), nowMs, notBefore, delayReason);
-                    if (notBefore <= nowMs)
-                    {
-                        if (!await _lanes.ReserveAsync(request.Category, cancellationToken).ConfigureAwait(false))
-                        {
-                            Filter(PushStages.Lanes, device, request.Category, "lane_full", filtered);
-                            rows.Add(row with { State = PushState.Filtered, Payload = "{}", Reason = "lane_full" });
-                            continue;
-                        }
-
-                        reserved.Add(row);
-                    }
-
-                    rows.Add(row);
-                }
-            }
-
-            IReadOnlyList<PushRecord> inserted;
             try
             {
-                for (var i = 0; i < rows.Count; i++)
+                var all = new List<PushRecord>();
+                for (var i = 0; i < requests.Count; i++)
                 {
-                    rows[i] = rows[i] with { Owner = _owner };
+                    var plan = new SubmitPlan(requests[i]);
+                    plans.Add(plan);
+                    await PlanAsync(plan, byUser, legacyIds[i], now, cancellationToken).ConfigureAwait(false);
+                    all.AddRange(plan.Rows);
                 }
 
                 // Journaled and queued in push id order: a message's pushes are then neighbours in the journal's key
                 // order and in the lanes, so a send loop's batch reads, claims and settles rows on a few pages (issue 17).
-                var ordered = rows.ToArray();
-                Array.Sort(ordered, static (a, b) => string.CompareOrdinal(a.PushId, b.PushId));
-                inserted = await _journal.AppendAsync(ordered, cancellationToken).ConfigureAwait(false);
-                await _bandit.FlushAsync(cancellationToken).ConfigureAwait(false);
-                await RefundMarketingAsync(marketingCounts, inserted, nowMs, cancellationToken).ConfigureAwait(false);
-                foreach (var update in digestUpdates)
+                // Stable across requests: a push id planned twice in a group is journaled as its first request planned it.
+                var ordered = plans.Count == 1 ? all.ToArray() : [.. all.OrderBy(r => r.PushId, StringComparer.Ordinal)];
+                if (plans.Count == 1)
                 {
-                    if (await _journal.UpdatePendingAsync(update.PushId, update.Payload, update.NotBefore, cancellationToken).ConfigureAwait(false))
+                    Array.Sort(ordered, static (a, b) => string.CompareOrdinal(a.PushId, b.PushId));
+                }
+                var inserted = await _journal.AppendAsync(ordered, cancellationToken).ConfigureAwait(false);
+                await _bandit.FlushAsync(cancellationToken).ConfigureAwait(false);
+
+                if (plans.Count == 1)
+                {
+                    plans[0].Inserted.AddRange(inserted); // one request plans each push id once
+                }
+                else
+                {
+                    // Each inserted row belongs to the first request that planned it (the same message twice in one group:
+                    // the second one journals and queues nothing, as a resubmission after the first).
+                    var fresh = new Dictionary<string, PushRecord>(inserted.Count, StringComparer.Ordinal);
+                    foreach (var r in inserted)
                     {
-                        _scheduler.Remove(update.PushId);
-                        _scheduler.Schedule(update);
+                        fresh.TryAdd(r.PushId, r);
                     }
+
+                    foreach (var plan in plans)
+                    {
+                        foreach (var row in plan.Rows.OrderBy(r => r.PushId, StringComparer.Ordinal))
+                        {
+                            if (fresh.Remove(row.PushId, out var r))
+                            {
+                                plan.Inserted.Add(r);
+                            }
+                        }
+                    }
+                }
+
+                for (; finished < plans.Count; finished++)
+                {
+                    await FinishAsync(plans[finished], nowMs, cancellationToken).ConfigureAwait(false);
                 }
             }
             catch
             {
-                foreach (var r in reserved)
+                for (var i = finished; i < plans.Count; i++)
                 {
-                    _lanes.ReleaseReservation(r.Category);
+                    foreach (var r in plans[i].Reserved)
+                    {
+                        _lanes.ReleaseReservation(r.Category);
+                    }
                 }
 
                 throw;
             }
 
-            var insertedIds = inserted.Select(r => r.PushId).ToHashSet(StringComparer.Ordinal);
-            var reservedIds = reserved.Select(r => r.PushId).ToHashSet(StringComparer.Ordinal);
-            foreach (var r in inserted.Where(r => r.State == PushState.Pending))
-            {
-                _metrics.Passed(PushStages.Lanes, r.Vendor, r.Category);
-                if (reservedIds.Contains(r.PushId))
-                {
-                    _lanes.Enqueue(r, holdsSlot: true);
-                }
-                else
-                {
-                    _scheduler.Schedule(r);
-                }
-            }
-
-            // Accepted in the recipients' order, as before the journal's order was the push ids'.
-            var accepted = new List<string>();
-            foreach (var r in rows)
-            {
-                if (r.State == PushState.Pending && insertedIds.Contains(r.PushId))
-                {
-                    accepted.Add(r.PushId);
-                }
-            }
-
-            foreach (var r in reserved.Where(r => !insertedIds.Contains(r.PushId)))
-            {
-                _lanes.ReleaseReservation(r.Category); // a resubmitted message: its push is already journaled
-            }
-
-            return new PushSubmitResult(planned, filtered, accepted, coalesced) { Rows = rows };
+            return [.. plans.Select(p => p.Result!)];
         }
         finally
         {
             _submitGate.Release();
         }
+    }
+
+    /// <summary>One request's rows, lane reservations, digest updates and result, between its plan and its queueing.</summary>
+    private sealed class SubmitPlan(PushRequest request)
+    {
+        public PushRequest Request { get; } = request;
+
+        public List<PushRecord> Rows { get; } = [];
+
+        public List<PushRecord> Reserved { get; } = [];
+
+        public List<PushRecord> DigestUpdates { get; } = [];
+
+        public List<string> Coalesced { get; } = [];
+
+        public Dictionary<string, int> Filtered { get; } = new(StringComparer.Ordinal);
+
+        public List<PushRecord> Inserted { get; } = [];
+
+        public Dictionary<string, long>? MarketingCounts { get; set; }
+
+        public int Planned { get; set; }
+
+        public PushSubmitResult? Result { get; set; }
+    }
+
+    /// <summary>Resolve, policy, compose and coalesce one request into its rows (under the submit gate); reserves lane slots.</summary>
+    private async Task PlanAsync(SubmitPlan plan, ILookup<string, PushDevice> byUser, bool legacyIds, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var request = plan.Request;
+        var nowMs = now.ToUnixTimeMilliseconds();
+        var traceId = string.IsNullOrEmpty(request.TraceId) ? PushIds.TraceId(request.MessageId) : request.TraceId;
+        var prefix = PushIds.MessagePrefix(_idKey, request.MessageId);
+        var rows = plan.Rows;
+        var filtered = plan.Filtered;
+        plan.MarketingCounts = await CountMarketingAsync(request, nowMs, cancellationToken).ConfigureAwait(false);
+        var marketingCounts = plan.MarketingCounts;
+        foreach (var recipient in request.Recipients.DistinctBy(r => r.UserId, StringComparer.Ordinal))
+        {
+            var userPolicyReason = PolicyReason(request, recipient, marketingCounts);
+            foreach (var device in byUser[recipient.UserId])
+            {
+                plan.Planned++;
+                var pushId = legacyIds
+                    ? PushIds.LegacyPushId(_idKey, request.MessageId, recipient.UserId, device.DeviceId)
+                    : PushIds.PushId(_idKey, prefix, request.MessageId, recipient.UserId, device.DeviceId);
+                _metrics.FunnelStep(device.Vendor, request.Category, PushFunnelSteps.Planned);
+
+                var reason = ResolveReason(request, recipient, device, nowMs);
+                var stage = PushStages.Resolve;
+                if (reason is null)
+                {
+                    _metrics.Passed(PushStages.Resolve, device.Vendor, request.Category);
+                    reason = userPolicyReason;
+                    stage = PushStages.Policy;
+                }
+
+                if (reason is not null)
+                {
+                    Filter(stage, device, request.Category, reason, filtered);
+                    rows.Add(Row(pushId, request, traceId, device, PushState.Filtered, "{}", nowMs, nowMs, reason));
+                    continue;
+                }
+
+                var notBefore = _sendTime.EarliestSend(request.Category, recipient.UserId, device.TimeZone, now, out var delayReason);
+                if (notBefore > nowMs && request.ExpiresAt is { } expiresAt && notBefore >= expiresAt)
+                {
+                    // Held past its expiry (quiet hours or the send time end after it): it would only be filtered
+                    // "expired" then, so it is suppressed now, with the reason that held it.
+                    Filter(PushStages.Policy, device, request.Category, delayReason ?? "expired", filtered);
+                    rows.Add(Row(pushId, request, traceId, device, PushState.Filtered, "{}", nowMs, notBefore, delayReason ?? "expired"));
+                    continue;
+                }
+
+                _metrics.Passed(PushStages.Policy, device.Vendor, request.Category);
+
+                var notification = Compose(request, recipient, pushId, traceId);
+                _metrics.Passed(PushStages.Compose, device.Vendor, request.Category);
+
+                if (request.Category is PushCategory.Im or PushCategory.Service)
+                {
+                    var key = (recipient.UserId, device.DeviceId, request.ConversationId);
+                    if (_windows.TryGetValue(key, out var window) && nowMs < window.End)
+                    {
+                        window.Count++;
+                        var digest = Digest(request, recipient, device, traceId, window, notification);
+                        if (window.DigestRow is null)
+                        {
+                            window.DigestRow = digest;
+                            rows.Add(digest);
+                        }
+                        else
+                        {
+                            window.DigestRow = digest;
+                            plan.DigestUpdates.Add(digest);
+                        }
+
+                        _metrics.Dropped(PushStages.Coalesce, device.Vendor, request.Category, "coalesced");
+                        rows.Add(Row(pushId, request, traceId, device, PushState.Coalesced, "{}", nowMs, nowMs, "coalesced") with { DigestPushId = digest.PushId });
+                        plan.Coalesced.Add(pushId);
+                        continue;
+                    }
+
+                    _windows[key] = new CoalesceWindow(nowMs + (long)_options.CoalesceWindow.TotalMilliseconds, request.MessageId);
+                }
+
+                _metrics.Passed(PushStages.Coalesce, device.Vendor, request.Category);
+
+                var row = Row(pushId, request, traceId, device, PushState.Pending, Serialize(notification), nowMs, notBefore, delayReason);
+                if (notBefore <= nowMs)
+                {
+                    if (!await _lanes.ReserveAsync(request.Category, cancellationToken).ConfigureAwait(false))
+                    {
+                        Filter(PushStages.Lanes, device, request.Category, "lane_full", filtered);
+                        rows.Add(row with { State = PushState.Filtered, Payload = "{}", Reason = "lane_full" });
+                        continue;
+                    }
+
+                    plan.Reserved.Add(row);
+                }
+
+                rows.Add(row);
+            }
+        }
+
+        for (var i = 0; i < rows.Count; i++)
+        {
+            rows[i] = rows[i] with { Owner = _owner };
+        }
+    }
+
+    /// <summary>After the append: the request's marketing refunds and digest updates, then its new pushes queued, its result.</summary>
+    private async Task FinishAsync(SubmitPlan plan, long nowMs, CancellationToken cancellationToken)
+    {
+        await RefundMarketingAsync(plan.MarketingCounts, plan.Inserted, nowMs, cancellationToken).ConfigureAwait(false);
+        foreach (var update in plan.DigestUpdates)
+        {
+            if (await _journal.UpdatePendingAsync(update.PushId, update.Payload, update.NotBefore, cancellationToken).ConfigureAwait(false))
+            {
+                _scheduler.Remove(update.PushId);
+                _scheduler.Schedule(update);
+            }
+        }
+
+        var insertedIds = plan.Inserted.Select(r => r.PushId).ToHashSet(StringComparer.Ordinal);
+        var reservedIds = plan.Reserved.Select(r => r.PushId).ToHashSet(StringComparer.Ordinal);
+        foreach (var r in plan.Inserted.Where(r => r.State == PushState.Pending))
+        {
+            _metrics.Passed(PushStages.Lanes, r.Vendor, r.Category);
+            if (reservedIds.Contains(r.PushId))
+            {
+                _lanes.Enqueue(r, holdsSlot: true);
+            }
+            else
+            {
+                _scheduler.Schedule(r);
+            }
+        }
+
+        // Accepted in the recipients' order, as before the journal's order was the push ids'.
+        var accepted = new List<string>();
+        foreach (var r in plan.Rows)
+        {
+            if (r.State == PushState.Pending && insertedIds.Contains(r.PushId))
+            {
+                accepted.Add(r.PushId);
+            }
+        }
+
+        foreach (var r in plan.Reserved.Where(r => !insertedIds.Contains(r.PushId)))
+        {
+            _lanes.ReleaseReservation(r.Category); // a resubmitted message: its push is already journaled
+        }
+
+        plan.Result = new PushSubmitResult(plan.Planned, plan.Filtered, accepted, plan.Coalesced) { Rows = plan.Rows };
     }
 
     /// <summary>A device (client ack or vendor receipt) reports that a push arrived. False for unknown ids, mismatched trace ids or repeats.</summary>
@@ -379,25 +487,53 @@ public sealed partial class PushPipeline : IDisposable
         _submitGate.Dispose();
     }
 
-    /// <summary>Forgets closed coalescing windows, amortised: only when the map doubled since the last sweep.</summary>
     // A message first journaled by a build before stop 41 has push ids without its message's prefix (PushIds.LegacyPushId):
     // submitted again (a resumed super-group page or campaign, a retried submit) across the upgrade, it keeps those ids,
     // so that the journal's conflict on the push id still makes the resubmission idempotent per device. One point read of
-    // the legacy id of the message's first device per submit (the primary key; absent for every message journaled since).
-    private async Task<bool> JournaledWithLegacyIdsAsync(PushRequest request, ILookup<string, PushDevice> byUser, CancellationToken cancellationToken)
+    // the legacy id of the message's first device per submit (the primary key; absent for every message journaled since),
+    // one GetManyAsync for a group of submits.
+    private async Task<bool[]> JournaledWithLegacyIdsAsync(IReadOnlyList<PushRequest> requests, ILookup<string, PushDevice> byUser, CancellationToken cancellationToken)
+    {
+        var legacy = new string?[requests.Count];
+        var ids = new List<string>(requests.Count);
+        for (var i = 0; i < requests.Count; i++)
+        {
+            legacy[i] = FirstLegacyId(requests[i], byUser);
+            if (legacy[i] is { } id)
+            {
+                ids.Add(id);
+            }
+        }
+
+        var result = new bool[requests.Count];
+        if (ids.Count == 0)
+        {
+            return result;
+        }
+
+        var found = (await _journal.GetManyAsync(ids, cancellationToken).ConfigureAwait(false)).Select(r => r.PushId).ToHashSet(StringComparer.Ordinal);
+        for (var i = 0; i < requests.Count; i++)
+        {
+            result[i] = legacy[i] is { } id && found.Contains(id);
+        }
+
+        return result;
+    }
+
+    private string? FirstLegacyId(PushRequest request, ILookup<string, PushDevice> byUser)
     {
         foreach (var recipient in request.Recipients)
         {
             foreach (var device in byUser[recipient.UserId])
             {
-                var legacy = PushIds.LegacyPushId(_idKey, request.MessageId, recipient.UserId, device.DeviceId);
-                return (await _journal.GetManyAsync([legacy], cancellationToken).ConfigureAwait(false)).Count > 0;
+                return PushIds.LegacyPushId(_idKey, request.MessageId, recipient.UserId, device.DeviceId);
             }
         }
 
-        return false;
+        return null;
     }
 
+    /// <summary>Forgets closed coalescing windows, amortised: only when the map doubled since the last sweep.</summary>
     private void PruneWindows(long nowMs)
     {
         if (_windows.Count < _pruneAt)
@@ -558,7 +694,7 @@ public sealed partial class PushPipeline : IDisposable
             pushId, request.MessageId, traceId, recipient.UserId, request.ConversationId, request.Category, title, body,
             recipient.UnreadTotal, request.ConversationId, 0, templateId, request.CampaignId)
         {
-            TraceParent = PushActivities.CurrentTraceParent(),
+            TraceParent = request.TraceParent ?? PushActivities.CurrentTraceParent(),
             ExpiresAt = request.ExpiresAt,
         };
     }
