@@ -208,29 +208,95 @@ internal sealed partial class PushBridge(
         await SubmitQueuedAsync(stoppingToken).ConfigureAwait(false);
     }
 
+    /// <summary>Jobs the loop hands the pipeline in one submit (one journal transaction) when that many are queued.</summary>
+    internal const int SubmitGroupMax = 64;
+
+    /// <summary>Recipients per grouped submit, at most (a group of large groups' messages stops earlier).</summary>
+    internal const int SubmitGroupRecipients = 1_000;
+
     /// <summary>
-    /// Submits each queued job in turn until the queue completes or the host stops; a job that fails is logged and the loop
-    /// goes on. On shutdown the job in progress stops (a push is a hint; the message is stored).
+    /// Submits the queued jobs until the queue completes or the host stops: what is queued when the loop comes round (up
+    /// to <see cref="SubmitGroupMax"/> jobs) goes to the pipeline in one <see cref="PushPipeline.SubmitManyAsync"/>, so 1:1
+    /// traffic journals many messages per commit (issue 17), and one job at a time when the queue is idle. A job whose
+    /// preparation fails is logged and the others go on; a group whose submit fails is logged per job. On shutdown the group in
+    /// progress stops (a push is a hint; the message is stored).
     /// </summary>
     private async Task SubmitQueuedAsync(CancellationToken stoppingToken)
     {
+        var group = new List<Job>(SubmitGroupMax);
         try
         {
-            await foreach (var job in _queue.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+            while (await _queue.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+            {
+                group.Clear();
+                var recipients = 0;
+                while (group.Count < SubmitGroupMax && recipients < SubmitGroupRecipients && _queue.Reader.TryRead(out var job))
+                {
+                    group.Add(job);
+                    recipients += job.Targets.Count;
+                }
+
+                await SubmitGroupAsync(group, stoppingToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutting down.
+        }
+    }
+
+    private async Task SubmitGroupAsync(List<Job> group, CancellationToken cancellationToken)
+    {
+        var requests = new List<PushRequest>(group.Count);
+        var submitted = new List<Job>(group.Count);
+        var spans = new List<Activity>();
+        try
+        {
+            foreach (var job in group)
             {
                 try
                 {
-                    await SubmitAsync(job, stoppingToken).ConfigureAwait(false);
+                    var (request, span) = await PrepareAsync(job, cancellationToken).ConfigureAwait(false);
+                    if (span is not null)
+                    {
+                        spans.Add(span);
+                    }
+
+                    if (request is not null)
+                    {
+                        requests.Add(request);
+                        submitted.Add(job);
+                    }
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     LogSubmitFailed(logger, ex, job.Message.ConversationId);
                 }
             }
+
+            if (requests.Count == 0)
+            {
+                return;
+            }
+
+            try
+            {
+                await pipeline.SubmitManyAsync(requests, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                foreach (var job in submitted)
+                {
+                    LogSubmitFailed(logger, ex, job.Message.ConversationId);
+                }
+            }
         }
-        catch (OperationCanceledException)
+        finally
         {
-            // Shutting down.
+            foreach (var span in spans)
+            {
+                span.Dispose();
+            }
         }
     }
 
@@ -298,7 +364,36 @@ internal sealed partial class PushBridge(
 
     private async Task SubmitAsync(Job job, CancellationToken cancellationToken)
     {
-        using var span = PushActivities.StartSubmit(job.Trace);
+        var (request, span) = await PrepareAsync(job, cancellationToken).ConfigureAwait(false);
+        using (span)
+        {
+            if (request is not null)
+            {
+                await pipeline.SubmitAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// One job's push request (null when nothing is to be pushed), and its submit span, started here and left for the
+    /// caller to end once the request is journaled; the request carries the span as its traceparent.
+    /// </summary>
+    private async Task<(PushRequest? Request, Activity? Span)> PrepareAsync(Job job, CancellationToken cancellationToken)
+    {
+        var span = PushActivities.StartSubmit(job.Trace);
+        try
+        {
+            return (await PrepareRequestAsync(job, span, cancellationToken).ConfigureAwait(false), span);
+        }
+        catch
+        {
+            span?.Dispose();
+            throw;
+        }
+    }
+
+    private async Task<PushRequest?> PrepareRequestAsync(Job job, Activity? span, CancellationToken cancellationToken)
+    {
         var m = job.Message;
         var sender = await accounts.GetUserAsync(m.SenderId, cancellationToken).ConfigureAwait(false);
         var senderName = string.IsNullOrEmpty(sender?.Nickname) ? m.SenderId : sender.Nickname;
@@ -307,7 +402,7 @@ internal sealed partial class PushBridge(
         var (category, serviceTitle, servicePreview, expiresAt) = await ClassifyAsync(m, content, cancellationToken).ConfigureAwait(false);
         if (category is null)
         {
-            return; // an expired service notification: stored, not pushed
+            return null; // an expired service notification: stored, not pushed
         }
 
         var mentions = content.Text?.MentionUserIds.ToHashSet(StringComparer.Ordinal) ?? [];
@@ -341,16 +436,15 @@ internal sealed partial class PushBridge(
 
         if (recipients.Count == 0)
         {
-            return;
+            return null;
         }
 
-        await pipeline.SubmitAsync(
-            new PushRequest(m.ServerMsgId, m.ConversationId, m.SenderId, serviceTitle ?? title, category.Value, servicePreview ?? Preview(content), recipients)
-            {
-                TraceId = PushActivities.TraceIdOf(span, job.Trace),
-                ExpiresAt = expiresAt,
-            },
-            cancellationToken).ConfigureAwait(false);
+        return new PushRequest(m.ServerMsgId, m.ConversationId, m.SenderId, serviceTitle ?? title, category.Value, servicePreview ?? Preview(content), recipients)
+        {
+            TraceId = PushActivities.TraceIdOf(span, job.Trace),
+            TraceParent = Activity.Current is { Recorded: true, IdFormat: ActivityIdFormat.W3C } current ? current.Id : null,
+            ExpiresAt = expiresAt,
+        };
     }
 
     /// <summary>
