@@ -4,7 +4,8 @@
 //    into an accept-all loopback endpoint; reports device-pushes/s from the first submit to the last vendor request, and
 //    per device-push: the process's CPU and allocation (the simulator's included), SQLite transactions (fsyncs), journal
 //    and registry calls, vendor requests; pushes lost (journaled, never at the endpoint) and sent twice.
-//    PUSH_BENCH_WORKERS overrides PushOptions.Workers (32), PUSH_BENCH_BATCH PushOptions.DispatchBatch (16).
+//    PUSH_BENCH_WORKERS overrides PushOptions.Workers (32), PUSH_BENCH_BATCH PushOptions.DispatchBatch (16),
+//    PUSH_BENCH_GROUP the messages per submit (1; PushBridge hands up to 64 queued ones, 1,000 recipients, per submit).
 // 2. IM latency under backlog: a marketing push to <backlog> devices is queued, then <imProbes> IM messages are sent
 //    one at a time; reports enqueue → vendor-request latency percentiles of the IM pushes while marketing drains.
 using System.Collections.Concurrent;
@@ -141,6 +142,9 @@ var recipients = Enumerable.Range(0, devices).Select(i => new PushRecipient("u" 
 // measured phase, so that the phase runs on tier-1 code in both processes (stop 40: in a cold 20,000-push run about a
 // quarter of this process's CPU samples were the JIT's) and measures the steady state a long-running server is in.
 var warmup = int.TryParse(Environment.GetEnvironmentVariable("PUSH_BENCH_WARMUP"), out var wm) ? wm : 0;
+// PUSH_BENCH_GROUP=<n> (default 1): the measured phase submits up to n messages (and 1,000 recipients) per
+// PushPipeline.SubmitManyAsync, as PushBridge does when messages are queued (stop 41); 1: one SubmitAsync per message.
+var group = int.TryParse(Environment.GetEnvironmentVariable("PUSH_BENCH_GROUP"), out var gp) ? gp : 1;
 if (warmup > 0)
 {
     var ws = Stopwatch.GetTimestamp();
@@ -178,9 +182,27 @@ var simCpu0 = await sink.CpuAsync();
 var cpu0 = process.TotalProcessorTime;
 var alloc0 = GC.GetTotalAllocatedBytes(precise: true);
 var started = Stopwatch.GetTimestamp();
-for (var m = 0; m < messages; m++)
+if (group <= 1)
 {
-    await pipeline.SubmitAsync(new PushRequest("t" + m, "c-t" + m, "sender", "Sender", PushCategory.Im, "hello", recipients));
+    for (var m = 0; m < messages; m++)
+    {
+        await pipeline.SubmitAsync(new PushRequest("t" + m, "c-t" + m, "sender", "Sender", PushCategory.Im, "hello", recipients));
+    }
+}
+else
+{
+    // As PushBridge hands the pipeline its backlog: up to `group` messages and 1,000 recipients per SubmitManyAsync.
+    var perSubmit = Math.Clamp(1_000 / Math.Max(1, devices), 1, group);
+    for (var m = 0; m < messages; m += perSubmit)
+    {
+        var batch = new List<PushRequest>(perSubmit);
+        for (var k = m; k < Math.Min(messages, m + perSubmit); k++)
+        {
+            batch.Add(new PushRequest("t" + k, "c-t" + k, "sender", "Sender", PushCategory.Im, "hello", recipients));
+        }
+
+        await pipeline.SubmitManyAsync(batch);
+    }
 }
 
 var submitted = Stopwatch.GetElapsedTime(started);

@@ -4,6 +4,7 @@
 # loopback MiPush endpoint in its own process). One endpoint build for both sides (SIMB, default NEW's), so that only
 # the pipeline differs. About 30-60 s per round on a quiet machine: 3 rounds each take 4-6 minutes.
 #   BASE=<dir with base's Parley.Push.Benchmarks.dll> NEW=<dir with new's> bash ab.sh <outdir> 3
+# SHAPE="<devices> <messages>" (stop 41) runs another shape, e.g. SHAPE="2 5000": 5,000 1:1 messages of 2 devices each.
 # Build a side: git worktree add /tmp/pb <commit> && dotnet build -c Release /tmp/pb/benchmarks/Parley.Push.Benchmarks
 #   (its dll: /tmp/pb/benchmarks/Parley.Push.Benchmarks/bin/Release/net10.0/).
 set -e
@@ -14,7 +15,7 @@ SIMB=${SIMB:-$NEW/Parley.Push.Benchmarks.dll}
 for r in $(seq 1 $rounds); do
   for side in base new; do
     dir=$BASE; [ $side = new ] && dir=$NEW
-    SIMB=$SIMB B=$dir/Parley.Push.Benchmarks.dll bash $here/benchmarks/scripts/push.sh $out/$side-r$r 1 > $out/$side-r$r.summary.txt 2>&1 || true
+    SIMB=$SIMB B=$dir/Parley.Push.Benchmarks.dll bash $here/benchmarks/scripts/push.sh $out/$side-r$r 1 ${SHAPE:-} > $out/$side-r$r.summary.txt 2>&1 || true
     echo "$side r$r: $(grep -h '^throughput' $out/$side-r$r/push-r1.txt) | $(grep -h '^per device' $out/$side-r$r/push-r1.txt)"
   done
 done | tee $out/ab.txt
