@@ -47,29 +47,11 @@ public sealed class ClusterGrainDeactivationTests(ITestOutputHelper output)
         await sender.SendTextToConversationAsync(group.ConversationId, "before idle 2");
 
         var grains = server.Services.GetRequiredService<IGrainFactory>();
-        var management = grains.GetGrain<IManagementGrain>(0);
-        var grain = (GrainReference)(object)grains.Conversation(group.ConversationId);
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (await management.GetGrainActivationCount(grain) > 0 && waited.Elapsed < TimeSpan.FromSeconds(90))
-        {
-            await Task.Delay(200);
-        }
+        var waited = await WaitUntilDeactivatedAsync(grains, group.ConversationId, TimeSpan.FromSeconds(90));
+        output.WriteLine($"deactivated after {waited.TotalSeconds:F1} s idle");
 
-        Assert.Equal(0, await management.GetGrainActivationCount(grain));
-        output.WriteLine($"deactivated after {waited.Elapsed.TotalSeconds:F1} s idle");
-
-        var retried = await sender.SendTextToConversationAsync(group.ConversationId, "before idle", clientMsgId: "idle-1");
-        Assert.True(retried.Duplicate);
-        Assert.Equal(first.Seq, retried.Seq);
-        var after = await sender.SendTextToConversationAsync(group.ConversationId, "after idle");
-        Assert.Equal(first.Seq + 2, after.Seq);
-        var history = await sender.GetHistoryAsync(group.ConversationId);
-        Assert.Equal(
-            ["before idle", "before idle 2", "after idle"],
-            history.Messages.Where(m => m.Content?.Text is not null).OrderBy(m => m.Seq).Select(m => m.Content.Text.Text));
-        await Wait.UntilAsync(
-            () => receiver.MessagesIn(group.ConversationId).Any(m => m.Seq == after.Seq),
-            () => $"carol received seq {after.Seq} live ({receiver.Describe(group.ConversationId)})");
+        await AssertTheNextSendsReloadItAsync(
+            sender, receiver, group.ConversationId, first, (text, clientMsgId) => sender.SendTextToConversationAsync(group.ConversationId, text, clientMsgId), "carol");
     }
 
     /// <summary>
@@ -97,32 +79,13 @@ public sealed class ClusterGrainDeactivationTests(ITestOutputHelper output)
         await sender.SendTextAsync(bob, "before idle 2");
 
         var grains = server.Services.GetRequiredService<IGrainFactory>();
+        var waited = await WaitUntilDeactivatedAsync(grains, first.ConversationId, TimeSpan.FromSeconds(60));
+        output.WriteLine($"1:1 conversation deactivated after {waited.TotalSeconds:F1} s idle");
         var management = grains.GetGrain<IManagementGrain>(0);
-        var direct = (GrainReference)(object)grains.Conversation(first.ConversationId);
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (await management.GetGrainActivationCount(direct) > 0 && waited.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            await Task.Delay(200);
-        }
-
-        Assert.Equal(0, await management.GetGrainActivationCount(direct));
-        output.WriteLine($"1:1 conversation deactivated after {waited.Elapsed.TotalSeconds:F1} s idle");
         Assert.Equal(1, await management.GetGrainActivationCount((GrainReference)(object)grains.Conversation(group.ConversationId)));
         Assert.True(server.Services.GetRequiredService<IdleDirectConversations>().Deactivated >= 1);
 
-        var retried = await sender.SendTextAsync(bob, "before idle", clientMsgId: "direct-1");
-        Assert.True(retried.Duplicate);
-        Assert.Equal(first.Seq, retried.Seq);
-        var after = await sender.SendTextAsync(bob, "after idle");
-        Assert.Equal(first.ConversationId, after.ConversationId);
-        Assert.Equal(first.Seq + 2, after.Seq);
-        var history = await sender.GetHistoryAsync(first.ConversationId);
-        Assert.Equal(
-            ["before idle", "before idle 2", "after idle"],
-            history.Messages.Where(m => m.Content?.Text is not null).OrderBy(m => m.Seq).Select(m => m.Content.Text.Text));
-        await Wait.UntilAsync(
-            () => receiver.MessagesIn(first.ConversationId).Any(m => m.Seq == after.Seq),
-            () => $"bob received seq {after.Seq} live ({receiver.Describe(first.ConversationId)})");
+        await AssertTheNextSendsReloadItAsync(sender, receiver, first.ConversationId, first, (text, clientMsgId) => sender.SendTextAsync(bob, text, clientMsgId), "bob");
     }
 
     /// <summary>
@@ -150,16 +113,9 @@ public sealed class ClusterGrainDeactivationTests(ITestOutputHelper output)
         }
 
         var grains = server.Services.GetRequiredService<IGrainFactory>();
-        var management = grains.GetGrain<IManagementGrain>(0);
-        var waited = System.Diagnostics.Stopwatch.StartNew();
         foreach (var conversation in conversations)
         {
-            while (await management.GetGrainActivationCount((GrainReference)(object)grains.Conversation(conversation)) > 0 && waited.Elapsed < TimeSpan.FromSeconds(60))
-            {
-                await Task.Delay(200);
-            }
-
-            Assert.Equal(0, await management.GetGrainActivationCount((GrainReference)(object)grains.Conversation(conversation)));
+            await WaitUntilDeactivatedAsync(grains, conversation, TimeSpan.FromSeconds(60));
         }
 
         var metrics = await (await server.Admin.GetAsync("/metrics")).Content.ReadAsStringAsync();
@@ -174,6 +130,44 @@ public sealed class ClusterGrainDeactivationTests(ITestOutputHelper output)
         {
             Assert.True(cached < Conversations, line);
         }
+    }
+
+    /// <summary>Waits until the conversation's grain has no activation (asserted, within <paramref name="limit"/>); the time waited.</summary>
+    private static async Task<TimeSpan> WaitUntilDeactivatedAsync(IGrainFactory grains, string conversationId, TimeSpan limit)
+    {
+        var management = grains.GetGrain<IManagementGrain>(0);
+        var grain = (GrainReference)(object)grains.Conversation(conversationId);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (await management.GetGrainActivationCount(grain) > 0 && waited.Elapsed < limit)
+        {
+            await Task.Delay(200);
+        }
+
+        Assert.Equal(0, await management.GetGrainActivationCount(grain));
+        return waited.Elapsed;
+    }
+
+    /// <summary>
+    /// After the grain of a conversation holding "before idle" (<paramref name="first"/>, client message id of its own) and
+    /// "before idle 2" was deactivated: the retry of the first is a duplicate at its seq, the next message takes the seq after
+    /// the two, the history has the three in order, and <paramref name="who"/> receives the new one live.
+    /// </summary>
+    private static async Task AssertTheNextSendsReloadItAsync(
+        ParleyClient sender, Recorder receiver, string conversationId, SendReceipt first, Func<string, string?, Task<SendReceipt>> send, string who)
+    {
+        var retried = await send("before idle", first.ClientMsgId);
+        Assert.True(retried.Duplicate);
+        Assert.Equal(first.Seq, retried.Seq);
+        var after = await send("after idle", null);
+        Assert.Equal(conversationId, after.ConversationId);
+        Assert.Equal(first.Seq + 2, after.Seq);
+        var history = await sender.GetHistoryAsync(conversationId);
+        Assert.Equal(
+            ["before idle", "before idle 2", "after idle"],
+            history.Messages.Where(m => m.Content?.Text is not null).OrderBy(m => m.Seq).Select(m => m.Content.Text.Text));
+        await Wait.UntilAsync(
+            () => receiver.MessagesIn(conversationId).Any(m => m.Seq == after.Seq),
+            () => $"{who} received seq {after.Seq} live ({receiver.Describe(conversationId)})");
     }
 
     [Fact]
