@@ -83,6 +83,33 @@ public sealed class DispatchPipeliningTests
                 return [.. _calls];
             }
         }
+
+        private readonly List<int> _appends = [];
+
+        /// <summary>Rows per <see cref="IPushJournal.AppendAsync"/> call, in call order.</summary>
+        public void Appended(int rows)
+        {
+            lock (_appends)
+            {
+                _appends.Add(rows);
+            }
+        }
+
+        public List<int> Appends()
+        {
+            lock (_appends)
+            {
+                return [.. _appends];
+            }
+        }
+
+        public void ClearAppends()
+        {
+            lock (_appends)
+            {
+                _appends.Clear();
+            }
+        }
     }
 
 #pragma warning disable CA1852 // DispatchProxy derives from it: it must not be sealed
@@ -116,6 +143,9 @@ public sealed class DispatchPipeliningTests
                     break;
                 case nameof(IPushJournal.ClaimManyAsync):
                     _log.Add([], (IReadOnlyList<PushClaim>)args![0]!);
+                    break;
+                case nameof(IPushJournal.AppendAsync):
+                    _log.Appended(((IReadOnlyList<PushRecord>)args![0]!).Count);
                     break;
                 case nameof(IPushJournal.ClaimAsync):
                     _log.Add([], [new PushClaim((string)args![0]!, (int)args[2]!)]);

@@ -1,4 +1,3 @@
-using System.Reflection;
 using Microsoft.Extensions.DependencyInjection;
 using Parley.Abstractions.Push;
 using Parley.Push.Internal;
@@ -17,10 +16,10 @@ public sealed class GroupSubmitTests
     [Fact]
     public async Task SubmitMany_OneAppendForTheGroup_EachMessageItsOwnResult_TheSameMessageTwiceSentOnce()
     {
-        var appends = new List<int>();
+        var log = new DispatchPipeliningTests.JournalLog();
         await using var h = await PushHarness.StartAsync(
             null,
-            s => s.AddSingleton<IPushJournal>(sp => AppendCounter.Wrap(new SqlitePushJournal(sp.GetRequiredService<SqliteDatabase>()), appends)));
+            s => s.AddSingleton<IPushJournal>(sp => DispatchPipeliningTests.JournalRecorder.Wrap(new SqlitePushJournal(sp.GetRequiredService<SqliteDatabase>()), log)));
         await h.Devices.UpsertAsync(PushHarness.Device("amy", "phone", PushVendor.Xiaomi, "regid-amy"));
         await h.Devices.UpsertAsync(PushHarness.Device("bob", "phone", PushVendor.Xiaomi, "regid-bob-phone"));
         await h.Devices.UpsertAsync(PushHarness.Device("bob", "tablet", PushVendor.Xiaomi, "regid-bob-tablet"));
@@ -31,17 +30,11 @@ public sealed class GroupSubmitTests
             .Select(i => PushHarness.Im("m" + i, "c-" + i, new PushRecipient(i % 2 == 0 ? "amy" : "bob", 1)))
             .Append(PushHarness.Im("m3", "c-3-again", new PushRecipient("bob", 1)))
             .ToList();
-        lock (appends)
-        {
-            appends.Clear();
-        }
+        log.ClearAppends();
 
         var results = await h.Pipeline.SubmitManyAsync(requests);
 
-        lock (appends)
-        {
-            Assert.Equal([15 + 2], appends); // one append: 5 x 1 + 5 x 2 rows, and m3's two again (journaled once)
-        }
+        Assert.Equal([15 + 2], log.Appends()); // one append: 5 x 1 + 5 x 2 rows, and m3's two again (journaled once)
 
         Assert.Equal(11, results.Count);
         var key = h.Services.GetRequiredService<PushIdKey>();
@@ -69,46 +62,6 @@ public sealed class GroupSubmitTests
         // One request through SubmitAsync is a group of one: the same result as before.
         var one = await h.Pipeline.SubmitAsync(PushHarness.Im("m10", "c-10", new PushRecipient("bob", 1)));
         Assert.Equal(["phone", "tablet"], one.AcceptedPushIds.Select(id => one.Rows!.Single(r => r.PushId == id).DeviceId).ToList());
-        lock (appends)
-        {
-            Assert.Equal([17, 2], appends);
-        }
-    }
-
-#pragma warning disable CA1852 // DispatchProxy derives from it: it must not be sealed
-    internal class AppendCounter : DispatchProxy
-#pragma warning restore CA1852
-    {
-        private IPushJournal _target = null!;
-        private List<int> _appends = null!;
-
-        public static IPushJournal Wrap(IPushJournal target, List<int> appends)
-        {
-            var proxy = Create<IPushJournal, AppendCounter>();
-            var self = (AppendCounter)(object)proxy;
-            self._target = target;
-            self._appends = appends;
-            return proxy;
-        }
-
-        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
-        {
-            if (targetMethod!.Name == nameof(IPushJournal.AppendAsync))
-            {
-                lock (_appends)
-                {
-                    _appends.Add(((IReadOnlyList<PushRecord>)args![0]!).Count);
-                }
-            }
-
-            try
-            {
-                return targetMethod.Invoke(_target, args);
-            }
-            catch (TargetInvocationException ex) when (ex.InnerException is not null)
-            {
-                throw ex.InnerException;
-            }
-        }
+        Assert.Equal([17, 2], log.Appends());
     }
 }
