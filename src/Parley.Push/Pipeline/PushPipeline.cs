@@ -113,17 +113,28 @@ public sealed partial class PushPipeline : IDisposable
 
         var now = _time.GetUtcNow();
         var nowMs = now.ToUnixTimeMilliseconds();
-        var users = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var request in requests)
+        string[] users;
+        if (requests.Count == 1)
         {
-            ArgumentNullException.ThrowIfNull(request);
-            foreach (var recipient in request.Recipients)
+            ArgumentNullException.ThrowIfNull(requests[0]);
+            users = [.. requests[0].Recipients.Select(r => r.UserId)]; // as before groups: no set for a large group's one message
+        }
+        else
+        {
+            var set = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var request in requests)
             {
-                users.Add(recipient.UserId);
+                ArgumentNullException.ThrowIfNull(request);
+                foreach (var recipient in request.Recipients)
+                {
+                    set.Add(recipient.UserId);
+                }
             }
+
+            users = [.. set];
         }
 
-        var devices = await _devices.ListAsync([.. users], cancellationToken).ConfigureAwait(false);
+        var devices = await _devices.ListAsync(users, cancellationToken).ConfigureAwait(false);
         var byUser = devices.ToLookup(d => d.UserId, StringComparer.Ordinal);
         var legacyIds = await JournaledWithLegacyIdsAsync(requests, byUser, cancellationToken).ConfigureAwait(false);
         var plans = new List<SubmitPlan>(requests.Count);
@@ -135,22 +146,25 @@ public sealed partial class PushPipeline : IDisposable
             PruneWindows(nowMs);
             try
             {
-                var all = new List<PushRecord>();
                 for (var i = 0; i < requests.Count; i++)
                 {
                     var plan = new SubmitPlan(requests[i]);
                     plans.Add(plan);
                     await PlanAsync(plan, byUser, legacyIds[i], now, cancellationToken).ConfigureAwait(false);
-                    all.AddRange(plan.Rows);
                 }
 
                 // Journaled and queued in push id order: a message's pushes are then neighbours in the journal's key
                 // order and in the lanes, so a send loop's batch reads, claims and settles rows on a few pages (issue 17).
                 // Stable across requests: a push id planned twice in a group is journaled as its first request planned it.
-                var ordered = plans.Count == 1 ? all.ToArray() : [.. all.OrderBy(r => r.PushId, StringComparer.Ordinal)];
+                PushRecord[] ordered;
                 if (plans.Count == 1)
                 {
+                    ordered = plans[0].Rows.ToArray();
                     Array.Sort(ordered, static (a, b) => string.CompareOrdinal(a.PushId, b.PushId));
+                }
+                else
+                {
+                    ordered = [.. plans.SelectMany(p => p.Rows).OrderBy(r => r.PushId, StringComparer.Ordinal)];
                 }
                 var inserted = await _journal.AppendAsync(ordered, cancellationToken).ConfigureAwait(false);
                 await _bandit.FlushAsync(cancellationToken).ConfigureAwait(false);
