@@ -23,7 +23,7 @@ public sealed class DispatchPipeliningTests
                 o.Workers = 2;
                 o.DispatchBatch = 2; // one send loop of two
             },
-            s => s.AddSingleton<IPushJournal>(sp => JournalRecorder.Wrap(new SqlitePushJournal(sp.GetRequiredService<SqliteDatabase>()), log)));
+            s => JournalRecorder.Register(s, log));
         h.Xiaomi.DelayAll = TimeSpan.FromMilliseconds(150); // the next batches are due long before an answer comes
         var recipients = new List<PushRecipient>();
         for (var i = 0; i < 7; i++)
@@ -118,6 +118,10 @@ public sealed class DispatchPipeliningTests
     {
         private IPushJournal _target = null!;
         private JournalLog _log = null!;
+
+        /// <summary>The harness's SQLite journal, recorded into <paramref name="log"/>.</summary>
+        public static void Register(IServiceCollection services, JournalLog log) =>
+            services.AddSingleton<IPushJournal>(sp => Wrap(new SqlitePushJournal(sp.GetRequiredService<SqliteDatabase>()), log));
 
         public static IPushJournal Wrap(IPushJournal target, JournalLog log)
         {

@@ -1,8 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Parley.Abstractions.Push;
 using Parley.Push.Internal;
-using Parley.Storage.Sqlite;
-using Parley.Storage.Sqlite.Push;
 
 namespace Parley.Push.Tests;
 
@@ -19,7 +17,7 @@ public sealed class GroupSubmitTests
         var log = new DispatchPipeliningTests.JournalLog();
         await using var h = await PushHarness.StartAsync(
             null,
-            s => s.AddSingleton<IPushJournal>(sp => DispatchPipeliningTests.JournalRecorder.Wrap(new SqlitePushJournal(sp.GetRequiredService<SqliteDatabase>()), log)));
+            s => DispatchPipeliningTests.JournalRecorder.Register(s, log));
         await h.Devices.UpsertAsync(PushHarness.Device("amy", "phone", PushVendor.Xiaomi, "regid-amy"));
         await h.Devices.UpsertAsync(PushHarness.Device("bob", "phone", PushVendor.Xiaomi, "regid-bob-phone"));
         await h.Devices.UpsertAsync(PushHarness.Device("bob", "tablet", PushVendor.Xiaomi, "regid-bob-tablet"));

@@ -1,8 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Parley.Abstractions.Push;
 using Parley.Push.Internal;
-using Parley.Storage.Sqlite;
-using Parley.Storage.Sqlite.Push;
 
 namespace Parley.Push.Tests;
 
@@ -24,7 +22,7 @@ public sealed class PushIdOrderTests
                 o.Workers = 4;
                 o.DispatchBatch = 4; // one send loop of four: its claims are the lanes' order
             },
-            s => s.AddSingleton<IPushJournal>(sp => DispatchPipeliningTests.JournalRecorder.Wrap(new SqlitePushJournal(sp.GetRequiredService<SqliteDatabase>()), log)));
+            s => DispatchPipeliningTests.JournalRecorder.Register(s, log));
         var recipients = new List<PushRecipient>();
         for (var i = 0; i < 12; i++)
         {
