@@ -62,4 +62,30 @@ public sealed class GroupSubmitTests
         Assert.Equal(["phone", "tablet"], one.AcceptedPushIds.Select(id => one.Rows!.Single(r => r.PushId == id).DeviceId).ToList());
         Assert.Equal([17, 2], log.Appends());
     }
+
+    [Fact]
+    public async Task SubmitMany_MorePushesThanTheLaneHolds_SplitsTheGroup_NoWaitOnItself()
+    {
+        var log = new DispatchPipeliningTests.JournalLog();
+        await using var h = await PushHarness.StartAsync(o => o.ImLaneCapacity = 4, s => DispatchPipeliningTests.JournalRecorder.Register(s, log));
+        await h.Devices.UpsertAsync(PushHarness.Device("bob", "phone", PushVendor.Xiaomi, "regid-bob-phone"));
+        await h.Devices.UpsertAsync(PushHarness.Device("bob", "tablet", PushVendor.Xiaomi, "regid-bob-tablet"));
+        log.ClearAppends();
+
+        // Three messages of 2 pushes each into an IM lane of 4: one group would hold 4 slots until its append and wait for
+        // a fifth that only its own queueing could free. The third message starts the next group, which waits for slots as a
+        // single submit does.
+        var results = await h.Pipeline.SubmitManyAsync([.. Enumerable.Range(0, 3).Select(i => PushHarness.Im("m" + i, "c-" + i, new PushRecipient("bob", 1)))])
+            .WaitAsync(TimeSpan.FromSeconds(30)); // a group waiting on itself never returns; 30 s is a wide margin for 6 pushes
+
+        Assert.All(results, r => Assert.Equal(2, r.AcceptedPushIds.Count));
+        Assert.Equal([4, 2], log.Appends()); // m0 and m1 (the lane's 4 slots), then m2
+        foreach (var id in results.SelectMany(r => r.AcceptedPushIds))
+        {
+            await h.WaitForStateAsync(id, PushState.Accepted);
+        }
+
+        Assert.Equal(6, h.Xiaomi.RequestsByPushId.Count);
+        Assert.All(h.Xiaomi.RequestsByPushId, kv => Assert.Equal(1, kv.Value));
+    }
 }

@@ -48,6 +48,9 @@ internal sealed class PushLanes : IDisposable
 
     public void ReleaseReservation(PushCategory category) => _space[LaneOf(category)].Release();
 
+    /// <summary>Slots a reservation could take now without waiting (under the submit gate this only grows).</summary>
+    public int FreeSlots(PushCategory category) => _space[LaneOf(category)].CurrentCount;
+
     /// <summary>Enqueues; <paramref name="holdsSlot"/> says a reservation was taken (due retries and restarts enter without one).</summary>
     public void Enqueue(PushRecord record, bool holdsSlot)
     {

@@ -137,88 +137,119 @@ public sealed partial class PushPipeline : IDisposable
         var devices = await _devices.ListAsync(users, cancellationToken).ConfigureAwait(false);
         var byUser = devices.ToLookup(d => d.UserId, StringComparer.Ordinal);
         var legacyIds = await JournaledWithLegacyIdsAsync(requests, byUser, cancellationToken).ConfigureAwait(false);
-        var plans = new List<SubmitPlan>(requests.Count);
-        var finished = 0;
+        var results = new List<PushSubmitResult>(requests.Count);
 
         await _submitGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             PruneWindows(nowMs);
-            try
+            while (results.Count < requests.Count)
             {
-                for (var i = 0; i < requests.Count; i++)
-                {
-                    var plan = new SubmitPlan(requests[i]);
-                    plans.Add(plan);
-                    await PlanAsync(plan, byUser, legacyIds[i], now, cancellationToken).ConfigureAwait(false);
-                }
-
-                // Journaled and queued in push id order: a message's pushes are then neighbours in the journal's key
-                // order and in the lanes, so a send loop's batch reads, claims and settles rows on a few pages (issue 17).
-                // Stable across requests: a push id planned twice in a group is journaled as its first request planned it.
-                PushRecord[] ordered;
-                if (plans.Count == 1)
-                {
-                    ordered = plans[0].Rows.ToArray();
-                    Array.Sort(ordered, static (a, b) => string.CompareOrdinal(a.PushId, b.PushId));
-                }
-                else
-                {
-                    ordered = [.. plans.SelectMany(p => p.Rows).OrderBy(r => r.PushId, StringComparer.Ordinal)];
-                }
-                var inserted = await _journal.AppendAsync(ordered, cancellationToken).ConfigureAwait(false);
-                await _bandit.FlushAsync(cancellationToken).ConfigureAwait(false);
-
-                if (plans.Count == 1)
-                {
-                    plans[0].Inserted.AddRange(inserted); // one request plans each push id once
-                }
-                else
-                {
-                    // Each inserted row belongs to the first request that planned it (the same message twice in one group:
-                    // the second one journals and queues nothing, as a resubmission after the first).
-                    var fresh = new Dictionary<string, PushRecord>(inserted.Count, StringComparer.Ordinal);
-                    foreach (var r in inserted)
-                    {
-                        fresh.TryAdd(r.PushId, r);
-                    }
-
-                    foreach (var plan in plans)
-                    {
-                        foreach (var row in plan.Rows.OrderBy(r => r.PushId, StringComparer.Ordinal))
-                        {
-                            if (fresh.Remove(row.PushId, out var r))
-                            {
-                                plan.Inserted.Add(r);
-                            }
-                        }
-                    }
-                }
-
-                for (; finished < plans.Count; finished++)
-                {
-                    await FinishAsync(plans[finished], nowMs, cancellationToken).ConfigureAwait(false);
-                }
-            }
-            catch
-            {
-                for (var i = finished; i < plans.Count; i++)
-                {
-                    foreach (var r in plans[i].Reserved)
-                    {
-                        _lanes.ReleaseReservation(r.Category);
-                    }
-                }
-
-                throw;
+                await SubmitGroupAsync(requests, results.Count, byUser, legacyIds, now, results, cancellationToken).ConfigureAwait(false);
             }
 
-            return [.. plans.Select(p => p.Result!)];
+            return results;
         }
         finally
         {
             _submitGate.Release();
         }
+    }
+
+    /// <summary>
+    /// Under the submit gate: plans requests from <paramref name="start"/> on, journals them in one append and queues them,
+    /// adding their results. A request after the first joins only while its lane has a free slot for each of its devices:
+    /// the group's slots are held until the append, so a group that needed more than the lane holds would wait for itself.
+    /// </summary>
+    private async Task SubmitGroupAsync(
+        IReadOnlyList<PushRequest> requests,
+        int start,
+        ILookup<string, PushDevice> byUser,
+        bool[] legacyIds,
+        DateTimeOffset now,
+        List<PushSubmitResult> results,
+        CancellationToken cancellationToken)
+    {
+        var nowMs = now.ToUnixTimeMilliseconds();
+        var plans = new List<SubmitPlan>(requests.Count - start);
+        var finished = 0;
+        try
+        {
+            for (var i = start; i < requests.Count; i++)
+            {
+                if (i > start && requests[i].Category is PushCategory.Im or PushCategory.Service
+                    && _lanes.FreeSlots(requests[i].Category) < requests[i].Recipients.Sum(r => byUser[r.UserId].Count()))
+                {
+                    break; // the next group starts with it, and waits for its slots as a single submit does
+                }
+
+                var plan = new SubmitPlan(requests[i]);
+                plans.Add(plan);
+                await PlanAsync(plan, byUser, legacyIds[i], now, cancellationToken).ConfigureAwait(false);
+            }
+
+            // Journaled and queued in push id order: a message's pushes are then neighbours in the journal's key
+            // order and in the lanes, so a send loop's batch reads, claims and settles rows on a few pages (issue 17).
+            // Stable across requests: a push id planned twice in a group is journaled as its first request planned it.
+            PushRecord[] ordered;
+            if (plans.Count == 1)
+            {
+                ordered = plans[0].Rows.ToArray();
+                Array.Sort(ordered, static (a, b) => string.CompareOrdinal(a.PushId, b.PushId));
+            }
+            else
+            {
+                ordered = [.. plans.SelectMany(p => p.Rows).OrderBy(r => r.PushId, StringComparer.Ordinal)];
+            }
+
+            var inserted = await _journal.AppendAsync(ordered, cancellationToken).ConfigureAwait(false);
+            await _bandit.FlushAsync(cancellationToken).ConfigureAwait(false);
+
+            if (plans.Count == 1)
+            {
+                plans[0].Inserted.AddRange(inserted); // one request plans each push id once
+            }
+            else
+            {
+                // Each inserted row belongs to the first request that planned it (the same message twice in one group:
+                // the second one journals and queues nothing, as a resubmission after the first).
+                var fresh = new Dictionary<string, PushRecord>(inserted.Count, StringComparer.Ordinal);
+                foreach (var r in inserted)
+                {
+                    fresh.TryAdd(r.PushId, r);
+                }
+
+                foreach (var plan in plans)
+                {
+                    foreach (var row in plan.Rows.OrderBy(r => r.PushId, StringComparer.Ordinal))
+                    {
+                        if (fresh.Remove(row.PushId, out var r))
+                        {
+                            plan.Inserted.Add(r);
+                        }
+                    }
+                }
+            }
+
+            for (; finished < plans.Count; finished++)
+            {
+                await FinishAsync(plans[finished], nowMs, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            for (var i = finished; i < plans.Count; i++)
+            {
+                foreach (var r in plans[i].Reserved)
+                {
+                    _lanes.ReleaseReservation(r.Category);
+                }
+            }
+
+            throw;
+        }
+
+        results.AddRange(plans.Select(p => p.Result!));
     }
 
     /// <summary>One request's rows, lane reservations, digest updates and result, between its plan and its queueing.</summary>
