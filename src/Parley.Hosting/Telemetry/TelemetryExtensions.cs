@@ -56,9 +56,11 @@ public static class TelemetryExtensions
     public static IServiceCollection AddParleyTelemetry(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        var tracing = IsTracingEnabled(configuration);
-        var memoryPool = IsMemoryPoolMetricsEnabled(configuration);
-        var activationRequests = BindAtRegistration(configuration)?.ActivationRequestsGauge ?? false;
+        // Bound once for the choices made here; the validated options (below) are what the running server reads.
+        var registered = BindAtRegistration(configuration);
+        var tracing = registered?.TracingEnabled ?? false;
+        var memoryPool = registered?.MemoryPoolMetrics ?? false;
+        var activationRequests = registered?.ActivationRequestsGauge ?? false;
         services.AddOptions<TelemetryOptions>().Bind(configuration.GetSection(TelemetryOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<TelemetryOptions>, TelemetryOptionsValidator>();
 
@@ -137,9 +139,6 @@ public static class TelemetryExtensions
     /// the options validation at start-up.
     /// </summary>
     public static bool IsTracingEnabled(IConfiguration configuration) => BindAtRegistration(configuration)?.TracingEnabled ?? false;
-
-    /// <summary>Whether Kestrel's memory pool meter is exported (<see cref="TelemetryOptions.MemoryPoolMetrics"/>), read at service registration.</summary>
-    public static bool IsMemoryPoolMetricsEnabled(IConfiguration configuration) => BindAtRegistration(configuration)?.MemoryPoolMetrics ?? false;
 
     // The telemetry options as configured, for choices made at service registration; null when a value is malformed
     // (the switch then stays off: ValidateOnStart reports the setting by name before anything is traced or exported).
