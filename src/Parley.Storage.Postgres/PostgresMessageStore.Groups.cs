@@ -81,12 +81,13 @@ public sealed partial class PostgresMessageStore
     /// <inheritdoc />
     public async Task<MembersDeltaData> GetMembersDeltaAsync(string conversationId, long sinceVersion, CancellationToken cancellationToken = default)
     {
-        // Write-diffusion rows through the partial ix_members_conv_info; a super group's rows are not in it (migration
-        // 15), so its delta scans the group's key range, O(members): super-group rosters are paged (ADR 0017).
+        // Write-diffusion rows through the partial ix_members_conv_info (rows with an info version only, migration 30: the
+        // term info_version > 0 lets the planner use it); a super group's rows are not in it (migration 15), so its delta
+        // scans the group's key range, O(members): super-group rosters are paged (ADR 0017).
         var (version, members) = await SnapshotAsync(
             "SELECT " + MemberColumns + """
                  FROM members WHERE conv_key = (SELECT conv_key FROM conversation_keys WHERE conversation_id = $1)
-                   AND NOT read_diffusion AND info_version > $2 AND ($2 > 0 OR active)
+                   AND NOT read_diffusion AND info_version > 0 AND info_version > $2 AND ($2 > 0 OR active)
                 UNION ALL
                 SELECT
                 """ + " " + MemberColumns + """
@@ -104,13 +105,14 @@ public sealed partial class PostgresMessageStore
     /// <inheritdoc />
     public async Task<GroupsDeltaData> GetGroupsDeltaAsync(string userId, long sinceVersion, CancellationToken cancellationToken = default)
     {
-        // Write-diffusion memberships through the partial ix_members_user_info; the user's own super-group membership
-        // changes through ix_members_user_feed (a member change raises feed_version with info_version); super groups
-        // whose info changed through ix_groups_super_info, kept where the user is an active member. First row wins.
+        // Write-diffusion memberships through the partial ix_members_user_info (rows with an info version only, migration
+        // 30); the user's own super-group membership changes through ix_members_user_feed (a member change raises
+        // feed_version with info_version); super groups whose info changed through ix_groups_super_info, kept where the
+        // user is an active member. First row wins.
         var (version, rows) = await SnapshotAsync(
             "SELECT m.active, " + GroupColumns + """
                  FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key JOIN groups g ON g.conversation_id = k.conversation_id
-                 WHERE m.user_id = $1 AND NOT m.read_diffusion AND m.info_version > $2 AND ($2 > 0 OR m.active)
+                 WHERE m.user_id = $1 AND NOT m.read_diffusion AND m.info_version > 0 AND m.info_version > $2 AND ($2 > 0 OR m.active)
                 UNION ALL
                 SELECT m.active,
                 """ + GroupColumns + """

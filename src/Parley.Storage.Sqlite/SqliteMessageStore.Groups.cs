@@ -12,13 +12,14 @@ public sealed partial class SqliteMessageStore
         (SELECT member_count FROM conversations c WHERE c.conversation_id = g.conversation_id), g.info_version, g.kind, g.member_notices
         """;
 
-    // A user's group-list delta (migration 17): write-diffusion memberships through the partial ix_members_user_info;
+    // A user's group-list delta (migration 17): write-diffusion memberships through the partial ix_members_user_info (which
+    // holds only rows with an info version, migration 29: the term info_version > 0 lets SQLite use it);
     // the user's own super-group membership changes through ix_members_user_feed (a member change raises feed_version
     // with info_version); super groups whose info changed through ix_groups_super_info, kept where the user is an
     // active member (one primary-key probe each). A group found twice is answered once (the first row wins).
     internal const string GroupsDeltaSql = "SELECT m.active, " + GroupColumns + """
          FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key JOIN groups g ON g.conversation_id = k.conversation_id
-         WHERE m.user_id = $user AND m.read_diffusion = 0 AND m.info_version > $since AND ($since > 0 OR m.active = 1)
+         WHERE m.user_id = $user AND m.read_diffusion = 0 AND m.info_version > 0 AND m.info_version > $since AND ($since > 0 OR m.active = 1)
         UNION ALL
         SELECT m.active,
         """ + GroupColumns + """
@@ -155,7 +156,7 @@ public sealed partial class SqliteMessageStore
             command.CommandText = "SELECT " + SqliteRows.MemberColumns
                 + (readDiffusion
                     ? " FROM members WHERE conv_key = " + SqliteRows.ConvKey + " AND info_version > $since AND ($since > 0 OR active = 1)"
-                    : " FROM members WHERE conv_key = " + SqliteRows.ConvKey + " AND read_diffusion = 0 AND info_version > $since AND ($since > 0 OR active = 1)")
+                    : " FROM members WHERE conv_key = " + SqliteRows.ConvKey + " AND read_diffusion = 0 AND info_version > 0 AND info_version > $since AND ($since > 0 OR active = 1)")
                 + " ORDER BY info_version, user_id;";
             command.Parameters.AddWithValue("$conv", conversationId);
             command.Parameters.AddWithValue("$since", sinceVersion);

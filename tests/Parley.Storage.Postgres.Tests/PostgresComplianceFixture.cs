@@ -24,7 +24,7 @@ public abstract class PostgresComplianceFixture(Action<PostgresStoreOptions>? co
     // the rewind puts the rows back in the layout of version 22 (every value kept; packed members back into rows and
     // migrations 25 and 27 undone) and migrations 23, 25 and 27 run again after 7.
     protected override Task RewindDirectConversationIdMigrationAsync() =>
-        Postgres.ScalarAsync("DELETE FROM schema_migrations WHERE version IN (7, 23, 25, 27, 29);" + PostgresMemberLayouts.BackToTextConversationIds);
+        Postgres.ScalarAsync("DELETE FROM schema_migrations WHERE version IN (7, 23, 25, 27, 29, 30);" + PostgresMemberLayouts.BackToTextConversationIds);
 
     public override async Task DisposeAsync()
     {

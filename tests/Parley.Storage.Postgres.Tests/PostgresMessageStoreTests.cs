@@ -32,6 +32,31 @@ public sealed class PostgresMessageStoreTests : PostgresComplianceFixture
         Assert.Equal(max, await Store.GetMaxVersionAsync());
     }
 
+    // Migration 30 (issue 17, stop 42): the write-diffusion delta indexes hold only rows with an info version, so a new 1:1
+    // conversation writes no entry into them; the deltas, which name info_version > 0, answer as before.
+    [StoreFact]
+    public async Task DeltaIndexes_LeaveOutRowsWithoutAnInfoVersion_DeltasAnswerAsBefore()
+    {
+        foreach (var index in new[] { "ix_members_conv_info", "ix_members_user_info" })
+        {
+            var definition = (string)(await Postgres.ScalarAsync($"SELECT indexdef FROM pg_indexes WHERE schemaname = '{Postgres.Schema}' AND indexname = '{index}'"))!;
+            Assert.EndsWith("WHERE ((NOT read_diffusion) AND (info_version > 0))", definition, StringComparison.Ordinal);
+        }
+
+        await CommitAsync(b => b.Conversations.Add(Direct("si_alice_bob", "alice", "bob")));
+        await CommitAsync(b => b.Conversations.Add(Group("g_team", "alice", ["alice"])));
+        await CommitAsync(b => b.Groups.Add(new GroupRecord("team", "g_team", "Team", "", "", "", "{}", "alice", GroupJoinPolicy.Free, false, false, true, false, 1, 1, 2, NextVersion())));
+        var joined = NextVersion();
+        await CommitAsync(b => b.MemberChanges.Add(new MemberChange("g_team", "bob", MemberRole.Member, "", 0, 1, "", true, 1, 0, joined)));
+        Assert.Equal(0L, Convert.ToInt64(await Postgres.ScalarAsync("SELECT COUNT(*) FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key WHERE k.conversation_id = 'si_alice_bob' AND m.info_version > 0"), CultureInfo.InvariantCulture));
+
+        var groups = (IGroupStore)Store;
+        Assert.Equal(["team"], (await groups.GetGroupsDeltaAsync("bob", 0)).Upserts.Select(g => g.GroupId));
+        Assert.Empty((await groups.GetGroupsDeltaAsync("bob", joined)).Upserts);
+        Assert.Equal(["bob"], (await groups.GetMembersDeltaAsync("g_team", joined - 1)).Upserts.Select(m => m.UserId));
+        Assert.Empty((await groups.GetMembersDeltaAsync("si_alice_bob", 0)).Upserts);
+    }
+
     [StoreFact]
     public async Task GetUserGroupRequests_EveryStateOfTheUser_PendingFirstThenNewestWithLimit()
     {

@@ -896,7 +896,7 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
         Assert.Equal(0L, Convert.ToInt64(_database.Scalar("SELECT COUNT(*) FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key WHERE k.conversation_id = 'ngi' AND m.read_diffusion = 1"), System.Globalization.CultureInfo.InvariantCulture));
         foreach (var index in new[] { "ix_members_conv_info", "ix_members_user_info" })
         {
-            Assert.EndsWith("WHERE read_diffusion = 0", (string)_database.Scalar($"SELECT sql FROM sqlite_master WHERE name = '{index}'")!, StringComparison.Ordinal);
+            Assert.EndsWith("WHERE read_diffusion = 0 AND info_version > 0", (string)_database.Scalar($"SELECT sql FROM sqlite_master WHERE name = '{index}'")!, StringComparison.Ordinal);
         }
 
         using var connection = _database.OpenRaw();
@@ -916,7 +916,7 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
 
         var groupsDelta = Plan("""
             SELECT g.group_id FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key JOIN groups g ON g.conversation_id = k.conversation_id
-            WHERE m.user_id = 'm1' AND m.read_diffusion = 0 AND m.info_version > 3
+            WHERE m.user_id = 'm1' AND m.read_diffusion = 0 AND m.info_version > 0 AND m.info_version > 3
             UNION ALL
             SELECT g.group_id FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key JOIN groups g ON g.conversation_id = k.conversation_id
             WHERE m.user_id = 'm1' AND m.read_diffusion = 1 AND m.feed_version > 3 AND m.info_version > 3
@@ -927,7 +927,7 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
         Assert.Contains(groupsDelta, s => s.Contains("ix_members_user_info", StringComparison.Ordinal));
         Assert.Contains(groupsDelta, s => s.Contains("ix_members_user_feed", StringComparison.Ordinal));
         Assert.Contains(groupsDelta, s => s.Contains("ix_groups_super_info", StringComparison.Ordinal));
-        Assert.Contains(Plan("SELECT user_id FROM members WHERE conv_key = (SELECT conv_key FROM conversation_keys WHERE conversation_id = 'ngi') AND read_diffusion = 0 AND info_version > 3"),
+        Assert.Contains(Plan("SELECT user_id FROM members WHERE conv_key = (SELECT conv_key FROM conversation_keys WHERE conversation_id = 'ngi') AND read_diffusion = 0 AND info_version > 0 AND info_version > 3"),
             s => s.Contains("ix_members_conv_info", StringComparison.Ordinal));
     }
 

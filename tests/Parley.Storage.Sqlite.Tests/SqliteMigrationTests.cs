@@ -101,8 +101,8 @@ public sealed class SqliteMigrationTests : IDisposable
         Assert.Equal(1, Count("SELECT COUNT(*) FROM schema_migrations WHERE version = 17"));
         Assert.Equal(3, Count("SELECT COUNT(*) FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key WHERE k.conversation_id = 'sg_big' AND m.read_diffusion = 1"));
         Assert.Equal(2, Count("SELECT COUNT(*) FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key WHERE k.conversation_id = 'sg_small' AND m.read_diffusion = 0"));
-        Assert.Equal(2, Count("SELECT COUNT(*) FROM members INDEXED BY ix_members_user_info WHERE read_diffusion = 0 AND user_id >= ''"));
-        Assert.Equal(2, Count("SELECT COUNT(*) FROM members INDEXED BY ix_members_conv_info WHERE read_diffusion = 0 AND conv_key >= 0"));
+        Assert.Equal(2, Count("SELECT COUNT(*) FROM members INDEXED BY ix_members_user_info WHERE read_diffusion = 0 AND info_version > 0 AND user_id >= ''"));
+        Assert.Equal(2, Count("SELECT COUNT(*) FROM members INDEXED BY ix_members_conv_info WHERE read_diffusion = 0 AND info_version > 0 AND conv_key >= 0"));
         Assert.Equal(1, Count("SELECT COUNT(*) FROM sqlite_master WHERE name = 'ix_groups_super_info'"));
     }
 
@@ -202,6 +202,7 @@ public sealed class SqliteMigrationTests : IDisposable
     {
         Directory.CreateDirectory(Path.GetDirectoryName(_database.FilePath)!);
         using var connection = _database.OpenRaw();
+        connection.CreateFunction<string, string>(SearchKeys.SqlFunction, SearchKeys.For, isDeterministic: true); // migration 27 calls it
         using var command = connection.CreateCommand();
         command.CommandText = "CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL);"
             + string.Concat(SqliteMigrations.All.Where(m => m.Version <= version).Select(m => m.Script + $"; INSERT INTO schema_migrations VALUES ({m.Version}, 0);"))
@@ -239,5 +240,61 @@ public sealed class SqliteMigrationTests : IDisposable
         Assert.Equal(0, Count("SELECT COUNT(*) FROM sqlite_master WHERE name = 'message_search_next'"));
         Assert.Equal(2, Count($"SELECT COUNT(*) FROM message_search WHERE message_search MATCH '{{conv}} : \"{SearchKeys.For("d1")}\"'"));
         Assert.NotEqual(SearchKeys.For("d1"), SearchKeys.For("d2"));
+    }
+
+    [Fact]
+    public async Task Migration29_LeavesDirectConversationRowsOutOfTheDeltaIndexes_DeltasUnchanged_NewDirectRowsAddNoEntries()
+    {
+        // A database as version 28 left it: a direct conversation (rows with info version 0) and a normal group (rows with
+        // their versions), both in the two delta indexes.
+        CreateAtVersion(28, """
+            INSERT INTO conversations (conversation_id, kind, group_id, name, creator_id, created_at, updated_at, member_count)
+            VALUES ('si_alice_bob', 1, NULL, '', 'alice', 1, 1, 2), ('g_team', 2, 'team', 'Team', 'alice', 1, 1, 2);
+            INSERT INTO conversation_keys (conv_key, conversation_id) VALUES (1, 'si_alice_bob'), (2, 'g_team');
+            INSERT INTO groups (group_id, conversation_id, name, avatar_url, introduction, announcement, ex, owner_id, join_policy, history_visible,
+                                mute_all, searchable, dismissed, created_at, updated_at, info_version)
+            VALUES ('team', 'g_team', 'Team', '', '', '', '{}', 'alice', 0, 0, 0, 1, 0, 1, 1, 3);
+            INSERT INTO members (conv_key, user_id, feed_version, info_version)
+            VALUES (1, 'alice', 2, 0), (1, 'bob', 2, 0), (2, 'alice', 3, 3), (2, 'carol', 4, 4);
+            UPDATE feed_state SET max_version = 4 WHERE id = 1;
+            """);
+        Assert.Equal(4, IndexEntries("ix_members_user_info"));
+        Assert.Equal(4, IndexEntries("ix_members_conv_info"));
+
+        await using (var store = new SqliteMessageStore(_database.Open()))
+        {
+            await store.InitializeAsync();
+            Assert.Equal(2, IndexEntries("ix_members_user_info"));
+            Assert.Equal(2, IndexEntries("ix_members_conv_info"));
+
+            // What the deltas answer is what they answered before: the group, its members, nothing of the direct conversation.
+            Assert.Equal(["team"], (await store.GetGroupsDeltaAsync("alice", 0)).Upserts.Select(g => g.GroupId));
+            Assert.Equal(["team"], (await store.GetGroupsDeltaAsync("carol", 3)).Upserts.Select(g => g.GroupId));
+            Assert.Empty((await store.GetGroupsDeltaAsync("alice", 4)).Upserts);
+            Assert.Empty((await store.GetGroupsDeltaAsync("bob", 0)).Upserts);
+            Assert.Equal(["alice", "carol"], (await store.GetMembersDeltaAsync("g_team", 0)).Upserts.Select(m => m.UserId).Order(StringComparer.Ordinal));
+            Assert.Equal(["carol"], (await store.GetMembersDeltaAsync("g_team", 3)).Upserts.Select(m => m.UserId));
+            Assert.Empty((await store.GetMembersDeltaAsync("si_alice_bob", 0)).Upserts);
+
+            // A direct conversation opened now writes no entry into either index; its rows are in the table.
+            var batch = new CommitBatch();
+            batch.Conversations.Add(new NewConversation("si_alice_dave", ConversationKind.Direct, null, "", "alice", 1000, ["alice", "dave"], 5));
+            batch.Messages.Add(new StoredMessage("si_alice_dave", 1, "s1", "alice", "c1", 1000, 1, [1], false, 5));
+            await store.CommitAsync(batch);
+            Assert.Equal(2, IndexEntries("ix_members_user_info"));
+            Assert.Equal(2, IndexEntries("ix_members_conv_info"));
+            Assert.Equal(6, Count("SELECT COUNT(*) FROM members"));
+            Assert.Empty((await store.GetGroupsDeltaAsync("dave", 0)).Upserts);
+        }
+
+        Assert.Equal(1, Count("SELECT COUNT(*) FROM schema_migrations WHERE version = 29"));
+    }
+
+    // The entries an index holds, whatever its WHERE clause: ANALYZE's first figure for it (0 when it is empty).
+    private long IndexEntries(string index)
+    {
+        _database.Scalar("ANALYZE;");
+        var stat = (string?)_database.Scalar($"SELECT stat FROM sqlite_stat1 WHERE idx = '{index}'");
+        return stat is null ? 0 : long.Parse(stat.Split(' ')[0], CultureInfo.InvariantCulture);
     }
 }

@@ -38,6 +38,7 @@ internal static class PostgresMigrations
         (27, V27MemberPageWrite),
         (28, V28MemberImportPages),
         (29, V29SyncCompactedGroups),
+        (30, V30DeltaIndexesWithoutDirectRows),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -1187,5 +1188,17 @@ internal static class PostgresMigrations
             WHERE (SELECT count(*) FROM (SELECT 1 FROM super_groups_advanced_since(v) LIMIT probe_limit) n) >= probe_limit
               AND m.conv_key IN (SELECT a.conv_key FROM super_groups_advanced_since(v) a(conv_key))
         $f$;
+        """;
+
+    // The write-diffusion delta indexes without the member rows of direct conversations (issue 17, stop 42; SQLite's
+    // migration 29). A direct conversation's two rows are created with info_version 0 and keep it (only a group's info or
+    // membership change raises it; a group's rows get their version when they are written), so no delta ever returns
+    // them, yet every new 1:1 conversation wrote two entries into ix_members_user_info and one into ix_members_conv_info.
+    // The queries name info_version > 0 so the partial indexes stay usable.
+    private const string V30DeltaIndexesWithoutDirectRows = """
+        DROP INDEX ix_members_conv_info;
+        DROP INDEX ix_members_user_info;
+        CREATE INDEX ix_members_conv_info ON members (conv_key, info_version) WHERE NOT read_diffusion AND info_version > 0;
+        CREATE INDEX ix_members_user_info ON members (user_id, info_version) WHERE NOT read_diffusion AND info_version > 0;
         """;
 }
