@@ -147,6 +147,98 @@ public sealed class DirectUpgradeTests
         Assert.DoesNotContain("\r\nDate:", response, StringComparison.OrdinalIgnoreCase);
     }
 
+    /// <summary>
+    /// Issue 17: a directly upgraded connection's send loop writes what its outbox holds as whole frames below the WebSocket,
+    /// several per flush. Frames queued while the client reads nothing (live messages of sizes either side of the 7-bit
+    /// frame length, with WebSocket pings between them that the server's WebSocket answers through the same transport),
+    /// and a resume's sync frame of over 64 KiB (the 64-bit length), arrive whole and in order.
+    /// </summary>
+    [Fact]
+    public async Task DirectSession_FramesWrittenInBatches_ArriveWholeAndInOrder()
+    {
+        await using var server = await TestServer.StartAsync();
+        var sender = await server.CreateUserAsync("fs");
+        var receiver = await server.CreateUserAsync("fr");
+        var token = await server.IssueTokenAsync(receiver, "d1");
+        var client = await server.ConnectAsync(sender);
+        var (tcp, stream) = await UpgradeAsync(server.BaseUri.Port);
+        using var _ = tcp;
+        using var socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions { IsServer = false, SubProtocol = FrameCodec.SubProtocol });
+        await HelloAsync(socket, token, "d1");
+
+        // Text lengths that put the frames below and above 125 bytes (the frame adds the message's ids and stamps).
+        int[] sizes = [1, 8, 40, 90, 120, 200, 1000, 15_000, 3, 15_000, 15_000, 15_000, 15_000, 15_000, 15_000, 2];
+        var texts = sizes.Select((size, i) => $"m{i:D2}-" + new string((char)('a' + (i % 26)), size)).ToArray();
+        for (var i = 0; i < texts.Length; i++)
+        {
+            await client.SendTextAsync(receiver, texts[i]);
+            await stream.WriteAsync(MaskedPing(i)); // the server's WebSocket answers it (a pong) between the queued frames
+        }
+
+        var received = new List<string>();
+        while (received.Count < texts.Length)
+        {
+            var frame = await ReceiveAsync(socket);
+            Assert.NotNull(frame);
+            if (frame.BodyCase == ServerFrame.BodyOneofCase.Message)
+            {
+                received.Add(frame.Message.Content.Text.Text);
+            }
+        }
+
+        Assert.Equal(texts, received);
+
+        // A resume from 0 on a second direct session: the conversation's messages in one SyncBatch frame of over 64 KiB.
+        var (tcp2, stream2) = await UpgradeAsync(server.BaseUri.Port);
+        using var __ = tcp2;
+        using var socket2 = WebSocket.CreateFromStream(stream2, new WebSocketCreationOptions { IsServer = false, SubProtocol = FrameCodec.SubProtocol });
+        var token2 = await server.IssueTokenAsync(receiver, "d2");
+        var hello = new ClientFrame { RequestId = 1, Hello = new Hello { Token = token2, DeviceId = "d2", Platform = Platform.Linux } };
+        await socket2.SendAsync(hello.ToByteArray(), WebSocketMessageType.Binary, true, CancellationToken.None);
+        var synced = new List<string>();
+        var largest = 0;
+        while (await ReceiveAsync(socket2) is { } frame && frame.BodyCase != ServerFrame.BodyOneofCase.SyncComplete)
+        {
+            if (frame.BodyCase == ServerFrame.BodyOneofCase.SyncBatch)
+            {
+                largest = Math.Max(largest, frame.CalculateSize());
+                synced.AddRange(frame.SyncBatch.Conversations.SelectMany(c => c.Messages).OrderBy(m => m.Seq).Select(m => m.Content.Text.Text));
+            }
+        }
+
+        Assert.True(largest > ushort.MaxValue, $"largest sync frame {largest} bytes");
+        Assert.Equal(texts, synced);
+    }
+
+    private static async Task<(TcpClient Tcp, NetworkStream Stream)> UpgradeAsync(int port)
+    {
+        var tcp = new TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, port);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(Request(port)));
+        var response = await ReadHeadAsync(stream);
+        Assert.StartsWith("HTTP/1.1 101 ", response, StringComparison.Ordinal);
+        Assert.DoesNotContain("\r\nDate:", response, StringComparison.OrdinalIgnoreCase); // answered directly
+        return (tcp, stream);
+    }
+
+    // A client's Ping control frame (RFC 6455 §5.5.2), masked as every client frame must be.
+    private static byte[] MaskedPing(int n)
+    {
+        var payload = Encoding.ASCII.GetBytes($"ping{n}");
+        byte[] mask = [0x12, 0x34, 0x56, 0x78];
+        var frame = new byte[6 + payload.Length];
+        frame[0] = 0x89;
+        frame[1] = (byte)(0x80 | payload.Length);
+        mask.CopyTo(frame, 2);
+        for (var i = 0; i < payload.Length; i++)
+        {
+            frame[6 + i] = (byte)(payload[i] ^ mask[i % 4]);
+        }
+
+        return frame;
+    }
+
     // Reads the response head byte by byte, so nothing after it (the first WebSocket frame) is taken from the stream.
     private static async Task<string> ReadHeadAsync(NetworkStream stream)
     {
@@ -186,6 +278,11 @@ public sealed class DirectUpgradeTests
         var count = 0;
         while (true)
         {
+            if (count == buffer.Length)
+            {
+                Array.Resize(ref buffer, buffer.Length * 2); // a sync frame may be larger
+            }
+
             var result = await socket.ReceiveAsync(buffer.AsMemory(count), timeout.Token);
             if (result.MessageType == WebSocketMessageType.Close)
             {

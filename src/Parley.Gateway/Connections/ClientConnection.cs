@@ -68,6 +68,12 @@ internal sealed class ClientConnection : IDisposable
     public Action<object>? FrameWritten { get; init; }
 
     /// <summary>
+    /// Writes the outbox's frames below the WebSocket, several per flush (<see cref="Handshake.DuplexPipeStream"/>, a
+    /// connection <see cref="Handshake.DirectUpgrade"/> accepted); null: each through the WebSocket's own send.
+    /// </summary>
+    public IFrameWriter? Frames { get; init; }
+
+    /// <summary>
     /// Records this connection's sends' hops once their acks are written, and how long its live event frames waited to be
     /// written (issue 17); null records nothing.
     /// </summary>
@@ -477,6 +483,16 @@ internal sealed class ClientConnection : IDisposable
             // path that cancels the token completes the outbox first (Close), which ends this wait all the same.
             while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
+                if (Frames is { } frames)
+                {
+                    if (!await WriteBatchAsync(frames, reader).ConfigureAwait(false))
+                    {
+                        break;
+                    }
+
+                    continue;
+                }
+
                 while (reader.TryRead(out var item))
                 {
                     if (Volatile.Read(ref _close) is { DiscardPending: true })
@@ -485,26 +501,7 @@ internal sealed class ClientConnection : IDisposable
                     }
 
                     await _socket.SendAsync(item.Frame.AsMemory(0, item.Length), item.Text ? WebSocketMessageType.Text : WebSocketMessageType.Binary, true, _abort.Token).ConfigureAwait(false);
-                    if (item.Version > _lastSentVersion)
-                    {
-                        Volatile.Write(ref _lastSentVersion, item.Version);
-                    }
-
-                    item.Pool?.Return(item.Frame);
-
-                    if (item.QueuedAt != 0)
-                    {
-                        Hops?.Delivered(item.QueuedAt);
-                    }
-
-                    if (item.Tag is SendTimes times)
-                    {
-                        Hops?.Written(times);
-                    }
-                    else if (item.Tag is not null)
-                    {
-                        FrameWritten!(item.Tag);
-                    }
+                    Written(item);
                 }
 
                 if (Volatile.Read(ref _close) is { DiscardPending: true })
@@ -527,6 +524,76 @@ internal sealed class ClientConnection : IDisposable
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException)
         {
             _socket.Abort();
+        }
+    }
+
+    /// <summary>
+    /// With <see cref="Frames"/>: writes everything the outbox holds as whole frames, flushed every <see cref="FlushBytes"/>
+    /// and at the end, so the frames queued for this connection while it waited (a group's fan-out queues one per
+    /// message of a commit) leave in one socket write, without a WebSocket send each. False once pending frames are to
+    /// be discarded (the loop ends).
+    /// </summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> WriteBatchAsync(IFrameWriter frames, ChannelReader<Outbound> reader)
+    {
+        await frames.BeginFramesAsync().ConfigureAwait(false);
+        try
+        {
+            var buffered = 0;
+            while (reader.TryRead(out var item))
+            {
+                if (Volatile.Read(ref _close) is { DiscardPending: true })
+                {
+                    return false;
+                }
+
+                buffered += frames.WriteFrame(item.Frame.AsSpan(0, item.Length), item.Text);
+                Written(item);
+                if (buffered >= FlushBytes)
+                {
+                    await frames.FlushFramesAsync(_abort.Token).ConfigureAwait(false);
+                    buffered = 0;
+                }
+            }
+
+            if (buffered > 0)
+            {
+                await frames.FlushFramesAsync(_abort.Token).ConfigureAwait(false);
+            }
+
+            return Volatile.Read(ref _close) is not { DiscardPending: true };
+        }
+        finally
+        {
+            frames.EndFrames();
+        }
+    }
+
+    /// <summary>A batch of <see cref="WriteBatchAsync"/> is flushed when it holds this many bytes (and at its end).</summary>
+    internal const int FlushBytes = 32 * 1024;
+
+    // After a queued frame was written: the versions sent, its pooled buffer, its timings and its tag.
+    private void Written(in Outbound item)
+    {
+        if (item.Version > _lastSentVersion)
+        {
+            Volatile.Write(ref _lastSentVersion, item.Version);
+        }
+
+        item.Pool?.Return(item.Frame);
+
+        if (item.QueuedAt != 0)
+        {
+            Hops?.Delivered(item.QueuedAt);
+        }
+
+        if (item.Tag is SendTimes times)
+        {
+            Hops?.Written(times);
+        }
+        else if (item.Tag is not null)
+        {
+            FrameWritten!(item.Tag);
         }
     }
 

@@ -54,9 +54,11 @@ internal sealed partial class WebSocketEndpoint(
     /// <summary>
     /// Runs an accepted WebSocket to its end: Hello within the handshake timeout, token check, then the connection host.
     /// <paramref name="abortTransport"/> drops the underlying connection (the HTTP request's, or the Kestrel connection's
-    /// when <see cref="DirectUpgrade"/> accepted it below the HTTP layer).
+    /// when <see cref="DirectUpgrade"/> accepted it below the HTTP layer). <paramref name="frames"/>: the stream below a
+    /// WebSocket that <see cref="DirectUpgrade"/> accepted, into which the send loop writes whole frames (null: through
+    /// the WebSocket).
     /// </summary>
-    public async Task RunAsync(WebSocket socket, Action abortTransport)
+    public async Task RunAsync(WebSocket socket, Action abortTransport, IFrameWriter? frames = null)
     {
         var o = options.Value;
 
@@ -100,6 +102,7 @@ internal sealed partial class WebSocketEndpoint(
         {
             Background = hello.Background,
             AbortTransport = abortTransport,
+            Frames = frames,
             Overflows = metrics.OutboxOverflows,
             Hops = hops,
         };
