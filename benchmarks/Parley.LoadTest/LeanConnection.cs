@@ -89,6 +89,9 @@ internal sealed class LeanConnection : IStepConnection, IAsyncDisposable
 
     private static long s_pings;
 
+    /// <summary>Counts a keep-alive ping another kind of connection sent (<see cref="RawReceiver"/>).</summary>
+    internal static void CountPing() => Interlocked.Increment(ref s_pings);
+
     /// <summary>
     /// Connects, sends Hello and waits for HelloOk and the end of the initial sync. A failure names the phase it happened
     /// in (upgrade, hello, sync), the user and how long the connect had taken, so a login storm's failures can be told

@@ -47,6 +47,13 @@ internal sealed class LoadOptions
     /// </summary>
     public bool EveryStep { get; private set; }
     public int GroupSize { get; private set; } = 500;
+
+    /// <summary>
+    /// <c>--raw-receivers</c>: the group scenarios' receiving members on <see cref="RawReceiver"/>s (a plain socket, frames
+    /// counted from their bytes) instead of ClientWebSockets, so the generator's core can receive millions of deliveries a
+    /// second; the sender stays a <see cref="LeanConnection"/>.
+    /// </summary>
+    public bool RawReceivers { get; private set; }
     public int[] GroupRates { get; private set; } = [20, 50, 100, 200, 400, 800];
     public int BigMembers { get; private set; } = 10_000;
     public int BigOnline { get; private set; } = 1000;
@@ -143,6 +150,7 @@ internal sealed class LoadOptions
                 case "--chat-peer-step": o.ChatPeerStep = Int(1, 1000); break;
                 case "--reconnect": o.Reconnect = true; break;
                 case "--every-step": o.EveryStep = true; break;
+                case "--raw-receivers": o.RawReceivers = true; break;
                 case "--group-size": o.GroupSize = Int(2, 10_000); break;
                 case "--group-rates": o.GroupRates = Ints(1, 100_000); break;
                 case "--big-members": o.BigMembers = Int(2, 100_000); break;

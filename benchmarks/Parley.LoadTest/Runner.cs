@@ -211,9 +211,19 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
     {
         var tokens = await admin.CreateUsersAsync(prefix, members, online).ConfigureAwait(false);
         var conversation = await admin.CreateGroupAsync(prefix.TrimEnd('-') + "g", [.. Enumerable.Range(0, members).Select(i => prefix + i)]).ConfigureAwait(false);
-        var (connections, logins) = await ConnectOnlineAsync(run, scenario, target, prefix, tokens, online).ConfigureAwait(false);
+        var (connections, logins) = await ConnectOnlineAsync(run, scenario, target, prefix, tokens, o.RawReceivers ? 1 : online).ConfigureAwait(false);
+        var raw = o.RawReceivers ? new RawReceiver?[online - 1] : [];
         try
         {
+            if (o.RawReceivers)
+            {
+                var clock = Stopwatch.StartNew();
+                await Parallel.ForAsync(1, online, new ParallelOptions { MaxDegreeOfParallelism = o.LoginConcurrency }, async (i, _) =>
+                    raw[i - 1] = await RawReceiver.ConnectAsync(target.WebSocketUrlFor(i), i, prefix + i, tokens[i], TimeSpan.FromSeconds(30)).ConfigureAwait(false)).ConfigureAwait(false);
+                await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"[{target.Name} {scenario} r{run}] {online - 1} raw receivers connected in {clock.Elapsed.TotalSeconds:F1} s")).ConfigureAwait(false);
+            }
+
+            IReadOnlyList<IStepConnection> all = o.RawReceivers ? [connections[0], .. raw.Select(r => (IStepConnection)r!)] : connections;
             var sender = connections[0];
             var to = new Target { ConversationId = conversation };
             async ValueTask SendOne(StepLedger ledger, int idx, long ts, Random rnd)
@@ -231,7 +241,7 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
                 await sender.SendAsync(frame.ToByteArray()).ConfigureAwait(false);
             }
 
-            var summary = await RampAsync(run, scenario, target, connections, rates, online - 1, 1, SendOne).ConfigureAwait(false);
+            var summary = await RampAsync(run, scenario, target, all, rates, online - 1, 1, SendOne).ConfigureAwait(false);
             foreach (var (k, v) in logins)
             {
                 summary.Metrics[k] = v;
@@ -242,6 +252,13 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
         finally
         {
             await DisposeAllAsync(connections).ConfigureAwait(false);
+            foreach (var r in raw)
+            {
+                if (r is not null)
+                {
+                    await r.DisposeAsync().ConfigureAwait(false);
+                }
+            }
         }
     }
 

@@ -55,7 +55,10 @@ internal sealed class StepLedger : IFrameSink
         _delivered = new int[capacity];
         _ack = new int[capacity];
         Prefix = string.Create(CultureInfo.InvariantCulture, $"LT{stepId}-{ProcessNonce}:");
+        _prefixUtf8 = System.Text.Encoding.ASCII.GetBytes(Prefix);
     }
+
+    private readonly byte[] _prefixUtf8;
 
     /// <summary>
     /// Random per generator process: a step's client message ids and text prefix are unique across processes, so a run
@@ -311,6 +314,38 @@ internal sealed class StepLedger : IFrameSink
         }
     }
 
+    /// <summary>
+    /// <see cref="OnMessage(string)"/> on the text's UTF-8 bytes, without decoding them (<see cref="RawReceiver"/>: a group
+    /// step's receivers count hundreds of thousands a second on the generator's one core).
+    /// </summary>
+    public bool OnMessage(ReadOnlySpan<byte> text)
+    {
+        if (!text.StartsWith("LT"u8))
+        {
+            return false;
+        }
+
+        if (!text.StartsWith(_prefixUtf8))
+        {
+            Interlocked.Increment(ref _stale);
+            return false;
+        }
+
+        var rest = text[_prefixUtf8.Length..];
+        var c1 = rest.IndexOf((byte)':');
+        var c2 = c1 < 0 ? -1 : rest[(c1 + 1)..].IndexOf((byte)':');
+        if (c1 < 0 || c2 < 0
+            || !System.Buffers.Text.Utf8Parser.TryParse(rest[..c1], out int idx, out var n1) || n1 != c1
+            || !System.Buffers.Text.Utf8Parser.TryParse(rest.Slice(c1 + 1, c2), out long sentTs, out var n2) || n2 != c2
+            || (uint)idx >= (uint)Capacity)
+        {
+            Interlocked.Increment(ref _stale);
+            return false;
+        }
+
+        return Delivered(idx, sentTs);
+    }
+
     /// <summary>A delivered message's text (any protocol): counted, with its latency, when it is one of this step's (then true).</summary>
     public bool OnMessage(string text)
     {
@@ -337,6 +372,11 @@ internal sealed class StepLedger : IFrameSink
             return false;
         }
 
+        return Delivered(idx, sentTs);
+    }
+
+    private bool Delivered(int idx, long sentTs)
+    {
         var n = Interlocked.Increment(ref _delivered[idx]);
         Interlocked.Increment(ref _deliveries);
         if (n > Expected)
