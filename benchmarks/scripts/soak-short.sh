@@ -6,6 +6,8 @@
 # DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 for named JIT frames); DWARF_AT=s: a DWARF-unwound one
 # (DWARF_SECS 8) that walks native frames built without frame pointers (SQLite's). <label>.cpuio: the server's CPU ticks
 # and /proc/<pid>/io once ready and after the soak (CPU and bytes read per message: docs/performance-data/2026-12-06-stop36-perf/cache-ab/summary.py).
+# <label>.io: the server's CPU ticks and /proc/<pid>/io every STEP s (soak-io.py: KB read and written, calls and CPU per
+# message, per interval).
 source "$(dirname "$0")/lib.sh"
 out=$1; label=$2; dll=$3; shift 3; mkdir -p $out/$label.m
 SERVER_CPU=1 start_server $dll $out/$label.server.log Parley__Orleans__IdleAge=00:02:00 "$@"
@@ -14,6 +16,7 @@ echo "$label ready after $ready_s s pid $spid port $port $(date -u +%T)" | tee -
 ( t=0; while kill -0 $spid 2>/dev/null; do
     curl -s -m 10 -H "Authorization: Bearer $secret" http://127.0.0.1:$port/metrics > $out/$label.m/$(printf %05d $t).txt
     echo "$t $(date -u +%T) $(awk '/VmRSS/{print $2}' /proc/$spid/status)" >> $out/$label.rss
+    echo "$t $(cpu_ticks) $(tr '\n' ' ' < /proc/$spid/io)" >> $out/$label.io
     sleep ${STEP:-5}; t=$((t + ${STEP:-5})); done ) &
 sampler=$!
 echo "ready ticks $(cpu_ticks) $(tr '\n' ' ' < /proc/$spid/io)" > $out/$label.cpuio
