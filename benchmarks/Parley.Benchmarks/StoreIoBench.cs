@@ -22,7 +22,8 @@ namespace Parley.Benchmarks;
 /// message goes to a pair drawn at random, and the first message of a pair opens its conversation in the same batch (the
 /// conversation row, its key and both member rows), so most messages open a conversation until the pairs run out. Also
 /// reported: the WAL frames the writer's commits wrote per message and the background checkpointer's own reads and writes
-/// (its thread's <c>/proc</c> counters; the writer's are the rest).
+/// (its thread's <c>/proc</c> counters; the writer's are the rest), and the writer's catch-up checkpoints per 1,000
+/// messages (each a pause of the writer: a short copy and the file's fsync).
 /// </para>
 /// </summary>
 internal static class StoreIoBench
@@ -67,18 +68,18 @@ internal static class StoreIoBench
             var runs = results.Where(r => r.Variant == variant).Select(r => r.Run).ToList();
             double M(Func<Run, double> f) => Median([.. runs.Select(f)]);
             Console.WriteLine(Line(variant, new Run(M(r => r.ReadBytes), M(r => r.WriteBytes), M(r => r.Reads), M(r => r.Writes), M(r => r.CpuUs), M(r => r.WallP50Us), M(r => r.WallP99Us),
-                M(r => r.Frames), M(r => r.CheckpointReadBytes), M(r => r.CheckpointWriteBytes), M(r => r.FileBytes))));
+                M(r => r.Frames), M(r => r.CheckpointReadBytes), M(r => r.CheckpointWriteBytes), M(r => r.FileBytes), M(r => r.CatchUps))));
         }
 
         return 0;
     }
 
     private static readonly string Header =
-        $"{"variant",-40} {"read B",8} {"write B",8} {"reads",6} {"writes",6} {"cpu us",7} {"p50 us",7} {"p99 us",7} {"frames",6} {"ckpt rB",8} {"ckpt wB",8} {"file B",7}";
+        $"{"variant",-40} {"read B",8} {"write B",8} {"reads",6} {"writes",6} {"cpu us",7} {"p50 us",7} {"p99 us",7} {"frames",6} {"ckpt rB",8} {"ckpt wB",8} {"file B",7} {"catchups",8}";
 
     private static string Line(string label, Run r) => string.Create(
         CultureInfo.InvariantCulture,
-        $"{label,-40} {r.ReadBytes,8:F0} {r.WriteBytes,8:F0} {r.Reads,6:F2} {r.Writes,6:F2} {r.CpuUs,7:F1} {r.WallP50Us,7:F0} {r.WallP99Us,7:F0} {r.Frames,6:F2} {r.CheckpointReadBytes,8:F0} {r.CheckpointWriteBytes,8:F0} {r.FileBytes,7:F0}");
+        $"{label,-40} {r.ReadBytes,8:F0} {r.WriteBytes,8:F0} {r.Reads,6:F2} {r.Writes,6:F2} {r.CpuUs,7:F1} {r.WallP50Us,7:F0} {r.WallP99Us,7:F0} {r.Frames,6:F2} {r.CheckpointReadBytes,8:F0} {r.CheckpointWriteBytes,8:F0} {r.FileBytes,7:F0} {r.CatchUps,8:F2}");
 
     private static async Task<Run> RunOnceAsync(string variant, int pairs, int users, int prefill, int messages, int batchSize)
     {
@@ -211,18 +212,20 @@ internal static class StoreIoBench
                 var checkpointer = CheckpointerIo();
                 var ckpt0 = checkpointer is null ? null : ReadIo(checkpointer);
                 var frames0 = database.FramesWritten;
+                var catchUps0 = database.WriterCatchUps;
                 var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
                 await Commit(messages, batchSize, measure: true);
                 var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMicroseconds;
                 var io1 = ReadIo("/proc/self/io");
                 var ckpt1 = checkpointer is null ? null : ReadIo(checkpointer);
                 var frames = (database.FramesWritten - frames0) / (double)messages;
+                var catchUps = (database.WriterCatchUps - catchUps0) * 1000.0 / messages;
                 var sorted = walls.Order().ToArray();
                 double Per(string key) => (io1[key] - io0[key]) / (double)messages;
                 double Ckpt(string key) => ckpt0 is null ? double.NaN : (ckpt1![key] - ckpt0[key]) / (double)messages;
                 var file = new FileInfo(options.DataSource).Length / (double)(prefill + messages);
                 return new Run(Per("rchar"), Per("wchar"), Per("syscr"), Per("syscw"), cpu / messages, SearchLatency.Percentile(sorted, 0.5), SearchLatency.Percentile(sorted, 0.99),
-                    frames, Ckpt("rchar"), Ckpt("wchar"), file);
+                    frames, Ckpt("rchar"), Ckpt("wchar"), file, catchUps);
             }
         }
         finally
@@ -255,5 +258,5 @@ internal static class StoreIoBench
     private static double Median(double[] values) => values.Length == 0 ? double.NaN : values.Order().ElementAt(values.Length / 2);
 
     private sealed record Run(double ReadBytes, double WriteBytes, double Reads, double Writes, double CpuUs, double WallP50Us, double WallP99Us,
-        double Frames, double CheckpointReadBytes, double CheckpointWriteBytes, double FileBytes);
+        double Frames, double CheckpointReadBytes, double CheckpointWriteBytes, double FileBytes, double CatchUps);
 }
