@@ -51,7 +51,7 @@ public sealed class SqliteStorageSettings
     public long MmapSizeBytes { get; set; }
 
     /// <summary>WAL pages after which the WAL is checkpointed.</summary>
-    public int WalAutoCheckpointPages { get; set; } = 10000;
+    public int WalAutoCheckpointPages { get; set; } = 40000;
 
     /// <summary>Checkpoint on a background connection instead of inside the writer's commit.</summary>
     public bool CheckpointInBackground { get; set; } = true;

@@ -60,6 +60,21 @@ public sealed class SqliteCheckpointTests : IDisposable
     }
 
     [Fact]
+    public async Task Default_CheckpointsAfter40000Pages_TheWritersOwnAutoCheckpointWhenNotInTheBackground()
+    {
+        // 40,000 pages, not 10,000 (stop 42): the checkpoint copies a page many commits changed once, and each background
+        // round ends with the writer's short catch-up (a pause of the writer), so a longer WAL copies and pauses less per
+        // message (docs/performance.md, stop 42, db).
+        Assert.Equal(40000, new SqliteStoreOptions().WalAutoCheckpointPages);
+        var options = _files.Options(durable: false, SqliteSynchronous.Normal);
+        options.CheckpointInBackground = false;
+        var database = new SqliteDatabase(options);
+        await database.InitializeAsync();
+        Assert.Equal(40000L, await database.WriteAsync(c => Scalar(c, "PRAGMA wal_autocheckpoint;")));
+        await database.DisposeAsync();
+    }
+
+    [Fact]
     public async Task Foreground_WriterAutoCheckpoints_NoBackgroundThread_NothingLost()
     {
         var database = Open(background: false);
