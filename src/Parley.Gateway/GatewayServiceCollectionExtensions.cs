@@ -32,6 +32,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<SocialRequestHandler>();
         services.AddSingleton<ConnectionHost>();
         services.AddSingleton<SendHops>();
+        services.AddSingleton<SendAnswers>();
 
         // Optional features answer UNSUPPORTED while absent; the directory, push and media registrations replace these.
         services.TryAddSingleton(Optional.None<IDirectoryService>());

@@ -19,9 +19,38 @@ public sealed class TwoInFlightServerFixture : IAsyncLifetime
 /// in-flight slots meanwhile, without a task per request (issue 17): many more requests than slots are all answered, and
 /// requests still in flight when the client goes away are finished (their messages stored) before the connection ends.
 /// </summary>
-public sealed class ConnectionHostDispatchTests(TwoInFlightServerFixture fixture) : IClassFixture<TwoInFlightServerFixture>
+public sealed class ConnectionHostDispatchTests(TwoInFlightServerFixture fixture) : ConnectionHostDispatchCases, IClassFixture<TwoInFlightServerFixture>
 {
-    private TestServer Server => fixture.Server;
+    protected override TestServer Server => fixture.Server;
+}
+
+/// <summary>As <see cref="TwoInFlightServerFixture"/>, with the one-way send (ADR 0022).</summary>
+public sealed class TwoInFlightOneWayServerFixture : IAsyncLifetime
+{
+    public TestServer Server { get; private set; } = null!;
+
+    public async Task InitializeAsync() =>
+        Server = await TestServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Parley:Gateway:MaxInFlightRequests"] = "2",
+            ["Parley:Messaging:OneWaySend"] = "true",
+        });
+
+    public async Task DisposeAsync() => await Server.DisposeAsync();
+}
+
+/// <summary>
+/// The same cases with the one-way send (ADR 0022): a send holds its in-flight slot until its answer is written, so the
+/// table of sends awaiting their answer stays within the connection's limit and a closing connection still finishes them.
+/// </summary>
+public sealed class ConnectionHostDispatchOneWayTests(TwoInFlightOneWayServerFixture fixture) : ConnectionHostDispatchCases, IClassFixture<TwoInFlightOneWayServerFixture>
+{
+    protected override TestServer Server => fixture.Server;
+}
+
+public abstract class ConnectionHostDispatchCases
+{
+    protected abstract TestServer Server { get; }
 
     [Fact]
     public async Task ManyMoreRequestsThanSlots_EveryOneAnswered_SendsGetGaplessSeqs()

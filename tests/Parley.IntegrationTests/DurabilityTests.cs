@@ -11,10 +11,21 @@ public sealed class DurabilityTests
     private const int PerSender = 500;
 
     [Fact]
-    public async Task KillMinus9_DuringSendBurst_NoAckedMessageLostNoDuplicateGaplessSeqs()
+    public Task KillMinus9_DuringSendBurst_NoAckedMessageLostNoDuplicateGaplessSeqs() => KillDuringBurstAsync(oneWay: false);
+
+    /// <summary>The same with the one-way send (ADR 0022): an ack still means durable, whichever path it took.</summary>
+    [Fact]
+    public Task KillMinus9_DuringOneWaySendBurst_NoAckedMessageLostNoDuplicateGaplessSeqs() => KillDuringBurstAsync(oneWay: true);
+
+    private static async Task KillDuringBurstAsync(bool oneWay)
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "parley-kill-" + Guid.NewGuid().ToString("N"));
         await using var server = new ServerProcess(dataDirectory);
+        if (oneWay)
+        {
+            server.Configure([new("Parley:Messaging:OneWaySend", "true")]);
+        }
+
         try
         {
             for (var iteration = 0; iteration < 5; iteration++)

@@ -33,4 +33,14 @@ public interface IDeliveryHub
     /// version the node's release gate has handed out (ADR 0016).
     /// </summary>
     long ResumeCursorFor(long version) => version;
+
+    /// <summary>
+    /// Hands a one-way send's outcome to the connection that asked (ADR 0022): on this node through its table of sends
+    /// awaiting their answer, on another node as an item of this node's ordered stream to it (after the events this node
+    /// published before). Called once per send, after the durable commit for an ack; must not block or throw. A hub without
+    /// connections drops it (the gateway's timeout answers).
+    /// </summary>
+    void Answer(Messaging.AckRoute route, CoreResult<Messaging.MessageAck> outcome)
+    {
+    }
 }

@@ -1,3 +1,4 @@
+using Orleans.Concurrency;
 using Parley.Abstractions.Messaging;
 
 namespace Parley.Core.Messaging;
@@ -12,6 +13,17 @@ public interface IConversationGrain : IGrainWithStringKey
     /// <remarks>A ValueTask: Orleans hands a Task-returning method's result over through one more Task per call (issue 17).</remarks>
     [Alias("send")]
     ValueTask<CoreResult<MessageAck>> SendAsync(SendCommand command);
+
+    /// <summary>
+    /// The same send as <see cref="SendAsync"/> as a one-way call (ADR 0022): no Orleans response; the outcome (ack,
+    /// duplicate, refusal or error) is handed to <see cref="Delivery.IDeliveryHub.Answer"/> with <paramref name="route"/>,
+    /// exactly once, after the durable commit for an ack. A call that never runs (its activation failed, its node died) is
+    /// answered by the gateway's timeout (Unavailable, never an ack).
+    /// </summary>
+    /// <param name="route">Where the answer goes, built by the gateway from the session (never from the request).</param>
+    [OneWay]
+    [Alias("submit")]
+    ValueTask SubmitAsync(SendCommand command, AckRoute route);
 
     [Alias("revoke")]
     Task<CoreResult<MessageAck>> RevokeAsync(RevokeCommand command);
@@ -96,6 +108,14 @@ public interface IConversationGrain : IGrainWithStringKey
     [Alias("plan-admission")]
     Task<string[]> PlanAdmissionAsync(GroupCommand command);
 }
+
+/// <summary>
+/// Where a one-way send's answer goes (ADR 0022): the node that holds the sender's connection and the ticket of the send in
+/// that node's table of sends awaiting their answer (<c>SendAnswers</c>, which knows the connection and the request id).
+/// Built by the gateway from the session, never from the request.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("parley.ack-route")]
+public readonly record struct AckRoute([property: Id(0)] string NodeId, [property: Id(1)] long Ticket);
 
 /// <param name="PeerUserId">For a send addressed to a user: that user (the direct conversation is created on first send).</param>
 /// <param name="ContentKind">The protocol Content case number.</param>

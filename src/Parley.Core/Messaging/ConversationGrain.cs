@@ -189,6 +189,113 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         return await SubmitMessageAsync(command.SenderId, command.ClientMsgId, command.PeerUserId, command.ContentKind, command.Content, null, command.OriginConnectionId, send: command);
     }
 
+    /// <summary>
+    /// The one-way send (ADR 0022): runs what <see cref="SendAsync"/> runs and hands its outcome to the hub's
+    /// <see cref="IDeliveryHub.Answer"/> with <paramref name="route"/>, exactly once; every exception after receipt is
+    /// answered (Unavailable: retry, deduplicated). The common path (a commit in flight) allocates nothing more than
+    /// <see cref="SendAsync"/>: the commit's own wait (<see cref="AwaitCommitAsync"/>) answers, and its task is the call's.
+    /// </summary>
+    public ValueTask SubmitAsync(SendCommand command, AckRoute route)
+    {
+        try
+        {
+            _idleSlot?.Touch();
+            if (command.Times is { } times)
+            {
+                times.Turn = System.Diagnostics.Stopwatch.GetTimestamp();
+            }
+
+            if (command.Content.Length > _options.MaxContentBytes)
+            {
+                Answer(route, CoreResult.Fail(CoreError.TooLarge, $"Content is larger than {_options.MaxContentBytes} bytes."));
+                return default;
+            }
+
+            if (IsSuper)
+            {
+                return AnswerLaterAsync(SendToSuperGroupAsync(command), route);
+            }
+
+            var prepared = PrepareMessageAsync(
+                command.SenderId, command.ClientMsgId, command.PeerUserId, command.ContentKind, command.Content, null, command.OriginConnectionId, null, null, null, null, command, route);
+            return prepared.IsCompletedSuccessfully ? AnswerPrepared(prepared.Result, route) : AnswerPreparedLaterAsync(prepared, route);
+        }
+        catch (Exception ex)
+        {
+            AnswerFailure(route, ex);
+            return default;
+        }
+    }
+
+    // The prepared send's outcome to its route: the commit's wait answers itself; a refusal or duplicate is answered now,
+    // or once the earlier send it duplicates settles.
+    private ValueTask AnswerPrepared(PreparedSend prepared, AckRoute route)
+    {
+        if (prepared.AnswersItself)
+        {
+            return new ValueTask(prepared.Outcome);
+        }
+
+        if (prepared.Outcome.IsCompletedSuccessfully)
+        {
+            Answer(route, prepared.Outcome.Result);
+            return default;
+        }
+
+        return AnswerLaterAsync(new ValueTask<CoreResult<MessageAck>>(prepared.Outcome), route);
+    }
+
+    private async ValueTask AnswerPreparedLaterAsync(ValueTask<PreparedSend> prepared, AckRoute route)
+    {
+        PreparedSend ready;
+        try
+        {
+            ready = await prepared;
+        }
+        catch (Exception ex)
+        {
+            AnswerFailure(route, ex);
+            return;
+        }
+
+        await AnswerPrepared(ready, route);
+    }
+
+    private async ValueTask AnswerLaterAsync(ValueTask<CoreResult<MessageAck>> outcome, AckRoute route)
+    {
+        CoreResult<MessageAck> result;
+        try
+        {
+            result = await outcome;
+        }
+        catch (Exception ex)
+        {
+            AnswerFailure(route, ex);
+            return;
+        }
+
+        Answer(route, result);
+    }
+
+    private void AnswerFailure(AckRoute route, Exception exception)
+    {
+        LogOneWaySendFailed(_logger, exception, _id);
+        Answer(route, CoreResult.Fail(CoreError.Unavailable, "The send failed on the server; retry."));
+    }
+
+    // The hub must not throw (it only queues frames); guarded all the same, so nothing escapes into the commit's wait.
+    private void Answer(AckRoute route, CoreResult<MessageAck> outcome)
+    {
+        try
+        {
+            _hub.Answer(route, outcome);
+        }
+        catch (Exception ex)
+        {
+            LogAnswerFailed(_logger, ex, _id);
+        }
+    }
+
     public async Task<CoreResult<MessageAck>> RevokeAsync(RevokeCommand command)
     {
         await EnsureMembersAsync(command.UserId);
@@ -509,7 +616,8 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         GroupMutation? mutation,
         Content? mutableContent,
         string? revokedClientMsgId,
-        SendCommand? send)
+        SendCommand? send,
+        AckRoute? route = null)
     {
         MessageWork work;
         StoredMessage? rootUpdated = null;
@@ -680,6 +788,9 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
                 // Not for a super group: its ack may time out (WithinAckTimeoutAsync) while the commit still stamps.
                 Times = IsSuper ? null : send?.Times,
+
+                // A one-way send (ADR 0022; never a super group's, which SubmitAsync answers around its own wait).
+                Route = IsSuper ? null : route,
             };
             // The work is the send in flight: a retry that comes before the ack waits on it (no task source per send).
             _dedup.Remember(senderId, clientMsgId, work);
@@ -704,11 +815,14 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         }
 
         // Submitted in this turn too (AwaitCommitAsync calls the pipeline's Submit before its first await).
-        return new PreparedSend(AwaitCommitAsync(work, senderId, clientMsgId, rootUpdated));
+        return new PreparedSend(AwaitCommitAsync(work, senderId, clientMsgId, rootUpdated), AnswersItself: work.Route is not null);
     }
 
-    /// <summary>What <see cref="PrepareMessageAsync"/> ends with: the task of the message's outcome (a refusal or duplicate: completed).</summary>
-    private readonly record struct PreparedSend(Task<CoreResult<MessageAck>> Outcome)
+    /// <summary>
+    /// What <see cref="PrepareMessageAsync"/> ends with: the task of the message's outcome (a refusal or duplicate: completed),
+    /// and whether that task answers the one-way send's route itself (the commit's wait of a send with a route).
+    /// </summary>
+    private readonly record struct PreparedSend(Task<CoreResult<MessageAck>> Outcome, bool AnswersItself = false)
     {
         public static implicit operator PreparedSend(CoreResult<MessageAck> result) => new(Task.FromResult(result));
 
@@ -721,18 +835,36 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         string clientMsgId,
         StoredMessage? rootUpdated)
     {
-        long version;
+        CoreResult<MessageAck>? result = null;
         try
         {
-            // The pipeline's entry is the awaited value (no task source and task per send, issue 17).
-            version = await _pipeline.Submit(work);
+            long version = 0;
+            try
+            {
+                // The pipeline's entry is the awaited value (no task source and task per send, issue 17).
+                version = await _pipeline.Submit(work);
+            }
+            catch (CommitFailedException ex)
+            {
+                result = CommitFailed(ex, work, senderId, clientMsgId, rootUpdated);
+            }
+
+            result ??= Committed(work, senderId, clientMsgId, rootUpdated, version);
         }
-        catch (CommitFailedException ex)
+        catch (Exception ex) when (work.Route is { } failedRoute)
         {
-            return CommitFailed(ex, work, senderId, clientMsgId, rootUpdated);
+            // A one-way send is answered whatever happened (ADR 0022); a request/response call's exception goes to its caller.
+            AnswerFailure(failedRoute, ex);
+            return CoreResult.Fail(CoreError.Unavailable, "The send failed on the server; retry.");
         }
 
-        return Committed(work, senderId, clientMsgId, rootUpdated, version);
+        if (work.Route is { } route)
+        {
+            // After the durable commit and Committed, in this grain turn: where the response was produced before.
+            Answer(route, result);
+        }
+
+        return result;
     }
 
     private CoreResult<MessageAck> Committed(
@@ -887,6 +1019,12 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         };
     }
 
+    [LoggerMessage(EventId = 2260, Level = LogLevel.Error, Message = "A one-way send to conversation {ConversationId} failed; answered Unavailable")]
+    private static partial void LogOneWaySendFailed(ILogger logger, Exception exception, string conversationId);
+
+    [LoggerMessage(EventId = 2261, Level = LogLevel.Error, Message = "The answer of a one-way send to conversation {ConversationId} could not be handed to the delivery hub")]
+    private static partial void LogAnswerFailed(ILogger logger, Exception exception, string conversationId);
+
     [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "A write of conversation {ConversationId} failed; the activation will reload")]
     private static partial void LogCommitFailed(ILogger logger, Exception exception, string conversationId);
 
@@ -966,6 +1104,9 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
         /// <summary>The gateway's per-hop stamps of the send (issue 17), or null.</summary>
         public SendTimes? Times { get; init; }
+
+        /// <summary>A one-way send's answer route (ADR 0022): the commit's wait answers it; null for a request/response call.</summary>
+        public AckRoute? Route { get; init; }
 
         public void Timed(long takenAt, long durableAt)
         {

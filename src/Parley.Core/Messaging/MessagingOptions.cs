@@ -122,6 +122,21 @@ public sealed class MessagingOptions
     [Range(10, 10_000_000)]
     public int SearchScanLimit { get; set; } = 5_000;
 
+    /// <summary>
+    /// Whether a native WebSocket text send (no before-send hook, not media) is a one-way grain call answered on the
+    /// connection's own path (ADR 0022) instead of an Orleans request/response. REST, the OpenIM edge, media and hooked
+    /// sends always take the request/response call.
+    /// </summary>
+    public bool OneWaySend { get; set; }
+
+    /// <summary>
+    /// How long a one-way send (<see cref="OneWaySend"/>) waits for its answer before the gateway answers it Unavailable
+    /// ("retry"; never an ack: the message may still be stored, and the retry is deduplicated). Orleans' response timeout
+    /// for the request/response call.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan AckTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Most queued texts the search indexer indexes in one write.</summary>
     [Range(1, 100_000)]
     public int SearchIndexBatch { get; set; } = 500;

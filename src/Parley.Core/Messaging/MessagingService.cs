@@ -58,6 +58,64 @@ public sealed partial class MessagingService(
         return SubmitAsync(conversation, senderId, clientMsgId, peerUserId, content, originConnectionId, times);
     }
 
+    /// <summary>
+    /// Whether a send of <paramref name="content"/> may take the one-way call (<see cref="SubmitOneWay"/>, ADR 0022): the
+    /// setting is on, no before-send hook is enabled and the content is not media (those await before the grain).
+    /// </summary>
+    public bool TakesOneWay(Content? content) =>
+        options.Value.OneWaySend && hooks.Value is null && content is not null && !ContentKinds.IsMedia(content.BodyCase);
+
+    /// <summary>
+    /// The send of <see cref="SendAsync"/> as a one-way grain call (ADR 0022; only when <see cref="TakesOneWay"/>): the
+    /// outcome reaches <paramref name="route"/> through the delivery hub. Returns the refusal of the arguments or content
+    /// (nothing was called: the caller answers it), or null once the call is made.
+    /// </summary>
+    public CoreFailure? SubmitOneWay(string senderId, string clientMsgId, string? peerUserId, string? conversationId, Content? content, string? originConnectionId, AckRoute route, Telemetry.SendTimes? times = null)
+    {
+        if (!Ids.IsValid(clientMsgId))
+        {
+            return Invalid("client_msg_id must be 1..64 characters of [A-Za-z0-9-._@:].");
+        }
+
+        if (peerUserId is not null ? !Ids.IsValid(peerUserId) : conversationId is null || !Ids.IsValidConversationId(conversationId))
+        {
+            return Invalid("target must name a valid user or conversation.");
+        }
+
+        if (CheckContent(content) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var conversation = peerUserId is not null ? _conversations.GetDirect(senderId, peerUserId) : _conversations.Get(conversationId!);
+
+        // One-way: the returned task completes once the message is queued, never with the outcome. A call that failed to
+        // leave is refused here (nothing ran); one lost later is answered by the gateway's timeout.
+        ValueTask call;
+        try
+        {
+            call = conversation.SubmitAsync(Command(senderId, clientMsgId, peerUserId, content!, originConnectionId, times), route);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return new CoreFailure(CoreError.Unavailable, "The send could not be submitted; retry.");
+        }
+
+        if (!call.IsCompletedSuccessfully)
+        {
+            var task = call.AsTask();
+            if (task.IsFaulted || task.IsCanceled)
+            {
+                _ = task.Exception;
+                return new CoreFailure(CoreError.Unavailable, "The send could not be submitted; retry.");
+            }
+
+            _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
+
+        return null;
+    }
+
     // The before-send hook and the media check, each of which may await; then the grain.
     private async ValueTask<CoreResult<MessageAck>> SendCheckedAsync(string senderId, string clientMsgId, string? peerUserId, string target, Content content, string? originConnectionId, Telemetry.SendTimes? times)
     {
@@ -90,18 +148,20 @@ public sealed partial class MessagingService(
     }
 
     private ValueTask<CoreResult<MessageAck>> SubmitAsync(IConversationGrain conversation, string senderId, string clientMsgId, string? peerUserId, Content content, string? originConnectionId, Telemetry.SendTimes? times) =>
-        conversation
-            .SendAsync(new SendCommand(senderId, clientMsgId, peerUserId, (int)content.BodyCase, Internal.ProtoMapper.Serialize(content), originConnectionId)
-            {
-                SearchText = options.Value.FullTextSearch ? MessageChanges.SearchText(content) ?? string.Empty : string.Empty,
-                ReplyToSeq = content.ReplyTo is { } reply ? (long)Math.Min(reply.Seq, long.MaxValue) : 0,
-                ReplyToServerMsgId = content.ReplyTo?.ServerMsgId ?? string.Empty,
-                MentionUserIds = content.BodyCase == Content.BodyOneofCase.Text && content.Text.MentionUserIds.Count > 0
-                    ? [.. content.Text.MentionUserIds.Distinct(StringComparer.Ordinal)]
-                    : [],
-                MentionAll = content.BodyCase == Content.BodyOneofCase.Text && content.Text.MentionAll,
-                Times = times,
-            });
+        conversation.SendAsync(Command(senderId, clientMsgId, peerUserId, content, originConnectionId, times));
+
+    private SendCommand Command(string senderId, string clientMsgId, string? peerUserId, Content content, string? originConnectionId, Telemetry.SendTimes? times) =>
+        new SendCommand(senderId, clientMsgId, peerUserId, (int)content.BodyCase, Internal.ProtoMapper.Serialize(content), originConnectionId)
+        {
+            SearchText = options.Value.FullTextSearch ? MessageChanges.SearchText(content) ?? string.Empty : string.Empty,
+            ReplyToSeq = content.ReplyTo is { } reply ? (long)Math.Min(reply.Seq, long.MaxValue) : 0,
+            ReplyToServerMsgId = content.ReplyTo?.ServerMsgId ?? string.Empty,
+            MentionUserIds = content.BodyCase == Content.BodyOneofCase.Text && content.Text.MentionUserIds.Count > 0
+                ? [.. content.Text.MentionUserIds.Distinct(StringComparer.Ordinal)]
+                : [],
+            MentionAll = content.BodyCase == Content.BodyOneofCase.Text && content.Text.MentionAll,
+            Times = times,
+        };
 
     /// <summary>Revokes the caller's own message; <paramref name="clientMsgId"/> defaults to one per seq (retries dedupe).</summary>
     public Task<CoreResult<MessageAck>> RevokeAsync(string userId, string conversationId, long seq, string? clientMsgId, string? originConnectionId)

@@ -29,6 +29,7 @@ public sealed class ParleyMetrics : IDisposable
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = hopBounds });
         SendServerDuration = _meter.CreateHistogram("parley.send.server.duration", "s", "A send inside the server, from its frame read to its ack written to the sender's socket (native sends whose grain ran on this node).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = hopBounds });
+        SendsUnanswered = _meter.CreateCounter<long>("parley.send.unanswered", "{send}", "One-way sends (ADR 0022) whose grain's answer did not end them, by reason: timeout (answered Unavailable by the gateway), late (an answer after its send had ended), closed (the connection closed first).");
         SlowSends = _meter.CreateCounter<long>("parley.send.slow", "{send}", "Sends slower inside the server than Parley:Gateway:SlowSendThreshold, by the hop that took most of their time.");
         SlowSendTime = _meter.CreateCounter<double>("parley.send.slow.time", "s", "The time that sends slower than Parley:Gateway:SlowSendThreshold spent in each hop.");
         BatchSize = _meter.CreateHistogram<int>("parley.store.batch.size", "{item}", "Items per group commit.",
@@ -82,6 +83,9 @@ public sealed class ParleyMetrics : IDisposable
     public Histogram<double> SendHopDuration { get; }
 
     public Histogram<double> SendServerDuration { get; }
+
+    /// <summary>One-way sends (ADR 0022) not ended by their grain's answer, by reason (timeout, late, closed).</summary>
+    public Counter<long> SendsUnanswered { get; }
 
     public Counter<long> SlowSends { get; }
 

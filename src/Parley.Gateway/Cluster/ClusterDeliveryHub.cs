@@ -10,6 +10,7 @@ using Orleans.Runtime;
 using Parley.Abstractions.Messaging;
 using Parley.Core.Commit;
 using Parley.Core.Delivery;
+using Parley.Core.Messaging;
 using Parley.Core.Sessions;
 using Parley.Gateway.Connections;
 using Parley.Protocol.V1;
@@ -74,7 +75,8 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
     private readonly PeerProgress _peerProgress = new();
     private long _gapDeferredFrom; // the gap (its first version) last reported as waited for, to log it once
     private Task? _gapLoop;
-    private readonly string _nodeId = Guid.NewGuid().ToString("N");
+    private readonly string _nodeId; // this node's SendAnswers id: answer routes name it (ADR 0022)
+    private readonly SendAnswers _answers;
     private readonly Receiver _receiver; // held strongly for the node's life: observer references are weak
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _peersLock = new();
@@ -106,8 +108,11 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
         IOptionsMonitor<SessionOptions> sessions,
         ILogger<ClusterDeliveryHub> logger,
         CommitPipeline pipeline,
-        IMessageStore store)
+        IMessageStore store,
+        SendAnswers answers)
     {
+        _answers = answers;
+        _nodeId = answers.NodeId;
         _pipeline = pipeline;
         _feedChanges = store as IFeedChangeQuery;
         _store = store;
@@ -260,6 +265,44 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             LogApplyFailed(_logger, ex, NodeDeliveryOp.PublishGroup);
+        }
+    }
+
+    /// <summary>
+    /// A one-way send's answer (ADR 0022): to this node's table when the connection is here, else as an item to that node
+    /// only, on this node's ordered stream to it (behind the message's event, which the commit's dispatch forwarded before
+    /// the grain's turn that answers). A node this one does not know (dead, or not in the directory yet) gets nothing: its
+    /// own timeout answers Unavailable.
+    /// </summary>
+    public void Answer(AckRoute route, Parley.Core.CoreResult<MessageAck> outcome)
+    {
+        if (route.NodeId == _nodeId)
+        {
+            _answers.Answer(route.Ticket, outcome);
+            return;
+        }
+
+        var item = new NodeDeliveryItem(NodeDeliveryOp.Answer, [], 0, route.NodeId, null, null, Answer: new SendAnswer(route.Ticket, outcome));
+        if (Volatile.Read(ref _early) is not null)
+        {
+            lock (_earlyLock)
+            {
+                if (_early is { } early)
+                {
+                    // Sent to every first peer; only the node it names applies it.
+                    if (early.Count < MaxQueuedPerPeer)
+                    {
+                        early.Add(item);
+                    }
+
+                    return;
+                }
+            }
+        }
+
+        if (Volatile.Read(ref _peers).TryGetValue(route.NodeId, out var peer) && !peer.TryEnqueue(item))
+        {
+            LogPeerOverflow(_logger, peer.Entry.NodeId);
         }
     }
 
@@ -557,6 +600,14 @@ internal sealed partial class ClusterDeliveryHub : IDeliveryHub, ISessionControl
                 break;
             case NodeDeliveryOp.Ephemeral:
                 _registry.PublishEphemeral(item.UserIds, ClusterEventCodec.Decode(item.Event!), item.Text);
+                break;
+            case NodeDeliveryOp.Answer:
+                // Tickets are per node: only the node the answer names may look its ticket up.
+                if (item.Text == _nodeId && item.Answer is { } answer)
+                {
+                    _answers.Answer(answer.Ticket, answer.Outcome);
+                }
+
                 break;
             case NodeDeliveryOp.ToAll:
                 _registry.PublishToAll(ClusterEventCodec.Decode(item.Event!));

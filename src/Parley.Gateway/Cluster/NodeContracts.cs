@@ -70,7 +70,20 @@ public enum NodeDeliveryOp
     /// once a second; a receiver holding a gap waits for a live peer that has not forwarded past it yet (ADR 0016).
     /// </summary>
     Progress = 10,
+
+    /// <summary>
+    /// A one-way send's answer (ADR 0022) for a connection of node <see cref="NodeDeliveryItem.Text"/>: the outcome of the
+    /// send with that node's ticket, in <see cref="NodeDeliveryItem.Answer"/>. Sent to that node only, on the same ordered
+    /// stream as (and after) the events this node published before it; any other node ignores it.
+    /// </summary>
+    Answer = 11,
 }
+
+/// <summary>A one-way send's outcome for the send <see cref="Ticket"/> of the node that holds its connection (ADR 0022).</summary>
+[GenerateSerializer, Immutable, Alias("parley.send-answer")]
+public sealed record SendAnswer(
+    [property: Id(0)] long Ticket,
+    [property: Id(1)] Parley.Core.CoreResult<Parley.Core.Messaging.MessageAck> Outcome);
 
 /// <summary>One unit of cross-node work; <see cref="Event"/> is the domain event encoded once by the sending node.</summary>
 [GenerateSerializer, Immutable, Alias("parley.node-delivery-item")]
@@ -87,7 +100,8 @@ public sealed record NodeDeliveryItem(
     [property: Id(9)] int[]? Platforms = null,
     [property: Id(10)] string[]? ConnectionIds = null,
     [property: Id(11)] string[]? TokenIds = null,
-    [property: Id(12)] bool[]? Background = null);
+    [property: Id(12)] bool[]? Background = null,
+    [property: Id(13)] SendAnswer? Answer = null);
 
 /// <summary>A node of the cluster as the directory knows it.</summary>
 [GenerateSerializer, Immutable, Alias("parley.node-entry")]

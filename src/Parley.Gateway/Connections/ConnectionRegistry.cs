@@ -29,8 +29,11 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
 
     private readonly INodeBroadcastObserver[] _broadcastObservers;
 
-    public ConnectionRegistry(IOptionsMonitor<SessionOptions> sessions, ParleyMetrics metrics, ILogger<ConnectionRegistry> logger, IEnumerable<INodeBroadcastObserver>? broadcastObservers = null)
+    private readonly SendAnswers? _answers;
+
+    public ConnectionRegistry(IOptionsMonitor<SessionOptions> sessions, ParleyMetrics metrics, ILogger<ConnectionRegistry> logger, IEnumerable<INodeBroadcastObserver>? broadcastObservers = null, SendAnswers? answers = null)
     {
+        _answers = answers;
         _broadcastObservers = broadcastObservers?.ToArray() ?? [];
         _sessions = sessions;
         _metrics = metrics;
@@ -317,6 +320,10 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
             user.Groups.Clear();
         }
     }
+
+    /// <summary>A one-way send's answer (ADR 0022): one node, so every route is this node's.</summary>
+    public void Answer(Parley.Core.Messaging.AckRoute route, Parley.Core.CoreResult<Parley.Core.Messaging.MessageAck> outcome) =>
+        _answers?.Answer(route.Ticket, outcome);
 
     public void PublishEphemeral(IReadOnlyList<string> userIds, DeliveryEvent @event, string? excludeConnectionId) =>
         Fanout(userIds, @event, 0, excludeConnectionId);

@@ -31,6 +31,7 @@ internal sealed class RequestHandler(
     Optional<IPushClientApi> push,
     IDeliveryHub hub,
     Parley.Core.Groups.GroupService groupService,
+    SendAnswers answers,
     Parley.Core.Business.NotificationAccountIds? notificationAccounts = null)
 {
     /// <summary>The notification accounts (flags notification conversations), when the server has them.</summary>
@@ -115,8 +116,47 @@ internal sealed class RequestHandler(
     /// (await the result, then write it) was one more box on most sends (0.17 KB: the pool keeps one box per thread, and a
     /// send resumes on another thread than it started on; issue 17).
     /// </summary>
+    public ValueTask<RequestOutcome> SendAsync(ClientConnection connection, ClientFrame request, SendTimes? times) =>
+        request.RequestId != 0 && messaging.TakesOneWay(request.Send.Content)
+            ? SubmitOneWay(connection, request, times)
+            : CallAsync(connection, request, times);
+
+    /// <summary>
+    /// A send as a one-way grain call (ADR 0022, <c>Parley:Messaging:OneWaySend</c>): its entry in this node's
+    /// <see cref="SendAnswers"/> is registered first (the answer may come before the call returns), the route names that
+    /// entry (never anything of the request), and the request ends once the answer is written (the entry's task).
+    /// </summary>
+    private ValueTask<RequestOutcome> SubmitOneWay(ClientConnection connection, ClientFrame request, SendTimes? times)
+    {
+        var started = Stopwatch.GetTimestamp();
+        if (times is not null)
+        {
+            times.Handled = started;
+        }
+
+        var entry = answers.Begin(connection, request.RequestId, times, started, hub);
+        var task = entry.Task;
+        var ticket = entry.RouteTicket;
+        using (ParleyActivities.StartRequest(nameof(ClientFrame.BodyOneofCase.Send)))
+        {
+            var send = request.Send;
+            var (peer, conversationId) = send.Target?.KindCase switch
+            {
+                Target.KindOneofCase.UserId => (send.Target.UserId, null),
+                Target.KindOneofCase.ConversationId => ((string?)null, send.Target.ConversationId),
+                _ => (null, string.Empty),
+            };
+            if (messaging.SubmitOneWay(connection.UserId, send.ClientMsgId, peer, conversationId, send.Content, connection.Id, new AckRoute(answers.NodeId, ticket), times) is { } refused)
+            {
+                answers.Answer(ticket, refused);
+            }
+        }
+
+        return task;
+    }
+
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<RequestOutcome> SendAsync(ClientConnection connection, ClientFrame request, SendTimes? times)
+    private async ValueTask<RequestOutcome> CallAsync(ClientConnection connection, ClientFrame request, SendTimes? times)
     {
         CoreResult<MessageAck> result;
 
