@@ -21,7 +21,8 @@
 # over the logins / logins), and with trace seconds the trace starts once FROM (default 100) connections are open (the
 # logins, after the seeding; with --login-warmup in GARGS, in the measured wave) and alloc-sites.cs scales its samples to KB
 # per login.
-# Env: G (generator dll), USERS, FROM, SPAN, SCENARIO, TRACE (dotnet-trace), A (analyzer dll), GARGS (freshlogin only).
+# Env: G (generator dll), USERS, FROM, SPAN, SCENARIO, TRACE (dotnet-trace), A (analyzer dll), GARGS (freshlogin only),
+# SRVENV (server settings, NAME=VALUE separated by spaces, e.g. Parley__Messaging__OneWaySend=true).
 # The earlier runs: stop 26 `alloc.sh <label> <dll> <out> 60` with FROM=300 SPAN=2000; 2026-12-05-perf `alloc.sh <label>
 # <dll> <out> <rate> [12]`; stop 29 `alloc.sh <label> <dll> <out> 400 40` with USERS=200 FROM=3000 SPAN=0.
 source "$(dirname "$0")/lib.sh"
@@ -34,7 +35,7 @@ alloc_sites() {
   trace_tool alloc-sites $here/alloc-sites.cs; A=$TOOL
 }
 
-start_server $dll "" Parley__Messaging__MaxGroupMembers=2000
+start_server $dll "" Parley__Messaging__MaxGroupMembers=2000 $SRVENV
 wait_ready
 
 if [ "$SCENARIO" = group ]; then
