@@ -141,7 +141,7 @@ internal sealed class LoadOptions
                 case "--targets": o.Targets = Next().Split(','); break;
                 case "--runs": o.Runs = Int(1, 9); break;
                 case "--warmup": o.WarmupSeconds = Dbl(0, 10); break;
-                case "--window": o.WindowSeconds = Dbl(1, 20); break;
+                case "--window": o.WindowSeconds = Dbl(1, 300); break;
                 case "--drain": o.DrainSeconds = Dbl(1, 60); break;
                 case "--chat-users": o.ChatUsers = Int(2, 20_000); break;
                 case "--chat-rates": o.ChatRates = Ints(1, 1_000_000); break;

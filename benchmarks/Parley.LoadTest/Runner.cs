@@ -385,6 +385,12 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
                     }
 
                     var ts = Stopwatch.GetTimestamp();
+                    if (ts >= measureFrom)
+                    {
+                        // How late the generator itself sent it: its due time is the (sent + 1)-th slot of this loop's schedule.
+                        ledger.SendLag.Record((long)Math.Max(0, ((ts - start) / (double)freq - ((sent + 1) / perLoop)) * 1e6));
+                    }
+
                     ledger.MarkSent(idx, ts);
                     try
                     {
@@ -416,6 +422,7 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
         // waiting for it ran on past the sends. So it runs beside the window, and its per-message figure counts only the
         // messages issued after it returned (NaN when it returned after the window). How late it was is reported.
         var windowStart = Stopwatch.GetTimestamp();
+        var genGc = GeneratorGc.Start();
         var server = ProcWindow.Start(target.Pid);
         var self = ProcWindow.Start(Environment.ProcessId);
         string? windowPages = null;
@@ -437,6 +444,7 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
         var deliveries1 = ledger.Deliveries;
         var acks1 = ledger.Acks;
         var pings1 = LeanConnection.PingsSent;
+        var gg = genGc.Stop();
         var su = await server.StopAsync().ConfigureAwait(false);
         var gu = await self.StopAsync().ConfigureAwait(false);
         var (alloc0, issuedAlloc0, sampleLate) = await allocStart.ConfigureAwait(false);
@@ -486,6 +494,14 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
             ["server_rss_mb"] = su.RssPeakBytes / 1048576.0,
             ["server_rss_mean_mb"] = su.RssMeanBytes / 1048576.0,
             ["gen_cpu_pct"] = gu.CpuPercent,
+            // The generator's own delays over the window (issue 17, stop 42): its GC pauses (every thread of this process
+            // stops: a delivery read then is timed late by that much) and how late its sender loops sent against their schedule.
+            ["gen_gc_pause_ms"] = gg.PauseMs,
+            ["gen_gc_count"] = gg.Collections,
+            ["gen_gc_gen1_count"] = gg.Gen1,
+            ["gen_gc_gen2_count"] = gg.Gen2,
+            ["gen_send_lag_p99_ms"] = ledger.SendLag.Percentile(99) / 1000.0,
+            ["gen_send_lag_max_ms"] = ledger.SendLag.Max / 1000.0,
             ["gen_bound"] = GeneratorBound(gu) ? 1 : 0,
             ["sent"] = acc.Sent,
             ["acked"] = acc.Acked,
@@ -511,7 +527,7 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
 
         var closed = connections.Where(c => !c.IsOpen).Select(c => c.CloseInfo).FirstOrDefault();
         await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-            $"[{target.Name} {scenario} r{run} {label}] sent {sentRate:F0}/s deliv {deliveredRate:F0}/s ratio {m["delivery_ratio"]:F3} | lat p50 {m["p50_ms"]:F2} p90 {m["p90_ms"]:F2} p99 {m["p99_ms"]:F2} p99.9 {m["p999_ms"]:F2} max {m["max_ms"]:F1} ms | acks {m["acks_per_s"]:F0}/s p50 {m["ack_p50_ms"]:F2} p99 {m["ack_p99_ms"]:F2} ms | srv cpu {su.CpuPercent:F0}% rss {m["server_rss_mb"]:F0} MB | gen cpu {gu.CpuPercent:F0}%{(GeneratorBound(gu) ? " GENERATOR-BOUND" : "")} | sent {acc.Sent} acked {acc.Acked} refused {acc.Refused} lost {acc.Lost} dup {acc.Duplicates}{(acc.SendsFailed > 0 ? $" send_failed {acc.SendsFailed}" : "")}{(ledger.Resent > 0 ? $" resent {ledger.Resent}" : "")}{(ledger.Retried > 0 ? $" retried {ledger.Retried}" : "")}{(ledger.SyncDeliveries > 0 ? $" deliv_by_resume {ledger.SyncDeliveries}" : "")}{(m["closed_connections"] > 0 ? $" closed {m["closed_connections"]} ({closed})" : "")}")).ConfigureAwait(false);
+            $"[{target.Name} {scenario} r{run} {label}] sent {sentRate:F0}/s deliv {deliveredRate:F0}/s ratio {m["delivery_ratio"]:F3} | lat p50 {m["p50_ms"]:F2} p90 {m["p90_ms"]:F2} p99 {m["p99_ms"]:F2} p99.9 {m["p999_ms"]:F2} max {m["max_ms"]:F1} ms | acks {m["acks_per_s"]:F0}/s p50 {m["ack_p50_ms"]:F2} p99 {m["ack_p99_ms"]:F2} ms | srv cpu {su.CpuPercent:F0}% rss {m["server_rss_mb"]:F0} MB | gen cpu {gu.CpuPercent:F0}%{(GeneratorBound(gu) ? " GENERATOR-BOUND" : "")} gc {gg.Collections} ({gg.Gen1} gen1, {gg.Gen2} gen2) pause {gg.PauseMs:F0} ms, send lag p99 {m["gen_send_lag_p99_ms"]:F2} max {m["gen_send_lag_max_ms"]:F1} ms | sent {acc.Sent} acked {acc.Acked} refused {acc.Refused} lost {acc.Lost} dup {acc.Duplicates}{(acc.SendsFailed > 0 ? $" send_failed {acc.SendsFailed}" : "")}{(ledger.Resent > 0 ? $" resent {ledger.Resent}" : "")}{(ledger.Retried > 0 ? $" retried {ledger.Retried}" : "")}{(ledger.SyncDeliveries > 0 ? $" deliv_by_resume {ledger.SyncDeliveries}" : "")}{(m["closed_connections"] > 0 ? $" closed {m["closed_connections"]} ({closed})" : "")}")).ConfigureAwait(false);
         if (sampleLate > window / 10)
         {
             await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
@@ -616,5 +632,18 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
                 await c.DisposeAsync().ConfigureAwait(false);
             }
         }
+    }
+}
+
+/// <summary>The generator's own collections and GC pause time between <see cref="Start"/> and <see cref="Stop"/> (issue 17, stop 42).</summary>
+internal readonly record struct GeneratorGc(TimeSpan Pause, int Gen0, int Gen1, int Gen2)
+{
+    public static GeneratorGc Start() => new(GC.GetTotalPauseDuration(), GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+
+    public (double PauseMs, int Collections, int Gen1, int Gen2) Stop()
+    {
+        var gen1 = GC.CollectionCount(1) - Gen1;
+        var gen2 = GC.CollectionCount(2) - Gen2;
+        return ((GC.GetTotalPauseDuration() - Pause).TotalMilliseconds, GC.CollectionCount(0) - Gen0, gen1, gen2);
     }
 }

@@ -85,6 +85,9 @@ internal sealed class StepLedger : IFrameSink
 
     public LatencyHistogram Ack { get; } = new();
 
+    /// <summary>How late each measured send left against the sender loop's schedule (µs; the generator's own delay).</summary>
+    public LatencyHistogram SendLag { get; } = new();
+
     public long Issued => Math.Min(Interlocked.Read(ref _issued), Capacity);
 
     public long Deliveries => Interlocked.Read(ref _deliveries);

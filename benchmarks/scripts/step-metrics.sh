@@ -11,7 +11,9 @@
 # options) choose the load; PERF_TRACE=1 also records every fsync/fdatasync of the server over the run with its duration
 # (`perf trace`, into <label>-<N>.sync; summarised by sync-lat.py); GCTRACE=1 an EventPipe trace of the runtime's GC events
 # over the run (<label>-<N>.gc.nettrace, on CPU 1; every pause, its suspension, generation and bytes promoted: gc-pauses.cs, into
-# <label>-<N>.gc.txt).
+# <label>-<N>.gc.txt); GCDUMP_AT=s1,s2 gcdumps of the server (dotnet-gcdump, a full blocking GC each: take them after the
+# window or in a run not measured for latency) at those seconds after the generator starts, with their reports
+# (<label>-<N>.<s>.gcdump.txt; the census of what lives on, by type: gcdump-census.py <report> 40 StoredMessage-type).
 source "$(dirname "$0")/lib.sh"
 # gc_pauses: the analyzer's dll in GP, built from gc-pauses.cs outside the repository (lib.sh's trace_tool) when needed.
 gc_pauses() { trace_tool gc-pauses $here/gc-pauses.cs; GP=$TOOL; }
@@ -30,10 +32,13 @@ for pair in "$@"; do
   if [ "${PERF_TRACE:-0}" = 1 ]; then
     perf trace -p $spid -e fsync,fdatasync -o $out/$label-$n.sync > /dev/null 2>&1 & tracer=$!
   fi
+  dumps=""; for at in ${GCDUMP_AT//,/ }; do ( sleep $at; taskset -c 1 ~/.dotnet/tools/dotnet-gcdump collect -p $spid -o $out/$label-$n.$at.gcdump > /dev/null 2>&1
+    ~/.dotnet/tools/dotnet-gcdump report $out/$label-$n.$at.gcdump > $out/$label-$n.$at.gcdump.txt 2>&1 ) & dumps="$dumps $!"; done
   PARLEY_ADMIN_SECRET=$secret timeout 600 taskset -c 1 dotnet $G --server-url http://127.0.0.1:$port --server-pid $spid --runs 1 \
       --warmup 3 --window ${WINDOW:-20} --scenarios chat --targets parley --chat-users ${USERS:-1000} --chat-peers ${PEERS:-1} --chat-rates ${RATE:-2100} $GARGS \
       $([ "${HOPS:-1}" = 1 ] && echo --window-metrics $out/$label-$n.win) --out $out/$label-$n.json > $out/$label-$n.log 2>&1
   curl -s -H "Authorization: Bearer $secret" http://127.0.0.1:$port/metrics > $out/$label-$n.m1
+  [ -n "$dumps" ] && wait $dumps
   echo "$label-$n ticks $(( $(cpu_ticks) - t0 ))" >> $out/ticks.txt
   stop_server
   # the tracers end with the server (a background job of a script ignores SIGINT)
