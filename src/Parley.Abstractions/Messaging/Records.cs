@@ -34,8 +34,11 @@ public sealed record StoredMessage(
     /// <summary>The seq of the message this one replies to (0 = none); stored for the thread view.</summary>
     public long ReplyToSeq { get; init; }
 
-    /// <summary>Written only: the text the full-text index holds for this message (null or empty = not indexed).</summary>
-    public string? SearchText { get; init; }
+    /// <summary>
+    /// Written only: the text the full-text index holds for this message (null or empty = not indexed). The commit's alone:
+    /// the conversation clears it once the row is committed, so the copy its hot tail keeps does not hold the text too.
+    /// </summary>
+    public string? SearchText { get; set; }
 
     /// <summary>Written only: members this message mentions by id (the store raises their mention seq).</summary>
     public IReadOnlyList<string>? MentionedUserIds { get; init; }

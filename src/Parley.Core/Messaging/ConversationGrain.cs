@@ -1161,6 +1161,10 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                 grain._tail.Revoke(seq);
             }
 
+            // The store is done with the text it indexed (the commit is durable): the hot tail keeps this row for its last
+            // 256 messages, and the text was about a third of the bytes each message kept there, copied by the GC from the
+            // young generation to gen1 and again to gen2 (issue 17, stop 42). Nothing after the commit reads it.
+            _final.SearchText = null;
             grain._tail.Append(_final);
             if (RootUpdated is { } root)
             {
