@@ -489,12 +489,24 @@ internal sealed class DuplexPipeStream(PipeReader input, PipeWriter output) : St
     /// <inheritdoc/>
     public Task BeginFramesAsync() => _writes.WaitAsync();
 
+    // The pipe memory a batch writes its frames into, and how much of it they filled: advanced once per block (or at the
+    // flush) rather than once per frame, a lock of the pipe's each (issue 17: Pipe.Advance was 6 % of a group fan-out).
+    private Memory<byte> _block;
+    private int _blockUsed;
+
     /// <inheritdoc/>
     public int WriteFrame(ReadOnlySpan<byte> payload, bool text)
     {
         // RFC 6455 §5.2, server to client: FIN, the opcode, no mask, the length in 7, 7+16 or 7+64 bits.
         var headerLength = payload.Length < 126 ? 2 : payload.Length <= ushort.MaxValue ? 4 : 10;
-        var span = output.GetSpan(headerLength + payload.Length);
+        var size = headerLength + payload.Length;
+        if (_block.Length - _blockUsed < size)
+        {
+            CommitFrames();
+            _block = output.GetMemory(size); // the rest of the pipe's current block when it has room
+        }
+
+        var span = _block.Span[_blockUsed..];
         span[0] = (byte)(0x80 | (text ? 0x1 : 0x2));
         if (headerLength == 2)
         {
@@ -512,13 +524,26 @@ internal sealed class DuplexPipeStream(PipeReader input, PipeWriter output) : St
         }
 
         payload.CopyTo(span[headerLength..]);
-        output.Advance(headerLength + payload.Length);
-        return headerLength + payload.Length;
+        _blockUsed += size;
+        return size;
+    }
+
+    // Hands the frames written into the current block to the pipe.
+    private void CommitFrames()
+    {
+        if (_blockUsed > 0)
+        {
+            output.Advance(_blockUsed);
+        }
+
+        _block = default;
+        _blockUsed = 0;
     }
 
     /// <inheritdoc/>
     public async ValueTask FlushFramesAsync(CancellationToken cancellationToken)
     {
+        CommitFrames();
         var flush = await output.FlushAsync(cancellationToken).ConfigureAwait(false);
         if (flush.IsCanceled)
         {
@@ -527,7 +552,11 @@ internal sealed class DuplexPipeStream(PipeReader input, PipeWriter output) : St
     }
 
     /// <inheritdoc/>
-    public void EndFrames() => _writes.Release();
+    public void EndFrames()
+    {
+        CommitFrames(); // a batch that ended before its flush: what it wrote goes with the next flush
+        _writes.Release();
+    }
 
     public override void Flush() => throw new NotSupportedException("Asynchronous only.");
 
