@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Net.WebSockets;
-using System.Threading.Channels;
 using Google.Protobuf;
 using Parley.Core.Delivery;
 using Parley.Core.Telemetry;
@@ -20,7 +19,7 @@ internal sealed class ClientConnection : IDisposable
     private static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(2);
 
     private readonly WebSocket _socket;
-    private readonly Channel<Outbound> _outbox;
+    private readonly Outbox<Outbound> _outbox;
     private readonly int _capacity;
     private readonly Lock _lock = new();
     private readonly CancellationTokenSource _abort = new();
@@ -43,7 +42,7 @@ internal sealed class ClientConnection : IDisposable
         _socket = socket;
         Protocol = protocol ?? NativeProtocol.Instance;
         _capacity = outboxCapacity;
-        _outbox = Channel.CreateBounded<Outbound>(new BoundedChannelOptions(outboxCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        _outbox = new Outbox<Outbound>(outboxCapacity);
         Id = Guid.NewGuid().ToString("N");
         UserId = userId;
         DeviceId = deviceId;
@@ -226,7 +225,7 @@ internal sealed class ClientConnection : IDisposable
                 return EnqueueResult.AlreadySynced;
             }
 
-            return _outbox.Writer.TryWrite(item) ? EnqueueResult.Queued : EnqueueResult.Overflow;
+            return _outbox.TryWrite(item) ? EnqueueResult.Queued : EnqueueResult.Overflow;
         }
     }
 
@@ -252,14 +251,17 @@ internal sealed class ClientConnection : IDisposable
     {
         try
         {
-            await _outbox.Writer.WriteAsync(new Outbound(buffer, length, 0, Pool: pool ?? ArrayPool<byte>.Shared, Text: false, Tag: times, QueuedAt: 0), _abort.Token).ConfigureAwait(false);
-            return true;
+            if (await _outbox.WriteAsync(new Outbound(buffer, length, 0, Pool: pool ?? ArrayPool<byte>.Shared, Text: false, Tag: times, QueuedAt: 0), _abort.Token).ConfigureAwait(false))
+            {
+                return true;
+            }
         }
-        catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
         {
-            (pool ?? ArrayPool<byte>.Shared).Return(buffer);
-            return false;
         }
+
+        (pool ?? ArrayPool<byte>.Shared).Return(buffer);
+        return false;
     }
 
     /// <summary>
@@ -270,10 +272,9 @@ internal sealed class ClientConnection : IDisposable
     {
         try
         {
-            await _outbox.Writer.WriteAsync(new Outbound(frame, frame.Length, 0, Pool: null, Text: text, FrameWritten is null ? null : tag, QueuedAt: 0), _abort.Token).ConfigureAwait(false);
-            return true;
+            return await _outbox.WriteAsync(new Outbound(frame, frame.Length, 0, Pool: null, Text: text, FrameWritten is null ? null : tag, QueuedAt: 0), _abort.Token).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
         {
             return false;
         }
@@ -382,7 +383,7 @@ internal sealed class ClientConnection : IDisposable
                     continue;
                 }
 
-                if (!_outbox.Writer.TryWrite(item))
+                if (!_outbox.TryWrite(item))
                 {
                     overflow = true;
                     break;
@@ -453,7 +454,7 @@ internal sealed class ClientConnection : IDisposable
             _held = null;
         }
 
-        _outbox.Writer.TryComplete();
+        _outbox.Complete();
         try
         {
             // A client that does not read must not keep the socket: give the close a grace period, then abort.
@@ -475,7 +476,7 @@ internal sealed class ClientConnection : IDisposable
     /// <summary>The only writer of the socket. Ends after the close frame (or when the socket fails).</summary>
     public async Task RunSendLoopAsync()
     {
-        var reader = _outbox.Reader;
+        var reader = _outbox;
         try
         {
             // No token: a bounded channel's reader reuses one wait operation only for a wait that cannot be cancelled (with
@@ -534,7 +535,7 @@ internal sealed class ClientConnection : IDisposable
     /// be discarded (the loop ends).
     /// </summary>
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> WriteBatchAsync(IFrameWriter frames, ChannelReader<Outbound> reader)
+    private async ValueTask<bool> WriteBatchAsync(IFrameWriter frames, Outbox<Outbound> reader)
     {
         await frames.BeginFramesAsync().ConfigureAwait(false);
         try
