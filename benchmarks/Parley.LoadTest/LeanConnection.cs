@@ -34,7 +34,7 @@ internal interface IStepConnection
 /// closes a connection that sends nothing for its idle timeout (4010, 75 s by default), and a receiver of a big group
 /// never sends anything else.
 /// </summary>
-internal sealed class LeanConnection : IStepConnection, IAsyncDisposable
+internal sealed class LeanConnection : IStepConnection, IKeepAlive, IAsyncDisposable
 {
     private readonly ClientWebSocket _socket = new();
     private readonly SemaphoreSlim _sendLock = new(1, 1);
@@ -129,6 +129,14 @@ internal sealed class LeanConnection : IStepConnection, IAsyncDisposable
             await c.DisposeAsync().ConfigureAwait(false);
             throw new InvalidOperationException(
                 $"connect of {userId} failed in its {phase} phase after {Stopwatch.GetElapsedTime(t0).TotalSeconds:F1} s{(info is null ? "" : " (" + info + ")")}: {ex.GetType().Name}: {ex.Message}", ex);
+        }
+    }
+
+    void IKeepAlive.PingIfDue(long now)
+    {
+        if (PingDue(now))
+        {
+            _ = PingAsync();
         }
     }
 
@@ -285,10 +293,10 @@ internal sealed class LeanConnection : IStepConnection, IAsyncDisposable
 /// </summary>
 internal static class KeepAlive
 {
-    private static readonly ConcurrentDictionary<LeanConnection, byte> s_connections = new();
+    private static readonly ConcurrentDictionary<IKeepAlive, byte> s_connections = new();
     private static int s_started;
 
-    public static void Add(LeanConnection connection)
+    public static void Add(IKeepAlive connection)
     {
         s_connections[connection] = 0;
         if (Interlocked.Exchange(ref s_started, 1) == 0)
@@ -297,7 +305,7 @@ internal static class KeepAlive
         }
     }
 
-    public static void Remove(LeanConnection connection) => s_connections.TryRemove(connection, out _);
+    public static void Remove(IKeepAlive connection) => s_connections.TryRemove(connection, out _);
 
     private static async Task LoopAsync()
     {
@@ -307,11 +315,15 @@ internal static class KeepAlive
             var now = Stopwatch.GetTimestamp();
             foreach (var connection in s_connections.Keys)
             {
-                if (connection.PingDue(now))
-                {
-                    _ = connection.PingAsync();
-                }
+                connection.PingIfDue(now);
             }
         }
     }
+}
+
+/// <summary>A connection <see cref="KeepAlive"/> pings when it has sent nothing for a while.</summary>
+internal interface IKeepAlive
+{
+    /// <summary>Sends a ping when this connection is due one (<paramref name="now"/>: a Stopwatch timestamp); never blocks.</summary>
+    void PingIfDue(long now);
 }

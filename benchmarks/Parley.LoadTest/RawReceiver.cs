@@ -17,7 +17,7 @@ namespace Parley.LoadTest;
 /// 300k deliveries a second, whatever the server (issue 17: the 1.8M target, and the relay, need a cheaper receiver). It
 /// only receives: Hello, then a Ping every 20 s (the server's idle timeout); the member's messages are sent elsewhere.
 /// </summary>
-internal sealed class RawReceiver : IStepConnection, IAsyncDisposable
+internal sealed class RawReceiver : IStepConnection, IKeepAlive, IAsyncDisposable
 {
     private const int BufferSize = 64 * 1024;
     private static readonly long PingTicks = System.Diagnostics.Stopwatch.Frequency * 20;
@@ -88,7 +88,7 @@ internal sealed class RawReceiver : IStepConnection, IAsyncDisposable
                 Hello = new Hello { Token = token, DeviceId = "lt-" + index, Platform = Platform.Linux, ClientVersion = "parley-loadtest/1" },
             }.ToByteArray());
             await r._synced.Task.WaitAsync(cts.Token).ConfigureAwait(false);
-            RawKeepAlive.Add(r);
+            KeepAlive.Add(r);
             return r;
         }
         catch (Exception ex)
@@ -123,7 +123,7 @@ internal sealed class RawReceiver : IStepConnection, IAsyncDisposable
         Volatile.Write(ref _lastSend, System.Diagnostics.Stopwatch.GetTimestamp());
     }
 
-    internal void PingIfDue(long now)
+    public void PingIfDue(long now)
     {
         if (_open && now - Volatile.Read(ref _lastSend) >= PingTicks)
         {
@@ -283,7 +283,7 @@ internal sealed class RawReceiver : IStepConnection, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        RawKeepAlive.Remove(this);
+        KeepAlive.Remove(this);
         await _stop.CancelAsync().ConfigureAwait(false);
         try
         {
@@ -304,36 +304,5 @@ internal sealed class RawReceiver : IStepConnection, IAsyncDisposable
 
         _stop.Dispose();
         _ = _synced.Task.Exception; // observed
-    }
-}
-
-/// <summary>Pings every open <see cref="RawReceiver"/> that sent nothing for 20 s (the server closes idle connections).</summary>
-internal static class RawKeepAlive
-{
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<RawReceiver, byte> s_receivers = new();
-    private static int s_started;
-
-    public static void Add(RawReceiver receiver)
-    {
-        s_receivers[receiver] = 0;
-        if (Interlocked.Exchange(ref s_started, 1) == 0)
-        {
-            _ = Task.Run(LoopAsync);
-        }
-    }
-
-    public static void Remove(RawReceiver receiver) => s_receivers.TryRemove(receiver, out _);
-
-    private static async Task LoopAsync()
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(2));
-        while (await timer.WaitForNextTickAsync().ConfigureAwait(false))
-        {
-            var now = System.Diagnostics.Stopwatch.GetTimestamp();
-            foreach (var receiver in s_receivers.Keys)
-            {
-                receiver.PingIfDue(now);
-            }
-        }
     }
 }
