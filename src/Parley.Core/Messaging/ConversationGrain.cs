@@ -233,7 +233,12 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
     {
         if (prepared.AnswersItself)
         {
-            return new ValueTask(prepared.Outcome);
+            // Not handed to Orleans: the commit's wait answers and catches everything, and its continuation runs in this
+            // activation's turns whether or not Orleans awaits it. Handing Orleans an unfinished task kept its per-call
+            // completion (the invoke's, the activation's and the request's state machines, the task continuation and the
+            // task it inlines: ~0.7 KB of every message by the stop-42 allocation trace) that a one-way call does not need.
+            _ = prepared.Outcome;
+            return default;
         }
 
         if (prepared.Outcome.IsCompletedSuccessfully)
