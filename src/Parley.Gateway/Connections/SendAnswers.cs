@@ -280,14 +280,18 @@ internal sealed partial class SendAnswers : IDisposable
             }
             else
             {
-                // The outbox is full: the write waits for space (as the request/response path's did), then the request ends.
-                written.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(() =>
-                {
-                    Observe(written);
-                    Finish();
-                });
+                FinishWhenWritten(written);
             }
         }
+
+        // The outbox is full: the write waits for space (as the request/response path's did), then the request ends. Its own
+        // method: a lambda in Write made every answer allocate its closure, full outbox or not (0.04 KB per message).
+        private void FinishWhenWritten(ValueTask<bool> written) =>
+            written.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(() =>
+            {
+                Observe(written);
+                Finish();
+            });
 
         /// <summary>Ends the request without an answer (its connection closed; claimed first).</summary>
         public void Drop() => Finish();
