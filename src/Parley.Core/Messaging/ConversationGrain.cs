@@ -973,8 +973,24 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         }
     }
 
-    private async Task<bool> IsNotificationAccountAsync(string userId) =>
-        _notificationIds.Contains(userId) || await _notificationStore.GetAsync(userId) is not null;
+    private async Task<bool> IsNotificationAccountAsync(string userId)
+    {
+        if (_notificationIds.Contains(userId))
+        {
+            return true;
+        }
+
+        if (await _notificationStore.GetAsync(userId) is null)
+        {
+            return false;
+        }
+
+        // Another node created the account moments ago and its broadcast has not reached this node yet: this node learns
+        // it now, so that the conversation's first events, encoded on this node for its own connections, already name it a
+        // notification conversation (OpenIM's sn_… id, the native flag), as they do on the node that created it.
+        _notificationIds.Added(userId);
+        return true;
+    }
 
     private async Task<DirectRelation> LoadRelationAsync(string a, string b)
     {
