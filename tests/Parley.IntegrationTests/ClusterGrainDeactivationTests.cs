@@ -293,16 +293,28 @@ public sealed class ClusterGrainDeactivationTests(ITestOutputHelper output)
     /// <summary>
     /// Each sender sends <see cref="PerSender"/> messages into the conversation (client ids <c>{prefix}-{sender}-{k}</c>)
     /// while <paramref name="round"/> (given its number; true when the grain was active when the round began) runs every
-    /// <paramref name="interval"/> until every send is acked. Asserts that the grain was deactivated mid-burst at least 3
-    /// times while active and that every send was acked.
+    /// <paramref name="interval"/> until every send is acked. The burst is paced by the rounds, not by the clock: before
+    /// each of its last three chunks a sender waits until one more round has found the grain active, so however fast the
+    /// server acks, the grain is deactivated mid-burst at least 3 times while active (asserted), and every send is acked.
     /// </summary>
     private static async Task<Burst> SendWhileAsync(ParleyClient[] senders, string conversationId, string prefix, TimeSpan interval, Func<int, Task<bool>> round)
     {
+        const int Chunks = 4; // the first chunk, then one more live round before each of the other three
         var acked = new ConcurrentDictionary<string, SendReceipt>(StringComparer.Ordinal);
+        var live = new int[1];
         var sending = Task.WhenAll(senders.Select((client, i) => Task.Run(async () =>
         {
             for (var k = 0; k < PerSender; k++)
             {
+                var chunk = k * Chunks / PerSender;
+                if (chunk > 0 && k == (chunk * PerSender + Chunks - 1) / Chunks)
+                {
+                    await Wait.UntilAsync(
+                        () => Volatile.Read(ref live[0]) >= chunk,
+                        () => $"round {chunk} of a live activation before chunk {chunk} ({Volatile.Read(ref live[0])} so far)",
+                        TimeSpan.FromSeconds(30));
+                }
+
                 var id = $"{prefix}-{i}-{k}";
                 acked[id] = await client.SendTextToConversationAsync(conversationId, id, id);
             }
@@ -315,6 +327,7 @@ public sealed class ClusterGrainDeactivationTests(ITestOutputHelper output)
             if (await round(rounds))
             {
                 ofALiveActivation++;
+                Volatile.Write(ref live[0], ofALiveActivation);
             }
 
             rounds++;
