@@ -32,17 +32,7 @@ public sealed partial class MessagingService(
     /// </remarks>
     public ValueTask<CoreResult<MessageAck>> SendAsync(string senderId, string clientMsgId, string? peerUserId, string? conversationId, Content? content, string? originConnectionId, Telemetry.SendTimes? times = null)
     {
-        if (!Ids.IsValid(clientMsgId))
-        {
-            return new(Invalid("client_msg_id must be 1..64 characters of [A-Za-z0-9-._@:]."));
-        }
-
-        if (peerUserId is not null ? !Ids.IsValid(peerUserId) : conversationId is null || !Ids.IsValidConversationId(conversationId))
-        {
-            return new(Invalid("target must name a valid user or conversation."));
-        }
-
-        if (CheckContent(content) is { } invalid)
+        if (CheckSend(clientMsgId, peerUserId, conversationId, content) is { } invalid)
         {
             return new(invalid);
         }
@@ -72,17 +62,7 @@ public sealed partial class MessagingService(
     /// </summary>
     public CoreFailure? SubmitOneWay(string senderId, string clientMsgId, string? peerUserId, string? conversationId, Content? content, string? originConnectionId, AckRoute route, Telemetry.SendTimes? times = null)
     {
-        if (!Ids.IsValid(clientMsgId))
-        {
-            return Invalid("client_msg_id must be 1..64 characters of [A-Za-z0-9-._@:].");
-        }
-
-        if (peerUserId is not null ? !Ids.IsValid(peerUserId) : conversationId is null || !Ids.IsValidConversationId(conversationId))
-        {
-            return Invalid("target must name a valid user or conversation.");
-        }
-
-        if (CheckContent(content) is { } invalid)
+        if (CheckSend(clientMsgId, peerUserId, conversationId, content) is { } invalid)
         {
             return invalid;
         }
@@ -114,6 +94,22 @@ public sealed partial class MessagingService(
         }
 
         return null;
+    }
+
+    // The send's arguments and content, as both send forms refuse them before any call: null when they are valid.
+    private static CoreFailure? CheckSend(string clientMsgId, string? peerUserId, string? conversationId, Content? content)
+    {
+        if (!Ids.IsValid(clientMsgId))
+        {
+            return Invalid("client_msg_id must be 1..64 characters of [A-Za-z0-9-._@:].");
+        }
+
+        if (peerUserId is not null ? !Ids.IsValid(peerUserId) : conversationId is null || !Ids.IsValidConversationId(conversationId))
+        {
+            return Invalid("target must name a valid user or conversation.");
+        }
+
+        return CheckContent(content);
     }
 
     // The before-send hook and the media check, each of which may await; then the grain.

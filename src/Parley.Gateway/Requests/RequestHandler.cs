@@ -140,12 +140,7 @@ internal sealed class RequestHandler(
         using (ParleyActivities.StartRequest(nameof(ClientFrame.BodyOneofCase.Send)))
         {
             var send = request.Send;
-            var (peer, conversationId) = send.Target?.KindCase switch
-            {
-                Target.KindOneofCase.UserId => (send.Target.UserId, null),
-                Target.KindOneofCase.ConversationId => ((string?)null, send.Target.ConversationId),
-                _ => (null, string.Empty),
-            };
+            var (peer, conversationId) = TargetOf(send);
             if (messaging.SubmitOneWay(connection.UserId, send.ClientMsgId, peer, conversationId, send.Content, connection.Id, new AckRoute(answers.NodeId, ticket), times) is { } refused)
             {
                 answers.Answer(ticket, refused);
@@ -154,6 +149,15 @@ internal sealed class RequestHandler(
 
         return task;
     }
+
+    // A send's target as the messaging service takes it: a peer user, or a conversation id (empty when the frame names
+    // neither, which the service refuses as an invalid target).
+    private static (string? Peer, string? ConversationId) TargetOf(SendRequest send) => send.Target?.KindCase switch
+    {
+        Target.KindOneofCase.UserId => (send.Target.UserId, null),
+        Target.KindOneofCase.ConversationId => (null, send.Target.ConversationId),
+        _ => (null, string.Empty),
+    };
 
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<RequestOutcome> CallAsync(ClientConnection connection, ClientFrame request, SendTimes? times)
@@ -170,12 +174,7 @@ internal sealed class RequestHandler(
             }
 
             var send = request.Send;
-            var (peer, conversationId) = send.Target?.KindCase switch
-            {
-                Target.KindOneofCase.UserId => (send.Target.UserId, null),
-                Target.KindOneofCase.ConversationId => ((string?)null, send.Target.ConversationId),
-                _ => (null, string.Empty),
-            };
+            var (peer, conversationId) = TargetOf(send);
             result = await messaging.SendAsync(connection.UserId, send.ClientMsgId, peer, conversationId, send.Content, connection.Id, times).ConfigureAwait(false);
             var returned = Stopwatch.GetTimestamp();
             if (times is not null)
