@@ -1,12 +1,15 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net.WebSockets;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Parley.Protocol;
 using Parley.Protocol.V1;
@@ -17,7 +20,9 @@ namespace Parley.LoadTest;
 /// The raw relay baseline: a minimal Kestrel WebSocket server that forwards frames between connected clients. It speaks
 /// the same frames as Parley so the same generator drives both, but has no auth (the token is the user id), no
 /// storage, no ordering and no sync. A send is decoded, forwarded once per online recipient (serialised once, bounded
-/// outbox per connection like Parley's) and acked at once. It is the transport + codec ceiling of this machine.
+/// outbox per connection like Parley's) and acked at once. Like Parley's native connections, a connection's send loop
+/// writes everything its outbox holds as frames in one write below the WebSocket (a group's fan-out queues a frame per
+/// message for each member). It is the transport + codec ceiling of this machine.
 /// It speaks OpenIM's JS-SDK envelopes too (<see cref="OpenImReceiveLoopAsync"/>, the <c>openim</c> scenario): the same
 /// REST bootstrap calls (any secret, the token is the user id), the handshake result, pongs, a 1003 answered and its
 /// MsgData pushed as 2001 to the recipient and echoed to the sender (as Parley's edge does), 1006 answered empty.
@@ -89,8 +94,32 @@ internal static class RawRelay
                 return;
             }
 
-            using var socket = await ctx.WebSockets.AcceptWebSocketAsync(FrameCodec.SubProtocol).ConfigureAwait(false);
-            var connection = new RelayConnection(socket);
+            // Upgraded by hand, so the send loop can write its outbox's frames to the stream in one write (as Parley's
+            // send loop does below its WebSocket); the WebSocket reads, and writes its own control frames, through the
+            // same stream, whose writes never interleave.
+            var upgrade = ctx.Features.Get<IHttpUpgradeFeature>();
+            var key = ctx.Request.Headers.SecWebSocketKey.ToString();
+            if (upgrade is not { IsUpgradableRequest: true } || key.Length == 0)
+            {
+                ctx.Response.StatusCode = 400;
+                return;
+            }
+
+            ctx.Response.Headers.Connection = "Upgrade";
+            ctx.Response.Headers.Upgrade = "websocket";
+#pragma warning disable CA5350 // RFC 6455 defines the accept value with SHA-1; it protects nothing
+            ctx.Response.Headers.SecWebSocketAccept = Convert.ToBase64String(SHA1.HashData(Encoding.ASCII.GetBytes(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")));
+#pragma warning restore CA5350
+            string? subProtocol = null;
+            if (ctx.Request.Headers.SecWebSocketProtocol.ToString().Split(',', StringSplitOptions.TrimEntries).Contains(FrameCodec.SubProtocol))
+            {
+                subProtocol = FrameCodec.SubProtocol;
+                ctx.Response.Headers.SecWebSocketProtocol = subProtocol;
+            }
+
+            var stream = new SerialWriteStream(await upgrade.UpgradeAsync().ConfigureAwait(false));
+            using var socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions { IsServer = true, SubProtocol = subProtocol, KeepAliveInterval = TimeSpan.Zero });
+            var connection = new RelayConnection(socket) { Frames = stream };
             var sendLoop = connection.RunSendLoopAsync();
             try
             {
@@ -321,18 +350,155 @@ internal static class RawRelay
 
         public void Complete() => _outbox.Writer.TryComplete();
 
+        /// <summary>The upgraded stream below <see cref="Socket"/>: frames are written to it in batches (null: one WebSocket send each).</summary>
+        public SerialWriteStream? Frames { get; init; }
+
         public async Task RunSendLoopAsync()
         {
+            var reader = _outbox.Reader;
+            var buffer = Frames is null ? [] : ArrayPool<byte>.Shared.Rent(64 * 1024);
             try
             {
-                await foreach (var frame in _outbox.Reader.ReadAllAsync().ConfigureAwait(false))
+                while (await reader.WaitToReadAsync().ConfigureAwait(false))
                 {
-                    await Socket.SendAsync(frame.Bytes, frame.Text ? WebSocketMessageType.Text : WebSocketMessageType.Binary, true, CancellationToken.None).ConfigureAwait(false);
+                    if (Frames is null)
+                    {
+                        while (reader.TryRead(out var frame))
+                        {
+                            await Socket.SendAsync(frame.Bytes, frame.Text ? WebSocketMessageType.Text : WebSocketMessageType.Binary, true, CancellationToken.None).ConfigureAwait(false);
+                        }
+
+                        continue;
+                    }
+
+                    // Everything queued, as whole unmasked frames, in one write per 64 KB (a group's fan-out queues a frame
+                    // per message for every member: Parley's send loop writes them the same way).
+                    var length = 0;
+                    while (reader.TryRead(out var frame))
+                    {
+                        var need = frame.Bytes.Length + 10;
+                        if (length > 0 && length + need > buffer.Length)
+                        {
+                            await Frames.WriteAsync(buffer.AsMemory(0, length)).ConfigureAwait(false);
+                            length = 0;
+                        }
+
+                        if (need > buffer.Length)
+                        {
+                            ArrayPool<byte>.Shared.Return(buffer);
+                            buffer = ArrayPool<byte>.Shared.Rent(need);
+                        }
+
+                        length += WriteFrame(buffer.AsSpan(length), frame.Bytes, frame.Text);
+                    }
+
+                    if (length > 0)
+                    {
+                        await Frames.WriteAsync(buffer.AsMemory(0, length)).ConfigureAwait(false);
+                    }
                 }
             }
-            catch (Exception ex) when (ex is WebSocketException or ObjectDisposedException or IOException)
+            catch (Exception ex) when (ex is WebSocketException or ObjectDisposedException or IOException or OperationCanceledException)
             {
             }
+            finally
+            {
+                if (buffer.Length > 0)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+            }
+        }
+
+        // One final unmasked server frame (RFC 6455 §5.2): FIN and the opcode, the 7-bit, 16-bit or 64-bit length, the payload.
+        private static int WriteFrame(Span<byte> destination, ReadOnlySpan<byte> payload, bool text)
+        {
+            destination[0] = (byte)(0x80 | (text ? 0x1 : 0x2));
+            int header;
+            if (payload.Length < 126)
+            {
+                destination[1] = (byte)payload.Length;
+                header = 2;
+            }
+            else if (payload.Length <= ushort.MaxValue)
+            {
+                destination[1] = 126;
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(destination[2..], (ushort)payload.Length);
+                header = 4;
+            }
+            else
+            {
+                destination[1] = 127;
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(destination[2..], (ulong)payload.Length);
+                header = 10;
+            }
+
+            payload.CopyTo(destination[header..]);
+            return header + payload.Length;
+        }
+    }
+
+    /// <summary>
+    /// An upgraded connection's stream whose writes are serialised: the relay's send loop writes batches of frames to it and
+    /// the WebSocket reading from it writes its own control frames (a pong, its close), never inside a batch.
+    /// </summary>
+    private sealed class SerialWriteStream(Stream inner) : Stream
+    {
+        private readonly SemaphoreSlim _write = new(1, 1);
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => inner.ReadAsync(buffer, offset, count, cancellationToken);
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            await _write.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+                await inner.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                _write.Release();
+            }
+        }
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask; // every write is flushed
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
         }
     }
 }
