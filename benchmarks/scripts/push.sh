@@ -9,7 +9,8 @@
 # SIMB (the dll that runs the endpoint; default B, so that an A/B keeps one endpoint build: pass the same SIMB to both),
 # WARMUP (messages to every device sent and settled before the measured phase, PUSH_BENCH_WARMUP; default 0 = cold, as
 # before stop 40; a benchmark program before stop 40 ignores it), GROUP (messages per submit, PUSH_BENCH_GROUP: default 1,
-# one SubmitAsync each; 64 = what PushBridge hands the pipeline from a backlog, up to 1,000 recipients; ignored before stop 41's group submits).
+# one SubmitAsync each; 64 = what PushBridge hands the pipeline from a backlog, up to 1,000 recipients; ignored before stop 41's group submits),
+# PIPE_ENV (extra `NAME=value` words for the pipeline's process only, not the endpoint's: e.g. `DOTNET_TC_QuickJit=1`).
 set -e
 out=$1; rounds=${2:-3}; devices=${3:-2000}; messages=${4:-10}; mkdir -p $out
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -23,8 +24,8 @@ for r in $(seq 1 $rounds); do
     for i in $(seq 600); do vendor=$(sed -n 's/^listening //p' $out/sim-r$r.txt); [ -n "$vendor" ] && break; sleep 0.1; done
     [ -n "$vendor" ] || { echo "the vendor endpoint did not start"; cat $out/sim-r$r.txt; kill $spid; exit 1; }
   fi
-  { echo "round $r $(date -u +%FT%TZ) $(uptime | sed 's/.*load/load/') vendor ${vendor:-in process}"
-    PUSH_BENCH_VENDOR=$vendor PUSH_BENCH_WORKERS=${WORKERS:-32} PUSH_BENCH_BATCH=${BATCH:-16} PUSH_BENCH_WARMUP=${WARMUP:-0} PUSH_BENCH_GROUP=${GROUP:-1} dotnet $B $devices $messages 1 1; } > $out/push-r$r.txt 2>&1 || true
+  { echo "round $r $(date -u +%FT%TZ) $(uptime | sed 's/.*load/load/') vendor ${vendor:-in process}${PIPE_ENV:+ env $PIPE_ENV}"
+    PUSH_BENCH_VENDOR=$vendor PUSH_BENCH_WORKERS=${WORKERS:-32} PUSH_BENCH_BATCH=${BATCH:-16} PUSH_BENCH_WARMUP=${WARMUP:-0} PUSH_BENCH_GROUP=${GROUP:-1} env ${PIPE_ENV:-} dotnet $B $devices $messages 1 1; } > $out/push-r$r.txt 2>&1 || true
   [ -n "$spid" ] && { kill $spid; wait $spid 2>/dev/null || true; }
   grep -E "warm-up|throughput|per device|vendor endpoint process|SQLite writer|^I/O" $out/push-r$r.txt
 done
