@@ -108,6 +108,13 @@ internal sealed class LoadOptions
     /// own histograms (per-hop send times, issue 17) cover exactly the window, without the warm-up (prom-hist.py).
     /// </summary>
     public string? WindowMetrics { get; private set; }
+
+    /// <summary>
+    /// --timeline-out DIR: each step writes every message of its measured window there ("sent_ns ack_us delivery_us" a line,
+    /// sent on CLOCK_MONOTONIC; timeline-SCENARIO-rRUN-NNN.txt), to line slow messages up with a kernel trace of the
+    /// server (issue 17, stop 43: what the commit's ~90 ms stalls coincide with).
+    /// </summary>
+    public string? TimelineOut { get; private set; }
     public string[] RawArgs { get; private set; } = [];
     public List<KeyValuePair<string, string>> ServerEnv { get; } = [];
 
@@ -179,6 +186,7 @@ internal sealed class LoadOptions
                 case "--out": o.Out = Next(); break;
                 case "--acked-out": o.AckedOut = Next(); break;
                 case "--window-metrics": o.WindowMetrics = Next(); break;
+                case "--timeline-out": o.TimelineOut = Next(); break;
                 case "--server-env": o.ServerEnv.Add(EnvPair(Next())); break;
                 case "--ready-timeout": o.ReadyTimeoutSeconds = Dbl(5, 3600); break;
                 case "--keep-data": o.KeepData = true; break;

@@ -351,7 +351,7 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
         var windowS = windowSeconds ?? o.WindowSeconds;
         var stepId = (Interlocked.Increment(ref s_stepId) % 250) + 1;
         var capacity = (int)Math.Min(16_000_000, (rate * (warmupS + windowS) * 1.05) + 64);
-        var ledger = new StepLedger(stepId, capacity, expected, recordAcks: o.AckedOut is not null, keepFrames: o.Reconnect);
+        var ledger = new StepLedger(stepId, capacity, expected, recordAcks: o.AckedOut is not null, keepFrames: o.Reconnect, timeline: o.TimelineOut is not null);
         if (o.Reconnect)
         {
             ledger.RetryTransient = (idx, slot, frame) => _ = RetryAsync(ledger, connections, idx, slot, frame);
@@ -523,6 +523,12 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
             Directory.CreateDirectory(ackedDir);
             var file = Path.Combine(ackedDir, string.Create(CultureInfo.InvariantCulture, $"acked-{scenario}-r{run}-{Interlocked.Increment(ref s_ackedFiles):D3}.txt"));
             await File.WriteAllLinesAsync(file, acked).ConfigureAwait(false);
+        }
+
+        if (o.TimelineOut is { } timelineDir)
+        {
+            Directory.CreateDirectory(timelineDir);
+            ledger.WriteTimeline(Path.Combine(timelineDir, string.Create(CultureInfo.InvariantCulture, $"timeline-{scenario}-r{run}-{Interlocked.Increment(ref s_ackedFiles):D3}.txt")));
         }
 
         var closed = connections.Where(c => !c.IsOpen).Select(c => c.CloseInfo).FirstOrDefault();

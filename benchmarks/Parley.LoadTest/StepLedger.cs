@@ -38,9 +38,16 @@ internal sealed class StepLedger : IFrameSink
     /// --reconnect: keep every send's frame to resend it after its connection's reconnect, or retry it after a transient
     /// error; answers to a send whose write failed count; the resume's sync batches count as deliveries.
     /// </param>
-    public StepLedger(int stepId, int capacity, int expectedPerMessage, bool recordAcks = false, bool keepFrames = false)
+    /// <param name="timeline">--timeline-out: keep each message's ack and first delivery time (<see cref="WriteTimeline"/>).</param>
+    public StepLedger(int stepId, int capacity, int expectedPerMessage, bool recordAcks = false, bool keepFrames = false, bool timeline = false)
     {
         AckedLog = recordAcks ? new ConcurrentQueue<string>() : null;
+        if (timeline)
+        {
+            _ackAt = new long[capacity];
+            _firstDeliveryAt = new long[capacity];
+        }
+
         if (keepFrames)
         {
             _frames = new byte[capacity][];
@@ -59,6 +66,10 @@ internal sealed class StepLedger : IFrameSink
     }
 
     private readonly byte[] _prefixUtf8;
+
+    // With a timeline: each message's ack and first delivery (Stopwatch timestamps; 0 until they happen).
+    private readonly long[]? _ackAt;
+    private readonly long[]? _firstDeliveryAt;
 
     /// <summary>
     /// Random per generator process: a step's client message ids and text prefix are unique across processes, so a run
@@ -293,6 +304,11 @@ internal sealed class StepLedger : IFrameSink
         }
 
         Interlocked.Increment(ref _acks);
+        if (_ackAt is not null)
+        {
+            _ackAt[idx] = Stopwatch.GetTimestamp();
+        }
+
         var sent = Volatile.Read(ref _sendTs[idx]);
         if (sent >= MeasureFrom)
         {
@@ -382,6 +398,11 @@ internal sealed class StepLedger : IFrameSink
     {
         var n = Interlocked.Increment(ref _delivered[idx]);
         Interlocked.Increment(ref _deliveries);
+        if (n == 1 && _firstDeliveryAt is not null)
+        {
+            _firstDeliveryAt[idx] = Stopwatch.GetTimestamp();
+        }
+
         if (n > Expected)
         {
             Interlocked.Increment(ref _duplicates);
@@ -393,6 +414,43 @@ internal sealed class StepLedger : IFrameSink
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// With a timeline (--timeline-out, issue 17): one line per message sent in the measured window, in send order:
+    /// "sent_ns ack_us delivery_us" (sent as a <see cref="Stopwatch"/> timestamp in ns, on Linux CLOCK_MONOTONIC: the
+    /// clock of <c>perf record -k mono</c> and bpftrace, so slow messages line up with a kernel trace of the server; -1 for
+    /// an answer that never came).
+    /// </summary>
+    public void WriteTimeline(string path)
+    {
+        if (_ackAt is null || _firstDeliveryAt is null)
+        {
+            return;
+        }
+
+        var issued = (int)Issued;
+        var order = new List<(long Sent, int Idx)>(issued);
+        for (var i = 0; i < issued; i++)
+        {
+            var sent = Volatile.Read(ref _sendTs[i]);
+            if (sent >= MeasureFrom && sent != 0)
+            {
+                order.Add((sent, i));
+            }
+        }
+
+        order.Sort();
+        var toNs = 1e9 / Stopwatch.Frequency;
+        var toUs = 1e6 / Stopwatch.Frequency;
+        using var w = new StreamWriter(path);
+        foreach (var (sent, i) in order)
+        {
+            var ack = Volatile.Read(ref _ackAt[i]);
+            var del = Volatile.Read(ref _firstDeliveryAt[i]);
+            w.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{(long)(sent * toNs)} {(ack == 0 ? -1 : (long)((ack - sent) * toUs))} {(del == 0 ? -1 : (long)((del - sent) * toUs))}"));
+        }
     }
 
     /// <summary>Builds the message text: prefix, index, send timestamp, padding to the payload size.</summary>

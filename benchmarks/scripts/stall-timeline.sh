@@ -1,0 +1,60 @@
+#!/bin/bash
+# stall-timeline.sh <outdir> <label> <server dll> [NAME=VALUE...] : issue 17 (stop 43): one warm 1:1 step (RATE, default
+# 1000 msg/s; PEERS=0 random pairs among USERS, default 1000; WINDOW s, default 20) with everything on one clock
+# (CLOCK_MONOTONIC): every message's send, ack and first delivery (the generator's --timeline-out), every fsync/fdatasync
+# of every process with its descriptor and duration, the disk's requests (flushes included) and the kernel's writeback
+# (perf record -k mono -a, into <label>.sys.perf), the server's pwrite64 calls (<label>.srv.perf; SRVPERF=0: not
+# traced), /proc/meminfo Dirty/Writeback and /proc/vmstat's direct reclaim and compaction counters every 20 ms, and the server's descriptors (which file each fd is). Then
+# stall-timeline.py says what the slow messages' windows coincide with (<label>.report). The perf.data files stay in
+# <outdir> (large: keep them out of the repository). RT=1: server and generator in SCHED_FIFO (see below).
+source "$(dirname "$0")/lib.sh"
+out=$1; label=$2; dll=$3; shift 3; mkdir -p $out; o=$out/$label
+start_server $dll $o.server.log Parley__Messaging__MaxGroupMembers=2000 "$@"
+wait_ready
+# RT=1: the server's threads and the generator in SCHED_FIFO (priority 1) ahead of the other engineers' builds on a shared
+# machine (a run that should see the server's own stalls, not the CPU's queue; say so with its figures).
+if [ "${RT:-0}" = 1 ]; then for t in /proc/$spid/task/*; do chrt -f -p 1 ${t##*/} > /dev/null 2>&1; done; fi
+python3 - $o.meminfo <<'PY' & mem=$!
+import sys, time
+# every 20 ms: Dirty and Writeback (KB), and the kernel's direct reclaim and compaction counters (a process that allocates
+# memory stalls in them: a system-wide pause that no block request shows)
+f = open(sys.argv[1], 'w')
+keys = ('allocstall_normal', 'allocstall_movable', 'compact_stall', 'pgscan_direct', 'pgscan_kswapd')
+while True:
+    d = w = 0
+    for line in open('/proc/meminfo'):
+        if line.startswith('Dirty:'): d = int(line.split()[1])
+        elif line.startswith('Writeback:'): w = int(line.split()[1]); break
+    v = dict.fromkeys(keys, 0)
+    for line in open('/proc/vmstat'):
+        k, _, n = line.partition(' ')
+        if k in v: v[k] = int(n)
+    f.write(f"{time.monotonic_ns()} {d} {w} {v['allocstall_normal'] + v['allocstall_movable']} {v['compact_stall']} {v['pgscan_direct']} {v['pgscan_kswapd']}\n"); f.flush()
+    time.sleep(0.02)
+PY
+# A descriptor's file is read once the server has opened its database (ready) and again after the step.
+ls -l /proc/$spid/fd > $o.fd0 2>/dev/null
+perf record -q -k mono -a -o $o.sys.perf \
+  -e syscalls:sys_enter_fsync,syscalls:sys_exit_fsync,syscalls:sys_enter_fdatasync,syscalls:sys_exit_fdatasync \
+  -e block:block_rq_issue,block:block_rq_complete \
+  -e writeback:writeback_start,writeback:writeback_written,wbt:wbt_step,wbt:wbt_timer,wbt:wbt_lat > $o.sys.perflog 2>&1 & sysperf=$!
+if [ "${SRVPERF:-1}" = 1 ]; then
+  perf record -q -k mono -p $spid -o $o.srv.perf -e syscalls:sys_enter_pwrite64,syscalls:sys_exit_pwrite64 > $o.srv.perflog 2>&1 & srvperf=$!
+fi
+# SCHED=1: where each server thread left the CPU, with its kernel stack (sched_switch -g: why a sync blocked)
+if [ "${SCHED:-0}" = 1 ]; then
+  perf record -q -k mono -g -p $spid -o $o.sched.perf -e sched:sched_switch > $o.sched.perflog 2>&1 & schedperf=$!
+fi
+sleep 1
+PARLEY_ADMIN_SECRET=$secret timeout 600 $([ "${RT:-0}" = 1 ] && echo chrt -f 1) taskset -c 1 dotnet $G --server-url http://127.0.0.1:$port --server-pid $spid --runs 1 \
+    --warmup 3 --window ${WINDOW:-20} --scenarios chat --targets parley --chat-users ${USERS:-1000} --chat-peers ${PEERS:-0} \
+    --chat-rates ${RATE:-1000} $GARGS --timeline-out $o.tl --out $o.json > $o.log 2>&1
+ls -l /proc/$spid/fd > $o.fd1 2>/dev/null
+kill -INT $sysperf $srvperf $schedperf 2>/dev/null; wait $sysperf $srvperf $schedperf 2>/dev/null
+kill $mem; wait $mem 2>/dev/null
+stop_server
+perf script -i $o.sys.perf -F comm,pid,tid,cpu,time,event,trace > $o.sys.txt 2>/dev/null
+[ -f $o.sched.perf ] && perf script -i $o.sched.perf -F comm,pid,tid,time,event,trace,ip,sym > $o.sched.txt 2>/dev/null
+[ -f $o.srv.perf ] && perf script -i $o.srv.perf -F comm,pid,tid,time,event,trace > $o.srv.txt 2>/dev/null
+grep 'ramp' $o.log | grep -o 'lat p50.*p99 [0-9.]* ms'
+python3 "$(dirname "$0")/stall-timeline.py" $o $spid | tee $o.report
