@@ -293,11 +293,38 @@ def reclaim(a, b):
     return tuple(m1[k] - m0[k] for k in (3, 4, 5))
 
 
-print("long WAL syncs: start offset s, ms, the longest time in it when no disk request was issued or completed by anyone, "
-      "direct reclaim stalls / compaction stalls / pages scanned by direct reclaim around it")
+# the WAL sync's own requests (issued by its thread) and the flush that ended it: a flush request is dispatched by the block
+# layer's kblockd worker (kworker/N:1H) of the CPU the sync ran on, so a sync can wait for that worker to get the CPU
+own_rq = collections.defaultdict(list)  # tid -> issue times
+flush_rq = []  # (issue, comm)
+for line in open(base + ".sys.txt", errors="replace"):
+    m = LINE.match(line)
+    if m and m.group(6) == "block:block_rq_issue":
+        if int(m.group(2)) == spid:
+            own_rq[int(m.group(3))].append(float(m.group(5)))
+        if " FF " in m.group(7):
+            flush_rq.append((float(m.group(5)), m.group(1).strip()))
+flush_t = [f[0] for f in flush_rq]
+print("long WAL syncs: start offset s, ms | its thread's last disk request issued at +ms | the last flush issued in it at +ms, by "
+      "| the longest time in it when no disk request was issued or completed by anyone | direct reclaim stalls / compaction "
+      "stalls / pages scanned by direct reclaim around it")
+waits = collections.Counter()
 for s in long_wal:
     r = reclaim(s[0], s[1])
-    print(f"  +{s[0] - t_lo:7.3f} {1e3 * (s[1] - s[0]):6.1f} ms, block silence {silence(s[0], s[1]):6.1f} ms" + (f", reclaim {r[0]}/{r[1]}/{r[2]}" if r else ""))
+    mine = [t for t in own_rq.get(s[3], []) if s[0] <= t <= s[1]]
+    last_own = max(mine, default=s[0])
+    i, j = bisect.bisect_left(flush_t, s[0]), bisect.bisect_right(flush_t, s[1])
+    last_flush = flush_rq[j - 1] if j > i else None
+    if last_flush and last_flush[0] - last_own >= 0.5 * (s[1] - s[0]):
+        waits["waiting for the flush to be dispatched"] += 1
+    elif last_own - s[0] >= 0.5 * (s[1] - s[0]):
+        waits["before its own last request (waiting for page writeback or the inode buffer, or for the CPU)"] += 1
+    else:
+        waits["other"] += 1
+    print(f"  +{s[0] - t_lo:7.3f} {1e3 * (s[1] - s[0]):6.1f} ms | own +{1e3 * (last_own - s[0]):.1f} | "
+          + (f"flush +{1e3 * (last_flush[0] - s[0]):.1f} by {last_flush[1]}" if last_flush else "no flush")
+          + f" | block silence {silence(s[0], s[1]):6.1f} ms" + (f" | reclaim {r[0]}/{r[1]}/{r[2]}" if r else ""))
+print("long WAL syncs, where most of their time went: " + ", ".join(f"{k} {v}" for k, v in waits.most_common()))
 slow_with_long = sum(1 for m in slow if in_window(long_wal, m[0], m[0] + m[2] / 1e3))
 print(f"slow messages whose window holds a WAL sync >= {LONG_SYNC_MS:.0f} ms: {slow_with_long} of {len(slow)}")
 

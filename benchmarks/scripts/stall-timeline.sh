@@ -45,15 +45,21 @@ fi
 if [ "${SCHED:-0}" = 1 ]; then
   perf record -q -k mono -g -p $spid -o $o.sched.perf -e sched:sched_switch > $o.sched.perflog 2>&1 & schedperf=$!
 fi
+# SCHEDALL=1: every task's switches and wake-ups on both CPUs, no stacks (who woke the writer at the end of a long sync,
+# and what ran meanwhile)
+if [ "${SCHEDALL:-0}" = 1 ]; then
+  perf record -q -k mono -a -o $o.schedall.perf -e sched:sched_switch,sched:sched_wakeup > $o.schedall.perflog 2>&1 & schedall=$!
+fi
 sleep 1
 PARLEY_ADMIN_SECRET=$secret timeout 600 $([ "${RT:-0}" = 1 ] && echo chrt -f 1) taskset -c 1 dotnet $G --server-url http://127.0.0.1:$port --server-pid $spid --runs 1 \
     --warmup 3 --window ${WINDOW:-20} --scenarios chat --targets parley --chat-users ${USERS:-1000} --chat-peers ${PEERS:-0} \
     --chat-rates ${RATE:-1000} $GARGS --timeline-out $o.tl --out $o.json > $o.log 2>&1
 ls -l /proc/$spid/fd > $o.fd1 2>/dev/null
-kill -INT $sysperf $srvperf $schedperf 2>/dev/null; wait $sysperf $srvperf $schedperf 2>/dev/null
+kill -INT $sysperf $srvperf $schedperf $schedall 2>/dev/null; wait $sysperf $srvperf $schedperf $schedall 2>/dev/null
 kill $mem; wait $mem 2>/dev/null
 stop_server
 perf script -i $o.sys.perf -F comm,pid,tid,cpu,time,event,trace > $o.sys.txt 2>/dev/null
+[ -f $o.schedall.perf ] && perf script -i $o.schedall.perf -F comm,pid,tid,cpu,time,event,trace > $o.schedall.txt 2>/dev/null
 [ -f $o.sched.perf ] && perf script -i $o.sched.perf -F comm,pid,tid,time,event,trace,ip,sym > $o.sched.txt 2>/dev/null
 [ -f $o.srv.perf ] && perf script -i $o.srv.perf -F comm,pid,tid,time,event,trace > $o.srv.txt 2>/dev/null
 grep 'ramp' $o.log | grep -o 'lat p50.*p99 [0-9.]* ms'

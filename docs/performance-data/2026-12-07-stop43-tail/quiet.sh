@@ -23,5 +23,5 @@ run() { # label dir kind
 run base $base r1k; run new $new r1k; run new $new f4500; run base $base f4500; run new2 $new r1k; run base2 $base r1k
 for f in $out/*.report; do
   echo "## $(basename $f .report)"
-  grep -E "^delivery:|fsync wal by .NET|slow messages by|WAL syncs >= 20|overlapping a parley.db|overlapping another" $f
+  grep -E "^delivery:|fsync (wal|db) by|slow messages by|WAL syncs >= 20|overlapping a parley.db|overlapping another|where most of their time went" $f
 done | tee $out/summary.txt
