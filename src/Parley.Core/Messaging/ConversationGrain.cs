@@ -753,7 +753,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             var message = new StoredMessage(
                 _id,
                 _nextSeq++,
-                Guid.CreateVersion7().ToString("N"),
+                ServerMsgIds.New(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()),
                 senderId,
                 clientMsgId,
                 _time.GetUtcNow().ToUnixTimeMilliseconds(),
