@@ -3,7 +3,7 @@
 median over a build's runs with every run in brackets, from the generator's JSON files that ab.sh writes.
 PATTERNS: comma-separated globs with {build} (default out*/{build}-r?.json). Rows: login (when the runs have it), warm 1:1
 chat (saturation, the half-saturation step; or, for runs of one fixed rate (RATES=2100), that step's latency percentiles),
-with --at 2000,3000 also the CPU per message at those ramp steps, the group
+with --at 2000,3000 also the CPU and allocation per message at those ramp steps, the group
 scenario's figures (when the runs have it), and messages lost. Figures of 100 or more print as integers, the others with
 N decimals (default 2)."""
 import argparse, glob, json, statistics as st
@@ -41,6 +41,7 @@ for b in a.builds:
                             'ack p99 ms': m['ack_p99_ms'], 'send→receive p99 ms': m['p99_ms'], 'send→receive p99.9 ms': m['p999_ms']})
             for r in rates:
                 row[f'CPU ms/msg at {r} msg/s'] = ramp.get(f'ramp {r}/s', {}).get('server_cpu_ms_per_msg', float('nan'))
+                row[f'alloc KB/msg at {r} msg/s'] = float(ramp.get(f'ramp {r}/s', {}).get('server_alloc_bytes_per_msg', float('nan'))) / 1024
             if g100 is not None:
                 row.update({'group deliveries/s, highest step (generator-bound)': max(s['Metrics']['delivered_per_s'] for s in group),
                             'group CPU ms/msg at 100 msg/s': g100['server_cpu_ms_per_msg'],
