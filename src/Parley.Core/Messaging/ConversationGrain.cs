@@ -191,12 +191,17 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
     /// <summary>
     /// The one-way send (ADR 0022): runs what <see cref="SendAsync"/> runs and hands its outcome to the hub's
-    /// <see cref="IDeliveryHub.Answer"/> with <paramref name="route"/>, exactly once; every exception after receipt is
+    /// <see cref="IDeliveryHub.Answer"/> with the command's route, exactly once; every exception after receipt is
     /// answered (Unavailable: retry, deduplicated). The common path (a commit in flight) allocates nothing more than
     /// <see cref="SendAsync"/>: the commit's own wait (<see cref="AwaitCommitAsync"/>) answers, and its task is the call's.
     /// </summary>
-    public ValueTask SubmitAsync(SendCommand command, AckRoute route)
+    public ValueTask SubmitAsync(SendCommand command)
     {
+        if (command.Route is not { } route)
+        {
+            return default; // nowhere to answer: only the gateway makes this call, always with a route
+        }
+
         try
         {
             _idleSlot?.Touch();

@@ -74,7 +74,7 @@ public sealed partial class MessagingService(
         ValueTask call;
         try
         {
-            call = conversation.SubmitAsync(Command(senderId, clientMsgId, peerUserId, content!, originConnectionId, times), route);
+            call = conversation.SubmitAsync(Command(senderId, clientMsgId, peerUserId, content!, originConnectionId, times, route));
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -146,7 +146,7 @@ public sealed partial class MessagingService(
     private ValueTask<CoreResult<MessageAck>> SubmitAsync(IConversationGrain conversation, string senderId, string clientMsgId, string? peerUserId, Content content, string? originConnectionId, Telemetry.SendTimes? times) =>
         conversation.SendAsync(Command(senderId, clientMsgId, peerUserId, content, originConnectionId, times));
 
-    private SendCommand Command(string senderId, string clientMsgId, string? peerUserId, Content content, string? originConnectionId, Telemetry.SendTimes? times) =>
+    private SendCommand Command(string senderId, string clientMsgId, string? peerUserId, Content content, string? originConnectionId, Telemetry.SendTimes? times, AckRoute? route = null) =>
         new SendCommand(senderId, clientMsgId, peerUserId, (int)content.BodyCase, Internal.ProtoMapper.Serialize(content), originConnectionId)
         {
             SearchText = options.Value.FullTextSearch ? MessageChanges.SearchText(content) ?? string.Empty : string.Empty,
@@ -157,6 +157,7 @@ public sealed partial class MessagingService(
                 : [],
             MentionAll = content.BodyCase == Content.BodyOneofCase.Text && content.Text.MentionAll,
             Times = times,
+            Route = route,
         };
 
     /// <summary>Revokes the caller's own message; <paramref name="clientMsgId"/> defaults to one per seq (retries dedupe).</summary>
