@@ -81,7 +81,13 @@ public sealed partial class MessagingService(
             return new CoreFailure(CoreError.Unavailable, "The send could not be submitted; retry.");
         }
 
-        if (!call.IsCompletedSuccessfully)
+        if (call.IsCompletedSuccessfully)
+        {
+            // Consumed, so Orleans' pooled completion source of the call goes back to its pool (its GetResult returns it):
+            // left unconsumed, the pool made a new one for every send (0.08 KB per message, issue 17).
+            call.GetAwaiter().GetResult();
+        }
+        else
         {
             var task = call.AsTask();
             if (task.IsFaulted || task.IsCanceled)
