@@ -80,6 +80,12 @@ internal sealed class TargetProcess : IAsyncDisposable
                 ["Parley__Orleans__SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Parley__Orleans__GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Parley__Messaging__MaxGroupMembers"] = maxGroupMembers.ToString(System.Globalization.CultureInfo.InvariantCulture),
+
+                // The GC's young generation as the image and the launch profile set it (deploy/Dockerfile, docs/deploy.md):
+                // without it .NET sizes it from the VM's reported L3 and each gen1 collection promotes ~40 MB in a 65-78 ms
+                // pause every ~6 s at 1,000 msg/s (stop 43, tail), a configuration nothing ships. --server-env
+                // DOTNET_GCgen0size=0 measures the runtime's own sizing.
+                ["DOTNET_GCgen0size"] = "0x800000",
             };
             foreach (var (k, v) in extra)
             {

@@ -3,16 +3,18 @@
 // gc-pauses <trace.nettrace>: every GC's pause (SuspendEE start -> RestartEE end), split into the suspension (SuspendEE start
 // -> stop: every thread brought to a safe point), the GC itself (GCStart -> GCEnd) and the rest; its generation, type and
 // reason. From an EventPipe trace with the runtime's GC keyword at informational level
-// (dotnet-trace collect --clrevents gc --clreventlevel informational).
+// (dotnet-trace collect --clrevents gc --clreventlevel informational). gc-pauses <trace> --utc: each pause's start also as UTC
+// epoch seconds (the trace's wall clock, ~1 ms), so stall-timeline.py can put the pauses on CLOCK_MONOTONIC.
 using Microsoft.Diagnostics.Tracing;
 using Microsoft.Diagnostics.Tracing.Parsers.Clr;
 using var source = new EventPipeEventSource(args[0]);
 double suspend = -1, suspended = -1, gcStart = -1, gcEnd = -1, promoted = 0; var pauses = new List<(double At, double Ms, double Susp, double Gc, string What, double PromotedMB)>();
+var utc = args.Length > 1 && args[1] == "--utc"; var epochs = new List<double>();
 string what = "";
 source.Clr.GCStart += e => { what = $"gen{e.Depth} {e.Type} {e.Reason}"; gcStart = e.TimeStampRelativeMSec; };
 source.Clr.GCStop += e => gcEnd = e.TimeStampRelativeMSec;
 source.Clr.GCHeapStats += e => promoted = (e.TotalPromotedSize0 + e.TotalPromotedSize1) / 1048576.0;
-source.Clr.GCSuspendEEStart += e => { suspend = e.TimeStampRelativeMSec; gcStart = gcEnd = -1; };
+source.Clr.GCSuspendEEStart += e => { suspend = e.TimeStampRelativeMSec; gcStart = gcEnd = -1; if (utc) epochs.Add((e.TimeStamp.ToUniversalTime() - DateTime.UnixEpoch).TotalSeconds); };
 source.Clr.GCSuspendEEStop += e => suspended = e.TimeStampRelativeMSec;
 source.Clr.GCRestartEEStop += e =>
 {
@@ -24,7 +26,7 @@ source.Clr.GCRestartEEStop += e =>
     }
 };
 source.Process();
-foreach (var p in pauses) Console.WriteLine($"{p.At / 1000,9:F3} s pause {p.Ms,8:F2} ms (suspend {p.Susp,7:F2}, gc {p.Gc,7:F2}) promoted {p.PromotedMB,6:F1} MB {p.What}");
+for (var i = 0; i < pauses.Count; i++) { var p = pauses[i]; Console.WriteLine($"{(utc ? $"utc {epochs[i]:F6} " : "")}{p.At / 1000,9:F3} s pause {p.Ms,8:F2} ms (suspend {p.Susp,7:F2}, gc {p.Gc,7:F2}) promoted {p.PromotedMB,6:F1} MB {p.What}"); }
 var ms = pauses.Select(p => p.Ms).OrderBy(x => x).ToList();
 if (ms.Count > 0)
 {

@@ -191,6 +191,21 @@ def count_in(ts, a, b):
     return bisect.bisect_left(ts, b) - bisect.bisect_left(ts, a)
 
 
+# the server's GC pauses (GCTRACE=1): gc-pauses --utc lines, put on CLOCK_MONOTONIC with the offset read at the run's start
+gcs = []
+if os.path.exists(base + ".gc.txt") and os.path.exists(base + ".clock"):
+    off = int(open(base + ".clock").read().split()[0]) / 1e9
+    for line in open(base + ".gc.txt"):
+        m = re.match(r"utc ([\d.]+)\s+[\d.]+ s pause\s+([\d.]+) ms.*MB (gen\d)", line)
+        if m:
+            t = float(m.group(1)) - off
+            gcs.append((t, t + float(m.group(2)) / 1e3, m.group(3)))
+
+
+def gc_in(a, b):
+    return [g for g in gcs if g[0] < b and g[1] > a]
+
+
 wal_end = [s[1] for s in wal]
 print(f"\n{len(episodes)} episodes of slow messages: start offset s, length ms, messages, worst ms | the longest server WAL sync "
       f"in it, the longest gap between two WAL syncs' ends in it | parley.db syncs overlapping that WAL sync | other "
@@ -220,6 +235,9 @@ for a, b, ms in episodes:
     else:
         desc = f"no WAL sync in it, gap {gap:.1f} | pw db {ck}/{wk}"
         classes["no WAL sync"] += len(ms)
+    gi = gc_in(a - 0.2, b)
+    if gi:
+        desc += " | GC " + ", ".join(f"{g[2]} {1e3 * (g[1] - g[0]):.0f} ms at {1e3 * (g[0] - a):+.0f}" for g in gi)
     print(f"  +{a - t_lo:7.3f} {1e3 * (b - a):6.0f} ms {len(ms):4d} msgs worst {max(x[2] for x in ms):6.1f} | {desc}")
 print("slow messages by what their episode holds: " + ", ".join(f"{k} {v}" for k, v in classes.most_common()))
 

@@ -6,7 +6,7 @@
 # (perf record -k mono -a, into <label>.sys.perf), the server's pwrite64 calls (<label>.srv.perf; SRVPERF=0: not
 # traced), /proc/meminfo Dirty/Writeback and /proc/vmstat's direct reclaim and compaction counters every 20 ms, and the server's descriptors (which file each fd is). Then
 # stall-timeline.py says what the slow messages' windows coincide with (<label>.report). The perf.data files stay in
-# <outdir> (large: keep them out of the repository). RT=1: server and generator in SCHED_FIFO (see below).
+# <outdir> (large: keep them out of the repository). GCTRACE=1: the server's GC pauses on the same clock (<label>.gc.txt). RT=1: server and generator in SCHED_FIFO (see below).
 source "$(dirname "$0")/lib.sh"
 out=$1; label=$2; dll=$3; shift 3; mkdir -p $out; o=$out/$label
 start_server $dll $o.server.log Parley__Messaging__MaxGroupMembers=2000 "$@"
@@ -50,6 +50,12 @@ fi
 if [ "${SCHEDALL:-0}" = 1 ]; then
   perf record -q -k mono -a -o $o.schedall.perf -e sched:sched_switch,sched:sched_wakeup > $o.schedall.perflog 2>&1 & schedall=$!
 fi
+# GCTRACE=1: the server's GC pauses (an EventPipe trace, as step-metrics.sh), put on this clock by gc-pauses --utc and the
+# offset between the wall clock and CLOCK_MONOTONIC read here
+if [ "${GCTRACE:-0}" = 1 ]; then
+  python3 -c 'import time; print(time.time_ns() - time.monotonic_ns())' > $o.clock
+  taskset -c 1 ~/.dotnet/tools/dotnet-trace collect -p $spid --clrevents gc --clreventlevel informational -o $o.gc.nettrace > $o.gc.log 2>&1 & gctracer=$!
+fi
 sleep 1
 PARLEY_ADMIN_SECRET=$secret timeout 600 $([ "${RT:-0}" = 1 ] && echo chrt -f 1) taskset -c 1 dotnet $G --server-url http://127.0.0.1:$port --server-pid $spid --runs 1 \
     --warmup 3 --window ${WINDOW:-20} --scenarios chat --targets parley --chat-users ${USERS:-1000} --chat-peers ${PEERS:-0} \
@@ -58,6 +64,10 @@ ls -l /proc/$spid/fd > $o.fd1 2>/dev/null
 kill -INT $sysperf $srvperf $schedperf $schedall 2>/dev/null; wait $sysperf $srvperf $schedperf $schedall 2>/dev/null
 kill $mem; wait $mem 2>/dev/null
 stop_server
+if [ -n "$gctracer" ]; then
+  wait $gctracer 2>/dev/null; trace_tool gc-pauses $here/gc-pauses.cs
+  [ -n "$TOOL" ] && dotnet $TOOL $o.gc.nettrace --utc > $o.gc.txt 2>&1
+fi
 perf script -i $o.sys.perf -F comm,pid,tid,cpu,time,event,trace > $o.sys.txt 2>/dev/null
 [ -f $o.schedall.perf ] && perf script -i $o.schedall.perf -F comm,pid,tid,cpu,time,event,trace > $o.schedall.txt 2>/dev/null
 [ -f $o.sched.perf ] && perf script -i $o.sched.perf -F comm,pid,tid,time,event,trace,ip,sym > $o.sched.txt 2>/dev/null
