@@ -9,7 +9,11 @@ public sealed class TwoInFlightServerFixture : IAsyncLifetime
     public TestServer Server { get; private set; } = null!;
 
     public async Task InitializeAsync() =>
-        Server = await TestServer.StartAsync(new Dictionary<string, string?> { ["Parley:Gateway:MaxInFlightRequests"] = "2" });
+        Server = await TestServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Parley:Gateway:MaxInFlightRequests"] = "2",
+            ["Parley:Messaging:OneWaySend"] = "false", // the request/response send, which is no longer the default (stop 43)
+        });
 
     public async Task DisposeAsync() => await Server.DisposeAsync();
 }

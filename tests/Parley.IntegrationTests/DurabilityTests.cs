@@ -21,10 +21,8 @@ public sealed class DurabilityTests
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "parley-kill-" + Guid.NewGuid().ToString("N"));
         await using var server = new ServerProcess(dataDirectory);
-        if (oneWay)
-        {
-            server.Configure([new("Parley:Messaging:OneWaySend", "true")]);
-        }
+        // Both send paths, whichever is the default (the one-way send is since stop 43).
+        server.Configure([new("Parley:Messaging:OneWaySend", oneWay ? "true" : "false")]);
 
         try
         {

@@ -125,9 +125,10 @@ public sealed class MessagingOptions
     /// <summary>
     /// Whether a native WebSocket text send (no before-send hook, not media) is a one-way grain call answered on the
     /// connection's own path (ADR 0022) instead of an Orleans request/response. REST, the OpenIM edge, media and hooked
-    /// sends always take the request/response call.
+    /// sends always take the request/response call. On by default since stop 43 (issue 17: 1.45 KB less allocated per warm
+    /// 1:1 message); <c>false</c> puts every send back on the request/response call.
     /// </summary>
-    public bool OneWaySend { get; set; }
+    public bool OneWaySend { get; set; } = true;
 
     /// <summary>
     /// How long a one-way send (<see cref="OneWaySend"/>) waits for its answer before the gateway answers it Unavailable
