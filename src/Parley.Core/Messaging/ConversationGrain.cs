@@ -152,7 +152,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
         foreach (var m in known)
         {
-            _dedup.Remember(m.SenderId, m.ClientMsgId, new MessageAck(_id, m.Seq, m.ServerMsgId, m.ServerTime, false, m.Version));
+            _dedup.Remember(_id, m);
         }
     }
 

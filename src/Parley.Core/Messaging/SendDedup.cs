@@ -14,53 +14,63 @@ namespace Parley.Core.Messaging;
 /// send per activation, and a dictionary with its entries and buckets for one key was about 240 B of every active 1:1
 /// conversation (issue 17's soak census). A key holds its outcome itself once known, and a <see cref="PendingSend"/>
 /// while in flight: a task source and its task per send were about 0.1 KB of every message, and a completed task per
-/// remembered send was kept for as long as the key (issue 17). A successful outcome is kept as its <see cref="MessageAck"/>
-/// alone (the result around it is made again for a retry): the <c>CoreResult</c> was 43 B of every active conversation and
-/// of every key a conversation's activation preloads (up to <c>DedupPreloadLimit</c>, issue 17's soak census, stop 41).
+/// remembered send was kept for as long as the key (issue 17). A successful outcome is kept as its ack's fields, in the
+/// dictionary's entry (or the first key's fields) itself: the <see cref="MessageAck"/> and the result around it are made
+/// again for a retry. Each remembered key of a stored send was a <c>CoreResult</c> (43 B, until stop 41) and a
+/// <see cref="MessageAck"/> (64 B, until stop 43) that every sent message and every key an activation preloads (up to
+/// <c>DedupPreloadLimit</c>) kept alive for as long as the key, through the young collections into gen2 (issue 17's soak).
 /// </remarks>
 internal sealed class SendDedup(int limit)
 {
     private string? _firstSender;
     private string? _firstClientMsgId;
-    private object? _firstOutcome; // a MessageAck (a success), a CoreResult<MessageAck> (a refusal) or a PendingSend
-    private Dictionary<(string Sender, string ClientMsgId), object>? _sends;
+    private Outcome _first; // empty while no first key
+    private Dictionary<(string Sender, string ClientMsgId), Outcome>? _sends;
+    private string? _conversationId; // of every ack this table kept (one conversation's)
 
     /// <summary>True while every send of the conversation is in this table (a miss means "new").</summary>
     public bool AllKeysKnown { get; set; }
 
-    public int Count => _sends?.Count ?? (_firstOutcome is null ? 0 : 1);
+    public int Count => _sends?.Count ?? (_first.IsEmpty ? 0 : 1);
 
     /// <summary>The earlier attempt of this key: its outcome, or a task that completes with it while it is in flight.</summary>
     public bool TryGet(string senderId, string clientMsgId, out Task<CoreResult<MessageAck>> earlier)
     {
-        object? found;
+        Outcome found = default;
         if (_sends is { } sends)
         {
             sends.TryGetValue((senderId, clientMsgId), out found);
         }
-        else
+        else if (IsFirst(senderId, clientMsgId))
         {
-            found = IsFirst(senderId, clientMsgId) ? _firstOutcome : null;
+            found = _first;
         }
 
-        earlier = found switch
+        earlier = found.Other switch
         {
-            null => null!,
+            null when found.ServerMsgId is null => null!,
+            null => Task.FromResult(CoreResult.Success(new MessageAck(_conversationId!, found.Seq, found.ServerMsgId, found.ServerTime, false, found.Version))), // only for a retry
             PendingSend pending => pending.Outcome,
-            MessageAck ack => Task.FromResult(CoreResult.Success(ack)), // only for a retry
-            _ => Task.FromResult((CoreResult<MessageAck>)found),
+            var refusal => Task.FromResult((CoreResult<MessageAck>)refusal),
         };
-        return found is not null;
+        return !found.IsEmpty;
     }
 
     /// <summary>Remembers a known outcome of this key.</summary>
     public void Remember(string senderId, string clientMsgId, CoreResult<MessageAck> outcome) => Set(senderId, clientMsgId, Kept(outcome));
 
     /// <summary>Remembers the ack of a stored send of this key.</summary>
-    public void Remember(string senderId, string clientMsgId, MessageAck ack) => Set(senderId, clientMsgId, ack);
+    public void Remember(string senderId, string clientMsgId, MessageAck ack) => Set(senderId, clientMsgId, Kept(ack));
+
+    /// <summary>Remembers a stored message of <paramref name="conversationId"/> (an activation's preload): no ack is made.</summary>
+    public void Remember(string conversationId, Parley.Abstractions.Messaging.StoredMessage message)
+    {
+        _conversationId ??= conversationId;
+        Set(message.SenderId, message.ClientMsgId, new Outcome(message.ServerMsgId, message.Seq, message.ServerTime, message.Version));
+    }
 
     /// <summary>Remembers a send in flight; <see cref="Settle"/> or <see cref="Forget"/> ends it.</summary>
-    public void Remember(string senderId, string clientMsgId, PendingSend pending) => Set(senderId, clientMsgId, pending);
+    public void Remember(string senderId, string clientMsgId, PendingSend pending) => Set(senderId, clientMsgId, new Outcome(pending));
 
     /// <summary>
     /// The send in flight under this key has its outcome: retries waiting for it get it, and the key keeps the outcome
@@ -71,37 +81,37 @@ internal sealed class SendDedup(int limit)
         if (_sends is { } sends)
         {
             ref var slot = ref CollectionsMarshal.GetValueRefOrNullRef(sends, (senderId, clientMsgId));
-            if (!Unsafe.IsNullRef(ref slot) && ReferenceEquals(slot, pending))
+            if (!Unsafe.IsNullRef(ref slot) && ReferenceEquals(slot.Other, pending))
             {
                 slot = Kept(outcome);
             }
         }
-        else if (ReferenceEquals(_firstOutcome, pending))
+        else if (ReferenceEquals(_first.Other, pending))
         {
-            _firstOutcome = Kept(outcome);
+            _first = Kept(outcome);
         }
 
         pending.Complete(outcome);
     }
 
-    private void Set(string senderId, string clientMsgId, object outcome)
+    private void Set(string senderId, string clientMsgId, Outcome outcome)
     {
         if (_sends is null)
         {
-            if (_firstOutcome is null || IsFirst(senderId, clientMsgId))
+            if (_first.IsEmpty || IsFirst(senderId, clientMsgId))
             {
-                (_firstSender, _firstClientMsgId, _firstOutcome) = (senderId, clientMsgId, outcome);
+                (_firstSender, _firstClientMsgId, _first) = (senderId, clientMsgId, outcome);
                 return;
             }
 
             // A second key: from here on the dictionary holds them all (and the limit applies as it always did).
-            _sends = new() { [(_firstSender!, _firstClientMsgId!)] = _firstOutcome };
-            (_firstSender, _firstClientMsgId, _firstOutcome) = (null, null, null);
+            _sends = new() { [(_firstSender!, _firstClientMsgId!)] = _first };
+            (_firstSender, _firstClientMsgId, _first) = (null, null, default);
         }
 
         if (_sends.Count >= limit && !_sends.ContainsKey((senderId, clientMsgId)))
         {
-            foreach (var key in _sends.Where(kv => kv.Value is not PendingSend).Select(kv => kv.Key).ToList())
+            foreach (var key in _sends.Where(kv => kv.Value.Other is not PendingSend).Select(kv => kv.Key).ToList())
             {
                 _sends.Remove(key);
             }
@@ -121,7 +131,7 @@ internal sealed class SendDedup(int limit)
         }
         else if (IsFirst(senderId, clientMsgId))
         {
-            (_firstSender, _firstClientMsgId, _firstOutcome) = (null, null, null);
+            (_firstSender, _firstClientMsgId, _first) = (null, null, default);
         }
     }
 
@@ -132,11 +142,42 @@ internal sealed class SendDedup(int limit)
         return result.IsOk ? CoreResult.Success(result.Value! with { Duplicate = true }) : result;
     }
 
-    // What a key keeps of an outcome: a success's ack alone.
-    private static object Kept(CoreResult<MessageAck> outcome) => outcome is { IsOk: true, Value: { } ack } ? ack : outcome;
+    // What a key keeps of an outcome: a success's ack fields, or the refusal.
+    private Outcome Kept(CoreResult<MessageAck> outcome) => outcome is { IsOk: true, Value: { } ack } ? Kept(ack) : new Outcome(outcome);
+
+    private Outcome Kept(MessageAck ack)
+    {
+        _conversationId ??= ack.ConversationId;
+        return new Outcome(ack);
+    }
 
     private bool IsFirst(string senderId, string clientMsgId) =>
-        _firstOutcome is not null && string.Equals(_firstSender, senderId, StringComparison.Ordinal) && string.Equals(_firstClientMsgId, clientMsgId, StringComparison.Ordinal);
+        !_first.IsEmpty && string.Equals(_firstSender, senderId, StringComparison.Ordinal) && string.Equals(_firstClientMsgId, clientMsgId, StringComparison.Ordinal);
+
+    /// <summary>
+    /// What a key holds, in the table itself: a stored send's ack as its fields (the ack object is made again for a
+    /// retry), or <see cref="Other"/>, a <see cref="PendingSend"/> in flight or a refusal (<c>CoreResult&lt;MessageAck&gt;</c>).
+    /// </summary>
+    private readonly struct Outcome
+    {
+        public readonly object? Other;
+        public readonly string? ServerMsgId;
+        public readonly long Seq;
+        public readonly long ServerTime;
+        public readonly long Version;
+
+        public Outcome(object other) => Other = other;
+
+        public Outcome(MessageAck ack)
+            : this(ack.ServerMsgId, ack.Seq, ack.ServerTime, ack.Version)
+        {
+        }
+
+        public Outcome(string serverMsgId, long seq, long serverTime, long version) =>
+            (ServerMsgId, Seq, ServerTime, Version) = (serverMsgId, seq, serverTime, version);
+
+        public bool IsEmpty => Other is null && ServerMsgId is null;
+    }
 }
 
 /// <summary>
