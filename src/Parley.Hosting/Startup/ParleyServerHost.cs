@@ -18,6 +18,7 @@ public static class ParleyServerHost
 
     public static async Task<int> RunAsync(string[] args)
     {
+        NativeAllocator.Apply();
         IConfiguration? config = null;
         WebApplication app;
         try
