@@ -42,7 +42,7 @@ internal sealed class ClientConnection : IDisposable
         _socket = socket;
         Protocol = protocol ?? NativeProtocol.Instance;
         _capacity = outboxCapacity;
-        _outbox = new Outbox<Outbound>(outboxCapacity);
+        _outbox = new Outbox<Outbound>(outboxCapacity, _lock);
         Id = Guid.NewGuid().ToString("N");
         UserId = userId;
         DeviceId = deviceId;
@@ -198,6 +198,7 @@ internal sealed class ClientConnection : IDisposable
         // One live frame in 8 is timed to its socket write (a group fan-out queues one per member: timing each cost ~5 %).
         var queuedAt = Hops is not null && (++_deliveries & 7) == 0 ? Stopwatch.GetTimestamp() : 0;
         var item = new Outbound(frame.Bytes, frame.Bytes.Length, version, Pool: null, frame.Text, FrameWritten is null ? null : tag, queuedAt);
+        bool wake;
         lock (_lock)
         {
             if (_close is not null)
@@ -225,8 +226,19 @@ internal sealed class ClientConnection : IDisposable
                 return EnqueueResult.AlreadySynced;
             }
 
-            return _outbox.TryWrite(item) ? EnqueueResult.Queued : EnqueueResult.Overflow;
+            // The outbox shares this lock: one lock per frame of a fan-out, not this one and the outbox's own (issue 17).
+            if (!_outbox.TryWriteLocked(item, out wake))
+            {
+                return EnqueueResult.Overflow;
+            }
         }
+
+        if (wake)
+        {
+            _outbox.WakeReader();
+        }
+
+        return EnqueueResult.Queued;
     }
 
     /// <summary>

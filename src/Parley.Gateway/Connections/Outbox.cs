@@ -11,7 +11,7 @@ namespace Parley.Gateway.Connections;
 /// </summary>
 internal sealed class Outbox<T> : IValueTaskSource<bool>
 {
-    private readonly Lock _lock = new();
+    private readonly Lock _lock;
     private readonly Queue<T> _items = new();
     private readonly int _capacity;
     private ManualResetValueTaskSourceCore<bool> _reader = new() { RunContinuationsAsynchronously = true };
@@ -19,31 +19,54 @@ internal sealed class Outbox<T> : IValueTaskSource<bool>
     private bool _completed;
     private TaskCompletionSource? _room;
 
-    public Outbox(int capacity) => _capacity = capacity;
+    /// <param name="capacity">Most items queued at once.</param>
+    /// <param name="sharedLock">The owner's lock, when it queues under its own lock anyway (<see cref="TryWriteLocked"/>: one
+    /// lock per item instead of two); null: a lock of its own.</param>
+    public Outbox(int capacity, Lock? sharedLock = null)
+    {
+        _capacity = capacity;
+        _lock = sharedLock ?? new Lock();
+    }
 
     /// <summary>Queues <paramref name="item"/> if there is room; false when full or completed.</summary>
     public bool TryWrite(T item)
     {
         bool wake;
+        bool queued;
         lock (_lock)
         {
-            if (_completed || _items.Count >= _capacity)
-            {
-                return false;
-            }
-
-            _items.Enqueue(item);
-            wake = _readerWaiting;
-            _readerWaiting = false;
+            queued = TryWriteLocked(item, out wake);
         }
 
         if (wake)
         {
-            _reader.SetResult(true);
+            WakeReader();
         }
 
+        return queued;
+    }
+
+    /// <summary>
+    /// <see cref="TryWrite"/> for an owner that holds the shared lock: queues <paramref name="item"/> if there is room; when
+    /// <paramref name="wake"/> comes back true the caller calls <see cref="WakeReader"/> once it released the lock.
+    /// </summary>
+    public bool TryWriteLocked(T item, out bool wake)
+    {
+        System.Diagnostics.Debug.Assert(_lock.IsHeldByCurrentThread, "the outbox's lock is held");
+        wake = false;
+        if (_completed || _items.Count >= _capacity)
+        {
+            return false;
+        }
+
+        _items.Enqueue(item);
+        wake = _readerWaiting;
+        _readerWaiting = false;
         return true;
     }
+
+    /// <summary>Wakes the waiting reader after a write that said so (outside the lock).</summary>
+    public void WakeReader() => _reader.SetResult(true);
 
     /// <summary>Queues <paramref name="item"/>, waiting for room; false once completed (then it was not queued).</summary>
     public async ValueTask<bool> WriteAsync(T item, CancellationToken cancellationToken)
