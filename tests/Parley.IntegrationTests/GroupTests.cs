@@ -469,6 +469,74 @@ public sealed class GroupTests(ServerFixture fixture) : IClassFixture<ServerFixt
         Assert.Equal(removal.Seq, (await victim.Client.GetConversationsAsync()).Conversations.Single(c => c.ConversationId == group.ConversationId).MaxSeq);
     }
 
+    // Parley:Messaging:FanOutWakeEntries (issue 17, stop 43): above 1, the commit pipeline's dispatch of a committed batch
+    // wakes each recipient's send loop once every that many entries and at the batch's end, not at its first frame. Three
+    // senders with 48 sends in flight each commit in batches of many entries: every online member gets every message once
+    // and in seq order, at once (1) and deferred (4: flushed mid-batch too). A wake-up held back and never given would leave
+    // a member's frames queued with nobody writing them (the waits time out); one given twice would fault the send loop's
+    // wait (its connection closes, and its messages are missing).
+    [Theory]
+    [InlineData(GroupKind.Normal, "1")]
+    [InlineData(GroupKind.Normal, "4")]
+    [InlineData(GroupKind.Super, "4")]
+    public async Task Burst_CommittedInBatches_EveryMemberGetsEveryMessageOnceInOrder(GroupKind kind, string wakeEntries)
+    {
+        const int Members = 30;
+        const int PerSender = 200;
+        await using var server = await TestServer.StartAsync(new Dictionary<string, string?> { ["Parley:Messaging:FanOutWakeEntries"] = wakeEntries });
+        var owner = await server.CreateUserAsync("own");
+        var others = new List<string>();
+        for (var i = 0; i < Members - 1; i++)
+        {
+            others.Add(await server.CreateUserAsync("u" + i));
+        }
+
+        var ownerClient = await server.ConnectAsync(owner);
+        var group = await ownerClient.CreateGroupAsync(new CreateGroupRequest { Kind = kind, Name = "burst", MemberIds = { others } });
+        var senders = await Task.WhenAll(others.Take(3).Select(id => server.ConnectAsync(id)));
+        var watchers = new List<Recorder>();
+        foreach (var id in others.Skip(3))
+        {
+            var r = new Recorder(await server.CreateClientAsync(id));
+            await r.Client.ConnectAsync();
+            watchers.Add(r);
+        }
+
+        await Task.WhenAll(senders.Select((sender, s) => Task.Run(async () =>
+        {
+            using var gate = new SemaphoreSlim(48);
+            var sends = new List<Task>();
+            for (var i = 0; i < PerSender; i++)
+            {
+                await gate.WaitAsync();
+                var text = $"s{s}-{i}";
+                sends.Add(Task.Run(async () =>
+                {
+                    try
+                    {
+                        await sender.SendTextToConversationAsync(group.ConversationId, text);
+                    }
+                    finally
+                    {
+                        gate.Release();
+                    }
+                }));
+            }
+
+            await Task.WhenAll(sends);
+        }))).WaitAsync(TimeSpan.FromSeconds(120));
+
+        var total = 1 + (senders.Length * PerSender); // the creation notice, then the messages
+        var texts = Enumerable.Range(0, senders.Length).SelectMany(s => Enumerable.Range(0, PerSender).Select(i => $"s{s}-{i}")).Order(StringComparer.Ordinal);
+        foreach (var w in watchers)
+        {
+            await w.WaitForMessagesAsync(group.ConversationId, total, TimeSpan.FromSeconds(60));
+            var got = w.MessagesIn(group.ConversationId).ToList();
+            Assert.Equal(Enumerable.Range(1, total).Select(i => (ulong)i), got.Select(m => m.Seq));
+            Assert.Equal(texts, got.Where(m => m.Content.BodyCase == Content.BodyOneofCase.Text).Select(m => m.Content.Text.Text).Order(StringComparer.Ordinal));
+        }
+    }
+
     private async Task<(string Owner, List<string> Others)> UsersAsync(int others)
     {
         var owner = await Server.CreateUserAsync("own");

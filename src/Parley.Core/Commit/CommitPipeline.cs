@@ -27,6 +27,7 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
     private readonly Webhooks.AfterHooks? _afterHooks;
     private readonly Lock _submitLock = new();
     private readonly Channel<Entry> _queue = Channel.CreateUnbounded<Entry>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly int _wakeEntries;
     private readonly Channel<List<Entry>> _committed = Channel.CreateUnbounded<List<Entry>>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly HashSet<(string Conversation, Guid Epoch)> _poisoned = [];
     private long _version;
@@ -55,6 +56,7 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
         _metrics = metrics;
         _logger = logger;
         _maxBatch = options.Value.MaxCommitBatch;
+        _wakeEntries = options.Value.FanOutWakeEntries;
     }
 
     /// <summary>
@@ -297,7 +299,42 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
     {
         await foreach (var entries in _committed.Reader.ReadAllAsync().ConfigureAwait(false))
         {
-            foreach (var entry in entries)
+            if (_wakeEntries <= 1)
+            {
+                DispatchBatch(entries);
+            }
+            else
+            {
+                // The batch's frames are queued for every recipient before their send loops are woken, once each (issue 17).
+                Delivery.DeferredWakes.Begin();
+                try
+                {
+                    DispatchBatch(entries);
+                }
+                finally
+                {
+                    Delivery.DeferredWakes.Flush();
+                }
+            }
+
+            Interlocked.Decrement(ref _undispatched);
+        }
+    }
+
+    // Synchronous, on the dispatch loop's thread; with FanOutWakeEntries > 1 inside a DeferredWakes scope, flushed every
+    // FanOutWakeEntries entries.
+    private void DispatchBatch(List<Entry> entries)
+    {
+        var sinceFlush = 0;
+        foreach (var entry in entries)
+        {
+            if (++sinceFlush > _wakeEntries && _wakeEntries > 1)
+            {
+                Delivery.DeferredWakes.Flush();
+                Delivery.DeferredWakes.Begin();
+                sinceFlush = 1;
+            }
+
             {
                 try
                 {
@@ -321,8 +358,6 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
 
                 entry.TrySetResult(entry.Version);
             }
-
-            Interlocked.Decrement(ref _undispatched);
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Threading.Tasks.Sources;
+using Parley.Core.Delivery;
 
 namespace Parley.Gateway.Connections;
 
@@ -9,7 +10,7 @@ namespace Parley.Gateway.Connections;
 /// runtime's monitor that guards the channel (issue 17). <see cref="TryWrite"/> never waits; <see cref="WriteAsync"/> waits for
 /// room; after <see cref="Complete"/> nothing more is taken and the reader drains what is left.
 /// </summary>
-internal sealed class Outbox<T> : IValueTaskSource<bool>
+internal sealed class Outbox<T> : IValueTaskSource<bool>, IDeferredWake
 {
     private readonly Lock _lock;
     private readonly Queue<T> _items = new();
@@ -66,7 +67,17 @@ internal sealed class Outbox<T> : IValueTaskSource<bool>
     }
 
     /// <summary>Wakes the waiting reader after a write that said so (outside the lock).</summary>
-    public void WakeReader() => _reader.SetResult(true);
+    public void WakeReader()
+    {
+        // In the commit pipeline's dispatch of a batch the reader is woken once at its end (DeferredWakes): until then it
+        // is not waiting any more as far as other writers know, so it is woken exactly once.
+        if (!DeferredWakes.TryDefer(this))
+        {
+            _reader.SetResult(true);
+        }
+    }
+
+    void IDeferredWake.Wake() => _reader.SetResult(true);
 
     /// <summary>Queues <paramref name="item"/>, waiting for room; false once completed (then it was not queued).</summary>
     public async ValueTask<bool> WriteAsync(T item, CancellationToken cancellationToken)
