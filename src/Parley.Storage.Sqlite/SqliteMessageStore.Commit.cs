@@ -58,23 +58,30 @@ public sealed partial class SqliteMessageStore
 
         foreach (var conversation in batch.Conversations)
         {
-            var p = c.InsertConversation.Parameters;
-            p[0].Value = conversation.ConversationId;
-            p[1].Value = (int)conversation.Kind;
-            p[2].Value = (object?)conversation.GroupId ?? DBNull.Value;
-            p[3].Value = conversation.Name;
-            p[4].Value = conversation.CreatorId;
-            p[5].Value = conversation.CreatedAt;
-            p[6].Value = conversation.Members.Count;
-            c.InsertConversation.ExecuteNonQuery();
+            // RawStatements (issue 17, stop 43): nearly every message of a random-pair load opens a conversation, and these
+            // four statements through SqliteCommand were ~2 KB of its allocation (a binder and UTF-8 copies per parameter,
+            // a reader and its statement enumerator per execution).
+            var insert = c.InsertConversation;
+            insert.Bind(0, conversation.ConversationId);
+            insert.Bind(1, (int)conversation.Kind);
+            insert.Bind(2, conversation.GroupId);
+            insert.Bind(3, conversation.Name);
+            insert.Bind(4, conversation.CreatorId);
+            insert.Bind(5, conversation.CreatedAt);
+            insert.Bind(6, conversation.Members.Count);
+            insert.Execute();
 
-            var m = c.InsertMember.Parameters;
-            m[0].Value = conversation.ConversationId;
-            m[2].Value = conversation.Version;
+            var key = c.InsertConversationKey;
+            key.Bind(0, conversation.ConversationId);
+            key.Execute();
+
+            var m = c.InsertMember;
             foreach (var member in conversation.Members)
             {
-                m[1].Value = member;
-                c.InsertMember.ExecuteNonQuery();
+                m.Bind(0, conversation.ConversationId);
+                m.Bind(1, member);
+                m.Bind(2, conversation.Version);
+                m.Execute();
             }
 
             maxVersion = Math.Max(maxVersion, conversation.Version);
@@ -368,15 +375,18 @@ public sealed partial class SqliteMessageStore
         public WriterCommands(SqliteConnection connection)
         {
             Connection = connection;
-            InsertConversation = Create(
+            InsertConversation = new RawStatement(
                 connection,
                 """
                 INSERT INTO conversations (conversation_id, kind, group_id, name, creator_id, created_at, max_seq, last_seq, updated_at, member_count)
                 VALUES ($id, $kind, $group, $name, $creator, $created, 0, 0, $created, $members);
-                INSERT INTO conversation_keys (conversation_id) VALUES ($id) ON CONFLICT (conversation_id) DO NOTHING;
                 """,
                 "$id", "$kind", "$group", "$name", "$creator", "$created", "$members");
-            InsertMember = Create(
+            InsertConversationKey = new RawStatement(
+                connection,
+                "INSERT INTO conversation_keys (conversation_id) VALUES ($id) ON CONFLICT (conversation_id) DO NOTHING;",
+                "$id");
+            InsertMember = new RawStatement(
                 connection,
                 "INSERT INTO members (conv_key, user_id, read_seq, pinned, muted, feed_version) VALUES (" + ConvKey + ", $user, 0, 0, 0, $version);",
                 "$conv", "$user", "$version");
@@ -594,9 +604,11 @@ public sealed partial class SqliteMessageStore
 
         public SqliteCommand UpsertGroupRequest { get; }
 
-        public SqliteCommand InsertConversation { get; }
+        public RawStatement InsertConversation { get; }
 
-        public SqliteCommand InsertMember { get; }
+        public RawStatement InsertConversationKey { get; }
+
+        public RawStatement InsertMember { get; }
 
         public RawStatement InsertMessage { get; }
 
@@ -651,11 +663,11 @@ public sealed partial class SqliteMessageStore
         public Dictionary<(string Conversation, string Sender), long> Senders { get; } = [];
 
         private IEnumerable<RawStatement> AllRaw =>
-            [InsertMessage, InsertSearch, RaiseSenderReadSeq, RaiseConversation, RaiseAllMembersFeed, RaiseFeedState, StageQueuedText, IndexQueuedText, ClearQueuedTexts, IndexRecoveredText, ReadSearchMark, ReadMaxVersion, SetSearchMark];
+            [InsertConversation, InsertConversationKey, InsertMember, InsertMessage, InsertSearch, RaiseSenderReadSeq, RaiseConversation, RaiseAllMembersFeed, RaiseFeedState, StageQueuedText, IndexQueuedText, ClearQueuedTexts, IndexRecoveredText, ReadSearchMark, ReadMaxVersion, SetSearchMark];
 
         private IEnumerable<SqliteCommand> All =>
         [
-            InsertConversation, InsertMember, Revoke, ReplaceSearch, UpdateMessage, InsertRevision, MentionUser, MentionAll, ReadCursor, Settings, PendingSearchBatch, IndexPendingSearch, UpsertGroup, ReadDiffusionOf, RaiseMembersInfo, MarkMembersReadDiffusion, UpsertMember, UpsertGroupRequest,
+            Revoke, ReplaceSearch, UpdateMessage, InsertRevision, MentionUser, MentionAll, ReadCursor, Settings, PendingSearchBatch, IndexPendingSearch, UpsertGroup, ReadDiffusionOf, RaiseMembersInfo, MarkMembersReadDiffusion, UpsertMember, UpsertGroupRequest,
         ];
 
         public void Dispose()
