@@ -56,11 +56,44 @@ public sealed partial class SqliteMessageStore
         ct.ThrowIfCancellationRequested();
         var maxVersion = 0L;
 
+        // Conversation-wide effects are applied once per conversation, not once per message: what the batch's messages raise,
+        // per conversation and per (conversation, sender), gathered first (issue 17, stop 43) so that a 1:1 conversation
+        // this batch opens is inserted with those values at once instead of inserted and then raised by three statements.
+        // Both kept by the writer's commands and cleared per batch: two new dictionaries per commit were about 0.4 KB
+        // per message at one message per commit (issue 17).
+        var touched = c.Touched;
+        touched.Clear();
+        var senders = c.Senders;
+        senders.Clear();
+        var opened = c.Opened;
+        opened.Clear();
+        foreach (var message in batch.Messages)
+        {
+            var key = (message.ConversationId, message.SenderId);
+            senders[key] = senders.TryGetValue(key, out var readSeq) ? Math.Max(readSeq, message.Seq) : message.Seq;
+            touched[message.ConversationId] = touched.TryGetValue(message.ConversationId, out var t)
+                ? (Math.Max(t.MaxSeq, message.Seq), Math.Max(t.LastTime, message.ServerTime), Math.Max(t.MaxVersion, message.Version))
+                : (message.Seq, message.ServerTime, message.Version);
+        }
+
         foreach (var conversation in batch.Conversations)
         {
             // RawStatements (issue 17, stop 43): nearly every message of a random-pair load opens a conversation, and these
             // four statements through SqliteCommand were ~2 KB of its allocation (a binder and UTF-8 copies per parameter,
             // a reader and its statement enumerator per execution).
+            // A 1:1 conversation opened with its first messages (write diffusion, as every 1:1 is) starts with the values the
+            // raises below would give it: its seqs, time and head version, the sender's read seq, both members' feed version
+            // (the raises take the MAX of these and the row's, and a new row's are 0, the creation time and its version).
+            (long MaxSeq, long LastTime, long MaxVersion) raised = (0, conversation.CreatedAt, 0);
+            var fold = conversation.Kind == ConversationKind.Direct
+                && !batch.ReadDiffusion.Contains(conversation.ConversationId)
+                && touched.TryGetValue(conversation.ConversationId, out raised)
+                && opened.Add(conversation.ConversationId);
+            if (!fold)
+            {
+                raised = (0, conversation.CreatedAt, 0);
+            }
+
             var insert = c.InsertConversation;
             insert.Bind(0, conversation.ConversationId);
             insert.Bind(1, (int)conversation.Kind);
@@ -69,6 +102,9 @@ public sealed partial class SqliteMessageStore
             insert.Bind(4, conversation.CreatorId);
             insert.Bind(5, conversation.CreatedAt);
             insert.Bind(6, conversation.Members.Count);
+            insert.Bind(7, raised.MaxSeq);
+            insert.Bind(8, Math.Max(conversation.CreatedAt, raised.LastTime));
+            insert.Bind(9, raised.MaxVersion);
             insert.Execute();
 
             var key = c.InsertConversationKey;
@@ -80,7 +116,8 @@ public sealed partial class SqliteMessageStore
             {
                 m.Bind(0, conversation.ConversationId);
                 m.Bind(1, member);
-                m.Bind(2, conversation.Version);
+                m.Bind(2, Math.Max(conversation.Version, raised.MaxVersion));
+                m.Bind(3, fold && senders.TryGetValue((conversation.ConversationId, member), out var read) ? read : 0);
                 m.Execute();
             }
 
@@ -91,15 +128,6 @@ public sealed partial class SqliteMessageStore
 
         if (batch.Messages.Count > 0)
         {
-            // Conversation-wide effects are applied once per conversation, not once per message.
-            // Both kept by the writer's commands and cleared per batch: two new dictionaries per commit were about 0.4 KB
-            // per message at one message per commit (issue 17).
-            var touched = c.Touched;
-            touched.Clear();
-
-            // A sender has read their own messages: one UPDATE per (conversation, sender) per batch, with the highest seq.
-            var senders = c.Senders;
-            senders.Clear();
             foreach (var message in batch.Messages)
             {
                 // RawStatement: bound in place, nothing allocated per message (issue 17).
@@ -140,16 +168,17 @@ public sealed partial class SqliteMessageStore
                 }
 
                 ApplyMentions(c, message);
-
-                var key = (message.ConversationId, message.SenderId);
-                senders[key] = senders.TryGetValue(key, out var readSeq) ? Math.Max(readSeq, message.Seq) : message.Seq;
-                touched[message.ConversationId] = touched.TryGetValue(message.ConversationId, out var t)
-                    ? (Math.Max(t.MaxSeq, message.Seq), Math.Max(t.LastTime, message.ServerTime), Math.Max(t.MaxVersion, message.Version))
-                    : (message.Seq, message.ServerTime, message.Version);
             }
 
+            // A sender has read their own messages: one UPDATE per (conversation, sender) per batch, with the highest seq
+            // (none for a conversation opened in this batch: its rows were inserted with these values).
             foreach (var ((conversationId, senderId), seq) in senders)
             {
+                if (opened.Contains(conversationId))
+                {
+                    continue;
+                }
+
                 var r = c.RaiseSenderReadSeq;
                 r.Bind(0, conversationId);
                 r.Bind(1, senderId);
@@ -159,6 +188,12 @@ public sealed partial class SqliteMessageStore
 
             foreach (var (conversationId, t) in touched)
             {
+                maxVersion = Math.Max(maxVersion, t.MaxVersion);
+                if (opened.Contains(conversationId))
+                {
+                    continue;
+                }
+
                 var p = c.RaiseConversation;
                 p.Bind(0, conversationId);
                 p.Bind(1, t.MaxSeq);
@@ -174,8 +209,6 @@ public sealed partial class SqliteMessageStore
                     f.Bind(1, t.MaxVersion);
                     f.Execute();
                 }
-
-                maxVersion = Math.Max(maxVersion, t.MaxVersion);
             }
         }
 
@@ -378,18 +411,18 @@ public sealed partial class SqliteMessageStore
             InsertConversation = new RawStatement(
                 connection,
                 """
-                INSERT INTO conversations (conversation_id, kind, group_id, name, creator_id, created_at, max_seq, last_seq, updated_at, member_count)
-                VALUES ($id, $kind, $group, $name, $creator, $created, 0, 0, $created, $members);
+                INSERT INTO conversations (conversation_id, kind, group_id, name, creator_id, created_at, max_seq, last_seq, updated_at, member_count, head_version)
+                VALUES ($id, $kind, $group, $name, $creator, $created, $maxseq, $maxseq, $updated, $members, $head);
                 """,
-                "$id", "$kind", "$group", "$name", "$creator", "$created", "$members");
+                "$id", "$kind", "$group", "$name", "$creator", "$created", "$members", "$maxseq", "$updated", "$head");
             InsertConversationKey = new RawStatement(
                 connection,
                 "INSERT INTO conversation_keys (conversation_id) VALUES ($id) ON CONFLICT (conversation_id) DO NOTHING;",
                 "$id");
             InsertMember = new RawStatement(
                 connection,
-                "INSERT INTO members (conv_key, user_id, read_seq, pinned, muted, feed_version) VALUES (" + ConvKey + ", $user, 0, 0, 0, $version);",
-                "$conv", "$user", "$version");
+                "INSERT INTO members (conv_key, user_id, read_seq, pinned, muted, feed_version) VALUES (" + ConvKey + ", $user, $read, 0, 0, $version);",
+                "$conv", "$user", "$version", "$read");
             InsertMessage = new RawStatement(
                 connection,
                 """
@@ -661,6 +694,9 @@ public sealed partial class SqliteMessageStore
         public Dictionary<string, (long MaxSeq, long LastTime, long MaxVersion)> Touched { get; } = new(StringComparer.Ordinal);
 
         public Dictionary<(string Conversation, string Sender), long> Senders { get; } = [];
+
+        /// <summary>The 1:1 conversations the batch opens, inserted with their messages' raises already applied.</summary>
+        public HashSet<string> Opened { get; } = new(StringComparer.Ordinal);
 
         private IEnumerable<RawStatement> AllRaw =>
             [InsertConversation, InsertConversationKey, InsertMember, InsertMessage, InsertSearch, RaiseSenderReadSeq, RaiseConversation, RaiseAllMembersFeed, RaiseFeedState, StageQueuedText, IndexQueuedText, ClearQueuedTexts, IndexRecoveredText, ReadSearchMark, ReadMaxVersion, SetSearchMark];
