@@ -335,29 +335,27 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
                 sinceFlush = 1;
             }
 
+            try
             {
-                try
-                {
-                    using var fanOut = ParleyActivities.StartChild("fan-out", entry.Trace);
-                    entry.Work.OnCommitted(entry.Version);
-                }
-                catch (Exception ex)
-                {
-                    // Delivery is a hint; storage is the truth. The work is durable, so it still succeeds.
-                    LogDispatchFailed(_logger, ex, entry.Work.ConversationId);
-                }
-
-                try
-                {
-                    VersionDispatched?.Invoke(entry.Version);
-                }
-                catch (Exception ex)
-                {
-                    LogDispatchFailed(_logger, ex, entry.Work.ConversationId);
-                }
-
-                entry.TrySetResult(entry.Version);
+                using var fanOut = ParleyActivities.StartChild("fan-out", entry.Trace);
+                entry.Work.OnCommitted(entry.Version);
             }
+            catch (Exception ex)
+            {
+                // Delivery is a hint; storage is the truth. The work is durable, so it still succeeds.
+                LogDispatchFailed(_logger, ex, entry.Work.ConversationId);
+            }
+
+            try
+            {
+                VersionDispatched?.Invoke(entry.Version);
+            }
+            catch (Exception ex)
+            {
+                LogDispatchFailed(_logger, ex, entry.Work.ConversationId);
+            }
+
+            entry.TrySetResult(entry.Version);
         }
     }
 
