@@ -385,3 +385,39 @@ public sealed class MessagingTests(ServerFixture fixture) : IClassFixture<Server
         Assert.Equal(ErrorCode.NotFound, unknownGroup.Code);
     }
 }
+
+/// <summary>A server whose clock runs three days ahead of the machine's: what it stamps comes from its TimeProvider.</summary>
+public sealed class AheadClockServerFixture : IAsyncLifetime
+{
+    public static readonly TimeSpan Ahead = TimeSpan.FromDays(3);
+
+    public TestServer Server { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Server = await TestServer.StartAsync(clock: new ShiftableTimeProvider { Offset = Ahead });
+
+    public async Task DisposeAsync() => await Server.DisposeAsync();
+}
+
+public sealed class ServerMsgIdClockTests(AheadClockServerFixture fixture) : IClassFixture<AheadClockServerFixture>
+{
+    [Fact]
+    public async Task ServerMsgId_CarriesTheMillisecondOfTheMessagesServerTime_FromTheServersClock()
+    {
+        var server = fixture.Server;
+        var alice = await server.CreateUserAsync("idtime-a");
+        var bob = await server.CreateUserAsync("idtime-b");
+        await using var aliceClient = await server.ConnectAsync(alice);
+
+        for (var i = 0; i < 20; i++)
+        {
+            var ack = await aliceClient.SendTextAsync(bob, $"stamp {i}");
+
+            // A version-7 UUID in the N form: its first 12 hex digits are Unix milliseconds. The server reads its clock once
+            // per message, so the id and the server time name the same millisecond, from the server's clock (here three days
+            // ahead of the machine's), even across a millisecond edge.
+            Assert.Matches("^[0-9a-f]{12}7[0-9a-f]{3}[89ab][0-9a-f]{15}$", ack.ServerMsgId);
+            Assert.Equal(ack.ServerTime.ToUnixTimeMilliseconds(), Convert.ToInt64(ack.ServerMsgId[..12], 16));
+            Assert.True(ack.ServerTime > DateTimeOffset.UtcNow + AheadClockServerFixture.Ahead - TimeSpan.FromHours(1));
+        }
+    }
+}

@@ -755,13 +755,15 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                 }
             }
 
+            // One clock read: the server id carries the same millisecond as the message's server time.
+            var serverTime = _time.GetUtcNow().ToUnixTimeMilliseconds();
             var message = new StoredMessage(
                 _id,
                 _nextSeq++,
-                ServerMsgIds.New(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()),
+                ServerMsgIds.New(serverTime),
                 senderId,
                 clientMsgId,
-                _time.GetUtcNow().ToUnixTimeMilliseconds(),
+                serverTime,
                 contentKind,
                 content,
                 false,
