@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""readmap.py <trace.txt> <fds.txt> <db> [messages]: what SQLite's reads during a soak are, per connection and B-tree
+(issue 17, stop 44). <trace.txt>: `perf script -F tid,comm,time,event,trace` of the server's `syscalls:sys_enter_pread64`
+and a `probe_libc:soakpw` uprobe on libc's pwrite64 that fetches the first 4 bytes written (the page number of a WAL frame
+header; soak-short.sh READS_AT sets both up); <fds.txt>: `ls -l /proc/<pid>/fd` taken with it; <db>: the live database
+(`dbstat` of a read snapshot names each page's B-tree). A connection is the pair of one parley.db descriptor and the
+-wal descriptor opened next: the writer is the one that appends WAL frames, the background checkpointer the one its
+thread (parley-sqlite-checkpoint, "parley-sqlite-c" in perf) reads through, every other pair a pooled reader. A read of parley.db names its page
+by offset; a read of the -wal names the page by the frame header the writer wrote last at that offset in the trace
+(frames the trace did not see written are "wal?"). [messages]: accepted messages in the trace's window (per-message
+columns)."""
+import collections, re, sqlite3, sys
+
+trace, fdfile, db = sys.argv[1], sys.argv[2], sys.argv[3]
+messages = float(sys.argv[4]) if len(sys.argv) > 4 else None
+names = {}
+for l in open(fdfile):
+    m = re.search(r' (\d+) -> (.*)$', l)
+    if m:
+        names[int(m.group(1))] = m.group(2).strip()
+dbfds = sorted(fd for fd, n in names.items() if n.endswith('/parley.db'))
+walfds = sorted(fd for fd, n in names.items() if n.endswith('/parley.db-wal'))
+pair = {}  # wal fd -> db fd (the db descriptor opened before it)
+for w in walfds:
+    below = [d for d in dbfds if d < w]
+    if below:
+        pair[w] = below[-1]
+conn_of = {d: d for d in dbfds}
+conn_of.update({w: d for w, d in pair.items()})
+
+HDR, PAGE = 24, 4096
+frame_page = {}  # wal offset of a frame's page -> page number (the latest header write seen)
+reads = []  # (conn, file, page or None, comm)
+writer_conn = None
+events = 0
+rx_pw = re.compile(r'soakpw: \(\w+\) fd=(-?\d+) pg=(\d+) count=(\d+) pos=(-?\d+)')
+rx_pr = re.compile(r'sys_enter_pread64: fd: (0x[0-9a-f]+|\d+), buf: \S+, count: (0x[0-9a-f]+|\d+), pos: (0x[0-9a-f]+|\d+)')
+first = last = None
+for l in open(trace):
+    m = rx_pw.search(l)
+    tm = re.search(r' (\d+\.\d+):', l)
+    if tm:
+        t = float(tm.group(1)); first = t if first is None else first; last = t
+    if m:
+        fd, pg, count, pos = int(m.group(1)), int(m.group(2)), int(m.group(3)), int(m.group(4))
+        if fd in pair and count == HDR:
+            writer_conn = conn_of[fd]
+            frame_page[pos + HDR] = int.from_bytes(pg.to_bytes(4, 'little'), 'big')
+        continue
+    m = rx_pr.search(l)
+    if not m:
+        continue
+    events += 1
+    fd, count, pos = (int(x, 0) for x in m.groups())
+    n = names.get(fd, '')
+    comm = l.split()[0]
+    if n.endswith('/parley.db'):
+        reads.append((conn_of.get(fd), 'db', pos // PAGE + 1, comm, count))
+    elif n.endswith('/parley.db-wal'):
+        reads.append((conn_of.get(fd), 'wal', frame_page.get(pos), comm, count))
+
+con = sqlite3.connect(f'file:{db}?mode=ro', uri=True)
+owner = dict(con.execute("select pageno, name from dbstat"))
+kind = dict(con.execute("select pageno, pagetype from dbstat"))
+ckpt_conns = {c for c, f, p, comm, n in reads if comm.startswith('parley-sqlite')}  # the checkpointer's thread (comm is cut at 15 characters)
+
+def role(c):
+    if c == writer_conn:
+        return 'writer'
+    if c in ckpt_conns:
+        return 'checkpointer'
+    return 'readers'
+
+span = (last - first) if first is not None and last is not None and last > first else None
+per = messages if messages else None
+print(f"trace: {events} pread64 in {span or 0:.1f} s; {len(frame_page)} WAL frame headers seen; "
+      f"{len(set(conn_of.values()))} connections ({len({c for c, *_ in reads if role(c) == 'readers'})} readers read)"
+      + (f"; {messages:.0f} messages" if messages else ""))
+unit = "per message" if per else "per second"
+div = per if per else (span or 1)
+by = collections.Counter(); kb = collections.Counter(); tree = collections.defaultdict(collections.Counter)
+for c, f, p, comm, n in reads:
+    r = role(c)
+    by[(r, f)] += 1; kb[(r, f)] += n
+    if p is None:
+        t = 'wal?'
+    else:
+        t = owner.get(p, '?new/free') + ('' if kind.get(p) in (None, 'leaf') else ' (' + kind.get(p) + ')')
+    tree[r][(f, t)] += 1
+print(f"\n{'who':13s} {'file':4s} {'calls ' + unit:>20s} {'KB ' + unit:>16s}")
+for (r, f), v in sorted(by.items(), key=lambda kv: -kb[kv[0]]):
+    print(f"{r:13s} {f:4s} {v / div:20.2f} {kb[(r, f)] / 1024 / div:16.2f}")
+for r in sorted(tree, key=lambda r: -sum(tree[r].values())):
+    tot = sum(tree[r].values())
+    print(f"\n{r}: {tot / div:.2f} reads {unit}, by file and B-tree (page type when not a leaf)")
+    for (f, t), v in tree[r].most_common(18):
+        print(f"  {f:4s} {t:52s} {v / div:8.2f}  {100 * v / tot:5.1f} %")
