@@ -6,6 +6,9 @@
 # generator options), SYMBOLS=1 (also DOTNET_EnableWriteXorExecute=0, so JIT frames resolve by name), SRVENV (more
 # NAME=VALUE server settings, space-separated). cpu.txt also has the event frames the server handed to outboxes in the
 # window (parley_delivery_frames_total) and the server's CPU µs per frame (a group scenario's deliveries).
+# SYSCALLS=1 (stop 44, edge): after the record, a 10 s `perf stat` of the server's system calls by kind, its context switches
+# and CPU migrations, each per event frame handed to outboxes in those 10 s (<label>.syscalls.txt): how many socket reads,
+# writes, futex wake-ups and epoll waits a message costs (a read that returns several frames shows as < 1 per frame).
 # Writes $OUT/<label>.{gen.json,gen.log,perf.data,perf.log,cpu.txt,perf-<pid>.map}.
 source "$(dirname "$0")/lib.sh"
 label=$1; dll=$(realpath $2); rate=${3:-1500}; scen=${4:-chat}; out=${OUT:-/tmp/perfprof}; mkdir -p $out
@@ -28,6 +31,27 @@ f1=$(frames)
 echo "cpu_ticks_20s=$((s1-s0))" > $out/$label.cpu.txt
 # parley_delivery_frames_total: event frames handed to outboxes in the window (about 20 s: two /metrics reads around it).
 echo "frames_20s=$((${f1:-0}-${f0:-0})) us_per_frame=$(python3 -c "print(round(($s1-$s0)*1e4/max(${f1:-0}-${f0:-0},1),3))")" >> $out/$label.cpu.txt
+if [ -n "$SYSCALLS" ]; then
+  ev=context-switches,cpu-migrations; for c in read readv recvfrom recvmsg recvmmsg write writev sendto sendmsg sendmmsg pread64 pwrite64 fdatasync fsync futex epoll_wait epoll_pwait epoll_pwait2 epoll_ctl poll ppoll io_uring_enter sched_yield nanosleep clock_nanosleep; do ev=$ev,syscalls:sys_enter_$c; done
+  g0=$(frames); s2=$(cpu_ticks)
+  # Every thread of the server by id (-t), and again as a perf trace summary for 5 s (-s: every system call by thread).
+  tids=$(ls /proc/$spid/task | paste -sd,)
+  taskset -c 1 perf stat -e $ev -x, -t $tids -o $out/$label.perfstat.txt -- sleep 10 > /dev/null 2>&1
+  s3=$(cpu_ticks); g1=$(frames)
+  python3 - "$out/$label.perfstat.txt" "$((${g1:-0}-${g0:-0}))" "$((s3-s2))" > $out/$label.syscalls.txt <<'PY'
+import sys
+path, frames, ticks = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+print(f"frames_10s={frames} cpu_ticks_10s={ticks} us_per_frame={ticks * 1e4 / max(frames, 1):.1f}")
+print("| event | count in 10 s | per frame |\n|---|---:|---:|")
+for line in open(path):
+    f = line.strip().split(',')
+    if len(f) < 3 or not f[0].replace('.', '').isdigit(): continue
+    print(f"| {f[2].replace('syscalls:sys_enter_', '')} | {int(float(f[0]))} | {float(f[0]) / max(frames, 1):.3f} |")
+PY
+  g2=$(frames)
+  taskset -c 1 perf trace -s -p $spid -o $out/$label.trace-summary.txt -- sleep 5 > /dev/null 2>&1
+  g3=$(frames); echo "frames_in_trace_summary_5s=$((${g3:-0}-${g2:-0}))" >> $out/$label.syscalls.txt
+fi
 cp /tmp/perf-$spid.map $out/$label.perf-$spid.map 2>/dev/null
 echo "pid=$spid" >> $out/$label.cpu.txt
 wait $gpid
