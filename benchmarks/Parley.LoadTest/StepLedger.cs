@@ -418,9 +418,10 @@ internal sealed class StepLedger : IFrameSink
 
     /// <summary>
     /// With a timeline (--timeline-out, issue 17): one line per message sent in the measured window, in send order:
-    /// "sent_ns ack_us delivery_us" (sent as a <see cref="Stopwatch"/> timestamp in ns, on Linux CLOCK_MONOTONIC: the
+    /// "sent_ns ack_us delivery_us id" (sent as a <see cref="Stopwatch"/> timestamp in ns, on Linux CLOCK_MONOTONIC: the
     /// clock of <c>perf record -k mono</c> and bpftrace, so slow messages line up with a kernel trace of the server; -1 for
-    /// an answer that never came).
+    /// an answer that never came; id: the message's client message id without its scenario letter, which the server's send
+    /// trace, <c>Parley:Gateway:SendTraceFile</c>, names it by).
     /// </summary>
     public void WriteTimeline(string path)
     {
@@ -449,7 +450,7 @@ internal sealed class StepLedger : IFrameSink
             var ack = Volatile.Read(ref _ackAt[i]);
             var del = Volatile.Read(ref _firstDeliveryAt[i]);
             w.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{(long)(sent * toNs)} {(ack == 0 ? -1 : (long)((ack - sent) * toUs))} {(del == 0 ? -1 : (long)((del - sent) * toUs))}"));
+                $"{(long)(sent * toNs)} {(ack == 0 ? -1 : (long)((ack - sent) * toUs))} {(del == 0 ? -1 : (long)((del - sent) * toUs))} {StepId}-{ProcessNonce}-{i}"));
         }
     }
 

@@ -103,7 +103,7 @@ msgs = []
 for f in sorted(glob.glob(base + ".tl/timeline-*.txt")):
     for line in open(f):
         a = line.split()
-        if len(a) == 3:
+        if len(a) >= 3:
             msgs.append((int(a[0]) / 1e9, int(a[1]) / 1e3, int(a[2]) / 1e3))
 msgs.sort()
 if not msgs:

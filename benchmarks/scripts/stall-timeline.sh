@@ -9,6 +9,11 @@
 # <outdir> (large: keep them out of the repository). GCTRACE=1: the server's GC pauses on the same clock (<label>.gc.txt). RT=1: server and generator in SCHED_FIFO (see below).
 source "$(dirname "$0")/lib.sh"
 out=$1; label=$2; dll=$3; shift 3; mkdir -p $out; o=$out/$label
+# SENDTRACE=1 (stop 44): the server's send trace (Parley:Gateway:SendTraceFile, written when it stops: every send's hops,
+# every live frame's queue and write, the thread pool's queue every ms) into <label>.sendtrace, read with the timeline by
+# send-trace.py into <label>.hops (each message's time from the generator's send to its receiver's read, hop by hop).
+# SYSPERF=0: no system-wide perf record (the fsync/disk part of the report is then empty).
+[ "${SENDTRACE:-0}" = 1 ] && set -- Parley__Gateway__SendTraceFile=$(realpath -m $o.sendtrace) "$@"
 start_server $dll $o.server.log Parley__Messaging__MaxGroupMembers=2000 "$@"
 wait_ready
 # RT=1: the server's threads and the generator in SCHED_FIFO (priority 1) ahead of the other engineers' builds on a shared
@@ -34,10 +39,10 @@ while True:
 PY
 # A descriptor's file is read once the server has opened its database (ready) and again after the step.
 ls -l /proc/$spid/fd > $o.fd0 2>/dev/null
-perf record -q -k mono -a -o $o.sys.perf \
+if [ "${SYSPERF:-1}" = 1 ]; then perf record -q -k mono -a -o $o.sys.perf \
   -e syscalls:sys_enter_fsync,syscalls:sys_exit_fsync,syscalls:sys_enter_fdatasync,syscalls:sys_exit_fdatasync \
   -e block:block_rq_issue,block:block_rq_complete \
-  -e writeback:writeback_start,writeback:writeback_written,wbt:wbt_step,wbt:wbt_timer,wbt:wbt_lat > $o.sys.perflog 2>&1 & sysperf=$!
+  -e writeback:writeback_start,writeback:writeback_written,wbt:wbt_step,wbt:wbt_timer,wbt:wbt_lat > $o.sys.perflog 2>&1 & sysperf=$!; fi
 if [ "${SRVPERF:-1}" = 1 ]; then
   perf record -q -k mono -p $spid -o $o.srv.perf -e syscalls:sys_enter_pwrite64,syscalls:sys_exit_pwrite64 > $o.srv.perflog 2>&1 & srvperf=$!
 fi
@@ -61,16 +66,18 @@ PARLEY_ADMIN_SECRET=$secret timeout 600 $([ "${RT:-0}" = 1 ] && echo chrt -f 1) 
     --warmup 3 --window ${WINDOW:-20} --scenarios chat --targets parley --chat-users ${USERS:-1000} --chat-peers ${PEERS:-0} \
     --chat-rates ${RATE:-1000} $GARGS --timeline-out $o.tl --out $o.json > $o.log 2>&1
 ls -l /proc/$spid/fd > $o.fd1 2>/dev/null
-kill -INT $sysperf $srvperf $schedperf $schedall 2>/dev/null; wait $sysperf $srvperf $schedperf $schedall 2>/dev/null
+perfs="$sysperf $srvperf $schedperf $schedall"
+if [ -n "${perfs// /}" ]; then kill -INT $perfs 2>/dev/null; wait $perfs 2>/dev/null; fi  # a bare wait would wait for the server
 kill $mem; wait $mem 2>/dev/null
 stop_server
 if [ -n "$gctracer" ]; then
   wait $gctracer 2>/dev/null; trace_tool gc-pauses $here/gc-pauses.cs
   [ -n "$TOOL" ] && dotnet $TOOL $o.gc.nettrace --utc > $o.gc.txt 2>&1
 fi
-perf script -i $o.sys.perf -F comm,pid,tid,cpu,time,event,trace > $o.sys.txt 2>/dev/null
+[ -f $o.sys.perf ] && perf script -i $o.sys.perf -F comm,pid,tid,cpu,time,event,trace > $o.sys.txt 2>/dev/null
 [ -f $o.schedall.perf ] && perf script -i $o.schedall.perf -F comm,pid,tid,cpu,time,event,trace > $o.schedall.txt 2>/dev/null
 [ -f $o.sched.perf ] && perf script -i $o.sched.perf -F comm,pid,tid,time,event,trace,ip,sym > $o.sched.txt 2>/dev/null
 [ -f $o.srv.perf ] && perf script -i $o.srv.perf -F comm,pid,tid,time,event,trace > $o.srv.txt 2>/dev/null
 grep 'ramp' $o.log | grep -o 'lat p50.*p99 [0-9.]* ms'
-python3 "$(dirname "$0")/stall-timeline.py" $o $spid | tee $o.report
+[ "${SYSPERF:-1}" = 1 ] && python3 "$(dirname "$0")/stall-timeline.py" $o $spid | tee $o.report
+[ -f $o.sendtrace ] && python3 "$(dirname "$0")/send-trace.py" $o.sendtrace $o.tl | tee $o.hops

@@ -31,6 +31,8 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<GroupRequestHandler>();
         services.AddSingleton<SocialRequestHandler>();
         services.AddSingleton<ConnectionHost>();
+        services.AddSingleton<SendTrace>();
+        services.AddHostedService(sp => sp.GetRequiredService<SendTrace>());
         services.AddSingleton<SendHops>();
         services.AddSingleton<SendAnswers>();
 

@@ -1231,6 +1231,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             if (Times is { } times)
             {
                 times.FannedOut = System.Diagnostics.Stopwatch.GetTimestamp();
+                times.Version = version;
             }
         }
     }

@@ -38,9 +38,16 @@ public sealed class SendTimes
     /// <summary>The gateway's continuation got the grain's answer (the Orleans response and the thread pool).</summary>
     public long Returned { get; set; }
 
+    /// <summary>The send's client message id (a reference to the request's string), for the gateway's send trace.</summary>
+    public string? ClientMsgId { get; set; }
+
+    /// <summary>The version the commit gave the message (its live event frames carry it), for the gateway's send trace.</summary>
+    public long Version { get; set; }
+
     /// <summary>Clears every stamp (a pooled object is reused).</summary>
     public void Reset()
     {
-        Received = Handled = Turn = Submitted = Taken = Durable = FannedOut = Resumed = Returned = 0;
+        Received = Handled = Turn = Submitted = Taken = Durable = FannedOut = Resumed = Returned = Version = 0;
+        ClientMsgId = null;
     }
 }

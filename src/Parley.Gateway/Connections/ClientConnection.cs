@@ -195,8 +195,9 @@ internal sealed class ClientConnection : IDisposable
     /// </summary>
     public EnqueueResult TryEnqueueEvent(WireFrame frame, long version, object? tag = null)
     {
-        // One live frame in 8 is timed to its socket write (a group fan-out queues one per member: timing each cost ~5 %).
-        var queuedAt = Hops is not null && (++_deliveries & 7) == 0 ? Stopwatch.GetTimestamp() : 0;
+        // One live frame in 8 is timed to its socket write (a group fan-out queues one per member: timing each cost ~5 %);
+        // every one while the send trace is on (a diagnostics switch).
+        var queuedAt = Hops is { } hops && ((++_deliveries & 7) == 0 || hops.Tracing) ? Stopwatch.GetTimestamp() : 0;
         var item = new Outbound(frame.Bytes, frame.Bytes.Length, version, Pool: null, frame.Text, FrameWritten is null ? null : tag, queuedAt);
         bool wake;
         lock (_lock)
@@ -597,7 +598,7 @@ internal sealed class ClientConnection : IDisposable
 
         if (item.QueuedAt != 0)
         {
-            Hops?.Delivered(item.QueuedAt);
+            Hops?.Delivered(item.QueuedAt, item.Version);
         }
 
         if (item.Tag is SendTimes times)

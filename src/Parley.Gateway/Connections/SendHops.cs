@@ -24,22 +24,28 @@ internal sealed class SendHops
 
     private readonly ParleyMetrics _metrics;
     private readonly long _slowTicks;
+    private readonly SendTrace? _trace;
 
     // Sized for the sends in flight at once on a busy node; more are allocated and dropped on return.
     private readonly DefaultObjectPool<SendTimes> _pool = new(new DefaultPooledObjectPolicy<SendTimes>(), 4096);
 
-    public SendHops(ParleyMetrics metrics, IOptions<GatewayOptions> options)
+    public SendHops(ParleyMetrics metrics, IOptions<GatewayOptions> options, SendTrace? trace = null)
     {
         _metrics = metrics;
+        _trace = trace is { Enabled: true } ? trace : null;
         _slowTicks = (long)(options.Value.SlowSendThreshold.TotalSeconds * Stopwatch.Frequency);
     }
 
+    /// <summary>True when the send trace is on (<see cref="GatewayOptions.SendTraceFile"/>): every live frame is timed.</summary>
+    public bool Tracing => _trace is not null;
+
     /// <summary>A send's stamps, its frame read at <paramref name="receivedAt"/>.</summary>
-    public SendTimes Start(long receivedAt)
+    public SendTimes Start(long receivedAt, string? clientMsgId = null)
     {
         var times = _pool.Get();
         times.Reset();
         times.Received = receivedAt;
+        times.ClientMsgId = clientMsgId;
         return times;
     }
 
@@ -47,6 +53,7 @@ internal sealed class SendHops
     public void Written(SendTimes times)
     {
         var written = Stopwatch.GetTimestamp();
+        _trace?.Send(times, written);
         Span<long> stamps =
         [
             times.Received, times.Handled, times.Turn, times.Submitted, times.Taken, times.Durable, times.FannedOut, times.Resumed, times.Returned, written
@@ -83,7 +90,14 @@ internal sealed class SendHops
         }
     }
 
-    /// <summary>A live event frame queued at <paramref name="queuedAt"/> (one in 8 of a connection's) was written to its socket now.</summary>
-    public void Delivered(long queuedAt) =>
-        _metrics.SendHopDuration.Record((Stopwatch.GetTimestamp() - queuedAt) * TickSeconds, DeliverLabel);
+    /// <summary>
+    /// A live event frame of <paramref name="version"/> queued at <paramref name="queuedAt"/> (one in 8 of a connection's;
+    /// every one while <see cref="Tracing"/>) was written to its socket now.
+    /// </summary>
+    public void Delivered(long queuedAt, long version)
+    {
+        var written = Stopwatch.GetTimestamp();
+        _metrics.SendHopDuration.Record((written - queuedAt) * TickSeconds, DeliverLabel);
+        _trace?.Delivery(version, queuedAt, written);
+    }
 }

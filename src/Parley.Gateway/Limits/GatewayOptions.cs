@@ -59,6 +59,18 @@ public sealed class GatewayOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
     public TimeSpan SlowSendThreshold { get; set; } = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>
+    /// A diagnostics switch, off (null) by default: a file path. When set, every native send's hop stamps (frame read → ack
+    /// written), every live event frame's queue and socket-write times, and the thread pool's queue every millisecond are
+    /// kept in rings of <see cref="SendTraceCapacity"/> records and written to this file when the server stops
+    /// (docs/observability.md; benchmarks/scripts/send-trace.py reads it with the load generator's timeline).
+    /// </summary>
+    public string? SendTraceFile { get; set; }
+
+    /// <summary>Records per ring of the send trace (rounded up to a power of two; the oldest are overwritten).</summary>
+    [Range(1024, 16 * 1024 * 1024)]
+    public int SendTraceCapacity { get; set; } = 256 * 1024;
+
     /// <summary>Typing events one connection may send per second; more are dropped.</summary>
     [Range(1, 1000)]
     public int TypingPerSecond { get; set; } = 5;

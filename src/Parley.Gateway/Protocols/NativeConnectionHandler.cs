@@ -68,7 +68,7 @@ internal sealed class NativeConnectionHandler(
     /// </remarks>
     public ValueTask<RequestOutcome> HandleAsync(ClientFrame request, long receivedAt) =>
         request.BodyCase == ClientFrame.BodyOneofCase.Send
-            ? handler.SendAsync(connection, request, hops?.Start(receivedAt))
+            ? handler.SendAsync(connection, request, hops?.Start(receivedAt, request.Send.ClientMsgId))
             : AnswerAsync(request);
 
     // Pooled: this, the request handler's and the messaging service's state machines were a Task each per request (issue 17).
