@@ -395,6 +395,7 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
                     try
                     {
                         await sendOne(ledger, idx, ts, rnd).ConfigureAwait(false);
+                        ledger.MarkWritten(idx);
                     }
                     catch (Exception ex) when (ex is System.Net.WebSockets.WebSocketException or ObjectDisposedException or IOException or InvalidOperationException or OperationCanceledException)
                     {

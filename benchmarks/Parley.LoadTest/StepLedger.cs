@@ -46,6 +46,7 @@ internal sealed class StepLedger : IFrameSink
         {
             _ackAt = new long[capacity];
             _firstDeliveryAt = new long[capacity];
+            _writtenAt = new long[capacity];
         }
 
         if (keepFrames)
@@ -69,6 +70,9 @@ internal sealed class StepLedger : IFrameSink
 
     // With a timeline: each message's ack and first delivery (Stopwatch timestamps; 0 until they happen).
     private readonly long[]? _ackAt;
+
+    // With a timeline: when the message's send returned (its frame written to the socket; stop 44).
+    private readonly long[]? _writtenAt;
     private readonly long[]? _firstDeliveryAt;
 
     /// <summary>
@@ -144,6 +148,15 @@ internal sealed class StepLedger : IFrameSink
     public uint RequestId(int idx) => ((uint)StepId << 24) | (uint)(idx + 1);
 
     public void MarkSent(int idx, long timestamp) => Volatile.Write(ref _sendTs[idx], timestamp);
+
+    /// <summary>With a timeline: message <paramref name="idx"/>'s send returned now (its frame is in the socket).</summary>
+    public void MarkWritten(int idx)
+    {
+        if (_writtenAt is not null)
+        {
+            Volatile.Write(ref _writtenAt[idx], Stopwatch.GetTimestamp());
+        }
+    }
 
     /// <summary>With keepFrames: remembers the frame of <paramref name="idx"/> and the connection slot it is sent on.</summary>
     public void Track(int idx, int slot, byte[] frame)
@@ -418,10 +431,11 @@ internal sealed class StepLedger : IFrameSink
 
     /// <summary>
     /// With a timeline (--timeline-out, issue 17): one line per message sent in the measured window, in send order:
-    /// "sent_ns ack_us delivery_us id" (sent as a <see cref="Stopwatch"/> timestamp in ns, on Linux CLOCK_MONOTONIC: the
+    /// "sent_ns ack_us delivery_us id written_us" (sent as a <see cref="Stopwatch"/> timestamp in ns, on Linux CLOCK_MONOTONIC: the
     /// clock of <c>perf record -k mono</c> and bpftrace, so slow messages line up with a kernel trace of the server; -1 for
     /// an answer that never came; id: the message's client message id without its scenario letter, which the server's send
-    /// trace, <c>Parley:Gateway:SendTraceFile</c>, names it by).
+    /// trace, <c>Parley:Gateway:SendTraceFile</c>, names it by; written_us: when the generator's send of it returned, its
+    /// frame in the socket, or -1).
     /// </summary>
     public void WriteTimeline(string path)
     {
@@ -449,8 +463,9 @@ internal sealed class StepLedger : IFrameSink
         {
             var ack = Volatile.Read(ref _ackAt[i]);
             var del = Volatile.Read(ref _firstDeliveryAt[i]);
+            var written = Volatile.Read(ref _writtenAt![i]);
             w.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{(long)(sent * toNs)} {(ack == 0 ? -1 : (long)((ack - sent) * toUs))} {(del == 0 ? -1 : (long)((del - sent) * toUs))} {StepId}-{ProcessNonce}-{i}"));
+                $"{(long)(sent * toNs)} {(ack == 0 ? -1 : (long)((ack - sent) * toUs))} {(del == 0 ? -1 : (long)((del - sent) * toUs))} {StepId}-{ProcessNonce}-{i} {(written == 0 ? -1 : (long)((written - sent) * toUs))}"));
         }
     }
 

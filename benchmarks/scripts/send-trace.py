@@ -41,13 +41,16 @@ for f in files:
     for line in open(f):
         a = line.split()
         if len(a) >= 4 and int(a[2]) >= 0:
-            msgs.append((int(a[0]), int(a[1]), int(a[2]), a[3]))
+            # the 5th column (stop 44): when the generator's send returned (its frame in the socket), -1 or absent: unknown
+            msgs.append((int(a[0]), int(a[1]), int(a[2]), a[3], int(a[4]) if len(a) >= 5 else -1))
 
-# segments (name, from, to) over the stamps: S sent, R read, H handled, T turn, B submitted, K taken, U durable, F fanned
+# segments (name, from, to) over the stamps: S sent, G the generator's send returned (the frame in the socket; S when the
+# timeline has no such column), R read, H handled, T turn, B submitted, K taken, U durable, F fanned
 # out, M resumed, N returned, W ack written, A ack read by the generator, Q delivery queued, X delivery written, D delivery
 # read by the generator
 SEG = [
-    ("gen send -> frame read", 'S', 'R'),
+    ("gen send -> its send returned", 'S', 'G'),
+    ("send returned -> frame read", 'G', 'R'),
     ("read -> handled", 'R', 'H'),
     ("call (handled -> turn)", 'H', 'T'),
     ("turn (-> submitted)", 'T', 'B'),
@@ -66,7 +69,7 @@ ACKSEG = [
 ]
 
 rows, missing = [], 0
-for sent, ack_us, del_us, mid in msgs:
+for sent, ack_us, del_us, mid, wr_us in msgs:
     s = sends.get(mid)
     if s is None:
         missing += 1
@@ -76,7 +79,7 @@ for sent, ack_us, del_us, mid in msgs:
     if d is None or 0 in (R, H, T, B, K, U, F, M, N, W):
         missing += 1
         continue
-    st = dict(S=sent, R=R, H=H, T=T, B=B, K=K, U=U, F=F, M=M, N=N, W=W, Q=d[0], X=d[1],
+    st = dict(S=sent, G=sent + max(wr_us, 0) * 1000, R=R, H=H, T=T, B=B, K=K, U=U, F=F, M=M, N=N, W=W, Q=d[0], X=d[1],
               A=sent + ack_us * 1000, D=sent + del_us * 1000)
     rows.append(st)
 
@@ -103,6 +106,8 @@ print()
 print("| segment (delivery path) | all: p50 / p90 / p99 / max ms | slow: p50 / p90 / max ms | share of the slow messages' time |")
 print("|---|---|---|---:|")
 slow_total = sum(ms(r, 'S', 'D') for r in slow) or 1
+if all(m[4] < 0 for m in msgs):
+    print("(the timeline has no send-returned column: 'send returned -> frame read' holds the generator's send too)")
 for name, a, b in SEG:
     xs = [ms(r, a, b) for r in rows]
     ys = [ms(r, a, b) for r in slow]
@@ -168,6 +173,7 @@ for r in sorted(slow, key=lambda r: -ms(r, 'S', 'D'))[:25]:
 reads = sorted(s[1] for s in sends.values() if s[1])
 durables = sorted(s[6] for s in sends.values() if s[6])
 writes = sorted(d[1] for d in deliveries.values())
+gen_sent = sorted(m[0] for m in msgs)
 t0, t1 = rows[0]['S'], rows[-1]['D']
 gaps = [(reads[i + 1] - reads[i], reads[i]) for i in range(len(reads) - 1) if t0 <= reads[i] <= t1]
 gaps.sort(reverse=True)
@@ -177,7 +183,8 @@ print(f"gaps between two frame reads (any connection) >= 20 ms in the window: {l
 for g, at in sorted(big, key=lambda x: x[1])[:30]:
     c = bisect.bisect_left(durables, at + g) - bisect.bisect_right(durables, at)
     w = bisect.bisect_left(writes, at + g) - bisect.bisect_right(writes, at)
-    line = f"  +{(at - t0) / 1e9:7.3f} s  {g / 1e6:6.1f} ms: {c} sends became durable, {w} live frames written in it"
+    n = bisect.bisect_left(gen_sent, at + g) - bisect.bisect_right(gen_sent, at)
+    line = f"  +{(at - t0) / 1e9:7.3f} s  {g / 1e6:6.1f} ms: the generator sent {n}; {c} sends became durable, {w} live frames written in it"
     if pool:
         ps = pool_in(at, at + g)
         if ps:
