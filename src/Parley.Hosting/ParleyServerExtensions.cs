@@ -175,6 +175,12 @@ public static class ParleyServerExtensions
         builder.AddParleyManagementListeners();
         // The native gateway's plain upgrades are accepted below the HTTP layer on the listeners that serve /ws (ADR 0020).
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen => listen.UseParleyDirectUpgrade(ManagementListeners.ServesNativeGateway)));
+        if (config.GetSection(GatewayOptions.Section).Get<GatewayOptions>() is { InlineSocketScheduling: true })
+        {
+            // Issue 17 (stop 44, edge): socket reads and the code they wake run on the socket engine's thread (behind the setting).
+            builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
+        }
+
         services.AddParleyTelemetry(config);
         services.AddParleyOpenApi();
         services.AddHealthChecks()

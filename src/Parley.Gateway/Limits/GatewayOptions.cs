@@ -71,6 +71,15 @@ public sealed class GatewayOptions
     [Range(1024, 16 * 1024 * 1024)]
     public int SendTraceCapacity { get; set; } = 256 * 1024;
 
+    /// <summary>
+    /// Kestrel's <c>UnsafePreferInlineScheduling</c> for the server's listeners (issue 17, stop 44; default false): a socket's
+    /// reads and the connection code they wake (the WebSocket receive loop: frame decode, the send's checks and its grain
+    /// call) run on the socket engine's thread instead of being queued to the thread pool. Fewer thread hops per message,
+    /// but a connection's code that blocks holds every other connection of that I/O queue; read at start-up only. The
+    /// runtime's own inlining is <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1</c> (an environment variable).
+    /// </summary>
+    public bool InlineSocketScheduling { get; set; }
+
     /// <summary>Typing events one connection may send per second; more are dropped.</summary>
     [Range(1, 1000)]
     public int TypingPerSecond { get; set; } = 5;
