@@ -6,7 +6,7 @@
 #   each file's µs of server CPU per message (comma-separated, one per file).
 #   "of which kernel": the stacks of a component whose leaf is a kernel frame. --store: also the store's stacks by their
 #   first matching part (FTS5, the WAL's pwrite, pread, fsync, the page cache, B-tree/VDBE, the managed provider).
-import sys, re, collections
+import os, sys, re, collections
 
 COMPONENTS = [
     ("gc", r"^(WKS|SVR)::|gc_heap|GCHeap|GarbageCollect|memclr|WKS::gc|SVR::gc|GCToEEInterface"),
@@ -29,27 +29,8 @@ COMPONENTS = [
 KERNEL = re.compile(r"^(__|do_|entry_|x64|sys_|tcp_|ip_|ext4|vfs_|generic_|filemap|mark_buffer|block_|copy_|schedule|futex|sock_|inet_|net_|dev_|skb|nf_|raw_|_raw|release_|lock_|native_|finish_task|syscall|ksys|file_|jbd2|submit_|blk|folio|page_|alloc_|kmem|kfree|memcg|rcu|irq|asm_)")
 RULES = [(n, re.compile(p)) for n, p in COMPONENTS]
 
-def simp(sym):
-    sym = re.sub(r'\[(Optimized|OptimizedTier1|QuickJitted|Tier0|Tier1|PreJIT|Instrumented|OptimizedTier1OSR)\]', '', sym)
-    m = re.search(r'\] ([^ \[\]]+::[^(]+)\(', sym)
-    if m: sym = m.group(1)
-    sym = re.sub(r'\+0x[0-9a-f]+$', '', sym)
-    return sym.strip()
-
-def load(path):
-    stacks = []; cur = None
-    for line in open(path, errors='replace'):
-        if not line.strip():
-            if cur is not None: stacks.append(cur)
-            cur = None; continue
-        if not line.startswith(('\t', ' ')):
-            cur = []; continue
-        parts = line.strip().split(' ', 1)
-        sym = parts[1] if len(parts) > 1 else parts[0]
-        sym = re.sub(r'\s*\((/[^)]*|\[[^)]*\])\)\s*$', '', sym)
-        cur.append(simp(sym))
-    if cur is not None: stacks.append(cur)
-    return stacks
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fold import load  # noqa: E402 (the same stack reader as fold.py)
 
 def classify(stack):
     for name, rx in RULES:
