@@ -1103,8 +1103,6 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
     /// </summary>
     private sealed class MessageWork(ConversationGrain grain, StoredMessage message, NewConversation? creation, long? revokes, string[] recipients, string? origin) : PendingSend, ICommitWork
     {
-        private StoredMessage _final = message;
-
         /// <summary>More records committed atomically with the message (group and membership changes), captured in the turn.</summary>
         public Action<CommitBatch, long>? Extra { get; init; }
 
@@ -1153,13 +1151,16 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
         public void AddTo(CommitBatch batch, long version)
         {
-            _final = Message with { Version = version };
+            // The row made in the grain's turn, with its version set here: nothing reads it between the turn and the commit
+            // but this writer (the turn's ack fields are its seq, id and time), and a batch committed again after a failure
+            // sets the version again before the row is stored; the committed row is the one the tail and the event get.
+            Message.Version = version;
             if (creation is not null)
             {
                 batch.Conversations.Add(creation with { Version = version });
             }
 
-            batch.Messages.Add(_final);
+            batch.Messages.Add(Message);
             if (ReadDiffusion)
             {
                 batch.ReadDiffusion.Add(ConversationId);
@@ -1192,8 +1193,8 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             // The store is done with the text it indexed (the commit is durable): the hot tail keeps this row for its last
             // 256 messages, and the text was about a third of the bytes each message kept there, copied by the GC from the
             // young generation to gen1 and again to gen2 (issue 17, stop 42). Nothing after the commit reads it.
-            _final.SearchText = null;
-            grain._tail.Append(_final);
+            Message.SearchText = null;
+            grain._tail.Append(Message);
             if (RootUpdated is { } root)
             {
                 grain._tail.Replace(root with { Version = version });
@@ -1201,9 +1202,9 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
             MessageCommitted committed = (revokes, Members) switch
             {
-                ({ } target, _) => new MessageRevoked(_final, target, RevokedClientMsgId, _final.SenderId),
-                (null, { Count: > 0 } members) => new MembersChanged(_final, Group, WithVersion(members, version)),
-                _ => new MessageCommitted(_final, Group) { ReplyTo = RootUpdated },
+                ({ } target, _) => new MessageRevoked(Message, target, RevokedClientMsgId, Message.SenderId),
+                (null, { Count: > 0 } members) => new MembersChanged(Message, Group, WithVersion(members, version)),
+                _ => new MessageCommitted(Message, Group) { ReplyTo = RootUpdated },
             };
             if (ReadDiffusion)
             {
@@ -1220,11 +1221,11 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             {
                 if (ReadDiffusion)
                 {
-                    observer.OnReadDiffusionMessageCommitted(_final, ConversationName, RootUpdated?.SenderId);
+                    observer.OnReadDiffusionMessageCommitted(Message, ConversationName, RootUpdated?.SenderId);
                 }
                 else
                 {
-                    observer.OnMessageCommitted(_final, recipients, Kind, ConversationName);
+                    observer.OnMessageCommitted(Message, recipients, Kind, ConversationName);
                 }
             }
 
