@@ -193,12 +193,20 @@ internal sealed class ClientConnection : IDisposable
     /// Queues a live event; never blocks. <see cref="EnqueueResult.Overflow"/> means the outbox (or the held list) is
     /// full: the caller closes this connection (the client resyncs). The frame array may be shared by many connections.
     /// </summary>
-    public EnqueueResult TryEnqueueEvent(WireFrame frame, long version, object? tag = null)
+    public EnqueueResult TryEnqueueEvent(WireFrame frame, long version, object? tag = null) =>
+        TryEnqueueEvent(frame.Bytes, frame.Bytes.Length, pool: null, version, tag, frame.Text);
+
+    /// <summary>
+    /// <see cref="TryEnqueueEvent(WireFrame, long, object?)"/> for the first <paramref name="length"/> bytes of a binary frame
+    /// rented from <paramref name="pool"/> for this connection alone: once queued (<see cref="EnqueueResult.Queued"/>) the
+    /// connection returns it there after its write (or drops it with the connection); any other result leaves it the caller's.
+    /// </summary>
+    public EnqueueResult TryEnqueueEvent(byte[] buffer, int length, ArrayPool<byte>? pool, long version, object? tag = null, bool text = false)
     {
         // One live frame in 8 is timed to its socket write (a group fan-out queues one per member: timing each cost ~5 %);
         // every one while the send trace is on (a diagnostics switch).
         var queuedAt = Hops is { } hops && ((++_deliveries & 7) == 0 || hops.Tracing) ? Stopwatch.GetTimestamp() : 0;
-        var item = new Outbound(frame.Bytes, frame.Bytes.Length, version, Pool: null, frame.Text, FrameWritten is null ? null : tag, queuedAt);
+        var item = new Outbound(buffer, length, version, pool, text, FrameWritten is null ? null : tag, queuedAt);
         bool wake;
         lock (_lock)
         {
@@ -649,7 +657,7 @@ internal sealed class ClientConnection : IDisposable
     }
 }
 
-/// <summary>The outcome of <see cref="ClientConnection.TryEnqueueEvent"/>.</summary>
+/// <summary>The outcome of <see cref="ClientConnection.TryEnqueueEvent(WireFrame, long, object?)"/>.</summary>
 internal enum EnqueueResult
 {
     Queued,

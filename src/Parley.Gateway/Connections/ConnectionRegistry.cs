@@ -397,6 +397,19 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
 
     private void Fanout(IReadOnlyList<string> userIds, DeliveryEvent @event, long version, string? excludeConnectionId)
     {
+        // A 1:1 message usually reaches one connection (the peer's; the sender's own is excluded): its frame is rented and
+        // owned by that connection's outbox, which returns it after the write, instead of a new array cached on the event
+        // for connections that do not exist (issue 17). Anything else, or more recipients, shares one encoded frame.
+        if (userIds.Count <= 2 && @event is MessageCommitted && SoleRecipient(userIds, excludeConnectionId) is { } sole)
+        {
+            if (DeliverRented(sole, @event, version) is var one && one > 0)
+            {
+                _metrics.Deliveries.Add(one);
+            }
+
+            return;
+        }
+
         var delivered = 0;
 
         // By index: a foreach over the list (an array behind the interface) allocated its enumerator per event (issue 17).
@@ -421,6 +434,71 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
         if (delivered > 0)
         {
             _metrics.Deliveries.Add(delivered);
+        }
+    }
+
+    private long _rentedDeliveries;
+
+    /// <summary>Live events queued as a frame rented for their only recipient connection, since start (tests and diagnostics).</summary>
+    internal long RentedDeliveries => Interlocked.Read(ref _rentedDeliveries);
+
+    // The one connection of these users that an event reaches (other than the excluded one), or null when none or several.
+    private ClientConnection? SoleRecipient(IReadOnlyList<string> userIds, string? excludeConnectionId)
+    {
+        ClientConnection? sole = null;
+        for (var i = 0; i < userIds.Count; i++)
+        {
+            if (!_users.TryGetValue(userIds[i], out var user))
+            {
+                continue;
+            }
+
+            foreach (var connection in user.Snapshot)
+            {
+                if (excludeConnectionId is not null && connection.Id == excludeConnectionId)
+                {
+                    continue;
+                }
+
+                if (sole is not null)
+                {
+                    return null;
+                }
+
+                sole = connection;
+            }
+        }
+
+        return sole;
+    }
+
+    // Deliver for the event's only recipient: a frame of its own, rented, when the protocol makes one (the outbox returns it
+    // after the write; not queued: returned here); otherwise the shared encoding.
+    private int DeliverRented(ClientConnection connection, DeliveryEvent @event, long version)
+    {
+        var protocol = connection.Protocol;
+        if (!protocol.Accepts(@event, connection))
+        {
+            return 0;
+        }
+
+        if (protocol.RentFrame(@event, out var length) is not { } rented)
+        {
+            return Deliver(connection, @event, version);
+        }
+
+        switch (connection.TryEnqueueEvent(rented, length, FramePool.Live, version, @event))
+        {
+            case EnqueueResult.Queued:
+                Interlocked.Increment(ref _rentedDeliveries);
+                return 1;
+            case EnqueueResult.Overflow:
+                FramePool.Live.Return(rented);
+                OnOverflow(connection);
+                return 0;
+            default:
+                FramePool.Live.Return(rented);
+                return 0;
         }
     }
 

@@ -24,6 +24,17 @@ internal interface IWireProtocol
 
     /// <summary>Whether a connection of this protocol gets the event at all (e.g. OpenIM does not echo a user's own typing).</summary>
     bool Accepts(DeliveryEvent @event, ClientConnection recipient);
+
+    /// <summary>
+    /// For an event that goes to exactly one connection: its frame (as <see cref="Encode"/> would make it, binary) in an array
+    /// rented from <see cref="FramePool.Live"/>, <paramref name="length"/> bytes of it, which the caller
+    /// gives to that connection's outbox or returns; null when the protocol has none for the event (then <see cref="Encode"/>).
+    /// </summary>
+    byte[]? RentFrame(DeliveryEvent @event, out int length)
+    {
+        length = 0;
+        return null;
+    }
 }
 
 /// <summary>An event as one protocol sends it: one shared frame, nothing, or "ask each connection's session" (events whose
