@@ -22,10 +22,10 @@ public static partial class SearchServerBench
     // The statements the store's commit runs per message and per conversation (SqliteMessageStore.Commit.cs: InsertMessage,
     // RaiseSenderReadSeq, RaiseConversation, RaiseAllMembersFeed, RaiseFeedState) and the index row its indexer writes
     // (IndexPendingSearch), as written there; search-store-check proves the result equal.
-    private const string InsertMessageSql = """
-        INSERT INTO messages (conversation_id, seq, server_msg_id, sender_id, client_msg_id, server_time, content_kind, content, revoked, version,
+    private const string InsertMessageSql = $"""
+        INSERT INTO messages (conv_key, seq, server_msg_id, sender_id, client_msg_id, server_time, content_kind, content, revoked, version,
                               annotations, reply_to_seq, search_id)
-        VALUES ($conv, $seq, $smid, $sender, $cmid, $time, $kind, $content, $revoked, $version, $annotations, $replyto, $version);
+        VALUES ({SqliteRows.ConvKey}, $seq, $smid, $sender, $cmid, $time, $kind, $content, $revoked, $version, $annotations, $replyto, $version);
         """;
 
     private const string InsertIndexSql = "INSERT INTO message_search (rowid, body, conv, conversation_id, seq) VALUES ($id, $body, $key, $conv, $seq);";

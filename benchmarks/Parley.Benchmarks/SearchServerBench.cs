@@ -203,10 +203,10 @@ public static partial class SearchServerBench
                     {
                         using var insert = bulk.CreateCommand();
                         insert.Transaction = transaction;
-                        insert.CommandText = """
-                            INSERT INTO messages (conversation_id, seq, server_msg_id, sender_id, client_msg_id, server_time, content_kind, content, revoked, version,
+                        insert.CommandText = $"""
+                            INSERT INTO messages (conv_key, seq, server_msg_id, sender_id, client_msg_id, server_time, content_kind, content, revoked, version,
                                                   annotations, reply_to_seq, search_id)
-                            VALUES ($conv, $seq, $smid, $sender, $cmid, $time, $kind, $content, 0, $version, NULL, 0, $version);
+                            VALUES ({Parley.Storage.Sqlite.Internal.SqliteRows.ConvKey}, $seq, $smid, $sender, $cmid, $time, $kind, $content, 0, $version, NULL, 0, $version);
                             INSERT INTO message_search (rowid, body, conversation_id, seq) VALUES ($version, $body, $conv, $seq);
                             """;
                         var pConv = insert.Parameters.Add("$conv", SqliteType.Text);
@@ -250,8 +250,8 @@ public static partial class SearchServerBench
                     // What the store keeps in step with the messages: the feed's max version, each conversation's max seq.
                     finish.CommandText = """
                         UPDATE feed_state SET max_version = $version WHERE id = 1;
-                        UPDATE conversations SET max_seq = coalesce((SELECT MAX(seq) FROM messages m WHERE m.conversation_id = conversations.conversation_id), 0),
-                                                 last_seq = coalesce((SELECT MAX(seq) FROM messages m WHERE m.conversation_id = conversations.conversation_id), 0);
+                        UPDATE conversations SET max_seq = coalesce((SELECT MAX(seq) FROM messages m WHERE m.conv_key = conversations.conv_key), 0),
+                                                 last_seq = coalesce((SELECT MAX(seq) FROM messages m WHERE m.conv_key = conversations.conv_key), 0);
                         """;
                     finish.Parameters.AddWithValue("$version", version);
                     finish.ExecuteNonQuery();

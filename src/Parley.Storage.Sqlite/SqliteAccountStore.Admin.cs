@@ -210,7 +210,7 @@ public sealed partial class SqliteAccountStore : IOperatorStore, IAuditStore, IA
         await QueryAsync(
             """
             SELECT g.group_id, g.conversation_id, g.name, g.owner_id,
-                   (SELECT COUNT(*) FROM conversation_keys k JOIN members m ON m.conv_key = k.conv_key WHERE k.conversation_id = g.conversation_id AND m.active = 1),
+                   (SELECT COUNT(*) FROM conversations k JOIN members m ON m.conv_key = k.conv_key WHERE k.conversation_id = g.conversation_id AND m.active = 1),
                    g.dismissed, g.created_at
             FROM groups g
             WHERE ($q IS NULL OR instr(lower(g.group_id), $q) > 0 OR instr(lower(g.name), $q) > 0)

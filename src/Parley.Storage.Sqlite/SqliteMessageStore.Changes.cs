@@ -40,13 +40,13 @@ public sealed partial class SqliteMessageStore : ISearchIndexQueue
     // A match in the user's scope: its message if the user may see it (a member from its seq on, or within a closed
     // period of his; not revoked), else no row.
     private const string SearchVisibleSql = """
-        SELECT msg.conversation_id, msg.seq, msg.server_msg_id, msg.sender_id, msg.client_msg_id, msg.server_time, msg.content_kind, msg.content,
+        SELECT $conv, msg.seq, msg.server_msg_id, msg.sender_id, msg.client_msg_id, msg.server_time, msg.content_kind, msg.content,
                msg.revoked, msg.version, msg.annotations, msg.reply_to_seq
-        FROM messages msg
-        WHERE msg.conversation_id = $conv AND msg.seq = $seq AND msg.revoked = 0
-          AND (EXISTS (SELECT 1 FROM conversation_keys vk JOIN members vm ON vm.conv_key = vk.conv_key
-                       WHERE vk.conversation_id = msg.conversation_id AND vm.user_id = $user AND vm.active = 1 AND msg.seq >= vm.visible_from)
-               OR EXISTS (SELECT 1 FROM member_periods vp WHERE vp.conversation_id = msg.conversation_id AND vp.user_id = $user AND msg.seq BETWEEN vp.from_seq AND vp.to_seq));
+        FROM conversations vk JOIN messages msg ON msg.conv_key = vk.conv_key
+        WHERE vk.conversation_id = $conv AND msg.seq = $seq AND msg.revoked = 0
+          AND (EXISTS (SELECT 1 FROM members vm
+                       WHERE vm.conv_key = vk.conv_key AND vm.user_id = $user AND vm.active = 1 AND msg.seq >= vm.visible_from)
+               OR EXISTS (SELECT 1 FROM member_periods vp WHERE vp.conversation_id = $conv AND vp.user_id = $user AND msg.seq BETWEEN vp.from_seq AND vp.to_seq));
         """;
 
     // The newest row of the index: where the first page's band of rows starts (issue 18, stop 31). FTS5 scans its content
@@ -54,10 +54,10 @@ public sealed partial class SqliteMessageStore : ISearchIndexQueue
     private const string SearchTopSql = "SELECT rowid FROM message_search ORDER BY rowid DESC LIMIT 1;";
 
     // Every conversation the user is or was a member of: a members row stays (inactive) after a leave, next to its periods.
-    private const string SearchScopeSql = "SELECT k.conversation_id FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key WHERE m.user_id = $user;";
+    private const string SearchScopeSql = "SELECT k.conversation_id FROM members m JOIN conversations k ON k.conv_key = m.conv_key WHERE m.user_id = $user;";
 
     // Whether the user is or was a member of one conversation.
-    private const string SearchMemberSql = "SELECT 1 FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key WHERE m.user_id = $user AND k.conversation_id = $conv;";
+    private const string SearchMemberSql = "SELECT 1 FROM members m JOIN conversations k ON k.conv_key = m.conv_key WHERE m.user_id = $user AND k.conversation_id = $conv;";
 
     // How many of a word's matches below the cursor, in the whole index, count as few: at most this many per row of the
     // page asked for, or one per conversation of the user's, whichever is more.
@@ -148,7 +148,7 @@ public sealed partial class SqliteMessageStore : ISearchIndexQueue
         {
             using var command = connection.CreateCommand();
             command.CommandText = "SELECT " + SqliteRows.MessageColumns
-                + " FROM messages WHERE conversation_id = $conv AND reply_to_seq = $root AND seq > $after ORDER BY seq LIMIT $limit;";
+                + " FROM messages WHERE conv_key = " + SqliteRows.ConvKey + " AND reply_to_seq = $root AND seq > $after ORDER BY seq LIMIT $limit;";
             command.Parameters.AddWithValue("$conv", conversationId);
             command.Parameters.AddWithValue("$root", rootSeq);
             command.Parameters.AddWithValue("$after", afterSeq);
@@ -248,7 +248,7 @@ public sealed partial class SqliteMessageStore : ISearchIndexQueue
         else if (after is not null)
         {
             using var cursor = connection.CreateCommand();
-            cursor.CommandText = "SELECT search_id FROM messages WHERE conversation_id = $conv AND seq = $seq;";
+            cursor.CommandText = "SELECT search_id FROM messages WHERE conv_key = " + SqliteRows.ConvKey + " AND seq = $seq;";
             cursor.Parameters.AddWithValue("$conv", after.ConversationId);
             cursor.Parameters.AddWithValue("$seq", after.Seq);
             if (await cursor.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not long id)

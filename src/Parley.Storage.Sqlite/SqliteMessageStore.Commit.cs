@@ -107,10 +107,6 @@ public sealed partial class SqliteMessageStore
             insert.Bind(9, raised.MaxVersion);
             insert.Execute();
 
-            var key = c.InsertConversationKey;
-            key.Bind(0, conversation.ConversationId);
-            key.Execute();
-
             var m = c.InsertMember;
             foreach (var member in conversation.Members)
             {
@@ -402,7 +398,8 @@ public sealed partial class SqliteMessageStore
     /// <summary>The writer's prepared statements, created once and reused by every batch with new parameter values.</summary>
     private sealed class WriterCommands : IDisposable
     {
-        // Members name their conversation by its integer key (migration 26): resolved once per statement by the unique index.
+        // Members (migration 26) and messages (migration 30) name their conversation by its integer key, the rowid of its
+        // conversations row (allocated by the row's insert): resolved once per statement by the unique index on the text id.
         private const string ConvKey = SqliteRows.ConvKey;
 
         public WriterCommands(SqliteConnection connection)
@@ -415,20 +412,16 @@ public sealed partial class SqliteMessageStore
                 VALUES ($id, $kind, $group, $name, $creator, $created, $maxseq, $maxseq, $updated, $members, $head);
                 """,
                 "$id", "$kind", "$group", "$name", "$creator", "$created", "$members", "$maxseq", "$updated", "$head");
-            InsertConversationKey = new RawStatement(
-                connection,
-                "INSERT INTO conversation_keys (conversation_id) VALUES ($id) ON CONFLICT (conversation_id) DO NOTHING;",
-                "$id");
             InsertMember = new RawStatement(
                 connection,
                 "INSERT INTO members (conv_key, user_id, read_seq, pinned, muted, feed_version) VALUES (" + ConvKey + ", $user, $read, 0, 0, $version);",
                 "$conv", "$user", "$version", "$read");
             InsertMessage = new RawStatement(
                 connection,
-                """
-                INSERT INTO messages (conversation_id, seq, server_msg_id, sender_id, client_msg_id, server_time, content_kind, content, revoked, version,
+                $"""
+                INSERT INTO messages (conv_key, seq, server_msg_id, sender_id, client_msg_id, server_time, content_kind, content, revoked, version,
                                       annotations, reply_to_seq, search_id)
-                VALUES ($conv, $seq, $smid, $sender, $cmid, $time, $kind, $content, $revoked, $version, $annotations, $replyto, $version);
+                VALUES ({ConvKey}, $seq, $smid, $sender, $cmid, $time, $kind, $content, $revoked, $version, $annotations, $replyto, $version);
                 """,
                 "$conv", "$seq", "$smid", "$sender", "$cmid", "$time", "$kind", "$content", "$revoked", "$version", "$annotations", "$replyto");
             InsertSearch = new RawStatement(
@@ -440,19 +433,19 @@ public sealed partial class SqliteMessageStore
             // so the indexer can never index it after the edit; a message first indexed now (its old text was empty) gets its row.
             ReplaceSearch = Create(
                 connection,
-                """
-                DELETE FROM search_pending WHERE search_id = (SELECT search_id FROM messages WHERE conversation_id = $conv AND seq = $seq);
-                DELETE FROM message_search WHERE rowid = (SELECT search_id FROM messages WHERE conversation_id = $conv AND seq = $seq);
+                $"""
+                DELETE FROM search_pending WHERE search_id = (SELECT search_id FROM messages WHERE conv_key = {ConvKey} AND seq = $seq);
+                DELETE FROM message_search WHERE rowid = (SELECT search_id FROM messages WHERE conv_key = {ConvKey} AND seq = $seq);
                 INSERT INTO message_search (rowid, body, conv, conversation_id, seq)
-                SELECT search_id, $body, parley_search_key(conversation_id), conversation_id, seq FROM messages
-                WHERE conversation_id = $conv AND seq = $seq AND $body <> '' AND revoked = 0;
+                SELECT search_id, $body, parley_search_key($conv), $conv, seq FROM messages
+                WHERE conv_key = {ConvKey} AND seq = $seq AND $body <> '' AND revoked = 0;
                 """,
                 "$conv", "$seq", "$body");
             UpdateMessage = Create(
                 connection,
-                """
+                $"""
                 UPDATE messages SET annotations = $annotations, content = COALESCE($content, content), version = MAX(version, $version)
-                WHERE conversation_id = $conv AND seq = $seq;
+                WHERE conv_key = {ConvKey} AND seq = $seq;
                 UPDATE conversations SET change_version = MAX(change_version, $version) WHERE conversation_id = $conv;
                 """,
                 "$conv", "$seq", "$annotations", "$content", "$version");
@@ -488,11 +481,11 @@ public sealed partial class SqliteMessageStore
                 "$conv", "$version");
             Revoke = Create(
                 connection,
-                """
-                DELETE FROM search_pending WHERE search_id = (SELECT search_id FROM messages WHERE conversation_id = $conv AND seq = $seq);
-                DELETE FROM message_search WHERE rowid = (SELECT search_id FROM messages WHERE conversation_id = $conv AND seq = $seq);
+                $"""
+                DELETE FROM search_pending WHERE search_id = (SELECT search_id FROM messages WHERE conv_key = {ConvKey} AND seq = $seq);
+                DELETE FROM message_search WHERE rowid = (SELECT search_id FROM messages WHERE conv_key = {ConvKey} AND seq = $seq);
                 DELETE FROM message_revisions WHERE conversation_id = $conv AND seq = $seq;
-                UPDATE messages SET revoked = 1, content = x'' WHERE conversation_id = $conv AND seq = $seq;
+                UPDATE messages SET revoked = 1, content = x'' WHERE conv_key = {ConvKey} AND seq = $seq;
                 """,
                 "$conv", "$seq");
             ReadCursor = Create(
@@ -504,7 +497,7 @@ public sealed partial class SqliteMessageStore
                 """
                 UPDATE members SET pinned = COALESCE($pinned, pinned), muted = COALESCE($muted, muted),
                     mentions_only = COALESCE($mentions, mentions_only), feed_version = MAX(feed_version, $version)
-                WHERE conv_key = (SELECT conv_key FROM conversation_keys WHERE conversation_id = $conv) AND user_id = $user;
+                WHERE conv_key = (SELECT conv_key FROM conversations WHERE conversation_id = $conv) AND user_id = $user;
                 """,
                 "$conv", "$user", "$pinned", "$muted", "$version", "$mentions");
             PendingSearchBatch = Create(
@@ -543,7 +536,7 @@ public sealed partial class SqliteMessageStore
                 """
                 INSERT INTO message_search (rowid, body, conv, conversation_id, seq)
                 SELECT b.search_id, b.body, b.conv, b.conversation_id, b.seq FROM temp.search_batch b
-                JOIN messages m ON m.conversation_id = b.conversation_id AND m.seq = b.seq
+                JOIN messages m ON m.conv_key = (SELECT k.conv_key FROM conversations k WHERE k.conversation_id = b.conversation_id) AND m.seq = b.seq
                 WHERE m.search_id = b.search_id AND m.revoked = 0 AND m.content = b.content
                   AND NOT EXISTS (SELECT 1 FROM message_search_content c WHERE c.id = b.search_id)
                 ORDER BY b.search_id;
@@ -598,12 +591,12 @@ public sealed partial class SqliteMessageStore
                 connection,
                 """
                 UPDATE conversations SET member_count = member_count + $active
-                    - COALESCE((SELECT active FROM members WHERE conv_key = (SELECT conv_key FROM conversation_keys WHERE conversation_id = $conv) AND user_id = $user), 0)
+                    - COALESCE((SELECT active FROM members WHERE conv_key = (SELECT conv_key FROM conversations WHERE conversation_id = $conv) AND user_id = $user), 0)
                 WHERE conversation_id = $conv;
                 INSERT INTO member_inviters (user_id) SELECT $inviter WHERE $inviter <> '' ON CONFLICT (user_id) DO NOTHING;
                 INSERT INTO members (conv_key, user_id, read_seq, pinned, muted, feed_version, role, nickname, muted_until, joined_at,
                                      inviter_id, inviter_key, active, visible_from, info_version, read_diffusion)
-                VALUES ((SELECT conv_key FROM conversation_keys WHERE conversation_id = $conv), $user, MAX($readfloor, 0), 0, 0, $version, $role, $nick, $muteduntil, $joined, '',
+                VALUES ((SELECT conv_key FROM conversations WHERE conversation_id = $conv), $user, MAX($readfloor, 0), 0, 0, $version, $role, $nick, $muteduntil, $joined, '',
                         COALESCE((SELECT inviter_key FROM member_inviters WHERE user_id = $inviter), 0), $active, $from, $version,
                         COALESCE((SELECT read_diffusion FROM conversations WHERE conversation_id = $conv), 0))
                 ON CONFLICT (conv_key, user_id) DO UPDATE SET role = $role, nickname = $nick, muted_until = $muteduntil, joined_at = $joined,
@@ -638,8 +631,6 @@ public sealed partial class SqliteMessageStore
         public SqliteCommand UpsertGroupRequest { get; }
 
         public RawStatement InsertConversation { get; }
-
-        public RawStatement InsertConversationKey { get; }
 
         public RawStatement InsertMember { get; }
 
@@ -699,7 +690,7 @@ public sealed partial class SqliteMessageStore
         public HashSet<string> Opened { get; } = new(StringComparer.Ordinal);
 
         private IEnumerable<RawStatement> AllRaw =>
-            [InsertConversation, InsertConversationKey, InsertMember, InsertMessage, InsertSearch, RaiseSenderReadSeq, RaiseConversation, RaiseAllMembersFeed, RaiseFeedState, StageQueuedText, IndexQueuedText, ClearQueuedTexts, IndexRecoveredText, ReadSearchMark, ReadMaxVersion, SetSearchMark];
+            [InsertConversation, InsertMember, InsertMessage, InsertSearch, RaiseSenderReadSeq, RaiseConversation, RaiseAllMembersFeed, RaiseFeedState, StageQueuedText, IndexQueuedText, ClearQueuedTexts, IndexRecoveredText, ReadSearchMark, ReadMaxVersion, SetSearchMark];
 
         private IEnumerable<SqliteCommand> All =>
         [

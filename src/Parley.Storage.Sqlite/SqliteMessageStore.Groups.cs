@@ -18,18 +18,18 @@ public sealed partial class SqliteMessageStore
     // with info_version); super groups whose info changed through ix_groups_super_info, kept where the user is an
     // active member (one primary-key probe each). A group found twice is answered once (the first row wins).
     internal const string GroupsDeltaSql = "SELECT m.active, " + GroupColumns + """
-         FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key JOIN groups g ON g.conversation_id = k.conversation_id
+         FROM members m JOIN conversations k ON k.conv_key = m.conv_key JOIN groups g ON g.conversation_id = k.conversation_id
          WHERE m.user_id = $user AND m.read_diffusion = 0 AND m.info_version > 0 AND m.info_version > $since AND ($since > 0 OR m.active = 1)
         UNION ALL
         SELECT m.active,
         """ + GroupColumns + """
-         FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key JOIN groups g ON g.conversation_id = k.conversation_id
+         FROM members m JOIN conversations k ON k.conv_key = m.conv_key JOIN groups g ON g.conversation_id = k.conversation_id
          WHERE m.user_id = $user AND m.read_diffusion = 1 AND m.feed_version > $since AND m.info_version > $since
            AND ($since > 0 OR m.active = 1)
         UNION ALL
         SELECT 1,
         """ + GroupColumns + """
-         FROM groups g CROSS JOIN conversation_keys k CROSS JOIN members m
+         FROM groups g CROSS JOIN conversations k CROSS JOIN members m
          WHERE $since > 0 AND g.kind <> 0 AND g.info_version > $since
            AND k.conversation_id = g.conversation_id AND m.conv_key = k.conv_key AND m.user_id = $user AND m.active = 1;
         """;

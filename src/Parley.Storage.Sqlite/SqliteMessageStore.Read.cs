@@ -16,9 +16,9 @@ public sealed partial class SqliteMessageStore
     // (partial index, cost proportional to the advanced groups), kept where the user is an active member whose own row
     // did not change (those come with ChangedViewsSql). CROSS JOIN keeps SQLite from starting at the user's memberships.
     internal const string AdvancedSuperGroupsSql = """
-        SELECT c.conversation_id FROM conversations c CROSS JOIN conversation_keys k CROSS JOIN members m
+        SELECT c.conversation_id FROM conversations c CROSS JOIN members m
         WHERE c.read_diffusion = 1 AND c.head_version > $since
-          AND k.conversation_id = c.conversation_id AND m.conv_key = k.conv_key AND m.user_id = $user AND m.active = 1 AND m.feed_version <= $since
+          AND m.conv_key = c.conv_key AND m.user_id = $user AND m.active = 1 AND m.feed_version <= $since
         ORDER BY c.head_version;
         """;
 
@@ -36,14 +36,14 @@ public sealed partial class SqliteMessageStore
     // (Declared before the two statements that use it: static fields are initialised in text order.)
     private static readonly string ChangedMessagesFrom =
         " FROM json_each($convs) j"
-        + " LEFT JOIN conversation_keys ck ON ck.conversation_id = j.value"
+        + " JOIN conversations ck ON ck.conversation_id = j.value"
         + " LEFT JOIN members vm ON vm.conv_key = ck.conv_key AND vm.user_id = $user AND vm.active = 1"
-        + " JOIN messages o ON o.conversation_id = j.value AND o.seq >= ("
-        + "SELECT MIN(w.seq) FROM (SELECT msg.seq FROM messages msg WHERE msg.conversation_id = j.value AND msg.version > $since AND "
+        + " JOIN messages o ON o.conv_key = ck.conv_key AND o.seq >= ("
+        + "SELECT MIN(w.seq) FROM (SELECT msg.seq FROM messages msg WHERE msg.conv_key = ck.conv_key AND msg.version > $since AND "
         + SyncVisible("msg") + " ORDER BY msg.seq DESC LIMIT $limit) w)"
         + " AND o.version > $since AND " + SyncVisible("o") + ";";
 
-    private static readonly string ChangedMessagesSql = "SELECT j.key, " + Prefixed("o", SqliteRows.MessageColumns) + ChangedMessagesFrom;
+    internal static readonly string ChangedMessagesSql = "SELECT j.key, j.value, " + Prefixed("o", SqliteRows.MessageColumnsAfterId) + ChangedMessagesFrom;
 
     // The same rows for a sink (ISyncRowSource): only what a synced message's frame carries (SyncRow), in ReadSyncRow's
     // order. Not the conversation id (the sink gets the view's, encoded once per conversation), the content kind or the
@@ -136,7 +136,7 @@ public sealed partial class SqliteMessageStore
         await using (connection.ConfigureAwait(false))
         {
             using var command = connection.CreateCommand();
-            command.CommandText = "SELECT " + SqliteRows.MessageColumns + " FROM messages WHERE conversation_id = $conv AND seq = $seq;";
+            command.CommandText = "SELECT " + SqliteRows.MessageColumns + " FROM messages WHERE conv_key = " + SqliteRows.ConvKey + " AND seq = $seq;";
             command.Parameters.AddWithValue("$conv", conversationId);
             command.Parameters.AddWithValue("$seq", seq);
             return await ReadSingleMessageAsync(command, cancellationToken).ConfigureAwait(false);
@@ -150,7 +150,7 @@ public sealed partial class SqliteMessageStore
         await using (connection.ConfigureAwait(false))
         {
             using var command = connection.CreateCommand();
-            command.CommandText = "SELECT " + SqliteRows.MessageColumns + " FROM messages WHERE conversation_id = $conv AND sender_id = $sender AND client_msg_id = $cmid;";
+            command.CommandText = "SELECT " + SqliteRows.MessageColumns + " FROM messages WHERE conv_key = " + SqliteRows.ConvKey + " AND sender_id = $sender AND client_msg_id = $cmid;";
             command.Parameters.AddWithValue("$conv", conversationId);
             command.Parameters.AddWithValue("$sender", senderId);
             command.Parameters.AddWithValue("$cmid", clientMsgId);
@@ -173,8 +173,8 @@ public sealed partial class SqliteMessageStore
             using var command = connection.CreateCommand();
             var backward = direction == ReadDirection.Backward;
             command.CommandText = backward
-                ? "SELECT " + SqliteRows.MessageColumns + " FROM messages WHERE conversation_id = $conv AND seq <= $from ORDER BY seq DESC LIMIT $limit;"
-                : "SELECT " + SqliteRows.MessageColumns + " FROM messages WHERE conversation_id = $conv AND seq >= $from ORDER BY seq LIMIT $limit;";
+                ? "SELECT " + SqliteRows.MessageColumns + " FROM messages WHERE conv_key = " + SqliteRows.ConvKey + " AND seq <= $from ORDER BY seq DESC LIMIT $limit;"
+                : "SELECT " + SqliteRows.MessageColumns + " FROM messages WHERE conv_key = " + SqliteRows.ConvKey + " AND seq >= $from ORDER BY seq LIMIT $limit;";
             command.Parameters.AddWithValue("$conv", conversationId);
             command.Parameters.AddWithValue("$from", backward && fromSeq <= 0 ? long.MaxValue : fromSeq);
             command.Parameters.AddWithValue("$limit", limit);
@@ -524,7 +524,7 @@ public sealed partial class SqliteMessageStore
             using var command = connection.CreateCommand();
             command.CommandText = """
                 SELECT COALESCE(SUM(MAX(c.max_seq - m.read_seq, 0)), 0)
-                FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key JOIN conversations c ON c.conversation_id = k.conversation_id
+                FROM members m JOIN conversations c ON c.conv_key = m.conv_key
                 WHERE m.user_id = $user AND m.active = 1 AND m.muted = 0;
                 """;
             command.Parameters.AddWithValue("$user", userId);

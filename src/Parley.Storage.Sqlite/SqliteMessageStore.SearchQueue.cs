@@ -29,9 +29,9 @@ public sealed partial class SqliteMessageStore
 
     // In version order through ix_messages_conv_version, from a cursor, a chunk at a time: an edit keeps its message's
     // search id (the version it was first committed at) and raises its version, so search_id <= version always.
-    private const string RecoveryMessagesSql = """
+    private const string RecoveryMessagesSql = $"""
         SELECT m.search_id, m.seq, m.content_kind, m.content, m.version FROM messages m
-        WHERE m.conversation_id = $conv AND m.version > $after AND m.search_id > $mark AND m.search_id <= $ceiling AND m.revoked = 0
+        WHERE m.conv_key = {SqliteRows.ConvKey} AND m.version > $after AND m.search_id > $mark AND m.search_id <= $ceiling AND m.revoked = 0
           AND NOT EXISTS (SELECT 1 FROM message_search_content s WHERE s.id = m.search_id)
         ORDER BY m.version LIMIT $limit;
         """;

@@ -14,7 +14,8 @@ public sealed partial class SqliteMessageStore : ISentMessageStore
         await using (connection.ConfigureAwait(false))
         {
             using var command = connection.CreateCommand();
-            command.CommandText = "SELECT " + SqliteRows.MessageColumns + " FROM messages WHERE sender_id = $sender ORDER BY conversation_id, seq;";
+            command.CommandText = "SELECT c.conversation_id, " + Prefixed("m", SqliteRows.MessageColumnsAfterId)
+                + " FROM messages m JOIN conversations c ON c.conv_key = m.conv_key WHERE m.sender_id = $sender ORDER BY c.conversation_id, m.seq;";
             command.Parameters.AddWithValue("$sender", senderId);
             using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))

@@ -12,7 +12,7 @@ public sealed partial class SqliteMessageStore : ISuperGroupStore
     {
         // Runs on every connect (issue 17): one statement, so one read snapshot without BEGIN/COMMIT, and the version comes
         // with the memberships (the row whose conversation_id is NULL). Indexed by members(user_id, ...); the key of each
-        // membership (migration 26) is one rowid probe of conversation_keys. Prepared once per pooled connection (it was
+        // membership (migration 26) is one rowid probe of conversations (conversation_keys until migration 30). Prepared once per pooled connection (it was
         // parsed and planned on every connect).
         var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
@@ -20,8 +20,7 @@ public sealed partial class SqliteMessageStore : ISuperGroupStore
             const string Sql = """
                 SELECT max_version, NULL FROM feed_state WHERE id = 1
                 UNION ALL
-                SELECT 0, c.conversation_id FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key
-                JOIN conversations c ON c.conversation_id = k.conversation_id
+                SELECT 0, c.conversation_id FROM members m JOIN conversations c ON c.conv_key = m.conv_key
                 WHERE m.user_id = $user AND m.active = 1 AND c.read_diffusion = 1;
                 """;
             var statement = _database.Prepared(connection, Sql, UserParameter);
@@ -170,8 +169,7 @@ public sealed partial class SqliteMessageStore : ISuperGroupStore
                 SELECT q.user_id, q.unread, q.muted, q.mentions_only, q.has_device, q.dnd, q.privacy,
                        CASE WHEN q.has_device = 1 AND q.unread > 0 THEN
                            (SELECT COALESCE(SUM(MAX(c.max_seq - m.read_seq, 0)), 0)
-                            FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key
-                            JOIN conversations c ON c.conversation_id = k.conversation_id
+                            FROM members m JOIN conversations c ON c.conv_key = m.conv_key
                             WHERE m.user_id = q.user_id AND m.active = 1 AND m.muted = 0)
                        ELSE 0 END
                 FROM (
@@ -181,7 +179,7 @@ public sealed partial class SqliteMessageStore : ISuperGroupStore
                            EXISTS (SELECT 1 FROM push_devices d WHERE d.user_id = p.user_id) AS has_device,
                            COALESCE(s.do_not_disturb, 0) AS dnd, COALESCE(s.privacy, 0) AS privacy
                     FROM (SELECT user_id, read_seq, muted, mentions_only FROM members
-                          WHERE conv_key = (SELECT conv_key FROM conversation_keys WHERE conversation_id = $conv) AND user_id > $after AND active = 1
+                          WHERE conv_key = (SELECT conv_key FROM conversations WHERE conversation_id = $conv) AND user_id > $after AND active = 1
                           ORDER BY user_id LIMIT $limit) p
                     LEFT JOIN push_settings s ON s.user_id = p.user_id
                 ) q

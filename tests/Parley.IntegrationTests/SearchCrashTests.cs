@@ -84,7 +84,7 @@ public sealed class SearchCrashTests
             using var command = connection.CreateCommand();
             command.CommandText = """
                 SELECT (SELECT group_concat(c0, '|') FROM (SELECT c0 FROM message_search_content WHERE c0 LIKE $like ORDER BY id)),
-                       (SELECT indexed_through FROM search_state), (SELECT MAX(version) FROM messages WHERE conversation_id = $conv);
+                       (SELECT indexed_through FROM search_state), (SELECT MAX(version) FROM messages WHERE conv_key = (SELECT conv_key FROM conversations WHERE conversation_id = $conv));
                 """;
             command.Parameters.AddWithValue("$like", "%" + token + "%");
             command.Parameters.AddWithValue("$conv", first.ConversationId);

@@ -142,7 +142,7 @@ public sealed class SuperGroupBulkJobCrashTests(ITestOutputHelper output) : IAsy
 
         public int ChunksLeft(string jobId) => Count("SELECT COUNT(*) FROM bulk_member_job_chunks WHERE job_id = $p;", jobId);
 
-        public int ActiveMembers(string conversationId) => Count("SELECT COUNT(*) FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key WHERE k.conversation_id = $p AND m.active = 1;", conversationId);
+        public int ActiveMembers(string conversationId) => Count("SELECT COUNT(*) FROM members m JOIN conversations k ON k.conv_key = m.conv_key WHERE k.conversation_id = $p AND m.active = 1;", conversationId);
 
         private int Count(string sql, string parameter)
         {

@@ -56,11 +56,12 @@ public static class MemberKeyMigrationChecks
     /// <summary>
     /// The member rows after the migration as the rows before it were read (<c>conversation_id, {columns}</c>), the key
     /// standing for the id, without what <see cref="StoreReadsAndWritesTheMigratedMembersAsync"/> added (sg_new, frank);
-    /// ordered by conversation and user, <paramref name="collate"/> (e.g. <c> COLLATE "C"</c>) after each.
+    /// ordered by conversation and user, <paramref name="collate"/> (e.g. <c> COLLATE "C"</c>) after each. <paramref name="keys"/>
+    /// is the table that maps a key to its id (SQLite's <c>conversations</c> since its migration 30).
     /// </summary>
-    public static string KeyedRowsQuery(string columns, string collate = "") =>
+    public static string KeyedRowsQuery(string columns, string collate = "", string keys = "conversation_keys") =>
         $"SELECT k.conversation_id, m.{columns.Replace(", ", ", m.", StringComparison.Ordinal)} "
-        + "FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key WHERE k.conversation_id <> 'sg_new' AND NOT (k.conversation_id = 'sg_super' AND m.user_id = 'frank') "
+        + $"FROM members m JOIN {keys} k ON k.conv_key = m.conv_key WHERE k.conversation_id <> 'sg_new' AND NOT (k.conversation_id = 'sg_super' AND m.user_id = 'frank') "
         + $"ORDER BY k.conversation_id{collate}, m.user_id{collate}";
 
     /// <summary>One row as text, its values joined by '|' (invariant culture), to compare rows before and after a migration.</summary>

@@ -69,11 +69,12 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
         return Task.CompletedTask;
     }
 
-    // Migration 10 rewrites members.conversation_id; since migration 26 members name their conversation by its key, so
-    // the rewind puts the rows back in the layout of version 25 (every value kept) and migration 26 runs again after 10.
+    // Migration 10 rewrites members.conversation_id; since migration 26 members (and since 30 messages) name their
+    // conversation by its key, so the rewind puts the rows back in the layout of version 25 (every value kept) and
+    // migrations 26 and 30 run again after 10.
     protected override Task RewindDirectConversationIdMigrationAsync()
     {
-        _database.Scalar("DELETE FROM schema_migrations WHERE version IN (10, 26);" + SqliteMemberLayouts.BackToTextConversationIds);
+        _database.Scalar("DELETE FROM schema_migrations WHERE version IN (10, 26, 30);" + SqliteMemberLayouts.BackToTextConversationIds);
         return Task.CompletedTask;
     }
 
@@ -892,8 +893,8 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
         await CommitAsync(b => b.Conversations.Add(Group("ngi", "owner", ["owner", "m1"])));
 
         // Every row of the super group (created, then bulk-added) is marked; the normal group's are not.
-        Assert.Equal(52L, Convert.ToInt64(_database.Scalar("SELECT COUNT(*) FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key WHERE k.conversation_id = 'sgi' AND m.read_diffusion = 1"), System.Globalization.CultureInfo.InvariantCulture));
-        Assert.Equal(0L, Convert.ToInt64(_database.Scalar("SELECT COUNT(*) FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key WHERE k.conversation_id = 'ngi' AND m.read_diffusion = 1"), System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(52L, Convert.ToInt64(_database.Scalar("SELECT COUNT(*) FROM members m JOIN conversations k ON k.conv_key = m.conv_key WHERE k.conversation_id = 'sgi' AND m.read_diffusion = 1"), System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(0L, Convert.ToInt64(_database.Scalar("SELECT COUNT(*) FROM members m JOIN conversations k ON k.conv_key = m.conv_key WHERE k.conversation_id = 'ngi' AND m.read_diffusion = 1"), System.Globalization.CultureInfo.InvariantCulture));
         foreach (var index in new[] { "ix_members_conv_info", "ix_members_user_info" })
         {
             Assert.EndsWith("WHERE read_diffusion = 0 AND info_version > 0", (string)_database.Scalar($"SELECT sql FROM sqlite_master WHERE name = '{index}'")!, StringComparison.Ordinal);
@@ -915,19 +916,19 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
         }
 
         var groupsDelta = Plan("""
-            SELECT g.group_id FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key JOIN groups g ON g.conversation_id = k.conversation_id
+            SELECT g.group_id FROM members m JOIN conversations k ON k.conv_key = m.conv_key JOIN groups g ON g.conversation_id = k.conversation_id
             WHERE m.user_id = 'm1' AND m.read_diffusion = 0 AND m.info_version > 0 AND m.info_version > 3
             UNION ALL
-            SELECT g.group_id FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key JOIN groups g ON g.conversation_id = k.conversation_id
+            SELECT g.group_id FROM members m JOIN conversations k ON k.conv_key = m.conv_key JOIN groups g ON g.conversation_id = k.conversation_id
             WHERE m.user_id = 'm1' AND m.read_diffusion = 1 AND m.feed_version > 3 AND m.info_version > 3
             UNION ALL
-            SELECT g.group_id FROM groups g CROSS JOIN conversation_keys k CROSS JOIN members m
+            SELECT g.group_id FROM groups g CROSS JOIN conversations k CROSS JOIN members m
             WHERE 3 > 0 AND g.kind <> 0 AND g.info_version > 3 AND k.conversation_id = g.conversation_id AND m.conv_key = k.conv_key AND m.user_id = 'm1' AND m.active = 1
             """);
         Assert.Contains(groupsDelta, s => s.Contains("ix_members_user_info", StringComparison.Ordinal));
         Assert.Contains(groupsDelta, s => s.Contains("ix_members_user_feed", StringComparison.Ordinal));
         Assert.Contains(groupsDelta, s => s.Contains("ix_groups_super_info", StringComparison.Ordinal));
-        Assert.Contains(Plan("SELECT user_id FROM members WHERE conv_key = (SELECT conv_key FROM conversation_keys WHERE conversation_id = 'ngi') AND read_diffusion = 0 AND info_version > 0 AND info_version > 3"),
+        Assert.Contains(Plan("SELECT user_id FROM members WHERE conv_key = (SELECT conv_key FROM conversations WHERE conversation_id = 'ngi') AND read_diffusion = 0 AND info_version > 0 AND info_version > 3"),
             s => s.Contains("ix_members_conv_info", StringComparison.Ordinal));
     }
 
@@ -936,7 +937,8 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
     {
         // Members name their conversation by its integer key (migration 26): every statement that reads or writes members
         // reaches them through the primary key (conv_key, user_id), the user index or a partial index, and the key
-        // through conversation_keys' unique index or its rowid; none scans a table of members or keys.
+        // through conversations' unique index on the text id or its rowid (conversation_keys until migration 30); none scans a
+        // table of members or conversations.
         await CommitAsync(b => b.Conversations.Add(Group("kg", "owner", ["owner", "m1"])));
         using var connection = _database.OpenRaw();
         List<string> Plan(string sql)
@@ -968,7 +970,7 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
             ["one view"] = SqliteMessageStore.OneViewSql,
             ["advanced super groups"] = SqliteMessageStore.AdvancedSuperGroupsSql,
             ["groups delta"] = SqliteMessageStore.GroupsDeltaSql,
-            ["roster"] = "SELECT 0, c.conversation_id FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key JOIN conversations c ON c.conversation_id = k.conversation_id WHERE m.user_id = $user AND m.active = 1 AND c.read_diffusion = 1",
+            ["roster"] = "SELECT 0, c.conversation_id FROM members m JOIN conversations c ON c.conv_key = m.conv_key WHERE m.user_id = $user AND m.active = 1 AND c.read_diffusion = 1",
             ["member page"] = "SELECT " + Internal.SqliteRows.MemberColumns + " FROM members WHERE conv_key = " + Key + " AND active = 1 AND user_id > $after ORDER BY user_id LIMIT $limit",
             ["members by id"] = "SELECT " + Internal.SqliteRows.MemberColumns + " FROM members WHERE conv_key = " + Key + " AND user_id IN (SELECT value FROM json_each($ids))",
             ["sender read seq"] = "UPDATE members SET read_seq = MAX(read_seq, $seq) WHERE conv_key = " + Key + " AND user_id = $user",
@@ -979,11 +981,28 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
         {
             var steps = Plan(sql);
             Assert.True(steps.Any(s => s.Contains("members", StringComparison.Ordinal) || s.StartsWith("SEARCH m ", StringComparison.Ordinal)), name + ": " + string.Join(" | ", steps));
-            Assert.DoesNotContain(steps, s => System.Text.RegularExpressions.Regex.IsMatch(s, "^SCAN (m|k|p|vm|vk|members|conversation_keys)( |$)"));
+            Assert.DoesNotContain(steps, s => System.Text.RegularExpressions.Regex.IsMatch(s, "^SCAN (m|k|p|vm|vk|members|conversations)( |$)"));
         }
 
         Assert.Contains(Plan(statements["sender read seq"]), s => s.Contains("members USING PRIMARY KEY (conv_key=? AND user_id=?)", StringComparison.Ordinal));
         Assert.Contains(Plan(statements["roster"]), s => s.Contains("ix_members_user_feed", StringComparison.Ordinal));
+
+        // Messages name their conversation by the same key (migration 30, ADR 0025): the statements of one conversation's
+        // messages search the primary key (conv_key, seq), the dedup index or the version index by the key; none scans.
+        var messageStatements = new Dictionary<string, (string Sql, string Index)>
+        {
+            ["message by seq"] = ("SELECT " + Internal.SqliteRows.MessageColumns + " FROM messages WHERE conv_key = " + Key + " AND seq = $seq", "messages USING PRIMARY KEY (conv_key=? AND seq=?)"),
+            ["by client id"] = ("SELECT seq FROM messages WHERE conv_key = " + Key + " AND sender_id = $user AND client_msg_id = $after", "sqlite_autoindex_messages_2 (conv_key=? AND sender_id=? AND client_msg_id=?)"),
+            ["history"] = ("SELECT seq FROM messages WHERE conv_key = " + Key + " AND seq <= $seq ORDER BY seq DESC LIMIT $limit", "messages USING PRIMARY KEY (conv_key=? AND seq<?)"),
+            ["sync messages"] = (SqliteMessageStore.ChangedMessagesSql, "o USING PRIMARY KEY (conv_key=? AND seq>?)"),
+            ["view's last message"] = (SqliteMessageStore.OneViewSql, "l USING PRIMARY KEY (conv_key=? AND seq=?)"),
+        };
+        foreach (var (name, (sql, index)) in messageStatements)
+        {
+            var steps = Plan(sql.Replace("$convs", "'[\"kg\"]'", StringComparison.Ordinal));
+            Assert.True(steps.Any(s => s.Contains(index, StringComparison.Ordinal)), name + ": " + string.Join(" | ", steps));
+            Assert.DoesNotContain(steps, s => System.Text.RegularExpressions.Regex.IsMatch(s, "^SCAN (o|l|msg|messages)( |$)"));
+        }
     }
 
     [Fact]

@@ -99,8 +99,8 @@ public sealed class SqliteMigrationTests : IDisposable
         }
 
         Assert.Equal(1, Count("SELECT COUNT(*) FROM schema_migrations WHERE version = 17"));
-        Assert.Equal(3, Count("SELECT COUNT(*) FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key WHERE k.conversation_id = 'sg_big' AND m.read_diffusion = 1"));
-        Assert.Equal(2, Count("SELECT COUNT(*) FROM members m JOIN conversation_keys k ON k.conv_key = m.conv_key WHERE k.conversation_id = 'sg_small' AND m.read_diffusion = 0"));
+        Assert.Equal(3, Count("SELECT COUNT(*) FROM members m JOIN conversations k ON k.conv_key = m.conv_key WHERE k.conversation_id = 'sg_big' AND m.read_diffusion = 1"));
+        Assert.Equal(2, Count("SELECT COUNT(*) FROM members m JOIN conversations k ON k.conv_key = m.conv_key WHERE k.conversation_id = 'sg_small' AND m.read_diffusion = 0"));
         Assert.Equal(2, Count("SELECT COUNT(*) FROM members INDEXED BY ix_members_user_info WHERE read_diffusion = 0 AND info_version > 0 AND user_id >= ''"));
         Assert.Equal(2, Count("SELECT COUNT(*) FROM members INDEXED BY ix_members_conv_info WHERE read_diffusion = 0 AND info_version > 0 AND conv_key >= 0"));
         Assert.Equal(1, Count("SELECT COUNT(*) FROM sqlite_master WHERE name = 'ix_groups_super_info'"));
@@ -166,16 +166,19 @@ public sealed class SqliteMigrationTests : IDisposable
         Assert.Equal(1, Count("SELECT COUNT(*) FROM schema_migrations WHERE version = 26"));
         Assert.Equal(0, Count("SELECT COUNT(*) FROM pragma_table_info('members') WHERE name = 'conversation_id'"));
 
-        // Every row and every value of version 25, the key standing for the id (the row without a conversation included).
-        var after = Rows(MemberKeyMigrationChecks.KeyedRowsQuery(Columns));
+        // Every row and every value of version 25, the key standing for the id. The row without a conversation survived
+        // migration 26 but not 30 (ADR 0025: conversations holds the keys now, and a key without a conversation row is dropped
+        // with its rows; Migration30_... checks that).
+        var after = Rows(MemberKeyMigrationChecks.KeyedRowsQuery(Columns, keys: "conversations"));
+        Assert.Equal(1, before.RemoveAll(r => r.StartsWith("gone|zed|", StringComparison.Ordinal)));
         var carolBefore = before.FindIndex(r => r.StartsWith("sg_super|carol|", StringComparison.Ordinal));
         Assert.True(carolBefore >= 0);
         before[carolBefore] = before[carolBefore].Replace("sg_super|carol|2|0|0|7|", "sg_super|carol|9|0|0|22|", StringComparison.Ordinal);
         Assert.Equal(before, after);
 
-        Assert.Equal(10 + 2 + 1, Count("SELECT COUNT(*) FROM members")); // the 10 rows of version 25, sg_new's two, frank
-        Assert.True(Count("SELECT conv_key FROM conversation_keys WHERE conversation_id = 'sg_new'") > Count("SELECT MAX(conv_key) FROM conversation_keys WHERE conversation_id <> 'sg_new'"));
-        Assert.Equal(5, Count("SELECT COUNT(*) FROM conversation_keys"));
+        Assert.Equal(9 + 2 + 1, Count("SELECT COUNT(*) FROM members")); // the 10 rows of version 25 but gone's, sg_new's two, frank
+        Assert.True(Count("SELECT conv_key FROM conversations WHERE conversation_id = 'sg_new'") > Count("SELECT MAX(conv_key) FROM conversations WHERE conversation_id <> 'sg_new'"));
+        Assert.Equal(4, Count("SELECT COUNT(*) FROM conversations"));
     }
 
     /// <summary>The rows of <paramref name="sql"/> as text (<see cref="MemberKeyMigrationChecks.Row"/>).</summary>
@@ -289,6 +292,118 @@ public sealed class SqliteMigrationTests : IDisposable
 
         Assert.Equal(1, Count("SELECT COUNT(*) FROM schema_migrations WHERE version = 29"));
     }
+
+    [Fact]
+    public async Task Migration30_KeysMessagesAndConversationsByTheConversationKey_KeepsEveryRowKeyAndOrder_AndTheStoreReadsAndWritesThem()
+    {
+        // A database as version 29 left it (ADR 0025): two 1:1 conversations and a group, keyed out of id order (3, 5, 7),
+        // with messages (one of bob's and one of alice's share the client id "c1" in different conversations; a revoked one;
+        // a reply, edited, with a revision and annotations), an indexed text, and a key without a conversation row (9, with
+        // one member row): the store never writes one, the migration drops it.
+        CreateAtVersion(29, """
+            INSERT INTO conversations (conversation_id, kind, group_id, name, creator_id, created_at, updated_at, member_count, max_seq, last_seq, head_version,
+                                       change_version, mention_all_seq)
+            VALUES ('si_alice_bob', 1, NULL, '', 'alice', 1, 12, 2, 3, 3, 6, 0, 0), ('sg_team', 2, 'team', 'Team', 'alice', 2, 14, 2, 2, 2, 5, 8, 1),
+                   ('si_bob_carol', 1, NULL, '', 'bob', 3, 15, 2, 1, 1, 9, 0, 0);
+            INSERT INTO conversation_keys (conv_key, conversation_id) VALUES (3, 'si_alice_bob'), (7, 'sg_team'), (5, 'si_bob_carol'), (9, 'gone');
+            INSERT INTO members (conv_key, user_id, read_seq, feed_version)
+            VALUES (3, 'alice', 3, 6), (3, 'bob', 1, 6), (7, 'alice', 2, 8), (7, 'carol', 1, 8), (5, 'bob', 1, 9), (5, 'carol', 0, 9), (9, 'zed', 0, 1);
+            INSERT INTO messages (conversation_id, seq, server_msg_id, sender_id, client_msg_id, server_time, content_kind, content, revoked, version,
+                                  annotations, reply_to_seq, search_id)
+            VALUES ('si_alice_bob', 1, 'm1', 'alice', 'c1', 10, 1, x'0a01', 0, 2, NULL, 0, 2),
+                   ('si_alice_bob', 2, 'm2', 'bob', 'c1', 11, 1, x'0a02', 0, 3, NULL, 0, 3),
+                   ('si_alice_bob', 3, 'm3', 'alice', 'c2', 12, 1, x'', 1, 6, NULL, 0, 6),
+                   ('sg_team', 1, 'm4', 'alice', 'c1', 13, 1, x'0a04', 0, 4, NULL, 0, 4),
+                   ('sg_team', 2, 'm5', 'carol', 'c9', 14, 1, x'0a05', 0, 8, x'0102', 1, 5),
+                   ('si_bob_carol', 1, 'm6', 'bob', 'c1', 15, 1, x'0a06', 0, 9, NULL, 0, 9);
+            INSERT INTO message_revisions (conversation_id, seq, revision, content, time) VALUES ('sg_team', 2, 1, x'0a00', 14);
+            INSERT INTO message_search (rowid, body, conv, conversation_id, seq) VALUES (2, 'lunch budget', parley_search_key('si_alice_bob'), 'si_alice_bob', 1);
+            UPDATE feed_state SET max_version = 9 WHERE id = 1;
+            UPDATE search_state SET indexed_through = 9 WHERE id = 1;
+            """);
+        const string MessageValues = "seq, server_msg_id, sender_id, client_msg_id, server_time, content_kind, hex(content), revoked, version, hex(annotations), reply_to_seq, search_id";
+        const string ConversationValues = "conversation_id, kind, group_id, name, creator_id, created_at, max_seq, last_seq, updated_at, member_count, read_diffusion, head_version, change_version, mention_all_seq";
+        var messagesBefore = Rows($"SELECT conversation_id, {MessageValues} FROM messages ORDER BY conversation_id, seq");
+        var conversationsBefore = Rows($"SELECT k.conv_key, c.{ConversationValues.Replace(", ", ", c.", StringComparison.Ordinal)} FROM conversations c JOIN conversation_keys k ON k.conversation_id = c.conversation_id ORDER BY k.conv_key");
+        var membersBefore = Rows("SELECT conv_key, user_id, read_seq, feed_version FROM members WHERE conv_key <> 9 ORDER BY conv_key, user_id");
+
+        await using (var store = new SqliteMessageStore(_database.Open()))
+        {
+            await store.InitializeAsync();
+
+            // The schema: both B-trees by the key, the text id once (conversations' unique index), no conversation_keys.
+            Assert.Equal(1, Count("SELECT COUNT(*) FROM schema_migrations WHERE version = 30"));
+            Assert.Equal(0, Count("SELECT COUNT(*) FROM pragma_table_info('messages') WHERE name = 'conversation_id'"));
+            Assert.Equal(1, Count("SELECT pk FROM pragma_table_info('messages') WHERE name = 'conv_key'"));
+            Assert.Equal(1, Count("SELECT pk FROM pragma_table_info('conversations') WHERE name = 'conv_key'"));
+            Assert.Equal(0, Count("SELECT COUNT(*) FROM sqlite_master WHERE name = 'conversation_keys' OR name LIKE '%_keyed'"));
+            Assert.Equal(["conv_key", "version"], IndexColumns("ix_messages_conv_version"));
+            Assert.Equal(["conv_key", "reply_to_seq", "seq"], IndexColumns("ix_messages_thread"));
+            Assert.Equal(["conv_key", "sender_id", "client_msg_id"], IndexColumns("sqlite_autoindex_messages_2"));
+            Assert.Equal(["conversation_id"], IndexColumns("sqlite_autoindex_conversations_1"));
+
+            // Every row and value kept, each conversation under its old key, messages in key order; the keyless row dropped.
+            Assert.Equal(messagesBefore, Rows($"SELECT c.conversation_id, m.{MessageValues.Replace(", ", ", m.", StringComparison.Ordinal).Replace("m.hex(", "hex(m.", StringComparison.Ordinal)} FROM messages m JOIN conversations c ON c.conv_key = m.conv_key ORDER BY c.conversation_id, m.seq"));
+            Assert.Equal(conversationsBefore, Rows($"SELECT conv_key, {ConversationValues} FROM conversations ORDER BY conv_key"));
+            Assert.Equal(membersBefore, Rows("SELECT conv_key, user_id, read_seq, feed_version FROM members ORDER BY conv_key, user_id"));
+            Assert.Equal(["3|1", "3|2", "3|3", "5|1", "7|1", "7|2"], Rows("SELECT conv_key, seq FROM messages"));
+
+            // The store reads them: by seq, by client id (dedup), history, thread, revisions, the view's last message, the
+            // sync with its messages, search, the sender's messages.
+            var reply = await store.GetMessageAsync("sg_team", 2);
+            Assert.NotNull(reply);
+            Assert.Equal(("sg_team", "carol", 1L, 8L), (reply.ConversationId, reply.SenderId, reply.ReplyToSeq, reply.Version));
+            Assert.Equal([1, 2], reply.Annotations);
+            Assert.Equal(2, (await store.FindByClientMsgIdAsync("si_alice_bob", "bob", "c1"))!.Seq);
+            Assert.Null(await store.FindByClientMsgIdAsync("si_alice_bob", "carol", "c9"));
+            var history = await store.ReadMessagesAsync("si_alice_bob", 0, ReadDirection.Backward, 10);
+            Assert.Equal([(1L, false), (2L, false), (3L, true)], history.Select(m => (m.Seq, m.Revoked)));
+            Assert.All(history, m => Assert.Equal("si_alice_bob", m.ConversationId));
+            Assert.Equal([2L], (await store.ReadThreadAsync("sg_team", 1, 0, 10)).Select(m => m.Seq));
+            Assert.Equal([1], (await store.GetRevisionsAsync("sg_team", 2)).Select(r => r.Revision));
+            var view = await store.GetConversationViewAsync("bob", "si_alice_bob");
+            Assert.Equal((3L, "si_alice_bob", 2L), (view!.LastMessage!.Seq, view.LastMessage.ConversationId, view.Unread));
+            var sync = await store.GetChangesAsync("carol", 0, 10);
+            Assert.Equal([("sg_team", 2), ("si_bob_carol", 1)], sync.Changes.Select(c => (c.Conversation.ConversationId, c.Messages.Count)).OrderBy(c => c.Item1, StringComparer.Ordinal));
+            Assert.All(sync.Changes, c => Assert.All(c.Messages, m => Assert.Equal(c.Conversation.ConversationId, m.ConversationId)));
+            Assert.Equal([("si_alice_bob", 1L)], (await store.SearchAsync("bob", "si_alice_bob", "budget", null, 10)).Select(m => (m.Message.ConversationId, m.Message.Seq)));
+            Assert.Equal([("sg_team", 1L), ("si_alice_bob", 1L), ("si_alice_bob", 3L)], await ToListAsync(store.ReadSentMessagesAsync("alice")));
+
+            // Writes after the migration: the next seq of an old conversation, the same client id in another conversation,
+            // a duplicate client id refused (the dedup index on the key), a revoke; a new conversation takes the next key.
+            var batch = new CommitBatch();
+            batch.Messages.Add(new StoredMessage("si_alice_bob", 4, "m7", "bob", "c2", 20, 1, [10, 7], false, 10));
+            batch.Messages.Add(new StoredMessage("sg_team", 3, "m8", "carol", "c1", 21, 1, [10, 8], false, 10));
+            batch.Revocations.Add(new Revocation("sg_team", 1));
+            batch.Conversations.Add(new NewConversation("si_alice_dave", ConversationKind.Direct, null, "", "alice", 22, ["alice", "dave"], 11));
+            batch.Messages.Add(new StoredMessage("si_alice_dave", 1, "m9", "alice", "c1", 22, 1, [10, 9], false, 11));
+            await store.CommitAsync(batch);
+            var duplicate = new CommitBatch();
+            duplicate.Messages.Add(new StoredMessage("si_alice_bob", 5, "m10", "alice", "c1", 23, 1, [1], false, 12));
+            await Assert.ThrowsAsync<StoreConflictException>(() => store.CommitAsync(duplicate));
+
+            Assert.Equal(8, Count("SELECT conv_key FROM conversations WHERE conversation_id = 'si_alice_dave'"));
+            Assert.Equal([1L, 2L, 3L, 4L], (await store.ReadMessagesAsync("si_alice_bob", 1, ReadDirection.Forward, 10)).Select(m => m.Seq));
+            Assert.Equal(3, (await store.FindByClientMsgIdAsync("sg_team", "carol", "c1"))!.Seq);
+            Assert.True((await store.GetMessageAsync("sg_team", 1))!.Revoked);
+            Assert.Equal([1L], (await store.ReadMessagesAsync("si_alice_dave", 0, ReadDirection.Backward, 10)).Select(m => m.Seq));
+            Assert.Equal(4, (await store.GetConversationViewAsync("alice", "si_alice_bob"))!.MaxSeq);
+            Assert.Equal(["si_alice_dave"], (await store.GetChangesAsync("dave", 0, 10)).Changes.Select(c => c.Conversation.ConversationId));
+        }
+    }
+
+    private static async Task<List<(string, long)>> ToListAsync(IAsyncEnumerable<StoredMessage> messages)
+    {
+        var list = new List<(string, long)>();
+        await foreach (var m in messages)
+        {
+            list.Add((m.ConversationId, m.Seq));
+        }
+
+        return list;
+    }
+
+    private List<string> IndexColumns(string index) => Rows($"SELECT name FROM pragma_index_info('{index}') ORDER BY seqno");
 
     // The entries an index holds, whatever its WHERE clause: ANALYZE's first figure for it (0 when it is empty).
     private long IndexEntries(string index)

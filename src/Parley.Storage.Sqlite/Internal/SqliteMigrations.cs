@@ -37,6 +37,7 @@ internal static class SqliteMigrations
         (27, V27SearchByConversation),
         (28, V28SearchIndexedThrough),
         (29, V29DeltaIndexesWithoutDirectRows),
+        (30, V30MessagesByConversationKey),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -797,5 +798,78 @@ internal static class SqliteMigrations
         DROP INDEX ix_members_user_info;
         CREATE INDEX ix_members_conv_info ON members (conv_key, info_version) WHERE read_diffusion = 0 AND info_version > 0;
         CREATE INDEX ix_members_user_info ON members (user_id, info_version) WHERE read_diffusion = 0 AND info_version > 0;
+        """;
+
+    // SQLite's message and conversation B-trees keyed by the integer conversation key (ADR 0025, issue 17, stop 44). Five
+    // B-trees were keyed by the text id (si_<a>_<b> for a 1:1), so a message that opened a conversation wrote a random leaf
+    // in each: messages, its dedup index, ix_messages_conv_version, conversations (WITHOUT ROWID) and conversation_keys'
+    // text index (~67 % of a random-pair message's WAL frames). Now conversations is a rowid table whose rowid is the key
+    // (conversation_keys folded into it: the text id is written once, in one unique index) and messages (with its dedup,
+    // version and thread indexes) is keyed by (conv_key, seq): a new conversation's key is the largest so far, so its rows
+    // are appends to the right-most leaves, shared by every conversation a commit opens. Keys are kept as they were (the
+    // members already name them), never change and are not reused (no conversation row is ever deleted). Rows that name no
+    // conversation (members or messages without a conversations row; the store never writes one) are not carried over:
+    // no statement could reach them through the key. Copied in key order (sequential writes), in the runner's one
+    // transaction: a crash or a kill during the copy leaves version 29 as it was, and the next start does it again.
+    // message_revisions, member_periods, media_refs, the search queue and the full-text index keep the text id.
+    private const string V30MessagesByConversationKey = """
+        CREATE TABLE conversations_keyed (
+            conv_key        INTEGER PRIMARY KEY,
+            conversation_id TEXT NOT NULL UNIQUE,
+            kind            INTEGER NOT NULL,
+            group_id        TEXT,
+            name            TEXT NOT NULL,
+            creator_id      TEXT NOT NULL,
+            created_at      INTEGER NOT NULL,
+            max_seq         INTEGER NOT NULL DEFAULT 0,
+            last_seq        INTEGER NOT NULL DEFAULT 0,
+            updated_at      INTEGER NOT NULL,
+            member_count    INTEGER NOT NULL,
+            read_diffusion  INTEGER NOT NULL DEFAULT 0,
+            head_version    INTEGER NOT NULL DEFAULT 0,
+            change_version  INTEGER NOT NULL DEFAULT 0,
+            mention_all_seq INTEGER NOT NULL DEFAULT 0
+        );
+        INSERT INTO conversations_keyed (conv_key, conversation_id, kind, group_id, name, creator_id, created_at, max_seq, last_seq, updated_at,
+                                         member_count, read_diffusion, head_version, change_version, mention_all_seq)
+            SELECT k.conv_key, c.conversation_id, c.kind, c.group_id, c.name, c.creator_id, c.created_at, c.max_seq, c.last_seq, c.updated_at,
+                   c.member_count, c.read_diffusion, c.head_version, c.change_version, c.mention_all_seq
+            FROM conversations c LEFT JOIN conversation_keys k ON k.conversation_id = c.conversation_id
+            ORDER BY k.conv_key IS NULL, k.conv_key, c.conversation_id;
+        DELETE FROM members WHERE conv_key NOT IN (SELECT conv_key FROM conversations_keyed);
+
+        CREATE TABLE messages_keyed (
+            conv_key      INTEGER NOT NULL,
+            seq           INTEGER NOT NULL,
+            server_msg_id TEXT NOT NULL,
+            sender_id     TEXT NOT NULL,
+            client_msg_id TEXT NOT NULL,
+            server_time   INTEGER NOT NULL,
+            content_kind  INTEGER NOT NULL,
+            content       BLOB NOT NULL,
+            revoked       INTEGER NOT NULL DEFAULT 0,
+            version       INTEGER NOT NULL,
+            annotations   BLOB,
+            reply_to_seq  INTEGER NOT NULL DEFAULT 0,
+            search_id     INTEGER,
+            PRIMARY KEY (conv_key, seq),
+            UNIQUE (conv_key, sender_id, client_msg_id)
+        ) WITHOUT ROWID;
+        INSERT INTO messages_keyed (conv_key, seq, server_msg_id, sender_id, client_msg_id, server_time, content_kind, content, revoked, version,
+                                    annotations, reply_to_seq, search_id)
+            SELECT c.conv_key, m.seq, m.server_msg_id, m.sender_id, m.client_msg_id, m.server_time, m.content_kind, m.content, m.revoked, m.version,
+                   m.annotations, m.reply_to_seq, m.search_id
+            FROM conversations_keyed c JOIN messages m ON m.conversation_id = c.conversation_id
+            ORDER BY c.conv_key, m.seq;
+
+        DROP TABLE messages;
+        ALTER TABLE messages_keyed RENAME TO messages;
+        CREATE INDEX ix_messages_conv_version ON messages (conv_key, version);
+        CREATE INDEX ix_messages_thread ON messages (conv_key, reply_to_seq, seq) WHERE reply_to_seq > 0;
+
+        DROP TABLE conversations;
+        DROP TABLE conversation_keys;
+        ALTER TABLE conversations_keyed RENAME TO conversations;
+        CREATE INDEX ix_conversations_head ON conversations (head_version) WHERE read_diffusion = 1;
         """;
 }

@@ -6,8 +6,16 @@ namespace Parley.Storage.Sqlite.Internal;
 /// <summary>Column lists and row readers shared by the store's queries, so a column order is written once.</summary>
 internal static class SqliteRows
 {
-    public const string MessageColumns =
-        "conversation_id, seq, server_msg_id, sender_id, client_msg_id, server_time, content_kind, content, revoked, version, annotations, reply_to_seq";
+    /// <summary>
+    /// A message row's columns after its conversation id (not aliased). Messages name their conversation by its integer key
+    /// (migration 30, ADR 0025), so the text id comes from elsewhere: the statement's $conv (<see cref="MessageColumns"/>),
+    /// the caller's list or a join to <c>conversations</c>.
+    /// </summary>
+    public const string MessageColumnsAfterId =
+        "seq, server_msg_id, sender_id, client_msg_id, server_time, content_kind, content, revoked, version, annotations, reply_to_seq";
+
+    /// <summary>A message row's columns, for a statement of ONE conversation that binds its text id as $conv.</summary>
+    public const string MessageColumns = "$conv, " + MessageColumnsAfterId;
 
     /// <summary>
     /// A conversation as one member sees it; the caller appends WHERE/ORDER. $user is the viewing member. A member who left
@@ -24,32 +32,31 @@ internal static class SqliteRows
     /// </remarks>
     public const string ViewSelect = """
         SELECT c.conversation_id, c.kind, c.group_id, c.name,
-               CASE WHEN m.active = 1 THEN c.max_seq ELSE COALESCE((SELECT MAX(v.to_seq) FROM member_periods v WHERE v.conversation_id = k.conversation_id AND v.user_id = m.user_id), 0) END,
+               CASE WHEN m.active = 1 THEN c.max_seq ELSE COALESCE((SELECT MAX(v.to_seq) FROM member_periods v WHERE v.conversation_id = c.conversation_id AND v.user_id = m.user_id), 0) END,
                c.updated_at, c.member_count,
                m.read_seq, m.pinned, m.muted,
                p.user_id, p.read_seq,
-               l.conversation_id, l.seq, l.server_msg_id, l.sender_id, l.client_msg_id, l.server_time, l.content_kind, l.content, l.revoked, l.version, l.annotations, l.reply_to_seq,
+               CASE WHEN l.seq IS NOT NULL THEN c.conversation_id END, l.seq, l.server_msg_id, l.sender_id, l.client_msg_id, l.server_time, l.content_kind, l.content, l.revoked, l.version, l.annotations, l.reply_to_seq,
                m.mentions_only,
                CASE WHEN MAX(m.mention_seq, c.mention_all_seq) > m.read_seq THEN MAX(m.mention_seq, c.mention_all_seq) ELSE 0 END
         FROM members m
-        JOIN conversation_keys k ON k.conv_key = m.conv_key
-        JOIN conversations c ON c.conversation_id = k.conversation_id
+        JOIN conversations c ON c.conv_key = m.conv_key
         LEFT JOIN members p ON p.conv_key = CASE WHEN c.kind = 1 THEN m.conv_key END AND p.user_id <> m.user_id
-        LEFT JOIN messages l ON l.conversation_id = c.conversation_id
-               AND l.seq = CASE WHEN m.active = 1 THEN c.last_seq ELSE COALESCE((SELECT MAX(v.to_seq) FROM member_periods v WHERE v.conversation_id = k.conversation_id AND v.user_id = m.user_id), 0) END
+        LEFT JOIN messages l ON l.conv_key = c.conv_key
+               AND l.seq = CASE WHEN m.active = 1 THEN c.last_seq ELSE COALESCE((SELECT MAX(v.to_seq) FROM member_periods v WHERE v.conversation_id = c.conversation_id AND v.user_id = m.user_id), 0) END
         WHERE m.user_id = $user
         """;
 
     /// <summary>
-    /// The integer key of conversation $conv in <c>members</c> (migration 26): members name their conversation by
-    /// <c>conversation_keys.conv_key</c>. An uncorrelated scalar subquery: evaluated once per statement, and usable as the
-    /// first column of the members' primary key.
+    /// The integer key of conversation $conv (migration 26 for <c>members</c>, migration 30 for <c>messages</c>; since
+    /// migration 30 the rowid of <c>conversations</c>, found through its unique index on the text id). An uncorrelated scalar
+    /// subquery: evaluated once per statement, and usable as the first column of the members' and messages' primary keys.
     /// </summary>
-    public const string ConvKey = "(SELECT conv_key FROM conversation_keys WHERE conversation_id = $conv)";
+    public const string ConvKey = "(SELECT conv_key FROM conversations WHERE conversation_id = $conv)";
 
     /// <summary>True when the viewing member ($user) may see the message row aliased <c>msg</c> of conversation $conv.</summary>
     public const string VisibleToUser = """
-        (EXISTS (SELECT 1 FROM members vm WHERE vm.conv_key = (SELECT conv_key FROM conversation_keys WHERE conversation_id = $conv) AND vm.user_id = $user AND vm.active = 1 AND msg.seq >= vm.visible_from)
+        (EXISTS (SELECT 1 FROM members vm WHERE vm.conv_key = (SELECT conv_key FROM conversations WHERE conversation_id = $conv) AND vm.user_id = $user AND vm.active = 1 AND msg.seq >= vm.visible_from)
          OR EXISTS (SELECT 1 FROM member_periods vp WHERE vp.conversation_id = $conv AND vp.user_id = $user AND msg.seq BETWEEN vp.from_seq AND vp.to_seq))
         """;
 
