@@ -55,6 +55,42 @@ public sealed class OptInMetricsTests
         }
     }
 
+    [Fact]
+    public async Task MetricCardinalityLimit_CapsParleysAndOrleansMetrics_NotAspNetCores()
+    {
+        const string Overflow = "otel_metric_overflow=\"true\"";
+        await using (var server = await TestServer.StartAsync())
+        {
+            var text = await ScrapeAfterTrafficAsync(server);
+            Assert.DoesNotContain(Overflow, text, StringComparison.Ordinal);
+        }
+
+        // At one label set per metric: Orleans' activations by grain type (several types are active after a message) go past
+        // it into the overflow point; ASP.NET Core's request durations (several routes and status codes by now) keep theirs.
+        await using (var server = await TestServer.StartAsync(new Dictionary<string, string?> { ["Parley:Telemetry:MetricCardinalityLimit"] = "1" }))
+        {
+            var text = await ScrapeAfterTrafficAsync(server);
+            var activations = Lines(text, "orleans_catalog_activations{");
+            Assert.Contains(activations, l => l.Contains(Overflow, StringComparison.Ordinal));
+            var requests = Lines(text, "http_server_request_duration_seconds_count{");
+            Assert.True(requests.Count >= 2, $"expected requests on two routes at least:\n{string.Join('\n', requests)}");
+            Assert.DoesNotContain(requests, l => l.Contains(Overflow, StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public async Task MetricCardinalityLimit_OutOfRange_StopsTheStart()
+    {
+        var failure = await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            await using var server = await TestServer.StartAsync(new Dictionary<string, string?> { ["Parley:Telemetry:MetricCardinalityLimit"] = "0" });
+        });
+        Assert.Contains("MetricCardinalityLimit", failure.ToString(), StringComparison.Ordinal);
+    }
+
+    private static List<string> Lines(string text, string prefix) =>
+        [.. text.Split('\n').Where(l => l.StartsWith(prefix, StringComparison.Ordinal))];
+
     // A message sent and received over real sockets, then the scrape; the Kestrel connection meter must be there.
     private static async Task<string> ScrapeAfterTrafficAsync(TestServer server)
     {
