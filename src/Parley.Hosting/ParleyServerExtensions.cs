@@ -115,6 +115,7 @@ public static class ParleyServerExtensions
                 Durable = o.Durable,
                 Synchronous = o.Synchronous,
                 WriterCacheSizeKb = o.Sqlite.WriterCacheSizeKb,
+                WriterLargeFileCacheSizeKb = o.Sqlite.WriterLargeFileCacheSizeKb,
                 MmapSizeBytes = o.Sqlite.MmapSizeBytes,
                 WalAutoCheckpointPages = o.Sqlite.WalAutoCheckpointPages,
                 CheckpointInBackground = o.Sqlite.CheckpointInBackground,

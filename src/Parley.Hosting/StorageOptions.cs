@@ -47,6 +47,9 @@ public sealed class SqliteStorageSettings
     /// <summary>Page cache of the writer connection, in KiB (see <see cref="SqliteStoreOptions.WriterCacheSizeKb"/>).</summary>
     public int WriterCacheSizeKb { get; set; } = 16384;
 
+    /// <summary>Page cache of the writer connection once the file is larger than 1 GiB, in KiB (see <see cref="SqliteStoreOptions.WriterLargeFileCacheSizeKb"/>).</summary>
+    public int WriterLargeFileCacheSizeKb { get; set; } = 65536;
+
     /// <summary>Bytes of the database file each connection maps into memory; 0 for none.</summary>
     public long MmapSizeBytes { get; set; }
 

@@ -530,7 +530,48 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
                 // After the group's writers were answered: a catch-up checkpoint the background asked for delays the
                 // writes queued behind it, never the acks of the group that came before it.
                 RunCatchUpIfDue();
+                RaiseWriterCacheOnceLarge(writer);
             }
+        }
+    }
+
+    private int _commitsToSizeCheck; // writer loop only
+    private bool _writerCacheRaised; // writer loop only
+
+    // Every LargeFileCheckCommits commits (and at the first) until it happened: once the file (its pages, the WAL's
+    // included) is larger than 1 GiB, the writer's cache grows to WriterLargeFileCacheSizeKb (SqliteStoreOptions says why).
+    private void RaiseWriterCacheOnceLarge(SqliteConnection writer)
+    {
+        if (_writerCacheRaised || --_commitsToSizeCheck > 0)
+        {
+            return;
+        }
+
+        _commitsToSizeCheck = _options.LargeFileCheckCommits;
+        if (_options.WriterLargeFileCacheSizeKb <= _options.WriterCacheSizeKb)
+        {
+            _writerCacheRaised = true;
+            return;
+        }
+
+        try
+        {
+            using var command = writer.CreateCommand();
+            command.CommandText = "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size();";
+            if (Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) <= _options.LargeFileBytes)
+            {
+                return;
+            }
+
+            command.CommandText = string.Create(CultureInfo.InvariantCulture, $"PRAGMA cache_size = -{_options.WriterLargeFileCacheSizeKb};");
+            command.ExecuteNonQuery();
+            _writerCacheRaised = true;
+            LogWriterCacheRaised(_logger, FilePath, _options.WriterLargeFileCacheSizeKb);
+        }
+        catch (SqliteException ex)
+        {
+            // Only a cache size: the writer goes on with the one it has, and tries again at the next check.
+            LogWriterCacheNotRaised(_logger, ex, FilePath);
         }
     }
 
@@ -883,6 +924,12 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
 
     [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "SQLite store {Path} runs in NON-DURABLE mode (journal_mode={JournalMode}, synchronous={Synchronous}): acknowledged messages can be lost on a crash")]
     private static partial void LogNonDurable(ILogger logger, string path, string journalMode, long synchronous);
+
+    [LoggerMessage(EventId = 2290, Level = LogLevel.Information, Message = "SQLite store {Path} is larger than 1 GiB: the writer's page cache is now {CacheKb} KiB")]
+    private static partial void LogWriterCacheRaised(ILogger logger, string path, int cacheKb);
+
+    [LoggerMessage(EventId = 2291, Level = LogLevel.Warning, Message = "SQLite store {Path}: the writer's page cache could not be raised; it keeps its size")]
+    private static partial void LogWriterCacheNotRaised(ILogger logger, Exception exception, string path);
 
     [LoggerMessage(EventId = 4003, Level = LogLevel.Error, Message = "SQLite group commit of {Writes} writes failed; rolled back")]
     private static partial void LogGroupCommitFailed(ILogger logger, Exception exception, int writes);

@@ -44,6 +44,23 @@ public sealed class SqliteStoreOptions
     /// </summary>
     public int WriterCacheSizeKb { get; set; } = 16384;
 
+    /// <summary>
+    /// Page cache of the writer connection, in KiB, once the database file is larger than 1 GiB (checked every
+    /// 1,024 commits, and at the first). The walk that makes <see cref="WriterCacheSizeKb"/> a cost per commit happens only
+    /// while the file is smaller: SQLite parks a page at the locking page's number (the page holding byte 1 GiB) and then
+    /// walks the cache to drop pages beyond the end; once the file reaches past that page nothing is beyond the end. Above
+    /// 1 GiB a random-pair message's leaves are spread over the whole file, so the writer read 12–13 pages per message
+    /// back (stop 44, store-io at 1.2 GB: about 51 KB per message, most of the soak's reads). At or below
+    /// <see cref="WriterCacheSizeKb"/> the writer keeps that one.
+    /// </summary>
+    public int WriterLargeFileCacheSizeKb { get; set; } = 65536;
+
+    /// <summary>The file size above which <see cref="WriterLargeFileCacheSizeKb"/> applies: 1 GiB and one 64 KiB page. Tests only.</summary>
+    internal long LargeFileBytes { get; set; } = 0x40000000L + 65536;
+
+    /// <summary>Commits between two checks of the file's size for <see cref="WriterLargeFileCacheSizeKb"/>. Tests only.</summary>
+    internal int LargeFileCheckCommits { get; set; } = 1024;
+
     /// <summary>Bytes of the database file each connection maps into memory (<c>PRAGMA mmap_size</c>); 0 reads through the page cache only.</summary>
     public long MmapSizeBytes { get; set; }
 

@@ -240,6 +240,53 @@ public sealed class SqliteDatabaseTests : IDisposable
         Assert.True(new FileInfo(_database.FilePath).Length + new FileInfo(_database.FilePath + "-wal").Length >= 4L * 1024 * 1024);
     }
 
+    [Theory]
+    [InlineData(1024, -1024L)]
+    [InlineData(256, -256L)] // not above WriterCacheSizeKb: the writer keeps its cache
+    public async Task Writer_PageCache_GrowsToWriterLargeFileCacheSizeKb_OnceTheFileIsLarge(int largeKb, long expected)
+    {
+        // The production threshold is 1 GiB (the locking page); here 1 MiB above the migrated schema, checked after every commit.
+        var options = _database.Options();
+        options.WriterCacheSizeKb = 256;
+        options.WriterLargeFileCacheSizeKb = largeKb;
+        options.LargeFileBytes = long.MaxValue;
+        options.LargeFileCheckCommits = 1;
+        await using var owner = new SqliteDatabase(options);
+        await owner.InitializeAsync();
+        options.LargeFileBytes = 1024 * 1024 + await owner.WriteAsync(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size();";
+            return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+        });
+        await owner.WriteAsync(connection => Exec(connection, "CREATE TABLE cache_grow (k INTEGER PRIMARY KEY, v BLOB NOT NULL);"));
+        var payload = new byte[64 * 1024];
+        async Task InsertAsync(int key) => await owner.WriteAsync(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "INSERT INTO cache_grow (k, v) VALUES ($k, $v);";
+            command.Parameters.AddWithValue("$k", key);
+            command.Parameters.AddWithValue("$v", payload);
+            return command.ExecuteNonQuery();
+        });
+
+        // Below the threshold (about 512 KiB of rows): the small cache.
+        for (var i = 0; i < 8; i++)
+        {
+            await InsertAsync(i);
+        }
+
+        Assert.Equal(-256L, await owner.WriteAsync(connection => PragmaCacheSize(connection)));
+
+        // Past it (2 MiB of rows, in the WAL: the pages count, not the main file's length).
+        for (var i = 8; i < 32; i++)
+        {
+            await InsertAsync(i);
+        }
+
+        Assert.Equal(expected, await owner.WriteAsync(connection => PragmaCacheSize(connection)));
+    }
+
     private static long PragmaCacheSize(SqliteConnection connection)
     {
         using var command = connection.CreateCommand();
