@@ -30,6 +30,7 @@ for at in ${READS_AT//,/ }; do ( sleep $at; a0=$(accepted); ls -l /proc/$spid/fd
   perf probe -l 2>/dev/null | grep -q soakpw || perf probe -q -x /lib/x86_64-linux-gnu/libc.so.6 --add 'soakpw=pwrite64 fd=%di:s32 pg=+0(%si):u32 count=%dx:u64 pos=%cx:s64' > /dev/null 2>&1
   taskset -c 0 perf record -q -e syscalls:sys_enter_pread64 -e probe_libc:soakpw -p $spid -o $out/$label.$at.reads.data -- sleep ${READS_SECS:-5} > /dev/null 2>&1
   a1=$(accepted); perf script -i $out/$label.$at.reads.data -F comm,tid,time,event,trace 2>/dev/null > $out/$label.$at.reads.trace
+  perf probe -q -d probe_libc:soakpw > /dev/null 2>&1
   nice taskset -c 0 python3 $(dirname "$0")/readmap.py $out/$label.$at.reads.trace $out/$label.$at.fds $dir/data/parley.db $(awk -v a=$a0 -v b=$a1 'BEGIN{print b-a}') > $out/$label.$at.reads.txt 2>&1
   rm -f $out/$label.$at.reads.data $out/$label.$at.reads.trace ) & done
 PARLEY_ADMIN_SECRET=$secret taskset -c 0 dotnet $G --server-url http://127.0.0.1:$port --server-pid $spid --runs 1 \
