@@ -16,11 +16,11 @@ G=$NEW/benchmarks/Parley.LoadTest/bin/Release/net10.0/Parley.LoadTest.dll READS_
 {
   for l in base new; do
     echo "=== $l"
-    grep -E '^\[parley soak r1 minute' $OUT/$l.summary.txt | cut -c1-330
+    grep -E '^\[parley soak r1( minute [0-9]+)?\] ' $OUT/$l.log | cut -c1-330
     python3 $NEW/benchmarks/scripts/soak-io.py $OUT/$l 60
     for at in 40 75; do echo "-- reads at $at s"; sed -n '1,8p' $OUT/$l.$at.reads.txt; done
     echo "-- live heap at 100 s"; head -2 $OUT/$l.100.gcdump.txt
-    grep -E 'OpenTelemetry.Metrics.MetricPoint\[\]|ConcurrentLruCache' $OUT/$l.100.gcdump.txt
+    grep -E 'OpenTelemetry.Metrics.MetricPoint\[\]|VolatileNode<Orleans.Runtime.GrainId,Orleans.Caching' $OUT/$l.100.gcdump.txt
     echo "-- RSS (s:MB)"; awk '{printf "%s:%d ", $1, $3/1024} END {print ""}' $OUT/$l.rss
   done
 } > $OUT/table.txt
