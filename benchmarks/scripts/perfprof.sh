@@ -9,6 +9,10 @@
 # SYSCALLS=1 (stop 44, edge): after the record, a 10 s `perf stat` of the server's system calls by kind, its context switches
 # and CPU migrations, each per event frame handed to outboxes in those 10 s (<label>.syscalls.txt): how many socket reads,
 # writes, futex wake-ups and epoll waits a message costs (a read that returns several frames shows as < 1 per frame).
+# START: seconds from the generator's start to the first measurement (default 25; a rate the server keeps up with ends its
+# steps sooner: START=8 measures inside the first step). WALMAP=1 (stop 44, wal): START s in, before the record, WALMAP_SECS (5) s of the server's pread64 and of a libc pwrite64 uprobe
+# (`walpw`: each WAL frame header's page number and commit field), then readmap.py --writes: the writer's WAL frames by B-tree
+# per accepted message and per commit, and every connection's reads by B-tree (<label>.walmap.txt; needs root for the uprobe).
 # Writes $OUT/<label>.{gen.json,gen.log,perf.data,perf.log,cpu.txt,perf-<pid>.map}.
 source "$(dirname "$0")/lib.sh"
 label=$1; dll=$(realpath $2); rate=${3:-1500}; scen=${4:-chat}; out=${OUT:-/tmp/perfprof}; mkdir -p $out
@@ -21,7 +25,16 @@ cd /tmp
 PARLEY_OPENIM_SECRET=$oim PARLEY_ADMIN_SECRET=$secret taskset -c 1 dotnet $G --server-url http://127.0.0.1:$port --server-pid $spid --runs 1 --warmup 1 --window 10 \
   --scenarios $scen --targets parley --chat-peers 1 $GARGS --chat-rates $rate,$rate,$rate,$rate,$rate,$rate --out $out/$label.gen.json > $out/$label.gen.log 2>&1 &
 gpid=$!
-sleep 25
+sleep ${START:-25}
+accepted() { curl -s -m 10 -H "Authorization: Bearer $secret" http://127.0.0.1:$port/metrics | awk '/^parley_messages_accepted_total/{print $NF}'; }
+if [ -n "$WALMAP" ]; then
+  perf probe -l 2>/dev/null | grep -q walpw || perf probe -q -x /lib/x86_64-linux-gnu/libc.so.6 --add 'walpw=pwrite64 fd=%di:s32 pg=+0(%si):u32 count=%dx:u64 pos=%cx:s64 csz=+4(%si):u32' > /dev/null 2>&1
+  ls -l /proc/$spid/fd > $out/$label.fds 2>/dev/null; a0=$(accepted)
+  taskset -c 1 perf record -q -e syscalls:sys_enter_pread64 -e probe_libc:walpw -p $spid -o $out/$label.walmap.data -- sleep ${WALMAP_SECS:-5} > /dev/null 2>&1
+  a1=$(accepted); perf script -i $out/$label.walmap.data -F comm,tid,time,event,trace 2>/dev/null > $out/$label.walmap.trace
+  nice taskset -c 1 python3 $here/readmap.py --writes $out/$label.walmap.trace $out/$label.fds $dir/data/parley.db $(awk -v a=$a0 -v b=$a1 'BEGIN{print b-a}') > $out/$label.walmap.txt 2>&1
+  rm -f $out/$label.walmap.data
+fi
 frames() { curl -s -H "Authorization: Bearer $secret" http://127.0.0.1:$port/metrics | awk '/^parley_delivery_frames_total/ {print $2}'; }
 f0=$(frames)
 s0=$(cpu_ticks)

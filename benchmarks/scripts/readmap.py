@@ -8,11 +8,15 @@ header; soak-short.sh READS_AT sets both up); <fds.txt>: `ls -l /proc/<pid>/fd` 
 thread (parley-sqlite-checkpoint, "parley-sqlite-c" in perf) reads through, every other pair a pooled reader. A read of parley.db names its page
 by offset; a read of the -wal names the page by the frame header the writer wrote last at that offset in the trace
 (frames the trace did not see written are "wal?"). [messages]: accepted messages in the trace's window (per-message
-columns)."""
+columns). --writes (stop 44, wal): also the writer's WAL frames in the window by B-tree (and page type when not a leaf), per
+message and per commit, the distinct pages per commit, and how many of a commit's frames were one page written again (needs
+the uprobe's csz field, the commit frame's database size: perfprof.sh WALMAP=1 sets it up as `walpw`)."""
 import collections, re, sqlite3, sys
 
-trace, fdfile, db = sys.argv[1], sys.argv[2], sys.argv[3]
-messages = float(sys.argv[4]) if len(sys.argv) > 4 else None
+writes_too = '--writes' in sys.argv
+argv = [a for a in sys.argv if a != '--writes']
+trace, fdfile, db = argv[1], argv[2], argv[3]
+messages = float(argv[4]) if len(argv) > 4 else None
 names = {}
 for l in open(fdfile):
     m = re.search(r' (\d+) -> (.*)$', l)
@@ -33,7 +37,8 @@ frame_page = {}  # wal offset of a frame's page -> page number (the latest heade
 reads = []  # (conn, file, page or None, comm)
 writer_conn = None
 events = 0
-rx_pw = re.compile(r'soakpw: \(\w+\) fd=(-?\d+) pg=(\d+) count=(\d+) pos=(-?\d+)')
+rx_pw = re.compile(r'(?:soakpw|walpw): \(\w+\) fd=(-?\d+) pg=(\d+) count=(\d+) pos=(-?\d+)(?: csz=(\d+))?')
+written = []  # the writer's WAL frames in trace order: (page, commit frame?)
 rx_pr = re.compile(r'sys_enter_pread64: fd: (0x[0-9a-f]+|\d+), buf: \S+, count: (0x[0-9a-f]+|\d+), pos: (0x[0-9a-f]+|\d+)')
 first = last = None
 for l in open(trace):
@@ -46,6 +51,8 @@ for l in open(trace):
         if fd in pair and count == HDR:
             writer_conn = conn_of[fd]
             frame_page[pos + HDR] = int.from_bytes(pg.to_bytes(4, 'little'), 'big')
+            csz = m.group(5)
+            written.append((frame_page[pos + HDR], csz is not None and int(csz) != 0))
         continue
     m = rx_pr.search(l)
     if not m:
@@ -95,3 +102,44 @@ for r in sorted(tree, key=lambda r: -sum(tree[r].values())):
     print(f"\n{r}: {tot / div:.2f} reads {unit}, by file and B-tree (page type when not a leaf)")
     for (f, t), v in tree[r].most_common(18):
         print(f"  {f:4s} {t:52s} {v / div:8.2f}  {100 * v / tot:5.1f} %")
+
+if writes_too:
+    commits = sum(1 for _, c in written if c)
+    tot = len(written)
+    print(f"\nwriter's WAL frames: {tot} in the window, {commits} commits"
+          + (f", {tot / commits:.1f} frames and {messages / commits:.1f} messages per commit" if commits and messages else "")
+          + (f"; {tot / div:.2f} frames {unit}" if tot else ""))
+    # Per commit: distinct pages (a page written twice in one commit is one frame in SQLite's WAL unless it was spilled; the
+    # count tells whether that happened), then the frames by B-tree.
+    groups, cur = [], []
+    for p, c in written:
+        cur.append(p)
+        if c:
+            groups.append(cur); cur = []
+    rep = sum(len(g) - len(set(g)) for g in groups)
+    if groups:
+        print(f"  frames in whole commits: {sum(len(g) for g in groups)}; a page written twice within one commit: {rep}")
+    # Across commits: how often the page a frame writes was already written by one of the previous N commits (the leaves
+    # a checkpoint copies once per generation; here: pages shared between commits close together).
+    seen, again = {}, 0
+    for i, g in enumerate(groups):
+        for p in set(g):
+            if p in seen and i - seen[p] <= 10:
+                again += 1
+            seen[p] = i
+    if groups:
+        print(f"  frames whose page one of the 10 commits before also wrote: {again} ({100 * again / max(sum(len(set(g)) for g in groups), 1):.1f} %)")
+    wt = collections.Counter(); dist = collections.defaultdict(set)
+    for p, _ in written:
+        t = owner.get(p, '?new/free') + ('' if kind.get(p) in (None, 'leaf') else ' (' + kind.get(p) + ')')
+        wt[t] += 1; dist[t].add(p)
+    print(f"  {'B-tree (page type when not a leaf)':52s} {'frames ' + unit:>18s} {'share':>7s} {'per commit':>11s} {'distinct pages':>15s}")
+    for t, v in wt.most_common(30):
+        print(f"  {t:52s} {v / div:18.3f} {100 * v / max(tot, 1):6.1f} % {v / max(commits, 1):11.2f} {len(dist[t]):15d}")
+    # What a leaf of the most written B-trees holds (dbstat of the live file): rows per leaf, bytes per row, fill.
+    print(f"\n  {'B-tree leaves (dbstat)':40s} {'leaves':>8s} {'rows/leaf':>10s} {'B/row':>7s} {'fill':>6s} {'overflow pages':>15s}")
+    for name in [t for t, _ in wt.most_common(8) if ' (' not in t and not t.startswith('?')]:
+        r = con.execute("select count(*), sum(ncell), sum(payload), sum(pgsize - unused), sum(pgsize) from dbstat where name = ? and pagetype = 'leaf'", (name,)).fetchone()
+        ov = con.execute("select count(*) from dbstat where name = ? and pagetype = 'overflow'", (name,)).fetchone()[0]
+        if r and r[0]:
+            print(f"  {name:40s} {r[0]:8d} {r[1] / r[0]:10.1f} {r[2] / max(r[1], 1):7.0f} {100 * r[3] / r[4]:5.0f}% {ov:15d}")
