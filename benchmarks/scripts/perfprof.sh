@@ -13,6 +13,7 @@
 # steps sooner: START=8 measures inside the first step). WALMAP=1 (stop 44, wal): START s in, before the record, WALMAP_SECS (5) s of the server's pread64 and of a libc pwrite64 uprobe
 # (`walpw`: each WAL frame header's page number and commit field), then readmap.py --writes: the writer's WAL frames by B-tree
 # per accepted message and per commit, and every connection's reads by B-tree (<label>.walmap.txt; needs root for the uprobe).
+# WALMAP_ARGS: more readmap.py options, e.g. "--flush-ms=100" (ADR 0028: the derived rows written once per 100 ms, simulated).
 # Writes $OUT/<label>.{gen.json,gen.log,perf.data,perf.log,cpu.txt,perf-<pid>.map}.
 source "$(dirname "$0")/lib.sh"
 label=$1; dll=$(realpath $2); rate=${3:-1500}; scen=${4:-chat}; out=${OUT:-/tmp/perfprof}; mkdir -p $out
@@ -32,7 +33,7 @@ if [ -n "$WALMAP" ]; then
   ls -l /proc/$spid/fd > $out/$label.fds 2>/dev/null; a0=$(accepted)
   taskset -c 1 perf record -q -e syscalls:sys_enter_pread64 -e probe_libc:walpw -p $spid -o $out/$label.walmap.data -- sleep ${WALMAP_SECS:-5} > /dev/null 2>&1
   a1=$(accepted); perf script -i $out/$label.walmap.data -F comm,tid,time,event,trace 2>/dev/null > $out/$label.walmap.trace
-  nice taskset -c 1 python3 $here/readmap.py --writes $out/$label.walmap.trace $out/$label.fds $dir/data/parley.db $(awk -v a=$a0 -v b=$a1 'BEGIN{print b-a}') > $out/$label.walmap.txt 2>&1
+  nice taskset -c 1 python3 $here/readmap.py --writes $WALMAP_ARGS $out/$label.walmap.trace $out/$label.fds $dir/data/parley.db $(awk -v a=$a0 -v b=$a1 'BEGIN{print b-a}') > $out/$label.walmap.txt 2>&1
   rm -f $out/$label.walmap.data
 fi
 frames() { curl -s -H "Authorization: Bearer $secret" http://127.0.0.1:$port/metrics | awk '/^parley_delivery_frames_total/ {print $2}'; }

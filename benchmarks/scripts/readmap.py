@@ -14,7 +14,8 @@ the uprobe's csz field, the commit frame's database size: perfprof.sh WALMAP=1 s
 import collections, re, sqlite3, sys
 
 writes_too = '--writes' in sys.argv
-argv = [a for a in sys.argv if a != '--writes']
+flush_ms = [float(a.split('=', 1)[1]) for a in sys.argv if a.startswith('--flush-ms=')]
+argv = [a for a in sys.argv if a != '--writes' and not a.startswith('--flush-ms=')]
 trace, fdfile, db = argv[1], argv[2], argv[3]
 messages = float(argv[4]) if len(argv) > 4 else None
 names = {}
@@ -52,7 +53,7 @@ for l in open(trace):
             writer_conn = conn_of[fd]
             frame_page[pos + HDR] = int.from_bytes(pg.to_bytes(4, 'little'), 'big')
             csz = m.group(5)
-            written.append((frame_page[pos + HDR], csz is not None and int(csz) != 0))
+            written.append((frame_page[pos + HDR], csz is not None and int(csz) != 0, t if tm else None))
         continue
     m = rx_pr.search(l)
     if not m:
@@ -104,7 +105,7 @@ for r in sorted(tree, key=lambda r: -sum(tree[r].values())):
         print(f"  {f:4s} {t:52s} {v / div:8.2f}  {100 * v / tot:5.1f} %")
 
 if writes_too:
-    commits = sum(1 for _, c in written if c)
+    commits = sum(1 for _, c, _ in written if c)
     tot = len(written)
     print(f"\nwriter's WAL frames: {tot} in the window, {commits} commits"
           + (f", {tot / commits:.1f} frames and {messages / commits:.1f} messages per commit" if commits and messages else "")
@@ -112,7 +113,7 @@ if writes_too:
     # Per commit: distinct pages (a page written twice in one commit is one frame in SQLite's WAL unless it was spilled; the
     # count tells whether that happened), then the frames by B-tree.
     groups, cur = [], []
-    for p, c in written:
+    for p, c, _ in written:
         cur.append(p)
         if c:
             groups.append(cur); cur = []
@@ -130,12 +131,26 @@ if writes_too:
     if groups:
         print(f"  frames whose page one of the 10 commits before also wrote: {again} ({100 * again / max(sum(len(set(g)) for g in groups), 1):.1f} %)")
     wt = collections.Counter(); dist = collections.defaultdict(set)
-    for p, _ in written:
+    for p, _, _ in written:
         t = owner.get(p, '?new/free') + ('' if kind.get(p) in (None, 'leaf') else ' (' + kind.get(p) + ')')
         wt[t] += 1; dist[t].add(p)
     print(f"  {'B-tree (page type when not a leaf)':52s} {'frames ' + unit:>18s} {'share':>7s} {'per commit':>11s} {'distinct pages':>15s}")
     for t, v in wt.most_common(30):
         print(f"  {t:52s} {v / div:18.3f} {100 * v / max(tot, 1):6.1f} % {v / max(commits, 1):11.2f} {len(dist[t]):15d}")
+    # --flush-ms=N (ADR 0028): the same frames if the derived rows' B-trees (conversations, members, ix_members_user_feed,
+    # leaves and inner pages) were written once per N ms window instead of once per commit: their distinct pages per window.
+    derived = ('conversations', 'members', 'ix_members_user_feed')
+    for ms in flush_ms:
+        t0 = next((w[2] for w in written if w[2] is not None), 0)
+        kept = sum(1 for p, _, _ in written if owner.get(p) not in derived)
+        windows = collections.defaultdict(set)
+        for p, _, tw in written:
+            if owner.get(p) in derived:
+                windows[int(((tw or t0) - t0) * 1000 // ms)].add(p)
+        flushed = sum(len(v) for v in windows.values())
+        now = tot - kept
+        print(f"\n  flush every {ms:g} ms (ADR 0028, simulated on this trace): derived rows' frames {now / div:.3f} -> {flushed / div:.3f} {unit}; "
+              f"all frames {tot / div:.2f} -> {(kept + flushed) / div:.2f} {unit} ({100 * (kept + flushed - tot) / max(tot, 1):+.1f} %)")
     # What a leaf of the most written B-trees holds (dbstat of the live file): rows per leaf, bytes per row, fill.
     print(f"\n  {'B-tree leaves (dbstat)':40s} {'leaves':>8s} {'rows/leaf':>10s} {'B/row':>7s} {'fill':>6s} {'overflow pages':>15s}")
     for name in [t for t, _ in wt.most_common(8) if ' (' not in t and not t.startswith('?')]:
