@@ -9,7 +9,15 @@ public sealed record NewConversation(
     string CreatorId,
     long CreatedAt,
     IReadOnlyList<string> Members,
-    long Version);
+    long Version)
+{
+    /// <summary>
+    /// The version of the commit that creates the conversation. Settable for the commit alone: it is known only when the
+    /// pipeline's writer adds the creation to a batch, which sets it on the record the conversation made in its turn (a
+    /// <c>with</c> copy there was one more record per message that opens a 1:1 conversation; issue 17).
+    /// </summary>
+    public long Version { get; set; } = Version;
+}
 
 /// <summary>Turns message <see cref="Seq"/> into a tombstone: content removed, revoked flag set.</summary>
 public sealed record Revocation(string ConversationId, long Seq);

@@ -1157,7 +1157,9 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             Message.Version = version;
             if (creation is not null)
             {
-                batch.Conversations.Add(creation with { Version = version });
+                // As the row: the record made in the turn, which nothing else holds (AdoptConversation copied its fields).
+                creation.Version = version;
+                batch.Conversations.Add(creation);
             }
 
             batch.Messages.Add(Message);
