@@ -397,20 +397,14 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
 
     private void Fanout(IReadOnlyList<string> userIds, DeliveryEvent @event, long version, string? excludeConnectionId)
     {
-        // A 1:1 message usually reaches one connection (the peer's; the sender's own is excluded): its frame is rented and
-        // owned by that connection's outbox, which returns it after the write, instead of a new array cached on the event
-        // for connections that do not exist (issue 17). Anything else, or more recipients, shares one encoded frame.
-        if (userIds.Count <= 2 && @event is MessageCommitted && SoleRecipient(userIds, excludeConnectionId) is { } sole)
-        {
-            if (DeliverRented(sole, @event, version) is var one && one > 0)
-            {
-                _metrics.Deliveries.Add(one);
-            }
-
-            return;
-        }
-
         var delivered = 0;
+
+        // The first recipient is held until a second one shows up: an event of a committed message that reaches one
+        // connection only (a 1:1 message: the peer's; the sender's own is excluded) gets a frame rented for it and owned by
+        // its outbox, which returns it after the write, instead of a new array cached on the event for connections that do
+        // not exist (issue 17). With more recipients every one shares the encoded frame, the first one first.
+        ClientConnection? first = null;
+        var several = false;
 
         // By index: a foreach over the list (an array behind the interface) allocated its enumerator per event (issue 17).
         for (var i = 0; i < userIds.Count; i++)
@@ -427,8 +421,25 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
                     continue;
                 }
 
+                if (!several)
+                {
+                    if (first is null)
+                    {
+                        first = connection;
+                        continue;
+                    }
+
+                    several = true;
+                    delivered += Deliver(first, @event, version);
+                }
+
                 delivered += Deliver(connection, @event, version);
             }
+        }
+
+        if (first is not null && !several)
+        {
+            delivered += @event is MessageCommitted ? DeliverRented(first, @event, version) : Deliver(first, @event, version);
         }
 
         if (delivered > 0)
@@ -441,36 +452,6 @@ internal sealed partial class ConnectionRegistry : IDeliveryHub, ISessionControl
 
     /// <summary>Live events queued as a frame rented for their only recipient connection, since start (tests and diagnostics).</summary>
     internal long RentedDeliveries => Interlocked.Read(ref _rentedDeliveries);
-
-    // The one connection of these users that an event reaches (other than the excluded one), or null when none or several.
-    private ClientConnection? SoleRecipient(IReadOnlyList<string> userIds, string? excludeConnectionId)
-    {
-        ClientConnection? sole = null;
-        for (var i = 0; i < userIds.Count; i++)
-        {
-            if (!_users.TryGetValue(userIds[i], out var user))
-            {
-                continue;
-            }
-
-            foreach (var connection in user.Snapshot)
-            {
-                if (excludeConnectionId is not null && connection.Id == excludeConnectionId)
-                {
-                    continue;
-                }
-
-                if (sole is not null)
-                {
-                    return null;
-                }
-
-                sole = connection;
-            }
-        }
-
-        return sole;
-    }
 
     // Deliver for the event's only recipient: a frame of its own, rented, when the protocol makes one (the outbox returns it
     // after the write; not queued: returned here); otherwise the shared encoding.
