@@ -20,10 +20,10 @@ for path in sys.argv[1:]:
     part = text.split("writer's WAL frames")[1].split('B-tree leaves')[0]
     for m in re.finditer(r'^  (\S+)( \((?:internal|overflow)\))?\s+([\d.]+)\s+[\d.]+ %', part, re.M):
         name, inner, v = m.group(1), m.group(2), float(m.group(3))
-        g = 'own' if name in OWN else 'derived' if name in DERIVED else 'fts' if name.startswith(('message_search', 'search_state')) else 'other'
+        g = 'own' if name in OWN or name.startswith('sqlite_autoindex_messages') else 'derived' if name in DERIVED else 'fts' if name.startswith(('message_search', 'search_state')) else 'other'
         groups[g] += v
         if not inner:
-            leaf[name] = v
+            leaf['sqlite_autoindex_messages_2' if name.startswith('sqlite_autoindex_messages') else name] = v
     label = path.split('/')[-1].replace('.walmap.txt', '')
     print(f"| {label} | {float(head.group(4)):.1f} | {float(head.group(5)):.2f} | {groups['own']:.2f} | {groups['derived']:.2f} | {groups['fts']:.2f} | {groups['other']:.2f} | "
           + ' | '.join(f"{leaf.get(c, 0):.2f}" for c in cols) + ' |')
