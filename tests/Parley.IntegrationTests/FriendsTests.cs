@@ -232,6 +232,29 @@ public sealed class FriendsTests(ServerFixture fixture) : IClassFixture<ServerFi
     }
 
     [Fact]
+    public async Task Block_BeforeTheFirstMessage_TheFirstSendAfterTheUnblockOpensTheConversation()
+    {
+        // The refused first send adopts the 1:1 in its grain; the conversation's row and members must still be written with
+        // the first message that is accepted (it used to be dropped with the refusal: no row, and since SQLite migration 30
+        // the message itself could not be stored).
+        var alice = await ConnectAsync(await Server.CreateUserAsync("firstblock-a"));
+        var bob = await ConnectAsync(await Server.CreateUserAsync("firstblock-b"));
+        var conversationId = Ids.DirectConversationId(alice.UserId, bob.UserId);
+        await alice.Client.SetBlockedAsync(bob.UserId, true);
+        Assert.Equal(ErrorCode.Blocked, await ErrorOfAsync(() => bob.Client.SendTextAsync(alice.UserId, "let me in")));
+        Assert.Equal(ErrorCode.Blocked, await ErrorOfAsync(() => bob.Client.SendTextAsync(alice.UserId, "let me in, again")));
+        await alice.Client.SetBlockedAsync(bob.UserId, false);
+
+        var first = await bob.Client.SendTextAsync(alice.UserId, "after");
+        var second = await alice.Client.SendTextAsync(bob.UserId, "welcome");
+
+        Assert.Equal((conversationId, 1UL), (first.ConversationId, first.Seq));
+        Assert.Equal((conversationId, 2UL), (second.ConversationId, second.Seq));
+        Assert.Contains((await alice.Client.GetConversationsAsync()).Conversations, c => c.ConversationId == conversationId);
+        Assert.Contains((await bob.Client.GetConversationsAsync()).Conversations, c => c.ConversationId == conversationId);
+    }
+
+    [Fact]
     public async Task BlockRace_EverySendStartedAfterTheBlockReturnedIsBlocked_AndHistoryHoldsExactlyTheAckedOnes()
     {
         var alice = await ConnectAsync(await Server.CreateUserAsync("blocker"));

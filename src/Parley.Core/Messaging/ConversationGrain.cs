@@ -640,10 +640,12 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                 {
                     return refusal;
                 }
-
-                creation = _pendingCreation;
-                _pendingCreation = null;
             }
+
+            // A 1:1 adopted by a send that was then refused (a block, friends only, a bad mention) has no row yet: its row and
+            // members go with the first message that is committed, not with the refused one (dropping the creation with the
+            // refusal left every later message of the activation without a conversation row).
+            creation ??= _pendingCreation;
 
             // A group mutation authorises its operator itself (a joiner is not a member yet).
             MemberState? senderState = null;
@@ -784,6 +786,12 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             if (send is { MentionAll: true })
             {
                 (_mentionAllTimes ??= new()).Enqueue(message.ServerTime);
+            }
+
+            if (creation is not null && ReferenceEquals(creation, _pendingCreation))
+            {
+                // Past every refusal: this message's commit writes the conversation (a failed commit reloads the activation).
+                _pendingCreation = null;
             }
 
             work = new MessageWork(this, message, creation, revokes, effect?.Recipients ?? _memberIds, originConnectionId)
