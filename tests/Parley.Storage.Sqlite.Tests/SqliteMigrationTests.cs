@@ -299,7 +299,7 @@ public sealed class SqliteMigrationTests : IDisposable
         // A database as version 29 left it (ADR 0025): two 1:1 conversations and a group, keyed out of id order (3, 5, 7),
         // with messages (one of bob's and one of alice's share the client id "c1" in different conversations; a revoked one;
         // a reply, edited, with a revision and annotations), an indexed text, and a key without a conversation row (9, with
-        // one member row): the store never writes one, the migration drops it.
+        // one member row) and a message without one ('si_dan_eve'): the migration keeps both aside, out of the store's tables.
         CreateAtVersion(29, """
             INSERT INTO conversations (conversation_id, kind, group_id, name, creator_id, created_at, updated_at, member_count, max_seq, last_seq, head_version,
                                        change_version, mention_all_seq)
@@ -315,7 +315,8 @@ public sealed class SqliteMigrationTests : IDisposable
                    ('si_alice_bob', 3, 'm3', 'alice', 'c2', 12, 1, x'', 1, 6, NULL, 0, 6),
                    ('sg_team', 1, 'm4', 'alice', 'c1', 13, 1, x'0a04', 0, 4, NULL, 0, 4),
                    ('sg_team', 2, 'm5', 'carol', 'c9', 14, 1, x'0a05', 0, 8, x'0102', 1, 5),
-                   ('si_bob_carol', 1, 'm6', 'bob', 'c1', 15, 1, x'0a06', 0, 9, NULL, 0, 9);
+                   ('si_bob_carol', 1, 'm6', 'bob', 'c1', 15, 1, x'0a06', 0, 9, NULL, 0, 9),
+                   ('si_dan_eve', 1, 'm0', 'eve', 'c1', 9, 1, x'0a09', 0, 1, NULL, 0, NULL);
             INSERT INTO message_revisions (conversation_id, seq, revision, content, time) VALUES ('sg_team', 2, 1, x'0a00', 14);
             INSERT INTO message_search (rowid, body, conv, conversation_id, seq) VALUES (2, 'lunch budget', parley_search_key('si_alice_bob'), 'si_alice_bob', 1);
             UPDATE feed_state SET max_version = 9 WHERE id = 1;
@@ -323,7 +324,7 @@ public sealed class SqliteMigrationTests : IDisposable
             """);
         const string MessageValues = "seq, server_msg_id, sender_id, client_msg_id, server_time, content_kind, hex(content), revoked, version, hex(annotations), reply_to_seq, search_id";
         const string ConversationValues = "conversation_id, kind, group_id, name, creator_id, created_at, max_seq, last_seq, updated_at, member_count, read_diffusion, head_version, change_version, mention_all_seq";
-        var messagesBefore = Rows($"SELECT conversation_id, {MessageValues} FROM messages ORDER BY conversation_id, seq");
+        var messagesBefore = Rows($"SELECT conversation_id, {MessageValues} FROM messages WHERE conversation_id <> 'si_dan_eve' ORDER BY conversation_id, seq");
         var conversationsBefore = Rows($"SELECT k.conv_key, c.{ConversationValues.Replace(", ", ", c.", StringComparison.Ordinal)} FROM conversations c JOIN conversation_keys k ON k.conversation_id = c.conversation_id ORDER BY k.conv_key");
         var membersBefore = Rows("SELECT conv_key, user_id, read_seq, feed_version FROM members WHERE conv_key <> 9 ORDER BY conv_key, user_id");
 
@@ -347,6 +348,10 @@ public sealed class SqliteMigrationTests : IDisposable
             Assert.Equal(conversationsBefore, Rows($"SELECT conv_key, {ConversationValues} FROM conversations ORDER BY conv_key"));
             Assert.Equal(membersBefore, Rows("SELECT conv_key, user_id, read_seq, feed_version FROM members ORDER BY conv_key, user_id"));
             Assert.Equal(["3|1", "3|2", "3|3", "5|1", "7|1", "7|2"], Rows("SELECT conv_key, seq FROM messages"));
+
+            // What names no conversation is not carried over, and not destroyed: kept as it was, for an operator.
+            Assert.Equal(["si_dan_eve|1|m0|eve|c1"], Rows("SELECT conversation_id, seq, server_msg_id, sender_id, client_msg_id FROM migration30_orphaned_messages"));
+            Assert.Equal(["gone|9|zed"], Rows("SELECT conversation_id, conv_key, user_id FROM migration30_orphaned_members"));
 
             // The store reads them: by seq, by client id (dedup), history, thread, revisions, the view's last message, the
             // sync with its messages, search, the sender's messages.

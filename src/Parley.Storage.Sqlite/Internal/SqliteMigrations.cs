@@ -808,8 +808,12 @@ internal static class SqliteMigrations
     // version and thread indexes) is keyed by (conv_key, seq): a new conversation's key is the largest so far, so its rows
     // are appends to the right-most leaves, shared by every conversation a commit opens. Keys are kept as they were (the
     // members already name them), never change and are not reused (no conversation row is ever deleted). Rows that name no
-    // conversation (members or messages without a conversations row; the store never writes one) are not carried over:
-    // no statement could reach them through the key. Copied in key order (sequential writes), in the runner's one
+    // conversation (members or messages without a conversations row) cannot be reached through the key and are not carried
+    // over, but they are not destroyed either: they are copied as they were into migration30_orphaned_members (with the
+    // text id their key stood for) and migration30_orphaned_messages, empty unless a store has such rows. Before stop 44 a
+    // 1:1 whose first send was refused (a block, friends only) and whose next send was accepted in the same activation
+    // stored its messages without the conversation's row: those messages are kept there for an operator to inspect or
+    // re-import. Copied in key order (sequential writes), in the runner's one
     // transaction: a crash or a kill during the copy leaves version 29 as it was, and the next start does it again.
     // message_revisions, member_periods, media_refs, the search queue and the full-text index keep the text id.
     private const string V30MessagesByConversationKey = """
@@ -836,6 +840,9 @@ internal static class SqliteMigrations
                    c.member_count, c.read_diffusion, c.head_version, c.change_version, c.mention_all_seq
             FROM conversations c LEFT JOIN conversation_keys k ON k.conversation_id = c.conversation_id
             ORDER BY k.conv_key IS NULL, k.conv_key, c.conversation_id;
+        CREATE TABLE migration30_orphaned_members AS
+            SELECT k.conversation_id AS conversation_id, m.* FROM members m LEFT JOIN conversation_keys k ON k.conv_key = m.conv_key
+            WHERE m.conv_key NOT IN (SELECT conv_key FROM conversations_keyed);
         DELETE FROM members WHERE conv_key NOT IN (SELECT conv_key FROM conversations_keyed);
 
         CREATE TABLE messages_keyed (
@@ -862,6 +869,8 @@ internal static class SqliteMigrations
             FROM conversations_keyed c JOIN messages m ON m.conversation_id = c.conversation_id
             ORDER BY c.conv_key, m.seq;
 
+        CREATE TABLE migration30_orphaned_messages AS
+            SELECT * FROM messages WHERE conversation_id NOT IN (SELECT conversation_id FROM conversations_keyed);
         DROP TABLE messages;
         ALTER TABLE messages_keyed RENAME TO messages;
         CREATE INDEX ix_messages_conv_version ON messages (conv_key, version);
