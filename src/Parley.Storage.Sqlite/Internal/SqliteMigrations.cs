@@ -840,8 +840,10 @@ internal static class SqliteMigrations
                    c.member_count, c.read_diffusion, c.head_version, c.change_version, c.mention_all_seq
             FROM conversations c LEFT JOIN conversation_keys k ON k.conversation_id = c.conversation_id
             ORDER BY k.conv_key IS NULL, k.conv_key, c.conversation_id;
-        CREATE TABLE migration30_orphaned_members AS
-            SELECT k.conversation_id AS conversation_id, m.* FROM members m LEFT JOIN conversation_keys k ON k.conv_key = m.conv_key
+        CREATE TABLE IF NOT EXISTS migration30_orphaned_members AS
+            SELECT k.conversation_id AS conversation_id, m.* FROM members m LEFT JOIN conversation_keys k ON k.conv_key = m.conv_key WHERE 0;
+        INSERT INTO migration30_orphaned_members
+            SELECT k.conversation_id, m.* FROM members m LEFT JOIN conversation_keys k ON k.conv_key = m.conv_key
             WHERE m.conv_key NOT IN (SELECT conv_key FROM conversations_keyed);
         DELETE FROM members WHERE conv_key NOT IN (SELECT conv_key FROM conversations_keyed);
 
@@ -869,7 +871,8 @@ internal static class SqliteMigrations
             FROM conversations_keyed c JOIN messages m ON m.conversation_id = c.conversation_id
             ORDER BY c.conv_key, m.seq;
 
-        CREATE TABLE migration30_orphaned_messages AS
+        CREATE TABLE IF NOT EXISTS migration30_orphaned_messages AS SELECT * FROM messages WHERE 0;
+        INSERT INTO migration30_orphaned_messages
             SELECT * FROM messages WHERE conversation_id NOT IN (SELECT conversation_id FROM conversations_keyed);
         DROP TABLE messages;
         ALTER TABLE messages_keyed RENAME TO messages;
