@@ -6,6 +6,9 @@
 # DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 for named JIT frames); DWARF_AT=s: a DWARF-unwound one
 # (DWARF_SECS 8) that walks native frames built without frame pointers (SQLite's). <label>.cpuio: the server's CPU ticks
 # and /proc/<pid>/io once ready and after the soak (CPU and bytes read per message: docs/performance-data/2026-12-06-stop36-perf/cache-ab/summary.py).
+# <label>.rss: seconds, clock, RSS KB, the data directory's KB, RssAnon and RssFile KB every STEP s (a file the server maps
+# counts in RSS as RssFile: the kernel's page cache, shared and reclaimable); <label>.db at the end: the database's files and
+# their bytes, the conversations it holds, USERS. The server and its data directory are removed on exit, also when interrupted.
 # <label>.io: the server's CPU ticks and /proc/<pid>/io every STEP s (soak-io.py: KB read and written, calls and CPU per
 # message, per interval). READS_AT=s1,s2: SQLite's reads for READS_SECS (5) s there, by connection (writer, checkpointer,
 # readers), file and B-tree, per accepted message (readmap.py; a libc pwrite64 uprobe names the WAL's frames) into
@@ -13,11 +16,12 @@
 source "$(dirname "$0")/lib.sh"
 out=$1; label=$2; dll=$3; shift 3; mkdir -p $out/$label.m
 SERVER_CPU=1 start_server $dll $out/$label.server.log Parley__Orleans__IdleAge=00:02:00 "$@"
+trap 'kill $sampler 2>/dev/null; stop_server' EXIT; trap 'exit 130' INT TERM HUP
 wait_ready
 echo "$label ready after $ready_s s pid $spid port $port $(date -u +%T)" | tee -a $out/runs.txt
 ( t=0; while kill -0 $spid 2>/dev/null; do
     curl -s -m 10 -H "Authorization: Bearer $secret" http://127.0.0.1:$port/metrics > $out/$label.m/$(printf %05d $t).txt
-    echo "$t $(date -u +%T) $(awk '/VmRSS/{print $2}' /proc/$spid/status)" >> $out/$label.rss
+    echo "$t $(date -u +%T) $(awk '/VmRSS/{print $2}' /proc/$spid/status) $(du -sk $dir/data 2>/dev/null | cut -f1) $(awk '/RssAnon|RssFile/{printf "%s ", $2}' /proc/$spid/status)" >> $out/$label.rss
     echo "$t $(cpu_ticks) $(tr '\n' ' ' < /proc/$spid/io)" >> $out/$label.io
     sleep ${STEP:-5}; t=$((t + ${STEP:-5})); done ) &
 sampler=$!
@@ -38,5 +42,7 @@ PARLEY_ADMIN_SECRET=$secret taskset -c 0 dotnet $G --server-url http://127.0.0.1
   --out $out/$label.json > $out/$label.log 2>&1
 echo "end ticks $(cpu_ticks) $(tr '\n' ' ' < /proc/$spid/io)" >> $out/$label.cpuio
 kill $sampler 2>/dev/null; wait $sampler 2>/dev/null
+{ echo "users ${USERS:-2000}"; ls -l $dir/data/parley.db* 2>/dev/null | awk '{print "file", $NF, $5}'
+  python3 -c 'import sqlite3,sys; c=sqlite3.connect("file:"+sys.argv[1]+"?mode=ro", uri=True, timeout=60); print("conversations", c.execute("select count(*) from conversations").fetchone()[0])' $dir/data/parley.db 2>&1 | tail -1; } > $out/$label.db
 stop_server
 grep -E '\] (sent|conversation|[0-9]+ min)' $out/$label.log | sed 's/^\[parley soak r1 //' | tail -n 40
