@@ -55,7 +55,7 @@ public sealed partial class SqliteMessageStore : IMessageStore, ISyncRowSource, 
         }).ConfigureAwait(false);
     }
 
-    private Task<SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)
+    private ValueTask<SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         return _database.OpenReaderAsync(cancellationToken);

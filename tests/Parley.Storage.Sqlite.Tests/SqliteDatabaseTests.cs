@@ -437,7 +437,7 @@ public sealed class SqliteDatabaseTests : IDisposable
         Assert.True(owner.IsReady);
         await owner.DisposeAsync();
         await Assert.ThrowsAsync<ObjectDisposedException>(() => owner.WriteAsync(_ => 1));
-        await Assert.ThrowsAsync<ObjectDisposedException>(() => owner.OpenReaderAsync());
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => owner.OpenReaderAsync().AsTask());
     }
 
     /// <summary>

@@ -356,7 +356,7 @@ public sealed class SqliteRelationStore : IRelationStore
         return rows.Count == 0 ? (0, 0) : rows[0];
     }
 
-    private Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken) => _database.OpenReaderAsync(cancellationToken);
+    private ValueTask<SqliteConnection> OpenAsync(CancellationToken cancellationToken) => _database.OpenReaderAsync(cancellationToken);
 
     private static async Task<int> ExecuteAsync(SqliteConnection connection, SqliteTransaction? transaction, string sql, Action<SqliteParameterCollection> bind, CancellationToken cancellationToken)
     {
