@@ -36,6 +36,43 @@ public sealed class DirectConversationIdTests
     }
 
     [Fact]
+    public void IsDirectConversationIdOf_AnswersAsComparingWithTheBuiltId_ForEveryPairAndEveryCandidateId()
+    {
+        // Every candidate: each pair's own id, every other pair's id, and near misses (a character more, less or changed).
+        var candidates = new List<string> { "", "si_", "si_x", "si_x_", "sg_x_y", "si_x_y_", "si_x__y", "si_y_x", "xsi_x_y" };
+        foreach (var a in TrickyIds)
+        {
+            foreach (var b in TrickyIds)
+            {
+                var id = Ids.DirectConversationId(a, b);
+                candidates.Add(id);
+                candidates.Add(id + "x");
+                candidates.Add(id[..^1]);
+                candidates.Add("sj" + id[2..]);
+            }
+        }
+
+        var matches = 0;
+        foreach (var a in TrickyIds)
+        {
+            foreach (var b in TrickyIds)
+            {
+                var built = Ids.DirectConversationId(a, b);
+                foreach (var candidate in candidates)
+                {
+                    var expected = candidate == built;
+                    Assert.True(expected == Ids.IsDirectConversationIdOf(candidate, a, b), $"{candidate} for ({a}, {b})");
+                    matches += expected ? 1 : 0;
+                }
+            }
+        }
+
+        Assert.True(matches >= TrickyIds.Length * TrickyIds.Length, "every pair matched its own id");
+        Assert.True(Ids.IsDirectConversationIdOf("si_alice_bob", "bob", "alice"));
+        Assert.False(Ids.IsDirectConversationIdOf("si_alice_bob", "bob", "alicf"));
+    }
+
+    [Fact]
     public void DirectConversationId_TheIssuesCollision_IsTwoIds_PlainIdsStayOpenImsForm()
     {
         Assert.Equal("si_x_y:_z", Ids.DirectConversationId("x", "y_z"));

@@ -120,6 +120,54 @@ public abstract class RelationStoreComplianceTests : IAsyncLifetime
     }
 
     [StoreFact]
+    public async Task GetPairFlagsAndUser_InEveryState_AgreesWithTheFlagsAndTheAccountRead()
+    {
+        // The one read of a new 1:1's first message (issue 17, stop 45): in each state, the flags as GetPairFlagsAsync and the
+        // account as GetUserAsync, for a member of the pair with and without an account and for a user of neither. A provider
+        // without the one-statement read answers null (the caller reads the account itself).
+        await Accounts.CreateUserAsync(new UserRecord("alice", "Alice", "", "", 1, 1));
+        await Accounts.CreateUserAsync(new UserRecord("carol", "Carol", "", "", 1, 1));
+        var answered = 0;
+        async Task Check(string what)
+        {
+            foreach (var user in new[] { "alice", "bob", "carol", "ghost" })
+            {
+                var both = await Store.GetPairFlagsAndUserAsync("alice", "bob", user);
+                if (both is not { } found)
+                {
+                    continue;
+                }
+
+                answered++;
+                Assert.True(found.Flags == await Store.GetPairFlagsAsync("alice", "bob"), $"{what}: the flags, asked with {user}");
+                Assert.True(found.UserExists == (await Accounts.GetUserAsync(user) is not null), $"{what}: {user}'s account");
+            }
+        }
+
+        await Check("no rows");
+        await Store.ApplyAsync(Friendship("alice", "bob"));
+        await Check("friends");
+        await Accounts.CreateUserAsync(new UserRecord("bob", "Bob", "", "", 1, 1));
+        await Check("bob has an account");
+        var block = new RelationWrite();
+        block.Blocks.Add(new BlockRecord("bob", "alice", true));
+        await Store.ApplyAsync(block);
+        await Check("bob blocks alice");
+        var both = new RelationWrite();
+        both.Blocks.Add(new BlockRecord("alice", "bob", true));
+        both.Friends.Add(new FriendRecord("alice", "bob", "", 5, true));
+        await Store.ApplyAsync(both);
+        await Check("blocked both ways, one friend row deleted");
+        if (answered > 0)
+        {
+            Assert.Equal(20, answered);
+            Assert.Equal((new RelationFlags(true, true, false), true), await Store.GetPairFlagsAndUserAsync("alice", "bob", "bob"));
+            Assert.Equal((new RelationFlags(true, true, false), false), await Store.GetPairFlagsAndUserAsync("alice", "bob", "ghost"));
+            await Assert.ThrowsAsync<ArgumentException>(() => Store.GetPairFlagsAndUserAsync("bob", "alice", "bob").AsTask());
+        }
+    }
+
+    [StoreFact]
     public async Task GetChanges_SinceVersion_ReturnsOnlyTheUsersRowsAboveIt()
     {
         var v1 = await Store.ApplyAsync(Friendship("alice", "bob"));

@@ -946,20 +946,29 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
     private async Task<CoreFailure?> TryCreateDirectAsync(string senderId, string? peerUserId)
     {
-        if (peerUserId is null || !_id.StartsWith("si_", StringComparison.Ordinal) || Ids.DirectConversationId(senderId, peerUserId) != _id)
+        if (peerUserId is null || !_id.StartsWith("si_", StringComparison.Ordinal) || !Ids.IsDirectConversationIdOf(_id, senderId, peerUserId))
         {
             return CoreResult.Fail(CoreError.NotFound, "No such conversation.");
         }
 
-        if (peerUserId != senderId && await _accounts.GetUserAsync(peerUserId) is null)
+        string[] members;
+        if (peerUserId == senderId)
         {
-            return CoreResult.Fail(CoreError.NotFound, "No such user.");
+            members = [senderId];
         }
-
-        string[] members = peerUserId == senderId ? [senderId] : [senderId, peerUserId];
-        if (members.Length == 2)
+        else
         {
-            await RefreshRelationAsync(senderId, peerUserId);
+            // The peer's account and the pair's relation in one read (issue 17, stop 45: two, each through a pooled connection).
+            var before = _relationChanges;
+            var (first, second) = string.CompareOrdinal(senderId, peerUserId) <= 0 ? (senderId, peerUserId) : (peerUserId, senderId);
+            var (relation, peerExists) = await _relations.GetDirectOpeningAsync(first, second, peerUserId);
+            if (!peerExists)
+            {
+                return CoreResult.Fail(CoreError.NotFound, "No such user.");
+            }
+
+            await AdoptRelationAsync(relation, before, senderId, peerUserId);
+            members = [senderId, peerUserId];
         }
 
         var creation = new NewConversation(_id, ConversationKind.Direct, null, string.Empty, senderId, _time.GetUtcNow().ToUnixTimeMilliseconds(), members, 0);
@@ -973,7 +982,13 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
     private async Task RefreshRelationAsync(string a, string b)
     {
         var before = _relationChanges;
-        var loaded = await LoadRelationAsync(a, b);
+        await AdoptRelationAsync(await LoadRelationAsync(a, b), before, a, b);
+    }
+
+    // The relation read while _relationChanges was `before`, unless a SetRelationAsync came meanwhile; and, on a friends-only
+    // server, whether either user is a notification account.
+    private async ValueTask AdoptRelationAsync(DirectRelation loaded, long before, string a, string b)
+    {
         if (_relationChanges == before)
         {
             _relation = loaded;

@@ -25,6 +25,13 @@ public interface IRelationReader
 {
     /// <summary>The relation of <paramref name="first"/> and <paramref name="second"/>, in that order.</summary>
     Task<DirectRelation> GetDirectRelationAsync(string first, string second, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// What the first message of a new 1:1 conversation checks: the relation of <paramref name="first"/> and
+    /// <paramref name="second"/> (in that order), and whether <paramref name="peer"/> has an account; one read where the store
+    /// answers both (issue 17, stop 45). The relation is <see cref="DirectRelation.None"/> when the peer has no account.
+    /// </summary>
+    ValueTask<(DirectRelation Relation, bool PeerExists)> GetDirectOpeningAsync(string first, string second, string peer, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Server-wide social policy, bound to <c>Parley:Social</c>.</summary>

@@ -28,6 +28,17 @@ public sealed class SqliteRelationStore : IRelationStore
 
     private static readonly string[] PairParameters = ["$a", "$b"];
 
+    // PairFlagsSql's three columns and the account check of GetUserAsync (a users row by its key), in one statement.
+    private const string PairFlagsAndUserSql = """
+        SELECT EXISTS (SELECT 1 FROM blocks WHERE user_id = $a AND blocked_user_id = $b AND blocked = 1),
+               EXISTS (SELECT 1 FROM blocks WHERE user_id = $b AND blocked_user_id = $a AND blocked = 1),
+               EXISTS (SELECT 1 FROM friends WHERE user_id = $a AND friend_id = $b AND deleted = 0)
+                 AND EXISTS (SELECT 1 FROM friends WHERE user_id = $b AND friend_id = $a AND deleted = 0),
+               EXISTS (SELECT 1 FROM users WHERE user_id = $u);
+        """;
+
+    private static readonly string[] PairAndUserParameters = ["$a", "$b", "$u"];
+
     private readonly SqliteDatabase _database;
 
     public SqliteRelationStore(SqliteDatabase database)
@@ -99,6 +110,34 @@ public sealed class SqliteRelationStore : IRelationStore
                 return statement.Read()
                     ? new RelationFlags(statement.GetInt64(0) != 0, statement.GetInt64(1) != 0, statement.GetInt64(2) != 0)
                     : default;
+            }
+            finally
+            {
+                statement.Reset();
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<(RelationFlags Flags, bool UserExists)?> GetPairFlagsAndUserAsync(string first, string second, string userId, CancellationToken cancellationToken = default)
+    {
+        if (string.CompareOrdinal(first, second) > 0)
+        {
+            throw new ArgumentException("first must be the ordinally smaller user id.", nameof(first));
+        }
+
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var statement = _database.Prepared(connection, PairFlagsAndUserSql, PairAndUserParameters);
+            try
+            {
+                statement.Bind(0, first);
+                statement.Bind(1, second);
+                statement.Bind(2, userId);
+                return statement.Read()
+                    ? (new RelationFlags(statement.GetInt64(0) != 0, statement.GetInt64(1) != 0, statement.GetInt64(2) != 0), statement.GetInt64(3) != 0)
+                    : (default(RelationFlags), false);
             }
             finally
             {
