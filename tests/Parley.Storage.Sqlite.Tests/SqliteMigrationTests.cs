@@ -397,6 +397,91 @@ public sealed class SqliteMigrationTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Migration35_RebuildsTheSearchIndexWithoutColumnSizes_EveryQueryFindsTheSameRows_AndRunsAgain()
+    {
+        // A database as version 30 left it: three conversations whose texts are indexed with FTS5's per-row sizes (the
+        // docsize table): Latin with case and diacritics, CJK, emoji (outside the BMP), and texts shorter than a trigram.
+        CreateAtVersion(30, """
+            INSERT INTO conversations (conv_key, conversation_id, kind, group_id, name, creator_id, created_at, updated_at, member_count, max_seq, last_seq, head_version)
+            VALUES (1, 'si_alice_bob', 1, NULL, '', 'alice', 1, 1, 2, 5, 5, 6), (2, 'si_carol_dave', 1, NULL, '', 'carol', 1, 1, 2, 4, 4, 10),
+                   (3, 'sg_team', 2, 'team', 'Team', 'alice', 1, 1, 2, 2, 2, 12);
+            INSERT INTO members (conv_key, user_id, feed_version)
+            VALUES (1, 'alice', 6), (1, 'bob', 6), (2, 'carol', 10), (2, 'dave', 10), (3, 'alice', 12), (3, 'carol', 12);
+            INSERT INTO messages (conv_key, seq, server_msg_id, sender_id, client_msg_id, server_time, content_kind, content, revoked, version, search_id)
+            VALUES (1, 1, 'm2', 'alice', 'c2', 2, 1, x'00', 0, 2, 2), (1, 2, 'm3', 'bob', 'c3', 3, 1, x'00', 0, 3, 3),
+                   (1, 3, 'm4', 'alice', 'c4', 4, 1, x'00', 0, 4, 4), (1, 4, 'm5', 'bob', 'c5', 5, 1, x'00', 0, 5, 5),
+                   (1, 5, 'm6', 'alice', 'c6', 6, 1, x'00', 0, 6, 6), (2, 1, 'm7', 'carol', 'c7', 7, 1, x'00', 0, 7, 7),
+                   (2, 2, 'm8', 'dave', 'c8', 8, 1, x'00', 0, 8, 8), (2, 3, 'm9', 'carol', 'c9', 9, 1, x'00', 0, 9, 9),
+                   (2, 4, 'm10', 'dave', 'c10', 10, 1, x'00', 0, 10, 10), (3, 1, 'm11', 'alice', 'c11', 11, 1, x'00', 0, 11, 11),
+                   (3, 2, 'm12', 'carol', 'c12', 12, 1, x'00', 0, 12, 12);
+            INSERT INTO message_search (rowid, body, conv, conversation_id, seq)
+            VALUES (2, 'Lunch budget for Q3', parley_search_key('si_alice_bob'), 'si_alice_bob', 1),
+                   (3, '搜索中文的消息', parley_search_key('si_alice_bob'), 'si_alice_bob', 2),
+                   (4, 'ok', parley_search_key('si_alice_bob'), 'si_alice_bob', 3),
+                   (5, '🎉 party at 8 🎉🎉', parley_search_key('si_alice_bob'), 'si_alice_bob', 4),
+                   (6, 'Ünïcödé café naïve', parley_search_key('si_alice_bob'), 'si_alice_bob', 5),
+                   (7, 'budget elsewhere 预算', parley_search_key('si_carol_dave'), 'si_carol_dave', 1),
+                   (8, 'a', parley_search_key('si_carol_dave'), 'si_carol_dave', 2),
+                   (9, '中文', parley_search_key('si_carol_dave'), 'si_carol_dave', 3),
+                   (10, 'emoji 😀😀😀 row', parley_search_key('si_carol_dave'), 'si_carol_dave', 4),
+                   (11, 'BUDGET meeting 会议预算', parley_search_key('sg_team'), 'sg_team', 1),
+                   (12, 'xy', parley_search_key('sg_team'), 'sg_team', 2);
+            UPDATE feed_state SET max_version = 12 WHERE id = 1;
+            UPDATE search_state SET indexed_through = 12 WHERE id = 1;
+            """);
+        string[] queries = ["budget", "BUDGET", "get f", "udget", "搜索中", "预算", "中文", "中文的", "文的消", "🎉🎉", "😀😀😀", "🎉 p", "8 🎉🎉", "café", "CAFÉ", "naïve", "Ünï",
+            "ok", "a", "xy", "party at 8", "nothing here"];
+        string[] scopes = ["", "si_alice_bob", "si_carol_dave", "sg_team"];
+        List<string> Matches() =>
+        [
+            .. from q in queries
+               from scope in scopes
+               let match = "{body} : \"" + q + "\"" + (scope.Length == 0 ? "" : " AND {conv} : \"" + SearchKeys.For(scope) + "\"")
+               select $"{q}|{scope}|" + string.Join(',', Rows($"SELECT rowid FROM message_search WHERE message_search MATCH '{match}' ORDER BY rowid DESC")),
+        ];
+        var before = Matches();
+        Assert.Contains("budget||11,7,2", before);
+        Assert.Contains("文的消||3", before);
+        Assert.Contains("中文||", before); // shorter than a trigram: no token, no match (before as after)
+        Assert.Contains("😀😀😀|si_carol_dave|10", before);
+        Assert.Contains("8 🎉🎉|si_alice_bob|5", before);
+        Assert.Contains("CAFÉ||6", before);
+        Assert.Equal(1, Count("SELECT COUNT(*) FROM sqlite_master WHERE name = 'message_search_docsize'"));
+
+        await using (var store = new SqliteMessageStore(_database.Open()))
+        {
+            await store.InitializeAsync();
+            Assert.Equal(1, Count("SELECT COUNT(*) FROM schema_migrations WHERE version = 35"));
+            Assert.Equal(0, Count("SELECT COUNT(*) FROM sqlite_master WHERE name = 'message_search_docsize' OR name LIKE 'message_search_next%'"));
+            Assert.Equal(before, Matches());
+            Assert.Equal(11, Count("SELECT COUNT(*) FROM message_search_content"));
+
+            // Through the store: a user's search over every conversation of his, and in one.
+            Assert.Equal([("sg_team", 1L), ("si_carol_dave", 1L)], (await store.SearchAsync("carol", null, "Budget", null, 10)).Select(m => (m.Message.ConversationId, m.Message.Seq)));
+            Assert.Equal([("si_alice_bob", 1L)], (await store.SearchAsync("bob", null, "BUDGET", null, 10)).Select(m => (m.Message.ConversationId, m.Message.Seq)));
+            Assert.Equal(["🎉 party at 8 🎉🎉"], (await store.SearchAsync("bob", "si_alice_bob", "8 🎉🎉", null, 10)).Select(m => m.Text));
+
+            // A message committed and indexed after the migration is found like the old ones.
+            var batch = new CommitBatch();
+            batch.Messages.Add(new StoredMessage("si_carol_dave", 5, "m13", "dave", "c13", 13, 1, [0], false, 13) { SearchText = "新的 budget 🎉🎉 new" });
+            await store.CommitAsync(batch);
+            Assert.Equal([("si_carol_dave", 5L), ("sg_team", 1L), ("si_carol_dave", 1L)], (await store.SearchAsync("carol", null, "Budget", null, 10)).Select(m => (m.Message.ConversationId, m.Message.Seq)));
+        }
+
+        // Again over a store that has it (a migration runs again after a rewind): the same rows, still without sizes.
+        var after = Matches();
+        using (var connection = _database.OpenRaw())
+        {
+            using var again = connection.CreateCommand();
+            again.CommandText = SqliteMigrations.All.Single(m => m.Version == 35).Script;
+            again.ExecuteNonQuery();
+        }
+
+        Assert.Equal(after, Matches());
+        Assert.Equal(0, Count("SELECT COUNT(*) FROM sqlite_master WHERE name = 'message_search_docsize' OR name LIKE 'message_search_next%'"));
+    }
+
     private static async Task<List<(string, long)>> ToListAsync(IAsyncEnumerable<StoredMessage> messages)
     {
         var list = new List<(string, long)>();
