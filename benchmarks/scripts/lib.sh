@@ -8,9 +8,14 @@ freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0
 # start_server <server dll> <log file, or "" for $dir/server.log> [NAME=VALUE...]: the server in the background on
 # CPU ${SERVER_CPU:-0}, in the current directory, with a temp data directory (durable SQLite defaults), rate limits off
 # and free ports; NAME=VALUE adds or overrides environment settings. Sets dir, port, secret and spid.
+# PAGE_SIZE=N (stop 45): the SQLite file is created beforehand with that page size (and WAL), so any build, one without
+# the Parley:Storage:Sqlite:PageSize setting too, runs on a new database of that page size.
 start_server() {
   local dll=$1 log=$2; shift 2
   dir=$(mktemp -d /tmp/parley-bench-srv-XXXX); port=$(freeport); secret=$(openssl rand -hex 24)
+  if [ -n "$PAGE_SIZE" ]; then
+    mkdir -p $dir/data && sqlite3 $dir/data/parley.db "PRAGMA page_size=$PAGE_SIZE; PRAGMA journal_mode=WAL;" > /dev/null
+  fi
   env Parley__Admin__Secret=$secret Parley__Storage__DataDirectory=$dir/data Parley__RateLimits__Enabled=false \
     Parley__Orleans__SiloPort=$(freeport) Parley__Orleans__GatewayPort=$(freeport) "$@" \
     taskset -c ${SERVER_CPU:-0} dotnet $dll --urls http://127.0.0.1:$port > ${log:-$dir/server.log} 2>&1 &

@@ -22,8 +22,12 @@ oim=$(openssl rand -hex 32); edge=()
 cd $(dirname $dll)
 start_server $dll "" DOTNET_PerfMapEnabled=1 ${SYMBOLS:+DOTNET_EnableWriteXorExecute=0} "${edge[@]}" $SRVENV
 wait_ready
+# RT=1 (stop 45, tail): the server's threads and the generator in SCHED_FIFO (priority 1), as stall-timeline.sh's RT=1: on a
+# machine loaded by others' builds the server otherwise gets a few % of its core and batches hundreds of messages per commit,
+# which is not the commit a half load makes (say so with the figures).
+if [ "${RT:-0}" = 1 ]; then for t in /proc/$spid/task/*; do chrt -f -p 1 ${t##*/} > /dev/null 2>&1; done; fi
 cd /tmp
-PARLEY_OPENIM_SECRET=$oim PARLEY_ADMIN_SECRET=$secret taskset -c 1 dotnet $G --server-url http://127.0.0.1:$port --server-pid $spid --runs 1 --warmup 1 --window 10 \
+PARLEY_OPENIM_SECRET=$oim PARLEY_ADMIN_SECRET=$secret $([ "${RT:-0}" = 1 ] && echo chrt -f 1) taskset -c 1 dotnet $G --server-url http://127.0.0.1:$port --server-pid $spid --runs 1 --warmup 1 --window 10 \
   --scenarios $scen --targets parley --chat-peers 1 $GARGS --chat-rates $rate,$rate,$rate,$rate,$rate,$rate --out $out/$label.gen.json > $out/$label.gen.log 2>&1 &
 gpid=$!
 sleep ${START:-25}

@@ -33,7 +33,9 @@ for w in walfds:
 conn_of = {d: d for d in dbfds}
 conn_of.update({w: d for w, d in pair.items()})
 
-HDR, PAGE = 24, 4096
+HDR = 24
+# The file's page size (stop 45: 1,024 to 4,096 by PAGE_SIZE or Parley:Storage:Sqlite:PageSize); a main-file read's page is pos // PAGE + 1.
+PAGE = sqlite3.connect(f'file:{db}?mode=ro', uri=True).execute('PRAGMA page_size').fetchone()[0]
 frame_page = {}  # wal offset of a frame's page -> page number (the latest header write seen)
 reads = []  # (conn, file, page or None, comm)
 writer_conn = None

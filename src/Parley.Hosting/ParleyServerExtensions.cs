@@ -117,6 +117,7 @@ public static class ParleyServerExtensions
                 WriterCacheSizeKb = o.Sqlite.WriterCacheSizeKb,
                 WriterLargeFileCacheSizeKb = o.Sqlite.WriterLargeFileCacheSizeKb,
                 MmapSizeBytes = o.Sqlite.MmapSizeBytes,
+                PageSize = o.Sqlite.PageSize,
                 WalAutoCheckpointPages = o.Sqlite.WalAutoCheckpointPages,
                 CheckpointInBackground = o.Sqlite.CheckpointInBackground,
                 SearchRowAllowance = o.Sqlite.SearchRowAllowance,

@@ -53,6 +53,9 @@ public sealed class SqliteStorageSettings
     /// <summary>Bytes of the database file each connection maps into memory; 0 for none.</summary>
     public long MmapSizeBytes { get; set; }
 
+    /// <summary>The page size of a new database file, in bytes (see <see cref="SqliteStoreOptions.PageSize"/>; an existing file keeps its own).</summary>
+    public int PageSize { get; set; } = 4096;
+
     /// <summary>WAL pages after which the WAL is checkpointed.</summary>
     public int WalAutoCheckpointPages { get; set; } = 40000;
 

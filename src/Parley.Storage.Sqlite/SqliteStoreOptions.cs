@@ -65,9 +65,18 @@ public sealed class SqliteStoreOptions
     public long MmapSizeBytes { get; set; }
 
     /// <summary>
+    /// The page size, in bytes, of a database this store creates (<c>PRAGMA page_size</c>: a power of two from 512 to
+    /// 65,536). It applies only when the file is new: SQLite fixes the page size when it first writes the file, and a WAL
+    /// database keeps it; an existing file keeps its own (<c>VACUUM</c> rebuilds it with a new one, see
+    /// docs/backup.md). Every WAL frame is one whole page, so the page size is the unit of what a commit writes and
+    /// fsyncs (ADR 0030, stop 45 in docs/performance.md).
+    /// </summary>
+    public int PageSize { get; set; } = 4096;
+
+    /// <summary>
     /// WAL size, in pages, after which the WAL is checkpointed into the database file. A checkpoint copies each page's
     /// latest version once, so a longer WAL rewrites a page that many commits change less often; the WAL file grows to
-    /// about this many pages (4 KiB each, 160 MB at the default). With <see cref="CheckpointInBackground"/> off this is the
+    /// about this many pages (of <see cref="PageSize"/> each: 160 MB at the defaults). With <see cref="CheckpointInBackground"/> off this is the
     /// writer's <c>PRAGMA wal_autocheckpoint</c>. Stop 42 (docs/performance.md): at 10,000 the checkpoint copied 27 KB per
     /// 1:1 random-pair message each way (read from the WAL, written to the file), at 40,000 16 KB; and each round ends with
     /// the writer's short catch-up copy and its fsyncs (~35 ms under load, every write queued behind it waits), which a

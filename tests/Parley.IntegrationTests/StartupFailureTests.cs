@@ -164,6 +164,16 @@ public sealed class StartupFailureTests : IDisposable
     }
 
     [Fact]
+    public async Task PageSizeNotAPowerOfTwo_OneLineNamingTheSetting()
+    {
+        var line = await FailAsync(new ServerProcess(Path.Combine(_root, "data")), new()
+        {
+            ["Parley__Storage__Sqlite__PageSize"] = "1000",
+        });
+        Assert.Contains("Parley:Storage:Sqlite:PageSize (1000) must be a power of two from 512 to 65536", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task SearchMergePagesPerRowNegative_OneLineNamingTheSetting()
     {
         var line = await FailAsync(new ServerProcess(Path.Combine(_root, "data")), new()

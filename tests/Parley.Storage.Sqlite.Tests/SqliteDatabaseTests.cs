@@ -188,6 +188,70 @@ public sealed class SqliteDatabaseTests : IDisposable
         }));
     }
 
+    /// <summary>
+    /// ADR 0030 (stop 45): PageSize is the page size of a file the store creates (every WAL frame is one page), read back
+    /// from the file; an existing file keeps its own whatever the setting (SQLite cannot change a WAL file's page size
+    /// without a VACUUM), with its rows and schema intact; a size SQLite would ignore is refused before anything opens.
+    /// </summary>
+    [Fact]
+    public async Task PageSize_AppliesToANewFile_AnExistingFileKeepsItsOwn()
+    {
+        var options = _database.Options();
+        options.PageSize = 1024;
+        await using (var created = new SqliteDatabase(options))
+        {
+            await created.InitializeAsync();
+            Assert.Equal(1024, created.PageSize);
+            await created.WriteAsync(connection => Exec(connection, "CREATE TABLE page_size_rows (k INTEGER PRIMARY KEY, v TEXT NOT NULL);"));
+            for (var i = 0; i < 200; i++)
+            {
+                var key = i;
+                await created.WriteAsync(connection =>
+                {
+                    using var command = connection.CreateCommand();
+                    command.CommandText = "INSERT INTO page_size_rows (k, v) VALUES ($k, $v);";
+                    command.Parameters.AddWithValue("$k", key);
+                    command.Parameters.AddWithValue("$v", new string('x', 200) + key.ToString(CultureInfo.InvariantCulture));
+                    return command.ExecuteNonQuery();
+                });
+            }
+        }
+
+        using (var raw = _database.OpenRaw())
+        {
+            using var command = raw.CreateCommand();
+            command.CommandText = "SELECT (SELECT page_size FROM pragma_page_size()), (SELECT journal_mode FROM pragma_journal_mode()), (SELECT count(*) FROM page_size_rows);";
+            using var reader = command.ExecuteReader();
+            Assert.True(reader.Read());
+            Assert.Equal(1024L, reader.GetInt64(0));
+            Assert.Equal("wal", reader.GetString(1));
+            Assert.Equal(200L, reader.GetInt64(2));
+        }
+
+        // Reopened with another setting: the file's page size stays, and so do its rows.
+        options.PageSize = 4096;
+        await using (var reopened = new SqliteDatabase(options))
+        {
+            await reopened.InitializeAsync();
+            Assert.Equal(1024, reopened.PageSize);
+            Assert.Equal(200L, await reopened.WriteAsync(connection =>
+            {
+                using var command = connection.CreateCommand();
+                command.CommandText = "SELECT count(*) FROM page_size_rows WHERE v LIKE 'xxx%';";
+                return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+            }));
+        }
+
+        // The default is 4096 (ADR 0030: the numbers of stop 45), and a size SQLite does not take is an error at once.
+        Assert.Equal(4096, new SqliteStoreOptions().PageSize);
+        foreach (var bad in new[] { 0, 256, 1000, 131072 })
+        {
+            var invalid = _database.Options();
+            invalid.PageSize = bad;
+            Assert.Throws<ArgumentException>(() => new SqliteDatabase(invalid));
+        }
+    }
+
     [Fact]
     public async Task Writer_PageCache_IsWriterCacheSizeKb_16MiBByDefault()
     {

@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Parley.Storage.Postgres;
+using Parley.Storage.Sqlite;
 
 namespace Parley.Hosting.Startup;
 
@@ -30,6 +31,11 @@ public static class StartupChecks
         {
             throw new StartupProblemException(
                 $"Parley:Storage:Sqlite: WriterCacheSizeKb ({storage.Sqlite.WriterCacheSizeKb}) and WalAutoCheckpointPages ({storage.Sqlite.WalAutoCheckpointPages}) must be at least 1, MmapSizeBytes ({storage.Sqlite.MmapSizeBytes}) not negative.");
+        }
+
+        if (!SqliteDatabase.IsValidPageSize(storage.Sqlite.PageSize))
+        {
+            throw new StartupProblemException($"Parley:Storage:Sqlite:PageSize ({storage.Sqlite.PageSize}) must be a power of two from 512 to 65536.");
         }
 
         if (storage.Sqlite.SearchRowAllowance < 1)
