@@ -115,10 +115,14 @@ for name in sys.argv[3:] or ['parley_store_commit_duration_seconds', 'parley_sto
             print(f'{name}{{{labels}}} +{v.get(None, 0):g}')
         continue
     by_labels = delta(a, c, name + '_bucket')
+    sums = delta(a, c, name + '_sum')
     if len(by_labels) <= 1:
         print(old_style(name, next(iter(by_labels.values()), {})))
+        # stop 45: its mean and interpolated quantiles too (the sum's label set is the buckets' one)
+        for labels, b in by_labels.items():
+            n, total = (max(b.values()) if b else 0), sums.get(labels, {}).get(None, 0)
+            print('  ' + (hist_line('', b, total).strip() if name.endswith('_seconds') else f'n={int(n)} mean={total / n if n else float("nan"):.2f}'))
         continue
-    sums = delta(a, c, name + '_sum')
     for labels, b in sorted(by_labels.items()):
         print(hist_line(f'{name}{{{labels}}}', b, sums.get(labels, {}).get(None, 0)))
 print(gc_line(before, after))

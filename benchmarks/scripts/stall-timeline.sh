@@ -62,10 +62,16 @@ if [ "${GCTRACE:-0}" = 1 ]; then
   taskset -c 1 ~/.dotnet/tools/dotnet-trace collect -p $spid --clrevents gc --clreventlevel informational -o $o.gc.nettrace > $o.gc.log 2>&1 & gctracer=$!
 fi
 sleep 1
+# METRICS=1 (stop 45, tail): the server's /metrics before and after the generator (<label>.m0, .m1), then prom-hist.py: the
+# commit pipeline's batch (taken -> durable, as the send trace's "commit") against the SQLite writer's queue wait, transaction
+# and COMMIT, and the batch sizes (<label>.commit.txt): whether a batch's time is the writer's or the hand-back after it.
+metrics() { curl -s -m 10 -H "Authorization: Bearer $secret" http://127.0.0.1:$port/metrics > $1; }
+[ "${METRICS:-0}" = 1 ] && metrics $o.m0
 PARLEY_ADMIN_SECRET=$secret timeout 600 $([ "${RT:-0}" = 1 ] && echo chrt -f 1) taskset -c 1 dotnet $G --server-url http://127.0.0.1:$port --server-pid $spid --runs 1 \
     --warmup 3 --window ${WINDOW:-20} --scenarios chat --targets parley --chat-users ${USERS:-1000} --chat-peers ${PEERS:-0} \
     --chat-rates ${RATE:-1000} $GARGS --timeline-out $o.tl --out $o.json > $o.log 2>&1
 ls -l /proc/$spid/fd > $o.fd1 2>/dev/null
+[ "${METRICS:-0}" = 1 ] && metrics $o.m1
 perfs="$sysperf $srvperf $schedperf $schedall"
 if [ -n "${perfs// /}" ]; then kill -INT $perfs 2>/dev/null; wait $perfs 2>/dev/null; fi  # a bare wait would wait for the server
 kill $mem; wait $mem 2>/dev/null
@@ -81,3 +87,6 @@ fi
 grep 'ramp' $o.log | grep -o 'lat p50.*p99 [0-9.]* ms'
 [ "${SYSPERF:-1}" = 1 ] && python3 "$(dirname "$0")/stall-timeline.py" $o $spid | tee $o.report
 [ -f $o.sendtrace ] && python3 "$(dirname "$0")/send-trace.py" $o.sendtrace $o.tl | tee $o.hops
+[ -f $o.m1 ] && python3 "$(dirname "$0")/prom-hist.py" $o.m0 $o.m1 parley_store_commit_duration_seconds parley_store_batch_size \
+  parley_storage_sqlite_queue_wait_seconds parley_storage_sqlite_transaction_duration_seconds parley_storage_sqlite_commit_duration_seconds \
+  parley_storage_sqlite_checkpoint_duration_seconds parley_storage_sqlite_background_duration_seconds | tee $o.commit.txt
