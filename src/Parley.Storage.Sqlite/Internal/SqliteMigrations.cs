@@ -38,7 +38,6 @@ internal static class SqliteMigrations
         (28, V28SearchIndexedThrough),
         (29, V29DeltaIndexesWithoutDirectRows),
         (30, V30MessagesByConversationKey),
-        (35, V35SearchWithoutColumnSizes),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -884,21 +883,5 @@ internal static class SqliteMigrations
         DROP TABLE conversation_keys;
         ALTER TABLE conversations_keyed RENAME TO conversations;
         CREATE INDEX ix_conversations_head ON conversations (head_version) WHERE read_diffusion = 1;
-        """;
-
-    // The full-text index without FTS5's per-row column sizes (issue 17, stop 45; ADR 0029): columnsize=0 drops the
-    // message_search_docsize table, one B-tree row (and one internal statement) per indexed message that only FTS5's
-    // ranking functions (bm25, the rank column) read, and Parley ranks by recency, never by them. Queries, the content
-    // table (message_search_content, which the indexer's "not indexed yet" check reads) and the index's tokens are the
-    // same. FTS5 fixes the option at creation, so the index is rebuilt, rowids kept, from its own content (as migration 27;
-    // on a large store this takes about as long as indexing every message again). Runs again over a store that has it
-    // (a half-built copy from an interrupted run cannot be left: the migration is one transaction; dropped anyway).
-    private const string V35SearchWithoutColumnSizes = """
-        DROP TABLE IF EXISTS message_search_next;
-        CREATE VIRTUAL TABLE message_search_next USING fts5(body, conv, conversation_id UNINDEXED, seq UNINDEXED, tokenize = 'trigram', columnsize = 0);
-        INSERT INTO message_search_next (rowid, body, conv, conversation_id, seq)
-        SELECT rowid, body, conv, conversation_id, seq FROM message_search ORDER BY rowid;
-        DROP TABLE message_search;
-        ALTER TABLE message_search_next RENAME TO message_search;
         """;
 }
