@@ -19,7 +19,9 @@ namespace Parley.Benchmarks;
 /// cost (run every 500 messages, as <c>SearchIndexBatch</c>) is measured apart. <c>memory</c>: the store with a
 /// search-text rule keeps queued texts in memory (the server since stop 36, ADR 0019's amendment); <c>table</c>: the
 /// store without one queues them in <c>search_pending</c> in the commit (the server before stop 36). WAL pages per commit
-/// are SQLite's count of pages the commits wrote (a count, not a timing).</item>
+/// are SQLite's count of pages the commits wrote (a count, not a timing). Stop 45: <c>--index-batch N</c> runs the indexer
+/// every N messages with batches of N (default 500), <c>--automerge N</c> sets FTS5's automerge option on the index first
+/// (default: FTS5's own, 4).</item>
 /// </list>
 /// Run pinned to one core: <c>taskset -c 1 dotnet benchmarks/Parley.Benchmarks/bin/Release/net10.0/Parley.Benchmarks.dll search-latency</c>.
 /// </summary>
@@ -47,7 +49,9 @@ public static class SearchLatency
                     Int("messages", 4000),
                     Int("rounds", 3),
                     [.. (o.TryGetValue("batches", out var b) ? b : "1,4,16").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture))],
-                    [.. (o.TryGetValue("queues", out var q) ? q : "memory").Split(',').Select(s => s == "table" ? Queue.Table : Queue.Memory)]);
+                    [.. (o.TryGetValue("queues", out var q) ? q : "memory").Split(',').Select(s => s == "table" ? Queue.Table : Queue.Memory)],
+                    Int("index-batch", 500),
+                    Int("automerge", 0));
                 break;
             default:
                 Console.Error.WriteLine("modes: search-latency, commit-cost");
@@ -121,8 +125,16 @@ public static class SearchLatency
         Memory,
     }
 
-    private static async Task CommitCostAsync(int messages, int rounds, int[] batches, Queue[] queues)
+    // commit-cost's --index-batch (the indexer's batch, SearchIndexBatch; default 500) and --automerge (FTS5's automerge
+    // option set on the index before the run; 0: FTS5's default, 4), stop 45: what the merges inside the indexer's
+    // statements cost the indexer.
+    private static int _indexBatch = 500;
+    private static int _automerge;
+
+    private static async Task CommitCostAsync(int messages, int rounds, int[] batches, Queue[] queues, int indexBatch, int automerge)
     {
+        _indexBatch = indexBatch;
+        _automerge = automerge;
         // Discarded: the first runs of a process pay for JIT tiering (background compiles count as process CPU).
         foreach (var queue in new[] { Queue.None }.Concat(queues))
         {
@@ -196,6 +208,15 @@ public static class SearchLatency
             await using (store)
             {
                 await store.InitializeAsync();
+                if (_automerge > 0)
+                {
+                    await using var raw = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(dir.FullName, "messages.db")};Pooling=false");
+                    await raw.OpenAsync();
+                    using var set = raw.CreateCommand();
+                    set.CommandText = string.Create(CultureInfo.InvariantCulture, $"INSERT INTO message_search (message_search, rank) VALUES ('automerge', {_automerge});");
+                    await set.ExecuteNonQueryAsync();
+                }
+
                 const string Conversation = "si_user-000042_user-000123";
                 long version = 0, seq = 0;
                 var setup = new CommitBatch();
@@ -232,12 +253,12 @@ public static class SearchLatency
                             walls.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
                         }
 
-                        if (search && seq % 500 < batchSize)
+                        if (search && seq % _indexBatch < batchSize)
                         {
                             // The server's SearchIndexer: a batch of up to 500 (SearchIndexBatch), measured apart.
                             var pages0 = measure ? await PagesWritten() : 0;
                             var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
-                            await store.IndexPendingAsync(500);
+                            await store.IndexPendingAsync(_indexBatch);
                             indexerMs += (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds;
                             if (measure)
                             {
