@@ -118,6 +118,7 @@ public static class ParleyServerExtensions
                 WriterLargeFileCacheSizeKb = o.Sqlite.WriterLargeFileCacheSizeKb,
                 MmapSizeBytes = o.Sqlite.MmapSizeBytes,
                 PageSize = o.Sqlite.PageSize,
+                WriterMmapSizeBytes = o.Sqlite.WriterMmapSizeBytes,
                 WalAutoCheckpointPages = o.Sqlite.WalAutoCheckpointPages,
                 CheckpointInBackground = o.Sqlite.CheckpointInBackground,
                 SearchRowAllowance = o.Sqlite.SearchRowAllowance,

@@ -56,6 +56,9 @@ public sealed class SqliteStorageSettings
     /// <summary>The page size of a new database file, in bytes (see <see cref="SqliteStoreOptions.PageSize"/>; an existing file keeps its own).</summary>
     public int PageSize { get; set; } = 4096;
 
+    /// <summary>Bytes of the database file the writer connection maps into memory (see <see cref="SqliteStoreOptions.WriterMmapSizeBytes"/>); 0 for none.</summary>
+    public long WriterMmapSizeBytes { get; set; }
+
     /// <summary>WAL pages after which the WAL is checkpointed.</summary>
     public int WalAutoCheckpointPages { get; set; } = 40000;
 

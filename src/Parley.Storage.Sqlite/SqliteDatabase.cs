@@ -79,9 +79,9 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
             throw new ArgumentException("SqliteStoreOptions.Synchronous has an unknown value.", nameof(options));
         }
 
-        if (options.WriterCacheSizeKb < 1 || options.WalAutoCheckpointPages < 1 || options.MmapSizeBytes < 0 || options.SearchRowAllowance < 1 || options.SearchMergePages < 0)
+        if (options.WriterCacheSizeKb < 1 || options.WalAutoCheckpointPages < 1 || options.MmapSizeBytes < 0 || options.WriterMmapSizeBytes < 0 || options.SearchRowAllowance < 1 || options.SearchMergePages < 0)
         {
-            throw new ArgumentException("SqliteStoreOptions: WriterCacheSizeKb, WalAutoCheckpointPages and SearchRowAllowance must be at least 1, MmapSizeBytes and SearchMergePages not negative.", nameof(options));
+            throw new ArgumentException("SqliteStoreOptions: WriterCacheSizeKb, WalAutoCheckpointPages and SearchRowAllowance must be at least 1, MmapSizeBytes, WriterMmapSizeBytes and SearchMergePages not negative.", nameof(options));
         }
 
         if (!IsValidPageSize(options.PageSize))
@@ -191,6 +191,12 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
                 // In the background (SqliteDatabase.Checkpoint.cs) the writer never checkpoints itself.
                 var autoCheckpoint = _options.CheckpointInBackground ? 0 : _options.WalAutoCheckpointPages;
                 Execute(writer, string.Create(CultureInfo.InvariantCulture, $"PRAGMA cache_size = -{_options.WriterCacheSizeKb}; PRAGMA wal_autocheckpoint = {autoCheckpoint};"));
+
+                // ADR 0026: the writer alone maps the file (SqliteStoreOptions.WriterMmapSizeBytes says why only the writer).
+                if (_options.WriterMmapSizeBytes > _options.MmapSizeBytes)
+                {
+                    Execute(writer, string.Create(CultureInfo.InvariantCulture, $"PRAGMA mmap_size = {_options.WriterMmapSizeBytes};"));
+                }
 
                 // The full-text index's conversation key (migration 27, the search indexer): computed where the rows are written.
                 writer.CreateFunction<string, string>(Internal.SearchKeys.SqlFunction, Internal.SearchKeys.For, isDeterministic: true);

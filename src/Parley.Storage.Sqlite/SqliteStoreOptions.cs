@@ -74,6 +74,16 @@ public sealed class SqliteStoreOptions
     public int PageSize { get; set; } = 4096;
 
     /// <summary>
+    /// Bytes of the database file the writer connection maps into memory (<c>PRAGMA mmap_size</c>, capped by SQLite at
+    /// its build's 0x7fff0000), when larger than <see cref="MmapSizeBytes"/>; the read connections keep that one (ADR 0026).
+    /// The writer's misses on the pages of a file larger than its cache become reads of the kernel's page cache without a
+    /// system call or a copy. The read connections would not gain: in WAL mode a reader that sees a new snapshot drops its
+    /// map. The cost: an I/O error on a mapped page (a failing disk) ends the process (SIGBUS) instead of failing the commit;
+    /// acks follow the commit's fsync, so nothing acknowledged is lost. 0 (the default): the writer reads as the readers do.
+    /// </summary>
+    public long WriterMmapSizeBytes { get; set; }
+
+    /// <summary>
     /// WAL size, in pages, after which the WAL is checkpointed into the database file. A checkpoint copies each page's
     /// latest version once, so a longer WAL rewrites a page that many commits change less often; the WAL file grows to
     /// about this many pages (of <see cref="PageSize"/> each: 160 MB at the defaults). With <see cref="CheckpointInBackground"/> off this is the

@@ -351,6 +351,72 @@ public sealed class SqliteDatabaseTests : IDisposable
         Assert.Equal(expected, await owner.WriteAsync(connection => PragmaCacheSize(connection)));
     }
 
+    /// <summary>
+    /// ADR 0026: WriterMmapSizeBytes maps the file on the writer connection only (the read connections keep MmapSizeBytes),
+    /// and what the writer commits through the map is what the readers and a reopened file see.
+    /// </summary>
+    [Theory]
+    [InlineData(0L, 0L, 0L)]
+    [InlineData(8L * 1024 * 1024, 0L, 8L * 1024 * 1024)]
+    [InlineData(1024L * 1024, 4L * 1024 * 1024, 4L * 1024 * 1024)] // not above MmapSizeBytes: the writer keeps that one
+    public async Task Writer_MapsTheFile_WithWriterMmapSizeBytes_TheReadersDoNot(long writerMmap, long mmap, long expectedWriter)
+    {
+        var options = _database.Options();
+        options.WriterMmapSizeBytes = writerMmap;
+        options.MmapSizeBytes = mmap;
+        await using (var owner = new SqliteDatabase(options))
+        {
+            await owner.InitializeAsync();
+            Assert.Equal(expectedWriter, await owner.WriteAsync(connection => PragmaMmapSize(connection)));
+            await using (var reader = await owner.OpenReaderAsync())
+            {
+                Assert.Equal(mmap, PragmaMmapSize(reader));
+            }
+
+            await owner.WriteAsync(connection => Exec(connection, "CREATE TABLE mapped (k INTEGER PRIMARY KEY, v BLOB NOT NULL);"));
+            var payload = new byte[16 * 1024];
+            for (var i = 0; i < 64; i++)
+            {
+                payload[0] = (byte)i;
+                await owner.WriteAsync(connection =>
+                {
+                    using var command = connection.CreateCommand();
+                    command.CommandText = "INSERT INTO mapped (k, v) VALUES ($k, $v);";
+                    command.Parameters.AddWithValue("$k", i);
+                    command.Parameters.AddWithValue("$v", payload);
+                    return command.ExecuteNonQuery();
+                });
+            }
+
+            // The writer reads its own pages back (through the map when it has one) to update them.
+            Assert.Equal(64, await owner.WriteAsync(connection => Exec(connection, "UPDATE mapped SET v = zeroblob(32768) WHERE k >= 0;")));
+            await using (var reader = await owner.OpenReaderAsync())
+            {
+                using var command = reader.CreateCommand();
+                command.CommandText = "SELECT count(*) FROM mapped WHERE length(v) = 32768;";
+                using var rows = command.ExecuteReader();
+                Assert.True(rows.Read());
+                Assert.Equal(64L, rows.GetInt64(0));
+            }
+        }
+
+        await using var reopened = new SqliteDatabase(options);
+        await reopened.InitializeAsync();
+        Assert.Equal(64L * 63 / 2, await reopened.WriteAsync(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT sum(k) FROM mapped WHERE length(v) = 32768;";
+            return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+        }));
+    }
+
+    private static long PragmaMmapSize(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA mmap_size;";
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+    }
+
     private static long PragmaCacheSize(SqliteConnection connection)
     {
         using var command = connection.CreateCommand();

@@ -27,10 +27,10 @@ public static class StartupChecks
         var config = builder.Configuration;
         var storage = config.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
         CheckDataDirectory(storage.DataDirectory);
-        if (storage.Sqlite.WriterCacheSizeKb < 1 || storage.Sqlite.WalAutoCheckpointPages < 1 || storage.Sqlite.MmapSizeBytes < 0)
+        if (storage.Sqlite.WriterCacheSizeKb < 1 || storage.Sqlite.WalAutoCheckpointPages < 1 || storage.Sqlite.MmapSizeBytes < 0 || storage.Sqlite.WriterMmapSizeBytes < 0)
         {
             throw new StartupProblemException(
-                $"Parley:Storage:Sqlite: WriterCacheSizeKb ({storage.Sqlite.WriterCacheSizeKb}) and WalAutoCheckpointPages ({storage.Sqlite.WalAutoCheckpointPages}) must be at least 1, MmapSizeBytes ({storage.Sqlite.MmapSizeBytes}) not negative.");
+                $"Parley:Storage:Sqlite: WriterCacheSizeKb ({storage.Sqlite.WriterCacheSizeKb}) and WalAutoCheckpointPages ({storage.Sqlite.WalAutoCheckpointPages}) must be at least 1, MmapSizeBytes ({storage.Sqlite.MmapSizeBytes}) and WriterMmapSizeBytes ({storage.Sqlite.WriterMmapSizeBytes}) not negative.");
         }
 
         if (!SqliteDatabase.IsValidPageSize(storage.Sqlite.PageSize))
