@@ -144,9 +144,11 @@ public static class ParleyServerExtensions
             sp.GetRequiredService<Optional<Parley.Core.Webhooks.AfterHooks>>().Value));
         services.AddHostedService(sp => sp.GetRequiredService<CommitPipeline>());
         // 1:1 conversation grains idle for Parley:Orleans:DirectIdleAge are deactivated before Orleans' idle age (issue 17's soak).
+        // Past Parley:Orleans:DirectMaxActive of them, the least recently used go before their age (stop 45).
         services.AddSingleton(sp => new Parley.Core.Messaging.IdleDirectConversations(
             sp.GetRequiredService<IOptions<OrleansOptions>>().Value.EffectiveDirectIdleAge,
-            logger: sp.GetRequiredService<ILogger<Parley.Core.Messaging.IdleDirectConversations>>()));
+            logger: sp.GetRequiredService<ILogger<Parley.Core.Messaging.IdleDirectConversations>>(),
+            maxActive: sp.GetRequiredService<IOptions<OrleansOptions>>().Value.DirectMaxActive));
 
         // The full-text index, written after the commit (ADR 0019); a store that keeps queued texts in memory reads a
         // stopped process's unindexed texts back from stored content by the send path's rule (stop-36 amendment).

@@ -47,6 +47,57 @@ public sealed class IdleDirectConversationsTests
         Assert.Equal(0, idle.Queued);
     }
 
+    /// <summary>
+    /// Stop 45: past MaxActive a sweep deactivates the least recently queued grains before their idle age (an hour here),
+    /// oldest first, until MaxActive are left, but not one called within the last second; a grain that deactivated by
+    /// itself no longer counts (once, however often it lets go).
+    /// </summary>
+    [Fact]
+    public void Sweep_PastMaxActive_DeactivatesTheOldestBeforeTheirAge_NotOneJustCalled_AndCountsEachGrainOnce()
+    {
+        using var idle = new IdleDirectConversations(TimeSpan.FromHours(1), quantum: TimeSpan.FromHours(1), maxActive: 2);
+        var grains = Enumerable.Range(0, 4).Select(_ => Context()).ToList();
+        var slots = grains.Select(g => idle.Register(g.Context)!).ToList();
+        var (gone, goneCalls) = Context();
+        var goneSlot = idle.Register(gone)!;
+        goneSlot.Release();
+        goneSlot.Release();
+        Assert.Equal(4, idle.Active);
+
+        Thread.Sleep(TimeSpan.FromMilliseconds(1_200)); // longer than the "just called" second
+        slots[1].Touch();
+        var (fresh, freshCalls) = Context();
+        idle.Register(fresh); // registered now: called just now
+        idle.Sweep(); // 5 active, 2 allowed: the oldest three not called within the second go
+
+        Assert.Single(grains[0].Calls);
+        Assert.Empty(grains[1].Calls);
+        Assert.Single(grains[2].Calls);
+        Assert.Single(grains[3].Calls);
+        Assert.Empty(freshCalls);
+        Assert.Empty(goneCalls);
+        Assert.Equal(2, idle.Active);
+        Assert.Equal(3, idle.Shed);
+        Assert.Equal(3, idle.Deactivated);
+
+        idle.Sweep(); // at the bound: nothing more
+        Assert.Equal(3, grains.Sum(g => g.Calls.Count));
+        Assert.Empty(freshCalls);
+    }
+
+    [Fact]
+    public void NoBound_ByDefault_KeepsEveryGrainUntilItsAge()
+    {
+        using var idle = new IdleDirectConversations(TimeSpan.FromHours(1), quantum: TimeSpan.FromHours(1));
+        var grains = Enumerable.Range(0, 50).Select(_ => Context()).ToList();
+        grains.ForEach(g => idle.Register(g.Context));
+        Thread.Sleep(TimeSpan.FromMilliseconds(1_200));
+        idle.Sweep();
+        Assert.Equal(0, grains.Sum(g => g.Calls.Count));
+        Assert.Equal(50, idle.Active);
+        Assert.Equal(0, idle.Shed);
+    }
+
     [Fact]
     public void Off_WhenTheAgeIsZero_RegistersNothing()
     {

@@ -89,6 +89,66 @@ public sealed class ClusterGrainDeactivationTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// Issue 17's soak, stop 45: past Parley:Orleans:DirectMaxActive (here 5) the node deactivates the least recently used
+    /// 1:1 conversation grains long before their DirectIdleAge (here 10 minutes): of 12 conversations opened one after the
+    /// other the first goes and the last stays, at most 5 remain (no send runs meanwhile), and the first's next send
+    /// reloads it (the seq continues, a retried send is still a duplicate, the peer receives the new message live).
+    /// </summary>
+    [Fact]
+    public async Task PastDirectMaxActive_TheLeastRecentlyUsed1To1Grains_AreDeactivatedBeforeTheirAge_AndTheNextSendReloadsOne()
+    {
+        const int Conversations = 12;
+        await using var server = await TestServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Parley:Orleans:IdleAge"] = "00:20:00",
+            ["Parley:Orleans:DirectIdleAge"] = "00:10:00",
+            ["Parley:Orleans:DirectMaxActive"] = "5",
+        });
+        var alice = await server.CreateUserAsync("ma");
+        var sender = await server.ConnectAsync(alice);
+        var bob = await server.CreateUserAsync("mb");
+        var receiver = new Recorder(await server.ConnectAsync(bob));
+        var first = await sender.SendTextAsync(bob, "before idle", clientMsgId: "max-1");
+        await sender.SendTextAsync(bob, "before idle 2");
+        var conversations = new List<string> { first.ConversationId };
+        for (var i = 1; i < Conversations; i++)
+        {
+            conversations.Add((await sender.SendTextAsync(await server.CreateUserAsync($"mp{i}"), "hello")).ConversationId);
+        }
+
+        var grains = server.Services.GetRequiredService<IGrainFactory>();
+        var waited = await WaitUntilDeactivatedAsync(grains, first.ConversationId, TimeSpan.FromSeconds(60));
+        output.WriteLine($"the first 1:1 conversation deactivated after {waited.TotalSeconds:F1} s");
+        var idle = server.Services.GetRequiredService<IdleDirectConversations>();
+        var management = grains.GetGrain<IManagementGrain>(0);
+        async Task<int> ActiveAsync()
+        {
+            var count = 0;
+            foreach (var conversation in conversations)
+            {
+                count += await management.GetGrainActivationCount((GrainReference)(object)grains.Conversation(conversation));
+            }
+
+            return count;
+        }
+
+        // A sweep runs every second: the last ones registered may wait for the next one.
+        var active = await ActiveAsync();
+        for (var polls = 0; active > 5 && polls < 150; polls++)
+        {
+            await Task.Delay(200);
+            active = await ActiveAsync();
+        }
+
+        output.WriteLine($"{active} of {Conversations} active, {idle.Shed} shed, {idle.Active} registered");
+        Assert.InRange(active, 1, 5);
+        Assert.Equal(1, await management.GetGrainActivationCount((GrainReference)(object)grains.Conversation(conversations[^1])));
+        Assert.True(idle.Shed >= Conversations - 5, $"{idle.Shed} shed");
+
+        await AssertTheNextSendsReloadItAsync(sender, receiver, first.ConversationId, first, (text, clientMsgId) => sender.SendTextAsync(bob, text, clientMsgId), "bob");
+    }
+
+    /// <summary>
     /// Issue 17's soak, stop 41: on one node Orleans' directory cache is off by default (Parley:Orleans:DirectoryCacheSize),
     /// so it keeps no address of the 1:1 conversations deactivated (20 here, after 1 s idle). With Orleans' own cache of a
     /// million, it keeps them all: a grain deactivated in a batch of unregistrations leaves its address in the cache until
