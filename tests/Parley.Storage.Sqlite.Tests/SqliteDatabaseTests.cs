@@ -325,14 +325,7 @@ public sealed class SqliteDatabaseTests : IDisposable
         });
         await owner.WriteAsync(connection => Exec(connection, "CREATE TABLE cache_grow (k INTEGER PRIMARY KEY, v BLOB NOT NULL);"));
         var payload = new byte[64 * 1024];
-        async Task InsertAsync(int key) => await owner.WriteAsync(connection =>
-        {
-            using var command = connection.CreateCommand();
-            command.CommandText = "INSERT INTO cache_grow (k, v) VALUES ($k, $v);";
-            command.Parameters.AddWithValue("$k", key);
-            command.Parameters.AddWithValue("$v", payload);
-            return command.ExecuteNonQuery();
-        });
+        Task InsertAsync(int key) => InsertBlobAsync(owner, "cache_grow", key, payload);
 
         // Below the threshold (about 512 KiB of rows): the small cache.
         for (var i = 0; i < 8; i++)
@@ -378,14 +371,7 @@ public sealed class SqliteDatabaseTests : IDisposable
             for (var i = 0; i < 64; i++)
             {
                 payload[0] = (byte)i;
-                await owner.WriteAsync(connection =>
-                {
-                    using var command = connection.CreateCommand();
-                    command.CommandText = "INSERT INTO mapped (k, v) VALUES ($k, $v);";
-                    command.Parameters.AddWithValue("$k", i);
-                    command.Parameters.AddWithValue("$v", payload);
-                    return command.ExecuteNonQuery();
-                });
+                await InsertBlobAsync(owner, "mapped", i, payload);
             }
 
             // The writer reads its own pages back (through the map when it has one) to update them.
@@ -409,6 +395,16 @@ public sealed class SqliteDatabaseTests : IDisposable
             return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
         }));
     }
+
+    /// <summary>Inserts row (<paramref name="key"/>, <paramref name="value"/>) into <paramref name="table"/> (k, v) through the writer.</summary>
+    private static Task InsertBlobAsync(SqliteDatabase owner, string table, long key, byte[] value) => owner.WriteAsync(connection =>
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = $"INSERT INTO {table} (k, v) VALUES ($k, $v);";
+        command.Parameters.AddWithValue("$k", key);
+        command.Parameters.AddWithValue("$v", value);
+        return command.ExecuteNonQuery();
+    });
 
     private static long PragmaMmapSize(SqliteConnection connection)
     {
