@@ -142,8 +142,77 @@ public sealed class CommitPipelineTests : IAsyncLifetime
         return (version, second.Wait(Timeout));
     }
 
+    [Fact]
+    public async Task CommitPipeline_EntryThatIsItsOwnWork_CompletedOnceAfterDispatch_FailedOnce_RefusedWhenPoisoned()
+    {
+        // Stop 45 (issue 17): a grain's one-way send is queued as its own entry (Enqueue), with no task source or awaiting
+        // state machine: its completion must come exactly once, after its OnCommitted, with its version; a failed commit
+        // fails it once; and its epoch's next entry is refused at submission (never completed, never written).
+        var epoch = Guid.NewGuid();
+        var ok = new TestEntry("e", epoch, 1, _dispatched);
+        Assert.Null(_pipeline.Enqueue(ok));
+        var version = await ok.Done.Task.WaitAsync(Timeout);
+        Assert.Contains(_dispatched, d => d.Conversation == "e" && d.Seq == 1 && d.Version == version);
+        Assert.True(ok.DispatchedBeforeCompletion);
+
+        _store.FailsOn = m => m.ConversationId == "e" && m.Seq == 2;
+        var failed = new TestEntry("e", epoch, 2, _dispatched);
+        Assert.Null(_pipeline.Enqueue(failed));
+        await Assert.ThrowsAsync<CommitFailedException>(() => failed.Done.Task.WaitAsync(Timeout));
+
+        var callsAfterFailure = _store.CommitCalls;
+        var refused = new TestEntry("e", epoch, 3, _dispatched);
+        Assert.IsType<CommitFailedException>(_pipeline.Enqueue(refused));
+        _store.FailsOn = _ => false;
+        await Submit("f", Guid.NewGuid(), 1).WaitAsync(Timeout); // a later batch: the refused entry was never queued
+        Assert.False(refused.Done.Task.IsCompleted);
+        Assert.DoesNotContain(_store.Committed, m => m.ConversationId == "e" && m.Seq > 1);
+        Assert.Equal((1, 1, 0), (ok.Completions, failed.Completions, refused.Completions));
+        Assert.True(_store.CommitCalls > callsAfterFailure);
+    }
+
     private Task<long> Submit(string conversation, Guid epoch, long seq) =>
         _pipeline.SubmitAsync(new TestWork(conversation, epoch, seq, _dispatched));
+
+    private sealed class TestEntry(string conversation, Guid epoch, long seq, ConcurrentQueue<(string, long, long)> dispatched) : CommitEntry, ICommitWork
+    {
+        private int _dispatchedCount;
+        private int _completions;
+
+        public TaskCompletionSource<long> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public int Completions => Volatile.Read(ref _completions);
+
+        public bool DispatchedBeforeCompletion { get; private set; }
+
+        public override ICommitWork Work => this;
+
+        public string ConversationId => conversation;
+
+        public Guid Epoch => epoch;
+
+        public void AddTo(CommitBatch batch, long version) =>
+            batch.Messages.Add(new StoredMessage(conversation, seq, $"{conversation}-{seq}", "u", $"m{seq}", 0, 1, [], false, version));
+
+        public void OnCommitted(long version)
+        {
+            Interlocked.Increment(ref _dispatchedCount);
+            dispatched.Enqueue((conversation, seq, version));
+        }
+
+        protected override void Completed(long version)
+        {
+            Interlocked.Increment(ref _completions);
+            DispatchedBeforeCompletion = Volatile.Read(ref _dispatchedCount) == 1;
+            Done.TrySetResult(version);
+        }
+
+        protected override void Failed(Exception exception)
+        {
+            Interlocked.Increment(ref _completions);
+            Done.TrySetException(exception);
+        }
+    }
 
     private sealed class TestWork(string conversation, Guid epoch, long seq, ConcurrentQueue<(string, long, long)> dispatched) : ICommitWork
     {

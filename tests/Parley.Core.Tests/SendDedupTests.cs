@@ -11,7 +11,7 @@ public sealed class SendDedupTests
     public async Task SendDedup_RetryWhileFirstAttemptCommits_GetsTheSameAckMarkedDuplicate()
     {
         var dedup = new SendDedup(16);
-        var first = new PendingSend();
+        var first = new TestPendingSend();
         dedup.Remember("a", "m1", first);
 
         Assert.True(dedup.TryGet("a", "m1", out var earlier));
@@ -37,7 +37,7 @@ public sealed class SendDedupTests
     public async Task SendDedup_RetriesWhileInFlight_ShareOneTaskCompletedBySettle()
     {
         var dedup = new SendDedup(16);
-        var first = new PendingSend();
+        var first = new TestPendingSend();
         dedup.Remember("a", "m1", first);
         dedup.Remember("b", "m1", CoreResult.Success(Ack)); // the dictionary holds both keys from here on
 
@@ -58,13 +58,13 @@ public sealed class SendDedupTests
     public async Task SendDedup_FailedAttemptSettledAfterItsRetryStarted_LeavesTheRetryInPlace()
     {
         var dedup = new SendDedup(16);
-        var failed = new PendingSend();
+        var failed = new TestPendingSend();
         dedup.Remember("a", "m1", failed);
         Assert.True(dedup.TryGet("a", "m1", out var waiting));
 
         // The grain forgets a failed attempt, then completes it; a later retry is a new attempt under the same key.
         dedup.Forget("a", "m1");
-        var retry = new PendingSend();
+        var retry = new TestPendingSend();
         dedup.Remember("a", "m1", retry);
         CoreResult<MessageAck> failure = CoreResult.Fail(CoreError.Unavailable, "not stored");
         dedup.Settle("a", "m1", failed, failure);
@@ -105,7 +105,7 @@ public sealed class SendDedupTests
     public void SendDedup_OverItsLimit_DropsCompletedKeysKeepsInFlightOnesAndAsksTheStoreAfterwards()
     {
         var dedup = new SendDedup(3) { AllKeysKnown = true };
-        var inFlight = new PendingSend();
+        var inFlight = new TestPendingSend();
         dedup.Remember("a", "m1", CoreResult.Success(Ack));
         dedup.Remember("a", "m2", inFlight);
         dedup.Remember("a", "m3", CoreResult.Success(Ack));
@@ -125,7 +125,7 @@ public sealed class SendDedupTests
     public async Task SendDedup_SecondKeyJoinsTheFirst_BothFoundAndForgottenApart()
     {
         var dedup = new SendDedup(16) { AllKeysKnown = true };
-        var first = new PendingSend();
+        var first = new TestPendingSend();
         var second = CoreResult.Success(Ack);
         dedup.Remember("a", "m1", first);
         Assert.Equal(1, dedup.Count);
@@ -165,12 +165,12 @@ public sealed class SendDedupTests
         // thread are deterministic (no timing): the table itself, but no dictionary with its entries and buckets (over
         // 200 B before), and no task source or task for the send in flight (about 100 B before).
         var outcome = CoreResult.Success(Ack);
-        var pending = new PendingSend();
+        var pending = new TestPendingSend();
         var warm = new SendDedup(16);
         warm.Remember("a", "m1", pending);
         warm.Settle("a", "m1", pending, outcome);
 
-        var send = new PendingSend();
+        var send = new TestPendingSend();
         var before = GC.GetAllocatedBytesForCurrentThread();
         var dedup = new SendDedup(16);
         dedup.Remember("a", "m1", send);
@@ -212,10 +212,20 @@ public sealed class SendDedupTests
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private static (WeakReference Result, WeakReference Ack) SettleOne(SendDedup dedup, string sender, string clientMsgId, long seq)
     {
-        var pending = new PendingSend();
+        var pending = new TestPendingSend();
         dedup.Remember(sender, clientMsgId, pending);
         var outcome = CoreResult.Success(Ack with { Seq = seq });
         dedup.Settle(sender, clientMsgId, pending, outcome);
         return (new WeakReference(outcome), new WeakReference(outcome.Value));
     }
+}
+
+/// <summary>A send in flight for the table alone (never queued to a commit pipeline).</summary>
+internal sealed class TestPendingSend : PendingSend
+{
+    public override Parley.Core.Commit.ICommitWork Work => throw new NotSupportedException("not a commit's work");
+
+    protected override void Completed(long version) => throw new NotSupportedException("never queued");
+
+    protected override void Failed(Exception exception) => throw new NotSupportedException("never queued");
 }

@@ -198,6 +198,70 @@ public sealed class OneWaySendTests(OneWaySendServerFixture fixture) : IClassFix
         Assert.Equal(1UL, ack.Seq);
     }
 
+    [Fact]
+    public async Task OneWaySend_CommitFails_AnsweredByTheGrainNotTheTimeout_RetryStoredOnceAtSeq1()
+    {
+        // Stop 45 (issue 17): a one-way send is its own commit entry and resumes its activation with a work item of its
+        // own; a failed commit must still be answered once, by the grain (UNAVAILABLE "not stored", not the 2 s timeout's
+        // answer), the activation must reload (the retry would be refused forever on the poisoned epoch otherwise), and
+        // the retry must be stored once, without a gap.
+        var alice = await Server.CreateUserAsync("owa");
+        var bob = await Server.CreateUserAsync("owb");
+        await using var bobClient = await Server.ConnectAsync(bob);
+        var received = new List<Message>();
+        bobClient.MessageReceived += (_, e) => { lock (received) { received.Add(e.Message); } };
+        await using var raw = await RawClient.ConnectAsync(Server.WebSocketUri);
+        await raw.HelloAsync(await Server.IssueTokenAsync(alice, "raw"), "raw");
+        var clientMsgId = "cfail-" + Guid.NewGuid().ToString("N")[..12];
+        var begun = Answers.Begun;
+
+        FailingActivationStore.FailCommitsOf = clientMsgId;
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        ServerFrame failed;
+        try
+        {
+            await raw.SendAsync(Send(1, bob, clientMsgId));
+            failed = (await ReceiveAnswersAsync(raw, 1, TimeSpan.FromSeconds(30)))[1];
+        }
+        finally
+        {
+            FailingActivationStore.FailCommitsOf = null;
+        }
+
+        Assert.Equal(ServerFrame.BodyOneofCase.Error, failed.BodyCase);
+        Assert.Equal(ErrorCode.Unavailable, failed.Error.Code);
+        Assert.DoesNotContain("in time", failed.Error.Message, StringComparison.Ordinal); // the timeout's answer says "in time"
+        Assert.Equal(1, Answers.Begun - begun);
+
+        // The retry of the same client message id: a fresh activation stores it at seq 1 (the failed one left no seq).
+        // Until the old activation is gone, a retry may be refused by the pipeline at submission (its epoch is poisoned):
+        // answered UNAVAILABLE at once, in the send's own turn.
+        SendAck? ack = null;
+        for (uint requestId = 2; ack is null; requestId++)
+        {
+            Assert.True(requestId < 60, "the retry after the failed commit was never acked");
+            await raw.SendAsync(Send(requestId, bob, clientMsgId));
+            var answer = (await ReceiveAnswersAsync(raw, 1, TimeSpan.FromSeconds(30)))[requestId];
+            if (answer.BodyCase == ServerFrame.BodyOneofCase.SendAck)
+            {
+                ack = answer.SendAck;
+            }
+            else
+            {
+                Assert.Equal(ErrorCode.Unavailable, answer.Error.Code);
+                await Task.Delay(250);
+            }
+        }
+
+        Assert.Equal(1UL, ack!.Seq);
+        Assert.False(ack.Duplicate);
+        var history = await bobClient.GetHistoryAsync(ack.ConversationId, 0, Direction.Forward, 50);
+        Assert.Equal([(1UL, ack.ServerMsgId)], history.Messages.Select(m => (m.Seq, m.ServerMsgId)));
+        await Wait.UntilAsync(() => { lock (received) { return received.Count == 1; } }, "bob receives the stored message once");
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(60));
+        await Wait.UntilAsync(() => Answers.Pending == 0, "every one-way send left the table");
+    }
+
     private static ClientFrame Send(uint requestId, string peer, string clientMsgId) => new()
     {
         RequestId = requestId,
@@ -221,9 +285,19 @@ public sealed class OneWaySendTests(OneWaySendServerFixture fixture) : IClassFix
     }
 }
 
-/// <summary>The real store, except that loading a conversation whose id holds the marker fails (its activation fails).</summary>
+/// <summary>The real store, except that loading a conversation whose id holds the marker fails (its activation fails), and a
+/// commit holding a message of <see cref="FailCommitsOf"/> fails.</summary>
 public class FailingActivationStore : DispatchProxy
 {
+    /// <summary>While set, every commit whose batch holds a message of this client message id fails (stop 45's test).</summary>
+    private static volatile string? _failCommitsOf;
+
+    public static string? FailCommitsOf
+    {
+        get => _failCommitsOf;
+        set => _failCommitsOf = value;
+    }
+
     private IMessageStore _inner = null!;
 
     public static IMessageStore Wrap(IMessageStore inner)
@@ -238,6 +312,12 @@ public class FailingActivationStore : DispatchProxy
         if (targetMethod!.Name == nameof(IMessageStore.GetConversationAsync) && args is [string id, ..] && id.Contains(OneWaySendServerFixture.FailingMarker, StringComparison.Ordinal))
         {
             throw new IOException("injected: this conversation cannot be loaded");
+        }
+
+        if (targetMethod.Name == nameof(IMessageStore.CommitAsync) && args is [CommitBatch batch, ..] && FailCommitsOf is { } failing
+            && batch.Messages.Any(m => m.ClientMsgId == failing))
+        {
+            return Task.FromException(new IOException("injected: this batch cannot be committed"));
         }
 
         try

@@ -26,9 +26,9 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
     private readonly IOrderedCommitStore? _ordered;
     private readonly Webhooks.AfterHooks? _afterHooks;
     private readonly Lock _submitLock = new();
-    private readonly Channel<Entry> _queue = Channel.CreateUnbounded<Entry>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<CommitEntry> _queue = Channel.CreateUnbounded<CommitEntry>(new UnboundedChannelOptions { SingleReader = true });
     private readonly int _wakeEntries;
-    private readonly Channel<List<Entry>> _committed = Channel.CreateUnbounded<List<Entry>>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly Channel<List<CommitEntry>> _committed = Channel.CreateUnbounded<List<CommitEntry>>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly HashSet<(string Conversation, Guid Epoch)> _poisoned = [];
     private long _version;
     private int _undispatched; // batches between the start of their commit and the end of their dispatch
@@ -108,25 +108,38 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
     /// <exception cref="CommitFailedException">The work was refused or its commit failed.</exception>
     public ValueTask<long> Submit(ICommitWork work)
     {
+        var entry = new Entry(work);
+        return Enqueue(entry) is { } refused ? ValueTask.FromException<long>(refused) : entry.Task;
+    }
+
+    /// <summary>
+    /// Queues an entry that is its own work and completion (a grain's one-way send, issue 17): no entry, task source or
+    /// awaiting state machine of the pipeline's per submission. Returns the refusal when it was not queued (then the entry
+    /// is never completed); otherwise the writer or the dispatch loop completes it exactly once.
+    /// </summary>
+    public CommitFailedException? Enqueue(CommitEntry entry)
+    {
         lock (_submitLock)
         {
             if (!_started)
             {
-                return ValueTask.FromException<long>(new CommitFailedException("The commit pipeline is not running."));
+                return new CommitFailedException("The commit pipeline is not running.");
             }
 
+            var work = entry.Work;
             if (_poisoned.Count > 0 && _poisoned.Contains((work.ConversationId, work.Epoch)))
             {
-                return ValueTask.FromException<long>(new CommitFailedException("An earlier write of this conversation failed; the conversation reloads."));
+                return new CommitFailedException("An earlier write of this conversation failed; the conversation reloads.");
             }
 
-            var entry = new Entry(work, _ordered is null ? ++_version : 0, ParleyActivities.CurrentContext());
+            entry.Version = _ordered is null ? ++_version : 0;
+            entry.Trace = ParleyActivities.CurrentContext();
             if (!_queue.Writer.TryWrite(entry))
             {
-                return ValueTask.FromException<long>(new CommitFailedException("The commit pipeline is shutting down."));
+                return new CommitFailedException("The commit pipeline is shutting down.");
             }
 
-            return entry.Task;
+            return null;
         }
     }
 
@@ -134,7 +147,7 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
     {
         var batch = new CommitBatch();
         var reader = _queue.Reader;
-        var taken = new List<Entry>(Math.Min(_maxBatch, 64));
+        var taken = new List<CommitEntry>(Math.Min(_maxBatch, 64));
         try
         {
             while (await reader.WaitToReadAsync().ConfigureAwait(false))
@@ -157,10 +170,10 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
 
                 // The batch's list goes on to the dispatch loop, so it is new each time: sized to the batch (a list sized for
                 // 64 was half a kilobyte per batch, that is per message when batches are small; issue 17).
-                var entries = new List<Entry>(taken);
+                var entries = new List<CommitEntry>(taken);
                 taken.Clear();
 
-                List<Entry> committed;
+                List<CommitEntry> committed;
                 Interlocked.Increment(ref _undispatched); // before the versions are reserved; the dispatch loop ends it
                 var spans = StartCommitSpans(entries);
                 var started = Stopwatch.GetTimestamp();
@@ -199,9 +212,9 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
     }
 
     // Isolates the failing item(s) of a failed batch; everything after a failure in the same conversation fails too.
-    private async Task<List<Entry>> CommitOneByOneAsync(List<Entry> entries, CommitBatch batch)
+    private async Task<List<CommitEntry>> CommitOneByOneAsync(List<CommitEntry> entries, CommitBatch batch)
     {
-        var committed = new List<Entry>(entries.Count);
+        var committed = new List<CommitEntry>(entries.Count);
         foreach (var entry in entries)
         {
             if (IsPoisoned(entry.Work))
@@ -232,7 +245,7 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
 
     // Builds and commits one batch: versions from this node's counter (assigned at submission), or reserved in the
     // shared store's transaction under its order lock (then a failed batch's versions are handed out again).
-    private async Task CommitAsync(List<Entry> entries, CommitBatch batch)
+    private async Task CommitAsync(List<CommitEntry> entries, CommitBatch batch)
     {
         batch.Clear();
         if (_ordered is null)
@@ -323,7 +336,7 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
 
     // Synchronous, on the dispatch loop's thread; with FanOutWakeEntries > 1 inside a DeferredWakes scope, flushed every
     // FanOutWakeEntries entries.
-    private void DispatchBatch(List<Entry> entries)
+    private void DispatchBatch(List<CommitEntry> entries)
     {
         var sinceFlush = 0;
         foreach (var entry in entries)
@@ -360,7 +373,7 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
     }
 
     // One "commit" span per traced item (a batch serves many messages, each in its own trace); Current is left as it was.
-    private static List<Activity>? StartCommitSpans(List<Entry> entries)
+    private static List<Activity>? StartCommitSpans(List<CommitEntry> entries)
     {
         if (!ParleyActivities.Source.HasListeners())
         {
@@ -417,37 +430,17 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
     /// writer or the dispatch loop; awaited once). Continuations run asynchronously, as the task source's did: on the
     /// awaiter's scheduler (a grain's activation) when it has one, else on the thread pool, never on the pipeline's loops.
     /// </summary>
-    private sealed class Entry(ICommitWork work, long version, ActivityContext trace) : IValueTaskSource<long>
+    private sealed class Entry(ICommitWork work) : CommitEntry, IValueTaskSource<long>
     {
         private ManualResetValueTaskSourceCore<long> _completion = new() { RunContinuationsAsynchronously = true };
-        private int _completed;
 
-        public ICommitWork Work { get; } = work;
-
-        /// <summary>Assigned at submission (node counter) or by the writer inside the commit (ordered store).</summary>
-        public long Version { get; set; } = version;
-
-        public ActivityContext Trace { get; } = trace;
+        public override ICommitWork Work { get; } = work;
 
         public ValueTask<long> Task => new(this, _completion.Version);
 
-        /// <summary>Completes the submission with its version, unless it was completed already.</summary>
-        public void TrySetResult(long version)
-        {
-            if (Interlocked.Exchange(ref _completed, 1) == 0)
-            {
-                _completion.SetResult(version);
-            }
-        }
+        protected override void Completed(long version) => _completion.SetResult(version);
 
-        /// <summary>Fails the submission, unless it was completed already.</summary>
-        public void TrySetException(Exception exception)
-        {
-            if (Interlocked.Exchange(ref _completed, 1) == 0)
-            {
-                _completion.SetException(exception);
-            }
-        }
+        protected override void Failed(Exception exception) => _completion.SetException(exception);
 
         long IValueTaskSource<long>.GetResult(short token) => _completion.GetResult(token);
 
@@ -456,4 +449,47 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
         void IValueTaskSource<long>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
             _completion.OnCompleted(continuation, state, token, flags);
     }
+}
+
+/// <summary>
+/// One submission to the <see cref="CommitPipeline"/>: its work, version and trace, and its completion, called exactly once
+/// by the writer (a refusal or failed commit) or the dispatch loop (after <see cref="ICommitWork.OnCommitted"/>). A work
+/// that derives from it is queued as itself (<see cref="CommitPipeline.Enqueue"/>, issue 17); single use.
+/// </summary>
+public abstract class CommitEntry
+{
+    private int _completed;
+
+    /// <summary>What is committed (the entry itself when it is its own work).</summary>
+    public abstract ICommitWork Work { get; }
+
+    /// <summary>Assigned at submission (node counter) or by the writer inside the commit (ordered store).</summary>
+    internal long Version { get; set; }
+
+    internal ActivityContext Trace { get; set; }
+
+    /// <summary>Completes the submission with its version, unless it was completed already.</summary>
+    internal void TrySetResult(long version)
+    {
+        if (Interlocked.Exchange(ref _completed, 1) == 0)
+        {
+            Completed(version);
+        }
+    }
+
+    /// <summary>Fails the submission, unless it was completed already.</summary>
+    internal void TrySetException(Exception exception)
+    {
+        if (Interlocked.Exchange(ref _completed, 1) == 0)
+        {
+            Failed(exception);
+        }
+    }
+
+    /// <summary>The work is durable and dispatched; called once, on the dispatch loop. Must not block or throw.</summary>
+    protected abstract void Completed(long version);
+
+    /// <summary>The work was refused or its commit failed (a <see cref="CommitFailedException"/>); called once, on the
+    /// writer's loop. Must not block or throw.</summary>
+    protected abstract void Failed(Exception exception);
 }

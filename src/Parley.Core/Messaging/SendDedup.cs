@@ -185,7 +185,8 @@ internal sealed class SendDedup(int limit)
 /// arrives before it completes waits on <see cref="Outcome"/>, whose task source is made for the first such retry only.
 /// Used inside the grain's turns only.
 /// </summary>
-internal class PendingSend
+/// <remarks>A <see cref="Parley.Core.Commit.CommitEntry"/> too: the send in flight is its own entry in the commit pipeline (issue 17).</remarks>
+internal abstract class PendingSend : Parley.Core.Commit.CommitEntry
 {
     private TaskCompletionSource<CoreResult<MessageAck>>? _retries;
     private CoreResult<MessageAck>? _outcome;
