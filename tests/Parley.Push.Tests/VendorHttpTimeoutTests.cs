@@ -1,0 +1,88 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Parley.Push.Vendors;
+using Parley.Push.Vendors.Xiaomi;
+
+namespace Parley.Push.Tests;
+
+/// <summary>
+/// The per-request timeout's sources are reused (issue 17, stop 45): a request after a timeout, after a caller's cancel
+/// and after many quick requests still gets its whole timeout, a timeout is still "outcome unknown: timeout", and a
+/// caller's cancel still throws. Real HttpClient, real Kestrel endpoint over loopback.
+/// </summary>
+public sealed class VendorHttpTimeoutTests
+{
+    [Fact]
+    public async Task ReusedTimeoutSources_TimeoutClassified_CallerCancelThrows_LaterRequestsUnaffected()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        await using var app = builder.Build();
+        app.MapPost("/fast", () => Results.Text("ok"));
+        app.MapPost("/slow", async (HttpContext c) =>
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(int.Parse(c.Request.Query["ms"]!, System.Globalization.CultureInfo.InvariantCulture)), c.RequestAborted).ConfigureAwait(false);
+            return Results.Text("late");
+        });
+        await app.StartAsync();
+        var baseUri = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        using var client = VendorHttp.CreateClient(new XiaomiOptions { BaseUri = baseUri });
+
+        async Task<(HttpResponseMessage? Response, string Body, PushSendResult? Failure)> Send(string path, TimeSpan timeout, CancellationToken ct = default)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(baseUri, path));
+            return await VendorHttp.SendAsync(client, request, timeout, ct);
+        }
+
+        // Many quick requests: their sources go back to the pool with their timers stopped (a wide timeout: the machine may be loaded).
+        for (var i = 0; i < 50; i++)
+        {
+            var (response, body, failure) = await Send("/fast", TimeSpan.FromSeconds(20));
+            Assert.Null(failure);
+            Assert.Equal("ok", body);
+            response!.Dispose();
+        }
+
+        Assert.True(VendorHttp.PooledTimeouts > 0);
+
+        // A request that outlasts its timeout is classified, not thrown.
+        var timedOut = await Send("/slow?ms=5000", TimeSpan.FromMilliseconds(300));
+        Assert.Equal(PushOutcome.OutcomeUnknown, timedOut.Failure!.Outcome);
+        Assert.Equal("timeout", timedOut.Failure.Reason);
+
+        // A caller's cancel is the caller's: thrown as before.
+        using (var caller = new CancellationTokenSource(TimeSpan.FromMilliseconds(200)))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Send("/slow?ms=5000", TimeSpan.FromSeconds(30), caller.Token));
+        }
+
+        using (var cancelled = new CancellationTokenSource())
+        {
+            await cancelled.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Send("/fast", TimeSpan.FromSeconds(30), cancelled.Token));
+        }
+
+        // Afterwards, reused sources: a request slower than the earlier 300 ms timeout but within its own succeeds
+        // (a cancelled source handed back to the pool would fail it at once), several at once.
+        using var live = new CancellationTokenSource();
+        var later = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Send("/slow?ms=800", TimeSpan.FromSeconds(20), live.Token)));
+        foreach (var (response, body, failure) in later)
+        {
+            Assert.Null(failure);
+            Assert.Equal("late", body);
+            Assert.Equal(HttpStatusCode.OK, response!.StatusCode);
+            response.Dispose();
+        }
+
+        // And the pool's sources still time out: a reused source's timer is armed again by each request.
+        var again = await Send("/slow?ms=5000", TimeSpan.FromMilliseconds(300));
+        Assert.Equal("timeout", again.Failure!.Reason);
+    }
+}
