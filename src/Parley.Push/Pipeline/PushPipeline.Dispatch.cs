@@ -503,7 +503,7 @@ public sealed partial class PushPipeline
 
         if (job.Attempts == 0)
         {
-            var (reserved, quotaReason) = await limits.ReserveQuotaAsync(_counters, job.Vendor, job.Category, job.UserId + "\n" + job.DeviceId, cancellationToken).ConfigureAwait(false);
+            var (reserved, quotaReason) = await limits.ReserveQuotaAsync(_counters, job.Vendor, job.Category, job.UserId, job.DeviceId, cancellationToken).ConfigureAwait(false);
             if (!reserved && job.Category != PushCategory.Im)
             {
                 FinalFilter(before, job, PushStages.Vendor, quotaReason);

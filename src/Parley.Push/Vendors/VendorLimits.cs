@@ -108,9 +108,10 @@ public sealed class VendorLimits
     /// Reserves quota for one push: false (with the reason) when the vendor blocked the category, or the app or device
     /// quota for the category is used up today (UTC). The day's counts are in <paramref name="counters"/>, keyed by vendor,
     /// category and day (and device): shared by every node in a cluster, so the nodes together grant a quota once. No
-    /// round trip when the category has no quota.
+    /// round trip when the category has no quota. The device's key (<c>user\ndevice</c>) is made only when the category
+    /// has a per-device quota (issue 17, stop 45: it was a new string per push, quota or not).
     /// </summary>
-    public async ValueTask<(bool Reserved, string Reason)> ReserveQuotaAsync(IPushCounters counters, PushVendor vendor, PushCategory category, string deviceKey, CancellationToken cancellationToken = default)
+    public async ValueTask<(bool Reserved, string Reason)> ReserveQuotaAsync(IPushCounters counters, PushVendor vendor, PushCategory category, string userId, string deviceId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(counters);
         var now = _time.GetUtcNow();
@@ -135,7 +136,7 @@ public sealed class VendorLimits
 
         if (hasDevice)
         {
-            keys.Add(FormattableString.Invariant($"dquota:{vendor}:{category}:{day}:{deviceKey}"));
+            keys.Add(FormattableString.Invariant($"dquota:{vendor}:{category}:{day}:{userId + "\n" + deviceId}"));
         }
 
         // Both counted in one round trip; a day's key outlives its day by one more (UTC days, any node's clock skew).
