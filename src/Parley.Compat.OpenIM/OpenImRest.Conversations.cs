@@ -75,7 +75,7 @@ internal static partial class OpenImRest
         }
 
         var store = context.RequestServices.GetRequiredService<IMessageStore>();
-        var current = await store.GetMaxVersionAsync(context.RequestAborted).ConfigureAwait(false);
+        var current = await store.GetSyncVersionAsync(context.RequestAborted).ConfigureAwait(false);
         var since = request?.Version ?? 0;
         // Version 0 with our versionID is a real position (the feed was empty when the client synced), not "never synced":
         // answering it with full would drop the first change after such a login (the SDK diffs only update lists).

@@ -125,6 +125,7 @@ public static class ParleyServerExtensions
                 SearchMergePages = o.Sqlite.SearchMergePages,
                 SearchMergeShare = o.Sqlite.SearchMergeShare,
                 SearchMergePagesPerRow = o.Sqlite.SearchMergePagesPerRow,
+                DerivedRowsFlushMs = o.Sqlite.DerivedRowsFlushMs,
             };
         });
         services.AddParleySocial();

@@ -62,6 +62,9 @@ public sealed class SqliteStorageSettings
     /// <summary>WAL pages after which the WAL is checkpointed.</summary>
     public int WalAutoCheckpointPages { get; set; } = 40000;
 
+    /// <summary>Milliseconds between two writes of a message's derived rows; 0 for every commit (see <see cref="SqliteStoreOptions.DerivedRowsFlushMs"/>).</summary>
+    public int DerivedRowsFlushMs { get; set; } = 100;
+
     /// <summary>Checkpoint on a background connection instead of inside the writer's commit.</summary>
     public bool CheckpointInBackground { get; set; } = true;
 

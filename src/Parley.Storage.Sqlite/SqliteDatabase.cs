@@ -79,9 +79,9 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
             throw new ArgumentException("SqliteStoreOptions.Synchronous has an unknown value.", nameof(options));
         }
 
-        if (options.WriterCacheSizeKb < 1 || options.WalAutoCheckpointPages < 1 || options.MmapSizeBytes < 0 || options.WriterMmapSizeBytes < 0 || options.SearchRowAllowance < 1 || options.SearchMergePages < 0)
+        if (options.WriterCacheSizeKb < 1 || options.WalAutoCheckpointPages < 1 || options.MmapSizeBytes < 0 || options.WriterMmapSizeBytes < 0 || options.SearchRowAllowance < 1 || options.SearchMergePages < 0 || options.DerivedRowsFlushMs < 0)
         {
-            throw new ArgumentException("SqliteStoreOptions: WriterCacheSizeKb, WalAutoCheckpointPages and SearchRowAllowance must be at least 1, MmapSizeBytes, WriterMmapSizeBytes and SearchMergePages not negative.", nameof(options));
+            throw new ArgumentException("SqliteStoreOptions: WriterCacheSizeKb, WalAutoCheckpointPages and SearchRowAllowance must be at least 1, MmapSizeBytes, WriterMmapSizeBytes, SearchMergePages and DerivedRowsFlushMs not negative.", nameof(options));
         }
 
         if (!IsValidPageSize(options.PageSize))
@@ -135,6 +135,14 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
 
     /// <summary>True once <see cref="InitializeAsync"/> succeeded.</summary>
     public bool IsReady => _ready;
+
+    // Writes whose changes were undone (a savepoint or the transaction rolled back), counted on the writer loop before it
+    // runs the next write: a store that keeps state in memory beside what it wrote (ADR 0028's pending derived rows) sees
+    // that the file may not hold what it remembers.
+    private long _rollbacks;
+
+    /// <summary>How many times a write's changes were rolled back (writer loop; read by a write to know its memory may be ahead of the file).</summary>
+    internal long Rollbacks => Volatile.Read(ref _rollbacks);
 
     // Writes in the queue not yet taken by the writer loop (the single-reader channel does not count them).
     private int _queued;
@@ -683,6 +691,7 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
                 }
                 catch (Exception ex)
                 {
+                    Interlocked.Increment(ref _rollbacks);
                     if (InTransaction(writer))
                     {
                         if (guarded)
@@ -720,6 +729,7 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
         }
         catch (Exception ex)
         {
+            Interlocked.Increment(ref _rollbacks);
             LogGroupCommitFailed(_logger, ex, batch.Count);
             if (InTransaction(writer))
             {
@@ -757,6 +767,7 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
             }
             catch (Exception ex)
             {
+                Interlocked.Increment(ref _rollbacks);
                 // The write's own failure: undo it (SQLite may have rolled back by itself already) and fail it alone.
                 if (InTransaction(writer))
                 {
@@ -774,6 +785,7 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
         }
         catch (Exception ex)
         {
+            Interlocked.Increment(ref _rollbacks);
             LogGroupCommitFailed(_logger, ex, 1);
             if (InTransaction(writer))
             {

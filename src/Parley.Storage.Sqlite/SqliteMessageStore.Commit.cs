@@ -23,15 +23,20 @@ public sealed partial class SqliteMessageStore
 
         try
         {
-            await _database.WriteAsync(
+            var flushed = await _database.WriteAsync(
                 (writer, ct) =>
                 {
                     // The owner's writer connection is the same for the owner's life: prepare once, reuse per batch.
                     var commands = _commands ??= new WriterCommands(writer);
-                    Apply(commands, batch, ct);
-                    return Task.FromResult(true);
+                    return Task.FromResult(Apply(commands, batch, ct));
                 },
                 cancellationToken).ConfigureAwait(false);
+
+            // A flush of the derived rows rode on this commit (ADR 0028): what it covered is written now.
+            if (flushed > 0)
+            {
+                PublishFlushed(flushed);
+            }
         }
         catch (SqliteException ex) when (IsUniquenessViolation(ex))
         {
@@ -51,10 +56,12 @@ public sealed partial class SqliteMessageStore
 
     // Synchronous on purpose: Microsoft.Data.Sqlite's async methods run synchronously anyway, and the writer loop owns
     // this connection, so the Task per statement was pure overhead (~4 statements per message).
-    private void Apply(WriterCommands c, CommitBatch batch, CancellationToken ct)
+    // Returns the deferred count a flush of the derived rows in this write covered (ADR 0028), 0 when none ran.
+    private long Apply(WriterCommands c, CommitBatch batch, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
         var maxVersion = 0L;
+        var flushed = EnsureDerivedConsistent(c);
 
         // Conversation-wide effects are applied once per conversation, not once per message: what the batch's messages raise,
         // per conversation and per (conversation, sender), gathered first (issue 17, stop 43) so that a 1:1 conversation
@@ -166,46 +173,17 @@ public sealed partial class SqliteMessageStore
                 ApplyMentions(c, message);
             }
 
-            // A sender has read their own messages: one UPDATE per (conversation, sender) per batch, with the highest seq
-            // (none for a conversation opened in this batch: its rows were inserted with these values).
-            foreach (var ((conversationId, senderId), seq) in senders)
-            {
-                if (opened.Contains(conversationId))
-                {
-                    continue;
-                }
-
-                var r = c.RaiseSenderReadSeq;
-                r.Bind(0, conversationId);
-                r.Bind(1, senderId);
-                r.Bind(2, seq);
-                r.Execute();
-            }
-
-            foreach (var (conversationId, t) in touched)
+            // The conversation-wide raises: one per conversation and one per (conversation, sender) per batch (none for a
+            // conversation opened in this batch: its rows were inserted with these values). A sender has read their own
+            // messages; read diffusion (ADR 0017) raises nothing per member, the head version tells resuming members.
+            // ADR 0028: kept for the flush (the conversations recorded as pending), which with DerivedRowsFlushMs = 0 runs
+            // at the end of this same commit, as the raises always did.
+            foreach (var (_, t) in touched)
             {
                 maxVersion = Math.Max(maxVersion, t.MaxVersion);
-                if (opened.Contains(conversationId))
-                {
-                    continue;
-                }
-
-                var p = c.RaiseConversation;
-                p.Bind(0, conversationId);
-                p.Bind(1, t.MaxSeq);
-                p.Bind(2, t.LastTime);
-                p.Bind(3, t.MaxVersion);
-                p.Execute();
-
-                // Read diffusion (ADR 0017): nothing per member; the head version above tells resuming members.
-                if (!batch.ReadDiffusion.Contains(conversationId))
-                {
-                    var f = c.RaiseAllMembersFeed;
-                    f.Bind(0, conversationId);
-                    f.Bind(1, t.MaxVersion);
-                    f.Execute();
-                }
             }
+
+            Defer(c, touched, senders, opened, batch);
         }
 
         foreach (var update in batch.MessageUpdates)
@@ -246,14 +224,20 @@ public sealed partial class SqliteMessageStore
             maxVersion = Math.Max(maxVersion, setting.Version);
         }
 
-        c.RaiseFeedState.Bind(0, maxVersion);
-        c.RaiseFeedState.Execute();
+        if (FlushDue())
+        {
+            flushed = FlushDerived(c);
+        }
+
+        WriteFeedState(c, maxVersion);
 
         // The after-hook events of this commit, in its transaction (ADR 0012).
         if (batch.WebhookEvents.Count > 0)
         {
             Webhooks.SqliteWebhookOutbox.Insert(c.Connection, batch.WebhookEvents);
         }
+
+        return flushed;
     }
 
     private static void ApplyMentions(WriterCommands c, StoredMessage message)
@@ -461,24 +445,6 @@ public sealed partial class SqliteMessageStore
                 connection,
                 "UPDATE conversations SET mention_all_seq = MAX(mention_all_seq, $seq) WHERE conversation_id = $conv;",
                 "$conv", "$seq");
-            RaiseSenderReadSeq = new RawStatement(
-                connection,
-                "UPDATE members SET read_seq = MAX(read_seq, $seq) WHERE conv_key = " + ConvKey + " AND user_id = $user;",
-                "$conv", "$user", "$seq");
-            RaiseConversation = new RawStatement(
-                connection,
-                """
-                UPDATE conversations SET max_seq = MAX(max_seq, $seq), last_seq = MAX(last_seq, $seq), updated_at = MAX(updated_at, $time),
-                    head_version = MAX(head_version, $version)
-                WHERE conversation_id = $conv;
-                """,
-                "$conv", "$seq", "$time", "$version");
-
-            // MAX, not plain assignment: a member's feed version must never move back, or a sync cursor would skip a change.
-            RaiseAllMembersFeed = new RawStatement(
-                connection,
-                "UPDATE members SET feed_version = MAX(feed_version, $version) WHERE conv_key = " + ConvKey + " AND active = 1;",
-                "$conv", "$version");
             Revoke = Create(
                 connection,
                 $"""
@@ -552,10 +518,65 @@ public sealed partial class SqliteMessageStore
                 connection,
                 "UPDATE search_state SET indexed_through = $mark WHERE id = 1 AND indexed_through < $mark;",
                 "$mark");
+            // ADR 0028: derived_through is the version through which every derived row is written: max_version once nothing
+            // is pending, the version before the first commit that left something pending, unchanged while more is.
             RaiseFeedState = new RawStatement(
                 connection,
-                "UPDATE feed_state SET max_version = MAX(max_version, $version) WHERE id = 1;",
-                "$version");
+                """
+                UPDATE feed_state SET max_version = MAX(max_version, $version),
+                    derived_through = CASE WHEN $pending IS NULL THEN MAX(max_version, $version) WHEN pending IS NULL THEN max_version ELSE derived_through END,
+                    pending = $pending
+                WHERE id = 1;
+                """,
+                "$version", "$pending");
+            ReadFeedState = new RawStatement(connection, "SELECT derived_through, pending FROM feed_state WHERE id = 1;");
+            ConvKeyOf = new RawStatement(connection, "SELECT conv_key FROM conversations WHERE conversation_id = $conv;", "$conv");
+            RaiseSenderReadSeqByKey = new RawStatement(
+                connection,
+                "UPDATE members SET read_seq = MAX(read_seq, $seq) WHERE conv_key = $key AND user_id = $user;",
+                "$key", "$user", "$seq");
+            RaiseConversationByKey = new RawStatement(
+                connection,
+                """
+                UPDATE conversations SET max_seq = MAX(max_seq, $seq), last_seq = MAX(last_seq, $seq), updated_at = MAX(updated_at, $time),
+                    head_version = MAX(head_version, $version)
+                WHERE conv_key = $key;
+                """,
+                "$key", "$seq", "$time", "$version");
+            RaiseAllMembersFeedByKey = new RawStatement(
+                connection,
+                "UPDATE members SET feed_version = MAX(feed_version, $version) WHERE conv_key = $key AND active = 1;",
+                "$key", "$version");
+
+            // The start's (and a rolled-back write's) derivation from the messages themselves: the last seq and its time
+            // (one seek of the primary key), the last version (ix_messages_conv_version), every active member's feed version
+            // (write diffusion only), each sender's read seq from their messages above derived_through.
+            DeriveConversation = new RawStatement(
+                connection,
+                """
+                UPDATE conversations SET
+                    max_seq = MAX(max_seq, COALESCE((SELECT MAX(m.seq) FROM messages m WHERE m.conv_key = $key), 0)),
+                    last_seq = MAX(last_seq, COALESCE((SELECT MAX(m.seq) FROM messages m WHERE m.conv_key = $key), 0)),
+                    updated_at = MAX(updated_at, COALESCE((SELECT m.server_time FROM messages m WHERE m.conv_key = $key ORDER BY m.seq DESC LIMIT 1), 0)),
+                    head_version = MAX(head_version, COALESCE((SELECT MAX(m.version) FROM messages m WHERE m.conv_key = $key), 0))
+                WHERE conv_key = $key;
+                """,
+                "$key");
+            DeriveMembersFeed = new RawStatement(
+                connection,
+                """
+                UPDATE members SET feed_version = MAX(feed_version, (SELECT c.head_version FROM conversations c WHERE c.conv_key = $key))
+                WHERE conv_key = $key AND active = 1 AND (SELECT c.read_diffusion FROM conversations c WHERE c.conv_key = $key) = 0;
+                """,
+                "$key");
+            DeriveSendersRead = new RawStatement(
+                connection,
+                """
+                UPDATE members SET read_seq = MAX(read_seq, COALESCE(
+                    (SELECT MAX(m.seq) FROM messages m WHERE m.conv_key = $key AND m.version > $through AND m.sender_id = members.user_id), 0))
+                WHERE conv_key = $key;
+                """,
+                "$key", "$through");
             UpsertGroup = Create(
                 connection,
                 """
@@ -636,12 +657,6 @@ public sealed partial class SqliteMessageStore
 
         public RawStatement InsertMessage { get; }
 
-        public RawStatement RaiseSenderReadSeq { get; }
-
-        public RawStatement RaiseConversation { get; }
-
-        public RawStatement RaiseAllMembersFeed { get; }
-
         public SqliteCommand Revoke { get; }
 
         public RawStatement InsertSearch { get; }
@@ -661,6 +676,22 @@ public sealed partial class SqliteMessageStore
         public SqliteCommand Settings { get; }
 
         public RawStatement RaiseFeedState { get; }
+
+        public RawStatement ReadFeedState { get; }
+
+        public RawStatement ConvKeyOf { get; }
+
+        public RawStatement RaiseSenderReadSeqByKey { get; }
+
+        public RawStatement RaiseConversationByKey { get; }
+
+        public RawStatement RaiseAllMembersFeedByKey { get; }
+
+        public RawStatement DeriveConversation { get; }
+
+        public RawStatement DeriveMembersFeed { get; }
+
+        public RawStatement DeriveSendersRead { get; }
 
         public RawStatement StageQueuedText { get; }
 
@@ -690,7 +721,7 @@ public sealed partial class SqliteMessageStore
         public HashSet<string> Opened { get; } = new(StringComparer.Ordinal);
 
         private IEnumerable<RawStatement> AllRaw =>
-            [InsertConversation, InsertMember, InsertMessage, InsertSearch, RaiseSenderReadSeq, RaiseConversation, RaiseAllMembersFeed, RaiseFeedState, StageQueuedText, IndexQueuedText, ClearQueuedTexts, IndexRecoveredText, ReadSearchMark, ReadMaxVersion, SetSearchMark];
+            [InsertConversation, InsertMember, InsertMessage, InsertSearch, RaiseFeedState, ReadFeedState, ConvKeyOf, RaiseSenderReadSeqByKey, RaiseConversationByKey, RaiseAllMembersFeedByKey, DeriveConversation, DeriveMembersFeed, DeriveSendersRead, StageQueuedText, IndexQueuedText, ClearQueuedTexts, IndexRecoveredText, ReadSearchMark, ReadMaxVersion, SetSearchMark];
 
         private IEnumerable<SqliteCommand> All =>
         [

@@ -134,6 +134,7 @@ public sealed partial class SqliteMessageStore
     /// <inheritdoc />
     public async Task<MembersDeltaData> GetMembersDeltaAsync(string conversationId, long sinceVersion, CancellationToken cancellationToken = default)
     {
+        await FlushIfPendingAsync(conversationId, cancellationToken).ConfigureAwait(false); // read seqs (ADR 0028)
         var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {

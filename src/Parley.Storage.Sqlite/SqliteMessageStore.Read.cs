@@ -39,9 +39,9 @@ public sealed partial class SqliteMessageStore
         + " JOIN conversations ck ON ck.conversation_id = j.value"
         + " LEFT JOIN members vm ON vm.conv_key = ck.conv_key AND vm.user_id = $user AND vm.active = 1"
         + " JOIN messages o ON o.conv_key = ck.conv_key AND o.seq >= ("
-        + "SELECT MIN(w.seq) FROM (SELECT msg.seq FROM messages msg WHERE msg.conv_key = ck.conv_key AND msg.version > $since AND "
+        + "SELECT MIN(w.seq) FROM (SELECT msg.seq FROM messages msg WHERE msg.conv_key = ck.conv_key AND msg.version > $since AND +msg.version <= $until AND "
         + SyncVisible("msg") + " ORDER BY msg.seq DESC LIMIT $limit) w)"
-        + " AND o.version > $since AND " + SyncVisible("o") + ";";
+        + " AND o.version > $since AND +o.version <= $until AND " + SyncVisible("o") + ";";
 
     internal static readonly string ChangedMessagesSql = "SELECT j.key, j.value, " + Prefixed("o", SqliteRows.MessageColumnsAfterId) + ChangedMessagesFrom;
 
@@ -60,19 +60,42 @@ public sealed partial class SqliteMessageStore
     private static readonly string[] UserParameter = ["$user"];
     private static readonly string[] UserSinceParameters = ["$user", "$since"];
     private static readonly string[] UserConversationParameters = ["$user", "$conv"];
-    private static readonly string[] ChangedMessagesParameters = ["$convs", "$since", "$limit", "$user"];
+    private static readonly string[] ChangedMessagesParameters = ["$convs", "$since", "$limit", "$user", "$until"];
     private static readonly string[] NoParameters = [];
     private static readonly string[] ConversationParameter = ["$conv"];
-    private const string ConversationByIdSql = "SELECT conversation_id, kind, group_id, name, creator_id, created_at, max_seq FROM conversations WHERE conversation_id = $conv;";
+    // The messages' last seq too (one seek of the primary key): a conversation's max_seq may wait for the next flush of the
+    // derived rows (ADR 0028), and a grain reactivated in between must allocate the seq after its last message.
+    private const string ConversationByIdSql = """
+        SELECT c.conversation_id, c.kind, c.group_id, c.name, c.creator_id, c.created_at,
+               MAX(c.max_seq, COALESCE((SELECT MAX(m.seq) FROM messages m WHERE m.conv_key = c.conv_key), 0))
+        FROM conversations c WHERE c.conversation_id = $conv;
+        """;
 
     /// <inheritdoc />
     public async Task<long> GetMaxVersionAsync(CancellationToken cancellationToken = default)
     {
+        // The commit pipeline's first call, before any send: the last process's pending derived rows are written first.
+        if (_recoverDueForReaders)
+        {
+            await FlushDerivedRowsAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             // On a resuming client's connect (the cursor check): prepared once per pooled connection.
             return _database.Prepared(connection, MaxVersionSql, NoParameters).ReadInt64OrZero();
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<long> GetSyncVersionAsync(CancellationToken cancellationToken = default)
+    {
+        await FlushIfPendingAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            return _database.Prepared(connection, SyncVersionSql, NoParameters).ReadInt64OrZero();
         }
     }
 
@@ -112,6 +135,8 @@ public sealed partial class SqliteMessageStore
     /// <inheritdoc />
     public async Task<IReadOnlyList<MemberRecord>> GetMembersAsync(string conversationId, CancellationToken cancellationToken = default)
     {
+        // A grain's activation reads the senders' read seqs: written first if pending (ADR 0028).
+        await FlushIfPendingAsync(conversationId, cancellationToken).ConfigureAwait(false);
         var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
@@ -202,6 +227,10 @@ public sealed partial class SqliteMessageStore
     private async Task<SyncSnapshot> GetChangesCoreAsync(string userId, long sinceVersion, int maxMessagesPerConversation, ISyncRowSink? sink, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxMessagesPerConversation);
+
+        // Read-your-writes (ADR 0028): a sync right after one's own send sees it. What commits after this flush is in the
+        // next sync: the version below is derived_through while anything is pending.
+        await FlushIfPendingAsync(cancellationToken).ConfigureAwait(false);
         var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
@@ -228,7 +257,7 @@ public sealed partial class SqliteMessageStore
     // With a sink, the messages go to it as the rows are read (ISyncRowSource) and the changes carry none.
     private SyncSnapshot ReadChanges(SqliteConnection connection, string userId, long sinceVersion, int maxMessagesPerConversation, ISyncRowSink? sink)
     {
-        var version = _database.Prepared(connection, MaxVersionSql, NoParameters).ReadInt64OrZero();
+        var version = _database.Prepared(connection, SyncVersionSql, NoParameters).ReadInt64OrZero();
         var views = new List<ConversationView>();
         var statement = _database.Prepared(connection, ChangedViewsSql, UserSinceParameters);
         try
@@ -306,6 +335,7 @@ public sealed partial class SqliteMessageStore
                 statement.Bind(1, sinceVersion);
                 statement.Bind(2, maxMessagesPerConversation + 1L);
                 statement.Bind(3, userId);
+                statement.Bind(4, version); // nothing above the snapshot's version: its derived rows may not be written (ADR 0028)
                 while (statement.Read())
                 {
                     var index = statement.GetInt32(0);
@@ -480,6 +510,7 @@ public sealed partial class SqliteMessageStore
     {
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        await FlushIfPendingAsync(cancellationToken).ConfigureAwait(false);
         var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
@@ -518,6 +549,7 @@ public sealed partial class SqliteMessageStore
     /// <inheritdoc />
     public async Task<long> GetUnreadTotalAsync(string userId, CancellationToken cancellationToken = default)
     {
+        await FlushIfPendingAsync(cancellationToken).ConfigureAwait(false);
         var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
@@ -535,6 +567,7 @@ public sealed partial class SqliteMessageStore
     /// <inheritdoc />
     public async Task<ConversationView?> GetConversationViewAsync(string userId, string conversationId, CancellationToken cancellationToken = default)
     {
+        await FlushIfPendingAsync(conversationId, cancellationToken).ConfigureAwait(false);
         var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
@@ -548,6 +581,9 @@ public sealed partial class SqliteMessageStore
     }
 
     private const string MaxVersionSql = "SELECT max_version FROM feed_state WHERE id = 1;";
+
+    // A sync's version (ADR 0028): through which version every derived row it read is written.
+    private const string SyncVersionSql = "SELECT CASE WHEN pending IS NULL THEN max_version ELSE derived_through END FROM feed_state WHERE id = 1;";
 
     private static async Task<long> ReadMaxVersionAsync(SqliteConnection connection, SqliteTransaction? transaction, CancellationToken cancellationToken)
     {

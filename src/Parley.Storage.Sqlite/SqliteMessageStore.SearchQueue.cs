@@ -112,6 +112,8 @@ public sealed partial class SqliteMessageStore
         {
             // Everything: the queue was dropped, so the pass covers what is committed now; texts committed from here on
             // are queued again (the queue is empty: nothing was queued while this was due).
+            // The pass finds its conversations by head_version: the derived rows first (ADR 0028).
+            FlushDerivedInWrite(c);
             _recovery = StartRecovery(c, _recoveryCeiling == Everything ? MaxVersion(c) : _recoveryCeiling);
             _recoveryCeiling = None;
         }

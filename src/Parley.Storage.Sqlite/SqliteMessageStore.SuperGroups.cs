@@ -53,6 +53,7 @@ public sealed partial class SqliteMessageStore : ISuperGroupStore
     /// <inheritdoc />
     public async Task<IReadOnlyList<MemberWithPeriods>> GetMembersByIdsAsync(string conversationId, IReadOnlyCollection<string> userIds, CancellationToken cancellationToken = default)
     {
+        await FlushIfPendingAsync(conversationId, cancellationToken).ConfigureAwait(false); // read seqs (ADR 0028)
         if (userIds.Count == 0)
         {
             return [];
@@ -100,6 +101,7 @@ public sealed partial class SqliteMessageStore : ISuperGroupStore
     /// <inheritdoc />
     public async Task<MemberSearchPage> SearchMembersAsync(string conversationId, MemberQuery query, CancellationToken cancellationToken = default)
     {
+        await FlushIfPendingAsync(conversationId, cancellationToken).ConfigureAwait(false); // read seqs (ADR 0028)
         ArgumentNullException.ThrowIfNull(query);
         var limit = Math.Clamp(query.Limit, 1, 500);
         var filter = "conv_key = " + SqliteRows.ConvKey + " AND active = 1"
@@ -158,6 +160,7 @@ public sealed partial class SqliteMessageStore : ISuperGroupStore
     /// <inheritdoc />
     public async Task<DigestPage> GetDigestPageAsync(string conversationId, string after, int limit, CancellationToken cancellationToken = default)
     {
+        await FlushIfPendingAsync(cancellationToken).ConfigureAwait(false); // unread counts (ADR 0028)
         limit = Math.Clamp(limit, 1, 500);
         var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))

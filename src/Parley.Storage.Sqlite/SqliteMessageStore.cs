@@ -49,6 +49,19 @@ public sealed partial class SqliteMessageStore : IMessageStore, ISyncRowSource, 
 
         await _database.WriteAsync(_ =>
         {
+            if (_commands is { } c)
+            {
+                try
+                {
+                    // ADR 0028: what is pending is written now rather than derived at the next start.
+                    FlushDerivedInWrite(c);
+                }
+                catch (Microsoft.Data.Sqlite.SqliteException ex)
+                {
+                    LogDerivedFlushFailed(_logger, ex);
+                }
+            }
+
             _commands?.Dispose();
             _commands = null;
             return true;

@@ -143,6 +143,16 @@ public sealed class SqliteStoreOptions
     /// </summary>
     public double SearchMergePagesPerRow { get; set; } = 0.1;
 
+    /// <summary>
+    /// How often, in milliseconds, the rows derived from a message (its conversation's max/last seq, <c>updated_at</c> and
+    /// head version; the members' feed versions and the sender's read seq) are written, instead of in every commit that
+    /// holds messages (ADR 0028). A commit records the conversations it left behind in <c>feed_state.pending</c> (durable:
+    /// a restart derives their rows from the messages); the flush rides on the next commit after this interval, or runs
+    /// when a read that must see one's own writes (sync, conversation list, unread counts, a conversation's view or
+    /// members) finds anything pending. 0 writes them in every commit, as before. Not negative.
+    /// </summary>
+    public int DerivedRowsFlushMs { get; set; } = 100;
+
     /// <summary>The most the merge's budget holds after a quiet stretch (the largest burst of steps under load). Tests only.</summary>
     internal TimeSpan SearchMergeBudgetCap { get; set; } = TimeSpan.FromMilliseconds(100);
 

@@ -16,6 +16,13 @@ public interface IMessageStore
     /// <summary>The highest feed version ever committed (0 for an empty store).</summary>
     Task<long> GetMaxVersionAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// A cursor a client may resume from now: every change at or below it is in the rows a sync reads. The highest committed
+    /// version, unless the store writes some rows derived from a commit later (SQLite, ADR 0028), where it is the version
+    /// through which those are written.
+    /// </summary>
+    Task<long> GetSyncVersionAsync(CancellationToken cancellationToken = default) => GetMaxVersionAsync(cancellationToken);
+
     Task<ConversationRecord?> GetConversationAsync(string conversationId, CancellationToken cancellationToken = default);
 
     Task<IReadOnlyList<MemberRecord>> GetMembersAsync(string conversationId, CancellationToken cancellationToken = default);

@@ -42,7 +42,7 @@ internal sealed partial class OpenImSession
 
         if (await _services.Resume.TakeAsync(UserId, PlatformId).ConfigureAwait(false) is not { } since)
         {
-            _openVersion = await _services.Store.GetMaxVersionAsync().ConfigureAwait(false);
+            _openVersion = await _services.Store.GetSyncVersionAsync().ConfigureAwait(false);
             return 0;
         }
 

@@ -38,6 +38,11 @@ public static class StartupChecks
             throw new StartupProblemException($"Parley:Storage:Sqlite:PageSize ({storage.Sqlite.PageSize}) must be a power of two from 512 to 65536.");
         }
 
+        if (storage.Sqlite.DerivedRowsFlushMs < 0)
+        {
+            throw new StartupProblemException($"Parley:Storage:Sqlite:DerivedRowsFlushMs ({storage.Sqlite.DerivedRowsFlushMs}) must not be negative (0 writes the derived rows in every commit).");
+        }
+
         if (storage.Sqlite.SearchRowAllowance < 1)
         {
             throw new StartupProblemException($"Parley:Storage:Sqlite:SearchRowAllowance ({storage.Sqlite.SearchRowAllowance}) must be at least 1.");

@@ -102,6 +102,13 @@ internal sealed class RawStatement : IDisposable, ISqliteRow
         }
     }
 
+    /// <summary>Binds the bytes as a BLOB (copied by SQLite), or NULL when empty.</summary>
+    public void BindBlobOrNull(int parameter, ReadOnlySpan<byte> value)
+    {
+        var index = _indexes[parameter];
+        Check(value.IsEmpty ? raw.sqlite3_bind_null(_statement, index) : raw.sqlite3_bind_blob(_statement, index, value));
+    }
+
     /// <summary>Runs the statement once (its rows, if any, are not read) and resets it for the next bindings.</summary>
     public void Execute()
     {

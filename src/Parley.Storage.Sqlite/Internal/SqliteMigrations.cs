@@ -38,6 +38,7 @@ internal static class SqliteMigrations
         (28, V28SearchIndexedThrough),
         (29, V29DeltaIndexesWithoutDirectRows),
         (30, V30MessagesByConversationKey),
+        (31, V31DerivedRowsPending),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -883,5 +884,25 @@ internal static class SqliteMigrations
         DROP TABLE conversation_keys;
         ALTER TABLE conversations_keyed RENAME TO conversations;
         CREATE INDEX ix_conversations_head ON conversations (head_version) WHERE read_diffusion = 1;
+        """;
+
+    // ADR 0028 (stop 45): a message's derived rows (the conversation's max/last seq, updated_at and head version, the
+    // members' feed versions and the sender's read seq) are written once per flush, not in every commit. feed_state, the one
+    // row every commit already writes, says through which version they are exact (derived_through) and which conversation
+    // keys have messages whose rows are not written yet (pending: unsigned LEB128 varints, NULL when none); a start derives
+    // those from the messages. The table is rebuilt, not altered, so the script runs again over a store that has the
+    // columns already (a test rewinds and re-runs migrations on the same file): it keeps max_version, and takes everything
+    // through it as derived (true of every store written before this version, and of a rewound test file).
+    private const string V31DerivedRowsPending = """
+        DROP TABLE IF EXISTS feed_state_v31;
+        CREATE TABLE feed_state_v31 (
+            id              INTEGER PRIMARY KEY CHECK (id = 1),
+            max_version     INTEGER NOT NULL,
+            derived_through INTEGER NOT NULL DEFAULT 0,
+            pending         BLOB
+        );
+        INSERT INTO feed_state_v31 (id, max_version, derived_through, pending) SELECT id, max_version, max_version, NULL FROM feed_state;
+        DROP TABLE feed_state;
+        ALTER TABLE feed_state_v31 RENAME TO feed_state;
         """;
 }
