@@ -150,6 +150,8 @@ public static class ParleyServerExtensions
             sp.GetRequiredService<IOptions<OrleansOptions>>().Value.EffectiveDirectIdleAge,
             logger: sp.GetRequiredService<ILogger<Parley.Core.Messaging.IdleDirectConversations>>(),
             maxActive: sp.GetRequiredService<IOptions<OrleansOptions>>().Value.DirectMaxActive));
+        // What every conversation grain uses, resolved once (issue 17, stop 45: sixteen resolutions per activation before).
+        services.AddSingleton<Parley.Core.Messaging.ConversationGrainServices>();
 
         // The full-text index, written after the commit (ADR 0019); a store that keeps queued texts in memory reads a
         // stopped process's unindexed texts back from stored content by the send path's rule (stop-36 amendment).

@@ -22,17 +22,17 @@ public sealed partial class ConversationGrain
 
     public async Task<CoreResult<EditOutcome>> EditAsync(EditCommand command)
     {
-        if (_options.EditWindow <= TimeSpan.Zero)
+        if (_s.Options.EditWindow <= TimeSpan.Zero)
         {
             return CoreResult.Fail(CoreError.Unsupported, "Edits are disabled on this server.");
         }
 
-        if (command.Content.Length > _options.MaxContentBytes)
+        if (command.Content.Length > _s.Options.MaxContentBytes)
         {
-            return CoreResult.Fail(CoreError.TooLarge, $"Content is larger than {_options.MaxContentBytes} bytes.");
+            return CoreResult.Fail(CoreError.TooLarge, $"Content is larger than {_s.Options.MaxContentBytes} bytes.");
         }
 
-        await EnsureMembersAsync([command.UserId, .. command.MentionUserIds.Take(_options.MaxMentions + 1)]);
+        await EnsureMembersAsync([command.UserId, .. command.MentionUserIds.Take(_s.Options.MaxMentions + 1)]);
         if (_record is null || !TryGetActive(command.UserId, out var member))
         {
             return CoreResult.Fail(CoreError.NotMember, "Not a member of this conversation.");
@@ -74,15 +74,15 @@ public sealed partial class ConversationGrain
                 return CoreResult.Success(new EditOutcome(target.Seq, (int)annotations.EditCount, annotations.EditedTime, target.Version, true));
             }
 
-            var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-            if (now - target.ServerTime > (long)_options.EditWindow.TotalMilliseconds)
+            var now = _s.Time.GetUtcNow().ToUnixTimeMilliseconds();
+            if (now - target.ServerTime > (long)_s.Options.EditWindow.TotalMilliseconds)
             {
                 return CoreResult.Fail(CoreError.Expired, "The edit window has passed.");
             }
 
-            if (annotations.EditCount >= _options.MaxEditsPerMessage)
+            if (annotations.EditCount >= _s.Options.MaxEditsPerMessage)
             {
-                return CoreResult.Fail(CoreError.InvalidArgument, $"A message can be edited at most {_options.MaxEditsPerMessage} times.");
+                return CoreResult.Fail(CoreError.InvalidArgument, $"A message can be edited at most {_s.Options.MaxEditsPerMessage} times.");
             }
 
             if (GroupRefusal(member) is { } refusal)
@@ -125,7 +125,7 @@ public sealed partial class ConversationGrain
         CoreResult<EditOutcome> result;
         try
         {
-            var version = await _pipeline.SubmitAsync(work);
+            var version = await _s.Pipeline.SubmitAsync(work);
             var a = MessageChanges.Read(updated.Annotations);
             result = CoreResult.Success(new EditOutcome(updated.Seq, (int)a.EditCount, a.EditedTime, version, false));
         }
@@ -142,7 +142,7 @@ public sealed partial class ConversationGrain
 
     public async Task<CoreResult<ReactOutcome>> ReactAsync(ReactCommand command)
     {
-        if (MessageChanges.CheckEmoji(command.Emoji, _options.MaxReactionBytes) is { } badEmoji)
+        if (MessageChanges.CheckEmoji(command.Emoji, _s.Options.MaxReactionBytes) is { } badEmoji)
         {
             return CoreResult.Fail(CoreError.InvalidArgument, badEmoji);
         }
@@ -187,14 +187,14 @@ public sealed partial class ConversationGrain
 
             if (!command.Remove)
             {
-                if (reaction is null && annotations.Reactions.Count >= _options.MaxDistinctReactions)
+                if (reaction is null && annotations.Reactions.Count >= _s.Options.MaxDistinctReactions)
                 {
-                    return CoreResult.Fail(CoreError.InvalidArgument, $"A message has at most {_options.MaxDistinctReactions} different reactions.");
+                    return CoreResult.Fail(CoreError.InvalidArgument, $"A message has at most {_s.Options.MaxDistinctReactions} different reactions.");
                 }
 
-                if (annotations.Reactions.Count(r => r.UserIds.Contains(command.UserId)) >= _options.MaxReactionsPerUser)
+                if (annotations.Reactions.Count(r => r.UserIds.Contains(command.UserId)) >= _s.Options.MaxReactionsPerUser)
                 {
-                    return CoreResult.Fail(CoreError.InvalidArgument, $"You can have at most {_options.MaxReactionsPerUser} reactions on one message.");
+                    return CoreResult.Fail(CoreError.InvalidArgument, $"You can have at most {_s.Options.MaxReactionsPerUser} reactions on one message.");
                 }
 
                 if (reaction is null)
@@ -233,7 +233,7 @@ public sealed partial class ConversationGrain
 
         try
         {
-            var version = await _pipeline.SubmitAsync(work);
+            var version = await _s.Pipeline.SubmitAsync(work);
             Settled(updated);
             return CoreResult.Success(new ReactOutcome(updated.Seq, command.Emoji, count, version));
         }
@@ -252,19 +252,19 @@ public sealed partial class ConversationGrain
             return CoreResult.Fail(CoreError.NotFound, "No such message.");
         }
 
-        var target = _tail.Find(seq) ?? await _store.GetMessageAsync(_id, seq);
+        var target = _tail.Find(seq) ?? await _s.Store.GetMessageAsync(_id, seq);
         if (target is null || target.Revoked)
         {
             return CoreResult.Fail(CoreError.NotFound, "No such message.");
         }
 
-        if (target.SenderId != userId && !_options.EditHistoryVisible)
+        if (target.SenderId != userId && !_s.Options.EditHistoryVisible)
         {
             return CoreResult.Fail(CoreError.Forbidden, "Only the sender may read the earlier revisions on this server.");
         }
 
         var annotations = MessageChanges.Read(target.Annotations);
-        var earlier = annotations.EditCount == 0 ? [] : await _store.GetRevisionsAsync(_id, seq);
+        var earlier = annotations.EditCount == 0 ? [] : await _s.Store.GetRevisionsAsync(_id, seq);
         var current = new RevisionData((int)annotations.EditCount, target.Content, annotations.EditCount == 0 ? target.ServerTime : annotations.EditedTime);
         return CoreResult.Success<RevisionData[]>([.. earlier.Where(r => r.Revision < current.Revision).Select(r => new RevisionData(r.Revision, r.Content, r.Time)), current]);
     }
@@ -283,13 +283,13 @@ public sealed partial class ConversationGrain
             return CoreResult.Fail(CoreError.NotFound, "No such message.");
         }
 
-        limit = limit <= 0 ? _options.HistoryDefaultLimit : Math.Min(limit, _options.HistoryMaxLimit);
+        limit = limit <= 0 ? _s.Options.HistoryDefaultLimit : Math.Min(limit, _s.Options.HistoryMaxLimit);
         var replies = new List<StoredMessage>(limit + 1);
         var from = Math.Max(afterSeq, rootSeq);
         while (replies.Count <= limit)
         {
             // Replies the viewer may not see (outside their periods) are skipped, never shown.
-            var page = await _store.ReadThreadAsync(_id, rootSeq, from, limit + 1);
+            var page = await _s.Store.ReadThreadAsync(_id, rootSeq, from, limit + 1);
             replies.AddRange(page.Where(m => m.Seq <= max && viewer.CanSee(m.Seq)));
             if (page.Count <= limit || page[^1].Seq >= max)
             {
@@ -334,9 +334,9 @@ public sealed partial class ConversationGrain
     /// <summary>Null when the mentions are allowed: only active members by id; mention-all by a group's owner or admins, rate-limited.</summary>
     private CoreFailure? CheckMentions(string senderId, MemberState sender, string[] userIds, bool all)
     {
-        if (userIds.Length > _options.MaxMentions)
+        if (userIds.Length > _s.Options.MaxMentions)
         {
-            return CoreResult.Fail(CoreError.InvalidArgument, $"A message mentions at most {_options.MaxMentions} members.");
+            return CoreResult.Fail(CoreError.InvalidArgument, $"A message mentions at most {_s.Options.MaxMentions} members.");
         }
 
         foreach (var user in userIds)
@@ -362,14 +362,14 @@ public sealed partial class ConversationGrain
             return CoreResult.Fail(CoreError.Forbidden, "Only the owner and admins may mention everyone.");
         }
 
-        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var now = _s.Time.GetUtcNow().ToUnixTimeMilliseconds();
         while (_mentionAllTimes is { Count: > 0 } && now - _mentionAllTimes.Peek() > 3_600_000)
         {
             _mentionAllTimes.Dequeue();
         }
 
-        return (_mentionAllTimes?.Count ?? 0) >= _options.MentionAllPerHour
-            ? CoreResult.Fail(CoreError.RateLimited, $"Everyone may be mentioned at most {_options.MentionAllPerHour} times an hour in this group.")
+        return (_mentionAllTimes?.Count ?? 0) >= _s.Options.MentionAllPerHour
+            ? CoreResult.Fail(CoreError.RateLimited, $"Everyone may be mentioned at most {_s.Options.MentionAllPerHour} times an hour in this group.")
             : null;
     }
 
@@ -385,7 +385,7 @@ public sealed partial class ConversationGrain
             return CoreResult.Fail(CoreError.GroupDismissed, "The group was dismissed.");
         }
 
-        if (member.MutedUntil > _time.GetUtcNow().ToUnixTimeMilliseconds())
+        if (member.MutedUntil > _s.Time.GetUtcNow().ToUnixTimeMilliseconds())
         {
             return CoreResult.Fail(CoreError.Muted, "You are muted in this group.");
         }
@@ -401,7 +401,7 @@ public sealed partial class ConversationGrain
             return CoreResult.Fail(CoreError.NotFound, "No such message.");
         }
 
-        var target = _changed?.GetValueOrDefault(seq) ?? _tail.Find(seq) ?? await _store.GetMessageAsync(_id, seq);
+        var target = _changed?.GetValueOrDefault(seq) ?? _tail.Find(seq) ?? await _s.Store.GetMessageAsync(_id, seq);
         if (target is null)
         {
             return CoreResult.Fail(CoreError.NotFound, "No such message.");
@@ -452,11 +452,11 @@ public sealed partial class ConversationGrain
             grain._tail.Replace(committed);
             if (_readDiffusion)
             {
-                grain._hub.PublishToGroup(grain._id, [], [], notice(committed), version, origin);
+                grain._s.Hub.PublishToGroup(grain._id, [], [], notice(committed), version, origin);
             }
             else
             {
-                grain._hub.Publish(_recipients, notice(committed), version, origin);
+                grain._s.Hub.Publish(_recipients, notice(committed), version, origin);
             }
         }
     }

@@ -22,7 +22,7 @@ public sealed partial class ConversationGrain
                 continue;
             }
 
-            var target = _tail.Find(seq) ?? await _store.GetMessageAsync(_id, seq);
+            var target = _tail.Find(seq) ?? await _s.Store.GetMessageAsync(_id, seq);
             if (target is null || target.SenderId != userId || target.Revoked || !Parley.Protocol.ContentKinds.IsUserContent(target.ContentKind))
             {
                 continue;

@@ -96,7 +96,7 @@ public sealed partial class ConversationGrain
         if (IsSuper)
         {
             // Never the whole roster: one page from the store, by user id (edges should page with the keyset instead).
-            var first = await _superStore.SearchMembersAsync(_id, new MemberQuery(string.Empty, MemberRole.Member, string.Empty, Math.Clamp(limit, 1, 500)) { Offset = Math.Max(0, offset) });
+            var first = await _s.SuperStore.SearchMembersAsync(_id, new MemberQuery(string.Empty, MemberRole.Member, string.Empty, Math.Clamp(limit, 1, 500)) { Offset = Math.Max(0, offset) });
             return CoreResult.Success(new MemberPage([.. first.Members.Select(m => new MemberData(m.UserId, m.Role, m.Nickname, m.MutedUntil, m.JoinedAt, m.InviterId))], first.Total));
         }
 
@@ -180,7 +180,7 @@ public sealed partial class ConversationGrain
     // The group record is already loaded. A super group's periods are read per member on demand.
     private async Task LoadGroupAsync(string groupId, CancellationToken cancellationToken)
     {
-        foreach (var period in IsSuper ? [] : await _groupStore.GetMemberPeriodsAsync(_id, cancellationToken))
+        foreach (var period in IsSuper ? [] : await _s.GroupStore.GetMemberPeriodsAsync(_id, cancellationToken))
         {
             if (_members.TryGetValue(period.UserId, out var member))
             {
@@ -188,7 +188,7 @@ public sealed partial class ConversationGrain
             }
         }
 
-        foreach (var request in await _groupStore.GetPendingGroupRequestsAsync(groupId, cancellationToken))
+        foreach (var request in await _s.GroupStore.GetPendingGroupRequestsAsync(groupId, cancellationToken))
         {
             Requests[request.UserId] = request;
         }
@@ -337,7 +337,7 @@ public sealed partial class ConversationGrain
     {
         var invited = c.UserIds.Distinct(StringComparer.Ordinal).ToArray();
 
-        var existing = await _accounts.GetUsersAsync(invited);
+        var existing = await _s.Accounts.GetUsersAsync(invited);
         if (existing.Count != invited.Length)
         {
             return CoreResult.Fail(CoreError.NotFound, "Some users do not exist.");
@@ -676,7 +676,7 @@ public sealed partial class ConversationGrain
 
         try
         {
-            await _pipeline.SubmitAsync(new RecordsWork(this, batch => batch.GroupRequests.AddRange(requests)));
+            await _s.Pipeline.SubmitAsync(new RecordsWork(this, batch => batch.GroupRequests.AddRange(requests)));
         }
         catch (CommitFailedException ex)
         {
@@ -779,7 +779,7 @@ public sealed partial class ConversationGrain
         contentKind is (int)Content.BodyOneofCase.GroupCreated
             or >= (int)Content.BodyOneofCase.MembersAdded and <= (int)Content.BodyOneofCase.GroupInfoChanged;
 
-    private long Now() => _time.GetUtcNow().ToUnixTimeMilliseconds();
+    private long Now() => _s.Time.GetUtcNow().ToUnixTimeMilliseconds();
 
     private bool IsActive(string userId) => _members.TryGetValue(userId, out var m) && m.Active;
 

@@ -40,7 +40,7 @@ public sealed partial class ConversationGrain
             waiting.Dequeue();
         }
 
-        return waiting.TryPeek(out var head) && _time.GetElapsedTime(head.Submitted) > _options.SuperGroupSendQueueLimit;
+        return waiting.TryPeek(out var head) && _s.Time.GetElapsedTime(head.Submitted) > _s.Options.SuperGroupSendQueueLimit;
     }
 
     /// <summary>
@@ -52,7 +52,7 @@ public sealed partial class ConversationGrain
     {
         try
         {
-            return await outcome.WaitAsync(_options.SuperGroupSendAckTimeout, _time);
+            return await outcome.WaitAsync(_s.Options.SuperGroupSendAckTimeout, _s.Time);
         }
         catch (TimeoutException)
         {
@@ -62,7 +62,7 @@ public sealed partial class ConversationGrain
 
     private int ActiveCount => IsSuper ? _superCount : _memberIds.Length;
 
-    private int Capacity => IsSuper ? _options.MaxSuperGroupMembers : _options.MaxGroupMembers;
+    private int Capacity => IsSuper ? _s.Options.MaxSuperGroupMembers : _s.Options.MaxGroupMembers;
 
     public async Task<CoreResult<int>> BulkMembersAsync(string operatorId, string[] userIds, bool remove)
     {
@@ -84,7 +84,7 @@ public sealed partial class ConversationGrain
 
         if (!remove)
         {
-            var existing = await _accounts.GetUsersAsync(ids);
+            var existing = await _s.Accounts.GetUsersAsync(ids);
             if (existing.Count != ids.Length)
             {
                 return CoreResult.Fail(CoreError.NotFound, "Some users do not exist.");
@@ -196,7 +196,7 @@ public sealed partial class ConversationGrain
 
         try
         {
-            await _pipeline.SubmitAsync(work);
+            await _s.Pipeline.SubmitAsync(work);
         }
         catch (CommitFailedException ex)
         {
@@ -216,7 +216,7 @@ public sealed partial class ConversationGrain
         var after = string.Empty;
         while (true)
         {
-            var page = await _superStore.SearchMembersAsync(_id, new MemberQuery(string.Empty, MemberRole.Admin, after, 500), cancellationToken);
+            var page = await _s.SuperStore.SearchMembersAsync(_id, new MemberQuery(string.Empty, MemberRole.Admin, after, 500), cancellationToken);
             admins.UnionWith(page.Members.Select(m => m.UserId));
             if (page.NextAfter is not { Length: > 0 } next || page.Members.Count == 0)
             {
@@ -275,7 +275,7 @@ public sealed partial class ConversationGrain
             string[] joined = [.. changes.Where(m => m.Active).Select(m => m.UserId)];
             string[] left = [.. changes.Where(m => !m.Active).Select(m => m.UserId)];
             var @event = new MembershipChanged(ConversationId, group, notice.Content, changes, audience, maxSeq, notice.ServerTime, version);
-            grain._hub.PublishToGroup(ConversationId, joined, left, @event, version, origin);
+            grain._s.Hub.PublishToGroup(ConversationId, joined, left, @event, version, origin);
         }
     }
 
@@ -324,7 +324,7 @@ public sealed partial class ConversationGrain
     // Automatic promotion once an ordinary group passes the configured size (after the admission that passed it).
     private async Task PromoteIfLargeAsync()
     {
-        if (!IsSuper && _options.SuperGroupPromotionThreshold > 0 && _memberIds.Length > _options.SuperGroupPromotionThreshold && _group is { Dismissed: false } group)
+        if (!IsSuper && _s.Options.SuperGroupPromotionThreshold > 0 && _memberIds.Length > _s.Options.SuperGroupPromotionThreshold && _group is { Dismissed: false } group)
         {
             await PromoteAsync(new GroupCommand(GroupOperation.Promote, group.OwnerId, null));
         }
@@ -345,7 +345,7 @@ public sealed partial class ConversationGrain
             return;
         }
 
-        foreach (var row in await _superStore.GetMembersByIdsAsync(_id, missing))
+        foreach (var row in await _s.SuperStore.GetMembersByIdsAsync(_id, missing))
         {
             var state = ToState(row.Member);
             foreach (var p in row.Periods)

@@ -25,19 +25,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 {
     private const int DedupCacheLimit = 16_384;
 
-    private readonly IMessageStore _store;
-    private readonly IAccountStore _accounts;
-    private readonly CommitPipeline _pipeline;
-    private readonly IDeliveryHub _hub;
-    private readonly MessagingOptions _options;
-    private readonly TimeProvider _time;
-    private readonly ParleyMetrics _metrics;
-    private readonly ILogger<ConversationGrain> _logger;
-    private readonly IRelationReader _relations;
-    private readonly IGroupStore _groupStore;
-    private readonly ISuperGroupStore _superStore;
-    private readonly IMessageCommittedObserver[] _committedObservers;
-    private readonly bool _friendsOnly;
+    private readonly ConversationGrainServices _s; // the node's services, one reference per activation (issue 17, stop 45)
     private readonly Guid _epoch = Guid.NewGuid();
     private readonly Dictionary<string, MemberState> _members = new(StringComparer.Ordinal);
     private readonly SendDedup _dedup = new(DedupCacheLimit);
@@ -49,63 +37,29 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
     private ConversationTail _tail = null!;
     private DirectRelation _relation = DirectRelation.None;
     private long _relationChanges;
-    private readonly Business.NotificationAccountIds _notificationIds;
-    private readonly Parley.Abstractions.Business.INotificationAccountStore _notificationStore;
     private bool _withNotificationAccount; // a 1:1 with a notification account: friends-only never applies (read only on friends-only servers)
-    private readonly IdleDirectConversations _idleDirect;
     private IdleDirectConversations.Slot? _idleSlot; // a 1:1 conversation's place in the node's queue of early deactivations
 
-    public ConversationGrain(
-        IMessageStore store,
-        IAccountStore accounts,
-        CommitPipeline pipeline,
-        IDeliveryHub hub,
-        IOptions<MessagingOptions> options,
-        TimeProvider time,
-        ParleyMetrics metrics,
-        ILogger<ConversationGrain> logger,
-        IRelationReader relations,
-        IEnumerable<IMessageCommittedObserver> committedObservers,
-        IOptions<SocialOptions> social,
-        IGroupStore groupStore,
-        ISuperGroupStore superStore,
-        Business.NotificationAccountIds notificationIds,
-        Parley.Abstractions.Business.INotificationAccountStore notificationStore,
-        IdleDirectConversations idleDirect)
+    public ConversationGrain(ConversationGrainServices services)
     {
-        _idleDirect = idleDirect;
-        _notificationIds = notificationIds;
-        _notificationStore = notificationStore;
-        _groupStore = groupStore;
-        _superStore = superStore;
-        _relations = relations;
-        // The container's array as it is (a copy was one more array per active conversation).
-        _committedObservers = committedObservers as IMessageCommittedObserver[] ?? [.. committedObservers];
-        _friendsOnly = social.Value.FriendsOnlyDirectMessages;
-        _store = store;
-        _accounts = accounts;
-        _pipeline = pipeline;
-        _hub = hub;
-        _options = options.Value;
-        _time = time;
-        _metrics = metrics;
-        _logger = logger;
+        ArgumentNullException.ThrowIfNull(services);
+        _s = services;
     }
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _id = this.GetPrimaryKeyString();
-        _record = await _store.GetConversationAsync(_id, cancellationToken);
+        _record = await _s.Store.GetConversationAsync(_id, cancellationToken);
         if (_record is null)
         {
-            _tail = new ConversationTail(_options.HotTailSize, 0, []);
+            _tail = new ConversationTail(_s.Options.HotTailSize, 0, []);
             _dedup.AllKeysKnown = true;
             return;
         }
 
         if (_record.Kind == ConversationKind.Group && _record.GroupId is { } gid)
         {
-            _group = await _groupStore.GetGroupAsync(gid, cancellationToken);
+            _group = await _s.GroupStore.GetGroupAsync(gid, cancellationToken);
         }
 
         // A read-diffusion group never loads its roster: members are read on demand (ADR 0017).
@@ -116,7 +70,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         }
         else
         {
-            foreach (var m in await _store.GetMembersAsync(_id, cancellationToken))
+            foreach (var m in await _s.Store.GetMembersAsync(_id, cancellationToken))
             {
                 _members[m.UserId] = ToState(m);
             }
@@ -131,22 +85,22 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         _nextSeq = _record.MaxSeq + 1;
         if (_record.Kind == ConversationKind.Direct)
         {
-            _idleSlot = _idleDirect.Register(GrainContext);
+            _idleSlot = _s.IdleDirect.Register(GrainContext);
             if (_memberIds.Length == 2)
             {
                 await RefreshRelationAsync(_memberIds[0], _memberIds[1]);
             }
         }
 
-        var newest = await _store.ReadMessagesAsync(_id, 0, ReadDirection.Backward, Math.Max(1, _options.HotTailSize), cancellationToken);
-        _tail = new ConversationTail(_options.HotTailSize, _record.MaxSeq, newest);
+        var newest = await _s.Store.ReadMessagesAsync(_id, 0, ReadDirection.Backward, Math.Max(1, _s.Options.HotTailSize), cancellationToken);
+        _tail = new ConversationTail(_s.Options.HotTailSize, _record.MaxSeq, newest);
 
         IReadOnlyList<StoredMessage> known = newest;
-        if (_record.MaxSeq <= _options.DedupPreloadLimit)
+        if (_record.MaxSeq <= _s.Options.DedupPreloadLimit)
         {
             known = _record.MaxSeq <= newest.Count
                 ? newest
-                : await _store.ReadMessagesAsync(_id, 1, ReadDirection.Forward, (int)_record.MaxSeq, cancellationToken);
+                : await _s.Store.ReadMessagesAsync(_id, 1, ReadDirection.Forward, (int)_record.MaxSeq, cancellationToken);
             _dedup.AllKeysKnown = true;
         }
 
@@ -170,9 +124,9 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             times.Turn = System.Diagnostics.Stopwatch.GetTimestamp();
         }
 
-        if (command.Content.Length > _options.MaxContentBytes)
+        if (command.Content.Length > _s.Options.MaxContentBytes)
         {
-            return new((CoreResult<MessageAck>)CoreResult.Fail(CoreError.TooLarge, $"Content is larger than {_options.MaxContentBytes} bytes."));
+            return new((CoreResult<MessageAck>)CoreResult.Fail(CoreError.TooLarge, $"Content is larger than {_s.Options.MaxContentBytes} bytes."));
         }
 
         // Not an async method of its own (one more state machine per send, issue 17): the submission's task is the result.
@@ -185,7 +139,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
     {
         // Mentioned members are checked against the roster (a super group loads only the rows it needs; ADR 0017).
         // Only there: the array and the Take iterator were two allocations on every 1:1 send (issue 17).
-        await EnsureMembersAsync([command.SenderId, .. command.MentionUserIds.Take(_options.MaxMentions + 1)]);
+        await EnsureMembersAsync([command.SenderId, .. command.MentionUserIds.Take(_s.Options.MaxMentions + 1)]);
         return await SubmitMessageAsync(command.SenderId, command.ClientMsgId, command.PeerUserId, command.ContentKind, command.Content, null, command.OriginConnectionId, send: command);
     }
 
@@ -210,9 +164,9 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                 times.Turn = System.Diagnostics.Stopwatch.GetTimestamp();
             }
 
-            if (command.Content.Length > _options.MaxContentBytes)
+            if (command.Content.Length > _s.Options.MaxContentBytes)
             {
-                Answer(route, CoreResult.Fail(CoreError.TooLarge, $"Content is larger than {_options.MaxContentBytes} bytes."));
+                Answer(route, CoreResult.Fail(CoreError.TooLarge, $"Content is larger than {_s.Options.MaxContentBytes} bytes."));
                 return default;
             }
 
@@ -289,7 +243,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
     private void AnswerFailure(AckRoute route, Exception exception)
     {
-        LogOneWaySendFailed(_logger, exception, _id);
+        LogOneWaySendFailed(_s.Logger, exception, _id);
         Answer(route, CoreResult.Fail(CoreError.Unavailable, "The send failed on the server; retry."));
     }
 
@@ -298,11 +252,11 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
     {
         try
         {
-            _hub.Answer(route, outcome);
+            _s.Hub.Answer(route, outcome);
         }
         catch (Exception ex)
         {
-            LogAnswerFailed(_logger, ex, _id);
+            LogAnswerFailed(_s.Logger, ex, _id);
         }
     }
 
@@ -319,7 +273,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             return await SendDedup.AsDuplicateAsync(earlier);
         }
 
-        var target = _tail.Find(command.Seq) ?? await _store.GetMessageAsync(_id, command.Seq);
+        var target = _tail.Find(command.Seq) ?? await _s.Store.GetMessageAsync(_id, command.Seq);
         if (target is null || command.Seq > _tail.MaxSeq)
         {
             return CoreResult.Fail(CoreError.NotFound, "No such message.");
@@ -340,8 +294,8 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             return CoreResult.Fail(CoreError.InvalidArgument, "The message is already revoked.");
         }
 
-        var age = _time.GetUtcNow().ToUnixTimeMilliseconds() - target.ServerTime;
-        if (age > (long)_options.RevokeWindow.TotalMilliseconds)
+        var age = _s.Time.GetUtcNow().ToUnixTimeMilliseconds() - target.ServerTime;
+        if (age > (long)_s.Options.RevokeWindow.TotalMilliseconds)
         {
             return CoreResult.Fail(CoreError.Expired, "The revoke window has passed.");
         }
@@ -369,19 +323,19 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             }
 
             var memberIds = command.MemberIds.Concat(command.AdminIds).Append(command.CreatorId).Distinct(StringComparer.Ordinal).ToArray();
-            var capacity = command.Kind == GroupKind.Normal ? _options.MaxGroupMembers : _options.MaxSuperGroupMembers;
+            var capacity = command.Kind == GroupKind.Normal ? _s.Options.MaxGroupMembers : _s.Options.MaxSuperGroupMembers;
             if (memberIds.Length > capacity)
             {
                 return CoreResult.Fail(CoreError.InvalidArgument, $"A group has at most {capacity} members.");
             }
 
-            var existing = await _accounts.GetUsersAsync(memberIds);
+            var existing = await _s.Accounts.GetUsersAsync(memberIds);
             if (existing.Count != memberIds.Length)
             {
                 return CoreResult.Fail(CoreError.NotFound, "Some members do not exist.");
             }
 
-            var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            var now = _s.Time.GetUtcNow().ToUnixTimeMilliseconds();
             creation = new NewConversation(_id, ConversationKind.Group, command.GroupId, command.Name, command.CreatorId, now, memberIds, 0);
             AdoptConversation(creation);
             foreach (var admin in command.AdminIds)
@@ -468,7 +422,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         var work = new ReadWork(this, userId, target, previousReadSeq, originConnectionId);
         try
         {
-            await _pipeline.SubmitAsync(work);
+            await _s.Pipeline.SubmitAsync(work);
         }
         catch (CommitFailedException ex)
         {
@@ -491,7 +445,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         member.MentionsOnly = mentionsOnly ?? member.MentionsOnly;
         try
         {
-            await _pipeline.SubmitAsync(new SettingsWork(this, userId, pinned, muted, mentionsOnly, originConnectionId));
+            await _s.Pipeline.SubmitAsync(new SettingsWork(this, userId, pinned, muted, mentionsOnly, originConnectionId));
         }
         catch (CommitFailedException ex)
         {
@@ -509,7 +463,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             return CoreResult.Fail(CoreError.NotMember, "Not a member of this conversation.");
         }
 
-        limit = limit <= 0 ? _options.HistoryDefaultLimit : Math.Min(limit, _options.HistoryMaxLimit);
+        limit = limit <= 0 ? _s.Options.HistoryDefaultLimit : Math.Min(limit, _s.Options.HistoryMaxLimit);
         // A member sees only their periods: clamp the request to what they may see, then filter the gaps.
         var max = Math.Min(_tail.MaxSeq, viewer.HighestVisible(_tail.MaxSeq));
         var lowest = viewer.LowestVisible;
@@ -537,7 +491,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
         if (!_tail.TryRead(fromSeq, direction, limit, out var page, out var hasMore))
         {
-            var stored = await _store.ReadMessagesAsync(_id, fromSeq, direction, limit + 1);
+            var stored = await _s.Store.ReadMessagesAsync(_id, fromSeq, direction, limit + 1);
             // Never show what is not yet committed as far as this activation knows (keeps pages gapless).
             var list = stored.Where(m => m.Seq <= max).ToList();
             hasMore = list.Count > limit;
@@ -579,7 +533,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         // A read-diffusion group has no typing indicator: it would fan out to every online member.
         if (!IsSuper)
         {
-            _hub.PublishEphemeral(_memberIds, new TypingChanged(_id, userId, typing), originConnectionId);
+            _s.Hub.PublishEphemeral(_memberIds, new TypingChanged(_id, userId, typing), originConnectionId);
         }
 
         return CoreResult.Ok;
@@ -661,7 +615,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                     return CoreResult.Fail(CoreError.GroupDismissed, "The group was dismissed.");
                 }
 
-                var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+                var now = _s.Time.GetUtcNow().ToUnixTimeMilliseconds();
                 if (senderState.MutedUntil > now)
                 {
                     return CoreResult.Fail(CoreError.Muted, "You are muted in this group.");
@@ -688,12 +642,12 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
             if (!_dedup.AllKeysKnown)
             {
-                var found = await _store.FindByClientMsgIdAsync(_id, senderId, clientMsgId);
+                var found = await _s.Store.FindByClientMsgIdAsync(_id, senderId, clientMsgId);
                 if (found is not null)
                 {
                     var ack = Ack(found, duplicate: false);
                     _dedup.Remember(senderId, clientMsgId, ack);
-                    _metrics.MessagesDuplicate.Add(1);
+                    _s.Metrics.MessagesDuplicate.Add(1);
                     return CoreResult.Success(ack.Value! with { Duplicate = true });
                 }
             }
@@ -734,7 +688,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                     return CoreResult.Fail(CoreError.Blocked, "One of the users blocked the other.");
                 }
 
-                if (_friendsOnly && !_relation.Friends && !_withNotificationAccount)
+                if (_s.FriendsOnly && !_relation.Friends && !_withNotificationAccount)
                 {
                     Settled(rootUpdated);
                     return CoreResult.Fail(CoreError.NotFriends, "Only friends may exchange direct messages on this server.");
@@ -758,7 +712,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             }
 
             // One clock read: the server id carries the same millisecond as the message's server time.
-            var serverTime = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            var serverTime = _s.Time.GetUtcNow().ToUnixTimeMilliseconds();
             var message = new StoredMessage(
                 _id,
                 _nextSeq++,
@@ -825,7 +779,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             // A super-group send's commit is a task of its own: the overload check queues it (issue 12). Submitted in this
             // turn (AwaitCommitAsync calls the pipeline's Submit before its first await), so commit order is seq order.
             var outcome = AwaitCommitAsync(work, senderId, clientMsgId, rootUpdated);
-            (_waitingSends ??= new()).Enqueue((_time.GetTimestamp(), outcome));
+            (_waitingSends ??= new()).Enqueue((_s.Time.GetTimestamp(), outcome));
             return new PreparedSend(WithinAckTimeoutAsync(outcome));
         }
 
@@ -841,7 +795,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             // every message by stop 45's allocation trace; Orleans' work item is one task, as the await's resumption was).
             // Queued in this turn, so commit order is seq order; a refusal is answered now, in the turn, as the await of a
             // refused submission was.
-            if (_pipeline.Enqueue(work) is { } refused)
+            if (_s.Pipeline.Enqueue(work) is { } refused)
             {
                 ResumeOneWay(work, refused, 0);
             }
@@ -909,7 +863,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             try
             {
                 // The pipeline's entry is the awaited value (no task source and task per send, issue 17).
-                version = await _pipeline.Submit(work);
+                version = await _s.Pipeline.Submit(work);
             }
             catch (CommitFailedException ex)
             {
@@ -954,7 +908,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             sender.ReadSeq = Math.Max(sender.ReadSeq, work.Message.Seq);
         }
 
-        _metrics.MessagesAccepted.Add(1);
+        _s.Metrics.MessagesAccepted.Add(1);
         _dedup.Settle(senderId, clientMsgId, work, ack);
         return ack;
     }
@@ -1008,7 +962,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             // The peer's account and the pair's relation in one read (issue 17, stop 45: two, each through a pooled connection).
             var before = _relationChanges;
             var (first, second) = string.CompareOrdinal(senderId, peerUserId) <= 0 ? (senderId, peerUserId) : (peerUserId, senderId);
-            var (relation, peerExists) = await _relations.GetDirectOpeningAsync(first, second, peerUserId);
+            var (relation, peerExists) = await _s.Relations.GetDirectOpeningAsync(first, second, peerUserId);
             if (!peerExists)
             {
                 return CoreResult.Fail(CoreError.NotFound, "No such user.");
@@ -1018,10 +972,10 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             members = [senderId, peerUserId];
         }
 
-        var creation = new NewConversation(_id, ConversationKind.Direct, null, string.Empty, senderId, _time.GetUtcNow().ToUnixTimeMilliseconds(), members, 0);
+        var creation = new NewConversation(_id, ConversationKind.Direct, null, string.Empty, senderId, _s.Time.GetUtcNow().ToUnixTimeMilliseconds(), members, 0);
         AdoptConversation(creation);
         _pendingCreation = creation;
-        _idleSlot ??= _idleDirect.Register(GrainContext);
+        _idleSlot ??= _s.IdleDirect.Register(GrainContext);
         return null;
     }
 
@@ -1041,7 +995,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             _relation = loaded;
         }
 
-        if (_friendsOnly)
+        if (_s.FriendsOnly)
         {
             // A business account is nobody's friend: its notification conversations are exempt from friends-only, both
             // ways. Read from the store when this node's set does not know the account yet (another node created it
@@ -1052,12 +1006,12 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
     private async Task<bool> IsNotificationAccountAsync(string userId)
     {
-        if (_notificationIds.Contains(userId))
+        if (_s.NotificationIds.Contains(userId))
         {
             return true;
         }
 
-        if (await _notificationStore.GetAsync(userId) is null)
+        if (await _s.NotificationStore.GetAsync(userId) is null)
         {
             return false;
         }
@@ -1065,14 +1019,14 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         // Another node created the account moments ago and its broadcast has not reached this node yet: this node learns
         // it now, so that the conversation's first events, encoded on this node for its own connections, already name it a
         // notification conversation (OpenIM's sn_… id, the native flag), as they do on the node that created it.
-        _notificationIds.Added(userId);
+        _s.NotificationIds.Added(userId);
         return true;
     }
 
     private async Task<DirectRelation> LoadRelationAsync(string a, string b)
     {
         var (first, second) = string.CompareOrdinal(a, b) <= 0 ? (a, b) : (b, a);
-        return await _relations.GetDirectRelationAsync(first, second);
+        return await _s.Relations.GetDirectRelationAsync(first, second);
     }
 
     private void AdoptConversation(NewConversation creation)
@@ -1091,7 +1045,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
     private CoreFailure OnCommitFailed(CommitFailedException ex)
     {
-        LogCommitFailed(_logger, ex, _id);
+        LogCommitFailed(_s.Logger, ex, _id);
         // Seqs already handed out after the failed one can never commit (the pipeline refuses this epoch);
         // a fresh activation reloads the true max seq.
         this.DeactivateOnIdle();
@@ -1306,14 +1260,14 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             {
                 IReadOnlyList<string> joined = RosterJoined ?? (Members is { } changed ? [.. changed.Where(m => m.Active).Select(m => m.UserId)] : []);
                 IReadOnlyList<string> left = Members is { } gone ? [.. gone.Where(m => !m.Active).Select(m => m.UserId)] : [];
-                grain._hub.PublishToGroup(ConversationId, joined, left, committed, version, origin);
+                grain._s.Hub.PublishToGroup(ConversationId, joined, left, committed, version, origin);
             }
             else
             {
-                grain._hub.Publish(recipients, committed, version, origin);
+                grain._s.Hub.Publish(recipients, committed, version, origin);
             }
 
-            foreach (var observer in grain._committedObservers)
+            foreach (var observer in grain._s.CommittedObservers)
             {
                 if (ReadDiffusion)
                 {
@@ -1347,7 +1301,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
         public void OnCommitted(long version)
         {
-            grain._hub.Publish(_recipients, new ReceiptChanged(ConversationId, userId, readSeq, previousReadSeq, version), version, origin);
+            grain._s.Hub.Publish(_recipients, new ReceiptChanged(ConversationId, userId, readSeq, previousReadSeq, version), version, origin);
         }
     }
 
@@ -1364,7 +1318,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
         public void OnCommitted(long version)
         {
-            grain._hub.Publish([userId], new SettingsChanged(userId, _view, version), version, origin);
+            grain._s.Hub.Publish([userId], new SettingsChanged(userId, _view, version), version, origin);
         }
     }
 }
