@@ -1,4 +1,4 @@
-# components.py <perf script output> [<perf script output>...] [--per-msg US] : the samples of `perf script` output (one
+# components.py <perf script output> [<perf script output>...] [--per-msg US] [--conv] : the samples of `perf script` output (one
 #   sample = 1 ms with `perf record -F 997`) folded into the server's components of a warm 1:1 send (issue 17, stop 44 edge):
 #   each stack goes to the first component (in the order below) one of whose patterns matches one of its frames, so a
 #   SQLite frame under the commit pipeline counts as "store", an Orleans send under the gateway's send as "orleans call out".
@@ -26,7 +26,22 @@ COMPONENTS = [
     ("socket send, kernel (sendto, TCP, the loopback peer's receive in softirq; caller not named)", r"^__send$|__sys_sendto|tcp_sendmsg"),
     ("thread pool (idle, spinning, waiting)", r"PortableThreadPool|LowLevelLifoSemaphore|WorkerThread|ThreadPoolWorkQueue::Dispatch$|SpinWait|futex|schedule$|do_futex"),
 ]
+# --conv (stop 45, act): a message that opens a 1:1 conversation (random pairs), split into the new conversation's parts
+# before the warm send's components: Orleans' activation (placement, directory, catalog, the grain's construction), the
+# grain's activation load (OnActivateAsync: the conversation row that is not there yet), the first send's reads (the peer's
+# user row, the pair's relation), deactivation (Orleans' collector, the catalog, the directory's unregistration, Parley's
+# early 1:1 deactivation).
+CONV = [
+    ("gc", COMPONENTS[0][1]),
+    ("jit", COMPONENTS[1][1]),
+    ("new conv: activation load (OnActivateAsync: the conversation row)", r"ConversationGrain.*OnActivateAsync|GetConversationAsync"),
+    ("new conv: first send's reads (peer user row, relation flags)", r"TryCreateDirectAsync|RefreshRelationAsync|RelationReader|GetPairFlagsAsync|SqliteAccountStore.*GetUserAsync"),
+    ("new conv: deactivation (collector, catalog, directory unregistration)", r"Deactivat|ActivationCollector|IdleDirectConversations|Unregister|DisposeAsync.*Activation|ActivationData::(Finish|Dispose)"),
+    ("new conv: activation (placement, directory, catalog, grain construction)", r"Catalog::GetOrCreateActivation|Placement|GrainDirectory|GrainLocator|LocalGrainDirectory|ActivationDirectory|GrainActivator|ActivatorUtilities|ConversationGrain::\.ctor|ActivationData(::|\+<)(\.ctor|ActivateAsync|CallActivateAsync|<ActivateAsync)|ActivationWorkingSet|GrainContextActivator|CallSite|Polly"),
+] + COMPONENTS[2:]
 KERNEL = re.compile(r"^(__|do_|entry_|x64|sys_|tcp_|ip_|ext4|vfs_|generic_|filemap|mark_buffer|block_|copy_|schedule|futex|sock_|inet_|net_|dev_|skb|nf_|raw_|_raw|release_|lock_|native_|finish_task|syscall|ksys|file_|jbd2|submit_|blk|folio|page_|alloc_|kmem|kfree|memcg|rcu|irq|asm_)")
+if '--conv' in sys.argv:
+    sys.argv.remove('--conv'); COMPONENTS = CONV
 RULES = [(n, re.compile(p)) for n, p in COMPONENTS]
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
