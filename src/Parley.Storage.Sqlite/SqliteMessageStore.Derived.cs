@@ -432,7 +432,7 @@ public sealed partial class SqliteMessageStore
         public bool WriteDiffusion;
     }
 
-    [LoggerMessage(EventId = 2240, Level = LogLevel.Warning, Message = "SQLite: the timed write of messages' derived rows failed; they stay pending")]
+    [LoggerMessage(EventId = 2242, Level = LogLevel.Warning, Message = "SQLite: the timed write of messages' derived rows failed; they stay pending")]
     private static partial void LogDerivedFlushFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 2241, Level = LogLevel.Information, Message = "SQLite: derived the rows of {Conversations} pending conversations from their messages")]
