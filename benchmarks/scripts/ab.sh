@@ -3,7 +3,9 @@
 # per build (or server setting) per round. Starts each server itself (CPU 0, temp data dir, durable SQLite defaults, rate
 # limits off, free ports, MaxGroupMembers 2000, up to 300 s to become ready on the shared machine), then runs the
 # generator on CPU 1 against it. Env: G (generator dll), RATES (default 1000,2000,3000,4000), GARGS (more generator options).
-# Writes <outdir>/<label>-r<N>.{json,log,server.log} and uptime.txt.
+# Writes <outdir>/<label>-r<N>.{json,log,server.log} and uptime.txt, and <label>-r<N>.counts.txt: the server's counters at
+# the end of the run (messages accepted, conversation activations created and live, 1:1 grains registered/shed/kept busy,
+# GC heap by generation; ab-counts.py sums them up per label).
 source "$(dirname "$0")/lib.sh"
 out=$1; rounds=$2; scen=$3; shift 3
 mkdir -p $out
@@ -17,6 +19,9 @@ for r in $(seq $rounds); do
     PARLEY_ADMIN_SECRET=$secret timeout 600 taskset -c 1 dotnet $G --server-url http://127.0.0.1:$port --server-pid $spid --runs 1 --warmup 1 --window 4 \
       --scenarios $scen --targets parley --chat-peers 1 --chat-rates ${RATES:-1000,2000,3000,4000} $GARGS --out $out/$label-r$r.json > $out/$label-r$r.log 2>&1
     echo "== r$r $label end rc=$? $(date -u +%H:%M:%S) $(uptime)" | tee -a $out/uptime.txt
+    curl -s -m 20 -H "Authorization: Bearer $secret" http://127.0.0.1:$port/metrics | grep -E \
+      '^(parley_messages_accepted_total|orleans_catalog_activation_created_total|orleans_catalog_activations|parley_direct_grains_|dotnet_gc_last_collection_heap_size_bytes)' \
+      > $out/$label-r$r.counts.txt
     stop_server
     grep '^\[' $out/$label-r$r.log | grep -v '^\[srv' | head -12
   done

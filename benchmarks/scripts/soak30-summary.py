@@ -106,20 +106,27 @@ def anon_at(t, i):  # RssAnon (i 0) or RssFile (i 1) in MB at the last sample at
 
 print(f'soak of {prefix}: {len(mins)} minutes at {rate:.0f} msg/s (settle: the first {settle} minutes)')
 print(f'{"min":>3} {"deliv/s":>7} {"p50":>6} {"p99":>8} {"p99.9":>8} {"cpu%":>4} {"rss MB":>6} {"heap":>5} {"commit":>6} {"gc%":>5}'
-      f' {"grains":>7} {"-deact":>7} {"KBr/msg":>7} {"KBw/msg":>7} {"db GB":>6} {"anon":>5} {"file":>5}')
-prev_pause, prev_deact = 0.0, 0.0
+      f' {"grains":>7} {"-deact":>7} {"act/msg":>7} {"KBr/msg":>7} {"KBw/msg":>7} {"db GB":>6} {"anon":>5} {"file":>5}')
+prev_pause, prev_deact, prev_created = 0.0, 0.0, 0.0
 for k in sorted(mins):
     v, g = mins[k], gauges.get(k, {})
-    pause = g.get('pause', float('nan')); deact = g.get('deact', float('nan'))
+    pause = g.get('pause', float('nan')); deact = g.get('deact', float('nan')); created = g.get('created', float('nan'))
     a, b = at((k - 1) * 60), at(k * 60)
     kr = kw = float('nan')
+    # Conversation activations Orleans created in the minute per message accepted in it (stop 46: 1 or less with random
+    # pairs; more means grains activated again, e.g. shed with work in flight). Accepted from the /metrics samples, else
+    # the generator's delivered rate.
+    acc_min = (b[1] - a[1]) if a and b and b[1] > a[1] else v['deliv'] * 60
+    act = (created - prev_created) / acc_min if acc_min > 0 else float('nan')
     if a and b and b[1] > a[1]:
         kr = (b[2] - a[2]) / (b[1] - a[1]) / 1024; kw = (b[3] - a[3]) / (b[1] - a[1]) / 1024
     print(f'{k:>3} {v["deliv"]:>7.0f} {v["p50"]:>6.1f} {v["p99"]:>8.1f} {v["p999"]:>8.1f} {v["cpu"]:>4.0f} {v["rss"]:>6.0f}'
           f' {g.get("heap", float("nan")):>5.0f} {g.get("committed", float("nan")):>6.0f} {100 * (pause - prev_pause) / 60:>5.1f}'
-          f' {g.get("grains", float("nan")):>7.0f} {deact - prev_deact:>7.0f} {kr:>7.1f} {kw:>7.1f} {db_at(k * 60):>6.2f}'
+          f' {g.get("grains", float("nan")):>7.0f} {deact - prev_deact:>7.0f} {act:>7.2f} {kr:>7.1f} {kw:>7.1f} {db_at(k * 60):>6.2f}'
           f' {anon_at(k * 60, 0):>5.0f} {anon_at(k * 60, 1):>5.0f}')
     prev_pause, prev_deact = pause, deact
+    if not math.isnan(created):
+        prev_created = created
 
 print()
 ok = lambda c: 'MET   ' if c else 'MISSED'
@@ -179,4 +186,13 @@ if len(late) >= 2:
     if len(kr) == 2:
         verdicts.append(f'(info) SQLite KB read per message, minute {kr[0][0]} -> {kr[1][0]}: {kr[0][1]:.1f} -> {kr[1][1]:.1f};'
                         f' database at the end {db_at(10 ** 9):.2f} GB')
+# Activations per accepted message over the whole soak (info: not one of issue 17's targets; stop 46).
+created_end = max((g['created'] for g in gauges.values() if not math.isnan(g['created'])), default=float('nan'))
+acc_end = samples[-1][1] if samples else sum(v['deliv'] * 60 for v in mins.values())
+if acc_end and not math.isnan(created_end):
+    verdicts.append(f'(info) conversation activations per accepted message over the soak: {created_end / acc_end:.3f}'
+                    f' ({created_end:.0f} created for {acc_end:.0f} accepted; random pairs open at most one per message,'
+                    f' more means grains activated again)')
+else:
+    verdicts.append('(info) conversation activations per accepted message: not computed (no /metrics reads)')
 print('\n'.join(verdicts))
