@@ -14,6 +14,8 @@
 # (`walpw`: each WAL frame header's page number and commit field), then readmap.py --writes: the writer's WAL frames by B-tree
 # per accepted message and per commit, and every connection's reads by B-tree (<label>.walmap.txt; needs root for the uprobe).
 # WALMAP_ARGS: more readmap.py options, e.g. "--flush-ms=100" (ADR 0028: the derived rows written once per 100 ms, simulated).
+# METRICS=1 (stop 46, cpu): the commit's histograms over the record window and the writer's busy share (<label>.commit.txt);
+# RECORD_SECS: the record's length (default 20).
 # Writes $OUT/<label>.{gen.json,gen.log,perf.data,perf.log,cpu.txt,perf-<pid>.map}.
 source "$(dirname "$0")/lib.sh"
 label=$1; dll=$(realpath $2); rate=${3:-1500}; scen=${4:-chat}; out=${OUT:-/tmp/perfprof}; mkdir -p $out
@@ -41,12 +43,49 @@ if [ -n "$WALMAP" ]; then
   rm -f $out/$label.walmap.data
 fi
 frames() { curl -s -H "Authorization: Bearer $secret" http://127.0.0.1:$port/metrics | awk '/^parley_delivery_frames_total/ {print $2}'; }
+metrics() { curl -s -m 10 -H "Authorization: Bearer $secret" http://127.0.0.1:$port/metrics > $1; }
+[ "${METRICS:-0}" = 1 ] && { metrics $out/$label.m0; cat /proc/$spid/io > $out/$label.io0; }
 f0=$(frames)
-s0=$(cpu_ticks)
-taskset -c 1 perf record -F 997 -g -p $spid -o $out/$label.perf.data -- sleep 20 > $out/$label.perf.log 2>&1
-s1=$(cpu_ticks)
+s0=$(cpu_ticks); t0=$(date +%s.%N)
+taskset -c 1 perf record -F 997 -g -p $spid -o $out/$label.perf.data -- sleep ${RECORD_SECS:-20} > $out/$label.perf.log 2>&1
+s1=$(cpu_ticks); t1=$(date +%s.%N)
 f1=$(frames)
+[ "${METRICS:-0}" = 1 ] && { metrics $out/$label.m1; cat /proc/$spid/io > $out/$label.io1; }
 echo "cpu_ticks_20s=$((s1-s0))" > $out/$label.cpu.txt
+# METRICS=1 (stop 46, cpu): /metrics around the record (<label>.m0, .m1) and prom-hist.py on them (<label>.commit.txt): the
+# commit pipeline's batch against the SQLite writer's queue wait, transaction and COMMIT, the batch sizes, and the share of
+# the window the writer spent inside transactions (100 % = the single writer was never idle: a serial bound), and the
+# server's bytes to storage and written by calls (/proc/<pid>/io) per committed item.
+if [ "${METRICS:-0}" = 1 ]; then
+  python3 $here/prom-hist.py $out/$label.m0 $out/$label.m1 parley_store_commit_duration_seconds parley_store_batch_size \
+    parley_storage_sqlite_queue_wait_seconds parley_storage_sqlite_transaction_duration_seconds parley_storage_sqlite_commit_duration_seconds \
+    parley_storage_sqlite_checkpoint_duration_seconds parley_storage_sqlite_background_duration_seconds > $out/$label.commit.txt 2>&1
+  python3 - $out/$label.m0 $out/$label.m1 $t0 $t1 $((s1-s0)) >> $out/$label.commit.txt <<'PY'
+import re, sys
+def sums(p):
+    d = {}
+    for line in open(p):
+        m = re.match(r'^(\w+)_(sum|count)(?:\{[^}]*\})?\s+(\S+)', line)
+        if m: d[(m.group(1), m.group(2))] = d.get((m.group(1), m.group(2)), 0) + float(m.group(3))
+    return d
+a, b = sums(sys.argv[1]), sums(sys.argv[2]); wall = float(sys.argv[4]) - float(sys.argv[3]); ticks = int(sys.argv[5])
+print(f"\nwindow {wall:.1f} s, server CPU {ticks / wall:.1f} % of a core")
+for n in ['parley_storage_sqlite_transaction_duration_seconds', 'parley_storage_sqlite_commit_duration_seconds',
+          'parley_storage_sqlite_queue_wait_seconds', 'parley_store_commit_duration_seconds']:
+    s = b.get((n, 'sum'), 0) - a.get((n, 'sum'), 0); c = b.get((n, 'count'), 0) - a.get((n, 'count'), 0)
+    print(f"{n}: {c:.0f} in the window, sum {s:.2f} s = {100 * s / wall:.1f} % of the window, mean {1000 * s / max(c, 1):.3f} ms")
+n = 'parley_store_batch_size'
+s = b.get((n, 'sum'), 0) - a.get((n, 'sum'), 0); c = b.get((n, 'count'), 0) - a.get((n, 'count'), 0)
+print(f"{n}: {c:.0f} batches, {s:.0f} items, mean {s / max(c, 1):.1f}; {s / wall:.0f} items/s")
+io = lambda p: dict((l.split(':')[0], int(l.split(':')[1])) for l in open(p) if ':' in l)
+try:
+    i0, i1 = io(sys.argv[1][:-3] + '.io0'), io(sys.argv[1][:-3] + '.io1')
+    wb = i1['write_bytes'] - i0['write_bytes']; wc = i1['wchar'] - i0['wchar']
+    print(f"server I/O: {wb / wall / 1e6:.1f} MB/s to storage ({wb / max(s, 1) / 1024:.1f} KB per committed item), {wc / wall / 1e6:.1f} MB/s written by calls ({wc / max(s, 1) / 1024:.1f} KB per item)")
+except (OSError, KeyError):
+    pass
+PY
+fi
 # parley_delivery_frames_total: event frames handed to outboxes in the window (about 20 s: two /metrics reads around it).
 echo "frames_20s=$((${f1:-0}-${f0:-0})) us_per_frame=$(python3 -c "print(round(($s1-$s0)*1e4/max(${f1:-0}-${f0:-0},1),3))")" >> $out/$label.cpu.txt
 if [ -n "$SYSCALLS" ]; then
