@@ -56,6 +56,52 @@ public sealed record PushRecord(
     /// id); only the owner may claim it for sending, and another instance adopts it once the owner's lease lapsed.
     /// </summary>
     public string Owner { get; init; } = "";
+
+    /// <summary>
+    /// The object <see cref="Payload"/> was serialised from, kept with the row in memory so that the dispatch need not parse
+    /// the text back (issue 17, stop 46). Never journaled, serialised, printed or compared: a row read from a store has
+    /// none, and a reader uses it only while <see cref="ComposedPayload.Json"/> is this row's payload string itself.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public ComposedPayload Composed { get; init; }
+}
+
+/// <summary>
+/// <see cref="PushRecord.Composed"/>: a payload's text and the object it was serialised from. Outside the row's value:
+/// any two are equal (a row with one equals the same row read from its store), and its text is empty.
+/// </summary>
+public readonly struct ComposedPayload : IEquatable<ComposedPayload>
+{
+    public ComposedPayload(string json, object value)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        ArgumentNullException.ThrowIfNull(value);
+        Json = json;
+        Value = value;
+    }
+
+    /// <summary>The payload string the value was serialised to; null when there is none.</summary>
+    public string? Json { get; }
+
+    /// <summary>The composed object.</summary>
+    public object? Value { get; }
+
+    /// <summary>The value when <paramref name="payload"/> is the very string it was serialised to, else null.</summary>
+    public T? For<T>(string payload)
+        where T : class =>
+        Json is not null && ReferenceEquals(Json, payload) ? Value as T : null;
+
+    public bool Equals(ComposedPayload other) => true;
+
+    public override bool Equals(object? obj) => obj is ComposedPayload;
+
+    public override int GetHashCode() => 0;
+
+    public override string ToString() => "";
+
+    public static bool operator ==(ComposedPayload left, ComposedPayload right) => true;
+
+    public static bool operator !=(ComposedPayload left, ComposedPayload right) => false;
 }
 
 /// <summary>One claim of <see cref="IPushJournal.ClaimManyAsync"/>: the row and the attempt number it is claimed for.</summary>

@@ -458,7 +458,8 @@ public sealed partial class PushPipeline
             return null;
         }
 
-        var notification = Deserialize(job.Payload);
+        // The notification composed at submit when the row still carries it (its payload unchanged), else the journal's text parsed.
+        var notification = job.Composed.For<PushNotification>(job.Payload) ?? Deserialize(job.Payload);
         if (notification is null)
         {
             DeadLetter(before, job, job.Attempts, "bad_payload");

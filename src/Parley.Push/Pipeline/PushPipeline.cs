@@ -358,7 +358,9 @@ public sealed partial class PushPipeline : IDisposable
 
                 _metrics.Passed(PushStages.Coalesce, device.Vendor, request.Category);
 
-                var row = Row(pushId, request, traceId, device, PushState.Pending, Serialize(notification), nowMs, notBefore, delayReason);
+                // The composed notification kept with the row (issue 17, stop 46): the dispatch sends it instead of parsing the
+                // journal's text back, while the row's payload is still this string.
+                var row = Row(pushId, request, traceId, device, PushState.Pending, Serialize(notification), nowMs, notBefore, delayReason, notification);
                 if (notBefore <= nowMs)
                 {
                     if (!await _lanes.ReserveAsync(request.Category, cancellationToken).ConfigureAwait(false))
@@ -789,8 +791,14 @@ public sealed partial class PushPipeline : IDisposable
         filtered[reason] = filtered.GetValueOrDefault(reason) + 1;
     }
 
-    private static PushRecord Row(string pushId, PushRequest request, string traceId, PushDevice device, PushState state, string payload, long createdAt, long notBefore, string? reason) =>
-        new(pushId, request.MessageId, traceId, device.UserId, device.DeviceId, device.Vendor, request.Category, state, payload, createdAt, notBefore, 0, reason, null, null, null, null);
+    private static PushRecord Row(
+        string pushId, PushRequest request, string traceId, PushDevice device, PushState state, string payload, long createdAt, long notBefore, string? reason,
+        PushNotification? composed = null) =>
+        new(pushId, request.MessageId, traceId, device.UserId, device.DeviceId, device.Vendor, request.Category, state, payload, createdAt, notBefore, 0, reason, null, null, null, null)
+        {
+            // Only a notification that its payload parses back to: TtlSeconds is never journaled.
+            Composed = composed is { TtlSeconds: null } ? new ComposedPayload(payload, composed) : default,
+        };
 
     internal static string Serialize(PushNotification n) => JsonSerializer.Serialize(n, PushJsonContext.Default.PushNotification);
 
