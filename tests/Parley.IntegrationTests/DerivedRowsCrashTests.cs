@@ -98,19 +98,7 @@ public sealed class DerivedRowsCrashTests
         }
         finally
         {
-            foreach (var c in clients)
-            {
-                await c.DisposeAsync();
-            }
-
-            await server.KillAsync();
-            try
-            {
-                Directory.Delete(dataDirectory, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
+            await server.KillAndDeleteDataAsync(clients);
         }
     }
 

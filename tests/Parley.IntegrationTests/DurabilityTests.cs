@@ -33,14 +33,7 @@ public sealed class DurabilityTests
         }
         finally
         {
-            await server.KillAsync();
-            try
-            {
-                Directory.Delete(dataDirectory, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
+            await server.KillAndDeleteDataAsync();
         }
     }
 

@@ -103,19 +103,7 @@ public sealed class GracefulShutdownTests
         }
         finally
         {
-            foreach (var c in clients)
-            {
-                await c.DisposeAsync();
-            }
-
-            await server.KillAsync();
-            try
-            {
-                Directory.Delete(dataDirectory, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
+            await server.KillAndDeleteDataAsync(clients);
         }
     }
 
@@ -138,14 +126,7 @@ public sealed class GracefulShutdownTests
         }
         finally
         {
-            await server.KillAsync();
-            try
-            {
-                Directory.Delete(dataDirectory, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
+            await server.KillAndDeleteDataAsync();
         }
     }
 }

@@ -317,6 +317,30 @@ public sealed class ServerProcess : IAsyncDisposable
         _process = null;
     }
 
+    /// <summary>
+    /// A test's cleanup: disposes <paramref name="clients"/> (if any), kills the server (-9) and deletes its data directory.
+    /// A file still held (a pooled SQLite connection of the test's own) leaves the directory behind rather than failing the test.
+    /// </summary>
+    public async Task KillAndDeleteDataAsync(IEnumerable<ParleyClient>? clients = null)
+    {
+        foreach (var client in clients ?? [])
+        {
+            await client.DisposeAsync();
+        }
+
+        await KillAsync();
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+        catch (IOException)
+        {
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await KillAsync();
