@@ -22,6 +22,14 @@ public sealed partial class SqliteMessageStore
         ORDER BY c.head_version;
         """;
 
+    /// <summary>
+    /// Up to this many rows above a sync's cursor, the walk for the newest rows starts at the lowest of them (stop 46): see
+    /// <see cref="ChangedMessagesFrom"/>.
+    /// </summary>
+    internal const int SyncWalkBound = 1000;
+
+    private static readonly string SyncWalkBoundText = SyncWalkBound.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
     // The newest $limit visible messages above the cursor of EVERY changed conversation, in one statement (issue 17: it was
     // one query per conversation). $convs is a JSON array of the conversations in view order; a row's first column is the
     // conversation's index in it. Per conversation (cost proportional to the messages returned, not to the history):
@@ -31,6 +39,12 @@ public sealed partial class SqliteMessageStore
     // - a walk of the primary key newest first finds the lowest seq of the newest $limit visible rows above the cursor, and
     //   the outer scan reads the rows from that seq up with the same filter: exactly those rows, ascending in key order
     //   (stop 37 joined the walk's seqs back with `o.seq IN (...)`: an ephemeral table and a second key search per row).
+    // - the walk starts no lower than the lowest seq above the cursor when fewer than SyncWalkBound rows are (stop 46, store):
+    //   SQLite cannot know that versions fall with seq, so a walk that finds fewer than $limit rows above the cursor (an
+    //   incremental sync) went on to the conversation's first row, reading its whole history (a 31,011-message conversation:
+    //   701 pages for one new message). The bound reads those rows' entries of ix_messages_conv_version (covering, a few
+    //   pages); with SyncWalkBound or more it is 0 and the walk is as before, ending at $limit rows (a catch-up pays the
+    //   bound's ~4 pages more). Every row above the cursor has a seq at or above the bound, so the rows are the same.
     // No ORDER BY: SQLite's sorter copied every row, content included; the caller sorts a conversation's rows if they come
     // out of order.
     // (Declared before the two statements that use it: static fields are initialised in text order.)
@@ -40,6 +54,8 @@ public sealed partial class SqliteMessageStore
         + " LEFT JOIN members vm ON vm.conv_key = ck.conv_key AND vm.user_id = $user AND vm.active = 1"
         + " JOIN messages o ON o.conv_key = ck.conv_key AND o.seq >= ("
         + "SELECT MIN(w.seq) FROM (SELECT msg.seq FROM messages msg WHERE msg.conv_key = ck.conv_key AND msg.version > $since AND +msg.version <= $until AND "
+        + "msg.seq >= COALESCE((SELECT MIN(b.seq) FROM (SELECT n.seq FROM messages n INDEXED BY ix_messages_conv_version WHERE n.conv_key = ck.conv_key"
+        + " AND n.version > $since AND +n.version <= $until LIMIT " + SyncWalkBoundText + ") b HAVING COUNT(*) < " + SyncWalkBoundText + "), 0) AND "
         + SyncVisible("msg") + " ORDER BY msg.seq DESC LIMIT $limit) w)"
         + " AND o.version > $since AND +o.version <= $until AND " + SyncVisible("o") + ";";
 

@@ -1005,6 +1005,80 @@ public sealed class SqliteMessageStoreTests : MessageStoreComplianceTests
         }
     }
 
+    /// <summary>
+    /// Stop 46, store: an incremental sync reads what the rows above its cursor cost, not the conversation's history. The
+    /// sync statement's walk for the newest $limit rows went on to the conversation's first row whenever fewer than $limit
+    /// rows were above the cursor (a 31,011-message conversation: 701 pages for one new message). With three new messages
+    /// in a 3,000-message 1:1 and in a 30-message one, the long one's statement reads at most 12 pages more than the short
+    /// one's (before: ~100 more); both return exactly their three rows. The same sync with the bound not taken (cursor 0:
+    /// more than <see cref="SqliteMessageStore.SyncWalkBound"/> rows above it) and with it taken (500 above) returns the
+    /// newest $limit rows, as before.
+    /// </summary>
+    [Fact]
+    public async Task Sync_WithFewRowsAboveTheCursor_ReadsThemNotTheConversationsHistory_AndReturnsTheSameRows()
+    {
+        await CreateDirectAsync("long", "alice", "bob");
+        await CreateDirectAsync("short", "alice", "carol");
+        for (var from = 1; from <= 3000; from += 500)
+        {
+            var first = from;
+            await CommitAsync(b => b.Messages.AddRange(Enumerable.Range(first, 500).Select(seq => Message("long", seq, "bob"))));
+        }
+
+        await CommitAsync(b => b.Messages.AddRange(Enumerable.Range(1, 30).Select(seq => Message("short", seq, "carol"))));
+        var middle = (await Store.GetChangesAsync("alice", 0, 1)).Version - 30 - 500;
+        var cursor = (await Store.GetChangesAsync("alice", 0, 1)).Version;
+        await CommitAsync(b =>
+        {
+            b.Messages.AddRange(Enumerable.Range(3001, 3).Select(seq => Message("long", seq, "bob")));
+            b.Messages.AddRange(Enumerable.Range(31, 3).Select(seq => Message("short", seq, "carol")));
+        });
+        var until = (await Store.GetChangesAsync("alice", cursor, 10)).Version;
+
+        using var connection = _database.OpenRaw();
+        (long Pages, List<long> Seqs) Sync(string conversation, long since)
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = SqliteMessageStore.ChangedMessagesSql;
+            command.Parameters.AddWithValue("$convs", $"[\"{conversation}\"]");
+            command.Parameters.AddWithValue("$since", since);
+            command.Parameters.AddWithValue("$until", until);
+            command.Parameters.AddWithValue("$limit", 200);
+            command.Parameters.AddWithValue("$user", "alice");
+            SQLitePCL.raw.sqlite3_db_status(connection.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_HIT, out _, out _, 1);
+            SQLitePCL.raw.sqlite3_db_status(connection.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_MISS, out _, out _, 1);
+            var seqs = new List<long>();
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    seqs.Add(reader.GetInt64(reader.GetOrdinal("seq")));
+                }
+            }
+
+            SQLitePCL.raw.sqlite3_db_status(connection.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_HIT, out var hits, out _, 0);
+            SQLitePCL.raw.sqlite3_db_status(connection.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_MISS, out var misses, out _, 0);
+            seqs.Sort();
+            return (hits + misses, seqs);
+        }
+
+        var longSync = Sync("long", cursor);
+        var shortSync = Sync("short", cursor);
+        Assert.Equal([3001L, 3002L, 3003L], longSync.Seqs);
+        Assert.Equal([31L, 32L, 33L], shortSync.Seqs);
+        Assert.True(longSync.Pages <= shortSync.Pages + 12, $"long {longSync.Pages} pages, short {shortSync.Pages}");
+
+        // Through the store: cursor 0 (3,003 rows above: the walk as before) and 533 rows below the top (the bound taken).
+        var all = (await Store.GetChangesAsync("alice", 0, 5)).Changes.Single(c => c.Conversation.ConversationId == "long");
+        Assert.Equal([2999L, 3000L, 3001L, 3002L, 3003L], all.Messages.Select(m => m.Seq).Order());
+        Assert.True(all.Truncated);
+        var some = (await Store.GetChangesAsync("alice", middle, 5)).Changes.Single(c => c.Conversation.ConversationId == "long");
+        Assert.Equal([2999L, 3000L, 3001L, 3002L, 3003L], some.Messages.Select(m => m.Seq).Order());
+        Assert.True(some.Truncated);
+        Assert.Equal(Enumerable.Range(2804, 200).Select(i => (long)i), Sync("long", middle).Seqs);
+        Assert.Equal(Enumerable.Range(2804, 200).Select(i => (long)i), Sync("long", 0).Seqs);
+    }
+
     [Fact]
     public async Task ConversationViews_OfAMemberOfALargeGroup_DoNotWalkTheGroupsOtherMembers()
     {

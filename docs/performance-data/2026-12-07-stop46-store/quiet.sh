@@ -7,10 +7,11 @@
 #    only by the other engineers' changes; the rows to read are the message's own three B-trees (messages, its dedup index
 #    sqlite_autoindex_messages_2, ix_messages_conv_version: ~3.5 of ~4.1 frames per message at stop 45).
 # 2. btree-model.py (ADR 0034's layouts on Python's SQLite: WAL frames per message by B-tree, a count; CPU per message quiet).
+# The sync's bounded walk (stop 46's server change) is a count of pages, not timed here (sync-pages.txt, COMMAND.md).
 # summary.md in the output folder has every line.
 set -u
 new=$(realpath ${1:?new clone}); base=$(realpath ${2:?base clone}); out=${3:-/tmp/q46store}; mkdir -p $out
-here=$new/docs/performance-data/2026-12-07-stop46-store
+here=${HERE:-$new/docs/performance-data/2026-12-07-stop46-store}
 g=$new/benchmarks/Parley.LoadTest/bin/Release/net10.0/Parley.LoadTest.dll
 pp=$new/benchmarks/scripts/perfprof.sh
 run() { # label dll
