@@ -72,11 +72,13 @@ public sealed class GatewayOptions
     public int SendTraceCapacity { get; set; } = 256 * 1024;
 
     /// <summary>
-    /// Kestrel's <c>UnsafePreferInlineScheduling</c> for the server's listeners (issue 17, stop 44; default false): a socket's
-    /// reads and the connection code they wake (the WebSocket receive loop: frame decode, the send's checks and its grain
-    /// call) run on the socket engine's thread instead of being queued to the thread pool. Fewer thread hops per message,
-    /// but a connection's code that blocks holds every other connection of that I/O queue; read at start-up only. The
-    /// runtime's own inlining is <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1</c> (an environment variable).
+    /// Kestrel's <c>UnsafePreferInlineScheduling</c> for the server's listeners (issue 17, stop 44; default false, ADR 0023
+    /// proposed): the code a socket's read wakes (the WebSocket receive loop: frame decode, a send's checks and its grain
+    /// call) runs on the thread-pool item that completed the read, and a connection's writes reach its socket on the
+    /// writer's thread, instead of one more hop each through the pool's global queue (stop 46: about one work item less per
+    /// message). On Linux the socket engine's epoll thread never runs this code (it queues each completion to the pool), so a
+    /// handler that blocks holds its pool thread as it would without the setting. Read at start-up only. The runtime's own
+    /// inlining (the epoll thread runs the continuations) is <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1</c>, not this.
     /// </summary>
     public bool InlineSocketScheduling { get; set; }
 
