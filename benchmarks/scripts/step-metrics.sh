@@ -9,7 +9,7 @@
 # <label>-<N>.hops (HOPS=0: not asked, for a generator G older than the option). One run takes about 40 s plus the
 # server's start. PEERS (default 1: fixed pairs; 0: random pairs among USERS, default 1000) and GARGS (more generator
 # options) choose the load; PERF_TRACE=1 also records every fsync/fdatasync of the server over the run with its duration
-# (`perf trace`, into <label>-<N>.sync; summarised by sync-lat.py); GCTRACE=1 an EventPipe trace of the runtime's GC events
+# (`perf trace`, into <label>-<N>.sync; summarised by sync-lat.py); RT=1 the server and the generator in SCHED_FIFO; GCTRACE=1 an EventPipe trace of the runtime's GC events
 # over the run (<label>-<N>.gc.nettrace, on CPU 1; every pause, its suspension, generation and bytes promoted: gc-pauses.cs, into
 # <label>-<N>.gc.txt); GCDUMP_AT=s1,s2 gcdumps of the server (dotnet-gcdump, a full blocking GC each: take them after the
 # window or in a run not measured for latency) at those seconds after the generator starts, with their reports
@@ -23,6 +23,9 @@ for pair in "$@"; do
   n=1; while [ -e $out/$label-$n.m0 ]; do n=$((n+1)); done
   start_server $dll $out/$label-$n.server.log Parley__Messaging__MaxGroupMembers=2000 ${extra//,/ }
   wait_ready
+  # RT=1 (stop 46): the server's threads and the generator in SCHED_FIFO (priority 1), as stall-timeline.sh's RT=1: ahead
+  # of the other engineers' builds on a shared machine (say so with the figures: the CPU's queue is gone, not the server's own)
+  if [ "${RT:-0}" = 1 ]; then for t in /proc/$spid/task/*; do chrt -f -p 1 ${t##*/} > /dev/null 2>&1; done; fi
   curl -s -H "Authorization: Bearer $secret" http://127.0.0.1:$port/metrics > $out/$label-$n.m0
   t0=$(cpu_ticks)
   if [ "${GCTRACE:-0}" = 1 ]; then
@@ -34,7 +37,7 @@ for pair in "$@"; do
   fi
   dumps=""; for at in ${GCDUMP_AT//,/ }; do ( sleep $at; taskset -c 1 ~/.dotnet/tools/dotnet-gcdump collect -p $spid -o $out/$label-$n.$at.gcdump > /dev/null 2>&1
     ~/.dotnet/tools/dotnet-gcdump report $out/$label-$n.$at.gcdump > $out/$label-$n.$at.gcdump.txt 2>&1 ) & dumps="$dumps $!"; done
-  PARLEY_ADMIN_SECRET=$secret timeout 600 taskset -c 1 dotnet $G --server-url http://127.0.0.1:$port --server-pid $spid --runs 1 \
+  PARLEY_ADMIN_SECRET=$secret timeout 600 $([ "${RT:-0}" = 1 ] && echo chrt -f 1) taskset -c 1 dotnet $G --server-url http://127.0.0.1:$port --server-pid $spid --runs 1 \
       --warmup 3 --window ${WINDOW:-20} --scenarios chat --targets parley --chat-users ${USERS:-1000} --chat-peers ${PEERS:-1} --chat-rates ${RATE:-2100} $GARGS \
       $([ "${HOPS:-1}" = 1 ] && echo --window-metrics $out/$label-$n.win) --out $out/$label-$n.json > $out/$label-$n.log 2>&1
   curl -s -H "Authorization: Bearer $secret" http://127.0.0.1:$port/metrics > $out/$label-$n.m1
