@@ -85,4 +85,70 @@ public sealed class VendorHttpTimeoutTests
         var again = await Send("/slow?ms=5000", TimeSpan.FromMilliseconds(300));
         Assert.Equal("timeout", again.Failure!.Reason);
     }
+
+    /// <summary>
+    /// Stop 46: an adapter's client sends through an HttpMessageInvoker and reads the body itself, no longer inside
+    /// HttpClient's buffering. A body that stalls past the timeout is still "outcome unknown: timeout", a body cut short is
+    /// still an "outcome unknown" transport failure, a caller's cancel during the body still throws, and the client serves
+    /// the next requests. Real Kestrel endpoint over loopback.
+    /// </summary>
+    [Fact]
+    public async Task DirectSend_BodyStalledOrCut_ClassifiedAsBefore_ClientStillServes()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        await using var app = builder.Build();
+        app.MapPost("/fast", () => Results.Text("{\"result\":\"ok\"}"));
+        app.MapPost("/stall", async (HttpContext c) =>
+        {
+            c.Response.ContentLength = 100;
+            await c.Response.Body.WriteAsync("{\"res"u8.ToArray());
+            await c.Response.Body.FlushAsync();
+            await Task.Delay(TimeSpan.FromSeconds(5), c.RequestAborted).ConfigureAwait(false);
+        });
+        app.MapPost("/cut", async (HttpContext c) =>
+        {
+            c.Response.ContentLength = 100;
+            await c.Response.Body.WriteAsync("{\"res"u8.ToArray());
+            await c.Response.Body.FlushAsync();
+            c.Abort();
+        });
+        await app.StartAsync();
+        var baseUri = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        using var client = VendorHttp.CreateClient(new XiaomiOptions { BaseUri = baseUri });
+
+        async Task<(HttpResponseMessage? Response, string Body, PushSendResult? Failure)> Send(string path, TimeSpan timeout, CancellationToken ct = default)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(baseUri, path));
+            return await VendorHttp.SendAsync(client, request, timeout, ct);
+        }
+
+        // Headers in time, the body not: the timeout covers the body too (a wide stall: 5 s against 300 ms).
+        var stalled = await Send("/stall", TimeSpan.FromMilliseconds(300));
+        Assert.Null(stalled.Response);
+        Assert.Equal((PushOutcome.OutcomeUnknown, "timeout"), (stalled.Failure!.Outcome, stalled.Failure.Reason));
+
+        // The connection closed mid-body: the request was written, so the outcome is unknown; classified, not thrown.
+        var cut = await Send("/cut", TimeSpan.FromSeconds(20));
+        Assert.Null(cut.Response);
+        Assert.Equal(PushOutcome.OutcomeUnknown, cut.Failure!.Outcome);
+        Assert.StartsWith("transport:", cut.Failure.Reason, StringComparison.Ordinal);
+
+        // A caller's cancel while the body stalls is the caller's: thrown.
+        using (var caller = new CancellationTokenSource(TimeSpan.FromMilliseconds(300)))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Send("/stall", TimeSpan.FromSeconds(30), caller.Token));
+        }
+
+        // The client still serves, several requests at once.
+        var after = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Send("/fast", TimeSpan.FromSeconds(20))));
+        foreach (var (response, body, failure) in after)
+        {
+            Assert.Null(failure);
+            Assert.Equal("{\"result\":\"ok\"}", body);
+            Assert.Equal(HttpStatusCode.OK, response!.StatusCode);
+            response.Dispose();
+        }
+    }
 }

@@ -24,7 +24,19 @@ internal static class VendorHttp
         }
 
         // Per-request timeouts are applied with a linked token so a timeout is classified, not thrown.
-        return new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        return new DirectClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+    }
+
+    /// <summary>
+    /// An adapter's client whose <see cref="SendAsync"/> requests go straight to its handler through an
+    /// <see cref="HttpMessageInvoker"/> (issue 17, stop 46): HttpClient's own send added a linked cancellation source, its
+    /// state machine and the pending-request bookkeeping per request, for a timeout (infinite here), default headers and a
+    /// base address none of the adapters use. The handler's chain (tracing headers, metrics, telemetry) is the same one;
+    /// the client itself still serves any other call and owns the handler.
+    /// </summary>
+    private sealed class DirectClient(SocketsHttpHandler handler) : HttpClient(handler)
+    {
+        public HttpMessageInvoker Invoker { get; } = new(handler, disposeHandler: false);
     }
 
     /// <summary>HTTP/2 only (APNs): an h2c or TLS+ALPN endpoint; hand-built requests must set the version themselves.</summary>
@@ -49,9 +61,24 @@ internal static class VendorHttp
         cts.CancelAfter(timeout);
         try
         {
-            var response = await client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cts.Token).ConfigureAwait(false);
-            var body = await response.Content.ReadAsStringAsync(cts.Token).ConfigureAwait(false);
-            return (response, body, null);
+            if (client is not DirectClient direct)
+            {
+                var buffered = await client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cts.Token).ConfigureAwait(false);
+                return (buffered, await buffered.Content.ReadAsStringAsync(cts.Token).ConfigureAwait(false), null);
+            }
+
+            // The body read under the same timeout as HttpClient's buffering did; a response whose body fails is disposed
+            // (its connection given up) before the failure is classified below, as HttpClient did.
+            var response = await direct.Invoker.SendAsync(request, cts.Token).ConfigureAwait(false);
+            try
+            {
+                return (response, await response.Content.ReadAsStringAsync(cts.Token).ConfigureAwait(false), null);
+            }
+            catch
+            {
+                response.Dispose();
+                throw;
+            }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
