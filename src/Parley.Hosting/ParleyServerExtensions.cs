@@ -146,10 +146,15 @@ public static class ParleyServerExtensions
         services.AddHostedService(sp => sp.GetRequiredService<CommitPipeline>());
         // 1:1 conversation grains idle for Parley:Orleans:DirectIdleAge are deactivated before Orleans' idle age (issue 17's soak).
         // Past Parley:Orleans:DirectMaxActive of them, the least recently used go before their age (stop 45).
-        services.AddSingleton(sp => new Parley.Core.Messaging.IdleDirectConversations(
-            sp.GetRequiredService<IOptions<OrleansOptions>>().Value.EffectiveDirectIdleAge,
-            logger: sp.GetRequiredService<ILogger<Parley.Core.Messaging.IdleDirectConversations>>(),
-            maxActive: sp.GetRequiredService<IOptions<OrleansOptions>>().Value.DirectMaxActive));
+        services.AddSingleton(sp =>
+        {
+            var idle = new Parley.Core.Messaging.IdleDirectConversations(
+                sp.GetRequiredService<IOptions<OrleansOptions>>().Value.EffectiveDirectIdleAge,
+                logger: sp.GetRequiredService<ILogger<Parley.Core.Messaging.IdleDirectConversations>>(),
+                maxActive: sp.GetRequiredService<IOptions<OrleansOptions>>().Value.DirectMaxActive);
+            sp.GetRequiredService<ParleyMetrics>().ObserveDirectGrains(idle);
+            return idle;
+        });
         // What every conversation grain uses, resolved once (issue 17, stop 45: sixteen resolutions per activation before).
         services.AddSingleton<Parley.Core.Messaging.ConversationGrainServices>();
 

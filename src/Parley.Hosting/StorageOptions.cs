@@ -136,6 +136,9 @@ public sealed class OrleansOptions
     /// second, and reload from the store on their next call as after the idle age. A flood of new conversations is what
     /// this bounds (issue 17's soak, stop 45: at 4,750 new 1:1 conversations a second the 30 s age kept ~140,000 grains of
     /// ~4.7 KB, ~670 MB of the heap; 50,000 keep ~235 MB). 0: no bound. Acts only when <see cref="DirectIdleAge"/> does.
+    /// Neither this nor the age deactivates a grain whose commit is still running, and a grain's last use is when its last
+    /// commit ended (stop 46, ADR 0032: a node seconds behind shed grains with sends in flight, and their next calls went to
+    /// new activations that read the store before those commits).
     /// </summary>
     [Range(0, int.MaxValue)]
     public int DirectMaxActive { get; set; } = 50_000;

@@ -85,6 +85,49 @@ public sealed class IdleDirectConversationsTests
         Assert.Empty(freshCalls);
     }
 
+    /// <summary>
+    /// Stop 46: a grain with work in flight (Begin without End: a one-way send's commit still running) is neither shed past
+    /// MaxActive nor aged out, however long since its call; once its work ended it counts as used then (End), so it goes
+    /// only a second after that past the bound, and after its age otherwise. Its keeping is counted (KeptBusy).
+    /// </summary>
+    [Fact]
+    public void Sweep_KeepsAGrainWithWorkInFlight_PastTheBoundAndPastItsAge_AndItsLastUseIsWhenItsWorkEnded()
+    {
+        using var idle = new IdleDirectConversations(Age, quantum: TimeSpan.FromHours(1), maxActive: 1);
+        var (busyGrain, busyCalls) = Context();
+        var (idleGrain, idleCalls) = Context();
+        var (otherGrain, otherCalls) = Context();
+        var busy = idle.Register(busyGrain)!;
+        idle.Register(idleGrain);
+        idle.Register(otherGrain);
+        busy.Begin();
+        busy.Begin();
+
+        Thread.Sleep(Age + TimeSpan.FromMilliseconds(200)); // past the age and the "just called" second
+        idle.Sweep();
+        Assert.Empty(busyCalls);
+        Assert.Single(idleCalls);
+        Assert.Single(otherCalls);
+        Assert.Equal(1, idle.Active);
+        Assert.Equal(1, idle.KeptBusy);
+
+        busy.End(); // one of its two works is still in flight
+        Thread.Sleep(Age + TimeSpan.FromMilliseconds(200));
+        idle.Sweep();
+        Assert.Empty(busyCalls);
+        Assert.Equal(2, idle.KeptBusy);
+
+        busy.End(); // its last work ended now: used now, so not yet idle for the age
+        idle.Sweep();
+        Assert.Empty(busyCalls);
+
+        Thread.Sleep(Age + TimeSpan.FromMilliseconds(200));
+        idle.Sweep();
+        Assert.Single(busyCalls);
+        Assert.Equal(0, idle.Active);
+        Assert.Equal(3, idle.Registered);
+    }
+
     [Fact]
     public void NoBound_ByDefault_KeepsEveryGrainUntilItsAge()
     {

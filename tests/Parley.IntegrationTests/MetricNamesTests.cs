@@ -35,6 +35,9 @@ public sealed partial class MetricNamesTests(ServerFixture fixture) : IClassFixt
         ["parley_webhook_outbox_dead_letters"] = "gauge",
         ["parley_messages_accepted_total"] = "counter",
         ["parley_messages_duplicates_total"] = "counter",
+        ["parley_direct_grains_registered_total"] = "counter",
+        ["parley_direct_grains_shed_total"] = "counter",
+        ["parley_direct_grains_kept_busy_total"] = "counter",
         ["parley_delivery_frames_total"] = "counter",
         ["parley_send_ack_duration_seconds"] = "histogram",
         ["parley_send_hop_duration_seconds"] = "histogram",
@@ -89,6 +92,9 @@ public sealed partial class MetricNamesTests(ServerFixture fixture) : IClassFixt
         Instruments.TouchAll(Server.Services.GetRequiredService<ParleyMetrics>());
         Instruments.TouchAll(Server.Services.GetRequiredService<PushMetrics>());
         Instruments.TouchMeter("Parley.Storage.Sqlite");
+
+        // The 1:1 grain queue's counters are observed from its creation (with the first conversation grain): create it.
+        Server.Services.GetRequiredService<Parley.Core.Messaging.IdleDirectConversations>();
 
         var families = Families(await ScrapeAsync());
         var parley = families.Where(f => f.Key.StartsWith("parley_", StringComparison.Ordinal)).ToDictionary(f => f.Key, f => f.Value, StringComparer.Ordinal);

@@ -85,7 +85,6 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         _nextSeq = _record.MaxSeq + 1;
         if (_record.Kind == ConversationKind.Direct)
         {
-            _idleSlot = _s.IdleDirect.Register(GrainContext);
             if (_memberIds.Length == 2)
             {
                 await RefreshRelationAsync(_memberIds[0], _memberIds[1]);
@@ -107,6 +106,13 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         foreach (var m in known)
         {
             _dedup.Remember(_id, m);
+        }
+
+        if (_record.Kind == ConversationKind.Direct)
+        {
+            // Once loaded, not before its reads (stop 46): a node seconds behind shed grains still activating, whose first
+            // call then went to yet another activation.
+            _idleSlot = _s.IdleDirect.Register(GrainContext);
         }
     }
 
@@ -788,6 +794,8 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             times.Submitted = System.Diagnostics.Stopwatch.GetTimestamp();
         }
 
+        // A 1:1 grain is not shed while its commit runs (ResumeOneWay and AwaitCommitAsync end it; stop 46, ADR 0032).
+        _idleSlot?.Begin();
         if (work.Route is not null)
         {
             // A one-way send (ADR 0022): the work is its own pipeline entry, and its completion resumes this activation with
@@ -819,6 +827,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
     /// </summary>
     private void ResumeOneWay(MessageWork work, Exception? failure, long version)
     {
+        _idleSlot?.End();
         var route = work.Route!.Value;
         CoreResult<MessageAck> result;
         try
@@ -868,6 +877,10 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             catch (CommitFailedException ex)
             {
                 result = CommitFailed(ex, work, senderId, clientMsgId, rootUpdated);
+            }
+            finally
+            {
+                _idleSlot?.End(); // counted by PrepareMessageAsync (a super group has no slot)
             }
 
             result ??= Committed(work, senderId, clientMsgId, rootUpdated, version);

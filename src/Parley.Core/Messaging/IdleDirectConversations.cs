@@ -21,6 +21,10 @@ namespace Parley.Core.Messaging;
 /// ones): while more are registered, a sweep also asks the least recently queued ones to deactivate before their idle age,
 /// unless called within the last quantum (1 s at most) (issue 17's soak, stop 45: at 4,750 new conversations a second a 30 s age keeps
 /// ~140,000 grains of ~4.7 KB, ~670 MB of the heap, nearly all of them never called again).
+/// Neither goes while the grain has work in flight (<see cref="Slot.Begin"/> .. <see cref="Slot.End"/>: a one-way send between
+/// its submission to the commit and its answer, which Orleans does not see as a running call), and a grain's last use is
+/// when its last work ended, not when it was called (stop 46: a node seconds behind shed grains whose commits were still
+/// running, ADR 0032).
 /// </remarks>
 public sealed partial class IdleDirectConversations : IDisposable
 {
@@ -34,6 +38,8 @@ public sealed partial class IdleDirectConversations : IDisposable
     private int _active;
     private long _deactivated;
     private long _shed;
+    private long _kept;
+    private long _registered;
 
     /// <param name="idleAge">The idle age of a 1:1 conversation grain; zero or less: off (Orleans' idle age applies).</param>
     /// <param name="quantum">How often the queue is swept; null: a tenth of the age, 0.1 to 1 s.</param>
@@ -62,6 +68,15 @@ public sealed partial class IdleDirectConversations : IDisposable
     /// <summary>The grains asked to deactivate before their idle age because more than <see cref="MaxActive"/> were active.</summary>
     public long Shed => Interlocked.Read(ref _shed);
 
+    /// <summary>
+    /// How often a sweep met a grain due to go (idle for the age, or past <see cref="MaxActive"/>) with work in flight and kept
+    /// it (<see cref="Slot.Begin"/>): a commit slower than the quantum, as when the node is seconds behind.
+    /// </summary>
+    public long KeptBusy => Interlocked.Read(ref _kept);
+
+    /// <summary>The 1:1 conversation grains registered so far (their activations, once loaded).</summary>
+    public long Registered => Interlocked.Read(ref _registered);
+
     /// <summary>The idle age after which a 1:1 conversation grain is deactivated; zero: off.</summary>
     public TimeSpan IdleAge { get; }
 
@@ -83,6 +98,7 @@ public sealed partial class IdleDirectConversations : IDisposable
         }
 
         var slot = new Slot(this, context, Environment.TickCount64);
+        Interlocked.Increment(ref _registered);
         Interlocked.Increment(ref _active);
         _slots.Enqueue(slot);
         return slot;
@@ -116,6 +132,17 @@ public sealed partial class IdleDirectConversations : IDisposable
                 }
 
                 var used = slot.LastUsed;
+                if (slot.Pending > 0)
+                {
+                    // Work in flight: a one-way send's commit resumes this activation when it is durable (ADR 0022), which
+                    // Orleans does not count as a running call; deactivated now, its answer and any call that comes meanwhile
+                    // would wait for a new activation that reads the store before the commit (stop 46). Never shed or aged.
+                    Interlocked.Increment(ref _kept);
+                    slot.Queued = now;
+                    _slots.Enqueue(slot);
+                    continue;
+                }
+
                 if (now - used < _ageMs && (over <= 0 || now - used < _recentMs))
                 {
                     slot.Queued = used;
@@ -162,6 +189,7 @@ public sealed partial class IdleDirectConversations : IDisposable
         private readonly IdleDirectConversations _owner;
         private IGrainContext? _context;
         private long _lastUsed;
+        private int _pending;
 
         internal Slot(IdleDirectConversations owner, IGrainContext context, long now)
         {
@@ -175,11 +203,27 @@ public sealed partial class IdleDirectConversations : IDisposable
 
         internal long LastUsed => Volatile.Read(ref _lastUsed);
 
+        // Works of the grain between their submission to the commit and the grain's resumption after it (Begin .. End).
+        internal int Pending => Volatile.Read(ref _pending);
+
         // When the slot went to the back of the queue last (the sweep's thread only).
         internal long Queued { get; set; }
 
         /// <summary>The grain was called (from its turns).</summary>
         public void Touch() => Volatile.Write(ref _lastUsed, Environment.TickCount64);
+
+        /// <summary>
+        /// A work of the grain went to the commit (from its turn): until its <see cref="End"/> the grain is not deactivated by
+        /// this queue, whatever its idle time or the node's count.
+        /// </summary>
+        public void Begin() => Interlocked.Increment(ref _pending);
+
+        /// <summary>A work of the grain that <see cref="Begin"/> counted was resumed after its commit (or failed): the grain was used now.</summary>
+        public void End()
+        {
+            Volatile.Write(ref _lastUsed, Environment.TickCount64);
+            Interlocked.Decrement(ref _pending);
+        }
 
         /// <summary>The grain is deactivating: the slot lets go of it.</summary>
         public void Release()

@@ -105,5 +105,18 @@ public sealed class ParleyMetrics : IDisposable
 
     public Counter<long> WebhookFailures { get; }
 
+    /// <summary>
+    /// The node's queue of 1:1 conversation grains (stop 46): the activations it registered, the ones it shed past
+    /// Parley:Orleans:DirectMaxActive before their idle age, and how often it kept one due to go because its commit was still
+    /// running (a node behind). Cumulative counts, read when /metrics is scraped.
+    /// </summary>
+    public void ObserveDirectGrains(Messaging.IdleDirectConversations idle)
+    {
+        ArgumentNullException.ThrowIfNull(idle);
+        _meter.CreateObservableCounter("parley.direct_grains.registered", () => idle.Registered, "{grain}", "1:1 conversation grain activations registered with the node's idle queue (once loaded).");
+        _meter.CreateObservableCounter("parley.direct_grains.shed", () => idle.Shed, "{grain}", "1:1 conversation grains asked to deactivate before their idle age because more than Parley:Orleans:DirectMaxActive were active.");
+        _meter.CreateObservableCounter("parley.direct_grains.kept_busy", () => idle.KeptBusy, "{grain}", "Sweeps that kept a 1:1 conversation grain due to go (idle age or the bound) because a commit of its was still running.");
+    }
+
     public void Dispose() => _meter.Dispose();
 }
