@@ -113,10 +113,10 @@ for k in sorted(mins):
     pause = g.get('pause', float('nan')); deact = g.get('deact', float('nan')); created = g.get('created', float('nan'))
     a, b = at((k - 1) * 60), at(k * 60)
     kr = kw = float('nan')
-    # Conversation activations Orleans created in the minute per message accepted in it (stop 46: 1 or less with random
-    # pairs; more means grains activated again, e.g. shed with work in flight). Accepted from the /metrics samples, else
-    # the generator's delivered rate.
-    acc_min = (b[1] - a[1]) if a and b and b[1] > a[1] else v['deliv'] * 60
+    # Conversation activations Orleans created in the minute (the generator's /metrics read after it) per message delivered
+    # in it (the generator's count of the same minute; one delivery per 1:1 message): about 1 or less with random pairs,
+    # more means grains activated again (stop 46). Noisy while the server is behind (deliveries lag activations).
+    acc_min = v['deliv'] * 60
     act = (created - prev_created) / acc_min if acc_min > 0 else float('nan')
     if a and b and b[1] > a[1]:
         kr = (b[2] - a[2]) / (b[1] - a[1]) / 1024; kw = (b[3] - a[3]) / (b[1] - a[1]) / 1024
