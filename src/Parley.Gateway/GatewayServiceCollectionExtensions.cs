@@ -26,6 +26,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<IDeliveryHub>(sp => sp.GetRequiredService<ConnectionRegistry>());
         services.AddSingleton<ISessionControl>(sp => sp.GetRequiredService<ConnectionRegistry>());
+        services.TryAddSingleton<SendBacklog>();
         services.AddSingleton<MessagingService>();
         services.AddSingleton<RequestHandler>();
         services.AddSingleton<GroupRequestHandler>();

@@ -262,14 +262,14 @@ public sealed class OneWaySendTests(OneWaySendServerFixture fixture) : IClassFix
         await Wait.UntilAsync(() => Answers.Pending == 0, "every one-way send left the table");
     }
 
-    private static ClientFrame Send(uint requestId, string peer, string clientMsgId) => new()
+    internal static ClientFrame Send(uint requestId, string peer, string clientMsgId) => new()
     {
         RequestId = requestId,
         Send = new SendRequest { ClientMsgId = clientMsgId, Target = new Target { UserId = peer }, Content = new Content { Text = new TextContent { Text = "x" } } },
     };
 
     // The answers (acks or errors) to `count` requests, by request id; events in between are skipped.
-    private static async Task<Dictionary<uint, ServerFrame>> ReceiveAnswersAsync(RawClient raw, int count, TimeSpan? timeout = null)
+    internal static async Task<Dictionary<uint, ServerFrame>> ReceiveAnswersAsync(RawClient raw, int count, TimeSpan? timeout = null)
     {
         var answers = new Dictionary<uint, ServerFrame>();
         while (answers.Count < count)

@@ -15,7 +15,8 @@ public sealed partial class MessagingService(
     Optional<IMediaContentResolver> media,
     Optional<MessageHooks> hooks,
     Parley.Abstractions.Messaging.IMessageStore store,
-    Microsoft.Extensions.Options.IOptions<MessagingOptions> options)
+    Microsoft.Extensions.Options.IOptions<MessagingOptions> options,
+    SendBacklog backlog)
 {
     public const int MaxCustomTypeLength = 64;
 
@@ -37,15 +38,55 @@ public sealed partial class MessagingService(
             return new(invalid);
         }
 
-        if (hooks.Value is not null || ContentKinds.IsMedia(content!.BodyCase))
+        // Counted against the node's bound of outstanding send work until the call's result (ADR 0031; a call that times
+        // out stops counting then: Orleans drops its late response, so its grain's answer cannot be waited for here).
+        if (!backlog.TryEnter())
         {
-            var target = peerUserId is not null ? Ids.DirectConversationId(senderId, peerUserId) : conversationId!;
-            return SendCheckedAsync(senderId, clientMsgId, peerUserId, target, content!, originConnectionId, times);
+            return new(SendBacklog.Busy);
         }
 
-        // A send to a user names its conversation by the pair: no id string when its reference is in the table (issue 17).
-        var conversation = peerUserId is not null ? _conversations.GetDirect(senderId, peerUserId) : _conversations.Get(conversationId!);
-        return SubmitAsync(conversation, senderId, clientMsgId, peerUserId, content, originConnectionId, times);
+        ValueTask<CoreResult<MessageAck>> call;
+        try
+        {
+            if (hooks.Value is not null || ContentKinds.IsMedia(content!.BodyCase))
+            {
+                var target = peerUserId is not null ? Ids.DirectConversationId(senderId, peerUserId) : conversationId!;
+                call = SendCheckedAsync(senderId, clientMsgId, peerUserId, target, content!, originConnectionId, times);
+            }
+            else
+            {
+                // A send to a user names its conversation by the pair: no id string when its reference is in the table (issue 17).
+                var conversation = peerUserId is not null ? _conversations.GetDirect(senderId, peerUserId) : _conversations.Get(conversationId!);
+                call = SubmitAsync(conversation, senderId, clientMsgId, peerUserId, content, originConnectionId, times);
+            }
+        }
+        catch
+        {
+            backlog.Exit();
+            throw;
+        }
+
+        if (call.IsCompleted)
+        {
+            backlog.Exit();
+            return call;
+        }
+
+        return ExitWhenAnsweredAsync(call);
+    }
+
+    // The request/response send's count ends with its result (ADR 0031).
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<CoreResult<MessageAck>> ExitWhenAnsweredAsync(ValueTask<CoreResult<MessageAck>> call)
+    {
+        try
+        {
+            return await call.ConfigureAwait(false);
+        }
+        finally
+        {
+            backlog.Exit();
+        }
     }
 
     /// <summary>

@@ -8,6 +8,7 @@ public sealed class ParleyMetrics : IDisposable
     public const string MeterName = "Parley";
 
     private readonly Meter _meter;
+    private Func<int>? _outstandingSends;
 
     public ParleyMetrics(IMeterFactory meterFactory)
     {
@@ -29,7 +30,9 @@ public sealed class ParleyMetrics : IDisposable
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = hopBounds });
         SendServerDuration = _meter.CreateHistogram("parley.send.server.duration", "s", "A send inside the server, from its frame read to its ack written to the sender's socket (native sends whose grain ran on this node).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = hopBounds });
-        SendsUnanswered = _meter.CreateCounter<long>("parley.send.unanswered", "{send}", "One-way sends (ADR 0022) whose grain's answer did not end them, by reason: timeout (answered Unavailable by the gateway), late (an answer after its send had ended), closed (the connection closed first).");
+        SendsUnanswered = _meter.CreateCounter<long>("parley.send.unanswered", "{send}", "One-way sends (ADR 0022) whose grain's answer did not end them, by reason: timeout (answered Unavailable by the gateway), late (an answer after its send had ended), closed (the connection closed first), expired (no answer from the grain long after the timeout: its work stops counting, ADR 0031).");
+        _meter.CreateObservableGauge("parley.send.outstanding", () => _outstandingSends?.Invoke() ?? 0, "{send}", "Send work admitted on this node and not yet answered by its grain (ADR 0031).");
+        SendsBusy = _meter.CreateCounter<long>("parley.send.busy", "{send}", "Sends refused before any work because the node's (scope=node) or the connection's (scope=connection) outstanding send work was at its bound (ADR 0031): answered Unavailable with a retry-after.");
         SlowSends = _meter.CreateCounter<long>("parley.send.slow", "{send}", "Sends slower inside the server than Parley:Gateway:SlowSendThreshold, by the hop that took most of their time.");
         SlowSendTime = _meter.CreateCounter<double>("parley.send.slow.time", "s", "The time that sends slower than Parley:Gateway:SlowSendThreshold spent in each hop.");
         BatchSize = _meter.CreateHistogram<int>("parley.store.batch.size", "{item}", "Items per group commit.",
@@ -86,6 +89,12 @@ public sealed class ParleyMetrics : IDisposable
 
     /// <summary>One-way sends (ADR 0022) not ended by their grain's answer, by reason (timeout, late, closed).</summary>
     public Counter<long> SendsUnanswered { get; }
+
+    /// <summary>Sends refused as busy (ADR 0031), by scope.</summary>
+    public Counter<long> SendsBusy { get; }
+
+    /// <summary>Reports this node's outstanding send work (ADR 0031) as the gauge <c>parley.send.outstanding</c>.</summary>
+    public void ObserveOutstandingSends(Func<int> outstanding) => _outstandingSends = outstanding;
 
     public Counter<long> SlowSends { get; }
 

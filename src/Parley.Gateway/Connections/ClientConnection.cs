@@ -131,6 +131,12 @@ internal sealed class ClientConnection : IDisposable
 
     public bool IsClosing => Volatile.Read(ref _close) is not null;
 
+    /// <summary>
+    /// This connection's one-way sends admitted and not yet answered by their grain (ADR 0031: a send answered UNAVAILABLE
+    /// by the timeout still counts until its grain answers); changed by <see cref="SendAnswers"/> only.
+    /// </summary>
+    internal int OutstandingSends;
+
     /// <summary>The close code the server chose, once it chose one.</summary>
     public int? CloseCode => Volatile.Read(ref _close)?.Code;
 

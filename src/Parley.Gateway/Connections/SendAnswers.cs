@@ -22,29 +22,46 @@ namespace Parley.Gateway.Connections;
 /// Unavailable, never an ack) or its connection's close (nothing written); whatever comes later for its ticket is dropped.
 /// Entries are pooled and live at fixed slots, so a send allocates nothing here.
 /// </para>
+/// <para>
+/// The bound (ADR 0031): a send is admitted by <see cref="TryBegin"/> only while this node's outstanding send work
+/// (<see cref="SendBacklog"/>) and its connection's are under their bounds, and both count it until the grain's answer,
+/// not until the request ended: a send answered Unavailable by the timeout keeps its entry (and its count) until its grain
+/// answers late, or until the timeout passed once more, and at least 5 min (its one-way message was lost: nothing will
+/// answer it). An entry goes
+/// back to the pool only when both its request ended and its work was released, each exactly once.
+/// </para>
 /// </summary>
 internal sealed partial class SendAnswers : IDisposable
 {
     private const int IndexBits = 24;
     private const long IndexMask = (1L << IndexBits) - 1;
+
+    // Work unanswered this long after its timeout is taken as lost (ADR 0031): at least 5 min, at least the timeout again (a
+    // starved node can take minutes to drain its bound: stop 46 saw 30 s expire work that was still queued).
+    private const long WorkExpiryMinMs = 300_000;
     private static readonly KeyValuePair<string, object?> TimeoutLabel = new("reason", "timeout");
     private static readonly KeyValuePair<string, object?> LateLabel = new("reason", "late");
     private static readonly KeyValuePair<string, object?> ClosedLabel = new("reason", "closed");
+    private static readonly KeyValuePair<string, object?> ExpiredLabel = new("reason", "expired");
 
     private readonly Lock _lock = new();
     private readonly Stack<Entry> _free = new();
     private readonly Timer _sweep;
     private readonly long _timeoutMs;
+    private readonly int _perConnection;
+    private readonly SendBacklog _backlog;
     private readonly ParleyMetrics _metrics;
     private readonly ILogger<SendAnswers> _logger;
     private Entry[] _slots = new Entry[64];
     private int _used; // slots handed out so far (free ones are on _free)
     private long _begun;
 
-    public SendAnswers(IOptions<MessagingOptions> options, ParleyMetrics metrics, ILogger<SendAnswers> logger)
+    public SendAnswers(IOptions<MessagingOptions> options, IOptions<GatewayOptions> gateway, SendBacklog backlog, ParleyMetrics metrics, ILogger<SendAnswers> logger)
     {
         _metrics = metrics;
         _logger = logger;
+        _backlog = backlog;
+        _perConnection = gateway.Value.MaxInFlightRequests;
         _timeoutMs = (long)options.Value.AckTimeout.TotalMilliseconds;
         var every = TimeSpan.FromMilliseconds(Math.Clamp(_timeoutMs / 4, 50, 1000));
         _sweep = new Timer(static state => ((SendAnswers)state!).Sweep(), this, every, every);
@@ -65,24 +82,30 @@ internal sealed partial class SendAnswers : IDisposable
         }
     }
 
-    /// <summary>Sends awaiting their answer now (tests, diagnostics).</summary>
-    public int Pending
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _used - _free.Count;
-            }
-        }
-    }
+    /// <summary>Sends awaiting their answer now (tests, diagnostics); not the sends whose request ended but whose grain owes its answer (<see cref="Owed"/>).</summary>
+    public int Pending => Count(static entry => entry.IsArmed);
 
     /// <summary>
     /// Registers a send of <paramref name="connection"/> (request <paramref name="requestId"/>) before its grain call: the
-    /// answer may come before the call returns. The entry's <see cref="Entry.Task"/> completes once it is answered.
+    /// answer may come before the call returns. The entry's <see cref="Entry.Task"/> completes once it is answered. Null:
+    /// refused as busy (ADR 0031: the node's or the connection's outstanding send work is at its bound; nothing registered,
+    /// nothing to call; the caller answers <see cref="SendBacklog.Busy"/>).
     /// </summary>
-    public Entry Begin(ClientConnection connection, uint requestId, SendTimes? times, long started, IDeliveryHub hub)
+    public Entry? TryBegin(ClientConnection connection, uint requestId, SendTimes? times, long started, IDeliveryHub hub)
     {
+        if (Interlocked.Increment(ref connection.OutstandingSends) > _perConnection)
+        {
+            Interlocked.Decrement(ref connection.OutstandingSends);
+            _backlog.RefuseForConnection();
+            return null;
+        }
+
+        if (!_backlog.TryEnter())
+        {
+            Interlocked.Decrement(ref connection.OutstandingSends);
+            return null;
+        }
+
         Entry entry;
         lock (_lock)
         {
@@ -104,7 +127,8 @@ internal sealed partial class SendAnswers : IDisposable
                 _slots[_used++] = entry;
             }
 
-            entry.Arm(connection, requestId, times, started, hub, Environment.TickCount64 + _timeoutMs);
+            var now = Environment.TickCount64;
+            entry.Arm(connection, requestId, times, started, hub, now + _timeoutMs, now + _timeoutMs + Math.Max(_timeoutMs, WorkExpiryMinMs));
             _begun++;
         }
 
@@ -116,14 +140,33 @@ internal sealed partial class SendAnswers : IDisposable
     {
         var index = ticket & IndexMask;
         var slots = Volatile.Read(ref _slots);
-        if (index >= slots.Length || slots[index] is not { } entry || !entry.TryClaim(ticket))
+        if (index >= slots.Length || slots[index] is not { } entry)
         {
             _metrics.SendsUnanswered.Add(1, LateLabel);
             return;
         }
 
-        entry.Write(outcome);
+        // The work's claim first: the entry cannot return to the pool (and be re-armed) while this answer holds it.
+        var work = entry.TryClaimWork(ticket);
+        if (entry.TryClaim(ticket))
+        {
+            entry.Write(outcome);
+        }
+        else
+        {
+            _metrics.SendsUnanswered.Add(1, LateLabel);
+        }
+
+        if (work)
+        {
+            entry.ReleaseWork();
+        }
     }
+
+    /// <summary>Sends whose work is still counted (their grain has not answered) though their request ended (tests, diagnostics).</summary>
+    public int Owed => Count(static entry => entry.IsOwed);
+
+    private int Count(Func<Entry, bool> match) => Volatile.Read(ref _slots).Count(entry => entry is not null && match(entry));
 
     // Answers what waited too long (Unavailable: retry) and drops the entries of closed connections.
     private void Sweep()
@@ -141,7 +184,28 @@ internal sealed partial class SendAnswers : IDisposable
             for (var i = 0; i < used && i < slots.Length; i++)
             {
                 var entry = slots[i];
-                if (entry is null || !entry.IsArmed)
+                if (entry is null)
+                {
+                    continue;
+                }
+
+                // Work whose grain never answered in twice the timeout (at least 5 min after it): its one-way message was lost (an activation that
+                // failed, a node that died); nothing will answer it, so it stops counting against the bounds.
+                var work = entry.WorkTicket;
+                if (work != 0 && entry.WorkDeadline <= now && entry.TryClaimWork(work))
+                {
+                    var claimed = entry.TryClaim(work);
+                    _metrics.SendsUnanswered.Add(1, ExpiredLabel);
+                    if (claimed)
+                    {
+                        entry.Write(CoreResult.Fail(CoreError.Unavailable, "The send was not answered in time; it may still be stored: retry."));
+                    }
+
+                    entry.ReleaseWork();
+                    continue;
+                }
+
+                if (!entry.IsArmed)
                 {
                     continue;
                 }
@@ -195,8 +259,11 @@ internal sealed partial class SendAnswers : IDisposable
         private readonly int _index;
         private ManualResetValueTaskSourceCore<RequestOutcome> _core;
         private long _generation;
-        private long _ticket; // the pending send's ticket; 0 once claimed
+        private long _ticket; // the pending send's ticket; 0 once claimed (the request's end)
+        private long _work; // the same ticket while the send's work counts (ADR 0031); 0 once its grain answered
+        private int _holds; // 2 when armed: the request and the work; back to the pool at 0
         private ClientConnection? _connection;
+        private ClientConnection? _workConnection;
         private IDeliveryHub? _hub;
         private SendTimes? _times;
         private uint _requestId;
@@ -212,20 +279,30 @@ internal sealed partial class SendAnswers : IDisposable
 
         public bool IsArmed => Volatile.Read(ref _ticket) != 0;
 
+        public long WorkTicket => Volatile.Read(ref _work);
+
+        /// <summary>The request ended (answered or dropped) but the grain has not answered yet.</summary>
+        public bool IsOwed => Volatile.Read(ref _work) != 0 && Volatile.Read(ref _ticket) == 0;
+
         public long Deadline { get; private set; }
+
+        public long WorkDeadline { get; private set; }
 
         public bool ConnectionClosing => _connection is { IsClosing: true };
 
-        /// <summary>The route's ticket of this send (set by <see cref="Begin"/>).</summary>
+        /// <summary>The route's ticket of this send (set by <see cref="TryBegin"/>).</summary>
         public long RouteTicket { get; private set; }
 
         public ValueTask<RequestOutcome> Task => new(this, _core.Version);
 
         // Under the owner's lock.
-        public void Arm(ClientConnection connection, uint requestId, SendTimes? times, long started, IDeliveryHub hub, long deadline)
+        public void Arm(ClientConnection connection, uint requestId, SendTimes? times, long started, IDeliveryHub hub, long deadline, long workDeadline)
         {
             _core.Reset();
             _connection = connection;
+            _workConnection = connection;
+            WorkDeadline = workDeadline;
+            Volatile.Write(ref _holds, 2);
             _requestId = requestId;
             _times = times;
             _started = started;
@@ -234,10 +311,32 @@ internal sealed partial class SendAnswers : IDisposable
             _generation++;
             var ticket = (_generation << IndexBits) | (long)_index;
             RouteTicket = ticket;
+            Volatile.Write(ref _work, ticket);
             Volatile.Write(ref _ticket, ticket);
         }
 
         public bool TryClaim(long ticket) => ticket != 0 && Interlocked.CompareExchange(ref _ticket, 0, ticket) == ticket;
+
+        /// <summary>Claims the release of the send's work (its grain's answer, or its expiry): true once per send.</summary>
+        public bool TryClaimWork(long ticket) => ticket != 0 && Interlocked.CompareExchange(ref _work, 0, ticket) == ticket;
+
+        /// <summary>The send's work stops counting against the node's and the connection's bounds (claimed first).</summary>
+        public void ReleaseWork()
+        {
+            var connection = _workConnection!;
+            _workConnection = null;
+            Interlocked.Decrement(ref connection.OutstandingSends);
+            _owner._backlog.Exit();
+            Release();
+        }
+
+        private void Release()
+        {
+            if (Interlocked.Decrement(ref _holds) == 0)
+            {
+                _owner.Return(this);
+            }
+        }
 
         /// <summary>Writes the answer on the connection (claimed first); the request ends once it is queued.</summary>
         public void Write(CoreResult<MessageAck> outcome)
@@ -324,7 +423,7 @@ internal sealed partial class SendAnswers : IDisposable
             }
             finally
             {
-                _owner.Return(this);
+                Release();
             }
         }
 

@@ -32,6 +32,7 @@ internal sealed class RequestHandler(
     IDeliveryHub hub,
     Parley.Core.Groups.GroupService groupService,
     SendAnswers answers,
+    SendBacklog backlog,
     Parley.Core.Business.NotificationAccountIds? notificationAccounts = null)
 {
     /// <summary>The notification accounts (flags notification conversations), when the server has them.</summary>
@@ -134,7 +135,12 @@ internal sealed class RequestHandler(
             times.Handled = started;
         }
 
-        var entry = answers.Begin(connection, request.RequestId, times, started, hub);
+        if (answers.TryBegin(connection, request.RequestId, times, started, hub) is not { } entry)
+        {
+            // Past the node's or the connection's bound of outstanding send work (ADR 0031): refused before any work.
+            return BusyAsync(connection, request.RequestId, times);
+        }
+
         var task = entry.Task;
         var ticket = entry.RouteTicket;
         using (ParleyActivities.StartRequest(nameof(ClientFrame.BodyOneofCase.Send)))
@@ -149,6 +155,16 @@ internal sealed class RequestHandler(
 
         return task;
     }
+
+    /// <summary>The busy refusal of a send (ADR 0031): Unavailable with the backlog's retry-after; nothing was done.</summary>
+    private async ValueTask<RequestOutcome> BusyAsync(ClientConnection connection, uint requestId, SendTimes? times)
+    {
+        await connection.WriteAsync(BusyFrame(requestId), times).ConfigureAwait(false);
+        return RequestOutcome.Continue;
+    }
+
+    private ServerFrame BusyFrame(uint requestId) =>
+        new() { RequestId = requestId, Error = new Protocol.V1.Error { Code = ErrorCode.Unavailable, Message = SendBacklog.BusyMessage, RetryAfterMs = backlog.RetryAfterMs() } };
 
     // A send's target as the messaging service takes it: a peer user, or a conversation id (empty when the frame names
     // neither, which the service refuses as an invalid target).
@@ -204,7 +220,7 @@ internal sealed class RequestHandler(
         }
         else
         {
-            var refused = ToAck(result);
+            var refused = SendBacklog.IsBusy(result.Failure) ? BusyFrame(request.RequestId) : ToAck(result);
             refused.RequestId = request.RequestId;
             await connection.WriteAsync(refused, times).ConfigureAwait(false);
         }
