@@ -507,6 +507,8 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
             ["sent"] = acc.Sent,
             ["acked"] = acc.Acked,
             ["refused"] = acc.Refused,
+            // ADR 0031: refusals as busy (the server at its bound of outstanding send work; among "refused", never lost).
+            ["busy"] = ledger.Busy,
             ["delivered"] = acc.Delivered,
             ["duplicates"] = acc.Duplicates,
             ["lost"] = acc.Lost,
@@ -534,7 +536,7 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
 
         var closed = connections.Where(c => !c.IsOpen).Select(c => c.CloseInfo).FirstOrDefault();
         await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-            $"[{target.Name} {scenario} r{run} {label}] sent {sentRate:F0}/s deliv {deliveredRate:F0}/s ratio {m["delivery_ratio"]:F3} | lat p50 {m["p50_ms"]:F2} p90 {m["p90_ms"]:F2} p99 {m["p99_ms"]:F2} p99.9 {m["p999_ms"]:F2} max {m["max_ms"]:F1} ms | acks {m["acks_per_s"]:F0}/s p50 {m["ack_p50_ms"]:F2} p99 {m["ack_p99_ms"]:F2} ms | srv cpu {su.CpuPercent:F0}% rss {m["server_rss_mb"]:F0} MB | gen cpu {gu.CpuPercent:F0}%{(GeneratorBound(gu) ? " GENERATOR-BOUND" : "")} gc {gg.Collections} ({gg.Gen1} gen1, {gg.Gen2} gen2) pause {gg.PauseMs:F0} ms, send lag p99 {m["gen_send_lag_p99_ms"]:F2} max {m["gen_send_lag_max_ms"]:F1} ms | sent {acc.Sent} acked {acc.Acked} refused {acc.Refused} lost {acc.Lost} dup {acc.Duplicates}{(acc.SendsFailed > 0 ? $" send_failed {acc.SendsFailed}" : "")}{(ledger.Resent > 0 ? $" resent {ledger.Resent}" : "")}{(ledger.Retried > 0 ? $" retried {ledger.Retried}" : "")}{(ledger.SyncDeliveries > 0 ? $" deliv_by_resume {ledger.SyncDeliveries}" : "")}{(m["closed_connections"] > 0 ? $" closed {m["closed_connections"]} ({closed})" : "")}")).ConfigureAwait(false);
+            $"[{target.Name} {scenario} r{run} {label}] sent {sentRate:F0}/s deliv {deliveredRate:F0}/s ratio {m["delivery_ratio"]:F3} | lat p50 {m["p50_ms"]:F2} p90 {m["p90_ms"]:F2} p99 {m["p99_ms"]:F2} p99.9 {m["p999_ms"]:F2} max {m["max_ms"]:F1} ms | acks {m["acks_per_s"]:F0}/s p50 {m["ack_p50_ms"]:F2} p99 {m["ack_p99_ms"]:F2} ms | srv cpu {su.CpuPercent:F0}% rss {m["server_rss_mb"]:F0} MB | gen cpu {gu.CpuPercent:F0}%{(GeneratorBound(gu) ? " GENERATOR-BOUND" : "")} gc {gg.Collections} ({gg.Gen1} gen1, {gg.Gen2} gen2) pause {gg.PauseMs:F0} ms, send lag p99 {m["gen_send_lag_p99_ms"]:F2} max {m["gen_send_lag_max_ms"]:F1} ms | sent {acc.Sent} acked {acc.Acked} refused {acc.Refused}{(ledger.Busy > 0 ? $" (busy {ledger.Busy})" : "")} lost {acc.Lost} dup {acc.Duplicates}{(acc.SendsFailed > 0 ? $" send_failed {acc.SendsFailed}" : "")}{(ledger.Resent > 0 ? $" resent {ledger.Resent}" : "")}{(ledger.Retried > 0 ? $" retried {ledger.Retried}" : "")}{(ledger.SyncDeliveries > 0 ? $" deliv_by_resume {ledger.SyncDeliveries}" : "")}{(m["closed_connections"] > 0 ? $" closed {m["closed_connections"]} ({closed})" : "")}")).ConfigureAwait(false);
         if (sampleLate > window / 10)
         {
             await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,

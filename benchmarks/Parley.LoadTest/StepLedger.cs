@@ -22,6 +22,7 @@ internal sealed class StepLedger : IFrameSink
     private long _deliveries;
     private long _acks;
     private long _errors;
+    private long _busy;
     private long _duplicates;
     private long _stale;
     private long _sendFailed;
@@ -110,6 +111,9 @@ internal sealed class StepLedger : IFrameSink
     public long Acks => Interlocked.Read(ref _acks);
 
     public long Errors => Interlocked.Read(ref _errors);
+
+    /// <summary>Sends refused as busy (ADR 0031; among <see cref="Errors"/>).</summary>
+    public long Busy => Interlocked.Read(ref _busy);
 
     public long Duplicates => Interlocked.Read(ref _duplicates);
 
@@ -229,7 +233,7 @@ internal sealed class StepLedger : IFrameSink
             case ServerFrame.BodyOneofCase.Error:
                 if (!TryRetry(frame))
                 {
-                    OnRefused(frame.RequestId);
+                    OnRefused(frame.RequestId, IsBusy(frame.Error));
                 }
 
                 break;
@@ -332,7 +336,16 @@ internal sealed class StepLedger : IFrameSink
     }
 
     /// <summary>The server refused request <paramref name="requestId"/> (an error answer, any protocol).</summary>
-    public void OnRefused(uint requestId)
+    public void OnRefused(uint requestId) => OnRefused(requestId, busy: false);
+
+    /// <summary>
+    /// A busy refusal (ADR 0031): the server was at its bound of outstanding send work and did nothing with the send; it says
+    /// so with UNAVAILABLE and a retry-after (a timeout's UNAVAILABLE has none). Counted apart from other refusals, never lost.
+    /// </summary>
+    public static bool IsBusy(Error error) => error.Code == ErrorCode.Unavailable && error.RetryAfterMs > 0;
+
+    /// <summary>The server refused request <paramref name="requestId"/>; <paramref name="busy"/>: as busy (<see cref="IsBusy"/>).</summary>
+    public void OnRefused(uint requestId, bool busy)
     {
         if (requestId >> 24 != (uint)StepId)
         {
@@ -343,6 +356,10 @@ internal sealed class StepLedger : IFrameSink
         if ((uint)idx < (uint)Capacity && TryAnswer(idx, Refused))
         {
             Interlocked.Increment(ref _errors);
+            if (busy)
+            {
+                Interlocked.Increment(ref _busy);
+            }
         }
     }
 

@@ -43,6 +43,8 @@ for line in log:
         k = int(m.group(1))
         mins[k] = dict(sent=f(m.group(2)), deliv=f(m.group(3)), p50=f(m.group(4)), p99=f(m.group(6)), p999=f(m.group(7)),
                        max=f(m.group(8)), cpu=f(m.group(9)), rss=f(m.group(10)), lost=int(m.group(11)))
+        b = re.search(r'refused \d+ \(busy (\d+)\)', line)  # ADR 0031: refused as busy (not lost); absent when none
+        mins[k]['busy'] = int(b.group(1)) if b else 0
         continue
     m = re.search(r'soak r\d+ minute (\d+)\] conversation grains ' + num + r' \(created ' + num + ', deactivated ' + num +
                   r'\).*gc heap ' + num + r' MB .*committed ' + num + r' MB \| gc pause ' + num + r' s.*\| rss ' + num + ' MB', line)
@@ -106,7 +108,7 @@ def anon_at(t, i):  # RssAnon (i 0) or RssFile (i 1) in MB at the last sample at
 
 print(f'soak of {prefix}: {len(mins)} minutes at {rate:.0f} msg/s (settle: the first {settle} minutes)')
 print(f'{"min":>3} {"deliv/s":>7} {"p50":>6} {"p99":>8} {"p99.9":>8} {"cpu%":>4} {"rss MB":>6} {"heap":>5} {"commit":>6} {"gc%":>5}'
-      f' {"grains":>7} {"-deact":>7} {"act/msg":>7} {"KBr/msg":>7} {"KBw/msg":>7} {"db GB":>6} {"anon":>5} {"file":>5}')
+      f' {"grains":>7} {"-deact":>7} {"act/msg":>7} {"KBr/msg":>7} {"KBw/msg":>7} {"db GB":>6} {"anon":>5} {"file":>5} {"busy/s":>6}')
 prev_pause, prev_deact, prev_created = 0.0, 0.0, 0.0
 for k in sorted(mins):
     v, g = mins[k], gauges.get(k, {})
@@ -123,7 +125,7 @@ for k in sorted(mins):
     print(f'{k:>3} {v["deliv"]:>7.0f} {v["p50"]:>6.1f} {v["p99"]:>8.1f} {v["p999"]:>8.1f} {v["cpu"]:>4.0f} {v["rss"]:>6.0f}'
           f' {g.get("heap", float("nan")):>5.0f} {g.get("committed", float("nan")):>6.0f} {100 * (pause - prev_pause) / 60:>5.1f}'
           f' {g.get("grains", float("nan")):>7.0f} {deact - prev_deact:>7.0f} {act:>7.2f} {kr:>7.1f} {kw:>7.1f} {db_at(k * 60):>6.2f}'
-          f' {anon_at(k * 60, 0):>5.0f} {anon_at(k * 60, 1):>5.0f}')
+          f' {anon_at(k * 60, 0):>5.0f} {anon_at(k * 60, 1):>5.0f} {v["busy"] / 60:>6.0f}')
     prev_pause, prev_deact = pause, deact
     if not math.isnan(created):
         prev_created = created
@@ -132,9 +134,10 @@ print()
 ok = lambda c: 'MET   ' if c else 'MISSED'
 verdicts = []
 lost = sum(v['lost'] for v in mins.values())
+busy = sum(v['busy'] for v in mins.values())
 slow = [k for k, v in mins.items() if v['deliv'] < 0.99 * rate]
 verdicts.append(f'{ok(not slow and lost == 0)} kept up: {len(mins) - len(slow)} of {len(mins)} minutes delivered >= 99 % of {rate:.0f}/s'
-                + (f' (behind in minutes {",".join(map(str, slow[:12]))}{"..." if len(slow) > 12 else ""})' if slow else '') + f'; lost {lost}')
+                + (f' (behind in minutes {",".join(map(str, slow[:12]))}{"..." if len(slow) > 12 else ""})' if slow else '') + f'; lost {lost}' + (f'; refused as busy {busy} (ADR 0031: not lost; the server was at its bound)' if busy else ''))
 if summary:
     verdicts.append(f'{ok(summary["p99"] <= 20)} p99 over the soak <= 20 ms: {summary["p99"]:.2f} ms (p50 {summary["p50"]:.2f}, max {summary["max"]:.1f})')
     verdicts.append(f'{ok(summary["p999"] <= 50)} p99.9 over the soak <= 50 ms: {summary["p999"]:.2f} ms')
