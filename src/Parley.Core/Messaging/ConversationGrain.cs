@@ -757,14 +757,19 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             work = new MessageWork(this, message, creation, revokes, effect?.Recipients ?? _memberIds, originConnectionId)
             {
                 RootUpdated = rootUpdated,
-                Extra = effect?.Extra,
                 RevokedClientMsgId = revokedClientMsgId ?? string.Empty,
-                Group = _group,
-                Members = effect?.Members,
                 Kind = _record.Kind,
-                ConversationName = _group?.Name ?? string.Empty,
-                ReadDiffusion = IsSuper,
-                RosterJoined = effect?.RosterJoined,
+
+                // A group's parts in an object of their own: none for a 1:1 message (issue 17).
+                Grouped = _group is null && effect is null ? null : new GroupParts
+                {
+                    Extra = effect?.Extra,
+                    Group = _group,
+                    Members = effect?.Members,
+                    ConversationName = _group?.Name ?? string.Empty,
+                    ReadDiffusion = IsSuper,
+                    RosterJoined = effect?.RosterJoined,
+                },
 
                 // Not for a super group: its ack may time out (WithinAckTimeoutAsync) while the commit still stamps.
                 Times = IsSuper ? null : send?.Times,
@@ -1138,24 +1143,20 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
     /// A message and what commits with it. Everything it reads after submission was captured in the grain's turn
     /// (recipients, kind, group name, the records of <see cref="Extra"/>): it runs on the pipeline's threads.
     /// </summary>
-    private sealed class MessageWork(ConversationGrain grain, StoredMessage message, NewConversation? creation, long? revokes, string[] recipients, string? origin) : PendingSend, ICommitWork
+    /// <summary>
+    /// What a group's message commits and publishes beyond a 1:1 message's: null in a 1:1 conversation's work, whose object
+    /// carried these six fields, all empty, in every message (issue 17, stop 45).
+    /// </summary>
+    private sealed class GroupParts
     {
         /// <summary>More records committed atomically with the message (group and membership changes), captured in the turn.</summary>
         public Action<CommitBatch, long>? Extra { get; init; }
-
-        /// <summary>For a reply: its root with the reply count raised, committed with the reply (ADR 0018).</summary>
-        public StoredMessage? RootUpdated { get; init; }
-
-        /// <summary>For a revoke marker: the client message id of the message it revokes.</summary>
-        public string RevokedClientMsgId { get; init; } = string.Empty;
 
         /// <summary>The group after this message's mutation, taken in the grain turn (immutable record).</summary>
         public GroupRecord? Group { get; init; }
 
         /// <summary>For a group notice that changed members: their rows after the change, taken in the grain turn.</summary>
         public IReadOnlyList<MemberChange>? Members { get; init; }
-
-        public ConversationKind Kind { get; init; }
 
         public string ConversationName { get; init; } = string.Empty;
 
@@ -1164,6 +1165,32 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
         /// <summary>Users to put on the rosters besides the joined members of <see cref="Members"/> (a promotion: everyone).</summary>
         public IReadOnlyList<string>? RosterJoined { get; init; }
+    }
+
+    private sealed class MessageWork(ConversationGrain grain, StoredMessage message, NewConversation? creation, long? revokes, string[] recipients, string? origin) : PendingSend, ICommitWork
+    {
+        /// <summary>For a reply: its root with the reply count raised, committed with the reply (ADR 0018).</summary>
+        public StoredMessage? RootUpdated { get; init; }
+
+        /// <summary>For a revoke marker: the client message id of the message it revokes.</summary>
+        public string RevokedClientMsgId { get; init; } = string.Empty;
+
+        public ConversationKind Kind { get; init; }
+
+        /// <summary>A group's parts (null in a 1:1 conversation).</summary>
+        public GroupParts? Grouped { get; init; }
+
+        private Action<CommitBatch, long>? Extra => Grouped?.Extra;
+
+        private GroupRecord? Group => Grouped?.Group;
+
+        private IReadOnlyList<MemberChange>? Members => Grouped?.Members;
+
+        private string ConversationName => Grouped?.ConversationName ?? string.Empty;
+
+        private bool ReadDiffusion => Grouped?.ReadDiffusion == true;
+
+        private IReadOnlyList<string>? RosterJoined => Grouped?.RosterJoined;
 
         /// <summary>The gateway's per-hop stamps of the send (issue 17), or null.</summary>
         public SendTimes? Times { get; init; }
@@ -1191,14 +1218,10 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
         private static readonly Action<object> ResumeOnGrain = static state => ((MessageWork)state).Resume();
 
-        private long _committedVersion;
         private Exception? _failure;
 
-        protected override void Completed(long version)
-        {
-            _committedVersion = version;
-            grain.GrainContext.Scheduler.QueueAction(ResumeOnGrain, this);
-        }
+        // The committed version is the entry's own (Version: assigned at submission on this node, by the writer in a cluster).
+        protected override void Completed(long version) => grain.GrainContext.Scheduler.QueueAction(ResumeOnGrain, this);
 
         protected override void Failed(Exception exception)
         {
@@ -1206,7 +1229,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             grain.GrainContext.Scheduler.QueueAction(ResumeOnGrain, this);
         }
 
-        private void Resume() => grain.ResumeOneWay(this, _failure, _committedVersion);
+        private void Resume() => grain.ResumeOneWay(this, _failure, Version);
 
         public Guid Epoch => grain._epoch;
 
