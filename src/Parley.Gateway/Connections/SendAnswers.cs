@@ -146,20 +146,26 @@ internal sealed partial class SendAnswers : IDisposable
             return;
         }
 
-        // The work's claim first: the entry cannot return to the pool (and be re-armed) while this answer holds it.
+        // Both claims first: the entry cannot return to the pool (and be re-armed) while this answer holds either of them.
         var work = entry.TryClaimWork(ticket);
-        if (entry.TryClaim(ticket))
+        var request = entry.TryClaim(ticket);
+
+        // The work is released before the answer ends the request: the request's end frees the connection's in-flight slot,
+        // and a receive loop woken by it must find this send's work no longer counted, or its next send is refused busy
+        // while the connection is within its bound (ADR 0031). An entry whose request is claimed here stays ours until that
+        // request's task is read, so the release cannot return it to the pool before the write.
+        if (work)
+        {
+            entry.ReleaseWork();
+        }
+
+        if (request)
         {
             entry.Write(outcome);
         }
         else
         {
             _metrics.SendsUnanswered.Add(1, LateLabel);
-        }
-
-        if (work)
-        {
-            entry.ReleaseWork();
         }
     }
 
@@ -196,12 +202,14 @@ internal sealed partial class SendAnswers : IDisposable
                 {
                     var claimed = entry.TryClaim(work);
                     _metrics.SendsUnanswered.Add(1, ExpiredLabel);
+
+                    // Released before the answer ends the request, as in Answer.
+                    entry.ReleaseWork();
                     if (claimed)
                     {
                         entry.Write(CoreResult.Fail(CoreError.Unavailable, "The send was not answered in time; it may still be stored: retry."));
                     }
 
-                    entry.ReleaseWork();
                     continue;
                 }
 
