@@ -1,11 +1,12 @@
 using System.Globalization;
 using Parley.Abstractions.Messaging;
 using Parley.Storage.Compliance;
+using Xunit.Abstractions;
 
 namespace Parley.Storage.Postgres.Tests;
 
 /// <summary>The message store compliance suite against a real PostgreSQL server, and PostgreSQL-only checks.</summary>
-public sealed class PostgresMessageStoreTests : PostgresComplianceFixture
+public sealed class PostgresMessageStoreTests(ITestOutputHelper output) : PostgresComplianceFixture
 {
     [StoreFact]
     public async Task Commit_ALargeBatch_IsOneTransaction_FeedStateMatchesMaxVersion()
@@ -676,5 +677,131 @@ public sealed class PostgresMessageStoreTests : PostgresComplianceFixture
         // 50): about 2 × (200 + 250) + 102 = 1,002. Before: the GIN top-N of all of bob's 2,000 matches and more.
         Assert.InRange(maxRead, 20, 1_100);
         store.SearchStatementObserver = null;
+    }
+
+    // The sync statement before stop 47 (pg): per conversation the newest $4 visible rows above the cursor, the planner's
+    // choice of walk (the primary key down from the newest, or every row above the cursor sorted), visibility per row.
+    private const string SyncMessagesBefore =
+        "SELECT x.* FROM unnest($3::text[]) WITH ORDINALITY AS c(id, ord) CROSS JOIN LATERAL (SELECT " + Internal.PostgresRows.MessageColumns
+        + " FROM messages msg WHERE msg.conversation_id = c.id AND msg.version > $2 AND"
+        + " (EXISTS (SELECT 1 FROM conversation_keys vk CROSS JOIN LATERAL member_get(vk.conv_key, $1) vm"
+        + " WHERE vk.conversation_id = msg.conversation_id AND vm.active AND msg.seq >= vm.visible_from)"
+        + " OR EXISTS (SELECT 1 FROM member_periods vp WHERE vp.conversation_id = msg.conversation_id AND vp.user_id = $1 AND msg.seq BETWEEN vp.from_seq AND vp.to_seq))"
+        + " ORDER BY msg.seq DESC LIMIT $4) AS x ORDER BY c.ord, x.seq;";
+
+    /// <summary>
+    /// The sync's messages (stop 47, pg): each conversation costs the rows it returns, not its history. A group of 2,600
+    /// messages with edits of old rows and a revoke above the cursors, a member who left and came back (a closed period and
+    /// a later visible_from), a newcomer: for every user and cursor the rows are those of the statement before (same rows,
+    /// same order), and with the plans at a real size (enable_seqscan off: a fresh cluster's planner may scan these small
+    /// tables whole) a fresh device and a far cursor read about what they return (before: every row above the cursor, sorted,
+    /// with a member lookup per row), a device a few messages behind a few dozen buffers.
+    /// </summary>
+    [StoreFact]
+    public async Task SyncMessages_AtAnyCursor_ReturnTheRowsOfTheWalkBefore_AndReadWhatTheyReturn()
+    {
+        const int Limit = 201; // the server's 200 per conversation, + 1 to tell truncation
+        await CommitAsync(b => b.Conversations.Add(Group("g", "a", ["a", "b", "c"])));
+        await CommitAsync(b => b.Conversations.Add(Direct("d", "a", "b")));
+        var seq = 0L;
+        async Task SendAsync(int count)
+        {
+            var batch = new CommitBatch();
+            for (var i = 0; i < count; i++)
+            {
+                seq++;
+                batch.Messages.Add(Message("g", seq, seq % 2 == 0 ? "a" : "b"));
+                batch.Messages.Add(Message("d", seq, "a"));
+            }
+
+            await Store.CommitAsync(batch);
+        }
+
+        async Task MemberAsync(string user, bool active, long visibleFrom, long visibleTo) =>
+            await CommitAsync(b => b.MemberChanges.Add(new MemberChange("g", user, MemberRole.Member, "", 0, 1000, "a", active, visibleFrom, visibleTo, NextVersion())));
+
+        await SendAsync(800);
+        await MemberAsync("c", false, 1, 800);
+        await SendAsync(700);
+        await MemberAsync("c", true, 1501, 0);
+        await MemberAsync("n", true, 1501, 0);
+        await SendAsync(1000);
+        await Postgres.ScalarAsync("ANALYZE;");
+        var cursors = new List<long> { 0, await Store.GetMaxVersionAsync() / 2 };
+        await SendAsync(90);
+        cursors.Add(await Store.GetMaxVersionAsync());
+        await CommitAsync(b =>
+        {
+            b.MessageUpdates.Add(new MessageUpdate("g", 17, [1], NextVersion()) { Content = Body("edited 17") });
+            b.MessageUpdates.Add(new MessageUpdate("g", 1200, [2], NextVersion()));
+            b.MessageUpdates.Add(new MessageUpdate("g", seq - 5, [3], NextVersion()));
+        });
+        await CommitAsync(b => b.Revocations.Add(new Revocation("g", 700)));
+        await SendAsync(7);
+        cursors.Add(await Store.GetMaxVersionAsync());
+        await SendAsync(3);
+        var top = await Store.GetMaxVersionAsync();
+        cursors.AddRange([top - 1, top]);
+
+        await using var connection = new Npgsql.NpgsqlConnection(new Npgsql.NpgsqlConnectionStringBuilder(Postgres.ConnectionString) { SearchPath = Postgres.Schema }.ConnectionString);
+        await connection.OpenAsync();
+        async Task<string> RunAsync(string sql, string user, long cursor, bool explain = false)
+        {
+            await using var command = new Npgsql.NpgsqlCommand((explain ? "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " : "") + sql, connection);
+            command.Parameters.Add(new Npgsql.NpgsqlParameter<string> { TypedValue = user });
+            command.Parameters.Add(new Npgsql.NpgsqlParameter<long> { TypedValue = cursor });
+            command.Parameters.Add(new Npgsql.NpgsqlParameter<string[]> { TypedValue = ["g", "d"] });
+            command.Parameters.Add(new Npgsql.NpgsqlParameter<long> { TypedValue = Limit });
+            var rows = new List<string>();
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                rows.Add(explain ? reader.GetString(0) : $"{reader.GetString(0)}:{reader.GetInt64(1)}@{reader.GetInt64(9)}");
+            }
+
+            return string.Join(' ', rows);
+        }
+
+        var versions = await Store.GetMaxVersionAsync();
+        for (var cursor = 0L; cursor <= versions; cursor += 97)
+        {
+            cursors.Add(cursor);
+        }
+
+        foreach (var user in new[] { "a", "b", "c", "n", "x" })
+        {
+            foreach (var cursor in cursors)
+            {
+                Assert.Equal(await RunAsync(SyncMessagesBefore, user, cursor), await RunAsync(PostgresMessageStore.ChangedMessagesSql, user, cursor));
+            }
+        }
+
+        await using (var plans = new Npgsql.NpgsqlCommand("SET enable_seqscan = off", connection))
+        {
+            await plans.ExecuteNonQueryAsync();
+        }
+
+        async Task<long> BuffersAsync(string sql, string user, long cursor)
+        {
+            using var plan = System.Text.Json.JsonDocument.Parse(await RunAsync(sql, user, cursor, explain: true));
+            var root = plan.RootElement[0].GetProperty("Plan");
+            return root.GetProperty("Shared Hit Blocks").GetInt64() + root.GetProperty("Shared Read Blocks").GetInt64();
+        }
+
+        // Two conversations of 2,600 rows: a fresh device and a far cursor (1,300 rows above it in each) get 201 rows of each
+        // (now about a buffer per row, before 1,628 buffers), a device 3 behind 3 rows of each, 10 behind 10 of each and the
+        // group's 3 edits (one of seq 17). A conversation's fixed cost is ~12 buffers (its member, periods, the count).
+        var figures = new List<string>();
+        foreach (var (name, cursor, most) in new[] { ("fresh", 0L, 420L), ("far", cursors[1], 420L), ("behind 10", cursors[3], 60L), ("behind 3", top - 3, 40L) })
+        {
+            var (now, before) = (await BuffersAsync(PostgresMessageStore.ChangedMessagesSql, "a", cursor), await BuffersAsync(SyncMessagesBefore, "a", cursor));
+            figures.Add($"{name}: {now} buffers (before {before})");
+            output.WriteLine(figures[^1]);
+            Assert.True(now <= most, string.Join("; ", figures));
+            if (name is "fresh" or "far")
+            {
+                Assert.True(now * 2 < before, string.Join("; ", figures));
+            }
+        }
     }
 }

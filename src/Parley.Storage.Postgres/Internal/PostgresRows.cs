@@ -36,13 +36,6 @@ internal static class PostgresRows
         WHERE m.user_id = $1
         """;
 
-    /// <summary>True when the viewing member ($1, a row else a packed slot) may see the message row aliased <c>msg</c>.</summary>
-    public const string VisibleToUser = """
-        (EXISTS (SELECT 1 FROM conversation_keys vk CROSS JOIN LATERAL member_get(vk.conv_key, $1) vm
-                 WHERE vk.conversation_id = msg.conversation_id AND vm.active AND msg.seq >= vm.visible_from)
-         OR EXISTS (SELECT 1 FROM member_periods vp WHERE vp.conversation_id = msg.conversation_id AND vp.user_id = $1 AND msg.seq BETWEEN vp.from_seq AND vp.to_seq))
-        """;
-
     /// <summary>
     /// The integer key of the conversation named by parameter $1 in <c>members</c> (migration 23): members name their
     /// conversation by <c>conversation_keys.conv_key</c>. An uncorrelated scalar subquery (an InitPlan): evaluated once per
