@@ -27,7 +27,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
     private readonly ConversationGrainServices _s; // the node's services, one reference per activation (issue 17, stop 45)
     private readonly Guid _epoch = Guid.NewGuid();
-    private readonly Dictionary<string, MemberState> _members = new(StringComparer.Ordinal);
+    private readonly MemberTable<MemberState> _members = new(); // a 1:1 keeps its two members without a dictionary (issue 17, stop 47)
     private readonly SendDedup _dedup = new(DedupCacheLimit);
     private readonly FifoSection _order = new();
     private string _id = string.Empty;
