@@ -29,7 +29,16 @@ public sealed partial class PostgresMessageStore
          AND m.active AND m.feed_version <= $2
         ORDER BY c.head_version, c.conversation_id;
         """;
-    private const string PageViewsSql = PostgresRows.ViewSelect + " ORDER BY m.pinned DESC, c.updated_at DESC, c.head_version DESC, c.conversation_id LIMIT $2 OFFSET $3;";
+    // A page of the conversation list: the page's memberships are chosen first, from the columns of the order alone (the
+    // user's memberships and their conversations), and only those get the rest of the view (the peer, the last message):
+    // the view of every membership of the user was built and then sorted, the page kept (stop 47, pg: a user in 111
+    // conversations, a page of 20: 1,183 -> 666 buffers; the peer and the last message are 7 of a view's ~11).
+    internal static readonly string PageViewsSql = PostgresRows.ViewSelect.Replace(
+        "FROM members_of_user($1) m",
+        "FROM (SELECT pm.* FROM members_of_user($1) pm JOIN conversation_keys pk ON pk.conv_key = pm.conv_key"
+        + " JOIN conversations pc ON pc.conversation_id = pk.conversation_id WHERE pm.user_id = $1"
+        + " ORDER BY pm.pinned DESC, pc.updated_at DESC, pc.head_version DESC, pc.conversation_id LIMIT $2 OFFSET $3) m",
+        StringComparison.Ordinal) + " ORDER BY m.pinned DESC, c.updated_at DESC, c.head_version DESC, c.conversation_id;";
 
     /// <summary>
     /// Up to this many rows above a sync's cursor in a conversation, its newest are read from ix_messages_conv_version (all

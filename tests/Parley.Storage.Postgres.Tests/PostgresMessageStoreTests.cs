@@ -804,4 +804,74 @@ public sealed class PostgresMessageStoreTests(ITestOutputHelper output) : Postgr
             }
         }
     }
+
+    /// <summary>
+    /// A page of the conversation list (stop 47, pg) builds the views of its own memberships only: the page is chosen from
+    /// the order's columns, then gets its peers and last messages. Same pages as the statement before (every view of the user
+    /// built, sorted, the page kept), pinned ones first; with the plans of a real size (no scans, nested loops) a page of 5
+    /// of 60 conversations reads the peer and the last message (7 buffers) of 5 conversations, not of 60.
+    /// </summary>
+    [StoreFact]
+    public async Task ConversationPage_BuildsTheViewsOfItsOwnConversations_AndTheSamePagesAsBefore()
+    {
+        var before = Internal.PostgresRows.ViewSelect + " ORDER BY m.pinned DESC, c.updated_at DESC, c.head_version DESC, c.conversation_id LIMIT $2 OFFSET $3;";
+        for (var i = 0; i < 60; i++)
+        {
+            var id = $"d{i:D2}";
+            await CommitAsync(b => b.Conversations.Add(Direct(id, "u", $"p{i:D2}")));
+            await CommitAsync(b => b.Messages.Add(Message(id, 1, "u", serverTime: 5000 + ((i * 7) % 60))));
+            if (i % 3 == 0)
+            {
+                await CommitAsync(b => b.Messages.Add(Message(id, 2, $"p{i:D2}", serverTime: 5000 + ((i * 7) % 60))));
+            }
+        }
+
+        await CommitAsync(b => b.Settings.Add(new MemberSettingsUpdate("d41", "u", true, null, NextVersion())));
+        await CommitAsync(b => b.Settings.Add(new MemberSettingsUpdate("d07", "u", true, null, NextVersion())));
+        await Postgres.ScalarAsync("ANALYZE;");
+
+        await using var connection = new Npgsql.NpgsqlConnection(new Npgsql.NpgsqlConnectionStringBuilder(Postgres.ConnectionString) { SearchPath = Postgres.Schema }.ConnectionString);
+        await connection.OpenAsync();
+        async Task<List<string>> RunAsync(string sql, long limit, long offset, bool explain = false)
+        {
+            await using var command = new Npgsql.NpgsqlCommand((explain ? "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " : "") + sql, connection);
+            command.Parameters.Add(new Npgsql.NpgsqlParameter<string> { TypedValue = "u" });
+            command.Parameters.Add(new Npgsql.NpgsqlParameter<long> { TypedValue = limit });
+            command.Parameters.Add(new Npgsql.NpgsqlParameter<long> { TypedValue = offset });
+            var rows = new List<string>();
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                rows.Add(explain ? reader.GetString(0) : string.Join('|', Enumerable.Range(0, reader.FieldCount).Select(f => reader.IsDBNull(f) ? "-" : Convert.ToString(reader.GetValue(f) is byte[] b ? Convert.ToHexString(b) : reader.GetValue(f), CultureInfo.InvariantCulture))));
+            }
+
+            return rows;
+        }
+
+        foreach (var (limit, offset) in new[] { (5L, 0L), (5L, 1L), (7L, 20L), (20L, 55L), (100L, 0L), (0L, 0L) })
+        {
+            Assert.Equal(await RunAsync(before, limit, offset), await RunAsync(PostgresMessageStore.PageViewsSql, limit, offset));
+        }
+
+        Assert.StartsWith("d07|", (await RunAsync(PostgresMessageStore.PageViewsSql, 5, 0))[0], StringComparison.Ordinal); // pinned first, then by time
+
+        // The plans of a real size, where a user's conversations are a few among many: index probes joined by nested loops.
+        // On these tables of a few pages each the planner joins whole scans by hashes instead (before: 26 buffers for all
+        // 60 views, since a page holds them all), which says nothing about the statements.
+        await using (var plans = new Npgsql.NpgsqlCommand("SET enable_seqscan = off; SET enable_hashjoin = off; SET enable_mergejoin = off", connection))
+        {
+            await plans.ExecuteNonQueryAsync();
+        }
+
+        async Task<long> BuffersAsync(string sql)
+        {
+            using var plan = System.Text.Json.JsonDocument.Parse((await RunAsync(sql, 5, 0, explain: true))[0]);
+            var root = plan.RootElement[0].GetProperty("Plan");
+            return root.GetProperty("Shared Hit Blocks").GetInt64() + root.GetProperty("Shared Read Blocks").GetInt64();
+        }
+
+        var (now, then) = (await BuffersAsync(PostgresMessageStore.PageViewsSql), await BuffersAsync(before));
+        output.WriteLine($"a page of 5 of 60 conversations: {now} buffers (before {then})");
+        Assert.True(then - now >= 3 * (60 - 5), $"a page of 5 of 60 conversations: {now} buffers (before {then})");
+    }
 }
