@@ -379,6 +379,26 @@ public sealed partial class SqliteMessageStore
         return maxVersion;
     }
 
+    // The flush's derivation of a conversation's rows (see WriterCommands' DeriveConversation and DeriveSendersRead).
+    internal static readonly string DeriveConversationSql = $"""
+        UPDATE conversations SET
+            max_seq = MAX(max_seq, COALESCE((SELECT MAX(m.seq) FROM messages m WHERE m.conv_key = $key), 0)),
+            last_seq = MAX(last_seq, COALESCE((SELECT MAX(m.seq) FROM messages m WHERE m.conv_key = $key), 0)),
+            updated_at = MAX(updated_at, COALESCE((SELECT m.server_time FROM messages m WHERE m.conv_key = $key ORDER BY m.seq DESC LIMIT 1), 0)),
+            head_version = MAX(head_version, COALESCE((SELECT m.version FROM messages m WHERE m.conv_key = $key ORDER BY m.seq DESC LIMIT 1), 0),
+                COALESCE((SELECT MAX(n.version) FROM messages n INDEXED BY ix_messages_changed WHERE n.conv_key = $key AND {SqliteVersionIndex.Changed("n")}), 0))
+        WHERE conv_key = $key;
+        """;
+
+    internal static readonly string DeriveSendersReadSql = $"""
+        UPDATE members SET read_seq = MAX(read_seq,
+            COALESCE((SELECT m.seq FROM messages m WHERE m.conv_key = $key AND m.seq >= {SqliteVersionIndex.FirstNewSeqBound("$key", "$through")}
+                      AND m.version > $through AND m.sender_id = members.user_id ORDER BY m.seq DESC LIMIT 1), 0),
+            COALESCE((SELECT MAX(n.seq) FROM messages n INDEXED BY ix_messages_changed WHERE n.conv_key = $key AND {SqliteVersionIndex.Changed("n")}
+                      AND n.version > $through AND n.sender_id = members.user_id), 0))
+        WHERE conv_key = $key;
+        """;
+
     /// <summary>The writer's prepared statements, created once and reused by every batch with new parameter values.</summary>
     private sealed class WriterCommands : IDisposable
     {
@@ -549,19 +569,10 @@ public sealed partial class SqliteMessageStore
                 "$key", "$version");
 
             // The start's (and a rolled-back write's) derivation from the messages themselves: the last seq and its time
-            // (one seek of the primary key), the last version (ix_messages_conv_version), every active member's feed version
-            // (write diffusion only), each sender's read seq from their messages above derived_through.
-            DeriveConversation = new RawStatement(
-                connection,
-                """
-                UPDATE conversations SET
-                    max_seq = MAX(max_seq, COALESCE((SELECT MAX(m.seq) FROM messages m WHERE m.conv_key = $key), 0)),
-                    last_seq = MAX(last_seq, COALESCE((SELECT MAX(m.seq) FROM messages m WHERE m.conv_key = $key), 0)),
-                    updated_at = MAX(updated_at, COALESCE((SELECT m.server_time FROM messages m WHERE m.conv_key = $key ORDER BY m.seq DESC LIMIT 1), 0)),
-                    head_version = MAX(head_version, COALESCE((SELECT MAX(m.version) FROM messages m WHERE m.conv_key = $key), 0))
-                WHERE conv_key = $key;
-                """,
-                "$key");
+            // (one seek of the primary key), the last version (ADR 0034: the last row's, or a changed row's through
+            // ix_messages_changed: an unchanged row's version is its search id, at most the last row's), every active member's
+            // feed version (write diffusion only), each sender's read seq from their messages above derived_through.
+            DeriveConversation = new RawStatement(connection, DeriveConversationSql, "$key");
             DeriveMembersFeed = new RawStatement(
                 connection,
                 """
@@ -569,14 +580,10 @@ public sealed partial class SqliteMessageStore
                 WHERE conv_key = $key AND active = 1 AND (SELECT c.read_diffusion FROM conversations c WHERE c.conv_key = $key) = 0;
                 """,
                 "$key");
-            DeriveSendersRead = new RawStatement(
-                connection,
-                """
-                UPDATE members SET read_seq = MAX(read_seq, COALESCE(
-                    (SELECT MAX(m.seq) FROM messages m WHERE m.conv_key = $key AND m.version > $through AND m.sender_id = members.user_id), 0))
-                WHERE conv_key = $key;
-                """,
-                "$key", "$through");
+            // ADR 0034: a sender's messages above $through are its changed ones (ix_messages_changed) and those first
+            // committed after it, the end of the key range: a walk newest first that stops at the sender's newest or at the
+            // anchor below the first of them.
+            DeriveSendersRead = new RawStatement(connection, DeriveSendersReadSql, "$key", "$through");
             UpsertGroup = Create(
                 connection,
                 """

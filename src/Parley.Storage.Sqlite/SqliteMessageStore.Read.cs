@@ -23,7 +23,7 @@ public sealed partial class SqliteMessageStore
         """;
 
     /// <summary>
-    /// Up to this many rows above a sync's cursor, the walk for the newest rows starts at the lowest of them (stop 46): see
+    /// Up to this many changed rows above a sync's cursor, the walk for the newest rows starts no lower than the lowest of them (stop 46, ADR 0034): see
     /// <see cref="ChangedMessagesFrom"/>.
     /// </summary>
     internal const int SyncWalkBound = 1000;
@@ -39,12 +39,14 @@ public sealed partial class SqliteMessageStore
     // - a walk of the primary key newest first finds the lowest seq of the newest $limit visible rows above the cursor, and
     //   the outer scan reads the rows from that seq up with the same filter: exactly those rows, ascending in key order
     //   (stop 37 joined the walk's seqs back with `o.seq IN (...)`: an ephemeral table and a second key search per row).
-    // - the walk starts no lower than the lowest seq above the cursor when fewer than SyncWalkBound rows are (stop 46, store):
+    // - the walk starts no lower than a seq at or below every row above the cursor (stop 46, store; ADR 0034, stop 47):
     //   SQLite cannot know that versions fall with seq, so a walk that finds fewer than $limit rows above the cursor (an
     //   incremental sync) went on to the conversation's first row, reading its whole history (a 31,011-message conversation:
-    //   701 pages for one new message). The bound reads those rows' entries of ix_messages_conv_version (covering, a few
-    //   pages); with SyncWalkBound or more it is 0 and the walk is as before, ending at $limit rows (a catch-up pays the
-    //   bound's ~4 pages more). Every row above the cursor has a seq at or above the bound, so the rows are the same.
+    //   701 pages for one new message). The rows above the cursor are the changed ones (edits, revokes, rows from before
+    //   migration 15: ix_messages_changed, covering, the lowest seq of at most SyncWalkBound of them) and those first
+    //   committed after it, a seq range that starts at most 63 rows above the last anchor at or below the cursor
+    //   (ix_messages_anchor). The bound is the lower of the two; with SyncWalkBound or more changed rows it is 0 and the walk
+    //   is as before, ending at $limit rows. Every row above the cursor has a seq at or above the bound, so the rows are the same.
     // No ORDER BY: SQLite's sorter copied every row, content included; the caller sorts a conversation's rows if they come
     // out of order.
     // (Declared before the two statements that use it: static fields are initialised in text order.)
@@ -54,8 +56,9 @@ public sealed partial class SqliteMessageStore
         + " LEFT JOIN members vm ON vm.conv_key = ck.conv_key AND vm.user_id = $user AND vm.active = 1"
         + " JOIN messages o ON o.conv_key = ck.conv_key AND o.seq >= ("
         + "SELECT MIN(w.seq) FROM (SELECT msg.seq FROM messages msg WHERE msg.conv_key = ck.conv_key AND msg.version > $since AND +msg.version <= $until AND "
-        + "msg.seq >= COALESCE((SELECT MIN(b.seq) FROM (SELECT n.seq FROM messages n INDEXED BY ix_messages_conv_version WHERE n.conv_key = ck.conv_key"
-        + " AND n.version > $since AND +n.version <= $until LIMIT " + SyncWalkBoundText + ") b HAVING COUNT(*) < " + SyncWalkBoundText + "), 0) AND "
+        + "msg.seq >= COALESCE(MIN(" + SqliteVersionIndex.FirstNewSeqBound("ck.conv_key", "$since") + ", "
+        + "(SELECT COALESCE(MIN(b.seq), 9223372036854775807) FROM (SELECT n.seq FROM messages n INDEXED BY ix_messages_changed WHERE n.conv_key = ck.conv_key AND "
+        + SqliteVersionIndex.Changed("n") + " AND n.version > $since AND +n.version <= $until LIMIT " + SyncWalkBoundText + ") b HAVING COUNT(*) < " + SyncWalkBoundText + ")), 0) AND "
         + SyncVisible("msg") + " ORDER BY msg.seq DESC LIMIT $limit) w)"
         + " AND o.version > $since AND +o.version <= $until AND " + SyncVisible("o") + ";";
 

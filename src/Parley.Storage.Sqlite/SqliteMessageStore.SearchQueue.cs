@@ -10,7 +10,7 @@ namespace Parley.Storage.Sqlite;
 /// writes nothing more; the indexer, in the writer queue, indexes queued texts and records in the same transaction the
 /// version through which every committed message is indexed (<c>search_state.indexed_through</c>). What a stopped process
 /// had not indexed yet is found above that mark (the conversations whose head version is above it, then their messages
-/// above it through <c>ix_messages_conv_version</c>) and indexed from the stored content with the same rule.
+/// above it through <c>ix_messages_changed</c> and the anchor, ADR 0034) and indexed from the stored content with the same rule.
 /// <list type="bullet">
 /// <item>A queued text is indexed only while its message row is as it was committed: the same search id, not revoked,
 /// the same content bytes, and no index row yet. So a text of a write that rolled back (no row), of a message revoked
@@ -27,13 +27,20 @@ public sealed partial class SqliteMessageStore
 
     private const string RecoveryConversationsSql = "SELECT conversation_id FROM conversations WHERE head_version > $mark;";
 
-    // In version order through ix_messages_conv_version, from a cursor, a chunk at a time: an edit keeps its message's
-    // search id (the version it was first committed at) and raises its version, so search_id <= version always.
-    private const string RecoveryMessagesSql = $"""
-        SELECT m.search_id, m.seq, m.content_kind, m.content, m.version FROM messages m
-        WHERE m.conv_key = {SqliteRows.ConvKey} AND m.version > $after AND m.search_id > $mark AND m.search_id <= $ceiling AND m.revoked = 0
+    // In version order, from a cursor, a chunk at a time: an edit keeps its message's search id (the version it was first
+    // committed at) and raises its version, so search_id <= version always. ADR 0034: the changed rows through
+    // ix_messages_changed, merged by version with the unchanged ones (version = search_id), a seq range from the anchor
+    // at or below the cursor; the same rows in the same order as the version index gave.
+    internal static readonly string RecoveryMessagesSql = $"""
+        SELECT m.search_id, m.seq, m.content_kind, m.content, m.version FROM messages m INDEXED BY ix_messages_changed
+        WHERE m.conv_key = {SqliteRows.ConvKey} AND {SqliteVersionIndex.Changed("m")} AND m.version > $after AND m.search_id > $mark AND m.search_id <= $ceiling AND m.revoked = 0
           AND NOT EXISTS (SELECT 1 FROM message_search_content s WHERE s.id = m.search_id)
-        ORDER BY m.version LIMIT $limit;
+        UNION ALL
+        SELECT m.search_id, m.seq, m.content_kind, m.content, m.version FROM messages m
+        WHERE m.conv_key = {SqliteRows.ConvKey} AND m.seq >= {SqliteVersionIndex.FirstNewSeqBound(SqliteRows.ConvKey, "MAX($after, $mark)")}
+          AND m.version = m.search_id AND m.search_id > $after AND m.search_id > $mark AND m.search_id <= $ceiling AND m.revoked = 0
+          AND NOT EXISTS (SELECT 1 FROM message_search_content s WHERE s.id = m.search_id)
+        ORDER BY 5 LIMIT $limit;
         """;
 
     private readonly ISearchTextExtractor? _searchText;

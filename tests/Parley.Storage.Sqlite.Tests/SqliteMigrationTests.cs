@@ -338,7 +338,9 @@ public sealed class SqliteMigrationTests : IDisposable
             Assert.Equal(1, Count("SELECT pk FROM pragma_table_info('messages') WHERE name = 'conv_key'"));
             Assert.Equal(1, Count("SELECT pk FROM pragma_table_info('conversations') WHERE name = 'conv_key'"));
             Assert.Equal(0, Count("SELECT COUNT(*) FROM sqlite_master WHERE name = 'conversation_keys' OR name LIKE '%_keyed'"));
-            Assert.Equal(["conv_key", "version"], IndexColumns("ix_messages_conv_version"));
+            Assert.Equal(["conv_key", "version", "search_id"], IndexColumns("ix_messages_changed")); // migration 32 (ADR 0034) replaced ix_messages_conv_version
+            Assert.Equal(["conv_key", "search_id"], IndexColumns("ix_messages_anchor"));
+            Assert.Empty(IndexColumns("ix_messages_conv_version"));
             Assert.Equal(["conv_key", "reply_to_seq", "seq"], IndexColumns("ix_messages_thread"));
             Assert.Equal(["conv_key", "sender_id", "client_msg_id"], IndexColumns("sqlite_autoindex_messages_2"));
             Assert.Equal(["conversation_id"], IndexColumns("sqlite_autoindex_conversations_1"));
@@ -394,6 +396,80 @@ public sealed class SqliteMigrationTests : IDisposable
             Assert.Equal([1L], (await store.ReadMessagesAsync("si_alice_dave", 0, ReadDirection.Backward, 10)).Select(m => m.Seq));
             Assert.Equal(4, (await store.GetConversationViewAsync("alice", "si_alice_bob"))!.MaxSeq);
             Assert.Equal(["si_alice_dave"], (await store.GetChangesAsync("dave", 0, 10)).Changes.Select(c => c.Conversation.ConversationId));
+        }
+    }
+
+    /// <summary>
+    /// ADR 0034 (stop 47): migration 32 replaces the version index by the index of changed rows and the sparse anchor, over a
+    /// database as migration 31 left it: a 1:1 of 150 messages whose first 80 are from before migration 15 (no search id,
+    /// across the anchor at 64), edits of an old and a new row, and a short 1:1 (no anchor). The indexes hold exactly the
+    /// changed rows and every 64th seq; the store's sync returns, for every cursor, the newest rows a scan by version returns;
+    /// new writes after it; the migration runs again over its own result (forgotten and re-run) without a change.
+    /// </summary>
+    [Fact]
+    public async Task Migration32_VersionIndexOfChangedRowsAndAnchor_FromMigration31_SyncReturnsTheSameRows()
+    {
+        CreateAtVersion(31, """
+            INSERT INTO conversations (conv_key, conversation_id, kind, group_id, name, creator_id, created_at, updated_at, member_count, max_seq, last_seq, head_version)
+            VALUES (3, 'si_alice_bob', 1, NULL, '', 'alice', 1, 300, 2, 150, 150, 301), (4, 'si_alice_carol', 1, NULL, '', 'alice', 1, 300, 2, 5, 5, 255);
+            INSERT INTO members (conv_key, user_id, read_seq, feed_version) VALUES (3, 'alice', 0, 301), (3, 'bob', 0, 301), (4, 'alice', 0, 255), (4, 'carol', 0, 255);
+            WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < 150)
+            INSERT INTO messages (conv_key, seq, server_msg_id, sender_id, client_msg_id, server_time, content_kind, content, revoked, version, annotations, reply_to_seq, search_id)
+                SELECT 3, i, 'm' || i, CASE i % 3 WHEN 0 THEN 'alice' ELSE 'bob' END, 'c' || i, 10 + i, 1, x'0a01', 0,
+                       CASE WHEN i <= 80 THEN i ELSE 100 + i END, NULL, 0, CASE WHEN i <= 80 THEN NULL ELSE 100 + i END
+                FROM k;
+            INSERT INTO messages (conv_key, seq, server_msg_id, sender_id, client_msg_id, server_time, content_kind, content, revoked, version, annotations, reply_to_seq, search_id)
+                VALUES (4, 1, 'n1', 'carol', 'd1', 11, 1, x'0a01', 0, 251, NULL, 0, 251), (4, 2, 'n2', 'alice', 'd2', 12, 1, x'0a01', 0, 252, NULL, 0, 252),
+                       (4, 3, 'n3', 'carol', 'd3', 13, 1, x'0a01', 0, 253, NULL, 0, 253), (4, 4, 'n4', 'carol', 'd4', 14, 1, x'0a01', 0, 254, NULL, 0, 254),
+                       (4, 5, 'n5', 'alice', 'd5', 15, 1, x'0a01', 0, 255, NULL, 0, 255);
+            UPDATE messages SET version = 300, annotations = x'01' WHERE conv_key = 3 AND seq = 10;
+            UPDATE messages SET version = 301, revoked = 1, content = x'' WHERE conv_key = 3 AND seq = 120;
+            UPDATE feed_state SET max_version = 301, derived_through = 301 WHERE id = 1;
+            UPDATE search_state SET indexed_through = 301 WHERE id = 1;
+            """);
+        Assert.Equal(["conv_key", "version"], IndexColumns("ix_messages_conv_version"));
+        string Oracle(long since, int limit) => string.Join(',', Rows(
+            $"SELECT seq FROM (SELECT seq FROM messages NOT INDEXED WHERE conv_key = 3 AND version > {since} ORDER BY seq DESC LIMIT {limit}) ORDER BY seq"));
+
+        for (var round = 0; round < 2; round++)
+        {
+            await using (var store = new SqliteMessageStore(_database.Open()))
+            {
+                await store.InitializeAsync();
+                Assert.Equal(1, Count("SELECT COUNT(*) FROM schema_migrations WHERE version = 32"));
+                Assert.Empty(IndexColumns("ix_messages_conv_version"));
+                Assert.Equal(["conv_key", "version", "search_id"], IndexColumns("ix_messages_changed"));
+                Assert.Equal(["conv_key", "search_id"], IndexColumns("ix_messages_anchor"));
+                Assert.Equal(81, IndexEntries("ix_messages_changed")); // the 80 without a search id and the edited seq 120
+                Assert.Equal(2, IndexEntries("ix_messages_anchor")); // seqs 64 and 128
+
+                foreach (var since in new long[] { 0, 1, 9, 10, 63, 64, 65, 79, 80, 163, 164, 165, 180, 227, 228, 229, 249, 250, 299, 300, 301 })
+                {
+                    foreach (var limit in new[] { 5, 200 })
+                    {
+                        var change = (await store.GetChangesAsync("alice", since, limit)).Changes.SingleOrDefault(c => c.Conversation.ConversationId == "si_alice_bob");
+                        var seqs = change is null ? string.Empty : string.Join(',', change.Messages.Select(m => m.Seq).Order());
+                        Assert.True(Oracle(since, limit) == seqs, $"round {round}, since {since}, limit {limit}: expected {Oracle(since, limit)}, got {seqs}");
+                    }
+                }
+
+                Assert.Equal([1L, 2L, 3L, 4L, 5L], (await store.GetChangesAsync("alice", 250, 10)).Changes.Single(c => c.Conversation.ConversationId == "si_alice_carol").Messages.Select(m => m.Seq).Order());
+            }
+
+            // Forget it and run it again over its own result.
+            Count("DELETE FROM schema_migrations WHERE version = 32; SELECT 0");
+        }
+
+        // Writes after it: a new message (neither index), an edit of a row from before migration 15 (already in it).
+        await using (var store = new SqliteMessageStore(_database.Open()))
+        {
+            await store.InitializeAsync();
+            var batch = new CommitBatch();
+            batch.Messages.Add(new StoredMessage("si_alice_bob", 151, "m151", "bob", "c151", 400, 1, [10, 7], false, 302));
+            batch.MessageUpdates.Add(new MessageUpdate("si_alice_bob", 20, [5], 303));
+            await store.CommitAsync(batch);
+            Assert.Equal(81, IndexEntries("ix_messages_changed"));
+            Assert.Equal([20L, 151L], (await store.GetChangesAsync("alice", 301, 10)).Changes.Single(c => c.Conversation.ConversationId == "si_alice_bob").Messages.Select(m => m.Seq).Order());
         }
     }
 

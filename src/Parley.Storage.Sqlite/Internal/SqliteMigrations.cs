@@ -39,6 +39,7 @@ internal static class SqliteMigrations
         (29, V29DeltaIndexesWithoutDirectRows),
         (30, V30MessagesByConversationKey),
         (31, V31DerivedRowsPending),
+        (32, V32VersionIndexOfChangedRows),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -904,5 +905,18 @@ internal static class SqliteMigrations
         INSERT INTO feed_state_v31 (id, max_version, derived_through, pending) SELECT id, max_version, max_version, NULL FROM feed_state;
         DROP TABLE feed_state;
         ALTER TABLE feed_state_v31 RENAME TO feed_state;
+        """;
+
+    // ADR 0034 (stop 47): the messages' version index holds only the changed rows (an edit or a revoke raised the version
+    // above the search id, the first-commit version; rows from before migration 15 have none), and a sparse anchor (every
+    // 64th seq) finds where a conversation's rows first committed after a version start: a new message enters neither index
+    // (63 in 64) instead of ix_messages_conv_version, a leaf of its own per message (~0.76 of a warm message's ~4.1 WAL
+    // frames). search_id is in the changed rows' index so that its readers are covered (SQLite checks the partial index's
+    // predicate again per entry: without it each entry read its table row, ~4 pages). Readers: SqliteVersionIndex.
+    // Re-runnable; one scan of the table per index, no rebuild.
+    private const string V32VersionIndexOfChangedRows = """
+        CREATE INDEX IF NOT EXISTS ix_messages_changed ON messages (conv_key, version, search_id) WHERE search_id IS NULL OR version <> search_id;
+        CREATE INDEX IF NOT EXISTS ix_messages_anchor ON messages (conv_key, search_id) WHERE seq % 64 = 0;
+        DROP INDEX IF EXISTS ix_messages_conv_version;
         """;
 }
