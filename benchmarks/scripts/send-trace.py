@@ -159,6 +159,27 @@ if pool:
     big = [g for g in gaps if g[0] >= 10]
     print(f"sampler gaps >= 10 ms in the run: {len(big)}, longest " + ", ".join(f"{g:.1f}" for g, _ in gaps[-5:][::-1]) + " ms")
 
+# The p99 message (stop 47, tail): the messages whose delivery is within the p98.5-p99.5 band, their mean time per segment
+# and its share of their time, and how many had a GC inside their window: what a p99 message's time is made of.
+band_lo, band_hi = pct(tot, 98.5), pct(tot, 99.5)
+band = [r for r in rows if band_lo <= ms(r, 'S', 'D') <= band_hi]
+if band:
+    mean_total = sum(ms(r, 'S', 'D') for r in band) / len(band)
+    print()
+    print(f"the p99 message: {len(band)} messages with delivery in p98.5-p99.5 ({band_lo:.1f}-{band_hi:.1f} ms, mean {mean_total:.1f} ms)")
+    print("| segment | mean ms | share |")
+    print("|---|---:|---:|")
+    for name, a, b in SEG:
+        m = sum(ms(r, a, b) for r in band) / len(band)
+        print(f"| {name} | {m:.2f} | {100 * m / mean_total:.1f} % |")
+    if pool:
+        gcb = 0
+        for r in band:
+            w = pool_in(r['S'], r['D'])
+            if w and (w[-1][4] != w[0][4] or w[-1][5] != w[0][5]):
+                gcb += 1
+        print(f"a GC (gen0 or gen1 count moved) inside the window of {gcb} of {len(band)}")
+
 print()
 print("slowest messages (ms per segment, delivery path; then the ack path's dispatch/resume/return/ack write):")
 print("  t(s)    total  " + " ".join(f"{n.split()[0][:7]:>7}" for n, _, _ in SEG) + " |  disp  resum   ret   ackw")
