@@ -38,6 +38,12 @@ if (args.Length > 0 && args[0] == "super-store")
     return await Parley.Benchmarks.SuperGroupStore.RunAsync(args[1..]);
 }
 
+// dotnet benchmarks/Parley.Benchmarks/bin/Release/net10.0/Parley.Benchmarks.dll activation-io [options] (ActivationIoBench)
+if (args.Length > 0 && args[0] == "activation-io")
+{
+    return await Parley.Benchmarks.ActivationIoBench.RunAsync(args[1..]);
+}
+
 // dotnet benchmarks/Parley.Benchmarks/bin/Release/net10.0/Parley.Benchmarks.dll store-io [options] (StoreIoBench)
 if (args.Length > 0 && args[0] == "store-io")
 {

@@ -151,6 +151,122 @@ public sealed partial class SqliteMessageStore
         }
     }
 
+    // LoadConversationAsync's three statements (issue 17, stop 47), each prepared once per pooled connection: the row with
+    // its key (the text id's index is walked once, not once per statement), then the members and the newest messages by key.
+    private const string ConversationLoadSql = """
+        SELECT c.conversation_id, c.kind, c.group_id, c.name, c.creator_id, c.created_at,
+               MAX(c.max_seq, COALESCE((SELECT MAX(m.seq) FROM messages m WHERE m.conv_key = c.conv_key), 0)), c.conv_key
+        FROM conversations c WHERE c.conversation_id = $conv;
+        """;
+
+    private const string MembersByKeySql = "SELECT " + SqliteRows.MemberColumns + " FROM members WHERE conv_key = $key ORDER BY user_id;";
+
+    private const string NewestByKeySql = "SELECT " + SqliteRows.MessageColumns + " FROM messages WHERE conv_key = $key ORDER BY seq DESC LIMIT $limit;";
+
+    private static readonly string[] KeyParameter = ["$key"];
+
+    private static readonly string[] ConversationKeyLimitParameters = ["$conv", "$key", "$limit"];
+
+    /// <summary>
+    /// A conversation's activation reads in one read transaction on one pooled connection (issue 17, stop 47): before, a 1:1's
+    /// activation took three connections and three snapshots, and the members' and messages' statements each found the
+    /// conversation's key through the text id's index again (and were parsed and planned on every call). Same rows as
+    /// <see cref="GetConversationAsync"/>, <see cref="GetMembersAsync"/> and <see cref="ReadMessagesAsync"/> backward, from one
+    /// snapshot; the members' derived rows are written first when pending (ADR 0028), as GetMembersAsync does.
+    /// </summary>
+    public async Task<ConversationLoad?> LoadConversationAsync(string conversationId, int newest, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(newest);
+        await FlushIfPendingAsync(conversationId, cancellationToken).ConfigureAwait(false);
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            Step(_database.Prepared(connection, "BEGIN DEFERRED;", NoParameters));
+            try
+            {
+                var load = LoadConversation(connection, conversationId, newest);
+                Step(_database.Prepared(connection, "COMMIT;", NoParameters));
+                return load;
+            }
+            finally
+            {
+                if (SQLitePCL.raw.sqlite3_get_autocommit(connection.Handle) == 0)
+                {
+                    Step(_database.Prepared(connection, "ROLLBACK;", NoParameters));
+                }
+            }
+        }
+    }
+
+    private ConversationLoad? LoadConversation(SqliteConnection connection, string conversationId, int newest)
+    {
+        ConversationRecord record;
+        long key;
+        var statement = _database.Prepared(connection, ConversationLoadSql, ConversationParameter);
+        try
+        {
+            statement.Bind(0, conversationId);
+            if (!statement.Read())
+            {
+                return null;
+            }
+
+            record = new ConversationRecord(
+                statement.GetString(0),
+                (ConversationKind)statement.GetInt32(1),
+                statement.IsDBNull(2) ? null : statement.GetString(2),
+                statement.GetString(3),
+                statement.GetString(4),
+                statement.GetInt64(5),
+                statement.GetInt64(6));
+            key = statement.GetInt64(7);
+        }
+        finally
+        {
+            statement.Reset();
+        }
+
+        if (record.Kind != ConversationKind.Direct)
+        {
+            return new ConversationLoad(record, null, null);
+        }
+
+        var members = new List<MemberRecord>(2);
+        statement = _database.Prepared(connection, MembersByKeySql, KeyParameter);
+        try
+        {
+            statement.Bind(0, key);
+            while (statement.Read())
+            {
+                members.Add(SqliteRows.ReadMemberRow(statement));
+            }
+        }
+        finally
+        {
+            statement.Reset();
+        }
+
+        var messages = new List<StoredMessage>();
+        statement = _database.Prepared(connection, NewestByKeySql, ConversationKeyLimitParameters);
+        try
+        {
+            statement.Bind(0, conversationId);
+            statement.Bind(1, key);
+            statement.Bind(2, newest);
+            while (statement.Read())
+            {
+                messages.Add(SqliteRows.ReadMessageRow(statement));
+            }
+        }
+        finally
+        {
+            statement.Reset();
+        }
+
+        messages.Reverse();
+        return new ConversationLoad(record, members, messages);
+    }
+
     /// <inheritdoc />
     public async Task<IReadOnlyList<MemberRecord>> GetMembersAsync(string conversationId, CancellationToken cancellationToken = default)
     {

@@ -309,7 +309,8 @@ public class FailingActivationStore : DispatchProxy
 
     protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
     {
-        if (targetMethod!.Name == nameof(IMessageStore.GetConversationAsync) && args is [string id, ..] && id.Contains(OneWaySendServerFixture.FailingMarker, StringComparison.Ordinal))
+        // An activation's read (LoadConversationAsync, stop 47) or the row alone.
+        if (targetMethod!.Name is nameof(IMessageStore.GetConversationAsync) or nameof(IMessageStore.LoadConversationAsync) && args is [string id, ..] && id.Contains(OneWaySendServerFixture.FailingMarker, StringComparison.Ordinal))
         {
             throw new IOException("injected: this conversation cannot be loaded");
         }

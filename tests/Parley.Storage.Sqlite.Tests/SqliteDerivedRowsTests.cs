@@ -123,6 +123,47 @@ public sealed class SqliteDerivedRowsTests : IDisposable
         await open.Owner.DisposeAsync();
     }
 
+    // Issue 17, stop 47: an activation's one read (the row, the members and the newest messages in one read transaction)
+    // returns what the three reads return, with derived rows pending (the members' read seqs are flushed first, as
+    // GetMembersAsync does); a group gets its row only; a conversation that does not exist, null.
+    [Fact]
+    public async Task LoadConversation_SameRowsAsTheThreeReads_WithDerivedRowsPending_GroupRowOnly_MissingNull()
+    {
+        var open = await OpenAsync(_deferred, Never);
+        var store = open.Store;
+        foreach (var batch in Workload())
+        {
+            await store.CommitAsync(batch);
+        }
+
+        Assert.NotNull(_deferred.Scalar("SELECT pending FROM feed_state;") as byte[]);
+        var load = await store.LoadConversationAsync("d1", 4);
+        Assert.NotNull(load);
+        Assert.Equal(11, load.Record.MaxSeq); // the messages' max, not the unwritten max_seq
+        Assert.IsType<DBNull>(_deferred.Scalar("SELECT pending FROM feed_state;")); // flushed before the members were read
+        Assert.Equal(await store.GetConversationAsync("d1"), load.Record);
+        Assert.Equal(await store.GetMembersAsync("d1"), load.Members!);
+        Assert.Equal(["alice", "bob"], load.Members!.Select(m => m.UserId));
+        Assert.True(load.Members!.Single(m => m.UserId == "alice").ReadSeq > 0);
+        var newest = await store.ReadMessagesAsync("d1", 0, ReadDirection.Backward, 4);
+        Assert.Equal([8L, 9L, 10L, 11L], load.Newest!.Select(m => m.Seq));
+        Assert.Equal(newest.Select(m => (m.ConversationId, m.Seq, m.ServerMsgId, m.SenderId, m.ClientMsgId, m.Version)),
+            load.Newest!.Select(m => (m.ConversationId, m.Seq, m.ServerMsgId, m.SenderId, m.ClientMsgId, m.Version)));
+        Assert.Equal(newest.Select(m => Encoding.UTF8.GetString(m.Content)), load.Newest!.Select(m => Encoding.UTF8.GetString(m.Content)));
+
+        var all = await store.LoadConversationAsync("d2", 256);
+        Assert.Equal([1L, 2L, 3L], all!.Newest!.Select(m => m.Seq));
+
+        var group = await store.LoadConversationAsync("g1", 4);
+        Assert.Equal(ConversationKind.Group, group!.Record.Kind);
+        Assert.Null(group.Members);
+        Assert.Null(group.Newest);
+
+        Assert.Null(await store.LoadConversationAsync("si_nobody_none", 4));
+        await store.DisposeAsync();
+        await open.Owner.DisposeAsync();
+    }
+
     // d1 (alice, bob), g1 (alice, bob, carol), d2 (carol, dave), created first; then messages in batches, some
     // conversations several times per batch and from both sides.
     private List<CommitBatch> Workload()

@@ -27,6 +27,31 @@ public interface IMessageStore
 
     Task<IReadOnlyList<MemberRecord>> GetMembersAsync(string conversationId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// A conversation's activation reads (issue 17, stop 47): the conversation's row, or null when it does not exist; for a
+    /// direct (1:1) conversation also its members (as <see cref="GetMembersAsync"/>) and its newest
+    /// <paramref name="newest"/> messages (as <see cref="ReadMessagesAsync"/> backward from the newest). A store may read
+    /// them in one snapshot (SQLite: one read transaction, the conversation's key looked up once); by default the three
+    /// reads, one after the other.
+    /// </summary>
+    async Task<ConversationLoad?> LoadConversationAsync(string conversationId, int newest, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(newest);
+        if (await GetConversationAsync(conversationId, cancellationToken).ConfigureAwait(false) is not { } record)
+        {
+            return null;
+        }
+
+        if (record.Kind != ConversationKind.Direct)
+        {
+            return new ConversationLoad(record, null, null);
+        }
+
+        var members = await GetMembersAsync(conversationId, cancellationToken).ConfigureAwait(false);
+        var messages = await ReadMessagesAsync(conversationId, 0, ReadDirection.Backward, newest, cancellationToken).ConfigureAwait(false);
+        return new ConversationLoad(record, members, messages);
+    }
+
     Task<StoredMessage?> GetMessageAsync(string conversationId, long seq, CancellationToken cancellationToken = default);
 
     Task<StoredMessage?> FindByClientMsgIdAsync(string conversationId, string senderId, string clientMsgId, CancellationToken cancellationToken = default);

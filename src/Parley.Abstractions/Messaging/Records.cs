@@ -65,6 +65,13 @@ public sealed record ConversationRecord(
     long CreatedAt,
     long MaxSeq);
 
+/// <summary>
+/// What a conversation's activation reads (<see cref="IMessageStore.LoadConversationAsync"/>): its row and, for a direct
+/// (1:1) conversation, its members and its newest messages (ascending by seq); for any other kind only the row
+/// (<see cref="Members"/> and <see cref="Newest"/> null: the caller reads what that kind needs).
+/// </summary>
+public sealed record ConversationLoad(ConversationRecord Record, IReadOnlyList<MemberRecord>? Members, IReadOnlyList<StoredMessage>? Newest);
+
 /// <summary>One member's state in a conversation (group fields keep their defaults in direct conversations).</summary>
 public sealed record MemberRecord(
     string UserId,

@@ -82,7 +82,11 @@ internal static class SqliteRows
         return rows;
     }
 
-    public static MemberRecord ReadMember(SqliteDataReader reader) =>
+    public static MemberRecord ReadMember(SqliteDataReader reader) => ReadMemberRow(new DataReaderRow(reader));
+
+    /// <summary>A member from a reader or a prepared <see cref="RawStatement"/> (columns as <see cref="MemberColumns"/>).</summary>
+    public static MemberRecord ReadMemberRow<TRow>(TRow reader)
+        where TRow : ISqliteRow =>
         new(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2) != 0, reader.GetInt64(3) != 0, reader.GetInt64(4))
         {
             Role = (MemberRole)reader.GetInt32(5),
