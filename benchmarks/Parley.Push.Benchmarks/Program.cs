@@ -38,6 +38,79 @@ if (args.Length > 0 && args[0] == "sim")
     return;
 }
 
+if (args.Length > 0 && args[0] == "journal")
+{
+    // The journal's claim-and-settle alone (stop 47): one loop of dispatch batches over a durable SQLite journal, each call
+    // the previous batch's results (Accepted) with this batch's claims, as a send loop writes them; reports per device-push
+    // the process's CPU, allocation and wall time over the measured batches. `journal [batches=1000] [batch=16] [warm=200]`.
+    var jBatches = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1000;
+    var jSize = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 16;
+    var jWarm = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 200;
+    var jdir = Path.Combine(Path.GetTempPath(), "parley-push-journal-" + Guid.NewGuid().ToString("N"));
+    Directory.CreateDirectory(jdir);
+    await using (var jDb = new SqliteDatabase(new SqliteStoreOptions { DataSource = Path.Combine(jdir, "push.db") }))
+    {
+        await jDb.InitializeAsync();
+        var jJournal = new SqlitePushJournal(jDb);
+        var jTotal = (jWarm + jBatches + 1) * jSize;
+        var jT0 = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var jIds = new string[jTotal];
+        for (var ji = 0; ji < jTotal; ji += 1000)
+        {
+            var jRows = new List<PushRecord>();
+            for (var jk = ji; jk < Math.Min(jTotal, ji + 1000); jk++)
+            {
+                jIds[jk] = "m" + (jk / 2000).ToString("D6", CultureInfo.InvariantCulture) + "-d" + jk.ToString("D8", CultureInfo.InvariantCulture);
+                jRows.Add(new PushRecord(jIds[jk], "m" + (jk / 2000), "trace", "u" + jk, "phone", PushVendor.Xiaomi, PushCategory.Im, PushState.Pending, "{\"t\":\"hello\"}", jT0, jT0, 0, null, null, null, null, null) { Owner = "n1/a" });
+            }
+
+            await jJournal.AppendAsync(jRows);
+        }
+
+        var jProc = Process.GetCurrentProcess();
+        TimeSpan jCpuAt = default;
+        long jAllocAt = 0;
+        long jStartedAt = 0;
+        PushStateChange[] jPrevious = [];
+        for (var jb = 0; jb <= jWarm + jBatches; jb++)
+        {
+            if (jb == jWarm)
+            {
+                jProc.Refresh();
+                jCpuAt = jProc.TotalProcessorTime;
+                jAllocAt = GC.GetTotalAllocatedBytes(precise: true);
+                jStartedAt = Stopwatch.GetTimestamp();
+            }
+
+            var jClaims = new PushClaim[jSize];
+            var jChanges = new PushStateChange[jSize];
+            for (var jk = 0; jk < jSize; jk++)
+            {
+                jClaims[jk] = new PushClaim(jIds[jb * jSize + jk], 1);
+                jChanges[jk] = new PushStateChange(jIds[jb * jSize + jk], PushState.Accepted, 1, jT0, null, jT0 + 5);
+            }
+
+            var jClaimed = await jJournal.UpdateStatesAndClaimManyAsync(jPrevious, jClaims, "n1/a");
+            if (jClaimed.Any(c => !c))
+            {
+                throw new InvalidOperationException("a claim failed");
+            }
+
+            jPrevious = jChanges;
+        }
+
+        jProc.Refresh();
+        var jN = (double)jBatches * jSize;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"journal: {jBatches} batches of {jSize} claims + {jSize} results, per device-push: CPU {(jProc.TotalProcessorTime - jCpuAt).TotalMilliseconds * 1000 / jN:F2} us, allocated {(GC.GetTotalAllocatedBytes(precise: true) - jAllocAt) / jN:F1} B, wall {Stopwatch.GetElapsedTime(jStartedAt).TotalMilliseconds * 1000 / jN:F1} us"));
+        var jSettled = await jJournal.ListByStateAsync(PushState.Sending, 10_000);
+        Console.WriteLine($"rows Sending at the end: {jSettled.Count} (expected {jSize})");
+    }
+
+    Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+    Directory.Delete(jdir, recursive: true);
+    return;
+}
+
 var devices = Arg(0, 2000);
 var messages = Arg(1, 10);
 var backlog = Arg(2, 100_000);

@@ -288,6 +288,75 @@ public abstract class PushStoreComplianceTests : IAsyncLifetime
         Assert.Equal([false], await Journal.UpdateStatesAndClaimManyAsync([], [new("s3", 2)], "n1/a"));
     }
 
+    // Stop 47: a batch's changes and claims over distinct rows are one statement in both stores; every row ends as the
+    // single calls (UpdateStateAsync, then ClaimAsync) leave its twin, and each claim's result is the single call's: claims
+    // fenced in any position (another owner's, not Pending, missing), changes with and without a reason and a sent time,
+    // non-ASCII ids, and a batch larger than the dispatch's.
+    [StoreFact]
+    public async Task Journal_UpdateStatesAndClaimMany_DistinctRows_EachRowAndResultAsTheSingleCalls()
+    {
+        string[] names = ["k00", "k01-é", "k02", "k03", "k04-你好", "k05", "k06", "k07"];
+        PushRecord Row(string prefix, int i) => Push(prefix + names[i % names.Length] + "-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), "m1", 100 + i) with
+        {
+            Owner = i % 7 == 3 ? "n2/b" : "n1/a",
+            State = i % 11 == 5 ? PushState.Accepted : PushState.Pending,
+        };
+
+        const int N = 60;
+        var batchRows = Enumerable.Range(0, N).Select(i => Row("a-", i)).ToArray();
+        var singleRows = Enumerable.Range(0, N).Select(i => Row("s-", i)).ToArray();
+        await Journal.AppendAsync(batchRows);
+        await Journal.AppendAsync(singleRows);
+        await Journal.ClaimManyAsync([.. Enumerable.Range(0, N).Where(i => i % 3 == 0).Select(i => new PushClaim(batchRows[i].PushId, 1))], "n1/a");
+        foreach (var i in Enumerable.Range(0, N).Where(i => i % 3 == 0))
+        {
+            await Journal.ClaimAsync(singleRows[i].PushId, "n1/a", 1);
+        }
+
+        // Rows 0, 3, 6, ... (Sending where claimed) get results; the others are claimed, a missing id among them.
+        PushStateChange Change(PushRecord[] rows, int i) => (i % 4) switch
+        {
+            0 => new(rows[i].PushId, PushState.Accepted, 1, 100 + i, null, 700 + i),
+            1 => new(rows[i].PushId, PushState.Pending, 2, 5_000 + i, "http_503", null),
+            2 => new(rows[i].PushId, PushState.DeadLettered, 1, 100 + i, "invalid_payload", null),
+            _ => new(rows[i].PushId, PushState.InvalidToken, 1, 100 + i, "unregistered", 900 + i),
+        };
+        var settled = Enumerable.Range(0, N).Where(i => i % 3 == 0).ToArray();
+        var claimedIdx = Enumerable.Range(0, N).Where(i => i % 3 != 0).Reverse().ToArray();
+        var batchResult = await Journal.UpdateStatesAndClaimManyAsync(
+            [.. settled.Select(i => Change(batchRows, i))],
+            [.. claimedIdx.Select(i => new PushClaim(batchRows[i].PushId, 2 + (i % 3))).Append(new PushClaim("a-missing", 1))],
+            "n1/a");
+
+        var singleResult = new List<bool>();
+        foreach (var i in settled)
+        {
+            var c = Change(singleRows, i);
+            await Journal.UpdateStateAsync(c.PushId, c.State, c.Attempts, c.NotBefore, c.Reason, c.SentAt);
+        }
+
+        foreach (var i in claimedIdx)
+        {
+            singleResult.Add(await Journal.ClaimAsync(singleRows[i].PushId, "n1/a", 2 + (i % 3)));
+        }
+
+        singleResult.Add(await Journal.ClaimAsync("s-missing", "n1/a", 1));
+        Assert.Equal(singleResult, batchResult);
+        Assert.Contains(true, batchResult);
+        Assert.Contains(false, batchResult);
+        for (var i = 0; i < N; i++)
+        {
+            var a = (await Journal.GetAsync(batchRows[i].PushId))!;
+            var b = (await Journal.GetAsync(singleRows[i].PushId))!;
+            Assert.Equal(b with { PushId = a.PushId, TraceId = a.TraceId, Payload = a.Payload }, a);
+        }
+
+        // The claims alone and the changes alone are single statements too.
+        Assert.Equal([false, false], await Journal.ClaimManyAsync([new(batchRows[1].PushId, 9), new("a-missing", 9)], "n1/a"));
+        await Journal.UpdateStatesAsync([new(batchRows[1].PushId, PushState.Accepted, 4, 1, null, 42)]);
+        Assert.Equal((PushState.Accepted, 4, 42L), ((await Journal.GetAsync(batchRows[1].PushId))!.State, (await Journal.GetAsync(batchRows[1].PushId))!.Attempts, (await Journal.GetAsync(batchRows[1].PushId))!.SentAt!.Value));
+    }
+
     // Stop 33: batch claims from several loops at once over the same rows (in different orders): each row is claimed by
     // exactly one of them, and none fails (PostgreSQL locks a batch's rows in push id order, so they cannot deadlock).
     [StoreFact]

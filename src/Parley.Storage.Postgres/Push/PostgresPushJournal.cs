@@ -267,6 +267,83 @@ public sealed class PostgresPushJournal : IPushJournal
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// One statement, so one transaction and one commit (issue 17, stop 47: the default ran <see cref="UpdateStatesAsync"/>
+    /// and <see cref="ClaimManyAsync"/> as two, two commits per dispatch batch): the changes in a data-modifying CTE, rows
+    /// updated in push id order, then the claims with <see cref="ClaimManyAsync"/>'s fence and lock order. The two parts
+    /// name distinct rows (checked: a batch that names a push id twice runs the two calls in order, as before), so the
+    /// claims' snapshot, taken before the changes, sees every row they fence on as it was.
+    /// </remarks>
+    public async Task<IReadOnlyList<bool>> UpdateStatesAndClaimManyAsync(IReadOnlyList<PushStateChange> changes, IReadOnlyList<PushClaim> claims, string owner, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        ArgumentNullException.ThrowIfNull(claims);
+        if (claims.Count == 0 || changes.Count == 0)
+        {
+            if (changes.Count > 0)
+            {
+                await UpdateStatesAsync(changes, cancellationToken).ConfigureAwait(false);
+            }
+
+            return claims.Count > 0 ? await ClaimManyAsync(claims, owner, cancellationToken).ConfigureAwait(false) : [];
+        }
+
+        var names = new HashSet<string>(changes.Count + claims.Count, StringComparer.Ordinal);
+        if (!changes.All(c => names.Add(c.PushId)) || !claims.All(c => names.Add(c.PushId)))
+        {
+            await UpdateStatesAsync(changes, cancellationToken).ConfigureAwait(false);
+            return await ClaimManyAsync(claims, owner, cancellationToken).ConfigureAwait(false);
+        }
+
+        var ordered = changes.OrderBy(c => c.PushId, StringComparer.Ordinal).ToArray();
+        var ids = new string[claims.Count];
+        var attempts = new int[claims.Count];
+        for (var i = 0; i < claims.Count; i++)
+        {
+            (ids[i], attempts[i]) = (claims[i].PushId, claims[i].Attempts);
+        }
+
+        var won = await _database.QueryAsync(
+            """
+            WITH changed AS (
+                UPDATE push_journal j
+                SET state = c.state, attempts = c.attempts, not_before = c.not_before, reason = c.reason, sent_at = COALESCE(c.sent_at, j.sent_at)
+                FROM unnest($1::text[], $2::integer[], $3::integer[], $4::bigint[], $5::text[], $6::bigint[]) AS c(push_id, state, attempts, not_before, reason, sent_at)
+                WHERE j.push_id = c.push_id
+                RETURNING j.push_id),
+            asked AS (
+                SELECT push_id, attempts FROM unnest($7::text[], $8::integer[]) AS u(push_id, attempts)),
+            locked AS (
+                SELECT j.push_id, asked.attempts FROM push_journal j JOIN asked ON j.push_id = asked.push_id
+                WHERE j.state = 0 AND j.owner = $9
+                ORDER BY j.push_id
+                FOR UPDATE OF j)
+            UPDATE push_journal j SET state = 1, attempts = locked.attempts FROM locked WHERE j.push_id = locked.push_id
+            RETURNING j.push_id;
+            """,
+            r => r.GetString(0),
+            cancellationToken,
+            P(ordered.Select(c => c.PushId).ToArray()),
+            P(ordered.Select(c => (int)c.State).ToArray()),
+            P(ordered.Select(c => c.Attempts).ToArray()),
+            P(ordered.Select(c => c.NotBefore).ToArray()),
+            P(ordered.Select(c => c.Reason).ToArray()),
+            P(ordered.Select(c => c.SentAt).ToArray()),
+            P(ids),
+            P(attempts),
+            P(owner)).ConfigureAwait(false);
+
+        var fresh = new HashSet<string>(won, StringComparer.Ordinal);
+        var claimed = new bool[claims.Count];
+        for (var i = 0; i < claimed.Length; i++)
+        {
+            claimed[i] = fresh.Remove(ids[i]);
+        }
+
+        return claimed;
+    }
+
+    /// <inheritdoc />
     public Task RenewLeaseAsync(string owner, long expiresAt, CancellationToken cancellationToken = default) =>
         _database.ExecuteAsync(
             "INSERT INTO push_leases (owner, expires_at) VALUES ($1, $2) ON CONFLICT (owner) DO UPDATE SET expires_at = GREATEST(push_leases.expires_at, EXCLUDED.expires_at);",

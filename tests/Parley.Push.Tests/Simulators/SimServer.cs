@@ -64,6 +64,20 @@ public abstract class SimServer : IAsyncDisposable
                 await Task.Delay(slow, ctx.RequestAborted);
             }
 
+            if (HoldAll)
+            {
+                // Read, counted in Held by push id, and never answered (until the client goes away).
+                ctx.Request.EnableBuffering();
+                var held = await ReadBodyAsync(ctx.Request);
+                if (PushIdOf(ctx, held) is { } id)
+                {
+                    Held.AddOrUpdate(id, 1, (_, v) => v + 1);
+                }
+
+                await Task.Delay(Timeout.Infinite, ctx.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+                return;
+            }
+
             if (_faults.TryPeek(out var head) && (head.Path is null || ctx.Request.Path.Value!.Contains(head.Path, StringComparison.Ordinal)) && _faults.TryDequeue(out var fault))
             {
                 if (fault.Hang)
@@ -115,6 +129,12 @@ public abstract class SimServer : IAsyncDisposable
 
     /// <summary>Slow responses: every request waits this long before it is handled.</summary>
     public TimeSpan? DelayAll { get; set; }
+
+    /// <summary>Every request from now on is read (its push id counted in <see cref="Held"/>) and never answered.</summary>
+    public bool HoldAll { get; set; }
+
+    /// <summary>Requests held by <see cref="HoldAll"/> per push id (not in <see cref="Requests"/>).</summary>
+    public ConcurrentDictionary<string, int> Held { get; } = new();
 
     public X509Certificate2? Certificate { get; }
 
