@@ -137,7 +137,7 @@ public sealed class VendorHttpTimeoutTests
     {
         private readonly WebApplication _app;
         private readonly Uri _baseUri;
-        private readonly HttpClient _client;
+        private readonly VendorHttp.VendorClient _client;
 
         private Endpoint(WebApplication app, Uri baseUri)
         {

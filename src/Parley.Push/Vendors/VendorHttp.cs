@@ -8,7 +8,7 @@ namespace Parley.Push.Vendors;
 /// <summary>HttpClient plumbing shared by the adapters: handler setup, HTTP version, timeouts, Retry-After.</summary>
 internal static class VendorHttp
 {
-    public static HttpClient CreateClient(PushVendorOptions options)
+    public static VendorClient CreateClient(PushVendorOptions options)
     {
         var handler = new SocketsHttpHandler
         {
@@ -24,17 +24,18 @@ internal static class VendorHttp
         }
 
         // Per-request timeouts are applied with a linked token so a timeout is classified, not thrown.
-        return new DirectClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        return new VendorClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
     }
 
     /// <summary>
-    /// An adapter's client whose <see cref="SendAsync"/> requests go straight to its handler through an
+    /// An adapter's client, whose requests <see cref="SendAsync"/> sends straight to its handler through an
     /// <see cref="HttpMessageInvoker"/> (issue 17, stop 46): HttpClient's own send added a linked cancellation source, its
     /// state machine and the pending-request bookkeeping per request, for a timeout (infinite here), default headers and a
     /// base address none of the adapters use. The handler's chain (tracing headers, metrics, telemetry) is the same one;
-    /// the client itself still serves any other call and owns the handler.
+    /// the client itself still serves any other call and owns the handler. <see cref="SendAsync"/> takes only this type
+    /// (stop 47): every vendor request has the one send path.
     /// </summary>
-    private sealed class DirectClient(SocketsHttpHandler handler) : HttpClient(handler)
+    internal sealed class VendorClient(SocketsHttpHandler handler) : HttpClient(handler)
     {
         public HttpMessageInvoker Invoker { get; } = new(handler, disposeHandler: false);
     }
@@ -54,22 +55,16 @@ internal static class VendorHttp
 
     /// <summary>Sends with a timeout; a timeout or connection failure after the request started is "outcome unknown".</summary>
     public static async Task<(HttpResponseMessage? Response, string Body, PushSendResult? Failure)> SendAsync(
-        HttpClient client, HttpRequestMessage request, TimeSpan timeout, CancellationToken cancellationToken)
+        VendorClient client, HttpRequestMessage request, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var cts = RentTimeout();
         var link = cancellationToken.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), cts);
         cts.CancelAfter(timeout);
         try
         {
-            if (client is not DirectClient direct)
-            {
-                var buffered = await client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cts.Token).ConfigureAwait(false);
-                return (buffered, await buffered.Content.ReadAsStringAsync(cts.Token).ConfigureAwait(false), null);
-            }
-
             // The body read under the same timeout as HttpClient's buffering did; a response whose body fails is disposed
             // (its connection given up) before the failure is classified below, as HttpClient did.
-            var response = await direct.Invoker.SendAsync(request, cts.Token).ConfigureAwait(false);
+            var response = await client.Invoker.SendAsync(request, cts.Token).ConfigureAwait(false);
             try
             {
                 return (response, await response.Content.ReadAsStringAsync(cts.Token).ConfigureAwait(false), null);

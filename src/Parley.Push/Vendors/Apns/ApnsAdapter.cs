@@ -18,7 +18,7 @@ public sealed class ApnsAdapter : IPushVendorAdapter, IDisposable
     private readonly ApnsOptions _options;
     private readonly TimeProvider _time;
     private readonly PushMetrics _metrics;
-    private readonly HttpClient _http;
+    private readonly VendorHttp.VendorClient _http;
     private readonly ApnsJwtSigner _signer;
 
     public ApnsAdapter(IOptions<ApnsOptions> options, TimeProvider time, PushMetrics metrics)

@@ -20,7 +20,7 @@ public sealed class FcmAdapter : IPushVendorAdapter, IDisposable
     private readonly FcmOptions _options;
     private readonly TimeProvider _time;
     private readonly PushMetrics _metrics;
-    private readonly HttpClient _http;
+    private readonly VendorHttp.VendorClient _http;
     private readonly ServiceAccountCredential _credential;
     private string? _lastToken;
 

@@ -35,7 +35,7 @@ public abstract class HmsLikeAdapter : IPushVendorAdapter, IDisposable
     private readonly HmsLikeOptions _options;
     private readonly TimeProvider _time;
     private readonly PushMetrics _metrics;
-    private readonly HttpClient _http;
+    private readonly VendorHttp.VendorClient _http;
     private readonly SemaphoreSlim _tokenGate = new(1, 1);
     private string? _accessToken;
     private DateTimeOffset _expiresAt;

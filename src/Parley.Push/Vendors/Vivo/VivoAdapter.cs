@@ -54,7 +54,7 @@ public sealed class VivoAdapter : IPushVendorAdapter, IDisposable
     private readonly VivoOptions _options;
     private readonly TimeProvider _time;
     private readonly PushMetrics _metrics;
-    private readonly HttpClient _http;
+    private readonly VendorHttp.VendorClient _http;
     private readonly SemaphoreSlim _authGate = new(1, 1);
     private string? _authToken;
     private DateTimeOffset _authExpires;

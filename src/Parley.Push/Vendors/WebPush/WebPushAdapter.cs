@@ -43,7 +43,7 @@ public sealed class WebPushAdapter : IPushVendorAdapter, IDisposable
     private readonly WebPushOptions _options;
     private readonly TimeProvider _time;
     private readonly PushMetrics _metrics;
-    private readonly HttpClient _http;
+    private readonly VendorHttp.VendorClient _http;
     private readonly ECDsa _vapidKey;
     private readonly ConcurrentDictionary<string, (string Jwt, DateTimeOffset Expires)> _jwts = new(StringComparer.Ordinal);
 

@@ -49,7 +49,7 @@ public sealed class XiaomiAdapter : IPushVendorAdapter, IDisposable
 
     private readonly XiaomiOptions _options;
     private readonly TimeProvider _time;
-    private readonly HttpClient _http;
+    private readonly VendorHttp.VendorClient _http;
     private readonly Uri _endpoint;
     private readonly string _authorization;
     private readonly string? _callback;
