@@ -177,7 +177,7 @@ internal static partial class OpenImRest
             return SendRefusal(result.Failure);
         }
 
-        var sent = result.Value!.Where(r => r.Ack is not null).Select(r => new BatchSendResultJson(r.Ack!.ServerMsgId, clientMsgId, r.Ack.ServerTime, r.RecipientId)).ToList();
+        var sent = result.Value!.Where(r => r.Ack is not null).Select(r => new BatchSendResultJson(r.Ack!.Value.ServerMsgId, clientMsgId, r.Ack.Value.ServerTime, r.RecipientId)).ToList();
         var failed = result.Value!.Where(r => r.Ack is null).Select(r => r.RecipientId).ToList();
         return OpenImResponse.Ok(new BatchSendMsgData(sent, failed));
     }

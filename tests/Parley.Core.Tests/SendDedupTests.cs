@@ -85,7 +85,7 @@ public sealed class SendDedupTests
         Assert.True(dedup.TryGet("a", "m1", out var earlier));
         var result = await SendDedup.AsDuplicateAsync(earlier);
         Assert.Equal(CoreError.Blocked, result.Error);
-        Assert.Null(result.Value);
+        Assert.Equal(default, result.Value); // a value since stop 47: the default ack
     }
 
     [Fact]
@@ -188,17 +188,17 @@ public sealed class SendDedupTests
         // Issue 17's soak: a remembered success keeps the ack's fields in the table itself. The CoreResult (43 B, stop 41)
         // and the MessageAck (64 B, stop 43) of every remembered key lived as long as the key, past the young collections.
         // A full blocking collection frees what nothing references: both are gone, and a retry gets an equal ack (the
-        // same conversation, seq, server id, time and version) in an ack and result made again.
+        // same conversation, seq, server id, time and version) in a result made again. Since stop 47 the ack is a value
+        // inside the result (one object): the result's collection is the ack's.
         var dedup = new SendDedup(16);
-        var (result, ack) = SettleOne(dedup, "a", "m1", 9);
-        var (_, second) = SettleOne(dedup, "b", "m2", 10); // the dictionary's entries too, not only the first key's fields
+        var result = SettleOne(dedup, "a", "m1", 9);
+        var second = SettleOne(dedup, "b", "m2", 10); // the dictionary's entries too, not only the first key's fields
         GC.Collect();
         GC.WaitForPendingFinalizers();
         GC.Collect();
 
-        Assert.False(result.IsAlive, "the settled CoreResult is still referenced");
-        Assert.False(ack.IsAlive, "the settled MessageAck is still referenced");
-        Assert.False(second.IsAlive, "the second key's MessageAck is still referenced");
+        Assert.False(result.IsAlive, "the settled CoreResult (and its ack) is still referenced");
+        Assert.False(second.IsAlive, "the second key's CoreResult (and its ack) is still referenced");
         Assert.True(dedup.TryGet("a", "m1", out var earlier));
         var retried = await earlier;
         Assert.True(retried.IsOk);
@@ -210,13 +210,13 @@ public sealed class SendDedupTests
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    private static (WeakReference Result, WeakReference Ack) SettleOne(SendDedup dedup, string sender, string clientMsgId, long seq)
+    private static WeakReference SettleOne(SendDedup dedup, string sender, string clientMsgId, long seq)
     {
         var pending = new TestPendingSend();
         dedup.Remember(sender, clientMsgId, pending);
         var outcome = CoreResult.Success(Ack with { Seq = seq });
         dedup.Settle(sender, clientMsgId, pending, outcome);
-        return (new WeakReference(outcome), new WeakReference(outcome.Value));
+        return new WeakReference(outcome);
     }
 }
 
