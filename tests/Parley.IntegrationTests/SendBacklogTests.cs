@@ -47,6 +47,7 @@ public sealed class SendBacklogServerFixture : IAsyncLifetime
 /// stored exactly once (the SDK's retries of the refused ones too); sends within the bound are never refused; a send
 /// answered by the timeout keeps counting until its slow grain answers, and that late answer releases it exactly once.
 /// </summary>
+[Collection(SlowCommitStore.Collection)]
 public sealed class SendBacklogTests(SendBacklogServerFixture fixture) : IClassFixture<SendBacklogServerFixture>
 {
     private TestServer Server => fixture.Server;
@@ -207,9 +208,153 @@ public sealed class SendBacklogTests(SendBacklogServerFixture fixture) : IClassF
     }
 }
 
+/// <summary>
+/// One server with the one-way send on, the bound in time of outstanding send work (ADR 0035) at <see cref="MaxAge"/>, a
+/// count bound far above what the tests send, a 20-s answer timeout, and the slow-commit store of
+/// <see cref="SendBacklogServerFixture"/>.
+/// </summary>
+public sealed class SendAgeServerFixture : IAsyncLifetime
+{
+    public static readonly TimeSpan MaxAge = TimeSpan.FromSeconds(1);
+
+    public TestServer Server { get; private set; } = null!;
+
+    public async Task InitializeAsync() =>
+        Server = await TestServer.StartAsync(
+            new Dictionary<string, string?>
+            {
+                ["Parley:Messaging:OneWaySend"] = "true",
+                ["Parley:Messaging:AckTimeout"] = "00:00:20",
+                ["Parley:Messaging:MaxOutstandingSends"] = "10000",
+                ["Parley:Messaging:MaxOutstandingSendAge"] = MaxAge.ToString(),
+                ["Parley:Messaging:BusyRetryAfter"] = "00:00:00.200",
+            },
+            builder =>
+            {
+                var registered = builder.Services.Last(d => d.ServiceType == typeof(IMessageStore));
+                builder.Services.Replace(ServiceDescriptor.Singleton<IMessageStore>(sp =>
+                    SlowCommitStore.Wrap((IMessageStore)(registered.ImplementationFactory?.Invoke(sp) ?? registered.ImplementationInstance
+                        ?? ActivatorUtilities.CreateInstance(sp, registered.ImplementationType!)))));
+            });
+
+    public async Task DisposeAsync() => await Server.DisposeAsync();
+}
+
+/// <summary>
+/// The bound in time (ADR 0035) on the real server over real sockets: while the commit pipeline is stalled, sends admitted
+/// earlier grow older than the bound and every new send is refused busy (the count bound is far away); once the pipeline
+/// drains, sends are admitted again, and nothing acknowledged or refused is lost or stored twice.
+/// </summary>
+[Collection(SlowCommitStore.Collection)]
+public sealed class SendAgeBoundTests(SendAgeServerFixture fixture) : IClassFixture<SendAgeServerFixture>
+{
+    private TestServer Server => fixture.Server;
+
+    private SendBacklog Backlog => Server.Services.GetRequiredService<SendBacklog>();
+
+    [Fact]
+    public async Task StalledCommits_NewSendsRefusedBusyByAge_AdmittedAgainOnceDrained_NothingLost()
+    {
+        var alice = await Server.CreateUserAsync("aga");
+        var bob = await Server.CreateUserAsync("agb");
+        await using var bobClient = await Server.ConnectAsync(bob);
+        await using var raw = await RawClient.ConnectAsync(Server.WebSocketUri);
+        await raw.HelloAsync(await Server.IssueTokenAsync(alice, "raw"), "raw");
+        await Wait.UntilAsync(() => Backlog.Outstanding == 0, "no work outstanding before");
+        Assert.Equal(SendAgeServerFixture.MaxAge, Backlog.MaxAge);
+        const int Stalled = 40;
+        const int Late = 10;
+        var ids = Enumerable.Range(1, Stalled + Late + Late).Select(i => $"age-{i}-{Guid.NewGuid():N}"[..30]).ToArray();
+        await using var aliceClient = await Server.ConnectAsync(alice, "sdk", Platform.Ios); // beside the raw one (not displacing it)
+        var sdkId = $"age-sdk-{Guid.NewGuid():N}"[..30];
+        var refused0 = Backlog.Refused;
+
+        // The pipeline stalls (every commit waits 6 s): 40 sends are admitted and wait, older and older (on a loaded machine
+        // the last of them may already find the first ones past the bound: those are refused busy too).
+        Task<SendReceipt> sdkSend;
+        int admittedStalled;
+        SlowCommitStore.Delay = TimeSpan.FromSeconds(6);
+        try
+        {
+            for (var i = 0; i < Stalled; i++)
+            {
+                await raw.SendAsync(OneWaySendTests.Send((uint)(i + 1), bob, ids[i]));
+            }
+
+            await Wait.UntilAsync(
+                () => Backlog.Outstanding + (Backlog.Refused - refused0) == Stalled,
+                () => $"the stalled sends were admitted or refused: outstanding {Backlog.Outstanding}, refused {Backlog.Refused - refused0}, old {Backlog.OldSends}, pending {Server.Services.GetRequiredService<SendAnswers>().Pending}");
+            admittedStalled = Backlog.Outstanding;
+            Assert.True(admittedStalled >= SendBacklog.AgeTolerance, $"only {admittedStalled} admitted");
+            await Task.Delay(SendAgeServerFixture.MaxAge);
+            await Wait.UntilAsync(() => Backlog.RefreshAge(), "the stalled sends are older than the bound");
+            Assert.True(Backlog.OldSends >= SendBacklog.AgeTolerance, $"{Backlog.OldSends} old sends");
+
+            // Far below the count bound, yet every new send is refused busy, before any work.
+            var refused1 = Backlog.Refused;
+            for (var i = Stalled; i < Stalled + Late; i++)
+            {
+                await raw.SendAsync(OneWaySendTests.Send((uint)(i + 1), bob, ids[i]));
+            }
+
+            await Wait.UntilAsync(() => Backlog.Refused - refused1 == Late, "the late sends were refused");
+            Assert.Equal(admittedStalled, Backlog.Outstanding);
+
+            // The SDK's send is refused busy too, and it retries after the retry-after (100–300 ms) under its id.
+            sdkSend = aliceClient.SendTextAsync(bob, "sdk", sdkId);
+            await Wait.UntilAsync(() => Backlog.Refused - refused1 >= Late + 2, "the SDK's send was refused and retried");
+            Assert.False(sdkSend.IsCompleted);
+            Assert.Equal(admittedStalled, Backlog.Outstanding);
+        }
+        finally
+        {
+            SlowCommitStore.Delay = null;
+        }
+
+        // The pipeline drains: every admitted send is acked, every other answer was a busy refusal (the late ones all), the
+        // SDK's retry is admitted and acked once, and the bound admits sends again.
+        var answers = await OneWaySendTests.ReceiveAnswersAsync(raw, Stalled + Late);
+        var busyIds = answers.Where(a => a.Value.BodyCase == ServerFrame.BodyOneofCase.Error).Select(a => ids[a.Key - 1]).ToList();
+        Assert.All(answers.Values.Where(a => a.BodyCase == ServerFrame.BodyOneofCase.Error), b =>
+        {
+            Assert.Equal(ErrorCode.Unavailable, b.Error.Code);
+            Assert.Equal(SendBacklog.BusyMessage, b.Error.Message);
+            Assert.InRange(b.Error.RetryAfterMs, 100u, 300u);
+        });
+        Assert.All(Enumerable.Range(Stalled + 1, Late), i => Assert.Equal(ServerFrame.BodyOneofCase.Error, answers[(uint)i].BodyCase));
+        Assert.Equal(admittedStalled, answers.Count(a => a.Value.BodyCase == ServerFrame.BodyOneofCase.SendAck));
+        var sdkReceipt = await sdkSend;
+        Assert.False(sdkReceipt.Duplicate);
+        await Wait.UntilAsync(() => Backlog.Outstanding == 0 && !Backlog.RefreshAge(), "the drained sends no longer count");
+        for (var i = Stalled + Late; i < ids.Length; i++)
+        {
+            await raw.SendAsync(OneWaySendTests.Send((uint)(i + 1), bob, ids[i]));
+        }
+
+        var admitted = await OneWaySendTests.ReceiveAnswersAsync(raw, Late);
+        Assert.All(admitted.Values, a => Assert.Equal(ServerFrame.BodyOneofCase.SendAck, a.BodyCase));
+        var refusedInAll = Backlog.Refused - refused0;
+
+        // The refused ones, retried under their ids, are stored once; nothing is lost or doubled; seqs gapless.
+        var retried = await Task.WhenAll(busyIds.Select(id => aliceClient.SendTextAsync(bob, "x", id)));
+        Assert.All(retried, r => Assert.False(r.Duplicate));
+        var history = await bobClient.GetHistoryAsync(retried[0].ConversationId, 0, Direction.Forward, 200);
+        Assert.Equal(refusedInAll, Backlog.Refused - refused0); // nothing refused once drained
+        Assert.Equal(Enumerable.Range(1, ids.Length + 1).Select(i => (ulong)i), history.Messages.Select(m => m.Seq));
+        Assert.Equal(ids.Append(sdkId).Order(), history.Messages.Select(m => m.ClientMsgId).Order());
+        Assert.Single(history.Messages, m => m.ClientMsgId == sdkId && m.Seq == sdkReceipt.Seq);
+        var acked = answers.Values.Where(a => a.BodyCase == ServerFrame.BodyOneofCase.SendAck).Concat(admitted.Values).Select(a => a.SendAck).ToList();
+        Assert.All(acked, a => Assert.Single(history.Messages, m => m.Seq == a.Seq && m.ServerMsgId == a.ServerMsgId));
+        await Wait.UntilAsync(() => Backlog.Outstanding == 0, "every send's work was released");
+    }
+}
+
 /// <summary>The real store, except that its commits wait <see cref="Delay"/> first while it is set (a slow grain).</summary>
 public class SlowCommitStore : DispatchProxy
 {
+    /// <summary>The tests that set <see cref="Delay"/> (process-wide) run one class at a time.</summary>
+    public const string Collection = "slow commit store";
+
     private static long _delayTicks; // 0: none
 
     public static TimeSpan? Delay

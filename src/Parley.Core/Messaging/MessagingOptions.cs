@@ -155,6 +155,17 @@ public sealed class MessagingOptions
     [Range(0, 10_000_000)]
     public int MaxOutstandingSends { get; set; } = 20_000;
 
+    /// <summary>
+    /// The bound in time of outstanding send work (ADR 0035): while at least <see cref="Messaging.SendBacklog.AgeTolerance"/> (16) one-way
+    /// sends admitted within <see cref="AckTimeout"/> are older than this, a new send is refused as
+    /// <see cref="MaxOutstandingSends"/> refuses it (Unavailable with a retry-after, before any work). 5 s: above the
+    /// spikes of a node that keeps up (stop 46's soak: p99.9 2.0 s, max 2.3 s), half the SDK's 10-s request timeout (past
+    /// which its clients re-send), while a core starved to 300 msg/s would take 60 s to drain the count bound. 0: none.
+    /// Below <see cref="AckTimeout"/> to have an effect.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan MaxOutstandingSendAge { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>The retry-after of a busy refusal (<see cref="MaxOutstandingSends"/>), with ±50 % jitter.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
     public TimeSpan BusyRetryAfter { get; set; } = TimeSpan.FromSeconds(1);

@@ -100,7 +100,7 @@ internal sealed partial class SendAnswers : IDisposable
             return null;
         }
 
-        if (!_backlog.TryEnter())
+        if (!_backlog.TryEnter(out var stamp))
         {
             Interlocked.Decrement(ref connection.OutstandingSends);
             return null;
@@ -128,7 +128,7 @@ internal sealed partial class SendAnswers : IDisposable
             }
 
             var now = Environment.TickCount64;
-            entry.Arm(connection, requestId, times, started, hub, now + _timeoutMs, now + _timeoutMs + Math.Max(_timeoutMs, WorkExpiryMinMs));
+            entry.Arm(connection, requestId, times, started, hub, now + _timeoutMs, now + _timeoutMs + Math.Max(_timeoutMs, WorkExpiryMinMs), stamp);
             _begun++;
         }
 
@@ -276,6 +276,7 @@ internal sealed partial class SendAnswers : IDisposable
         private SendTimes? _times;
         private uint _requestId;
         private long _started;
+        private long _admitted; // the backlog's admission stamp (the age bound, ADR 0035)
 
         public Entry(SendAnswers owner, int index)
         {
@@ -304,9 +305,10 @@ internal sealed partial class SendAnswers : IDisposable
         public ValueTask<RequestOutcome> Task => new(this, _core.Version);
 
         // Under the owner's lock.
-        public void Arm(ClientConnection connection, uint requestId, SendTimes? times, long started, IDeliveryHub hub, long deadline, long workDeadline)
+        public void Arm(ClientConnection connection, uint requestId, SendTimes? times, long started, IDeliveryHub hub, long deadline, long workDeadline, long admitted)
         {
             _core.Reset();
+            _admitted = admitted;
             _connection = connection;
             _workConnection = connection;
             WorkDeadline = workDeadline;
@@ -334,7 +336,7 @@ internal sealed partial class SendAnswers : IDisposable
             var connection = _workConnection!;
             _workConnection = null;
             Interlocked.Decrement(ref connection.OutstandingSends);
-            _owner._backlog.Exit();
+            _owner._backlog.Exit(_admitted);
             Release();
         }
 
