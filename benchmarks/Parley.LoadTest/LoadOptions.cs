@@ -42,6 +42,15 @@ internal sealed class LoadOptions
     public bool Reconnect { get; private set; }
 
     /// <summary>
+    /// --retry-busy (chat, soak): a send refused as busy (ADR 0031/0035: UNAVAILABLE with a retry-after) is sent again on its
+    /// connection under the same request and client message id after the SDK's wait (<c>ParleyClient.SendAsync</c>: its
+    /// jittered exponential back-off from 200 ms, at most 10 s, raised to the retry-after), at most 100 times; the retries are
+    /// counted apart (<c>busy_retried</c>), and a send's latency is from its first attempt. Without it a busy refusal is final
+    /// (counted as <c>busy</c>).
+    /// </summary>
+    public bool RetryBusy { get; private set; }
+
+    /// <summary>
     /// --every-step: a ramp runs every rate even after one did not keep up (fixed-rate comparisons of CPU and allocation per
     /// message on a loaded machine, where the first step may fall behind while the server warms up).
     /// </summary>
@@ -156,6 +165,7 @@ internal sealed class LoadOptions
                 case "--chat-peers": o.ChatPeers = Int(0, 1000); break;
                 case "--chat-peer-step": o.ChatPeerStep = Int(1, 1000); break;
                 case "--reconnect": o.Reconnect = true; break;
+                case "--retry-busy": o.RetryBusy = true; break;
                 case "--every-step": o.EveryStep = true; break;
                 case "--raw-receivers": o.RawReceivers = true; break;
                 case "--group-size": o.GroupSize = Int(2, 10_000); break;
@@ -237,6 +247,11 @@ internal sealed class LoadOptions
         if (o.Reconnect && o.Scenarios.Any(s => s != "chat"))
         {
             throw new ArgumentException("--reconnect is for --scenarios chat only");
+        }
+
+        if (o.RetryBusy && o.Scenarios.Any(s => s is not ("chat" or "soak")))
+        {
+            throw new ArgumentException("--retry-busy is for --scenarios chat and soak only");
         }
 
         if ((o.SuperExisting is null) != (o.SuperUserPrefix is null))

@@ -351,10 +351,15 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
         var windowS = windowSeconds ?? o.WindowSeconds;
         var stepId = (Interlocked.Increment(ref s_stepId) % 250) + 1;
         var capacity = (int)Math.Min(16_000_000, (rate * (warmupS + windowS) * 1.05) + 64);
-        var ledger = new StepLedger(stepId, capacity, expected, recordAcks: o.AckedOut is not null, keepFrames: o.Reconnect, timeline: o.TimelineOut is not null);
+        var ledger = new StepLedger(stepId, capacity, expected, recordAcks: o.AckedOut is not null, keepFrames: o.Reconnect, timeline: o.TimelineOut is not null, retryBusy: o.RetryBusy);
         if (o.Reconnect)
         {
             ledger.RetryTransient = (idx, slot, frame) => _ = RetryAsync(ledger, connections, idx, slot, frame);
+        }
+
+        if (o.RetryBusy)
+        {
+            ledger.RetryBusy = (idx, slot, frame, attempt, retryAfterMs) => _ = RetryBusyAsync(ledger, connections, idx, slot, frame, attempt, retryAfterMs);
         }
 
         foreach (var c in connections)
@@ -509,6 +514,8 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
             ["refused"] = acc.Refused,
             // ADR 0031: refusals as busy (the server at its bound of outstanding send work; among "refused", never lost).
             ["busy"] = ledger.Busy,
+            // --retry-busy: busy refusals answered by a retry (the retried sends' final answers count as any send's).
+            ["busy_retried"] = ledger.BusyRetried,
             ["delivered"] = acc.Delivered,
             ["duplicates"] = acc.Duplicates,
             ["lost"] = acc.Lost,
@@ -536,7 +543,7 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
 
         var closed = connections.Where(c => !c.IsOpen).Select(c => c.CloseInfo).FirstOrDefault();
         await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-            $"[{target.Name} {scenario} r{run} {label}] sent {sentRate:F0}/s deliv {deliveredRate:F0}/s ratio {m["delivery_ratio"]:F3} | lat p50 {m["p50_ms"]:F2} p90 {m["p90_ms"]:F2} p99 {m["p99_ms"]:F2} p99.9 {m["p999_ms"]:F2} max {m["max_ms"]:F1} ms | acks {m["acks_per_s"]:F0}/s p50 {m["ack_p50_ms"]:F2} p99 {m["ack_p99_ms"]:F2} ms | srv cpu {su.CpuPercent:F0}% rss {m["server_rss_mb"]:F0} MB | gen cpu {gu.CpuPercent:F0}%{(GeneratorBound(gu) ? " GENERATOR-BOUND" : "")} gc {gg.Collections} ({gg.Gen1} gen1, {gg.Gen2} gen2) pause {gg.PauseMs:F0} ms, send lag p99 {m["gen_send_lag_p99_ms"]:F2} max {m["gen_send_lag_max_ms"]:F1} ms | sent {acc.Sent} acked {acc.Acked} refused {acc.Refused}{(ledger.Busy > 0 ? $" (busy {ledger.Busy})" : "")} lost {acc.Lost} dup {acc.Duplicates}{(acc.SendsFailed > 0 ? $" send_failed {acc.SendsFailed}" : "")}{(ledger.Resent > 0 ? $" resent {ledger.Resent}" : "")}{(ledger.Retried > 0 ? $" retried {ledger.Retried}" : "")}{(ledger.SyncDeliveries > 0 ? $" deliv_by_resume {ledger.SyncDeliveries}" : "")}{(m["closed_connections"] > 0 ? $" closed {m["closed_connections"]} ({closed})" : "")}")).ConfigureAwait(false);
+            $"[{target.Name} {scenario} r{run} {label}] sent {sentRate:F0}/s deliv {deliveredRate:F0}/s ratio {m["delivery_ratio"]:F3} | lat p50 {m["p50_ms"]:F2} p90 {m["p90_ms"]:F2} p99 {m["p99_ms"]:F2} p99.9 {m["p999_ms"]:F2} max {m["max_ms"]:F1} ms | acks {m["acks_per_s"]:F0}/s p50 {m["ack_p50_ms"]:F2} p99 {m["ack_p99_ms"]:F2} ms | srv cpu {su.CpuPercent:F0}% rss {m["server_rss_mb"]:F0} MB | gen cpu {gu.CpuPercent:F0}%{(GeneratorBound(gu) ? " GENERATOR-BOUND" : "")} gc {gg.Collections} ({gg.Gen1} gen1, {gg.Gen2} gen2) pause {gg.PauseMs:F0} ms, send lag p99 {m["gen_send_lag_p99_ms"]:F2} max {m["gen_send_lag_max_ms"]:F1} ms | sent {acc.Sent} acked {acc.Acked} refused {acc.Refused}{(ledger.Busy > 0 ? $" (busy {ledger.Busy})" : "")} lost {acc.Lost} dup {acc.Duplicates}{(acc.SendsFailed > 0 ? $" send_failed {acc.SendsFailed}" : "")}{(ledger.Resent > 0 ? $" resent {ledger.Resent}" : "")}{(ledger.Retried > 0 ? $" retried {ledger.Retried}" : "")}{(ledger.BusyRetried > 0 ? $" busy_retried {ledger.BusyRetried}" : "")}{(ledger.SyncDeliveries > 0 ? $" deliv_by_resume {ledger.SyncDeliveries}" : "")}{(m["closed_connections"] > 0 ? $" closed {m["closed_connections"]} ({closed})" : "")}")).ConfigureAwait(false);
         if (sampleLate > window / 10)
         {
             await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
@@ -551,6 +558,22 @@ internal sealed partial class Runner(LoadOptions o, TextWriter log)
     private static async Task RetryAsync(StepLedger ledger, IReadOnlyList<IStepConnection> connections, int idx, int slot, byte[] frame)
     {
         await Task.Delay(TimeSpan.FromMilliseconds(100 + Random.Shared.Next(400))).ConfigureAwait(false);
+        try
+        {
+            await ((LeanConnection)connections[slot]).SendAsync(frame).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is System.Net.WebSockets.WebSocketException or ObjectDisposedException or IOException or InvalidOperationException or OperationCanceledException)
+        {
+            ledger.MarkSendFailed(idx);
+        }
+    }
+
+    // --retry-busy: a send refused as busy goes again on its slot's connection after what the SDK waits (ParleyClient.SendAsync:
+    // Backoff.Delay — uniform in [0, min(10 s, 200 ms · 2^attempt)] — raised to the server's retry-after, itself jittered).
+    private static async Task RetryBusyAsync(StepLedger ledger, IReadOnlyList<IStepConnection> connections, int idx, int slot, byte[] frame, int attempt, uint retryAfterMs)
+    {
+        var backoff = Random.Shared.NextDouble() * Math.Min(10_000, 200 * Math.Pow(2, Math.Min(attempt, 30)));
+        await Task.Delay(TimeSpan.FromMilliseconds(Math.Max(backoff, retryAfterMs))).ConfigureAwait(false);
         try
         {
             await ((LeanConnection)connections[slot]).SendAsync(frame).ConfigureAwait(false);

@@ -21,7 +21,7 @@ internal sealed partial class Runner
         var all = new LatencyHistogram();
         var minutes = new List<StepResult>();
         var gauges = new List<Task<Dictionary<string, double>>>();
-        long lost = 0, busy = 0;
+        long lost = 0, busy = 0, busyRetried = 0;
         for (var k = 1; k <= o.SoakMinutes; k++)
         {
             var step = await StepAsync(run, "soak", target, connections, $"minute {k}", o.SoakRate, 1, o.Senders, sendOne,
@@ -29,6 +29,7 @@ internal sealed partial class Runner
             minutes.Add(step);
             lost += (long)step["lost"];
             busy += (long)step["busy"];
+            busyRetried += (long)step["busy_retried"];
             gauges.Add(ReadSoakGaugesAsync(run, target, k));
         }
 
@@ -63,9 +64,10 @@ internal sealed partial class Runner
             ["gc_heap_last_mb"] = minutes[^1]["gc_heap_mb"],
             ["lost"] = lost,
             ["busy"] = busy,
+            ["busy_retried"] = busyRetried,
         };
         await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-            $"[{target.Name} soak r{run}] {minutes.Count} min at {o.SoakRate}/s: p50 {m["p50_ms"]:F2} p99 {m["p99_ms"]:F2} p99.9 {m["p999_ms"]:F2} max {m["max_ms"]:F1} ms | rss {rss[0]:F0} -> {rss[^1]:F0} MB (spread after minute 2: {m["rss_settled_spread_pct"]:F1} %) | conversation grains max {m["conversation_grains_max"]:F0}, last {m["conversation_grains_last"]:F0} of {m["conversation_grains_created"]:F0} created | busy {busy} lost {lost}")).ConfigureAwait(false);
+            $"[{target.Name} soak r{run}] {minutes.Count} min at {o.SoakRate}/s: p50 {m["p50_ms"]:F2} p99 {m["p99_ms"]:F2} p99.9 {m["p999_ms"]:F2} max {m["max_ms"]:F1} ms | rss {rss[0]:F0} -> {rss[^1]:F0} MB (spread after minute 2: {m["rss_settled_spread_pct"]:F1} %) | conversation grains max {m["conversation_grains_max"]:F0}, last {m["conversation_grains_last"]:F0} of {m["conversation_grains_created"]:F0} created | busy {busy} busy_retried {busyRetried} lost {lost}")).ConfigureAwait(false);
         return new StepResult(run, "soak", target.Name, "summary", m);
     }
 

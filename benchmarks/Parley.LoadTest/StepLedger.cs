@@ -28,9 +28,11 @@ internal sealed class StepLedger : IFrameSink
     private long _sendFailed;
     private long _resent;
     private long _retried;
+    private long _busyRetried;
     private long _syncDeliveries;
+    private readonly bool _reconnect;
 
-    // With keepFrames (--reconnect): each send's frame and connection slot, and how often it was retried.
+    // With keepFrames (--reconnect) or retryBusy (--retry-busy): each send's frame and connection slot, and how often it was retried.
     private readonly byte[]?[]? _frames;
     private readonly int[]? _slot;
     private readonly int[]? _tries;
@@ -40,8 +42,10 @@ internal sealed class StepLedger : IFrameSink
     /// error; answers to a send whose write failed count; the resume's sync batches count as deliveries.
     /// </param>
     /// <param name="timeline">--timeline-out: keep each message's ack and first delivery time (<see cref="WriteTimeline"/>).</param>
-    public StepLedger(int stepId, int capacity, int expectedPerMessage, bool recordAcks = false, bool keepFrames = false, bool timeline = false)
+    /// <param name="retryBusy">--retry-busy: keep every send's frame to send it again after a busy refusal (<see cref="RetryBusy"/>).</param>
+    public StepLedger(int stepId, int capacity, int expectedPerMessage, bool recordAcks = false, bool keepFrames = false, bool timeline = false, bool retryBusy = false)
     {
+        _reconnect = keepFrames;
         AckedLog = recordAcks ? new ConcurrentQueue<string>() : null;
         if (timeline)
         {
@@ -50,7 +54,7 @@ internal sealed class StepLedger : IFrameSink
             _writtenAt = new long[capacity];
         }
 
-        if (keepFrames)
+        if (keepFrames || retryBusy)
         {
             _frames = new byte[capacity][];
             _slot = new int[capacity];
@@ -127,6 +131,16 @@ internal sealed class StepLedger : IFrameSink
 
     /// <summary>Sends answered with a transient error (Internal, Unavailable) and sent again, as the SDK does.</summary>
     public long Retried => Interlocked.Read(ref _retried);
+
+    /// <summary>Busy refusals answered by sending the message again (--retry-busy); a message refused twice counts twice.</summary>
+    public long BusyRetried => Interlocked.Read(ref _busyRetried);
+
+    /// <summary>
+    /// --retry-busy: called for a send refused as busy (<see cref="IsBusy"/>; at most <see cref="MaxTries"/> times a message)
+    /// with its index, connection slot, frame, the attempt (0 for the first retry) and the refusal's retry-after (ms); the
+    /// caller sends it again after the SDK's wait.
+    /// </summary>
+    public Action<int, int, byte[], int, uint>? RetryBusy { get; set; }
 
     /// <summary>Deliveries that came in a resume's sync rather than live (a recipient's connection was re-established).</summary>
     public long SyncDeliveries => Interlocked.Read(ref _syncDeliveries);
@@ -231,7 +245,7 @@ internal sealed class StepLedger : IFrameSink
 
                 break;
             case ServerFrame.BodyOneofCase.Error:
-                if (!TryRetry(frame))
+                if (!TryRetryBusy(frame) && !TryRetry(frame))
                 {
                     OnRefused(frame.RequestId, IsBusy(frame.Error));
                 }
@@ -240,13 +254,13 @@ internal sealed class StepLedger : IFrameSink
             case ServerFrame.BodyOneofCase.Message when frame.Message.Content?.BodyCase == Content.BodyOneofCase.Text:
                 // With --reconnect, not the sender's own message: a send committed after its sender reconnected reaches
                 // the sender's new connection too (the server skips only the connection it came from).
-                if (_frames is null || frame.Message.SenderId != connection.UserId)
+                if (!_reconnect || frame.Message.SenderId != connection.UserId)
                 {
                     OnMessage(frame.Message.Content.Text.Text);
                 }
 
                 break;
-            case ServerFrame.BodyOneofCase.SyncBatch when _frames is not null:
+            case ServerFrame.BodyOneofCase.SyncBatch when _reconnect:
                 // A resume after a reconnect: the messages committed after the connection's cursor. Its own sends are there
                 // too (a sender is a member); they are not deliveries.
                 foreach (var conversation in frame.SyncBatch.Conversations)
@@ -285,6 +299,31 @@ internal sealed class StepLedger : IFrameSink
         return true;
     }
 
+    // --retry-busy: a busy refusal (nothing was done) is sent again under the same ids after the SDK's wait.
+    private bool TryRetryBusy(ServerFrame frame)
+    {
+        if (RetryBusy is not { } retry || !IsBusy(frame.Error) || frame.RequestId >> 24 != (uint)StepId)
+        {
+            return false;
+        }
+
+        var idx = (int)(frame.RequestId & 0xFFFFFF) - 1;
+        if ((uint)idx >= (uint)Capacity || Volatile.Read(ref _ack[idx]) != Unanswered || Volatile.Read(ref _frames![idx]) is not { } again)
+        {
+            return false;
+        }
+
+        var attempt = Interlocked.Increment(ref _tries![idx]);
+        if (attempt > MaxTries)
+        {
+            return false;
+        }
+
+        Interlocked.Increment(ref _busyRetried);
+        retry(idx, _slot![idx], again, attempt - 1, frame.Error.RetryAfterMs);
+        return true;
+    }
+
     // The first answer to a send: it was unanswered, or (with keepFrames) its write failed on a dying connection while a
     // resend of it was already on its way through the new one.
     private bool TryAnswer(int idx, int answer)
@@ -294,7 +333,7 @@ internal sealed class StepLedger : IFrameSink
             return true;
         }
 
-        if (_frames is not null && Interlocked.CompareExchange(ref _ack[idx], answer, SendFailed) == SendFailed)
+        if (_reconnect && Interlocked.CompareExchange(ref _ack[idx], answer, SendFailed) == SendFailed)
         {
             Interlocked.Decrement(ref _sendFailed);
             return true;

@@ -12,7 +12,7 @@
 # <label>.io: the server's CPU ticks and /proc/<pid>/io every STEP s (soak-io.py: KB read and written, calls and CPU per
 # message, per interval). READS_AT=s1,s2: SQLite's reads for READS_SECS (5) s there, by connection (writer, checkpointer,
 # readers), file and B-tree, per accepted message (readmap.py; a libc pwrite64 uprobe names the WAL's frames) into
-# <label>.<s>.reads.txt.
+# <label>.<s>.reads.txt. GEN_ARGS: more generator options (stop 47: `--retry-busy`).
 source "$(dirname "$0")/lib.sh"
 out=$1; label=$2; dll=$3; shift 3; mkdir -p $out/$label.m
 SERVER_CPU=1 start_server $dll $out/$label.server.log Parley__Orleans__IdleAge=00:02:00 "$@"
@@ -39,7 +39,7 @@ for at in ${READS_AT//,/ }; do ( sleep $at; a0=$(accepted); ls -l /proc/$spid/fd
   rm -f $out/$label.$at.reads.data $out/$label.$at.reads.trace ) & done
 PARLEY_ADMIN_SECRET=$secret taskset -c 0 dotnet $G --server-url http://127.0.0.1:$port --server-pid $spid --runs 1 \
   --scenarios soak --targets parley --chat-users ${USERS:-2000} --chat-peers 0 --soak-rate ${RATE:-750} --soak-minutes ${MINUTES:-6} \
-  --out $out/$label.json > $out/$label.log 2>&1
+  --out $out/$label.json ${GEN_ARGS:-} > $out/$label.log 2>&1
 echo "end ticks $(cpu_ticks) $(tr '\n' ' ' < /proc/$spid/io)" >> $out/$label.cpuio
 kill $sampler 2>/dev/null; wait $sampler 2>/dev/null
 { echo "users ${USERS:-2000}"; ls -l $dir/data/parley.db* 2>/dev/null | awk '{print "file", $NF, $5}'
