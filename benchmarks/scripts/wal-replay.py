@@ -31,6 +31,10 @@ words = "the a message hello meeting tomorrow lunch project update thanks please
 
 LONG = float(os.environ.get("LONG", "0"))  # the share of messages with a long text (LONG_WORDS words, ~6 bytes each)
 LONG_WORDS = int(os.environ.get("LONG_WORDS", "70"))
+# the measured commits' synchronous setting (FULL, the server's; OFF counts the same WAL frames faster on a loaded machine)
+SYNC = os.environ.get("SYNC", "FULL").upper()
+if SYNC not in ("FULL", "NORMAL", "OFF"):
+    sys.exit("SYNC must be FULL, NORMAL or OFF")
 
 def text(i):
     n = LONG_WORDS if LONG and rng.random() < LONG else 6
@@ -67,7 +71,7 @@ class Db:
                 self.message(rng.randrange(CONVS), index=True)
             c.execute("COMMIT")
         c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        c.executescript("PRAGMA synchronous=FULL; PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=0;")
+        c.executescript(f"PRAGMA synchronous={SYNC}; PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=0;")
         self.stats = {}
 
     def message(self, k, index):
