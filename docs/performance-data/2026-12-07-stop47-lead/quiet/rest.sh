@@ -1,0 +1,17 @@
+#!/bin/bash
+# Stop 47's quiet runs, part 2: base47's soak for the same minutes as new's (6 full minutes), then the engineers' A/Bs.
+NEW=/tmp/ci47b
+export NEW BASE=/work/base47
+N=$NEW/src/Parley.Server/bin/Release/net10.0
+D=$NEW/docs/performance-data
+step() { echo "$1 $(date -u +%T) $(uptime)"; }
+left() { echo $(( ( $(date -d "$1" +%s) - $(date +%s) ) / 60 )); }
+source /work/dev/env
+step "soak30 base 7 min"; RATE=2000 USERS=2000 MINUTES=7 bash $NEW/benchmarks/scripts/soak30.sh /tmp/q47/soak30-base /work/base47/src/Parley.Server/bin/Release/net10.0/Parley.Server.dll > /tmp/q47/soak30-base.out 2>&1
+step pg;    bash $D/2026-12-07-stop47-pg/quiet.sh > /tmp/q47/pg.out 2>&1
+if [ $(left 21:47) -ge 4 ]; then step first; bash $D/2026-12-07-stop47-first/quiet.sh /tmp/q47/first > /tmp/q47/first.out 2>&1; fi
+if [ $(left 21:47) -ge 4 ]; then step tail;  OUT=/tmp/q47/tail NEW=$N BASE=/work/base47/src/Parley.Server/bin/Release/net10.0 bash $D/2026-12-07-stop47-tail/quiet.sh > /tmp/q47/tail.out 2>&1; fi
+if [ $(left 21:47) -ge 4 ]; then step bound; bash $D/2026-12-07-stop47-bound/quiet.sh /tmp/q47/bound > /tmp/q47/bound.out 2>&1; fi
+if [ $(left 21:47) -ge 4 ]; then step adr34; bash $D/2026-12-07-stop47-adr34/quiet.sh /tmp/q47/adr34 > /tmp/q47/adr34.out 2>&1; fi
+if [ $(left 21:47) -ge 3 ]; then step alloc; OUT=/tmp/q47/alloc bash $D/2026-12-07-stop47-alloc/quiet.sh > /tmp/q47/alloc.out 2>&1; fi
+step end
