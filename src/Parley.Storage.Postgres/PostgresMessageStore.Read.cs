@@ -9,10 +9,12 @@ namespace Parley.Storage.Postgres;
 
 public sealed partial class PostgresMessageStore
 {
-    // The user's rows (ix_members_user_feed) and the user's slots in the super groups compacted or edited since the cursor
-    // (migration 29: a page probe per changed group), or every slot of the user when $3 or more groups changed.
+    // The user's rows above the cursor (ix_members_user_feed), the user's rows in the conversations edited since the cursor
+    // (migration 31: a probe of each, or every row of the user when $4 or more were edited), and the user's slots in the
+    // super groups compacted or edited since the cursor (migration 29: a page probe per changed group), or every slot of the
+    // user when $3 or more groups changed.
     internal static readonly string ChangedViewsSql = PostgresRows.ViewSelect.Replace(
-        "FROM members_of_user($1) m", "FROM members_of_user_since($1, $2, $3) m", StringComparison.Ordinal)
+        "FROM members_of_user($1) m", "FROM members_of_user_changed($1, $2, $3, $4) m", StringComparison.Ordinal)
         + " AND (m.feed_version > $2 OR (m.active AND c.change_version > $2)) ORDER BY GREATEST(m.feed_version, c.change_version), c.conversation_id;";
 
     // One conversation: the member by (group, user), a row else its slot (not every membership of the user).
@@ -114,7 +116,7 @@ public sealed partial class PostgresMessageStore
         return await _database.QueryAsync(
             """
             SELECT m.user_id FROM unnest($1::text[]) AS q(u)
-            CROSS JOIN LATERAL (SELECT * FROM members_of_user_since(q.u, $2 - 1, $3) UNION ALL SELECT * FROM members_of_user_advanced(q.u, $2 - 1, $3)) m
+            CROSS JOIN LATERAL (SELECT * FROM members_of_user_changed(q.u, $2 - 1, $3, $4) UNION ALL SELECT * FROM members_of_user_advanced(q.u, $2 - 1, $3)) m
             JOIN conversation_keys k ON k.conv_key = m.conv_key
             JOIN conversations c ON c.conversation_id = k.conversation_id
             WHERE m.user_id = ANY($1)
@@ -125,7 +127,8 @@ public sealed partial class PostgresMessageStore
             cancellationToken,
             P(userIds as string[] ?? [.. userIds]),
             P(version),
-            P(ChangedGroupProbeLimit(version - 1))).ConfigureAwait(false);
+            P(ChangedGroupProbeLimit(version - 1)),
+            P(EditedConversationProbeLimit(version - 1))).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -198,6 +201,15 @@ public sealed partial class PostgresMessageStore
     // GIN instead (migration 29). From cursor 0 the user's every membership is asked for: the GIN at once (limit 0).
     private int ChangedGroupProbeLimit(long sinceVersion) => sinceVersion > 0 ? _database.Options.SyncChangedGroupProbes : 0;
 
+    /// <summary>
+    /// Below this many conversations edited since a resume's cursor (in the whole store), the resume probes the user's row in
+    /// each (migration 31: ~7 buffers each); from this many on it compares every row of the user with its conversation
+    /// (~3.7 buffers per conversation of the user), as before (stop 48, pg). A fresh sync (cursor 0) reads every row anyway.
+    /// </summary>
+    internal const int SyncEditedConversationProbes = 32;
+
+    private static int EditedConversationProbeLimit(long sinceVersion) => sinceVersion > 0 ? SyncEditedConversationProbes : 0;
+
     /// <inheritdoc />
     public async Task<SyncSnapshot> GetChangesAsync(string userId, long sinceVersion, int maxMessagesPerConversation, CancellationToken cancellationToken = default)
     {
@@ -212,7 +224,7 @@ public sealed partial class PostgresMessageStore
                 var version = await ReadMaxVersionAsync(connection, cancellationToken).ConfigureAwait(false);
                 List<ConversationView> views;
                 var probeLimit = ChangedGroupProbeLimit(sinceVersion);
-                using (var command = Command(connection, ChangedViewsSql, P(userId), P(sinceVersion), P(probeLimit)))
+                using (var command = Command(connection, ChangedViewsSql, P(userId), P(sinceVersion), P(probeLimit), P(EditedConversationProbeLimit(sinceVersion))))
                 {
                     views = await ReadAllAsync(command, ReadView, cancellationToken).ConfigureAwait(false);
                 }

@@ -308,7 +308,7 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
             }
 
             b.BatchCommands.Add(BatchCommand(
-                "UPDATE conversations SET name = $2, read_diffusion = $3 WHERE conversation_id = $1;", P(g.ConversationId), P(g.Name), P(g.ReadDiffusion)));
+                "UPDATE conversations SET name = $2, read_diffusion = $3, rd_head_version = CASE WHEN $3 THEN head_version ELSE 0 END WHERE conversation_id = $1;", P(g.ConversationId), P(g.Name), P(g.ReadDiffusion)));
             maxVersion = Math.Max(maxVersion, g.Version);
         }
 
@@ -559,10 +559,14 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
         var maxSeqs = ids.Select(id => touched[id].MaxSeq).ToArray();
         var lastTimes = ids.Select(id => touched[id].LastTime).ToArray();
         var maxVersions = ids.Select(id => touched[id].MaxVersion).ToArray();
+
+        // No column an index names changes here for a write-diffusion conversation (rd_head_version only while read-diffusion,
+        // migration 31), so PostgreSQL updates the row in place: a heap-only tuple, no conversations_pkey entry per message.
         b.BatchCommands.Add(BatchCommand(
             """
             UPDATE conversations SET max_seq = GREATEST(conversations.max_seq, u.seq), last_seq = GREATEST(conversations.last_seq, u.seq),
-                updated_at = GREATEST(conversations.updated_at, u.at), head_version = GREATEST(conversations.head_version, u.version)
+                updated_at = GREATEST(conversations.updated_at, u.at), head_version = GREATEST(conversations.head_version, u.version),
+                rd_head_version = CASE WHEN conversations.read_diffusion THEN GREATEST(conversations.rd_head_version, u.version) ELSE conversations.rd_head_version END
             FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS u(conversation_id, seq, at, version)
             WHERE conversations.conversation_id = u.conversation_id;
             """,

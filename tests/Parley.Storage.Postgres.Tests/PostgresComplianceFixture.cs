@@ -22,9 +22,9 @@ public abstract class PostgresComplianceFixture(Action<PostgresStoreOptions>? co
 
     // Migration 7 rewrites members.conversation_id; since migration 23 members name their conversation by its key, so
     // the rewind puts the rows back in the layout of version 22 (every value kept; packed members back into rows and
-    // migrations 25 and 27 undone) and migrations 23, 25 and 27 run again after 7.
+    // migrations 25, 27 and 31 undone) and migrations 23 to 31 that the rewind removed run again after 7.
     protected override Task RewindDirectConversationIdMigrationAsync() =>
-        Postgres.ScalarAsync("DELETE FROM schema_migrations WHERE version IN (7, 23, 25, 27, 29, 30);" + PostgresMemberLayouts.BackToTextConversationIds);
+        Postgres.ScalarAsync("DELETE FROM schema_migrations WHERE version IN (7, 23, 25, 27, 29, 30, 31);" + PostgresMemberLayouts.BackToTextConversationIds);
 
     public override async Task DisposeAsync()
     {

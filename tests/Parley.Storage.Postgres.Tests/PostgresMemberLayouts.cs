@@ -11,11 +11,16 @@ internal static class PostgresMemberLayouts
     /// <summary>
     /// Turns a schema of the current layout back into version 22's: packed members back into rows and migration 25's
     /// objects gone, members keyed by the text conversation id (every row and value kept, through conversation_keys), the
-    /// indexes of that version, no conversation_keys. A rewind deletes versions 23, 25, 27 and 29 from schema_migrations with it
-    /// (27 replaces 25's compaction function and writes pages through a function of the members row type; 29's sync
-    /// functions return that row type).
+    /// indexes of that version, no conversation_keys. A rewind deletes versions 23, 25, 27, 29, 30 and 31 from
+    /// schema_migrations with it (27 replaces 25's compaction function and writes pages through a function of the members row
+    /// type; 29's and 31's sync functions return that row type; 31's rd_head_version and indexes undone).
     /// </summary>
     public const string BackToTextConversationIds = """
+        DROP FUNCTION members_of_user_changed, conversations_edited_since;
+        DROP INDEX ix_conversations_rd_head, ix_conversations_change;
+        ALTER TABLE conversations DROP COLUMN rd_head_version;
+        ALTER TABLE conversations RESET (fillfactor);
+        CREATE INDEX ix_conversations_head ON conversations (head_version) WHERE read_diffusion;
         INSERT INTO members SELECT s.* FROM member_pages p CROSS JOIN LATERAL member_page_slots(p) s
             WHERE NOT EXISTS (SELECT 1 FROM members r WHERE r.conv_key = s.conv_key AND r.user_id = s.user_id);
         DROP FUNCTION members_of_user_since, members_of_user_advanced, super_groups_changed_since, super_groups_advanced_since;

@@ -224,6 +224,11 @@ public sealed class PostgresMemberSyncTests(ITestOutputHelper output) : IAsyncLi
             explain.Parameters.Add(new NpgsqlParameter<string> { TypedValue = "u" });
             explain.Parameters.Add(new NpgsqlParameter<long> { TypedValue = cursor });
             explain.Parameters.Add(new NpgsqlParameter<int> { TypedValue = probes });
+            if (sql.Contains("$4", StringComparison.Ordinal))
+            {
+                explain.Parameters.Add(new NpgsqlParameter<int> { TypedValue = PostgresMessageStore.SyncEditedConversationProbes });
+            }
+
             var json = (string)(await explain.ExecuteScalarAsync())!;
             if (Environment.GetEnvironmentVariable("PARLEY_SYNC_COST_PLANS") is { Length: > 0 } dump)
             {

@@ -874,4 +874,164 @@ public sealed class PostgresMessageStoreTests(ITestOutputHelper output) : Postgr
         output.WriteLine($"a page of 5 of 60 conversations: {now} buffers (before {then})");
         Assert.True(then - now >= 3 * (60 - 5), $"a page of 5 of 60 conversations: {now} buffers (before {then})");
     }
+
+    /// <summary>
+    /// A message's UPDATE of its conversation row is a heap-only (HOT) update (stop 48, pg; migration 31): it changes no
+    /// column any index of conversations names, so PostgreSQL writes no new index entry. Before, ix_conversations_head
+    /// (head_version) WHERE read_diffusion named head_version, which every message raises: no update was HOT, whatever the
+    /// predicate. A read-diffusion super group's rd_head_version follows its head_version (the resume's index), a
+    /// write-diffusion conversation's stays 0.
+    /// </summary>
+    [StoreFact]
+    public async Task MessageCommits_UpdateAWriteDiffusionConversationInPlace_AndKeepTheReadDiffusionHead()
+    {
+        const int Conversations = 20, Rounds = 10;
+        for (var i = 0; i < Conversations; i++)
+        {
+            var id = $"d{i:D2}";
+            await CommitAsync(b => b.Conversations.Add(Direct(id, "u", $"p{i:D2}")));
+        }
+
+        for (var r = 1; r <= Rounds; r++)
+        {
+            var seq = r;
+            await CommitAsync(b => b.Messages.AddRange(Enumerable.Range(0, Conversations).Select(i => Message($"d{i:D2}", seq, seq % 2 == 0 ? "u" : $"p{i:D2}"))));
+        }
+
+        // The statistics arrive when the store's connections go idle (PostgreSQL flushes them within a few seconds).
+        var (updated, hot) = (0L, 0L);
+        for (var wait = 0; wait < 60 && updated < Conversations * Rounds; wait++)
+        {
+            await Task.Delay(500);
+            await using var stats = new Npgsql.NpgsqlConnection(Postgres.ConnectionString);
+            await stats.OpenAsync();
+            await using var read = new Npgsql.NpgsqlCommand("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'conversations'", stats);
+            read.Parameters.Add(new Npgsql.NpgsqlParameter<string> { TypedValue = Postgres.Schema });
+            await using var row = await read.ExecuteReaderAsync();
+            if (await row.ReadAsync())
+            {
+                (updated, hot) = (row.GetInt64(0), row.GetInt64(1));
+            }
+        }
+
+        // Not every one: while another session's snapshot keeps the page's dead versions, a full page sends the next update
+        // to another page (then that row's updates are heap-only there). Before migration 31: none.
+        output.WriteLine($"conversations updated {updated}, heap-only {hot}");
+        Assert.Equal(Conversations * Rounds, updated);
+        Assert.True(hot * 2 >= updated, $"conversations updated {updated}, heap-only {hot}");
+
+        var super = Group("sg", "u", ["u", "v"]);
+        await CommitAsync(b =>
+        {
+            b.Conversations.Add(super);
+            b.Groups.Add(new GroupRecord("g-sg", "sg", "Super sg", "", "", "", "{}", "u", GroupJoinPolicy.Free, false, false, true, false, 1000, 1000, 2, super.Version)
+            {
+                Kind = GroupKind.Super,
+            });
+        });
+        await CommitAsync(b =>
+        {
+            b.ReadDiffusion.Add("sg");
+            b.Messages.Add(Message("sg", 1, "v"));
+        });
+        Assert.Equal(0L, Convert.ToInt64(await Postgres.ScalarAsync("SELECT COUNT(*) FROM conversations WHERE read_diffusion <> (rd_head_version = head_version AND head_version > 0) OR (NOT read_diffusion AND rd_head_version <> 0)"), CultureInfo.InvariantCulture));
+        Assert.Equal(1L, Convert.ToInt64(await Postgres.ScalarAsync("SELECT COUNT(*) FROM conversations WHERE read_diffusion"), CultureInfo.InvariantCulture));
+    }
+
+    // The resume's views before stop 48 (pg): every membership of the user compared with its conversation ($4 unused).
+    private static readonly string ChangedViewsBefore = Internal.PostgresRows.ViewSelect.Replace(
+        "FROM members_of_user($1) m", "FROM members_of_user_since($1, $2, $3) m", StringComparison.Ordinal)
+        + " AND $4 >= 0 AND (m.feed_version > $2 OR (m.active AND c.change_version > $2)) ORDER BY GREATEST(m.feed_version, c.change_version), c.conversation_id;";
+
+    /// <summary>
+    /// A returning client's resume (stop 48, pg; migration 31) reads the conversations edited since its cursor through
+    /// ix_conversations_change (a probe of the user's row in each), not every membership of the user: an edit or a reaction
+    /// raises only the conversation's change_version. Same views as the statement before at every cursor, for a member,
+    /// a peer and a stranger, with the store's probe limit, with a limit of 1 (always every row of the user) and of 100,000
+    /// (always the probes); with the plans of a real size, a resume 1 message and 1 edit behind reads a few buffers per
+    /// conversation less than before for each of the user's 38 conversations that did not change.
+    /// </summary>
+    [StoreFact]
+    public async Task ResumeViews_ProbeTheConversationsEditedSinceTheCursor_AndAreTheViewsOfBefore()
+    {
+        for (var i = 0; i < 40; i++)
+        {
+            var (mine, other) = ($"d{i:D2}", $"o{i:D2}");
+            await CommitAsync(b => b.Conversations.AddRange([Direct(mine, "u", $"p{i:D2}"), Direct(other, $"x{i:D2}", $"y{i:D2}")]));
+            await CommitAsync(b => b.Messages.AddRange([Message(mine, 1, "u"), Message(other, 1, $"x{i:D2}")]));
+        }
+
+        var cursors = new List<long> { await Store.GetMaxVersionAsync() };
+        await CommitAsync(b => b.Messages.Add(Message("d03", 2, "p03")));
+        await CommitAsync(b => b.MessageUpdates.Add(new MessageUpdate("d05", 1, [], NextVersion()) { Content = Body("edited") }));
+        cursors.Add(await Store.GetMaxVersionAsync());
+        await CommitAsync(b => b.MessageUpdates.AddRange(Enumerable.Range(0, 20).Select(i => new MessageUpdate($"o{i:D2}", 1, [1], NextVersion()))));
+        await CommitAsync(b => b.MessageUpdates.Add(new MessageUpdate("d07", 1, [2], NextVersion())));
+        cursors.Add(await Store.GetMaxVersionAsync());
+        await CommitAsync(b => b.MessageUpdates.AddRange(Enumerable.Range(20, 20).Select(i => new MessageUpdate($"o{i:D2}", 1, [1], NextVersion()))));
+        cursors.Add(await Store.GetMaxVersionAsync());
+        await CommitAsync(b => b.MessageUpdates.Add(new MessageUpdate("d05", 1, [3], NextVersion())));
+        cursors.Add(await Store.GetMaxVersionAsync());
+        await CommitAsync(b => b.Messages.Add(Message("d09", 2, "u")));
+        await Postgres.ScalarAsync("ANALYZE;");
+
+        await using var connection = new Npgsql.NpgsqlConnection(new Npgsql.NpgsqlConnectionStringBuilder(Postgres.ConnectionString) { SearchPath = Postgres.Schema }.ConnectionString);
+        await connection.OpenAsync();
+        async Task<List<string>> RunAsync(string sql, string user, long cursor, int edited, bool explain = false)
+        {
+            await using var command = new Npgsql.NpgsqlCommand((explain ? "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " : "") + sql, connection);
+            command.Parameters.Add(new Npgsql.NpgsqlParameter<string> { TypedValue = user });
+            command.Parameters.Add(new Npgsql.NpgsqlParameter<long> { TypedValue = cursor });
+            command.Parameters.Add(new Npgsql.NpgsqlParameter<int> { TypedValue = cursor > 0 ? 256 : 0 });
+            command.Parameters.Add(new Npgsql.NpgsqlParameter<int> { TypedValue = cursor > 0 ? edited : 0 });
+            var rows = new List<string>();
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                rows.Add(explain ? reader.GetString(0) : string.Join('|', Enumerable.Range(0, reader.FieldCount).Select(f => reader.IsDBNull(f) ? "-" : Convert.ToString(reader.GetValue(f) is byte[] b ? Convert.ToHexString(b) : reader.GetValue(f), CultureInfo.InvariantCulture))));
+            }
+
+            return rows;
+        }
+
+        var max = await Store.GetMaxVersionAsync();
+        for (var cursor = 0L; cursor <= max; cursor += cursor < cursors[0] - 2 ? 7 : 1)
+        {
+            foreach (var user in new[] { "u", "p05", "x07", "nobody" })
+            {
+                var before = await RunAsync(ChangedViewsBefore, user, cursor, 0);
+                foreach (var edited in new[] { PostgresMessageStore.SyncEditedConversationProbes, 1, 100_000 })
+                {
+                    Assert.Equal(before, await RunAsync(PostgresMessageStore.ChangedViewsSql, user, cursor, edited));
+                }
+            }
+        }
+
+        Assert.Equal(["d05", "d09"], (await RunAsync(PostgresMessageStore.ChangedViewsSql, "u", cursors[3], PostgresMessageStore.SyncEditedConversationProbes)).Select(r => r[..3]));
+
+        await using (var plans = new Npgsql.NpgsqlCommand("SET enable_seqscan = off; SET enable_hashjoin = off; SET enable_mergejoin = off", connection))
+        {
+            await plans.ExecuteNonQueryAsync();
+        }
+
+        async Task<long> BuffersAsync(string sql, long cursor)
+        {
+            using var plan = System.Text.Json.JsonDocument.Parse((await RunAsync(sql, "u", cursor, PostgresMessageStore.SyncEditedConversationProbes, explain: true))[0]);
+            var root = plan.RootElement[0].GetProperty("Plan");
+            return root.GetProperty("Shared Hit Blocks").GetInt64() + root.GetProperty("Shared Read Blocks").GetInt64();
+        }
+
+        // From cursors[4]: d09's message; cursors[3]: and d05's edit. From cursors[2]: 21 edited (d05 among them) and d09's
+        // message, below the limit of 32: probes. Every row of the user (the limit passed) from cursors[1]: 42 edited.
+        var figures = new List<string>();
+        foreach (var (name, cursor) in new[] { ("1 message behind", cursors[4]), ("1 edit, 1 message behind", cursors[3]), ("21 edited since, 1 message", cursors[2]), ("42 edited since", cursors[1]) })
+        {
+            var (now, then) = (await BuffersAsync(PostgresMessageStore.ChangedViewsSql, cursor), await BuffersAsync(ChangedViewsBefore, cursor));
+            figures.Add($"{name}: {now} buffers (before {then})");
+            output.WriteLine(figures[^1]);
+        }
+
+        var (fewNow, fewThen) = (await BuffersAsync(PostgresMessageStore.ChangedViewsSql, cursors[3]), await BuffersAsync(ChangedViewsBefore, cursors[3]));
+        Assert.True(fewThen - fewNow >= 2 * 38, string.Join("; ", figures));
+    }
 }

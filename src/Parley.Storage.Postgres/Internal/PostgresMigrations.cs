@@ -39,6 +39,7 @@ internal static class PostgresMigrations
         (28, V28MemberImportPages),
         (29, V29SyncCompactedGroups),
         (30, V30DeltaIndexesWithoutDirectRows),
+        (31, V31HotConversationsAndEditedIndex),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -1200,5 +1201,66 @@ internal static class PostgresMigrations
         DROP INDEX ix_members_user_info;
         CREATE INDEX ix_members_conv_info ON members (conv_key, info_version) WHERE NOT read_diffusion AND info_version > 0;
         CREATE INDEX ix_members_user_info ON members (user_id, info_version) WHERE NOT read_diffusion AND info_version > 0;
+        """;
+
+    // The per-message UPDATE conversations made HOT, and a resume that finds the conversations edited since its cursor by an
+    // index (issue 17, stop 48, pg; ADR 0041).
+    // - PostgreSQL updates a row in place (a heap-only tuple: no new entry in any index) only when no column named by one
+    //   of the table's indexes changes, whatever the index's predicate. ix_conversations_head (head_version) WHERE
+    //   read_diffusion named head_version, which every message raises, so every message's UPDATE wrote a new tuple and a
+    //   conversations_pkey entry. The read-diffusion head is now a column of its own, rd_head_version, which the commit
+    //   raises with head_version only while the conversation is read-diffusion (and a switch to read diffusion sets to
+    //   head_version), so a message changes no indexed column of a write-diffusion conversation. A fillfactor of 80 leaves
+    //   room on each page for the new versions (pages written from now on; pruning frees the rest as they are updated).
+    // - An edit or a reaction raises only the conversation's change_version (ADR 0018), so a resume compared every
+    //   membership of the user with its conversation (members_of_user_since's rows: ~3.7 buffers per conversation of the
+    //   user, 420 for one of 111 changed). ix_conversations_change holds the conversations ever edited, by change_version
+    //   (no entry per message: the column does not change, and the update is HOT), and members_of_user_changed probes the
+    //   user's row in each one edited since the cursor, or, from edited_limit of them on, reads the user's rows as before.
+    private const string V31HotConversationsAndEditedIndex = """
+        ALTER TABLE conversations ADD COLUMN rd_head_version bigint NOT NULL DEFAULT 0;
+        UPDATE conversations SET rd_head_version = head_version WHERE read_diffusion;
+        CREATE INDEX ix_conversations_rd_head ON conversations (rd_head_version) WHERE read_diffusion;
+        DROP INDEX ix_conversations_head;
+        CREATE INDEX ix_conversations_change ON conversations (change_version) WHERE change_version > 0;
+        ALTER TABLE conversations SET (fillfactor = 80);
+
+        -- The read-diffusion conversations whose head advanced above v (ix_conversations_rd_head).
+        CREATE OR REPLACE FUNCTION super_groups_advanced_since(v bigint) RETURNS SETOF bigint LANGUAGE sql STABLE AS $f$
+            SELECT ck.conv_key FROM conversations c JOIN conversation_keys ck ON ck.conversation_id = c.conversation_id
+            WHERE c.read_diffusion AND c.rd_head_version > v
+        $f$;
+
+        -- The conversations edited (or reacted to) above v (ix_conversations_change).
+        CREATE FUNCTION conversations_edited_since(v bigint) RETURNS SETOF bigint LANGUAGE sql STABLE AS $f$
+            SELECT ck.conv_key FROM conversations c JOIN conversation_keys ck ON ck.conversation_id = c.conversation_id
+            WHERE c.change_version > v AND c.change_version > 0
+        $f$;
+
+        -- The memberships of a user that may have changed above v: the user's rows whose own feed version is above v (a
+        -- range of ix_members_user_feed), the user's other rows in the conversations edited above v (a probe of each, or,
+        -- when edited_limit or more were edited, every other row of the user), and the user's slots as
+        -- members_of_user_since. A superset of the rows whose feed version or (active) conversation's change version is
+        -- above v: the callers keep their test.
+        CREATE FUNCTION members_of_user_changed(u text, v bigint, probe_limit integer, edited_limit integer) RETURNS SETOF members LANGUAGE sql STABLE AS $f$
+            SELECT m.* FROM members m WHERE m.user_id = u AND m.feed_version > v
+            UNION ALL
+            SELECT m.* FROM conversations_edited_since(v) e(conv_key) JOIN members m ON m.conv_key = e.conv_key AND m.user_id = u
+            WHERE (SELECT count(*) FROM (SELECT 1 FROM conversations c WHERE c.change_version > v AND c.change_version > 0 LIMIT edited_limit) n) < edited_limit
+              AND m.feed_version <= v
+            UNION ALL
+            SELECT m.* FROM members m
+            WHERE (SELECT count(*) FROM (SELECT 1 FROM conversations c WHERE c.change_version > v AND c.change_version > 0 LIMIT edited_limit) n) >= edited_limit
+              AND m.user_id = u AND m.feed_version <= v
+            UNION ALL
+            SELECT s.* FROM super_groups_changed_since(v) ch(conv_key) CROSS JOIN LATERAL member_slot(ch.conv_key, u) s
+            WHERE (SELECT count(*) FROM (SELECT 1 FROM super_groups_changed_since(v) LIMIT probe_limit) n) < probe_limit
+              AND NOT EXISTS (SELECT 1 FROM members r WHERE r.conv_key = ch.conv_key AND r.user_id = u)
+            UNION ALL
+            SELECT s.* FROM member_pages p CROSS JOIN LATERAL member_page_slots(p) s
+            WHERE (SELECT count(*) FROM (SELECT 1 FROM super_groups_changed_since(v) LIMIT probe_limit) n) >= probe_limit
+              AND p.hashes @> ARRAY[hashtext(u)] AND s.user_id = u
+              AND NOT EXISTS (SELECT 1 FROM members r WHERE r.conv_key = p.conv_key AND r.user_id = u)
+        $f$;
         """;
 }
