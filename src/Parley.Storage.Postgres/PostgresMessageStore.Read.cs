@@ -71,9 +71,13 @@ public sealed partial class PostgresMessageStore
     //   stopping at $4 rows (msg.version + 0: the rows above the cursor were sorted whole before, 50,052 rows for a device
     //   50,000 behind; the seq range between the first visible seq and the newest makes the planner's estimate a range's,
     //   so it keeps the key's order and its LIMIT instead of sorting the conversation: it estimates any conversation at the
-    //   table's average size).
+    //   table's average size); for a former member (no active membership: v.visible_from is null), the primary key newest
+    //   first inside each of their closed periods, $4 rows at most of each, the newest $4 kept: every row of a period is
+    //   visible to them, none outside (stop 48, pg: the walk went from the conversation's newest seq down through every
+    //   message since they left, each with a periods probe), in a branch of its own so that a member's plan stays the one
+    //   above.
     // Exactly one branch runs (one-time filters). The rows are the same as the walk's before: every visible row has a seq
-    // at or above v.first_seq and at or below the newest.
+    // at or above v.first_seq and at or below the newest (a former member's: inside one of their periods).
     internal static readonly string ChangedMessagesSql =
         "SELECT x.* FROM unnest($3::text[]) WITH ORDINALITY AS c(id, ord)"
         + " CROSS JOIN LATERAL (SELECT MIN(vm.visible_from) AS visible_from, LEAST(MIN(vm.visible_from),"
@@ -84,9 +88,14 @@ public sealed partial class PostgresMessageStore
         + "(SELECT " + PostgresRows.MessageColumns + " FROM messages msg WHERE above.n < " + SyncWalkBoundText
         + " AND msg.conversation_id = c.id AND msg.version > $2 AND " + SyncVisible + " ORDER BY msg.seq + 0 DESC LIMIT $4)"
         + " UNION ALL "
-        + "(SELECT " + PostgresRows.MessageColumns + " FROM messages msg WHERE above.n >= " + SyncWalkBoundText
+        + "(SELECT " + PostgresRows.MessageColumns + " FROM messages msg WHERE above.n >= " + SyncWalkBoundText + " AND v.visible_from IS NOT NULL"
         + " AND msg.conversation_id = c.id AND msg.seq >= v.first_seq AND msg.seq <= (SELECT max(t.seq) FROM messages t WHERE t.conversation_id = c.id)"
         + " AND msg.version + 0 > $2 AND " + SyncVisible + " ORDER BY msg.seq DESC LIMIT $4)"
+        + " UNION ALL "
+        + "(SELECT pm.* FROM member_periods p CROSS JOIN LATERAL (SELECT " + PostgresRows.MessageColumns + " FROM messages msg"
+        + " WHERE msg.conversation_id = c.id AND msg.seq BETWEEN p.from_seq AND p.to_seq AND msg.version + 0 > $2 ORDER BY msg.seq DESC LIMIT $4) pm"
+        + " WHERE above.n >= " + SyncWalkBoundText + " AND v.visible_from IS NULL AND p.conversation_id = c.id AND p.user_id = $1"
+        + " ORDER BY pm.seq DESC LIMIT $4)"
         + ") AS x ORDER BY c.ord, x.seq;";
 
     /// <inheritdoc />
