@@ -7,6 +7,7 @@
 #   2. the per-message UPDATE conversations: WAL records, bytes and buffers per message, HOT share (wal/run.sh: copies of
 #      the store's conversations in the layout of migration 30, 30 + the change index, and 31)
 #   3. why stop 47's quiet run read 407 buffers for the sync 5,000 behind (sync/count.sh)
+#   4. the sync's messages of a former member and of a member, main's statement and stop 48's (sync/former.sh, member.sh)
 # Needs: source /work/dev/env (PARLEY_TEST_POSTGRES), psql.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,6 +25,9 @@ fi
 echo "# 1. resume views of u0000 (111 conversations): root buffers, main's statement vs stop 48's (second, warm run)"
 bash "$here/resume/resume.sh"
 echo "# 2. per-message UPDATE conversations (w0 = migration 30, w1 = 30 + change index, w2 = 31 in place, w3 = 31 rewritten)"
-ROUNDS=${ROUNDS:-2} BATCHES=${BATCHES:-300} bash "$here/wal/run.sh" | sed -n '1,9p;/schemaname/,$p'
+ROUNDS=${ROUNDS:-2} BATCHES=${BATCHES:-300} bash "$here/wal/run.sh" | sed -n '1,17p;/schemaname/,$p'
 echo "# 3. the sync 5,000 behind: the count index-only (all-visible pages) and through the heap"
 bash "$here/sync/count.sh"
+echo "# 4. the sync's messages: a former member (u0001 of big, seqs 1-50,000 seen), then a member (u0000), main vs stop 48"
+bash "$here/sync/former.sh"
+bash "$here/sync/member.sh"
