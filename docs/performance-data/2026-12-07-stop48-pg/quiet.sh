@@ -24,6 +24,8 @@ if [ "$(PGOPTIONS='-c search_path=big' psql -X -q -tAc 'SELECT MAX(version) FROM
 fi
 echo "# 1. resume views of u0000 (111 conversations): root buffers, main's statement vs stop 48's (second, warm run)"
 bash "$here/resume/resume.sh"
+echo "# 1b. the cluster's gap check (UsersChangedSinceAsync) for 20 users, 3 messages behind: main vs stop 48"
+bash "$here/resume/gap.sh"
 echo "# 2. per-message UPDATE conversations (w0 = migration 30, w1 = 30 + change index, w2 = 31 in place, w3 = 31 rewritten)"
 ROUNDS=${ROUNDS:-2} BATCHES=${BATCHES:-300} bash "$here/wal/run.sh" | sed -n '1,17p;/schemaname/,$p'
 echo "# 3. the sync 5,000 behind: the count index-only (all-visible pages) and through the heap"
