@@ -176,6 +176,60 @@ public sealed class OneWaySendTests(OneWaySendServerFixture fixture) : IClassFix
         Assert.Equal((ulong)stored + 1, ack.Seq);
     }
 
+    /// <summary>
+    /// ADR 0034's invariant (stop 47): within a conversation the version a message is first committed at increases with its
+    /// seq, so the messages first committed after a version are the end of the conversation's key range (SQLite keeps no
+    /// version index of new rows). Three connections of both members pipeline 60 one-way sends each into one 1:1 without
+    /// waiting for an answer: every message is stored once and, in seq order, the stored versions strictly increase.
+    /// </summary>
+    [Fact]
+    public async Task OneWaySend_ConcurrentSendersOfOneConversation_FirstCommitVersionsIncreaseWithSeq()
+    {
+        var alice = await Server.CreateUserAsync("owa");
+        var bob = await Server.CreateUserAsync("owb");
+        const int sends = 60;
+        var clients = new List<RawClient>();
+        try
+        {
+            // alice's two devices in different platform classes (the default multi-login policy keeps one connection per class:
+            // a second desktop closes the first), each with a token issued for its platform (a hello on another is refused).
+            foreach (var (user, device, platform, name) in new[] { (alice, "a1", Platform.Linux, "linux"), (alice, "a2", Platform.Ios, "ios"), (bob, "b1", Platform.Linux, "linux") })
+            {
+                var raw = await RawClient.ConnectAsync(Server.WebSocketUri);
+                clients.Add(raw);
+                await raw.HelloAsync(await Server.IssueTokenAsync(user, device, name), device, platform);
+            }
+
+            var peers = new[] { bob, bob, alice };
+            await Task.WhenAll(clients.Select(async (raw, c) =>
+            {
+                for (uint i = 1; i <= sends; i++)
+                {
+                    await raw.SendAsync(Send(i, peers[c], $"inv-{c}-{i}"));
+                }
+            }));
+            var answers = await Task.WhenAll(clients.Select(raw => ReceiveAnswersAsync(raw, sends)));
+            Assert.All(answers, a => Assert.All(a.Values, f => Assert.True(f.BodyCase == ServerFrame.BodyOneofCase.SendAck, $"answered {f.BodyCase}: {f.Error?.Code}")));
+        }
+        finally
+        {
+            foreach (var raw in clients)
+            {
+                await raw.DisposeAsync();
+            }
+        }
+
+        await using var reader = await Server.ConnectAsync(bob);
+        var conversationId = (await reader.GetConversationsAsync()).Conversations.Single().ConversationId;
+        var store = Server.Services.GetRequiredService<IMessageStore>();
+        var stored = await store.ReadMessagesAsync(conversationId, 1, ReadDirection.Forward, 1000);
+        Assert.Equal(Enumerable.Range(1, 3 * sends).Select(i => (long)i), stored.Select(m => m.Seq));
+        for (var i = 1; i < stored.Count; i++)
+        {
+            Assert.True(stored[i].Version > stored[i - 1].Version, $"seq {stored[i].Seq} committed at version {stored[i].Version}, seq {stored[i - 1].Seq} at {stored[i - 1].Version}");
+        }
+    }
+
     [Fact]
     public async Task OneWaySend_ActivationFails_AnsweredUnavailableByTheTimeout_NeverAnAck()
     {
