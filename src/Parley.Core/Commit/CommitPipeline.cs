@@ -368,7 +368,7 @@ public sealed partial class CommitPipeline : IHostedService, IAsyncDisposable
                 LogDispatchFailed(_logger, ex, entry.Work.ConversationId);
             }
 
-            entry.TrySetResult(entry.Version);
+            entry.TrySetResult();
         }
     }
 
@@ -475,12 +475,12 @@ public abstract class CommitEntry
         set => _trace = value == default ? null : new(value);
     }
 
-    /// <summary>Completes the submission with its version, unless it was completed already.</summary>
-    internal void TrySetResult(long version)
+    /// <summary>Completes the submission with its <see cref="Version"/>, unless it was completed already.</summary>
+    internal void TrySetResult()
     {
         if (Interlocked.Exchange(ref _completed, 1) == 0)
         {
-            Completed(version);
+            Completed(Version);
         }
     }
 
