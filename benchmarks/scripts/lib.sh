@@ -7,7 +7,8 @@ freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0
 
 # start_server <server dll> <log file, or "" for $dir/server.log> [NAME=VALUE...]: the server in the background on
 # CPU ${SERVER_CPU:-0}, in the current directory, with a temp data directory (durable SQLite defaults), rate limits off
-# and free ports; NAME=VALUE adds or overrides environment settings. Sets dir, port, secret and spid.
+# and free ports; NAME=VALUE adds or overrides environment settings. Sets dir, port, secret and spid. NICE=-N (stop 48):
+# the server at that nice value.
 # PAGE_SIZE=N (stop 45): the SQLite file is created beforehand with that page size (and WAL), so any build, one without
 # the Parley:Storage:Sqlite:PageSize setting too, runs on a new database of that page size.
 start_server() {
@@ -18,7 +19,7 @@ start_server() {
   fi
   env Parley__Admin__Secret=$secret Parley__Storage__DataDirectory=$dir/data Parley__RateLimits__Enabled=false \
     Parley__Orleans__SiloPort=$(freeport) Parley__Orleans__GatewayPort=$(freeport) "$@" \
-    taskset -c ${SERVER_CPU:-0} dotnet $dll --urls http://127.0.0.1:$port > ${log:-$dir/server.log} 2>&1 &
+    ${NICE:+nice -n $NICE} taskset -c ${SERVER_CPU:-0} dotnet $dll --urls http://127.0.0.1:$port > ${log:-$dir/server.log} 2>&1 &
   spid=$!
 }
 

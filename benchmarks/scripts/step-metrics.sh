@@ -14,6 +14,11 @@
 # <label>-<N>.gc.txt); GCDUMP_AT=s1,s2 gcdumps of the server (dotnet-gcdump, a full blocking GC each: take them after the
 # window or in a run not measured for latency) at those seconds after the generator starts, with their reports
 # (<label>-<N>.<s>.gcdump.txt; the census of what lives on, by type: gcdump-census.py <report> 40 StoredMessage-type).
+# SERVER_CPU / GEN_CPU (stop 48): the server's CPU (lib.sh, default 0) and the generator's and tracers' (default 1); e.g.
+# SERVER_CPU=1 GEN_CPU=0 keeps the server off the CPU the other engineers' servers are pinned to. NICE=-N: the server (lib.sh)
+# and the generator at that nice value: ahead of the other engineers' processes on a shared CPU, while the server's own
+# threads still preempt one another as in production (SCHED_FIFO threads of one priority, RT=1, never do: a woken thread
+# waits until the running one blocks).
 source "$(dirname "$0")/lib.sh"
 # gc_pauses: the analyzer's dll in GP, built from gc-pauses.cs outside the repository (lib.sh's trace_tool) when needed.
 gc_pauses() { trace_tool gc-pauses $here/gc-pauses.cs; GP=$TOOL; }
@@ -26,18 +31,24 @@ for pair in "$@"; do
   # RT=1 (stop 46): the server's threads and the generator in SCHED_FIFO (priority 1), as stall-timeline.sh's RT=1: ahead
   # of the other engineers' builds on a shared machine (say so with the figures: the CPU's queue is gone, not the server's own)
   if [ "${RT:-0}" = 1 ]; then for t in /proc/$spid/task/*; do chrt -f -p 1 ${t##*/} > /dev/null 2>&1; done; fi
+  # RT_OWN=1 (stop 48, with RT=1): the server's own named threads (parley-*: the commit pipeline's and the SQLite writer's
+  # loops, the checkpointer) at priority 2, so that a woken one preempts the pool's workers as the kernel's fair scheduler
+  # lets a thread that slept do; at one priority a woken SCHED_FIFO thread waits until the running worker blocks
+  if [ "${RT:-0}" = 1 ] && [ "${RT_OWN:-0}" = 1 ]; then
+    for t in /proc/$spid/task/*; do case "$(cat $t/comm 2>/dev/null)" in parley-*) chrt -f -p 2 ${t##*/} > /dev/null 2>&1;; esac; done
+  fi
   curl -s -H "Authorization: Bearer $secret" http://127.0.0.1:$port/metrics > $out/$label-$n.m0
   t0=$(cpu_ticks)
   if [ "${GCTRACE:-0}" = 1 ]; then
-    taskset -c 1 ~/.dotnet/tools/dotnet-trace collect -p $spid --clrevents gc --clreventlevel informational \
+    taskset -c ${GEN_CPU:-1} ~/.dotnet/tools/dotnet-trace collect -p $spid --clrevents gc --clreventlevel informational \
       -o $out/$label-$n.gc.nettrace > $out/$label-$n.gc.log 2>&1 & gctracer=$!
   fi
   if [ "${PERF_TRACE:-0}" = 1 ]; then
     perf trace -p $spid -e fsync,fdatasync -o $out/$label-$n.sync > /dev/null 2>&1 & tracer=$!
   fi
-  dumps=""; for at in ${GCDUMP_AT//,/ }; do ( sleep $at; taskset -c 1 ~/.dotnet/tools/dotnet-gcdump collect -p $spid -o $out/$label-$n.$at.gcdump > /dev/null 2>&1
+  dumps=""; for at in ${GCDUMP_AT//,/ }; do ( sleep $at; taskset -c ${GEN_CPU:-1} ~/.dotnet/tools/dotnet-gcdump collect -p $spid -o $out/$label-$n.$at.gcdump > /dev/null 2>&1
     ~/.dotnet/tools/dotnet-gcdump report $out/$label-$n.$at.gcdump > $out/$label-$n.$at.gcdump.txt 2>&1 ) & dumps="$dumps $!"; done
-  PARLEY_ADMIN_SECRET=$secret timeout 600 $([ "${RT:-0}" = 1 ] && echo chrt -f 1) taskset -c 1 dotnet $G --server-url http://127.0.0.1:$port --server-pid $spid --runs 1 \
+  PARLEY_ADMIN_SECRET=$secret timeout 600 $([ "${RT:-0}" = 1 ] && echo chrt -f 1) $([ -n "$NICE" ] && echo nice -n $NICE) taskset -c ${GEN_CPU:-1} dotnet $G --server-url http://127.0.0.1:$port --server-pid $spid --runs 1 \
       --warmup 3 --window ${WINDOW:-20} --scenarios chat --targets parley --chat-users ${USERS:-1000} --chat-peers ${PEERS:-1} --chat-rates ${RATE:-2100} $GARGS \
       $([ "${HOPS:-1}" = 1 ] && echo --window-metrics $out/$label-$n.win) --out $out/$label-$n.json > $out/$label-$n.log 2>&1
   curl -s -H "Authorization: Bearer $secret" http://127.0.0.1:$port/metrics > $out/$label-$n.m1
