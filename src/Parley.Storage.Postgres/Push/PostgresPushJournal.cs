@@ -186,12 +186,7 @@ public sealed class PostgresPushJournal : IPushJournal
             return [];
         }
 
-        var ids = new string[claims.Count];
-        var attempts = new int[claims.Count];
-        for (var i = 0; i < claims.Count; i++)
-        {
-            (ids[i], attempts[i]) = (claims[i].PushId, claims[i].Attempts);
-        }
+        var (ids, attempts) = ClaimArrays(claims);
 
         var won = await _database.QueryAsync(
             """
@@ -213,8 +208,27 @@ public sealed class PostgresPushJournal : IPushJournal
             P(attempts),
             P(owner)).ConfigureAwait(false);
 
+        return Claimed(won, ids);
+    }
+
+    // The claims' push ids and attempt numbers as the two arrays the claim statements unnest, in the claims' order.
+    private static (string[] Ids, int[] Attempts) ClaimArrays(IReadOnlyList<PushClaim> claims)
+    {
+        var ids = new string[claims.Count];
+        var attempts = new int[claims.Count];
+        for (var i = 0; i < claims.Count; i++)
+        {
+            (ids[i], attempts[i]) = (claims[i].PushId, claims[i].Attempts);
+        }
+
+        return (ids, attempts);
+    }
+
+    // One result per claim from the push ids the statement returned: a push id asked twice is won by its first occurrence.
+    private static bool[] Claimed(List<string> won, string[] ids)
+    {
         var fresh = new HashSet<string>(won, StringComparer.Ordinal);
-        var claimed = new bool[claims.Count];
+        var claimed = new bool[ids.Length];
         for (var i = 0; i < claimed.Length; i++)
         {
             claimed[i] = fresh.Remove(ids[i]);
@@ -296,12 +310,7 @@ public sealed class PostgresPushJournal : IPushJournal
         }
 
         var ordered = changes.OrderBy(c => c.PushId, StringComparer.Ordinal).ToArray();
-        var ids = new string[claims.Count];
-        var attempts = new int[claims.Count];
-        for (var i = 0; i < claims.Count; i++)
-        {
-            (ids[i], attempts[i]) = (claims[i].PushId, claims[i].Attempts);
-        }
+        var (ids, attempts) = ClaimArrays(claims);
 
         var won = await _database.QueryAsync(
             """
@@ -333,14 +342,7 @@ public sealed class PostgresPushJournal : IPushJournal
             P(attempts),
             P(owner)).ConfigureAwait(false);
 
-        var fresh = new HashSet<string>(won, StringComparer.Ordinal);
-        var claimed = new bool[claims.Count];
-        for (var i = 0; i < claimed.Length; i++)
-        {
-            claimed[i] = fresh.Remove(ids[i]);
-        }
-
-        return claimed;
+        return Claimed(won, ids);
     }
 
     /// <inheritdoc />
