@@ -69,6 +69,7 @@ if (args.Length > 0 && args[0] == "journal")
 
         var jProc = Process.GetCurrentProcess();
         TimeSpan jCpuAt = default;
+        TimeSpan jUserAt = default;
         long jAllocAt = 0;
         long jStartedAt = 0;
         PushStateChange[] jPrevious = [];
@@ -78,6 +79,7 @@ if (args.Length > 0 && args[0] == "journal")
             {
                 jProc.Refresh();
                 jCpuAt = jProc.TotalProcessorTime;
+                jUserAt = jProc.UserProcessorTime;
                 jAllocAt = GC.GetTotalAllocatedBytes(precise: true);
                 jStartedAt = Stopwatch.GetTimestamp();
             }
@@ -101,7 +103,7 @@ if (args.Length > 0 && args[0] == "journal")
 
         jProc.Refresh();
         var jN = (double)jBatches * jSize;
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"journal: {jBatches} batches of {jSize} claims + {jSize} results, per device-push: CPU {(jProc.TotalProcessorTime - jCpuAt).TotalMilliseconds * 1000 / jN:F2} us, allocated {(GC.GetTotalAllocatedBytes(precise: true) - jAllocAt) / jN:F1} B, wall {Stopwatch.GetElapsedTime(jStartedAt).TotalMilliseconds * 1000 / jN:F1} us"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"journal: {jBatches} batches of {jSize} claims + {jSize} results, per device-push: CPU {(jProc.TotalProcessorTime - jCpuAt).TotalMilliseconds * 1000 / jN:F2} us (user {(jProc.UserProcessorTime - jUserAt).TotalMilliseconds * 1000 / jN:F2}), allocated {(GC.GetTotalAllocatedBytes(precise: true) - jAllocAt) / jN:F1} B, wall {Stopwatch.GetElapsedTime(jStartedAt).TotalMilliseconds * 1000 / jN:F1} us"));
         var jSettled = await jJournal.ListByStateAsync(PushState.Sending, 10_000);
         Console.WriteLine($"rows Sending at the end: {jSettled.Count} (expected {jSize})");
     }

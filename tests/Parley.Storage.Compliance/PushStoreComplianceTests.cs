@@ -357,6 +357,45 @@ public abstract class PushStoreComplianceTests : IAsyncLifetime
         Assert.Equal((PushState.Accepted, 4, 42L), ((await Journal.GetAsync(batchRows[1].PushId))!.State, (await Journal.GetAsync(batchRows[1].PushId))!.Attempts, (await Journal.GetAsync(batchRows[1].PushId))!.SentAt!.Value));
     }
 
+    // Stop 48: SQLite writes a batch's claims and its changes as one statement each over a list of up to 32 rows, so a
+    // list longer than that is several statements, and a list that names a row twice must still end as the single calls in
+    // order do (the last change of a row wins; the first claim of a row wins, a later one in the same or another chunk of
+    // the list fails). Claims at a chunk's edges, fenced and not, in both stores.
+    [StoreFact]
+    public async Task Journal_Batches_LongerThanAStatementAndNamingARowTwice_AsTheSingleCallsInOrder()
+    {
+        var ids = Enumerable.Range(0, 70).Select(i => "w" + i.ToString("D3", System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        await Journal.AppendAsync([.. ids.Select((id, i) => Push(id, "m1", 100 + i) with { Owner = i == 32 || i == 63 ? "n2/b" : "n1/a" })]);
+
+        // 70 distinct claims: rows 32 and 63 (the second chunk's first, the second chunk's last) are another owner's.
+        var claimed = await Journal.ClaimManyAsync([.. ids.Select(id => new PushClaim(id, 3))], "n1/a");
+        Assert.Equal(Enumerable.Range(0, 70).Select(i => i != 32 && i != 63), claimed);
+        Assert.Equal((PushState.Sending, 3), ((await Journal.GetAsync(ids[64]))!.State, (await Journal.GetAsync(ids[64]))!.Attempts));
+        Assert.Equal((PushState.Pending, 0), ((await Journal.GetAsync(ids[32]))!.State, (await Journal.GetAsync(ids[32]))!.Attempts));
+
+        // 40 distinct changes (two statements), then a list naming w000 twice: its last change wins (a change without a
+        // sent time keeps the row's).
+        await Journal.UpdateStatesAsync([.. Enumerable.Range(0, 40).Select(i => new PushStateChange(ids[i], PushState.Pending, 3, 5_000 + i, "http_503", null))]);
+        Assert.Equal((PushState.Pending, 5_039L, "http_503"), ((await Journal.GetAsync(ids[39]))!.State, (await Journal.GetAsync(ids[39]))!.NotBefore, (await Journal.GetAsync(ids[39]))!.Reason));
+        await Journal.UpdateStatesAsync([
+            new(ids[0], PushState.Accepted, 4, 1, null, 700),
+            new(ids[1], PushState.Accepted, 4, 1, null, 701),
+            new(ids[0], PushState.Pending, 5, 9_000, "http_429", null)]);
+        var w0 = (await Journal.GetAsync(ids[0]))!;
+        Assert.Equal((PushState.Pending, 5, 9_000L, "http_429", (long?)700), (w0.State, w0.Attempts, w0.NotBefore, w0.Reason, w0.SentAt));
+        Assert.Equal((PushState.Accepted, 701L), ((await Journal.GetAsync(ids[1]))!.State, (await Journal.GetAsync(ids[1]))!.SentAt!.Value));
+
+        // Claims naming w000 twice, 32 rows apart (the first and the 33rd of the list) and w002 twice side by side: the
+        // first of each is claimed, with its own attempt number.
+        List<PushClaim> again = [new(ids[0], 6), new(ids[2], 7), new(ids[2], 8)];
+        again.AddRange(Enumerable.Range(3, 29).Select(i => new PushClaim(ids[i], 9)));
+        again.Add(new(ids[0], 10));
+        var result = await Journal.ClaimManyAsync(again, "n1/a");
+        Assert.Equal([true, true, false, .. Enumerable.Repeat(true, 29), false], result);
+        Assert.Equal((PushState.Sending, 6), ((await Journal.GetAsync(ids[0]))!.State, (await Journal.GetAsync(ids[0]))!.Attempts));
+        Assert.Equal((PushState.Sending, 7), ((await Journal.GetAsync(ids[2]))!.State, (await Journal.GetAsync(ids[2]))!.Attempts));
+    }
+
     // Stop 33: batch claims from several loops at once over the same rows (in different orders): each row is claimed by
     // exactly one of them, and none fails (PostgreSQL locks a batch's rows in push id order, so they cannot deadlock).
     [StoreFact]
