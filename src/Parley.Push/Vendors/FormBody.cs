@@ -14,6 +14,10 @@ namespace Parley.Push.Vendors;
 internal sealed class FormBody : HttpContent
 {
     private static readonly MediaTypeHeaderValue FormType = new("application/x-www-form-urlencoded");
+
+    // RFC 3986's unreserved characters: what FormUrlEncodedContent (Uri.EscapeDataString) leaves as they are.
+    private static readonly SearchValues<byte> UnreservedBytes = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"u8);
+
     private byte[] _buffer;
     private int _length;
 
@@ -119,21 +123,39 @@ internal sealed class FormBody : HttpContent
         Ensure(utf8.Length * 3);
         var dst = _buffer.AsSpan(_length);
         var w = 0;
-        foreach (var b in utf8)
+
+        // A run of unreserved bytes (ids, tokens, numbers, names) is found by a vectorised search and copied at once (issue 17,
+        // stop 48: the byte-by-byte loop was 2.2 % of a warm push's CPU); a byte to escape is written as before, so text
+        // that is all escapes (CJK) never pays for a search.
+        var i = 0;
+        while (i < utf8.Length)
         {
-            if (IsUnreserved(b))
+            var b = utf8[i];
+            if (UnreservedBytes.Contains(b))
             {
-                dst[w++] = b;
+                var rest = utf8[i..];
+                var run = rest.IndexOfAnyExcept(UnreservedBytes);
+                if (run < 0)
+                {
+                    run = rest.Length;
+                }
+
+                rest[..run].CopyTo(dst[w..]);
+                w += run;
+                i += run;
             }
             else if (b == (byte)' ')
             {
                 dst[w++] = (byte)'+';
+                i++;
             }
             else
             {
-                dst[w++] = (byte)'%';
-                dst[w++] = Hex[b >> 4];
-                dst[w++] = Hex[b & 0xF];
+                dst[w] = (byte)'%';
+                dst[w + 1] = Hex[b >> 4];
+                dst[w + 2] = Hex[b & 0xF];
+                w += 3;
+                i++;
             }
         }
 
@@ -141,9 +163,6 @@ internal sealed class FormBody : HttpContent
     }
 
     private static ReadOnlySpan<byte> Hex => "0123456789ABCDEF"u8;
-
-    private static bool IsUnreserved(byte b) =>
-        (uint)((b | 0x20) - 'a') <= 'z' - 'a' || (uint)(b - '0') <= 9 || b is (byte)'-' or (byte)'.' or (byte)'_' or (byte)'~';
 
     private void Append(ReadOnlySpan<byte> bytes)
     {
