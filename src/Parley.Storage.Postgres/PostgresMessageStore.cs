@@ -518,7 +518,7 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
             P(conversations), P(seqs), P(serverIds), P(senders), P(clientIds), P(times), P(kinds), P(contents), P(revoked), P(versions),
             new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea, Value = annotations.Select(a => (object?)a ?? DBNull.Value).ToArray() },
             P(replyTos)));
-        var indexed = messages.Where(m => !string.IsNullOrEmpty(m.SearchText)).ToArray();
+        var indexed = messages.Where(m => m.HasSearchText).ToArray();
         if (indexed.Length > 0)
         {
             // Queued for the full-text index, not indexed here (ADR 0019): no GIN trigram update on the commit path.
@@ -527,7 +527,7 @@ public sealed partial class PostgresMessageStore : IMessageStore, IGroupStore, I
                 P(indexed.Select(m => m.ConversationId).ToArray()),
                 P(indexed.Select(m => m.Seq).ToArray()),
                 P(indexed.Select(m => m.ServerTime).ToArray()),
-                P(indexed.Select(m => m.SearchText!).ToArray())));
+                P(indexed.Select(m => m.SearchTextString()!).ToArray())));
         }
 
         foreach (var m in messages)

@@ -148,7 +148,7 @@ public sealed partial class SqliteMessageStore
                 insert.Bind(10, message.Annotations);
                 insert.Bind(11, message.ReplyToSeq);
                 insert.Execute();
-                if (!string.IsNullOrEmpty(message.SearchText))
+                if (message.HasSearchText)
                 {
                     // Queued for the full-text index, not indexed here (ADR 0019): the FTS5 trigram insert per commit
                     // was about half of the 1:1 path's regression; the indexer moves queued rows in batches.
@@ -157,13 +157,14 @@ public sealed partial class SqliteMessageStore
                     {
                         // In memory, in commit order (stop 36): no queue row, so no extra B-tree page in every commit.
                         // Should this write roll back, the indexer finds no such message row and skips the text.
-                        QueueInMemory(c, new PendingText(message.Version, message.ConversationId, message.Seq, message.SearchText, message.Content));
+                        // A text send read from its frame has its text as the content's UTF-8 bytes (ADR 0027): no string is made.
+                        QueueInMemory(c, new PendingText(message.Version, message.ConversationId, message.Seq, message.SearchText, message.Content, message.SearchTextStart, message.SearchTextLength));
                     }
                     else
                     {
                         var search = c.InsertSearch;
                         search.Bind(0, message.Version);
-                        search.Bind(1, message.SearchText);
+                        BindSearchText(search, 1, message.SearchText, message.Content, message.SearchTextStart, message.SearchTextLength);
                         search.Bind(2, message.ConversationId);
                         search.Bind(3, message.Seq);
                         search.Execute();

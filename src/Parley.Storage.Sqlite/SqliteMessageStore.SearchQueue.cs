@@ -160,7 +160,7 @@ public sealed partial class SqliteMessageStore
                 }
 
                 stage.Bind(0, text.SearchId);
-                stage.Bind(1, text.Text);
+                BindSearchText(stage, 1, text.Text, text.Content, text.TextStart, text.TextLength);
                 stage.Bind(2, lastKey);
                 stage.Bind(3, text.ConversationId);
                 stage.Bind(4, text.Seq);
@@ -318,6 +318,24 @@ public sealed partial class SqliteMessageStore
         public bool Done => Next >= Conversations.Count;
     }
 
-    /// <summary>A committed message's search text waiting in memory for the indexer; <see cref="Content"/> is the stored bytes (not copied).</summary>
-    private readonly record struct PendingText(long SearchId, string ConversationId, long Seq, string Text, byte[] Content);
+    /// <summary>
+    /// A committed message's search text waiting in memory for the indexer; <see cref="Content"/> is the stored bytes (not
+    /// copied). The text is <see cref="Text"/> when it is a non-empty string, otherwise <see cref="Content"/>'s UTF-8 bytes at
+    /// <see cref="TextStart"/> for <see cref="TextLength"/> bytes (ADR 0027).
+    /// </summary>
+    private readonly record struct PendingText(long SearchId, string ConversationId, long Seq, string? Text, byte[] Content, int TextStart, int TextLength);
+
+    // A search text bound as the string it is, or as its UTF-8 bytes in the content (ADR 0027: the same TEXT value; the
+    // database's encoding is UTF-8, so SQLite converts a UTF-16 string to those very bytes).
+    private static void BindSearchText(RawStatement statement, int parameter, string? text, byte[] content, int start, int length)
+    {
+        if (!string.IsNullOrEmpty(text))
+        {
+            statement.Bind(parameter, text);
+        }
+        else
+        {
+            statement.BindText(parameter, content.AsSpan(start, length));
+        }
+    }
 }

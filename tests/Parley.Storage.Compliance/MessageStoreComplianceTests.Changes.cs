@@ -175,6 +175,32 @@ public abstract partial class MessageStoreComplianceTests
     }
 
     /// <summary>
+    /// ADR 0027: a text send read from its frame gives the store its search text as UTF-8 bytes inside the row's content
+    /// (<see cref="StoredMessage.SearchTextStart"/>, <see cref="StoredMessage.SearchTextLength"/>), not as a string. It is
+    /// indexed exactly as the same text given as a string: found by the same words, its snippet the same text, and only
+    /// those bytes (not the content's other bytes around them).
+    /// </summary>
+    [StoreFact]
+    public async Task Search_TextAsUtf8BytesOfTheContent_IndexedAsTheSameString()
+    {
+        await CreateDirectAsync("d1", "alice", "bob");
+        static byte[] Around(string text) => [0x0A, 0x7F, .. "zzprefix "u8, .. Body(text), .. " zzsuffix"u8];
+        await CommitAsync(b =>
+        {
+            b.Messages.Add(Message("d1", 1, "alice", serverTime: 10) with { Content = Around("明天下午开会讨论预算"), SearchTextStart = 11, SearchTextLength = Body("明天下午开会讨论预算").Length });
+            b.Messages.Add(Message("d1", 2, "bob", serverTime: 20) with { SearchText = "The Budget meeting moved" });
+            b.Messages.Add(Message("d1", 3, "bob", serverTime: 30) with { Content = Around("budget 预算 approved"), SearchTextStart = 11, SearchTextLength = Body("budget 预算 approved").Length });
+        });
+
+        Assert.Equal([("d1", 1L), ("d1", 3L)], Hits(await Store.SearchAsync("bob", null, "讨论预算", null, 10)).Concat(Hits(await Store.SearchAsync("bob", null, "预算 a", null, 10))));
+        var budget = await Store.SearchAsync("alice", null, "BUDGET", null, 10);
+        Assert.Equal([("d1", 3L), ("d1", 2L)], Hits(budget));
+        Assert.Equal("budget 预算 approved", budget[0].Text);
+        Assert.Empty(await Store.SearchAsync("alice", null, "zzprefix", null, 10));
+        Assert.Empty(await Store.SearchAsync("alice", null, "zzsuffix", null, 10));
+    }
+
+    /// <summary>
     /// A very common word costs a bounded amount per page: the store looks at no more than maxScanned index matches below the
     /// cursor in the conversations searched (the user's, or the one asked for), those the user may not see included (here:
     /// a group's messages from before bob joined). Other users' conversations never count. A page that stops there short

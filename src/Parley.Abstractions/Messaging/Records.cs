@@ -47,6 +47,28 @@ public sealed record StoredMessage(
     /// </summary>
     public string? SearchText { get; set; }
 
+    /// <summary>
+    /// Written only (ADR 0027): when <see cref="SearchTextLength"/> is above 0 and <see cref="SearchText"/> is null or empty,
+    /// the text the full-text index holds is <see cref="Content"/>'s UTF-8 bytes from here (a text send read from its frame:
+    /// no string of the text is made). Cleared with <see cref="SearchText"/>.
+    /// </summary>
+    public int SearchTextStart { get; set; }
+
+    /// <summary>Written only: the length in bytes of the UTF-8 search text at <see cref="SearchTextStart"/> (0 = none).</summary>
+    public int SearchTextLength { get; set; }
+
+    /// <summary>Whether the message has a text for the full-text index (<see cref="SearchText"/> or its UTF-8 bytes).</summary>
+    public bool HasSearchText => !string.IsNullOrEmpty(SearchText) || SearchTextLength > 0;
+
+    /// <summary>The search text's UTF-8 bytes in <see cref="Content"/> (empty when it is <see cref="SearchText"/> or none).</summary>
+    public ReadOnlySpan<byte> SearchTextUtf8() => SearchTextLength > 0 ? Content.AsSpan(SearchTextStart, SearchTextLength) : default;
+
+    /// <summary>The search text as a string (decoded from <see cref="Content"/> when it is held as bytes), or null when none.</summary>
+    public string? SearchTextString() =>
+        !string.IsNullOrEmpty(SearchText) ? SearchText
+        : SearchTextLength > 0 ? System.Text.Encoding.UTF8.GetString(Content, SearchTextStart, SearchTextLength)
+        : null;
+
     /// <summary>Written only: members this message mentions by id (the store raises their mention seq).</summary>
     public IReadOnlyList<string>? MentionedUserIds { get; init; }
 

@@ -163,6 +163,16 @@ public sealed record SendCommand(
     /// </summary>
     [Id(11)]
     public AckRoute? Route { get; init; }
+
+    /// <summary>
+    /// A text send read from its frame (ADR 0027): the search text is <see cref="Content"/>'s UTF-8 bytes from here, for
+    /// <see cref="SearchTextLength"/> bytes, instead of a <see cref="SearchText"/> string (0 length = none).
+    /// </summary>
+    [Id(12)]
+    public int SearchTextStart { get; init; }
+
+    [Id(13)]
+    public int SearchTextLength { get; init; }
 }
 
 [GenerateSerializer, Immutable, Alias("parley.edit-command")]

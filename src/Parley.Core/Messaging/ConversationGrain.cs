@@ -736,6 +736,8 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                 // Set in the one allocation, not by a `with` copy of the whole row per send (issue 17).
                 ReplyToSeq = send?.ReplyToSeq ?? 0,
                 SearchText = send is { SearchText.Length: > 0 } ? send.SearchText : null,
+                SearchTextStart = send?.SearchTextStart ?? 0,
+                SearchTextLength = send?.SearchTextLength ?? 0,
                 MentionedUserIds = send is { MentionUserIds.Length: > 0 } ? Except(send.MentionUserIds, senderId) : null,
                 MentionAll = send?.MentionAll ?? false,
             };
@@ -1282,6 +1284,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             // 256 messages, and the text was about a third of the bytes each message kept there, copied by the GC from the
             // young generation to gen1 and again to gen2 (issue 17, stop 42). Nothing after the commit reads it.
             Message.SearchText = null;
+            Message.SearchTextLength = 0;
             grain._tail.Append(Message);
             if (RootUpdated is { } root)
             {

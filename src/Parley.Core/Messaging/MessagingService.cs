@@ -31,7 +31,7 @@ public sealed partial class MessagingService(
     /// call's own task is the result. A pooled state machine here still allocated its box on most sends (the pool keeps one
     /// box per thread, and the send resumes on another thread than it started on): 0.43 KB per message (issue 17).
     /// </remarks>
-    public ValueTask<CoreResult<MessageAck>> SendAsync(string senderId, string clientMsgId, string? peerUserId, string? conversationId, Content? content, string? originConnectionId, Telemetry.SendTimes? times = null)
+    public ValueTask<CoreResult<MessageAck>> SendAsync(string senderId, string clientMsgId, string? peerUserId, string? conversationId, ClientContent content, string? originConnectionId, Telemetry.SendTimes? times = null)
     {
         if (CheckSend(clientMsgId, peerUserId, conversationId, content) is { } invalid)
         {
@@ -48,10 +48,10 @@ public sealed partial class MessagingService(
         ValueTask<CoreResult<MessageAck>> call;
         try
         {
-            if (hooks.Value is not null || ContentKinds.IsMedia(content!.BodyCase))
+            if (hooks.Value is not null || (content.Parsed is { } parsed && ContentKinds.IsMedia(parsed.BodyCase)))
             {
                 var target = peerUserId is not null ? Ids.DirectConversationId(senderId, peerUserId) : conversationId!;
-                call = SendCheckedAsync(senderId, clientMsgId, peerUserId, target, content!, originConnectionId, times);
+                call = SendCheckedAsync(senderId, clientMsgId, peerUserId, target, content.ToContent()!, originConnectionId, times);
             }
             else
             {
@@ -93,15 +93,16 @@ public sealed partial class MessagingService(
     /// Whether a send of <paramref name="content"/> may take the one-way call (<see cref="SubmitOneWay"/>, ADR 0022): the
     /// setting is on, no before-send hook is enabled and the content is not media (those await before the grain).
     /// </summary>
-    public bool TakesOneWay(Content? content) =>
-        options.Value.OneWaySend && hooks.Value is null && content is not null && !ContentKinds.IsMedia(content.BodyCase);
+    public bool TakesOneWay(ClientContent content) =>
+        options.Value.OneWaySend && hooks.Value is null
+        && (content.Bytes.HasContent || (content.Parsed is { } parsed && !ContentKinds.IsMedia(parsed.BodyCase)));
 
     /// <summary>
     /// The send of <see cref="SendAsync"/> as a one-way grain call (ADR 0022; only when <see cref="TakesOneWay"/>): the
     /// outcome reaches <paramref name="route"/> through the delivery hub. Returns the refusal of the arguments or content
     /// (nothing was called: the caller answers it), or null once the call is made.
     /// </summary>
-    public CoreFailure? SubmitOneWay(string senderId, string clientMsgId, string? peerUserId, string? conversationId, Content? content, string? originConnectionId, AckRoute route, Telemetry.SendTimes? times = null)
+    public CoreFailure? SubmitOneWay(string senderId, string clientMsgId, string? peerUserId, string? conversationId, ClientContent content, string? originConnectionId, AckRoute route, Telemetry.SendTimes? times = null)
     {
         if (CheckSend(clientMsgId, peerUserId, conversationId, content) is { } invalid)
         {
@@ -115,7 +116,7 @@ public sealed partial class MessagingService(
         ValueTask call;
         try
         {
-            call = conversation.SubmitAsync(Command(senderId, clientMsgId, peerUserId, content!, originConnectionId, times, route));
+            call = conversation.SubmitAsync(Command(senderId, clientMsgId, peerUserId, content, originConnectionId, times, route));
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -144,7 +145,7 @@ public sealed partial class MessagingService(
     }
 
     // The send's arguments and content, as both send forms refuse them before any call: null when they are valid.
-    private static CoreFailure? CheckSend(string clientMsgId, string? peerUserId, string? conversationId, Content? content)
+    private static CoreFailure? CheckSend(string clientMsgId, string? peerUserId, string? conversationId, ClientContent content)
     {
         if (!Ids.IsValid(clientMsgId))
         {
@@ -156,7 +157,8 @@ public sealed partial class MessagingService(
             return Invalid("target must name a valid user or conversation.");
         }
 
-        return CheckContent(content);
+        // A text send read from its frame is valid content by construction (a non-empty text, no reply_to: ADR 0027).
+        return content.Bytes.HasContent ? null : CheckContent(content.Parsed);
     }
 
     // The before-send hook and the media check, each of which may await; then the grain.
@@ -190,10 +192,28 @@ public sealed partial class MessagingService(
         return await SubmitAsync(_conversations.Get(target), senderId, clientMsgId, peerUserId, content, originConnectionId, times).ConfigureAwait(false);
     }
 
-    private ValueTask<CoreResult<MessageAck>> SubmitAsync(IConversationGrain conversation, string senderId, string clientMsgId, string? peerUserId, Content content, string? originConnectionId, Telemetry.SendTimes? times) =>
+    private ValueTask<CoreResult<MessageAck>> SubmitAsync(IConversationGrain conversation, string senderId, string clientMsgId, string? peerUserId, ClientContent content, string? originConnectionId, Telemetry.SendTimes? times) =>
         conversation.SendAsync(Command(senderId, clientMsgId, peerUserId, content, originConnectionId, times));
 
-    private SendCommand Command(string senderId, string clientMsgId, string? peerUserId, Content content, string? originConnectionId, Telemetry.SendTimes? times, AckRoute? route = null) =>
+    private SendCommand Command(string senderId, string clientMsgId, string? peerUserId, ClientContent content, string? originConnectionId, Telemetry.SendTimes? times, AckRoute? route = null) =>
+        content.Bytes.HasContent
+            ? TextCommand(senderId, clientMsgId, peerUserId, content.Bytes, originConnectionId, times, route)
+            : Command(senderId, clientMsgId, peerUserId, content.Parsed!, originConnectionId, times, route);
+
+    // A text send read from its frame (ADR 0027): the frame's content bytes are the row's, the search text is their text's
+    // UTF-8 range (no string of it), the mentions as read.
+    private SendCommand TextCommand(string senderId, string clientMsgId, string? peerUserId, TextContentBytes content, string? originConnectionId, Telemetry.SendTimes? times, AckRoute? route) =>
+        new SendCommand(senderId, clientMsgId, peerUserId, (int)Content.BodyOneofCase.Text, content.Content, originConnectionId)
+        {
+            SearchTextStart = options.Value.FullTextSearch ? content.TextStart : 0,
+            SearchTextLength = options.Value.FullTextSearch ? content.TextLength : 0,
+            MentionUserIds = content.MentionUserIds.Length > 0 ? [.. content.MentionUserIds.Distinct(StringComparer.Ordinal)] : [],
+            MentionAll = content.MentionAll,
+            Times = times,
+            Route = route,
+        };
+
+    private SendCommand Command(string senderId, string clientMsgId, string? peerUserId, Content content, string? originConnectionId, Telemetry.SendTimes? times, AckRoute? route) =>
         new SendCommand(senderId, clientMsgId, peerUserId, (int)content.BodyCase, Internal.ProtoMapper.Serialize(content), originConnectionId)
         {
             SearchText = options.Value.FullTextSearch ? MessageChanges.SearchText(content) ?? string.Empty : string.Empty,

@@ -49,6 +49,15 @@ internal sealed class NativeConnectionHandler(
 
     public Decoded<ClientFrame> Decode(ReadOnlySpan<byte> frame, bool text)
     {
+        if (!text && SendFrameReader.TryRead(frame, out var requestId, out var clientMsgId, out var target, out var content))
+        {
+            // A text send read straight from its bytes (ADR 0027): the content stays the frame's bytes (copied once, the row's
+            // array), no objects of it and no string of its text. Every other frame, and a send written any other way, is
+            // parsed below as before.
+            var send = new SendRequest { ClientMsgId = clientMsgId, Target = target, ContentBytes = content };
+            return Decoded<ClientFrame>.Dispatch(new ClientFrame { RequestId = requestId, Send = send });
+        }
+
         if (text || !FrameCodec.TryDecodeClient(frame, out var request) || request.BodyCase == ClientFrame.BodyOneofCase.None)
         {
             return Decoded<ClientFrame>.Malformed(Undecodable, "malformed");

@@ -118,7 +118,7 @@ internal sealed class RequestHandler(
     /// send resumes on another thread than it started on; issue 17).
     /// </summary>
     public ValueTask<RequestOutcome> SendAsync(ClientConnection connection, ClientFrame request, SendTimes? times) =>
-        request.RequestId != 0 && messaging.TakesOneWay(request.Send.Content)
+        request.RequestId != 0 && messaging.TakesOneWay(ContentOf(request.Send))
             ? SubmitOneWay(connection, request, times)
             : CallAsync(connection, request, times);
 
@@ -147,7 +147,7 @@ internal sealed class RequestHandler(
         {
             var send = request.Send;
             var (peer, conversationId) = TargetOf(send);
-            if (messaging.SubmitOneWay(connection.UserId, send.ClientMsgId, peer, conversationId, send.Content, connection.Id, new AckRoute(answers.NodeId, ticket), times) is { } refused)
+            if (messaging.SubmitOneWay(connection.UserId, send.ClientMsgId, peer, conversationId, ContentOf(send), connection.Id, new AckRoute(answers.NodeId, ticket), times) is { } refused)
             {
                 answers.Answer(ticket, refused);
             }
@@ -165,6 +165,9 @@ internal sealed class RequestHandler(
 
     private ServerFrame BusyFrame(uint requestId) =>
         new() { RequestId = requestId, Error = new Protocol.V1.Error { Code = ErrorCode.Unavailable, Message = SendBacklog.BusyMessage, RetryAfterMs = backlog.RetryAfterMs() } };
+
+    // A send's content: the bytes the gateway read it as (ADR 0027), or the parsed content.
+    private static ClientContent ContentOf(SendRequest send) => send.ContentBytes.HasContent ? new ClientContent(send.ContentBytes) : send.Content;
 
     // A send's target as the messaging service takes it: a peer user, or a conversation id (empty when the frame names
     // neither, which the service refuses as an invalid target).
@@ -191,7 +194,7 @@ internal sealed class RequestHandler(
 
             var send = request.Send;
             var (peer, conversationId) = TargetOf(send);
-            result = await messaging.SendAsync(connection.UserId, send.ClientMsgId, peer, conversationId, send.Content, connection.Id, times).ConfigureAwait(false);
+            result = await messaging.SendAsync(connection.UserId, send.ClientMsgId, peer, conversationId, ContentOf(send), connection.Id, times).ConfigureAwait(false);
             var returned = Stopwatch.GetTimestamp();
             if (times is not null)
             {

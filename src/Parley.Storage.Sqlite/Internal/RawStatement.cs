@@ -102,6 +102,13 @@ internal sealed class RawStatement : IDisposable, ISqliteRow
         }
     }
 
+    /// <summary>Binds UTF-8 bytes as TEXT (copied by SQLite; ADR 0027); empty bytes bind ''.</summary>
+    public void BindText(int parameter, ReadOnlySpan<byte> utf8)
+    {
+        var index = _indexes[parameter];
+        Check(utf8.IsEmpty ? raw.sqlite3_bind_text(_statement, index, string.Empty) : raw.sqlite3_bind_text(_statement, index, utf8));
+    }
+
     /// <summary>Binds the bytes as a BLOB (copied by SQLite), or NULL when empty.</summary>
     public void BindBlobOrNull(int parameter, ReadOnlySpan<byte> value)
     {
