@@ -24,7 +24,7 @@ public sealed partial class SqliteMessageStore
 
     /// <summary>
     /// Up to this many changed rows above a sync's cursor, the walk for the newest rows starts no lower than the lowest of them (stop 46, ADR 0034): see
-    /// <see cref="ChangedMessagesFrom"/>.
+    /// <see cref="ChangedMessagesStatement"/>.
     /// </summary>
     internal const int SyncWalkBound = 1000;
 
@@ -33,47 +33,66 @@ public sealed partial class SqliteMessageStore
     // The newest $limit visible messages above the cursor of EVERY changed conversation, in one statement (issue 17: it was
     // one query per conversation). $convs is a JSON array of the conversations in view order; a row's first column is the
     // conversation's index in it. Per conversation (cost proportional to the messages returned, not to the history):
-    // - the viewer's active membership (vm; NULL when not an active member) is found once, not per message row: a row is
-    //   visible at or after its visible_from, or within one of the viewer's former periods (SqliteRows.VisibleToUser's rule,
-    //   whose two EXISTS with a conversation-key lookup ran for every row, stop 38);
-    // - a walk of the primary key newest first finds the lowest seq of the newest $limit visible rows above the cursor, and
-    //   the outer scan reads the rows from that seq up with the same filter: exactly those rows, ascending in key order
-    //   (stop 37 joined the walk's seqs back with `o.seq IN (...)`: an ephemeral table and a second key search per row).
-    // - the walk starts no lower than a seq at or below every row above the cursor (stop 46, store; ADR 0034, stop 47):
-    //   SQLite cannot know that versions fall with seq, so a walk that finds fewer than $limit rows above the cursor (an
-    //   incremental sync) went on to the conversation's first row, reading its whole history (a 31,011-message conversation:
-    //   701 pages for one new message). The rows above the cursor are the changed ones (edits, revokes, rows from before
-    //   migration 15: ix_messages_changed, covering, the lowest seq of at most SyncWalkBound of them) and those first
-    //   committed after it, a seq range that starts at most 63 rows above the last anchor at or below the cursor
-    //   (ix_messages_anchor). The bound is the lower of the two; with SyncWalkBound or more changed rows it is 0 and the walk
-    //   is as before, ending at $limit rows. Every row above the cursor has a seq at or above the bound, so the rows are the same.
+    // - c: the conversation's key and the viewer's active membership (visible_from; NULL when not an active member), found
+    //   once, not per message row: a row is visible at or after visible_from, or within one of the viewer's former periods
+    //   (SqliteRows.VisibleToUser's rule, whose two EXISTS with a conversation-key lookup ran for every row, stop 38);
+    // - where the rows above the cursor are (ADR 0034): those first committed after it are a seq range from b, the last
+    //   anchor at or below the cursor (ix_messages_anchor, at most 63 rows below the first of them); every row above the
+    //   cursor below b is a changed one (an edit, a revoke, a row from before migration 15: ix_messages_changed, covering).
+    //   mc is the lowest seq of the changed rows above the cursor, NULL when there are SyncWalkBound or more of them (then
+    //   the walk starts at seq 0 and ends at $limit rows, as before stop 46: a catch-up over many edits);
+    // - w: l, the lowest seq of the newest $limit visible rows above the cursor: the newest of the range from b (a walk of the
+    //   primary key newest first, stopping at $limit rows or at b) and, when changed rows lie below b, the newest of them by
+    //   seq (from the changed index's entries, no table row read). Only then a compound with its sorters: without changed
+    //   rows below b (nearly every sync) l is the walk's lowest seq, and the statement opens no sorter (each cost more than
+    //   the whole statement of a one-message sync);
+    // - the rows: the range from MAX(l, b) ascending in key order, plus the changed rows from l up to b, each by its key
+    //   (stop 48: before, the walk and the scan read the range from the lowest changed row up, so an edit of an old message
+    //   made an incremental sync read the history between it and the new rows, twice).
+    // SQLite cannot know that versions fall with seq: without these bounds a walk that finds fewer than $limit rows above
+    // the cursor (an incremental sync) goes on to the conversation's first row (stop 46: a 31,011-message conversation, 701
+    // pages for one new message). The conditions on mc and b alone are tested once per conversation, before any page of the
+    // changed index is read. c and w are MATERIALIZED: each conversation's bounds are computed once, not once per reference.
     // No ORDER BY: SQLite's sorter copied every row, content included; the caller sorts a conversation's rows if they come
-    // out of order.
+    // out of order (the changed rows below b come first, in version order).
     // (Declared before the two statements that use it: static fields are initialised in text order.)
-    private static readonly string ChangedMessagesFrom =
-        " FROM json_each($convs) j"
-        + " JOIN conversations ck ON ck.conversation_id = j.value"
-        + " LEFT JOIN members vm ON vm.conv_key = ck.conv_key AND vm.user_id = $user AND vm.active = 1"
-        + " JOIN messages o ON o.conv_key = ck.conv_key AND o.seq >= ("
-        + "SELECT MIN(w.seq) FROM (SELECT msg.seq FROM messages msg WHERE msg.conv_key = ck.conv_key AND msg.version > $since AND +msg.version <= $until AND "
-        + "msg.seq >= COALESCE(MIN(" + SqliteVersionIndex.FirstNewSeqBound("ck.conv_key", "$since") + ", "
-        + "(SELECT COALESCE(MIN(b.seq), 9223372036854775807) FROM (SELECT n.seq FROM messages n INDEXED BY ix_messages_changed WHERE n.conv_key = ck.conv_key AND "
-        + SqliteVersionIndex.Changed("n") + " AND n.version > $since AND +n.version <= $until LIMIT " + SyncWalkBoundText + ") b HAVING COUNT(*) < " + SyncWalkBoundText + ")), 0) AND "
-        + SyncVisible("msg") + " ORDER BY msg.seq DESC LIMIT $limit) w)"
-        + " AND o.version > $since AND +o.version <= $until AND " + SyncVisible("o") + ";";
+    private static string ChangedMessagesStatement(string columns)
+    {
+        static string VersionAbove(string a) => a + ".version > $since AND +" + a + ".version <= $until";
+        const string Walk = "CASE WHEN c.mc IS NULL THEN 0 ELSE c.b END";
+        var newest = "SELECT msg.seq FROM messages msg WHERE msg.conv_key = c.ck AND msg.seq >= " + Walk + " AND " + VersionAbove("msg") + " AND "
+            + SyncVisible("msg", "c") + " ORDER BY msg.seq DESC LIMIT $limit";
+        return "WITH c AS MATERIALIZED (SELECT j.key AS k, j.value AS id, ck.conv_key AS ck, vm.visible_from AS vf, "
+            + SqliteVersionIndex.FirstNewSeqBound("ck.conv_key", "$since") + " AS b, "
+            + "(SELECT COALESCE(MIN(x.seq), 9223372036854775807) FROM (SELECT n.seq FROM messages n INDEXED BY ix_messages_changed WHERE n.conv_key = ck.conv_key AND "
+            + SqliteVersionIndex.Changed("n") + " AND " + VersionAbove("n") + " LIMIT " + SyncWalkBoundText + ") x HAVING COUNT(*) < " + SyncWalkBoundText + ") AS mc"
+            + " FROM json_each($convs) j JOIN conversations ck ON ck.conversation_id = j.value"
+            + " LEFT JOIN members vm ON vm.conv_key = ck.conv_key AND vm.user_id = $user AND vm.active = 1),"
+            + " w AS MATERIALIZED (SELECT c.k, c.id, c.ck, c.vf, " + Walk + " AS b, c.mc, CASE WHEN c.mc < c.b THEN (SELECT MIN(x.seq) FROM ("
+            + "SELECT seq FROM (" + newest + ")"
+            + " UNION ALL SELECT seq FROM (SELECT n.seq FROM messages n INDEXED BY ix_messages_changed WHERE n.conv_key = c.ck AND "
+            + SqliteVersionIndex.Changed("n") + " AND " + VersionAbove("n") + " AND n.seq < c.b AND " + SyncVisible("n", "c") + " ORDER BY n.seq DESC LIMIT $limit)"
+            + " ORDER BY 1 DESC LIMIT $limit) x) ELSE (SELECT MIN(x.seq) FROM (" + newest + ") x) END AS l FROM c)"
+            + " SELECT " + columns + " FROM w CROSS JOIN messages n INDEXED BY ix_messages_changed CROSS JOIN messages o"
+            + " WHERE w.mc < w.b AND w.l < w.b AND n.conv_key = w.ck AND " + SqliteVersionIndex.Changed("n") + " AND " + VersionAbove("n") + " AND n.seq >= w.l AND n.seq < w.b"
+            + " AND o.conv_key = w.ck AND o.seq = n.seq AND " + SyncVisible("o", "w")
+            + " UNION ALL SELECT " + columns + " FROM w CROSS JOIN messages o"
+            + " WHERE o.conv_key = w.ck AND o.seq >= MAX(w.l, w.b) AND " + VersionAbove("o") + " AND " + SyncVisible("o", "w") + ";";
+    }
 
-    internal static readonly string ChangedMessagesSql = "SELECT j.key, j.value, " + Prefixed("o", SqliteRows.MessageColumnsAfterId) + ChangedMessagesFrom;
+    internal static readonly string ChangedMessagesSql = ChangedMessagesStatement("w.k, w.id, " + Prefixed("o", SqliteRows.MessageColumnsAfterId));
 
     // The same rows for a sink (ISyncRowSource): only what a synced message's frame carries (SyncRow), in ReadSyncRow's
     // order. Not the conversation id (the sink gets the view's, encoded once per conversation), the content kind or the
     // reply seq (the frame has neither): each column read was two or three native calls per row (stop 39).
     private static readonly string SinkMessagesSql =
-        "SELECT j.key, o.seq, o.server_msg_id, o.sender_id, o.client_msg_id, o.server_time, o.content, o.revoked, o.version, o.annotations" + ChangedMessagesFrom;
+        ChangedMessagesStatement("w.k, o.seq, o.server_msg_id, o.sender_id, o.client_msg_id, o.server_time, o.content, o.revoked, o.version, o.annotations");
 
-    // The visibility rule of ChangedMessagesSql for message alias a, with vm the viewer's active member row (or NULL) and
-    // j.value the conversation: as SqliteRows.VisibleToUser (NULL >= ... is NULL, so an absent member row leaves only the periods).
-    private static string SyncVisible(string a) =>
-        "(" + a + ".seq >= vm.visible_from OR EXISTS (SELECT 1 FROM member_periods vp WHERE vp.conversation_id = j.value AND vp.user_id = $user AND "
+    // The visibility rule of ChangedMessagesSql for message alias a, with c the conversation's row (its vf, the viewer's
+    // active member row's visible_from or NULL, and its id): as SqliteRows.VisibleToUser (NULL >= ... is NULL, so an absent
+    // member row leaves only the periods).
+    private static string SyncVisible(string a, string c) =>
+        "(" + a + ".seq >= " + c + ".vf OR EXISTS (SELECT 1 FROM member_periods vp WHERE vp.conversation_id = " + c + ".id AND vp.user_id = $user AND "
         + a + ".seq BETWEEN vp.from_seq AND vp.to_seq))";
 
     private static readonly string[] UserParameter = ["$user"];

@@ -223,4 +223,102 @@ public sealed partial class SqliteMessageStoreTests
 
         Assert.True(checks > 10_000, $"{checks} checks");
     }
+
+    /// <summary>
+    /// Stop 48: an edit (a revoke, a reaction) of an old message above the cursor made an incremental sync read the history
+    /// between it and the new rows: the walk for the newest $limit rows started at the lowest changed row's seq, and the scan
+    /// of the rows read that range again. Now the changed rows below the new ones' range are read by their key. A
+    /// 3,000-message 1:1 and a 130-message one (both past an anchor, so both take the same path), each with its 10th message
+    /// edited and three new messages above the cursor: the long one's statement reads at most 20 pages more than the short
+    /// one's (before: the 3,000 rows between, twice), and both return the edit and the three new rows; with a smaller $limit
+    /// the newest of them, the edit included when it is among them, as a scan by version.
+    /// </summary>
+    [Fact]
+    public async Task Sync_WithAnEditOfAnOldMessageAboveTheCursor_ReadsTheEditAndTheNewRows_NotTheHistoryBetween()
+    {
+        await CreateDirectAsync("long", "alice", "bob");
+        await CreateDirectAsync("short", "alice", "carol");
+        for (var from = 1; from <= 3000; from += 500)
+        {
+            var first = from;
+            await CommitAsync(b => b.Messages.AddRange(Enumerable.Range(first, 500).Select(seq => Message("long", seq, "bob"))));
+        }
+
+        await CommitAsync(b => b.Messages.AddRange(Enumerable.Range(1, 130).Select(seq => Message("short", seq, "carol"))));
+        var cursor = (await Store.GetChangesAsync("alice", 0, 1)).Version;
+        await CommitAsync(b => b.MessageUpdates.Add(new MessageUpdate("long", 10, [1, 2], NextVersion()) { Content = Body("edited") }));
+        await CommitAsync(b => b.MessageUpdates.Add(new MessageUpdate("short", 10, [1, 2], NextVersion()) { Content = Body("edited") }));
+        await CommitAsync(b =>
+        {
+            b.Messages.AddRange(Enumerable.Range(3001, 3).Select(seq => Message("long", seq, "bob")));
+            b.Messages.AddRange(Enumerable.Range(131, 3).Select(seq => Message("short", seq, "carol")));
+        });
+        var until = (await Store.GetChangesAsync("alice", cursor, 10)).Version;
+
+        using var connection = _database.OpenRaw();
+        List<long> Scan(string conversation, int limit)
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT seq FROM messages NOT INDEXED WHERE conv_key = (SELECT conv_key FROM conversations WHERE conversation_id = $conv) AND version > $since AND version <= $until ORDER BY seq DESC LIMIT $limit";
+            command.Parameters.AddWithValue("$conv", conversation);
+            command.Parameters.AddWithValue("$since", cursor);
+            command.Parameters.AddWithValue("$until", until);
+            command.Parameters.AddWithValue("$limit", limit);
+            var seqs = new List<long>();
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    seqs.Add(reader.GetInt64(0));
+                }
+            }
+
+            seqs.Sort();
+            return seqs;
+        }
+
+        (long Pages, List<long> Seqs) Sync(string conversation, int limit)
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = SqliteMessageStore.ChangedMessagesSql;
+            command.Parameters.AddWithValue("$convs", $"[\"{conversation}\"]");
+            command.Parameters.AddWithValue("$since", cursor);
+            command.Parameters.AddWithValue("$until", until);
+            command.Parameters.AddWithValue("$limit", limit);
+            command.Parameters.AddWithValue("$user", "alice");
+            SQLitePCL.raw.sqlite3_db_status(connection.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_HIT, out _, out _, 1);
+            SQLitePCL.raw.sqlite3_db_status(connection.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_MISS, out _, out _, 1);
+            var seqs = new List<long>();
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    seqs.Add(reader.GetInt64(reader.GetOrdinal("seq")));
+                }
+            }
+
+            SQLitePCL.raw.sqlite3_db_status(connection.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_HIT, out var hits, out _, 0);
+            SQLitePCL.raw.sqlite3_db_status(connection.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_MISS, out var misses, out _, 0);
+            seqs.Sort();
+            return (hits + misses, seqs);
+        }
+
+        var longSync = Sync("long", 200);
+        var shortSync = Sync("short", 200);
+        _output.WriteLine($"page visits of the sync statement, an old message edited and three new above the cursor: 3,003-message 1:1 {longSync.Pages}, 133-message 1:1 {shortSync.Pages}");
+        Assert.Equal([10L, 3001L, 3002L, 3003L], longSync.Seqs);
+        Assert.Equal([10L, 131L, 132L, 133L], shortSync.Seqs);
+        Assert.True(longSync.Pages <= shortSync.Pages + 20, $"long {longSync.Pages} pages, short {shortSync.Pages}");
+        foreach (var limit in new[] { 1, 3, 4, 5 })
+        {
+            Assert.Equal(Scan("long", limit), Sync("long", limit).Seqs);
+            Assert.Equal(Scan("short", limit), Sync("short", limit).Seqs);
+        }
+
+        // Through the store: the edit with its new content, and the new rows.
+        var change = (await Store.GetChangesAsync("alice", cursor, 10)).Changes.Single(c => c.Conversation.ConversationId == "long");
+        Assert.Equal([10L, 3001L, 3002L, 3003L], change.Messages.Select(m => m.Seq));
+        Assert.Equal(Body("edited"), change.Messages[0].Content);
+        Assert.False(change.Truncated);
+    }
 }
