@@ -22,20 +22,13 @@ public sealed class SendBacklogServerFixture : IAsyncLifetime
     public TestServer Server { get; private set; } = null!;
 
     public async Task InitializeAsync() =>
-        Server = await TestServer.StartAsync(
+        Server = await SlowCommitStore.StartServerAsync(
             new Dictionary<string, string?>
             {
                 ["Parley:Messaging:OneWaySend"] = "true",
                 ["Parley:Messaging:AckTimeout"] = "00:00:01",
                 ["Parley:Messaging:MaxOutstandingSends"] = Bound.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Parley:Messaging:BusyRetryAfter"] = "00:00:00.200",
-            },
-            builder =>
-            {
-                var registered = builder.Services.Last(d => d.ServiceType == typeof(IMessageStore));
-                builder.Services.Replace(ServiceDescriptor.Singleton<IMessageStore>(sp =>
-                    SlowCommitStore.Wrap((IMessageStore)(registered.ImplementationFactory?.Invoke(sp) ?? registered.ImplementationInstance
-                        ?? ActivatorUtilities.CreateInstance(sp, registered.ImplementationType!)))));
             });
 
     public async Task DisposeAsync() => await Server.DisposeAsync();
@@ -220,7 +213,7 @@ public sealed class SendAgeServerFixture : IAsyncLifetime
     public TestServer Server { get; private set; } = null!;
 
     public async Task InitializeAsync() =>
-        Server = await TestServer.StartAsync(
+        Server = await SlowCommitStore.StartServerAsync(
             new Dictionary<string, string?>
             {
                 ["Parley:Messaging:OneWaySend"] = "true",
@@ -228,13 +221,6 @@ public sealed class SendAgeServerFixture : IAsyncLifetime
                 ["Parley:Messaging:MaxOutstandingSends"] = "10000",
                 ["Parley:Messaging:MaxOutstandingSendAge"] = MaxAge.ToString(),
                 ["Parley:Messaging:BusyRetryAfter"] = "00:00:00.200",
-            },
-            builder =>
-            {
-                var registered = builder.Services.Last(d => d.ServiceType == typeof(IMessageStore));
-                builder.Services.Replace(ServiceDescriptor.Singleton<IMessageStore>(sp =>
-                    SlowCommitStore.Wrap((IMessageStore)(registered.ImplementationFactory?.Invoke(sp) ?? registered.ImplementationInstance
-                        ?? ActivatorUtilities.CreateInstance(sp, registered.ImplementationType!)))));
             });
 
     public async Task DisposeAsync() => await Server.DisposeAsync();
@@ -364,6 +350,16 @@ public class SlowCommitStore : DispatchProxy
     }
 
     private IMessageStore _inner = null!;
+
+    /// <summary>A test server with <paramref name="settings"/> whose message store is the real one, wrapped.</summary>
+    public static Task<TestServer> StartServerAsync(IDictionary<string, string?> settings) =>
+        TestServer.StartAsync(settings, builder =>
+        {
+            var registered = builder.Services.Last(d => d.ServiceType == typeof(IMessageStore));
+            builder.Services.Replace(ServiceDescriptor.Singleton<IMessageStore>(sp =>
+                Wrap((IMessageStore)(registered.ImplementationFactory?.Invoke(sp) ?? registered.ImplementationInstance
+                    ?? ActivatorUtilities.CreateInstance(sp, registered.ImplementationType!)))));
+        });
 
     public static IMessageStore Wrap(IMessageStore inner)
     {
