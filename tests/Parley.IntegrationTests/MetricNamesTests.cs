@@ -38,6 +38,7 @@ public sealed partial class MetricNamesTests(ServerFixture fixture) : IClassFixt
         ["parley_direct_grains_registered_total"] = "counter",
         ["parley_direct_grains_shed_total"] = "counter",
         ["parley_direct_grains_kept_busy_total"] = "counter",
+        ["parley_conversation_deactivations_waited_total"] = "counter",
         ["parley_delivery_frames_total"] = "counter",
         ["parley_send_ack_duration_seconds"] = "histogram",
         ["parley_send_hop_duration_seconds"] = "histogram",

@@ -125,7 +125,7 @@ public sealed partial class ConversationGrain
         CoreResult<EditOutcome> result;
         try
         {
-            var version = await _s.Pipeline.SubmitAsync(work);
+            var version = await CommitAsync(work);
             var a = MessageChanges.Read(updated.Annotations);
             result = CoreResult.Success(new EditOutcome(updated.Seq, (int)a.EditCount, a.EditedTime, version, false));
         }
@@ -233,7 +233,7 @@ public sealed partial class ConversationGrain
 
         try
         {
-            var version = await _s.Pipeline.SubmitAsync(work);
+            var version = await CommitAsync(work);
             Settled(updated);
             return CoreResult.Success(new ReactOutcome(updated.Seq, command.Emoji, count, version));
         }

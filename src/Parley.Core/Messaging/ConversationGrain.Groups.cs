@@ -676,7 +676,7 @@ public sealed partial class ConversationGrain
 
         try
         {
-            await _s.Pipeline.SubmitAsync(new RecordsWork(this, batch => batch.GroupRequests.AddRange(requests)));
+            await CommitAsync(new RecordsWork(this, batch => batch.GroupRequests.AddRange(requests)));
         }
         catch (CommitFailedException ex)
         {

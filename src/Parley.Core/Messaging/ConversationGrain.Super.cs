@@ -196,7 +196,7 @@ public sealed partial class ConversationGrain
 
         try
         {
-            await _s.Pipeline.SubmitAsync(work);
+            await CommitAsync(work);
         }
         catch (CommitFailedException ex)
         {

@@ -39,6 +39,8 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
     private long _relationChanges;
     private bool _withNotificationAccount; // a 1:1 with a notification account: friends-only never applies (read only on friends-only servers)
     private IdleDirectConversations.Slot? _idleSlot; // a 1:1 conversation's place in the node's queue of early deactivations
+    private int _commits; // works submitted to the commit and not yet resumed after it (every kind; the grain's turns only)
+    private TaskCompletionSource? _drained; // OnDeactivateAsync's wait for _commits to reach 0
 
     public ConversationGrain(ConversationGrainServices services)
     {
@@ -118,10 +120,72 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         }
     }
 
+    /// <summary>
+    /// Waits for this activation's commits in flight (every kind: <see cref="CommitBegun"/> .. <see cref="CommitEnded"/>),
+    /// bounded by Orleans' deactivation token, before the activation goes (stop 48, ADR 0040). Orleans deactivates an
+    /// activation it sees idle (its idle collection, memory pressure, a silo shutting down, the node's 1:1 sweep, a failed
+    /// commit's reload), and a one-way send's commit resumes the grain with a work item, not a request, so to Orleans a grain
+    /// waiting for its commit is idle. Until this returns the activation stays registered: a call that arrives meanwhile
+    /// waits and goes to the next activation, which then reads the store after these commits (their seqs, the conversation's
+    /// row, their dedup keys), and their answers are given by this one (ResumeOneWay runs in its turns while this awaits).
+    /// </summary>
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         _idleSlot?.Release();
-        return Task.CompletedTask;
+        if (_commits == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        _s.Metrics.DeactivationsWaited.Add(1);
+        LogDeactivationWaits(_s.Logger, _id, _commits, reason.ReasonCode);
+        _drained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        return WaitDrainedAsync(_drained.Task, cancellationToken);
+    }
+
+    private async Task WaitDrainedAsync(Task drained, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await drained.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Orleans' deactivation timeout: the activation goes with its commits still running (as before stop 48).
+            LogDeactivationTimedOut(_s.Logger, _id, _commits);
+        }
+    }
+
+    /// <summary>A work of this activation goes to the commit (in the turn that submits it).</summary>
+    private void CommitBegun()
+    {
+        _commits++;
+        _idleSlot?.Begin(); // a 1:1 grain is not shed by the node's sweep while it runs (stop 46, ADR 0032)
+    }
+
+    /// <summary>A work <see cref="CommitBegun"/> counted resumed the grain after its commit, whatever its outcome.</summary>
+    private void CommitEnded()
+    {
+        _idleSlot?.End();
+        if (--_commits == 0 && _drained is { } drained)
+        {
+            _drained = null;
+            drained.TrySetResult();
+        }
+    }
+
+    /// <summary>A request/response call's commit, counted while in flight (<see cref="CommitBegun"/>).</summary>
+    private async Task<long> CommitAsync(ICommitWork work)
+    {
+        CommitBegun();
+        try
+        {
+            return await _s.Pipeline.Submit(work);
+        }
+        finally
+        {
+            CommitEnded();
+        }
     }
 
     public ValueTask<CoreResult<MessageAck>> SendAsync(SendCommand command)
@@ -430,7 +494,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         var work = new ReadWork(this, userId, target, previousReadSeq, originConnectionId);
         try
         {
-            await _s.Pipeline.SubmitAsync(work);
+            await CommitAsync(work);
         }
         catch (CommitFailedException ex)
         {
@@ -453,7 +517,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         member.MentionsOnly = mentionsOnly ?? member.MentionsOnly;
         try
         {
-            await _s.Pipeline.SubmitAsync(new SettingsWork(this, userId, pinned, muted, mentionsOnly, originConnectionId));
+            await CommitAsync(new SettingsWork(this, userId, pinned, muted, mentionsOnly, originConnectionId));
         }
         catch (CommitFailedException ex)
         {
@@ -803,8 +867,6 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             times.Submitted = System.Diagnostics.Stopwatch.GetTimestamp();
         }
 
-        // A 1:1 grain is not shed while its commit runs (ResumeOneWay and AwaitCommitAsync end it; stop 46, ADR 0032).
-        _idleSlot?.Begin();
         if (work.Route is not null)
         {
             // A one-way send (ADR 0022): the work is its own pipeline entry, and its completion resumes this activation with
@@ -812,6 +874,8 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             // every message by stop 45's allocation trace; Orleans' work item is one task, as the await's resumption was).
             // Queued in this turn, so commit order is seq order; a refusal is answered now, in the turn, as the await of a
             // refused submission was.
+            // Counted in flight until ResumeOneWay (deactivation waits for it; a 1:1 grain is not shed meanwhile: ADR 0032, 0040).
+            CommitBegun();
             if (_s.Pipeline.Enqueue(work) is { } refused)
             {
                 ResumeOneWay(work, refused, 0);
@@ -836,7 +900,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
     /// </summary>
     private void ResumeOneWay(MessageWork work, Exception? failure, long version)
     {
-        _idleSlot?.End();
+        CommitEnded();
         var route = work.Route!.Value;
         CoreResult<MessageAck> result;
         try
@@ -875,6 +939,8 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         StoredMessage? rootUpdated)
     {
         CoreResult<MessageAck>? result = null;
+        // In the submitting turn (before the first await), every kind of group and 1:1 send; ended in the finally below.
+        CommitBegun();
         try
         {
             long version = 0;
@@ -889,7 +955,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             }
             finally
             {
-                _idleSlot?.End(); // counted by PrepareMessageAsync (a super group has no slot)
+                CommitEnded();
             }
 
             result ??= Committed(work, senderId, clientMsgId, rootUpdated, version);
@@ -1098,6 +1164,12 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
     [LoggerMessage(EventId = 2261, Level = LogLevel.Error, Message = "The answer of a one-way send to conversation {ConversationId} could not be handed to the delivery hub")]
     private static partial void LogAnswerFailed(ILogger logger, Exception exception, string conversationId);
+
+    [LoggerMessage(EventId = 2380, Level = LogLevel.Information, Message = "Conversation {ConversationId} deactivates ({Reason}) with {Commits} commits in flight: it waits for them")]
+    private static partial void LogDeactivationWaits(ILogger logger, string conversationId, int commits, DeactivationReasonCode reason);
+
+    [LoggerMessage(EventId = 2381, Level = LogLevel.Warning, Message = "Conversation {ConversationId} deactivated with {Commits} commits still in flight: Orleans' deactivation timeout passed first")]
+    private static partial void LogDeactivationTimedOut(ILogger logger, string conversationId, int commits);
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "A write of conversation {ConversationId} failed; the activation will reload")]
     private static partial void LogCommitFailed(ILogger logger, Exception exception, string conversationId);
