@@ -45,6 +45,7 @@ public sealed partial class MetricNamesTests(ServerFixture fixture) : IClassFixt
         ["parley_send_unanswered_total"] = "counter",
         ["parley_send_busy_total"] = "counter",
         ["parley_send_outstanding"] = "gauge",
+        ["parley_send_outstanding_limit"] = "gauge",
         ["parley_send_server_duration_seconds"] = "histogram",
         ["parley_send_slow_total"] = "counter",
         ["parley_send_slow_time_seconds_total"] = "counter",

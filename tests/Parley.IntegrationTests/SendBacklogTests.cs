@@ -392,3 +392,86 @@ public class SlowCommitStore : DispatchProxy
         await (Task)method.Invoke(_inner, args)!;
     }
 }
+
+/// <summary>
+/// ADR 0035's count bound derived from the drain rate (stop 48), on <see cref="SendBacklog"/> itself: the sends answered per
+/// second times the age bound, within <c>MinOutstandingSends</c> .. <c>MaxOutstandingSends</c>; the fixed count without
+/// the age bound.
+/// </summary>
+public sealed class SendBacklogDrainRateTests
+{
+    private static SendBacklog Create(int floor, int ceiling, TimeSpan maxAge)
+    {
+        var meters = new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        return new SendBacklog(
+            Microsoft.Extensions.Options.Options.Create(new Parley.Core.MessagingOptions { MinOutstandingSends = floor, MaxOutstandingSends = ceiling, MaxOutstandingSendAge = maxAge }),
+            new Parley.Core.Telemetry.ParleyMetrics(meters),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<SendBacklog>.Instance);
+    }
+
+    [Fact]
+    public async Task CountBound_IsTheDrainRateTimesTheAgeBound_TheCeilingAfterAQuietGap_TheFloorWhenNothingDrains()
+    {
+        var backlog = Create(floor: 50, ceiling: 1_000_000, maxAge: TimeSpan.FromSeconds(1));
+        Assert.Equal(1_000_000, backlog.CurrentLimit); // nothing measured yet: the ceiling
+
+        // Sends answered at once, for 2.5 s: two samples of the drain rate (one a second).
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        long answered = 0;
+        while (watch.ElapsedMilliseconds < 2_500)
+        {
+            for (var i = 0; i < 50; i++)
+            {
+                Assert.True(backlog.TryEnter(out var stamp));
+                backlog.Exit(stamp);
+                answered++;
+            }
+
+            await Task.Delay(5);
+        }
+
+        Assert.True(backlog.DrainRate > 0 && backlog.DrainRate <= answered * 1_000.0 / 900, $"drain {backlog.DrainRate}/s, {answered} answered in {watch.ElapsedMilliseconds} ms");
+        Assert.Equal((int)Math.Clamp(backlog.DrainRate * 1.0, 50, 1_000_000), backlog.CurrentLimit);
+        Assert.True(backlog.CurrentLimit > 50, $"limit {backlog.CurrentLimit}");
+
+        // Quiet for more than 5 s: the drain is unknown again, the bound the ceiling (the next load is not refused at the floor).
+        await Task.Delay(5_200);
+        Assert.True(backlog.TryEnter(out _));
+        Assert.Equal(1_000_000, backlog.CurrentLimit);
+        Assert.Equal(0, backlog.DrainRate);
+
+        // Admissions and nothing answered for more than a second: a drain of 0, the bound is the floor; past it, refused.
+        watch.Restart();
+        var admitted = 1;
+        while (watch.ElapsedMilliseconds < 1_300 || backlog.CurrentLimit != 50)
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                admitted += backlog.TryEnter(out _) ? 1 : 0;
+            }
+
+            Assert.True(watch.ElapsedMilliseconds < 10_000, $"bound {backlog.CurrentLimit}, drain {backlog.DrainRate}");
+            await Task.Delay(100);
+        }
+
+        Assert.Equal(0, backlog.DrainRate);
+        Assert.True(admitted > 50, $"{admitted} admitted");
+        var refused0 = backlog.Refused;
+        Assert.False(backlog.TryEnter(out _));
+        Assert.Equal(refused0 + 1, backlog.Refused);
+        Assert.Equal(admitted, backlog.Outstanding);
+    }
+
+    [Fact]
+    public void WithoutTheAgeBound_TheCountBoundIsFixed()
+    {
+        var backlog = Create(floor: 5, ceiling: 20, maxAge: TimeSpan.Zero);
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.True(backlog.TryEnter());
+        }
+
+        Assert.False(backlog.TryEnter());
+        Assert.Equal(20, backlog.CurrentLimit);
+    }
+}

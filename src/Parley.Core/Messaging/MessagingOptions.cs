@@ -156,6 +156,14 @@ public sealed class MessagingOptions
     public int MaxOutstandingSends { get; set; } = 20_000;
 
     /// <summary>
+    /// With <see cref="MaxOutstandingSendAge"/>, the count bound is this node's drain rate (sends answered per second, measured
+    /// each second) times that age, never above <see cref="MaxOutstandingSends"/> and never below this (ADR 0035, stop 48): a
+    /// burst after a quiet second, whose drain rate says nothing of the node's capacity, is admitted up to here.
+    /// </summary>
+    [Range(1, 10_000_000)]
+    public int MinOutstandingSends { get; set; } = 2_000;
+
+    /// <summary>
     /// The bound in time of outstanding send work (ADR 0035): while at least <see cref="Messaging.SendBacklog.AgeTolerance"/> (16) one-way
     /// sends admitted within <see cref="AckTimeout"/> are older than this, a new send is refused as
     /// <see cref="MaxOutstandingSends"/> refuses it (Unavailable with a retry-after, before any work). 5 s: above the

@@ -21,6 +21,16 @@ namespace Parley.Core.Messaging;
 /// compare-and-swap more. Sends older than the timeout were answered by it and do not count (a lost one-way message never
 /// holds the node's admission), nor do request/response sends (a before-send hook's own latency is not the node's backlog).
 /// </para>
+/// <para>
+/// With the bound in time, the count bound is derived from the drain rate (ADR 0035, stop 48): once a second (at an
+/// admission) the sends answered in the last second, smoothed, times <see cref="MessagingOptions.MaxOutstandingSendAge"/>,
+/// within <see cref="MessagingOptions.MinOutstandingSends"/> and <see cref="MessagingOptions.MaxOutstandingSends"/>. By
+/// Little's law a node holding at most its drain rate × the age bound answers a newly admitted send within about the age
+/// bound, so the acks' latency tracks the bound instead of the fixed count's drain time (stop 47: 20,000 sends were
+/// 5.3 s of a 2×-overloaded core's work, ack p99 7.2 s). A node that keeps up drains what it is offered and holds far less
+/// than this; the floor covers a burst after a quiet second (whose drain rate says nothing of the node's capacity), and
+/// after more than 5 s without an admission the bound is the ceiling again until the next second's sample.
+/// </para>
 /// </summary>
 public sealed partial class SendBacklog
 {
@@ -40,6 +50,14 @@ public sealed partial class SendBacklog
     private const long Untimed = -1;
 
     private readonly int _limit;
+    private readonly int _floor;
+    private int _countLimit; // the count bound in effect: _limit, or derived from the drain rate (ADR 0035)
+    private long _answered; // sends answered since the start (the drain rate's numerator)
+    private long _rateAt; // TickCount64 of the drain rate's last sample (0: none yet)
+    private long _rateAnswered;
+    private double _drainRate; // sends answered per second, smoothed
+    private int _rateMeasured; // 0: no sample since the start or the last quiet gap (the bound is the ceiling)
+    private const long QuietGapMs = 5_000;
     private readonly int _retryAfterMs;
     private readonly ParleyMetrics _metrics;
     private readonly ILogger<SendBacklog> _logger;
@@ -61,6 +79,8 @@ public sealed partial class SendBacklog
     public SendBacklog(IOptions<MessagingOptions> options, ParleyMetrics metrics, ILogger<SendBacklog> logger)
     {
         _limit = options.Value.MaxOutstandingSends;
+        _floor = Math.Min(Math.Max(1, options.Value.MinOutstandingSends), _limit);
+        _countLimit = _limit;
         var maxAge = options.Value.MaxOutstandingSendAge;
         _ageBuckets = maxAge > TimeSpan.Zero ? Math.Max(1, (long)Math.Ceiling(maxAge.TotalMilliseconds / BucketMs)) : 0;
         _windowBuckets = Math.Max(_ageBuckets, (long)Math.Ceiling(options.Value.AckTimeout.TotalMilliseconds / BucketMs));
@@ -69,14 +89,23 @@ public sealed partial class SendBacklog
         _retryAfterMs = (int)Math.Clamp(options.Value.BusyRetryAfter.TotalMilliseconds, 1, int.MaxValue);
         _metrics = metrics;
         _logger = logger;
-        metrics.ObserveOutstandingSends(() => Volatile.Read(ref _outstanding));
+        metrics.ObserveOutstandingSends(() => Volatile.Read(ref _outstanding), () => Volatile.Read(ref _countLimit));
     }
 
     /// <summary>Send work admitted and not yet answered by its grain, on this node.</summary>
     public int Outstanding => Volatile.Read(ref _outstanding);
 
-    /// <summary>The node-wide bound (0: none).</summary>
+    /// <summary>The node-wide bound's ceiling, <see cref="MessagingOptions.MaxOutstandingSends"/> (0: none).</summary>
     public int Limit => _limit;
+
+    /// <summary>
+    /// The count bound in effect: <see cref="Limit"/>, or with the age bound the drain rate × the age bound within
+    /// <see cref="MessagingOptions.MinOutstandingSends"/> .. <see cref="Limit"/> (0: none).
+    /// </summary>
+    public int CurrentLimit => Volatile.Read(ref _countLimit);
+
+    /// <summary>Sends answered per second, smoothed over the last seconds (0 without the age bound).</summary>
+    public double DrainRate => Volatile.Read(ref _drainRate);
 
     /// <summary>Sends refused as busy since the start (tests, diagnostics).</summary>
     public long Refused => Interlocked.Read(ref _refused);
@@ -222,6 +251,7 @@ public sealed partial class SendBacklog
             return;
         }
 
+        SampleDrain(bucket * BucketMs);
         var old = 0L;
         for (var b = bucket - _windowBuckets; b <= bucket - _ageBuckets; b++)
         {
@@ -236,10 +266,54 @@ public sealed partial class SendBacklog
         _tooOld = old >= AgeTolerance;
     }
 
+    // Once a second (the first decision of a bucket a second after the last sample; one thread at a time, Decide's CAS):
+    // the sends answered since, per second, smoothed over about two seconds, times the age bound, within floor .. ceiling;
+    // after more than 5 s without an admission, the ceiling again until the next sample.
+    private void SampleDrain(long nowMs)
+    {
+        if (_limit <= 0)
+        {
+            return;
+        }
+
+        var answered = Interlocked.Read(ref _answered);
+        if (_rateAt == 0)
+        {
+            (_rateAt, _rateAnswered) = (nowMs, answered);
+            return;
+        }
+
+        var elapsed = nowMs - _rateAt;
+        if (elapsed < 1_000)
+        {
+            return;
+        }
+
+        var rate = (answered - _rateAnswered) * 1_000.0 / elapsed;
+        var first = _rateMeasured == 0;
+        (_rateAt, _rateAnswered) = (nowMs, answered);
+        if (elapsed > QuietGapMs)
+        {
+            // No admission for seconds: a quiet node, whose drain says nothing of its capacity. Unknown again: the ceiling
+            // until the next second's sample (a benchmark's next step, a node's morning, are not refused at the floor).
+            _rateMeasured = 0;
+            Volatile.Write(ref _drainRate, 0);
+            Volatile.Write(ref _countLimit, _limit);
+            return;
+        }
+
+        _rateMeasured = 1;
+        var smoothed = first ? rate : (_drainRate + rate) / 2;
+        Volatile.Write(ref _drainRate, smoothed);
+        var derived = smoothed * _ageBuckets * BucketMs / 1_000.0;
+        Volatile.Write(ref _countLimit, (int)Math.Clamp(derived, _floor, _limit));
+    }
+
     private bool TryEnterCount()
     {
         var now = Interlocked.Increment(ref _outstanding);
-        if (_limit > 0 && now > _limit)
+        var limit = Volatile.Read(ref _countLimit);
+        if (limit > 0 && now > limit)
         {
             Interlocked.Decrement(ref _outstanding);
             Refuse(NodeScope);
@@ -253,7 +327,14 @@ public sealed partial class SendBacklog
     public void RefuseForConnection() => Refuse(ConnectionScope);
 
     /// <summary>The grain answered a send admitted by <see cref="TryEnter()"/> (exactly once per admission).</summary>
-    public void Exit() => Interlocked.Decrement(ref _outstanding);
+    public void Exit()
+    {
+        Interlocked.Decrement(ref _outstanding);
+        if (_ageBuckets > 0)
+        {
+            Interlocked.Increment(ref _answered);
+        }
+    }
 
     private void Refuse(KeyValuePair<string, object?> scope)
     {
@@ -270,7 +351,7 @@ public sealed partial class SendBacklog
             }
             else
             {
-                LogBusy(_logger, since, Outstanding, _limit);
+                LogBusy(_logger, since, Outstanding, CurrentLimit);
             }
         }
     }

@@ -9,6 +9,7 @@ public sealed class ParleyMetrics : IDisposable
 
     private readonly Meter _meter;
     private Func<int>? _outstandingSends;
+    private Func<int>? _outstandingLimit;
 
     public ParleyMetrics(IMeterFactory meterFactory)
     {
@@ -32,6 +33,7 @@ public sealed class ParleyMetrics : IDisposable
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = hopBounds });
         SendsUnanswered = _meter.CreateCounter<long>("parley.send.unanswered", "{send}", "One-way sends (ADR 0022) whose grain's answer did not end them, by reason: timeout (answered Unavailable by the gateway), late (an answer after its send had ended), closed (the connection closed first), expired (no answer from the grain long after the timeout: its work stops counting, ADR 0031).");
         _meter.CreateObservableGauge("parley.send.outstanding", () => _outstandingSends?.Invoke() ?? 0, "{send}", "Send work admitted on this node and not yet answered by its grain (ADR 0031).");
+        _meter.CreateObservableGauge("parley.send.outstanding_limit", () => _outstandingLimit?.Invoke() ?? 0, "{send}", "The bound of outstanding send work in effect: Parley:Messaging:MaxOutstandingSends, or with the age bound the drain rate times Parley:Messaging:MaxOutstandingSendAge within MinOutstandingSends and MaxOutstandingSends (ADR 0035).");
         SendsBusy = _meter.CreateCounter<long>("parley.send.busy", "{send}", "Sends refused before any work because the node's (scope=node) or the connection's (scope=connection) outstanding send work was at its bound (ADR 0031): answered Unavailable with a retry-after.");
         DeactivationsWaited = _meter.CreateCounter<long>("parley.conversation.deactivations_waited", "{activation}", "Conversation grain deactivations (Orleans' idle collection, memory pressure, shutdown, the node's 1:1 sweep) that waited for commits of the activation still in flight (ADR 0040).");
         SlowSends = _meter.CreateCounter<long>("parley.send.slow", "{send}", "Sends slower inside the server than Parley:Gateway:SlowSendThreshold, by the hop that took most of their time.");
@@ -97,8 +99,15 @@ public sealed class ParleyMetrics : IDisposable
     /// <summary>Conversation grain deactivations that waited for the activation's commits in flight (ADR 0040).</summary>
     public Counter<long> DeactivationsWaited { get; }
 
-    /// <summary>Reports this node's outstanding send work (ADR 0031) as the gauge <c>parley.send.outstanding</c>.</summary>
-    public void ObserveOutstandingSends(Func<int> outstanding) => _outstandingSends = outstanding;
+    /// <summary>
+    /// Reports this node's outstanding send work (ADR 0031) as the gauge <c>parley.send.outstanding</c>, and the bound in
+    /// effect (ADR 0035) as <c>parley.send.outstanding_limit</c>.
+    /// </summary>
+    public void ObserveOutstandingSends(Func<int> outstanding, Func<int>? limit = null)
+    {
+        _outstandingSends = outstanding;
+        _outstandingLimit = limit;
+    }
 
     public Counter<long> SlowSends { get; }
 
