@@ -155,6 +155,19 @@ public static class ParleyServerExtensions
             sp.GetRequiredService<ParleyMetrics>().ObserveDirectGrains(idle);
             return idle;
         });
+        // Shed 1:1 conversations' state for their next activation (ADR 0033): one node only, where every write of a 1:1 goes
+        // through its one grain and every relation change through this node's friendship grain.
+        services.AddSingleton(sp =>
+        {
+            var orleans = sp.GetRequiredService<IOptions<OrleansOptions>>().Value;
+            var shed = new Parley.Core.Messaging.ShedDirectConversations(Parley.Core.Messaging.ShedDirectConversations.CapacityFor(
+                orleans.DirectShedCacheBytes,
+                clustered,
+                sp.GetRequiredService<IOptions<Parley.Core.Social.SocialOptions>>().Value.FriendsOnlyDirectMessages,
+                orleans.EffectiveDirectIdleAge > TimeSpan.Zero));
+            sp.GetRequiredService<ParleyMetrics>().ObserveShedDirect(shed);
+            return shed;
+        });
         // What every conversation grain uses, resolved once (issue 17, stop 45: sixteen resolutions per activation before).
         services.AddSingleton<Parley.Core.Messaging.ConversationGrainServices>();
 

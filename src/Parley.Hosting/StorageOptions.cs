@@ -143,6 +143,18 @@ public sealed class OrleansOptions
     [Range(0, int.MaxValue)]
     public int DirectMaxActive { get; set; } = 50_000;
 
+    /// <summary>
+    /// What this node keeps of shed 1:1 conversations for their next activation (ADR 0033), in estimated bytes: the row and
+    /// seq, the two members, the pair's relation and the newest messages that fit 1 KB per conversation, so that an
+    /// activation within the entry's life reads nothing from the store. Kept only by a grain whose writes are all durable;
+    /// the oldest evicted first. 64 MiB by default: ~78,000 conversations at the ~0.85 KB a short one held in stop 48's run,
+    /// more than <see cref="DirectMaxActive"/>'s 50,000 grains in about a quarter of their memory. 0: off. Always off in a cluster (another node may
+    /// own the grain and commit meanwhile) and with <c>Parley:Social:FriendsOnlyDirectMessages</c>. Acts only when
+    /// <see cref="DirectIdleAge"/> does.
+    /// </summary>
+    [Range(0, long.MaxValue)]
+    public long DirectShedCacheBytes { get; set; } = 64L << 20;
+
     /// <summary>The idle age of 1:1 conversation grains in effect: <see cref="DirectIdleAge"/>, or zero (off).</summary>
     public TimeSpan EffectiveDirectIdleAge => DirectIdleAge > TimeSpan.Zero && DirectIdleAge < IdleAge ? DirectIdleAge : TimeSpan.Zero;
 

@@ -39,6 +39,9 @@ public sealed partial class MetricNamesTests(ServerFixture fixture) : IClassFixt
         ["parley_direct_grains_shed_total"] = "counter",
         ["parley_direct_grains_kept_busy_total"] = "counter",
         ["parley_conversation_deactivations_waited_total"] = "counter",
+        ["parley_direct_shed_activations_total"] = "counter",
+        ["parley_direct_shed_puts_total"] = "counter",
+        ["parley_direct_shed_size_bytes"] = "gauge",
         ["parley_delivery_frames_total"] = "counter",
         ["parley_send_ack_duration_seconds"] = "histogram",
         ["parley_send_hop_duration_seconds"] = "histogram",
@@ -97,8 +100,9 @@ public sealed partial class MetricNamesTests(ServerFixture fixture) : IClassFixt
         Instruments.TouchAll(Server.Services.GetRequiredService<PushMetrics>());
         Instruments.TouchMeter("Parley.Storage.Sqlite");
 
-        // The 1:1 grain queue's counters are observed from its creation (with the first conversation grain): create it.
+        // The 1:1 grain queue's counters are observed from its creation (with the first conversation grain): create it,
         Server.Services.GetRequiredService<Parley.Core.Messaging.IdleDirectConversations>();
+        Server.Services.GetRequiredService<Parley.Core.Messaging.ShedDirectConversations>(); // and the shed cache's (ADR 0033)
 
         var families = Families(await ScrapeAsync());
         var parley = families.Where(f => f.Key.StartsWith("parley_", StringComparison.Ordinal)).ToDictionary(f => f.Key, f => f.Value, StringComparer.Ordinal);

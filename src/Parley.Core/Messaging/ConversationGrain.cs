@@ -41,6 +41,10 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
     private IdleDirectConversations.Slot? _idleSlot; // a 1:1 conversation's place in the node's queue of early deactivations
     private int _commits; // works submitted to the commit and not yet resumed after it (every kind; the grain's turns only)
     private TaskCompletionSource? _drained; // OnDeactivateAsync's wait for _commits to reach 0
+    private long _relationStamp; // the node's stamp of this pair's relation before it was read (ADR 0033)
+    private int _writesInFlight; // reads, settings and changes submitted and not yet settled (a 1:1 leaves no shed entry meanwhile)
+    private bool _writeFailed; // a commit of this activation failed: it leaves no shed entry (ADR 0033)
+    private long[]? _olderKeys; // from a shed entry: hashes of the dedup keys of seqs 1..n, whose rows this activation does not hold
 
     public ConversationGrain(ConversationGrainServices services)
     {
@@ -51,8 +55,12 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _id = this.GetPrimaryKeyString();
-        // A 1:1's row, members and newest messages in one read (issue 17, stop 47: one snapshot, the key found once).
-        var load = await _s.Store.LoadConversationAsync(_id, Math.Max(1, _s.Options.HotTailSize), cancellationToken);
+        // Before any read of the relation: a change after it moves the stamp, and this activation then leaves no entry.
+        _relationStamp = _s.ShedDirect.Stamp(_id);
+        // A shed 1:1's state as its last activation left it, read from nothing (ADR 0033); else a 1:1's row, members and
+        // newest messages in one read (issue 17, stop 47: one snapshot, the key found once).
+        var shed = _s.ShedDirect.Enabled && _id.StartsWith("si_", StringComparison.Ordinal) ? _s.ShedDirect.TryTake(_id) : null;
+        var load = shed?.ToLoad() ?? await _s.Store.LoadConversationAsync(_id, Math.Max(1, _s.Options.HotTailSize), cancellationToken);
         _record = load?.Record;
         if (_record is null)
         {
@@ -91,7 +99,14 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         {
             if (_memberIds.Length == 2)
             {
-                await RefreshRelationAsync(_memberIds[0], _memberIds[1]);
+                if (shed is not null)
+                {
+                    _relation = shed.Relation; // as the last activation held it, its stamp unmoved since (TryTake)
+                }
+                else
+                {
+                    await RefreshRelationAsync(_memberIds[0], _memberIds[1]);
+                }
             }
         }
 
@@ -101,9 +116,18 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         IReadOnlyList<StoredMessage> known = newest;
         if (_record.MaxSeq <= _s.Options.DedupPreloadLimit)
         {
-            known = _record.MaxSeq <= newest.Count
-                ? newest
-                : await _s.Store.ReadMessagesAsync(_id, 1, ReadDirection.Forward, (int)_record.MaxSeq, cancellationToken);
+            if (shed?.OlderKeys is { } older && newest.Count > 0 && newest[0].Seq == older.Length + 1)
+            {
+                // Every older message's key as a hash: a send whose key matches one is looked up in the store (ADR 0033).
+                _olderKeys = older.Length > 0 ? older : null;
+            }
+            else
+            {
+                known = _record.MaxSeq <= newest.Count
+                    ? newest
+                    : await _s.Store.ReadMessagesAsync(_id, 1, ReadDirection.Forward, (int)_record.MaxSeq, cancellationToken);
+            }
+
             _dedup.AllKeysKnown = true;
         }
 
@@ -134,6 +158,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         _idleSlot?.Release();
         if (_commits == 0)
         {
+            LeaveShedEntry();
             return Task.CompletedTask;
         }
 
@@ -148,6 +173,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         try
         {
             await drained.WaitAsync(cancellationToken);
+            LeaveShedEntry(); // every commit of the activation resumed: its state is the store's (ADR 0033)
         }
         catch (OperationCanceledException)
         {
@@ -187,6 +213,59 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
             CommitEnded();
         }
     }
+
+    // A 1:1's state for its next activation on this node (ADR 0033), only when it equals what the store holds: every seq
+    // handed out committed and in the tail, every send resumed after its commit (the slot's count), no read, settings or
+    // change write in flight, no commit failed, the row written. Friends-only servers keep none (the notification-account
+    // exemption is read at activation).
+    private void LeaveShedEntry()
+    {
+        if (!_s.ShedDirect.Enabled || _record is not { Kind: ConversationKind.Direct } record || _idleSlot is not { } slot)
+        {
+            return;
+        }
+
+        var newest = _tail.ToArray();
+        var maxSeq = _nextSeq - 1;
+        if (_writeFailed || _pendingCreation is not null || _writesInFlight != 0 || slot.Pending != 0 || _s.FriendsOnly
+            || _memberIds.Length != 2 || _tail.MaxSeq != maxSeq || (newest.Length > 0 && newest[^1].Seq != maxSeq) || (_changed is { Count: > 0 }))
+        {
+            _s.ShedDirect.Refuse();
+            return;
+        }
+
+        var a = _members[_memberIds[0]];
+        var b = _members[_memberIds[1]];
+        if (!IsPlainDirect(a) || !IsPlainDirect(b) || record.Name.Length != 0 || record.GroupId is not null)
+        {
+            _s.ShedDirect.Refuse();
+            return;
+        }
+
+        // Every older key as a hash when the activation knows them all: seqs 1.. below its tail (from its own entry, or all in
+        // its tail); else none, and the next activation reads them as a store reload does.
+        IReadOnlyList<long>? olderKeys = null;
+        if (_dedup.AllKeysKnown && maxSeq <= _s.Options.DedupPreloadLimit && newest.Length > 0 && newest[0].Seq == (_olderKeys?.Length ?? 0) + 1)
+        {
+            olderKeys = _olderKeys ?? [];
+        }
+
+        _s.ShedDirect.TryPut(
+            _id,
+            record.CreatorId,
+            record.CreatedAt,
+            maxSeq,
+            (_memberIds[0], a.ReadSeq, a.Pinned, a.Muted),
+            (_memberIds[1], b.ReadSeq, b.Pinned, b.Muted),
+            newest,
+            olderKeys,
+            _relation,
+            _relationStamp);
+    }
+
+    // A 1:1 member as the store's row gives it back (ToState): only these fields are kept in a shed entry.
+    private static bool IsPlainDirect(MemberState m) =>
+        m.Active && m.VisibleFrom == 1 && m.Periods.Count == 0 && m.Role == default && m.Nickname.Length == 0 && m.MutedUntil == 0 && m.InviterId.Length == 0;
 
     public ValueTask<CoreResult<MessageAck>> SendAsync(SendCommand command)
     {
@@ -492,6 +571,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         var previousReadSeq = member.ReadSeq;
         member.ReadSeq = target;
         var work = new ReadWork(this, userId, target, previousReadSeq, originConnectionId);
+        _writesInFlight++;
         try
         {
             await CommitAsync(work);
@@ -499,6 +579,10 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         catch (CommitFailedException ex)
         {
             return OnCommitFailed(ex);
+        }
+        finally
+        {
+            _writesInFlight--;
         }
 
         return CoreResult.Success(new ReadState(target, Math.Max(0, _tail.MaxSeq - target)));
@@ -515,6 +599,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         member.Pinned = pinned ?? member.Pinned;
         member.Muted = muted ?? member.Muted;
         member.MentionsOnly = mentionsOnly ?? member.MentionsOnly;
+        _writesInFlight++;
         try
         {
             await CommitAsync(new SettingsWork(this, userId, pinned, muted, mentionsOnly, originConnectionId));
@@ -522,6 +607,10 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         catch (CommitFailedException ex)
         {
             return OnCommitFailed(ex);
+        }
+        finally
+        {
+            _writesInFlight--;
         }
 
         return CoreResult.Ok;
@@ -712,7 +801,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
                     : await SendDedup.AsDuplicateAsync(earlier);
             }
 
-            if (!_dedup.AllKeysKnown)
+            if (!_dedup.AllKeysKnown || (_olderKeys is { } older && Array.IndexOf(older, ShedDirectConversations.KeyHash(senderId, clientMsgId)) >= 0))
             {
                 var found = await _s.Store.FindByClientMsgIdAsync(_id, senderId, clientMsgId);
                 if (found is not null)
@@ -1134,6 +1223,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
     private CoreFailure OnCommitFailed(CommitFailedException ex)
     {
         LogCommitFailed(_s.Logger, ex, _id);
+        _writeFailed = true;
         // Seqs already handed out after the failed one can never commit (the pipeline refuses this epoch);
         // a fresh activation reloads the true max seq.
         this.DeactivateOnIdle();

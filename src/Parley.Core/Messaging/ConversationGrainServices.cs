@@ -33,7 +33,8 @@ public sealed class ConversationGrainServices(
     ISuperGroupStore superStore,
     Business.NotificationAccountIds notificationIds,
     Parley.Abstractions.Business.INotificationAccountStore notificationStore,
-    IdleDirectConversations idleDirect)
+    IdleDirectConversations idleDirect,
+    ShedDirectConversations shedDirect)
 {
     public IMessageStore Store { get; } = store;
 
@@ -68,4 +69,7 @@ public sealed class ConversationGrainServices(
     public Parley.Abstractions.Business.INotificationAccountStore NotificationStore { get; } = notificationStore;
 
     public IdleDirectConversations IdleDirect { get; } = idleDirect;
+
+    /// <summary>Shed 1:1 conversations' state for their next activation on this node (ADR 0033).</summary>
+    public ShedDirectConversations ShedDirect { get; } = shedDirect;
 }

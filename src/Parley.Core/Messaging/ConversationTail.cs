@@ -126,6 +126,15 @@ internal sealed class ConversationTail
         }
     }
 
+    /// <summary>The messages held, ascending by seq (a copy): what a shed conversation's next activation starts from (ADR 0033).</summary>
+    public StoredMessage[] ToArray()
+    {
+        lock (_items)
+        {
+            return [.. _items];
+        }
+    }
+
     public StoredMessage? Find(long seq)
     {
         lock (_items)

@@ -17,7 +17,8 @@ public sealed partial class FriendshipGrain(
     IGrainFactory grains,
     IDeliveryHub hub,
     TimeProvider time,
-    ILogger<FriendshipGrain> logger) : Grain, IFriendshipGrain
+    ILogger<FriendshipGrain> logger,
+    ShedDirectConversations shedDirect) : Grain, IFriendshipGrain
 {
     private string _first = string.Empty;
     private string _second = string.Empty;
@@ -179,6 +180,9 @@ public sealed partial class FriendshipGrain(
     private async Task<long> CommitAsync(RelationWrite write, bool relationChanged, string[] notify)
     {
         long version;
+        // Before the write, whatever it changes: no shed state of the pair's conversation read before it is kept (ADR 0033).
+        shedDirect.RelationChanging(Ids.DirectConversationId(_first, _second));
+
         try
         {
             version = await store.ApplyAsync(write);

@@ -140,5 +140,23 @@ public sealed class ParleyMetrics : IDisposable
         _meter.CreateObservableCounter("parley.direct_grains.kept_busy", () => idle.KeptBusy, "{grain}", "Sweeps that kept a 1:1 conversation grain due to go (idle age or the bound) because a commit of its was still running.");
     }
 
+    public void ObserveShedDirect(Messaging.ShedDirectConversations shed)
+    {
+        ArgumentNullException.ThrowIfNull(shed);
+        _meter.CreateObservableCounter("parley.direct_shed.activations", () => new Measurement<long>[]
+        {
+            new(shed.Hits, new KeyValuePair<string, object?>("result", "hit")),
+            new(shed.Misses, new KeyValuePair<string, object?>("result", "miss")),
+            new(shed.Stale, new KeyValuePair<string, object?>("result", "stale")),
+        }, "{activation}", "1:1 conversation activations by what they found in the node's shed-conversation cache (ADR 0033): hit (read nothing), miss (read the store; stale ones included), stale (an entry dropped: the pair's relation changed).");
+        _meter.CreateObservableCounter("parley.direct_shed.puts", () => new Measurement<long>[]
+        {
+            new(shed.Puts, new KeyValuePair<string, object?>("result", "kept")),
+            new(shed.Refused, new KeyValuePair<string, object?>("result", "refused")),
+            new(shed.Evicted, new KeyValuePair<string, object?>("result", "evicted")),
+        }, "{entry}", "1:1 conversation deactivations that left an entry (kept), could not (refused: work in flight, a failed commit, a moved relation stamp, too large), and entries evicted for room before use.");
+        _meter.CreateObservableGauge("parley.direct_shed.size", () => shed.Bytes, "By", "What the shed-conversation cache holds, estimated (ADR 0033; bounded by Parley:Orleans:DirectShedCacheBytes).");
+    }
+
     public void Dispose() => _meter.Dispose();
 }
