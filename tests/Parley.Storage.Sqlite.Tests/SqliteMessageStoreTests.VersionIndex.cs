@@ -277,31 +277,7 @@ public sealed partial class SqliteMessageStoreTests
             return seqs;
         }
 
-        (long Pages, List<long> Seqs) Sync(string conversation, int limit)
-        {
-            using var command = connection.CreateCommand();
-            command.CommandText = SqliteMessageStore.ChangedMessagesSql;
-            command.Parameters.AddWithValue("$convs", $"[\"{conversation}\"]");
-            command.Parameters.AddWithValue("$since", cursor);
-            command.Parameters.AddWithValue("$until", until);
-            command.Parameters.AddWithValue("$limit", limit);
-            command.Parameters.AddWithValue("$user", "alice");
-            SQLitePCL.raw.sqlite3_db_status(connection.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_HIT, out _, out _, 1);
-            SQLitePCL.raw.sqlite3_db_status(connection.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_MISS, out _, out _, 1);
-            var seqs = new List<long>();
-            using (var reader = command.ExecuteReader())
-            {
-                while (reader.Read())
-                {
-                    seqs.Add(reader.GetInt64(reader.GetOrdinal("seq")));
-                }
-            }
-
-            SQLitePCL.raw.sqlite3_db_status(connection.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_HIT, out var hits, out _, 0);
-            SQLitePCL.raw.sqlite3_db_status(connection.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_MISS, out var misses, out _, 0);
-            seqs.Sort();
-            return (hits + misses, seqs);
-        }
+        (long Pages, List<long> Seqs) Sync(string conversation, int limit) => SyncMessagePages(connection, conversation, cursor, until, limit);
 
         var longSync = Sync("long", 200);
         var shortSync = Sync("short", 200);

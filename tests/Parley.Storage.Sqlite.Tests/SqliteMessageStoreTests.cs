@@ -1036,31 +1036,7 @@ public sealed partial class SqliteMessageStoreTests : MessageStoreComplianceTest
         var until = (await Store.GetChangesAsync("alice", cursor, 10)).Version;
 
         using var connection = _database.OpenRaw();
-        (long Pages, List<long> Seqs) Sync(string conversation, long since)
-        {
-            using var command = connection.CreateCommand();
-            command.CommandText = SqliteMessageStore.ChangedMessagesSql;
-            command.Parameters.AddWithValue("$convs", $"[\"{conversation}\"]");
-            command.Parameters.AddWithValue("$since", since);
-            command.Parameters.AddWithValue("$until", until);
-            command.Parameters.AddWithValue("$limit", 200);
-            command.Parameters.AddWithValue("$user", "alice");
-            SQLitePCL.raw.sqlite3_db_status(connection.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_HIT, out _, out _, 1);
-            SQLitePCL.raw.sqlite3_db_status(connection.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_MISS, out _, out _, 1);
-            var seqs = new List<long>();
-            using (var reader = command.ExecuteReader())
-            {
-                while (reader.Read())
-                {
-                    seqs.Add(reader.GetInt64(reader.GetOrdinal("seq")));
-                }
-            }
-
-            SQLitePCL.raw.sqlite3_db_status(connection.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_HIT, out var hits, out _, 0);
-            SQLitePCL.raw.sqlite3_db_status(connection.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_MISS, out var misses, out _, 0);
-            seqs.Sort();
-            return (hits + misses, seqs);
-        }
+        (long Pages, List<long> Seqs) Sync(string conversation, long since) => SyncMessagePages(connection, conversation, since, until, 200);
 
         var longSync = Sync("long", cursor);
         var shortSync = Sync("short", cursor);
@@ -1092,27 +1068,21 @@ public sealed partial class SqliteMessageStoreTests : MessageStoreComplianceTest
         await CreateDirectAsync("d1", "u1", "peer1");
         await CreateDirectAsync("d2", "u2", "peer2");
         using var connection = _database.OpenRaw();
-        (long Pages, Dictionary<string, string?> Peers) Sync(string user)
+        (long Pages, Dictionary<string, string?> Peers) Sync(string user) => PageVisits(connection, () =>
         {
             using var command = connection.CreateCommand();
             command.CommandText = SqliteMessageStore.ChangedViewsSql;
             command.Parameters.AddWithValue("$user", user);
             command.Parameters.AddWithValue("$since", 0L);
-            SQLitePCL.raw.sqlite3_db_status(connection.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_HIT, out _, out _, 1);
-            SQLitePCL.raw.sqlite3_db_status(connection.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_MISS, out _, out _, 1);
             var peers = new Dictionary<string, string?>();
-            using (var reader = command.ExecuteReader())
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
             {
-                while (reader.Read())
-                {
-                    peers[reader.GetString(0)] = reader.IsDBNull(10) ? null : reader.GetString(10);
-                }
+                peers[reader.GetString(0)] = reader.IsDBNull(10) ? null : reader.GetString(10);
             }
 
-            SQLitePCL.raw.sqlite3_db_status(connection.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_HIT, out var hits, out _, 0);
-            SQLitePCL.raw.sqlite3_db_status(connection.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_MISS, out var misses, out _, 0);
-            return ((long)hits + misses, peers);
-        }
+            return peers;
+        });
 
         var small = Sync("u2");
         var big = Sync("u1");
@@ -1140,4 +1110,41 @@ public sealed partial class SqliteMessageStoreTests : MessageStoreComplianceTest
         await using var store = new SqliteMessageStore(_database.Open());
         await Assert.ThrowsAsync<InvalidOperationException>(() => store.GetMaxVersionAsync());
     }
+
+    /// <summary>Runs <paramref name="read"/> on <paramref name="connection"/> and counts the pages it visited (SQLite's page
+    /// cache hits and misses, reset before).</summary>
+    private static (long Pages, T Result) PageVisits<T>(Microsoft.Data.Sqlite.SqliteConnection connection, Func<T> read)
+    {
+        SQLitePCL.raw.sqlite3_db_status(connection.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_HIT, out _, out _, 1);
+        SQLitePCL.raw.sqlite3_db_status(connection.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_MISS, out _, out _, 1);
+        var result = read();
+        SQLitePCL.raw.sqlite3_db_status(connection.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_HIT, out var hits, out _, 0);
+        SQLitePCL.raw.sqlite3_db_status(connection.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_MISS, out var misses, out _, 0);
+        return ((long)hits + misses, result);
+    }
+
+    /// <summary>alice's sync statement for one conversation between two versions: the pages it visited and the seqs it
+    /// returned, sorted.</summary>
+    private static (long Pages, List<long> Seqs) SyncMessagePages(Microsoft.Data.Sqlite.SqliteConnection connection, string conversation, long since, long until, int limit) =>
+        PageVisits(connection, () =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = SqliteMessageStore.ChangedMessagesSql;
+            command.Parameters.AddWithValue("$convs", $"[\"{conversation}\"]");
+            command.Parameters.AddWithValue("$since", since);
+            command.Parameters.AddWithValue("$until", until);
+            command.Parameters.AddWithValue("$limit", limit);
+            command.Parameters.AddWithValue("$user", "alice");
+            var seqs = new List<long>();
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    seqs.Add(reader.GetInt64(reader.GetOrdinal("seq")));
+                }
+            }
+
+            seqs.Sort();
+            return seqs;
+        });
 }
