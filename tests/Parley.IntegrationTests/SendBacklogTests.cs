@@ -12,7 +12,7 @@ using Parley.Testing;
 namespace Parley.IntegrationTests;
 
 /// <summary>
-/// One server with the one-way send on, a node-wide bound of <see cref="Bound"/> outstanding sends (ADR 0031), a 1 s answer
+/// One server with the one-way send on, a node-wide bound of <see cref="Bound"/> outstanding sends (ADR 0031), a 3 s answer
 /// timeout, and a message store whose commits wait <see cref="SlowCommitStore.Delay"/> while it is set (a slow grain).
 /// </summary>
 public sealed class SendBacklogServerFixture : IAsyncLifetime
@@ -26,7 +26,7 @@ public sealed class SendBacklogServerFixture : IAsyncLifetime
             new Dictionary<string, string?>
             {
                 ["Parley:Messaging:OneWaySend"] = "true",
-                ["Parley:Messaging:AckTimeout"] = "00:00:01",
+                ["Parley:Messaging:AckTimeout"] = "00:00:03",
                 ["Parley:Messaging:MaxOutstandingSends"] = Bound.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Parley:Messaging:BusyRetryAfter"] = "00:00:00.200",
             });
@@ -78,7 +78,7 @@ public sealed class SendBacklogTests(SendBacklogServerFixture fixture) : IClassF
             SlowCommitStore.Delay = null;
         }
 
-        // Each answer is an ack or a busy refusal; on a starved machine a send may also outlast the 1-s timeout
+        // Each answer is an ack or a busy refusal; on a starved machine a send may also outlast the 3-s timeout
         // (UNAVAILABLE "not answered in time": it may still be stored).
         var acked = answers.Where(a => a.Value.BodyCase == ServerFrame.BodyOneofCase.SendAck).ToDictionary(a => ids[a.Key - 1], a => a.Value.SendAck);
         var busy = answers.Where(a => a.Value.Error?.Message == SendBacklog.BusyMessage).Select(a => ids[a.Key - 1]).ToHashSet();
@@ -152,9 +152,9 @@ public sealed class SendBacklogTests(SendBacklogServerFixture fixture) : IClassF
         await Wait.UntilAsync(() => Backlog.Outstanding == 0, "no work outstanding before");
         var ids = Enumerable.Range(1, 3).Select(i => $"slow-{i}-{Guid.NewGuid():N}"[..30]).ToArray();
 
-        // Commits take 4 s; the gateway answers each send UNAVAILABLE after 1 s (the timeout), but its work still counts.
+        // Commits take 8 s; the gateway answers each send UNAVAILABLE after 3 s (the timeout), but its work still counts.
         Dictionary<uint, ServerFrame> answers;
-        SlowCommitStore.Delay = TimeSpan.FromSeconds(4);
+        SlowCommitStore.Delay = TimeSpan.FromSeconds(8);
         try
         {
             for (var i = 0; i < ids.Length; i++)
