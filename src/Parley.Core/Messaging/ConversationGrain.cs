@@ -42,7 +42,6 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
     private int _commits; // works submitted to the commit and not yet resumed after it (every kind; the grain's turns only)
     private TaskCompletionSource? _drained; // OnDeactivateAsync's wait for _commits to reach 0
     private long _relationStamp; // the node's stamp of this pair's relation before it was read (ADR 0033)
-    private int _writesInFlight; // reads, settings and changes submitted and not yet settled (a 1:1 leaves no shed entry meanwhile)
     private bool _writeFailed; // a commit of this activation failed: it leaves no shed entry (ADR 0033)
     private long[]? _olderKeys; // from a shed entry: hashes of the dedup keys of seqs 1..n, whose rows this activation does not hold
 
@@ -227,7 +226,7 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
 
         var newest = _tail.ToArray();
         var maxSeq = _nextSeq - 1;
-        if (_writeFailed || _pendingCreation is not null || _writesInFlight != 0 || slot.Pending != 0 || _s.FriendsOnly
+        if (_writeFailed || _pendingCreation is not null || _commits != 0 || slot.Pending != 0 || _s.FriendsOnly
             || _memberIds.Length != 2 || _tail.MaxSeq != maxSeq || (newest.Length > 0 && newest[^1].Seq != maxSeq) || (_changed is { Count: > 0 }))
         {
             _s.ShedDirect.Refuse();
@@ -571,7 +570,6 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         var previousReadSeq = member.ReadSeq;
         member.ReadSeq = target;
         var work = new ReadWork(this, userId, target, previousReadSeq, originConnectionId);
-        _writesInFlight++;
         try
         {
             await CommitAsync(work);
@@ -579,10 +577,6 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         catch (CommitFailedException ex)
         {
             return OnCommitFailed(ex);
-        }
-        finally
-        {
-            _writesInFlight--;
         }
 
         return CoreResult.Success(new ReadState(target, Math.Max(0, _tail.MaxSeq - target)));
@@ -599,7 +593,6 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         member.Pinned = pinned ?? member.Pinned;
         member.Muted = muted ?? member.Muted;
         member.MentionsOnly = mentionsOnly ?? member.MentionsOnly;
-        _writesInFlight++;
         try
         {
             await CommitAsync(new SettingsWork(this, userId, pinned, muted, mentionsOnly, originConnectionId));
@@ -607,10 +600,6 @@ public sealed partial class ConversationGrain : Grain, IConversationGrain
         catch (CommitFailedException ex)
         {
             return OnCommitFailed(ex);
-        }
-        finally
-        {
-            _writesInFlight--;
         }
 
         return CoreResult.Ok;
